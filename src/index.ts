@@ -1,0 +1,42 @@
+/**
+ * synapse-p2p for Bun: the swarm layer agents stand on. Nodes with names, swarms, peers,
+ * capabilities and RPC endpoints over length-prefixed MessagePack on TCP, wire-compatible with the
+ * Python `synapse-p2p`.
+ *
+ * @example
+ * import { Node, Client } from "synapse-p2p";
+ * const node = new Node({ name: "calculator", port: 9999 });
+ * node.endpoint("sum", { description: "Add two numbers" }, (a: number, b: number) => a + b);
+ * await node.start();
+ * console.log(await new Client("127.0.0.1", 9999).call("sum", 1, 2)); // 3
+ *
+ * @module
+ */
+export { Node } from "./node.ts";
+export { Client, kw } from "./rpc/client.ts";
+export { Pool, defaultPool } from "./transport/pool.ts";
+export { encode, decode } from "./wire/codec.ts";
+export { FrameDecoder, DEFAULT_MAX_FRAME, HEADER_SIZE } from "./wire/frame.ts";
+export { request, okResponse, errorResponse, parseMessage } from "./wire/messages.ts";
+export { Emitter, waitFor } from "./events.ts";
+export { enableLogging, disableLogging, createLogger } from "./log.ts";
+export {
+  SynapseError,
+  RemoteError,
+  CallTimeoutError,
+  ConnectionError,
+  FrameTooLargeError,
+  ProtocolError,
+  EncodeError,
+  EndpointError,
+  ConfigError,
+  ErrorCode,
+} from "./errors.ts";
+
+export type { NodeOptions, NodeEvents } from "./node.ts";
+export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
+export type { PoolOptions, PeerMode } from "./transport/pool.ts";
+export type { CallContext, EndpointOptions, Handler, RemoteAddress } from "./rpc/endpoints.ts";
+export type { RequestMessage, ResponseMessage, Kwargs, WireError } from "./wire/messages.ts";
+export type { Peer, NodeInfo, Capability, Broadcast, NodeKind } from "./types.ts";
+export type { LogLevel, LogSink, Logger } from "./log.ts";

@@ -1,0 +1,258 @@
+/**
+ * The `Node`: a facade that wires the parts (wire, transport, endpoints, and the layers added on
+ * top) into one object with a name, a swarm, endpoints and a lifecycle.
+ *
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { EndpointRegistry, type EndpointOptions, type Handler } from "./rpc/endpoints.ts";
+import { registerCoreBuiltins } from "./rpc/builtins.ts";
+import { Listener } from "./transport/listener.ts";
+import { DEFAULT_MAX_FRAME } from "./wire/frame.ts";
+import { resolveAdvertise } from "./address.ts";
+import { ConfigError } from "./errors.ts";
+import { Emitter } from "./events.ts";
+import { createLogger } from "./log.ts";
+import type { Capability, NodeInfo, NodeKind, Peer } from "./types.ts";
+
+const log = createLogger("node");
+
+/** Options of `new Node(...)`. Times are in seconds. */
+export interface NodeOptions {
+  /** Human-readable name (default: `<hostname>-<first 6 chars of id>`). */
+  name?: string;
+  /** Swarm name; `null` (the default) accepts peers of any swarm. */
+  swarm?: string | null;
+  /** Team inside the swarm (default `"default"`). */
+  team?: string | null;
+  /** Free-text role shown in the agent card. */
+  role?: string | null;
+  /** Free-text description shown in the agent card. */
+  description?: string | null;
+  /** `"node"` (default) or `"bootstrap"`. */
+  kind?: NodeKind;
+  /** Advertised capabilities: names or {@link Capability} records. */
+  capabilities?: Array<string | Capability>;
+  /** Address to listen on (default `"0.0.0.0"`). */
+  bind?: string;
+  /** Port to listen on; 0 (default) picks a free port, readable as `node.port` after start. */
+  port?: number;
+  /** Address to tell peers; `"auto"` (default) picks a LAN address when bound to 0.0.0.0. */
+  advertise?: string;
+  /** Largest accepted request frame in bytes (default 4 MiB). */
+  maxUploadSize?: number;
+  /** Seconds a connection may sit in the middle of a frame before it is closed (default 30). */
+  readTimeout?: number;
+  /** Seconds an inbound connection may stay idle before it is closed (default 120). */
+  idleTimeout?: number;
+  /** Fixed node id (default: 64 random hex characters, like Python's). */
+  id?: string;
+}
+
+/** Events a node emits; later layers add theirs. */
+export interface NodeEvents extends Record<string, unknown> {
+  started: { address: string; port: number };
+  stopped: undefined;
+}
+
+function normaliseCapability(c: string | Capability): Capability {
+  if (typeof c === "string") return { name: c };
+  if (!c || typeof c.name !== "string" || !c.name) throw new ConfigError("a capability needs a name");
+  return { ...c };
+}
+
+/**
+ * A swarm member. Give each process one: it listens for calls, serves endpoints, and (with the
+ * layers built on it) joins a swarm, gossips conversations and runs periodic tasks.
+ *
+ * @example
+ * const node = new Node({ name: "calculator", port: 9999 });
+ * node.endpoint("sum", { description: "Add two numbers" }, (a: number, b: number) => a + b);
+ * await node.start();
+ */
+export class Node {
+  readonly id: string;
+  readonly name: string;
+  readonly swarm: string | null;
+  readonly team: string | null;
+  readonly role: string | null;
+  readonly description: string | null;
+  readonly kind: NodeKind;
+  /** Address and port given at construction (the port may be 0 until started). */
+  readonly bind: string;
+  /** Endpoint registry (advanced use; prefer {@link endpoint}). */
+  readonly endpoints = new EndpointRegistry();
+  /** Node events; see {@link on}. */
+  readonly events = new Emitter<NodeEvents>();
+
+  private readonly capabilitySet = new Map<string, Capability>();
+  private readonly options: NodeOptions;
+  private listener: Listener | null = null;
+  private advertised: string;
+  private boundPort: number;
+  private stopping: Promise<void> | null = null;
+
+  constructor(options: NodeOptions = {}) {
+    this.options = options;
+    this.id = options.id ?? randomBytes(32).toString("hex");
+    this.name = options.name ?? `${hostname()}-${this.id.slice(0, 6)}`;
+    this.swarm = options.swarm ?? null;
+    this.team = options.team === undefined ? "default" : options.team;
+    this.role = options.role ?? null;
+    this.description = options.description ?? null;
+    this.kind = options.kind ?? "node";
+    if (this.kind !== "node" && this.kind !== "bootstrap") throw new ConfigError(`invalid kind: ${String(this.kind)}`);
+    this.bind = options.bind ?? "0.0.0.0";
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port: ${port}`);
+    this.boundPort = port;
+    this.advertised = resolveAdvertise(this.bind, options.advertise);
+    for (const c of options.capabilities ?? []) {
+      const cap = normaliseCapability(c);
+      this.capabilitySet.set(cap.name, cap);
+    }
+    registerCoreBuiltins(this.endpoints, this);
+  }
+
+  /** The listening port (the bound one once started). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** The address peers are told to dial. */
+  get address(): string {
+    return this.advertised;
+  }
+
+  /** True between {@link start} and {@link stop}. */
+  get running(): boolean {
+    return this.listener !== null;
+  }
+
+  /**
+   * Register an endpoint. The handler gets the call's positional arguments, then a
+   * {@link CallContext}; keyword arguments bind to parameters by name.
+   */
+  endpoint(name: string, handler: Handler): this;
+  endpoint(name: string, options: EndpointOptions, handler: Handler): this;
+  endpoint(name: string, a: EndpointOptions | Handler, b?: Handler): this {
+    const [options, handler] = typeof a === "function" ? [{}, a] : [a, b];
+    if (typeof handler !== "function") throw new ConfigError(`endpoint ${name} needs a handler function`);
+    this.endpoints.register(name, options, handler);
+    return this;
+  }
+
+  /** Add (or replace) an advertised capability. */
+  capability(name: string, details: Omit<Capability, "name"> = {}): this {
+    this.capabilitySet.set(name, normaliseCapability({ ...details, name }));
+    return this;
+  }
+
+  /** Advertised capabilities, in the order they were added. */
+  capabilityList(): Capability[] {
+    return [...this.capabilitySet.values()];
+  }
+
+  /** Capability names, as peers see them. */
+  capabilityNames(): string[] {
+    return [...this.capabilitySet.keys()];
+  }
+
+  /** `_synapse.info`: this node's identity. */
+  info(): NodeInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      kind: this.kind,
+      address: this.advertised,
+      port: this.boundPort,
+      swarm: this.swarm,
+      team: this.team,
+      role: this.role,
+      description: this.description,
+      capabilities: this.capabilityNames(),
+    };
+  }
+
+  /** This node as a {@link Peer} record (what it sends when joining and heartbeating). */
+  toPeer(): Peer {
+    return {
+      id: this.id,
+      address: this.advertised,
+      port: this.boundPort,
+      swarm: this.swarm,
+      team: this.team,
+      name: this.name,
+      kind: this.kind,
+      capabilities: this.capabilityNames(),
+      last_seen: Date.now() / 1000,
+    };
+  }
+
+  /** Subscribe to a node event; returns an unsubscribe function. */
+  on<K extends keyof NodeEvents & string>(event: K, listener: (payload: NodeEvents[K]) => unknown): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Bind the listener and start background work. */
+  async start(): Promise<void> {
+    if (this.listener) return;
+    const listener = new Listener({
+      hostname: this.bind,
+      port: this.boundPort,
+      maxFrame: this.options.maxUploadSize ?? DEFAULT_MAX_FRAME,
+      readTimeoutMs: (this.options.readTimeout ?? 30) * 1000,
+      idleTimeoutMs: (this.options.idleTimeout ?? 120) * 1000,
+      handler: (req, remote) => this.endpoints.dispatch(req, remote),
+    });
+    listener.start();
+    this.listener = listener;
+    this.boundPort = listener.port;
+    this.stopping = null;
+    log.debug(`${this.name} listening on ${this.bind}:${this.boundPort}, advertising ${this.advertised}`);
+    this.events.emit("started", { address: this.advertised, port: this.boundPort });
+  }
+
+  /** Close the listener and every connection, and cancel background work. Idempotent. */
+  stop(): Promise<void> {
+    if (!this.listener) return this.stopping ?? Promise.resolve();
+    const listener = this.listener;
+    this.listener = null;
+    this.stopping = (async () => {
+      listener.stop();
+      this.events.emit("stopped", undefined);
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Start, print the listening address and the registered endpoints, and run until SIGINT or
+   * SIGTERM, then stop cleanly. Resolves after the stop.
+   */
+  async run(): Promise<void> {
+    await this.start();
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    out(`synapse node ${this.name} (${this.id.slice(0, 8)}) listening on ${this.bind}:${this.port}, advertising ${this.address}:${this.port}`);
+    if (this.swarm) out(`  swarm ${this.swarm}, team ${this.team ?? "-"}`);
+    const published = this.endpoints.list().filter((e) => e.publish);
+    out(`  endpoints: ${published.length === 0 ? "(none)" : ""}`);
+    for (const e of published) out(`    ${e.name}${e.description ? ` - ${e.description}` : ""}`);
+    for (const line of this.runReport()) out(line);
+    await new Promise<void>((resolve) => {
+      const onSignal = (signal: string) => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        out(`received ${signal}, stopping`);
+        this.stop().then(resolve, resolve);
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    });
+  }
+
+  /** Extra lines for {@link run}'s banner (periodic tasks and the like). */
+  protected runReport(): string[] {
+    return [];
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The built-in endpoints every node answers without a swarm: `_synapse.ping`, `_synapse.info`,
+ * `_synapse.methods`, `_node.info`, `_node.capabilities`, and this implementation's
+ * `_synapse.hello` (connection negotiation, see the pool).
+ *
+ * @module
+ */
+import type { EndpointRegistry } from "./endpoints.ts";
+import type { Capability, NodeInfo } from "../types.ts";
+import { HELLO_ENDPOINT } from "../transport/pool.ts";
+
+/** What the built-ins need to know about their node. */
+export interface BuiltinHost {
+  info(): NodeInfo;
+  capabilityList(): Capability[];
+}
+
+/** Name and version this implementation reports in the hello. */
+export const IMPLEMENTATION = "synapse-p2p-bun";
+export const VERSION = "0.1.0";
+
+/** Register the core built-ins (unpublished) on `registry`. */
+export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHost): void {
+  const hidden = { publish: false, params: [] as string[] };
+  registry.register("_synapse.ping", { ...hidden, description: "Liveness check" }, () => "pong");
+  registry.register("_synapse.info", { ...hidden, description: "Node identity" }, () => host.info());
+  registry.register("_synapse.methods", { ...hidden, description: "Published endpoints" }, () =>
+    registry
+      .list()
+      .filter((e) => e.publish)
+      .map((e) => ({ name: e.name, publish: e.publish, description: e.description })),
+  );
+  registry.register("_node.info", { ...hidden, description: "Agent card summary" }, () => {
+    const info = host.info();
+    return { name: info.name, role: info.role, description: info.description, capabilities: info.capabilities };
+  });
+  registry.register("_node.capabilities", { ...hidden, description: "Capabilities with schemas" }, () =>
+    host.capabilityList().map((c) => ({
+      name: c.name,
+      description: c.description ?? "",
+      input_schema: c.inputSchema ?? null,
+      output_schema: c.outputSchema ?? null,
+    })),
+  );
+  registry.register(HELLO_ENDPOINT, { ...hidden, description: "Connection negotiation (Bun extension)" }, () => ({
+    multiplex: true,
+    implementation: IMPLEMENTATION,
+    version: VERSION,
+  }));
+}

@@ -1,0 +1,210 @@
+/**
+ * One framed TCP connection on a Bun socket: a zero-copy {@link FrameDecoder} on the read side and
+ * a pooled, batching outbox with a backpressure queue on the write side.
+ *
+ * Writes made in the same tick are gathered (header and payload together) into one pooled buffer
+ * and handed to the socket in one `write` at the end of the tick. Bun's `socket.write` may accept
+ * only part of a buffer and keeps nothing of the rest, so whatever it did not take waits in a queue
+ * that is flushed on `drain`: no byte is lost under backpressure.
+ *
+ * @module
+ */
+import type { Socket } from "bun";
+import { FrameDecoder, HEADER_SIZE, type FrameSink } from "../wire/frame.ts";
+import { encode } from "../wire/codec.ts";
+
+/** What a connection tells its owner. */
+export interface ConnectionEvents {
+  /** A whole frame; decode it before returning (the bytes are reused afterwards). */
+  onFrame(conn: Connection, bytes: Uint8Array, start: number, end: number): void;
+  /** A header announced more than the limit; the decoder has stopped. */
+  onOversize(conn: Connection, size: number): void;
+  /** The peer sent FIN (only with half-open sockets). */
+  onEnd?(conn: Connection): void;
+  /** The socket closed, for whatever reason. Called once. */
+  onClose(conn: Connection, error?: Error): void;
+}
+
+const OUTBOX_SIZE = 64 * 1024;
+
+/** A free list of outbox buffers, shared by every connection of the process. */
+const outboxPool: Buffer[] = [];
+const OUTBOX_POOL_MAX = 256;
+
+function takeOutbox(): Buffer {
+  return outboxPool.pop() ?? Buffer.allocUnsafe(OUTBOX_SIZE);
+}
+
+function giveOutbox(buf: Buffer): void {
+  if (outboxPool.length < OUTBOX_POOL_MAX) outboxPool.push(buf);
+}
+
+/** A framed connection. Owned by a listener (server side) or a pool (client side). */
+export class Connection implements FrameSink {
+  /** `host:port` of the other end, for messages and errors. */
+  readonly remote: string;
+  /** Last time (ms, `Date.now()`) bytes arrived; used by idle/read timeouts. */
+  lastRead = Date.now();
+  /** Last time bytes were written or a frame was queued. */
+  lastWrite = Date.now();
+  /** Free for the owner: per-connection state. */
+  state: unknown;
+
+  private readonly decoder: FrameDecoder;
+  private outbox: Buffer | null = null;
+  private outLen = 0;
+  private flushScheduled = false;
+  /** Bytes the socket has not taken yet, oldest first. Non-empty means "wait for drain". */
+  private backlog: Uint8Array[] = [];
+  private endAfterFlush = false;
+  private closedFlag = false;
+  private readonly flushTask = () => this.flush();
+
+  constructor(
+    readonly socket: Socket<unknown>,
+    maxFrame: number,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.remote = `${socket.remoteAddress}:${(socket as { remotePort?: number }).remotePort ?? "?"}`;
+    this.decoder = new FrameDecoder(maxFrame, this);
+  }
+
+  /** True once the socket has closed. */
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** True while half a frame is buffered (the peer stopped mid-frame). */
+  get midFrame(): boolean {
+    return this.decoder.partial;
+  }
+
+  /** True while written bytes wait for the socket to drain. */
+  get backpressured(): boolean {
+    return this.backlog.length > 0;
+  }
+
+  // FrameSink
+  onFrame(bytes: Uint8Array, start: number, end: number): void {
+    this.events.onFrame(this, bytes, start, end);
+  }
+
+  onOversize(size: number): void {
+    this.events.onOversize(this, size);
+  }
+
+  /** Feed a socket read (call from the socket's `data` handler). */
+  handleData(chunk: Uint8Array): void {
+    this.lastRead = Date.now();
+    this.decoder.push(chunk);
+  }
+
+  /** Encode `message` and queue it as one frame. Throws `EncodeError` and queues nothing then. */
+  send(message: unknown): void {
+    this.sendPayload(encode(message));
+  }
+
+  /** Queue one frame with an already encoded payload. */
+  sendPayload(payload: Uint8Array): void {
+    if (this.closedFlag) return;
+    const size = payload.length + HEADER_SIZE;
+    this.lastWrite = Date.now();
+    if (size > OUTBOX_SIZE) {
+      // A large frame gets a buffer of its own (header and payload still in one write), after
+      // whatever is already gathered, so that order is kept.
+      this.flush();
+      const frame = Buffer.allocUnsafe(size);
+      frame.writeUInt32BE(payload.length, 0);
+      frame.set(payload, HEADER_SIZE);
+      this.writeOrQueue(frame, true);
+      return;
+    }
+    if (this.outbox && this.outLen + size > OUTBOX_SIZE) this.flush();
+    const box = (this.outbox ??= takeOutbox());
+    const at = this.outLen;
+    box[at] = payload.length >>> 24;
+    box[at + 1] = (payload.length >>> 16) & 0xff;
+    box[at + 2] = (payload.length >>> 8) & 0xff;
+    box[at + 3] = payload.length & 0xff;
+    box.set(payload, at + HEADER_SIZE);
+    this.outLen = at + size;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushTask);
+    }
+  }
+
+  /** Hand everything gathered so far to the socket now. */
+  flush(): void {
+    this.flushScheduled = false;
+    const box = this.outbox;
+    if (!box || this.outLen === 0) return;
+    const len = this.outLen;
+    this.outLen = 0;
+    if (this.closedFlag) return;
+    // The outbox is reused at once, so whatever the socket does not take must be copied out.
+    this.writeOrQueue(box.subarray(0, len), false);
+  }
+
+  private writeOrQueue(bytes: Uint8Array, owned: boolean): void {
+    if (this.backlog.length > 0) {
+      this.backlog.push(owned ? bytes : Buffer.from(bytes));
+      return;
+    }
+    const written = this.socket.write(bytes);
+    if (written < bytes.length) {
+      const rest = bytes.subarray(Math.max(written, 0));
+      this.backlog.push(owned ? rest : Buffer.from(rest));
+    } else if (this.endAfterFlush) {
+      this.socket.end();
+    }
+  }
+
+  /** Resume writing after backpressure (call from the socket's `drain` handler). */
+  handleDrain(): void {
+    while (this.backlog.length > 0) {
+      const head = this.backlog[0]!;
+      const written = this.socket.write(head);
+      if (written < head.length) {
+        this.backlog[0] = head.subarray(Math.max(written, 0));
+        return;
+      }
+      this.backlog.shift();
+    }
+    this.lastWrite = Date.now();
+    if (this.endAfterFlush) this.socket.end();
+  }
+
+  /** Half-close after everything queued is written (the peer can still answer). */
+  end(): void {
+    if (this.closedFlag) return;
+    this.endAfterFlush = true;
+    this.flush();
+    if (this.backlog.length === 0) this.socket.end();
+  }
+
+  /** Close at once, dropping anything not yet written. */
+  destroy(): void {
+    if (this.closedFlag) return;
+    this.socket.terminate();
+  }
+
+  /** Call from the socket's `end` handler. */
+  handleEnd(): void {
+    this.events.onEnd?.(this);
+  }
+
+  /** Call from the socket's `close` handler. Releases pooled buffers; notifies the owner once. */
+  handleClose(error?: Error): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.backlog = [];
+    this.decoder.reset();
+    if (this.outbox) {
+      giveOutbox(this.outbox);
+      this.outbox = null;
+      this.outLen = 0;
+    }
+    this.events.onClose(this, error);
+  }
+}

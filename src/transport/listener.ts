@@ -1,0 +1,200 @@
+/**
+ * The server side: a `Bun.listen` socket whose connections carry requests in and responses out.
+ *
+ * Requests on one connection are served concurrently and answered as they finish, matched by id;
+ * a Python client's lone request on a fresh connection is simply the one-request case. Nothing a
+ * peer sends can crash the process: undecodable or malformed frames get a `bad_request` answer with
+ * id "", an oversize header gets `frame too large` and the connection is closed without the payload
+ * being read, and idle or half-sent connections are closed by our own timers.
+ *
+ * @module
+ */
+import type { Socket, TCPSocketListener } from "bun";
+import { Connection, type ConnectionEvents } from "./connection.ts";
+import { decode } from "../wire/codec.ts";
+import { errorResponse, parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
+import { EncodeError, ProtocolError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import type { RemoteAddress } from "../rpc/endpoints.ts";
+
+const log = createLogger("server");
+
+/** Turns a request into a response; never throws. */
+export type RequestHandler = (req: RequestMessage, remote: RemoteAddress) => ResponseMessage | Promise<ResponseMessage>;
+
+/** Options of a {@link Listener}. */
+export interface ListenerOptions {
+  hostname: string;
+  port: number;
+  /** Largest accepted request frame, bytes. */
+  maxFrame: number;
+  /** A connection that sent part of a frame and then nothing for this long is closed (ms). */
+  readTimeoutMs: number;
+  /** A connection with nothing in flight and no traffic for this long is closed (ms). */
+  idleTimeoutMs: number;
+  handler: RequestHandler;
+}
+
+interface ServerConnState {
+  remote: RemoteAddress;
+  inFlight: number;
+  /** The peer half-closed; end our side once every answer is out. */
+  peerEnded: boolean;
+}
+
+/** Grace period between answering "frame too large" and tearing the socket down. */
+const REFUSE_GRACE_MS = 1000;
+
+/** A listening Synapse server. */
+export class Listener {
+  private server: TCPSocketListener<unknown> | null = null;
+  private readonly conns = new Set<Connection>();
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+  private readonly events: ConnectionEvents;
+
+  constructor(private readonly options: ListenerOptions) {
+    this.events = {
+      onFrame: (conn, bytes, start, end) => this.onFrame(conn, bytes, start, end),
+      onOversize: (conn, size) => this.refuse(conn, "", `frame too large: ${size} > ${this.options.maxFrame}`),
+      onEnd: (conn) => this.onPeerEnd(conn),
+      onClose: (conn) => this.conns.delete(conn),
+    };
+  }
+
+  /** The bound port (after {@link start}). */
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  /** How many connections are open. */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Bind and start accepting. */
+  start(): void {
+    const { hostname, port, maxFrame } = this.options;
+    const events = this.events;
+    this.server = Bun.listen<unknown>({
+      hostname,
+      port,
+      allowHalfOpen: true,
+      socket: {
+        open: (socket: Socket<unknown>) => {
+          const conn = new Connection(socket, maxFrame, events);
+          const state: ServerConnState = {
+            remote: { address: socket.remoteAddress, port: socket.remotePort },
+            inFlight: 0,
+            peerEnded: false,
+          };
+          conn.state = state;
+          socket.data = conn;
+          this.conns.add(conn);
+        },
+        data: (socket, chunk) => (socket.data as Connection).handleData(chunk),
+        drain: (socket) => (socket.data as Connection).handleDrain(),
+        end: (socket) => (socket.data as Connection | undefined)?.handleEnd(),
+        close: (socket, error) => (socket.data as Connection | undefined)?.handleClose(error),
+        error: (socket, error) => {
+          log.debug("socket error", error);
+          (socket.data as Connection | undefined)?.destroy();
+        },
+      },
+    });
+    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.options.readTimeoutMs, this.options.idleTimeoutMs));
+    this.sweeper.unref?.();
+  }
+
+  /** Stop accepting and close every connection. */
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    for (const conn of this.conns) conn.destroy();
+    this.conns.clear();
+    this.server?.stop(true);
+    this.server = null;
+  }
+
+  private onFrame(conn: Connection, bytes: Uint8Array, start: number, end: number): void {
+    let req: RequestMessage;
+    try {
+      const msg = parseMessage(decode(bytes, start, end));
+      if (msg.type !== "request") throw new ProtocolError("invalid request: a server accepts only requests");
+      req = msg;
+    } catch (error) {
+      this.answer(conn, errorResponse("", "bad_request", (error as Error).message));
+      return;
+    }
+    const state = conn.state as ServerConnState;
+    let res: ResponseMessage | Promise<ResponseMessage>;
+    try {
+      res = this.options.handler(req, state.remote);
+    } catch (error) {
+      // The handler contract says it never throws; keep the connection alive if it does.
+      res = errorResponse(req.id, "internal_error", (error as Error)?.message ?? String(error));
+    }
+    if (res instanceof Promise) {
+      state.inFlight++;
+      res.then(
+        (r) => this.finish(conn, r),
+        (error) => this.finish(conn, errorResponse(req.id, "internal_error", String((error as Error)?.message ?? error))),
+      );
+    } else {
+      this.answer(conn, res);
+    }
+  }
+
+  private finish(conn: Connection, res: ResponseMessage): void {
+    const state = conn.state as ServerConnState;
+    state.inFlight--;
+    this.answer(conn, res);
+    if (state.peerEnded && state.inFlight === 0) conn.end();
+  }
+
+  /** Send a response; a result MessagePack cannot carry becomes an `internal_error` answer. */
+  private answer(conn: Connection, res: ResponseMessage): void {
+    if (conn.closed) return;
+    try {
+      conn.send(res);
+    } catch (error) {
+      const message = error instanceof EncodeError ? error.message : String(error);
+      conn.send(errorResponse(res.id, "internal_error", `result cannot be encoded: ${message}`));
+    }
+  }
+
+  /** Answer once, then close without reading anything more. */
+  private refuse(conn: Connection, id: string, message: string): void {
+    log.debug(`refusing ${conn.remote}: ${message}`);
+    conn.send(errorResponse(id, "bad_request", message));
+    conn.end();
+    setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
+  }
+
+  private onPeerEnd(conn: Connection): void {
+    const state = conn.state as ServerConnState;
+    state.peerEnded = true;
+    if (conn.midFrame) {
+      this.refuse(conn, "", "incomplete frame");
+      return;
+    }
+    if (state.inFlight === 0) conn.end();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const { readTimeoutMs, idleTimeoutMs } = this.options;
+    for (const conn of this.conns) {
+      const state = conn.state as ServerConnState;
+      if (conn.midFrame) {
+        if (now - conn.lastRead > readTimeoutMs) {
+          log.debug(`closing ${conn.remote}: half-sent frame for ${readTimeoutMs} ms`);
+          conn.destroy();
+        }
+      } else if (state.inFlight === 0 && !conn.backpressured && now - Math.max(conn.lastRead, conn.lastWrite) > idleTimeoutMs) {
+        log.debug(`closing idle ${conn.remote}`);
+        conn.end();
+        setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
+      }
+    }
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * Client-side connection pooling, one channel per peer (`host:port`), shared by every Client of
+ * the process.
+ *
+ * A peer is either *multiplexing* (a Bun node: one long-lived connection carries many concurrent
+ * requests, matched by id) or *single* (a Python node: it answers one request per connection and
+ * closes). Which one is decided by a hello: every new connection first sends `_synapse.hello`
+ * alone and waits for its answer before anything else is written. A Bun node answers it; a Python
+ * node answers `bad_request` "Unregistered endpoint called: _synapse.hello" (harmless: no handler
+ * ran) and closes. A single peer then gets one fresh connection per call, so no request is ever
+ * pipelined behind another on a connection that would drop it, and none is sent twice. The verdict
+ * is kept for {@link SINGLE_RECHECK_MS}, then checked again (a port may change hands).
+ *
+ * @module
+ */
+import type { Socket } from "bun";
+import { Connection, type ConnectionEvents } from "./connection.ts";
+import { decode } from "../wire/codec.ts";
+import { parseMessage, request, type Kwargs, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
+import { CallTimeoutError, ConnectionError, FrameTooLargeError, RemoteError, SynapseError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
+
+const log = createLogger("pool");
+
+/** The extension endpoint a Bun node answers and a Python node refuses harmlessly. */
+export const HELLO_ENDPOINT = "_synapse.hello";
+/** Features this implementation offers in the hello. */
+export const HELLO_FEATURES = ["multiplex"] as const;
+/** How long a "one request per connection" verdict is trusted before the next hello. */
+export const SINGLE_RECHECK_MS = 60_000;
+
+/** How a peer takes connections. */
+export type PeerMode = "unknown" | "multiplex" | "single";
+
+/** Per-call settings. */
+export interface CallSettings {
+  /** Milliseconds; 0 or Infinity = no timeout. */
+  timeoutMs: number;
+  /** Largest accepted response frame, bytes. */
+  maxFrame: number;
+}
+
+/** Options of a {@link Pool}. */
+export interface PoolOptions {
+  /** A multiplexed connection with nothing in flight is closed after this long (ms). Default 30 s. */
+  idleTimeoutMs?: number;
+  /** At most this many simultaneous connections to one single-request peer. Default 32. */
+  maxSingleConnections?: number;
+}
+
+let idPrefix = "";
+let idCounter = 0;
+function nextId(): string {
+  if (!idPrefix) idPrefix = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
+  return idPrefix + (idCounter++).toString(36);
+}
+
+interface Pending {
+  endpoint: string;
+  resolve(res: ResponseMessage): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/** A client connection: requests out, responses in, matched by id. */
+class ClientConnection {
+  readonly pending = new Map<string, Pending>();
+  conn: Connection | null = null;
+  /** An id-less error the server sent before closing (e.g. "frame too large"). */
+  private lastError: { code: string; message: string } | null = null;
+  private oversize: FrameTooLargeError | null = null;
+  onClosed: (() => void) | null = null;
+
+  constructor(readonly peer: string) {}
+
+  static open(host: string, port: number, maxFrame: number): Promise<ClientConnection> {
+    const cc = new ClientConnection(`${host}:${port}`);
+    const events: ConnectionEvents = {
+      onFrame: (_conn, bytes, start, end) => cc.onFrame(bytes, start, end),
+      onOversize: (conn, size) => {
+        cc.oversize = new FrameTooLargeError(size, maxFrame);
+        conn.destroy();
+      },
+      onClose: () => cc.closed(),
+    };
+    return new Promise<ClientConnection>((resolve, reject) => {
+      Bun.connect<unknown>({
+        hostname: host,
+        port,
+        socket: {
+          open: (socket: Socket<unknown>) => {
+            const conn = new Connection(socket, maxFrame, events);
+            socket.data = conn;
+            cc.conn = conn;
+            socket.unref();
+            resolve(cc);
+          },
+          data: (socket, chunk) => (socket.data as Connection).handleData(chunk),
+          drain: (socket) => (socket.data as Connection).handleDrain(),
+          close: (socket, error) => (socket.data as Connection | undefined)?.handleClose(error),
+          error: (socket, error) => {
+            log.debug(`socket error on ${cc.peer}`, error);
+            (socket.data as Connection | undefined)?.destroy();
+          },
+          connectError: (_socket, error) => {
+            reject(new ConnectionError(`cannot connect to ${cc.peer}: ${error.message}`, cc.peer, { cause: error }));
+          },
+        },
+      }).catch((error: Error) => {
+        reject(new ConnectionError(`cannot connect to ${cc.peer}: ${error.message}`, cc.peer, { cause: error }));
+      });
+    });
+  }
+
+  get open(): boolean {
+    return this.conn !== null && !this.conn.closed;
+  }
+
+  /** Send a request and wait for its response. Rejects, never throws. */
+  send(req: RequestMessage, settings: CallSettings): Promise<ResponseMessage> {
+    return new Promise<ResponseMessage>((resolve, reject) => {
+      const conn = this.conn;
+      if (!conn || conn.closed) {
+        reject(new ConnectionError(`connection to ${this.peer} is closed`, this.peer, { endpoint: req.endpoint }));
+        return;
+      }
+      try {
+        conn.send(req);
+      } catch (error) {
+        reject(error as Error); // EncodeError: nothing was sent
+        return;
+      }
+      const pending: Pending = { endpoint: req.endpoint, resolve, reject, timer: null };
+      if (settings.timeoutMs > 0 && Number.isFinite(settings.timeoutMs)) {
+        pending.timer = setTimeout(() => {
+          this.pending.delete(req.id);
+          this.afterSettle();
+          reject(new CallTimeoutError(req.endpoint, this.peer, settings.timeoutMs));
+        }, settings.timeoutMs);
+      }
+      if (this.pending.size === 0) conn.socket.ref();
+      this.pending.set(req.id, pending);
+    });
+  }
+
+  close(): void {
+    this.conn?.end();
+  }
+
+  destroy(): void {
+    this.conn?.destroy();
+  }
+
+  private afterSettle(): void {
+    if (this.pending.size === 0 && this.conn && !this.conn.closed) this.conn.socket.unref();
+  }
+
+  private onFrame(bytes: Uint8Array, start: number, end: number): void {
+    let res: ResponseMessage;
+    try {
+      const msg = parseMessage(decode(bytes, start, end));
+      if (msg.type !== "response") throw new Error("expected a response");
+      res = msg;
+    } catch (error) {
+      log.warn(`undecodable response from ${this.peer}; closing the connection`, error);
+      this.conn?.destroy();
+      return;
+    }
+    const pending = this.pending.get(res.id);
+    if (!pending) {
+      if (res.id === "" && res.error) this.lastError = res.error;
+      else log.debug(`response for unknown id ${res.id} from ${this.peer}`);
+      return;
+    }
+    this.pending.delete(res.id);
+    if (pending.timer) clearTimeout(pending.timer);
+    this.afterSettle();
+    pending.resolve(res);
+  }
+
+  private closed(): void {
+    const failure = (endpoint: string): Error =>
+      this.oversize ??
+      (this.lastError
+        ? new RemoteError(this.lastError.code, this.lastError.message, endpoint, this.peer)
+        : new ConnectionError(`connection to ${this.peer} closed before the response to ${endpoint}`, this.peer, {
+            endpoint,
+            sent: true,
+          }));
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(failure(p.endpoint));
+    }
+    this.onClosed?.();
+  }
+}
+
+/** All connections to one peer, and its mode. */
+export class PeerChannel {
+  mode: PeerMode = "unknown";
+  private modeAt = 0;
+  private shared: ClientConnection | null = null;
+  private connecting: Promise<ClientConnection | null> | null = null;
+  /** Live one-request connections (single mode). */
+  private singles = 0;
+  private readonly singleQueue: Array<() => void> = [];
+  /** Features the peer answered in its hello. */
+  features: Record<string, unknown> = {};
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly pool: Pool,
+  ) {}
+
+  get key(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** True when a pooled connection is open. */
+  get connected(): boolean {
+    return this.shared?.open ?? false;
+  }
+
+  /** Milliseconds since the shared connection last saw traffic, or -1 when there is none. */
+  idleFor(now: number): number {
+    const c = this.shared;
+    if (!c || !c.open || c.pending.size > 0) return -1;
+    return now - Math.max(c.conn!.lastRead, c.conn!.lastWrite);
+  }
+
+  /** Make one call. Rejects with a typed error; never throws. */
+  async call(endpoint: string, args: unknown[], kwargs: Kwargs, settings: CallSettings): Promise<ResponseMessage> {
+    const req = request(endpoint, nextId(), args, kwargs);
+    if (this.mode === "single" && Date.now() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
+    if (this.mode !== "single") {
+      const shared = await this.sharedConnection(settings);
+      if (shared) return shared.send(req, settings);
+    }
+    return this.callSingle(req, settings);
+  }
+
+  /** Close the pooled connection (gracefully). */
+  close(): void {
+    this.shared?.close();
+    this.shared = null;
+  }
+
+  /** The multiplexed connection, opened and negotiated if needed; null when the peer is single. */
+  private async sharedConnection(settings: CallSettings): Promise<ClientConnection | null> {
+    if (this.shared?.open) return this.shared;
+    this.connecting ??= this.negotiate(settings).finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async negotiate(settings: CallSettings): Promise<ClientConnection | null> {
+    const cc = await ClientConnection.open(this.host, this.port, settings.maxFrame);
+    let res: ResponseMessage;
+    try {
+      const hello = request(HELLO_ENDPOINT, nextId(), [{ features: [...HELLO_FEATURES] }], {});
+      res = await cc.send(hello, settings);
+    } catch (error) {
+      cc.destroy();
+      // A peer that closed on the hello without answering cannot take reuse either.
+      if (error instanceof ConnectionError && error.sent) return this.setSingle(null);
+      throw error;
+    }
+    const features = res.ok && res.result && typeof res.result === "object" ? (res.result as Record<string, unknown>) : null;
+    if (!features || features.multiplex !== true) {
+      cc.close();
+      return this.setSingle(null);
+    }
+    this.features = features;
+    this.mode = "multiplex";
+    this.modeAt = Date.now();
+    this.shared = cc;
+    cc.onClosed = () => {
+      if (this.shared === cc) this.shared = null;
+    };
+    log.debug(`${this.key}: multiplexing`);
+    return cc;
+  }
+
+  private setSingle(value: null): null {
+    if (this.mode !== "single") log.debug(`${this.key}: one request per connection`);
+    this.mode = "single";
+    this.modeAt = Date.now();
+    return value;
+  }
+
+  /** One fresh connection for one request, as a Python client does. */
+  private async callSingle(req: RequestMessage, settings: CallSettings): Promise<ResponseMessage> {
+    const limit = this.pool.maxSingleConnections;
+    while (this.singles >= limit) await new Promise<void>((r) => this.singleQueue.push(r));
+    this.singles++;
+    let cc: ClientConnection | null = null;
+    try {
+      cc = await ClientConnection.open(this.host, this.port, settings.maxFrame);
+      return await cc.send(req, settings);
+    } finally {
+      cc?.close();
+      this.singles--;
+      this.singleQueue.shift()?.();
+    }
+  }
+}
+
+/** Connection pool: one {@link PeerChannel} per `host:port`. */
+export class Pool {
+  private readonly channels = new Map<string, PeerChannel>();
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+  readonly idleTimeoutMs: number;
+  readonly maxSingleConnections: number;
+
+  constructor(options: PoolOptions = {}) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    this.maxSingleConnections = options.maxSingleConnections ?? 32;
+  }
+
+  /** The channel of a peer, created on first use. */
+  channel(host: string, port: number): PeerChannel {
+    const key = `${host}:${port}`;
+    let ch = this.channels.get(key);
+    if (!ch) {
+      ch = new PeerChannel(host, port, this);
+      this.channels.set(key, ch);
+      this.ensureSweeper();
+    }
+    return ch;
+  }
+
+  /** Known channels (for diagnostics and tests). */
+  list(): PeerChannel[] {
+    return [...this.channels.values()];
+  }
+
+  /** Close every pooled connection and forget every peer. */
+  closeAll(): void {
+    for (const ch of this.channels.values()) ch.close();
+    this.channels.clear();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+
+  private ensureSweeper(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const ch of this.channels.values()) {
+        const idle = ch.idleFor(now);
+        if (idle > this.idleTimeoutMs) ch.close();
+      }
+    }, Math.max(50, Math.min(1000, this.idleTimeoutMs / 2)));
+    this.sweeper.unref?.();
+  }
+}
+
+/** The process-wide pool every Client uses unless given another. */
+export const defaultPool = new Pool();
+
+/** Turn a failed response into the error a call rejects with. */
+export function responseError(res: ResponseMessage, endpoint: string, peer: string): SynapseError {
+  const e = res.error ?? { code: "internal_error", message: "request failed" };
+  return new RemoteError(e.code, e.message, endpoint, peer);
+}

@@ -1,0 +1,144 @@
+/**
+ * Length-prefixed framing: a 4-byte unsigned big-endian payload length, then the payload.
+ *
+ * {@link FrameDecoder} turns socket reads into frames without copying: a frame that lies wholly in
+ * one read is handed over as a view of that read; only a frame split across reads is gathered in a
+ * reusable buffer. Frames are delivered synchronously, so a consumer must decode (or copy) a frame
+ * before it returns.
+ *
+ * @module
+ */
+
+/** Bytes in a frame header. */
+export const HEADER_SIZE = 4;
+
+/** Default frame limit in both directions: 4 MiB, as in the Python implementation. */
+export const DEFAULT_MAX_FRAME = 4 * 1024 * 1024;
+
+/** Receives what a {@link FrameDecoder} finds. */
+export interface FrameSink {
+  /** A whole payload is `bytes[start, end)`; valid only during this call. */
+  onFrame(bytes: Uint8Array, start: number, end: number): void;
+  /** A header announced `size` > the limit; the decoder stops and ignores everything after. */
+  onOversize(size: number): void;
+}
+
+const GATHER_SIZE = 64 * 1024;
+/** A gather buffer grown past this for one large frame is dropped afterwards, not kept. */
+const KEEP_LIMIT = 1024 * 1024;
+
+function readLength(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
+}
+
+/** Incremental, zero-copy decoder of length-prefixed frames. */
+export class FrameDecoder {
+  private gather: Uint8Array | null = null;
+  /** Bytes of the current partial frame held in `gather` (header included). */
+  private have = 0;
+  /** Total size (header + payload) of the partial frame, or -1 while its header is incomplete. */
+  private need = -1;
+  private failed = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly sink: FrameSink,
+  ) {}
+
+  /** True while part of a frame is buffered (a half-sent frame). */
+  get partial(): boolean {
+    return this.have > 0;
+  }
+
+  /** True once an oversize header stopped the decoder. */
+  get stopped(): boolean {
+    return this.failed;
+  }
+
+  /** Feed one read. */
+  push(chunk: Uint8Array): void {
+    if (this.failed) return;
+    let off = 0;
+    const n = chunk.length;
+    if (this.have > 0) {
+      off = this.continuePartial(chunk);
+      if (off < 0) return; // still partial, or stopped
+    }
+    while (n - off >= HEADER_SIZE) {
+      const size = readLength(chunk, off);
+      if (size > this.limit) {
+        this.fail(size);
+        return;
+      }
+      const end = off + HEADER_SIZE + size;
+      if (end > n) break;
+      this.sink.onFrame(chunk, off + HEADER_SIZE, end);
+      if (this.failed) return;
+      off = end;
+    }
+    if (off < n) this.startPartial(chunk, off);
+  }
+
+  /** Drop any buffered partial frame (used when the connection closes). */
+  reset(): void {
+    this.have = 0;
+    this.need = -1;
+    this.gather = null;
+  }
+
+  private fail(size: number): void {
+    this.failed = true;
+    this.reset();
+    this.sink.onOversize(size);
+  }
+
+  private ensure(capacity: number): Uint8Array {
+    const g = this.gather;
+    if (g && g.length >= capacity) return g;
+    const next = Buffer.allocUnsafe(Math.max(capacity, GATHER_SIZE));
+    if (g && this.have > 0) next.set(g.subarray(0, this.have));
+    this.gather = next;
+    return next;
+  }
+
+  private startPartial(chunk: Uint8Array, off: number): void {
+    const rest = chunk.length - off;
+    let need = -1;
+    if (rest >= HEADER_SIZE) need = HEADER_SIZE + readLength(chunk, off);
+    const g = this.ensure(need > 0 ? need : GATHER_SIZE);
+    g.set(chunk.subarray(off), 0);
+    this.have = rest;
+    this.need = need;
+  }
+
+  /** Returns the offset in `chunk` after the completed frame, or -1 when nothing more to do. */
+  private continuePartial(chunk: Uint8Array): number {
+    let off = 0;
+    if (this.need < 0) {
+      const take = Math.min(HEADER_SIZE - this.have, chunk.length);
+      this.gather!.set(chunk.subarray(0, take), this.have);
+      this.have += take;
+      off = take;
+      if (this.have < HEADER_SIZE) return -1;
+      const size = readLength(this.gather!, 0);
+      if (size > this.limit) {
+        this.fail(size);
+        return -1;
+      }
+      this.need = HEADER_SIZE + size;
+      this.ensure(this.need);
+    }
+    const take = Math.min(this.need - this.have, chunk.length - off);
+    const g = this.gather!;
+    g.set(chunk.subarray(off, off + take), this.have);
+    this.have += take;
+    off += take;
+    if (this.have < this.need) return -1;
+    const end = this.need;
+    this.have = 0;
+    this.need = -1;
+    this.sink.onFrame(g, HEADER_SIZE, end);
+    if (g.length > KEEP_LIMIT && this.gather === g) this.gather = null;
+    return this.failed ? -1 : off;
+  }
+}
