@@ -19,6 +19,16 @@ export { encode, decode } from "./wire/codec.ts";
 export { FrameDecoder, DEFAULT_MAX_FRAME, HEADER_SIZE } from "./wire/frame.ts";
 export { request, okResponse, errorResponse, parseMessage } from "./wire/messages.ts";
 export { Emitter, waitFor } from "./events.ts";
+export {
+  Scheduler,
+  PeriodicTask,
+  ScheduleError,
+  every,
+  cron,
+  solar,
+  toSchedule,
+  SOLAR_EVENTS,
+} from "./schedule/index.ts";
 export { enableLogging, disableLogging, createLogger } from "./log.ts";
 export {
   SynapseError,
@@ -40,3 +50,14 @@ export type { CallContext, EndpointOptions, Handler, RemoteAddress } from "./rpc
 export type { RequestMessage, ResponseMessage, Kwargs, WireError } from "./wire/messages.ts";
 export type { Peer, NodeInfo, Capability, Broadcast, NodeKind } from "./types.ts";
 export type { LogLevel, LogSink, Logger } from "./log.ts";
+export type {
+  Schedule,
+  ScheduleLike,
+  EveryOptions,
+  CronScheduleOptions,
+  SolarEvent,
+  SolarOptions,
+  AddTaskOptions,
+  TaskInfo,
+  TaskFunction,
+} from "./schedule/index.ts";

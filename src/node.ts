@@ -14,6 +14,8 @@ import { resolveAdvertise } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { createLogger } from "./log.ts";
+import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
+import type { Schedule } from "./schedule/schedule.ts";
 import type { Capability, NodeInfo, NodeKind, Peer } from "./types.ts";
 
 const log = createLogger("node");
@@ -85,6 +87,11 @@ export class Node {
   readonly endpoints = new EndpointRegistry();
   /** Node events; see {@link on}. */
   readonly events = new Emitter<NodeEvents>();
+  /**
+   * Runs periodic tasks: yours ({@link periodic}) and the node's own liveness work. Started by
+   * {@link start}, stopped by {@link stop}.
+   */
+  readonly scheduler = new Scheduler();
 
   private readonly capabilitySet = new Map<string, Capability>();
   private readonly options: NodeOptions;
@@ -190,6 +197,17 @@ export class Node {
     };
   }
 
+  /**
+   * Run `fn` on a schedule while the node runs: a number is seconds, or pass `every(...)`,
+   * `cron(...)` or `solar(...)`. The first run starts when the node starts (or at once when it is
+   * already running). A run that throws is logged and never stops later runs.
+   *
+   * @throws {ScheduleError} for an invalid schedule (checked now, not when it fires).
+   */
+  periodic(schedule: Schedule | number, fn: TaskFunction, options: AddTaskOptions = {}): PeriodicTask {
+    return this.scheduler.add(schedule, fn, options);
+  }
+
   /** Subscribe to a node event; returns an unsubscribe function. */
   on<K extends keyof NodeEvents & string>(event: K, listener: (payload: NodeEvents[K]) => unknown): () => void {
     return this.events.on(event, listener);
@@ -210,6 +228,7 @@ export class Node {
     this.listener = listener;
     this.boundPort = listener.port;
     this.stopping = null;
+    this.scheduler.start();
     log.debug(`${this.name} listening on ${this.bind}:${this.boundPort}, advertising ${this.advertised}`);
     this.events.emit("started", { address: this.advertised, port: this.boundPort });
   }
@@ -220,6 +239,7 @@ export class Node {
     const listener = this.listener;
     this.listener = null;
     this.stopping = (async () => {
+      this.scheduler.stop();
       listener.stop();
       this.events.emit("stopped", undefined);
     })();
@@ -251,8 +271,13 @@ export class Node {
     });
   }
 
-  /** Extra lines for {@link run}'s banner (periodic tasks and the like). */
+  /** Extra lines for {@link run}'s banner: the periodic tasks with their next run. */
   protected runReport(): string[] {
-    return [];
+    const tasks = this.scheduler.list();
+    if (tasks.length === 0) return [];
+    return [
+      "  periodic tasks:",
+      ...tasks.map((t) => `    ${t.name} (${t.schedule}) next ${t.nextRun ? t.nextRun.toISOString() : "-"}`),
+    ];
   }
 }
