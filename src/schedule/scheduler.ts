@@ -74,6 +74,8 @@ export class PeriodicTask {
   readonly #owner: TaskOwner;
   #removed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Identifies the pending immediate first run; cleared to cancel it. */
+  #immediate: object | null = null;
   /** The planned time (epoch ms) of the next run, or null when not scheduled. */
   #planned: number | null = null;
   #inFlight = 0;
@@ -125,16 +127,27 @@ export class PeriodicTask {
     this.#owner.detach(this);
   }
 
-  /** @internal Schedule the first run now; later runs follow the schedule. */
+  /** @internal Schedule the first run right away (in a microtask); later runs follow the schedule. */
   begin(): void {
     if (this.#removed || this.#planned !== null) return;
-    this.#arm(Date.now());
+    const planned = Date.now();
+    const token = {};
+    this.#planned = planned;
+    this.#immediate = token;
+    // A microtask rather than setTimeout(0), which would wait at least a millisecond; `add()`
+    // still returns before the task first runs.
+    queueMicrotask(() => {
+      if (this.#immediate !== token) return;
+      this.#immediate = null;
+      this.#fire(planned);
+    });
   }
 
   /** @internal Cancel the pending run (the task stays registered). */
   halt(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#immediate = null;
     this.#planned = null;
   }
 
