@@ -3,13 +3,14 @@
  *
  * It looks after a (simulated) greenhouse: it checks the soil every few seconds and waters when
  * it gets dry, writes a digest at 08:00 on weekdays, opens the vents at sunrise and switches the
- * path lights on at sunset. No network is needed: this drives a `Scheduler` directly.
+ * path lights on at sunset. It is a Synapse node: the jobs run on `node.periodic`, and peers can
+ * ask it how the greenhouse is doing through the `garden.status` endpoint.
  *
  *     bun examples/periodic_tasks/caretaker.ts                        # until Ctrl-C
  *     CARETAKER_SECONDS=10 bun examples/periodic_tasks/caretaker.ts   # for ten seconds
  */
 
-import { cron, every, Scheduler, solar } from "../../src/schedule/index.ts";
+import { Node, cron, every, solar } from "../../src/index.ts";
 
 // Where the garden is. The solar jobs need the coordinates; the time zone decides what
 // "08:00" means for the digest and which local day a sunrise belongs to.
@@ -34,17 +35,16 @@ const stayFor = parseSeconds(process.env.CARETAKER_SECONDS);
 // The greenhouse the caretaker looks after. The soil dries out a little between checks.
 const greenhouse = { moisture: 48, waterings: 0, checks: 0, ventsOpen: false, lightsOn: false };
 
-// A failing task never stops the others, nor its own later runs; the scheduler hands the error
-// to onError with the task's name so the caretaker can mention it.
-const scheduler = new Scheduler({
-  onError: (taskName, error) => say(`! ${taskName} failed: ${error instanceof Error ? error.message : String(error)}`),
-});
+// The caretaker is a node on this machine (loopback only; a free port). A failing task never
+// stops the others, nor its own later runs: the node logs it with the task's name.
+const node = new Node({ name: "caretaker", bind: "127.0.0.1", role: "gardener", capabilities: ["garden.status"] });
+node.endpoint("garden.status", { description: "How the greenhouse is doing" }, () => ({ ...greenhouse }));
 
 // 1. The watering check, every three seconds. Watering takes a moment (the pump runs), so the
 //    task is async; skipIfRunning makes sure two checks never run the pump at the same time.
 //    Runs are planned from the previous planned time, so the pump's run time does not make the
 //    cadence drift.
-scheduler.add(
+node.periodic(
   every({ seconds: 3 }),
   async () => {
     greenhouse.checks++;
@@ -65,7 +65,7 @@ scheduler.add(
 
 // 2. A digest at 08:00 London time, Monday to Friday. Cron expressions are read in the time zone,
 //    so it stays at 08:00 on the wall clock through the clock changes.
-scheduler.add(
+node.periodic(
   cron("0 8 * * mon-fri", { tz: GARDEN.tz }),
   () => {
     say(
@@ -77,7 +77,7 @@ scheduler.add(
 );
 
 // 3. and 4. Sunrise and sunset at the garden. A solar schedule fires once on every local day on
-//    which its event happens. Every task also runs once as soon as the scheduler starts: for
+//    which its event happens. Every task also runs once as soon as the node starts: for
 //    these two that is the arrival round, where the caretaker sets the vents and lights for the
 //    time of day instead of pretending the sun has just risen (or set).
 const sunrise = solar("sunrise", GARDEN);
@@ -90,7 +90,7 @@ function sunIsUp(): boolean {
 }
 
 let ventRounds = 0;
-scheduler.add(
+node.periodic(
   sunrise,
   () => {
     ventRounds++;
@@ -105,7 +105,7 @@ scheduler.add(
 );
 
 let lightRounds = 0;
-scheduler.add(
+node.periodic(
   sunset,
   () => {
     lightRounds++;
@@ -122,25 +122,26 @@ scheduler.add(
 );
 
 say(`caretaker arriving at ${GARDEN.name} (${GARDEN.latitude}, ${GARDEN.longitude}, ${GARDEN.tz})`);
-scheduler.start();
+await node.start();
+say(`serving garden.status on 127.0.0.1:${node.port}`);
 
 // The first runs start right away; once they have started, every task knows its next run.
 await new Promise((resolve) => setTimeout(resolve, 0));
 say("timetable:");
-for (const task of scheduler.list()) {
+for (const task of node.scheduler.list()) {
   const next = task.nextRun ? clock(task.nextRun) : "never";
   console.log(`    ${task.name.padEnd(16)} ${task.schedule.padEnd(52)} next run ${next}`);
 }
 
-// Leave after CARETAKER_SECONDS, or on Ctrl-C. stop() cancels every pending run; with no timers
-// left, the process exits by itself once a pump that is still running has finished.
+// Leave after CARETAKER_SECONDS, or on Ctrl-C. node.stop() cancels every pending run and closes
+// the listener; the process exits by itself once a pump that is still running has finished.
 let leaveTimer: ReturnType<typeof setTimeout> | undefined;
 function leave(reason: string): void {
   if (leaveTimer !== undefined) clearTimeout(leaveTimer);
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  scheduler.stop();
-  const runs = scheduler.list().map((task) => `${task.name} ${task.runs}`).join(", ");
+  void node.stop();
+  const runs = node.scheduler.list().map((task) => `${task.name} ${task.runs}`).join(", ");
   say(`caretaker leaving (${reason}); runs: ${runs}`);
 }
 function onSignal(signal: NodeJS.Signals): void {
