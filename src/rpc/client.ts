@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defaultPool, responseError, type Pool } from "../transport/pool.ts";
+import { defaultPool, type CallSettings, type PeerChannel, type Pool } from "../transport/pool.ts";
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
 import { ConfigError } from "../errors.ts";
 import type { Kwargs } from "../wire/messages.ts";
@@ -34,6 +34,9 @@ export function splitArguments(args: unknown[]): { args: unknown[]; kwargs: Kwar
   if (args.length > 0 && isKeywordArguments(last)) return { args: args.slice(0, -1), kwargs: last[KWARGS] };
   return { args, kwargs: {} };
 }
+
+/** The `kwargs` of a call without keyword arguments. Never mutated: nothing writes to a request's kwargs. */
+const NO_KWARGS: Kwargs = Object.freeze({}) as Kwargs;
 
 /** Options of a {@link Client}. */
 export interface ClientOptions {
@@ -69,6 +72,10 @@ export class Client {
   private readonly timeoutMs: number;
   private readonly maxFrame: number;
   private readonly pool: Pool;
+  /** This peer's channel, kept between calls; asked for again once the pool retires it. */
+  private channelRef: PeerChannel | null = null;
+  /** The settings of calls without a timeout of their own (one object, not one per call). */
+  private readonly settings: CallSettings;
 
   constructor(host: string, port: number, options: ClientOptions = {}) {
     if (!host) throw new ConfigError("host is required");
@@ -80,6 +87,7 @@ export class Client {
     this.timeoutMs = timeout * 1000;
     this.maxFrame = options.maxDownloadSize ?? DEFAULT_MAX_FRAME;
     this.pool = options.pool ?? defaultPool;
+    this.settings = { timeoutMs: this.timeoutMs, maxFrame: this.maxFrame };
   }
 
   /** A client for a known peer record (uses its `address` and `port`). */
@@ -101,20 +109,22 @@ export class Client {
    * @throws {EncodeError} an argument MessagePack cannot carry (nothing was sent).
    */
   call<T = unknown>(endpoint: string, ...args: unknown[]): Promise<T> {
-    const split = splitArguments(args);
-    return this.request<T>(endpoint, split);
+    const last = args.length > 0 ? args[args.length - 1] : undefined;
+    if (isKeywordArguments(last)) return this.request<T>(endpoint, { args: args.slice(0, -1), kwargs: last[KWARGS] });
+    return this.channel().invoke(endpoint, args, NO_KWARGS, this.settings) as Promise<T>;
   }
 
   /** Call with explicit `args`, `kwargs` and an optional per-call timeout (seconds). */
-  async request<T = unknown>(endpoint: string, options: RequestOptions = {}): Promise<T> {
-    const timeoutMs = options.timeout === undefined ? this.timeoutMs : options.timeout * 1000;
-    const channel = this.pool.channel(this.host, this.port);
-    const res = await channel.call(endpoint, options.args ?? [], options.kwargs ?? {}, {
-      timeoutMs,
-      maxFrame: this.maxFrame,
-    });
-    if (!res.ok) throw responseError(res, endpoint, this.peer);
-    return res.result as T;
+  request<T = unknown>(endpoint: string, options: RequestOptions = {}): Promise<T> {
+    const settings =
+      options.timeout === undefined ? this.settings : { timeoutMs: options.timeout * 1000, maxFrame: this.maxFrame };
+    return this.channel().invoke(endpoint, options.args ?? [], options.kwargs ?? NO_KWARGS, settings) as Promise<T>;
+  }
+
+  private channel(): PeerChannel {
+    const ch = this.channelRef;
+    if (ch !== null && !ch.retired) return ch;
+    return (this.channelRef = this.pool.channel(this.host, this.port));
   }
 
   /** `_synapse.ping` → `"pong"`. */

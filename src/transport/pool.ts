@@ -58,15 +58,32 @@ function nextId(): string {
 
 interface Pending {
   endpoint: string;
-  resolve(res: ResponseMessage): void;
+  /** Settles the caller: with the whole response, or (when `unwrap`) with its result. */
+  resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout> | null;
+  /** Resolve with `result` and reject `ok: false` with a RemoteError, instead of handing over the response. */
+  unwrap: boolean;
+  /** `performance.now()` after which the call times out; Infinity for none. */
+  deadline: number;
+  timeoutMs: number;
 }
 
-/** A client connection: requests out, responses in, matched by id. */
+/** Clock of the call deadlines: monotonic and much cheaper than `Date.now()`. */
+const clock = () => performance.now();
+
+/**
+ * A client connection: requests out, responses in, matched by id.
+ *
+ * Call timeouts share one timer per connection, armed for the earliest deadline: a call costs a
+ * clock read, not a `setTimeout`/`clearTimeout` pair. When the timer fires it rejects every
+ * expired call with a CallTimeoutError and re-arms for the next deadline.
+ */
 class ClientConnection {
   readonly pending = new Map<string, Pending>();
   conn: Connection | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the armed timer fires (clock ms); Infinity when none is armed. */
+  private timerAt = Infinity;
   /** An id-less error the server sent before closing (e.g. "frame too large"). */
   private lastError: { code: string; message: string } | null = null;
   private oversize: FrameTooLargeError | null = null;
@@ -120,28 +137,68 @@ class ClientConnection {
   /** Send a request and wait for its response. Rejects, never throws. */
   send(req: RequestMessage, settings: CallSettings): Promise<ResponseMessage> {
     return new Promise<ResponseMessage>((resolve, reject) => {
-      const conn = this.conn;
-      if (!conn || conn.closed) {
-        reject(new ConnectionError(`connection to ${this.peer} is closed`, this.peer, { endpoint: req.endpoint }));
-        return;
-      }
-      try {
-        conn.send(req);
-      } catch (error) {
-        reject(error as Error); // EncodeError: nothing was sent
-        return;
-      }
-      const pending: Pending = { endpoint: req.endpoint, resolve, reject, timer: null };
-      if (settings.timeoutMs > 0 && Number.isFinite(settings.timeoutMs)) {
-        pending.timer = setTimeout(() => {
-          this.pending.delete(req.id);
-          this.afterSettle();
-          reject(new CallTimeoutError(req.endpoint, this.peer, settings.timeoutMs));
-        }, settings.timeoutMs);
-      }
-      if (this.pending.size === 0) conn.socket.ref();
-      this.pending.set(req.id, pending);
+      this.enqueue(req, settings, false, resolve as (value: unknown) => void, reject);
     });
+  }
+
+  /** Send a request; resolve with its result, reject `ok: false` with a RemoteError. Never throws. */
+  invoke(req: RequestMessage, settings: CallSettings): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      this.enqueue(req, settings, true, resolve, reject);
+    });
+  }
+
+  private enqueue(
+    req: RequestMessage,
+    settings: CallSettings,
+    unwrap: boolean,
+    resolve: (value: unknown) => void,
+    reject: (error: Error) => void,
+  ): void {
+    const conn = this.conn;
+    if (!conn || conn.closed) {
+      reject(new ConnectionError(`connection to ${this.peer} is closed`, this.peer, { endpoint: req.endpoint }));
+      return;
+    }
+    try {
+      conn.send(req);
+    } catch (error) {
+      reject(error as Error); // EncodeError: nothing was sent
+      return;
+    }
+    const timeoutMs = settings.timeoutMs;
+    const deadline = timeoutMs > 0 && timeoutMs < Infinity ? clock() + timeoutMs : Infinity;
+    if (this.pending.size === 0) conn.socket.ref();
+    this.pending.set(req.id, { endpoint: req.endpoint, resolve, reject, unwrap, deadline, timeoutMs });
+    if (deadline < this.timerAt) this.arm(deadline);
+  }
+
+  /** (Re-)arm the timeout timer to fire at `at` (clock ms). */
+  private arm(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    // +1: a timer may fire a fraction of a millisecond early; the sweep must find the call expired.
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - clock()) + 1);
+    // The socket keeps the process alive while calls are pending; the timer need not.
+    this.timer.unref?.();
+  }
+
+  /** Reject every call past its deadline, then re-arm for the earliest remaining one. */
+  private expire(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = clock();
+    let next = Infinity;
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= now) {
+        this.pending.delete(id);
+        p.reject(new CallTimeoutError(p.endpoint, this.peer, p.timeoutMs));
+      } else if (p.deadline < next) {
+        next = p.deadline;
+      }
+    }
+    this.afterSettle();
+    if (next < Infinity) this.arm(next);
   }
 
   close(): void {
@@ -174,9 +231,10 @@ class ClientConnection {
       return;
     }
     this.pending.delete(res.id);
-    if (pending.timer) clearTimeout(pending.timer);
     this.afterSettle();
-    pending.resolve(res);
+    if (!pending.unwrap) pending.resolve(res);
+    else if (res.ok) pending.resolve(res.result);
+    else pending.reject(responseError(res, pending.endpoint, this.peer));
   }
 
   private closed(): void {
@@ -190,10 +248,10 @@ class ClientConnection {
           }));
     const all = [...this.pending.values()];
     this.pending.clear();
-    for (const p of all) {
-      if (p.timer) clearTimeout(p.timer);
-      p.reject(failure(p.endpoint));
-    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    for (const p of all) p.reject(failure(p.endpoint));
     this.onClosed?.();
   }
 }
@@ -209,6 +267,8 @@ export class PeerChannel {
   private readonly singleQueue: Array<() => void> = [];
   /** Features the peer answered in its hello. */
   features: Record<string, unknown> = {};
+  /** Set when the pool forgot this channel ({@link Pool.closeAll}); holders must ask the pool again. */
+  retired = false;
 
   constructor(
     readonly host: string,
@@ -232,7 +292,7 @@ export class PeerChannel {
     return now - Math.max(c.conn!.lastRead, c.conn!.lastWrite);
   }
 
-  /** Make one call. Rejects with a typed error; never throws. */
+  /** Make one call; resolves with the whole response. Rejects with a typed error; never throws. */
   async call(endpoint: string, args: unknown[], kwargs: Kwargs, settings: CallSettings): Promise<ResponseMessage> {
     const req = request(endpoint, nextId(), args, kwargs);
     if (this.mode === "single" && Date.now() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
@@ -241,6 +301,20 @@ export class PeerChannel {
       if (shared) return shared.send(req, settings);
     }
     return this.callSingle(req, settings);
+  }
+
+  /**
+   * Make one call; resolves with its result and rejects `ok: false` with a RemoteError (and
+   * anything else with its typed error); never throws. The hot path: on an open multiplexed
+   * connection the request goes out at once and the caller's promise is the only one made.
+   */
+  invoke(endpoint: string, args: unknown[], kwargs: Kwargs, settings: CallSettings): Promise<unknown> {
+    const shared = this.shared;
+    if (shared !== null && shared.open) return shared.invoke(request(endpoint, nextId(), args, kwargs), settings);
+    return this.call(endpoint, args, kwargs, settings).then((res) => {
+      if (!res.ok) throw responseError(res, endpoint, this.key);
+      return res.result;
+    });
   }
 
   /** Close the pooled connection (gracefully). */
@@ -341,7 +415,10 @@ export class Pool {
 
   /** Close every pooled connection and forget every peer. */
   closeAll(): void {
-    for (const ch of this.channels.values()) ch.close();
+    for (const ch of this.channels.values()) {
+      ch.retired = true;
+      ch.close();
+    }
     this.channels.clear();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
