@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Packr, Unpackr, addExtension } from "msgpackr";
+import { C1, Packr, Unpackr, addExtension } from "msgpackr";
 import { EncodeError, ProtocolError } from "../errors.ts";
 
 // Dates travel as float unix seconds, the way Python peers send timestamps (`last_seen`,
@@ -22,6 +22,10 @@ const PACK_OPTIONS = {
   structuredClone: false,
   bundleStrings: false,
   useFloat32: 0,
+  // msgpackr writes a function as nil, silently; a function cannot be carried, so refuse it.
+  writeFunction: (): never => {
+    throw new TypeError("a function cannot be carried");
+  },
 } as const;
 
 const UNPACK_OPTIONS = {
@@ -31,6 +35,8 @@ const UNPACK_OPTIONS = {
   int64AsType: "number",
   // Binary payloads must not alias the receive buffer, which is reused for later reads.
   copyBuffers: true,
+  // msgpackr's structured-clone references (ext 0x69/0x70) would let a peer send a cyclic value.
+  structuredClone: false,
 } as const;
 
 const packr = new Packr(PACK_OPTIONS);
@@ -44,7 +50,10 @@ const unpackr = new Unpackr(UNPACK_OPTIONS as ConstructorParameters<typeof Unpac
  */
 export function encode(value: unknown): Uint8Array {
   try {
-    return packr.pack(value);
+    const bytes = packr.pack(value);
+    // msgpackr writes whole numbers beyond 32 bits as float64 (0xcb), which a Python peer reads
+    // as a float. Only a value whose bytes hold 0xcb somewhere can have one: look closer then.
+    return bytes.indexOf(0xcb) >= 0 && hasWideInteger(value) ? packWide(value) : bytes;
   } catch (error) {
     throw new EncodeError(`cannot encode value as MessagePack: ${(error as Error).message ?? error}`, { cause: error });
   }
@@ -56,11 +65,13 @@ export function encode(value: unknown): Uint8Array {
  * @throws {ProtocolError} on undecodable data, unknown extensions or trailing bytes.
  */
 export function decode(bytes: Uint8Array, start = 0, end = bytes.length): unknown {
+  const payload = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+  let value: unknown;
   try {
     // Decode from a view of exactly the payload: msgpackr judges "small input" by the absolute end
     // offset, so a frame deep inside a large socket read would skip its key cache and call the
     // native string extractor for every string (about 1.5x slower for an RPC message).
-    return unpackr.unpack(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+    value = unpackr.unpack(payload);
   } catch (error) {
     const message = (error as Error).message ?? String(error);
     throw new ProtocolError(
@@ -70,4 +81,91 @@ export function decode(bytes: Uint8Array, start = 0, end = bytes.length): unknow
       { cause: error },
     );
   }
+  // msgpackr reads the never-used byte 0xc1 as a marker object; Python refuses it. A value can
+  // only hold that marker when the bytes hold 0xc1 (never part of UTF-8 text, so this is rare).
+  if (payload.indexOf(0xc1) >= 0 && holdsNeverUsed(value)) {
+    throw new ProtocolError("undecodable MessagePack: the never-used byte 0xc1");
+  }
+  return value;
+}
+
+/** The members of what MessagePack writes as an array or a map; null for anything else. */
+function members(value: unknown): Iterable<unknown> | null {
+  if (typeof value !== "object" || value === null) return null;
+  if (Array.isArray(value) || value instanceof Set) return value;
+  if (value instanceof Map) return [...value.keys(), ...value.values()];
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null ? Object.values(value) : null;
+}
+
+/** True when `check` holds for `value` or anything inside it (arrays, maps, sets, plain objects). */
+function anyInside(value: unknown, check: (v: unknown) => boolean): boolean {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (check(v)) return true;
+    const inner = members(v);
+    if (inner) for (const m of inner) stack.push(m);
+  }
+  return false;
+}
+
+function holdsNeverUsed(value: unknown): boolean {
+  return anyInside(value, (v) => v === C1);
+}
+
+/** A whole number msgpackr would write as float64 although a 64-bit integer format holds it. */
+function isWideInteger(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && (v > 0xffffffff || v < -0x80000000) && v < 2 ** 64 && v >= -(2 ** 63);
+}
+
+function hasWideInteger(value: unknown): boolean {
+  return anyInside(value, isWideInteger);
+}
+
+/** Smallest array (0x90/0xdc/0xdd) or map (0x80/0xde/0xdf) header for `length` members. */
+function containerHeader(fix: number, code16: number, length: number): Uint8Array {
+  if (length < 16) return Uint8Array.of(fix | length);
+  if (length < 0x10000) return Uint8Array.of(code16, length >> 8, length & 0xff);
+  const out = new Uint8Array(5);
+  out[0] = code16 + 1;
+  new DataView(out.buffer).setUint32(1, length);
+  return out;
+}
+
+/**
+ * The slow path of {@link encode} for values holding wide integers: containers are written here,
+ * wide integers as uint64 (non-negative) or int64, everything else by msgpackr as usual.
+ */
+function packWide(value: unknown): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const put = (v: unknown): void => {
+    if (isWideInteger(v)) {
+      const out = new Uint8Array(9);
+      out[0] = v >= 0 ? 0xcf : 0xd3;
+      if (v >= 0) new DataView(out.buffer).setBigUint64(1, BigInt(v));
+      else new DataView(out.buffer).setBigInt64(1, BigInt(v));
+      parts.push(out);
+    } else if (Array.isArray(v) || v instanceof Set) {
+      parts.push(containerHeader(0x90, 0xdc, Array.isArray(v) ? v.length : v.size));
+      for (const item of v) put(item);
+    } else if (v instanceof Map) {
+      parts.push(containerHeader(0x80, 0xde, v.size));
+      for (const [k, item] of v) {
+        put(k);
+        put(item);
+      }
+    } else if (members(v)) {
+      const entries = Object.entries(v as Record<string, unknown>);
+      parts.push(containerHeader(0x80, 0xde, entries.length));
+      for (const [k, item] of entries) {
+        parts.push(packr.pack(k));
+        put(item);
+      }
+    } else {
+      parts.push(packr.pack(v));
+    }
+  };
+  put(value);
+  return Buffer.concat(parts);
 }
