@@ -2,6 +2,7 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
 import type { CallContext } from "../../src/rpc/endpoints.ts";
+import type { Peer } from "../../src/types.ts";
 import { EndpointError, RemoteError } from "../../src/errors.ts";
 import { LOOPBACK, RawSocket, sleep, startNode, stopAll } from "../helpers/net.ts";
 
@@ -195,7 +196,7 @@ describe("rpc - arguments", () => {
     });
     const client = clientFor(node.port);
     expect(await client.call("ctx", 1, kw({ extra: "e" }))).toBe(1);
-    const origin = {
+    const origin: Peer = {
       id: "b".repeat(64),
       address: LOOPBACK,
       port: 9002,
