@@ -55,3 +55,29 @@ export interface Broadcast {
   /** The endpoint that was broadcast. */
   endpoint: string;
 }
+
+/**
+ * One event of a shared conversation (wire record, keys in the order Python writes them). A
+ * broadcast's conversation id is its nonce; its opening `message` event has `event_id` = nonce too.
+ */
+export interface ConversationEvent {
+  conversation_id: string;
+  event_id: string;
+  /** `message`, `ack`, `reply`, `error`, `summary`, or a custom kind such as `task.offer`. */
+  kind: string;
+  /** The author. */
+  peer: Peer;
+  payload: Record<string, unknown>;
+  parent_id: string | null;
+  /** Unix seconds (float). */
+  created_at: number;
+  metadata: Record<string, unknown>;
+}
+
+/** One peer's answer to a broadcast, as `_synapse.broadcast.reply` carries it. */
+export interface BroadcastReply {
+  nonce: string;
+  /** The peer that replied. */
+  peer: Peer;
+  result: unknown;
+}

@@ -1,0 +1,47 @@
+/**
+ * Broadcast records: the nonce-bearing {@link Broadcast} map, the kwargs a broadcast call carries,
+ * and the id under which a node files a reply.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Broadcast, Peer } from "../types.ts";
+import type { Kwargs } from "../wire/messages.ts";
+import { isUuidv7, uuidv7, uuidv7Time } from "./uuid.ts";
+import { nowSeconds } from "./events.ts";
+
+/** Payload of the `broadcast.received` node event. */
+export interface BroadcastReceived {
+  broadcast: Broadcast;
+  /** The endpoint that was called. */
+  endpoint: string;
+  args: unknown[];
+  /** Keyword arguments without `broadcast`. */
+  kwargs: Kwargs;
+}
+
+/** A new broadcast handle from `origin` (UUIDv7 nonce). */
+export function newBroadcast(origin: Peer, endpoint: string): Broadcast {
+  return { nonce: uuidv7(), origin, endpoint };
+}
+
+/** The kwargs of a broadcast call: `broadcast` first, then the caller's (as Python orders them). */
+export function broadcastKwargs(broadcast: Broadcast, kwargs: Kwargs): Kwargs {
+  return { broadcast: { nonce: broadcast.nonce, origin: broadcast.origin, endpoint: broadcast.endpoint }, ...kwargs };
+}
+
+/**
+ * When a broadcast was made, in float Unix seconds: the time a UUIDv7 nonce carries (the same on
+ * every node, so each node dates the opening `message` identically), else now.
+ */
+export function broadcastTime(nonce: string): number {
+  return isUuidv7(nonce) ? uuidv7Time(nonce) / 1000 : nowSeconds();
+}
+
+/**
+ * The event id a Bun node files the reply of `peerId` to `nonce` under. Derived from the pair, so the
+ * same reply learnt twice (over several gossip paths, by sync, or after a restart) is filed once.
+ */
+export function replyEventId(nonce: string, peerId: string): string {
+  return createHash("sha256").update(`reply\0${nonce}\0${peerId}`).digest("hex");
+}

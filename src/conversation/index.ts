@@ -1,0 +1,45 @@
+/**
+ * Shared conversations: broadcasts and replies, gossiped conversation events, the ask flow,
+ * artifacts, pluggable durable logs, compaction and retention.
+ *
+ * @module
+ */
+export {
+  Conversations,
+  ConversationEndpoint,
+  type ConversationHost,
+  type ConversationOptions,
+  type EmitOptions,
+  type SyncOptions,
+  type AskHandler,
+  type AskInfo,
+  type BroadcastRef,
+} from "./conversations.ts";
+export { registerConversationEndpoints } from "./endpoints.ts";
+export { EventKind, makeEvent, parseEvent, normalisePeer, parseBroadcast, compareEvents, nowSeconds, type EventFields } from "./events.ts";
+export { broadcastKwargs, broadcastTime, replyEventId, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
+export type { ConversationLog, MaybePromise } from "./log.ts";
+export { MemoryConversationLog } from "./memory-log.ts";
+export { SqliteConversationLog, type SqliteLogOptions } from "./sqlite-log.ts";
+export {
+  digestSummarizer,
+  planCompaction,
+  summaryEvent,
+  defaultKeepRecent,
+  type Summarizer,
+  type CompactionLimits,
+  type CompactionPlan,
+} from "./compaction.ts";
+export {
+  ArtifactStore,
+  agentCard,
+  canonicalBytes,
+  defaultEncoding,
+  type ArtifactDescriptor,
+  type ArtifactDocument,
+  type ArtifactEncoding,
+  type ArtifactOptions,
+  type AgentCardSource,
+} from "./artifacts.ts";
+export { canonicalJson, canonicalJsonBytes, pythonJsonNumber, pythonJsonString, compareCodePoints } from "./canonical-json.ts";
+export { uuidv7, isUuidv7, uuidv7Time } from "./uuid.ts";
