@@ -10,12 +10,13 @@ import { EndpointRegistry, type EndpointOptions, type Handler } from "./rpc/endp
 import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener } from "./transport/listener.ts";
 import { DEFAULT_MAX_FRAME } from "./wire/frame.ts";
-import { resolveAdvertise } from "./address.ts";
+import { isWildcard, resolveAdvertise } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { createLogger } from "./log.ts";
 import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
 import type { Schedule } from "./schedule/schedule.ts";
+import { Membership, resolveInterface, type JoinOptions, type MdnsOptions, type MembershipEvents, type SeedLike } from "./membership/index.ts";
 import type { Capability, NodeInfo, NodeKind, Peer } from "./types.ts";
 
 const log = createLogger("node");
@@ -50,12 +51,28 @@ export interface NodeOptions {
   idleTimeout?: number;
   /** Fixed node id (default: 64 random hex characters, like Python's). */
   id?: string;
+  /** First contacts to join: `"host:port"`, `"host"` (port 9999) or `["host", port]`. */
+  seeds?: SeedLike[];
+  /** Seconds between heartbeats to every known peer (default 5); `null` turns them off. */
+  heartbeatInterval?: number | null;
+  /** A peer not heard from for this many seconds is dropped, firing `peer.offline` (default 20); `null` never drops. */
+  peerTimeout?: number | null;
+  /** `true` (or options) to advertise and discover peers over mDNS (`_synapse._tcp.local.`). */
+  mdns?: boolean | MdnsOptions;
+  /** Network interface (name such as `"eth0"`, or its IPv4 address) for mDNS and the `"auto"` advertise address. */
+  interface?: string;
 }
 
 /** Events a node emits; later layers add theirs. */
 export interface NodeEvents extends Record<string, unknown> {
   started: { address: string; port: number };
   stopped: undefined;
+  /** A peer became known (first contact, or back after `peer.offline`). */
+  "peer.joined": MembershipEvents["peer.joined"];
+  /** A heartbeat was exchanged with a known peer (either direction). */
+  "peer.heartbeat": MembershipEvents["peer.heartbeat"];
+  /** A peer was silent for `peerTimeout` seconds and was dropped. */
+  "peer.offline": MembershipEvents["peer.offline"];
 }
 
 function normaliseCapability(c: string | Capability): Capability {
@@ -92,6 +109,8 @@ export class Node {
    * {@link start}, stopped by {@link stop}.
    */
   readonly scheduler = new Scheduler();
+  /** Swarm membership: known peers, seeds, heartbeats, mDNS (see {@link peers} and {@link join}). */
+  readonly membership: Membership;
 
   private readonly capabilitySet = new Map<string, Capability>();
   private readonly options: NodeOptions;
@@ -114,12 +133,34 @@ export class Node {
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port: ${port}`);
     this.boundPort = port;
-    this.advertised = resolveAdvertise(this.bind, options.advertise);
+    const ifaceAddress = resolveInterface(options.interface);
+    this.advertised =
+      ifaceAddress && isWildcard(this.bind) && (options.advertise ?? "auto") === "auto"
+        ? ifaceAddress
+        : resolveAdvertise(this.bind, options.advertise, options.interface);
     for (const c of options.capabilities ?? []) {
       const cap = normaliseCapability(c);
       this.capabilitySet.set(cap.name, cap);
     }
     registerCoreBuiltins(this.endpoints, this);
+    this.membership = new Membership(this, options, (event, payload) => this.events.emit(event, payload));
+  }
+
+  /** Known peers by id (a snapshot; never this node itself). */
+  get peers(): Map<string, Peer> {
+    return this.membership.peers;
+  }
+
+  /**
+   * Join the swarm: call `_synapse.join` on every seed (an unreachable one is logged and
+   * skipped), add the peers they know, then wait up to `wait` seconds for discovery (mDNS).
+   * Starts the node first when it is not running.
+   *
+   * @returns the known peers.
+   */
+  async join(options: JoinOptions = {}): Promise<Peer[]> {
+    if (!this.running) await this.start();
+    return this.membership.join(options);
   }
 
   /** The listening port (the bound one once started). */
@@ -228,6 +269,7 @@ export class Node {
     this.listener = listener;
     this.boundPort = listener.port;
     this.stopping = null;
+    this.membership.start();
     this.scheduler.start();
     log.debug(`${this.name} listening on ${this.bind}:${this.boundPort}, advertising ${this.advertised}`);
     this.events.emit("started", { address: this.advertised, port: this.boundPort });
@@ -240,6 +282,7 @@ export class Node {
     this.listener = null;
     this.stopping = (async () => {
       this.scheduler.stop();
+      await this.membership.stop();
       listener.stop();
       this.events.emit("stopped", undefined);
     })();

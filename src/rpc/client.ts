@@ -142,6 +142,11 @@ export class Client {
     return this.call("_synapse.methods");
   }
 
+  /** `_synapse.peers`: the peers this peer knows, as {@link Peer} records (wire keys). */
+  peers(): Promise<Peer[]> {
+    return this.call<Peer[]>("_synapse.peers");
+  }
+
   /** How the pool talks to this peer: `"multiplex"`, `"single"` or `"unknown"` before the first call. */
   get mode(): string {
     return this.pool.channel(this.host, this.port).mode;

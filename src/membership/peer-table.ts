@@ -1,0 +1,145 @@
+/**
+ * The table of known peers: their wire records, when each was last heard from, and the address
+ * this node dials to reach it (loopback for a peer on the same host).
+ *
+ * @module
+ */
+import { isLoopback, isWildcard, localAddresses } from "../address.ts";
+import type { Peer } from "../types.ts";
+
+/** How a peer became known. */
+export type PeerSource = "seed" | "join" | "heartbeat" | "exchange" | "mdns";
+
+/** One known peer. */
+export interface PeerEntry {
+  /** The wire record (`last_seen` is kept current). */
+  peer: Peer;
+  /** The host this node dials; loopback for a peer on this host. */
+  dialHost: string;
+  /** The peer's advertised address, tried when dialling loopback fails. */
+  fallbackHost: string | null;
+  /** How the peer became known. */
+  source: PeerSource;
+  /** Implementation extensions the peer advertised (mDNS `ext`), e.g. `["mux"]`. */
+  extensions: string[];
+}
+
+const LOCAL_CACHE_MS = 5000;
+let localCache: { at: number; set: Set<string> } | null = null;
+
+/** This machine's addresses, cached for a few seconds (interfaces rarely change). */
+function cachedLocalAddresses(): Set<string> {
+  const now = Date.now();
+  if (!localCache || now - localCache.at > LOCAL_CACHE_MS) localCache = { at: now, set: localAddresses() };
+  return localCache.set;
+}
+
+/** Strip the IPv4-mapped IPv6 prefix a dual-stack socket reports (`::ffff:127.0.0.1`). */
+export function plainAddress(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/**
+ * Where to dial a peer that advertises `address`: a peer on this host (its address is one of this
+ * machine's, or `sameHost` says so) is dialled on loopback, with the advertised address kept as a
+ * fallback; any other peer at its address.
+ */
+export function dialTarget(address: string, sameHost = false): { dialHost: string; fallbackHost: string | null } {
+  if (isLoopback(address)) return { dialHost: address === "localhost" ? "127.0.0.1" : address, fallbackHost: null };
+  if (address.includes(":")) {
+    // IPv6: loopback only when it is one of ours (no v4 loopback for a v6-only listener).
+    return cachedLocalAddresses().has(address) ? { dialHost: "::1", fallbackHost: address } : { dialHost: address, fallbackHost: null };
+  }
+  if (sameHost || cachedLocalAddresses().has(address)) return { dialHost: "127.0.0.1", fallbackHost: address };
+  return { dialHost: address, fallbackHost: null };
+}
+
+/** What {@link PeerTable.upsert} did. */
+export type UpsertResult = "added" | "updated";
+
+/**
+ * Known peers by id. Never holds the node itself (the owner filters its own id). Not thread-safe
+ * in any interesting way: everything runs on the event loop.
+ */
+export class PeerTable {
+  private readonly entries = new Map<string, PeerEntry>();
+
+  /** How many peers are known. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  get(id: string): PeerEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Every entry, in the order peers became known. */
+  list(): PeerEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Copies of the wire records. */
+  records(): Peer[] {
+    return this.list().map((e) => ({ ...e.peer, capabilities: [...e.peer.capabilities] }));
+  }
+
+  /**
+   * Add a peer or refresh a known one. The record's fields replace the old ones; `last_seen` only
+   * moves forward. A wildcard or empty address is replaced by `remoteAddress` when given.
+   */
+  upsert(
+    peer: Peer,
+    source: PeerSource,
+    options: { remoteAddress?: string; sameHost?: boolean; extensions?: string[] } = {},
+  ): { entry: PeerEntry; result: UpsertResult } {
+    let address = plainAddress(peer.address);
+    if ((address === "" || isWildcard(address)) && options.remoteAddress) address = plainAddress(options.remoteAddress);
+    const record: Peer = { ...peer, address, capabilities: [...peer.capabilities] };
+    const old = this.entries.get(peer.id);
+    if (old) {
+      record.last_seen = Math.max(old.peer.last_seen, record.last_seen);
+      const moved = old.peer.address !== record.address || options.sameHost !== undefined;
+      old.peer = record;
+      if (moved) Object.assign(old, dialTarget(record.address, options.sameHost));
+      if (options.extensions) old.extensions = [...options.extensions];
+      return { entry: old, result: "updated" };
+    }
+    const entry: PeerEntry = {
+      peer: record,
+      ...dialTarget(record.address, options.sameHost),
+      source,
+      extensions: options.extensions ? [...options.extensions] : [],
+    };
+    this.entries.set(peer.id, entry);
+    return { entry, result: "added" };
+  }
+
+  /** Mark a peer as heard from at `at` (unix seconds); false when unknown. */
+  touch(id: string, at: number): boolean {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    if (at > entry.peer.last_seen) entry.peer.last_seen = at;
+    return true;
+  }
+
+  /** Forget a peer; returns its entry when it was known. */
+  remove(id: string): PeerEntry | undefined {
+    const entry = this.entries.get(id);
+    if (entry) this.entries.delete(id);
+    return entry;
+  }
+
+  /** Entries not heard from since `cutoff` (unix seconds). */
+  staleSince(cutoff: number): PeerEntry[] {
+    return this.list().filter((e) => e.peer.last_seen < cutoff);
+  }
+
+  /** Forget every peer. */
+  clear(): void {
+    this.entries.clear();
+  }
+}
