@@ -20,6 +20,18 @@ export { FrameDecoder, DEFAULT_MAX_FRAME, HEADER_SIZE } from "./wire/frame.ts";
 export { request, okResponse, errorResponse, parseMessage } from "./wire/messages.ts";
 export { Emitter, waitFor } from "./events.ts";
 export {
+  Membership,
+  PeerTable,
+  MdnsDiscovery,
+  DEFAULT_SEED_PORT,
+  SERVICE_TYPE,
+  DIFFERENT_SWARM,
+  DIFFERENT_TEAM,
+  parseSeed,
+  parsePeer,
+  instanceName,
+} from "./membership/index.ts";
+export {
   Scheduler,
   PeriodicTask,
   ScheduleError,
@@ -44,6 +56,18 @@ export {
 } from "./errors.ts";
 
 export type { NodeOptions, NodeEvents } from "./node.ts";
+export type {
+  JoinOptions,
+  MembershipEvents,
+  MembershipOptions,
+  MembershipStats,
+  MdnsOptions,
+  PeerEntry,
+  PeerSource,
+  Seed,
+  SeedLike,
+  SeedStatus,
+} from "./membership/index.ts";
 export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
 export type { PoolOptions, PeerMode } from "./transport/pool.ts";
 export type { CallContext, EndpointOptions, Handler, RemoteAddress } from "./rpc/endpoints.ts";
