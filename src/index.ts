@@ -41,6 +41,23 @@ export {
   toSchedule,
   SOLAR_EVENTS,
 } from "./schedule/index.ts";
+export {
+  Conversations,
+  ConversationEndpoint,
+  EventKind,
+  MemoryConversationLog,
+  SqliteConversationLog,
+  ArtifactStore,
+  agentCard,
+  canonicalJson,
+  canonicalJsonBytes,
+  digestSummarizer,
+  makeEvent,
+  parseEvent,
+  replyEventId,
+  uuidv7,
+  isUuidv7,
+} from "./conversation/index.ts";
 export { enableLogging, disableLogging, createLogger } from "./log.ts";
 export {
   SynapseError,
@@ -72,7 +89,24 @@ export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/clie
 export type { PoolOptions, PeerMode } from "./transport/pool.ts";
 export type { CallContext, EndpointOptions, Handler, RemoteAddress } from "./rpc/endpoints.ts";
 export type { RequestMessage, ResponseMessage, Kwargs, WireError } from "./wire/messages.ts";
-export type { Peer, NodeInfo, Capability, Broadcast, NodeKind } from "./types.ts";
+export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
+export type {
+  ConversationHost,
+  ConversationOptions,
+  ConversationLog,
+  EmitOptions,
+  SyncOptions,
+  AskHandler,
+  AskInfo,
+  BroadcastRef,
+  BroadcastReceived,
+  Summarizer,
+  SqliteLogOptions,
+  ArtifactDescriptor,
+  ArtifactDocument,
+  ArtifactEncoding,
+  ArtifactOptions,
+} from "./conversation/index.ts";
 export type { LogLevel, LogSink, Logger } from "./log.ts";
 export type {
   Schedule,

@@ -17,9 +17,28 @@ import { createLogger } from "./log.ts";
 import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
 import type { Schedule } from "./schedule/schedule.ts";
 import { Membership, resolveInterface, type JoinOptions, type MdnsOptions, type MembershipEvents, type SeedLike } from "./membership/index.ts";
-import type { Capability, NodeInfo, NodeKind, Peer } from "./types.ts";
+import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo, NodeKind, Peer } from "./types.ts";
+import { Client, kw, splitArguments } from "./rpc/client.ts";
+import { membershipRefusal } from "./membership/index.ts";
+import {
+  ArtifactStore,
+  Conversations,
+  registerConversationEndpoints,
+  type ArtifactDescriptor,
+  type ArtifactOptions,
+  type AskHandler,
+  type BroadcastReceived,
+  type BroadcastRef,
+  type ConversationLog,
+  type EmitOptions,
+  type Summarizer,
+  type SyncOptions,
+} from "./conversation/index.ts";
 
 const log = createLogger("node");
+
+/** Seconds a conversation call (broadcast, event, reply, sync) waits for a peer. */
+const CONVERSATION_CALL_TIMEOUT = 10;
 
 /** Options of `new Node(...)`. Times are in seconds. */
 export interface NodeOptions {
@@ -61,6 +80,16 @@ export interface NodeOptions {
   mdns?: boolean | MdnsOptions;
   /** Network interface (name such as `"eth0"`, or its IPv4 address) for mDNS and the `"auto"` advertise address. */
   interface?: string;
+  /** Where conversation events are kept (default: in memory); `new SqliteConversationLog(path)` survives restarts. */
+  conversationLog?: ConversationLog;
+  /** Fold a conversation holding more than this many events into a `summary` event (default: never). */
+  conversationMaxEvents?: number | null;
+  /** Newest events compaction keeps verbatim, besides the opening message (default: min(10, max / 2)). */
+  conversationKeepRecent?: number;
+  /** Seconds: prune conversations quiet for longer, refuse older events (default: keep forever). */
+  conversationRetention?: number | null;
+  /** Peers a node relays each new event or reply to (default: all, as Python nodes flood). */
+  conversationGossipFanout?: number;
 }
 
 /** Events a node emits; later layers add theirs. */
@@ -73,6 +102,14 @@ export interface NodeEvents extends Record<string, unknown> {
   "peer.heartbeat": MembershipEvents["peer.heartbeat"];
   /** A peer was silent for `peerTimeout` seconds and was dropped. */
   "peer.offline": MembershipEvents["peer.offline"];
+  /** An event was stored in a conversation (any kind, any author, this node included). */
+  "conversation.event": ConversationEvent;
+  /** A broadcast call arrived here (first time for its nonce). */
+  "broadcast.received": BroadcastReceived;
+  /** A reply to a broadcast became known here (once per nonce and replier). */
+  "broadcast.reply": BroadcastReply;
+  /** `conversation.<kind>`: an event of that kind was stored (`conversation.ack`, `conversation.task.offer`, ...). */
+  [event: `conversation.${string}`]: ConversationEvent;
 }
 
 function normaliseCapability(c: string | Capability): Capability {
@@ -111,6 +148,10 @@ export class Node {
   readonly scheduler = new Scheduler();
   /** Swarm membership: known peers, seeds, heartbeats, mDNS (see {@link peers} and {@link join}). */
   readonly membership: Membership;
+  /** Broadcasts, conversation events, ask, compaction (most users go through the methods below). */
+  readonly conversationLayer: Conversations;
+  /** Published artifacts (see {@link artifact}). */
+  readonly artifacts = new ArtifactStore();
 
   private readonly capabilitySet = new Map<string, Capability>();
   private readonly options: NodeOptions;
@@ -144,6 +185,94 @@ export class Node {
     }
     registerCoreBuiltins(this.endpoints, this);
     this.membership = new Membership(this, options, (event, payload) => this.events.emit(event, payload));
+    this.conversationLayer = new Conversations(
+      {
+        self: () => this.toPeer(),
+        peers: () => this.membership.list(),
+        admit: (peer) => membershipRefusal(this, peer),
+        call: (peer, endpoint, args, kwargs) => this.callConversationPeer(peer, endpoint, args, kwargs),
+        emit: (event, payload) => this.events.emit(event as keyof NodeEvents & string, payload as never),
+      },
+      {
+        log: options.conversationLog,
+        maxEvents: options.conversationMaxEvents,
+        keepRecent: options.conversationKeepRecent,
+        retention: options.conversationRetention,
+        gossipFanout: options.conversationGossipFanout,
+      },
+    );
+    registerConversationEndpoints(this.endpoints, this.conversationLayer, this.artifacts);
+  }
+
+  private callConversationPeer(peer: Pick<Peer, "address" | "port"> & { id?: string }, endpoint: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown> {
+    const entry = peer.id ? this.membership.table.get(peer.id) : undefined;
+    if (entry) return this.membership.callPeer(entry, endpoint, [...args, kw(kwargs)], CONVERSATION_CALL_TIMEOUT);
+    return Client.fromPeer(peer, { timeout: CONVERSATION_CALL_TIMEOUT }).request(endpoint, { args, kwargs });
+  }
+
+  /**
+   * Call `endpoint(...args, broadcast=<Broadcast>, **kwargs)` on every known peer at once (end the
+   * arguments with `kw({...})` for keyword arguments). Every receiver sees the same nonce, which is
+   * also the id of the conversation that follows. A failing peer does not fail the broadcast.
+   */
+  broadcast(endpoint: string, ...args: unknown[]): Promise<Broadcast> {
+    const split = splitArguments(args);
+    return this.conversationLayer.broadcast(endpoint, split.args, split.kwargs);
+  }
+
+  /** Reply to a broadcast (once); the reply reaches the origin and the whole swarm. */
+  reply(broadcast: BroadcastRef, result: unknown): Promise<BroadcastReply> {
+    return this.conversationLayer.reply(broadcast, result);
+  }
+
+  /** Replies known here for a broadcast (one per replying peer). */
+  replies(broadcast: BroadcastRef): Promise<BroadcastReply[]> {
+    return this.conversationLayer.replies(broadcast);
+  }
+
+  /** ACK a broadcast: "I saw this and choose to wade in" (never an assignment). */
+  ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}): Promise<ConversationEvent> {
+    return this.conversationLayer.ack(broadcast, payload);
+  }
+
+  /** Add an event of any kind (built-in or custom, e.g. `task.offer`) to a conversation and gossip it. */
+  emitConversationEvent(conversation: BroadcastRef, kind: string, payload: Record<string, unknown> = {}, options: EmitOptions = {}): Promise<ConversationEvent> {
+    return this.conversationLayer.emit(conversation, kind, payload, options);
+  }
+
+  /** The events of a conversation (a broadcast or its id), oldest first. */
+  conversation(conversation: BroadcastRef): Promise<ConversationEvent[]> {
+    return this.conversationLayer.conversation(conversation);
+  }
+
+  /** Ids of the conversations this node knows. */
+  conversations(): Promise<string[]> {
+    return this.conversationLayer.list();
+  }
+
+  /** Set the default task handler served by `_node.ask` and `synapse.ask` (`null` removes it). */
+  ask(handler: AskHandler | null): this {
+    this.conversationLayer.setAskHandler(handler);
+    return this;
+  }
+
+  /** Publish (or replace) an artifact: JSON-like content, a string, or bytes. */
+  artifact(name: string, content: unknown, options: ArtifactOptions = {}): ArtifactDescriptor {
+    return this.artifacts.set(name, content, options);
+  }
+
+  /** Set the text summarizer compaction uses (default: a plain digest). */
+  summarizer(fn: Summarizer): this {
+    this.conversationLayer.setSummarizer(fn);
+    return this;
+  }
+
+  /**
+   * Catch up from a peer: one conversation, or every conversation it lists when `conversation` is
+   * omitted, optionally only events after `since`. Returns the events that were new here.
+   */
+  syncConversation(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<ConversationEvent[]> {
+    return this.conversationLayer.sync(peer, conversation, options);
   }
 
   /** Known peers by id (a snapshot; never this node itself). */
@@ -176,6 +305,11 @@ export class Node {
   /** True between {@link start} and {@link stop}. */
   get running(): boolean {
     return this.listener !== null;
+  }
+
+  /** Inbound connections open right now (0 when stopped); for diagnostics and tests. */
+  get connectionCount(): number {
+    return this.listener?.connectionCount ?? 0;
   }
 
   /**
@@ -271,6 +405,7 @@ export class Node {
     this.stopping = null;
     this.membership.start();
     this.scheduler.start();
+    this.conversationLayer.start();
     log.debug(`${this.name} listening on ${this.bind}:${this.boundPort}, advertising ${this.advertised}`);
     this.events.emit("started", { address: this.advertised, port: this.boundPort });
   }
@@ -282,6 +417,7 @@ export class Node {
     this.listener = null;
     this.stopping = (async () => {
       this.scheduler.stop();
+      this.conversationLayer.stop();
       await this.membership.stop();
       listener.stop();
       this.events.emit("stopped", undefined);
