@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Client, kw } from "../../src/rpc/client.ts";
+import { HELLO_ENDPOINT, Pool } from "../../src/transport/pool.ts";
+import { RemoteError } from "../../src/errors.ts";
+import { LOOPBACK, RawSocket, eventually, sleep, startNode, stopAll } from "../helpers/net.ts";
+import { PythonLikeServer } from "../helpers/python-like-server.ts";
+
+const pools: Pool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) p.closeAll();
+  await stopAll();
+});
+
+/** A client on a pool of its own, so every test starts with an unknown peer. */
+function freshClient(port: number): Client {
+  const pool = new Pool();
+  pools.push(pool);
+  return new Client(LOOPBACK, port, { pool, timeout: 10 });
+}
+
+function pythonPeer(): PythonLikeServer {
+  return new PythonLikeServer()
+    .endpoint("sum", (args, kwargs) => (args[0] as number ?? kwargs.a) + (args[1] as number ?? kwargs.b))
+    .endpoint("echo", async (args) => {
+      await sleep(Math.random() * 5);
+      return args[0];
+    })
+    .endpoint("fail", () => {
+      throw new Error("python says no");
+    })
+    .start();
+}
+
+describe("peer modes - a Python peer (one request per connection)", () => {
+  test("the hello is refused, the channel switches to single, calls work", async () => {
+    const python = pythonPeer();
+    const client = freshClient(python.port);
+    expect(client.mode).toBe("unknown");
+    expect(await client.call("sum", 1, 2)).toBe(3);
+    expect(client.mode).toBe("single");
+    expect(await client.call("sum", kw({ a: 5, b: 6 }))).toBe(11);
+    expect(python.log.map((r) => r.endpoint)).toEqual([HELLO_ENDPOINT, "sum", "sum"]);
+    expect(python.log[0]!.args).toEqual([{ features: ["multiplex"] }]);
+    expect(python.log[2]!.kwargs).toEqual({ a: 5, b: 6 });
+    // One connection per request, never a second request on one.
+    expect(new Set(python.log.map((r) => r.connection)).size).toBe(3);
+    expect(python.pipelinedIgnored).toBe(0);
+  });
+
+  test("errors from a Python peer", async () => {
+    const python = pythonPeer();
+    const client = freshClient(python.port);
+    const unknown = await client.call("nope").catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(RemoteError);
+    expect([(unknown as RemoteError).code, (unknown as RemoteError).message]).toEqual(["bad_request", "Unregistered endpoint called: nope"]);
+    const failed = await client.call("fail").catch((e: unknown) => e);
+    expect([(failed as RemoteError).code, (failed as RemoteError).message]).toEqual(["internal_error", "python says no"]);
+  });
+
+  test("200 concurrent calls from the very first one: all succeed, each request received exactly once", async () => {
+    const python = pythonPeer();
+    const client = freshClient(python.port);
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => client.call("echo", { i })));
+    expect(results).toEqual(Array.from({ length: 200 }, (_, i) => ({ i })));
+    expect(client.mode).toBe("single");
+
+    const echoes = python.requestsFor("echo");
+    expect(echoes.length).toBe(200);
+    expect(new Set(echoes.map((r) => r.id)).size).toBe(200);
+    expect(echoes.map((r) => (r.args[0] as { i: number }).i).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(new Set(echoes.map((r) => r.connection)).size).toBe(200);
+    expect(python.requestsFor(HELLO_ENDPOINT).length).toBe(1);
+    expect(python.log.length).toBe(201);
+    expect(python.pipelinedIgnored).toBe(0);
+  });
+
+  test("200 more concurrent calls once the verdict is known: no further hello", async () => {
+    const python = pythonPeer();
+    const client = freshClient(python.port);
+    expect(await client.ping().catch((e: RemoteError) => e.message)).toBe("Unregistered endpoint called: _synapse.ping");
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => client.call("echo", i)));
+    expect(results).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    const echoes = python.requestsFor("echo");
+    expect(echoes.length).toBe(200);
+    expect(new Set(echoes.map((r) => r.id)).size).toBe(200);
+    expect(python.requestsFor(HELLO_ENDPOINT).length).toBe(1);
+  });
+});
+
+describe("peer modes - a Bun node (multiplexing)", () => {
+  test("the hello is answered; many concurrent calls share ONE connection", async () => {
+    const node = await startNode();
+    node.endpoint("echo", async (x: unknown) => {
+      await sleep(Math.random() * 5);
+      return x;
+    });
+    let calls = 0;
+    node.endpoint("count", () => ++calls);
+    const client = freshClient(node.port);
+    expect(client.mode).toBe("unknown");
+    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => client.call("echo", i)));
+    expect(results).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(client.mode).toBe("multiplex");
+    expect(node.connectionCount).toBe(1);
+    // Each call ran exactly once.
+    await Promise.all(Array.from({ length: 100 }, () => client.call("count")));
+    expect(calls).toBe(100);
+    expect(node.connectionCount).toBe(1);
+  });
+
+  test("a Bun node serves Python-style clients: one request per fresh connection, then close", async () => {
+    const node = await startNode();
+    node.endpoint("sum", (a: number, b: number) => a + b);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const raw = await RawSocket.open(node.port);
+        await raw.send({ endpoint: "sum", id: `p${i}`, args: [i, 1], kwargs: {}, type: "request" });
+        const answer = await raw.nextFrame();
+        raw.stop(); // the Python client closes right after reading
+        return answer;
+      }),
+    );
+    expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => ({ id: `p${i}`, ok: true, result: i + 1, error: null, type: "response" })));
+    await eventually(() => node.connectionCount === 0, 5000, "server-side connections closed");
+  });
+});
