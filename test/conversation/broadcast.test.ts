@@ -7,7 +7,7 @@ import type { BroadcastReceived } from "../../src/conversation/broadcast.ts";
 import { replyEventId } from "../../src/conversation/broadcast.ts";
 import { isUuidv7 } from "../../src/conversation/uuid.ts";
 import { ConfigError, RemoteError } from "../../src/errors.ts";
-import { countCalls, eventually, settle, startNode, stopAll, swarm } from "./swarm.ts";
+import { countCalls, eventually, settle, startNode, stopAll, swarm, remoteError } from "./swarm.ts";
 
 afterEach(stopAll);
 
@@ -171,11 +171,11 @@ describe("conversation - acks and replies", () => {
     const bc = await origin!.broadcast("_synapse.ping");
     const stranger = { ...origin!.toPeer(), id: "f".repeat(64), swarm: "other" };
     const client = new Client("127.0.0.1", origin!.port);
-    const error = await client.call("_synapse.broadcast.reply", bc.nonce, stranger, kw({ result: 1 })).catch((e) => e);
+    const error = await remoteError(client.call("_synapse.broadcast.reply", bc.nonce, stranger, kw({ result: 1 })));
     expect(error).toBeInstanceOf(RemoteError);
     expect(error.code).toBe("bad_request");
     expect(error.message).toBe("peer requested a different swarm");
-    const malformed = await client.call("_synapse.broadcast.reply", 7, stranger).catch((e) => e);
+    const malformed = await remoteError(client.call("_synapse.broadcast.reply", 7, stranger));
     expect(malformed.code).toBe("bad_request");
     expect(await origin!.replies(bc)).toEqual([]);
   });

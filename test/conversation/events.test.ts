@@ -3,7 +3,7 @@ import { Client, kw } from "../../src/rpc/client.ts";
 import type { ConversationEvent } from "../../src/types.ts";
 import { ConfigError, RemoteError } from "../../src/errors.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
-import { countCalls, settle, sleep, startNode, stopAll, swarm } from "./swarm.ts";
+import { countCalls, settle, sleep, startNode, stopAll, swarm, remoteError } from "./swarm.ts";
 
 afterEach(stopAll);
 
@@ -77,7 +77,7 @@ describe("conversation - events and gossip", () => {
       [{ ...base, id: "z".repeat(64), team: "blue" }, "peer requested a different team"],
     ] as const) {
       const event = makeEvent({ conversationId: "c", kind: "note", peer });
-      const error = await client.call("_synapse.conversation.event", event).catch((e) => e);
+      const error = await remoteError(client.call("_synapse.conversation.event", event));
       expect(error).toBeInstanceOf(RemoteError);
       expect(error.code).toBe("bad_request");
       expect(error.message).toBe(message);
@@ -108,12 +108,12 @@ describe("conversation - events and gossip", () => {
       [{ ...good, event_id: "e".repeat(300) }, "invalid conversation event: event_id is longer than 256 characters"],
     ];
     for (const [event, message] of cases) {
-      const error = await client.call("_synapse.conversation.event", event).catch((e) => e);
+      const error = await remoteError(client.call("_synapse.conversation.event", event));
       expect(error).toBeInstanceOf(RemoteError);
       expect(error.code).toBe("bad_request");
       expect(error.message).toBe(message);
     }
-    const none = await client.call("_synapse.conversation.event").catch((e) => e);
+    const none = await remoteError(client.call("_synapse.conversation.event"));
     expect(none.message).toBe("invalid conversation event: not a map");
     expect(await node!.conversations()).toEqual([]);
     // Missing optional fields are fine; extra top-level keys are dropped (Python ignores them).
@@ -170,7 +170,7 @@ describe("conversation - events and gossip", () => {
     const later = await client.call<{ events: ConversationEvent[] }>("_synapse.conversation.sync", "c1", kw({ since: e1.created_at }));
     expect(later.events.map((e) => e.event_id)).toEqual([e2.event_id]);
     expect(await client.call("_synapse.conversation.sync", "unknown")).toEqual({ events: [] });
-    const bad = await client.call("_synapse.conversation.sync", "c1", kw({ since: "x" })).catch((e) => e);
+    const bad = await remoteError(client.call("_synapse.conversation.sync", "c1", kw({ since: "x" })));
     expect(bad.code).toBe("bad_request");
   });
 });

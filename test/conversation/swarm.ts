@@ -6,6 +6,7 @@
  */
 import type { Node, NodeOptions } from "../../src/node.ts";
 import { eventually, startNode } from "../helpers/net.ts";
+import { RemoteError } from "../../src/errors.ts";
 
 export { eventually, sleep, stopAll, startNode, LOOPBACK } from "../helpers/net.ts";
 
@@ -41,4 +42,15 @@ export function countCalls(node: Node, endpoint: string): { count: number } {
 /** Wait until every node's background conversation work is done. */
 export async function settle(nodes: Node[]): Promise<void> {
   for (let round = 0; round < 3; round++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
+}
+
+/** The RemoteError `call` rejects with (fails the test when it resolves or fails otherwise). */
+export async function remoteError(call: Promise<unknown>): Promise<RemoteError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof RemoteError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail with a RemoteError");
 }
