@@ -107,6 +107,20 @@ export class EndpointError extends SynapseError {
   }
 }
 
+/**
+ * A node could not listen on its address: `code` is `address_in_use` when another socket holds the
+ * port, `listen_failed` otherwise (for example an address this machine does not have).
+ */
+export class ListenError extends SynapseError {
+  /** `host:port` the node tried to bind. */
+  readonly address: string;
+  constructor(address: string, code: "address_in_use" | "listen_failed", message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = "ListenError";
+    this.address = address;
+  }
+}
+
 /** Bad arguments to a public API (never from the network). */
 export class ConfigError extends SynapseError {
   constructor(message: string) {

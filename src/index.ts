@@ -69,6 +69,7 @@ export {
   EncodeError,
   EndpointError,
   ConfigError,
+  ListenError,
   ErrorCode,
 } from "./errors.ts";
 

@@ -13,7 +13,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { Connection, type ConnectionEvents } from "./connection.ts";
 import { decode } from "../wire/codec.ts";
 import { errorResponse, parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
-import { EncodeError, ProtocolError } from "../errors.ts";
+import { EncodeError, ListenError, ProtocolError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import type { RemoteAddress } from "../rpc/endpoints.ts";
 
@@ -75,7 +75,7 @@ export class Listener {
   start(): void {
     const { hostname, port, maxFrame } = this.options;
     const events = this.events;
-    this.server = Bun.listen<unknown>({
+    this.server = listen({
       hostname,
       port,
       allowHalfOpen: true,
@@ -196,5 +196,21 @@ export class Listener {
         setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
       }
     }
+  }
+}
+
+/** `Bun.listen` with a typed error that names the address (Bun's says "Failed to listen at <host>"). */
+function listen(options: Bun.TCPSocketListenOptions<unknown>): TCPSocketListener<unknown> {
+  try {
+    return Bun.listen<unknown>(options);
+  } catch (error) {
+    const address = `${options.hostname}:${options.port}`;
+    const inUse = (error as { code?: string }).code === "EADDRINUSE";
+    throw new ListenError(
+      address,
+      inUse ? "address_in_use" : "listen_failed",
+      `cannot listen on ${address}: ${inUse ? "address in use" : (error as Error).message}`,
+      { cause: error },
+    );
   }
 }
