@@ -12,6 +12,7 @@
 import type { Socket } from "bun";
 import { FrameDecoder, HEADER_SIZE, type FrameSink } from "../wire/frame.ts";
 import { encode } from "../wire/codec.ts";
+import { NO_ROOM, fastEncodeInto } from "../wire/fast-codec.ts";
 
 /** What a connection tells its owner. */
 export interface ConnectionEvents {
@@ -101,6 +102,31 @@ export class Connection implements FrameSink {
 
   /** Encode `message` and queue it as one frame. Throws `EncodeError` and queues nothing then. */
   send(message: unknown): void {
+    if (!this.closedFlag) {
+      // Plain messages are encoded straight into the outbox, after a gap for the header; the
+      // general codec (and a copy) is only needed for other values or a frame over the outbox size.
+      const box = (this.outbox ??= takeOutbox());
+      let at = this.outLen;
+      let end = fastEncodeInto(message, box, at + HEADER_SIZE, OUTBOX_SIZE);
+      if (end === NO_ROOM && at > 0) {
+        this.flush();
+        at = 0;
+        end = fastEncodeInto(message, box, HEADER_SIZE, OUTBOX_SIZE);
+      }
+      if (end >= 0) {
+        const length = end - at - HEADER_SIZE;
+        box[at] = length >>> 24;
+        box[at + 1] = (length >>> 16) & 0xff;
+        box[at + 2] = (length >>> 8) & 0xff;
+        box[at + 3] = length & 0xff;
+        this.outLen = end;
+        if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          queueMicrotask(this.flushTask);
+        }
+        return;
+      }
+    }
     this.sendPayload(encode(message));
   }
 
@@ -108,7 +134,6 @@ export class Connection implements FrameSink {
   sendPayload(payload: Uint8Array): void {
     if (this.closedFlag) return;
     const size = payload.length + HEADER_SIZE;
-    this.lastWrite = Date.now();
     if (size > OUTBOX_SIZE) {
       // A large frame gets a buffer of its own (header and payload still in one write), after
       // whatever is already gathered, so that order is kept.
@@ -116,6 +141,7 @@ export class Connection implements FrameSink {
       const frame = Buffer.allocUnsafe(size);
       frame.writeUInt32BE(payload.length, 0);
       frame.set(payload, HEADER_SIZE);
+      this.lastWrite = Date.now();
       this.writeOrQueue(frame, true);
       return;
     }
@@ -142,6 +168,7 @@ export class Connection implements FrameSink {
     const len = this.outLen;
     this.outLen = 0;
     if (this.closedFlag) return;
+    this.lastWrite = Date.now(); // once per batch of frames, not per frame
     // The outbox is reused at once, so whatever the socket does not take must be copied out.
     this.writeOrQueue(box.subarray(0, len), false);
   }

@@ -7,6 +7,7 @@
  */
 import { C1, Packr, Unpackr, addExtension } from "msgpackr";
 import { EncodeError, ProtocolError } from "../errors.ts";
+import { NOT_FAST, fastDecode } from "./fast-codec.ts";
 
 // Dates travel as float unix seconds, the way Python peers send timestamps (`last_seen`,
 // `created_at`). Without this msgpackr writes its timestamp extension, which Python refuses.
@@ -65,6 +66,19 @@ export function encode(value: unknown): Uint8Array {
  * @throws {ProtocolError} on undecodable data, unknown extensions or trailing bytes.
  */
 export function decode(bytes: Uint8Array, start = 0, end = bytes.length): unknown {
+  // Plain, well-formed values (every RPC message) take the hand-written decoder; it declines
+  // anything else, which msgpackr then decodes or refuses.
+  const fast = fastDecode(bytes, start, end);
+  return fast !== NOT_FAST ? fast : decodeGeneral(bytes, start, end);
+}
+
+/**
+ * {@link decode} without the hand-written fast path: msgpackr only. For tests and benchmarks that
+ * compare the two; same result, same errors.
+ *
+ * @throws {ProtocolError} on undecodable data, unknown extensions or trailing bytes.
+ */
+export function decodeGeneral(bytes: Uint8Array, start = 0, end = bytes.length): unknown {
   const payload = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
   let value: unknown;
   try {

@@ -1,0 +1,525 @@
+/**
+ * The hot-path MessagePack coder: a small hand-written encoder and decoder for the plain values
+ * RPC messages are made of (nil, booleans, numbers, strings, binary, arrays, plain objects).
+ * Anything else — a Date, Map, Set, bigint, class instance, extension type, the never-used byte,
+ * a `__proto__` key, malformed or truncated input, trailing bytes — is declined, and the caller
+ * falls back to the general codec (msgpackr), which then produces its value or its error. So for
+ * every input the result is the one the general codec gives; this file only gets there sooner,
+ * without msgpackr's per-call setup, without a DataView per buffer, and (for the encoder) straight
+ * into the connection's outbox instead of into a slab that is then copied.
+ *
+ * The bytes written follow the general codec's rules exactly: smallest formats; non-negative
+ * integers unsigned; whole numbers beyond 32 bits as uint64/int64 (up to 2^64), other numbers as
+ * float64; `undefined` as nil; UTF-8 strings (a lone surrogate as U+FFFD); objects as maps of their
+ * own enumerable string keys. test/wire/fast-codec.test.ts compares both coders value by value.
+ *
+ * @module
+ */
+
+/** Returned by {@link fastDecode} for input it leaves to the general decoder. */
+export const NOT_FAST: unique symbol = Symbol("synapse-p2p.notFast");
+
+/** Nesting deeper than this is left to the general codec (which also reports cycles). */
+const MAX_DEPTH = 64;
+
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+const f32 = new Float32Array(1);
+const f32b = new Uint8Array(f32.buffer);
+/** Typed arrays use the platform's byte order; MessagePack is big-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const EMPTY = new Uint8Array(0);
+const utf8 = new TextEncoder();
+// fatal: invalid text is left to the general decoder; ignoreBOM: a leading U+FEFF is content.
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const BufferClass: unknown = typeof Buffer === "function" ? Buffer : Uint8Array;
+
+// ---------------------------------------------------------------------------------------------
+// Encoder
+
+let out: Uint8Array = EMPTY;
+let pos = 0;
+let lim = 0;
+/** Set when an encoding stopped for want of room (rather than for a value it does not write). */
+let full = false;
+
+/** {@link fastEncodeInto}: the value holds something only the general codec writes. */
+export const NOT_PLAIN = -1;
+/** {@link fastEncodeInto}: the value did not fit in the given range. */
+export const NO_ROOM = -2;
+
+/**
+ * Encode `value` into `target[offset, limit)`. Returns the offset after the last byte written,
+ * {@link NO_ROOM} when it does not fit, or {@link NOT_PLAIN} when it holds a value this coder does
+ * not write. On failure the bytes in the range are garbage; nothing outside it is touched. Never
+ * throws.
+ */
+export function fastEncodeInto(value: unknown, target: Uint8Array, offset: number, limit: number): number {
+  out = target;
+  pos = offset;
+  lim = limit;
+  full = false;
+  let ok = false;
+  try {
+    ok = put(value, 0);
+  } catch {
+    ok = false; // a throwing getter or a proxy: leave it to the general codec
+  }
+  out = EMPTY;
+  return ok ? pos : full ? NO_ROOM : NOT_PLAIN;
+}
+
+function noRoom(): false {
+  full = true;
+  return false;
+}
+
+function put(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case "string":
+      return putString(v);
+    case "number":
+      return putNumber(v);
+    case "boolean":
+      if (pos >= lim) return noRoom();
+      out[pos++] = v ? 0xc3 : 0xc2;
+      return true;
+    case "undefined":
+      if (pos >= lim) return noRoom();
+      out[pos++] = 0xc0;
+      return true;
+    case "object": {
+      if (v === null) {
+        if (pos >= lim) return noRoom();
+        out[pos++] = 0xc0;
+        return true;
+      }
+      if (depth >= MAX_DEPTH) return false;
+      const ctor = (v as { constructor?: unknown }).constructor;
+      if (ctor === Array) return putArray(v as unknown[], depth + 1);
+      if (ctor === Object) return putMap(v as Record<string, unknown>, depth + 1);
+      if (ctor === Uint8Array || ctor === BufferClass) return putBin(v as Uint8Array);
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+function putNumber(v: number): boolean {
+  if (pos + 9 > lim) return noRoom();
+  const o = out;
+  if (v >>> 0 === v) {
+    if (v < 0x80) {
+      o[pos++] = v;
+    } else if (v < 0x100) {
+      o[pos++] = 0xcc;
+      o[pos++] = v;
+    } else if (v < 0x10000) {
+      o[pos++] = 0xcd;
+      o[pos++] = v >>> 8;
+      o[pos++] = v & 0xff;
+    } else {
+      o[pos++] = 0xce;
+      putU32(v);
+    }
+  } else if (v >> 0 === v) {
+    if (v >= -0x20) {
+      o[pos++] = v & 0xff;
+    } else if (v >= -0x80) {
+      o[pos++] = 0xd0;
+      o[pos++] = v & 0xff;
+    } else if (v >= -0x8000) {
+      o[pos++] = 0xd1;
+      o[pos++] = (v >> 8) & 0xff;
+      o[pos++] = v & 0xff;
+    } else {
+      o[pos++] = 0xd2;
+      putU32(v >>> 0);
+    }
+  } else if (Number.isInteger(v) && v < 18446744073709551616 && v >= -9223372036854775808) {
+    // Whole and beyond 32 bits: uint64 / int64 (two's complement), as a Python peer expects.
+    const hi = Math.floor(v / 4294967296);
+    o[pos++] = v >= 0 ? 0xcf : 0xd3;
+    putU32(hi >>> 0);
+    putU32(v - hi * 4294967296);
+  } else {
+    o[pos++] = 0xcb;
+    f64[0] = v;
+    if (LITTLE_ENDIAN) {
+      o[pos] = f64b[7]!;
+      o[pos + 1] = f64b[6]!;
+      o[pos + 2] = f64b[5]!;
+      o[pos + 3] = f64b[4]!;
+      o[pos + 4] = f64b[3]!;
+      o[pos + 5] = f64b[2]!;
+      o[pos + 6] = f64b[1]!;
+      o[pos + 7] = f64b[0]!;
+    } else {
+      o.set(f64b, pos);
+    }
+    pos += 8;
+  }
+  return true;
+}
+
+function putU32(n: number): void {
+  const o = out;
+  o[pos++] = n >>> 24;
+  o[pos++] = (n >>> 16) & 0xff;
+  o[pos++] = (n >>> 8) & 0xff;
+  o[pos++] = n & 0xff;
+}
+
+function putString(s: string): boolean {
+  const len = s.length;
+  // At most 3 bytes per UTF-16 unit; the header is sized for the character count and moved when
+  // the byte count needs a larger one.
+  if (pos + 5 + len * 3 > lim) return noRoom();
+  const head = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+  const start = pos + head;
+  let n: number;
+  if (len < 0x40) {
+    const o = out;
+    let p = start;
+    for (let i = 0; i < len; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) {
+        o[p++] = c;
+      } else if (c < 0x800) {
+        o[p++] = (c >> 6) | 0xc0;
+        o[p++] = (c & 0x3f) | 0x80;
+      } else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        c = 0x10000 + ((c & 0x3ff) << 10) + (s.charCodeAt(++i) & 0x3ff);
+        o[p++] = (c >> 18) | 0xf0;
+        o[p++] = ((c >> 12) & 0x3f) | 0x80;
+        o[p++] = ((c >> 6) & 0x3f) | 0x80;
+        o[p++] = (c & 0x3f) | 0x80;
+      } else if ((c & 0xf800) === 0xd800) {
+        // A lone surrogate has no UTF-8 form: U+FFFD, as TextEncoder writes it.
+        o[p++] = 0xef;
+        o[p++] = 0xbf;
+        o[p++] = 0xbd;
+      } else {
+        o[p++] = (c >> 12) | 0xe0;
+        o[p++] = ((c >> 6) & 0x3f) | 0x80;
+        o[p++] = (c & 0x3f) | 0x80;
+      }
+    }
+    n = p - start;
+  } else {
+    const r = utf8.encodeInto(s, out.subarray(start, lim));
+    if (r.read < len) return noRoom();
+    n = r.written;
+  }
+  const o = out;
+  if (n < 0x20) {
+    // head is 1 here: fewer than 32 bytes means fewer than 32 characters
+    o[pos++] = 0xa0 | n;
+  } else if (n < 0x100) {
+    if (head < 2) o.copyWithin(pos + 2, start, start + n);
+    o[pos++] = 0xd9;
+    o[pos++] = n;
+  } else if (n < 0x10000) {
+    if (head < 3) o.copyWithin(pos + 3, start, start + n);
+    o[pos++] = 0xda;
+    o[pos++] = n >>> 8;
+    o[pos++] = n & 0xff;
+  } else {
+    if (head < 5) o.copyWithin(pos + 5, start, start + n);
+    o[pos++] = 0xdb;
+    putU32(n);
+  }
+  pos += n;
+  return true;
+}
+
+function putHeader(n: number, fix: number, code16: number): boolean {
+  if (pos + 5 > lim) return noRoom();
+  const o = out;
+  if (n < 16) {
+    o[pos++] = fix | n;
+  } else if (n < 0x10000) {
+    o[pos++] = code16;
+    o[pos++] = n >>> 8;
+    o[pos++] = n & 0xff;
+  } else {
+    o[pos++] = code16 + 1;
+    putU32(n);
+  }
+  return true;
+}
+
+function putArray(a: unknown[], depth: number): boolean {
+  const n = a.length;
+  if (!putHeader(n, 0x90, 0xdc)) return false;
+  for (let i = 0; i < n; i++) if (!put(a[i], depth)) return false;
+  return true;
+}
+
+function putMap(m: Record<string, unknown>, depth: number): boolean {
+  const keys = Object.keys(m);
+  const n = keys.length;
+  if (!putHeader(n, 0x80, 0xde)) return false;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (!putString(k) || !put(m[k], depth)) return false;
+  }
+  return true;
+}
+
+function putBin(b: Uint8Array): boolean {
+  const n = b.length;
+  if (pos + 5 + n > lim) return noRoom();
+  const o = out;
+  if (n < 0x100) {
+    o[pos++] = 0xc4;
+    o[pos++] = n;
+  } else if (n < 0x10000) {
+    o[pos++] = 0xc5;
+    o[pos++] = n >>> 8;
+    o[pos++] = n & 0xff;
+  } else {
+    o[pos++] = 0xc6;
+    putU32(n);
+  }
+  o.set(b, pos);
+  pos += n;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoder
+
+/** Returned inside the decoder for anything it leaves to the general codec. */
+const BAIL: unique symbol = Symbol("bail");
+type Got = unknown;
+
+let src: Uint8Array = EMPTY;
+let at = 0;
+let stop = 0;
+
+/**
+ * Decode exactly one value from `bytes[start, end)`. Returns {@link NOT_FAST} for input this coder
+ * leaves to the general decoder (including every malformed input). Never throws.
+ */
+export function fastDecode(bytes: Uint8Array, start: number, end: number): unknown {
+  src = bytes;
+  at = start;
+  stop = end;
+  let v: Got = BAIL;
+  try {
+    v = get(0);
+  } catch {
+    v = BAIL;
+  }
+  const ok = v !== BAIL && at === stop;
+  src = EMPTY;
+  return ok ? v : NOT_FAST;
+}
+
+function get(depth: number): Got {
+  if (at >= stop) return BAIL;
+  const t = src[at++]!;
+  if (t < 0x80) return t;
+  if (t < 0x90) return getMap(t - 0x80, depth);
+  if (t < 0xa0) return getArray(t - 0x90, depth);
+  if (t < 0xc0) return getString(t - 0xa0);
+  if (t >= 0xe0) return t - 0x100;
+  switch (t) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+      return at + 1 > stop ? BAIL : getBin(src[at++]!);
+    case 0xc5:
+      return at + 2 > stop ? BAIL : getBin(u16());
+    case 0xc6:
+      return at + 4 > stop ? BAIL : getBin(u32());
+    case 0xca: {
+      if (at + 4 > stop) return BAIL;
+      if (LITTLE_ENDIAN) {
+        f32b[3] = src[at]!;
+        f32b[2] = src[at + 1]!;
+        f32b[1] = src[at + 2]!;
+        f32b[0] = src[at + 3]!;
+      } else {
+        f32b.set(src.subarray(at, at + 4));
+      }
+      at += 4;
+      return f32[0];
+    }
+    case 0xcb: {
+      if (at + 8 > stop) return BAIL;
+      const s = src;
+      if (LITTLE_ENDIAN) {
+        f64b[7] = s[at]!;
+        f64b[6] = s[at + 1]!;
+        f64b[5] = s[at + 2]!;
+        f64b[4] = s[at + 3]!;
+        f64b[3] = s[at + 4]!;
+        f64b[2] = s[at + 5]!;
+        f64b[1] = s[at + 6]!;
+        f64b[0] = s[at + 7]!;
+      } else {
+        f64b.set(s.subarray(at, at + 8));
+      }
+      at += 8;
+      return f64[0];
+    }
+    case 0xcc:
+      return at + 1 > stop ? BAIL : src[at++]!;
+    case 0xcd:
+      return at + 2 > stop ? BAIL : u16();
+    case 0xce:
+      return at + 4 > stop ? BAIL : u32();
+    case 0xcf: {
+      if (at + 8 > stop) return BAIL;
+      const hi = u32();
+      return hi * 0x100000000 + u32();
+    }
+    case 0xd0:
+      return at + 1 > stop ? BAIL : (src[at++]! << 24) >> 24;
+    case 0xd1:
+      return at + 2 > stop ? BAIL : (u16() << 16) >> 16;
+    case 0xd2:
+      return at + 4 > stop ? BAIL : u32() | 0;
+    case 0xd3: {
+      if (at + 8 > stop) return BAIL;
+      const hi = u32() | 0;
+      return hi * 0x100000000 + u32();
+    }
+    case 0xd9:
+      return at + 1 > stop ? BAIL : getString(src[at++]!);
+    case 0xda:
+      return at + 2 > stop ? BAIL : getString(u16());
+    case 0xdb:
+      return at + 4 > stop ? BAIL : getString(u32());
+    case 0xdc:
+      return at + 2 > stop ? BAIL : getArray(u16(), depth);
+    case 0xdd:
+      return at + 4 > stop ? BAIL : getArray(u32(), depth);
+    case 0xde:
+      return at + 2 > stop ? BAIL : getMap(u16(), depth);
+    case 0xdf:
+      return at + 4 > stop ? BAIL : getMap(u32(), depth);
+    default:
+      return BAIL; // 0xc1 and extension types
+  }
+}
+
+function u16(): number {
+  const v = (src[at]! << 8) | src[at + 1]!;
+  at += 2;
+  return v;
+}
+
+function u32(): number {
+  const s = src;
+  const v = ((s[at]! << 24) >>> 0) + ((s[at + 1]! << 16) | (s[at + 2]! << 8) | s[at + 3]!);
+  at += 4;
+  return v;
+}
+
+function getBin(n: number): Got {
+  if (at + n > stop) return BAIL;
+  // A copy, as the general decoder makes (its type follows the input's: Buffer in, Buffer out).
+  const b = Uint8Array.prototype.slice.call(src, at, at + n);
+  at += n;
+  return b;
+}
+
+function getArray(n: number, depth: number): Got {
+  // Every member takes at least one byte: a count beyond the input is malformed.
+  if (n > stop - at || depth >= MAX_DEPTH) return BAIL;
+  const a = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const v = get(depth + 1);
+    if (v === BAIL) return BAIL;
+    a[i] = v;
+  }
+  return a;
+}
+
+function getMap(n: number, depth: number): Got {
+  if (n * 2 > stop - at || depth >= MAX_DEPTH) return BAIL;
+  const m: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const k = getKey();
+    if (k === BAIL) return BAIL;
+    const v = get(depth + 1);
+    if (v === BAIL) return BAIL;
+    m[k as string] = v;
+  }
+  return m;
+}
+
+/** Recently seen short map keys: most maps on a connection repeat the same few keys. */
+const keyCache: Array<{ bytes: Uint8Array; key: string } | undefined> = new Array(4096);
+
+function getKey(): Got {
+  if (at >= stop) return BAIL;
+  const t = src[at]!;
+  let n: number;
+  if (t >= 0xa0 && t < 0xc0) {
+    n = t - 0xa0;
+    at++;
+  } else if (t === 0xd9 && at + 1 < stop) {
+    n = src[at + 1]!;
+    at += 2;
+  } else {
+    return BAIL; // not a string key (or a long one): the general decoder knows what to do
+  }
+  if (at + n > stop) return BAIL;
+  if (n > 24) return getString(n);
+  const s = src;
+  const h = ((n << 7) ^ (n > 0 ? s[at]! << 4 : 0) ^ (n > 1 ? s[at + n - 1]! : 0) ^ (n > 2 ? s[at + (n >> 1)]! << 2 : 0)) & 0xfff;
+  const e = keyCache[h];
+  if (e !== undefined && e.bytes.length === n) {
+    const b = e.bytes;
+    let i = 0;
+    while (i < n && b[i] === s[at + i]) i++;
+    if (i === n) {
+      at += n;
+      return e.key;
+    }
+  }
+  const bytes = s.slice(at, at + n);
+  const key = getString(n);
+  if (key === BAIL || key === "__proto__") return BAIL;
+  keyCache[h] = { bytes, key: key as string };
+  return key;
+}
+
+function getString(n: number): Got {
+  if (at + n > stop) return BAIL;
+  const s = src;
+  const end = at + n;
+  if (n <= 16) {
+    // Short ASCII strings in JS; anything else through the UTF-8 decoder.
+    let str = "";
+    for (let i = at; i < end; i++) {
+      const c = s[i]!;
+      if (c >= 0x80) return getUtf8(n);
+      str += String.fromCharCode(c);
+    }
+    at = end;
+    return str;
+  }
+  if (n > 1024) return getUtf8(n);
+  for (let i = at; i < end; i++) if (s[i]! >= 0x80) return getUtf8(n);
+  // An ASCII byte is its own UTF-16 code unit.
+  const str = String.fromCharCode.apply(null, s.subarray(at, end) as unknown as number[]);
+  at = end;
+  return str;
+}
+
+function getUtf8(n: number): Got {
+  // Strict: text that is not valid UTF-8 is left to the general decoder, whose repair is the rule.
+  const str = utf8Strict.decode(src.subarray(at, at + n));
+  at += n;
+  return str;
+}

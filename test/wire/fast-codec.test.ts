@@ -1,0 +1,203 @@
+/**
+ * The hand-written hot-path coder (src/wire/fast-codec.ts) against the general codec (msgpackr with
+ * the package's rules): same bytes out, same values in, and on anything it does not handle it must
+ * decline rather than guess.
+ */
+import { describe, expect, test } from "bun:test";
+import { decodeGeneral, encode } from "../../src/wire/codec.ts";
+import { NOT_FAST, NOT_PLAIN, NO_ROOM, fastDecode, fastEncodeInto } from "../../src/wire/fast-codec.ts";
+
+/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const INTS = [
+  0, 1, 31, 32, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 63, 2 ** 64 - 2048, 2 ** 64,
+  -1, -31, -32, -33, -127, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, -(2 ** 53), -(2 ** 63), -(2 ** 63) - 4096,
+];
+const FLOATS = [0.5, -1.25, 1e300, -1e-300, Number.MIN_VALUE, Number.NaN, Infinity, -Infinity, -0, 1.7e308];
+const TEXT = ["", "a", "sum", "request", "é", "€", "😀", "\ud800", "x\udc00", "\uFEFF", "日本語", "\u0000", "\u007f", "\u0080"];
+
+function randomString(r: () => number): string {
+  const lengths = [0, 1, 5, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 255, 256, 300];
+  const len = lengths[Math.floor(r() * lengths.length)]!;
+  let s = "";
+  const mode = r();
+  while (s.length < len) {
+    if (mode < 0.6) s += String.fromCharCode(32 + Math.floor(r() * 95));
+    else s += TEXT[Math.floor(r() * TEXT.length)]!;
+  }
+  return s;
+}
+
+function randomBinary(r: () => number): Uint8Array {
+  const sizes = [0, 1, 10, 255, 256, 300, 65535, 65536];
+  const n = sizes[Math.floor(r() * (r() < 0.9 ? 5 : sizes.length))]!;
+  const b = r() < 0.5 ? new Uint8Array(n) : Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
+  return b;
+}
+
+function randomValue(r: () => number, depth = 0): unknown {
+  const x = r();
+  if (depth > 3 || x < 0.45) {
+    const y = r();
+    if (y < 0.05) return null;
+    if (y < 0.08) return undefined;
+    if (y < 0.12) return r() < 0.5;
+    if (y < 0.35) return INTS[Math.floor(r() * INTS.length)]! + (r() < 0.3 ? Math.floor(r() * 3) - 1 : 0);
+    if (y < 0.45) return FLOATS[Math.floor(r() * FLOATS.length)]! * (r() < 0.5 ? 1 : r());
+    if (y < 0.9) return randomString(r);
+    return randomBinary(r);
+  }
+  if (x < 0.7) {
+    const n = r() < 0.9 ? Math.floor(r() * 6) : 14 + Math.floor(r() * 5);
+    return Array.from({ length: n }, () => randomValue(r, depth + 1));
+  }
+  const n = r() < 0.9 ? Math.floor(r() * 6) : 14 + Math.floor(r() * 5);
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) o[r() < 0.7 ? `k${Math.floor(r() * 40)}` : randomString(r)] = randomValue(r, depth + 1);
+  return o;
+}
+
+function fastEncode(value: unknown): Uint8Array | number {
+  const target = new Uint8Array(1 << 20);
+  const end = fastEncodeInto(value, target, 7, target.length);
+  return end < 0 ? end : target.slice(7, end);
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
+}
+
+/** The general decoder's verdict: its value, or the error it throws. */
+function general(bytes: Uint8Array, start = 0, end = bytes.length): { value?: unknown; error?: unknown } {
+  try {
+    return { value: decodeGeneral(bytes, start, end) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+describe("fast codec - encoding", () => {
+  test("boundary values encode to the general codec's bytes", () => {
+    const values: unknown[] = [null, undefined, true, false, ...INTS, ...FLOATS, ...TEXT, "x".repeat(31), "x".repeat(32), "é".repeat(16)];
+    values.push("x".repeat(255), "x".repeat(256), "€".repeat(100), "y".repeat(70_000), new Uint8Array(300), Buffer.from("hi"));
+    values.push([], {}, new Array(16).fill(0), Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])));
+    values.push({ endpoint: "sum", id: "abc", args: [1, 2], kwargs: {}, type: "request" }, [undefined], { u: undefined });
+    for (const v of values) {
+      const mine = fastEncode(v);
+      expect(typeof mine).not.toBe("number");
+      expect(hex(mine as Uint8Array)).toBe(hex(encode(v)));
+    }
+  });
+
+  test("random plain values encode to the general codec's bytes (3,000 values)", () => {
+    const r = rng(1);
+    for (let i = 0; i < 3000; i++) {
+      const v = randomValue(r);
+      const mine = fastEncode(v);
+      if (typeof mine === "number" || hex(mine) !== hex(encode(v))) {
+        throw new Error(`value #${i} differs: ${Bun.inspect(v).slice(0, 200)}`);
+      }
+    }
+  });
+
+  test("values only the general codec writes are declined, never guessed", () => {
+    class Point {
+      x = 1;
+    }
+    let deep: unknown = 1;
+    for (let i = 0; i < 80; i++) deep = [deep];
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const declined = [new Date(0), new Map([["a", 1]]), new Set([1]), 10n, new Point(), new Uint16Array(2), () => 1, Symbol("s"), deep, cyclic, Object.create(null), { at: new Date(0) }];
+    for (const v of declined) expect(fastEncode(v)).toBe(NOT_PLAIN);
+  });
+
+  test("a value that does not fit is NO_ROOM and nothing past the limit is written", () => {
+    const target = new Uint8Array(64).fill(0xee);
+    expect(fastEncodeInto({ text: "x".repeat(100) }, target, 4, 40)).toBe(NO_ROOM);
+    expect([...target.subarray(40)].every((b) => b === 0xee)).toBe(true);
+    expect([...target.subarray(0, 4)].every((b) => b === 0xee)).toBe(true);
+    // Room checks are conservative (a number reserves 9 bytes): NO_ROOM near the end, success with room.
+    expect(fastEncodeInto([1, 2, 3], target, 60, 64)).toBe(NO_ROOM);
+    expect(fastEncodeInto([1, 2, 3], target, 0, 64)).toBe(4);
+    expect([...target.subarray(0, 4)]).toEqual([0x93, 1, 2, 3]);
+  });
+});
+
+describe("fast codec - decoding", () => {
+  test("random values decode to the general decoder's result, also inside a larger buffer", () => {
+    const r = rng(2);
+    for (let i = 0; i < 3000; i++) {
+      const bytes = encode(randomValue(r));
+      const padded = Buffer.alloc(bytes.length + 20, 0xc1);
+      padded.set(bytes, 11);
+      const mine = fastDecode(padded, 11, 11 + bytes.length);
+      const ref = general(bytes);
+      expect(ref.error).toBeUndefined();
+      if (mine === NOT_FAST) continue; // declined: fine (e.g. a __proto__ key)
+      expect(mine).toStrictEqual(ref.value);
+    }
+  });
+
+  test("binary values are copies of the input's type", () => {
+    const bytes = encode({ b: Buffer.from([1, 2, 3]) });
+    const fromBuffer = fastDecode(Buffer.from(bytes), 0, bytes.length) as { b: Uint8Array };
+    const fromArray = fastDecode(new Uint8Array(bytes), 0, bytes.length) as { b: Uint8Array };
+    expect(fromBuffer.b).toBeInstanceOf(Buffer);
+    expect(fromArray.b.constructor).toBe(Uint8Array);
+    expect([...fromArray.b]).toEqual([1, 2, 3]);
+  });
+
+  test("what the general decoder refuses or reads specially is declined", () => {
+    const declined = [
+      "c1", // never used
+      "93c1c1c1", // nested never-used
+      "d6ff00000000", // timestamp extension
+      "d6690000000191d67000000001", // structured-clone references
+      "81a95f5f70726f746f5f5f01", // {"__proto__": 1}
+      "8101a0", // integer key
+      "92", // truncated array
+      "a5616263", // truncated string
+      "0101", // trailing bytes
+      "a2c328", // invalid UTF-8
+      "dd7fffffff", // absurd array length
+    ];
+    for (const h of declined) expect(fastDecode(Buffer.from(h, "hex"), 0, h.length / 2)).toBe(NOT_FAST);
+  });
+
+  test("corrupted input: the fast decoder agrees with the general one or declines (10,000 mutations)", () => {
+    const r = rng(3);
+    let agreed = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const bytes = Buffer.from(encode(randomValue(r)));
+      const op = r();
+      let mutated: Buffer;
+      if (op < 0.4 && bytes.length > 0) {
+        mutated = Buffer.from(bytes);
+        mutated[Math.floor(r() * bytes.length)] = Math.floor(r() * 256);
+      } else if (op < 0.7) {
+        mutated = bytes.subarray(0, Math.floor(r() * bytes.length));
+      } else {
+        mutated = Buffer.concat([bytes, Buffer.from([Math.floor(r() * 256)])]);
+      }
+      const mine = fastDecode(mutated, 0, mutated.length);
+      if (mine === NOT_FAST) continue;
+      const ref = general(mutated);
+      if (ref.error !== undefined) throw new Error(`fast decoder accepted what the general one refuses: ${mutated.toString("hex").slice(0, 200)}`);
+      expect(mine).toStrictEqual(ref.value);
+      agreed++;
+    }
+    expect(agreed).toBeGreaterThan(500);
+  });
+});
