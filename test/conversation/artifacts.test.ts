@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Client } from "../../src/rpc/client.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { agentCard, ArtifactStore } from "../../src/conversation/artifacts.ts";
+import { remoteError, startNode, stopAll } from "./swarm.ts";
+
+afterEach(stopAll);
+
+// Sizes and digests computed by CPython 3 (json.dumps(sort_keys=True, separators=(",", ":")), UTF-8
+// for text, raw bytes, hashlib.sha256).
+const CARD = { name: "Zoë", city: "Kraków", emoji: "🦀", cjk: "日本語", nested: { z: { y: 1, x: [true, false, null] }, a: "\u0000\u001f\u007f\"\\\n\t/" } };
+const CARD_SHA = "480d68c230dacee55f22eff800f80acdd7d00dc968cd7099eaf0d6410e57b3fa";
+const TEXT = "héllo wörld ☃";
+const TEXT_SHA = "197a152db0d9da8d291382523cbe9fc690eaed31f5b9d597814c825624770688";
+const BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
+const BYTES_SHA = "40aff2e9d2d8922e47afd4648e6967497158785fbd1da870e7110266bf944880";
+
+describe("conversation - artifacts", () => {
+  test("_synapse.artifacts lists descriptors with Python's size and sha256 for json, text and bytes", async () => {
+    const node = await startNode({ name: "librarian" });
+    node.artifact("card", CARD, { kind: "agent_card", description: "who I am", metadata: { v: 1 } });
+    node.artifact("motto", TEXT);
+    node.artifact("blob", BYTES, { mimeType: "application/x-test" });
+    const list = await new Client("127.0.0.1", node.port).call<Array<Record<string, unknown>>>("_synapse.artifacts");
+    expect(list).toEqual([
+      { name: "card", mime_type: "application/json", kind: "agent_card", description: "who I am", encoding: "json", size: 169, sha256: CARD_SHA, metadata: { v: 1 } },
+      { name: "motto", mime_type: "text/plain", kind: "metadata", description: "", encoding: "text", size: 17, sha256: TEXT_SHA, metadata: {} },
+      { name: "blob", mime_type: "application/x-test", kind: "metadata", description: "", encoding: "base64", size: 256, sha256: BYTES_SHA, metadata: {} },
+    ]);
+    for (const d of list) expect(Object.keys(d)).toEqual(["name", "mime_type", "kind", "description", "encoding", "size", "sha256", "metadata"]);
+  });
+
+  test("_synapse.artifact.get returns the content after mime_type (structure, text, base64)", async () => {
+    const node = await startNode({ name: "librarian" });
+    node.artifact("card", CARD);
+    node.artifact("motto", TEXT);
+    node.artifact("blob", BYTES);
+    const client = new Client("127.0.0.1", node.port);
+    const card = await client.call<Record<string, unknown>>("_synapse.artifact.get", "card");
+    expect(Object.keys(card)).toEqual(["name", "mime_type", "content", "kind", "description", "encoding", "size", "sha256", "metadata"]);
+    expect(card.content).toEqual(CARD);
+    expect(card.sha256).toBe(CARD_SHA);
+    expect((await client.call<Record<string, unknown>>("_synapse.artifact.get", "motto")).content).toBe(TEXT);
+    const blob = await client.call<Record<string, unknown>>("_synapse.artifact.get", "blob");
+    expect(new Uint8Array(Buffer.from(blob.content as string, "base64"))).toEqual(BYTES);
+    expect(blob.encoding).toBe("base64");
+  });
+
+  test("unknown artifact: bad_request 'unknown artifact: NAME'", async () => {
+    const node = await startNode({ name: "librarian" });
+    const error = await remoteError(new Client("127.0.0.1", node.port).call("_synapse.artifact.get", "nope"));
+    expect(error.code).toBe("bad_request");
+    expect(error.message).toBe("unknown artifact: nope");
+  });
+
+  test("replacing, explicit encodings, copies and refusals", () => {
+    const store = new ArtifactStore();
+    const content = { a: 1 };
+    store.set("x", content);
+    content.a = 2; // later changes do not leak into the artifact
+    expect(store.get("x").content).toEqual({ a: 1 });
+    // A string published as JSON is its JSON text: "plain string" (14 bytes, Python's digest).
+    const asJson = store.set("s", "plain string", { encoding: "json" });
+    expect([asJson.size, asJson.sha256]).toEqual([14, "100e95befce5c34a8927f2359d07d340222625dd67a32ea9c96031c7f9b5f74a"]);
+    expect(store.set("x", [1, 2]).size).toBe(5);
+    expect(store.list().map((d) => d.name)).toEqual(["x", "s"]);
+    expect(() => store.set("t", 5, { encoding: "text" })).toThrow(ConfigError);
+    expect(() => store.set("b", "not bytes", { encoding: "base64" })).toThrow(ConfigError);
+    expect(() => store.set("", 1)).toThrow(ConfigError);
+    expect(() => store.set("f", { f: () => 1 })).toThrow(ConfigError);
+    expect(store.delete("s")).toBe(true);
+    expect(() => store.get("s")).toThrow("unknown artifact: s");
+  });
+
+  test("agentCard describes a node; published as an artifact", async () => {
+    const node = await startNode({ name: "scribe", role: "writer", description: "writes things", capabilities: [{ name: "write", description: "prose" }] });
+    node.endpoint("write", { description: "Write a paragraph" }, (topic: string) => `About ${topic}`);
+    const card = agentCard(node);
+    expect(card).toEqual({
+      id: node.id,
+      name: "scribe",
+      role: "writer",
+      description: "writes things",
+      swarm: null,
+      team: "default",
+      capabilities: [{ name: "write", description: "prose", input_schema: null, output_schema: null }],
+      endpoints: [{ name: "write", description: "Write a paragraph" }],
+    });
+    const d = node.artifact("agent-card", card, { kind: "agent_card" });
+    const got = await new Client("127.0.0.1", node.port).call<Record<string, unknown>>("_synapse.artifact.get", "agent-card");
+    expect(got.content).toEqual(card);
+    expect(got.sha256).toBe(d.sha256);
+  });
+});
