@@ -298,6 +298,10 @@ type Got = unknown;
 let src: Uint8Array = EMPTY;
 let at = 0;
 let stop = 0;
+/** `src` is a Node-style Buffer (socket reads are), so its native Latin-1 slicer can be used. */
+let srcIsBuffer = false;
+const latin1Slice = (BufferClass as { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } })
+  .prototype.latin1Slice;
 
 /**
  * Decode exactly one value from `bytes[start, end)`. Returns {@link NOT_FAST} for input this coder
@@ -307,6 +311,7 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   src = bytes;
   at = start;
   stop = end;
+  srcIsBuffer = latin1Slice !== undefined && bytes instanceof (BufferClass as typeof Uint8Array);
   let v: Got = BAIL;
   try {
     v = get(0);
@@ -498,8 +503,9 @@ function getString(n: number): Got {
   if (at + n > stop) return BAIL;
   const s = src;
   const end = at + n;
-  if (n <= 16) {
-    // Short ASCII strings in JS; anything else through the UTF-8 decoder.
+  if (n <= 10 || (n <= 64 && !srcIsBuffer)) {
+    // Short ASCII strings are built in JS (a native call costs more); anything else goes
+    // through the UTF-8 decoder.
     let str = "";
     for (let i = at; i < end; i++) {
       const c = s[i]!;
@@ -509,10 +515,9 @@ function getString(n: number): Got {
     at = end;
     return str;
   }
-  if (n > 1024) return getUtf8(n);
   for (let i = at; i < end; i++) if (s[i]! >= 0x80) return getUtf8(n);
-  // An ASCII byte is its own UTF-16 code unit.
-  const str = String.fromCharCode.apply(null, s.subarray(at, end) as unknown as number[]);
+  // ASCII: each byte is its own UTF-16 code unit, so Latin-1 decoding is exact (and fast).
+  const str = srcIsBuffer ? latin1Slice!.call(s, at, end) : utf8Strict.decode(s.subarray(at, end));
   at = end;
   return str;
 }
