@@ -8,8 +8,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { EndpointRegistry, type EndpointOptions, type Handler } from "./rpc/endpoints.ts";
 import { registerCoreBuiltins } from "./rpc/builtins.ts";
-import { Listener } from "./transport/listener.ts";
-import { DEFAULT_MAX_FRAME } from "./wire/frame.ts";
+import { Listener, serverLimits } from "./transport/listener.ts";
 import { isWildcard, resolveAdvertise } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import { Emitter } from "./events.ts";
@@ -64,9 +63,9 @@ export interface NodeOptions {
   advertise?: string;
   /** Largest accepted request frame in bytes (default 4 MiB). */
   maxUploadSize?: number;
-  /** Seconds a connection may sit in the middle of a frame before it is closed (default 30). */
+  /** Seconds a connection may sit in the middle of a frame before it is closed (default 30; 0 = never). */
   readTimeout?: number;
-  /** Seconds an inbound connection may stay idle before it is closed (default 120). */
+  /** Seconds an inbound connection may stay idle before it is closed (default 120; 0 = never). */
   idleTimeout?: number;
   /** Fixed node id (default: 64 random hex characters, like Python's). */
   id?: string;
@@ -156,6 +155,8 @@ export class Node {
   private readonly capabilitySet = new Map<string, Capability>();
   private readonly options: NodeOptions;
   private listener: Listener | null = null;
+  /** Frame limit and timeouts of the listener, checked at construction. */
+  private readonly limits: ReturnType<typeof serverLimits>;
   private advertised: string;
   private boundPort: number;
   private stopping: Promise<void> | null = null;
@@ -174,6 +175,7 @@ export class Node {
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port: ${port}`);
     this.boundPort = port;
+    this.limits = serverLimits(options);
     const ifaceAddress = resolveInterface(options.interface);
     this.advertised =
       ifaceAddress && isWildcard(this.bind) && (options.advertise ?? "auto") === "auto"
@@ -394,9 +396,7 @@ export class Node {
     const listener = new Listener({
       hostname: this.bind,
       port: this.boundPort,
-      maxFrame: this.options.maxUploadSize ?? DEFAULT_MAX_FRAME,
-      readTimeoutMs: (this.options.readTimeout ?? 30) * 1000,
-      idleTimeoutMs: (this.options.idleTimeout ?? 120) * 1000,
+      ...this.limits,
       handler: (req, remote) => this.endpoints.dispatch(req, remote),
     });
     listener.start();

@@ -13,7 +13,8 @@ import type { Socket, TCPSocketListener } from "bun";
 import { Connection, type ConnectionEvents } from "./connection.ts";
 import { decode } from "../wire/codec.ts";
 import { errorResponse, parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
-import { EncodeError, ListenError, ProtocolError } from "../errors.ts";
+import { ConfigError, EncodeError, ListenError, ProtocolError } from "../errors.ts";
+import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
 import { createLogger } from "../log.ts";
 import type { RemoteAddress } from "../rpc/endpoints.ts";
 
@@ -28,9 +29,9 @@ export interface ListenerOptions {
   port: number;
   /** Largest accepted request frame, bytes. */
   maxFrame: number;
-  /** A connection that sent part of a frame and then nothing for this long is closed (ms). */
+  /** A connection that sent part of a frame and then nothing for this long is closed (ms; Infinity: never). */
   readTimeoutMs: number;
-  /** A connection with nothing in flight and no traffic for this long is closed (ms). */
+  /** A connection with nothing in flight and no traffic for this long is closed (ms; Infinity: never). */
   idleTimeoutMs: number;
   handler: RequestHandler;
 }
@@ -40,6 +41,33 @@ interface ServerConnState {
   inFlight: number;
   /** The peer half-closed; end our side once every answer is out. */
   peerEnded: boolean;
+}
+
+/** A node's server options, as given (sizes in bytes, times in seconds). */
+export interface ServerLimitOptions {
+  maxUploadSize?: number;
+  readTimeout?: number;
+  idleTimeout?: number;
+}
+
+/**
+ * Check a node's server options and turn them into listener limits. A timeout of 0 (or Infinity)
+ * means none, as a Python node has none: it must not mean "close at once".
+ *
+ * @throws {ConfigError} for a size that is not a positive integer or a negative or NaN timeout.
+ */
+export function serverLimits(options: ServerLimitOptions): Pick<ListenerOptions, "maxFrame" | "readTimeoutMs" | "idleTimeoutMs"> {
+  const maxFrame = options.maxUploadSize ?? DEFAULT_MAX_FRAME;
+  if (!Number.isSafeInteger(maxFrame) || maxFrame <= 0) throw new ConfigError(`invalid maxUploadSize: ${maxFrame}`);
+  const ms = (name: string, seconds: number): number => {
+    if (!(seconds >= 0)) throw new ConfigError(`invalid ${name}: ${seconds}`);
+    return seconds === 0 ? Infinity : seconds * 1000;
+  };
+  return {
+    maxFrame,
+    readTimeoutMs: ms("readTimeout", options.readTimeout ?? 30),
+    idleTimeoutMs: ms("idleTimeout", options.idleTimeout ?? 120),
+  };
 }
 
 /** Grace period between answering "frame too large" and tearing the socket down. */

@@ -77,7 +77,7 @@ describe("backpressure - slow reader", () => {
       await sleep(3);
     }
     raw.resume();
-    const answer = (await raw.nextFrame(1, 20_000)) as { id: string; ok: boolean; result: Uint8Array };
+    const answer = (await raw.nextFrame(20_000)) as { id: string; ok: boolean; result: Uint8Array };
     expect([answer.id, answer.ok]).toEqual(["b", true]);
     expect(answer.result.length).toBe(blob.length);
     expect(sha256(answer.result)).toBe(sha256(blob));
@@ -96,7 +96,7 @@ describe("backpressure - slow reader", () => {
     }
     await sleep(300);
     raw.resume();
-    await raw.nextFrame(blobs.length * 2, 20_000);
+    await raw.waitFrames(blobs.length * 2, 20_000);
     const byId = new Map((raw.frames as Array<{ id: string; result: unknown }>).map((f) => [f.id, f.result]));
     for (let i = 0; i < blobs.length; i++) {
       expect(sha256(byId.get(`b${i}`) as Uint8Array)).toBe(sha256(blobs[i]!));

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { Node } from "../../src/node.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
-import { ConnectionError, ListenError } from "../../src/errors.ts";
-import { LOOPBACK, RawSocket, eventually, startNode, stopAll, within } from "../helpers/net.ts";
+import { ConfigError, ConnectionError, ListenError } from "../../src/errors.ts";
+import { LOOPBACK, RawSocket, eventually, frame, sleep, startNode, stopAll, within } from "../helpers/net.ts";
 
 const pools: Pool[] = [];
 const children: Bun.Subprocess[] = [];
@@ -125,4 +125,33 @@ describe("node lifecycle - run()", () => {
       expect(await new Response(child.stderr).text()).toBe("");
     });
   }
+});
+
+describe("node lifecycle - server options", () => {
+  test("invalid sizes and timeouts are refused at construction", () => {
+    for (const options of [
+      { maxUploadSize: 0 },
+      { maxUploadSize: -1 },
+      { maxUploadSize: Number.NaN },
+      { maxUploadSize: 1.5 },
+      { readTimeout: -1 },
+      { readTimeout: Number.NaN },
+      { idleTimeout: -0.5 },
+    ]) {
+      expect(() => new Node({ bind: LOOPBACK, ...options })).toThrow(ConfigError);
+    }
+  });
+
+  test("readTimeout 0 means none: a slow frame is not cut off", async () => {
+    const node = await startNode({ readTimeout: 0, idleTimeout: 0 });
+    node.endpoint("sum", (a: number, b: number) => a + b);
+    const raw = await RawSocket.open(node.port);
+    const bytes = frame({ endpoint: "sum", id: "slow", args: [1, 2], kwargs: {}, type: "request" });
+    for (let at = 0; at < bytes.length; at += 8) {
+      await raw.write(bytes.subarray(at, at + 8));
+      await sleep(20);
+    }
+    expect(await raw.nextFrame()).toEqual({ id: "slow", ok: true, result: 3, error: null, type: "response" });
+    expect(raw.closed).toBe(false);
+  });
 });

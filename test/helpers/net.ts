@@ -98,6 +98,8 @@ export class RawSocket {
   private waiters: Array<() => void> = [];
   private readonly chunks: Uint8Array[] = [];
   private keepBytes = false;
+  /** Index of the frame {@link nextFrame} returns next. */
+  private cursor = 0;
 
   private constructor(
     readonly socket: NetSocket,
@@ -173,10 +175,18 @@ export class RawSocket {
     return Buffer.concat(this.chunks);
   }
 
-  /** Wait until `count` frames have arrived; returns the frame at index `count - 1`. */
-  async nextFrame(count = this.frames.length + 1, ms = 5000): Promise<unknown> {
-    await this.until(() => this.frames.length >= count, ms, `frame #${count}`);
-    return this.frames[count - 1];
+  /** The next frame not yet returned by this method (waits for it). */
+  async nextFrame(ms = 5000): Promise<unknown> {
+    const index = this.cursor;
+    await this.until(() => this.frames.length > index, ms, `frame #${index + 1}`);
+    this.cursor = index + 1;
+    return this.frames[index];
+  }
+
+  /** Wait until `count` frames have arrived in all; returns every frame so far. */
+  async waitFrames(count: number, ms = 5000): Promise<unknown[]> {
+    await this.until(() => this.frames.length >= count, ms, `${count} frames`);
+    return this.frames;
   }
 
   /** Wait until the server closed the connection. */
