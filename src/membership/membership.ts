@@ -352,7 +352,17 @@ export class Membership {
 
   private registerTasks(scheduler: Scheduler): void {
     if (this.heartbeatInterval !== null) {
-      scheduler.add(every({ seconds: this.heartbeatInterval }), () => this.liveness.round(), { name: "membership.heartbeat" });
+      // A random pause before each round (up to a quarter interval, at most 1 s) keeps nodes that
+      // started together from heartbeating in lockstep bursts.
+      const jitterMs = Math.min(1000, (this.heartbeatInterval * 1000) / 4);
+      scheduler.add(
+        every({ seconds: this.heartbeatInterval }),
+        async () => {
+          await Bun.sleep(Math.random() * jitterMs);
+          await this.liveness.round();
+        },
+        { name: "membership.heartbeat" },
+      );
     }
     if (this.peerTimeout !== null) {
       const step = Math.max(0.05, Math.min(2, this.peerTimeout / 4));

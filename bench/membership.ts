@@ -1,0 +1,145 @@
+/**
+ * Membership at scale: N nodes in one process on loopback (N = 50 and 200), all joining through
+ * one seed at once.
+ *
+ * - convergence: time from the first `join()` until every node knows every other node.
+ * - steady state: heartbeat calls per node per second over a window after convergence, against
+ *   the rate the settings imply ((N - 1) / heartbeatInterval), with failures and CPU use.
+ * - baseline (same run): the time for N clients to make one `_synapse.ping` each to the seed at
+ *   once: the floor for "every node talks to the seed".
+ *
+ * The nodes use the default settings (heartbeat every 5 s, peer timeout 20 s); the window is four
+ * heartbeat rounds. Prints a table, writes `bench/results/membership.json`. `--quick` (or
+ * `BENCH_QUICK=1`): N = 20 and 50 with a 1 s heartbeat.
+ *
+ * Run: `bun bench/membership.ts [--quick]`
+ *
+ * @module
+ */
+import { Client, Node } from "../src/index.ts";
+import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
+
+/** One scenario's numbers. */
+export interface MembershipResult {
+  nodes: number;
+  heartbeatInterval: number;
+  /** Milliseconds from the first join until every node knew the N - 1 others. */
+  convergenceMs: number;
+  /** Calls made while converging: joins, and heartbeats (announcements included). */
+  convergenceJoins: number;
+  convergenceHeartbeats: number;
+  /** Baseline: N concurrent pings to the seed, milliseconds. */
+  baselinePingAllMs: number;
+  /** Steady-state window, seconds. */
+  windowSeconds: number;
+  /** Heartbeat calls sent per node per second in the window. */
+  heartbeatsPerNodePerSec: number;
+  /** What the settings imply: (N - 1) / heartbeatInterval. */
+  expectedPerNodePerSec: number;
+  /** Heartbeat calls that failed or timed out in the window (all nodes). */
+  heartbeatFailures: number;
+  /** peer.offline events in the window (should be 0). */
+  offlineEvents: number;
+  /** CPU time used by the process during the window, as a share of one core. */
+  cpuShareOfOneCore: number;
+}
+
+/** Measure one scenario: `n` nodes including the seed. */
+export async function measureMembership(n: number, windowSeconds: number, heartbeatInterval = 5): Promise<MembershipResult> {
+  const common = { bind: "127.0.0.1", swarm: "bench", heartbeatInterval, peerTimeout: heartbeatInterval * 4 };
+  const seed = new Node({ ...common, name: "seed" });
+  await seed.start();
+  const nodes: Node[] = [seed];
+  try {
+    for (let i = 1; i < n; i++) {
+      const node = new Node({ ...common, name: `n${i}`, seeds: [`127.0.0.1:${seed.port}`] });
+      nodes.push(node);
+    }
+    // Baseline: N concurrent calls to the seed (connections are pooled per peer, as for the joins).
+    const pingStart = performance.now();
+    await Promise.all(nodes.map(() => new Client("127.0.0.1", seed.port).ping()));
+    const baselinePingAllMs = performance.now() - pingStart;
+
+    let offline = 0;
+    for (const node of nodes) node.on("peer.offline", () => void offline++);
+    const t0 = performance.now();
+    // start() joins the seeds in the background; join() waits for that join to finish.
+    await Promise.all(nodes.slice(1).map((node) => node.start().then(() => node.join())));
+    const deadline = Date.now() + 120_000;
+    while (!nodes.every((node) => node.membership.table.size === n - 1)) {
+      if (Date.now() > deadline) {
+        const sizes = nodes.map((node) => node.membership.table.size);
+        throw new Error(`no convergence after 120 s: peer counts from ${Math.min(...sizes)} to ${Math.max(...sizes)}`);
+      }
+      await Bun.sleep(5);
+    }
+    const convergenceMs = performance.now() - t0;
+    const sum = (key: "heartbeatsSent" | "heartbeatsFailed" | "joinsSent") => nodes.reduce((total, node) => total + node.membership.stats[key], 0);
+    const convergenceJoins = sum("joinsSent");
+    const convergenceHeartbeats = sum("heartbeatsSent");
+
+    // Steady state: let the announcement burst pass, then count over the window.
+    await Bun.sleep(heartbeatInterval * 1000);
+    const sent0 = sum("heartbeatsSent");
+    const failed0 = sum("heartbeatsFailed");
+    const offline0 = offline;
+    const cpu0 = process.cpuUsage();
+    const w0 = performance.now();
+    await Bun.sleep(windowSeconds * 1000);
+    const elapsed = (performance.now() - w0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const sent = sum("heartbeatsSent") - sent0;
+    return {
+      nodes: n,
+      heartbeatInterval,
+      convergenceMs,
+      convergenceJoins,
+      convergenceHeartbeats,
+      baselinePingAllMs,
+      windowSeconds: elapsed,
+      heartbeatsPerNodePerSec: sent / n / elapsed,
+      expectedPerNodePerSec: (n - 1) / heartbeatInterval,
+      heartbeatFailures: sum("heartbeatsFailed") - failed0,
+      offlineEvents: offline - offline0,
+      cpuShareOfOneCore: (cpu.user + cpu.system) / 1e6 / elapsed,
+    };
+  } finally {
+    await Promise.all(nodes.map((node) => node.stop()));
+  }
+}
+
+/** Run every scenario, print the table, write the JSON; returns the results. */
+export async function runMembershipBench(): Promise<MembershipResult[]> {
+  const sizes = QUICK ? [20, 50] : [50, 200];
+  // The window covers whole heartbeat rounds (4 of them), so the rate is not a sampling artefact.
+  const interval = QUICK ? 1 : 5;
+  const window = 4 * interval;
+  const results: MembershipResult[] = [];
+  for (const n of sizes) results.push(await measureMembership(n, window, interval));
+  printTable(
+    `membership: N nodes joined through one seed (loopback, one process, heartbeat every ${interval} s)`,
+    ["nodes", "converge ms", "baseline N pings ms", "joins", "hb while converging", "hb/node/s", "expected", "hb failures", "offline", "CPU (cores)"],
+    results.map((r) => [
+      String(r.nodes),
+      r.convergenceMs,
+      r.baselinePingAllMs,
+      String(r.convergenceJoins),
+      r.convergenceHeartbeats,
+      r.heartbeatsPerNodePerSec,
+      r.expectedPerNodePerSec,
+      String(r.heartbeatFailures),
+      String(r.offlineEvents),
+      r.cpuShareOfOneCore,
+    ]),
+  );
+  writeResults("membership", {
+    scenarios: results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))),
+  });
+  return results;
+}
+
+if (import.meta.main) {
+  watchdog(QUICK ? 120 : 600);
+  await runMembershipBench();
+  process.exit(0);
+}
