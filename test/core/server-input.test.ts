@@ -177,14 +177,20 @@ describe("server input - tolerated requests", () => {
 });
 
 describe("server input - connection lifecycle", () => {
-  test("a half-sent frame is closed after readTimeout", async () => {
-    const node = await calculator({ readTimeout: 0.3 });
-    const raw = await RawSocket.open(node.port);
-    await raw.write(new Uint8Array([...header(100), 1, 2, 3, 4, 5]));
-    await sleep(100);
-    expect(raw.closed).toBe(false); // our timer cannot fire early
-    await raw.waitClosed(5000);
-    expect(raw.frames).toEqual([]);
+  test("a half-sent frame is closed after readTimeout (and not by a node with a longer one)", async () => {
+    const quick = await calculator({ readTimeout: 0.3 });
+    const patient = await calculator({ readTimeout: 60 });
+    const cut = await RawSocket.open(quick.port);
+    const kept = await RawSocket.open(patient.port);
+    const half = new Uint8Array([...header(100), 1, 2, 3, 4, 5]);
+    await Promise.all([cut.write(half), kept.write(half)]);
+    await cut.waitClosed(5000);
+    expect(cut.frames).toEqual([]);
+    expect(kept.closed).toBe(false);
+    // The patient node still completes the frame when the rest arrives.
+    await kept.write(new Uint8Array(95));
+    // (a fixint 1 followed by 99 more bytes)
+    expect(await kept.nextFrame()).toEqual(badRequest("unpack(b) received extra data."));
   });
 
   test("a header-only frame counts as half-sent too", async () => {
