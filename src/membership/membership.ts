@@ -157,6 +157,7 @@ export class Membership {
   private readonly mdns: MdnsDiscovery | null;
   private readonly listeners = new Set<() => void>();
   private seedTask = false;
+  private livenessTasks = false;
   private constructed = false;
 
   constructor(
@@ -179,7 +180,7 @@ export class Membership {
     const mdnsOptions = options.mdns === true ? {} : options.mdns || null;
     this.mdns = mdnsOptions ? new MdnsDiscovery(this, { interface: options.interface, ...mdnsOptions }) : null;
     this.registerEndpoints(host.endpoints);
-    this.registerTasks(host.scheduler);
+    if (this.seeds.length > 0) this.ensureSeedTask();
     this.constructed = true;
   }
 
@@ -275,6 +276,7 @@ export class Membership {
     }
     const { entry, result } = this.table.upsert(peer, source, options);
     if (result === "added") {
+      this.ensureLivenessTasks();
       this.liveness.found(peer.id);
       log.debug(`peer ${entry.peer.name} (${peer.id.slice(0, 8)}) at ${entry.peer.address}:${entry.peer.port} joined via ${source}`);
       this.emit("peer.joined", entry.peer);
@@ -350,7 +352,14 @@ export class Membership {
     if (this.constructed) this.ensureSeedTask();
   }
 
-  private registerTasks(scheduler: Scheduler): void {
+  /**
+   * Put the liveness work on the node's scheduler: heartbeat rounds and reaping. Done when the
+   * first peer becomes known (a node alone has no liveness work, and its timetable stays its own).
+   */
+  private ensureLivenessTasks(): void {
+    if (this.livenessTasks) return;
+    this.livenessTasks = true;
+    const scheduler = this.host.scheduler;
     if (this.heartbeatInterval !== null) {
       // A random pause before each round (up to a quarter interval, at most 1 s) keeps nodes that
       // started together from heartbeating in lockstep bursts.
@@ -368,7 +377,6 @@ export class Membership {
       const step = Math.max(0.05, Math.min(2, this.peerTimeout / 4));
       scheduler.add(every({ seconds: step }), () => void this.liveness.reap(), { name: "membership.reap" });
     }
-    if (this.seeds.length > 0) this.ensureSeedTask();
   }
 
   /** Joins the seeds at start, and again whenever a seed has been lost (with a backoff). */

@@ -30,13 +30,16 @@ describe("membership - heartbeats", () => {
     expect(a.membership.stats.heartbeatsFailed).toBe(0);
   });
 
-  test("heartbeats and reaping are tasks on the node's scheduler", async () => {
-    const [a] = await pair();
-    const names = a.scheduler.list().map((t) => t.name);
-    expect(names).toContain("membership.heartbeat");
-    expect(names).toContain("membership.reap");
-    const b = await startNode({ name: "quiet", heartbeatInterval: null, peerTimeout: null });
-    expect(b.scheduler.list().map((t) => t.name)).toEqual([]);
+  test("heartbeats and reaping are tasks on the node's scheduler, added with the first peer", async () => {
+    const lone = await startNode({ name: "lone" });
+    expect(lone.scheduler.list()).toEqual([]);
+    const [a, b] = await pair();
+    expect(a.scheduler.list().map((t) => t.name)).toEqual(["membership.heartbeat", "membership.reap"]);
+    expect(b.scheduler.list().map((t) => t.name)).toEqual(["membership.seeds", "membership.heartbeat", "membership.reap"]);
+    const quiet = await startNode({ name: "quiet", swarm: "lab", heartbeatInterval: null, peerTimeout: null, seeds: [`127.0.0.1:${a.port}`] });
+    await quiet.join();
+    expect(quiet.peers.size).toBe(2);
+    expect(quiet.scheduler.list().map((t) => t.name)).toEqual(["membership.seeds"]);
   });
 
   test("heartbeatInterval null sends none; peerTimeout null never drops a silent peer", async () => {
