@@ -329,7 +329,7 @@ function get(depth: number): Got {
   if (t < 0x80) return t;
   if (t < 0x90) return getMap(t - 0x80, depth);
   if (t < 0xa0) return getArray(t - 0x90, depth);
-  if (t < 0xc0) return getString(t - 0xa0);
+  if (t < 0xc0) return t - 0xa0 <= CACHED_VALUE_BYTES ? getCached(t - 0xa0) : getString(t - 0xa0);
   if (t >= 0xe0) return t - 0x100;
   switch (t) {
     case 0xc0:
@@ -462,8 +462,16 @@ function getMap(n: number, depth: number): Got {
   return m;
 }
 
-/** Recently seen short map keys: most maps on a connection repeat the same few keys. */
-const keyCache: Array<{ bytes: Uint8Array; key: string } | undefined> = new Array(4096);
+/**
+ * Recently decoded short ASCII strings, by a hash of their bytes: map keys and small values (a
+ * message type, an endpoint name) repeat on every message of a connection. An entry is checked
+ * against the bytes before use, so a collision only costs a miss.
+ */
+const stringCache: Array<string | undefined> = new Array(4096);
+/** Keys up to this many bytes go through the cache. */
+const CACHED_KEY_BYTES = 24;
+/** Values up to this many bytes do (ids, longer and unique, would only churn it). */
+const CACHED_VALUE_BYTES = 10;
 
 function getKey(): Got {
   if (at >= stop) return BAIL;
@@ -478,25 +486,29 @@ function getKey(): Got {
   } else {
     return BAIL; // not a string key (or a long one): the general decoder knows what to do
   }
+  const key = n <= CACHED_KEY_BYTES ? getCached(n) : getString(n);
+  return key === "__proto__" ? BAIL : key;
+}
+
+/** A short string through {@link stringCache}. */
+function getCached(n: number): Got {
   if (at + n > stop) return BAIL;
-  if (n > 24) return getString(n);
   const s = src;
-  const h = ((n << 7) ^ (n > 0 ? s[at]! << 4 : 0) ^ (n > 1 ? s[at + n - 1]! : 0) ^ (n > 2 ? s[at + (n >> 1)]! << 2 : 0)) & 0xfff;
-  const e = keyCache[h];
-  if (e !== undefined && e.bytes.length === n) {
-    const b = e.bytes;
+  const a = at;
+  const h = n === 0 ? 0 : ((n << 7) ^ (s[a]! << 4) ^ s[a + n - 1]! ^ (s[a + (n >> 1)]! << 2)) & 0xfff;
+  const hit = stringCache[h];
+  if (hit !== undefined && hit.length === n) {
     let i = 0;
-    while (i < n && b[i] === s[at + i]) i++;
+    while (i < n && hit.charCodeAt(i) === s[a + i]) i++;
     if (i === n) {
-      at += n;
-      return e.key;
+      at = a + n;
+      return hit;
     }
   }
-  const bytes = s.slice(at, at + n);
-  const key = getString(n);
-  if (key === BAIL || key === "__proto__") return BAIL;
-  keyCache[h] = { bytes, key: key as string };
-  return key;
+  const str = getString(n);
+  // Only ASCII strings are cached: then one byte is one UTF-16 unit, as the check above assumes.
+  if (typeof str === "string" && str.length === n) stringCache[h] = str;
+  return str;
 }
 
 function getString(n: number): Got {

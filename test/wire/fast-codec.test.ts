@@ -151,6 +151,15 @@ describe("fast codec - decoding", () => {
     }
   });
 
+  test("short strings sharing a cache slot stay distinct (keys and values, ASCII and not)", () => {
+    // Same length, first, middle and last byte: the same slot of the decoder's string cache.
+    const value = { abcde: "abcde", aXcYe: "aXcYe", "a\u00e9ce": "aZcZe", list: ["abcde", "aXcYe", "a\u00e9ce", "aXcYe"] };
+    for (let round = 0; round < 3; round++) {
+      const bytes = Buffer.from(encode(value));
+      expect(fastDecode(bytes, 0, bytes.length)).toStrictEqual(value);
+    }
+  });
+
   test("binary values are copies of the input's type", () => {
     const bytes = encode({ b: Buffer.from([1, 2, 3]) });
     const fromBuffer = fastDecode(Buffer.from(bytes), 0, bytes.length) as { b: Uint8Array };
