@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { Client } from "../../src/rpc/client.ts";
+import { Client, kw } from "../../src/rpc/client.ts";
 import { RemoteError } from "../../src/errors.ts";
 import { PEER_KEYS } from "../../src/membership/index.ts";
 import type { Peer } from "../../src/types.ts";
@@ -107,6 +107,13 @@ describe("membership - join through a seed", () => {
     expect((answer.self as Peer).id).toBe(seed.id);
     expect((answer.peers as Peer[]).map((p) => p.name)).toEqual(["gamma"]);
     expect(seed.peers.get("c".repeat(64))!.port).toBe(9003);
+  });
+
+  test("the peer may come as a keyword argument, as Python's peer=... sends it", async () => {
+    const seed = await startNode({ name: "seed", swarm: "golden" });
+    const answer = await new Client("127.0.0.1", seed.port).call<{ accepted: boolean }>("_synapse.join", kw({ peer: peerRecord({ name: "kw" }) }));
+    expect(answer.accepted).toBe(true);
+    expect(peerNames(seed)).toEqual(["kw"]);
   });
 
   test("_synapse.heartbeat answers ok and self as _synapse.info, and records the caller", async () => {
