@@ -112,29 +112,34 @@ function members(value: unknown): Iterable<unknown> | null {
   return proto === Object.prototype || proto === null ? Object.values(value) : null;
 }
 
-/** True when `check` holds for `value` or anything inside it (arrays, maps, sets, plain objects). */
-function anyInside(value: unknown, check: (v: unknown) => boolean): boolean {
-  const stack = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (check(v)) return true;
-    const inner = members(v);
-    if (inner) for (const m of inner) stack.push(m);
+/**
+ * True when `test` holds for a leaf of `value` (anything that is not an array, map, set or plain
+ * object). Recursive, like msgpackr itself, which has already walked the same value.
+ */
+function someLeaf(value: unknown, test: (leaf: unknown) => boolean): boolean {
+  if (typeof value !== "object" || value === null) return test(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (someLeaf(value[i], test)) return true;
+    return false;
   }
+  if (ArrayBuffer.isView(value)) return false;
+  const inner = members(value);
+  if (!inner) return test(value);
+  for (const m of inner) if (someLeaf(m, test)) return true;
   return false;
 }
 
 function holdsNeverUsed(value: unknown): boolean {
-  return anyInside(value, (v) => v === C1);
+  return someLeaf(value, (v) => v === C1);
 }
 
 /** A whole number msgpackr would write as float64 although a 64-bit integer format holds it. */
 function isWideInteger(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v) && (v > 0xffffffff || v < -0x80000000) && v < 2 ** 64 && v >= -(2 ** 63);
+  return typeof v === "number" && (v > 0xffffffff || v < -0x80000000) && v < 2 ** 64 && v >= -(2 ** 63) && Number.isInteger(v);
 }
 
 function hasWideInteger(value: unknown): boolean {
-  return anyInside(value, isWideInteger);
+  return someLeaf(value, isWideInteger);
 }
 
 /** Smallest array (0x90/0xdc/0xdd) or map (0x80/0xde/0xdf) header for `length` members. */
