@@ -201,3 +201,20 @@ describe("membership - mDNS records", () => {
     expect([...name].every((c) => c === "é")).toBe(true);
   });
 });
+
+describe("membership - node options", () => {
+  test("invalid liveness settings and seeds are configuration errors", async () => {
+    const { Node } = await import("../../src/node.ts");
+    expect(() => new Node({ heartbeatInterval: 0 })).toThrow(ConfigError);
+    expect(() => new Node({ heartbeatInterval: Number.NaN })).toThrow(ConfigError);
+    expect(() => new Node({ peerTimeout: -1 })).toThrow(ConfigError);
+    expect(() => new Node({ seeds: ["host:0"] })).toThrow(ConfigError);
+    const node = new Node({ heartbeatInterval: null, peerTimeout: null, seeds: ["a", ["b", 1]] });
+    expect(node.membership.heartbeatInterval).toBeNull();
+    expect(node.membership.peerTimeout).toBeNull();
+    expect(node.membership.seedStatus().map((s) => s.seed)).toEqual(["a:9999", "b:1"]);
+    const defaults = new Node();
+    expect([defaults.membership.heartbeatInterval, defaults.membership.peerTimeout]).toEqual([5, 20]);
+    expect(defaults.peers.size).toBe(0);
+  });
+});
