@@ -9,7 +9,7 @@
  */
 import type { Broadcast, BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
-import { ConfigError, EndpointError } from "../errors.ts";
+import { ConfigError, EndpointError, ProtocolError } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
@@ -491,7 +491,7 @@ export class Conversations {
   async sync(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<ConversationEvent[]> {
     const since = options.since ?? 0;
     const ids = conversation === undefined ? await this.host.call(peer, ConversationEndpoint.List, [], {}) : [nonceOf(conversation)];
-    if (!Array.isArray(ids)) throw new EndpointError("bad_request", "conversation list is not an array");
+    if (!Array.isArray(ids)) throw new ProtocolError("_synapse.conversation.list did not answer a list");
     const fresh: ConversationEvent[] = [];
     for (const id of ids) {
       if (typeof id !== "string") continue;

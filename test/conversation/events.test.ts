@@ -89,6 +89,22 @@ describe("conversation - events and gossip", () => {
     expect(await new Client("127.0.0.1", open.port).call("_synapse.conversation.event", foreign)).toEqual({ ok: true, stored: true });
   });
 
+  test("a broadcast whose origin is outside the swarm is served but not recorded", async () => {
+    const [node] = await swarm(2);
+    let ran = 0;
+    node!.endpoint("job", () => ++ran);
+    const foreign = { ...node!.toPeer(), id: "f".repeat(64), swarm: "elsewhere" };
+    const client = new Client("127.0.0.1", node!.port);
+    const broadcast = { nonce: "0190f0e1-5b2a-7c3d-8e4f-a1b2c3d4e5f6", origin: foreign, endpoint: "job" };
+    expect(await client.call("job", kw({ broadcast }))).toBe(1);
+    await node!.conversationLayer.flush();
+    expect(await node!.conversations()).toEqual([]);
+    // The same call from a member is recorded.
+    expect(await client.call("job", kw({ broadcast: { ...broadcast, origin: { ...foreign, swarm: "conv" } } }))).toBe(2);
+    await node!.conversationLayer.flush();
+    expect(await node!.conversations()).toEqual([broadcast.nonce]);
+  });
+
   test("malformed events are refused with an error and the node keeps serving", async () => {
     const [node] = await swarm(2);
     const client = new Client("127.0.0.1", node!.port);
