@@ -132,9 +132,14 @@ export async function runMembershipBench(): Promise<MembershipResult[]> {
       r.cpuShareOfOneCore,
     ]),
   );
-  writeResults("membership", {
-    scenarios: results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))),
-  });
+  writeResults(
+    "membership",
+    { scenarios: results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))) },
+    results.flatMap((r) => [
+      { metric: `${r.nodes} nodes: all know all after`, value: round(r.convergenceMs, 1), unit: "ms" },
+      { metric: `${r.nodes} nodes: heartbeats per node`, value: round(r.heartbeatsPerNodePerSec, 2), unit: "/s" },
+    ]),
+  );
   return results;
 }
 
