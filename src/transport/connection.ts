@@ -24,6 +24,8 @@ export interface ConnectionEvents {
   onEnd?(conn: Connection): void;
   /** The socket closed, for whatever reason. Called once. */
   onClose(conn: Connection, error?: Error): void;
+  /** Everything that waited for a slow reader was taken by the socket ({@link Connection.queuedBytes} is 0). */
+  onDrain?(conn: Connection): void;
 }
 
 const OUTBOX_SIZE = 64 * 1024;
@@ -57,6 +59,8 @@ export class Connection implements FrameSink {
   private flushScheduled = false;
   /** Bytes the socket has not taken yet, oldest first. Non-empty means "wait for drain". */
   private backlog: Uint8Array[] = [];
+  /** Total length of `backlog`. */
+  private backlogBytes = 0;
   private endAfterFlush = false;
   private closedFlag = false;
   private readonly flushTask = () => this.flush();
@@ -83,6 +87,11 @@ export class Connection implements FrameSink {
   /** True while written bytes wait for the socket to drain. */
   get backpressured(): boolean {
     return this.backlog.length > 0;
+  }
+
+  /** Bytes written but not yet taken by the socket (waiting for the peer to read). */
+  get queuedBytes(): number {
+    return this.backlogBytes;
   }
 
   // FrameSink
@@ -176,12 +185,14 @@ export class Connection implements FrameSink {
   private writeOrQueue(bytes: Uint8Array, owned: boolean): void {
     if (this.backlog.length > 0) {
       this.backlog.push(owned ? bytes : Buffer.from(bytes));
+      this.backlogBytes += bytes.length;
       return;
     }
     const written = this.socket.write(bytes);
     if (written < bytes.length) {
       const rest = bytes.subarray(Math.max(written, 0));
       this.backlog.push(owned ? rest : Buffer.from(rest));
+      this.backlogBytes += rest.length;
     } else if (this.endAfterFlush) {
       this.socket.end();
     }
@@ -194,12 +205,15 @@ export class Connection implements FrameSink {
       const written = this.socket.write(head);
       if (written < head.length) {
         this.backlog[0] = head.subarray(Math.max(written, 0));
+        this.backlogBytes -= Math.max(written, 0);
         return;
       }
       this.backlog.shift();
+      this.backlogBytes -= head.length;
     }
     this.lastWrite = Date.now();
     if (this.endAfterFlush) this.socket.end();
+    else this.events.onDrain?.(this);
   }
 
   /** Half-close after everything queued is written (the peer can still answer). */
@@ -226,6 +240,7 @@ export class Connection implements FrameSink {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.backlog = [];
+    this.backlogBytes = 0;
     this.decoder.reset();
     if (this.outbox) {
       giveOutbox(this.outbox);

@@ -41,7 +41,19 @@ interface ServerConnState {
   inFlight: number;
   /** The peer half-closed; end our side once every answer is out. */
   peerEnded: boolean;
+  /**
+   * Requests read while too many answer bytes waited for this peer to read them; they run once
+   * those drain. Non-null means the socket is paused (not read).
+   */
+  waiting: RequestMessage[] | null;
 }
+
+/**
+ * Once this many answer bytes wait for a peer that does not read them, its next requests wait too
+ * and its socket is no longer read, until they drain. So a client that pipelines requests without
+ * reading the answers meets TCP backpressure instead of making the node buffer without bound.
+ */
+const QUEUE_HIGH_WATER = 8 * 1024 * 1024;
 
 /** A node's server options, as given (sizes in bytes, times in seconds). */
 export interface ServerLimitOptions {
@@ -86,6 +98,7 @@ export class Listener {
       onOversize: (conn, size) => this.refuse(conn, "", `frame too large: ${size} > ${this.options.maxFrame}`),
       onEnd: (conn) => this.onPeerEnd(conn),
       onClose: (conn) => this.conns.delete(conn),
+      onDrain: (conn) => this.onDrain(conn),
     };
   }
 
@@ -114,6 +127,7 @@ export class Listener {
             remote: { address: socket.remoteAddress, port: socket.remotePort },
             inFlight: 0,
             peerEnded: false,
+            waiting: null,
           };
           conn.state = state;
           socket.data = conn;
@@ -154,6 +168,18 @@ export class Listener {
       return;
     }
     const state = conn.state as ServerConnState;
+    if (state.waiting) {
+      state.waiting.push(req);
+    } else if (conn.queuedBytes > QUEUE_HIGH_WATER) {
+      state.waiting = [req];
+      conn.socket.pause();
+    } else {
+      this.dispatch(conn, req);
+    }
+  }
+
+  private dispatch(conn: Connection, req: RequestMessage): void {
+    const state = conn.state as ServerConnState;
     let res: ResponseMessage | Promise<ResponseMessage>;
     try {
       res = this.options.handler(req, state.remote);
@@ -176,6 +202,20 @@ export class Listener {
     const state = conn.state as ServerConnState;
     state.inFlight--;
     this.answer(conn, res);
+    if (state.peerEnded && state.inFlight === 0 && !state.waiting) conn.end();
+  }
+
+  /** The peer read what waited for it: run the requests that waited in turn, then read again. */
+  private onDrain(conn: Connection): void {
+    const state = conn.state as ServerConnState;
+    const waiting = state.waiting;
+    if (!waiting) return;
+    let next = 0;
+    while (next < waiting.length && conn.queuedBytes <= QUEUE_HIGH_WATER && !conn.closed) this.dispatch(conn, waiting[next++]!);
+    waiting.splice(0, next);
+    if (waiting.length > 0) return; // over the mark again: the next drain continues
+    state.waiting = null;
+    conn.socket.resume();
     if (state.peerEnded && state.inFlight === 0) conn.end();
   }
 
@@ -205,7 +245,7 @@ export class Listener {
       this.refuse(conn, "", "incomplete frame");
       return;
     }
-    if (state.inFlight === 0) conn.end();
+    if (state.inFlight === 0 && !state.waiting) conn.end();
   }
 
   private sweep(): void {
@@ -213,7 +253,9 @@ export class Listener {
     const { readTimeoutMs, idleTimeoutMs } = this.options;
     for (const conn of this.conns) {
       const state = conn.state as ServerConnState;
-      if (conn.midFrame) {
+      if (state.waiting) {
+        // Paused by us (the peer does not read its answers): no read timeout, and not idle.
+      } else if (conn.midFrame) {
         if (now - conn.lastRead > readTimeoutMs) {
           log.debug(`closing ${conn.remote}: half-sent frame for ${readTimeoutMs} ms`);
           conn.destroy();

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { Client } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
-import { LOOPBACK, RawSocket, sleep, startNode, stopAll } from "../helpers/net.ts";
+import { LOOPBACK, RawSocket, frame, sleep, startNode, stopAll } from "../helpers/net.ts";
 
 const MiB = 1024 * 1024;
 const pools: Pool[] = [];
@@ -104,5 +104,31 @@ describe("backpressure - slow reader", () => {
     }
     // Answers leave in the order they were made: all handlers are synchronous here.
     expect((raw.frames as Array<{ id: string }>).map((f) => f.id)).toEqual(blobs.flatMap((_, i) => [`b${i}`, `p${i}`]));
+  });
+
+  test("a client that pipelines requests without reading is read no further until it reads", async () => {
+    const node = await startNode();
+    const blob = new Uint8Array(randomBytes(512 * 1024));
+    let calls = 0;
+    node.endpoint("blob", () => {
+      calls++;
+      return blob;
+    });
+    const raw = await RawSocket.open(node.port);
+    raw.pause();
+    const count = 200; // 100 MiB of answers for 4 KiB of requests
+    await raw.write(Buffer.concat(Array.from({ length: count }, (_, i) => frame({ endpoint: "blob", id: `r${i}`, args: [], kwargs: {} }))));
+    raw.end(); // and half-close: every answer must still come
+    await sleep(500);
+    // The node ran only what fits in its answer queue and the kernel buffers, not all 200.
+    expect(calls).toBeLessThan(count / 2);
+    raw.resume();
+    await raw.waitFrames(count, 30_000);
+    await raw.waitClosed(10_000);
+    expect(calls).toBe(count);
+    const frames = raw.frames as Array<{ id: string; ok: boolean; result: Uint8Array }>;
+    expect(frames.map((f) => f.id)).toEqual(Array.from({ length: count }, (_, i) => `r${i}`));
+    const expected = sha256(blob);
+    for (const f of frames) expect(f.ok && sha256(f.result) === expected).toBe(true);
   });
 });
