@@ -18,6 +18,7 @@ import type { Schedule } from "./schedule/schedule.ts";
 import { Membership, resolveInterface, type JoinOptions, type MdnsOptions, type MembershipEvents, type SeedLike } from "./membership/index.ts";
 import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo, NodeKind, Peer } from "./types.ts";
 import { Client, kw, splitArguments } from "./rpc/client.ts";
+import { Pool } from "./transport/pool.ts";
 import { membershipRefusal } from "./membership/index.ts";
 import {
   ArtifactStore,
@@ -151,6 +152,11 @@ export class Node {
   readonly conversationLayer: Conversations;
   /** Published artifacts (see {@link artifact}). */
   readonly artifacts = new ArtifactStore();
+  /**
+   * The node's own connection pool, for the calls it makes itself (joins, heartbeats, gossip,
+   * broadcasts). {@link stop} closes it; `Client`s you create use the process-wide pool.
+   */
+  readonly pool = new Pool();
 
   private readonly capabilitySet = new Map<string, Capability>();
   private readonly options: NodeOptions;
@@ -209,7 +215,7 @@ export class Node {
   private callConversationPeer(peer: Pick<Peer, "address" | "port"> & { id?: string }, endpoint: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown> {
     const entry = peer.id ? this.membership.table.get(peer.id) : undefined;
     if (entry) return this.membership.callPeer(entry, endpoint, [...args, kw(kwargs)], CONVERSATION_CALL_TIMEOUT);
-    return Client.fromPeer(peer, { timeout: CONVERSATION_CALL_TIMEOUT }).request(endpoint, { args, kwargs });
+    return Client.fromPeer(peer, { timeout: CONVERSATION_CALL_TIMEOUT, pool: this.pool }).request(endpoint, { args, kwargs });
   }
 
   /**
@@ -420,6 +426,7 @@ export class Node {
       this.conversationLayer.stop();
       await this.membership.stop();
       listener.stop();
+      this.pool.closeAll();
       this.events.emit("stopped", undefined);
     })();
     return this.stopping;

@@ -6,6 +6,7 @@
  * @module
  */
 import { Client } from "../rpc/client.ts";
+import type { Pool } from "../transport/pool.ts";
 import type { CallContext, EndpointRegistry } from "../rpc/endpoints.ts";
 import { ConfigError, ConnectionError, EndpointError, RemoteError } from "../errors.ts";
 import { createLogger } from "../log.ts";
@@ -44,6 +45,8 @@ export interface MembershipHost {
   readonly running: boolean;
   readonly endpoints: EndpointRegistry;
   readonly scheduler: Scheduler;
+  /** The node's own connection pool: closed when the node stops. */
+  readonly pool: Pool;
   toPeer(): Peer;
   info(): NodeInfo;
   capabilityNames(): string[];
@@ -296,11 +299,11 @@ export class Membership {
    */
   async callPeer<T>(entry: Pick<PeerEntry, "dialHost" | "fallbackHost" | "peer">, endpoint: string, args: unknown[], timeout: number): Promise<T> {
     try {
-      return await new Client(entry.dialHost, entry.peer.port, { timeout }).call<T>(endpoint, ...args);
+      return await new Client(entry.dialHost, entry.peer.port, { timeout, pool: this.host.pool }).call<T>(endpoint, ...args);
     } catch (error) {
       const fallback = entry.fallbackHost;
       if (!(error instanceof ConnectionError) || error.sent || !fallback) throw error;
-      const result = await new Client(fallback, entry.peer.port, { timeout }).call<T>(endpoint, ...args);
+      const result = await new Client(fallback, entry.peer.port, { timeout, pool: this.host.pool }).call<T>(endpoint, ...args);
       entry.dialHost = fallback;
       entry.fallbackHost = null;
       return result;

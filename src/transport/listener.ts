@@ -17,6 +17,7 @@ import { ConfigError, EncodeError, ListenError, ProtocolError } from "../errors.
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
 import { createLogger } from "../log.ts";
 import type { RemoteAddress } from "../rpc/endpoints.ts";
+import { GOING_AWAY, HELLO_ENDPOINT } from "./pool.ts";
 
 const log = createLogger("server");
 
@@ -46,6 +47,10 @@ interface ServerConnState {
    * those drain. Non-null means the socket is paused (not read).
    */
   waiting: RequestMessage[] | null;
+  /** The client said hello (a Bun client): it understands a going-away before a graceful close. */
+  helloed: boolean;
+  /** We are closing: frames that still arrive are not run (the going-away promised so). */
+  closing: boolean;
 }
 
 /**
@@ -128,6 +133,8 @@ export class Listener {
             inFlight: 0,
             peerEnded: false,
             waiting: null,
+            helloed: false,
+            closing: false,
           };
           conn.state = state;
           socket.data = conn;
@@ -147,17 +154,41 @@ export class Listener {
     this.sweeper.unref?.();
   }
 
-  /** Stop accepting and close every connection. */
+  /**
+   * Stop accepting and close every connection: a connection with nothing in flight closes
+   * gracefully (with a going-away to a Bun client, so that a request already on its way is resent
+   * elsewhere rather than lost); one with requests still running is cut.
+   */
   stop(): void {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
-    for (const conn of this.conns) conn.destroy();
+    for (const conn of this.conns) {
+      const state = conn.state as ServerConnState;
+      if (state.inFlight === 0 && !state.waiting && !conn.backpressured) this.retire(conn);
+      else conn.destroy();
+    }
     this.conns.clear();
-    this.server?.stop(true);
+    this.server?.stop(false);
     this.server = null;
   }
 
+  /**
+   * Close a connection that has nothing in flight: tell a Bun client it is going away (every
+   * request received so far has been answered; nothing received after runs), then half-close and
+   * tear down after a grace period.
+   */
+  private retire(conn: Connection): void {
+    const state = conn.state as ServerConnState;
+    if (state.closing) return;
+    state.closing = true;
+    if (state.helloed) conn.send(errorResponse("", GOING_AWAY, "connection closing; requests not answered were not run"));
+    conn.end();
+    setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
+  }
+
   private onFrame(conn: Connection, bytes: Uint8Array, start: number, end: number): void {
+    const state = conn.state as ServerConnState;
+    if (state.closing) return; // after a going-away nothing runs: the client resends it elsewhere
     let req: RequestMessage;
     try {
       const msg = parseMessage(decode(bytes, start, end));
@@ -167,7 +198,7 @@ export class Listener {
       this.answer(conn, errorResponse("", "bad_request", (error as Error).message));
       return;
     }
-    const state = conn.state as ServerConnState;
+    if (req.endpoint === HELLO_ENDPOINT) state.helloed = true;
     if (state.waiting) {
       state.waiting.push(req);
     } else if (conn.queuedBytes > QUEUE_HIGH_WATER) {
@@ -262,8 +293,7 @@ export class Listener {
         }
       } else if (state.inFlight === 0 && !conn.backpressured && now - Math.max(conn.lastRead, conn.lastWrite) > idleTimeoutMs) {
         log.debug(`closing idle ${conn.remote}`);
-        conn.end();
-        setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
+        this.retire(conn);
       }
     }
   }

@@ -39,7 +39,20 @@ export interface CallSettings {
   timeoutMs: number;
   /** Largest accepted response frame, bytes. */
   maxFrame: number;
+  /**
+   * When the call times out, on the `performance.now()` clock. Set once when the call starts, so
+   * that connecting, the hello and a retry all come out of the same budget.
+   */
+  deadline?: number;
 }
+
+/**
+ * The wire error code a Bun server sends (with id "") to a client that said hello, before it
+ * closes a connection gracefully (idle, or stopping). It promises that every request it received
+ * before has been answered and that nothing after it will run, so the client resends whatever is
+ * still unanswered on a fresh connection: nothing is lost and nothing runs twice.
+ */
+export const GOING_AWAY = "going_away";
 
 /** Options of a {@link Pool}. */
 export interface PoolOptions {
@@ -58,6 +71,9 @@ function nextId(): string {
 
 interface Pending {
   endpoint: string;
+  /** Kept for a resend after the server said it is going away. */
+  req: RequestMessage;
+  maxFrame: number;
   /** Settles the caller: with the whole response, or (when `unwrap`) with its result. */
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -70,6 +86,16 @@ interface Pending {
 
 /** Clock of the call deadlines: monotonic and much cheaper than `Date.now()`. */
 const clock = () => performance.now();
+
+/** The deadline of a call starting now. */
+function deadlineOf(settings: CallSettings): number {
+  if (settings.deadline !== undefined) return settings.deadline;
+  const t = settings.timeoutMs;
+  return t > 0 && t < Infinity ? clock() + t : Infinity;
+}
+
+/** Re-sends a request (after a going-away) and settles the original caller. */
+type Resend = (p: Pending) => void;
 
 /**
  * A client connection: requests out, responses in, matched by id.
@@ -87,11 +113,19 @@ class ClientConnection {
   /** An id-less error the server sent before closing (e.g. "frame too large"). */
   private lastError: { code: string; message: string } | null = null;
   private oversize: FrameTooLargeError | null = null;
+  /** The server said it is going away: send nothing more here, resend what is unanswered. */
+  goingAway = false;
   onClosed: (() => void) | null = null;
+  onGoingAway: (() => void) | null = null;
+  resend: Resend | null = null;
 
   constructor(readonly peer: string) {}
 
-  static open(host: string, port: number, maxFrame: number): Promise<ClientConnection> {
+  /**
+   * Connect. `deadline` (clock ms) bounds the connect itself: a peer that never answers the SYN
+   * makes the call time out, not hang for the kernel's connect timeout.
+   */
+  static open(host: string, port: number, maxFrame: number, deadline = Infinity, endpoint = "(connect)", timeoutMs = 0): Promise<ClientConnection> {
     const cc = new ClientConnection(`${host}:${port}`);
     const events: ConnectionEvents = {
       onFrame: (_conn, bytes, start, end) => cc.onFrame(bytes, start, end),
@@ -102,6 +136,20 @@ class ClientConnection {
       onClose: () => cc.closed(),
     };
     return new Promise<ClientConnection>((resolve, reject) => {
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      if (deadline < Infinity) {
+        timer = setTimeout(() => {
+          settled = true;
+          reject(new CallTimeoutError(endpoint, cc.peer, timeoutMs));
+        }, Math.max(0, deadline - clock()));
+      }
+      const fail = (error: Error) => {
+        if (timer) clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        reject(new ConnectionError(`cannot connect to ${cc.peer}: ${error.message}`, cc.peer, { endpoint, cause: error }));
+      };
       Bun.connect<unknown>({
         hostname: host,
         port,
@@ -110,6 +158,13 @@ class ClientConnection {
             const conn = new Connection(socket, maxFrame, events);
             socket.data = conn;
             cc.conn = conn;
+            if (timer) clearTimeout(timer);
+            if (settled) {
+              // The call gave up while connecting: nothing was sent on this socket.
+              conn.destroy();
+              return;
+            }
+            settled = true;
             socket.unref();
             resolve(cc);
           },
@@ -120,13 +175,9 @@ class ClientConnection {
             log.debug(`socket error on ${cc.peer}`, error);
             (socket.data as Connection | undefined)?.destroy();
           },
-          connectError: (_socket, error) => {
-            reject(new ConnectionError(`cannot connect to ${cc.peer}: ${error.message}`, cc.peer, { cause: error }));
-          },
+          connectError: (_socket, error) => fail(error),
         },
-      }).catch((error: Error) => {
-        reject(new ConnectionError(`cannot connect to ${cc.peer}: ${error.message}`, cc.peer, { cause: error }));
-      });
+      }).catch(fail);
     });
   }
 
@@ -156,7 +207,7 @@ class ClientConnection {
     reject: (error: Error) => void,
   ): void {
     const conn = this.conn;
-    if (!conn || conn.closed) {
+    if (!conn || conn.closed || this.goingAway) {
       reject(new ConnectionError(`connection to ${this.peer} is closed`, this.peer, { endpoint: req.endpoint }));
       return;
     }
@@ -167,9 +218,9 @@ class ClientConnection {
       return;
     }
     const timeoutMs = settings.timeoutMs;
-    const deadline = timeoutMs > 0 && timeoutMs < Infinity ? clock() + timeoutMs : Infinity;
+    const deadline = deadlineOf(settings);
     if (this.pending.size === 0) conn.socket.ref();
-    this.pending.set(req.id, { endpoint: req.endpoint, resolve, reject, unwrap, deadline, timeoutMs });
+    this.pending.set(req.id, { endpoint: req.endpoint, req, maxFrame: settings.maxFrame, resolve, reject, unwrap, deadline, timeoutMs });
     if (deadline < this.timerAt) this.arm(deadline);
   }
 
@@ -226,7 +277,10 @@ class ClientConnection {
     }
     const pending = this.pending.get(res.id);
     if (!pending) {
-      if (res.id === "" && res.error) this.lastError = res.error;
+      if (res.id === "" && res.error?.code === GOING_AWAY) {
+        this.goingAway = true;
+        this.onGoingAway?.();
+      } else if (res.id === "" && res.error) this.lastError = res.error;
       else log.debug(`response for unknown id ${res.id} from ${this.peer}`);
       return;
     }
@@ -251,7 +305,12 @@ class ClientConnection {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Infinity;
-    for (const p of all) p.reject(failure(p.endpoint));
+    // After a going-away, an unanswered request is one the server never ran: send it again.
+    const resend = this.goingAway && !this.oversize ? this.resend : null;
+    for (const p of all) {
+      if (resend) resend(p);
+      else p.reject(failure(p.endpoint));
+    }
     this.onClosed?.();
   }
 }
@@ -295,13 +354,36 @@ export class PeerChannel {
   /** Make one call; resolves with the whole response. Rejects with a typed error; never throws. */
   async call(endpoint: string, args: unknown[], kwargs: Kwargs, settings: CallSettings): Promise<ResponseMessage> {
     const req = request(endpoint, nextId(), args, kwargs);
-    if (this.mode === "single" && Date.now() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
-    if (this.mode !== "single") {
-      const shared = await this.sharedConnection(settings);
-      if (shared) return shared.send(req, settings);
+    const timed: CallSettings = { ...settings, deadline: deadlineOf(settings) };
+    try {
+      if (this.mode === "single" && Date.now() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
+      if (this.mode !== "single") {
+        const shared = await this.sharedConnection(timed);
+        if (shared) {
+          if (clock() >= timed.deadline!) throw new CallTimeoutError(endpoint, this.key, settings.timeoutMs);
+          return await shared.send(req, timed);
+        }
+      }
+      return await this.callSingle(req, timed);
+    } catch (error) {
+      // The hello and the connect share the call's budget; their timeout is this call's.
+      if (error instanceof CallTimeoutError && error.endpoint !== endpoint) throw new CallTimeoutError(endpoint, this.key, settings.timeoutMs);
+      if (error instanceof ConnectionError && error.endpoint !== endpoint) {
+        throw new ConnectionError(error.message, this.key, { endpoint, sent: false, cause: error });
+      }
+      throw error;
     }
-    return this.callSingle(req, settings);
   }
+
+  /** Send a request again on a fresh connection after a going-away, settling the first caller. */
+  private readonly resendPending: Resend = (p) => {
+    const settings: CallSettings = { timeoutMs: p.timeoutMs, maxFrame: p.maxFrame, deadline: p.deadline };
+    this.call(p.req.endpoint, p.req.args, p.req.kwargs, settings).then((res) => {
+      if (!p.unwrap) p.resolve(res);
+      else if (res.ok) p.resolve(res.result);
+      else p.reject(responseError(res, p.endpoint, this.key));
+    }, p.reject);
+  };
 
   /**
    * Make one call; resolves with its result and rejects `ok: false` with a RemoteError (and
@@ -333,7 +415,7 @@ export class PeerChannel {
   }
 
   private async negotiate(settings: CallSettings): Promise<ClientConnection | null> {
-    const cc = await ClientConnection.open(this.host, this.port, settings.maxFrame);
+    const cc = await ClientConnection.open(this.host, this.port, settings.maxFrame, deadlineOf(settings), HELLO_ENDPOINT, settings.timeoutMs);
     let res: ResponseMessage;
     try {
       const hello = request(HELLO_ENDPOINT, nextId(), [{ features: [...HELLO_FEATURES] }], {});
@@ -353,7 +435,8 @@ export class PeerChannel {
     this.mode = "multiplex";
     this.modeAt = Date.now();
     this.shared = cc;
-    cc.onClosed = () => {
+    cc.resend = this.resendPending;
+    cc.onClosed = cc.onGoingAway = () => {
       if (this.shared === cc) this.shared = null;
     };
     log.debug(`${this.key}: multiplexing`);
@@ -374,7 +457,7 @@ export class PeerChannel {
     this.singles++;
     let cc: ClientConnection | null = null;
     try {
-      cc = await ClientConnection.open(this.host, this.port, settings.maxFrame);
+      cc = await ClientConnection.open(this.host, this.port, settings.maxFrame, deadlineOf(settings), req.endpoint, settings.timeoutMs);
       return await cc.send(req, settings);
     } finally {
       cc?.close();
