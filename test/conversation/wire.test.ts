@@ -7,14 +7,10 @@ import { kw } from "../../src/rpc/client.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 import { frameBytes, startNode, stopAll, track, eventually } from "../helpers/net.ts";
 import type { Broadcast, Peer } from "../../src/types.ts";
+import { loadVectors, type Vector as RawVector } from "../helpers/vectors.ts";
 
-interface Vector {
-  name: string;
-  hex: string;
-  decoded: Record<string, unknown>;
-}
-
-const vectors = ((await Bun.file(new URL("../../../shared/wire-vectors.json", import.meta.url)).json()) as { frames: Vector[] }).frames;
+type Vector = Omit<RawVector, "decoded"> & { decoded: Record<string, unknown> };
+const vectors = (await loadVectors()) as Vector[];
 const find = (prefix: string) => {
   const v = vectors.find((f) => f.name.startsWith(prefix));
   if (!v) throw new Error(`no vector ${prefix}`);

@@ -6,18 +6,15 @@ import type { Peer } from "../../src/types.ts";
 import { RawSocket, frameBytes, stopAll as stopHelpers } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 import { captureLogs, peerNames, record, startNode, stopAll, until } from "./fixtures.ts";
+import { loadVectors, type Vector as RawVector } from "../helpers/vectors.ts";
 
 afterEach(async () => {
   await stopAll();
   await stopHelpers();
 });
 
-interface Vector {
-  name: string;
-  hex: string;
-  decoded: Record<string, unknown>;
-}
-const vectors = ((await Bun.file(new URL("../../../shared/wire-vectors.json", import.meta.url)).json()) as { frames: Vector[] }).frames;
+type Vector = Omit<RawVector, "decoded"> & { decoded: Record<string, unknown> };
+const vectors = (await loadVectors()) as Vector[];
 const joinRequest = vectors.find((v) => v.name.startsWith("request _synapse.join"))!;
 const joinResponse = vectors.find((v) => v.name.startsWith("response to _synapse.join"))!;
 
