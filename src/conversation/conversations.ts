@@ -364,8 +364,11 @@ export class Conversations {
       return first ?? { nonce, peer: self, result: result ?? null };
     }
     const targets = this.others();
-    if (typeof target !== "string" && target.origin && target.origin.id !== self.id && !targets.some((p) => p.id === target.origin.id)) {
-      targets.push(target.origin);
+    if (typeof target !== "string" && target.origin && target.origin.id !== self.id) {
+      // The origin first: its request goes out before the rest of the swarm's.
+      const at = targets.findIndex((p) => p.id === target.origin.id);
+      const origin = at >= 0 ? targets.splice(at, 1)[0]! : target.origin;
+      targets.unshift(origin);
     }
     await this.fanOut(targets, ConversationEndpoint.Reply, [nonce, self], { result: result ?? null });
     return { nonce, peer: self, result: result ?? null };
