@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { Client, Node, kw } from "../src/index.ts";
+import { Client, Node, Pool, kw } from "../src/index.ts";
 import type { CallContext } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
 
@@ -63,6 +63,9 @@ async function settle(nodes: Node[]): Promise<void> {
 
 async function startSwarm(n: number, fanout: number | undefined): Promise<Node[]> {
   const nodes: Node[] = [];
+  // One process stands in for N+1 machines: the nodes share one pool, so that there is one
+  // connection per peer between them (as between N+1 processes), not one per node and peer.
+  const pool = new Pool();
   for (let i = 0; i <= n; i++) {
     const node = new Node({
       name: i === 0 ? "origin" : `peer${i}`,
@@ -71,6 +74,7 @@ async function startSwarm(n: number, fanout: number | undefined): Promise<Node[]
       swarm: "bench",
       heartbeatInterval: null,
       conversationGossipFanout: fanout,
+      pool,
     });
     await node.start();
     nodes.push(node);

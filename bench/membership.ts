@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { Client, Node } from "../src/index.ts";
+import { Client, Node, Pool } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
 
 /** One scenario's numbers. */
@@ -46,7 +46,8 @@ export interface MembershipResult {
 
 /** Measure one scenario: `n` nodes including the seed. */
 export async function measureMembership(n: number, windowSeconds: number, heartbeatInterval = 5): Promise<MembershipResult> {
-  const common = { bind: "127.0.0.1", swarm: "bench", heartbeatInterval, peerTimeout: heartbeatInterval * 4 };
+  // The nodes share one pool: one connection per peer between them, as between N processes.
+  const common = { bind: "127.0.0.1", swarm: "bench", heartbeatInterval, peerTimeout: heartbeatInterval * 4, pool: new Pool() };
   const seed = new Node({ ...common, name: "seed" });
   await seed.start();
   const nodes: Node[] = [seed];

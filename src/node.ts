@@ -90,6 +90,13 @@ export interface NodeOptions {
   conversationRetention?: number | null;
   /** Peers a node relays each new event or reply to (default: all, as Python nodes flood). */
   conversationGossipFanout?: number;
+  /**
+   * Connection pool for the calls the node makes itself (joins, heartbeats, gossip, broadcasts).
+   * Default: a pool of its own, closed by {@link Node.stop}. Many nodes in one process (tests,
+   * benchmarks, simulations) can share one `Pool` so that they keep one connection per peer
+   * between them instead of one per node and peer; a pool given here is not closed on stop.
+   */
+  pool?: Pool;
 }
 
 /** Events a node emits; later layers add theirs. */
@@ -153,10 +160,12 @@ export class Node {
   /** Published artifacts (see {@link artifact}). */
   readonly artifacts = new ArtifactStore();
   /**
-   * The node's own connection pool, for the calls it makes itself (joins, heartbeats, gossip,
-   * broadcasts). {@link stop} closes it; `Client`s you create use the process-wide pool.
+   * The connection pool for the calls the node makes itself (joins, heartbeats, gossip,
+   * broadcasts): its own unless `options.pool` gave one. {@link stop} closes its own pool;
+   * `Client`s you create use the process-wide pool.
    */
-  readonly pool = new Pool();
+  readonly pool: Pool;
+  private readonly ownsPool: boolean;
 
   private readonly capabilitySet = new Map<string, Capability>();
   private readonly options: NodeOptions;
@@ -169,6 +178,8 @@ export class Node {
 
   constructor(options: NodeOptions = {}) {
     this.options = options;
+    this.ownsPool = options.pool === undefined;
+    this.pool = options.pool ?? new Pool();
     this.id = options.id ?? randomBytes(32).toString("hex");
     this.name = options.name ?? `${hostname()}-${this.id.slice(0, 6)}`;
     this.swarm = options.swarm ?? null;
@@ -426,7 +437,7 @@ export class Node {
       this.conversationLayer.stop();
       await this.membership.stop();
       listener.stop();
-      this.pool.closeAll();
+      if (this.ownsPool) this.pool.closeAll();
       this.events.emit("stopped", undefined);
     })();
     return this.stopping;
