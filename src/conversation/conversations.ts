@@ -565,7 +565,8 @@ export class Conversations {
         try {
           result = await handler(t, c, { broadcast });
         } catch (error) {
-          await this.emit(nonce, EventKind.Error, { task: t, error: errorText(error) }, { parentId: nonce });
+          // Like the ACK and the reply, the error reaches the origin even when it is not a known peer.
+          await this.publish(this.build(nonce, EventKind.Error, { task: t, error: errorText(error) }, { parentId: nonce }), broadcast.origin);
           return;
         }
         await this.reply(broadcast, result);

@@ -5,7 +5,9 @@
  * unknown endpoint (including this project's `_synapse.hello`) is answered with bad_request
  * "Unregistered endpoint called: X"; a handler that throws is answered with internal_error; there
  * is no read timeout. Every request it reads is appended to {@link PythonLikeServer.log}, so tests
- * can prove that nothing was lost or sent twice.
+ * can prove that nothing was lost or sent twice (with its raw payload bytes, for byte-level
+ * checks); a request with a top-level key beyond the five is refused with bad_request
+ * "unknown request fields: [...]", as a Python node refuses it.
  *
  * @module
  */
@@ -17,6 +19,9 @@ import { LOOPBACK, track } from "./net.ts";
 /** A Python-style endpoint: positional and keyword arguments in, result out (or a throw). */
 export type PythonHandler = (args: unknown[], kwargs: Record<string, unknown>) => unknown;
 
+/** Thrown by a handler to answer bad_request (as a Python node refuses a join) instead of internal_error. */
+export class PythonBadRequest extends Error {}
+
 /** One request the server read. */
 export interface LoggedRequest {
   endpoint: string;
@@ -25,7 +30,12 @@ export interface LoggedRequest {
   kwargs: Record<string, unknown>;
   /** Sequence number of the connection it arrived on (1-based). */
   connection: number;
+  /** The payload bytes exactly as received (a copy), for byte-level checks. */
+  raw: Uint8Array;
 }
+
+/** The top-level keys a Python node accepts in a request; any other one is refused. */
+const REQUEST_KEYS = new Set(["endpoint", "id", "args", "kwargs", "type"]);
 
 interface ConnState {
   number: number;
@@ -124,7 +134,14 @@ export class PythonLikeServer {
     const id = message.id ?? "";
     const args = (message.args as unknown[] | undefined) ?? [];
     const kwargs = (message.kwargs as Record<string, unknown> | undefined) ?? {};
-    this.log.push({ endpoint, id, args, kwargs, connection: state.number });
+    const raw = joined.slice(HEADER_SIZE, HEADER_SIZE + size);
+    this.log.push({ endpoint, id, args, kwargs, connection: state.number, raw });
+    // A Python node refuses a request with any top-level key beyond the five (PROTOCOL.md).
+    const extra = Object.keys(message).filter((k) => !REQUEST_KEYS.has(k)).sort();
+    if (extra.length > 0) {
+      this.reply(socket, this.error("", "bad_request", `unknown request fields: [${extra.map((k) => `'${k}'`).join(", ")}]`));
+      return;
+    }
     const handler = this.handlers.get(endpoint);
     if (!handler) {
       this.reply(socket, this.error(String(id), "bad_request", `Unregistered endpoint called: ${endpoint}`));
@@ -134,7 +151,8 @@ export class PythonLikeServer {
       .then(() => handler(args, kwargs))
       .then(
         (result) => this.reply(socket, { id: String(id), ok: true, result: result ?? null, error: null, type: "response" }),
-        (error) => this.reply(socket, this.error(String(id), "internal_error", (error as Error).message)),
+        (error) =>
+          this.reply(socket, this.error(String(id), error instanceof PythonBadRequest ? "bad_request" : "internal_error", (error as Error).message)),
       );
   }
 
