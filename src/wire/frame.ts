@@ -50,6 +50,11 @@ export class FrameDecoder {
     return this.have > 0;
   }
 
+  /** Bytes of buffer held for partial frames (grows with what arrived, not with what a header announced). */
+  get reserved(): number {
+    return this.gather?.length ?? 0;
+  }
+
   /** True once an oversize header stopped the decoder. */
   get stopped(): boolean {
     return this.failed;
@@ -92,10 +97,19 @@ export class FrameDecoder {
     this.sink.onOversize(size);
   }
 
-  private ensure(capacity: number): Uint8Array {
+  /**
+   * Room for `more` bytes after the `have` already gathered. The buffer grows geometrically as
+   * bytes arrive and never past the frame's size: a header alone does not reserve the megabytes
+   * it announces (a peer could otherwise pin memory on many connections by sending headers only).
+   */
+  private room(more: number): Uint8Array {
+    const want = this.have + more;
     const g = this.gather;
-    if (g && g.length >= capacity) return g;
-    const next = Buffer.allocUnsafe(Math.max(capacity, GATHER_SIZE));
+    if (g && g.length >= want) return g;
+    let capacity = Math.max(GATHER_SIZE, (g?.length ?? 0) * 2);
+    if (this.need > 0) capacity = Math.min(capacity, this.need);
+    capacity = Math.max(capacity, want);
+    const next = Buffer.allocUnsafe(capacity);
     if (g && this.have > 0) next.set(g.subarray(0, this.have));
     this.gather = next;
     return next;
@@ -103,12 +117,10 @@ export class FrameDecoder {
 
   private startPartial(chunk: Uint8Array, off: number): void {
     const rest = chunk.length - off;
-    let need = -1;
-    if (rest >= HEADER_SIZE) need = HEADER_SIZE + readLength(chunk, off);
-    const g = this.ensure(need > 0 ? need : GATHER_SIZE);
-    g.set(chunk.subarray(off), 0);
+    this.have = 0;
+    this.need = rest >= HEADER_SIZE ? HEADER_SIZE + readLength(chunk, off) : -1;
+    this.room(rest).set(chunk.subarray(off), 0);
     this.have = rest;
-    this.need = need;
   }
 
   /** Returns the offset in `chunk` after the completed frame, or -1 when nothing more to do. */
@@ -126,10 +138,9 @@ export class FrameDecoder {
         return -1;
       }
       this.need = HEADER_SIZE + size;
-      this.ensure(this.need);
     }
     const take = Math.min(this.need - this.have, chunk.length - off);
-    const g = this.gather!;
+    const g = this.room(take);
     g.set(chunk.subarray(off, off + take), this.have);
     this.have += take;
     off += take;

@@ -1,0 +1,47 @@
+import { expect, test } from "bun:test";
+import { FrameDecoder } from "../../src/wire/frame.ts";
+
+test("frame - a header alone does not reserve the size it announces; the buffer grows with the bytes", () => {
+  const size = 4 * 1024 * 1024;
+  const frames: number[] = [];
+  const decoder = new FrameDecoder(size, {
+    onFrame: (bytes, start, end) => {
+      let sum = 0;
+      for (let i = start; i < end; i++) sum += bytes[i]!;
+      frames.push(end - start, sum);
+    },
+    onOversize: () => {
+      throw new Error("not oversize");
+    },
+  });
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(size);
+  decoder.push(Buffer.concat([header, Buffer.alloc(10, 1)]));
+  expect(decoder.partial).toBe(true);
+  expect(decoder.reserved).toBeLessThanOrEqual(128 * 1024);
+  // Feed the rest in 100 KiB pieces: the buffer never exceeds the frame and the frame is intact.
+  let sent = 10;
+  while (sent < size) {
+    const n = Math.min(100 * 1024, size - sent);
+    decoder.push(Buffer.alloc(n, 1));
+    sent += n;
+    expect(decoder.reserved).toBeLessThanOrEqual(size + 4);
+    if (sent < size) expect(decoder.reserved).toBeLessThan(2 * (sent + 4) + 64 * 1024);
+  }
+  expect(frames).toEqual([size, size]);
+  expect(decoder.partial).toBe(false);
+});
+
+test("frame - a header split across reads still gathers correctly", () => {
+  const got: string[] = [];
+  const decoder = new FrameDecoder(1024, {
+    onFrame: (bytes, start, end) => got.push(Buffer.from(bytes.subarray(start, end)).toString()),
+    onOversize: () => {
+      throw new Error("not oversize");
+    },
+  });
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 5]), Buffer.from("hello")]);
+  for (const b of frame) decoder.push(Buffer.from([b]));
+  expect(got).toEqual(["hello"]);
+  expect(decoder.reserved).toBeGreaterThan(0);
+});
