@@ -60,6 +60,18 @@ interface ServerConnState {
  */
 const QUEUE_HIGH_WATER = 8 * 1024 * 1024;
 
+/**
+ * At most this many requests of one connection run at once. Past it the connection's next requests
+ * wait (and its socket is not read) until one finishes, so a peer that pipelines thousands of calls
+ * to a slow async endpoint meets backpressure instead of piling up handlers without bound.
+ */
+export const MAX_IN_FLIGHT = 1024;
+
+/** True when a connection may run one more request now. */
+function canRun(conn: Connection, state: ServerConnState): boolean {
+  return conn.queuedBytes <= QUEUE_HIGH_WATER && state.inFlight < MAX_IN_FLIGHT;
+}
+
 /** A node's server options, as given (sizes in bytes, times in seconds). */
 export interface ServerLimitOptions {
   maxUploadSize?: number;
@@ -201,7 +213,7 @@ export class Listener {
     if (req.endpoint === HELLO_ENDPOINT) state.helloed = true;
     if (state.waiting) {
       state.waiting.push(req);
-    } else if (conn.queuedBytes > QUEUE_HIGH_WATER) {
+    } else if (!canRun(conn, state)) {
       state.waiting = [req];
       conn.socket.pause();
     } else {
@@ -233,18 +245,27 @@ export class Listener {
     const state = conn.state as ServerConnState;
     state.inFlight--;
     this.answer(conn, res);
-    if (state.peerEnded && state.inFlight === 0 && !state.waiting) conn.end();
+    if (state.waiting) this.resumeWaiting(conn);
+    else if (state.peerEnded && state.inFlight === 0) conn.end();
   }
 
   /** The peer read what waited for it: run the requests that waited in turn, then read again. */
   private onDrain(conn: Connection): void {
+    this.resumeWaiting(conn);
+  }
+
+  /**
+   * Run the requests that waited (for the peer to read its answers, or for a running request to
+   * finish) while the connection may run more, then read from the socket again.
+   */
+  private resumeWaiting(conn: Connection): void {
     const state = conn.state as ServerConnState;
     const waiting = state.waiting;
     if (!waiting) return;
     let next = 0;
-    while (next < waiting.length && conn.queuedBytes <= QUEUE_HIGH_WATER && !conn.closed) this.dispatch(conn, waiting[next++]!);
+    while (next < waiting.length && canRun(conn, state) && !conn.closed) this.dispatch(conn, waiting[next++]!);
     waiting.splice(0, next);
-    if (waiting.length > 0) return; // over the mark again: the next drain continues
+    if (waiting.length > 0) return; // still over a limit: the next drain or finish continues
     state.waiting = null;
     conn.socket.resume();
     if (state.peerEnded && state.inFlight === 0) conn.end();
