@@ -61,7 +61,8 @@ export type TxtProperties = Record<string, string | null>;
  * replaced by `-`, then `-` and the first 8 characters of the id (shortened to fit a DNS label).
  */
 export function instanceName(name: string, id: string): string {
-  const label = name.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63 - 9);
+  // Per character (code point, as Python iterates a str): an emoji is one "-", not two.
+  const label = name.replace(/[^A-Za-z0-9-]/gu, "-").slice(0, 63 - 9);
   return `${label}-${id.slice(0, 8)}`;
 }
 

@@ -167,7 +167,8 @@ export class PythonNode {
     this.endpoint("_synapse.peers", [], () => [...this.peers.values()]);
     this.endpoint("_synapse.join", [{ name: "peer" }], ({ peer }) => {
       this.admit(pyPeer(peer));
-      return { accepted: true, self: this.self(), peers: [...this.peers.values()].filter((p) => p.id !== (peer as Peer).id) };
+      // As the Python vector shows, the answer lists every known peer, the joiner included.
+      return { accepted: true, self: this.self(), peers: [...this.peers.values()] };
     });
     this.endpoint("_synapse.heartbeat", [{ name: "peer" }], ({ peer }) => {
       this.admit(pyPeer(peer));
