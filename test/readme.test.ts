@@ -21,16 +21,34 @@ function headingBefore(index: number): string {
 }
 
 const offsets = [...readme.matchAll(/```ts\n/g)].map((m) => m.index!);
+const files = blocks.map((code, i) => {
+  const file = join(dir, `block-${i + 1}.ts`);
+  writeFileSync(file, code);
+  return file;
+});
+// The blocks are type-checked as the project is (strict), importing "synapse-p2p" by name.
+writeFileSync(
+  join(dir, "tsconfig.json"),
+  JSON.stringify({ extends: "../../tsconfig.json", compilerOptions: { noEmit: true }, include: ["./*.ts"] }, null, 2),
+);
 
 describe("readme", () => {
   test("has TypeScript examples", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3);
   });
 
+  test("readme - every block type-checks", async () => {
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    const proc = Bun.spawn([process.execPath, tsc, "-p", join(dir, "tsconfig.json")], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    if (code !== 0) console.error(out);
+    expect(out).toBe("");
+    expect(code).toBe(0);
+  });
+
   blocks.forEach((code, i) => {
     test(`readme - block ${i + 1} (${headingBefore(offsets[i]!)}) runs`, async () => {
-      const file = join(dir, `block-${i + 1}.ts`);
-      writeFileSync(file, code);
+      const file = files[i]!;
       const proc = Bun.spawn(["bun", file], { cwd: root, stdout: "pipe", stderr: "pipe", env: { ...process.env } });
       const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
       const [out, err, code_] = await Promise.all([
