@@ -19,7 +19,11 @@ export interface ConnectionEvents {
   /** A whole frame; decode it before returning (the bytes are reused afterwards). */
   onFrame(conn: Connection, bytes: Uint8Array, start: number, end: number): void;
   /** A header announced more than the limit; the decoder has stopped. */
-  onOversize(conn: Connection, size: number): void;
+  /**
+   * A header announced more than the limit. Without `peek` the decoder has stopped. With it,
+   * `head` holds the payload's first bytes: return `true` to skip that frame and read on.
+   */
+  onOversize(conn: Connection, size: number, head?: Uint8Array): boolean | void;
   /** The peer sent FIN (only with half-open sockets). */
   onEnd?(conn: Connection): void;
   /** The socket closed, for whatever reason. Called once. */
@@ -69,9 +73,11 @@ export class Connection implements FrameSink {
     readonly socket: Socket<unknown>,
     maxFrame: number,
     private readonly events: ConnectionEvents,
+    /** Bytes of an oversize frame's payload shown to `onOversize` (0: decide on the header alone). */
+    peek = 0,
   ) {
     this.remote = `${socket.remoteAddress}:${(socket as { remotePort?: number }).remotePort ?? "?"}`;
-    this.decoder = new FrameDecoder(maxFrame, this);
+    this.decoder = new FrameDecoder(maxFrame, this, { peek });
   }
 
   /** True once the socket has closed. */
@@ -99,8 +105,8 @@ export class Connection implements FrameSink {
     this.events.onFrame(this, bytes, start, end);
   }
 
-  onOversize(size: number): void {
-    this.events.onOversize(this, size);
+  onOversize(size: number, head?: Uint8Array): boolean | void {
+    return this.events.onOversize(this, size, head);
   }
 
   /** Feed a socket read (call from the socket's `data` handler). */

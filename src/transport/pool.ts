@@ -84,6 +84,40 @@ interface Pending {
   timeoutMs: number;
 }
 
+/** Bytes of an oversize response read to find which call it answers (a map header, "id", a 64-char id). */
+const RESPONSE_PEEK = 128;
+
+/**
+ * The id of a response from its first bytes, when the map's first key is "id" with a string value
+ * wholly inside `head`; otherwise null.
+ */
+export function peekResponseId(head: Uint8Array): string | null {
+  let at: number;
+  const b = head[0];
+  if (b === undefined) return null;
+  if (b >= 0x80 && b <= 0x8f) at = 1;
+  else if (b === 0xde) at = 3;
+  else if (b === 0xdf) at = 5;
+  else return null;
+  if (head[at] !== 0xa2 || head[at + 1] !== 0x69 || head[at + 2] !== 0x64) return null; // "id"
+  at += 3;
+  const t = head[at];
+  let len: number;
+  if (t === undefined) return null;
+  if (t >= 0xa0 && t <= 0xbf) {
+    len = t & 0x1f;
+    at += 1;
+  } else if (t === 0xd9 && at + 1 < head.length) {
+    len = head[at + 1]!;
+    at += 2;
+  } else if (t === 0xda && at + 2 < head.length) {
+    len = (head[at + 1]! << 8) | head[at + 2]!;
+    at += 3;
+  } else return null;
+  if (at + len > head.length) return null;
+  return new TextDecoder().decode(head.subarray(at, at + len));
+}
+
 /** Clock of the call deadlines: monotonic and much cheaper than `Date.now()`. */
 const clock = () => performance.now();
 
@@ -129,9 +163,20 @@ class ClientConnection {
     const cc = new ClientConnection(`${host}:${port}`);
     const events: ConnectionEvents = {
       onFrame: (_conn, bytes, start, end) => cc.onFrame(bytes, start, end),
-      onOversize: (conn, size) => {
+      onOversize: (conn, size, head) => {
+        // A response names its call first ({"id": ..., ...}, as Python and Bun peers write it):
+        // fail just that call and skip the frame unread; the connection goes on for the others.
+        const id = head ? peekResponseId(head) : null;
+        const pending = id === null ? undefined : cc.pending.get(id);
+        if (pending) {
+          cc.pending.delete(id!);
+          cc.afterSettle();
+          pending.reject(new FrameTooLargeError(size, maxFrame));
+          return true;
+        }
         cc.oversize = new FrameTooLargeError(size, maxFrame);
         conn.destroy();
+        return false;
       },
       onClose: () => cc.closed(),
     };
@@ -155,7 +200,7 @@ class ClientConnection {
         port,
         socket: {
           open: (socket: Socket<unknown>) => {
-            const conn = new Connection(socket, maxFrame, events);
+            const conn = new Connection(socket, maxFrame, events, RESPONSE_PEEK);
             socket.data = conn;
             cc.conn = conn;
             if (timer) clearTimeout(timer);
@@ -453,7 +498,7 @@ export class PeerChannel {
   /** One fresh connection for one request, as a Python client does. */
   private async callSingle(req: RequestMessage, settings: CallSettings): Promise<ResponseMessage> {
     const limit = this.pool.maxSingleConnections;
-    while (this.singles >= limit) await new Promise<void>((r) => this.singleQueue.push(r));
+    while (this.singles >= limit) await this.waitForSlot(req.endpoint, settings);
     this.singles++;
     let cc: ClientConnection | null = null;
     try {
@@ -464,6 +509,30 @@ export class PeerChannel {
       this.singles--;
       this.singleQueue.shift()?.();
     }
+  }
+
+  /**
+   * Wait for a one-request connection to be free. The wait comes out of the call's budget: when
+   * its deadline passes first, the call leaves the queue and rejects with a CallTimeoutError
+   * (rather than waiting behind calls with longer timeouts).
+   */
+  private waitForSlot(endpoint: string, settings: CallSettings): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const deadline = deadlineOf(settings);
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const wake = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+      this.singleQueue.push(wake);
+      if (deadline < Infinity) {
+        timer = setTimeout(() => {
+          const at = this.singleQueue.indexOf(wake);
+          if (at >= 0) this.singleQueue.splice(at, 1);
+          reject(new CallTimeoutError(endpoint, this.key, settings.timeoutMs));
+        }, Math.max(0, deadline - clock()));
+      }
+    });
   }
 }
 

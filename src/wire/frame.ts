@@ -19,8 +19,22 @@ export const DEFAULT_MAX_FRAME = 4 * 1024 * 1024;
 export interface FrameSink {
   /** A whole payload is `bytes[start, end)`; valid only during this call. */
   onFrame(bytes: Uint8Array, start: number, end: number): void;
-  /** A header announced `size` > the limit; the decoder stops and ignores everything after. */
-  onOversize(size: number): void;
+  /**
+   * A header announced `size` > the limit. By default the decoder then stops and ignores
+   * everything after. A decoder made with `peek > 0` first gathers the payload's first `peek`
+   * bytes and passes them as `head`: returning `true` skips the rest of that frame unread and
+   * goes on with the next one.
+   */
+  onOversize(size: number, head?: Uint8Array): boolean | void;
+}
+
+/** Options of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /**
+   * Bytes of an oversize frame's payload to show {@link FrameSink.onOversize} before it decides
+   * (0, the default: decide on the header alone, reading nothing of the payload).
+   */
+  peek?: number;
 }
 
 const GATHER_SIZE = 64 * 1024;
@@ -39,15 +53,23 @@ export class FrameDecoder {
   /** Total size (header + payload) of the partial frame, or -1 while its header is incomplete. */
   private need = -1;
   private failed = false;
+  private readonly peek: number;
+  /** Payload bytes of a skipped oversize frame still to discard. */
+  private skipLeft = 0;
+  /** An oversize frame whose first bytes are being gathered: its size and what came so far. */
+  private peeking: { size: number; head: Uint8Array; have: number } | null = null;
 
   constructor(
     private readonly limit: number,
     private readonly sink: FrameSink,
-  ) {}
+    options: FrameDecoderOptions = {},
+  ) {
+    this.peek = Math.max(0, options.peek ?? 0);
+  }
 
-  /** True while part of a frame is buffered (a half-sent frame). */
+  /** True while part of a frame is buffered or being skipped (a half-sent frame). */
   get partial(): boolean {
-    return this.have > 0;
+    return this.have > 0 || this.skipLeft > 0 || this.peeking !== null;
   }
 
   /** Bytes of buffer held for partial frames (grows with what arrived, not with what a header announced). */
@@ -65,15 +87,24 @@ export class FrameDecoder {
     if (this.failed) return;
     let off = 0;
     const n = chunk.length;
+    if (this.skipLeft > 0) {
+      off = this.skip(chunk, 0);
+      if (off < 0) return;
+    }
+    if (this.peeking) {
+      off = this.continuePeek(chunk, off);
+      if (off < 0) return;
+    }
     if (this.have > 0) {
-      off = this.continuePartial(chunk);
+      off = this.continuePartial(chunk, off);
       if (off < 0) return; // still partial, or stopped
     }
     while (n - off >= HEADER_SIZE) {
       const size = readLength(chunk, off);
       if (size > this.limit) {
-        this.fail(size);
-        return;
+        off = this.oversize(size, chunk, off + HEADER_SIZE);
+        if (off < 0) return;
+        continue;
       }
       const end = off + HEADER_SIZE + size;
       if (end > n) break;
@@ -89,12 +120,55 @@ export class FrameDecoder {
     this.have = 0;
     this.need = -1;
     this.gather = null;
+    this.skipLeft = 0;
+    this.peeking = null;
   }
 
   private fail(size: number): void {
     this.failed = true;
     this.reset();
     this.sink.onOversize(size);
+  }
+
+  /**
+   * An oversize header whose payload starts at `chunk[at]`: stop (no peek), or gather the first
+   * `peek` bytes, let the sink decide, and skip the rest. Returns the offset to go on from, or -1
+   * when this chunk is used up or the decoder stopped.
+   */
+  private oversize(size: number, chunk: Uint8Array, at: number): number {
+    this.have = 0;
+    this.need = -1;
+    if (this.peek === 0) {
+      this.fail(size);
+      return -1;
+    }
+    this.peeking = { size, head: new Uint8Array(Math.min(this.peek, size)), have: 0 };
+    return this.continuePeek(chunk, at);
+  }
+
+  private continuePeek(chunk: Uint8Array, off: number): number {
+    const p = this.peeking!;
+    const take = Math.min(p.head.length - p.have, chunk.length - off);
+    p.head.set(chunk.subarray(off, off + take), p.have);
+    p.have += take;
+    off += take;
+    if (p.have < p.head.length) return -1;
+    this.peeking = null;
+    if (this.sink.onOversize(p.size, p.head) !== true) {
+      this.failed = true;
+      this.reset();
+      return -1;
+    }
+    this.skipLeft = p.size - p.head.length;
+    return this.skip(chunk, off);
+  }
+
+  /** Discard skipped payload bytes; -1 when the chunk is used up. */
+  private skip(chunk: Uint8Array, off: number): number {
+    const d = Math.min(this.skipLeft, chunk.length - off);
+    this.skipLeft -= d;
+    off += d;
+    return this.skipLeft > 0 ? -1 : off;
   }
 
   /**
@@ -124,19 +198,16 @@ export class FrameDecoder {
   }
 
   /** Returns the offset in `chunk` after the completed frame, or -1 when nothing more to do. */
-  private continuePartial(chunk: Uint8Array): number {
-    let off = 0;
+  private continuePartial(chunk: Uint8Array, start: number): number {
+    let off = start;
     if (this.need < 0) {
-      const take = Math.min(HEADER_SIZE - this.have, chunk.length);
-      this.gather!.set(chunk.subarray(0, take), this.have);
+      const take = Math.min(HEADER_SIZE - this.have, chunk.length - off);
+      this.gather!.set(chunk.subarray(off, off + take), this.have);
       this.have += take;
-      off = take;
+      off += take;
       if (this.have < HEADER_SIZE) return -1;
       const size = readLength(this.gather!, 0);
-      if (size > this.limit) {
-        this.fail(size);
-        return -1;
-      }
+      if (size > this.limit) return this.oversize(size, chunk, off);
       this.need = HEADER_SIZE + size;
     }
     const take = Math.min(this.need - this.have, chunk.length - off);

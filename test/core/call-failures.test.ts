@@ -160,6 +160,26 @@ describe("call failures - client side", () => {
     expect(error.message).toBe(`frame too large: ${error.size} > 1000`);
   });
 
+  test("an oversize response fails only its own call; the shared connection carries on", async () => {
+    const node = await startNode();
+    node.endpoint("big", async () => {
+      await Bun.sleep(20); // answered while the small calls are in flight on the same connection
+      return new Uint8Array(10_000);
+    });
+    node.endpoint("small", async (n: number) => {
+      await Bun.sleep(40);
+      return n;
+    });
+    const client = clientFor(node.port, { maxDownloadSize: 1000 });
+    await client.call("_synapse.ping");
+    const big = failure(client.call("big"), FrameTooLargeError);
+    const smalls = Promise.all([1, 2, 3].map((n) => client.call<number>("small", n)));
+    expect((await big).limit).toBe(1000);
+    expect(await smalls).toEqual([1, 2, 3]);
+    expect(await client.call("small", 4)).toBe(4);
+    expect(node.connectionCount).toBe(1);
+  });
+
   test("a request over the node's maxUploadSize: bad_request frame too large", async () => {
     const node = await startNode({ maxUploadSize: 1000 });
     node.endpoint("echo", (x: unknown) => x);

@@ -207,7 +207,9 @@ describe("FrameDecoder", () => {
     const oversize: number[] = [];
     const decoder = new FrameDecoder(100, {
       onFrame: (_b, s, e) => frames.push(e - s),
-      onOversize: (size) => oversize.push(size),
+      onOversize: (size) => {
+        oversize.push(size);
+      },
     });
     decoder.push(frameBytes(new Uint8Array(100))); // exactly the limit is fine
     decoder.push(new Uint8Array([0, 0, 0])); // header split across reads
