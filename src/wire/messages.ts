@@ -32,8 +32,6 @@ export interface ResponseMessage {
   type: "response";
 }
 
-const ALLOWED = new Set(["endpoint", "id", "args", "kwargs", "type"]);
-const RESPONSE_ALLOWED = new Set(["id", "ok", "result", "error", "type"]);
 
 /** Build a request with keys in the order Python writes them. */
 export function request(endpoint: string, id: string, args: unknown[], kwargs: Kwargs): RequestMessage {
@@ -81,7 +79,18 @@ export function parseMessage(payload: unknown): IncomingMessage {
   if (type === "response") return parseResponse(payload);
   if (type !== "request") throw new ProtocolError(`invalid request: unknown message type ${JSON.stringify(type)}`);
   let extra: string[] | null = null;
-  for (const key in payload) if (!ALLOWED.has(key)) (extra ??= []).push(key);
+  for (const key in payload) {
+    switch (key) {
+      case "endpoint":
+      case "id":
+      case "args":
+      case "kwargs":
+      case "type":
+        break;
+      default:
+        (extra ??= []).push(key);
+    }
+  }
   if (extra) throw new ProtocolError(`unknown request fields: ${pyList(extra.sort())}`);
   const endpoint = payload.endpoint;
   if (typeof endpoint !== "string") throw new ProtocolError("invalid request: endpoint must be a string");
@@ -94,7 +103,16 @@ export function parseMessage(payload: unknown): IncomingMessage {
 
 function parseResponse(payload: Record<string, unknown>): ResponseMessage {
   for (const key in payload) {
-    if (!RESPONSE_ALLOWED.has(key)) throw new ProtocolError(`unknown response fields: ${pyList([key])}`);
+    switch (key) {
+      case "id":
+      case "ok":
+      case "result":
+      case "error":
+      case "type":
+        break;
+      default:
+        throw new ProtocolError(`unknown response fields: ${pyList([key])}`);
+    }
   }
   const ok = payload.ok === true;
   let error: WireError | null = null;
