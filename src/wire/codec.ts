@@ -54,7 +54,10 @@ export function encode(value: unknown): Uint8Array {
     const bytes = packr.pack(value);
     // msgpackr writes whole numbers beyond 32 bits as float64 (0xcb), which a Python peer reads
     // as a float. Only a value whose bytes hold 0xcb somewhere can have one: look closer then.
-    return bytes.indexOf(0xcb) >= 0 && hasWideInteger(value) ? packWide(value) : bytes;
+    // It writes every bigint as int64 (0xd3) or uint64 (0xcf), even 5n; Python writes the smallest
+    // format, unsigned when non-negative. Those markers send the value down the same slow path.
+    const suspect = bytes.indexOf(0xcb) >= 0 || bytes.indexOf(0xd3) >= 0 || bytes.indexOf(0xcf) >= 0;
+    return suspect && hasWideInteger(value) ? packWide(value) : bytes;
   } catch (error) {
     throw new EncodeError(`cannot encode value as MessagePack: ${(error as Error).message ?? error}`, { cause: error });
   }
@@ -134,7 +137,8 @@ function holdsNeverUsed(value: unknown): boolean {
 }
 
 /** A whole number msgpackr would write as float64 although a 64-bit integer format holds it. */
-function isWideInteger(v: unknown): v is number {
+function isWideInteger(v: unknown): v is number | bigint {
+  if (typeof v === "bigint") return true; // any bigint: packWide writes it in the smallest format
   return typeof v === "number" && (v > 0xffffffff || v < -0x80000000) && v < 2 ** 64 && v >= -(2 ** 63) && Number.isInteger(v);
 }
 
@@ -159,7 +163,19 @@ function containerHeader(fix: number, code16: number, length: number): Uint8Arra
 function packWide(value: unknown): Uint8Array {
   const parts: Uint8Array[] = [];
   const put = (v: unknown): void => {
-    if (isWideInteger(v)) {
+    if (typeof v === "bigint") {
+      // Within 32 bits msgpackr picks the smallest format for the number; beyond, 9 bytes as below;
+      // beyond 64 bits msgpackr refuses it as before.
+      if (v >= -0x80000000n && v <= 0xffffffffn) parts.push(packr.pack(Number(v)));
+      else if (v < -(2n ** 63n) || v >= 2n ** 64n) parts.push(packr.pack(v));
+      else {
+        const out = new Uint8Array(9);
+        out[0] = v >= 0n ? 0xcf : 0xd3;
+        if (v >= 0n) new DataView(out.buffer).setBigUint64(1, v);
+        else new DataView(out.buffer).setBigInt64(1, v);
+        parts.push(out);
+      }
+    } else if (isWideInteger(v)) {
       const out = new Uint8Array(9);
       out[0] = v >= 0 ? 0xcf : 0xd3;
       if (v >= 0) new DataView(out.buffer).setBigUint64(1, BigInt(v));
