@@ -23,7 +23,7 @@ const VALUES: Array<[string, unknown]> = [
   ["wide integers", [2 ** 40, -(2 ** 40), 2 ** 53]],
   ["a Date", new Date(1_700_000_000_250)],
   ["a Set", new Set([1, "a"])],
-  ["a Map with string keys", new Map([["a", 1], ["b", [2]]])],
+  ["a Map with string keys", new Map<string, unknown>([["a", 1], ["b", [2]]])],
   ["typed arrays and buffers", [new Uint16Array([1, 2]), Buffer.from([1, 2]), new ArrayBuffer(3), new DataView(new ArrayBuffer(2))]],
   ["undefined and null", [undefined, null, { u: undefined }]],
   ["odd numbers", [-0, Number.NaN, Number.POSITIVE_INFINITY, 1e-300, 0.1]],
