@@ -326,3 +326,32 @@ describe("interop - built-in answers to a Python client", () => {
     expect(await fails(port, "boom")).toEqual({ code: "internal_error", message: "kaboom" });
   });
 });
+
+describe("interop - closing a Python client's connection", () => {
+  /** A Python-style connection that has sent nothing yet: returns what it received before the close. */
+  async function idleConnection(port: number): Promise<{ received: () => number; closed: Promise<void> }> {
+    const { connect } = await import("node:net");
+    let received = 0;
+    const socket = connect({ host: "127.0.0.1", port });
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.on("error", () => {});
+    await new Promise<void>((resolve) => socket.on("connect", () => resolve()));
+    return { received: () => received, closed };
+  }
+
+  test("an idle connection closed by idleTimeout gets no going_away frame (that is only for Bun clients that said hello)", async () => {
+    const node = await startNode({ heartbeatInterval: null, idleTimeout: 0.2 });
+    const conn = await idleConnection(node.port);
+    await conn.closed;
+    expect(conn.received()).toBe(0);
+  });
+
+  test("stopping the node closes a Python client's idle connection without a frame", async () => {
+    const node = await startNode({ heartbeatInterval: null });
+    const conn = await idleConnection(node.port);
+    await node.stop();
+    await conn.closed;
+    expect(conn.received()).toBe(0);
+  });
+});
