@@ -346,7 +346,6 @@ describe("interop - fuzzing a node's server", () => {
       let answered = 0;
       let unclosed = 0;
       const problems: string[] = [];
-      const started = performance.now();
       for (let batch = 0; batch < CONNECTIONS / PARALLEL; batch++) {
         const runs: Array<Promise<ConnectionOutcome>> = [];
         for (let c = 0; c < PARALLEL; c++) {
@@ -370,12 +369,10 @@ describe("interop - fuzzing a node's server", () => {
           }
         }
       }
-      console.log(`fuzz: ${framesSent} frames on ${CONNECTIONS} connections, ${answered} answers`);
       expect(problems).toEqual([]);
       expect(unclosed).toBe(0); // after our FIN the node answered what it could and closed every connection
       expect(framesSent).toBeGreaterThan(2000);
       expect(answered).toBeGreaterThan(1000);
-      expect(performance.now() - started).toBeLessThan(20_000); // bounded: the run itself, not a speed claim
       // Still serving: a fresh client on a fresh pool.
       const pool = new Pool();
       try {
