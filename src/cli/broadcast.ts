@@ -1,0 +1,199 @@
+/**
+ * `sn broadcast` and `sn ask`: join a swarm, broadcast one call, print the nonce, then the ACKs,
+ * replies and other events of that conversation as they arrive for `--wait` seconds, then a
+ * summary.
+ *
+ * @module
+ */
+import { defineCommand } from "citty";
+import { ConfigError, kw, type BroadcastReply, type ConversationEvent, type Kwargs, type Node } from "../index.ts";
+import { jsonObject, parseKeywords, parseValue, repeated } from "./args.ts";
+import { Printer, brief, callText, peerLabel, resultText } from "./output.ts";
+import { joinSwarm, optionalSeconds, swarmArgs, untilStopped, type SwarmFlags } from "./swarm.ts";
+
+/** Width of the event column of `broadcast`/`ask` lines. */
+const KIND_WIDTH = 10;
+
+/** Default of `--wait`, in seconds. */
+const DEFAULT_WAIT = 5;
+
+/** What {@link broadcastAndCollect} counted. */
+export interface BroadcastSummary {
+  nonce: string | null;
+  peers: number;
+  acks: number;
+  replies: number;
+  errors: number;
+  /** Events of other kinds (custom ones). */
+  others: number;
+}
+
+interface CollectOptions {
+  command: "broadcast" | "ask";
+  endpoint: string;
+  args: unknown[];
+  kwargs: Kwargs;
+  /** Seconds to collect after sending. */
+  wait: number;
+  flags: SwarmFlags;
+  rawArgs: readonly string[];
+  out: Printer;
+  /** Text of the first human line, e.g. `broadcast sum(1, 2)`. */
+  title: string;
+}
+
+/** Join, broadcast, stream the conversation for `wait` seconds, print the summary, stop. */
+async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary> {
+  const { out } = o;
+  const summary: BroadcastSummary = { nonce: null, peers: 0, acks: 0, replies: 0, errors: 0, others: 0 };
+  let sentAt = performance.now();
+  const elapsed = () => `+${((performance.now() - sentAt) / 1000).toFixed(3)}s`;
+  /** Events that arrived before the nonce was known (kept with their conversation id). */
+  const early: Array<{ id: string; show: () => void }> = [];
+
+  const onEvent = (event: ConversationEvent) => {
+    if (event.kind === "reply" || (event.kind === "message" && event.event_id === event.conversation_id)) return; // replies: onReply
+    if (event.kind === "ack") summary.acks++;
+    else if (event.kind === "error") summary.errors++;
+    else summary.others++;
+    if (out.json) out.record({ event: `conversation.${event.kind}`, time: Date.now() / 1000, ...event });
+    else {
+      const detail =
+        event.kind === "error" && typeof event.payload.error === "string"
+          ? event.payload.error
+          : Object.keys(event.payload).length === 0
+            ? ""
+            : brief(event.payload, 200);
+      out.line(`${elapsed()}  ${event.kind.padEnd(KIND_WIDTH)} ${peerLabel(event.peer)}  ${detail}`.trimEnd());
+    }
+  };
+  const onReply = (reply: BroadcastReply) => {
+    summary.replies++;
+    if (out.json) out.record({ event: "broadcast.reply", time: Date.now() / 1000, nonce: reply.nonce, peer: reply.peer, result: reply.result });
+    else out.line(`${elapsed()}  ${"reply".padEnd(KIND_WIDTH)} ${peerLabel(reply.peer)}  ${resultText(reply.result)}`);
+  };
+  const route = (id: string, show: () => void) => {
+    if (summary.nonce === null) early.push({ id, show });
+    else if (id === summary.nonce) show();
+  };
+
+  let self: Node | null = null;
+  /** The nonce is known: print it, then whatever of this conversation arrived before. */
+  const announce = (nonce: string) => {
+    if (summary.nonce !== null) return;
+    summary.nonce = nonce;
+    if (out.json) {
+      out.record({ event: "broadcast.sent", time: Date.now() / 1000, nonce, endpoint: o.endpoint, args: o.args, kwargs: o.kwargs, peers: summary.peers, node: self && { id: self.id, name: self.name } });
+    } else {
+      out.line(`${o.title} to ${summary.peers} peer(s) in swarm ${self?.swarm} as ${self?.name}`);
+      out.line(`nonce ${nonce}`);
+    }
+    for (const e of early.splice(0)) if (e.id === nonce) e.show();
+  };
+
+  const node = await joinSwarm({
+    command: o.command,
+    flags: o.flags,
+    rawArgs: o.rawArgs,
+    out,
+    subscribe(n) {
+      self = n;
+      n.on("conversation.event", (event) => {
+        // The origin files the opening message before the calls go out: the nonce, known at once.
+        if (event.kind === "message" && event.peer.id === n.id && event.event_id === event.conversation_id) announce(event.conversation_id);
+        else route(event.conversation_id, () => onEvent(event));
+      });
+      n.on("broadcast.reply", (reply) => route(reply.nonce, () => onReply(reply)));
+    },
+  });
+
+  let failure: { error: unknown } | null = null;
+  const abort = new AbortController();
+  try {
+    summary.peers = node.peers.size;
+    if (summary.peers === 0) throw new ConfigError("no peers to broadcast to: no seed answered and none was discovered");
+    sentAt = performance.now();
+    node.broadcast(o.endpoint, ...o.args, kw(o.kwargs)).then(
+      (b) => announce(b.nonce),
+      (error) => {
+        failure = { error };
+        abort.abort();
+      },
+    );
+    await untilStopped(o.wait, abort.signal);
+  } finally {
+    await node.stop();
+  }
+  if (failure !== null) throw (failure as { error: unknown }).error;
+  if (out.json) out.record({ event: "summary", time: Date.now() / 1000, ...summary });
+  else {
+    const parts = [`${summary.acks} ack(s)`, `${summary.replies} repl${summary.replies === 1 ? "y" : "ies"}`];
+    if (summary.errors > 0 || o.command === "ask") parts.push(`${summary.errors} error(s)`);
+    if (summary.others > 0) parts.push(`${summary.others} other event(s)`);
+    out.line(`${parts.join(", ")} (${summary.peers} peer(s) asked, waited ${o.wait}s)`);
+  }
+  return summary;
+}
+
+/** Flags of both commands. */
+const collectArgs = {
+  ...swarmArgs,
+  wait: { type: "string", description: "Seconds to collect ACKs and replies after sending", default: String(DEFAULT_WAIT), valueHint: "seconds" },
+} as const;
+
+/** `sn broadcast --swarm S --seed addr <endpoint> [args...] [--kw k=v] [--wait s]` */
+export const broadcast = defineCommand({
+  meta: {
+    name: "broadcast",
+    description: "Broadcast a call to a swarm; print the nonce, the ACKs and replies for --wait seconds, a summary",
+  },
+  args: {
+    endpoint: { type: "positional", description: "Endpoint to broadcast", required: true },
+    args: { type: "positional", description: "Arguments: JSON when they parse (1, true, '\"x\"', '{\"a\":1}'), else strings; negative numbers after --", required: false },
+    kw: { type: "string", description: "A keyword argument, value parsed like the arguments (repeatable)", valueHint: "key=value" },
+    ...collectArgs,
+  },
+  async run({ args, rawArgs }) {
+    const positional = args._.slice(1).map(parseValue);
+    const kwargs = parseKeywords(repeated(rawArgs, "kw"));
+    await broadcastAndCollect({
+      command: "broadcast",
+      endpoint: args.endpoint,
+      args: positional,
+      kwargs,
+      wait: optionalSeconds(args.wait, "wait") ?? DEFAULT_WAIT,
+      flags: args,
+      rawArgs,
+      out: new Printer(args.json),
+      title: `broadcast ${callText(args.endpoint, positional, kwargs)}`,
+    });
+  },
+});
+
+/** `sn ask --swarm S --seed addr "<task>" [--context JSON] [--wait s]` */
+export const ask = defineCommand({
+  meta: {
+    name: "ask",
+    description: "Ask a swarm a task (broadcast synapse.ask); print ACKs, replies and errors for --wait seconds",
+  },
+  args: {
+    task: { type: "positional", description: "The task, as text", required: true },
+    context: { type: "string", description: "Context for the handlers, a JSON object (default {})", valueHint: "json" },
+    ...collectArgs,
+  },
+  async run({ args, rawArgs }) {
+    if (args._.length > 1) throw new ConfigError(`ask takes one task; quote it: sn ask "${args._.join(" ")}"`);
+    const context = jsonObject(args.context, "context");
+    await broadcastAndCollect({
+      command: "ask",
+      endpoint: "synapse.ask",
+      args: [args.task],
+      kwargs: { context },
+      wait: optionalSeconds(args.wait, "wait") ?? DEFAULT_WAIT,
+      flags: args,
+      rawArgs,
+      out: new Printer(args.json),
+      title: `ask ${JSON.stringify(args.task)}`,
+    });
+  },
+});
