@@ -1,0 +1,211 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { Node } from "../../src/node.ts";
+import { startNode, stopAll } from "../helpers/net.ts";
+import { freePort, jsonLines, killAll, sn } from "./run-sn.ts";
+
+let node: Node;
+let addr: string;
+
+beforeAll(async () => {
+  node = await startNode({
+    name: "calculator",
+    swarm: "cli-query",
+    role: "arithmetic",
+    description: "adds things up",
+    capabilities: [{ name: "math", description: "Sums and such", inputSchema: { type: "array" } }, "plain"],
+  });
+  node.endpoint("sum", { description: "Add two numbers" }, (a: number, b: number) => a + b);
+  node.endpoint("echo", { description: "Return the arguments" }, (...args: unknown[]) => args.slice(0, -1));
+  node.endpoint("kwargs", (...args: unknown[]) => (args.at(-1) as { kwargs: unknown }).kwargs);
+  node.endpoint("boom", () => {
+    throw new Error("kaboom");
+  });
+  node.endpoint("slow", async () => {
+    await Bun.sleep(1500);
+    return "late";
+  });
+  node.endpoint("bytes", () => new Uint8Array([1, 2, 3]));
+  node.endpoint("secret", { publish: false }, () => "hidden");
+  addr = `127.0.0.1:${node.port}`;
+});
+afterEach(killAll);
+afterAll(stopAll);
+
+describe("cli query - ping, info, methods, peers", () => {
+  test("ping prints pong with the address; --json gives a record", async () => {
+    const text = await sn(["ping", addr]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toStartWith(`pong from ${addr} in `);
+    const json = await sn(["ping", addr, "--json"]);
+    expect(json.code).toBe(0);
+    const [record] = jsonLines(json.stdout);
+    expect(record!.result).toBe("pong");
+    expect(record!.address).toBe(addr);
+    expect(typeof record!.ms).toBe("number");
+  });
+
+  test("info shows _synapse.info with the agent card (_node.info, _node.capabilities, published endpoints)", async () => {
+    const json = await sn(["info", addr, "--json"]);
+    expect(json.code).toBe(0);
+    const card = JSON.parse(json.stdout);
+    expect(card).toMatchObject({
+      id: node.id,
+      name: "calculator",
+      kind: "node",
+      port: node.port,
+      swarm: "cli-query",
+      team: "default",
+      role: "arithmetic",
+      description: "adds things up",
+    });
+    expect(card.capabilities).toEqual([
+      { name: "math", description: "Sums and such", input_schema: { type: "array" }, output_schema: null },
+      { name: "plain", description: "", input_schema: null, output_schema: null },
+    ]);
+    expect(card.endpoints.map((e: { name: string }) => e.name)).toEqual(["sum", "echo", "kwargs", "boom", "slow", "bytes"]);
+
+    const text = await sn(["info", addr]);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.split("\n");
+    expect(lines[0]).toBe(`calculator  ${node.id.slice(0, 8)}  (node)`);
+    expect(text.stdout).toContain(`  id           ${node.id}\n`);
+    expect(text.stdout).toContain("  role         arithmetic\n");
+    expect(text.stdout).toMatch(/ {4}math +Sums and such +in \{"type":"array"\}/);
+    expect(text.stdout).toMatch(/ {4}sum +Add two numbers/);
+    expect(text.stdout).not.toContain("secret");
+  });
+
+  test("methods lists published endpoints only, aligned", async () => {
+    const json = await sn(["methods", addr, "--json"]);
+    expect(json.code).toBe(0);
+    const list = JSON.parse(json.stdout) as Array<{ name: string; description: string }>;
+    expect(list.find((m) => m.name === "sum")).toEqual({ name: "sum", publish: true, description: "Add two numbers" } as never);
+    expect(list.some((m) => m.name === "secret")).toBe(false);
+
+    const text = await sn(["methods", addr]);
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines).toContain("sum     Add two numbers");
+    expect(lines).toContain("echo    Return the arguments");
+    expect(lines).toContain("bytes");
+  });
+
+  test("peers lists the peers a node knows, with names and id prefixes", async () => {
+    const empty = await sn(["peers", addr]);
+    expect(empty.stdout).toBe("(no known peers)\n");
+    const other = await startNode({ name: "helper", swarm: "cli-query", heartbeatInterval: null });
+    await other.join({ seeds: [addr] });
+
+    const json = await sn(["peers", addr, "--json"]);
+    expect(json.code).toBe(0);
+    const peers = JSON.parse(json.stdout) as Array<{ id: string; name: string; port: number }>;
+    expect(peers).toHaveLength(1);
+    expect(peers[0]).toMatchObject({ id: other.id, name: "helper", port: other.port, swarm: "cli-query", team: "default", kind: "node" });
+
+    const text = await sn(["peers", addr]);
+    const [header, row] = text.stdout.split("\n");
+    expect(header).toMatch(/^NAME +ID +ADDRESS +KIND +SWARM\/TEAM +CAPABILITIES +LAST SEEN$/);
+    expect(row).toMatch(new RegExp(`^helper +${other.id.slice(0, 8)} +127\\.0\\.0\\.1:${other.port} +node +cli-query/default +- +\\d+\\.\\ds ago$`));
+    await other.stop();
+  });
+});
+
+describe("cli query - call", () => {
+  test("positional arguments are JSON when they parse", async () => {
+    const sum = await sn(["call", addr, "sum", "1", "2"]);
+    expect(sum).toMatchObject({ code: 0, stdout: "3\n" });
+
+    const echo = await sn(["call", addr, "echo", '{"a":1}', "ada", '"1"', "true", "null", "[1,2]", "--json", "--", "-3", "--kw"]);
+    expect(echo.code).toBe(0);
+    expect(JSON.parse(echo.stdout)).toEqual([{ a: 1 }, "ada", "1", true, null, [1, 2], -3, "--kw"]);
+  });
+
+  test("--kw binds keyword arguments by name, values parsed the same way", async () => {
+    const sum = await sn(["call", addr, "sum", "--kw", "a=1", "--kw=b=41"]);
+    expect(sum).toMatchObject({ code: 0, stdout: "42\n" });
+    const mixed = await sn(["call", addr, "sum", "40", "--kw", "b=2"]);
+    expect(mixed.stdout).toBe("42\n");
+
+    const kwargs = await sn(["call", addr, "kwargs", "--kw", 'data={"k":[1,2]}', "--kw", "name=ada", "--kw", "eq=x=y", "--json"]);
+    expect(JSON.parse(kwargs.stdout)).toEqual({ data: { k: [1, 2] }, name: "ada", eq: "x=y" });
+  });
+
+  test("results print as JSON: pretty by default, one line with --json, bytes as base64", async () => {
+    const pretty = await sn(["call", addr, "echo", '{"a":[1]}']);
+    expect(pretty.stdout).toBe('[\n  {\n    "a": [\n      1\n    ]\n  }\n]\n');
+    const bytes = await sn(["call", addr, "bytes", "--json"]);
+    expect(JSON.parse(bytes.stdout)).toEqual({ $base64: "AQID" });
+  });
+
+  test("an unknown endpoint exits 1 with the error's code and message", async () => {
+    const result = await sn(["call", addr, "nope", "1"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe("error: bad_request: Unregistered endpoint called: nope\n");
+
+    const json = await sn(["call", addr, "nope", "--json"]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: "bad_request", message: "Unregistered endpoint called: nope" } });
+  });
+
+  test("a failing handler exits 1 with internal_error", async () => {
+    const result = await sn(["call", addr, "boom"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("error: internal_error: kaboom\n");
+  });
+
+  test("--timeout: no answer in time exits 1 with a timeout naming the endpoint", async () => {
+    const result = await sn(["call", addr, "slow", "--timeout", "0.2"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toStartWith("error: timeout: call to slow on ");
+  });
+
+  test("an unreachable address exits 1 with a connection error", async () => {
+    const port = freePort();
+    const result = await sn(["call", `127.0.0.1:${port}`, "sum", "1", "2"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toStartWith(`error: connection_closed: cannot connect to 127.0.0.1:${port}`);
+    const ping = await sn(["ping", `127.0.0.1:${port}`, "--json"]);
+    expect(ping.code).toBe(1);
+    expect((JSON.parse(ping.stdout) as { error: { code: string } }).error.code).toBe("connection_closed");
+  });
+});
+
+describe("cli usage", () => {
+  test("bad usage exits 2 with a hint", async () => {
+    const missing = await sn(["call"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("error: Missing required positional argument: ADDRESS\nrun `sn call --help` for usage\n");
+
+    const badKw = await sn(["call", addr, "sum", "--kw", "novalue"]);
+    expect(badKw.code).toBe(2);
+    expect(badKw.stderr).toStartWith('error: --kw expects key=value, got "novalue"');
+
+    const badPort = await sn(["ping", "127.0.0.1:99999"]);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toContain("invalid seed 127.0.0.1:99999");
+
+    const unknown = await sn(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe("error: Unknown command frobnicate\nrun `sn --help` for usage\n");
+  });
+
+  test("--help describes every command; each command has its own help", async () => {
+    const top = await sn(["--help"]);
+    expect(top.code).toBe(0);
+    for (const command of ["ping", "info", "methods", "peers", "call", "watch", "broadcast", "ask"]) expect(top.stdout).toMatch(new RegExp(`^ +${command} {4}`, "m"));
+    expect(top.stdout).not.toContain("\u001b["); // no colour codes into a pipe
+
+    const call = await sn(["call", "--help"]);
+    expect(call.code).toBe(0);
+    expect(call.stdout).toContain("USAGE sn call [OPTIONS] <ADDRESS> <ENDPOINT> [ARGS]");
+    expect(call.stdout).toContain("--kw=<key=value>");
+    expect(call.stdout).toContain("--timeout=<seconds>");
+
+    const watch = await sn(["watch", "-h"]);
+    expect(watch.stdout).toContain("--duration=<seconds>");
+    expect(watch.stdout).toContain("--seed=<host:port>");
+
+    const version = await sn(["--version"]);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
