@@ -17,7 +17,7 @@ const KIND_WIDTH = 10;
 /** Default of `--wait`, in seconds. */
 const DEFAULT_WAIT = 5;
 
-/** What {@link broadcastAndCollect} counted. */
+/** What {@link broadcastAndCollect} counted (the `summary` line of `--json`, plus `reason`). */
 export interface BroadcastSummary {
   nonce: string | null;
   peers: number;
@@ -45,6 +45,7 @@ interface CollectOptions {
 /** Join, broadcast, stream the conversation for `wait` seconds, print the summary, stop. */
 async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary> {
   const { out } = o;
+  let self: Node | null = null;
   const summary: BroadcastSummary = { nonce: null, peers: 0, acks: 0, replies: 0, errors: 0, others: 0 };
   let sentAt = performance.now();
   const elapsed = () => `+${((performance.now() - sentAt) / 1000).toFixed(3)}s`;
@@ -77,7 +78,6 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
     else if (id === summary.nonce) show();
   };
 
-  let self: Node | null = null;
   /** The nonce is known: print it, then whatever of this conversation arrived before. */
   const announce = (nonce: string) => {
     if (summary.nonce !== null) return;
@@ -108,6 +108,7 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
   });
 
   let failure: { error: unknown } | null = null;
+  let why = "duration";
   const abort = new AbortController();
   try {
     summary.peers = node.peers.size;
@@ -120,17 +121,19 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
         abort.abort();
       },
     );
-    await untilStopped(o.wait, abort.signal);
+    why = await untilStopped(o.wait, abort.signal);
   } finally {
     await node.stop();
   }
   if (failure !== null) throw (failure as { error: unknown }).error;
-  if (out.json) out.record({ event: "summary", time: Date.now() / 1000, ...summary });
+  const took = Math.round((performance.now() - sentAt) / 100) / 10;
+  if (out.json) out.record({ event: "summary", time: Date.now() / 1000, ...summary, reason: why });
   else {
     const parts = [`${summary.acks} ack(s)`, `${summary.replies} repl${summary.replies === 1 ? "y" : "ies"}`];
     if (summary.errors > 0 || o.command === "ask") parts.push(`${summary.errors} error(s)`);
     if (summary.others > 0) parts.push(`${summary.others} other event(s)`);
-    out.line(`${parts.join(", ")} (${summary.peers} peer(s) asked, waited ${o.wait}s)`);
+    const how = why === "duration" ? `waited ${o.wait}s` : `stopped by ${why} after ${took}s`;
+    out.line(`${parts.join(", ")} (${summary.peers} peer(s) asked, ${how})`);
   }
   return summary;
 }

@@ -39,14 +39,21 @@ export const watch = defineCommand({
     const heartbeatInterval = seconds(args.heartbeat, "heartbeat", 5, 0.01);
     const peerTimeout = seconds(args["peer-timeout"], "peer-timeout", 20, 0.01);
     let count = 0;
+    /** Until the node has joined, lines wait here, so that the banner comes first. */
+    let held: Array<() => void> | null = [];
+    const show = (print: () => void) => {
+      count++;
+      if (held) held.push(print);
+      else print();
+    };
 
     const line = (event: string, who: Pick<Peer, "name" | "id">, rest: string) => {
-      count++;
-      out.line(`${clock()}  ${event.padEnd(EVENT_WIDTH)} ${peerLabel(who)}  ${rest}`.trimEnd());
+      const text = `${clock()}  ${event.padEnd(EVENT_WIDTH)} ${peerLabel(who)}  ${rest}`.trimEnd();
+      show(() => out.line(text));
     };
     const record = (event: string, fields: Record<string, unknown>) => {
-      count++;
-      out.record({ event, time: now(), ...fields });
+      const value = { event, time: now(), ...fields };
+      show(() => out.record(value));
     };
 
     /** Conversations this observer knows of; for the others it fetches the opening message. */
@@ -97,10 +104,6 @@ export const watch = defineCommand({
       out,
       node: { heartbeatInterval, peerTimeout },
       subscribe(n) {
-        n.on("started", ({ address, port }) => {
-          if (out.json) out.record({ event: "watch.started", time: now(), node: { id: n.id, name: n.name, address, port }, swarm: n.swarm, team: n.team });
-          else out.line(`watching swarm ${n.swarm} (team ${n.team ?? "-"}) as ${n.name} ${n.id.slice(0, 8)} on ${address}:${port}; ${duration === null ? "Ctrl-C to stop" : `for ${duration}s`}`);
-        });
         n.on("peer.joined", onPeer("peer.joined"));
         n.on("peer.offline", onPeer("peer.offline"));
         n.on("conversation.event", onEvent);
@@ -108,6 +111,12 @@ export const watch = defineCommand({
       },
     });
     observer = node;
+    // Joined: the seeds know this node now. The banner, then what happened meanwhile.
+    const peers = node.peers.size;
+    if (out.json) out.record({ event: "watch.started", time: now(), node: { id: node.id, name: node.name, address: node.address, port: node.port }, swarm: node.swarm, team: node.team, peers });
+    else out.line(`watching swarm ${node.swarm} (team ${node.team ?? "-"}) as ${node.name} ${node.id.slice(0, 8)} on ${node.address}:${node.port}, ${peers} peer(s) known; ${duration === null ? "Ctrl-C to stop" : `for ${duration}s`}`);
+    for (const print of held ?? []) print();
+    held = null;
     const why = await untilStopped(duration);
     await node.stop();
     if (out.json) out.record({ event: "watch.stopped", time: now(), reason: why, events: count });
