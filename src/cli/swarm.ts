@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { Client, ConfigError, Node, type NodeOptions } from "../index.ts";
+import { Client, ConfigError, Node, SynapseError, type NodeOptions } from "../index.ts";
 import { parseAddress, portNumber, seconds, seedList } from "./args.ts";
 import type { Printer } from "./output.ts";
 
@@ -39,12 +39,14 @@ const SEED_INFO_TIMEOUT = 5;
 /**
  * The swarm and team to join: the flags, or else the first seed that answers `_synapse.info`.
  *
- * @throws {ConfigError} with neither `--swarm` nor a seed that names a swarm.
+ * @throws {ConfigError} with neither `--swarm` nor a seed, or a seed in no swarm.
+ * @throws {SynapseError} when no seed answers (code of the first failure).
  */
 async function resolveSwarm(flags: SwarmFlags, seeds: string[]): Promise<{ swarm: string; team: string | null }> {
   if (flags.swarm) return { swarm: flags.swarm, team: flags.team ?? "default" };
   if (seeds.length === 0) throw new ConfigError("--swarm is required (or give a --seed to read it from)");
   const failures: string[] = [];
+  let code = "connection_closed";
   for (const seed of seeds) {
     const address = parseAddress(seed);
     try {
@@ -53,10 +55,11 @@ async function resolveSwarm(flags: SwarmFlags, seeds: string[]): Promise<{ swarm
       return { swarm: info.swarm, team: flags.team ?? info.team };
     } catch (error) {
       if (error instanceof ConfigError) throw error;
+      if (failures.length === 0 && error instanceof SynapseError) code = error.code;
       failures.push(`${seed}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  throw new ConfigError(`no seed answered, so the swarm is unknown (pass --swarm): ${failures.join("; ")}`);
+  throw new SynapseError(code, `no seed answered, so the swarm is unknown (pass --swarm): ${failures.join("; ")}`);
 }
 
 /** Options of {@link joinSwarm}. */
