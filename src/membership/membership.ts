@@ -370,7 +370,10 @@ export class Membership {
       scheduler.add(
         every({ seconds: this.heartbeatInterval }),
         async () => {
-          await Bun.sleep(Math.random() * jitterMs);
+          // The pause neither keeps the process alive nor outlives the node: a round that would
+          // start after stop() does not start.
+          await new Promise<void>((resolve) => setTimeout(resolve, Math.random() * jitterMs).unref?.());
+          if (!this.host.running) return;
           await this.liveness.round();
         },
         { name: "membership.heartbeat" },
