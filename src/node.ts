@@ -407,8 +407,9 @@ export class Node {
     return this.events.on(event, listener);
   }
 
-  /** Bind the listener and start background work. */
+  /** Bind the listener and start background work (after a stop still in progress has finished). */
   async start(): Promise<void> {
+    if (this.stopping) await this.stopping; // the old listener must release the port first
     if (this.listener) return;
     const listener = new Listener({
       hostname: this.bind,

@@ -82,6 +82,23 @@ describe("node lifecycle - start and stop", () => {
     expect(await client.call("sum", 2, 3)).toBe(5);
   });
 
+  test("start() right after an unawaited stop() waits for the stop, then binds the same port", async () => {
+    const node = await startNode();
+    node.endpoint("sum", (a: number, b: number) => a + b);
+    const port = node.port;
+    const seen: string[] = [];
+    node.on("started", () => void seen.push("started"));
+    node.on("stopped", () => void seen.push("stopped"));
+    const stopping = node.stop();
+    await node.start();
+    await stopping;
+    expect(seen).toEqual(["stopped", "started"]);
+    expect(node.running).toBe(true);
+    expect(node.port).toBe(port);
+    const { client } = clientFor(port);
+    expect(await client.call("sum", 2, 3)).toBe(5);
+  });
+
   test("a port already in use: ListenError naming the address", async () => {
     const first = await startNode();
     const second = new Node({ bind: LOOPBACK, port: first.port });
