@@ -5,7 +5,7 @@
  * @module
  */
 import { EndpointError } from "../errors.ts";
-import type { Broadcast, ConversationEvent, NodeKind, Peer } from "../types.ts";
+import type { ConversationEvent, NodeKind, Peer } from "../types.ts";
 import { uuidv7 } from "./uuid.ts";
 
 /** Built-in event kinds. Higher layers add their own (`task.offer`, ...). */
@@ -61,13 +61,6 @@ export function normalisePeer(raw: unknown, what = "peer"): Peer {
     capabilities: caps,
     last_seen: lastSeen,
   };
-}
-
-/** Read a {@link Broadcast} map from the wire, or throw `bad_request`. */
-export function parseBroadcast(raw: unknown): Broadcast {
-  if (!isMap(raw)) throw bad("invalid broadcast: not a map");
-  if (typeof raw.nonce !== "string" || raw.nonce.length === 0) throw bad("invalid broadcast: nonce must be a non-empty string");
-  return { nonce: raw.nonce, origin: normalisePeer(raw.origin, "broadcast origin"), endpoint: String(raw.endpoint ?? "") };
 }
 
 function requireId(raw: Record<string, unknown>, key: string): string {
