@@ -183,7 +183,6 @@ interface Resolved {
 /** mDNS advertising and browsing for one node's {@link Membership}. */
 export class MdnsDiscovery {
   private mdns: makeMdns.MulticastDNS | null = null;
-  private socket: dgram.Socket | null = null;
   private readonly hostName: string;
   private readonly port: number;
   private readonly schedule: readonly number[];
@@ -242,7 +241,6 @@ export class MdnsDiscovery {
       const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
       // First thing: a socket error (EADDRINUSE on 5353, ENODEV...) must never go unhandled.
       socket.on("error", (error) => this.trouble(error));
-      this.socket = socket;
       const mdns = makeMdns({
         socket,
         port: this.port,
