@@ -18,7 +18,6 @@ import { NO_ROOM, fastEncodeInto } from "../wire/fast-codec.ts";
 export interface ConnectionEvents {
   /** A whole frame; decode it before returning (the bytes are reused afterwards). */
   onFrame(conn: Connection, bytes: Uint8Array, start: number, end: number): void;
-  /** A header announced more than the limit; the decoder has stopped. */
   /**
    * A header announced more than the limit. Without `peek` the decoder has stopped. With it,
    * `head` holds the payload's first bytes: return `true` to skip that frame and read on.
