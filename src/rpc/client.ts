@@ -116,6 +116,7 @@ export class Client {
 
   /** Call with explicit `args`, `kwargs` and an optional per-call timeout (seconds). */
   request<T = unknown>(endpoint: string, options: RequestOptions = {}): Promise<T> {
+    if (options.timeout !== undefined && !(options.timeout >= 0)) return Promise.reject(new ConfigError(`invalid timeout: ${options.timeout}`));
     const settings =
       options.timeout === undefined ? this.settings : { timeoutMs: options.timeout * 1000, maxFrame: this.maxFrame };
     return this.channel().invoke(endpoint, options.args ?? [], options.kwargs ?? NO_KWARGS, settings) as Promise<T>;

@@ -3,6 +3,7 @@ import { Client } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
 import {
   CallTimeoutError,
+  ConfigError,
   ConnectionError,
   EncodeError,
   FrameTooLargeError,
@@ -110,6 +111,16 @@ describe("call failures - client side", () => {
     expect(await client.request("slow", { timeout: 5 })).toBe("late");
     await sleep(500); // the first call's answer arrives now and matches nothing
     expect(await client.ping()).toBe("pong");
+  });
+
+  test("a negative or NaN per-call timeout is a ConfigError (as in the constructor), not a wait forever", async () => {
+    const node = await startNode();
+    const client = clientFor(node.port);
+    for (const timeout of [-1, Number.NaN]) {
+      const error = await failure(client.request("_synapse.ping", { timeout }), ConfigError);
+      expect(error.message).toBe(`invalid timeout: ${timeout}`);
+    }
+    expect(await client.request("_synapse.ping", { timeout: 0 })).toBe("pong"); // 0 still waits forever
   });
 
   test("the peer dies mid-call: ConnectionError", async () => {
