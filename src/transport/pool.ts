@@ -27,6 +27,9 @@ const log = createLogger("pool");
 export const HELLO_ENDPOINT = "_synapse.hello";
 /** Features this implementation offers in the hello. */
 export const HELLO_FEATURES = ["multiplex"] as const;
+/** The budget of setting up a pooled connection (connect and hello), whatever the callers' timeouts. */
+export const SETUP_TIMEOUT_MS = 10_000;
+
 /** How long a "one request per connection" verdict is trusted before the next hello. */
 export const SINGLE_RECHECK_MS = 60_000;
 
@@ -126,6 +129,24 @@ function deadlineOf(settings: CallSettings): number {
   if (settings.deadline !== undefined) return settings.deadline;
   const t = settings.timeoutMs;
   return t > 0 && t < Infinity ? clock() + t : Infinity;
+}
+
+/** `promise`, or `onTimeout()` when `deadline` (clock ms) comes first. */
+function untilDeadline<T>(promise: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
+  if (deadline === Infinity) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - clock()));
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Re-sends a request (after a going-away) and settles the original caller. */
@@ -450,17 +471,23 @@ export class PeerChannel {
     this.shared = null;
   }
 
-  /** The multiplexed connection, opened and negotiated if needed; null when the peer is single. */
+  /**
+   * The multiplexed connection, opened and negotiated if needed; null when the peer is single.
+   * Calls that arrive while a connection is being set up share that setup, each waiting no longer
+   * than its own deadline; the setup itself has a budget of its own ({@link SETUP_TIMEOUT_MS}), so
+   * that no caller's short or missing timeout decides it for the others.
+   */
   private async sharedConnection(settings: CallSettings): Promise<ClientConnection | null> {
     if (this.shared?.open) return this.shared;
-    this.connecting ??= this.negotiate(settings).finally(() => {
+    this.connecting ??= this.negotiate(settings.maxFrame).finally(() => {
       this.connecting = null;
     });
-    return this.connecting;
+    return untilDeadline(this.connecting, settings.deadline ?? Infinity, () => new CallTimeoutError(HELLO_ENDPOINT, this.key, settings.timeoutMs));
   }
 
-  private async negotiate(settings: CallSettings): Promise<ClientConnection | null> {
-    const cc = await ClientConnection.open(this.host, this.port, settings.maxFrame, deadlineOf(settings), HELLO_ENDPOINT, settings.timeoutMs);
+  private async negotiate(maxFrame: number): Promise<ClientConnection | null> {
+    const settings: CallSettings = { timeoutMs: SETUP_TIMEOUT_MS, maxFrame, deadline: clock() + SETUP_TIMEOUT_MS };
+    const cc = await ClientConnection.open(this.host, this.port, maxFrame, settings.deadline, HELLO_ENDPOINT, SETUP_TIMEOUT_MS);
     let res: ResponseMessage;
     try {
       const hello = request(HELLO_ENDPOINT, nextId(), [{ features: [...HELLO_FEATURES] }], {});
@@ -470,6 +497,11 @@ export class PeerChannel {
       // A peer that closed on the hello without answering cannot take reuse either.
       if (error instanceof ConnectionError && error.sent) return this.setSingle(null);
       throw error;
+    }
+    if (this.retired) {
+      // The pool was closed while this connection was being set up: keep nothing open.
+      cc.close();
+      throw new ConnectionError(`the pool was closed while connecting to ${this.key}`, this.key, { endpoint: HELLO_ENDPOINT });
     }
     const features = res.ok && res.result && typeof res.result === "object" ? (res.result as Record<string, unknown>) : null;
     if (!features || features.multiplex !== true) {

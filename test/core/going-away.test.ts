@@ -36,7 +36,10 @@ interface Req {
  * A scripted Bun-like server: answers the hello with multiplex, then lets `onRequest` decide per
  * connection (numbered from 1) what to do with each request.
  */
-function scriptedServer(onRequest: (conn: number, req: Req, socket: Socket<unknown>) => void): { port: number; connections: () => number } {
+function scriptedServer(
+  onRequest: (conn: number, req: Req, socket: Socket<unknown>) => void,
+  helloDelayMs = 0,
+): { port: number; connections: () => number } {
   let count = 0;
   const server = Bun.listen<unknown>({
     hostname: LOOPBACK,
@@ -48,7 +51,9 @@ function scriptedServer(onRequest: (conn: number, req: Req, socket: Socket<unkno
           onFrame(bytes, start, end) {
             const req = decode(bytes, start, end) as Req;
             if (req.endpoint === HELLO_ENDPOINT) {
-              socket.write(frame({ id: req.id, ok: true, result: { multiplex: true }, error: null, type: "response" }));
+              const hello = frame({ id: req.id, ok: true, result: { multiplex: true }, error: null, type: "response" });
+              if (helloDelayMs > 0) setTimeout(() => socket.write(hello), helloDelayMs);
+              else socket.write(hello);
               return;
             }
             onRequest(n, req, socket);
@@ -149,6 +154,43 @@ describe("call budget", () => {
     expect((error as CallTimeoutError).endpoint).toBe("compute");
     expect((error as CallTimeoutError).peer).toBe(`${LOOPBACK}:${silent.port}`);
     expect((error as CallTimeoutError).timeoutMs).toBe(200);
+  });
+
+  test("call budget - calls sharing a slow connection setup each keep their own timeout", async () => {
+    // A peer that answers the hello only after 300 ms.
+    const slowHello = scriptedServer((_conn, req, socket) => answer(socket, req, "done"), 300);
+    const p = pool();
+    const short = new Client(LOOPBACK, slowHello.port, { pool: p, timeout: 0.1 });
+    const long = new Client(LOOPBACK, slowHello.port, { pool: p, timeout: 5 });
+    const [a, b] = await Promise.all([short.call("work").catch((e: unknown) => e), long.call("work").catch((e: unknown) => e)]);
+    expect(a).toBeInstanceOf(CallTimeoutError);
+    expect((a as CallTimeoutError).endpoint).toBe("work");
+    expect((a as CallTimeoutError).timeoutMs).toBe(100);
+    expect(b).toBe("done");
+  });
+
+  test("call budget - a caller without a timeout does not take away another caller's", async () => {
+    const silent = Bun.listen<unknown>({ hostname: LOOPBACK, port: 0, socket: { data() {} } });
+    servers.push(silent);
+    const p = pool();
+    const forever = new Client(LOOPBACK, silent.port, { pool: p, timeout: 0 });
+    const bounded = new Client(LOOPBACK, silent.port, { pool: p, timeout: 0.2 });
+    void forever.call("wait").catch(() => {});
+    const error = await bounded.call("quick").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CallTimeoutError);
+    expect((error as CallTimeoutError).endpoint).toBe("quick");
+  });
+
+  test("call budget - closing the pool during a connection setup leaves no connection open", async () => {
+    const node = await startNode();
+    const p = new Pool();
+    const client = new Client(LOOPBACK, node.port, { pool: p });
+    const call = client.call("_synapse.ping").catch((e: unknown) => e);
+    p.closeAll();
+    await call;
+    for (let i = 0; i < 40 && node.connectionCount > 0; i++) await sleep(50);
+    expect(node.connectionCount).toBe(0);
+    expect(p.list()).toEqual([]);
   });
 
   test("call budget - a node with a running request is cut on stop and its caller is told", async () => {
