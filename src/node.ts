@@ -10,7 +10,7 @@ import { EndpointRegistry, type EndpointOptions, type Handler } from "./rpc/endp
 import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener, serverLimits } from "./transport/listener.ts";
 import { isWildcard, resolveAdvertise } from "./address.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, ConnectionError } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { createLogger } from "./log.ts";
 import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
@@ -224,6 +224,8 @@ export class Node {
   }
 
   private callConversationPeer(peer: Pick<Peer, "address" | "port"> & { id?: string }, endpoint: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown> {
+    // A stopped node calls nobody: relays or handlers still finishing must not reopen its pool.
+    if (!this.running) return Promise.reject(new ConnectionError(`node ${this.name} is stopped`, `${peer.address}:${peer.port}`, { endpoint }));
     const entry = peer.id ? this.membership.table.get(peer.id) : undefined;
     if (entry) return this.membership.callPeer(entry, endpoint, [...args, kw(kwargs)], CONVERSATION_CALL_TIMEOUT);
     return Client.fromPeer(peer, { timeout: CONVERSATION_CALL_TIMEOUT, pool: this.pool }).request(endpoint, { args, kwargs });
@@ -235,6 +237,7 @@ export class Node {
    * also the id of the conversation that follows. A failing peer does not fail the broadcast.
    */
   broadcast(endpoint: string, ...args: unknown[]): Promise<Broadcast> {
+    if (!this.running) return Promise.reject(new ConfigError(`node ${this.name} is not running: start() it before broadcasting`));
     const split = splitArguments(args);
     return this.conversationLayer.broadcast(endpoint, split.args, split.kwargs);
   }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defaultPool, type CallSettings, type PeerChannel, type Pool } from "../transport/pool.ts";
+import { defaultPool, type CallSettings, type PeerChannel, type PeerMode, type Pool } from "../transport/pool.ts";
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
 import { ConfigError } from "../errors.ts";
 import type { Kwargs } from "../wire/messages.ts";
@@ -149,7 +149,7 @@ export class Client {
   }
 
   /** How the pool talks to this peer: `"multiplex"`, `"single"` or `"unknown"` before the first call. */
-  get mode(): string {
+  get mode(): PeerMode {
     return this.pool.channel(this.host, this.port).mode;
   }
 

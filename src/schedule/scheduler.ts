@@ -4,6 +4,7 @@
  * @module
  */
 
+import { ConfigError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { ScheduleError } from "./errors.ts";
 import { IntervalSchedule } from "./every.ts";
@@ -257,7 +258,7 @@ export class Scheduler {
   /** @param options `onError` is called when a run fails. */
   constructor(options: SchedulerOptions = {}) {
     if (options.onError !== undefined && typeof options.onError !== "function") {
-      throw new TypeError(`Scheduler: onError must be a function, got ${describeValue(options.onError)}`);
+      throw new ConfigError(`Scheduler: onError must be a function, got ${describeValue(options.onError)}`);
     }
     this.#onError = options.onError;
     this.#owner = {
@@ -284,18 +285,18 @@ export class Scheduler {
    * runs right away.
    *
    * @throws {ScheduleError} for an invalid schedule.
-   * @throws {TypeError} when `fn` is not a function or `name` is not a non-empty string.
+   * @throws {ConfigError} when `fn` is not a function or `name` is not a non-empty string.
    */
   add(schedule: Schedule | number, fn: TaskFunction, options: AddTaskOptions = {}): PeriodicTask {
     const resolved = toSchedule(schedule);
     if (typeof fn !== "function") {
-      throw new TypeError(`Scheduler.add: fn must be a function, got ${describeValue(fn)}`);
+      throw new ConfigError(`Scheduler.add: fn must be a function, got ${describeValue(fn)}`);
     }
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Scheduler.add: options must be an object, got ${describeValue(options)}`);
+      throw new ConfigError(`Scheduler.add: options must be an object, got ${describeValue(options)}`);
     }
     if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
-      throw new TypeError(`Scheduler.add: name must be a non-empty string, got ${describeValue(options.name)}`);
+      throw new ConfigError(`Scheduler.add: name must be a non-empty string, got ${describeValue(options.name)}`);
     }
     this.#counter++;
     const name = options.name ?? (fn.name !== "" ? fn.name : `task-${this.#counter}`);

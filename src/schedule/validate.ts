@@ -4,6 +4,8 @@
  * @module
  */
 
+import { ConfigError } from "../errors.ts";
+
 /** A short rendering of an arbitrary value for error messages. */
 export function describeValue(value: unknown): string {
   if (value === null) return "null";
@@ -16,6 +18,6 @@ export function describeValue(value: unknown): string {
 /** Check that `date` is a valid `Date` (schedules are asked about real instants only). */
 export function assertValidDate(date: unknown, what = "date"): asserts date is Date {
   if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
-    throw new TypeError(`${what} must be a valid Date, got ${date instanceof Date ? "Invalid Date" : describeValue(date)}`);
+    throw new ConfigError(`${what} must be a valid Date, got ${date instanceof Date ? "Invalid Date" : describeValue(date)}`);
   }
 }

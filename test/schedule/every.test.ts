@@ -1,3 +1,4 @@
+import { ConfigError } from "../../src/errors.ts";
 import { describe, expect, test } from "bun:test";
 import { every, formatDuration, IntervalSchedule, isSchedule, ScheduleError, toSchedule } from "../../src/schedule/index.ts";
 
@@ -51,7 +52,7 @@ describe("every()", () => {
   });
 
   test("nextAfter rejects an invalid date", () => {
-    expect(() => every({ seconds: 1 }).nextAfter(new Date(Number.NaN))).toThrow(TypeError);
+    expect(() => every({ seconds: 1 }).nextAfter(new Date(Number.NaN))).toThrow(ConfigError);
   });
 });
 

@@ -1,3 +1,4 @@
+import { ConfigError } from "../../src/errors.ts";
 import { afterEach, beforeEach, describe, expect, jest, test } from "bun:test";
 import { disableLogging, enableLogging } from "../../src/log.ts";
 import {
@@ -458,13 +459,13 @@ describe("Scheduler: validation at registration", () => {
 
   test("rejects a missing function or a bad name", () => {
     const scheduler = makeScheduler();
-    expect(() => scheduler.add(10, undefined as never)).toThrow(TypeError);
-    expect(() => scheduler.add(10, () => {}, { name: "" })).toThrow(TypeError);
-    expect(() => scheduler.add(10, () => {}, { name: 5 as never })).toThrow(TypeError);
+    expect(() => scheduler.add(10, undefined as never)).toThrow(ConfigError);
+    expect(() => scheduler.add(10, () => {}, { name: "" })).toThrow(ConfigError);
+    expect(() => scheduler.add(10, () => {}, { name: 5 as never })).toThrow(ConfigError);
     expect(scheduler.size).toBe(0);
   });
 
   test("rejects a bad onError", () => {
-    expect(() => new Scheduler({ onError: "log" as never })).toThrow(TypeError);
+    expect(() => new Scheduler({ onError: "log" as never })).toThrow(ConfigError);
   });
 });
