@@ -8,6 +8,7 @@
 import type { EndpointRegistry } from "./endpoints.ts";
 import type { Capability, NodeInfo } from "../types.ts";
 import { HELLO_ENDPOINT } from "../transport/pool.ts";
+import pkg from "../../package.json" with { type: "json" };
 
 /** What the built-ins need to know about their node. */
 export interface BuiltinHost {
@@ -17,7 +18,7 @@ export interface BuiltinHost {
 
 /** Name and version this implementation reports in the hello. */
 export const IMPLEMENTATION = "synapse-p2p-bun";
-export const VERSION = "0.1.0";
+export const VERSION: string = pkg.version;
 
 /** Register the core built-ins (unpublished) on `registry`. */
 export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHost): void {
