@@ -161,10 +161,4 @@ export async function killAll(): Promise<void> {
   await Promise.all(all.map((p) => p.exited));
 }
 
-/** A loopback port nobody listens on: bind port 0, read it, release it. */
-export function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
+export { freePort } from "../helpers/net.ts";

@@ -9,7 +9,7 @@ import {
   FrameTooLargeError,
   RemoteError,
 } from "../../src/errors.ts";
-import { LOOPBACK, RawSocket, sleep, startNode, stopAll, track } from "../helpers/net.ts";
+import { LOOPBACK, RawSocket, freePort, sleep, startNode, stopAll, track } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 
 const pool = new Pool();
@@ -29,13 +29,6 @@ async function failure<E extends Error>(promise: Promise<unknown>, type: new (..
   throw new Error("the call succeeded");
 }
 
-/** A port nothing listens on: bind port 0, read it, release it. */
-function freePort(): number {
-  const server = Bun.listen({ hostname: LOOPBACK, port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
 
 describe("call failures - results that cannot be encoded", () => {
   test("a function, a cycle, a symbol or a huge bigint: internal_error, never a hang", async () => {

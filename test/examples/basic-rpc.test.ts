@@ -1,5 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
+import { freePort } from "../helpers/net.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const started: Bun.Subprocess[] = [];
@@ -8,13 +9,6 @@ afterEach(() => {
   for (const p of started.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
 });
 
-/** A free loopback port: bind port 0, read it, release it. */
-function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-}
 
 async function readUntil(stream: ReadableStream<Uint8Array>, needle: string, timeoutMs: number): Promise<string> {
   const reader = stream.getReader();

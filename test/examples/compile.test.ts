@@ -6,6 +6,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Client, Pool } from "../../src/index.ts";
+import { freePort } from "../helpers/net.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const started: Bun.Subprocess[] = [];
@@ -15,12 +16,6 @@ afterEach(() => {
   for (const p of started.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
 });
 
-function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-}
 
 test("examples - basic_rpc node compiled with bun build --compile serves sum", async () => {
   const dir = join(root, ".tmp", "compile");

@@ -1,26 +1,7 @@
 import { expect, test } from "bun:test";
-import { join } from "node:path";
+import { runScript } from "../helpers/examples.ts";
 
-const root = join(import.meta.dir, "..", "..");
-const script = join(root, "examples/swarm/kitchen.ts");
-
-/** The test's environment without the package's debug switches, so stderr stays empty. */
-function childEnv(): Record<string, string | undefined> {
-  const { SYNAPSE_DEBUG: _debug, DEBUG: _debugScopes, ...rest } = process.env;
-  return rest;
-}
-
-/** Run the example as a subprocess, killed if it outlives `limitMs`. */
-async function run(limitMs: number): Promise<{ code: number; out: string; err: string }> {
-  const child = Bun.spawn([process.execPath, script], { cwd: root, env: childEnv(), stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
-  try {
-    const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
-    return { code, out, err };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const run = (limitMs: number) => runScript("examples/swarm/kitchen.ts", limitMs);
 
 test("examples - swarm kitchen joins, broadcasts, gossips a claim, notices a cook leaving and exits 0", async () => {
   const { code, out, err } = await run(20_000);

@@ -221,3 +221,11 @@ export class RawSocket {
     for (const w of waiters) w();
   }
 }
+
+/** A loopback port nobody listens on: bind port 0, read it, release it. */
+export function freePort(): number {
+  const server = Bun.listen({ hostname: LOOPBACK, port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
+}
