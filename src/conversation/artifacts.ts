@@ -40,18 +40,11 @@ export interface ArtifactDescriptor {
   metadata: Record<string, unknown>;
 }
 
-/** What `_synapse.artifact.get` returns: the descriptor with `content` after `mime_type`. */
-export interface ArtifactDocument {
-  name: string;
-  mime_type: string;
-  content: unknown;
-  kind: string;
-  description: string;
-  encoding: ArtifactEncoding;
-  size: number;
-  sha256: string;
-  metadata: Record<string, unknown>;
-}
+/**
+ * What `_synapse.artifact.get` returns: the descriptor plus `content` (on the wire right after
+ * `mime_type`: the object is built in that order).
+ */
+export type ArtifactDocument = ArtifactDescriptor & { content: unknown };
 
 const DEFAULT_MIME: Record<ArtifactEncoding, string> = {
   json: "application/json",

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Node, NodeOptions } from "../../src/node.ts";
-import { eventually, startNode } from "../helpers/net.ts";
+import { eventually, rejection, startNode } from "../helpers/net.ts";
 import { RemoteError } from "../../src/errors.ts";
 
 export { eventually, sleep, stopAll, startNode, LOOPBACK } from "../helpers/net.ts";
@@ -45,12 +45,6 @@ export async function settle(nodes: Node[]): Promise<void> {
 }
 
 /** The RemoteError `call` rejects with (fails the test when it resolves or fails otherwise). */
-export async function remoteError(call: Promise<unknown>): Promise<RemoteError> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof RemoteError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail with a RemoteError");
+export function remoteError(call: Promise<unknown>): Promise<RemoteError> {
+  return rejection(call, RemoteError);
 }

@@ -9,7 +9,7 @@ import {
   FrameTooLargeError,
   RemoteError,
 } from "../../src/errors.ts";
-import { LOOPBACK, RawSocket, freePort, sleep, startNode, stopAll, track } from "../helpers/net.ts";
+import { LOOPBACK, RawSocket, freePort, rejection, sleep, startNode, stopAll, track } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 
 const pool = new Pool();
@@ -19,15 +19,7 @@ afterAll(() => pool.closeAll());
 const clientFor = (port: number, options: { timeout?: number; maxDownloadSize?: number } = {}) =>
   new Client(LOOPBACK, port, { pool, timeout: 5, ...options });
 
-async function failure<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(type);
-    return error as E;
-  }
-  throw new Error("the call succeeded");
-}
+const failure = rejection;
 
 
 describe("call failures - results that cannot be encoded", () => {

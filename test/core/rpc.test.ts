@@ -4,7 +4,7 @@ import { Pool } from "../../src/transport/pool.ts";
 import type { CallContext } from "../../src/rpc/endpoints.ts";
 import type { Peer } from "../../src/types.ts";
 import { EndpointError, RemoteError } from "../../src/errors.ts";
-import { LOOPBACK, RawSocket, sleep, startNode, stopAll } from "../helpers/net.ts";
+import { LOOPBACK, RawSocket, rejection, sleep, startNode, stopAll } from "../helpers/net.ts";
 
 const pool = new Pool();
 afterEach(stopAll);
@@ -12,15 +12,7 @@ afterAll(() => pool.closeAll());
 
 const clientFor = (port: number, timeout = 5) => new Client(LOOPBACK, port, { pool, timeout });
 
-async function remoteError(promise: Promise<unknown>): Promise<RemoteError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RemoteError);
-    return error as RemoteError;
-  }
-  throw new Error("the call succeeded");
-}
+const remoteError = (promise: Promise<unknown>) => rejection(promise, RemoteError);
 
 describe("rpc - built-ins", () => {
   test("_synapse.ping answers pong", async () => {

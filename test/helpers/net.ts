@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { expect } from "bun:test";
 import { connect, type Socket as NetSocket } from "node:net";
 import { Node, type NodeOptions } from "../../src/node.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
@@ -228,4 +229,15 @@ export function freePort(): number {
   const port = server.port;
   server.stop(true);
   return port;
+}
+
+/** The error `promise` rejects with, checked to be a `type` (fails the test when it resolves). */
+export async function rejection<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(type);
+    return error as E;
+  }
+  throw new Error(`expected a ${type.name}, but the call succeeded`);
 }
