@@ -34,6 +34,8 @@ import {
   type Summarizer,
   type SyncOptions,
 } from "./conversation/index.ts";
+import { isPort } from "./util/guards.ts";
+import { nowSeconds } from "./util/time.ts";
 
 const log = createLogger("node");
 
@@ -190,7 +192,7 @@ export class Node {
     if (this.kind !== "node" && this.kind !== "bootstrap") throw new ConfigError(`invalid kind: ${String(this.kind)}`);
     this.bind = options.bind ?? "0.0.0.0";
     const port = options.port ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port: ${port}`);
+    if (!isPort(port, true)) throw new ConfigError(`invalid port: ${port}`);
     this.boundPort = port;
     this.limits = serverLimits(options);
     const ifaceAddress = resolveInterface(options.interface);
@@ -390,7 +392,7 @@ export class Node {
       name: this.name,
       kind: this.kind,
       capabilities: this.capabilityNames(),
-      last_seen: Date.now() / 1000,
+      last_seen: nowSeconds(),
     };
   }
 

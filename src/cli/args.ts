@@ -5,6 +5,7 @@
  * @module
  */
 import { ConfigError, parseSeed, type Kwargs } from "../index.ts";
+import { isPort } from "../util/guards.ts";
 
 /** A `host:port` to dial. */
 export interface Address {
@@ -103,7 +104,7 @@ export function seconds(text: string | undefined, flag: string, fallback: number
 export function portNumber(text: string | undefined, fallback: number): number {
   if (text === undefined || text === "") return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new ConfigError(`--port expects 0..65535, got ${JSON.stringify(text)}`);
+  if (!isPort(value, true)) throw new ConfigError(`--port expects 0..65535, got ${JSON.stringify(text)}`);
   return value;
 }
 

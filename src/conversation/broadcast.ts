@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Broadcast, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { isUuidv7, uuidv7, uuidv7Time } from "./uuid.ts";
-import { nowSeconds } from "./events.ts";
+import { nowSeconds } from "../util/time.ts";
 
 /** Payload of the `broadcast.received` node event. */
 export interface BroadcastReceived {

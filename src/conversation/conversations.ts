@@ -14,7 +14,9 @@ import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
-import { EventKind, MAX_ID_LENGTH, isMap, makeEvent, normalisePeer, nowSeconds, parseEvent } from "./events.ts";
+import { EventKind, MAX_ID_LENGTH, makeEvent, normalisePeer, parseEvent } from "./events.ts";
+import { isMap } from "../util/guards.ts";
+import { nowSeconds } from "../util/time.ts";
 import { broadcastKwargs, broadcastTime, newBroadcast, replyEventId, type BroadcastReceived } from "./broadcast.ts";
 import {
   checkLimits,

@@ -7,6 +7,8 @@
 import { EndpointError } from "../errors.ts";
 import type { ConversationEvent, NodeKind, Peer } from "../types.ts";
 import { uuidv7 } from "./uuid.ts";
+import { isMap, isPort } from "../util/guards.ts";
+import { nowSeconds } from "../util/time.ts";
 
 /** Built-in event kinds. Higher layers add their own (`task.offer`, ...). */
 export const EventKind = {
@@ -19,16 +21,6 @@ export const EventKind = {
 
 /** Longest accepted id or kind, in characters (ids are UUIDs or 64-char hex in practice). */
 export const MAX_ID_LENGTH = 256;
-
-/** Current time as float Unix seconds (sub-millisecond, so events of one node rarely tie). */
-export function nowSeconds(): number {
-  return (performance.timeOrigin + performance.now()) / 1000;
-}
-
-/** True for a plain map (not an array, not bytes). */
-export function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
-}
 
 function bad(message: string): EndpointError {
   return new EndpointError("bad_request", message);
@@ -45,7 +37,7 @@ export function normalisePeer(raw: unknown, what = "peer"): Peer {
   const { id, address, port } = raw;
   if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) throw bad(`invalid ${what}: id must be a non-empty string`);
   if (typeof address !== "string") throw bad(`invalid ${what}: address must be a string`);
-  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) throw bad(`invalid ${what}: port must be an integer`);
+  if (!isPort(port, true)) throw bad(`invalid ${what}: port must be an integer`);
   const optional = (v: unknown) => (typeof v === "string" ? v : null);
   const kind: NodeKind = raw.kind === "bootstrap" ? "bootstrap" : "node";
   const caps = Array.isArray(raw.capabilities) ? raw.capabilities.filter((c): c is string => typeof c === "string") : [];

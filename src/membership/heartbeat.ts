@@ -7,9 +7,11 @@
  */
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
-import { nowSeconds, readInfo } from "./peer-record.ts";
+import { readInfo } from "./peer-record.ts";
+import { nowSeconds } from "../util/time.ts";
 import type { PeerEntry } from "./peer-table.ts";
 import type { Membership } from "./membership.ts";
+import { isMap } from "../util/guards.ts";
 
 const log = createLogger("heartbeat");
 
@@ -25,10 +27,6 @@ interface LostPeer {
   target: Target;
   droppedAt: number;
   nextProbe: number;
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The heartbeat and reaping work of one {@link Membership}. */

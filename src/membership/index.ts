@@ -29,7 +29,6 @@ export {
   DIFFERENT_TEAM,
   checkMembership,
   membershipRefusal,
-  nowSeconds,
   parsePeer,
   readInfo,
   type MembershipScope,

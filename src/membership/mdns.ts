@@ -18,7 +18,8 @@ import type { Answer, StringAnswer, SrvAnswer, TxtAnswer } from "dns-packet";
 import { isLoopback } from "../address.ts";
 import { createLogger } from "../log.ts";
 import type { NodeKind, Peer } from "../types.ts";
-import { nowSeconds } from "./peer-record.ts";
+import { nowSeconds } from "../util/time.ts";
+import { isPort } from "../util/guards.ts";
 import type { Membership } from "./membership.ts";
 
 const log = createLogger("mdns");
@@ -471,7 +472,7 @@ export class MdnsDiscovery {
       capabilities: txtCapabilities(txt),
       last_seen: nowSeconds(),
     };
-    if (!(peer.port > 0 && peer.port < 65536)) return;
+    if (!isPort(peer.port)) return;
     const extensions = (txt.ext ?? "").split(",").filter((x) => x !== "");
     this.m.admit(peer, "mdns", { sameHost, extensions, announce: true });
   }

@@ -13,7 +13,8 @@ import { createLogger } from "../log.ts";
 import type { Scheduler } from "../schedule/scheduler.ts";
 import { every } from "../schedule/every.ts";
 import type { NodeInfo, NodeKind, Peer } from "../types.ts";
-import { checkMembership, membershipRefusal, nowSeconds, parsePeer } from "./peer-record.ts";
+import { checkMembership, membershipRefusal, parsePeer } from "./peer-record.ts";
+import { nowSeconds } from "../util/time.ts";
 import { PeerTable, type PeerEntry, type PeerSource } from "./peer-table.ts";
 import { parseSeed, parseSeeds, type Seed, type SeedLike } from "./seeds.ts";
 import { Liveness } from "./heartbeat.ts";
@@ -313,16 +314,15 @@ export class Membership {
   // ---------------------------------------------------------------- endpoints
 
   private registerEndpoints(registry: EndpointRegistry): void {
-    const hidden = { publish: false, params: ["peer"] };
-    registry.register("_synapse.join", { ...hidden, description: "Join the swarm; answers this node and its peers" }, (...args: unknown[]) => {
-      const { peer, ctx } = this.peerArgument("_synapse.join", args);
+    registry.builtin("_synapse.join", "Join the swarm; answers this node and its peers", ["peer"], (args, ctx) => {
+      const peer = this.peerArgument("_synapse.join", args);
       this.stats.joinsReceived++;
       this.receive(peer, "join", ctx);
       return { accepted: true, self: this.host.toPeer(), peers: this.table.records() };
     });
-    registry.register("_synapse.peers", { publish: false, params: [], description: "Known peers" }, () => this.table.records());
-    registry.register("_synapse.heartbeat", { ...hidden, description: "Liveness: record the caller, answer this node's info" }, (...args: unknown[]) => {
-      const { peer, ctx } = this.peerArgument("_synapse.heartbeat", args);
+    registry.builtin("_synapse.peers", "Known peers", [], () => this.table.records());
+    registry.builtin("_synapse.heartbeat", "Liveness: record the caller, answer this node's info", ["peer"], (args, ctx) => {
+      const peer = this.peerArgument("_synapse.heartbeat", args);
       this.stats.heartbeatsReceived++;
       const entry = this.receive(peer, "heartbeat", ctx);
       if (entry) this.emit("peer.heartbeat", entry.peer);
@@ -330,15 +330,13 @@ export class Membership {
     });
   }
 
-  /** Split a membership endpoint's arguments into the validated peer and the call context. */
-  private peerArgument(endpoint: string, args: unknown[]): { peer: Peer; ctx: CallContext } {
-    const ctx = args[args.length - 1] as CallContext;
-    const given = args.slice(0, -1);
+  /** The validated peer argument of a membership endpoint. */
+  private peerArgument(endpoint: string, given: unknown[]): Peer {
     if (given.length === 0) throw new EndpointError("bad_request", `${endpoint}() missing required argument: 'peer'`);
     if (given.length > 1) throw new EndpointError("bad_request", `${endpoint}() takes 1 argument (peer) but ${given.length} were given`);
     const peer = parsePeer(given[0], nowSeconds());
     checkMembership(this.host, peer);
-    return { peer, ctx };
+    return peer;
   }
 
   /** A peer called us: it is alive now. */

@@ -6,11 +6,8 @@
  */
 import { EndpointError } from "../errors.ts";
 import type { NodeInfo, NodeKind, Peer } from "../types.ts";
-
-/** Seconds since the epoch, as peers write `last_seen`. */
-export function nowSeconds(): number {
-  return Date.now() / 1000;
-}
+import { isMap, isPort, typeName } from "../util/guards.ts";
+import { nowSeconds } from "../util/time.ts";
 
 /** The keys of a Peer record, in the order Python writes them. */
 export const PEER_KEYS = ["id", "address", "port", "swarm", "team", "name", "kind", "capabilities", "last_seen"] as const;
@@ -21,19 +18,6 @@ const KNOWN = new Set<string>(PEER_KEYS);
 export const DIFFERENT_SWARM = "peer requested a different swarm";
 /** Refusal text of a joining peer whose team differs (Python's wording). */
 export const DIFFERENT_TEAM = "peer requested a different team";
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
-}
-
-function typeName(value: unknown): string {
-  if (value === null || value === undefined) return "nil";
-  if (Array.isArray(value)) return "array";
-  if (value instanceof Uint8Array) return "binary";
-  if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
-  if (typeof value === "object") return "map";
-  return typeof value === "string" ? "str" : typeof value;
-}
 
 function bad(message: string): EndpointError {
   return new EndpointError("bad_request", `invalid peer record: ${message}`);
@@ -56,7 +40,7 @@ function optionalString(record: Record<string, unknown>, key: string, fallback: 
  * @throws {EndpointError} `bad_request` "invalid peer record: ..." for a non-map, an unknown key,
  * a missing `id`/`address`/`port`, or a wrongly typed value.
  */
-export function parsePeer(value: unknown, now: number = Date.now() / 1000): Peer {
+export function parsePeer(value: unknown, now: number = nowSeconds()): Peer {
   if (!isMap(value)) throw bad(`expected a map, got ${typeName(value)}`);
   const extra = Object.keys(value).filter((k) => !KNOWN.has(k));
   if (extra.length > 0) throw bad(`unexpected key${extra.length > 1 ? "s" : ""} ${extra.map((k) => `'${k}'`).join(", ")}`);
@@ -66,7 +50,7 @@ export function parsePeer(value: unknown, now: number = Date.now() / 1000): Peer
   const { id, address, port } = value;
   if (typeof id !== "string" || id.length === 0) throw bad(`'id' must be a non-empty string, got ${typeName(id)}`);
   if (typeof address !== "string") throw bad(`'address' must be a string, got ${typeName(address)}`);
-  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!isPort(port)) {
     throw bad(`'port' must be an integer from 1 to 65535, got ${typeof port === "number" ? port : typeName(port)}`);
   }
   const swarm = optionalString(value, "swarm", null);
@@ -132,7 +116,7 @@ export function readInfo(value: unknown): Partial<NodeInfo> {
   if (typeof value.name === "string") out.name = value.name;
   if (value.kind === "node" || value.kind === "bootstrap") out.kind = value.kind;
   if (typeof value.address === "string") out.address = value.address;
-  if (typeof value.port === "number" && Number.isInteger(value.port) && value.port > 0 && value.port < 65536) out.port = value.port;
+  if (isPort(value.port)) out.port = value.port;
   if (value.swarm === null || typeof value.swarm === "string") out.swarm = value.swarm;
   if (value.team === null || typeof value.team === "string") out.team = value.team;
   if (Array.isArray(value.capabilities) && value.capabilities.every((c) => typeof c === "string")) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { isPort } from "../util/guards.ts";
 
 /** The port of a seed given without one. */
 export const DEFAULT_SEED_PORT = 9999;
@@ -19,7 +20,7 @@ export interface Seed {
 }
 
 function checkPort(port: number, text: string): number {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`invalid seed ${text}: bad port`);
+  if (!isPort(port)) throw new ConfigError(`invalid seed ${text}: bad port`);
   return port;
 }
 

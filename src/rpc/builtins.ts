@@ -22,20 +22,19 @@ export const VERSION: string = pkg.version;
 
 /** Register the core built-ins (unpublished) on `registry`. */
 export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHost): void {
-  const hidden = { publish: false, params: [] as string[] };
-  registry.register("_synapse.ping", { ...hidden, description: "Liveness check" }, () => "pong");
-  registry.register("_synapse.info", { ...hidden, description: "Node identity" }, () => host.info());
-  registry.register("_synapse.methods", { ...hidden, description: "Published endpoints" }, () =>
+  registry.builtin("_synapse.ping", "Liveness check", [], () => "pong");
+  registry.builtin("_synapse.info", "Node identity", [], () => host.info());
+  registry.builtin("_synapse.methods", "Published endpoints", [], () =>
     registry
       .list()
       .filter((e) => e.publish)
       .map((e) => ({ name: e.name, publish: e.publish, description: e.description })),
   );
-  registry.register("_node.info", { ...hidden, description: "Agent card summary" }, () => {
+  registry.builtin("_node.info", "Agent card summary", [], () => {
     const info = host.info();
     return { name: info.name, role: info.role, description: info.description, capabilities: info.capabilities };
   });
-  registry.register("_node.capabilities", { ...hidden, description: "Capabilities with schemas" }, () =>
+  registry.builtin("_node.capabilities", "Capabilities with schemas", [], () =>
     host.capabilityList().map((c) => ({
       name: c.name,
       description: c.description ?? "",
@@ -43,7 +42,7 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
       output_schema: c.outputSchema ?? null,
     })),
   );
-  registry.register(HELLO_ENDPOINT, { ...hidden, description: "Connection negotiation (Bun extension)" }, () => ({
+  registry.builtin(HELLO_ENDPOINT, "Connection negotiation (Bun extension)", [], () => ({
     multiplex: true,
     implementation: IMPLEMENTATION,
     version: VERSION,

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
 import { ConfigError } from "../errors.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import type { NodeInfo, Peer } from "../types.ts";
+import { isPort } from "../util/guards.ts";
 
 const KWARGS = Symbol.for("synapse-p2p.kwargs");
 
@@ -79,7 +80,7 @@ export class Client {
 
   constructor(host: string, port: number, options: ClientOptions = {}) {
     if (!host) throw new ConfigError("host is required");
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError(`invalid port: ${port}`);
+    if (!isPort(port)) throw new ConfigError(`invalid port: ${port}`);
     const timeout = options.timeout ?? 10;
     if (!(timeout >= 0)) throw new ConfigError(`invalid timeout: ${timeout}`);
     this.host = host;

@@ -9,6 +9,7 @@ import { errorResponse, okResponse, type Kwargs, type RequestMessage, type Respo
 import type { Broadcast } from "../types.ts";
 import { parameterNames } from "./params.ts";
 import { createLogger } from "../log.ts";
+import { isMap } from "../util/guards.ts";
 
 const log = createLogger("endpoints");
 
@@ -55,6 +56,9 @@ export interface EndpointOptions {
   params?: string[];
 }
 
+/** The handler of a built-in endpoint: the positional values as sent, then the call's context. */
+export type BuiltinHandler = (args: unknown[], ctx: CallContext) => unknown;
+
 /** One registered endpoint. */
 export interface Endpoint {
   name: string;
@@ -66,10 +70,6 @@ export interface Endpoint {
 
 /** Observes broadcast calls before their handler runs (the conversation layer records them). */
 export type BroadcastObserver = (broadcast: Broadcast, request: RequestMessage, kwargs: Kwargs) => void;
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Decode the `broadcast` kwarg into a {@link Broadcast}, or null when it is not one. */
 export function readBroadcast(value: unknown): Broadcast | null {
@@ -101,6 +101,18 @@ export class EndpointRegistry {
     };
     this.endpoints.set(name, endpoint);
     return endpoint;
+  }
+
+  /**
+   * Register a built-in endpoint of the protocol: unpublished (not listed by `_synapse.methods`),
+   * with its parameter names given (they bind keyword arguments), and a handler that receives the
+   * positional values and the {@link CallContext} apart. Every group of built-ins (core,
+   * membership, conversations) registers this way.
+   */
+  builtin(name: string, description: string, params: readonly string[], handler: BuiltinHandler): Endpoint {
+    return this.register(name, { publish: false, description, params: [...params] }, (...args: unknown[]) =>
+      handler(args.slice(0, -1), args[args.length - 1] as CallContext),
+    );
   }
 
   /** Remove an endpoint; true when it existed. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { ProtocolError } from "../errors.ts";
+import { isMap } from "../util/guards.ts";
 
 /** A keyword-argument map (Python's `**kwargs`). */
 export type Kwargs = Record<string, unknown>;
@@ -46,10 +47,6 @@ export function okResponse(id: string, result: unknown): ResponseMessage {
 /** Build a failed response. */
 export function errorResponse(id: string, code: string, message: string): ResponseMessage {
   return { id, ok: false, result: null, error: { code, message }, type: "response" };
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
 /** Python's repr of a list of strings, for error texts that match the original's. */

@@ -1,0 +1,34 @@
+/**
+ * Small value checks shared by every layer: what counts as a MessagePack map, how a value's type is
+ * named in an error text (Python's names, as the original's messages use them), and what a port is.
+ *
+ * This module sits below `wire/` and imports nothing of the package, so any layer may use it.
+ *
+ * @module
+ */
+
+/**
+ * True for a decoded MessagePack map: a non-null object that is neither an array nor bytes
+ * (msgpackr decodes `bin` to a `Uint8Array`, which must not pass for a map).
+ */
+export function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/** The MessagePack/Python name of a value's type, for error texts ("nil", "int", "map", ...). */
+export function typeName(value: unknown): string {
+  if (value === null || value === undefined) return "nil";
+  if (Array.isArray(value)) return "array";
+  if (value instanceof Uint8Array) return "binary";
+  if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  if (typeof value === "object") return "map";
+  return typeof value === "string" ? "str" : typeof value;
+}
+
+/**
+ * True for a TCP port number: an integer from 1 to 65535, or from 0 with `allowZero` (a port to
+ * listen on, where 0 asks the system for a free one). A port to dial is never 0.
+ */
+export function isPort(value: unknown, allowZero = false): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= (allowZero ? 0 : 1) && value <= 65535;
+}

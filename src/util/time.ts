@@ -1,0 +1,49 @@
+/**
+ * The package's clocks, in one place.
+ *
+ * - {@link nowSeconds}: wall-clock time as float Unix seconds, the unit of every timestamp on the
+ *   wire (`last_seen`, `created_at`). Sub-millisecond, so events of one node rarely tie, and it
+ *   follows the system clock (NTP steps and slewing), so that a long-running node's timestamps stay
+ *   comparable with its peers'.
+ * - {@link monotonicMs}: milliseconds on a monotonic clock, for deadlines and intervals; never
+ *   goes backwards and is much cheaper than `Date.now()`.
+ *
+ * The public API takes durations in seconds; {@link secondsToMs} converts one for a timer, with 0
+ * (and Infinity) meaning "never", as a Python node has no timeout there.
+ *
+ * @module
+ */
+
+/** Offset from the monotonic clock to the wall clock, in ms; re-anchored when they drift apart. */
+let wallOffset = Date.now() - performance.now();
+
+/** Current wall-clock time as float Unix seconds, with sub-millisecond resolution. */
+export function nowSeconds(): number {
+  const mono = performance.now();
+  const wall = Date.now();
+  let t = wallOffset + mono;
+  // Date.now() has whole milliseconds: stay within one of it, else follow the wall clock.
+  if (t < wall - 1 || t > wall + 1) {
+    wallOffset = wall - mono;
+    t = wall;
+  }
+  return t / 1000;
+}
+
+/** Milliseconds on a monotonic clock (`performance.now()`), for deadlines and elapsed times. */
+export function monotonicMs(): number {
+  return performance.now();
+}
+
+/**
+ * A duration given in seconds as milliseconds for a timer; 0 and Infinity both mean "never"
+ * (Infinity). The caller checks the value first (see {@link isDuration}).
+ */
+export function secondsToMs(seconds: number): number {
+  return seconds === 0 || seconds === Infinity ? Infinity : seconds * 1000;
+}
+
+/** True for a valid duration in seconds: a non-negative number (Infinity included), not NaN. */
+export function isDuration(value: unknown): value is number {
+  return typeof value === "number" && value >= 0;
+}
