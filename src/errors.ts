@@ -1,21 +1,74 @@
 /**
- * Every error the package throws or rejects with. Each class carries a `code` (the wire error code
- * where one exists) and the data that explains it.
+ * Every error the package throws or rejects with, in one place. Each class sets `name`, accepts
+ * `ErrorOptions` (`{ cause }`), carries a `code` from {@link ErrorCode} and the data that explains
+ * it. Catch by class, or switch on `code`:
+ *
+ * @example
+ * import { CallTimeoutError, ErrorCode, SynapseError } from "synapse-p2p";
+ * try {
+ *   await client.call("sum", 1, 2);
+ * } catch (error) {
+ *   if (error instanceof CallTimeoutError) console.log("slow peer", error.peer);
+ *   else if (error instanceof SynapseError && error.code === ErrorCode.BadRequest) console.log("refused");
+ * }
  *
  * @module
  */
 
-/** Wire error codes (the `error.code` of a response). */
+/**
+ * Every code the package sends on the wire or throws locally. Wire codes travel in the
+ * `error.code` of a response (`bad_request`, `internal_error`, `going_away`); the others name a
+ * failure seen on this side only.
+ */
 export const ErrorCode = {
+  /** Wire: the request was refused (undecodable, bad shape, unknown endpoint, membership refused...). */
   BadRequest: "bad_request",
+  /** Wire: the endpoint raised, or its result could not be encoded. */
   InternalError: "internal_error",
+  /** Wire: the server is closing the connection; requests not answered were not run. */
+  GoingAway: "going_away",
+  /** No answer (or event) within the timeout. */
+  Timeout: "timeout",
+  /** Could not connect, or the connection closed before the answer. */
+  ConnectionClosed: "connection_closed",
+  /** Bad arguments or options to a public API. */
+  InvalidConfig: "invalid_config",
+  /** A schedule that cannot work (interval, cron expression, time zone, solar event, place). */
+  InvalidSchedule: "invalid_schedule",
+  /** `node.start()`: another socket holds the port. */
+  AddressInUse: "address_in_use",
+  /** `node.start()`: could not listen for any other reason (an address this machine lacks...). */
+  ListenFailed: "listen_failed",
+  /** A broadcast found no peer to send to (the `sn` CLI). */
+  NoPeers: "no_peers",
 } as const;
 
-/** Base class: every error thrown by synapse-p2p is a `SynapseError`. */
+/** One of the codes of {@link ErrorCode}: every code this package sends or throws. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * A code as it travels on the wire: one of ours, or any string that a peer (a newer version, the
+ * Python package) or an endpoint handler ({@link EndpointError}) chose. `string & {}` keeps the
+ * known codes offered by the editor while accepting any string.
+ */
+export type WireErrorCode = ErrorCode | (string & {});
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** True when `code` is one of this package's {@link ErrorCode}s (not a peer's own code). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && KNOWN_CODES.has(code);
+}
+
+/**
+ * Base class: every error thrown by synapse-p2p is a `SynapseError`. Its `code` is an
+ * {@link ErrorCode}, except for a {@link RemoteError} or an {@link EndpointError}, which carry
+ * whatever code the peer or the handler chose.
+ */
 export class SynapseError extends Error {
   /** Machine-readable code, such as `bad_request`, `timeout` or `connection_closed`. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  readonly code: WireErrorCode;
+  constructor(code: WireErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "SynapseError";
     this.code = code;
@@ -28,8 +81,8 @@ export class RemoteError extends SynapseError {
   readonly endpoint: string;
   /** `host:port` of the peer that answered. */
   readonly peer: string;
-  constructor(code: string, message: string, endpoint: string, peer: string) {
-    super(code, message);
+  constructor(code: WireErrorCode, message: string, endpoint: string, peer: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = "RemoteError";
     this.endpoint = endpoint;
     this.peer = peer;
@@ -38,12 +91,15 @@ export class RemoteError extends SynapseError {
 
 /** No response arrived within the call's timeout. */
 export class CallTimeoutError extends SynapseError {
+  declare readonly code: typeof ErrorCode.Timeout;
+  /** The endpoint that was called. */
   readonly endpoint: string;
+  /** `host:port` of the peer that was called. */
   readonly peer: string;
   /** The timeout that ran out, in milliseconds. */
   readonly timeoutMs: number;
-  constructor(endpoint: string, peer: string, timeoutMs: number) {
-    super("timeout", `call to ${endpoint} on ${peer} timed out after ${timeoutMs} ms`);
+  constructor(endpoint: string, peer: string, timeoutMs: number, options?: ErrorOptions) {
+    super(ErrorCode.Timeout, `call to ${endpoint} on ${peer} timed out after ${timeoutMs} ms`, options);
     this.name = "CallTimeoutError";
     this.endpoint = endpoint;
     this.peer = peer;
@@ -52,15 +108,45 @@ export class CallTimeoutError extends SynapseError {
 }
 
 /**
+ * {@link waitFor} saw no matching event within its timeout. Created when the wait starts, so its
+ * stack points at the code that waited.
+ */
+export class WaitTimeoutError extends SynapseError {
+  declare readonly code: typeof ErrorCode.Timeout;
+  /** The event that was awaited. */
+  readonly event: string;
+  /** The timeout that ran out, in seconds. */
+  readonly timeout: number;
+  constructor(event: string, timeout: number, options?: ErrorOptions) {
+    super(ErrorCode.Timeout, `timed out after ${timeout} s waiting for ${event}`, options);
+    this.name = "WaitTimeoutError";
+    this.event = event;
+    this.timeout = timeout;
+  }
+}
+
+/** Options of a {@link ConnectionError}. */
+export interface ConnectionErrorOptions extends ErrorOptions {
+  /** The endpoint of the call that failed, when a call failed. */
+  endpoint?: string;
+  /** Whether the request had been handed to the socket (default false). */
+  sent?: boolean;
+}
+
+/**
  * The connection failed or closed before the response arrived. `sent` tells whether the request
  * had been handed to the socket: when it had, the peer may have run it.
  */
 export class ConnectionError extends SynapseError {
+  declare readonly code: typeof ErrorCode.ConnectionClosed;
+  /** `host:port` of the peer. */
   readonly peer: string;
+  /** The endpoint of the call that failed, if any. */
   readonly endpoint: string | undefined;
+  /** True when the request had gone out: the peer may have run it. */
   readonly sent: boolean;
-  constructor(message: string, peer: string, options: { endpoint?: string; sent?: boolean; cause?: unknown } = {}) {
-    super("connection_closed", message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(message: string, peer: string, options: ConnectionErrorOptions = {}) {
+    super(ErrorCode.ConnectionClosed, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ConnectionError";
     this.peer = peer;
     this.endpoint = options.endpoint;
@@ -68,12 +154,18 @@ export class ConnectionError extends SynapseError {
   }
 }
 
-/** A frame announced more bytes than the receiving side accepts. */
+/**
+ * A frame announced more bytes than the receiving side accepts. `bad_request`, as the wire answers
+ * an oversized request frame (`frame too large: N > LIMIT`).
+ */
 export class FrameTooLargeError extends SynapseError {
+  declare readonly code: typeof ErrorCode.BadRequest;
+  /** The size the frame header announced, in bytes. */
   readonly size: number;
+  /** The limit it exceeds, in bytes. */
   readonly limit: number;
-  constructor(size: number, limit: number) {
-    super("bad_request", `frame too large: ${size} > ${limit}`);
+  constructor(size: number, limit: number, options?: ErrorOptions) {
+    super(ErrorCode.BadRequest, `frame too large: ${size} > ${limit}`, options);
     this.name = "FrameTooLargeError";
     this.size = size;
     this.limit = limit;
@@ -82,27 +174,30 @@ export class FrameTooLargeError extends SynapseError {
 
 /** Bytes that are not a valid Synapse message (undecodable, wrong shape, unknown keys). */
 export class ProtocolError extends SynapseError {
+  declare readonly code: typeof ErrorCode.BadRequest;
   constructor(message: string, options?: ErrorOptions) {
-    super("bad_request", message, options);
+    super(ErrorCode.BadRequest, message, options);
     this.name = "ProtocolError";
   }
 }
 
 /** A value MessagePack cannot carry (a function, a symbol, a cyclic structure...). */
 export class EncodeError extends SynapseError {
+  declare readonly code: typeof ErrorCode.InternalError;
   constructor(message: string, options?: ErrorOptions) {
-    super("internal_error", message, options);
+    super(ErrorCode.InternalError, message, options);
     this.name = "EncodeError";
   }
 }
 
 /**
  * Thrown by an endpoint handler to answer with a specific wire error code (for example
- * `bad_request` for a membership refusal) instead of `internal_error`.
+ * `bad_request` for a membership refusal) instead of `internal_error`. The code is the handler's
+ * choice: one of {@link ErrorCode} or a code of its own.
  */
 export class EndpointError extends SynapseError {
-  constructor(code: string, message: string) {
-    super(code, message);
+  constructor(code: WireErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = "EndpointError";
   }
 }
@@ -112,9 +207,10 @@ export class EndpointError extends SynapseError {
  * port, `listen_failed` otherwise (for example an address this machine does not have).
  */
 export class ListenError extends SynapseError {
+  declare readonly code: typeof ErrorCode.AddressInUse | typeof ErrorCode.ListenFailed;
   /** `host:port` the node tried to bind. */
   readonly address: string;
-  constructor(address: string, code: "address_in_use" | "listen_failed", message: string, options?: ErrorOptions) {
+  constructor(address: string, code: typeof ErrorCode.AddressInUse | typeof ErrorCode.ListenFailed, message: string, options?: ErrorOptions) {
     super(code, message, options);
     this.name = "ListenError";
     this.address = address;
@@ -123,8 +219,22 @@ export class ListenError extends SynapseError {
 
 /** Bad arguments to a public API (never from the network). */
 export class ConfigError extends SynapseError {
-  constructor(message: string) {
-    super("invalid_config", message);
+  declare readonly code: typeof ErrorCode.InvalidConfig;
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.InvalidConfig, message, options);
     this.name = "ConfigError";
+  }
+}
+
+/**
+ * A schedule that cannot work: a bad interval, cron expression, time zone, solar event or
+ * location, or a schedule whose event never occurs. Thrown when the schedule is built or
+ * registered, never later from a timer. `cause` keeps the underlying library error.
+ */
+export class ScheduleError extends SynapseError {
+  declare readonly code: typeof ErrorCode.InvalidSchedule;
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.InvalidSchedule, message, options);
+    this.name = "ScheduleError";
   }
 }

@@ -34,7 +34,6 @@ export {
 export {
   Scheduler,
   PeriodicTask,
-  ScheduleError,
   every,
   cron,
   solar,
@@ -70,6 +69,7 @@ export {
   EndpointError,
   ConfigError,
   ListenError,
+  ScheduleError,
   ErrorCode,
 } from "./errors.ts";
 

@@ -5,7 +5,7 @@
  */
 
 import { Cron } from "croner";
-import { ScheduleError } from "./errors.ts";
+import { ScheduleError } from "../errors.ts";
 import type { Schedule } from "./schedule.ts";
 import { resolveTimeZone } from "./time-zone.ts";
 import { assertValidDate, describeValue } from "./validate.ts";

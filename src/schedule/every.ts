@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ScheduleError } from "./errors.ts";
+import { ScheduleError } from "../errors.ts";
 import type { Schedule } from "./schedule.ts";
 import { assertValidDate, describeValue } from "./validate.ts";
 

@@ -15,7 +15,6 @@
  * @module
  */
 
-export { ScheduleError } from "./errors.ts";
 export { isSchedule, toSchedule, type Schedule, type ScheduleLike } from "./schedule.ts";
 export { every, formatDuration, IntervalSchedule, type EveryOptions } from "./every.ts";
 export { cron, CronSchedule, type CronScheduleOptions } from "./cron.ts";
@@ -28,8 +27,8 @@ export {
   type SolarEvent,
   type SolarOptions,
 } from "./solar.ts";
+export { MAX_TIMER_DELAY_MS } from "../util/time.ts";
 export {
-  MAX_TIMER_DELAY_MS,
   PeriodicTask,
   Scheduler,
   type AddTaskOptions,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ScheduleError } from "./errors.ts";
+import { ScheduleError } from "../errors.ts";
 import { every } from "./every.ts";
 import { describeValue } from "./validate.ts";
 

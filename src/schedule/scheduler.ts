@@ -4,17 +4,14 @@
  * @module
  */
 
-import { ConfigError } from "../errors.ts";
+import { ConfigError, ScheduleError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { ScheduleError } from "./errors.ts";
 import { IntervalSchedule } from "./every.ts";
 import { toSchedule, type Schedule } from "./schedule.ts";
 import { describeValue } from "./validate.ts";
+import { MAX_TIMER_DELAY_MS } from "../util/time.ts";
 
 const log = createLogger("schedule");
-
-/** The longest delay `setTimeout` accepts (2^31 - 1 ms, about 24.8 days); longer waits re-arm. */
-export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /** A task body. Its return value is ignored, except that a promise is awaited for errors and `running`. */
 export type TaskFunction = () => unknown | Promise<unknown>;

@@ -5,7 +5,7 @@
  */
 
 import { getTimes, type SunTimeName } from "suncalc";
-import { ScheduleError } from "./errors.ts";
+import { ScheduleError } from "../errors.ts";
 import type { Schedule } from "./schedule.ts";
 import { instantOfWallTime, resolveTimeZone, wallTimeAt } from "./time-zone.ts";
 import { assertValidDate, describeValue } from "./validate.ts";

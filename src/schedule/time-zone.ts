@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ScheduleError } from "./errors.ts";
+import { ScheduleError } from "../errors.ts";
 import { describeValue } from "./validate.ts";
 
 /** A calendar date and wall-clock time in some time zone (month is 1-12). */

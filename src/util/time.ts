@@ -14,6 +14,12 @@
  * @module
  */
 
+/**
+ * The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days): a longer one fires at once,
+ * so longer waits re-arm (or arm no timer).
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /** Offset from the monotonic clock to the wall clock, in ms; re-anchored when they drift apart. */
 let wallOffset = Date.now() - performance.now();
 

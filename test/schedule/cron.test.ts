@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { cron, CronSchedule, ScheduleError, type Schedule } from "../../src/schedule/index.ts";
+import { ScheduleError } from "../../src/errors.ts";
+import { cron, CronSchedule, type Schedule } from "../../src/schedule/index.ts";
 
 /** The next `count` run times after `from`, as ISO strings. */
 function runs(schedule: Schedule, from: string, count: number): string[] {

@@ -1,6 +1,6 @@
-import { ConfigError } from "../../src/errors.ts";
+import { ConfigError, ScheduleError } from "../../src/errors.ts";
 import { describe, expect, test } from "bun:test";
-import { every, formatDuration, IntervalSchedule, isSchedule, ScheduleError, toSchedule } from "../../src/schedule/index.ts";
+import { every, formatDuration, IntervalSchedule, isSchedule, toSchedule } from "../../src/schedule/index.ts";
 
 describe("every()", () => {
   test("adds up its parts", () => {

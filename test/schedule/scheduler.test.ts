@@ -1,4 +1,4 @@
-import { ConfigError } from "../../src/errors.ts";
+import { ConfigError, ScheduleError } from "../../src/errors.ts";
 import { afterEach, beforeEach, describe, expect, jest, test } from "bun:test";
 import { disableLogging, enableLogging } from "../../src/log.ts";
 import {
@@ -6,7 +6,6 @@ import {
   every,
   MAX_TIMER_DELAY_MS,
   PeriodicTask,
-  ScheduleError,
   Scheduler,
   type Schedule,
   type SchedulerOptions,

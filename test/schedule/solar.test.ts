@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { SOLAR_EVENTS, SOLAR_SEARCH_DAYS, ScheduleError, solar, SolarSchedule, type SolarEvent } from "../../src/schedule/index.ts";
+import { ScheduleError } from "../../src/errors.ts";
+import { SOLAR_EVENTS, SOLAR_SEARCH_DAYS, solar, SolarSchedule, type SolarEvent } from "../../src/schedule/index.ts";
 
 const LONDON = { latitude: 51.5074, longitude: -0.1278, tz: "Europe/London" };
 const TROMSO = { latitude: 69.65, longitude: 18.96, tz: "Europe/Oslo" };
