@@ -109,6 +109,7 @@ export type {
   ArtifactOptions,
 } from "./conversation/index.ts";
 export type { LogLevel, LogSink, Logger } from "./log.ts";
+export type { WireErrorCode } from "./errors.ts";
 export type {
   Schedule,
   ScheduleLike,

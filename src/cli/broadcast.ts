@@ -6,7 +6,7 @@
  * @module
  */
 import { defineCommand } from "citty";
-import { ConfigError, SynapseError, kw, type BroadcastReply, type ConversationEvent, type Kwargs, type Node } from "../index.ts";
+import { ConfigError, ErrorCode, SynapseError, kw, type BroadcastReply, type ConversationEvent, type Kwargs, type Node } from "../index.ts";
 import { jsonObject, parseKeywords, parseValue, repeated } from "./args.ts";
 import { Printer, brief, callText, peerLabel, resultText } from "./output.ts";
 import { joinSwarm, optionalSeconds, swarmArgs, untilStopped, type SwarmFlags } from "./swarm.ts";
@@ -112,7 +112,7 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
   const abort = new AbortController();
   try {
     summary.peers = node.peers.size;
-    if (summary.peers === 0) throw new SynapseError("no_peers", "no peers to broadcast to: no seed answered and none was discovered");
+    if (summary.peers === 0) throw new SynapseError(ErrorCode.NoPeers, "no peers to broadcast to: no seed answered and none was discovered");
     sentAt = performance.now();
     node.broadcast(o.endpoint, ...o.args, kw(o.kwargs)).then(
       (b) => announce(b.nonce),

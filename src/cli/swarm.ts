@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { Client, ConfigError, Node, SynapseError, type NodeOptions } from "../index.ts";
+import { Client, ConfigError, ErrorCode, Node, SynapseError, type NodeOptions, type WireErrorCode } from "../index.ts";
 import { parseAddress, portNumber, seconds, seedList } from "./args.ts";
 import type { Printer } from "./output.ts";
 
@@ -40,13 +40,14 @@ const SEED_INFO_TIMEOUT = 5;
  * The swarm and team to join: the flags, or else the first seed that answers `_synapse.info`.
  *
  * @throws {ConfigError} with neither `--swarm` nor a seed, or a seed in no swarm.
- * @throws {SynapseError} when no seed answers (code of the first failure).
+ * @throws {SynapseError} when no seed answers: the code of the first failure (`connection_closed`,
+ *   `timeout`, ...), which is also its `cause`.
  */
 async function resolveSwarm(flags: SwarmFlags, seeds: string[]): Promise<{ swarm: string; team: string | null }> {
   if (flags.swarm) return { swarm: flags.swarm, team: flags.team ?? "default" };
   if (seeds.length === 0) throw new ConfigError("--swarm is required (or give a --seed to read it from)");
   const failures: string[] = [];
-  let code = "connection_closed";
+  let first: unknown;
   for (const seed of seeds) {
     const address = parseAddress(seed);
     try {
@@ -55,11 +56,12 @@ async function resolveSwarm(flags: SwarmFlags, seeds: string[]): Promise<{ swarm
       return { swarm: info.swarm, team: flags.team ?? info.team };
     } catch (error) {
       if (error instanceof ConfigError) throw error;
-      if (failures.length === 0 && error instanceof SynapseError) code = error.code;
+      if (failures.length === 0) first = error;
       failures.push(`${seed}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  throw new SynapseError(code, `no seed answered, so the swarm is unknown (pass --swarm): ${failures.join("; ")}`);
+  const code: WireErrorCode = first instanceof SynapseError ? first.code : ErrorCode.ConnectionClosed;
+  throw new SynapseError(code, `no seed answered, so the swarm is unknown (pass --swarm): ${failures.join("; ")}`, { cause: first });
 }
 
 /** Options of {@link joinSwarm}. */

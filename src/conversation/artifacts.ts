@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { ConfigError, EndpointError } from "../errors.ts";
+import { ConfigError, EndpointError, ErrorCode } from "../errors.ts";
 import { canonicalJsonBytes } from "./canonical-json.ts";
 import type { Capability, NodeInfo } from "../types.ts";
 
@@ -138,7 +138,7 @@ export class ArtifactStore {
    */
   get(name: string): ArtifactDocument {
     const stored = this.items.get(name);
-    if (!stored) throw new EndpointError("bad_request", `unknown artifact: ${name}`);
+    if (!stored) throw new EndpointError(ErrorCode.BadRequest, `unknown artifact: ${name}`);
     const d = stored.descriptor;
     return {
       name: d.name,

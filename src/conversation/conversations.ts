@@ -9,7 +9,7 @@
  */
 import type { Broadcast, BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
-import { ConfigError, EndpointError, ProtocolError } from "../errors.ts";
+import { ConfigError, EndpointError, ErrorCode, ProtocolError } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
@@ -384,11 +384,11 @@ export class Conversations {
    */
   async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown): Promise<{ ok: true }> {
     if (typeof nonce !== "string" || nonce.length === 0 || nonce.length > MAX_ID_LENGTH) {
-      throw new EndpointError("bad_request", "invalid broadcast reply: nonce must be a non-empty string");
+      throw new EndpointError(ErrorCode.BadRequest, "invalid broadcast reply: nonce must be a non-empty string");
     }
     const peer = normalisePeer(peerRaw, "broadcast reply peer");
     const refusal = this.host.admit(peer);
-    if (refusal) throw new EndpointError("bad_request", refusal);
+    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     const stored = await this.recordReply(nonce, peer, result ?? null);
     if (stored) {
       const targets = this.relayTargets(new Set([peer.id]));
@@ -469,8 +469,8 @@ export class Conversations {
   async receiveEvent(raw: unknown): Promise<{ ok: true; stored: boolean }> {
     const event = parseEvent(raw);
     const refusal = this.host.admit(event.peer);
-    if (refusal) throw new EndpointError("bad_request", refusal);
-    if (this.tooOld(event.created_at)) throw new EndpointError("bad_request", `conversation event older than the retention window (${this.retention} s)`);
+    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
+    if (this.tooOld(event.created_at)) throw new EndpointError(ErrorCode.BadRequest, `conversation event older than the retention window (${this.retention} s)`);
     const stored = await this.ingest(event);
     if (stored) {
       this.track(this.fanOut(this.relayTargets(new Set([event.peer.id])), ConversationEndpoint.Event, [event], {}));
@@ -532,19 +532,19 @@ export class Conversations {
   }
 
   private askArguments(task: unknown, context: unknown): [string, Record<string, unknown>] {
-    if (typeof task !== "string") throw new EndpointError("bad_request", "task must be a string");
-    if (context !== undefined && context !== null && !isMap(context)) throw new EndpointError("bad_request", "context must be a map");
+    if (typeof task !== "string") throw new EndpointError(ErrorCode.BadRequest, "task must be a string");
+    if (context !== undefined && context !== null && !isMap(context)) throw new EndpointError(ErrorCode.BadRequest, "context must be a map");
     return [task, (context as Record<string, unknown> | null | undefined) ?? {}];
   }
 
   /**
    * Serve `_node.ask` (and `synapse.ask` outside a broadcast): the handler's result.
    *
-   * @throws {Error} "node has no ask handler" (answered as internal_error).
+   * @throws {EndpointError} `internal_error` "node has no ask handler", as a Python node answers.
    */
   async askDirect(task: unknown, context: unknown): Promise<unknown> {
     const handler = this.askHandler;
-    if (!handler) throw new Error("node has no ask handler");
+    if (!handler) throw new EndpointError(ErrorCode.InternalError, "node has no ask handler");
     const [t, c] = this.askArguments(task, context);
     return handler(t, c, { broadcast: null });
   }
@@ -556,7 +556,7 @@ export class Conversations {
    */
   async askBroadcast(task: unknown, context: unknown, broadcast: Broadcast): Promise<{ accepted: true; deferred: true }> {
     const handler = this.askHandler;
-    if (!handler) throw new Error("node has no ask handler");
+    if (!handler) throw new EndpointError(ErrorCode.InternalError, "node has no ask handler");
     const [t, c] = this.askArguments(task, context);
     const nonce = broadcast.nonce;
     const ack = this.build(nonce, EventKind.Ack, {}, { parentId: nonce });

@@ -7,7 +7,7 @@
 import type { EndpointRegistry } from "../rpc/endpoints.ts";
 import type { ArtifactStore } from "./artifacts.ts";
 import { ConversationEndpoint, type Conversations } from "./conversations.ts";
-import { EndpointError } from "../errors.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
 
 /** Register the conversation, artifact and ask endpoints, and the broadcast observer. */
 export function registerConversationEndpoints(registry: EndpointRegistry, conversations: Conversations, artifacts: ArtifactStore): void {
@@ -18,9 +18,9 @@ export function registerConversationEndpoints(registry: EndpointRegistry, conver
     conversations.receiveEvent(event),
   );
   registry.builtin(ConversationEndpoint.Sync, "Events of a conversation after a time", ["conversation_id", "since"], async ([id, since]) => {
-    if (typeof id !== "string" || id.length === 0) throw new EndpointError("bad_request", "conversation_id must be a non-empty string");
+    if (typeof id !== "string" || id.length === 0) throw new EndpointError(ErrorCode.BadRequest, "conversation_id must be a non-empty string");
     if (since !== undefined && since !== null && (typeof since !== "number" || Number.isNaN(since))) {
-      throw new EndpointError("bad_request", "since must be a number");
+      throw new EndpointError(ErrorCode.BadRequest, "since must be a number");
     }
     return { events: await conversations.conversation(id, (since as number | null | undefined) ?? 0) };
   });

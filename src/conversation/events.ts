@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { EndpointError } from "../errors.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
 import type { ConversationEvent, NodeKind, Peer } from "../types.ts";
 import { uuidv7 } from "./uuid.ts";
 import { isMap, isPort } from "../util/guards.ts";
@@ -23,7 +23,7 @@ export const EventKind = {
 export const MAX_ID_LENGTH = 256;
 
 function bad(message: string): EndpointError {
-  return new EndpointError("bad_request", message);
+  return new EndpointError(ErrorCode.BadRequest, message);
 }
 
 /**

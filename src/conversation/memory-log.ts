@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { ConfigError } from "../errors.ts";
 import type { ConversationEvent } from "../types.ts";
 import type { ConversationLog } from "./log.ts";
 import { compareEvents } from "./events.ts";
@@ -66,7 +67,7 @@ export class MemoryConversationLog implements ConversationLog {
 
   compact(conversationId: string, removed: string[], summary: ConversationEvent): void {
     const thread = this.threads.get(conversationId);
-    if (!thread) throw new Error(`unknown conversation: ${conversationId}`);
+    if (!thread) throw new ConfigError(`unknown conversation: ${conversationId}`);
     const gone = new Set(removed);
     thread.events = thread.events.filter((e) => !gone.has(e.event_id));
     for (const id of gone) thread.forgotten.add(id);

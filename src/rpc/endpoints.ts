@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { EndpointError, ConfigError } from "../errors.ts";
+import { ConfigError, EndpointError, ErrorCode } from "../errors.ts";
 import { errorResponse, okResponse, type Kwargs, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
 import type { Broadcast } from "../types.ts";
 import { parameterNames } from "./params.ts";
@@ -85,7 +85,7 @@ function errorMessage(error: unknown): string {
 /** The endpoints of one node, and the dispatch of requests to them. */
 export class EndpointRegistry {
   private readonly endpoints = new Map<string, Endpoint>();
-  /** Set by the conversation layer. */
+  /** @internal Set by the conversation layer. */
   onBroadcast: BroadcastObserver | null = null;
 
   /** Register (or replace) an endpoint. */
@@ -108,6 +108,8 @@ export class EndpointRegistry {
    * with its parameter names given (they bind keyword arguments), and a handler that receives the
    * positional values and the {@link CallContext} apart. Every group of built-ins (core,
    * membership, conversations) registers this way.
+   *
+   * @internal
    */
   builtin(name: string, description: string, params: readonly string[], handler: BuiltinHandler): Endpoint {
     return this.register(name, { publish: false, description, params: [...params] }, (...args: unknown[]) =>
@@ -133,10 +135,12 @@ export class EndpointRegistry {
    * Run the request's endpoint. Returns the response synchronously when the handler is
    * synchronous, a promise otherwise. Never throws or rejects: every failure becomes an error
    * response.
+   *
+   * @internal The node's listener calls it.
    */
   dispatch(req: RequestMessage, remote: RemoteAddress): ResponseMessage | Promise<ResponseMessage> {
     const endpoint = this.endpoints.get(req.endpoint);
-    if (!endpoint) return errorResponse(req.id, "bad_request", `Unregistered endpoint called: ${req.endpoint}`);
+    if (!endpoint) return errorResponse(req.id, ErrorCode.BadRequest, `Unregistered endpoint called: ${req.endpoint}`);
     let broadcast: Broadcast | null = null;
     let kwargs = req.kwargs;
     if ("broadcast" in kwargs) {
@@ -168,7 +172,7 @@ export class EndpointRegistry {
 function failure(req: RequestMessage, error: unknown): ResponseMessage {
   if (error instanceof EndpointError) return errorResponse(req.id, error.code, error.message);
   log.debug(`endpoint ${req.endpoint} raised`, error);
-  return errorResponse(req.id, "internal_error", errorMessage(error));
+  return errorResponse(req.id, ErrorCode.InternalError, errorMessage(error));
 }
 
 /**
@@ -181,7 +185,7 @@ export function bindArguments(endpoint: Endpoint, args: unknown[], kwargs: Kwarg
   for (const key in kwargs) {
     const at = endpoint.params.indexOf(key);
     if (at < 0) continue;
-    if (at < args.length) throw new EndpointError("internal_error", `${endpoint.name}() got multiple values for argument '${key}'`);
+    if (at < args.length) throw new EndpointError(ErrorCode.InternalError, `${endpoint.name}() got multiple values for argument '${key}'`);
     out[at] = kwargs[key];
     if (at + 1 > end) end = at + 1;
   }

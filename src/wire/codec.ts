@@ -25,7 +25,7 @@ const PACK_OPTIONS = {
   useFloat32: 0,
   // msgpackr writes a function as nil, silently; a function cannot be carried, so refuse it.
   writeFunction: (): never => {
-    throw new TypeError("a function cannot be carried");
+    throw new EncodeError("a function cannot be carried"); // encode() wraps it with its context
   },
 } as const;
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ProtocolError } from "../errors.ts";
+import { ErrorCode, ProtocolError, type WireErrorCode } from "../errors.ts";
 import { isMap } from "../util/guards.ts";
 
 /** A keyword-argument map (Python's `**kwargs`). */
@@ -20,7 +20,8 @@ export interface RequestMessage {
 
 /** The error part of a failed response. */
 export interface WireError {
-  code: string;
+  /** One of {@link ErrorCode}, or any code a peer or an endpoint handler chose. */
+  code: WireErrorCode;
   message: string;
 }
 
@@ -45,7 +46,7 @@ export function okResponse(id: string, result: unknown): ResponseMessage {
 }
 
 /** Build a failed response. */
-export function errorResponse(id: string, code: string, message: string): ResponseMessage {
+export function errorResponse(id: string, code: WireErrorCode, message: string): ResponseMessage {
   return { id, ok: false, result: null, error: { code, message }, type: "response" };
 }
 
@@ -116,8 +117,8 @@ function parseResponse(payload: Record<string, unknown>): ResponseMessage {
   if (!ok) {
     const e = payload.error;
     error = isMap(e)
-      ? { code: String(e.code ?? "internal_error"), message: String(e.message ?? "") }
-      : { code: "internal_error", message: e == null ? "request failed" : String(e) };
+      ? { code: String(e.code ?? ErrorCode.InternalError), message: String(e.message ?? "") }
+      : { code: ErrorCode.InternalError, message: e == null ? "request failed" : String(e) };
   }
   return { id: normaliseId(payload.id), ok, result: payload.result ?? null, error, type: "response" };
 }
