@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Broadcast, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
-import { isUuidv7, uuidv7, uuidv7Time } from "./uuid.ts";
+import { isUuidv7, uuidv7, uuidv7TimeMs } from "./uuid.ts";
 import { nowSeconds } from "../util/time.ts";
 
 /** Payload of the `broadcast.received` node event. */
@@ -35,7 +35,7 @@ export function broadcastKwargs(broadcast: Broadcast, kwargs: Kwargs): Kwargs {
  * every node, so each node dates the opening `message` identically), else now.
  */
 export function broadcastTime(nonce: string): number {
-  return isUuidv7(nonce) ? uuidv7Time(nonce) / 1000 : nowSeconds();
+  return isUuidv7(nonce) ? uuidv7TimeMs(nonce) / 1000 : nowSeconds();
 }
 
 /**

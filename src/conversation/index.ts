@@ -42,4 +42,4 @@ export {
   type AgentCardSource,
 } from "./artifacts.ts";
 export { canonicalJson, canonicalJsonBytes, pythonJsonNumber, pythonJsonString, compareCodePoints } from "./canonical-json.ts";
-export { uuidv7, isUuidv7, uuidv7Time } from "./uuid.ts";
+export { uuidv7, isUuidv7, uuidv7TimeMs } from "./uuid.ts";

@@ -16,11 +16,11 @@ let counter = 0;
  * `rand_a` field counts up from a random start (RFC 9562, method 1), so ids made by one process
  * are strictly increasing; when the counter runs out the timestamp is advanced by one.
  *
- * @param now milliseconds since the epoch (default `Date.now()`).
+ * @param nowMs milliseconds since the epoch (default `Date.now()`).
  */
-export function uuidv7(now: number = Date.now()): string {
+export function uuidv7(nowMs: number = Date.now()): string {
   randomFillSync(bytes);
-  let ms = Math.max(Math.floor(now), lastMs);
+  let ms = Math.max(Math.floor(nowMs), lastMs);
   if (ms === lastMs) {
     counter++;
     if (counter > 0xfff) {
@@ -59,7 +59,7 @@ export function isUuidv7(value: unknown): value is string {
 }
 
 /** The Unix milliseconds a UUIDv7 carries. */
-export function uuidv7Time(id: string): number {
+export function uuidv7TimeMs(id: string): number {
   const hex = id.replace(/-/g, "").slice(0, 12);
   return Number.parseInt(hex, 16);
 }
