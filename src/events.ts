@@ -4,27 +4,29 @@
  *
  * @module
  */
+import { ConfigError, WaitTimeoutError } from "./errors.ts";
 import { createLogger } from "./log.ts";
+import { MAX_TIMER_DELAY_MS, isDuration, secondsToMs } from "./util/time.ts";
 
 const log = createLogger("events");
 
-/** A listener; may be async. */
-export type Listener<T> = (payload: T) => unknown;
+/** A listener of an {@link Emitter} event; may be async. */
+export type EmitterListener<T> = (payload: T) => unknown;
 
 /** Typed emitter keyed by event name. `EventMap` maps each name to its payload type. */
 export class Emitter<EventMap extends Record<string, unknown>> {
-  private readonly listeners = new Map<string, Set<Listener<never>>>();
+  private readonly listeners = new Map<string, Set<EmitterListener<never>>>();
 
   /** Subscribe; returns a function that unsubscribes. */
-  on<K extends keyof EventMap & string>(event: K, listener: Listener<EventMap[K]>): () => void {
+  on<K extends keyof EventMap & string>(event: K, listener: EmitterListener<EventMap[K]>): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as Listener<never>);
+    set.add(listener as EmitterListener<never>);
     return () => this.off(event, listener);
   }
 
   /** Subscribe for the next event only. */
-  once<K extends keyof EventMap & string>(event: K, listener: Listener<EventMap[K]>): () => void {
+  once<K extends keyof EventMap & string>(event: K, listener: EmitterListener<EventMap[K]>): () => void {
     const off = this.on(event, (payload) => {
       off();
       return listener(payload);
@@ -33,8 +35,8 @@ export class Emitter<EventMap extends Record<string, unknown>> {
   }
 
   /** Unsubscribe. */
-  off<K extends keyof EventMap & string>(event: K, listener: Listener<EventMap[K]>): void {
-    this.listeners.get(event)?.delete(listener as Listener<never>);
+  off<K extends keyof EventMap & string>(event: K, listener: EmitterListener<EventMap[K]>): void {
+    this.listeners.get(event)?.delete(listener as EmitterListener<never>);
   }
 
   /** True when anybody listens to `event`. */
@@ -48,7 +50,7 @@ export class Emitter<EventMap extends Record<string, unknown>> {
     if (!set || set.size === 0) return;
     for (const listener of [...set]) {
       try {
-        const out = (listener as Listener<EventMap[K]>)(payload);
+        const out = (listener as EmitterListener<EventMap[K]>)(payload);
         if (out && typeof (out as Promise<unknown>).then === "function") {
           (out as Promise<unknown>).then(undefined, (error) => log.error(`listener of ${event} rejected`, error));
         }
@@ -59,18 +61,31 @@ export class Emitter<EventMap extends Record<string, unknown>> {
   }
 }
 
-/** Wait for one event (with a timeout in ms), mostly for tests and scripts. */
+/**
+ * Wait for the next `event` (for which `predicate` holds), mostly for tests and scripts.
+ *
+ * @param timeout seconds to wait; 0 or Infinity wait forever (as every timeout of the package).
+ * @throws {WaitTimeoutError} (rejects) when no matching event came in time.
+ * @throws {ConfigError} (rejects) when `timeout` is not a number of seconds >= 0.
+ */
 export function waitFor<EventMap extends Record<string, unknown>, K extends keyof EventMap & string>(
   emitter: Emitter<EventMap>,
   event: K,
-  timeoutMs: number,
+  timeout: number,
   predicate: (payload: EventMap[K]) => boolean = () => true,
 ): Promise<EventMap[K]> {
+  if (!isDuration(timeout)) return Promise.reject(new ConfigError(`waitFor: timeout must be a number of seconds >= 0, got ${String(timeout)}`));
+  // Made now rather than when the timer fires, so that its stack shows who waited.
+  const timedOut = new WaitTimeoutError(event, timeout);
+  const ms = secondsToMs(timeout);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const expire = () => {
       off();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${event}`));
-    }, timeoutMs);
+      reject(timedOut);
+    };
+    // Beyond setTimeout's range the wait is as good as unbounded: arm no timer rather than one
+    // that would fire at once.
+    const timer = ms <= MAX_TIMER_DELAY_MS ? setTimeout(expire, ms) : undefined;
     const off = emitter.on(event, (payload) => {
       if (!predicate(payload)) return;
       clearTimeout(timer);
