@@ -10,15 +10,22 @@
  * await node.start();
  * console.log(await new Client("127.0.0.1", 9999).call("sum", 1, 2)); // 3
  *
+ * This entry is the public API: every name is listed here, and every type a public method takes
+ * or returns is exported. Durations are in seconds unless a name says otherwise (`timeoutMs`).
+ * The wire and transport internals (codec, frame decoder, message builders, connections) are
+ * behind `synapse-p2p/internal`, for tests and tools; they may change in any release.
+ *
  * @module
  */
+
+// The node and calling it.
 export { Node } from "./node.ts";
 export { Client, kw } from "./rpc/client.ts";
+export { EndpointRegistry } from "./rpc/endpoints.ts";
 export { Pool, defaultPool } from "./transport/pool.ts";
-export { encode, decode } from "./wire/codec.ts";
-export { FrameDecoder, DEFAULT_MAX_FRAME, HEADER_SIZE } from "./wire/frame.ts";
-export { request, okResponse, errorResponse, parseMessage } from "./wire/messages.ts";
 export { Emitter, waitFor } from "./events.ts";
+
+// Membership: seeds, peers, heartbeats, mDNS.
 export {
   Membership,
   PeerTable,
@@ -31,15 +38,24 @@ export {
   parsePeer,
   instanceName,
 } from "./membership/index.ts";
+
+// Periodic tasks.
 export {
   Scheduler,
   PeriodicTask,
+  IntervalSchedule,
+  CronSchedule,
+  SolarSchedule,
   every,
   cron,
   solar,
+  isSchedule,
   toSchedule,
+  formatDuration,
   SOLAR_EVENTS,
 } from "./schedule/index.ts";
+
+// Conversations: broadcasts, events, ask, artifacts, logs.
 export {
   Conversations,
   ConversationEndpoint,
@@ -57,11 +73,18 @@ export {
   uuidv7,
   isUuidv7,
 } from "./conversation/index.ts";
+
+// Logging.
 export { enableLogging, disableLogging, createLogger } from "./log.ts";
+
+// Errors.
 export {
+  ErrorCode,
+  isErrorCode,
   SynapseError,
   RemoteError,
   CallTimeoutError,
+  WaitTimeoutError,
   ConnectionError,
   FrameTooLargeError,
   ProtocolError,
@@ -70,10 +93,15 @@ export {
   ConfigError,
   ListenError,
   ScheduleError,
-  ErrorCode,
 } from "./errors.ts";
 
 export type { NodeOptions, NodeEvents } from "./node.ts";
+export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
+export type { CallContext, Endpoint, EndpointOptions, Handler, RemoteAddress } from "./rpc/endpoints.ts";
+export type { Kwargs } from "./wire/messages.ts";
+export type { PoolOptions, PeerMode } from "./transport/pool.ts";
+export type { EmitterListener } from "./events.ts";
+export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
 export type {
   JoinOptions,
   MembershipEvents,
@@ -85,17 +113,28 @@ export type {
   Seed,
   SeedLike,
   SeedStatus,
+  UpsertResult,
 } from "./membership/index.ts";
-export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
-export type { PoolOptions, PeerMode } from "./transport/pool.ts";
-export type { CallContext, EndpointOptions, Handler, RemoteAddress } from "./rpc/endpoints.ts";
-export type { RequestMessage, ResponseMessage, Kwargs, WireError } from "./wire/messages.ts";
-export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
+export type {
+  Schedule,
+  ScheduleLike,
+  EveryOptions,
+  CronScheduleOptions,
+  SolarEvent,
+  CanonicalSolarEvent,
+  SolarOptions,
+  SchedulerOptions,
+  AddTaskOptions,
+  TaskInfo,
+  TaskFunction,
+} from "./schedule/index.ts";
 export type {
   ConversationHost,
   ConversationOptions,
   ConversationLog,
+  MaybePromise,
   EmitOptions,
+  EventFields,
   SyncOptions,
   AskHandler,
   AskInfo,
@@ -103,21 +142,11 @@ export type {
   BroadcastReceived,
   Summarizer,
   SqliteLogOptions,
+  AgentCardSource,
   ArtifactDescriptor,
   ArtifactDocument,
   ArtifactEncoding,
   ArtifactOptions,
 } from "./conversation/index.ts";
 export type { LogLevel, LogSink, Logger } from "./log.ts";
-export type { WireErrorCode } from "./errors.ts";
-export type {
-  Schedule,
-  ScheduleLike,
-  EveryOptions,
-  CronScheduleOptions,
-  SolarEvent,
-  SolarOptions,
-  AddTaskOptions,
-  TaskInfo,
-  TaskFunction,
-} from "./schedule/index.ts";
+export type { ConnectionErrorOptions, WireErrorCode } from "./errors.ts";

@@ -1,0 +1,36 @@
+/**
+ * `synapse-p2p/internal`: the wire and transport internals, for tests, benchmarks and tools that
+ * speak the protocol byte by byte. Not the public API: these names may change in any release.
+ * Applications use the main entry (`synapse-p2p`).
+ *
+ * @example
+ * import { encode, FrameDecoder, request } from "synapse-p2p/internal";
+ * const payload = encode(request("_synapse.ping", "1", [], {}));
+ *
+ * @module
+ */
+
+// Wire: MessagePack codec, the hot-path codec, frames, messages.
+export { encode, decode, decodeGeneral } from "./wire/codec.ts";
+export { fastEncodeInto, fastDecode, NOT_FAST, NOT_PLAIN, NO_ROOM } from "./wire/fast-codec.ts";
+export { FrameDecoder, DEFAULT_MAX_FRAME, HEADER_SIZE } from "./wire/frame.ts";
+export { request, okResponse, errorResponse, parseMessage } from "./wire/messages.ts";
+
+// Transport: connections, the listener, pooled channels and the hello extension.
+export { Connection } from "./transport/connection.ts";
+export { Listener, MAX_IN_FLIGHT, serverLimits } from "./transport/listener.ts";
+export { PeerChannel, peekResponseId, responseError, GOING_AWAY, HELLO_ENDPOINT, HELLO_FEATURES } from "./transport/pool.ts";
+
+// RPC: argument binding and the built-in endpoints.
+export { bindArguments, readBroadcast } from "./rpc/endpoints.ts";
+export { parameterNames } from "./rpc/params.ts";
+export { splitArguments } from "./rpc/client.ts";
+export { registerCoreBuiltins, IMPLEMENTATION, VERSION } from "./rpc/builtins.ts";
+
+export type { FrameSink, FrameDecoderOptions } from "./wire/frame.ts";
+export type { RequestMessage, ResponseMessage, IncomingMessage, WireError } from "./wire/messages.ts";
+export type { ConnectionEvents } from "./transport/connection.ts";
+export type { ListenerOptions, RequestHandler, ServerLimitOptions } from "./transport/listener.ts";
+export type { CallSettings } from "./transport/pool.ts";
+export type { BroadcastObserver, BuiltinHandler } from "./rpc/endpoints.ts";
+export type { BuiltinHost } from "./rpc/builtins.ts";
