@@ -108,7 +108,7 @@ export class CallTimeoutError extends SynapseError {
 }
 
 /**
- * {@link waitFor} saw no matching event within its timeout. Created when the wait starts, so its
+ * `waitFor` saw no matching event within its timeout. Created when the wait starts, so its
  * stack points at the code that waited.
  */
 export class WaitTimeoutError extends SynapseError {
