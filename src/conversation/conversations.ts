@@ -1,6 +1,7 @@
 /**
  * The conversation layer of a node: broadcasts and their replies, conversation events gossiped to
- * the swarm with de-duplication, the ask flow, compaction, retention and catch-up sync.
+ * the swarm with de-duplication, and catch-up sync. The ask flow (`ask.ts`) and the log's upkeep
+ * (compaction and retention, `upkeep.ts`) are parts of their own that it wires in.
  *
  * It talks to the rest of the node through a narrow {@link ConversationHost}, so it can be tested
  * with a fake host and wired to whatever membership layer provides the peer list.
@@ -15,106 +16,26 @@ import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
 import { EventKind, MAX_ID_LENGTH, makeEvent, normalisePeer, parseEvent } from "./events.ts";
-import { isMap } from "../util/guards.ts";
-import { nowSeconds } from "../util/time.ts";
-import { broadcastKwargs, broadcastTime, newBroadcast, replyEventId, type BroadcastReceived } from "./broadcast.ts";
+import { errorMessage, isMap } from "../util/guards.ts";
+import { broadcastKwargs, broadcastTime, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
+import type { Summarizer } from "./compaction.ts";
 import {
-  checkLimits,
-  defaultKeepRecent,
-  digestSummarizer,
-  planCompaction,
-  summaryEvent,
-  type Summarizer,
-} from "./compaction.ts";
+  ConversationEndpoint,
+  conversationSettings,
+  nonceOf,
+  type AskHandler,
+  type BroadcastRef,
+  type ConversationHost,
+  type ConversationOptions,
+  type EmitOptions,
+  type SyncOptions,
+} from "./contracts.ts";
+import { AskFlow } from "./ask.ts";
+import { Upkeep } from "./upkeep.ts";
+import { Gossip } from "./gossip.ts";
+import { ReplyBook, type ReplyOrigin } from "./replies.ts";
 
 const log = createLogger("conversation");
-
-/** Endpoint names of the conversation layer (PROTOCOL.md). */
-export const ConversationEndpoint = {
-  Reply: "_synapse.broadcast.reply",
-  Event: "_synapse.conversation.event",
-  Sync: "_synapse.conversation.sync",
-  List: "_synapse.conversation.list",
-} as const;
-
-/** What the conversation layer needs from its node. */
-export interface ConversationHost {
-  /** This node as a Peer record. */
-  self(): Peer;
-  /** Known peers (never self). */
-  peers(): Peer[];
-  /** Why `peer` may not take part (different swarm or team), or null when it may. */
-  admit(peer: Peer): string | null;
-  /** Call `endpoint` on a peer; rejects on any failure. */
-  call(peer: Pick<Peer, "address" | "port">, endpoint: string, args: unknown[], kwargs: Kwargs): Promise<unknown>;
-  /** Emit a node event (never throws). */
-  emit(event: string, payload: unknown): void;
-}
-
-/** Options of the conversation layer (node options `conversation*`). Times in seconds. */
-export interface ConversationOptions {
-  /** Where events are kept (default: a new {@link MemoryConversationLog}). */
-  log?: ConversationLog;
-  /** Compact a conversation once it holds more than this many events (default: never). */
-  maxEvents?: number | null;
-  /** Newest events kept verbatim by compaction (default: min(10, maxEvents / 2)). */
-  keepRecent?: number;
-  /** Prune conversations quiet for this long, and refuse events older than this (default: keep forever). */
-  retention?: number | null;
-  /**
-   * How many peers a node relays a new event or reply to. Default: all of them (flooding, as Python
-   * nodes do). A small number (3 to 5) keeps traffic linear in the swarm size: the author still sends
-   * to every peer it knows, relays only cover peers the author did not reach.
-   */
-  gossipFanout?: number;
-  /** Text of compaction summaries (default: {@link digestSummarizer}). */
-  summarizer?: Summarizer;
-}
-
-/** Options of {@link Conversations.emit}. */
-export interface EmitOptions {
-  /** The event this one answers (for an `ack` or `reply`: the nonce). */
-  parentId?: string | null;
-  metadata?: Record<string, unknown>;
-}
-
-/** Options of {@link Conversations.sync}. */
-export interface SyncOptions {
-  /** Only events with `created_at` after this (float Unix seconds; default 0: everything). */
-  since?: number;
-}
-
-/** What the ask handler learns besides the task and context. */
-export interface AskInfo {
-  /** The broadcast the ask came in, or null for a direct `_node.ask`. */
-  broadcast: Broadcast | null;
-}
-
-/** The default task handler of a node (`node.ask(handler)`). */
-export type AskHandler = (task: string, context: Record<string, unknown>, info: AskInfo) => unknown;
-
-/** A broadcast, or its nonce. */
-export type BroadcastRef = Broadcast | string;
-
-function nonceOf(ref: BroadcastRef): string {
-  const nonce = typeof ref === "string" ? ref : ref?.nonce;
-  if (typeof nonce !== "string" || nonce.length === 0) throw new ConfigError("expected a Broadcast or a nonce string");
-  return nonce;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Sample `k` items (Fisher-Yates prefix). */
-function sample<T>(items: T[], k: number): T[] {
-  const copy = items.slice();
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(Math.random() * (copy.length - i));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy.slice(0, k);
-}
 
 /**
  * One node's conversations. Created by the node (`node.conversationLayer`); most users go through
@@ -132,49 +53,53 @@ export class Conversations {
   /** Relay fan-out (Infinity: every peer). */
   readonly gossipFanout: number;
 
-  private summarize: Summarizer;
-  private askHandler: AskHandler | null = null;
-  /** nonce -> replier id -> reply; loaded from the log on first use of a nonce. */
-  private readonly replyCache = new Map<string, Map<string, BroadcastReply>>();
-  private readonly compacting = new Map<string, Promise<void>>();
-  private readonly recompact = new Set<string>();
+  private readonly replyBook: ReplyBook;
   private readonly background = new Set<Promise<void>>();
-  private sweeper: ReturnType<typeof setInterval> | null = null;
+  private readonly gossip: Gossip;
+  private readonly asks: AskFlow;
+  private readonly upkeep: Upkeep;
 
   constructor(
     private readonly host: ConversationHost,
     options: ConversationOptions = {},
   ) {
+    const settings = conversationSettings(options);
     this.log = options.log ?? new MemoryConversationLog();
-    this.maxEvents = options.maxEvents ?? null;
-    this.keepRecent = options.keepRecent ?? (this.maxEvents === null ? 10 : defaultKeepRecent(this.maxEvents));
-    if (this.maxEvents !== null) checkLimits(this.maxEvents, this.keepRecent);
-    const retention = options.retention ?? null;
-    if (retention !== null && !(typeof retention === "number" && retention > 0)) {
-      throw new ConfigError(`conversationRetention must be a positive number of seconds or null, got ${String(retention)}`);
-    }
-    this.retention = retention;
-    const fanout = options.gossipFanout ?? Number.POSITIVE_INFINITY;
-    if (!(fanout >= 1)) throw new ConfigError(`gossipFanout must be at least 1, got ${String(fanout)}`);
-    this.gossipFanout = fanout === Number.POSITIVE_INFINITY ? fanout : Math.floor(fanout);
-    this.summarize = options.summarizer ?? digestSummarizer;
+    this.maxEvents = settings.maxEvents;
+    this.keepRecent = settings.keepRecent;
+    this.retention = settings.retention;
+    this.gossipFanout = settings.gossipFanout;
+    this.gossip = new Gossip(host, this.gossipFanout);
+    this.replyBook = new ReplyBook(this.log, (event) => this.append(event));
+    const track = (work: Promise<unknown>) => this.track(work);
+    this.upkeep = new Upkeep(
+      {
+        log: this.log,
+        self: () => this.host.self(),
+        emit: (event, payload) => this.host.emit(event, payload),
+        track,
+        dropped: (id) => this.replyBook.forget(id),
+      },
+      settings,
+      settings.summarizer,
+    );
+    this.asks = new AskFlow({
+      publishTo: (origin, nonce, kind, payload) => this.publish(this.build(nonce, kind, payload, { parentId: nonce }), origin),
+      reply: (broadcast, result) => this.reply(broadcast, result),
+      track,
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   /** Start the retention sweeper (when retention is set). */
   start(): void {
-    if (this.retention === null || this.sweeper) return;
-    const everyMs = Math.min(60_000, Math.max(1_000, (this.retention * 1000) / 4));
-    this.track(this.prune());
-    this.sweeper = setInterval(() => this.track(this.prune()), everyMs);
-    this.sweeper.unref?.();
+    this.upkeep.start();
   }
 
   /** Stop the sweeper. The log stays open (close it yourself when done). */
   stop(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
+    this.upkeep.stop();
   }
 
   /** Resolve once background work (relays, compactions, pruning) started so far has finished. */
@@ -191,34 +116,10 @@ export class Conversations {
     void done.finally(() => this.background.delete(done));
   }
 
-  // ---------------------------------------------------------------- peers
-
-  private others(exclude: ReadonlySet<string> = new Set()): Peer[] {
-    const self = this.host.self().id;
-    return this.host.peers().filter((p) => p.id !== self && !exclude.has(p.id));
-  }
-
-  /** Peers a relay goes to: every other peer, or a random `gossipFanout` of them. */
-  private relayTargets(exclude: ReadonlySet<string>): Peer[] {
-    const peers = this.others(exclude);
-    return peers.length <= this.gossipFanout ? peers : sample(peers, this.gossipFanout);
-  }
-
-  /** Call every target concurrently; failures are logged, never thrown. Resolves to the number that answered. */
-  private async fanOut(targets: Peer[], endpoint: string, args: unknown[], kwargs: Kwargs): Promise<number> {
-    const results = await Promise.allSettled(targets.map((p) => this.host.call(p, endpoint, args, kwargs)));
-    let ok = 0;
-    results.forEach((r, i) => {
-      if (r.status === "fulfilled") ok++;
-      else log.debug(`${endpoint} to ${targets[i]!.name || targets[i]!.id.slice(0, 8)} failed: ${errorText(r.reason)}`);
-    });
-    return ok;
-  }
-
   // ---------------------------------------------------------------- storing
 
   private tooOld(createdAt: number): boolean {
-    return this.retention !== null && createdAt < nowSeconds() - this.retention;
+    return this.upkeep.tooOld(createdAt);
   }
 
   /** Append to the log; on success notify and maybe compact. */
@@ -227,7 +128,7 @@ export class Conversations {
     if (!(await this.log.append(event))) return false;
     this.host.emit("conversation.event", event);
     this.host.emit(`conversation.${event.kind}`, event);
-    this.scheduleCompaction(event.conversation_id);
+    this.upkeep.grew(event.conversation_id);
     return true;
   }
 
@@ -235,51 +136,19 @@ export class Conversations {
   private async ingest(event: ConversationEvent): Promise<ConversationEvent | null> {
     if (event.kind === EventKind.Reply) {
       const nonce = event.parent_id ?? event.conversation_id;
-      return this.recordReply(nonce, event.peer, event.payload.result ?? null, event.conversation_id, event.created_at, event.metadata);
+      return this.recordReply(nonce, event.peer, event.payload.result ?? null, {
+        conversationId: event.conversation_id,
+        createdAt: event.created_at,
+        metadata: event.metadata,
+      });
     }
     return (await this.append(event)) ? event : null;
   }
 
-  private async loadReplies(nonce: string): Promise<Map<string, BroadcastReply>> {
-    let byPeer = this.replyCache.get(nonce);
-    if (byPeer) return byPeer;
-    const events = await this.log.events(nonce);
-    byPeer = this.replyCache.get(nonce);
-    if (!byPeer) this.replyCache.set(nonce, (byPeer = new Map()));
-    for (const e of events) {
-      if (e.kind === EventKind.Reply && !byPeer.has(e.peer.id)) byPeer.set(e.peer.id, { nonce, peer: e.peer, result: e.payload.result ?? null });
-    }
-    return byPeer;
-  }
-
-  /**
-   * Record `peer`'s reply to `nonce` once: the in-memory set gates concurrent copies, the log's
-   * derived event id gates copies after a restart or a compaction. Returns the stored event or null.
-   */
-  private async recordReply(
-    nonce: string,
-    peer: Peer,
-    result: unknown,
-    conversationId = nonce,
-    createdAt?: number,
-    metadata?: Record<string, unknown>,
-  ): Promise<ConversationEvent | null> {
-    const byPeer = await this.loadReplies(nonce);
-    if (byPeer.has(peer.id)) return null;
-    const reply: BroadcastReply = { nonce, peer, result };
-    byPeer.set(peer.id, reply); // before any await: a concurrent copy now sees it
-    const event = makeEvent({
-      conversationId,
-      eventId: replyEventId(nonce, peer.id),
-      kind: EventKind.Reply,
-      peer,
-      payload: { result },
-      parentId: nonce,
-      createdAt,
-      metadata,
-    });
-    if (!(await this.append(event))) return null;
-    this.host.emit("broadcast.reply", reply);
+  /** File a reply once (see {@link ReplyBook.record}) and announce it. */
+  private async recordReply(nonce: string, peer: Peer, result: unknown, origin?: ReplyOrigin): Promise<ConversationEvent | null> {
+    const event = await this.replyBook.record(nonce, peer, result, origin);
+    if (event) this.host.emit("broadcast.reply", { nonce, peer, result } satisfies BroadcastReply);
     return event;
   }
 
@@ -298,7 +167,7 @@ export class Conversations {
     if ("broadcast" in kwargs) throw new ConfigError("'broadcast' is reserved: it carries the broadcast itself");
     encode([args, kwargs]); // fail here, not silently on every peer
     const broadcast = newBroadcast(this.host.self(), endpoint);
-    this.replyCache.set(broadcast.nonce, new Map());
+    this.replyBook.opened(broadcast.nonce);
     await this.append(
       makeEvent({
         conversationId: broadcast.nonce,
@@ -309,7 +178,7 @@ export class Conversations {
         createdAt: broadcastTime(broadcast.nonce),
       }),
     );
-    const sent = await this.fanOut(this.others(), endpoint, args, broadcastKwargs(broadcast, kwargs));
+    const sent = await this.gossip.fanOut(this.gossip.others(), endpoint, args, broadcastKwargs(broadcast, kwargs));
     log.debug(`broadcast ${endpoint} ${broadcast.nonce} reached ${sent} peer(s)`);
     return broadcast;
   }
@@ -323,7 +192,7 @@ export class Conversations {
     try {
       origin = normalisePeer(broadcast.origin, "broadcast origin");
     } catch (error) {
-      log.debug(`broadcast ${broadcast.nonce} ignored: ${errorText(error)}`);
+      log.debug(`broadcast ${broadcast.nonce} ignored: ${errorMessage(error)}`);
       return;
     }
     if (broadcast.nonce.length > MAX_ID_LENGTH) return;
@@ -362,17 +231,17 @@ export class Conversations {
     const self = this.host.self();
     const event = await this.recordReply(nonce, self, result ?? null);
     if (!event) {
-      const first = (await this.loadReplies(nonce)).get(self.id);
+      const first = (await this.replyBook.of(nonce)).get(self.id);
       return first ?? { nonce, peer: self, result: result ?? null };
     }
-    const targets = this.others();
+    const targets = this.gossip.others();
     if (typeof target !== "string" && target.origin && target.origin.id !== self.id) {
       // The origin first: its request goes out before the rest of the swarm's.
       const at = targets.findIndex((p) => p.id === target.origin.id);
       const origin = at >= 0 ? targets.splice(at, 1)[0]! : target.origin;
       targets.unshift(origin);
     }
-    await this.fanOut(targets, ConversationEndpoint.Reply, [nonce, self], { result: result ?? null });
+    await this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, self], { result: result ?? null });
     return { nonce, peer: self, result: result ?? null };
   }
 
@@ -391,15 +260,15 @@ export class Conversations {
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     const stored = await this.recordReply(nonce, peer, result ?? null);
     if (stored) {
-      const targets = this.relayTargets(new Set([peer.id]));
-      this.track(this.fanOut(targets, ConversationEndpoint.Reply, [nonce, peer], { result: result ?? null }));
+      const targets = this.gossip.relayTargets(new Set([peer.id]));
+      this.track(this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, peer], { result: result ?? null }));
     }
     return { ok: true };
   }
 
   /** Replies this node knows for a broadcast, in the order they were filed. */
   async replies(target: BroadcastRef): Promise<BroadcastReply[]> {
-    return [...(await this.loadReplies(nonceOf(target))).values()];
+    return [...(await this.replyBook.of(nonceOf(target))).values()];
   }
 
   // ---------------------------------------------------------------- events
@@ -442,15 +311,15 @@ export class Conversations {
    */
   private async publish(event: ConversationEvent, waitFor?: Peer): Promise<void> {
     await this.append(event);
-    const targets = this.others();
+    const targets = this.gossip.others();
     if (waitFor === undefined || waitFor.id === this.host.self().id) {
-      await this.fanOut(targets, ConversationEndpoint.Event, [event], {});
+      await this.gossip.fanOut(targets, ConversationEndpoint.Event, [event], {});
       return;
     }
     const rest = targets.filter((p) => p.id !== waitFor.id);
     const first = targets.find((p) => p.id === waitFor.id) ?? waitFor; // reach the origin even if not (yet) a known peer
-    this.track(this.fanOut(rest, ConversationEndpoint.Event, [event], {}));
-    await this.fanOut([first], ConversationEndpoint.Event, [event], {});
+    this.track(this.gossip.fanOut(rest, ConversationEndpoint.Event, [event], {}));
+    await this.gossip.fanOut([first], ConversationEndpoint.Event, [event], {});
   }
 
   /** `ack`: "I saw this and choose to wade in" (parent_id = nonce). Never an assignment. */
@@ -473,7 +342,7 @@ export class Conversations {
     if (this.tooOld(event.created_at)) throw new EndpointError(ErrorCode.BadRequest, `conversation event older than the retention window (${this.retention} s)`);
     const stored = await this.ingest(event);
     if (stored) {
-      this.track(this.fanOut(this.relayTargets(new Set([event.peer.id])), ConversationEndpoint.Event, [event], {}));
+      this.track(this.gossip.fanOut(this.gossip.relayTargets(new Set([event.peer.id])), ConversationEndpoint.Event, [event], {}));
     }
     return { ok: true, stored: stored !== null };
   }
@@ -507,7 +376,7 @@ export class Conversations {
         try {
           event = parseEvent(raw);
         } catch (error) {
-          log.debug(`sync of ${id}: malformed event skipped: ${errorText(error)}`);
+          log.debug(`sync of ${id}: malformed event skipped: ${errorMessage(error)}`);
           continue;
         }
         if (event.conversation_id !== id || this.host.admit(event.peer) || this.tooOld(event.created_at)) continue;
@@ -518,125 +387,45 @@ export class Conversations {
     return fresh;
   }
 
-  // ---------------------------------------------------------------- ask
+  // ---------------------------------------------------------------- ask (ask.ts)
 
   /** Set (or clear with null) the default task handler. */
   setAskHandler(handler: AskHandler | null): void {
-    if (handler !== null && typeof handler !== "function") throw new ConfigError("the ask handler must be a function");
-    this.askHandler = handler;
+    this.asks.setHandler(handler);
   }
 
   /** True when an ask handler is set. */
   get hasAskHandler(): boolean {
-    return this.askHandler !== null;
+    return this.asks.hasHandler;
   }
 
-  private askArguments(task: unknown, context: unknown): [string, Record<string, unknown>] {
-    if (typeof task !== "string") throw new EndpointError(ErrorCode.BadRequest, "task must be a string");
-    if (context !== undefined && context !== null && !isMap(context)) throw new EndpointError(ErrorCode.BadRequest, "context must be a map");
-    return [task, (context as Record<string, unknown> | null | undefined) ?? {}];
+  /** Serve `_node.ask` (and `synapse.ask` outside a broadcast); see {@link AskFlow.direct}. */
+  askDirect(task: unknown, context: unknown): Promise<unknown> {
+    return this.asks.direct(task, context);
   }
 
-  /**
-   * Serve `_node.ask` (and `synapse.ask` outside a broadcast): the handler's result.
-   *
-   * @throws {EndpointError} `internal_error` "node has no ask handler", as a Python node answers.
-   */
-  async askDirect(task: unknown, context: unknown): Promise<unknown> {
-    const handler = this.askHandler;
-    if (!handler) throw new EndpointError(ErrorCode.InternalError, "node has no ask handler");
-    const [t, c] = this.askArguments(task, context);
-    return handler(t, c, { broadcast: null });
+  /** Serve `synapse.ask` as part of a broadcast; see {@link AskFlow.inBroadcast}. */
+  askBroadcast(task: unknown, context: unknown, broadcast: Broadcast): Promise<{ accepted: true; deferred: true }> {
+    return this.asks.inBroadcast(task, context, broadcast);
   }
 
-  /**
-   * Serve `synapse.ask` as part of a broadcast: ACK (delivered to the origin before answering),
-   * answer `{accepted: true, deferred: true}`, run the handler in the background, then reply with its
-   * result, or emit an `error` event `{task, error}` when it throws.
-   */
-  async askBroadcast(task: unknown, context: unknown, broadcast: Broadcast): Promise<{ accepted: true; deferred: true }> {
-    const handler = this.askHandler;
-    if (!handler) throw new EndpointError(ErrorCode.InternalError, "node has no ask handler");
-    const [t, c] = this.askArguments(task, context);
-    const nonce = broadcast.nonce;
-    const ack = this.build(nonce, EventKind.Ack, {}, { parentId: nonce });
-    await this.publish(ack, broadcast.origin);
-    this.track(
-      (async () => {
-        let result: unknown;
-        try {
-          result = await handler(t, c, { broadcast });
-        } catch (error) {
-          // Like the ACK and the reply, the error reaches the origin even when it is not a known peer.
-          await this.publish(this.build(nonce, EventKind.Error, { task: t, error: errorText(error) }, { parentId: nonce }), broadcast.origin);
-          return;
-        }
-        await this.reply(broadcast, result);
-      })(),
-    );
-    return { accepted: true, deferred: true };
-  }
-
-  // ---------------------------------------------------------------- compaction and retention
+  // ---------------------------------------------------------------- compaction and retention (upkeep.ts)
 
   /** Replace the summarizer used by compaction. */
   setSummarizer(summarizer: Summarizer): void {
-    if (typeof summarizer !== "function") throw new ConfigError("the summarizer must be a function");
-    this.summarize = summarizer;
-  }
-
-  private scheduleCompaction(conversationId: string): void {
-    if (this.maxEvents === null) return;
-    if (this.compacting.has(conversationId)) {
-      this.recompact.add(conversationId);
-      return;
-    }
-    const run = (async () => {
-      do {
-        this.recompact.delete(conversationId);
-        await this.compact(conversationId);
-      } while (this.recompact.has(conversationId));
-    })().finally(() => this.compacting.delete(conversationId));
-    this.compacting.set(conversationId, run);
-    this.track(run);
+    this.upkeep.setSummarizer(summarizer);
   }
 
   /**
    * Fold the older events of a conversation into one `summary` event if it holds more than
-   * `maxEvents`. The folded ids stay remembered, so gossip cannot bring them back. Returns the
-   * summary, or null when nothing was folded. A summarizer that throws falls back to the digest.
+   * `maxEvents`; see {@link Upkeep.compact}.
    */
-  async compact(target: BroadcastRef): Promise<ConversationEvent | null> {
-    if (this.maxEvents === null) return null;
-    const conversationId = nonceOf(target);
-    if ((await this.log.count(conversationId)) <= this.maxEvents) return null;
-    const events = await this.log.events(conversationId);
-    const plan = planCompaction(conversationId, events, { maxEvents: this.maxEvents, keepRecent: this.keepRecent });
-    if (!plan) return null;
-    let text: string;
-    try {
-      text = String(await this.summarize(plan.fold));
-    } catch (error) {
-      log.warn(`summarizer failed for ${conversationId}, using the digest`, error);
-      text = await digestSummarizer(plan.fold);
-    }
-    const summary = summaryEvent(conversationId, plan.fold, text, this.host.self());
-    await this.log.compact(
-      conversationId,
-      plan.fold.map((e) => e.event_id),
-      summary,
-    );
-    this.host.emit("conversation.event", summary);
-    this.host.emit(`conversation.${EventKind.Summary}`, summary);
-    return summary;
+  compact(target: BroadcastRef): Promise<ConversationEvent | null> {
+    return this.upkeep.compact(nonceOf(target));
   }
 
   /** Drop conversations quiet for longer than the retention. Returns the dropped ids. */
-  async prune(now: number = nowSeconds()): Promise<string[]> {
-    if (this.retention === null) return [];
-    const dropped = await this.log.prune(now - this.retention);
-    for (const id of dropped) this.replyCache.delete(id);
-    if (dropped.length > 0) log.debug(`pruned ${dropped.length} quiet conversation(s)`);
-    return dropped;
+  prune(now?: number): Promise<string[]> {
+    return this.upkeep.prune(now);
   }
 }

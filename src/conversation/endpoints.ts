@@ -6,7 +6,8 @@
  */
 import type { EndpointRegistry } from "../rpc/endpoints.ts";
 import type { ArtifactStore } from "./artifacts.ts";
-import { ConversationEndpoint, type Conversations } from "./conversations.ts";
+import type { Conversations } from "./conversations.ts";
+import { ConversationEndpoint } from "./contracts.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
 
 /** Register the conversation, artifact and ask endpoints, and the broadcast observer. */

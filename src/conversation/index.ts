@@ -4,8 +4,8 @@
  *
  * @module
  */
+export { Conversations } from "./conversations.ts";
 export {
-  Conversations,
   ConversationEndpoint,
   type ConversationHost,
   type ConversationOptions,
@@ -14,7 +14,7 @@ export {
   type AskHandler,
   type AskInfo,
   type BroadcastRef,
-} from "./conversations.ts";
+} from "./contracts.ts";
 export { registerConversationEndpoints } from "./endpoints.ts";
 export { EventKind, makeEvent, parseEvent, normalisePeer, compareEvents, type EventFields } from "./events.ts";
 export { broadcastKwargs, broadcastTime, replyEventId, newBroadcast, type BroadcastReceived } from "./broadcast.ts";

@@ -1,11 +1,12 @@
 /**
- * Fixed intervals: `every({ minutes: 5 })`.
+ * Fixed intervals: `every({ minutes: 5 })`, and {@link toSchedule}, which reads a plain number of
+ * seconds as one.
  *
  * @module
  */
 
 import { ScheduleError } from "../errors.ts";
-import type { Schedule } from "./schedule.ts";
+import { isSchedule, type Schedule, type ScheduleLike } from "./schedule.ts";
 import { assertValidDate, describeValue } from "./validate.ts";
 
 /** The parts of an interval; they are added up, so `{ minutes: 1, seconds: 30 }` is 90 seconds. */
@@ -126,4 +127,16 @@ export function formatDuration(milliseconds: number): string {
     rest -= count * size;
   }
   return parts.length > 0 ? parts.join(" ") : "0ms";
+}
+
+/**
+ * Normalise a {@link ScheduleLike}: a number means that many seconds (`toSchedule(30)` is
+ * `every({ seconds: 30 })`), a {@link Schedule} is returned as it is.
+ *
+ * @throws {ScheduleError} for a non-positive or non-finite number, or anything that is not a schedule.
+ */
+export function toSchedule(value: ScheduleLike): Schedule {
+  if (typeof value === "number") return every({ seconds: value });
+  if (isSchedule(value)) return value;
+  throw new ScheduleError(`expected a Schedule or a number of seconds, got ${describeValue(value)}`);
 }

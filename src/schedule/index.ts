@@ -15,8 +15,8 @@
  * @module
  */
 
-export { isSchedule, toSchedule, type Schedule, type ScheduleLike } from "./schedule.ts";
-export { every, formatDuration, IntervalSchedule, type EveryOptions } from "./every.ts";
+export { isSchedule, type Schedule, type ScheduleLike } from "./schedule.ts";
+export { every, formatDuration, IntervalSchedule, toSchedule, type EveryOptions } from "./every.ts";
 export { cron, CronSchedule, type CronScheduleOptions } from "./cron.ts";
 export {
   solar,

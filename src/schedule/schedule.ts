@@ -1,13 +1,9 @@
 /**
- * The {@link Schedule} contract shared by intervals, cron expressions and solar events, and
- * {@link toSchedule}, which turns a plain number of seconds into an interval.
+ * The {@link Schedule} contract shared by intervals, cron expressions and solar events. It imports
+ * nothing: every kind of schedule depends on it, never the other way round.
  *
  * @module
  */
-
-import { ScheduleError } from "../errors.ts";
-import { every } from "./every.ts";
-import { describeValue } from "./validate.ts";
 
 /**
  * When a periodic task runs. A schedule is a pure function of time: it keeps no state, so the
@@ -33,16 +29,4 @@ export function isSchedule(value: unknown): value is Schedule {
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as { nextAfter?: unknown; describe?: unknown };
   return typeof candidate.nextAfter === "function" && typeof candidate.describe === "function";
-}
-
-/**
- * Normalise a {@link ScheduleLike}: a number means that many seconds (`toSchedule(30)` is
- * `every({ seconds: 30 })`), a {@link Schedule} is returned as it is.
- *
- * @throws {ScheduleError} for a non-positive or non-finite number, or anything that is not a schedule.
- */
-export function toSchedule(value: ScheduleLike): Schedule {
-  if (typeof value === "number") return every({ seconds: value });
-  if (isSchedule(value)) return value;
-  throw new ScheduleError(`expected a Schedule or a number of seconds, got ${describeValue(value)}`);
 }

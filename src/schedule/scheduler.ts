@@ -7,9 +7,11 @@
 import { ConfigError, ScheduleError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { IntervalSchedule } from "./every.ts";
-import { toSchedule, type Schedule } from "./schedule.ts";
+import type { Schedule } from "./schedule.ts";
+import { toSchedule } from "./every.ts";
 import { describeValue } from "./validate.ts";
 import { MAX_TIMER_DELAY_MS } from "../util/time.ts";
+import { errorMessage } from "../util/guards.ts";
 
 const log = createLogger("schedule");
 
@@ -365,7 +367,7 @@ function checkedNext(schedule: Schedule, after: number, name?: string): number {
     next = schedule.nextAfter(new Date(after));
   } catch (error) {
     if (error instanceof ScheduleError) throw error;
-    throw new ScheduleError(`${label}: nextAfter() threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ScheduleError(`${label}: nextAfter() threw: ${errorMessage(error)}`, { cause: error });
   }
   if (!(next instanceof Date) || Number.isNaN(next.getTime())) {
     throw new ScheduleError(`${label}: nextAfter() must return a valid Date, got ${next instanceof Date ? "Invalid Date" : describeValue(next)}`);

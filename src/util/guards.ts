@@ -32,3 +32,8 @@ export function typeName(value: unknown): string {
 export function isPort(value: unknown, allowZero = false): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= (allowZero ? 0 : 1) && value <= 65535;
 }
+
+/** The message of a caught value: an Error's message, or the value as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

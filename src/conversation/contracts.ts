@@ -1,0 +1,119 @@
+/**
+ * The conversation layer's contracts: its endpoint names, what it needs from its node
+ * ({@link ConversationHost}), its options, and the small types its methods take.
+ *
+ * @module
+ */
+import type { Broadcast, Peer } from "../types.ts";
+import type { Kwargs } from "../wire/messages.ts";
+import { ConfigError } from "../errors.ts";
+import { checkLimits, defaultKeepRecent, digestSummarizer, type Summarizer } from "./compaction.ts";
+import type { ConversationLog } from "./log.ts";
+
+/** Endpoint names of the conversation layer (PROTOCOL.md). */
+export const ConversationEndpoint = {
+  Reply: "_synapse.broadcast.reply",
+  Event: "_synapse.conversation.event",
+  Sync: "_synapse.conversation.sync",
+  List: "_synapse.conversation.list",
+} as const;
+
+/** What the conversation layer needs from its node. */
+export interface ConversationHost {
+  /** This node as a Peer record. */
+  self(): Peer;
+  /** Known peers (never self). */
+  peers(): Peer[];
+  /** Why `peer` may not take part (different swarm or team), or null when it may. */
+  admit(peer: Peer): string | null;
+  /** Call `endpoint` on a peer; rejects on any failure. */
+  call(peer: Pick<Peer, "address" | "port">, endpoint: string, args: unknown[], kwargs: Kwargs): Promise<unknown>;
+  /** Emit a node event (never throws). */
+  emit(event: string, payload: unknown): void;
+}
+
+/** Options of the conversation layer (node options `conversation*`). Times in seconds. */
+export interface ConversationOptions {
+  /** Where events are kept (default: a new {@link MemoryConversationLog}). */
+  log?: ConversationLog;
+  /** Compact a conversation once it holds more than this many events (default: never). */
+  maxEvents?: number | null;
+  /** Newest events kept verbatim by compaction (default: min(10, maxEvents / 2)). */
+  keepRecent?: number;
+  /** Prune conversations quiet for this long, and refuse events older than this (default: keep forever). */
+  retention?: number | null;
+  /**
+   * How many peers a node relays a new event or reply to. Default: all of them (flooding, as Python
+   * nodes do). A small number (3 to 5) keeps traffic linear in the swarm size: the author still sends
+   * to every peer it knows, relays only cover peers the author did not reach.
+   */
+  gossipFanout?: number;
+  /** Text of compaction summaries (default: {@link digestSummarizer}). */
+  summarizer?: Summarizer;
+}
+
+/** Options of {@link Conversations.emit}. */
+export interface EmitOptions {
+  /** The event this one answers (for an `ack` or `reply`: the nonce). */
+  parentId?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+/** Options of {@link Conversations.sync}. */
+export interface SyncOptions {
+  /** Only events with `created_at` after this (float Unix seconds; default 0: everything). */
+  since?: number;
+}
+
+/** What the ask handler learns besides the task and context. */
+export interface AskInfo {
+  /** The broadcast the ask came in, or null for a direct `_node.ask`. */
+  broadcast: Broadcast | null;
+}
+
+/** The default task handler of a node (`node.ask(handler)`). */
+export type AskHandler = (task: string, context: Record<string, unknown>, info: AskInfo) => unknown;
+
+/** A broadcast, or its nonce. */
+export type BroadcastRef = Broadcast | string;
+
+/** The nonce of a broadcast reference. @throws {ConfigError} for anything but a Broadcast or a non-empty string. */
+export function nonceOf(ref: BroadcastRef): string {
+  const nonce = typeof ref === "string" ? ref : ref?.nonce;
+  if (typeof nonce !== "string" || nonce.length === 0) throw new ConfigError("expected a Broadcast or a nonce string");
+  return nonce;
+}
+
+/** {@link ConversationOptions} checked, with their defaults filled in. */
+export interface ConversationSettings {
+  maxEvents: number | null;
+  keepRecent: number;
+  retention: number | null;
+  gossipFanout: number;
+  summarizer: Summarizer;
+}
+
+/**
+ * Check the conversation options and fill in their defaults.
+ *
+ * @throws {ConfigError} for limits compaction cannot keep, a retention that is not a positive number
+ * of seconds, or a fan-out under 1.
+ */
+export function conversationSettings(options: ConversationOptions): ConversationSettings {
+  const maxEvents = options.maxEvents ?? null;
+  const keepRecent = options.keepRecent ?? (maxEvents === null ? 10 : defaultKeepRecent(maxEvents));
+  if (maxEvents !== null) checkLimits(maxEvents, keepRecent);
+  const retention = options.retention ?? null;
+  if (retention !== null && !(typeof retention === "number" && retention > 0)) {
+    throw new ConfigError(`conversationRetention must be a positive number of seconds or null, got ${String(retention)}`);
+  }
+  const fanout = options.gossipFanout ?? Number.POSITIVE_INFINITY;
+  if (!(fanout >= 1)) throw new ConfigError(`gossipFanout must be at least 1, got ${String(fanout)}`);
+  return {
+    maxEvents,
+    keepRecent,
+    retention,
+    gossipFanout: fanout === Number.POSITIVE_INFINITY ? fanout : Math.floor(fanout),
+    summarizer: options.summarizer ?? digestSummarizer,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Who a conversation message goes to, and sending it there: the author sends to every peer it
+ * knows; a relay goes to every other peer (flooding, as Python nodes do) or to a random
+ * `gossipFanout` of them, which keeps traffic linear in the swarm size.
+ *
+ * @module
+ */
+import type { Peer } from "../types.ts";
+import type { Kwargs } from "../wire/messages.ts";
+import { createLogger } from "../log.ts";
+import { errorMessage } from "../util/guards.ts";
+import type { ConversationHost } from "./contracts.ts";
+
+const log = createLogger("conversation");
+
+/** Sample `k` items (Fisher-Yates prefix). */
+function sample<T>(items: T[], k: number): T[] {
+  const copy = items.slice();
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(Math.random() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, k);
+}
+
+/** The targets and the fan-out of one node's conversation traffic. */
+export class Gossip {
+  constructor(
+    private readonly host: Pick<ConversationHost, "self" | "peers" | "call">,
+    /** Relay fan-out (Infinity: every peer). */
+    readonly fanout: number,
+  ) {}
+
+  /** Every known peer but this node and those in `exclude`. */
+  others(exclude: ReadonlySet<string> = new Set()): Peer[] {
+    const self = this.host.self().id;
+    return this.host.peers().filter((p) => p.id !== self && !exclude.has(p.id));
+  }
+
+  /** Peers a relay goes to: every other peer, or a random `fanout` of them. */
+  relayTargets(exclude: ReadonlySet<string>): Peer[] {
+    const peers = this.others(exclude);
+    return peers.length <= this.fanout ? peers : sample(peers, this.fanout);
+  }
+
+  /** Call every target concurrently; failures are logged, never thrown. Resolves to the number that answered. */
+  async fanOut(targets: Peer[], endpoint: string, args: unknown[], kwargs: Kwargs): Promise<number> {
+    const results = await Promise.allSettled(targets.map((p) => this.host.call(p, endpoint, args, kwargs)));
+    let ok = 0;
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") ok++;
+      else log.debug(`${endpoint} to ${targets[i]!.name || targets[i]!.id.slice(0, 8)} failed: ${errorMessage(r.reason)}`);
+    });
+    return ok;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The replies to broadcasts, each filed once per (broadcast, replier): the in-memory set gates
+ * concurrent copies of a reply (gossip brings many), the log's derived event id gates copies that
+ * arrive after a restart or a compaction.
+ *
+ * @module
+ */
+import type { BroadcastReply, ConversationEvent, Peer } from "../types.ts";
+import type { ConversationLog } from "./log.ts";
+import { EventKind, makeEvent } from "./events.ts";
+import { replyEventId } from "./broadcast.ts";
+
+/** Where a new reply event goes: stored (true) or refused (false, e.g. too old). */
+export type AppendEvent = (event: ConversationEvent) => Promise<boolean>;
+
+/** Where a reply came from, when it arrived as a gossiped event rather than a reply call. */
+export interface ReplyOrigin {
+  conversationId?: string;
+  createdAt?: number;
+  metadata?: Record<string, unknown>;
+}
+
+/** The reply book of one node. */
+export class ReplyBook {
+  /** nonce -> replier id -> reply; loaded from the log on first use of a nonce. */
+  private readonly byNonce = new Map<string, Map<string, BroadcastReply>>();
+
+  constructor(
+    private readonly log: ConversationLog,
+    private readonly append: AppendEvent,
+  ) {}
+
+  /** A broadcast of this node's own: it has no replies yet (no need to read the log). */
+  opened(nonce: string): void {
+    this.byNonce.set(nonce, new Map());
+  }
+
+  /** Forget what is cached of a conversation (retention dropped it). */
+  forget(nonce: string): void {
+    this.byNonce.delete(nonce);
+  }
+
+  /** The replies known for a broadcast, by replier id, in the order they were filed. */
+  async of(nonce: string): Promise<Map<string, BroadcastReply>> {
+    let byPeer = this.byNonce.get(nonce);
+    if (byPeer) return byPeer;
+    const events = await this.log.events(nonce);
+    byPeer = this.byNonce.get(nonce);
+    if (!byPeer) this.byNonce.set(nonce, (byPeer = new Map()));
+    for (const e of events) {
+      if (e.kind === EventKind.Reply && !byPeer.has(e.peer.id)) byPeer.set(e.peer.id, { nonce, peer: e.peer, result: e.payload.result ?? null });
+    }
+    return byPeer;
+  }
+
+  /**
+   * File `peer`'s reply to `nonce` once. Returns the stored event, or null when the reply was
+   * known already or the log refused it.
+   */
+  async record(nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
+    const byPeer = await this.of(nonce);
+    if (byPeer.has(peer.id)) return null;
+    byPeer.set(peer.id, { nonce, peer, result }); // before any await: a concurrent copy now sees it
+    const event = makeEvent({
+      conversationId: origin.conversationId ?? nonce,
+      eventId: replyEventId(nonce, peer.id),
+      kind: EventKind.Reply,
+      peer,
+      payload: { result },
+      parentId: nonce,
+      createdAt: origin.createdAt,
+      metadata: origin.metadata,
+    });
+    return (await this.append(event)) ? event : null;
+  }
+}
