@@ -18,6 +18,7 @@ export { Pool, defaultPool } from "./transport/pool.ts";
 export { encode, decode } from "./wire/codec.ts";
 export { FrameDecoder, DEFAULT_MAX_FRAME, HEADER_SIZE } from "./wire/frame.ts";
 export { request, okResponse, errorResponse, parseMessage } from "./wire/messages.ts";
+export { readPeer, readNodeInfo } from "./wire/peer.ts";
 export { Emitter, waitFor } from "./events.ts";
 export {
   Membership,
@@ -28,7 +29,6 @@ export {
   DIFFERENT_SWARM,
   DIFFERENT_TEAM,
   parseSeed,
-  parsePeer,
   instanceName,
 } from "./membership/index.ts";
 export {

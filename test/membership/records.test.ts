@@ -2,19 +2,18 @@ import { describe, expect, test } from "bun:test";
 import {
   DIFFERENT_SWARM,
   DIFFERENT_TEAM,
-  PEER_KEYS,
   PeerTable,
   buildTxt,
   checkMembership,
   dialTarget,
   instanceName,
   membershipRefusal,
-  parsePeer,
   parseSeed,
   parseSeeds,
   parseTxt,
   txtCapabilities,
 } from "../../src/membership/index.ts";
+import { PEER_KEYS, readPeer } from "../../src/wire/peer.ts";
 import { ConfigError, EndpointError } from "../../src/errors.ts";
 import type { Peer } from "../../src/types.ts";
 
@@ -42,13 +41,13 @@ function refusal(fn: () => unknown): EndpointError {
 
 describe("membership - peer records", () => {
   test("a Python peer record is accepted unchanged, keys in wire order", () => {
-    const peer = parsePeer(beta);
+    const peer = readPeer(beta, { mode: "strict" });
     expect(peer).toEqual(beta as Peer);
     expect(Object.keys(peer)).toEqual([...PEER_KEYS]);
   });
 
   test("missing optional keys take Python's defaults; last_seen defaults to now", () => {
-    const peer = parsePeer({ id: "x", address: "10.1.1.1", port: 7 }, 42.5);
+    const peer = readPeer({ id: "x", address: "10.1.1.1", port: 7 }, { mode: "strict", now: 42.5 });
     expect(peer).toEqual({
       id: "x",
       address: "10.1.1.1",
@@ -63,7 +62,7 @@ describe("membership - peer records", () => {
   });
 
   test("an integer last_seen is accepted", () => {
-    expect(parsePeer({ ...beta, last_seen: 1700000000 }).last_seen).toBe(1700000000);
+    expect(readPeer({ ...beta, last_seen: 1700000000 }, { mode: "strict" }).last_seen).toBe(1700000000);
   });
 
   test("malformed records are refused with bad_request and a clear message", () => {
@@ -88,7 +87,7 @@ describe("membership - peer records", () => {
       [{ ...beta, extra: 1, more: 2 }, "invalid peer record: unexpected keys 'extra', 'more'"],
     ];
     for (const [value, message] of cases) {
-      const error = refusal(() => parsePeer(value));
+      const error = refusal(() => readPeer(value, { mode: "strict" }));
       expect(error.code).toBe("bad_request");
       expect(error.message).toBe(message);
     }
