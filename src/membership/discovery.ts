@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { Scheduler } from "../schedule/scheduler.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import type { AddTaskOptions, TaskFunction } from "../schedule/scheduler.ts";
 import type { Peer } from "../types.ts";
 import type { PeerSource } from "./peer-table.ts";
 
@@ -22,8 +23,11 @@ export interface AdmitOptions {
   announce?: boolean;
 }
 
-/** Where periodic work goes (the node's scheduler, or a fake in tests). */
-export type TaskScheduler = Pick<Scheduler, "add">;
+/** Where periodic work goes: the node's `Scheduler`, or a fake in tests. */
+export interface TaskScheduler {
+  /** Run `fn` on `schedule` while the scheduler runs (what it returns is not used). */
+  add(schedule: Schedule, fn: TaskFunction, options?: AddTaskOptions): unknown;
+}
 
 /** What a discovery needs of membership. */
 export interface DiscoveryHost {
