@@ -57,12 +57,10 @@ export class SeedDiscovery implements Discovery {
   readonly name = "seeds";
   /** `refresh` waits for every seed's answer: nothing comes late. */
   readonly settleTime = 0;
-  /** Joins sent, for statistics. */
-  joinsSent = 0;
-
   private readonly seeds: SeedState[] = [];
   private task = false;
   private active = false;
+  private sent = 0;
 
   constructor(
     private readonly host: SeedHost,
@@ -70,6 +68,11 @@ export class SeedDiscovery implements Discovery {
     private readonly timing: SeedTiming,
   ) {
     this.add(seeds);
+  }
+
+  /** Joins sent so far, for statistics. */
+  get joinsSent(): number {
+    return this.sent;
   }
 
   /** Add seeds (known ones are skipped); they are joined on the next refresh or rejoin round. */
@@ -148,7 +151,7 @@ export class SeedDiscovery implements Discovery {
   private async join(s: SeedState): Promise<boolean> {
     const label = `${s.seed.host}:${s.seed.port}`;
     if (!this.active || !this.host.running()) return false;
-    this.joinsSent++;
+    this.sent++;
     let result: unknown;
     try {
       result = await this.host.call(s.seed.host, s.seed.port, "_synapse.join", [this.host.self()], this.timing.joinTimeout);
