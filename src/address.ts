@@ -1,5 +1,6 @@
 /**
- * Choosing the address a node advertises to its peers.
+ * Address logic: what counts as a wildcard or loopback address, this machine's addresses, which
+ * address a node advertises to its peers, and the IPv4 address of a named interface.
  *
  * @module
  */
@@ -39,6 +40,14 @@ export function localAddresses(): Set<string> {
     for (const info of infos ?? []) out.add(info.address);
   }
   return out;
+}
+
+/** An IPv4 address of the named interface, or the argument itself when it is an IPv4 address; null when there is none. */
+export function resolveInterface(iface: string | undefined): string | null {
+  if (!iface) return null;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(iface)) return iface;
+  for (const info of networkInterfaces()[iface] ?? []) if (info.family === "IPv4") return info.address;
+  return null;
 }
 
 /**

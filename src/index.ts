@@ -23,6 +23,7 @@ export { Node } from "./node.ts";
 export { Client, kw } from "./rpc/client.ts";
 export { EndpointRegistry } from "./rpc/endpoints.ts";
 export { Pool, defaultPool } from "./transport/pool.ts";
+export { readPeer, readNodeInfo } from "./wire/peer.ts";
 export { Emitter, waitFor } from "./events.ts";
 
 // Membership: seeds, peers, heartbeats, mDNS.
@@ -35,7 +36,6 @@ export {
   DIFFERENT_SWARM,
   DIFFERENT_TEAM,
   parseSeed,
-  parsePeer,
   instanceName,
 } from "./membership/index.ts";
 

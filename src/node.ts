@@ -9,17 +9,25 @@ import { hostname } from "node:os";
 import { EndpointRegistry, type EndpointOptions, type Handler } from "./rpc/endpoints.ts";
 import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener, serverLimits } from "./transport/listener.ts";
-import { isWildcard, resolveAdvertise } from "./address.ts";
+import { isWildcard, resolveAdvertise, resolveInterface } from "./address.ts";
 import { ConfigError, ConnectionError } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { createLogger } from "./log.ts";
 import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
 import type { Schedule } from "./schedule/schedule.ts";
-import { Membership, resolveInterface, type JoinOptions, type MdnsOptions, type MembershipEvents, type SeedLike } from "./membership/index.ts";
+import {
+  Membership,
+  discoveriesFromOptions,
+  membershipRefusal,
+  registerMembershipEndpoints,
+  type JoinOptions,
+  type MdnsOptions,
+  type MembershipEvents,
+  type SeedLike,
+} from "./membership/index.ts";
 import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo, NodeKind, Peer } from "./types.ts";
 import { Client, kw, splitArguments } from "./rpc/client.ts";
 import { Pool } from "./transport/pool.ts";
-import { membershipRefusal } from "./membership/index.ts";
 import {
   ArtifactStore,
   Conversations,
@@ -205,7 +213,22 @@ export class Node {
       this.capabilitySet.set(cap.name, cap);
     }
     registerCoreBuiltins(this.endpoints, this);
-    this.membership = new Membership(this, options, (event, payload) => this.events.emit(event, payload));
+    this.membership = new Membership(
+      {
+        id: this.id,
+        swarm: this.swarm,
+        team: this.team,
+        scheduler: this.scheduler,
+        running: () => this.running,
+        self: () => this.toPeer(),
+        info: () => this.info(),
+        call: (host, port, endpoint, args, timeout) => new Client(host, port, { timeout, pool: this.pool }).call(endpoint, ...args),
+        emit: (event, payload) => this.events.emit(event, payload),
+      },
+      options,
+      discoveriesFromOptions(options),
+    );
+    registerMembershipEndpoints(this.endpoints, this.membership);
     this.conversationLayer = new Conversations(
       {
         self: () => this.toPeer(),

@@ -15,7 +15,8 @@ import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
-import { EventKind, MAX_ID_LENGTH, makeEvent, normalisePeer, parseEvent } from "./events.ts";
+import { EventKind, MAX_ID_LENGTH, makeEvent, parseEvent } from "./events.ts";
+import { readPeer } from "../wire/peer.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { broadcastKwargs, broadcastTime, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
@@ -190,7 +191,7 @@ export class Conversations {
   observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs): void {
     let origin: Peer;
     try {
-      origin = normalisePeer(broadcast.origin, "broadcast origin");
+      origin = readPeer(broadcast.origin, { mode: "lenient", what: "broadcast origin" });
     } catch (error) {
       log.debug(`broadcast ${broadcast.nonce} ignored: ${errorMessage(error)}`);
       return;
@@ -255,7 +256,7 @@ export class Conversations {
     if (typeof nonce !== "string" || nonce.length === 0 || nonce.length > MAX_ID_LENGTH) {
       throw new EndpointError(ErrorCode.BadRequest, "invalid broadcast reply: nonce must be a non-empty string");
     }
-    const peer = normalisePeer(peerRaw, "broadcast reply peer");
+    const peer = readPeer(peerRaw, { mode: "lenient", what: "broadcast reply peer" });
     const refusal = this.host.admit(peer);
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     const stored = await this.recordReply(nonce, peer, result ?? null);

@@ -5,10 +5,11 @@
  * @module
  */
 import { EndpointError, ErrorCode } from "../errors.ts";
-import type { ConversationEvent, NodeKind, Peer } from "../types.ts";
+import type { ConversationEvent, Peer } from "../types.ts";
 import { uuidv7 } from "./uuid.ts";
-import { isMap, isPort } from "../util/guards.ts";
+import { isMap } from "../util/guards.ts";
 import { nowSeconds } from "../util/time.ts";
+import { MAX_ID_LENGTH, readPeer } from "../wire/peer.ts";
 
 /** Built-in event kinds. Higher layers add their own (`task.offer`, ...). */
 export const EventKind = {
@@ -19,40 +20,11 @@ export const EventKind = {
   Summary: "summary",
 } as const;
 
-/** Longest accepted id or kind, in characters (ids are UUIDs or 64-char hex in practice). */
-export const MAX_ID_LENGTH = 256;
+// The one limit on ids and kinds, shared with the Peer reader.
+export { MAX_ID_LENGTH } from "../wire/peer.ts";
 
 function bad(message: string): EndpointError {
   return new EndpointError(ErrorCode.BadRequest, message);
-}
-
-/**
- * A {@link Peer} with exactly the wire's keys, in the wire's order. Extra keys are dropped: a Python
- * node rebuilds a Peer strictly and fails on any key it does not know.
- *
- * @throws {EndpointError} `bad_request` when `id`, `address` or `port` is missing or mistyped.
- */
-export function normalisePeer(raw: unknown, what = "peer"): Peer {
-  if (!isMap(raw)) throw bad(`invalid ${what}: not a map`);
-  const { id, address, port } = raw;
-  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) throw bad(`invalid ${what}: id must be a non-empty string`);
-  if (typeof address !== "string") throw bad(`invalid ${what}: address must be a string`);
-  if (!isPort(port, true)) throw bad(`invalid ${what}: port must be an integer`);
-  const optional = (v: unknown) => (typeof v === "string" ? v : null);
-  const kind: NodeKind = raw.kind === "bootstrap" ? "bootstrap" : "node";
-  const caps = Array.isArray(raw.capabilities) ? raw.capabilities.filter((c): c is string => typeof c === "string") : [];
-  const lastSeen = typeof raw.last_seen === "number" && Number.isFinite(raw.last_seen) ? raw.last_seen : nowSeconds();
-  return {
-    id,
-    address,
-    port,
-    swarm: optional(raw.swarm),
-    team: optional(raw.team),
-    name: typeof raw.name === "string" ? raw.name : "",
-    kind,
-    capabilities: caps,
-    last_seen: lastSeen,
-  };
 }
 
 function requireId(raw: Record<string, unknown>, key: string): string {
@@ -74,7 +46,7 @@ export function parseEvent(raw: unknown): ConversationEvent {
   const conversationId = requireId(raw, "conversation_id");
   const eventId = requireId(raw, "event_id");
   const kind = requireId(raw, "kind");
-  const peer = normalisePeer(raw.peer, "conversation event peer");
+  const peer = readPeer(raw.peer, { mode: "lenient", what: "conversation event peer" });
   const payload = raw.payload ?? {};
   if (!isMap(payload)) throw bad("invalid conversation event: payload must be a map");
   const metadata = raw.metadata ?? {};

@@ -16,7 +16,7 @@ export {
   type BroadcastRef,
 } from "./contracts.ts";
 export { registerConversationEndpoints } from "./endpoints.ts";
-export { EventKind, makeEvent, parseEvent, normalisePeer, compareEvents, type EventFields } from "./events.ts";
+export { EventKind, makeEvent, parseEvent, compareEvents, type EventFields } from "./events.ts";
 export { broadcastKwargs, broadcastTime, replyEventId, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
 export type { ConversationLog, MaybePromise } from "./log.ts";
 export { MemoryConversationLog } from "./memory-log.ts";

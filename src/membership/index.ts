@@ -14,37 +14,38 @@
  */
 export {
   Membership,
+  type CallTarget,
   type JoinOptions,
   type MembershipEvents,
   type MembershipHost,
-  type MembershipOptions,
   type MembershipStats,
-  type SeedStatus,
 } from "./membership.ts";
-export { Liveness } from "./heartbeat.ts";
+export { membershipTiming, type MembershipOptions, type MembershipTiming } from "./options.ts";
+export { registerMembershipEndpoints } from "./endpoints.ts";
+export type { AdmitOptions, Discovery, DiscoveryHost, TaskScheduler } from "./discovery.ts";
+export { discoveriesFromOptions, type DiscoveryFactory, type MembershipDiscoveries } from "./discoveries.ts";
+export { SeedDiscovery, type SeedHost, type SeedStatus, type SeedTiming } from "./seed-discovery.ts";
+export { Liveness, type HeartbeatCounts, type HeartbeatTarget, type LivenessHost, type LivenessTiming } from "./liveness.ts";
 export { PeerTable, dialTarget, plainAddress, type PeerEntry, type PeerSource, type UpsertResult } from "./peer-table.ts";
-export {
-  PEER_KEYS,
-  DIFFERENT_SWARM,
-  DIFFERENT_TEAM,
-  checkMembership,
-  membershipRefusal,
-  parsePeer,
-  readInfo,
-  type MembershipScope,
-} from "./peer-record.ts";
+export { DIFFERENT_SWARM, DIFFERENT_TEAM, checkMembership, membershipRefusal, type MembershipScope } from "./scope.ts";
 export { DEFAULT_SEED_PORT, parseSeed, parseSeeds, type Seed, type SeedLike } from "./seeds.ts";
 export {
   DEFAULT_QUERY_SCHEDULE,
-  MDNS_EXTENSIONS,
   MdnsDiscovery,
   SERVICE_TYPE,
+  type MdnsHost,
+  type MdnsOptions,
+} from "./mdns.ts";
+export { openMulticast, type MdnsOpener, type MdnsSocket, type MdnsSocketConfig, type PacketSource } from "./mdns-socket.ts";
+export {
+  MDNS_EXTENSIONS,
   buildTxt,
   instanceName,
   parseTxt,
-  resolveInterface,
   txtCapabilities,
-  type MdnsOptions,
+  txtPeer,
   type TxtFields,
+  type TxtOrigin,
+  type TxtPeer,
   type TxtProperties,
-} from "./mdns.ts";
+} from "./mdns-txt.ts";

@@ -1,26 +1,28 @@
 /**
  * mDNS discovery (on the `multicast-dns` package): the node advertises itself as
- * `_synapse._tcp.local.` with the instance name and TXT keys of the Python implementation, browses
- * the same type, and admits the peers of its swarm and team.
+ * `_synapse._tcp.local.` with the instance name and TXT keys of the Python implementation (see
+ * `mdns-txt.ts`), browses the same type, and admits the peers it finds; a goodbye (TTL 0) makes
+ * membership forget the peer at once.
  *
  * Survival rules: an error handler is on the UDP socket before anything can fail (a clash on port
  * 5353 must not crash the process); a host without multicast (no route, ENODEV) gets one clear
- * warning and the node carries on with its seeds. Every TXT string stays within 255 bytes (a
- * longer one makes the service silently undiscoverable): long values are shortened and a long
- * capability list is split over `capabilities`, `capabilities.1`, ... (Python reads the first).
+ * warning and the node carries on with its seeds.
+ *
+ * The socket is opened through an `MdnsOpener` (see `mdns-socket.ts`), so tests can put the
+ * discovery on an in-memory network instead of UDP.
  *
  * @module
  */
-import dgram from "node:dgram";
-import { hostname, networkInterfaces } from "node:os";
-import makeMdns from "multicast-dns";
+import { hostname } from "node:os";
+import type makeMdns from "multicast-dns";
 import type { Answer, StringAnswer, SrvAnswer, TxtAnswer } from "dns-packet";
-import { isLoopback } from "../address.ts";
+import { resolveInterface } from "../address.ts";
 import { createLogger } from "../log.ts";
-import type { NodeKind, Peer } from "../types.ts";
+import type { Peer } from "../types.ts";
 import { nowSeconds } from "../util/time.ts";
-import { isPort } from "../util/guards.ts";
-import type { Membership } from "./membership.ts";
+import type { Discovery, DiscoveryHost } from "./discovery.ts";
+import { openMulticast, type MdnsOpener, type MdnsSocket, type PacketSource } from "./mdns-socket.ts";
+import { MDNS_EXTENSIONS, buildTxt, instanceName, parseTxt, txtPeer, type TxtProperties } from "./mdns-txt.ts";
 
 const log = createLogger("mdns");
 
@@ -28,15 +30,9 @@ const log = createLogger("mdns");
 export const SERVICE_TYPE = "_synapse._tcp.local";
 /** The DNS-SD meta query that lists service types. */
 const SERVICES_META = "_services._dns-sd._udp.local";
-/** Extensions this implementation advertises in the `ext` TXT key. */
-export const MDNS_EXTENSIONS = ["mux"] as const;
 /** Seconds between queries at start (and after a peer went offline): quick first, then sparse. */
 export const DEFAULT_QUERY_SCHEDULE = [0, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60] as const;
 
-/** The longest TXT string (one length byte). */
-const TXT_MAX = 255;
-/** At most this many extra `capabilities.N` strings (keeps the packet near one Ethernet frame). */
-const MAX_CAPABILITY_CHUNKS = 6;
 const TTL_PTR = 4500;
 const TTL_HOST = 120;
 /** Errors that mean "no multicast here". */
@@ -54,122 +50,8 @@ export interface MdnsOptions {
   querySchedule?: readonly number[];
 }
 
-/** A `key=value` TXT map. `null` for a key written without `=` (how Python writes None). */
-export type TxtProperties = Record<string, string | null>;
-
-/**
- * The instance label: the node name with every character other than letters, digits and `-`
- * replaced by `-`, then `-` and the first 8 characters of the id (shortened to fit a DNS label).
- */
-export function instanceName(name: string, id: string): string {
-  // Per character (code point, as Python iterates a str): an emoji is one "-", not two.
-  const label = name.replace(/[^A-Za-z0-9-]/gu, "-").slice(0, 63 - 9);
-  return `${label}-${id.slice(0, 8)}`;
-}
-
-/** Cut `text` to at most `bytes` UTF-8 bytes, never inside a character. */
-function fitBytes(text: string, bytes: number): string {
-  if (Buffer.byteLength(text) <= bytes) return text;
-  let out = "";
-  let used = 0;
-  for (const ch of text) {
-    const size = Buffer.byteLength(ch);
-    if (used + size > bytes) break;
-    out += ch;
-    used += size;
-  }
-  return out;
-}
-
-/** What the TXT record says about a node. */
-export interface TxtFields {
-  id: string;
-  name: string;
-  kind: NodeKind;
-  swarm: string | null;
-  team: string | null;
-  host: string;
-  capabilities: string[];
-  extensions?: readonly string[];
-}
-
-/**
- * The TXT strings of a node: `id`, `name`, `kind`, `swarm`, `team`, `host`, `capabilities`
- * (comma-joined, split over `capabilities.1`, ... when longer than one string), and `ext`. A nil
- * swarm or team is written as a bare key. Every string is at most 255 bytes.
- */
-export function buildTxt(fields: TxtFields): string[] {
-  const entry = (key: string, value: string | null) => (value === null ? key : `${key}=${fitBytes(value, TXT_MAX - key.length - 1)}`);
-  const out = [
-    entry("id", fields.id),
-    entry("name", fields.name),
-    entry("kind", fields.kind),
-    entry("swarm", fields.swarm),
-    entry("team", fields.team),
-    entry("host", fields.host),
-  ];
-  const chunks: string[] = [];
-  let current = "";
-  let dropped = 0;
-  for (const cap of fields.capabilities) {
-    const key = chunks.length === 0 ? "capabilities" : `capabilities.${chunks.length}`;
-    const room = TXT_MAX - key.length - 1;
-    if (cap.includes(",") || Buffer.byteLength(cap) > TXT_MAX - "capabilities.N=".length) {
-      dropped++;
-      continue;
-    }
-    const next = current === "" ? cap : `${current},${cap}`;
-    if (Buffer.byteLength(next) <= room) {
-      current = next;
-      continue;
-    }
-    if (chunks.length >= MAX_CAPABILITY_CHUNKS) {
-      dropped++;
-      continue;
-    }
-    chunks.push(current);
-    current = cap;
-  }
-  chunks.push(current);
-  chunks.forEach((chunk, i) => out.push(`${i === 0 ? "capabilities" : `capabilities.${i}`}=${chunk}`));
-  if (dropped > 0) log.debug(`${dropped} capability name(s) left out of the mDNS TXT record (too long or too many)`);
-  if (fields.extensions && fields.extensions.length > 0) out.push(`ext=${fields.extensions.join(",")}`);
-  return out;
-}
-
-/** Read TXT strings (Buffers or strings) into a map; keys are lower-cased. */
-export function parseTxt(data: unknown): TxtProperties {
-  const out: TxtProperties = {};
-  const items = Array.isArray(data) ? data : [data];
-  for (const item of items) {
-    const text = typeof item === "string" ? item : item instanceof Uint8Array ? Buffer.from(item).toString("utf8") : null;
-    if (!text) continue;
-    const at = text.indexOf("=");
-    const key = (at < 0 ? text : text.slice(0, at)).toLowerCase();
-    if (!key || key in out) continue;
-    out[key] = at < 0 ? null : text.slice(at + 1);
-  }
-  return out;
-}
-
-/** The capability names of a TXT map (`capabilities` plus any `capabilities.N`). */
-export function txtCapabilities(txt: TxtProperties): string[] {
-  const parts = [txt.capabilities ?? ""];
-  for (let i = 1; `capabilities.${i}` in txt; i++) parts.push(txt[`capabilities.${i}`] ?? "");
-  return parts
-    .join(",")
-    .split(",")
-    .map((c) => c.trim())
-    .filter((c) => c !== "");
-}
-
-/** An IPv4 address of the named interface, or the argument itself when it is an IPv4 address. */
-export function resolveInterface(iface: string | undefined): string | null {
-  if (!iface) return null;
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(iface)) return iface;
-  for (const info of networkInterfaces()[iface] ?? []) if (info.family === "IPv4") return info.address;
-  return null;
-}
+/** What mDNS discovery needs of membership. */
+export type MdnsHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "admit" | "forget">;
 
 function errorCode(error: unknown): string {
   return String((error as { code?: unknown })?.code ?? "");
@@ -181,9 +63,13 @@ interface Resolved {
   expires: number;
 }
 
-/** mDNS advertising and browsing for one node's {@link Membership}. */
-export class MdnsDiscovery {
-  private mdns: makeMdns.MulticastDNS | null = null;
+/** mDNS advertising and browsing for one node. */
+export class MdnsDiscovery implements Discovery {
+  readonly name = "mdns";
+  /** Answers to a query arrive over the next moments: `join()` waits 2 s for them by default. */
+  readonly settleTime = 2;
+
+  private mdns: MdnsSocket | null = null;
   private readonly hostName: string;
   private readonly port: number;
   private readonly schedule: readonly number[];
@@ -201,8 +87,9 @@ export class MdnsDiscovery {
   private readonly asked = new Map<string, number>();
 
   constructor(
-    private readonly m: Membership,
+    private readonly host: MdnsHost,
     options: MdnsOptions,
+    private readonly open: MdnsOpener = openMulticast,
   ) {
     this.hostName = options.hostName ?? hostname();
     this.port = options.port ?? 5353;
@@ -213,16 +100,8 @@ export class MdnsDiscovery {
 
   /** This node's instance name (`<label>-<id8>`). */
   get instance(): string {
-    return instanceName(this.m.host.name, this.m.host.id);
-  }
-
-  private get fqdn(): string {
-    return `${this.instance}.${SERVICE_TYPE}`;
-  }
-
-  /** The per-node host name of the SRV target (one per node, so several nodes on a host never clash). */
-  private get target(): string {
-    return `${this.instance}.local`;
+    const self = this.host.self();
+    return instanceName(self.name, self.id);
   }
 
   /** True while the mDNS socket is open. */
@@ -239,19 +118,7 @@ export class MdnsDiscovery {
       if (!ifaceAddress) this.warnOnce(`mDNS: interface ${this.ifaceName} has no IPv4 address; using every interface`);
     }
     try {
-      const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
-      // First thing: a socket error (EADDRINUSE on 5353, ENODEV...) must never go unhandled.
-      socket.on("error", (error) => this.trouble(error));
-      const mdns = makeMdns({
-        socket,
-        port: this.port,
-        // With an interface, still bind the wildcard: a socket bound to a unicast address
-        // receives no multicast on Linux.
-        bind: "0.0.0.0",
-        interface: ifaceAddress ?? undefined,
-        loopback: true,
-        ttl: 255,
-      });
+      const mdns = this.open({ port: this.port, interface: ifaceAddress, onSocketError: (error) => this.trouble(error) });
       mdns.on("error", (error: Error) => this.fatal(error));
       mdns.on("warning", (error: Error) => this.trouble(error));
       mdns.on("query", (packet, rinfo) => this.onQuery(packet, rinfo));
@@ -292,14 +159,15 @@ export class MdnsDiscovery {
   }
 
   /** Send a query now (and restart the quick schedule from its second step). */
-  query(): void {
+  refresh(): Promise<void> {
     this.sendQuery();
     this.queryStep = Math.min(this.queryStep, 1);
     this.scheduleQuery();
+    return Promise.resolve();
   }
 
   /** A peer went offline: look again soon, in case it comes back (or was only unreachable). */
-  lostPeer(): void {
+  peerLost(): void {
     if (!this.mdns) return;
     this.queryStep = 1;
     this.scheduleQuery();
@@ -332,30 +200,22 @@ export class MdnsDiscovery {
   }
 
   private announce(): void {
-    if (!this.mdns || !this.m.host.running) return;
+    if (!this.mdns || !this.host.running()) return;
     this.mdns.respond({ answers: this.answers() }, (error) => this.sent(error));
   }
 
   /** PTR, SRV, TXT and A records of this node (TTL 0 for a goodbye). */
   private answers(ttl?: number): Answer[] {
-    const host = this.m.host;
-    const txt = buildTxt({
-      id: host.id,
-      name: host.name,
-      kind: host.kind,
-      swarm: host.swarm,
-      team: host.team,
-      host: this.hostName,
-      capabilities: host.capabilityNames(),
-      extensions: MDNS_EXTENSIONS,
-    });
+    const self = this.host.self();
+    const { fqdn, target } = names(self);
+    const txt = buildTxt({ ...self, host: this.hostName, extensions: MDNS_EXTENSIONS });
     const records: Answer[] = [
-      { name: SERVICE_TYPE, type: "PTR", ttl: ttl ?? TTL_PTR, data: this.fqdn },
-      { name: this.fqdn, type: "SRV", ttl: ttl ?? TTL_HOST, flush: true, data: { port: host.port, target: this.target, priority: 0, weight: 0 } },
-      { name: this.fqdn, type: "TXT", ttl: ttl ?? TTL_PTR, flush: true, data: txt },
+      { name: SERVICE_TYPE, type: "PTR", ttl: ttl ?? TTL_PTR, data: fqdn },
+      { name: fqdn, type: "SRV", ttl: ttl ?? TTL_HOST, flush: true, data: { port: self.port, target, priority: 0, weight: 0 } },
+      { name: fqdn, type: "TXT", ttl: ttl ?? TTL_PTR, flush: true, data: txt },
     ];
-    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host.address)) {
-      records.push({ name: this.target, type: "A", ttl: ttl ?? TTL_HOST, flush: true, data: host.address });
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(self.address)) {
+      records.push({ name: target, type: "A", ttl: ttl ?? TTL_HOST, flush: true, data: self.address });
     }
     return records;
   }
@@ -366,16 +226,17 @@ export class MdnsDiscovery {
 
   // ------------------------------------------------------------------ receiving
 
-  private onQuery(packet: makeMdns.QueryPacket, rinfo: { address: string }): void {
-    if (!this.m.host.running) return;
+  private onQuery(packet: makeMdns.QueryPacket, rinfo: PacketSource): void {
+    if (!this.host.running()) return;
+    const { fqdn, target } = names(this.host.self());
     let match = false;
     let meta = false;
     for (const q of packet.questions ?? []) {
       const name = q.name.toLowerCase();
       const type: string = q.type;
       if (name === SERVICE_TYPE.toLowerCase() && (type === "PTR" || type === "ANY")) match = true;
-      else if (name === this.fqdn.toLowerCase() && ["SRV", "TXT", "ANY"].includes(type)) match = true;
-      else if (name === this.target.toLowerCase() && (type === "A" || type === "ANY")) match = true;
+      else if (name === fqdn.toLowerCase() && ["SRV", "TXT", "ANY"].includes(type)) match = true;
+      else if (name === target.toLowerCase() && (type === "A" || type === "ANY")) match = true;
       else if (name === SERVICES_META && type === "PTR") meta = true;
     }
     if (match) {
@@ -386,8 +247,8 @@ export class MdnsDiscovery {
     }
   }
 
-  private onResponse(packet: makeMdns.ResponsePacket, rinfo: { address: string }): void {
-    if (!this.m.host.running) return;
+  private onResponse(packet: makeMdns.ResponsePacket, rinfo: PacketSource): void {
+    if (!this.host.running()) return;
     const now = Date.now();
     const records = [...(packet.answers ?? []), ...(packet.additionals ?? [])];
     const mentioned = new Set<string>();
@@ -411,12 +272,13 @@ export class MdnsDiscovery {
         this.addresses.set(name, { address: String((r as StringAnswer).data), expires: now + ttl * 1000 });
       }
     }
+    const selfId = this.host.self().id;
     for (const instance of goodbyes) {
       const id = this.instances.get(instance);
-      if (id && id !== this.m.host.id) {
+      if (id && id !== selfId) {
         log.debug(`goodbye from ${instance}`);
         this.instances.delete(instance);
-        this.m.forget(id);
+        this.host.forget(id);
       }
     }
     for (const instance of mentioned) if (!goodbyes.has(instance)) this.resolve(instance, rinfo.address, now);
@@ -438,7 +300,8 @@ export class MdnsDiscovery {
 
   /** Admit the peer an instance describes once its SRV and TXT are known; ask for them otherwise. */
   private resolve(instance: string, source: string, now: number): void {
-    if (instance === this.fqdn.toLowerCase()) return;
+    const self = this.host.self();
+    if (instance === names(self).fqdn.toLowerCase()) return;
     const e = this.records.get(instance);
     if (!e?.srv || !e.txt) {
       if (!this.asked.has(instance)) {
@@ -450,31 +313,19 @@ export class MdnsDiscovery {
       }
       return;
     }
-    const txt = e.txt;
-    const id = txt.id;
-    if (!id || id === this.m.host.id) return;
+    const id = e.txt.id;
+    if (!id || id === self.id) return;
     this.instances.set(instance, id);
-    if (this.m.table.has(id)) return;
-    const sameHost = txt.host !== undefined && txt.host !== null && txt.host === this.hostName;
-    let address = this.addresses.get(e.srv.target)?.address ?? source;
-    // A loopback A record from another host is useless: use the packet's source instead.
-    if (isLoopback(address) && !sameHost && !isLoopback(source)) address = source;
-    const swarm = txt.swarm || null;
-    const team = "team" in txt ? txt.team || null : "default";
-    const peer: Peer = {
-      id,
-      address,
+    if (this.host.knows(id)) return;
+    const found = txtPeer(e.txt, {
+      instance,
       port: e.srv.port,
-      swarm,
-      team,
-      name: txt.name ?? instance.split(".")[0]!,
-      kind: txt.kind === "bootstrap" ? "bootstrap" : "node",
-      capabilities: txtCapabilities(txt),
-      last_seen: nowSeconds(),
-    };
-    if (!isPort(peer.port)) return;
-    const extensions = (txt.ext ?? "").split(",").filter((x) => x !== "");
-    this.m.admit(peer, "mdns", { sameHost, extensions, announce: true });
+      address: this.addresses.get(e.srv.target)?.address,
+      source,
+      localHost: this.hostName,
+      now: nowSeconds(),
+    });
+    if (found) this.host.admit(found.peer, "mdns", { sameHost: found.sameHost, extensions: found.extensions, announce: true });
   }
 
   // ------------------------------------------------------------------ trouble
@@ -513,4 +364,10 @@ export class MdnsDiscovery {
     this.warned = true;
     log.warn(text);
   }
+}
+
+/** The instance's full name, and the per-node host name of its SRV target (so several nodes on a host never clash). */
+function names(self: Pick<Peer, "name" | "id">): { fqdn: string; target: string } {
+  const instance = instanceName(self.name, self.id);
+  return { fqdn: `${instance}.${SERVICE_TYPE}`, target: `${instance}.local` };
 }

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { encode } from "../../src/wire/codec.ts";
 import { request, okResponse } from "../../src/wire/messages.ts";
 import { broadcastKwargs } from "../../src/conversation/broadcast.ts";
-import { makeEvent, normalisePeer, parseEvent } from "../../src/conversation/events.ts";
+import { makeEvent, parseEvent } from "../../src/conversation/events.ts";
+import { readPeer } from "../../src/wire/peer.ts";
 import { kw } from "../../src/rpc/client.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 import { frameBytes, startNode, stopAll, track, eventually } from "../helpers/net.ts";
@@ -25,7 +26,7 @@ describe("conversation - wire vectors", () => {
   test("broadcast request: byte for byte (broadcast kwarg first, then the caller's)", () => {
     const v = find("broadcast request team.question");
     const kwargs = v.decoded.kwargs as { broadcast: Broadcast; question: string };
-    const origin = normalisePeer(kwargs.broadcast.origin);
+    const origin = readPeer(kwargs.broadcast.origin, { mode: "lenient" });
     const b: Broadcast = { nonce: kwargs.broadcast.nonce, origin, endpoint: "team.question" };
     const msg = request("team.question", ZERO_ID, [], broadcastKwargs(b, { question: kwargs.question }));
     expect(hex(frameBytes(encode(msg)))).toBe(v.hex);
@@ -40,7 +41,7 @@ describe("conversation - wire vectors", () => {
       conversationId: event.conversation_id,
       eventId: event.event_id,
       kind: "ack",
-      peer: normalisePeer(raw.peer),
+      peer: readPeer(raw.peer, { mode: "lenient" }),
       parentId: event.parent_id,
       createdAt: event.created_at,
     });
@@ -56,7 +57,7 @@ describe("conversation - wire vectors", () => {
     expect(hex(frameBytes(encode(okResponse(ZERO_ID, { ok: true, stored: true }))))).toBe(res.hex);
     const v = find("request _synapse.broadcast.reply");
     const [nonce, peer] = v.decoded.args as [string, Peer];
-    const msg = request("_synapse.broadcast.reply", ZERO_ID, [nonce, normalisePeer(peer)], { result: { answer: "beta can help" } });
+    const msg = request("_synapse.broadcast.reply", ZERO_ID, [nonce, readPeer(peer, { mode: "lenient" })], { result: { answer: "beta can help" } });
     expect(hex(frameBytes(encode(msg)))).toBe(v.hex);
     const ok = find("response to _synapse.broadcast.reply");
     expect(hex(frameBytes(encode(okResponse(ZERO_ID, { ok: true }))))).toBe(ok.hex);

@@ -2,7 +2,7 @@
  * Interop audit, mDNS: the instance name and TXT properties a Python node reads (PROTOCOL.md).
  */
 import { describe, expect, test } from "bun:test";
-import { buildTxt, instanceName, parseTxt, txtCapabilities } from "../../src/membership/mdns.ts";
+import { buildTxt, instanceName, parseTxt, txtCapabilities } from "../../src/membership/mdns-txt.ts";
 
 describe("interop - mDNS instance name and TXT properties", () => {
   test("instance name: every character (code point) other than a letter, digit or '-' becomes one '-'", () => {

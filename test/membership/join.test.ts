@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
 import { RemoteError } from "../../src/errors.ts";
-import { PEER_KEYS } from "../../src/membership/index.ts";
+import { PEER_KEYS } from "../../src/wire/peer.ts";
 import type { Peer } from "../../src/types.ts";
 import { RawSocket, frameBytes, stopAll as stopHelpers } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";

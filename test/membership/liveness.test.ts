@@ -119,7 +119,7 @@ describe("membership - offline and rejoin", () => {
       const offline = record<Peer>((fn) => a.on("peer.offline", fn));
       await a.membership.join(); // no-op, keeps the API exercised
       const ghost: Peer = { id: "9".repeat(64), address: "127.0.0.1", port: hole.port, swarm: "lab", team: "default", name: "ghost", kind: "node", capabilities: [], last_seen: Date.now() / 1000 };
-      expect(a.membership.admit(ghost, "exchange")).not.toBeNull();
+      expect(a.membership.called(ghost, "join", "127.0.0.1")).not.toBeNull();
       await until(() => offline.some((p) => p.name === "ghost"), 6000, "the ghost to be dropped");
       const fromB = beats.filter((p) => p.id === b.id).length;
       // The ghost was pending for its whole timeout; b kept answering in the meantime.

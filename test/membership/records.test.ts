@@ -2,19 +2,19 @@ import { describe, expect, test } from "bun:test";
 import {
   DIFFERENT_SWARM,
   DIFFERENT_TEAM,
-  PEER_KEYS,
   PeerTable,
   buildTxt,
   checkMembership,
   dialTarget,
   instanceName,
   membershipRefusal,
-  parsePeer,
   parseSeed,
   parseSeeds,
   parseTxt,
   txtCapabilities,
 } from "../../src/membership/index.ts";
+import { PEER_KEYS, readNodeInfo, readPeer } from "../../src/wire/peer.ts";
+import { txtPeer } from "../../src/membership/mdns-txt.ts";
 import { ConfigError, EndpointError } from "../../src/errors.ts";
 import type { Peer } from "../../src/types.ts";
 
@@ -42,13 +42,13 @@ function refusal(fn: () => unknown): EndpointError {
 
 describe("membership - peer records", () => {
   test("a Python peer record is accepted unchanged, keys in wire order", () => {
-    const peer = parsePeer(beta);
+    const peer = readPeer(beta, { mode: "strict" });
     expect(peer).toEqual(beta as Peer);
     expect(Object.keys(peer)).toEqual([...PEER_KEYS]);
   });
 
   test("missing optional keys take Python's defaults; last_seen defaults to now", () => {
-    const peer = parsePeer({ id: "x", address: "10.1.1.1", port: 7 }, 42.5);
+    const peer = readPeer({ id: "x", address: "10.1.1.1", port: 7 }, { mode: "strict", now: 42.5 });
     expect(peer).toEqual({
       id: "x",
       address: "10.1.1.1",
@@ -63,7 +63,7 @@ describe("membership - peer records", () => {
   });
 
   test("an integer last_seen is accepted", () => {
-    expect(parsePeer({ ...beta, last_seen: 1700000000 }).last_seen).toBe(1700000000);
+    expect(readPeer({ ...beta, last_seen: 1700000000 }, { mode: "strict" }).last_seen).toBe(1700000000);
   });
 
   test("malformed records are refused with bad_request and a clear message", () => {
@@ -88,10 +88,42 @@ describe("membership - peer records", () => {
       [{ ...beta, extra: 1, more: 2 }, "invalid peer record: unexpected keys 'extra', 'more'"],
     ];
     for (const [value, message] of cases) {
-      const error = refusal(() => parsePeer(value));
+      const error = refusal(() => readPeer(value, { mode: "strict" }));
       expect(error.code).toBe("bad_request");
       expect(error.message).toBe(message);
     }
+  });
+
+  test("lenient mode (conversation records): extra keys dropped, mistyped optional fields replaced, wire order kept", () => {
+    const messy = { extra: 1, last_seen: "later", capabilities: ["a", 2, "b"], kind: "boss", name: 7, team: 3, swarm: "golden", port: 0, address: "10.0.0.1", id: "p" };
+    const peer = readPeer(messy, { mode: "lenient", now: 42 });
+    expect(peer).toEqual({ id: "p", address: "10.0.0.1", port: 0, swarm: "golden", team: null, name: "", kind: "node", capabilities: ["a", "b"], last_seen: 42 });
+    expect(Object.keys(peer)).toEqual([...PEER_KEYS]);
+    // A missing team is nil here (strict mode gives Python's "default").
+    expect(readPeer({ id: "p", address: "a", port: 1 }, { mode: "lenient" }).team).toBeNull();
+    expect(readPeer({ id: "p", address: "a", port: 1 }, { mode: "strict" }).team).toBe("default");
+  });
+
+  test("lenient mode refuses only a non-map and a bad id, address or port, naming what was read", () => {
+    const cases: Array<[unknown, string | undefined, string]> = [
+      ["me", "broadcast origin", "invalid broadcast origin: not a map"],
+      [{ ...beta, id: "" }, "broadcast reply peer", "invalid broadcast reply peer: id must be a non-empty string"],
+      [{ ...beta, id: "x".repeat(257) }, undefined, "invalid peer: id must be a non-empty string"],
+      [{ ...beta, address: 5 }, undefined, "invalid peer: address must be a string"],
+      [{ ...beta, port: -1 }, "conversation event peer", "invalid conversation event peer: port must be an integer"],
+    ];
+    for (const [value, what, message] of cases) {
+      const error = refusal(() => readPeer(value, { mode: "lenient", what }));
+      expect(error.code).toBe("bad_request");
+      expect(error.message).toBe(message);
+    }
+    expect(readPeer({ ...beta, id: "x".repeat(300) }, { mode: "strict" }).id.length).toBe(300);
+  });
+
+  test("readNodeInfo keeps the well-typed fields of a NodeInfo and never throws", () => {
+    expect(readNodeInfo(null)).toEqual({});
+    expect(readNodeInfo({ id: "i", name: 5, kind: "boss", port: 0, swarm: null, team: "t", capabilities: ["x", 1], role: "r" })).toEqual({ id: "i", swarm: null, team: "t" });
+    expect(readNodeInfo({ name: "n", kind: "bootstrap", address: "a", port: 80, capabilities: ["x"] })).toEqual({ name: "n", kind: "bootstrap", address: "a", port: 80, capabilities: ["x"] });
   });
 
   test("membership check: swarm and team with the Python wording; null accepts any", () => {
@@ -199,6 +231,30 @@ describe("membership - mDNS records", () => {
     const name = parseTxt(txt).name!;
     expect(name.length).toBeGreaterThan(100);
     expect([...name].every((c) => c === "é")).toBe(true);
+  });
+});
+
+describe("membership - mDNS advertisement to peer", () => {
+  const txt = parseTxt([`id=${"c".repeat(64)}`, "name=gamma", "kind=bootstrap", "swarm=", "host=box", "capabilities=a,b", "ext=mux,x"]);
+  const origin = { instance: "gamma-cccccccc._synapse._tcp.local", port: 7000, address: "127.0.0.1", source: "10.0.0.9", localHost: "other", now: 5 };
+
+  test("TXT to Peer: empty swarm is nil, a missing team is \"default\", ext split", () => {
+    expect(txtPeer(txt, origin)).toEqual({
+      peer: { id: "c".repeat(64), address: "10.0.0.9", port: 7000, swarm: null, team: "default", name: "gamma", kind: "bootstrap", capabilities: ["a", "b"], last_seen: 5 },
+      sameHost: false,
+      extensions: ["mux", "x"],
+    });
+  });
+
+  test("a loopback A record is kept only for a peer on this host; no id or a bad port gives nothing", () => {
+    // From another host, a loopback A record is useless: the packet's source is used.
+    expect(txtPeer(txt, origin)!.peer.address).toBe("10.0.0.9");
+    const here = txtPeer(txt, { ...origin, localHost: "box" })!;
+    expect([here.peer.address, here.sameHost]).toEqual(["127.0.0.1", true]);
+    expect(txtPeer(txt, { ...origin, address: undefined })!.peer.address).toBe("10.0.0.9");
+    expect(txtPeer({ ...txt, id: null }, origin)).toBeNull();
+    expect(txtPeer(txt, { ...origin, port: 0 })).toBeNull();
+    expect(txtPeer({ id: "d" }, origin)!.peer.name).toBe("gamma-cccccccc");
   });
 });
 

@@ -1,0 +1,80 @@
+/**
+ * The seam between membership and the ways it finds peers. A {@link Discovery} (seeds, mDNS, ...)
+ * is given a {@link DiscoveryHost}: the few things it needs of membership, so that it can be
+ * built and tested alone against a fake host, and membership never needs to know which
+ * discoveries it runs.
+ *
+ * @module
+ */
+import type { Schedule } from "../schedule/schedule.ts";
+import type { AddTaskOptions, TaskFunction } from "../schedule/scheduler.ts";
+import type { Peer } from "../types.ts";
+import type { PeerSource } from "./peer-table.ts";
+
+/** How a discovered peer is to be added. */
+export interface AdmitOptions {
+  /** The address the peer's packet or call came from (replaces a wildcard advertised address). */
+  remoteAddress?: string;
+  /** The peer says it runs on this host (dial it on loopback). */
+  sameHost?: boolean;
+  /** Implementation extensions the peer advertised (mDNS `ext`), e.g. `["mux"]`. */
+  extensions?: string[];
+  /** Send the new peer one heartbeat at once, so that it learns of this node too. */
+  announce?: boolean;
+}
+
+/** Where periodic work goes: the node's `Scheduler`, or a fake in tests. */
+export interface TaskScheduler {
+  /** Run `fn` on `schedule` while the scheduler runs (what it returns is not used). */
+  add(schedule: Schedule, fn: TaskFunction, options?: AddTaskOptions): unknown;
+}
+
+/** What a discovery needs of membership. */
+export interface DiscoveryHost {
+  /** This node's record: what a join sends and what mDNS advertises. */
+  self(): Peer;
+  /** True while the node runs; nothing is sent otherwise. */
+  running(): boolean;
+  /** True when the peer `id` is known. */
+  knows(id: string): boolean;
+  /** How many peers are known (for log lines). */
+  peerCount(): number;
+  /**
+   * Add a discovered peer (a new one fires `peer.joined`). Membership refuses this node itself
+   * and peers of another swarm or team. True when the peer is known afterwards.
+   */
+  admit(peer: Peer, source: PeerSource, options?: AdmitOptions): boolean;
+  /** Forget a peer at once (it said goodbye); `peer.offline` fires when it was known. */
+  forget(id: string): void;
+  /** Call `endpoint(...args)` on `host:port`, waiting at most `timeout` seconds for the answer. */
+  call(host: string, port: number, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
+  /** Where to put periodic work (it runs while the node runs). */
+  readonly scheduler: TaskScheduler;
+}
+
+/**
+ * One way of finding peers. Membership starts it when the node starts, stops it when the node
+ * stops, asks it to look now (`refresh`) when the application joins, and tells it when a peer
+ * went offline. Every discovery passes the shared contract suite
+ * (`test/membership/discovery-contract.test.ts`).
+ */
+export interface Discovery {
+  /** Short name for diagnostics and log lines (`"seeds"`, `"mdns"`). */
+  readonly name: string;
+  /**
+   * Seconds `join()` waits by default for the peers this discovery reports late (answers that
+   * arrive after `refresh` resolved): 0 when `refresh` already waits for them.
+   */
+  readonly settleTime: number;
+  /** Begin (the node listens now). Never throws; a discovery that cannot work here logs why. */
+  start(): void;
+  /** End: no peer is admitted and nothing is sent afterwards, until the next `start`. Idempotent. */
+  stop(): Promise<void>;
+  /**
+   * Look for peers now. Resolves when this look is over: for seeds, every seed answered or
+   * failed; for mDNS, once the query is sent (answers come later, see `settleTime`). Never rejects.
+   */
+  refresh(): Promise<void>;
+  /** A peer went offline: look again soon, in case it comes back. */
+  peerLost(peer: Peer): void;
+}

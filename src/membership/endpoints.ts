@@ -1,0 +1,44 @@
+/**
+ * The built-in endpoints of membership (PROTOCOL.md): `_synapse.join`, `_synapse.peers` and
+ * `_synapse.heartbeat`. All unpublished. A malformed peer record or a peer of another swarm/team
+ * is answered with `bad_request` in the Python wording.
+ *
+ * @module
+ */
+import { EndpointError } from "../errors.ts";
+import type { EndpointRegistry } from "../rpc/endpoints.ts";
+import type { Peer } from "../types.ts";
+import { readPeer } from "../wire/peer.ts";
+import type { Membership } from "./membership.ts";
+import { checkMembership, type MembershipScope } from "./scope.ts";
+
+/** Register the membership endpoints of `membership` on `registry`. */
+export function registerMembershipEndpoints(registry: EndpointRegistry, membership: Membership): void {
+  const host = membership.host;
+  registry.builtin("_synapse.join", "Join the swarm; answers this node and its peers", ["peer"], (args, ctx) => {
+    const peer = peerArgument(host, "_synapse.join", args);
+    membership.called(peer, "join", ctx.remote.address);
+    return { accepted: true, self: host.self(), peers: membership.table.records() };
+  });
+  registry.builtin("_synapse.peers", "Known peers", [], () => membership.table.records());
+  registry.builtin("_synapse.heartbeat", "Liveness: record the caller, answer this node's info", ["peer"], (args, ctx) => {
+    const peer = peerArgument(host, "_synapse.heartbeat", args);
+    membership.called(peer, "heartbeat", ctx.remote.address);
+    return { ok: true, self: host.info() };
+  });
+}
+
+/**
+ * The one `peer` argument of a membership endpoint, read strictly and checked against this
+ * node's swarm and team.
+ *
+ * @throws {EndpointError} `bad_request` (Python's wording) for a wrong argument count, a malformed
+ * record or another swarm/team.
+ */
+function peerArgument(scope: MembershipScope, endpoint: string, given: unknown[]): Peer {
+  if (given.length === 0) throw new EndpointError("bad_request", `${endpoint}() missing required argument: 'peer'`);
+  if (given.length > 1) throw new EndpointError("bad_request", `${endpoint}() takes 1 argument (peer) but ${given.length} were given`);
+  const peer = readPeer(given[0], { mode: "strict" });
+  checkMembership(scope, peer);
+  return peer;
+}

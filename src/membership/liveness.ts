@@ -1,0 +1,236 @@
+/**
+ * Liveness: heartbeat rounds (every known peer concurrently, each call with its own timeout, so
+ * one unreachable peer never delays the rest), reaping peers not heard from for `peerTimeout`,
+ * and probing recently dropped peers so that a healed partition heals the membership too.
+ *
+ * It works through a {@link LivenessHost}, not membership itself, so it can run against fakes.
+ *
+ * @module
+ */
+import { createLogger } from "../log.ts";
+import { every } from "../schedule/every.ts";
+import type { Peer } from "../types.ts";
+import { isMap } from "../util/guards.ts";
+import { nowSeconds } from "../util/time.ts";
+import { readNodeInfo } from "../wire/peer.ts";
+import type { AdmitOptions, TaskScheduler } from "./discovery.ts";
+import type { MembershipTiming } from "./options.ts";
+import type { PeerEntry, PeerSource, PeerTable } from "./peer-table.ts";
+
+const log = createLogger("heartbeat");
+
+/** Dropped peers are remembered (and probed) for at most this many. */
+const MAX_LOST = 1024;
+/** ...and for at least this long (seconds), or ten peer timeouts when that is longer. */
+const MIN_LOST_RETENTION = 300;
+
+/** Who to heartbeat: a table entry, or what is left of a dropped one. */
+export type HeartbeatTarget = Pick<PeerEntry, "dialHost" | "fallbackHost" | "peer" | "extensions">;
+
+/** What liveness needs of membership. */
+export interface LivenessHost {
+  /** This node's record, sent with every heartbeat. */
+  self(): Peer;
+  /** True while the node runs; no round starts otherwise. */
+  running(): boolean;
+  /** The known peers. */
+  readonly table: Pick<PeerTable, "list" | "get" | "touch" | "staleSince" | "remove">;
+  /** Call `endpoint` on a peer (with the fallback to its advertised address). */
+  call(target: HeartbeatTarget, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
+  /** Add a peer that answered although it was not known (back in the swarm). */
+  admit(peer: Peer, source: PeerSource, options?: AdmitOptions): PeerEntry | null;
+  /** A known peer answered a heartbeat (`peer.heartbeat`). */
+  heard(peer: Peer): void;
+  /** A peer was dropped (`peer.offline`). */
+  dropped(peer: Peer): void;
+  /** Where the heartbeat and reaping rounds go. */
+  readonly scheduler: TaskScheduler;
+}
+
+/** The timing liveness follows (seconds), and its clock. */
+export interface LivenessTiming extends Pick<MembershipTiming, "heartbeatInterval" | "peerTimeout" | "heartbeatTimeout"> {
+  /** Unix seconds now (default: the wall clock); tests pass their own. */
+  now?: () => number;
+}
+
+/** Heartbeat counters. */
+export interface HeartbeatCounts {
+  sent: number;
+  answered: number;
+  failed: number;
+}
+
+interface LostPeer {
+  target: HeartbeatTarget;
+  droppedAt: number;
+  nextProbe: number;
+}
+
+/** The heartbeat and reaping work of one membership. */
+export class Liveness {
+  /** Heartbeats sent, answered and failed. */
+  readonly counts: HeartbeatCounts = { sent: 0, answered: 0, failed: 0 };
+
+  private readonly inFlight = new Set<string>();
+  private readonly lost = new Map<string, LostPeer>();
+  private readonly now: () => number;
+  private scheduled = false;
+  /** Unix seconds of the last start. */
+  private startedAt = 0;
+
+  constructor(
+    private readonly host: LivenessHost,
+    private readonly timing: LivenessTiming,
+  ) {
+    this.now = timing.now ?? nowSeconds;
+  }
+
+  /** The node (re)started. */
+  started(): void {
+    this.startedAt = this.now();
+  }
+
+  /**
+   * A peer is (again) in the table: stop probing it. The first peer puts the liveness work on the
+   * scheduler (a node alone has none, and its timetable stays its own).
+   */
+  found(id: string): void {
+    this.schedule();
+    this.lost.delete(id);
+  }
+
+  /** One round: a heartbeat to every known peer, and a probe to the dropped peers that are due. */
+  async round(): Promise<void> {
+    if (!this.host.running()) return;
+    const now = this.now();
+    const calls: Array<Promise<boolean>> = this.host.table.list().map((entry) => this.beat(entry));
+    const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
+    for (const [id, lost] of this.lost) {
+      if (now - lost.droppedAt > retention) this.lost.delete(id);
+      else if (now >= lost.nextProbe) {
+        lost.nextProbe = now + this.probeWait();
+        calls.push(this.beat(lost.target));
+      }
+    }
+    await Promise.all(calls);
+  }
+
+  /**
+   * Heartbeat one peer. On an answer the peer is marked seen (and re-added when it had been
+   * dropped meanwhile); on a failure nothing happens: silence is what the reaper counts.
+   *
+   * @returns true when the peer answered as itself.
+   */
+  async beat(target: HeartbeatTarget): Promise<boolean> {
+    const host = this.host;
+    const id = target.peer.id;
+    if (this.inFlight.has(id) || !host.running()) return false;
+    this.inFlight.add(id);
+    this.counts.sent++;
+    try {
+      const answer = await host.call(target, "_synapse.heartbeat", [host.self()], this.timing.heartbeatTimeout);
+      const info = readNodeInfo(isMap(answer) ? answer.self : undefined);
+      if (info.id !== undefined && info.id !== id) {
+        // Another node now listens at that address; the old peer stays silent and will be reaped.
+        this.counts.failed++;
+        log.debug(`${target.dialHost}:${target.peer.port} answered as ${info.id.slice(0, 8)}, not ${id.slice(0, 8)}`);
+        return false;
+      }
+      this.counts.answered++;
+      const now = this.now();
+      const entry = host.table.get(id);
+      if (entry) {
+        refresh(entry.peer, info);
+        host.table.touch(id, now);
+        host.heard(entry.peer);
+      } else {
+        // Dropped (or never admitted) but alive: back in the swarm.
+        const peer: Peer = { ...target.peer, capabilities: [...target.peer.capabilities], last_seen: now };
+        refresh(peer, info);
+        const back = host.admit(peer, "heartbeat", { extensions: target.extensions });
+        if (back) host.heard(back.peer);
+      }
+      return true;
+    } catch (error) {
+      this.counts.failed++;
+      log.debug(`heartbeat to ${target.peer.name || id.slice(0, 8)} at ${target.dialHost}:${target.peer.port} failed`, error);
+      return false;
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  /** Drop every peer not heard from for `peerTimeout`; `peer.offline` fires once for each. */
+  reap(): Peer[] {
+    const timeout = this.timing.peerTimeout;
+    if (timeout === null) return [];
+    const now = this.now();
+    const dropped: Peer[] = [];
+    // After a (re)start every peer gets a full timeout: the node could not hear anyone while stopped.
+    if (now - this.startedAt < timeout) return dropped;
+    for (const entry of this.host.table.staleSince(now - timeout)) {
+      if (!this.host.table.remove(entry.peer.id)) continue;
+      this.remember(entry, now);
+      log.debug(`peer ${entry.peer.name} (${entry.peer.id.slice(0, 8)}) silent for ${(now - entry.peer.last_seen).toFixed(1)} s: offline`);
+      dropped.push(entry.peer);
+      this.host.dropped(entry.peer);
+    }
+    return dropped;
+  }
+
+  /** Forget a peer at once (an mDNS goodbye); `peer.offline` fires when it was known. */
+  drop(id: string): Peer | null {
+    const entry = this.host.table.remove(id);
+    if (!entry) return null;
+    this.remember(entry, this.now());
+    this.host.dropped(entry.peer);
+    return entry.peer;
+  }
+
+  /** Seconds between two probes of a dropped peer. */
+  private probeWait(): number {
+    return Math.max(this.timing.heartbeatInterval ?? 5, this.timing.peerTimeout ?? 0);
+  }
+
+  private remember(entry: PeerEntry, now: number): void {
+    if (this.lost.size >= MAX_LOST) {
+      const oldest = this.lost.keys().next().value;
+      if (oldest !== undefined) this.lost.delete(oldest);
+    }
+    this.lost.set(entry.peer.id, { target: { ...entry }, droppedAt: now, nextProbe: now + this.probeWait() });
+  }
+
+  /** Put heartbeat rounds and reaping on the scheduler, once. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const { heartbeatInterval, peerTimeout } = this.timing;
+    if (heartbeatInterval !== null) {
+      // A random pause before each round (up to a quarter interval, at most 1 s) keeps nodes that
+      // started together from heartbeating in lockstep bursts.
+      const jitterMs = Math.min(1000, (heartbeatInterval * 1000) / 4);
+      this.host.scheduler.add(
+        every({ seconds: heartbeatInterval }),
+        async () => {
+          // The pause neither keeps the process alive nor outlives the node: a round that would
+          // start after stop() does not start.
+          await new Promise<void>((resolve) => setTimeout(resolve, Math.random() * jitterMs).unref?.());
+          if (!this.host.running()) return;
+          await this.round();
+        },
+        { name: "membership.heartbeat" },
+      );
+    }
+    if (peerTimeout !== null) {
+      const step = Math.max(0.05, Math.min(2, peerTimeout / 4));
+      this.host.scheduler.add(every({ seconds: step }), () => void this.reap(), { name: "membership.reap" });
+    }
+  }
+}
+
+/** Copy what a heartbeat answer's `self` says into a peer record. */
+function refresh(peer: Peer, info: Partial<Pick<Peer, "name" | "kind" | "capabilities">>): void {
+  if (info.name !== undefined) peer.name = info.name;
+  if (info.kind !== undefined) peer.kind = info.kind;
+  if (info.capabilities !== undefined) peer.capabilities = info.capabilities;
+}

@@ -1,0 +1,219 @@
+/**
+ * Seed discovery: join the configured seeds (`_synapse.join`), add the peers they list (peer
+ * exchange), and join again whenever a seed has been lost, with a backoff for seeds that fail.
+ *
+ * @module
+ */
+import { RemoteError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import { every } from "../schedule/every.ts";
+import type { Peer } from "../types.ts";
+import { nowSeconds } from "../util/time.ts";
+import { readPeer } from "../wire/peer.ts";
+import type { Discovery, DiscoveryHost } from "./discovery.ts";
+import type { MembershipTiming } from "./options.ts";
+import type { Seed } from "./seeds.ts";
+
+const log = createLogger("membership");
+
+/** What seed discovery needs of membership. */
+export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "call" | "scheduler">;
+
+/** The timing seed discovery follows (seconds). */
+export type SeedTiming = Pick<MembershipTiming, "heartbeatInterval" | "peerTimeout" | "joinTimeout">;
+
+/** State of one seed, for diagnostics. */
+export interface SeedStatus {
+  seed: string;
+  /** The seed's node id once it answered. */
+  peerId: string | null;
+  /** Unix seconds of the last successful join, or null. */
+  joinedAt: number | null;
+  /** Consecutive failures. */
+  failures: number;
+  /** The last failure's message. */
+  lastError: string | null;
+}
+
+interface SeedState {
+  seed: Seed;
+  peerId: string | null;
+  self: boolean;
+  /** The seed is of our swarm and team (it went into the peer table). */
+  member: boolean;
+  joinedAt: number | null;
+  failures: number;
+  lastError: string | null;
+  nextAttempt: number;
+  inFlight: Promise<boolean> | null;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Joins seeds at start, on {@link refresh}, and again whenever one has been lost. */
+export class SeedDiscovery implements Discovery {
+  readonly name = "seeds";
+  /** `refresh` waits for every seed's answer: nothing comes late. */
+  readonly settleTime = 0;
+  private readonly seeds: SeedState[] = [];
+  private task = false;
+  private active = false;
+  private sent = 0;
+
+  constructor(
+    private readonly host: SeedHost,
+    seeds: readonly Seed[],
+    private readonly timing: SeedTiming,
+  ) {
+    this.add(seeds);
+  }
+
+  /** Joins sent so far, for statistics. */
+  get joinsSent(): number {
+    return this.sent;
+  }
+
+  /** Add seeds (known ones are skipped); they are joined on the next refresh or rejoin round. */
+  add(seeds: readonly Seed[]): void {
+    for (const seed of seeds) {
+      if (this.seeds.some((s) => s.seed.host === seed.host && s.seed.port === seed.port)) continue;
+      this.seeds.push({ seed, peerId: null, self: false, member: false, joinedAt: null, failures: 0, lastError: null, nextAttempt: 0, inFlight: null });
+    }
+    if (this.seeds.length > 0) this.ensureTask();
+  }
+
+  /** The seeds and how joining them went. */
+  status(): SeedStatus[] {
+    return this.seeds.map((s) => ({
+      seed: `${s.seed.host}:${s.seed.port}`,
+      peerId: s.peerId,
+      joinedAt: s.joinedAt,
+      failures: s.failures,
+      lastError: s.lastError,
+    }));
+  }
+
+  start(): void {
+    this.active = true;
+  }
+
+  stop(): Promise<void> {
+    // A join in flight finishes on its own; no new one starts.
+    this.active = false;
+    return Promise.resolve();
+  }
+
+  /** Join every seed now (concurrently; an unreachable seed is logged and skipped). */
+  async refresh(): Promise<void> {
+    await Promise.all(this.seeds.filter((s) => !s.self).map((s) => this.attempt(s)));
+  }
+
+  /** Nothing to do at once: the rejoin round notices a lost seed by itself. */
+  peerLost(): void {}
+
+  /** Joins the seeds at start, and again whenever a seed has been lost (with a backoff). */
+  private ensureTask(): void {
+    if (this.task) return;
+    this.task = true;
+    this.host.scheduler.add(every({ seconds: this.timing.heartbeatInterval ?? 5 }), () => this.rejoin(), {
+      name: "membership.seeds",
+      skipIfRunning: true,
+    });
+  }
+
+  /**
+   * Join the seeds that are due: never joined; joined as a peer that has since been dropped; or
+   * (a seed outside our swarm, such as a swarm-less bootstrap node) not asked for peers for a
+   * while. Failed seeds wait out their backoff.
+   */
+  private async rejoin(): Promise<void> {
+    const now = nowSeconds();
+    const refresh = this.timing.peerTimeout ?? 60;
+    const due = this.seeds.filter((s) => {
+      if (s.self || s.inFlight || now < s.nextAttempt) return false;
+      if (s.joinedAt === null || s.peerId === null) return true;
+      if (s.member) return !this.host.knows(s.peerId);
+      return now - s.joinedAt >= refresh;
+    });
+    await Promise.all(due.map((s) => this.attempt(s)));
+  }
+
+  /** One join of one seed (shared with a concurrent attempt); true on success. */
+  private attempt(s: SeedState): Promise<boolean> {
+    s.inFlight ??= this.join(s).finally(() => {
+      s.inFlight = null;
+    });
+    return s.inFlight;
+  }
+
+  private async join(s: SeedState): Promise<boolean> {
+    const label = `${s.seed.host}:${s.seed.port}`;
+    if (!this.active || !this.host.running()) return false;
+    this.sent++;
+    let result: unknown;
+    try {
+      result = await this.host.call(s.seed.host, s.seed.port, "_synapse.join", [this.host.self()], this.timing.joinTimeout);
+    } catch (error) {
+      s.failures++;
+      s.lastError = message(error);
+      const backoff = Math.min(60, (this.timing.heartbeatInterval ?? 5) * 2 ** Math.min(s.failures - 1, 6));
+      s.nextAttempt = nowSeconds() + backoff;
+      const why = error instanceof RemoteError ? `refused: ${error.message}` : `unreachable: ${message(error)}`;
+      if (s.failures === 1) log.warn(`seed ${label} ${why}; skipping it (retry in ${backoff} s)`);
+      else log.debug(`seed ${label} ${why} (${s.failures} failures)`);
+      return false;
+    }
+    const answer = (result ?? {}) as Record<string, unknown>;
+    let self: Peer;
+    try {
+      self = readPeer(answer.self, { mode: "strict" });
+    } catch (error) {
+      s.failures++;
+      s.lastError = `invalid join answer: ${message(error)}`;
+      s.nextAttempt = nowSeconds() + (this.timing.heartbeatInterval ?? 5);
+      log.warn(`seed ${label} sent an invalid join answer: ${message(error)}`);
+      return false;
+    }
+    s.failures = 0;
+    s.lastError = null;
+    s.joinedAt = nowSeconds();
+    s.peerId = self.id;
+    if (self.id === this.host.self().id) {
+      s.self = true;
+      log.debug(`seed ${label} is this node; ignoring it`);
+      return true;
+    }
+    const seedNow = typeof self.last_seen === "number" ? self.last_seen : nowSeconds();
+    s.member = this.host.admit({ ...self, last_seen: nowSeconds() }, "seed", { remoteAddress: s.seed.host });
+    const peers = Array.isArray(answer.peers) ? answer.peers : [];
+    this.exchange(peers, seedNow, label);
+    log.debug(`joined seed ${label}: ${this.host.peerCount()} peer(s) known`);
+    return true;
+  }
+
+  /**
+   * Add the peers a seed listed (peer exchange). Their `last_seen` is the seed's view, so a peer
+   * it has not heard from for `peerTimeout` is skipped; clocks are compared through the seed's
+   * own timestamp. New peers are announced to (one heartbeat each) so they learn of this node.
+   */
+  private exchange(records: unknown[], listerNow: number, from: string): void {
+    const now = nowSeconds();
+    const selfId = this.host.self().id;
+    const timeout = this.timing.peerTimeout;
+    for (const raw of records) {
+      let peer: Peer;
+      try {
+        peer = readPeer(raw, { mode: "strict", now: listerNow });
+      } catch (error) {
+        log.debug(`skipping a malformed peer record from ${from}: ${message(error)}`);
+        continue;
+      }
+      if (peer.id === selfId || this.host.knows(peer.id)) continue;
+      const age = Math.max(0, listerNow - peer.last_seen);
+      if (timeout !== null && age >= timeout) continue;
+      this.host.admit({ ...peer, last_seen: now - age }, "exchange", { announce: true });
+    }
+  }
+}

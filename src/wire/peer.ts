@@ -1,0 +1,140 @@
+/**
+ * Reading the Peer and NodeInfo records that arrive off the wire (PROTOCOL.md "Peer").
+ *
+ * One reader, two modes, because two kinds of callers need different things:
+ *
+ * | | `"strict"` (membership endpoints, join answers, peer exchange) | `"lenient"` (conversation records: broadcast origin, reply peer, event author) |
+ * |---|---|---|
+ * | unknown keys | refused (Python's `Peer(**record)` would fail on them) | dropped |
+ * | `id` | non-empty string | non-empty string of at most {@link MAX_ID_LENGTH} characters |
+ * | `port` | 1..65535 | 0..65535 |
+ * | a mistyped optional field | refused | replaced by its fallback |
+ * | missing `team` | `"default"` (Python's default) | `null` |
+ * | error text | `invalid peer record: <detail>` | `invalid <what>: <detail>` |
+ *
+ * Both return a fresh record with every key, in wire order; both refuse a non-map and a missing or
+ * mistyped `id`, `address` or `port` with `bad_request`. The error texts are kept exactly as
+ * they were, because peers and tests read them.
+ *
+ * The module sits in `wire/` because the Peer record is part of the wire contract that both
+ * `membership/` and `conversation/` (siblings, neither may import the other) read.
+ *
+ * @module
+ */
+import { EndpointError } from "../errors.ts";
+import type { NodeInfo, NodeKind, Peer } from "../types.ts";
+import { isMap, isPort, typeName } from "../util/guards.ts";
+import { nowSeconds } from "../util/time.ts";
+
+/** The keys of a Peer record, in the order Python writes them. */
+export const PEER_KEYS = ["id", "address", "port", "swarm", "team", "name", "kind", "capabilities", "last_seen"] as const;
+
+/** Longest accepted id or kind, in characters (ids are UUIDs or 64-char hex in practice). */
+export const MAX_ID_LENGTH = 256;
+
+const KNOWN = new Set<string>(PEER_KEYS);
+
+/** How {@link readPeer} treats what is not a well-formed record; see the module's table. */
+export type PeerReadMode = "strict" | "lenient";
+
+/** Options of {@link readPeer}. */
+export interface ReadPeerOptions {
+  /** `"strict"` refuses anything a Python node would refuse; `"lenient"` keeps what it can. */
+  mode: PeerReadMode;
+  /** Unix seconds used when `last_seen` is missing (lenient: or mistyped). Default: now. */
+  now?: number;
+  /** Lenient mode only: what the record is, for the error text (`invalid <what>: ...`; default `"peer"`). */
+  what?: string;
+}
+
+/**
+ * Read a Peer record received from the network and return a clean copy with every key, in wire
+ * order. Missing optional keys take their defaults: `swarm` nil, `team` "default" (strict) or nil
+ * (lenient), `name` "", `kind` "node", `capabilities` [], `last_seen` `options.now`.
+ *
+ * @example readPeer(args[0], { mode: "strict" }) // a `_synapse.join` argument
+ * @example readPeer(broadcast.origin, { mode: "lenient", what: "broadcast origin" })
+ * @throws {EndpointError} `bad_request`: strict "invalid peer record: ..." for a non-map, an
+ * unknown key, a missing `id`/`address`/`port` or any wrongly typed value; lenient
+ * "invalid <what>: ..." for a non-map or a bad `id`, `address` or `port`.
+ */
+export function readPeer(value: unknown, options: ReadPeerOptions): Peer {
+  const strict = options.mode === "strict";
+  const now = options.now ?? nowSeconds();
+  const what = options.what ?? "peer";
+  // Each check names its failure in both modes' wording (the strict one says what it got).
+  const fail = (strictDetail: string, lenientDetail = strictDetail) =>
+    new EndpointError("bad_request", strict ? `invalid peer record: ${strictDetail}` : `invalid ${what}: ${lenientDetail}`);
+
+  if (!isMap(value)) throw fail(`expected a map, got ${typeName(value)}`, "not a map");
+  if (strict) {
+    const extra = Object.keys(value).filter((k) => !KNOWN.has(k));
+    if (extra.length > 0) throw fail(`unexpected key${extra.length > 1 ? "s" : ""} ${extra.map((k) => `'${k}'`).join(", ")}`);
+    for (const key of ["id", "address", "port"] as const) {
+      if (value[key] === null || value[key] === undefined) throw fail(`missing '${key}'`);
+    }
+  }
+  const { id, address, port } = value;
+  if (typeof id !== "string" || id.length === 0 || (!strict && id.length > MAX_ID_LENGTH)) {
+    throw fail(`'id' must be a non-empty string, got ${typeName(id)}`, "id must be a non-empty string");
+  }
+  if (typeof address !== "string") throw fail(`'address' must be a string, got ${typeName(address)}`, "address must be a string");
+  if (!isPort(port, !strict)) {
+    throw fail(`'port' must be an integer from 1 to 65535, got ${typeof port === "number" ? port : typeName(port)}`, "port must be an integer");
+  }
+
+  const text = (key: "swarm" | "team" | "name", absent: string | null): string | null => {
+    const v = value[key];
+    if (typeof v === "string") return v;
+    if (!strict) return key === "name" ? absent : null;
+    if (!(key in value)) return absent;
+    if (v === null || v === undefined) return null;
+    throw fail(`'${key}' must be a string or nil, got ${typeName(v)}`);
+  };
+  const swarm = text("swarm", null);
+  const team = text("team", strict ? "default" : null);
+  const name = text("name", "") ?? "";
+
+  const kind = value.kind ?? "node";
+  if (strict && kind !== "node" && kind !== "bootstrap") {
+    throw fail(`'kind' must be "node" or "bootstrap", got ${typeof kind === "string" ? JSON.stringify(kind) : typeName(kind)}`);
+  }
+  const caps = value.capabilities ?? [];
+  const capabilities = Array.isArray(caps) ? caps.filter((c): c is string => typeof c === "string") : [];
+  if (strict && (!Array.isArray(caps) || capabilities.length !== caps.length)) throw fail(`'capabilities' must be an array of strings`);
+  const seen = value.last_seen ?? now;
+  const seenOk = typeof seen === "number" && Number.isFinite(seen);
+  if (strict && !seenOk) throw fail(`'last_seen' must be a number, got ${typeName(seen)}`);
+
+  return {
+    id,
+    address,
+    port,
+    swarm,
+    team,
+    name,
+    kind: (kind === "bootstrap" ? "bootstrap" : "node") satisfies NodeKind,
+    capabilities,
+    last_seen: seenOk ? seen : now,
+  };
+}
+
+/**
+ * Read a NodeInfo map (the `self` of a heartbeat answer, or a `_synapse.info` answer) leniently:
+ * only the fields that are present and well typed, to refresh a known peer's record. Never throws.
+ */
+export function readNodeInfo(value: unknown): Partial<NodeInfo> {
+  if (!isMap(value)) return {};
+  const out: Partial<NodeInfo> = {};
+  if (typeof value.id === "string") out.id = value.id;
+  if (typeof value.name === "string") out.name = value.name;
+  if (value.kind === "node" || value.kind === "bootstrap") out.kind = value.kind;
+  if (typeof value.address === "string") out.address = value.address;
+  if (isPort(value.port)) out.port = value.port;
+  if (value.swarm === null || typeof value.swarm === "string") out.swarm = value.swarm;
+  if (value.team === null || typeof value.team === "string") out.team = value.team;
+  if (Array.isArray(value.capabilities) && value.capabilities.every((c) => typeof c === "string")) {
+    out.capabilities = [...(value.capabilities as string[])];
+  }
+  return out;
+}
