@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
 import type { Broadcast, BroadcastReply, ConversationEvent, Peer } from "../../src/types.ts";
-import type { AskInfo } from "../../src/conversation/conversations.ts";
+import type { AskInfo } from "../../src/conversation/contracts.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 import { track } from "../helpers/net.ts";
 import { eventually, remoteError, settle, sleep, startNode, stopAll, swarm } from "./swarm.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { Conversations, ConversationEndpoint, type ConversationHost } from "../../src/conversation/conversations.ts";
+import { Conversations } from "../../src/conversation/conversations.ts";
+import { ConversationEndpoint, type ConversationHost } from "../../src/conversation/contracts.ts";
 import { planCompaction, digestSummarizer } from "../../src/conversation/compaction.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import { replyEventId } from "../../src/conversation/broadcast.ts";
