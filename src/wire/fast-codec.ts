@@ -13,6 +13,10 @@
  * float64; `undefined` as nil; UTF-8 strings (a lone surrogate as U+FFFD); objects as maps of their
  * own enumerable string keys. test/wire/fast-codec.test.ts compares both coders value by value.
  *
+ * Longer than 400 lines, on purpose: the encoder and the decoder mirror each other format by format
+ * (and share the float scratch buffers and the byte-order check), and are read side by side against
+ * the MessagePack specification and the general codec; the two sections below are the two halves.
+ *
  * @module
  */
 
