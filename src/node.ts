@@ -299,7 +299,7 @@ export class Node {
 
   /** Set the default task handler served by `_node.ask` and `synapse.ask` (`null` removes it). */
   ask(handler: AskHandler | null): this {
-    this.conversationLayer.setAskHandler(handler);
+    this.conversationLayer.asks.setHandler(handler);
     return this;
   }
 

@@ -10,7 +10,7 @@
  */
 import type { Broadcast, BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
-import { ConfigError, EndpointError, ErrorCode, ProtocolError } from "../errors.ts";
+import { ConfigError, EndpointError, ErrorCode } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
@@ -24,7 +24,6 @@ import {
   ConversationEndpoint,
   conversationSettings,
   nonceOf,
-  type AskHandler,
   type BroadcastRef,
   type ConversationHost,
   type ConversationOptions,
@@ -35,6 +34,7 @@ import { AskFlow } from "./ask.ts";
 import { Upkeep } from "./upkeep.ts";
 import { Gossip } from "./gossip.ts";
 import { ReplyBook, type ReplyOrigin } from "./replies.ts";
+import { syncFrom } from "./sync.ts";
 
 const log = createLogger("conversation");
 
@@ -57,7 +57,8 @@ export class Conversations {
   private readonly replyBook: ReplyBook;
   private readonly background = new Set<Promise<void>>();
   private readonly gossip: Gossip;
-  private readonly asks: AskFlow;
+  /** The ask flow: the node's ask handler, served directly and as part of broadcasts. */
+  readonly asks: AskFlow;
   private readonly upkeep: Upkeep;
 
   constructor(
@@ -363,51 +364,19 @@ export class Conversations {
    * `_synapse.conversation.sync` and store what is new here. Synced events are not relayed. Returns
    * the events that were new.
    */
-  async sync(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<ConversationEvent[]> {
-    const since = options.since ?? 0;
-    const ids = conversation === undefined ? await this.host.call(peer, ConversationEndpoint.List, [], {}) : [nonceOf(conversation)];
-    if (!Array.isArray(ids)) throw new ProtocolError("_synapse.conversation.list did not answer a list");
-    const fresh: ConversationEvent[] = [];
-    for (const id of ids) {
-      if (typeof id !== "string") continue;
-      const answer = await this.host.call(peer, ConversationEndpoint.Sync, [id], { since });
-      const events = isMap(answer) && Array.isArray(answer.events) ? answer.events : [];
-      for (const raw of events) {
-        let event: ConversationEvent;
-        try {
-          event = parseEvent(raw);
-        } catch (error) {
-          log.debug(`sync of ${id}: malformed event skipped: ${errorMessage(error)}`);
-          continue;
-        }
-        if (event.conversation_id !== id || this.host.admit(event.peer) || this.tooOld(event.created_at)) continue;
-        const stored = await this.ingest(event);
-        if (stored) fresh.push(stored);
-      }
-    }
-    return fresh;
-  }
-
-  // ---------------------------------------------------------------- ask (ask.ts)
-
-  /** Set (or clear with null) the default task handler. */
-  setAskHandler(handler: AskHandler | null): void {
-    this.asks.setHandler(handler);
-  }
-
-  /** True when an ask handler is set. */
-  get hasAskHandler(): boolean {
-    return this.asks.hasHandler;
-  }
-
-  /** Serve `_node.ask` (and `synapse.ask` outside a broadcast); see {@link AskFlow.direct}. */
-  askDirect(task: unknown, context: unknown): Promise<unknown> {
-    return this.asks.direct(task, context);
-  }
-
-  /** Serve `synapse.ask` as part of a broadcast; see {@link AskFlow.inBroadcast}. */
-  askBroadcast(task: unknown, context: unknown, broadcast: Broadcast): Promise<{ accepted: true; deferred: true }> {
-    return this.asks.inBroadcast(task, context, broadcast);
+  sync(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<ConversationEvent[]> {
+    const ids = conversation === undefined ? null : [nonceOf(conversation)];
+    return syncFrom(
+      {
+        call: (p, endpoint, args, kwargs) => this.host.call(p, endpoint, args, kwargs),
+        admit: (p) => this.host.admit(p),
+        tooOld: (t) => this.tooOld(t),
+        ingest: (e) => this.ingest(e),
+      },
+      peer,
+      ids,
+      options.since ?? 0,
+    );
   }
 
   // ---------------------------------------------------------------- compaction and retention (upkeep.ts)

@@ -33,10 +33,10 @@ export function registerConversationEndpoints(registry: EndpointRegistry, conver
   );
 
   registry.builtin("_node.ask", "Run the node's ask handler", ["task", "context"], ([task, context]) =>
-    conversations.askDirect(task, context),
+    conversations.asks.direct(task, context),
   );
   registry.builtin("synapse.ask", "Ask, directly or as part of a broadcast (deferred reply)", ["task", "context"], ([task, context], ctx) =>
-    ctx.broadcast ? conversations.askBroadcast(task, context, ctx.broadcast) : conversations.askDirect(task, context),
+    ctx.broadcast ? conversations.asks.inBroadcast(task, context, ctx.broadcast) : conversations.asks.direct(task, context),
   );
 
   registry.onBroadcast = (broadcast, request, kwargs) => conversations.observe(broadcast, request.endpoint, request.args, kwargs);
