@@ -14,7 +14,8 @@
  */
 export { Node } from "./node.ts";
 export { Client, kw } from "./rpc/client.ts";
-export { Pool, defaultPool } from "./transport/pool.ts";
+export { Pool, defaultPool, sharedPool } from "./transport/pool.ts";
+export { bunTransport } from "./transport/bun-transport.ts";
 export { encode, decode } from "./wire/codec.ts";
 export { FrameDecoder, DEFAULT_MAX_FRAME, HEADER_SIZE } from "./wire/frame.ts";
 export { request, okResponse, errorResponse, parseMessage } from "./wire/messages.ts";
@@ -87,8 +88,11 @@ export type {
   SeedStatus,
 } from "./membership/index.ts";
 export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
-export type { PoolOptions, PeerMode } from "./transport/pool.ts";
-export type { CallContext, EndpointOptions, Handler, RemoteAddress } from "./rpc/endpoints.ts";
+export type { PoolOptions } from "./transport/pool.ts";
+export type { PeerMode } from "./transport/peer-channel.ts";
+export type { Transport, SocketLike, SocketHandler, OpenHandler, DialOptions, ServeOptions, ServerHandle } from "./transport/socket.ts";
+export type { CallContext, EndpointOptions, Handler } from "./rpc/endpoints.ts";
+export type { RemoteAddress } from "./wire/protocol.ts";
 export type { RequestMessage, ResponseMessage, Kwargs, WireError } from "./wire/messages.ts";
 export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
 export type {

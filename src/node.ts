@@ -19,6 +19,7 @@ import { Membership, resolveInterface, type JoinOptions, type MdnsOptions, type 
 import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo, NodeKind, Peer } from "./types.ts";
 import { Client, kw, splitArguments } from "./rpc/client.ts";
 import { Pool } from "./transport/pool.ts";
+import type { Transport } from "./transport/socket.ts";
 import { membershipRefusal } from "./membership/index.ts";
 import {
   ArtifactStore,
@@ -99,6 +100,11 @@ export interface NodeOptions {
    * between them instead of one per node and peer; a pool given here is not closed on stop.
    */
   pool?: Pool;
+  /**
+   * How connections are made and accepted (default: TCP through Bun). The node's own pool uses it
+   * too; a `pool` given as well keeps its own transport.
+   */
+  transport?: Transport;
 }
 
 /** Events a node emits; later layers add theirs. */
@@ -181,7 +187,7 @@ export class Node {
   constructor(options: NodeOptions = {}) {
     this.options = options;
     this.ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? new Pool();
+    this.pool = options.pool ?? new Pool({ transport: options.transport });
     this.id = options.id ?? randomBytes(32).toString("hex");
     this.name = options.name ?? `${hostname()}-${this.id.slice(0, 6)}`;
     this.swarm = options.swarm ?? null;
@@ -420,6 +426,7 @@ export class Node {
       hostname: this.bind,
       port: this.boundPort,
       ...this.limits,
+      transport: this.options.transport,
       handler: (req, remote) => this.endpoints.dispatch(req, remote),
     });
     listener.start();
