@@ -16,6 +16,7 @@ export { Node } from "./node.ts";
 export { Client, kw } from "./rpc/client.ts";
 export { Pool, defaultPool, sharedPool } from "./transport/pool.ts";
 export { bunTransport } from "./transport/bun-transport.ts";
+export { MemoryNetwork } from "./transport/memory-transport.ts";
 export { encode, decode } from "./wire/codec.ts";
 export { FrameDecoder, DEFAULT_MAX_FRAME, HEADER_SIZE } from "./wire/frame.ts";
 export { request, okResponse, errorResponse, parseMessage } from "./wire/messages.ts";
@@ -91,6 +92,7 @@ export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/clie
 export type { PoolOptions } from "./transport/pool.ts";
 export type { PeerMode } from "./transport/peer-channel.ts";
 export type { Transport, SocketLike, SocketHandler, OpenHandler, DialOptions, ServeOptions, ServerHandle } from "./transport/socket.ts";
+export type { MemoryNetworkOptions } from "./transport/memory-transport.ts";
 export type { CallContext, EndpointOptions, Handler } from "./rpc/endpoints.ts";
 export type { RemoteAddress } from "./wire/protocol.ts";
 export type { RequestMessage, ResponseMessage, Kwargs, WireError } from "./wire/messages.ts";

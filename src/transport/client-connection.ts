@@ -179,7 +179,7 @@ export class ClientConnection {
     if (next < Infinity) this.arm(next);
   }
 
-  /** Half-close: calls in flight still get their answers. */
+  /** Close after whatever is queued is written. */
   close(): void {
     this.conn?.end();
   }

@@ -61,7 +61,11 @@ export type OpenHandler = (socket: SocketLike) => SocketHandler;
 export interface DialOptions {
   hostname: string;
   port: number;
-  /** Keep our side writable after the other end's FIN (default false: ours ends too). */
+  /**
+   * Keep our side writable after the other end's FIN (default false: ours ends too). Note: Bun
+   * (1.4) closes a socket it dialed at once on `end()`, whatever this says, so nothing may count on
+   * reading from a dialed socket after ending it; the in-memory transport keeps TCP's half-close.
+   */
   allowHalfOpen?: boolean;
 }
 
