@@ -101,8 +101,9 @@ export interface NodeOptions {
    */
   pool?: Pool;
   /**
-   * How connections are made and accepted (default: TCP through Bun). The node's own pool uses it
-   * too; a `pool` given as well keeps its own transport.
+   * How connections are made and accepted (default: TCP through Bun), e.g. a
+   * `MemoryNetwork`'s transport to run many nodes in one process. The node's own pool uses it too;
+   * a `pool` given as well must use the same transport.
    */
   transport?: Transport;
 }
@@ -186,6 +187,9 @@ export class Node {
 
   constructor(options: NodeOptions = {}) {
     this.options = options;
+    if (options.pool && options.transport && options.pool.transport !== options.transport) {
+      throw new ConfigError("the pool given uses another transport than the one given");
+    }
     this.ownsPool = options.pool === undefined;
     this.pool = options.pool ?? new Pool({ transport: options.transport });
     this.id = options.id ?? randomBytes(32).toString("hex");

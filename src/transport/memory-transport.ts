@@ -220,8 +220,11 @@ class MemorySocket implements SocketLike {
  * const b = new Node({ bind: "10.0.0.2", advertise: "10.0.0.2", port: 9999, transport: net.transport("10.0.0.2") });
  */
 export class MemoryNetwork {
+  /** {@link MemoryNetworkOptions.bufferSize}. */
   readonly bufferSize: number;
+  /** {@link MemoryNetworkOptions.maxWrite} (Infinity: no limit). */
   readonly maxWrite: number;
+  /** {@link MemoryNetworkOptions.maxRead} (Infinity: no limit). */
   readonly maxRead: number;
   /** What happened on the network so far: writes the buffers cut short, and the drains after them. */
   readonly stats = { shortWrites: 0, drains: 0 };

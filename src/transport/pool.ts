@@ -28,7 +28,9 @@ export class Pool implements ChannelHost {
   private sweeper: ReturnType<typeof setInterval> | null = null;
   /** {@link PoolOptions.idleTimeout} in milliseconds (Infinity: never idle). */
   readonly idleTimeoutMs: number;
+  /** {@link PoolOptions.maxSingleConnections}. */
   readonly maxSingleConnections: number;
+  /** How this pool's connections are made. */
   readonly transport: Transport;
 
   /** @throws {ConfigError} for a negative or NaN idle timeout, or a connection limit under 1. */

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Node } from "../../src/node.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
+import { Pool } from "../../src/transport/pool.ts";
+import { ConfigError } from "../../src/errors.ts";
 import { until } from "./fixtures.ts";
 
 const nodes: Node[] = [];
@@ -52,5 +54,12 @@ describe("nodes over memory", () => {
     await node.stop();
     await until(() => net.openSockets === 0, "the connection closed");
     await expect(client.call("sum", 1, 1)).rejects.toMatchObject({ name: "ConnectionError", sent: false });
+  });
+
+  test("nodes - the node's own pool dials with its transport; a pool on another transport is a ConfigError", () => {
+    const net = new MemoryNetwork();
+    const node = nodeAt(net, "10.3.0.1");
+    expect(node.pool.transport).toBe(net.transport("10.3.0.1"));
+    expect(() => new Node({ transport: net.transport("10.3.0.2"), pool: new Pool() })).toThrow(ConfigError);
   });
 });
