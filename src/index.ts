@@ -22,7 +22,9 @@
 export { Node } from "./node.ts";
 export { Client, kw } from "./rpc/client.ts";
 export { EndpointRegistry } from "./rpc/endpoints.ts";
-export { Pool, defaultPool } from "./transport/pool.ts";
+export { Pool, defaultPool, sharedPool } from "./transport/pool.ts";
+export { bunTransport } from "./transport/bun-transport.ts";
+export { MemoryNetwork } from "./transport/memory-transport.ts";
 export { readPeer, readNodeInfo } from "./wire/peer.ts";
 export { Emitter, waitFor } from "./events.ts";
 
@@ -97,9 +99,13 @@ export {
 
 export type { NodeOptions, NodeEvents } from "./node.ts";
 export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
-export type { CallContext, Endpoint, EndpointOptions, Handler, RemoteAddress } from "./rpc/endpoints.ts";
+export type { CallContext, Endpoint, EndpointOptions, Handler } from "./rpc/endpoints.ts";
+export type { RemoteAddress } from "./wire/protocol.ts";
 export type { Kwargs } from "./wire/messages.ts";
-export type { PoolOptions, PeerMode } from "./transport/pool.ts";
+export type { PoolOptions } from "./transport/pool.ts";
+export type { PeerMode } from "./transport/peer-channel.ts";
+export type { Transport, SocketLike, SocketHandler, OpenHandler, DialOptions, ServeOptions, ServerHandle } from "./transport/socket.ts";
+export type { MemoryNetworkOptions } from "./transport/memory-transport.ts";
 export type { EmitterListener } from "./events.ts";
 export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
 export type {

@@ -28,6 +28,7 @@ import {
 import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo, NodeKind, Peer } from "./types.ts";
 import { Client, kw, splitArguments } from "./rpc/client.ts";
 import { Pool } from "./transport/pool.ts";
+import type { Transport } from "./transport/socket.ts";
 import {
   ArtifactStore,
   Conversations,
@@ -107,6 +108,12 @@ export interface NodeOptions {
    * between them instead of one per node and peer; a pool given here is not closed on stop.
    */
   pool?: Pool;
+  /**
+   * How connections are made and accepted (default: TCP through Bun), e.g. a
+   * `MemoryNetwork`'s transport to run many nodes in one process. The node's own pool uses it too;
+   * a `pool` given as well must use the same transport.
+   */
+  transport?: Transport;
 }
 
 /** Events a node emits; later layers add theirs. */
@@ -188,8 +195,11 @@ export class Node {
 
   constructor(options: NodeOptions = {}) {
     this.options = options;
+    if (options.pool && options.transport && options.pool.transport !== options.transport) {
+      throw new ConfigError("the pool given uses another transport than the one given");
+    }
     this.ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? new Pool();
+    this.pool = options.pool ?? new Pool({ transport: options.transport });
     this.id = options.id ?? randomBytes(32).toString("hex");
     this.name = options.name ?? `${hostname()}-${this.id.slice(0, 6)}`;
     this.swarm = options.swarm ?? null;
@@ -443,6 +453,7 @@ export class Node {
       hostname: this.bind,
       port: this.boundPort,
       ...this.limits,
+      transport: this.options.transport,
       handler: (req, remote) => this.endpoints.dispatch(req, remote),
     });
     listener.start();

@@ -7,7 +7,7 @@
  */
 import type { EndpointRegistry } from "./endpoints.ts";
 import type { Capability, NodeInfo } from "../types.ts";
-import { HELLO_ENDPOINT } from "../transport/pool.ts";
+import { HELLO_ENDPOINT } from "../wire/protocol.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 /** What the built-ins need to know about their node. */

@@ -1,12 +1,16 @@
 /**
- * The Client: calls endpoints on one peer over the process-wide connection pool.
+ * The Client: calls endpoints on one peer over the process-wide connection pool, and turns a
+ * failed answer into a {@link RemoteError}.
  *
  * @module
  */
-import { defaultPool, type CallSettings, type PeerChannel, type PeerMode, type Pool } from "../transport/pool.ts";
+import { defaultPool, sharedPool, type Pool } from "../transport/pool.ts";
+import type { PeerChannel, PeerMode } from "../transport/peer-channel.ts";
+import type { CallSettings } from "../transport/call-settings.ts";
+import type { Transport } from "../transport/socket.ts";
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
-import { ConfigError } from "../errors.ts";
-import type { Kwargs } from "../wire/messages.ts";
+import { ConfigError, RemoteError, type SynapseError } from "../errors.ts";
+import type { Kwargs, ResponseMessage } from "../wire/messages.ts";
 import type { NodeInfo, Peer } from "../types.ts";
 import { isPort } from "../util/guards.ts";
 
@@ -39,14 +43,29 @@ export function splitArguments(args: unknown[]): { args: unknown[]; kwargs: Kwar
 /** The `kwargs` of a call without keyword arguments. Never mutated: nothing writes to a request's kwargs. */
 const NO_KWARGS: Kwargs = Object.freeze({}) as Kwargs;
 
+/**
+ * Turn a failed response into the error a call rejects with: a {@link RemoteError} with the
+ * peer's code and message. The pool calls it (through the call's settings) for an `ok: false`
+ * answer and for an id-less error the peer sent before closing.
+ */
+export function responseError(res: ResponseMessage, endpoint: string, peer: string): SynapseError {
+  const e = res.error ?? { code: "internal_error", message: "request failed" };
+  return new RemoteError(e.code, e.message, endpoint, peer);
+}
+
 /** Options of a {@link Client}. */
 export interface ClientOptions {
   /** Seconds to wait for each response (default 10; 0 waits forever). */
   timeout?: number;
   /** Largest accepted response frame in bytes (default 4 MiB). */
   maxDownloadSize?: number;
-  /** Connection pool (default: the process-wide pool shared by every Client and Node). */
+  /** Connection pool (default: the process-wide pool of the transport, shared by every Client of the process). */
   pool?: Pool;
+  /**
+   * How connections are made (default: TCP through Bun). A Client given a transport but no pool
+   * uses that transport's process-wide pool; a pool given too must use the same transport.
+   */
+  transport?: Transport;
 }
 
 /** Per-call overrides for {@link Client.request}. */
@@ -87,8 +106,11 @@ export class Client {
     this.port = port;
     this.timeoutMs = timeout * 1000;
     this.maxFrame = options.maxDownloadSize ?? DEFAULT_MAX_FRAME;
-    this.pool = options.pool ?? defaultPool;
-    this.settings = { timeoutMs: this.timeoutMs, maxFrame: this.maxFrame };
+    if (options.pool && options.transport && options.pool.transport !== options.transport) {
+      throw new ConfigError("the pool given uses another transport than the one given");
+    }
+    this.pool = options.pool ?? (options.transport ? sharedPool(options.transport) : defaultPool);
+    this.settings = { timeoutMs: this.timeoutMs, maxFrame: this.maxFrame, toError: responseError };
   }
 
   /** A client for a known peer record (uses its `address` and `port`). */
@@ -119,7 +141,7 @@ export class Client {
   request<T = unknown>(endpoint: string, options: RequestOptions = {}): Promise<T> {
     if (options.timeout !== undefined && !(options.timeout >= 0)) return Promise.reject(new ConfigError(`invalid timeout: ${options.timeout}`));
     const settings =
-      options.timeout === undefined ? this.settings : { timeoutMs: options.timeout * 1000, maxFrame: this.maxFrame };
+      options.timeout === undefined ? this.settings : { timeoutMs: options.timeout * 1000, maxFrame: this.maxFrame, toError: responseError };
     return this.channel().invoke(endpoint, options.args ?? [], options.kwargs ?? NO_KWARGS, settings) as Promise<T>;
   }
 

@@ -10,14 +10,9 @@ import type { Broadcast } from "../types.ts";
 import { parameterNames } from "./params.ts";
 import { createLogger } from "../log.ts";
 import { isMap } from "../util/guards.ts";
+import type { RemoteAddress } from "../wire/protocol.ts";
 
 const log = createLogger("endpoints");
-
-/** Who called: the remote end of the connection the request came on. */
-export interface RemoteAddress {
-  address: string;
-  port: number;
-}
 
 /**
  * The last argument every handler receives, after its positional arguments.

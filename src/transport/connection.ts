@@ -1,34 +1,37 @@
 /**
- * One framed TCP connection on a Bun socket: a zero-copy {@link FrameDecoder} on the read side and
- * a pooled, batching outbox with a backpressure queue on the write side.
+ * One framed connection on a {@link SocketLike}: a zero-copy {@link FrameDecoder} on the read side
+ * and a pooled, batching outbox with a backpressure queue on the write side.
  *
  * Writes made in the same tick are gathered (header and payload together) into one pooled buffer
- * and handed to the socket in one `write` at the end of the tick. Bun's `socket.write` may accept
- * only part of a buffer and keeps nothing of the rest, so whatever it did not take waits in a queue
+ * and handed to the socket in one `write` at the end of the tick. A socket may take only part of a
+ * buffer and keep nothing of the rest (Bun's does), so whatever it did not take waits in a queue
  * that is flushed on `drain`: no byte is lost under backpressure.
  *
  * @module
  */
-import type { Socket } from "bun";
-import { FrameDecoder, HEADER_SIZE, type FrameSink } from "../wire/frame.ts";
+import { FrameDecoder, HEADER_SIZE, writeHeader, frameOf, type FrameSink } from "../wire/frame.ts";
 import { encode } from "../wire/codec.ts";
 import { NO_ROOM, fastEncodeInto } from "../wire/fast-codec.ts";
+import { createLogger } from "../log.ts";
+import type { SocketHandler, SocketLike } from "./socket.ts";
 
-/** What a connection tells its owner. */
-export interface ConnectionEvents {
+const log = createLogger("transport");
+
+/** What a connection tells its owner; `S` is the owner's per-connection state. */
+export interface ConnectionEvents<S> {
   /** A whole frame; decode it before returning (the bytes are reused afterwards). */
-  onFrame(conn: Connection, bytes: Uint8Array, start: number, end: number): void;
+  onFrame(conn: Connection<S>, bytes: Uint8Array, start: number, end: number): void;
   /**
    * A header announced more than the limit. Without `peek` the decoder has stopped. With it,
    * `head` holds the payload's first bytes: return `true` to skip that frame and read on.
    */
-  onOversize(conn: Connection, size: number, head?: Uint8Array): boolean | void;
+  onOversize(conn: Connection<S>, size: number, head?: Uint8Array): boolean | void;
   /** The peer sent FIN (only with half-open sockets). */
-  onEnd?(conn: Connection): void;
+  onEnd?(conn: Connection<S>): void;
   /** The socket closed, for whatever reason. Called once. */
-  onClose(conn: Connection, error?: Error): void;
+  onClose(conn: Connection<S>, error?: Error): void;
   /** Everything that waited for a slow reader was taken by the socket ({@link Connection.queuedBytes} is 0). */
-  onDrain?(conn: Connection): void;
+  onDrain?(conn: Connection<S>): void;
 }
 
 const OUTBOX_SIZE = 64 * 1024;
@@ -45,16 +48,17 @@ function giveOutbox(buf: Buffer): void {
   if (outboxPool.length < OUTBOX_POOL_MAX) outboxPool.push(buf);
 }
 
-/** A framed connection. Owned by a listener (server side) or a pool (client side). */
-export class Connection implements FrameSink {
+/**
+ * A framed connection, owned by a listener (server side) or a pool (client side), which keeps its
+ * per-connection state `S` in {@link state}. It is the handler of its socket's events.
+ */
+export class Connection<S> implements FrameSink, SocketHandler {
   /** `host:port` of the other end, for messages and errors. */
   readonly remote: string;
   /** Last time (ms, `Date.now()`) bytes arrived; used by idle/read timeouts. */
   lastRead = Date.now();
   /** Last time bytes were written or a frame was queued. */
   lastWrite = Date.now();
-  /** Free for the owner: per-connection state. */
-  state: unknown;
 
   private readonly decoder: FrameDecoder;
   private outbox: Buffer | null = null;
@@ -69,13 +73,15 @@ export class Connection implements FrameSink {
   private readonly flushTask = () => this.flush();
 
   constructor(
-    readonly socket: Socket<unknown>,
+    readonly socket: SocketLike,
     maxFrame: number,
-    private readonly events: ConnectionEvents,
+    private readonly events: ConnectionEvents<S>,
+    /** The owner's state of this connection. */
+    readonly state: S,
     /** Bytes of an oversize frame's payload shown to `onOversize` (0: decide on the header alone). */
     peek = 0,
   ) {
-    this.remote = `${socket.remoteAddress}:${(socket as { remotePort?: number }).remotePort ?? "?"}`;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort ?? "?"}`;
     this.decoder = new FrameDecoder(maxFrame, this, { peek });
   }
 
@@ -128,11 +134,7 @@ export class Connection implements FrameSink {
         end = fastEncodeInto(message, box, HEADER_SIZE, OUTBOX_SIZE);
       }
       if (end >= 0) {
-        const length = end - at - HEADER_SIZE;
-        box[at] = length >>> 24;
-        box[at + 1] = (length >>> 16) & 0xff;
-        box[at + 2] = (length >>> 8) & 0xff;
-        box[at + 3] = length & 0xff;
+        writeHeader(box, at, end - at - HEADER_SIZE);
         this.outLen = end;
         if (!this.flushScheduled) {
           this.flushScheduled = true;
@@ -152,20 +154,14 @@ export class Connection implements FrameSink {
       // A large frame gets a buffer of its own (header and payload still in one write), after
       // whatever is already gathered, so that order is kept.
       this.flush();
-      const frame = Buffer.allocUnsafe(size);
-      frame.writeUInt32BE(payload.length, 0);
-      frame.set(payload, HEADER_SIZE);
       this.lastWrite = Date.now();
-      this.writeOrQueue(frame, true);
+      this.writeOrQueue(frameOf(payload), true);
       return;
     }
     if (this.outbox && this.outLen + size > OUTBOX_SIZE) this.flush();
     const box = (this.outbox ??= takeOutbox());
     const at = this.outLen;
-    box[at] = payload.length >>> 24;
-    box[at + 1] = (payload.length >>> 16) & 0xff;
-    box[at + 2] = (payload.length >>> 8) & 0xff;
-    box[at + 3] = payload.length & 0xff;
+    writeHeader(box, at, payload.length);
     box.set(payload, at + HEADER_SIZE);
     this.outLen = at + size;
     if (!this.flushScheduled) {
@@ -238,6 +234,12 @@ export class Connection implements FrameSink {
   /** Call from the socket's `end` handler. */
   handleEnd(): void {
     this.events.onEnd?.(this);
+  }
+
+  /** Call from the socket's `error` handler: the socket is torn down (`close` follows). */
+  handleError(error: Error): void {
+    log.debug(`socket error on ${this.remote}`, error);
+    this.destroy();
   }
 
   /** Call from the socket's `close` handler. Releases pooled buffers; notifies the owner once. */

@@ -1,5 +1,6 @@
 /**
- * The server side: a `Bun.listen` socket whose connections carry requests in and responses out.
+ * The server side: a listening socket (TCP through Bun unless given another {@link Transport})
+ * whose connections carry requests in and responses out.
  *
  * Requests on one connection are served concurrently and answered as they finish, matched by id;
  * a Python client's lone request on a fresh connection is simply the one-request case. Nothing a
@@ -9,15 +10,15 @@
  *
  * @module
  */
-import type { Socket, TCPSocketListener } from "bun";
 import { Connection, type ConnectionEvents } from "./connection.ts";
+import { bunTransport } from "./bun-transport.ts";
+import type { OpenHandler, ServeOptions, ServerHandle, Transport } from "./socket.ts";
 import { decode } from "../wire/codec.ts";
 import { errorResponse, parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
+import { GOING_AWAY, HELLO_ENDPOINT, type RemoteAddress } from "../wire/protocol.ts";
 import { ConfigError, EncodeError, ListenError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
 import { createLogger } from "../log.ts";
-import type { RemoteAddress } from "../rpc/endpoints.ts";
-import { GOING_AWAY, HELLO_ENDPOINT } from "./pool.ts";
 
 const log = createLogger("server");
 
@@ -35,6 +36,8 @@ export interface ListenerOptions {
   /** A connection with nothing in flight and no traffic for this long is closed (ms; Infinity: never). */
   idleTimeoutMs: number;
   handler: RequestHandler;
+  /** How connections are accepted (default: TCP through Bun). */
+  transport?: Transport;
 }
 
 interface ServerConnState {
@@ -67,9 +70,12 @@ const QUEUE_HIGH_WATER = 8 * 1024 * 1024;
  */
 export const MAX_IN_FLIGHT = 1024;
 
+/** A connection of the listener, with its state. */
+type ServerConn = Connection<ServerConnState>;
+
 /** True when a connection may run one more request now. */
-function canRun(conn: Connection, state: ServerConnState): boolean {
-  return conn.queuedBytes <= QUEUE_HIGH_WATER && state.inFlight < MAX_IN_FLIGHT;
+function canRun(conn: ServerConn): boolean {
+  return conn.queuedBytes <= QUEUE_HIGH_WATER && conn.state.inFlight < MAX_IN_FLIGHT;
 }
 
 /** A node's server options, as given (sizes in bytes, times in seconds). */
@@ -104,10 +110,10 @@ const REFUSE_GRACE_MS = 1000;
 
 /** A listening Synapse server. */
 export class Listener {
-  private server: TCPSocketListener<unknown> | null = null;
-  private readonly conns = new Set<Connection>();
+  private server: ServerHandle | null = null;
+  private readonly conns = new Set<ServerConn>();
   private sweeper: ReturnType<typeof setInterval> | null = null;
-  private readonly events: ConnectionEvents;
+  private readonly events: ConnectionEvents<ServerConnState>;
 
   constructor(private readonly options: ListenerOptions) {
     this.events = {
@@ -129,38 +135,26 @@ export class Listener {
     return this.conns.size;
   }
 
-  /** Bind and start accepting. */
+  /**
+   * Bind and start accepting.
+   *
+   * @throws {ListenError} when the address cannot be bound.
+   */
   start(): void {
-    const { hostname, port, maxFrame } = this.options;
+    const { hostname, port, maxFrame, transport = bunTransport } = this.options;
     const events = this.events;
-    this.server = listen({
-      hostname,
-      port,
-      allowHalfOpen: true,
-      socket: {
-        open: (socket: Socket<unknown>) => {
-          const conn = new Connection(socket, maxFrame, events);
-          const state: ServerConnState = {
-            remote: { address: socket.remoteAddress, port: socket.remotePort },
-            inFlight: 0,
-            peerEnded: false,
-            waiting: null,
-            helloed: false,
-            closing: false,
-          };
-          conn.state = state;
-          socket.data = conn;
-          this.conns.add(conn);
-        },
-        data: (socket, chunk) => (socket.data as Connection).handleData(chunk),
-        drain: (socket) => (socket.data as Connection).handleDrain(),
-        end: (socket) => (socket.data as Connection | undefined)?.handleEnd(),
-        close: (socket, error) => (socket.data as Connection | undefined)?.handleClose(error),
-        error: (socket, error) => {
-          log.debug("socket error", error);
-          (socket.data as Connection | undefined)?.destroy();
-        },
-      },
+    this.server = listen(transport, { hostname, port, allowHalfOpen: true }, (socket) => {
+      const state: ServerConnState = {
+        remote: { address: socket.remoteAddress, port: socket.remotePort },
+        inFlight: 0,
+        peerEnded: false,
+        waiting: null,
+        helloed: false,
+        closing: false,
+      };
+      const conn = new Connection(socket, maxFrame, events, state);
+      this.conns.add(conn);
+      return conn;
     });
     this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.options.readTimeoutMs, this.options.idleTimeoutMs));
     this.sweeper.unref?.();
@@ -175,7 +169,7 @@ export class Listener {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     for (const conn of this.conns) {
-      const state = conn.state as ServerConnState;
+      const state = conn.state;
       if (state.inFlight === 0 && !state.waiting && !conn.backpressured) this.retire(conn);
       else conn.destroy();
     }
@@ -189,8 +183,8 @@ export class Listener {
    * request received so far has been answered; nothing received after runs), then half-close and
    * tear down after a grace period.
    */
-  private retire(conn: Connection): void {
-    const state = conn.state as ServerConnState;
+  private retire(conn: ServerConn): void {
+    const state = conn.state;
     if (state.closing) return;
     state.closing = true;
     if (state.helloed) conn.send(errorResponse("", GOING_AWAY, "connection closing; requests not answered were not run"));
@@ -198,8 +192,8 @@ export class Listener {
     setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
   }
 
-  private onFrame(conn: Connection, bytes: Uint8Array, start: number, end: number): void {
-    const state = conn.state as ServerConnState;
+  private onFrame(conn: ServerConn, bytes: Uint8Array, start: number, end: number): void {
+    const state = conn.state;
     if (state.closing) return; // after a going-away nothing runs: the client resends it elsewhere
     let req: RequestMessage;
     try {
@@ -213,7 +207,7 @@ export class Listener {
     if (req.endpoint === HELLO_ENDPOINT) state.helloed = true;
     if (state.waiting) {
       state.waiting.push(req);
-    } else if (!canRun(conn, state)) {
+    } else if (!canRun(conn)) {
       state.waiting = [req];
       conn.socket.pause();
     } else {
@@ -221,8 +215,8 @@ export class Listener {
     }
   }
 
-  private dispatch(conn: Connection, req: RequestMessage): void {
-    const state = conn.state as ServerConnState;
+  private dispatch(conn: ServerConn, req: RequestMessage): void {
+    const state = conn.state;
     let res: ResponseMessage | Promise<ResponseMessage>;
     try {
       res = this.options.handler(req, state.remote);
@@ -241,8 +235,8 @@ export class Listener {
     }
   }
 
-  private finish(conn: Connection, res: ResponseMessage): void {
-    const state = conn.state as ServerConnState;
+  private finish(conn: ServerConn, res: ResponseMessage): void {
+    const state = conn.state;
     state.inFlight--;
     this.answer(conn, res);
     if (state.waiting) this.resumeWaiting(conn);
@@ -250,7 +244,7 @@ export class Listener {
   }
 
   /** The peer read what waited for it: run the requests that waited in turn, then read again. */
-  private onDrain(conn: Connection): void {
+  private onDrain(conn: ServerConn): void {
     this.resumeWaiting(conn);
   }
 
@@ -258,12 +252,12 @@ export class Listener {
    * Run the requests that waited (for the peer to read its answers, or for a running request to
    * finish) while the connection may run more, then read from the socket again.
    */
-  private resumeWaiting(conn: Connection): void {
-    const state = conn.state as ServerConnState;
+  private resumeWaiting(conn: ServerConn): void {
+    const state = conn.state;
     const waiting = state.waiting;
     if (!waiting) return;
     let next = 0;
-    while (next < waiting.length && canRun(conn, state) && !conn.closed) this.dispatch(conn, waiting[next++]!);
+    while (next < waiting.length && canRun(conn) && !conn.closed) this.dispatch(conn, waiting[next++]!);
     waiting.splice(0, next);
     if (waiting.length > 0) return; // still over a limit: the next drain or finish continues
     state.waiting = null;
@@ -272,7 +266,7 @@ export class Listener {
   }
 
   /** Send a response; a result MessagePack cannot carry becomes an `internal_error` answer. */
-  private answer(conn: Connection, res: ResponseMessage): void {
+  private answer(conn: ServerConn, res: ResponseMessage): void {
     if (conn.closed) return;
     try {
       conn.send(res);
@@ -283,15 +277,15 @@ export class Listener {
   }
 
   /** Answer once, then close without reading anything more. */
-  private refuse(conn: Connection, id: string, message: string): void {
+  private refuse(conn: ServerConn, id: string, message: string): void {
     log.debug(`refusing ${conn.remote}: ${message}`);
     conn.send(errorResponse(id, "bad_request", message));
     conn.end();
     setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
   }
 
-  private onPeerEnd(conn: Connection): void {
-    const state = conn.state as ServerConnState;
+  private onPeerEnd(conn: ServerConn): void {
+    const state = conn.state;
     state.peerEnded = true;
     if (conn.midFrame) {
       this.refuse(conn, "", "incomplete frame");
@@ -304,7 +298,7 @@ export class Listener {
     const now = Date.now();
     const { readTimeoutMs, idleTimeoutMs } = this.options;
     for (const conn of this.conns) {
-      const state = conn.state as ServerConnState;
+      const state = conn.state;
       if (state.waiting) {
         // Paused by us (the peer does not read its answers): no read timeout, and not idle.
       } else if (conn.midFrame) {
@@ -320,10 +314,10 @@ export class Listener {
   }
 }
 
-/** `Bun.listen` with a typed error that names the address (Bun's says "Failed to listen at <host>"). */
-function listen(options: Bun.TCPSocketListenOptions<unknown>): TCPSocketListener<unknown> {
+/** `transport.listen` with a typed error that names the address (Bun's says "Failed to listen at <host>"). */
+function listen(transport: Transport, options: ServeOptions, open: OpenHandler): ServerHandle {
   try {
-    return Bun.listen<unknown>(options);
+    return transport.listen(options, open);
   } catch (error) {
     const address = `${options.hostname}:${options.port}`;
     const inUse = (error as { code?: string }).code === "EADDRINUSE";

@@ -45,6 +45,25 @@ function readLength(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
 }
 
+/**
+ * Write a frame header announcing `length` payload bytes at `out[at, at + 4)`. Byte stores rather
+ * than a DataView: this runs once per frame written, on views of pooled buffers.
+ */
+export function writeHeader(out: Uint8Array, at: number, length: number): void {
+  out[at] = length >>> 24;
+  out[at + 1] = (length >>> 16) & 0xff;
+  out[at + 2] = (length >>> 8) & 0xff;
+  out[at + 3] = length & 0xff;
+}
+
+/** One frame in a buffer of its own: the header, then a copy of `payload`. */
+export function frameOf(payload: Uint8Array): Uint8Array {
+  const frame = Buffer.allocUnsafe(HEADER_SIZE + payload.length); // every byte is written below
+  writeHeader(frame, 0, payload.length);
+  frame.set(payload, HEADER_SIZE);
+  return frame;
+}
+
 /** Incremental, zero-copy decoder of length-prefixed frames. */
 export class FrameDecoder {
   private gather: Uint8Array | null = null;

@@ -9,7 +9,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { CallTimeoutError, Client, Node, Pool } from "../../src/index.ts";
 import { FrameDecoder } from "../../src/wire/frame.ts";
 import { decode } from "../../src/wire/codec.ts";
-import { GOING_AWAY, HELLO_ENDPOINT } from "../../src/transport/pool.ts";
+import { GOING_AWAY, HELLO_ENDPOINT } from "../../src/wire/protocol.ts";
 import { frame, LOOPBACK, sleep, startNode, stopAll } from "../helpers/net.ts";
 
 const pools: Pool[] = [];
@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 function pool(): Pool {
-  const p = new Pool({ idleTimeoutMs: 60_000 });
+  const p = new Pool({ idleTimeout: 60 });
   pools.push(p);
   return p;
 }

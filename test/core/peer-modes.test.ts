@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
-import { HELLO_ENDPOINT, Pool } from "../../src/transport/pool.ts";
+import { Pool } from "../../src/transport/pool.ts";
+import { HELLO_ENDPOINT } from "../../src/wire/protocol.ts";
 import { RemoteError } from "../../src/errors.ts";
 import { LOOPBACK, RawSocket, eventually, sleep, startNode, stopAll } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";

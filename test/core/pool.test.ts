@@ -47,7 +47,7 @@ describe("pool - reuse", () => {
 
   test("an idle pooled connection closes after the pool's idle timeout, and reopens on demand", async () => {
     const node = await startNode();
-    const pool = newPool({ idleTimeoutMs: 200 });
+    const pool = newPool({ idleTimeout: 0.2 });
     const client = new Client(LOOPBACK, node.port, { pool });
     expect(await client.ping()).toBe("pong");
     const channel = pool.channel(LOOPBACK, node.port);
@@ -65,7 +65,7 @@ describe("pool - reuse", () => {
       await sleep(700);
       return "done";
     });
-    const pool = newPool({ idleTimeoutMs: 100 });
+    const pool = newPool({ idleTimeout: 0.1 });
     const client = new Client(LOOPBACK, node.port, { pool });
     expect(await client.call("slow")).toBe("done");
   });

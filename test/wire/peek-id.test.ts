@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { peekResponseId } from "../../src/transport/pool.ts";
+import { peekResponseId } from "../../src/wire/protocol.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { errorResponse, okResponse } from "../../src/wire/messages.ts";
 import { FrameDecoder } from "../../src/wire/frame.ts";

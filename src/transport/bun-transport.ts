@@ -1,0 +1,58 @@
+/**
+ * The default {@link Transport}: TCP through `Bun.connect` and `Bun.listen`. Bun's socket is a
+ * {@link SocketLike} as it is; its `data` slot holds the {@link SocketHandler} made on open, and
+ * one handler table serves every socket, dialed or accepted.
+ *
+ * @module
+ */
+import type { SocketHandler as BunSocketHandler } from "bun";
+import type { SocketHandler, Transport } from "./socket.ts";
+
+/** A socket's `data` is its handler from `open` on (undefined only before). */
+type Slot = SocketHandler | undefined;
+
+/** Every socket event goes to the socket's handler. */
+const events: Omit<BunSocketHandler<Slot>, "open" | "connectError"> = {
+  data: (socket, chunk) => socket.data!.handleData(chunk),
+  drain: (socket) => socket.data!.handleDrain(),
+  end: (socket) => socket.data?.handleEnd(),
+  close: (socket, error) => socket.data?.handleClose(error),
+  error: (socket, error) => socket.data?.handleError(error),
+};
+
+/** TCP sockets through Bun: what every pool and listener uses unless given another transport. */
+export const bunTransport: Transport = {
+  connect(options, open) {
+    return new Promise<void>((resolve, reject) => {
+      Bun.connect<Slot>({
+        hostname: options.hostname,
+        port: options.port,
+        allowHalfOpen: options.allowHalfOpen ?? false,
+        data: undefined,
+        socket: {
+          ...events,
+          open(socket) {
+            socket.data = open(socket);
+            resolve();
+          },
+          connectError: (_socket, error) => reject(error),
+        },
+      }).catch(reject);
+    });
+  },
+
+  listen(options, open) {
+    return Bun.listen<Slot>({
+      hostname: options.hostname,
+      port: options.port,
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      data: undefined,
+      socket: {
+        ...events,
+        open(socket) {
+          socket.data = open(socket);
+        },
+      },
+    });
+  },
+};

@@ -1,0 +1,265 @@
+/**
+ * The client side of one connection: requests out, responses in, matched by id.
+ *
+ * @module
+ */
+import { Connection, type ConnectionEvents } from "./connection.ts";
+import { clock, deadlineOf, type CallSettings } from "./call-settings.ts";
+import type { Transport } from "./socket.ts";
+import { decode } from "../wire/codec.ts";
+import { parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
+import { GOING_AWAY, RESPONSE_ID_PEEK, peekResponseId } from "../wire/protocol.ts";
+import { CallTimeoutError, ConnectionError, FrameTooLargeError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+
+const log = createLogger("pool");
+
+/** A call waiting for its response. */
+export interface Pending {
+  /** Kept for a resend after the server said it is going away. */
+  req: RequestMessage;
+  settings: CallSettings;
+  /** Settles the caller: with the whole response, or (when `unwrap`) with its result. */
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** Resolve with `result` and reject `ok: false` with `settings.toError`, instead of handing over the response. */
+  unwrap: boolean;
+  /** {@link clock} time after which the call times out; Infinity for none. */
+  deadline: number;
+}
+
+/** Re-sends a request (after a going-away) and settles the original caller. */
+export type Resend = (p: Pending) => void;
+
+/** The events of every client connection go to the {@link ClientConnection} in its state. */
+const clientEvents: ConnectionEvents<ClientConnection> = {
+  onFrame: (conn, bytes, start, end) => conn.state.onFrame(bytes, start, end),
+  onOversize: (conn, size, head) => conn.state.onOversize(size, head),
+  onClose: (conn) => conn.state.closed(),
+};
+
+/**
+ * A client connection: requests out, responses in, matched by id.
+ *
+ * Call timeouts share one timer per connection, armed for the earliest deadline: a call costs a
+ * clock read, not a `setTimeout`/`clearTimeout` pair. When the timer fires it rejects every
+ * expired call with a CallTimeoutError and re-arms for the next deadline.
+ */
+export class ClientConnection {
+  readonly pending = new Map<string, Pending>();
+  conn: Connection<ClientConnection> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the armed timer fires (clock ms); Infinity when none is armed. */
+  private timerAt = Infinity;
+  /** An id-less error response the server sent before closing (e.g. "frame too large"). */
+  private lastError: ResponseMessage | null = null;
+  private oversize: FrameTooLargeError | null = null;
+  /** The server said it is going away: send nothing more here, resend what is unanswered. */
+  goingAway = false;
+  onClosed: (() => void) | null = null;
+  onGoingAway: (() => void) | null = null;
+  resend: Resend | null = null;
+
+  private constructor(
+    /** `host:port`, for errors and logs. */
+    readonly peer: string,
+    private readonly maxFrame: number,
+  ) {}
+
+  /**
+   * Connect through `transport`. The call's deadline bounds the connect itself: a peer that never
+   * answers the SYN makes the call (named `endpoint` in the timeout) time out, not hang for the
+   * kernel's connect timeout.
+   */
+  static open(transport: Transport, host: string, port: number, endpoint: string, settings: CallSettings): Promise<ClientConnection> {
+    const cc = new ClientConnection(`${host}:${port}`, settings.maxFrame);
+    const deadline = deadlineOf(settings);
+    return new Promise<ClientConnection>((resolve, reject) => {
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      if (deadline < Infinity) {
+        timer = setTimeout(() => {
+          settled = true;
+          reject(new CallTimeoutError(endpoint, cc.peer, settings.timeoutMs));
+        }, Math.max(0, deadline - clock()));
+      }
+      const fail = (error: Error) => {
+        if (timer) clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        reject(new ConnectionError(`cannot connect to ${cc.peer}: ${error.message}`, cc.peer, { endpoint, cause: error }));
+      };
+      transport
+        .connect({ hostname: host, port }, (socket) => {
+          const conn = new Connection(socket, settings.maxFrame, clientEvents, cc, RESPONSE_ID_PEEK);
+          cc.conn = conn;
+          if (timer) clearTimeout(timer);
+          if (settled) {
+            // The call gave up while connecting: nothing was sent on this socket. Close it once
+            // the transport holds the handler, so that the close reaches it.
+            queueMicrotask(() => conn.destroy());
+          } else {
+            settled = true;
+            socket.unref();
+            resolve(cc);
+          }
+          return conn;
+        })
+        .catch(fail);
+    });
+  }
+
+  get open(): boolean {
+    return this.conn !== null && !this.conn.closed;
+  }
+
+  /** Send a request and wait for its response. Rejects, never throws. */
+  send(req: RequestMessage, settings: CallSettings): Promise<ResponseMessage> {
+    return new Promise<ResponseMessage>((resolve, reject) => {
+      this.enqueue(req, settings, false, resolve as (value: unknown) => void, reject);
+    });
+  }
+
+  /** Send a request; resolve with its result, reject `ok: false` with `settings.toError`. Never throws. */
+  invoke(req: RequestMessage, settings: CallSettings): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      this.enqueue(req, settings, true, resolve, reject);
+    });
+  }
+
+  private enqueue(
+    req: RequestMessage,
+    settings: CallSettings,
+    unwrap: boolean,
+    resolve: (value: unknown) => void,
+    reject: (error: Error) => void,
+  ): void {
+    const conn = this.conn;
+    if (!conn || conn.closed || this.goingAway) {
+      reject(new ConnectionError(`connection to ${this.peer} is closed`, this.peer, { endpoint: req.endpoint }));
+      return;
+    }
+    try {
+      conn.send(req);
+    } catch (error) {
+      reject(error as Error); // EncodeError: nothing was sent
+      return;
+    }
+    const deadline = deadlineOf(settings);
+    if (this.pending.size === 0) conn.socket.ref();
+    this.pending.set(req.id, { req, settings, resolve, reject, unwrap, deadline });
+    if (deadline < this.timerAt) this.arm(deadline);
+  }
+
+  /** (Re-)arm the timeout timer to fire at `at` (clock ms). */
+  private arm(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    // +1: a timer may fire a fraction of a millisecond early; the sweep must find the call expired.
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - clock()) + 1);
+    // The socket keeps the process alive while calls are pending; the timer need not.
+    this.timer.unref?.();
+  }
+
+  /** Reject every call past its deadline, then re-arm for the earliest remaining one. */
+  private expire(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = clock();
+    let next = Infinity;
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= now) {
+        this.pending.delete(id);
+        p.reject(new CallTimeoutError(p.req.endpoint, this.peer, p.settings.timeoutMs));
+      } else if (p.deadline < next) {
+        next = p.deadline;
+      }
+    }
+    this.afterSettle();
+    if (next < Infinity) this.arm(next);
+  }
+
+  /** Close after whatever is queued is written. */
+  close(): void {
+    this.conn?.end();
+  }
+
+  destroy(): void {
+    this.conn?.destroy();
+  }
+
+  private afterSettle(): void {
+    if (this.pending.size === 0 && this.conn && !this.conn.closed) this.conn.socket.unref();
+  }
+
+  /** A response arrived. */
+  onFrame(bytes: Uint8Array, start: number, end: number): void {
+    let res: ResponseMessage;
+    try {
+      const msg = parseMessage(decode(bytes, start, end));
+      if (msg.type !== "response") throw new Error("expected a response");
+      res = msg;
+    } catch (error) {
+      log.warn(`undecodable response from ${this.peer}; closing the connection`, error);
+      this.conn?.destroy();
+      return;
+    }
+    const pending = this.pending.get(res.id);
+    if (!pending) {
+      if (res.id === "" && res.error?.code === GOING_AWAY) {
+        this.goingAway = true;
+        this.onGoingAway?.();
+      } else if (res.id === "" && res.error) this.lastError = res;
+      else log.debug(`response for unknown id ${res.id} from ${this.peer}`);
+      return;
+    }
+    this.pending.delete(res.id);
+    this.afterSettle();
+    if (!pending.unwrap) pending.resolve(res);
+    else if (res.ok) pending.resolve(res.result);
+    else pending.reject(pending.settings.toError(res, pending.req.endpoint, this.peer));
+  }
+
+  /**
+   * A response over the frame limit. A response names its call first ({"id": ..., ...}, as
+   * Python and Bun peers write it): fail just that call and skip the frame unread; the connection
+   * goes on for the others. Otherwise give up on the connection.
+   */
+  onOversize(size: number, head: Uint8Array | undefined): boolean {
+    const id = head ? peekResponseId(head) : null;
+    const pending = id === null ? undefined : this.pending.get(id);
+    if (pending) {
+      this.pending.delete(id!);
+      this.afterSettle();
+      pending.reject(new FrameTooLargeError(size, this.maxFrame));
+      return true;
+    }
+    this.oversize = new FrameTooLargeError(size, this.maxFrame);
+    this.conn?.destroy();
+    return false;
+  }
+
+  /** The socket closed: fail (or, after a going-away, resend) every call still waiting. */
+  closed(): void {
+    const failure = (p: Pending): Error =>
+      this.oversize ??
+      (this.lastError
+        ? p.settings.toError(this.lastError, p.req.endpoint, this.peer)
+        : new ConnectionError(`connection to ${this.peer} closed before the response to ${p.req.endpoint}`, this.peer, {
+            endpoint: p.req.endpoint,
+            sent: true,
+          }));
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    // After a going-away, an unanswered request is one the server never ran: send it again.
+    const resend = this.goingAway && !this.oversize ? this.resend : null;
+    for (const p of all) {
+      if (resend) resend(p);
+      else p.reject(failure(p));
+    }
+    this.onClosed?.();
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Every connection to one peer (`host:port`), and how that peer takes connections.
+ *
+ * A peer is either *multiplexing* (a Bun node: one long-lived connection carries many concurrent
+ * requests, matched by id) or *single* (a Python node: it answers one request per connection and
+ * closes). Which one is decided by a hello: every new connection first sends `_synapse.hello`
+ * alone and waits for its answer before anything else is written. A Bun node answers it; a Python
+ * node answers `bad_request` "Unregistered endpoint called: _synapse.hello" (harmless: no handler
+ * ran) and closes. A single peer then gets one fresh connection per call, so no request is ever
+ * pipelined behind another on a connection that would drop it, and none is sent twice. The verdict
+ * is kept for {@link SINGLE_RECHECK_MS}, then checked again (a port may change hands).
+ *
+ * @module
+ */
+import { ClientConnection, type Resend } from "./client-connection.ts";
+import { clock, deadlineOf, untilDeadline, type CallSettings } from "./call-settings.ts";
+import type { Transport } from "./socket.ts";
+import { request, type Kwargs, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
+import { HELLO_ENDPOINT, HELLO_FEATURES } from "../wire/protocol.ts";
+import { CallTimeoutError, ConnectionError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+
+const log = createLogger("pool");
+
+/** The budget of setting up a pooled connection (connect and hello), whatever the callers' timeouts. */
+export const SETUP_TIMEOUT_MS = 10_000;
+
+/** How long a "one request per connection" verdict is trusted before the next hello. */
+export const SINGLE_RECHECK_MS = 60_000;
+
+/** How a peer takes connections. */
+export type PeerMode = "unknown" | "multiplex" | "single";
+
+/** What a channel needs from the pool that holds it. */
+export interface ChannelHost {
+  /** How connections are made. */
+  readonly transport: Transport;
+  /** At most this many simultaneous connections to one single-request peer. */
+  readonly maxSingleConnections: number;
+}
+
+let idPrefix = "";
+let idCounter = 0;
+
+/** A request id unique in this process (and, by its random prefix, among processes). */
+function nextId(): string {
+  if (!idPrefix) idPrefix = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
+  return idPrefix + (idCounter++).toString(36);
+}
+
+/** All connections to one peer, and its mode. */
+export class PeerChannel {
+  mode: PeerMode = "unknown";
+  private modeAt = 0;
+  private shared: ClientConnection | null = null;
+  private connecting: Promise<ClientConnection | null> | null = null;
+  /** Live one-request connections (single mode). */
+  private singles = 0;
+  private readonly singleQueue: Array<() => void> = [];
+  /** Features the peer answered in its hello. */
+  features: Record<string, unknown> = {};
+  /** Set when the pool forgot this channel ({@link Pool.closeAll}); holders must ask the pool again. */
+  retired = false;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly pool: ChannelHost,
+  ) {}
+
+  get key(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** True when a pooled connection is open. */
+  get connected(): boolean {
+    return this.shared?.open ?? false;
+  }
+
+  /** Milliseconds since the shared connection last saw traffic, or -1 when there is none. */
+  idleFor(now: number): number {
+    const c = this.shared;
+    if (!c || !c.open || c.pending.size > 0) return -1;
+    return now - Math.max(c.conn!.lastRead, c.conn!.lastWrite);
+  }
+
+  /** Make one call; resolves with the whole response. Rejects with a typed error; never throws. */
+  async call(endpoint: string, args: unknown[], kwargs: Kwargs, settings: CallSettings): Promise<ResponseMessage> {
+    const req = request(endpoint, nextId(), args, kwargs);
+    const timed: CallSettings = { ...settings, deadline: deadlineOf(settings) };
+    try {
+      if (this.mode === "single" && Date.now() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
+      if (this.mode !== "single") {
+        const shared = await this.sharedConnection(timed);
+        if (shared) {
+          if (clock() >= timed.deadline!) throw new CallTimeoutError(endpoint, this.key, settings.timeoutMs);
+          return await shared.send(req, timed);
+        }
+      }
+      return await this.callSingle(req, timed);
+    } catch (error) {
+      // The hello and the connect share the call's budget; their timeout is this call's.
+      if (error instanceof CallTimeoutError && error.endpoint !== endpoint) throw new CallTimeoutError(endpoint, this.key, settings.timeoutMs);
+      if (error instanceof ConnectionError && error.endpoint !== endpoint) {
+        throw new ConnectionError(error.message, this.key, { endpoint, sent: false, cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** Send a request again on a fresh connection after a going-away, settling the first caller. */
+  private readonly resendPending: Resend = (p) => {
+    const settings: CallSettings = { ...p.settings, deadline: p.deadline };
+    this.call(p.req.endpoint, p.req.args, p.req.kwargs, settings).then((res) => {
+      if (!p.unwrap) p.resolve(res);
+      else if (res.ok) p.resolve(res.result);
+      else p.reject(settings.toError(res, p.req.endpoint, this.key));
+    }, p.reject);
+  };
+
+  /**
+   * Make one call; resolves with its result and rejects `ok: false` with `settings.toError` (and
+   * anything else with its typed error); never throws. The hot path: on an open multiplexed
+   * connection the request goes out at once and the caller's promise is the only one made.
+   */
+  invoke(endpoint: string, args: unknown[], kwargs: Kwargs, settings: CallSettings): Promise<unknown> {
+    const shared = this.shared;
+    if (shared !== null && shared.open) return shared.invoke(request(endpoint, nextId(), args, kwargs), settings);
+    return this.call(endpoint, args, kwargs, settings).then((res) => {
+      if (!res.ok) throw settings.toError(res, endpoint, this.key);
+      return res.result;
+    });
+  }
+
+  /** Close the pooled connection (gracefully). */
+  close(): void {
+    this.shared?.close();
+    this.shared = null;
+  }
+
+  /**
+   * The multiplexed connection, opened and negotiated if needed; null when the peer is single.
+   * Calls that arrive while a connection is being set up share that setup, each waiting no longer
+   * than its own deadline; the setup itself has a budget of its own ({@link SETUP_TIMEOUT_MS}), so
+   * that no caller's short or missing timeout decides it for the others.
+   */
+  private async sharedConnection(settings: CallSettings): Promise<ClientConnection | null> {
+    if (this.shared?.open) return this.shared;
+    this.connecting ??= this.negotiate(settings).finally(() => {
+      this.connecting = null;
+    });
+    return untilDeadline(this.connecting, settings.deadline ?? Infinity, () => new CallTimeoutError(HELLO_ENDPOINT, this.key, settings.timeoutMs));
+  }
+
+  /** Open a connection and say hello; `first` is the settings of the call that asked first. */
+  private async negotiate(first: CallSettings): Promise<ClientConnection | null> {
+    const settings: CallSettings = {
+      timeoutMs: SETUP_TIMEOUT_MS,
+      maxFrame: first.maxFrame,
+      toError: first.toError,
+      deadline: clock() + SETUP_TIMEOUT_MS,
+    };
+    const cc = await ClientConnection.open(this.pool.transport, this.host, this.port, HELLO_ENDPOINT, settings);
+    let res: ResponseMessage;
+    try {
+      const hello = request(HELLO_ENDPOINT, nextId(), [{ features: [...HELLO_FEATURES] }], {});
+      res = await cc.send(hello, settings);
+    } catch (error) {
+      cc.destroy();
+      // A peer that closed on the hello without answering cannot take reuse either.
+      if (error instanceof ConnectionError && error.sent) return this.setSingle(null);
+      throw error;
+    }
+    if (this.retired) {
+      // The pool was closed while this connection was being set up: keep nothing open.
+      cc.close();
+      throw new ConnectionError(`the pool was closed while connecting to ${this.key}`, this.key, { endpoint: HELLO_ENDPOINT });
+    }
+    const features = res.ok && res.result && typeof res.result === "object" ? (res.result as Record<string, unknown>) : null;
+    if (!features || features.multiplex !== true) {
+      cc.close();
+      return this.setSingle(null);
+    }
+    this.features = features;
+    this.mode = "multiplex";
+    this.modeAt = Date.now();
+    this.shared = cc;
+    cc.resend = this.resendPending;
+    cc.onClosed = cc.onGoingAway = () => {
+      if (this.shared === cc) this.shared = null;
+    };
+    log.debug(`${this.key}: multiplexing`);
+    return cc;
+  }
+
+  private setSingle(value: null): null {
+    if (this.mode !== "single") log.debug(`${this.key}: one request per connection`);
+    this.mode = "single";
+    this.modeAt = Date.now();
+    return value;
+  }
+
+  /** One fresh connection for one request, as a Python client does. */
+  private async callSingle(req: RequestMessage, settings: CallSettings): Promise<ResponseMessage> {
+    const limit = this.pool.maxSingleConnections;
+    while (this.singles >= limit) await this.waitForSlot(req.endpoint, settings);
+    this.singles++;
+    let cc: ClientConnection | null = null;
+    try {
+      cc = await ClientConnection.open(this.pool.transport, this.host, this.port, req.endpoint, settings);
+      return await cc.send(req, settings);
+    } finally {
+      cc?.close();
+      this.singles--;
+      this.singleQueue.shift()?.();
+    }
+  }
+
+  /**
+   * Wait for a one-request connection to be free. The wait comes out of the call's budget: when
+   * its deadline passes first, the call leaves the queue and rejects with a CallTimeoutError
+   * (rather than waiting behind calls with longer timeouts).
+   */
+  private waitForSlot(endpoint: string, settings: CallSettings): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const deadline = deadlineOf(settings);
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const wake = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+      this.singleQueue.push(wake);
+      if (deadline < Infinity) {
+        timer = setTimeout(() => {
+          const at = this.singleQueue.indexOf(wake);
+          if (at >= 0) this.singleQueue.splice(at, 1);
+          reject(new CallTimeoutError(endpoint, this.key, settings.timeoutMs));
+        }, Math.max(0, deadline - clock()));
+      }
+    });
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Protocol facts both sides of a connection share, beyond framing and the message shapes: this
+ * implementation's connection negotiation (the hello and the going-away) and how a response names
+ * its call in its first bytes.
+ *
+ * @module
+ */
+
+/** The extension endpoint a Bun node answers and a Python node refuses harmlessly. */
+export const HELLO_ENDPOINT = "_synapse.hello";
+
+/** Features this implementation offers in the hello. */
+export const HELLO_FEATURES = ["multiplex"] as const;
+
+/**
+ * The wire error code a Bun server sends (with id "") to a client that said hello, before it
+ * closes a connection gracefully (idle, or stopping). It promises that every request it received
+ * before has been answered and that nothing after it will run, so the client resends whatever is
+ * still unanswered on a fresh connection: nothing is lost and nothing runs twice.
+ */
+export const GOING_AWAY = "going_away";
+
+/** Who is at the other end of a connection, as its socket reports it. */
+export interface RemoteAddress {
+  address: string;
+  port: number;
+}
+
+/**
+ * Bytes of an oversize response worth reading to find which call it answers: a map header, the
+ * key "id" and an id of up to 64 characters (Python's) with its string header fit.
+ */
+export const RESPONSE_ID_PEEK = 128;
+
+const utf8 = new TextDecoder();
+
+/**
+ * The id of a response from its first bytes, when the map's first key is "id" with a string value
+ * wholly inside `head` (as Python and Bun peers write responses); otherwise null.
+ */
+export function peekResponseId(head: Uint8Array): string | null {
+  let at: number;
+  const b = head[0];
+  if (b === undefined) return null;
+  if (b >= 0x80 && b <= 0x8f) at = 1;
+  else if (b === 0xde) at = 3;
+  else if (b === 0xdf) at = 5;
+  else return null;
+  if (head[at] !== 0xa2 || head[at + 1] !== 0x69 || head[at + 2] !== 0x64) return null; // "id"
+  at += 3;
+  const t = head[at];
+  let len: number;
+  if (t === undefined) return null;
+  if (t >= 0xa0 && t <= 0xbf) {
+    len = t & 0x1f;
+    at += 1;
+  } else if (t === 0xd9 && at + 1 < head.length) {
+    len = head[at + 1]!;
+    at += 2;
+  } else if (t === 0xda && at + 2 < head.length) {
+    len = (head[at + 1]! << 8) | head[at + 2]!;
+    at += 3;
+  } else return null;
+  if (at + len > head.length) return null;
+  return utf8.decode(head.subarray(at, at + len));
+}

@@ -1,0 +1,162 @@
+/**
+ * The pool and its client connections over the in-memory network, where the network itself can be
+ * made to misbehave: unanswered connects, resets mid-call, tiny writes and reads.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { Client } from "../../src/rpc/client.ts";
+import { Pool, defaultPool, sharedPool } from "../../src/transport/pool.ts";
+import { bunTransport } from "../../src/transport/bun-transport.ts";
+import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
+import { CallTimeoutError, ConfigError, ConnectionError } from "../../src/errors.ts";
+import { rejection } from "../helpers/net.ts";
+import { WORLDS, cleanUp, poolIn, scriptedServer, serve, until, type World } from "./fixtures.ts";
+
+afterEach(cleanUp);
+
+const memory = WORLDS.find((w) => w.name === "memory")!;
+
+function world(options?: ConstructorParameters<typeof MemoryNetwork>[0]): World & { net: MemoryNetwork } {
+  return memory.make(options) as World & { net: MemoryNetwork };
+}
+
+describe("pool over memory - failures", () => {
+  test("pool - a peer that never answers the SYN: the call times out under its own name, not the hello's", async () => {
+    const w = world();
+    const listener = serve(w);
+    w.net.drop(w.host);
+    const client = new Client(w.host, listener.port, { pool: poolIn(w), timeout: 0.05 });
+    const error = await rejection(client.call("work"), CallTimeoutError);
+    expect(error.endpoint).toBe("work");
+    expect(error.timeoutMs).toBe(50);
+    w.net.restore(w.host);
+    expect(await client.ping()).toBe("pong");
+  });
+
+  test("pool - the peer's host dies mid-call (its links reset): ConnectionError (sent); calls to it again work later", async () => {
+    const w = world();
+    let started = 0;
+    const listener = serve(w, {
+      hang: () => {
+        started++;
+        return new Promise(() => {});
+      },
+    });
+    const client = new Client(w.host, listener.port, { pool: poolIn(w) });
+    const calls = [client.call("hang"), client.call("hang")];
+    await until(() => started === 2, "both calls running");
+    expect(w.net.cut(w.host)).toBe(1);
+    for (const call of calls) {
+      const error = await rejection(call, ConnectionError);
+      expect(error.sent).toBe(true);
+      expect(error.endpoint).toBe("hang");
+    }
+    expect(await client.ping()).toBe("pong");
+  });
+
+  test("pool - calls with different timeouts on one connection each expire at their own deadline", async () => {
+    const w = world();
+    const listener = serve(w, { never: () => new Promise(() => {}), echo: (x: unknown) => x });
+    const client = new Client(w.host, listener.port, { pool: poolIn(w), timeout: 0 });
+    const short = client.request("never", { timeout: 0.02 });
+    const long = client.request("never", { timeout: 0.2 });
+    const none = client.request("never");
+    const error = await rejection(short, CallTimeoutError);
+    expect(error.timeoutMs).toBe(20);
+    expect(await client.call("echo", 1)).toBe(1);
+    expect((await rejection(long, CallTimeoutError)).timeoutMs).toBe(200);
+    let settled = false;
+    void none.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBe(false); // no timeout: it waits for as long as the connection lives
+    expect(listener.connectionCount).toBe(1);
+  });
+
+  test("pool - the going-away resend keeps the call's own deadline and error mapping", async () => {
+    const w = world();
+    const server = scriptedServer(w, "multiplex", (conn, req) => {
+      if (conn.number === 1) {
+        conn.send({ id: "", ok: false, result: null, error: { code: "going_away", message: "bye" }, type: "response" });
+        conn.socket.end();
+        return;
+      }
+      conn.send({ id: req.id, ok: false, result: null, error: { code: "bad_request", message: "no such thing" }, type: "response" });
+    });
+    const client = new Client(w.host, server.port, { pool: poolIn(w) });
+    const error = await rejection(client.call("work"), Error);
+    expect(error).toMatchObject({ name: "RemoteError", code: "bad_request", message: "no such thing", endpoint: "work" });
+    expect(server.connections()).toBe(2);
+  });
+});
+
+describe("pool over memory - framing under pressure", () => {
+  test("pool - frames split into 5-byte reads and 7-byte writes: 200 pipelined calls all answered", async () => {
+    const w = world({ maxRead: 5, maxWrite: 7 });
+    const listener = serve(w, { echo: (x: unknown) => x });
+    const client = new Client(w.host, listener.port, { pool: poolIn(w), timeout: 30 });
+    const values = Array.from({ length: 200 }, (_, i) => ({ i, s: "x".repeat(i % 40) }));
+    expect(await Promise.all(values.map((v) => client.call("echo", v)))).toEqual(values);
+    expect(w.net.stats.shortWrites).toBeGreaterThan(100);
+    expect(listener.connectionCount).toBe(1);
+  });
+
+  test("pool - a single-request peer gets at most maxSingleConnections connections at once", async () => {
+    const w = world();
+    let open = 0;
+    let most = 0;
+    const server = scriptedServer(w, "refuse", (conn, req) => {
+      open++;
+      most = Math.max(most, open);
+      setTimeout(() => {
+        open--;
+        conn.answer(req, req.args[0]);
+        conn.socket.end();
+      }, 2);
+    });
+    const client = new Client(w.host, server.port, { pool: poolIn(w, { maxSingleConnections: 3 }) });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => client.call("n", i)));
+    expect(results).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(most).toBe(3);
+  });
+});
+
+describe("pool over memory - options", () => {
+  test("pool - idleTimeout is in seconds: an idle connection closes and reopens on demand", async () => {
+    const w = world();
+    const listener = serve(w);
+    const pool = poolIn(w, { idleTimeout: 0.1 });
+    expect(pool.idleTimeoutMs).toBe(100);
+    const client = new Client(w.host, listener.port, { pool });
+    expect(await client.ping()).toBe("pong");
+    const channel = pool.channel(w.host, listener.port);
+    await until(() => !channel.connected, "idle connection closed");
+    await until(() => listener.connectionCount === 0, "listener saw the close");
+    expect(await client.ping()).toBe("pong");
+  });
+
+  test("pool - idleTimeout 0 keeps connections until closed; bad values are ConfigErrors", () => {
+    expect(new Pool({ idleTimeout: 0 }).idleTimeoutMs).toBe(Infinity);
+    expect(new Pool().idleTimeoutMs).toBe(30_000);
+    for (const idleTimeout of [-1, Number.NaN]) expect(() => new Pool({ idleTimeout })).toThrow(ConfigError);
+    expect(() => new Pool({ maxSingleConnections: 0 })).toThrow(ConfigError);
+  });
+
+  test("pool - a Client given a transport shares that transport's pool; the Bun transport's is the default pool", async () => {
+    const w = world();
+    const listener = serve(w);
+    const a = new Client(w.host, listener.port, { transport: w.client });
+    const b = new Client(w.host, listener.port, { transport: w.client });
+    try {
+      await Promise.all([a.ping(), b.ping()]);
+      expect(listener.connectionCount).toBe(1);
+      expect(sharedPool(w.client).transport).toBe(w.client);
+      expect(sharedPool(bunTransport)).toBe(defaultPool);
+      expect(defaultPool.transport).toBe(bunTransport);
+    } finally {
+      sharedPool(w.client).closeAll();
+    }
+    expect(() => new Client(w.host, 1, { transport: w.client, pool: new Pool() })).toThrow(ConfigError);
+  });
+});
