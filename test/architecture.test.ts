@@ -34,6 +34,7 @@ function layer(path: string): number {
     case "conversation":
       return 4;
     case "node.ts":
+    case "node-options.ts":
       return 5;
     case "index.ts":
     case "internal.ts":
@@ -86,7 +87,7 @@ describe("architecture", () => {
       for (const target of targets) {
         if (folderOf(file) === folderOf(target) && file.includes("/")) continue;
         if (layer(target) > layer(file)) upward.push(`${file} -> ${target}`);
-        else if (layer(target) === layer(file) && folderOf(target) !== folderOf(file) && layer(file) !== 0) {
+        else if (layer(target) === layer(file) && folderOf(target) !== folderOf(file) && (layer(file) === 3 || layer(file) === 4)) {
           upward.push(`${file} -> ${target} (sibling layers do not import each other)`);
         }
       }
@@ -122,7 +123,7 @@ describe("architecture", () => {
     const long: string[] = [];
     for (const file of files) {
       const text = readFileSync(join(SRC, file), "utf8");
-      const lines = text.split("\n").length;
+      const lines = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
       const header = text.slice(0, text.indexOf("*/") + 2);
       if (lines > 400 && !/Longer than 400 lines/i.test(header)) long.push(`${file}: ${lines} lines`);
     }

@@ -1,10 +1,9 @@
 /**
  * The conversation layer of a node: broadcasts and their replies, conversation events gossiped to
- * the swarm with de-duplication, and catch-up sync. The ask flow (`ask.ts`) and the log's upkeep
- * (compaction and retention, `upkeep.ts`) are parts of their own that it wires in.
- *
- * It talks to the rest of the node through a narrow {@link ConversationHost}, so it can be tested
- * with a fake host and wired to whatever membership layer provides the peer list.
+ * the swarm with de-duplication, and catch-up sync. It wires in parts of their own: the ask flow
+ * (`ask.ts`), the reply book (`replies.ts`), fan-out (`gossip.ts`), upkeep (`upkeep.ts`) and sync
+ * (`sync.ts`). It talks to the node through a narrow {@link ConversationHost}, so it is tested with
+ * a fake host.
  *
  * @module
  */

@@ -1,0 +1,95 @@
+/**
+ * What a {@link Node} is configured with ({@link NodeOptions}) and what it emits ({@link NodeEvents}).
+ *
+ * @module
+ */
+import type { BroadcastReply, Capability, ConversationEvent, NodeKind } from "./types.ts";
+import type { Pool } from "./transport/pool.ts";
+import type { Transport } from "./transport/socket.ts";
+import type { MdnsOptions, MembershipEvents, SeedLike } from "./membership/index.ts";
+import type { BroadcastReceived, ConversationLog } from "./conversation/index.ts";
+
+/** Options of `new Node(...)`. Times are in seconds. */
+export interface NodeOptions {
+  /** Human-readable name (default: `<hostname>-<first 6 chars of id>`). */
+  name?: string;
+  /** Swarm name; `null` (the default) accepts peers of any swarm. */
+  swarm?: string | null;
+  /** Team inside the swarm (default `"default"`). */
+  team?: string | null;
+  /** Free-text role shown in the agent card. */
+  role?: string | null;
+  /** Free-text description shown in the agent card. */
+  description?: string | null;
+  /** `"node"` (default) or `"bootstrap"`. */
+  kind?: NodeKind;
+  /** Advertised capabilities: names or {@link Capability} records. */
+  capabilities?: Array<string | Capability>;
+  /** Address to listen on (default `"0.0.0.0"`). */
+  bind?: string;
+  /** Port to listen on; 0 (default) picks a free port, readable as `node.port` after start. */
+  port?: number;
+  /** Address to tell peers; `"auto"` (default) picks a LAN address when bound to 0.0.0.0. */
+  advertise?: string;
+  /** Largest accepted request frame in bytes (default 4 MiB). */
+  maxUploadSize?: number;
+  /** Seconds a connection may sit in the middle of a frame before it is closed (default 30; 0 = never). */
+  readTimeout?: number;
+  /** Seconds an inbound connection may stay idle before it is closed (default 120; 0 = never). */
+  idleTimeout?: number;
+  /** Fixed node id (default: 64 random hex characters, like Python's). */
+  id?: string;
+  /** First contacts to join: `"host:port"`, `"host"` (port 9999) or `["host", port]`. */
+  seeds?: SeedLike[];
+  /** Seconds between heartbeats to every known peer (default 5); `null` turns them off. */
+  heartbeatInterval?: number | null;
+  /** A peer not heard from for this many seconds is dropped, firing `peer.offline` (default 20); `null` never drops. */
+  peerTimeout?: number | null;
+  /** `true` (or options) to advertise and discover peers over mDNS (`_synapse._tcp.local.`). */
+  mdns?: boolean | MdnsOptions;
+  /** Network interface (name such as `"eth0"`, or its IPv4 address) for mDNS and the `"auto"` advertise address. */
+  interface?: string;
+  /** Where conversation events are kept (default: in memory); `new SqliteConversationLog(path)` survives restarts. */
+  conversationLog?: ConversationLog;
+  /** Fold a conversation holding more than this many events into a `summary` event (default: never). */
+  conversationMaxEvents?: number | null;
+  /** Newest events compaction keeps verbatim, besides the opening message (default: min(10, max / 2)). */
+  conversationKeepRecent?: number;
+  /** Seconds: prune conversations quiet for longer, refuse older events (default: keep forever). */
+  conversationRetention?: number | null;
+  /** Peers a node relays each new event or reply to (default: all, as Python nodes flood). */
+  conversationGossipFanout?: number;
+  /**
+   * Connection pool for the calls the node makes itself (joins, heartbeats, gossip, broadcasts).
+   * Default: a pool of its own, closed by {@link Node.stop}. Many nodes in one process (tests,
+   * benchmarks, simulations) can share one `Pool` so that they keep one connection per peer
+   * between them instead of one per node and peer; a pool given here is not closed on stop.
+   */
+  pool?: Pool;
+  /**
+   * How connections are made and accepted (default: TCP through Bun), e.g. a
+   * `MemoryNetwork`'s transport to run many nodes in one process. The node's own pool uses it too;
+   * a `pool` given as well must use the same transport.
+   */
+  transport?: Transport;
+}
+
+/** Events a node emits; later layers add theirs. */
+export interface NodeEvents extends Record<string, unknown> {
+  started: { address: string; port: number };
+  stopped: undefined;
+  /** A peer became known (first contact, or back after `peer.offline`). */
+  "peer.joined": MembershipEvents["peer.joined"];
+  /** A heartbeat was exchanged with a known peer (either direction). */
+  "peer.heartbeat": MembershipEvents["peer.heartbeat"];
+  /** A peer was silent for `peerTimeout` seconds and was dropped. */
+  "peer.offline": MembershipEvents["peer.offline"];
+  /** An event was stored in a conversation (any kind, any author, this node included). */
+  "conversation.event": ConversationEvent;
+  /** A broadcast call arrived here (first time for its nonce). */
+  "broadcast.received": BroadcastReceived;
+  /** A reply to a broadcast became known here (once per nonce and replier). */
+  "broadcast.reply": BroadcastReply;
+  /** `conversation.<kind>`: an event of that kind was stored (`conversation.ack`, `conversation.task.offer`, ...). */
+  [event: `conversation.${string}`]: ConversationEvent;
+}
