@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { EndpointError } from "../errors.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
 import type { EndpointRegistry } from "../rpc/endpoints.ts";
 import type { Peer } from "../types.ts";
 import { readPeer } from "../wire/peer.ts";
@@ -36,8 +36,8 @@ export function registerMembershipEndpoints(registry: EndpointRegistry, membersh
  * record or another swarm/team.
  */
 function peerArgument(scope: MembershipScope, endpoint: string, given: unknown[]): Peer {
-  if (given.length === 0) throw new EndpointError("bad_request", `${endpoint}() missing required argument: 'peer'`);
-  if (given.length > 1) throw new EndpointError("bad_request", `${endpoint}() takes 1 argument (peer) but ${given.length} were given`);
+  if (given.length === 0) throw new EndpointError(ErrorCode.BadRequest, `${endpoint}() missing required argument: 'peer'`);
+  if (given.length > 1) throw new EndpointError(ErrorCode.BadRequest, `${endpoint}() takes 1 argument (peer) but ${given.length} were given`);
   const peer = readPeer(given[0], { mode: "strict" });
   checkMembership(scope, peer);
   return peer;

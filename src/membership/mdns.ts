@@ -20,6 +20,7 @@ import { resolveInterface } from "../address.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { nowSeconds } from "../util/time.ts";
+import { errorMessage } from "../util/guards.ts";
 import type { Discovery, DiscoveryHost } from "./discovery.ts";
 import { openMulticast, type MdnsOpener, type MdnsSocket, type PacketSource } from "./mdns-socket.ts";
 import { MDNS_EXTENSIONS, buildTxt, instanceName, parseTxt, txtPeer, type TxtProperties } from "./mdns-txt.ts";
@@ -344,7 +345,7 @@ export class MdnsDiscovery implements Discovery {
 
   /** The socket cannot be used at all (port 5353 taken without sharing, no permission). */
   private fatal(error: unknown): void {
-    const code = errorCode(error) || (error instanceof Error ? error.message : String(error));
+    const code = errorCode(error) || errorMessage(error);
     this.warnOnce(`mDNS disabled: cannot use UDP port ${this.port} (${code}); discovery continues with seeds only`);
     const mdns = this.mdns;
     this.mdns = null;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { EndpointError } from "../errors.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
 import type { Peer } from "../types.ts";
 
 /** Refusal text of a joining peer whose swarm differs (Python's wording). */
@@ -35,5 +35,5 @@ export function membershipRefusal(scope: MembershipScope, peer: Pick<Peer, "swar
  */
 export function checkMembership(scope: MembershipScope, peer: Pick<Peer, "swarm" | "team">): void {
   const refusal = membershipRefusal(scope, peer);
-  if (refusal) throw new EndpointError("bad_request", refusal);
+  if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
 }

@@ -13,6 +13,7 @@ import { readPeer } from "../wire/peer.ts";
 import type { Discovery, DiscoveryHost } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
 import type { Seed } from "./seeds.ts";
+import { errorMessage } from "../util/guards.ts";
 
 const log = createLogger("membership");
 
@@ -46,10 +47,6 @@ interface SeedState {
   lastError: string | null;
   nextAttempt: number;
   inFlight: Promise<boolean> | null;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Joins seeds at start, on {@link refresh}, and again whenever one has been lost. */
@@ -157,10 +154,10 @@ export class SeedDiscovery implements Discovery {
       result = await this.host.call(s.seed.host, s.seed.port, "_synapse.join", [this.host.self()], this.timing.joinTimeout);
     } catch (error) {
       s.failures++;
-      s.lastError = message(error);
+      s.lastError = errorMessage(error);
       const backoff = Math.min(60, (this.timing.heartbeatInterval ?? 5) * 2 ** Math.min(s.failures - 1, 6));
       s.nextAttempt = nowSeconds() + backoff;
-      const why = error instanceof RemoteError ? `refused: ${error.message}` : `unreachable: ${message(error)}`;
+      const why = error instanceof RemoteError ? `refused: ${error.message}` : `unreachable: ${errorMessage(error)}`;
       if (s.failures === 1) log.warn(`seed ${label} ${why}; skipping it (retry in ${backoff} s)`);
       else log.debug(`seed ${label} ${why} (${s.failures} failures)`);
       return false;
@@ -171,9 +168,9 @@ export class SeedDiscovery implements Discovery {
       self = readPeer(answer.self, { mode: "strict" });
     } catch (error) {
       s.failures++;
-      s.lastError = `invalid join answer: ${message(error)}`;
+      s.lastError = `invalid join answer: ${errorMessage(error)}`;
       s.nextAttempt = nowSeconds() + (this.timing.heartbeatInterval ?? 5);
-      log.warn(`seed ${label} sent an invalid join answer: ${message(error)}`);
+      log.warn(`seed ${label} sent an invalid join answer: ${errorMessage(error)}`);
       return false;
     }
     s.failures = 0;
@@ -207,7 +204,7 @@ export class SeedDiscovery implements Discovery {
       try {
         peer = readPeer(raw, { mode: "strict", now: listerNow });
       } catch (error) {
-        log.debug(`skipping a malformed peer record from ${from}: ${message(error)}`);
+        log.debug(`skipping a malformed peer record from ${from}: ${errorMessage(error)}`);
         continue;
       }
       if (peer.id === selfId || this.host.knows(peer.id)) continue;

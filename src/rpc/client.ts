@@ -9,7 +9,7 @@ import type { PeerChannel, PeerMode } from "../transport/peer-channel.ts";
 import type { CallSettings } from "../transport/call-settings.ts";
 import type { Transport } from "../transport/socket.ts";
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
-import { ConfigError, RemoteError, type SynapseError } from "../errors.ts";
+import { ConfigError, ErrorCode, RemoteError, type SynapseError } from "../errors.ts";
 import type { Kwargs, ResponseMessage } from "../wire/messages.ts";
 import type { NodeInfo, Peer } from "../types.ts";
 import { isPort } from "../util/guards.ts";
@@ -49,7 +49,7 @@ const NO_KWARGS: Kwargs = Object.freeze({}) as Kwargs;
  * answer and for an id-less error the peer sent before closing.
  */
 export function responseError(res: ResponseMessage, endpoint: string, peer: string): SynapseError {
-  const e = res.error ?? { code: "internal_error", message: "request failed" };
+  const e = res.error ?? { code: ErrorCode.InternalError, message: "request failed" };
   return new RemoteError(e.code, e.message, endpoint, peer);
 }
 

@@ -9,7 +9,7 @@ import type { Transport } from "./socket.ts";
 import { decode } from "../wire/codec.ts";
 import { parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
 import { GOING_AWAY, RESPONSE_ID_PEEK, peekResponseId } from "../wire/protocol.ts";
-import { CallTimeoutError, ConnectionError, FrameTooLargeError } from "../errors.ts";
+import { CallTimeoutError, ConnectionError, FrameTooLargeError, ProtocolError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 
 const log = createLogger("pool");
@@ -197,7 +197,7 @@ export class ClientConnection {
     let res: ResponseMessage;
     try {
       const msg = parseMessage(decode(bytes, start, end));
-      if (msg.type !== "response") throw new Error("expected a response");
+      if (msg.type !== "response") throw new ProtocolError("expected a response");
       res = msg;
     } catch (error) {
       log.warn(`undecodable response from ${this.peer}; closing the connection`, error);

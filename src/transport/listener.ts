@@ -16,7 +16,7 @@ import type { OpenHandler, ServeOptions, ServerHandle, Transport } from "./socke
 import { decode } from "../wire/codec.ts";
 import { errorResponse, parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
 import { GOING_AWAY, HELLO_ENDPOINT, type RemoteAddress } from "../wire/protocol.ts";
-import { ConfigError, EncodeError, ListenError, ProtocolError } from "../errors.ts";
+import { ConfigError, EncodeError, ErrorCode, ListenError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
 import { createLogger } from "../log.ts";
 
@@ -201,7 +201,7 @@ export class Listener {
       if (msg.type !== "request") throw new ProtocolError("invalid request: a server accepts only requests");
       req = msg;
     } catch (error) {
-      this.answer(conn, errorResponse("", "bad_request", (error as Error).message));
+      this.answer(conn, errorResponse("", ErrorCode.BadRequest, (error as Error).message));
       return;
     }
     if (req.endpoint === HELLO_ENDPOINT) state.helloed = true;
@@ -222,13 +222,13 @@ export class Listener {
       res = this.options.handler(req, state.remote);
     } catch (error) {
       // The handler contract says it never throws; keep the connection alive if it does.
-      res = errorResponse(req.id, "internal_error", (error as Error)?.message ?? String(error));
+      res = errorResponse(req.id, ErrorCode.InternalError, (error as Error)?.message ?? String(error));
     }
     if (res instanceof Promise) {
       state.inFlight++;
       res.then(
         (r) => this.finish(conn, r),
-        (error) => this.finish(conn, errorResponse(req.id, "internal_error", String((error as Error)?.message ?? error))),
+        (error) => this.finish(conn, errorResponse(req.id, ErrorCode.InternalError, String((error as Error)?.message ?? error))),
       );
     } else {
       this.answer(conn, res);
@@ -272,14 +272,14 @@ export class Listener {
       conn.send(res);
     } catch (error) {
       const message = error instanceof EncodeError ? error.message : String(error);
-      conn.send(errorResponse(res.id, "internal_error", `result cannot be encoded: ${message}`));
+      conn.send(errorResponse(res.id, ErrorCode.InternalError, `result cannot be encoded: ${message}`));
     }
   }
 
   /** Answer once, then close without reading anything more. */
   private refuse(conn: ServerConn, id: string, message: string): void {
     log.debug(`refusing ${conn.remote}: ${message}`);
-    conn.send(errorResponse(id, "bad_request", message));
+    conn.send(errorResponse(id, ErrorCode.BadRequest, message));
     conn.end();
     setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
   }
@@ -323,7 +323,7 @@ function listen(transport: Transport, options: ServeOptions, open: OpenHandler):
     const inUse = (error as { code?: string }).code === "EADDRINUSE";
     throw new ListenError(
       address,
-      inUse ? "address_in_use" : "listen_failed",
+      inUse ? ErrorCode.AddressInUse : ErrorCode.ListenFailed,
       `cannot listen on ${address}: ${inUse ? "address in use" : (error as Error).message}`,
       { cause: error },
     );

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { EndpointError } from "../errors.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
 import type { NodeInfo, NodeKind, Peer } from "../types.ts";
 import { isMap, isPort, typeName } from "../util/guards.ts";
 import { nowSeconds } from "../util/time.ts";
@@ -64,7 +64,7 @@ export function readPeer(value: unknown, options: ReadPeerOptions): Peer {
   const what = options.what ?? "peer";
   // Each check names its failure in both modes' wording (the strict one says what it got).
   const fail = (strictDetail: string, lenientDetail = strictDetail) =>
-    new EndpointError("bad_request", strict ? `invalid peer record: ${strictDetail}` : `invalid ${what}: ${lenientDetail}`);
+    new EndpointError(ErrorCode.BadRequest, strict ? `invalid peer record: ${strictDetail}` : `invalid ${what}: ${lenientDetail}`);
 
   if (!isMap(value)) throw fail(`expected a map, got ${typeName(value)}`, "not a map");
   if (strict) {

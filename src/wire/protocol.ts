@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ErrorCode } from "../errors.ts";
 
 /** The extension endpoint a Bun node answers and a Python node refuses harmlessly. */
 export const HELLO_ENDPOINT = "_synapse.hello";
@@ -18,7 +19,7 @@ export const HELLO_FEATURES = ["multiplex"] as const;
  * before has been answered and that nothing after it will run, so the client resends whatever is
  * still unanswered on a fresh connection: nothing is lost and nothing runs twice.
  */
-export const GOING_AWAY = "going_away";
+export const GOING_AWAY = ErrorCode.GoingAway;
 
 /** Who is at the other end of a connection, as its socket reports it. */
 export interface RemoteAddress {
