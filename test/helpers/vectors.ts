@@ -2,7 +2,7 @@
  * The byte-exact frames of the Python implementation. The contract's copy lives in
  * `../shared/wire-vectors.json` (beside the checkout, in development and in CI); the suite reads a
  * copy kept in `test/fixtures/` so that it also runs where `shared/` is absent, and
- * test/core/wire-vectors.test.ts checks that the copy is still identical to the contract's.
+ * test/wire/wire-vectors.test.ts checks that the copy is still identical to the contract's.
  */
 
 /** One frame of wire-vectors.json. */

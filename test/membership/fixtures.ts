@@ -1,34 +1,16 @@
 /**
- * Shared pieces of the membership tests: loopback nodes that are always stopped, polling with a
- * deadline, and capturing the package's log lines.
+ * Shared pieces of the membership tests: loopback nodes with quick liveness settings (started and
+ * stopped by test/helpers/net.ts, polling from there too), and capturing the package's log lines.
  */
-import { Node, type NodeOptions } from "../../src/node.ts";
+import type { Node, NodeOptions } from "../../src/node.ts";
 import { disableLogging, enableLogging, type LogLevel } from "../../src/log.ts";
+import { startNode as startLoopbackNode } from "../helpers/net.ts";
 
-const running = new Set<Node>();
+export { eventually, stopAll } from "../helpers/net.ts";
 
-/** Start a node on 127.0.0.1 (ephemeral port) with quick liveness settings; {@link stopAll} stops it. */
-export async function startNode(options: NodeOptions = {}): Promise<Node> {
-  const node = new Node({ bind: "127.0.0.1", heartbeatInterval: 0.2, peerTimeout: 1.5, ...options });
-  running.add(node);
-  await node.start();
-  return node;
-}
-
-/** Stop every node started through {@link startNode}. */
-export async function stopAll(): Promise<void> {
-  const nodes = [...running];
-  running.clear();
-  await Promise.all(nodes.map((n) => n.stop()));
-}
-
-/** Poll `predicate` every 20 ms until it holds; throws after `timeoutMs` with `what`. */
-export async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(20);
-  }
+/** The shared loopback node of test/helpers, with quick liveness settings (beats every 0.2 s, offline after 1.5 s). */
+export function startNode(options: NodeOptions = {}): Promise<Node> {
+  return startLoopbackNode({ heartbeatInterval: 0.2, peerTimeout: 1.5, ...options });
 }
 
 /** Names of a node's known peers, sorted. */

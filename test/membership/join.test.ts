@@ -5,7 +5,7 @@ import { PEER_KEYS } from "../../src/wire/peer.ts";
 import type { Peer } from "../../src/types.ts";
 import { RawSocket, frameBytes, stopAll as stopHelpers } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
-import { captureLogs, peerNames, record, startNode, stopAll, until } from "./fixtures.ts";
+import { captureLogs, peerNames, record, startNode, stopAll, eventually } from "./fixtures.ts";
 import { loadVectors, type Vector as RawVector } from "../helpers/vectors.ts";
 
 afterEach(async () => {
@@ -54,7 +54,7 @@ describe("membership - join through a seed", () => {
     const known = a.peers.get(seed.id)!;
     expect(Object.keys(known)).toEqual([...PEER_KEYS]);
     expect(known).toMatchObject({ id: seed.id, address: "127.0.0.1", port: seed.port, swarm: "golden", team: "default", kind: "node" });
-    await until(() => seedJoined.length === 1 && aJoined.length <= 1, 2000, "peer.joined on the seed");
+    await eventually(() => seedJoined.length === 1 && aJoined.length <= 1, 2000, "peer.joined on the seed");
     expect(seedJoined[0]!.id).toBe(a.id);
     // peer.joined on `a` may have fired before we subscribed (the seed task joins at start); never twice
     expect(aJoined.filter((p) => p.id === seed.id).length).toBeLessThanOrEqual(1);
@@ -70,7 +70,7 @@ describe("membership - join through a seed", () => {
     await b.join();
     expect(peerNames(b)).toEqual(["a", "seed"]);
     expect(b.peers.get(a.id)!.port).toBe(a.port);
-    await until(() => peerNames(a).includes("b"), 3000, "a to learn of b");
+    await eventually(() => peerNames(a).includes("b"), 3000, "a to learn of b");
     expect(aJoined.map((p) => p.name)).toEqual(["b"]);
     expect(peerNames(a)).toEqual(["b", "seed"]);
   });
@@ -286,7 +286,7 @@ describe("membership - interop with a Python peer", () => {
     const beats = record<Peer>((fn) => a.on("peer.heartbeat", fn));
     await a.join();
     expect(peerNames(a)).toEqual(["py"]);
-    await until(() => beats.length >= 2, 3000, "heartbeats answered by the Python-style peer");
+    await eventually(() => beats.length >= 2, 3000, "heartbeats answered by the Python-style peer");
     const calls = fake.log.filter((r) => r.endpoint === "_synapse.join" || r.endpoint === "_synapse.heartbeat");
     expect(calls.length).toBeGreaterThanOrEqual(3);
     for (const call of calls) {

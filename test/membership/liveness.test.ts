@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Peer } from "../../src/types.ts";
 import type { Node } from "../../src/node.ts";
-import { peerNames, record, startNode, stopAll, until } from "./fixtures.ts";
+import { peerNames, record, startNode, stopAll, eventually } from "./fixtures.ts";
 
 afterEach(stopAll);
 
@@ -10,7 +10,7 @@ async function pair(options: { heartbeatInterval?: number | null; peerTimeout?: 
   const a = await startNode({ name: "a", swarm: "lab", ...options });
   const b = await startNode({ name: "b", swarm: "lab", seeds: [`127.0.0.1:${a.port}`], ...options });
   await b.join();
-  await until(() => a.peers.has(b.id) && b.peers.has(a.id), 3000, "a and b to know each other");
+  await eventually(() => a.peers.has(b.id) && b.peers.has(a.id), 3000, "a and b to know each other");
   return [a, b];
 }
 
@@ -20,7 +20,7 @@ describe("membership - heartbeats", () => {
     const beatsOnA = record<Peer>((fn) => a.on("peer.heartbeat", fn));
     const beatsOnB = record<Peer>((fn) => b.on("peer.heartbeat", fn));
     const before = a.peers.get(b.id)!.last_seen;
-    await until(() => beatsOnA.length >= 3 && beatsOnB.length >= 3, 5000, "three heartbeats each way");
+    await eventually(() => beatsOnA.length >= 3 && beatsOnB.length >= 3, 5000, "three heartbeats each way");
     expect(beatsOnA.every((p) => p.id === b.id)).toBe(true);
     expect(beatsOnB.every((p) => p.id === a.id)).toBe(true);
     expect(a.peers.get(b.id)!.last_seen).toBeGreaterThan(before);
@@ -56,7 +56,7 @@ describe("membership - heartbeats", () => {
   test("a heartbeat refreshes the peer's name and capabilities from its answer", async () => {
     const [a, b] = await pair();
     b.capability("translate");
-    await until(() => a.peers.get(b.id)!.capabilities.includes("translate"), 3000, "the new capability to reach a");
+    await eventually(() => a.peers.get(b.id)!.capabilities.includes("translate"), 3000, "the new capability to reach a");
     expect(a.peers.get(b.id)!.capabilities).toEqual(["translate"]);
   });
 });
@@ -67,7 +67,7 @@ describe("membership - offline and rejoin", () => {
     const offline = record<Peer>((fn) => a.on("peer.offline", fn));
     const stoppedAt = Date.now();
     await b.stop();
-    await until(() => offline.length > 0, 6000, "peer.offline on a");
+    await eventually(() => offline.length > 0, 6000, "peer.offline on a");
     expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(1000); // not before the 1.5 s timeout (minus the last heartbeat's age)
     expect(offline[0]!.id).toBe(b.id);
     expect(offline[0]!.name).toBe("b");
@@ -83,9 +83,9 @@ describe("membership - offline and rejoin", () => {
     const offline = record<Peer>((fn) => a.on("peer.offline", fn));
     const offlineOnB = record<Peer>((fn) => b.on("peer.offline", fn));
     await b.stop();
-    await until(() => offline.length === 1, 6000, "b offline on a");
+    await eventually(() => offline.length === 1, 6000, "b offline on a");
     await b.start();
-    await until(() => joined.length === 1, 6000, "b back on a");
+    await eventually(() => joined.length === 1, 6000, "b back on a");
     expect(joined[0]!.id).toBe(b.id);
     expect(joined[0]!.port).toBe(b.port);
     expect(peerNames(a)).toEqual(["b"]);
@@ -101,11 +101,11 @@ describe("membership - offline and rejoin", () => {
     const joinedOnB = record<Peer>((fn) => b.on("peer.joined", fn));
     const offline = record<Peer>((fn) => a.on("peer.offline", fn));
     await b.stop();
-    await until(() => offline.length === 1, 5000, "b offline on a");
+    await eventually(() => offline.length === 1, 5000, "b offline on a");
     b.membership.table.clear(); // b comes back knowing nobody, and has no seed to ask
     (b.membership as unknown as { seeds: unknown[] }).seeds.length = 0;
     await b.start();
-    await until(() => joinedOnA.length === 1 && joinedOnB.length === 1, 8000, "a to probe b and both to meet again");
+    await eventually(() => joinedOnA.length === 1 && joinedOnB.length === 1, 8000, "a to probe b and both to meet again");
     expect(joinedOnA[0]!.id).toBe(b.id);
     expect(joinedOnB[0]!.id).toBe(a.id);
   });
@@ -120,7 +120,7 @@ describe("membership - offline and rejoin", () => {
       await a.membership.join(); // no-op, keeps the API exercised
       const ghost: Peer = { id: "9".repeat(64), address: "127.0.0.1", port: hole.port, swarm: "lab", team: "default", name: "ghost", kind: "node", capabilities: [], last_seen: Date.now() / 1000 };
       expect(a.membership.called(ghost, "join", "127.0.0.1")).not.toBeNull();
-      await until(() => offline.some((p) => p.name === "ghost"), 6000, "the ghost to be dropped");
+      await eventually(() => offline.some((p) => p.name === "ghost"), 6000, "the ghost to be dropped");
       const fromB = beats.filter((p) => p.id === b.id).length;
       // The ghost was pending for its whole timeout; b kept answering in the meantime.
       expect(fromB).toBeGreaterThanOrEqual(3);

@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { Client } from "../../src/rpc/client.ts";
 import { CallTimeoutError, ConnectionError, RemoteError } from "../../src/errors.ts";
 import { GOING_AWAY } from "../../src/wire/protocol.ts";
-import { freePort, rejection } from "../helpers/net.ts";
-import { RawPeer, WORLDS, cleanUp, poolIn, scriptedServer, serve, until } from "./fixtures.ts";
+import { freePort, rejection, eventually } from "../helpers/net.ts";
+import { RawPeer, WORLDS, cleanUp, poolIn, scriptedServer, serve } from "./fixtures.ts";
 
 afterEach(cleanUp);
 
@@ -150,8 +150,8 @@ for (const { name, make } of WORLDS) {
       expect(raw.frames[0]).toMatchObject({ id: "r1", ok: true, result: 5 });
       expect(listener.connectionCount).toBe(1);
       raw.socket.end();
-      await until(() => raw.closed, "the connection closed");
-      await until(() => listener.connectionCount === 0, "the listener forgot the connection");
+      await eventually(() => raw.closed, 5000, "the connection closed");
+      await eventually(() => listener.connectionCount === 0, 5000, "the listener forgot the connection");
     });
 
     test(`${name} - the listener sees the caller's address`, async () => {

@@ -14,7 +14,7 @@ import { EndpointRegistry, type Handler } from "../../src/rpc/endpoints.ts";
 import { registerCoreBuiltins } from "../../src/rpc/builtins.ts";
 import { FrameDecoder } from "../../src/wire/frame.ts";
 import { decode } from "../../src/wire/codec.ts";
-import { frame, LOOPBACK, within } from "../helpers/net.ts";
+import { frame, LOOPBACK, within, eventually } from "../helpers/net.ts";
 
 /** Where servers listen and clients dial, and with what. */
 export interface World {
@@ -116,17 +116,6 @@ class Writer {
   }
 }
 
-/** Poll `check` every 5 ms until it holds, or fail after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  await within(
-    (async () => {
-      while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
-    })(),
-    ms,
-    what,
-  );
-}
-
 /** A raw client over a transport: writes frames, collects the frames it receives, decoded. */
 export class RawPeer implements SocketHandler {
   readonly frames: unknown[] = [];
@@ -168,7 +157,7 @@ export class RawPeer implements SocketHandler {
 
   /** Wait until `count` frames have arrived in all. */
   waitFrames(count: number, ms = 5000): Promise<void> {
-    return until(() => this.frames.length >= count, `${count} frames`, ms);
+    return eventually(() => this.frames.length >= count, ms, `${count} frames`);
   }
 
   handleData(chunk: Uint8Array): void {

@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import { GOING_AWAY, HELLO_ENDPOINT } from "../../src/wire/protocol.ts";
-import { header } from "../helpers/net.ts";
-import { RawPeer, WORLDS, cleanUp, serve, until, type World } from "./fixtures.ts";
+import { header, eventually } from "../helpers/net.ts";
+import { RawPeer, WORLDS, cleanUp, serve, type World } from "./fixtures.ts";
 
 afterEach(cleanUp);
 
@@ -39,7 +39,7 @@ describe("listener over memory - connections", () => {
       ["b", "fast"],
       ["a", "slow"],
     ]);
-    await until(() => raw.closed, "closed after the last answer");
+    await eventually(() => raw.closed, 5000, "closed after the last answer");
     expect(listener.connectionCount).toBe(0);
   });
 
@@ -62,7 +62,7 @@ describe("listener over memory - connections", () => {
     raw.write(header(101));
     await raw.waitFrames(1);
     expect(raw.frames[0]).toMatchObject({ id: "", ok: false, error: { code: "bad_request", message: "frame too large: 101 > 100" } });
-    await until(() => raw.ended, "the listener ended the connection");
+    await eventually(() => raw.ended, 5000, "the listener ended the connection");
   });
 
   test("listener - a half-sent frame is cut after the read timeout", async () => {
@@ -71,7 +71,7 @@ describe("listener over memory - connections", () => {
     const raw = await RawPeer.open(w.client, w.host, listener.port);
     raw.write(header(10));
     raw.write(Uint8Array.of(1, 2, 3));
-    await until(() => raw.closed, "cut");
+    await eventually(() => raw.closed, 5000, "cut");
     expect(raw.frames).toEqual([]);
   });
 
@@ -82,7 +82,7 @@ describe("listener over memory - connections", () => {
     const python = await RawPeer.open(w.client, w.host, listener.port);
     bun.request(HELLO_ENDPOINT, "h", [{ features: ["multiplex"] }]);
     python.request("_synapse.ping", "p");
-    await until(() => bun.ended && python.ended, "both retired");
+    await eventually(() => bun.ended && python.ended, 5000, "both retired");
     expect((bun.frames as Answer[]).map((f) => f.error?.code ?? f.id)).toEqual(["h", GOING_AWAY]);
     expect((python.frames as Answer[]).map((f) => f.id)).toEqual(["p"]);
   });
@@ -101,9 +101,9 @@ describe("listener over memory - connections", () => {
     idle.request(HELLO_ENDPOINT, "h");
     busy.request("hang", "x");
     await idle.waitFrames(1);
-    await until(() => running === 1, "the hanging call runs");
+    await eventually(() => running === 1, 5000, "the hanging call runs");
     listener.stop();
-    await until(() => idle.closed && busy.closed, "both closed");
+    await eventually(() => idle.closed && busy.closed, 5000, "both closed");
     expect((idle.frames as Answer[]).map((f) => f.error?.code ?? f.id)).toEqual(["h", GOING_AWAY]);
     expect(busy.frames).toEqual([]);
   });
@@ -126,11 +126,15 @@ describe("listener over memory - backpressure", () => {
     for (let i = 0; i < count; i++) raw.request("blob", `r${i}`);
     // Wait for the listener to stop: it ran what fits in its answer queue (8 MiB) and the buffer.
     let seen = -1;
-    await until(() => {
-      const stable = calls > 0 && calls === seen;
-      seen = calls;
-      return stable;
-    }, "the listener stopped running requests");
+    await eventually(
+      () => {
+        const stable = calls > 0 && calls === seen;
+        seen = calls;
+        return stable;
+      },
+      5000,
+      "the listener stopped running requests",
+    );
     const stopped = calls;
     expect(stopped).toBeLessThan(count / 2);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/transport/memory-transport.ts";
 import type { SocketHandler, SocketLike, Transport } from "../../src/transport/socket.ts";
-import { until } from "./fixtures.ts";
+import { eventually } from "../helpers/net.ts";
 
 /** Records what happens on one socket. */
 class Recorder implements SocketHandler {
@@ -123,7 +123,7 @@ describe("memory transport - addresses", () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(settled).toBe(false);
     net.restore("10.0.0.1");
-    await until(() => settled, "the held connect completed");
+    await eventually(() => settled, 5000, "the held connect completed");
     expect(await connectError(net.transport("10.0.0.2"), "10.0.0.1", 1)).toBeNull();
   });
 });
@@ -134,7 +134,7 @@ describe("memory transport - streams", () => {
     client.socket.write(text("hello "));
     client.socket.write(text("world"));
     expect(server.bytes).toBe(0); // never inside the write
-    await until(() => server.bytes === 11, "all bytes");
+    await eventually(() => server.bytes === 11, 5000, "all bytes");
     expect(server.text).toBe("hello world");
     expect(server.chunks.every((c) => c.length <= 3)).toBe(true);
   });
@@ -144,7 +144,7 @@ describe("memory transport - streams", () => {
     const buf = text("abc");
     client.socket.write(buf);
     buf.set(text("xyz"));
-    await until(() => server.bytes === 3, "bytes");
+    await eventually(() => server.bytes === 3, 5000, "bytes");
     expect(server.text).toBe("abc");
   });
 
@@ -153,7 +153,7 @@ describe("memory transport - streams", () => {
     client.socket.write(text("last words"));
     client.socket.end();
     expect(client.socket.write(text("too late"))).toBeLessThanOrEqual(0);
-    await until(() => client.log.includes("close") && server.log.includes("close"), "both closed");
+    await eventually(() => client.log.includes("close") && server.log.includes("close"), 5000, "both closed");
     expect(server.text).toBe("last words");
     expect(server.log).toEqual(["data", "end", "close"]);
     expect(client.log).toEqual(["end", "close"]);
@@ -164,10 +164,10 @@ describe("memory transport - streams", () => {
     const { client, server } = await pair({}, { client: true, server: true });
     client.socket.write(text("question"));
     client.socket.end();
-    await until(() => server.log.includes("end"), "server saw the end");
+    await eventually(() => server.log.includes("end"), 5000, "server saw the end");
     server.socket.write(text("answer"));
     server.socket.end();
-    await until(() => client.log.includes("close"), "client closed");
+    await eventually(() => client.log.includes("close"), 5000, "client closed");
     expect(client.text).toBe("answer");
     expect(client.log).toEqual(["data", "end", "close"]);
   });
@@ -177,7 +177,7 @@ describe("memory transport - streams", () => {
     server.socket.pause();
     client.socket.write(text("never read"));
     client.socket.terminate();
-    await until(() => server.log.includes("close") && client.log.includes("close"), "both closed");
+    await eventually(() => server.log.includes("close") && client.log.includes("close"), 5000, "both closed");
     expect(server.bytes).toBe(0);
     expect((server.closeError as { code?: string } | undefined)?.code).toBe("ECONNRESET");
     expect(client.closeError).toBeUndefined();
@@ -194,7 +194,7 @@ describe("memory transport - streams", () => {
     expect(server.bytes).toBe(0);
     expect(client.log).toEqual([]);
     server.socket.resume();
-    await until(() => client.log.includes("drain"), "drain");
+    await eventually(() => client.log.includes("drain"), 5000, "drain");
     expect(server.text).toBe("0123456789");
     expect(net.stats.shortWrites).toBe(2);
     expect(net.stats.drains).toBe(1);
@@ -203,9 +203,9 @@ describe("memory transport - streams", () => {
   test("memory - maxWrite makes writes short without a slow reader", async () => {
     const { client, server } = await pair({ maxWrite: 4 });
     expect(client.socket.write(text("abcdefgh"))).toBe(4);
-    await until(() => client.log.includes("drain"), "drain");
+    await eventually(() => client.log.includes("drain"), 5000, "drain");
     expect(client.socket.write(text("efgh"))).toBe(4);
-    await until(() => server.bytes === 8, "bytes");
+    await eventually(() => server.bytes === 8, 5000, "bytes");
     expect(server.text).toBe("abcdefgh");
   });
 
@@ -213,12 +213,12 @@ describe("memory transport - streams", () => {
     const { net, client, server, handle } = await pair();
     expect(net.cut("10.0.0.3")).toBe(0);
     expect(net.cut("10.0.0.2")).toBe(1);
-    await until(() => client.log.includes("close") && server.log.includes("close"), "both closed");
+    await eventually(() => client.log.includes("close") && server.log.includes("close"), 5000, "both closed");
 
     const again = new Recorder();
     await net.transport("10.0.0.2").connect({ hostname: "10.0.0.1", port: 7000 }, () => again);
     handle.stop(true);
-    await until(() => again.log.includes("close"), "closed by the server's stop");
+    await eventually(() => again.log.includes("close"), 5000, "closed by the server's stop");
     const error = await connectError(net.transport("10.0.0.2"), "10.0.0.1", 7000);
     expect((error as { code?: string }).code).toBe("ECONNREFUSED");
   });

@@ -8,7 +8,7 @@ import { Client } from "../../src/rpc/client.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import { Pool } from "../../src/transport/pool.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { until } from "./fixtures.ts";
+import { eventually } from "../helpers/net.ts";
 
 const nodes: Node[] = [];
 afterEach(async () => {
@@ -38,7 +38,7 @@ describe("nodes over memory", () => {
     expect(net.listening.length).toBe(21);
 
     await seed.broadcast("hear");
-    await until(() => received.size === 20, "every member heard the broadcast");
+    await eventually(() => received.size === 20, 5000, "every member heard the broadcast");
     // The seed keeps one pooled connection per member.
     expect(seed.pool.list().filter((ch) => ch.connected).length).toBe(20);
   });
@@ -52,7 +52,7 @@ describe("nodes over memory", () => {
     expect(await client.call("sum", 2, 3)).toBe(5);
     expect(node.connectionCount).toBe(1);
     await node.stop();
-    await until(() => net.openSockets === 0, "the connection closed");
+    await eventually(() => net.openSockets === 0, 5000, "the connection closed");
     await expect(client.call("sum", 1, 1)).rejects.toMatchObject({ name: "ConnectionError", sent: false });
   });
 

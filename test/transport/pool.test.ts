@@ -8,8 +8,8 @@ import { Pool, defaultPool, sharedPool } from "../../src/transport/pool.ts";
 import { bunTransport } from "../../src/transport/bun-transport.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import { CallTimeoutError, ConfigError, ConnectionError } from "../../src/errors.ts";
-import { rejection } from "../helpers/net.ts";
-import { WORLDS, cleanUp, poolIn, scriptedServer, serve, until, type World } from "./fixtures.ts";
+import { rejection, eventually } from "../helpers/net.ts";
+import { WORLDS, cleanUp, poolIn, scriptedServer, serve, type World } from "./fixtures.ts";
 
 afterEach(cleanUp);
 
@@ -43,7 +43,7 @@ describe("pool over memory - failures", () => {
     });
     const client = new Client(w.host, listener.port, { pool: poolIn(w) });
     const calls = [client.call("hang"), client.call("hang")];
-    await until(() => started === 2, "both calls running");
+    await eventually(() => started === 2, 5000, "both calls running");
     expect(w.net.cut(w.host)).toBe(1);
     for (const call of calls) {
       const error = await rejection(call, ConnectionError);
@@ -131,8 +131,8 @@ describe("pool over memory - options", () => {
     const client = new Client(w.host, listener.port, { pool });
     expect(await client.ping()).toBe("pong");
     const channel = pool.channel(w.host, listener.port);
-    await until(() => !channel.connected, "idle connection closed");
-    await until(() => listener.connectionCount === 0, "listener saw the close");
+    await eventually(() => !channel.connected, 5000, "idle connection closed");
+    await eventually(() => listener.connectionCount === 0, 5000, "listener saw the close");
     expect(await client.ping()).toBe("pong");
   });
 

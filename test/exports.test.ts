@@ -5,10 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as main from "../../src/index.ts";
-import * as internal from "../../src/internal.ts";
+import * as main from "../src/index.ts";
+import * as internal from "../src/internal.ts";
 
-const root = join(import.meta.dir, "..", "..");
+const root = join(import.meta.dir, "..");
 
 /** The README and the docs (when there are docs): every Markdown file a reader sees. */
 function markdownFiles(): string[] {

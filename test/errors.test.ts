@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import * as errors from "../../src/errors.ts";
+import * as errors from "../src/errors.ts";
 import {
   CallTimeoutError,
   ConfigError,
@@ -15,9 +15,9 @@ import {
   SynapseError,
   WaitTimeoutError,
   isErrorCode,
-} from "../../src/errors.ts";
-import { Emitter, waitFor } from "../../src/events.ts";
-import { rejection } from "../helpers/net.ts";
+} from "../src/errors.ts";
+import { Emitter, waitFor } from "../src/events.ts";
+import { rejection } from "./helpers/net.ts";
 
 /** One instance of every error class, each built with a `cause`, and the code it must carry. */
 function samples(cause: unknown): Array<{ error: SynapseError; type: new (...args: never[]) => SynapseError; code: string }> {

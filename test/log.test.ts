@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { join } from "node:path";
-import { disableLogging, enableLogging, logEnabled, type LogLevel } from "../../src/log.ts";
-import { Client } from "../../src/rpc/client.ts";
-import { Pool } from "../../src/transport/pool.ts";
-import { LOOPBACK, RawSocket, startNode, stopAll, within } from "../helpers/net.ts";
+import { disableLogging, enableLogging, logEnabled, type LogLevel } from "../src/log.ts";
+import { Client } from "../src/rpc/client.ts";
+import { Pool } from "../src/transport/pool.ts";
+import { LOOPBACK, RawSocket, startNode, stopAll, within } from "./helpers/net.ts";
 
 const pools: Pool[] = [];
 afterEach(async () => {
@@ -34,7 +34,7 @@ async function noisyWork(): Promise<void> {
   await raw.waitClosed();
 }
 
-const RUN_NODE = join(import.meta.dir, "..", "helpers", "run-node.ts");
+const RUN_NODE = join(import.meta.dir, "helpers", "run-node.ts");
 
 async function probe(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   const clean = { ...process.env };
