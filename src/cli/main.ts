@@ -121,9 +121,11 @@ async function flushed(): Promise<void> {
 }
 
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
-  await flushed();
-  // Every command has stopped its node; exiting here skips waiting for sockets that are still
-  // closing or connecting (a peer that timed out), which used to delay the exit by seconds.
-  process.exit(code);
+  // No top-level await: the compiled binary is bytecode-compiled, which needs a CommonJS-shaped entry.
+  void main(process.argv.slice(2)).then(async (code) => {
+    await flushed();
+    // Every command has stopped its node; exiting here skips waiting for sockets that are still
+    // closing or connecting (a peer that timed out), which used to delay the exit by seconds.
+    process.exit(code);
+  });
 }
