@@ -84,7 +84,18 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     }
     checkPositionals(spec, parsed);
     const command = await spec.load();
-    return await command.run(parsed, io);
+    if (spec.group === "swarm") return await command.run(parsed, io); // they stop cleanly on SIGINT themselves
+    // A node command waiting for an answer: Ctrl+C ends it at once, with the shell's usual code.
+    const interrupted = () => {
+      io.stderr("interrupted\n");
+      process.exit(130);
+    };
+    process.once("SIGINT", interrupted);
+    try {
+      return await command.run(parsed, io);
+    } finally {
+      process.off("SIGINT", interrupted);
+    }
   } catch (error) {
     return report(error, spec?.name ?? null, argv, io);
   }

@@ -4,9 +4,13 @@ import { UsageError, closest, parseCommandLine } from "../../src/cli/parse.ts";
 import { findCommand } from "../../src/cli/spec.ts";
 import { swarmOptions } from "../../src/cli/swarm.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { freePort, killAll, sn } from "./run-sn.ts";
+import { startNode, stopAll } from "../helpers/net.ts";
+import { freePort, killAll, sn, SnStream } from "./run-sn.ts";
 
-afterEach(killAll);
+afterEach(async () => {
+  await killAll();
+  await stopAll();
+});
 
 const spec = (name: string) => findCommand(name)!;
 
@@ -136,5 +140,19 @@ describe("cli usage - as a subprocess", () => {
     expect(coloured.stdout).toContain("\u001b[1m");
     const plain = await sn(["--help"], 15_000, { FORCE_COLOR: "1", NO_COLOR: "1" });
     expect(plain.stdout).not.toContain("\u001b[");
+  });
+
+  test("Ctrl+C while a node command waits: `interrupted`, exit 130", async () => {
+    const node = await startNode({ name: "slow" });
+    let called!: () => void;
+    const inCall = new Promise<void>((resolve) => (called = resolve));
+    node.endpoint("slow", async () => {
+      called();
+      await Bun.sleep(30_000);
+    });
+    const run = SnStream.start(["call", `127.0.0.1:${node.port}`, "slow", "--timeout", "0"]);
+    await inCall;
+    run.signal("SIGINT");
+    expect(await run.exit(10_000)).toEqual({ code: 130, stderr: "interrupted\n" });
   });
 });
