@@ -237,8 +237,9 @@ export class Screen {
     queueMicrotask(() => {
       this.pending = false;
       if (!this.active) return;
-      const width = Math.max(20, this.terminal.columns);
-      const height = Math.max(5, this.terminal.rows);
+      // The real size, however small: a line wider than the terminal would wrap and scroll it.
+      const width = Math.max(1, this.terminal.columns);
+      const height = Math.max(1, this.terminal.rows);
       const lines = this.draw(width, height);
       // Home, then every line cleared to its end; no newline after the last one: never scrolls.
       this.terminal.write(`\u001b[H${lines.map((l) => `${l}\u001b[K`).join("\r\n")}`);

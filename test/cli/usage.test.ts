@@ -83,6 +83,21 @@ describe("cli swarm options - flags, environment, loopback", () => {
   });
 });
 
+describe("cli start-up - lazy loading", () => {
+  test("what `sn --help` loads imports nothing of the library: each command's code comes with `load()`", async () => {
+    const light = ["main.ts", "spec.ts", "parse.ts", "help.ts", "color.ts"];
+    for (const file of light) {
+      const text = await Bun.file(new URL(`../../src/cli/${file}`, import.meta.url)).text();
+      const imports = [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]!);
+      for (const path of imports) expect(`${file}: ${path}`).toMatch(new RegExp(`^${file.replace(".", "\\.")}: (\\./(${light.map((f) => f.replace(".", "\\.")).join("|")})|\\.\\./\\.\\./package\\.json)$`));
+    }
+    const spec = await Bun.file(new URL("../../src/cli/spec.ts", import.meta.url)).text();
+    expect([...spec.matchAll(/load: \(\) => import\("\.\/([a-z-]+\.ts)"\)/g)].map((m) => m[1]).sort()).toEqual(
+      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
+    );
+  });
+});
+
 describe("cli usage - as a subprocess", () => {
   test("mistyped command and unknown flag: one line, exit 2, a suggestion", async () => {
     const typo = await sn(["pnig", "127.0.0.1:1"]);

@@ -55,7 +55,7 @@ describe("cli watch - screen layout", () => {
   };
 
   test("exactly `height` lines, none wider than `width`, at every size; colours add no width", () => {
-    for (const [width, height] of [[20, 5], [40, 10], [80, 24], [200, 60]] as const) {
+    for (const [width, height] of [[1, 1], [8, 3], [20, 5], [40, 10], [80, 24], [200, 60]] as const) {
       for (const colours of [false, true]) {
         const lines = renderScreen(filled(), { width, height, now: 10, header, capabilities: true, paint: painter(colours) });
         expect(lines).toHaveLength(height);
