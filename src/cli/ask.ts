@@ -12,6 +12,7 @@
 import { SynapseError, kw, type BroadcastReply, type ConversationEvent, type Node, type Peer } from "../index.ts";
 import { optionalSeconds, parseKeywords, seconds } from "./args.ts";
 import { Printer, brief, resultText, who } from "./output.ts";
+import { colourEnabled, painter } from "./color.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import type { Io } from "./spec.ts";
 import { joinSwarm, untilStopped } from "./swarm.ts";
@@ -78,6 +79,7 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
   const idle = optionalSeconds(stringFlag(parsed, "timeout"), "timeout") ?? f.timeout;
   const forever = booleanFlag(parsed, "forever");
   const mdns = booleanFlag(parsed, "mdns", true);
+  const paint = painter(!out.json && colourEnabled());
 
   const summary: AskSummary = { nonce: null, peers: 0, acks: 0, replies: 0, errors: 0, others: 0, reason: "" };
   const acked = new Set<string>();
@@ -113,12 +115,12 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
       if (acked.has(event.peer.id)) return;
       acked.add(event.peer.id);
       if (out.json) out.record({ event: "ack", time: Date.now() / 1000, nonce: event.conversation_id, peer: event.peer, payload: event.payload });
-      else out.line(`✓ ${who(event.peer)} acked`);
+      else out.line(`${paint("green", "✓")} ${who(event.peer)} acked`);
     } else if (event.kind === "error") {
       summary.errors++;
       const text = typeof event.payload.error === "string" ? event.payload.error : brief(event.payload, 200);
       if (out.json) out.record({ event: "error", time: Date.now() / 1000, nonce: event.conversation_id, peer: event.peer, error: text });
-      else out.line(`✗ ${who(event.peer)}: ${text}`);
+      else out.line(`${paint("red", "✗")} ${paint("bold", who(event.peer))}: ${text}`);
       answeredBy(event.peer);
     } else {
       summary.others++;
@@ -130,7 +132,7 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
     activity();
     summary.replies++;
     if (out.json) out.record({ event: "reply", time: Date.now() / 1000, nonce: reply.nonce, peer: reply.peer, result: reply.result });
-    else out.line(`- ${who(reply.peer)}: ${resultText(reply.result)}`);
+    else out.line(`- ${paint("bold", who(reply.peer))}: ${resultText(reply.result)}`);
     if (summary.replies === 1 && !forever) setTimeout(() => finish("replied"), AFTER_FIRST_REPLY * 1000);
     answeredBy(reply.peer);
   };
@@ -145,7 +147,7 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
     if (out.json) out.record({ event: `${f.verb}.sent`, time: Date.now() / 1000, nonce, endpoint: f.endpoint, args: f.args, kwargs: f.kwargs, peers: summary.peers, node: self && { id: self.id, name: self.name } });
     else {
       out.line(`${f.verb}: ${nonce}`);
-      out.line(f.waiting);
+      out.line(paint("gray", f.waiting));
     }
     for (const e of early.splice(0)) if (e.id === nonce) e.show();
   };
@@ -195,6 +197,6 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
     await node.stop();
   }
   if (out.json) out.record({ event: "summary", time: Date.now() / 1000, ...summary });
-  else if (summary.replies === 0) out.line("no replies");
+  else if (summary.replies === 0) out.line(paint("yellow", "no replies"));
   return summary.replies > 0 ? 0 : 1;
 }

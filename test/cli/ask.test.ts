@@ -95,6 +95,15 @@ describe("cli ask - the original's output and stop rule", () => {
     expect((await run.exit(10_000)).code).toBe(0);
   }, 30_000);
 
+  test("colours only when asked for (a terminal, or FORCE_COLOR), never with NO_COLOR", async () => {
+    const { addr } = await swarm([["reviewer", () => "ok"]]);
+    const coloured = await sn(["ask", SWARM, "hi", ...local(addr)], 15_000, { FORCE_COLOR: "1", NO_COLOR: "" });
+    expect(coloured.stdout).toContain("\u001b[32m✓\u001b[0m reviewer acked\n");
+    const plain = await sn(["ask", SWARM, "hi", ...local(addr)], 15_000, { FORCE_COLOR: "1", NO_COLOR: "1" });
+    expect(plain.stdout).toContain("✓ reviewer acked\n");
+    expect(plain.stdout).not.toContain("\u001b[");
+  }, 30_000);
+
   test("SN_SWARM and SN_SEEDS stand in for the swarm argument and the seeds", async () => {
     const { addr } = await swarm([["reviewer", () => "from env"]]);
     const result = await sn(["ask", "hello"], 15_000, { SN_SWARM: SWARM, SN_SEEDS: addr, SN_MDNS: "0" });
