@@ -15,7 +15,7 @@ import { Printer, brief, resultText, who } from "./output.ts";
 import { colourEnabled, painter } from "./color.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import type { Io } from "./spec.ts";
-import { joinSwarm, untilStopped } from "./swarm.ts";
+import { joinSwarm, swarmOptions, untilStopped } from "./swarm.ts";
 
 /** Seconds to wait for more replies after the first one (the original's rule). */
 export const AFTER_FIRST_REPLY = 0.25;
@@ -78,7 +78,7 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
   const discover = seconds(stringFlag(parsed, "discover"), "discover", 1);
   const idle = optionalSeconds(stringFlag(parsed, "timeout"), "timeout") ?? f.timeout;
   const forever = booleanFlag(parsed, "forever");
-  const mdns = booleanFlag(parsed, "mdns", true);
+  const mdns = swarmOptions(parsed, f.defaults.name).mdns; // the flag, else SN_MDNS, else on
   const paint = painter(!out.json && colourEnabled());
 
   const summary: AskSummary = { nonce: null, peers: 0, acks: 0, replies: 0, errors: 0, others: 0, reason: "" };
