@@ -41,6 +41,8 @@ export const ErrorCode = {
   ListenFailed: "listen_failed",
   /** A broadcast found no peer to send to (the `sn` CLI). */
   NoPeers: "no_peers",
+  /** A command line `sn` cannot run (unknown command or flag, bad value): exit code 2. */
+  Usage: "usage",
 } as const;
 
 /** One of the codes of {@link ErrorCode}: every code this package sends or throws. */
@@ -236,5 +238,20 @@ export class ScheduleError extends SynapseError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.InvalidSchedule, message, options);
     this.name = "ScheduleError";
+  }
+}
+
+/**
+ * A command line `sn` cannot run (an unknown command or flag, a missing or bad value): printed as
+ * one line, exit code 2. `command` names the command it concerns, for the `sn <command> --help` hint.
+ */
+export class UsageError extends SynapseError {
+  declare readonly code: typeof ErrorCode.Usage;
+  /** The command it concerns, when known. */
+  readonly command: string | null;
+  constructor(message: string, command: string | null = null, options?: ErrorOptions) {
+    super(ErrorCode.Usage, message, options);
+    this.name = "UsageError";
+    this.command = command;
   }
 }

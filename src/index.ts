@@ -95,6 +95,7 @@ export {
   ConfigError,
   ListenError,
   ScheduleError,
+  UsageError,
 } from "./errors.ts";
 
 export type { NodeOptions, NodeEvents } from "./node.ts";

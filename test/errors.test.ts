@@ -13,6 +13,7 @@ import {
   RemoteError,
   ScheduleError,
   SynapseError,
+  UsageError,
   WaitTimeoutError,
   isErrorCode,
 } from "../src/errors.ts";
@@ -34,6 +35,7 @@ function samples(cause: unknown): Array<{ error: SynapseError; type: new (...arg
     { error: new ListenError("0.0.0.0:9999", ErrorCode.AddressInUse, "m", { cause }), type: ListenError, code: "address_in_use" },
     { error: new ConfigError("m", { cause }), type: ConfigError, code: "invalid_config" },
     { error: new ScheduleError("m", { cause }), type: ScheduleError, code: "invalid_schedule" },
+    { error: new UsageError("m", "ping", { cause }), type: UsageError, code: "usage" },
   ];
 }
 

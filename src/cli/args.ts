@@ -1,11 +1,10 @@
 /**
- * Argument helpers of the `sn` command line: addresses, JSON-or-string values, `key=value`
- * keyword arguments, repeated flags (citty keeps only the last value of a flag) and numbers.
+ * Argument helpers of the `sn` commands: addresses, JSON-or-text values, `key=value` pairs,
+ * numbers of seconds and ports. Loaded with a command's code (it uses the library's errors).
  *
  * @module
  */
 import { ConfigError, parseSeed, type Kwargs } from "../index.ts";
-import { isPort } from "../util/guards.ts";
 
 /** A `host:port` to dial. */
 export interface Address {
@@ -19,7 +18,7 @@ export interface Address {
  * @throws {ConfigError} for an empty host or a bad port.
  */
 export function parseAddress(text: string | undefined): Address {
-  if (text === undefined || text.trim() === "") throw new ConfigError("an address is required (host:port, port 9999 when omitted)");
+  if (text === undefined || text.trim() === "") throw new ConfigError("an address is required (HOST:PORT, port 9999 when omitted)");
   return parseSeed(text);
 }
 
@@ -29,13 +28,22 @@ export function formatAddress(address: Address): string {
 }
 
 /**
- * A command-line value: JSON when it parses as JSON (`1`, `true`, `"x"`, `{"a":1}`, `[1,2]`,
- * `null`), the text itself otherwise (`ada`, `hello world`).
+ * A command-line value: JSON when it parses as JSON (`1`, `-2.5`, `true`, `"x"`, `{"a":1}`,
+ * `[1,2]`, `null`), the text itself otherwise (`ada`, `hello world`). A word that starts like a
+ * JSON object, array or string (`{`, `[`, `"`) but does not parse is refused rather than silently
+ * sent as text: it is almost always a typo or a quoting accident of the shell.
+ *
+ * @param what - how the value is named in the error (`argument 2`, `--kw formal`).
+ * @throws {ConfigError} for broken JSON.
  */
-export function parseValue(text: string): unknown {
+export function parseValue(text: string, what = "value"): unknown {
   try {
     return JSON.parse(text);
-  } catch {
+  } catch (error) {
+    if (/^\s*[[{"]/.test(text)) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new ConfigError(`${what} looks like JSON but does not parse (${why}): ${text}; fix it, or pass text as a JSON string ('"..."')`);
+    }
     return text;
   }
 }
@@ -43,45 +51,18 @@ export function parseValue(text: string): unknown {
 /**
  * Keyword arguments from `key=value` strings; each value goes through {@link parseValue}.
  *
- * @throws {ConfigError} for an entry without `=` or with an empty key.
+ * @param flag - the flag they came from, for the error (`--kw`, `--context`).
+ * @throws {ConfigError} for an entry without `=`, with an empty key, or with broken JSON.
  */
-export function parseKeywords(entries: readonly string[]): Kwargs {
+export function parseKeywords(entries: readonly string[], flag = "--kw"): Kwargs {
   const kwargs: Kwargs = {};
   for (const entry of entries) {
     const at = entry.indexOf("=");
-    if (at <= 0) throw new ConfigError(`--kw expects key=value, got ${JSON.stringify(entry)}`);
-    kwargs[entry.slice(0, at)] = parseValue(entry.slice(at + 1));
+    if (at <= 0) throw new ConfigError(`${flag} expects key=value, got ${JSON.stringify(entry)}`);
+    const key = entry.slice(0, at);
+    kwargs[key] = parseValue(entry.slice(at + 1), `${flag} ${key}`);
   }
   return kwargs;
-}
-
-/**
- * Every value of a flag that may be repeated (`--kw a=1 --kw b=2`, `--seed x --seed=y`), read from
- * the raw arguments; citty itself keeps only the last one. Reading stops at `--`.
- */
-export function repeated(rawArgs: readonly string[], name: string): string[] {
-  const values: string[] = [];
-  const flag = `--${name}`;
-  for (let i = 0; i < rawArgs.length; i++) {
-    const arg = rawArgs[i]!;
-    if (arg === "--") break;
-    if (arg === flag) {
-      const next = rawArgs[i + 1];
-      if (next !== undefined) values.push(next);
-      i++;
-    } else if (arg.startsWith(`${flag}=`)) {
-      values.push(arg.slice(flag.length + 1));
-    }
-  }
-  return values;
-}
-
-/** Seeds from repeated `--seed` flags; each may also hold a comma-separated list. */
-export function seedList(rawArgs: readonly string[]): string[] {
-  return repeated(rawArgs, "seed")
-    .flatMap((s) => s.split(","))
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
 }
 
 /**
@@ -96,6 +77,12 @@ export function seconds(text: string | undefined, flag: string, fallback: number
   return value;
 }
 
+/** `--duration`/`--timeout` in seconds; `null` when not given. */
+export function optionalSeconds(text: string | undefined, flag: string): number | null {
+  if (text === undefined || text === "") return null;
+  return seconds(text, flag, 0);
+}
+
 /**
  * A port from a flag (`--port 0` picks a free one).
  *
@@ -104,18 +91,6 @@ export function seconds(text: string | undefined, flag: string, fallback: number
 export function portNumber(text: string | undefined, fallback: number): number {
   if (text === undefined || text === "") return fallback;
   const value = Number(text);
-  if (!isPort(value, true)) throw new ConfigError(`--port expects 0..65535, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new ConfigError(`--port expects 0..65535, got ${JSON.stringify(text)}`);
   return value;
-}
-
-/**
- * A JSON object from a flag (`--context '{"k":1}'`).
- *
- * @throws {ConfigError} when the text is not a JSON object.
- */
-export function jsonObject(text: string | undefined, flag: string): Record<string, unknown> {
-  if (text === undefined || text === "") return {};
-  const value = parseValue(text);
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new ConfigError(`--${flag} expects a JSON object, got ${JSON.stringify(text)}`);
-  return value as Record<string, unknown>;
 }

@@ -1,104 +1,142 @@
 #!/usr/bin/env bun
 /**
- * `sn`: the command line to watch and talk to a swarm. A thin layer over the public API: every
- * command is a `Client` call or a short-lived `Node`.
+ * `sn`: the command line to watch and talk to a synapse swarm. This file only parses: the command
+ * table (`spec.ts`), the parser (`parse.ts`) and the help (`help.ts`) load nothing of the library,
+ * and a command's code is imported only when that command runs, so `sn --help` starts fast (also as
+ * a compiled binary, `bun run build`).
  *
- * Exit codes: 0 done; 1 the call or the swarm failed (a `RemoteError`, a timeout, a connection
- * error: the error's code and message go to stderr); 2 bad usage (unknown command, missing or
- * malformed argument).
+ * Exit codes: 0 done; 1 the call or the swarm failed (an error, a timeout, no peer, no reply: one
+ * line on stderr); 2 bad usage (unknown command or option, missing or malformed argument).
  *
  * @example
- * bun run sn ping 127.0.0.1:9999
- * bun run sn call 127.0.0.1:9999 sum 1 2
- * bun run sn watch --seed 127.0.0.1:9999
+ * sn ping 127.0.0.1:9999
+ * sn watch lab
+ * sn ask lab "Review this diff" -c url=https://example.com/pr/7
  *
  * @module
  */
-import { plain } from "./color.ts"; // first: it decides whether citty colours its output
-import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
-import { ConfigError, SynapseError, defaultPool } from "../index.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { call, info, methods, peers, ping } from "./query.ts";
-import { watch } from "./watch.ts";
-import { ask, broadcast } from "./broadcast.ts";
+import { colourEnabled, painter, plain } from "./color.ts";
+import { commandHelp, mainHelp } from "./help.ts";
+import { UsageError, closest, didYouMean, parseCommandLine, type Parsed } from "./parse.ts";
+import { COMMANDS, findCommand, type CommandSpec, type Io } from "./spec.ts";
 
-/** Every subcommand, by name. */
-const commands: Record<string, CommandDef> = { ping, info, methods, peers, call, watch, broadcast, ask } as unknown as Record<string, CommandDef>; // citty's CommandDef<T> is invariant in its argument types
-
-/** The `sn` command with its subcommands. */
-export const sn = defineCommand({
-  meta: { name: "sn", version: pkg.version, description: "Watch and talk to a synapse swarm" },
-  subCommands: commands,
-});
-
-/** Writers `main` prints through (replaceable in tests). */
-export interface MainIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
-const processIo: MainIo = {
+const processIo: Io = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
 };
 
-/** Arguments before a `--` (flags after it are positional values). */
-function flagsPart(argv: readonly string[]): readonly string[] {
-  const end = argv.indexOf("--");
-  return end === -1 ? argv : argv.slice(0, end);
-}
+/** Commands whose SWARM argument may come from `SN_SWARM` (fixed number of arguments). */
+const SWARM_FROM_ENV = new Set(["watch", "ask", "broadcast"]);
 
-/** The subcommand named in `argv` (its first word), or null. */
-function subcommandOf(argv: readonly string[]): CommandDef | null {
-  const name = argv.find((a) => !a.startsWith("-"));
-  return name !== undefined && Object.hasOwn(commands, name) ? commands[name]! : null;
+/**
+ * Check the positional arguments against the command's: fill SWARM from `SN_SWARM` when it was
+ * left out, refuse missing and extra ones.
+ *
+ * @throws {UsageError}
+ */
+export function checkPositionals(spec: CommandSpec, parsed: Parsed, env: Record<string, string | undefined> = process.env): void {
+  const required = spec.positionals.filter((p) => p.required !== false && !p.variadic);
+  const variadic = spec.positionals.some((p) => p.variadic);
+  const words = parsed.positionals;
+  if (words.length < required.length && spec.positionals[0]?.name === "SWARM" && SWARM_FROM_ENV.has(spec.name) && env.SN_SWARM) {
+    words.unshift(env.SN_SWARM);
+  }
+  if (words.length < required.length) {
+    const missing = required.slice(words.length).map((p) => p.name);
+    throw new UsageError(`\`sn ${spec.name}\` needs ${missing.join(" and ")}${missing[0] === "SWARM" ? " (or set SN_SWARM)" : ""}`, spec.name);
+  }
+  if (!variadic && words.length > spec.positionals.length) {
+    const extra = words.slice(spec.positionals.length);
+    const last = spec.positionals.at(-1)?.name;
+    const hint = last === "TASK" || last === "MESSAGE" ? `; quote the ${last.toLowerCase()}: sn ${spec.name} ${words[0]} "${words.slice(1).join(" ")}"` : "";
+    throw new UsageError(`unexpected argument${extra.length > 1 ? "s" : ""} ${extra.map((w) => JSON.stringify(w)).join(" ")} for \`sn ${spec.name}\`${hint}`, spec.name);
+  }
 }
 
 /**
  * Run `sn` with `argv` (without the program name) and return the exit code: 0 done, 1 the call or
  * the swarm failed, 2 bad usage.
  */
-export async function main(argv: readonly string[], io: MainIo = processIo): Promise<number> {
-  const flags = flagsPart(argv);
-  if (flags.includes("--help") || flags.includes("-h") || argv.length === 0) {
-    const sub = subcommandOf(flags);
-    if (sub) await showUsage(sub, sn as CommandDef);
-    else await showUsage(sn as CommandDef);
-    return argv.length === 0 ? 2 : 0;
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const paint = painter(colourEnabled());
+  const first = argv[0];
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    const topic = first === "help" && argv[1] ? findCommand(argv[1]) : undefined;
+    io.stdout(topic ? commandHelp(topic, paint) : mainHelp(pkg.version, paint));
+    return first === undefined ? 2 : 0;
   }
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+  if (first === "--version" || first === "-V" || first === "-v" || first === "version") {
     io.stdout(`${pkg.version}\n`);
     return 0;
   }
+  const spec = findCommand(first);
   try {
-    await runCommand(sn as CommandDef, { rawArgs: [...argv] });
-    return 0;
+    if (!spec) {
+      const what = first.startsWith("-") ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)}`;
+      const names = first.startsWith("-") ? ["--help", "--version"] : COMMANDS.map((c) => c.name);
+      throw new UsageError(`${what}${didYouMean(closest(first, names))}`);
+    }
+    const parsed = parseCommandLine(spec, argv.slice(1));
+    if (parsed.help) {
+      io.stdout(commandHelp(spec, paint));
+      return 0;
+    }
+    checkPositionals(spec, parsed);
+    const command = await spec.load();
+    if (spec.group === "swarm") return await command.run(parsed, io); // they stop cleanly on SIGINT themselves
+    // A node command waiting for an answer: Ctrl+C ends it at once, with the shell's usual code.
+    const interrupted = () => {
+      io.stderr("interrupted\n");
+      process.exit(130);
+    };
+    process.once("SIGINT", interrupted);
+    try {
+      return await command.run(parsed, io);
+    } finally {
+      process.off("SIGINT", interrupted);
+    }
   } catch (error) {
-    return report(error, argv, io);
+    return report(error, spec?.name ?? null, argv, io);
   }
 }
 
-/** Print a failure and choose the exit code. */
-async function report(error: unknown, argv: readonly string[], io: MainIo): Promise<number> {
-  const usage = error instanceof Error && error.name === "CLIError"; // citty's parse errors (not exported)
-  if (usage || error instanceof ConfigError) {
-    const sub = subcommandOf(flagsPart(argv));
-    const name = sub ? argv.find((a) => !a.startsWith("-")) : null;
-    io.stderr(`error: ${plain((error as Error).message)}\n`);
-    io.stderr(`run \`sn ${name ? `${name} ` : ""}--help\` for usage\n`);
+/** Print a failure as one line on stderr (and a JSON line with `--json`); choose the exit code. */
+function report(error: unknown, command: string | null, argv: readonly string[], io: Io): number {
+  const { name, code, message } = describe(error);
+  if (name === "UsageError" || name === "ConfigError" || code === "invalid_config") {
+    const about = (error instanceof UsageError ? error.command : null) ?? command;
+    io.stderr(`error: ${plain(message)} (see \`sn ${about ? `${about} ` : ""}--help\`)\n`);
     return 2;
   }
-  const code = error instanceof SynapseError ? error.code : "error";
-  const message = error instanceof Error ? error.message : String(error);
-  if (flagsPart(argv).includes("--json")) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+  const dash = argv.indexOf("--");
+  if ((dash === -1 ? argv : argv.slice(0, dash)).includes("--json")) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
   io.stderr(`error: ${code}: ${message}\n`);
   return 1;
 }
 
+/** An error's class name, code and message, without importing the library's classes. */
+function describe(error: unknown): { name: string; code: string; message: string } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, code: typeof code === "string" && code !== "" ? code : "error", message: error.message };
+  }
+  return { name: "Error", code: "error", message: String(error) };
+}
+
+/** Wait until everything written to stdout and stderr is out (before `process.exit`). */
+async function flushed(): Promise<void> {
+  const drain = (stream: NodeJS.WriteStream) =>
+    stream.writableNeedDrain ? new Promise<void>((resolve) => stream.once("drain", () => resolve())) : Promise.resolve();
+  await Promise.all([drain(process.stdout), drain(process.stderr)]);
+}
+
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
-  defaultPool.closeAll();
-  process.exitCode = code;
-  // Everything is stopped, so the process ends by itself; this only guards against a stray handle.
-  setTimeout(() => process.exit(code), 2000).unref();
+  // No top-level await: the compiled binary is bytecode-compiled, which needs a CommonJS-shaped entry.
+  void main(process.argv.slice(2)).then(async (code) => {
+    await flushed();
+    // Every command has stopped its node; exiting here skips waiting for sockets that are still
+    // closing or connecting (a peer that timed out), which used to delay the exit by seconds.
+    process.exit(code);
+  });
 }

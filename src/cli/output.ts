@@ -80,6 +80,11 @@ export function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
+/** A peer as the Python `sn` prints it: its name, else the first 8 characters of its id. */
+export function who(peer: Pick<Peer, "name" | "id">): string {
+  return peer.name || shortId(peer.id);
+}
+
 /** Pad (or shorten with an ellipsis) to exactly `width` characters. */
 export function fit(text: string, width: number): string {
   if (text.length > width) return `${text.slice(0, width - 1)}…`;

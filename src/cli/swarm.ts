@@ -1,106 +1,111 @@
 /**
- * What the swarm commands of `sn` (`watch`, `broadcast`, `ask`) share: their flags, a node of their
- * own that joins the swarm, and waiting for a signal or a deadline.
+ * What the swarm commands of `sn` (`watch`, `ask`, `broadcast`, `broadcast-call`) share: the
+ * swarm options (flags, then `SN_*` environment variables, then defaults), a node of their own
+ * that joins the swarm, and waiting for a signal or a deadline.
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
-import { Client, ConfigError, ErrorCode, Node, SynapseError, type NodeOptions, type WireErrorCode } from "../index.ts";
-import { parseAddress, portNumber, seconds, seedList } from "./args.ts";
+import { ConfigError, Node, type NodeOptions } from "../index.ts";
+import { parseAddress, portNumber } from "./args.ts";
 import type { Printer } from "./output.ts";
+import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 
-/** Flags of every swarm command. */
-export const swarmArgs = {
-  swarm: { type: "string", description: "Swarm to join (default: the first seed's)", valueHint: "name" },
-  team: { type: "string", description: "Team inside the swarm (default: the seed's with no --swarm, else \"default\")", valueHint: "name" },
-  seed: { type: "string", description: "A node to join through, host:port (repeatable, or comma-separated)", valueHint: "host:port" },
-  mdns: { type: "boolean", description: "Also find peers over mDNS on the local network" },
-  bind: { type: "string", description: "Address this command's node listens on", default: "0.0.0.0", valueHint: "address" },
-  port: { type: "string", description: "Port this command's node listens on (0 picks a free one)", default: "0" },
-  advertise: { type: "string", description: "Address told to peers (default: picked from --bind)", valueHint: "address" },
-  name: { type: "string", description: "Name of this command's node (default: sn-<command>-<random>)" },
-  json: { type: "boolean", description: "Print one JSON object per line (for scripts)" },
-} as const;
-
-/** The parsed values of {@link swarmArgs}. */
-export interface SwarmFlags {
-  swarm?: string;
-  team?: string;
-  mdns?: boolean;
-  bind?: string;
-  port?: string;
-  advertise?: string;
-  name?: string;
+/** The node a swarm command joins with, as the options resolved it. */
+export interface SwarmOptions {
+  swarm: string;
+  team: string;
+  name: string;
+  seeds: string[];
+  mdns: boolean;
+  bind: string;
+  port: number;
+  advertise: string | null;
 }
 
-/** Seconds a seed gets to say which swarm it is in (when `--swarm` is not given). */
-const SEED_INFO_TIMEOUT = 5;
+/** Defaults of one command's node (the Python `sn`'s: "watcher"/"observer", "asker"/"asker", ...). */
+export interface NodeDefaults {
+  name: string;
+  role: string;
+  capabilities: string[];
+}
+
+/** True for a host on the loopback network (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** `SN_MDNS`: `0`/`false`/`no`/`off` turn mDNS off by default, anything else on. */
+function mdnsDefault(env: Record<string, string | undefined>): boolean {
+  const value = env.SN_MDNS?.trim().toLowerCase();
+  return !(value === "0" || value === "false" || value === "no" || value === "off");
+}
 
 /**
- * The swarm and team to join: the flags, or else the first seed that answers `_synapse.info`.
+ * Resolve the swarm options of a command: the flags, else the environment (`SN_SEEDS`, `SN_TEAM`,
+ * `SN_BIND`, `SN_PORT`, `SN_MDNS`), else the defaults. With mDNS off and every seed on loopback
+ * the node binds and advertises 127.0.0.1, as the Python `sn` does.
  *
- * @throws {ConfigError} with neither `--swarm` nor a seed, or a seed in no swarm.
- * @throws {SynapseError} when no seed answers: the code of the first failure (`connection_closed`,
- *   `timeout`, ...), which is also its `cause`.
+ * @throws {ConfigError} for a malformed seed or port, or no way to find peers (no seed, mDNS off).
  */
-async function resolveSwarm(flags: SwarmFlags, seeds: string[]): Promise<{ swarm: string; team: string | null }> {
-  if (flags.swarm) return { swarm: flags.swarm, team: flags.team ?? "default" };
-  if (seeds.length === 0) throw new ConfigError("--swarm is required (or give a --seed to read it from)");
-  const failures: string[] = [];
-  let first: unknown;
-  for (const seed of seeds) {
-    const address = parseAddress(seed);
-    try {
-      const info = await new Client(address.host, address.port, { timeout: SEED_INFO_TIMEOUT }).info();
-      if (!info.swarm) throw new ConfigError(`seed ${seed} is in no swarm; pass --swarm`);
-      return { swarm: info.swarm, team: flags.team ?? info.team };
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      if (failures.length === 0) first = error;
-      failures.push(`${seed}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  const code: WireErrorCode = first instanceof SynapseError ? first.code : ErrorCode.ConnectionClosed;
-  throw new SynapseError(code, `no seed answered, so the swarm is unknown (pass --swarm): ${failures.join("; ")}`, { cause: first });
+export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<string, string | undefined> = process.env): SwarmOptions {
+  const swarm = parsed.positionals[0]!;
+  if (swarm.trim() === "") throw new ConfigError("the SWARM name is empty");
+  const given = listFlag(parsed, "seed");
+  const seeds = (given.length > 0 ? given : [env.SN_SEEDS ?? ""])
+    .flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  const hosts = seeds.map((seed) => parseAddress(seed).host); // a malformed seed is a usage error, before anything starts
+  const mdns = booleanFlag(parsed, "mdns", mdnsDefault(env));
+  if (seeds.length === 0 && !mdns) throw new ConfigError("with --no-mdns, give at least one --seed HOST:PORT (or set SN_SEEDS)");
+  const local = !mdns && hosts.every(isLoopback);
+  const bind = stringFlag(parsed, "bind") || env.SN_BIND || (local ? "127.0.0.1" : "0.0.0.0");
+  const advertise = stringFlag(parsed, "advertise") || (local && bind === "127.0.0.1" ? "127.0.0.1" : null);
+  return {
+    swarm,
+    team: stringFlag(parsed, "team") || env.SN_TEAM || "default",
+    name: stringFlag(parsed, "name") || defaultName,
+    seeds,
+    mdns,
+    bind,
+    port: portNumber(stringFlag(parsed, "port") ?? env.SN_PORT, 0),
+    advertise,
+  };
 }
 
 /** Options of {@link joinSwarm}. */
 export interface JoinSwarmOptions {
-  /** The command, for the default node name (`sn-watch-1a2b`). */
-  command: string;
-  flags: SwarmFlags;
-  rawArgs: readonly string[];
+  parsed: Parsed;
+  defaults: NodeDefaults;
   out: Printer;
-  /** Subscribe to node events here: called after the node is made and before it joins. */
-  subscribe?: (node: Node) => void;
+  /** Subscribe to node events or add endpoints here: called after the node is made, before it joins. */
+  setup?: (node: Node) => void;
   /** Extra node options (heartbeat timings, ...). */
   node?: Partial<NodeOptions>;
 }
 
 /**
- * Make this command's node (kind "node", name `sn-<command>-<random>`), let the caller subscribe,
- * then start it and join the seeds (and mDNS). Seeds that failed are reported on stderr; the node
- * keeps retrying them in the background.
+ * Make this command's node, let the caller set it up, then start it and join the seeds (and
+ * mDNS). Seeds that failed are reported on stderr; the node keeps retrying them in the background.
  */
 export async function joinSwarm(options: JoinSwarmOptions): Promise<Node> {
-  const { flags, out } = options;
-  const seeds = seedList(options.rawArgs);
-  for (const seed of seeds) parseAddress(seed); // a malformed seed is a usage error, before anything starts
-  if (seeds.length === 0 && !flags.mdns) throw new ConfigError("give at least one --seed (or --mdns) to find the swarm");
-  const { swarm, team } = await resolveSwarm(flags, seeds);
+  const { out, defaults } = options;
+  const o = swarmOptions(options.parsed, defaults.name);
   const node = new Node({
     kind: "node",
-    name: flags.name || `sn-${options.command}-${randomBytes(2).toString("hex")}`,
-    swarm,
-    team,
-    bind: flags.bind || "0.0.0.0",
-    port: portNumber(flags.port, 0),
-    ...(flags.advertise ? { advertise: flags.advertise } : {}),
-    seeds,
-    mdns: flags.mdns === true,
+    name: o.name,
+    role: defaults.role,
+    capabilities: defaults.capabilities,
+    swarm: o.swarm,
+    team: o.team,
+    bind: o.bind,
+    port: o.port,
+    ...(o.advertise ? { advertise: o.advertise } : {}),
+    seeds: o.seeds,
+    mdns: o.mdns,
     ...options.node,
   });
-  options.subscribe?.(node);
+  options.setup?.(node);
   try {
     await node.join();
   } catch (error) {
@@ -135,10 +140,4 @@ export function untilStopped(duration: number | null, signal?: AbortSignal): Pro
     const timer = duration === null ? null : setTimeout(() => finish("duration"), duration * 1000);
     if (signal?.aborted) finish("aborted");
   });
-}
-
-/** `--duration`/`--wait` in seconds; `null` for none. */
-export function optionalSeconds(text: string | undefined, flag: string): number | null {
-  if (text === undefined || text === "") return null;
-  return seconds(text, flag, 0);
 }

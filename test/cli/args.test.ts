@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../src/errors.ts";
-import { jsonObject, parseAddress, parseKeywords, parseValue, repeated, seconds, seedList } from "../../src/cli/args.ts";
+import { parseAddress, parseKeywords, parseValue, portNumber, seconds } from "../../src/cli/args.ts";
 import { brief, callText, conversationTag, fit, peerLabel, table, toJson } from "../../src/cli/output.ts";
 
 describe("cli args - values and flags", () => {
@@ -13,21 +13,20 @@ describe("cli args - values and flags", () => {
     expect(parseValue('{"a":[1,"b"]}')).toEqual({ a: [1, "b"] });
     expect(parseValue("ada")).toBe("ada");
     expect(parseValue("hello world")).toBe("hello world");
-    expect(parseValue("{not json")).toBe("{not json");
     expect(parseValue("")).toBe("");
+    expect(parseValue("1.2.3")).toBe("1.2.3");
+    // Starts like JSON but does not parse: refused, not sent as text.
+    expect(() => parseValue("{not json", "argument 1")).toThrow("argument 1 looks like JSON but does not parse");
+    expect(() => parseValue("[1,2")).toThrow(ConfigError);
+    expect(() => parseValue('"open')).toThrow(ConfigError);
   });
 
   test("--kw key=value splits at the first '=' and parses the value", () => {
     expect(parseKeywords(["a=1", "b=x=y", "c=", 'd={"k":true}'])).toEqual({ a: 1, b: "x=y", c: "", d: { k: true } });
     expect(() => parseKeywords(["novalue"])).toThrow(ConfigError);
     expect(() => parseKeywords(["=1"])).toThrow("--kw expects key=value");
-  });
-
-  test("repeated flags are collected from the raw arguments, up to --", () => {
-    const raw = ["--kw", "a=1", "x", "--kw=b=2", "--seed", "h:1,h:2", "--seed=h:3", "--", "--kw", "c=3"];
-    expect(repeated(raw, "kw")).toEqual(["a=1", "b=2"]);
-    expect(seedList(raw)).toEqual(["h:1", "h:2", "h:3"]);
-    expect(repeated(["--kw"], "kw")).toEqual([]);
+    expect(() => parseKeywords(["x"], "--context")).toThrow("--context expects key=value");
+    expect(() => parseKeywords(["d={"], "--context")).toThrow("--context d looks like JSON");
   });
 
   test("addresses default to port 9999; numbers and objects are checked", () => {
@@ -39,9 +38,9 @@ describe("cli args - values and flags", () => {
     expect(seconds(undefined, "wait", 5)).toBe(5);
     expect(() => seconds("-1", "wait", 5)).toThrow("--wait expects a number of seconds >= 0");
     expect(() => seconds("soon", "wait", 5)).toThrow(ConfigError);
-    expect(jsonObject('{"hint":1}', "context")).toEqual({ hint: 1 });
-    expect(jsonObject(undefined, "context")).toEqual({});
-    expect(() => jsonObject("[1]", "context")).toThrow("--context expects a JSON object");
+    expect(portNumber("0", 9)).toBe(0);
+    expect(portNumber(undefined, 9)).toBe(9);
+    expect(() => portNumber("1.5", 9)).toThrow("--port expects 0..65535");
   });
 });
 

@@ -117,6 +117,23 @@ describe("cli query - call", () => {
     const echo = await sn(["call", addr, "echo", '{"a":1}', "ada", '"1"', "true", "null", "[1,2]", "--json", "--", "-3", "--kw"]);
     expect(echo.code).toBe(0);
     expect(JSON.parse(echo.stdout)).toEqual([{ a: 1 }, "ada", "1", true, null, [1, 2], -3, "--kw"]);
+
+    // Negative numbers are values, not flags, also without `--`.
+    const negative = await sn(["call", addr, "echo", "ada", "-1", "-2.5", "--json"]);
+    expect(negative.code).toBe(0);
+    expect(JSON.parse(negative.stdout)).toEqual(["ada", -1, -2.5]);
+  });
+
+  test("an argument that starts like JSON but does not parse is refused before anything is sent", async () => {
+    const broken = await sn(["call", addr, "echo", "ada", '{"formal":true']);
+    expect(broken.code).toBe(2);
+    expect(broken.stdout).toBe("");
+    expect(broken.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(broken.stderr).toStartWith('error: argument 2 looks like JSON but does not parse');
+    expect(broken.stderr).toContain('{"formal":true');
+    const kw = await sn(["call", addr, "kwargs", "--kw", "data=[1,2"]);
+    expect(kw.code).toBe(2);
+    expect(kw.stderr).toStartWith("error: --kw data looks like JSON but does not parse");
   });
 
   test("--kw binds keyword arguments by name, values parsed the same way", async () => {
@@ -167,45 +184,5 @@ describe("cli query - call", () => {
     const ping = await sn(["ping", `127.0.0.1:${port}`, "--json"]);
     expect(ping.code).toBe(1);
     expect((JSON.parse(ping.stdout) as { error: { code: string } }).error.code).toBe("connection_closed");
-  });
-});
-
-describe("cli usage", () => {
-  test("bad usage exits 2 with a hint", async () => {
-    const missing = await sn(["call"]);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toBe("error: Missing required positional argument: ADDRESS\nrun `sn call --help` for usage\n");
-
-    const badKw = await sn(["call", addr, "sum", "--kw", "novalue"]);
-    expect(badKw.code).toBe(2);
-    expect(badKw.stderr).toStartWith('error: --kw expects key=value, got "novalue"');
-
-    const badPort = await sn(["ping", "127.0.0.1:99999"]);
-    expect(badPort.code).toBe(2);
-    expect(badPort.stderr).toContain("invalid seed 127.0.0.1:99999");
-
-    const unknown = await sn(["frobnicate"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe("error: Unknown command frobnicate\nrun `sn --help` for usage\n");
-  });
-
-  test("--help describes every command; each command has its own help", async () => {
-    const top = await sn(["--help"]);
-    expect(top.code).toBe(0);
-    for (const command of ["ping", "info", "methods", "peers", "call", "watch", "broadcast", "ask"]) expect(top.stdout).toMatch(new RegExp(`^ +${command} {4}`, "m"));
-    expect(top.stdout).not.toContain("\u001b["); // no colour codes into a pipe
-
-    const call = await sn(["call", "--help"]);
-    expect(call.code).toBe(0);
-    expect(call.stdout).toContain("USAGE sn call [OPTIONS] <ADDRESS> <ENDPOINT> [ARGS]");
-    expect(call.stdout).toContain("--kw=<key=value>");
-    expect(call.stdout).toContain("--timeout=<seconds>");
-
-    const watch = await sn(["watch", "-h"]);
-    expect(watch.stdout).toContain("--duration=<seconds>");
-    expect(watch.stdout).toContain("--seed=<host:port>");
-
-    const version = await sn(["--version"]);
-    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });

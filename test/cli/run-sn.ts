@@ -12,10 +12,17 @@ export const ROOT = join(import.meta.dir, "..", "..");
 
 const running = new Set<Bun.Subprocess>();
 
-function spawn(args: string[]): Bun.Subprocess<"ignore", "pipe", "pipe"> {
+/** `SN_*` variables of the test run's own environment are left out: each test sets its own. */
+function baseEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", SYNAPSE_DEBUG: "", FORCE_COLOR: "" };
+  for (const key of Object.keys(env)) if (key.startsWith("SN_")) delete env[key];
+  return env;
+}
+
+function spawn(args: string[], env: Record<string, string> = {}): Bun.Subprocess<"ignore", "pipe", "pipe"> {
   const proc = Bun.spawn([process.execPath, "src/cli/main.ts", ...args], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1", SYNAPSE_DEBUG: "" },
+    env: { ...baseEnv(), ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -32,9 +39,9 @@ export interface SnResult {
   stderr: string;
 }
 
-/** Run `sn args...` to completion (killed after `timeoutMs`, which fails the test). */
-export async function sn(args: string[], timeoutMs = 15_000): Promise<SnResult> {
-  const proc = spawn(args);
+/** Run `sn args...` to completion (killed after `timeoutMs`, which fails the test), with extra `env`. */
+export async function sn(args: string[], timeoutMs = 15_000, env: Record<string, string> = {}): Promise<SnResult> {
+  const proc = spawn(args, env);
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
@@ -64,8 +71,8 @@ export class SnStream {
   }
 
   /** Start `sn args...`. */
-  static start(args: string[]): SnStream {
-    return new SnStream(spawn(args));
+  static start(args: string[], env: Record<string, string> = {}): SnStream {
+    return new SnStream(spawn(args, env));
   }
 
   private async read(): Promise<void> {

@@ -31,11 +31,11 @@ describe("cli watch", () => {
   test("--json: peers joining, a broadcast with its ACK and reply, an ask, a custom event; SIGINT stops it", async () => {
     const seed = await cook("seed-cook");
     const seedAddr = `127.0.0.1:${seed.port}`;
-    const watch = SnStream.start(["watch", "--swarm", SWARM, "--seed", seedAddr, "--bind", "127.0.0.1", "--json"]);
+    const watch = SnStream.start(["watch", SWARM, "--no-mdns", "--seed", seedAddr, "--json"]);
 
     const started = await watch.record((r) => r.event === "watch.started", 10_000, "watch.started");
     const watcher = started.node as { id: string; name: string; port: number };
-    expect(watcher.name).toMatch(/^sn-watch-[0-9a-f]{4}$/);
+    expect(watcher.name).toBe("watcher");
     expect(started).toMatchObject({ swarm: SWARM, team: "default" });
     await watch.record((r) => r.event === "peer.joined" && peerId(r) === seed.id, 10_000, "the seed as a peer");
 
@@ -84,8 +84,8 @@ describe("cli watch", () => {
   test("text: one aligned line per event with short names and id prefixes; --duration stops it", async () => {
     const seed = await cook("seed-cook");
     const seedAddr = `127.0.0.1:${seed.port}`;
-    const watch = SnStream.start(["watch", "--swarm", SWARM, "--seed", seedAddr, "--bind", "127.0.0.1", "--duration", "4"]);
-    await watch.until((lines) => lines.some((l) => l.startsWith("watching swarm cli-watch (team default) as sn-watch-")), 10_000, "the banner");
+    const watch = SnStream.start(["watch", SWARM, "--no-mdns", "-s", seedAddr, "--duration", "4"]);
+    await watch.until((lines) => lines.some((l) => l.startsWith("watching swarm cli-watch (team default) as watcher ") && l.includes(" on 127.0.0.1:")), 10_000, "the banner");
     const other = await cook("a-cook-with-a-long-name", seedAddr);
     const b = await seed.broadcast("kitchen.who_can", "stew");
     const tag = `…${b.nonce.slice(-8)}`;
@@ -104,12 +104,13 @@ describe("cli watch", () => {
     expect(lines.at(-1)).toMatch(/^stopped \(after 4s\), \d+ event\(s\)$/);
   }, 40_000);
 
-  test("--peer-timeout: a peer that goes silent is reported offline", async () => {
+  test("--peer-timeout: a peer that goes silent is reported offline; --show-heartbeats shows beats", async () => {
     const seed = await cook("seed-cook");
     const seedAddr = `127.0.0.1:${seed.port}`;
-    const watch = SnStream.start(["watch", "--seed", seedAddr, "--bind", "127.0.0.1", "--heartbeat", "0.2", "--peer-timeout", "1", "--json"]);
+    const watch = SnStream.start(["watch", SWARM, "--no-mdns", "--seed", seedAddr, "--heartbeat", "0.2", "--peer-timeout", "1", "--show-heartbeats", "--json"]);
     const started = await watch.record((r) => r.event === "watch.started", 10_000, "watch.started");
-    expect(started.swarm).toBe(SWARM); // read from the seed: no --swarm given
+    expect(started.swarm).toBe(SWARM);
+    await watch.record((r) => r.event === "peer.heartbeat" && peerId(r) === seed.id, 10_000, "a heartbeat with the seed");
     const other = await cook("leaver", seedAddr);
     await watch.record((r) => r.event === "peer.joined" && peerId(r) === other.id, 10_000, "leaver joining");
     await other.stop();

@@ -1,15 +1,17 @@
 /**
- * `sn broadcast` and `sn ask`: join a swarm, broadcast one call, print the nonce, then the ACKs,
- * replies and other events of that conversation as they arrive for `--wait` seconds, then a
- * summary.
+ * `sn broadcast-call SWARM ENDPOINT [ARGS...]`: join a swarm, broadcast a call of any endpoint,
+ * print the nonce, then the ACKs, replies and other events of that conversation as they arrive
+ * for `--wait` seconds (or until Ctrl+C), then a summary. (`sn broadcast` and `sn ask`, the
+ * original's commands, are in `ask.ts`.)
  *
  * @module
  */
-import { defineCommand } from "citty";
-import { ConfigError, ErrorCode, SynapseError, kw, type BroadcastReply, type ConversationEvent, type Kwargs, type Node } from "../index.ts";
-import { jsonObject, parseKeywords, parseValue, repeated } from "./args.ts";
+import { ErrorCode, SynapseError, kw, type BroadcastReply, type ConversationEvent, type Kwargs, type Node } from "../index.ts";
+import { optionalSeconds, parseKeywords, parseValue } from "./args.ts";
 import { Printer, brief, callText, peerLabel, resultText } from "./output.ts";
-import { joinSwarm, optionalSeconds, swarmArgs, untilStopped, type SwarmFlags } from "./swarm.ts";
+import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
+import type { Io } from "./command.ts";
+import { joinSwarm, untilStopped } from "./swarm.ts";
 
 /** Width of the event column of `broadcast`/`ask` lines. */
 const KIND_WIDTH = 10;
@@ -29,14 +31,12 @@ export interface BroadcastSummary {
 }
 
 interface CollectOptions {
-  command: "broadcast" | "ask";
   endpoint: string;
   args: unknown[];
   kwargs: Kwargs;
   /** Seconds to collect after sending. */
   wait: number;
-  flags: SwarmFlags;
-  rawArgs: readonly string[];
+  parsed: Parsed;
   out: Printer;
   /** Text of the first human line, e.g. `broadcast sum(1, 2)`. */
   title: string;
@@ -92,11 +92,10 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
   };
 
   const node = await joinSwarm({
-    command: o.command,
-    flags: o.flags,
-    rawArgs: o.rawArgs,
+    parsed: o.parsed,
+    defaults: { name: "caller", role: "caller", capabilities: ["broadcast"] },
     out,
-    subscribe(n) {
+    setup(n) {
       self = n;
       n.on("conversation.event", (event) => {
         // The origin files the opening message before the calls go out: the nonce, known at once.
@@ -130,7 +129,7 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
   if (out.json) out.record({ event: "summary", time: Date.now() / 1000, ...summary, reason: why });
   else {
     const parts = [`${summary.acks} ack(s)`, `${summary.replies} repl${summary.replies === 1 ? "y" : "ies"}`];
-    if (summary.errors > 0 || o.command === "ask") parts.push(`${summary.errors} error(s)`);
+    if (summary.errors > 0) parts.push(`${summary.errors} error(s)`);
     if (summary.others > 0) parts.push(`${summary.others} other event(s)`);
     const how = why === "duration" ? `waited ${o.wait}s` : `stopped by ${why} after ${took}s`;
     out.line(`${parts.join(", ")} (${summary.peers} peer(s) asked, ${how})`);
@@ -138,65 +137,19 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
   return summary;
 }
 
-/** Flags of both commands. */
-const collectArgs = {
-  ...swarmArgs,
-  wait: { type: "string", description: "Seconds to collect ACKs and replies after sending", default: String(DEFAULT_WAIT), valueHint: "seconds" },
-} as const;
-
-/** `sn broadcast --swarm S --seed addr <endpoint> [args...] [--kw k=v] [--wait s]` */
-export const broadcast = defineCommand({
-  meta: {
-    name: "broadcast",
-    description: "Broadcast a call to a swarm; print the nonce, the ACKs and replies for --wait seconds, a summary",
-  },
-  args: {
-    endpoint: { type: "positional", description: "Endpoint to broadcast", required: true },
-    args: { type: "positional", description: "Arguments: JSON when they parse (1, true, '\"x\"', '{\"a\":1}'), else strings; negative numbers after --", required: false },
-    kw: { type: "string", description: "A keyword argument, value parsed like the arguments (repeatable)", valueHint: "key=value" },
-    ...collectArgs,
-  },
-  async run({ args, rawArgs }) {
-    const positional = args._.slice(1).map(parseValue);
-    const kwargs = parseKeywords(repeated(rawArgs, "kw"));
-    await broadcastAndCollect({
-      command: "broadcast",
-      endpoint: args.endpoint,
-      args: positional,
-      kwargs,
-      wait: optionalSeconds(args.wait, "wait") ?? DEFAULT_WAIT,
-      flags: args,
-      rawArgs,
-      out: new Printer(args.json),
-      title: `broadcast ${callText(args.endpoint, positional, kwargs)}`,
-    });
-  },
-});
-
-/** `sn ask --swarm S --seed addr "<task>" [--context JSON] [--wait s]` */
-export const ask = defineCommand({
-  meta: {
-    name: "ask",
-    description: "Ask a swarm a task (broadcast synapse.ask); print ACKs, replies and errors for --wait seconds",
-  },
-  args: {
-    task: { type: "positional", description: "The task, as text", required: true },
-    context: { type: "string", description: "Context for the handlers, a JSON object (default {})", valueHint: "json" },
-    ...collectArgs,
-  },
-  async run({ args, rawArgs }) {
-    if (args._.length > 1) throw new ConfigError(`ask takes one task; quote it: sn ask "${args._.join(" ")}"`);
-    const context = jsonObject(args.context, "context");
-    await broadcastAndCollect({
-      command: "ask",
-      endpoint: "synapse.ask",
-      args: [args.task],
-      kwargs: { context },
-      wait: optionalSeconds(args.wait, "wait") ?? DEFAULT_WAIT,
-      flags: args,
-      rawArgs,
-      out: new Printer(args.json),
-      title: `ask ${JSON.stringify(args.task)}`,
-    });
-  },
-});
+/** Run `sn broadcast-call`: 0 when it ran (replies or not), 1 when it could not broadcast. */
+export async function run(parsed: Parsed, io: Io): Promise<number> {
+  const [, endpoint, ...words] = parsed.positionals;
+  const positional = words.map((w, i) => parseValue(w, `argument ${i + 1}`));
+  const kwargs = parseKeywords(listFlag(parsed, "kw"));
+  await broadcastAndCollect({
+    endpoint: endpoint!,
+    args: positional,
+    kwargs,
+    wait: optionalSeconds(stringFlag(parsed, "wait"), "wait") ?? DEFAULT_WAIT,
+    parsed,
+    out: new Printer(booleanFlag(parsed, "json"), io.stdout, io.stderr),
+    title: `broadcast ${callText(endpoint!, positional, kwargs)}`,
+  });
+  return 0;
+}
