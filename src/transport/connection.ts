@@ -32,6 +32,11 @@ export interface ConnectionEvents<S> {
   onClose(conn: Connection<S>, error?: Error): void;
   /** Everything that waited for a slow reader was taken by the socket ({@link Connection.queuedBytes} is 0). */
   onDrain?(conn: Connection<S>): void;
+  /**
+   * The input buffered for partial frames ({@link Connection.bufferedInput}) changed by `delta`
+   * bytes (negative when it shrank, and when the connection closed). For a listener's global budget.
+   */
+  onBuffered?(conn: Connection<S>, delta: number): void;
 }
 
 const OUTBOX_SIZE = 64 * 1024;
@@ -59,6 +64,14 @@ export class Connection<S> implements FrameSink, SocketHandler {
   lastRead = Date.now();
   /** Last time bytes were written or a frame was queued. */
   lastWrite = Date.now();
+  /**
+   * When (ms, `Date.now()`) the first bytes of the frame now being received arrived; 0 while no
+   * frame is partial. A frame deadline counts from here, so a peer that trickles a byte now and then
+   * cannot keep a frame open forever.
+   */
+  frameStartedAt = 0;
+  /** Frames received so far (tells a frame that completed and a new one that began in one read). */
+  private framesIn = 0;
 
   private readonly decoder: FrameDecoder;
   private outbox: Buffer | null = null;
@@ -95,6 +108,11 @@ export class Connection<S> implements FrameSink, SocketHandler {
     return this.decoder.partial;
   }
 
+  /** Bytes of memory held for partial frames (what arrived of them, not what their headers announce). */
+  get bufferedInput(): number {
+    return this.decoder.reserved;
+  }
+
   /** True while written bytes wait for the socket to drain. */
   get backpressured(): boolean {
     return this.backlog.length > 0;
@@ -107,6 +125,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   // FrameSink
   onFrame(bytes: Uint8Array, start: number, end: number): void {
+    this.framesIn++;
     this.events.onFrame(this, bytes, start, end);
   }
 
@@ -116,8 +135,17 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   /** Feed a socket read (call from the socket's `data` handler). */
   handleData(chunk: Uint8Array): void {
-    this.lastRead = Date.now();
+    const now = Date.now();
+    this.lastRead = now;
+    const frames = this.framesIn;
+    const held = this.decoder.reserved;
     this.decoder.push(chunk);
+    if (!this.decoder.partial) this.frameStartedAt = 0;
+    else if (this.frameStartedAt === 0 || this.framesIn !== frames) this.frameStartedAt = now;
+    if (this.events.onBuffered !== undefined) {
+      const delta = this.decoder.reserved - held;
+      if (delta !== 0) this.events.onBuffered(this, delta);
+    }
   }
 
   /** Encode `message` and queue it as one frame. Throws `EncodeError` and queues nothing then. */
@@ -248,7 +276,10 @@ export class Connection<S> implements FrameSink, SocketHandler {
     this.closedFlag = true;
     this.backlog = [];
     this.backlogBytes = 0;
+    const held = this.decoder.reserved;
     this.decoder.reset();
+    this.frameStartedAt = 0;
+    if (held !== 0) this.events.onBuffered?.(this, -held);
     if (this.outbox) {
       giveOutbox(this.outbox);
       this.outbox = null;
