@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { FrameDecoder, HEADER_SIZE, writeHeader, frameOf, type FrameSink } from "../wire/frame.ts";
+import { DEFAULT_MAX_FRAME, FrameDecoder, HEADER_SIZE, writeHeader, frameOf, type FrameSink } from "../wire/frame.ts";
+import { FrameTooLargeError } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { NO_ROOM, fastEncodeInto } from "../wire/fast-codec.ts";
 import { createLogger } from "../log.ts";
@@ -70,6 +71,14 @@ export class Connection<S> implements FrameSink, SocketHandler {
    * cannot keep a frame open forever.
    */
   frameStartedAt = 0;
+  /**
+   * The largest payload this connection sends: 4 MiB, the default limit of Python and Bun peers
+   * alike, or this side's own frame limit when that was raised (a deployment that raises it raises it
+   * on every node). A peer refuses a frame over its limit and closes the connection, so sending one
+   * would only lose the connection: {@link send} throws a {@link FrameTooLargeError} instead, and
+   * sends nothing.
+   */
+  readonly maxOutFrame: number;
   /** Frames received so far (tells a frame that completed and a new one that began in one read). */
   private framesIn = 0;
 
@@ -95,6 +104,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     peek = 0,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort ?? "?"}`;
+    this.maxOutFrame = Math.max(DEFAULT_MAX_FRAME, maxFrame);
     this.decoder = new FrameDecoder(maxFrame, this, { peek });
   }
 
@@ -148,7 +158,10 @@ export class Connection<S> implements FrameSink, SocketHandler {
     }
   }
 
-  /** Encode `message` and queue it as one frame. Throws `EncodeError` and queues nothing then. */
+  /**
+   * Encode `message` and queue it as one frame. Throws an `EncodeError` (a value MessagePack cannot
+   * carry) or a `FrameTooLargeError` (over {@link maxOutFrame}), and queues nothing then.
+   */
   send(message: unknown): void {
     if (!this.closedFlag) {
       // Plain messages are encoded straight into the outbox, after a gap for the header; the
@@ -174,9 +187,10 @@ export class Connection<S> implements FrameSink, SocketHandler {
     this.sendPayload(encode(message));
   }
 
-  /** Queue one frame with an already encoded payload. */
+  /** Queue one frame with an already encoded payload. @throws {FrameTooLargeError} over {@link maxOutFrame}. */
   sendPayload(payload: Uint8Array): void {
     if (this.closedFlag) return;
+    if (payload.length > this.maxOutFrame) throw new FrameTooLargeError(payload.length, this.maxOutFrame);
     const size = payload.length + HEADER_SIZE;
     if (size > OUTBOX_SIZE) {
       // A large frame gets a buffer of its own (header and payload still in one write), after

@@ -16,7 +16,7 @@ import type { OpenHandler, ServeOptions, ServerHandle, Transport } from "./socke
 import { decode } from "../wire/codec.ts";
 import { errorResponse, parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
 import { GOING_AWAY, HELLO_ENDPOINT, type RemoteAddress } from "../wire/protocol.ts";
-import { EncodeError, ErrorCode, ListenError, ProtocolError } from "../errors.ts";
+import { EncodeError, ErrorCode, FrameTooLargeError, ListenError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_BUFFERED_INPUT, defaultMaxConnections, type ServerLimits } from "./server-limits.ts";
 import { createLogger } from "../log.ts";
 
@@ -315,8 +315,11 @@ export class Listener {
     try {
       conn.send(res);
     } catch (error) {
-      const message = error instanceof EncodeError ? error.message : String(error);
-      conn.send(errorResponse(res.id, ErrorCode.InternalError, `result cannot be encoded: ${message}`));
+      const message =
+        error instanceof FrameTooLargeError
+          ? `result too large: ${error.size} bytes > ${error.limit} (the largest frame a peer accepts)`
+          : `result cannot be encoded: ${error instanceof EncodeError ? error.message : String(error)}`;
+      conn.send(errorResponse(res.id, ErrorCode.InternalError, message));
     }
   }
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { RawPeer, WORLDS, cleanUp, poolIn, serve } from "./fixtures.ts";
 import { descriptorLimit, defaultMaxConnections, serverLimits } from "../../src/transport/server-limits.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { ConfigError, FrameTooLargeError } from "../../src/errors.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
 import { eventually, header, LOOPBACK, sleep, within } from "../helpers/net.ts";
@@ -67,7 +67,7 @@ for (const { name, make } of WORLDS) {
       }
       await eventually(() => listener.refusals.input >= 3, 5000, "holders closed to fit the budget");
       await eventually(() => listener.bufferedInput <= budget, 5000, "the budget holds");
-      expect(holders.filter((p) => !p.closed).length).toBeLessThanOrEqual(3);
+      await eventually(() => holders.filter((p) => p.closed).length >= 3, 5000, "the closed holders see their connection end");
       const pool = poolIn(w);
       expect(await pool.channel(w.host, listener.port).invoke("echo", ["still here"], {}, { timeoutMs: 5000, maxFrame: 1 << 20, toError: (r) => new Error(String(r.error?.message)) })).toBe(
         "still here",
@@ -135,3 +135,38 @@ describe("server limits - descriptors", () => {
     }
   }, 40_000);
 });
+
+for (const { name, make } of WORLDS) {
+  describe(`server limits - what a node sends, over ${name}`, () => {
+    test(`${name}: a result over the largest frame a peer accepts is answered internal_error, never sent; the connection carries on`, async () => {
+      const w = make();
+      const listener = serve(w, { huge: () => new Uint8Array(5 * 1024 * 1024), echo: (x: unknown) => x });
+      const raw = await RawPeer.open(w.client, w.host, listener.port);
+      raw.request("huge", "h1");
+      raw.request("echo", "e1", ["after"]);
+      await raw.waitFrames(2);
+      const huge = raw.frames.find((f) => (f as { id: string }).id === "h1") as { ok: boolean; error: { code: string; message: string } };
+      expect(huge.ok).toBe(false);
+      expect(huge.error.code).toBe("internal_error");
+      expect(huge.error.message).toMatch(/^result too large: \d+ bytes > 4194304/);
+      expect(raw.frames.find((f) => (f as { id: string }).id === "e1")).toMatchObject({ ok: true, result: "after" });
+      expect(raw.closed).toBe(false);
+    });
+
+    test(`${name}: a request over 4 MiB rejects with FrameTooLargeError before anything is sent`, async () => {
+      const w = make();
+      let calls = 0;
+      const listener = serve(w, { echo: (x: unknown) => (calls++, x) });
+      const channel = poolIn(w).channel(w.host, listener.port);
+      const settings = { timeoutMs: 5000, maxFrame: 4 * 1024 * 1024, toError: (r: { error: { message: string } | null }) => new Error(String(r.error?.message)) };
+      const error = await channel.invoke("echo", [new Uint8Array(5 * 1024 * 1024)], {}, settings).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(FrameTooLargeError);
+      expect((error as FrameTooLargeError).limit).toBe(4 * 1024 * 1024);
+      expect(await channel.invoke("echo", ["small"], {}, settings)).toBe("small");
+      expect(calls).toBe(1);
+    });
+  });
+}
