@@ -1,0 +1,152 @@
+/**
+ * The dashboard in a real browser (Chromium through playwright-core): a few nodes on loopback, a
+ * dashboard observing them, the page opened and read as an operator would. Checks that a peer
+ * appears, goes offline and is marked; that a broadcast with its ACKs and replies is one thread;
+ * that an agent card and an artifact open; that the page reconnects after the dashboard restarts.
+ * Screenshots of the main views go to .tmp/dashboard/.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import type { Node } from "../../src/index.ts";
+import { SCREENSHOTS, findChromium, launchBrowser } from "./browser.ts";
+import { startDashboard, type RunningDashboard } from "./fixture.ts";
+import { startNode, stopAll } from "../helpers/net.ts";
+
+const chromiumPath = findChromium();
+if (!chromiumPath) console.warn("dashboard browser tests skipped: no Chromium (install Debian's `chromium` package, or set CHROMIUM_PATH)");
+
+const SWARM = "dash-browser";
+const WAIT = 15_000;
+let browser: Awaited<ReturnType<typeof launchBrowser>> | null = null;
+const dashboards: RunningDashboard[] = [];
+
+beforeAll(async () => {
+  if (chromiumPath) browser = await launchBrowser(chromiumPath);
+}, 60_000);
+
+afterEach(async () => {
+  for (const page of browser?.context.pages() ?? []) await page.close();
+  for (const d of dashboards.splice(0)) await d.stop();
+  await stopAll();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A worker of the swarm that ACKs and answers asks, with a card and an artifact. */
+async function worker(name: string, role: string, seed?: Node): Promise<Node> {
+  const node = await startNode({
+    name,
+    role,
+    swarm: SWARM,
+    mdns: false,
+    heartbeatInterval: 0.3,
+    peerTimeout: 1.5,
+    capabilities: [{ name: `${role}.work`, description: `does ${role} work` }],
+    ...(seed ? { seeds: [`127.0.0.1:${seed.port}`] } : {}),
+  });
+  node.ask(async (task: string) => `${name} did: ${task}`);
+  node.artifact("notes.md", `# ${name}\n\nworking notes`, { description: "what this agent is on" });
+  if (seed) await node.join();
+  return node;
+}
+
+async function openPage(url: string): Promise<Page> {
+  const page = await browser!.context.newPage();
+  await page.goto(url);
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: WAIT });
+  return page;
+}
+
+function peerRow(page: Page, name: string) {
+  return page.locator(".peer-row[data-peer-id]", { has: page.locator(".name", { hasText: new RegExp(`^${name}$`) }) });
+}
+
+describe.skipIf(!chromiumPath)("dashboard - in a browser", () => {
+  test("a peer appears, goes offline and is marked, in the table and the graph", async () => {
+    const hub = await worker("hub", "planner");
+    const d = await startDashboard(SWARM, hub);
+    dashboards.push(d);
+    const page = await openPage(d.url);
+    await peerRow(page, "hub").waitFor({ timeout: WAIT });
+    const coder = await worker("coder", "coder", hub);
+    await peerRow(page, "coder").waitFor({ timeout: WAIT });
+    await page.waitForSelector(`#graph [data-node="${coder.id}"]`, { timeout: WAIT });
+    expect(await peerRow(page, "coder").locator(".impl").textContent()).toBe("Bun");
+    await page.screenshot({ path: join(SCREENSHOTS, "overview.png") });
+
+    await coder.stop();
+    await page.waitForSelector(`.peer-row[data-peer-id="${coder.id}"][data-status="offline"]`, { timeout: WAIT });
+    await page.waitForSelector(`#graph [data-node="${coder.id}"][data-status="offline"]`, { timeout: WAIT });
+    expect(await peerRow(page, "hub").getAttribute("data-status")).not.toBe("offline");
+    expect(await page.locator("#stat-peers").textContent()).toContain("1 down");
+  }, 45_000);
+
+  test("a broadcast with its ACKs and replies shows as one thread", async () => {
+    const hub = await worker("hub", "planner");
+    const coder = await worker("coder", "coder", hub);
+    await worker("tester", "tester", hub);
+    const d = await startDashboard(SWARM, hub);
+    dashboards.push(d);
+    const page = await openPage(d.url);
+    await page.locator(".peer-row[data-peer-id]").nth(2).waitFor({ timeout: WAIT });
+
+    const sent = await coder.broadcast("synapse.ask", "review the diff");
+    const row = page.locator(`[data-conversation-id="${sent.nonce}"]`);
+    await row.waitFor({ timeout: WAIT });
+    // hub and tester ACK and reply (the asker does not answer itself)
+    await page.waitForSelector(`[data-conversation-id="${sent.nonce}"] [data-count="reply"]:text("2 reply")`, { timeout: WAIT });
+    await page.waitForSelector(`[data-conversation-id="${sent.nonce}"] [data-count="ack"]:text("2 ack")`, { timeout: WAIT });
+    expect(await page.locator("[data-conversation-id]").count()).toBe(1);
+    expect(await row.textContent()).toContain("review the diff");
+
+    await page.waitForSelector("#graph .edge", { timeout: WAIT }); // replies drawn as traffic to the asker
+    await page.screenshot({ path: join(SCREENSHOTS, "timeline.png") });
+    await row.click();
+    await page.waitForSelector('#drawer[data-view="conversation"] #thread li[data-kind="reply"] >> nth=1', { timeout: WAIT });
+    const kinds = await page.locator("#thread li").evaluateAll((items) => items.map((li) => `${li.getAttribute("data-kind")} ${li.getAttribute("data-peer")}`));
+    expect(kinds[0]).toBe("message coder");
+    expect(kinds.filter((k) => k.startsWith("ack ")).sort()).toEqual(["ack hub", "ack tester"]);
+    expect(kinds.filter((k) => k.startsWith("reply ")).sort()).toEqual(["reply hub", "reply tester"]);
+    expect(await page.locator("#thread").textContent()).toContain("tester did: review the diff");
+    await page.screenshot({ path: join(SCREENSHOTS, "thread.png") });
+  }, 45_000);
+
+  test("an agent card opens on click, and an artifact with it", async () => {
+    const hub = await worker("hub", "planner");
+    await worker("coder", "coder", hub);
+    const d = await startDashboard(SWARM, hub);
+    dashboards.push(d);
+    const page = await openPage(d.url);
+    await page.emulateMedia({ colorScheme: "dark" }); // the card in dark mode, for the screenshot
+    await peerRow(page, "coder").waitFor({ timeout: WAIT });
+    await peerRow(page, "coder").click();
+    await page.waitForSelector('#drawer[data-view="peer"] #card[data-loaded="true"]', { timeout: WAIT });
+    expect(await page.locator("#drawer-title").textContent()).toBe("coder · agent card");
+    expect(await page.locator("#card .capabilities").textContent()).toContain("coder.work — does coder work");
+    await page.locator('#card [data-artifact-name="notes.md"]').click();
+    await page.waitForSelector('#card pre[data-artifact="notes.md"]', { timeout: WAIT });
+    expect(await page.locator('#card pre[data-artifact="notes.md"]').textContent()).toBe("# coder\n\nworking notes");
+    await page.screenshot({ path: join(SCREENSHOTS, "agent-card-dark.png") });
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("#drawer", { state: "hidden", timeout: WAIT });
+  }, 45_000);
+
+  test("the page reconnects after the dashboard restarts, and shows what changed meanwhile", async () => {
+    const hub = await worker("hub", "planner");
+    const d = await startDashboard(SWARM, hub);
+    dashboards.push(d);
+    const page = await openPage(d.url);
+    await peerRow(page, "hub").waitFor({ timeout: WAIT });
+
+    await d.server.stop();
+    await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: WAIT });
+    await worker("latecomer", "coder", hub); // joins while the page is cut off
+    d.restart();
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: WAIT });
+    await peerRow(page, "latecomer").waitFor({ timeout: WAIT });
+    await peerRow(page, "hub").waitFor({ timeout: WAIT });
+  }, 45_000);
+});
