@@ -226,6 +226,8 @@ export class DashboardModel {
     if (opening) {
       s.origin = event.peer;
       Object.assign(s, titleOf(event.payload));
+      // Events that came before the opening told who asked are traffic to the asker too.
+      for (const e of thread.events) if (e.peer.id !== event.peer.id) this.traffic(e.peer.id, event.peer.id, now);
       this.count(now, "calls");
     } else {
       s.counts[event.kind] = (s.counts[event.kind] ?? 0) + 1;
