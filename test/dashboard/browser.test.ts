@@ -94,11 +94,13 @@ describe.skipIf(!chromiumPath)("dashboard - in a browser", () => {
     await page.locator(".peer-row[data-peer-id]").nth(2).waitFor({ timeout: WAIT });
 
     const sent = await coder.broadcast("synapse.ask", "review the diff");
+    await hub.emitConversationEvent(sent, "task.claim", { task: "review", by: "hub" }); // a custom event joins the same thread
     const row = page.locator(`[data-conversation-id="${sent.nonce}"]`);
     await row.waitFor({ timeout: WAIT });
     // hub and tester ACK and reply (the asker does not answer itself)
     await page.waitForSelector(`[data-conversation-id="${sent.nonce}"] [data-count="reply"]:text("2 reply")`, { timeout: WAIT });
     await page.waitForSelector(`[data-conversation-id="${sent.nonce}"] [data-count="ack"]:text("2 ack")`, { timeout: WAIT });
+    await page.waitForSelector(`[data-conversation-id="${sent.nonce}"] [data-count="task.claim"]:text("1 task.claim")`, { timeout: WAIT });
     expect(await page.locator("[data-conversation-id]").count()).toBe(1);
     expect(await row.textContent()).toContain("review the diff");
 
@@ -106,10 +108,13 @@ describe.skipIf(!chromiumPath)("dashboard - in a browser", () => {
     await page.screenshot({ path: join(SCREENSHOTS, "timeline.png") });
     await row.click();
     await page.waitForSelector('#drawer[data-view="conversation"] #thread li[data-kind="reply"] >> nth=1', { timeout: WAIT });
+    await page.waitForSelector('#thread li[data-kind="task.claim"]', { timeout: WAIT });
     const kinds = await page.locator("#thread li").evaluateAll((items) => items.map((li) => `${li.getAttribute("data-kind")} ${li.getAttribute("data-peer")}`));
     expect(kinds[0]).toBe("message coder");
     expect(kinds.filter((k) => k.startsWith("ack ")).sort()).toEqual(["ack hub", "ack tester"]);
     expect(kinds.filter((k) => k.startsWith("reply ")).sort()).toEqual(["reply hub", "reply tester"]);
+    expect(kinds).toContain("task.claim hub");
+    expect(kinds).toHaveLength(6);
     expect(await page.locator("#thread").textContent()).toContain("tester did: review the diff");
     await page.screenshot({ path: join(SCREENSHOTS, "thread.png") });
   }, 45_000);
@@ -132,6 +137,38 @@ describe.skipIf(!chromiumPath)("dashboard - in a browser", () => {
     await page.screenshot({ path: join(SCREENSHOTS, "agent-card-dark.png") });
     await page.keyboard.press("Escape");
     await page.waitForSelector("#drawer", { state: "hidden", timeout: WAIT });
+  }, 45_000);
+
+  test("hundreds of peers and thousands of conversations: only the rows in view exist; scrolling reaches the last", async () => {
+    const hub = await worker("hub", "planner");
+    const d = await startDashboard(SWARM, hub);
+    dashboards.push(d);
+    // Fed to the model directly: what the observer would file for a large swarm, without 300 nodes.
+    const t = Date.now() / 1000;
+    for (let i = 0; i < 300; i++) {
+      d.model.joined({ id: `peer${String(i).padStart(4, "0")}`.padEnd(64, "0"), name: `agent-${String(i).padStart(3, "0")}`, address: "127.0.0.1", port: 20000 + i, swarm: SWARM, team: "default", kind: i % 50 === 0 ? "bootstrap" : "node", capabilities: ["work"], last_seen: t }, t);
+    }
+    const author = { id: "f".repeat(64), name: "asker", address: "127.0.0.1", port: 1, swarm: SWARM, team: "default", kind: "node" as const, capabilities: [], last_seen: t };
+    for (let i = 0; i < 2000; i++) {
+      const id = `conv-${String(i).padStart(5, "0")}`;
+      d.model.event({ conversation_id: id, event_id: id, kind: "message", peer: author, payload: { endpoint: "synapse.ask", args: [`task number ${i}`], kwargs: {} }, parent_id: null, created_at: t + i / 1000, metadata: {} }, t);
+    }
+    const page = await openPage(d.url);
+    await page.waitForSelector('#stat-peers:text-matches("^301 up")', { timeout: WAIT }); // (the page's CSP forbids waitForFunction's eval)
+    await page.waitForSelector('[data-conversation-id="conv-01999"]', { timeout: WAIT }); // newest first
+    expect(await page.locator(".peer-row[data-peer-id]").count()).toBeLessThan(60);
+    expect(await page.locator("[data-conversation-id]").count()).toBeLessThan(60);
+    await page.locator("#peers").evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await page.waitForSelector('.peer-row:has-text("agent-299")', { timeout: WAIT });
+    await page.locator("#timeline").evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await page.waitForSelector('[data-conversation-id="conv-01000"]', { timeout: WAIT }); // the oldest kept: history is bounded to 1000
+    expect(await page.locator("#stat-conversations").textContent()).toBe("1000");
+    await page.fill("#peer-filter", "agent-12");
+    await page.waitForSelector('.peer-row:has-text("agent-129")', { timeout: WAIT });
+    const rows = page.locator(".peer-row[data-peer-id] .name");
+    for (let i = 0; i < 100 && (await rows.count()) !== 10; i++) await Bun.sleep(100);
+    expect((await rows.allTextContents()).sort()).toEqual(Array.from({ length: 10 }, (_, k) => `agent-12${k}`));
+    await page.screenshot({ path: join(SCREENSHOTS, "busy.png") });
   }, 45_000);
 
   test("the page reconnects after the dashboard restarts, and shows what changed meanwhile", async () => {

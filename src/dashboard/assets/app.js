@@ -122,6 +122,8 @@ class VirtualList {
   }
   draw() {
     const { container, items } = this;
+    // Old rows out first: while they stand, a shorter list cannot pull the scroll position back.
+    container.replaceChildren(this.spacer);
     this.spacer.style.height = `${items.length * ROW}px`;
     const first = Math.max(0, Math.floor(container.scrollTop / ROW) - 5);
     const last = Math.min(items.length, Math.ceil((container.scrollTop + container.clientHeight) / ROW) + 5);
