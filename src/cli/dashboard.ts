@@ -28,6 +28,12 @@ export function parseListen(text: string | undefined): { hostname: string; port:
   return { hostname, port };
 }
 
+/** The warning to print for a listen address, or null on loopback (where only this machine reaches the page). */
+export function listenWarning(hostname: string): string | null {
+  if (isLoopback(hostname)) return null;
+  return `warning: the dashboard listens on ${hostname}, not on loopback: anyone who can reach it sees the swarm (there is no login)`;
+}
+
 /** Open `url` in the desktop's browser; a failure only prints a hint. */
 function openBrowser(url: string, out: Printer): void {
   const command = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
@@ -70,9 +76,8 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
       hostname: listen.hostname,
       port: listen.port,
     }).start();
-    if (!isLoopback(listen.hostname)) {
-      out.warn(`warning: the dashboard listens on ${listen.hostname}, not on loopback: anyone who can reach it sees the swarm (there is no login)`);
-    }
+    const warning = listenWarning(listen.hostname);
+    if (warning) out.warn(warning);
     const url = server.url;
     if (out.json) out.record({ event: "dashboard.started", url, node: { id: node.id, name: node.name, address: node.address, port: node.port }, swarm: node.swarm, team: node.team });
     else out.line(`dashboard of swarm ${node.swarm} (team ${node.team ?? "-"}) on ${url} as ${node.name} ${node.id.slice(0, 8)}; ${duration === null ? "Ctrl-C to stop" : `for ${duration}s`}`);

@@ -124,6 +124,8 @@ export class Observer {
   async probe(peer: Peer): Promise<void> {
     const client = this.client(peer);
     try {
+      // The pool negotiated with a hello already, but keeps what it learned to itself; one more
+      // call is harmless to a Python node (it answers an unknown endpoint like any other).
       const hello = await client.call(HELLO);
       const h = isMap(hello) ? hello : {};
       const version = [text(h.implementation), text(h.version)].filter((x) => x !== null).join(" ");

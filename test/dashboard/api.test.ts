@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { DashboardModel } from "../../src/dashboard/model.ts";
-import { parseListen } from "../../src/cli/dashboard.ts";
+import { listenWarning, parseListen } from "../../src/cli/dashboard.ts";
+import { Observer } from "../../src/dashboard/observer.ts";
+import { PythonLikeServer } from "../helpers/python-like-server.ts";
 import type { ConversationEvent, Node, Peer } from "../../src/index.ts";
 import { eventually, startNode, stopAll } from "../helpers/net.ts";
 import { SnStream, killAll } from "../cli/run-sn.ts";
@@ -93,6 +95,11 @@ describe("dashboard model", () => {
     expect(() => parseListen("host:99999")).toThrow("--listen: invalid port");
     expect(() => parseListen("web:80:81")).toThrow("--listen: expected HOST:PORT");
   });
+
+  test("a warning for any listen address but loopback", () => {
+    for (const host of ["127.0.0.1", "127.0.0.2", "localhost", "::1"]) expect(listenWarning(host)).toBeNull();
+    for (const host of ["0.0.0.0", "::", "10.0.0.5"]) expect(listenWarning(host)).toBe(`warning: the dashboard listens on ${host}, not on loopback: anyone who can reach it sees the swarm (there is no login)`);
+  });
 });
 
 async function worker(name: string, seed?: Node): Promise<Node> {
@@ -166,6 +173,43 @@ describe("dashboard - JSON API and WebSocket", () => {
     const rebound = await fetch(`${d.url}api/peers`, { headers: { host: `evil.example:${port}` } });
     expect(rebound.status).toBe(403);
     expect((await fetch(d.url)).headers.get("content-security-policy")).toContain("default-src 'self'");
+  });
+});
+
+describe("dashboard observer - probing peers", () => {
+  test("a Python peer refuses the hello: marked python, its role read from _synapse.info; no metrics", async () => {
+    const py = new PythonLikeServer().endpoint("_synapse.info", () => ({ id: "p".repeat(64), name: "py", kind: "node", address: "127.0.0.1", port: 1, swarm: SWARM, team: "default", role: "chef", description: "cooks", capabilities: [] })).start();
+    const observerNode = await startNode({ name: "dashboard", mdns: false });
+    const model = new DashboardModel({ heartbeat: 1 });
+    const observer = new Observer(observerNode, model, { timeout: 2 });
+    const p = { ...peer("p".repeat(64), "py"), port: py.port };
+    model.joined(p, 1);
+    await observer.probe(p);
+    expect(model.peer(p.id, 1)).toMatchObject({ implementation: "python", version: null, role: "chef", description: "cooks", metrics: null });
+    // The pool's own negotiation asks once, the probe once more (the pool does not publish what it learned).
+    expect(py.requestsFor("_synapse.hello").length).toBeGreaterThanOrEqual(1);
+    expect(py.requestsFor("_synapse.info")).toHaveLength(1);
+    const card = await observer.card(p);
+    expect(card.info).toMatchObject({ role: "chef" });
+    expect(card.errors.capabilities).toContain("Unregistered endpoint called: _node.capabilities");
+  });
+
+  test("a Bun peer that serves _synapse.metrics: marked bun with its version, metrics shown and read again", async () => {
+    let calls = 0;
+    const served = await startNode({ name: "metered", role: "meter", mdns: false });
+    served.endpoint("_synapse.metrics", { publish: false }, () => ({ calls_received: ++calls }));
+    const observerNode = await startNode({ name: "dashboard", mdns: false });
+    const model = new DashboardModel({ heartbeat: 1 });
+    const observer = new Observer(observerNode, model, { timeout: 2, metricsInterval: 0.05 }).attach();
+    try {
+      const p = served.toPeer();
+      observerNode.events.emit("peer.joined", p); // as membership announces a peer
+      await eventually(() => model.peer(p.id, Date.now() / 1000)?.metrics !== null && model.peer(p.id, Date.now() / 1000)?.metrics !== undefined, 10_000, "metrics read");
+      expect(model.peer(p.id, Date.now() / 1000)).toMatchObject({ implementation: "bun", version: expect.stringMatching(/^synapse-p2p-bun \d/), role: "meter" });
+      await eventually(() => ((model.peer(p.id, Date.now() / 1000)?.metrics?.calls_received as number) ?? 0) >= 3, 10_000, "metrics read again");
+    } finally {
+      observer.detach();
+    }
   });
 });
 
