@@ -43,9 +43,11 @@ const NO_DETAILS: PeerDetails = { implementation: "unknown", version: null, role
 /** Cut strings inside a payload, so one huge event does not fill the page or the socket. */
 function trimPayload(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return value.length > 2000 ? `${value.slice(0, 2000)}…` : value;
+  if (typeof value === "bigint") return value.toString(); // JSON has no BigInt
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
   if (depth > 6 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => trimPayload(v, depth + 1));
+  if (value instanceof Map) return trimPayload(Object.fromEntries([...value].slice(0, 50).map(([k, v]) => [String(k), v])), depth);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value).slice(0, 50)) out[k] = trimPayload(v, depth + 1);
   return out;
@@ -133,7 +135,9 @@ export class DashboardModel {
 
   /** What probing a peer told; merged into what is known. */
   setDetails(id: string, details: Partial<PeerDetails>, now: number): void {
-    this.details.set(id, { ...(this.details.get(id) ?? NO_DETAILS), ...details });
+    const merged = { ...(this.details.get(id) ?? NO_DETAILS), ...details };
+    if (details.metrics) merged.metrics = trimPayload(details.metrics) as Record<string, unknown>;
+    this.details.set(id, merged);
     this.watch.setRole(id, this.details.get(id)!.role);
     this.emitPeer(id, now);
   }

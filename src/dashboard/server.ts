@@ -66,8 +66,16 @@ const HEADERS = {
   "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
 };
 
+/**
+ * JSON of values that came off the wire: MessagePack integers beyond 2^53 arrive as BigInt, which
+ * JSON.stringify refuses; they are written as strings rather than failing the answer.
+ */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
 function json(value: unknown, status = 200): Response {
-  return new Response(JSON.stringify(value), { status, headers: { ...HEADERS, "content-type": "application/json; charset=utf-8" } });
+  return new Response(toJson(value), { status, headers: { ...HEADERS, "content-type": "application/json; charset=utf-8" } });
 }
 
 function notFound(what: string): Response {
@@ -122,9 +130,13 @@ export class DashboardServer {
       port: this.options.port ?? 8080,
       fetch: (req, server) => this.handle(req, server),
       websocket: {
+        // A page that stops reading is cut off rather than buffered without end; it reconnects
+        // and starts again from a snapshot.
+        backpressureLimit: 8 * 1024 * 1024,
+        closeOnBackpressureLimit: true,
         open: (ws) => {
           this.sockets.add(ws);
-          ws.send(JSON.stringify(this.snapshot()));
+          ws.send(toJson(this.snapshot()));
         },
         close: (ws) => {
           this.sockets.delete(ws);
@@ -156,7 +168,7 @@ export class DashboardServer {
     if (this.pending.length === 0) return;
     const changes = this.pending.splice(0);
     if (this.sockets.size === 0) return;
-    const message = JSON.stringify({ type: "changes", changes });
+    const message = toJson({ type: "changes", changes });
     for (const ws of this.sockets) ws.send(message);
   }
 

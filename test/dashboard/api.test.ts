@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { DashboardModel } from "../../src/dashboard/model.ts";
 import { listenWarning, parseListen } from "../../src/cli/dashboard.ts";
 import { Observer } from "../../src/dashboard/observer.ts";
+import { toJson } from "../../src/dashboard/server.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 import type { ConversationEvent, Node, Peer } from "../../src/index.ts";
 import { eventually, startNode, stopAll } from "../helpers/net.ts";
@@ -76,6 +77,21 @@ describe("dashboard model", () => {
     m.tick(118);
     expect(changes).toEqual(["p:fresh", "p:stale", "p:offline", "removed p"]);
     expect(m.series(101.2, 2)).toEqual([{ time: 99, calls: 0, events: 0, beats: 0 }, { time: 100, calls: 0, events: 0, beats: 1 }]);
+  });
+
+  test("what the wire can carry and JSON cannot (BigInt, Map, bytes, huge strings) is cut or turned into text, never thrown", () => {
+    const m = new DashboardModel({ heartbeat: 1 });
+    const a = peer("a");
+    const payload = { big: 2n ** 70n, map: new Map<unknown, unknown>([[1, "one"]]), bytes: new Uint8Array(9), long: "x".repeat(5000), list: Array.from({ length: 80 }, (_, i) => i) };
+    m.event(event("c", "c", "message", a, 1, { endpoint: "e", args: [2n ** 64n], kwargs: {} }), 1);
+    m.event(event("c", "e1", "note", a, 2, payload), 2);
+    m.reply("c", peer("b"), 7n, 3);
+    const thread = JSON.parse(toJson(m.conversation("c")));
+    expect(thread.events[1].payload).toMatchObject({ big: "1180591620717411303424", map: { "1": "one" }, bytes: "<9 bytes>" });
+    expect(thread.events[1].payload.long).toHaveLength(2001);
+    expect(thread.events[1].payload.list).toHaveLength(50);
+    expect(thread.events[2].payload).toEqual({ result: "7" });
+    expect(thread.title).toBe("e(18446744073709551616)");
   });
 
   test("setDetails: implementation, version, role and metrics join the peer's row", () => {
