@@ -215,7 +215,7 @@ export class DashboardModel {
   private addEvent(id: string, event: ThreadEvent, now: number): void {
     let thread = this.threads.get(id);
     if (!thread) {
-      thread = { summary: { id, origin: null, endpoint: null, title: "(opening not seen yet)", startedAt: event.created_at, updatedAt: event.created_at, counts: {}, size: 0, dropped: 0 }, events: [], ids: new Set() };
+      thread = { summary: { id, origin: null, endpoint: null, title: "(opening not seen yet)", startedAt: event.created_at, updatedAt: event.created_at, counts: {}, task: null, size: 0, dropped: 0 }, events: [], ids: new Set() };
       this.threads.set(id, thread);
       while (this.threads.size > this.maxConversations) {
         const oldest = this.threads.keys().next().value as string;
@@ -234,6 +234,7 @@ export class DashboardModel {
       for (const e of thread.events) if (e.peer.id !== event.peer.id) this.traffic(e.peer.id, event.peer.id, now);
       this.count(now, "calls");
     } else {
+      if (event.kind.startsWith("task.")) this.taskState(s, event);
       s.counts[event.kind] = (s.counts[event.kind] ?? 0) + 1;
       this.count(now, "events");
       if (event.kind === "reply") this.count(now, "calls");
@@ -253,6 +254,21 @@ export class DashboardModel {
     }
     s.size = thread.events.length;
     this.emit({ type: "conversation", conversation: { ...s, counts: { ...s.counts } }, event });
+  }
+
+  /**
+   * A team task is its own conversation, opened by `task.offer` rather than a broadcast: the offer
+   * names it; the state follows the latest event, except that `done` or `failed` is final.
+   */
+  private taskState(s: ConversationSummary, event: ThreadEvent): void {
+    const state = event.kind.slice("task.".length);
+    if (state === "offer" && s.origin === null) {
+      s.origin = event.peer;
+      const { title, task_id } = event.payload;
+      s.title = `task: ${line(title ?? task_id ?? "?")}`;
+    }
+    const final = s.task === "done" || s.task === "failed";
+    if (!final && (state === "done" || state === "failed" || event.created_at >= s.updatedAt)) s.task = state;
   }
 
   /** Whether a conversation is known (its opening may not be). */

@@ -74,6 +74,11 @@ export interface ConversationSummary {
   updatedAt: number;
   /** Events by kind (`ack`, `reply`, `error`, `task.claim`, ...), the opening excluded. */
   counts: Record<string, number>;
+  /**
+   * For a team task (`task.*` events): its latest state, `offer`, `claim`, `grant`, `progress`,
+   * or the final `done` / `failed` (the first of those wins); null for other conversations.
+   */
+  task: string | null;
   /** Events stored (at most the per-thread bound); `dropped` counts the ones let go beyond it. */
   size: number;
   dropped: number;

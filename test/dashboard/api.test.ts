@@ -48,6 +48,18 @@ describe("dashboard model", () => {
     expect(m.edges(14 + 61)).toEqual([]);
   });
 
+  test("a team task is its own conversation, named by its offer; its state follows the events and stays at done", () => {
+    const m = new DashboardModel({ heartbeat: 1 });
+    const [team, worker] = [peer("team"), peer("w")];
+    m.event(event("t1", "o1", "task.offer", team, 1, { task_id: "t1", title: "write the tests", attempt: 1 }), 1);
+    expect(m.conversation("t1")).toMatchObject({ title: "task: write the tests", origin: { id: "team" }, endpoint: null, task: "offer" });
+    m.event(event("t1", "c1", "task.claim", worker, 2, { task_id: "t1" }), 2);
+    m.event(event("t1", "d1", "task.done", worker, 4, { task_id: "t1", result: "ok" }), 4);
+    m.event(event("t1", "p1", "task.progress", worker, 3, { task_id: "t1", message: "late" }), 5); // arrives after the end
+    expect(m.conversation("t1")).toMatchObject({ task: "done", counts: { "task.offer": 1, "task.claim": 1, "task.progress": 1, "task.done": 1 } });
+    expect(m.conversation("t1")!.events.map((e) => e.kind)).toEqual(["task.offer", "task.claim", "task.progress", "task.done"]);
+  });
+
   test("bounded: the oldest conversations and a long thread's oldest events are let go, the opening kept", () => {
     const m = new DashboardModel({ heartbeat: 1, maxConversations: 3, maxThreadEvents: 4 });
     const removed: string[] = [];

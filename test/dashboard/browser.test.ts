@@ -87,7 +87,7 @@ describe.skipIf(!chromiumPath)("dashboard - in a browser", () => {
   test("a broadcast with its ACKs and replies shows as one thread", async () => {
     const hub = await worker("hub", "planner");
     const coder = await worker("coder", "coder", hub);
-    await worker("tester", "tester", hub);
+    const tester = await worker("tester", "tester", hub);
     const d = await startDashboard(SWARM, hub);
     dashboards.push(d);
     const page = await openPage(d.url);
@@ -101,9 +101,17 @@ describe.skipIf(!chromiumPath)("dashboard - in a browser", () => {
     await page.waitForSelector(`[data-conversation-id="${sent.nonce}"] [data-count="reply"]:text("2 reply")`, { timeout: WAIT });
     await page.waitForSelector(`[data-conversation-id="${sent.nonce}"] [data-count="ack"]:text("2 ack")`, { timeout: WAIT });
     await page.waitForSelector(`[data-conversation-id="${sent.nonce}"] [data-count="task.claim"]:text("1 task.claim")`, { timeout: WAIT });
-    expect(await page.locator("[data-conversation-id]").count()).toBe(1);
     expect(await row.textContent()).toContain("review the diff");
 
+    // A team task: its own conversation, named by the offer, its state on the row.
+    await hub.emitConversationEvent("task-7", "task.offer", { task_id: "task-7", title: "write the tests", attempt: 1 });
+    await tester.emitConversationEvent("task-7", "task.claim", { task_id: "task-7", attempt: 1 });
+    await tester.emitConversationEvent("task-7", "task.done", { task_id: "task-7", result: "12 tests" });
+    const task = page.locator('[data-conversation-id="task-7"]');
+    await page.waitForSelector('[data-conversation-id="task-7"] [data-task="done"]', { timeout: WAIT });
+    expect(await task.locator(".kind").textContent()).toBe("TASK");
+    expect(await page.locator("[data-conversation-id]").count()).toBe(2); // the ask's events made no rows of their own
+    expect(await task.textContent()).toContain("task: write the tests");
     await page.waitForSelector("#graph .edge", { timeout: WAIT }); // replies drawn as traffic to the asker
     await page.screenshot({ path: join(SCREENSHOTS, "timeline.png") });
     await row.click();

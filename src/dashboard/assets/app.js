@@ -78,6 +78,7 @@ function metricsText(m) {
 }
 
 function convKind(c) {
+  if (c.task && !c.endpoint) return "TASK";
   if (c.endpoint === "synapse.ask") return "ASK";
   if (c.endpoint === "synapse.message") return "MSG";
   if (c.endpoint) return "CALL";
@@ -183,6 +184,7 @@ function filteredConversations() {
 
 function convRow(c) {
   const chips = h("span", { class: "chips" });
+  if (c.task) chips.append(h("span", { class: `chip task-state ${c.task}`, "data-task": c.task }, `task ${c.task}`));
   for (const [kind, n] of Object.entries(c.counts)) chips.append(h("span", { class: `chip ${kind}`, "data-count": kind }, `${n} ${kind}`));
   return h(
     "div",
