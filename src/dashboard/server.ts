@@ -218,7 +218,15 @@ export class DashboardServer {
     }
     const asset = ASSETS[path];
     if (asset) return new Response(Bun.file(asset.path), { headers: { ...HEADERS, "content-type": asset.type } });
-    if (path.startsWith("/api/")) return this.api(path.slice(5).split("/").map(decodeURIComponent), url);
+    if (path.startsWith("/api/")) {
+      let parts: string[];
+      try {
+        parts = path.slice(5).split("/").map(decodeURIComponent);
+      } catch {
+        return json({ error: `malformed path ${path}` }, 400);
+      }
+      return this.api(parts, url);
+    }
     return notFound(path);
   }
 

@@ -177,6 +177,7 @@ describe("dashboard - JSON API and WebSocket", () => {
     expect((await getJson(`${d.url}api/peers/nobody`)).status).toBe(404);
     expect((await getJson(`${d.url}api/conversations/nothing`)).status).toBe(404);
     expect((await fetch(`${d.url}api/peers`, { method: "POST" })).status).toBe(405);
+    expect((await fetch(`${d.url}api/peers/%E0%A4%A`)).status).toBe(400);
   });
 
   test("the WebSocket sends a snapshot, then the changes; a foreign Origin or Host is refused", async () => {

@@ -142,6 +142,10 @@ describe.skipIf(!chromiumPath)("dashboard - in a browser", () => {
     await page.locator('#card [data-artifact-name="notes.md"]').click();
     await page.waitForSelector('#card pre[data-artifact="notes.md"]', { timeout: WAIT });
     expect(await page.locator('#card pre[data-artifact="notes.md"]').textContent()).toBe("# coder\n\nworking notes");
+    // The peer's status changes (fresh for 5 s, then online): the card is redrawn, the artifact stays open.
+    const coderId = await peerRow(page, "coder").getAttribute("data-peer-id");
+    await page.waitForSelector(`.peer-row[data-peer-id="${coderId}"][data-status="online"]`, { timeout: WAIT });
+    expect(await page.locator('#card pre[data-artifact="notes.md"]').textContent()).toBe("# coder\n\nworking notes");
     await page.screenshot({ path: join(SCREENSHOTS, "agent-card-dark.png") });
     await page.keyboard.press("Escape");
     await page.waitForSelector("#drawer", { state: "hidden", timeout: WAIT });

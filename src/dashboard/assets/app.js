@@ -297,6 +297,7 @@ function selectPeer(id) {
   state.selectedPeer = id;
   state.selectedConversation = null;
   state.card = null;
+  state.artifact = null;
   const mine = ++cardRequest;
   fetch(`/api/peers/${encodeURIComponent(id)}/card`)
     .then((r) => r.json())
@@ -344,16 +345,36 @@ function kv(pairs) {
   return dl;
 }
 
-function showArtifact(peerId, name, into) {
-  into.replaceChildren(h("p", { class: "muted" }, `loading ${name}…`));
+// The open artifact lives in the state, so that redrawing the card (its peer changed) keeps it.
+function showArtifact(peerId, name) {
+  state.artifact = { peerId, name, data: null, error: null };
+  invalidate("drawer");
   fetch(`/api/peers/${encodeURIComponent(peerId)}/artifacts/${encodeURIComponent(name)}`)
     .then((r) => r.json())
     .then((a) => {
-      if (a && a.error) return into.replaceChildren(h("p", { class: "muted" }, a.error));
-      const content = a.encoding === "json" ? JSON.stringify(a.content, null, 2) : String(a.content);
-      into.replaceChildren(kv([["name", a.name], ["type", a.mime_type], ["kind", a.kind], ["size", `${a.size} bytes`], ["sha256", a.sha256]]), h("pre", { class: "artifact-content", "data-artifact": a.name }, content));
+      if (!state.artifact || state.artifact.peerId !== peerId || state.artifact.name !== name) return;
+      if (a && a.error) state.artifact.error = a.error;
+      else state.artifact.data = a;
+      invalidate("drawer");
     })
-    .catch((error) => into.replaceChildren(h("p", { class: "muted" }, String(error))));
+    .catch((error) => {
+      if (state.artifact && state.artifact.name === name) state.artifact.error = String(error);
+      invalidate("drawer");
+    });
+}
+
+function artifactView() {
+  const view = h("div", { class: "artifact-view" });
+  const open = state.artifact;
+  if (!open || open.peerId !== state.selectedPeer) return view;
+  if (open.error) view.append(h("p", { class: "muted" }, `${open.name}: ${open.error}`));
+  else if (!open.data) view.append(h("p", { class: "muted" }, `loading ${open.name}…`));
+  else {
+    const a = open.data;
+    const content = a.encoding === "json" ? JSON.stringify(a.content, null, 2) : String(a.content);
+    view.append(kv([["name", a.name], ["type", a.mime_type], ["kind", a.kind], ["size", `${a.size} bytes`], ["sha256", a.sha256]]), h("pre", { class: "artifact-content", "data-artifact": a.name }, content));
+  }
+  return view;
 }
 
 function renderDrawer() {
@@ -379,10 +400,9 @@ function renderDrawer() {
       if (caps.length) cardEl.append(ul);
       const arts = Array.isArray(card.artifacts) ? card.artifacts : [];
       cardEl.append(h("h3", null, `Artifacts (${arts.length})`));
-      const view = h("div", { class: "artifact-view" });
       const list = h("ul", { class: "plain artifacts" });
-      for (const a of arts) list.append(h("li", null, h("button", { type: "button", "data-artifact-name": a.name, onclick: () => showArtifact(state.selectedPeer, a.name, view) }, a.name), ` ${a.mime_type} · ${a.size} bytes${a.description ? ` · ${a.description}` : ""}`));
-      if (arts.length) cardEl.append(list, view);
+      for (const a of arts) list.append(h("li", null, h("button", { type: "button", "data-artifact-name": a.name, onclick: () => showArtifact(state.selectedPeer, a.name) }, a.name), ` ${a.mime_type} · ${a.size} bytes${a.description ? ` · ${a.description}` : ""}`));
+      if (arts.length) cardEl.append(list, artifactView());
       cardEl.append(h("h3", null, "Card (_synapse.info)"), h("pre", null, JSON.stringify(card.info, null, 2)));
       for (const [part, why] of Object.entries(card.errors || {})) cardEl.append(h("p", { class: "muted" }, `${part}: ${why}`));
     }
