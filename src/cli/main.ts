@@ -27,7 +27,7 @@ const processIo: Io = {
 };
 
 /** Commands whose SWARM argument may come from `SN_SWARM` (fixed number of arguments). */
-const SWARM_FROM_ENV = new Set(["watch", "ask", "broadcast"]);
+const SWARM_FROM_ENV = new Set(["watch", "dashboard", "ask", "broadcast"]);
 
 /**
  * Check the positional arguments against the command's: fill SWARM from `SN_SWARM` when it was
