@@ -1,7 +1,7 @@
 /** What the nodes of stock_trading_team share. */
 import { Client, type Node, type Peer } from "../../src/index.ts";
 
-/** The swarm of the team (the Python example's name). */
+/** The swarm of the team (a Python node joins it with `swarm="paper-trading"`). */
 export const SWARM = "paper-trading";
 
 /** The exchange node's default address when a node is started on its own. */
