@@ -4,11 +4,14 @@
  *
  *     bun examples/bootstrap_team_trio/reviewer.ts [--seed 127.0.0.1:9999]
  */
-import { runAgent } from "./agent.ts";
+import { runAgentProcess } from "../_shared/agent-process.ts";
+import { DEFAULT_SEED, SWARM } from "./common.ts";
 
-await runAgent({
+await runAgentProcess({
   name: "reviewer",
   role: "reviewer",
+  swarm: SWARM,
+  seed: DEFAULT_SEED,
   capabilities: ["code-review"],
   description: "Reviews a task and returns concise feedback.",
   answer: async (task, context) => {
