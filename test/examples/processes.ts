@@ -51,3 +51,17 @@ export class ExampleProcess {
     return code;
   }
 }
+
+/**
+ * The kinds of a conversation as an example printed them (`the conversation: message, ack ×2,
+ * reply ×2`): the first kind, then the others sorted, since ACKs and replies of different agents
+ * may interleave.
+ */
+export function conversationKinds(out: string): { first: string; rest: string[] } {
+  const text = out.match(/the conversation: (.*)\n/)?.[1] ?? "";
+  const kinds = text.split(", ").flatMap((run) => {
+    const [kind, times] = run.split(" ×");
+    return Array<string>(Number(times ?? 1)).fill(kind!);
+  });
+  return { first: kinds[0] ?? "", rest: kinds.slice(1).sort() };
+}
