@@ -59,14 +59,15 @@ export function parseReady(line: string): Record<string, string> | null {
 }
 
 /**
- * Run `stop` once on Ctrl+C (SIGINT) or SIGTERM, then exit with status 0; a second signal while
- * stopping exits at once with status 130. Returns a promise that never resolves, for a program
- * that serves until it is told to stop.
+ * Run `stop` once on Ctrl+C (SIGINT) or SIGTERM, then exit with status 0. Signals that arrive while
+ * stopping are ignored: Ctrl+C in a terminal reaches every process of a launcher at once, and the
+ * launcher forwards it too. Returns a promise that never resolves, for a program that serves until
+ * it is told to stop.
  */
 export function stopOnSignal(program: string, stop: () => Promise<void>): Promise<never> {
   let stopping = false;
   const onSignal = (signal: string) => {
-    if (stopping) process.exit(130);
+    if (stopping) return;
     stopping = true;
     console.log(`${program}: ${signal}, stopping`);
     void stop().then(

@@ -12,8 +12,12 @@ export class ExampleProcess {
   err = "";
   private readonly reading: Promise<void>;
 
-  constructor(file: string, args: string[] = [], env: Record<string, string> = {}) {
-    this.child = Bun.spawn([process.execPath, join(ROOT, file), ...args], { cwd: ROOT, env: quietEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  /**
+   * Start `bun file args`; with `group`, as the leader of a process group of its own (`setsid`),
+   * so that {@link interruptGroup} can send Ctrl+C to it and its children at once, as a terminal does.
+   */
+  constructor(file: string, args: string[] = [], env: Record<string, string> = {}, group = false) {
+    this.child = Bun.spawn([...(group ? ["setsid"] : []), process.execPath, join(ROOT, file), ...args], { cwd: ROOT, env: quietEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     this.reading = Promise.all([
       this.collect(this.child.stdout, (text) => (this.out += text)),
       this.collect(this.child.stderr, (text) => (this.err += text)),
@@ -39,6 +43,12 @@ export class ExampleProcess {
   /** Send `signal` and wait (at most `seconds`, then SIGKILL) for the exit status. */
   async stop(signal: NodeJS.Signals = "SIGINT", seconds = 10): Promise<number> {
     this.child.kill(signal);
+    return this.exit(seconds);
+  }
+
+  /** Ctrl+C as a terminal sends it: SIGINT to every process of the group (see the constructor). */
+  async interruptGroup(seconds = 10): Promise<number> {
+    process.kill(-this.child.pid, "SIGINT");
     return this.exit(seconds);
   }
 

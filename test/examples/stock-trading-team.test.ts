@@ -55,11 +55,12 @@ test("examples - stock_trading_team: four processes; the trader scans, asks and 
   expect(out.trimEnd()).toMatch(/launch: every node stopped$/);
 }, 90_000);
 
-test("examples - stock_trading_team: Ctrl+C on the launcher (--forever) stops every node cleanly", async () => {
-  const launcher = new ExampleProcess("examples/stock_trading_team/launch.ts", ["--forever", "--session", "0:60"]);
+test("examples - stock_trading_team: Ctrl+C in the terminal of the launcher (--forever) stops every node cleanly", async () => {
+  // In a process group of its own: Ctrl+C reaches the launcher and every node at once, as in a terminal.
+  const launcher = new ExampleProcess("examples/stock_trading_team/launch.ts", ["--forever", "--session", "0:60"], {}, true);
   started.push(launcher);
   await launcher.waitFor(/trader\s+│ \[\s*\d+\.\d+s\] decision #1/, 30);
-  expect(await launcher.stop("SIGINT", 20)).toBe(0);
+  expect(await launcher.interruptGroup(20)).toBe(0);
   expect(launcher.out).toContain("launch: SIGINT, stopping every node");
   for (const node of ["trader", "news", "analyst", "exchange"]) expect(launcher.out).toContain(`${node}: SIGINT, stopping`);
   expect(launcher.out).not.toContain("session over");
