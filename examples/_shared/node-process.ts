@@ -11,18 +11,21 @@ export interface NodeArgs {
   port: number;
   /** `--seed HOST:PORT` (repeatable): first contacts. */
   seeds: string[];
-  /** Flags of the node's own, as strings (`--exchange URL`, `--scans 3`, ...). */
+  /** Flags of the node's own with a value, as strings (`--task TEXT`, `--every 2`, ...). */
   extra: Record<string, string | undefined>;
+  /** Flags of the node's own without a value (`--until-close`): whether each was given. */
+  switches: Record<string, boolean>;
 }
 
 /**
- * Read `--port`, `--seed` (repeatable) and the node's own string flags from the command line;
- * `defaults.port` when `--port` is absent, `defaults.seed` when no `--seed` is given. A bad
- * flag ends the program with status 2 and a message.
+ * Read `--port`, `--seed` (repeatable), the node's own flags with a value (`own`) and without
+ * (`switches`) from the command line; `defaults.port` when `--port` is absent, `defaults.seed`
+ * when no `--seed` is given. A bad flag ends the program with status 2 and a message.
  */
-export function nodeArgs(program: string, defaults: { port: number; seed?: string }, own: string[] = []): NodeArgs {
-  const options: Record<string, { type: "string"; multiple?: boolean }> = { port: { type: "string" }, seed: { type: "string", multiple: true } };
+export function nodeArgs(program: string, defaults: { port: number; seed?: string }, own: string[] = [], switches: string[] = []): NodeArgs {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { port: { type: "string" }, seed: { type: "string", multiple: true } };
   for (const flag of own) options[flag] = { type: "string" };
+  for (const flag of switches) options[flag] = { type: "boolean" };
   try {
     const { values } = parseArgs({ args: process.argv.slice(2), options, strict: true, allowPositionals: false });
     const port = values.port === undefined ? defaults.port : Number(values.port);
@@ -30,10 +33,11 @@ export function nodeArgs(program: string, defaults: { port: number; seed?: strin
     const seeds = (values.seed as string[] | undefined) ?? (defaults.seed ? [defaults.seed] : []);
     const extra: Record<string, string | undefined> = {};
     for (const flag of own) extra[flag] = values[flag] as string | undefined;
-    return { port, seeds, extra };
+    const given = Object.fromEntries(switches.map((flag) => [flag, values[flag] === true]));
+    return { port, seeds, extra, switches: given };
   } catch (error) {
     console.error(`${program}: ${(error as Error).message}`);
-    console.error(`usage: bun ${program} [--port N] [--seed HOST:PORT]...${own.map((f) => ` [--${f} VALUE]`).join("")}`);
+    console.error(`usage: bun ${program} [--port N] [--seed HOST:PORT]...${own.map((f) => ` [--${f} VALUE]`).join("")}${switches.map((f) => ` [--${f}]`).join("")}`);
     process.exit(2);
   }
 }

@@ -13,10 +13,8 @@ import { announceReady, nodeArgs, stopOnSignal } from "../_shared/node-process.t
 import { names, say } from "../_shared/narrate.ts";
 import { DEFAULT_SEED, SWARM, exchangeApi, getJson, type MarketStatus, type Quote } from "./common.ts";
 
-// `--until-close` is a switch: take it out before the flags with values are read.
-const untilClose = process.argv.includes("--until-close");
-process.argv = process.argv.filter((arg) => arg !== "--until-close");
-const args = nodeArgs("trader.ts", { port: 0, seed: DEFAULT_SEED }, ["scan-every", "symbol"]);
+const args = nodeArgs("trader.ts", { port: 0, seed: DEFAULT_SEED }, ["scan-every", "symbol"], ["until-close"]);
+const untilClose = args.switches["until-close"] === true;
 const symbol = (args.extra.symbol ?? "NVDA").toUpperCase();
 const scanEvery = Number(args.extra["scan-every"] ?? 5);
 
