@@ -75,6 +75,8 @@ export class Worker {
   private handler: TaskHandler | null = null;
   private readonly held = new Map<string, HeldOffer>();
   private readonly running = new Set<string>();
+  /** The heartbeat timer of each running task. */
+  private readonly renewals = new Map<string, ReturnType<typeof setInterval>>();
   private readonly capabilities: string[] | null;
   private readonly offs: Array<() => void> = [];
 
@@ -113,10 +115,16 @@ export class Worker {
     return [...this.running];
   }
 
-  /** Stop claiming and forget held offers (also done when the node stops); running handlers finish and report. */
+  /**
+   * Stop claiming, forget held offers and stop the heartbeats of running tasks (also done when the
+   * node stops): the team re-offers those once their lease runs out. Running handlers are not
+   * interrupted; what they report afterwards still counts if it arrives first (at-least-once).
+   */
   close(): void {
     for (const off of this.offs.splice(0)) off();
     this.held.clear();
+    for (const timer of this.renewals.values()) clearInterval(timer);
+    this.renewals.clear();
   }
 
   private async onOffer(event: ConversationEvent): Promise<void> {
@@ -172,7 +180,7 @@ export class Worker {
       },
     };
     const renewMs = Math.min(secondsToMs(this.renewInterval), MAX_TIMER_DELAY_MS);
-    const renew = setInterval(() => void emit(TaskKind.Progress, { message: "working", heartbeat: true }), renewMs);
+    this.renewals.set(taskId, setInterval(() => void emit(TaskKind.Progress, { message: "working", heartbeat: true }), renewMs));
     this.announce("worker.task.started", offer, offer.team);
     try {
       const result = await handler(assignment);
@@ -183,7 +191,8 @@ export class Worker {
       await emit(TaskKind.Failed, { error: text });
       this.announce("worker.task.finished", offer, offer.team, { error: text });
     } finally {
-      clearInterval(renew);
+      clearInterval(this.renewals.get(taskId));
+      this.renewals.delete(taskId);
       this.running.delete(taskId);
     }
   }
