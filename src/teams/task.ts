@@ -134,7 +134,7 @@ export interface TeamHost {
   /** The ids of the conversations the node holds. */
   conversations(): Promise<string[]>;
   /** Subscribe to a node event; returns the unsubscribe function. */
-  on(event: string, listener: (payload: never) => unknown): () => void;
+  on(event: string, listener: (payload: unknown) => unknown): () => void;
   /** The node's emitter, for the typed {@link TeamEvents}. */
   readonly events: { emit(event: string, payload: never): void };
 }
@@ -146,7 +146,8 @@ export function emitTeamEvent<K extends keyof TeamEvents>(host: TeamHost, event:
 
 /** Subscribe to `conversation.<kind>` on the host. */
 export function onTaskEvent(host: TeamHost, kind: string, listener: (event: ConversationEvent) => void): () => void {
-  return host.on(`conversation.${kind}`, listener as (payload: never) => unknown);
+  // The node emits `conversation.<kind>` with the stored event (NodeEvents says so).
+  return host.on(`conversation.${kind}`, (payload) => listener(payload as ConversationEvent));
 }
 
 /** The task id of a `task.*` event: `payload.task_id`, which must name the event's conversation. */
