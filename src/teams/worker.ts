@@ -13,7 +13,7 @@ import { ConfigError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { MAX_TIMER_DELAY_MS, isDuration, monotonicMs, secondsToMs } from "../util/time.ts";
-import { TaskKind, emitTeamEvent, onTaskEvent, readGrant, readOffer, type OfferFields, type TeamEvents, type TeamHost, type WorkerTaskEvent } from "./task.ts";
+import { TaskKind, emitTeamEvent, onTaskEvent, readGrant, readOffer, taskIdOf, type OfferFields, type TeamEvents, type TeamHost, type WorkerTaskEvent } from "./task.ts";
 
 const log = createLogger("teams");
 
@@ -74,6 +74,11 @@ export class Worker {
 
   private handler: TaskHandler | null = null;
   private readonly held = new Map<string, HeldOffer>();
+  /**
+   * Offers this worker could take but had no free slot for (`concurrency`), oldest first: claimed
+   * when a slot frees up, unless a grant or an outcome for the task was seen meanwhile.
+   */
+  private readonly waiting = new Map<string, HeldOffer>();
   private readonly running = new Set<string>();
   /** The heartbeat timer of each running task. */
   private readonly renewals = new Map<string, ReturnType<typeof setInterval>>();
@@ -97,8 +102,10 @@ export class Worker {
     this.concurrency = concurrency;
     this.capabilities = capabilities ? [...capabilities] : null;
     this.offs.push(
-      onTaskEvent(node, TaskKind.Offer, (e) => void this.onOffer(e)),
+      onTaskEvent(node, TaskKind.Offer, (e) => this.onOffer(e)),
       onTaskEvent(node, TaskKind.Grant, (e) => this.onGrant(e)),
+      onTaskEvent(node, TaskKind.Done, (e) => this.onOutcome(e)),
+      onTaskEvent(node, TaskKind.Failed, (e) => this.onOutcome(e)),
       node.on("stopped", () => this.close()),
     );
   }
@@ -123,34 +130,66 @@ export class Worker {
   close(): void {
     for (const off of this.offs.splice(0)) off();
     this.held.clear();
+    this.waiting.clear();
     for (const timer of this.renewals.values()) clearInterval(timer);
     this.renewals.clear();
   }
 
-  private async onOffer(event: ConversationEvent): Promise<void> {
+  private onOffer(event: ConversationEvent): void {
     if (!this.handler || event.peer.id === this.node.id) return;
     const offer = readOffer(event);
     if (!offer || this.running.has(offer.taskId)) return;
     const mine = new Set(this.capabilities ?? this.node.capabilityNames());
     if (!offer.requires.every((r) => mine.has(r))) return;
+    const held: HeldOffer = { ...offer, offerEventId: event.event_id, team: event.peer, expiresAt: monotonicMs() + this.claimTimeout * 1000 };
     this.forgetExpired();
-    if (!this.held.has(offer.taskId) && this.held.size + this.running.size >= this.concurrency) return;
-    this.held.set(offer.taskId, { ...offer, offerEventId: event.event_id, team: event.peer, expiresAt: monotonicMs() + this.claimTimeout * 1000 });
-    this.announce("worker.task.claimed", offer, event.peer);
+    this.waiting.delete(offer.taskId); // a re-offer replaces what was waiting
+    if (!this.held.has(offer.taskId) && this.held.size + this.running.size >= this.concurrency) {
+      this.waiting.set(offer.taskId, held);
+      return;
+    }
+    void this.claim(held);
+  }
+
+  /** Claim an offer: remember it until the grant (or `claimTimeout`), send `task.claim`. */
+  private async claim(offer: HeldOffer): Promise<void> {
+    this.held.set(offer.taskId, offer);
+    this.announce("worker.task.claimed", offer, offer.team);
+    const capabilities = this.capabilities ?? this.node.capabilityNames();
     try {
-      await this.node.emitConversationEvent(offer.taskId, TaskKind.Claim, { task_id: offer.taskId, attempt: offer.attempt, capabilities: [...mine] }, { parentId: event.event_id });
+      await this.node.emitConversationEvent(offer.taskId, TaskKind.Claim, { task_id: offer.taskId, attempt: offer.attempt, capabilities }, { parentId: offer.offerEventId });
     } catch (error) {
       log.warn(`could not claim task ${offer.taskId}`, error);
     }
   }
 
+  /** A slot is free: claim the oldest waiting offer that is still open. */
+  private pull(): void {
+    this.forgetExpired();
+    for (const [id, offer] of this.waiting) {
+      if (this.held.size + this.running.size >= this.concurrency) return;
+      this.waiting.delete(id);
+      if (!this.running.has(id) && !this.held.has(id)) void this.claim(offer);
+    }
+  }
+
+  /** Someone finished a task: an offer of it waiting here is moot. */
+  private onOutcome(event: ConversationEvent): void {
+    const id = taskIdOf(event);
+    if (id !== null) this.waiting.delete(id);
+  }
+
   private onGrant(event: ConversationEvent): void {
     const grant = readGrant(event);
     if (!grant) return;
+    this.waiting.delete(grant.taskId); // granted to someone: not open any more
     const offer = this.held.get(grant.taskId);
     if (!offer) return;
     this.held.delete(grant.taskId); // granted to us or to another: either way the offer is settled
-    if (grant.workerId !== this.node.id || offer.expiresAt < monotonicMs() || this.running.has(grant.taskId)) return;
+    if (grant.workerId !== this.node.id || offer.expiresAt < monotonicMs() || this.running.has(grant.taskId)) {
+      this.pull();
+      return;
+    }
     void this.run(offer);
   }
 
@@ -194,12 +233,14 @@ export class Worker {
       clearInterval(this.renewals.get(taskId));
       this.renewals.delete(taskId);
       this.running.delete(taskId);
+      this.pull();
     }
   }
 
   private forgetExpired(): void {
     const now = monotonicMs();
     for (const [id, offer] of this.held) if (offer.expiresAt < now) this.held.delete(id);
+    for (const [id, offer] of this.waiting) if (offer.expiresAt < now) this.waiting.delete(id);
   }
 
   private announce(event: keyof TeamEvents & `worker.${string}`, offer: OfferFields, team: Peer, outcome: Pick<WorkerTaskEvent, "result" | "error"> = {}): void {
