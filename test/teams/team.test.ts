@@ -142,24 +142,45 @@ describe("teams - exactly one worker", () => {
     expect((await eventsOf(boss!, task.id, "task.claim"))[0]!.payload.capabilities).toEqual(["gpu", "python"]);
     team.close();
   });
+});
 
-  test("concurrency 1: a busy worker leaves the next offer to another", async () => {
-    const [boss, slow, other] = await crew(["boss", "slow", "other"]);
+describe("teams - a busy worker", () => {
+  test("offers that came while its slot was taken are claimed when it frees (no re-offer needed)", async () => {
+    const [boss, solo] = await crew(["boss", "solo"]);
+    const team = new Team(boss!, { lease: 300 });
+    const order: string[] = [];
+    new Worker(solo!, { concurrency: 1 }).task(async (a) => {
+      order.push(a.title);
+      await Bun.sleep(5);
+      return a.title;
+    });
+    const tasks = [await team.offer("one"), await team.offer("two"), await team.offer("three")];
+    expect(await Promise.all(tasks.map((t) => team.wait(t, { timeout: 10 })))).toEqual(["one", "two", "three"]);
+    expect(order).toEqual(["one", "two", "three"]);
+    expect(tasks.map((t) => t.attempt)).toEqual([1, 1, 1]);
+    team.close();
+  });
+
+  test("a waiting offer granted to another worker meanwhile is dropped", async () => {
+    const [boss, busy, free] = await crew(["boss", "busy", "free"]);
     const team = new Team(boss!);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    new Worker(slow!, { concurrency: 1 }).task(async () => {
-      await gate;
-      return "slow";
+    const busyRan: string[] = [];
+    new Worker(busy!, { concurrency: 1 }).task(async (a) => {
+      busyRan.push(a.title);
+      if (a.title === "first") await gate;
+      return "busy";
     });
-    const first = await team.offer("long job");
-    await eventually(() => first.assignee?.name === "slow", 5000, "slow granted");
-    new Worker(other!).task(() => "other");
-    const second = await team.offer("short job");
-    expect(await team.wait(second, { timeout: 10 })).toBe("other");
-    expect((await eventsOf(boss!, second.id, "task.claim")).map((c) => c.peer.name)).toEqual(["other"]);
+    const first = await team.offer("first");
+    await eventually(() => first.assignee?.name === "busy", 5000, "busy granted");
+    new Worker(free!).task(() => "free");
+    const second = await team.offer("second");
+    expect(await team.wait(second, { timeout: 10 })).toBe("free");
     release();
-    expect(await team.wait(first, { timeout: 10 })).toBe("slow");
+    await team.wait(first, { timeout: 10 });
+    expect(busyRan).toEqual(["first"]);
+    expect((await eventsOf(boss!, second.id, "task.claim")).map((c) => c.peer.name)).toEqual(["free"]);
     team.close();
   });
 });
