@@ -23,7 +23,8 @@
  *
  * @module
  */
-import { Client, Node, Pool, Team, Worker } from "../src/index.ts";
+import { Client, Team, Worker, type Node } from "../src/index.ts";
+import { median, settle, startSwarm } from "./broadcast.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
 
 /** One scenario's numbers. */
@@ -43,46 +44,9 @@ export interface TeamsResult {
   directCallMs: number;
 }
 
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  return sorted.length === 0 ? Number.NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
-}
-
-async function settle(nodes: Node[]): Promise<void> {
-  for (let i = 0; i < 4; i++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
-}
-
-async function startTeam(workers: number, fanout: number | undefined): Promise<Node[]> {
-  const pool = new Pool();
-  const nodes: Node[] = [];
-  for (let i = 0; i <= workers; i++) {
-    const node = new Node({
-      name: i === 0 ? "team" : `worker${i}`,
-      bind: "127.0.0.1",
-      advertise: "127.0.0.1",
-      swarm: "bench",
-      heartbeatInterval: null,
-      conversationGossipFanout: fanout,
-      pool,
-    });
-    await node.start();
-    nodes.push(node);
-  }
-  const seed = `127.0.0.1:${nodes[0]!.port}`;
-  for (let pass = 0; pass < 2; pass++) {
-    for (let i = 1; i < nodes.length; i += 25) await Promise.all(nodes.slice(i, i + 25).map((node) => node.join({ seeds: [seed] })));
-  }
-  const deadline = Date.now() + 60_000;
-  while (!nodes.every((node) => node.peers.size === workers)) {
-    if (Date.now() > deadline) throw new Error(`team of ${workers + 1} did not mesh`);
-    await Bun.sleep(20);
-  }
-  return nodes;
-}
-
 /** Measure one scenario: `workers` workers, `tasks` tasks, `sequential` one-at-a-time tasks. */
 export async function measureTeams(workers: number, tasks: number, sequential: number, fanout?: number): Promise<TeamsResult> {
-  const nodes = await startTeam(workers, fanout);
+  const nodes = await startSwarm(workers, fanout); // node 0, the seed, is the team's
   const [boss, ...rest] = nodes as [Node, ...Node[]];
   const team = new Team(boss, { lease: 300 });
   for (const node of rest) {
