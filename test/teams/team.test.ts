@@ -116,7 +116,10 @@ describe("teams - exactly one worker", () => {
       expect(claims.map((c) => c.peer.name).sort()).toEqual(["w1", "w2"]);
       const grants = await eventsOf(boss!, task.id, "task.grant");
       expect(grants.length).toBe(1);
-      expect(grants[0]!.parent_id).toBe(claims[0]!.event_id);
+      // The grant answers one of the claims (the first to arrive) and names its author.
+      const granted = claims.find((c) => c.event_id === grants[0]!.parent_id);
+      expect(granted?.peer.name).toBe(results[i] as string);
+      expect(grants[0]!.payload.worker_id).toBe(granted!.peer.id);
     }
     team.close();
   });
