@@ -52,16 +52,19 @@ export interface BroadcastResult {
 
 const ROUND_TIMEOUT_MS = 60_000;
 
-function median(values: number[]): number {
+/** Median of `values` (NaN when empty); the teams scenario uses it too. */
+export function median(values: number[]): number {
   const sorted = values.slice().sort((a, b) => a - b);
   return sorted.length === 0 ? Number.NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
-async function settle(nodes: Node[]): Promise<void> {
+/** Let every node's background conversation work finish. */
+export async function settle(nodes: Node[]): Promise<void> {
   for (let i = 0; i < 4; i++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
 }
 
-async function startSwarm(n: number, fanout: number | undefined): Promise<Node[]> {
+/** Start `n` + 1 meshed nodes in one process, sharing one pool (node 0 is the seed). */
+export async function startSwarm(n: number, fanout: number | undefined): Promise<Node[]> {
   const nodes: Node[] = [];
   // One process stands in for N+1 machines: the nodes share one pool, so that there is one
   // connection per peer between them (as between N+1 processes), not one per node and peer.

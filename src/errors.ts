@@ -43,6 +43,8 @@ export const ErrorCode = {
   NoPeers: "no_peers",
   /** A command line `sn` cannot run (unknown command or flag, bad value): exit code 2. */
   Usage: "usage",
+  /** A team task failed: its worker reported `task.failed`, or no worker completed it within `maxAttempts` offers. */
+  TaskFailed: "task_failed",
 } as const;
 
 /** One of the codes of {@link ErrorCode}: every code this package sends or throws. */
@@ -253,5 +255,27 @@ export class UsageError extends SynapseError {
     super(ErrorCode.Usage, message, options);
     this.name = "UsageError";
     this.command = command;
+  }
+}
+
+/**
+ * `team.wait(task)` could not return a result: the task failed (`code` `task_failed`: its worker
+ * reported `task.failed`, or no worker completed it within `maxAttempts` offers; `error` is the
+ * reason as the task records it) or the wait timed out (`code` `timeout`; the task goes on).
+ */
+export class TeamTaskError extends SynapseError {
+  declare readonly code: typeof ErrorCode.TaskFailed | typeof ErrorCode.Timeout;
+  /** The task (its id is its conversation id). */
+  readonly taskId: string;
+  /** The task's error text when it failed; null when the wait timed out. */
+  readonly error: string | null;
+  /** Offers made for the task so far. */
+  readonly attempts: number;
+  constructor(code: typeof ErrorCode.TaskFailed | typeof ErrorCode.Timeout, taskId: string, message: string, details: { error?: string | null; attempts?: number } = {}, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = "TeamTaskError";
+    this.taskId = taskId;
+    this.error = details.error ?? null;
+    this.attempts = details.attempts ?? 0;
   }
 }

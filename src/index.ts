@@ -76,6 +76,9 @@ export {
   isUuidv7,
 } from "./conversation/index.ts";
 
+// Teams: one worker per task, under a lease.
+export { Team, Worker, TaskKind } from "./teams/index.ts";
+
 // Logging.
 export { enableLogging, disableLogging, createLogger } from "./log.ts";
 
@@ -96,6 +99,7 @@ export {
   ListenError,
   ScheduleError,
   UsageError,
+  TeamTaskError,
 } from "./errors.ts";
 
 export type { NodeOptions, NodeEvents } from "./node.ts";
@@ -155,5 +159,21 @@ export type {
   ArtifactEncoding,
   ArtifactOptions,
 } from "./conversation/index.ts";
+export type {
+  TeamOptions,
+  OfferOptions,
+  TeamWaitOptions,
+  WorkerOptions,
+  Assignment,
+  TaskHandler,
+  TeamTask,
+  TeamTaskStatus,
+  TaskProgress,
+  TaskAssignee,
+  TeamTaskEvent,
+  WorkerTaskEvent,
+  TeamEvents,
+  TeamHost,
+} from "./teams/index.ts";
 export type { LogLevel, LogSink, Logger } from "./log.ts";
 export type { ConnectionErrorOptions, WireErrorCode } from "./errors.ts";

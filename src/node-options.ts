@@ -8,6 +8,7 @@ import type { Pool } from "./transport/pool.ts";
 import type { Transport } from "./transport/socket.ts";
 import type { MdnsOptions, MembershipEvents, SeedLike } from "./membership/index.ts";
 import type { BroadcastReceived, ConversationLog } from "./conversation/index.ts";
+import type { TeamEvents } from "./teams/index.ts";
 
 /** Options of `new Node(...)`. Times are in seconds. */
 export interface NodeOptions {
@@ -87,8 +88,11 @@ export interface NodeOptions {
   transport?: Transport;
 }
 
-/** Events a node emits; later layers add theirs. */
-export interface NodeEvents extends Record<string, unknown> {
+/**
+ * Events a node emits; later layers add theirs. The task life cycle (`team.task.*` on a team's
+ * node, `worker.task.*` on a worker's) comes from {@link TeamEvents}.
+ */
+export interface NodeEvents extends Record<string, unknown>, TeamEvents {
   started: { address: string; port: number };
   stopped: undefined;
   /** A peer became known (first contact, or back after `peer.offline`). */

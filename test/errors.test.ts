@@ -13,6 +13,7 @@ import {
   RemoteError,
   ScheduleError,
   SynapseError,
+  TeamTaskError,
   UsageError,
   WaitTimeoutError,
   isErrorCode,
@@ -36,6 +37,7 @@ function samples(cause: unknown): Array<{ error: SynapseError; type: new (...arg
     { error: new ConfigError("m", { cause }), type: ConfigError, code: "invalid_config" },
     { error: new ScheduleError("m", { cause }), type: ScheduleError, code: "invalid_schedule" },
     { error: new UsageError("m", "ping", { cause }), type: UsageError, code: "usage" },
+    { error: new TeamTaskError(ErrorCode.TaskFailed, "t", "m", { error: "boom", attempts: 2 }, { cause }), type: TeamTaskError, code: "task_failed" },
   ];
 }
 
