@@ -42,7 +42,7 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
       output_schema: c.outputSchema ?? null,
     })),
   );
-  registry.builtin(HELLO_ENDPOINT, "Connection negotiation (Bun extension)", [], () => ({
+  registry.builtin(HELLO_ENDPOINT, "Connection negotiation (Bun extension)", ["offer"], () => ({
     multiplex: true,
     implementation: IMPLEMENTATION,
     version: VERSION,
