@@ -159,6 +159,15 @@ export class EndpointRegistry {
     return [...this.endpoints.values()];
   }
 
+  /** Tell the broadcast observer (a failing observer never fails the call). */
+  private observe(broadcast: Broadcast, req: RequestMessage, kwargs: Kwargs): void {
+    try {
+      this.onBroadcast?.(broadcast, req, kwargs);
+    } catch (error) {
+      log.warn(`recording broadcast ${broadcast.nonce} failed`, error);
+    }
+  }
+
   /**
    * Run the request's endpoint. Returns the response synchronously when the handler is
    * synchronous, a promise otherwise. Never throws or rejects: every failure becomes an error
@@ -168,19 +177,26 @@ export class EndpointRegistry {
    */
   dispatch(req: RequestMessage, remote: RemoteAddress): ResponseMessage | Promise<ResponseMessage> {
     const endpoint = this.endpoints.get(req.endpoint);
-    if (!endpoint) return errorResponse(req.id, ErrorCode.BadRequest, `Unregistered endpoint called: ${req.endpoint}`);
     let broadcast: Broadcast | null = null;
     let kwargs = req.kwargs;
+    let observed = kwargs;
     if ("broadcast" in kwargs) {
       broadcast = readBroadcast(kwargs.broadcast);
-      if (broadcast && !endpoint.params.includes("broadcast")) {
+      if (broadcast) {
         const { broadcast: _omit, ...rest } = kwargs;
-        kwargs = rest;
+        observed = rest;
+        if (!endpoint?.params.includes("broadcast")) kwargs = rest;
       }
+    }
+    if (!endpoint) {
+      // Python records a broadcast's message before it looks the endpoint up: a node that cannot
+      // answer still takes part in the conversation (and fires broadcast.received).
+      if (broadcast) this.observe(broadcast, req, observed);
+      return errorResponse(req.id, ErrorCode.BadRequest, `Unregistered endpoint called: ${req.endpoint}`);
     }
     let result: unknown;
     try {
-      if (broadcast && this.onBroadcast) this.onBroadcast(broadcast, req, kwargs);
+      if (broadcast) this.observe(broadcast, req, observed);
       const ctx: CallContext = { endpoint: req.endpoint, id: req.id, kwargs, broadcast, remote };
       const args = bindArguments(endpoint, req.args, kwargs, ctx);
       result = endpoint.handler(...args);
