@@ -315,7 +315,10 @@ export class Node {
     return [...this.capabilitySet.keys()];
   }
 
-  /** `_synapse.info`: this node's identity. */
+  /**
+   * `_synapse.info`: this node's identity (also `self` in heartbeat answers). An unset role or
+   * description is `""`, as a Python node sends it.
+   */
   info(): NodeInfo {
     return {
       id: this.id,
@@ -325,8 +328,8 @@ export class Node {
       port: this.boundPort,
       swarm: this.swarm,
       team: this.team,
-      role: this.role,
-      description: this.description,
+      role: this.role ?? "",
+      description: this.description ?? "",
       capabilities: this.capabilityNames(),
     };
   }

@@ -89,7 +89,7 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
     new Client(peer.address, peer.port, { timeout: 2 })
       .info()
       .then((info) => {
-        model.setRole(peer.id, info.role ?? null);
+        model.setRole(peer.id, info.role || null); // Python nodes (and this one) send "" for no role
         screen?.redraw();
       })
       .catch(() => {});

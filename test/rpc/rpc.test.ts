@@ -79,7 +79,7 @@ describe("rpc - built-ins", () => {
     const node = await startNode({ capabilities: ["plain"] });
     const client = clientFor(node.port);
     expect(await client.call("_node.capabilities")).toEqual([
-      { name: "plain", description: "", input_schema: null, output_schema: null },
+      { name: "plain", description: "", input_schema: {}, output_schema: {} },
     ]);
     node.capability("sum", {
       description: "Add",
@@ -88,7 +88,7 @@ describe("rpc - built-ins", () => {
     });
     const caps = await client.call<Array<Record<string, unknown>>>("_node.capabilities");
     expect(caps).toEqual([
-      { name: "plain", description: "", input_schema: null, output_schema: null },
+      { name: "plain", description: "", input_schema: {}, output_schema: {} },
       {
         name: "sum",
         description: "Add",
