@@ -31,8 +31,10 @@ import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo
 import { Client, kw, splitArguments } from "./rpc/client.ts";
 import { Pool } from "./transport/pool.ts";
 import {
+  AGENT_CARD_MIME_TYPE,
   ArtifactStore,
   Conversations,
+  agentCard,
   registerConversationEndpoints,
   type ArtifactDescriptor,
   type ArtifactOptions,
@@ -233,6 +235,15 @@ export class Node {
   /** Publish (or replace) an artifact: JSON-like content, a string, or bytes. */
   artifact(name: string, content: unknown, options: ArtifactOptions = {}): ArtifactDescriptor {
     return this.artifacts.set(name, content, options);
+  }
+
+  /**
+   * Publish this node's agent card (see {@link agentCard}) as the artifact `name` with the MIME type
+   * Python planners look for ({@link AGENT_CARD_MIME_TYPE}) and kind `metadata`. Call it again after
+   * adding capabilities or endpoints to refresh it.
+   */
+  publishAgentCard(extra: Record<string, unknown> = {}, name = "agent-card"): ArtifactDescriptor {
+    return this.artifacts.set(name, agentCard(this, extra), { mimeType: AGENT_CARD_MIME_TYPE, kind: "metadata", description: `agent card of ${this.name}` });
   }
 
   /** Set the text summarizer compaction uses (default: a plain digest). */

@@ -33,6 +33,7 @@ export {
 export {
   ArtifactStore,
   agentCard,
+  AGENT_CARD_MIME_TYPE,
   canonicalBytes,
   defaultEncoding,
   type ArtifactDescriptor,
@@ -40,6 +41,7 @@ export {
   type ArtifactEncoding,
   type ArtifactOptions,
   type AgentCardSource,
+  type AgentCard,
 } from "./artifacts.ts";
 export { canonicalJson, canonicalJsonBytes, pythonJsonNumber, pythonJsonString, compareCodePoints } from "./canonical-json.ts";
 export { uuidv7, isUuidv7, uuidv7TimeMs } from "./uuid.ts";

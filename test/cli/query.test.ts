@@ -60,8 +60,8 @@ describe("cli query - ping, info, methods, peers", () => {
       description: "adds things up",
     });
     expect(card.capabilities).toEqual([
-      { name: "math", description: "Sums and such", input_schema: { type: "array" }, output_schema: null },
-      { name: "plain", description: "", input_schema: null, output_schema: null },
+      { name: "math", description: "Sums and such", input_schema: { type: "array" }, output_schema: {} },
+      { name: "plain", description: "", input_schema: {}, output_schema: {} },
     ]);
     expect(card.endpoints.map((e: { name: string }) => e.name)).toEqual(["sum", "echo", "kwargs", "boom", "slow", "bytes"]);
 
