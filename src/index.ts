@@ -26,7 +26,7 @@ export { Pool, defaultPool, sharedPool } from "./transport/pool.ts";
 export { bunTransport } from "./transport/bun-transport.ts";
 export { MemoryNetwork } from "./transport/memory-transport.ts";
 export { readPeer, readNodeInfo } from "./wire/peer.ts";
-export { Emitter, waitFor } from "./events.ts";
+export { Emitter, waitFor, reportUserError } from "./events.ts";
 
 // Membership: seeds, peers, heartbeats, mDNS.
 export {
@@ -99,7 +99,7 @@ export {
   UsageError,
 } from "./errors.ts";
 
-export type { NodeOptions, NodeEvents } from "./node.ts";
+export type { NodeOptions, NodeEvents, NodeEventName, NodeEventMap, ConversationKindEvent } from "./node.ts";
 export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
 export type { CallContext, Endpoint, EndpointOptions, Handler } from "./rpc/endpoints.ts";
 export type { RemoteAddress } from "./wire/protocol.ts";
@@ -108,7 +108,7 @@ export type { PoolOptions } from "./transport/pool.ts";
 export type { PeerMode } from "./transport/peer-channel.ts";
 export type { Transport, SocketLike, SocketHandler, OpenHandler, DialOptions, ServeOptions, ServerHandle } from "./transport/socket.ts";
 export type { MemoryNetworkOptions } from "./transport/memory-transport.ts";
-export type { EmitterListener } from "./events.ts";
+export type { EmitterListener, EmitterOptions, UserErrorHandler } from "./events.ts";
 export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
 export type {
   JoinOptions,
@@ -152,6 +152,11 @@ export type {
   SqliteLogOptions,
   AgentCardSource,
   AgentCard,
+  AskSwarmOptions,
+  SwarmAnswer,
+  CompactOptions,
+  ConversationCompacted,
+  ConversationPruned,
   ArtifactDescriptor,
   ArtifactDocument,
   ArtifactEncoding,

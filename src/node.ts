@@ -16,7 +16,7 @@ import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener, serverLimits } from "./transport/listener.ts";
 import { isWildcard, resolveAdvertise, resolveInterface } from "./address.ts";
 import { ConfigError, ConnectionError } from "./errors.ts";
-import { Emitter } from "./events.ts";
+import { Emitter, reportUserError, type UserErrorHandler } from "./events.ts";
 import { createLogger } from "./log.ts";
 import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
 import type { Schedule } from "./schedule/schedule.ts";
@@ -38,16 +38,20 @@ import {
   registerConversationEndpoints,
   type ArtifactDescriptor,
   type ArtifactOptions,
+  askSwarm,
   type AskHandler,
+  type AskSwarmOptions,
   type BroadcastRef,
+  type CompactOptions,
   type EmitOptions,
+  type SwarmAnswer,
   type Summarizer,
   type SyncOptions,
 } from "./conversation/index.ts";
 import { isPort } from "./util/guards.ts";
-import type { NodeEvents, NodeOptions } from "./node-options.ts";
+import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } from "./node-options.ts";
 
-export type { NodeEvents, NodeOptions } from "./node-options.ts";
+export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
 
 const log = createLogger("node");
@@ -82,13 +86,13 @@ export class Node {
   readonly bind: string;
   /** Endpoint registry (advanced use; prefer {@link endpoint}). */
   readonly endpoints = new EndpointRegistry();
-  /** Node events; see {@link on}. */
-  readonly events = new Emitter<NodeEvents>();
+  /** Node events; see {@link on}. A listener that throws is reported (see `NodeOptions.onUserError`). */
+  readonly events: Emitter<NodeEventMap>;
   /**
    * Runs periodic tasks: yours ({@link periodic}) and the node's own liveness work. Started by
-   * {@link start}, stopped by {@link stop}.
+   * {@link start}, stopped by {@link stop}. A run that throws is reported (see `NodeOptions.onUserError`).
    */
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   /** Swarm membership: known peers, seeds, heartbeats, mDNS (see {@link peers} and {@link join}). */
   readonly membership: Membership;
   /** Broadcasts, conversation events, ask, compaction (most users go through the methods below). */
@@ -114,6 +118,10 @@ export class Node {
 
   constructor(options: NodeOptions = {}) {
     this.options = options;
+    const onUserError: UserErrorHandler = options.onUserError === null ? () => {} : (options.onUserError ?? reportUserError);
+    if (typeof onUserError !== "function") throw new ConfigError("onUserError must be a function or null");
+    this.events = new Emitter<NodeEventMap>({ onError: onUserError });
+    this.scheduler = new Scheduler({ onError: (task, error) => onUserError(error, `periodic task "${task}"`) });
     if (options.pool && options.transport && options.pool.transport !== options.transport) {
       throw new ConfigError("the pool given uses another transport than the one given");
     }
@@ -164,12 +172,14 @@ export class Node {
         peers: () => this.membership.list(),
         admit: (peer) => membershipRefusal(this, peer),
         call: (peer, endpoint, args, kwargs) => this.callConversationPeer(peer, endpoint, args, kwargs),
-        emit: (event, payload) => this.events.emit(event as keyof NodeEvents & string, payload as never),
+        emit: (event, payload) => this.events.emit(event as keyof NodeEventMap & string, payload as never),
       },
       {
         log: options.conversationLog,
         maxEvents: options.conversationMaxEvents,
         keepRecent: options.conversationKeepRecent,
+        keepKinds: options.conversationKeepKinds,
+        summarizer: options.summarizer,
         retention: options.conversationRetention,
         gossipFanout: options.conversationGossipFanout,
       },
@@ -206,9 +216,13 @@ export class Node {
     return this.conversationLayer.replies(broadcast);
   }
 
-  /** ACK a broadcast: "I saw this and choose to wade in" (never an assignment). */
-  ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}): Promise<ConversationEvent> {
-    return this.conversationLayer.ack(broadcast, payload);
+  /**
+   * ACK a broadcast: "I saw this and choose to wade in" (never an assignment). The event's parent
+   * is the nonce unless `options.parentId` says otherwise (Python's `parent_id=`); `metadata` goes
+   * with it.
+   */
+  ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}, options: EmitOptions = {}): Promise<ConversationEvent> {
+    return this.conversationLayer.ack(broadcast, payload, options);
   }
 
   /** Add an event of any kind (built-in or custom, e.g. `task.offer`) to a conversation and gossip it. */
@@ -230,6 +244,40 @@ export class Node {
   ask(handler: AskHandler | null): this {
     this.conversationLayer.asks.setHandler(handler);
     return this;
+  }
+
+  /**
+   * Ask the swarm: broadcast `synapse.ask(task, context=...)` (as `sn ask` does) and get the ACKs,
+   * replies and errors as they come. Ends once every peer that ACKed has replied or failed, after
+   * `timeout` seconds (default 30), or when you stop iterating.
+   *
+   * @example
+   * for await (const answer of node.askSwarm("summarise the logs", { timeout: 10 })) {
+   *   if (answer.kind === "reply") console.log(answer.peer.name, answer.result);
+   * }
+   */
+  askSwarm(task: string, options: AskSwarmOptions = {}): AsyncGenerator<SwarmAnswer, void, undefined> {
+    return askSwarm(
+      {
+        broadcast: (endpoint, args, kwargs) => this.broadcast(endpoint, ...args, kw(kwargs)),
+        onReply: (listener) => this.events.on("broadcast.reply", listener),
+        onEvent: (kind, listener) => this.on(`conversation.${kind}`, listener),
+      },
+      task,
+      options,
+    );
+  }
+
+  /**
+   * Compact a conversation now, whatever its size (Python's `compact_conversation`): all but the
+   * opening message, the `keepKinds` events (default: the node's `conversationKeepKinds`) and the
+   * `keepRecent` newest (default 25) fold into one `summary` event. Fires `conversation.compacted`.
+   * Returns the summary, or null when there was nothing to fold.
+   *
+   * @throws {ConfigError} for a bad `keepRecent` or `keepKinds`.
+   */
+  compactConversation(conversation: BroadcastRef, options: CompactOptions = {}): Promise<ConversationEvent | null> {
+    return this.conversationLayer.compactNow(conversation, options);
   }
 
   /** Publish (or replace) an artifact: JSON-like content, a string, or bytes. */
@@ -371,9 +419,15 @@ export class Node {
     return this.scheduler.add(schedule, fn, options);
   }
 
-  /** Subscribe to a node event; returns an unsubscribe function. */
-  on<K extends keyof NodeEvents & string>(event: K, listener: (payload: NodeEvents[K]) => unknown): () => void {
-    return this.events.on(event, listener);
+  /**
+   * Subscribe to a node event (one of {@link NodeEvents}, or `conversation.<kind>` for the stored
+   * events of one kind); returns an unsubscribe function. A listener that throws is reported, never
+   * fatal.
+   */
+  on<K extends keyof NodeEvents>(event: K, listener: (payload: NodeEvents[K]) => unknown): () => void;
+  on(event: ConversationKindEvent, listener: (event: ConversationEvent) => unknown): () => void;
+  on(event: string, listener: (payload: never) => unknown): () => void {
+    return this.events.on(event as keyof NodeEventMap & string, listener as (payload: unknown) => unknown);
   }
 
   /** Bind the listener and start background work (after a stop still in progress has finished). */

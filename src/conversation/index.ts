@@ -5,6 +5,8 @@
  * @module
  */
 export { Conversations } from "./conversations.ts";
+export { askSwarm, ASK_ENDPOINT, type AskSwarmOptions, type AskSwarmPort, type SwarmAnswer } from "./ask-swarm.ts";
+export type { CompactOptions, ConversationCompacted, ConversationPruned } from "./upkeep.ts";
 export {
   ConversationEndpoint,
   type ConversationHost,
@@ -26,6 +28,7 @@ export {
   planCompaction,
   summaryEvent,
   defaultKeepRecent,
+  MANUAL_KEEP_RECENT,
   type Summarizer,
   type CompactionLimits,
   type CompactionPlan,
