@@ -47,7 +47,7 @@ describe("rpc - built-ins", () => {
     expect(node.id).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  test("_synapse.info of a bare node: nil swarm, "" role and description (as Python sends them)", async () => {
+  test('_synapse.info of a bare node: nil swarm, "" role and description (as Python sends them)', async () => {
     const node = await startNode({ name: "bare" });
     const info = await clientFor(node.port).info();
     expect([info.swarm, info.team, info.role, info.description, info.capabilities]).toEqual([null, "default", "", "", []]);
