@@ -155,8 +155,6 @@ export type {
   AskSwarmOptions,
   SwarmAnswer,
   CompactOptions,
-  ConversationCompacted,
-  ConversationPruned,
   ArtifactDescriptor,
   ArtifactDocument,
   ArtifactEncoding,

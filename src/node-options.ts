@@ -8,7 +8,7 @@ import type { Pool } from "./transport/pool.ts";
 import type { Transport } from "./transport/socket.ts";
 import type { UserErrorHandler } from "./events.ts";
 import type { MdnsOptions, MembershipEvents, SeedLike } from "./membership/index.ts";
-import type { BroadcastReceived, ConversationCompacted, ConversationLog, ConversationPruned, Summarizer } from "./conversation/index.ts";
+import type { BroadcastReceived, ConversationLog, Summarizer } from "./conversation/index.ts";
 
 /** Options of `new Node(...)`. Times are in seconds. */
 export interface NodeOptions {
@@ -105,10 +105,10 @@ export interface NodeEvents {
   "peer.offline": MembershipEvents["peer.offline"];
   /** An event was stored in a conversation (any kind, any author, this node included). */
   "conversation.event": ConversationEvent;
-  /** This node compacted a conversation (as Python's `conversation.compacted`, with the summary). */
-  "conversation.compacted": ConversationCompacted;
-  /** Retention dropped a quiet conversation (as Python's `conversation.pruned`). */
-  "conversation.pruned": ConversationPruned;
+  /** This node compacted a conversation: the `summary` event that replaced the folded ones (as Python). */
+  "conversation.compacted": ConversationEvent;
+  /** Retention dropped a quiet conversation: its id (as Python). */
+  "conversation.pruned": string;
   /** A broadcast call arrived here (first time for its nonce), whether or not this node serves its endpoint. */
   "broadcast.received": BroadcastReceived;
   /** A reply to a broadcast became known here (once per nonce and replier). */

@@ -10,7 +10,6 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { EndpointRegistry, type EndpointOptions, type Handler } from "./rpc/endpoints.ts";
 import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener, serverLimits } from "./transport/listener.ts";
@@ -49,6 +48,7 @@ import {
   type SyncOptions,
 } from "./conversation/index.ts";
 import { isPort } from "./util/guards.ts";
+import { defaultNodeName } from "./membership/mdns-txt.ts";
 import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } from "./node-options.ts";
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
@@ -128,7 +128,7 @@ export class Node {
     this.ownsPool = options.pool === undefined;
     this.pool = options.pool ?? new Pool({ transport: options.transport });
     this.id = options.id ?? randomBytes(32).toString("hex");
-    this.name = options.name ?? `${hostname()}-${this.id.slice(0, 6)}`;
+    this.name = options.name ?? defaultNodeName(this.id);
     this.swarm = options.swarm ?? null;
     this.team = options.team === undefined ? "default" : options.team;
     this.role = options.role ?? null;

@@ -6,7 +6,7 @@
  */
 export { Conversations } from "./conversations.ts";
 export { askSwarm, ASK_ENDPOINT, type AskSwarmOptions, type AskSwarmPort, type SwarmAnswer } from "./ask-swarm.ts";
-export type { CompactOptions, ConversationCompacted, ConversationPruned } from "./upkeep.ts";
+export type { CompactOptions } from "./upkeep.ts";
 export {
   ConversationEndpoint,
   type ConversationHost,

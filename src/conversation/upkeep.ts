@@ -38,20 +38,6 @@ export interface UpkeepLimits {
   retention: number | null;
 }
 
-/** Payload of the `conversation.compacted` node event (fired where the compaction ran). */
-export interface ConversationCompacted {
-  conversation_id: string;
-  /** The `summary` event that replaced the folded events. */
-  summary: ConversationEvent;
-  /** How many original events the summary stands for. */
-  compacted_events: number;
-}
-
-/** Payload of the `conversation.pruned` node event (one per conversation dropped by retention). */
-export interface ConversationPruned {
-  conversation_id: string;
-}
-
 /** Options of a compaction asked for by hand (`node.compactConversation`). */
 export interface CompactOptions {
   /** Newest events kept verbatim besides the opening message (default 25, as Python). */
@@ -169,11 +155,8 @@ export class Upkeep {
     );
     this.port.emit("conversation.event", summary);
     this.port.emit(`conversation.${EventKind.Summary}`, summary);
-    this.port.emit("conversation.compacted", {
-      conversation_id: conversationId,
-      summary,
-      compacted_events: summary.payload.compacted_events as number,
-    } satisfies ConversationCompacted);
+    // As Python: `conversation.compacted` carries the summary event itself.
+    this.port.emit("conversation.compacted", summary);
     return summary;
   }
 
@@ -184,7 +167,7 @@ export class Upkeep {
     const dropped = await this.port.log.prune(now - retention);
     for (const id of dropped) {
       this.port.dropped(id);
-      this.port.emit("conversation.pruned", { conversation_id: id } satisfies ConversationPruned);
+      this.port.emit("conversation.pruned", id); // as Python: the conversation id
     }
     if (dropped.length > 0) log.debug(`pruned ${dropped.length} quiet conversation(s)`);
     return dropped;

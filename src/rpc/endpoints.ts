@@ -140,9 +140,13 @@ export class EndpointRegistry {
    */
   builtin(name: string, description: string, params: readonly string[], handler: BuiltinHandler): Endpoint {
     const n = params.length;
-    return this.register(name, { publish: false, description, params: [...params], context: true }, (...args: unknown[]) =>
-      handler(args.slice(0, n), args[n] as CallContext),
-    );
+    return this.register(name, { publish: false, description, params: [...params], context: true }, (...args: unknown[]) => {
+      // The values as supplied: parameters no argument reached are left out at the end (a nil
+      // argument arrives as null, so only missing ones are undefined).
+      let end = n;
+      while (end > 0 && args[end - 1] === undefined) end--;
+      return handler(args.slice(0, end), args[n] as CallContext);
+    });
   }
 
   /** Remove an endpoint; true when it existed. */

@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import * as api from "../../src/index.ts";
-import type { ConversationCompacted, ConversationPruned } from "../../src/conversation/upkeep.ts";
 import type { SwarmAnswer } from "../../src/conversation/ask-swarm.ts";
 import type { ConversationEvent } from "../../src/types.ts";
 import { ConfigError } from "../../src/errors.ts";
@@ -18,7 +17,7 @@ afterEach(stopAll);
 describe("node - compaction and retention as Python names them", () => {
   test("compactConversation(id) keeps the opening message and the 25 newest (Python's default), fires conversation.compacted", async () => {
     const node = await startNode({ name: "keeper" });
-    const compacted: ConversationCompacted[] = [];
+    const compacted: ConversationEvent[] = [];
     const summaries: ConversationEvent[] = [];
     node.on("conversation.compacted", (c) => void compacted.push(c));
     node.on("conversation.summary", (e) => void summaries.push(e));
@@ -31,7 +30,7 @@ describe("node - compaction and retention as Python names them", () => {
     expect(events[1]).toEqual(summary!);
     expect(events.slice(2).map((e) => e.payload.i)).toEqual(Array.from({ length: 25 }, (_, i) => i + 5));
     expect(summary!.payload.compacted_events).toBe(5);
-    expect(compacted).toEqual([{ conversation_id: "c1", summary: summary!, compacted_events: 5 }]);
+    expect(compacted).toEqual([summary!]); // as Python: the summary event itself
     expect(summaries).toEqual([summary!]);
     // Nothing more to fold.
     expect(await node.compactConversation("c1", { keepRecent: 25 })).toBeNull();
@@ -64,13 +63,13 @@ describe("node - compaction and retention as Python names them", () => {
 
   test("retention fires conversation.pruned for each dropped conversation", async () => {
     const node = await startNode({ name: "forgetful", conversationRetention: 60 });
-    const pruned: ConversationPruned[] = [];
+    const pruned: string[] = [];
     node.on("conversation.pruned", (p) => void pruned.push(p));
     await node.emitConversationEvent("quiet", "note", {});
     await node.emitConversationEvent("busy", "note", {});
     await node.conversationLayer.flush();
     expect(await node.conversationLayer.prune(nowSeconds() + 3600)).toEqual(["quiet", "busy"]);
-    expect(pruned).toEqual([{ conversation_id: "quiet" }, { conversation_id: "busy" }]);
+    expect(pruned).toEqual(["quiet", "busy"]); // as Python: the conversation id
   });
 });
 
@@ -179,7 +178,8 @@ describe("node - events and errors a user meets first", () => {
     const offs = [
       node.on("peer.joined", (peer) => peer.id),
       node.on("conversation.task.offer", (event) => event.payload),
-      node.on("conversation.compacted", (c) => c.summary.payload),
+      node.on("conversation.compacted", (summary) => summary.payload.compacted_events),
+      node.on("conversation.pruned", (id) => id.length),
       // @ts-expect-error: not an event a node emits
       node.on("peer.jioned", () => 0),
     ];
