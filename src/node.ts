@@ -346,11 +346,16 @@ export class Node {
   }
 
   /**
-   * Register an endpoint. The handler gets the call's positional arguments, then a
-   * {@link CallContext}; keyword arguments bind to parameters by name.
+   * Register an endpoint. Positional and keyword arguments bind to the handler's parameters as in
+   * a Python call; a handler whose last parameter is named `ctx` (or registered with
+   * `{ context: true }`) gets the {@link CallContext} there.
+   *
+   * Parameters are whatever the caller sent (annotate and check them). Name the handler's type to
+   * have TypeScript type unannotated parameters:
+   * `node.endpoint<(a: number, b: number) => number>("sum", (a, b) => a + b)`.
    */
-  endpoint(name: string, handler: Handler): this;
-  endpoint(name: string, options: EndpointOptions, handler: Handler): this;
+  endpoint<H extends Handler = Handler>(name: string, handler: H): this;
+  endpoint<H extends Handler = Handler>(name: string, options: EndpointOptions, handler: H): this;
   endpoint(name: string, a: EndpointOptions | Handler, b?: Handler): this {
     const [options, handler] = typeof a === "function" ? [{}, a] : [a, b];
     if (typeof handler !== "function") throw new ConfigError(`endpoint ${name} needs a handler function`);

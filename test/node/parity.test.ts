@@ -187,6 +187,17 @@ describe("node - events and errors a user meets first", () => {
     await mesh([node, await startNode()]);
   });
 
+  test("endpoint handlers typed from a named handler type (checked by tsc)", async () => {
+    const node = await startNode();
+    node.endpoint<(a: number, b: number) => number>("sum", (a, b) => a + b);
+    node.endpoint<(name: string, ctx: api.CallContext) => string>("hi", { description: "greet" }, (name, ctx) => `${name.toUpperCase()} ${ctx.endpoint}`);
+    // @ts-expect-error: a is a number, not a string
+    node.endpoint<(a: number) => number>("bad", (a) => a.toUpperCase());
+    const client = new api.Client("127.0.0.1", node.port);
+    expect(await client.call("sum", 1, 2)).toBe(3);
+    expect(await client.call("hi", "ada")).toBe("ADA hi");
+  });
+
   test("the schedule classes are exported", () => {
     for (const name of ["Scheduler", "PeriodicTask", "IntervalSchedule", "CronSchedule", "SolarSchedule", "every", "cron", "solar"] as const) {
       expect(typeof api[name]).toBe("function");
