@@ -113,10 +113,12 @@ export class EndpointRegistry {
   register(name: string, options: EndpointOptions, handler: Handler): Endpoint {
     if (typeof name !== "string" || name.length === 0) throw new ConfigError("endpoint name must be a non-empty string");
     if (typeof handler !== "function") throw new ConfigError(`handler of endpoint ${name} is not a function`);
-    const read = options.params === undefined ? parameterNames(handler) : null;
-    const context = options.context ?? (read !== null && read.at(-1) === CONTEXT_NAME);
-    let params = options.params ?? read!;
-    if (read !== null && context && read.at(-1) === CONTEXT_NAME) params = read.slice(0, -1);
+    const read = parameterNames(handler);
+    const context = options.context ?? read.at(-1) === CONTEXT_NAME;
+    // Read from source, the last name of a handler that takes the context is the context's own;
+    // given, `params` name the arguments only (a trailing "ctx" is dropped all the same).
+    let params = options.params ?? (context ? read.slice(0, -1) : read);
+    if (context && options.params !== undefined && params.at(-1) === CONTEXT_NAME) params = params.slice(0, -1);
     const endpoint: Endpoint = {
       name,
       description: options.description ?? "",

@@ -81,9 +81,12 @@ describe("params - binding", () => {
     expect(plain.params).toEqual(["x", "context"]);
     expect(plain.context).toBe(false);
     const explicit = registry.register("c", { context: true }, (x: unknown, call: CallContext) => [x, call]);
-    expect(explicit.params).toEqual(["x", "call"]); // read from source: give params when asking explicitly
-    const given = registry.register("d", { params: ["x"], context: true }, (x: unknown, call: CallContext) => [x, call]);
+    expect(explicit.params).toEqual(["x"]); // the last parameter is the context's
+    const given = registry.register("d", { params: ["x"], context: true }, (...args: unknown[]) => args);
     expect(given.params).toEqual(["x"]);
+    // params given and a last parameter named ctx: the context still comes (as before params existed).
+    const both = registry.register("f", { params: ["first"] }, (x: unknown, ctx: CallContext) => [x, ctx]);
+    expect([both.params, both.context]).toEqual([["first"], true]);
     const off = registry.register("e", { context: false }, (x: unknown, ctx: unknown) => [x, ctx]);
     expect(off.params).toEqual(["x", "ctx"]);
     expect(off.context).toBe(false);
