@@ -92,9 +92,10 @@ export function foldedCount(events: ConversationEvent[]): number {
 
 /**
  * Build the `summary` event: payload `{summary, compacted_events, from, until}` (PROTOCOL.md), dated
- * at `until` so it sorts where the folded events were.
+ * at `until` so it sorts where the folded events were; its parent is the opening message that
+ * stayed (as Python links it).
  */
-export function summaryEvent(conversationId: string, fold: ConversationEvent[], text: string, author: Peer): ConversationEvent {
+export function summaryEvent(conversationId: string, fold: ConversationEvent[], text: string, author: Peer, parentId: string | null = null): ConversationEvent {
   let from = Number.POSITIVE_INFINITY;
   let until = Number.NEGATIVE_INFINITY;
   for (const e of fold) {
@@ -107,6 +108,7 @@ export function summaryEvent(conversationId: string, fold: ConversationEvent[], 
     kind: EventKind.Summary,
     peer: author,
     payload: { summary: text, compacted_events: foldedCount(fold), from, until },
+    parentId,
     createdAt: until,
   });
 }

@@ -147,7 +147,8 @@ export class Upkeep {
       log.warn(`summarizer failed for ${conversationId}, using the digest`, error);
       text = await digestSummarizer(plan.fold);
     }
-    const summary = summaryEvent(conversationId, plan.fold, text, this.port.self());
+    const opening = plan.keep.find((e) => e.event_id === conversationId) ?? plan.keep[0];
+    const summary = summaryEvent(conversationId, plan.fold, text, this.port.self(), opening?.event_id ?? null);
     await store.compact(
       conversationId,
       plan.fold.map((e) => e.event_id),

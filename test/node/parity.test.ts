@@ -30,6 +30,7 @@ describe("node - compaction and retention as Python names them", () => {
     expect(events[1]).toEqual(summary!);
     expect(events.slice(2).map((e) => e.payload.i)).toEqual(Array.from({ length: 25 }, (_, i) => i + 5));
     expect(summary!.payload.compacted_events).toBe(5);
+    expect(summary!.parent_id).toBe(opening.event_id); // as Python links the summary to the opening message
     expect(compacted).toEqual([summary!]); // as Python: the summary event itself
     expect(summaries).toEqual([summary!]);
     // Nothing more to fold.
