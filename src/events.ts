@@ -1,11 +1,13 @@
 /**
  * A small typed event emitter whose listeners can never break the emitter: a listener that throws
- * (or rejects) is logged and the others still run.
+ * (or rejects) is reported (a warning line by default) and the others still run. Also the default
+ * report of errors thrown by user code ({@link reportUserError}).
  *
  * @module
  */
 import { ConfigError, WaitTimeoutError } from "./errors.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, logEnabled } from "./log.ts";
+import { errorMessage } from "./util/guards.ts";
 import { MAX_TIMER_DELAY_MS, isDuration, secondsToMs } from "./util/time.ts";
 
 const log = createLogger("events");
@@ -13,9 +15,47 @@ const log = createLogger("events");
 /** A listener of an {@link Emitter} event; may be async. */
 export type EmitterListener<T> = (payload: T) => unknown;
 
+/**
+ * Where an error thrown by user code goes (an event listener, a periodic task): `source` says
+ * which, e.g. `listener of peer.joined` or `periodic task "sync"`.
+ */
+export type UserErrorHandler = (error: unknown, source: string) => void;
+
+/**
+ * The default {@link UserErrorHandler}: one warning line on stderr, so that a bug in a listener or
+ * a task is never silent (the package's own logging, when on, prints it with its stack instead).
+ */
+export const reportUserError: UserErrorHandler = (error, source) => {
+  if (logEnabled("error")) {
+    log.error(`${source} failed`, error);
+    return;
+  }
+  console.warn(`synapse: warning: ${source} failed: ${errorMessage(error)}`);
+};
+
+/** Options of {@link Emitter}. */
+export interface EmitterOptions {
+  /** Where a listener's error goes (default {@link reportUserError}). */
+  onError?: UserErrorHandler;
+}
+
 /** Typed emitter keyed by event name. `EventMap` maps each name to its payload type. */
-export class Emitter<EventMap extends Record<string, unknown>> {
+export class Emitter<EventMap extends object> {
   private readonly listeners = new Map<string, Set<EmitterListener<never>>>();
+  private readonly onError: UserErrorHandler;
+
+  constructor(options: EmitterOptions = {}) {
+    this.onError = options.onError ?? reportUserError;
+  }
+
+  /** Report a listener's error; a failing handler is only logged. */
+  private fail(event: string, error: unknown): void {
+    try {
+      this.onError(error, `listener of ${event}`);
+    } catch (inner) {
+      log.error(`error handler failed on an error of a listener of ${event}`, inner);
+    }
+  }
 
   /** Subscribe; returns a function that unsubscribes. */
   on<K extends keyof EventMap & string>(event: K, listener: EmitterListener<EventMap[K]>): () => void {
@@ -52,10 +92,10 @@ export class Emitter<EventMap extends Record<string, unknown>> {
       try {
         const out = (listener as EmitterListener<EventMap[K]>)(payload);
         if (out && typeof (out as Promise<unknown>).then === "function") {
-          (out as Promise<unknown>).then(undefined, (error) => log.error(`listener of ${event} rejected`, error));
+          (out as Promise<unknown>).then(undefined, (error) => this.fail(event, error));
         }
       } catch (error) {
-        log.error(`listener of ${event} threw`, error);
+        this.fail(event, error);
       }
     }
   }
@@ -68,7 +108,7 @@ export class Emitter<EventMap extends Record<string, unknown>> {
  * @throws {WaitTimeoutError} (rejects) when no matching event came in time.
  * @throws {ConfigError} (rejects) when `timeout` is not a number of seconds >= 0.
  */
-export function waitFor<EventMap extends Record<string, unknown>, K extends keyof EventMap & string>(
+export function waitFor<EventMap extends object, K extends keyof EventMap & string>(
   emitter: Emitter<EventMap>,
   event: K,
   timeout: number,

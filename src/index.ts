@@ -26,7 +26,7 @@ export { Pool, defaultPool, sharedPool } from "./transport/pool.ts";
 export { bunTransport } from "./transport/bun-transport.ts";
 export { MemoryNetwork } from "./transport/memory-transport.ts";
 export { readPeer, readNodeInfo } from "./wire/peer.ts";
-export { Emitter, waitFor } from "./events.ts";
+export { Emitter, waitFor, reportUserError } from "./events.ts";
 
 // Membership: seeds, peers, heartbeats, mDNS.
 export {
@@ -66,6 +66,7 @@ export {
   SqliteConversationLog,
   ArtifactStore,
   agentCard,
+  AGENT_CARD_MIME_TYPE,
   canonicalJson,
   canonicalJsonBytes,
   digestSummarizer,
@@ -102,7 +103,7 @@ export {
   TeamTaskError,
 } from "./errors.ts";
 
-export type { NodeOptions, NodeEvents } from "./node.ts";
+export type { NodeOptions, NodeEvents, NodeEventName, NodeEventMap, ConversationKindEvent } from "./node.ts";
 export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
 export type { CallContext, Endpoint, EndpointOptions, Handler } from "./rpc/endpoints.ts";
 export type { RemoteAddress } from "./wire/protocol.ts";
@@ -111,7 +112,7 @@ export type { PoolOptions } from "./transport/pool.ts";
 export type { PeerMode } from "./transport/peer-channel.ts";
 export type { Transport, SocketLike, SocketHandler, OpenHandler, DialOptions, ServeOptions, ServerHandle } from "./transport/socket.ts";
 export type { MemoryNetworkOptions } from "./transport/memory-transport.ts";
-export type { EmitterListener } from "./events.ts";
+export type { EmitterListener, EmitterOptions, UserErrorHandler } from "./events.ts";
 export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
 export type {
   JoinOptions,
@@ -154,6 +155,10 @@ export type {
   Summarizer,
   SqliteLogOptions,
   AgentCardSource,
+  AgentCard,
+  AskSwarmOptions,
+  SwarmAnswer,
+  CompactOptions,
   ArtifactDescriptor,
   ArtifactDocument,
   ArtifactEncoding,

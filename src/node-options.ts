@@ -6,8 +6,9 @@
 import type { BroadcastReply, Capability, ConversationEvent, NodeKind } from "./types.ts";
 import type { Pool } from "./transport/pool.ts";
 import type { Transport } from "./transport/socket.ts";
+import type { UserErrorHandler } from "./events.ts";
 import type { MdnsOptions, MembershipEvents, SeedLike } from "./membership/index.ts";
-import type { BroadcastReceived, ConversationLog } from "./conversation/index.ts";
+import type { BroadcastReceived, ConversationLog, Summarizer } from "./conversation/index.ts";
 import type { TeamEvents } from "./teams/index.ts";
 
 /** Options of `new Node(...)`. Times are in seconds. */
@@ -69,6 +70,20 @@ export interface NodeOptions {
   conversationMaxEvents?: number | null;
   /** Newest events compaction keeps verbatim, besides the opening message (default: min(10, max / 2)). */
   conversationKeepRecent?: number;
+  /**
+   * Event kinds compaction always keeps verbatim, besides the opening message (default none: as a
+   * Python node, only the opening message). A layer whose state lives in its events lists them,
+   * e.g. `["task.offer"]` for the teams layer.
+   */
+  conversationKeepKinds?: string[];
+  /** Text of compaction summaries (default: a plain digest); also settable with `node.summarizer(fn)`. */
+  summarizer?: Summarizer;
+  /**
+   * Where errors thrown by your code go: event listeners (`node.on`) and periodic tasks
+   * (`node.periodic`). Default: one warning line on stderr (`synapse: warning: periodic task "x"
+   * failed: ...`); `null` silences them. Either way the node carries on.
+   */
+  onUserError?: UserErrorHandler | null;
   /** Seconds: prune conversations quiet for longer, refuse older events (default: keep forever). */
   conversationRetention?: number | null;
   /** Peers a node relays each new event or reply to (default: all, as Python nodes flood). */
@@ -89,10 +104,12 @@ export interface NodeOptions {
 }
 
 /**
- * Events a node emits; later layers add theirs. The task life cycle (`team.task.*` on a team's
- * node, `worker.task.*` on a worker's) comes from {@link TeamEvents}.
+ * Events a node emits, by name, with their payloads; later layers add theirs (the task life cycle,
+ * `team.task.*` on a team's node and `worker.task.*` on a worker's, comes from {@link TeamEvents}).
+ * Besides these, `conversation.<kind>` fires with the stored event for every kind
+ * (`conversation.ack`, `conversation.task.offer`, ...): see {@link NodeEventName}.
  */
-export interface NodeEvents extends Record<string, unknown>, TeamEvents {
+export interface NodeEvents extends TeamEvents {
   started: { address: string; port: number };
   stopped: undefined;
   /** A peer became known (first contact, or back after `peer.offline`). */
@@ -103,10 +120,24 @@ export interface NodeEvents extends Record<string, unknown>, TeamEvents {
   "peer.offline": MembershipEvents["peer.offline"];
   /** An event was stored in a conversation (any kind, any author, this node included). */
   "conversation.event": ConversationEvent;
-  /** A broadcast call arrived here (first time for its nonce). */
+  /** This node compacted a conversation: the `summary` event that replaced the folded ones (as Python). */
+  "conversation.compacted": ConversationEvent;
+  /** Retention dropped a quiet conversation: its id (as Python). */
+  "conversation.pruned": string;
+  /** A broadcast call arrived here (first time for its nonce), whether or not this node serves its endpoint. */
   "broadcast.received": BroadcastReceived;
   /** A reply to a broadcast became known here (once per nonce and replier). */
   "broadcast.reply": BroadcastReply;
-  /** `conversation.<kind>`: an event of that kind was stored (`conversation.ack`, `conversation.task.offer`, ...). */
-  [event: `conversation.${string}`]: ConversationEvent;
 }
+
+/** `conversation.<kind>`: an event of that kind was stored. */
+export type ConversationKindEvent = `conversation.${string}`;
+
+/** Every name `node.on` accepts: the {@link NodeEvents} and `conversation.<kind>`. */
+export type NodeEventName = keyof NodeEvents | ConversationKindEvent;
+
+/**
+ * What the node's emitter carries: the {@link NodeEvents}, and `conversation.<kind>` events (typed
+ * precisely by `node.on`).
+ */
+export type NodeEventMap = NodeEvents & { [event: ConversationKindEvent]: unknown };

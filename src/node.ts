@@ -10,14 +10,13 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { EndpointRegistry, type EndpointOptions, type Handler } from "./rpc/endpoints.ts";
 import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener } from "./transport/listener.ts";
 import { serverLimits } from "./transport/server-limits.ts";
 import { isWildcard, resolveAdvertise, resolveInterface } from "./address.ts";
 import { ConfigError, ConnectionError } from "./errors.ts";
-import { Emitter } from "./events.ts";
+import { Emitter, reportUserError, type UserErrorHandler } from "./events.ts";
 import { createLogger } from "./log.ts";
 import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
 import type { Schedule } from "./schedule/schedule.ts";
@@ -32,21 +31,28 @@ import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo
 import { Client, kw, splitArguments } from "./rpc/client.ts";
 import { Pool } from "./transport/pool.ts";
 import {
+  AGENT_CARD_MIME_TYPE,
   ArtifactStore,
   Conversations,
+  agentCard,
   registerConversationEndpoints,
   type ArtifactDescriptor,
   type ArtifactOptions,
+  askSwarm,
   type AskHandler,
+  type AskSwarmOptions,
   type BroadcastRef,
+  type CompactOptions,
   type EmitOptions,
+  type SwarmAnswer,
   type Summarizer,
   type SyncOptions,
 } from "./conversation/index.ts";
 import { isPort } from "./util/guards.ts";
-import type { NodeEvents, NodeOptions } from "./node-options.ts";
+import { defaultNodeName } from "./membership/mdns-txt.ts";
+import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } from "./node-options.ts";
 
-export type { NodeEvents, NodeOptions } from "./node-options.ts";
+export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
 
 const log = createLogger("node");
@@ -81,13 +87,13 @@ export class Node {
   readonly bind: string;
   /** Endpoint registry (advanced use; prefer {@link endpoint}). */
   readonly endpoints = new EndpointRegistry();
-  /** Node events; see {@link on}. */
-  readonly events = new Emitter<NodeEvents>();
+  /** Node events; see {@link on}. A listener that throws is reported (see `NodeOptions.onUserError`). */
+  readonly events: Emitter<NodeEventMap>;
   /**
    * Runs periodic tasks: yours ({@link periodic}) and the node's own liveness work. Started by
-   * {@link start}, stopped by {@link stop}.
+   * {@link start}, stopped by {@link stop}. A run that throws is reported (see `NodeOptions.onUserError`).
    */
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   /** Swarm membership: known peers, seeds, heartbeats, mDNS (see {@link peers} and {@link join}). */
   readonly membership: Membership;
   /** Broadcasts, conversation events, ask, compaction (most users go through the methods below). */
@@ -113,13 +119,17 @@ export class Node {
 
   constructor(options: NodeOptions = {}) {
     this.options = options;
+    const onUserError: UserErrorHandler = options.onUserError === null ? () => {} : (options.onUserError ?? reportUserError);
+    if (typeof onUserError !== "function") throw new ConfigError("onUserError must be a function or null");
+    this.events = new Emitter<NodeEventMap>({ onError: onUserError });
+    this.scheduler = new Scheduler({ onError: (task, error) => onUserError(error, `periodic task "${task}"`) });
     if (options.pool && options.transport && options.pool.transport !== options.transport) {
       throw new ConfigError("the pool given uses another transport than the one given");
     }
     this.ownsPool = options.pool === undefined;
     this.pool = options.pool ?? new Pool({ transport: options.transport });
     this.id = options.id ?? randomBytes(32).toString("hex");
-    this.name = options.name ?? `${hostname()}-${this.id.slice(0, 6)}`;
+    this.name = options.name ?? defaultNodeName(this.id);
     this.swarm = options.swarm ?? null;
     this.team = options.team === undefined ? "default" : options.team;
     this.role = options.role ?? null;
@@ -163,12 +173,14 @@ export class Node {
         peers: () => this.membership.list(),
         admit: (peer) => membershipRefusal(this, peer),
         call: (peer, endpoint, args, kwargs) => this.callConversationPeer(peer, endpoint, args, kwargs),
-        emit: (event, payload) => this.events.emit(event as keyof NodeEvents & string, payload as never),
+        emit: (event, payload) => this.events.emit(event as keyof NodeEventMap & string, payload as never),
       },
       {
         log: options.conversationLog,
         maxEvents: options.conversationMaxEvents,
         keepRecent: options.conversationKeepRecent,
+        keepKinds: options.conversationKeepKinds,
+        summarizer: options.summarizer,
         retention: options.conversationRetention,
         gossipFanout: options.conversationGossipFanout,
       },
@@ -205,9 +217,13 @@ export class Node {
     return this.conversationLayer.replies(broadcast);
   }
 
-  /** ACK a broadcast: "I saw this and choose to wade in" (never an assignment). */
-  ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}): Promise<ConversationEvent> {
-    return this.conversationLayer.ack(broadcast, payload);
+  /**
+   * ACK a broadcast: "I saw this and choose to wade in" (never an assignment). The event's parent
+   * is the nonce unless `options.parentId` says otherwise (Python's `parent_id=`); `metadata` goes
+   * with it.
+   */
+  ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}, options: EmitOptions = {}): Promise<ConversationEvent> {
+    return this.conversationLayer.ack(broadcast, payload, options);
   }
 
   /** Add an event of any kind (built-in or custom, e.g. `task.offer`) to a conversation and gossip it. */
@@ -231,9 +247,52 @@ export class Node {
     return this;
   }
 
+  /**
+   * Ask the swarm: broadcast `synapse.ask(task, context=...)` (as `sn ask` does) and get the ACKs,
+   * replies and errors as they come. Ends once every peer that ACKed has replied or failed, after
+   * `timeout` seconds (default 30), or when you stop iterating.
+   *
+   * @example
+   * for await (const answer of node.askSwarm("summarise the logs", { timeout: 10 })) {
+   *   if (answer.kind === "reply") console.log(answer.peer.name, answer.result);
+   * }
+   */
+  askSwarm(task: string, options: AskSwarmOptions = {}): AsyncGenerator<SwarmAnswer, void, undefined> {
+    return askSwarm(
+      {
+        broadcast: (endpoint, args, kwargs) => this.broadcast(endpoint, ...args, kw(kwargs)),
+        onReply: (listener) => this.events.on("broadcast.reply", listener),
+        onEvent: (kind, listener) => this.on(`conversation.${kind}`, listener),
+      },
+      task,
+      options,
+    );
+  }
+
+  /**
+   * Compact a conversation now, whatever its size (Python's `compact_conversation`): all but the
+   * opening message, the `keepKinds` events (default: the node's `conversationKeepKinds`) and the
+   * `keepRecent` newest (default 25) fold into one `summary` event. Fires `conversation.compacted`.
+   * Returns the summary, or null when there was nothing to fold.
+   *
+   * @throws {ConfigError} for a bad `keepRecent` or `keepKinds`.
+   */
+  compactConversation(conversation: BroadcastRef, options: CompactOptions = {}): Promise<ConversationEvent | null> {
+    return this.conversationLayer.compactNow(conversation, options);
+  }
+
   /** Publish (or replace) an artifact: JSON-like content, a string, or bytes. */
   artifact(name: string, content: unknown, options: ArtifactOptions = {}): ArtifactDescriptor {
     return this.artifacts.set(name, content, options);
+  }
+
+  /**
+   * Publish this node's agent card (see {@link agentCard}) as the artifact `name` with the MIME type
+   * Python planners look for ({@link AGENT_CARD_MIME_TYPE}) and kind `metadata`. Call it again after
+   * adding capabilities or endpoints to refresh it.
+   */
+  publishAgentCard(extra: Record<string, unknown> = {}, name = "agent-card"): ArtifactDescriptor {
+    return this.artifacts.set(name, agentCard(this, extra), { mimeType: AGENT_CARD_MIME_TYPE, kind: "metadata", description: `agent card of ${this.name}` });
   }
 
   /** Set the text summarizer compaction uses (default: a plain digest). */
@@ -288,11 +347,16 @@ export class Node {
   }
 
   /**
-   * Register an endpoint. The handler gets the call's positional arguments, then a
-   * {@link CallContext}; keyword arguments bind to parameters by name.
+   * Register an endpoint. Positional and keyword arguments bind to the handler's parameters as in
+   * a Python call; a handler whose last parameter is named `ctx` (or registered with
+   * `{ context: true }`) gets the {@link CallContext} there.
+   *
+   * Parameters are whatever the caller sent (annotate and check them). Name the handler's type to
+   * have TypeScript type unannotated parameters:
+   * `node.endpoint<(a: number, b: number) => number>("sum", (a, b) => a + b)`.
    */
-  endpoint(name: string, handler: Handler): this;
-  endpoint(name: string, options: EndpointOptions, handler: Handler): this;
+  endpoint<H extends Handler = Handler>(name: string, handler: H): this;
+  endpoint<H extends Handler = Handler>(name: string, options: EndpointOptions, handler: H): this;
   endpoint(name: string, a: EndpointOptions | Handler, b?: Handler): this {
     const [options, handler] = typeof a === "function" ? [{}, a] : [a, b];
     if (typeof handler !== "function") throw new ConfigError(`endpoint ${name} needs a handler function`);
@@ -316,7 +380,10 @@ export class Node {
     return [...this.capabilitySet.keys()];
   }
 
-  /** `_synapse.info`: this node's identity. */
+  /**
+   * `_synapse.info`: this node's identity (also `self` in heartbeat answers). An unset role or
+   * description is `""`, as a Python node sends it.
+   */
   info(): NodeInfo {
     return {
       id: this.id,
@@ -326,8 +393,8 @@ export class Node {
       port: this.boundPort,
       swarm: this.swarm,
       team: this.team,
-      role: this.role,
-      description: this.description,
+      role: this.role ?? "",
+      description: this.description ?? "",
       capabilities: this.capabilityNames(),
     };
   }
@@ -358,9 +425,15 @@ export class Node {
     return this.scheduler.add(schedule, fn, options);
   }
 
-  /** Subscribe to a node event; returns an unsubscribe function. */
-  on<K extends keyof NodeEvents & string>(event: K, listener: (payload: NodeEvents[K]) => unknown): () => void {
-    return this.events.on(event, listener);
+  /**
+   * Subscribe to a node event (one of {@link NodeEvents}, or `conversation.<kind>` for the stored
+   * events of one kind); returns an unsubscribe function. A listener that throws is reported, never
+   * fatal.
+   */
+  on<K extends keyof NodeEvents>(event: K, listener: (payload: NodeEvents[K]) => unknown): () => void;
+  on(event: ConversationKindEvent, listener: (event: ConversationEvent) => unknown): () => void;
+  on(event: string, listener: (payload: never) => unknown): () => void {
+    return this.events.on(event as keyof NodeEventMap & string, listener as (payload: unknown) => unknown);
   }
 
   /** Bind the listener and start background work (after a stop still in progress has finished). */

@@ -6,10 +6,11 @@
  * What an observer sees: peers joining, beating and going offline; conversation events gossiped
  * to it (ACKs, replies, errors, custom kinds); and the broadcasts themselves. It serves
  * `synapse.message` (what `sn broadcast` sends: shown, then answered `{received_by: NAME}` as the
- * Python watcher does). A broadcast of another endpoint reaches the observer directly only when
- * it serves that endpoint (built-ins such as `synapse.ask`), so for a conversation it first learns
- * of through an ACK, reply or other event it fetches the opening message from that event's author
- * (`node.syncConversation`): such a line can come after the event that revealed it.
+ * Python watcher does). A broadcast that reaches the observer is recorded whether or not it serves
+ * the endpoint; for a conversation it first learns of through an ACK, reply or other event (it
+ * joined later, or the broadcast did not reach it) it fetches the opening message from that
+ * event's author (`node.syncConversation`) and holds the conversation's lines until then, so
+ * they come out in the order things happened.
  *
  * @module
  */
@@ -74,22 +75,44 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
 
   /** Conversations this observer knows of; for the others it fetches the opening message. */
   const seen = new Set<string>();
+  /**
+   * Lines of conversations whose opening message is being fetched: they wait for it, so that the
+   * view shows what happened in the order it happened (the broadcast before the reply that
+   * revealed it), then go out sorted by event time.
+   */
+  const waiting = new Map<string, Array<{ at: number; show: () => void }>>();
   let observer: Node | null = null;
   const catchUp = (conversationId: string, author: Peer) => {
-    if (seen.has(conversationId)) return;
+    if (seen.has(conversationId) || !observer) return;
     seen.add(conversationId);
-    // A failed fetch only means the opening line is missing; the events themselves are shown.
-    observer?.syncConversation(author, conversationId).catch((error) => {
-      if (!out.json && !live) out.warn(`warning: could not fetch conversation ${conversationId} from ${author.name}: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    waiting.set(conversationId, []);
+    observer
+      .syncConversation(author, conversationId)
+      // A failed fetch only means the opening line is missing; the events themselves are shown.
+      .catch((error) => {
+        if (!out.json && !live) out.warn(`warning: could not fetch conversation ${conversationId} from ${author.name}: ${error instanceof Error ? error.message : String(error)}`);
+      })
+      .finally(() => {
+        const lines = waiting.get(conversationId) ?? [];
+        waiting.delete(conversationId);
+        for (const line of lines.sort((a, b) => a.at - b.at)) line.show();
+      });
   };
+  /** Show now, or after the opening message when it is being fetched. */
+  const inOrder = (conversationId: string, at: number, show: () => void) => {
+    const lines = waiting.get(conversationId);
+    if (lines) lines.push({ at, show });
+    else show();
+  };
+  /** When each reply was made (its event's time), for ordering the reply lines. */
+  const replyTimes = new Map<string, number>();
   /** The peer's role, for the table (`_synapse.info`; a peer that does not answer shows "-"). */
   const fetchRole = (peer: Peer) => {
     if (!live) return;
     new Client(peer.address, peer.port, { timeout: 2 })
       .info()
       .then((info) => {
-        model.setRole(peer.id, info.role ?? null);
+        model.setRole(peer.id, info.role || null); // Python nodes (and this one) send "" for no role
         screen?.redraw();
       })
       .catch(() => {});
@@ -127,14 +150,25 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
       return;
     }
     catchUp(event.conversation_id, event.peer);
-    if (event.kind === "reply") return; // shown as broadcast.reply
+    if (event.kind === "reply") {
+      // Shown as broadcast.reply, which follows at once; remember when it was made.
+      replyTimes.set(`${event.parent_id ?? event.conversation_id}\0${event.peer.id}`, event.created_at);
+      return;
+    }
     const payload = Object.keys(event.payload).length === 0 ? "" : brief(event.payload, 200);
     const text = event.kind === "error" && typeof event.payload.error === "string" ? event.payload.error : payload;
-    emit(event.kind.toUpperCase(), event.peer, text, tag, () => ({ ...event }), `conversation.${event.kind}`, `${payload ? `${payload}  ` : ""}${tag}`);
+    inOrder(event.conversation_id, event.created_at, () =>
+      emit(event.kind.toUpperCase(), event.peer, text, tag, () => ({ ...event }), `conversation.${event.kind}`, `${payload ? `${payload}  ` : ""}${tag}`),
+    );
   };
   const onReply = (reply: BroadcastReply) => {
     const text = resultText(reply.result);
-    emit("REPLY", reply.peer, text, conversationTag(reply.nonce), () => ({ nonce: reply.nonce, peer: reply.peer, result: reply.result }), "broadcast.reply", `${text}  ${conversationTag(reply.nonce)}`);
+    const key = `${reply.nonce}\0${reply.peer.id}`;
+    const at = replyTimes.get(key) ?? now();
+    replyTimes.delete(key);
+    inOrder(reply.nonce, at, () =>
+      emit("REPLY", reply.peer, text, conversationTag(reply.nonce), () => ({ nonce: reply.nonce, peer: reply.peer, result: reply.result }), "broadcast.reply", `${text}  ${conversationTag(reply.nonce)}`),
+    );
   };
 
   const node = await joinSwarm({

@@ -18,7 +18,7 @@ export type ArtifactEncoding = "json" | "text" | "base64";
 export interface ArtifactOptions {
   /** MIME type (default by encoding: `application/json`, `text/plain`, `application/octet-stream`). */
   mimeType?: string;
-  /** Free-form kind (default `"metadata"`); e.g. `"agent_card"`. */
+  /** Free-form kind (default `"metadata"`, also what agent cards use). */
   kind?: string;
   description?: string;
   /** Default: `base64` for bytes, `text` for a string, `json` for anything else. */
@@ -161,28 +161,55 @@ export interface AgentCardSource {
   endpoints: { list(): Array<{ name: string; description: string; publish: boolean }> };
 }
 
+/** The MIME type of an agent card artifact, the one a Python planner looks for. */
+export const AGENT_CARD_MIME_TYPE = "application/vnd.synapse.agent-card+json";
+
 /**
- * An agent card for a node: who it is, what it can do, which endpoints it publishes. Publish it with
- * `node.artifact("agent-card", agentCard(node), { kind: "agent_card" })`.
+ * An agent card as the Python package's examples publish it (`name`, `role`, `capabilities` as a
+ * list of names, `description`: a Python planner tests `"python" in card["capabilities"]`), then
+ * the detail only this package adds, under keys of their own.
  */
-export function agentCard(node: AgentCardSource): Record<string, unknown> {
+export interface AgentCard extends Record<string, unknown> {
+  name: string;
+  role: string;
+  /** Capability names. */
+  capabilities: string[];
+  description: string;
+  id: string;
+  swarm: string | null;
+  team: string | null;
+  /** Each capability with its description and schemas (`{}` when unset, as `_node.capabilities`). */
+  capability_details: Array<{ name: string; description: string; input_schema: unknown; output_schema: unknown }>;
+  /** The published endpoints. */
+  endpoints: Array<{ name: string; description: string }>;
+}
+
+/**
+ * The agent card of a node, in the Python examples' shape (see {@link AgentCard}); `extra` keys are
+ * added after the node's own. Publish it with `node.publishAgentCard()` (MIME type
+ * {@link AGENT_CARD_MIME_TYPE}, kind `metadata`), which is where a Python planner looks.
+ */
+export function agentCard(node: AgentCardSource, extra: Record<string, unknown> = {}): AgentCard {
   const info = node.info();
+  const capabilities = node.capabilityList();
   return {
-    id: info.id,
     name: info.name,
-    role: info.role,
-    description: info.description,
+    role: info.role ?? "",
+    capabilities: capabilities.map((c) => c.name),
+    description: info.description ?? "",
+    id: info.id,
     swarm: info.swarm,
     team: info.team,
-    capabilities: node.capabilityList().map((c) => ({
+    capability_details: capabilities.map((c) => ({
       name: c.name,
       description: c.description ?? "",
-      input_schema: c.inputSchema ?? null,
-      output_schema: c.outputSchema ?? null,
+      input_schema: c.inputSchema ?? {},
+      output_schema: c.outputSchema ?? {},
     })),
     endpoints: node.endpoints
       .list()
       .filter((e) => e.publish)
       .map((e) => ({ name: e.name, description: e.description })),
+    ...extra,
   };
 }

@@ -58,7 +58,21 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-function write(value: unknown, path: string, seen: Set<object>): string {
+/** How {@link write} spells a document: canonical (artifacts) or `json.dumps` defaults (logs). */
+interface JsonStyle {
+  /** Sort keys by code point (`sort_keys=True`). */
+  sort: boolean;
+  /** Between items: `","` (canonical) or `", "` (Python's default). */
+  item: string;
+  /** Between a key and its value: `":"` or `": "`. */
+  key: string;
+  /** What bytes become; absent: bytes are refused. */
+  bytes?: (bytes: Uint8Array) => unknown;
+}
+
+const CANONICAL: JsonStyle = { sort: true, item: ",", key: ":" };
+
+function write(value: unknown, path: string, seen: Set<object>, style: JsonStyle): string {
   if (value === null || value === undefined) return "null";
   switch (typeof value) {
     case "string":
@@ -75,21 +89,36 @@ function write(value: unknown, path: string, seen: Set<object>): string {
       throw new ConfigError(`cannot write ${typeof value} as JSON at ${path}`);
   }
   const obj = value as object;
-  if (obj instanceof Uint8Array || obj instanceof ArrayBuffer) throw new ConfigError(`cannot write bytes as JSON at ${path}`);
+  if (obj instanceof Uint8Array || obj instanceof ArrayBuffer) {
+    if (!style.bytes) throw new ConfigError(`cannot write bytes as JSON at ${path}`);
+    return write(style.bytes(obj instanceof Uint8Array ? obj : new Uint8Array(obj)), path, seen, { ...style, bytes: undefined });
+  }
   if (seen.has(obj)) throw new ConfigError(`circular structure at ${path}`);
   seen.add(obj);
   let out: string;
   if (Array.isArray(obj)) {
-    out = `[${obj.map((item, i) => write(item, `${path}[${i}]`, seen)).join(",")}]`;
+    out = `[${obj.map((item, i) => write(item, `${path}[${i}]`, seen, style)).join(style.item)}]`;
   } else if (obj instanceof Date) {
     out = pythonJsonNumber(obj.getTime() / 1000); // as the wire carries dates: unix seconds
   } else {
     const entries: Array<[string, unknown]> = obj instanceof Map ? [...obj].map(([k, v]) => [String(k), v]) : Object.entries(obj);
-    entries.sort((a, b) => compareCodePoints(a[0], b[0]));
-    out = `{${entries.map(([k, v]) => `${pythonJsonString(k)}:${write(v, `${path}.${k}`, seen)}`).join(",")}}`;
+    if (style.sort) entries.sort((a, b) => compareCodePoints(a[0], b[0]));
+    out = `{${entries.map(([k, v]) => `${pythonJsonString(k)}${style.key}${write(v, `${path}.${k}`, seen, style)}`).join(style.item)}}`;
   }
   seen.delete(obj);
   return out;
+}
+
+/**
+ * JSON text as Python's `json.dumps(value)` writes it with its defaults: keys in insertion order,
+ * `", "` and `": "` separators, `ensure_ascii` escaping, `NaN`/`Infinity` spelled as Python spells
+ * them. Bytes go through `bytes` (Python would need `default=`); without it they are refused.
+ *
+ * @throws {ConfigError} for functions, symbols, circular structures, and bytes without `bytes`.
+ * @example pythonJsonDumps({ b: 1, a: "é" }) // '{"b": 1, "a": "\u00e9"}'
+ */
+export function pythonJsonDumps(value: unknown, bytes?: (bytes: Uint8Array) => unknown): string {
+  return write(value, "$", new Set(), { sort: false, item: ", ", key: ": ", bytes });
 }
 
 /**
@@ -100,7 +129,7 @@ function write(value: unknown, path: string, seen: Set<object>): string {
  * @example canonicalJson({ b: [1, 2], a: "é" }) // '{"a":"\\u00e9","b":[1,2]}'
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, "$", new Set());
+  return write(value, "$", new Set(), CANONICAL);
 }
 
 /** {@link canonicalJson} as UTF-8 bytes (all ASCII, so one byte per character). */

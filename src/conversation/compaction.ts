@@ -18,15 +18,21 @@ export type Summarizer = (events: ConversationEvent[]) => string | Promise<strin
 export interface CompactionLimits {
   /** Compact when a conversation holds more than this many events. */
   maxEvents: number;
-  /** Newest events kept verbatim (besides the opening message). */
+  /** Newest events kept verbatim (besides the opening message and the `keepKinds` events). */
   keepRecent: number;
+  /**
+   * Kinds always kept verbatim, wherever they are in the conversation (default none, as Python:
+   * only the opening message). A layer whose state lives in its events keeps them so, e.g. the teams
+   * layer's `task.offer`.
+   */
+  keepKinds?: readonly string[];
 }
 
 /** Which events a compaction folds. */
 export interface CompactionPlan {
   /** Events folded into the summary, oldest first. */
   fold: ConversationEvent[];
-  /** Events that stay (opening message and the newest ones). */
+  /** Events that stay (opening message, `keepKinds` events and the newest ones), oldest first. */
   keep: ConversationEvent[];
 }
 
@@ -34,6 +40,9 @@ export interface CompactionPlan {
 export function defaultKeepRecent(maxEvents: number): number {
   return Math.max(0, Math.min(10, Math.floor(maxEvents / 2)));
 }
+
+/** `keepRecent` of a compaction asked for by hand, as Python's `compact_conversation`. */
+export const MANUAL_KEEP_RECENT = 25;
 
 /** Check limits from user options. @throws {ConfigError} */
 export function checkLimits(maxEvents: number, keepRecent: number): void {
@@ -43,20 +52,32 @@ export function checkLimits(maxEvents: number, keepRecent: number): void {
   }
 }
 
+/** Check a `keepKinds` list. @throws {ConfigError} */
+export function checkKeepKinds(kinds: unknown): readonly string[] {
+  if (kinds === undefined) return [];
+  if (!Array.isArray(kinds) || !kinds.every((k) => typeof k === "string" && k.length > 0)) {
+    throw new ConfigError("keepKinds must be a list of event kinds (non-empty strings)");
+  }
+  return [...kinds];
+}
+
 /**
- * Decide what to fold, or null when the conversation is within its limit. The opening message is
- * the event whose id is the conversation id (a broadcast's nonce), else the oldest event.
+ * Decide what to fold, or null when the conversation is within its limit or fewer than `minFold`
+ * events would fold. The opening message is the event whose id is the conversation id (a
+ * broadcast's nonce), else the oldest event; it stays, as do events of `keepKinds` and the
+ * `keepRecent` newest of the others.
  */
-export function planCompaction(conversationId: string, events: ConversationEvent[], limits: CompactionLimits): CompactionPlan | null {
+export function planCompaction(conversationId: string, events: ConversationEvent[], limits: CompactionLimits, minFold = 2): CompactionPlan | null {
   if (events.length <= limits.maxEvents) return null;
   let openingAt = events.findIndex((e) => e.event_id === conversationId);
   if (openingAt < 0) openingAt = 0;
-  const opening = events[openingAt]!;
-  const rest = events.filter((_, i) => i !== openingAt);
-  const cut = rest.length - limits.keepRecent;
-  const fold = rest.slice(0, cut);
-  if (fold.length < 2) return null; // folding one event into one summary gains nothing
-  return { fold, keep: [opening, ...rest.slice(cut)] };
+  const kept = new Set(limits.keepKinds ?? []);
+  const candidates = events.filter((e, i) => i !== openingAt && !kept.has(e.kind));
+  const fold = candidates.slice(0, Math.max(0, candidates.length - limits.keepRecent));
+  // Folding one event into one summary gains nothing, and re-folding a lone summary even less.
+  if (fold.length < Math.max(1, minFold) || (fold.length === 1 && fold[0]!.kind === EventKind.Summary)) return null;
+  const folded = new Set(fold);
+  return { fold, keep: events.filter((e) => !folded.has(e)) };
 }
 
 /** Number of original events behind `events` (a folded summary counts for what it had folded). */
@@ -71,9 +92,10 @@ export function foldedCount(events: ConversationEvent[]): number {
 
 /**
  * Build the `summary` event: payload `{summary, compacted_events, from, until}` (PROTOCOL.md), dated
- * at `until` so it sorts where the folded events were.
+ * at `until` so it sorts where the folded events were; its parent is the opening message that
+ * stayed (as Python links it).
  */
-export function summaryEvent(conversationId: string, fold: ConversationEvent[], text: string, author: Peer): ConversationEvent {
+export function summaryEvent(conversationId: string, fold: ConversationEvent[], text: string, author: Peer, parentId: string | null = null): ConversationEvent {
   let from = Number.POSITIVE_INFINITY;
   let until = Number.NEGATIVE_INFINITY;
   for (const e of fold) {
@@ -86,6 +108,7 @@ export function summaryEvent(conversationId: string, fold: ConversationEvent[], 
     kind: EventKind.Summary,
     peer: author,
     payload: { summary: text, compacted_events: foldedCount(fold), from, until },
+    parentId,
     createdAt: until,
   });
 }

@@ -7,7 +7,7 @@
 import type { Broadcast, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { ConfigError } from "../errors.ts";
-import { checkLimits, defaultKeepRecent, digestSummarizer, type Summarizer } from "./compaction.ts";
+import { checkKeepKinds, checkLimits, defaultKeepRecent, digestSummarizer, type Summarizer } from "./compaction.ts";
 import type { ConversationLog } from "./log.ts";
 
 /** Endpoint names of the conversation layer (PROTOCOL.md). */
@@ -40,6 +40,11 @@ export interface ConversationOptions {
   maxEvents?: number | null;
   /** Newest events kept verbatim by compaction (default: min(10, maxEvents / 2)). */
   keepRecent?: number;
+  /**
+   * Event kinds compaction always keeps verbatim, besides the opening message (default none, as
+   * Python). A layer whose state lives in its events lists them, e.g. `["task.offer"]`.
+   */
+  keepKinds?: string[];
   /** Prune conversations quiet for this long, and refuse events older than this (default: keep forever). */
   retention?: number | null;
   /**
@@ -52,7 +57,7 @@ export interface ConversationOptions {
   summarizer?: Summarizer;
 }
 
-/** Options of {@link Conversations.emit}. */
+/** Options of {@link Conversations.emit} (and of `ack`, whose parent defaults to the nonce). */
 export interface EmitOptions {
   /** The event this one answers (for an `ack` or `reply`: the nonce). */
   parentId?: string | null;
@@ -88,6 +93,7 @@ export function nonceOf(ref: BroadcastRef): string {
 export interface ConversationSettings {
   maxEvents: number | null;
   keepRecent: number;
+  keepKinds: readonly string[];
   retention: number | null;
   gossipFanout: number;
   summarizer: Summarizer;
@@ -112,6 +118,7 @@ export function conversationSettings(options: ConversationOptions): Conversation
   return {
     maxEvents,
     keepRecent,
+    keepKinds: checkKeepKinds(options.keepKinds),
     retention,
     gossipFanout: fanout === Number.POSITIVE_INFINITY ? fanout : Math.floor(fanout),
     summarizer: options.summarizer ?? digestSummarizer,

@@ -19,18 +19,9 @@ import { readPeer } from "../wire/peer.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { broadcastKwargs, broadcastTime, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
-import {
-  ConversationEndpoint,
-  conversationSettings,
-  nonceOf,
-  type BroadcastRef,
-  type ConversationHost,
-  type ConversationOptions,
-  type EmitOptions,
-  type SyncOptions,
-} from "./contracts.ts";
+import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions } from "./contracts.ts";
 import { AskFlow } from "./ask.ts";
-import { Upkeep } from "./upkeep.ts";
+import { Upkeep, type CompactOptions } from "./upkeep.ts";
 import { Gossip } from "./gossip.ts";
 import { ReplyBook, type ReplyOrigin } from "./replies.ts";
 import { syncFrom } from "./sync.ts";
@@ -323,10 +314,10 @@ export class Conversations {
     await this.gossip.fanOut([first], ConversationEndpoint.Event, [event], {});
   }
 
-  /** `ack`: "I saw this and choose to wade in" (parent_id = nonce). Never an assignment. */
-  async ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}): Promise<ConversationEvent> {
+  /** `ack`: "I saw this and choose to wade in" (parent_id = the nonce unless `options.parentId`). */
+  async ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}, options: EmitOptions = {}): Promise<ConversationEvent> {
     const nonce = nonceOf(broadcast);
-    return this.emit(nonce, EventKind.Ack, payload, { parentId: nonce });
+    return this.emit(nonce, EventKind.Ack, payload, { parentId: options.parentId === undefined ? nonce : options.parentId, metadata: options.metadata });
   }
 
   /**
@@ -385,12 +376,14 @@ export class Conversations {
     this.upkeep.setSummarizer(summarizer);
   }
 
-  /**
-   * Fold the older events of a conversation into one `summary` event if it holds more than
-   * `maxEvents`; see {@link Upkeep.compact}.
-   */
+  /** Fold older events into one `summary` if over `maxEvents`; see {@link Upkeep.compact}. */
   compact(target: BroadcastRef): Promise<ConversationEvent | null> {
     return this.upkeep.compact(nonceOf(target));
+  }
+
+  /** Compact a conversation now, whatever its size; see {@link Upkeep.compactNow}. */
+  compactNow(target: BroadcastRef, options: CompactOptions = {}): Promise<ConversationEvent | null> {
+    return this.upkeep.compactNow(nonceOf(target), options);
   }
 
   /** Drop conversations quiet for longer than the retention. Returns the dropped ids. */

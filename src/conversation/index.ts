@@ -5,6 +5,8 @@
  * @module
  */
 export { Conversations } from "./conversations.ts";
+export { askSwarm, ASK_ENDPOINT, type AskSwarmOptions, type AskSwarmPort, type SwarmAnswer } from "./ask-swarm.ts";
+export type { CompactOptions } from "./upkeep.ts";
 export {
   ConversationEndpoint,
   type ConversationHost,
@@ -26,6 +28,7 @@ export {
   planCompaction,
   summaryEvent,
   defaultKeepRecent,
+  MANUAL_KEEP_RECENT,
   type Summarizer,
   type CompactionLimits,
   type CompactionPlan,
@@ -33,6 +36,7 @@ export {
 export {
   ArtifactStore,
   agentCard,
+  AGENT_CARD_MIME_TYPE,
   canonicalBytes,
   defaultEncoding,
   type ArtifactDescriptor,
@@ -40,6 +44,7 @@ export {
   type ArtifactEncoding,
   type ArtifactOptions,
   type AgentCardSource,
+  type AgentCard,
 } from "./artifacts.ts";
 export { canonicalJson, canonicalJsonBytes, pythonJsonNumber, pythonJsonString, compareCodePoints } from "./canonical-json.ts";
 export { uuidv7, isUuidv7, uuidv7TimeMs } from "./uuid.ts";

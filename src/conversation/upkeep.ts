@@ -11,7 +11,7 @@ import { createLogger } from "../log.ts";
 import { nowSeconds } from "../util/time.ts";
 import type { ConversationLog } from "./log.ts";
 import { EventKind } from "./events.ts";
-import { digestSummarizer, planCompaction, summaryEvent, type Summarizer } from "./compaction.ts";
+import { MANUAL_KEEP_RECENT, checkKeepKinds, digestSummarizer, planCompaction, summaryEvent, type Summarizer } from "./compaction.ts";
 
 const log = createLogger("conversation");
 
@@ -32,8 +32,18 @@ export interface UpkeepPort {
 export interface UpkeepLimits {
   maxEvents: number | null;
   keepRecent: number;
+  /** Kinds compaction always keeps verbatim (besides the opening message). */
+  keepKinds: readonly string[];
   /** Seconds. */
   retention: number | null;
+}
+
+/** Options of a compaction asked for by hand (`node.compactConversation`). */
+export interface CompactOptions {
+  /** Newest events kept verbatim besides the opening message (default 25, as Python). */
+  keepRecent?: number;
+  /** Kinds kept verbatim wherever they are (default: the node's `conversationKeepKinds`). */
+  keepKinds?: string[];
 }
 
 /** Compaction and retention of one node's conversation log. */
@@ -102,12 +112,33 @@ export class Upkeep {
    * summary, or null when nothing was folded. A summarizer that throws falls back to the digest.
    */
   async compact(conversationId: string): Promise<ConversationEvent | null> {
-    const { maxEvents, keepRecent } = this.limits;
+    const { maxEvents, keepRecent, keepKinds } = this.limits;
     if (maxEvents === null) return null;
+    if ((await this.port.log.count(conversationId)) <= maxEvents) return null;
+    return this.fold(conversationId, { maxEvents, keepRecent, keepKinds }, 2);
+  }
+
+  /**
+   * Compact now, whatever the size limit (Python's `compact_conversation`): everything but the
+   * opening message, the `keepKinds` events and the `keepRecent` newest folds into one summary.
+   * Waits for a compaction of the same conversation already running. Returns the summary, or null
+   * when there was nothing to fold.
+   *
+   * @throws {ConfigError} for a `keepRecent` that is not an integer >= 0 or a bad `keepKinds`.
+   */
+  async compactNow(conversationId: string, options: CompactOptions = {}): Promise<ConversationEvent | null> {
+    const keepRecent = options.keepRecent ?? MANUAL_KEEP_RECENT;
+    if (!Number.isInteger(keepRecent) || keepRecent < 0) throw new ConfigError(`keepRecent must be an integer >= 0, got ${String(keepRecent)}`);
+    const keepKinds = options.keepKinds === undefined ? this.limits.keepKinds : checkKeepKinds(options.keepKinds);
+    const running = this.compacting.get(conversationId);
+    if (running) await running.catch(() => undefined);
+    return this.fold(conversationId, { maxEvents: 0, keepRecent, keepKinds }, 1);
+  }
+
+  private async fold(conversationId: string, limits: { maxEvents: number; keepRecent: number; keepKinds: readonly string[] }, minFold: number): Promise<ConversationEvent | null> {
     const store = this.port.log;
-    if ((await store.count(conversationId)) <= maxEvents) return null;
     const events = await store.events(conversationId);
-    const plan = planCompaction(conversationId, events, { maxEvents, keepRecent });
+    const plan = planCompaction(conversationId, events, limits, minFold);
     if (!plan) return null;
     let text: string;
     try {
@@ -116,7 +147,8 @@ export class Upkeep {
       log.warn(`summarizer failed for ${conversationId}, using the digest`, error);
       text = await digestSummarizer(plan.fold);
     }
-    const summary = summaryEvent(conversationId, plan.fold, text, this.port.self());
+    const opening = plan.keep.find((e) => e.event_id === conversationId) ?? plan.keep[0];
+    const summary = summaryEvent(conversationId, plan.fold, text, this.port.self(), opening?.event_id ?? null);
     await store.compact(
       conversationId,
       plan.fold.map((e) => e.event_id),
@@ -124,6 +156,8 @@ export class Upkeep {
     );
     this.port.emit("conversation.event", summary);
     this.port.emit(`conversation.${EventKind.Summary}`, summary);
+    // As Python: `conversation.compacted` carries the summary event itself.
+    this.port.emit("conversation.compacted", summary);
     return summary;
   }
 
@@ -132,7 +166,10 @@ export class Upkeep {
     const retention = this.limits.retention;
     if (retention === null) return [];
     const dropped = await this.port.log.prune(now - retention);
-    for (const id of dropped) this.port.dropped(id);
+    for (const id of dropped) {
+      this.port.dropped(id);
+      this.port.emit("conversation.pruned", id); // as Python: the conversation id
+    }
     if (dropped.length > 0) log.debug(`pruned ${dropped.length} quiet conversation(s)`);
     return dropped;
   }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { hostname } from "node:os";
 import { isLoopback } from "../address.ts";
 import { createLogger } from "../log.ts";
 import type { NodeKind, Peer } from "../types.ts";
@@ -27,13 +28,26 @@ const MAX_CAPABILITY_CHUNKS = 6;
 export type TxtProperties = Record<string, string | null>;
 
 /**
- * The instance label: the node name with every character other than letters, digits and `-`
- * replaced by `-`, then `-` and the first 8 characters of the id (shortened to fit a DNS label).
+ * The name a node gets when none is given: `<hostname>-<first 6 chars of id>`. A Python node's
+ * default name is `""`; {@link instanceName} treats this one as "unnamed" the way Python treats `""`.
+ */
+export function defaultNodeName(id: string): string {
+  return `${hostname()}-${id.slice(0, 6)}`;
+}
+
+/**
+ * The instance name, as the Python package's `_service_label` builds it: the node name (or, for an
+ * unnamed node, the first 8 characters of the id) with every character that is not a letter or a
+ * digit (Unicode ones included, as Python's `str.isalnum`) or `-` replaced by `-`, leading and
+ * trailing `-` stripped (the id's 8 characters when nothing is left), then `-` and the first 8
+ * characters of the id. Shortened to fit one DNS label (63 bytes).
  */
 export function instanceName(name: string, id: string): string {
+  const id8 = id.slice(0, 8);
+  const unnamed = !name || name === defaultNodeName(id);
   // Per character (code point, as Python iterates a str): an emoji is one "-", not two.
-  const label = name.replace(/[^A-Za-z0-9-]/gu, "-").slice(0, 63 - 9);
-  return `${label}-${id.slice(0, 8)}`;
+  const safe = (unnamed ? id8 : name).replace(/[^\p{L}\p{N}-]/gu, "-").replace(/^-+|-+$/g, "");
+  return `${fitBytes(safe || id8, 63 - 9)}-${id8}`;
 }
 
 /** Cut `text` to at most `bytes` UTF-8 bytes, never inside a character. */

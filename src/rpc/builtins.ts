@@ -32,17 +32,18 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
   );
   registry.builtin("_node.info", "Agent card summary", [], () => {
     const info = host.info();
-    return { name: info.name, role: info.role, description: info.description, capabilities: info.capabilities };
+    return { name: info.name, role: info.role ?? "", description: info.description ?? "", capabilities: info.capabilities };
   });
+  // An unset schema is {} as a Python node sends it (consumer code indexes into it).
   registry.builtin("_node.capabilities", "Capabilities with schemas", [], () =>
     host.capabilityList().map((c) => ({
       name: c.name,
       description: c.description ?? "",
-      input_schema: c.inputSchema ?? null,
-      output_schema: c.outputSchema ?? null,
+      input_schema: c.inputSchema ?? {},
+      output_schema: c.outputSchema ?? {},
     })),
   );
-  registry.builtin(HELLO_ENDPOINT, "Connection negotiation (Bun extension)", [], () => ({
+  registry.builtin(HELLO_ENDPOINT, "Connection negotiation (Bun extension)", ["offer"], () => ({
     multiplex: true,
     implementation: IMPLEMENTATION,
     version: VERSION,

@@ -15,7 +15,10 @@ import type { RemoteAddress } from "../wire/protocol.ts";
 const log = createLogger("endpoints");
 
 /**
- * The last argument every handler receives, after its positional arguments.
+ * What a handler learns about the call besides its arguments. A handler gets it only when it asks
+ * for it: with `{ context: true }`, or by naming its last parameter `ctx` (see
+ * {@link EndpointOptions.context}). It then arrives in that last parameter, never in one meant for
+ * an argument.
  */
 export interface CallContext {
   /** The endpoint name that was called. */
@@ -31,8 +34,9 @@ export interface CallContext {
 }
 
 /**
- * An endpoint handler: positional arguments first, then the {@link CallContext}. Sync or async.
- * Arguments come off the network, so their types are whatever the caller sent: check them.
+ * An endpoint handler: the call's arguments bound to its parameters as Python binds them, and (when
+ * it asks for it) the {@link CallContext} in its last parameter. Sync or async. Arguments come off
+ * the network, so their types are whatever the caller sent: check them.
  */
 // biome-ignore lint: handlers take arbitrary wire values; `any` lets users annotate parameters freely.
 export type Handler = (...args: any[]) => unknown;
@@ -44,11 +48,25 @@ export interface EndpointOptions {
   /** Listed by `_synapse.methods` (default true for user endpoints; built-ins are unpublished). */
   publish?: boolean;
   /**
-   * Parameter names, in order, for binding keyword arguments. By default they are read from the
-   * handler's source (plain names only). A keyword argument whose name is not among them is only
-   * available in `ctx.kwargs`.
+   * Names of the parameters that take arguments, in order, for binding keyword arguments (the
+   * context parameter not included). By default they are read from the handler's source (plain
+   * names only; give them for bound, minified or destructuring handlers). A keyword argument whose
+   * name is not among them is refused: `bad_request` "NAME() got an unexpected keyword argument
+   * 'KEY'", as Python raises.
    */
   params?: string[];
+  /**
+   * Pass the {@link CallContext} as the handler's last parameter, after the `params` (which then
+   * do not include it). Default: true when the handler's last parameter is named `ctx`, else false.
+   * The context always lands in that one parameter: a missing argument leaves its parameter
+   * `undefined` (its default applies), and more positional arguments than `params` are refused.
+   */
+  context?: boolean;
+  /**
+   * Accept keyword arguments that name no parameter, as Python's `**kwargs` does: they are left in
+   * the context's `kwargs` (default false: such a call is refused).
+   */
+  extraKwargs?: boolean;
 }
 
 /** The handler of a built-in endpoint: the positional values as sent, then the call's context. */
@@ -59,9 +77,17 @@ export interface Endpoint {
   name: string;
   description: string;
   publish: boolean;
+  /** Parameters that take arguments (the context parameter not included). */
   params: string[];
+  /** True when the handler takes the {@link CallContext} after its `params`. */
+  context: boolean;
+  /** True when keyword arguments that name no parameter are accepted (left in `ctx.kwargs`). */
+  extraKwargs?: boolean;
   handler: Handler;
 }
+
+/** The name that asks for the context when it is a handler's last parameter. */
+const CONTEXT_NAME = "ctx";
 
 /** Observes broadcast calls before their handler runs (the conversation layer records them). */
 export type BroadcastObserver = (broadcast: Broadcast, request: RequestMessage, kwargs: Kwargs) => void;
@@ -87,11 +113,19 @@ export class EndpointRegistry {
   register(name: string, options: EndpointOptions, handler: Handler): Endpoint {
     if (typeof name !== "string" || name.length === 0) throw new ConfigError("endpoint name must be a non-empty string");
     if (typeof handler !== "function") throw new ConfigError(`handler of endpoint ${name} is not a function`);
+    const read = parameterNames(handler);
+    const context = options.context ?? read.at(-1) === CONTEXT_NAME;
+    // Read from source, the last name of a handler that takes the context is the context's own;
+    // given, `params` name the arguments only (a trailing "ctx" is dropped all the same).
+    let params = options.params ?? (context ? read.slice(0, -1) : read);
+    if (context && options.params !== undefined && params.at(-1) === CONTEXT_NAME) params = params.slice(0, -1);
     const endpoint: Endpoint = {
       name,
       description: options.description ?? "",
       publish: options.publish ?? true,
-      params: options.params ?? parameterNames(handler),
+      params: [...params],
+      context,
+      extraKwargs: options.extraKwargs ?? false,
       handler,
     };
     this.endpoints.set(name, endpoint);
@@ -107,9 +141,14 @@ export class EndpointRegistry {
    * @internal
    */
   builtin(name: string, description: string, params: readonly string[], handler: BuiltinHandler): Endpoint {
-    return this.register(name, { publish: false, description, params: [...params] }, (...args: unknown[]) =>
-      handler(args.slice(0, -1), args[args.length - 1] as CallContext),
-    );
+    const n = params.length;
+    return this.register(name, { publish: false, description, params: [...params], context: true }, (...args: unknown[]) => {
+      // The values as supplied: parameters no argument reached are left out at the end (a nil
+      // argument arrives as null, so only missing ones are undefined).
+      let end = n;
+      while (end > 0 && args[end - 1] === undefined) end--;
+      return handler(args.slice(0, end), args[n] as CallContext);
+    });
   }
 
   /** Remove an endpoint; true when it existed. */
@@ -126,6 +165,15 @@ export class EndpointRegistry {
     return [...this.endpoints.values()];
   }
 
+  /** Tell the broadcast observer (a failing observer never fails the call). */
+  private observe(broadcast: Broadcast, req: RequestMessage, kwargs: Kwargs): void {
+    try {
+      this.onBroadcast?.(broadcast, req, kwargs);
+    } catch (error) {
+      log.warn(`recording broadcast ${broadcast.nonce} failed`, error);
+    }
+  }
+
   /**
    * Run the request's endpoint. Returns the response synchronously when the handler is
    * synchronous, a promise otherwise. Never throws or rejects: every failure becomes an error
@@ -135,19 +183,26 @@ export class EndpointRegistry {
    */
   dispatch(req: RequestMessage, remote: RemoteAddress): ResponseMessage | Promise<ResponseMessage> {
     const endpoint = this.endpoints.get(req.endpoint);
-    if (!endpoint) return errorResponse(req.id, ErrorCode.BadRequest, `Unregistered endpoint called: ${req.endpoint}`);
     let broadcast: Broadcast | null = null;
     let kwargs = req.kwargs;
+    let observed = kwargs;
     if ("broadcast" in kwargs) {
       broadcast = readBroadcast(kwargs.broadcast);
-      if (broadcast && !endpoint.params.includes("broadcast")) {
+      if (broadcast) {
         const { broadcast: _omit, ...rest } = kwargs;
-        kwargs = rest;
+        observed = rest;
+        if (!endpoint?.params.includes("broadcast")) kwargs = rest;
       }
+    }
+    if (!endpoint) {
+      // Python records a broadcast's message before it looks the endpoint up: a node that cannot
+      // answer still takes part in the conversation (and fires broadcast.received).
+      if (broadcast) this.observe(broadcast, req, observed);
+      return errorResponse(req.id, ErrorCode.BadRequest, `Unregistered endpoint called: ${req.endpoint}`);
     }
     let result: unknown;
     try {
-      if (broadcast && this.onBroadcast) this.onBroadcast(broadcast, req, kwargs);
+      if (broadcast) this.observe(broadcast, req, observed);
       const ctx: CallContext = { endpoint: req.endpoint, id: req.id, kwargs, broadcast, remote };
       const args = bindArguments(endpoint, req.args, kwargs, ctx);
       result = endpoint.handler(...args);
@@ -171,20 +226,33 @@ function failure(req: RequestMessage, error: unknown): ResponseMessage {
 }
 
 /**
- * Lay out a handler's arguments: positional arguments as sent, keyword arguments placed at their
- * parameter's position, then the context right after the last supplied argument.
+ * Lay out a handler's arguments as Python binds a call: positional arguments as sent, keyword
+ * arguments at their parameter's position, and, for a handler that asks for it, the context in the
+ * parameter after the last of `params` (never in one meant for an argument).
+ *
+ * @throws {EndpointError} `bad_request` with Python's `TypeError` text for a keyword argument that
+ * names no parameter, a keyword for a position already filled, or (for a handler with a context)
+ * more positional arguments than parameters.
  */
 export function bindArguments(endpoint: Endpoint, args: unknown[], kwargs: Kwargs, ctx: CallContext): unknown[] {
-  const out = args.slice();
-  let end = args.length;
-  for (const key in kwargs) {
-    const at = endpoint.params.indexOf(key);
-    if (at < 0) continue;
-    if (at < args.length) throw new EndpointError(ErrorCode.InternalError, `${endpoint.name}() got multiple values for argument '${key}'`);
-    out[at] = kwargs[key];
-    if (at + 1 > end) end = at + 1;
+  const { params, name } = endpoint;
+  if (endpoint.context && args.length > params.length) {
+    const takes = `${params.length} positional argument${params.length === 1 ? "" : "s"}`;
+    throw new EndpointError(ErrorCode.BadRequest, `${name}() takes ${takes} but ${args.length} ${args.length === 1 ? "was" : "were"} given`);
   }
-  out.length = end;
-  out.push(ctx);
+  const out = args.slice();
+  for (const key in kwargs) {
+    const at = params.indexOf(key);
+    if (at < 0) {
+      if (endpoint.extraKwargs) continue;
+      throw new EndpointError(ErrorCode.BadRequest, `${name}() got an unexpected keyword argument '${key}'`);
+    }
+    if (at < args.length) throw new EndpointError(ErrorCode.BadRequest, `${name}() got multiple values for argument '${key}'`);
+    out[at] = kwargs[key];
+  }
+  if (endpoint.context) {
+    out.length = params.length;
+    out.push(ctx);
+  }
   return out;
 }

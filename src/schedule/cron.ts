@@ -14,6 +14,12 @@ import { assertValidDate, describeValue } from "./validate.ts";
 export interface CronScheduleOptions {
   /** IANA time zone the expression is read in, such as `"Europe/London"`; `"UTC"` by default. */
   tz?: string;
+  /**
+   * How a day-of-month field and a day-of-week field that are both restricted combine: `true`
+   * (default, Vixie cron and Python's `croniter(day_or=True)`): a day matching either runs;
+   * `false`: only a day matching both (`0 9 1-7 * mon`: the first Monday of the month).
+   */
+  dayOr?: boolean;
 }
 
 /**
@@ -28,6 +34,8 @@ export class CronSchedule implements Schedule {
   readonly expression: string;
   /** The canonical IANA time-zone name the expression is read in. */
   readonly tz: string;
+  /** Day-of-month and day-of-week combine with OR (true) or AND (false). */
+  readonly dayOr: boolean;
   readonly #job: Cron;
 
   /**
@@ -42,11 +50,15 @@ export class CronSchedule implements Schedule {
     if (typeof options !== "object" || options === null) {
       throw new ScheduleError(`cron(): options must be an object such as { tz: "UTC" }, got ${describeValue(options)}`);
     }
+    if (options.dayOr !== undefined && typeof options.dayOr !== "boolean") {
+      throw new ScheduleError(`cron(): dayOr must be true or false, got ${describeValue(options.dayOr)}`);
+    }
     this.expression = expression;
+    this.dayOr = options.dayOr ?? true;
     this.tz = resolveTimeZone(options.tz ?? "UTC", "cron(): tz");
     try {
       // A paused job without a callback never arms a timer; it is only asked for run times.
-      this.#job = new Cron(expression.trim(), { timezone: this.tz, paused: true, mode: "5-or-6-parts" });
+      this.#job = new Cron(expression.trim(), { timezone: this.tz, paused: true, mode: "5-or-6-parts", domAndDow: !this.dayOr });
     } catch (error) {
       const reason = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, "") : String(error);
       throw new ScheduleError(`cron(): invalid expression ${JSON.stringify(expression)}: ${reason}`, { cause: error });
@@ -69,7 +81,7 @@ export class CronSchedule implements Schedule {
 
   /** For example `cron "0 8 * * mon-fri" (Europe/London)`. */
   describe(): string {
-    return `cron ${JSON.stringify(this.expression)} (${this.tz})`;
+    return `cron ${JSON.stringify(this.expression)} (${this.tz}${this.dayOr ? "" : ", day AND weekday"})`;
   }
 }
 
@@ -77,7 +89,7 @@ export class CronSchedule implements Schedule {
  * A cron schedule. The expression has five fields (`minute hour day-of-month month day-of-week`)
  * or six (a leading `second` field), with the usual `*`, lists, ranges, steps and names
  * (`mon-fri`, `jan`), plus croner's extensions (`L`, `W`, `#`, `@daily`...). Day-of-month and
- * day-of-week combine with OR, as in Vixie cron. The expression is read in `tz` (`"UTC"` by
+ * day-of-week combine with OR, as in Vixie cron and Python's croniter (`{ dayOr: false }`: AND). The expression is read in `tz` (`"UTC"` by
  * default); see {@link CronSchedule} for daylight-saving behaviour.
  *
  * ```ts

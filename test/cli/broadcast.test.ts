@@ -28,7 +28,8 @@ async function kitchen(): Promise<{ seed: Node; cooks: Node[]; grump: Node; quie
     return node;
   };
   const cook = (node: Node) => {
-    node.endpoint("kitchen.who_can", async (dish: string, ctx: CallContext) => {
+    // `spicy` names no parameter: taken as Python's **kwargs would (in ctx.kwargs).
+    node.endpoint("kitchen.who_can", { extraKwargs: true }, async (dish: string, ctx: CallContext) => {
       await node.ack(ctx.broadcast!);
       const spicy = ctx.kwargs.spicy === true ? " (spicy)" : "";
       await node.reply(ctx.broadcast!, `${node.name} can make ${dish}${spicy}`);

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Node } from "../../src/node.ts";
+import type { CallContext } from "../../src/rpc/endpoints.ts";
 import { startNode, stopAll } from "../helpers/net.ts";
 import { freePort, jsonLines, killAll, sn } from "./run-sn.ts";
 
@@ -15,8 +16,8 @@ beforeAll(async () => {
     capabilities: [{ name: "math", description: "Sums and such", inputSchema: { type: "array" } }, "plain"],
   });
   node.endpoint("sum", { description: "Add two numbers" }, (a: number, b: number) => a + b);
-  node.endpoint("echo", { description: "Return the arguments" }, (...args: unknown[]) => args.slice(0, -1));
-  node.endpoint("kwargs", (...args: unknown[]) => (args.at(-1) as { kwargs: unknown }).kwargs);
+  node.endpoint("echo", { description: "Return the arguments" }, (...args: unknown[]) => args);
+  node.endpoint("kwargs", { extraKwargs: true }, (ctx: CallContext) => ctx.kwargs);
   node.endpoint("boom", () => {
     throw new Error("kaboom");
   });
@@ -59,8 +60,8 @@ describe("cli query - ping, info, methods, peers", () => {
       description: "adds things up",
     });
     expect(card.capabilities).toEqual([
-      { name: "math", description: "Sums and such", input_schema: { type: "array" }, output_schema: null },
-      { name: "plain", description: "", input_schema: null, output_schema: null },
+      { name: "math", description: "Sums and such", input_schema: { type: "array" }, output_schema: {} },
+      { name: "plain", description: "", input_schema: {}, output_schema: {} },
     ]);
     expect(card.endpoints.map((e: { name: string }) => e.name)).toEqual(["sum", "echo", "kwargs", "boom", "slow", "bytes"]);
 

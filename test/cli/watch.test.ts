@@ -42,8 +42,8 @@ describe("cli watch", () => {
     const other = await cook("line-cook", seedAddr);
     await watch.record((r) => r.event === "peer.joined" && peerId(r) === other.id, 10_000, "line-cook joining");
 
-    // The watcher does not serve kitchen.who_can: it learns of the broadcast from the ACK and
-    // fetches the opening message from the ACK's author.
+    // The watcher does not serve kitchen.who_can; it records the broadcast all the same (as a
+    // Python node does) and answers "Unregistered endpoint".
     const b = await seed.broadcast("kitchen.who_can", kw({ dish: "soup" }));
     const ack = await watch.record((r) => r.event === "conversation.ack" && r.conversation_id === b.nonce, 10_000, "the ACK");
     expect(peerId(ack)).toBe(other.id);
@@ -120,4 +120,31 @@ describe("cli watch", () => {
     expect((await watch.exit(10_000)).code).toBe(0);
     expect(watch.records.at(-1)).toMatchObject({ event: "watch.stopped", reason: "SIGTERM" });
   }, 40_000);
+});
+
+describe("cli watch - order of events (issue #11)", () => {
+  test("a conversation revealed by a later reply: the fetched broadcast comes before the reply", async () => {
+    const cookNode = await startNode({ name: "slow-cook", swarm: SWARM, heartbeatInterval: null });
+    let pending: Parameters<Node["reply"]>[0] | null = null;
+    cookNode.endpoint("kitchen.slow", (dish: string, ctx: CallContext) => {
+      pending = ctx.broadcast;
+      return `later: ${dish}`;
+    });
+    const origin = await startNode({ name: "waiter", swarm: SWARM, heartbeatInterval: null });
+    await origin.join({ seeds: [`127.0.0.1:${cookNode.port}`] });
+    // Said before the watcher is there: it never sees the broadcast itself.
+    const b = await origin.broadcast("kitchen.slow", "stew");
+    expect(pending).not.toBeNull();
+
+    const watch = SnStream.start(["watch", SWARM, "--no-mdns", "--seed", `127.0.0.1:${cookNode.port}`, "--json"]);
+    const started = await watch.record((r) => r.event === "watch.started", 10_000, "watch.started");
+    const watcherId = (started.node as { id: string }).id;
+    for (let i = 0; i < 100 && !cookNode.peers.has(watcherId); i++) await Bun.sleep(20);
+    expect(cookNode.peers.has(watcherId)).toBe(true);
+
+    await cookNode.reply(pending!, "stew is ready");
+    await watch.record((r) => r.event === "broadcast.reply" && r.nonce === b.nonce, 10_000, "the reply");
+    const events = watch.records.filter((r) => r.nonce === b.nonce).map((r) => r.event);
+    expect(events).toEqual(["broadcast.received", "broadcast.reply"]);
+  });
 });

@@ -72,23 +72,42 @@ describe("conversation - artifacts", () => {
     expect(() => store.get("s")).toThrow("unknown artifact: s");
   });
 
-  test("agentCard describes a node; published as an artifact", async () => {
-    const node = await startNode({ name: "scribe", role: "writer", description: "writes things", capabilities: [{ name: "write", description: "prose" }] });
+  test("agentCard has the Python examples' shape; publishAgentCard is found by a Python planner (issue #11)", async () => {
+    const node = await startNode({ name: "scribe", role: "writer", description: "writes things", capabilities: [{ name: "write", description: "prose" }, "python"] });
     node.endpoint("write", { description: "Write a paragraph" }, (topic: string) => `About ${topic}`);
-    const card = agentCard(node);
+    const card = agentCard(node, { languages: ["en"] });
+    expect(Object.keys(card).slice(0, 4)).toEqual(["name", "role", "capabilities", "description"]);
     expect(card).toEqual({
-      id: node.id,
       name: "scribe",
       role: "writer",
+      capabilities: ["write", "python"],
       description: "writes things",
+      id: node.id,
       swarm: null,
       team: "default",
-      capabilities: [{ name: "write", description: "prose", input_schema: null, output_schema: null }],
+      capability_details: [
+        { name: "write", description: "prose", input_schema: {}, output_schema: {} },
+        { name: "python", description: "", input_schema: {}, output_schema: {} },
+      ],
       endpoints: [{ name: "write", description: "Write a paragraph" }],
+      languages: ["en"],
     });
-    const d = node.artifact("agent-card", card, { kind: "agent_card" });
-    const got = await new Client("127.0.0.1", node.port).call<Record<string, unknown>>("_synapse.artifact.get", "agent-card");
+    const d = node.publishAgentCard({ languages: ["en"] });
+    expect([d.name, d.mime_type, d.kind]).toEqual(["agent-card", "application/vnd.synapse.agent-card+json", "metadata"]);
+
+    // What a Python planner does: list the artifacts, take the one with the agent-card MIME type,
+    // fetch it, and test `"python" in card["capabilities"]`.
+    const client = new Client("127.0.0.1", node.port);
+    const listed = await client.call<Array<{ name: string; mime_type: string }>>("_synapse.artifacts");
+    const found = listed.find((a) => a.mime_type === "application/vnd.synapse.agent-card+json")!;
+    const got = await client.call<{ content: { capabilities: unknown[]; description: unknown; role: unknown }; sha256: string }>("_synapse.artifact.get", found.name);
+    expect(got.content.capabilities.includes("python")).toBe(true);
+    expect(typeof got.content.description).toBe("string");
     expect(got.content).toEqual(card);
     expect(got.sha256).toBe(d.sha256);
+
+    // An unset role and description are "", never nil.
+    const bare = await startNode({ name: "bare" });
+    expect([agentCard(bare).role, agentCard(bare).description]).toEqual(["", ""]);
   });
 });

@@ -18,7 +18,8 @@ describe("conversation - broadcast", () => {
     const seen: Array<{ node: string; broadcast: Broadcast; question: unknown; kwargs: Record<string, unknown> }> = [];
     const received: BroadcastReceived[] = [];
     for (const node of others) {
-      node.endpoint("team.question", (question: string, ctx: CallContext) => {
+      // `urgent` names no parameter: accepted as Python's **kwargs would, and left in ctx.kwargs.
+      node.endpoint("team.question", { extraKwargs: true }, (question: string, ctx: CallContext) => {
         seen.push({ node: node.name, broadcast: ctx.broadcast!, question, kwargs: ctx.kwargs });
         return `${node.name} saw it`;
       });
@@ -178,5 +179,31 @@ describe("conversation - acks and replies", () => {
     const malformed = await remoteError(client.call("_synapse.broadcast.reply", 7, stranger));
     expect(malformed.code).toBe("bad_request");
     expect(await origin!.replies(bc)).toEqual([]);
+  });
+});
+
+describe("conversation - a broadcast to an endpoint this node does not serve (issue #11)", () => {
+  test("the message event and broadcast.received are recorded before 'Unregistered endpoint' is answered, as Python does", async () => {
+    const [origin, lacking] = (await swarm(2)) as [Awaited<ReturnType<typeof startNode>>, Awaited<ReturnType<typeof startNode>>];
+    const received: BroadcastReceived[] = [];
+    lacking.on("broadcast.received", (r) => void received.push(r));
+    // What the Python `sn broadcast` sends: synapse.message(message, broadcast=...).
+    const b = await origin.broadcast("synapse.message", "Ship status?");
+    await settle([origin, lacking]);
+    const events = await lacking.conversation(b);
+    expect(events.map((e) => [e.kind, e.event_id, e.peer.id])).toEqual([["message", b.nonce, origin.id]]);
+    expect(events[0]!.payload).toEqual({ endpoint: "synapse.message", args: ["Ship status?"], kwargs: {} });
+    expect(received.map((r) => [r.broadcast.nonce, r.endpoint, r.args])).toEqual([[b.nonce, "synapse.message", ["Ship status?"]]]);
+
+    // The caller still gets Python's answer, with the request's id.
+    const again = { nonce: "n-direct", origin: origin.toPeer(), endpoint: "synapse.message" };
+    const error = await remoteError(new Client("127.0.0.1", lacking.port).call("synapse.message", kw({ broadcast: again, message: "hi" })));
+    expect(error.code).toBe("bad_request");
+    expect(error.message).toBe("Unregistered endpoint called: synapse.message");
+    await settle([lacking]);
+    expect((await lacking.conversation("n-direct"))[0]!.payload).toEqual({ endpoint: "synapse.message", args: [], kwargs: { message: "hi" } });
+    // A plain call to a missing endpoint records nothing.
+    await remoteError(new Client("127.0.0.1", lacking.port).call("nothing.here", 1));
+    expect((await lacking.conversations()).length).toBe(2);
   });
 });

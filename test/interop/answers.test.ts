@@ -194,15 +194,22 @@ describe("interop - built-in answers to a Python client", () => {
     const caps = (await ok(port, "_node.capabilities")) as PyValue[];
     for (const c of caps) expect(keysOf(c)).toEqual(["name", "description", "input_schema", "output_schema"]);
     expect(plain(caps)).toEqual([
-      { name: "search", description: "", input_schema: null, output_schema: null },
-      { name: "summarise", description: "short summaries", input_schema: { type: "string" }, output_schema: null },
+      { name: "search", description: "", input_schema: {}, output_schema: {} },
+      { name: "summarise", description: "short summaries", input_schema: { type: "string" }, output_schema: {} },
     ]);
   });
 
-  test("a defaulted node: nil role and description, team 'default', swarm nil", async () => {
+  test("a defaulted node: \"\" role and description everywhere Python sends them, {} schemas, team 'default', swarm nil (issue #11)", async () => {
     const plainNode = await startNode({ heartbeatInterval: null });
+    plainNode.capability("bare");
     const info = plain(await ok(plainNode.port, "_synapse.info")) as Record<string, unknown>;
-    expect([info.role, info.description, info.swarm, info.team, info.capabilities]).toEqual([null, null, null, "default", []]);
+    expect([info.role, info.description, info.swarm, info.team, info.capabilities]).toEqual(["", "", null, "default", ["bare"]]);
+    const card = plain(await ok(plainNode.port, "_node.info")) as Record<string, unknown>;
+    expect([card.role, card.description]).toEqual(["", ""]);
+    const beat = plain(await ok(plainNode.port, "_synapse.heartbeat", [pythonPeer(9003)])) as { self: Record<string, unknown> };
+    expect([beat.self.role, beat.self.description]).toEqual(["", ""]);
+    // Python consumer code such as `cap["input_schema"].get("type")` works on {} and fails on nil.
+    expect(plain(await ok(plainNode.port, "_node.capabilities"))).toEqual([{ name: "bare", description: "", input_schema: {}, output_schema: {} }]);
   });
 
   test("_synapse.join, _synapse.peers and _synapse.heartbeat from a Python peer", async () => {

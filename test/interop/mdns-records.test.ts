@@ -5,12 +5,25 @@ import { describe, expect, test } from "bun:test";
 import { buildTxt, instanceName, parseTxt, txtCapabilities } from "../../src/membership/mdns-txt.ts";
 
 describe("interop - mDNS instance name and TXT properties", () => {
-  test("instance name: every character (code point) other than a letter, digit or '-' becomes one '-'", () => {
+  test("instance name as Python's _service_label: non-alphanumerics (str.isalnum) become '-', ends stripped, then the id's 8 chars", () => {
     expect(instanceName("worker_1.lab", "0123456789abcdef")).toBe("worker-1-lab-01234567");
     // Characters outside the BMP are one character each in Python, as here: one '-' apiece.
-    expect(instanceName("a😀b", "0123456789")).toBe("a-b-01234567");
-    expect(instanceName("𝒳 y", "fedcba9876")).toBe("--y-fedcba98");
-    expect(instanceName("é", "abcdefgh99")).toBe("--abcdefgh");
+    expect(instanceName("a😀😀b", "0123456789")).toBe("a--b-01234567");
+    // Letters and digits are Unicode ones, as Python's str.isalnum() says.
+    expect(instanceName("𝒳 y", "fedcba9876")).toBe("𝒳-y-fedcba98");
+    expect(instanceName("é", "abcdefgh99")).toBe("é-abcdefgh");
+    expect(instanceName("_alpha.", "0123456789")).toBe("alpha-01234567");
+    // Nothing left after stripping: the id's first 8 characters.
+    expect(instanceName("***", "0123456789")).toBe("01234567-01234567");
+  });
+
+  test("an unnamed node: Python labels it with its id (its name is \"\"), so does a node left with the default name here", async () => {
+    const { Node } = await import("../../src/node.ts");
+    const unnamed = new Node({ id: "89abcdef".repeat(8) });
+    expect(instanceName(unnamed.name, unnamed.id)).toBe("89abcdef-89abcdef");
+    expect(instanceName("", "0123456789")).toBe("01234567-01234567");
+    const named = new Node({ id: "89abcdef".repeat(8), name: "scout" });
+    expect(instanceName(named.name, named.id)).toBe("scout-89abcdef");
   });
 
   test("TXT: id, name, kind, swarm, team, host, capabilities in that order, every value a string", () => {

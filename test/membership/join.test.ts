@@ -179,7 +179,7 @@ describe("membership - refusals and malformed records", () => {
       ["_synapse.join", [peerRecord({ extra: true })], "invalid peer record: unexpected key 'extra'"],
       ["_synapse.join", ["a string"], "invalid peer record: expected a map, got str"],
       ["_synapse.join", [], "_synapse.join() missing required argument: 'peer'"],
-      ["_synapse.join", [peerRecord(), 1], "_synapse.join() takes 1 argument (peer) but 2 were given"],
+      ["_synapse.join", [peerRecord(), 1], "_synapse.join() takes 1 positional argument but 2 were given"],
       ["_synapse.heartbeat", [noPort], "invalid peer record: missing 'port'"],
       ["_synapse.heartbeat", [peerRecord({ last_seen: "now" })], "invalid peer record: 'last_seen' must be a number, got str"],
       ["_synapse.heartbeat", [peerRecord({ id: "" })], "invalid peer record: 'id' must be a non-empty string, got str"],

@@ -387,7 +387,7 @@ describe("membership ports - endpoints", () => {
       ["_synapse.heartbeat", [{ ...b, team: "red" }], "peer requested a different team"],
       ["_synapse.join", [{ id: b.id, address: b.address }], "invalid peer record: missing 'port'"],
       ["_synapse.join", [], "_synapse.join() missing required argument: 'peer'"],
-      ["_synapse.heartbeat", [b, b], "_synapse.heartbeat() takes 1 argument (peer) but 2 were given"],
+      ["_synapse.heartbeat", [b, b], "_synapse.heartbeat() takes 1 positional argument but 2 were given"],
     ];
     for (const [endpoint, args, message] of refusals) {
       expect(call(registry, endpoint, args).error).toEqual({ code: "bad_request", message });

@@ -46,14 +46,50 @@ describe("params - binding", () => {
     remote: { address: "127.0.0.1", port: 1 },
   });
 
-  test("kwargs go to their parameter's position; the context follows the last supplied argument", () => {
-    const endpoint = { name: "e", description: "", publish: true, params: ["a", "b", "c"], handler: () => 0 };
+  test("kwargs go to their parameter's position; the context only to a handler that asks, after its params", () => {
+    const plain = { name: "e", description: "", publish: true, params: ["a", "b", "c"], context: false, handler: () => 0 };
+    const withContext = { ...plain, context: true };
     const c1 = ctx({ c: 3 });
-    expect(bindArguments(endpoint, [1], { c: 3 }, c1)).toEqual([1, undefined, 3, c1]);
+    expect(bindArguments(plain, [1], { c: 3 }, c1)).toEqual([1, undefined, 3]);
+    expect(bindArguments(withContext, [1], { c: 3 }, c1)).toEqual([1, undefined, 3, c1]);
     const c2 = ctx({});
-    expect(bindArguments(endpoint, [], {}, c2)).toEqual([c2]);
-    const c3 = ctx({ b: 2, other: 9 });
-    expect(bindArguments(endpoint, [1], { b: 2, other: 9 }, c3)).toEqual([1, 2, c3]);
+    expect(bindArguments(plain, [], {}, c2)).toEqual([]);
+    expect(bindArguments(withContext, [], {}, c2)).toEqual([undefined, undefined, undefined, c2]);
+    expect(bindArguments(withContext, [1, 2], {}, c2)).toEqual([1, 2, undefined, c2]);
+  });
+
+  test("Python's TypeError texts: unknown keyword, multiple values, too many positional arguments", () => {
+    const endpoint = { name: "sum", description: "", publish: true, params: ["a", "b"], context: true, handler: () => 0 };
+    const c = ctx({});
+    expect(() => bindArguments(endpoint, [], { a: 1, c: 2 }, c)).toThrow("sum() got an unexpected keyword argument 'c'");
+    expect(() => bindArguments({ ...endpoint, context: false }, [], { a: 1, c: 2 }, c)).toThrow("sum() got an unexpected keyword argument 'c'");
+    expect(() => bindArguments(endpoint, [1], { a: 1 }, c)).toThrow("sum() got multiple values for argument 'a'");
+    expect(() => bindArguments(endpoint, [1, 2, 3], {}, c)).toThrow("sum() takes 2 positional arguments but 3 were given");
+    expect(() => bindArguments({ ...endpoint, params: [] }, [1], {}, c)).toThrow("sum() takes 0 positional arguments but 1 was given");
+    // Python's **kwargs: { extraKwargs: true } leaves them in ctx.kwargs.
+    expect(bindArguments({ ...endpoint, extraKwargs: true }, [], { a: 1, c: 2 }, c)).toEqual([1, undefined, c]);
+    // Without a context, extra positional arguments reach a rest parameter as JavaScript passes them.
+    expect(bindArguments({ ...endpoint, context: false }, [1, 2, 3], {}, c)).toEqual([1, 2, 3]);
+  });
+
+  test("a last parameter named ctx asks for the context; { context } overrides the rule", () => {
+    const registry = new EndpointRegistry();
+    const named = registry.register("a", {}, (x: unknown, ctx: CallContext) => [x, ctx]);
+    expect(named.params).toEqual(["x"]);
+    expect(named.context).toBe(true);
+    const plain = registry.register("b", {}, (x: unknown, context: unknown) => [x, context]);
+    expect(plain.params).toEqual(["x", "context"]);
+    expect(plain.context).toBe(false);
+    const explicit = registry.register("c", { context: true }, (x: unknown, call: CallContext) => [x, call]);
+    expect(explicit.params).toEqual(["x"]); // the last parameter is the context's
+    const given = registry.register("d", { params: ["x"], context: true }, (...args: unknown[]) => args);
+    expect(given.params).toEqual(["x"]);
+    // params given and a last parameter named ctx: the context still comes (as before params existed).
+    const both = registry.register("f", { params: ["first"] }, (x: unknown, ctx: CallContext) => [x, ctx]);
+    expect([both.params, both.context]).toEqual([["first"], true]);
+    const off = registry.register("e", { context: false }, (x: unknown, ctx: unknown) => [x, ctx]);
+    expect(off.params).toEqual(["x", "ctx"]);
+    expect(off.context).toBe(false);
   });
 
   test("a default value is kept when its kwarg is missing and a later one is given", async () => {

@@ -159,3 +159,22 @@ describe("cron() rejects bad input", () => {
     expect((caught as ScheduleError).message).toContain('unknown time zone "Mars/Olympus"');
   });
 });
+
+describe("schedule - cron dayOr (Python croniter's day_or)", () => {
+  test("true by default: day-of-month OR day-of-week; false: both must match", () => {
+    // 2026-06-01 is a Monday. "0 9 1-7 * mon": OR runs on June 1..7 and every Monday; AND only on the first Monday.
+    const start = new Date("2026-05-31T12:00:00Z");
+    const runs = (schedule: CronSchedule, n: number) => {
+      const out: string[] = [];
+      let at = start;
+      for (let i = 0; i < n; i++) out.push((at = schedule.nextAfter(at)).toISOString().slice(0, 10));
+      return out;
+    };
+    expect(runs(cron("0 9 1-7 * mon"), 8)).toEqual(["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04", "2026-06-05", "2026-06-06", "2026-06-07", "2026-06-08"]);
+    const and = cron("0 9 1-7 * mon", { dayOr: false });
+    expect(and.dayOr).toBe(false);
+    expect(runs(and, 3)).toEqual(["2026-06-01", "2026-07-06", "2026-08-03"]);
+    expect(and.describe()).toBe('cron "0 9 1-7 * mon" (UTC, day AND weekday)');
+    expect(() => cron("* * * * *", { dayOr: "no" as unknown as boolean })).toThrow(ScheduleError);
+  });
+});
