@@ -178,11 +178,16 @@ export class Liveness {
     return dropped;
   }
 
-  /** Forget a peer at once (an mDNS goodbye); `peer.offline` fires when it was known. */
-  drop(id: string): Peer | null {
+  /**
+   * Forget a peer at once (an mDNS goodbye, a `_synapse.leave`); `peer.offline` fires when it was
+   * known. With `probe` false the peer is not probed afterwards (it said it left: a node that comes
+   * back joins again by itself).
+   */
+  drop(id: string, probe = true): Peer | null {
     const entry = this.host.table.remove(id);
     if (!entry) return null;
-    this.remember(entry, this.now());
+    if (probe) this.remember(entry, this.now());
+    else this.lost.delete(id);
     this.host.dropped(entry.peer);
     return entry.peer;
   }
