@@ -1,12 +1,13 @@
 /**
  * What the swarm commands of `sn` (`watch`, `ask`, `broadcast`, `broadcast-call`) share: the
- * swarm options (flags, then `SN_*` environment variables, then defaults), a node of their own
+ * swarm options (flags, then `SN_*` environment variables, then the saved context, then defaults), a node of their own
  * that joins the swarm, and waiting for a signal or a deadline.
  *
  * @module
  */
 import { ConfigError, Node, type NodeOptions } from "../index.ts";
 import { parseAddress, portNumber } from "./args.ts";
+import { cliEnvironment } from "./context-store.ts";
 import type { Printer } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 
@@ -42,12 +43,13 @@ function mdnsDefault(env: Record<string, string | undefined>): boolean {
 
 /**
  * Resolve the swarm options of a command: the flags, else the environment (`SN_SEEDS`, `SN_TEAM`,
- * `SN_BIND`, `SN_PORT`, `SN_MDNS`), else the defaults. With mDNS off and every seed on loopback
+ * `SN_BIND`, `SN_PORT`, `SN_MDNS`), else the saved context (`context-store.ts`; by default `env`
+ * is the process's environment over the active context's values), else the defaults. With mDNS off and every seed on loopback
  * the node binds and advertises 127.0.0.1, as the Python `sn` does.
  *
  * @throws {ConfigError} for a malformed seed or port, or no way to find peers (no seed, mDNS off).
  */
-export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<string, string | undefined> = process.env): SwarmOptions {
+export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<string, string | undefined> = cliEnvironment()): SwarmOptions {
   const swarm = parsed.positionals[0]!;
   if (swarm.trim() === "") throw new ConfigError("the SWARM name is empty");
   const given = listFlag(parsed, "seed");

@@ -52,7 +52,7 @@ describe("cli parse - flags and positionals", () => {
     checkPositionals(spec("ask"), ask, { SN_SWARM: "lab" });
     expect(ask.positionals).toEqual(["lab", "the task"]);
     expect(() => checkPositionals(spec("ask"), parseCommandLine(spec("ask"), ["lab"]), {})).toThrow("`sn ask` needs TASK");
-    expect(() => checkPositionals(spec("watch"), parseCommandLine(spec("watch"), []), {})).toThrow("needs SWARM (or set SN_SWARM)");
+    expect(() => checkPositionals(spec("watch"), parseCommandLine(spec("watch"), []), {})).toThrow("needs SWARM (or set SN_SWARM, or save it in a context)");
     expect(() => checkPositionals(spec("ask"), parseCommandLine(spec("ask"), ["lab", "a", "b"]), {})).toThrow('quote the task: sn ask lab "a b"');
     expect(() => checkPositionals(spec("ping"), parseCommandLine(spec("ping"), ["h", "x"]), {})).toThrow('unexpected argument "x"');
   });
@@ -94,7 +94,7 @@ describe("cli start-up - lazy loading", () => {
     }
     const spec = await Bun.file(new URL("../../src/cli/spec.ts", import.meta.url)).text();
     expect([...spec.matchAll(/load: \(\) => import\("\.\/([a-z-]+\.ts)"\)/g)].map((m) => m[1]).sort()).toEqual(
-      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
+      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "context.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
     );
   });
 });
