@@ -19,12 +19,12 @@ async function bunRun(args: string[]): Promise<{ code: number; stdout: string; s
 describe("cli - bun run sn is quiet", () => {
   test("`bun run sn --version`: the version on stdout, nothing on stderr", async () => {
     expect(await bunRun(["--version"])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
-  });
+  }, 60_000);
 
   test("a failing command: sn's one error line and its exit code, no line from Bun", async () => {
     const r = await bunRun(["pnig"]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toEqual([`error: unknown command "pnig"; did you mean ping? (see \`sn --help\`)`]);
-  });
+  }, 60_000);
 });

@@ -75,7 +75,7 @@ describe("cli context - the commands and their files", () => {
     await sn(["context", "use", "local"], 15_000, env);
     expect((await sn(["context", "use", "--none"], 15_000, env)).stdout).toBe("no context selected\n");
     expect(existsSync(join(root, "context.txt"))).toBe(false);
-  });
+  }, 60_000);
 
   test("without XDG_CONFIG_HOME (or with a relative one) contexts live in $HOME/.config/synapse-p2p", async () => {
     const { dir } = home();
@@ -85,7 +85,7 @@ describe("cli context - the commands and their files", () => {
     const r = await sn(["context", "save", "x", "--swarm", "s"], 15_000, env);
     expect(r.code).toBe(0);
     expect(existsSync(join(dir, "home", ".config", "synapse-p2p", "context", "x.json"))).toBe(true);
-  });
+  }, 60_000);
 
   test("mistakes: one line on stderr, exit 2, nothing written", async () => {
     const { dir, env } = home();
@@ -107,7 +107,7 @@ describe("cli context - the commands and their files", () => {
       expect(r.stderr).toStartWith(message);
     }
     expect(existsSync(join(dir, "xdg", "synapse-p2p", "context"))).toBe(false);
-  });
+  }, 60_000);
 
   test("a broken context file or a missing SN_CONTEXT is one clear line, not a stack trace", async () => {
     const { dir, env } = home();
@@ -121,7 +121,7 @@ describe("cli context - the commands and their files", () => {
     const missing = await sn(["ask", "lab", "hi?", "--no-mdns", "--seed", "127.0.0.1:1"], 15_000, { ...env, SN_CONTEXT: "nope" });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toStartWith('error: context "nope" (SN_CONTEXT) does not exist');
-  });
+  }, 60_000);
 });
 
 describe("cli context - defaults for the swarm commands: flag > SN_* > context > built-in", () => {
@@ -152,7 +152,7 @@ describe("cli context - defaults for the swarm commands: flag > SN_* > context >
     expect(resolved(["lab", "q"], { ...env, SN_CONTEXT: "" })).toMatchObject({ team: "default", mdns: true });
     expect(cliEnvironment({ ...env, SN_SWARM: "env-swarm" }).SN_SWARM).toBe("env-swarm");
     expect(cliEnvironment(env).SN_SWARM).toBe("ctx-swarm");
-  });
+  }, 60_000);
 
   test("a command with no SWARM and no seed runs from the selected context alone", async () => {
     const seed = await startNode({ name: "seed", swarm: "ctx-run", heartbeatInterval: null });
@@ -170,5 +170,5 @@ describe("cli context - defaults for the swarm commands: flag > SN_* > context >
     // A flag still wins: another swarm finds no peer in this one (the seed refuses the join).
     const other = await sn(["broadcast", "elsewhere", "hi", "--timeout", "1", "--discover", "0.5"], 15_000, env);
     expect(other.code).toBe(1);
-  });
+  }, 60_000);
 });

@@ -41,5 +41,5 @@ describe("cli - swarm commands leave when they end", () => {
     }
     expect(seed.peers.size).toBe(0);
     expect(offline.map((p) => p.id).sort()).toEqual(joined.map((p) => p.id).sort());
-  });
+  }, 60_000);
 });
