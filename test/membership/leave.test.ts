@@ -10,6 +10,7 @@ import { LEAVE_FEATURE, leaveRefusal, sendLeave, speaksLeave, type LeaveHost } f
 import { dialTarget, type PeerEntry } from "../../src/membership/peer-table.ts";
 import type { Peer } from "../../src/types.ts";
 import { eventually, LOOPBACK, startNode, stopAll, within } from "../helpers/net.ts";
+import { FakeLivenessHost, peer } from "./fakes.ts";
 
 afterEach(stopAll);
 
@@ -163,5 +164,41 @@ describe("leave - sending is bounded and never rejects", () => {
       "sendLeave with a hanging peer",
     );
     expect(told).toEqual(["ok"]);
+  });
+});
+
+describe("leave - a heartbeat answer from before the leave brings no one back", () => {
+  const TIMING = { heartbeatInterval: 5, peerTimeout: 20, heartbeatTimeout: 1 };
+
+  test("the answer to a heartbeat sent before the leave arrives after it: the peer stays gone", async () => {
+    const host = new FakeLivenessHost(peer("me", "198.51.100.1", 9001));
+    const liveness = host.start(TIMING);
+    const a = peer("a", "198.51.100.2", 9002);
+    host.add(a, host.clock);
+    let answer!: () => void;
+    host.network.set(a.address, a.port, () => new Promise((resolve) => (answer = () => resolve({ ok: true, self: a }))));
+    const beat = liveness.beat(host.table.get(a.id)!);
+    await eventually(() => answer !== undefined, 1000, "the heartbeat to be on its way");
+    expect(liveness.drop(a.id, false)?.id).toBe(a.id); // the leave
+    answer();
+    expect(await beat).toBe(false);
+    expect(host.table.has(a.id)).toBe(false);
+    expect(host.readmitted).toEqual([]);
+    // A heartbeat sent after the leave that is answered means the peer is back (it restarted).
+    host.network.set(a.address, a.port, () => ({ ok: true, self: a }));
+    expect(await liveness.beat({ dialHost: a.address, fallbackHost: null, peer: a, extensions: [] })).toBe(true);
+    expect(host.readmitted.map((p) => p.id)).toEqual([a.id]);
+  });
+
+  test("a peer that left is not probed as a lost one would be", async () => {
+    const host = new FakeLivenessHost(peer("me", "198.51.100.1", 9001));
+    const liveness = host.start(TIMING);
+    const a = peer("a", "198.51.100.2", 9002);
+    host.add(a, host.clock);
+    host.network.set(a.address, a.port, () => ({ ok: true, self: a }));
+    liveness.drop(a.id, false);
+    host.clock += 1000;
+    await liveness.round();
+    expect(host.network.callsTo(a.address, a.port, "_synapse.heartbeat")).toBe(0);
   });
 });
