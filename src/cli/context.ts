@@ -20,9 +20,7 @@ import {
 import { parseAddress, portNumber } from "./args.ts";
 import { booleanFlag, listFlag, stringFlag, UsageError, type Parsed } from "./parse.ts";
 import { ConfigError } from "../errors.ts";
-
-/** The actions of `sn context`. */
-export const CONTEXT_ACTIONS = ["save", "use", "ls", "show", "rm"] as const;
+import { CONTEXT_ACTIONS } from "./spec.ts";
 
 /** Flags only `save` takes (besides `--json`, which `ls` and `show` take). */
 const SAVE_FLAGS = ["swarm", "seed", "team", "bind", "port", "mdns", "description", "select"];

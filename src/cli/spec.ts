@@ -41,6 +41,9 @@ const conversationFlags: FlagSpec[] = [
   { name: "forever", type: "boolean", description: "Keep listening until Ctrl+C (no early stop after the replies)" },
 ];
 
+/** The actions of `sn context` (the command, its help and the shell completions share them). */
+export const CONTEXT_ACTIONS = ["save", "use", "ls", "show", "rm"] as const;
+
 /** Every command, in the order `sn --help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -185,7 +188,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "The selected context (or SN_CONTEXT=NAME) gives defaults: flag > SN_* variable > context > built-in.",
     ],
     positionals: [
-      { name: "ACTION", required: true, description: "save, use, ls, show or rm" },
+      { name: "ACTION", required: true, description: CONTEXT_ACTIONS.join(", ") },
       { name: "NAME", required: false, description: "The context's name (letters, digits, _ . -)" },
     ],
     flags: [
