@@ -108,9 +108,11 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<Node> {
     ...options.node,
   });
   options.setup?.(node);
+  guardJoin(node);
   try {
     await node.join();
   } catch (error) {
+    joinGuard?.remove();
     await node.stop();
     throw error;
   }
@@ -118,6 +120,35 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<Node> {
     if (status.lastError !== null) out.warn(`warning: seed ${status.seed}: ${status.lastError}`);
   }
   return node;
+}
+
+/** The Ctrl+C guard of the node that is joining, until {@link untilStopped} listens instead. */
+let joinGuard: { remove(): void } | null = null;
+
+/**
+ * From before the join until the command waits in {@link untilStopped}, Ctrl+C (or SIGTERM) still
+ * leaves the swarm: it stops the node (which tells its Bun peers) and then ends the process with the
+ * shell's usual code (130, 143), instead of dying with the node still listed by its peers. Signal
+ * handlers also take a moment to become active in Bun: installing this one early leaves no gap.
+ */
+function guardJoin(node: Node): void {
+  const onInt = () => interrupted(130);
+  const onTerm = () => interrupted(143);
+  const guard = {
+    remove(): void {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      if (joinGuard === guard) joinGuard = null;
+    },
+  };
+  const interrupted = (code: number) => {
+    guard.remove();
+    void node.stop().finally(() => process.exit(code));
+  };
+  joinGuard?.remove();
+  joinGuard = guard;
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
 }
 
 /**
@@ -140,6 +171,8 @@ export function untilStopped(duration: number | null, signal?: AbortSignal): Pro
     process.on("SIGTERM", onTerm);
     signal?.addEventListener("abort", onAbort);
     const timer = duration === null ? null : setTimeout(() => finish("duration"), duration * 1000);
+    // Listening now: the join's guard can go (after these handlers were added, so there is no gap).
+    joinGuard?.remove();
     if (signal?.aborted) finish("aborted");
   });
 }

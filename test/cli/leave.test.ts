@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Peer } from "../../src/types.ts";
 import { eventually, startNode, stopAll } from "../helpers/net.ts";
-import { killAll, sn } from "./run-sn.ts";
+import { killAll, sn, SnStream } from "./run-sn.ts";
 
 afterEach(async () => {
   await killAll();
@@ -41,5 +41,37 @@ describe("cli - swarm commands leave when they end", () => {
     }
     expect(seed.peers.size).toBe(0);
     expect(offline.map((p) => p.id).sort()).toEqual(joined.map((p) => p.id).sort());
+  }, 60_000);
+
+  test("`sn watch` leaves too when it stops: the seed drops it at once", async () => {
+    const seed = await startNode({ name: "seed", swarm: SWARM, heartbeatInterval: null, peerTimeout: 600 });
+    const joined: Peer[] = [];
+    const offline: Peer[] = [];
+    seed.on("peer.joined", (p) => void joined.push(p));
+    seed.on("peer.offline", (p) => void offline.push(p));
+    // --duration rather than a signal: the stop is the same (node.stop()), and its moment is the command's own.
+    const r = await sn(["watch", SWARM, "--no-mdns", "--seed", `127.0.0.1:${seed.port}`, "--json", "--duration", "1"]);
+    expect(r.code).toBe(0);
+    expect(joined.length).toBe(1);
+    await eventually(() => !seed.peers.has(joined[0]!.id), 5000, "the seed to drop the watcher");
+    expect(offline.map((p) => p.id)).toEqual([joined[0]!.id]);
+  }, 60_000);
+
+  test("Ctrl+C while the command is still joining: it leaves the seeds that know it, then exits 130", async () => {
+    const seed = await startNode({ name: "seed", swarm: SWARM, heartbeatInterval: null, peerTimeout: 600 });
+    // A second seed that accepts the connection and never answers: the join waits for it.
+    const hole = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const joined: Peer[] = [];
+      seed.on("peer.joined", (p) => void joined.push(p));
+      const watch = SnStream.start(["watch", SWARM, "--no-mdns", "--seed", `127.0.0.1:${seed.port}`, "--seed", `127.0.0.1:${hole.port}`, "--json"]);
+      await eventually(() => joined.length === 1, 10_000, "the command's node to join the seed");
+      expect(watch.records.some((r) => r.event === "watch.started")).toBe(false); // still joining
+      watch.signal("SIGINT");
+      expect((await watch.exit(10_000)).code).toBe(130);
+      await eventually(() => !seed.peers.has(joined[0]!.id), 5000, "the seed to drop the interrupted command's node");
+    } finally {
+      hole.stop(true);
+    }
   }, 60_000);
 });
