@@ -4,8 +4,9 @@
  * commands").
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { Client } from "../../src/rpc/client.ts";
 import type { Peer } from "../../src/types.ts";
-import { eventually, startNode, stopAll } from "../helpers/net.ts";
+import { eventually, sleep, startNode, stopAll } from "../helpers/net.ts";
 import { killAll, sn, SnStream } from "./run-sn.ts";
 
 afterEach(async () => {
@@ -66,6 +67,14 @@ describe("cli - swarm commands leave when they end", () => {
       seed.on("peer.joined", (p) => void joined.push(p));
       const watch = SnStream.start(["watch", SWARM, "--no-mdns", "--seed", `127.0.0.1:${seed.port}`, "--seed", `127.0.0.1:${hole.port}`, "--json"]);
       await eventually(() => joined.length === 1, 10_000, "the command's node to join the seed");
+      // The seed knows the node once the join arrived; the node knows the seed once it read the
+      // answer: ask it (only a peer it knows is told it leaves).
+      const node = new Client("127.0.0.1", joined[0]!.port, { timeout: 5 });
+      const deadline = Date.now() + 10_000;
+      while (!(await node.call<Peer[]>("_synapse.peers")).some((p) => p.id === seed.id)) {
+        if (Date.now() > deadline) throw new Error("the command's node never knew the seed");
+        await sleep(20);
+      }
       expect(watch.records.some((r) => r.event === "watch.started")).toBe(false); // still joining
       watch.signal("SIGINT");
       expect((await watch.exit(10_000)).code).toBe(130);
