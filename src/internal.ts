@@ -18,7 +18,8 @@ export { request, okResponse, errorResponse, parseMessage } from "./wire/message
 
 // Transport: connections, the listener, pooled channels and the hello extension.
 export { Connection } from "./transport/connection.ts";
-export { Listener, MAX_IN_FLIGHT, serverLimits } from "./transport/listener.ts";
+export { Listener, MAX_IN_FLIGHT } from "./transport/listener.ts";
+export { serverLimits, descriptorLimit, defaultMaxConnections } from "./transport/server-limits.ts";
 export { PeerChannel } from "./transport/peer-channel.ts";
 export { ClientConnection } from "./transport/client-connection.ts";
 export { peekResponseId, GOING_AWAY, HELLO_ENDPOINT, HELLO_FEATURES, RESPONSE_ID_PEEK } from "./wire/protocol.ts";
@@ -32,7 +33,8 @@ export { registerCoreBuiltins, IMPLEMENTATION, VERSION } from "./rpc/builtins.ts
 export type { FrameSink, FrameDecoderOptions } from "./wire/frame.ts";
 export type { RequestMessage, ResponseMessage, IncomingMessage, WireError } from "./wire/messages.ts";
 export type { ConnectionEvents } from "./transport/connection.ts";
-export type { ListenerOptions, RequestHandler, ServerLimitOptions } from "./transport/listener.ts";
+export type { ListenerOptions, RequestHandler } from "./transport/listener.ts";
+export type { ServerLimitOptions, ServerLimits } from "./transport/server-limits.ts";
 export type { CallSettings, ResponseErrorMapper } from "./transport/call-settings.ts";
 export type { BroadcastObserver, BuiltinHandler } from "./rpc/endpoints.ts";
 export type { BuiltinHost } from "./rpc/builtins.ts";

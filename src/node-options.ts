@@ -33,10 +33,23 @@ export interface NodeOptions {
   advertise?: string;
   /** Largest accepted request frame in bytes (default 4 MiB). */
   maxUploadSize?: number;
-  /** Seconds a connection may sit in the middle of a frame before it is closed (default 30; 0 = never). */
+  /**
+   * Seconds a request frame may take to arrive whole, counted from its first byte; a connection
+   * whose frame is late is closed (default 30; 0 = no limit).
+   */
   readTimeout?: number;
   /** Seconds an inbound connection may stay idle before it is closed (default 120; 0 = never). */
   idleTimeout?: number;
+  /**
+   * Inbound connections open at once; past it a new one is answered "server busy" and closed
+   * (default: three quarters of the process's file-descriptor limit, at most 10,000).
+   */
+  maxConnections?: number;
+  /**
+   * Bytes that partial request frames may hold across all inbound connections (default 256 MiB);
+   * past it the connections holding the most are closed.
+   */
+  maxBufferedInput?: number;
   /** Fixed node id (default: 64 random hex characters, like Python's). */
   id?: string;
   /** First contacts to join: `"host:port"`, `"host"` (port 9999) or `["host", port]`. */

@@ -12,25 +12,16 @@
  * Everything listens on loopback (127.0.0.1) on free ports, and the program stops by itself.
  */
 
-import {
-  Client,
-  Node,
-  RemoteError,
-  kw,
-  type ArtifactDescriptor,
-  type ArtifactDocument,
-  type Peer,
-} from "../../src/index.ts";
+import { Client, Node, RemoteError, kw, type ArtifactDescriptor, type Peer } from "../../src/index.ts";
+import { AGENT_CARD, fetchAgentCard, publishAgentCard } from "../_shared/agent-card.ts";
+import { byName, say, until, watchdog } from "../_shared/narrate.ts";
 
 // No heartbeats: this example is about asking, not liveness, and the nodes live for a second.
 const lab = { swarm: "lab", bind: "127.0.0.1", port: 0, heartbeatInterval: null };
 
 // No step below waits forever: a step that does not complete in time ends the program with
-// status 1. This guard catches anything else that could hang.
-const guard = setTimeout(() => {
-  console.error("agents: still running after 15 s, giving up");
-  process.exit(1);
-}, 15_000);
+// status 1. This watchdog catches anything else that could hang.
+const disarm = watchdog("agents", 15);
 
 // 1. The asker starts first; the agents use it as their seed.
 const asker = new Node({ ...lab, name: "asker" });
@@ -46,7 +37,7 @@ const phrases: Record<string, Record<string, string>> = {
   "good morning": { French: "bonjour", German: "guten Morgen", Italian: "buongiorno" },
   "thank you": { French: "merci", German: "danke", Italian: "grazie" },
 };
-const translator = new Node({ ...lab, name: "translator", role: "translates short phrases" }).ask(async (task, context) => {
+const translator = new Node({ ...lab, name: "translator", role: "translates short phrases", capabilities: ["translate"] }).ask(async (task, context) => {
   await Bun.sleep(80);
   const language = typeof context.language === "string" ? context.language : "French";
   const translated = phrases[task.toLowerCase()]?.[language];
@@ -54,7 +45,7 @@ const translator = new Node({ ...lab, name: "translator", role: "translates shor
 });
 
 // The counter counts words and letters; it ignores the context.
-const counter = new Node({ ...lab, name: "counter", role: "counts words" }).ask(async (task) => {
+const counter = new Node({ ...lab, name: "counter", role: "counts words", capabilities: ["count"] }).ask(async (task) => {
   await Bun.sleep(40);
   const words = task.split(/\s+/).filter(Boolean);
   return `"${task}" has ${words.length} words and ${words.join("").length} letters`;
@@ -63,7 +54,7 @@ const counter = new Node({ ...lab, name: "counter", role: "counts words" }).ask(
 // The poet only takes tasks that start with "poem:", and throws for anything else. Directly, the
 // caller gets the error back (internal_error with the message); in a broadcast, the poet reports
 // it as an `error` event in the conversation.
-const poet = new Node({ ...lab, name: "poet", role: "writes three-line poems" }).ask(async (task, context) => {
+const poet = new Node({ ...lab, name: "poet", role: "writes three-line poems", capabilities: ["poem"] }).ask(async (task, context) => {
   await Bun.sleep(20);
   if (!task.startsWith("poem:")) throw new Error(`poet only writes poems, and "${task}" is not one`);
   const subject = task.slice("poem:".length).trim();
@@ -72,32 +63,31 @@ const poet = new Node({ ...lab, name: "poet", role: "writes three-line poems" })
 });
 
 // 3. Agent cards. An artifact is a named document that peers fetch with `_synapse.artifacts`
-//    (descriptors: name, kind, size, sha256, ...) and `_synapse.artifact.get(name)` (the
-//    content too). Any structure works; this one says what each agent does and what it accepts.
-const cards: Array<[Node, string[], string]> = [
-  [translator, ["translate"], "a phrase; context.language: French, German or Italian"],
-  [counter, ["count"], "any text"],
-  [poet, ["poem"], 'a task starting with "poem:"; context.mood: an adjective'],
+//    (descriptors: name, kind, MIME type, size, sha256, ...) and `_synapse.artifact.get(name)`
+//    (the content too). The cards follow the Python examples' convention, so that a Python
+//    planner reads them: `agent-card`, {name, role, capabilities, description}, MIME type
+//    application/vnd.synapse.agent-card+json (see examples/_shared/agent-card.ts).
+const cards: Array<[Node, string]> = [
+  [translator, "Translates a phrase; context.language: French, German or Italian."],
+  [counter, "Counts the words and letters of any text."],
+  [poet, 'Writes a poem for a task starting with "poem:"; context.mood: an adjective.'],
 ];
-for (const [agent, skills, accepts] of cards) {
-  agent.artifact("card", { name: agent.name, role: agent.role, skills, accepts }, { kind: "agent_card", description: "who I am and what I do" });
+for (const [agent, description] of cards) {
+  publishAgentCard(agent, description);
   await agent.join({ seeds: [`127.0.0.1:${asker.port}`] });
 }
 const agents = [...asker.peers.values()].sort(byName);
 say(`agents in the swarm: ${agents.map((p) => p.name).join(", ")}`);
 
 // 4. The asker reads every agent's card with plain client calls.
-type Card = { name: string; role: string; skills: string[]; accepts: string };
 const skillOf = new Map<string, Peer>();
 for (const peer of agents) {
-  const client = Client.fromPeer(peer, { timeout: 3 });
-  const listed = await client.call<ArtifactDescriptor[]>("_synapse.artifacts");
-  const descriptor = listed.find((d) => d.name === "card")!;
-  const doc = await client.call<ArtifactDocument>("_synapse.artifact.get", "card");
-  const card = doc.content as Card;
-  say(`card of ${peer.name}: ${descriptor.kind}, ${descriptor.size} bytes, sha256 ${descriptor.sha256.slice(0, 12)}…`);
-  console.log(`    role: ${card.role}; skills: ${card.skills.join(", ")}; accepts: ${card.accepts}`);
-  for (const skill of card.skills) skillOf.set(skill, peer);
+  const listed = await Client.fromPeer(peer, { timeout: 3 }).call<ArtifactDescriptor[]>("_synapse.artifacts");
+  const descriptor = listed.find((d) => d.name === AGENT_CARD)!;
+  const card = (await fetchAgentCard(peer, 3))!;
+  say(`card of ${peer.name}: ${descriptor.kind}, ${descriptor.mime_type}, ${descriptor.size} bytes, sha256 ${descriptor.sha256.slice(0, 12)}…`);
+  console.log(`    role: ${card.role}; capabilities: ${card.capabilities.join(", ")}; ${card.description}`);
+  for (const skill of card.capabilities) skillOf.set(skill, peer);
 }
 
 // 5. Ask one agent directly: `_node.ask(task, context=...)` runs its handler and answers with the
@@ -136,7 +126,7 @@ const acks = (await asker.conversation(question)).filter((event) => event.kind =
 say(`broadcast() resolved with ${acks.length} ACKs; waiting for the answers`);
 
 // Every agent either replies or reports an error; wait (bounded) until all of them have.
-await until(() => outcomes.size === agents.length, 3000, "every agent's answer or error");
+await until("agents", () => outcomes.size === agents.length, 3, "every agent's answer or error");
 const replies = (await asker.replies(question)).sort((a, b) => a.peer.name.localeCompare(b.peer.name));
 say(`replies: ${replies.map((r) => r.peer.name).join(", ")}; errors: ${[...outcomes].filter(([, o]) => o === "error").map(([name]) => name).join(", ")}`);
 const kinds = (await asker.conversation(question)).map((event) => event.kind);
@@ -144,27 +134,5 @@ say(`the conversation at asker: ${kinds.join(", ")}`);
 
 // 7. Done. stop() closes each node's listener and connections; nothing keeps the process alive.
 await Promise.all([asker, translator, counter, poet].map((node) => node.stop()));
-clearTimeout(guard);
+disarm();
 say("everyone stopped");
-
-/** Print a line with the seconds since the program started. */
-function say(message: string): void {
-  console.log(`[${(performance.now() / 1000).toFixed(2).padStart(5)}s] ${message}`);
-}
-
-/** Sort peers by name. */
-function byName(a: Peer, b: Peer): number {
-  return a.name.localeCompare(b.name);
-}
-
-/** Wait until `check` holds, polling every 20 ms, for at most `ms`; then fail with status 1. */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      console.error(`agents: timed out after ${ms} ms waiting for ${what}`);
-      process.exit(1);
-    }
-    await Bun.sleep(20);
-  }
-}

@@ -13,7 +13,8 @@
  * after a few seconds.
  */
 
-import { Node, kw, type CallContext, type Peer } from "../../src/index.ts";
+import { Node, kw, type CallContext } from "../../src/index.ts";
+import { byName, names, say, until, watchdog } from "../_shared/narrate.ts";
 
 // Every node of the kitchen shares these options. A short heartbeat interval and peer timeout
 // (seconds) make the "who has gone home" part quick; the defaults are 5 and 20.
@@ -26,11 +27,8 @@ const kitchen = {
 };
 
 // No step below waits forever: a step that does not complete in time ends the program with
-// status 1. This guard catches anything else that could hang.
-const guard = setTimeout(() => {
-  console.error("kitchen: still running after 15 s, giving up");
-  process.exit(1);
-}, 15_000);
+// status 1. This watchdog catches anything else that could hang.
+const disarm = watchdog("kitchen", 15);
 
 // 1. The head chef is the seed. A seed is only a first contact: any node can be one.
 const chef = new Node({ ...kitchen, name: "head-chef", role: "runs the pass", capabilities: ["menu"] });
@@ -71,7 +69,7 @@ for (const cook of cooks) {
 }
 
 // Every node should now know the three others (the announcements may still be landing).
-await until(() => everyone.every((node) => node.peers.size === 3), 3000, "every node knowing the three others");
+await until("kitchen", () => everyone.every((node) => node.peers.size === 3), 3, "every node knowing the three others");
 say("who knows whom:");
 for (const node of everyone) {
   const known = [...node.peers.values()].sort(byName).map((p) => `${p.name} (${p.capabilities.join(", ")})`);
@@ -90,7 +88,7 @@ say(`head-chef broadcasts kitchen.who_can("soup"), expecting answers from ${expe
 const question = await chef.broadcast("kitchen.who_can", kw({ dish: "soup" }));
 say(`broadcast() resolved: every cook has answered the call (conversation ${question.nonce})`);
 
-await until(async () => (await chef.replies(question)).length >= expected.length, 3000, "the soup replies");
+await until("kitchen", async () => (await chef.replies(question)).length >= expected.length, 3, "the soup replies");
 const replies = (await chef.replies(question)).sort((a, b) => a.peer.name.localeCompare(b.peer.name));
 say(`replies to kitchen.who_can("soup"): ${replies.map((r) => r.peer.name).join(", ")}`);
 const silent = cooks.filter((cook) => !replies.some((r) => r.peer.id === cook.id)).map((cook) => cook.name);
@@ -108,7 +106,7 @@ for (const node of everyone) {
 }
 const ana = cooks[0]!;
 await ana.emitConversationEvent(question, "task.claim", { dish: "soup", portions: 12 });
-await until(() => saw.size === everyone.length, 3000, "every node seeing the claim");
+await until("kitchen", () => saw.size === everyone.length, 3, "every node seeing the claim");
 const kinds = (await chef.conversation(question)).map((event) => event.kind);
 say(`the conversation at head-chef: ${kinds.join(", ")}`);
 
@@ -126,37 +124,10 @@ for (const node of everyone) {
 }
 say("cy stops and goes home");
 await cy.stop();
-await until(() => noticed.size === everyone.length - 1, 6000, "the others noticing that cy left");
+await until("kitchen", () => noticed.size === everyone.length - 1, 6, "the others noticing that cy left");
 
 // 6. Close the kitchen. stop() closes each node's listener and connections and cancels its
 //    heartbeats, so nothing is left to keep the process alive.
 await Promise.all(everyone.map((node) => node.stop()));
-clearTimeout(guard);
+disarm();
 say("kitchen closed");
-
-/** Print a line with the seconds since the program started. */
-function say(message: string): void {
-  console.log(`[${(performance.now() / 1000).toFixed(2).padStart(5)}s] ${message}`);
-}
-
-/** Peers' names, sorted and comma-separated. */
-function names(peers: Peer[]): string {
-  return peers.map((p) => p.name).sort().join(", ") || "nobody";
-}
-
-/** Sort peers by name. */
-function byName(a: Peer, b: Peer): number {
-  return a.name.localeCompare(b.name);
-}
-
-/** Wait until `check` holds, polling every 20 ms, for at most `ms`; then fail with status 1. */
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      console.error(`kitchen: timed out after ${ms} ms waiting for ${what}`);
-      process.exit(1);
-    }
-    await Bun.sleep(20);
-  }
-}

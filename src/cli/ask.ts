@@ -15,7 +15,7 @@ import { Printer, brief, resultText, who } from "./output.ts";
 import { colourEnabled, painter } from "./color.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import type { Io } from "./command.ts";
-import { joinSwarm, swarmOptions, untilStopped } from "./swarm.ts";
+import { followBroadcast, joinSwarm, swarmOptions, untilStopped } from "./swarm.ts";
 
 /** Seconds to wait for more replies after the first one (the original's rule). */
 export const AFTER_FIRST_REPLY = 0.25;
@@ -89,7 +89,6 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
   let idleTimer: ReturnType<typeof setTimeout> | null = null;
   let self: Node | null = null;
   /** Events that arrived before the nonce was known. */
-  const early: Array<{ id: string; show: () => void }> = [];
 
   const finish = (reason: string) => {
     if (summary.reason !== "") return;
@@ -136,33 +135,25 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
     if (summary.replies === 1 && !forever) setTimeout(() => finish("replied"), AFTER_FIRST_REPLY * 1000);
     answeredBy(reply.peer);
   };
-  const route = (id: string, show: () => void) => {
-    if (summary.nonce === null) early.push({ id, show });
-    else if (id === summary.nonce) show();
-  };
   /** The nonce is known (the opening message is filed before the calls go out): print it first. */
   const announce = (nonce: string) => {
-    if (summary.nonce !== null) return;
     summary.nonce = nonce;
     if (out.json) out.record({ event: `${f.verb}.sent`, time: Date.now() / 1000, nonce, endpoint: f.endpoint, args: f.args, kwargs: f.kwargs, peers: summary.peers, node: self && { id: self.id, name: self.name } });
     else {
       out.line(`${f.verb}: ${nonce}`);
       out.line(paint("gray", f.waiting));
     }
-    for (const e of early.splice(0)) if (e.id === nonce) e.show();
   };
 
+  /** Called with the nonce when the broadcast call returns (see followBroadcast). */
+  let opened: (nonce: string) => void = () => {};
   const node = await joinSwarm({
     parsed,
     defaults: f.defaults,
     out,
     setup(n) {
       self = n;
-      n.on("conversation.event", (event) => {
-        if (event.kind === "message" && event.peer.id === n.id && event.event_id === event.conversation_id) announce(event.conversation_id);
-        else route(event.conversation_id, () => onEvent(event));
-      });
-      n.on("broadcast.reply", (reply) => route(reply.nonce, () => onReply(reply)));
+      opened = followBroadcast(n, { opened: announce, event: onEvent, reply: onReply });
     },
   });
 
@@ -183,7 +174,7 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
     if (asked.size === 0) throw new SynapseError(ErrorCode.NoPeers, `no peers in swarm ${node.swarm} after ${discover}s (check --seed, mDNS, or --discover)`);
     activity();
     node.broadcast(f.endpoint, ...f.args, ...(Object.keys(f.kwargs).length ? [kw(f.kwargs)] : [])).then(
-      (b) => announce(b.nonce),
+      (b) => opened(b.nonce),
       (error: unknown) => {
         summary.reason = "failed";
         stop.abort(error);

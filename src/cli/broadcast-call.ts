@@ -11,7 +11,7 @@ import { optionalSeconds, parseKeywords, parseValue } from "./args.ts";
 import { Printer, brief, callText, peerLabel, resultText } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import type { Io } from "./command.ts";
-import { joinSwarm, untilStopped } from "./swarm.ts";
+import { followBroadcast, joinSwarm, untilStopped } from "./swarm.ts";
 
 /** Width of the event column of `broadcast`/`ask` lines. */
 const KIND_WIDTH = 10;
@@ -49,8 +49,6 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
   const summary: BroadcastSummary = { nonce: null, peers: 0, acks: 0, replies: 0, errors: 0, others: 0 };
   let sentAt = performance.now();
   const elapsed = () => `+${((performance.now() - sentAt) / 1000).toFixed(3)}s`;
-  /** Events that arrived before the nonce was known (kept with their conversation id). */
-  const early: Array<{ id: string; show: () => void }> = [];
 
   const onEvent = (event: ConversationEvent) => {
     if (event.kind === "reply" || (event.kind === "message" && event.event_id === event.conversation_id)) return; // replies: onReply
@@ -73,14 +71,9 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
     if (out.json) out.record({ event: "broadcast.reply", time: Date.now() / 1000, nonce: reply.nonce, peer: reply.peer, result: reply.result });
     else out.line(`${elapsed()}  ${"reply".padEnd(KIND_WIDTH)} ${peerLabel(reply.peer)}  ${resultText(reply.result)}`);
   };
-  const route = (id: string, show: () => void) => {
-    if (summary.nonce === null) early.push({ id, show });
-    else if (id === summary.nonce) show();
-  };
 
-  /** The nonce is known: print it, then whatever of this conversation arrived before. */
+  /** The nonce is known: print it (whatever of this conversation arrived before follows). */
   const announce = (nonce: string) => {
-    if (summary.nonce !== null) return;
     summary.nonce = nonce;
     if (out.json) {
       out.record({ event: "broadcast.sent", time: Date.now() / 1000, nonce, endpoint: o.endpoint, args: o.args, kwargs: o.kwargs, peers: summary.peers, node: self && { id: self.id, name: self.name } });
@@ -88,21 +81,17 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
       out.line(`${o.title} to ${summary.peers} peer(s) in swarm ${self?.swarm} as ${self?.name}`);
       out.line(`nonce ${nonce}`);
     }
-    for (const e of early.splice(0)) if (e.id === nonce) e.show();
   };
 
+  /** Called with the nonce when the broadcast call returns (see followBroadcast). */
+  let opened: (nonce: string) => void = () => {};
   const node = await joinSwarm({
     parsed: o.parsed,
     defaults: { name: "caller", role: "caller", capabilities: ["broadcast"] },
     out,
     setup(n) {
       self = n;
-      n.on("conversation.event", (event) => {
-        // The origin files the opening message before the calls go out: the nonce, known at once.
-        if (event.kind === "message" && event.peer.id === n.id && event.event_id === event.conversation_id) announce(event.conversation_id);
-        else route(event.conversation_id, () => onEvent(event));
-      });
-      n.on("broadcast.reply", (reply) => route(reply.nonce, () => onReply(reply)));
+      opened = followBroadcast(n, { opened: announce, event: onEvent, reply: onReply });
     },
   });
 
@@ -114,7 +103,7 @@ async function broadcastAndCollect(o: CollectOptions): Promise<BroadcastSummary>
     if (summary.peers === 0) throw new SynapseError(ErrorCode.NoPeers, "no peers to broadcast to: no seed answered and none was discovered");
     sentAt = performance.now();
     node.broadcast(o.endpoint, ...o.args, kw(o.kwargs)).then(
-      (b) => announce(b.nonce),
+      (b) => opened(b.nonce),
       (error) => {
         failure = { error };
         abort.abort();

@@ -9,7 +9,7 @@ import { COMMANDS, type CommandSpec, type FlagSpec } from "./spec.ts";
 
 /** Environment variables `sn` reads, for the help and the docs. */
 export const ENVIRONMENT: ReadonlyArray<[string, string]> = [
-  ["SN_SWARM", "swarm of watch/ask/broadcast when the SWARM argument is left out"],
+  ["SN_SWARM", "swarm of watch/dashboard/ask/broadcast when the SWARM argument is left out"],
   ["SN_SEEDS", "comma-separated seeds, used when no --seed is given"],
   ["SN_TEAM", "default --team"],
   ["SN_BIND", "default --bind"],

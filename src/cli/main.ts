@@ -27,7 +27,7 @@ const processIo: Io = {
 };
 
 /** Commands whose SWARM argument may come from `SN_SWARM` or the context (fixed number of arguments). */
-const SWARM_FROM_ENV = new Set(["watch", "ask", "broadcast"]);
+const SWARM_FROM_ENV = new Set(["watch", "dashboard", "ask", "broadcast"]);
 
 /** True when SWARM was left out of a command that may take it from `SN_SWARM` or the context. */
 function mayTakeSwarmFromEnv(spec: CommandSpec, parsed: Parsed): boolean {

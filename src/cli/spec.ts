@@ -69,6 +69,27 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./watch.ts"),
   },
   {
+    name: "dashboard",
+    group: "swarm",
+    summary: "Live web view of a swarm: graph, peers, conversations, agent cards, rates",
+    details: [
+      "Joins as a quiet observer (as `watch` does) and serves a page that updates in place over a",
+      "WebSocket, and the same data as JSON (/api/peers, /api/conversations, /api/metrics).",
+      "Listens on 127.0.0.1:8080; another --listen address prints a warning: there is no login.",
+    ],
+    positionals: [swarm],
+    flags: [
+      { name: "listen", short: "l", type: "string", hint: "HOST:PORT", default: "127.0.0.1:8080", description: "Address of the web page (port 0 picks a free one)" },
+      { name: "open", type: "boolean", description: "Open the page in the desktop's browser" },
+      { name: "duration", type: "string", hint: "S", description: "Stop after this many seconds (default: until Ctrl+C)" },
+      { name: "heartbeat", type: "string", hint: "S", default: "2", description: "Seconds between heartbeats to peers" },
+      { name: "peer-timeout", type: "string", hint: "S", default: "6", description: "Seconds of silence before a peer is marked offline" },
+      ...swarmFlags,
+    ],
+    examples: ["sn dashboard lab", "sn dashboard lab --no-mdns -s 10.0.0.5:9999 --listen 127.0.0.1:9000 --open"],
+    load: () => import("./dashboard.ts"),
+  },
+  {
     name: "ask",
     group: "swarm",
     summary: "Ask the swarm a task (synapse.ask); print ACKs and replies",

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ConfigError, Node, type NodeOptions } from "../index.ts";
+import { ConfigError, Node, type BroadcastReply, type ConversationEvent, type NodeOptions } from "../index.ts";
 import { parseAddress, portNumber } from "./args.ts";
 import { cliEnvironment } from "./context-store.ts";
 import type { Printer } from "./output.ts";
@@ -175,4 +175,41 @@ export function untilStopped(duration: number | null, signal?: AbortSignal): Pro
     joinGuard?.remove();
     if (signal?.aborted) finish("aborted");
   });
+}
+
+/** What {@link followBroadcast} shows of a broadcast's conversation. */
+export interface BroadcastFollower {
+  /** The broadcast's nonce is known: called once, before any of its events. */
+  opened(nonce: string): void;
+  /** An event of its conversation (the node's own opening message excluded). */
+  event(event: ConversationEvent): void;
+  /** A reply to it. */
+  reply(reply: BroadcastReply): void;
+}
+
+/**
+ * Follow the conversation of the broadcast `node` is about to send. Its nonce is known once the
+ * node files the opening message (before the calls go out) or the broadcast call returns, so events
+ * and replies that arrive before are kept and shown, in order, right after `opened`; those of other
+ * conversations are left out. Returns the function to call with the nonce when the call returns.
+ */
+export function followBroadcast(node: Node, follower: BroadcastFollower): (nonce: string) => void {
+  let current: string | null = null;
+  const early: Array<{ id: string; show: () => void }> = [];
+  const route = (id: string, show: () => void) => {
+    if (current === null) early.push({ id, show });
+    else if (id === current) show();
+  };
+  const opened = (nonce: string) => {
+    if (current !== null) return;
+    current = nonce;
+    follower.opened(nonce);
+    for (const e of early.splice(0)) if (e.id === nonce) e.show();
+  };
+  node.on("conversation.event", (event) => {
+    if (event.kind === "message" && event.peer.id === node.id && event.event_id === event.conversation_id) opened(event.conversation_id);
+    else route(event.conversation_id, () => follower.event(event));
+  });
+  node.on("broadcast.reply", (reply) => route(reply.nonce, () => follower.reply(reply)));
+  return opened;
 }

@@ -105,6 +105,11 @@ export class WatchModel {
     if (this.events.length > this.maxEvents) this.events.splice(0, this.events.length - this.maxEvents);
   }
 
+  /** The entry of one peer, or undefined (the dashboard looks peers up by id). */
+  get(id: string): WatchedPeer | undefined {
+    return this.peers.get(id);
+  }
+
   /** A peer's status at `now`. */
   status(entry: WatchedPeer, now: number): PeerStatus {
     if (entry.offlineAt !== null) return "offline";

@@ -142,7 +142,7 @@ export class ClientConnection {
     try {
       conn.send(req);
     } catch (error) {
-      reject(error as Error); // EncodeError: nothing was sent
+      reject(error as Error); // EncodeError or FrameTooLargeError: nothing was sent
       return;
     }
     const deadline = deadlineOf(settings);

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { FrameDecoder, HEADER_SIZE, writeHeader, frameOf, type FrameSink } from "../wire/frame.ts";
+import { DEFAULT_MAX_FRAME, FrameDecoder, HEADER_SIZE, writeHeader, frameOf, type FrameSink } from "../wire/frame.ts";
+import { FrameTooLargeError } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { NO_ROOM, fastEncodeInto } from "../wire/fast-codec.ts";
 import { createLogger } from "../log.ts";
@@ -32,6 +33,11 @@ export interface ConnectionEvents<S> {
   onClose(conn: Connection<S>, error?: Error): void;
   /** Everything that waited for a slow reader was taken by the socket ({@link Connection.queuedBytes} is 0). */
   onDrain?(conn: Connection<S>): void;
+  /**
+   * The input buffered for partial frames ({@link Connection.bufferedInput}) changed by `delta`
+   * bytes (negative when it shrank, and when the connection closed). For a listener's global budget.
+   */
+  onBuffered?(conn: Connection<S>, delta: number): void;
 }
 
 const OUTBOX_SIZE = 64 * 1024;
@@ -59,6 +65,22 @@ export class Connection<S> implements FrameSink, SocketHandler {
   lastRead = Date.now();
   /** Last time bytes were written or a frame was queued. */
   lastWrite = Date.now();
+  /**
+   * When (ms, `Date.now()`) the first bytes of the frame now being received arrived; 0 while no
+   * frame is partial. A frame deadline counts from here, so a peer that trickles a byte now and then
+   * cannot keep a frame open forever.
+   */
+  frameStartedAt = 0;
+  /**
+   * The largest payload this connection sends: 4 MiB, the default limit of Python and Bun peers
+   * alike, or this side's own frame limit when that was raised (a deployment that raises it raises it
+   * on every node). A peer refuses a frame over its limit and closes the connection, so sending one
+   * would only lose the connection: {@link send} throws a {@link FrameTooLargeError} instead, and
+   * sends nothing.
+   */
+  readonly maxOutFrame: number;
+  /** Frames received so far (tells a frame that completed and a new one that began in one read). */
+  private framesIn = 0;
 
   private readonly decoder: FrameDecoder;
   private outbox: Buffer | null = null;
@@ -82,6 +104,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     peek = 0,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort ?? "?"}`;
+    this.maxOutFrame = Math.max(DEFAULT_MAX_FRAME, maxFrame);
     this.decoder = new FrameDecoder(maxFrame, this, { peek });
   }
 
@@ -93,6 +116,11 @@ export class Connection<S> implements FrameSink, SocketHandler {
   /** True while half a frame is buffered (the peer stopped mid-frame). */
   get midFrame(): boolean {
     return this.decoder.partial;
+  }
+
+  /** Bytes of memory held for partial frames (what arrived of them, not what their headers announce). */
+  get bufferedInput(): number {
+    return this.decoder.reserved;
   }
 
   /** True while written bytes wait for the socket to drain. */
@@ -107,6 +135,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   // FrameSink
   onFrame(bytes: Uint8Array, start: number, end: number): void {
+    this.framesIn++;
     this.events.onFrame(this, bytes, start, end);
   }
 
@@ -116,11 +145,23 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   /** Feed a socket read (call from the socket's `data` handler). */
   handleData(chunk: Uint8Array): void {
-    this.lastRead = Date.now();
+    const now = Date.now();
+    this.lastRead = now;
+    const frames = this.framesIn;
+    const held = this.decoder.reserved;
     this.decoder.push(chunk);
+    if (!this.decoder.partial) this.frameStartedAt = 0;
+    else if (this.frameStartedAt === 0 || this.framesIn !== frames) this.frameStartedAt = now;
+    if (this.events.onBuffered !== undefined) {
+      const delta = this.decoder.reserved - held;
+      if (delta !== 0) this.events.onBuffered(this, delta);
+    }
   }
 
-  /** Encode `message` and queue it as one frame. Throws `EncodeError` and queues nothing then. */
+  /**
+   * Encode `message` and queue it as one frame. Throws an `EncodeError` (a value MessagePack cannot
+   * carry) or a `FrameTooLargeError` (over {@link maxOutFrame}), and queues nothing then.
+   */
   send(message: unknown): void {
     if (!this.closedFlag) {
       // Plain messages are encoded straight into the outbox, after a gap for the header; the
@@ -146,9 +187,10 @@ export class Connection<S> implements FrameSink, SocketHandler {
     this.sendPayload(encode(message));
   }
 
-  /** Queue one frame with an already encoded payload. */
+  /** Queue one frame with an already encoded payload. @throws {FrameTooLargeError} over {@link maxOutFrame}. */
   sendPayload(payload: Uint8Array): void {
     if (this.closedFlag) return;
+    if (payload.length > this.maxOutFrame) throw new FrameTooLargeError(payload.length, this.maxOutFrame);
     const size = payload.length + HEADER_SIZE;
     if (size > OUTBOX_SIZE) {
       // A large frame gets a buffer of its own (header and payload still in one write), after
@@ -248,7 +290,10 @@ export class Connection<S> implements FrameSink, SocketHandler {
     this.closedFlag = true;
     this.backlog = [];
     this.backlogBytes = 0;
+    const held = this.decoder.reserved;
     this.decoder.reset();
+    this.frameStartedAt = 0;
+    if (held !== 0) this.events.onBuffered?.(this, -held);
     if (this.outbox) {
       giveOutbox(this.outbox);
       this.outbox = null;

@@ -16,8 +16,8 @@ import type { OpenHandler, ServeOptions, ServerHandle, Transport } from "./socke
 import { decode } from "../wire/codec.ts";
 import { errorResponse, parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
 import { GOING_AWAY, HELLO_ENDPOINT, type RemoteAddress } from "../wire/protocol.ts";
-import { ConfigError, EncodeError, ErrorCode, ListenError, ProtocolError } from "../errors.ts";
-import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
+import { EncodeError, ErrorCode, FrameTooLargeError, ListenError, ProtocolError } from "../errors.ts";
+import { DEFAULT_MAX_BUFFERED_INPUT, defaultMaxConnections, type ServerLimits } from "./server-limits.ts";
 import { createLogger } from "../log.ts";
 
 const log = createLogger("server");
@@ -25,16 +25,10 @@ const log = createLogger("server");
 /** Turns a request into a response; never throws. */
 export type RequestHandler = (req: RequestMessage, remote: RemoteAddress) => ResponseMessage | Promise<ResponseMessage>;
 
-/** Options of a {@link Listener}. */
-export interface ListenerOptions {
+/** Options of a {@link Listener}: the address, the handler, and the limits of `server-limits.ts`. */
+export interface ListenerOptions extends Pick<ServerLimits, "maxFrame" | "readTimeoutMs" | "idleTimeoutMs">, Partial<Pick<ServerLimits, "maxConnections" | "maxBufferedInput">> {
   hostname: string;
   port: number;
-  /** Largest accepted request frame, bytes. */
-  maxFrame: number;
-  /** A connection that sent part of a frame and then nothing for this long is closed (ms; Infinity: never). */
-  readTimeoutMs: number;
-  /** A connection with nothing in flight and no traffic for this long is closed (ms; Infinity: never). */
-  idleTimeoutMs: number;
   handler: RequestHandler;
   /** How connections are accepted (default: TCP through Bun). */
   transport?: Transport;
@@ -54,6 +48,8 @@ interface ServerConnState {
   helloed: boolean;
   /** We are closing: frames that still arrive are not run (the going-away promised so). */
   closing: boolean;
+  /** Refused at once (too many connections): not counted among the open ones. */
+  refused: boolean;
 }
 
 /**
@@ -78,35 +74,11 @@ function canRun(conn: ServerConn): boolean {
   return conn.queuedBytes <= QUEUE_HIGH_WATER && conn.state.inFlight < MAX_IN_FLIGHT;
 }
 
-/** A node's server options, as given (sizes in bytes, times in seconds). */
-export interface ServerLimitOptions {
-  maxUploadSize?: number;
-  readTimeout?: number;
-  idleTimeout?: number;
-}
-
-/**
- * Check a node's server options and turn them into listener limits. A timeout of 0 (or Infinity)
- * means none, as a Python node has none: it must not mean "close at once".
- *
- * @throws {ConfigError} for a size that is not a positive integer or a negative or NaN timeout.
- */
-export function serverLimits(options: ServerLimitOptions): Pick<ListenerOptions, "maxFrame" | "readTimeoutMs" | "idleTimeoutMs"> {
-  const maxFrame = options.maxUploadSize ?? DEFAULT_MAX_FRAME;
-  if (!Number.isSafeInteger(maxFrame) || maxFrame <= 0) throw new ConfigError(`invalid maxUploadSize: ${maxFrame}`);
-  const ms = (name: string, seconds: number): number => {
-    if (!(seconds >= 0)) throw new ConfigError(`invalid ${name}: ${seconds}`);
-    return seconds === 0 ? Infinity : seconds * 1000;
-  };
-  return {
-    maxFrame,
-    readTimeoutMs: ms("readTimeout", options.readTimeout ?? 30),
-    idleTimeoutMs: ms("idleTimeout", options.idleTimeout ?? 120),
-  };
-}
-
 /** Grace period between answering "frame too large" and tearing the socket down. */
 const REFUSE_GRACE_MS = 1000;
+
+/** Connections being refused (answered "server busy") at once; past it more are cut without an answer. */
+const MAX_REFUSING = 64;
 
 /** A listening Synapse server. */
 export class Listener {
@@ -114,15 +86,42 @@ export class Listener {
   private readonly conns = new Set<ServerConn>();
   private sweeper: ReturnType<typeof setInterval> | null = null;
   private readonly events: ConnectionEvents<ServerConnState>;
+  private readonly maxConnections: number;
+  private readonly maxBufferedInput: number;
+  /** Bytes held for partial frames across every connection. */
+  private buffered = 0;
+  /** Connections refused and not closed yet. */
+  private refusing = 0;
+  private refusedTotal = 0;
+  private shedTotal = 0;
 
   constructor(private readonly options: ListenerOptions) {
+    this.maxConnections = options.maxConnections ?? defaultMaxConnections();
+    this.maxBufferedInput = options.maxBufferedInput ?? DEFAULT_MAX_BUFFERED_INPUT;
     this.events = {
       onFrame: (conn, bytes, start, end) => this.onFrame(conn, bytes, start, end),
       onOversize: (conn, size) => this.refuse(conn, "", `frame too large: ${size} > ${this.options.maxFrame}`),
       onEnd: (conn) => this.onPeerEnd(conn),
-      onClose: (conn) => this.conns.delete(conn),
+      onClose: (conn) => {
+        if (conn.state.refused) this.refusing--;
+        else this.conns.delete(conn);
+      },
       onDrain: (conn) => this.onDrain(conn),
+      onBuffered: (conn, delta) => {
+        this.buffered += delta;
+        if (delta > 0 && this.buffered > this.maxBufferedInput) this.shedInput();
+      },
     };
+  }
+
+  /** Bytes held for partial frames across every connection (at most `maxBufferedInput`, but briefly). */
+  get bufferedInput(): number {
+    return this.buffered;
+  }
+
+  /** Connections refused so far because `maxConnections` were open, and closed to keep `maxBufferedInput`. */
+  get refusals(): { connections: number; input: number } {
+    return { connections: this.refusedTotal, input: this.shedTotal };
   }
 
   /** The bound port (after {@link start}). */
@@ -151,9 +150,11 @@ export class Listener {
         waiting: null,
         helloed: false,
         closing: false,
+        refused: false,
       };
       const conn = new Connection(socket, maxFrame, events, state);
-      this.conns.add(conn);
+      if (this.conns.size >= this.maxConnections) this.refuseConnection(conn);
+      else this.conns.add(conn);
       return conn;
     });
     this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.options.readTimeoutMs, this.options.idleTimeoutMs));
@@ -190,6 +191,49 @@ export class Listener {
     if (state.helloed) conn.send(errorResponse("", GOING_AWAY, "connection closing; requests not answered were not run"));
     conn.end();
     setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
+  }
+
+  /**
+   * One connection too many: answer "server busy" (a Bun or Python client then fails that call
+   * with a clear error) and close, without reading anything from it. Past {@link MAX_REFUSING}
+   * refusals under way, cut at once: a flood must not hold descriptors open for the grace period.
+   */
+  private refuseConnection(conn: ServerConn): void {
+    conn.state.refused = true;
+    conn.state.closing = true;
+    this.refusing++;
+    this.refusedTotal++;
+    if (this.refusedTotal === 1 || this.refusedTotal % 1000 === 0) {
+      log.warn(`refusing connections: ${this.maxConnections} open (maxConnections); ${this.refusedTotal} refused so far`);
+    }
+    if (this.refusing > MAX_REFUSING) {
+      conn.destroy();
+      return;
+    }
+    conn.socket.pause();
+    conn.send(errorResponse("", ErrorCode.BadRequest, `server busy: ${this.maxConnections} connections open; try again later`));
+    conn.end();
+    setTimeout(() => conn.destroy(), REFUSE_GRACE_MS).unref?.();
+  }
+
+  /**
+   * Partial frames hold more than `maxBufferedInput` across all connections: close the connections
+   * holding the most until they fit (the memory comes back as they close).
+   */
+  private shedInput(): void {
+    let excess = this.buffered - this.maxBufferedInput;
+    while (excess > 0) {
+      let worst: ServerConn | null = null;
+      for (const c of this.conns) {
+        if (!c.state.closing && c.bufferedInput > (worst?.bufferedInput ?? 0)) worst = c;
+      }
+      if (worst === null) return;
+      worst.state.closing = true;
+      excess -= worst.bufferedInput;
+      this.shedTotal++;
+      log.warn(`closing ${worst.remote}: partial frames hold over ${this.maxBufferedInput} bytes (maxBufferedInput)`);
+      worst.destroy();
+    }
   }
 
   private onFrame(conn: ServerConn, bytes: Uint8Array, start: number, end: number): void {
@@ -271,8 +315,11 @@ export class Listener {
     try {
       conn.send(res);
     } catch (error) {
-      const message = error instanceof EncodeError ? error.message : String(error);
-      conn.send(errorResponse(res.id, ErrorCode.InternalError, `result cannot be encoded: ${message}`));
+      const message =
+        error instanceof FrameTooLargeError
+          ? `result too large: ${error.size} bytes > ${error.limit} (the largest frame a peer accepts)`
+          : `result cannot be encoded: ${error instanceof EncodeError ? error.message : String(error)}`;
+      conn.send(errorResponse(res.id, ErrorCode.InternalError, message));
     }
   }
 
@@ -302,8 +349,9 @@ export class Listener {
       if (state.waiting) {
         // Paused by us (the peer does not read its answers): no read timeout, and not idle.
       } else if (conn.midFrame) {
-        if (now - conn.lastRead > readTimeoutMs) {
-          log.debug(`closing ${conn.remote}: half-sent frame for ${readTimeoutMs} ms`);
+        // Counted from the frame's first byte, not the last: trickling a byte now and then does not help.
+        if (now - conn.frameStartedAt > readTimeoutMs) {
+          log.debug(`closing ${conn.remote}: a frame not whole after ${readTimeoutMs} ms`);
           conn.destroy();
         }
       } else if (state.inFlight === 0 && !conn.backpressured && now - Math.max(conn.lastRead, conn.lastWrite) > idleTimeoutMs) {

@@ -44,7 +44,7 @@ export class Pool implements ChannelHost {
     this.transport = options.transport ?? bunTransport;
   }
 
-  /** The channel of a peer, created on first use. */
+  /** @internal The channel of a peer, created on first use (the Client calls through it). */
   channel(host: string, port: number): PeerChannel {
     const key = `${host}:${port}`;
     let ch = this.channels.get(key);
@@ -56,7 +56,7 @@ export class Pool implements ChannelHost {
     return ch;
   }
 
-  /** Known channels (for diagnostics and tests). */
+  /** @internal Known channels (for diagnostics and tests). */
   list(): PeerChannel[] {
     return [...this.channels.values()];
   }

@@ -12,8 +12,8 @@
  * | missing `team` | `"default"` (Python's default) | `null` |
  * | error text | `invalid peer record: <detail>` | `invalid <what>: <detail>` |
  *
- * Both return a fresh record with every key, in wire order; both refuse a non-map and a missing or
- * mistyped `id`, `address` or `port` with `bad_request`. The error texts are kept exactly as
+ * Both return a fresh record with every key, in wire order; both refuse a non-map, a missing or
+ * mistyped `id`, `address` or `port`, and a field over {@link PEER_FIELD_LIMITS}, with `bad_request`. The error texts are kept exactly as
  * they were, because peers and tests read them.
  *
  * The module sits in `wire/` because the Peer record is part of the wire contract that both
@@ -31,6 +31,20 @@ export const PEER_KEYS = ["id", "address", "port", "swarm", "team", "name", "kin
 
 /** Longest accepted id or kind, in characters (ids are UUIDs or 64-char hex in practice). */
 export const MAX_ID_LENGTH = 256;
+
+/**
+ * Size limits of a Peer record's fields, in both modes: a peer's record is kept in the peer table,
+ * copied into every join answer and peer list, and stored with every event it authors, so a few
+ * records with megabyte names must not cost a node gigabytes. Real records are far below these.
+ */
+export const PEER_FIELD_LIMITS = {
+  /** Characters of `address`, `swarm`, `team` and `name`. */
+  text: 256,
+  /** Entries of `capabilities`. */
+  capabilities: 256,
+  /** Characters of one capability name. */
+  capability: 256,
+} as const;
 
 const KNOWN = new Set<string>(PEER_KEYS);
 
@@ -79,6 +93,11 @@ export function readPeer(value: unknown, options: ReadPeerOptions): Peer {
     throw fail(`'id' must be a non-empty string, got ${typeName(id)}`, "id must be a non-empty string");
   }
   if (typeof address !== "string") throw fail(`'address' must be a string, got ${typeName(address)}`, "address must be a string");
+  if (strict && id.length > MAX_ID_LENGTH) throw fail(`'id' is longer than ${MAX_ID_LENGTH} characters`);
+  const tooLong = (key: string, v: unknown, limit: number) => {
+    if (typeof v === "string" && v.length > limit) throw fail(`'${key}' is longer than ${limit} characters`, `${key} is longer than ${limit} characters`);
+  };
+  for (const key of ["address", "swarm", "team", "name"] as const) tooLong(key, value[key], PEER_FIELD_LIMITS.text);
   if (!isPort(port, !strict)) {
     throw fail(`'port' must be an integer from 1 to 65535, got ${typeof port === "number" ? port : typeName(port)}`, "port must be an integer");
   }
@@ -100,6 +119,12 @@ export function readPeer(value: unknown, options: ReadPeerOptions): Peer {
     throw fail(`'kind' must be "node" or "bootstrap", got ${typeof kind === "string" ? JSON.stringify(kind) : typeName(kind)}`);
   }
   const caps = value.capabilities ?? [];
+  if (Array.isArray(caps)) {
+    if (caps.length > PEER_FIELD_LIMITS.capabilities) {
+      throw fail(`'capabilities' has more than ${PEER_FIELD_LIMITS.capabilities} entries`, `capabilities has more than ${PEER_FIELD_LIMITS.capabilities} entries`);
+    }
+    for (const c of caps) tooLong("capability", c, PEER_FIELD_LIMITS.capability);
+  }
   const capabilities = Array.isArray(caps) ? caps.filter((c): c is string => typeof c === "string") : [];
   if (strict && (!Array.isArray(caps) || capabilities.length !== caps.length)) throw fail(`'capabilities' must be an array of strings`);
   const seen = value.last_seen ?? now;
@@ -126,15 +151,18 @@ export function readPeer(value: unknown, options: ReadPeerOptions): Peer {
 export function readNodeInfo(value: unknown): Partial<NodeInfo> {
   if (!isMap(value)) return {};
   const out: Partial<NodeInfo> = {};
-  if (typeof value.id === "string") out.id = value.id;
-  if (typeof value.name === "string") out.name = value.name;
+  // Fields over the size limits are left out, as mistyped ones are.
+  const text = (v: unknown, limit = PEER_FIELD_LIMITS.text): v is string => typeof v === "string" && v.length <= limit;
+  if (text(value.id, MAX_ID_LENGTH)) out.id = value.id;
+  if (text(value.name)) out.name = value.name;
   if (value.kind === "node" || value.kind === "bootstrap") out.kind = value.kind;
-  if (typeof value.address === "string") out.address = value.address;
+  if (text(value.address)) out.address = value.address;
   if (isPort(value.port)) out.port = value.port;
-  if (value.swarm === null || typeof value.swarm === "string") out.swarm = value.swarm;
-  if (value.team === null || typeof value.team === "string") out.team = value.team;
-  if (Array.isArray(value.capabilities) && value.capabilities.every((c) => typeof c === "string")) {
-    out.capabilities = [...(value.capabilities as string[])];
+  if (value.swarm === null || text(value.swarm)) out.swarm = value.swarm;
+  if (value.team === null || text(value.team)) out.team = value.team;
+  const caps = value.capabilities;
+  if (Array.isArray(caps) && caps.length <= PEER_FIELD_LIMITS.capabilities && caps.every((c) => text(c, PEER_FIELD_LIMITS.capability))) {
+    out.capabilities = [...(caps as string[])];
   }
   return out;
 }

@@ -72,3 +72,15 @@ test("bench - the runner refuses an unknown scenario", async () => {
   expect(code).toBe(2);
   expect(out).toContain("unknown scenario");
 }, 60_000);
+
+test("bench - the fault run (quick): members killed mid-ask and restarted on their SQLite file lose nothing they acknowledged", async () => {
+  const { code, out } = await runQuick(["bench/soak/soak.ts", "--fault", "--minutes", "0.1"], 90_000);
+  expect(code, out).toBe(0);
+  const result = JSON.parse(readFileSync(join(outDir, "soak-fault.json"), "utf8"));
+  expect(result.scenario).toBe("soak-fault");
+  expect(result.asks).toBeGreaterThan(0);
+  expect(result.kills).toBeGreaterThan(0);
+  expect(result.lost).toBe(0);
+  expect(result.samples.length).toBeGreaterThan(0);
+  for (const sample of result.samples) expect(sample.rssKiB.length).toBe(result.members);
+}, 120_000);

@@ -51,6 +51,20 @@ describe("cli build - the compiled binary", () => {
     expect(ask.stderr).toBe("");
     expect(ask.code).toBe(0);
     expect(ask.stdout).toContain("- edge: done: build it\n");
+    // The dashboard's page is embedded in the binary: served from an empty directory.
+    const dashboard = Bun.spawn([binary, "dashboard", "cli-build", "--no-mdns", "-s", addr, "--listen", "127.0.0.1:0", "--json", "--duration", "30"], { cwd: empty, env: { PATH: process.env.PATH ?? "" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    try {
+      const first = await dashboard.stdout.getReader().read();
+      const url = (JSON.parse(new TextDecoder().decode(first.value).split("\n")[0]!) as { url: string }).url;
+      for (const [path, text] of [["", "<title>synapse dashboard</title>"], ["app.js", "new WebSocket("], ["style.css", "prefers-color-scheme: dark"]] as const) {
+        const res = await fetch(`${url}${path}`);
+        expect(res.status).toBe(200);
+        expect(await res.text()).toContain(text);
+      }
+    } finally {
+      dashboard.kill("SIGTERM");
+      expect(await dashboard.exited).toBe(0);
+    }
     const bad = await runBinary(["pnig"]);
     expect(bad).toEqual({ code: 2, stdout: "", stderr: 'error: unknown command "pnig"; did you mean ping? (see `sn --help`)\n' });
   }, 60_000);

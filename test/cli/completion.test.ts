@@ -33,6 +33,8 @@ describe("cli completion", () => {
     const script = completionScript("bash");
     expect(bashComplete(script, ["sn", "pi"])).toEqual(["ping"]);
     expect(bashComplete(script, ["sn", "list"])).toEqual(["list-swarms"]);
+    expect(bashComplete(script, ["sn", "dash"])).toEqual(["dashboard"]);
+    expect(bashComplete(script, ["sn", "dashboard", "lab", "--li"])).toEqual(["--listen"]);
     expect(bashComplete(script, ["sn", "watch", "lab", "--no-m"])).toEqual(["--no-mdns"]);
     expect(bashComplete(script, ["sn", "ask", "lab", "--con"])).toEqual(["--context"]);
     expect(bashComplete(script, ["sn", "ping", "--ti"])).toEqual(["--timeout"]);

@@ -37,7 +37,7 @@ describe("cli parse - flags and positionals", () => {
   });
 
   test("did-you-mean finds typos and unique prefixes, not unrelated words", () => {
-    const names = ["watch", "ask", "broadcast", "broadcast-call", "list-swarms", "ping", "info", "methods", "peers", "call", "completion"];
+    const names = ["watch", "dashboard", "ask", "broadcast", "broadcast-call", "list-swarms", "ping", "info", "methods", "peers", "call", "completion"];
     expect(closest("pnig", names)).toBe("ping");
     expect(closest("brodcast", names)).toBe("broadcast");
     expect(closest("list", names)).toBe("list-swarms");
@@ -53,6 +53,9 @@ describe("cli parse - flags and positionals", () => {
     expect(ask.positionals).toEqual(["lab", "the task"]);
     expect(() => checkPositionals(spec("ask"), parseCommandLine(spec("ask"), ["lab"]), {})).toThrow("`sn ask` needs TASK");
     expect(() => checkPositionals(spec("watch"), parseCommandLine(spec("watch"), []), {})).toThrow("needs SWARM (or set SN_SWARM, or save it in a context)");
+    const dashboard = parseCommandLine(spec("dashboard"), ["--listen", "127.0.0.1:9000", "--open", "--no-mdns", "-t", "ops"]);
+    checkPositionals(spec("dashboard"), dashboard, { SN_SWARM: "lab" });
+    expect(dashboard).toMatchObject({ positionals: ["lab"], flags: { listen: "127.0.0.1:9000", open: true, mdns: false, team: "ops" } });
     expect(() => checkPositionals(spec("ask"), parseCommandLine(spec("ask"), ["lab", "a", "b"]), {})).toThrow('quote the task: sn ask lab "a b"');
     expect(() => checkPositionals(spec("ping"), parseCommandLine(spec("ping"), ["h", "x"]), {})).toThrow('unexpected argument "x"');
   });
@@ -94,7 +97,7 @@ describe("cli start-up - lazy loading", () => {
     }
     const spec = await Bun.file(new URL("../../src/cli/spec.ts", import.meta.url)).text();
     expect([...spec.matchAll(/load: \(\) => import\("\.\/([a-z-]+\.ts)"\)/g)].map((m) => m[1]).sort()).toEqual(
-      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "context.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
+      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "context.ts", "dashboard.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
     );
   });
 });
@@ -131,7 +134,7 @@ describe("cli usage - as a subprocess", () => {
   test("--help everywhere, --version, no colours into a pipe", async () => {
     const top = await sn(["--help"]);
     expect(top.code).toBe(0);
-    for (const command of ["watch", "ask", "broadcast", "broadcast-call", "list-swarms", "ping", "info", "methods", "peers", "call", "completion"]) {
+    for (const command of ["watch", "dashboard", "ask", "broadcast", "broadcast-call", "list-swarms", "ping", "info", "methods", "peers", "call", "completion"]) {
       expect(top.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
       const help = await sn([command, "--help"]);
       expect(help.code).toBe(0);
@@ -144,6 +147,10 @@ describe("cli usage - as a subprocess", () => {
     expect(ask.stdout).toContain("-c, --context KEY=VALUE");
     expect(ask.stdout).toContain("--[no-]mdns");
     expect(ask.stdout).toContain("-s, --seed HOST:PORT");
+    const dashboard = await sn(["dashboard", "-h"]);
+    expect(dashboard.stdout).toContain("-l, --listen HOST:PORT");
+    expect(dashboard.stdout).toContain("--open");
+    expect(dashboard.stdout).toContain("there is no login");
     expect((await sn([])).code).toBe(2);
     const version = await sn(["--version"]);
     expect(version.code).toBe(0);

@@ -12,12 +12,13 @@ test("examples - ask agents: cards, a direct _node.ask, a synapse.ask broadcast 
   expect(out).toContain("agents in the swarm: counter, poet, translator");
 
   // Agent cards, listed with _synapse.artifacts and fetched with _synapse.artifact.get.
-  expect(out).toMatch(/card of counter: agent_card, \d+ bytes, sha256 [0-9a-f]{12}…/);
-  expect(out).toMatch(/card of poet: agent_card, \d+ bytes, sha256 [0-9a-f]{12}…/);
-  expect(out).toMatch(/card of translator: agent_card, \d+ bytes, sha256 [0-9a-f]{12}…/);
-  expect(out).toContain("role: writes three-line poems; skills: poem; accepts: a task starting with \"poem:\"; context.mood: an adjective");
-  expect(out).toContain("role: translates short phrases; skills: translate;");
-  expect(out).toContain("role: counts words; skills: count; accepts: any text");
+  // Agent cards in the Python examples' convention.
+  for (const agent of ["counter", "poet", "translator"]) {
+    expect(out).toMatch(new RegExp(`card of ${agent}: metadata, application/vnd\\.synapse\\.agent-card\\+json, \\d+ bytes, sha256 [0-9a-f]{12}…`));
+  }
+  expect(out).toContain('role: writes three-line poems; capabilities: poem; Writes a poem for a task starting with "poem:"; context.mood: an adjective.');
+  expect(out).toContain("role: translates short phrases; capabilities: translate; Translates a phrase;");
+  expect(out).toContain("role: counts words; capabilities: count; Counts the words and letters of any text.");
 
   // Direct _node.ask with a context, and the handler's error coming back as internal_error.
   expect(out).toContain("direct _node.ask to poet: the sea, calm today, / turns its pages one by one / and reads them again");

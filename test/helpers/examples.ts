@@ -12,9 +12,9 @@ export function quietEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...rest, ...extra };
 }
 
-/** Run `file` (relative to the repository root) with Bun until it exits, killed after `limitMs`. */
-export async function runScript(file: string, limitMs: number, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const child = Bun.spawn([process.execPath, join(ROOT, file)], { cwd: ROOT, env: quietEnv(env), stdout: "pipe", stderr: "pipe" });
+/** Run `file` (relative to the repository root) with Bun and `args` until it exits, killed after `limitMs`. */
+export async function runScript(file: string, limitMs: number, env: Record<string, string> = {}, args: string[] = []): Promise<{ code: number; out: string; err: string }> {
+  const child = Bun.spawn([process.execPath, join(ROOT, file), ...args], { cwd: ROOT, env: quietEnv(env), stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
   try {
     const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);

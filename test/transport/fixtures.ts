@@ -59,7 +59,7 @@ export function poolIn(world: World, options: ConstructorParameters<typeof Pool>
 export function serve(
   world: World,
   endpoints: Record<string, Handler> = {},
-  limits: Partial<{ maxFrame: number; readTimeoutMs: number; idleTimeoutMs: number; port: number }> = {},
+  limits: Partial<{ maxFrame: number; readTimeoutMs: number; idleTimeoutMs: number; port: number; maxConnections: number; maxBufferedInput: number }> = {},
 ): Listener {
   const registry = new EndpointRegistry();
   registerCoreBuiltins(registry, {
@@ -73,6 +73,8 @@ export function serve(
     maxFrame: limits.maxFrame ?? 4 * 1024 * 1024,
     readTimeoutMs: limits.readTimeoutMs ?? 30_000,
     idleTimeoutMs: limits.idleTimeoutMs ?? 120_000,
+    maxConnections: limits.maxConnections,
+    maxBufferedInput: limits.maxBufferedInput,
     transport: world.server,
     handler: (req, remote) => registry.dispatch(req, remote),
   });
