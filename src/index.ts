@@ -125,6 +125,7 @@ export type {
   Seed,
   SeedLike,
   SeedStatus,
+  StopOptions,
   UpsertResult,
 } from "./membership/index.ts";
 export type {

@@ -26,6 +26,7 @@ import {
   membershipRefusal,
   registerMembershipEndpoints,
   type JoinOptions,
+  type StopOptions,
 } from "./membership/index.ts";
 import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo, NodeKind, Peer } from "./types.ts";
 import { Client, kw, splitArguments } from "./rpc/client.ts";
@@ -162,6 +163,7 @@ export class Node {
         info: () => this.info(),
         call: (host, port, endpoint, args, timeout) => new Client(host, port, { timeout, pool: this.pool }).call(endpoint, ...args),
         emit: (event, payload) => this.events.emit(event, payload),
+        features: (host, port) => this.pool.list().find((c) => c.host === host && c.port === port && c.mode === "multiplex")?.features ?? null,
       },
       options,
       discoveriesFromOptions(options),
@@ -458,15 +460,19 @@ export class Node {
     this.events.emit("started", { address: this.advertised, port: this.boundPort });
   }
 
-  /** Close the listener and every connection, and cancel background work. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Leave the swarm (Bun peers that answer `_synapse.leave` drop this node at once; at most half a
+   * second, best-effort; mDNS says goodbye), close the listener and every connection, and cancel
+   * background work. Idempotent. `{ leave: false }` stops silently, as a crash would.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
     if (!this.listener) return this.stopping ?? Promise.resolve();
     const listener = this.listener;
     this.listener = null;
     this.stopping = (async () => {
       this.scheduler.stop();
       this.conversationLayer.stop();
-      await this.membership.stop();
+      await this.membership.stop(options);
       listener.stop();
       if (this.ownsPool) this.pool.closeAll();
       this.events.emit("stopped", undefined);

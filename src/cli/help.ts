@@ -15,6 +15,7 @@ export const ENVIRONMENT: ReadonlyArray<[string, string]> = [
   ["SN_BIND", "default --bind"],
   ["SN_PORT", "default --port"],
   ["SN_MDNS", "0 turns mDNS off by default (as --no-mdns), 1 on"],
+  ["SN_CONTEXT", "saved context to read defaults from (instead of the one `sn context use` selected)"],
   ["NO_COLOR", "no colours (they are only used on a terminal anyway)"],
 ];
 
@@ -67,6 +68,7 @@ export function mainHelp(version: string, paint: Painter): string {
     "",
     paint("bold", "Environment:"),
     ...rows(ENVIRONMENT.map(([k, v]) => [k, v])),
+    `  Defaults: a flag wins over its SN_* variable, which wins over the saved context (sn context).`,
     "",
     `${paint("bold", "Exit codes:")} ${EXIT_CODES}`,
     "",

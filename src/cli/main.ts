@@ -26,12 +26,18 @@ const processIo: Io = {
   stderr: (text) => void process.stderr.write(text),
 };
 
-/** Commands whose SWARM argument may come from `SN_SWARM` (fixed number of arguments). */
+/** Commands whose SWARM argument may come from `SN_SWARM` or the context (fixed number of arguments). */
 const SWARM_FROM_ENV = new Set(["watch", "dashboard", "ask", "broadcast"]);
 
+/** True when SWARM was left out of a command that may take it from `SN_SWARM` or the context. */
+function mayTakeSwarmFromEnv(spec: CommandSpec, parsed: Parsed): boolean {
+  const required = spec.positionals.filter((p) => p.required !== false && !p.variadic).length;
+  return parsed.positionals.length < required && spec.positionals[0]?.name === "SWARM" && SWARM_FROM_ENV.has(spec.name);
+}
+
 /**
- * Check the positional arguments against the command's: fill SWARM from `SN_SWARM` when it was
- * left out, refuse missing and extra ones.
+ * Check the positional arguments against the command's: fill SWARM from `env.SN_SWARM` (`main`
+ * passes the environment over the saved context) when it was left out, refuse missing and extra ones.
  *
  * @throws {UsageError}
  */
@@ -39,12 +45,10 @@ export function checkPositionals(spec: CommandSpec, parsed: Parsed, env: Record<
   const required = spec.positionals.filter((p) => p.required !== false && !p.variadic);
   const variadic = spec.positionals.some((p) => p.variadic);
   const words = parsed.positionals;
-  if (words.length < required.length && spec.positionals[0]?.name === "SWARM" && SWARM_FROM_ENV.has(spec.name) && env.SN_SWARM) {
-    words.unshift(env.SN_SWARM);
-  }
+  if (mayTakeSwarmFromEnv(spec, parsed) && env.SN_SWARM) words.unshift(env.SN_SWARM);
   if (words.length < required.length) {
     const missing = required.slice(words.length).map((p) => p.name);
-    throw new UsageError(`\`sn ${spec.name}\` needs ${missing.join(" and ")}${missing[0] === "SWARM" ? " (or set SN_SWARM)" : ""}`, spec.name);
+    throw new UsageError(`\`sn ${spec.name}\` needs ${missing.join(" and ")}${missing[0] === "SWARM" ? " (or set SN_SWARM, or save it in a context)" : ""}`, spec.name);
   }
   if (!variadic && words.length > spec.positionals.length) {
     const extra = words.slice(spec.positionals.length);
@@ -82,7 +86,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       io.stdout(commandHelp(spec, paint));
       return 0;
     }
-    checkPositionals(spec, parsed);
+    // The saved context is a file: read it (and its module) only for a command line that needs it.
+    const env = mayTakeSwarmFromEnv(spec, parsed) ? (await import("./context-store.ts")).cliEnvironment() : process.env;
+    checkPositionals(spec, parsed, env);
     const command = await spec.load();
     if (spec.group === "swarm") return await command.run(parsed, io); // they stop cleanly on SIGINT themselves
     // A node command waiting for an answer: Ctrl+C ends it at once, with the shell's usual code.

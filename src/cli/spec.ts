@@ -41,6 +41,9 @@ const conversationFlags: FlagSpec[] = [
   { name: "forever", type: "boolean", description: "Keep listening until Ctrl+C (no early stop after the replies)" },
 ];
 
+/** The actions of `sn context` (the command, its help and the shell completions share them). */
+export const CONTEXT_ACTIONS = ["save", "use", "ls", "show", "rm"] as const;
+
 /** Every command, in the order `sn --help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -195,6 +198,40 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [{ name: "kw", short: "k", type: "string", repeat: true, hint: "KEY=VALUE", description: "A keyword argument (repeatable; VALUE parsed like ARGS)" }, ...queryFlags],
     examples: ["sn call 127.0.0.1:9999 sum 1 -2", "sn call 127.0.0.1:9999 greet ada --kw formal=true"],
     load: () => import("./query.ts"),
+  },
+  {
+    name: "context",
+    group: "other",
+    summary: "Save, select and list named swarm defaults (swarm, seeds, team, bind, ...)",
+    details: [
+      "Actions: save NAME [values] (updates the values given, keeps the others), use NAME (or --none),",
+      "ls, show [NAME], rm NAME. Stored under $XDG_CONFIG_HOME/synapse-p2p (~/.config when unset).",
+      "The selected context (or SN_CONTEXT=NAME) gives defaults: flag > SN_* variable > context > built-in.",
+    ],
+    positionals: [
+      { name: "ACTION", required: true, description: CONTEXT_ACTIONS.join(", ") },
+      { name: "NAME", required: false, description: "The context's name (letters, digits, _ . -)" },
+    ],
+    flags: [
+      { name: "swarm", type: "string", hint: "SWARM", description: "save: default SWARM of watch/ask/broadcast" },
+      { name: "seed", short: "s", type: "string", repeat: true, hint: "HOST:PORT", description: "save: a seed (repeatable, or comma-separated)" },
+      { name: "team", short: "t", type: "string", hint: "TEAM", description: "save: team" },
+      { name: "bind", type: "string", hint: "ADDRESS", description: "save: address to listen on" },
+      { name: "port", type: "string", hint: "PORT", description: "save: port to listen on" },
+      { name: "mdns", type: "boolean", negatable: true, description: "save: mDNS on (--mdns) or off (--no-mdns)" },
+      { name: "description", type: "string", hint: "TEXT", description: "save: what the context is for" },
+      { name: "select", type: "boolean", description: "save: also select it (as `sn context use NAME`)" },
+      { name: "none", type: "boolean", description: "use: select no context" },
+      { name: "json", type: "boolean", description: "ls, show: print JSON (one object per context)" },
+    ],
+    examples: [
+      "sn context save lab --swarm lab --seed 10.0.0.5:9999 --team red --select",
+      "sn context save local --swarm dev --seed 127.0.0.1:9999 --no-mdns",
+      "sn context use local",
+      "sn context ls",
+      "sn context rm lab",
+    ],
+    load: () => import("./context.ts"),
   },
   {
     name: "completion",

@@ -1,12 +1,13 @@
 /**
  * What the swarm commands of `sn` (`watch`, `ask`, `broadcast`, `broadcast-call`) share: the
- * swarm options (flags, then `SN_*` environment variables, then defaults), a node of their own
+ * swarm options (flags, then `SN_*` environment variables, then the saved context, then defaults), a node of their own
  * that joins the swarm, and waiting for a signal or a deadline.
  *
  * @module
  */
 import { ConfigError, Node, type BroadcastReply, type ConversationEvent, type NodeOptions } from "../index.ts";
 import { parseAddress, portNumber } from "./args.ts";
+import { cliEnvironment } from "./context-store.ts";
 import type { Printer } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 
@@ -42,12 +43,13 @@ function mdnsDefault(env: Record<string, string | undefined>): boolean {
 
 /**
  * Resolve the swarm options of a command: the flags, else the environment (`SN_SEEDS`, `SN_TEAM`,
- * `SN_BIND`, `SN_PORT`, `SN_MDNS`), else the defaults. With mDNS off and every seed on loopback
+ * `SN_BIND`, `SN_PORT`, `SN_MDNS`), else the saved context (`context-store.ts`; by default `env`
+ * is the process's environment over the active context's values), else the defaults. With mDNS off and every seed on loopback
  * the node binds and advertises 127.0.0.1, as the Python `sn` does.
  *
  * @throws {ConfigError} for a malformed seed or port, or no way to find peers (no seed, mDNS off).
  */
-export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<string, string | undefined> = process.env): SwarmOptions {
+export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<string, string | undefined> = cliEnvironment()): SwarmOptions {
   const swarm = parsed.positionals[0]!;
   if (swarm.trim() === "") throw new ConfigError("the SWARM name is empty");
   const given = listFlag(parsed, "seed");
@@ -106,9 +108,11 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<Node> {
     ...options.node,
   });
   options.setup?.(node);
+  guardJoin(node);
   try {
     await node.join();
   } catch (error) {
+    joinGuard?.remove();
     await node.stop();
     throw error;
   }
@@ -116,6 +120,35 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<Node> {
     if (status.lastError !== null) out.warn(`warning: seed ${status.seed}: ${status.lastError}`);
   }
   return node;
+}
+
+/** The Ctrl+C guard of the node that is joining, until {@link untilStopped} listens instead. */
+let joinGuard: { remove(): void } | null = null;
+
+/**
+ * From before the join until the command waits in {@link untilStopped}, Ctrl+C (or SIGTERM) still
+ * leaves the swarm: it stops the node (which tells its Bun peers) and then ends the process with the
+ * shell's usual code (130, 143), instead of dying with the node still listed by its peers. Signal
+ * handlers also take a moment to become active in Bun: installing this one early leaves no gap.
+ */
+function guardJoin(node: Node): void {
+  const onInt = () => interrupted(130);
+  const onTerm = () => interrupted(143);
+  const guard = {
+    remove(): void {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      if (joinGuard === guard) joinGuard = null;
+    },
+  };
+  const interrupted = (code: number) => {
+    guard.remove();
+    void node.stop().finally(() => process.exit(code));
+  };
+  joinGuard?.remove();
+  joinGuard = guard;
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
 }
 
 /**
@@ -138,6 +171,8 @@ export function untilStopped(duration: number | null, signal?: AbortSignal): Pro
     process.on("SIGTERM", onTerm);
     signal?.addEventListener("abort", onAbort);
     const timer = duration === null ? null : setTimeout(() => finish("duration"), duration * 1000);
+    // Listening now: the join's guard can go (after these handlers were added, so there is no gap).
+    joinGuard?.remove();
     if (signal?.aborted) finish("aborted");
   });
 }

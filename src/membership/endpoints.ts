@@ -1,6 +1,6 @@
 /**
  * The built-in endpoints of membership (PROTOCOL.md): `_synapse.join`, `_synapse.peers` and
- * `_synapse.heartbeat`. All unpublished. A malformed peer record or a peer of another swarm/team
+ * `_synapse.heartbeat`, and this implementation's `_synapse.leave` (see `leave.ts`). All unpublished. A malformed peer record or a peer of another swarm/team
  * is answered with `bad_request` in the Python wording.
  *
  * @module
@@ -9,6 +9,7 @@ import { EndpointError, ErrorCode } from "../errors.ts";
 import type { EndpointRegistry } from "../rpc/endpoints.ts";
 import type { Peer } from "../types.ts";
 import { readPeer } from "../wire/peer.ts";
+import { LEAVE_ENDPOINT } from "../wire/protocol.ts";
 import type { Membership } from "./membership.ts";
 import { checkMembership, type MembershipScope } from "./scope.ts";
 
@@ -21,6 +22,12 @@ export function registerMembershipEndpoints(registry: EndpointRegistry, membersh
     return { accepted: true, self: host.self(), peers: membership.table.records() };
   });
   registry.builtin("_synapse.peers", "Known peers", [], () => membership.table.records());
+  // A Bun extension (sent only to peers whose hello or mDNS `ext` offered `leave`): the caller
+  // stops and asks to be dropped now. Believed only from the peer's own address.
+  registry.builtin(LEAVE_ENDPOINT, "Leave the swarm now (Bun extension)", ["peer"], (args, ctx) => {
+    const peer = peerArgument(host, LEAVE_ENDPOINT, args);
+    return { ok: true, removed: membership.left(peer, ctx.remote.address) };
+  });
   registry.builtin("_synapse.heartbeat", "Liveness: record the caller, answer this node's info", ["peer"], (args, ctx) => {
     const peer = peerArgument(host, "_synapse.heartbeat", args);
     membership.called(peer, "heartbeat", ctx.remote.address);

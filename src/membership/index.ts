@@ -19,9 +19,11 @@ export {
   type MembershipEvents,
   type MembershipHost,
   type MembershipStats,
+  type StopOptions,
 } from "./membership.ts";
 export { membershipTiming, type MembershipOptions, type MembershipTiming } from "./options.ts";
 export { registerMembershipEndpoints } from "./endpoints.ts";
+export { LEAVE_FEATURE, LEAVE_TIMEOUT, leaveRefusal, sendLeave, speaksLeave, type LeaveHost } from "./leave.ts";
 export type { AdmitOptions, Discovery, DiscoveryHost, TaskScheduler } from "./discovery.ts";
 export { discoveriesFromOptions, type DiscoveryFactory, type MembershipDiscoveries } from "./discoveries.ts";
 export { SeedDiscovery, type SeedHost, type SeedStatus, type SeedTiming } from "./seed-discovery.ts";

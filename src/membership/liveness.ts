@@ -73,6 +73,12 @@ export class Liveness {
 
   private readonly inFlight = new Set<string>();
   private readonly lost = new Map<string, LostPeer>();
+  /**
+   * Peers that said they left, with the {@link leaves} count at that moment: a heartbeat answer sent
+   * before the leave and arriving after it must not bring the peer back.
+   */
+  private readonly left = new Map<string, number>();
+  private leaves = 0;
   private readonly now: () => number;
   private scheduled = false;
   /** Unix seconds of the last start. */
@@ -97,6 +103,7 @@ export class Liveness {
   found(id: string): void {
     this.schedule();
     this.lost.delete(id);
+    this.left.delete(id);
   }
 
   /** One round: a heartbeat to every known peer, and a probe to the dropped peers that are due. */
@@ -127,6 +134,7 @@ export class Liveness {
     if (this.inFlight.has(id) || !host.running()) return false;
     this.inFlight.add(id);
     this.counts.sent++;
+    const leavesBefore = this.leaves;
     try {
       const answer = await host.call(target, "_synapse.heartbeat", [host.self()], this.timing.heartbeatTimeout);
       const info = readNodeInfo(isMap(answer) ? answer.self : undefined);
@@ -143,6 +151,9 @@ export class Liveness {
         refresh(entry.peer, info);
         host.table.touch(id, now);
         host.heard(entry.peer);
+      } else if ((this.left.get(id) ?? -1) >= leavesBefore) {
+        // It said it left while this heartbeat was on its way: the answer is from before the leave.
+        return false;
       } else {
         // Dropped (or never admitted) but alive: back in the swarm.
         const peer: Peer = { ...target.peer, capabilities: [...target.peer.capabilities], last_seen: now };
@@ -178,11 +189,20 @@ export class Liveness {
     return dropped;
   }
 
-  /** Forget a peer at once (an mDNS goodbye); `peer.offline` fires when it was known. */
-  drop(id: string): Peer | null {
+  /**
+   * Forget a peer at once (an mDNS goodbye, a `_synapse.leave`); `peer.offline` fires when it was
+   * known. With `probe` false the peer is not probed afterwards (it said it left: a node that comes
+   * back joins again by itself).
+   */
+  drop(id: string, probe = true): Peer | null {
     const entry = this.host.table.remove(id);
     if (!entry) return null;
-    this.remember(entry, this.now());
+    if (probe) this.remember(entry, this.now());
+    else {
+      this.lost.delete(id);
+      if (this.left.size >= MAX_LOST) this.left.delete(this.left.keys().next().value!);
+      this.left.set(id, this.leaves++);
+    }
     this.host.dropped(entry.peer);
     return entry.peer;
   }

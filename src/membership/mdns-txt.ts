@@ -16,8 +16,11 @@ import { isPort } from "../util/guards.ts";
 
 const log = createLogger("mdns");
 
-/** Extensions this implementation advertises in the `ext` TXT key. */
-export const MDNS_EXTENSIONS = ["mux"] as const;
+/**
+ * Extensions this implementation advertises in the `ext` TXT key: `mux` (multiplexed connections)
+ * and `leave` (it answers `_synapse.leave`, so a stopping Bun peer may tell it so).
+ */
+export const MDNS_EXTENSIONS = ["mux", "leave"] as const;
 
 /** The longest TXT string (one length byte). */
 const TXT_MAX = 255;

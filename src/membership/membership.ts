@@ -6,12 +6,13 @@
  *
  * @module
  */
-import { ConfigError, ConnectionError } from "../errors.ts";
+import { ConfigError, ConnectionError, EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import type { NodeInfo, Peer } from "../types.ts";
 import { nowSeconds } from "../util/time.ts";
 import type { DiscoveryFactory } from "./discoveries.ts";
 import type { AdmitOptions, Discovery, DiscoveryHost, TaskScheduler } from "./discovery.ts";
+import { LEAVE_TIMEOUT, leaveRefusal, sendLeave } from "./leave.ts";
 import { Liveness, type LivenessHost } from "./liveness.ts";
 import { membershipTiming, type MembershipOptions, type MembershipTiming } from "./options.ts";
 import { PeerTable, type PeerEntry, type PeerSource } from "./peer-table.ts";
@@ -27,7 +28,10 @@ export interface MembershipEvents {
   "peer.joined": Peer;
   /** A heartbeat was exchanged with a known peer (it called us, or it answered ours). */
   "peer.heartbeat": Peer;
-  /** A peer was not heard from for `peerTimeout` seconds (or said goodbye over mDNS) and was dropped. */
+  /**
+   * A peer was dropped: not heard from for `peerTimeout` seconds, or it said it left (an mDNS
+   * goodbye, or a Bun peer's `_synapse.leave` as it stopped).
+   */
   "peer.offline": Peer;
 }
 
@@ -46,6 +50,11 @@ export interface MembershipHost extends MembershipScope {
   call(host: string, port: number, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
   /** Emit a membership event on the node. */
   emit<K extends keyof MembershipEvents>(event: K, payload: MembershipEvents[K]): void;
+  /**
+   * What the peer at `host:port` answered to this node's hello (null when unknown): how a stopping
+   * node learns which peers answer `_synapse.leave`. Without it only mDNS `ext` tells.
+   */
+  features?(host: string, port: number): Readonly<Record<string, unknown>> | null;
 }
 
 /** Options of {@link Membership.join}. */
@@ -59,6 +68,16 @@ export interface JoinOptions {
   minPeers?: number;
   /** More seeds to join now (they are kept for later rejoins). */
   seeds?: readonly SeedLike[];
+}
+
+/** Options of {@link Membership.stop} (and `node.stop()`). */
+export interface StopOptions {
+  /**
+   * Tell the Bun peers that answer `_synapse.leave` that this node leaves, so they drop it at once
+   * (default true). `false` stops silently, as a crash would: peers drop the node after their peer
+   * timeout (mDNS still says goodbye).
+   */
+  leave?: boolean;
 }
 
 /** Counters, for tests and benchmarks. */
@@ -191,10 +210,52 @@ export class Membership {
     for (const d of this.discoveries) d.start();
   }
 
-  /** Stop the discoveries (mDNS says goodbye). Known peers are kept. */
-  async stop(): Promise<void> {
+  /**
+   * Leave: tell the Bun peers that answer `_synapse.leave` (at most {@link LEAVE_TIMEOUT} seconds,
+   * best-effort) while the discoveries stop (mDNS says goodbye). Known peers are kept here.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
     for (const wake of [...this.listeners]) wake();
-    await Promise.all(this.discoveries.map((d) => d.stop()));
+    const leave = options.leave === false ? [] : [this.leave()];
+    await Promise.all([...leave, ...this.discoveries.map((d) => d.stop())]);
+  }
+
+  /**
+   * Tell the peers known to answer `_synapse.leave` that this node leaves, so that they drop it now
+   * rather than after their peer timeout. Done by {@link stop}; bounded by `timeout` seconds.
+   *
+   * @returns the ids of the peers that acknowledged.
+   */
+  leave(timeout: number = LEAVE_TIMEOUT): Promise<string[]> {
+    const features = this.host.features?.bind(this.host) ?? (() => null);
+    return sendLeave(
+      {
+        self: () => this.host.self(),
+        entries: () => this.table.list(),
+        features,
+        call: (entry, endpoint, args, seconds) => this.callPeer(entry, endpoint, args, seconds),
+      },
+      timeout,
+    );
+  }
+
+  /**
+   * A peer called `_synapse.leave` (its record already checked): drop it now, firing
+   * `peer.offline`, when the call came from its own address ({@link leaveRefusal}).
+   *
+   * @returns true when the peer was known and is dropped; false when it was not known.
+   * @throws {EndpointError} `bad_request` when the call did not come from the peer's address.
+   */
+  left(peer: Peer, remoteAddress: string): boolean {
+    const entry = this.table.get(peer.id);
+    if (!entry) return false;
+    const refusal = leaveRefusal(entry, remoteAddress);
+    if (refusal) {
+      log.debug(`leave refused: ${refusal}`);
+      throw new EndpointError(ErrorCode.BadRequest, `leave refused: ${refusal}`);
+    }
+    log.debug(`peer ${entry.peer.name} (${peer.id.slice(0, 8)}) left`);
+    return this.liveness.drop(peer.id, false) !== null;
   }
 
   /**

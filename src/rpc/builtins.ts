@@ -1,7 +1,8 @@
 /**
  * The built-in endpoints every node answers without a swarm: `_synapse.ping`, `_synapse.info`,
  * `_synapse.methods`, `_node.info`, `_node.capabilities`, and this implementation's
- * `_synapse.hello` (connection negotiation, see the pool).
+ * `_synapse.hello` (connection negotiation, see the pool; its answer lists the extensions this
+ * node speaks: `multiplex`, and `leave` for membership's `_synapse.leave`).
  *
  * @module
  */
@@ -45,6 +46,8 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
   );
   registry.builtin(HELLO_ENDPOINT, "Connection negotiation (Bun extension)", ["offer"], () => ({
     multiplex: true,
+    // This node answers `_synapse.leave` (registered with membership, see docs/membership.md).
+    leave: true,
     implementation: IMPLEMENTATION,
     version: VERSION,
   }));

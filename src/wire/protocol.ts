@@ -10,8 +10,18 @@ import { ErrorCode } from "../errors.ts";
 /** The extension endpoint a Bun node answers and a Python node refuses harmlessly. */
 export const HELLO_ENDPOINT = "_synapse.hello";
 
-/** Features this implementation offers in the hello. */
-export const HELLO_FEATURES = ["multiplex"] as const;
+/**
+ * Features this implementation offers in the hello: `multiplex` (many calls on one connection) and
+ * `leave` (it answers {@link LEAVE_ENDPOINT}).
+ */
+export const HELLO_FEATURES = ["multiplex", "leave"] as const;
+
+/**
+ * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
+ * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
+ * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.
+ */
+export const LEAVE_ENDPOINT = "_synapse.leave";
 
 /**
  * The wire error code a Bun server sends (with id "") to a client that said hello, before it

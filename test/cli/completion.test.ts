@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { completionScript } from "../../src/cli/completion.ts";
 import { COMMANDS } from "../../src/cli/spec.ts";
 import { sn } from "./run-sn.ts";
@@ -37,6 +40,22 @@ describe("cli completion", () => {
     expect(bashComplete(script, ["sn", "ping", "--ti"])).toEqual(["--timeout"]);
     expect(bashComplete(script, ["sn", "completion", "z"])).toEqual(["zsh"]);
     expect(bashComplete(script, ["sn", "watch", "--seed", "--"])).toEqual([]); // a value is expected, not a flag
+    expect(bashComplete(script, ["sn", "context", ""])).toEqual(["save", "use", "ls", "show", "rm"]);
+    expect(bashComplete(script, ["sn", "context", "save", "x", "--se"])).toEqual(["--seed", "--select"]);
+  });
+
+  test.skipIf(!hasBash)("bash completes `sn context use|show|rm` with the saved contexts' names", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sn-completion-"));
+    try {
+      mkdirSync(join(dir, "synapse-p2p", "context"), { recursive: true });
+      for (const name of ["lab", "local", "prod"]) writeFileSync(join(dir, "synapse-p2p", "context", `${name}.json`), "{}");
+      const script = `export XDG_CONFIG_HOME='${dir}'\n${completionScript("bash")}`;
+      expect(bashComplete(script, ["sn", "context", "use", "l"])).toEqual(["lab", "local"]);
+      expect(bashComplete(script, ["sn", "context", "rm", ""])).toEqual(["lab", "local", "prod"]);
+      expect(bashComplete(script, ["sn", "context", "ls", ""])).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("zsh and fish scripts name every command and every flag", () => {

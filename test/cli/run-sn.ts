@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The repository root (the subprocess's working directory). */
@@ -12,9 +13,15 @@ export const ROOT = join(import.meta.dir, "..", "..");
 
 const running = new Set<Bun.Subprocess>();
 
+/**
+ * Where `sn` looks for saved contexts in tests: a directory that does not exist, so that a context
+ * selected on the machine running the tests never leaks into them (test/cli/context.test.ts sets its own).
+ */
+const NO_CONFIG = join(tmpdir(), `sn-tests-no-config-${process.pid}`);
+
 /** `SN_*` variables of the test run's own environment are left out: each test sets its own. */
 function baseEnv(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", SYNAPSE_DEBUG: "", FORCE_COLOR: "" };
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", SYNAPSE_DEBUG: "", FORCE_COLOR: "", XDG_CONFIG_HOME: NO_CONFIG };
   for (const key of Object.keys(env)) if (key.startsWith("SN_")) delete env[key];
   return env;
 }

@@ -52,7 +52,7 @@ describe("cli parse - flags and positionals", () => {
     checkPositionals(spec("ask"), ask, { SN_SWARM: "lab" });
     expect(ask.positionals).toEqual(["lab", "the task"]);
     expect(() => checkPositionals(spec("ask"), parseCommandLine(spec("ask"), ["lab"]), {})).toThrow("`sn ask` needs TASK");
-    expect(() => checkPositionals(spec("watch"), parseCommandLine(spec("watch"), []), {})).toThrow("needs SWARM (or set SN_SWARM)");
+    expect(() => checkPositionals(spec("watch"), parseCommandLine(spec("watch"), []), {})).toThrow("needs SWARM (or set SN_SWARM, or save it in a context)");
     const dashboard = parseCommandLine(spec("dashboard"), ["--listen", "127.0.0.1:9000", "--open", "--no-mdns", "-t", "ops"]);
     checkPositionals(spec("dashboard"), dashboard, { SN_SWARM: "lab" });
     expect(dashboard).toMatchObject({ positionals: ["lab"], flags: { listen: "127.0.0.1:9000", open: true, mdns: false, team: "ops" } });
@@ -97,7 +97,7 @@ describe("cli start-up - lazy loading", () => {
     }
     const spec = await Bun.file(new URL("../../src/cli/spec.ts", import.meta.url)).text();
     expect([...spec.matchAll(/load: \(\) => import\("\.\/([a-z-]+\.ts)"\)/g)].map((m) => m[1]).sort()).toEqual(
-      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "dashboard.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
+      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "context.ts", "dashboard.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
     );
   });
 });

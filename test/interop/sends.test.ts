@@ -110,6 +110,22 @@ describe("interop - membership calls a Bun node makes to a Python node", () => {
   });
 });
 
+describe("interop - leaving: a stopping Bun node tells its Bun peers, never a Python one", () => {
+  test("stop(): the Bun peer drops the node at once; the Python peer, heartbeated and known, receives no _synapse.leave", async () => {
+    const { node, py } = await joinedPair();
+    const bun = await startNode({ name: "bun-peer", swarm: "golden", heartbeatInterval: null, peerTimeout: 600 });
+    await node.join({ seeds: [`127.0.0.1:${bun.port}`] });
+    await node.membership.heartbeat(); // both peers were called: each one's hello verdict is known
+    expect(node.peers.has(py.id) && bun.peers.has(node.id)).toBe(true);
+    await node.stop();
+    await eventually(() => !bun.peers.has(node.id), 5000, "the Bun peer dropped the stopped node");
+    expect(only(py, "_synapse.leave")).toEqual([]);
+    // Everything the Python node got is still Python's format and endpoints it knows.
+    expectAllClean(py);
+    for (const r of py.server.log) expect(["_synapse.hello", "_synapse.join", "_synapse.heartbeat"]).toContain(r.endpoint);
+  });
+});
+
 describe("interop - conversation calls a Bun node makes to a Python node", () => {
   test("broadcast: kwargs hold `broadcast` first, then the caller's; Broadcast is {nonce, origin, endpoint}", async () => {
     const { node, py } = await joinedPair();

@@ -45,7 +45,7 @@ describe("membership - heartbeats", () => {
   test("heartbeatInterval null sends none; peerTimeout null never drops a silent peer", async () => {
     const [a, b] = await pair({ heartbeatInterval: null, peerTimeout: null });
     const offline = record<Peer>((fn) => a.on("peer.offline", fn));
-    await b.stop();
+    await b.stop({ leave: false }); // silent, as a crash: no _synapse.leave
     await Bun.sleep(600);
     expect(a.membership.stats.heartbeatsSent).toBe(0);
     expect(b.membership.stats.heartbeatsSent).toBe(0);
@@ -66,7 +66,7 @@ describe("membership - offline and rejoin", () => {
     const [a, b] = await pair();
     const offline = record<Peer>((fn) => a.on("peer.offline", fn));
     const stoppedAt = Date.now();
-    await b.stop();
+    await b.stop({ leave: false }); // silent, as a crash: only the timeout can drop it
     await eventually(() => offline.length > 0, 6000, "peer.offline on a");
     expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(1000); // not before the 1.5 s timeout (minus the last heartbeat's age)
     expect(offline[0]!.id).toBe(b.id);
@@ -100,7 +100,7 @@ describe("membership - offline and rejoin", () => {
     const joinedOnA = record<Peer>((fn) => a.on("peer.joined", fn));
     const joinedOnB = record<Peer>((fn) => b.on("peer.joined", fn));
     const offline = record<Peer>((fn) => a.on("peer.offline", fn));
-    await b.stop();
+    await b.stop({ leave: false }); // a partition: b says nothing, a keeps probing it
     await eventually(() => offline.length === 1, 5000, "b offline on a");
     b.membership.table.clear(); // b comes back knowing nobody, and has no seed to ask
     (b.membership as unknown as { seeds: unknown[] }).seeds.length = 0;

@@ -72,7 +72,7 @@ describe("membership - mDNS", () => {
       const txt = txtLine.data as string[];
       for (const entry of txt) expect(Buffer.byteLength(entry)).toBeLessThanOrEqual(255);
       const props = Object.fromEntries(txt.map((t) => [t.slice(0, t.indexOf("=")), t.slice(t.indexOf("=") + 1)]));
-      expect(props).toMatchObject({ id: ready.id, name: "my node.1", kind: "node", swarm: "lab", team: "red", host: "box-1", ext: "mux" });
+      expect(props).toMatchObject({ id: ready.id, name: "my node.1", kind: "node", swarm: "lab", team: "red", host: "box-1", ext: "mux,leave" });
       const caps = [props.capabilities, ...Object.keys(props).filter((k) => k.startsWith("capabilities.")).sort().map((k) => props[k])].join(",").split(",");
       expect(caps).toEqual(Array.from({ length: 40 }, (_, i) => `skill-number-${i}`));
       const srv = await browser.lines.next(is("SRV", (l) => l.name === instance), 10_000, "the SRV record");

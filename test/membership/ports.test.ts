@@ -160,7 +160,7 @@ describe("membership ports - mDNS on a fake multicast group", () => {
       `A me-${ME.id.slice(0, 8)}.local`,
     ]);
     const txt = first.answers!.find((r) => r.type === "TXT")!.data as Buffer[];
-    expect(txt.map(String)).toEqual([`id=${ME.id}`, "name=me", "kind=node", "swarm=lab", "team=default", "host=box-a", "capabilities=python", "ext=mux"]);
+    expect(txt.map(String)).toEqual([`id=${ME.id}`, "name=me", "kind=node", "swarm=lab", "team=default", "host=box-a", "capabilities=python", "ext=mux,leave"]);
   });
 
   test("an instance seen only by its PTR is asked for its SRV and TXT, then admitted (a Python advertiser)", async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
-import { HELLO_ENDPOINT } from "../../src/wire/protocol.ts";
+import { HELLO_ENDPOINT, HELLO_FEATURES } from "../../src/wire/protocol.ts";
 import { RemoteError } from "../../src/errors.ts";
 import { LOOPBACK, RawSocket, eventually, sleep, startNode, stopAll } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
@@ -41,7 +41,7 @@ describe("peer modes - a Python peer (one request per connection)", () => {
     expect(client.mode).toBe("single");
     expect(await client.call("sum", kw({ a: 5, b: 6 }))).toBe(11);
     expect(python.log.map((r) => r.endpoint)).toEqual([HELLO_ENDPOINT, "sum", "sum"]);
-    expect(python.log[0]!.args).toEqual([{ features: ["multiplex"] }]);
+    expect(python.log[0]!.args).toEqual([{ features: [...HELLO_FEATURES] }]);
     expect(python.log[2]!.kwargs).toEqual({ a: 5, b: 6 });
     // One connection per request, never a second request on one.
     expect(new Set(python.log.map((r) => r.connection)).size).toBe(3);
