@@ -5,6 +5,8 @@ import {
   ConfigError,
   ConnectionError,
   EncodeError,
+  HandshakeError,
+  SecureChannelError,
   EndpointError,
   ErrorCode,
   FrameTooLargeError,
@@ -36,6 +38,8 @@ function samples(cause: unknown): Array<{ error: SynapseError; type: new (...arg
     { error: new ConfigError("m", { cause }), type: ConfigError, code: "invalid_config" },
     { error: new ScheduleError("m", { cause }), type: ScheduleError, code: "invalid_schedule" },
     { error: new UsageError("m", "ping", { cause }), type: UsageError, code: "usage" },
+    { error: new HandshakeError("bad_key", "m", { cause }), type: HandshakeError, code: "handshake_failed" },
+    { error: new SecureChannelError("m", { cause }), type: SecureChannelError, code: "secure_channel" },
   ];
 }
 
