@@ -269,6 +269,12 @@ export class XXpsk3Handshake {
     return { send: initiator ? c1 : c2, receive: initiator ? c2 : c1, handshakeHash: this.ss.h, remoteStatic: this.rs!, pskIndex: this.pskIndex };
   }
 
+  /** The other side's static public key, once a message carrying it was read. */
+  readRemoteStatic(): Uint8Array {
+    if (this.rs === null) throw new HandshakeError("protocol", "the peer's static key is not known yet");
+    return this.rs;
+  }
+
   /** The handshake hash so far (the final one once complete). */
   get handshakeHash(): Uint8Array {
     return this.ss.h;
