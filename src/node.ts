@@ -182,7 +182,8 @@ export class Node {
         call: (host, port, endpoint, args, timeout) => new Client(host, port, { timeout, pool: this.pool }).call(endpoint, ...args),
         emit: (event, payload) => this.events.emit(event, payload),
       },
-      options,
+      // A closed swarm's node advertises over mDNS only what discovery needs.
+      this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,
       discoveriesFromOptions(options),
     );
     registerMembershipEndpoints(this.endpoints, this.membership);

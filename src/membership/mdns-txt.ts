@@ -17,6 +17,11 @@ const log = createLogger("mdns");
 
 /** Extensions this implementation advertises in the `ext` TXT key. */
 export const MDNS_EXTENSIONS = ["mux"] as const;
+/**
+ * The `ext` flag of a closed swarm's node: it speaks only the closed-swarm handshake, so a peer
+ * without the swarm key need not dial it (docs/security.md).
+ */
+export const CLOSED_EXTENSION = "closed";
 
 /** The longest TXT string (one length byte). */
 const TXT_MAX = 255;
@@ -30,7 +35,8 @@ export type TxtProperties = Record<string, string | null>;
  * The instance label: the node name with every character other than letters, digits and `-`
  * replaced by `-`, then `-` and the first 8 characters of the id (shortened to fit a DNS label).
  */
-export function instanceName(name: string, id: string): string {
+export function instanceName(name: string, id: string, closed = false): string {
+  if (closed) return `synapse-${id.slice(0, 8)}`; // a closed swarm's node does not tell its name
   // Per character (code point, as Python iterates a str): an emoji is one "-", not two.
   const label = name.replace(/[^A-Za-z0-9-]/gu, "-").slice(0, 63 - 9);
   return `${label}-${id.slice(0, 8)}`;
@@ -60,6 +66,12 @@ export interface TxtFields {
   host: string;
   capabilities: string[];
   extensions?: readonly string[];
+  /**
+   * A closed swarm's node: only what discovery needs is written (`id`, `kind`, `swarm`, `team`,
+   * `host`, and `closed` in `ext`); no name, no capabilities. Members learn those over the
+   * encrypted connection.
+   */
+  closed?: boolean;
 }
 
 /**
@@ -69,6 +81,10 @@ export interface TxtFields {
  */
 export function buildTxt(fields: TxtFields): string[] {
   const entry = (key: string, value: string | null) => (value === null ? key : `${key}=${fitBytes(value, TXT_MAX - key.length - 1)}`);
+  if (fields.closed) {
+    const ext = [...(fields.extensions ?? []), CLOSED_EXTENSION].join(",");
+    return [entry("id", fields.id), entry("kind", fields.kind), entry("swarm", fields.swarm), entry("team", fields.team), entry("host", fields.host), `ext=${ext}`];
+  }
   const out = [
     entry("id", fields.id),
     entry("name", fields.name),
