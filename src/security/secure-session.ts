@@ -198,8 +198,15 @@ export class Session implements SocketHandler, SecureSocket {
 
   resume(): void {
     this.paused = false;
+    // Records decrypted while paused are delivered on a later turn, as a socket delivers data,
+    // never inside the caller's resume(); the raw socket stays paused until they are.
+    if (this.heldPlain.length === 0) this.raw.resume();
+    else queueMicrotask(() => this.deliverHeld());
+  }
+
+  private deliverHeld(): void {
     while (this.heldPlain.length > 0 && !this.paused && !this.closed) this.outer?.handleData(this.heldPlain.shift()!);
-    if (!this.paused) this.raw.resume();
+    if (!this.paused && !this.closed && this.heldPlain.length === 0) this.raw.resume();
   }
 
   ref(): void {
