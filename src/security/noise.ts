@@ -348,7 +348,8 @@ function asHandshakeError(error: unknown): HandshakeError {
   return new HandshakeError("protocol", `bad handshake message: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The bytes of `parts`, one after the other. */
+export function concat(parts: Uint8Array[]): Uint8Array {
   let len = 0;
   for (const p of parts) len += p.length;
   const out = new Uint8Array(len);

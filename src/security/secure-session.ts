@@ -11,7 +11,7 @@ import { createLogger } from "../log.ts";
 import type { OpenHandler, SocketHandler, SocketLike } from "../transport/socket.ts";
 import { verifyBinding, type NodeIdentity } from "./identity.ts";
 import type { SwarmKeyring } from "./keyring.ts";
-import { MAX_MESSAGE, MAX_PLAINTEXT, XXpsk3Handshake, type CipherState } from "./noise.ts";
+import { concat, MAX_MESSAGE, MAX_PLAINTEXT, XXpsk3Handshake, type CipherState } from "./noise.ts";
 
 const log = createLogger("security");
 
@@ -304,19 +304,8 @@ export class Session implements SocketHandler, SecureSocket {
     const send = this.send!;
     if (bytes.length <= MAX_PLAINTEXT) return frameRecord(send.encrypt(bytes));
     const parts: Uint8Array[] = [];
-    let total = 0;
-    for (let at = 0; at < bytes.length; at += MAX_PLAINTEXT) {
-      const rec = frameRecord(send.encrypt(bytes.subarray(at, at + MAX_PLAINTEXT)));
-      parts.push(rec);
-      total += rec.length;
-    }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    for (let at = 0; at < bytes.length; at += MAX_PLAINTEXT) parts.push(frameRecord(send.encrypt(bytes.subarray(at, at + MAX_PLAINTEXT))));
+    return concat(parts);
   }
 
   /** A handshake failure: close at once, tell whoever waits. */
