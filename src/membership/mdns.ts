@@ -106,7 +106,7 @@ export class MdnsDiscovery implements Discovery {
   /** This node's instance name (`<label>-<id8>`). */
   get instance(): string {
     const self = this.host.self();
-    return instanceName(self.name, self.id);
+    return instanceName(self.name, self.id, this.closed);
   }
 
   /** True while the mDNS socket is open. */
