@@ -95,6 +95,7 @@ export class Session implements SocketHandler, SecureSocket {
     }
     this.transport.pending++;
     this.timer = setTimeout(() => this.abort(new HandshakeError("timeout", `no handshake within ${this.transport.timeoutMs / 1000} s`)), this.transport.timeoutMs);
+    this.timer.unref?.(); // a stranger's half-open handshake must not keep the process alive
     if (this.initiator) this.writeHandshake(new Uint8Array(0), true);
   }
 
