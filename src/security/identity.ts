@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { chmodSync, closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
 import { ConfigError } from "../errors.ts";
 import { dhKeyPairFromPrivate, generateDhKeyPair, rawDhPrivateKey, type DhKeyPair } from "./noise-crypto.ts";
@@ -93,19 +93,24 @@ export class NodeIdentity {
       ed25519: Buffer.from(der.subarray(der.length - ED_LEN)).toString("base64"),
       x25519: Buffer.from(rawDhPrivateKey(identity.staticKey.privateKey)).toString("base64"),
     });
-    // `wx`: never overwrite (two nodes starting at once on one file: the second reads the first's).
-    let fd: number;
+    // Written whole to a private temporary file, then linked into place: the link fails if the
+    // file exists (never overwrite), and nobody ever reads a half-written identity (two nodes
+    // starting at once on one file: the second reads the first's).
+    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
     try {
-      fd = openSync(path, "wx", 0o600);
+      const fd = openSync(temp, "wx", 0o600);
+      try {
+        chmodSync(temp, 0o600); // the umask may have narrowed it further; never wider
+        writeSync(fd, text + "\n");
+      } finally {
+        closeSync(fd);
+      }
+      linkSync(temp, path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EEXIST") return NodeIdentity.load(path);
       throw new ConfigError(`cannot create the identity file ${path}: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      chmodSync(path, 0o600); // the umask may have narrowed it further; never wider
-      writeSync(fd, text + "\n");
     } finally {
-      closeSync(fd);
+      rmSync(temp, { force: true });
     }
     return identity;
   }

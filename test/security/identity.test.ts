@@ -4,7 +4,7 @@
  * and identities are given (bytes, base64, files, environment variables).
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "../../src/errors.ts";
@@ -50,6 +50,14 @@ describe("identity - file", () => {
       expect(() => NodeIdentity.load(path)).toThrow(ConfigError);
       expect(() => NodeIdentity.load(path)).toThrow(/chmod 600/);
     }
+  });
+
+  test("a file that cannot be created (no such directory) is a ConfigError; nothing is left behind", () => {
+    const dir = tempDir();
+    expect(() => NodeIdentity.load(join(dir, "missing", "node.key"))).toThrow(ConfigError);
+    expect(readdirSync(dir)).toEqual([]);
+    NodeIdentity.load(join(dir, "node.key"));
+    expect(readdirSync(dir)).toEqual(["node.key"]); // the temporary file is gone
   });
 
   test("a file that is not an identity is refused", () => {
