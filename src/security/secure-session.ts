@@ -115,10 +115,11 @@ export class Session implements SocketHandler, SecureSocket {
     let at = 0;
     try {
       if (this.wantMagic && this.handshake) {
-        if (data.length < MAGIC.length) return this.keep(data, 0);
-        for (let i = 0; i < MAGIC.length; i++) {
+        // Judged on the first byte already: an open peer's frame length starts with 0x00.
+        for (let i = 0; i < Math.min(MAGIC.length, data.length); i++) {
           if (data[i] !== MAGIC[i]) throw new HandshakeError("not_noise", "the peer does not speak the closed-swarm protocol (a plaintext, open-swarm or Python node?)");
         }
+        if (data.length < MAGIC.length) return this.keep(data, 0);
         this.wantMagic = false;
         at = MAGIC.length;
       }
