@@ -45,6 +45,10 @@ export const ErrorCode = {
   Usage: "usage",
   /** A team task failed: its worker reported `task.failed`, or no worker completed it within `maxAttempts` offers. */
   TaskFailed: "task_failed",
+  /** A closed swarm's handshake failed: no or another swarm key, a plaintext peer, a bad identity, a timeout. */
+  HandshakeFailed: "handshake_failed",
+  /** An encrypted connection broke its record layer (a record that does not authenticate, a nonce used up). */
+  SecureChannel: "secure_channel",
 } as const;
 
 /** One of the codes of {@link ErrorCode}: every code this package sends or throws. */
@@ -277,5 +281,48 @@ export class TeamTaskError extends SynapseError {
     this.taskId = taskId;
     this.error = details.error ?? null;
     this.attempts = details.attempts ?? 0;
+  }
+}
+
+/** Why a {@link HandshakeError} happened. */
+export type HandshakeFailure =
+  /** The peer spoke plaintext (an open-swarm node, a Python node) or something else than this protocol. */
+  | "not_noise"
+  /** A handshake message did not authenticate: the peer holds none of our swarm keys, or another swarm name. */
+  | "bad_key"
+  /** The peer's identity proof (its Ed25519 signature over the handshake) was missing or wrong. */
+  | "bad_identity"
+  /** The handshake did not finish in time. */
+  | "timeout"
+  /** The connection closed during the handshake. */
+  | "closed"
+  /** A handshake message broke the Noise rules (size, order). */
+  | "protocol";
+
+/**
+ * The handshake of a closed swarm's connection failed (`handshake_failed`): nothing was sent in the
+ * clear and the connection is closed. `reason` says why.
+ */
+export class HandshakeError extends SynapseError {
+  declare readonly code: typeof ErrorCode.HandshakeFailed;
+  /** What went wrong. */
+  readonly reason: HandshakeFailure;
+  constructor(reason: HandshakeFailure, message: string, options?: ErrorOptions) {
+    super(ErrorCode.HandshakeFailed, message, options);
+    this.name = "HandshakeError";
+    this.reason = reason;
+  }
+}
+
+/**
+ * An encrypted channel cannot go on (`secure_channel`): a record did not authenticate (tampered,
+ * replayed, reordered), a message was over Noise's 65535 bytes, or a key's nonces ran out. The
+ * connection is closed.
+ */
+export class SecureChannelError extends SynapseError {
+  declare readonly code: typeof ErrorCode.SecureChannel;
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.SecureChannel, message, options);
+    this.name = "SecureChannelError";
   }
 }

@@ -25,6 +25,9 @@ export { EndpointRegistry } from "./rpc/endpoints.ts";
 export { Pool, defaultPool, sharedPool } from "./transport/pool.ts";
 export { bunTransport } from "./transport/bun-transport.ts";
 export { MemoryNetwork } from "./transport/memory-transport.ts";
+export { NodeIdentity } from "./security/identity.ts";
+export { SwarmKeyring, generateSwarmKey } from "./security/keyring.ts";
+export { secureTransport, isSecureTransport } from "./security/secure-transport.ts";
 export { readPeer, readNodeInfo } from "./wire/peer.ts";
 export { Emitter, waitFor, reportUserError } from "./events.ts";
 
@@ -101,6 +104,8 @@ export {
   ScheduleError,
   UsageError,
   TeamTaskError,
+  HandshakeError,
+  SecureChannelError,
 } from "./errors.ts";
 
 export type { NodeOptions, NodeEvents, NodeEventName, NodeEventMap, ConversationKindEvent } from "./node.ts";
@@ -113,6 +118,10 @@ export type { PeerMode } from "./transport/peer-channel.ts";
 export type { Transport, SocketLike, SocketHandler, OpenHandler, DialOptions, ServeOptions, ServerHandle } from "./transport/socket.ts";
 export type { MemoryNetworkOptions } from "./transport/memory-transport.ts";
 export type { EmitterListener, EmitterOptions, UserErrorHandler } from "./events.ts";
+export type { SwarmKeyInput } from "./security/keyring.ts";
+export type { SwarmKeyOption } from "./security/closed-swarm.ts";
+export type { SecureSocket, SecureTransport, SecureTransportOptions } from "./security/secure-transport.ts";
+export type { HandshakeFailure } from "./errors.ts";
 export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
 export type {
   JoinOptions,

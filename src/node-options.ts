@@ -7,6 +7,8 @@ import type { BroadcastReply, Capability, ConversationEvent, NodeKind } from "./
 import type { Pool } from "./transport/pool.ts";
 import type { Transport } from "./transport/socket.ts";
 import type { UserErrorHandler } from "./events.ts";
+import type { NodeIdentity } from "./security/identity.ts";
+import type { SwarmKeyOption } from "./security/closed-swarm.ts";
 import type { MdnsOptions, MembershipEvents, SeedLike } from "./membership/index.ts";
 import type { BroadcastReceived, ConversationLog, Summarizer } from "./conversation/index.ts";
 import type { TeamEvents } from "./teams/index.ts";
@@ -52,8 +54,26 @@ export interface NodeOptions {
    * past it the connections holding the most are closed.
    */
   maxBufferedInput?: number;
-  /** Fixed node id (default: 64 random hex characters, like Python's). */
+  /**
+   * Fixed node id (default: the identity's public key in hex, 64 characters like Python's ids).
+   * Not with an identity file, whose key is the id.
+   */
   id?: string;
+  /**
+   * The node's Ed25519 identity: the path of its file (created on first start, mode 0600; a file
+   * others may read is refused), or a `NodeIdentity`. Default: `$SYNAPSE_IDENTITY`, else a fresh
+   * identity kept in memory for this run. The node id is its public key in hex.
+   */
+  identity?: string | NodeIdentity | null;
+  /**
+   * Makes this node a member of a closed swarm: every connection, accepted or dialed, starts with
+   * a Noise handshake that proves both sides hold the key, and is encrypted after it; nothing is
+   * said in the clear. A 32-byte key (bytes, base64 as `sn keygen` prints it, or the path of a
+   * file holding that base64), or several for rotation (the first dials; all are accepted), or a
+   * shared `SwarmKeyring`. Default: `$SYNAPSE_SWARM_KEY` (comma-separated for several), else an
+   * open swarm; `null` is open whatever the environment says. See docs/security.md.
+   */
+  swarmKey?: SwarmKeyOption | null;
   /** First contacts to join: `"host:port"`, `"host"` (port 9999) or `["host", port]`. */
   seeds?: SeedLike[];
   /** Seconds between heartbeats to every known peer (default 5); `null` turns them off. */
@@ -98,7 +118,8 @@ export interface NodeOptions {
   /**
    * How connections are made and accepted (default: TCP through Bun), e.g. a
    * `MemoryNetwork`'s transport to run many nodes in one process. The node's own pool uses it too;
-   * a `pool` given as well must use the same transport.
+   * a `pool` given as well must use the same transport. With `swarmKey`, the node wraps this
+   * transport in the closed swarm's secure one (a `pool` given must then be on a secure transport).
    */
   transport?: Transport;
 }

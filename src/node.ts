@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { EndpointRegistry, type EndpointOptions, type Handler } from "./rpc/endpoints.ts";
 import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener } from "./transport/listener.ts";
@@ -31,6 +30,12 @@ import {
 import type { Broadcast, BroadcastReply, Capability, ConversationEvent, NodeInfo, NodeKind, Peer } from "./types.ts";
 import { Client, kw, splitArguments } from "./rpc/client.ts";
 import { Pool } from "./transport/pool.ts";
+import { bunTransport } from "./transport/bun-transport.ts";
+import type { Transport } from "./transport/socket.ts";
+import { resolveSecurity } from "./security/closed-swarm.ts";
+import type { NodeIdentity } from "./security/identity.ts";
+import type { SwarmKeyring } from "./security/keyring.ts";
+import { isSecureTransport } from "./security/secure-transport.ts";
 import {
   AGENT_CARD_MIME_TYPE,
   ArtifactStore,
@@ -77,7 +82,20 @@ function normaliseCapability(c: string | Capability): Capability {
  * await node.start();
  */
 export class Node {
+  /**
+   * The node id: the hex of its identity's Ed25519 public key (64 characters), unless `options.id`
+   * fixed another.
+   */
   readonly id: string;
+  /** The node's Ed25519 identity (from `options.identity`, `SYNAPSE_IDENTITY`, or made for this run). */
+  readonly identity: NodeIdentity;
+  /**
+   * The swarm keys of a closed swarm (`options.swarmKey`), `null` in an open one. Rotate through
+   * it while the node runs: `install` the new key, `use` it, `remove` the old one.
+   */
+  readonly keyring: SwarmKeyring | null;
+  /** The transport the listener accepts with: the closed swarm's secure one, or the one given. */
+  private readonly transport: Transport | undefined;
   readonly name: string;
   readonly swarm: string | null;
   readonly team: string | null;
@@ -124,12 +142,23 @@ export class Node {
     if (typeof onUserError !== "function") throw new ConfigError("onUserError must be a function or null");
     this.events = new Emitter<NodeEventMap>({ onError: onUserError });
     this.scheduler = new Scheduler({ onError: (task, error) => onUserError(error, `periodic task "${task}"`) });
-    if (options.pool && options.transport && options.pool.transport !== options.transport) {
+    const security = resolveSecurity({ identity: options.identity, swarmKey: options.swarmKey, swarm: options.swarm ?? null, transport: options.transport ?? bunTransport });
+    this.identity = security.identity;
+    this.keyring = security.keyring;
+    this.transport = security.transport ?? options.transport;
+    if (options.id !== undefined && security.named && options.id !== security.identity.id) {
+      throw new ConfigError(`id ${options.id} is not the identity's (${security.identity.id}): with an identity file, leave id out`);
+    }
+    if (options.pool && security.transport && !isSecureTransport(options.pool.transport)) {
+      // A plaintext pool would dial the swarm's members in the clear (and they would refuse it).
+      throw new ConfigError("a closed swarm's node needs a pool on a secure transport (secureTransport(...)), not a plaintext one");
+    }
+    if (options.pool && !security.transport && options.transport && options.pool.transport !== options.transport) {
       throw new ConfigError("the pool given uses another transport than the one given");
     }
     this.ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? new Pool({ transport: options.transport });
-    this.id = options.id ?? randomBytes(32).toString("hex");
+    this.pool = options.pool ?? new Pool({ transport: this.transport });
+    this.id = options.id ?? security.identity.id;
     this.name = options.name ?? defaultNodeName(this.id);
     this.swarm = options.swarm ?? null;
     this.team = options.team === undefined ? "default" : options.team;
@@ -165,7 +194,8 @@ export class Node {
         emit: (event, payload) => this.events.emit(event, payload),
         features: (host, port) => this.pool.list().find((c) => c.host === host && c.port === port && c.mode === "multiplex")?.features ?? null,
       },
-      options,
+      // A closed swarm's node advertises over mDNS only what discovery needs.
+      this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,
       discoveriesFromOptions(options),
     );
     registerMembershipEndpoints(this.endpoints, this.membership);
@@ -446,7 +476,7 @@ export class Node {
       hostname: this.bind,
       port: this.boundPort,
       ...this.limits,
-      transport: this.options.transport,
+      transport: this.transport,
       handler: (req, remote) => this.endpoints.dispatch(req, remote),
     });
     listener.start();

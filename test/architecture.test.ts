@@ -26,6 +26,7 @@ function layer(path: string): number {
     case "events.ts":
     case "address.ts":
     case "transport":
+    case "security":
       return 2;
     case "rpc":
     case "schedule":

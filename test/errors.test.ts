@@ -5,6 +5,8 @@ import {
   ConfigError,
   ConnectionError,
   EncodeError,
+  HandshakeError,
+  SecureChannelError,
   EndpointError,
   ErrorCode,
   FrameTooLargeError,
@@ -38,6 +40,8 @@ function samples(cause: unknown): Array<{ error: SynapseError; type: new (...arg
     { error: new ScheduleError("m", { cause }), type: ScheduleError, code: "invalid_schedule" },
     { error: new UsageError("m", "ping", { cause }), type: UsageError, code: "usage" },
     { error: new TeamTaskError(ErrorCode.TaskFailed, "t", "m", { error: "boom", attempts: 2 }, { cause }), type: TeamTaskError, code: "task_failed" },
+    { error: new HandshakeError("bad_key", "m", { cause }), type: HandshakeError, code: "handshake_failed" },
+    { error: new SecureChannelError("m", { cause }), type: SecureChannelError, code: "secure_channel" },
   ];
 }
 

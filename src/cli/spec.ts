@@ -29,6 +29,14 @@ export const swarmFlags: FlagSpec[] = [
   { name: "bind", type: "string", hint: "ADDRESS", env: "SN_BIND", description: "Address to listen on (default 127.0.0.1 when every seed is on loopback and mDNS is off, else 0.0.0.0)" },
   { name: "port", type: "string", hint: "PORT", default: "0", env: "SN_PORT", description: "Port to listen on (0 picks a free one)" },
   { name: "advertise", type: "string", hint: "ADDRESS", description: "Address told to peers (default: picked from --bind)" },
+  {
+    name: "swarm-key",
+    type: "string",
+    hint: "KEY",
+    env: "SYNAPSE_SWARM_KEY",
+    description: "Join a closed swarm: its 32-byte key in base64 (`sn keygen`) or a file holding it; KEY1,KEY2 for rotation",
+  },
+  { name: "identity", type: "string", hint: "FILE", env: "SYNAPSE_IDENTITY", description: "This node's identity file (created mode 0600 when missing; default: a new identity per run)" },
   json,
 ];
 
@@ -232,6 +240,19 @@ export const COMMANDS: readonly CommandSpec[] = [
       "sn context rm lab",
     ],
     load: () => import("./context.ts"),
+  },
+  {
+    name: "keygen",
+    group: "other",
+    summary: "Print a new random swarm key (base64) for a closed swarm",
+    details: [
+      "Give it to every member with --swarm-key KEY (or SYNAPSE_SWARM_KEY), or save it in a file",
+      "only its owner may read (chmod 600) and give the file's path instead. See docs/security.md.",
+    ],
+    positionals: [],
+    flags: [],
+    examples: ["sn keygen > swarm.key && chmod 600 swarm.key", "sn watch lab --swarm-key swarm.key"],
+    load: () => import("./keygen.ts"),
   },
   {
     name: "completion",

@@ -21,6 +21,10 @@ export interface SwarmOptions {
   bind: string;
   port: number;
   advertise: string | null;
+  /** `--swarm-key` (comma-separated keys), else none here: the node reads `SYNAPSE_SWARM_KEY` itself. */
+  swarmKey?: string[];
+  /** `--identity`, else none here: the node reads `SYNAPSE_IDENTITY` itself. */
+  identity?: string;
 }
 
 /** Defaults of one command's node (the Python `sn`'s: "watcher"/"observer", "asker"/"asker", ...). */
@@ -63,6 +67,8 @@ export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<st
   const local = !mdns && hosts.every(isLoopback);
   const bind = stringFlag(parsed, "bind") || env.SN_BIND || (local ? "127.0.0.1" : "0.0.0.0");
   const advertise = stringFlag(parsed, "advertise") || (local && bind === "127.0.0.1" ? "127.0.0.1" : null);
+  const swarmKey = stringFlag(parsed, "swarm-key");
+  const identity = stringFlag(parsed, "identity");
   return {
     swarm,
     team: stringFlag(parsed, "team") || env.SN_TEAM || "default",
@@ -72,6 +78,8 @@ export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<st
     bind,
     port: portNumber(stringFlag(parsed, "port") ?? env.SN_PORT, 0),
     advertise,
+    ...(swarmKey ? { swarmKey: swarmKey.split(",").map((k) => k.trim()) } : {}),
+    ...(identity ? { identity } : {}),
   };
 }
 
@@ -105,6 +113,8 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<Node> {
     ...(o.advertise ? { advertise: o.advertise } : {}),
     seeds: o.seeds,
     mdns: o.mdns,
+    ...(o.swarmKey ? { swarmKey: o.swarmKey } : {}),
+    ...(o.identity ? { identity: o.identity } : {}),
     ...options.node,
   });
   options.setup?.(node);

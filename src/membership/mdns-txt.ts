@@ -21,6 +21,11 @@ const log = createLogger("mdns");
  * and `leave` (it answers `_synapse.leave`, so a stopping Bun peer may tell it so).
  */
 export const MDNS_EXTENSIONS = ["mux", "leave"] as const;
+/**
+ * The `ext` flag of a closed swarm's node: it speaks only the closed-swarm handshake, so a peer
+ * without the swarm key need not dial it (docs/security.md).
+ */
+export const CLOSED_EXTENSION = "closed";
 
 /** The longest TXT string (one length byte). */
 const TXT_MAX = 255;
@@ -45,8 +50,9 @@ export function defaultNodeName(id: string): string {
  * trailing `-` stripped (the id's 8 characters when nothing is left), then `-` and the first 8
  * characters of the id. Shortened to fit one DNS label (63 bytes).
  */
-export function instanceName(name: string, id: string): string {
+export function instanceName(name: string, id: string, closed = false): string {
   const id8 = id.slice(0, 8);
+  if (closed) return `synapse-${id8}`; // a closed swarm's node does not tell its name
   const unnamed = !name || name === defaultNodeName(id);
   // Per character (code point, as Python iterates a str): an emoji is one "-", not two.
   const safe = (unnamed ? id8 : name).replace(/[^\p{L}\p{N}-]/gu, "-").replace(/^-+|-+$/g, "");
@@ -77,6 +83,12 @@ export interface TxtFields {
   host: string;
   capabilities: string[];
   extensions?: readonly string[];
+  /**
+   * A closed swarm's node: only what discovery needs is written (`id`, `kind`, `swarm`, `team`,
+   * `host`, and `closed` in `ext`); no name, no capabilities. Members learn those over the
+   * encrypted connection.
+   */
+  closed?: boolean;
 }
 
 /**
@@ -86,6 +98,10 @@ export interface TxtFields {
  */
 export function buildTxt(fields: TxtFields): string[] {
   const entry = (key: string, value: string | null) => (value === null ? key : `${key}=${fitBytes(value, TXT_MAX - key.length - 1)}`);
+  if (fields.closed) {
+    const ext = [...(fields.extensions ?? []), CLOSED_EXTENSION].join(",");
+    return [entry("id", fields.id), entry("kind", fields.kind), entry("swarm", fields.swarm), entry("team", fields.team), entry("host", fields.host), `ext=${ext}`];
+  }
   const out = [
     entry("id", fields.id),
     entry("name", fields.name),

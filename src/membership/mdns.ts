@@ -23,7 +23,7 @@ import { nowSeconds } from "../util/time.ts";
 import { errorMessage } from "../util/guards.ts";
 import type { Discovery, DiscoveryHost } from "./discovery.ts";
 import { openMulticast, type MdnsOpener, type MdnsSocket, type PacketSource } from "./mdns-socket.ts";
-import { MDNS_EXTENSIONS, buildTxt, instanceName, parseTxt, txtPeer, type TxtProperties } from "./mdns-txt.ts";
+import { CLOSED_EXTENSION, MDNS_EXTENSIONS, buildTxt, instanceName, parseTxt, txtPeer, type TxtProperties } from "./mdns-txt.ts";
 
 const log = createLogger("mdns");
 
@@ -49,6 +49,8 @@ export interface MdnsOptions {
   port?: number;
   /** Delays in seconds between the queries sent at start; the last one repeats. */
   querySchedule?: readonly number[];
+  /** This node is in a closed swarm: advertise only what discovery needs (set by the node). */
+  closed?: boolean;
 }
 
 /** What mDNS discovery needs of membership. */
@@ -73,6 +75,7 @@ export class MdnsDiscovery implements Discovery {
   private mdns: MdnsSocket | null = null;
   private readonly hostName: string;
   private readonly port: number;
+  private readonly closed: boolean;
   private readonly schedule: readonly number[];
   private readonly ifaceName: string | undefined;
   private queryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -94,6 +97,7 @@ export class MdnsDiscovery implements Discovery {
   ) {
     this.hostName = options.hostName ?? hostname();
     this.port = options.port ?? 5353;
+    this.closed = options.closed ?? false;
     const schedule = options.querySchedule ?? DEFAULT_QUERY_SCHEDULE;
     this.schedule = schedule.length > 0 && schedule.every((s) => s >= 0) ? schedule : DEFAULT_QUERY_SCHEDULE;
     this.ifaceName = options.interface;
@@ -102,7 +106,7 @@ export class MdnsDiscovery implements Discovery {
   /** This node's instance name (`<label>-<id8>`). */
   get instance(): string {
     const self = this.host.self();
-    return instanceName(self.name, self.id);
+    return instanceName(self.name, self.id, this.closed);
   }
 
   /** True while the mDNS socket is open. */
@@ -208,8 +212,8 @@ export class MdnsDiscovery implements Discovery {
   /** PTR, SRV, TXT and A records of this node (TTL 0 for a goodbye). */
   private answers(ttl?: number): Answer[] {
     const self = this.host.self();
-    const { fqdn, target } = names(self);
-    const txt = buildTxt({ ...self, host: this.hostName, extensions: MDNS_EXTENSIONS });
+    const { fqdn, target } = names(self, this.closed);
+    const txt = buildTxt({ ...self, host: this.hostName, extensions: MDNS_EXTENSIONS, closed: this.closed });
     const records: Answer[] = [
       { name: SERVICE_TYPE, type: "PTR", ttl: ttl ?? TTL_PTR, data: fqdn },
       { name: fqdn, type: "SRV", ttl: ttl ?? TTL_HOST, flush: true, data: { port: self.port, target, priority: 0, weight: 0 } },
@@ -229,7 +233,7 @@ export class MdnsDiscovery implements Discovery {
 
   private onQuery(packet: makeMdns.QueryPacket, rinfo: PacketSource): void {
     if (!this.host.running()) return;
-    const { fqdn, target } = names(this.host.self());
+    const { fqdn, target } = names(this.host.self(), this.closed);
     let match = false;
     let meta = false;
     for (const q of packet.questions ?? []) {
@@ -302,7 +306,7 @@ export class MdnsDiscovery implements Discovery {
   /** Admit the peer an instance describes once its SRV and TXT are known; ask for them otherwise. */
   private resolve(instance: string, source: string, now: number): void {
     const self = this.host.self();
-    if (instance === names(self).fqdn.toLowerCase()) return;
+    if (instance === names(self, this.closed).fqdn.toLowerCase()) return;
     const e = this.records.get(instance);
     if (!e?.srv || !e.txt) {
       if (!this.asked.has(instance)) {
@@ -326,6 +330,9 @@ export class MdnsDiscovery implements Discovery {
       localHost: this.hostName,
       now: nowSeconds(),
     });
+    // A closed swarm's node and an open one cannot talk (the handshake, or its absence, fails):
+    // neither dials the other on the strength of an advertisement.
+    if (found && found.extensions.includes(CLOSED_EXTENSION) !== this.closed) return;
     if (found) this.host.admit(found.peer, "mdns", { sameHost: found.sameHost, extensions: found.extensions, announce: true });
   }
 
@@ -368,7 +375,7 @@ export class MdnsDiscovery implements Discovery {
 }
 
 /** The instance's full name, and the per-node host name of its SRV target (so several nodes on a host never clash). */
-function names(self: Pick<Peer, "name" | "id">): { fqdn: string; target: string } {
-  const instance = instanceName(self.name, self.id);
+function names(self: Pick<Peer, "name" | "id">, closed: boolean): { fqdn: string; target: string } {
+  const instance = instanceName(self.name, self.id, closed);
   return { fqdn: `${instance}.${SERVICE_TYPE}`, target: `${instance}.local` };
 }

@@ -97,7 +97,7 @@ describe("cli start-up - lazy loading", () => {
     }
     const spec = await Bun.file(new URL("../../src/cli/spec.ts", import.meta.url)).text();
     expect([...spec.matchAll(/load: \(\) => import\("\.\/([a-z-]+\.ts)"\)/g)].map((m) => m[1]).sort()).toEqual(
-      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "context.ts", "dashboard.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
+      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "context.ts", "dashboard.ts", "keygen.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
     );
   });
 });

@@ -1,0 +1,175 @@
+/**
+ * What a closed swarm costs: encrypted against plaintext RPC in the same run, over TCP on
+ * 127.0.0.1, and the handshake itself.
+ *
+ * - sequential: `await client.call("sum", 1, 2)` on one pooled connection, p50 and p99;
+ * - pipelined: a batch of concurrent calls on that connection, requests per second;
+ * - handshake: a new connection's Noise XXpsk3 handshake (connect, three messages, identity
+ *   proofs), timed from `connect` to the connection being usable, over TCP; and the CPU cost of
+ *   the handshake's computation alone (both sides in memory, no socket).
+ *
+ * Plain and encrypted measurements alternate over several rounds; each figure is the median over
+ * the rounds. Targets (issue #13): encrypted sequential p50 at most 1.3x plaintext, encrypted
+ * throughput at least 60% of plaintext, a handshake under 2 ms on loopback. Prints tables, writes
+ * `bench/results/security.json`. `--quick` (or `BENCH_QUICK=1`) for a smoke run.
+ *
+ * @module
+ */
+import { Client, Node, Pool, generateSwarmKey, secureTransport, bunTransport, NodeIdentity } from "../src/index.ts";
+import { XXpsk3Handshake } from "../src/security/noise.ts";
+import { QUICK, latency, limits, printTable, round, throughput, watchdog, writeResults, type LatencyStats, type ThroughputStats } from "./lib/harness.ts";
+
+watchdog(QUICK ? 60 : 240);
+
+const BATCH = 1000;
+const ROUNDS = QUICK ? 1 : 3;
+const SEQ = limits({ minTimeMs: 600, maxSamples: 50_000 });
+const PIPE = limits({ minTimeMs: 600, maxSamples: 200 }, { minTimeMs: 30, maxSamples: 3 });
+const HANDSHAKES = limits({ minTimeMs: 600, maxSamples: 2000 }, { minTimeMs: 50, maxSamples: 50 });
+
+const TARGET_SEQUENTIAL_RATIO = 1.3;
+const TARGET_THROUGHPUT_RATIO = 0.6;
+const TARGET_HANDSHAKE_MS = 2;
+
+interface Side {
+  sequential: LatencyStats;
+  pipelined: ThroughputStats;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function measureSide(client: Client): Promise<Side> {
+  const sequential = await latency(() => client.call("sum", 1, 2), SEQ);
+  const calls = new Array<Promise<unknown>>(BATCH);
+  const pipelined = await throughput(
+    () => {
+      for (let i = 0; i < BATCH; i++) calls[i] = client.call("sum", 1, 2);
+      return Promise.all(calls);
+    },
+    BATCH,
+    PIPE,
+  );
+  return { sequential, pipelined };
+}
+
+const swarmKey = generateSwarmKey();
+const plainNode = new Node({ name: "plain", bind: "127.0.0.1", port: 0, heartbeatInterval: null });
+const closedNode = new Node({ name: "closed", bind: "127.0.0.1", port: 0, swarm: "bench", swarmKey, heartbeatInterval: null });
+const clientTransport = secureTransport(bunTransport, { keys: swarmKey, swarm: "bench" });
+const pools = [new Pool(), new Pool({ transport: clientTransport })];
+for (const n of [plainNode, closedNode]) n.endpoint("sum", (a: number, b: number) => a + b);
+
+let result: { plain: Side[]; secure: Side[]; handshakeTcp: LatencyStats; handshakeCpu: LatencyStats };
+try {
+  await plainNode.start();
+  await closedNode.start();
+  const plain = new Client("127.0.0.1", plainNode.port, { pool: pools[0] });
+  const secure = new Client("127.0.0.1", closedNode.port, { pool: pools[1] });
+  for (const c of [plain, secure]) if ((await c.call<number>("sum", 1, 2)) !== 3) throw new Error("sum(1, 2) did not answer 3");
+  const sides = [
+    { client: plain, rounds: [] as Side[] },
+    { client: secure, rounds: [] as Side[] },
+  ];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < sides.length; i++) {
+      const side = sides[(i + r) % sides.length]!;
+      side.rounds.push(await measureSide(side.client));
+    }
+  }
+  if (closedNode.connectionCount !== 1) throw new Error(`expected one pooled connection, the closed node has ${closedNode.connectionCount}`);
+
+  // A handshake over TCP: connect until the secure socket is handed over, then close it.
+  const handshakeTcp = await latency(
+    () =>
+      clientTransport.connect({ hostname: "127.0.0.1", port: closedNode.port }, (socket) => {
+        queueMicrotask(() => socket.terminate());
+        return { handleData() {}, handleDrain() {}, handleEnd() {}, handleClose() {}, handleError() {} };
+      }),
+    HANDSHAKES,
+    20,
+  );
+  // The handshake's computation alone: both sides, three messages, identity proofs signed and checked.
+  const a = NodeIdentity.generate();
+  const b = NodeIdentity.generate();
+  const psk = new Uint8Array(Buffer.from(swarmKey, "base64"));
+  const prologue = new TextEncoder().encode("bench");
+  const handshakeCpu = await latency(
+    async () => {
+      const i = new XXpsk3Handshake({ initiator: true, prologue, psks: [psk], staticKey: a.staticKey });
+      const r = new XXpsk3Handshake({ initiator: false, prologue, psks: [psk], staticKey: b.staticKey });
+      r.readMessage(i.writeMessage(new Uint8Array(0)));
+      i.readMessage(r.writeMessage((h) => b.bindingPayload(h)));
+      r.readMessage(i.writeMessage((h) => a.bindingPayload(h)));
+      i.split();
+      r.split();
+    },
+    HANDSHAKES,
+    20,
+  );
+  result = { plain: sides[0]!.rounds, secure: sides[1]!.rounds, handshakeTcp, handshakeCpu };
+} finally {
+  for (const p of pools) p.closeAll();
+  await plainNode.stop();
+  await closedNode.stop();
+}
+
+const summary = (rounds: Side[]) => ({
+  p50Us: median(rounds.map((r) => r.sequential.p50Us)),
+  p99Us: median(rounds.map((r) => r.sequential.p99Us)),
+  reqPerSec: median(rounds.map((r) => r.pipelined.opsPerSec)),
+});
+const plain = summary(result.plain);
+const secure = summary(result.secure);
+const sequentialRatio = secure.p50Us / plain.p50Us;
+const throughputRatio = secure.reqPerSec / plain.reqPerSec;
+const handshakeMs = result.handshakeTcp.p50Us / 1000;
+
+const mode = QUICK ? "quick run" : `${ROUNDS} rounds, medians`;
+printTable(`Plaintext vs closed swarm, Client -> Node sum(1, 2) over TCP (${mode})`, ["", "seq p50 µs", "seq p99 µs", `pipelined req/s (${BATCH} in flight)`], [
+  ["plaintext (open swarm)", plain.p50Us, plain.p99Us, plain.reqPerSec],
+  ["encrypted (closed swarm)", secure.p50Us, secure.p99Us, secure.reqPerSec],
+]);
+printTable("Handshake (Noise XXpsk3 + identity proofs)", ["", "p50 µs", "p99 µs", "samples"], [
+  ["over TCP: connect to usable", result.handshakeTcp.p50Us, result.handshakeTcp.p99Us, result.handshakeTcp.samples],
+  ["computation only, both sides", result.handshakeCpu.p50Us, result.handshakeCpu.p99Us, result.handshakeCpu.samples],
+]);
+printTable("Closed vs open: targets", ["ratio", "measured", "target", "met"], [
+  ["sequential p50 (encrypted / plain)", `${sequentialRatio.toFixed(2)}x`, `<= ${TARGET_SEQUENTIAL_RATIO}x`, sequentialRatio <= TARGET_SEQUENTIAL_RATIO ? "yes" : "NO"],
+  ["throughput (encrypted / plain)", `${(throughputRatio * 100).toFixed(0)}%`, `>= ${TARGET_THROUGHPUT_RATIO * 100}%`, throughputRatio >= TARGET_THROUGHPUT_RATIO ? "yes" : "NO"],
+  ["handshake p50 over TCP", `${handshakeMs.toFixed(2)} ms`, `< ${TARGET_HANDSHAKE_MS} ms`, handshakeMs < TARGET_HANDSHAKE_MS ? "yes" : "NO"],
+]);
+
+writeResults(
+  "security",
+  {
+    config: { rounds: ROUNDS, batch: BATCH, endpoint: "sum(1, 2)", sameProcess: true, protocol: "Noise_XXpsk3_25519_AESGCM_SHA256" },
+    plain: { sequentialP50Us: round(plain.p50Us), sequentialP99Us: round(plain.p99Us), pipelinedReqPerSec: round(plain.reqPerSec) },
+    secure: { sequentialP50Us: round(secure.p50Us), sequentialP99Us: round(secure.p99Us), pipelinedReqPerSec: round(secure.reqPerSec) },
+    handshake: {
+      tcpP50Us: round(result.handshakeTcp.p50Us),
+      tcpP99Us: round(result.handshakeTcp.p99Us),
+      cpuP50Us: round(result.handshakeCpu.p50Us),
+      samples: result.handshakeTcp.samples,
+    },
+    ratios: { sequentialP50: round(sequentialRatio), throughput: round(throughputRatio) },
+    targets: {
+      sequentialP50Max: TARGET_SEQUENTIAL_RATIO,
+      throughputMin: TARGET_THROUGHPUT_RATIO,
+      handshakeMaxMs: TARGET_HANDSHAKE_MS,
+      sequentialMet: sequentialRatio <= TARGET_SEQUENTIAL_RATIO,
+      throughputMet: throughputRatio >= TARGET_THROUGHPUT_RATIO,
+      handshakeMet: handshakeMs < TARGET_HANDSHAKE_MS,
+    },
+  },
+  [
+    { metric: "plaintext sequential p50", value: round(plain.p50Us, 1), unit: "µs" },
+    { metric: "encrypted sequential p50", value: round(secure.p50Us, 1), unit: "µs" },
+    { metric: "plaintext pipelined", value: Math.round(plain.reqPerSec), unit: "req/s" },
+    { metric: "encrypted pipelined", value: Math.round(secure.reqPerSec), unit: "req/s" },
+    { metric: "handshake p50 (TCP)", value: round(handshakeMs, 3), unit: "ms" },
+  ],
+);
