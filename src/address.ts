@@ -13,10 +13,6 @@ export function isWildcard(address: string): boolean {
   return WILDCARDS.has(address);
 }
 
-/** True for a loopback address (127.0.0.0/8, ::1, localhost). */
-export function isLoopback(address: string): boolean {
-  return address.startsWith("127.") || address === "::1" || address === "localhost";
-}
 
 /**
  * The first non-internal IPv4 address of this machine (of `iface` when given), or 127.0.0.1 when

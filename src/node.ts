@@ -128,7 +128,6 @@ export class Node {
   private readonly ownsPool: boolean;
 
   private readonly capabilitySet = new Map<string, Capability>();
-  private readonly options: NodeOptions;
   private listener: Listener | null = null;
   /** Frame limit and timeouts of the listener, checked at construction. */
   private readonly limits: ReturnType<typeof serverLimits>;
@@ -137,7 +136,6 @@ export class Node {
   private stopping: Promise<void> | null = null;
 
   constructor(options: NodeOptions = {}) {
-    this.options = options;
     const onUserError: UserErrorHandler = options.onUserError === null ? () => {} : (options.onUserError ?? reportUserError);
     if (typeof onUserError !== "function") throw new ConfigError("onUserError must be a function or null");
     this.events = new Emitter<NodeEventMap>({ onError: onUserError });

@@ -5,6 +5,7 @@
  * @module
  */
 import { ConfigError, parseSeed, type Kwargs } from "../index.ts";
+import { errorMessage } from "../util/guards.ts";
 
 /** A `host:port` to dial. */
 export interface Address {
@@ -41,7 +42,7 @@ export function parseValue(text: string, what = "value"): unknown {
     return JSON.parse(text);
   } catch (error) {
     if (/^\s*[[{"]/.test(text)) {
-      const why = error instanceof Error ? error.message : String(error);
+      const why = errorMessage(error);
       throw new ConfigError(`${what} looks like JSON but does not parse (${why}): ${text}; fix it, or pass text as a JSON string ('"..."')`);
     }
     return text;

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { errorMessage } from "../util/guards.ts";
 
 /** The values a context may hold (all optional). */
 export interface SnContext {
@@ -85,7 +86,7 @@ function parseContext(text: string, file: string): SnContext {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ConfigError(`${file} is not valid JSON: ${errorMessage(error)}`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${file} does not hold a JSON object`);
   const r = raw as Record<string, unknown>;

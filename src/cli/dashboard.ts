@@ -15,7 +15,8 @@ import { optionalSeconds, seconds } from "./args.ts";
 import type { Io } from "./command.ts";
 import { Printer } from "./output.ts";
 import { booleanFlag, stringFlag, type Parsed } from "./parse.ts";
-import { isLoopback, joinSwarm, untilStopped } from "./swarm.ts";
+import { joinSwarm, untilStopped } from "./swarm.ts";
+import { isLoopback } from "../util/guards.ts";
 
 /** `--listen HOST:PORT` (or `HOST`, or `:PORT`), port 8080 when left out. */
 export function parseListen(text: string | undefined): { hostname: string; port: number } {

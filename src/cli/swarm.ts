@@ -10,6 +10,7 @@ import { parseAddress, portNumber } from "./args.ts";
 import { cliEnvironment } from "./context-store.ts";
 import type { Printer } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
+import { isLoopback } from "../util/guards.ts";
 
 /** The node a swarm command joins with, as the options resolved it. */
 export interface SwarmOptions {
@@ -34,10 +35,6 @@ export interface NodeDefaults {
   capabilities: string[];
 }
 
-/** True for a host on the loopback network (127.0.0.0/8, ::1, localhost). */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** `SN_MDNS`: `0`/`false`/`no`/`off` turn mDNS off by default, anything else on. */
 function mdnsDefault(env: Record<string, string | undefined>): boolean {

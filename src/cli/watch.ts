@@ -23,6 +23,7 @@ import type { Io } from "./command.ts";
 import { joinSwarm, untilStopped } from "./swarm.ts";
 import { WatchModel } from "./watch-model.ts";
 import { Screen, processTerminal, renderScreen } from "./watch-screen.ts";
+import { errorMessage } from "../util/guards.ts";
 
 function now(): number {
   return Date.now() / 1000;
@@ -90,7 +91,7 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
       .syncConversation(author, conversationId)
       // A failed fetch only means the opening line is missing; the events themselves are shown.
       .catch((error) => {
-        if (!out.json && !live) out.warn(`warning: could not fetch conversation ${conversationId} from ${author.name}: ${error instanceof Error ? error.message : String(error)}`);
+        if (!out.json && !live) out.warn(`warning: could not fetch conversation ${conversationId} from ${author.name}: ${errorMessage(error)}`);
       })
       .finally(() => {
         const lines = waiting.get(conversationId) ?? [];

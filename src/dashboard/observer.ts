@@ -16,6 +16,7 @@
  */
 import { Client, RemoteError, type BroadcastReply, type ConversationEvent, type Node, type Peer } from "../index.ts";
 import type { DashboardModel } from "./model.ts";
+import { errorMessage } from "../util/guards.ts";
 
 /** The unpublished endpoint a peer serves its counters on, where it does. */
 export const METRICS_ENDPOINT = "_synapse.metrics";
@@ -50,9 +51,6 @@ function text(value: unknown): string | null {
   return typeof value === "string" && value !== "" ? value : null;
 }
 
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Feeds a node's view of the swarm into a model. */
 export class Observer {
@@ -168,7 +166,7 @@ export class Observer {
         try {
           card[part] = await ask();
         } catch (error) {
-          card.errors[part] = reason(error);
+          card.errors[part] = errorMessage(error);
         }
       }),
     );

@@ -20,6 +20,7 @@ import type { Observer } from "./observer.ts";
 import html from "./assets/index.html" with { type: "file" };
 import script from "./assets/app.js" with { type: "file" };
 import css from "./assets/style.css" with { type: "file" };
+import { errorMessage } from "../util/guards.ts";
 
 /** Who the dashboard is in the swarm (its observer node). */
 export interface SelfView {
@@ -70,12 +71,12 @@ const HEADERS = {
  * JSON of values that came off the wire: MessagePack integers beyond 2^53 arrive as BigInt, which
  * JSON.stringify refuses; they are written as strings rather than failing the answer.
  */
-export function toJson(value: unknown): string {
+export function jsonText(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 function json(value: unknown, status = 200): Response {
-  return new Response(toJson(value), { status, headers: { ...HEADERS, "content-type": "application/json; charset=utf-8" } });
+  return new Response(jsonText(value), { status, headers: { ...HEADERS, "content-type": "application/json; charset=utf-8" } });
 }
 
 function notFound(what: string): Response {
@@ -136,7 +137,7 @@ export class DashboardServer {
         closeOnBackpressureLimit: true,
         open: (ws) => {
           this.sockets.add(ws);
-          ws.send(toJson(this.snapshot()));
+          ws.send(jsonText(this.snapshot()));
         },
         close: (ws) => {
           this.sockets.delete(ws);
@@ -168,7 +169,7 @@ export class DashboardServer {
     if (this.pending.length === 0) return;
     const changes = this.pending.splice(0);
     if (this.sockets.size === 0) return;
-    const message = toJson({ type: "changes", changes });
+    const message = jsonText({ type: "changes", changes });
     for (const ws of this.sockets) ws.send(message);
   }
 
@@ -244,7 +245,7 @@ export class DashboardServer {
         try {
           return json(await observer.artifact(peer, name));
         } catch (error) {
-          return json({ error: error instanceof Error ? error.message : String(error) }, 502);
+          return json({ error: errorMessage(error) }, 502);
         }
       }
       return notFound(url.pathname);

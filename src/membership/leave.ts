@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { isLoopback } from "../address.ts";
+import { isLoopback } from "../util/guards.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage } from "../util/guards.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { hostname } from "node:os";
-import { isLoopback } from "../address.ts";
+import { isLoopback } from "../util/guards.ts";
 import { createLogger } from "../log.ts";
 import type { NodeKind, Peer } from "../types.ts";
 import { isPort } from "../util/guards.ts";

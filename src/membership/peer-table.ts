@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { isLoopback, isWildcard, localAddresses } from "../address.ts";
+import { isWildcard, localAddresses } from "../address.ts";
+import { isLoopback } from "../util/guards.ts";
 import type { Peer } from "../types.ts";
 
 /** How a peer became known. */

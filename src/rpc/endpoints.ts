@@ -9,7 +9,7 @@ import { errorResponse, okResponse, type Kwargs, type RequestMessage, type Respo
 import type { Broadcast } from "../types.ts";
 import { parameterNames } from "./params.ts";
 import { createLogger } from "../log.ts";
-import { isMap } from "../util/guards.ts";
+import { errorMessage, isMap } from "../util/guards.ts";
 import type { RemoteAddress } from "../wire/protocol.ts";
 
 const log = createLogger("endpoints");
@@ -96,11 +96,6 @@ export type BroadcastObserver = (broadcast: Broadcast, request: RequestMessage, 
 export function readBroadcast(value: unknown): Broadcast | null {
   if (!isMap(value) || typeof value.nonce !== "string" || !isMap(value.origin)) return null;
   return { nonce: value.nonce, origin: value.origin as unknown as Broadcast["origin"], endpoint: String(value.endpoint ?? "") };
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }
 
 /** The endpoints of one node, and the dispatch of requests to them. */

@@ -19,6 +19,7 @@
  */
 import { HandshakeError, SecureChannelError } from "../errors.ts";
 import { aeadDecrypt, aeadEncrypt, dh, generateDhKeyPair, hkdf, KEY_LEN, sha256, TAG_LEN, type DhKeyPair } from "./noise-crypto.ts";
+import { errorMessage } from "../util/guards.ts";
 
 /** The protocol name, hashed into every handshake. */
 export const PROTOCOL_NAME = "Noise_XXpsk3_25519_AESGCM_SHA256";
@@ -345,7 +346,7 @@ function asHandshakeError(error: unknown): HandshakeError {
   if (error instanceof SecureChannelError) {
     return new HandshakeError("bad_key", "a handshake message did not authenticate: the peer holds none of our swarm keys, or names another swarm", { cause: error });
   }
-  return new HandshakeError("protocol", `bad handshake message: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new HandshakeError("protocol", `bad handshake message: ${errorMessage(error)}`, { cause: error });
 }
 
 /** The bytes of `parts`, one after the other. */

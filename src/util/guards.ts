@@ -37,3 +37,8 @@ export function isPort(value: unknown, allowZero = false): value is number {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** True for a loopback host: 127.0.0.0/8, ::1 or `localhost`. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { DashboardModel } from "../../src/dashboard/model.ts";
 import { listenWarning, parseListen } from "../../src/cli/dashboard.ts";
 import { Observer } from "../../src/dashboard/observer.ts";
-import { toJson } from "../../src/dashboard/server.ts";
+import { jsonText } from "../../src/dashboard/server.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 import type { ConversationEvent, Node, Peer } from "../../src/index.ts";
 import { eventually, startNode, stopAll } from "../helpers/net.ts";
@@ -98,7 +98,7 @@ describe("dashboard model", () => {
     m.event(event("c", "c", "message", a, 1, { endpoint: "e", args: [2n ** 64n], kwargs: {} }), 1);
     m.event(event("c", "e1", "note", a, 2, payload), 2);
     m.reply("c", peer("b"), 7n, 3);
-    const thread = JSON.parse(toJson(m.conversation("c")));
+    const thread = JSON.parse(jsonText(m.conversation("c")));
     expect(thread.events[1].payload).toMatchObject({ big: "1180591620717411303424", map: { "1": "one" }, bytes: "<9 bytes>" });
     expect(thread.events[1].payload.long).toHaveLength(2001);
     expect(thread.events[1].payload.list).toHaveLength(50);

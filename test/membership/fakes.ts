@@ -5,7 +5,8 @@
  * dns-packet's encoder and decoder, as `multicast-dns` sends them).
  */
 import dnsPacket from "dns-packet";
-import { isLoopback, localAddresses } from "../../src/address.ts";
+import { localAddresses } from "../../src/address.ts";
+import { isLoopback } from "../../src/util/guards.ts";
 import type makeMdns from "multicast-dns";
 import type { AdmitOptions, DiscoveryHost, TaskScheduler } from "../../src/membership/discovery.ts";
 import { Liveness, type HeartbeatTarget, type LivenessHost, type LivenessTiming } from "../../src/membership/liveness.ts";

@@ -27,7 +27,7 @@ const fields = {
 describe("mdns - closed swarm", () => {
   test("the TXT of a closed node carries no name and no capabilities, and says closed", () => {
     const txt = buildTxt({ ...fields, closed: true });
-    expect(txt).toEqual([`id=${fields.id}`, "kind=node", "swarm=lab", "team=finance", "host=box1", `ext=mux,${CLOSED_EXTENSION}`]);
+    expect(txt).toEqual([`id=${fields.id}`, "kind=node", "swarm=lab", "team=finance", "host=box1", `ext=${MDNS_EXTENSIONS.join(",")},${CLOSED_EXTENSION}`]);
     expect(txt.join(" ")).not.toContain("billing");
     expect(txt.join(" ")).not.toContain("invoices");
     expect(instanceName(fields.name, fields.id, true)).toBe(`synapse-${fields.id.slice(0, 8)}`);
@@ -39,7 +39,7 @@ describe("mdns - closed swarm", () => {
 
   test("an open node's TXT is as before", () => {
     const txt = buildTxt(fields);
-    expect(txt).toEqual([`id=${fields.id}`, "name=billing-agent", "kind=node", "swarm=lab", "team=finance", "host=box1", "capabilities=invoices,payroll", "ext=mux"]);
+    expect(txt).toEqual([`id=${fields.id}`, "name=billing-agent", "kind=node", "swarm=lab", "team=finance", "host=box1", "capabilities=invoices,payroll", `ext=${MDNS_EXTENSIONS.join(",")}`]);
     expect(instanceName(fields.name, fields.id)).toBe(`billing-agent-${fields.id.slice(0, 8)}`);
   });
 });
