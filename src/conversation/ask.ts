@@ -11,7 +11,8 @@ import type { Broadcast, BroadcastReply, Peer } from "../types.ts";
 import { ConfigError, EndpointError, ErrorCode } from "../errors.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { EventKind } from "./events.ts";
-import type { AskHandler } from "./contracts.ts";
+import type { AskHandler, ConversationHost } from "./contracts.ts";
+import { readPeer } from "../wire/peer.ts";
 
 /** What the ask flow needs from the conversation layer. */
 export interface AskPort {
@@ -24,6 +25,11 @@ export interface AskPort {
   reply(broadcast: Broadcast, result: unknown): Promise<BroadcastReply>;
   /** Run background work, tracked so that `flush()` waits for it and a failure is logged. */
   track(work: Promise<unknown>): void;
+  /**
+   * Why the node must not send the ACK and the result to this origin (another swarm or team, or an
+   * address that does not answer as that node), or null when it may.
+   */
+  checkOrigin(origin: Peer): Promise<string | null>;
 }
 
 /** A node's ask handler and the two ways it is served. */
@@ -62,6 +68,10 @@ export class AskFlow {
   async inBroadcast(task: unknown, context: unknown, broadcast: Broadcast): Promise<{ accepted: true; deferred: true }> {
     const handler = this.requireHandler();
     const [t, c] = askArguments(task, context);
+    // The ACK and the result go to the origin the caller names: never to one outside the swarm,
+    // or to an address that is not that node (the handler does not run for them either).
+    const refusal = await this.port.checkOrigin(broadcast.origin);
+    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     const nonce = broadcast.nonce;
     await this.port.publishTo(broadcast.origin, nonce, EventKind.Ack, {});
     this.port.track(
@@ -91,4 +101,29 @@ function askArguments(task: unknown, context: unknown): [string, Record<string, 
   if (typeof task !== "string") throw new EndpointError(ErrorCode.BadRequest, "task must be a string");
   if (context !== undefined && context !== null && !isMap(context)) throw new EndpointError(ErrorCode.BadRequest, "context must be a map");
   return [task, (context as Record<string, unknown> | null | undefined) ?? {}];
+}
+
+/**
+ * Whether an ask's results may go to `origin`: it must be of this node's swarm and team, and either
+ * this node, a known peer at that address, or an address that answers `_synapse.info` with that id.
+ * Returns why not, or null.
+ */
+export async function checkOrigin(host: Pick<ConversationHost, "self" | "peers" | "admit" | "call">, origin: Peer): Promise<string | null> {
+  let peer: Peer;
+  try {
+    peer = readPeer(origin, { mode: "lenient", what: "broadcast origin" });
+  } catch (error) {
+    return errorMessage(error);
+  }
+  const refusal = host.admit(peer);
+  if (refusal) return `broadcast origin refused: ${refusal}`;
+  if (peer.id === host.self().id) return null;
+  if (host.peers().some((p) => p.id === peer.id && p.address === peer.address && p.port === peer.port)) return null;
+  try {
+    const info = await host.call(peer, "_synapse.info", [], {});
+    if (isMap(info) && info.id === peer.id) return null;
+  } catch (error) {
+    return `broadcast origin ${peer.address}:${peer.port} did not answer: ${errorMessage(error)}`;
+  }
+  return `broadcast origin ${peer.address}:${peer.port} is not node ${peer.id.slice(0, 8)}`;
 }

@@ -9,6 +9,7 @@ import type { Broadcast, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { isUuidv7, uuidv7, uuidv7TimeMs } from "./uuid.ts";
 import { nowSeconds } from "../util/time.ts";
+import { fromTheFuture } from "./events.ts";
 
 /** Payload of the `broadcast.received` node event. */
 export interface BroadcastReceived {
@@ -32,10 +33,14 @@ export function broadcastKwargs(broadcast: Broadcast, kwargs: Kwargs): Kwargs {
 
 /**
  * When a broadcast was made, in float Unix seconds: the time a UUIDv7 nonce carries (the same on
- * every node, so each node dates the opening `message` identically), else now.
+ * every node, so each node dates the opening `message` identically), else now; a nonce dated
+ * further ahead than the allowed clock skew is dated now.
  */
 export function broadcastTime(nonce: string): number {
-  return isUuidv7(nonce) ? uuidv7TimeMs(nonce) / 1000 : nowSeconds();
+  const now = nowSeconds();
+  if (!isUuidv7(nonce)) return now;
+  const time = uuidv7TimeMs(nonce) / 1000;
+  return fromTheFuture(time, now) ? now : time;
 }
 
 /**

@@ -14,13 +14,13 @@ import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
-import { EventKind, MAX_ID_LENGTH, makeEvent, parseEvent } from "./events.ts";
+import { EventKind, MAX_CLOCK_SKEW, MAX_ID_LENGTH, fromTheFuture, makeEvent, parseEvent } from "./events.ts";
 import { readPeer } from "../wire/peer.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { broadcastKwargs, broadcastTime, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
 import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions } from "./contracts.ts";
-import { AskFlow } from "./ask.ts";
+import { AskFlow, checkOrigin } from "./ask.ts";
 import { Upkeep, type CompactOptions } from "./upkeep.ts";
 import { Gossip } from "./gossip.ts";
 import { ReplyBook, type ReplyOrigin } from "./replies.ts";
@@ -79,6 +79,7 @@ export class Conversations {
       publishTo: (origin, nonce, kind, payload) => this.publish(this.build(nonce, kind, payload, { parentId: nonce }), origin),
       reply: (broadcast, result) => this.reply(broadcast, result),
       track,
+      checkOrigin: (origin) => checkOrigin(this.host, origin),
     });
   }
 
@@ -117,6 +118,10 @@ export class Conversations {
   /** Append to the log; on success notify and maybe compact. */
   private async append(event: ConversationEvent): Promise<boolean> {
     if (this.tooOld(event.created_at)) return false;
+    if (fromTheFuture(event.created_at)) {
+      log.debug(`event ${event.event_id} of ${event.conversation_id} dated more than ${MAX_CLOCK_SKEW} s ahead: not stored`);
+      return false;
+    }
     if (!(await this.log.append(event))) return false;
     this.host.emit("conversation.event", event);
     this.host.emit(`conversation.${event.kind}`, event);
@@ -332,6 +337,9 @@ export class Conversations {
     const refusal = this.host.admit(event.peer);
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     if (this.tooOld(event.created_at)) throw new EndpointError(ErrorCode.BadRequest, `conversation event older than the retention window (${this.retention} s)`);
+    if (fromTheFuture(event.created_at)) {
+      throw new EndpointError(ErrorCode.BadRequest, `conversation event dated more than ${MAX_CLOCK_SKEW} s ahead of this node's clock`);
+    }
     const stored = await this.ingest(event);
     if (stored) {
       this.track(this.gossip.fanOut(this.gossip.relayTargets(new Set([event.peer.id])), ConversationEndpoint.Event, [event], {}));

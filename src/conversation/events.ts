@@ -11,6 +11,18 @@ import { isMap } from "../util/guards.ts";
 import { nowSeconds } from "../util/time.ts";
 import { MAX_ID_LENGTH, readPeer } from "../wire/peer.ts";
 
+/**
+ * Seconds an event may be dated ahead of this node's clock. Further ahead, it is refused (or, for
+ * the opening message dated by its nonce, dated now): an event from the future would otherwise keep
+ * a conversation from ever being pruned and take compaction's "newest" places for good.
+ */
+export const MAX_CLOCK_SKEW = 300;
+
+/** True when `createdAt` (Unix seconds) is further ahead of `now` than {@link MAX_CLOCK_SKEW}. */
+export function fromTheFuture(createdAt: number, now: number = nowSeconds()): boolean {
+  return createdAt > now + MAX_CLOCK_SKEW;
+}
+
 /** Built-in event kinds. Higher layers add their own (`task.offer`, ...). */
 export const EventKind = {
   Message: "message",

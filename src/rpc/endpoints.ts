@@ -11,6 +11,7 @@ import { parameterNames } from "./params.ts";
 import { createLogger } from "../log.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import type { RemoteAddress } from "../wire/protocol.ts";
+import { MAX_ID_LENGTH } from "../wire/peer.ts";
 
 const log = createLogger("endpoints");
 
@@ -95,6 +96,8 @@ export type BroadcastObserver = (broadcast: Broadcast, request: RequestMessage, 
 /** Decode the `broadcast` kwarg into a {@link Broadcast}, or null when it is not one. */
 export function readBroadcast(value: unknown): Broadcast | null {
   if (!isMap(value) || typeof value.nonce !== "string" || !isMap(value.origin)) return null;
+  // A nonce is a conversation id: never empty, never over the id limit.
+  if (value.nonce.length === 0 || value.nonce.length > MAX_ID_LENGTH) return null;
   return { nonce: value.nonce, origin: value.origin as unknown as Broadcast["origin"], endpoint: String(value.endpoint ?? "") };
 }
 
@@ -187,6 +190,9 @@ export class EndpointRegistry {
         const { broadcast: _omit, ...rest } = kwargs;
         observed = rest;
         if (!endpoint?.params.includes("broadcast")) kwargs = rest;
+      } else if (endpoint && !endpoint.params.includes("broadcast")) {
+        // A `broadcast` that is not one (an empty nonce, no origin): say so, rather than "unexpected keyword".
+        return errorResponse(req.id, ErrorCode.BadRequest, "invalid broadcast: a nonce of 1 to 256 characters and an origin map are required");
       }
     }
     if (!endpoint) {

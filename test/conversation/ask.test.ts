@@ -108,6 +108,8 @@ describe("conversation - ask", () => {
     const bunNodes = await swarm(2, { swarm: "lab" });
     for (const node of bunNodes) node.ask((task) => `${node.name} did ${task}`);
     const pyPeer: Peer = { id: "a".repeat(64), address: "127.0.0.1", port: python.port, swarm: "lab", team: "default", name: "py", kind: "node", capabilities: [], last_seen: Date.now() / 1000 };
+    // Not yet a known peer of the Bun nodes: they check the origin with `_synapse.info` (a Python built-in) first.
+    python.endpoint("_synapse.info", () => ({ id: pyPeer.id, name: "py", address: "127.0.0.1", port: python.port, kind: "node", swarm: "lab", team: "default", role: "", description: "", capabilities: [] }));
     const b = { nonce: "0190f0e1-5b2a-7c3d-8e4f-a1b2c3d4e5f6", origin: pyPeer, endpoint: "synapse.ask" };
     // What Python's `sn ask` does: synapse.ask(task, broadcast=..., context=...) to each node, one connection each.
     for (const node of bunNodes) {
@@ -123,5 +125,29 @@ describe("conversation - ask", () => {
     // Each Bun node also knows both replies (they reach each other).
     await settle(bunNodes);
     for (const node of bunNodes) expect((await node.replies(b.nonce)).length).toBe(2);
+  });
+
+  test("synapse.ask as a broadcast sends nothing to an origin outside the swarm or not at its address; the handler does not run", async () => {
+    const python = track(new PythonLikeServer().start());
+    python.endpoint("_synapse.conversation.event", () => ({ ok: true, stored: true }));
+    python.endpoint("_synapse.broadcast.reply", () => ({ ok: true }));
+    // This address answers as another node: an attacker naming a victim's address as the origin.
+    python.endpoint("_synapse.info", () => ({ id: "b".repeat(64), name: "victim", address: "127.0.0.1", port: python.port, kind: "node", swarm: "lab", team: "default" }));
+    const [node] = await swarm(1, { swarm: "lab" });
+    let runs = 0;
+    node!.ask(() => ++runs);
+    const client = new Client("127.0.0.1", node!.port);
+    const origin: Peer = { id: "a".repeat(64), address: "127.0.0.1", port: python.port, swarm: "lab", team: "default", name: "forger", kind: "node", capabilities: [], last_seen: Date.now() / 1000 };
+    const elsewhere = { nonce: "0190f0e1-5b2a-7c3d-8e4f-a1b2c3d4e5f7", origin: { ...origin, swarm: "other" }, endpoint: "synapse.ask" };
+    const outsider = await remoteError(client.call("synapse.ask", "x", kw({ broadcast: elsewhere, context: {} })));
+    expect([outsider.code, outsider.message]).toEqual(["bad_request", "broadcast origin refused: peer requested a different swarm"]);
+    const impostor = { nonce: "0190f0e1-5b2a-7c3d-8e4f-a1b2c3d4e5f8", origin, endpoint: "synapse.ask" };
+    const wrong = await remoteError(client.call("synapse.ask", "x", kw({ broadcast: impostor, context: {} })));
+    expect(wrong.code).toBe("bad_request");
+    expect(wrong.message).toBe(`broadcast origin 127.0.0.1:${python.port} is not node aaaaaaaa`);
+    await settle([node!]);
+    expect(runs).toBe(0);
+    // Only the check reached the address (and the pool's hello before it, which a Python node refuses harmlessly).
+    expect(python.log.filter((r) => r.endpoint !== "_synapse.info" && r.endpoint !== "_synapse.hello")).toEqual([]);
   });
 });
