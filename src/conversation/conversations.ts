@@ -117,11 +117,8 @@ export class Conversations {
 
   /** Append to the log; on success notify and maybe compact. */
   private async append(event: ConversationEvent): Promise<boolean> {
-    if (this.tooOld(event.created_at)) return false;
-    if (fromTheFuture(event.created_at)) {
-      log.debug(`event ${event.event_id} of ${event.conversation_id} dated more than ${MAX_CLOCK_SKEW} s ahead: not stored`);
-      return false;
-    }
+    // Outside the retention window, or dated beyond the allowed clock skew: not stored.
+    if (this.tooOld(event.created_at) || fromTheFuture(event.created_at)) return false;
     if (!(await this.log.append(event))) return false;
     this.host.emit("conversation.event", event);
     this.host.emit(`conversation.${event.kind}`, event);
