@@ -80,6 +80,12 @@ export interface NodeOptions {
   heartbeatInterval?: number | null;
   /** A peer not heard from for this many seconds is dropped, firing `peer.offline` (default 20); `null` never drops. */
   peerTimeout?: number | null;
+  /**
+   * The most peers this node keeps (default 1000): past it new peers are refused (logged once,
+   * counted in `node.membership.stats.peersRefused`) while known ones are still refreshed. See
+   * docs/membership.md#bounds.
+   */
+  maxPeers?: number;
   /** `true` (or options) to advertise and discover peers over mDNS (`_synapse._tcp.local.`). */
   mdns?: boolean | MdnsOptions;
   /** Network interface (name such as `"eth0"`, or its IPv4 address) for mDNS and the `"auto"` advertise address. */

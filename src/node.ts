@@ -191,6 +191,7 @@ export class Node {
         call: (host, port, endpoint, args, timeout) => new Client(host, port, { timeout, pool: this.pool }).call(endpoint, ...args),
         emit: (event, payload) => this.events.emit(event, payload),
         features: (host, port) => this.pool.list().find((c) => c.host === host && c.port === port && c.mode === "multiplex")?.features ?? null,
+        release: (host, port) => void this.pool.release(host, port),
       },
       // A closed swarm's node advertises over mDNS only what discovery needs.
       this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,

@@ -23,6 +23,13 @@ export interface AdmitOptions {
   announce?: boolean;
 }
 
+/**
+ * What became of a second-hand peer: `verified` (it is a peer now, or was already), `dropped` (not
+ * probed: its source's budget was spent, or the table is full; the source may name it again later),
+ * `failed` (it did not answer as itself, or it is not of this swarm).
+ */
+export type IntroduceResult = "verified" | "dropped" | "failed";
+
 /** Where periodic work goes: the node's `Scheduler`, or a fake in tests. */
 export interface TaskScheduler {
   /** Run `fn` on `schedule` while the scheduler runs (what it returns is not used). */
@@ -44,6 +51,12 @@ export interface DiscoveryHost {
    * and peers of another swarm or team. True when the peer is known afterwards.
    */
   admit(peer: Peer, source: PeerSource, options?: AdmitOptions): boolean;
+  /**
+   * A peer someone else named (`source`: who, e.g. a seed's `host:port`): probe it at its
+   * advertised address and admit it when it answers as itself, within a budget per source (see
+   * `bounds.ts`). Never rejects.
+   */
+  introduce(peer: Peer, source: string): Promise<IntroduceResult>;
   /** Forget a peer at once (it said goodbye); `peer.offline` fires when it was known. */
   forget(id: string): void;
   /** Call `endpoint(...args)` on `host:port`, waiting at most `timeout` seconds for the answer. */

@@ -1,7 +1,8 @@
 /**
  * The built-in endpoints of membership (PROTOCOL.md): `_synapse.join`, `_synapse.peers` and
  * `_synapse.heartbeat`, and this implementation's `_synapse.leave` (see `leave.ts`). All unpublished. A malformed peer record or a peer of another swarm/team
- * is answered with `bad_request` in the Python wording.
+ * is answered with `bad_request` in the Python wording. Join answers and peer lists name at most
+ * {@link MAX_LISTED_PEERS} peers (a random sample when more are known).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import type { EndpointRegistry } from "../rpc/endpoints.ts";
 import type { Peer } from "../types.ts";
 import { readPeer } from "../wire/peer.ts";
 import { LEAVE_ENDPOINT } from "../wire/protocol.ts";
+import { MAX_LISTED_PEERS } from "./bounds.ts";
 import type { Membership } from "./membership.ts";
 import { checkMembership, type MembershipScope } from "./scope.ts";
 
@@ -19,9 +21,10 @@ export function registerMembershipEndpoints(registry: EndpointRegistry, membersh
   registry.builtin("_synapse.join", "Join the swarm; answers this node and its peers", ["peer"], (args, ctx) => {
     const peer = peerArgument(host, "_synapse.join", args);
     membership.called(peer, "join", ctx.remote.address);
-    return { accepted: true, self: host.self(), peers: membership.table.records() };
+    // A sample of at most MAX_LISTED_PEERS: an answer never nears the frame limit, whatever the table holds.
+    return { accepted: true, self: host.self(), peers: membership.table.sample(MAX_LISTED_PEERS) };
   });
-  registry.builtin("_synapse.peers", "Known peers", [], () => membership.table.records());
+  registry.builtin("_synapse.peers", "Known peers (a sample of at most 256)", [], () => membership.table.sample(MAX_LISTED_PEERS));
   // A Bun extension (sent only to peers whose hello or mDNS `ext` offered `leave`): the caller
   // stops and asks to be dropped now. Believed only from the peer's own address.
   registry.builtin(LEAVE_ENDPOINT, "Leave the swarm now (Bun extension)", ["peer"], (args, ctx) => {

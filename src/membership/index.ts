@@ -15,20 +15,19 @@
 export {
   Membership,
   type CallTarget,
-  type JoinOptions,
   type MembershipEvents,
   type MembershipHost,
   type MembershipStats,
-  type StopOptions,
 } from "./membership.ts";
-export { membershipTiming, type MembershipOptions, type MembershipTiming } from "./options.ts";
+export { membershipTiming, type JoinOptions, type MembershipOptions, type MembershipTiming, type StopOptions } from "./options.ts";
 export { registerMembershipEndpoints } from "./endpoints.ts";
 export { LEAVE_FEATURE, LEAVE_TIMEOUT, leaveRefusal, sendLeave, speaksLeave, type LeaveHost } from "./leave.ts";
-export type { AdmitOptions, Discovery, DiscoveryHost, TaskScheduler } from "./discovery.ts";
+export type { AdmitOptions, Discovery, DiscoveryHost, IntroduceResult, TaskScheduler } from "./discovery.ts";
+export { Admission, PeerCap, releaseChannels, DEFAULT_MAX_PEERS, MAX_LISTED_PEERS, MAX_PENDING_PROBES, UNVERIFIED_PER_SOURCE, UNVERIFIED_WINDOW, maxPeersOption, type AdmissionCounts, type AdmissionHost } from "./bounds.ts";
 export { discoveriesFromOptions, type DiscoveryFactory, type MembershipDiscoveries } from "./discoveries.ts";
 export { SeedDiscovery, type SeedHost, type SeedStatus, type SeedTiming } from "./seed-discovery.ts";
 export { Liveness, type HeartbeatCounts, type HeartbeatTarget, type LivenessHost, type LivenessTiming } from "./liveness.ts";
-export { PeerTable, dialTarget, plainAddress, type PeerEntry, type PeerSource, type UpsertResult } from "./peer-table.ts";
+export { PeerTable, dialTarget, fromPeerAddress, plainAddress, sample, type PeerEntry, type PeerSource, type UpsertResult } from "./peer-table.ts";
 export { DIFFERENT_SWARM, DIFFERENT_TEAM, checkMembership, membershipRefusal, type MembershipScope } from "./scope.ts";
 export { DEFAULT_SEED_PORT, parseSeed, parseSeeds, type Seed, type SeedLike } from "./seeds.ts";
 export {

@@ -14,12 +14,11 @@
  *
  * @module
  */
-import { isLoopback } from "../util/guards.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage } from "../util/guards.ts";
 import { LEAVE_ENDPOINT } from "../wire/protocol.ts";
-import { dialTarget, plainAddress, type PeerEntry } from "./peer-table.ts";
+import { fromPeerAddress, plainAddress, type PeerEntry } from "./peer-table.ts";
 
 const log = createLogger("membership");
 
@@ -91,11 +90,6 @@ export async function sendLeave(host: LeaveHost, timeout: number = LEAVE_TIMEOUT
  * answer heartbeats in its name.
  */
 export function leaveRefusal(entry: PeerEntry, remoteAddress: string): string | null {
-  const remote = plainAddress(remoteAddress);
-  if (remote === entry.peer.address || remote === entry.fallbackHost) return null;
-  // The peer runs on this host (it is dialled on loopback): it may call from any local address.
-  const local = isLoopback(entry.dialHost);
-  if (local && dialTarget(remote).dialHost !== remote) return null; // remote is one of this host's addresses
-  if (local && isLoopback(remote)) return null;
-  return `the leave for ${entry.peer.id.slice(0, 8)} came from ${remote}, not from that peer's address`;
+  if (fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress)) return null;
+  return `the leave for ${entry.peer.id.slice(0, 8)} came from ${plainAddress(remoteAddress)}, not from that peer's address`;
 }

@@ -43,6 +43,8 @@ export interface LivenessHost {
   heard(peer: Peer): void;
   /** A peer was dropped (`peer.offline`). */
   dropped(peer: Peer): void;
+  /** A peer left the table, or a probe of a dropped one failed: release its pooled channels. */
+  released?(target: HeartbeatTarget): void;
   /** Where the heartbeat and reaping rounds go. */
   readonly scheduler: TaskScheduler;
 }
@@ -164,6 +166,8 @@ export class Liveness {
       return true;
     } catch (error) {
       this.counts.failed++;
+      // A dropped peer's probe made a channel again: it is not kept for a peer that is not there.
+      if (!host.table.get(id)) host.released?.(target);
       log.debug(`heartbeat to ${target.peer.name || id.slice(0, 8)} at ${target.dialHost}:${target.peer.port} failed`, error);
       return false;
     } finally {
@@ -185,6 +189,7 @@ export class Liveness {
       log.debug(`peer ${entry.peer.name} (${entry.peer.id.slice(0, 8)}) silent for ${(now - entry.peer.last_seen).toFixed(1)} s: offline`);
       dropped.push(entry.peer);
       this.host.dropped(entry.peer);
+      this.host.released?.(entry);
     }
     return dropped;
   }
@@ -204,6 +209,7 @@ export class Liveness {
       this.left.set(id, this.leaves++);
     }
     this.host.dropped(entry.peer);
+    this.host.released?.(entry);
     return entry.peer;
   }
 

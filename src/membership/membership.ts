@@ -11,11 +11,12 @@ import { createLogger } from "../log.ts";
 import type { NodeInfo, Peer } from "../types.ts";
 import { nowSeconds } from "../util/time.ts";
 import type { DiscoveryFactory } from "./discoveries.ts";
+import { Admission, maxPeersOption, PeerCap, releaseChannels, type AdmissionHost } from "./bounds.ts";
 import type { AdmitOptions, Discovery, DiscoveryHost, TaskScheduler } from "./discovery.ts";
 import { LEAVE_TIMEOUT, leaveRefusal, sendLeave } from "./leave.ts";
 import { Liveness, type LivenessHost } from "./liveness.ts";
-import { membershipTiming, type MembershipOptions, type MembershipTiming } from "./options.ts";
-import { PeerTable, type PeerEntry, type PeerSource } from "./peer-table.ts";
+import { membershipTiming, type JoinOptions, type MembershipOptions, type MembershipTiming, type StopOptions } from "./options.ts";
+import { fromPeerAddress, dialTarget, plainAddress, PeerTable, type PeerEntry, type PeerSource } from "./peer-table.ts";
 import { membershipRefusal, type MembershipScope } from "./scope.ts";
 import type { SeedDiscovery, SeedStatus } from "./seed-discovery.ts";
 import { parseSeed, type SeedLike } from "./seeds.ts";
@@ -55,29 +56,8 @@ export interface MembershipHost extends MembershipScope {
    * node learns which peers answer `_synapse.leave`. Without it only mDNS `ext` tells.
    */
   features?(host: string, port: number): Readonly<Record<string, unknown>> | null;
-}
-
-/** Options of {@link Membership.join}. */
-export interface JoinOptions {
-  /**
-   * Seconds to wait for discovery after the seeds answered, until `minPeers` peers are known
-   * (default: 2 with mDNS, else 0).
-   */
-  wait?: number;
-  /** Stop waiting once this many peers are known (default 1). */
-  minPeers?: number;
-  /** More seeds to join now (they are kept for later rejoins). */
-  seeds?: readonly SeedLike[];
-}
-
-/** Options of {@link Membership.stop} (and `node.stop()`). */
-export interface StopOptions {
-  /**
-   * Tell the Bun peers that answer `_synapse.leave` that this node leaves, so they drop it at once
-   * (default true). `false` stops silently, as a crash would: peers drop the node after their peer
-   * timeout (mDNS still says goodbye).
-   */
-  leave?: boolean;
+  /** Release the pool's channel of `host:port`: its peer left the table, or a probe of it failed. */
+  release?(host: string, port: number): void;
 }
 
 /** Counters, for tests and benchmarks. */
@@ -88,6 +68,12 @@ export interface MembershipStats {
   heartbeatsReceived: number;
   joinsReceived: number;
   joinsSent: number;
+  /** New peers not added because the table held `maxPeers` (a known peer's refresh still works). */
+  peersRefused: number;
+  /** Second-hand peers probed; of those, verified (they answered as themselves); not probed (budget spent, table full). */
+  unverifiedProbed: number;
+  unverifiedVerified: number;
+  unverifiedDropped: number;
 }
 
 /** A peer to call: its dial host, the fallback address, and its port. */
@@ -108,8 +94,12 @@ export class Membership {
   readonly heartbeatTimeout: number;
   /** Seconds to wait for a seed's join answer. */
   readonly joinTimeout: number;
+  /** The most peers the table holds; past it new peers are refused. */
+  readonly maxPeers: number;
 
   private readonly liveness: Liveness;
+  private readonly admission: Admission;
+  private readonly cap: PeerCap;
   private readonly seeds: SeedDiscovery | null;
   private readonly discoveries: readonly Discovery[];
   private readonly listeners = new Set<() => void>();
@@ -121,11 +111,11 @@ export class Membership {
    * @param options timing (seconds); the discovery options are read by `discover`.
    * @param discover builds the discoveries on membership's port (the node passes
    * `discoveriesFromOptions(options)`).
-   * @throws {ConfigError} for invalid timing.
+   * @throws {ConfigError} for invalid timing or an invalid `maxPeers`.
    */
   constructor(
     readonly host: MembershipHost,
-    options: Pick<MembershipOptions, "heartbeatInterval" | "peerTimeout" | "heartbeatTimeout" | "joinTimeout">,
+    options: Pick<MembershipOptions, "heartbeatInterval" | "peerTimeout" | "heartbeatTimeout" | "joinTimeout" | "maxPeers">,
     discover: DiscoveryFactory,
   ) {
     const timing: MembershipTiming = membershipTiming(options);
@@ -133,6 +123,9 @@ export class Membership {
     this.peerTimeout = timing.peerTimeout;
     this.heartbeatTimeout = timing.heartbeatTimeout;
     this.joinTimeout = timing.joinTimeout;
+    this.maxPeers = maxPeersOption(options.maxPeers);
+    this.cap = new PeerCap(this.table, this.maxPeers);
+    this.admission = new Admission(this.admissionPort(), () => this.heartbeatTimeout);
     this.liveness = new Liveness(this.livenessPort(), timing);
     const { seeds, others } = discover(this.discoveryPort(), timing);
     this.seeds = seeds;
@@ -166,6 +159,10 @@ export class Membership {
       heartbeatsReceived: this.heartbeatsReceived,
       joinsReceived: this.joinsReceived,
       joinsSent: this.seeds?.joinsSent ?? 0,
+      peersRefused: this.cap.refused,
+      unverifiedProbed: this.admission.counts.probed,
+      unverifiedVerified: this.admission.counts.verified,
+      unverifiedDropped: this.admission.counts.dropped,
     };
   }
 
@@ -260,11 +257,16 @@ export class Membership {
 
   /**
    * A peer called `_synapse.join` or `_synapse.heartbeat` (its record already checked): it is
-   * alive now. Counts the call; a heartbeat from a known peer fires `peer.heartbeat`.
+   * alive now. Counts the call; a heartbeat from a known peer fires `peer.heartbeat`. A new peer
+   * calling from another address than its record's is probed first (`bounds.ts`); null until then.
    */
   called(peer: Peer, via: "join" | "heartbeat", remoteAddress: string): PeerEntry | null {
     if (via === "join") this.joinsReceived++;
     else this.heartbeatsReceived++;
+    if (!this.table.has(peer.id) && peer.id !== this.host.id && !fromPeerAddress({ address: peer.address, ...dialTarget(peer.address) }, remoteAddress)) {
+      void this.admission.introduce({ ...peer, last_seen: nowSeconds() }, plainAddress(remoteAddress), via);
+      return null;
+    }
     const entry = this.admit({ ...peer, last_seen: nowSeconds() }, via, { remoteAddress });
     if (entry && via === "heartbeat") this.emit("peer.heartbeat", entry.peer);
     return entry;
@@ -298,7 +300,19 @@ export class Membership {
       admit: (peer, source, options) => this.admit(peer, source, options),
       heard: (peer) => this.emit("peer.heartbeat", peer),
       dropped: (peer) => this.emit("peer.offline", peer),
+      released: (target) => this.release(target),
       scheduler: this.host.scheduler,
+    };
+  }
+
+  private admissionPort(): AdmissionHost {
+    return {
+      self: () => this.host.self(),
+      knows: (id) => this.table.has(id),
+      hasRoom: () => this.table.size < this.maxPeers,
+      call: (target, endpoint, args, timeout) => this.callPeer(target, endpoint, args, timeout),
+      admit: (peer, source, options) => this.admit(peer, source, options),
+      release: (target) => this.release(target),
     };
   }
 
@@ -309,6 +323,10 @@ export class Membership {
       knows: (id) => this.table.has(id),
       peerCount: () => this.table.size,
       admit: (peer, source, options) => this.admit(peer, source, options) !== null,
+      introduce: (peer, source) => {
+        if (peer.id === this.host.id || membershipRefusal(this.host, peer)) return Promise.resolve("failed");
+        return this.admission.introduce(peer, source, "exchange");
+      },
       forget: (id) => void this.liveness.drop(id),
       call: (host, port, endpoint, args, timeout) => this.host.call(host, port, endpoint, args, timeout),
       scheduler: this.host.scheduler,
@@ -333,6 +351,7 @@ export class Membership {
       log.debug(`ignoring ${peer.name || peer.id.slice(0, 8)} from ${source}: ${refusal}`);
       return null;
     }
+    if (!this.cap.allows(peer.id)) return null;
     const { entry, result } = this.table.upsert(peer, source, options);
     if (result === "added") {
       this.liveness.found(peer.id);
@@ -341,6 +360,11 @@ export class Membership {
       if (options.announce) void this.liveness.beat(entry);
     }
     return entry;
+  }
+
+  /** Release the pool's channels of a peer that left the table (or was never admitted). */
+  private release(target: CallTarget): void {
+    if (this.host.release) releaseChannels(this.table, target, this.host.release.bind(this.host));
   }
 
   /** Resolve once `minPeers` peers are known, or after `seconds`. */

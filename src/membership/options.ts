@@ -27,6 +27,34 @@ export interface MembershipOptions {
   mdns?: boolean | MdnsOptions;
   /** Network interface (name such as `"eth0"`, or its IPv4 address) for mDNS. */
   interface?: string;
+  /**
+   * The most peers the table holds (default 1000, see `DEFAULT_MAX_PEERS`); past it new peers are
+   * refused (logged once, counted in `stats.peersRefused`) while known ones are still refreshed.
+   */
+  maxPeers?: number;
+}
+
+/** Options of `Membership.join`. */
+export interface JoinOptions {
+  /**
+   * Seconds to wait for discovery after the seeds answered, until `minPeers` peers are known
+   * (default: 2 with mDNS, else 0).
+   */
+  wait?: number;
+  /** Stop waiting once this many peers are known (default 1). */
+  minPeers?: number;
+  /** More seeds to join now (they are kept for later rejoins). */
+  seeds?: readonly SeedLike[];
+}
+
+/** Options of `Membership.stop` (and `node.stop()`). */
+export interface StopOptions {
+  /**
+   * Tell the Bun peers that answer `_synapse.leave` that this node leaves, so they drop it at once
+   * (default true). `false` stops silently, as a crash would: peers drop the node after their peer
+   * timeout (mDNS still says goodbye).
+   */
+  leave?: boolean;
 }
 
 /** The timing of one membership, validated (seconds). */

@@ -55,6 +55,36 @@ export function dialTarget(address: string, sameHost = false): { dialHost: strin
   return { dialHost: address, fallbackHost: null };
 }
 
+/** At most `n` of `items`, a uniform random sample in random order (all of them when there are few). */
+export function sample<T>(items: readonly T[], n: number): T[] {
+  if (items.length <= n) return [...items];
+  const copy = [...items];
+  // A partial Fisher-Yates shuffle: the first n places end up a uniform sample.
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(Math.random() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, n);
+}
+
+function copyRecord(entry: PeerEntry): Peer {
+  return { ...entry.peer, capabilities: [...entry.peer.capabilities] };
+}
+
+/**
+ * True when a call from `remoteAddress` comes from the peer whose record names `address` (dialled
+ * at `dialHost`, with `fallbackHost`): the same address, or, for a peer on this host, any address of
+ * this host. A record with an empty or wildcard address takes the caller's address, so it matches.
+ */
+export function fromPeerAddress(target: { address: string; dialHost: string; fallbackHost: string | null }, remoteAddress: string): boolean {
+  const remote = plainAddress(remoteAddress);
+  if (target.address === "" || isWildcard(target.address)) return true;
+  if (remote === target.address || remote === target.fallbackHost) return true;
+  // The peer runs on this host (it is dialled on loopback): it may call from any local address.
+  if (!isLoopback(target.dialHost)) return false;
+  return isLoopback(remote) || dialTarget(remote).dialHost !== remote; // remote is one of this host's addresses
+}
+
 /** What {@link PeerTable.upsert} did. */
 export type UpsertResult = "added" | "updated";
 
@@ -85,7 +115,12 @@ export class PeerTable {
 
   /** Copies of the wire records. */
   records(): Peer[] {
-    return this.list().map((e) => ({ ...e.peer, capabilities: [...e.peer.capabilities] }));
+    return this.list().map(copyRecord);
+  }
+
+  /** Copies of at most `n` wire records, a random sample when more are known (join answers, peer lists). */
+  sample(n: number): Peer[] {
+    return sample(this.list(), n).map(copyRecord);
   }
 
   /**

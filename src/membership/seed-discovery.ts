@@ -10,7 +10,7 @@ import { every } from "../schedule/every.ts";
 import type { Peer } from "../types.ts";
 import { nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
-import type { Discovery, DiscoveryHost } from "./discovery.ts";
+import type { Discovery, DiscoveryHost, IntroduceResult } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
 import type { Seed } from "./seeds.ts";
 import { errorMessage } from "../util/guards.ts";
@@ -18,7 +18,7 @@ import { errorMessage } from "../util/guards.ts";
 const log = createLogger("membership");
 
 /** What seed discovery needs of membership. */
-export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "call" | "scheduler">;
+export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler">;
 
 /** The timing seed discovery follows (seconds). */
 export type SeedTiming = Pick<MembershipTiming, "heartbeatInterval" | "peerTimeout" | "joinTimeout">;
@@ -46,6 +46,8 @@ interface SeedState {
   failures: number;
   lastError: string | null;
   nextAttempt: number;
+  /** The last answer listed peers that were not verified (budget spent, or no answer): ask again. */
+  partial: boolean;
   inFlight: Promise<boolean> | null;
 }
 
@@ -76,7 +78,7 @@ export class SeedDiscovery implements Discovery {
   add(seeds: readonly Seed[]): void {
     for (const seed of seeds) {
       if (this.seeds.some((s) => s.seed.host === seed.host && s.seed.port === seed.port)) continue;
-      this.seeds.push({ seed, peerId: null, self: false, member: false, joinedAt: null, failures: 0, lastError: null, nextAttempt: 0, inFlight: null });
+      this.seeds.push({ seed, peerId: null, self: false, member: false, joinedAt: null, failures: 0, lastError: null, nextAttempt: 0, partial: false, inFlight: null });
     }
     if (this.seeds.length > 0) this.ensureTask();
   }
@@ -121,16 +123,17 @@ export class SeedDiscovery implements Discovery {
   }
 
   /**
-   * Join the seeds that are due: never joined; joined as a peer that has since been dropped; or
-   * (a seed outside our swarm, such as a swarm-less bootstrap node) not asked for peers for a
-   * while. Failed seeds wait out their backoff.
+   * Join the seeds that are due: never joined; joined as a peer that has since been dropped; whose
+   * last answer listed peers that could not all be probed yet (the per-source budget of
+   * `bounds.ts`); or (a seed outside our swarm, such as a swarm-less bootstrap node) not asked for
+   * peers for a while. Failed seeds wait out their backoff.
    */
   private async rejoin(): Promise<void> {
     const now = nowSeconds();
     const refresh = this.timing.peerTimeout ?? 60;
     const due = this.seeds.filter((s) => {
       if (s.self || s.inFlight || now < s.nextAttempt) return false;
-      if (s.joinedAt === null || s.peerId === null) return true;
+      if (s.joinedAt === null || s.peerId === null || s.partial) return true;
       if (s.member) return !this.host.knows(s.peerId);
       return now - s.joinedAt >= refresh;
     });
@@ -185,7 +188,7 @@ export class SeedDiscovery implements Discovery {
     const seedNow = typeof self.last_seen === "number" ? self.last_seen : nowSeconds();
     s.member = this.host.admit({ ...self, last_seen: nowSeconds() }, "seed", { remoteAddress: s.seed.host });
     const peers = Array.isArray(answer.peers) ? answer.peers : [];
-    this.exchange(peers, seedNow, label);
+    s.partial = (await this.exchange(peers, seedNow, label)) > 0;
     log.debug(`joined seed ${label}: ${this.host.peerCount()} peer(s) known`);
     return true;
   }
@@ -193,12 +196,17 @@ export class SeedDiscovery implements Discovery {
   /**
    * Add the peers a seed listed (peer exchange). Their `last_seen` is the seed's view, so a peer
    * it has not heard from for `peerTimeout` is skipped; clocks are compared through the seed's
-   * own timestamp. New peers are announced to (one heartbeat each) so they learn of this node.
+   * own timestamp. A new peer is second-hand: it is probed with a heartbeat (which also tells it
+   * of this node) and admitted when it answers as itself; the probes run concurrently, and the
+   * join waits for them (each bounded by the heartbeat timeout).
+   *
+   * @returns how many listed peers were not probed (their source's budget was spent).
    */
-  private exchange(records: unknown[], listerNow: number, from: string): void {
+  private async exchange(records: unknown[], listerNow: number, from: string): Promise<number> {
     const now = nowSeconds();
     const selfId = this.host.self().id;
     const timeout = this.timing.peerTimeout;
+    const probes: Array<Promise<IntroduceResult>> = [];
     for (const raw of records) {
       let peer: Peer;
       try {
@@ -210,7 +218,9 @@ export class SeedDiscovery implements Discovery {
       if (peer.id === selfId || this.host.knows(peer.id)) continue;
       const age = Math.max(0, listerNow - peer.last_seen);
       if (timeout !== null && age >= timeout) continue;
-      this.host.admit({ ...peer, last_seen: now - age }, "exchange", { announce: true });
+      probes.push(this.host.introduce({ ...peer, last_seen: now - age }, from));
     }
+    const known = await Promise.all(probes);
+    return known.filter((k) => k === "dropped").length;
   }
 }

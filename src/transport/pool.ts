@@ -61,6 +61,23 @@ export class Pool implements ChannelHost {
     return [...this.channels.values()];
   }
 
+  /**
+   * Close the channel of `host:port` and forget it (membership calls this when a peer goes
+   * offline, leaves or is dropped, so that a table once poisoned with fakes leaves no channels
+   * behind). A Client still holding it asks the pool for a fresh one on its next call.
+   *
+   * @returns true when the pool had a channel for that peer.
+   */
+  release(host: string, port: number): boolean {
+    const key = `${host}:${port}`;
+    const ch = this.channels.get(key);
+    if (!ch) return false;
+    ch.retired = true;
+    ch.close();
+    this.channels.delete(key);
+    return true;
+  }
+
   /** Close every pooled connection and forget every peer. */
   closeAll(): void {
     for (const ch of this.channels.values()) {

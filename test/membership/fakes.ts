@@ -8,7 +8,7 @@ import dnsPacket from "dns-packet";
 import { localAddresses } from "../../src/address.ts";
 import { isLoopback } from "../../src/util/guards.ts";
 import type makeMdns from "multicast-dns";
-import type { AdmitOptions, DiscoveryHost, TaskScheduler } from "../../src/membership/discovery.ts";
+import type { AdmitOptions, DiscoveryHost, IntroduceResult, TaskScheduler } from "../../src/membership/discovery.ts";
 import { Liveness, type HeartbeatTarget, type LivenessHost, type LivenessTiming } from "../../src/membership/liveness.ts";
 import type { MdnsOpener, MdnsSocket, PacketSource } from "../../src/membership/mdns-socket.ts";
 import { PeerTable, type PeerEntry, type PeerSource } from "../../src/membership/peer-table.ts";
@@ -110,6 +110,11 @@ export class FakeDiscoveryHost implements DiscoveryHost {
     if (p.id === this.me.id || membershipRefusal(this.me, p)) return false;
     this.known.set(p.id, p);
     return true;
+  }
+
+  /** Second-hand peers are admitted as membership admits them once they answer a probe (recorded as `exchange`). */
+  async introduce(p: Peer): Promise<IntroduceResult> {
+    return this.admit(p, "exchange", { announce: true }) ? "verified" : "failed";
   }
 
   forget(id: string): void {

@@ -195,17 +195,22 @@ describe("membership - refusals and malformed records", () => {
 
   test("a seed's join answer with malformed peer records: the bad ones are skipped", async () => {
     const fake = new PythonLikeServer().start();
+    // A listed peer is second-hand: it becomes a peer once it answers a probe (bounds.ts), so "good" listens.
+    const goodServer = new PythonLikeServer().start();
+    const good = peerRecord({ id: "1".repeat(64), name: "good", port: goodServer.port });
+    goodServer.endpoint("_synapse.heartbeat", () => ({ ok: true, self: { ...good, role: null, description: null } }));
     const fakeSelf = peerRecord({ id: "f".repeat(64), name: "fake", port: fake.port });
     fake.endpoint("_synapse.join", () => ({
       accepted: true,
       self: fakeSelf,
-      peers: [peerRecord({ id: "1".repeat(64), name: "good" }), { id: "2".repeat(64), address: "x" }, peerRecord({ id: "3".repeat(64), extra: 1 }), 42],
+      peers: [good, { id: "2".repeat(64), address: "x" }, peerRecord({ id: "3".repeat(64), extra: 1 }), 42],
     }));
     fake.endpoint("_synapse.heartbeat", () => ({ ok: true, self: { ...fakeSelf, role: null, description: null } }));
     const a = await startNode({ name: "a", swarm: "golden", heartbeatInterval: null, seeds: [`127.0.0.1:${fake.port}`] });
     await a.join();
     expect(peerNames(a)).toEqual(["fake", "good"]);
     fake.stop();
+    goodServer.stop();
   });
 });
 
