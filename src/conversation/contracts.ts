@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Broadcast, Peer } from "../types.ts";
+import type { Broadcast, ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { ConfigError } from "../errors.ts";
 import { checkKeepKinds, checkLimits, defaultKeepRecent, digestSummarizer, type Summarizer } from "./compaction.ts";
@@ -30,6 +30,12 @@ export interface ConversationHost {
   call(peer: Pick<Peer, "address" | "port">, endpoint: string, args: unknown[], kwargs: Kwargs): Promise<unknown>;
   /** Emit a node event (never throws). */
   emit(event: string, payload: unknown): void;
+  /**
+   * Whether the peer pages conversation sync and list (it offered the `sync_pages` hello feature):
+   * true or false once this node has a connection to it, null before (default: always false, the
+   * plain answers every peer gives).
+   */
+  pagesSync?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */
@@ -68,7 +74,27 @@ export interface EmitOptions {
 export interface SyncOptions {
   /** Only events with `created_at` after this (float Unix seconds; default 0: everything). */
   since?: number;
+  /**
+   * Largest page, in bytes of events, asked of a Bun peer that pages (default and maximum: the 4 MiB
+   * frame limit less 64 KiB for the envelope; at least 1024). Python peers are not asked for pages.
+   */
+  pageBytes?: number;
 }
+
+/** A conversation a full sync could not fetch, and why. */
+export interface SyncFailure {
+  conversation_id: string;
+  /** The error's message. */
+  error: string;
+}
+
+/**
+ * What a sync returns: the events that were new here (an array, as before), and the conversations
+ * a full sync could not fetch (`failed`; always empty for a one-conversation sync, which throws).
+ * `failed` is always set on the result of a sync; it is typed optional so that a plain array of
+ * events (a test's expectation, a caller's own value) still passes for a SyncResult.
+ */
+export type SyncResult = ConversationEvent[] & { readonly failed?: SyncFailure[] };
 
 /** What the ask handler learns besides the task and context. */
 export interface AskInfo {
