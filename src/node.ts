@@ -220,6 +220,7 @@ export class Node {
         summarizer: options.summarizer,
         retention: options.conversationRetention,
         gossipFanout: options.conversationGossipFanout,
+        summarizerInterval: options.conversationSummarizerInterval,
       },
     );
     registerConversationEndpoints(this.endpoints, this.conversationLayer, this.artifacts);

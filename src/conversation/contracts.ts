@@ -61,7 +61,19 @@ export interface ConversationOptions {
   gossipFanout?: number;
   /** Text of compaction summaries (default: {@link digestSummarizer}). */
   summarizer?: Summarizer;
+  /**
+   * Seconds: compaction calls the summarizer at most once per conversation in this time (default
+   * {@link DEFAULT_SUMMARIZER_INTERVAL}); sooner, it folds with {@link digestSummarizer}. 0: no limit.
+   */
+  summarizerInterval?: number;
 }
+
+/**
+ * Default seconds between two summarizer calls for one conversation's automatic compaction: a
+ * summarizer may be an LLM call (seconds and money), and a forged burst of events would otherwise
+ * trigger one every `maxEvents - keepRecent - 2` events.
+ */
+export const DEFAULT_SUMMARIZER_INTERVAL = 60;
 
 /** Options of {@link Conversations.emit} (and of `ack`, whose parent defaults to the nonce). */
 export interface EmitOptions {
@@ -123,13 +135,14 @@ export interface ConversationSettings {
   retention: number | null;
   gossipFanout: number;
   summarizer: Summarizer;
+  summarizerInterval: number;
 }
 
 /**
  * Check the conversation options and fill in their defaults.
  *
  * @throws {ConfigError} for limits compaction cannot keep, a retention that is not a positive number
- * of seconds, or a fan-out under 1.
+ * of seconds, a summarizer interval under 0, or a fan-out under 1.
  */
 export function conversationSettings(options: ConversationOptions): ConversationSettings {
   const maxEvents = options.maxEvents ?? null;
@@ -138,6 +151,10 @@ export function conversationSettings(options: ConversationOptions): Conversation
   const retention = options.retention ?? null;
   if (retention !== null && !(typeof retention === "number" && retention > 0)) {
     throw new ConfigError(`conversationRetention must be a positive number of seconds or null, got ${String(retention)}`);
+  }
+  const interval = options.summarizerInterval ?? DEFAULT_SUMMARIZER_INTERVAL;
+  if (!(typeof interval === "number" && interval >= 0 && Number.isFinite(interval))) {
+    throw new ConfigError(`conversationSummarizerInterval must be a number of seconds >= 0, got ${String(interval)}`);
   }
   const fanout = options.gossipFanout ?? Number.POSITIVE_INFINITY;
   if (!(fanout >= 1)) throw new ConfigError(`gossipFanout must be at least 1, got ${String(fanout)}`);
@@ -148,5 +165,6 @@ export function conversationSettings(options: ConversationOptions): Conversation
     retention,
     gossipFanout: fanout === Number.POSITIVE_INFINITY ? fanout : Math.floor(fanout),
     summarizer: options.summarizer ?? digestSummarizer,
+    summarizerInterval: interval,
   };
 }
