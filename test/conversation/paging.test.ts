@@ -8,7 +8,7 @@ import { Client, kw } from "../../src/rpc/client.ts";
 import type { ConversationEvent, Peer } from "../../src/types.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import { MemoryConversationLog } from "../../src/conversation/memory-log.ts";
-import { PAGE_BUDGET, plainListAnswer, plainSyncAnswer } from "../../src/conversation/paging.ts";
+import { PAGE_BUDGET, plainListAnswer, plainSyncAnswer, readListPage, readSyncPage, syncPage } from "../../src/conversation/paging.ts";
 import { ConversationEndpoint } from "../../src/conversation/contracts.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { DEFAULT_MAX_FRAME } from "../../src/wire/frame.ts";
@@ -77,7 +77,8 @@ describe("conversation - paged sync", () => {
   test("a Python caller gets answers trimmed under 4 MiB and catches up with `since`", async () => {
     const log = new MemoryConversationLog();
     const [answerer] = await pair(log);
-    const events = conversationOf("big", answerer.toPeer(), 60, 100_000);
+    // Runs of 7 events share a created_at: a cut inside a run must not lose its rest to `since`.
+    const events = conversationOf("big", answerer.toPeer(), 60, 100_000, 7);
     for (const e of events) log.append(e);
     // A plain client, as a Python node calls: no `page` keyword.
     const client = new Client("127.0.0.1", answerer.port, { timeout: 10 });
@@ -91,7 +92,7 @@ describe("conversation - paged sync", () => {
       got.push(...answer.events.map((e) => e.event_id));
       since = answer.events[answer.events.length - 1]!.created_at;
     }
-    expect(got).toEqual(events.map((e) => e.event_id));
+    expect(got.sort()).toEqual(events.map((e) => e.event_id).sort());
   });
 
   test("from a peer that cannot page but trims, a Bun caller asks again with `since` (and never sends `page`)", async () => {
@@ -197,6 +198,19 @@ describe("conversation - list", () => {
     expect(listSizes.length).toBeGreaterThan(5);
     // The page's events or ids stay under pageBytes; the answer adds a few bytes of envelope.
     for (const size of [...listSizes, ...syncSizes]) expect(size).toBeLessThan(pageBytes + 64);
+  });
+
+  test("an event larger than a page is left out; the cursor moves past it", () => {
+    const author: Peer = { id: "a", address: "127.0.0.1", port: 1, swarm: "conv", team: "default", name: "a", kind: "node", capabilities: [], last_seen: BASE };
+    const events = conversationOf("c", author, 4, 10);
+    events[1] = { ...events[1]!, payload: { filler: "y".repeat(5000) } };
+    const first = syncPage("c", events, { cursor: null, limit: 1, maxBytes: 1024 });
+    expect([first.events.map((e) => e.event_id), first.more, first.cursor]).toEqual([[events[0]!.event_id], true, [BASE, 1]]);
+    const second = syncPage("c", events.slice(0), { cursor: first.cursor, limit: null, maxBytes: 1024 });
+    expect(second.events.map((e) => e.event_id)).toEqual([events[2]!.event_id, events[3]!.event_id]);
+    expect(second.more).toBe(false);
+    expect(() => readSyncPage({ cursor: ["x", 1] })).toThrow(/cursor/);
+    expect(() => readListPage({ offset: -1 })).toThrow(/offset/);
   });
 
   test("the plain list answer keeps the newest ids that fit", () => {
