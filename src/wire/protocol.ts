@@ -14,12 +14,14 @@ export const HELLO_ENDPOINT = "_synapse.hello";
  * Features this implementation offers in the hello: `multiplex` (many calls on one connection) and
  * `leave` (it answers {@link LEAVE_ENDPOINT}).
  */
-export const HELLO_FEATURES = ["multiplex", "leave", "sync_pages"] as const;
+export const HELLO_FEATURES = ["multiplex", "leave"] as const;
 
 /**
  * The hello feature of a Bun node that pages `_synapse.conversation.sync` and `.list` when asked
  * with the `page` keyword argument (docs/protocol.md). A node sends `page` only to peers whose hello
- * answer carried it: a Python node would refuse the unknown keyword.
+ * answer carried it: a Python node would refuse the unknown keyword. It is offered in the hello
+ * answer only: the hello request's `features` list (HELLO_FEATURES) stays as it was, so its bytes do
+ * not grow for a peer with a small `maxUploadSize`.
  */
 export const SYNC_PAGES_FEATURE = "sync_pages";
 
