@@ -158,6 +158,8 @@ export type {
   EmitOptions,
   EventFields,
   SyncOptions,
+  SyncFailure,
+  SyncResult,
   AskHandler,
   AskInfo,
   BroadcastRef,

@@ -105,6 +105,13 @@ export interface NodeOptions {
   /** Text of compaction summaries (default: a plain digest); also settable with `node.summarizer(fn)`. */
   summarizer?: Summarizer;
   /**
+   * Seconds: compaction calls your summarizer at most once per conversation in this time (default
+   * 60); a compaction sooner folds with the plain digest, and the next summarizer call folds that
+   * digest in. A forged burst of events then costs one summarizer (LLM) call, not one per few
+   * events. 0 calls it on every compaction. `node.compactConversation` always calls it.
+   */
+  conversationSummarizerInterval?: number;
+  /**
    * Where errors thrown by your code go: event listeners (`node.on`) and periodic tasks
    * (`node.periodic`). Default: one warning line on stderr (`synapse: warning: periodic task "x"
    * failed: ...`); `null` silences them. Either way the node carries on.

@@ -53,6 +53,7 @@ import {
   type SwarmAnswer,
   type Summarizer,
   type SyncOptions,
+  type SyncResult,
 } from "./conversation/index.ts";
 import { isPort } from "./util/guards.ts";
 import { defaultNodeName } from "./membership/mdns-txt.ts";
@@ -60,6 +61,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
+import { SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 
 const log = createLogger("node");
 
@@ -205,6 +207,11 @@ export class Node {
         admit: (peer) => membershipRefusal(this, peer),
         call: (peer, endpoint, args, kwargs) => this.callConversationPeer(peer, endpoint, args, kwargs),
         emit: (event, payload) => this.events.emit(event as keyof NodeEventMap & string, payload as never),
+        // What the peer's hello offered, once this node has a connection to it (docs/protocol.md).
+        pagesSync: (peer) => {
+          const channel = this.pool.list().find((c) => c.host === peer.address && c.port === peer.port && c.mode !== "unknown");
+          return channel ? channel.mode === "multiplex" && channel.features[SYNC_PAGES_FEATURE] === true : null;
+        },
       },
       {
         log: options.conversationLog,
@@ -214,6 +221,7 @@ export class Node {
         summarizer: options.summarizer,
         retention: options.conversationRetention,
         gossipFanout: options.conversationGossipFanout,
+        summarizerInterval: options.conversationSummarizerInterval,
       },
     );
     registerConversationEndpoints(this.endpoints, this.conversationLayer, this.artifacts);
@@ -334,9 +342,11 @@ export class Node {
 
   /**
    * Catch up from a peer: one conversation, or every conversation it lists when `conversation` is
-   * omitted, optionally only events after `since`. Returns the events that were new here.
+   * omitted, optionally only events after `since`; paged with a Bun peer (docs/conversations.md).
+   * Returns the events that were new here; a full sync goes on past a conversation that fails and
+   * lists it in the result's `failed` (a one-conversation sync rejects instead).
    */
-  syncConversation(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<ConversationEvent[]> {
+  syncConversation(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<SyncResult> {
     return this.conversationLayer.sync(peer, conversation, options);
   }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Broadcast, Peer } from "../types.ts";
+import type { Broadcast, ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { ConfigError } from "../errors.ts";
 import { checkKeepKinds, checkLimits, defaultKeepRecent, digestSummarizer, type Summarizer } from "./compaction.ts";
@@ -30,6 +30,12 @@ export interface ConversationHost {
   call(peer: Pick<Peer, "address" | "port">, endpoint: string, args: unknown[], kwargs: Kwargs): Promise<unknown>;
   /** Emit a node event (never throws). */
   emit(event: string, payload: unknown): void;
+  /**
+   * Whether the peer pages conversation sync and list (it offered the `sync_pages` hello feature):
+   * true or false once this node has a connection to it, null before (default: always false, the
+   * plain answers every peer gives).
+   */
+  pagesSync?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */
@@ -55,7 +61,19 @@ export interface ConversationOptions {
   gossipFanout?: number;
   /** Text of compaction summaries (default: {@link digestSummarizer}). */
   summarizer?: Summarizer;
+  /**
+   * Seconds: compaction calls the summarizer at most once per conversation in this time (default
+   * {@link DEFAULT_SUMMARIZER_INTERVAL}); sooner, it folds with {@link digestSummarizer}. 0: no limit.
+   */
+  summarizerInterval?: number;
 }
+
+/**
+ * Default seconds between two summarizer calls for one conversation's automatic compaction: a
+ * summarizer may be an LLM call (seconds and money), and a forged burst of events would otherwise
+ * trigger one every `maxEvents - keepRecent - 2` events.
+ */
+export const DEFAULT_SUMMARIZER_INTERVAL = 60;
 
 /** Options of {@link Conversations.emit} (and of `ack`, whose parent defaults to the nonce). */
 export interface EmitOptions {
@@ -68,7 +86,27 @@ export interface EmitOptions {
 export interface SyncOptions {
   /** Only events with `created_at` after this (float Unix seconds; default 0: everything). */
   since?: number;
+  /**
+   * Largest page, in bytes of events, asked of a Bun peer that pages (default and maximum: the 4 MiB
+   * frame limit less 64 KiB for the envelope; at least 1024). Python peers are not asked for pages.
+   */
+  pageBytes?: number;
 }
+
+/** A conversation a full sync could not fetch, and why. */
+export interface SyncFailure {
+  conversation_id: string;
+  /** The error's message. */
+  error: string;
+}
+
+/**
+ * What a sync returns: the events that were new here (an array, as before), and the conversations
+ * a full sync could not fetch (`failed`; always empty for a one-conversation sync, which throws).
+ * `failed` is always set on the result of a sync; it is typed optional so that a plain array of
+ * events (a test's expectation, a caller's own value) still passes for a SyncResult.
+ */
+export type SyncResult = ConversationEvent[] & { readonly failed?: SyncFailure[] };
 
 /** What the ask handler learns besides the task and context. */
 export interface AskInfo {
@@ -97,13 +135,14 @@ export interface ConversationSettings {
   retention: number | null;
   gossipFanout: number;
   summarizer: Summarizer;
+  summarizerInterval: number;
 }
 
 /**
  * Check the conversation options and fill in their defaults.
  *
  * @throws {ConfigError} for limits compaction cannot keep, a retention that is not a positive number
- * of seconds, or a fan-out under 1.
+ * of seconds, a summarizer interval under 0, or a fan-out under 1.
  */
 export function conversationSettings(options: ConversationOptions): ConversationSettings {
   const maxEvents = options.maxEvents ?? null;
@@ -112,6 +151,10 @@ export function conversationSettings(options: ConversationOptions): Conversation
   const retention = options.retention ?? null;
   if (retention !== null && !(typeof retention === "number" && retention > 0)) {
     throw new ConfigError(`conversationRetention must be a positive number of seconds or null, got ${String(retention)}`);
+  }
+  const interval = options.summarizerInterval ?? DEFAULT_SUMMARIZER_INTERVAL;
+  if (!(typeof interval === "number" && interval >= 0 && Number.isFinite(interval))) {
+    throw new ConfigError(`conversationSummarizerInterval must be a number of seconds >= 0, got ${String(interval)}`);
   }
   const fanout = options.gossipFanout ?? Number.POSITIVE_INFINITY;
   if (!(fanout >= 1)) throw new ConfigError(`gossipFanout must be at least 1, got ${String(fanout)}`);
@@ -122,5 +165,6 @@ export function conversationSettings(options: ConversationOptions): Conversation
     retention,
     gossipFanout: fanout === Number.POSITIVE_INFINITY ? fanout : Math.floor(fanout),
     summarizer: options.summarizer ?? digestSummarizer,
+    summarizerInterval: interval,
   };
 }

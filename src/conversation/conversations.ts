@@ -19,12 +19,12 @@ import { readPeer } from "../wire/peer.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { broadcastKwargs, broadcastTime, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
-import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions } from "./contracts.ts";
+import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions, type SyncResult } from "./contracts.ts";
 import { AskFlow, checkOrigin } from "./ask.ts";
 import { Upkeep, type CompactOptions } from "./upkeep.ts";
 import { Gossip } from "./gossip.ts";
 import { ReplyBook, type ReplyOrigin } from "./replies.ts";
-import { syncFrom } from "./sync.ts";
+import { syncFrom, type SyncPort } from "./sync.ts";
 
 const log = createLogger("conversation");
 
@@ -355,23 +355,16 @@ export class Conversations {
   }
 
   /**
-   * Catch up from a peer: fetch one conversation (or every conversation the peer lists) with
-   * `_synapse.conversation.sync` and store what is new here. Synced events are not relayed. Returns
-   * the events that were new.
+   * Catch up from a peer: fetch one conversation (or every conversation the peer lists, going on
+   * past one that fails: see `failed`) and store what is new here; paged with a Bun peer. Synced
+   * events are not relayed. Returns the events that were new.
    */
-  sync(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<ConversationEvent[]> {
+  sync(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<SyncResult> {
     const ids = conversation === undefined ? null : [nonceOf(conversation)];
-    return syncFrom(
-      {
-        call: (p, endpoint, args, kwargs) => this.host.call(p, endpoint, args, kwargs),
-        admit: (p) => this.host.admit(p),
-        tooOld: (t) => this.tooOld(t),
-        ingest: (e) => this.ingest(e),
-      },
-      peer,
-      ids,
-      options.since ?? 0,
-    );
+    const host = this.host;
+    const port: SyncPort = { call: (p, e, a, k) => host.call(p, e, a, k), admit: (p) => host.admit(p), tooOld: (t) => this.tooOld(t), ingest: (e) => this.ingest(e) };
+    if (host.pagesSync) port.pagesSync = (p) => host.pagesSync?.(p) ?? null;
+    return syncFrom(port, peer, ids, options.since ?? 0, options.pageBytes);
   }
 
   // ---------------------------------------------------------------- compaction and retention (upkeep.ts)

@@ -9,6 +9,7 @@ import type { ArtifactStore } from "./artifacts.ts";
 import type { Conversations } from "./conversations.ts";
 import { ConversationEndpoint } from "./contracts.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
+import { below, listPage, plainListAnswer, plainSyncAnswer, readListPage, readSyncPage, syncPage } from "./paging.ts";
 
 /** Register the conversation, artifact and ask endpoints, and the broadcast observer. */
 export function registerConversationEndpoints(registry: EndpointRegistry, conversations: Conversations, artifacts: ArtifactStore): void {
@@ -18,14 +19,23 @@ export function registerConversationEndpoints(registry: EndpointRegistry, conver
   registry.builtin(ConversationEndpoint.Event, "Store and gossip a conversation event", ["event"], ([event]) =>
     conversations.receiveEvent(event),
   );
-  registry.builtin(ConversationEndpoint.Sync, "Events of a conversation after a time", ["conversation_id", "since"], async ([id, since]) => {
+  // `page` is the Bun extension (hello feature `sync_pages`, docs/protocol.md); a Python caller
+  // never sends it and gets the plain answer, trimmed to fit in one frame.
+  registry.builtin(ConversationEndpoint.Sync, "Events of a conversation after a time", ["conversation_id", "since", "page"], async ([id, since, page]) => {
     if (typeof id !== "string" || id.length === 0) throw new EndpointError(ErrorCode.BadRequest, "conversation_id must be a non-empty string");
     if (since !== undefined && since !== null && (typeof since !== "number" || Number.isNaN(since))) {
       throw new EndpointError(ErrorCode.BadRequest, "since must be a number");
     }
-    return { events: await conversations.conversation(id, (since as number | null | undefined) ?? 0) };
+    const after = (since as number | null | undefined) ?? 0;
+    if (page === undefined || page === null) return plainSyncAnswer(id, await conversations.conversation(id, after));
+    const request = readSyncPage(page);
+    const from = request.cursor ? Math.max(after, below(request.cursor[0])) : after;
+    return syncPage(id, await conversations.conversation(id, from), request);
   });
-  registry.builtin(ConversationEndpoint.List, "Known conversation ids", [], () => conversations.list());
+  registry.builtin(ConversationEndpoint.List, "Known conversation ids", ["page"], async ([page]) => {
+    const ids = await conversations.list();
+    return page === undefined || page === null ? plainListAnswer(ids) : listPage(ids, readListPage(page));
+  });
 
   registry.builtin("_synapse.artifacts", "Artifact descriptors", [], () => artifacts.list());
   registry.builtin("_synapse.artifact.get", "One artifact with its content", ["name"], ([name]) =>

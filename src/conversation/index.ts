@@ -13,6 +13,8 @@ export {
   type ConversationOptions,
   type EmitOptions,
   type SyncOptions,
+  type SyncFailure,
+  type SyncResult,
   type AskHandler,
   type AskInfo,
   type BroadcastRef,

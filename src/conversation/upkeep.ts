@@ -1,6 +1,7 @@
 /**
  * Keeping a node's conversation log in bounds: compaction (fold the older events of a conversation
- * that grew past `maxEvents` into one `summary` event, one run at a time per conversation) and
+ * that grew past `maxEvents` into one `summary` event, one run at a time per conversation, calling
+ * the summarizer at most once per `summarizerInterval` per conversation) and
  * retention (drop conversations quiet for longer than the retention, on a sweeper).
  *
  * @module
@@ -36,6 +37,8 @@ export interface UpkeepLimits {
   keepKinds: readonly string[];
   /** Seconds. */
   retention: number | null;
+  /** Seconds between two summarizer calls of one conversation's automatic compaction (0: no limit). */
+  summarizerInterval: number;
 }
 
 /** Options of a compaction asked for by hand (`node.compactConversation`). */
@@ -51,6 +54,8 @@ export class Upkeep {
   private summarize: Summarizer;
   private readonly compacting = new Map<string, Promise<void>>();
   private readonly recompact = new Set<string>();
+  /** When automatic compaction last called the summarizer, per conversation (seconds). */
+  private readonly summarizedAt = new Map<string, number>();
   private sweeper: ReturnType<typeof setInterval> | null = null;
 
   constructor(
@@ -115,7 +120,7 @@ export class Upkeep {
     const { maxEvents, keepRecent, keepKinds } = this.limits;
     if (maxEvents === null) return null;
     if ((await this.port.log.count(conversationId)) <= maxEvents) return null;
-    return this.fold(conversationId, { maxEvents, keepRecent, keepKinds }, 2);
+    return this.fold(conversationId, { maxEvents, keepRecent, keepKinds }, 2, true);
   }
 
   /**
@@ -135,14 +140,30 @@ export class Upkeep {
     return this.fold(conversationId, { maxEvents: 0, keepRecent, keepKinds }, 1);
   }
 
-  private async fold(conversationId: string, limits: { maxEvents: number; keepRecent: number; keepKinds: readonly string[] }, minFold: number): Promise<ConversationEvent | null> {
+  /**
+   * The summarizer an automatic compaction of `conversationId` uses now: the node's, at most once per
+   * `summarizerInterval`, else the digest (so that a burst of events, forged or not, costs one
+   * summarizer call per interval while the conversation stays within `maxEvents`).
+   */
+  private rateLimited(conversationId: string): Summarizer {
+    const interval = this.limits.summarizerInterval;
+    if (interval <= 0 || this.summarize === digestSummarizer) return this.summarize;
+    const now = nowSeconds();
+    const last = this.summarizedAt.get(conversationId);
+    if (last !== undefined && now - last < interval && now >= last) return digestSummarizer;
+    this.summarizedAt.set(conversationId, now);
+    return this.summarize;
+  }
+
+  private async fold(conversationId: string, limits: { maxEvents: number; keepRecent: number; keepKinds: readonly string[] }, minFold: number, automatic = false): Promise<ConversationEvent | null> {
     const store = this.port.log;
     const events = await store.events(conversationId);
     const plan = planCompaction(conversationId, events, limits, minFold);
     if (!plan) return null;
+    const summarize = automatic ? this.rateLimited(conversationId) : this.summarize;
     let text: string;
     try {
-      text = String(await this.summarize(plan.fold));
+      text = String(await summarize(plan.fold));
     } catch (error) {
       log.warn(`summarizer failed for ${conversationId}, using the digest`, error);
       text = await digestSummarizer(plan.fold);
@@ -167,6 +188,7 @@ export class Upkeep {
     if (retention === null) return [];
     const dropped = await this.port.log.prune(now - retention);
     for (const id of dropped) {
+      this.summarizedAt.delete(id);
       this.port.dropped(id);
       this.port.emit("conversation.pruned", id); // as Python: the conversation id
     }

@@ -2,7 +2,8 @@
  * The built-in endpoints every node answers without a swarm: `_synapse.ping`, `_synapse.info`,
  * `_synapse.methods`, `_node.info`, `_node.capabilities`, and this implementation's
  * `_synapse.hello` (connection negotiation, see the pool; its answer lists the extensions this
- * node speaks: `multiplex`, and `leave` for membership's `_synapse.leave`).
+ * node speaks: `multiplex`, `leave` for membership's `_synapse.leave`, and `sync_pages` for paged
+ * conversation sync and list).
  *
  * @module
  */
@@ -48,6 +49,8 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
     multiplex: true,
     // This node answers `_synapse.leave` (registered with membership, see docs/membership.md).
     leave: true,
+    // This node pages conversation sync and list for callers that send `page` (docs/protocol.md).
+    sync_pages: true,
     implementation: IMPLEMENTATION,
     version: VERSION,
   }));

@@ -17,6 +17,15 @@ export const HELLO_ENDPOINT = "_synapse.hello";
 export const HELLO_FEATURES = ["multiplex", "leave"] as const;
 
 /**
+ * The hello feature of a Bun node that pages `_synapse.conversation.sync` and `.list` when asked
+ * with the `page` keyword argument (docs/protocol.md). A node sends `page` only to peers whose hello
+ * answer carried it: a Python node would refuse the unknown keyword. It is offered in the hello
+ * answer only: the hello request's `features` list (HELLO_FEATURES) stays as it was, so its bytes do
+ * not grow for a peer with a small `maxUploadSize`.
+ */
+export const SYNC_PAGES_FEATURE = "sync_pages";
+
+/**
  * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
  * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
  * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.

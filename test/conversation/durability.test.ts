@@ -20,7 +20,8 @@ describe("conversation - compaction", () => {
   test("older events fold into one summary; opening message and keepRecent newest stay verbatim", async () => {
     const nodes = await swarm(2);
     const [author] = nodes as [Node];
-    const keeper = await startNode({ name: "keeper", swarm: "conv", heartbeatInterval: null, conversationMaxEvents: 6, conversationKeepRecent: 2 });
+    // Interval 0: every compaction calls the summarizer (the rate limit has its own test).
+    const keeper = await startNode({ name: "keeper", swarm: "conv", heartbeatInterval: null, conversationMaxEvents: 6, conversationKeepRecent: 2, conversationSummarizerInterval: 0 });
     await mesh([...nodes, keeper]);
     const folded: ConversationEvent[][] = [];
     keeper.summarizer((events) => {
