@@ -23,7 +23,7 @@ export { registerConversationEndpoints } from "./endpoints.ts";
 export { EventKind, makeEvent, parseEvent, compareEvents, type EventFields } from "./events.ts";
 export { broadcastKwargs, broadcastTime, replyEventId, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
 export type { ConversationLog, MaybePromise } from "./log.ts";
-export { MemoryConversationLog } from "./memory-log.ts";
+export { MemoryConversationLog, DEFAULT_MEMORY_LOG_EVENTS, type MemoryLogOptions } from "./memory-log.ts";
 export { SqliteConversationLog, type SqliteLogOptions } from "./sqlite-log.ts";
 export {
   digestSummarizer,

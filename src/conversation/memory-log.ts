@@ -1,5 +1,8 @@
 /**
- * The default conversation log: everything in memory, gone when the process ends.
+ * The default conversation log: in memory, gone when the process ends, and bounded: past
+ * `maxEvents` stored events, whole conversations are dropped, the least recently active first, so
+ * that peers cannot make a node without retention hold events without limit. A node that must keep
+ * everything uses a durable log ({@link SqliteConversationLog}) or raises the bound.
  *
  * @module
  */
@@ -28,23 +31,68 @@ function insertionPoint(list: ConversationEvent[], event: ConversationEvent): nu
   return lo;
 }
 
+/** Default of {@link MemoryLogOptions.maxEvents}. */
+export const DEFAULT_MEMORY_LOG_EVENTS = 100_000;
+
+/** Options of a {@link MemoryConversationLog}. */
+export interface MemoryLogOptions {
+  /**
+   * Events kept in all (compacted ones not counted). Past it, the least recently active
+   * conversations are dropped whole, as retention would drop them (default 100,000).
+   */
+  maxEvents?: number;
+}
+
 /** An in-memory {@link ConversationLog} (synchronous). */
 export class MemoryConversationLog implements ConversationLog {
+  /** The largest number of events kept. */
+  readonly maxEvents: number;
   private readonly threads = new Map<string, Thread>();
   /** event id -> conversation id, for stored and forgotten ids alike. */
   private readonly ids = new Map<string, string>();
+  /** Conversation ids, least recently appended to first (the order they are dropped in). */
+  private readonly recency = new Map<string, true>();
+  /** Events stored in all threads. */
+  private total = 0;
+  /** Conversations dropped to keep `maxEvents` (for stats and tests). */
+  evicted = 0;
+
+  constructor(options: MemoryLogOptions = {}) {
+    const max = options.maxEvents ?? DEFAULT_MEMORY_LOG_EVENTS;
+    if (!Number.isSafeInteger(max) || max < 1) throw new ConfigError(`maxEvents must be a positive integer, got ${String(max)}`);
+    this.maxEvents = max;
+  }
 
   append(event: ConversationEvent): boolean {
     if (this.ids.has(event.event_id)) return false;
     let thread = this.threads.get(event.conversation_id);
     if (!thread) this.threads.set(event.conversation_id, (thread = { events: [], forgotten: new Set(), newest: event.created_at }));
     this.ids.set(event.event_id, event.conversation_id);
+    this.recency.delete(event.conversation_id);
+    this.recency.set(event.conversation_id, true);
+    this.total++;
     const list = thread.events;
     // Events mostly arrive in time order: append at the end without searching.
     if (list.length === 0 || compareEvents(list[list.length - 1]!, event) <= 0) list.push(event);
     else list.splice(insertionPoint(list, event), 0, event);
     if (event.created_at > thread.newest) thread.newest = event.created_at;
+    while (this.total > this.maxEvents && this.recency.size > 1) {
+      const oldest = this.recency.keys().next().value as string;
+      this.drop(oldest);
+      this.evicted++;
+    }
     return true;
+  }
+
+  /** Forget a conversation whole: its events and the ids it remembers. */
+  private drop(id: string): void {
+    const thread = this.threads.get(id);
+    this.recency.delete(id);
+    if (!thread) return;
+    for (const e of thread.events) this.ids.delete(e.event_id);
+    for (const f of thread.forgotten) this.ids.delete(f);
+    this.total -= thread.events.length;
+    this.threads.delete(id);
   }
 
   has(eventId: string): boolean {
@@ -69,7 +117,9 @@ export class MemoryConversationLog implements ConversationLog {
     const thread = this.threads.get(conversationId);
     if (!thread) throw new ConfigError(`unknown conversation: ${conversationId}`);
     const gone = new Set(removed);
+    const before = thread.events.length;
     thread.events = thread.events.filter((e) => !gone.has(e.event_id));
+    this.total -= before - thread.events.length;
     for (const id of gone) thread.forgotten.add(id);
     this.append(summary);
   }
@@ -78,9 +128,7 @@ export class MemoryConversationLog implements ConversationLog {
     const dropped: string[] = [];
     for (const [id, thread] of this.threads) {
       if (thread.newest >= before) continue;
-      for (const e of thread.events) this.ids.delete(e.event_id);
-      for (const f of thread.forgotten) this.ids.delete(f);
-      this.threads.delete(id);
+      this.drop(id);
       dropped.push(id);
     }
     return dropped;
@@ -89,5 +137,7 @@ export class MemoryConversationLog implements ConversationLog {
   close(): void {
     this.threads.clear();
     this.ids.clear();
+    this.recency.clear();
+    this.total = 0;
   }
 }

@@ -20,9 +20,16 @@ export interface ReplyOrigin {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * Broadcasts whose replies stay cached. The cache only spares reading the log: past this many, the
+ * least recently used broadcast is forgotten here (its replies stay in the log, whose event ids
+ * still refuse a second copy), so a flood of broadcasts cannot grow it without bound.
+ */
+export const REPLY_CACHE_BROADCASTS = 10_000;
+
 /** The reply book of one node. */
 export class ReplyBook {
-  /** nonce -> replier id -> reply; loaded from the log on first use of a nonce. */
+  /** nonce -> replier id -> reply; loaded from the log on first use of a nonce; least recently used first. */
   private readonly byNonce = new Map<string, Map<string, BroadcastReply>>();
 
   constructor(
@@ -32,7 +39,19 @@ export class ReplyBook {
 
   /** A broadcast of this node's own: it has no replies yet (no need to read the log). */
   opened(nonce: string): void {
-    this.byNonce.set(nonce, new Map());
+    this.keep(nonce, new Map());
+  }
+
+  /** Cache `byPeer` as the most recently used, forgetting the least recently used past the bound. */
+  private keep(nonce: string, byPeer: Map<string, BroadcastReply>): void {
+    this.byNonce.delete(nonce);
+    this.byNonce.set(nonce, byPeer);
+    if (this.byNonce.size > REPLY_CACHE_BROADCASTS) this.byNonce.delete(this.byNonce.keys().next().value as string);
+  }
+
+  /** Broadcasts whose replies are cached (at most {@link REPLY_CACHE_BROADCASTS}). */
+  get cached(): number {
+    return this.byNonce.size;
   }
 
   /** Forget what is cached of a conversation (retention dropped it). */
@@ -43,10 +62,13 @@ export class ReplyBook {
   /** The replies known for a broadcast, by replier id, in the order they were filed. */
   async of(nonce: string): Promise<Map<string, BroadcastReply>> {
     let byPeer = this.byNonce.get(nonce);
-    if (byPeer) return byPeer;
+    if (byPeer) {
+      this.keep(nonce, byPeer);
+      return byPeer;
+    }
     const events = await this.log.events(nonce);
-    byPeer = this.byNonce.get(nonce);
-    if (!byPeer) this.byNonce.set(nonce, (byPeer = new Map()));
+    byPeer = this.byNonce.get(nonce) ?? new Map();
+    this.keep(nonce, byPeer);
     for (const e of events) {
       if (e.kind === EventKind.Reply && !byPeer.has(e.peer.id)) byPeer.set(e.peer.id, { nonce, peer: e.peer, result: e.payload.result ?? null });
     }

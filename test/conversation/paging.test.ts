@@ -151,7 +151,7 @@ describe("conversation - full sync", () => {
 
 describe("conversation - list", () => {
   test("120,000 conversation ids: paged for Bun, trimmed for Python, never a frame over 4 MiB", async () => {
-    const log = new MemoryConversationLog();
+    const log = new MemoryConversationLog({ maxEvents: 200_000 }); // above the default bound: 120,000 conversations of one event
     const [answerer] = await pair(log);
     const author = answerer.toPeer();
     const ids: string[] = [];
