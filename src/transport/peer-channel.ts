@@ -61,6 +61,10 @@ export class PeerChannel {
   features: Record<string, unknown> = {};
   /** Set when the pool forgot this channel ({@link Pool.closeAll}); holders must ask the pool again. */
   retired = false;
+  /** When a one-request call last ended (ms, `Date.now()`); 0 for none. */
+  lastSingleAt = 0;
+  /** @internal The pool's sweeper: when it first saw this channel {@link dormant} (0: not dormant). */
+  dormantSince = 0;
 
   constructor(
     readonly host: string,
@@ -75,6 +79,11 @@ export class PeerChannel {
   /** True when a pooled connection is open. */
   get connected(): boolean {
     return this.shared?.open ?? false;
+  }
+
+  /** True when nothing is open or under way on this channel (no connection, no setup, no call). */
+  get dormant(): boolean {
+    return !this.connected && this.connecting === null && this.singles === 0;
   }
 
   /** Milliseconds since the shared connection last saw traffic, or -1 when there is none. */
@@ -211,6 +220,7 @@ export class PeerChannel {
       return await cc.send(req, settings);
     } finally {
       cc?.close();
+      this.lastSingleAt = Date.now();
       this.singles--;
       this.singleQueue.shift()?.();
     }

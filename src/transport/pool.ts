@@ -93,9 +93,20 @@ export class Pool implements ChannelHost {
     if (this.sweeper || this.idleTimeoutMs === Infinity) return;
     this.sweeper = setInterval(() => {
       const now = Date.now();
-      for (const ch of this.channels.values()) {
+      for (const [key, ch] of this.channels) {
         const idle = ch.idleFor(now);
         if (idle > this.idleTimeoutMs) ch.close();
+        // A channel with nothing open or under way for the idle timeout is forgotten too, so that
+        // peers called once (fakes a join listed, a broadcast origin) leave no channel behind.
+        if (!ch.dormant) {
+          ch.dormantSince = 0;
+          continue;
+        }
+        if (ch.dormantSince === 0) ch.dormantSince = now;
+        if (now - Math.max(ch.dormantSince, ch.lastSingleAt) > this.idleTimeoutMs) {
+          ch.retired = true;
+          this.channels.delete(key);
+        }
       }
     }, Math.max(50, Math.min(1000, this.idleTimeoutMs / 2)));
     this.sweeper.unref?.();

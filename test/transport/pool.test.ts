@@ -136,6 +136,34 @@ describe("pool over memory - options", () => {
     expect(await client.ping()).toBe("pong");
   });
 
+  test("pool - a channel with nothing open or under way for the idle timeout is forgotten; one in use is kept", async () => {
+    const w = world();
+    const listener = serve(w);
+    const python = scriptedServer(w, "refuse", (conn, req) => {
+      conn.answer(req, "ok");
+      conn.socket.end();
+    });
+    // 1 s: long beside the 30 ms between the calls below, so that a slow machine cannot make an
+    // active channel look dormant.
+    const pool = poolIn(w, { idleTimeout: 1 });
+    // Ten peers called once (as fakes a join listed would be): their channels must not stay.
+    const once = Array.from({ length: 10 }, () => serve(w));
+    for (const l of once) expect(await new Client(w.host, l.port, { pool }).ping()).toBe("pong");
+    expect(pool.list().length).toBe(10);
+    await eventually(() => pool.list().length === 0, 5000, "dormant channels forgotten");
+    // A single-request (Python-like) peer called every 30 ms keeps its channel (and its verdict).
+    const client = new Client(w.host, python.port, { pool });
+    const started = Date.now();
+    while (Date.now() - started < 400) {
+      expect(await client.call("n")).toBe("ok");
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(pool.list().map((ch) => ch.port)).toEqual([python.port]);
+    }
+    expect(pool.list()[0]!.mode).toBe("single");
+    // A Client whose channel was forgotten gets a fresh one.
+    expect(await new Client(w.host, listener.port, { pool }).ping()).toBe("pong");
+  });
+
   test("pool - idleTimeout 0 keeps connections until closed; bad values are ConfigErrors", () => {
     expect(new Pool({ idleTimeout: 0 }).idleTimeoutMs).toBe(Infinity);
     expect(new Pool().idleTimeoutMs).toBe(30_000);
