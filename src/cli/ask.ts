@@ -16,6 +16,7 @@ import { colourEnabled, painter } from "./color.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import type { Io } from "./command.ts";
 import { followBroadcast, joinSwarm, swarmOptions, untilStopped } from "./swarm.ts";
+import type { BroadcastTally } from "./swarm.ts";
 
 /** Seconds to wait for more replies after the first one (the original's rule). */
 export const AFTER_FIRST_REPLY = 0.25;
@@ -24,14 +25,7 @@ export const AFTER_FIRST_REPLY = 0.25;
 const DISCOVER_POLL_MS = 50;
 
 /** What one run counted (the `summary` record of `--json`). */
-export interface AskSummary {
-  nonce: string | null;
-  peers: number;
-  acks: number;
-  replies: number;
-  errors: number;
-  /** Events of other kinds (custom ones). */
-  others: number;
+export interface AskSummary extends BroadcastTally {
   /** Why it stopped: `replied`, `answered`, `timeout`, `SIGINT`, `SIGTERM`. */
   reason: string;
 }

@@ -12,6 +12,7 @@ import { Printer, brief, callText, peerLabel, resultText } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import type { Io } from "./command.ts";
 import { followBroadcast, joinSwarm, untilStopped } from "./swarm.ts";
+import type { BroadcastTally } from "./swarm.ts";
 
 /** Width of the event column of `broadcast`/`ask` lines. */
 const KIND_WIDTH = 10;
@@ -20,15 +21,7 @@ const KIND_WIDTH = 10;
 const DEFAULT_WAIT = 5;
 
 /** What {@link broadcastAndCollect} counted (the `summary` line of `--json`, plus `reason`). */
-export interface BroadcastSummary {
-  nonce: string | null;
-  peers: number;
-  acks: number;
-  replies: number;
-  errors: number;
-  /** Events of other kinds (custom ones). */
-  others: number;
-}
+export type BroadcastSummary = BroadcastTally;
 
 interface CollectOptions {
   endpoint: string;

@@ -184,6 +184,17 @@ export function untilStopped(duration: number | null, signal?: AbortSignal): Pro
   });
 }
 
+/** What a swarm command counted of its broadcast's conversation. */
+export interface BroadcastTally {
+  nonce: string | null;
+  peers: number;
+  acks: number;
+  replies: number;
+  errors: number;
+  /** Events of other kinds (custom ones). */
+  others: number;
+}
+
 /** What {@link followBroadcast} shows of a broadcast's conversation. */
 export interface BroadcastFollower {
   /** The broadcast's nonce is known: called once, before any of its events. */

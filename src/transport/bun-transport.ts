@@ -6,7 +6,7 @@
  * @module
  */
 import type { SocketHandler as BunSocketHandler } from "bun";
-import type { SocketHandler, Transport } from "./socket.ts";
+import type { OpenHandler, SocketHandler, Transport } from "./socket.ts";
 
 /** A socket's `data` is its handler from `open` on (undefined only before). */
 type Slot = SocketHandler | undefined;
@@ -20,6 +20,17 @@ const events: Omit<BunSocketHandler<Slot>, "open" | "connectError"> = {
   error: (socket, error) => socket.data?.handleError(error),
 };
 
+/** The handler table of one socket: the shared events, and `open` handing the socket to its handler. */
+function handlers(open: OpenHandler, opened?: () => void): BunSocketHandler<Slot> {
+  return {
+    ...events,
+    open(socket) {
+      socket.data = open(socket);
+      opened?.();
+    },
+  };
+}
+
 /** TCP sockets through Bun: what every pool and listener uses unless given another transport. */
 export const bunTransport: Transport = {
   connect(options, open) {
@@ -29,14 +40,7 @@ export const bunTransport: Transport = {
         port: options.port,
         allowHalfOpen: options.allowHalfOpen ?? false,
         data: undefined,
-        socket: {
-          ...events,
-          open(socket) {
-            socket.data = open(socket);
-            resolve();
-          },
-          connectError: (_socket, error) => reject(error),
-        },
+        socket: { ...handlers(open, resolve), connectError: (_socket, error) => reject(error) },
       }).catch(reject);
     });
   },
@@ -47,12 +51,7 @@ export const bunTransport: Transport = {
       port: options.port,
       allowHalfOpen: options.allowHalfOpen ?? false,
       data: undefined,
-      socket: {
-        ...events,
-        open(socket) {
-          socket.data = open(socket);
-        },
-      },
+      socket: handlers(open),
     });
   },
 };
