@@ -4,13 +4,13 @@
  * `{name, role, capabilities: [names], description}`, MIME type
  * `application/vnd.synapse.agent-card+json`, kind `metadata`.
  */
-import { Client, type ArtifactDocument, type Node, type Peer } from "../../src/index.ts";
+import { AGENT_CARD_MIME_TYPE, Client, type ArtifactDocument, type Node, type Peer } from "../../src/index.ts";
 
 /** The artifact name every example agent publishes its card under. */
 export const AGENT_CARD = "agent-card";
 
 /** The card's MIME type, as the Python examples set it. */
-export const AGENT_CARD_MIME = "application/vnd.synapse.agent-card+json";
+export const AGENT_CARD_MIME = AGENT_CARD_MIME_TYPE;
 
 /** The card's content. */
 export interface AgentCard {
@@ -20,11 +20,13 @@ export interface AgentCard {
   description: string;
 }
 
-/** Publish `node`'s card (its name, role and capability names) with a description of its work. */
+/**
+ * Publish `node`'s card with a description of its work: `node.publishAgentCard()` (its name, role
+ * and capability names, plus the library's extra detail), with that description.
+ */
 export function publishAgentCard(node: Node, description: string): AgentCard {
-  const card: AgentCard = { name: node.name, role: node.role ?? "", capabilities: node.capabilityNames(), description };
-  node.artifact(AGENT_CARD, card, { mimeType: AGENT_CARD_MIME, kind: "metadata", description: "Self-description for peers that understand agent cards." });
-  return card;
+  node.publishAgentCard({ description }, AGENT_CARD);
+  return { name: node.name, role: node.role ?? "", capabilities: node.capabilityNames(), description };
 }
 
 /** Fetch a peer's card; null when it publishes none (a Python node without a card, a bare seed). */

@@ -26,7 +26,7 @@ export interface CardCapability {
 /**
  * A remote node's agent card: the `_synapse.info` fields, the capabilities with their schemas
  * (`_node.capabilities`) and the published endpoints (`_synapse.methods`), in the shape of
- * `agentCard()` (wire keys).
+ * the library's remote view (wire keys; `agentCard()` publishes the Python examples' shape).
  */
 export interface RemoteCard extends Omit<NodeInfo, "capabilities"> {
   capabilities: CardCapability[];
