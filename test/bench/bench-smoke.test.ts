@@ -2,31 +2,14 @@
  * The RPC benchmark in quick mode, as a subprocess: it must finish and write a result file with the
  * expected fields. No timing thresholds: the numbers themselves are not checked, only their shape.
  */
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isPositive, quickBench } from "../helpers/bench.ts";
 
-const root = join(import.meta.dir, "..", "..");
-const outDir = mkdtempSync(join(tmpdir(), "synapse-bench-"));
-
-afterAll(() => rmSync(outDir, { recursive: true, force: true }));
-
-/** Run a bench script in quick mode with results going to `outDir`; kill it if it overruns. */
-async function runQuick(args: string[], limitMs: number): Promise<{ code: number | null; out: string }> {
-  const child = Bun.spawn([process.execPath, ...args, "--quick"], {
-    cwd: root,
-    env: { ...process.env, BENCH_RESULTS_DIR: outDir, BENCH_QUICK: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
-  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  return { code, out: out + err };
-}
-
-const isPositive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
+const bench = quickBench("synapse-bench-");
+const outDir = bench.outDir;
+const runQuick = bench.run;
 
 test("bench - rpc quick run writes rpc.json with raw, client and codec figures", async () => {
   const { code, out } = await runQuick(["bench/rpc.ts"], 60_000);

@@ -3,28 +3,18 @@
  * security.json with plaintext, encrypted and handshake figures. No timing thresholds: only the
  * shape of the result is checked.
  */
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isPositive, quickBench } from "../helpers/bench.ts";
 
-const root = join(import.meta.dir, "..", "..");
-const outDir = mkdtempSync(join(tmpdir(), "synapse-bench-security-"));
-afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+const bench = quickBench("synapse-bench-security-");
+const outDir = bench.outDir;
 
-const isPositive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
 
 test("bench - security quick run writes security.json with plaintext, encrypted and handshake figures", async () => {
-  const child = Bun.spawn([process.execPath, "bench/security.ts", "--quick"], {
-    cwd: root,
-    env: { ...process.env, BENCH_RESULTS_DIR: outDir, BENCH_QUICK: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  expect(code, out + err).toBe(0);
+  const { code, out } = await bench.run(["bench/security.ts"], 60_000);
+  expect(code, out).toBe(0);
   expect(out).toContain("Closed vs open: targets");
   const result = JSON.parse(readFileSync(join(outDir, "security.json"), "utf8"));
   expect(result.scenario).toBe("security");

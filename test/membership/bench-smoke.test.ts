@@ -3,27 +3,17 @@
  * result file of the expected shape. The numbers are not judged (no timing thresholds), except
  * facts that do not depend on speed: every scenario converged and counted heartbeats.
  */
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { quickBench } from "../helpers/bench.ts";
 
-const root = join(import.meta.dir, "..", "..");
-const outDir = mkdtempSync(join(tmpdir(), "synapse-membership-bench-"));
-
-afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+const bench = quickBench("synapse-membership-bench-");
+const outDir = bench.outDir;
 
 test("membership - bench quick run writes membership.json with convergence and heartbeat rates", async () => {
-  const child = Bun.spawn([process.execPath, "bench/membership.ts", "--quick"], {
-    cwd: root,
-    env: { ...process.env, BENCH_RESULTS_DIR: outDir, BENCH_QUICK: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 100_000);
-  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  expect(code, out + err).toBe(0);
+  const { code, out } = await bench.run(["bench/membership.ts"], 100_000);
+  expect(code, out).toBe(0);
   expect(out).toContain("membership: N nodes joined through one seed");
 
   const result = JSON.parse(readFileSync(join(outDir, "membership.json"), "utf8"));
