@@ -486,7 +486,7 @@ export class Node {
       port: this.boundPort,
       ...this.limits,
       transport: this.transport,
-      handler: (req, remote) => this.endpoints.dispatch(req, remote),
+      handler: (req, remote, remoteIdentity) => this.endpoints.dispatch(req, remote, remoteIdentity),
     });
     listener.start();
     this.listener = listener;

@@ -32,6 +32,15 @@ export interface CallContext {
   broadcast: Broadcast | null;
   /** The caller's address as seen on the socket. */
   remote: RemoteAddress;
+  /**
+   * Who the caller is, verified: on a closed swarm's connection, the node identity the other end
+   * proved in the handshake (the hex of its Ed25519 public key, 64 characters: its node id, unless
+   * that node set a fixed `id`); `null` on a plaintext connection (an open swarm, a Python peer),
+   * where nothing is proven. Unlike the ids inside arguments (`broadcast.origin`, a heartbeat's
+   * record), which are what the caller says, this one the caller cannot choose. It names the
+   * connection's other end: a call forwarded by a member arrives with that member's identity.
+   */
+  remoteIdentity: string | null;
 }
 
 /**
@@ -177,9 +186,10 @@ export class EndpointRegistry {
    * synchronous, a promise otherwise. Never throws or rejects: every failure becomes an error
    * response.
    *
+   * @param remoteIdentity - the connection's verified node identity (a closed swarm's), else null.
    * @internal The node's listener calls it.
    */
-  dispatch(req: RequestMessage, remote: RemoteAddress): ResponseMessage | Promise<ResponseMessage> {
+  dispatch(req: RequestMessage, remote: RemoteAddress, remoteIdentity: string | null = null): ResponseMessage | Promise<ResponseMessage> {
     const endpoint = this.endpoints.get(req.endpoint);
     let broadcast: Broadcast | null = null;
     let kwargs = req.kwargs;
@@ -204,7 +214,7 @@ export class EndpointRegistry {
     let result: unknown;
     try {
       if (broadcast) this.observe(broadcast, req, observed);
-      const ctx: CallContext = { endpoint: req.endpoint, id: req.id, kwargs, broadcast, remote };
+      const ctx: CallContext = { endpoint: req.endpoint, id: req.id, kwargs, broadcast, remote, remoteIdentity };
       const args = bindArguments(endpoint, req.args, kwargs, ctx);
       result = endpoint.handler(...args);
     } catch (error) {

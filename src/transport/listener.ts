@@ -22,8 +22,11 @@ import { createLogger } from "../log.ts";
 
 const log = createLogger("server");
 
-/** Turns a request into a response; never throws. */
-export type RequestHandler = (req: RequestMessage, remote: RemoteAddress) => ResponseMessage | Promise<ResponseMessage>;
+/**
+ * Turns a request into a response; never throws. `remoteIdentity` is the connection's verified
+ * node identity on a closed swarm's connection, `null` on a plaintext one.
+ */
+export type RequestHandler = (req: RequestMessage, remote: RemoteAddress, remoteIdentity: string | null) => ResponseMessage | Promise<ResponseMessage>;
 
 /** Options of a {@link Listener}: the address, the handler, and the limits of `server-limits.ts`. */
 export interface ListenerOptions extends Pick<ServerLimits, "maxFrame" | "readTimeoutMs" | "idleTimeoutMs">, Partial<Pick<ServerLimits, "maxConnections" | "maxBufferedInput">> {
@@ -36,6 +39,8 @@ export interface ListenerOptions extends Pick<ServerLimits, "maxFrame" | "readTi
 
 interface ServerConnState {
   remote: RemoteAddress;
+  /** The socket's verified node identity (a closed swarm's connection), else null. */
+  remoteIdentity: string | null;
   inFlight: number;
   /** The peer half-closed; end our side once every answer is out. */
   peerEnded: boolean;
@@ -145,6 +150,7 @@ export class Listener {
     this.server = listen(transport, { hostname, port, allowHalfOpen: true }, (socket) => {
       const state: ServerConnState = {
         remote: { address: socket.remoteAddress, port: socket.remotePort },
+        remoteIdentity: socket.remoteIdentity || null,
         inFlight: 0,
         peerEnded: false,
         waiting: null,
@@ -263,7 +269,7 @@ export class Listener {
     const state = conn.state;
     let res: ResponseMessage | Promise<ResponseMessage>;
     try {
-      res = this.options.handler(req, state.remote);
+      res = this.options.handler(req, state.remote, state.remoteIdentity);
     } catch (error) {
       // The handler contract says it never throws; keep the connection alive if it does.
       res = errorResponse(req.id, ErrorCode.InternalError, (error as Error)?.message ?? String(error));

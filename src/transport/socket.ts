@@ -35,6 +35,11 @@ export interface SocketLike {
   readonly remoteAddress: string;
   /** Port of the other end. */
   readonly remotePort: number;
+  /**
+   * The other end's verified node identity (the hex of the Ed25519 key that signed its handshake)
+   * on a closed swarm's connection; absent on a plaintext one, which proves nothing.
+   */
+  readonly remoteIdentity?: string;
 }
 
 /** What happens on a socket, told to its owner. A {@link Connection} is one. */

@@ -44,6 +44,7 @@ describe("params - binding", () => {
     kwargs,
     broadcast: null,
     remote: { address: "127.0.0.1", port: 1 },
+    remoteIdentity: null,
   });
 
   test("kwargs go to their parameter's position; the context only to a handler that asks, after its params", () => {
