@@ -13,6 +13,7 @@ import { ConfigError, ErrorCode, RemoteError, type SynapseError } from "../error
 import type { Kwargs, ResponseMessage } from "../wire/messages.ts";
 import type { NodeInfo, Peer } from "../types.ts";
 import { isPort } from "../util/guards.ts";
+import { closedSwarmTransport, type ClosedSwarmClientOptions } from "./closed-swarm-client.ts";
 
 const KWARGS = Symbol.for("synapse-p2p.kwargs");
 
@@ -54,7 +55,7 @@ export function responseError(res: ResponseMessage, endpoint: string, peer: stri
 }
 
 /** Options of a {@link Client}. */
-export interface ClientOptions {
+export interface ClientOptions extends ClosedSwarmClientOptions {
   /** Seconds to wait for each response (default 10; 0 waits forever). */
   timeout?: number;
   /** Largest accepted response frame in bytes (default 4 MiB). */
@@ -81,10 +82,14 @@ export interface RequestOptions {
  * process: between Bun nodes one connection carries many concurrent calls; against a Python node
  * each call gets a connection of its own.
  *
+ * A node of a closed swarm answers only a client that holds its swarm key: give `swarmKey` (and
+ * the node's `swarm` name, which the handshake binds).
+ *
  * @example
  * const client = new Client("127.0.0.1", 9999);
  * const three = await client.call<number>("sum", 1, 2);
  * const alsoThree = await client.call<number>("sum", kw({ a: 1, b: 2 }));
+ * const member = new Client("127.0.0.1", 9998, { swarmKey: "swarm.key", swarm: "lab" });
  */
 export class Client {
   readonly host: string;
@@ -109,7 +114,11 @@ export class Client {
     if (options.pool && options.transport && options.pool.transport !== options.transport) {
       throw new ConfigError("the pool given uses another transport than the one given");
     }
-    this.pool = options.pool ?? (options.transport ? sharedPool(options.transport) : defaultPool);
+    if (options.swarmKey === undefined && (options.swarm !== undefined || options.identity !== undefined)) {
+      throw new ConfigError("swarm and identity are the options of a closed swarm's Client: give swarmKey too");
+    }
+    const transport = options.swarmKey !== undefined ? closedSwarmTransport(options) : options.transport;
+    this.pool = options.pool ?? (transport ? sharedPool(transport) : defaultPool);
     this.settings = { timeoutMs: this.timeoutMs, maxFrame: this.maxFrame, toError: responseError };
   }
 
