@@ -1,6 +1,7 @@
 /**
  * The one-shot commands of `sn`: `ping`, `info`, `methods`, `peers` and `call`. Each dials one
- * address with a {@link Client}, prints what came back and returns 0; errors (typed, from
+ * address with a {@link Client} (through the closed swarm's handshake with `--swarm-key` or
+ * `SYNAPSE_SWARM_KEY`), prints what came back and returns 0; errors (typed, from
  * `src/errors.ts`) propagate to `main`, which prints them and exits with code 1.
  *
  * @module
@@ -10,10 +11,7 @@ import { formatAddress, parseAddress, parseKeywords, parseValue, seconds, type A
 import { Printer, brief, shortId, table } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import type { Io } from "./command.ts";
-
-function client(address: Address, timeout: string | undefined): Client {
-  return new Client(address.host, address.port, { timeout: seconds(timeout, "timeout", 10) });
-}
+import { closedSwarmOptions, explainFailure } from "./closed-swarm.ts";
 
 /** One capability of a {@link RemoteCard}, as `_node.capabilities` lists it. */
 export interface CardCapability {
@@ -169,7 +167,13 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
   const command = COMMANDS[parsed.command as keyof typeof COMMANDS];
   const out = new Printer(booleanFlag(parsed, "json"), io.stdout, io.stderr);
   const address = parseAddress(parsed.positionals[0]);
-  const timeout = stringFlag(parsed, "timeout");
-  await command({ parsed, out, address, client: client(address, timeout) });
+  const timeout = seconds(stringFlag(parsed, "timeout"), "timeout", 10);
+  const closed = closedSwarmOptions(parsed);
+  const client = new Client(address.host, address.port, { timeout, ...closed });
+  try {
+    await command({ parsed, out, address, client });
+  } catch (error) {
+    throw explainFailure(error, address, closed);
+  }
   return 0;
 }

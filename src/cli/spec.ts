@@ -12,9 +12,28 @@ export type { CommandModule, CommandSpec, FlagSpec, Io, PositionalSpec } from ".
 
 const json: FlagSpec = { name: "json", type: "boolean", description: "Print JSON (one object per line for streams) instead of text" };
 
+/** `--swarm-key`, of the swarm commands and of the one-node ones; `what` starts its description. */
+function swarmKeyFlag(what: string): FlagSpec {
+  return {
+    name: "swarm-key",
+    type: "string",
+    hint: "KEY",
+    env: "SYNAPSE_SWARM_KEY",
+    description: `${what}: its 32-byte key in base64 (\`sn keygen\`) or a file holding it; KEY1,KEY2 for rotation`,
+  };
+}
+
+/** `--identity`; `whose` starts its description. */
+function identityFlag(whose: string): FlagSpec {
+  return { name: "identity", type: "string", hint: "FILE", env: "SYNAPSE_IDENTITY", description: `${whose} identity file (created mode 0600 when missing; default: a new identity per run)` };
+}
+
 /** Flags of the commands that ask one node (`ping`, `info`, `methods`, `peers`, `call`). */
 const queryFlags: FlagSpec[] = [
   { name: "timeout", type: "string", hint: "S", default: "10", description: "Seconds to wait for the answer (0 waits forever)" },
+  swarmKeyFlag("Ask a node of a closed swarm"),
+  { name: "swarm", type: "string", hint: "SWARM", env: "SN_SWARM", description: "With --swarm-key: the node's swarm name, which the handshake binds (default: the context's)" },
+  identityFlag("With --swarm-key: the"),
   json,
 ];
 
@@ -29,14 +48,8 @@ export const swarmFlags: FlagSpec[] = [
   { name: "bind", type: "string", hint: "ADDRESS", env: "SN_BIND", description: "Address to listen on (default 127.0.0.1 when every seed is on loopback and mDNS is off, else 0.0.0.0)" },
   { name: "port", type: "string", hint: "PORT", default: "0", env: "SN_PORT", description: "Port to listen on (0 picks a free one)" },
   { name: "advertise", type: "string", hint: "ADDRESS", description: "Address told to peers (default: picked from --bind)" },
-  {
-    name: "swarm-key",
-    type: "string",
-    hint: "KEY",
-    env: "SYNAPSE_SWARM_KEY",
-    description: "Join a closed swarm: its 32-byte key in base64 (`sn keygen`) or a file holding it; KEY1,KEY2 for rotation",
-  },
-  { name: "identity", type: "string", hint: "FILE", env: "SYNAPSE_IDENTITY", description: "This node's identity file (created mode 0600 when missing; default: a new identity per run)" },
+  swarmKeyFlag("Join a closed swarm"),
+  identityFlag("This node's"),
   json,
 ];
 

@@ -11,6 +11,7 @@ import { cliEnvironment } from "./context-store.ts";
 import type { Printer } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import { isLoopback } from "../util/guards.ts";
+import { keyList } from "./closed-swarm.ts";
 
 /** The node a swarm command joins with, as the options resolved it. */
 export interface SwarmOptions {
@@ -64,7 +65,7 @@ export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<st
   const local = !mdns && hosts.every(isLoopback);
   const bind = stringFlag(parsed, "bind") || env.SN_BIND || (local ? "127.0.0.1" : "0.0.0.0");
   const advertise = stringFlag(parsed, "advertise") || (local && bind === "127.0.0.1" ? "127.0.0.1" : null);
-  const swarmKey = stringFlag(parsed, "swarm-key");
+  const swarmKey = keyList(stringFlag(parsed, "swarm-key"));
   const identity = stringFlag(parsed, "identity");
   return {
     swarm,
@@ -75,7 +76,7 @@ export function swarmOptions(parsed: Parsed, defaultName: string, env: Record<st
     bind,
     port: portNumber(stringFlag(parsed, "port") ?? env.SN_PORT, 0),
     advertise,
-    ...(swarmKey ? { swarmKey: swarmKey.split(",").map((k) => k.trim()) } : {}),
+    ...(swarmKey ? { swarmKey } : {}),
     ...(identity ? { identity } : {}),
   };
 }

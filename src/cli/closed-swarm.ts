@@ -1,0 +1,81 @@
+/**
+ * The closed swarm on the command line: `--swarm-key`, `--swarm` and `--identity` of the one-node
+ * commands (`ping`, `info`, `call`, ...), and the one line that tells what to do when a key is
+ * missing, wrong, or given to an open node (a closed node closes the connection without a word,
+ * so the raw error would only say "connection closed").
+ *
+ * @module
+ */
+import { ConnectionError, HandshakeError, type ClientOptions } from "../index.ts";
+import { formatAddress, type Address } from "./args.ts";
+import { cliEnvironment } from "./context-store.ts";
+import { stringFlag, UsageError, type Parsed } from "./parse.ts";
+
+/** `KEY1,KEY2` as a list of keys (base64 or file paths; the first the primary); `null` for none. */
+export function keyList(text: string | undefined): string[] | null {
+  const keys = (text ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+  return keys.length === 0 ? null : keys;
+}
+
+/** The closed-swarm options of a one-node command's Client. */
+export type ClosedSwarmOptions = Required<Pick<ClientOptions, "swarmKey">> & Pick<ClientOptions, "swarm" | "identity">;
+
+/**
+ * The Client options of a one-node command for a closed swarm: the keys of `--swarm-key` (else
+ * `SYNAPSE_SWARM_KEY`), the swarm name of `--swarm` (else `SN_SWARM`, else the selected context's
+ * swarm; the handshake binds it), the identity file of `--identity` (else `SYNAPSE_IDENTITY`).
+ * `null` without a key: the command speaks plaintext, as to any open or Python node.
+ *
+ * @throws {UsageError} for `--swarm` or `--identity` without a key.
+ */
+export function closedSwarmOptions(parsed: Parsed, env: Record<string, string | undefined> = process.env): ClosedSwarmOptions | null {
+  const keys = keyList(stringFlag(parsed, "swarm-key") ?? env.SYNAPSE_SWARM_KEY);
+  const swarm = stringFlag(parsed, "swarm");
+  const identity = stringFlag(parsed, "identity");
+  if (keys === null) {
+    const lone = swarm !== undefined ? "--swarm" : identity !== undefined ? "--identity" : null;
+    if (lone) throw new UsageError(`${lone} is for a closed swarm's node: give its key too (--swarm-key KEY or SYNAPSE_SWARM_KEY)`, parsed.command);
+    return null;
+  }
+  const name = swarm ?? cliEnvironment(env).SN_SWARM;
+  const file = identity || env.SYNAPSE_IDENTITY;
+  return { swarmKey: keys, ...(name ? { swarm: name } : {}), ...(file ? { identity: file } : {}) };
+}
+
+/** The first {@link HandshakeError} in `error`'s chain of causes. */
+function handshakeCause(error: unknown): HandshakeError | null {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof HandshakeError) return e;
+  }
+  return null;
+}
+
+/**
+ * What a one-node command's failure means for a closed swarm, as an error whose message says what
+ * to do; other failures are returned as they are. `closed` is the command's closed-swarm options
+ * (`null` when it spoke plaintext). A closed node closes a plaintext connection unanswered, and
+ * a connection whose key it does not hold right after the handshake (the initiator cannot tell
+ * before), so "closed before any answer" is how both mistakes show.
+ */
+export function explainFailure(error: unknown, address: Address, closed: ClosedSwarmOptions | null): unknown {
+  if (!(error instanceof ConnectionError)) return error;
+  const node = `the node at ${formatAddress(address)}`;
+  const handshake = handshakeCause(error);
+  let hint: string | null = null;
+  if (closed === null) {
+    if (error.sent) hint = `${node} closed the connection without answering: is it in a closed swarm? pass --swarm-key KEY and --swarm NAME`;
+  } else if (handshake?.reason === "not_noise") {
+    hint = `${node} is not in a closed swarm (it answered in plaintext): leave out --swarm-key (and SYNAPSE_SWARM_KEY)`;
+  } else if (handshake?.reason === "closed") {
+    const swarm = closed.swarm ? `"${closed.swarm}"` : "no swarm name";
+    hint = `${node} closed the connection during the handshake: the handshake binds the swarm name and this one used ${swarm}; pass the node's --swarm NAME (or is it an open or Python node? then leave out --swarm-key)`;
+  } else if (handshake !== null) {
+    hint = `the closed-swarm handshake with ${node} failed (${handshake.reason}): ${handshake.message}`;
+  } else if (error.sent) {
+    hint = `${node} closed the connection right after the handshake: it holds none of the swarm keys given; check --swarm-key (or SYNAPSE_SWARM_KEY)`;
+  }
+  return hint === null ? error : new ConnectionError(hint, error.peer, { cause: error, sent: error.sent, ...(error.endpoint ? { endpoint: error.endpoint } : {}) });
+}
