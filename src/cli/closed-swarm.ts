@@ -1,13 +1,14 @@
 /**
  * The closed swarm on the command line: `--swarm-key`, `--swarm` and `--identity` of the one-node
  * commands (`ping`, `info`, `call`, ...), and the one line that tells what to do when a key is
- * missing, wrong, or given to an open node (a closed node closes the connection without a word,
- * so the raw error would only say "connection closed").
+ * missing, wrong, or given to an open node, for those commands and for a swarm command's seed (a
+ * closed node closes the connection without a word, so the raw error would only say "connection
+ * closed").
  *
  * @module
  */
-import { ConnectionError, HandshakeError, type ClientOptions } from "../index.ts";
-import { formatAddress, type Address } from "./args.ts";
+import { Client, ConnectionError, HandshakeError, type ClientOptions, type Node } from "../index.ts";
+import { formatAddress, parseAddress, type Address } from "./args.ts";
 import { cliEnvironment } from "./context-store.ts";
 import { stringFlag, UsageError, type Parsed } from "./parse.ts";
 
@@ -54,28 +55,53 @@ function handshakeCause(error: unknown): HandshakeError | null {
 }
 
 /**
- * What a one-node command's failure means for a closed swarm, as an error whose message says what
- * to do; other failures are returned as they are. `closed` is the command's closed-swarm options
- * (`null` when it spoke plaintext). A closed node closes a plaintext connection unanswered, and
- * a connection whose key it does not hold right after the handshake (the initiator cannot tell
- * before), so "closed before any answer" is how both mistakes show.
+ * What a command's failure to reach a node means for a closed swarm, as an error whose message
+ * says what to do; other failures are returned as they are. `closed` is the options the command
+ * dialed with (`null` when it spoke plaintext). `nameFlag` is how the command names the swarm:
+ * `--swarm NAME` for the one-node commands, `null` for the swarm commands (their SWARM argument).
+ * A closed node closes a plaintext connection unanswered, and one whose key it does not hold right
+ * after the handshake (the initiator cannot tell before), so "closed before any answer" is how
+ * both mistakes show.
  */
-export function explainFailure(error: unknown, address: Address, closed: ClosedSwarmOptions | null): unknown {
+export function explainFailure(error: unknown, address: Address, closed: Pick<ClientOptions, "swarm"> | null, nameFlag: string | null = "--swarm NAME"): unknown {
   if (!(error instanceof ConnectionError)) return error;
   const node = `the node at ${formatAddress(address)}`;
   const handshake = handshakeCause(error);
   let hint: string | null = null;
   if (closed === null) {
-    if (error.sent) hint = `${node} closed the connection without answering: is it in a closed swarm? pass --swarm-key KEY and --swarm NAME`;
+    if (error.sent) hint = `${node} closed the connection without answering: is it in a closed swarm? pass --swarm-key KEY${nameFlag ? ` and ${nameFlag}` : ""}`;
   } else if (handshake?.reason === "not_noise") {
     hint = `${node} is not in a closed swarm (it answered in plaintext): leave out --swarm-key (and SYNAPSE_SWARM_KEY)`;
   } else if (handshake?.reason === "closed") {
-    const swarm = closed.swarm ? `"${closed.swarm}"` : "no swarm name";
-    hint = `${node} closed the connection during the handshake: the handshake binds the swarm name and this one used ${swarm}; pass the node's --swarm NAME (or is it an open or Python node? then leave out --swarm-key)`;
+    const swarm = closed.swarm ? `in another swarm than "${closed.swarm}"` : "in a named swarm";
+    const fix = nameFlag ? `pass its ${nameFlag}: the handshake binds it` : "the handshake binds the swarm name";
+    hint = `${node} closed the connection during the handshake: is it ${swarm} (${fix}), or an open or Python node (then leave out --swarm-key)?`;
   } else if (handshake !== null) {
     hint = `the closed-swarm handshake with ${node} failed (${handshake.reason}): ${handshake.message}`;
   } else if (error.sent) {
     hint = `${node} closed the connection right after the handshake: it holds none of the swarm keys given; check --swarm-key (or SYNAPSE_SWARM_KEY)`;
   }
   return hint === null ? error : new ConnectionError(hint, error.peer, { cause: error, sent: error.sent, ...(error.endpoint ? { endpoint: error.endpoint } : {}) });
+}
+
+/**
+ * Why a swarm command's node could not join through `seed` (its membership keeps only the error's
+ * text): when that text is a connection failure, dial the seed once more as the node did (its
+ * keyring, identity and swarm name) and explain that failure with {@link explainFailure}; else,
+ * or when the seed answers now, the text as it is.
+ */
+export async function seedFailure(seed: string, lastError: string, node: Node, swarm: string): Promise<string> {
+  if (!/closed|connect/.test(lastError)) return lastError;
+  const address = parseAddress(seed);
+  const closed = node.keyring ? { swarmKey: node.keyring, swarm, identity: node.identity } : null;
+  const client = new Client(address.host, address.port, { timeout: 2, ...closed });
+  try {
+    await client.ping();
+    return lastError;
+  } catch (error) {
+    const explained = explainFailure(error, address, closed, null);
+    return explained !== error && explained instanceof Error ? explained.message : lastError;
+  } finally {
+    client.close();
+  }
 }

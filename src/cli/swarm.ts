@@ -11,7 +11,7 @@ import { cliEnvironment } from "./context-store.ts";
 import type { Printer } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
 import { isLoopback } from "../util/guards.ts";
-import { keyList } from "./closed-swarm.ts";
+import { keyList, seedFailure } from "./closed-swarm.ts";
 
 /** The node a swarm command joins with, as the options resolved it. */
 export interface SwarmOptions {
@@ -125,7 +125,7 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<Node> {
     throw error;
   }
   for (const status of node.membership.seedStatus()) {
-    if (status.lastError !== null) out.warn(`warning: seed ${status.seed}: ${status.lastError}`);
+    if (status.lastError !== null) out.warn(`warning: seed ${status.seed}: ${await seedFailure(status.seed, status.lastError, node, o.swarm)}`);
   }
   return node;
 }

@@ -85,8 +85,10 @@ describe("cli closed swarm - one-node commands", () => {
     ]);
     expect(oneLine(none)).toBe(`error: connection_closed: the node at ${addr} closed the connection without answering: is it in a closed swarm? pass --swarm-key KEY and --swarm NAME`);
     expect(oneLine(wrongKey)).toContain("closed the connection right after the handshake: it holds none of the swarm keys given; check --swarm-key");
-    expect(oneLine(wrongSwarm)).toContain(`closed the connection during the handshake: the handshake binds the swarm name and this one used "other"; pass the node's --swarm NAME`);
-    expect(oneLine(noSwarm)).toContain("this one used no swarm name; pass the node's --swarm NAME");
+    expect(oneLine(wrongSwarm)).toBe(
+      `error: connection_closed: the node at ${addr} closed the connection during the handshake: is it in another swarm than "other" (pass its --swarm NAME: the handshake binds it), or an open or Python node (then leave out --swarm-key)?`,
+    );
+    expect(oneLine(noSwarm)).toContain("is it in a named swarm (pass its --swarm NAME: the handshake binds it)");
     expect(oneLine(openNode)).toBe(`error: connection_closed: the node at 127.0.0.1:${open.port} is not in a closed swarm (it answered in plaintext): leave out --swarm-key (and SYNAPSE_SWARM_KEY)`);
   }, 60_000);
 
@@ -98,5 +100,23 @@ describe("cli closed swarm - one-node commands", () => {
     });
     expect(lone.code).toBe(2);
     expect(lone.stderr).toBe("error: --swarm is for a closed swarm's node: give its key too (--swarm-key KEY or SYNAPSE_SWARM_KEY) (see `sn ping --help`)\n");
+  }, 60_000);
+});
+
+describe("cli closed swarm - a swarm command's seed", () => {
+  test("a seed refused for a missing or wrong key or swarm name says why in its warning", async () => {
+    const seed = ["--no-mdns", "-s", addr, "--timeout", "0.5", "--discover", "0.5"];
+    const [none, wrongKey, wrongSwarm] = await Promise.all([
+      sn(["broadcast", "lab", "hi", ...seed]),
+      sn(["broadcast", "lab", "hi", ...seed, "--swarm-key", generateSwarmKey()]),
+      sn(["broadcast", "other", "hi", ...seed, "--swarm-key", key]),
+    ]);
+    const warning = (r: SnResult) => {
+      expect(r.code).toBe(1);
+      return r.stderr.split("\n").find((l) => l.startsWith(`warning: seed ${addr}: `));
+    };
+    expect(warning(none)).toBe(`warning: seed ${addr}: the node at ${addr} closed the connection without answering: is it in a closed swarm? pass --swarm-key KEY`);
+    expect(warning(wrongKey)).toContain("closed the connection right after the handshake: it holds none of the swarm keys given");
+    expect(warning(wrongSwarm)).toContain(`is it in another swarm than "other" (the handshake binds the swarm name)`);
   }, 60_000);
 });
