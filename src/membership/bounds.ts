@@ -4,7 +4,9 @@
  * peers that this node has not verified yet. {@link Admission} verifies second-hand peers: a peer
  * learnt from someone else (a seed's join answer, a heartbeat from an address other than the one its
  * record names) becomes a peer only once it answered a heartbeat from this node at its advertised
- * address, as itself.
+ * address, as itself. Probes are bounded per source (who named the peers) and per target host (the
+ * host they name), so that a peer list naming many ports or ids of one victim host cannot make this
+ * node flood it.
  *
  * @module
  */
@@ -52,6 +54,43 @@ export const MAX_PENDING_PROBES = 256;
 
 /** Sources whose window is tracked at once; past it a new source introduces nobody until windows expire. */
 const MAX_SOURCES = 4096;
+
+/**
+ * Probes of one target host under way at once; more wait their turn. Whoever names the peers, and
+ * however many sources name them, one host never gets more than this many probe connections from
+ * this node at a time, while a host that runs many genuine peers (a developer's machine, a big
+ * server) still has them all verified, a few at a time.
+ */
+export const PROBES_PER_HOST = 8;
+
+/**
+ * Failed probes of one target host per {@link UNVERIFIED_WINDOW}: past it, that host is not probed
+ * again (waiting probes included) until the window ends. A probe fails when nothing answers as
+ * the peer named: a victim host that runs no such peer. So a list naming thousands of ports or ids
+ * on one host costs that host at most this many failed connections (and {@link PROBES_PER_HOST}
+ * under way) per window from this node, from every source together.
+ */
+export const FAILED_PROBES_PER_HOST = 16;
+
+/** Target hosts tracked at once (under way, waiting or with failures in the window); past it new hosts are not probed. */
+const MAX_HOSTS = 4096;
+
+/** The probe budget of one target host. */
+interface HostBudget {
+  /** Probes under way. */
+  running: number;
+  /** Probes waiting for a turn: resolved true to run, false when the host's failures ran out. */
+  waiting: Array<(go: boolean) => void>;
+  /** Failed probes since `windowStart`. */
+  failures: number;
+  windowStart: number;
+}
+
+/** The host a probe dials, as a key of {@link HostBudget}s: lower case, an IPv4-mapped IPv6 address as IPv4. */
+function hostKey(address: string): string {
+  const host = address.toLowerCase();
+  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
+}
 
 /**
  * Validate `maxPeers` (a positive integer; default {@link DEFAULT_MAX_PEERS}).
@@ -130,7 +169,10 @@ export interface AdmissionCounts {
   probed: number;
   /** Probed peers that answered as themselves and were admitted. */
   verified: number;
-  /** Unverified peers not probed: their source's budget was spent, or too many probes were in flight. */
+  /**
+   * Unverified peers not probed: their source's budget was spent, too many probes were in flight,
+   * or their host had too many failed probes in the window.
+   */
   dropped: number;
 }
 
@@ -139,6 +181,7 @@ export class Admission {
   readonly counts: AdmissionCounts = { probed: 0, verified: 0, dropped: 0 };
   private readonly windows = new Map<string, { start: number; used: number }>();
   private readonly pending = new Set<string>();
+  private readonly hosts = new Map<string, HostBudget>();
 
   constructor(
     private readonly host: AdmissionHost,
@@ -161,8 +204,15 @@ export class Admission {
       return "dropped";
     }
     this.pending.add(peer.id);
+    const host = hostKey(peer.address);
+    if (!(await this.turn(host))) {
+      this.pending.delete(peer.id);
+      this.counts.dropped++;
+      return "dropped";
+    }
     this.counts.probed++;
     const target = { ...dialTarget(peer.address), peer };
+    let verified = false;
     try {
       const answer = await this.host.call(target, "_synapse.heartbeat", [this.host.self()], this.timeout());
       const info = readNodeInfo(isMap(answer) ? answer.self : undefined);
@@ -174,6 +224,8 @@ export class Admission {
       const record: Peer = { ...peer, capabilities: [...(info.capabilities ?? peer.capabilities)], last_seen: this.now() };
       if (info.name !== undefined) record.name = info.name;
       if (info.kind !== undefined) record.kind = info.kind;
+      // It answered as itself: the host runs the peer named, whatever becomes of the record.
+      verified = true;
       const entry = this.host.admit(record, via);
       if (!entry) return "failed";
       this.counts.verified++;
@@ -184,7 +236,53 @@ export class Admission {
       return "failed";
     } finally {
       this.pending.delete(peer.id);
+      this.done(host, verified);
     }
+  }
+
+  /** Wait for a probe's turn at `host`; false when the host is not to be probed now. */
+  private turn(host: string): Promise<boolean> | boolean {
+    const now = this.now();
+    let budget = this.hosts.get(host);
+    if (!budget) {
+      if (this.hosts.size >= MAX_HOSTS) {
+        for (const [key, b] of this.hosts) if (b.running === 0 && b.waiting.length === 0 && now - b.windowStart >= UNVERIFIED_WINDOW) this.hosts.delete(key);
+        if (this.hosts.size >= MAX_HOSTS) return false;
+      }
+      budget = { running: 0, waiting: [], failures: 0, windowStart: now };
+      this.hosts.set(host, budget);
+    }
+    if (now - budget.windowStart >= UNVERIFIED_WINDOW) {
+      budget.windowStart = now;
+      budget.failures = 0;
+    }
+    if (budget.failures >= FAILED_PROBES_PER_HOST) return false;
+    if (budget.running < PROBES_PER_HOST) {
+      budget.running++;
+      return true;
+    }
+    return new Promise<boolean>((resolve) => budget.waiting.push(resolve));
+  }
+
+  /** A probe of `host` ended: count a failure, hand the turn on (or refuse the waiting ones), forget an idle host. */
+  private done(host: string, verified: boolean): void {
+    const budget = this.hosts.get(host);
+    if (!budget) return;
+    budget.running--;
+    const now = this.now();
+    if (now - budget.windowStart >= UNVERIFIED_WINDOW) {
+      budget.windowStart = now;
+      budget.failures = 0;
+    }
+    if (!verified) budget.failures++;
+    // Past the failures allowed, every waiting probe is refused (running no longer grows).
+    while (budget.waiting.length > 0 && budget.running < PROBES_PER_HOST) {
+      const next = budget.waiting.shift()!;
+      const go = budget.failures < FAILED_PROBES_PER_HOST;
+      if (go) budget.running++;
+      next(go);
+    }
+    if (budget.running === 0 && budget.waiting.length === 0 && budget.failures === 0) this.hosts.delete(host);
   }
 
   /** Take one probe from `source`'s budget; false when it is spent for this window. */
