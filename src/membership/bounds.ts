@@ -196,7 +196,7 @@ export class Admission {
    *
    * @returns what became of it ({@link IntroduceResult}).
    */
-  async introduce(peer: Peer, source: string, via: PeerSource): Promise<IntroduceResult> {
+  async introduce(peer: Peer, source: string, via: PeerSource, options: AdmitOptions = {}): Promise<IntroduceResult> {
     if (this.host.knows(peer.id)) return "verified";
     if (this.pending.has(peer.id)) return "dropped";
     if (!this.host.hasRoom() || this.pending.size >= MAX_PENDING_PROBES || !this.spend(source)) {
@@ -204,14 +204,15 @@ export class Admission {
       return "dropped";
     }
     this.pending.add(peer.id);
-    const host = hostKey(peer.address);
+    const target = { ...dialTarget(peer.address, options.sameHost), peer };
+    // The host actually dialed: a record that says it runs on this host is dialed on loopback.
+    const host = hostKey(target.dialHost);
     if (!(await this.turn(host))) {
       this.pending.delete(peer.id);
       this.counts.dropped++;
       return "dropped";
     }
     this.counts.probed++;
-    const target = { ...dialTarget(peer.address), peer };
     let verified = false;
     try {
       const answer = await this.host.call(target, "_synapse.heartbeat", [this.host.self()], this.timeout());
@@ -226,7 +227,8 @@ export class Admission {
       if (info.kind !== undefined) record.kind = info.kind;
       // It answered as itself: the host runs the peer named, whatever becomes of the record.
       verified = true;
-      const entry = this.host.admit(record, via);
+      // No announce: the probe was the heartbeat that tells the peer of this node.
+      const entry = this.host.admit(record, via, { ...options, announce: false });
       if (!entry) return "failed";
       this.counts.verified++;
       return "verified";

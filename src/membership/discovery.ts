@@ -53,10 +53,11 @@ export interface DiscoveryHost {
   admit(peer: Peer, source: PeerSource, options?: AdmitOptions): boolean;
   /**
    * A peer someone else named (`source`: who, e.g. a seed's `host:port`): probe it at its
-   * advertised address and admit it when it answers as itself, within a budget per source (see
-   * `bounds.ts`). Never rejects.
+   * advertised address and admit it when it answers as itself, within a budget per source and per
+   * target host (see `bounds.ts`). `via` is what the admitted peer is recorded as learnt from
+   * (default `exchange`), `options` how it is admitted. Never rejects.
    */
-  introduce(peer: Peer, source: string): Promise<IntroduceResult>;
+  introduce(peer: Peer, source: string, via?: PeerSource, options?: AdmitOptions): Promise<IntroduceResult>;
   /** Forget a peer at once (it said goodbye); `peer.offline` fires when it was known. */
   forget(id: string): void;
   /** Call `endpoint(...args)` on `host:port`, waiting at most `timeout` seconds for the answer. */

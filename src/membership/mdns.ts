@@ -54,7 +54,7 @@ export interface MdnsOptions {
 }
 
 /** What mDNS discovery needs of membership. */
-export type MdnsHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "admit" | "forget">;
+export type MdnsHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "admit" | "introduce" | "forget">;
 
 function errorCode(error: unknown): string {
   return String((error as { code?: unknown })?.code ?? "");
@@ -333,7 +333,11 @@ export class MdnsDiscovery implements Discovery {
     // A closed swarm's node and an open one cannot talk (the handshake, or its absence, fails):
     // neither dials the other on the strength of an advertisement.
     if (found && found.extensions.includes(CLOSED_EXTENSION) !== this.closed) return;
-    if (found) this.host.admit(found.peer, "mdns", { sameHost: found.sameHost, extensions: found.extensions, announce: true });
+    // Anyone on the link can multicast an advertisement, naming any address (its A record) or
+    // spoofing the packet's source: the peer is probed first, within the budgets of bounds.ts, so
+    // that advertisements cannot point this node's heartbeats at a host that runs no such peer.
+    // The probe is a heartbeat: it also announces this node, as the announce did.
+    if (found) void this.host.introduce(found.peer, source, "mdns", { sameHost: found.sameHost, extensions: found.extensions });
   }
 
   // ------------------------------------------------------------------ trouble

@@ -323,9 +323,9 @@ export class Membership {
       knows: (id) => this.table.has(id),
       peerCount: () => this.table.size,
       admit: (peer, source, options) => this.admit(peer, source, options) !== null,
-      introduce: (peer, source) => {
+      introduce: (peer, source, via = "exchange", options) => {
         if (peer.id === this.host.id || membershipRefusal(this.host, peer)) return Promise.resolve("failed");
-        return this.admission.introduce(peer, source, "exchange");
+        return this.admission.introduce(peer, source, via, options);
       },
       forget: (id) => void this.liveness.drop(id),
       call: (host, port, endpoint, args, timeout) => this.host.call(host, port, endpoint, args, timeout),

@@ -112,9 +112,9 @@ export class FakeDiscoveryHost implements DiscoveryHost {
     return true;
   }
 
-  /** Second-hand peers are admitted as membership admits them once they answer a probe (recorded as `exchange`). */
-  async introduce(p: Peer): Promise<IntroduceResult> {
-    return this.admit(p, "exchange", { announce: true }) ? "verified" : "failed";
+  /** Second-hand peers are admitted as membership admits them once they answer a probe (recorded as `via`, `exchange` by default). */
+  async introduce(p: Peer, _source: string, via: PeerSource = "exchange", options: AdmitOptions = {}): Promise<IntroduceResult> {
+    return this.admit(p, via, { ...options, announce: true }) ? "verified" : "failed";
   }
 
   forget(id: string): void {

@@ -89,7 +89,8 @@ describe("membership - mDNS", () => {
     "a Python-style advertisement (Python TXT keys only) is discovered and joined",
     async () => {
       const ns = Netns.create();
-      const py = child(ns, "python", { name: "py node", swarm: "lab", bind: "127.0.0.1" });
+      // Its TXT record and its heartbeat answer (the probe before it joins) name the same capabilities.
+      const py = child(ns, "python", { name: "py node", swarm: "lab", bind: "127.0.0.1", capabilities: ["python", "numpy"] });
       const pyReady = await py.lines.next(is("ready"), 10_000, "python-style peer ready");
       await py.lines.next(is("advertising"), 10_000, "python-style advertisement");
       const node = child(ns, "node", { name: "bun", swarm: "lab", bind: "127.0.0.1" });

@@ -7,11 +7,18 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { FAILED_PROBES_PER_HOST, PROBES_PER_HOST, UNVERIFIED_PER_SOURCE } from "../../src/membership/bounds.ts";
-import type { Peer } from "../../src/types.ts";
+import { MdnsDiscovery } from "../../src/membership/mdns.ts";
+import { Membership, type MembershipHost } from "../../src/membership/membership.ts";
+import type { NodeInfo, Peer } from "../../src/types.ts";
+import { FakeDiscoveryHost, FakeMulticast, FakeNetwork, FakeScheduler, heartbeatAnswer, peer } from "../membership/fakes.ts";
 import { LOOPBACK, startNode, stopAll, track } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 
-afterEach(stopAll);
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+  await stopAll();
+});
 
 const SWARM = "bounded";
 
@@ -76,5 +83,65 @@ describe("security - bounded trust: a peer list cannot make the node flood a hos
     expect(node.membership.stats.unverifiedVerified).toBe(count);
     expect(node.membership.stats.unverifiedDropped).toBe(0);
     expect(node.peers.size).toBe(count + 1);
+  });
+});
+
+describe("security - bounded trust: mDNS advertisements are probed first", () => {
+  /** A membership with mDNS on a fake multicast group and a fake network (no socket). */
+  function membershipOnLink(group: FakeMulticast) {
+    const me = peer("me", "198.51.100.1", 9001, { swarm: "lab" });
+    const network = new FakeNetwork();
+    const info: NodeInfo = { id: me.id, name: me.name, kind: me.kind, address: me.address, port: me.port, swarm: "lab", team: me.team, role: null, description: null, capabilities: [] };
+    let up = true;
+    const joined: string[] = [];
+    const host: MembershipHost = {
+      id: me.id,
+      swarm: "lab",
+      team: me.team,
+      scheduler: new FakeScheduler(),
+      running: () => up,
+      self: () => ({ ...me, last_seen: Date.now() / 1000 }),
+      info: () => ({ ...info }),
+      call: (h, p, endpoint, args) => network.call(h, p, endpoint, args),
+      emit: (event, payload) => void (event === "peer.joined" && joined.push(payload.name)),
+    };
+    const membership = new Membership(host, { heartbeatInterval: 5, peerTimeout: 20 }, (h) => ({
+      seeds: null,
+      others: [new MdnsDiscovery(h, { hostName: "box-a", querySchedule: [0, 3600] }, group.opener(me.address))],
+    }));
+    membership.start();
+    cleanups.push(() => {
+      up = false;
+      return membership.stop();
+    });
+    return { membership, network, joined };
+  }
+
+  /** Start an advertiser of `record` on the group, sending from `from`. */
+  function advertise(group: FakeMulticast, record: Peer, from: string): void {
+    const discovery = new MdnsDiscovery(new FakeDiscoveryHost(record), { hostName: `box-${record.port}`, querySchedule: [0, 3600] }, group.opener(from));
+    discovery.start();
+    cleanups.push(() => discovery.stop());
+  }
+
+  test("advertisements naming 30 ports of a victim host: none joins, and the victim gets at most the host's budget of heartbeats", async () => {
+    const group = new FakeMulticast();
+    const { membership, network, joined } = membershipOnLink(group);
+    const victim = "198.51.100.9";
+    // One genuine peer on the link is found as before: it answers the probe as itself.
+    const genuine = peer("genuine", "198.51.100.2", 9002, { swarm: "lab" });
+    network.set(genuine.address, genuine.port, heartbeatAnswer(() => genuine));
+    advertise(group, genuine, genuine.address);
+    // The attacker's advertisements name the victim's address (nothing of the swarm runs there).
+    for (let i = 0; i < 30; i++) advertise(group, peer(`fake-${i}`, victim, 10_000 + i, { swarm: "lab" }), "198.51.100.66");
+    await membership.join({ wait: 0 });
+    await group.idle();
+    await Bun.sleep(0);
+    const heartbeats = network.calls.filter((c) => c.to.startsWith(`${victim}:`) && c.endpoint === "_synapse.heartbeat").length;
+    expect(heartbeats).toBeGreaterThan(0);
+    expect(heartbeats).toBeLessThanOrEqual(FAILED_PROBES_PER_HOST + PROBES_PER_HOST - 1);
+    expect(joined).toEqual(["genuine"]);
+    expect([...membership.peers.values()].map((p) => p.name)).toEqual(["genuine"]);
+    expect(membership.stats.unverifiedVerified).toBe(1);
   });
 });
