@@ -79,7 +79,7 @@ export function explainFailure(error: unknown, address: Address, closed: Pick<Cl
   } else if (handshake !== null) {
     hint = `the closed-swarm handshake with ${node} failed (${handshake.reason}): ${handshake.message}`;
   } else if (error.sent) {
-    hint = `${node} closed the connection right after the handshake: it holds none of the swarm keys given; check --swarm-key (or SYNAPSE_SWARM_KEY)`;
+    hint = `${node} closed the connection right after the handshake: it does not hold the swarm key given (the first of --swarm-key or SYNAPSE_SWARM_KEY); check it`;
   }
   return hint === null ? error : new ConnectionError(hint, error.peer, { cause: error, sent: error.sent, ...(error.endpoint ? { endpoint: error.endpoint } : {}) });
 }

@@ -173,7 +173,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "Check that a node answers (_synapse.ping) and how fast",
     positionals: [address],
     flags: queryFlags,
-    examples: ["sn ping 127.0.0.1:9999"],
+    examples: ["sn ping 127.0.0.1:9999", "sn ping 10.0.0.5:9999 --swarm-key swarm.key --swarm lab"],
     load: () => import("./query.ts"),
   },
   {

@@ -84,7 +84,9 @@ describe("cli closed swarm - one-node commands", () => {
       sn(["ping", `127.0.0.1:${open.port}`, "--swarm-key", key, "--swarm", "lab"]),
     ]);
     expect(oneLine(none)).toBe(`error: connection_closed: the node at ${addr} closed the connection without answering: is it in a closed swarm? pass --swarm-key KEY and --swarm NAME`);
-    expect(oneLine(wrongKey)).toContain("closed the connection right after the handshake: it holds none of the swarm keys given; check --swarm-key");
+    expect(oneLine(wrongKey)).toBe(
+      `error: connection_closed: the node at ${addr} closed the connection right after the handshake: it does not hold the swarm key given (the first of --swarm-key or SYNAPSE_SWARM_KEY); check it`,
+    );
     expect(oneLine(wrongSwarm)).toBe(
       `error: connection_closed: the node at ${addr} closed the connection during the handshake: is it in another swarm than "other" (pass its --swarm NAME: the handshake binds it), or an open or Python node (then leave out --swarm-key)?`,
     );
@@ -116,7 +118,7 @@ describe("cli closed swarm - a swarm command's seed", () => {
       return r.stderr.split("\n").find((l) => l.startsWith(`warning: seed ${addr}: `));
     };
     expect(warning(none)).toBe(`warning: seed ${addr}: the node at ${addr} closed the connection without answering: is it in a closed swarm? pass --swarm-key KEY`);
-    expect(warning(wrongKey)).toContain("closed the connection right after the handshake: it holds none of the swarm keys given");
+    expect(warning(wrongKey)).toContain("closed the connection right after the handshake: it does not hold the swarm key given");
     expect(warning(wrongSwarm)).toContain(`is it in another swarm than "other" (the handshake binds the swarm name)`);
   }, 60_000);
 });
