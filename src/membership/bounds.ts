@@ -2,11 +2,11 @@
  * The bounds on what other nodes can make membership hold or do (issue #14): the size of the peer
  * table, how many peers a join answer or a peer list names, and how fast one source may introduce
  * peers that this node has not verified yet. {@link Admission} verifies second-hand peers: a peer
- * learnt from someone else (a seed's join answer, a heartbeat from an address other than the one its
- * record names) becomes a peer only once it answered a heartbeat from this node at its advertised
- * address, as itself. Probes are bounded per source (who named the peers) and per target host (the
- * host they name), so that a peer list naming many ports or ids of one victim host cannot make this
- * node flood it.
+ * learnt from someone else (a seed's join answer, an mDNS advertisement, a heartbeat from an address
+ * other than the one its record names) becomes a peer only once it answered a heartbeat from this
+ * node at its advertised address, as itself. Probes are bounded per source (who named the peers)
+ * and per target host (the host dialed), so that a peer list naming many ports or ids of one victim
+ * host cannot make this node flood it.
  *
  * @module
  */
