@@ -128,6 +128,8 @@ export interface SwimPorts {
   readMeta?: (meta: unknown) => unknown;
   /** A member changed state (`previous` null: newly known). Called after the core's own state changed. */
   onChange?: (member: Readonly<MemberUpdate>, previous: SwimState | null) => void;
+  /** A probe of `id` was acked (directly or through an intermediary): SWIM's heartbeat. */
+  onAck?: (id: string) => void;
 }
 
 /** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset. */

@@ -10,7 +10,7 @@
  *   Promise<answer>`, and optionally `random()` (seedable: {@link seededRandom}), `claims`
  *   (`sign(claim) → Uint8Array | null`, `verify(claim, sig) → boolean`, applied to alive and left
  *   claims a member makes about itself; default: unsigned, all accepted), `measure(update)`,
- *   `readMeta(meta)` and `onChange(member, previous)`. `config` overrides {@link SwimConfig}.
+ *   `readMeta(meta)`, `onChange(member, previous)` and `onAck(id)`. `config` overrides {@link SwimConfig}.
  * - `start()`, `stop()`, `join(target)` (push-pull with a seed), `learn(update)` (first-hand
  *   contact), `leave(timeout)`, `setMeta(meta)`.
  * - `handle(message)`: answer a decoded message from the network (`ping`, `ping_req`, `push_pull`,
@@ -93,7 +93,7 @@ export class SwimCore {
     return this.#list.members.values();
   }
 
-  /** One member, or undefined. */
+  /** One member (a live view of the core's record: copy it to keep a snapshot), or undefined. */
   member(id: string): Readonly<SwimMember> | undefined {
     return this.#list.members.get(id);
   }
@@ -214,6 +214,7 @@ export class SwimCore {
     const direct = this.#request(m, ping, interval).then((a) => a?.kind === "ack" && a.from === m.id);
     if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout))) {
       this.#awareness.apply(-1);
+      this.#ports.onAck?.(m.id);
       return;
     }
     const helpers = this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
@@ -231,6 +232,7 @@ export class SwimCore {
     if (!this.#running) return;
     if (acked) {
       this.#awareness.apply(-1);
+      this.#ports.onAck?.(m.id);
       return;
     }
     this.#counters.probesFailed++;
