@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Node, NodeOptions } from "../../src/node.ts";
+import { Node, type NodeOptions } from "../../src/node.ts";
+import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
 import { PythonNode } from "../interop/python-node.ts";
@@ -150,5 +151,28 @@ describe("membership - gossip with Python peers", () => {
       expect(n.membership.gossip!.owns(py.id)).toBe(false);
     }
     expect(offline).toEqual([]);
+  });
+});
+
+describe("membership - gossip over the in-memory network", () => {
+  test("20 nodes at 20 addresses join through one seed and all end up probing each other by SWIM", async () => {
+    const net = new MemoryNetwork();
+    const made: Node[] = [];
+    const at = (address: string, options: NodeOptions = {}) => {
+      const node = new Node({ ...GOSSIP, name: address, bind: address, advertise: address, port: 9999, transport: net.transport(address), ...options });
+      made.push(node);
+      return node;
+    };
+    try {
+      const seed = at("10.9.0.1");
+      await seed.start();
+      const members = Array.from({ length: 20 }, (_, i) => at(`10.9.1.${i + 1}`, { seeds: ["10.9.0.1:9999"] }));
+      for (const m of members) await m.start();
+      await Promise.all(members.map((m) => m.join()));
+      await eventually(() => made.every((a) => made.every((b) => a === b || a.membership.gossip!.owns(b.id))), 20_000, "all 21 to own each other by SWIM");
+      expect(made.every((n) => n.peers.size === 20 && swim(n).alive === 20)).toBe(true);
+    } finally {
+      await Promise.all(made.map((n) => n.stop()));
+    }
   });
 });
