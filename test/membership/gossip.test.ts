@@ -104,8 +104,12 @@ describe("membership - gossip among Bun peers", () => {
     await a!.membership.gossip!.receive("gossip", message, "127.0.0.1");
     expect(joined.map((p) => p.name)).toEqual(["stranger"]);
     expect(swim(a!).updatesIgnored).toBe(ignored + 1);
-    // A SWIM message from someone who is not a known peer is refused.
-    await expect(a!.membership.gossip!.receive("gossip", { ...message, from: "cd".repeat(32) }, "127.0.0.1")).rejects.toThrow("not a known peer");
+    // A SWIM message from someone who is not a known peer is refused; a ping is acked, its updates ignored.
+    const unknown = "cd".repeat(32);
+    await expect(a!.membership.gossip!.receive("gossip", { ...message, from: unknown }, "127.0.0.1")).rejects.toThrow("not a known peer");
+    const other = { ...stranger, id: "ef".repeat(32) };
+    expect(await a!.membership.gossip!.receive("ping", { kind: "ping", from: unknown, target: a!.id, updates: [other] }, "127.0.0.1")).toMatchObject({ kind: "ack", from: a!.id });
+    expect(a!.peers.has(other.id)).toBe(false);
   });
 
   test("a node's new capability reaches its peers by an alive update", async () => {
@@ -169,8 +173,10 @@ describe("membership - gossip over the in-memory network", () => {
       const members = Array.from({ length: 20 }, (_, i) => at(`10.9.1.${i + 1}`, { seeds: ["10.9.0.1:9999"] }));
       for (const m of members) await m.start();
       await Promise.all(members.map((m) => m.join()));
-      await eventually(() => made.every((a) => made.every((b) => a === b || a.membership.gossip!.owns(b.id))), 20_000, "all 21 to own each other by SWIM");
-      expect(made.every((n) => n.peers.size === 20 && swim(n).alive === 20)).toBe(true);
+      // Under a join storm in one process a probe may time out and a node be suspected for a
+      // moment; it refutes.
+      await eventually(() => made.every((a) => swim(a).alive === 20 && made.every((b) => a === b || a.membership.gossip!.owns(b.id))), 20_000, "all 21 to hold each other alive by SWIM");
+      expect(made.every((n) => n.peers.size === 20)).toBe(true);
     } finally {
       await Promise.all(made.map((n) => n.stop()));
     }
