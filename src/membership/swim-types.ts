@@ -11,6 +11,8 @@
  */
 import { isMap, isPort } from "../util/guards.ts";
 
+export { seededRandom } from "../util/random.ts";
+
 /** A member's state as SWIM sees it: `dead` is what the node calls offline; `left` was said by the member itself. */
 export type SwimState = "alive" | "suspect" | "dead" | "left";
 
@@ -338,19 +340,4 @@ export function estimateBytes(value: unknown, depth = 0): number {
     return sum;
   }
   return 8;
-}
-
-/**
- * A small seedable random source (mulberry32), uniform in [0, 1): simulations and tests pass one
- * so a run repeats exactly.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
