@@ -192,6 +192,8 @@ export class Gossip {
     // A ping from a member this node has not heard of yet (it joined a moment ago) is still
     // acked, so that it is not suspected for it; what it carries waits until the sender is known.
     if (!known && kind !== "ping") throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
+    // A message from a peer is news that it is alive: its last_seen moves, as a heartbeat's would.
+    if (known && this.#owned.has(entry.peer.id)) this.host.table.touch(entry.peer.id, nowSeconds());
     const answer = await core.handle(known ? message : { ...message, updates: [] });
     if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
     return answer;
