@@ -177,6 +177,12 @@ describe("swim core - dissemination", () => {
     for (const a of left) for (const b of right) net.link(a, b, false);
     await net.runUntil(() => net.converged(), 300);
     expect(net.converged()).toBe(true);
+    // The counts by state, kept as states change, match a recount after all that.
+    for (const n of net.nodes) {
+      const recount = { alive: 0, suspect: 0, dead: 0, left: 0 };
+      for (const m of n.core.members()) recount[m.state]++;
+      expect(n.core.stats()).toMatchObject(recount);
+    }
   });
 });
 
