@@ -3,6 +3,7 @@ import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
+import { swimConfig } from "../../src/membership/gossip.ts";
 import { PythonNode } from "../interop/python-node.ts";
 import { eventually, record, startNode, stopAll } from "./fixtures.ts";
 
@@ -126,6 +127,16 @@ describe("membership - gossip among Bun peers", () => {
     expect(a.membership.gossip).toBeNull();
     expect(b.membership.gossip!.owns(a.id)).toBe(false);
     expect(() => startNode({ membership: "bogus" as "mesh" })).toThrow("membership must be");
+  });
+});
+
+describe("membership - gossip timing", () => {
+  test("SWIM's timing follows the node's: a probe per heartbeat interval, a crash offline within about the peer timeout", () => {
+    const config = swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 5, peerTimeout: 5, maxPeers: 1000 });
+    expect(config).toMatchObject({ probeInterval: 1, probeTimeout: 0.5, suspicionMaxTimeout: 1.5, suspicionMaxMult: 2, maxMembers: 1000 });
+    // Probed within an interval, indirect probes for one more, then at most 2 × 1.5 s of suspicion.
+    expect(1 + 1 + config.suspicionMaxMult! * config.suspicionMaxTimeout!).toBe(5);
+    expect(swimConfig({ heartbeatInterval: 5, heartbeatTimeout: 5, peerTimeout: null, maxPeers: 10 }).suspicionMaxTimeout).toBe(Number.POSITIVE_INFINITY);
   });
 });
 
