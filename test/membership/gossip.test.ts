@@ -4,6 +4,7 @@ import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
 import { swimConfig } from "../../src/membership/gossip.ts";
+import { Client } from "../../src/rpc/client.ts";
 import { PythonNode } from "../interop/python-node.ts";
 import { eventually, record, startNode, stopAll } from "./fixtures.ts";
 
@@ -111,6 +112,23 @@ describe("membership - gossip among Bun peers", () => {
     const other = { ...stranger, id: "ef".repeat(32) };
     expect(await a!.membership.gossip!.receive("ping", { kind: "ping", from: unknown, target: a!.id, updates: [other] }, "127.0.0.1")).toMatchObject({ kind: "ack", from: a!.id });
     expect(a!.peers.has(other.id)).toBe(false);
+  });
+
+  test("malformed SWIM calls over the wire are refused with bad_request and change nothing", async () => {
+    const [a, b] = await swarm(2);
+    const client = new Client("127.0.0.1", a!.port, { timeout: 2 });
+    const garbage: unknown[] = [null, 7, "x", [], { kind: "gossip" }, { kind: "ping", from: b!.id }, { kind: "ping", from: b!.id, target: a!.id, updates: [{ id: 1 }], extra: new Uint8Array(3) }];
+    for (const endpoint of Object.values(SWIM_ENDPOINTS)) {
+      for (const [i, message] of garbage.entries()) {
+        const answer = await client.call(endpoint, message).then(() => "answered", (error: { code?: string }) => error.code ?? "no code");
+        // A ping well formed but for its one malformed update is acked (the update dropped); the rest is refused.
+        expect(answer).toBe(endpoint === SWIM_ENDPOINTS.ping && i === garbage.length - 1 ? "answered" : "bad_request");
+      }
+      await expect(client.call(endpoint)).rejects.toMatchObject({ code: "bad_request" });
+    }
+    expect(a!.peers.size).toBe(1);
+    expect(swim(a!).alive).toBe(1);
+    expect(await client.call("_synapse.ping")).toBe("pong");
   });
 
   test("a node's new capability reaches its peers by an alive update", async () => {
