@@ -1,0 +1,173 @@
+/**
+ * The SWIM core's helpers that hold no protocol logic of their own: the transmit-limited broadcast
+ * queue (memberlist's `queue.go`), the suspicion timer that shrinks with confirmations
+ * (`suspicion.go`) and Lifeguard's local-health score (`awareness.go`).
+ *
+ * @module
+ */
+import type { MemberUpdate } from "./swim-types.ts";
+
+interface Queued {
+  update: MemberUpdate;
+  /** Times sent so far: the bucket it is in. */
+  transmits: number;
+  bytes: number;
+  prev: Queued | null;
+  next: Queued | null;
+}
+
+/** Skipped entries (too big for what is left of the budget) after which a take stops looking. */
+const MAX_SKIPS = 8;
+
+/**
+ * Membership updates waiting to be piggybacked: one per member (a newer update about a member
+ * replaces the queued one), each sent at most `limit(n)` times, fewest-sent (then newest) first,
+ * as many as fit a byte budget. Bounded: past `capacity` the most-sent, oldest entry is dropped.
+ *
+ * Entries sit in one list per transmit count, newest first, so a take costs what it returns, not
+ * the queue's length (a 10,000-node simulation holds thousands of queued updates per node).
+ */
+export class BroadcastQueue {
+  readonly #items = new Map<string, Queued>();
+  /** Heads (newest) and tails (oldest) of the lists by transmit count. */
+  readonly #heads: Array<Queued | null> = [];
+  readonly #tails: Array<Queued | null> = [];
+
+  constructor(
+    private readonly measure: (update: MemberUpdate) => number,
+    private readonly capacity = 4096,
+  ) {}
+
+  /** Updates waiting. */
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** Queue `update`, replacing any queued update about the same member. */
+  push(update: MemberUpdate): void {
+    this.delete(update.id);
+    if (this.#items.size >= this.capacity) this.#dropMostSent();
+    const item: Queued = { update, transmits: 0, bytes: this.measure(update), prev: null, next: null };
+    this.#items.set(update.id, item);
+    this.#link(item);
+  }
+
+  /** Forget the queued update about `id` (the member was forgotten, or a newer update replaces it). */
+  delete(id: string): void {
+    const item = this.#items.get(id);
+    if (!item) return;
+    this.#unlink(item);
+    this.#items.delete(id);
+  }
+
+  /**
+   * Take the updates to send in one message: fewest-sent first, newest among equals, within
+   * `budget` bytes; each counts one transmission and leaves the queue after `limit`.
+   */
+  take(budget: number, limit: number): MemberUpdate[] {
+    if (this.#items.size === 0 || budget <= 0) return [];
+    const picked: Queued[] = [];
+    let used = 0;
+    let skips = 0;
+    for (let t = 0; t < this.#heads.length && skips < MAX_SKIPS; t++) {
+      for (let item = this.#heads[t] ?? null; item && skips < MAX_SKIPS; item = item.next) {
+        if (used + item.bytes > budget) {
+          skips++;
+          continue;
+        }
+        used += item.bytes;
+        picked.push(item);
+      }
+    }
+    // Moved after the walk (so none is picked twice), newest ending first in its new list.
+    for (let i = picked.length - 1; i >= 0; i--) {
+      const item = picked[i]!;
+      this.#unlink(item);
+      if (++item.transmits >= limit) this.#items.delete(item.update.id);
+      else this.#link(item);
+    }
+    return picked.map((item) => item.update);
+  }
+
+  #link(item: Queued): void {
+    const head = this.#heads[item.transmits] ?? null;
+    item.prev = null;
+    item.next = head;
+    if (head) head.prev = item;
+    else this.#tails[item.transmits] = item;
+    this.#heads[item.transmits] = item;
+  }
+
+  #unlink(item: Queued): void {
+    if (item.prev) item.prev.next = item.next;
+    else this.#heads[item.transmits] = item.next;
+    if (item.next) item.next.prev = item.prev;
+    else this.#tails[item.transmits] = item.prev;
+    item.prev = item.next = null;
+  }
+
+  #dropMostSent(): void {
+    for (let t = this.#tails.length - 1; t >= 0; t--) {
+      const oldest = this.#tails[t];
+      if (oldest) return this.delete(oldest.update.id);
+    }
+  }
+}
+
+/**
+ * One member's suspicion: the timeout starts at `max` and shrinks towards `min` as independent
+ * members confirm it, logarithmically in the confirmations (k expected), as in Lifeguard.
+ */
+export class Suspicion {
+  readonly #confirmed = new Set<string>();
+
+  constructor(
+    /** When the suspicion started (seconds). */
+    readonly start: number,
+    readonly min: number,
+    readonly max: number,
+    /** Confirmations that bring the timeout down to `min`. */
+    readonly k: number,
+    from: string,
+  ) {
+    this.#confirmed.add(from);
+  }
+
+  /** Count a confirmation from `from`; true when it is new (not the first suspecter, not a repeat). */
+  confirm(from: string): boolean {
+    if (this.#confirmed.size - 1 >= this.k || this.#confirmed.has(from)) return false;
+    this.#confirmed.add(from);
+    return true;
+  }
+
+  /** When the member is declared dead (seconds). */
+  get deadline(): number {
+    const c = this.#confirmed.size - 1;
+    if (this.k < 1) return this.start + this.min;
+    const frac = Math.log(c + 1) / Math.log(this.k + 1);
+    return this.start + Math.max(this.min, this.max - (this.max - this.min) * frac);
+  }
+}
+
+/**
+ * Lifeguard's local health: failed probes, refutations and missing nacks raise the score, a good
+ * probe lowers it; timeouts are multiplied by score + 1, so a node that is itself slow (overloaded,
+ * paused) waits longer before it accuses others.
+ */
+export class Awareness {
+  #score = 0;
+
+  constructor(private readonly max: number) {}
+
+  get score(): number {
+    return this.#score;
+  }
+
+  apply(delta: number): void {
+    this.#score = Math.min(this.max, Math.max(0, this.#score + delta));
+  }
+
+  scale(timeout: number): number {
+    return timeout * (this.#score + 1);
+  }
+}
