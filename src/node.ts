@@ -36,6 +36,7 @@ import { resolveSecurity } from "./security/closed-swarm.ts";
 import type { NodeIdentity } from "./security/identity.ts";
 import type { SwarmKeyring } from "./security/keyring.ts";
 import { isSecureTransport } from "./security/secure-transport.ts";
+import { SIGNED_FEATURE, SignedRecords } from "./security/records.ts";
 import {
   AGENT_CARD_MIME_TYPE,
   ArtifactStore,
@@ -96,6 +97,11 @@ export class Node {
    * it while the node runs: `install` the new key, `use` it, `remove` the old one.
    */
   readonly keyring: SwarmKeyring | null;
+  /**
+   * How this node signs its records and checks those of others (docs/security.md): with its
+   * identity, unless a fixed `id` is not the identity's key (then it signs nothing).
+   */
+  readonly records: SignedRecords;
   /** The transport the listener accepts with: the closed swarm's secure one, or the one given. */
   private readonly transport: Transport | undefined;
   readonly name: string;
@@ -159,6 +165,7 @@ export class Node {
     this.ownsPool = options.pool === undefined;
     this.pool = options.pool ?? new Pool({ transport: this.transport });
     this.id = options.id ?? security.identity.id;
+    this.records = new SignedRecords({ identity: this.id === security.identity.id ? security.identity : null, closed: security.keyring !== null });
     this.name = options.name ?? defaultNodeName(this.id);
     this.swarm = options.swarm ?? null;
     this.team = options.team === undefined ? "default" : options.team;
@@ -208,10 +215,9 @@ export class Node {
         call: (peer, endpoint, args, kwargs) => this.callConversationPeer(peer, endpoint, args, kwargs),
         emit: (event, payload) => this.events.emit(event as keyof NodeEventMap & string, payload as never),
         // What the peer's hello offered, once this node has a connection to it (docs/protocol.md).
-        pagesSync: (peer) => {
-          const channel = this.pool.list().find((c) => c.host === peer.address && c.port === peer.port && c.mode !== "unknown");
-          return channel ? channel.mode === "multiplex" && channel.features[SYNC_PAGES_FEATURE] === true : null;
-        },
+        pagesSync: (peer) => this.helloOffered(peer, SYNC_PAGES_FEATURE),
+        records: this.records,
+        signs: (peer) => this.helloOffered(peer, SIGNED_FEATURE),
       },
       {
         log: options.conversationLog,
@@ -225,6 +231,12 @@ export class Node {
       },
     );
     registerConversationEndpoints(this.endpoints, this.conversationLayer, this.artifacts);
+  }
+
+  /** Whether the peer's hello answer offered `feature`; null before this node has a connection to it. */
+  private helloOffered(peer: Pick<Peer, "address" | "port">, feature: string): boolean | null {
+    const channel = this.pool.list().find((c) => c.host === peer.address && c.port === peer.port && c.mode !== "unknown");
+    return channel ? channel.mode === "multiplex" && channel.features[feature] === true : null;
   }
 
   private callConversationPeer(peer: Pick<Peer, "address" | "port"> & { id?: string }, endpoint: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown> {

@@ -43,9 +43,14 @@ export class Gossip {
     return peers.length <= this.fanout ? peers : sample(peers, this.fanout);
   }
 
-  /** Call every target concurrently; failures are logged, never thrown. Resolves to the number that answered. */
-  async fanOut(targets: Peer[], endpoint: string, args: unknown[], kwargs: Kwargs): Promise<number> {
-    const results = await Promise.allSettled(targets.map((p) => this.host.call(p, endpoint, args, kwargs)));
+  /**
+   * Call every target concurrently; failures are logged, never thrown. Resolves to the number that
+   * answered. `kwargs` may depend on the target (a Bun-only keyword argument for the peers that
+   * take it: see `signing.ts`).
+   */
+  async fanOut(targets: Peer[], endpoint: string, args: unknown[], kwargs: Kwargs | ((peer: Peer) => Promise<Kwargs>)): Promise<number> {
+    const call = typeof kwargs === "function" ? async (p: Peer) => this.host.call(p, endpoint, args, await kwargs(p)) : (p: Peer) => this.host.call(p, endpoint, args, kwargs);
+    const results = await Promise.allSettled(targets.map(call));
     let ok = 0;
     results.forEach((r, i) => {
       if (r.status === "fulfilled") ok++;

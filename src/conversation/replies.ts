@@ -9,6 +9,9 @@ import type { BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import type { ConversationLog } from "./log.ts";
 import { EventKind, makeEvent } from "./events.ts";
 import { replyEventId } from "./broadcast.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
+import { openRecords } from "./signing.ts";
+import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
 
 /** Where a new reply event goes: stored (true) or refused (false, e.g. too old). */
 export type AppendEvent = (event: ConversationEvent) => Promise<boolean>;
@@ -35,6 +38,8 @@ export class ReplyBook {
   constructor(
     private readonly log: ConversationLog,
     private readonly append: AppendEvent,
+    /** How replies of other nodes are checked (default: unsigned ones accepted, as Python does). */
+    private readonly records: SignedRecords = openRecords(),
   ) {}
 
   /** A broadcast of this node's own: it has no replies yet (no need to read the log). */
@@ -73,6 +78,21 @@ export class ReplyBook {
       if (e.kind === EventKind.Reply && !byPeer.has(e.peer.id)) byPeer.set(e.peer.id, { nonce, peer: e.peer, result: e.payload.result ?? null });
     }
     return byPeer;
+  }
+
+  /**
+   * A reply of another node: a copy of one filed already is dropped unchecked (flooding brings
+   * many); a new one is filed once its signature passes ({@link SignedRecords.replyRefusal}), the
+   * signature kept in its event's metadata. Returns the stored event, or null.
+   *
+   * @throws {EndpointError} `bad_request` when the signature rules refuse it.
+   */
+  async receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
+    if ((await this.of(nonce)).has(peer.id)) return null;
+    const refusal = this.records.replyRefusal(nonce, peer.id, result, sig);
+    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
+    const text = signatureText(sig);
+    return this.record(nonce, peer, result, { ...origin, metadata: text ? { ...origin.metadata, [SIG_KEY]: text } : origin.metadata });
   }
 
   /**
