@@ -23,6 +23,7 @@ import {
   Membership,
   discoveriesFromOptions,
   membershipRefusal,
+  claimOf,
   registerMembershipEndpoints,
   type JoinOptions,
   type StopOptions,
@@ -197,8 +198,9 @@ export class Node {
         running: () => this.running,
         self: () => this.toPeer(),
         info: () => this.info(),
-        call: (host, port, endpoint, args, timeout) => new Client(host, port, { timeout, pool: this.pool }).call(endpoint, ...args),
+        call: (host, port, endpoint, args, timeout) => this.callMember(host, port, endpoint, args, timeout),
         emit: (event, payload) => this.events.emit(event, payload),
+        claimRefusal: (claim, sig, changes) => this.records.claimRefusal(claim, sig, changes),
         features: (host, port) => this.pool.list().find((c) => c.host === host && c.port === port && c.mode === "multiplex")?.features ?? null,
         release: (host, port) => void this.pool.release(host, port),
       },
@@ -237,6 +239,24 @@ export class Node {
   private helloOffered(peer: Pick<Peer, "address" | "port">, feature: string): boolean | null {
     const channel = this.pool.list().find((c) => c.host === peer.address && c.port === peer.port && c.mode !== "unknown");
     return channel ? channel.mode === "multiplex" && channel.features[feature] === true : null;
+  }
+
+  /**
+   * A membership call. A join or heartbeat carries this node's signed claim (`sig`) to a peer that
+   * takes it: every peer of a closed swarm, else one whose hello offered `signed`; never to a
+   * Python peer.
+   */
+  private callMember(host: string, port: number, endpoint: string, args: unknown[], timeout: number): Promise<unknown> {
+    const client = new Client(host, port, { timeout, pool: this.pool });
+    const self = args[0] as Peer;
+    if ((endpoint !== "_synapse.join" && endpoint !== "_synapse.heartbeat") || args.length !== 1 || self?.id !== this.id || this.records.signerId === null) {
+      return client.call(endpoint, ...args);
+    }
+    // A first contact in an open swarm goes unsigned (no ping first: heartbeats are frequent, and a
+    // Python peer gets nothing but the calls it always got); the next ones know the peer's hello.
+    const takes = this.keyring !== null || this.helloOffered({ address: host, port }, SIGNED_FEATURE) === true;
+    const sig = takes ? this.records.signClaim(claimOf(self)) : null;
+    return sig ? client.call(endpoint, self, kw({ sig })) : client.call(endpoint, self);
   }
 
   private callConversationPeer(peer: Pick<Peer, "address" | "port"> & { id?: string }, endpoint: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown> {

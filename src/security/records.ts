@@ -93,9 +93,14 @@ export function unsignedMetadata(metadata: Record<string, unknown>): Record<stri
   return rest;
 }
 
-/** The bytes an event's signature covers (a `reply` event's is its reply's: {@link replyBytes}). */
+/**
+ * The bytes an event's signature covers (a `reply` event's is its reply's: {@link replyBytes}). A
+ * broadcast's opening `message` (its id is its conversation's) is dated by each node from its nonce
+ * (or now, for a nonce from the future), so its time is left out.
+ */
 export function eventBytes(event: ConversationEvent): Uint8Array {
   if (event.kind === "reply") return replyBytes(event.parent_id ?? event.conversation_id, event.peer.id, event.payload.result ?? null);
+  const opening = event.kind === "message" && event.event_id === event.conversation_id;
   const p = event.peer;
   return canonicalRecord(RecordLabel.Event, [
     event.conversation_id,
@@ -104,7 +109,7 @@ export function eventBytes(event: ConversationEvent): Uint8Array {
     [p.id, p.name, p.swarm, p.team],
     event.payload,
     event.parent_id,
-    event.created_at,
+    opening ? null : event.created_at,
     unsignedMetadata(event.metadata),
   ]);
 }

@@ -8,68 +8,19 @@
  * swarm only. Over the in-memory network.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { RemoteError } from "../../src/errors.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
-import { kw, type Client } from "../../src/rpc/client.ts";
+import { kw } from "../../src/rpc/client.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SIG_KEY, SignedRecords } from "../../src/security/records.ts";
-import { secureTransport } from "../../src/security/secure-transport.ts";
-import type { Node } from "../../src/node.ts";
-import type { ConversationEvent, Peer } from "../../src/types.ts";
-import { eventually } from "../helpers/net.ts";
-import { cleanUp, clientOn, key, MemoryNetwork, nodeAt } from "./helpers.ts";
+import type { ConversationEvent } from "../../src/types.ts";
+import { cleanUp, MemoryNetwork, nodeAt } from "./helpers.ts";
+import { pythonPeer, refusal, setup, stored, SWARM, until } from "./signed-helpers.ts";
 
 afterEach(cleanUp);
-
-const SWARM = "lab";
-
-interface Setup {
-  /** The victim, the receiver, and a third node that would get anything the receiver relays. */
-  a: Node;
-  b: Node;
-  d: Node;
-  /** A caller of b that is none of them. */
-  attacker: Client;
-  closed: boolean;
-}
-
-async function setup(closed: boolean): Promise<Setup> {
-  const net = new MemoryNetwork();
-  const options = closed ? { swarm: SWARM, swarmKey: key(1) } : { swarm: SWARM };
-  const a = await nodeAt(net, "10.0.0.1", options);
-  const b = await nodeAt(net, "10.0.0.2", options);
-  const d = await nodeAt(net, "10.0.0.3", options);
-  for (const n of [b, d, b, d]) await n.join({ seeds: ["10.0.0.1:9999"], wait: 0 });
-  await eventually(() => [a, b, d].every((n) => n.peers.size === 2), 5000, "full mesh");
-  const transport = closed ? secureTransport(net.transport("10.0.0.9"), { keys: key(1), swarm: SWARM }) : net.transport("10.0.0.9");
-  return { a, b, d, attacker: clientOn(transport, "10.0.0.2"), closed };
-}
-
-/** Everything node `n` stores, as "kind:author-prefix" strings. */
-async function stored(n: Node): Promise<string[]> {
-  const out: string[] = [];
-  for (const id of await n.conversations()) for (const e of await n.conversation(id)) out.push(`${e.kind}:${e.event_id}`);
-  return out.sort();
-}
-
-async function refusal(call: Promise<unknown>): Promise<string> {
-  const error = await call.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RemoteError);
-  expect((error as RemoteError).code).toBe("bad_request");
-  return (error as RemoteError).message;
-}
 
 /** Sign `event` with a key that is not its author's. */
 function signedByAnother(event: ConversationEvent): ConversationEvent {
   return new SignedRecords({ identity: NodeIdentity.generate(), closed: false }).signEvent(event);
-}
-
-/** A Python-like peer: of the swarm, never seen signing. */
-function pythonPeer(): Peer {
-  return { id: "ab".repeat(32), address: "10.0.0.7", port: 9999, swarm: SWARM, team: "default", name: "py", kind: "node", capabilities: [], last_seen: 0 };
 }
 
 for (const closed of [false, true]) {
@@ -79,7 +30,7 @@ for (const closed of [false, true]) {
     test("an event in another node's name is refused unsigned, signed by another key, or with the author's signature over altered content; the genuine one is stored and relayed", async () => {
       const { a, b, d, attacker } = await setup(closed);
       const genuine = await a.emitConversationEvent("c1", "task.offer", { task: "sort" });
-      await eventually(async () => (await d.conversation("c1")).length === 1, 5000, "the genuine event everywhere");
+      await until(async () => (await d.conversation("c1")).length === 1, "the genuine event everywhere");
       expect(typeof genuine.metadata[SIG_KEY]).toBe("string");
       const before = { b: await stored(b), d: await stored(d) };
 
@@ -108,7 +59,7 @@ for (const closed of [false, true]) {
       const { a, b, d, attacker } = await setup(closed);
       const broadcast = await d.broadcast("nothing.here", "question");
       await a.reply(broadcast, { answer: 42 });
-      await eventually(async () => (await b.replies(broadcast)).length === 1 && (await d.replies(broadcast)).length === 1, 5000, "the genuine reply everywhere");
+      await until(async () => (await b.replies(broadcast)).length === 1 && (await d.replies(broadcast)).length === 1, "the genuine reply everywhere");
 
       const forgedReply = async (nonce: string, sig?: Uint8Array) =>
         refusal(attacker.call("_synapse.broadcast.reply", nonce, a.toPeer(), kw(sig ? { result: "forged", sig } : { result: "forged" })));
@@ -127,20 +78,20 @@ for (const closed of [false, true]) {
 
       // The genuine reply to the second broadcast still gets in after the forgeries.
       await a.reply(second, "real");
-      await eventually(async () => (await b.replies(second)).map((r) => r.result).join() === "real" && (await d.replies(second)).length === 1, 5000, "the genuine reply");
+      await until(async () => (await b.replies(second)).map((r) => r.result).join() === "real" && (await d.replies(second)).length === 1, "the genuine reply");
     });
 
     test("a broadcast in another node's name is served but its message is not recorded in that name", async () => {
       const { a, b, attacker } = await setup(closed);
       await a.emitConversationEvent("warm-up", "note", {}); // b has seen a sign (in the open swarm that is what tells)
-      await eventually(async () => (await b.conversation("warm-up")).length === 1, 5000, "warm-up");
+      await until(async () => (await b.conversation("warm-up")).length === 1, "warm-up");
       const forged = { nonce: "0190f5c0-0000-7000-8000-000000000001", origin: a.toPeer(), endpoint: "echo" };
       expect(await attacker.call("echo", "x", kw({ broadcast: forged }))).toBe("x");
       await b.conversationLayer.flush();
       expect(await b.conversation(forged.nonce)).toEqual([]);
       // The genuine broadcast's message is recorded, with the origin's signature.
       const real = await a.broadcast("echo", "y");
-      await eventually(async () => (await b.conversation(real)).length === 1, 5000, "the genuine message");
+      await until(async () => (await b.conversation(real)).length === 1, "the genuine message");
       expect(typeof (await b.conversation(real))[0]!.metadata[SIG_KEY]).toBe("string");
     });
 
@@ -153,7 +104,7 @@ for (const closed of [false, true]) {
         expect(await b.conversation("py")).toEqual([]);
       } else {
         expect(await attacker.call("_synapse.conversation.event", event)).toEqual({ ok: true, stored: true });
-        await eventually(async () => (await d.conversation("py")).length === 1, 5000, "relayed to d");
+        await until(async () => (await d.conversation("py")).length === 1, "relayed to d");
         // And its unsigned reply too.
         const nonce = "py-broadcast";
         expect(await attacker.call("_synapse.broadcast.reply", nonce, pythonPeer(), kw({ result: 1 }))).toEqual({ ok: true });
@@ -167,7 +118,7 @@ describe("signed records - sync", () => {
   test("a synced event in a signer's name whose signature fails is left out; the genuine ones come", async () => {
     const { a, b } = await setup(false);
     await a.emitConversationEvent("s1", "note", { n: 1 });
-    await eventually(async () => (await b.conversation("s1")).length === 1, 5000, "delivered");
+    await until(async () => (await b.conversation("s1")).length === 1, "delivered");
     // A fake peer answers sync with a tampered copy and a new genuine-looking one in a's name.
     const net = new MemoryNetwork();
     const liar = await nodeAt(net, "10.1.0.1", { swarm: SWARM });
