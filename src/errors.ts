@@ -49,6 +49,8 @@ export const ErrorCode = {
   HandshakeFailed: "handshake_failed",
   /** An encrypted connection broke its record layer (a record that does not authenticate, a nonce used up). */
   SecureChannel: "secure_channel",
+  /** A signed record (an artifact, an agent card) whose signature or content does not verify. */
+  BadSignature: "bad_signature",
 } as const;
 
 /** One of the codes of {@link ErrorCode}: every code this package sends or throws. */
@@ -324,5 +326,21 @@ export class SecureChannelError extends SynapseError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.SecureChannel, message, options);
     this.name = "SecureChannelError";
+  }
+}
+
+/**
+ * A signed record fetched from a peer does not hold (`bad_signature`): an artifact whose content
+ * does not match its digest, whose signature does not verify, or that is signed by another node
+ * than the one expected. `reason` says which (docs/security.md).
+ */
+export class SignatureError extends SynapseError {
+  declare readonly code: typeof ErrorCode.BadSignature;
+  /** What does not hold. */
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: ErrorOptions) {
+    super(ErrorCode.BadSignature, message, options);
+    this.name = "SignatureError";
+    this.reason = reason;
   }
 }

@@ -14,7 +14,7 @@ import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener } from "./transport/listener.ts";
 import { serverLimits } from "./transport/server-limits.ts";
 import { isWildcard, resolveAdvertise, resolveInterface } from "./address.ts";
-import { ConfigError, ConnectionError } from "./errors.ts";
+import { ConfigError, ConnectionError, SignatureError } from "./errors.ts";
 import { Emitter, reportUserError, type UserErrorHandler } from "./events.ts";
 import { createLogger } from "./log.ts";
 import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
@@ -43,6 +43,9 @@ import {
   ArtifactStore,
   Conversations,
   agentCard,
+  checkArtifact,
+  type ArtifactDocument,
+  type ArtifactSignature,
   registerConversationEndpoints,
   type ArtifactDescriptor,
   type ArtifactOptions,
@@ -126,8 +129,8 @@ export class Node {
   readonly membership: Membership;
   /** Broadcasts, conversation events, ask, compaction (most users go through the methods below). */
   readonly conversationLayer: Conversations;
-  /** Published artifacts (see {@link artifact}). */
-  readonly artifacts = new ArtifactStore();
+  /** Published artifacts (see {@link artifact}), each signed by this node (docs/security.md). */
+  readonly artifacts: ArtifactStore;
   /**
    * The connection pool for the calls the node makes itself (joins, heartbeats, gossip,
    * broadcasts): its own unless `options.pool` gave one. {@link stop} closes its own pool;
@@ -167,6 +170,7 @@ export class Node {
     this.pool = options.pool ?? new Pool({ transport: this.transport });
     this.id = options.id ?? security.identity.id;
     this.records = new SignedRecords({ identity: this.id === security.identity.id ? security.identity : null, closed: security.keyring !== null });
+    this.artifacts = new ArtifactStore(this.records);
     this.name = options.name ?? defaultNodeName(this.id);
     this.swarm = options.swarm ?? null;
     this.team = options.team === undefined ? "default" : options.team;
@@ -364,6 +368,25 @@ export class Node {
    */
   publishAgentCard(extra: Record<string, unknown> = {}, name = "agent-card"): ArtifactDescriptor {
     return this.artifacts.set(name, agentCard(this, extra), { mimeType: AGENT_CARD_MIME_TYPE, kind: "metadata", description: `agent card of ${this.name}` });
+  }
+
+  /**
+   * Fetch a peer's artifact (`_synapse.artifact.get`) and check it ({@link checkArtifact}): one
+   * tampered with, or signed by another node than `peer.id`, is refused; so is an unsigned one from
+   * a peer known to sign or in a closed swarm. An unsigned one from any other peer (a Python node)
+   * comes with `signature.status` "unsigned".
+   *
+   * @throws {SignatureError} for an artifact that does not hold.
+   */
+  async fetchArtifact(peer: Pick<Peer, "id" | "address" | "port">, name: string): Promise<ArtifactDocument & { signature: ArtifactSignature }> {
+    const doc = await this.callConversationPeer(peer, "_synapse.artifact.get", [name], {});
+    const signature = checkArtifact(doc, peer.id);
+    if (signature.status === "signed") this.records.noteSigner(signature.signer);
+    if (signature.status === "tampered") throw new SignatureError("tampered", `artifact ${name} of ${peer.id.slice(0, 8)} refused: ${signature.reason}`);
+    if (signature.status === "unsigned" && (this.records.closed || this.records.knownSigner(peer.id))) {
+      throw new SignatureError("unsigned", `artifact ${name} of ${peer.id.slice(0, 8)} refused: it is not signed, and that node signs its records`);
+    }
+    return { ...(doc as ArtifactDocument), signature };
   }
 
   /** Set the text summarizer compaction uses (default: a plain digest). */

@@ -160,6 +160,38 @@ export function signatureText(sig: unknown): string | undefined {
   return bytes ? Buffer.from(bytes).toString("base64") : "";
 }
 
+/** Ed25519 keys by node id (null: the id is no key), shared by every verifier of the process. */
+let keyCache: Bounded<KeyObject | null> | null = null;
+
+/** The Ed25519 key whose hex is `id`, or null when `id` is not one. */
+function publicKeyOf(id: string): KeyObject | null {
+  keyCache ??= new Bounded<KeyObject | null>(MAX_CACHED_KEYS);
+  let key = keyCache.get(id);
+  if (key !== undefined) return key;
+  key = null;
+  if (HEX_ID.test(id)) {
+    try {
+      key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(id, "hex")]), format: "der", type: "spki" });
+    } catch {
+      key = null; // not a point on the curve
+    }
+  }
+  keyCache.set(id, key);
+  return key;
+}
+
+/** True when `sig` (bytes or base64) is the signature of `bytes` by the node whose id is `id`. */
+export function verifySignature(id: string, bytes: Uint8Array, sig: unknown): boolean {
+  const signature = signatureBytes(sig);
+  const key = signature ? publicKeyOf(id) : null;
+  if (!signature || !key) return false;
+  try {
+    return verify(null, bytes, key, signature);
+  } catch {
+    return false;
+  }
+}
+
 /** A bounded map that forgets its oldest entry first. */
 class Bounded<V> {
   private readonly map = new Map<string, V>();
@@ -210,7 +242,6 @@ export class SignedRecords {
   private readonly identity: NodeIdentity | null;
   private readonly signers = new Bounded<true>(MAX_KNOWN_SIGNERS);
   private readonly verifiedCache = new Bounded<true>(MAX_CACHED_VERIFICATIONS);
-  private readonly keys = new Bounded<KeyObject | null>(MAX_CACHED_KEYS);
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
 
   constructor(options: SignedRecordsOptions) {
@@ -227,6 +258,11 @@ export class SignedRecords {
   /** True when `id` is known to sign its records (this node, or an id seen with a valid signature). */
   knownSigner(id: string): boolean {
     return this.signers.has(id);
+  }
+
+  /** Remember `id` as a signer: call it only after checking a signature of `id` (an artifact's). */
+  noteSigner(id: string): void {
+    this.signers.set(id, true);
   }
 
   /** Ids known to sign (at most {@link MAX_KNOWN_SIGNERS}). */
@@ -250,35 +286,11 @@ export class SignedRecords {
       this.stats.cached++;
       return true;
     }
-    const key = this.publicKey(id);
-    if (!key) return false;
-    let ok = false;
-    try {
-      ok = verify(null, bytes, key, signature);
-    } catch {
-      ok = false;
-    }
-    if (!ok) return false;
+    if (!verifySignature(id, bytes, signature)) return false;
     this.stats.verified++;
     this.verifiedCache.set(cacheKey, true);
     this.signers.set(id, true);
     return true;
-  }
-
-  /** The Ed25519 key whose hex is `id`, or null when `id` is not one. */
-  private publicKey(id: string): KeyObject | null {
-    let key = this.keys.get(id);
-    if (key !== undefined) return key;
-    key = null;
-    if (HEX_ID.test(id)) {
-      try {
-        key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(id, "hex")]), format: "der", type: "spki" });
-      } catch {
-        key = null; // not a point on the curve
-      }
-    }
-    this.keys.set(id, key);
-    return key;
   }
 
   /**
@@ -306,6 +318,17 @@ export class SignedRecords {
     const sig = this.sign(eventBytes(event));
     if (!sig) return event;
     return { ...event, metadata: { ...unsignedMetadata(event.metadata), [SIG_KEY]: Buffer.from(sig).toString("base64") } };
+  }
+
+  /**
+   * `metadata` of an artifact described by `fields` (its own metadata included), with this node's
+   * signature (`_sig`) and id (`_signer`); unchanged when it does not sign.
+   */
+  signArtifact(fields: SignedArtifactFields): Record<string, unknown> {
+    const id = this.signerId;
+    const sig = id === null ? null : this.sign(artifactBytes(id, fields));
+    if (id === null || sig === null) return fields.metadata;
+    return { ...unsignedMetadata(fields.metadata), [SIGNER_KEY]: id, [SIG_KEY]: Buffer.from(sig).toString("base64") };
   }
 
   /** Why an event is refused (see {@link refusal}), or null. */
