@@ -241,8 +241,8 @@ export class Node {
 
   /** Whether the peer's hello answer offered `feature`; null before this node has a connection to it. */
   private helloOffered(peer: Pick<Peer, "address" | "port">, feature: string): boolean | null {
-    const channel = this.pool.list().find((c) => c.host === peer.address && c.port === peer.port && c.mode !== "unknown");
-    return channel ? channel.mode === "multiplex" && channel.features[feature] === true : null;
+    const channel = this.pool.peek(peer.address, peer.port);
+    return channel && channel.mode !== "unknown" ? channel.mode === "multiplex" && channel.features[feature] === true : null;
   }
 
   /**

@@ -72,6 +72,7 @@ export class Conversations {
       {
         log: this.log,
         self: () => this.host.self(),
+        sign: (event) => this.records.signEvent(event),
         emit: (event, payload) => this.host.emit(event, payload),
         track,
         dropped: (id) => this.replyBook.forget(id),

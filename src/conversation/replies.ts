@@ -88,11 +88,13 @@ export class ReplyBook {
    * @throws {EndpointError} `bad_request` when the signature rules refuse it.
    */
   async receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
-    if ((await this.of(nonce)).has(peer.id)) return null;
+    const byPeer = await this.of(nonce);
+    if (byPeer.has(peer.id)) return null;
+    // No await from here to the filing: a concurrent copy finds it filed, and is not checked again.
     const refusal = this.records.replyRefusal(nonce, peer.id, result, sig);
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     const text = signatureText(sig);
-    return this.record(nonce, peer, result, { ...origin, metadata: text ? { ...origin.metadata, [SIG_KEY]: text } : origin.metadata });
+    return this.file(byPeer, nonce, peer, result, { ...origin, metadata: text ? { ...origin.metadata, [SIG_KEY]: text } : origin.metadata });
   }
 
   /**
@@ -100,7 +102,11 @@ export class ReplyBook {
    * known already or the log refused it.
    */
   async record(nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
-    const byPeer = await this.of(nonce);
+    return this.file(await this.of(nonce), nonce, peer, result, origin);
+  }
+
+  /** File a reply into `byPeer` (the nonce's cache) unless it is there. */
+  private async file(byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin): Promise<ConversationEvent | null> {
     if (byPeer.has(peer.id)) return null;
     byPeer.set(peer.id, { nonce, peer, result }); // before any await: a concurrent copy now sees it
     const event = makeEvent({
