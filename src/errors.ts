@@ -329,16 +329,22 @@ export class SecureChannelError extends SynapseError {
   }
 }
 
+/** Why a {@link SignatureError} happened. */
+export type SignatureFailure =
+  /** Its content does not match its digest, its signature does not verify, or another node signed it. */
+  | "tampered"
+  /** It carries no signature, and its author is known to sign (or the swarm is closed). */
+  | "unsigned";
+
 /**
- * A signed record fetched from a peer does not hold (`bad_signature`): an artifact whose content
- * does not match its digest, whose signature does not verify, or that is signed by another node
- * than the one expected. `reason` says which (docs/security.md).
+ * A signed record fetched from a peer does not hold (`bad_signature`): an artifact tampered with,
+ * or unsigned where a signature is due (docs/security.md). `reason` says which; the message, why.
  */
 export class SignatureError extends SynapseError {
   declare readonly code: typeof ErrorCode.BadSignature;
   /** What does not hold. */
-  readonly reason: string;
-  constructor(reason: string, message: string, options?: ErrorOptions) {
+  readonly reason: SignatureFailure;
+  constructor(reason: SignatureFailure, message: string, options?: ErrorOptions) {
     super(ErrorCode.BadSignature, message, options);
     this.name = "SignatureError";
     this.reason = reason;

@@ -124,7 +124,7 @@ export type { EmitterListener, EmitterOptions, UserErrorHandler } from "./events
 export type { SwarmKeyInput } from "./security/keyring.ts";
 export type { SwarmKeyOption } from "./security/closed-swarm.ts";
 export type { SecureSocket, SecureTransport, SecureTransportOptions } from "./security/secure-transport.ts";
-export type { HandshakeFailure } from "./errors.ts";
+export type { HandshakeFailure, SignatureFailure } from "./errors.ts";
 export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
 export type {
   JoinOptions,
