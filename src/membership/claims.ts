@@ -15,9 +15,13 @@ import { plainAddress } from "./peer-table.ts";
 
 const log = createLogger("membership");
 
-/** What a join or heartbeat record claims about its sender (what its signature covers). */
+/**
+ * What a join or heartbeat record claims about its sender (what its signature covers). Its
+ * `last_seen`, the time the sender made the record, is the claim's incarnation: a replayed older
+ * claim cannot move the sender back to an old address.
+ */
 export function claimOf(peer: Peer): MemberClaim {
-  return { id: peer.id, address: peer.address, port: peer.port, swarm: peer.swarm, team: peer.team };
+  return { id: peer.id, address: peer.address, port: peer.port, swarm: peer.swarm, team: peer.team, incarnation: peer.last_seen };
 }
 
 /** True when believing `peer`'s record would move its known entry to another address or port. */

@@ -242,6 +242,8 @@ export class SignedRecords {
   private readonly identity: NodeIdentity | null;
   private readonly signers = new Bounded<true>(MAX_KNOWN_SIGNERS);
   private readonly verifiedCache = new Bounded<true>(MAX_CACHED_VERIFICATIONS);
+  /** The newest incarnation of each member's verified claims. */
+  private readonly incarnations = new Bounded<number>(MAX_KNOWN_SIGNERS);
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
 
   constructor(options: SignedRecordsOptions) {
@@ -361,15 +363,28 @@ export class SignedRecords {
 
   /**
    * Why a membership claim is refused, or null. `changes` tells whether believing it would change
-   * a known peer's entry (its address or port). A claim with a signature must verify. An unsigned
-   * one is refused in a closed swarm; for a member known to sign, it is refused when it would
-   * change the entry (a known peer's entry moves only by its owner's signature).
+   * a known peer's entry (its address or port). A claim with a signature must verify, and may not
+   * move the entry when its incarnation is older than the member's newest verified claim. An
+   * unsigned one is refused in a closed swarm; for a member known to sign, it is refused when it
+   * would change the entry (a known peer's entry moves only by its owner's signature).
    */
   claimRefusal(claim: MemberClaim, sig: unknown, changes: boolean): string | null {
     if (sig !== undefined && sig !== null) {
-      if (this.verifyClaim(claim, sig)) return null;
-      this.stats.refused++;
-      return `the claim of ${claim.id.slice(0, 8)} has a signature that does not verify`;
+      if (!this.verifyClaim(claim, sig)) {
+        this.stats.refused++;
+        return `the claim of ${claim.id.slice(0, 8)} has a signature that does not verify`;
+      }
+      if (claim.incarnation === undefined) return null;
+      // A genuine claim older than one already seen is a replay (or a clock gone back): it may
+      // still say "alive", never move the member back to where it was.
+      const newest = this.incarnations.get(claim.id);
+      if (newest !== undefined && claim.incarnation < newest) {
+        if (!changes) return null;
+        this.stats.refused++;
+        return `the claim of ${claim.id.slice(0, 8)} is older than one already seen (a replay?)`;
+      }
+      this.incarnations.set(claim.id, claim.incarnation);
+      return null;
     }
     if (this.closed || (changes && this.signers.has(claim.id))) {
       this.stats.refused++;

@@ -34,6 +34,13 @@ for (const closed of [false, true]) {
       // a's own signature moves it (a node that really moved says so in its heartbeat).
       expect(await attacker.call("_synapse.heartbeat", moved, kw({ sig: a.records.signClaim(claimOf(moved)) }))).toMatchObject({ ok: true });
       expect(b.peers.get(a.id)!.address).toBe("10.0.0.66");
+      // A recorded older claim of a's, replayed, does not move it back; it still counts as alive.
+      const old: Peer = { ...a.toPeer(), last_seen: 1_000 };
+      const oldSig = a.records.signClaim(claimOf(old));
+      await refusal(attacker.call("_synapse.heartbeat", old, kw({ sig: oldSig })));
+      expect(b.peers.get(a.id)!.address).toBe("10.0.0.66");
+      const oldHere: Peer = { ...moved, last_seen: 1_000 };
+      expect(await attacker.call("_synapse.heartbeat", oldHere, kw({ sig: a.records.signClaim(claimOf(oldHere)) }))).toMatchObject({ ok: true });
     });
 
     test("a peer list that moves a known signer is not believed", async () => {
