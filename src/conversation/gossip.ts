@@ -48,8 +48,15 @@ export class Gossip {
    * answered. `kwargs` may depend on the target (a Bun-only keyword argument for the peers that
    * take it: see `signing.ts`).
    */
-  async fanOut(targets: Peer[], endpoint: string, args: unknown[], kwargs: Kwargs | ((peer: Peer) => Promise<Kwargs>)): Promise<number> {
-    const call = typeof kwargs === "function" ? async (p: Peer) => this.host.call(p, endpoint, args, await kwargs(p)) : (p: Peer) => this.host.call(p, endpoint, args, kwargs);
+  async fanOut(targets: Peer[], endpoint: string, args: unknown[], kwargs: Kwargs | ((peer: Peer) => Kwargs | Promise<Kwargs>)): Promise<number> {
+    const send = (p: Peer, k: Kwargs) => this.host.call(p, endpoint, args, k);
+    const call =
+      typeof kwargs === "function"
+        ? (p: Peer) => {
+            const k = kwargs(p);
+            return k instanceof Promise ? k.then((resolved) => send(p, resolved)) : send(p, k);
+          }
+        : (p: Peer) => send(p, kwargs);
     const results = await Promise.allSettled(targets.map(call));
     let ok = 0;
     results.forEach((r, i) => {

@@ -39,6 +39,9 @@ export async function peerOffers(
   return known === true;
 }
 
+/** Keyword arguments that depend on the peer (a promise only while the peer's features are unknown). */
+export type PerPeerKwargs = (peer: Peer) => Kwargs | Promise<Kwargs>;
+
 /** Which peers take a signature as a keyword argument, and the keyword arguments each gets. */
 export class SignatureRoutes {
   constructor(
@@ -46,23 +49,31 @@ export class SignatureRoutes {
     readonly records: SignedRecords,
   ) {}
 
-  /** True when `peer` takes the `sig` keyword argument (always in a closed swarm). */
-  async takesSignature(peer: Peer): Promise<boolean> {
+  /**
+   * True when `peer` takes the `sig` keyword argument (always in a closed swarm); a promise only
+   * while it is not known yet (see {@link peerOffers}), so that the hot path stays synchronous.
+   */
+  takesSignature(peer: Peer): boolean | Promise<boolean> {
     if (this.records.closed) return true;
-    return peerOffers(this.host, this.host.signs?.bind(this.host), peer);
+    if (!this.host.signs) return false;
+    const known = this.host.signs(peer);
+    return known === null ? peerOffers(this.host, this.host.signs.bind(this.host), peer) : known;
   }
 
   /**
    * The keyword arguments of a call for each peer: `kwargs`, plus `signed` for the peers that take
    * a signature (nothing extra when there is no signature).
    */
-  perPeer(kwargs: Kwargs, signed: Kwargs | null): Kwargs | ((peer: Peer) => Promise<Kwargs>) {
+  perPeer(kwargs: Kwargs, signed: Kwargs | null): Kwargs | PerPeerKwargs {
     if (signed === null) return kwargs;
-    return async (peer) => ((await this.takesSignature(peer)) ? signed : kwargs);
+    return (peer) => {
+      const takes = this.takesSignature(peer);
+      return typeof takes === "boolean" ? (takes ? signed : kwargs) : takes.then((yes) => (yes ? signed : kwargs));
+    };
   }
 
   /** The keyword arguments of `_synapse.broadcast.reply` for each peer: `result`, and `sig` for those that take it. */
-  replyKwargs(result: unknown, sig: unknown): Kwargs | ((peer: Peer) => Promise<Kwargs>) {
+  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs {
     const kwargs = { result: result ?? null };
     const bytes = signatureBytes(sig);
     return this.perPeer(kwargs, bytes ? { ...kwargs, sig: bytes } : null);
@@ -72,7 +83,7 @@ export class SignatureRoutes {
    * The keyword arguments of a broadcast call for each peer: the opening message's signature rides
    * in the broadcast map (a Bun-only key `sig`) to the peers that take it.
    */
-  broadcastKwargs(plain: Kwargs, message: ConversationEvent): Kwargs | ((peer: Peer) => Promise<Kwargs>) {
+  broadcastKwargs(plain: Kwargs, message: ConversationEvent): Kwargs | PerPeerKwargs {
     const sig = signatureBytes(message.metadata[SIG_KEY]);
     return this.perPeer(plain, sig ? { ...plain, broadcast: { ...(plain.broadcast as object), sig } } : null);
   }
