@@ -30,7 +30,7 @@
  * @module
  */
 import { Client, Node, Pool, kw } from "../src/index.ts";
-import type { CallContext } from "../src/index.ts";
+import type { CallContext, NodeOptions } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
 
 /** One scenario's numbers (milliseconds are medians over the rounds). */
@@ -63,8 +63,11 @@ export async function settle(nodes: Node[]): Promise<void> {
   for (let i = 0; i < 4; i++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
 }
 
-/** Start `n` + 1 meshed nodes in one process, sharing one pool (node 0 is the seed). */
-export async function startSwarm(n: number, fanout: number | undefined): Promise<Node[]> {
+/**
+ * Start `n` + 1 meshed nodes in one process, sharing one pool (node 0 is the seed); `options(i)`
+ * adds to node i's options (bench/security.ts: a fixed `id`, so that the node signs nothing).
+ */
+export async function startSwarm(n: number, fanout: number | undefined, options: (i: number) => NodeOptions = () => ({})): Promise<Node[]> {
   const nodes: Node[] = [];
   // One process stands in for N+1 machines: the nodes share one pool, so that there is one
   // connection per peer between them (as between N+1 processes), not one per node and peer.
@@ -78,6 +81,7 @@ export async function startSwarm(n: number, fanout: number | undefined): Promise
       heartbeatInterval: null,
       conversationGossipFanout: fanout,
       pool,
+      ...options(i),
     });
     await node.start();
     nodes.push(node);
@@ -95,8 +99,8 @@ export async function startSwarm(n: number, fanout: number | undefined): Promise
 }
 
 /** Measure `rounds` broadcasts to `n` peers with the given fan-out (undefined = flood). */
-export async function measureBroadcast(n: number, rounds: number, fanout?: number): Promise<BroadcastResult> {
-  const nodes = await startSwarm(n, fanout);
+export async function measureBroadcast(n: number, rounds: number, fanout?: number, options?: (i: number) => NodeOptions): Promise<BroadcastResult> {
+  const nodes = await startSwarm(n, fanout, options);
   const [origin, ...peers] = nodes as [Node, ...Node[]];
   const state = { t0: 0, received: 0, deliveredAt: 0, atOrigin: 0, originAt: 0, complete: 0, everywhereAt: 0, replyCalls: 0 };
   let roundDone: () => void = () => {};

@@ -8,18 +8,25 @@
  *   proofs), timed from `connect` to the connection being usable, over TCP; and the CPU cost of
  *   the handshake's computation alone (both sides in memory, no socket).
  *
+ * - signed records: a broadcast to 50 peers that all reply (flooding, bench/broadcast.ts's
+ *   scenario), with every event and reply signed and checked, against the same swarm of nodes that
+ *   sign nothing (a fixed `id` that is not their key: what Python-like peers cost), side by side.
+ *
  * Plain and encrypted measurements alternate over several rounds; each figure is the median over
  * the rounds. Targets (issue #13): encrypted sequential p50 at most 1.3x plaintext, encrypted
- * throughput at least 60% of plaintext, a handshake under 2 ms on loopback. Prints tables, writes
- * `bench/results/security.json`. `--quick` (or `BENCH_QUICK=1`) for a smoke run.
+ * throughput at least 60% of plaintext, a handshake under 2 ms on loopback, the signed broadcast
+ * with replies within 1.5x of the unsigned one. Prints tables, writes `bench/results/security.json`.
+ * `--quick` (or `BENCH_QUICK=1`) for a smoke run (10 peers).
  *
  * @module
  */
 import { Client, Node, Pool, generateSwarmKey, secureTransport, bunTransport, NodeIdentity } from "../src/index.ts";
 import { XXpsk3Handshake } from "../src/security/noise.ts";
+import { randomBytes } from "node:crypto";
+import { measureBroadcast, type BroadcastResult } from "./broadcast.ts";
 import { QUICK, latency, limits, printTable, round, throughput, watchdog, writeResults, type LatencyStats, type ThroughputStats } from "./lib/harness.ts";
 
-watchdog(QUICK ? 60 : 240);
+watchdog(QUICK ? 60 : 600);
 
 const BATCH = 1000;
 const ROUNDS = QUICK ? 1 : 3;
@@ -30,6 +37,11 @@ const HANDSHAKES = limits({ minTimeMs: 600, maxSamples: 2000 }, { minTimeMs: 50,
 const TARGET_SEQUENTIAL_RATIO = 1.3;
 const TARGET_THROUGHPUT_RATIO = 0.6;
 const TARGET_HANDSHAKE_MS = 2;
+const TARGET_SIGNED_RATIO = 1.5;
+/** Peers of the signed-records broadcast, and the swarms started for each side (alternating). */
+const SIGNED_PEERS = QUICK ? 10 : 50;
+const SIGNED_SWARMS = QUICK ? 1 : 3;
+const SIGNED_ROUNDS = QUICK ? 1 : 2;
 
 interface Side {
   sequential: LatencyStats;
@@ -117,6 +129,28 @@ try {
   await closedNode.stop();
 }
 
+// Signed records: the same broadcast with replies by nodes that sign and check every event and
+// reply, and by nodes that sign nothing (a fixed id that is not their key), swarms alternating.
+const signedRuns: BroadcastResult[] = [];
+const unsignedRuns: BroadcastResult[] = [];
+// A warm-up swarm of each kind first (not measured), so that neither side pays for the JIT alone.
+for (const options of [undefined, () => ({ id: randomBytes(32).toString("hex") })]) await measureBroadcast(10, 1, undefined, options);
+for (let s = 0; s < SIGNED_SWARMS; s++) {
+  for (const signed of s % 2 === 0 ? [false, true] : [true, false]) {
+    const options = signed ? undefined : () => ({ id: randomBytes(32).toString("hex") });
+    (signed ? signedRuns : unsignedRuns).push(await measureBroadcast(SIGNED_PEERS, SIGNED_ROUNDS, undefined, options));
+  }
+}
+const broadcastSide = (runs: BroadcastResult[]) => ({
+  deliveredMs: median(runs.map((r) => r.deliveredMs)),
+  atOriginMs: median(runs.map((r) => r.repliesAtOriginMs)),
+  everywhereMs: median(runs.map((r) => r.repliesEverywhereMs)),
+  replyCalls: median(runs.map((r) => r.replyCallsPerRound)),
+});
+const unsignedBroadcast = broadcastSide(unsignedRuns);
+const signedBroadcast = broadcastSide(signedRuns);
+const signedRatio = signedBroadcast.everywhereMs / unsignedBroadcast.everywhereMs;
+
 const summary = (rounds: Side[]) => ({
   p50Us: median(rounds.map((r) => r.sequential.p50Us)),
   p99Us: median(rounds.map((r) => r.sequential.p99Us)),
@@ -137,10 +171,15 @@ printTable("Handshake (Noise XXpsk3 + identity proofs)", ["", "p50 µs", "p99 µ
   ["over TCP: connect to usable", result.handshakeTcp.p50Us, result.handshakeTcp.p99Us, result.handshakeTcp.samples],
   ["computation only, both sides", result.handshakeCpu.p50Us, result.handshakeCpu.p99Us, result.handshakeCpu.samples],
 ]);
+printTable(`Broadcast to ${SIGNED_PEERS} peers, every peer replies (flood), ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS} rounds)`, ["", "delivered", "replies at origin", "replies everywhere", "reply calls"], [
+  ["unsigned (nodes that sign nothing)", unsignedBroadcast.deliveredMs, unsignedBroadcast.atOriginMs, unsignedBroadcast.everywhereMs, unsignedBroadcast.replyCalls],
+  ["signed and verified", signedBroadcast.deliveredMs, signedBroadcast.atOriginMs, signedBroadcast.everywhereMs, signedBroadcast.replyCalls],
+]);
 printTable("Closed vs open: targets", ["ratio", "measured", "target", "met"], [
   ["sequential p50 (encrypted / plain)", `${sequentialRatio.toFixed(2)}x`, `<= ${TARGET_SEQUENTIAL_RATIO}x`, sequentialRatio <= TARGET_SEQUENTIAL_RATIO ? "yes" : "NO"],
   ["throughput (encrypted / plain)", `${(throughputRatio * 100).toFixed(0)}%`, `>= ${TARGET_THROUGHPUT_RATIO * 100}%`, throughputRatio >= TARGET_THROUGHPUT_RATIO ? "yes" : "NO"],
   ["handshake p50 over TCP", `${handshakeMs.toFixed(2)} ms`, `< ${TARGET_HANDSHAKE_MS} ms`, handshakeMs < TARGET_HANDSHAKE_MS ? "yes" : "NO"],
+  ["broadcast with replies (signed / unsigned)", `${signedRatio.toFixed(2)}x`, `<= ${TARGET_SIGNED_RATIO}x`, signedRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
 ]);
 
 writeResults(
@@ -155,7 +194,14 @@ writeResults(
       cpuP50Us: round(result.handshakeCpu.p50Us),
       samples: result.handshakeTcp.samples,
     },
-    ratios: { sequentialP50: round(sequentialRatio), throughput: round(throughputRatio) },
+    signedBroadcast: {
+      peers: SIGNED_PEERS,
+      swarms: SIGNED_SWARMS,
+      rounds: SIGNED_ROUNDS,
+      unsigned: { deliveredMs: round(unsignedBroadcast.deliveredMs), repliesAtOriginMs: round(unsignedBroadcast.atOriginMs), repliesEverywhereMs: round(unsignedBroadcast.everywhereMs), replyCalls: unsignedBroadcast.replyCalls },
+      signed: { deliveredMs: round(signedBroadcast.deliveredMs), repliesAtOriginMs: round(signedBroadcast.atOriginMs), repliesEverywhereMs: round(signedBroadcast.everywhereMs), replyCalls: signedBroadcast.replyCalls },
+    },
+    ratios: { sequentialP50: round(sequentialRatio), throughput: round(throughputRatio), signedBroadcast: round(signedRatio) },
     targets: {
       sequentialP50Max: TARGET_SEQUENTIAL_RATIO,
       throughputMin: TARGET_THROUGHPUT_RATIO,
@@ -163,6 +209,8 @@ writeResults(
       sequentialMet: sequentialRatio <= TARGET_SEQUENTIAL_RATIO,
       throughputMet: throughputRatio >= TARGET_THROUGHPUT_RATIO,
       handshakeMet: handshakeMs < TARGET_HANDSHAKE_MS,
+      signedBroadcastMax: TARGET_SIGNED_RATIO,
+      signedBroadcastMet: signedRatio <= TARGET_SIGNED_RATIO,
     },
   },
   [
@@ -171,5 +219,7 @@ writeResults(
     { metric: "plaintext pipelined", value: Math.round(plain.reqPerSec), unit: "req/s" },
     { metric: "encrypted pipelined", value: Math.round(secure.reqPerSec), unit: "req/s" },
     { metric: "handshake p50 (TCP)", value: round(handshakeMs, 3), unit: "ms" },
+    { metric: `unsigned broadcast, ${SIGNED_PEERS} replies everywhere`, value: round(unsignedBroadcast.everywhereMs, 1), unit: "ms" },
+    { metric: `signed broadcast, ${SIGNED_PEERS} replies everywhere`, value: round(signedBroadcast.everywhereMs, 1), unit: "ms" },
   ],
 );

@@ -49,6 +49,8 @@ export const ErrorCode = {
   HandshakeFailed: "handshake_failed",
   /** An encrypted connection broke its record layer (a record that does not authenticate, a nonce used up). */
   SecureChannel: "secure_channel",
+  /** A signed record (an artifact, an agent card) whose signature or content does not verify. */
+  BadSignature: "bad_signature",
 } as const;
 
 /** One of the codes of {@link ErrorCode}: every code this package sends or throws. */
@@ -324,5 +326,27 @@ export class SecureChannelError extends SynapseError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.SecureChannel, message, options);
     this.name = "SecureChannelError";
+  }
+}
+
+/** Why a {@link SignatureError} happened. */
+export type SignatureFailure =
+  /** Its content does not match its digest, its signature does not verify, or another node signed it. */
+  | "tampered"
+  /** It carries no signature, and its author is known to sign (or the swarm is closed). */
+  | "unsigned";
+
+/**
+ * A signed record fetched from a peer does not hold (`bad_signature`): an artifact tampered with,
+ * or unsigned where a signature is due (docs/security.md). `reason` says which; the message, why.
+ */
+export class SignatureError extends SynapseError {
+  declare readonly code: typeof ErrorCode.BadSignature;
+  /** What does not hold. */
+  readonly reason: SignatureFailure;
+  constructor(reason: SignatureFailure, message: string, options?: ErrorOptions) {
+    super(ErrorCode.BadSignature, message, options);
+    this.name = "SignatureError";
+    this.reason = reason;
   }
 }

@@ -28,6 +28,7 @@ export { MemoryNetwork } from "./transport/memory-transport.ts";
 export { NodeIdentity } from "./security/identity.ts";
 export { SwarmKeyring, generateSwarmKey } from "./security/keyring.ts";
 export { secureTransport, isSecureTransport } from "./security/secure-transport.ts";
+export { SignedRecords, SIGNED_FEATURE, verifySignature } from "./security/records.ts";
 export { readPeer, readNodeInfo } from "./wire/peer.ts";
 export { Emitter, waitFor, reportUserError } from "./events.ts";
 
@@ -69,6 +70,7 @@ export {
   SqliteConversationLog,
   ArtifactStore,
   agentCard,
+  checkArtifact,
   AGENT_CARD_MIME_TYPE,
   canonicalJson,
   canonicalJsonBytes,
@@ -106,6 +108,7 @@ export {
   TeamTaskError,
   HandshakeError,
   SecureChannelError,
+  SignatureError,
 } from "./errors.ts";
 
 export type { NodeOptions, NodeEvents, NodeEventName, NodeEventMap, ConversationKindEvent } from "./node.ts";
@@ -121,7 +124,7 @@ export type { EmitterListener, EmitterOptions, UserErrorHandler } from "./events
 export type { SwarmKeyInput } from "./security/keyring.ts";
 export type { SwarmKeyOption } from "./security/closed-swarm.ts";
 export type { SecureSocket, SecureTransport, SecureTransportOptions } from "./security/secure-transport.ts";
-export type { HandshakeFailure } from "./errors.ts";
+export type { HandshakeFailure, SignatureFailure } from "./errors.ts";
 export type { Peer, NodeInfo, Capability, Broadcast, NodeKind, ConversationEvent, BroadcastReply } from "./types.ts";
 export type {
   JoinOptions,
@@ -173,6 +176,7 @@ export type {
   CompactOptions,
   ArtifactDescriptor,
   ArtifactDocument,
+  ArtifactSignature,
   ArtifactEncoding,
   ArtifactOptions,
 } from "./conversation/index.ts";

@@ -14,7 +14,7 @@ import { registerCoreBuiltins } from "./rpc/builtins.ts";
 import { Listener } from "./transport/listener.ts";
 import { serverLimits } from "./transport/server-limits.ts";
 import { isWildcard, resolveAdvertise, resolveInterface } from "./address.ts";
-import { ConfigError, ConnectionError } from "./errors.ts";
+import { ConfigError, ConnectionError, SignatureError } from "./errors.ts";
 import { Emitter, reportUserError, type UserErrorHandler } from "./events.ts";
 import { createLogger } from "./log.ts";
 import { Scheduler, type AddTaskOptions, type PeriodicTask, type TaskFunction } from "./schedule/scheduler.ts";
@@ -23,6 +23,7 @@ import {
   Membership,
   discoveriesFromOptions,
   membershipRefusal,
+  claimOf,
   registerMembershipEndpoints,
   type JoinOptions,
   type StopOptions,
@@ -36,11 +37,15 @@ import { resolveSecurity } from "./security/closed-swarm.ts";
 import type { NodeIdentity } from "./security/identity.ts";
 import type { SwarmKeyring } from "./security/keyring.ts";
 import { isSecureTransport } from "./security/secure-transport.ts";
+import { SIGNED_FEATURE, SignedRecords } from "./security/records.ts";
 import {
   AGENT_CARD_MIME_TYPE,
   ArtifactStore,
   Conversations,
   agentCard,
+  checkArtifact,
+  type ArtifactDocument,
+  type ArtifactSignature,
   registerConversationEndpoints,
   type ArtifactDescriptor,
   type ArtifactOptions,
@@ -96,6 +101,11 @@ export class Node {
    * it while the node runs: `install` the new key, `use` it, `remove` the old one.
    */
   readonly keyring: SwarmKeyring | null;
+  /**
+   * How this node signs its records and checks those of others (docs/security.md): with its
+   * identity, unless a fixed `id` is not the identity's key (then it signs nothing).
+   */
+  readonly records: SignedRecords;
   /** The transport the listener accepts with: the closed swarm's secure one, or the one given. */
   private readonly transport: Transport | undefined;
   readonly name: string;
@@ -119,8 +129,8 @@ export class Node {
   readonly membership: Membership;
   /** Broadcasts, conversation events, ask, compaction (most users go through the methods below). */
   readonly conversationLayer: Conversations;
-  /** Published artifacts (see {@link artifact}). */
-  readonly artifacts = new ArtifactStore();
+  /** Published artifacts (see {@link artifact}), each signed by this node (docs/security.md). */
+  readonly artifacts: ArtifactStore;
   /**
    * The connection pool for the calls the node makes itself (joins, heartbeats, gossip,
    * broadcasts): its own unless `options.pool` gave one. {@link stop} closes its own pool;
@@ -159,6 +169,8 @@ export class Node {
     this.ownsPool = options.pool === undefined;
     this.pool = options.pool ?? new Pool({ transport: this.transport });
     this.id = options.id ?? security.identity.id;
+    this.records = new SignedRecords({ identity: this.id === security.identity.id ? security.identity : null, closed: security.keyring !== null });
+    this.artifacts = new ArtifactStore(this.records);
     this.name = options.name ?? defaultNodeName(this.id);
     this.swarm = options.swarm ?? null;
     this.team = options.team === undefined ? "default" : options.team;
@@ -195,14 +207,17 @@ export class Node {
         running: () => this.running,
         self: () => this.toPeer(),
         info: () => this.info(),
-        call: (host, port, endpoint, args, timeout) => new Client(host, port, { timeout, pool: this.pool }).call(endpoint, ...args),
+        call: (host, port, endpoint, args, timeout) => this.callMember(host, port, endpoint, args, timeout),
         emit: (event, payload) => this.events.emit(event, payload),
+        claimRefusal: (claim, sig, changes) => this.records.claimRefusal(claim, sig, changes),
         features: (host, port) => this.pool.list().find((c) => c.host === host && c.port === port && c.mode === "multiplex")?.features ?? null,
         release: (host, port) => void this.pool.release(host, port),
       },
       // A closed swarm's node advertises over mDNS only what discovery needs.
       this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,
       discoveriesFromOptions(options),
+      // Gossip members' claims about themselves are signed and checked as every record is.
+      { claims: this.records.claimPort() },
     );
     registerMembershipEndpoints(this.endpoints, this.membership);
     this.conversationLayer = new Conversations(
@@ -213,10 +228,9 @@ export class Node {
         call: (peer, endpoint, args, kwargs) => this.callConversationPeer(peer, endpoint, args, kwargs),
         emit: (event, payload) => this.events.emit(event as keyof NodeEventMap & string, payload as never),
         // What the peer's hello offered, once this node has a connection to it (docs/protocol.md).
-        pagesSync: (peer) => {
-          const channel = this.pool.list().find((c) => c.host === peer.address && c.port === peer.port && c.mode !== "unknown");
-          return channel ? channel.mode === "multiplex" && channel.features[SYNC_PAGES_FEATURE] === true : null;
-        },
+        pagesSync: (peer) => this.helloOffered(peer, SYNC_PAGES_FEATURE),
+        records: this.records,
+        signs: (peer) => this.helloOffered(peer, SIGNED_FEATURE),
       },
       {
         log: options.conversationLog,
@@ -230,6 +244,30 @@ export class Node {
       },
     );
     registerConversationEndpoints(this.endpoints, this.conversationLayer, this.artifacts);
+  }
+
+  /** Whether the peer's hello answer offered `feature`; null before this node has a connection to it. */
+  private helloOffered(peer: Pick<Peer, "address" | "port">, feature: string): boolean | null {
+    const channel = this.pool.peek(peer.address, peer.port);
+    return channel && channel.mode !== "unknown" ? channel.mode === "multiplex" && channel.features[feature] === true : null;
+  }
+
+  /**
+   * A membership call. A join or heartbeat carries this node's signed claim (`sig`) to a peer that
+   * takes it: every peer of a closed swarm, else one whose hello offered `signed`; never to a
+   * Python peer.
+   */
+  private callMember(host: string, port: number, endpoint: string, args: unknown[], timeout: number): Promise<unknown> {
+    const client = new Client(host, port, { timeout, pool: this.pool });
+    const self = args[0] as Peer;
+    if ((endpoint !== "_synapse.join" && endpoint !== "_synapse.heartbeat") || args.length !== 1 || self?.id !== this.id || this.records.signerId === null) {
+      return client.call(endpoint, ...args);
+    }
+    // A first contact in an open swarm goes unsigned (no ping first: heartbeats are frequent, and a
+    // Python peer gets nothing but the calls it always got); the next ones know the peer's hello.
+    const takes = this.keyring !== null || this.helloOffered({ address: host, port }, SIGNED_FEATURE) === true;
+    const sig = takes ? this.records.signClaim(claimOf(self)) : null;
+    return sig ? client.call(endpoint, self, kw({ sig })) : client.call(endpoint, self);
   }
 
   private callConversationPeer(peer: Pick<Peer, "address" | "port"> & { id?: string }, endpoint: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown> {
@@ -337,6 +375,25 @@ export class Node {
    */
   publishAgentCard(extra: Record<string, unknown> = {}, name = "agent-card"): ArtifactDescriptor {
     return this.artifacts.set(name, agentCard(this, extra), { mimeType: AGENT_CARD_MIME_TYPE, kind: "metadata", description: `agent card of ${this.name}` });
+  }
+
+  /**
+   * Fetch a peer's artifact (`_synapse.artifact.get`) and check it ({@link checkArtifact}): one
+   * tampered with, or signed by another node than `peer.id`, is refused; so is an unsigned one from
+   * a peer known to sign or in a closed swarm. An unsigned one from any other peer (a Python node)
+   * comes with `signature.status` "unsigned".
+   *
+   * @throws {SignatureError} for an artifact that does not hold.
+   */
+  async fetchArtifact(peer: Pick<Peer, "id" | "address" | "port">, name: string): Promise<ArtifactDocument & { signature: ArtifactSignature }> {
+    const doc = await this.callConversationPeer(peer, "_synapse.artifact.get", [name], {});
+    const signature = checkArtifact(doc, peer.id);
+    if (signature.status === "signed") this.records.noteSigner(signature.signer);
+    if (signature.status === "tampered") throw new SignatureError("tampered", `artifact ${name} of ${peer.id.slice(0, 8)} refused: ${signature.reason}`);
+    if (signature.status === "unsigned" && (this.records.closed || this.records.knownSigner(peer.id))) {
+      throw new SignatureError("unsigned", `artifact ${name} of ${peer.id.slice(0, 8)} refused: it is not signed, and that node signs its records`);
+    }
+    return { ...(doc as ArtifactDocument), signature };
   }
 
   /** Set the text summarizer compaction uses (default: a plain digest). */

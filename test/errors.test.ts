@@ -7,6 +7,7 @@ import {
   EncodeError,
   HandshakeError,
   SecureChannelError,
+  SignatureError,
   EndpointError,
   ErrorCode,
   FrameTooLargeError,
@@ -42,6 +43,7 @@ function samples(cause: unknown): Array<{ error: SynapseError; type: new (...arg
     { error: new TeamTaskError(ErrorCode.TaskFailed, "t", "m", { error: "boom", attempts: 2 }, { cause }), type: TeamTaskError, code: "task_failed" },
     { error: new HandshakeError("bad_key", "m", { cause }), type: HandshakeError, code: "handshake_failed" },
     { error: new SecureChannelError("m", { cause }), type: SecureChannelError, code: "secure_channel" },
+    { error: new SignatureError("tampered", "m", { cause }), type: SignatureError, code: "bad_signature" },
   ];
 }
 

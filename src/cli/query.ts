@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Client, kw, type NodeInfo, type Peer } from "../index.ts";
+import { Client, checkArtifact, kw, type ArtifactSignature, type NodeInfo, type Peer } from "../index.ts";
 import { formatAddress, parseAddress, parseKeywords, parseValue, seconds, type Address } from "./args.ts";
 import { Printer, brief, shortId, table } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
@@ -29,6 +29,19 @@ export interface CardCapability {
 export interface RemoteCard extends Omit<NodeInfo, "capabilities"> {
   capabilities: CardCapability[];
   endpoints: Array<{ name: string; description: string }>;
+  /**
+   * The check of the node's published agent card (the `agent-card` artifact, see `checkArtifact`
+   * and docs/security.md): signed by it, unsigned, or tampered with; null when it publishes none.
+   */
+  agent_card: ArtifactSignature | null;
+}
+
+/** How `sn info` shows an agent card's check. */
+function cardCheckText(check: ArtifactSignature | null): string {
+  if (check === null) return "(none published)";
+  if (check.status === "signed") return `signed by ${shortId(check.signer)}`;
+  if (check.status === "unsigned") return "unsigned";
+  return `TAMPERED: ${check.reason}`;
 }
 
 /**
@@ -37,10 +50,11 @@ export interface RemoteCard extends Omit<NodeInfo, "capabilities"> {
  */
 export async function fetchCard(c: Client): Promise<RemoteCard> {
   const info = await c.info();
-  const [nodeInfo, capabilities, methods] = await Promise.allSettled([
+  const [nodeInfo, capabilities, methods, published] = await Promise.allSettled([
     c.call<{ role?: string | null; description?: string | null }>("_node.info"),
     c.call<CardCapability[]>("_node.capabilities"),
     c.methods(),
+    c.call("_synapse.artifact.get", "agent-card"),
   ]);
   const extra = nodeInfo.status === "fulfilled" && nodeInfo.value ? nodeInfo.value : {};
   const details =
@@ -62,6 +76,7 @@ export async function fetchCard(c: Client): Promise<RemoteCard> {
     description: info.description ?? extra.description ?? null,
     capabilities: details,
     endpoints,
+    agent_card: published.status === "fulfilled" ? checkArtifact(published.value, info.id) : null,
   };
 }
 
@@ -102,6 +117,7 @@ async function info({ out, client: c }: Query): Promise<void> {
     ["  team", card.team ?? "-"],
     ["  role", card.role ?? "-"],
     ["  description", card.description ?? "-"],
+    ["  agent card", cardCheckText(card.agent_card)],
   ];
   for (const line of table(rows)) out.line(line);
   out.line(`  capabilities${card.capabilities.length === 0 ? "  (none)" : ""}`);

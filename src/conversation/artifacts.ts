@@ -10,6 +10,8 @@ import { createHash } from "node:crypto";
 import { ConfigError, EndpointError, ErrorCode } from "../errors.ts";
 import { canonicalJsonBytes } from "./canonical-json.ts";
 import type { Capability, NodeInfo } from "../types.ts";
+import { isMap } from "../util/guards.ts";
+import { SIG_KEY, SIGNER_KEY, artifactBytes, verifySignature, type SignedRecords } from "../security/records.ts";
 
 /** How an artifact's content travels: a structure, a string, or base64 of raw bytes. */
 export type ArtifactEncoding = "json" | "text" | "base64";
@@ -93,6 +95,12 @@ export class ArtifactStore {
   private readonly items = new Map<string, Stored>();
 
   /**
+   * @param records signs every artifact published here (`metadata._sig` and `_signer`, see
+   * {@link checkArtifact}); without it (or when it does not sign) artifacts go out unsigned.
+   */
+  constructor(private readonly records: SignedRecords | null = null) {}
+
+  /**
    * Publish (or replace) an artifact. Content is copied for JSON (later changes to the object do
    * not change the artifact) and bytes.
    *
@@ -113,6 +121,7 @@ export class ArtifactStore {
       sha256: createHash("sha256").update(bytes).digest("hex"),
       metadata: { ...(options.metadata ?? {}) },
     };
+    if (this.records) descriptor.metadata = this.records.signArtifact(descriptor);
     let served: unknown;
     if (encoding === "base64") served = Buffer.from(bytes).toString("base64");
     else if (encoding === "text") served = content;
@@ -212,4 +221,43 @@ export function agentCard(node: AgentCardSource, extra: Record<string, unknown> 
       .map((e) => ({ name: e.name, description: e.description })),
     ...extra,
   };
+}
+
+/** What a reader learns of a fetched artifact's signature ({@link checkArtifact}). */
+export type ArtifactSignature =
+  | { status: "signed"; signer: string }
+  | { status: "unsigned"; signer: null }
+  | { status: "tampered"; signer: string | null; reason: string };
+
+function contentBytes(doc: Record<string, unknown>): Uint8Array | null {
+  try {
+    if (doc.encoding === "base64") return typeof doc.content === "string" ? new Uint8Array(Buffer.from(doc.content, "base64")) : null;
+    return canonicalBytes(doc.content, doc.encoding === "text" ? "text" : "json");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Check an artifact as `_synapse.artifact.get` returned it (descriptor and content). A signed one
+ * (`metadata._sig`, `metadata._signer`: a Bun node's) must have content matching its `size` and
+ * `sha256`, a signature of its signer over the descriptor, that signer be `expectedSigner` when
+ * given (the node it was fetched from), and, for an agent card, the card's `id` be the signer's.
+ * An unsigned one (a Python node's) is reported as such: its digest is not checked, since a whole
+ * Python float is written `1.0` in its JSON and cannot be rebuilt here.
+ */
+export function checkArtifact(doc: unknown, expectedSigner?: string): ArtifactSignature {
+  if (!isMap(doc) || !isMap(doc.metadata)) return { status: "tampered", signer: null, reason: "not an artifact document" };
+  const sig = doc.metadata[SIG_KEY];
+  const signer = doc.metadata[SIGNER_KEY];
+  if (sig === undefined && signer === undefined) return { status: "unsigned", signer: null };
+  const tampered = (reason: string): ArtifactSignature => ({ status: "tampered", signer: typeof signer === "string" ? signer : null, reason });
+  if (typeof signer !== "string") return tampered("a signature without a signer");
+  if (expectedSigner !== undefined && signer !== expectedSigner) return tampered(`signed by ${signer.slice(0, 8)}, not by ${expectedSigner.slice(0, 8)}`);
+  const bytes = contentBytes(doc);
+  if (!bytes || bytes.byteLength !== doc.size || createHash("sha256").update(bytes).digest("hex") !== doc.sha256) return tampered("the content does not match its sha256");
+  if (doc.mime_type === AGENT_CARD_MIME_TYPE && isMap(doc.content) && doc.content.id !== signer) return tampered("the card names another node than its signer");
+  const fields = { name: String(doc.name), mime_type: String(doc.mime_type), kind: String(doc.kind), description: String(doc.description), encoding: String(doc.encoding), size: doc.size as number, sha256: String(doc.sha256), metadata: doc.metadata };
+  if (!verifySignature(signer, artifactBytes(signer, fields), sig)) return tampered("the signature does not verify");
+  return { status: "signed", signer };
 }

@@ -5,11 +5,12 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Broadcast, Peer } from "../types.ts";
+import type { Broadcast, ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { isUuidv7, uuidv7, uuidv7TimeMs } from "./uuid.ts";
 import { nowSeconds } from "../util/time.ts";
-import { fromTheFuture } from "./events.ts";
+import { EventKind, fromTheFuture, makeEvent } from "./events.ts";
+import { SIG_KEY } from "../security/records.ts";
 
 /** Payload of the `broadcast.received` node event. */
 export interface BroadcastReceived {
@@ -29,6 +30,23 @@ export function newBroadcast(origin: Peer, endpoint: string): Broadcast {
 /** The kwargs of a broadcast call: `broadcast` first, then the caller's (as Python orders them). */
 export function broadcastKwargs(broadcast: Broadcast, kwargs: Kwargs): Kwargs {
   return { broadcast: { nonce: broadcast.nonce, origin: broadcast.origin, endpoint: broadcast.endpoint }, ...kwargs };
+}
+
+/**
+ * The opening `message` event of a broadcast (id and conversation: the nonce), as the origin and
+ * every receiver record it: the same fields on every node, so that the origin's signature (in
+ * `metadata._sig`, when given) verifies everywhere.
+ */
+export function openingMessage(nonce: string, origin: Peer, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: string): ConversationEvent {
+  return makeEvent({
+    conversationId: nonce,
+    eventId: nonce,
+    kind: EventKind.Message,
+    peer: origin,
+    payload: { endpoint, args, kwargs },
+    createdAt: broadcastTime(nonce),
+    metadata: sig === undefined ? {} : { [SIG_KEY]: sig },
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Kwargs } from "../wire/messages.ts";
 import { ConfigError } from "../errors.ts";
 import { checkKeepKinds, checkLimits, defaultKeepRecent, digestSummarizer, type Summarizer } from "./compaction.ts";
 import type { ConversationLog } from "./log.ts";
+import type { SignedRecords } from "../security/records.ts";
 
 /** Endpoint names of the conversation layer (PROTOCOL.md). */
 export const ConversationEndpoint = {
@@ -36,6 +37,16 @@ export interface ConversationHost {
    * plain answers every peer gives).
    */
   pagesSync?(peer: Pick<Peer, "address" | "port">): boolean | null;
+  /**
+   * How this node signs and checks records (docs/security.md). Default: it signs nothing and
+   * accepts unsigned records, as a Python node does.
+   */
+  records?: SignedRecords;
+  /**
+   * Whether the peer takes a signature as the Bun-only `sig` keyword argument (it offered the
+   * `signed` hello feature): true or false once this node has a connection to it, null before.
+   */
+  signs?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */

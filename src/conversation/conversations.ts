@@ -17,7 +17,7 @@ import { MemoryConversationLog } from "./memory-log.ts";
 import { EventKind, MAX_CLOCK_SKEW, MAX_ID_LENGTH, fromTheFuture, makeEvent, parseEvent } from "./events.ts";
 import { readPeer } from "../wire/peer.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
-import { broadcastKwargs, broadcastTime, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
+import { broadcastKwargs, newBroadcast, openingMessage, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
 import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions, type SyncResult } from "./contracts.ts";
 import { AskFlow, checkOrigin } from "./ask.ts";
@@ -25,6 +25,8 @@ import { Upkeep, type CompactOptions } from "./upkeep.ts";
 import { Gossip } from "./gossip.ts";
 import { ReplyBook, type ReplyOrigin } from "./replies.ts";
 import { syncFrom, type SyncPort } from "./sync.ts";
+import { SignatureRoutes, broadcastSignature, openRecords } from "./signing.ts";
+import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
 
 const log = createLogger("conversation");
 
@@ -50,6 +52,7 @@ export class Conversations {
   /** The ask flow: the node's ask handler, served directly and as part of broadcasts. */
   readonly asks: AskFlow;
   private readonly upkeep: Upkeep;
+  private readonly signatures: SignatureRoutes;
 
   constructor(
     private readonly host: ConversationHost,
@@ -62,12 +65,14 @@ export class Conversations {
     this.retention = settings.retention;
     this.gossipFanout = settings.gossipFanout;
     this.gossip = new Gossip(host, this.gossipFanout);
-    this.replyBook = new ReplyBook(this.log, (event) => this.append(event));
+    this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
+    this.replyBook = new ReplyBook(this.log, (event) => this.append(event), this.signatures.records);
     const track = (work: Promise<unknown>) => this.track(work);
     this.upkeep = new Upkeep(
       {
         log: this.log,
         self: () => this.host.self(),
+        sign: (event) => this.records.signEvent(event),
         emit: (event, payload) => this.host.emit(event, payload),
         track,
         dropped: (id) => this.replyBook.forget(id),
@@ -126,17 +131,33 @@ export class Conversations {
     return true;
   }
 
-  /** Store an event from any source; replies go through the per-(nonce, peer) de-duplication. */
+  /** How this node signs and checks records (docs/security.md). */
+  get records(): SignedRecords {
+    return this.signatures.records;
+  }
+
+  /**
+   * The one door for events of other nodes (gossip, sync): the author's signature checked, then
+   * stored; replies go through the per-(nonce, peer) de-duplication.
+   *
+   * @throws {EndpointError} `bad_request` when the signature rules refuse it (docs/security.md).
+   */
   private async ingest(event: ConversationEvent): Promise<ConversationEvent | null> {
     if (event.kind === EventKind.Reply) {
       const nonce = event.parent_id ?? event.conversation_id;
-      return this.recordReply(nonce, event.peer, event.payload.result ?? null, {
-        conversationId: event.conversation_id,
-        createdAt: event.created_at,
-        metadata: event.metadata,
-      });
+      const origin = { conversationId: event.conversation_id, createdAt: event.created_at, metadata: event.metadata };
+      return this.ingestReply(nonce, event.peer, event.payload.result ?? null, event.metadata[SIG_KEY], origin);
     }
+    const refusal = this.records.eventRefusal(event);
+    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     return (await this.append(event)) ? event : null;
+  }
+
+  /** A reply of another node, checked and filed once ({@link ReplyBook.receive}); announced when new. */
+  private async ingestReply(nonce: string, peer: Peer, result: unknown, sig: unknown, origin?: ReplyOrigin): Promise<ConversationEvent | null> {
+    const event = await this.replyBook.receive(nonce, peer, result, sig, origin);
+    if (event) this.host.emit("broadcast.reply", { nonce, peer, result } satisfies BroadcastReply);
+    return event;
   }
 
   /** File a reply once (see {@link ReplyBook.record}) and announce it. */
@@ -162,17 +183,9 @@ export class Conversations {
     encode([args, kwargs]); // fail here, not silently on every peer
     const broadcast = newBroadcast(this.host.self(), endpoint);
     this.replyBook.opened(broadcast.nonce);
-    await this.append(
-      makeEvent({
-        conversationId: broadcast.nonce,
-        eventId: broadcast.nonce,
-        kind: EventKind.Message,
-        peer: broadcast.origin,
-        payload: { endpoint, args, kwargs },
-        createdAt: broadcastTime(broadcast.nonce),
-      }),
-    );
-    const sent = await this.gossip.fanOut(this.gossip.others(), endpoint, args, broadcastKwargs(broadcast, kwargs));
+    const message = this.records.signEvent(openingMessage(broadcast.nonce, broadcast.origin, endpoint, args, kwargs));
+    await this.append(message);
+    const sent = await this.gossip.fanOut(this.gossip.others(), endpoint, args, this.signatures.broadcastKwargs(broadcastKwargs(broadcast, kwargs), message));
     log.debug(`broadcast ${endpoint} ${broadcast.nonce} reached ${sent} peer(s)`);
     return broadcast;
   }
@@ -181,7 +194,7 @@ export class Conversations {
    * Called by the endpoint dispatcher for every call that carries a broadcast (before its handler):
    * records the opening `message` event (id = nonce) and emits `broadcast.received` the first time.
    */
-  observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs): void {
+  observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: unknown): void {
     let origin: Peer;
     try {
       origin = readPeer(broadcast.origin, { mode: "lenient", what: "broadcast origin" });
@@ -191,20 +204,12 @@ export class Conversations {
     }
     if (broadcast.nonce.length > MAX_ID_LENGTH) return;
     const refusal = this.host.admit(origin);
-    if (refusal) {
-      log.debug(`broadcast ${broadcast.nonce} from outside the swarm not recorded: ${refusal}`);
-      return;
-    }
+    if (refusal) return log.debug(`broadcast ${broadcast.nonce} from outside the swarm not recorded: ${refusal}`);
     const { broadcast: _omitted, ...rest } = kwargs;
     const clean: Broadcast = { nonce: broadcast.nonce, origin, endpoint: broadcast.endpoint || endpoint };
-    const event = makeEvent({
-      conversationId: broadcast.nonce,
-      eventId: broadcast.nonce,
-      kind: EventKind.Message,
-      peer: origin,
-      payload: { endpoint, args, kwargs: rest },
-      createdAt: broadcastTime(broadcast.nonce),
-    });
+    const event = openingMessage(broadcast.nonce, origin, endpoint, args, rest, signatureText(sig));
+    const forged = this.records.eventRefusal(event);
+    if (forged) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${forged}`);
     this.track(
       this.append(event).then((stored) => {
         if (stored) this.host.emit("broadcast.received", { broadcast: clean, endpoint, args, kwargs: rest } satisfies BroadcastReceived);
@@ -223,7 +228,8 @@ export class Conversations {
     const nonce = nonceOf(target);
     encode(result);
     const self = this.host.self();
-    const event = await this.recordReply(nonce, self, result ?? null);
+    const sig = signatureText(this.records.signReply(nonce, result ?? null));
+    const event = await this.recordReply(nonce, self, result ?? null, sig ? { metadata: { [SIG_KEY]: sig } } : undefined);
     if (!event) {
       const first = (await this.replyBook.of(nonce)).get(self.id);
       return first ?? { nonce, peer: self, result: result ?? null };
@@ -235,7 +241,7 @@ export class Conversations {
       const origin = at >= 0 ? targets.splice(at, 1)[0]! : target.origin;
       targets.unshift(origin);
     }
-    await this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, self], { result: result ?? null });
+    await this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, self], this.signatures.replyKwargs(result, sig));
     return { nonce, peer: self, result: result ?? null };
   }
 
@@ -245,17 +251,17 @@ export class Conversations {
    *
    * @throws {EndpointError} `bad_request` for a malformed call or a peer outside the swarm/team.
    */
-  async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown): Promise<{ ok: true }> {
+  async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown, sig?: unknown): Promise<{ ok: true }> {
     if (typeof nonce !== "string" || nonce.length === 0 || nonce.length > MAX_ID_LENGTH) {
       throw new EndpointError(ErrorCode.BadRequest, "invalid broadcast reply: nonce must be a non-empty string");
     }
     const peer = readPeer(peerRaw, { mode: "lenient", what: "broadcast reply peer" });
     const refusal = this.host.admit(peer);
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
-    const stored = await this.recordReply(nonce, peer, result ?? null);
+    const stored = await this.ingestReply(nonce, peer, result ?? null, sig);
     if (stored) {
       const targets = this.gossip.relayTargets(new Set([peer.id]));
-      this.track(this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, peer], { result: result ?? null }));
+      this.track(this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, peer], this.signatures.replyKwargs(result, sig)));
     }
     return { ok: true };
   }
@@ -287,14 +293,16 @@ export class Conversations {
     if (kind === EventKind.Reply) throw new ConfigError("use reply() to answer a broadcast");
     if (!isMap(payload)) throw new ConfigError("an event payload must be a plain object");
     if (options.metadata !== undefined && !isMap(options.metadata)) throw new ConfigError("event metadata must be a plain object");
-    const event = makeEvent({
-      conversationId,
-      kind,
-      peer: this.host.self(),
-      payload,
-      parentId: options.parentId ?? null,
-      metadata: options.metadata ?? {},
-    });
+    const event = this.records.signEvent(
+      makeEvent({
+        conversationId,
+        kind,
+        peer: this.host.self(),
+        payload,
+        parentId: options.parentId ?? null,
+        metadata: options.metadata ?? {},
+      }),
+    );
     encode(event);
     return event;
   }

@@ -8,13 +8,15 @@ import type { EndpointRegistry } from "../rpc/endpoints.ts";
 import type { ArtifactStore } from "./artifacts.ts";
 import type { Conversations } from "./conversations.ts";
 import { ConversationEndpoint } from "./contracts.ts";
+import { broadcastSignature } from "./signing.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
 import { below, listPage, plainListAnswer, plainSyncAnswer, readListPage, readSyncPage, syncPage } from "./paging.ts";
 
 /** Register the conversation, artifact and ask endpoints, and the broadcast observer. */
 export function registerConversationEndpoints(registry: EndpointRegistry, conversations: Conversations, artifacts: ArtifactStore): void {
-  registry.builtin(ConversationEndpoint.Reply, "Record and forward a broadcast reply", ["nonce", "peer", "result"], ([nonce, peer, result]) =>
-    conversations.receiveReply(nonce, peer, result),
+  // `sig` is the Bun extension of signed records (hello feature `signed`, docs/security.md).
+  registry.builtin(ConversationEndpoint.Reply, "Record and forward a broadcast reply", ["nonce", "peer", "result", "sig"], ([nonce, peer, result, sig]) =>
+    conversations.receiveReply(nonce, peer, result, sig),
   );
   registry.builtin(ConversationEndpoint.Event, "Store and gossip a conversation event", ["event"], ([event]) =>
     conversations.receiveEvent(event),
@@ -49,5 +51,6 @@ export function registerConversationEndpoints(registry: EndpointRegistry, conver
     ctx.broadcast ? conversations.asks.inBroadcast(task, context, ctx.broadcast) : conversations.asks.direct(task, context),
   );
 
-  registry.onBroadcast = (broadcast, request, kwargs) => conversations.observe(broadcast, request.endpoint, request.args, kwargs);
+  registry.onBroadcast = (broadcast, request, kwargs) =>
+    conversations.observe(broadcast, request.endpoint, request.args, kwargs, broadcastSignature(request.kwargs.broadcast));
 }

@@ -43,9 +43,21 @@ export class Gossip {
     return peers.length <= this.fanout ? peers : sample(peers, this.fanout);
   }
 
-  /** Call every target concurrently; failures are logged, never thrown. Resolves to the number that answered. */
-  async fanOut(targets: Peer[], endpoint: string, args: unknown[], kwargs: Kwargs): Promise<number> {
-    const results = await Promise.allSettled(targets.map((p) => this.host.call(p, endpoint, args, kwargs)));
+  /**
+   * Call every target concurrently; failures are logged, never thrown. Resolves to the number that
+   * answered. `kwargs` may depend on the target (a Bun-only keyword argument for the peers that
+   * take it: see `signing.ts`).
+   */
+  async fanOut(targets: Peer[], endpoint: string, args: unknown[], kwargs: Kwargs | ((peer: Peer) => Kwargs | Promise<Kwargs>)): Promise<number> {
+    const send = (p: Peer, k: Kwargs) => this.host.call(p, endpoint, args, k);
+    const call =
+      typeof kwargs === "function"
+        ? (p: Peer) => {
+            const k = kwargs(p);
+            return k instanceof Promise ? k.then((resolved) => send(p, resolved)) : send(p, k);
+          }
+        : (p: Peer) => send(p, kwargs);
+    const results = await Promise.allSettled(targets.map(call));
     let ok = 0;
     results.forEach((r, i) => {
       if (r.status === "fulfilled") ok++;

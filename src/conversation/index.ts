@@ -38,11 +38,13 @@ export {
 export {
   ArtifactStore,
   agentCard,
+  checkArtifact,
   AGENT_CARD_MIME_TYPE,
   canonicalBytes,
   defaultEncoding,
   type ArtifactDescriptor,
   type ArtifactDocument,
+  type ArtifactSignature,
   type ArtifactEncoding,
   type ArtifactOptions,
   type AgentCardSource,

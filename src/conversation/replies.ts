@@ -9,6 +9,9 @@ import type { BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import type { ConversationLog } from "./log.ts";
 import { EventKind, makeEvent } from "./events.ts";
 import { replyEventId } from "./broadcast.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
+import { openRecords } from "./signing.ts";
+import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
 
 /** Where a new reply event goes: stored (true) or refused (false, e.g. too old). */
 export type AppendEvent = (event: ConversationEvent) => Promise<boolean>;
@@ -35,6 +38,8 @@ export class ReplyBook {
   constructor(
     private readonly log: ConversationLog,
     private readonly append: AppendEvent,
+    /** How replies of other nodes are checked (default: unsigned ones accepted, as Python does). */
+    private readonly records: SignedRecords = openRecords(),
   ) {}
 
   /** A broadcast of this node's own: it has no replies yet (no need to read the log). */
@@ -76,11 +81,32 @@ export class ReplyBook {
   }
 
   /**
+   * A reply of another node: a copy of one filed already is dropped unchecked (flooding brings
+   * many); a new one is filed once its signature passes ({@link SignedRecords.replyRefusal}), the
+   * signature kept in its event's metadata. Returns the stored event, or null.
+   *
+   * @throws {EndpointError} `bad_request` when the signature rules refuse it.
+   */
+  async receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
+    const byPeer = await this.of(nonce);
+    if (byPeer.has(peer.id)) return null;
+    // No await from here to the filing: a concurrent copy finds it filed, and is not checked again.
+    const refusal = this.records.replyRefusal(nonce, peer.id, result, sig);
+    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
+    const text = signatureText(sig);
+    return this.file(byPeer, nonce, peer, result, { ...origin, metadata: text ? { ...origin.metadata, [SIG_KEY]: text } : origin.metadata });
+  }
+
+  /**
    * File `peer`'s reply to `nonce` once. Returns the stored event, or null when the reply was
    * known already or the log refused it.
    */
   async record(nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
-    const byPeer = await this.of(nonce);
+    return this.file(await this.of(nonce), nonce, peer, result, origin);
+  }
+
+  /** File a reply into `byPeer` (the nonce's cache) unless it is there. */
+  private async file(byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin): Promise<ConversationEvent | null> {
     if (byPeer.has(peer.id)) return null;
     byPeer.set(peer.id, { nonce, peer, result }); // before any await: a concurrent copy now sees it
     const event = makeEvent({

@@ -9,12 +9,13 @@
  * @module
  */
 import type { ConversationEvent, Peer } from "../types.ts";
-import { ProtocolError } from "../errors.ts";
+import { EndpointError, ProtocolError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { encode } from "../wire/codec.ts";
 import { parseEvent } from "./events.ts";
 import { ConversationEndpoint, type ConversationHost, type SyncFailure, type SyncResult } from "./contracts.ts";
+import { peerOffers } from "./signing.ts";
 import { MIN_PAGE_BYTES, PAGE_BUDGET, type SyncCursor } from "./paging.ts";
 
 const log = createLogger("conversation");
@@ -36,15 +37,8 @@ export interface SyncPort extends Pick<ConversationHost, "call" | "admit" | "pag
 type Target = Pick<Peer, "address" | "port">;
 
 /** Whether `peer` pages; for a peer not yet connected, a ping first opens the connection (and its hello). */
-async function pages(port: SyncPort, peer: Target): Promise<boolean> {
-  if (!port.pagesSync) return false;
-  let known = port.pagesSync(peer);
-  if (known === null) {
-    // A failed ping only means plain calls: the sync's own calls then report what is wrong.
-    await port.call(peer, "_synapse.ping", [], {}).catch(() => undefined);
-    known = port.pagesSync(peer);
-  }
-  return known === true;
+function pages(port: SyncPort, peer: Target): Promise<boolean> {
+  return peerOffers(port, port.pagesSync?.bind(port), peer);
 }
 
 function pageBytesOf(pageBytes: number | undefined): number {
@@ -101,7 +95,12 @@ async function syncOne(port: SyncPort, peer: Target, id: string, since: number, 
       }
       newest = Math.max(newest, event.created_at);
       if (event.conversation_id !== id || port.admit(event.peer) || port.tooOld(event.created_at)) continue;
-      const stored = await port.ingest(event);
+      // A record the signature rules refuse (docs/security.md) is left out, as a malformed one.
+      const stored = await port.ingest(event).catch((error: unknown) => {
+        if (!(error instanceof EndpointError)) throw error;
+        log.debug(`sync of ${id}: event ${event.event_id} refused: ${errorMessage(error)}`);
+        return null;
+      });
       if (stored) fresh.push(stored);
     }
     if (paged) {

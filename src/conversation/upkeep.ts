@@ -21,6 +21,8 @@ export interface UpkeepPort {
   readonly log: ConversationLog;
   /** This node as a Peer (the author of summaries). */
   self(): Peer;
+  /** A summary with this node's signature (docs/security.md); default: unchanged. */
+  sign?(event: ConversationEvent): ConversationEvent;
   /** Emit a node event (never throws). */
   emit(event: string, payload: unknown): void;
   /** Run background work, tracked so that `flush()` waits for it and a failure is logged. */
@@ -169,7 +171,8 @@ export class Upkeep {
       text = await digestSummarizer(plan.fold);
     }
     const opening = plan.keep.find((e) => e.event_id === conversationId) ?? plan.keep[0];
-    const summary = summaryEvent(conversationId, plan.fold, text, this.port.self(), opening?.event_id ?? null);
+    const unsigned = summaryEvent(conversationId, plan.fold, text, this.port.self(), opening?.event_id ?? null);
+    const summary = this.port.sign ? this.port.sign(unsigned) : unsigned;
     await store.compact(
       conversationId,
       plan.fold.map((e) => e.event_id),

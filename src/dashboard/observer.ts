@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Client, RemoteError, type BroadcastReply, type ConversationEvent, type Node, type Peer } from "../index.ts";
+import { Client, RemoteError, checkArtifact, type BroadcastReply, type ConversationEvent, type Node, type Peer } from "../index.ts";
 import type { DashboardModel } from "./model.ts";
 import { errorMessage } from "../util/guards.ts";
 
@@ -173,9 +173,13 @@ export class Observer {
     return card;
   }
 
-  /** One artifact of a peer, with its content (`_synapse.artifact.get`). */
-  artifact(peer: Pick<Peer, "address" | "port">, name: string): Promise<unknown> {
-    return this.client(peer).call("_synapse.artifact.get", name);
+  /**
+   * One artifact of a peer, with its content (`_synapse.artifact.get`) and, under `signature`, what
+   * its check found (`checkArtifact`: signed, unsigned, or tampered with and why).
+   */
+  async artifact(peer: Pick<Peer, "id" | "address" | "port">, name: string): Promise<unknown> {
+    const doc = await this.client(peer).call("_synapse.artifact.get", name);
+    return isMap(doc) ? { ...doc, signature: checkArtifact(doc, peer.id) } : doc;
   }
 }
 

@@ -19,9 +19,10 @@ import { checkMembership, type MembershipScope } from "./scope.ts";
 /** Register the membership endpoints of `membership` on `registry`. */
 export function registerMembershipEndpoints(registry: EndpointRegistry, membership: Membership): void {
   const host = membership.host;
-  registry.builtin("_synapse.join", "Join the swarm; answers this node and its peers", ["peer"], (args, ctx) => {
-    const peer = peerArgument(host, "_synapse.join", args);
-    membership.called(peer, "join", ctx.remote.address);
+  // `sig` (join and heartbeat): the Bun extension of signed claims (hello feature `signed`, docs/security.md).
+  registry.builtin("_synapse.join", "Join the swarm; answers this node and its peers", ["peer", "sig"], (args, ctx) => {
+    const { peer, sig } = claimArguments(host, "_synapse.join", args, ctx.kwargs);
+    membership.called(peer, "join", ctx.remote.address, sig);
     // A sample of at most MAX_LISTED_PEERS: an answer never nears the frame limit, whatever the table holds.
     return { accepted: true, self: host.self(), peers: membership.table.sample(MAX_LISTED_PEERS) };
   });
@@ -39,11 +40,22 @@ export function registerMembershipEndpoints(registry: EndpointRegistry, membersh
       registry.builtin(name, `Gossip membership: ${kind} (Bun extension)`, ["message"], (args, ctx) => gossip.receive(kind, args[0], ctx.remote.address));
     }
   }
-  registry.builtin("_synapse.heartbeat", "Liveness: record the caller, answer this node's info", ["peer"], (args, ctx) => {
-    const peer = peerArgument(host, "_synapse.heartbeat", args);
-    membership.called(peer, "heartbeat", ctx.remote.address);
+  registry.builtin("_synapse.heartbeat", "Liveness: record the caller, answer this node's info", ["peer", "sig"], (args, ctx) => {
+    const { peer, sig } = claimArguments(host, "_synapse.heartbeat", args, ctx.kwargs);
+    membership.called(peer, "heartbeat", ctx.remote.address, sig);
     return { ok: true, self: host.info() };
   });
+}
+
+/**
+ * The `peer` of a join or heartbeat and its claim's signature: `sig` comes only as the Bun
+ * extension's keyword argument, so a second positional argument is refused as Python refuses it.
+ */
+function claimArguments(scope: MembershipScope, endpoint: string, given: unknown[], kwargs: Record<string, unknown>): { peer: Peer; sig: unknown } {
+  if (!("sig" in kwargs) && given.length > 1) {
+    throw new EndpointError(ErrorCode.BadRequest, `${endpoint}() takes 1 positional argument but ${given.length} were given`);
+  }
+  return { peer: peerArgument(scope, endpoint, given.slice(0, 1)), sig: given[1] };
 }
 
 /**

@@ -19,6 +19,7 @@ export {
   type MembershipHost,
   type MembershipStats,
 } from "./membership.ts";
+export { claimOf } from "./claims.ts";
 export { membershipTiming, type JoinOptions, type MembershipOptions, type MembershipTiming, type StopOptions } from "./options.ts";
 export { registerMembershipEndpoints } from "./endpoints.ts";
 export { LEAVE_FEATURE, LEAVE_TIMEOUT, leaveRefusal, sendLeave, speaksLeave, type LeaveHost } from "./leave.ts";

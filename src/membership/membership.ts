@@ -26,6 +26,8 @@ import { membershipRefusal, type MembershipScope } from "./scope.ts";
 import type { SeedDiscovery, SeedStatus } from "./seed-discovery.ts";
 import { parseSeed, type SeedLike } from "./seeds.ts";
 import type { SwimStats } from "./swim-types.ts";
+import { claimOf, moves, secondHandMove } from "./claims.ts";
+import type { MemberClaim } from "../security/records.ts";
 
 const log = createLogger("membership");
 
@@ -68,6 +70,12 @@ export interface MembershipHost extends MembershipScope {
   features?(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Release the pool's channel of `host:port`: its peer left the table, or a probe of it failed. */
   release?(host: string, port: number): void;
+  /**
+   * Why a member's claim about itself (carrying `sig`, or none) is not believed, or null
+   * (`SignedRecords.claimRefusal`, docs/security.md). `changes`: believing it would move a known
+   * peer's entry. Without it every claim is believed, as a Python node believes them.
+   */
+  claimRefusal?(claim: MemberClaim, sig: unknown, changes: boolean): string | null;
 }
 
 /** Counters, for tests and benchmarks. */
@@ -284,9 +292,12 @@ export class Membership {
    * alive now. Counts the call; a heartbeat from a known peer fires `peer.heartbeat`. A new peer
    * calling from another address than its record's is probed first (`bounds.ts`); null until then.
    */
-  called(peer: Peer, via: "join" | "heartbeat", remoteAddress: string): PeerEntry | null {
+  called(peer: Peer, via: "join" | "heartbeat", remoteAddress: string, sig?: unknown): PeerEntry | null {
     if (via === "join") this.joinsReceived++;
     else this.heartbeatsReceived++;
+    // A known peer's entry moves only by its owner's signature (closed swarm: every claim is signed).
+    const refusal = this.host.claimRefusal?.(claimOf(peer), sig, moves(this.table, peer, remoteAddress));
+    if (refusal) throw new EndpointError(ErrorCode.BadRequest, `${via} refused: ${refusal}`);
     if (!this.table.has(peer.id) && peer.id !== this.host.id && !fromPeerAddress({ address: peer.address, ...dialTarget(peer.address) }, remoteAddress)) {
       void this.admission.introduce({ ...peer, last_seen: nowSeconds() }, plainAddress(remoteAddress), via);
       return null;
@@ -394,6 +405,8 @@ export class Membership {
       return null;
     }
     if (!this.cap.allows(peer.id)) return null;
+    const known = this.table.get(peer.id);
+    if (known && secondHandMove(this.host, this.table, peer, source, options.remoteAddress)) return known;
     const { entry, result } = this.table.upsert(peer, source, options);
     if (result === "added") {
       this.liveness.found(peer.id);

@@ -56,6 +56,11 @@ export class Pool implements ChannelHost {
     return ch;
   }
 
+  /** @internal The channel of a peer when the pool has one (never creates it): a lookup on hot paths. */
+  peek(host: string, port: number): PeerChannel | undefined {
+    return this.channels.get(`${host}:${port}`);
+  }
+
   /** @internal Known channels (for diagnostics and tests). */
   list(): PeerChannel[] {
     return [...this.channels.values()];

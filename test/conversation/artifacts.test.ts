@@ -21,11 +21,13 @@ describe("conversation - artifacts", () => {
     node.artifact("card", CARD, { kind: "agent_card", description: "who I am", metadata: { v: 1 } });
     node.artifact("motto", TEXT);
     node.artifact("blob", BYTES, { mimeType: "application/x-test" });
+    // Each is signed by its node (docs/security.md): its id and signature in the metadata.
+    const signed = { _signer: node.id, _sig: expect.any(String) };
     const list = await new Client("127.0.0.1", node.port).call<Array<Record<string, unknown>>>("_synapse.artifacts");
     expect(list).toEqual([
-      { name: "card", mime_type: "application/json", kind: "agent_card", description: "who I am", encoding: "json", size: 169, sha256: CARD_SHA, metadata: { v: 1 } },
-      { name: "motto", mime_type: "text/plain", kind: "metadata", description: "", encoding: "text", size: 17, sha256: TEXT_SHA, metadata: {} },
-      { name: "blob", mime_type: "application/x-test", kind: "metadata", description: "", encoding: "base64", size: 256, sha256: BYTES_SHA, metadata: {} },
+      { name: "card", mime_type: "application/json", kind: "agent_card", description: "who I am", encoding: "json", size: 169, sha256: CARD_SHA, metadata: { v: 1, ...signed } },
+      { name: "motto", mime_type: "text/plain", kind: "metadata", description: "", encoding: "text", size: 17, sha256: TEXT_SHA, metadata: signed },
+      { name: "blob", mime_type: "application/x-test", kind: "metadata", description: "", encoding: "base64", size: 256, sha256: BYTES_SHA, metadata: signed },
     ]);
     for (const d of list) expect(Object.keys(d)).toEqual(["name", "mime_type", "kind", "description", "encoding", "size", "sha256", "metadata"]);
   });

@@ -196,7 +196,8 @@ describe("conversation - a broadcast to an endpoint this node does not serve (is
     expect(received.map((r) => [r.broadcast.nonce, r.endpoint, r.args])).toEqual([[b.nonce, "synapse.message", ["Ship status?"]]]);
 
     // The caller still gets Python's answer, with the request's id.
-    const again = { nonce: "n-direct", origin: origin.toPeer(), endpoint: "synapse.message" };
+    // From a Python-like origin: unsigned, which a Bun origin's broadcast could not be (docs/security.md).
+    const again = { nonce: "n-direct", origin: { ...origin.toPeer(), id: "ab".repeat(32) }, endpoint: "synapse.message" };
     const error = await remoteError(new Client("127.0.0.1", lacking.port).call("synapse.message", kw({ broadcast: again, message: "hi" })));
     expect(error.code).toBe("bad_request");
     expect(error.message).toBe("Unregistered endpoint called: synapse.message");

@@ -26,7 +26,8 @@ describe("conversation - events and gossip", () => {
       const events = await node.conversation("task-7");
       expect(events.map((e) => e.event_id)).toEqual([offer.event_id, claim.event_id]);
       expect(events[0]).toEqual(offer);
-      expect(events[0]!.metadata).toEqual({ priority: 2 });
+      // The author's signature rides along in the metadata (docs/security.md).
+      expect(events[0]!.metadata).toEqual({ priority: 2, _sig: expect.any(String) });
       expect(events[1]!.parent_id).toBe(offer.event_id);
       expect(events[1]!.peer.id).toBe(nodes[1]!.id);
       expect(await node.conversations()).toEqual(["task-7"]);
@@ -108,7 +109,8 @@ describe("conversation - events and gossip", () => {
   test("malformed events are refused with an error and the node keeps serving", async () => {
     const [node] = await swarm(2);
     const client = new Client("127.0.0.1", node!.port);
-    const good = makeEvent({ conversationId: "c", kind: "note", peer: node!.toPeer() });
+    // An unsigned event of a Python-like author (one never seen signing), accepted in an open swarm.
+    const good = makeEvent({ conversationId: "c", kind: "note", peer: { ...node!.toPeer(), id: "ab".repeat(32) } });
     const cases: Array<[unknown, string]> = [
       ["not a map", "invalid conversation event: not a map"],
       [[1, 2], "invalid conversation event: not a map"],

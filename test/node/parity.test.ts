@@ -85,7 +85,7 @@ describe("node - ack options and asking the swarm", () => {
       "ack",
       broadcast.nonce,
       plain.event_id,
-      { via: "test" },
+      { via: "test", _sig: expect.any(String) }, // the author's signature (docs/security.md)
       { eta: 5 },
     ]);
     await settle([a, b]);

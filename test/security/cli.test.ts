@@ -41,3 +41,25 @@ describe("cli - closed swarm", () => {
     expect(without.stdout).not.toContain("vault");
   }, 60_000);
 });
+
+describe("sn info - the agent card's signature", () => {
+  test("a signed card shows its signer; a tampered one is flagged; none published says so", async () => {
+    const node = await startNode({ name: "carded", heartbeatInterval: null });
+    const addr = `127.0.0.1:${node.port}`;
+    const none = await sn(["info", addr]);
+    expect(none.stdout).toContain("  agent card   (none published)\n");
+    node.publishAgentCard();
+    const signed = await sn(["info", addr]);
+    expect(signed.code).toBe(0);
+    expect(signed.stdout).toContain(`  agent card   signed by ${node.id.slice(0, 8)}\n`);
+    const json = JSON.parse((await sn(["info", addr, "--json"])).stdout);
+    expect(json.agent_card).toEqual({ status: "signed", signer: node.id });
+    // The same node serving an altered card (as a tampering relay or a rewritten store would).
+    const card = node.artifacts.get("agent-card");
+    node.endpoints.unregister("_synapse.artifact.get");
+    node.endpoint("_synapse.artifact.get", { params: ["name"] }, () => ({ ...card, content: { ...(card.content as object), capabilities: ["root"] } }));
+    const tampered = await sn(["info", addr]);
+    expect(tampered.code).toBe(0);
+    expect(tampered.stdout).toContain("  agent card   TAMPERED: the content does not match its sha256\n");
+  }, 30_000);
+});

@@ -363,6 +363,14 @@ function showArtifact(peerId, name) {
     });
 }
 
+// What the server's check of an artifact found (docs/security.md): signed, unsigned, or tampered with.
+function signatureText(sig) {
+  if (!sig) return "–";
+  if (sig.status === "signed") return `signed by ${String(sig.signer).slice(0, 8)}`;
+  if (sig.status === "unsigned") return "unsigned";
+  return `TAMPERED: ${sig.reason}`;
+}
+
 function artifactView() {
   const view = h("div", { class: "artifact-view" });
   const open = state.artifact;
@@ -372,7 +380,7 @@ function artifactView() {
   else {
     const a = open.data;
     const content = a.encoding === "json" ? JSON.stringify(a.content, null, 2) : String(a.content);
-    view.append(kv([["name", a.name], ["type", a.mime_type], ["kind", a.kind], ["size", `${a.size} bytes`], ["sha256", a.sha256]]), h("pre", { class: "artifact-content", "data-artifact": a.name }, content));
+    view.append(kv([["name", a.name], ["type", a.mime_type], ["kind", a.kind], ["size", `${a.size} bytes`], ["sha256", a.sha256], ["signature", signatureText(a.signature)]]), h("pre", { class: "artifact-content", "data-artifact": a.name }, content));
   }
   return view;
 }

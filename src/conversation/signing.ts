@@ -1,0 +1,95 @@
+/**
+ * The conversation layer's side of signed records (`security/records.ts`, docs/security.md): which
+ * peers take the Bun-only `sig` keyword argument, and the keyword arguments a reply or a broadcast
+ * call carries to each peer. The signing and checking themselves are {@link SignedRecords}'.
+ *
+ * A signature in a keyword argument goes only to a peer known to take it: in a closed swarm every
+ * peer (all are Bun nodes), in an open one a peer whose hello answer offered the `signed` feature.
+ * A Python node would refuse the unknown keyword, so it is never sent one; an event's signature
+ * travels in its `metadata`, which Python passes through, to everyone.
+ *
+ * @module
+ */
+import type { ConversationEvent, Peer } from "../types.ts";
+import type { Kwargs } from "../wire/messages.ts";
+import { SIG_KEY, SignedRecords, signatureBytes } from "../security/records.ts";
+import type { ConversationHost } from "./contracts.ts";
+
+/** A non-signing, open-swarm checker: what a conversation layer without `host.records` uses. */
+export function openRecords(): SignedRecords {
+  return new SignedRecords({ identity: null, closed: false });
+}
+
+/**
+ * Whether a peer's hello answered `feature` (null when the node has no connection to it yet), and
+ * when not yet known, a ping first: it opens the connection, whose hello tells. A failed ping only
+ * means "not known": the caller then sends the plain call every peer takes.
+ */
+export async function peerOffers(
+  host: Pick<ConversationHost, "call">,
+  offers: ((peer: Pick<Peer, "address" | "port">) => boolean | null) | undefined,
+  peer: Pick<Peer, "address" | "port">,
+): Promise<boolean> {
+  if (!offers) return false;
+  let known = offers(peer);
+  if (known === null) {
+    await host.call(peer, "_synapse.ping", [], {}).catch(() => undefined);
+    known = offers(peer);
+  }
+  return known === true;
+}
+
+/** Keyword arguments that depend on the peer (a promise only while the peer's features are unknown). */
+export type PerPeerKwargs = (peer: Peer) => Kwargs | Promise<Kwargs>;
+
+/** Which peers take a signature as a keyword argument, and the keyword arguments each gets. */
+export class SignatureRoutes {
+  constructor(
+    private readonly host: Pick<ConversationHost, "call" | "signs">,
+    readonly records: SignedRecords,
+  ) {}
+
+  /**
+   * True when `peer` takes the `sig` keyword argument (always in a closed swarm); a promise only
+   * while it is not known yet (see {@link peerOffers}), so that the hot path stays synchronous.
+   */
+  takesSignature(peer: Peer): boolean | Promise<boolean> {
+    if (this.records.closed) return true;
+    if (!this.host.signs) return false;
+    const known = this.host.signs(peer);
+    return known === null ? peerOffers(this.host, this.host.signs.bind(this.host), peer) : known;
+  }
+
+  /**
+   * The keyword arguments of a call for each peer: `kwargs`, plus `signed` for the peers that take
+   * a signature (nothing extra when there is no signature).
+   */
+  perPeer(kwargs: Kwargs, signed: Kwargs | null): Kwargs | PerPeerKwargs {
+    if (signed === null) return kwargs;
+    return (peer) => {
+      const takes = this.takesSignature(peer);
+      return typeof takes === "boolean" ? (takes ? signed : kwargs) : takes.then((yes) => (yes ? signed : kwargs));
+    };
+  }
+
+  /** The keyword arguments of `_synapse.broadcast.reply` for each peer: `result`, and `sig` for those that take it. */
+  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs {
+    const kwargs = { result: result ?? null };
+    const bytes = signatureBytes(sig);
+    return this.perPeer(kwargs, bytes ? { ...kwargs, sig: bytes } : null);
+  }
+
+  /**
+   * The keyword arguments of a broadcast call for each peer: the opening message's signature rides
+   * in the broadcast map (a Bun-only key `sig`) to the peers that take it.
+   */
+  broadcastKwargs(plain: Kwargs, message: ConversationEvent): Kwargs | PerPeerKwargs {
+    const sig = signatureBytes(message.metadata[SIG_KEY]);
+    return this.perPeer(plain, sig ? { ...plain, broadcast: { ...(plain.broadcast as object), sig } } : null);
+  }
+}
+
+/** The signature a broadcast map carries (its Bun-only `sig` key), or undefined. */
+export function broadcastSignature(map: unknown): unknown {
+  return map !== null && typeof map === "object" ? (map as Record<string, unknown>).sig : undefined;
+}

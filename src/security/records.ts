@@ -1,0 +1,429 @@
+/**
+ * Signed records: conversation events, broadcast replies, membership claims and artifacts carry
+ * their author's Ed25519 signature, so that no node can speak in another's name. The node id is the
+ * hex of the author's public key, so the id a record names is the key that verifies it.
+ *
+ * What is signed is a domain-separated, deterministic encoding: a MessagePack array whose first
+ * element is a label naming the record type and version (`"synapse-p2p event v1"`, ...), followed by
+ * the record's fields in a fixed order, every map with its keys sorted (see {@link canonicalRecord}).
+ * The encoding is of the decoded values, not of the bytes that travelled, so a Python relay that
+ * re-encodes an event (1.0 for 1, another key order) does not break its signature.
+ *
+ * Where signatures travel (docs/security.md):
+ * - an event: `metadata._sig` (base64), which Python passes through unchanged;
+ * - a reply: the Bun-only keyword argument `sig` of `_synapse.broadcast.reply` (only to peers whose
+ *   hello offered {@link SIGNED_FEATURE}, or in a closed swarm), and `metadata._sig` of the `reply`
+ *   event each node files;
+ * - a membership claim: the Bun-only keyword argument `sig` of `_synapse.heartbeat` and
+ *   `_synapse.join` (same rule);
+ * - an artifact: `metadata._sig` and `metadata._signer` of its descriptor.
+ *
+ * Who must sign: a record whose author is known to sign (this node; an id seen with a valid
+ * signature; every author in a closed swarm) and carries no valid signature is refused. An author
+ * never seen signing may be a Python node, whose unsigned records stay accepted in an open swarm.
+ *
+ * @module
+ */
+import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
+import { encode } from "../wire/codec.ts";
+import type { ConversationEvent } from "../types.ts";
+import type { NodeIdentity } from "./identity.ts";
+
+/** The hello feature (and mDNS `ext`) of a node that sends and checks signed records. */
+export const SIGNED_FEATURE = "signed";
+/** The metadata key of an event's or artifact's signature (base64 of 64 bytes). */
+export const SIG_KEY = "_sig";
+/** The metadata key naming an artifact's signer (its node id). */
+export const SIGNER_KEY = "_signer";
+
+/** Labels that make each signature mean one thing only. */
+export const RecordLabel = {
+  Event: "synapse-p2p event v1",
+  Reply: "synapse-p2p reply v1",
+  Claim: "synapse-p2p member claim v1",
+  Artifact: "synapse-p2p artifact v1",
+  GossipClaim: "synapse-p2p gossip claim v1",
+} as const;
+
+/** Ids remembered as signers, and verified signatures cached (each bounded; oldest forgotten first). */
+export const MAX_KNOWN_SIGNERS = 100_000;
+const MAX_CACHED_VERIFICATIONS = 50_000;
+const MAX_CACHED_KEYS = 10_000;
+
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+const HEX_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * What a member claims about itself: the membership record a heartbeat or join carries (or a SWIM
+ * alive/join update). `incarnation` is the claim's version where the membership has one.
+ */
+export interface MemberClaim {
+  id: string;
+  address: string;
+  port: number;
+  swarm: string | null;
+  team: string | null;
+  incarnation?: number;
+}
+
+/**
+ * What a member says about itself in gossip membership (a SWIM `alive` or `left` update): the
+ * state is signed too, so that an `alive` signature cannot be replayed as a `left`, and `meta` (the
+ * member's own record: name, swarm, team, capabilities) cannot be altered on the way.
+ */
+export interface GossipClaim {
+  id: string;
+  incarnation: number;
+  state: string;
+  address: string;
+  port: number;
+  meta?: unknown;
+}
+
+/** The port gossip membership takes for its members' claims about themselves (null signature: this node cannot sign). */
+export interface ClaimPort {
+  sign(claim: GossipClaim): Uint8Array | null;
+  verify(claim: GossipClaim, sig: unknown): boolean;
+}
+
+/** Rebuild `value` with every map's keys sorted and `undefined` as null (what the wire carries). */
+function sorted(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (Array.isArray(value)) return value.map(sorted);
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sorted((value as Record<string, unknown>)[key]);
+  return out;
+}
+
+/** The bytes a signature covers: MessagePack of `[label, ...fields]`, maps sorted by key. */
+export function canonicalRecord(label: string, fields: unknown[]): Uint8Array {
+  return encode(sorted([label, ...fields]));
+}
+
+/** `metadata` without the signature keys (what an event's or artifact's signature covers). */
+export function unsignedMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  if (!(SIG_KEY in metadata) && !(SIGNER_KEY in metadata)) return metadata;
+  const { [SIG_KEY]: _sig, [SIGNER_KEY]: _signer, ...rest } = metadata;
+  return rest;
+}
+
+/**
+ * The bytes an event's signature covers (a `reply` event's is its reply's: {@link replyBytes}). A
+ * broadcast's opening `message` (its id is its conversation's) is dated by each node from its nonce
+ * (or now, for a nonce from the future), so its time is left out.
+ */
+export function eventBytes(event: ConversationEvent): Uint8Array {
+  if (event.kind === "reply") return replyBytes(event.parent_id ?? event.conversation_id, event.peer.id, event.payload.result ?? null);
+  const opening = event.kind === "message" && event.event_id === event.conversation_id;
+  const p = event.peer;
+  return canonicalRecord(RecordLabel.Event, [
+    event.conversation_id,
+    event.event_id,
+    event.kind,
+    [p.id, p.name, p.swarm, p.team],
+    event.payload,
+    event.parent_id,
+    opening ? null : event.created_at,
+    unsignedMetadata(event.metadata),
+  ]);
+}
+
+/** The bytes a reply's signature covers: the broadcast, the replier, the result. */
+export function replyBytes(nonce: string, peerId: string, result: unknown): Uint8Array {
+  return canonicalRecord(RecordLabel.Reply, [nonce, peerId, result ?? null]);
+}
+
+/** The bytes a membership claim's signature covers. */
+export function claimBytes(claim: MemberClaim): Uint8Array {
+  return canonicalRecord(RecordLabel.Claim, [claim.id, claim.address, claim.port, claim.swarm, claim.team, claim.incarnation ?? null]);
+}
+
+/** The bytes a gossip self-claim's signature covers. */
+export function gossipClaimBytes(claim: GossipClaim): Uint8Array {
+  return canonicalRecord(RecordLabel.GossipClaim, [claim.id, claim.incarnation, claim.state, claim.address, claim.port, claim.meta ?? null]);
+}
+
+/** The artifact descriptor fields a signature covers (content enters through `size` and `sha256`). */
+export interface SignedArtifactFields {
+  name: string;
+  mime_type: string;
+  kind: string;
+  description: string;
+  encoding: string;
+  size: number;
+  sha256: string;
+  metadata: Record<string, unknown>;
+}
+
+/** The bytes an artifact's signature covers: its signer and its descriptor. */
+export function artifactBytes(signer: string, d: SignedArtifactFields): Uint8Array {
+  return canonicalRecord(RecordLabel.Artifact, [signer, d.name, d.mime_type, d.kind, d.description, d.encoding, d.size, d.sha256, unsignedMetadata(d.metadata)]);
+}
+
+/** A signature as it travels: bytes (a keyword argument) or base64 (metadata); null when neither. */
+export function signatureBytes(sig: unknown): Uint8Array | null {
+  if (sig instanceof Uint8Array) return sig.length === 64 ? sig : null;
+  if (typeof sig === "string" && sig.length === 0) return null;
+  if (typeof sig !== "string" || sig.length !== 88) return null;
+  const bytes = Buffer.from(sig, "base64");
+  return bytes.length === 64 ? new Uint8Array(bytes) : null;
+}
+
+/**
+ * A signature as metadata keeps it (base64), from either form; undefined when there is none. A
+ * malformed one stays present (as "") so that it fails verification rather than pass as unsigned.
+ */
+export function signatureText(sig: unknown): string | undefined {
+  if (sig === undefined || sig === null) return undefined;
+  const bytes = signatureBytes(sig);
+  return bytes ? Buffer.from(bytes).toString("base64") : "";
+}
+
+/** Ed25519 keys by node id (null: the id is no key), shared by every verifier of the process. */
+let keyCache: Bounded<KeyObject | null> | null = null;
+
+/** The Ed25519 key whose hex is `id`, or null when `id` is not one. */
+function publicKeyOf(id: string): KeyObject | null {
+  keyCache ??= new Bounded<KeyObject | null>(MAX_CACHED_KEYS);
+  let key = keyCache.get(id);
+  if (key !== undefined) return key;
+  key = null;
+  if (HEX_ID.test(id)) {
+    try {
+      key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(id, "hex")]), format: "der", type: "spki" });
+    } catch {
+      key = null; // not a point on the curve
+    }
+  }
+  keyCache.set(id, key);
+  return key;
+}
+
+/** True when `sig` (bytes or base64) is the signature of `bytes` by the node whose id is `id`. */
+export function verifySignature(id: string, bytes: Uint8Array, sig: unknown): boolean {
+  const signature = signatureBytes(sig);
+  const key = signature ? publicKeyOf(id) : null;
+  if (!signature || !key) return false;
+  try {
+    return verify(null, bytes, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** A bounded map that forgets its oldest entry first. */
+class Bounded<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+  }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/** Options of {@link SignedRecords}. */
+export interface SignedRecordsOptions {
+  /**
+   * The identity this node signs with; null when it cannot sign (a node whose fixed `id` is not its
+   * identity's key: its records go out unsigned, as a Python node's).
+   */
+  identity: NodeIdentity | null;
+  /** A closed swarm: every record must be signed, whoever its author. */
+  closed: boolean;
+}
+
+/** Counters, for tests and the bench. */
+export interface SignedRecordsStats {
+  signed: number;
+  verified: number;
+  /** Verifications answered from the cache (a copy of a record seen before). */
+  cached: number;
+  refused: number;
+}
+
+/**
+ * One node's signing and checking of records. Verification is cached by (signature, digest of the
+ * signed bytes), so the many copies of one record that flooding brings cost one verification.
+ */
+export class SignedRecords {
+  /** Whether every record must be signed. */
+  readonly closed: boolean;
+  private readonly identity: NodeIdentity | null;
+  private readonly signers = new Bounded<true>(MAX_KNOWN_SIGNERS);
+  private readonly verifiedCache = new Bounded<true>(MAX_CACHED_VERIFICATIONS);
+  /** The newest incarnation of each member's verified claims. */
+  private readonly incarnations = new Bounded<number>(MAX_KNOWN_SIGNERS);
+  readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
+
+  constructor(options: SignedRecordsOptions) {
+    this.identity = options.identity;
+    this.closed = options.closed;
+    if (this.identity) this.signers.set(this.identity.id, true);
+  }
+
+  /** The id this node signs as, or null when it does not sign. */
+  get signerId(): string | null {
+    return this.identity?.id ?? null;
+  }
+
+  /** True when `id` is known to sign its records (this node, or an id seen with a valid signature). */
+  knownSigner(id: string): boolean {
+    return this.signers.has(id);
+  }
+
+  /** Remember `id` as a signer: call it only after checking a signature of `id` (an artifact's). */
+  noteSigner(id: string): void {
+    this.signers.set(id, true);
+  }
+
+  /** Ids known to sign (at most {@link MAX_KNOWN_SIGNERS}). */
+  get knownSigners(): number {
+    return this.signers.size;
+  }
+
+  /** Sign `bytes` as this node; null when it does not sign. */
+  sign(bytes: Uint8Array): Uint8Array | null {
+    if (!this.identity) return null;
+    this.stats.signed++;
+    return this.identity.sign(bytes);
+  }
+
+  /** True when `sig` is `id`'s valid signature of `bytes` (and then `id` is remembered as a signer). */
+  verify(id: string, bytes: Uint8Array, sig: unknown): boolean {
+    const signature = signatureBytes(sig);
+    if (!signature) return false;
+    const cacheKey = `${id}:${Buffer.from(signature).toString("base64")}:${createHash("sha256").update(bytes).digest("base64")}`;
+    if (this.verifiedCache.has(cacheKey)) {
+      this.stats.cached++;
+      return true;
+    }
+    if (!verifySignature(id, bytes, signature)) return false;
+    this.stats.verified++;
+    this.verifiedCache.set(cacheKey, true);
+    this.signers.set(id, true);
+    return true;
+  }
+
+  /**
+   * Why a record of `author` carrying `sig` over `bytes` is refused, or null when it is accepted:
+   * a signature present must verify; an absent one is refused in a closed swarm and for an author
+   * known to sign.
+   */
+  refusal(author: string, bytes: () => Uint8Array, sig: unknown, what: string): string | null {
+    if (sig !== undefined && sig !== null) {
+      if (this.verify(author, bytes(), sig)) return null;
+      this.stats.refused++;
+      return `${what} in the name of ${author.slice(0, 8)} has a signature that does not verify`;
+    }
+    if (this.closed || this.signers.has(author)) {
+      this.stats.refused++;
+      return `${what} in the name of ${author.slice(0, 8)} is not signed (${this.closed ? "a closed swarm's records must be" : "that node signs its records"})`;
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------ events and replies
+
+  /** `event` with this node's signature in `metadata._sig` (unchanged when it does not sign). */
+  signEvent(event: ConversationEvent): ConversationEvent {
+    const sig = this.sign(eventBytes(event));
+    if (!sig) return event;
+    return { ...event, metadata: { ...unsignedMetadata(event.metadata), [SIG_KEY]: Buffer.from(sig).toString("base64") } };
+  }
+
+  /**
+   * `metadata` of an artifact described by `fields` (its own metadata included), with this node's
+   * signature (`_sig`) and id (`_signer`); unchanged when it does not sign.
+   */
+  signArtifact(fields: SignedArtifactFields): Record<string, unknown> {
+    const id = this.signerId;
+    const sig = id === null ? null : this.sign(artifactBytes(id, fields));
+    if (id === null || sig === null) return fields.metadata;
+    return { ...unsignedMetadata(fields.metadata), [SIGNER_KEY]: id, [SIG_KEY]: Buffer.from(sig).toString("base64") };
+  }
+
+  /** Why an event is refused (see {@link refusal}), or null. */
+  eventRefusal(event: ConversationEvent): string | null {
+    return this.refusal(event.peer.id, () => eventBytes(event), event.metadata[SIG_KEY], `a ${event.kind} event`);
+  }
+
+  /** This node's signature of its reply to `nonce`, or null when it does not sign. */
+  signReply(nonce: string, result: unknown): Uint8Array | null {
+    return this.identity ? this.sign(replyBytes(nonce, this.identity.id, result)) : null;
+  }
+
+  /** Why a reply is refused (see {@link refusal}), or null. */
+  replyRefusal(nonce: string, peerId: string, result: unknown, sig: unknown): string | null {
+    return this.refusal(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply");
+  }
+
+  // ------------------------------------------------------------------ membership claims
+
+  /** Sign this node's claim; null when it does not sign or the claim is not its own. */
+  signClaim(claim: MemberClaim): Uint8Array | null {
+    if (!this.identity || claim.id !== this.identity.id) return null;
+    return this.sign(claimBytes(claim));
+  }
+
+  /** True when `sig` is the claimed member's own signature of the claim. */
+  verifyClaim(claim: MemberClaim, sig: unknown): boolean {
+    return this.verify(claim.id, claimBytes(claim), sig);
+  }
+
+  /**
+   * Why a membership claim is refused, or null. `changes` tells whether believing it would change
+   * a known peer's entry (its address or port). A claim with a signature must verify, and may not
+   * move the entry when its incarnation is older than the member's newest verified claim. An
+   * unsigned one is refused in a closed swarm; for a member known to sign, it is refused when it
+   * would change the entry (a known peer's entry moves only by its owner's signature).
+   */
+  claimRefusal(claim: MemberClaim, sig: unknown, changes: boolean): string | null {
+    if (sig !== undefined && sig !== null) {
+      if (!this.verifyClaim(claim, sig)) {
+        this.stats.refused++;
+        return `the claim of ${claim.id.slice(0, 8)} has a signature that does not verify`;
+      }
+      if (claim.incarnation === undefined) return null;
+      // A genuine claim older than one already seen is a replay (or a clock gone back): it may
+      // still say "alive", never move the member back to where it was.
+      const newest = this.incarnations.get(claim.id);
+      if (newest !== undefined && claim.incarnation < newest) {
+        if (!changes) return null;
+        this.stats.refused++;
+        return `the claim of ${claim.id.slice(0, 8)} is older than one already seen (a replay?)`;
+      }
+      this.incarnations.set(claim.id, claim.incarnation);
+      return null;
+    }
+    if (this.closed || (changes && this.signers.has(claim.id))) {
+      this.stats.refused++;
+      return `the claim of ${claim.id.slice(0, 8)} is not signed by it${this.closed ? " (a closed swarm's claims must be)" : ""}`;
+    }
+    return null;
+  }
+
+  /**
+   * The signing and checking of gossip membership's self-claims (SWIM `alive` and `left` updates a
+   * member makes about itself, {@link ClaimPort}): this node signs its own; a claim about a member
+   * is believed under the rule of every record ({@link refusal}).
+   */
+  claimPort(): ClaimPort {
+    return {
+      sign: (claim) => (claim.id === this.signerId ? this.sign(gossipClaimBytes(claim)) : null),
+      // The rule of every record: a signature present must verify; none is refused in a closed
+      // swarm and for a member known to sign.
+      verify: (claim, sig) => this.refusal(claim.id, () => gossipClaimBytes(claim), sig ?? null, `a gossip ${claim.state} claim`) === null,
+    };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * `security/records.ts` on its own: the canonical bytes (independent of key order, of how a number
+ * travelled, of `undefined`), the claim port a membership protocol takes (SWIM's alive and join
+ * claims), the rules of who must sign, and the verification cache.
+ */
+import { describe, expect, test } from "bun:test";
+import { decode, encode } from "../../src/wire/codec.ts";
+import { NodeIdentity } from "../../src/security/identity.ts";
+import { RecordLabel, SignedRecords, canonicalRecord, claimBytes, eventBytes, gossipClaimBytes, signatureText, verifySignature, type GossipClaim, type MemberClaim } from "../../src/security/records.ts";
+import { makeEvent } from "../../src/conversation/events.ts";
+import type { Peer } from "../../src/types.ts";
+
+const records = () => new SignedRecords({ identity: NodeIdentity.generate(), closed: false });
+
+describe("signed records - canonical bytes", () => {
+  test("the same values in another key order, after a round trip, or with undefined for nil give the same bytes", () => {
+    const a = canonicalRecord(RecordLabel.Event, [{ b: 1, a: [1.5, { y: null, x: "s" }] }]);
+    const b = canonicalRecord(RecordLabel.Event, [{ a: [1.5, { x: "s", y: undefined }], b: 1 }]);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    const travelled = decode(encode({ a: [1.5, { x: "s", y: null }], b: 1.0 }));
+    expect(Buffer.from(canonicalRecord(RecordLabel.Event, [travelled])).equals(Buffer.from(a))).toBe(true);
+    // Another label, another meaning: no signature passes for another record type.
+    expect(Buffer.from(canonicalRecord(RecordLabel.Reply, [{ b: 1, a: [1.5, { y: null, x: "s" }] }])).equals(Buffer.from(a))).toBe(false);
+  });
+
+  test("an event's signature survives a trip through the wire and breaks on any covered field", () => {
+    const r = records();
+    const peer: Peer = { id: r.signerId!, address: "10.0.0.1", port: 1, swarm: "s", team: "default", name: "n", kind: "node", capabilities: [], last_seen: 1 };
+    const event = r.signEvent(makeEvent({ conversationId: "c", kind: "note", peer, payload: { n: 1, bytes: new Uint8Array([1, 2]) }, metadata: { m: true } }));
+    const checker = new SignedRecords({ identity: null, closed: true });
+    const travelled = decode(encode(event)) as typeof event;
+    expect(checker.eventRefusal(travelled)).toBeNull();
+    const changes: Array<Partial<typeof event>> = [
+      { conversation_id: "d" },
+      { event_id: "other" },
+      { kind: "task.done" },
+      { payload: { n: 2, bytes: new Uint8Array([1, 2]) } },
+      { parent_id: "p" },
+      { created_at: event.created_at + 1 },
+      { metadata: { ...event.metadata, m: false } },
+      { peer: { ...peer, name: "someone else" } },
+    ];
+    for (const change of changes) expect(checker.eventRefusal({ ...travelled, ...change })).toContain("does not verify");
+    // Outside the signature: the author's address (the author's membership says where it is).
+    expect(checker.eventRefusal({ ...travelled, peer: { ...peer, address: "10.0.0.2" } })).toBeNull();
+    expect(eventBytes(event).length).toBeGreaterThan(0);
+  });
+});
+
+describe("signed records - the gossip claim port (SWIM's alive and left updates) and membership claims", () => {
+  test("a member's own claim verifies; any changed field (state and meta included), another key or another member's claim does not", () => {
+    const member = records();
+    const port = member.claimPort();
+    const claim: GossipClaim = { id: member.signerId!, incarnation: 7, state: "alive", address: "10.0.0.1", port: 9999, meta: { name: "m", swarm: "lab", capabilities: ["x"] } };
+    const sig = port.sign(claim)!;
+    expect(sig).toHaveLength(64);
+    const other = new SignedRecords({ identity: null, closed: false }).claimPort();
+    expect(other.verify(claim, sig)).toBe(true);
+    const changes: Array<Partial<GossipClaim>> = [{ address: "10.0.0.66" }, { port: 9998 }, { incarnation: 8 }, { state: "left" }, { meta: { name: "m", swarm: "lab", capabilities: ["x", "y"] } }, { meta: undefined }];
+    for (const change of changes) expect(other.verify({ ...claim, ...change }, sig)).toBe(false);
+    expect(port.sign({ ...claim, id: "ab".repeat(32) })).toBeNull(); // a node signs only claims about itself
+    expect(other.verify(claim, "not a signature")).toBe(false);
+    // The key order of meta is not part of the signature (canonical bytes).
+    expect(other.verify({ ...claim, meta: { capabilities: ["x"], swarm: "lab", name: "m" } }, sig)).toBe(true);
+    expect(gossipClaimBytes(claim)).toEqual(gossipClaimBytes({ ...claim }));
+  });
+
+  test("an unsigned gossip claim: believed from a member never seen signing in an open swarm, refused once it signed, always refused in a closed swarm", () => {
+    const member = records();
+    const claim: GossipClaim = { id: member.signerId!, incarnation: 1, state: "alive", address: "10.0.0.1", port: 9999 };
+    const open = new SignedRecords({ identity: null, closed: false }).claimPort();
+    expect(open.verify(claim, undefined)).toBe(true);
+    expect(open.verify(claim, member.claimPort().sign(claim))).toBe(true);
+    expect(open.verify({ ...claim, state: "left" }, undefined)).toBe(false); // known to sign now
+    const closed = new SignedRecords({ identity: null, closed: true }).claimPort();
+    expect(closed.verify(claim, undefined)).toBe(false);
+    expect(closed.verify(claim, member.claimPort().sign(claim))).toBe(true);
+    expect(claimBytes({ id: claim.id, address: "a", port: 1, swarm: null, team: null }).length).toBeGreaterThan(0);
+  });
+
+  test("who must sign: closed swarm always; open swarm only a member known to sign, and only for a move", () => {
+    const member = records();
+    const claim: MemberClaim = { id: member.signerId!, address: "10.0.0.1", port: 9999, swarm: "lab", team: "default" };
+    const open = new SignedRecords({ identity: null, closed: false });
+    expect(open.claimRefusal(claim, undefined, true)).toBeNull(); // never seen signing: a Python node, believed
+    expect(open.claimRefusal(claim, member.signClaim(claim), true)).toBeNull();
+    expect(open.knownSigner(claim.id)).toBe(true);
+    expect(open.claimRefusal(claim, undefined, false)).toBeNull(); // no move: liveness only
+    expect(open.claimRefusal({ ...claim, address: "10.0.0.66" }, undefined, true)).toContain("not signed");
+    const closed = new SignedRecords({ identity: null, closed: true });
+    expect(closed.claimRefusal(claim, undefined, false)).toContain("closed swarm");
+    expect(closed.claimRefusal(claim, member.signClaim(claim), false)).toBeNull();
+  });
+});
+
+describe("signed records - checks", () => {
+  test("copies are checked once (the cache), a node's own unsigned records are refused, malformed signatures stay present", () => {
+    const author = records();
+    const reader = new SignedRecords({ identity: NodeIdentity.generate(), closed: false });
+    const sig = author.signReply("n", { ok: 1 });
+    for (let i = 0; i < 5; i++) expect(reader.replyRefusal("n", author.signerId!, { ok: 1 }, sig)).toBeNull();
+    expect(reader.stats).toMatchObject({ verified: 1, cached: 4 });
+    expect(reader.replyRefusal("n", reader.signerId!, { ok: 1 }, undefined)).toContain("not signed");
+    expect(signatureText(undefined)).toBeUndefined();
+    expect(signatureText("garbage")).toBe("");
+    expect(reader.replyRefusal("n", "ab".repeat(32), 1, signatureText("garbage"))).toContain("does not verify");
+    expect(verifySignature("not hex", new Uint8Array(1), sig)).toBe(false);
+  });
+});
