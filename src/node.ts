@@ -61,7 +61,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
-import { SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { BATCH_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 
 const log = createLogger("node");
 
@@ -212,6 +212,11 @@ export class Node {
           const channel = this.pool.list().find((c) => c.host === peer.address && c.port === peer.port && c.mode !== "unknown");
           return channel ? channel.mode === "multiplex" && channel.features[SYNC_PAGES_FEATURE] === true : null;
         },
+        batches: (peer) => {
+          const channel = this.pool.find(peer.address, peer.port);
+          if (channel === undefined || channel.mode === "unknown") return null;
+          return channel.mode === "multiplex" && channel.features[BATCH_FEATURE] === true;
+        },
       },
       {
         log: options.conversationLog,
@@ -221,6 +226,8 @@ export class Node {
         summarizer: options.summarizer,
         retention: options.conversationRetention,
         gossipFanout: options.conversationGossipFanout,
+        batchInterval: options.conversationBatchInterval,
+        batchFanout: options.conversationBatchFanout,
         summarizerInterval: options.conversationSummarizerInterval,
       },
     );

@@ -2,8 +2,8 @@
  * The built-in endpoints every node answers without a swarm: `_synapse.ping`, `_synapse.info`,
  * `_synapse.methods`, `_node.info`, `_node.capabilities`, and this implementation's
  * `_synapse.hello` (connection negotiation, see the pool; its answer lists the extensions this
- * node speaks: `multiplex`, `leave` for membership's `_synapse.leave`, and `sync_pages` for paged
- * conversation sync and list).
+ * node speaks: `multiplex`, `leave` for membership's `_synapse.leave`, `sync_pages` for paged
+ * conversation sync and list, and `batch` for `_synapse.conversation.batch`).
  *
  * @module
  */
@@ -51,6 +51,8 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
     leave: true,
     // This node pages conversation sync and list for callers that send `page` (docs/protocol.md).
     sync_pages: true,
+    // This node takes `_synapse.conversation.batch` (docs/protocol.md).
+    batch: true,
     implementation: IMPLEMENTATION,
     version: VERSION,
   }));

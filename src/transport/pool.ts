@@ -56,6 +56,11 @@ export class Pool implements ChannelHost {
     return ch;
   }
 
+  /** The channel of `host:port` when there is one (unlike {@link channel}, never makes one). */
+  find(host: string, port: number): PeerChannel | undefined {
+    return this.channels.get(`${host}:${port}`);
+  }
+
   /** @internal Known channels (for diagnostics and tests). */
   list(): PeerChannel[] {
     return [...this.channels.values()];
