@@ -298,7 +298,7 @@ export class Dissemination {
   async serve(items: unknown, fromId: unknown, haveRaw: unknown): Promise<{ items: WireItem[] }> {
     const raws = readItems(items);
     this.stats.batchesReceived++;
-    const sender = typeof fromId === "string" ? (this.views.get().batch.find((p) => p.id === fromId) ?? null) : null;
+    const sender = typeof fromId === "string" ? this.views.find(fromId) : null;
     const senderId = sender?.id ?? (typeof fromId === "string" ? fromId : "");
     const sentNow = new Set(raws.map((r) => (r ? rawKey(r) : "")));
     await this.take(raws, senderId, sender);

@@ -80,6 +80,12 @@ export class PeerViews {
     return view;
   }
 
+  /** A known peer by id (from the current view), or null. */
+  find(id: string): Peer | null {
+    const view = this.get();
+    return view.batch.find((p) => p.id === id) ?? view.plain.find((p) => p.id === id) ?? view.unknown.find((p) => p.id === id) ?? null;
+  }
+
   /**
    * Open the connection (and its hello) to peers not yet connected, a few per refresh, with a
    * `_synapse.ping` (which every node answers), so that the next view knows whether they batch.
