@@ -12,6 +12,7 @@ import { makeEvent } from "../../src/conversation/events.ts";
 import { itemKey, keyHash, writeDigest } from "../../src/conversation/batch-items.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import { Node } from "../../src/node.ts";
+import { ConfigError } from "../../src/errors.ts";
 import type { CallContext } from "../../src/rpc/endpoints.ts";
 import type { ConversationEvent, Peer } from "../../src/types.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
@@ -68,6 +69,20 @@ describe("conversation - batched dissemination", () => {
     expect(again.items.map((i) => i.event?.event_id)).not.toContain(two.event_id);
     await settle(nodes);
     expect((await b.conversation("pull")).length).toBe(2);
+  });
+
+  test("the batch options are checked: an interval in (0, 60] seconds or null, a fan-out of at least 1", () => {
+    for (const bad of [0, -1, 61, Number.NaN, "0.1"]) {
+      expect(() => new Node({ conversationBatchInterval: bad as number })).toThrow(ConfigError);
+    }
+    for (const bad of [0, 1.5, Number.POSITIVE_INFINITY]) expect(() => new Node({ conversationBatchFanout: bad })).toThrow(ConfigError);
+    expect(() => new Node({ conversationBatchInterval: null, conversationBatchFanout: 3 })).not.toThrow();
+  });
+
+  test("the hello answer offers `batch`", async () => {
+    const [a] = await swarm(1);
+    const hello = await new Client("127.0.0.1", a!.port).call<Record<string, unknown>>("_synapse.hello", { features: ["multiplex"] });
+    expect(hello.batch).toBe(true);
   });
 
   test("malformed batches are refused or skipped item by item; the node keeps serving", async () => {
