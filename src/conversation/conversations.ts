@@ -208,8 +208,9 @@ export class Conversations {
 
 
   /**
-   * Answer a broadcast: record the reply here and send `_synapse.broadcast.reply(nonce, self,
-   * result=...)` to every known peer (and the origin), so that the whole swarm learns it. A node
+   * Answer a broadcast: record the reply here and send it to the origin by a call of its own
+   * (`_synapse.broadcast.reply(nonce, self, result=...)`) and on to the swarm (batched among Bun
+   * peers, per-event calls to the others; docs/conversations.md#gossip). A node
    * replies once per broadcast: a second reply returns the first one and sends nothing.
    *
    * @throws {EncodeError} when the result cannot travel.
@@ -225,13 +226,10 @@ export class Conversations {
     }
     const item: Item = { kind: "reply", nonce, peer: self, result: result ?? null };
     const origin = typeof target !== "string" && target.origin && target.origin.id !== self.id ? target.origin : null;
-    if (origin === null) await this.dissemination.spread(item, new Set());
-    else {
-      // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
-      const known = this.gossip.others().find((p) => p.id === origin.id) ?? origin;
-      const first = this.gossip.fanOut([known], ConversationEndpoint.Reply, [nonce, self], { result: result ?? null });
-      await Promise.all([first, this.dissemination.spread(item, new Set([origin.id]))]);
-    }
+    // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
+    const to = origin && (this.gossip.others().find((p) => p.id === origin.id) ?? origin);
+    const first = to ? this.gossip.fanOut([to], ConversationEndpoint.Reply, [nonce, self], { result: result ?? null }) : 0;
+    await Promise.all([first, this.dissemination.spread(item, new Set(origin ? [origin.id] : []))]);
     return { nonce, peer: self, result: result ?? null };
   }
 
@@ -271,8 +269,10 @@ export class Conversations {
   // ---------------------------------------------------------------- events
 
   /**
-   * Create an event authored by this node, store it and send it to every known peer (who relay it
-   * further). Resolves once every peer answered or failed.
+   * Create an event authored by this node, store it and send it to the swarm: per-event calls to
+   * the peers that do not batch (who relay it further), batched rounds among Bun peers. Resolves
+   * once those calls are answered (or failed) and the item's first batch was (one Bun peer holds it;
+   * the rest learn it within a few rounds).
    *
    * @throws {ConfigError} for an empty conversation id or kind, a non-map payload or metadata, or the
    * `reply` kind (use {@link reply}).
@@ -321,7 +321,10 @@ export class Conversations {
   /** `ack`: "I saw this and choose to wade in" (parent_id = the nonce unless `options.parentId`). */
   async ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}, options: EmitOptions = {}): Promise<ConversationEvent> {
     const nonce = nonceOf(broadcast);
-    return this.emit(nonce, EventKind.Ack, payload, { parentId: options.parentId === undefined ? nonce : options.parentId, metadata: options.metadata });
+    const event = this.build(nonce, EventKind.Ack, payload, { parentId: options.parentId === undefined ? nonce : options.parentId, metadata: options.metadata });
+    // The broadcast's origin gets the ACK by a call of its own, before this resolves (as a reply).
+    await this.publish(event, typeof broadcast === "string" ? undefined : broadcast.origin);
+    return event;
   }
 
   /**

@@ -86,6 +86,8 @@ interface Entry {
   size: number;
   /** Peers it was pushed to by this node's rounds. */
   pushes: number;
+  /** Whoever waits for its first push to be answered (an author's `emit`). */
+  waiters: Array<() => void>;
   /** Its key's hash, for digests. */
   hash: number;
   /** Ids of peers known to have it (its author, who sent it here, who it was sent to). */
@@ -137,6 +139,7 @@ export class Dissemination {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const e of this.entries.values()) this.release(e);
     this.entries.clear();
     this.repairs.stop();
     this.views.reset();
@@ -159,6 +162,7 @@ export class Dissemination {
     const author = authorOf(item);
     const size = this.interval === null ? Infinity : wireSize(item);
     let plain: Peer[];
+    let pushed: Promise<void> | null = null;
     if (size > BATCH_BYTES) {
       // No batching (or too big for a batch): today's per-event calls to every target.
       const exclude = new Set([...known, author]);
@@ -176,24 +180,40 @@ export class Dissemination {
         plain = eligible.length <= this.gossip.fanout ? eligible : sample(eligible, this.gossip.fanout);
       }
       // Rounds only where some peer batches (or may, once connected).
-      if (view.batch.length + view.unknown.length > 0) this.learn(itemKey(item), item, size, new Set([...known, author]));
+      if (view.batch.length + view.unknown.length > 0) pushed = this.learn(itemKey(item), item, size, new Set([...known, author]), author === self);
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
-    if (plain.length === 0) return Promise.resolve(0);
-    return item.kind === "event"
-      ? this.gossip.fanOut(plain, ConversationEndpoint.Event, [item.event], {})
-      : this.gossip.fanOut(plain, ConversationEndpoint.Reply, [item.nonce, item.peer], { result: item.result });
+    const calls =
+      plain.length === 0
+        ? Promise.resolve(0)
+        : item.kind === "event"
+          ? this.gossip.fanOut(plain, ConversationEndpoint.Event, [item.event], {})
+          : this.gossip.fanOut(plain, ConversationEndpoint.Reply, [item.nonce, item.peer], { result: item.result });
+    return pushed ? Promise.all([calls, pushed]).then(([n]) => n) : calls;
   }
 
-  /** Remember an item (hot from this round), and make sure the rounds run. */
-  private learn(key: string, item: Item, size: number, peers: Set<string>): void {
-    if (this.entries.has(key) || this.stopped) return;
-    this.entries.set(key, { item, at: this.round, size, hash: keyHash(key), peers, pushes: 0 });
+  /**
+   * Remember an item (hot from this round), and make sure the rounds run. With `wait`, returns a
+   * promise that settles once the item's first push was answered (or failed), or once it cooled
+   * without one: an author's `emit` then resolves when at least one Bun peer holds the item (in a
+   * swarm of two, every peer), as it resolved when every peer had answered before batching.
+   */
+  private learn(key: string, item: Item, size: number, peers: Set<string>, wait = false): Promise<void> | null {
+    if (this.entries.has(key) || this.stopped) return null;
+    const entry: Entry = { item, at: this.round, size, hash: keyHash(key), peers, pushes: 0, waiters: [] };
+    this.entries.set(key, entry);
+    const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
     this.lastNews = this.round;
     if (this.timer === null && this.interval !== null) {
       this.timer = setInterval(() => this.tick(), this.interval * 1000);
       this.timer.unref?.();
     }
+    return settled;
+  }
+
+  /** Settle whoever waits for the entry's first push. */
+  private release(e: Entry): void {
+    for (const resolve of e.waiters.splice(0)) resolve();
   }
 
   private hotCount(): number {
@@ -212,6 +232,7 @@ export class Dissemination {
     for (const [key, e] of this.entries) {
       if (this.round - e.at <= KEEP_ROUNDS) break; // learnt in order: the rest is younger
       this.entries.delete(key);
+      this.release(e);
     }
     if (this.entries.size === 0 && this.timer) {
       clearInterval(this.timer);
@@ -221,6 +242,7 @@ export class Dissemination {
     const hashes: number[] = [];
     for (const e of this.entries.values()) {
       if (this.isHot(e)) hot.push(e);
+      else if (e.waiters.length > 0 && e.pushes === 0) this.release(e); // cooled without a push
       hashes.push(e.hash);
     }
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
@@ -284,7 +306,10 @@ export class Dissemination {
           log.debug(`batch to ${peer.name || peer.id.slice(0, 8)} failed: ${errorMessage(error)}`);
         },
       )
-      .finally(() => this.inFlight--);
+      .finally(() => {
+        this.inFlight--;
+        for (const e of due) this.release(e);
+      });
     this.track(work);
   }
 
