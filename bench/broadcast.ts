@@ -54,6 +54,8 @@ export interface BroadcastResult {
   repliesAtOriginMs: number;
   repliesEverywhereMs: number;
   replyCallsPerRound: number;
+  /** Rounds in which some node did not get every reply within the round timeout, with how many nodes did. */
+  incompleteRounds: number[];
   /** Reply-carrying calls per peer: the round's total over N. */
   replyCallsPerPeer: number;
   /** The most reply-carrying calls one node made in a round (batched mode only; null otherwise). */
@@ -62,7 +64,7 @@ export interface BroadcastResult {
   directCallsMs: number;
 }
 
-const ROUND_TIMEOUT_MS = 60_000;
+const ROUND_TIMEOUT_MS = 30_000;
 
 /** Median of `values` (NaN when empty); the teams scenario uses it too. */
 export function median(values: number[]): number {
@@ -196,6 +198,7 @@ export async function measureBroadcast(n: number, rounds: number, mode: GossipMo
   const everywhere: number[] = [];
   const replyCalls: number[] = [];
   const maxPerPeer: number[] = [];
+  const incomplete: number[] = [];
   const direct: number[] = [];
   const silentDelivered: number[] = [];
   const silentReturned: number[] = [];
@@ -226,7 +229,15 @@ export async function measureBroadcast(n: number, rounds: number, mode: GossipMo
       state.t0 = t;
       await origin.broadcast("bench.question", kw({ q: r }));
       returned.push(performance.now() - t);
-      await done;
+      try {
+        await done;
+      } catch (error) {
+        // Reported, not fatal: a round in which some node never got every reply is a result too.
+        console.error(`  ${(error as Error).message}: ${state.complete} of ${nodes.length} nodes had every reply`);
+        incomplete.push(state.complete);
+        await settle(nodes);
+        continue;
+      }
       delivered.push(state.deliveredAt - t);
       atOrigin.push(state.originAt - t);
       everywhere.push(state.everywhereAt - t);
@@ -248,6 +259,7 @@ export async function measureBroadcast(n: number, rounds: number, mode: GossipMo
     repliesAtOriginMs: round(median(atOrigin)),
     repliesEverywhereMs: round(median(everywhere)),
     replyCallsPerRound: median(replyCalls),
+    incompleteRounds: incomplete,
     replyCallsPerPeer: round(median(replyCalls) / n),
     maxReplyCallsPerPeer: mode.kind === "batched" ? median(maxPerPeer) : null,
     directCallsMs: round(median(direct)),
@@ -276,7 +288,7 @@ function plan(): Array<[number, number, GossipMode]> {
     [200, 3, FANOUT3],
     [10, 5, BATCHED],
     [50, 5, BATCHED],
-    [200, 5, BATCHED],
+    [200, 3, BATCHED],
   ];
 }
 

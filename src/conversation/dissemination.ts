@@ -11,8 +11,9 @@
  *   the answer brings exactly the items the callee remembers and the caller lacks.
  *
  * Items learnt within one round travel together, so the calls a node makes depend on how long
- * news keeps arriving (it calls while something is hot or news came in the last
- * {@link ACTIVE_ROUNDS} rounds), not on how many items there are.
+ * news keeps arriving, not on how many items there are: a node calls while something is hot or
+ * its pulls bring news (it stops after {@link FRUITLESS_PULLS} answers in a row brought nothing
+ * new), with at most `batchFanout` calls in flight (a slow swarm gets fewer, fuller batches).
  *
  * - De-duplication: every item has a key (event id; (nonce, replier) for a reply). A key
  *   remembered here is dropped before anything is ingested or queued (`duplicatesDropped`); after
@@ -46,10 +47,10 @@ export const HOT_PUSHES = 2;
 export const HOT_ROUNDS = 6;
 /** Random peers looked at to find one that lacks a hot item, per call of a round. */
 const PICK_TRIES = 4;
-/** Rounds a node goes on calling peers after it last learnt something new (the pull half's reach). */
-export const ACTIVE_ROUNDS = 3;
+/** Answers in a row that brought nothing new after which a node stops pulling (until its next news). */
+export const FRUITLESS_PULLS = 3;
 /** Rounds an item is remembered: listed in digests, offered in answers, de-duplicated. */
-export const KEEP_ROUNDS = 24;
+export const KEEP_ROUNDS = 100;
 
 /** Counters of the dissemination (read by `node.metrics()`). */
 export interface DisseminationStats {
@@ -101,8 +102,8 @@ export class Dissemination {
   /** Recently learnt items by key, in the order learnt. */
   private readonly entries = new Map<string, Entry>();
   private round = 0;
-  /** Round this node last learnt a new item in. */
-  private lastNews = 0;
+  /** Answers in a row that brought nothing new (reset by any news). */
+  private fruitless = FRUITLESS_PULLS;
   private timer: ReturnType<typeof setInterval> | null = null;
   private inFlight = 0;
   private readonly repairs: Repairs;
@@ -203,7 +204,7 @@ export class Dissemination {
     const entry: Entry = { item, at: this.round, size, hash: keyHash(key), peers, pushes: 0, waiters: [] };
     this.entries.set(key, entry);
     const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
-    this.lastNews = this.round;
+    this.fruitless = 0;
     if (this.timer === null && this.interval !== null) {
       this.timer = setInterval(() => this.tick(), this.interval * 1000);
       this.timer.unref?.();
@@ -223,7 +224,7 @@ export class Dissemination {
   }
 
   /**
-   * One round: forget old items; while news came in the last {@link ACTIVE_ROUNDS} rounds, call
+   * One round: forget old items; while something is hot or pulls bring news, call
    * `fanout` random Bun peers, pushing the hot items each is not known to have and sending the
    * digest of every item remembered, so that the answer brings exactly what this node lacks.
    */
@@ -246,10 +247,10 @@ export class Dissemination {
       hashes.push(e.hash);
     }
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
-    if (hot.length === 0 && this.round - this.lastNews > ACTIVE_ROUNDS) return;
+    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS) || this.inFlight >= this.fanout) return;
     const have = writeDigest(hashes.slice(-MAX_DIGEST_HASHES));
     const candidates = this.views.get().batch.slice();
-    for (let picked = 0; picked < this.fanout && candidates.length > 0; picked++) {
+    for (let picked = this.inFlight; picked < this.fanout && candidates.length > 0; picked++) {
       // A random peer, preferring one that is not known to have every hot item.
       let peer: Peer | null = null;
       let due: Entry[] = [];
@@ -299,7 +300,10 @@ export class Dissemination {
     const work = this.host
       .call(peer, ConversationEndpoint.Batch, [due.map((e) => toWire(e.item))], { from: this.host.self().id, have })
       .then(
-        (answer) => (isMap(answer) ? this.receive(answer.items, peer) : undefined),
+        async (answer) => {
+          const fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
+          if (fresh === 0) this.fruitless++;
+        },
         (error) => {
           // Not delivered: a later round may push them to this peer again.
           for (const e of due) e.peers.delete(peer.id);
@@ -337,19 +341,20 @@ export class Dissemination {
   }
 
   /** Items of an answer to this node's batch. */
-  private async receive(items: unknown, from: Peer): Promise<void> {
+  private async receive(items: unknown, from: Peer): Promise<number> {
     let raws: Array<RawItem | null>;
     try {
       raws = readItems(items);
     } catch (error) {
       log.debug(`batch answer from ${from.name || from.id.slice(0, 8)} ignored: ${errorMessage(error)}`);
-      return;
+      return 0;
     }
-    await this.take(raws, from.id, from);
+    return this.take(raws, from.id, from);
   }
 
   /** De-duplicate, ingest what is new, spread it on, and note missing parents for repair. */
-  private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null): Promise<void> {
+  private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null): Promise<number> {
+    let fresh = 0;
     for (const raw of raws) {
       if (raw === null) continue;
       const key = rawKey(raw);
@@ -370,9 +375,11 @@ export class Dissemination {
         this.stats.duplicatesDropped++;
         continue;
       }
+      fresh++;
       this.track(this.spread(item, fromId ? new Set([fromId]) : new Set()));
       if (from) await this.repairs.note(item, from);
     }
+    return fresh;
   }
 
   /** An item through the layer's one ingest path: the item when new here, else null. */
