@@ -47,6 +47,8 @@ export const HOT_PUSHES = 2;
 export const HOT_ROUNDS = 6;
 /** Random peers looked at to find one that lacks a hot item, per call of a round. */
 const PICK_TRIES = 4;
+/** Items remembered at most, whatever their age (a node's memory of recent items stays bounded). */
+export const MAX_ENTRIES = 50_000;
 /** Answers in a row that brought nothing new after which a node stops pulling (until its next news). */
 export const FRUITLESS_PULLS = 3;
 /** Rounds an item is remembered: listed in digests, offered in answers, de-duplicated. */
@@ -203,6 +205,9 @@ export class Dissemination {
     if (this.entries.has(key) || this.stopped) return null;
     const entry: Entry = { item, at: this.round, size, hash: keyHash(key), peers, pushes: 0, waiters: [] };
     this.entries.set(key, entry);
+    // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
+    const [oldKey, old] = this.entries.size > MAX_ENTRIES ? (this.entries.entries().next().value as [string, Entry]) : [null, null];
+    if (oldKey !== null && this.entries.delete(oldKey)) this.release(old);
     const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
     this.fruitless = 0;
     if (this.timer === null && this.interval !== null) {
