@@ -206,7 +206,6 @@ export class Conversations {
     this.track(this.append(opening.event).then((stored) => stored && this.host.emit("broadcast.received", received)));
   }
 
-
   /**
    * Answer a broadcast: record the reply here and send it to the origin by a call of its own
    * (`_synapse.broadcast.reply(nonce, self, result=...)`) and on to the swarm (batched among Bun

@@ -54,7 +54,7 @@ export const FRUITLESS_PULLS = 3;
 /** Rounds an item is remembered: listed in digests, offered in answers, de-duplicated. */
 export const KEEP_ROUNDS = 100;
 
-/** Counters of the dissemination (read by `node.metrics()`). */
+/** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
 export interface DisseminationStats {
   /** Items (events and replies) authored by another node that this node sent on, per target. */
   eventsForwarded: number;
@@ -79,7 +79,6 @@ export interface DisseminationLayer {
   /** Catch up one conversation from a peer. */
   sync(peer: Peer, conversationId: string): Promise<unknown>;
 }
-
 
 interface Entry {
   item: Item;
@@ -130,7 +129,6 @@ export class Dissemination {
     this.repairs = new Repairs(layer, track, this.stats);
     this.views = new PeerViews(host, track, this.interval);
   }
-
 
   /** True while items are hot or batch calls are in flight (what {@link Conversations.flush} waits for). */
   get busy(): boolean {
