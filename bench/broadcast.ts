@@ -18,9 +18,17 @@
  * Baseline in the same run: N plain direct calls from the origin, one to each peer, all in flight
  * at once (`Promise.all`).
  *
- * Two gossip settings: `flood` (the default, as Python nodes do: every receiver forwards a new reply
- * to every other peer, so N replies cost about N^3 calls; run for N <= 50 only) and `fanout 3`
- * (`conversationGossipFanout: 3`: repliers still send to every peer, receivers forward to 3).
+ * Three gossip settings: `flood` (per-event calls, as Python nodes do: every receiver forwards a new
+ * reply to every other peer, so N replies cost about N^3 calls; run for N <= 50 only), `fanout 3`
+ * (per-event calls, `conversationGossipFanout: 3`: repliers still send to every peer, receivers
+ * forward to 3) and `batched` (the default among Bun peers: a reply goes to the origin by a call of
+ * its own, and to everyone else in `_synapse.conversation.batch` rounds, see
+ * docs/conversations.md). The first two set `conversationBatchInterval: null`.
+ *
+ * Reply-carrying calls: `_synapse.broadcast.reply` calls, plus `_synapse.conversation.batch` calls
+ * whose request or answer carried a reply. Per peer: that total over N (the mean), and, for
+ * `batched`, the most any one node made (each call counted for its caller: the batch's `from`, the
+ * reply call's replier, which in batched mode is the only one that makes such a call).
  *
  * Prints a table and writes `bench/results/broadcast.json`. `--quick` (or `BENCH_QUICK=1`): N = 10
  * and 50, one round each.
@@ -46,11 +54,17 @@ export interface BroadcastResult {
   repliesAtOriginMs: number;
   repliesEverywhereMs: number;
   replyCallsPerRound: number;
+  /** Rounds in which some node did not get every reply within the round timeout, with how many nodes did. */
+  incompleteRounds: number[];
+  /** Reply-carrying calls per peer: the round's total over N. */
+  replyCallsPerPeer: number;
+  /** The most reply-carrying calls one node made in a round (batched mode only; null otherwise). */
+  maxReplyCallsPerPeer: number | null;
   /** Baseline: N concurrent direct calls from the origin, median ms. */
   directCallsMs: number;
 }
 
-const ROUND_TIMEOUT_MS = 60_000;
+const ROUND_TIMEOUT_MS = 30_000;
 
 /** Median of `values` (NaN when empty); the teams scenario uses it too. */
 export function median(values: number[]): number {
@@ -63,11 +77,32 @@ export async function settle(nodes: Node[]): Promise<void> {
   for (let i = 0; i < 4; i++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
 }
 
+/** How a scenario gossips: `flood`, `fanout k` (both per-event calls) or `batched`. */
+export type GossipMode = { kind: "flood" } | { kind: "fanout"; k: number } | { kind: "batched" };
+
+/** The node options of a gossip mode. */
+function gossipOptions(mode: GossipMode): NodeOptions {
+  if (mode.kind === "batched") return {};
+  return { conversationBatchInterval: null, conversationGossipFanout: mode.kind === "fanout" ? mode.k : undefined };
+}
+
+/** A gossip mode's label in tables. */
+function gossipLabel(mode: GossipMode): string {
+  return mode.kind === "fanout" ? `fanout ${mode.k}` : mode.kind;
+}
+
 /**
- * Start `n` + 1 meshed nodes in one process, sharing one pool (node 0 is the seed); `options(i)`
- * adds to node i's options (bench/security.ts: a fixed `id`, so that the node signs nothing).
+ * Start `n` + 1 meshed nodes in one process, sharing one pool (node 0 is the seed). `fanout` is
+ * `conversationGossipFanout` (undefined: flooding); `options` default to per-event calls
+ * (`conversationBatchInterval: null`), as the teams scenario measures them; `extra(i)` adds to
+ * node i's options (bench/security.ts: a fixed `id`, so that the node signs nothing).
  */
-export async function startSwarm(n: number, fanout: number | undefined, options: (i: number) => NodeOptions = () => ({})): Promise<Node[]> {
+export async function startSwarm(
+  n: number,
+  fanout: number | undefined,
+  options: NodeOptions = { conversationBatchInterval: null },
+  extra: (i: number) => NodeOptions = () => ({}),
+): Promise<Node[]> {
   const nodes: Node[] = [];
   // One process stands in for N+1 machines: the nodes share one pool, so that there is one
   // connection per peer between them (as between N+1 processes), not one per node and peer.
@@ -80,8 +115,9 @@ export async function startSwarm(n: number, fanout: number | undefined, options:
       swarm: "bench",
       heartbeatInterval: null,
       conversationGossipFanout: fanout,
+      ...options,
       pool,
-      ...options(i),
+      ...extra(i),
     });
     await node.start();
     nodes.push(node);
@@ -90,19 +126,52 @@ export async function startSwarm(n: number, fanout: number | undefined, options:
   for (let pass = 0; pass < 2; pass++) {
     for (let i = 1; i < nodes.length; i += 25) await Promise.all(nodes.slice(i, i + 25).map((node) => node.join({ seeds: [seed] })));
   }
-  const deadline = Date.now() + 60_000;
-  while (!nodes.every((node) => node.peers.size === n)) {
+  // The peer table's size, not node.peers (which copies every record): polling 201 nodes' copies
+  // every few milliseconds was most of the CPU of meshing 200 peers.
+  // On a loaded machine a join can time out: nodes still short of the full table join again.
+  const deadline = Date.now() + 180_000;
+  for (let attempt = 1; !nodes.every((node) => node.membership.table.size === n); attempt++) {
     if (Date.now() > deadline) throw new Error(`swarm of ${n + 1} did not mesh`);
-    await Bun.sleep(20);
+    await Bun.sleep(100);
+    if (attempt % 50 === 0) {
+      const short = nodes.slice(1).filter((node) => node.membership.table.size < n);
+      for (let i = 0; i < short.length; i += 25) await Promise.all(short.slice(i, i + 25).map((node) => node.join({ seeds: [seed] })));
+    }
   }
   return nodes;
 }
 
-/** Measure `rounds` broadcasts to `n` peers with the given fan-out (undefined = flood). */
-export async function measureBroadcast(n: number, rounds: number, fanout?: number, options?: (i: number) => NodeOptions): Promise<BroadcastResult> {
-  const nodes = await startSwarm(n, fanout, options);
+/** Count reply-carrying calls into `state`, per caller in `byCaller` (see the module comment). */
+function countReplyCalls(nodes: Node[], state: { replyCalls: number }, byCaller: Map<string, number>): void {
+  const hasReply = (items: unknown) => Array.isArray(items) && items.some((i) => typeof i === "object" && i !== null && "reply" in i);
+  const add = (caller: unknown) => {
+    state.replyCalls++;
+    if (typeof caller === "string") byCaller.set(caller, (byCaller.get(caller) ?? 0) + 1);
+  };
+  for (const node of nodes) {
+    const reply = node.endpoints.get("_synapse.broadcast.reply")!;
+    const replyHandler = reply.handler;
+    reply.handler = (...args: unknown[]) => {
+      add((args[1] as { id?: unknown } | undefined)?.id);
+      return replyHandler(...args);
+    };
+    const batch = node.endpoints.get("_synapse.conversation.batch")!;
+    const batchHandler = batch.handler;
+    batch.handler = async (...args: unknown[]) => {
+      const answer = (await batchHandler(...args)) as { items?: unknown };
+      if (hasReply(args[0]) || hasReply(answer.items)) add(args[1]);
+      return answer;
+    };
+  }
+}
+
+/** Measure `rounds` broadcasts to `n` peers in the given gossip mode (`extra(i)`: more options of node i). */
+export async function measureBroadcast(n: number, rounds: number, mode: GossipMode, extra?: (i: number) => NodeOptions): Promise<BroadcastResult> {
+  const nodes = await startSwarm(n, mode.kind === "fanout" ? mode.k : undefined, gossipOptions(mode), extra);
   const [origin, ...peers] = nodes as [Node, ...Node[]];
   const state = { t0: 0, received: 0, deliveredAt: 0, atOrigin: 0, originAt: 0, complete: 0, everywhereAt: 0, replyCalls: 0 };
+  const byCaller = new Map<string, number>();
+  countReplyCalls(nodes, state, byCaller);
   let roundDone: () => void = () => {};
   const perNode = new Map<Node, number>();
   for (const node of peers) {
@@ -113,18 +182,13 @@ export async function measureBroadcast(n: number, rounds: number, fanout?: numbe
       return null;
     });
     node.endpoint("bench.echo", (x: unknown) => x);
-    node.endpoint("bench.silent", () => {
+    node.endpoint("bench.silent", (q: unknown) => {
+      void q; // bound from the q= keyword argument (a handler without it would refuse the call)
       if (++state.received === n) state.deliveredAt = performance.now();
       return null;
     });
   }
   for (const node of nodes) {
-    const endpoint = node.endpoints.get("_synapse.broadcast.reply")!;
-    const original = endpoint.handler;
-    endpoint.handler = (...args: unknown[]) => {
-      state.replyCalls++;
-      return original(...args);
-    };
     node.on("broadcast.reply", () => {
       const count = (perNode.get(node) ?? 0) + 1;
       perNode.set(node, count);
@@ -140,6 +204,8 @@ export async function measureBroadcast(n: number, rounds: number, fanout?: numbe
   const atOrigin: number[] = [];
   const everywhere: number[] = [];
   const replyCalls: number[] = [];
+  const maxPerPeer: number[] = [];
+  const incomplete: number[] = [];
   const direct: number[] = [];
   const silentDelivered: number[] = [];
   const silentReturned: number[] = [];
@@ -161,6 +227,7 @@ export async function measureBroadcast(n: number, rounds: number, fanout?: numbe
 
       Object.assign(state, { received: 0, deliveredAt: 0, originAt: 0, complete: 0, everywhereAt: 0, replyCalls: 0 });
       perNode.clear();
+      byCaller.clear();
       const done = new Promise<void>((resolve, reject) => {
         roundDone = resolve;
         setTimeout(() => reject(new Error(`round with ${n} peers did not complete in ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS).unref();
@@ -169,19 +236,28 @@ export async function measureBroadcast(n: number, rounds: number, fanout?: numbe
       state.t0 = t;
       await origin.broadcast("bench.question", kw({ q: r }));
       returned.push(performance.now() - t);
-      await done;
+      try {
+        await done;
+      } catch (error) {
+        // Reported, not fatal: a round in which some node never got every reply is a result too.
+        console.error(`  ${(error as Error).message}: ${state.complete} of ${nodes.length} nodes had every reply`);
+        incomplete.push(state.complete);
+        await settle(nodes);
+        continue;
+      }
       delivered.push(state.deliveredAt - t);
       atOrigin.push(state.originAt - t);
       everywhere.push(state.everywhereAt - t);
       await settle(nodes);
       replyCalls.push(state.replyCalls);
+      maxPerPeer.push(Math.max(0, ...byCaller.values()));
     }
   } finally {
     await Promise.all(nodes.map((node) => node.stop()));
   }
   return {
     peers: n,
-    gossip: fanout === undefined ? "flood" : `fanout ${fanout}`,
+    gossip: gossipLabel(mode),
     rounds,
     deliveredMs: round(median(delivered)),
     silentDeliveredMs: round(median(silentDelivered)),
@@ -190,34 +266,55 @@ export async function measureBroadcast(n: number, rounds: number, fanout?: numbe
     repliesAtOriginMs: round(median(atOrigin)),
     repliesEverywhereMs: round(median(everywhere)),
     replyCallsPerRound: median(replyCalls),
+    incompleteRounds: incomplete,
+    replyCallsPerPeer: round(median(replyCalls) / n),
+    maxReplyCallsPerPeer: mode.kind === "batched" ? median(maxPerPeer) : null,
     directCallsMs: round(median(direct)),
   };
 }
 
-/** Run every scenario, print the table, write the JSON; returns the results. */
+const FLOOD: GossipMode = { kind: "flood" };
+const FANOUT3: GossipMode = { kind: "fanout", k: 3 };
+const BATCHED: GossipMode = { kind: "batched" };
+
+/** The scenarios: [peers, rounds, mode]. */
+function plan(): Array<[number, number, GossipMode]> {
+  if (QUICK) {
+    return [
+      [10, 1, FLOOD],
+      [10, 1, FANOUT3],
+      [50, 1, FANOUT3],
+      [50, 1, BATCHED],
+    ];
+  }
+  return [
+    [10, 5, FLOOD],
+    [50, 3, FLOOD],
+    [10, 5, FANOUT3],
+    [50, 5, FANOUT3],
+    [200, 3, FANOUT3],
+    [10, 5, BATCHED],
+    [50, 5, BATCHED],
+    [200, 3, BATCHED],
+  ];
+}
+
+/**
+ * Run the scenarios (every one, or those `--only N:mode,...` names, e.g. `--only 200:batched`),
+ * print the table, write the JSON; returns the results.
+ */
 export async function runBroadcastBench(): Promise<BroadcastResult[]> {
-  const plan: Array<[number, number, number | undefined]> = QUICK
-    ? [
-        [10, 1, undefined],
-        [10, 1, 3],
-        [50, 1, 3],
-      ]
-    : [
-        [10, 5, undefined],
-        [50, 3, undefined],
-        [10, 5, 3],
-        [50, 5, 3],
-        [200, 3, 3],
-      ];
+  const only = process.argv.includes("--only") ? (process.argv[process.argv.indexOf("--only") + 1] ?? "").split(",") : null;
   const results: BroadcastResult[] = [];
-  for (const [n, rounds, fanout] of plan) {
-    const result = await measureBroadcast(n, rounds, fanout);
+  for (const [n, rounds, mode] of plan()) {
+    if (only && !only.includes(`${n}:${gossipLabel(mode).replace(" ", "")}`)) continue;
+    const result = await measureBroadcast(n, rounds, mode);
     console.error(`  N=${n} ${result.gossip}: done`);
     results.push(result);
   }
   printTable(
-    "broadcast fan-out: origin + N peers, one process, loopback, full mesh (medians, ms)",
-    ["peers", "gossip", "N direct calls", "delivered, no replies", "broadcast(), no replies", "delivered", "broadcast()", "replies@origin", "replies everywhere", "reply calls"],
+    "broadcast fan-out: origin + N peers, one process, loopback, full mesh (medians, ms; calls per round)",
+    ["peers", "gossip", "N direct calls", "delivered, no replies", "broadcast(), no replies", "delivered", "broadcast()", "replies@origin", "replies everywhere", "reply calls", "per peer", "max per peer"],
     results.map((r) => [
       String(r.peers),
       r.gossip,
@@ -229,13 +326,20 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
       r.repliesAtOriginMs,
       r.repliesEverywhereMs,
       r.replyCallsPerRound,
+      r.replyCallsPerPeer,
+      r.maxReplyCallsPerPeer ?? "-",
     ]),
   );
+  const summary = results
+    .filter((r) => r.peers === Math.max(...results.map((x) => x.peers)))
+    .flatMap((r) => [
+      { metric: `N=${r.peers} ${r.gossip}: all replies everywhere`, value: r.repliesEverywhereMs, unit: "ms" },
+      { metric: `N=${r.peers} ${r.gossip}: reply-carrying calls per peer`, value: r.replyCallsPerPeer, unit: "calls" },
+    ]);
   const biggest = results[results.length - 1]!;
   writeResults("broadcast", { scenarios: results }, [
     { metric: `N=${biggest.peers} ${biggest.gossip}: ${biggest.peers} direct calls`, value: biggest.directCallsMs, unit: "ms" },
-    { metric: `N=${biggest.peers} ${biggest.gossip}: broadcast delivered (no replies)`, value: biggest.silentDeliveredMs, unit: "ms" },
-    { metric: `N=${biggest.peers} ${biggest.gossip}: all replies at origin`, value: biggest.repliesAtOriginMs, unit: "ms" },
+    ...summary,
   ]);
   return results;
 }

@@ -134,11 +134,11 @@ try {
 const signedRuns: BroadcastResult[] = [];
 const unsignedRuns: BroadcastResult[] = [];
 // A warm-up swarm of each kind first (not measured), so that neither side pays for the JIT alone.
-for (const options of [undefined, () => ({ id: randomBytes(32).toString("hex") })]) await measureBroadcast(10, 1, undefined, options);
+for (const options of [undefined, () => ({ id: randomBytes(32).toString("hex") })]) await measureBroadcast(10, 1, { kind: "batched" }, options);
 for (let s = 0; s < SIGNED_SWARMS; s++) {
   for (const signed of s % 2 === 0 ? [false, true] : [true, false]) {
     const options = signed ? undefined : () => ({ id: randomBytes(32).toString("hex") });
-    (signed ? signedRuns : unsignedRuns).push(await measureBroadcast(SIGNED_PEERS, SIGNED_ROUNDS, undefined, options));
+    (signed ? signedRuns : unsignedRuns).push(await measureBroadcast(SIGNED_PEERS, SIGNED_ROUNDS, { kind: "batched" }, options));
   }
 }
 const broadcastSide = (runs: BroadcastResult[]) => ({

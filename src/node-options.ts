@@ -129,6 +129,16 @@ export interface NodeOptions {
   /** Peers a node relays each new event or reply to (default: all, as Python nodes flood). */
   conversationGossipFanout?: number;
   /**
+   * Seconds between two rounds of batched dissemination among Bun peers (default 0.02): each round
+   * makes one `_synapse.conversation.batch` call to each of `conversationBatchFanout` random Bun peers
+   * with every new event and reply they are not known to have; see docs/conversations.md. `null`:
+   * per-event calls to every peer (flooding or `conversationGossipFanout`), as towards Python peers,
+   * which always get those.
+   */
+  conversationBatchInterval?: number | null;
+  /** Bun peers called per dissemination round (default 1). */
+  conversationBatchFanout?: number;
+  /**
    * Connection pool for the calls the node makes itself (joins, heartbeats, gossip, broadcasts).
    * Default: a pool of its own, closed by {@link Node.stop}. Many nodes in one process (tests,
    * benchmarks, simulations) can share one `Pool` so that they keep one connection per peer

@@ -66,7 +66,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
-import { SWIM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { BATCH_FEATURE, SWIM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 
 const log = createLogger("node");
 
@@ -231,6 +231,7 @@ export class Node {
         pagesSync: (peer) => this.helloOffered(peer, SYNC_PAGES_FEATURE),
         records: this.records,
         signs: (peer) => this.helloOffered(peer, SIGNED_FEATURE),
+        batches: (peer) => this.helloOffered(peer, BATCH_FEATURE),
       },
       {
         log: options.conversationLog,
@@ -240,6 +241,8 @@ export class Node {
         summarizer: options.summarizer,
         retention: options.conversationRetention,
         gossipFanout: options.conversationGossipFanout,
+        batchInterval: options.conversationBatchInterval,
+        batchFanout: options.conversationBatchFanout,
         summarizerInterval: options.conversationSummarizerInterval,
       },
     );

@@ -17,6 +17,8 @@ export const ConversationEndpoint = {
   Event: "_synapse.conversation.event",
   Sync: "_synapse.conversation.sync",
   List: "_synapse.conversation.list",
+  /** Bun extension (hello feature `batch`): many events and replies in one call, see dissemination.ts. */
+  Batch: "_synapse.conversation.batch",
 } as const;
 
 /** What the conversation layer needs from its node. */
@@ -47,6 +49,12 @@ export interface ConversationHost {
    * `signed` hello feature): true or false once this node has a connection to it, null before.
    */
   signs?(peer: Pick<Peer, "address" | "port">): boolean | null;
+  /**
+   * Whether the peer takes `_synapse.conversation.batch`: true when it offered the `batch` hello
+   * feature on the connection this node has to it, false when it did not (every Python peer), null
+   * before this node has a connection to it (default: always false, no batching).
+   */
+  batches?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */
@@ -70,6 +78,16 @@ export interface ConversationOptions {
    * to every peer it knows, relays only cover peers the author did not reach.
    */
   gossipFanout?: number;
+  /**
+   * Seconds between two dissemination rounds among Bun peers (default {@link DEFAULT_BATCH_INTERVAL}):
+   * each round makes one `_synapse.conversation.batch` call to each of `batchFanout` random Bun
+   * peers, carrying every new event and reply they are not known to have (docs/conversations.md).
+   * `null`: no batching, every peer gets per-event calls (flooding, or `gossipFanout`), as Python
+   * nodes do. Python peers always get per-event calls.
+   */
+  batchInterval?: number | null;
+  /** Bun peers called per dissemination round (default {@link DEFAULT_BATCH_FANOUT}). */
+  batchFanout?: number;
   /** Text of compaction summaries (default: {@link digestSummarizer}). */
   summarizer?: Summarizer;
   /**
@@ -85,6 +103,12 @@ export interface ConversationOptions {
  * trigger one every `maxEvents - keepRecent - 2` events.
  */
 export const DEFAULT_SUMMARIZER_INTERVAL = 60;
+
+/** Default seconds between two dissemination rounds (see {@link ConversationOptions.batchInterval}). */
+export const DEFAULT_BATCH_INTERVAL = 0.02;
+
+/** Default Bun peers called per dissemination round. */
+export const DEFAULT_BATCH_FANOUT = 1;
 
 /** Options of {@link Conversations.emit} (and of `ack`, whose parent defaults to the nonce). */
 export interface EmitOptions {
@@ -145,6 +169,8 @@ export interface ConversationSettings {
   keepKinds: readonly string[];
   retention: number | null;
   gossipFanout: number;
+  batchInterval: number | null;
+  batchFanout: number;
   summarizer: Summarizer;
   summarizerInterval: number;
 }
@@ -153,7 +179,7 @@ export interface ConversationSettings {
  * Check the conversation options and fill in their defaults.
  *
  * @throws {ConfigError} for limits compaction cannot keep, a retention that is not a positive number
- * of seconds, a summarizer interval under 0, or a fan-out under 1.
+ * of seconds, a summarizer interval under 0, a fan-out under 1, or a batch interval outside (0, 60] s.
  */
 export function conversationSettings(options: ConversationOptions): ConversationSettings {
   const maxEvents = options.maxEvents ?? null;
@@ -169,8 +195,16 @@ export function conversationSettings(options: ConversationOptions): Conversation
   }
   const fanout = options.gossipFanout ?? Number.POSITIVE_INFINITY;
   if (!(fanout >= 1)) throw new ConfigError(`gossipFanout must be at least 1, got ${String(fanout)}`);
+  const batchInterval = options.batchInterval === undefined ? DEFAULT_BATCH_INTERVAL : options.batchInterval;
+  if (batchInterval !== null && !(typeof batchInterval === "number" && batchInterval > 0 && batchInterval <= 60)) {
+    throw new ConfigError(`conversationBatchInterval must be a number of seconds in (0, 60] or null, got ${String(batchInterval)}`);
+  }
+  const batchFanout = options.batchFanout ?? DEFAULT_BATCH_FANOUT;
+  if (!(Number.isInteger(batchFanout) && batchFanout >= 1)) throw new ConfigError(`conversationBatchFanout must be an integer >= 1, got ${String(batchFanout)}`);
   return {
     maxEvents,
+    batchInterval,
+    batchFanout,
     keepRecent,
     keepKinds: checkKeepKinds(options.keepKinds),
     retention,

@@ -1,8 +1,8 @@
 /**
  * The conversation layer of a node: broadcasts and their replies, conversation events gossiped to
  * the swarm with de-duplication, and catch-up sync. It wires in parts of their own: the ask flow
- * (`ask.ts`), the reply book (`replies.ts`), fan-out (`gossip.ts`), upkeep (`upkeep.ts`) and sync
- * (`sync.ts`). It talks to the node through a narrow {@link ConversationHost}, so it is tested with
+ * (`ask.ts`), the reply book (`replies.ts`), fan-out (`gossip.ts`), batched dissemination among Bun
+ * peers (`dissemination.ts`), upkeep (`upkeep.ts`) and sync (`sync.ts`). It talks to the node through a narrow {@link ConversationHost}, so it is tested with
  * a fake host.
  *
  * @module
@@ -14,9 +14,8 @@ import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
-import { EventKind, MAX_CLOCK_SKEW, MAX_ID_LENGTH, fromTheFuture, makeEvent, parseEvent } from "./events.ts";
-import { readPeer } from "../wire/peer.ts";
-import { errorMessage, isMap } from "../util/guards.ts";
+import { EventKind, MAX_ID_LENGTH, fromTheFuture, makeEvent } from "./events.ts";
+import { isMap } from "../util/guards.ts";
 import { broadcastKwargs, newBroadcast, openingMessage, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
 import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions, type SyncResult } from "./contracts.ts";
@@ -25,8 +24,11 @@ import { Upkeep, type CompactOptions } from "./upkeep.ts";
 import { Gossip } from "./gossip.ts";
 import { ReplyBook, type ReplyOrigin } from "./replies.ts";
 import { syncFrom, type SyncPort } from "./sync.ts";
-import { SignatureRoutes, broadcastSignature, openRecords } from "./signing.ts";
+import { SignatureRoutes, openRecords, type PerPeerKwargs } from "./signing.ts";
 import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
+import { checkEvent, checkReply, receivedOpening } from "./inbound.ts";
+import { Dissemination, type DisseminationStats } from "./dissemination.ts";
+import type { Item } from "./batch-items.ts";
 
 const log = createLogger("conversation");
 
@@ -49,6 +51,7 @@ export class Conversations {
   private readonly replyBook: ReplyBook;
   private readonly background = new Set<Promise<void>>();
   private readonly gossip: Gossip;
+  private readonly dissemination: Dissemination;
   /** The ask flow: the node's ask handler, served directly and as part of broadcasts. */
   readonly asks: AskFlow;
   private readonly upkeep: Upkeep;
@@ -68,6 +71,7 @@ export class Conversations {
     this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
     this.replyBook = new ReplyBook(this.log, (event) => this.append(event), this.signatures.records);
     const track = (work: Promise<unknown>) => this.track(work);
+    this.dissemination = new Dissemination(host, this, track, this.gossip, settings);
     this.upkeep = new Upkeep(
       {
         log: this.log,
@@ -93,16 +97,30 @@ export class Conversations {
   /** Start the retention sweeper (when retention is set). */
   start(): void {
     this.upkeep.start();
+    this.dissemination.start();
   }
 
   /** Stop the sweeper. The log stays open (close it yourself when done). */
   stop(): void {
     this.upkeep.stop();
+    this.dissemination.stop();
   }
 
-  /** Resolve once background work (relays, compactions, pruning) started so far has finished. */
+  /** Counters of the dissemination of events and replies (see {@link DisseminationStats}). */
+  get stats(): Readonly<DisseminationStats> {
+    return this.dissemination.stats;
+  }
+
+  /**
+   * Resolve once background work (relays, compactions, pruning) started so far has finished, and
+   * the dissemination rounds have sent on every new item.
+   */
   async flush(): Promise<void> {
-    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    for (;;) {
+      if (this.background.size > 0) await Promise.allSettled([...this.background]);
+      else if (this.dissemination.busy) await Bun.sleep((this.dissemination.interval ?? 0.01) * 1000);
+      else return;
+    }
   }
 
   private track(work: Promise<unknown>): void {
@@ -195,31 +213,18 @@ export class Conversations {
    * records the opening `message` event (id = nonce) and emits `broadcast.received` the first time.
    */
   observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: unknown): void {
-    let origin: Peer;
-    try {
-      origin = readPeer(broadcast.origin, { mode: "lenient", what: "broadcast origin" });
-    } catch (error) {
-      log.debug(`broadcast ${broadcast.nonce} ignored: ${errorMessage(error)}`);
-      return;
-    }
-    if (broadcast.nonce.length > MAX_ID_LENGTH) return;
-    const refusal = this.host.admit(origin);
-    if (refusal) return log.debug(`broadcast ${broadcast.nonce} from outside the swarm not recorded: ${refusal}`);
-    const { broadcast: _omitted, ...rest } = kwargs;
-    const clean: Broadcast = { nonce: broadcast.nonce, origin, endpoint: broadcast.endpoint || endpoint };
-    const event = openingMessage(broadcast.nonce, origin, endpoint, args, rest, signatureText(sig));
-    const forged = this.records.eventRefusal(event);
+    const opening = receivedOpening(broadcast, endpoint, args, kwargs, this.host, signatureText(sig));
+    if ("refused" in opening) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${opening.refused}`);
+    const forged = this.records.eventRefusal(opening.event);
     if (forged) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${forged}`);
-    this.track(
-      this.append(event).then((stored) => {
-        if (stored) this.host.emit("broadcast.received", { broadcast: clean, endpoint, args, kwargs: rest } satisfies BroadcastReceived);
-      }),
-    );
+    const received = { broadcast: opening.broadcast, endpoint, args, kwargs: opening.kwargs } satisfies BroadcastReceived;
+    this.track(this.append(opening.event).then((stored) => stored && this.host.emit("broadcast.received", received)));
   }
 
   /**
-   * Answer a broadcast: record the reply here and send `_synapse.broadcast.reply(nonce, self,
-   * result=...)` to every known peer (and the origin), so that the whole swarm learns it. A node
+   * Answer a broadcast: record the reply here and send it to the origin by a call of its own
+   * (`_synapse.broadcast.reply(nonce, self, result=...)`) and on to the swarm (batched among Bun
+   * peers, per-event calls to the others; docs/conversations.md#gossip). A node
    * replies once per broadcast: a second reply returns the first one and sends nothing.
    *
    * @throws {EncodeError} when the result cannot travel.
@@ -234,14 +239,12 @@ export class Conversations {
       const first = (await this.replyBook.of(nonce)).get(self.id);
       return first ?? { nonce, peer: self, result: result ?? null };
     }
-    const targets = this.gossip.others();
-    if (typeof target !== "string" && target.origin && target.origin.id !== self.id) {
-      // The origin first: its request goes out before the rest of the swarm's.
-      const at = targets.findIndex((p) => p.id === target.origin.id);
-      const origin = at >= 0 ? targets.splice(at, 1)[0]! : target.origin;
-      targets.unshift(origin);
-    }
-    await this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, self], this.signatures.replyKwargs(result, sig));
+    const item: Item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: sig ?? null };
+    const origin = typeof target !== "string" && target.origin && target.origin.id !== self.id ? target.origin : null;
+    // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
+    const to = origin && (this.gossip.others().find((p) => p.id === origin.id) ?? origin);
+    const first = to ? this.gossip.fanOut([to], ConversationEndpoint.Reply, [nonce, self], this.signatures.replyKwargs(result, sig)) : 0;
+    await Promise.all([first, this.dissemination.spread(item, new Set(origin ? [origin.id] : []))]);
     return { nonce, peer: self, result: result ?? null };
   }
 
@@ -252,18 +255,30 @@ export class Conversations {
    * @throws {EndpointError} `bad_request` for a malformed call or a peer outside the swarm/team.
    */
   async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown, sig?: unknown): Promise<{ ok: true }> {
-    if (typeof nonce !== "string" || nonce.length === 0 || nonce.length > MAX_ID_LENGTH) {
-      throw new EndpointError(ErrorCode.BadRequest, "invalid broadcast reply: nonce must be a non-empty string");
-    }
-    const peer = readPeer(peerRaw, { mode: "lenient", what: "broadcast reply peer" });
-    const refusal = this.host.admit(peer);
-    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
-    const stored = await this.ingestReply(nonce, peer, result ?? null, sig);
-    if (stored) {
-      const targets = this.gossip.relayTargets(new Set([peer.id]));
-      this.track(this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, peer], this.signatures.replyKwargs(result, sig)));
-    }
+    const peer = await this.acceptReply(nonce, peerRaw, result, sig);
+    if (peer) this.track(this.dissemination.spread({ kind: "reply", nonce: nonce as string, peer, result: result ?? null, sig: sig ?? null }, new Set()));
     return { ok: true };
+  }
+
+  /**
+   * The one door for a reply off the network (a `_synapse.broadcast.reply` call or a batch item):
+   * checked (its signature too), then filed once per (nonce, peer). Returns the replier when the reply is new here.
+   *
+   * @throws {EndpointError} `bad_request` for a malformed reply or a replier outside the swarm/team.
+   */
+  async acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown): Promise<Peer | null> {
+    const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host);
+    return (await this.ingestReply(nonce, peer, result ?? null, sig)) ? peer : null;
+  }
+
+  /** The keyword arguments of a relayed `_synapse.broadcast.reply`: `result`, and `sig` for the peers that take it. */
+  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs {
+    return this.signatures.replyKwargs(result, sig);
+  }
+
+  /** Serve `_synapse.conversation.batch` (Bun peers only; see dissemination.ts). */
+  serveBatch(items: unknown, from: unknown, have: unknown): Promise<{ items: unknown[] }> {
+    return this.dissemination.serve(items, from, have);
   }
 
   /** Replies this node knows for a broadcast, in the order they were filed. */
@@ -274,8 +289,10 @@ export class Conversations {
   // ---------------------------------------------------------------- events
 
   /**
-   * Create an event authored by this node, store it and send it to every known peer (who relay it
-   * further). Resolves once every peer answered or failed.
+   * Create an event authored by this node, store it and send it to the swarm: per-event calls to
+   * the peers that do not batch (who relay it further), batched rounds among Bun peers. Resolves
+   * once those calls are answered (or failed) and the item's first batch was (one Bun peer holds it;
+   * the rest learn it within a few rounds).
    *
    * @throws {ConfigError} for an empty conversation id or kind, a non-map payload or metadata, or the
    * `reply` kind (use {@link reply}).
@@ -313,21 +330,23 @@ export class Conversations {
    */
   private async publish(event: ConversationEvent, waitFor?: Peer): Promise<void> {
     await this.append(event);
-    const targets = this.gossip.others();
+    const item: Item = { kind: "event", event };
     if (waitFor === undefined || waitFor.id === this.host.self().id) {
-      await this.gossip.fanOut(targets, ConversationEndpoint.Event, [event], {});
+      await this.dissemination.spread(item, new Set());
       return;
     }
-    const rest = targets.filter((p) => p.id !== waitFor.id);
-    const first = targets.find((p) => p.id === waitFor.id) ?? waitFor; // reach the origin even if not (yet) a known peer
-    this.track(this.gossip.fanOut(rest, ConversationEndpoint.Event, [event], {}));
+    const first = this.gossip.others().find((p) => p.id === waitFor.id) ?? waitFor; // reach the origin even if not (yet) a known peer
+    this.track(this.dissemination.spread(item, new Set([waitFor.id])));
     await this.gossip.fanOut([first], ConversationEndpoint.Event, [event], {});
   }
 
   /** `ack`: "I saw this and choose to wade in" (parent_id = the nonce unless `options.parentId`). */
   async ack(broadcast: BroadcastRef, payload: Record<string, unknown> = {}, options: EmitOptions = {}): Promise<ConversationEvent> {
     const nonce = nonceOf(broadcast);
-    return this.emit(nonce, EventKind.Ack, payload, { parentId: options.parentId === undefined ? nonce : options.parentId, metadata: options.metadata });
+    const event = this.build(nonce, EventKind.Ack, payload, { parentId: options.parentId === undefined ? nonce : options.parentId, metadata: options.metadata });
+    // The broadcast's origin gets the ACK by a call of its own, before this resolves (as a reply).
+    await this.publish(event, typeof broadcast === "string" ? undefined : broadcast.origin);
+    return event;
   }
 
   /**
@@ -338,18 +357,22 @@ export class Conversations {
    * an event older than the retention window.
    */
   async receiveEvent(raw: unknown): Promise<{ ok: true; stored: boolean }> {
-    const event = parseEvent(raw);
-    const refusal = this.host.admit(event.peer);
-    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
-    if (this.tooOld(event.created_at)) throw new EndpointError(ErrorCode.BadRequest, `conversation event older than the retention window (${this.retention} s)`);
-    if (fromTheFuture(event.created_at)) {
-      throw new EndpointError(ErrorCode.BadRequest, `conversation event dated more than ${MAX_CLOCK_SKEW} s ahead of this node's clock`);
-    }
-    const stored = await this.ingest(event);
-    if (stored) {
-      this.track(this.gossip.fanOut(this.gossip.relayTargets(new Set([event.peer.id])), ConversationEndpoint.Event, [event], {}));
-    }
-    return { ok: true, stored: stored !== null };
+    const event = await this.acceptEvent(raw);
+    if (event) this.track(this.dissemination.spread({ kind: "event", event }, new Set()));
+    return { ok: true, stored: event !== null };
+  }
+
+  /**
+   * The one door for an event off the network (a `_synapse.conversation.event` call or a batch
+   * item): checked, then stored (a `reply` event through the reply book). Returns the event as
+   * checked when it is new here, else null.
+   *
+   * @throws {EndpointError} `bad_request` for a malformed event, an author outside the swarm/team,
+   * or a time outside the retention window or the allowed clock skew.
+   */
+  async acceptEvent(raw: unknown): Promise<ConversationEvent | null> {
+    const event = checkEvent(raw, { admit: (p) => this.host.admit(p), tooOld: (t) => this.tooOld(t), retention: this.retention });
+    return (await this.ingest(event)) ? event : null;
   }
 
   /** The events of one conversation, oldest first. */

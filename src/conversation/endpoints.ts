@@ -21,6 +21,11 @@ export function registerConversationEndpoints(registry: EndpointRegistry, conver
   registry.builtin(ConversationEndpoint.Event, "Store and gossip a conversation event", ["event"], ([event]) =>
     conversations.receiveEvent(event),
   );
+  // Bun extension (hello feature `batch`, docs/protocol.md): only Bun peers that saw this node offer
+  // it call it; `from` is the caller's node id, `have` the digest of what it holds (dissemination.ts).
+  registry.builtin(ConversationEndpoint.Batch, "Store and disseminate a batch of events and replies", ["items", "from", "have"], ([items, from, have]) =>
+    conversations.serveBatch(items, from, have),
+  );
   // `page` is the Bun extension (hello feature `sync_pages`, docs/protocol.md); a Python caller
   // never sends it and gets the plain answer, trimmed to fit in one frame.
   registry.builtin(ConversationEndpoint.Sync, "Events of a conversation after a time", ["conversation_id", "since", "page"], async ([id, since, page]) => {

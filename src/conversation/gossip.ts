@@ -14,7 +14,7 @@ import type { ConversationHost } from "./contracts.ts";
 const log = createLogger("conversation");
 
 /** Sample `k` items (Fisher-Yates prefix). */
-function sample<T>(items: T[], k: number): T[] {
+export function sample<T>(items: T[], k: number): T[] {
   const copy = items.slice();
   for (let i = 0; i < k; i++) {
     const j = i + Math.floor(Math.random() * (copy.length - i));

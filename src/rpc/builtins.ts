@@ -3,7 +3,8 @@
  * `_synapse.methods`, `_node.info`, `_node.capabilities`, and this implementation's
  * `_synapse.hello` (connection negotiation, see the pool; its answer lists the extensions this
  * node speaks: `multiplex`, `leave` for membership's `_synapse.leave`, `sync_pages` for paged
- * conversation sync and list, and `signed` for signed records).
+ * conversation sync and list, `signed` for signed records, and `batch` for
+ * `_synapse.conversation.batch`).
  *
  * @module
  */
@@ -53,6 +54,8 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
     leave: true,
     // This node pages conversation sync and list for callers that send `page` (docs/protocol.md).
     sync_pages: true,
+    // This node takes `_synapse.conversation.batch` (docs/protocol.md).
+    batch: true,
     // This node takes and checks signatures of records (`sig` keyword arguments, docs/security.md).
     signed: true,
     ...host.helloFeatures?.(),

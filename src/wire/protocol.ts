@@ -42,6 +42,14 @@ export const SWIM_ENDPOINTS = {
 } as const;
 
 /**
+ * The hello feature of a Bun node that takes `_synapse.conversation.batch` (many conversation
+ * events and replies in one call; docs/protocol.md). Offered in the hello answer only, as
+ * {@link SYNC_PAGES_FEATURE}; a node batches only towards peers whose answer carried it, so a
+ * Python peer, which answers no hello, only ever gets the per-event calls.
+ */
+export const BATCH_FEATURE = "batch";
+
+/**
  * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
  * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
  * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.

@@ -34,8 +34,9 @@ describe("conversation - events and gossip", () => {
     }
   });
 
+  // Per-event mode (batching off): what every peer that does not batch, a Python node, gets.
   test("flooding with de-duplication: one event costs n-1 + (n-1)(n-2) calls, then stops", async () => {
-    const nodes = await swarm(4);
+    const nodes = await swarm(4, { conversationBatchInterval: null });
     const counters = nodes.map((n) => countCalls(n, "_synapse.conversation.event"));
     const stored: string[] = [];
     for (const node of nodes) node.on("conversation.note", () => void stored.push(node.name));
@@ -50,7 +51,7 @@ describe("conversation - events and gossip", () => {
   });
 
   test("gossipFanout bounds relays; a relayed event still reaches a node the author does not know", async () => {
-    const nodes = await swarm(5, { conversationGossipFanout: 1 });
+    const nodes = await swarm(5, { conversationGossipFanout: 1, conversationBatchInterval: null });
     const counters = nodes.map((n) => countCalls(n, "_synapse.conversation.event"));
     await nodes[0]!.emitConversationEvent("c", "note");
     await settle(nodes);

@@ -1,0 +1,133 @@
+/**
+ * The items of a `_synapse.conversation.batch` call (a Bun extension, docs/protocol.md): each one a
+ * conversation event or a broadcast reply, written as maps with snake_case keys, and the key each
+ * is de-duplicated by (an event's id; a reply's (nonce, replier)).
+ *
+ * @module
+ */
+import type { ConversationEvent, Peer } from "../types.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
+import { isMap } from "../util/guards.ts";
+import { MAX_ID_LENGTH } from "../wire/peer.ts";
+import { encode } from "../wire/codec.ts";
+
+/** One thing disseminated: an event, or a reply as `_synapse.broadcast.reply` carries it. */
+export type Item =
+  | { kind: "event"; event: ConversationEvent }
+  /** `sig`: the replier's signature of the reply (docs/security.md), as it came (null: none). */
+  | { kind: "reply"; nonce: string; peer: Peer; result: unknown; sig: unknown };
+
+/**
+ * An item as it travels in a batch: `{event: {...}}` or `{reply: {nonce, peer, result, sig?}}`
+ * (batches go only to Bun peers, which all take the replier's signature; an event's rides in its
+ * metadata).
+ */
+export type WireItem = { event: ConversationEvent } | { reply: { nonce: string; peer: Peer; result: unknown; sig?: unknown } };
+
+/** Most items one batch (request or answer) may carry; a longer one is refused whole. */
+export const MAX_BATCH_ITEMS = 4096;
+
+/**
+ * Bytes of items a node puts in one batch (1 MiB, a quarter of the default frame limit): the rest
+ * waits for the next round. An item bigger than this never goes in a batch: it travels as the
+ * per-event call it would be without batching.
+ */
+export const BATCH_BYTES = 1 << 20;
+
+/** The de-duplication key of an item: the event id, or (nonce, replier id) for a reply. */
+export function itemKey(item: Item): string {
+  return item.kind === "event" ? item.event.event_id : replyKey(item.nonce, item.peer.id);
+}
+
+/** The key of `replier`'s reply to `nonce` (NUL-separated: neither part is empty, so no two pairs join alike). */
+export function replyKey(nonce: string, replierId: string): string {
+  return `reply\0${nonce}\0${replierId}`;
+}
+
+/** The id of the author of an item (the event's peer, the replier). */
+export function authorOf(item: Item): string {
+  return item.kind === "event" ? item.event.peer.id : item.peer.id;
+}
+
+/** The item as it travels. */
+export function toWire(item: Item): WireItem {
+  if (item.kind === "event") return { event: item.event };
+  const reply: { nonce: string; peer: Peer; result: unknown; sig?: unknown } = { nonce: item.nonce, peer: item.peer, result: item.result };
+  if (item.sig !== null && item.sig !== undefined) reply.sig = item.sig;
+  return { reply };
+}
+
+/** Encoded size of an item in a batch, for the {@link BATCH_BYTES} budget. */
+export function wireSize(item: Item): number {
+  return encode(toWire(item)).length;
+}
+
+/** A batch item not yet checked: the raw event map, or the reply's raw parts. */
+export type RawItem = { kind: "event"; id: string; raw: unknown } | { kind: "reply"; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown };
+
+function bad(message: string): EndpointError {
+  return new EndpointError(ErrorCode.BadRequest, `invalid conversation batch: ${message}`);
+}
+
+/**
+ * Read the list of a batch far enough to de-duplicate: each entry's kind and key. The event or reply
+ * itself is checked later, by the conversation layer's one ingest path, only when it is new here.
+ * An entry that is not even shaped like an item is left out (null in its place).
+ *
+ * @throws {EndpointError} `bad_request` when `items` is not a list or is longer than {@link MAX_BATCH_ITEMS}.
+ */
+export function readItems(items: unknown): Array<RawItem | null> {
+  if (!Array.isArray(items)) throw bad("items must be a list");
+  if (items.length > MAX_BATCH_ITEMS) throw bad(`more than ${MAX_BATCH_ITEMS} items`);
+  return items.map((entry): RawItem | null => {
+    if (!isMap(entry)) return null;
+    if (isMap(entry.event)) {
+      const id = entry.event.event_id;
+      return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", id, raw: entry.event } : null;
+    }
+    const reply = entry.reply;
+    if (!isMap(reply) || typeof reply.nonce !== "string" || reply.nonce.length === 0 || reply.nonce.length > MAX_ID_LENGTH) return null;
+    const peerId = isMap(reply.peer) ? reply.peer.id : undefined;
+    if (typeof peerId !== "string" || peerId.length === 0 || peerId.length > MAX_ID_LENGTH) return null;
+    return { kind: "reply", nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null };
+  });
+}
+
+/** The key of a raw item (as {@link itemKey} of the item it becomes). */
+export function rawKey(raw: RawItem): string {
+  return raw.kind === "event" ? raw.id : replyKey(raw.nonce, raw.peerId);
+}
+
+/**
+ * A 32-bit FNV-1a hash of an item key: what a batch's `have` digest lists (4 bytes an item, so a
+ * digest of a few hundred items is about a kilobyte). Two keys may share a hash: the answer then
+ * leaves out an item the caller lacks, which reaches it by a later round or by repair.
+ */
+export function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Most hashes a `have` digest may list (64 Ki: 256 KiB); a longer one is read as empty. */
+export const MAX_DIGEST_HASHES = 1 << 16;
+
+/** The `have` digest of a batch call: the hashes, big-endian, 4 bytes each. */
+export function writeDigest(hashes: number[]): Uint8Array {
+  const out = new Uint8Array(hashes.length * 4);
+  const view = new DataView(out.buffer);
+  hashes.forEach((h, i) => view.setUint32(i * 4, h));
+  return out;
+}
+
+/** Read a `have` digest; anything but bytes of a whole number of hashes, within the limit, is an empty digest. */
+export function readDigest(raw: unknown): Set<number> {
+  const out = new Set<number>();
+  if (!(raw instanceof Uint8Array) || raw.length % 4 !== 0 || raw.length / 4 > MAX_DIGEST_HASHES) return out;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  for (let at = 0; at < raw.length; at += 4) out.add(view.getUint32(at));
+  return out;
+}

@@ -1,0 +1,401 @@
+/**
+ * Batched dissemination of conversation events and replies among Bun peers (issue 12). Without it,
+ * every item costs one call per peer, flooded on by every receiver (N replies to a broadcast cost
+ * about N^3 calls). With it, each node runs short rounds (`batchInterval` seconds): in a round it
+ * calls `batchFanout` random Bun peers (those whose hello offered the `batch` feature), ONE
+ * `_synapse.conversation.batch` call each, carrying
+ *
+ * - push: every *hot* item the peer is not known to have (an item is hot until this node pushed
+ *   it to {@link HOT_PUSHES} peers, for at most {@link HOT_ROUNDS} rounds), and
+ * - pull: `have`, a digest of every item this node remembers ({@link KEEP_ROUNDS} rounds), so that
+ *   the answer brings exactly the items the callee remembers and the caller lacks.
+ *
+ * Items learnt within one round travel together, so the calls a node makes depend on how long
+ * news keeps arriving, not on how many items there are: a node calls while something is hot or
+ * its pulls bring news (it stops after {@link FRUITLESS_PULLS} answers in a row brought nothing
+ * new), with at most `batchFanout` calls in flight (a slow swarm gets fewer, fuller batches).
+ *
+ * - De-duplication: every item has a key (event id; (nonce, replier) for a reply). A key
+ *   remembered here is dropped before anything is ingested or queued (`duplicatesDropped`); after
+ *   that the log's ids and the reply book refuse it as before.
+ * - Every incoming item goes through the conversation layer's one ingest path (`acceptEvent`,
+ *   `acceptReply`): the checks of a `_synapse.conversation.event` or `_synapse.broadcast.reply` call.
+ * - Repair by pull (`repair.ts`): an item whose parent this node lacks makes it sync that
+ *   conversation from the sender, if the parent is still missing a second later.
+ * - Peers that do not batch get per-event calls: every one of them from the author, and from a
+ *   relay those known not to batch (Python peers: all of them, or `gossipFanout`), as today. A Bun
+ *   peer this node is not connected to yet gets the author's per-event call, which opens the
+ *   connection; a short `_synapse.ping` probe opens it otherwise.
+ *
+ * @module
+ */
+import type { ConversationEvent, Peer } from "../types.ts";
+import type { Kwargs } from "../wire/messages.ts";
+import type { PerPeerKwargs } from "./signing.ts";
+import { createLogger } from "../log.ts";
+import { errorMessage, isMap } from "../util/guards.ts";
+import { Repairs } from "./repair.ts";
+import { PeerViews } from "./peer-view.ts";
+import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
+import type { ConversationLog } from "./log.ts";
+import { Gossip, sample } from "./gossip.ts";
+import { BATCH_BYTES, MAX_DIGEST_HASHES, authorOf, itemKey, keyHash, rawKey, readDigest, readItems, toWire, wireSize, writeDigest, type Item, type RawItem, type WireItem } from "./batch-items.ts";
+
+const log = createLogger("conversation");
+
+/** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
+export const HOT_PUSHES = 2;
+/** Rounds an item may stay hot (waiting for peers to push it to), at most. */
+export const HOT_ROUNDS = 6;
+/** Random peers looked at to find one that lacks a hot item, per call of a round. */
+const PICK_TRIES = 4;
+/** Items remembered at most, whatever their age (a node's memory of recent items stays bounded). */
+export const MAX_ENTRIES = 50_000;
+/** Answers in a row that brought nothing new after which a node stops pulling (until its next news). */
+export const FRUITLESS_PULLS = 3;
+/** Rounds an item is remembered: listed in digests, offered in answers, de-duplicated. */
+export const KEEP_ROUNDS = 100;
+
+/** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
+export interface DisseminationStats {
+  /** Items (events and replies) authored by another node that this node sent on, per target. */
+  eventsForwarded: number;
+  /** Items that arrived again (in a batch or an answer) and were dropped before any work. */
+  duplicatesDropped: number;
+  /** `_synapse.conversation.batch` calls made. */
+  batchesSent: number;
+  /** `_synapse.conversation.batch` calls served. */
+  batchesReceived: number;
+  /** Conversations synced because an item's parent was missing. */
+  repairs: number;
+}
+
+/** What the dissemination needs from the conversation layer. */
+export interface DisseminationLayer {
+  /** The layer's one ingest path for an event off the network: the event when new here, else null. @throws EndpointError */
+  acceptEvent(raw: unknown): Promise<ConversationEvent | null>;
+  /** The same for a reply: the replier's record when the reply is new here, else null. @throws EndpointError */
+  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown): Promise<Peer | null>;
+  /** The keyword arguments of a per-event `_synapse.broadcast.reply` (the signature only to peers that take it). */
+  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs;
+  /** The event store (to see whether a parent is held). */
+  readonly log: Pick<ConversationLog, "has">;
+  /** Catch up one conversation from a peer. */
+  sync(peer: Peer, conversationId: string): Promise<unknown>;
+}
+
+interface Entry {
+  item: Item;
+  /** Round this node learnt the item in. */
+  at: number;
+  /** Encoded size in a batch. */
+  size: number;
+  /** Peers it was pushed to by this node's rounds. */
+  pushes: number;
+  /** Whoever waits for its first push to be answered (an author's `emit`). */
+  waiters: Array<() => void>;
+  /** Its key's hash, for digests. */
+  hash: number;
+  /** Ids of peers known to have it (its author, who sent it here, who it was sent to). */
+  peers: Set<string>;
+}
+
+/** One node's dissemination of conversation items. */
+export class Dissemination {
+  /** Counters; see {@link DisseminationStats}. */
+  readonly stats: DisseminationStats = { eventsForwarded: 0, duplicatesDropped: 0, batchesSent: 0, batchesReceived: 0, repairs: 0 };
+  /** Recently learnt items by key, in the order learnt. */
+  private readonly entries = new Map<string, Entry>();
+  private round = 0;
+  /** Answers in a row that brought nothing new (reset by any news). */
+  private fruitless = FRUITLESS_PULLS;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private inFlight = 0;
+  private readonly repairs: Repairs;
+  private stopped = false;
+  private readonly views: PeerViews;
+
+  /** Seconds between rounds, or null: no batching (every peer gets per-event calls, as Python nodes do). */
+  readonly interval: number | null;
+  /** Bun peers called per round. */
+  readonly fanout: number;
+
+  constructor(
+    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches">,
+    private readonly layer: DisseminationLayer,
+    /** Keeps background work for the layer's `flush`. */
+    private readonly track: (work: Promise<unknown>) => void,
+    private readonly gossip: Gossip,
+    settings: Pick<ConversationSettings, "batchInterval" | "batchFanout">,
+  ) {
+    this.interval = settings.batchInterval;
+    this.fanout = settings.batchFanout;
+    this.repairs = new Repairs(layer, track, this.stats);
+    this.views = new PeerViews(host, track, this.interval);
+  }
+
+  /** True while items are hot or batch calls are in flight (what {@link Conversations.flush} waits for). */
+  get busy(): boolean {
+    return this.inFlight > 0 || this.hotCount() > 0;
+  }
+
+  /** Stop the rounds and forget what is queued. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const e of this.entries.values()) this.release(e);
+    this.entries.clear();
+    this.repairs.stop();
+    this.views.reset();
+  }
+
+  /** Allow rounds again after {@link stop} (a node restarted). */
+  start(): void {
+    this.stopped = false;
+    this.repairs.start();
+  }
+
+  /**
+   * Send a new item on: per-event calls to the peers that do not batch (`targets` of them when the
+   * author sends, the relay's fan-out otherwise), and into the next rounds for the Bun peers that
+   * do. `known` lists peers that have it already (or get it by a call of their own). Resolves once
+   * the per-event calls are answered or failed.
+   */
+  spread(item: Item, known: ReadonlySet<string>): Promise<number> {
+    const self = this.host.self().id;
+    const author = authorOf(item);
+    const size = this.interval === null ? Infinity : wireSize(item);
+    let plain: Peer[];
+    let pushed: Promise<void> | null = null;
+    if (size > BATCH_BYTES) {
+      // No batching (or too big for a batch): today's per-event calls to every target.
+      const exclude = new Set([...known, author]);
+      plain = author === self ? this.gossip.others(exclude) : this.gossip.relayTargets(exclude);
+    } else {
+      const view = this.views.get(author === self);
+      if (author === self) {
+        // The author calls every peer that does not batch, and every peer not yet connected (its
+        // call opens the connection: from then on a Bun peer batches).
+        plain = [...view.plain, ...view.unknown].filter((p) => !known.has(p.id));
+      } else {
+        // A relay calls the peers known not to batch (Python peers), as today's relays do (all of
+        // them, or `gossipFanout` at random); a peer not yet connected is left to the author.
+        const eligible = view.plain.filter((p) => p.id !== author && !known.has(p.id));
+        plain = eligible.length <= this.gossip.fanout ? eligible : sample(eligible, this.gossip.fanout);
+      }
+      // Rounds only where some peer batches (or may, once connected).
+      if (view.batch.length + view.unknown.length > 0) pushed = this.learn(itemKey(item), item, size, new Set([...known, author]), author === self);
+    }
+    if (author !== self) this.stats.eventsForwarded += plain.length;
+    const calls =
+      plain.length === 0
+        ? Promise.resolve(0)
+        : item.kind === "event"
+          ? this.gossip.fanOut(plain, ConversationEndpoint.Event, [item.event], {})
+          : this.gossip.fanOut(plain, ConversationEndpoint.Reply, [item.nonce, item.peer], this.layer.replyKwargs(item.result, item.sig));
+    return pushed ? Promise.all([calls, pushed]).then(([n]) => n) : calls;
+  }
+
+  /**
+   * Remember an item (hot from this round), and make sure the rounds run. With `wait`, returns a
+   * promise that settles once the item's first push was answered (or failed), or once it cooled
+   * without one: an author's `emit` then resolves when at least one Bun peer holds the item (in a
+   * swarm of two, every peer), as it resolved when every peer had answered before batching.
+   */
+  private learn(key: string, item: Item, size: number, peers: Set<string>, wait = false): Promise<void> | null {
+    if (this.entries.has(key) || this.stopped) return null;
+    const entry: Entry = { item, at: this.round, size, hash: keyHash(key), peers, pushes: 0, waiters: [] };
+    this.entries.set(key, entry);
+    // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
+    const [oldKey, old] = this.entries.size > MAX_ENTRIES ? (this.entries.entries().next().value as [string, Entry]) : [null, null];
+    if (oldKey !== null && this.entries.delete(oldKey)) this.release(old);
+    const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
+    this.fruitless = 0;
+    if (this.timer === null && this.interval !== null) {
+      this.timer = setInterval(() => this.tick(), this.interval * 1000);
+      this.timer.unref?.();
+    }
+    return settled;
+  }
+
+  /** Settle whoever waits for the entry's first push. */
+  private release(e: Entry): void {
+    for (const resolve of e.waiters.splice(0)) resolve();
+  }
+
+  private hotCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.pushes < HOT_PUSHES && this.round - e.at < HOT_ROUNDS) n++;
+    return n;
+  }
+
+  /**
+   * One round: forget old items; while something is hot or pulls bring news, call
+   * `fanout` random Bun peers, pushing the hot items each is not known to have and sending the
+   * digest of every item remembered, so that the answer brings exactly what this node lacks.
+   */
+  private tick(): void {
+    this.round++;
+    for (const [key, e] of this.entries) {
+      if (this.round - e.at <= KEEP_ROUNDS) break; // learnt in order: the rest is younger
+      this.entries.delete(key);
+      this.release(e);
+    }
+    if (this.entries.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+    const hot: Entry[] = [];
+    const hashes: number[] = [];
+    for (const e of this.entries.values()) {
+      if (this.isHot(e)) hot.push(e);
+      else if (e.waiters.length > 0 && e.pushes === 0) this.release(e); // cooled without a push
+      hashes.push(e.hash);
+    }
+    // Calls go on while something is hot (to push) or news came lately (to pull what others have).
+    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS) || this.inFlight >= this.fanout) return;
+    const have = writeDigest(hashes.slice(-MAX_DIGEST_HASHES));
+    const candidates = this.views.get().batch.slice();
+    for (let picked = this.inFlight; picked < this.fanout && candidates.length > 0; picked++) {
+      // A random peer, preferring one that is not known to have every hot item.
+      let peer: Peer | null = null;
+      let due: Entry[] = [];
+      for (let tries = 0; tries < PICK_TRIES && candidates.length > 0 && due.length === 0; tries++) {
+        const at = Math.floor(Math.random() * candidates.length);
+        peer = candidates[at]!;
+        candidates[at] = candidates[candidates.length - 1]!;
+        candidates.pop();
+        const id = peer.id;
+        due = this.due(hot, (e) => !e.peers.has(id));
+      }
+      for (const e of due) e.pushes++;
+      if (peer) this.send(peer, due, have);
+    }
+  }
+
+  /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */
+  private isHot(e: Entry): boolean {
+    return e.pushes < HOT_PUSHES && this.round - e.at <= HOT_ROUNDS;
+  }
+
+  /** The entries of `pool` that pass `wanted`, within the batch budget. */
+  private due(pool: Iterable<Entry>, wanted: (e: Entry) => boolean): Entry[] {
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (const e of pool) {
+      if (!wanted(e) || bytes + e.size > BATCH_BYTES) continue;
+      bytes += e.size;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Note that `peerId` gets these entries now (and count the forwarded ones). */
+  private handOver(entries: Entry[], peerId: string): void {
+    const self = this.host.self().id;
+    for (const e of entries) {
+      e.peers.add(peerId);
+      if (authorOf(e.item) !== self) this.stats.eventsForwarded++;
+    }
+  }
+
+  private send(peer: Peer, due: Entry[], have: Uint8Array): void {
+    this.handOver(due, peer.id); // before the call: the next round does not push them to this peer again
+    this.stats.batchesSent++;
+    this.inFlight++;
+    const work = this.host
+      .call(peer, ConversationEndpoint.Batch, [due.map((e) => toWire(e.item))], { from: this.host.self().id, have })
+      .then(
+        async (answer) => {
+          const fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
+          if (fresh === 0) this.fruitless++;
+        },
+        (error) => {
+          // Not delivered: a later round may push them to this peer again.
+          for (const e of due) e.peers.delete(peer.id);
+          log.debug(`batch to ${peer.name || peer.id.slice(0, 8)} failed: ${errorMessage(error)}`);
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        for (const e of due) this.release(e);
+      });
+    this.track(work);
+  }
+
+  /**
+   * Serve `_synapse.conversation.batch(items, from=..., have=...)`: take in what is new (through the
+   * layer's ingest), and answer `{items}`: the items remembered here that the caller neither sent
+   * nor lists in its `have` digest (nor is known to have).
+   *
+   * @throws {EndpointError} `bad_request` when `items` is not a list or too long.
+   */
+  async serve(items: unknown, fromId: unknown, haveRaw: unknown): Promise<{ items: WireItem[] }> {
+    const raws = readItems(items);
+    this.stats.batchesReceived++;
+    const sender = typeof fromId === "string" ? this.views.find(fromId) : null;
+    const senderId = sender?.id ?? (typeof fromId === "string" ? fromId : "");
+    const sentNow = new Set(raws.map((r) => (r ? rawKey(r) : "")));
+    await this.take(raws, senderId, sender);
+    if (senderId === "" || this.stopped) return { items: [] };
+    const have = readDigest(haveRaw);
+    const answer: Entry[] = [];
+    for (const [key, e] of this.entries) if (!sentNow.has(key)) answer.push(e);
+    const out = this.due(answer, (e) => !have.has(e.hash) && !e.peers.has(senderId));
+    this.handOver(out, senderId);
+    return { items: out.map((e) => toWire(e.item)) };
+  }
+
+  /** Items of an answer to this node's batch. */
+  private async receive(items: unknown, from: Peer): Promise<number> {
+    let raws: Array<RawItem | null>;
+    try {
+      raws = readItems(items);
+    } catch (error) {
+      log.debug(`batch answer from ${from.name || from.id.slice(0, 8)} ignored: ${errorMessage(error)}`);
+      return 0;
+    }
+    return this.take(raws, from.id, from);
+  }
+
+  /** De-duplicate, ingest what is new, spread it on, and note missing parents for repair. */
+  private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null): Promise<number> {
+    let fresh = 0;
+    for (const raw of raws) {
+      if (raw === null) continue;
+      const key = rawKey(raw);
+      const known = this.entries.get(key);
+      if (known) {
+        if (fromId) known.peers.add(fromId);
+        this.stats.duplicatesDropped++;
+        continue;
+      }
+      let item: Item | null;
+      try {
+        item = await this.accept(raw);
+      } catch (error) {
+        log.debug(`batch item refused: ${errorMessage(error)}`);
+        continue;
+      }
+      if (item === null) {
+        this.stats.duplicatesDropped++;
+        continue;
+      }
+      fresh++;
+      this.track(this.spread(item, fromId ? new Set([fromId]) : new Set()));
+      if (from) await this.repairs.note(item, from);
+    }
+    return fresh;
+  }
+
+  /** An item through the layer's one ingest path: the item when new here, else null. */
+  private async accept(raw: RawItem): Promise<Item | null> {
+    if (raw.kind === "event") {
+      const event = await this.layer.acceptEvent(raw.raw);
+      return event ? { kind: "event", event } : null;
+    }
+    const peer = await this.layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig);
+    return peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig } : null;
+  }
+}
