@@ -2,8 +2,8 @@
  * The conversation layer of a node: broadcasts and their replies, conversation events gossiped to
  * the swarm with de-duplication, and catch-up sync. It wires in parts of their own: the ask flow
  * (`ask.ts`), the reply book (`replies.ts`), fan-out (`gossip.ts`), batched dissemination among Bun
- * peers (`dissemination.ts`), upkeep (`upkeep.ts`) and sync (`sync.ts`). It talks to the node through a narrow {@link ConversationHost}, so it is tested with
- * a fake host.
+ * peers (`dissemination.ts`), signatures (`signing.ts`), upkeep (`upkeep.ts`) and sync
+ * (`sync.ts`). It talks to the node through a narrow {@link ConversationHost} (tested with a fake).
  *
  * @module
  */
@@ -14,8 +14,7 @@ import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
-import { EventKind, MAX_ID_LENGTH, fromTheFuture, makeEvent } from "./events.ts";
-import { isMap } from "../util/guards.ts";
+import { EventKind, authoredEvent, fromTheFuture } from "./events.ts";
 import { broadcastKwargs, newBroadcast, openingMessage, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
 import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions, type SyncResult } from "./contracts.ts";
@@ -305,22 +304,8 @@ export class Conversations {
   }
 
   private build(conversation: BroadcastRef, kind: string, payload: Record<string, unknown>, options: EmitOptions): ConversationEvent {
-    const conversationId = nonceOf(conversation);
-    if (typeof kind !== "string" || kind.length === 0 || kind.length > MAX_ID_LENGTH) throw new ConfigError("an event kind must be a non-empty string");
-    if (kind === EventKind.Reply) throw new ConfigError("use reply() to answer a broadcast");
-    if (!isMap(payload)) throw new ConfigError("an event payload must be a plain object");
-    if (options.metadata !== undefined && !isMap(options.metadata)) throw new ConfigError("event metadata must be a plain object");
-    const event = this.records.signEvent(
-      makeEvent({
-        conversationId,
-        kind,
-        peer: this.host.self(),
-        payload,
-        parentId: options.parentId ?? null,
-        metadata: options.metadata ?? {},
-      }),
-    );
-    encode(event);
+    const event = this.records.signEvent(authoredEvent(this.host.self(), nonceOf(conversation), kind, payload, options));
+    encode(event); // fail here, not silently on every peer
     return event;
   }
 

@@ -10,10 +10,8 @@
  * - pull: `have`, a digest of every item this node remembers ({@link KEEP_ROUNDS} rounds), so that
  *   the answer brings exactly the items the callee remembers and the caller lacks.
  *
- * Items learnt within one round travel together, so the calls a node makes depend on how long
- * news keeps arriving, not on how many items there are: a node calls while something is hot or
- * its pulls bring news (it stops after {@link FRUITLESS_PULLS} answers in a row brought nothing
- * new), with at most `batchFanout` calls in flight (a slow swarm gets fewer, fuller batches).
+ * Items learnt within one round travel together: a node calls while something is hot or its pulls
+ * bring news (until {@link FRUITLESS_PULLS} fruitless answers in a row), `batchFanout` at a time.
  *
  * - De-duplication: every item has a key (event id; (nonce, replier) for a reply). A key
  *   remembered here is dropped before anything is ingested or queued (`duplicatesDropped`); after

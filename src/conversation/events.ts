@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { EndpointError, ErrorCode } from "../errors.ts";
+import { ConfigError, EndpointError, ErrorCode } from "../errors.ts";
 import type { ConversationEvent, Peer } from "../types.ts";
 import { uuidv7 } from "./uuid.ts";
 import { isMap } from "../util/guards.ts";
@@ -99,4 +99,24 @@ export function makeEvent(fields: EventFields): ConversationEvent {
 /** Order events as conversations list them: by `created_at`, ties by event id. */
 export function compareEvents(a: ConversationEvent, b: ConversationEvent): number {
   return a.created_at - b.created_at || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
+}
+
+/**
+ * A new event authored by `author` (its fields checked as a user gives them), before signing.
+ *
+ * @throws {ConfigError} for an empty kind, the `reply` kind (replies have their own call), or a
+ * payload or metadata that is not a plain object.
+ */
+export function authoredEvent(
+  author: Peer,
+  conversationId: string,
+  kind: string,
+  payload: Record<string, unknown>,
+  options: { parentId?: string | null; metadata?: Record<string, unknown> },
+): ConversationEvent {
+  if (typeof kind !== "string" || kind.length === 0 || kind.length > MAX_ID_LENGTH) throw new ConfigError("an event kind must be a non-empty string");
+  if (kind === EventKind.Reply) throw new ConfigError("use reply() to answer a broadcast");
+  if (!isMap(payload)) throw new ConfigError("an event payload must be a plain object");
+  if (options.metadata !== undefined && !isMap(options.metadata)) throw new ConfigError("event metadata must be a plain object");
+  return makeEvent({ conversationId, kind, peer: author, payload, parentId: options.parentId ?? null, metadata: options.metadata ?? {} });
 }

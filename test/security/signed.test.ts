@@ -30,7 +30,7 @@ for (const closed of [false, true]) {
     test("an event in another node's name is refused unsigned, signed by another key, or with the author's signature over altered content; the genuine one is stored and relayed", async () => {
       const { a, b, d, attacker } = await setup(closed);
       const genuine = await a.emitConversationEvent("c1", "task.offer", { task: "sort" });
-      await until(async () => (await d.conversation("c1")).length === 1, "the genuine event everywhere");
+      await until(async () => (await b.conversation("c1")).length === 1 && (await d.conversation("c1")).length === 1, "the genuine event everywhere");
       expect(typeof genuine.metadata[SIG_KEY]).toBe("string");
       const before = { b: await stored(b), d: await stored(d) };
 
