@@ -68,7 +68,13 @@ export class Conversations {
     this.gossipFanout = settings.gossipFanout;
     this.gossip = new Gossip(host, this.gossipFanout);
     this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
-    this.replyBook = new ReplyBook(this.log, (event) => this.append(event), this.signatures.records);
+    // A reply filed here (its own, or another node's once) is announced as `broadcast.reply`.
+    const fileReply = async (event: ConversationEvent) => {
+      const stored = await this.append(event);
+      if (stored) this.host.emit("broadcast.reply", { nonce: event.parent_id ?? event.conversation_id, peer: event.peer, result: event.payload.result ?? null } satisfies BroadcastReply);
+      return stored;
+    };
+    this.replyBook = new ReplyBook(this.log, fileReply, this.signatures.records);
     const track = (work: Promise<unknown>) => this.track(work);
     this.dissemination = new Dissemination(host, this, track, this.gossip, settings);
     this.upkeep = new Upkeep(
@@ -163,25 +169,11 @@ export class Conversations {
     if (event.kind === EventKind.Reply) {
       const nonce = event.parent_id ?? event.conversation_id;
       const origin = { conversationId: event.conversation_id, createdAt: event.created_at, metadata: event.metadata };
-      return this.ingestReply(nonce, event.peer, event.payload.result ?? null, event.metadata[SIG_KEY], origin);
+      return this.replyBook.receive(nonce, event.peer, event.payload.result ?? null, event.metadata[SIG_KEY], origin);
     }
     const refusal = this.records.eventRefusal(event);
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     return (await this.append(event)) ? event : null;
-  }
-
-  /** A reply of another node, checked and filed once ({@link ReplyBook.receive}); announced when new. */
-  private async ingestReply(nonce: string, peer: Peer, result: unknown, sig: unknown, origin?: ReplyOrigin): Promise<ConversationEvent | null> {
-    const event = await this.replyBook.receive(nonce, peer, result, sig, origin);
-    if (event) this.host.emit("broadcast.reply", { nonce, peer, result } satisfies BroadcastReply);
-    return event;
-  }
-
-  /** File a reply once (see {@link ReplyBook.record}) and announce it. */
-  private async recordReply(nonce: string, peer: Peer, result: unknown, origin?: ReplyOrigin): Promise<ConversationEvent | null> {
-    const event = await this.replyBook.record(nonce, peer, result, origin);
-    if (event) this.host.emit("broadcast.reply", { nonce, peer, result } satisfies BroadcastReply);
-    return event;
   }
 
   // ---------------------------------------------------------------- broadcast
@@ -233,7 +225,7 @@ export class Conversations {
     encode(result);
     const self = this.host.self();
     const sig = signatureText(this.records.signReply(nonce, result ?? null));
-    const event = await this.recordReply(nonce, self, result ?? null, sig ? { metadata: { [SIG_KEY]: sig } } : undefined);
+    const event = await this.replyBook.record(nonce, self, result ?? null, sig ? { metadata: { [SIG_KEY]: sig } } : undefined);
     if (!event) {
       const first = (await this.replyBook.of(nonce)).get(self.id);
       return first ?? { nonce, peer: self, result: result ?? null };
@@ -267,7 +259,7 @@ export class Conversations {
    */
   async acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown): Promise<Peer | null> {
     const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host);
-    return (await this.ingestReply(nonce, peer, result ?? null, sig)) ? peer : null;
+    return (await this.replyBook.receive(nonce, peer, result ?? null, sig)) ? peer : null;
   }
 
   /** The keyword arguments of a relayed `_synapse.broadcast.reply`: `result`, and `sig` for the peers that take it. */
