@@ -62,6 +62,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
 import { SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { METRICS_ENDPOINT, TrafficCounters, readMetrics, type NodeMetrics } from "./node-metrics.ts";
 
 const log = createLogger("node");
 
@@ -136,6 +137,10 @@ export class Node {
   private advertised: string;
   private boundPort: number;
   private stopping: Promise<void> | null = null;
+  /** Calls and bytes through the listener and the node's own Clients (see {@link metrics}). */
+  private readonly traffic = new TrafficCounters();
+  /** Unix seconds of the last start; null while stopped. */
+  private startedAt: number | null = null;
 
   constructor(options: NodeOptions = {}) {
     const onUserError: UserErrorHandler = options.onUserError === null ? () => {} : (options.onUserError ?? reportUserError);
@@ -190,7 +195,7 @@ export class Node {
         running: () => this.running,
         self: () => this.toPeer(),
         info: () => this.info(),
-        call: (host, port, endpoint, args, timeout) => new Client(host, port, { timeout, pool: this.pool }).call(endpoint, ...args),
+        call: (host, port, endpoint, args, timeout) => new Client(host, port, { timeout, pool: this.pool, meter: this.traffic }).call(endpoint, ...args),
         emit: (event, payload) => this.events.emit(event, payload),
         features: (host, port) => this.pool.list().find((c) => c.host === host && c.port === port && c.mode === "multiplex")?.features ?? null,
         release: (host, port) => void this.pool.release(host, port),
@@ -225,6 +230,8 @@ export class Node {
       },
     );
     registerConversationEndpoints(this.endpoints, this.conversationLayer, this.artifacts);
+    // A Bun extension read by `sn metrics` and the dashboard; a Python node never calls it.
+    this.endpoints.builtin(METRICS_ENDPOINT, "This node's counters (Bun extension)", [], () => this.metrics());
   }
 
   private callConversationPeer(peer: Pick<Peer, "address" | "port"> & { id?: string }, endpoint: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown> {
@@ -232,7 +239,7 @@ export class Node {
     if (!this.running) return Promise.reject(new ConnectionError(`node ${this.name} is stopped`, `${peer.address}:${peer.port}`, { endpoint }));
     const entry = peer.id ? this.membership.table.get(peer.id) : undefined;
     if (entry) return this.membership.callPeer(entry, endpoint, [...args, kw(kwargs)], CONVERSATION_CALL_TIMEOUT);
-    return Client.fromPeer(peer, { timeout: CONVERSATION_CALL_TIMEOUT, pool: this.pool }).request(endpoint, { args, kwargs });
+    return Client.fromPeer(peer, { timeout: CONVERSATION_CALL_TIMEOUT, pool: this.pool, meter: this.traffic }).request(endpoint, { args, kwargs });
   }
 
   /**
@@ -382,6 +389,23 @@ export class Node {
     return this.listener !== null;
   }
 
+  /**
+   * This node's numbers now: calls and bytes sent and received by endpoint group (`rpc`,
+   * `membership`, `conversation`, `other`), peers by membership state, and the membership and
+   * conversation layers' counters (docs/metrics.md). Counts run from the node's creation; take two
+   * readings for rates. Peers read the same record remotely through `_synapse.metrics`.
+   */
+  metrics(): NodeMetrics {
+    return readMetrics({
+      traffic: this.traffic,
+      states: this.membership.states,
+      membership: this.membership.stats,
+      conversation: this.conversationLayer.stats,
+      now: nowSeconds(),
+      startedAt: this.startedAt,
+    });
+  }
+
   /** Inbound connections open right now (0 when stopped); for diagnostics and tests. */
   get connectionCount(): number {
     return this.listener?.connectionCount ?? 0;
@@ -487,11 +511,13 @@ export class Node {
       ...this.limits,
       transport: this.transport,
       handler: (req, remote) => this.endpoints.dispatch(req, remote),
+      meter: this.traffic,
     });
     listener.start();
     this.listener = listener;
     this.boundPort = listener.port;
     this.stopping = null;
+    this.startedAt = nowSeconds();
     this.membership.start();
     this.scheduler.start();
     this.conversationLayer.start();
@@ -508,6 +534,7 @@ export class Node {
     if (!this.listener) return this.stopping ?? Promise.resolve();
     const listener = this.listener;
     this.listener = null;
+    this.startedAt = null;
     this.stopping = (async () => {
       this.scheduler.stop();
       this.conversationLayer.stop();

@@ -168,3 +168,13 @@ export function conversationSettings(options: ConversationOptions): Conversation
     summarizerInterval: interval,
   };
 }
+
+/** Counters of the conversation layer, for `node.metrics()` and benchmarks. */
+export interface ConversationStats {
+  /** Events and replies that peers sent here (each call counts once, new or not). */
+  eventsReceived: number;
+  /** Calls made to pass on events and replies first heard from a peer (a relay to 3 peers counts 3). */
+  eventsForwarded: number;
+  /** Events and replies that arrived again, already stored here: not stored, not forwarded. */
+  duplicatesDropped: number;
+}

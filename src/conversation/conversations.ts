@@ -19,7 +19,7 @@ import { readPeer } from "../wire/peer.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { broadcastKwargs, broadcastTime, newBroadcast, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
-import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions, type SyncResult } from "./contracts.ts";
+import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationStats, type ConversationOptions, type EmitOptions, type SyncOptions, type SyncResult } from "./contracts.ts";
 import { AskFlow, checkOrigin } from "./ask.ts";
 import { Upkeep, type CompactOptions } from "./upkeep.ts";
 import { Gossip } from "./gossip.ts";
@@ -43,6 +43,8 @@ export class Conversations {
   readonly retention: number | null;
   /** Relay fan-out (Infinity: every peer). */
   readonly gossipFanout: number;
+  /** Counters since the layer was created. */
+  readonly stats: ConversationStats = { eventsReceived: 0, eventsForwarded: 0, duplicatesDropped: 0 };
 
   private readonly replyBook: ReplyBook;
   private readonly background = new Set<Promise<void>>();
@@ -252,11 +254,13 @@ export class Conversations {
     const peer = readPeer(peerRaw, { mode: "lenient", what: "broadcast reply peer" });
     const refusal = this.host.admit(peer);
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
+    this.stats.eventsReceived++;
     const stored = await this.recordReply(nonce, peer, result ?? null);
     if (stored) {
       const targets = this.gossip.relayTargets(new Set([peer.id]));
+      this.stats.eventsForwarded += targets.length;
       this.track(this.gossip.fanOut(targets, ConversationEndpoint.Reply, [nonce, peer], { result: result ?? null }));
-    }
+    } else this.stats.duplicatesDropped++;
     return { ok: true };
   }
 
@@ -337,10 +341,13 @@ export class Conversations {
     if (fromTheFuture(event.created_at)) {
       throw new EndpointError(ErrorCode.BadRequest, `conversation event dated more than ${MAX_CLOCK_SKEW} s ahead of this node's clock`);
     }
+    this.stats.eventsReceived++;
     const stored = await this.ingest(event);
     if (stored) {
-      this.track(this.gossip.fanOut(this.gossip.relayTargets(new Set([event.peer.id])), ConversationEndpoint.Event, [event], {}));
-    }
+      const targets = this.gossip.relayTargets(new Set([event.peer.id]));
+      this.stats.eventsForwarded += targets.length;
+      this.track(this.gossip.fanOut(targets, ConversationEndpoint.Event, [event], {}));
+    } else this.stats.duplicatesDropped++;
     return { ok: true, stored: stored !== null };
   }
 

@@ -11,6 +11,7 @@ export {
   ConversationEndpoint,
   type ConversationHost,
   type ConversationOptions,
+  type ConversationStats,
   type EmitOptions,
   type SyncOptions,
   type SyncFailure,

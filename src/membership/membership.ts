@@ -166,6 +166,14 @@ export class Membership {
     };
   }
 
+  /**
+   * Peers by state: `alive` (in the table), `suspect` (none in mesh mode: a silent peer is alive
+   * until its timeout drops it) and `offline` (dropped lately, still probed now and then).
+   */
+  get states(): { alive: number; suspect: number; offline: number } {
+    return { alive: this.table.size, suspect: 0, offline: this.liveness.offlineCount };
+  }
+
   /** The configured seeds and how joining them went. */
   seedStatus(): SeedStatus[] {
     return this.seeds?.status() ?? [];
