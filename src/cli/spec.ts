@@ -12,7 +12,7 @@ export type { CommandModule, CommandSpec, FlagSpec, Io, PositionalSpec } from ".
 
 const json: FlagSpec = { name: "json", type: "boolean", description: "Print JSON (one object per line for streams) instead of text" };
 
-/** Flags of the commands that ask one node (`ping`, `info`, `methods`, `peers`, `call`). */
+/** Flags of the commands that ask one node (`ping`, `info`, `methods`, `peers`, `metrics`, `call`). */
 const queryFlags: FlagSpec[] = [
   { name: "timeout", type: "string", hint: "S", default: "10", description: "Seconds to wait for the answer (0 waits forever)" },
   json,
@@ -188,6 +188,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [address],
     flags: queryFlags,
     examples: ["sn peers 127.0.0.1:9999"],
+    load: () => import("./query.ts"),
+  },
+  {
+    name: "metrics",
+    group: "node",
+    summary: "Show a Bun node's counters: calls and bytes by endpoint group, peers by state",
+    details: ["Asks the unpublished _synapse.metrics (docs/metrics.md); a Python node does not serve it."],
+    positionals: [address],
+    flags: queryFlags,
+    examples: ["sn metrics 127.0.0.1:9999", "sn metrics 127.0.0.1:9999 --json"],
     load: () => import("./query.ts"),
   },
   {
