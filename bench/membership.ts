@@ -62,7 +62,8 @@ export interface MembershipResult {
 /** Measure one scenario: `n` nodes including the seed. */
 export async function measureMembership(n: number, windowSeconds: number, heartbeatInterval = 5): Promise<MembershipResult> {
   // The nodes share one pool: one connection per peer between them, as between N processes.
-  const common = { bind: "127.0.0.1", swarm: "bench", heartbeatInterval, peerTimeout: heartbeatInterval * 4, pool: new Pool() };
+  // Mesh mode: this measures the heartbeat mesh (what the Python original does).
+  const common = { bind: "127.0.0.1", swarm: "bench", heartbeatInterval, peerTimeout: heartbeatInterval * 4, pool: new Pool(), membership: "mesh" as const };
   const seed = new Node({ ...common, name: "seed" });
   await seed.start();
   const nodes: Node[] = [seed];

@@ -171,10 +171,16 @@ function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-/** The numeric fields of a layer's counters under wire names (others, if any, are left out). */
-function counters(stats: object): Counters {
+/**
+ * The numeric fields of a layer's counters under wire names, those of a nested group of counters
+ * prefixed with its name (`swim.probesSent` → `swim_probes_sent`); anything else is left out.
+ */
+function counters(stats: object, prefix = ""): Counters {
   const out: Counters = {};
-  for (const [key, value] of Object.entries(stats)) if (typeof value === "number") out[snakeCase(key)] = value;
+  for (const [key, value] of Object.entries(stats)) {
+    if (typeof value === "number") out[prefix + snakeCase(key)] = value;
+    else if (prefix === "" && value !== null && typeof value === "object" && !Array.isArray(value)) Object.assign(out, counters(value, `${snakeCase(key)}_`));
+  }
   return out;
 }
 

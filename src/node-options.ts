@@ -86,6 +86,13 @@ export interface NodeOptions {
    * docs/membership.md#bounds.
    */
   maxPeers?: number;
+  /**
+   * How liveness runs among Bun peers (default `"gossip"`): `"gossip"` probes them by SWIM, a few
+   * calls per node per interval whatever the swarm's size; `"mesh"` heartbeats every peer every
+   * interval, as the Python original. Python peers get direct heartbeats either way. See
+   * docs/membership.md.
+   */
+  membership?: "gossip" | "mesh";
   /** `true` (or options) to advertise and discover peers over mDNS (`_synapse._tcp.local.`). */
   mdns?: boolean | MdnsOptions;
   /** Network interface (name such as `"eth0"`, or its IPv4 address) for mDNS and the `"auto"` advertise address. */
@@ -152,6 +159,10 @@ export interface NodeEvents extends TeamEvents {
   "peer.heartbeat": MembershipEvents["peer.heartbeat"];
   /** A peer was silent for `peerTimeout` seconds and was dropped. */
   "peer.offline": MembershipEvents["peer.offline"];
+  /** Gossip membership suspects a Bun peer: it missed its probes and may still refute (docs/membership.md). */
+  "peer.suspect": MembershipEvents["peer.suspect"];
+  /** A suspected Bun peer refuted the suspicion: it is alive. */
+  "peer.alive": MembershipEvents["peer.alive"];
   /** An event was stored in a conversation (any kind, any author, this node included). */
   "conversation.event": ConversationEvent;
   /** This node compacted a conversation: the `summary` event that replaced the folded ones (as Python). */

@@ -61,7 +61,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
-import { SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { SWIM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 import { METRICS_ENDPOINT, TrafficCounters, readMetrics, type NodeMetrics } from "./node-metrics.ts";
 
 const log = createLogger("node");
@@ -185,7 +185,12 @@ export class Node {
       const cap = normaliseCapability(c);
       this.capabilitySet.set(cap.name, cap);
     }
-    registerCoreBuiltins(this.endpoints, this);
+    registerCoreBuiltins(this.endpoints, {
+      info: () => this.info(),
+      capabilityList: () => this.capabilityList(),
+      // Gossip membership is offered to Bun peers in the hello answer (docs/membership.md).
+      helloFeatures: () => (this.membership.gossip ? { [SWIM_FEATURE]: true } : {}),
+    });
     this.membership = new Membership(
       {
         id: this.id,

@@ -1,6 +1,7 @@
 /**
  * The built-in endpoints of membership (PROTOCOL.md): `_synapse.join`, `_synapse.peers` and
- * `_synapse.heartbeat`, and this implementation's `_synapse.leave` (see `leave.ts`). All unpublished. A malformed peer record or a peer of another swarm/team
+ * `_synapse.heartbeat`, and this implementation's `_synapse.leave` (see `leave.ts`) and, in gossip
+ * mode, `_synapse.swim.*` (see `gossip.ts`). All unpublished. A malformed peer record or a peer of another swarm/team
  * is answered with `bad_request` in the Python wording. Join answers and peer lists name at most
  * {@link MAX_LISTED_PEERS} peers (a random sample when more are known).
  *
@@ -10,7 +11,7 @@ import { EndpointError, ErrorCode } from "../errors.ts";
 import type { EndpointRegistry } from "../rpc/endpoints.ts";
 import type { Peer } from "../types.ts";
 import { readPeer } from "../wire/peer.ts";
-import { LEAVE_ENDPOINT } from "../wire/protocol.ts";
+import { LEAVE_ENDPOINT, SWIM_ENDPOINTS } from "../wire/protocol.ts";
 import { MAX_LISTED_PEERS } from "./bounds.ts";
 import type { Membership } from "./membership.ts";
 import { checkMembership, type MembershipScope } from "./scope.ts";
@@ -31,6 +32,13 @@ export function registerMembershipEndpoints(registry: EndpointRegistry, membersh
     const peer = peerArgument(host, LEAVE_ENDPOINT, args);
     return { ok: true, removed: membership.left(peer, ctx.remote.address) };
   });
+  // Gossip membership among Bun peers (sent only to peers whose hello offered `swim`).
+  const gossip = membership.gossip;
+  if (gossip) {
+    for (const [kind, name] of Object.entries(SWIM_ENDPOINTS) as Array<[keyof typeof SWIM_ENDPOINTS, string]>) {
+      registry.builtin(name, `Gossip membership: ${kind} (Bun extension)`, ["message"], (args, ctx) => gossip.receive(kind, args[0], ctx.remote.address));
+    }
+  }
   registry.builtin("_synapse.heartbeat", "Liveness: record the caller, answer this node's info", ["peer"], (args, ctx) => {
     const peer = peerArgument(host, "_synapse.heartbeat", args);
     membership.called(peer, "heartbeat", ctx.remote.address);

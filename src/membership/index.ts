@@ -50,3 +50,27 @@ export {
   type TxtPeer,
   type TxtProperties,
 } from "./mdns-txt.ts";
+export { SwimCore, type SwimMember, type SwimSelf } from "./swim.ts";
+export {
+  DEFAULT_SWIM_CONFIG,
+  SWIM_STATES,
+  readMessage as readSwimMessage,
+  readUpdate as readSwimUpdate,
+  seededRandom,
+  type MemberUpdate,
+  type SwimAck,
+  type SwimAnswer,
+  type SwimClaim,
+  type SwimClaims,
+  type SwimConfig,
+  type SwimGossip,
+  type SwimMessage,
+  type SwimNack,
+  type SwimPing,
+  type SwimPingReq,
+  type SwimPorts,
+  type SwimPushPull,
+  type SwimState,
+  type SwimStats,
+  type SwimTarget,
+} from "./swim-types.ts";

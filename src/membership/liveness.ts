@@ -39,6 +39,8 @@ export interface LivenessHost {
   call(target: HeartbeatTarget, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
   /** Add a peer that answered although it was not known (back in the swarm). */
   admit(peer: Peer, source: PeerSource, options?: AdmitOptions): PeerEntry | null;
+  /** True for a peer whose liveness gossip membership decides: not heartbeated, not reaped here. */
+  owned?(id: string): boolean;
   /** A known peer answered a heartbeat (`peer.heartbeat`). */
   heard(peer: Peer): void;
   /** A peer was dropped (`peer.offline`). */
@@ -117,7 +119,11 @@ export class Liveness {
   async round(): Promise<void> {
     if (!this.host.running()) return;
     const now = this.now();
-    const calls: Array<Promise<boolean>> = this.host.table.list().map((entry) => this.beat(entry));
+    const owned = this.host.owned ?? (() => false);
+    const calls: Array<Promise<boolean>> = this.host.table
+      .list()
+      .filter((entry) => !owned(entry.peer.id))
+      .map((entry) => this.beat(entry));
     const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
     for (const [id, lost] of this.lost) {
       if (now - lost.droppedAt > retention) this.lost.delete(id);
@@ -189,7 +195,7 @@ export class Liveness {
     // After a (re)start every peer gets a full timeout: the node could not hear anyone while stopped.
     if (now - this.startedAt < timeout) return dropped;
     for (const entry of this.host.table.staleSince(now - timeout)) {
-      if (!this.host.table.remove(entry.peer.id)) continue;
+      if (this.host.owned?.(entry.peer.id) || !this.host.table.remove(entry.peer.id)) continue;
       this.remember(entry, now);
       log.debug(`peer ${entry.peer.name} (${entry.peer.id.slice(0, 8)}) silent for ${(now - entry.peer.last_seen).toFixed(1)} s: offline`);
       dropped.push(entry.peer);

@@ -2,7 +2,11 @@
  * Swarm membership: one {@link PeerTable}, the peers' liveness (see `liveness.ts`) and the
  * discoveries that find them (seeds, mDNS: see `discovery.ts`). Each part works through a narrow
  * port that membership builds from its own table and events; the endpoints that other nodes call
- * are registered by `endpoints.ts`.
+ * are registered by `endpoints.ts`. Among Bun peers, gossip membership (`gossip.ts`, a SWIM core)
+ * decides liveness instead of heartbeats.
+ *
+ * Longer than 400 lines: it is where the parts meet, one small port per part (liveness, admission,
+ * discovery, gossip); the logic stays in the parts.
  *
  * @module
  */
@@ -14,12 +18,14 @@ import type { DiscoveryFactory } from "./discoveries.ts";
 import { Admission, maxPeersOption, PeerCap, releaseChannels, type AdmissionHost } from "./bounds.ts";
 import type { AdmitOptions, Discovery, DiscoveryHost, TaskScheduler } from "./discovery.ts";
 import { LEAVE_TIMEOUT, leaveRefusal, sendLeave } from "./leave.ts";
+import { Gossip, swimConfig, type GossipHost, type GossipOptions } from "./gossip.ts";
 import { Liveness, type LivenessHost } from "./liveness.ts";
 import { membershipTiming, type JoinOptions, type MembershipOptions, type MembershipTiming, type StopOptions } from "./options.ts";
 import { fromPeerAddress, dialTarget, plainAddress, PeerTable, type PeerEntry, type PeerSource } from "./peer-table.ts";
 import { membershipRefusal, type MembershipScope } from "./scope.ts";
 import type { SeedDiscovery, SeedStatus } from "./seed-discovery.ts";
 import { parseSeed, type SeedLike } from "./seeds.ts";
+import type { SwimStats } from "./swim-types.ts";
 
 const log = createLogger("membership");
 
@@ -34,6 +40,10 @@ export interface MembershipEvents {
    * goodbye, or a Bun peer's `_synapse.leave` as it stopped).
    */
   "peer.offline": Peer;
+  /** Gossip membership suspects a Bun peer (it missed its probes; it may still refute). */
+  "peer.suspect": Peer;
+  /** A suspected Bun peer proved alive (it refuted the suspicion). */
+  "peer.alive": Peer;
 }
 
 /** What membership needs from its node. */
@@ -74,6 +84,8 @@ export interface MembershipStats {
   unverifiedProbed: number;
   unverifiedVerified: number;
   unverifiedDropped: number;
+  /** Gossip membership's counters (probes, indirect probes, suspects, refutations, members by state); null in mesh mode. */
+  swim: SwimStats | null;
 }
 
 /** A peer to call: its dial host, the fallback address, and its port. */
@@ -102,6 +114,8 @@ export class Membership {
   private readonly cap: PeerCap;
   private readonly seeds: SeedDiscovery | null;
   private readonly discoveries: readonly Discovery[];
+  /** Gossip (SWIM) membership among Bun peers; null in mesh mode or with heartbeats off. */
+  readonly gossip: Gossip | null;
   private readonly listeners = new Set<() => void>();
   private joinsReceived = 0;
   private heartbeatsReceived = 0;
@@ -115,8 +129,9 @@ export class Membership {
    */
   constructor(
     readonly host: MembershipHost,
-    options: Pick<MembershipOptions, "heartbeatInterval" | "peerTimeout" | "heartbeatTimeout" | "joinTimeout" | "maxPeers">,
+    options: Pick<MembershipOptions, "heartbeatInterval" | "peerTimeout" | "heartbeatTimeout" | "joinTimeout" | "maxPeers" | "membership">,
     discover: DiscoveryFactory,
+    gossip: GossipOptions = {},
   ) {
     const timing: MembershipTiming = membershipTiming(options);
     this.heartbeatInterval = timing.heartbeatInterval;
@@ -127,6 +142,10 @@ export class Membership {
     this.cap = new PeerCap(this.table, this.maxPeers);
     this.admission = new Admission(this.admissionPort(), () => this.heartbeatTimeout);
     this.liveness = new Liveness(this.livenessPort(), timing);
+    const mode = options.membership ?? "gossip";
+    if (mode !== "gossip" && mode !== "mesh") throw new ConfigError(`membership must be "gossip" or "mesh", got ${String(mode)}`);
+    const { heartbeatInterval, heartbeatTimeout, peerTimeout } = timing;
+    this.gossip = mode === "gossip" && heartbeatInterval !== null ? new Gossip(this.gossipPort(), swimConfig({ heartbeatInterval, heartbeatTimeout, peerTimeout, maxPeers: this.maxPeers }), gossip) : null;
     const { seeds, others } = discover(this.discoveryPort(), timing);
     this.seeds = seeds;
     this.discoveries = seeds ? [seeds, ...others] : [...others];
@@ -163,15 +182,19 @@ export class Membership {
       unverifiedProbed: this.admission.counts.probed,
       unverifiedVerified: this.admission.counts.verified,
       unverifiedDropped: this.admission.counts.dropped,
+      swim: this.gossip?.stats() ?? null,
     };
   }
 
   /**
-   * Peers by state: `alive` (in the table), `suspect` (none in mesh mode: a silent peer is alive
-   * until its timeout drops it) and `offline` (dropped lately, still probed now and then).
+   * Peers by state: `alive` (in the table and not suspected), `suspect` (Bun peers that gossip
+   * membership suspects: still in the table, they may refute; none in mesh mode, where a silent
+   * peer is alive until its timeout drops it) and `offline` (dropped lately as silent or dead, still
+   * probed now and then; a peer that left is not counted).
    */
   get states(): { alive: number; suspect: number; offline: number } {
-    return { alive: this.table.size, suspect: 0, offline: this.liveness.offlineCount };
+    const suspect = Math.min(this.gossip?.stats()?.suspect ?? 0, this.table.size);
+    return { alive: this.table.size - suspect, suspect, offline: this.liveness.offlineCount };
   }
 
   /** The configured seeds and how joining them went. */
@@ -212,6 +235,7 @@ export class Membership {
   /** Start the discoveries. Called by the node once it listens. */
   start(): void {
     this.liveness.started();
+    this.gossip?.start();
     for (const d of this.discoveries) d.start();
   }
 
@@ -221,13 +245,15 @@ export class Membership {
    */
   async stop(options: StopOptions = {}): Promise<void> {
     for (const wake of [...this.listeners]) wake();
-    const leave = options.leave === false ? [] : [this.leave()];
+    const leave = options.leave === false ? [] : [this.leave(), this.gossip?.leave(LEAVE_TIMEOUT)];
     await Promise.all([...leave, ...this.discoveries.map((d) => d.stop())]);
+    this.gossip?.stop();
   }
 
   /**
    * Tell the peers known to answer `_synapse.leave` that this node leaves, so that they drop it now
-   * rather than after their peer timeout. Done by {@link stop}; bounded by `timeout` seconds.
+   * rather than after their peer timeout (the peers gossip membership owns learn it by a `left`
+   * update instead). Done by {@link stop}; bounded by `timeout` seconds.
    *
    * @returns the ids of the peers that acknowledged.
    */
@@ -236,7 +262,7 @@ export class Membership {
     return sendLeave(
       {
         self: () => this.host.self(),
-        entries: () => this.table.list(),
+        entries: () => this.table.list().filter((e) => !this.gossip?.owns(e.peer.id)),
         features,
         call: (entry, endpoint, args, seconds) => this.callPeer(entry, endpoint, args, seconds),
       },
@@ -306,10 +332,28 @@ export class Membership {
       table: this.table,
       call: (target, endpoint, args, timeout) => this.callPeer(target, endpoint, args, timeout),
       admit: (peer, source, options) => this.admit(peer, source, options),
-      heard: (peer) => this.emit("peer.heartbeat", peer),
+      heard: (peer) => {
+        this.emit("peer.heartbeat", peer);
+        const entry = this.table.get(peer.id);
+        if (entry) this.gossip?.contact(entry);
+      },
+      owned: (id) => this.gossip?.owns(id) ?? false,
       dropped: (peer) => this.emit("peer.offline", peer),
       released: (target) => this.release(target),
       scheduler: this.host.scheduler,
+    };
+  }
+
+  private gossipPort(): GossipHost {
+    return {
+      self: () => this.host.self(),
+      table: this.table,
+      features: (host, port) => this.host.features?.(host, port) ?? null,
+      call: (target, endpoint, args, timeout) => this.callPeer(target, endpoint, args, timeout),
+      admit: (peer, source, options) => this.admit(peer, source, options),
+      drop: (id, probe) => void this.liveness.drop(id, probe),
+      heard: (peer) => this.emit("peer.heartbeat", peer),
+      emit: (event, peer) => this.emit(event, peer),
     };
   }
 
@@ -366,6 +410,7 @@ export class Membership {
       log.debug(`peer ${entry.peer.name} (${peer.id.slice(0, 8)}) at ${entry.peer.address}:${entry.peer.port} joined via ${source}`);
       this.emit("peer.joined", entry.peer);
       if (options.announce) void this.liveness.beat(entry);
+      this.gossip?.contact(entry);
     }
     return entry;
   }

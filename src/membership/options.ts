@@ -32,6 +32,12 @@ export interface MembershipOptions {
    * refused (logged once, counted in `stats.peersRefused`) while known ones are still refreshed.
    */
   maxPeers?: number;
+  /**
+   * How liveness runs among Bun peers (default `"gossip"`): `"gossip"` probes them by SWIM (a few
+   * calls per node per interval whatever the swarm's size, docs/membership.md); `"mesh"` heartbeats
+   * every peer every interval, as the Python original. Python peers get direct heartbeats either way.
+   */
+  membership?: "gossip" | "mesh";
 }
 
 /** Options of `Membership.join`. */

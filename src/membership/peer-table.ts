@@ -9,7 +9,7 @@ import { isLoopback } from "../util/guards.ts";
 import type { Peer } from "../types.ts";
 
 /** How a peer became known. */
-export type PeerSource = "seed" | "join" | "heartbeat" | "exchange" | "mdns";
+export type PeerSource = "seed" | "join" | "heartbeat" | "exchange" | "mdns" | "gossip";
 
 /** One known peer. */
 export interface PeerEntry {

@@ -16,6 +16,8 @@ import pkg from "../../package.json" with { type: "json" };
 export interface BuiltinHost {
   info(): NodeInfo;
   capabilityList(): Capability[];
+  /** Extra features this node offers in its hello answer (e.g. `{ swim: true }` in gossip mode). */
+  helloFeatures?(): Record<string, unknown>;
 }
 
 /** Name and version this implementation reports in the hello. */
@@ -51,6 +53,7 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
     leave: true,
     // This node pages conversation sync and list for callers that send `page` (docs/protocol.md).
     sync_pages: true,
+    ...host.helloFeatures?.(),
     implementation: IMPLEMENTATION,
     version: VERSION,
   }));

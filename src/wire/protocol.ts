@@ -26,6 +26,22 @@ export const HELLO_FEATURES = ["multiplex", "leave"] as const;
 export const SYNC_PAGES_FEATURE = "sync_pages";
 
 /**
+ * The hello feature of a Bun node that runs gossip (SWIM) membership (docs/membership.md): it
+ * answers the `_synapse.swim.*` endpoints ({@link SWIM_ENDPOINTS}), and peers that both offered it
+ * stop heartbeating each other and probe by SWIM instead. Offered in the hello answer only (as
+ * {@link SYNC_PAGES_FEATURE}); a Python node never offers it, so it keeps its direct heartbeats.
+ */
+export const SWIM_FEATURE = "swim";
+
+/** The unpublished endpoints of gossip membership, by SWIM message kind (each takes one `message` map). */
+export const SWIM_ENDPOINTS = {
+  ping: "_synapse.swim.ping",
+  ping_req: "_synapse.swim.ping_req",
+  push_pull: "_synapse.swim.push_pull",
+  gossip: "_synapse.swim.gossip",
+} as const;
+
+/**
  * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
  * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
  * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.

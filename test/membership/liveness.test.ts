@@ -5,10 +5,13 @@ import { peerNames, record, startNode, stopAll, eventually } from "./fixtures.ts
 
 afterEach(stopAll);
 
-/** Two nodes of swarm "lab" that know each other. */
+/**
+ * Two nodes of swarm "lab" that know each other, in mesh mode: these tests are about the direct
+ * heartbeats (what every node still does towards Python peers); gossip mode is in gossip.test.ts.
+ */
 async function pair(options: { heartbeatInterval?: number | null; peerTimeout?: number | null } = {}): Promise<[Node, Node]> {
-  const a = await startNode({ name: "a", swarm: "lab", ...options });
-  const b = await startNode({ name: "b", swarm: "lab", seeds: [`127.0.0.1:${a.port}`], ...options });
+  const a = await startNode({ name: "a", swarm: "lab", membership: "mesh", ...options });
+  const b = await startNode({ name: "b", swarm: "lab", membership: "mesh", seeds: [`127.0.0.1:${a.port}`], ...options });
   await b.join();
   await eventually(() => a.peers.has(b.id) && b.peers.has(a.id), 3000, "a and b to know each other");
   return [a, b];

@@ -143,6 +143,9 @@ describe("metrics - the record and the endpoint", () => {
     expect(m.peers_alive).toBe(1);
     expect(m.membership).toMatchObject({ alive: 1, suspect: 0, offline: 0 });
     expect(m.membership.joins_received).toBeGreaterThanOrEqual(1);
+    // Gossip membership (the default among Bun peers): the SWIM core's counters, prefixed.
+    expect(typeof m.membership.swim_probes_sent).toBe("number");
+    await eventually(() => a.metrics().membership.swim_alive === 1, 10_000, "a's SWIM core has b");
     expect(m.conversation).toEqual({ events_received: 0, events_forwarded: 0, duplicates_dropped: 0 });
     const sum = (k: keyof NodeMetrics["traffic"]["rpc"]) => TRAFFIC_GROUPS.reduce((s, g) => s + m.traffic[g][k], 0);
     expect(m.calls_received).toBe(sum("calls_received"));
@@ -168,6 +171,12 @@ describe("metrics - the record and the endpoint", () => {
     await silent.stop({ leave: false }); // as a crash: dropped after the peer timeout, then probed now and then
     await eventually(() => a.peers.size === 0, 5000, "a dropped both");
     expect(a.metrics().membership).toMatchObject({ alive: 0, suspect: 0, offline: 1 });
+  });
+
+  test("a mesh-mode node has no gossip counters", async () => {
+    const node = await startNode({ membership: "mesh" });
+    expect(Object.keys(node.metrics().membership).filter((k) => k.startsWith("swim_"))).toEqual([]);
+    expect(node.metrics().membership.heartbeats_sent).toBe(0);
   });
 
   test("_synapse.metrics answers the same record, unpublished", async () => {

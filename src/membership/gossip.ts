@@ -1,0 +1,261 @@
+/**
+ * Gossip membership among Bun peers: the bridge between a node's peer table and a {@link SwimCore}.
+ *
+ * A peer becomes SWIM's (the bridge "owns" it) once this node knows it speaks SWIM: its hello
+ * answer offered {@link SWIM_FEATURE}, or a SWIM member vouched for it in gossip. Membership then
+ * stops heartbeating it and stops reaping it by silence; SWIM's probes decide instead, and SWIM's
+ * verdicts become the node's events (`peer.joined`, `peer.suspect`, `peer.alive`, `peer.heartbeat`
+ * on a probe's ack, `peer.offline` when it is dead or left). Everyone else (Python peers, Bun
+ * peers in mesh mode) keeps today's heartbeats, untouched.
+ *
+ * First contact stays as today (a seed's `_synapse.join`, mDNS, a heartbeat); once a peer is seen
+ * to speak SWIM, this node exchanges full state with it (push-pull), which is how a joiner learns
+ * the whole swarm. A SWIM message is answered only when its sender is a peer this node already
+ * holds and the call came from that peer's address: second-hand peers come only from verified
+ * members, and the table's `maxPeers` bounds SWIM's member list too.
+ *
+ * @module
+ */
+import { EndpointError, ErrorCode } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import type { Peer } from "../types.ts";
+import { errorMessage, isMap } from "../util/guards.ts";
+import { monotonicMs, nowSeconds, secondsToMs } from "../util/time.ts";
+import { readPeer } from "../wire/peer.ts";
+import { SWIM_ENDPOINTS, SWIM_FEATURE } from "../wire/protocol.ts";
+import type { AdmitOptions } from "./discovery.ts";
+import { dialTarget, fromPeerAddress, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
+import { SwimCore } from "./swim.ts";
+import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats } from "./swim-types.ts";
+
+const log = createLogger("gossip");
+
+/** A peer to call: its dial host, the fallback address, and its port. */
+type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, "port"> };
+
+/** What the bridge needs of membership. */
+export interface GossipHost {
+  /** This node's record (its meta goes into its alive updates). */
+  self(): Peer;
+  readonly table: Pick<PeerTable, "get" | "touch">;
+  /** What the peer at `host:port` answered to this node's hello (null when unknown). */
+  features(host: string, port: number): Readonly<Record<string, unknown>> | null;
+  /** Call `endpoint` on a peer (with the fallback to its advertised address). */
+  call(target: Target, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
+  /** Add a peer SWIM vouched for (fires `peer.joined`); null when refused (another swarm, table full). */
+  admit(peer: Peer, source: PeerSource, options?: AdmitOptions): PeerEntry | null;
+  /** Drop a peer SWIM found dead (`probe`: keep probing it by heartbeat) or that left; fires `peer.offline`. */
+  drop(id: string, probe: boolean): void;
+  /** A SWIM probe of a peer was acked (`peer.heartbeat`). */
+  heard(peer: Peer): void;
+  /** SWIM suspects a peer, or a suspected peer refuted it. */
+  emit(event: "peer.suspect" | "peer.alive", peer: Peer): void;
+}
+
+/** Gossip options beyond membership's timing. */
+export interface GossipOptions {
+  /** SWIM tuning; the defaults are derived from the heartbeat interval and peer timeout. */
+  swim?: Partial<SwimConfig>;
+  /** Signing of self-claims (see {@link SwimClaims}); default: unsigned. */
+  claims?: SwimClaims;
+}
+
+/** The SWIM timing of a node: probes every heartbeat interval, detection within about the peer timeout. */
+export function swimConfig(timing: { heartbeatInterval: number; heartbeatTimeout: number; peerTimeout: number | null; maxPeers: number }): Partial<SwimConfig> {
+  const interval = timing.heartbeatInterval;
+  const peerTimeout = timing.peerTimeout;
+  return {
+    probeInterval: interval,
+    probeTimeout: Math.min(timing.heartbeatTimeout, interval / 2),
+    // The first suspicion is declared a death at about peerTimeout after the last ack: one interval
+    // to be probed, one for the indirect probes, the rest suspicion.
+    suspicionMaxTimeout: peerTimeout === null ? Number.POSITIVE_INFINITY : Math.max(interval, peerTimeout - 2 * interval),
+    suspicionMaxMult: 3,
+    gossipInterval: Math.min(0.2, interval / 5),
+    pushPullInterval: Math.max(30, 6 * interval),
+    deadRetention: Math.max(300, 10 * (peerTimeout ?? 0)),
+    maxMembers: timing.maxPeers,
+  };
+}
+
+/** The compact record a member's alive update carries as `meta`. */
+type Meta = Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
+
+/** The bridge (see the module header). */
+export class Gossip {
+  #core: SwimCore | null = null;
+  /** Ids of the peers SWIM decides for. */
+  readonly #owned = new Set<string>();
+  /** This node's meta as last disseminated (JSON), to notice a change. */
+  #metaKey: string | null = null;
+
+  constructor(
+    private readonly host: GossipHost,
+    private readonly config: Partial<SwimConfig>,
+    private readonly options: GossipOptions = {},
+  ) {}
+
+  /** The running core (null before `start()`). */
+  get core(): SwimCore | null {
+    return this.#core;
+  }
+
+  /** SWIM's counters (null before the first start). */
+  stats(): SwimStats | null {
+    return this.#core?.stats() ?? null;
+  }
+
+  /** True when SWIM decides this peer's liveness (membership neither heartbeats nor reaps it). */
+  owns(id: string): boolean {
+    return this.#owned.has(id);
+  }
+
+  /** Start SWIM as this node (it listens now: its address and port are final). */
+  start(): void {
+    if (this.#core?.running) return;
+    const self = this.host.self();
+    this.#metaKey = JSON.stringify(metaOf(self));
+    const config = { ...this.config, ...this.options.swim };
+    const callTimeout = Math.max(2 * (config.probeInterval ?? 1), 1);
+    this.#core = new SwimCore(
+      // A wall-clock incarnation: a restarted node's first alive outranks what its past life said.
+      { id: self.id, address: self.address, port: self.port, meta: metaOf(self), incarnation: Math.floor(nowSeconds()) },
+      {
+        now: () => monotonicMs() / 1000,
+        schedule: (delay, fn) => {
+          const timer = setTimeout(fn, secondsToMs(delay));
+          timer.unref?.();
+          return () => clearTimeout(timer);
+        },
+        send: (to, message) => this.#send(to, message, callTimeout),
+        claims: this.options.claims,
+        readMeta: (meta) => (isMap(meta) ? meta : undefined),
+        onChange: (member, previous) => this.#changed(member, previous),
+        onAck: (id) => {
+          const entry = this.host.table.get(id);
+          if (!entry) return;
+          this.host.table.touch(id, nowSeconds());
+          this.host.heard(entry.peer);
+        },
+      },
+      config,
+    );
+    this.#core.start();
+  }
+
+  /** Stop SWIM (after {@link leave} when leaving); the owned peers go back to membership. */
+  stop(): void {
+    this.#core?.stop();
+    this.#owned.clear();
+  }
+
+  /** Disseminate this node's `left` update, waiting at most `timeout` seconds. */
+  async leave(timeout: number): Promise<void> {
+    if (this.#core?.running) await this.#core.leave(timeout);
+  }
+
+  /**
+   * A peer answered this node (a heartbeat, a join): when its hello offered SWIM, exchange full
+   * state with it and let SWIM decide for it from now on. If the exchange fails, or SWIM does not
+   * hold it alive afterwards, membership keeps heartbeating it (and tries again next time).
+   */
+  contact(entry: PeerEntry): void {
+    const core = this.#core;
+    const id = entry.peer.id;
+    if (!core?.running || this.#owned.has(id) || !this.#speaksSwim(entry)) return;
+    this.#owned.add(id);
+    void core.join({ id, address: entry.peer.address, port: entry.peer.port }).then((ok) => {
+      if (!ok || core.member(id)?.state !== "alive") this.#owned.delete(id);
+    });
+  }
+
+  /**
+   * Answer a SWIM message from the network (endpoint `kind`), from `remoteAddress`.
+   *
+   * @throws {EndpointError} `bad_request` when SWIM is not running, the message is malformed or
+   * not of this endpoint's kind, or its sender is not a known peer calling from its own address.
+   */
+  async receive(kind: SwimMessage["kind"], message: unknown, remoteAddress: string): Promise<unknown> {
+    const core = this.#core;
+    if (!core?.running) throw new EndpointError(ErrorCode.BadRequest, "gossip membership is not running");
+    if (!isMap(message) || message.kind !== kind) throw new EndpointError(ErrorCode.BadRequest, `expected a ${kind} message`);
+    const entry = typeof message.from === "string" ? this.host.table.get(message.from) : undefined;
+    if (!entry || !fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress)) {
+      throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
+    }
+    const answer = await core.handle(message);
+    if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
+    return answer;
+  }
+
+  #speaksSwim(entry: PeerEntry): boolean {
+    if (entry.extensions.includes(SWIM_FEATURE)) return true;
+    for (const host of [entry.dialHost, entry.fallbackHost]) {
+      if (host !== null && this.host.features(host, entry.peer.port)?.[SWIM_FEATURE] === true) return true;
+    }
+    return false;
+  }
+
+  /** Disseminate this node's meta (name, capabilities) when it changed: checked as messages go out. */
+  #refreshMeta(): void {
+    const meta = metaOf(this.host.self());
+    const key = JSON.stringify(meta);
+    if (this.#metaKey === key) return;
+    const first = this.#metaKey === null;
+    this.#metaKey = key;
+    if (!first) this.#core?.setMeta(meta);
+  }
+
+  #send(to: { id?: string; address: string; port: number }, message: SwimMessage, timeout: number): Promise<unknown> {
+    this.#refreshMeta();
+    const entry = to.id !== undefined ? this.host.table.get(to.id) : undefined;
+    const target: Target = entry && entry.peer.port === to.port ? entry : { ...dialTarget(to.address), peer: { port: to.port } };
+    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [message], timeout);
+  }
+
+  /** SWIM changed its mind about a member: the table and the node's events follow. */
+  #changed(member: Readonly<MemberUpdate>, previous: SwimState | null): void {
+    const entry = this.host.table.get(member.id);
+    try {
+      if (member.state === "alive") {
+        if (!entry) {
+          const peer = peerOf(member);
+          if (!peer || !this.host.admit(peer, "gossip")) return;
+        } else {
+          if (isMap(member.meta)) Object.assign(entry.peer, pickMeta(member.meta));
+          if (previous === "suspect") this.host.emit("peer.alive", entry.peer);
+        }
+        this.#owned.add(member.id);
+      } else if (member.state === "suspect") {
+        if (entry && this.#owned.has(member.id)) this.host.emit("peer.suspect", entry.peer);
+      } else if (this.#owned.delete(member.id)) {
+        // Dead: probed by heartbeat now and then (a healed partition); left: gone for good.
+        this.host.drop(member.id, member.state === "dead");
+      }
+    } catch (error) {
+      log.warn(`membership update about ${member.id.slice(0, 8)} failed: ${errorMessage(error)}`);
+    }
+  }
+}
+
+function metaOf(peer: Peer): Meta {
+  return { swarm: peer.swarm, team: peer.team, name: peer.name, kind: peer.kind, capabilities: peer.capabilities };
+}
+
+/** The meta fields of a member, type-checked (a malformed one is left out). */
+function pickMeta(meta: Record<string, unknown>): Partial<Meta> {
+  const out: Partial<Meta> = {};
+  if (typeof meta.name === "string") out.name = meta.name;
+  if (Array.isArray(meta.capabilities) && meta.capabilities.every((c) => typeof c === "string")) out.capabilities = [...meta.capabilities];
+  return out;
+}
+
+/** The Peer record of a member from its update (null when its meta does not make a valid one). */
+function peerOf(member: Readonly<MemberUpdate>): Peer | null {
+  if (!isMap(member.meta)) return null;
+  try {
+    return readPeer({ ...member.meta, id: member.id, address: member.address, port: member.port, last_seen: nowSeconds() }, { mode: "lenient", what: "member" });
+  } catch {
+    return null;
+  }
+}

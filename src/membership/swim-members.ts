@@ -1,0 +1,296 @@
+/**
+ * The SWIM core's member list: who is known in which state at which incarnation, the shuffled
+ * probe order, the suspicions and their timers, and the rules that decide whether an update is
+ * news (memberlist's `aliveNode`, `suspectNode`, `deadNode` and `mergeState`). Every update that
+ * changes the view is queued for dissemination; one about this node is refuted.
+ *
+ * @module
+ */
+import { Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
+import { SWIM_STATES, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+
+/** This node as the core starts it. */
+export interface SwimSelf {
+  id: string;
+  address: string;
+  port: number;
+  meta?: unknown;
+  /** Start at this incarnation (default 0). */
+  incarnation?: number;
+}
+
+/** A member as the core holds it: its last update and when its state last changed (seconds). */
+export interface SwimMember extends MemberUpdate {
+  since: number;
+}
+
+/** The monotonic counters of {@link SwimStats}. */
+export type SwimCounters = Omit<SwimStats, "incarnation" | "awareness" | "alive" | "suspect" | "dead" | "left" | "queued">;
+
+/** True for the states of a member no longer in the swarm. */
+export const isGone = (state: SwimState): boolean => state === "dead" || state === "left";
+
+/** The member list (see the module header); owned by one `SwimCore`. */
+export class MemberList {
+  readonly members = new Map<string, SwimMember>();
+  /** Probe order: every member's id, shuffled; round-robin through `#next`. */
+  #order: string[] = [];
+  #next = 0;
+  readonly #suspicions = new Map<string, { suspicion: Suspicion; cancel: () => void }>();
+  readonly #self: SwimSelf & { incarnation: number };
+  readonly #random: () => number;
+  /** True once this node said it leaves: suspicions about it are answered `left`, not refuted. */
+  leaving = false;
+
+  readonly #config: Readonly<SwimConfig>;
+  readonly #ports: SwimPorts;
+  readonly #queue: BroadcastQueue;
+  readonly #awareness: Awareness;
+  readonly #counters: SwimCounters;
+  readonly #running: () => boolean;
+
+  constructor(self: SwimSelf, parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean }) {
+    this.#self = { ...self, incarnation: self.incarnation ?? 0 };
+    this.#config = parts.config;
+    this.#ports = parts.ports;
+    this.#queue = parts.queue;
+    this.#awareness = parts.awareness;
+    this.#counters = parts.counters;
+    this.#running = parts.running;
+    this.#random = parts.ports.random ?? Math.random;
+  }
+
+  /** This node's id. */
+  get id(): string {
+    return this.#self.id;
+  }
+
+  /** This node's incarnation. */
+  get incarnation(): number {
+    return this.#self.incarnation;
+  }
+
+  /** Change this node's meta: a new incarnation, queued as an alive update. */
+  setMeta(meta: unknown): void {
+    this.#self.meta = meta;
+    this.#self.incarnation++;
+    this.#queue.push(this.selfUpdate("alive"));
+  }
+
+  /** Members by state. */
+  countStates(): Record<SwimState, number> {
+    const byState: Record<SwimState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    for (const m of this.members.values()) byState[m.state]++;
+    return byState;
+  }
+
+  /** Cancel every suspicion timer (the core stops). */
+  clearSuspicions(): void {
+    for (const s of this.#suspicions.values()) s.cancel();
+    this.#suspicions.clear();
+  }
+
+  nextTarget(): SwimMember | undefined {
+    for (let step = 0; step <= this.#order.length; step++) {
+      if (this.#next >= this.#order.length) this.#reshuffle();
+      const m = this.members.get(this.#order[this.#next++] ?? "");
+      if (m && !isGone(m.state)) return m;
+    }
+    return undefined;
+  }
+
+  /** Forget members gone longer than `deadRetention`, and shuffle the probe order. */
+  #reshuffle(): void {
+    const cutoff = this.#ports.now() - this.#config.deadRetention;
+    for (const m of this.members.values()) {
+      if (isGone(m.state) && m.since < cutoff) {
+        this.members.delete(m.id);
+        this.#queue.delete(m.id);
+      }
+    }
+    const order = [...this.members.keys()];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(this.#random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    this.#order = order;
+    this.#next = 0;
+  }
+
+  /** This node's full state: itself and every member. */
+  state(join: boolean): SwimPushPull {
+    const members: MemberUpdate[] = [this.selfUpdate(this.leaving ? "left" : "alive")];
+    for (const m of this.members.values()) members.push(compact(m));
+    return { kind: "push_pull", from: this.id, join, members };
+  }
+
+  /** Merge a remote state: a remote `dead` only makes a suspect here (memberlist's `mergeState`). */
+  merge(state: SwimPushPull): void {
+    for (const u of state.members) {
+      if (u.state === "dead" || u.state === "suspect") this.apply({ ...u, state: "suspect", from: state.from });
+      else this.apply(u);
+    }
+  }
+
+
+  applyAll(updates: readonly MemberUpdate[]): void {
+    for (const u of updates) this.apply(u);
+  }
+
+  /** Apply one update; true when it changed this node's view (then it is queued for others). */
+  apply(u: MemberUpdate): boolean {
+    const applied = u.id === this.id ? this.#aboutSelf(u) : this.#aboutMember(u);
+    if (applied) this.#counters.updatesApplied++;
+    else this.#counters.updatesIgnored++;
+    return applied;
+  }
+
+  /** An update about this node: refute a suspicion, a death or a stale claim by a newer incarnation. */
+  #aboutSelf(u: MemberUpdate): boolean {
+    if (u.state === "alive" && u.incarnation <= this.#self.incarnation) return false;
+    if (u.state !== "alive" && u.incarnation < this.#self.incarnation) return false;
+    if (this.leaving && u.state === "left") return false;
+    this.#self.incarnation = u.incarnation + 1;
+    this.#counters.refutations++;
+    this.#awareness.apply(1);
+    this.#queue.push(this.selfUpdate(this.leaving ? "left" : "alive"));
+    return true;
+  }
+
+  #aboutMember(u: MemberUpdate): boolean {
+    if (!SWIM_STATES.includes(u.state)) return false;
+    if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
+    const m = this.members.get(u.id);
+    if (!m) {
+      // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
+      if (u.state !== "alive" || this.members.size >= this.#config.maxMembers) return false;
+      const member: SwimMember = { ...compact(u), since: this.#ports.now() };
+      this.members.set(u.id, member);
+      this.#insertInOrder(u.id);
+      this.#changed(member, null, u);
+      return true;
+    }
+    if (u.incarnation < m.incarnation) return false;
+    const previous = m.state;
+    switch (u.state) {
+      case "alive":
+        if (u.incarnation === m.incarnation) return false;
+        Object.assign(m, compact(u));
+        delete m.from;
+        break;
+      case "suspect":
+        if (isGone(previous)) return false;
+        if (previous === "suspect") return this.#confirm(m, u.from ?? "");
+        m.state = "suspect";
+        m.incarnation = u.incarnation;
+        this.#suspect(m, u.from ?? "");
+        break;
+      default: // dead or left
+        if (isGone(previous)) return false;
+        m.state = u.state;
+        m.incarnation = u.incarnation;
+        if (u.state === "left" && u.sig) m.sig = u.sig;
+    }
+    if (previous === "suspect") this.#clearSuspicion(m.id);
+    this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from });
+    return true;
+  }
+
+  #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate): void {
+    if (previous !== m.state) m.since = this.#ports.now();
+    this.#queue.push(compact(update));
+    this.#ports.onChange?.(m, previous);
+  }
+
+  #verify(u: MemberUpdate): boolean {
+    if (!this.#ports.claims) return true;
+    if (this.#ports.claims.verify(claimOf(u), u.sig)) return true;
+    this.#counters.badClaims++;
+    return false;
+  }
+
+  /** Start a suspicion: Lifeguard's timeout between min and max, shrinking with confirmations. */
+  #suspect(m: SwimMember, from: string): void {
+    const alive = this.countStates().alive + 1;
+    const base = this.#config.suspicionMult * Math.max(1, Math.log10(Math.max(1, alive))) * this.#config.probeInterval;
+    const min = Math.min(base, this.#config.suspicionMaxTimeout);
+    const max = this.#config.suspicionMaxMult * min;
+    const k = alive - 2 < this.#config.suspicionMult - 2 ? 0 : this.#config.suspicionMult - 2;
+    const suspicion = new Suspicion(this.#ports.now(), min, max, k, from);
+    this.#suspicions.set(m.id, { suspicion, cancel: this.#suspicionTimer(m, suspicion) });
+  }
+
+  #confirm(m: SwimMember, from: string): boolean {
+    const entry = this.#suspicions.get(m.id);
+    if (!entry || !entry.suspicion.confirm(from)) return false;
+    this.#counters.confirmations++;
+    entry.cancel();
+    entry.cancel = this.#suspicionTimer(m, entry.suspicion);
+    this.#queue.push({ ...compact(m), from });
+    return true;
+  }
+
+  #suspicionTimer(m: SwimMember, suspicion: Suspicion): () => void {
+    return this.#ports.schedule(Math.max(0, suspicion.deadline - this.#ports.now()), () => {
+      if (!this.#running() || this.#suspicions.get(m.id)?.suspicion !== suspicion || m.state !== "suspect") return;
+      this.#counters.deathsDeclared++;
+      this.apply({ ...compact(m), state: "dead", from: this.id });
+    });
+  }
+
+  #clearSuspicion(id: string): void {
+    this.#suspicions.get(id)?.cancel();
+    this.#suspicions.delete(id);
+  }
+
+  selfUpdate(state: "alive" | "left"): MemberUpdate {
+    const { id, incarnation, address, port, meta } = this.#self;
+    const update: MemberUpdate = { id, incarnation, state, address, port };
+    if (meta !== undefined) update.meta = meta;
+    const sig = this.#ports.claims?.sign(claimOf(update));
+    if (sig) update.sig = sig;
+    return update;
+  }
+
+
+  /** A new member goes in at a random place of the probe order (memberlist), O(1) by a swap. */
+  #insertInOrder(id: string): void {
+    this.#order.push(id);
+    const last = this.#order.length - 1;
+    const j = this.#next + Math.floor(this.#random() * (last - this.#next + 1));
+    [this.#order[last], this.#order[j]] = [this.#order[j]!, this.#order[last]!];
+  }
+
+  /** Up to `k` distinct random members that pass `accept`, in O(k) tries (scanning small lists). */
+  sample(k: number, accept: (m: SwimMember) => boolean): SwimMember[] {
+    const ids = this.#order;
+    const picked = new Map<string, SwimMember>();
+    const tries = ids.length <= 4 * k ? ids.length : 8 * k;
+    const offset = Math.floor(this.#random() * ids.length);
+    for (let i = 0; i < tries && picked.size < k; i++) {
+      const at = ids.length <= 4 * k ? (offset + i) % ids.length : Math.floor(this.#random() * ids.length);
+      const m = this.members.get(ids[at] ?? "");
+      if (m && !picked.has(m.id) && accept(m)) picked.set(m.id, m);
+    }
+    return [...picked.values()];
+  }
+
+}
+
+/**
+ * An update with only the wire fields (no `since`): `meta` only on alive updates (the only ones
+ * that introduce a member), `sig` on the self-claims (alive, left), `from` on suspect and dead.
+ */
+function compact(m: MemberUpdate): MemberUpdate {
+  const out: MemberUpdate = { id: m.id, incarnation: m.incarnation, state: m.state, address: m.address, port: m.port };
+  if (m.meta !== undefined && m.state === "alive") out.meta = m.meta;
+  if (m.sig !== undefined && (m.state === "alive" || m.state === "left")) out.sig = m.sig;
+  if (m.from !== undefined && (m.state === "suspect" || m.state === "dead")) out.from = m.from;
+  return out;
+}
+
+function claimOf(u: MemberUpdate): SwimClaim {
+  const claim: SwimClaim = { id: u.id, incarnation: u.incarnation, state: u.state, address: u.address, port: u.port };
+  if (u.meta !== undefined) claim.meta = u.meta;
+  return claim;
+}

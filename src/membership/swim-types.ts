@@ -1,0 +1,348 @@
+/**
+ * The SWIM core's vocabulary: member states, the member update that gossip carries, the three
+ * message kinds and their answers, the ports the core is driven through, its configuration and its
+ * counters; and the readers that turn a decoded network value into an update or a message (or
+ * null: the core never throws on input from the network).
+ *
+ * Keys are single snake_case words, as they go on the wire between Bun peers (see
+ * docs/membership.md); a Python node never sees any of this.
+ *
+ * @module
+ */
+import { isMap, isPort } from "../util/guards.ts";
+
+/** A member's state as SWIM sees it: `dead` is what the node calls offline; `left` was said by the member itself. */
+export type SwimState = "alive" | "suspect" | "dead" | "left";
+
+/** The states, for validation and for counting. */
+export const SWIM_STATES: readonly SwimState[] = ["alive", "suspect", "dead", "left"];
+
+/**
+ * One membership update, as gossip carries it and push-pull lists it: "member `id` at
+ * `address:port` is `state` at `incarnation`". `meta` is the member's own record (opaque to the
+ * core; the node puts a compact Peer there), `sig` an optional signature of an alive/left claim
+ * made by the member itself (see {@link SwimClaims}), `from` who suspected or declared it dead.
+ */
+export interface MemberUpdate {
+  id: string;
+  incarnation: number;
+  state: SwimState;
+  address: string;
+  port: number;
+  meta?: unknown;
+  sig?: Uint8Array;
+  from?: string;
+}
+
+/** An alive or left claim about a member, made by that member itself: what {@link SwimClaims} signs. */
+export type SwimClaim = Pick<MemberUpdate, "id" | "incarnation" | "state" | "address" | "port" | "meta">;
+
+/**
+ * Signing of self-claims (alive, join and left updates that a member makes about itself), so that
+ * no one else can revive, move or retire it. Default: nothing signed, everything accepted.
+ */
+export interface SwimClaims {
+  /** Sign this node's own claim; null sends it unsigned. */
+  sign(claim: SwimClaim): Uint8Array | null;
+  /** True to accept a claim about `claim.id` relayed from anyone, with the signature it came with. */
+  verify(claim: SwimClaim, sig: Uint8Array | undefined): boolean;
+}
+
+/** Where a message goes: a member's id (when known) and its address. */
+export interface SwimTarget {
+  id?: string;
+  address: string;
+  port: number;
+}
+
+/** "Are you alive?" (direct probe), with piggybacked updates. Answered by an {@link SwimAck}. */
+export interface SwimPing {
+  kind: "ping";
+  from: string;
+  /** The member the sender means: a node answers a ping for someone else with a nack. */
+  target: string;
+  updates: MemberUpdate[];
+}
+
+/** "Probe `target` for me" (indirect probe). Answered by an ack (it answered) or a nack (it did not). */
+export interface SwimPingReq {
+  kind: "ping_req";
+  from: string;
+  target: SwimTarget & { id: string };
+  updates: MemberUpdate[];
+}
+
+/** Full-state exchange: the sender's whole member list; the answer is the receiver's. */
+export interface SwimPushPull {
+  kind: "push_pull";
+  from: string;
+  /** True when the sender is joining (it knows no one yet). */
+  join: boolean;
+  members: MemberUpdate[];
+}
+
+/** Gossip: updates only, to a few random members; answered by an ack with the receiver's own updates. */
+export interface SwimGossip {
+  kind: "gossip";
+  from: string;
+  updates: MemberUpdate[];
+}
+
+/** A positive answer, with piggybacked updates. */
+export interface SwimAck {
+  kind: "ack";
+  from: string;
+  updates: MemberUpdate[];
+}
+
+/** An indirect probe's negative answer: the intermediary is alive, the target did not answer it. */
+export interface SwimNack {
+  kind: "nack";
+  from: string;
+  updates: MemberUpdate[];
+}
+
+/** Every message a core sends. */
+export type SwimMessage = SwimPing | SwimPingReq | SwimPushPull | SwimGossip;
+/** Every answer a core gives. */
+export type SwimAnswer = SwimAck | SwimNack | SwimPushPull;
+
+/**
+ * The ports a {@link SwimCore} is driven through: a real node plugs in its RPC pool and the wall
+ * clock; a discrete-event simulation plugs in a fake network and a virtual clock.
+ */
+export interface SwimPorts {
+  /** Seconds (any epoch, but monotonic enough for timeouts). */
+  now(): number;
+  /** Run `fn` after `delay` seconds; returns a cancel function. */
+  schedule(delay: number, fn: () => void): () => void;
+  /** Send a message and resolve to the answer (a decoded value, validated by the core), or reject. */
+  send(to: SwimTarget, message: SwimMessage): Promise<unknown>;
+  /** Uniform in [0, 1); default Math.random (see {@link seededRandom}). */
+  random?: () => number;
+  /** Self-claim signing (default: accept all). */
+  claims?: SwimClaims;
+  /** Bytes an update takes in a message, for the per-message budget (default: an estimate). */
+  measure?: (update: MemberUpdate) => number;
+  /** Validate a member's `meta` from the network; return undefined to drop the update (default: keep as is). */
+  readMeta?: (meta: unknown) => unknown;
+  /** A member changed state (`previous` null: newly known). Called after the core's own state changed. */
+  onChange?: (member: Readonly<MemberUpdate>, previous: SwimState | null) => void;
+  /** A probe of `id` was acked (directly or through an intermediary): SWIM's heartbeat. */
+  onAck?: (id: string) => void;
+}
+
+/** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset. */
+export interface SwimConfig {
+  /** One probe every this many seconds (default 1). */
+  probeInterval: number;
+  /** Wait this long for a direct ack before indirect probes (default 0.5); scaled by local health. */
+  probeTimeout: number;
+  /** Members asked to probe indirectly (default 3). */
+  indirectChecks: number;
+  /** Suspicion timeout: at least mult × log10(N) × probeInterval (default 4)... */
+  suspicionMult: number;
+  /** ...and at most this times that without confirmations (default 6). */
+  suspicionMaxMult: number;
+  /** A cap (seconds) on the shortest suspicion timeout, so the node's peer timeout bounds detection (default none). */
+  suspicionMaxTimeout: number;
+  /** Each update is sent retransmitMult × ceil(log10(N + 1)) times (default 4). */
+  retransmitMult: number;
+  /** Gossip pending updates every this many seconds (default 0.2) ... */
+  gossipInterval: number;
+  /** ... to this many random members (default 3). */
+  gossipNodes: number;
+  /** Full-state exchange with one random member every this many seconds, scaled up past 32 members (default 30). */
+  pushPullInterval: number;
+  /** Piggybacked updates per message at most this many bytes (default 1400). */
+  maxPiggybackBytes: number;
+  /** Lifeguard local-health ceiling: timeouts stretch up to (this + 1)× (default 8). */
+  awarenessMax: number;
+  /** Dead and left members are remembered (and gossiped to) this long before they are forgotten (default 30). */
+  deadRetention: number;
+  /** Most members held (default 10,000); past it new ones are ignored. */
+  maxMembers: number;
+}
+
+/** memberlist's LAN defaults. */
+export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
+  probeInterval: 1,
+  probeTimeout: 0.5,
+  indirectChecks: 3,
+  suspicionMult: 4,
+  suspicionMaxMult: 6,
+  suspicionMaxTimeout: Number.POSITIVE_INFINITY,
+  retransmitMult: 4,
+  gossipInterval: 0.2,
+  gossipNodes: 3,
+  pushPullInterval: 30,
+  maxPiggybackBytes: 1400,
+  awarenessMax: 8,
+  deadRetention: 30,
+  maxMembers: 10_000,
+});
+
+/** Counters (monotonic) and current member counts, for tests, `node.metrics()` and benchmarks. */
+export interface SwimStats {
+  /** Direct probes sent, and of those not acked in time. */
+  probesSent: number;
+  probesFailed: number;
+  /** Indirect probe requests sent to intermediaries, and acks that came back through them. */
+  indirectProbes: number;
+  indirectAcks: number;
+  /** Nacks received (the intermediary was alive), and expected nacks that never came (Lifeguard). */
+  nacks: number;
+  missedNacks: number;
+  /** Members this node marked suspect itself, and suspicions confirmed by others. */
+  suspects: number;
+  confirmations: number;
+  /** Times this node refuted a suspicion (or a death) about itself by a new incarnation. */
+  refutations: number;
+  /** Members this node declared dead when their suspicion timed out. */
+  deathsDeclared: number;
+  /** Gossip messages and push-pull exchanges sent; pings, ping-reqs and push-pulls answered. */
+  gossipSent: number;
+  pushPulls: number;
+  messagesReceived: number;
+  /** Updates piggybacked or gossiped; received updates applied, and ignored as old or duplicate. */
+  updatesSent: number;
+  updatesApplied: number;
+  updatesIgnored: number;
+  /** Received messages and updates dropped as malformed, or self-claims whose signature did not verify. */
+  malformed: number;
+  badClaims: number;
+  /** This node's incarnation and local-health score (0 is healthy). */
+  incarnation: number;
+  awareness: number;
+  /** Members (not counting this node) by state, and updates waiting in the broadcast queue. */
+  alive: number;
+  suspect: number;
+  dead: number;
+  left: number;
+  queued: number;
+}
+
+/** Longest id accepted from the network. */
+const MAX_ID = 128;
+/** Longest address accepted from the network. */
+const MAX_ADDRESS = 255;
+/** Largest signature accepted from the network. */
+const MAX_SIG = 512;
+/** Most updates in one message or push-pull accepted from the network. */
+export const MAX_UPDATES = 20_000;
+
+function isId(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_ID;
+}
+
+/** A member update from a decoded network value, or null when malformed. */
+export function readUpdate(raw: unknown, readMeta?: (meta: unknown) => unknown): MemberUpdate | null {
+  if (!isMap(raw)) return null;
+  const { id, incarnation, state, address, port, meta, sig, from } = raw;
+  if (!isId(id)) return null;
+  if (typeof incarnation !== "number" || !Number.isSafeInteger(incarnation) || incarnation < 0) return null;
+  if (typeof state !== "string" || !(SWIM_STATES as readonly string[]).includes(state)) return null;
+  if (typeof address !== "string" || address.length === 0 || address.length > MAX_ADDRESS) return null;
+  if (!isPort(port)) return null;
+  const update: MemberUpdate = { id, incarnation, state: state as SwimState, address, port };
+  if (meta !== undefined && meta !== null) {
+    const read = readMeta ? readMeta(meta) : meta;
+    if (read === undefined) return null;
+    update.meta = read;
+  }
+  if (sig !== undefined && sig !== null) {
+    if (!(sig instanceof Uint8Array) || sig.length > MAX_SIG) return null;
+    update.sig = sig;
+  }
+  if (from !== undefined && from !== null) {
+    if (!isId(from)) return null;
+    update.from = from;
+  }
+  return update;
+}
+
+/** The well-formed updates of a decoded list (malformed ones counted, not fatal); null when not a list. */
+export function readUpdates(raw: unknown, readMeta?: (meta: unknown) => unknown): { updates: MemberUpdate[]; malformed: number } | null {
+  if (!Array.isArray(raw) || raw.length > MAX_UPDATES) return null;
+  const updates: MemberUpdate[] = [];
+  let malformed = 0;
+  for (const item of raw) {
+    const update = readUpdate(item, readMeta);
+    if (update) updates.push(update);
+    else malformed++;
+  }
+  return { updates, malformed };
+}
+
+/** A target from a decoded value, or null. */
+function readTarget(raw: unknown): (SwimTarget & { id: string }) | null {
+  if (!isMap(raw)) return null;
+  const { id, address, port } = raw;
+  if (!isId(id) || typeof address !== "string" || address.length === 0 || address.length > MAX_ADDRESS || !isPort(port)) return null;
+  return { id, address, port };
+}
+
+/** What {@link readMessage} gives: the message with its updates, and how many updates were malformed. */
+export interface ReadMessage<T> {
+  message: T;
+  malformed: number;
+}
+
+/**
+ * A message or an answer from a decoded network value (of the kinds in `kinds`), or null when it
+ * is malformed as a whole. Malformed updates inside are dropped and counted.
+ */
+export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown): ReadMessage<SwimMessage | SwimAnswer> | null {
+  if (!isMap(raw) || !isId(raw.from)) return null;
+  const from = raw.from;
+  const list = readUpdates(raw.kind === "push_pull" ? raw.members : raw.updates, readMeta);
+  if (!list) return null;
+  const { updates, malformed } = list;
+  switch (raw.kind) {
+    case "ping":
+      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates }, malformed } : null;
+    case "ping_req": {
+      const target = readTarget(raw.target);
+      return target ? { message: { kind: "ping_req", from, target, updates }, malformed } : null;
+    }
+    case "push_pull":
+      return { message: { kind: "push_pull", from, join: raw.join === true, members: updates }, malformed };
+    case "gossip":
+    case "ack":
+    case "nack":
+      return { message: { kind: raw.kind, from, updates }, malformed };
+    default:
+      return null;
+  }
+}
+
+/** A rough size of a decoded value in MessagePack bytes (bounded walk), for the default `measure`. */
+export function estimateBytes(value: unknown, depth = 0): number {
+  if (value === null || value === undefined || typeof value === "boolean") return 1;
+  if (typeof value === "number") return 9;
+  if (typeof value === "string") return value.length + 3;
+  if (value instanceof Uint8Array) return value.length + 3;
+  if (depth > 4) return 16;
+  if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + estimateBytes(v, depth + 1), 3);
+  if (typeof value === "object") {
+    let sum = 3;
+    for (const [k, v] of Object.entries(value)) sum += k.length + 1 + estimateBytes(v, depth + 1);
+    return sum;
+  }
+  return 8;
+}
+
+/**
+ * A small seedable random source (mulberry32), uniform in [0, 1): simulations and tests pass one
+ * so a run repeats exactly.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

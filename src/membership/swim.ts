@@ -1,0 +1,359 @@
+/**
+ * SWIM membership with Lifeguard's refinements (memberlist's design), as a pure, transport-free
+ * core: it owns the member list and the protocol's timers, and talks to the world only through
+ * the {@link SwimPorts} it is given, so a node drives it over RPC and a discrete-event simulation
+ * drives thousands of cores in one process.
+ *
+ * The interface (kept stable; the simulation and `node.metrics()` build on it):
+ * - `new SwimCore(self, ports, config?)`: `self` is `{ id, address, port, meta?, incarnation? }`;
+ *   `ports` are `now()` (seconds), `schedule(delay, fn) → cancel`, `send(target, message) →
+ *   Promise<answer>`, and optionally `random()` (seedable: {@link seededRandom}), `claims`
+ *   (`sign(claim) → Uint8Array | null`, `verify(claim, sig) → boolean`, applied to alive and left
+ *   claims a member makes about itself; default: unsigned, all accepted), `measure(update)`,
+ *   `readMeta(meta)`, `onChange(member, previous)` and `onAck(id)`. `config` overrides {@link SwimConfig}.
+ * - `start()`, `stop()`, `join(target)` (push-pull with a seed), `learn(update)` (first-hand
+ *   contact), `leave(timeout)`, `setMeta(meta)`.
+ * - `handle(message)`: answer a decoded message from the network (`ping`, `ping_req`, `push_pull`,
+ *   `gossip`); null for a malformed one. Never throws.
+ * - `members()`, `member(id)`, `size`, `stats()` ({@link SwimStats}).
+ *
+ * The protocol: every `probeInterval` one member is probed (round-robin over a shuffled list; new
+ * members go in at a random place). No ack within `probeTimeout` → `indirectChecks` other members
+ * are asked to probe it (`ping_req`; they answer ack or nack). No ack by the end of the interval →
+ * the member is suspected. A suspicion times out after mult × log10(N) × interval, stretched up to
+ * `suspicionMaxMult` × that and shrinking as independent members confirm it; then the member is
+ * dead. A member that hears it is suspected (or dead) refutes with a higher incarnation. Updates
+ * are queued (one per member, newest wins) and piggybacked on every message, each sent
+ * retransmitMult × log10(N + 1) times within a byte budget, and gossiped every `gossipInterval`
+ * to `gossipNodes` random members while any is queued. Every `pushPullInterval` (longer past 32
+ * members) one random member and this node exchange their full state; a dead member is asked the
+ * same now and then, so a healed partition merges. Lifeguard's local health stretches this
+ * node's own timeouts while its probes fail or its nacks go missing.
+ *
+ * @module
+ */
+import { isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
+import { Awareness, BroadcastQueue } from "./swim-queue.ts";
+import {
+  DEFAULT_SWIM_CONFIG,
+  estimateBytes,
+  readMessage,
+  type MemberUpdate,
+  type SwimAnswer,
+  type SwimConfig,
+  type SwimMessage,
+  type SwimPorts,
+  type SwimStats,
+  type SwimTarget,
+} from "./swim-types.ts";
+
+export type { SwimMember, SwimSelf } from "./swim-members.ts";
+
+/** The SWIM core (see the module header for its interface and protocol). */
+export class SwimCore {
+  readonly config: Readonly<SwimConfig>;
+  readonly #ports: SwimPorts;
+  readonly #list: MemberList;
+  readonly #queue: BroadcastQueue;
+  readonly #awareness: Awareness;
+  readonly #timers = new Set<() => void>();
+  #running = false;
+  #probing = false;
+  readonly #counters: SwimCounters = {
+    probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
+    deathsDeclared: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+  };
+
+  constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
+    this.config = Object.freeze({ ...DEFAULT_SWIM_CONFIG, ...config });
+    this.#ports = ports;
+    this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)));
+    this.#awareness = new Awareness(this.config.awarenessMax);
+    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running };
+    this.#list = new MemberList(self, parts);
+  }
+
+  /** This node's id. */
+  get id(): string {
+    return this.#list.id;
+  }
+
+  /** Members known (not counting this node), in any state. */
+  get size(): number {
+    return this.#list.members.size;
+  }
+
+  /** True between `start()` and `stop()`. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Every known member (not this node). */
+  members(): IterableIterator<Readonly<SwimMember>> {
+    return this.#list.members.values();
+  }
+
+  /** One member (a live view of the core's record: copy it to keep a snapshot), or undefined. */
+  member(id: string): Readonly<SwimMember> | undefined {
+    return this.#list.members.get(id);
+  }
+
+  /** Counters and current counts. */
+  stats(): SwimStats {
+    const byState = this.#list.countStates();
+    return { ...this.#counters, incarnation: this.#list.incarnation, awareness: this.#awareness.score, ...byState, queued: this.#queue.size };
+  }
+
+  /** Start probing, gossiping and exchanging state. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#list.leaving = false;
+    this.#loop(this.config.probeInterval, () => void this.#probeRound());
+    this.#loop(this.config.gossipInterval, () => this.#gossipRound());
+    this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
+  }
+
+  /** Stop every timer (members are kept; a restarted core carries on). */
+  stop(): void {
+    this.#running = false;
+    for (const cancel of this.#timers) cancel();
+    this.#timers.clear();
+    this.#list.clearSuspicions();
+  }
+
+  /** Change this node's meta: a new incarnation, disseminated as an alive update. */
+  setMeta(meta: unknown): void {
+    this.#list.setMeta(meta);
+  }
+
+  /**
+   * Join through `target` (a seed, or a peer just met): exchange full state with it. True when
+   * it answered.
+   */
+  async join(target: SwimTarget): Promise<boolean> {
+    return this.#pushPull(target, true);
+  }
+
+  /** Apply an update learnt first-hand (the member itself told the node). True when it changed anything. */
+  learn(update: MemberUpdate): boolean {
+    return this.#list.apply(update);
+  }
+
+  /**
+   * Leave: disseminate a `left` update about this node (to `gossipNodes` members at once, and on
+   * anything answered until stopped), waiting at most `timeout` seconds for those sends.
+   */
+  async leave(timeout: number): Promise<void> {
+    this.#list.leaving = true;
+    const update = this.#list.selfUpdate("left");
+    this.#queue.push(update);
+    const targets = this.#list.sample(this.config.gossipNodes, (m) => !isGone(m.state));
+    const message = { kind: "gossip" as const, from: this.id, updates: [update] };
+    const sends = targets.map((m) => this.#ports.send(m, message).then(() => true, () => false));
+    await this.#firstOf(sends, timeout, (all) => all.length === sends.length);
+  }
+
+  /** Answer a decoded message from the network; null when it is malformed (counted). Never throws. */
+  async handle(raw: unknown): Promise<SwimAnswer | null> {
+    const read = readMessage(raw, this.#ports.readMeta);
+    if (!read) {
+      this.#counters.malformed++;
+      return null;
+    }
+    this.#counters.malformed += read.malformed;
+    this.#counters.messagesReceived++;
+    const message = read.message;
+    switch (message.kind) {
+      case "ping":
+        this.#list.applyAll(message.updates);
+        if (message.target !== this.id) return { kind: "nack", from: this.id, updates: [] };
+        return this.#ack();
+      case "gossip":
+        this.#list.applyAll(message.updates);
+        return this.#ack();
+      case "ping_req": {
+        this.#list.applyAll(message.updates);
+        const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback() };
+        const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
+        const ok = answer?.kind === "ack" && answer.from === message.target.id;
+        return { kind: ok ? "ack" : "nack", from: this.id, updates: this.#piggyback() };
+      }
+      case "push_pull":
+        this.#list.merge(message);
+        // Answered after the merge, so a refutation it caused goes back at once (a healed partition).
+        return this.#list.state(false);
+      default:
+        this.#counters.malformed++;
+        return null;
+    }
+  }
+
+  // --- probing -----------------------------------------------------------------------------
+
+  async #probeRound(): Promise<void> {
+    if (this.#probing || !this.#running) return;
+    const target = this.#list.nextTarget();
+    if (!target) return;
+    this.#probing = true;
+    try {
+      await this.#probe(target);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  /** The next member to probe: round-robin over the shuffled list, skipping dead and left ones. */
+
+  async #probe(m: SwimMember): Promise<void> {
+    const started = this.#ports.now();
+    const incarnation = m.incarnation;
+    const interval = this.#awareness.scale(this.config.probeInterval);
+    this.#counters.probesSent++;
+    const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates: this.#piggyback() };
+    const direct = this.#request(m, ping, interval).then((a) => a?.kind === "ack" && a.from === m.id);
+    if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout))) {
+      this.#awareness.apply(-1);
+      this.#ports.onAck?.(m.id);
+      return;
+    }
+    const helpers = this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
+    this.#counters.indirectProbes += helpers.length;
+    let nacks = 0;
+    const indirect = helpers.map((h) => {
+      const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback() };
+      return this.#request(h, req, interval).then((a) => {
+        if (a?.kind === "nack") nacks++;
+        return a?.kind === "ack" && a.from === h.id;
+      });
+    });
+    const remaining = Math.max(0, started + interval - this.#ports.now());
+    const acked = await this.#firstOf([direct, ...indirect.map((p) => p.then((ok) => ok && !!++this.#counters.indirectAcks))], remaining);
+    if (!this.#running) return;
+    if (acked) {
+      this.#awareness.apply(-1);
+      this.#ports.onAck?.(m.id);
+      return;
+    }
+    this.#counters.probesFailed++;
+    // Lifeguard: missing nacks mean this node's own links are bad, so it grows more careful.
+    const missed = helpers.length - nacks;
+    this.#counters.nacks += nacks;
+    this.#counters.missedNacks += missed;
+    this.#awareness.apply(helpers.length > 0 ? missed : 1);
+    const current = this.#list.members.get(m.id);
+    if (current && current.state === "alive" && current.incarnation === incarnation) {
+      this.#counters.suspects++;
+      this.#list.apply({ id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id });
+    }
+  }
+
+  /** Send and read the answer (its piggybacked updates applied); null on failure or after `timeout`. */
+  async #request(to: SwimTarget, message: SwimMessage, timeout: number): Promise<SwimAnswer | null> {
+    this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
+    const sent = this.#ports.send(to, message).then(
+      (raw) => {
+        const read = readMessage(raw, this.#ports.readMeta);
+        if (!read || read.message.kind === "ping" || read.message.kind === "ping_req" || read.message.kind === "gossip") {
+          this.#counters.malformed++;
+          return null;
+        }
+        this.#counters.malformed += read.malformed;
+        const answer = read.message;
+        if (answer.kind === "push_pull") this.#list.merge(answer);
+        else this.#list.applyAll(answer.updates);
+        return answer;
+      },
+      () => null,
+    );
+    let answer: SwimAnswer | null = null;
+    await this.#firstOf([sent.then((a) => ((answer = a), true))], timeout);
+    return answer;
+  }
+
+  /**
+   * Resolve true as soon as one of `promises` resolves true (or `done(results)` says so), false
+   * when all resolved otherwise or `timeout` seconds passed.
+   */
+  #firstOf(promises: Promise<boolean>[], timeout: number, done?: (results: boolean[]) => boolean): Promise<boolean> {
+    return new Promise((resolve) => {
+      const results: boolean[] = [];
+      let settled = false;
+      const finish = (value: boolean): void => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        resolve(value);
+      };
+      const cancel = this.#ports.schedule(timeout, () => finish(false));
+      if (promises.length === 0) finish(false);
+      for (const p of promises) {
+        p.then((ok) => {
+          results.push(ok);
+          if (ok && !done) finish(true);
+          else if (done?.(results) || results.length === promises.length) finish(done ? true : false);
+        }, () => {
+          results.push(false);
+          if (results.length === promises.length) finish(false);
+        });
+      }
+    });
+  }
+
+  // --- dissemination -----------------------------------------------------------------------
+
+  #gossipRound(): void {
+    if (this.#queue.size === 0) return;
+    for (const m of this.#list.sample(this.config.gossipNodes, (t) => !isGone(t.state))) {
+      const updates = this.#piggyback();
+      if (updates.length === 0) return;
+      this.#counters.gossipSent++;
+      void this.#request(m, { kind: "gossip", from: this.id, updates }, this.config.probeInterval);
+    }
+  }
+
+  async #pushPullRound(): Promise<void> {
+    const alive = this.#list.sample(1, (m) => !isGone(m.state))[0];
+    if (alive) await this.#pushPull(alive, false);
+    // A dead member may be alive behind a partition that healed: try one now and then.
+    const dead = this.#list.sample(1, (m) => m.state === "dead")[0];
+    if (dead) await this.#pushPull(dead, false);
+  }
+
+  async #pushPull(target: SwimTarget, join: boolean): Promise<boolean> {
+    this.#counters.pushPulls++;
+    const answer = await this.#request(target, this.#list.state(join), Math.max(this.config.probeInterval, this.config.probeTimeout * 4));
+    return answer?.kind === "push_pull";
+  }
+
+  /** Push-pull every interval, scaled up past 32 members (memberlist's `pushPullScale`). */
+  #pushPullDelay(): number {
+    const n = this.#list.members.size + 1;
+    const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
+    return this.config.pushPullInterval * scale;
+  }
+
+  #ack(): SwimAnswer {
+    return { kind: "ack", from: this.id, updates: this.#piggyback() };
+  }
+
+  #piggyback(): MemberUpdate[] {
+    const n = this.#list.members.size + 1;
+    const limit = Math.max(1, this.config.retransmitMult * Math.ceil(Math.log10(n + 1)));
+    return this.#queue.take(this.config.maxPiggybackBytes, limit);
+  }
+
+  /** Run `fn` every `delay` seconds (a number, or a function for a changing delay) while running. */
+  #loop(delay: number | (() => number), fn: () => void): void {
+    const arm = (): void => {
+      if (!this.#running) return;
+      const cancel = this.#ports.schedule(typeof delay === "number" ? delay : delay(), () => {
+        this.#timers.delete(cancel);
+        fn();
+        arm();
+      });
+      this.#timers.add(cancel);
+    };
+    arm();
+  }
+}

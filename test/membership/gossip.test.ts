@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import type { Node, NodeOptions } from "../../src/node.ts";
+import type { Peer } from "../../src/types.ts";
+import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
+import { PythonNode } from "../interop/python-node.ts";
+import { eventually, record, startNode, stopAll } from "./fixtures.ts";
+
+afterEach(stopAll);
+
+/** Gossip timing for these tests: probes every 0.3 s, dead after about 3 s. */
+const GOSSIP: NodeOptions = { swarm: "lab", heartbeatInterval: 0.3, peerTimeout: 3 };
+
+/** `count` Bun nodes in gossip mode, joined through the first, until each owns every other by SWIM. */
+async function swarm(count: number, options: NodeOptions = {}): Promise<Node[]> {
+  const first = await startNode({ ...GOSSIP, name: "g0", ...options });
+  const nodes = [first];
+  for (let i = 1; i < count; i++) {
+    const node = await startNode({ ...GOSSIP, name: `g${i}`, seeds: [`127.0.0.1:${first.port}`], ...options });
+    await node.join();
+    nodes.push(node);
+  }
+  await eventually(() => nodes.every((a) => nodes.every((b) => a === b || a.membership.gossip!.owns(b.id))), 10_000, "every node to own every other by SWIM");
+  return nodes;
+}
+
+const swim = (node: Node) => node.membership.stats.swim!;
+
+describe("membership - gossip among Bun peers", () => {
+  test("Bun peers switch from heartbeats to SWIM probes, and learn the whole swarm by push-pull", async () => {
+    const nodes = await swarm(4);
+    for (const n of nodes) expect(n.peers.size).toBe(3);
+    const beats = nodes.map((n) => n.membership.stats.heartbeatsSent);
+    await eventually(() => nodes.every((n) => swim(n).probesSent >= 3), 10_000, "three SWIM probes each");
+    // No heartbeats among Bun peers once SWIM owns them: liveness is SWIM's.
+    expect(nodes.map((n) => n.membership.stats.heartbeatsSent)).toEqual(beats);
+    expect(nodes.every((n) => swim(n).alive === 3)).toBe(true);
+    // Every joiner exchanged full state with someone (the seed only answered).
+    expect(nodes.slice(1).every((n) => swim(n).pushPulls >= 1)).toBe(true);
+  });
+
+  test("a node that stops answering is suspected, then offline everywhere", async () => {
+    const [a, b, c] = await swarm(3);
+    const offlineA = record<Peer>((fn) => a!.on("peer.offline", fn));
+    const offlineB = record<Peer>((fn) => b!.on("peer.offline", fn));
+    await c!.stop({ leave: false }); // as a crash: no leave
+    await eventually(() => offlineA.some((p) => p.id === c!.id) && offlineB.some((p) => p.id === c!.id), 15_000, "c offline at a and b");
+    expect(a!.peers.has(c!.id)).toBe(false);
+    expect(swim(a!).dead + swim(b!).dead).toBeGreaterThanOrEqual(1);
+    expect(swim(a!).suspect + swim(a!).dead).toBeGreaterThanOrEqual(1);
+    expect(offlineA.every((p) => p.id === c!.id) && offlineB.every((p) => p.id === c!.id)).toBe(true);
+  });
+
+  test("a leaving node is dropped at once by a disseminated left update", async () => {
+    const [a, b, c] = await swarm(3);
+    const offline = record<Peer>((fn) => a!.on("peer.offline", fn));
+    await c!.stop();
+    await eventually(() => !a!.peers.has(c!.id) && !b!.peers.has(c!.id), 5_000, "c dropped by a and b");
+    expect(offline.map((p) => p.id)).toEqual([c!.id]);
+    expect(swim(a!).left).toBe(1);
+  });
+
+  test("a slow peer that answers probes only after the probe timeout is not declared offline", async () => {
+    const [a, b, slow] = await swarm(3);
+    const offline = record<Peer>((fn) => {
+      a!.on("peer.offline", fn);
+      b!.on("peer.offline", fn);
+    });
+    const gossip = slow!.membership.gossip!;
+    const receive = gossip.receive.bind(gossip);
+    // Pings are answered after 0.2 s: past the 0.15 s probe timeout, within the 0.3 s interval.
+    gossip.receive = async (kind, message, remote) => {
+      if (kind === "ping") await Bun.sleep(200);
+      return receive(kind, message, remote);
+    };
+    const indirect = swim(a!).indirectProbes + swim(b!).indirectProbes;
+    await eventually(() => swim(a!).indirectProbes + swim(b!).indirectProbes >= indirect + 4, 10_000, "indirect probes of the slow peer");
+    await Bun.sleep(3_500); // longer than the peer timeout
+    expect(offline).toEqual([]);
+    expect(a!.peers.has(slow!.id) && b!.peers.has(slow!.id)).toBe(true);
+  });
+
+  test("a suspected node refutes by a higher incarnation and stays online", async () => {
+    const [a, b] = await swarm(3);
+    const alive = record<Peer>((fn) => a!.on("peer.alive", fn));
+    const suspect = record<Peer>((fn) => a!.on("peer.suspect", fn));
+    const offline = record<Peer>((fn) => a!.on("peer.offline", fn));
+    const member = { ...a!.membership.gossip!.core!.member(b!.id)! };
+    a!.membership.gossip!.core!.learn({ ...member, state: "suspect", from: a!.id });
+    expect(suspect.map((p) => p.id)).toEqual([b!.id]);
+    await eventually(() => alive.some((p) => p.id === b!.id), 5_000, "b to refute at a");
+    expect(swim(b!).refutations).toBeGreaterThanOrEqual(1);
+    expect(a!.membership.gossip!.core!.member(b!.id)!.incarnation).toBeGreaterThan(member.incarnation);
+    expect(offline).toEqual([]);
+  });
+
+  test("a duplicate gossip message changes nothing the second time", async () => {
+    const [a, b] = await swarm(2);
+    const joined = record<Peer>((fn) => a!.on("peer.joined", fn));
+    const stranger = { id: "ab".repeat(32), incarnation: 7, state: "alive", address: "127.0.0.1", port: 1, meta: { swarm: "lab", team: "default", name: "stranger", kind: "node", capabilities: [] } };
+    const message = { kind: "gossip", from: b!.id, updates: [stranger] };
+    await a!.membership.gossip!.receive("gossip", message, "127.0.0.1");
+    const ignored = swim(a!).updatesIgnored;
+    await a!.membership.gossip!.receive("gossip", message, "127.0.0.1");
+    expect(joined.map((p) => p.name)).toEqual(["stranger"]);
+    expect(swim(a!).updatesIgnored).toBe(ignored + 1);
+    // A SWIM message from someone who is not a known peer is refused.
+    await expect(a!.membership.gossip!.receive("gossip", { ...message, from: "cd".repeat(32) }, "127.0.0.1")).rejects.toThrow("not a known peer");
+  });
+
+  test("a node's new capability reaches its peers by an alive update", async () => {
+    const [a, b] = await swarm(2);
+    b!.capability("fresh");
+    await eventually(() => a!.peers.get(b!.id)?.capabilities.includes("fresh") === true, 5_000, "the new capability to reach a");
+  });
+
+  test("mesh mode keeps today's heartbeats and offers no swim feature", async () => {
+    const a = await startNode({ ...GOSSIP, name: "m0", membership: "mesh" });
+    const b = await startNode({ ...GOSSIP, name: "g1", seeds: [`127.0.0.1:${a.port}`] });
+    await b.join();
+    await eventually(() => a.membership.stats.heartbeatsSent >= 3 && b.membership.stats.heartbeatsSent >= 3, 10_000, "heartbeats both ways");
+    expect(a.membership.gossip).toBeNull();
+    expect(b.membership.gossip!.owns(a.id)).toBe(false);
+    expect(() => startNode({ membership: "bogus" as "mesh" })).toThrow("membership must be");
+  });
+});
+
+describe("membership - gossip with Python peers", () => {
+  test("a mixed swarm: Python-like peers get only direct heartbeats and stay online; Bun peers use SWIM among themselves", async () => {
+    const py = new PythonNode({ name: "py", swarm: "lab" }).start();
+    const seeds = [`127.0.0.1:${py.port}`];
+    const nodes: Node[] = [];
+    for (let i = 0; i < 3; i++) {
+      const node = await startNode({ ...GOSSIP, name: `b${i}`, seeds });
+      await node.join();
+      nodes.push(node);
+    }
+    const offline = record<Peer>((fn) => nodes.forEach((n) => n.on("peer.offline", fn)));
+    await eventually(() => nodes.every((a) => nodes.every((b) => a === b || a.membership.gossip!.owns(b.id))), 10_000, "Bun nodes to own each other by SWIM");
+    const logged = py.server.log.length;
+    await Bun.sleep(1_500);
+    const recent = py.server.log.slice(logged);
+    // Every Bun node heartbeats the Python peer directly, every interval; nothing else is sent to it.
+    for (const n of nodes) expect(recent.filter((r) => r.endpoint === "_synapse.heartbeat" && (r.args[0] as Peer).id === n.id).length).toBeGreaterThanOrEqual(2);
+    expect(py.server.log.filter((r) => r.endpoint.startsWith("_synapse.swim")).length).toBe(0);
+    expect(Object.values(SWIM_ENDPOINTS).some((e) => py.server.log.some((r) => r.endpoint === e))).toBe(false);
+    // The Python peer knows every Bun node (from their heartbeats), and every Bun node holds it online.
+    for (const n of nodes) {
+      expect(py.peers.has(n.id)).toBe(true);
+      expect(n.peers.has(py.id)).toBe(true);
+      expect(n.membership.gossip!.owns(py.id)).toBe(false);
+    }
+    expect(offline).toEqual([]);
+  });
+});

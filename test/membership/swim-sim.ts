@@ -1,0 +1,189 @@
+/**
+ * A discrete-event simulation for the SWIM core: a virtual clock with a timer heap, and a fake
+ * network that carries every message through the MessagePack codec (so what a core sends is what
+ * the wire can carry) with a latency, per-link cuts and per-node extra answer delays. Nothing is
+ * real time: a run of minutes takes milliseconds and repeats exactly for a given seed.
+ */
+import { decode, encode } from "../../src/wire/codec.ts";
+import { SwimCore } from "../../src/membership/swim.ts";
+import { seededRandom, type SwimConfig, type SwimMessage, type SwimPorts, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
+
+interface Timer {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** A virtual clock: timers run in time order, each followed by every promise it settled. */
+export class SimClock {
+  now = 0;
+  #seq = 0;
+  readonly #heap: Timer[] = [];
+
+  schedule(delay: number, fn: () => void): () => void {
+    const timer: Timer = { at: this.now + Math.max(0, delay), seq: ++this.#seq, fn, cancelled: false };
+    this.#push(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  }
+
+  /** Run every timer due up to `until` (virtual seconds), at most `maxEvents`. */
+  async runUntil(until: number, maxEvents = 5_000_000): Promise<void> {
+    for (let i = 0; i < maxEvents; i++) {
+      const top = this.#heap[0];
+      if (!top || top.at > until) break;
+      this.#pop();
+      if (top.cancelled) continue;
+      this.now = top.at;
+      top.fn();
+      // Let the promise chains the timer settled run before the next timer (as an event loop would).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  /** Run `seconds` more. */
+  run(seconds: number): Promise<void> {
+    return this.runUntil(this.now + seconds);
+  }
+
+  #push(timer: Timer): void {
+    const heap = this.#heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  }
+}
+
+const before = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+/** One simulated node: its core, whether it is up, and the state changes it saw. */
+export interface SimNode {
+  id: string;
+  port: number;
+  core: SwimCore;
+  up: boolean;
+  /** Extra seconds before this node's answers leave (a slow node). */
+  answerDelay: number;
+  /** Every change this node's core reported: `[member id, new state]`. */
+  changes: Array<[string, SwimState]>;
+}
+
+/** A fake network of SWIM cores on one virtual clock. */
+export class SimNetwork {
+  readonly clock = new SimClock();
+  readonly nodes: SimNode[] = [];
+  readonly #byPort = new Map<number, SimNode>();
+  /** Cut links, as "from>to" keys (one direction each). */
+  readonly #cut = new Set<string>();
+  readonly #random: () => number;
+  /** Messages sent, by kind. */
+  readonly sent = new Map<string, number>();
+
+  constructor(
+    private readonly config: Partial<SwimConfig> = {},
+    seed = 1,
+    /** One-way latency in seconds. */
+    private readonly latency = 0.005,
+  ) {
+    this.#random = seededRandom(seed);
+  }
+
+  /** Add a node (started) and return it. */
+  add(extra: Partial<SwimPorts> = {}, config: Partial<SwimConfig> = {}): SimNode {
+    const index = this.nodes.length;
+    const port = 10_000 + index;
+    const id = `n${index}`;
+    const node = { id, port, up: true, answerDelay: 0, changes: [] } as unknown as SimNode;
+    const ports: SwimPorts = {
+      now: () => this.clock.now,
+      schedule: (delay, fn) => this.clock.schedule(delay, fn),
+      send: (to, message) => this.#send(node, to, message),
+      random: seededRandom(Math.floor(this.#random() * 2 ** 32)),
+      onChange: (member) => node.changes.push([member.id, member.state]),
+      ...extra,
+    };
+    node.core = new SwimCore({ id, address: "10.0.0.1", port, meta: { name: id } }, ports, { ...this.config, ...config });
+    this.nodes.push(node);
+    this.#byPort.set(port, node);
+    node.core.start();
+    return node;
+  }
+
+  /** Cut (or with `cut` false, heal) the links between `a` and `b`, both ways. */
+  link(a: SimNode, b: SimNode, cut: boolean): void {
+    for (const key of [`${a.id}>${b.id}`, `${b.id}>${a.id}`]) {
+      if (cut) this.#cut.add(key);
+      else this.#cut.delete(key);
+    }
+  }
+
+  /** Stop a node as a crash would: its core stops, and it answers nothing any more. */
+  kill(node: SimNode): void {
+    node.up = false;
+    node.core.stop();
+  }
+
+  /** How node `viewer` sees `subject` (undefined: unknown). */
+  view(viewer: SimNode, subject: SimNode): SwimState | undefined {
+    return viewer.core.member(subject.id)?.state;
+  }
+
+  /** True when every up node sees every other up node alive. */
+  converged(): boolean {
+    const up = this.nodes.filter((n) => n.up);
+    return up.every((a) => up.every((b) => a === b || this.view(a, b) === "alive"));
+  }
+
+  /** Run until `done()` or `limit` virtual seconds passed, checking every `step`; the virtual seconds it took. */
+  async runUntil(done: () => boolean, limit: number, step = 0.1): Promise<number> {
+    const start = this.clock.now;
+    while (!done() && this.clock.now - start < limit) await this.clock.run(step);
+    return this.clock.now - start;
+  }
+
+  #send(from: SimNode, to: SwimTarget, message: SwimMessage): Promise<unknown> {
+    this.sent.set(message.kind, (this.sent.get(message.kind) ?? 0) + 1);
+    const bytes = encode(message);
+    const target = this.#byPort.get(to.port);
+    return new Promise((resolve) => {
+      // A lost message is never answered: the sender's own timeouts decide, as with a silent peer.
+      if (!from.up || !target || this.#cut.has(`${from.id}>${target.id}`)) return;
+      this.clock.schedule(this.latency, () => {
+        if (!target.up) return;
+        void target.core.handle(decode(bytes)).then((answer) => {
+          if (answer === null) return;
+          const back = encode(answer);
+          this.clock.schedule(this.latency + target.answerDelay, () => {
+            if (target.up && from.up && !this.#cut.has(`${target.id}>${from.id}`)) resolve(decode(back));
+          });
+        });
+      });
+    });
+  }
+}
