@@ -74,15 +74,10 @@ class Worker {
   }
 }
 
-/** The node options of a mode (what `membership` option the node takes, once it has one). */
-export function modeOptions(mode: SwarmMode): Partial<NodeOptions> {
-  if (mode === "mesh") return {};
-  throw new Error("gossip mode needs the node's membership option (not in this build)");
-}
 
 /** Measure one swarm: `n` nodes (the seed here, the rest over `processes` workers). */
 export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4): Promise<SwarmResult> {
-  const options: Partial<NodeOptions> = { swarm: "bench", heartbeatInterval, peerTimeout, ...modeOptions(mode) };
+  const options: Partial<NodeOptions> = { swarm: "bench", heartbeatInterval, peerTimeout, membership: mode };
   const seed = new Node({ ...options, bind: "127.0.0.1", name: "seed" });
   let seedOffline = 0;
   seed.on("peer.offline", () => void seedOffline++);

@@ -29,12 +29,12 @@ test("membership - bench quick run writes membership.json with convergence and h
   }
   // The swarm of processes: converged, counted its membership calls, saw the killed process go.
   expect(out).toContain("membership swarm: N nodes over several processes");
-  expect(result.swarm.map((s: { mode: string; nodes: number; processes: number }) => [s.mode, s.nodes, s.processes])).toEqual([["mesh", 40, 2]]);
+  expect(result.swarm.map((s: { mode: string; nodes: number; processes: number }) => [s.mode, s.nodes, s.processes])).toEqual([["gossip", 30, 2]]);
   for (const s of result.swarm) {
     expect(s.allKnowAll).toBeGreaterThanOrEqual(0);
     expect(s.membershipCallsPerNodePerSec).toBeGreaterThan(0);
     expect(s.heapPerKnownPeer).not.toBeNull();
-    expect(s.killed).toBe(19);
+    expect(s.killed).toBe(14);
     expect(s.offlineEverywhere).toBeGreaterThan(0);
   }
   expect(result.summary.length).toBe(6);
