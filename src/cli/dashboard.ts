@@ -62,7 +62,8 @@ export async function run(parsed: Parsed, io: Io): Promise<number> {
     parsed,
     defaults: { name: "dashboard", role: "observer", capabilities: ["watch"] },
     out,
-    node: { heartbeatInterval, peerTimeout },
+    // Mesh: an observer shows how recently each peer was heard from, so it heartbeats every one.
+    node: { heartbeatInterval, peerTimeout, membership: "mesh" },
     setup(n) {
       made.observer = new Observer(n, model).attach();
     },

@@ -10,9 +10,10 @@
  *
  * First contact stays as today (a seed's `_synapse.join`, mDNS, a heartbeat); once a peer is seen
  * to speak SWIM, this node exchanges full state with it (push-pull), which is how a joiner learns
- * the whole swarm. A SWIM message is answered only when its sender is a peer this node already
- * holds and the call came from that peer's address: second-hand peers come only from verified
- * members, and the table's `maxPeers` bounds SWIM's member list too.
+ * the whole swarm. A SWIM message is taken only when its sender is a peer this node already holds
+ * and the call came from that peer's address (a ping from anyone else is acked, its updates
+ * ignored): second-hand peers come only from verified members, and the table's `maxPeers` bounds
+ * SWIM's member list too.
  *
  * @module
  */
@@ -123,9 +124,15 @@ export class Gossip {
       {
         now: () => monotonicMs() / 1000,
         schedule: (delay, fn) => {
-          const timer = setTimeout(fn, secondsToMs(delay));
+          let cancelled = false;
+          // The verdict waits one more turn of the event loop: after a stall the timer would
+          // otherwise fire before the answer that already arrived is read.
+          const timer = setTimeout(() => setImmediate(() => cancelled || fn()), secondsToMs(delay));
           timer.unref?.();
-          return () => clearTimeout(timer);
+          return () => {
+            cancelled = true;
+            clearTimeout(timer);
+          };
         },
         send: (to, message) => this.#send(to, message, callTimeout),
         claims: this.options.claims,
@@ -173,17 +180,21 @@ export class Gossip {
    * Answer a SWIM message from the network (endpoint `kind`), from `remoteAddress`.
    *
    * @throws {EndpointError} `bad_request` when SWIM is not running, the message is malformed or
-   * not of this endpoint's kind, or its sender is not a known peer calling from its own address.
+   * not of this endpoint's kind, or (but for a ping) its sender is not a known peer calling from
+   * its own address.
    */
   async receive(kind: SwimMessage["kind"], message: unknown, remoteAddress: string): Promise<unknown> {
     const core = this.#core;
     if (!core?.running) throw new EndpointError(ErrorCode.BadRequest, "gossip membership is not running");
     if (!isMap(message) || message.kind !== kind) throw new EndpointError(ErrorCode.BadRequest, `expected a ${kind} message`);
     const entry = typeof message.from === "string" ? this.host.table.get(message.from) : undefined;
-    if (!entry || !fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress)) {
-      throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
-    }
-    const answer = await core.handle(message);
+    const known = entry !== undefined && fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress);
+    // A ping from a member this node has not heard of yet (it joined a moment ago) is still
+    // acked, so that it is not suspected for it; what it carries waits until the sender is known.
+    if (!known && kind !== "ping") throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
+    // A message from a peer is news that it is alive: its last_seen moves, as a heartbeat's would.
+    if (known && this.#owned.has(entry.peer.id)) this.host.table.touch(entry.peer.id, nowSeconds());
+    const answer = await core.handle(known ? message : { ...message, updates: [] });
     if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
     return answer;
   }

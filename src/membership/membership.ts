@@ -125,7 +125,8 @@ export class Membership {
    * @param options timing (seconds); the discovery options are read by `discover`.
    * @param discover builds the discoveries on membership's port (the node passes
    * `discoveriesFromOptions(options)`).
-   * @throws {ConfigError} for invalid timing or an invalid `maxPeers`.
+   * @param gossip gossip mode's SWIM tuning and self-claim signing (see `gossip.ts`).
+   * @throws {ConfigError} for invalid timing, an invalid `maxPeers` or `membership` mode.
    */
   constructor(
     readonly host: MembershipHost,

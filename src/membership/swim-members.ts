@@ -33,6 +33,7 @@ export const isGone = (state: SwimState): boolean => state === "dead" || state =
 /** The member list (see the module header); owned by one `SwimCore`. */
 export class MemberList {
   readonly members = new Map<string, SwimMember>();
+  readonly #counts: Record<SwimState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
   /** Probe order: every member's id, shuffled; round-robin through `#next`. */
   #order: string[] = [];
   #next = 0;
@@ -77,11 +78,9 @@ export class MemberList {
     this.#queue.push(this.selfUpdate("alive"));
   }
 
-  /** Members by state. */
+  /** Members by state (kept as they change: `stats()` is cheap however many members). */
   countStates(): Record<SwimState, number> {
-    const byState: Record<SwimState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
-    for (const m of this.members.values()) byState[m.state]++;
-    return byState;
+    return { ...this.#counts };
   }
 
   /** Cancel every suspicion timer (the core stops). */
@@ -105,6 +104,7 @@ export class MemberList {
     for (const m of this.members.values()) {
       if (isGone(m.state) && m.since < cutoff) {
         this.members.delete(m.id);
+        this.#counts[m.state]--;
         this.#queue.delete(m.id);
       }
     }
@@ -198,6 +198,8 @@ export class MemberList {
 
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate): void {
     if (previous !== m.state) m.since = this.#ports.now();
+    if (previous) this.#counts[previous]--;
+    this.#counts[m.state]++;
     this.#queue.push(compact(update));
     this.#ports.onChange?.(m, previous);
   }
@@ -211,7 +213,7 @@ export class MemberList {
 
   /** Start a suspicion: Lifeguard's timeout between min and max, shrinking with confirmations. */
   #suspect(m: SwimMember, from: string): void {
-    const alive = this.countStates().alive + 1;
+    const alive = this.#counts.alive + 1;
     const base = this.#config.suspicionMult * Math.max(1, Math.log10(Math.max(1, alive))) * this.#config.probeInterval;
     const min = Math.min(base, this.#config.suspicionMaxTimeout);
     const max = this.#config.suspicionMaxMult * min;

@@ -9,21 +9,29 @@ import type { MemberUpdate } from "./swim-types.ts";
 
 interface Queued {
   update: MemberUpdate;
-  /** Times sent so far. */
+  /** Times sent so far: the bucket it is in. */
   transmits: number;
-  /** Insertion order: newer first among equally sent ones. */
-  order: number;
   bytes: number;
+  prev: Queued | null;
+  next: Queued | null;
 }
+
+/** Skipped entries (too big for what is left of the budget) after which a take stops looking. */
+const MAX_SKIPS = 8;
 
 /**
  * Membership updates waiting to be piggybacked: one per member (a newer update about a member
  * replaces the queued one), each sent at most `limit(n)` times, fewest-sent (then newest) first,
- * as many as fit a byte budget. Bounded: past `capacity` the most-sent entry is dropped.
+ * as many as fit a byte budget. Bounded: past `capacity` the most-sent, oldest entry is dropped.
+ *
+ * Entries sit in one list per transmit count, newest first, so a take costs what it returns, not
+ * the queue's length (a 10,000-node simulation holds thousands of queued updates per node).
  */
 export class BroadcastQueue {
   readonly #items = new Map<string, Queued>();
-  #order = 0;
+  /** Heads (newest) and tails (oldest) of the lists by transmit count. */
+  readonly #heads: Array<Queued | null> = [];
+  readonly #tails: Array<Queued | null> = [];
 
   constructor(
     private readonly measure: (update: MemberUpdate) => number,
@@ -37,13 +45,18 @@ export class BroadcastQueue {
 
   /** Queue `update`, replacing any queued update about the same member. */
   push(update: MemberUpdate): void {
-    this.#items.delete(update.id);
+    this.delete(update.id);
     if (this.#items.size >= this.capacity) this.#dropMostSent();
-    this.#items.set(update.id, { update, transmits: 0, order: ++this.#order, bytes: this.measure(update) });
+    const item: Queued = { update, transmits: 0, bytes: this.measure(update), prev: null, next: null };
+    this.#items.set(update.id, item);
+    this.#link(item);
   }
 
-  /** Forget the queued update about `id` (the member was forgotten). */
+  /** Forget the queued update about `id` (the member was forgotten, or a newer update replaces it). */
   delete(id: string): void {
+    const item = this.#items.get(id);
+    if (!item) return;
+    this.#unlink(item);
     this.#items.delete(id);
   }
 
@@ -53,22 +66,51 @@ export class BroadcastQueue {
    */
   take(budget: number, limit: number): MemberUpdate[] {
     if (this.#items.size === 0 || budget <= 0) return [];
-    const ordered = [...this.#items.values()].sort((a, b) => a.transmits - b.transmits || b.order - a.order);
-    const out: MemberUpdate[] = [];
+    const picked: Queued[] = [];
     let used = 0;
-    for (const item of ordered) {
-      if (used + item.bytes > budget) continue;
-      used += item.bytes;
-      out.push(item.update);
-      if (++item.transmits >= limit) this.#items.delete(item.update.id);
+    let skips = 0;
+    for (let t = 0; t < this.#heads.length && skips < MAX_SKIPS; t++) {
+      for (let item = this.#heads[t] ?? null; item && skips < MAX_SKIPS; item = item.next) {
+        if (used + item.bytes > budget) {
+          skips++;
+          continue;
+        }
+        used += item.bytes;
+        picked.push(item);
+      }
     }
-    return out;
+    // Moved after the walk (so none is picked twice), newest ending first in its new list.
+    for (let i = picked.length - 1; i >= 0; i--) {
+      const item = picked[i]!;
+      this.#unlink(item);
+      if (++item.transmits >= limit) this.#items.delete(item.update.id);
+      else this.#link(item);
+    }
+    return picked.map((item) => item.update);
+  }
+
+  #link(item: Queued): void {
+    const head = this.#heads[item.transmits] ?? null;
+    item.prev = null;
+    item.next = head;
+    if (head) head.prev = item;
+    else this.#tails[item.transmits] = item;
+    this.#heads[item.transmits] = item;
+  }
+
+  #unlink(item: Queued): void {
+    if (item.prev) item.prev.next = item.next;
+    else this.#heads[item.transmits] = item.next;
+    if (item.next) item.next.prev = item.prev;
+    else this.#tails[item.transmits] = item.prev;
+    item.prev = item.next = null;
   }
 
   #dropMostSent(): void {
-    let worst: Queued | undefined;
-    for (const item of this.#items.values()) if (!worst || item.transmits > worst.transmits || (item.transmits === worst.transmits && item.order < worst.order)) worst = item;
-    if (worst) this.#items.delete(worst.update.id);
+    for (let t = this.#tails.length - 1; t >= 0; t--) {
+      const oldest = this.#tails[t];
+      if (oldest) return this.delete(oldest.update.id);
+    }
   }
 }
 

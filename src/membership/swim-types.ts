@@ -11,6 +11,8 @@
  */
 import { isMap, isPort } from "../util/guards.ts";
 
+export { seededRandom } from "../util/random.ts";
+
 /** A member's state as SWIM sees it: `dead` is what the node calls offline; `left` was said by the member itself. */
 export type SwimState = "alive" | "suspect" | "dead" | "left";
 
@@ -132,7 +134,7 @@ export interface SwimPorts {
   onAck?: (id: string) => void;
 }
 
-/** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset. */
+/** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */
 export interface SwimConfig {
   /** One probe every this many seconds (default 1). */
   probeInterval: number;
@@ -146,7 +148,11 @@ export interface SwimConfig {
   suspicionMaxMult: number;
   /** A cap (seconds) on the shortest suspicion timeout, so the node's peer timeout bounds detection (default none). */
   suspicionMaxTimeout: number;
-  /** Each update is sent retransmitMult × ceil(log10(N + 1)) times (default 4). */
+  /**
+   * Each update is sent retransmitMult × ceil(log10(N + 1)) times (default 6, memberlist's LAN
+   * preset says 4: with 4, a mass join of 300 nodes in the simulation left about one node missing
+   * one member until the next push-pull; 6 costs little over TCP and closed that gap).
+   */
   retransmitMult: number;
   /** Gossip pending updates every this many seconds (default 0.2) ... */
   gossipInterval: number;
@@ -154,7 +160,11 @@ export interface SwimConfig {
   gossipNodes: number;
   /** Full-state exchange with one random member every this many seconds, scaled up past 32 members (default 30). */
   pushPullInterval: number;
-  /** Piggybacked updates per message at most this many bytes (default 1400). */
+  /**
+   * Piggybacked updates per message at most this many bytes (default 8192). memberlist keeps to a
+   * UDP datagram (1400); these messages ride on TCP calls, and a bigger budget spreads a mass join
+   * about five times faster in the simulation (300 nodes: 1.5 s instead of 7.5 s).
+   */
   maxPiggybackBytes: number;
   /** Lifeguard local-health ceiling: timeouts stretch up to (this + 1)× (default 8). */
   awarenessMax: number;
@@ -164,7 +174,7 @@ export interface SwimConfig {
   maxMembers: number;
 }
 
-/** memberlist's LAN defaults. */
+/** memberlist's LAN defaults, but for the retransmissions and the byte budget (see {@link SwimConfig}). */
 export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   probeInterval: 1,
   probeTimeout: 0.5,
@@ -172,11 +182,11 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   suspicionMult: 4,
   suspicionMaxMult: 6,
   suspicionMaxTimeout: Number.POSITIVE_INFINITY,
-  retransmitMult: 4,
+  retransmitMult: 6,
   gossipInterval: 0.2,
   gossipNodes: 3,
   pushPullInterval: 30,
-  maxPiggybackBytes: 1400,
+  maxPiggybackBytes: 8192,
   awarenessMax: 8,
   deadRetention: 30,
   maxMembers: 10_000,
@@ -330,19 +340,4 @@ export function estimateBytes(value: unknown, depth = 0): number {
     return sum;
   }
   return 8;
-}
-
-/**
- * A small seedable random source (mulberry32), uniform in [0, 1): simulations and tests pass one
- * so a run repeats exactly.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

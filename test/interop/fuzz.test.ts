@@ -22,22 +22,14 @@ import { Pool } from "../../src/transport/pool.ts";
 import { CallTimeoutError, SynapseError } from "../../src/errors.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
+import { seededRandom } from "../../src/util/random.ts";
 import { LOOPBACK, eventually, startNode, stopAll, track } from "../helpers/net.ts";
 import { RESPONSE_ORDER, field, keysOf, readStrict } from "./python-strict.ts";
 
 const SEED = 0x5eed_2024;
 
 /** mulberry32: a small, fast, seeded PRNG (uniform floats in [0, 1)). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 class Gen {
   constructor(readonly rand: () => number) {}

@@ -6,23 +6,9 @@
  * options) as JSON in the first argument. Stops cleanly on SIGTERM.
  */
 import { Node, type NodeOptions } from "../../src/node.ts";
-import { enableLogging } from "../../src/log.ts";
+import { out } from "../helpers/child-lines.ts";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as NodeOptions;
-
-function out(line: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
-process.on("uncaughtException", (error) => {
-  out({ event: "fatal", message: String(error?.stack ?? error) });
-  process.exit(3);
-});
-process.on("unhandledRejection", (error) => {
-  out({ event: "fatal", message: String((error as Error)?.stack ?? error) });
-  process.exit(3);
-});
-enableLogging("warn", (level, scope, message) => out({ event: level, scope, message }));
 
 const node = new Node(options);
 for (const event of ["peer.joined", "peer.offline", "peer.suspect", "peer.alive"] as const) {

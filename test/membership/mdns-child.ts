@@ -13,25 +13,10 @@ import dgram from "node:dgram";
 import makeMdns from "multicast-dns";
 import { Node, type NodeOptions } from "../../src/node.ts";
 import { Client } from "../../src/rpc/client.ts";
-import { enableLogging } from "../../src/log.ts";
+import { out } from "../helpers/child-lines.ts";
 
 const [mode = "node", configText = "{}"] = process.argv.slice(2);
 const config = JSON.parse(configText) as NodeOptions & { wait?: number; exitAfter?: number };
-
-function out(line: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
-process.on("uncaughtException", (error) => {
-  out({ event: "fatal", message: String(error?.stack ?? error) });
-  process.exit(3);
-});
-process.on("unhandledRejection", (error) => {
-  out({ event: "fatal", message: String((error as Error)?.stack ?? error) });
-  process.exit(3);
-});
-
-enableLogging("warn", (level, scope, message) => out({ event: level, scope, message }));
 
 async function runNode(options: NodeOptions): Promise<Node> {
   const node = new Node({ heartbeatInterval: 0.3, peerTimeout: 2, ...options });

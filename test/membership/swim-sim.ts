@@ -38,8 +38,10 @@ export class SimClock {
       if (top.cancelled) continue;
       this.now = top.at;
       top.fn();
-      // Let the promise chains the timer settled run before the next timer (as an event loop would).
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Let the promise chains the timer settled run before the next timer (as an event loop
+      // would). Draining microtasks is much cheaper than a macrotask turn; the core's chains are
+      // a few links deep, and one left over would only run with the next timer.
+      for (let k = 0; k < 32; k++) await null;
     }
     this.now = Math.max(this.now, until);
   }
@@ -110,6 +112,11 @@ export class SimNetwork {
     seed = 1,
     /** One-way latency in seconds. */
     private readonly latency = 0.005,
+    /**
+     * Carry messages through the MessagePack codec (default), as the wire would; false passes them
+     * by reference (the core never changes a message it sent or received), about twice as fast.
+     */
+    private readonly codec = true,
   ) {
     this.#random = seededRandom(seed);
   }
@@ -169,18 +176,19 @@ export class SimNetwork {
 
   #send(from: SimNode, to: SwimTarget, message: SwimMessage): Promise<unknown> {
     this.sent.set(message.kind, (this.sent.get(message.kind) ?? 0) + 1);
-    const bytes = encode(message);
+    const wire = this.codec ? { to: encode, from: decode } : { to: (v: unknown) => v, from: (v: unknown) => v };
+    const sent = wire.to(message);
     const target = this.#byPort.get(to.port);
     return new Promise((resolve) => {
       // A lost message is never answered: the sender's own timeouts decide, as with a silent peer.
       if (!from.up || !target || this.#cut.has(`${from.id}>${target.id}`)) return;
       this.clock.schedule(this.latency, () => {
         if (!target.up) return;
-        void target.core.handle(decode(bytes)).then((answer) => {
+        void target.core.handle(wire.from(sent as Uint8Array)).then((answer) => {
           if (answer === null) return;
-          const back = encode(answer);
+          const back = wire.to(answer);
           this.clock.schedule(this.latency + target.answerDelay, () => {
-            if (target.up && from.up && !this.#cut.has(`${target.id}>${from.id}`)) resolve(decode(back));
+            if (target.up && from.up && !this.#cut.has(`${target.id}>${from.id}`)) resolve(wire.from(back as Uint8Array));
           });
         });
       });

@@ -177,6 +177,12 @@ describe("swim core - dissemination", () => {
     for (const a of left) for (const b of right) net.link(a, b, false);
     await net.runUntil(() => net.converged(), 300);
     expect(net.converged()).toBe(true);
+    // The counts by state, kept as states change, match a recount after all that.
+    for (const n of net.nodes) {
+      const recount = { alive: 0, suspect: 0, dead: 0, left: 0 };
+      for (const m of n.core.members()) recount[m.state]++;
+      expect(n.core.stats()).toMatchObject(recount);
+    }
   });
 });
 
@@ -218,5 +224,24 @@ describe("swim core - parts", () => {
     expect(a.core.running).toBe(false);
     const core = new SwimCore({ id: "solo", address: "h", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => Promise.reject(new Error("no network")) });
     expect(core.stats()).toMatchObject({ alive: 0, incarnation: 0, probesSent: 0 });
+  });
+});
+
+describe("swim core - broadcast queue bounds", () => {
+  test("past its capacity the queue drops the most-sent, oldest update, and keeps its lists consistent", () => {
+    const q = new BroadcastQueue(() => 10, 3);
+    const u = (id: string): MemberUpdate => ({ id, incarnation: 0, state: "alive", address: "h", port: 1 });
+    q.push(u("a"));
+    q.push(u("b"));
+    expect(q.take(10, 5).map((x) => x.id)).toEqual(["b"]); // b sent once
+    q.push(u("c"));
+    q.push(u("d")); // full: b (the most sent) goes
+    expect(q.size).toBe(3);
+    expect(q.take(1000, 5).map((x) => x.id)).toEqual(["d", "c", "a"]);
+    q.push(u("e")); // full again: the oldest of the once-sent (a) goes
+    expect(q.take(1000, 5).map((x) => x.id).sort()).toEqual(["c", "d", "e"]);
+    for (const id of ["c", "d", "e"]) q.delete(id);
+    expect(q.size).toBe(0);
+    expect(q.take(1000, 5)).toEqual([]);
   });
 });

@@ -24,9 +24,10 @@ function nodeAt(net: MemoryNetwork, address: string, options: ConstructorParamet
 describe("nodes over memory", () => {
   test("nodes - 20 nodes on one port at 20 addresses join through a seed; a broadcast reaches every one", async () => {
     const net = new MemoryNetwork();
-    const seed = nodeAt(net, "10.1.0.1", { swarm: "sim" });
+    // Mesh mode: the seed heartbeats every member, so it holds a channel to each (checked below).
+    const seed = nodeAt(net, "10.1.0.1", { swarm: "sim", membership: "mesh" });
     await seed.start();
-    const members = Array.from({ length: 20 }, (_, i) => nodeAt(net, `10.1.1.${i + 1}`, { swarm: "sim", seeds: ["10.1.0.1:9999"] }));
+    const members = Array.from({ length: 20 }, (_, i) => nodeAt(net, `10.1.1.${i + 1}`, { swarm: "sim", membership: "mesh", seeds: ["10.1.0.1:9999"] }));
     const received = new Set<string>();
     for (const m of members) {
       m.endpoint("hear", () => m.name);
@@ -39,7 +40,7 @@ describe("nodes over memory", () => {
 
     await seed.broadcast("hear");
     await eventually(() => received.size === 20, 5000, "every member heard the broadcast");
-    // The seed keeps one pooled connection per member.
+    // The seed keeps one pooled connection per member (its heartbeats use them).
     expect(seed.pool.list().filter((ch) => ch.connected).length).toBe(20);
   });
 

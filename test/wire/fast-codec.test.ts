@@ -5,19 +5,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { decodeGeneral, encode } from "../../src/wire/codec.ts";
+import { seededRandom } from "../../src/util/random.ts";
 import { NOT_FAST, NOT_PLAIN, NO_ROOM, fastDecode, fastEncodeInto } from "../../src/wire/fast-codec.ts";
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const INTS = [
   0, 1, 31, 32, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 63, 2 ** 64 - 2048, 2 ** 64,
