@@ -181,7 +181,11 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
   const results: SwarmResult[] = [];
   // Quick: a faster heartbeat so that the kill is seen sooner (a smoke run, not the scenario's numbers).
   const [interval, timeout] = QUICK ? [0.5, 2] : [1, 4];
-  for (const [mode, n, processes] of swarmScenarios()) results.push(await measureSwarm(mode, n, processes, steadySeconds, interval, timeout));
+  for (const [mode, n, processes] of swarmScenarios()) {
+    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout);
+    results.push(r);
+    console.error(`swarm ${mode} ${n}: ${JSON.stringify(r)}`); // progress: the table comes at the end
+  }
   const f = (x: number | null, digits = 2) => (x === null ? "-" : round(x, digits));
   printTable(
     `membership swarm: N nodes over several processes (loopback, heartbeat ${interval} s, peer timeout ${timeout} s, steady ${steadySeconds} s)`,
