@@ -36,17 +36,23 @@ const MEMBERSHIP = 1;
 const CONVERSATION = 2;
 const OTHER = 3;
 
-const MEMBERSHIP_NAMES: ReadonlySet<string> = new Set(["_synapse.join", "_synapse.peers", "_synapse.heartbeat", "_synapse.leave"]);
+/** The built-ins this node serves, by exact name: one lookup settles a frame of any of them. */
+const BUILTINS: ReadonlyMap<string, number> = new Map([
+  ...["_synapse.join", "_synapse.peers", "_synapse.heartbeat", "_synapse.leave"].map((n) => [n, MEMBERSHIP] as const),
+  ...["ping", "ping_req", "push_pull", "gossip"].map((n) => [`_synapse.swim.${n}`, MEMBERSHIP] as const),
+  ...["_synapse.broadcast.reply", "_synapse.conversation.event", "_synapse.conversation.sync", "_synapse.conversation.list"].map((n) => [n, CONVERSATION] as const),
+  ...["_synapse.artifacts", "_synapse.artifact.get", "_node.ask"].map((n) => [n, CONVERSATION] as const),
+]);
+/** Names of other built-ins to come, by prefix (checked only for a name not in {@link BUILTINS}). */
 const MEMBERSHIP_PREFIXES = ["_synapse.swim."];
-const CONVERSATION_NAMES: ReadonlySet<string> = new Set(["_node.ask"]);
 const CONVERSATION_PREFIXES = ["_synapse.broadcast.", "_synapse.conversation.", "_synapse.artifact"];
 
 /** The index of `endpoint`'s group in {@link TRAFFIC_GROUPS}. No allocation: it runs once per frame. */
 function groupIndex(endpoint: string): number {
   // charCode 95 is "_": a user endpoint is settled by one comparison.
   if (endpoint.charCodeAt(0) !== 95) return endpoint === "" ? OTHER : endpoint === "synapse.ask" ? CONVERSATION : RPC;
-  if (MEMBERSHIP_NAMES.has(endpoint)) return MEMBERSHIP;
-  if (CONVERSATION_NAMES.has(endpoint)) return CONVERSATION;
+  const known = BUILTINS.get(endpoint);
+  if (known !== undefined) return known;
   for (const prefix of MEMBERSHIP_PREFIXES) if (endpoint.startsWith(prefix)) return MEMBERSHIP;
   for (const prefix of CONVERSATION_PREFIXES) if (endpoint.startsWith(prefix)) return CONVERSATION;
   return OTHER;

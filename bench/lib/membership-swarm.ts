@@ -28,12 +28,22 @@ export interface SwarmResult {
   falseOffline: number;
   /** Heap per known peer per node, bytes (after a full GC; over the started nodes' heap before joining). */
   heapPerKnownPeer: number;
+  /**
+   * The same without the connections' write buffers (a 64 KiB outbox each, on both ends of every
+   * open connection): what the peers themselves cost (records, membership state).
+   */
+  heapPerKnownPeerWithoutConnections: number;
+  /** Connections open per process once converged (accepted and pooled). */
+  connectionsPerProcess: number;
   /** Nodes in the killed process, and the time from the kill until every other node saw them all offline. */
   killed: number;
   offlineEverywhere: number | null;
 }
 
 const WORKER = join(import.meta.dir, "membership-worker.ts");
+
+/** The write buffer an open connection holds (`transport/connection.ts`). */
+const OUTBOX_BYTES = 64 * 1024;
 
 /** A worker process and the one answer it owes. */
 class Worker {
@@ -103,6 +113,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     // Memory once converged, before the steady window adds anything.
     const converged = await status();
     const perPeer = converged.map((s, i) => (s.heap - started[i]!.heap) / started[i]!.ids.length / (n - 1));
+    const perPeerBare = converged.map((s, i) => (s.heap - started[i]!.heap - s.connections * OUTBOX_BYTES) / started[i]!.ids.length / (n - 1));
     // Let the joins' announcements pass before the window (a second, or a quarter of a short window).
     await Bun.sleep(Math.min(2000, steadySeconds * 250));
     const calls = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.calls, 0) + seed.metrics().traffic.membership.calls_sent;
@@ -150,6 +161,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       membershipCallsPerNodePerSec: (calls(after) - calls(before)) / n / window,
       falseOffline,
       heapPerKnownPeer: perPeer.reduce((a, b) => a + b, 0) / perPeer.length,
+      heapPerKnownPeerWithoutConnections: perPeerBare.reduce((a, b) => a + b, 0) / perPeerBare.length,
+      connectionsPerProcess: converged.reduce((sum, s) => sum + s.connections, 0) / converged.length,
       killed: victimIds.length,
       offlineEverywhere,
     };

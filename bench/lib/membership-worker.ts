@@ -8,9 +8,10 @@
  *   `started { ids, ports, heap }` (heap after a full GC, bytes: the baseline for memory per peer).
  * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
  *   once every join returned.
- * - `status`: answers `status { minKnown, maxKnown, calls, offline, heap }`: the fewest and most
- *   peers a node here knows, membership calls made by all nodes here (from `node.metrics()`),
- *   `peer.offline` events seen, and the heap after a full GC.
+ * - `status`: answers `status { minKnown, maxKnown, calls, offline, heap, connections }`: the
+ *   fewest and most peers a node here knows, membership calls made by all nodes here (from
+ *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC, and the connections
+ *   open in this process (accepted by its nodes, and pooled by its pool).
  * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
  * - `stop`: stops every node silently and exits.
  *
@@ -32,12 +33,13 @@ export type WorkerCommand =
 export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number }
   | { type: "joined"; at: number }
-  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number }
+  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number }
   | { type: "gone"; at: number }
   | { type: "error"; message: string };
 
 const nodes: Node[] = [];
 let offline = 0;
+let pool: Pool | null = null;
 
 function heap(): number {
   Bun.gc(true);
@@ -51,9 +53,9 @@ function answer(message: WorkerAnswer): void {
 async function handle(command: WorkerCommand): Promise<void> {
   switch (command.type) {
     case "start": {
-      const pool = new Pool();
+      pool = new Pool();
       for (let i = 0; i < command.count; i++) {
-        const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, seeds: command.seeds, pool });
+        const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, seeds: command.seeds, pool: pool ?? undefined });
         node.on("peer.offline", () => void offline++);
         await node.start();
         nodes.push(node);
@@ -68,7 +70,8 @@ async function handle(command: WorkerCommand): Promise<void> {
     case "status": {
       const known = nodes.map((n) => n.peers.size);
       const calls = nodes.reduce((sum, n) => sum + n.metrics().traffic.membership.calls_sent, 0);
-      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heap() });
+      const connections = nodes.reduce((sum, n) => sum + n.connectionCount, 0) + (pool?.list().filter((c) => c.connected).length ?? 0);
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heap(), connections });
       return;
     }
     case "watch": {
