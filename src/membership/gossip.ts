@@ -68,10 +68,11 @@ export function swimConfig(timing: { heartbeatInterval: number; heartbeatTimeout
   return {
     probeInterval: interval,
     probeTimeout: Math.min(timing.heartbeatTimeout, interval / 2),
-    // The first suspicion is declared a death at about peerTimeout after the last ack: one interval
-    // to be probed, one for the indirect probes, the rest suspicion.
-    suspicionMaxTimeout: peerTimeout === null ? Number.POSITIVE_INFINITY : Math.max(interval, peerTimeout - 2 * interval),
-    suspicionMaxMult: 3,
+    // A crashed peer is offline about peerTimeout after its last ack even when nobody confirms the
+    // suspicion: one interval to be probed, one for the indirect probes, at most the rest in
+    // suspicion (half that once others confirm it).
+    suspicionMaxTimeout: peerTimeout === null ? Number.POSITIVE_INFINITY : Math.max(interval, peerTimeout - 2 * interval) / 2,
+    suspicionMaxMult: 2,
     gossipInterval: Math.min(0.2, interval / 5),
     pushPullInterval: Math.max(30, 6 * interval),
     deadRetention: Math.max(300, 10 * (peerTimeout ?? 0)),

@@ -3,6 +3,8 @@ import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
+import { swimConfig } from "../../src/membership/gossip.ts";
+import { Client } from "../../src/rpc/client.ts";
 import { PythonNode } from "../interop/python-node.ts";
 import { eventually, record, startNode, stopAll } from "./fixtures.ts";
 
@@ -112,6 +114,23 @@ describe("membership - gossip among Bun peers", () => {
     expect(a!.peers.has(other.id)).toBe(false);
   });
 
+  test("malformed SWIM calls over the wire are refused with bad_request and change nothing", async () => {
+    const [a, b] = await swarm(2);
+    const client = new Client("127.0.0.1", a!.port, { timeout: 2 });
+    const garbage: unknown[] = [null, 7, "x", [], { kind: "gossip" }, { kind: "ping", from: b!.id }, { kind: "ping", from: b!.id, target: a!.id, updates: [{ id: 1 }], extra: new Uint8Array(3) }];
+    for (const endpoint of Object.values(SWIM_ENDPOINTS)) {
+      for (const [i, message] of garbage.entries()) {
+        const answer = await client.call(endpoint, message).then(() => "answered", (error: { code?: string }) => error.code ?? "no code");
+        // A ping well formed but for its one malformed update is acked (the update dropped); the rest is refused.
+        expect(answer).toBe(endpoint === SWIM_ENDPOINTS.ping && i === garbage.length - 1 ? "answered" : "bad_request");
+      }
+      await expect(client.call(endpoint)).rejects.toMatchObject({ code: "bad_request" });
+    }
+    expect(a!.peers.size).toBe(1);
+    expect(swim(a!).alive).toBe(1);
+    expect(await client.call("_synapse.ping")).toBe("pong");
+  });
+
   test("a node's new capability reaches its peers by an alive update", async () => {
     const [a, b] = await swarm(2);
     b!.capability("fresh");
@@ -126,6 +145,16 @@ describe("membership - gossip among Bun peers", () => {
     expect(a.membership.gossip).toBeNull();
     expect(b.membership.gossip!.owns(a.id)).toBe(false);
     expect(() => startNode({ membership: "bogus" as "mesh" })).toThrow("membership must be");
+  });
+});
+
+describe("membership - gossip timing", () => {
+  test("SWIM's timing follows the node's: a probe per heartbeat interval, a crash offline within about the peer timeout", () => {
+    const config = swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 5, peerTimeout: 5, maxPeers: 1000 });
+    expect(config).toMatchObject({ probeInterval: 1, probeTimeout: 0.5, suspicionMaxTimeout: 1.5, suspicionMaxMult: 2, maxMembers: 1000 });
+    // Probed within an interval, indirect probes for one more, then at most 2 × 1.5 s of suspicion.
+    expect(1 + 1 + config.suspicionMaxMult! * config.suspicionMaxTimeout!).toBe(5);
+    expect(swimConfig({ heartbeatInterval: 5, heartbeatTimeout: 5, peerTimeout: null, maxPeers: 10 }).suspicionMaxTimeout).toBe(Number.POSITIVE_INFINITY);
   });
 });
 

@@ -153,6 +153,23 @@ describe("swim core - dissemination", () => {
     expect(net.nodes.every((n) => n.core.stats().alive === 49)).toBe(true);
   });
 
+  test("steady load per node does not grow with the swarm (50 and 200 cores)", async () => {
+    const perNode: number[] = [];
+    for (const n of [50, 200]) {
+      const net = new SimNetwork({}, 21, 0.005, false);
+      const first = net.add();
+      for (let i = 1; i < n; i++) void net.add().core.join({ address: "10.0.0.1", port: first.port });
+      await net.runUntil(() => net.nodes.every((x) => x.core.stats().alive === n - 1 && x.core.stats().queued === 0), 120, 0.5);
+      expect(net.nodes.every((x) => x.core.stats().alive === n - 1)).toBe(true);
+      const before = [...net.sent.values()].reduce((a, b) => a + b, 0);
+      await net.clock.run(20);
+      perNode.push(([...net.sent.values()].reduce((a, b) => a + b, 0) - before) / n / 20);
+    }
+    // One probe a second and an occasional push-pull, whatever N: the mesh would be N - 1 a second.
+    expect(perNode[0]!).toBeLessThan(1.5);
+    expect(perNode[1]!).toBeLessThan(1.5);
+  });
+
   test("push-pull alone catches up nodes that missed every update", async () => {
     // No piggybacking at all (a zero byte budget): only full-state exchanges carry news.
     const net = new SimNetwork({ maxPiggybackBytes: 0, pushPullInterval: 5 }, 3);
