@@ -18,7 +18,7 @@
  * - membership calls per node per second in a steady window (`node.metrics()`), and any
  *   `peer.offline` in it (a false alarm: every node is up);
  * - heap per known peer per node (after a full GC, over the heap of the started nodes before
- *   they joined);
+ *   they joined), with and without the 64 KiB write buffer of each open connection;
  * - one process killed (SIGKILL): time until every node of the others saw all its nodes offline.
  *
  * Prints tables, writes `bench/results/membership.json`. `--quick` (or `BENCH_QUICK=1`): N = 20
@@ -189,7 +189,7 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
   const f = (x: number | null, digits = 2) => (x === null ? "-" : round(x, digits));
   printTable(
     `membership swarm: N nodes over several processes (loopback, heartbeat ${interval} s, peer timeout ${timeout} s, steady ${steadySeconds} s)`,
-    ["mode", "nodes", "processes", "all know all s", "calls/node/s", "false offline", "heap B/known peer", "killed", "offline everywhere s"],
+    ["mode", "nodes", "processes", "all know all s", "calls/node/s", "false offline", "heap B/known peer", "without connections", "conns/process", "killed", "offline everywhere s"],
     results.map((r) => [
       r.mode,
       String(r.nodes),
@@ -198,6 +198,8 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
       r.membershipCallsPerNodePerSec,
       String(r.falseOffline),
       Math.round(r.heapPerKnownPeer),
+      Math.round(r.heapPerKnownPeerWithoutConnections),
+      Math.round(r.connectionsPerProcess),
       String(r.killed),
       f(r.offlineEverywhere),
     ]),
