@@ -1,23 +1,38 @@
 /**
- * Membership at scale: N nodes in one process on loopback (N = 50 and 200), all joining through
- * one seed at once.
+ * Membership at scale, two ways.
  *
+ * One process (N = 50 and 200), all joining through one seed at once:
  * - convergence: time from the first `join()` until every node knows every other node.
  * - steady state: heartbeat calls per node per second over a window after convergence, against
  *   the rate the settings imply ((N - 1) / heartbeatInterval), with failures and CPU use.
  * - baseline (same run): the time for N clients to make one `_synapse.ping` each to the seed at
  *   once: the floor for "every node talks to the seed".
- *
  * The nodes use the default settings (heartbeat every 5 s, peer timeout 20 s); the window is four
- * heartbeat rounds. Prints a table, writes `bench/results/membership.json`. `--quick` (or
- * `BENCH_QUICK=1`): N = 20 and 50 with a 1 s heartbeat.
+ * heartbeat rounds.
  *
- * Run: `bun bench/membership.ts [--quick]`
+ * A swarm of processes (`swarm` scenarios): N nodes spread over a few Bun processes
+ * (`lib/membership-worker.ts`) on loopback, heartbeat interval 1 s, peer timeout 4 s, in both
+ * modes (`membership: "mesh"`: every node heartbeats every peer; `"gossip"`: SWIM) at 50 and 200
+ * nodes, and 1,000 in gossip mode. For each:
+ * - time from the last join until every node knows every other;
+ * - membership calls per node per second in a steady window (`node.metrics()`), and any
+ *   `peer.offline` in it (a false alarm: every node is up);
+ * - heap per known peer per node (after a full GC, over the heap of the started nodes before
+ *   they joined), with and without the 64 KiB write buffer of each open connection;
+ * - one process killed (SIGKILL): time until every node of the others saw all its nodes offline.
+ *
+ * Prints tables, writes `bench/results/membership.json`. `--quick` (or `BENCH_QUICK=1`): N = 20
+ * and 50 in one process with a 1 s heartbeat, and a 30-node gossip swarm of 2 processes
+ * (heartbeat 0.5 s, peer timeout 2 s). `--steady S` sets the swarm's steady window (default 60 s, 2 s quick); `--swarm-only` skips the
+ * one-process scenarios; `--sizes 50,200` and `--modes gossip` pick the swarms.
+ *
+ * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip]`
  *
  * @module
  */
 import { Client, Node, Pool } from "../src/index.ts";
-import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
+import { QUICK, printTable, round, watchdog, writeResults, type SummaryRow } from "./lib/harness.ts";
+import { measureSwarm, type SwarmMode, type SwarmResult } from "./lib/membership-swarm.ts";
 
 /** One scenario's numbers. */
 export interface MembershipResult {
@@ -110,8 +125,28 @@ export async function measureMembership(n: number, windowSeconds: number, heartb
   }
 }
 
-/** Run every scenario, print the table, write the JSON; returns the results. */
-export async function runMembershipBench(): Promise<MembershipResult[]> {
+/** A flag's value (`--name value`), or undefined. */
+function flag(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+/**
+ * The swarm scenarios of this run: [mode, nodes, processes]. Both modes at 50 and 200 nodes, and
+ * 1,000 in gossip mode only (the mesh would need 1,000 × 999 calls per second); `--sizes` picks
+ * the sizes, `--modes` the modes.
+ */
+function swarmScenarios(): Array<[SwarmMode, number, number]> {
+  // Quick: gossip only (the one-process scenarios already run the mesh), to stay a smoke run.
+  const modes = (flag("modes")?.split(",") ?? (QUICK ? ["gossip"] : ["mesh", "gossip"])) as SwarmMode[];
+  const sizes = flag("sizes")?.split(",").map(Number) ?? (QUICK ? [30] : [50, 200, 1000]);
+  const out: Array<[SwarmMode, number, number]> = [];
+  for (const n of sizes) for (const mode of modes) if (mode === "gossip" || n <= 200) out.push([mode, n, QUICK ? 2 : 4]);
+  return out;
+}
+
+/** Run the one-process scenarios: print their table; returns the results and their summary rows. */
+export async function runMembershipBench(): Promise<{ results: MembershipResult[]; summary: SummaryRow[] }> {
   const sizes = QUICK ? [20, 50] : [50, 200];
   // The window covers whole heartbeat rounds (4 of them), so the rate is not a sampling artefact.
   const interval = QUICK ? 1 : 5;
@@ -134,19 +169,60 @@ export async function runMembershipBench(): Promise<MembershipResult[]> {
       r.cpuShareOfOneCore,
     ]),
   );
-  writeResults(
-    "membership",
-    { scenarios: results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))) },
-    results.flatMap((r) => [
-      { metric: `${r.nodes} nodes: all know all after`, value: round(r.convergenceMs, 1), unit: "ms" },
-      { metric: `${r.nodes} nodes: heartbeats per node`, value: round(r.heartbeatsPerNodePerSec, 2), unit: "/s" },
+  const summary = results.flatMap((r) => [
+    { metric: `${r.nodes} nodes: all know all after`, value: round(r.convergenceMs, 1), unit: "ms" },
+    { metric: `${r.nodes} nodes: heartbeats per node`, value: round(r.heartbeatsPerNodePerSec, 2), unit: "/s" },
+  ]);
+  return { results, summary };
+}
+
+/** Run the swarm scenarios (processes on loopback): print their table; returns the results and summary rows. */
+export async function runSwarmBench(steadySeconds: number): Promise<{ results: SwarmResult[]; summary: SummaryRow[] }> {
+  const results: SwarmResult[] = [];
+  // Quick: a faster heartbeat so that the kill is seen sooner (a smoke run, not the scenario's numbers).
+  const [interval, timeout] = QUICK ? [0.5, 2] : [1, 4];
+  for (const [mode, n, processes] of swarmScenarios()) {
+    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout);
+    results.push(r);
+    console.error(`swarm ${mode} ${n}: ${JSON.stringify(r)}`); // progress: the table comes at the end
+  }
+  const f = (x: number | null, digits = 2) => (x === null ? "-" : round(x, digits));
+  printTable(
+    `membership swarm: N nodes over several processes (loopback, heartbeat ${interval} s, peer timeout ${timeout} s, steady ${steadySeconds} s)`,
+    ["mode", "nodes", "processes", "all know all s", "calls/node/s", "false offline", "heap B/known peer", "without connections", "conns/process", "killed", "offline everywhere s"],
+    results.map((r) => [
+      r.mode,
+      String(r.nodes),
+      String(r.processes),
+      f(r.allKnowAll),
+      r.membershipCallsPerNodePerSec,
+      String(r.falseOffline),
+      Math.round(r.heapPerKnownPeer),
+      Math.round(r.heapPerKnownPeerWithoutConnections),
+      Math.round(r.connectionsPerProcess),
+      String(r.killed),
+      f(r.offlineEverywhere),
     ]),
   );
-  return results;
+  const summary = results.flatMap((r) => [
+    { metric: `swarm ${r.mode} ${r.nodes}: all know all after`, value: f(r.allKnowAll), unit: "s" },
+    { metric: `swarm ${r.mode} ${r.nodes}: membership calls per node`, value: round(r.membershipCallsPerNodePerSec, 2), unit: "/s" },
+  ]);
+  return { results, summary };
 }
 
 if (import.meta.main) {
-  watchdog(QUICK ? 120 : 600);
-  await runMembershipBench();
+  const steady = Number(flag("steady") ?? (QUICK ? 2 : 60));
+  watchdog(QUICK ? 120 : 900 + 4 * steady);
+  const one = process.argv.includes("--swarm-only") ? { results: [], summary: [] } : await runMembershipBench();
+  const swarm = await runSwarmBench(steady);
+  writeResults(
+    "membership",
+    {
+      scenarios: one.results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))),
+      swarm: swarm.results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? round(v) : v]))),
+    },
+    [...one.summary, ...swarm.summary],
+  );
   process.exit(0);
 }

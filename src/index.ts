@@ -20,6 +20,7 @@
 
 // The node and calling it.
 export { Node } from "./node.ts";
+export { METRICS_ENDPOINT, TRAFFIC_GROUPS, endpointGroup } from "./node-metrics.ts";
 export { Client, kw } from "./rpc/client.ts";
 export { EndpointRegistry } from "./rpc/endpoints.ts";
 export { Pool, defaultPool, sharedPool } from "./transport/pool.ts";
@@ -112,6 +113,8 @@ export {
 } from "./errors.ts";
 
 export type { NodeOptions, NodeEvents, NodeEventName, NodeEventMap, ConversationKindEvent } from "./node.ts";
+export type { NodeMetrics, TrafficCounts, TrafficGroup, Counters } from "./node-metrics.ts";
+export type { TrafficMeter } from "./transport/traffic.ts";
 export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/client.ts";
 export type { CallContext, Endpoint, EndpointOptions, Handler } from "./rpc/endpoints.ts";
 export type { RemoteAddress } from "./wire/protocol.ts";

@@ -67,6 +67,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
 import { BATCH_FEATURE, SWIM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { METRICS_ENDPOINT, TrafficCounters, readMetrics, type NodeMetrics } from "./node-metrics.ts";
 
 const log = createLogger("node");
 
@@ -146,6 +147,10 @@ export class Node {
   private advertised: string;
   private boundPort: number;
   private stopping: Promise<void> | null = null;
+  /** Calls and bytes through the listener and the node's own Clients (see {@link metrics}). */
+  private readonly traffic = new TrafficCounters();
+  /** Unix seconds of the last start; null while stopped. */
+  private startedAt: number | null = null;
 
   constructor(options: NodeOptions = {}) {
     const onUserError: UserErrorHandler = options.onUserError === null ? () => {} : (options.onUserError ?? reportUserError);
@@ -247,6 +252,8 @@ export class Node {
       },
     );
     registerConversationEndpoints(this.endpoints, this.conversationLayer, this.artifacts);
+    // A Bun extension read by `sn metrics` and the dashboard; a Python node never calls it.
+    this.endpoints.builtin(METRICS_ENDPOINT, "This node's counters (Bun extension)", [], () => this.metrics());
   }
 
   /** Whether the peer's hello answer offered `feature`; null before this node has a connection to it. */
@@ -261,7 +268,7 @@ export class Node {
    * Python peer.
    */
   private callMember(host: string, port: number, endpoint: string, args: unknown[], timeout: number): Promise<unknown> {
-    const client = new Client(host, port, { timeout, pool: this.pool });
+    const client = new Client(host, port, { timeout, pool: this.pool, meter: this.traffic });
     const self = args[0] as Peer;
     if ((endpoint !== "_synapse.join" && endpoint !== "_synapse.heartbeat") || args.length !== 1 || self?.id !== this.id || this.records.signerId === null) {
       return client.call(endpoint, ...args);
@@ -278,7 +285,7 @@ export class Node {
     if (!this.running) return Promise.reject(new ConnectionError(`node ${this.name} is stopped`, `${peer.address}:${peer.port}`, { endpoint }));
     const entry = peer.id ? this.membership.table.get(peer.id) : undefined;
     if (entry) return this.membership.callPeer(entry, endpoint, [...args, kw(kwargs)], CONVERSATION_CALL_TIMEOUT);
-    return Client.fromPeer(peer, { timeout: CONVERSATION_CALL_TIMEOUT, pool: this.pool }).request(endpoint, { args, kwargs });
+    return Client.fromPeer(peer, { timeout: CONVERSATION_CALL_TIMEOUT, pool: this.pool, meter: this.traffic }).request(endpoint, { args, kwargs });
   }
 
   /**
@@ -447,6 +454,23 @@ export class Node {
     return this.listener !== null;
   }
 
+  /**
+   * This node's numbers now: calls and bytes sent and received by endpoint group (`rpc`,
+   * `membership`, `conversation`, `other`), peers by membership state, and the membership and
+   * conversation layers' counters (docs/metrics.md). Counts run from the node's creation; take two
+   * readings for rates. Peers read the same record remotely through `_synapse.metrics`.
+   */
+  metrics(): NodeMetrics {
+    return readMetrics({
+      traffic: this.traffic,
+      states: this.membership.states,
+      membership: this.membership.stats,
+      conversation: this.conversationLayer.stats,
+      now: nowSeconds(),
+      startedAt: this.startedAt,
+    });
+  }
+
   /** Inbound connections open right now (0 when stopped); for diagnostics and tests. */
   get connectionCount(): number {
     return this.listener?.connectionCount ?? 0;
@@ -552,11 +576,13 @@ export class Node {
       ...this.limits,
       transport: this.transport,
       handler: (req, remote, remoteIdentity) => this.endpoints.dispatch(req, remote, remoteIdentity),
+      meter: this.traffic,
     });
     listener.start();
     this.listener = listener;
     this.boundPort = listener.port;
     this.stopping = null;
+    this.startedAt = nowSeconds();
     this.membership.start();
     this.scheduler.start();
     this.conversationLayer.start();
@@ -573,6 +599,7 @@ export class Node {
     if (!this.listener) return this.stopping ?? Promise.resolve();
     const listener = this.listener;
     this.listener = null;
+    this.startedAt = null;
     this.stopping = (async () => {
       this.scheduler.stop();
       this.conversationLayer.stop();

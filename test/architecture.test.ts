@@ -38,6 +38,7 @@ function layer(path: string): number {
       return 5;
     case "node.ts":
     case "node-options.ts":
+    case "node-metrics.ts":
       return 6;
     case "index.ts":
     case "internal.ts":

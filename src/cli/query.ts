@@ -1,12 +1,12 @@
 /**
- * The one-shot commands of `sn`: `ping`, `info`, `methods`, `peers` and `call`. Each dials one
+ * The one-shot commands of `sn`: `ping`, `info`, `methods`, `peers`, `metrics` and `call`. Each dials one
  * address with a {@link Client} (through the closed swarm's handshake with `--swarm-key` or
  * `SYNAPSE_SWARM_KEY`), prints what came back and returns 0; errors (typed, from
  * `src/errors.ts`) propagate to `main`, which prints them and exits with code 1.
  *
  * @module
  */
-import { Client, checkArtifact, kw, type ArtifactSignature, type NodeInfo, type Peer } from "../index.ts";
+import { Client, METRICS_ENDPOINT, RemoteError, TRAFFIC_GROUPS, checkArtifact, kw, type ArtifactSignature, type NodeInfo, type NodeMetrics, type Peer } from "../index.ts";
 import { formatAddress, parseAddress, parseKeywords, parseValue, seconds, type Address } from "./args.ts";
 import { Printer, brief, shortId, table } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
@@ -168,6 +168,38 @@ async function peers({ out, client: c }: Query): Promise<void> {
   for (const line of table(rows)) out.line(line);
 }
 
+/** `sn metrics ADDRESS`: a Bun node's counters (`_synapse.metrics`), as tables or the record. */
+async function metrics({ out, client: c }: Query): Promise<void> {
+  let m: NodeMetrics;
+  try {
+    m = await c.call<NodeMetrics>(METRICS_ENDPOINT);
+  } catch (error) {
+    // A Python node (or a Bun node from before metrics) refuses the unknown endpoint so.
+    if (error instanceof RemoteError && error.code === "bad_request") {
+      throw new RemoteError(error.code, `${c.peer} serves no metrics (${METRICS_ENDPOINT}): a Python node, or an older Bun node`, METRICS_ENDPOINT, c.peer, { cause: error });
+    }
+    throw error;
+  }
+  if (out.json) {
+    out.record(m);
+    return;
+  }
+  const ms = m.membership ?? {};
+  out.line(`peers: ${ms.alive ?? m.peers_alive} alive, ${ms.suspect ?? 0} suspect, ${ms.offline ?? 0} offline; up ${Math.round(m.uptime ?? 0)} s`);
+  const traffic = m.traffic ?? {};
+  const rows = [["GROUP", "CALLS SENT", "CALLS RECEIVED", "BYTES SENT", "BYTES RECEIVED"]];
+  for (const g of TRAFFIC_GROUPS) {
+    const t = traffic[g];
+    if (t) rows.push([g, String(t.calls_sent), String(t.calls_received), String(t.bytes_sent), String(t.bytes_received)]);
+  }
+  rows.push(["total", String(m.calls_sent), String(m.calls_received), String(m.bytes_sent), String(m.bytes_received)]);
+  for (const line of table(rows)) out.line(line);
+  for (const [title, counters] of [["membership", ms], ["conversation", m.conversation ?? {}]] as const) {
+    const entries = Object.entries(counters).filter(([k]) => !["alive", "suspect", "offline"].includes(k));
+    if (entries.length > 0) out.line(`${title}: ${entries.map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  }
+}
+
 /** `sn call ADDRESS ENDPOINT [ARGS...] [--kw key=value ...]`: the arguments are checked before dialing. */
 async function call({ parsed, out, client: c }: Query): Promise<void> {
   const [, endpoint, ...words] = parsed.positionals;
@@ -176,9 +208,9 @@ async function call({ parsed, out, client: c }: Query): Promise<void> {
   out.value(await c.call(endpoint!, ...positional, kw(kwargs)));
 }
 
-const COMMANDS = { ping, info, methods, peers, call } as const;
+const COMMANDS = { ping, info, methods, peers, metrics, call } as const;
 
-/** Run `sn ping|info|methods|peers|call` (the command is `parsed.command`). */
+/** Run `sn ping|info|methods|peers|metrics|call` (the command is `parsed.command`). */
 export async function run(parsed: Parsed, io: Io): Promise<number> {
   const command = COMMANDS[parsed.command as keyof typeof COMMANDS];
   const out = new Printer(booleanFlag(parsed, "json"), io.stdout, io.stderr);

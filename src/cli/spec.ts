@@ -28,7 +28,7 @@ function identityFlag(whose: string): FlagSpec {
   return { name: "identity", type: "string", hint: "FILE", env: "SYNAPSE_IDENTITY", description: `${whose} identity file (created mode 0600 when missing; default: a new identity per run)` };
 }
 
-/** Flags of the commands that ask one node (`ping`, `info`, `methods`, `peers`, `call`). */
+/** Flags of the commands that ask one node (`ping`, `info`, `methods`, `peers`, `metrics`, `call`). */
 const queryFlags: FlagSpec[] = [
   { name: "timeout", type: "string", hint: "S", default: "10", description: "Seconds to wait for the answer (0 waits forever)" },
   swarmKeyFlag("Ask a node of a closed swarm"),
@@ -201,6 +201,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [address],
     flags: queryFlags,
     examples: ["sn peers 127.0.0.1:9999"],
+    load: () => import("./query.ts"),
+  },
+  {
+    name: "metrics",
+    group: "node",
+    summary: "Show a Bun node's counters: calls and bytes by endpoint group, peers by state",
+    details: ["Asks the unpublished _synapse.metrics (docs/metrics.md); a Python node does not serve it."],
+    positionals: [address],
+    flags: queryFlags,
+    examples: ["sn metrics 127.0.0.1:9999", "sn metrics 127.0.0.1:9999 --json"],
     load: () => import("./query.ts"),
   },
   {

@@ -46,6 +46,7 @@ export class Conversations {
   readonly retention: number | null;
   /** Relay fan-out (Infinity: every peer). */
   readonly gossipFanout: number;
+  /** Counters since the layer was created. */
 
   private readonly replyBook: ReplyBook;
   private readonly background = new Set<Promise<void>>();
@@ -239,21 +240,18 @@ export class Conversations {
     return { nonce, peer: self, result: result ?? null };
   }
 
-  /**
-   * Serve `_synapse.broadcast.reply`: record the reply once per (nonce, peer) and forward it to the
-   * rest of the swarm.
-   *
-   * @throws {EndpointError} `bad_request` for a malformed call or a peer outside the swarm/team.
-   */
+  /** Serve `_synapse.broadcast.reply`: {@link acceptReply}, then send it on to the swarm. @throws {EndpointError} as it does. */
   async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown, sig?: unknown): Promise<{ ok: true }> {
+    this.dissemination.stats.eventsReceived++;
     const peer = await this.acceptReply(nonce, peerRaw, result, sig);
     if (peer) this.track(this.dissemination.spread({ kind: "reply", nonce: nonce as string, peer, result: result ?? null, sig: sig ?? null }, new Set()));
+    else this.dissemination.stats.duplicatesDropped++;
     return { ok: true };
   }
 
   /**
    * The one door for a reply off the network (a `_synapse.broadcast.reply` call or a batch item):
-   * checked (its signature too), then filed once per (nonce, peer). Returns the replier when the reply is new here.
+   * checked (its signature too), filed once per (nonce, peer). The replier when new here, else null.
    *
    * @throws {EndpointError} `bad_request` for a malformed reply or a replier outside the swarm/team.
    */
@@ -334,8 +332,10 @@ export class Conversations {
    * an event older than the retention window.
    */
   async receiveEvent(raw: unknown): Promise<{ ok: true; stored: boolean }> {
+    this.dissemination.stats.eventsReceived++;
     const event = await this.acceptEvent(raw);
     if (event) this.track(this.dissemination.spread({ kind: "event", event }, new Set()));
+    else this.dissemination.stats.duplicatesDropped++;
     return { ok: true, stored: event !== null };
   }
 

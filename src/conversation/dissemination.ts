@@ -1,9 +1,8 @@
 /**
- * Batched dissemination of conversation events and replies among Bun peers (issue 12). Without it,
- * every item costs one call per peer, flooded on by every receiver (N replies to a broadcast cost
- * about N^3 calls). With it, each node runs short rounds (`batchInterval` seconds): in a round it
- * calls `batchFanout` random Bun peers (those whose hello offered the `batch` feature), ONE
- * `_synapse.conversation.batch` call each, carrying
+ * Batched dissemination of conversation events and replies among Bun peers. Without it, every item
+ * costs a call per peer, flooded on by every receiver (N replies to a broadcast: about N^3 calls).
+ * With it, each node runs rounds (`batchInterval` seconds), each calling `batchFanout` random Bun
+ * peers (their hello offered `batch`) ONE `_synapse.conversation.batch` call each, carrying
  *
  * - push: every *hot* item the peer is not known to have (an item is hot until this node pushed
  *   it to {@link HOT_PUSHES} peers, for at most {@link HOT_ROUNDS} rounds), and
@@ -13,13 +12,12 @@
  * Items learnt within one round travel together: a node calls while something is hot or its pulls
  * bring news (until {@link FRUITLESS_PULLS} fruitless answers in a row), `batchFanout` at a time.
  *
- * - De-duplication: every item has a key (event id; (nonce, replier) for a reply). A key
- *   remembered here is dropped before anything is ingested or queued (`duplicatesDropped`); after
- *   that the log's ids and the reply book refuse it as before.
+ * - De-duplication: by key (event id; (nonce, replier) for a reply), before anything is ingested
+ *   or queued (`duplicatesDropped`); past that, the log's ids and the reply book refuse copies.
  * - Every incoming item goes through the conversation layer's one ingest path (`acceptEvent`,
  *   `acceptReply`): the checks of a `_synapse.conversation.event` or `_synapse.broadcast.reply` call.
- * - Repair by pull (`repair.ts`): an item whose parent this node lacks makes it sync that
- *   conversation from the sender, if the parent is still missing a second later.
+ * - Repair by pull (`repair.ts`): an item whose parent is still missing a second later makes this
+ *   node sync that conversation from the sender.
  * - Peers that do not batch get per-event calls: every one of them from the author, and from a
  *   relay those known not to batch (Python peers: all of them, or `gossipFanout`), as today. A Bun
  *   peer this node is not connected to yet gets the author's per-event call, which opens the
@@ -56,6 +54,8 @@ export const KEEP_ROUNDS = 100;
 
 /** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
 export interface DisseminationStats {
+  /** Events and replies peers sent here (per-event calls and batch items), new or not. */
+  eventsReceived: number;
   /** Items (events and replies) authored by another node that this node sent on, per target. */
   eventsForwarded: number;
   /** Items that arrived again (in a batch or an answer) and were dropped before any work. */
@@ -101,7 +101,7 @@ interface Entry {
 /** One node's dissemination of conversation items. */
 export class Dissemination {
   /** Counters; see {@link DisseminationStats}. */
-  readonly stats: DisseminationStats = { eventsForwarded: 0, duplicatesDropped: 0, batchesSent: 0, batchesReceived: 0, repairs: 0 };
+  readonly stats: DisseminationStats = { eventsReceived: 0, eventsForwarded: 0, duplicatesDropped: 0, batchesSent: 0, batchesReceived: 0, repairs: 0 };
   /** Recently learnt items by key, in the order learnt. */
   private readonly entries = new Map<string, Entry>();
   private round = 0;
@@ -362,6 +362,7 @@ export class Dissemination {
     let fresh = 0;
     for (const raw of raws) {
       if (raw === null) continue;
+      this.stats.eventsReceived++;
       const key = rawKey(raw);
       const known = this.entries.get(key);
       if (known) {

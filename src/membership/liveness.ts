@@ -95,6 +95,11 @@ export class Liveness {
     this.now = timing.now ?? nowSeconds;
   }
 
+  /** Peers dropped lately and still probed now and then (a healed partition brings them back). */
+  get offlineCount(): number {
+    return this.lost.size;
+  }
+
   /** The node (re)started. */
   started(): void {
     this.startedAt = this.now();

@@ -195,6 +195,17 @@ export class Membership {
     };
   }
 
+  /**
+   * Peers by state: `alive` (in the table and not suspected), `suspect` (Bun peers that gossip
+   * membership suspects: still in the table, they may refute; none in mesh mode, where a silent
+   * peer is alive until its timeout drops it) and `offline` (dropped lately as silent or dead, still
+   * probed now and then; a peer that left is not counted).
+   */
+  get states(): { alive: number; suspect: number; offline: number } {
+    const suspect = Math.min(this.gossip?.stats()?.suspect ?? 0, this.table.size);
+    return { alive: this.table.size - suspect, suspect, offline: this.liveness.offlineCount };
+  }
+
   /** The configured seeds and how joining them went. */
   seedStatus(): SeedStatus[] {
     return this.seeds?.status() ?? [];

@@ -7,6 +7,7 @@
 import { defaultPool, sharedPool, type Pool } from "../transport/pool.ts";
 import type { PeerChannel, PeerMode } from "../transport/peer-channel.ts";
 import type { CallSettings } from "../transport/call-settings.ts";
+import type { TrafficMeter } from "../transport/traffic.ts";
 import type { Transport } from "../transport/socket.ts";
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
 import { ConfigError, ErrorCode, RemoteError, type SynapseError } from "../errors.ts";
@@ -67,6 +68,11 @@ export interface ClientOptions extends ClosedSwarmClientOptions {
    * uses that transport's process-wide pool; a pool given too must use the same transport.
    */
   transport?: Transport;
+  /**
+   * Told of the size and endpoint of every request this Client sends and every response it gets
+   * (a node counts its own calls so, for `node.metrics()`). None by default.
+   */
+  meter?: TrafficMeter;
 }
 
 /** Per-call overrides for {@link Client.request}. */
@@ -119,7 +125,7 @@ export class Client {
     }
     const transport = options.swarmKey !== undefined ? closedSwarmTransport(options) : options.transport;
     this.pool = options.pool ?? (transport ? sharedPool(transport) : defaultPool);
-    this.settings = { timeoutMs: this.timeoutMs, maxFrame: this.maxFrame, toError: responseError };
+    this.settings = { timeoutMs: this.timeoutMs, maxFrame: this.maxFrame, toError: responseError, meter: options.meter };
   }
 
   /** A client for a known peer record (uses its `address` and `port`). */
@@ -150,7 +156,7 @@ export class Client {
   request<T = unknown>(endpoint: string, options: RequestOptions = {}): Promise<T> {
     if (options.timeout !== undefined && !(options.timeout >= 0)) return Promise.reject(new ConfigError(`invalid timeout: ${options.timeout}`));
     const settings =
-      options.timeout === undefined ? this.settings : { timeoutMs: options.timeout * 1000, maxFrame: this.maxFrame, toError: responseError };
+      options.timeout === undefined ? this.settings : { ...this.settings, timeoutMs: options.timeout * 1000 };
     return this.channel().invoke(endpoint, options.args ?? [], options.kwargs ?? NO_KWARGS, settings) as Promise<T>;
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ResponseMessage } from "../wire/messages.ts";
+import type { TrafficMeter } from "./traffic.ts";
 
 /**
  * Turns an `ok: false` response (or an id-less error the peer sent before closing) into the error
@@ -26,6 +27,8 @@ export interface CallSettings {
    * connecting, the hello and a retry all come out of the same budget.
    */
   deadline?: number;
+  /** Told of the request's frame and of its response's (a node's traffic counters); none when absent. */
+  meter?: TrafficMeter;
 }
 
 /** Clock of the call deadlines (ms): monotonic and much cheaper than `Date.now()`. */

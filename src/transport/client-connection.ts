@@ -7,6 +7,7 @@ import { Connection, type ConnectionEvents } from "./connection.ts";
 import { clock, deadlineOf, type CallSettings } from "./call-settings.ts";
 import type { Transport } from "./socket.ts";
 import { decode } from "../wire/codec.ts";
+import { HEADER_SIZE } from "../wire/frame.ts";
 import { parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
 import { GOING_AWAY, RESPONSE_ID_PEEK, peekResponseId } from "../wire/protocol.ts";
 import { CallTimeoutError, ConnectionError, FrameTooLargeError, ProtocolError } from "../errors.ts";
@@ -139,12 +140,14 @@ export class ClientConnection {
       reject(new ConnectionError(`connection to ${this.peer} is closed`, this.peer, { endpoint: req.endpoint }));
       return;
     }
+    let bytes: number;
     try {
-      conn.send(req);
+      bytes = conn.send(req);
     } catch (error) {
       reject(error as Error); // EncodeError or FrameTooLargeError: nothing was sent
       return;
     }
+    settings.meter?.sent(req.endpoint, bytes, true);
     const deadline = deadlineOf(settings);
     if (this.pending.size === 0) conn.socket.ref();
     this.pending.set(req.id, { req, settings, resolve, reject, unwrap, deadline });
@@ -215,6 +218,7 @@ export class ClientConnection {
     }
     this.pending.delete(res.id);
     this.afterSettle();
+    pending.settings.meter?.received(pending.req.endpoint, end - start + HEADER_SIZE, false);
     if (!pending.unwrap) pending.resolve(res);
     else if (res.ok) pending.resolve(res.result);
     else pending.reject(pending.settings.toError(res, pending.req.endpoint, this.peer));

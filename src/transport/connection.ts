@@ -161,8 +161,11 @@ export class Connection<S> implements FrameSink, SocketHandler {
   /**
    * Encode `message` and queue it as one frame. Throws an `EncodeError` (a value MessagePack cannot
    * carry) or a `FrameTooLargeError` (over {@link maxOutFrame}), and queues nothing then.
+   *
+   * @returns the bytes queued (the frame with its header; 0 once the connection is closed), for
+   * the owner's traffic counters.
    */
-  send(message: unknown): void {
+  send(message: unknown): number {
     if (!this.closedFlag) {
       // Plain messages are encoded straight into the outbox, after a gap for the header; the
       // general codec (and a copy) is only needed for other values or a frame over the outbox size.
@@ -181,15 +184,19 @@ export class Connection<S> implements FrameSink, SocketHandler {
           this.flushScheduled = true;
           queueMicrotask(this.flushTask);
         }
-        return;
+        return end - at;
       }
     }
-    this.sendPayload(encode(message));
+    return this.sendPayload(encode(message));
   }
 
-  /** Queue one frame with an already encoded payload. @throws {FrameTooLargeError} over {@link maxOutFrame}. */
-  sendPayload(payload: Uint8Array): void {
-    if (this.closedFlag) return;
+  /**
+   * Queue one frame with an already encoded payload; returns the bytes queued (0 once closed).
+   *
+   * @throws {FrameTooLargeError} over {@link maxOutFrame}.
+   */
+  sendPayload(payload: Uint8Array): number {
+    if (this.closedFlag) return 0;
     if (payload.length > this.maxOutFrame) throw new FrameTooLargeError(payload.length, this.maxOutFrame);
     const size = payload.length + HEADER_SIZE;
     if (size > OUTBOX_SIZE) {
@@ -198,7 +205,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
       this.flush();
       this.lastWrite = Date.now();
       this.writeOrQueue(frameOf(payload), true);
-      return;
+      return size;
     }
     if (this.outbox && this.outLen + size > OUTBOX_SIZE) this.flush();
     const box = (this.outbox ??= takeOutbox());
@@ -210,6 +217,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
       this.flushScheduled = true;
       queueMicrotask(this.flushTask);
     }
+    return size;
   }
 
   /** Hand everything gathered so far to the socket now. */

@@ -13,7 +13,9 @@
 import { Connection, type ConnectionEvents } from "./connection.ts";
 import { bunTransport } from "./bun-transport.ts";
 import type { OpenHandler, ServeOptions, ServerHandle, Transport } from "./socket.ts";
+import type { TrafficMeter } from "./traffic.ts";
 import { decode } from "../wire/codec.ts";
+import { HEADER_SIZE } from "../wire/frame.ts";
 import { errorResponse, parseMessage, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
 import { GOING_AWAY, HELLO_ENDPOINT, type RemoteAddress } from "../wire/protocol.ts";
 import { EncodeError, ErrorCode, FrameTooLargeError, ListenError, ProtocolError } from "../errors.ts";
@@ -35,6 +37,8 @@ export interface ListenerOptions extends Pick<ServerLimits, "maxFrame" | "readTi
   handler: RequestHandler;
   /** How connections are accepted (default: TCP through Bun). */
   transport?: Transport;
+  /** Told of every request read and every answer written (the node's traffic counters). */
+  meter?: TrafficMeter;
 }
 
 interface ServerConnState {
@@ -99,10 +103,12 @@ export class Listener {
   private refusing = 0;
   private refusedTotal = 0;
   private shedTotal = 0;
+  private readonly meter: TrafficMeter | null;
 
   constructor(private readonly options: ListenerOptions) {
     this.maxConnections = options.maxConnections ?? defaultMaxConnections();
     this.maxBufferedInput = options.maxBufferedInput ?? DEFAULT_MAX_BUFFERED_INPUT;
+    this.meter = options.meter ?? null;
     this.events = {
       onFrame: (conn, bytes, start, end) => this.onFrame(conn, bytes, start, end),
       onOversize: (conn, size) => this.refuse(conn, "", `frame too large: ${size} > ${this.options.maxFrame}`),
@@ -251,9 +257,12 @@ export class Listener {
       if (msg.type !== "request") throw new ProtocolError("invalid request: a server accepts only requests");
       req = msg;
     } catch (error) {
-      this.answer(conn, errorResponse("", ErrorCode.BadRequest, (error as Error).message));
+      // Counted under no endpoint: the frame named none that could be read.
+      this.meter?.received("", end - start + HEADER_SIZE, true);
+      this.answer(conn, errorResponse("", ErrorCode.BadRequest, (error as Error).message), "");
       return;
     }
+    this.meter?.received(req.endpoint, end - start + HEADER_SIZE, true);
     if (req.endpoint === HELLO_ENDPOINT) state.helloed = true;
     if (state.waiting) {
       state.waiting.push(req);
@@ -277,18 +286,18 @@ export class Listener {
     if (res instanceof Promise) {
       state.inFlight++;
       res.then(
-        (r) => this.finish(conn, r),
-        (error) => this.finish(conn, errorResponse(req.id, ErrorCode.InternalError, String((error as Error)?.message ?? error))),
+        (r) => this.finish(conn, r, req.endpoint),
+        (error) => this.finish(conn, errorResponse(req.id, ErrorCode.InternalError, String((error as Error)?.message ?? error)), req.endpoint),
       );
     } else {
-      this.answer(conn, res);
+      this.answer(conn, res, req.endpoint);
     }
   }
 
-  private finish(conn: ServerConn, res: ResponseMessage): void {
+  private finish(conn: ServerConn, res: ResponseMessage, endpoint: string): void {
     const state = conn.state;
     state.inFlight--;
-    this.answer(conn, res);
+    this.answer(conn, res, endpoint);
     if (state.waiting) this.resumeWaiting(conn);
     else if (state.peerEnded && state.inFlight === 0) conn.end();
   }
@@ -315,18 +324,23 @@ export class Listener {
     if (state.peerEnded && state.inFlight === 0) conn.end();
   }
 
-  /** Send a response; a result MessagePack cannot carry becomes an `internal_error` answer. */
-  private answer(conn: ServerConn, res: ResponseMessage): void {
+  /**
+   * Send the response to a call of `endpoint`; a result MessagePack cannot carry becomes an
+   * `internal_error` answer.
+   */
+  private answer(conn: ServerConn, res: ResponseMessage, endpoint: string): void {
     if (conn.closed) return;
+    let bytes: number;
     try {
-      conn.send(res);
+      bytes = conn.send(res);
     } catch (error) {
       const message =
         error instanceof FrameTooLargeError
           ? `result too large: ${error.size} bytes > ${error.limit} (the largest frame a peer accepts)`
           : `result cannot be encoded: ${error instanceof EncodeError ? error.message : String(error)}`;
-      conn.send(errorResponse(res.id, ErrorCode.InternalError, message));
+      bytes = conn.send(errorResponse(res.id, ErrorCode.InternalError, message));
     }
+    this.meter?.sent(endpoint, bytes, false);
   }
 
   /** Answer once, then close without reading anything more. */

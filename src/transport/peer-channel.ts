@@ -168,6 +168,7 @@ export class PeerChannel {
       maxFrame: first.maxFrame,
       toError: first.toError,
       deadline: clock() + SETUP_TIMEOUT_MS,
+      meter: first.meter,
     };
     const cc = await ClientConnection.open(this.pool.transport, this.host, this.port, HELLO_ENDPOINT, settings);
     let res: ResponseMessage;

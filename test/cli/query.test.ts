@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import type { Node } from "../../src/node.ts";
 import type { CallContext } from "../../src/rpc/endpoints.ts";
 import { startNode, stopAll } from "../helpers/net.ts";
+import { PythonLikeServer } from "../helpers/python-like-server.ts";
 import { freePort, jsonLines, killAll, sn } from "./run-sn.ts";
 
 let node: Node;
@@ -107,6 +108,29 @@ describe("cli query - ping, info, methods, peers", () => {
     expect(header).toMatch(/^NAME +ID +ADDRESS +KIND +SWARM\/TEAM +CAPABILITIES +LAST SEEN$/);
     expect(row).toMatch(new RegExp(`^helper +${other.id.slice(0, 8)} +127\\.0\\.0\\.1:${other.port} +node +cli-query/default +- +\\d+\\.\\ds ago$`));
     await other.stop();
+  });
+});
+
+describe("cli query - metrics", () => {
+  test("metrics prints the traffic by group and the peers by state; --json gives the record", async () => {
+    const text = await sn(["metrics", addr]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toStartWith("peers: 0 alive, 0 suspect, 0 offline; up ");
+    expect(text.stdout).toMatch(/^GROUP +CALLS SENT +CALLS RECEIVED +BYTES SENT +BYTES RECEIVED$/m);
+    for (const group of ["rpc", "membership", "conversation", "other", "total"]) expect(text.stdout).toMatch(new RegExp(`^${group} +\\d+ +\\d+ +\\d+ +\\d+$`, "m"));
+    expect(text.stdout).toMatch(/^conversation: events_received 0, events_forwarded 0, duplicates_dropped 0, batches_sent 0, batches_received 0, repairs 0$/m);
+    const json = await sn(["metrics", addr, "--json"]);
+    expect(json.code).toBe(0);
+    const record = JSON.parse(json.stdout);
+    expect(Object.keys(record)).toEqual(Object.keys(node.metrics()));
+    expect(record.traffic.other.calls_received).toBeGreaterThanOrEqual(1);
+  });
+
+  test("a node that serves no metrics (Python) exits 1 saying so", async () => {
+    const py = new PythonLikeServer().start();
+    const result = await sn(["metrics", `127.0.0.1:${py.port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`error: bad_request: 127.0.0.1:${py.port} serves no metrics (_synapse.metrics): a Python node, or an older Bun node\n`);
   });
 });
 

@@ -37,7 +37,7 @@ describe("cli parse - flags and positionals", () => {
   });
 
   test("did-you-mean finds typos and unique prefixes, not unrelated words", () => {
-    const names = ["watch", "dashboard", "ask", "broadcast", "broadcast-call", "list-swarms", "ping", "info", "methods", "peers", "call", "completion"];
+    const names = ["watch", "dashboard", "ask", "broadcast", "broadcast-call", "list-swarms", "ping", "info", "methods", "peers", "metrics", "call", "completion"];
     expect(closest("pnig", names)).toBe("ping");
     expect(closest("brodcast", names)).toBe("broadcast");
     expect(closest("list", names)).toBe("list-swarms");
@@ -97,7 +97,7 @@ describe("cli start-up - lazy loading", () => {
     }
     const spec = await Bun.file(new URL("../../src/cli/spec.ts", import.meta.url)).text();
     expect([...spec.matchAll(/load: \(\) => import\("\.\/([a-z-]+\.ts)"\)/g)].map((m) => m[1]).sort()).toEqual(
-      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "context.ts", "dashboard.ts", "keygen.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
+      ["ask.ts", "ask.ts", "broadcast-call.ts", "completion.ts", "context.ts", "dashboard.ts", "keygen.ts", "list-swarms.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "query.ts", "watch.ts"],
     );
   });
 });
@@ -134,7 +134,7 @@ describe("cli usage - as a subprocess", () => {
   test("--help everywhere, --version, no colours into a pipe", async () => {
     const top = await sn(["--help"]);
     expect(top.code).toBe(0);
-    for (const command of ["watch", "dashboard", "ask", "broadcast", "broadcast-call", "list-swarms", "ping", "info", "methods", "peers", "call", "completion"]) {
+    for (const command of ["watch", "dashboard", "ask", "broadcast", "broadcast-call", "list-swarms", "ping", "info", "methods", "peers", "metrics", "call", "completion"]) {
       expect(top.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
       const help = await sn([command, "--help"]);
       expect(help.code).toBe(0);

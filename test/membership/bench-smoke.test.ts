@@ -1,7 +1,8 @@
 /**
  * bench/membership.ts in quick mode, as a subprocess: it must finish, print its table and write a
  * result file of the expected shape. The numbers are not judged (no timing thresholds), except
- * facts that do not depend on speed: every scenario converged and counted heartbeats.
+ * facts that do not depend on speed: every scenario converged and counted heartbeats, and the
+ * swarm of processes saw its killed process go offline.
  */
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -26,5 +27,15 @@ test("membership - bench quick run writes membership.json with convergence and h
     expect(s.heartbeatsPerNodePerSec).toBeGreaterThan(0);
     expect(s.expectedPerNodePerSec).toBeCloseTo((s.nodes - 1) / s.heartbeatInterval, 3);
   }
-  expect(result.summary.length).toBe(4);
+  // The swarm of processes: converged, counted its membership calls, saw the killed process go.
+  expect(out).toContain("membership swarm: N nodes over several processes");
+  expect(result.swarm.map((s: { mode: string; nodes: number; processes: number }) => [s.mode, s.nodes, s.processes])).toEqual([["gossip", 30, 2]]);
+  for (const s of result.swarm) {
+    expect(s.allKnowAll).toBeGreaterThanOrEqual(0);
+    expect(s.membershipCallsPerNodePerSec).toBeGreaterThan(0);
+    expect(s.heapPerKnownPeer).not.toBeNull();
+    expect(s.killed).toBe(14);
+    expect(s.offlineEverywhere).toBeGreaterThan(0);
+  }
+  expect(result.summary.length).toBe(6);
 }, 120_000);

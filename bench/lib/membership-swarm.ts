@@ -1,0 +1,179 @@
+/**
+ * The multi-process membership bench: N nodes over a few Bun processes on loopback (the seed in
+ * this process, the others in `membership-worker.ts` processes), measured from outside through the
+ * workers' answers and `node.metrics()`. See `bench/membership.ts` for what is measured.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Node, type NodeOptions } from "../../src/index.ts";
+import type { WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+
+/** How the nodes keep their membership. */
+export type SwarmMode = "mesh" | "gossip";
+
+/** One swarm scenario's numbers (times in seconds). */
+export interface SwarmResult {
+  mode: SwarmMode;
+  nodes: number;
+  processes: number;
+  heartbeatInterval: number;
+  peerTimeout: number;
+  /** From the last join's return until every node knew every other; null if not within the limit. */
+  allKnowAll: number | null;
+  /** Steady window, seconds, and the membership calls each node made per second in it. */
+  steadySeconds: number;
+  membershipCallsPerNodePerSec: number;
+  /** `peer.offline` events in the steady window, over all nodes (every node is up: false alarms). */
+  falseOffline: number;
+  /** Heap per known peer per node, bytes (after a full GC; over the started nodes' heap before joining). */
+  heapPerKnownPeer: number;
+  /**
+   * The same without the connections' write buffers (a 64 KiB outbox each, on both ends of every
+   * open connection): what the peers themselves cost (records, membership state).
+   */
+  heapPerKnownPeerWithoutConnections: number;
+  /** Connections open per process once converged (accepted and pooled). */
+  connectionsPerProcess: number;
+  /** Nodes in the killed process, and the time from the kill until every other node saw them all offline. */
+  killed: number;
+  offlineEverywhere: number | null;
+}
+
+const WORKER = join(import.meta.dir, "membership-worker.ts");
+
+/** The write buffer an open connection holds (`transport/connection.ts`). */
+const OUTBOX_BYTES = 64 * 1024;
+
+/** A worker process and the one answer it owes. */
+class Worker {
+  private waiting: { resolve(a: WorkerAnswer): void; reject(e: Error): void } | null = null;
+  readonly proc: ReturnType<typeof Bun.spawn>;
+
+  constructor() {
+    this.proc = Bun.spawn([process.execPath, WORKER], {
+      stdout: "inherit",
+      stderr: "inherit",
+      ipc: (message: WorkerAnswer) => {
+        const w = this.waiting;
+        this.waiting = null;
+        if (!w) return;
+        if (message.type === "error") w.reject(new Error(`worker: ${message.message}`));
+        else w.resolve(message);
+      },
+    });
+  }
+
+  /** Send a command and wait for its answer (at most `seconds`). */
+  ask<T extends WorkerAnswer["type"]>(command: WorkerCommand, expect: T, seconds = 120): Promise<Extract<WorkerAnswer, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker gave no ${expect} answer in ${seconds} s`)), seconds * 1000);
+      this.waiting = {
+        resolve: (a) => {
+          clearTimeout(timer);
+          if (a.type === expect) resolve(a as Extract<WorkerAnswer, { type: T }>);
+          else reject(new Error(`worker answered ${a.type}, expected ${expect}`));
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.proc.send(command);
+    });
+  }
+}
+
+
+/** Measure one swarm: `n` nodes (the seed here, the rest over `processes` workers). */
+export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4): Promise<SwarmResult> {
+  const options: Partial<NodeOptions> = { swarm: "bench", heartbeatInterval, peerTimeout, membership: mode };
+  const seed = new Node({ ...options, bind: "127.0.0.1", name: "seed" });
+  let seedOffline = 0;
+  seed.on("peer.offline", () => void seedOffline++);
+  await seed.start();
+  const workers = Array.from({ length: processes }, () => new Worker());
+  try {
+    const share = (i: number) => Math.floor((n - 1) / processes) + (i < (n - 1) % processes ? 1 : 0);
+    const started = await Promise.all(
+      workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}` }, "started")),
+    );
+    const joined = await Promise.all(workers.map((w) => w.ask({ type: "join" }, "joined")));
+    const lastJoin = Math.max(...joined.map((j) => j.at));
+    const status = () => Promise.all(workers.map((w) => w.ask({ type: "status" }, "status")));
+    let allKnowAll: number | null = null;
+    for (const limit = Date.now() + 120_000; Date.now() < limit; ) {
+      const all = await status();
+      if (seed.peers.size === n - 1 && all.every((s) => s.minKnown === n - 1)) {
+        allKnowAll = (Date.now() - lastJoin) / 1000;
+        break;
+      }
+      await Bun.sleep(100);
+    }
+    // Memory once converged, before the steady window adds anything.
+    const converged = await status();
+    const perPeer = converged.map((s, i) => (s.heap - started[i]!.heap) / started[i]!.ids.length / (n - 1));
+    const perPeerBare = converged.map((s, i) => (s.heap - started[i]!.heap - s.connections * OUTBOX_BYTES) / started[i]!.ids.length / (n - 1));
+    // Let the joins' announcements pass before the window (a second, or a quarter of a short window).
+    await Bun.sleep(Math.min(2000, steadySeconds * 250));
+    const calls = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.calls, 0) + seed.metrics().traffic.membership.calls_sent;
+    const offline = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.offline, 0);
+    const before = await status();
+    const seedOffline0 = seedOffline;
+    const t0 = performance.now();
+    await Bun.sleep(steadySeconds * 1000);
+    const after = await status();
+    const window = (performance.now() - t0) / 1000;
+    const falseOffline = offline(after) - offline(before) + seedOffline - seedOffline0;
+
+    // Kill the last process; every other node watches its nodes go offline.
+    const victim = workers[workers.length - 1]!;
+    const victimIds = started[started.length - 1]!.ids;
+    const others = workers.slice(0, -1);
+    const seedGone = new Promise<number>((resolve) => {
+      const waiting = new Set(victimIds.filter((id) => seed.peers.has(id)));
+      if (waiting.size === 0) resolve(Date.now());
+      const off = seed.on("peer.offline", (peer) => {
+        if (waiting.delete(peer.id) && waiting.size === 0) {
+          off();
+          resolve(Date.now());
+        }
+      });
+    });
+    const watching = others.map((w) => w.ask({ type: "watch", ids: victimIds }, "gone", 60));
+    victim.proc.kill("SIGKILL");
+    const killedAt = Date.now();
+    let offlineEverywhere: number | null = null;
+    try {
+      const ats = await Promise.all([...watching.map((p) => p.then((g) => g.at)), seedGone]);
+      offlineEverywhere = (Math.max(...ats) - killedAt) / 1000;
+    } catch {
+      offlineEverywhere = null; // not every node saw them go within 60 s
+    }
+    return {
+      mode,
+      nodes: n,
+      processes,
+      heartbeatInterval,
+      peerTimeout,
+      allKnowAll,
+      steadySeconds: window,
+      membershipCallsPerNodePerSec: (calls(after) - calls(before)) / n / window,
+      falseOffline,
+      heapPerKnownPeer: perPeer.reduce((a, b) => a + b, 0) / perPeer.length,
+      heapPerKnownPeerWithoutConnections: perPeerBare.reduce((a, b) => a + b, 0) / perPeerBare.length,
+      connectionsPerProcess: converged.reduce((sum, s) => sum + s.connections, 0) / converged.length,
+      killed: victimIds.length,
+      offlineEverywhere,
+    };
+  } finally {
+    for (const w of workers) {
+      if (w.proc.exitCode === null && !w.proc.killed) {
+        w.proc.send({ type: "stop" } satisfies WorkerCommand);
+      }
+    }
+    await Promise.race([Promise.all(workers.map((w) => w.proc.exited)), Bun.sleep(10_000)]);
+    for (const w of workers) if (w.proc.exitCode === null) w.proc.kill("SIGKILL");
+    await seed.stop({ leave: false });
+  }
+}

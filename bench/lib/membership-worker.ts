@@ -1,0 +1,106 @@
+/**
+ * One process of the multi-process membership bench (`bench/membership.ts`): it runs a share of
+ * the swarm's nodes on loopback and answers its parent's commands over Bun's IPC channel.
+ *
+ * Commands (`{ type, ... }` in, one answer each):
+ * - `start { count, seeds, options }`: make `count` nodes (sharing one pool, so that the process
+ *   keeps one connection per peer, as N machines would each keep theirs), start them, and answer
+ *   `started { ids, ports, heap }` (heap after a full GC, bytes: the baseline for memory per peer).
+ * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
+ *   once every join returned.
+ * - `status`: answers `status { minKnown, maxKnown, calls, offline, heap, connections }`: the
+ *   fewest and most peers a node here knows, membership calls made by all nodes here (from
+ *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC, and the connections
+ *   open in this process (accepted by its nodes, and pooled by its pool).
+ * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
+ * - `stop`: stops every node silently and exits.
+ *
+ * Run by the parent only: `bun bench/lib/membership-worker.ts`.
+ *
+ * @module
+ */
+import { Node, Pool, type NodeOptions } from "../../src/index.ts";
+
+/** What the parent sends. */
+export type WorkerCommand =
+  | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string }
+  | { type: "join" }
+  | { type: "status" }
+  | { type: "watch"; ids: string[] }
+  | { type: "stop" };
+
+/** What a worker answers. */
+export type WorkerAnswer =
+  | { type: "started"; ids: string[]; ports: number[]; heap: number }
+  | { type: "joined"; at: number }
+  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number }
+  | { type: "gone"; at: number }
+  | { type: "error"; message: string };
+
+const nodes: Node[] = [];
+let offline = 0;
+let pool: Pool | null = null;
+
+function heap(): number {
+  Bun.gc(true);
+  return process.memoryUsage().heapUsed;
+}
+
+function answer(message: WorkerAnswer): void {
+  process.send?.(message);
+}
+
+async function handle(command: WorkerCommand): Promise<void> {
+  switch (command.type) {
+    case "start": {
+      pool = new Pool();
+      for (let i = 0; i < command.count; i++) {
+        const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, seeds: command.seeds, pool: pool ?? undefined });
+        node.on("peer.offline", () => void offline++);
+        await node.start();
+        nodes.push(node);
+      }
+      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: heap() });
+      return;
+    }
+    case "join":
+      await Promise.all(nodes.map((n) => n.join({ wait: 0 })));
+      answer({ type: "joined", at: Date.now() });
+      return;
+    case "status": {
+      const known = nodes.map((n) => n.peers.size);
+      const calls = nodes.reduce((sum, n) => sum + n.metrics().traffic.membership.calls_sent, 0);
+      const connections = nodes.reduce((sum, n) => sum + n.connectionCount, 0) + (pool?.list().filter((c) => c.connected).length ?? 0);
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heap(), connections });
+      return;
+    }
+    case "watch": {
+      const ids = new Set(command.ids);
+      const pending = new Set(nodes.map((n) => n.id));
+      const left = new Map(nodes.map((n) => [n.id, new Set(ids)]));
+      const done = () => {
+        if (pending.size === 0) answer({ type: "gone", at: Date.now() });
+      };
+      for (const node of nodes) {
+        const waiting = left.get(node.id)!;
+        for (const id of [...waiting]) if (!node.peers.has(id)) waiting.delete(id);
+        if (waiting.size === 0) pending.delete(node.id);
+        const off = node.on("peer.offline", (peer) => {
+          if (!waiting.delete(peer.id) || waiting.size > 0) return;
+          off();
+          pending.delete(node.id);
+          done();
+        });
+      }
+      done();
+      return;
+    }
+    case "stop":
+      await Promise.all(nodes.map((n) => n.stop({ leave: false })));
+      process.exit(0);
+  }
+}
+
+process.on("message", (command: WorkerCommand) => {
+  handle(command).catch((error: unknown) => answer({ type: "error", message: String(error) }));
+});

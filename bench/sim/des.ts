@@ -1,0 +1,251 @@
+/**
+ * A discrete-event simulator for many SWIM cores in one process: a virtual clock, and a virtual
+ * network with a one-way latency (and optional loss) that carries each message to the target
+ * core's `handle` and its answer back. Nothing runs in real time: a minute of swarm time takes what
+ * the cores' own work takes.
+ *
+ * The clock advances in ticks (1 ms by default). Every timer due in a tick runs, then the event
+ * loop turns once (`setImmediate`) so that the promise chains those timers settled run too, as they
+ * would between two timers of a real event loop; a chain that schedules a timer for the same tick
+ * gets it run in that tick. A tick with nothing due is skipped, so idle time costs nothing.
+ *
+ * The network counts, per node, messages and bytes sent and received (requests and answers), the
+ * bytes being the message's MessagePack size (`encode` of the package's codec, what the node's RPC
+ * would carry as arguments; the few bytes of the RPC envelope are left out).
+ *
+ * @module
+ */
+import { encode } from "../../src/wire/codec.ts";
+import { SwimCore } from "../../src/membership/swim.ts";
+import { seededRandom, type SwimConfig, type SwimMessage, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
+
+/** A virtual clock with a timer heap, run in ticks. */
+export class VirtualClock {
+  /** Seconds since the start of the run. */
+  now = 0;
+  private seq = 0;
+  private readonly heap: Array<{ at: number; seq: number; fn: () => void; cancelled: boolean }> = [];
+
+  constructor(
+    /** Seconds per tick: timers due within one tick run together. */
+    readonly tick = 0.001,
+  ) {}
+
+  /** Run `fn` after `delay` seconds (virtual); returns a cancel function. */
+  schedule(delay: number, fn: () => void): () => void {
+    const timer = { at: this.now + Math.max(0, delay), seq: ++this.seq, fn, cancelled: false };
+    this.push(timer);
+    return () => void (timer.cancelled = true);
+  }
+
+  /** Timers waiting (cancelled ones included until they come due). */
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  /** Run every timer due up to `until` seconds, tick by tick. `each` runs after every busy tick. */
+  async runUntil(until: number, each?: () => void): Promise<void> {
+    for (;;) {
+      const top = this.heap[0];
+      if (!top || top.at > until) break;
+      // Jump to the tick of the next timer and run everything due by its end.
+      const end = Math.ceil(top.at / this.tick + 1e-9) * this.tick;
+      this.now = Math.max(this.now, Math.min(end, until));
+      let ran = 0;
+      for (;;) {
+        while (this.heap.length > 0 && this.heap[0]!.at <= end) {
+          const t = this.pop();
+          if (!t.cancelled) {
+            t.fn();
+            ran++;
+          }
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.heap.length === 0 || this.heap[0]!.at > end) break;
+      }
+      if (ran > 0) each?.();
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  private push(timer: (typeof this.heap)[number]): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): (typeof this.heap)[number] {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && earlier(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && earlier(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function earlier(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/** One simulated node. */
+export interface SimNode {
+  index: number;
+  id: string;
+  port: number;
+  core: SwimCore;
+  /** False once killed: it answers nothing (as a killed process: the connection is refused). */
+  up: boolean;
+  /** Members this node sees alive now (kept from the core's change reports). */
+  alive: number;
+  /** Messages and bytes this node sent and received (requests and answers). */
+  msgsOut: number;
+  msgsIn: number;
+  bytesOut: number;
+  bytesIn: number;
+}
+
+/** Options of a {@link SimNetwork}. */
+export interface SimNetworkOptions {
+  /** One-way latency, seconds (default 0.002: a LAN). */
+  latency?: number;
+  /** Extra latency, uniform in [0, jitter) seconds (default 0.001). */
+  jitter?: number;
+  /** Probability that a message is lost (the call then fails after `lossTimeout`). Default 0. */
+  loss?: number;
+  /** Seconds after which a lost call fails (default 1). */
+  lossTimeout?: number;
+  /** SWIM configuration of every core. */
+  config?: Partial<SwimConfig>;
+  /** Seed of every random choice (network and cores). */
+  seed?: number;
+  /** Seconds per clock tick (default 0.001). */
+  tick?: number;
+}
+
+/**
+ * A virtual network of SWIM cores on one {@link VirtualClock}. Watchers see every state change
+ * any core reports (`onChange`), which is how the scenarios measure convergence and detection
+ * without scanning every member list.
+ */
+export class SimNetwork {
+  readonly clock: VirtualClock;
+  readonly nodes: SimNode[] = [];
+  private readonly byPort = new Map<number, SimNode>();
+  private readonly random: () => number;
+  private readonly latency: number;
+  private readonly jitter: number;
+  private readonly loss: number;
+  private readonly lossTimeout: number;
+  /** Called with (observer, member id, new state, previous state) for every change any core reports. */
+  watch: ((observer: SimNode, member: string, state: SwimState, previous: SwimState | null) => void) | null = null;
+
+  constructor(private readonly options: SimNetworkOptions = {}) {
+    this.clock = new VirtualClock(options.tick ?? 0.001);
+    this.random = seededRandom(options.seed ?? 1);
+    this.latency = options.latency ?? 0.002;
+    this.jitter = options.jitter ?? 0.001;
+    this.loss = options.loss ?? 0;
+    this.lossTimeout = options.lossTimeout ?? 1;
+  }
+
+  /** Create (not start) a node. Ids are short, so that N² member records fit in memory. */
+  add(): SimNode {
+    const index = this.nodes.length;
+    const port = 10_000 + index;
+    const id = `n${index.toString(36)}`;
+    const node: SimNode = { index, id, port, up: true, alive: 0, msgsOut: 0, msgsIn: 0, bytesOut: 0, bytesIn: 0, core: null as unknown as SwimCore };
+    node.core = new SwimCore(
+      { id, address: "10.0.0.1", port },
+      {
+        now: () => this.clock.now,
+        schedule: (delay, fn) => this.clock.schedule(delay, fn),
+        send: (to, message) => this.send(node, to, message),
+        random: seededRandom(Math.floor(this.random() * 2 ** 32)),
+        onChange: (member, previous) => {
+          const wasAlive = previous === "alive";
+          const isAlive = member.state === "alive";
+          if (wasAlive !== isAlive) node.alive += isAlive ? 1 : -1;
+          this.watch?.(node, member.id, member.state, previous);
+        },
+      },
+      this.options.config,
+    );
+    this.nodes.push(node);
+    this.byPort.set(port, node);
+    return node;
+  }
+
+  /** Stop a node as a crash would: its core stops, and calls to it fail at once from now on. */
+  kill(node: SimNode): void {
+    node.up = false;
+    node.core.stop();
+  }
+
+  /** Sum of a counter over the nodes that are up. */
+  total(key: "msgsOut" | "msgsIn" | "bytesOut" | "bytesIn"): number {
+    let sum = 0;
+    for (const n of this.nodes) if (n.up) sum += n[key];
+    return sum;
+  }
+
+  private delay(): number {
+    return this.latency + this.random() * this.jitter;
+  }
+
+  private send(from: SimNode, to: SwimTarget, message: SwimMessage): Promise<unknown> {
+    const target = this.byPort.get(to.port);
+    const bytes = encode(message).length;
+    from.msgsOut++;
+    from.bytesOut += bytes;
+    return new Promise((resolve, reject) => {
+      if (this.loss > 0 && this.random() < this.loss) {
+        this.clock.schedule(this.lossTimeout, () => reject(new Error("lost")));
+        return;
+      }
+      this.clock.schedule(this.delay(), () => {
+        if (!target || !target.up || !from.up) {
+          reject(new Error("connection refused"));
+          return;
+        }
+        target.msgsIn++;
+        target.bytesIn += bytes;
+        target.core.handle(message).then(
+          (answer) => {
+            if (answer === null || !target.up) {
+              reject(new Error("no answer"));
+              return;
+            }
+            const size = encode(answer).length;
+            target.msgsOut++;
+            target.bytesOut += size;
+            this.clock.schedule(this.delay(), () => {
+              from.msgsIn++;
+              from.bytesIn += size;
+              resolve(answer);
+            });
+          },
+          (error: unknown) => reject(error),
+        );
+      });
+    });
+  }
+}
