@@ -21,7 +21,7 @@ import { EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
-import { monotonicMs, nowSeconds, secondsToMs } from "../util/time.ts";
+import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
 import { SWIM_ENDPOINTS, SWIM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
@@ -128,7 +128,8 @@ export class Gossip {
           let cancelled = false;
           // The verdict waits one more turn of the event loop: after a stall the timer would
           // otherwise fire before the answer that already arrived is read.
-          const timer = setTimeout(() => setImmediate(() => cancelled || fn()), secondsToMs(delay));
+          // (A delay here is a plain time, 0 meaning "now": not secondsToMs, whose 0 means "never".)
+          const timer = setTimeout(() => setImmediate(() => cancelled || fn()), Math.max(0, delay * 1000));
           timer.unref?.();
           return () => {
             cancelled = true;
