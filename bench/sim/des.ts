@@ -16,6 +16,7 @@
  * @module
  */
 import { encode } from "../../src/wire/codec.ts";
+import { TimerHeap } from "./timer-heap.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import { seededRandom, type SwimConfig, type SwimMessage, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
 
@@ -24,7 +25,7 @@ export class VirtualClock {
   /** Seconds since the start of the run. */
   now = 0;
   private seq = 0;
-  private readonly heap: Array<{ at: number; seq: number; fn: () => void; cancelled: boolean }> = [];
+  private readonly heap = new TimerHeap<{ at: number; seq: number; fn: () => void; cancelled: boolean }>();
 
   constructor(
     /** Seconds per tick: timers due within one tick run together. */
@@ -34,76 +35,39 @@ export class VirtualClock {
   /** Run `fn` after `delay` seconds (virtual); returns a cancel function. */
   schedule(delay: number, fn: () => void): () => void {
     const timer = { at: this.now + Math.max(0, delay), seq: ++this.seq, fn, cancelled: false };
-    this.push(timer);
+    this.heap.push(timer);
     return () => void (timer.cancelled = true);
   }
 
   /** Timers waiting (cancelled ones included until they come due). */
   get pending(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Run every timer due up to `until` seconds, tick by tick. `each` runs after every busy tick. */
   async runUntil(until: number, each?: () => void): Promise<void> {
     for (;;) {
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (!top || top.at > until) break;
       // Jump to the tick of the next timer and run everything due by its end.
       const end = Math.ceil(top.at / this.tick + 1e-9) * this.tick;
       this.now = Math.max(this.now, Math.min(end, until));
       let ran = 0;
       for (;;) {
-        while (this.heap.length > 0 && this.heap[0]!.at <= end) {
-          const t = this.pop();
+        while (this.heap.size > 0 && this.heap.peek()!.at <= end) {
+          const t = this.heap.pop()!;
           if (!t.cancelled) {
             t.fn();
             ran++;
           }
         }
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.heap.length === 0 || this.heap[0]!.at > end) break;
+        if (this.heap.size === 0 || this.heap.peek()!.at > end) break;
       }
       if (ran > 0) each?.();
     }
     this.now = Math.max(this.now, until);
   }
-
-  private push(timer: (typeof this.heap)[number]): void {
-    const heap = this.heap;
-    heap.push(timer);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!earlier(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
-  }
-
-  private pop(): (typeof this.heap)[number] {
-    const heap = this.heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && earlier(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && earlier(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function earlier(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 /** One simulated node. */

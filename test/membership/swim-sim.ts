@@ -5,6 +5,7 @@
  * real time: a run of minutes takes milliseconds and repeats exactly for a given seed.
  */
 import { decode, encode } from "../../src/wire/codec.ts";
+import { TimerHeap } from "../../bench/sim/timer-heap.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import { seededRandom, type SwimConfig, type SwimMessage, type SwimPorts, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
 
@@ -19,11 +20,11 @@ interface Timer {
 export class SimClock {
   now = 0;
   #seq = 0;
-  readonly #heap: Timer[] = [];
+  readonly #heap = new TimerHeap<Timer>();
 
   schedule(delay: number, fn: () => void): () => void {
     const timer: Timer = { at: this.now + Math.max(0, delay), seq: ++this.#seq, fn, cancelled: false };
-    this.#push(timer);
+    this.#heap.push(timer);
     return () => {
       timer.cancelled = true;
     };
@@ -32,9 +33,9 @@ export class SimClock {
   /** Run every timer due up to `until` (virtual seconds), at most `maxEvents`. */
   async runUntil(until: number, maxEvents = 5_000_000): Promise<void> {
     for (let i = 0; i < maxEvents; i++) {
-      const top = this.#heap[0];
+      const top = this.#heap.peek();
       if (!top || top.at > until) break;
-      this.#pop();
+      this.#heap.pop();
       if (top.cancelled) continue;
       this.now = top.at;
       top.fn();
@@ -50,39 +51,7 @@ export class SimClock {
   run(seconds: number): Promise<void> {
     return this.runUntil(this.now + seconds);
   }
-
-  #push(timer: Timer): void {
-    const heap = this.#heap;
-    heap.push(timer);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
-  }
-
-  #pop(): void {
-    const heap = this.#heap;
-    const last = heap.pop()!;
-    if (heap.length === 0) return;
-    heap[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
-  }
 }
-
-const before = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 
 /** One simulated node: its core, whether it is up, and the state changes it saw. */
 export interface SimNode {
