@@ -39,6 +39,8 @@ export class MemberList {
   #next = 0;
   readonly #suspicions = new Map<string, { suspicion: Suspicion; cancel: () => void }>();
   readonly #self: SwimSelf & { incarnation: number };
+  /** The last self-update made (see {@link selfUpdate}). */
+  #lastSelf: MemberUpdate | null = null;
   readonly #random: () => number;
   /** True once this node said it leaves: suspicions about it are answered `left`, not refuted. */
   leaving = false;
@@ -247,11 +249,15 @@ export class MemberList {
 
   selfUpdate(state: "alive" | "left"): MemberUpdate {
     const { id, incarnation, address, port, meta } = this.#self;
+    // Signed once per incarnation and state: it goes out on every push-pull and introduction.
+    const last = this.#lastSelf;
+    if (last && last.state === state && last.incarnation === incarnation && last.meta === meta) return { ...last };
     const update: MemberUpdate = { id, incarnation, state, address, port };
     if (meta !== undefined) update.meta = meta;
     const sig = this.#ports.claims?.sign(claimOf(update));
     if (sig) update.sig = sig;
-    return update;
+    this.#lastSelf = update;
+    return { ...update };
   }
 
 

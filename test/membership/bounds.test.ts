@@ -10,7 +10,7 @@ import type { Peer } from "../../src/types.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { Pool } from "../../src/transport/pool.ts";
 import { DEFAULT_MAX_PEERS, MAX_LISTED_PEERS, UNVERIFIED_PER_SOURCE, PeerCap, PeerTable, sample } from "../../src/membership/index.ts";
-import { FAILED_PROBES_PER_HOST, PROBES_PER_HOST } from "../../src/membership/bounds.ts";
+import { Admission, FAILED_PROBES_PER_HOST, PROBES_PER_HOST } from "../../src/membership/bounds.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { LEAVE_ENDPOINT } from "../../src/wire/protocol.ts";
 import { freePort, LOOPBACK, stopAll as stopHelpers } from "../helpers/net.ts";
@@ -188,6 +188,42 @@ describe("bounds - second-hand peers are verified first", () => {
     const genuine = await startNode({ name: "genuine", swarm: SWARM, ...QUIET, seeds: [`${LOOPBACK}:${node.port}`] });
     await genuine.join();
     expect(node.peers.has(genuine.id)).toBe(true);
+  });
+});
+
+describe("bounds - a probe waiting its turn", () => {
+  test("is not made when the peer became known meanwhile (gossip membership's exchange named it)", async () => {
+    const known = new Set<string>();
+    const answers: Array<() => void> = [];
+    const called: string[] = [];
+    const self = fake(idOf(999, "s"), "127.0.0.1", 1);
+    const admission = new Admission(
+      {
+        self: () => self,
+        knows: (id) => known.has(id),
+        hasRoom: () => true,
+        call: (target) => {
+          const peer = peers.find((p) => p.port === target.peer.port)!;
+          called.push(peer.id);
+          return new Promise((resolve) => answers.push(() => resolve({ self: { id: peer.id, name: peer.name } })));
+        },
+        admit: (peer) => {
+          known.add(peer.id);
+          return null;
+        },
+        release: () => {},
+      },
+      () => 2,
+    );
+    const peers = Array.from({ length: PROBES_PER_HOST + 1 }, (_, i) => fake(idOf(i), "127.0.0.1", 20_000 + i));
+    const results = peers.map((p) => admission.introduce(p, "seed", "join"));
+    await eventually(() => called.length === PROBES_PER_HOST, 2_000, "the host's turns to be taken");
+    // The last one waits for a turn; it becomes known before it gets one.
+    known.add(peers[PROBES_PER_HOST]!.id);
+    for (const answer of answers) answer();
+    expect((await Promise.all(results)).at(-1)).toBe("verified");
+    expect(called).not.toContain(peers[PROBES_PER_HOST]!.id);
+    expect(admission.counts.probed).toBe(PROBES_PER_HOST);
   });
 });
 

@@ -131,6 +131,49 @@ describe("membership - gossip among Bun peers", () => {
     expect(await client.call("_synapse.ping")).toBe("pong");
   });
 
+  test("a sender not held yet is taken first-hand from its own alive claim at its own address, with the updates it carries", async () => {
+    const a = await startNode({ ...GOSSIP, name: "a" });
+    const b = await startNode({ ...GOSSIP, name: "b" });
+    const d = await startNode({ ...GOSSIP, name: "d" });
+    const gossip = a.membership.gossip!;
+    const claimB = b.membership.gossip!.core!.introduction();
+    const claimD = d.membership.gossip!.core!.introduction();
+    // No claim of its own: refused, and nothing it carries is taken.
+    await expect(gossip.receive("gossip", { kind: "gossip", from: b.id, updates: [claimD] }, "127.0.0.1")).rejects.toMatchObject({ code: "bad_request" });
+    // Its claim, but the call came from another address than the claim names: refused.
+    await expect(gossip.receive("gossip", { kind: "gossip", from: b.id, updates: [claimB, claimD] }, "10.9.9.9")).rejects.toMatchObject({ code: "bad_request" });
+    // A claim about someone else than the sender introduces nobody.
+    await expect(gossip.receive("gossip", { kind: "gossip", from: b.id, updates: [claimD] }, "127.0.0.1")).rejects.toMatchObject({ code: "bad_request" });
+    expect(a.peers.size).toBe(0);
+    const answer = await gossip.receive("gossip", { kind: "gossip", from: b.id, updates: [claimB, claimD] }, "127.0.0.1");
+    expect(answer).toMatchObject({ kind: "ack", from: a.id });
+    expect(a.peers.has(b.id) && a.peers.has(d.id)).toBe(true);
+    expect(gossip.owns(b.id) && gossip.owns(d.id)).toBe(true);
+    // Taken from SWIM's own view: no full-state exchange was needed for either.
+    expect(swim(a).pushPulls).toBe(0);
+  });
+
+  test("a node's messages to members that have not heard from it carry its own claim first", async () => {
+    const [a] = await swarm(2);
+    const sent: unknown[] = [];
+    const core = a!.membership.gossip!.core!;
+    const c = await startNode({ ...GOSSIP, name: "c" });
+    // c is named to a by gossip only: c has never heard from a.
+    core.learn(c.membership.gossip!.core!.introduction());
+    expect(a!.peers.has(c.id)).toBe(true);
+    const cGossip = c.membership.gossip!;
+    const receive = cGossip.receive.bind(cGossip);
+    cGossip.receive = (kind, message, remote) => {
+      sent.push(message);
+      return receive(kind, message, remote);
+    };
+    // a's probes reach c: c takes a in from the claim they carry, and then knows it.
+    await eventually(() => c.peers.has(a!.id), 10_000, "c to take a in from a's messages");
+    const first = sent[0] as { from: string; updates: Array<{ id: string; state: string }> };
+    expect(first.from).toBe(a!.id);
+    expect(first.updates[0]).toMatchObject({ id: a!.id, state: "alive" });
+  });
+
   test("a node's new capability reaches its peers by an alive update", async () => {
     const [a, b] = await swarm(2);
     b!.capability("fresh");
