@@ -11,9 +11,12 @@
  * First contact stays as today (a seed's `_synapse.join`, mDNS, a heartbeat); once a peer is seen
  * to speak SWIM, this node exchanges full state with it (push-pull), which is how a joiner learns
  * the whole swarm. A SWIM message is taken only when its sender is a peer this node already holds
- * and the call came from that peer's address (a ping from anyone else is acked, its updates
- * ignored): second-hand peers come only from verified members, and the table's `maxPeers` bounds
- * SWIM's member list too.
+ * and the call came from that peer's address, or when it introduces its sender (the sender's own
+ * alive claim, signed when claims are checked, naming the address the call came from: taken
+ * first-hand, as a heartbeat from a new peer at its own address is); a ping from anyone else is
+ * acked, its updates ignored. Second-hand peers come only from verified members, and the table's
+ * `maxPeers` bounds SWIM's member list too. A node introduces itself to members it has not yet
+ * heard from: otherwise a mass join's first messages are refused and the updates they carry lost.
  *
  * @module
  */

@@ -136,8 +136,9 @@ export class SwimCore {
   }
 
   /**
-   * This node's own claim that it is alive (left, once leaving; signed when claims are), for a member that may not know
-   * this node yet: it lets the receiver take the sender in first-hand (see `gossip.ts`).
+   * This node's own claim that it is alive (left, once leaving; signed when claims are), for a
+   * member that may not know this node yet: it lets the receiver take the sender in first-hand
+   * (see `gossip.ts`).
    */
   introduction(): MemberUpdate {
     return this.#list.selfUpdate(this.#list.leaving ? "left" : "alive");

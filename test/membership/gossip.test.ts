@@ -3,7 +3,10 @@ import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
-import { swimConfig } from "../../src/membership/gossip.ts";
+import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
+import type { PeerEntry } from "../../src/membership/peer-table.ts";
+import { NodeIdentity } from "../../src/security/identity.ts";
+import { SignedRecords } from "../../src/security/records.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { PythonNode } from "../interop/python-node.ts";
 import { eventually, record, startNode, stopAll } from "./fixtures.ts";
@@ -151,6 +154,48 @@ describe("membership - gossip among Bun peers", () => {
     expect(gossip.owns(b.id) && gossip.owns(d.id)).toBe(true);
     // Taken from SWIM's own view: no full-state exchange was needed for either.
     expect(swim(a).pushPulls).toBe(0);
+  });
+
+  test("in a closed swarm an introduction is taken only with its sender's own valid signature", async () => {
+    const peerOf = (id: string, port: number): Peer => ({ id, address: "127.0.0.1", port, swarm: "lab", team: "default", name: id.slice(0, 4), kind: "node", capabilities: [], last_seen: 0 });
+    const table = new Map<string, PeerEntry>();
+    const receiverRecords = new SignedRecords({ identity: NodeIdentity.generate(), closed: true });
+    const receiver = new Gossip(
+      {
+        self: () => peerOf(receiverRecords.signerId!, 1),
+        table: { get: (id) => table.get(id), touch: () => true },
+        features: () => null,
+        call: () => Promise.reject(new Error("no network here")),
+        admit: (peer) => {
+          const entry: PeerEntry = { peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [] };
+          table.set(peer.id, entry);
+          return entry;
+        },
+        drop: (id) => void table.delete(id),
+        heard: () => {},
+        emit: () => {},
+      },
+      swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }),
+      { claims: receiverRecords.claimPort() },
+    );
+    receiver.start();
+    try {
+      const sender = new SignedRecords({ identity: NodeIdentity.generate(), closed: true });
+      const id = sender.signerId!;
+      const meta = { swarm: "lab", team: "default", name: "s", kind: "node", capabilities: [] };
+      const claim = { id, incarnation: 1, state: "alive" as const, address: "127.0.0.1", port: 4000, meta };
+      const sig = sender.claimPort().sign(claim)!;
+      const gossip = (update: Record<string, unknown>) => receiver.receive("gossip", { kind: "gossip", from: id, updates: [update] }, "127.0.0.1");
+      await expect(gossip(claim)).rejects.toMatchObject({ code: "bad_request" }); // unsigned
+      await expect(gossip({ ...claim, port: 4001, sig })).rejects.toMatchObject({ code: "bad_request" }); // signed for another port
+      const other = new SignedRecords({ identity: NodeIdentity.generate(), closed: true });
+      await expect(gossip({ ...claim, sig: other.claimPort().sign({ ...claim, id: other.signerId! }) })).rejects.toMatchObject({ code: "bad_request" });
+      expect(table.size).toBe(0);
+      await expect(gossip({ ...claim, sig })).resolves.toMatchObject({ kind: "ack" });
+      expect(table.has(id) && receiver.owns(id)).toBe(true);
+    } finally {
+      receiver.stop();
+    }
   });
 
   test("a node's messages to members that have not heard from it carry its own claim first", async () => {
