@@ -161,8 +161,12 @@ export class MemberList {
 
   #aboutMember(u: MemberUpdate): boolean {
     if (!SWIM_STATES.includes(u.state)) return false;
-    if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
     const m = this.members.get(u.id);
+    // Old news is dropped before its signature is checked: in a mass join most updates received
+    // are repeats, and a signature check each (about 100 µs) kept the event loops too busy to
+    // answer probes in time.
+    if (m && (u.incarnation < m.incarnation || (u.state === "alive" && u.incarnation === m.incarnation))) return false;
+    if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
     if (!m) {
       // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
       if (u.state !== "alive" || this.members.size >= this.#config.maxMembers) return false;

@@ -239,6 +239,29 @@ describe("bounds - pool channels are released with their peers", () => {
     pool.closeAll();
   });
 
+  test("a node on a shared pool does not close a channel other nodes of the pool use", async () => {
+    const pool = new Pool();
+    try {
+      const c = await startNode({ name: "c", swarm: SWARM, ...QUIET });
+      const a = await startNode({ name: "a", swarm: SWARM, ...QUIET, pool, seeds: [`${LOOPBACK}:${c.port}`] });
+      const b = await startNode({ name: "b", swarm: SWARM, ...QUIET, pool, seeds: [`${LOOPBACK}:${c.port}`] });
+      await a.join();
+      await b.join();
+      const channel = () => pool.list().find((ch) => ch.port === c.port);
+      const before = channel();
+      expect(before).toBeDefined();
+      // c leaves a only: a drops it, b still holds it and calls it on the same channel.
+      expect(a.membership.left(a.peers.get(c.id)!, LOOPBACK)).toBe(true);
+      expect(a.peers.has(c.id)).toBe(false);
+      expect(channel()).toBe(before);
+      expect(before!.retired).toBe(false);
+      await b.membership.heartbeat();
+      expect(b.peers.has(c.id)).toBe(true);
+    } finally {
+      pool.closeAll();
+    }
+  });
+
   test("a peer that leaves, and one that goes silent, leave no channel in the pool", async () => {
     const a = await startNode({ name: "a", swarm: SWARM, heartbeatInterval: 0.2, peerTimeout: 1 });
     const b = await startNode({ name: "b", swarm: SWARM, ...QUIET, seeds: [`${LOOPBACK}:${a.port}`] });
