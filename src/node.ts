@@ -216,7 +216,10 @@ export class Node {
         emit: (event, payload) => this.events.emit(event, payload),
         claimRefusal: (claim, sig, changes) => this.records.claimRefusal(claim, sig, changes),
         features: (host, port) => this.pool.list().find((c) => c.host === host && c.port === port && c.mode === "multiplex")?.features ?? null,
-        release: (host, port) => void this.pool.release(host, port),
+        // A pool shared with other nodes keeps the channel: they may have calls on it in flight
+        // (closing it failed them, and in a gossip swarm one false death cascaded into more);
+        // the pool's idle timeout closes it once nobody uses it.
+        release: (host, port) => void (this.ownsPool && this.pool.release(host, port)),
       },
       // A closed swarm's node advertises over mDNS only what discovery needs.
       this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,

@@ -8,10 +8,11 @@
  *   `started { ids, ports, heap }` (heap after a full GC, bytes: the baseline for memory per peer).
  * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
  *   once every join returned.
- * - `status`: answers `status { minKnown, maxKnown, calls, offline, heap, connections }`: the
- *   fewest and most peers a node here knows, membership calls made by all nodes here (from
- *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC, and the connections
- *   open in this process (accepted by its nodes, and pooled by its pool).
+ * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections }`:
+ *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
+ *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC (0 with `heap: false`:
+ *   the GC stalls the nodes, so the convergence poll skips it), and the connections open in this
+ *   process (accepted by its nodes, and pooled by its pool).
  * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
  * - `stop`: stops every node silently and exits.
  *
@@ -25,7 +26,7 @@ import { Node, Pool, type NodeOptions } from "../../src/index.ts";
 export type WorkerCommand =
   | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string }
   | { type: "join" }
-  | { type: "status" }
+  | { type: "status"; heap?: boolean }
   | { type: "watch"; ids: string[] }
   | { type: "stop" };
 
@@ -71,7 +72,8 @@ async function handle(command: WorkerCommand): Promise<void> {
       const known = nodes.map((n) => n.peers.size);
       const calls = nodes.reduce((sum, n) => sum + n.metrics().traffic.membership.calls_sent, 0);
       const connections = nodes.reduce((sum, n) => sum + n.connectionCount, 0) + (pool?.list().filter((c) => c.connected).length ?? 0);
-      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heap(), connections });
+      // A full GC stops this process's nodes for a while: only when the heap is asked for.
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: command.heap === false ? 0 : heap(), connections });
       return;
     }
     case "watch": {

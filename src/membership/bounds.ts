@@ -212,6 +212,13 @@ export class Admission {
       this.counts.dropped++;
       return "dropped";
     }
+    // Known by now (another source, or gossip membership's exchange while this probe waited its
+    // turn): no probe needed, and the turn goes to the next one.
+    if (this.host.knows(peer.id)) {
+      this.pending.delete(peer.id);
+      this.done(host, true);
+      return "verified";
+    }
     this.counts.probed++;
     let verified = false;
     try {

@@ -11,9 +11,12 @@
  * First contact stays as today (a seed's `_synapse.join`, mDNS, a heartbeat); once a peer is seen
  * to speak SWIM, this node exchanges full state with it (push-pull), which is how a joiner learns
  * the whole swarm. A SWIM message is taken only when its sender is a peer this node already holds
- * and the call came from that peer's address (a ping from anyone else is acked, its updates
- * ignored): second-hand peers come only from verified members, and the table's `maxPeers` bounds
- * SWIM's member list too.
+ * and the call came from that peer's address, or when it introduces its sender (the sender's own
+ * alive claim, signed when claims are checked, naming the address the call came from: taken
+ * first-hand, as a heartbeat from a new peer at its own address is); a ping from anyone else is
+ * acked, its updates ignored. Second-hand peers come only from verified members, and the table's
+ * `maxPeers` bounds SWIM's member list too. A node introduces itself to members it has not yet
+ * heard from: otherwise a mass join's first messages are refused and the updates they carry lost.
  *
  * @module
  */
@@ -27,7 +30,7 @@ import { SWIM_ENDPOINTS, SWIM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { dialTarget, fromPeerAddress, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { SwimCore } from "./swim.ts";
-import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats } from "./swim-types.ts";
+import { readUpdate, type MemberUpdate, type SwimClaims, type SwimConfig, type SwimMessage, type SwimState, type SwimStats } from "./swim-types.ts";
 
 const log = createLogger("gossip");
 
@@ -88,6 +91,12 @@ export class Gossip {
   #core: SwimCore | null = null;
   /** Ids of the peers SWIM decides for. */
   readonly #owned = new Set<string>();
+  /**
+   * Members that sent this node a message it took, so they know this node: the others get this
+   * node's own alive claim with every message (an introduction), since they would refuse a
+   * message from a sender they do not hold, and lose the updates it carries.
+   */
+  readonly #knownBy = new Set<string>();
   /** This node's meta as last disseminated (JSON), to notice a change. */
   #metaKey: string | null = null;
 
@@ -156,6 +165,7 @@ export class Gossip {
   stop(): void {
     this.#core?.stop();
     this.#owned.clear();
+    this.#knownBy.clear();
   }
 
   /** Disseminate this node's `left` update, waiting at most `timeout` seconds. */
@@ -171,7 +181,14 @@ export class Gossip {
   contact(entry: PeerEntry): void {
     const core = this.#core;
     const id = entry.peer.id;
-    if (!core?.running || this.#owned.has(id) || !this.#speaksSwim(entry)) return;
+    if (!core?.running || this.#owned.has(id)) return;
+    // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
+    // A full-state exchange with every peer met would be N² member lists in a mass join.
+    if (core.member(id)?.state === "alive") {
+      this.#owned.add(id);
+      return;
+    }
+    if (!this.#speaksSwim(entry)) return;
     this.#owned.add(id);
     void core.join({ id, address: entry.peer.address, port: entry.peer.port }).then((ok) => {
       if (!ok || core.member(id)?.state !== "alive") this.#owned.delete(id);
@@ -189,16 +206,43 @@ export class Gossip {
     const core = this.#core;
     if (!core?.running) throw new EndpointError(ErrorCode.BadRequest, "gossip membership is not running");
     if (!isMap(message) || message.kind !== kind) throw new EndpointError(ErrorCode.BadRequest, `expected a ${kind} message`);
-    const entry = typeof message.from === "string" ? this.host.table.get(message.from) : undefined;
-    const known = entry !== undefined && fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress);
+    let entry = typeof message.from === "string" ? this.host.table.get(message.from) : undefined;
+    // A sender not held yet that introduced itself from its own address is taken first-hand.
+    entry ??= this.#introduced(message, remoteAddress);
+    const sender = entry !== undefined && fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress) ? entry : null;
+    const known = sender !== null;
+    if (sender) this.#knownBy.add(sender.peer.id);
     // A ping from a member this node has not heard of yet (it joined a moment ago) is still
     // acked, so that it is not suspected for it; what it carries waits until the sender is known.
     if (!known && kind !== "ping") throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
     // A message from a peer is news that it is alive: its last_seen moves, as a heartbeat's would.
-    if (known && this.#owned.has(entry.peer.id)) this.host.table.touch(entry.peer.id, nowSeconds());
+    if (sender && this.#owned.has(sender.peer.id)) this.host.table.touch(sender.peer.id, nowSeconds());
     const answer = await core.handle(known ? message : { ...message, updates: [] });
     if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
     return answer;
+  }
+
+  /**
+   * The entry of a sender this node did not hold, admitted now because the message carries the
+   * sender's own alive claim (signed by it when claims are checked) naming the address the call
+   * came from: first-hand, as a heartbeat from a new peer at its own address is. Undefined when it
+   * does not (the message's updates are then ignored, or the message refused).
+   */
+  #introduced(message: Record<string, unknown>, remoteAddress: string): PeerEntry | undefined {
+    const from = message.from;
+    if (typeof from !== "string") return undefined;
+    const raw = message.kind === "push_pull" ? message.members : message.updates;
+    if (!Array.isArray(raw)) return undefined;
+    // The claim is looked for among the first few updates only: a sender puts it first.
+    const claim = raw.slice(0, 4).map((u) => readUpdate(u, (meta) => (isMap(meta) ? meta : undefined))).find((u) => u?.id === from);
+    if (!claim || claim.state !== "alive") return undefined;
+    if (!fromPeerAddress({ address: claim.address, ...dialTarget(claim.address) }, remoteAddress)) return undefined;
+    const { id, incarnation, state, address, port, meta } = claim;
+    if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, claim.sig)) return undefined;
+    // SWIM takes the claim first, so that the peer it admits (`#changed`) is one SWIM holds alive.
+    this.#core?.learn(claim);
+    const peer = this.host.table.get(from) ? null : peerOf(claim);
+    return this.host.table.get(from) ?? ((peer && this.host.admit(peer, "gossip", { remoteAddress })) || undefined);
   }
 
   #speaksSwim(entry: PeerEntry): boolean {
@@ -221,6 +265,12 @@ export class Gossip {
 
   #send(to: { id?: string; address: string; port: number }, message: SwimMessage, timeout: number): Promise<unknown> {
     this.#refreshMeta();
+    if (message.kind !== "push_pull" && (to.id === undefined || !this.#knownBy.has(to.id)) && this.#core) {
+      // A push-pull carries this node's claim anyway (first); others get it first too, where the
+      // receiver looks. A claim already queued (a refutation, a left) goes first as it is.
+      const own = message.updates.find((u) => u.id === this.#core!.id) ?? this.#core.introduction();
+      message = { ...message, updates: [own, ...message.updates.filter((u) => u !== own)] };
+    }
     const entry = to.id !== undefined ? this.host.table.get(to.id) : undefined;
     const target: Target = entry && entry.peer.port === to.port ? entry : { ...dialTarget(to.address), peer: { port: to.port } };
     return this.host.call(target, SWIM_ENDPOINTS[message.kind], [message], timeout);
@@ -241,7 +291,7 @@ export class Gossip {
         this.#owned.add(member.id);
       } else if (member.state === "suspect") {
         if (entry && this.#owned.has(member.id)) this.host.emit("peer.suspect", entry.peer);
-      } else if (this.#owned.delete(member.id)) {
+      } else if ((this.#knownBy.delete(member.id), this.#owned.delete(member.id))) {
         // Dead: probed by heartbeat now and then (a healed partition); left: gone for good.
         this.host.drop(member.id, member.state === "dead");
       }

@@ -39,6 +39,8 @@ export class MemberList {
   #next = 0;
   readonly #suspicions = new Map<string, { suspicion: Suspicion; cancel: () => void }>();
   readonly #self: SwimSelf & { incarnation: number };
+  /** The last self-update made (see {@link selfUpdate}). */
+  #lastSelf: MemberUpdate | null = null;
   readonly #random: () => number;
   /** True once this node said it leaves: suspicions about it are answered `left`, not refuted. */
   leaving = false;
@@ -159,8 +161,12 @@ export class MemberList {
 
   #aboutMember(u: MemberUpdate): boolean {
     if (!SWIM_STATES.includes(u.state)) return false;
-    if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
     const m = this.members.get(u.id);
+    // Old news is dropped before its signature is checked: in a mass join most updates received
+    // are repeats, and a signature check each (about 100 µs) kept the event loops too busy to
+    // answer probes in time.
+    if (m && (u.incarnation < m.incarnation || (u.state === "alive" && u.incarnation === m.incarnation))) return false;
+    if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
     if (!m) {
       // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
       if (u.state !== "alive" || this.members.size >= this.#config.maxMembers) return false;
@@ -247,11 +253,15 @@ export class MemberList {
 
   selfUpdate(state: "alive" | "left"): MemberUpdate {
     const { id, incarnation, address, port, meta } = this.#self;
+    // Signed once per incarnation and state: it goes out on every push-pull and introduction.
+    const last = this.#lastSelf;
+    if (last && last.state === state && last.incarnation === incarnation && last.meta === meta) return { ...last };
     const update: MemberUpdate = { id, incarnation, state, address, port };
     if (meta !== undefined) update.meta = meta;
     const sig = this.#ports.claims?.sign(claimOf(update));
     if (sig) update.sig = sig;
-    return update;
+    this.#lastSelf = update;
+    return { ...update };
   }
 
 

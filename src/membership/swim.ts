@@ -135,6 +135,15 @@ export class SwimCore {
     return this.#pushPull(target, true);
   }
 
+  /**
+   * This node's own claim that it is alive (left, once leaving; signed when claims are), for a
+   * member that may not know this node yet: it lets the receiver take the sender in first-hand
+   * (see `gossip.ts`).
+   */
+  introduction(): MemberUpdate {
+    return this.#list.selfUpdate(this.#list.leaving ? "left" : "alive");
+  }
+
   /** Apply an update learnt first-hand (the member itself told the node). True when it changed anything. */
   learn(update: MemberUpdate): boolean {
     return this.#list.apply(update);

@@ -10,7 +10,7 @@ import type { Peer } from "../../src/types.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { Pool } from "../../src/transport/pool.ts";
 import { DEFAULT_MAX_PEERS, MAX_LISTED_PEERS, UNVERIFIED_PER_SOURCE, PeerCap, PeerTable, sample } from "../../src/membership/index.ts";
-import { FAILED_PROBES_PER_HOST, PROBES_PER_HOST } from "../../src/membership/bounds.ts";
+import { Admission, FAILED_PROBES_PER_HOST, PROBES_PER_HOST } from "../../src/membership/bounds.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { LEAVE_ENDPOINT } from "../../src/wire/protocol.ts";
 import { freePort, LOOPBACK, stopAll as stopHelpers } from "../helpers/net.ts";
@@ -191,6 +191,42 @@ describe("bounds - second-hand peers are verified first", () => {
   });
 });
 
+describe("bounds - a probe waiting its turn", () => {
+  test("is not made when the peer became known meanwhile (gossip membership's exchange named it)", async () => {
+    const known = new Set<string>();
+    const answers: Array<() => void> = [];
+    const called: string[] = [];
+    const self = fake(idOf(999, "s"), "127.0.0.1", 1);
+    const admission = new Admission(
+      {
+        self: () => self,
+        knows: (id) => known.has(id),
+        hasRoom: () => true,
+        call: (target) => {
+          const peer = peers.find((p) => p.port === target.peer.port)!;
+          called.push(peer.id);
+          return new Promise((resolve) => answers.push(() => resolve({ self: { id: peer.id, name: peer.name } })));
+        },
+        admit: (peer) => {
+          known.add(peer.id);
+          return null;
+        },
+        release: () => {},
+      },
+      () => 2,
+    );
+    const peers = Array.from({ length: PROBES_PER_HOST + 1 }, (_, i) => fake(idOf(i), "127.0.0.1", 20_000 + i));
+    const results = peers.map((p) => admission.introduce(p, "seed", "join"));
+    await eventually(() => called.length === PROBES_PER_HOST, 2_000, "the host's turns to be taken");
+    // The last one waits for a turn; it becomes known before it gets one.
+    known.add(peers[PROBES_PER_HOST]!.id);
+    for (const answer of answers) answer();
+    expect((await Promise.all(results)).at(-1)).toBe("verified");
+    expect(called).not.toContain(peers[PROBES_PER_HOST]!.id);
+    expect(admission.counts.probed).toBe(PROBES_PER_HOST);
+  });
+});
+
 describe("bounds - pool channels are released with their peers", () => {
   test("Pool.release closes and forgets one channel; unknown ones are a no-op", () => {
     const pool = new Pool();
@@ -201,6 +237,29 @@ describe("bounds - pool channels are released with their peers", () => {
     expect(pool.list().map((c) => c.port)).toEqual([2]);
     expect(pool.release(LOOPBACK, 1)).toBe(false);
     pool.closeAll();
+  });
+
+  test("a node on a shared pool does not close a channel other nodes of the pool use", async () => {
+    const pool = new Pool();
+    try {
+      const c = await startNode({ name: "c", swarm: SWARM, ...QUIET });
+      const a = await startNode({ name: "a", swarm: SWARM, ...QUIET, pool, seeds: [`${LOOPBACK}:${c.port}`] });
+      const b = await startNode({ name: "b", swarm: SWARM, ...QUIET, pool, seeds: [`${LOOPBACK}:${c.port}`] });
+      await a.join();
+      await b.join();
+      const channel = () => pool.list().find((ch) => ch.port === c.port);
+      const before = channel();
+      expect(before).toBeDefined();
+      // c leaves a only: a drops it, b still holds it and calls it on the same channel.
+      expect(a.membership.left(a.peers.get(c.id)!, LOOPBACK)).toBe(true);
+      expect(a.peers.has(c.id)).toBe(false);
+      expect(channel()).toBe(before);
+      expect(before!.retired).toBe(false);
+      await b.membership.heartbeat();
+      expect(b.peers.has(c.id)).toBe(true);
+    } finally {
+      pool.closeAll();
+    }
   });
 
   test("a peer that leaves, and one that goes silent, leave no channel in the pool", async () => {

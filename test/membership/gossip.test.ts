@@ -3,7 +3,10 @@ import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
-import { swimConfig } from "../../src/membership/gossip.ts";
+import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
+import type { PeerEntry } from "../../src/membership/peer-table.ts";
+import { NodeIdentity } from "../../src/security/identity.ts";
+import { SignedRecords } from "../../src/security/records.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { PythonNode } from "../interop/python-node.ts";
 import { eventually, record, startNode, stopAll } from "./fixtures.ts";
@@ -129,6 +132,91 @@ describe("membership - gossip among Bun peers", () => {
     expect(a!.peers.size).toBe(1);
     expect(swim(a!).alive).toBe(1);
     expect(await client.call("_synapse.ping")).toBe("pong");
+  });
+
+  test("a sender not held yet is taken first-hand from its own alive claim at its own address, with the updates it carries", async () => {
+    const a = await startNode({ ...GOSSIP, name: "a" });
+    const b = await startNode({ ...GOSSIP, name: "b" });
+    const d = await startNode({ ...GOSSIP, name: "d" });
+    const gossip = a.membership.gossip!;
+    const claimB = b.membership.gossip!.core!.introduction();
+    const claimD = d.membership.gossip!.core!.introduction();
+    // No claim of its own: refused, and nothing it carries is taken.
+    await expect(gossip.receive("gossip", { kind: "gossip", from: b.id, updates: [claimD] }, "127.0.0.1")).rejects.toMatchObject({ code: "bad_request" });
+    // Its claim, but the call came from another address than the claim names: refused.
+    await expect(gossip.receive("gossip", { kind: "gossip", from: b.id, updates: [claimB, claimD] }, "10.9.9.9")).rejects.toMatchObject({ code: "bad_request" });
+    // A claim about someone else than the sender introduces nobody.
+    await expect(gossip.receive("gossip", { kind: "gossip", from: b.id, updates: [claimD] }, "127.0.0.1")).rejects.toMatchObject({ code: "bad_request" });
+    expect(a.peers.size).toBe(0);
+    const answer = await gossip.receive("gossip", { kind: "gossip", from: b.id, updates: [claimB, claimD] }, "127.0.0.1");
+    expect(answer).toMatchObject({ kind: "ack", from: a.id });
+    expect(a.peers.has(b.id) && a.peers.has(d.id)).toBe(true);
+    expect(gossip.owns(b.id) && gossip.owns(d.id)).toBe(true);
+    // Taken from SWIM's own view: no full-state exchange was needed for either.
+    expect(swim(a).pushPulls).toBe(0);
+  });
+
+  test("in a closed swarm an introduction is taken only with its sender's own valid signature", async () => {
+    const peerOf = (id: string, port: number): Peer => ({ id, address: "127.0.0.1", port, swarm: "lab", team: "default", name: id.slice(0, 4), kind: "node", capabilities: [], last_seen: 0 });
+    const table = new Map<string, PeerEntry>();
+    const receiverRecords = new SignedRecords({ identity: NodeIdentity.generate(), closed: true });
+    const receiver = new Gossip(
+      {
+        self: () => peerOf(receiverRecords.signerId!, 1),
+        table: { get: (id) => table.get(id), touch: () => true },
+        features: () => null,
+        call: () => Promise.reject(new Error("no network here")),
+        admit: (peer) => {
+          const entry: PeerEntry = { peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [] };
+          table.set(peer.id, entry);
+          return entry;
+        },
+        drop: (id) => void table.delete(id),
+        heard: () => {},
+        emit: () => {},
+      },
+      swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }),
+      { claims: receiverRecords.claimPort() },
+    );
+    receiver.start();
+    try {
+      const sender = new SignedRecords({ identity: NodeIdentity.generate(), closed: true });
+      const id = sender.signerId!;
+      const meta = { swarm: "lab", team: "default", name: "s", kind: "node", capabilities: [] };
+      const claim = { id, incarnation: 1, state: "alive" as const, address: "127.0.0.1", port: 4000, meta };
+      const sig = sender.claimPort().sign(claim)!;
+      const gossip = (update: Record<string, unknown>) => receiver.receive("gossip", { kind: "gossip", from: id, updates: [update] }, "127.0.0.1");
+      await expect(gossip(claim)).rejects.toMatchObject({ code: "bad_request" }); // unsigned
+      await expect(gossip({ ...claim, port: 4001, sig })).rejects.toMatchObject({ code: "bad_request" }); // signed for another port
+      const other = new SignedRecords({ identity: NodeIdentity.generate(), closed: true });
+      await expect(gossip({ ...claim, sig: other.claimPort().sign({ ...claim, id: other.signerId! }) })).rejects.toMatchObject({ code: "bad_request" });
+      expect(table.size).toBe(0);
+      await expect(gossip({ ...claim, sig })).resolves.toMatchObject({ kind: "ack" });
+      expect(table.has(id) && receiver.owns(id)).toBe(true);
+    } finally {
+      receiver.stop();
+    }
+  });
+
+  test("a node's messages to members that have not heard from it carry its own claim first", async () => {
+    const [a] = await swarm(2);
+    const sent: unknown[] = [];
+    const core = a!.membership.gossip!.core!;
+    const c = await startNode({ ...GOSSIP, name: "c" });
+    // c is named to a by gossip only: c has never heard from a.
+    core.learn(c.membership.gossip!.core!.introduction());
+    expect(a!.peers.has(c.id)).toBe(true);
+    const cGossip = c.membership.gossip!;
+    const receive = cGossip.receive.bind(cGossip);
+    cGossip.receive = (kind, message, remote) => {
+      sent.push(message);
+      return receive(kind, message, remote);
+    };
+    // a's probes reach c: c takes a in from the claim they carry, and then knows it.
+    await eventually(() => c.peers.has(a!.id), 10_000, "c to take a in from a's messages");
+    const first = sent[0] as { from: string; updates: Array<{ id: string; state: string }> };
+    expect(first.from).toBe(a!.id);
+    expect(first.updates[0]).toMatchObject({ id: a!.id, state: "alive" });
   });
 
   test("a node's new capability reaches its peers by an alive update", async () => {
