@@ -171,7 +171,7 @@ printTable("Handshake (Noise XXpsk3 + identity proofs)", ["", "p50 µs", "p99 µ
   ["over TCP: connect to usable", result.handshakeTcp.p50Us, result.handshakeTcp.p99Us, result.handshakeTcp.samples],
   ["computation only, both sides", result.handshakeCpu.p50Us, result.handshakeCpu.p99Us, result.handshakeCpu.samples],
 ]);
-printTable(`Broadcast to ${SIGNED_PEERS} peers, every peer replies (flood), ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS} rounds)`, ["", "delivered", "replies at origin", "replies everywhere", "reply calls"], [
+printTable(`Broadcast to ${SIGNED_PEERS} peers, every peer replies (batched dissemination, the default), ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS} rounds)`, ["", "delivered", "replies at origin", "replies everywhere", "reply calls"], [
   ["unsigned (nodes that sign nothing)", unsignedBroadcast.deliveredMs, unsignedBroadcast.atOriginMs, unsignedBroadcast.everywhereMs, unsignedBroadcast.replyCalls],
   ["signed and verified", signedBroadcast.deliveredMs, signedBroadcast.atOriginMs, signedBroadcast.everywhereMs, signedBroadcast.replyCalls],
 ]);
