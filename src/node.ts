@@ -215,7 +215,10 @@ export class Node {
         call: (host, port, endpoint, args, timeout) => this.callMember(host, port, endpoint, args, timeout),
         emit: (event, payload) => this.events.emit(event, payload),
         claimRefusal: (claim, sig, changes) => this.records.claimRefusal(claim, sig, changes),
-        features: (host, port) => this.pool.list().find((c) => c.host === host && c.port === port && c.mode === "multiplex")?.features ?? null,
+        features: (host, port) => {
+          const channel = this.pool.peek(host, port);
+          return channel?.mode === "multiplex" ? channel.features : null;
+        },
         // A pool shared with other nodes keeps the channel: they may have calls on it in flight
         // (closing it failed them, and in a gossip swarm one false death cascaded into more);
         // the pool's idle timeout closes it once nobody uses it.
