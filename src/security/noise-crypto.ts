@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
 
 /** Length of an X25519 key, a SHA-256 hash and an AES-256 key, in bytes. */
 export const KEY_LEN = 32;
@@ -81,30 +81,35 @@ export function hkdf(chainingKey: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): 
   return [out1, out2, hmac(tempKey, out2, Uint8Array.of(3))];
 }
 
-/** The AESGCM nonce of Noise (section 12.4): 32 bits of zeros, then the 64-bit counter big-endian. */
-function gcmNonce(n: bigint): Buffer {
-  const nonce = Buffer.alloc(12);
-  nonce.writeBigUInt64BE(n, 4);
-  return nonce;
+/**
+ * An AES-256 key prepared once for {@link aeadSeal} and {@link aeadOpen}: a KeyObject spares
+ * `createCipheriv` importing the raw bytes on every message of a transport.
+ */
+export function aeadKey(key: Uint8Array): KeyObject {
+  return createSecretKey(key);
 }
 
-/** AES-256-GCM encryption: ciphertext followed by the 16-byte tag. */
-export function aeadEncrypt(key: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  const cipher = createCipheriv("aes-256-gcm", key, gcmNonce(n));
-  cipher.setAAD(ad);
+/**
+ * AES-256-GCM encryption of `plaintext` under `nonce` (12 bytes, Noise's layout), written after
+ * `headroom` free bytes: `[headroom][ciphertext][tag]`. The record layer asks for 2 bytes of
+ * headroom to put the record's length in without copying the ciphertext again.
+ */
+export function aeadSeal(key: KeyObject, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, headroom: number): Uint8Array {
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  if (ad.length > 0) cipher.setAAD(ad);
   const head = cipher.update(plaintext);
   cipher.final(); // GCM is a stream mode: final() adds nothing, it computes the tag
-  const out = new Uint8Array(head.length + TAG_LEN);
-  out.set(head, 0);
-  out.set(cipher.getAuthTag(), head.length);
+  const out = new Uint8Array(headroom + head.length + TAG_LEN);
+  out.set(head, headroom);
+  out.set(cipher.getAuthTag(), headroom + head.length);
   return out;
 }
 
-/** AES-256-GCM decryption; `null` when the tag does not authenticate (or the input is shorter than a tag). */
-export function aeadDecrypt(key: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
+/** AES-256-GCM decryption of `ciphertext` (tag last) under `nonce`; `null` when it does not authenticate. */
+export function aeadOpen(key: KeyObject, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
   if (ciphertext.length < TAG_LEN) return null;
-  const decipher = createDecipheriv("aes-256-gcm", key, gcmNonce(n));
-  decipher.setAAD(ad);
+  const decipher = createDecipheriv("aes-256-gcm", key, nonce);
+  if (ad.length > 0) decipher.setAAD(ad);
   decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LEN));
   const head = decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_LEN));
   try {
@@ -112,5 +117,5 @@ export function aeadDecrypt(key: Uint8Array, n: bigint, ad: Uint8Array, cipherte
   } catch {
     return null;
   }
-  return new Uint8Array(head);
+  return new Uint8Array(head.buffer, head.byteOffset, head.length);
 }

@@ -11,7 +11,7 @@ import { createLogger } from "../log.ts";
 import type { OpenHandler, SocketHandler, SocketLike } from "../transport/socket.ts";
 import { verifyBinding, type NodeIdentity } from "./identity.ts";
 import type { SwarmKeyring } from "./keyring.ts";
-import { concat, MAX_MESSAGE, MAX_PLAINTEXT, XXpsk3Handshake, type CipherState } from "./noise.ts";
+import { concat, MAX_PLAINTEXT, XXpsk3Handshake, type CipherState } from "./noise.ts";
 
 const log = createLogger("security");
 
@@ -304,9 +304,9 @@ export class Session implements SocketHandler, SecureSocket {
   /** `bytes` as records: one per 65519 bytes. */
   private seal(bytes: Uint8Array): Uint8Array {
     const send = this.send!;
-    if (bytes.length <= MAX_PLAINTEXT) return frameRecord(send.encrypt(bytes));
+    if (bytes.length <= MAX_PLAINTEXT) return send.encryptRecord(bytes);
     const parts: Uint8Array[] = [];
-    for (let at = 0; at < bytes.length; at += MAX_PLAINTEXT) parts.push(frameRecord(send.encrypt(bytes.subarray(at, at + MAX_PLAINTEXT))));
+    for (let at = 0; at < bytes.length; at += MAX_PLAINTEXT) parts.push(send.encryptRecord(bytes.subarray(at, at + MAX_PLAINTEXT)));
     return concat(parts);
   }
 
@@ -339,13 +339,4 @@ function requireBinding(payload: Uint8Array, remoteStatic: Uint8Array, hash: Uin
   const id = verifyBinding(payload, remoteStatic, hash);
   if (id === null) throw new HandshakeError("bad_identity", "the peer's identity proof (an Ed25519 signature over its handshake key) does not verify");
   return id;
-}
-
-function frameRecord(ciphertext: Uint8Array): Uint8Array {
-  if (ciphertext.length > MAX_MESSAGE) throw new SecureChannelError(`record of ${ciphertext.length} bytes over Noise's ${MAX_MESSAGE}`);
-  const out = new Uint8Array(2 + ciphertext.length);
-  out[0] = ciphertext.length >> 8;
-  out[1] = ciphertext.length & 0xff;
-  out.set(ciphertext, 2);
-  return out;
 }
