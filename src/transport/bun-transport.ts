@@ -13,7 +13,9 @@ type Slot = SocketHandler | undefined;
 
 /** Every socket event goes to the socket's handler. */
 const events: Omit<BunSocketHandler<Slot>, "open" | "connectError"> = {
-  data: (socket, chunk) => socket.data!.handleData(chunk),
+  // A plain Uint8Array view of the chunk (same memory): the layers above slice it per frame, and
+  // subarray() on a Buffer costs about three times as much as on a Uint8Array here.
+  data: (socket, chunk) => socket.data!.handleData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
   drain: (socket) => socket.data!.handleDrain(),
   end: (socket) => socket.data?.handleEnd(),
   close: (socket, error) => socket.data?.handleClose(error),
