@@ -3,7 +3,8 @@
  * and a pooled, batching outbox with a backpressure queue on the write side.
  *
  * Writes made in the same tick are gathered (header and payload together) into one pooled buffer
- * and handed to the socket in one `write` at the end of the tick. A socket may take only part of a
+ * and handed to the socket in one `write` at the end of the tick; the buffer goes back to the
+ * process's free list then, so a connection holds one only while it has something to write. A socket may take only part of a
  * buffer and keep nothing of the rest (Bun's does), so whatever it did not take waits in a queue
  * that is flushed on `drain`: no byte is lost under backpressure.
  *
@@ -40,18 +41,38 @@ export interface ConnectionEvents<S> {
   onBuffered?(conn: Connection<S>, delta: number): void;
 }
 
-const OUTBOX_SIZE = 64 * 1024;
+/**
+ * The outbox a connection takes for the first frames of a tick: enough for a call, its answer or a
+ * SWIM message with its piggybacked updates. Frames that do not fit move it to a large one.
+ */
+export const SMALL_OUTBOX = 4 * 1024;
+/** The largest outbox: frames gathered past it are written first; a frame over it gets a buffer of its own. */
+export const LARGE_OUTBOX = 64 * 1024;
 
-/** A free list of outbox buffers, shared by every connection of the process. */
-const outboxPool: Buffer[] = [];
-const OUTBOX_POOL_MAX = 256;
+/**
+ * Free outboxes, shared by every connection of the process, small and large apart. A connection
+ * holds one only between its first write of a tick and the end of that tick (the flush): an open
+ * connection with nothing to write holds none, so that a node's memory does not grow with the
+ * connections it keeps open. The lists are bounded: what they keep is a fixed cost of the process
+ * (at most 64 small and 8 large buffers, 768 KiB), whatever the number of connections.
+ */
+const freeSmall: Buffer[] = [];
+const freeLarge: Buffer[] = [];
+const FREE_SMALL_MAX = 64;
+const FREE_LARGE_MAX = 8;
 
-function takeOutbox(): Buffer {
-  return outboxPool.pop() ?? Buffer.allocUnsafe(OUTBOX_SIZE);
+function takeOutbox(size: number): Buffer {
+  return (size === SMALL_OUTBOX ? freeSmall.pop() : freeLarge.pop()) ?? Buffer.allocUnsafe(size);
 }
 
 function giveOutbox(buf: Buffer): void {
-  if (outboxPool.length < OUTBOX_POOL_MAX) outboxPool.push(buf);
+  const free = buf.length === SMALL_OUTBOX ? freeSmall : freeLarge;
+  if (free.length < (buf.length === SMALL_OUTBOX ? FREE_SMALL_MAX : FREE_LARGE_MAX)) free.push(buf);
+}
+
+/** @internal Free outboxes kept by the process (for tests and the memory bench). */
+export function freeOutboxes(): { small: number; large: number } {
+  return { small: freeSmall.length, large: freeLarge.length };
 }
 
 /**
@@ -168,22 +189,24 @@ export class Connection<S> implements FrameSink, SocketHandler {
   send(message: unknown): number {
     if (!this.closedFlag) {
       // Plain messages are encoded straight into the outbox, after a gap for the header; the
-      // general codec (and a copy) is only needed for other values or a frame over the outbox size.
-      const box = (this.outbox ??= takeOutbox());
+      // general codec (and a copy) is only needed for other values or a frame over the large outbox.
+      let box = (this.outbox ??= takeOutbox(SMALL_OUTBOX));
       let at = this.outLen;
-      let end = fastEncodeInto(message, box, at + HEADER_SIZE, OUTBOX_SIZE);
+      let end = fastEncodeInto(message, box, at + HEADER_SIZE, box.length);
+      if (end === NO_ROOM && box.length === SMALL_OUTBOX) {
+        box = this.grow();
+        end = fastEncodeInto(message, box, at + HEADER_SIZE, box.length);
+      }
       if (end === NO_ROOM && at > 0) {
         this.flush();
+        box = this.outbox = takeOutbox(LARGE_OUTBOX);
         at = 0;
-        end = fastEncodeInto(message, box, HEADER_SIZE, OUTBOX_SIZE);
+        end = fastEncodeInto(message, box, HEADER_SIZE, box.length);
       }
       if (end >= 0) {
         writeHeader(box, at, end - at - HEADER_SIZE);
         this.outLen = end;
-        if (!this.flushScheduled) {
-          this.flushScheduled = true;
-          queueMicrotask(this.flushTask);
-        }
+        this.scheduleFlush();
         return end - at;
       }
     }
@@ -199,7 +222,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     if (this.closedFlag) return 0;
     if (payload.length > this.maxOutFrame) throw new FrameTooLargeError(payload.length, this.maxOutFrame);
     const size = payload.length + HEADER_SIZE;
-    if (size > OUTBOX_SIZE) {
+    if (size > LARGE_OUTBOX) {
       // A large frame gets a buffer of its own (header and payload still in one write), after
       // whatever is already gathered, so that order is kept.
       this.flush();
@@ -207,30 +230,53 @@ export class Connection<S> implements FrameSink, SocketHandler {
       this.writeOrQueue(frameOf(payload), true);
       return size;
     }
-    if (this.outbox && this.outLen + size > OUTBOX_SIZE) this.flush();
-    const box = (this.outbox ??= takeOutbox());
+    let box = this.outbox;
+    if (box !== null && this.outLen + size > box.length) {
+      if (box.length === SMALL_OUTBOX && this.outLen + size <= LARGE_OUTBOX) box = this.grow();
+      else this.flush();
+    }
+    box = this.outbox ??= takeOutbox(size > SMALL_OUTBOX ? LARGE_OUTBOX : SMALL_OUTBOX);
     const at = this.outLen;
     writeHeader(box, at, payload.length);
     box.set(payload, at + HEADER_SIZE);
     this.outLen = at + size;
+    this.scheduleFlush();
+    return size;
+  }
+
+  /** Move what is gathered in the small outbox to a large one (a tick that writes more than a call). */
+  private grow(): Buffer {
+    const small = this.outbox!;
+    const large = takeOutbox(LARGE_OUTBOX);
+    small.copy(large, 0, 0, this.outLen);
+    giveOutbox(small);
+    this.outbox = large;
+    return large;
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushTask);
     }
-    return size;
   }
 
-  /** Hand everything gathered so far to the socket now. */
+  /**
+   * Hand everything gathered so far to the socket now, and give the outbox back: whatever the
+   * socket does not take is copied to the backlog, so an idle connection holds no write buffer.
+   */
   flush(): void {
     this.flushScheduled = false;
     const box = this.outbox;
-    if (!box || this.outLen === 0) return;
+    if (box === null) return;
     const len = this.outLen;
+    this.outbox = null;
     this.outLen = 0;
-    if (this.closedFlag) return;
-    this.lastWrite = Date.now(); // once per batch of frames, not per frame
-    // The outbox is reused at once, so whatever the socket does not take must be copied out.
-    this.writeOrQueue(box.subarray(0, len), false);
+    if (len > 0 && !this.closedFlag) {
+      this.lastWrite = Date.now(); // once per batch of frames, not per frame
+      this.writeOrQueue(box.subarray(0, len), false);
+    }
+    giveOutbox(box);
   }
 
   private writeOrQueue(bytes: Uint8Array, owned: boolean): void {

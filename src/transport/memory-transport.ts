@@ -97,7 +97,8 @@ class MemorySocket implements SocketLike {
       this.wantDrain = true;
       this.net.stats.shortWrites++;
     }
-    if (n > 0) this.peer.receive(bytes.slice(0, n)); // the caller may reuse its buffer
+    // A copy: the caller may reuse its buffer (and a Buffer's `slice` would be a view, not a copy).
+    if (n > 0) this.peer.receive(Uint8Array.prototype.slice.call(bytes, 0, n));
     return n;
   }
 
