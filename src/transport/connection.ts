@@ -76,12 +76,26 @@ export function freeOutboxes(): { small: number; large: number } {
 }
 
 /**
+ * Connections with frames gathered this tick, flushed together at its end by one microtask (rather
+ * than a closure per connection, which an idle connection would keep alive).
+ */
+let dirty: Array<Connection<unknown>> = [];
+
+function flushDirty(): void {
+  const batch = dirty;
+  dirty = [];
+  for (const conn of batch) conn.flush();
+}
+
+/**
  * A framed connection, owned by a listener (server side) or a pool (client side), which keeps its
  * per-connection state `S` in {@link state}. It is the handler of its socket's events.
  */
 export class Connection<S> implements FrameSink, SocketHandler {
-  /** `host:port` of the other end, for messages and errors. */
-  readonly remote: string;
+  /** `host:port` of the other end, for messages and errors (made when asked: mostly never). */
+  get remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort ?? "?"}`;
+  }
   /** Last time (ms, `Date.now()`) bytes arrived; used by idle/read timeouts. */
   lastRead = Date.now();
   /** Last time bytes were written or a frame was queued. */
@@ -107,13 +121,12 @@ export class Connection<S> implements FrameSink, SocketHandler {
   private outbox: Buffer | null = null;
   private outLen = 0;
   private flushScheduled = false;
-  /** Bytes the socket has not taken yet, oldest first. Non-empty means "wait for drain". */
-  private backlog: Uint8Array[] = [];
+  /** Bytes the socket has not taken yet, oldest first; non-null means "wait for drain" (made when needed). */
+  private backlog: Uint8Array[] | null = null;
   /** Total length of `backlog`. */
   private backlogBytes = 0;
   private endAfterFlush = false;
   private closedFlag = false;
-  private readonly flushTask = () => this.flush();
 
   constructor(
     readonly socket: SocketLike,
@@ -124,7 +137,6 @@ export class Connection<S> implements FrameSink, SocketHandler {
     /** Bytes of an oversize frame's payload shown to `onOversize` (0: decide on the header alone). */
     peek = 0,
   ) {
-    this.remote = `${socket.remoteAddress}:${socket.remotePort ?? "?"}`;
     this.maxOutFrame = Math.max(DEFAULT_MAX_FRAME, maxFrame);
     this.decoder = new FrameDecoder(maxFrame, this, { peek });
   }
@@ -146,7 +158,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   /** True while written bytes wait for the socket to drain. */
   get backpressured(): boolean {
-    return this.backlog.length > 0;
+    return this.backlog !== null;
   }
 
   /** Bytes written but not yet taken by the socket (waiting for the peer to read). */
@@ -257,7 +269,8 @@ export class Connection<S> implements FrameSink, SocketHandler {
   private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flushTask);
+      if (dirty.length === 0) queueMicrotask(flushDirty);
+      dirty.push(this as Connection<unknown>);
     }
   }
 
@@ -280,7 +293,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
   }
 
   private writeOrQueue(bytes: Uint8Array, owned: boolean): void {
-    if (this.backlog.length > 0) {
+    if (this.backlog !== null) {
       this.backlog.push(owned ? bytes : Buffer.from(bytes));
       this.backlogBytes += bytes.length;
       return;
@@ -288,7 +301,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     const written = this.socket.write(bytes);
     if (written < bytes.length) {
       const rest = bytes.subarray(Math.max(written, 0));
-      this.backlog.push(owned ? rest : Buffer.from(rest));
+      this.backlog = [owned ? rest : Buffer.from(rest)];
       this.backlogBytes += rest.length;
     } else if (this.endAfterFlush) {
       this.socket.end();
@@ -297,17 +310,19 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   /** Resume writing after backpressure (call from the socket's `drain` handler). */
   handleDrain(): void {
-    while (this.backlog.length > 0) {
-      const head = this.backlog[0]!;
+    const backlog = this.backlog;
+    while (backlog !== null && backlog.length > 0) {
+      const head = backlog[0]!;
       const written = this.socket.write(head);
       if (written < head.length) {
-        this.backlog[0] = head.subarray(Math.max(written, 0));
+        backlog[0] = head.subarray(Math.max(written, 0));
         this.backlogBytes -= Math.max(written, 0);
         return;
       }
-      this.backlog.shift();
+      backlog.shift();
       this.backlogBytes -= head.length;
     }
+    this.backlog = null;
     this.lastWrite = Date.now();
     if (this.endAfterFlush) this.socket.end();
     else this.events.onDrain?.(this);
@@ -318,7 +333,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     if (this.closedFlag) return;
     this.endAfterFlush = true;
     this.flush();
-    if (this.backlog.length === 0) this.socket.end();
+    if (this.backlog === null) this.socket.end();
   }
 
   /** Close at once, dropping anything not yet written. */
@@ -342,7 +357,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
   handleClose(error?: Error): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    this.backlog = [];
+    this.backlog = null;
     this.backlogBytes = 0;
     const held = this.decoder.reserved;
     this.decoder.reset();
