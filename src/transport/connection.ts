@@ -54,12 +54,12 @@ export const LARGE_OUTBOX = 64 * 1024;
  * holds one only between its first write of a tick and the end of that tick (the flush): an open
  * connection with nothing to write holds none, so that a node's memory does not grow with the
  * connections it keeps open. The lists are bounded: what they keep is a fixed cost of the process
- * (at most 64 small and 8 large buffers, 768 KiB), whatever the number of connections.
+ * (at most 32 small and 2 large buffers, 256 KiB), whatever the number of connections.
  */
 const freeSmall: Buffer[] = [];
 const freeLarge: Buffer[] = [];
-const FREE_SMALL_MAX = 64;
-const FREE_LARGE_MAX = 8;
+const FREE_SMALL_MAX = 32;
+const FREE_LARGE_MAX = 2;
 
 function takeOutbox(size: number): Buffer {
   return (size === SMALL_OUTBOX ? freeSmall.pop() : freeLarge.pop()) ?? Buffer.allocUnsafe(size);
@@ -159,6 +159,11 @@ export class Connection<S> implements FrameSink, SocketHandler {
   /** True while written bytes wait for the socket to drain. */
   get backpressured(): boolean {
     return this.backlog !== null;
+  }
+
+  /** Size of the write buffer this connection holds now: 0 but between a write and the end of its tick. */
+  get writeBufferBytes(): number {
+    return this.outbox?.length ?? 0;
   }
 
   /** Bytes written but not yet taken by the socket (waiting for the peer to read). */

@@ -13,6 +13,7 @@
  * @module
  */
 import { ClientConnection, type ConnectionOwner, type Pending } from "./client-connection.ts";
+import type { Connection } from "./connection.ts";
 import { clock, deadlineOf, untilDeadline, type CallSettings } from "./call-settings.ts";
 import type { Transport } from "./socket.ts";
 import { request, type Kwargs, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
@@ -63,6 +64,8 @@ export class PeerChannel implements ConnectionOwner {
   private connecting: Promise<ClientConnection | null> | null = null;
   /** Live one-request connections (single mode). */
   private singles = 0;
+  /** Calls waiting for the multiplexed connection (its setup, or their turn) before they send. */
+  private waiters = 0;
   /** Calls waiting for a one-request connection (made on first use: most peers never need it). */
   private singleQueue: Array<() => void> | null = null;
   /** Features the peer answered in its hello. */
@@ -84,6 +87,11 @@ export class PeerChannel implements ConnectionOwner {
     return `${this.host}:${this.port}`;
   }
 
+  /** @internal The pooled connection's framed connection (null when none is open), for tests and diagnostics. */
+  get connection(): Connection<ClientConnection> | null {
+    return this.shared?.conn ?? null;
+  }
+
   /** True when a pooled connection is open. */
   get connected(): boolean {
     return this.shared?.open ?? false;
@@ -94,10 +102,13 @@ export class PeerChannel implements ConnectionOwner {
     return !this.connected && this.connecting === null && this.singles === 0;
   }
 
-  /** Milliseconds since the shared connection last saw traffic, or -1 when there is none. */
+  /**
+   * Milliseconds since the shared connection last saw traffic, or -1 when it is in use (a call in
+   * flight, or waiting to send on it) or there is none.
+   */
   idleFor(now: number): number {
     const c = this.shared;
-    if (!c || !c.open || c.pending.size > 0) return -1;
+    if (!c || !c.open || c.pending.size > 0 || this.waiters > 0) return -1;
     return now - Math.max(c.conn!.lastRead, c.conn!.lastWrite);
   }
 
@@ -108,10 +119,18 @@ export class PeerChannel implements ConnectionOwner {
     try {
       if (this.mode === "single" && Date.now() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
       if (this.mode !== "single") {
-        let shared = await this.sharedConnection(timed);
-        // The connection may have been closed (the pool's cap, its idle sweep) between its setup
-        // and this turn: nothing was sent on it, so the call takes a fresh one.
-        for (let retry = 0; shared !== null && !shared.open && retry < 2; retry++) shared = await this.sharedConnection(timed);
+        // While calls wait for the connection, it counts as in use: the pool's cap and idle
+        // sweep leave it open until they have sent (see idleFor).
+        this.waiters++;
+        let shared: ClientConnection | null;
+        try {
+          shared = await this.sharedConnection(timed);
+          // Closed anyway between its setup and this turn (the server went away, the pool was
+          // closed): nothing was sent on it, so the call takes a fresh one.
+          for (let retry = 0; shared !== null && !shared.open && retry < 2; retry++) shared = await this.sharedConnection(timed);
+        } finally {
+          this.waiters--;
+        }
         if (shared) {
           if (clock() >= timed.deadline!) throw new CallTimeoutError(endpoint, this.key, settings.timeoutMs);
           return await shared.send(req, timed);

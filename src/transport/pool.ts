@@ -109,11 +109,20 @@ export class Pool implements ChannelHost {
   /** @internal A channel's connection opened: close the least recently used idle ones past the cap. */
   opened(channel: PeerChannel): void {
     this.live.add(channel);
+    this.trim(channel);
+  }
+
+  /**
+   * Close the least recently used idle connections (but `keep`'s) until at most
+   * {@link maxConnections} are open. A connection with a call in flight is never closed: the pool
+   * stays over its cap until those finish (the next connection opened or the sweep trims it then).
+   */
+  private trim(keep?: PeerChannel): void {
     if (this.live.size <= this.maxConnections) return;
     const now = Date.now();
     let excess = this.live.size - this.maxConnections;
     // Idle for longest first; a connection with a call in flight (idleFor -1) is never closed.
-    const idle = [...this.live].filter((c) => c !== channel && c.idleFor(now) >= 0).sort((a, b) => b.idleFor(now) - a.idleFor(now));
+    const idle = [...this.live].filter((c) => c !== keep && c.idleFor(now) >= 0).sort((a, b) => b.idleFor(now) - a.idleFor(now));
     for (const victim of idle) {
       if (excess-- <= 0) break;
       victim.close();
@@ -155,8 +164,10 @@ export class Pool implements ChannelHost {
   }
 
   private ensureSweeper(): void {
-    if (this.sweeper || this.idleTimeoutMs === Infinity) return;
+    if (this.sweeper || (this.idleTimeoutMs === Infinity && this.maxConnections === Infinity)) return;
     this.sweeper = setInterval(() => {
+      this.trim();
+      if (this.idleTimeoutMs === Infinity) return;
       const now = Date.now();
       for (const [key, ch] of this.channels) {
         const idle = ch.idleFor(now);
