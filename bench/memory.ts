@@ -37,7 +37,7 @@
  * path is compiled once, and would otherwise count as heap of the first size measured). Writes
  * `bench/results/memory.json`.
  *
- * Run: `bun bench/memory.ts [--quick] [--sizes 1000,10000]` (`--quick`: 1,000 only)
+ * Run: `bun bench/memory.ts [--quick] [--sizes 1000,10000]` (`--quick`: 500 peers only, a smoke run)
  *
  * @module
  */
@@ -205,7 +205,7 @@ async function measure(n: number): Promise<MemoryResult> {
 /** Run the scenario and write its results. */
 export async function runMemoryBench(sizes: number[]): Promise<MemoryResult[]> {
   const results: MemoryResult[] = [];
-  await measure(200); // warm-up, not reported
+  await measure(QUICK ? 100 : 200); // warm-up, not reported
   for (const n of sizes) results.push(await measure(n));
   printTable(
     "Heap per known peer, one node (bytes over the empty node; both ends of every connection)",
@@ -224,7 +224,7 @@ export async function runMemoryBench(sizes: number[]): Promise<MemoryResult[]> {
 if (import.meta.main) {
   watchdog(QUICK ? 120 : 300);
   const at = process.argv.indexOf("--sizes");
-  const sizes = at >= 0 ? process.argv[at + 1]!.split(",").map(Number) : QUICK ? [1000] : [1000, 10_000];
+  const sizes = at >= 0 ? process.argv[at + 1]!.split(",").map(Number) : QUICK ? [500] : [1000, 10_000];
   await runMemoryBench(sizes);
   process.exit(0);
 }
