@@ -70,6 +70,9 @@ function giveOutbox(buf: Buffer): void {
   if (free.length < (buf.length === SMALL_OUTBOX ? FREE_SMALL_MAX : FREE_LARGE_MAX)) free.push(buf);
 }
 
+/** A connection quiet this long lets go of its read buffer (it stays open; see {@link Connection.releaseIdleBuffers}). */
+export const IDLE_BUFFERS_MS = 1000;
+
 /** @internal Free outboxes kept by the process (for tests and the memory bench). */
 export function freeOutboxes(): { small: number; large: number } {
   return { small: freeSmall.length, large: freeLarge.length };
@@ -164,6 +167,15 @@ export class Connection<S> implements FrameSink, SocketHandler {
   /** Size of the write buffer this connection holds now: 0 but between a write and the end of its tick. */
   get writeBufferBytes(): number {
     return this.outbox?.length ?? 0;
+  }
+
+  /**
+   * Let go of the read buffer kept for frames split across reads, when none is partial (the idle
+   * sweeps of the pool and the listener call this, so that an idle connection holds no buffer).
+   */
+  releaseIdleBuffers(): void {
+    const held = this.decoder.reserved;
+    if (held > 0 && this.decoder.releaseIdle()) this.events.onBuffered?.(this, -held);
   }
 
   /** Bytes written but not yet taken by the socket (waiting for the peer to read). */

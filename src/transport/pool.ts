@@ -13,6 +13,7 @@
  * @module
  */
 import { PeerChannel, type ChannelHost } from "./peer-channel.ts";
+import { IDLE_BUFFERS_MS } from "./connection.ts";
 import { bunTransport } from "./bun-transport.ts";
 import type { Transport } from "./socket.ts";
 import { ConfigError } from "../errors.ts";
@@ -172,6 +173,7 @@ export class Pool implements ChannelHost {
       for (const [key, ch] of this.channels) {
         const idle = ch.idleFor(now);
         if (idle > this.idleTimeoutMs) ch.close();
+        else if (idle > IDLE_BUFFERS_MS) ch.connection?.releaseIdleBuffers();
         // A channel with nothing open or under way for the idle timeout is forgotten too, so that
         // peers called once (fakes a join listed, a broadcast origin) leave no channel behind.
         if (!ch.dormant) {

@@ -150,6 +150,54 @@ describe("connection - write buffers", () => {
   });
 });
 
+describe("connection - read buffers", () => {
+  /** The frame of `message`, split in two reads. */
+  function inTwo(message: unknown): [Uint8Array, Uint8Array] {
+    const payload = encode(message);
+    const bytes = new Uint8Array(4 + payload.length);
+    new DataView(bytes.buffer).setUint32(0, payload.length);
+    bytes.set(payload, 4);
+    const half = bytes.length >> 1;
+    return [bytes.slice(0, half), bytes.slice(half)];
+  }
+
+  test("a large frame's read buffer is dropped once the frame is read; a small one's when the connection is idle", () => {
+    const seen: unknown[] = [];
+    const conn = new Connection(new SlowSocket(Infinity), 4 * 1024 * 1024, { onFrame: (_c, b, s, e) => void seen.push(decode(b, s, e)), onOversize() {}, onClose() {} }, null);
+    for (const chunk of inTwo({ big: "B".repeat(200_000) })) conn.handleData(chunk);
+    expect(seen.length).toBe(1);
+    expect(conn.bufferedInput).toBe(0);
+    for (const chunk of inTwo({ small: "s".repeat(1000) })) conn.handleData(chunk);
+    expect(seen.length).toBe(2);
+    expect(conn.bufferedInput).toBeGreaterThan(0); // kept for the next split frame
+    conn.releaseIdleBuffers();
+    expect(conn.bufferedInput).toBe(0);
+    // A partial frame is kept whatever: releasing only happens between frames.
+    const [head, tail] = inTwo({ partial: true });
+    conn.handleData(head);
+    const held = conn.bufferedInput;
+    conn.releaseIdleBuffers();
+    expect(conn.bufferedInput).toBe(held);
+    conn.handleData(tail);
+    expect(seen[2]).toEqual({ partial: true });
+  });
+
+  test("the listener's and the pool's sweeps let quiet connections go of their read buffers", async () => {
+    const w = world({ maxRead: 700 });
+    const listener = serve(w, { echo: (x: unknown) => x });
+    const pool = poolIn(w);
+    const client = new Client(w.host, listener.port, { pool });
+    const text = "t".repeat(3000);
+    expect(await client.call("echo", text)).toBe(text);
+    const conn = pool.channel(w.host, listener.port).connection!;
+    expect(conn.bufferedInput).toBeGreaterThan(0);
+    expect(listener.bufferedInput).toBeGreaterThan(0);
+    await eventually(() => conn.bufferedInput === 0 && listener.bufferedInput === 0, 10_000, "read buffers released");
+    expect(pool.channel(w.host, listener.port).connected).toBe(true);
+    expect(await client.call("echo", text)).toBe(text);
+  }, 20_000);
+});
+
 describe("pool - the cap on open connections", () => {
   test("past maxConnections the least recently used idle connection is closed; calls to it reopen one", async () => {
     const w = world();
