@@ -33,8 +33,9 @@
  *
  * The heap is `process.memoryUsage().heapUsed` after a full GC (`Bun.gc(true)`), which counts
  * buffers' memory too. Each phase's node runs its SWIM core as it would (probes, gossip) while it
- * is measured. A first run at 200 peers, not reported, warms the process up (the code of every
- * path is compiled once, and would otherwise count as heap of the first size measured). Writes
+ * is measured. A first run at 1,000 peers (100 with `--quick`), not reported, warms the process up
+ * (the code of every path is compiled once, and would otherwise count as heap of the first size
+ * measured). Writes
  * `bench/results/memory.json`.
  *
  * Run: `bun bench/memory.ts [--quick] [--sizes 1000,10000]` (`--quick`: 500 peers only, a smoke run)
@@ -205,7 +206,7 @@ async function measure(n: number): Promise<MemoryResult> {
 /** Run the scenario and write its results. */
 export async function runMemoryBench(sizes: number[]): Promise<MemoryResult[]> {
   const results: MemoryResult[] = [];
-  await measure(QUICK ? 100 : 200); // warm-up, not reported
+  await measure(QUICK ? 100 : 1000); // warm-up, not reported
   for (const n of sizes) results.push(await measure(n));
   printTable(
     "Heap per known peer, one node (bytes over the empty node; both ends of every connection)",
