@@ -29,8 +29,8 @@ export interface SwarmResult {
   /** Heap per known peer per node, bytes (after a full GC; over the started nodes' heap before joining). */
   heapPerKnownPeer: number;
   /**
-   * The same without the connections' write buffers (a 64 KiB outbox each, on both ends of every
-   * open connection): what the peers themselves cost (records, membership state).
+   * The same without the open connections (about 1 KB an end, `CONNECTION_END_BYTES`): what the
+   * peers themselves cost (records, membership state).
    */
   heapPerKnownPeerWithoutConnections: number;
   /** Connections open per process once converged (accepted and pooled). */
@@ -42,8 +42,11 @@ export interface SwarmResult {
 
 const WORKER = join(import.meta.dir, "membership-worker.ts");
 
-/** The write buffer an open connection holds (`transport/connection.ts`). */
-const OUTBOX_BYTES = 64 * 1024;
+/**
+ * What one end of an open, idle connection holds on the heap over TCP: about 1 KB (2,066 bytes for
+ * both ends with the pool's channel, measured as in bench/memory.ts; no write buffer once idle).
+ */
+const CONNECTION_END_BYTES = 1_033;
 
 /** A worker process and the one answer it owes. */
 class Worker {
@@ -114,7 +117,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     // Memory once converged, before the steady window adds anything.
     const converged = await status();
     const perPeer = converged.map((s, i) => (s.heap - started[i]!.heap) / started[i]!.ids.length / (n - 1));
-    const perPeerBare = converged.map((s, i) => (s.heap - started[i]!.heap - s.connections * OUTBOX_BYTES) / started[i]!.ids.length / (n - 1));
+    const perPeerBare = converged.map((s, i) => (s.heap - started[i]!.heap - s.connections * CONNECTION_END_BYTES) / started[i]!.ids.length / (n - 1));
     // Let the joins' announcements pass before the window (a second, or a quarter of a short window).
     await Bun.sleep(Math.min(2000, steadySeconds * 250));
     const calls = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.calls, 0) + seed.metrics().traffic.membership.calls_sent;

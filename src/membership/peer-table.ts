@@ -13,7 +13,7 @@ export type PeerSource = "seed" | "join" | "heartbeat" | "exchange" | "mdns" | "
 
 /** One known peer. */
 export interface PeerEntry {
-  /** The wire record (`last_seen` is kept current). */
+  /** The wire record (`last_seen` is kept current; its `capabilities` shared and frozen: replace them, never change them). */
   peer: Peer;
   /** The host this node dials; loopback for a peer on this host. */
   dialHost: string;
@@ -21,7 +21,7 @@ export interface PeerEntry {
   fallbackHost: string | null;
   /** How the peer became known. */
   source: PeerSource;
-  /** Implementation extensions the peer advertised (mDNS `ext`), e.g. `["mux"]`. */
+  /** Implementation extensions the peer advertised (mDNS `ext`), e.g. `["mux"]` (shared and frozen: replace it, never change it). */
   extensions: string[];
 }
 
@@ -65,6 +65,27 @@ export function sample<T>(items: readonly T[], n: number): T[] {
     [copy[i], copy[j]] = [copy[j]!, copy[i]!];
   }
   return copy.slice(0, n);
+}
+
+/** Most distinct lists {@link sharedList} keeps; past it, new lists are copied as they come. */
+const MAX_SHARED_LISTS = 256;
+const sharedLists = new Map<string, string[]>();
+
+/**
+ * One frozen array for each distinct list of names (capabilities, extensions): a swarm's peers
+ * advertise a few lists between them, and a table of thousands would otherwise hold an array per
+ * peer (64 bytes even when empty). Safe because the table never changes a record's list in place
+ * (it replaces the list) and every record leaves the table as a copy ({@link PeerTable.records},
+ * the node's events). The array is typed mutable only because `Peer` is the wire record's type.
+ */
+export function sharedList(list: readonly string[]): string[] {
+  const key = list.length === 0 ? "" : JSON.stringify(list);
+  let shared = sharedLists.get(key);
+  if (shared === undefined) {
+    shared = Object.freeze([...list]) as string[];
+    if (sharedLists.size < MAX_SHARED_LISTS) sharedLists.set(key, shared);
+  }
+  return shared;
 }
 
 function copyRecord(entry: PeerEntry): Peer {
@@ -134,21 +155,21 @@ export class PeerTable {
   ): { entry: PeerEntry; result: UpsertResult } {
     let address = plainAddress(peer.address);
     if ((address === "" || isWildcard(address)) && options.remoteAddress) address = plainAddress(options.remoteAddress);
-    const record: Peer = { ...peer, address, capabilities: [...peer.capabilities] };
+    const record: Peer = { ...peer, address, capabilities: sharedList(peer.capabilities) };
     const old = this.entries.get(peer.id);
     if (old) {
       record.last_seen = Math.max(old.peer.last_seen, record.last_seen);
       const moved = old.peer.address !== record.address || options.sameHost !== undefined;
       old.peer = record;
       if (moved) Object.assign(old, dialTarget(record.address, options.sameHost));
-      if (options.extensions) old.extensions = [...options.extensions];
+      if (options.extensions) old.extensions = sharedList(options.extensions);
       return { entry: old, result: "updated" };
     }
     const entry: PeerEntry = {
       peer: record,
       ...dialTarget(record.address, options.sameHost),
       source,
-      extensions: options.extensions ? [...options.extensions] : [],
+      extensions: sharedList(options.extensions ?? []),
     };
     this.entries.set(peer.id, entry);
     return { entry, result: "added" };

@@ -1,37 +1,55 @@
 /**
  * The default {@link Transport}: TCP through `Bun.connect` and `Bun.listen`. Bun's socket is a
  * {@link SocketLike} as it is; its `data` slot holds the {@link SocketHandler} made on open, and
- * one handler table serves every socket, dialed or accepted.
+ * one handler table serves every dialed socket (the listener's differs only in `open`).
  *
  * @module
  */
 import type { SocketHandler as BunSocketHandler } from "bun";
 import type { OpenHandler, SocketHandler, Transport } from "./socket.ts";
 
-/** A socket's `data` is its handler from `open` on (undefined only before). */
-type Slot = SocketHandler | undefined;
+/** A connect on its way: what to do once the socket opens, or fails to. */
+class Dialing {
+  constructor(
+    readonly open: OpenHandler,
+    readonly resolve: () => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+}
+
+/**
+ * A socket's `data`: while a dialed socket connects, its {@link Dialing}; from `open` on, its
+ * handler (and nothing else, so an open socket keeps nothing of its connect alive).
+ */
+type Slot = SocketHandler | Dialing | undefined;
+
+/** The handler of an open socket; undefined before `open` (a connect that failed closes too). */
+function handler(socket: { data: Slot }): SocketHandler | undefined {
+  const data = socket.data;
+  return data instanceof Dialing ? undefined : data;
+}
 
 /** Every socket event goes to the socket's handler. */
 const events: Omit<BunSocketHandler<Slot>, "open" | "connectError"> = {
   // A plain Uint8Array view of the chunk (same memory): the layers above slice it per frame, and
   // subarray() on a Buffer costs about three times as much as on a Uint8Array here.
-  data: (socket, chunk) => socket.data!.handleData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
-  drain: (socket) => socket.data!.handleDrain(),
-  end: (socket) => socket.data?.handleEnd(),
-  close: (socket, error) => socket.data?.handleClose(error),
-  error: (socket, error) => socket.data?.handleError(error),
+  data: (socket, chunk) => handler(socket)!.handleData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+  drain: (socket) => handler(socket)!.handleDrain(),
+  end: (socket) => handler(socket)?.handleEnd(),
+  close: (socket, error) => handler(socket)?.handleClose(error),
+  error: (socket, error) => handler(socket)?.handleError(error),
 };
 
-/** The handler table of one socket: the shared events, and `open` handing the socket to its handler. */
-function handlers(open: OpenHandler, opened?: () => void): BunSocketHandler<Slot> {
-  return {
-    ...events,
-    open(socket) {
-      socket.data = open(socket);
-      opened?.();
-    },
-  };
-}
+/** The handler table of every dialed socket: one for all of them (a connect's own state is in its slot). */
+const dialHandlers: BunSocketHandler<Slot> = {
+  ...events,
+  open(socket) {
+    const dialing = socket.data as Dialing;
+    socket.data = dialing.open(socket);
+    dialing.resolve();
+  },
+  connectError: (socket, error) => (socket.data as Dialing).reject(error),
+};
 
 /** TCP sockets through Bun: what every pool and listener uses unless given another transport. */
 export const bunTransport: Transport = {
@@ -41,8 +59,8 @@ export const bunTransport: Transport = {
         hostname: options.hostname,
         port: options.port,
         allowHalfOpen: options.allowHalfOpen ?? false,
-        data: undefined,
-        socket: { ...handlers(open, resolve), connectError: (_socket, error) => reject(error) },
+        data: new Dialing(open, resolve, reject),
+        socket: dialHandlers,
       }).catch(reject);
     });
   },
@@ -53,7 +71,12 @@ export const bunTransport: Transport = {
       port: options.port,
       allowHalfOpen: options.allowHalfOpen ?? false,
       data: undefined,
-      socket: handlers(open),
+      socket: {
+        ...events,
+        open(socket) {
+          socket.data = open(socket);
+        },
+      },
     });
   },
 };

@@ -29,8 +29,17 @@ export interface Pending {
   deadline: number;
 }
 
-/** Re-sends a request (after a going-away) and settles the original caller. */
-export type Resend = (p: Pending) => void;
+/**
+ * Who holds a connection in a pool (a `PeerChannel`): told when the connection takes no more
+ * requests, and asked to resend what a going-away left unanswered. (An object with methods rather
+ * than callbacks: an open connection keeps no closures alive.)
+ */
+export interface ConnectionOwner {
+  /** Send a request again on a fresh connection (after a going-away), settling its caller. */
+  resend(p: Pending): void;
+  /** The connection takes no more requests: the server said it is going away, or it closed. */
+  lost(cc: ClientConnection): void;
+}
 
 /** The events of every client connection go to the {@link ClientConnection} in its state. */
 const clientEvents: ConnectionEvents<ClientConnection> = {
@@ -57,9 +66,10 @@ export class ClientConnection {
   private oversize: FrameTooLargeError | null = null;
   /** The server said it is going away: send nothing more here, resend what is unanswered. */
   goingAway = false;
-  onClosed: (() => void) | null = null;
-  onGoingAway: (() => void) | null = null;
-  resend: Resend | null = null;
+  /** {@link close} was called: nothing more is sent here (the socket is ending). */
+  private closing = false;
+  /** The pool's holder of this connection, if any. */
+  owner: ConnectionOwner | null = null;
 
   private constructor(
     /** `host:port`, for errors and logs. */
@@ -95,6 +105,7 @@ export class ClientConnection {
           const conn = new Connection(socket, settings.maxFrame, clientEvents, cc, RESPONSE_ID_PEEK);
           cc.conn = conn;
           if (timer) clearTimeout(timer);
+          timer = null;
           if (settled) {
             // The call gave up while connecting: nothing was sent on this socket. Close it once
             // the transport holds the handler, so that the close reaches it.
@@ -110,8 +121,9 @@ export class ClientConnection {
     });
   }
 
+  /** True while requests may be sent: connected, and neither closed nor closing. */
   get open(): boolean {
-    return this.conn !== null && !this.conn.closed;
+    return this.conn !== null && !this.conn.closed && !this.closing;
   }
 
   /** Send a request and wait for its response. Rejects, never throws. */
@@ -136,7 +148,7 @@ export class ClientConnection {
     reject: (error: Error) => void,
   ): void {
     const conn = this.conn;
-    if (!conn || conn.closed || this.goingAway) {
+    if (!conn || conn.closed || this.goingAway || this.closing) {
       reject(new ConnectionError(`connection to ${this.peer} is closed`, this.peer, { endpoint: req.endpoint }));
       return;
     }
@@ -184,6 +196,7 @@ export class ClientConnection {
 
   /** Close after whatever is queued is written. */
   close(): void {
+    this.closing = true;
     this.conn?.end();
   }
 
@@ -211,7 +224,7 @@ export class ClientConnection {
     if (!pending) {
       if (res.id === "" && res.error?.code === GOING_AWAY) {
         this.goingAway = true;
-        this.onGoingAway?.();
+        this.owner?.lost(this);
       } else if (res.id === "" && res.error) this.lastError = res;
       else log.debug(`response for unknown id ${res.id} from ${this.peer}`);
       return;
@@ -259,11 +272,12 @@ export class ClientConnection {
     this.timer = null;
     this.timerAt = Infinity;
     // After a going-away, an unanswered request is one the server never ran: send it again.
-    const resend = this.goingAway && !this.oversize ? this.resend : null;
+    const owner = this.owner;
+    const resend = this.goingAway && !this.oversize && owner !== null;
     for (const p of all) {
-      if (resend) resend(p);
+      if (resend) owner.resend(p);
       else p.reject(failure(p));
     }
-    this.onClosed?.();
+    owner?.lost(this);
   }
 }

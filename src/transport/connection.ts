@@ -3,7 +3,8 @@
  * and a pooled, batching outbox with a backpressure queue on the write side.
  *
  * Writes made in the same tick are gathered (header and payload together) into one pooled buffer
- * and handed to the socket in one `write` at the end of the tick. A socket may take only part of a
+ * and handed to the socket in one `write` at the end of the tick; the buffer goes back to the
+ * process's free list then, so a connection holds one only while it has something to write. A socket may take only part of a
  * buffer and keep nothing of the rest (Bun's does), so whatever it did not take waits in a queue
  * that is flushed on `drain`: no byte is lost under backpressure.
  *
@@ -40,18 +41,53 @@ export interface ConnectionEvents<S> {
   onBuffered?(conn: Connection<S>, delta: number): void;
 }
 
-const OUTBOX_SIZE = 64 * 1024;
+/**
+ * The outbox a connection takes for the first frames of a tick: enough for a call, its answer or a
+ * SWIM message with its piggybacked updates. Frames that do not fit move it to a large one.
+ */
+export const SMALL_OUTBOX = 4 * 1024;
+/** The largest outbox: frames gathered past it are written first; a frame over it gets a buffer of its own. */
+export const LARGE_OUTBOX = 64 * 1024;
 
-/** A free list of outbox buffers, shared by every connection of the process. */
-const outboxPool: Buffer[] = [];
-const OUTBOX_POOL_MAX = 256;
+/**
+ * Free outboxes, shared by every connection of the process, small and large apart. A connection
+ * holds one only between its first write of a tick and the end of that tick (the flush): an open
+ * connection with nothing to write holds none, so that a node's memory does not grow with the
+ * connections it keeps open. The lists are bounded: what they keep is a fixed cost of the process
+ * (at most 32 small and 2 large buffers, 256 KiB), whatever the number of connections.
+ */
+const freeSmall: Buffer[] = [];
+const freeLarge: Buffer[] = [];
+const FREE_SMALL_MAX = 32;
+const FREE_LARGE_MAX = 2;
 
-function takeOutbox(): Buffer {
-  return outboxPool.pop() ?? Buffer.allocUnsafe(OUTBOX_SIZE);
+function takeOutbox(size: number): Buffer {
+  return (size === SMALL_OUTBOX ? freeSmall.pop() : freeLarge.pop()) ?? Buffer.allocUnsafe(size);
 }
 
 function giveOutbox(buf: Buffer): void {
-  if (outboxPool.length < OUTBOX_POOL_MAX) outboxPool.push(buf);
+  const free = buf.length === SMALL_OUTBOX ? freeSmall : freeLarge;
+  if (free.length < (buf.length === SMALL_OUTBOX ? FREE_SMALL_MAX : FREE_LARGE_MAX)) free.push(buf);
+}
+
+/** A connection quiet this long lets go of its read buffer (it stays open; see {@link Connection.releaseIdleBuffers}). */
+export const IDLE_BUFFERS_MS = 1000;
+
+/** @internal Free outboxes kept by the process (for tests and the memory bench). */
+export function freeOutboxes(): { small: number; large: number } {
+  return { small: freeSmall.length, large: freeLarge.length };
+}
+
+/**
+ * Connections with frames gathered this tick, flushed together at its end by one microtask (rather
+ * than a closure per connection, which an idle connection would keep alive).
+ */
+let dirty: Array<Connection<unknown>> = [];
+
+function flushDirty(): void {
+  const batch = dirty;
+  dirty = [];
+  for (const conn of batch) conn.flush();
 }
 
 /**
@@ -59,8 +95,10 @@ function giveOutbox(buf: Buffer): void {
  * per-connection state `S` in {@link state}. It is the handler of its socket's events.
  */
 export class Connection<S> implements FrameSink, SocketHandler {
-  /** `host:port` of the other end, for messages and errors. */
-  readonly remote: string;
+  /** `host:port` of the other end, for messages and errors (made when asked: mostly never). */
+  get remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort ?? "?"}`;
+  }
   /** Last time (ms, `Date.now()`) bytes arrived; used by idle/read timeouts. */
   lastRead = Date.now();
   /** Last time bytes were written or a frame was queued. */
@@ -86,13 +124,12 @@ export class Connection<S> implements FrameSink, SocketHandler {
   private outbox: Buffer | null = null;
   private outLen = 0;
   private flushScheduled = false;
-  /** Bytes the socket has not taken yet, oldest first. Non-empty means "wait for drain". */
-  private backlog: Uint8Array[] = [];
+  /** Bytes the socket has not taken yet, oldest first; non-null means "wait for drain" (made when needed). */
+  private backlog: Uint8Array[] | null = null;
   /** Total length of `backlog`. */
   private backlogBytes = 0;
   private endAfterFlush = false;
   private closedFlag = false;
-  private readonly flushTask = () => this.flush();
 
   constructor(
     readonly socket: SocketLike,
@@ -103,7 +140,6 @@ export class Connection<S> implements FrameSink, SocketHandler {
     /** Bytes of an oversize frame's payload shown to `onOversize` (0: decide on the header alone). */
     peek = 0,
   ) {
-    this.remote = `${socket.remoteAddress}:${socket.remotePort ?? "?"}`;
     this.maxOutFrame = Math.max(DEFAULT_MAX_FRAME, maxFrame);
     this.decoder = new FrameDecoder(maxFrame, this, { peek });
   }
@@ -125,7 +161,21 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   /** True while written bytes wait for the socket to drain. */
   get backpressured(): boolean {
-    return this.backlog.length > 0;
+    return this.backlog !== null;
+  }
+
+  /** Size of the write buffer this connection holds now: 0 but between a write and the end of its tick. */
+  get writeBufferBytes(): number {
+    return this.outbox?.length ?? 0;
+  }
+
+  /**
+   * Let go of the read buffer kept for frames split across reads, when none is partial (the idle
+   * sweeps of the pool and the listener call this, so that an idle connection holds no buffer).
+   */
+  releaseIdleBuffers(): void {
+    const held = this.decoder.reserved;
+    if (held > 0 && this.decoder.releaseIdle()) this.events.onBuffered?.(this, -held);
   }
 
   /** Bytes written but not yet taken by the socket (waiting for the peer to read). */
@@ -168,22 +218,24 @@ export class Connection<S> implements FrameSink, SocketHandler {
   send(message: unknown): number {
     if (!this.closedFlag) {
       // Plain messages are encoded straight into the outbox, after a gap for the header; the
-      // general codec (and a copy) is only needed for other values or a frame over the outbox size.
-      const box = (this.outbox ??= takeOutbox());
+      // general codec (and a copy) is only needed for other values or a frame over the large outbox.
+      let box = (this.outbox ??= takeOutbox(SMALL_OUTBOX));
       let at = this.outLen;
-      let end = fastEncodeInto(message, box, at + HEADER_SIZE, OUTBOX_SIZE);
+      let end = fastEncodeInto(message, box, at + HEADER_SIZE, box.length);
+      if (end === NO_ROOM && box.length === SMALL_OUTBOX) {
+        box = this.grow();
+        end = fastEncodeInto(message, box, at + HEADER_SIZE, box.length);
+      }
       if (end === NO_ROOM && at > 0) {
         this.flush();
+        box = this.outbox = takeOutbox(LARGE_OUTBOX);
         at = 0;
-        end = fastEncodeInto(message, box, HEADER_SIZE, OUTBOX_SIZE);
+        end = fastEncodeInto(message, box, HEADER_SIZE, box.length);
       }
       if (end >= 0) {
         writeHeader(box, at, end - at - HEADER_SIZE);
         this.outLen = end;
-        if (!this.flushScheduled) {
-          this.flushScheduled = true;
-          queueMicrotask(this.flushTask);
-        }
+        this.scheduleFlush();
         return end - at;
       }
     }
@@ -199,7 +251,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     if (this.closedFlag) return 0;
     if (payload.length > this.maxOutFrame) throw new FrameTooLargeError(payload.length, this.maxOutFrame);
     const size = payload.length + HEADER_SIZE;
-    if (size > OUTBOX_SIZE) {
+    if (size > LARGE_OUTBOX) {
       // A large frame gets a buffer of its own (header and payload still in one write), after
       // whatever is already gathered, so that order is kept.
       this.flush();
@@ -207,34 +259,58 @@ export class Connection<S> implements FrameSink, SocketHandler {
       this.writeOrQueue(frameOf(payload), true);
       return size;
     }
-    if (this.outbox && this.outLen + size > OUTBOX_SIZE) this.flush();
-    const box = (this.outbox ??= takeOutbox());
+    let box = this.outbox;
+    if (box !== null && this.outLen + size > box.length) {
+      if (box.length === SMALL_OUTBOX && this.outLen + size <= LARGE_OUTBOX) box = this.grow();
+      else this.flush();
+    }
+    box = this.outbox ??= takeOutbox(size > SMALL_OUTBOX ? LARGE_OUTBOX : SMALL_OUTBOX);
     const at = this.outLen;
     writeHeader(box, at, payload.length);
     box.set(payload, at + HEADER_SIZE);
     this.outLen = at + size;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushTask);
-    }
+    this.scheduleFlush();
     return size;
   }
 
-  /** Hand everything gathered so far to the socket now. */
+  /** Move what is gathered in the small outbox to a large one (a tick that writes more than a call). */
+  private grow(): Buffer {
+    const small = this.outbox!;
+    const large = takeOutbox(LARGE_OUTBOX);
+    small.copy(large, 0, 0, this.outLen);
+    giveOutbox(small);
+    this.outbox = large;
+    return large;
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      if (dirty.length === 0) queueMicrotask(flushDirty);
+      dirty.push(this as Connection<unknown>);
+    }
+  }
+
+  /**
+   * Hand everything gathered so far to the socket now, and give the outbox back: whatever the
+   * socket does not take is copied to the backlog, so an idle connection holds no write buffer.
+   */
   flush(): void {
     this.flushScheduled = false;
     const box = this.outbox;
-    if (!box || this.outLen === 0) return;
+    if (box === null) return;
     const len = this.outLen;
+    this.outbox = null;
     this.outLen = 0;
-    if (this.closedFlag) return;
-    this.lastWrite = Date.now(); // once per batch of frames, not per frame
-    // The outbox is reused at once, so whatever the socket does not take must be copied out.
-    this.writeOrQueue(box.subarray(0, len), false);
+    if (len > 0 && !this.closedFlag) {
+      this.lastWrite = Date.now(); // once per batch of frames, not per frame
+      this.writeOrQueue(box.subarray(0, len), false);
+    }
+    giveOutbox(box);
   }
 
   private writeOrQueue(bytes: Uint8Array, owned: boolean): void {
-    if (this.backlog.length > 0) {
+    if (this.backlog !== null) {
       this.backlog.push(owned ? bytes : Buffer.from(bytes));
       this.backlogBytes += bytes.length;
       return;
@@ -242,7 +318,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     const written = this.socket.write(bytes);
     if (written < bytes.length) {
       const rest = bytes.subarray(Math.max(written, 0));
-      this.backlog.push(owned ? rest : Buffer.from(rest));
+      this.backlog = [owned ? rest : Buffer.from(rest)];
       this.backlogBytes += rest.length;
     } else if (this.endAfterFlush) {
       this.socket.end();
@@ -251,17 +327,19 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   /** Resume writing after backpressure (call from the socket's `drain` handler). */
   handleDrain(): void {
-    while (this.backlog.length > 0) {
-      const head = this.backlog[0]!;
+    const backlog = this.backlog;
+    while (backlog !== null && backlog.length > 0) {
+      const head = backlog[0]!;
       const written = this.socket.write(head);
       if (written < head.length) {
-        this.backlog[0] = head.subarray(Math.max(written, 0));
+        backlog[0] = head.subarray(Math.max(written, 0));
         this.backlogBytes -= Math.max(written, 0);
         return;
       }
-      this.backlog.shift();
+      backlog.shift();
       this.backlogBytes -= head.length;
     }
+    this.backlog = null;
     this.lastWrite = Date.now();
     if (this.endAfterFlush) this.socket.end();
     else this.events.onDrain?.(this);
@@ -272,7 +350,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     if (this.closedFlag) return;
     this.endAfterFlush = true;
     this.flush();
-    if (this.backlog.length === 0) this.socket.end();
+    if (this.backlog === null) this.socket.end();
   }
 
   /** Close at once, dropping anything not yet written. */
@@ -296,7 +374,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
   handleClose(error?: Error): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    this.backlog = [];
+    this.backlog = null;
     this.backlogBytes = 0;
     const held = this.decoder.reserved;
     this.decoder.reset();

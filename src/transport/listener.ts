@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Connection, type ConnectionEvents } from "./connection.ts";
+import { Connection, IDLE_BUFFERS_MS, type ConnectionEvents } from "./connection.ts";
 import { bunTransport } from "./bun-transport.ts";
 import type { OpenHandler, ServeOptions, ServerHandle, Transport } from "./socket.ts";
 import type { TrafficMeter } from "./traffic.ts";
@@ -377,7 +377,7 @@ export class Listener {
       } else if (state.inFlight === 0 && !conn.backpressured && now - Math.max(conn.lastRead, conn.lastWrite) > idleTimeoutMs) {
         log.debug(`closing idle ${conn.remote}`);
         this.retire(conn);
-      }
+      } else if (now - conn.lastRead > IDLE_BUFFERS_MS) conn.releaseIdleBuffers(); // quiet: keeps no read buffer
     }
   }
 }

@@ -62,8 +62,8 @@ class MemorySocket implements SocketLike {
   /** The other end (set right after both ends are made). */
   peer!: MemorySocket;
   handler: SocketHandler | null = null;
-  /** Bytes the peer wrote that this end has not read yet, oldest first. */
-  private inbox: Uint8Array[] = [];
+  /** Bytes the peer wrote that this end has not read yet, oldest first (made on the first bytes). */
+  private inbox: Uint8Array[] | null = null;
   /** Total length of {@link inbox}. */
   inboxBytes = 0;
   /** The peer's FIN waits behind {@link inbox}. */
@@ -97,7 +97,8 @@ class MemorySocket implements SocketLike {
       this.wantDrain = true;
       this.net.stats.shortWrites++;
     }
-    if (n > 0) this.peer.receive(bytes.slice(0, n)); // the caller may reuse its buffer
+    // A copy: the caller may reuse its buffer (and a Buffer's `slice` would be a view, not a copy).
+    if (n > 0) this.peer.receive(Uint8Array.prototype.slice.call(bytes, 0, n));
     return n;
   }
 
@@ -129,7 +130,7 @@ class MemorySocket implements SocketLike {
 
   /** Bytes from the peer. */
   private receive(chunk: Uint8Array): void {
-    this.inbox.push(chunk);
+    (this.inbox ??= []).push(chunk);
     this.inboxBytes += chunk.length;
     this.schedule();
   }
@@ -176,26 +177,29 @@ class MemorySocket implements SocketLike {
 
   /** Up to `max` bytes off the inbox, in one chunk. */
   private take(max: number): Uint8Array {
-    const first = this.inbox[0]!;
-    if (first.length >= max || this.inbox.length === 1) {
+    const inbox = this.inbox!;
+    const first = inbox[0]!;
+    if (first.length >= max || inbox.length === 1) {
       const chunk = first.length > max ? first.subarray(0, max) : first;
-      if (chunk === first) this.inbox.shift();
-      else this.inbox[0] = first.subarray(max);
+      if (chunk === first) inbox.shift();
+      else inbox[0] = first.subarray(max);
       this.inboxBytes -= chunk.length;
+      if (this.inboxBytes === 0) this.inbox = null; // an idle end holds no array
       return chunk;
     }
     const size = Math.min(max, this.inboxBytes);
     const out = new Uint8Array(size);
     let at = 0;
     while (at < size) {
-      const head = this.inbox[0]!;
+      const head = inbox[0]!;
       const n = Math.min(head.length, size - at);
       out.set(head.subarray(0, n), at);
       at += n;
-      if (n === head.length) this.inbox.shift();
-      else this.inbox[0] = head.subarray(n);
+      if (n === head.length) inbox.shift();
+      else inbox[0] = head.subarray(n);
     }
     this.inboxBytes -= size;
+    if (this.inboxBytes === 0) this.inbox = null;
     return out;
   }
 
@@ -203,7 +207,7 @@ class MemorySocket implements SocketLike {
   private close(error: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    this.inbox = [];
+    this.inbox = null;
     this.inboxBytes = 0;
     this.forget();
     this.net.later(() => this.handler?.handleClose(error));
@@ -370,19 +374,27 @@ export class MemoryNetwork {
         reject(socketError("ECONNREFUSED", `connection refused: ${target}`));
         return;
       }
-      const clientPort = this.port();
-      const client = new MemorySocket(this, options.hostname, options.port, options.allowHalfOpen ?? false, () => this.sockets.delete(client));
-      const accepted: MemorySocket = new MemorySocket(this, from, clientPort, server.allowHalfOpen, () => {
-        this.sockets.delete(accepted);
-        server.accepted.delete(accepted);
-      });
-      client.peer = accepted;
-      accepted.peer = client;
-      this.sockets.add(client).add(accepted);
-      server.accepted.add(accepted);
+      const [client, accepted] = this.pair(from, options, server);
       accepted.handler = server.open(accepted);
       client.handler = open(client);
       resolve();
     });
+  }
+
+  /**
+   * The two ends of a new connection, tracked until they close. (Made here rather than in the
+   * connect's closure, so that what each end keeps to forget itself holds nothing of the connect.)
+   */
+  private pair(from: string, options: DialOptions, server: MemoryServer): [MemorySocket, MemorySocket] {
+    const client = new MemorySocket(this, options.hostname, options.port, options.allowHalfOpen ?? false, () => this.sockets.delete(client));
+    const accepted: MemorySocket = new MemorySocket(this, from, this.port(), server.allowHalfOpen, () => {
+      this.sockets.delete(accepted);
+      server.accepted.delete(accepted);
+    });
+    client.peer = accepted;
+    accepted.peer = client;
+    this.sockets.add(client).add(accepted);
+    server.accepted.add(accepted);
+    return [client, accepted];
   }
 }

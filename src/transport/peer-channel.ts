@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { ClientConnection, type Resend } from "./client-connection.ts";
+import { ClientConnection, type ConnectionOwner, type Pending } from "./client-connection.ts";
+import type { Connection } from "./connection.ts";
 import { clock, deadlineOf, untilDeadline, type CallSettings } from "./call-settings.ts";
 import type { Transport } from "./socket.ts";
 import { request, type Kwargs, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
@@ -37,7 +38,14 @@ export interface ChannelHost {
   readonly transport: Transport;
   /** At most this many simultaneous connections to one single-request peer. */
   readonly maxSingleConnections: number;
+  /** The channel's multiplexed connection is open now (the pool counts them, and may close an idle one). */
+  opened(channel: PeerChannel): void;
+  /** The channel's multiplexed connection is closing or closed (told at least once per {@link opened}). */
+  closed(channel: PeerChannel): void;
 }
+
+/** The features of a peer that said no hello yet: shared, frozen (a channel costs no object of its own). */
+const NO_FEATURES: Readonly<Record<string, unknown>> = Object.freeze({});
 
 let idPrefix = "";
 let idCounter = 0;
@@ -49,16 +57,19 @@ function nextId(): string {
 }
 
 /** All connections to one peer, and its mode. */
-export class PeerChannel {
+export class PeerChannel implements ConnectionOwner {
   mode: PeerMode = "unknown";
   private modeAt = 0;
   private shared: ClientConnection | null = null;
   private connecting: Promise<ClientConnection | null> | null = null;
   /** Live one-request connections (single mode). */
   private singles = 0;
-  private readonly singleQueue: Array<() => void> = [];
+  /** Calls waiting for the multiplexed connection (its setup, or their turn) before they send. */
+  private waiters = 0;
+  /** Calls waiting for a one-request connection (made on first use: most peers never need it). */
+  private singleQueue: Array<() => void> | null = null;
   /** Features the peer answered in its hello. */
-  features: Record<string, unknown> = {};
+  features: Readonly<Record<string, unknown>> = NO_FEATURES;
   /** Set when the pool forgot this channel ({@link Pool.closeAll}); holders must ask the pool again. */
   retired = false;
   /** When a one-request call last ended (ms, `Date.now()`); 0 for none. */
@@ -76,6 +87,11 @@ export class PeerChannel {
     return `${this.host}:${this.port}`;
   }
 
+  /** @internal The pooled connection's framed connection (null when none is open), for tests and diagnostics. */
+  get connection(): Connection<ClientConnection> | null {
+    return this.shared?.conn ?? null;
+  }
+
   /** True when a pooled connection is open. */
   get connected(): boolean {
     return this.shared?.open ?? false;
@@ -86,10 +102,13 @@ export class PeerChannel {
     return !this.connected && this.connecting === null && this.singles === 0;
   }
 
-  /** Milliseconds since the shared connection last saw traffic, or -1 when there is none. */
+  /**
+   * Milliseconds since the shared connection last saw traffic, or -1 when it is in use (a call in
+   * flight, or waiting to send on it) or there is none.
+   */
   idleFor(now: number): number {
     const c = this.shared;
-    if (!c || !c.open || c.pending.size > 0) return -1;
+    if (!c || !c.open || c.pending.size > 0 || this.waiters > 0) return -1;
     return now - Math.max(c.conn!.lastRead, c.conn!.lastWrite);
   }
 
@@ -100,7 +119,18 @@ export class PeerChannel {
     try {
       if (this.mode === "single" && Date.now() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
       if (this.mode !== "single") {
-        const shared = await this.sharedConnection(timed);
+        // While calls wait for the connection, it counts as in use: the pool's cap and idle
+        // sweep leave it open until they have sent (see idleFor).
+        this.waiters++;
+        let shared: ClientConnection | null;
+        try {
+          shared = await this.sharedConnection(timed);
+          // Closed anyway between its setup and this turn (the server went away, the pool was
+          // closed): nothing was sent on it, so the call takes a fresh one.
+          for (let retry = 0; shared !== null && !shared.open && retry < 2; retry++) shared = await this.sharedConnection(timed);
+        } finally {
+          this.waiters--;
+        }
         if (shared) {
           if (clock() >= timed.deadline!) throw new CallTimeoutError(endpoint, this.key, settings.timeoutMs);
           return await shared.send(req, timed);
@@ -117,15 +147,22 @@ export class PeerChannel {
     }
   }
 
-  /** Send a request again on a fresh connection after a going-away, settling the first caller. */
-  private readonly resendPending: Resend = (p) => {
+  /** @internal Send a request again on a fresh connection after a going-away, settling the first caller. */
+  resend(p: Pending): void {
     const settings: CallSettings = { ...p.settings, deadline: p.deadline };
     this.call(p.req.endpoint, p.req.args, p.req.kwargs, settings).then((res) => {
       if (!p.unwrap) p.resolve(res);
       else if (res.ok) p.resolve(res.result);
       else p.reject(settings.toError(res, p.req.endpoint, this.key));
     }, p.reject);
-  };
+  }
+
+  /** @internal The pooled connection takes no more requests (going away, or closed). */
+  lost(cc: ClientConnection): void {
+    if (this.shared !== cc) return;
+    this.shared = null;
+    this.pool.closed(this);
+  }
 
   /**
    * Make one call; resolves with its result and rejects `ok: false` with `settings.toError` (and
@@ -141,10 +178,13 @@ export class PeerChannel {
     });
   }
 
-  /** Close the pooled connection (gracefully). */
+  /** Close the pooled connection (gracefully: what is queued is written first). */
   close(): void {
-    this.shared?.close();
+    const shared = this.shared;
+    if (shared === null) return;
     this.shared = null;
+    shared.close();
+    this.pool.closed(this);
   }
 
   /**
@@ -195,10 +235,8 @@ export class PeerChannel {
     this.mode = "multiplex";
     this.modeAt = Date.now();
     this.shared = cc;
-    cc.resend = this.resendPending;
-    cc.onClosed = cc.onGoingAway = () => {
-      if (this.shared === cc) this.shared = null;
-    };
+    cc.owner = this;
+    this.pool.opened(this);
     log.debug(`${this.key}: multiplexing`);
     return cc;
   }
@@ -223,7 +261,7 @@ export class PeerChannel {
       cc?.close();
       this.lastSingleAt = Date.now();
       this.singles--;
-      this.singleQueue.shift()?.();
+      this.singleQueue?.shift()?.();
     }
   }
 
@@ -240,11 +278,12 @@ export class PeerChannel {
         if (timer) clearTimeout(timer);
         resolve();
       };
-      this.singleQueue.push(wake);
+      const queue = (this.singleQueue ??= []);
+      queue.push(wake);
       if (deadline < Infinity) {
         timer = setTimeout(() => {
-          const at = this.singleQueue.indexOf(wake);
-          if (at >= 0) this.singleQueue.splice(at, 1);
+          const at = queue.indexOf(wake);
+          if (at >= 0) queue.splice(at, 1);
           reject(new CallTimeoutError(endpoint, this.key, settings.timeoutMs));
         }, Math.max(0, deadline - clock()));
       }

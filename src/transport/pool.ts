@@ -1,10 +1,19 @@
 /**
  * Client-side connection pooling: one {@link PeerChannel} per peer (`host:port`), shared by every
- * Client that uses the pool, and closed when idle.
+ * Client that uses the pool; connections closed when idle, and the least recently used idle one
+ * closed when a new one would pass the pool's cap.
+ *
+ * An open connection costs memory on both ends (its objects here and the socket's; no write
+ * buffer while it has nothing to write), and a gossip node that probes every member over time
+ * would otherwise keep one to every peer it ever called: the cap keeps that bounded whatever the
+ * swarm's size. A connection closed too early costs a connect and a hello to reopen (and a Noise
+ * handshake in a closed swarm), so the default cap is above the swarm sizes where every node
+ * calls every peer each interval (mesh membership).
  *
  * @module
  */
 import { PeerChannel, type ChannelHost } from "./peer-channel.ts";
+import { IDLE_BUFFERS_MS } from "./connection.ts";
 import { bunTransport } from "./bun-transport.ts";
 import type { Transport } from "./socket.ts";
 import { ConfigError } from "../errors.ts";
@@ -18,29 +27,51 @@ export interface PoolOptions {
   idleTimeout?: number;
   /** At most this many simultaneous connections to one single-request peer. Default 32. */
   maxSingleConnections?: number;
+  /**
+   * Most multiplexed connections open at once (default {@link DEFAULT_MAX_CONNECTIONS}; 0 = no
+   * limit). Opening one more closes the least recently used connection that has no call in flight
+   * (gracefully); when every connection has one, the pool goes over the cap until calls finish
+   * rather than cut one. Set it at least to the number of peers a node calls every few seconds
+   * (every peer in mesh membership), or connections are closed and reopened all the time.
+   */
+  maxConnections?: number;
   /** How connections are made (default: TCP through Bun). */
   transport?: Transport;
 }
 
+/** {@link PoolOptions.maxConnections}'s default. */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+
 /** Connection pool: one {@link PeerChannel} per `host:port`. */
 export class Pool implements ChannelHost {
   private readonly channels = new Map<string, PeerChannel>();
+  /** Channels whose multiplexed connection is open. */
+  private readonly live = new Set<PeerChannel>();
+  private evictions = 0;
   private sweeper: ReturnType<typeof setInterval> | null = null;
   /** {@link PoolOptions.idleTimeout} in milliseconds (Infinity: never idle). */
   readonly idleTimeoutMs: number;
   /** {@link PoolOptions.maxSingleConnections}. */
   readonly maxSingleConnections: number;
+  /** {@link PoolOptions.maxConnections} (Infinity: no limit). */
+  readonly maxConnections: number;
   /** How this pool's connections are made. */
   readonly transport: Transport;
 
-  /** @throws {ConfigError} for a negative or NaN idle timeout, or a connection limit under 1. */
+  /**
+   * @throws {ConfigError} for a negative or NaN idle timeout, a single-request limit under 1, or a
+   * connection cap that is not a whole number of at least 0.
+   */
   constructor(options: PoolOptions = {}) {
     const idle = options.idleTimeout ?? 30;
     if (!(idle >= 0)) throw new ConfigError(`invalid idleTimeout: ${idle}`);
     const max = options.maxSingleConnections ?? 32;
     if (!(max >= 1)) throw new ConfigError(`invalid maxSingleConnections: ${max}`);
+    const cap = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (!(Number.isInteger(cap) && cap >= 0)) throw new ConfigError(`invalid maxConnections: ${cap}`);
     this.idleTimeoutMs = idle === 0 ? Infinity : idle * 1000;
     this.maxSingleConnections = max;
+    this.maxConnections = cap === 0 ? Infinity : cap;
     this.transport = options.transport ?? bunTransport;
   }
 
@@ -64,6 +95,45 @@ export class Pool implements ChannelHost {
   /** @internal Known channels (for diagnostics and tests). */
   list(): PeerChannel[] {
     return [...this.channels.values()];
+  }
+
+  /** Multiplexed connections open now (at most {@link maxConnections} but while every one has a call in flight). */
+  get openConnections(): number {
+    return this.live.size;
+  }
+
+  /** Connections closed so far to stay within {@link maxConnections}. */
+  get evicted(): number {
+    return this.evictions;
+  }
+
+  /** @internal A channel's connection opened: close the least recently used idle ones past the cap. */
+  opened(channel: PeerChannel): void {
+    this.live.add(channel);
+    this.trim(channel);
+  }
+
+  /**
+   * Close the least recently used idle connections (but `keep`'s) until at most
+   * {@link maxConnections} are open. A connection with a call in flight is never closed: the pool
+   * stays over its cap until those finish (the next connection opened or the sweep trims it then).
+   */
+  private trim(keep?: PeerChannel): void {
+    if (this.live.size <= this.maxConnections) return;
+    const now = Date.now();
+    let excess = this.live.size - this.maxConnections;
+    // Idle for longest first; a connection with a call in flight (idleFor -1) is never closed.
+    const idle = [...this.live].filter((c) => c !== keep && c.idleFor(now) >= 0).sort((a, b) => b.idleFor(now) - a.idleFor(now));
+    for (const victim of idle) {
+      if (excess-- <= 0) break;
+      victim.close();
+      this.evictions++;
+    }
+  }
+
+  /** @internal A channel's connection closed (or is closing). */
+  closed(channel: PeerChannel): void {
+    this.live.delete(channel);
   }
 
   /**
@@ -95,12 +165,15 @@ export class Pool implements ChannelHost {
   }
 
   private ensureSweeper(): void {
-    if (this.sweeper || this.idleTimeoutMs === Infinity) return;
+    if (this.sweeper || (this.idleTimeoutMs === Infinity && this.maxConnections === Infinity)) return;
     this.sweeper = setInterval(() => {
+      this.trim();
+      if (this.idleTimeoutMs === Infinity) return;
       const now = Date.now();
       for (const [key, ch] of this.channels) {
         const idle = ch.idleFor(now);
         if (idle > this.idleTimeoutMs) ch.close();
+        else if (idle > IDLE_BUFFERS_MS) ch.connection?.releaseIdleBuffers();
         // A channel with nothing open or under way for the idle timeout is forgotten too, so that
         // peers called once (fakes a join listed, a broadcast origin) leave no channel behind.
         if (!ch.dormant) {

@@ -38,8 +38,12 @@ export interface FrameDecoderOptions {
 }
 
 const GATHER_SIZE = 64 * 1024;
-/** A gather buffer grown past this for one large frame is dropped afterwards, not kept. */
-const KEEP_LIMIT = 1024 * 1024;
+/**
+ * A gather buffer grown past this for one large frame is dropped afterwards, not kept: a
+ * connection that once carried a large frame (a push-pull of a big swarm's member list) would
+ * otherwise hold it for as long as it stays open.
+ */
+const KEEP_LIMIT = GATHER_SIZE;
 
 function readLength(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
@@ -132,6 +136,16 @@ export class FrameDecoder {
       off = end;
     }
     if (off < n) this.startPartial(chunk, off);
+  }
+
+  /**
+   * Let go of the gather buffer when no frame is partial (an idle connection keeps none; the next
+   * frame split across reads makes a new one). True when one was released.
+   */
+  releaseIdle(): boolean {
+    if (this.gather === null || this.have > 0 || this.peeking !== null) return false;
+    this.gather = null;
+    return true;
   }
 
   /** Drop any buffered partial frame (used when the connection closes). */

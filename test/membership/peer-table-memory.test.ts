@@ -1,0 +1,66 @@
+/**
+ * The peer table's records share their lists of names: one frozen array per distinct capability
+ * (or extension) list, so that a table of thousands holds a few arrays, not one per peer; records
+ * leave the table as copies, so nobody outside holds the shared ones.
+ */
+import { describe, expect, test } from "bun:test";
+import { PeerTable, sharedList } from "../../src/membership/peer-table.ts";
+import type { Peer } from "../../src/types.ts";
+
+function peer(i: number, capabilities: string[] = []): Peer {
+  return { id: `p${i}`, address: `10.0.0.${i}`, port: 9000, swarm: "s", team: "t", name: `n${i}`, kind: "node", capabilities, last_seen: 1 };
+}
+
+describe("peer table - shared lists", () => {
+  test("equal capability lists are one frozen array; the caller's array is not kept", () => {
+    const table = new PeerTable();
+    const given = ["gpu", "llm"];
+    const a = table.upsert(peer(1, given), "gossip").entry;
+    const b = table.upsert(peer(2, ["gpu", "llm"]), "gossip").entry;
+    const c = table.upsert(peer(3, ["llm", "gpu"]), "gossip").entry;
+    expect(a.peer.capabilities).toBe(b.peer.capabilities);
+    expect(a.peer.capabilities).not.toBe(c.peer.capabilities);
+    expect(a.peer.capabilities).not.toBe(given);
+    expect(Object.isFrozen(a.peer.capabilities)).toBe(true);
+    given.push("changed");
+    expect(a.peer.capabilities).toEqual(["gpu", "llm"]);
+    // Peers with no capabilities and no extensions share the one empty array.
+    const d = table.upsert(peer(4), "gossip").entry;
+    const e = table.upsert(peer(5), "gossip", { extensions: [] }).entry;
+    expect(d.peer.capabilities).toBe(e.peer.capabilities);
+    expect(d.extensions).toBe(e.extensions);
+    expect(d.extensions).toBe(sharedList([]));
+  });
+
+  test("an update replaces the list rather than changing it; records and samples are copies", () => {
+    const table = new PeerTable();
+    const first = table.upsert(peer(1, ["a"]), "gossip", { extensions: ["mux"] }).entry;
+    const other = table.upsert(peer(2, ["a"]), "gossip", { extensions: ["mux"] }).entry;
+    const shared = first.peer.capabilities;
+    table.upsert(peer(1, ["a", "b"]), "heartbeat", { extensions: ["mux", "swim"] });
+    expect(first.peer.capabilities).toEqual(["a", "b"]);
+    expect(first.extensions).toEqual(["mux", "swim"]);
+    // The other peer's list (the same array before) did not change.
+    expect(other.peer.capabilities).toBe(shared);
+    expect(shared).toEqual(["a"]);
+    expect(other.extensions).toEqual(["mux"]);
+    for (const record of [...table.records(), ...table.sample(2)]) {
+      expect(Object.isFrozen(record.capabilities)).toBe(false);
+      record.capabilities.push("mine");
+    }
+    expect(table.get("p2")!.peer.capabilities).toEqual(["a"]);
+  });
+
+  test("past the bound of distinct lists, new lists are still kept (copied, frozen), just not shared", () => {
+    // More distinct lists than the table shares (256): each still comes back equal, frozen and
+    // apart from the caller's array, whether it was shared or copied.
+    const lists = Array.from({ length: 300 }, (_, i) => [`cap${i}`, "x"]);
+    for (const list of lists) {
+      const kept = sharedList(list);
+      expect(kept).toEqual(list);
+      expect(kept).not.toBe(list);
+      expect(Object.isFrozen(kept)).toBe(true);
+      expect(sharedList(list)).toEqual(kept);
+    }
+  });
+});
