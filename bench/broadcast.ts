@@ -40,6 +40,7 @@
 import { Client, Node, Pool, kw } from "../src/index.ts";
 import type { CallContext, NodeOptions } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
+import { countReplyCalls } from "./lib/broadcast-calls.ts";
 
 /** One scenario's numbers (milliseconds are medians over the rounds). */
 export interface BroadcastResult {
@@ -114,6 +115,10 @@ export async function startSwarm(
       advertise: "127.0.0.1",
       swarm: "bench",
       heartbeatInterval: null,
+      // Without heartbeats nothing refreshes a peer's `last_seen`: with a peer timeout, every node
+      // would drop its peers 20 s after the joins, in the middle of the rounds (the cause of the
+      // incomplete rounds once measured at 200 peers, where meshing alone takes longer than that).
+      peerTimeout: null,
       conversationGossipFanout: fanout,
       ...options,
       pool,
@@ -139,30 +144,6 @@ export async function startSwarm(
     }
   }
   return nodes;
-}
-
-/** Count reply-carrying calls into `state`, per caller in `byCaller` (see the module comment). */
-function countReplyCalls(nodes: Node[], state: { replyCalls: number }, byCaller: Map<string, number>): void {
-  const hasReply = (items: unknown) => Array.isArray(items) && items.some((i) => typeof i === "object" && i !== null && "reply" in i);
-  const add = (caller: unknown) => {
-    state.replyCalls++;
-    if (typeof caller === "string") byCaller.set(caller, (byCaller.get(caller) ?? 0) + 1);
-  };
-  for (const node of nodes) {
-    const reply = node.endpoints.get("_synapse.broadcast.reply")!;
-    const replyHandler = reply.handler;
-    reply.handler = (...args: unknown[]) => {
-      add((args[1] as { id?: unknown } | undefined)?.id);
-      return replyHandler(...args);
-    };
-    const batch = node.endpoints.get("_synapse.conversation.batch")!;
-    const batchHandler = batch.handler;
-    batch.handler = async (...args: unknown[]) => {
-      const answer = (await batchHandler(...args)) as { items?: unknown };
-      if (hasReply(args[0]) || hasReply(answer.items)) add(args[1]);
-      return answer;
-    };
-  }
 }
 
 /** Measure `rounds` broadcasts to `n` peers in the given gossip mode (`extra(i)`: more options of node i). */

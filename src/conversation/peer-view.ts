@@ -17,7 +17,7 @@ const log = createLogger("conversation");
  * Seconds the split of known peers (batching or not) is reused. A peer that joined or connected
  * since is reached by others in the meantime (and, batching, by the pull half of its own rounds).
  */
-export const VIEW_REFRESH = 0.25;
+export const VIEW_REFRESH = 0.5;
 /** Peers not yet connected that one view refresh probes, at most. */
 const MAX_PROBES = 16;
 
@@ -38,6 +38,8 @@ export interface PeerView {
 /** The peer views of one node. */
 export class PeerViews {
   private cached: PeerView | null = null;
+  /** The peers of the current view by id. */
+  private byId = new Map<string, Peer>();
 
   constructor(
     private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches">,
@@ -49,6 +51,7 @@ export class PeerViews {
   /** Forget the current view. */
   reset(): void {
     this.cached = null;
+    this.byId = new Map();
   }
 
   /** Whether the peer batches: null before this node has a connection to it (false without the host's answer). */
@@ -59,31 +62,46 @@ export class PeerViews {
   /**
    * The known peers split by whether they batch, the list taken afresh at most every
    * {@link VIEW_REFRESH} seconds: the peer list (copies of the records) and the pool's channels are
-   * not looked up for every item and round. `latest`: take the list now (an author reaches every
-   * peer it knows at the time, as without batching).
+   * not looked up for every item and round. In between, only the peers not yet connected are looked
+   * at again (every round, until their connection is up). `latest`: take the list now (an author
+   * reaches every peer it knows at the time, as without batching).
    */
   get(latest = false): PeerView {
     const now = monotonicMs();
     const cached = this.cached;
-    const fresh = !latest && cached !== null && now - cached.at < VIEW_REFRESH * 1000;
-    // Peers not yet connected are looked at again every round until their connection is up.
-    if (fresh && (cached.unknown.length === 0 || now - cached.splitAt < (this.interval ?? 0) * 1000)) return cached;
+    if (!latest && cached !== null && now - cached.at < VIEW_REFRESH * 1000) {
+      if (cached.unknown.length > 0 && now - cached.splitAt >= (this.interval ?? 0) * 1000) this.resplit(cached, now);
+      return cached;
+    }
     const self = this.host.self().id;
-    const peers = fresh ? [...cached.batch, ...cached.plain, ...cached.unknown] : this.host.peers().filter((p) => p.id !== self);
-    const view: PeerView = { at: fresh ? cached.at : now, splitAt: now, batch: [], plain: [], unknown: [], count: peers.length };
+    const peers = this.host.peers().filter((p) => p.id !== self);
+    const view: PeerView = { at: now, splitAt: now, batch: [], plain: [], unknown: [], count: peers.length };
+    this.byId = new Map();
     for (const p of peers) {
+      this.byId.set(p.id, p);
       const batches = this.batches(p);
       (batches === true ? view.batch : batches === false ? view.plain : view.unknown).push(p);
     }
     this.cached = view;
-    if (!fresh && this.interval !== null) this.probe(view.unknown);
+    if (this.interval !== null) this.probe(view.unknown);
     return view;
+  }
+
+  /** Look again at the peers of `view` not yet connected (in place: a view is read synchronously). */
+  private resplit(view: PeerView, now: number): void {
+    const still: Peer[] = [];
+    for (const p of view.unknown) {
+      const batches = this.batches(p);
+      (batches === true ? view.batch : batches === false ? view.plain : still).push(p);
+    }
+    view.unknown = still;
+    view.splitAt = now;
   }
 
   /** A known peer by id (from the current view), or null. */
   find(id: string): Peer | null {
-    const view = this.get();
-    return view.batch.find((p) => p.id === id) ?? view.plain.find((p) => p.id === id) ?? view.unknown.find((p) => p.id === id) ?? null;
+    this.get();
+    return this.byId.get(id) ?? null;
   }
 
   /**
