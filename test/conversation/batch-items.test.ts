@@ -8,7 +8,7 @@ import { encode } from "../../src/wire/codec.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import type { Peer } from "../../src/types.ts";
 
-const peer: Peer = { id: "a".repeat(64), name: "pëer-ü", address: "127.0.0.1", port: 7000, swarm: "s", team: null, kind: "bun", capabilities: ["x", "y"], last_seen: 1.5 };
+const peer: Peer = { id: "a".repeat(64), name: "pëer-ü", address: "127.0.0.1", port: 7000, swarm: "s", team: null, kind: "node", capabilities: ["x", "y"], last_seen: 1.5 };
 
 describe("batch items - size bound", () => {
   const values: unknown[] = [
