@@ -17,9 +17,11 @@ const log = createLogger("conversation");
  * Seconds the split of known peers (batching or not) is reused. A peer that joined or connected
  * since is reached by others in the meantime (and, batching, by the pull half of its own rounds).
  */
-export const VIEW_REFRESH = 0.5;
-/** Peers not yet connected that one view refresh probes, at most. */
+export const VIEW_REFRESH = 2;
+/** Probes of peers not yet connected in flight at once, at most. */
 const MAX_PROBES = 16;
+/** Seconds before a peer still not connected is probed again. */
+const PROBE_AGAIN = 1;
 
 /** The known peers at one time, split by whether they batch. */
 export interface PeerView {
@@ -40,6 +42,9 @@ export class PeerViews {
   private cached: PeerView | null = null;
   /** The peers of the current view by id. */
   private byId = new Map<string, Peer>();
+  /** Peers being probed, and when each was last probed (ms, monotonic). */
+  private readonly probing = new Set<string>();
+  private readonly probed = new Map<string, number>();
 
   constructor(
     private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches">,
@@ -96,6 +101,7 @@ export class PeerViews {
     }
     view.unknown = still;
     view.splitAt = now;
+    if (this.interval !== null) this.probe(still);
   }
 
   /** A known peer by id (from the current view), or null. */
@@ -105,12 +111,26 @@ export class PeerViews {
   }
 
   /**
-   * Open the connection (and its hello) to peers not yet connected, a few per refresh, with a
-   * `_synapse.ping` (which every node answers), so that the next view knows whether they batch.
+   * Open the connection (and its hello) to peers not yet connected, with a `_synapse.ping` (which
+   * every node answers), so that a later look knows whether they batch: at most {@link MAX_PROBES}
+   * at a time, each peer at most once per {@link PROBE_AGAIN} seconds.
    */
   private probe(peers: Peer[]): void {
-    for (const peer of peers.slice(0, MAX_PROBES)) {
-      this.track(this.host.call(peer, "_synapse.ping", [], {}).catch((error) => log.debug(`probe of ${peer.name || peer.id.slice(0, 8)} failed: ${errorMessage(error)}`)));
+    const now = monotonicMs();
+    for (const peer of peers) {
+      if (this.probing.size >= MAX_PROBES) break;
+      const last = this.probed.get(peer.id);
+      if (this.probing.has(peer.id) || (last !== undefined && now - last < PROBE_AGAIN * 1000)) continue;
+      this.probing.add(peer.id);
+      this.probed.set(peer.id, now);
+      const ping = this.host.call(peer, "_synapse.ping", [], {}).then(
+        () => undefined,
+        (error) => log.debug(`probe of ${peer.name || peer.id.slice(0, 8)} failed: ${errorMessage(error)}`),
+      );
+      this.track(ping.finally(() => this.probing.delete(peer.id)));
+    }
+    if (this.probed.size > 4 * MAX_PROBES + peers.length) {
+      for (const [id, at] of this.probed) if (now - at >= PROBE_AGAIN * 1000) this.probed.delete(id);
     }
   }
 }
