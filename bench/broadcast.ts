@@ -48,7 +48,7 @@
 import { Client, Node, Pool, kw } from "../src/index.ts";
 import type { CallContext, NodeOptions } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
-import { countReplyCalls } from "./lib/broadcast-calls.ts";
+import { benchNodeOptions, countReplyCalls } from "./lib/broadcast-calls.ts";
 import { measureMultiProcess, type MultiProcessResult } from "./lib/broadcast-swarm.ts";
 
 /** One scenario's numbers (milliseconds are medians over the rounds). */
@@ -119,15 +119,7 @@ export async function startSwarm(
   const pool = new Pool();
   for (let i = 0; i <= n; i++) {
     const node = new Node({
-      name: i === 0 ? "origin" : `peer${i}`,
-      bind: "127.0.0.1",
-      advertise: "127.0.0.1",
-      swarm: "bench",
-      heartbeatInterval: null,
-      // Without heartbeats nothing refreshes a peer's `last_seen`: with a peer timeout, every node
-      // would drop its peers 20 s after the joins, in the middle of the rounds (the cause of the
-      // incomplete rounds once measured at 200 peers, where meshing alone takes longer than that).
-      peerTimeout: null,
+      ...benchNodeOptions(i),
       conversationGossipFanout: fanout,
       ...options,
       pool,

@@ -1,12 +1,24 @@
 /**
- * Counting reply-carrying calls in the broadcast benches (one process and many): every
+ * What the broadcast benches (one process and many) share: the options of their nodes, and the
+ * counting of reply-carrying calls: every
  * `_synapse.broadcast.reply` call, and every `_synapse.conversation.batch` call whose request or
  * answer carried a reply, each counted for its caller (the reply call's replier, the batch's
  * `from`).
  *
  * @module
  */
-import type { Node } from "../../src/index.ts";
+import type { Node, NodeOptions } from "../../src/index.ts";
+
+/**
+ * The options of node `i` of a broadcast bench's swarm (node 0 is the origin): loopback, no
+ * heartbeats, and so no peer timeout. Without heartbeats nothing refreshes a peer's `last_seen`:
+ * with a peer timeout every node would drop its peers 20 s after the joins, in the middle of the
+ * rounds (the cause of the incomplete rounds once measured at 200 peers, where meshing alone takes
+ * longer than that).
+ */
+export function benchNodeOptions(i: number): NodeOptions {
+  return { name: i === 0 ? "origin" : `peer${i}`, bind: "127.0.0.1", advertise: "127.0.0.1", swarm: "bench", heartbeatInterval: null, peerTimeout: null };
+}
 
 /** Wrap the nodes' reply and batch handlers to count reply-carrying calls into `state` and, per caller, `byCaller`. */
 export function countReplyCalls(nodes: Node[], state: { replyCalls: number }, byCaller: Map<string, number>): void {

@@ -28,7 +28,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Node, Pool, kw, type CallContext, type NodeOptions } from "../../src/index.ts";
-import { countReplyCalls } from "./broadcast-calls.ts";
+import { benchNodeOptions, countReplyCalls } from "./broadcast-calls.ts";
 
 /** What the parent sends. */
 export type BroadcastCommand =
@@ -83,13 +83,7 @@ async function start(command: Extract<BroadcastCommand, { type: "start" }>): Pro
   peerCount = command.peers;
   for (let i = command.first; i < command.first + command.count; i++) {
     const node = new Node({
-      name: i === 0 ? "origin" : `peer${i}`,
-      bind: "127.0.0.1",
-      advertise: "127.0.0.1",
-      swarm: "bench",
-      // No heartbeats, and so no peer timeout (nothing would refresh a peer's `last_seen`).
-      heartbeatInterval: null,
-      peerTimeout: null,
+      ...benchNodeOptions(i),
       ...command.options,
       pool,
       ...(command.signed ? {} : { id: randomBytes(32).toString("hex") }),
