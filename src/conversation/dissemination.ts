@@ -49,6 +49,8 @@ const PICK_TRIES = 4;
 export const MAX_ENTRIES = 50_000;
 /** Answers in a row that brought nothing new after which a node stops pulling (until its next news). */
 export const FRUITLESS_PULLS = 3;
+/** Rounds between two pulls of a node whose pulls stopped, while it remembers items. */
+export const IDLE_PULL_ROUNDS = 50;
 /** Rounds an item is remembered: listed in digests, offered in answers, de-duplicated. */
 export const KEEP_ROUNDS = 100;
 /**
@@ -115,7 +117,7 @@ export class Dissemination {
 
   /** True while items are hot or batch calls are in flight (what {@link Conversations.flush} waits for). */
   get busy(): boolean {
-    return this.inFlight > 0 || this.hotCount() > 0;
+    return this.inFlight > 0 || this.hasHot();
   }
 
   /** Stop the rounds and forget what is queued. */
@@ -206,15 +208,10 @@ export class Dissemination {
   }
 
   /** Settle whoever waits for the entry's first push. */
-  private release(e: Entry): void {
-    for (const resolve of e.waiters.splice(0)) resolve();
-  }
+  private release = (e: Entry): void => e.waiters.splice(0).forEach((resolve) => resolve());
 
-  private hotCount(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (e.pushes < HOT_PUSHES && this.round - e.at < HOT_ROUNDS) n++;
-    return n;
-  }
+  /** Whether some item is hot (flush waits for it). */
+  private hasHot = (): boolean => Array.from(this.entries.values()).some((e) => e.pushes < HOT_PUSHES && this.round - e.at < HOT_ROUNDS);
 
   /**
    * One round: forget old items; while something is hot or pulls bring news, call
@@ -233,9 +230,12 @@ export class Dissemination {
       clearInterval(this.timer);
       this.timer = null;
     }
-    // Quiet: no pulls due and nothing learnt since the round the last items cooled in (nothing hot,
-    // no author waiting): the round looks at no entry.
-    if (this.fruitless >= FRUITLESS_PULLS && this.round - this.newest > HOT_ROUNDS + 1) return;
+    // Quiet (no pulls due, nothing learnt since the last items cooled, no author waiting): the round
+    // looks at no entry, but for one pull every IDLE_PULL_ROUNDS while items are remembered, so that
+    // a node that lacks an item nobody pushes any more still gets it.
+    const idle = this.round - this.newest;
+    const quiet = this.fruitless >= FRUITLESS_PULLS && idle > HOT_ROUNDS + 1;
+    if (quiet && idle % IDLE_PULL_ROUNDS !== 0) return;
     const hot: Entry[] = [];
     const hashes: number[] = [];
     for (const e of this.entries.values()) {
@@ -244,7 +244,7 @@ export class Dissemination {
       hashes.push(e.hash);
     }
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
-    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS) || this.inFlight >= this.fanout) return;
+    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout) return;
     const have = writeDigest(hashes.slice(-MAX_DIGEST_HASHES));
     const candidates = this.views.get().batch.slice();
     for (let picked = this.inFlight; picked < this.fanout && candidates.length > 0; picked++) {
@@ -265,9 +265,7 @@ export class Dissemination {
   }
 
   /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */
-  private isHot(e: Entry): boolean {
-    return e.pushes < HOT_PUSHES && this.round - e.at <= HOT_ROUNDS;
-  }
+  private isHot = (e: Entry): boolean => e.pushes < HOT_PUSHES && this.round - e.at <= HOT_ROUNDS;
 
   /** The entries of `pool` that pass `wanted`, within the batch budget. */
   private due(pool: Iterable<Entry>, wanted: (e: Entry) => boolean): Entry[] {
