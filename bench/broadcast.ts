@@ -1,5 +1,6 @@
 /**
- * Broadcast fan-out: one origin and N peers in one process on loopback (N = 10, 50, 200), full mesh.
+ * Broadcast fan-out: one origin and N peers in one process on loopback (N = 10, 50, 200), full mesh,
+ * and (batched) the same across a few processes.
  *
  * Per round the origin broadcasts `bench.question`; every peer's handler answers at once and then
  * replies with `node.reply()` (a separate `_synapse.broadcast.reply` call to every peer it knows,
@@ -30,16 +31,25 @@
  * `batched`, the most any one node made (each call counted for its caller: the batch's `from`, the
  * reply call's replier, which in batched mode is the only one that makes such a call).
  *
- * Prints a table and writes `bench/results/broadcast.json`. `--quick` (or `BENCH_QUICK=1`): N = 10
- * and 50, one round each.
+ * Across processes (`lib/broadcast-swarm.ts`): the batched broadcast with replies again, the origin
+ * and N peers spread over `--processes` (default 4) worker processes, at 50 and 200 peers signed
+ * (the default) and at 200 unsigned; the same times, reply-carrying calls per peer, and the CPU the
+ * processes spent per round (over the nodes: one node's share). In one process every node's work
+ * runs on one thread, one after the other; across processes it runs on both cores, as far as two
+ * cores go. Neither is a deployment of one node per machine (see docs/performance.md).
  *
- * Run: `bun bench/broadcast.ts [--quick]`
+ * Prints tables and writes `bench/results/broadcast.json`. `--quick` (or `BENCH_QUICK=1`): N = 10
+ * and 50, one round each, and 10 peers across processes.
+ *
+ * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u] [--processes 4]`
  *
  * @module
  */
 import { Client, Node, Pool, kw } from "../src/index.ts";
 import type { CallContext, NodeOptions } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
+import { benchNodeOptions, countReplyCalls } from "./lib/broadcast-calls.ts";
+import { measureMultiProcess, type MultiProcessResult } from "./lib/broadcast-swarm.ts";
 
 /** One scenario's numbers (milliseconds are medians over the rounds). */
 export interface BroadcastResult {
@@ -109,11 +119,7 @@ export async function startSwarm(
   const pool = new Pool();
   for (let i = 0; i <= n; i++) {
     const node = new Node({
-      name: i === 0 ? "origin" : `peer${i}`,
-      bind: "127.0.0.1",
-      advertise: "127.0.0.1",
-      swarm: "bench",
-      heartbeatInterval: null,
+      ...benchNodeOptions(i),
       conversationGossipFanout: fanout,
       ...options,
       pool,
@@ -139,30 +145,6 @@ export async function startSwarm(
     }
   }
   return nodes;
-}
-
-/** Count reply-carrying calls into `state`, per caller in `byCaller` (see the module comment). */
-function countReplyCalls(nodes: Node[], state: { replyCalls: number }, byCaller: Map<string, number>): void {
-  const hasReply = (items: unknown) => Array.isArray(items) && items.some((i) => typeof i === "object" && i !== null && "reply" in i);
-  const add = (caller: unknown) => {
-    state.replyCalls++;
-    if (typeof caller === "string") byCaller.set(caller, (byCaller.get(caller) ?? 0) + 1);
-  };
-  for (const node of nodes) {
-    const reply = node.endpoints.get("_synapse.broadcast.reply")!;
-    const replyHandler = reply.handler;
-    reply.handler = (...args: unknown[]) => {
-      add((args[1] as { id?: unknown } | undefined)?.id);
-      return replyHandler(...args);
-    };
-    const batch = node.endpoints.get("_synapse.conversation.batch")!;
-    const batchHandler = batch.handler;
-    batch.handler = async (...args: unknown[]) => {
-      const answer = (await batchHandler(...args)) as { items?: unknown };
-      if (hasReply(args[0]) || hasReply(answer.items)) add(args[1]);
-      return answer;
-    };
-  }
 }
 
 /** Measure `rounds` broadcasts to `n` peers in the given gossip mode (`extra(i)`: more options of node i). */
@@ -300,8 +282,25 @@ function plan(): Array<[number, number, GossipMode]> {
 }
 
 /**
- * Run the scenarios (every one, or those `--only N:mode,...` names, e.g. `--only 200:batched`),
- * print the table, write the JSON; returns the results.
+ * The multi-process scenarios (batched, every peer replying): [peers, rounds, signed]. Named
+ * `mpN` (signed, the default) and `mpNu` (nodes that sign nothing) for `--only`.
+ */
+function multiProcessPlan(): Array<[number, number, boolean]> {
+  if (QUICK) return [[10, 1, true]];
+  return [
+    [50, 5, true],
+    [200, 3, true],
+    [200, 3, false],
+  ];
+}
+
+/** `--processes P` (default 4): the processes the multi-process scenarios spread their nodes over. */
+const PROCESSES = process.argv.includes("--processes") ? Number(process.argv[process.argv.indexOf("--processes") + 1]) : 4;
+
+/**
+ * Run the scenarios (every one, or those `--only` names: `N:mode` for one process, e.g.
+ * `200:batched`, and `mpN`/`mpNu` across processes, e.g. `mp200`), print the tables, write the
+ * JSON; returns the one-process results.
  */
 export async function runBroadcastBench(): Promise<BroadcastResult[]> {
   const only = process.argv.includes("--only") ? (process.argv[process.argv.indexOf("--only") + 1] ?? "").split(",") : null;
@@ -311,6 +310,12 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
     const result = await measureBroadcast(n, rounds, mode);
     console.error(`  N=${n} ${result.gossip}: done`);
     results.push(result);
+  }
+  const multi: MultiProcessResult[] = [];
+  for (const [n, rounds, signed] of multiProcessPlan()) {
+    if (only && !only.includes(`mp${n}${signed ? "" : "u"}`)) continue;
+    multi.push(await measureMultiProcess(n, PROCESSES, rounds, signed));
+    console.error(`  N=${n} over ${PROCESSES} processes${signed ? "" : ", unsigned"}: done`);
   }
   printTable(
     "broadcast fan-out: origin + N peers, one process, loopback, full mesh (medians, ms; calls per round)",
@@ -330,16 +335,41 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
       r.maxReplyCallsPerPeer ?? "-",
     ]),
   );
+  if (multi.length > 0) {
+    printTable(
+      `broadcast, batched, every peer replies: origin + N peers over ${PROCESSES} processes, loopback (medians, ms; CPU of all processes per round)`,
+      ["peers", "signed", "delivered", "broadcast()", "replies@origin", "replies everywhere", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node"],
+      multi.map((r) => [
+        String(r.peers),
+        r.signed ? "yes" : "no",
+        r.deliveredMs,
+        r.broadcastMs,
+        r.repliesAtOriginMs,
+        r.repliesEverywhereMs,
+        `${r.incompleteRounds.length}/${r.rounds}`,
+        r.replyCallsPerPeer,
+        r.maxReplyCallsPerPeer,
+        r.cpuMsPerRound,
+        r.cpuMsPerNode,
+      ]),
+    );
+  }
+  const multiSummary = multi.flatMap((r) => [
+    { metric: `N=${r.peers} over ${r.processes} processes${r.signed ? "" : ", unsigned"}: all replies everywhere`, value: r.repliesEverywhereMs, unit: "ms" },
+    { metric: `N=${r.peers} over ${r.processes} processes${r.signed ? "" : ", unsigned"}: reply-carrying calls per peer`, value: r.replyCallsPerPeer, unit: "calls" },
+    { metric: `N=${r.peers} over ${r.processes} processes${r.signed ? "" : ", unsigned"}: CPU per node per round`, value: r.cpuMsPerNode, unit: "ms" },
+  ]);
   const summary = results
     .filter((r) => r.peers === Math.max(...results.map((x) => x.peers)))
     .flatMap((r) => [
       { metric: `N=${r.peers} ${r.gossip}: all replies everywhere`, value: r.repliesEverywhereMs, unit: "ms" },
       { metric: `N=${r.peers} ${r.gossip}: reply-carrying calls per peer`, value: r.replyCallsPerPeer, unit: "calls" },
     ]);
-  const biggest = results[results.length - 1]!;
-  writeResults("broadcast", { scenarios: results }, [
-    { metric: `N=${biggest.peers} ${biggest.gossip}: ${biggest.peers} direct calls`, value: biggest.directCallsMs, unit: "ms" },
+  const biggest = results[results.length - 1];
+  writeResults("broadcast", { scenarios: results, multiProcess: multi }, [
+    ...(biggest ? [{ metric: `N=${biggest.peers} ${biggest.gossip}: ${biggest.peers} direct calls`, value: biggest.directCallsMs, unit: "ms" }] : []),
     ...summary,
+    ...multiSummary,
   ]);
   return results;
 }

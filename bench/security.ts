@@ -8,9 +8,11 @@
  *   proofs), timed from `connect` to the connection being usable, over TCP; and the CPU cost of
  *   the handshake's computation alone (both sides in memory, no socket).
  *
- * - signed records: a broadcast to 50 peers that all reply (flooding, bench/broadcast.ts's
+ * - signed records: a broadcast to 50 peers that all reply (batched, bench/broadcast.ts's
  *   scenario), with every event and reply signed and checked, against the same swarm of nodes that
- *   sign nothing (a fixed `id` that is not their key: what Python-like peers cost), side by side.
+ *   sign nothing (a fixed `id` that is not their key: what Python-like peers cost), side by side:
+ *   all nodes in this process, and again spread over 4 worker processes (`lib/broadcast-swarm.ts`,
+ *   where each process checks only its own nodes' signatures, on both cores).
  *
  * Plain and encrypted measurements alternate over several rounds; each figure is the median over
  * the rounds. Targets (issue #13): encrypted sequential p50 at most 1.3x plaintext, encrypted
@@ -24,6 +26,7 @@ import { Client, Node, Pool, generateSwarmKey, secureTransport, bunTransport, No
 import { XXpsk3Handshake } from "../src/security/noise.ts";
 import { randomBytes } from "node:crypto";
 import { measureBroadcast, type BroadcastResult } from "./broadcast.ts";
+import { measureMultiProcess, type MultiProcessResult } from "./lib/broadcast-swarm.ts";
 import { QUICK, latency, limits, printTable, round, throughput, watchdog, writeResults, type LatencyStats, type ThroughputStats } from "./lib/harness.ts";
 
 watchdog(QUICK ? 60 : 600);
@@ -141,6 +144,27 @@ for (let s = 0; s < SIGNED_SWARMS; s++) {
     (signed ? signedRuns : unsignedRuns).push(await measureBroadcast(SIGNED_PEERS, SIGNED_ROUNDS, { kind: "batched" }, options));
   }
 }
+// The same across processes: the 51 nodes over MP_PROCESSES worker processes, swarms alternating.
+const MP_PROCESSES = 4;
+const mpSigned: MultiProcessResult[] = [];
+const mpUnsigned: MultiProcessResult[] = [];
+for (let s = 0; s < SIGNED_SWARMS; s++) {
+  for (const signed of s % 2 === 0 ? [false, true] : [true, false]) {
+    (signed ? mpSigned : mpUnsigned).push(await measureMultiProcess(SIGNED_PEERS, MP_PROCESSES, SIGNED_ROUNDS + 1, signed));
+  }
+}
+const mpSide = (runs: MultiProcessResult[]) => ({
+  deliveredMs: median(runs.map((r) => r.deliveredMs)),
+  atOriginMs: median(runs.map((r) => r.repliesAtOriginMs)),
+  everywhereMs: median(runs.map((r) => r.repliesEverywhereMs)),
+  cpuMsPerNode: median(runs.map((r) => r.cpuMsPerNode)),
+  incomplete: runs.reduce((sum, r) => sum + r.incompleteRounds.length, 0),
+});
+const mpUnsignedSide = mpSide(mpUnsigned);
+const mpSignedSide = mpSide(mpSigned);
+const mpRatio = mpSignedSide.everywhereMs / mpUnsignedSide.everywhereMs;
+const mpCpuRatio = mpSignedSide.cpuMsPerNode / mpUnsignedSide.cpuMsPerNode;
+
 const broadcastSide = (runs: BroadcastResult[]) => ({
   deliveredMs: median(runs.map((r) => r.deliveredMs)),
   atOriginMs: median(runs.map((r) => r.repliesAtOriginMs)),
@@ -175,11 +199,21 @@ printTable(`Broadcast to ${SIGNED_PEERS} peers, every peer replies (batched diss
   ["unsigned (nodes that sign nothing)", unsignedBroadcast.deliveredMs, unsignedBroadcast.atOriginMs, unsignedBroadcast.everywhereMs, unsignedBroadcast.replyCalls],
   ["signed and verified", signedBroadcast.deliveredMs, signedBroadcast.atOriginMs, signedBroadcast.everywhereMs, signedBroadcast.replyCalls],
 ]);
+printTable(
+  `The same broadcast across ${MP_PROCESSES} processes, ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS + 1} rounds; CPU of all processes per round over the nodes)`,
+  ["", "delivered", "replies at origin", "replies everywhere", "CPU ms per node", "incomplete rounds"],
+  [
+    ["unsigned (nodes that sign nothing)", mpUnsignedSide.deliveredMs, mpUnsignedSide.atOriginMs, mpUnsignedSide.everywhereMs, mpUnsignedSide.cpuMsPerNode, mpUnsignedSide.incomplete],
+    ["signed and verified", mpSignedSide.deliveredMs, mpSignedSide.atOriginMs, mpSignedSide.everywhereMs, mpSignedSide.cpuMsPerNode, mpSignedSide.incomplete],
+  ],
+);
 printTable("Closed vs open: targets", ["ratio", "measured", "target", "met"], [
   ["sequential p50 (encrypted / plain)", `${sequentialRatio.toFixed(2)}x`, `<= ${TARGET_SEQUENTIAL_RATIO}x`, sequentialRatio <= TARGET_SEQUENTIAL_RATIO ? "yes" : "NO"],
   ["throughput (encrypted / plain)", `${(throughputRatio * 100).toFixed(0)}%`, `>= ${TARGET_THROUGHPUT_RATIO * 100}%`, throughputRatio >= TARGET_THROUGHPUT_RATIO ? "yes" : "NO"],
   ["handshake p50 over TCP", `${handshakeMs.toFixed(2)} ms`, `< ${TARGET_HANDSHAKE_MS} ms`, handshakeMs < TARGET_HANDSHAKE_MS ? "yes" : "NO"],
-  ["broadcast with replies (signed / unsigned)", `${signedRatio.toFixed(2)}x`, `<= ${TARGET_SIGNED_RATIO}x`, signedRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
+  ["broadcast with replies (signed / unsigned), one process", `${signedRatio.toFixed(2)}x`, `<= ${TARGET_SIGNED_RATIO}x`, signedRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
+  [`broadcast with replies (signed / unsigned), ${MP_PROCESSES} processes`, `${mpRatio.toFixed(2)}x`, `<= ${TARGET_SIGNED_RATIO}x`, mpRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
+  [`  CPU per node (signed / unsigned), ${MP_PROCESSES} processes`, `${mpCpuRatio.toFixed(2)}x`, "", ""],
 ]);
 
 writeResults(
@@ -200,8 +234,9 @@ writeResults(
       rounds: SIGNED_ROUNDS,
       unsigned: { deliveredMs: round(unsignedBroadcast.deliveredMs), repliesAtOriginMs: round(unsignedBroadcast.atOriginMs), repliesEverywhereMs: round(unsignedBroadcast.everywhereMs), replyCalls: unsignedBroadcast.replyCalls },
       signed: { deliveredMs: round(signedBroadcast.deliveredMs), repliesAtOriginMs: round(signedBroadcast.atOriginMs), repliesEverywhereMs: round(signedBroadcast.everywhereMs), replyCalls: signedBroadcast.replyCalls },
+      multiProcess: { processes: MP_PROCESSES, rounds: SIGNED_ROUNDS + 1, unsigned: mpUnsignedSide, signed: mpSignedSide, runs: { unsigned: mpUnsigned, signed: mpSigned } },
     },
-    ratios: { sequentialP50: round(sequentialRatio), throughput: round(throughputRatio), signedBroadcast: round(signedRatio) },
+    ratios: { sequentialP50: round(sequentialRatio), throughput: round(throughputRatio), signedBroadcast: round(signedRatio), signedBroadcastMultiProcess: round(mpRatio), signedCpuPerNodeMultiProcess: round(mpCpuRatio) },
     targets: {
       sequentialP50Max: TARGET_SEQUENTIAL_RATIO,
       throughputMin: TARGET_THROUGHPUT_RATIO,
@@ -211,6 +246,7 @@ writeResults(
       handshakeMet: handshakeMs < TARGET_HANDSHAKE_MS,
       signedBroadcastMax: TARGET_SIGNED_RATIO,
       signedBroadcastMet: signedRatio <= TARGET_SIGNED_RATIO,
+      signedBroadcastMultiProcessMet: mpRatio <= TARGET_SIGNED_RATIO,
     },
   },
   [
@@ -221,5 +257,7 @@ writeResults(
     { metric: "handshake p50 (TCP)", value: round(handshakeMs, 3), unit: "ms" },
     { metric: `unsigned broadcast, ${SIGNED_PEERS} replies everywhere`, value: round(unsignedBroadcast.everywhereMs, 1), unit: "ms" },
     { metric: `signed broadcast, ${SIGNED_PEERS} replies everywhere`, value: round(signedBroadcast.everywhereMs, 1), unit: "ms" },
+    { metric: `unsigned broadcast over ${MP_PROCESSES} processes, ${SIGNED_PEERS} replies everywhere`, value: round(mpUnsignedSide.everywhereMs, 1), unit: "ms" },
+    { metric: `signed broadcast over ${MP_PROCESSES} processes, ${SIGNED_PEERS} replies everywhere`, value: round(mpSignedSide.everywhereMs, 1), unit: "ms" },
   ],
 );

@@ -46,8 +46,6 @@ export class Conversations {
   readonly retention: number | null;
   /** Relay fan-out (Infinity: every peer). */
   readonly gossipFanout: number;
-  /** Counters since the layer was created. */
-
   private readonly replyBook: ReplyBook;
   private readonly background = new Set<Promise<void>>();
   private readonly gossip: Gossip;
@@ -172,6 +170,9 @@ export class Conversations {
       const origin = { conversationId: event.conversation_id, createdAt: event.created_at, metadata: event.metadata };
       return this.replyBook.receive(nonce, event.peer, event.payload.result ?? null, event.metadata[SIG_KEY], origin);
     }
+    // A copy of an event held already is dropped unchecked (neither stored nor sent on): one check per node.
+    const held = this.log.has(event.event_id);
+    if (held === true || (held !== false && (await held))) return null;
     const refusal = this.records.eventRefusal(event);
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     return (await this.append(event)) ? event : null;

@@ -6,7 +6,8 @@
  *
  * - push: every *hot* item the peer is not known to have (an item is hot until this node pushed
  *   it to {@link HOT_PUSHES} peers, for at most {@link HOT_ROUNDS} rounds), and
- * - pull: `have`, a digest of every item this node remembers ({@link KEEP_ROUNDS} rounds), so that
+ * - pull: `have`, a digest of every item this node remembers ({@link KEEP_ROUNDS} rounds and at
+ *   least {@link KEEP_SECONDS}: a slow swarm must not forget an item before every node has it), so that
  *   the answer brings exactly the items the callee remembers and the caller lacks.
  *
  * Items learnt within one round travel together: a node calls while something is hot or its pulls
@@ -26,14 +27,13 @@
  * @module
  */
 import type { ConversationEvent, Peer } from "../types.ts";
-import type { Kwargs } from "../wire/messages.ts";
-import type { PerPeerKwargs } from "./signing.ts";
+import type { DisseminationLayer, DisseminationStats } from "./dissemination-ports.ts";
 import { createLogger } from "../log.ts";
+import { monotonicMs } from "../util/time.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { Repairs } from "./repair.ts";
 import { PeerViews } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
-import type { ConversationLog } from "./log.ts";
 import { Gossip, sample } from "./gossip.ts";
 import { BATCH_BYTES, MAX_DIGEST_HASHES, authorOf, itemKey, keyHash, rawKey, readDigest, readItems, toWire, wireSize, writeDigest, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 
@@ -49,43 +49,24 @@ const PICK_TRIES = 4;
 export const MAX_ENTRIES = 50_000;
 /** Answers in a row that brought nothing new after which a node stops pulling (until its next news). */
 export const FRUITLESS_PULLS = 3;
+/** Rounds between two pulls of a node whose pulls stopped, while it remembers items. */
+export const IDLE_PULL_ROUNDS = 50;
 /** Rounds an item is remembered: listed in digests, offered in answers, de-duplicated. */
 export const KEEP_ROUNDS = 100;
+/**
+ * Seconds an item is remembered at least, however fast the rounds go: a swarm whose nodes are slow
+ * (a busy machine) may take more than {@link KEEP_ROUNDS} rounds to bring an item to every node, and
+ * an item every node forgot can no longer be pulled.
+ */
+export const KEEP_SECONDS = 10;
 
-/** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
-export interface DisseminationStats {
-  /** Events and replies peers sent here (per-event calls and batch items), new or not. */
-  eventsReceived: number;
-  /** Items (events and replies) authored by another node that this node sent on, per target. */
-  eventsForwarded: number;
-  /** Items that arrived again (in a batch or an answer) and were dropped before any work. */
-  duplicatesDropped: number;
-  /** `_synapse.conversation.batch` calls made. */
-  batchesSent: number;
-  /** `_synapse.conversation.batch` calls served. */
-  batchesReceived: number;
-  /** Conversations synced because an item's parent was missing. */
-  repairs: number;
-}
-
-/** What the dissemination needs from the conversation layer. */
-export interface DisseminationLayer {
-  /** The layer's one ingest path for an event off the network: the event when new here, else null. @throws EndpointError */
-  acceptEvent(raw: unknown): Promise<ConversationEvent | null>;
-  /** The same for a reply: the replier's record when the reply is new here, else null. @throws EndpointError */
-  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown): Promise<Peer | null>;
-  /** The keyword arguments of a per-event `_synapse.broadcast.reply` (the signature only to peers that take it). */
-  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs;
-  /** The event store (to see whether a parent is held). */
-  readonly log: Pick<ConversationLog, "has">;
-  /** Catch up one conversation from a peer. */
-  sync(peer: Peer, conversationId: string): Promise<unknown>;
-}
+export type { DisseminationLayer, DisseminationStats } from "./dissemination-ports.ts";
 
 interface Entry {
   item: Item;
-  /** Round this node learnt the item in. */
+  /** Round this node learnt the item in, and when (ms, monotonic). */
   at: number;
+  learntAt: number;
   /** Encoded size in a batch. */
   size: number;
   /** Peers it was pushed to by this node's rounds. */
@@ -105,6 +86,8 @@ export class Dissemination {
   /** Recently learnt items by key, in the order learnt. */
   private readonly entries = new Map<string, Entry>();
   private round = 0;
+  /** The round the newest item was learnt in. */
+  private newest = 0;
   /** Answers in a row that brought nothing new (reset by any news). */
   private fruitless = FRUITLESS_PULLS;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -134,7 +117,7 @@ export class Dissemination {
 
   /** True while items are hot or batch calls are in flight (what {@link Conversations.flush} waits for). */
   get busy(): boolean {
-    return this.inFlight > 0 || this.hotCount() > 0;
+    return this.inFlight > 0 || this.hasHot();
   }
 
   /** Stop the rounds and forget what is queued. */
@@ -203,30 +186,32 @@ export class Dissemination {
    */
   private learn(key: string, item: Item, size: number, peers: Set<string>, wait = false): Promise<void> | null {
     if (this.entries.has(key) || this.stopped) return null;
-    const entry: Entry = { item, at: this.round, size, hash: keyHash(key), peers, pushes: 0, waiters: [] };
+    this.newest = this.round;
+    const entry: Entry = { item, at: this.round, learntAt: monotonicMs(), size, hash: keyHash(key), peers, pushes: 0, waiters: [] };
     this.entries.set(key, entry);
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     const [oldKey, old] = this.entries.size > MAX_ENTRIES ? (this.entries.entries().next().value as [string, Entry]) : [null, null];
     if (oldKey !== null && this.entries.delete(oldKey)) this.release(old);
     const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
+    this.resume();
+    return settled;
+  }
+
+  /** Pull again from the next round on (news came, or a caller holds what this node lacks). */
+  private resume(): void {
+    if (this.stopped) return;
     this.fruitless = 0;
     if (this.timer === null && this.interval !== null) {
       this.timer = setInterval(() => this.tick(), this.interval * 1000);
       this.timer.unref?.();
     }
-    return settled;
   }
 
   /** Settle whoever waits for the entry's first push. */
-  private release(e: Entry): void {
-    for (const resolve of e.waiters.splice(0)) resolve();
-  }
+  private release = (e: Entry): void => e.waiters.splice(0).forEach((resolve) => resolve());
 
-  private hotCount(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (e.pushes < HOT_PUSHES && this.round - e.at < HOT_ROUNDS) n++;
-    return n;
-  }
+  /** Whether some item is hot (flush waits for it). */
+  private hasHot = (): boolean => Array.from(this.entries.values()).some((e) => e.pushes < HOT_PUSHES && this.round - e.at < HOT_ROUNDS);
 
   /**
    * One round: forget old items; while something is hot or pulls bring news, call
@@ -235,8 +220,9 @@ export class Dissemination {
    */
   private tick(): void {
     this.round++;
+    const now = monotonicMs();
     for (const [key, e] of this.entries) {
-      if (this.round - e.at <= KEEP_ROUNDS) break; // learnt in order: the rest is younger
+      if (this.round - e.at <= KEEP_ROUNDS || now - e.learntAt < KEEP_SECONDS * 1000) break; // learnt in order: the rest is younger
       this.entries.delete(key);
       this.release(e);
     }
@@ -244,6 +230,12 @@ export class Dissemination {
       clearInterval(this.timer);
       this.timer = null;
     }
+    // Quiet (no pulls due, nothing learnt since the last items cooled, no author waiting): the round
+    // looks at no entry, but for one pull every IDLE_PULL_ROUNDS while items are remembered, so that
+    // a node that lacks an item nobody pushes any more still gets it.
+    const idle = this.round - this.newest;
+    const quiet = this.fruitless >= FRUITLESS_PULLS && idle > HOT_ROUNDS + 1;
+    if (quiet && idle % IDLE_PULL_ROUNDS !== 0) return;
     const hot: Entry[] = [];
     const hashes: number[] = [];
     for (const e of this.entries.values()) {
@@ -252,7 +244,7 @@ export class Dissemination {
       hashes.push(e.hash);
     }
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
-    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS) || this.inFlight >= this.fanout) return;
+    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout) return;
     const have = writeDigest(hashes.slice(-MAX_DIGEST_HASHES));
     const candidates = this.views.get().batch.slice();
     for (let picked = this.inFlight; picked < this.fanout && candidates.length > 0; picked++) {
@@ -273,9 +265,7 @@ export class Dissemination {
   }
 
   /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */
-  private isHot(e: Entry): boolean {
-    return e.pushes < HOT_PUSHES && this.round - e.at <= HOT_ROUNDS;
-  }
+  private isHot = (e: Entry): boolean => e.pushes < HOT_PUSHES && this.round - e.at <= HOT_ROUNDS;
 
   /** The entries of `pool` that pass `wanted`, within the batch budget. */
   private due(pool: Iterable<Entry>, wanted: (e: Entry) => boolean): Entry[] {
@@ -339,8 +329,16 @@ export class Dissemination {
     if (senderId === "" || this.stopped) return { items: [] };
     const have = readDigest(haveRaw);
     const answer: Entry[] = [];
-    for (const [key, e] of this.entries) if (!sentNow.has(key)) answer.push(e);
-    const out = this.due(answer, (e) => !have.has(e.hash) && !e.peers.has(senderId));
+    let matched = 0;
+    for (const [key, e] of this.entries) {
+      if (have.has(e.hash)) matched++;
+      else if (!sentNow.has(key)) answer.push(e);
+    }
+    // The caller remembers items this node does not: pull again (else a node that stopped pulling
+    // while it lacked an item, cold everywhere since, would wait for its next news).
+    if (have.size > matched) this.resume();
+    // The digest alone says what the caller lacks (an answer of this node's may have been lost).
+    const out = this.due(answer, () => true);
     this.handOver(out, senderId);
     return { items: out.map((e) => toWire(e.item)) };
   }

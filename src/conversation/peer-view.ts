@@ -17,9 +17,11 @@ const log = createLogger("conversation");
  * Seconds the split of known peers (batching or not) is reused. A peer that joined or connected
  * since is reached by others in the meantime (and, batching, by the pull half of its own rounds).
  */
-export const VIEW_REFRESH = 0.25;
-/** Peers not yet connected that one view refresh probes, at most. */
+export const VIEW_REFRESH = 2;
+/** Probes of peers not yet connected in flight at once, at most. */
 const MAX_PROBES = 16;
+/** Seconds before a peer still not connected is probed again. */
+const PROBE_AGAIN = 1;
 
 /** The known peers at one time, split by whether they batch. */
 export interface PeerView {
@@ -38,6 +40,11 @@ export interface PeerView {
 /** The peer views of one node. */
 export class PeerViews {
   private cached: PeerView | null = null;
+  /** The peers of the current view by id. */
+  private byId = new Map<string, Peer>();
+  /** Peers being probed, and when each was last probed (ms, monotonic). */
+  private readonly probing = new Set<string>();
+  private readonly probed = new Map<string, number>();
 
   constructor(
     private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches">,
@@ -49,6 +56,7 @@ export class PeerViews {
   /** Forget the current view. */
   reset(): void {
     this.cached = null;
+    this.byId = new Map();
   }
 
   /** Whether the peer batches: null before this node has a connection to it (false without the host's answer). */
@@ -59,40 +67,70 @@ export class PeerViews {
   /**
    * The known peers split by whether they batch, the list taken afresh at most every
    * {@link VIEW_REFRESH} seconds: the peer list (copies of the records) and the pool's channels are
-   * not looked up for every item and round. `latest`: take the list now (an author reaches every
-   * peer it knows at the time, as without batching).
+   * not looked up for every item and round. In between, only the peers not yet connected are looked
+   * at again (every round, until their connection is up). `latest`: take the list now (an author
+   * reaches every peer it knows at the time, as without batching).
    */
   get(latest = false): PeerView {
     const now = monotonicMs();
     const cached = this.cached;
-    const fresh = !latest && cached !== null && now - cached.at < VIEW_REFRESH * 1000;
-    // Peers not yet connected are looked at again every round until their connection is up.
-    if (fresh && (cached.unknown.length === 0 || now - cached.splitAt < (this.interval ?? 0) * 1000)) return cached;
+    if (!latest && cached !== null && now - cached.at < VIEW_REFRESH * 1000) {
+      if (cached.unknown.length > 0 && now - cached.splitAt >= (this.interval ?? 0) * 1000) this.resplit(cached, now);
+      return cached;
+    }
     const self = this.host.self().id;
-    const peers = fresh ? [...cached.batch, ...cached.plain, ...cached.unknown] : this.host.peers().filter((p) => p.id !== self);
-    const view: PeerView = { at: fresh ? cached.at : now, splitAt: now, batch: [], plain: [], unknown: [], count: peers.length };
+    const peers = this.host.peers().filter((p) => p.id !== self);
+    const view: PeerView = { at: now, splitAt: now, batch: [], plain: [], unknown: [], count: peers.length };
+    this.byId = new Map();
     for (const p of peers) {
+      this.byId.set(p.id, p);
       const batches = this.batches(p);
       (batches === true ? view.batch : batches === false ? view.plain : view.unknown).push(p);
     }
     this.cached = view;
-    if (!fresh && this.interval !== null) this.probe(view.unknown);
+    if (this.interval !== null) this.probe(view.unknown);
     return view;
+  }
+
+  /** Look again at the peers of `view` not yet connected (in place: a view is read synchronously). */
+  private resplit(view: PeerView, now: number): void {
+    const still: Peer[] = [];
+    for (const p of view.unknown) {
+      const batches = this.batches(p);
+      (batches === true ? view.batch : batches === false ? view.plain : still).push(p);
+    }
+    view.unknown = still;
+    view.splitAt = now;
+    if (this.interval !== null) this.probe(still);
   }
 
   /** A known peer by id (from the current view), or null. */
   find(id: string): Peer | null {
-    const view = this.get();
-    return view.batch.find((p) => p.id === id) ?? view.plain.find((p) => p.id === id) ?? view.unknown.find((p) => p.id === id) ?? null;
+    this.get();
+    return this.byId.get(id) ?? null;
   }
 
   /**
-   * Open the connection (and its hello) to peers not yet connected, a few per refresh, with a
-   * `_synapse.ping` (which every node answers), so that the next view knows whether they batch.
+   * Open the connection (and its hello) to peers not yet connected, with a `_synapse.ping` (which
+   * every node answers), so that a later look knows whether they batch: at most {@link MAX_PROBES}
+   * at a time, each peer at most once per {@link PROBE_AGAIN} seconds.
    */
   private probe(peers: Peer[]): void {
-    for (const peer of peers.slice(0, MAX_PROBES)) {
-      this.track(this.host.call(peer, "_synapse.ping", [], {}).catch((error) => log.debug(`probe of ${peer.name || peer.id.slice(0, 8)} failed: ${errorMessage(error)}`)));
+    const now = monotonicMs();
+    for (const peer of peers) {
+      if (this.probing.size >= MAX_PROBES) break;
+      const last = this.probed.get(peer.id);
+      if (this.probing.has(peer.id) || (last !== undefined && now - last < PROBE_AGAIN * 1000)) continue;
+      this.probing.add(peer.id);
+      this.probed.set(peer.id, now);
+      const ping = this.host.call(peer, "_synapse.ping", [], {}).then(
+        () => undefined,
+        (error) => log.debug(`probe of ${peer.name || peer.id.slice(0, 8)} failed: ${errorMessage(error)}`),
+      );
+      this.track(ping.finally(() => this.probing.delete(peer.id)));
+    }
+    if (this.probed.size > 4 * MAX_PROBES + peers.length) {
+      for (const [id, at] of this.probed) if (now - at >= PROBE_AGAIN * 1000) this.probed.delete(id);
     }
   }
 }

@@ -1,0 +1,167 @@
+/**
+ * The multi-process broadcast bench: an origin and N peers spread over a few Bun processes
+ * (`broadcast-worker.ts`, the origin in the first), batched dissemination (the default between
+ * Bun nodes), every peer replying to each broadcast. Used by `bench/broadcast.ts` (200 peers) and
+ * `bench/security.ts` (50 peers, signed against unsigned). This process only coordinates: it runs
+ * no node. Times come from the workers as `performance.timeOrigin + performance.now()`.
+ *
+ * Per round: a broadcast nobody replies to first (`bench.silent`), then one every peer answers
+ * (`bench.question`), measured as in the one-process bench (`bench/broadcast.ts`): delivered,
+ * broadcast(), replies at the origin, replies everywhere, reply-carrying calls per peer (and the
+ * most one node made); and the CPU time the processes spent on the round (its replies, batches and
+ * signatures), over the nodes: what one node spends, whichever process it shares.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { NodeOptions } from "../../src/index.ts";
+import type { BroadcastAnswer, BroadcastCommand } from "./broadcast-worker.ts";
+
+const WORKER = join(import.meta.dir, "broadcast-worker.ts");
+
+/** One multi-process scenario's numbers (milliseconds are medians over the completed rounds). */
+export interface MultiProcessResult {
+  peers: number;
+  processes: number;
+  signed: boolean;
+  rounds: number;
+  deliveredMs: number;
+  broadcastMs: number;
+  repliesAtOriginMs: number;
+  repliesEverywhereMs: number;
+  /** Rounds in which some node did not hold every reply within the timeout, with how many nodes did. */
+  incompleteRounds: number[];
+  /** Reply-carrying calls per peer (the round's total over N), and the most one node made. */
+  replyCallsPerPeer: number;
+  maxReplyCallsPerPeer: number;
+  /** CPU milliseconds all processes spent on a round (broadcast, replies, settling), and that over the nodes. */
+  cpuMsPerRound: number;
+  cpuMsPerNode: number;
+}
+
+/** A worker process and the one answer it owes. */
+class WorkerProcess {
+  private waiting: { resolve(a: BroadcastAnswer): void; reject(e: Error): void } | null = null;
+  readonly proc: ReturnType<typeof Bun.spawn>;
+
+  constructor() {
+    // `BENCH_WORKER_CPU_PROF=<dir>`: each worker writes a CPU profile there (`bun --cpu-prof`).
+    const prof = process.env.BENCH_WORKER_CPU_PROF;
+    this.proc = Bun.spawn([process.execPath, ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), WORKER], {
+      stdout: "inherit",
+      stderr: "inherit",
+      ipc: (message: BroadcastAnswer) => {
+        const w = this.waiting;
+        this.waiting = null;
+        if (!w) return;
+        if (message.type === "error") w.reject(new Error(`broadcast worker: ${message.message}`));
+        else w.resolve(message);
+      },
+    });
+  }
+
+  /** Send a command and wait for its answer (at most `seconds`). */
+  ask<T extends BroadcastAnswer["type"]>(command: BroadcastCommand, expect: T, seconds = 120): Promise<Extract<BroadcastAnswer, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`broadcast worker gave no ${expect} answer in ${seconds} s`)), seconds * 1000);
+      this.waiting = {
+        resolve: (a) => {
+          clearTimeout(timer);
+          if (a.type === expect) resolve(a as Extract<BroadcastAnswer, { type: T }>);
+          else reject(new Error(`broadcast worker answered ${a.type}, expected ${expect}`));
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.proc.send(command);
+    });
+  }
+}
+
+/** Seconds a round may take before it counts as incomplete. */
+const ROUND_TIMEOUT = 30;
+
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+const ms = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Measure `rounds` broadcasts from an origin to `n` peers spread over `processes` processes;
+ * `signed` false gives every node a fixed id that is not its key (it signs nothing).
+ */
+export async function measureMultiProcess(n: number, processes: number, rounds: number, signed = true, options: Partial<NodeOptions> = {}): Promise<MultiProcessResult> {
+  const workers = Array.from({ length: processes }, () => new WorkerProcess());
+  try {
+    // Node 0 (the origin) and the first share in the first process, the rest spread evenly.
+    const total = n + 1;
+    const shares = workers.map((_, i) => Math.floor(total / processes) + (i < total % processes ? 1 : 0));
+    const firsts = shares.map((_, i) => shares.slice(0, i).reduce((a, b) => a + b, 0));
+    const started = await Promise.all(workers.map((w, i) => w.ask({ type: "start", first: firsts[i]!, count: shares[i]!, peers: n, options, signed }, "started")));
+    const seeds = [`127.0.0.1:${started[0]!.ports[0]}`];
+    await Promise.all(workers.map((w) => w.ask({ type: "join", seeds }, "joined", 300)));
+    const meshed = async () => (await Promise.all(workers.map((w) => w.ask({ type: "status" }, "status")))).every((s) => s.minKnown === n);
+    for (let attempt = 1; !(await meshed()); attempt++) {
+      if (attempt > 600) throw new Error(`swarm of ${total} over ${processes} processes did not mesh`);
+      await Bun.sleep(100);
+      if (attempt % 50 === 0) await Promise.all(workers.map((w) => w.ask({ type: "rejoin", seeds }, "joined", 300)));
+    }
+    const settle = () => Promise.all(workers.map((w) => w.ask({ type: "settle" }, "settled", 120)));
+    const origin = workers[0]!;
+    const delivered: number[] = [];
+    const returned: number[] = [];
+    const atOrigin: number[] = [];
+    const everywhere: number[] = [];
+    const perPeer: number[] = [];
+    const maxPerPeer: number[] = [];
+    const cpu: number[] = [];
+    const incomplete: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // A broadcast nobody replies to (it opens the connections a first round would), then settle.
+      await origin.ask({ type: "broadcast", endpoint: "bench.silent", round: r }, "broadcasted");
+      await settle();
+      const sent = await origin.ask({ type: "broadcast", endpoint: "bench.question", round: r }, "broadcasted");
+      const waited = await Promise.all(workers.map((w) => w.ask({ type: "wait", nonce: sent.nonce, endpoint: "bench.question", seconds: ROUND_TIMEOUT }, "waited", ROUND_TIMEOUT + 30)));
+      const settled = await settle();
+      // Each process counted the calls its nodes served, by caller: a caller's calls add up over them.
+      const byCaller = new Map<string, number>();
+      for (const [caller, c] of settled.flatMap((s) => s.calls)) byCaller.set(caller, (byCaller.get(caller) ?? 0) + c);
+      const calls = [...byCaller.values()];
+      const complete = waited.reduce((sum, w) => sum + w.complete, 0);
+      if (complete < total) {
+        incomplete.push(complete);
+        continue;
+      }
+      delivered.push(Math.max(...waited.map((w) => w.deliveredAt ?? Number.NaN)) - sent.t0);
+      returned.push(sent.returnedAt - sent.t0);
+      atOrigin.push(waited[0]!.originAt! - sent.t0);
+      everywhere.push(Math.max(...waited.map((w) => w.everywhereAt!)) - sent.t0);
+      perPeer.push(calls.reduce((a, b) => a + b, 0) / n);
+      maxPerPeer.push(Math.max(0, ...calls));
+      cpu.push(settled.reduce((sum, s) => sum + s.cpuMs, 0));
+    }
+    return {
+      peers: n,
+      processes,
+      signed,
+      rounds,
+      deliveredMs: ms(median(delivered)),
+      broadcastMs: ms(median(returned)),
+      repliesAtOriginMs: ms(median(atOrigin)),
+      repliesEverywhereMs: ms(median(everywhere)),
+      incompleteRounds: incomplete,
+      replyCallsPerPeer: ms(median(perPeer)),
+      maxReplyCallsPerPeer: median(maxPerPeer),
+      cpuMsPerRound: ms(median(cpu)),
+      cpuMsPerNode: ms(median(cpu) / total),
+    };
+  } finally {
+    for (const w of workers) if (w.proc.exitCode === null && !w.proc.killed) w.proc.send({ type: "stop" } satisfies BroadcastCommand);
+    await Promise.race([Promise.all(workers.map((w) => w.proc.exited)), Bun.sleep(10_000)]);
+    for (const w of workers) if (w.proc.exitCode === null) w.proc.kill("SIGKILL");
+  }
+}

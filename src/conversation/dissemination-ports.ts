@@ -1,0 +1,40 @@
+/**
+ * What batched dissemination (`dissemination.ts`) counts, and what it needs of the conversation
+ * layer: its ports, apart so that the dissemination itself stays one readable file.
+ *
+ * @module
+ */
+import type { ConversationEvent, Peer } from "../types.ts";
+import type { Kwargs } from "../wire/messages.ts";
+import type { PerPeerKwargs } from "./signing.ts";
+import type { ConversationLog } from "./log.ts";
+
+/** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
+export interface DisseminationStats {
+  /** Events and replies peers sent here (per-event calls and batch items), new or not. */
+  eventsReceived: number;
+  /** Items (events and replies) authored by another node that this node sent on, per target. */
+  eventsForwarded: number;
+  /** Items that arrived again (in a batch or an answer) and were dropped before any work. */
+  duplicatesDropped: number;
+  /** `_synapse.conversation.batch` calls made. */
+  batchesSent: number;
+  /** `_synapse.conversation.batch` calls served. */
+  batchesReceived: number;
+  /** Conversations synced because an item's parent was missing. */
+  repairs: number;
+}
+
+/** What the dissemination needs from the conversation layer. */
+export interface DisseminationLayer {
+  /** The layer's one ingest path for an event off the network: the event when new here, else null. @throws EndpointError */
+  acceptEvent(raw: unknown): Promise<ConversationEvent | null>;
+  /** The same for a reply: the replier's record when the reply is new here, else null. @throws EndpointError */
+  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown): Promise<Peer | null>;
+  /** The keyword arguments of a per-event `_synapse.broadcast.reply` (the signature only to peers that take it). */
+  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs;
+  /** The event store (to see whether a parent is held). */
+  readonly log: Pick<ConversationLog, "has">;
+  /** Catch up one conversation from a peer. */
+  sync(peer: Peer, conversationId: string): Promise<unknown>;
+}

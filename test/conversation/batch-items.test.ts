@@ -1,0 +1,49 @@
+/**
+ * The size a batch item is budgeted at (`wireSize`): a bound computed without encoding, never
+ * below what the item really takes on the wire.
+ */
+import { describe, expect, test } from "bun:test";
+import { sizeBound, toWire, wireSize, type Item } from "../../src/conversation/batch-items.ts";
+import { encode } from "../../src/wire/codec.ts";
+import { makeEvent } from "../../src/conversation/events.ts";
+import type { Peer } from "../../src/types.ts";
+
+const peer: Peer = { id: "a".repeat(64), name: "pëer-ü", address: "127.0.0.1", port: 7000, swarm: "s", team: null, kind: "node", capabilities: ["x", "y"], last_seen: 1.5 };
+
+describe("batch items - size bound", () => {
+  const values: unknown[] = [
+    null,
+    true,
+    0,
+    -1,
+    2 ** 53,
+    1.25,
+    "",
+    "short",
+    "ünïcødé 🎉".repeat(3),
+    "x".repeat(70),
+    "🎉".repeat(200),
+    new Uint8Array(300),
+    [1, "two", [3, { four: 4 }]],
+    { nested: { deep: { deeper: ["a", null, false] } }, "kéy": "välue" },
+    peer,
+  ];
+  for (const value of values) {
+    test(`never below the encoded size: ${JSON.stringify(value)?.slice(0, 40)}`, () => {
+      expect(sizeBound(value)).toBeGreaterThanOrEqual(encode(value).length);
+    });
+  }
+
+  test("an event and a reply are budgeted at least at their encoded size, and not far above it", () => {
+    const event = makeEvent({ conversationId: "c", kind: "note", peer, payload: { text: "hello ".repeat(50), n: 3 }, metadata: { _sig: "s".repeat(88) } });
+    const items: Item[] = [
+      { kind: "event", event },
+      { kind: "reply", nonce: "0190f0e1-5b2a-7c3d-8e4f-a1b2c3d4e5f6", peer, result: { from: "peer1", list: [1, 2, 3] }, sig: "s".repeat(88) },
+    ];
+    for (const item of items) {
+      const exact = encode(toWire(item)).length;
+      expect(wireSize(item)).toBeGreaterThanOrEqual(exact);
+      expect(wireSize(item)).toBeLessThan(exact * 4);
+    }
+  });
+});
