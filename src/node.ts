@@ -215,6 +215,7 @@ export class Node {
         call: (host, port, endpoint, args, timeout) => this.callMember(host, port, endpoint, args, timeout),
         emit: (event, payload) => this.events.emit(event, payload),
         claimRefusal: (claim, sig, changes) => this.records.claimRefusal(claim, sig, changes),
+        claimStale: (claim) => this.records.claimStale(claim),
         features: (host, port) => {
           const channel = this.pool.peek(host, port);
           return channel?.mode === "multiplex" ? channel.features : null;

@@ -76,6 +76,11 @@ export interface MembershipHost extends MembershipScope {
    * peer's entry. Without it every claim is believed, as a Python node believes them.
    */
   claimRefusal?(claim: MemberClaim, sig: unknown, changes: boolean): string | null;
+  /**
+   * True when a member's claim is no newer than its newest claim already verified here
+   * (`SignedRecords.claimStale`): a replay, which must not count as a sign of life.
+   */
+  claimStale?(claim: MemberClaim): boolean;
 }
 
 /** Counters, for tests and benchmarks. */
@@ -307,8 +312,18 @@ export class Membership {
     if (via === "join") this.joinsReceived++;
     else this.heartbeatsReceived++;
     // A known peer's entry moves only by its owner's signature (closed swarm: every claim is signed).
-    const refusal = this.host.claimRefusal?.(claimOf(peer), sig, moves(this.table, peer, remoteAddress));
+    const claim = claimOf(peer);
+    // Judged before the claim is checked (which records it as the newest): a signed claim no newer
+    // than one already verified is a replay, so it is no sign of life: a known peer's entry is left
+    // as it is (silence still takes it offline), an unknown one is probed first, wherever it calls from.
+    const stale = sig !== undefined && sig !== null && this.host.claimStale?.(claim) === true;
+    const refusal = this.host.claimRefusal?.(claim, sig, moves(this.table, peer, remoteAddress));
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, `${via} refused: ${refusal}`);
+    if (stale) {
+      log.debug(`${via} of ${peer.id.slice(0, 8)} is no newer than one already seen (a replay?): not counted as a sign of life`);
+      if (!this.table.has(peer.id) && peer.id !== this.host.id) void this.admission.introduce({ ...peer, last_seen: nowSeconds() }, plainAddress(remoteAddress), via);
+      return null;
+    }
     if (!this.table.has(peer.id) && peer.id !== this.host.id && !fromPeerAddress({ address: peer.address, ...dialTarget(peer.address) }, remoteAddress)) {
       void this.admission.introduce({ ...peer, last_seen: nowSeconds() }, plainAddress(remoteAddress), via);
       return null;

@@ -245,6 +245,17 @@ export class SignedRecords {
   }
 
   /**
+   * True when `claim` is no newer than the newest claim of its member already verified here (its
+   * incarnation, the record's `last_seen`, at most that one's): a replay, or a copy of a claim
+   * already counted. Such a claim is no news of life (docs/security.md#replays).
+   */
+  claimStale(claim: MemberClaim): boolean {
+    if (claim.incarnation === undefined) return false;
+    const newest = this.incarnations.get(claim.id);
+    return newest !== undefined && claim.incarnation <= newest;
+  }
+
+  /**
    * Why a membership claim is refused, or null. `changes` tells whether believing it would change
    * a known peer's entry (its address or port). A claim with a signature must verify, and may not
    * move the entry when its incarnation is older than the member's newest verified claim. An

@@ -11,7 +11,7 @@ import { claimOf } from "../../src/membership/claims.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords } from "../../src/security/records.ts";
 import type { Peer } from "../../src/types.ts";
-import { eventually } from "../helpers/net.ts";
+import { eventually, sleep } from "../helpers/net.ts";
 import { cleanUp, nodeAt } from "./helpers.ts";
 import { pythonPeer, refusal, setup } from "./signed-helpers.ts";
 
@@ -41,6 +41,33 @@ for (const closed of [false, true]) {
       expect(b.peers.get(a.id)!.address).toBe("10.0.0.66");
       const oldHere: Peer = { ...moved, last_seen: 1_000 };
       expect(await attacker.call("_synapse.heartbeat", oldHere, kw({ sig: a.records.signClaim(claimOf(oldHere)) }))).toMatchObject({ ok: true });
+    });
+
+    test("a replayed heartbeat or join is no sign of life: the entry's last_seen stays, and an unknown member is probed first", async () => {
+      const { a, b, attacker } = await setup(closed);
+      await eventually(() => b.records.knownSigner(a.id), 5000, "b knows that a signs");
+      // a's genuine claim, recorded by the attacker as it went by.
+      const recorded: Peer = { ...a.toPeer(), last_seen: Date.now() / 1000 };
+      const sig = a.records.signClaim(claimOf(recorded));
+      expect(await attacker.call("_synapse.heartbeat", recorded, kw({ sig }))).toMatchObject({ ok: true });
+      const seen = b.peers.get(a.id)!.last_seen;
+      for (const endpoint of ["_synapse.heartbeat", "_synapse.join", "_synapse.heartbeat"]) {
+        await sleep(20);
+        // Answered as any call (the replayer learns nothing), but not counted.
+        expect(await attacker.call(endpoint, recorded, kw({ sig }))).toBeTruthy();
+        expect(b.peers.get(a.id)!.last_seen).toBe(seen);
+      }
+      // a's next claim (a newer last_seen) counts again.
+      await sleep(20);
+      const next: Peer = { ...a.toPeer(), last_seen: Date.now() / 1000 };
+      await attacker.call("_synapse.heartbeat", next, kw({ sig: a.records.signClaim(claimOf(next)) }));
+      expect(b.peers.get(a.id)!.last_seen).toBeGreaterThan(seen);
+      // Once a is gone from b's table, its replayed claim does not bring it back unprobed: b probes
+      // a's address first (a still answers here, so it is admitted again, from the probe).
+      const probesBefore = b.membership.stats.unverifiedProbed;
+      b.membership.table.remove(a.id);
+      await attacker.call("_synapse.heartbeat", next, kw({ sig: a.records.signClaim(claimOf(next)) }));
+      await eventually(() => b.membership.stats.unverifiedProbed > probesBefore, 5000, "b probes a before taking the replayed claim");
     });
 
     test("a peer list that moves a known signer is not believed", async () => {
