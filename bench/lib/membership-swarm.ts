@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { Node, type NodeOptions } from "../../src/index.ts";
-import type { WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+import type { SwimTotals, WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
 
 /** How the nodes keep their membership. */
 export type SwarmMode = "mesh" | "gossip";
@@ -19,6 +19,8 @@ export interface SwarmResult {
   processes: number;
   heartbeatInterval: number;
   peerTimeout: number;
+  /** From the joins' start until the last join returned (every node's `join()` at once). */
+  joinSeconds: number;
   /** From the last join's return until every node knew every other; null if not within the limit. */
   allKnowAll: number | null;
   /** Steady window, seconds, and the membership calls each node made per second in it. */
@@ -38,6 +40,33 @@ export interface SwarmResult {
   /** Nodes in the killed process, and the time from the kill until every other node saw them all offline. */
   killed: number;
   offlineEverywhere: number | null;
+  /** SWIM's counters over the workers' nodes: from the start until converged, and in the steady window. */
+  swimJoin: SwimTotals;
+  swimSteady: SwimTotals;
+}
+
+function sumSwim(all: Array<{ swim: SwimTotals }>): SwimTotals {
+  const t: SwimTotals = { probesSent: 0, probesFailed: 0, suspects: 0, deathsDeclared: 0, refutations: 0, awareness: 0 };
+  for (const { swim } of all) {
+    t.probesSent += swim.probesSent;
+    t.probesFailed += swim.probesFailed;
+    t.suspects += swim.suspects;
+    t.deathsDeclared += swim.deathsDeclared;
+    t.refutations += swim.refutations;
+    t.awareness = Math.max(t.awareness, swim.awareness);
+  }
+  return t;
+}
+
+function diffSwim(a: SwimTotals, b: SwimTotals): SwimTotals {
+  return {
+    probesSent: b.probesSent - a.probesSent,
+    probesFailed: b.probesFailed - a.probesFailed,
+    suspects: b.suspects - a.suspects,
+    deathsDeclared: b.deathsDeclared - a.deathsDeclared,
+    refutations: b.refutations - a.refutations,
+    awareness: b.awareness,
+  };
 }
 
 const WORKER = join(import.meta.dir, "membership-worker.ts");
@@ -98,6 +127,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     const started = await Promise.all(
       workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}` }, "started")),
     );
+    const joinStart = Date.now();
     const joined = await Promise.all(workers.map((w) => w.ask({ type: "join" }, "joined")));
     const lastJoin = Math.max(...joined.map((j) => j.at));
     const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status")));
@@ -157,6 +187,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       processes,
       heartbeatInterval,
       peerTimeout,
+      joinSeconds: (lastJoin - joinStart) / 1000,
       allKnowAll,
       steadySeconds: window,
       membershipCallsPerNodePerSec: (calls(after) - calls(before)) / n / window,
@@ -166,6 +197,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       connectionsPerProcess: converged.reduce((sum, s) => sum + s.connections, 0) / converged.length,
       killed: victimIds.length,
       offlineEverywhere,
+      swimJoin: sumSwim(converged),
+      swimSteady: diffSwim(sumSwim(before), sumSwim(after)),
     };
   } finally {
     for (const w of workers) {

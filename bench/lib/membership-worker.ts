@@ -8,11 +8,11 @@
  *   `started { ids, ports, heap }` (heap after a full GC, bytes: the baseline for memory per peer).
  * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
  *   once every join returned.
- * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections }`:
+ * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim }`:
  *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
  *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC (0 with `heap: false`:
  *   the GC stalls the nodes, so the convergence poll skips it), and the connections open in this
- *   process (accepted by its nodes, and pooled by its pool).
+ *   process (accepted by its nodes, and pooled by its pool), and SWIM's counters summed over its nodes.
  * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
  * - `stop`: stops every node silently and exits.
  *
@@ -34,9 +34,34 @@ export type WorkerCommand =
 export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number }
   | { type: "joined"; at: number }
-  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number }
+  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals }
   | { type: "gone"; at: number }
   | { type: "error"; message: string };
+
+/** SWIM counters summed over this process's nodes (awareness: the highest), to see why a run went as it did. */
+export interface SwimTotals {
+  probesSent: number;
+  probesFailed: number;
+  suspects: number;
+  deathsDeclared: number;
+  refutations: number;
+  awareness: number;
+}
+
+function swimTotals(): SwimTotals {
+  const t: SwimTotals = { probesSent: 0, probesFailed: 0, suspects: 0, deathsDeclared: 0, refutations: 0, awareness: 0 };
+  for (const n of nodes) {
+    const s = n.membership.stats.swim;
+    if (!s) continue;
+    t.probesSent += s.probesSent;
+    t.probesFailed += s.probesFailed;
+    t.suspects += s.suspects;
+    t.deathsDeclared += s.deathsDeclared;
+    t.refutations += s.refutations;
+    t.awareness = Math.max(t.awareness, s.awareness);
+  }
+  return t;
+}
 
 const nodes: Node[] = [];
 let offline = 0;
@@ -73,7 +98,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const calls = nodes.reduce((sum, n) => sum + n.metrics().traffic.membership.calls_sent, 0);
       const connections = nodes.reduce((sum, n) => sum + n.connectionCount, 0) + (pool?.list().filter((c) => c.connected).length ?? 0);
       // A full GC stops this process's nodes for a while: only when the heap is asked for.
-      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: command.heap === false ? 0 : heap(), connections });
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: command.heap === false ? 0 : heap(), connections, swim: swimTotals() });
       return;
     }
     case "watch": {

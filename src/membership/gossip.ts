@@ -62,6 +62,11 @@ export interface GossipOptions {
   swim?: Partial<SwimConfig>;
   /** Signing of self-claims (see {@link SwimClaims}); default: unsigned. */
   claims?: SwimClaims;
+  /**
+   * Seconds a full-state exchange with a peer just met (SWIM's join) may take: a seed answering a
+   * mass join is slow (default: the periodic exchange's timeout; membership passes its `joinTimeout`).
+   */
+  joinTimeout?: number;
 }
 
 /** The SWIM timing of a node: probes every heartbeat interval, detection within about the peer timeout. */
@@ -97,6 +102,8 @@ export class Gossip {
    * message from a sender they do not hold, and lose the updates it carries.
    */
   readonly #knownBy = new Set<string>();
+  /** Full-state exchanges under way, by peer id (see {@link exchange}). */
+  readonly #exchanges = new Map<string, Promise<boolean>>();
   /** This node's meta as last disseminated (JSON), to notice a change. */
   #metaKey: string | null = null;
 
@@ -145,7 +152,7 @@ export class Gossip {
             clearTimeout(timer);
           };
         },
-        send: (to, message) => this.#send(to, message, callTimeout),
+        send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
         claims: this.options.claims,
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         onChange: (member, previous) => this.#changed(member, previous),
@@ -175,24 +182,46 @@ export class Gossip {
 
   /**
    * A peer answered this node (a heartbeat, a join): when its hello offered SWIM, exchange full
-   * state with it and let SWIM decide for it from now on. If the exchange fails, or SWIM does not
-   * hold it alive afterwards, membership keeps heartbeating it (and tries again next time).
+   * state with it and let SWIM decide for it from now on (see {@link exchange}).
    */
   contact(entry: PeerEntry): void {
+    void this.exchange(entry);
+  }
+
+  /**
+   * SWIM's join with a peer this node holds: when its hello offered SWIM and SWIM does not hold it
+   * alive yet, exchange full state with it (push-pull; one exchange at a time per peer, a second
+   * caller waits for the first), waiting at most `timeout` seconds. From then on SWIM decides for
+   * it. If the exchange fails, or SWIM does not hold it alive afterwards, membership keeps
+   * heartbeating it (and tries again next time).
+   *
+   * @returns true when SWIM holds the peer alive (this node then has its state); false when gossip
+   * does not run, the peer does not speak SWIM, or the exchange failed.
+   */
+  exchange(entry: PeerEntry, timeout = this.options.joinTimeout): Promise<boolean> {
     const core = this.#core;
     const id = entry.peer.id;
-    if (!core?.running || this.#owned.has(id)) return;
+    if (!core?.running) return Promise.resolve(false);
+    const pending = this.#exchanges.get(id);
+    if (pending) return pending;
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.
     if (core.member(id)?.state === "alive") {
       this.#owned.add(id);
-      return;
+      return Promise.resolve(true);
     }
-    if (!this.#speaksSwim(entry)) return;
+    if (this.#owned.has(id) || !this.#speaksSwim(entry)) return Promise.resolve(this.#owned.has(id));
     this.#owned.add(id);
-    void core.join({ id, address: entry.peer.address, port: entry.peer.port }).then((ok) => {
-      if (!ok || core.member(id)?.state !== "alive") this.#owned.delete(id);
-    });
+    const run = core
+      .join({ id, address: entry.peer.address, port: entry.peer.port }, timeout)
+      .then((ok) => {
+        const alive = ok && core.member(id)?.state === "alive";
+        if (!alive) this.#owned.delete(id);
+        return alive;
+      })
+      .finally(() => this.#exchanges.delete(id));
+    this.#exchanges.set(id, run);
+    return run;
   }
 
   /**

@@ -18,7 +18,7 @@ import { errorMessage } from "../util/guards.ts";
 const log = createLogger("membership");
 
 /** What seed discovery needs of membership. */
-export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler">;
+export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler" | "gossipJoin">;
 
 /** The timing seed discovery follows (seconds). */
 export type SeedTiming = Pick<MembershipTiming, "heartbeatInterval" | "peerTimeout" | "joinTimeout">;
@@ -187,6 +187,14 @@ export class SeedDiscovery implements Discovery {
     }
     const seedNow = typeof self.last_seen === "number" ? self.last_seen : nowSeconds();
     s.member = this.host.admit({ ...self, last_seen: nowSeconds() }, "seed", { remoteAddress: s.seed.host });
+    // A seed that gossips membership with this node hands over its whole view in one exchange
+    // (memberlist's join), and gossip spreads this node: its list needs no probe per peer, which
+    // made a mass join cost N probes per joiner (and the seed N² heartbeats to answer).
+    if (s.member && this.host.gossipJoin && (await this.host.gossipJoin(self.id, this.timing.joinTimeout))) {
+      s.partial = false;
+      log.debug(`joined seed ${label} by gossip: ${this.host.peerCount()} peer(s) known`);
+      return true;
+    }
     const peers = Array.isArray(answer.peers) ? answer.peers : [];
     s.partial = (await this.exchange(peers, seedNow, label)) > 0;
     log.debug(`joined seed ${label}: ${this.host.peerCount()} peer(s) known`);

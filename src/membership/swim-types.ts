@@ -118,8 +118,11 @@ export interface SwimPorts {
   now(): number;
   /** Run `fn` after `delay` seconds; returns a cancel function. */
   schedule(delay: number, fn: () => void): () => void;
-  /** Send a message and resolve to the answer (a decoded value, validated by the core), or reject. */
-  send(to: SwimTarget, message: SwimMessage): Promise<unknown>;
+  /**
+   * Send a message and resolve to the answer (a decoded value, validated by the core), or reject.
+   * `timeout`: how long the core waits for this answer (seconds), for a transport that needs one.
+   */
+  send(to: SwimTarget, message: SwimMessage, timeout?: number): Promise<unknown>;
   /** Uniform in [0, 1); default Math.random (see {@link seededRandom}). */
   random?: () => number;
   /** Self-claim signing (default: accept all). */

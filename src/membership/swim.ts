@@ -128,11 +128,11 @@ export class SwimCore {
   }
 
   /**
-   * Join through `target` (a seed, or a peer just met): exchange full state with it. True when
-   * it answered.
+   * Join through `target` (a seed, or a peer just met): exchange full state with it, waiting at
+   * most `timeout` seconds (default: the periodic exchange's). True when it answered.
    */
-  async join(target: SwimTarget): Promise<boolean> {
-    return this.#pushPull(target, true);
+  async join(target: SwimTarget, timeout?: number): Promise<boolean> {
+    return this.#pushPull(target, true, timeout);
   }
 
   /**
@@ -260,7 +260,7 @@ export class SwimCore {
   /** Send and read the answer (its piggybacked updates applied); null on failure or after `timeout`. */
   async #request(to: SwimTarget, message: SwimMessage, timeout: number): Promise<SwimAnswer | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
-    const sent = this.#ports.send(to, message).then(
+    const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
         const read = readMessage(raw, this.#ports.readMeta);
         if (!read || read.message.kind === "ping" || read.message.kind === "ping_req" || read.message.kind === "gossip") {
@@ -329,9 +329,9 @@ export class SwimCore {
     if (dead) await this.#pushPull(dead, false);
   }
 
-  async #pushPull(target: SwimTarget, join: boolean): Promise<boolean> {
+  async #pushPull(target: SwimTarget, join: boolean, timeout = Math.max(this.config.probeInterval, this.config.probeTimeout * 4)): Promise<boolean> {
     this.#counters.pushPulls++;
-    const answer = await this.#request(target, this.#list.state(join), Math.max(this.config.probeInterval, this.config.probeTimeout * 4));
+    const answer = await this.#request(target, this.#list.state(join), timeout);
     return answer?.kind === "push_pull";
   }
 

@@ -44,6 +44,17 @@ describe("membership - gossip among Bun peers", () => {
     expect(nodes.slice(1).every((n) => swim(n).pushPulls >= 1)).toBe(true);
   });
 
+  test("a joiner whose seed gossips gets the swarm from one push-pull in join(), and probes none of the seed's list", async () => {
+    const nodes = await swarm(4);
+    const joiner = await startNode({ ...GOSSIP, name: "late", seeds: [`127.0.0.1:${nodes[0]!.port}`] });
+    await joiner.join({ wait: 0 });
+    // Known when join() returns: the seed's view came whole, in the exchange join() waited for.
+    expect([...joiner.peers.keys()].sort()).toEqual(nodes.map((n) => n.id).sort());
+    expect(joiner.membership.stats.unverifiedProbed).toBe(0);
+    expect(swim(joiner).pushPulls).toBeGreaterThanOrEqual(1);
+    await eventually(() => nodes.every((n) => n.peers.has(joiner.id)), 10_000, "the others to learn the joiner by gossip");
+  });
+
   test("a node that stops answering is suspected, then offline everywhere", async () => {
     const [a, b, c] = await swarm(3);
     const offlineA = record<Peer>((fn) => a!.on("peer.offline", fn));
