@@ -135,7 +135,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     for (const limit = Date.now() + 120_000; Date.now() < limit; ) {
       // No full GC while polling: it would stall the nodes whose convergence is measured.
       const all = await status(false);
-      if (seed.peers.size === n - 1 && all.every((s) => s.minKnown === n - 1)) {
+      if (seed.membership.table.size === n - 1 && all.every((s) => s.minKnown === n - 1)) {
         allKnowAll = (Date.now() - lastJoin) / 1000;
         break;
       }
@@ -162,7 +162,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     const victimIds = started[started.length - 1]!.ids;
     const others = workers.slice(0, -1);
     const seedGone = new Promise<number>((resolve) => {
-      const waiting = new Set(victimIds.filter((id) => seed.peers.has(id)));
+      const waiting = new Set(victimIds.filter((id) => seed.membership.table.has(id)));
       if (waiting.size === 0) resolve(Date.now());
       const off = seed.on("peer.offline", (peer) => {
         if (waiting.delete(peer.id) && waiting.size === 0) {

@@ -29,6 +29,7 @@ import { readPeer } from "../wire/peer.ts";
 import { SWIM_ENDPOINTS, SWIM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { dialTarget, fromPeerAddress, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
+import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import { readUpdate, type MemberUpdate, type SwimClaims, type SwimConfig, type SwimMessage, type SwimState, type SwimStats } from "./swim-types.ts";
 
@@ -102,6 +103,8 @@ export class Gossip {
    * message from a sender they do not hold, and lose the updates it carries.
    */
   readonly #knownBy = new Set<string>();
+  /** The process's event-loop monitor, while running. */
+  #lag: LoopLag | null = null;
   /** Full-state exchanges under way, by peer id (see {@link exchange}). */
   readonly #exchanges = new Map<string, Promise<boolean>>();
   /** This node's meta as last disseminated (JSON), to notice a change. */
@@ -135,6 +138,8 @@ export class Gossip {
     this.#metaKey = JSON.stringify(metaOf(self));
     const config = { ...this.config, ...this.options.swim };
     const callTimeout = Math.max(2 * (config.probeInterval ?? 1), 1);
+    this.#lag?.release();
+    const lag = (this.#lag = watchLoopLag());
     this.#core = new SwimCore(
       // A wall-clock incarnation: a restarted node's first alive outranks what its past life said.
       { id: self.id, address: self.address, port: self.port, meta: metaOf(self), incarnation: Math.floor(nowSeconds()) },
@@ -154,6 +159,8 @@ export class Gossip {
         },
         send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
         claims: this.options.claims,
+        stalled: lag.stalled,
+        isRefused: refusedConnect,
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         onChange: (member, previous) => this.#changed(member, previous),
         onAck: (id) => {
@@ -171,6 +178,8 @@ export class Gossip {
   /** Stop SWIM (after {@link leave} when leaving); the owned peers go back to membership. */
   stop(): void {
     this.#core?.stop();
+    this.#lag?.release();
+    this.#lag = null;
     this.#owned.clear();
     this.#knownBy.clear();
   }
@@ -274,6 +283,11 @@ export class Gossip {
     return this.host.table.get(from) ?? ((peer && this.host.admit(peer, "gossip", { remoteAddress })) || undefined);
   }
 
+  /** True when this node runs SWIM and `entry`'s hello (or mDNS `ext`) offered it. */
+  speaksSwim(entry: PeerEntry): boolean {
+    return this.#core?.running === true && this.#speaksSwim(entry);
+  }
+
   #speaksSwim(entry: PeerEntry): boolean {
     if (entry.extensions.includes(SWIM_FEATURE)) return true;
     for (const host of [entry.dialHost, entry.fallbackHost]) {
@@ -328,6 +342,17 @@ export class Gossip {
       log.warn(`membership update about ${member.id.slice(0, 8)} failed: ${errorMessage(error)}`);
     }
   }
+}
+
+/**
+ * True when `error` (or one it was caused by) is a refused connect: nothing listens at the
+ * member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
+ */
+function refusedConnect(error: unknown): boolean {
+  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) {
+    if (e.code === "ECONNREFUSED") return true;
+  }
+  return false;
 }
 
 function metaOf(peer: Peer): Meta {

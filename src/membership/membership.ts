@@ -393,7 +393,7 @@ export class Membership {
       },
       gossipJoin: (id, timeout) => {
         const entry = this.table.get(id);
-        return entry && this.gossip ? this.gossip.exchange(entry, timeout) : Promise.resolve(false);
+        return entry && this.gossip?.speaksSwim(entry) ? this.gossip.exchange(entry, timeout) : Promise.resolve(null);
       },
       forget: (id) => void this.liveness.drop(id),
       call: (host, port, endpoint, args, timeout) => this.host.call(host, port, endpoint, args, timeout),

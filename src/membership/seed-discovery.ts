@@ -190,9 +190,12 @@ export class SeedDiscovery implements Discovery {
     // A seed that gossips membership with this node hands over its whole view in one exchange
     // (memberlist's join), and gossip spreads this node: its list needs no probe per peer, which
     // made a mass join cost N probes per joiner (and the seed N² heartbeats to answer).
-    if (s.member && this.host.gossipJoin && (await this.host.gossipJoin(self.id, this.timing.joinTimeout))) {
-      s.partial = false;
-      log.debug(`joined seed ${label} by gossip: ${this.host.peerCount()} peer(s) known`);
+    // (A failed exchange with such a seed is tried again at the next rejoin round, not replaced by
+    // probes: under a mass join's load the probes would only add to it.)
+    const gossiped = s.member && this.host.gossipJoin ? await this.host.gossipJoin(self.id, this.timing.joinTimeout) : null;
+    if (gossiped !== null) {
+      s.partial = !gossiped;
+      log.debug(`joined seed ${label} by gossip (${gossiped ? "state exchanged" : "exchange failed"}): ${this.host.peerCount()} peer(s) known`);
       return true;
     }
     const peers = Array.isArray(answer.peers) ? answer.peers : [];

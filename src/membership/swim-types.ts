@@ -135,6 +135,17 @@ export interface SwimPorts {
   onChange?: (member: Readonly<MemberUpdate>, previous: SwimState | null) => void;
   /** A probe of `id` was acked (directly or through an intermediary): SWIM's heartbeat. */
   onAck?: (id: string) => void;
+  /**
+   * Seconds this node's event loop has been blocked, a running total (see `loop-lag.ts`): the
+   * core's timeouts do not count that time, and a node that finds itself late grows more careful
+   * (Lifeguard). Default: none measured.
+   */
+  stalled?: () => number;
+  /**
+   * True when a send failed because nothing listens at the target (a refused connect): strong
+   * evidence that the member is gone, so it is probed at once, out of turn. Default: never.
+   */
+  isRefused?: (error: unknown) => boolean;
 }
 
 /** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */
@@ -213,6 +224,10 @@ export interface SwimStats {
   refutations: number;
   /** Members this node declared dead when their suspicion timed out. */
   deathsDeclared: number;
+  /** Probes out of turn, because a send to the member was refused (nothing listens there). */
+  evidenceProbes: number;
+  /** Timeouts waited longer because this node's own event loop was blocked meanwhile. */
+  stalls: number;
   /** Gossip messages and push-pull exchanges sent; pings, ping-reqs and push-pulls answered. */
   gossipSent: number;
   pushPulls: number;

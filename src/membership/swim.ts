@@ -33,7 +33,7 @@
  * @module
  */
 import { isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
-import { Awareness, BroadcastQueue } from "./swim-queue.ts";
+import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import {
   DEFAULT_SWIM_CONFIG,
   estimateBytes,
@@ -49,6 +49,9 @@ import {
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
 
+/** Probes out of turn (on a refused send) under way at once, at most. */
+const MAX_EVIDENCE_PROBES = 4;
+
 /** The SWIM core (see the module header for its interface and protocol). */
 export class SwimCore {
   readonly config: Readonly<SwimConfig>;
@@ -59,9 +62,11 @@ export class SwimCore {
   readonly #timers = new Set<() => void>();
   #running = false;
   #probing = false;
+  /** Members being probed now (the round's one, and those probed out of turn on evidence). */
+  readonly #probed = new Set<string>();
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    deathsDeclared: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -212,17 +217,43 @@ export class SwimCore {
     }
   }
 
-  /** The next member to probe: round-robin over the shuffled list, skipping dead and left ones. */
+  /**
+   * A send to member `id` was refused (nothing listens at its address: it crashed, or its process
+   * was killed): probe it now, out of the round-robin turn, so a mass crash is found in the time
+   * of one probe rather than when each dead member's turn comes. The probe runs as usual
+   * (indirect probes, then suspicion), so a member that is only slow is protected as ever; at
+   * most {@link MAX_EVIDENCE_PROBES} at a time, one per member.
+   */
+  #evidence(id: string): void {
+    const m = this.#list.members.get(id);
+    if (!this.#running || !m || m.state !== "alive" || this.#probed.has(id) || this.#probed.size > MAX_EVIDENCE_PROBES) return;
+    this.#counters.evidenceProbes++;
+    void this.#probe(m);
+  }
 
   async #probe(m: SwimMember): Promise<void> {
+    if (this.#probed.has(m.id)) return;
+    this.#probed.add(m.id);
+    try {
+      await this.#probeOnce(m);
+    } finally {
+      this.#probed.delete(m.id);
+    }
+  }
+
+  async #probeOnce(m: SwimMember): Promise<void> {
     const started = this.#ports.now();
     const incarnation = m.incarnation;
     const interval = this.#awareness.scale(this.config.probeInterval);
+    let stalled = false;
+    const onStall = (): void => void (stalled = true);
     this.#counters.probesSent++;
-    const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates: this.#piggyback() };
+    // Lifeguard's buddy system: a suspect hears of its suspicion in the probe itself, and refutes.
+    const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback()] : this.#piggyback();
+    const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
     const direct = this.#request(m, ping, interval).then((a) => a?.kind === "ack" && a.from === m.id);
-    if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout))) {
-      this.#awareness.apply(-1);
+    if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout), undefined, onStall)) {
+      this.#awareness.apply(stalled ? 1 : -1);
       this.#ports.onAck?.(m.id);
       return;
     }
@@ -237,23 +268,27 @@ export class SwimCore {
       });
     });
     const remaining = Math.max(0, started + interval - this.#ports.now());
-    const acked = await this.#firstOf([direct, ...indirect.map((p) => p.then((ok) => ok && !!++this.#counters.indirectAcks))], remaining);
+    const acked = await this.#firstOf([direct, ...indirect.map((p) => p.then((ok) => ok && !!++this.#counters.indirectAcks))], remaining, undefined, onStall);
     if (!this.#running) return;
     if (acked) {
-      this.#awareness.apply(-1);
+      this.#awareness.apply(stalled ? 1 : -1);
       this.#ports.onAck?.(m.id);
       return;
     }
     this.#counters.probesFailed++;
-    // Lifeguard: missing nacks mean this node's own links are bad, so it grows more careful.
+    // Lifeguard: missing nacks mean this node's own links are bad, and a blocked event loop that
+    // this node itself is slow: either way it grows more careful.
     const missed = helpers.length - nacks;
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
-    this.#awareness.apply(helpers.length > 0 ? missed : 1);
+    this.#awareness.apply((helpers.length > 0 ? missed : 1) + (stalled ? 1 : 0));
     const current = this.#list.members.get(m.id);
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;
-      this.#list.apply({ id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id });
+      const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
+      this.#list.apply(suspicion);
+      // Told at once too (not only when its next probe comes): a live member refutes in its ack.
+      void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback()] }, interval);
     }
   }
 
@@ -273,7 +308,10 @@ export class SwimCore {
         else this.#list.applyAll(answer.updates);
         return answer;
       },
-      () => null,
+      (error: unknown) => {
+        if (to.id !== undefined && this.#ports.isRefused?.(error)) this.#evidence(to.id);
+        return null;
+      },
     );
     let answer: SwimAnswer | null = null;
     await this.#firstOf([sent.then((a) => ((answer = a), true))], timeout);
@@ -282,9 +320,10 @@ export class SwimCore {
 
   /**
    * Resolve true as soon as one of `promises` resolves true (or `done(results)` says so), false
-   * when all resolved otherwise or `timeout` seconds passed.
+   * when all resolved otherwise or `timeout` seconds of this node's own time passed (`onStall`
+   * told when the wait was stretched by a blocked event loop).
    */
-  #firstOf(promises: Promise<boolean>[], timeout: number, done?: (results: boolean[]) => boolean): Promise<boolean> {
+  #firstOf(promises: Promise<boolean>[], timeout: number, done?: (results: boolean[]) => boolean, onStall?: () => void): Promise<boolean> {
     return new Promise((resolve) => {
       const results: boolean[] = [];
       let settled = false;
@@ -294,7 +333,11 @@ export class SwimCore {
         cancel();
         resolve(value);
       };
-      const cancel = this.#ports.schedule(timeout, () => finish(false));
+      // The wait does not count time this node's event loop was blocked (up to awarenessMax timeouts more).
+      const cancel = afterOwnTime((d, f) => this.#ports.schedule(d, f), this.#ports.stalled, timeout, timeout * this.config.awarenessMax, () => finish(false), () => {
+        this.#counters.stalls++;
+        onStall?.();
+      });
       if (promises.length === 0) finish(false);
       for (const p of promises) {
         p.then((ok) => {
