@@ -221,8 +221,11 @@ export class Gossip {
     }
     if (this.#owned.has(id) || !this.#speaksSwim(entry)) return Promise.resolve(this.#owned.has(id));
     this.#owned.add(id);
-    const run = core
-      .join({ id, address: entry.peer.address, port: entry.peer.port }, timeout)
+    // A member SWIM holds suspect or dead (a heartbeat found it again) is told so and refutes: one
+    // message. A full exchange for each would make every false death cost a member list.
+    const known = core.member(id);
+    const exchanged = known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
+    const run = exchanged
       .then((ok) => {
         const alive = ok && core.member(id)?.state === "alive";
         if (!alive) this.#owned.delete(id);

@@ -141,6 +141,22 @@ export class SwimCore {
   }
 
   /**
+   * Tell member `id` what this node holds about it when that is a suspicion or a death (it was
+   * heard from again: a heartbeat answered), so that a live member refutes in its answer: one
+   * message, where a full-state exchange would cost the whole member list. True when the member is
+   * alive here afterwards.
+   */
+  async remind(id: string, timeout = this.config.probeInterval): Promise<boolean> {
+    const m = this.#list.members.get(id);
+    if (!m || m.state === "left") return false;
+    if (m.state !== "alive") {
+      const message: SwimMessage = { kind: "gossip", from: this.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...this.#piggyback()] };
+      await this.#request(m, message, timeout);
+    }
+    return this.#list.members.get(id)?.state === "alive";
+  }
+
+  /**
    * This node's own claim that it is alive (left, once leaving; signed when claims are), for a
    * member that may not know this node yet: it lets the receiver take the sender in first-hand
    * (see `gossip.ts`).

@@ -122,6 +122,32 @@ describe("swim core - suspicion", () => {
   });
 });
 
+describe("swim core - a member heard from again", () => {
+  test("remind tells a member held dead of its death in one message, and its refutation revives it", async () => {
+    const net = await swarm(3);
+    const [a, b] = net.nodes;
+    a!.core.learn({ id: b!.id, incarnation: b!.core.stats().incarnation, state: "dead", address: "10.0.0.1", port: b!.port, from: a!.id });
+    expect(net.view(a!, b!)).toBe("dead");
+    const pushPulls = net.sent.get("push_pull") ?? 0;
+    const gossips = net.sent.get("gossip") ?? 0;
+    const atB = tap(b!, net.clock);
+    const reminded = a!.core.remind(b!.id);
+    await net.clock.run(1);
+    expect(await reminded).toBe(true);
+    expect(net.view(a!, b!)).toBe("alive");
+    expect(b!.core.stats().refutations).toBeGreaterThan(0);
+    expect(net.sent.get("push_pull") ?? 0).toBe(pushPulls);
+    const told = atB.find(({ message }) => message.from === a!.id && message.kind === "gossip")?.message;
+    expect(told?.kind === "gossip" ? told.updates[0] : undefined).toMatchObject({ id: b!.id, state: "dead" });
+    expect((net.sent.get("gossip") ?? 0) - gossips).toBeGreaterThanOrEqual(1);
+    // Nothing to tell about a member held alive, or unknown: no message.
+    const before = net.sent.get("gossip") ?? 0;
+    expect(await a!.core.remind(b!.id)).toBe(true);
+    expect(await a!.core.remind("nobody")).toBe(false);
+    expect(net.sent.get("gossip") ?? 0).toBe(before);
+  });
+});
+
 describe("swim core - a refused send is evidence", () => {
   test("a member whose port refuses is probed out of turn and found dead everywhere", async () => {
     const net = await swarm(6);
