@@ -22,6 +22,8 @@ export interface SwimSelf {
 /** A member as the core holds it: its last update and when its state last changed (seconds). */
 export interface SwimMember extends MemberUpdate {
   since: number;
+  /** The list's {@link MemberList.version} when this record last changed (what a catch-up compares). */
+  version: number;
 }
 
 /** The monotonic counters of {@link SwimStats}. */
@@ -47,6 +49,8 @@ export class MemberList {
   readonly #random: () => number;
   /** True once this node said it leaves: suspicions about it are answered `left`, not refuted. */
   leaving = false;
+  /** Changes made to the list so far (each member's record is stamped with it: see {@link state}). */
+  version = 0;
 
   readonly #config: Readonly<SwimConfig>;
   readonly #ports: SwimPorts;
@@ -122,11 +126,19 @@ export class MemberList {
     this.#next = 0;
   }
 
-  /** This node's full state: itself and every member. */
-  state(join: boolean): SwimPushPull {
+  /**
+   * This node's state: itself and every member, or (`since` given) only the members whose record
+   * changed after that version (a catch-up: what is new since the asker's last look).
+   */
+  state(join: boolean, since?: number): SwimPushPull {
     const members: MemberUpdate[] = [this.selfUpdate(this.leaving ? "left" : "alive")];
-    for (const m of this.members.values()) members.push(compact(m));
-    return { kind: "push_pull", from: this.id, join, members };
+    for (const m of this.members.values()) if (since === undefined || m.version > since) members.push(compact(m));
+    return { kind: "push_pull", from: this.id, join, members, version: this.version };
+  }
+
+  /** A catch-up request: this node's own claim only, asking for what changed after `since`. */
+  pull(since: number): SwimPushPull {
+    return { kind: "push_pull", from: this.id, join: false, members: [this.selfUpdate(this.leaving ? "left" : "alive")], since };
   }
 
   /**
@@ -134,13 +146,14 @@ export class MemberList {
    * The sender's own claim is gossiped as any news; the rest, the sender's view, only
    * {@link MERGED_TRANSMITS} times: re-gossiping it in full made every joiner of a mass join
    * retransmit the whole swarm (N² log N updates that drowned the event loops), while a few
-   * transmissions still fill the gaps an epidemic leaves.
+   * transmissions still fill the gaps an epidemic leaves (`cap`: 0 for a catch-up, which every
+   * joiner makes for itself).
    */
-  merge(state: SwimPushPull): void {
+  merge(state: SwimPushPull, cap = MERGED_TRANSMITS): void {
     for (const u of state.members) {
-      const cap = u.id === state.from ? Number.POSITIVE_INFINITY : MERGED_TRANSMITS;
-      if (u.state === "dead" || u.state === "suspect") this.apply({ ...u, state: "suspect", from: state.from }, cap);
-      else this.apply(u, cap);
+      const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
+      if (u.state === "dead" || u.state === "suspect") this.apply({ ...u, state: "suspect", from: state.from }, spread);
+      else this.apply(u, spread);
     }
   }
 
@@ -183,7 +196,7 @@ export class MemberList {
     if (!m) {
       // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
       if (u.state !== "alive" || this.members.size >= this.#config.maxMembers) return false;
-      const member: SwimMember = { ...compact(u), since: this.#ports.now() };
+      const member: SwimMember = { ...compact(u), since: this.#ports.now(), version: 0 };
       this.members.set(u.id, member);
       this.#insertInOrder(u.id);
       this.#changed(member, null, u, spread);
@@ -217,9 +230,12 @@ export class MemberList {
 
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number): void {
     if (previous !== m.state) m.since = this.#ports.now();
+    m.version = ++this.version;
     if (previous) this.#counts[previous]--;
     this.#counts[m.state]++;
-    this.#queue.push(compact(update), spread);
+    // Not to be spread (0): a queued older update about it would spread stale news, so it goes too.
+    if (spread > 0) this.#queue.push(compact(update), spread);
+    else this.#queue.delete(m.id);
     this.#ports.onChange?.(m, previous);
   }
 
@@ -250,7 +266,7 @@ export class MemberList {
     this.#counters.confirmations++;
     entry.cancel();
     entry.cancel = this.#suspicionTimer(m, entry.suspicion);
-    this.#queue.push({ ...compact(m), from }, spread);
+    if (spread > 0) this.#queue.push({ ...compact(m), from }, spread);
     return true;
   }
 

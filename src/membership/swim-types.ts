@@ -74,13 +74,21 @@ export interface SwimPingReq {
   updates: MemberUpdate[];
 }
 
-/** Full-state exchange: the sender's whole member list; the answer is the receiver's. */
+/**
+ * Full-state exchange: the sender's whole member list; the answer is the receiver's. A catch-up
+ * (`since` set) is a pull: the sender lists only itself and asks for what changed at the receiver
+ * after the receiver's `version` it last saw.
+ */
 export interface SwimPushPull {
   kind: "push_pull";
   from: string;
   /** True when the sender is joining (it knows no one yet). */
   join: boolean;
   members: MemberUpdate[];
+  /** In a request: list only the members changed after this version of yours (a catch-up). */
+  since?: number;
+  /** In a state: the sender's version (a counter of the changes to its member list). */
+  version?: number;
 }
 
 /** Gossip: updates only, to a few random members; answered by an ack with the receiver's own updates. */
@@ -263,6 +271,10 @@ function isId(value: unknown): value is string {
   return typeof value === "string" && value.length > 0 && value.length <= MAX_ID;
 }
 
+function isVersion(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
 /** A member update from a decoded network value, or null when malformed. */
 export function readUpdate(raw: unknown, readMeta?: (meta: unknown) => unknown): MemberUpdate | null {
   if (!isMap(raw)) return null;
@@ -333,8 +345,12 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       const target = readTarget(raw.target);
       return target ? { message: { kind: "ping_req", from, target, updates }, malformed } : null;
     }
-    case "push_pull":
-      return { message: { kind: "push_pull", from, join: raw.join === true, members: updates }, malformed };
+    case "push_pull": {
+      const message: SwimPushPull = { kind: "push_pull", from, join: raw.join === true, members: updates };
+      if (isVersion(raw.since)) message.since = raw.since;
+      if (isVersion(raw.version)) message.version = raw.version;
+      return { message, malformed };
+    }
     case "gossip":
     case "ack":
     case "nack":

@@ -43,11 +43,15 @@ import {
   type SwimConfig,
   type SwimMessage,
   type SwimPorts,
+  type SwimPushPull,
   type SwimStats,
   type SwimTarget,
 } from "./swim-types.ts";
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
+
+/** Catch-up pulls after a join, at most (one per probe interval while the seed's view keeps changing). */
+const MAX_CATCH_UPS = 30;
 
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
@@ -137,7 +141,29 @@ export class SwimCore {
    * most `timeout` seconds (default: the periodic exchange's). True when it answered.
    */
   async join(target: SwimTarget, timeout?: number): Promise<boolean> {
-    return this.#pushPull(target, true, timeout);
+    const answer = await this.#pushPull(target, true, timeout);
+    if (answer?.version !== undefined) this.#catchUp(target, answer.version, 0);
+    return answer !== null;
+  }
+
+  /**
+   * After a join: every probe interval, pull what changed at `target` since the last look (its
+   * `version`), while it keeps changing (a mass join: the members that joined after this node), at
+   * most {@link MAX_CATCH_UPS} times. Each member comes once, not gossiped on (the others catch up
+   * too): in a mass join the epidemic would send each of N newcomers to each node many times.
+   */
+  #catchUp(target: SwimTarget, version: number, round: number): void {
+    if (round >= MAX_CATCH_UPS || !this.#running) return;
+    const cancel = this.#ports.schedule(this.config.probeInterval, () => {
+      this.#timers.delete(cancel);
+      if (!this.#running) return;
+      this.#counters.pushPulls++;
+      void this.#request(target, this.#list.pull(version), this.config.probeInterval, 0).then((answer) => {
+        // Nothing changed there since the last look: caught up.
+        if (answer?.kind === "push_pull" && answer.version !== undefined && answer.version !== version) this.#catchUp(target, answer.version, round + 1);
+      });
+    });
+    this.#timers.add(cancel);
   }
 
   /**
@@ -212,7 +238,7 @@ export class SwimCore {
       case "push_pull":
         this.#list.merge(message);
         // Answered after the merge, so a refutation it caused goes back at once (a healed partition).
-        return this.#list.state(false);
+        return this.#list.state(false, message.since);
       default:
         this.#counters.malformed++;
         return null;
@@ -309,7 +335,7 @@ export class SwimCore {
   }
 
   /** Send and read the answer (its piggybacked updates applied); null on failure or after `timeout`. */
-  async #request(to: SwimTarget, message: SwimMessage, timeout: number): Promise<SwimAnswer | null> {
+  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number): Promise<SwimAnswer | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
     const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
@@ -320,7 +346,7 @@ export class SwimCore {
         }
         this.#counters.malformed += read.malformed;
         const answer = read.message;
-        if (answer.kind === "push_pull") this.#list.merge(answer);
+        if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap);
         else this.#list.applyAll(answer.updates);
         return answer;
       },
@@ -388,10 +414,10 @@ export class SwimCore {
     if (dead) await this.#pushPull(dead, false);
   }
 
-  async #pushPull(target: SwimTarget, join: boolean, timeout = Math.max(this.config.probeInterval, this.config.probeTimeout * 4)): Promise<boolean> {
+  async #pushPull(target: SwimTarget, join: boolean, timeout = Math.max(this.config.probeInterval, this.config.probeTimeout * 4)): Promise<SwimPushPull | null> {
     this.#counters.pushPulls++;
     const answer = await this.#request(target, this.#list.state(join), timeout);
-    return answer?.kind === "push_pull";
+    return answer?.kind === "push_pull" ? answer : null;
   }
 
   /** Push-pull every interval, scaled up past 32 members (memberlist's `pushPullScale`). */
