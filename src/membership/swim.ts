@@ -53,6 +53,9 @@ export type { SwimMember, SwimSelf } from "./swim-members.ts";
 /** Catch-up pulls after a join, at most (one per probe interval while the seed's view keeps changing). */
 const MAX_CATCH_UPS = 30;
 
+/** Looks at an unchanged seed after which a joiner is caught up. */
+const CAUGHT_UP = 2;
+
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
 
@@ -148,19 +151,20 @@ export class SwimCore {
 
   /**
    * After a join: every probe interval, pull what changed at `target` since the last look (its
-   * `version`), while it keeps changing (a mass join: the members that joined after this node), at
-   * most {@link MAX_CATCH_UPS} times. Each member comes once, not gossiped on (the others catch up
-   * too): in a mass join the epidemic would send each of N newcomers to each node many times.
+   * `version`), until it has not changed for {@link CAUGHT_UP} looks in a row (a mass join keeps it
+   * changing: the members that join after this node), at most {@link MAX_CATCH_UPS} pulls; one
+   * that goes unanswered is tried again. Each member comes once and is not gossiped on (the others
+   * catch up too): in a mass join the epidemic would send each of N newcomers to each node many times.
    */
-  #catchUp(target: SwimTarget, version: number, round: number): void {
-    if (round >= MAX_CATCH_UPS || !this.#running) return;
+  #catchUp(target: SwimTarget, version: number, round: number, quiet = 0): void {
+    if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP || !this.#running) return;
     const cancel = this.#ports.schedule(this.config.probeInterval, () => {
       this.#timers.delete(cancel);
       if (!this.#running) return;
       this.#counters.pushPulls++;
       void this.#request(target, this.#list.pull(version), this.config.probeInterval, 0).then((answer) => {
-        // Nothing changed there since the last look: caught up.
-        if (answer?.kind === "push_pull" && answer.version !== undefined && answer.version !== version) this.#catchUp(target, answer.version, round + 1);
+        if (answer?.kind !== "push_pull" || answer.version === undefined) return this.#catchUp(target, version, round + 1, quiet);
+        this.#catchUp(target, answer.version, round + 1, answer.version === version ? quiet + 1 : 0);
       });
     });
     this.#timers.add(cancel);
