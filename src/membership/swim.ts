@@ -121,8 +121,11 @@ export class SwimCore {
     if (this.#running) return;
     this.#running = true;
     this.#list.leaving = false;
-    this.#loop(this.config.probeInterval, () => void this.#probeRound());
-    this.#loop(this.config.gossipInterval, () => this.#gossipRound());
+    // Both stretch with local health, as memberlist stretches its probe interval: an overloaded
+    // node sends less, where a fixed pace fed the overload (late answers, suspicions, refutations
+    // to gossip, more load) until live nodes were declared dead by the thousand.
+    this.#loop(() => this.#awareness.scale(this.config.probeInterval), () => void this.#probeRound());
+    this.#loop(() => this.#awareness.scale(this.config.gossipInterval), () => this.#gossipRound());
     this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
   }
 
@@ -291,15 +294,19 @@ export class SwimCore {
     const started = this.#ports.now();
     const incarnation = m.incarnation;
     const interval = this.#awareness.scale(this.config.probeInterval);
+    // Late, for local health: a wait stretched for a blocked loop, or a loop blocked for more than
+    // half a probe timeout while the probe ran (its ack was read late too, if in time).
     let stalled = false;
     const onStall = (): void => void (stalled = true);
+    const blockedAtStart = this.#ports.stalled?.() ?? 0;
+    const late = (): boolean => stalled || (this.#ports.stalled?.() ?? 0) - blockedAtStart > this.config.probeTimeout / 2;
     this.#counters.probesSent++;
     // Lifeguard's buddy system: a suspect hears of its suspicion in the probe itself, and refutes.
     const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback()] : this.#piggyback();
     const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
     const direct = this.#request(m, ping, interval).then((a) => a?.kind === "ack" && a.from === m.id);
     if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout), undefined, onStall)) {
-      this.#awareness.apply(stalled ? 1 : -1);
+      this.#awareness.apply(late() ? 1 : -1);
       this.#ports.onAck?.(m.id);
       return;
     }
@@ -317,7 +324,7 @@ export class SwimCore {
     const acked = await this.#firstOf([direct, ...indirect.map((p) => p.then((ok) => ok && !!++this.#counters.indirectAcks))], remaining, undefined, onStall);
     if (!this.#running) return;
     if (acked) {
-      this.#awareness.apply(stalled ? 1 : -1);
+      this.#awareness.apply(late() ? 1 : -1);
       this.#ports.onAck?.(m.id);
       return;
     }
@@ -327,7 +334,7 @@ export class SwimCore {
     const missed = helpers.length - nacks;
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
-    this.#awareness.apply((helpers.length > 0 ? missed : 1) + (stalled ? 1 : 0));
+    this.#awareness.apply((helpers.length > 0 ? missed : 1) + (late() ? 1 : 0));
     const current = this.#list.members.get(m.id);
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;

@@ -86,6 +86,26 @@ describe("swim core - timeouts in the node's own time", () => {
   });
 });
 
+describe("swim core - local health", () => {
+  test("a node whose loop runs late probes and gossips less often than a healthy one", async () => {
+    const net = await swarm(3);
+    const [a, b, c] = net.nodes;
+    // Every answer takes 0.6 s, so each probe spans that long; a's loop is blocked half the time.
+    for (const n of [a, b, c]) n!.answerDelay = 0.6;
+    const tick = (): void => {
+      a!.stalled += 0.05;
+      net.clock.schedule(0.1, tick);
+    };
+    tick();
+    const before = { a: a!.core.stats().probesSent, b: b!.core.stats().probesSent };
+    await net.clock.run(30);
+    expect(a!.core.stats().awareness).toBeGreaterThan(0);
+    expect(b!.core.stats().awareness).toBe(0);
+    expect(a!.core.stats().probesSent - before.a).toBeLessThan(b!.core.stats().probesSent - before.b);
+    expect(net.converged()).toBe(true);
+  });
+});
+
 describe("swim core - suspicion", () => {
   test("a suspected member hears of it at once from the suspecter, and refutes", async () => {
     const net = await swarm(4, new SimNetwork({ indirectChecks: 0 }));
