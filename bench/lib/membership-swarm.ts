@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { Node, type NodeOptions } from "../../src/index.ts";
-import type { SwimTotals, WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+import type { WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 
 /** How the nodes keep their membership. */
 export type SwarmMode = "mesh" | "gossip";
@@ -43,30 +44,6 @@ export interface SwarmResult {
   /** SWIM's counters over the workers' nodes: from the start until converged, and in the steady window. */
   swimJoin: SwimTotals;
   swimSteady: SwimTotals;
-}
-
-function sumSwim(all: Array<{ swim: SwimTotals }>): SwimTotals {
-  const t: SwimTotals = { probesSent: 0, probesFailed: 0, suspects: 0, deathsDeclared: 0, refutations: 0, awareness: 0 };
-  for (const { swim } of all) {
-    t.probesSent += swim.probesSent;
-    t.probesFailed += swim.probesFailed;
-    t.suspects += swim.suspects;
-    t.deathsDeclared += swim.deathsDeclared;
-    t.refutations += swim.refutations;
-    t.awareness = Math.max(t.awareness, swim.awareness);
-  }
-  return t;
-}
-
-function diffSwim(a: SwimTotals, b: SwimTotals): SwimTotals {
-  return {
-    probesSent: b.probesSent - a.probesSent,
-    probesFailed: b.probesFailed - a.probesFailed,
-    suspects: b.suspects - a.suspects,
-    deathsDeclared: b.deathsDeclared - a.deathsDeclared,
-    refutations: b.refutations - a.refutations,
-    awareness: b.awareness,
-  };
 }
 
 const WORKER = join(import.meta.dir, "membership-worker.ts");
@@ -197,8 +174,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       connectionsPerProcess: converged.reduce((sum, s) => sum + s.connections, 0) / converged.length,
       killed: victimIds.length,
       offlineEverywhere,
-      swimJoin: sumSwim(converged),
-      swimSteady: diffSwim(sumSwim(before), sumSwim(after)),
+      swimJoin: sumSwim(converged.map((s) => s.swim)),
+      swimSteady: diffSwim(sumSwim(before.map((s) => s.swim)), sumSwim(after.map((s) => s.swim))),
     };
   } finally {
     for (const w of workers) {

@@ -21,6 +21,7 @@
  * @module
  */
 import { Node, Pool, type NodeOptions } from "../../src/index.ts";
+import { sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
@@ -38,30 +39,7 @@ export type WorkerAnswer =
   | { type: "gone"; at: number }
   | { type: "error"; message: string };
 
-/** SWIM counters summed over this process's nodes (awareness: the highest), to see why a run went as it did. */
-export interface SwimTotals {
-  probesSent: number;
-  probesFailed: number;
-  suspects: number;
-  deathsDeclared: number;
-  refutations: number;
-  awareness: number;
-}
-
-function swimTotals(): SwimTotals {
-  const t: SwimTotals = { probesSent: 0, probesFailed: 0, suspects: 0, deathsDeclared: 0, refutations: 0, awareness: 0 };
-  for (const n of nodes) {
-    const s = n.membership.stats.swim;
-    if (!s) continue;
-    t.probesSent += s.probesSent;
-    t.probesFailed += s.probesFailed;
-    t.suspects += s.suspects;
-    t.deathsDeclared += s.deathsDeclared;
-    t.refutations += s.refutations;
-    t.awareness = Math.max(t.awareness, s.awareness);
-  }
-  return t;
-}
+export type { SwimTotals } from "./membership-swim-totals.ts";
 
 const nodes: Node[] = [];
 let offline = 0;
@@ -100,7 +78,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const calls = nodes.reduce((sum, n) => sum + n.metrics().traffic.membership.calls_sent, 0);
       const connections = nodes.reduce((sum, n) => sum + n.connectionCount, 0) + (pool?.list().filter((c) => c.connected).length ?? 0);
       // A full GC stops this process's nodes for a while: only when the heap is asked for.
-      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: command.heap === false ? 0 : heap(), connections, swim: swimTotals() });
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: command.heap === false ? 0 : heap(), connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)) });
       return;
     }
     case "watch": {
