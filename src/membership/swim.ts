@@ -166,7 +166,9 @@ export class SwimCore {
       if (!this.#running) return;
       this.#counters.pushPulls++;
       void this.#request(target, this.#list.pull(version), this.config.probeInterval, 0).then((answer) => {
-        if (answer?.kind !== "push_pull" || answer.version === undefined) return this.#catchUp(target, version, round + 1, quiet);
+        if (answer?.kind !== "push_pull") return this.#catchUp(target, version, round + 1, quiet);
+        // A peer without catch-ups (an older Bun node) answered with its whole state: nothing more to pull.
+        if (answer.version === undefined) return;
         this.#catchUp(target, answer.version, round + 1, answer.version === version ? quiet + 1 : 0);
       });
     });
