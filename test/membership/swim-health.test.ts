@@ -234,6 +234,27 @@ describe("swim core - push-pull", () => {
     expect(early.core.stats().pushPulls).toBe(settled);
   });
 
+  test("a pull answered with a whole state and no version (an older Bun peer) ends the catch-up", async () => {
+    const net = new SimNetwork();
+    const seed = net.add();
+    const handle = seed.core.handle.bind(seed.core);
+    let pulls = 0;
+    seed.core.handle = async (raw: unknown) => {
+      const pull = typeof raw === "object" && raw !== null && "since" in raw;
+      if (pull) pulls++;
+      // As a node that knows no `since`: the whole state, without a version.
+      const answer = await handle(pull ? { ...raw, since: undefined } : raw);
+      if (pull && answer?.kind === "push_pull") delete answer.version;
+      return answer;
+    };
+    const joiner = net.add();
+    void joiner.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    void net.add().core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.clock.run(10);
+    expect(net.view(joiner, seed)).toBe("alive");
+    expect(pulls).toBe(2); // one per joiner, then no more
+  });
+
   test("a merged state is gossiped on at most MERGED_TRANSMITS times, the sender's own claim as any news", async () => {
     const net = new SimNetwork();
     const a = net.add();
