@@ -11,8 +11,9 @@
  *   (`sign(claim) → Uint8Array | null`, `verify(claim, sig) → boolean`, applied to alive and left
  *   claims a member makes about itself; default: unsigned, all accepted), `measure(update)`,
  *   `readMeta(meta)`, `onChange(member, previous)` and `onAck(id)`. `config` overrides {@link SwimConfig}.
- * - `start()`, `stop()`, `join(target)` (push-pull with a seed), `learn(update)` (first-hand
- *   contact), `leave(timeout)`, `setMeta(meta)`.
+ * - `start()`, `stop()`, `join(target, timeout?)` (push-pull with a seed, then catch-up pulls),
+ *   `learn(update)` (first-hand contact), `remind(id)` (tell a member held suspect or dead),
+ *   `leave(timeout)`, `setMeta(meta)`.
  * - `handle(message)`: answer a decoded message from the network (`ping`, `ping_req`, `push_pull`,
  *   `gossip`); null for a malformed one. Never throws.
  * - `members()`, `member(id)`, `size`, `stats()` ({@link SwimStats}).
@@ -27,8 +28,15 @@
  * retransmitMult × log10(N + 1) times within a byte budget, and gossiped every `gossipInterval`
  * to `gossipNodes` random members while any is queued. Every `pushPullInterval` (longer past 32
  * members) one random member and this node exchange their full state; a dead member is asked the
- * same now and then, so a healed partition merges. Lifeguard's local health stretches this
- * node's own timeouts while its probes fail or its nacks go missing.
+ * same now and then, so a healed partition merges; a joiner then pulls what changed at its seed
+ * (`since` its last look) while that keeps changing. Lifeguard's local health stretches this
+ * node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its
+ * event loop runs late; timeouts do not count time the loop was blocked (`stalled`). A suspect is
+ * told at once; a send refused by a member's port (`isRefused`) probes that member out of turn.
+ *
+ * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
+ * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
+ * logic of its own is in `swim-queue.ts`, the member list's rules in `swim-members.ts`.
  *
  * @module
  */
