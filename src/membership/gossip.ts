@@ -348,10 +348,10 @@ export class Gossip {
 }
 
 /**
- * True when `error` (or one it was caused by) is a refused connect: nothing listens at the
- * member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
+ * True when `error` (or one it was caused by, a few levels deep) is a refused connect: nothing
+ * listens at the member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
  */
-function refusedConnect(error: unknown): boolean {
+export function refusedConnect(error: unknown): boolean {
   for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) {
     if (e.code === "ECONNREFUSED") return true;
   }

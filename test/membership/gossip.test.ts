@@ -3,7 +3,7 @@ import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
-import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
+import { Gossip, refusedConnect, swimConfig } from "../../src/membership/gossip.ts";
 import type { PeerEntry } from "../../src/membership/peer-table.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords } from "../../src/security/records.ts";
@@ -254,6 +254,22 @@ describe("membership - gossip timing", () => {
     // Probed within an interval, indirect probes for one more, then at most 2 × 1.5 s of suspicion.
     expect(1 + 1 + config.suspicionMaxMult! * config.suspicionMaxTimeout!).toBe(5);
     expect(swimConfig({ heartbeatInterval: 5, heartbeatTimeout: 5, peerTimeout: null, maxPeers: 10 }).suspicionMaxTimeout).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("membership - gossip evidence", () => {
+  test("a call to a port where nothing listens is a refused connect; a timeout or a remote error is not", async () => {
+    const node = await startNode({ ...GOSSIP, name: "closed" });
+    const port = node.port;
+    await node.stop({ leave: false });
+    const refused = await new Client("127.0.0.1", port, { timeout: 2 }).call("_synapse.ping").catch((e: unknown) => e);
+    expect(refusedConnect(refused)).toBe(true);
+    const live = await startNode({ ...GOSSIP, name: "live" });
+    const remote = await new Client("127.0.0.1", live.port, { timeout: 2 }).call("no.such.endpoint").catch((e: unknown) => e);
+    expect(remote).toBeInstanceOf(Error);
+    expect(refusedConnect(remote)).toBe(false);
+    expect(refusedConnect(new Error("timed out"))).toBe(false);
+    expect(refusedConnect(null)).toBe(false);
   });
 });
 
