@@ -324,9 +324,11 @@ export class SwimCore {
     const helpers = this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
     this.#counters.indirectProbes += helpers.length;
     let nacks = 0;
+    // A helper whose port refused is gone, not a sign of this node's own trouble: not a missed nack.
+    let refused = 0;
     const indirect = helpers.map((h) => {
       const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback() };
-      return this.#request(h, req, interval).then((a) => {
+      return this.#request(h, req, interval, undefined, () => void refused++).then((a) => {
         if (a?.kind === "nack") nacks++;
         return a?.kind === "ack" && a.from === h.id;
       });
@@ -342,10 +344,10 @@ export class SwimCore {
     this.#counters.probesFailed++;
     // Lifeguard: missing nacks mean this node's own links are bad, and a blocked event loop that
     // this node itself is slow: either way it grows more careful.
-    const missed = helpers.length - nacks;
+    const missed = helpers.length - nacks - refused;
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
-    this.#awareness.apply((helpers.length > 0 ? missed : 1) + (late() ? 1 : 0));
+    this.#awareness.apply((helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
     const current = this.#list.members.get(m.id);
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;
@@ -357,7 +359,7 @@ export class SwimCore {
   }
 
   /** Send and read the answer (its piggybacked updates applied); null on failure or after `timeout`. */
-  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number): Promise<SwimAnswer | null> {
+  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void): Promise<SwimAnswer | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
     const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
@@ -373,7 +375,9 @@ export class SwimCore {
         return answer;
       },
       (error: unknown) => {
-        if (to.id !== undefined && this.#ports.isRefused?.(error)) this.#evidence(to.id);
+        if (!this.#ports.isRefused?.(error)) return null;
+        onRefused?.();
+        if (to.id !== undefined) this.#evidence(to.id);
         return null;
       },
     );

@@ -181,6 +181,18 @@ describe("swim core - a refused send is evidence", () => {
     for (const n of rest) for (const other of rest) if (other !== n) expect(everSaw(n, other, "dead")).toBe(false);
   });
 
+  test("helpers whose ports refuse after a mass crash are not counted against the prober's own health", async () => {
+    const net = await swarm(10);
+    const dead = net.nodes.slice(6);
+    const rest = net.nodes.slice(0, 6);
+    for (const n of dead) net.kill(n, true);
+    await net.runUntil(() => rest.every((n) => dead.every((d) => net.view(n, d) === "dead")), 60);
+    for (const n of rest) for (const d of dead) expect(net.view(n, d)).toBe("dead");
+    // Some indirect probes went to dead helpers (refused), yet no nack was counted missing.
+    expect(rest.reduce((sum, n) => sum + n.core.stats().indirectProbes, 0)).toBeGreaterThan(0);
+    expect(rest.map((n) => n.core.stats().missedNacks)).toEqual(rest.map(() => 0));
+  });
+
   test("a refused send to a live member (it restarted its listener) only costs a probe it passes", async () => {
     const net = await swarm(4);
     const [a, b] = net.nodes;
