@@ -61,10 +61,10 @@ export interface DiscoveryHost {
   /**
    * Join the known peer `id` by gossip membership (SWIM's join: one full-state exchange), waiting
    * at most `timeout` seconds. True when it is done: the peer runs gossip membership with this
-   * node, which now has its view of the swarm (so the peers it listed need no probes); false when
-   * the exchange failed (try again later: the listed peers are not probed either, gossip will
-   * bring them); null when this node or the peer does not gossip (a Python peer, mesh mode).
-   * Optional: without it every listed peer is probed.
+   * node, which now has its view of the swarm (so the SWIM members it listed are known, and only
+   * the others are probed); false when the exchange failed (try again later, list included); null
+   * when this node or the peer does not gossip (a Python peer, mesh mode). Optional: without it
+   * every listed peer is probed.
    */
   gossipJoin?(id: string, timeout: number): Promise<boolean | null>;
   /** Forget a peer at once (it said goodbye); `peer.offline` fires when it was known. */

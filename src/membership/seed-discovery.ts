@@ -188,14 +188,16 @@ export class SeedDiscovery implements Discovery {
     const seedNow = typeof self.last_seen === "number" ? self.last_seen : nowSeconds();
     s.member = this.host.admit({ ...self, last_seen: nowSeconds() }, "seed", { remoteAddress: s.seed.host });
     // A seed that gossips membership with this node hands over its whole view in one exchange
-    // (memberlist's join), and gossip spreads this node: its list needs no probe per peer, which
-    // made a mass join cost N probes per joiner (and the seed N² heartbeats to answer).
-    // (A failed exchange with such a seed is tried again at the next rejoin round, not replaced by
-    // probes: under a mass join's load the probes would only add to it.)
+    // (memberlist's join), and gossip spreads this node: the SWIM members it listed are known
+    // afterwards and need no probe (N probes per joiner made a mass join cost N² heartbeats). Its
+    // other listed peers (Python nodes, mesh-mode Bun nodes: not in SWIM's view) are still probed,
+    // which is how they hear of this node. A failed exchange is tried again at the next rejoin
+    // round, and the list with it: under a mass join's load, probes of every SWIM member would
+    // only add to it.
     const gossiped = s.member && this.host.gossipJoin ? await this.host.gossipJoin(self.id, this.timing.joinTimeout) : null;
-    if (gossiped !== null) {
-      s.partial = !gossiped;
-      log.debug(`joined seed ${label} by gossip (${gossiped ? "state exchanged" : "exchange failed"}): ${this.host.peerCount()} peer(s) known`);
+    if (gossiped === false) {
+      s.partial = true;
+      log.debug(`seed ${label} answered, its state exchange failed: joining it again later`);
       return true;
     }
     const peers = Array.isArray(answer.peers) ? answer.peers : [];

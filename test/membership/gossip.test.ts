@@ -55,6 +55,18 @@ describe("membership - gossip among Bun peers", () => {
     await eventually(() => nodes.every((n) => n.peers.has(joiner.id)), 10_000, "the others to learn the joiner by gossip");
   });
 
+  test("a joiner through a gossiping seed still probes the listed peers outside SWIM (a mesh-mode node), which so hear of it", async () => {
+    const seed = await startNode({ ...GOSSIP, name: "seed" });
+    const addr = `127.0.0.1:${seed.port}`;
+    const mesh = await startNode({ ...GOSSIP, name: "mesh", membership: "mesh", seeds: [addr] });
+    await mesh.join();
+    const joiner = await startNode({ ...GOSSIP, name: "joiner", seeds: [addr] });
+    await joiner.join({ wait: 0 });
+    expect(joiner.peers.has(mesh.id)).toBe(true);
+    expect(joiner.membership.stats.unverifiedProbed).toBe(1); // the mesh node only
+    await eventually(() => mesh.peers.has(joiner.id), 10_000, "the mesh node to hear of the joiner");
+  });
+
   test("a node that stops answering is suspected, then offline everywhere", async () => {
     const [a, b, c] = await swarm(3);
     const offlineA = record<Peer>((fn) => a!.on("peer.offline", fn));
