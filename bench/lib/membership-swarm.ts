@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { Node, type NodeOptions } from "../../src/index.ts";
 import type { WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 
 /** How the nodes keep their membership. */
 export type SwarmMode = "mesh" | "gossip";
@@ -19,6 +20,8 @@ export interface SwarmResult {
   processes: number;
   heartbeatInterval: number;
   peerTimeout: number;
+  /** From the joins' start until the last join returned (every node's `join()` at once). */
+  joinSeconds: number;
   /** From the last join's return until every node knew every other; null if not within the limit. */
   allKnowAll: number | null;
   /** Steady window, seconds, and the membership calls each node made per second in it. */
@@ -38,6 +41,9 @@ export interface SwarmResult {
   /** Nodes in the killed process, and the time from the kill until every other node saw them all offline. */
   killed: number;
   offlineEverywhere: number | null;
+  /** SWIM's counters over the workers' nodes: from the start until converged, and in the steady window. */
+  swimJoin: SwimTotals;
+  swimSteady: SwimTotals;
 }
 
 const WORKER = join(import.meta.dir, "membership-worker.ts");
@@ -101,6 +107,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     const started = await Promise.all(
       workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}` }, "started")),
     );
+    const joinStart = Date.now();
     const joined = await Promise.all(workers.map((w) => w.ask({ type: "join" }, "joined")));
     const lastJoin = Math.max(...joined.map((j) => j.at));
     const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status")));
@@ -108,7 +115,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     for (const limit = Date.now() + 120_000; Date.now() < limit; ) {
       // No full GC while polling: it would stall the nodes whose convergence is measured.
       const all = await status(false);
-      if (seed.peers.size === n - 1 && all.every((s) => s.minKnown === n - 1)) {
+      if (seed.membership.table.size === n - 1 && all.every((s) => s.minKnown === n - 1)) {
         allKnowAll = (Date.now() - lastJoin) / 1000;
         break;
       }
@@ -135,7 +142,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     const victimIds = started[started.length - 1]!.ids;
     const others = workers.slice(0, -1);
     const seedGone = new Promise<number>((resolve) => {
-      const waiting = new Set(victimIds.filter((id) => seed.peers.has(id)));
+      const waiting = new Set(victimIds.filter((id) => seed.membership.table.has(id)));
       if (waiting.size === 0) resolve(Date.now());
       const off = seed.on("peer.offline", (peer) => {
         if (waiting.delete(peer.id) && waiting.size === 0) {
@@ -160,6 +167,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       processes,
       heartbeatInterval,
       peerTimeout,
+      joinSeconds: (lastJoin - joinStart) / 1000,
       allKnowAll,
       steadySeconds: window,
       membershipCallsPerNodePerSec: (calls(after) - calls(before)) / n / window,
@@ -169,6 +177,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       connectionsPerProcess: converged.reduce((sum, s) => sum + s.connections, 0) / converged.length,
       killed: victimIds.length,
       offlineEverywhere,
+      swimJoin: sumSwim(converged.map((s) => s.swim)),
+      swimSteady: diffSwim(sumSwim(before.map((s) => s.swim)), sumSwim(after.map((s) => s.swim))),
     };
   } finally {
     for (const w of workers) {

@@ -58,6 +58,15 @@ export interface DiscoveryHost {
    * (default `exchange`), `options` how it is admitted. Never rejects.
    */
   introduce(peer: Peer, source: string, via?: PeerSource, options?: AdmitOptions): Promise<IntroduceResult>;
+  /**
+   * Join the known peer `id` by gossip membership (SWIM's join: one full-state exchange), waiting
+   * at most `timeout` seconds. True when it is done: the peer runs gossip membership with this
+   * node, which now has its view of the swarm (so the SWIM members it listed are known, and only
+   * the others are probed); false when the exchange failed (try again later, list included); null
+   * when this node or the peer does not gossip (a Python peer, mesh mode). Optional: without it
+   * every listed peer is probed.
+   */
+  gossipJoin?(id: string, timeout: number): Promise<boolean | null>;
   /** Forget a peer at once (it said goodbye); `peer.offline` fires when it was known. */
   forget(id: string): void;
   /** Call `endpoint(...args)` on `host:port`, waiting at most `timeout` seconds for the answer. */

@@ -29,6 +29,7 @@ import { readPeer } from "../wire/peer.ts";
 import { SWIM_ENDPOINTS, SWIM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { dialTarget, fromPeerAddress, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
+import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import { readUpdate, type MemberUpdate, type SwimClaims, type SwimConfig, type SwimMessage, type SwimState, type SwimStats } from "./swim-types.ts";
 
@@ -62,6 +63,11 @@ export interface GossipOptions {
   swim?: Partial<SwimConfig>;
   /** Signing of self-claims (see {@link SwimClaims}); default: unsigned. */
   claims?: SwimClaims;
+  /**
+   * Seconds a full-state exchange with a peer just met (SWIM's join) may take: a seed answering a
+   * mass join is slow (default: the periodic exchange's timeout; membership passes its `joinTimeout`).
+   */
+  joinTimeout?: number;
 }
 
 /** The SWIM timing of a node: probes every heartbeat interval, detection within about the peer timeout. */
@@ -97,6 +103,10 @@ export class Gossip {
    * message from a sender they do not hold, and lose the updates it carries.
    */
   readonly #knownBy = new Set<string>();
+  /** The process's event-loop monitor, while running. */
+  #lag: LoopLag | null = null;
+  /** Full-state exchanges under way, by peer id (see {@link exchange}). */
+  readonly #exchanges = new Map<string, Promise<boolean>>();
   /** This node's meta as last disseminated (JSON), to notice a change. */
   #metaKey: string | null = null;
 
@@ -128,6 +138,8 @@ export class Gossip {
     this.#metaKey = JSON.stringify(metaOf(self));
     const config = { ...this.config, ...this.options.swim };
     const callTimeout = Math.max(2 * (config.probeInterval ?? 1), 1);
+    this.#lag?.release();
+    const lag = (this.#lag = watchLoopLag());
     this.#core = new SwimCore(
       // A wall-clock incarnation: a restarted node's first alive outranks what its past life said.
       { id: self.id, address: self.address, port: self.port, meta: metaOf(self), incarnation: Math.floor(nowSeconds()) },
@@ -145,8 +157,10 @@ export class Gossip {
             clearTimeout(timer);
           };
         },
-        send: (to, message) => this.#send(to, message, callTimeout),
+        send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
         claims: this.options.claims,
+        stalled: lag.stalled,
+        isRefused: refusedConnect,
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         onChange: (member, previous) => this.#changed(member, previous),
         onAck: (id) => {
@@ -164,6 +178,8 @@ export class Gossip {
   /** Stop SWIM (after {@link leave} when leaving); the owned peers go back to membership. */
   stop(): void {
     this.#core?.stop();
+    this.#lag?.release();
+    this.#lag = null;
     this.#owned.clear();
     this.#knownBy.clear();
   }
@@ -175,24 +191,49 @@ export class Gossip {
 
   /**
    * A peer answered this node (a heartbeat, a join): when its hello offered SWIM, exchange full
-   * state with it and let SWIM decide for it from now on. If the exchange fails, or SWIM does not
-   * hold it alive afterwards, membership keeps heartbeating it (and tries again next time).
+   * state with it and let SWIM decide for it from now on (see {@link exchange}).
    */
   contact(entry: PeerEntry): void {
+    void this.exchange(entry);
+  }
+
+  /**
+   * SWIM's join with a peer this node holds: when its hello offered SWIM and SWIM does not hold it
+   * alive yet, exchange full state with it (push-pull; one exchange at a time per peer, a second
+   * caller waits for the first), waiting at most `timeout` seconds. From then on SWIM decides for
+   * it. If the exchange fails, or SWIM does not hold it alive afterwards, membership keeps
+   * heartbeating it (and tries again next time).
+   *
+   * @returns true when SWIM holds the peer alive (this node then has its state); false when gossip
+   * does not run, the peer does not speak SWIM, or the exchange failed.
+   */
+  exchange(entry: PeerEntry, timeout = this.options.joinTimeout): Promise<boolean> {
     const core = this.#core;
     const id = entry.peer.id;
-    if (!core?.running || this.#owned.has(id)) return;
+    if (!core?.running) return Promise.resolve(false);
+    const pending = this.#exchanges.get(id);
+    if (pending) return pending;
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.
     if (core.member(id)?.state === "alive") {
       this.#owned.add(id);
-      return;
+      return Promise.resolve(true);
     }
-    if (!this.#speaksSwim(entry)) return;
+    if (this.#owned.has(id) || !this.#speaksSwim(entry)) return Promise.resolve(this.#owned.has(id));
     this.#owned.add(id);
-    void core.join({ id, address: entry.peer.address, port: entry.peer.port }).then((ok) => {
-      if (!ok || core.member(id)?.state !== "alive") this.#owned.delete(id);
-    });
+    // A member SWIM holds suspect or dead (a heartbeat found it again) is told so and refutes: one
+    // message. A full exchange for each would make every false death cost a member list.
+    const known = core.member(id);
+    const exchanged = known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
+    const run = exchanged
+      .then((ok) => {
+        const alive = ok && core.member(id)?.state === "alive";
+        if (!alive) this.#owned.delete(id);
+        return alive;
+      })
+      .finally(() => this.#exchanges.delete(id));
+    this.#exchanges.set(id, run);
+    return run;
   }
 
   /**
@@ -243,6 +284,11 @@ export class Gossip {
     this.#core?.learn(claim);
     const peer = this.host.table.get(from) ? null : peerOf(claim);
     return this.host.table.get(from) ?? ((peer && this.host.admit(peer, "gossip", { remoteAddress })) || undefined);
+  }
+
+  /** True when this node runs SWIM and `entry`'s hello (or mDNS `ext`) offered it. */
+  speaksSwim(entry: PeerEntry): boolean {
+    return this.#core?.running === true && this.#speaksSwim(entry);
   }
 
   #speaksSwim(entry: PeerEntry): boolean {
@@ -299,6 +345,17 @@ export class Gossip {
       log.warn(`membership update about ${member.id.slice(0, 8)} failed: ${errorMessage(error)}`);
     }
   }
+}
+
+/**
+ * True when `error` (or one it was caused by, a few levels deep) is a refused connect: nothing
+ * listens at the member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
+ */
+export function refusedConnect(error: unknown): boolean {
+  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) {
+    if (e.code === "ECONNREFUSED") return true;
+  }
+  return false;
 }
 
 function metaOf(peer: Peer): Meta {

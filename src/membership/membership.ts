@@ -159,7 +159,7 @@ export class Membership {
     const mode = options.membership ?? "gossip";
     if (mode !== "gossip" && mode !== "mesh") throw new ConfigError(`membership must be "gossip" or "mesh", got ${String(mode)}`);
     const { heartbeatInterval, heartbeatTimeout, peerTimeout } = timing;
-    this.gossip = mode === "gossip" && heartbeatInterval !== null ? new Gossip(this.gossipPort(), swimConfig({ heartbeatInterval, heartbeatTimeout, peerTimeout, maxPeers: this.maxPeers }), gossip) : null;
+    this.gossip = mode === "gossip" && heartbeatInterval !== null ? new Gossip(this.gossipPort(), swimConfig({ heartbeatInterval, heartbeatTimeout, peerTimeout, maxPeers: this.maxPeers }), { joinTimeout: timing.joinTimeout, ...gossip }) : null;
     const { seeds, others } = discover(this.discoveryPort(), timing);
     this.seeds = seeds;
     this.discoveries = seeds ? [seeds, ...others] : [...others];
@@ -405,6 +405,10 @@ export class Membership {
       introduce: (peer, source, via = "exchange", options) => {
         if (peer.id === this.host.id || membershipRefusal(this.host, peer)) return Promise.resolve("failed");
         return this.admission.introduce(peer, source, via, options);
+      },
+      gossipJoin: (id, timeout) => {
+        const entry = this.table.get(id);
+        return entry && this.gossip?.speaksSwim(entry) ? this.gossip.exchange(entry, timeout) : Promise.resolve(null);
       },
       forget: (id) => void this.liveness.drop(id),
       call: (host, port, endpoint, args, timeout) => this.host.call(host, port, endpoint, args, timeout),

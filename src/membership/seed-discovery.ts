@@ -18,7 +18,7 @@ import { errorMessage } from "../util/guards.ts";
 const log = createLogger("membership");
 
 /** What seed discovery needs of membership. */
-export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler">;
+export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler" | "gossipJoin">;
 
 /** The timing seed discovery follows (seconds). */
 export type SeedTiming = Pick<MembershipTiming, "heartbeatInterval" | "peerTimeout" | "joinTimeout">;
@@ -187,6 +187,19 @@ export class SeedDiscovery implements Discovery {
     }
     const seedNow = typeof self.last_seen === "number" ? self.last_seen : nowSeconds();
     s.member = this.host.admit({ ...self, last_seen: nowSeconds() }, "seed", { remoteAddress: s.seed.host });
+    // A seed that gossips membership with this node hands over its whole view in one exchange
+    // (memberlist's join), and gossip spreads this node: the SWIM members it listed are known
+    // afterwards and need no probe (N probes per joiner made a mass join cost N² heartbeats). Its
+    // other listed peers (Python nodes, mesh-mode Bun nodes: not in SWIM's view) are still probed,
+    // which is how they hear of this node. A failed exchange is tried again at the next rejoin
+    // round, and the list with it: under a mass join's load, probes of every SWIM member would
+    // only add to it.
+    const gossiped = s.member && this.host.gossipJoin ? await this.host.gossipJoin(self.id, this.timing.joinTimeout) : null;
+    if (gossiped === false) {
+      s.partial = true;
+      log.debug(`seed ${label} answered, its state exchange failed: joining it again later`);
+      return true;
+    }
     const peers = Array.isArray(answer.peers) ? answer.peers : [];
     s.partial = (await this.exchange(peers, seedNow, label)) > 0;
     log.debug(`joined seed ${label}: ${this.host.peerCount()} peer(s) known`);

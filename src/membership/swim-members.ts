@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
+import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
 import { SWIM_STATES, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
 
 /** This node as the core starts it. */
@@ -22,10 +22,15 @@ export interface SwimSelf {
 /** A member as the core holds it: its last update and when its state last changed (seconds). */
 export interface SwimMember extends MemberUpdate {
   since: number;
+  /** The list's {@link MemberList.version} when this record last changed (what a catch-up compares). */
+  version: number;
 }
 
 /** The monotonic counters of {@link SwimStats}. */
 export type SwimCounters = Omit<SwimStats, "incarnation" | "awareness" | "alive" | "suspect" | "dead" | "left" | "queued">;
+
+/** Times an update learnt from a push-pull (not about its sender) is gossiped on. */
+export const MERGED_TRANSMITS = 2;
 
 /** True for the states of a member no longer in the swarm. */
 export const isGone = (state: SwimState): boolean => state === "dead" || state === "left";
@@ -44,6 +49,8 @@ export class MemberList {
   readonly #random: () => number;
   /** True once this node said it leaves: suspicions about it are answered `left`, not refuted. */
   leaving = false;
+  /** Changes made to the list so far (each member's record is stamped with it: see {@link state}). */
+  version = 0;
 
   readonly #config: Readonly<SwimConfig>;
   readonly #ports: SwimPorts;
@@ -119,18 +126,34 @@ export class MemberList {
     this.#next = 0;
   }
 
-  /** This node's full state: itself and every member. */
-  state(join: boolean): SwimPushPull {
+  /**
+   * This node's state: itself and every member, or (`since` given) only the members whose record
+   * changed after that version (a catch-up: what is new since the asker's last look).
+   */
+  state(join: boolean, since?: number): SwimPushPull {
     const members: MemberUpdate[] = [this.selfUpdate(this.leaving ? "left" : "alive")];
-    for (const m of this.members.values()) members.push(compact(m));
-    return { kind: "push_pull", from: this.id, join, members };
+    for (const m of this.members.values()) if (since === undefined || m.version > since) members.push(compact(m));
+    return { kind: "push_pull", from: this.id, join, members, version: this.version };
   }
 
-  /** Merge a remote state: a remote `dead` only makes a suspect here (memberlist's `mergeState`). */
-  merge(state: SwimPushPull): void {
+  /** A catch-up request: this node's own claim only, asking for what changed after `since`. */
+  pull(since: number): SwimPushPull {
+    return { kind: "push_pull", from: this.id, join: false, members: [this.selfUpdate(this.leaving ? "left" : "alive")], since };
+  }
+
+  /**
+   * Merge a remote state: a remote `dead` only makes a suspect here (memberlist's `mergeState`).
+   * The sender's own claim is gossiped as any news; the rest, the sender's view, only
+   * {@link MERGED_TRANSMITS} times: re-gossiping it in full made every joiner of a mass join
+   * retransmit the whole swarm (N² log N updates that drowned the event loops), while a few
+   * transmissions still fill the gaps an epidemic leaves (`cap`: 0 for a catch-up, which every
+   * joiner makes for itself).
+   */
+  merge(state: SwimPushPull, cap = MERGED_TRANSMITS): void {
     for (const u of state.members) {
-      if (u.state === "dead" || u.state === "suspect") this.apply({ ...u, state: "suspect", from: state.from });
-      else this.apply(u);
+      const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
+      if (u.state === "dead" || u.state === "suspect") this.apply({ ...u, state: "suspect", from: state.from }, spread);
+      else this.apply(u, spread);
     }
   }
 
@@ -139,9 +162,12 @@ export class MemberList {
     for (const u of updates) this.apply(u);
   }
 
-  /** Apply one update; true when it changed this node's view (then it is queued for others). */
-  apply(u: MemberUpdate): boolean {
-    const applied = u.id === this.id ? this.#aboutSelf(u) : this.#aboutMember(u);
+  /**
+   * Apply one update; true when it changed this node's view (then it is queued for others, sent
+   * at most `spread` times). One about this node is refuted, and the refutation always queued.
+   */
+  apply(u: MemberUpdate, spread = Number.POSITIVE_INFINITY): boolean {
+    const applied = u.id === this.id ? this.#aboutSelf(u) : this.#aboutMember(u, spread);
     if (applied) this.#counters.updatesApplied++;
     else this.#counters.updatesIgnored++;
     return applied;
@@ -159,7 +185,7 @@ export class MemberList {
     return true;
   }
 
-  #aboutMember(u: MemberUpdate): boolean {
+  #aboutMember(u: MemberUpdate, spread: number): boolean {
     if (!SWIM_STATES.includes(u.state)) return false;
     const m = this.members.get(u.id);
     // Old news is dropped before its signature is checked: in a mass join most updates received
@@ -170,10 +196,10 @@ export class MemberList {
     if (!m) {
       // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
       if (u.state !== "alive" || this.members.size >= this.#config.maxMembers) return false;
-      const member: SwimMember = { ...compact(u), since: this.#ports.now() };
+      const member: SwimMember = { ...compact(u), since: this.#ports.now(), version: 0 };
       this.members.set(u.id, member);
       this.#insertInOrder(u.id);
-      this.#changed(member, null, u);
+      this.#changed(member, null, u, spread);
       return true;
     }
     if (u.incarnation < m.incarnation) return false;
@@ -186,7 +212,7 @@ export class MemberList {
         break;
       case "suspect":
         if (isGone(previous)) return false;
-        if (previous === "suspect") return this.#confirm(m, u.from ?? "");
+        if (previous === "suspect") return this.#confirm(m, u.from ?? "", spread);
         m.state = "suspect";
         m.incarnation = u.incarnation;
         this.#suspect(m, u.from ?? "");
@@ -198,15 +224,18 @@ export class MemberList {
         if (u.state === "left" && u.sig) m.sig = u.sig;
     }
     if (previous === "suspect") this.#clearSuspicion(m.id);
-    this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from });
+    this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from }, spread);
     return true;
   }
 
-  #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate): void {
+  #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number): void {
     if (previous !== m.state) m.since = this.#ports.now();
+    m.version = ++this.version;
     if (previous) this.#counts[previous]--;
     this.#counts[m.state]++;
-    this.#queue.push(compact(update));
+    // Not to be spread (0): a queued older update about it would spread stale news, so it goes too.
+    if (spread > 0) this.#queue.push(compact(update), spread);
+    else this.#queue.delete(m.id);
     this.#ports.onChange?.(m, previous);
   }
 
@@ -217,38 +246,50 @@ export class MemberList {
     return false;
   }
 
-  /** Start a suspicion: Lifeguard's timeout between min and max, shrinking with confirmations. */
+  /**
+   * Start a suspicion: Lifeguard's timeout between min and max, shrinking with confirmations, and
+   * stretched by this node's local health (a node that is itself slow gives the suspect longer).
+   */
   #suspect(m: SwimMember, from: string): void {
     const alive = this.#counts.alive + 1;
     const base = this.#config.suspicionMult * Math.max(1, Math.log10(Math.max(1, alive))) * this.#config.probeInterval;
-    const min = Math.min(base, this.#config.suspicionMaxTimeout);
+    const min = this.#awareness.scale(Math.min(base, this.#config.suspicionMaxTimeout));
     const max = this.#config.suspicionMaxMult * min;
     const k = alive - 2 < this.#config.suspicionMult - 2 ? 0 : this.#config.suspicionMult - 2;
     const suspicion = new Suspicion(this.#ports.now(), min, max, k, from);
     this.#suspicions.set(m.id, { suspicion, cancel: this.#suspicionTimer(m, suspicion) });
   }
 
-  #confirm(m: SwimMember, from: string): boolean {
+  #confirm(m: SwimMember, from: string, spread: number): boolean {
     const entry = this.#suspicions.get(m.id);
     if (!entry || !entry.suspicion.confirm(from)) return false;
     this.#counters.confirmations++;
     entry.cancel();
     entry.cancel = this.#suspicionTimer(m, entry.suspicion);
-    this.#queue.push({ ...compact(m), from });
+    if (spread > 0) this.#queue.push({ ...compact(m), from }, spread);
     return true;
   }
 
+  /** The suspicion's deadline, not counting time this node's event loop was blocked (a refutation may be waiting unread). */
   #suspicionTimer(m: SwimMember, suspicion: Suspicion): () => void {
-    return this.#ports.schedule(Math.max(0, suspicion.deadline - this.#ports.now()), () => {
+    const wait = Math.max(0, suspicion.deadline - this.#ports.now());
+    const schedule = (delay: number, fn: () => void): (() => void) => this.#ports.schedule(delay, fn);
+    const stalled = () => void this.#counters.stalls++;
+    return afterOwnTime(schedule, this.#ports.stalled, wait, suspicion.max, () => {
       if (!this.#running() || this.#suspicions.get(m.id)?.suspicion !== suspicion || m.state !== "suspect") return;
       this.#counters.deathsDeclared++;
       this.apply({ ...compact(m), state: "dead", from: this.id });
-    });
+    }, stalled);
   }
 
   #clearSuspicion(id: string): void {
     this.#suspicions.get(id)?.cancel();
     this.#suspicions.delete(id);
+  }
+
+  /** A member's record as an update (wire fields only). */
+  update(m: MemberUpdate): MemberUpdate {
+    return compact(m);
   }
 
   selfUpdate(state: "alive" | "left"): MemberUpdate {

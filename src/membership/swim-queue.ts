@@ -11,6 +11,8 @@ interface Queued {
   update: MemberUpdate;
   /** Times sent so far: the bucket it is in. */
   transmits: number;
+  /** Sent at most this many times, whatever the limit of a take (Infinity: the take's limit). */
+  cap: number;
   bytes: number;
   prev: Queued | null;
   next: Queued | null;
@@ -43,11 +45,14 @@ export class BroadcastQueue {
     return this.#items.size;
   }
 
-  /** Queue `update`, replacing any queued update about the same member. */
-  push(update: MemberUpdate): void {
+  /**
+   * Queue `update`, replacing any queued update about the same member; sent at most `cap` times
+   * (default: as many as each take's limit allows).
+   */
+  push(update: MemberUpdate, cap = Number.POSITIVE_INFINITY): void {
     this.delete(update.id);
     if (this.#items.size >= this.capacity) this.#dropMostSent();
-    const item: Queued = { update, transmits: 0, bytes: this.measure(update), prev: null, next: null };
+    const item: Queued = { update, transmits: 0, cap, bytes: this.measure(update), prev: null, next: null };
     this.#items.set(update.id, item);
     this.#link(item);
   }
@@ -83,7 +88,7 @@ export class BroadcastQueue {
     for (let i = picked.length - 1; i >= 0; i--) {
       const item = picked[i]!;
       this.#unlink(item);
-      if (++item.transmits >= limit) this.#items.delete(item.update.id);
+      if (++item.transmits >= Math.min(limit, item.cap)) this.#items.delete(item.update.id);
       else this.#link(item);
     }
     return picked.map((item) => item.update);
@@ -170,4 +175,40 @@ export class Awareness {
   scale(timeout: number): number {
     return timeout * (this.#score + 1);
   }
+}
+
+/** A blocked stretch shorter than this (seconds) does not delay a timeout. */
+const MIN_STALL = 0.005;
+
+/**
+ * Run `fn` after `delay` seconds of this node's own time: the time its event loop was blocked
+ * while waiting (`stalled`, a running total in seconds) is waited again, since an answer that
+ * arrived then may not have been read yet; at most `maxExtra` seconds more in all. `onStall` is
+ * told each time the wait is stretched. Returns a cancel function. Without `stalled`, a plain timer.
+ */
+export function afterOwnTime(
+  schedule: (delay: number, fn: () => void) => () => void,
+  stalled: (() => number) | undefined,
+  delay: number,
+  maxExtra: number,
+  fn: () => void,
+  onStall?: (seconds: number) => void,
+): () => void {
+  if (!stalled) return schedule(delay, fn);
+  let mark = stalled();
+  let budget = maxExtra;
+  let cancel = (): void => {};
+  const arm = (wait: number): void => {
+    cancel = schedule(wait, () => {
+      const now = stalled();
+      const extra = Math.min(now - mark, budget);
+      mark = now;
+      if (extra < MIN_STALL) return fn();
+      budget -= extra;
+      onStall?.(extra);
+      arm(extra);
+    });
+  };
+  arm(delay);
+  return () => cancel();
 }

@@ -74,13 +74,21 @@ export interface SwimPingReq {
   updates: MemberUpdate[];
 }
 
-/** Full-state exchange: the sender's whole member list; the answer is the receiver's. */
+/**
+ * Full-state exchange: the sender's whole member list; the answer is the receiver's. A catch-up
+ * (`since` set) is a pull: the sender lists only itself and asks for what changed at the receiver
+ * after the receiver's `version` it last saw.
+ */
 export interface SwimPushPull {
   kind: "push_pull";
   from: string;
   /** True when the sender is joining (it knows no one yet). */
   join: boolean;
   members: MemberUpdate[];
+  /** In a request: list only the members changed after this version of yours (a catch-up). */
+  since?: number;
+  /** In a state: the sender's version (a counter of the changes to its member list). */
+  version?: number;
 }
 
 /** Gossip: updates only, to a few random members; answered by an ack with the receiver's own updates. */
@@ -118,8 +126,11 @@ export interface SwimPorts {
   now(): number;
   /** Run `fn` after `delay` seconds; returns a cancel function. */
   schedule(delay: number, fn: () => void): () => void;
-  /** Send a message and resolve to the answer (a decoded value, validated by the core), or reject. */
-  send(to: SwimTarget, message: SwimMessage): Promise<unknown>;
+  /**
+   * Send a message and resolve to the answer (a decoded value, validated by the core), or reject.
+   * `timeout`: how long the core waits for this answer (seconds), for a transport that needs one.
+   */
+  send(to: SwimTarget, message: SwimMessage, timeout?: number): Promise<unknown>;
   /** Uniform in [0, 1); default Math.random (see {@link seededRandom}). */
   random?: () => number;
   /** Self-claim signing (default: accept all). */
@@ -132,6 +143,17 @@ export interface SwimPorts {
   onChange?: (member: Readonly<MemberUpdate>, previous: SwimState | null) => void;
   /** A probe of `id` was acked (directly or through an intermediary): SWIM's heartbeat. */
   onAck?: (id: string) => void;
+  /**
+   * Seconds this node's event loop has been blocked, a running total (see `loop-lag.ts`): the
+   * core's timeouts do not count that time, and a node that finds itself late grows more careful
+   * (Lifeguard). Default: none measured.
+   */
+  stalled?: () => number;
+  /**
+   * True when a send failed because nothing listens at the target (a refused connect): strong
+   * evidence that the member is gone, so it is probed at once, out of turn. Default: never.
+   */
+  isRefused?: (error: unknown) => boolean;
 }
 
 /** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */
@@ -210,6 +232,10 @@ export interface SwimStats {
   refutations: number;
   /** Members this node declared dead when their suspicion timed out. */
   deathsDeclared: number;
+  /** Probes out of turn, because a send to the member was refused (nothing listens there). */
+  evidenceProbes: number;
+  /** Timeouts waited longer because this node's own event loop was blocked meanwhile. */
+  stalls: number;
   /** Gossip messages and push-pull exchanges sent; pings, ping-reqs and push-pulls answered. */
   gossipSent: number;
   pushPulls: number;
@@ -243,6 +269,10 @@ export const MAX_UPDATES = 20_000;
 
 function isId(value: unknown): value is string {
   return typeof value === "string" && value.length > 0 && value.length <= MAX_ID;
+}
+
+function isVersion(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
 /** A member update from a decoded network value, or null when malformed. */
@@ -315,8 +345,12 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       const target = readTarget(raw.target);
       return target ? { message: { kind: "ping_req", from, target, updates }, malformed } : null;
     }
-    case "push_pull":
-      return { message: { kind: "push_pull", from, join: raw.join === true, members: updates }, malformed };
+    case "push_pull": {
+      const message: SwimPushPull = { kind: "push_pull", from, join: raw.join === true, members: updates };
+      if (isVersion(raw.since)) message.since = raw.since;
+      if (isVersion(raw.version)) message.version = raw.version;
+      return { message, malformed };
+    }
     case "gossip":
     case "ack":
     case "nack":

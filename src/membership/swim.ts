@@ -10,9 +10,11 @@
  *   Promise<answer>`, and optionally `random()` (seedable: {@link seededRandom}), `claims`
  *   (`sign(claim) → Uint8Array | null`, `verify(claim, sig) → boolean`, applied to alive and left
  *   claims a member makes about itself; default: unsigned, all accepted), `measure(update)`,
- *   `readMeta(meta)`, `onChange(member, previous)` and `onAck(id)`. `config` overrides {@link SwimConfig}.
- * - `start()`, `stop()`, `join(target)` (push-pull with a seed), `learn(update)` (first-hand
- *   contact), `leave(timeout)`, `setMeta(meta)`.
+ *   `readMeta(meta)`, `onChange(member, previous)`, `onAck(id)`, `stalled()` and
+ *   `isRefused(error)`. `config` overrides {@link SwimConfig}.
+ * - `start()`, `stop()`, `join(target, timeout?)` (push-pull with a seed, then catch-up pulls),
+ *   `learn(update)` (first-hand contact), `remind(id)` (tell a member held suspect or dead),
+ *   `leave(timeout)`, `setMeta(meta)`.
  * - `handle(message)`: answer a decoded message from the network (`ping`, `ping_req`, `push_pull`,
  *   `gossip`); null for a malformed one. Never throws.
  * - `members()`, `member(id)`, `size`, `stats()` ({@link SwimStats}).
@@ -27,13 +29,20 @@
  * retransmitMult × log10(N + 1) times within a byte budget, and gossiped every `gossipInterval`
  * to `gossipNodes` random members while any is queued. Every `pushPullInterval` (longer past 32
  * members) one random member and this node exchange their full state; a dead member is asked the
- * same now and then, so a healed partition merges. Lifeguard's local health stretches this
- * node's own timeouts while its probes fail or its nacks go missing.
+ * same now and then, so a healed partition merges; a joiner then pulls what changed at its seed
+ * (`since` its last look) while that keeps changing. Lifeguard's local health stretches this
+ * node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its
+ * event loop runs late; timeouts do not count time the loop was blocked (`stalled`). A suspect is
+ * told at once; a send refused by a member's port (`isRefused`) probes that member out of turn.
+ *
+ * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
+ * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
+ * logic of its own is in `swim-queue.ts`, the member list's rules in `swim-members.ts`.
  *
  * @module
  */
 import { isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
-import { Awareness, BroadcastQueue } from "./swim-queue.ts";
+import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import {
   DEFAULT_SWIM_CONFIG,
   estimateBytes,
@@ -43,11 +52,21 @@ import {
   type SwimConfig,
   type SwimMessage,
   type SwimPorts,
+  type SwimPushPull,
   type SwimStats,
   type SwimTarget,
 } from "./swim-types.ts";
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
+
+/** Catch-up pulls after a join, at most (one per probe interval while the seed's view keeps changing). */
+const MAX_CATCH_UPS = 30;
+
+/** Looks at an unchanged seed after which a joiner is caught up. */
+const CAUGHT_UP = 2;
+
+/** Probes out of turn (on a refused send) under way at once, at most. */
+const MAX_EVIDENCE_PROBES = 4;
 
 /** The SWIM core (see the module header for its interface and protocol). */
 export class SwimCore {
@@ -59,9 +78,11 @@ export class SwimCore {
   readonly #timers = new Set<() => void>();
   #running = false;
   #probing = false;
+  /** Members being probed now (the round's one, and those probed out of turn on evidence). */
+  readonly #probed = new Set<string>();
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    deathsDeclared: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -109,8 +130,11 @@ export class SwimCore {
     if (this.#running) return;
     this.#running = true;
     this.#list.leaving = false;
-    this.#loop(this.config.probeInterval, () => void this.#probeRound());
-    this.#loop(this.config.gossipInterval, () => this.#gossipRound());
+    // Both stretch with local health, as memberlist stretches its probe interval: an overloaded
+    // node sends less, where a fixed pace fed the overload (late answers, suspicions, refutations
+    // to gossip, more load) until live nodes were declared dead by the thousand.
+    this.#loop(() => this.#awareness.scale(this.config.probeInterval), () => void this.#probeRound());
+    this.#loop(() => this.#awareness.scale(this.config.gossipInterval), () => this.#gossipRound());
     this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
   }
 
@@ -128,11 +152,52 @@ export class SwimCore {
   }
 
   /**
-   * Join through `target` (a seed, or a peer just met): exchange full state with it. True when
-   * it answered.
+   * Join through `target` (a seed, or a peer just met): exchange full state with it, waiting at
+   * most `timeout` seconds (default: the periodic exchange's). True when it answered.
    */
-  async join(target: SwimTarget): Promise<boolean> {
-    return this.#pushPull(target, true);
+  async join(target: SwimTarget, timeout?: number): Promise<boolean> {
+    const answer = await this.#pushPull(target, true, timeout);
+    if (answer?.version !== undefined) this.#catchUp(target, answer.version, 0);
+    return answer !== null;
+  }
+
+  /**
+   * After a join: every probe interval, pull what changed at `target` since the last look (its
+   * `version`), until it has not changed for {@link CAUGHT_UP} looks in a row (a mass join keeps it
+   * changing: the members that join after this node), at most {@link MAX_CATCH_UPS} pulls; one
+   * that goes unanswered is tried again. Each member comes once and is not gossiped on (the others
+   * catch up too): in a mass join the epidemic would send each of N newcomers to each node many times.
+   */
+  #catchUp(target: SwimTarget, version: number, round: number, quiet = 0): void {
+    if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP || !this.#running) return;
+    const cancel = this.#ports.schedule(this.config.probeInterval, () => {
+      this.#timers.delete(cancel);
+      if (!this.#running) return;
+      this.#counters.pushPulls++;
+      void this.#request(target, this.#list.pull(version), this.config.probeInterval, 0).then((answer) => {
+        if (answer?.kind !== "push_pull") return this.#catchUp(target, version, round + 1, quiet);
+        // A peer without catch-ups (an older Bun node) answered with its whole state: nothing more to pull.
+        if (answer.version === undefined) return;
+        this.#catchUp(target, answer.version, round + 1, answer.version === version ? quiet + 1 : 0);
+      });
+    });
+    this.#timers.add(cancel);
+  }
+
+  /**
+   * Tell member `id` what this node holds about it when that is a suspicion or a death (it was
+   * heard from again: a heartbeat answered), so that a live member refutes in its answer: one
+   * message, where a full-state exchange would cost the whole member list. True when the member is
+   * alive here afterwards.
+   */
+  async remind(id: string, timeout = this.config.probeInterval): Promise<boolean> {
+    const m = this.#list.members.get(id);
+    if (!m || m.state === "left") return false;
+    if (m.state !== "alive") {
+      const message: SwimMessage = { kind: "gossip", from: this.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...this.#piggyback()] };
+      await this.#request(m, message, timeout);
+    }
+    return this.#list.members.get(id)?.state === "alive";
   }
 
   /**
@@ -191,7 +256,7 @@ export class SwimCore {
       case "push_pull":
         this.#list.merge(message);
         // Answered after the merge, so a refutation it caused goes back at once (a healed partition).
-        return this.#list.state(false);
+        return this.#list.state(false, message.since);
       default:
         this.#counters.malformed++;
         return null;
@@ -212,55 +277,91 @@ export class SwimCore {
     }
   }
 
-  /** The next member to probe: round-robin over the shuffled list, skipping dead and left ones. */
+  /**
+   * A send to member `id` was refused (nothing listens at its address: it crashed, or its process
+   * was killed): probe it now, out of the round-robin turn, so a mass crash is found in the time
+   * of one probe rather than when each dead member's turn comes. The probe runs as usual
+   * (indirect probes, then suspicion), so a member that is only slow is protected as ever; at
+   * most {@link MAX_EVIDENCE_PROBES} at a time, one per member.
+   */
+  #evidence(id: string): void {
+    const m = this.#list.members.get(id);
+    if (!this.#running || !m || m.state !== "alive" || this.#probed.has(id) || this.#probed.size > MAX_EVIDENCE_PROBES) return;
+    this.#counters.evidenceProbes++;
+    void this.#probe(m);
+  }
 
   async #probe(m: SwimMember): Promise<void> {
+    if (this.#probed.has(m.id)) return;
+    this.#probed.add(m.id);
+    try {
+      await this.#probeOnce(m);
+    } finally {
+      this.#probed.delete(m.id);
+    }
+  }
+
+  async #probeOnce(m: SwimMember): Promise<void> {
     const started = this.#ports.now();
     const incarnation = m.incarnation;
     const interval = this.#awareness.scale(this.config.probeInterval);
+    // Late, for local health: a wait stretched for a blocked loop, or a loop blocked for more than
+    // half a probe timeout while the probe ran (its ack was read late too, if in time).
+    let stalled = false;
+    const onStall = (): void => void (stalled = true);
+    const blockedAtStart = this.#ports.stalled?.() ?? 0;
+    const late = (): boolean => stalled || (this.#ports.stalled?.() ?? 0) - blockedAtStart > this.config.probeTimeout / 2;
     this.#counters.probesSent++;
-    const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates: this.#piggyback() };
+    // Lifeguard's buddy system: a suspect hears of its suspicion in the probe itself, and refutes.
+    const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback()] : this.#piggyback();
+    const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
     const direct = this.#request(m, ping, interval).then((a) => a?.kind === "ack" && a.from === m.id);
-    if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout))) {
-      this.#awareness.apply(-1);
+    if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout), undefined, onStall)) {
+      this.#awareness.apply(late() ? 1 : -1);
       this.#ports.onAck?.(m.id);
       return;
     }
     const helpers = this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
     this.#counters.indirectProbes += helpers.length;
     let nacks = 0;
+    // A helper whose port refused is gone, not a sign of this node's own trouble: not a missed nack.
+    let refused = 0;
     const indirect = helpers.map((h) => {
       const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback() };
-      return this.#request(h, req, interval).then((a) => {
+      return this.#request(h, req, interval, undefined, () => void refused++).then((a) => {
         if (a?.kind === "nack") nacks++;
         return a?.kind === "ack" && a.from === h.id;
       });
     });
     const remaining = Math.max(0, started + interval - this.#ports.now());
-    const acked = await this.#firstOf([direct, ...indirect.map((p) => p.then((ok) => ok && !!++this.#counters.indirectAcks))], remaining);
+    const acked = await this.#firstOf([direct, ...indirect.map((p) => p.then((ok) => ok && !!++this.#counters.indirectAcks))], remaining, undefined, onStall);
     if (!this.#running) return;
     if (acked) {
-      this.#awareness.apply(-1);
+      this.#awareness.apply(late() ? 1 : -1);
       this.#ports.onAck?.(m.id);
       return;
     }
     this.#counters.probesFailed++;
-    // Lifeguard: missing nacks mean this node's own links are bad, so it grows more careful.
-    const missed = helpers.length - nacks;
+    // Lifeguard: missing nacks mean this node's own links are bad, and a blocked event loop that
+    // this node itself is slow: either way it grows more careful.
+    const missed = helpers.length - nacks - refused;
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
-    this.#awareness.apply(helpers.length > 0 ? missed : 1);
+    this.#awareness.apply((helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
     const current = this.#list.members.get(m.id);
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;
-      this.#list.apply({ id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id });
+      const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
+      this.#list.apply(suspicion);
+      // Told at once too (not only when its next probe comes): a live member refutes in its ack.
+      void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback()] }, interval);
     }
   }
 
   /** Send and read the answer (its piggybacked updates applied); null on failure or after `timeout`. */
-  async #request(to: SwimTarget, message: SwimMessage, timeout: number): Promise<SwimAnswer | null> {
+  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void): Promise<SwimAnswer | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
-    const sent = this.#ports.send(to, message).then(
+    const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
         const read = readMessage(raw, this.#ports.readMeta);
         if (!read || read.message.kind === "ping" || read.message.kind === "ping_req" || read.message.kind === "gossip") {
@@ -269,11 +370,16 @@ export class SwimCore {
         }
         this.#counters.malformed += read.malformed;
         const answer = read.message;
-        if (answer.kind === "push_pull") this.#list.merge(answer);
+        if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap);
         else this.#list.applyAll(answer.updates);
         return answer;
       },
-      () => null,
+      (error: unknown) => {
+        if (!this.#ports.isRefused?.(error)) return null;
+        onRefused?.();
+        if (to.id !== undefined) this.#evidence(to.id);
+        return null;
+      },
     );
     let answer: SwimAnswer | null = null;
     await this.#firstOf([sent.then((a) => ((answer = a), true))], timeout);
@@ -282,9 +388,10 @@ export class SwimCore {
 
   /**
    * Resolve true as soon as one of `promises` resolves true (or `done(results)` says so), false
-   * when all resolved otherwise or `timeout` seconds passed.
+   * when all resolved otherwise or `timeout` seconds of this node's own time passed (`onStall`
+   * told when the wait was stretched by a blocked event loop).
    */
-  #firstOf(promises: Promise<boolean>[], timeout: number, done?: (results: boolean[]) => boolean): Promise<boolean> {
+  #firstOf(promises: Promise<boolean>[], timeout: number, done?: (results: boolean[]) => boolean, onStall?: () => void): Promise<boolean> {
     return new Promise((resolve) => {
       const results: boolean[] = [];
       let settled = false;
@@ -294,7 +401,11 @@ export class SwimCore {
         cancel();
         resolve(value);
       };
-      const cancel = this.#ports.schedule(timeout, () => finish(false));
+      // The wait does not count time this node's event loop was blocked (up to awarenessMax timeouts more).
+      const cancel = afterOwnTime((d, f) => this.#ports.schedule(d, f), this.#ports.stalled, timeout, timeout * this.config.awarenessMax, () => finish(false), () => {
+        this.#counters.stalls++;
+        onStall?.();
+      });
       if (promises.length === 0) finish(false);
       for (const p of promises) {
         p.then((ok) => {
@@ -329,10 +440,10 @@ export class SwimCore {
     if (dead) await this.#pushPull(dead, false);
   }
 
-  async #pushPull(target: SwimTarget, join: boolean): Promise<boolean> {
+  async #pushPull(target: SwimTarget, join: boolean, timeout = Math.max(this.config.probeInterval, this.config.probeTimeout * 4)): Promise<SwimPushPull | null> {
     this.#counters.pushPulls++;
-    const answer = await this.#request(target, this.#list.state(join), Math.max(this.config.probeInterval, this.config.probeTimeout * 4));
-    return answer?.kind === "push_pull";
+    const answer = await this.#request(target, this.#list.state(join), timeout);
+    return answer?.kind === "push_pull" ? answer : null;
   }
 
   /** Push-pull every interval, scaled up past 32 members (memberlist's `pushPullScale`). */

@@ -3,7 +3,7 @@ import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
-import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
+import { Gossip, refusedConnect, swimConfig } from "../../src/membership/gossip.ts";
 import type { PeerEntry } from "../../src/membership/peer-table.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords } from "../../src/security/records.ts";
@@ -42,6 +42,29 @@ describe("membership - gossip among Bun peers", () => {
     expect(nodes.every((n) => swim(n).alive === 3)).toBe(true);
     // Every joiner exchanged full state with someone (the seed only answered).
     expect(nodes.slice(1).every((n) => swim(n).pushPulls >= 1)).toBe(true);
+  });
+
+  test("a joiner whose seed gossips gets the swarm from one push-pull in join(), and probes none of the seed's list", async () => {
+    const nodes = await swarm(4);
+    const joiner = await startNode({ ...GOSSIP, name: "late", seeds: [`127.0.0.1:${nodes[0]!.port}`] });
+    await joiner.join({ wait: 0 });
+    // Known when join() returns: the seed's view came whole, in the exchange join() waited for.
+    expect([...joiner.peers.keys()].sort()).toEqual(nodes.map((n) => n.id).sort());
+    expect(joiner.membership.stats.unverifiedProbed).toBe(0);
+    expect(swim(joiner).pushPulls).toBeGreaterThanOrEqual(1);
+    await eventually(() => nodes.every((n) => n.peers.has(joiner.id)), 10_000, "the others to learn the joiner by gossip");
+  });
+
+  test("a joiner through a gossiping seed still probes the listed peers outside SWIM (a mesh-mode node), which so hear of it", async () => {
+    const seed = await startNode({ ...GOSSIP, name: "seed" });
+    const addr = `127.0.0.1:${seed.port}`;
+    const mesh = await startNode({ ...GOSSIP, name: "mesh", membership: "mesh", seeds: [addr] });
+    await mesh.join();
+    const joiner = await startNode({ ...GOSSIP, name: "joiner", seeds: [addr] });
+    await joiner.join({ wait: 0 });
+    expect(joiner.peers.has(mesh.id)).toBe(true);
+    expect(joiner.membership.stats.unverifiedProbed).toBe(1); // the mesh node only
+    await eventually(() => mesh.peers.has(joiner.id), 10_000, "the mesh node to hear of the joiner");
   });
 
   test("a node that stops answering is suspected, then offline everywhere", async () => {
@@ -243,6 +266,22 @@ describe("membership - gossip timing", () => {
     // Probed within an interval, indirect probes for one more, then at most 2 × 1.5 s of suspicion.
     expect(1 + 1 + config.suspicionMaxMult! * config.suspicionMaxTimeout!).toBe(5);
     expect(swimConfig({ heartbeatInterval: 5, heartbeatTimeout: 5, peerTimeout: null, maxPeers: 10 }).suspicionMaxTimeout).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("membership - gossip evidence", () => {
+  test("a call to a port where nothing listens is a refused connect; a timeout or a remote error is not", async () => {
+    const node = await startNode({ ...GOSSIP, name: "closed" });
+    const port = node.port;
+    await node.stop({ leave: false });
+    const refused = await new Client("127.0.0.1", port, { timeout: 2 }).call("_synapse.ping").catch((e: unknown) => e);
+    expect(refusedConnect(refused)).toBe(true);
+    const live = await startNode({ ...GOSSIP, name: "live" });
+    const remote = await new Client("127.0.0.1", live.port, { timeout: 2 }).call("no.such.endpoint").catch((e: unknown) => e);
+    expect(remote).toBeInstanceOf(Error);
+    expect(refusedConnect(remote)).toBe(false);
+    expect(refusedConnect(new Error("timed out"))).toBe(false);
+    expect(refusedConnect(null)).toBe(false);
   });
 });
 

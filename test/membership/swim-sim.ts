@@ -9,6 +9,9 @@ import { TimerHeap } from "../../bench/sim/timer-heap.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import { seededRandom, type SwimConfig, type SwimMessage, type SwimPorts, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
 
+/** What a send to a node that {@link SimNode.refuses} rejects with. */
+export const REFUSED = new Error("connection refused (simulated)");
+
 interface Timer {
   at: number;
   seq: number;
@@ -61,6 +64,10 @@ export interface SimNode {
   up: boolean;
   /** Extra seconds before this node's answers leave (a slow node). */
   answerDelay: number;
+  /** Down with nothing listening at its port: a send to it is refused (after one latency), not lost. */
+  refuses: boolean;
+  /** What the node's `stalled` port answers: seconds its event loop was blocked (a running total). */
+  stalled: number;
   /** Every change this node's core reported: `[member id, new state]`. */
   changes: Array<[string, SwimState]>;
 }
@@ -95,13 +102,15 @@ export class SimNetwork {
     const index = this.nodes.length;
     const port = 10_000 + index;
     const id = `n${index}`;
-    const node = { id, port, up: true, answerDelay: 0, changes: [] } as unknown as SimNode;
+    const node = { id, port, up: true, answerDelay: 0, refuses: false, stalled: 0, changes: [] } as unknown as SimNode;
     const ports: SwimPorts = {
       now: () => this.clock.now,
       schedule: (delay, fn) => this.clock.schedule(delay, fn),
       send: (to, message) => this.#send(node, to, message),
       random: seededRandom(Math.floor(this.#random() * 2 ** 32)),
+      stalled: () => node.stalled,
       onChange: (member) => node.changes.push([member.id, member.state]),
+      isRefused: (error) => error === REFUSED,
       ...extra,
     };
     node.core = new SwimCore({ id, address: "10.0.0.1", port, meta: { name: id } }, ports, { ...this.config, ...config });
@@ -119,9 +128,13 @@ export class SimNetwork {
     }
   }
 
-  /** Stop a node as a crash would: its core stops, and it answers nothing any more. */
-  kill(node: SimNode): void {
+  /**
+   * Stop a node as a crash would: its core stops, and it answers nothing any more. With `refuse`,
+   * as a killed process: nothing listens at its port, so a send to it is refused.
+   */
+  kill(node: SimNode, refuse = false): void {
     node.up = false;
+    node.refuses = refuse;
     node.core.stop();
   }
 
@@ -148,7 +161,8 @@ export class SimNetwork {
     const wire = this.codec ? { to: encode, from: decode } : { to: (v: unknown) => v, from: (v: unknown) => v };
     const sent = wire.to(message);
     const target = this.#byPort.get(to.port);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      if (from.up && target?.refuses) return void this.clock.schedule(this.latency, () => reject(REFUSED));
       // A lost message is never answered: the sender's own timeouts decide, as with a silent peer.
       if (!from.up || !target || this.#cut.has(`${from.id}>${target.id}`)) return;
       this.clock.schedule(this.latency, () => {

@@ -78,6 +78,22 @@ describe("signed records - the gossip claim port (SWIM's alive and left updates)
     expect(claimBytes({ id: claim.id, address: "a", port: 1, swarm: null, team: null }).length).toBeGreaterThan(0);
   });
 
+  test("a signature one node of the process verified is not checked again by another, which still learns that the member signs", () => {
+    const member = records();
+    const claim: GossipClaim = { id: member.signerId!, incarnation: 3, state: "alive", address: "10.0.0.1", port: 9999 };
+    const sig = member.claimPort().sign(claim);
+    const first = new SignedRecords({ identity: null, closed: false });
+    const second = new SignedRecords({ identity: null, closed: false });
+    expect(first.claimPort().verify(claim, sig)).toBe(true);
+    expect(first.stats.verified).toBe(1);
+    expect(second.knownSigner(claim.id)).toBe(false);
+    expect(second.claimPort().verify(claim, sig)).toBe(true);
+    expect(second.stats).toMatchObject({ verified: 0, cached: 1 });
+    expect(second.knownSigner(claim.id)).toBe(true);
+    // The cache holds good signatures only: a changed claim is checked (and refused) by each.
+    expect(second.claimPort().verify({ ...claim, port: 9998 }, sig)).toBe(false);
+  });
+
   test("who must sign: closed swarm always; open swarm only a member known to sign, and only for a move", () => {
     const member = records();
     const claim: MemberClaim = { id: member.signerId!, address: "10.0.0.1", port: 9999, swarm: "lab", team: "default" };

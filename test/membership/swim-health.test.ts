@@ -1,0 +1,292 @@
+/**
+ * The SWIM core under load and after a crash, on the simulation's virtual clock (no real time):
+ * timeouts that do not count a blocked event loop, local health, the suspect told at once, a
+ * refused send as evidence, and push-pulled state gossiped on only a few times.
+ */
+import { describe, expect, test } from "bun:test";
+import { afterOwnTime, BroadcastQueue } from "../../src/membership/swim-queue.ts";
+import { MERGED_TRANSMITS } from "../../src/membership/swim-members.ts";
+import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
+import { SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+
+/** `count` nodes joined through the first, run until all see all alive. */
+async function swarm(count: number, net = new SimNetwork()): Promise<SimNetwork> {
+  const first = net.add();
+  for (let i = 1; i < count; i++) void net.add().core.join({ id: first.id, address: "10.0.0.1", port: first.port });
+  await net.runUntil(() => net.converged(), 120);
+  expect(net.converged()).toBe(true);
+  return net;
+}
+
+const everSaw = (viewer: SimNode, subject: SimNode, state: string): boolean => viewer.changes.some(([id, s]) => id === subject.id && s === state);
+
+/** Record the messages `node` handles, with the virtual time they arrived. */
+function tap(node: SimNode, clock: SimClock): Array<{ at: number; message: SwimMessage }> {
+  const seen: Array<{ at: number; message: SwimMessage }> = [];
+  const handle = node.core.handle.bind(node.core);
+  node.core.handle = (raw: unknown) => {
+    seen.push({ at: clock.now, message: raw as SwimMessage });
+    return handle(raw);
+  };
+  return seen;
+}
+
+describe("swim core - timeouts in the node's own time", () => {
+  test("afterOwnTime waits again for the time the loop was blocked, up to its budget", async () => {
+    const clock = new SimClock();
+    let stalled = 0;
+    const fired: number[] = [];
+    const stalls: number[] = [];
+    afterOwnTime((d, fn) => clock.schedule(d, fn), () => stalled, 1, 1.5, () => fired.push(clock.now), (s) => stalls.push(s));
+    clock.schedule(0.5, () => void (stalled += 0.4)); // blocked 0.4 s during the wait
+    await clock.run(1.2);
+    expect(fired).toEqual([]); // 1 s plus the 0.4 s blocked: not yet
+    clock.schedule(0.1, () => void (stalled += 5)); // blocked 5 s more: only 1.1 s of budget is left
+    await clock.run(10);
+    expect(stalls.map((s) => Math.round(s * 10) / 10)).toEqual([0.4, 1.1]);
+    expect(fired).toHaveLength(1);
+    expect(fired[0]!).toBeCloseTo(2.5, 6);
+  });
+
+  test("without a stall measure it is a plain timer, and cancel stops it", async () => {
+    const clock = new SimClock();
+    const fired: string[] = [];
+    afterOwnTime((d, fn) => clock.schedule(d, fn), undefined, 1, 10, () => fired.push("plain"));
+    const cancel = afterOwnTime((d, fn) => clock.schedule(d, fn), () => 0, 1, 10, () => fired.push("cancelled"));
+    cancel();
+    await clock.run(5);
+    expect(fired).toEqual(["plain"]);
+  });
+
+  test("a node whose loop is blocked waits out the late acks of a live member: no suspicion, and its local health drops", async () => {
+    for (const blocked of [false, true]) {
+      const net = await swarm(2, new SimNetwork({ indirectChecks: 0 }));
+      const [a, b] = net.nodes;
+      b!.answerDelay = 1.2; // acks come after the whole probe interval (1 s)
+      if (blocked) {
+        // As if a's event loop were blocked a second in every second (its timers fire late).
+        const tick = (): void => {
+          a!.stalled += 1;
+          net.clock.schedule(1, tick);
+        };
+        tick();
+      }
+      await net.clock.run(20);
+      const stats = a!.core.stats();
+      if (blocked) {
+        expect(everSaw(a!, b!, "suspect")).toBe(false);
+        expect(stats.stalls).toBeGreaterThan(0);
+        expect(stats.probesFailed).toBe(0);
+      } else {
+        // The control: the same late acks, counted in full, make a suspect of b.
+        expect(everSaw(a!, b!, "suspect")).toBe(true);
+        expect(stats.stalls).toBe(0);
+      }
+    }
+  });
+});
+
+describe("swim core - local health", () => {
+  test("a node whose loop runs late probes and gossips less often than a healthy one", async () => {
+    const net = await swarm(3);
+    const [a, b, c] = net.nodes;
+    // Every answer takes 0.6 s, so each probe spans that long; a's loop is blocked half the time.
+    for (const n of [a, b, c]) n!.answerDelay = 0.6;
+    const tick = (): void => {
+      a!.stalled += 0.05;
+      net.clock.schedule(0.1, tick);
+    };
+    tick();
+    const before = { a: a!.core.stats().probesSent, b: b!.core.stats().probesSent };
+    await net.clock.run(30);
+    expect(a!.core.stats().awareness).toBeGreaterThan(0);
+    expect(b!.core.stats().awareness).toBe(0);
+    expect(a!.core.stats().probesSent - before.a).toBeLessThan(b!.core.stats().probesSent - before.b);
+    expect(net.converged()).toBe(true);
+  });
+});
+
+describe("swim core - suspicion", () => {
+  test("a suspected member hears of it at once from the suspecter, and refutes", async () => {
+    const net = await swarm(4, new SimNetwork({ indirectChecks: 0 }));
+    const [a, b] = net.nodes;
+    const atB = tap(b!, net.clock);
+    b!.answerDelay = 1.2; // b's acks miss every probe interval
+    await net.runUntil(() => everSaw(a!, b!, "suspect") || net.nodes.some((n) => n !== b && everSaw(n, b!, "suspect")), 60);
+    const suspecter = net.nodes.find((n) => n !== b && everSaw(n, b!, "suspect"))!;
+    b!.answerDelay = 0;
+    await net.runUntil(() => b!.core.stats().refutations > 0, 10);
+    // The suspecter's first message after the suspicion is a gossip to b itself, the suspicion first.
+    const told = atB.find(({ message }) => message.from === suspecter.id && message.kind === "gossip" && message.updates[0]?.id === b!.id);
+    expect(told?.message.kind === "gossip" && told.message.updates[0]!.state).toBe("suspect");
+    expect(b!.core.stats().refutations).toBeGreaterThan(0);
+    await net.runUntil(() => net.converged(), 30);
+    expect(net.nodes.some((n) => everSaw(n, b!, "dead"))).toBe(false);
+  });
+
+  test("a probe of a suspect carries its suspicion first, in the prober's name (Lifeguard's buddy system)", async () => {
+    const net = await swarm(3);
+    const [a, , c] = net.nodes;
+    // c still reads what comes but sends nothing of its own, and its answers come too late: its
+    // refutation never reaches a, so c stays a suspect there.
+    c!.core.stop();
+    c!.answerDelay = 1000;
+    const atC = tap(c!, net.clock);
+    a!.core.learn({ id: c!.id, incarnation: c!.core.stats().incarnation, state: "suspect", address: "10.0.0.1", port: c!.port, from: "someone" });
+    const pingOfSuspect = () => atC.find(({ message }) => message.kind === "ping" && message.from === a!.id)?.message;
+    await net.runUntil(() => pingOfSuspect() !== undefined, 10);
+    const ping = pingOfSuspect()!;
+    const first = ping.kind === "ping" ? ping.updates[0] : undefined;
+    expect(first).toMatchObject({ id: c!.id, state: "suspect", from: a!.id });
+    expect(c!.core.stats().refutations).toBeGreaterThan(0);
+  });
+});
+
+describe("swim core - a member heard from again", () => {
+  test("remind tells a member held dead of its death in one message, and its refutation revives it", async () => {
+    const net = await swarm(3);
+    const [a, b] = net.nodes;
+    a!.core.learn({ id: b!.id, incarnation: b!.core.stats().incarnation, state: "dead", address: "10.0.0.1", port: b!.port, from: a!.id });
+    expect(net.view(a!, b!)).toBe("dead");
+    const gossips = net.sent.get("gossip") ?? 0;
+    const atB = tap(b!, net.clock);
+    const reminded = a!.core.remind(b!.id);
+    await net.clock.run(1);
+    expect(await reminded).toBe(true);
+    expect(net.view(a!, b!)).toBe("alive");
+    expect(b!.core.stats().refutations).toBeGreaterThan(0);
+    // No full exchange with b (a catch-up pull, which lists a alone, may run after a join).
+    expect(atB.some(({ message }) => message.kind === "push_pull" && message.from === a!.id && message.since === undefined)).toBe(false);
+    const told = atB.find(({ message }) => message.from === a!.id && message.kind === "gossip")?.message;
+    expect(told?.kind === "gossip" ? told.updates[0] : undefined).toMatchObject({ id: b!.id, state: "dead" });
+    expect((net.sent.get("gossip") ?? 0) - gossips).toBeGreaterThanOrEqual(1);
+    // Nothing to tell about a member held alive, or unknown: no message.
+    const before = net.sent.get("gossip") ?? 0;
+    expect(await a!.core.remind(b!.id)).toBe(true);
+    expect(await a!.core.remind("nobody")).toBe(false);
+    expect(net.sent.get("gossip") ?? 0).toBe(before);
+  });
+});
+
+describe("swim core - a refused send is evidence", () => {
+  test("a member whose port refuses is probed out of turn and found dead everywhere", async () => {
+    const net = await swarm(6);
+    const victim = net.nodes[5]!;
+    const rest = net.nodes.slice(0, 5);
+    net.kill(victim, true);
+    await net.runUntil(() => rest.every((n) => net.view(n, victim) === "dead"), 60);
+    for (const n of rest) expect(net.view(n, victim)).toBe("dead");
+    expect(rest.reduce((sum, n) => sum + n.core.stats().evidenceProbes, 0)).toBeGreaterThan(0);
+    // Nobody alive was taken for dead.
+    for (const n of rest) for (const other of rest) if (other !== n) expect(everSaw(n, other, "dead")).toBe(false);
+  });
+
+  test("helpers whose ports refuse after a mass crash are not counted against the prober's own health", async () => {
+    const net = await swarm(10);
+    const dead = net.nodes.slice(6);
+    const rest = net.nodes.slice(0, 6);
+    for (const n of dead) net.kill(n, true);
+    await net.runUntil(() => rest.every((n) => dead.every((d) => net.view(n, d) === "dead")), 60);
+    for (const n of rest) for (const d of dead) expect(net.view(n, d)).toBe("dead");
+    // Some indirect probes went to dead helpers (refused), yet no nack was counted missing.
+    expect(rest.reduce((sum, n) => sum + n.core.stats().indirectProbes, 0)).toBeGreaterThan(0);
+    expect(rest.map((n) => n.core.stats().missedNacks)).toEqual(rest.map(() => 0));
+  });
+
+  test("a refused send to a live member (it restarted its listener) only costs a probe it passes", async () => {
+    const net = await swarm(4);
+    const [a, b] = net.nodes;
+    b!.refuses = true; // still up: a refused send, then b answers the probe that follows
+    a!.core.setMeta({ name: "a2" }); // something to gossip, to b among others
+    await net.runUntil(() => a!.core.stats().evidenceProbes > 0, 10);
+    b!.refuses = false;
+    await net.clock.run(5);
+    expect(a!.core.stats().evidenceProbes).toBeGreaterThan(0);
+    expect(net.view(a!, b!)).toBe("alive");
+  });
+});
+
+describe("swim core - push-pull", () => {
+  test("a catch-up pull is answered with only what changed after the asker's version", async () => {
+    const net = new SimNetwork();
+    const a = net.add();
+    const member = (id: string): MemberUpdate => ({ id, incarnation: 1, state: "alive", address: "10.0.0.9", port: 9000 + id.length, meta: { name: id } });
+    a.core.learn(member("x"));
+    const first = await a.core.handle({ kind: "push_pull", from: "x", join: false, members: [member("x")], since: 0 });
+    const seen = first?.kind === "push_pull" ? first.version! : -1;
+    expect(first?.kind === "push_pull" && first.members.map((u) => u.id)).toEqual([a.id, "x"]);
+    a.core.learn(member("yy"));
+    const next = await a.core.handle({ kind: "push_pull", from: "x", join: false, members: [member("x")], since: seen });
+    expect(next?.kind === "push_pull" && next.members.map((u) => u.id)).toEqual([a.id, "yy"]);
+    expect(next?.kind === "push_pull" && next.version).toBeGreaterThan(seen);
+    // Without `since`: the whole state, as before.
+    const full = await a.core.handle({ kind: "push_pull", from: "x", join: false, members: [member("x")] });
+    expect(full?.kind === "push_pull" && full.members.map((u) => u.id).sort()).toEqual([a.id, "x", "yy"].sort());
+  });
+
+  test("a joiner catches up on the members that join its seed after it, by pulls alone", async () => {
+    // No gossip and no piggybacked updates: only exchanges with the seed carry members.
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1 });
+    const seed = net.add();
+    const early = net.add();
+    const joined = early.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.clock.run(0.1);
+    expect(await joined).toBe(true);
+    const late = [net.add(), net.add(), net.add()];
+    await net.clock.run(0.5);
+    for (const n of late) void n.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.runUntil(() => late.every((n) => net.view(early, n) === "alive"), 10);
+    for (const n of late) expect(net.view(early, n)).toBe("alive");
+    const pulls = early.core.stats().pushPulls;
+    expect(pulls).toBeGreaterThan(1);
+    // Caught up: once nothing changes at the seed, the pulls stop.
+    await net.clock.run(10);
+    const settled = early.core.stats().pushPulls;
+    await net.clock.run(10);
+    expect(early.core.stats().pushPulls).toBe(settled);
+  });
+
+  test("a pull answered with a whole state and no version (an older Bun peer) ends the catch-up", async () => {
+    const net = new SimNetwork();
+    const seed = net.add();
+    const handle = seed.core.handle.bind(seed.core);
+    let pulls = 0;
+    seed.core.handle = async (raw: unknown) => {
+      const pull = typeof raw === "object" && raw !== null && "since" in raw;
+      if (pull) pulls++;
+      // As a node that knows no `since`: the whole state, without a version.
+      const answer = await handle(pull ? { ...raw, since: undefined } : raw);
+      if (pull && answer?.kind === "push_pull") delete answer.version;
+      return answer;
+    };
+    const joiner = net.add();
+    void joiner.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    void net.add().core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.clock.run(10);
+    expect(net.view(joiner, seed)).toBe("alive");
+    expect(pulls).toBe(2); // one per joiner, then no more
+  });
+
+  test("a merged state is gossiped on at most MERGED_TRANSMITS times, the sender's own claim as any news", async () => {
+    const net = new SimNetwork();
+    const a = net.add();
+    const member = (id: string): MemberUpdate => ({ id, incarnation: 1, state: "alive", address: "10.0.0.9", port: 9000 + id.length, meta: { name: id } });
+    await a.core.handle({ kind: "push_pull", from: "x", join: true, members: [member("x"), member("yy"), member("zzz")] });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 20; i++) {
+      const ack = await a.core.handle({ kind: "ping", from: "x", target: a.id, updates: [] });
+      for (const u of ack && "updates" in ack ? ack.updates : []) counts.set(u.id, (counts.get(u.id) ?? 0) + 1);
+    }
+    expect(counts.get("yy")).toBe(MERGED_TRANSMITS);
+    expect(counts.get("zzz")).toBe(MERGED_TRANSMITS);
+    expect(counts.get("x")!).toBeGreaterThan(MERGED_TRANSMITS);
+  });
+
+  test("the broadcast queue sends a capped update at most its cap times", () => {
+    const queue = new BroadcastQueue(() => 10);
+    queue.push({ id: "capped", incarnation: 1, state: "alive", address: "a", port: 1 }, 1);
+    queue.push({ id: "free", incarnation: 1, state: "alive", address: "a", port: 2 });
+    const taken = Array.from({ length: 4 }, () => queue.take(1000, 3).map((u) => u.id));
+    expect(taken).toEqual([["free", "capped"], ["free"], ["free"], []]);
+  });
+});
