@@ -29,6 +29,11 @@
 import { randomBytes } from "node:crypto";
 import { Node, Pool, kw, type CallContext, type NodeOptions } from "../../src/index.ts";
 import { benchNodeOptions, countReplyCalls } from "./broadcast-calls.ts";
+import { shareVerifiedSignatures } from "../../src/security/records.ts";
+
+// Every node checks every signature for itself, as a node on a machine of its own does: the
+// process-wide sharing of verified signatures would make a process of many nodes check each once.
+shareVerifiedSignatures(false);
 
 /** What the parent sends. */
 export type BroadcastCommand =

@@ -53,6 +53,19 @@ let keyCache: Bounded<KeyObject | null> | null = null;
  * per node (about 150 µs each: 250,000 checks for 1,000 members).
  */
 let verifiedCache: Bounded<true> | null = null;
+/** Whether {@link verifiedCache} is shared (see {@link shareVerifiedSignatures}). */
+let sharingVerified = true;
+
+/**
+ * Whether the nodes of this process share what they verified (default true: a verification is a
+ * pure function of signer, signature and bytes, so one check serves every node of the process).
+ * A benchmark of what signing costs one node turns it off, so that each node of a process that
+ * runs many checks every record for itself, as a node on a machine of its own does.
+ */
+export function shareVerifiedSignatures(on: boolean): void {
+  sharingVerified = on;
+  verifiedCache = null;
+}
 
 /** The Ed25519 key whose hex is `id`, or null when `id` is not one. */
 function publicKeyOf(id: string): KeyObject | null {
@@ -135,6 +148,8 @@ export class SignedRecords {
   private readonly signers = new Bounded<true>(MAX_KNOWN_SIGNERS);
   /** The newest incarnation of each member's verified claims. */
   private readonly incarnations = new Bounded<number>(MAX_KNOWN_SIGNERS);
+  /** This node's own verified signatures, when the process's are not shared ({@link shareVerifiedSignatures}). */
+  private ownVerified: Bounded<true> | null = null;
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
 
   constructor(options: SignedRecordsOptions) {
@@ -175,15 +190,15 @@ export class SignedRecords {
     const signature = signatureBytes(sig);
     if (!signature) return false;
     const cacheKey = `${id}:${Buffer.from(signature).toString("base64")}:${createHash("sha256").update(bytes).digest("base64")}`;
-    verifiedCache ??= new Bounded<true>(MAX_CACHED_VERIFICATIONS);
-    if (verifiedCache.has(cacheKey)) {
+    const cache = sharingVerified ? (verifiedCache ??= new Bounded<true>(MAX_CACHED_VERIFICATIONS)) : (this.ownVerified ??= new Bounded<true>(MAX_CACHED_VERIFICATIONS));
+    if (cache.has(cacheKey)) {
       this.stats.cached++;
       this.signers.set(id, true);
       return true;
     }
     if (!verifySignature(id, bytes, signature)) return false;
     this.stats.verified++;
-    verifiedCache.set(cacheKey, true);
+    cache.set(cacheKey, true);
     this.signers.set(id, true);
     return true;
   }

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
-import { RecordLabel, SignedRecords, canonicalRecord, claimBytes, eventBytes, gossipClaimBytes, signatureText, verifySignature, type GossipClaim, type MemberClaim } from "../../src/security/records.ts";
+import { RecordLabel, SignedRecords, canonicalRecord, shareVerifiedSignatures, claimBytes, eventBytes, gossipClaimBytes, signatureText, verifySignature, type GossipClaim, type MemberClaim } from "../../src/security/records.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import type { Peer } from "../../src/types.ts";
 
@@ -92,6 +92,22 @@ describe("signed records - the gossip claim port (SWIM's alive and left updates)
     expect(second.knownSigner(claim.id)).toBe(true);
     // The cache holds good signatures only: a changed claim is checked (and refused) by each.
     expect(second.claimPort().verify({ ...claim, port: 9998 }, sig)).toBe(false);
+  });
+
+  test("with sharing off (benchmarks of a node's own cost), each node checks for itself, and still only once", () => {
+    const member = records();
+    const claim: GossipClaim = { id: member.signerId!, incarnation: 4, state: "alive", address: "10.0.0.1", port: 9999 };
+    const sig = member.claimPort().sign(claim);
+    shareVerifiedSignatures(false);
+    try {
+      const first = new SignedRecords({ identity: null, closed: false });
+      const second = new SignedRecords({ identity: null, closed: false });
+      for (const node of [first, second, first, second]) expect(node.claimPort().verify(claim, sig)).toBe(true);
+      expect(first.stats).toMatchObject({ verified: 1, cached: 1 });
+      expect(second.stats).toMatchObject({ verified: 1, cached: 1 });
+    } finally {
+      shareVerifiedSignatures(true);
+    }
   });
 
   test("who must sign: closed swarm always; open swarm only a member known to sign, and only for a move", () => {
