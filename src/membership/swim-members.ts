@@ -22,6 +22,8 @@ export interface SwimSelf {
 /** A member as the core holds it: its last update and when its state last changed (seconds). */
 export interface SwimMember extends MemberUpdate {
   since: number;
+  /** When this node last had an ack from the member itself (its own probe or an indirect one), if ever. */
+  heard?: number;
   /** The list's {@link MemberList.version} when this record last changed (what a catch-up compares). */
   version: number;
 }
@@ -173,6 +175,12 @@ export class MemberList {
     return applied;
   }
 
+  /** Member `id` acked this node just now (see {@link SwimMember.heard}). */
+  heard(id: string): void {
+    const m = this.members.get(id);
+    if (m) m.heard = this.#ports.now();
+  }
+
   /** An update about this node: refute a suspicion, a death or a stale claim by a newer incarnation. */
   #aboutSelf(u: MemberUpdate): boolean {
     if (u.state === "alive" && u.incarnation <= this.#self.incarnation) return false;
@@ -219,6 +227,14 @@ export class MemberList {
         break;
       default: // dead or left
         if (isGone(previous)) return false;
+        // Another node's verdict of death about a member that acked this node a moment ago (a
+        // healed partition's other side, whose deaths are of members this side kept): a suspicion
+        // here instead (or a confirmation of one), so that it refutes before anyone here calls it
+        // offline. A member that really died was last heard from longer ago than its detection takes.
+        if (u.state === "dead" && u.from !== this.id && m.heard !== undefined && this.#ports.now() - m.heard <= 2 * this.#config.probeInterval) {
+          this.#counters.deathsDoubted++;
+          return this.#aboutMember({ ...u, state: "suspect" }, spread);
+        }
         m.state = u.state;
         m.incarnation = u.incarnation;
         if (u.state === "left" && u.sig) m.sig = u.sig;

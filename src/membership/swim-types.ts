@@ -232,6 +232,8 @@ export interface SwimStats {
   refutations: number;
   /** Members this node declared dead when their suspicion timed out. */
   deathsDeclared: number;
+  /** Deaths other nodes declared of a member that had just acked this node, taken as suspicions instead. */
+  deathsDoubted: number;
   /** Probes out of turn, because a send to the member was refused (nothing listens there). */
   evidenceProbes: number;
   /** Timeouts waited longer because this node's own event loop was blocked meanwhile. */

@@ -82,7 +82,7 @@ export class SwimCore {
   readonly #probed = new Set<string>();
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -318,6 +318,7 @@ export class SwimCore {
     const direct = this.#request(m, ping, interval).then((a) => a?.kind === "ack" && a.from === m.id);
     if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout), undefined, onStall)) {
       this.#awareness.apply(late() ? 1 : -1);
+      this.#list.heard(m.id);
       this.#ports.onAck?.(m.id);
       return;
     }
@@ -338,6 +339,7 @@ export class SwimCore {
     if (!this.#running) return;
     if (acked) {
       this.#awareness.apply(late() ? 1 : -1);
+      this.#list.heard(m.id);
       this.#ports.onAck?.(m.id);
       return;
     }

@@ -290,3 +290,38 @@ describe("swim core - push-pull", () => {
     expect(taken).toEqual([["free", "capped"], ["free"], ["free"], []]);
   });
 });
+
+describe("swim core - another side's verdict", () => {
+  test("a death declared elsewhere of a member that just acked this node is a suspicion here, which it refutes: never dead here", async () => {
+    const net = await swarm(3);
+    const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
+    // Run until a has just had an ack from b (its own probes go round-robin over b and c).
+    const heard = () => (a.core.member(b.id) as { heard?: number } | undefined)?.heard;
+    await net.runUntil(() => heard() !== undefined && net.clock.now - heard()! < 0.2, 10, 0.05);
+    expect(net.clock.now - heard()!).toBeLessThan(0.2);
+    const incarnation = a.core.member(b.id)!.incarnation;
+    // c's side of a partition declared b dead (as after a healed partition), and says so to a.
+    const verdict: MemberUpdate = { id: b.id, incarnation, state: "dead", address: "10.0.0.1", port: b.port, from: c.id };
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [verdict] });
+    expect(a.core.member(b.id)!.state).toBe("suspect");
+    expect(a.core.stats().deathsDoubted).toBe(1);
+    // b hears of it and refutes; a never holds it dead.
+    await net.runUntil(() => a.core.member(b.id)?.state === "alive", 10);
+    expect(a.core.member(b.id)!.state).toBe("alive");
+    expect(everSaw(a, b, "dead")).toBe(false);
+  });
+
+  test("a death declared elsewhere of a member not heard from lately is taken as it is", async () => {
+    const net = await swarm(3);
+    const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
+    // b stops answering; long enough that its last ack to a is older than two probe intervals,
+    // not long enough for a's own suspicion to have run out (a's view: alive or suspect).
+    b.up = false;
+    await net.runUntil(() => false, 0.8);
+    const member = a.core.member(b.id)!;
+    expect(member.state === "alive" || member.state === "suspect").toBe(true);
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [{ id: b.id, incarnation: member.incarnation, state: "dead", address: "10.0.0.1", port: b.port, from: c.id }] });
+    expect(a.core.member(b.id)!.state).toBe("dead");
+    expect(a.core.stats().deathsDoubted).toBe(0);
+  });
+});
