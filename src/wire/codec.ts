@@ -41,6 +41,9 @@ const UNPACK_OPTIONS = {
 } as const;
 
 const packr = new Packr(PACK_OPTIONS);
+/** A value this big (bytes) makes {@link encode} give msgpackr a fresh slab of {@link SLAB_BYTES}. */
+const LARGE_VALUE = 256 * 1024;
+const SLAB_BYTES = 64 * 1024;
 const unpackr = new Unpackr(UNPACK_OPTIONS as ConstructorParameters<typeof Unpackr>[0]);
 
 /**
@@ -52,6 +55,10 @@ const unpackr = new Unpackr(UNPACK_OPTIONS as ConstructorParameters<typeof Unpac
 export function encode(value: unknown): Uint8Array {
   try {
     const bytes = packr.pack(value);
+    // msgpackr keeps its slab grown to the largest value it ever wrote (up to 1 GiB): one member
+    // list of a big swarm would pin megabytes for the life of the process. Past a large value it
+    // starts a fresh slab; the old one lives only as long as these bytes.
+    if (bytes.length > LARGE_VALUE) packr.useBuffer(Buffer.allocUnsafeSlow(SLAB_BYTES));
     // msgpackr writes whole numbers beyond 32 bits as float64 (0xcb), which a Python peer reads
     // as a float. Only a value whose bytes hold 0xcb somewhere can have one: look closer then.
     // It writes every bigint as int64 (0xd3) or uint64 (0xcf), even 5n; Python writes the smallest

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { FrameDecoder } from "../../src/wire/frame.ts";
+import { decode, encode } from "../../src/wire/codec.ts";
 
 test("frame - a header alone does not reserve the size it announces; the buffer grows with the bytes", () => {
   const size = 4 * 1024 * 1024;
@@ -44,4 +45,17 @@ test("frame - a header split across reads still gathers correctly", () => {
   for (const b of frame) decoder.push(Buffer.from([b]));
   expect(got).toEqual(["hello"]);
   expect(decoder.reserved).toBeGreaterThan(0);
+});
+
+test("codec - a large value does not leave msgpackr's slab grown: the next value is written into a fresh, small one", () => {
+  const big = encode({ members: Array.from({ length: 5000 }, (_, i) => ({ id: `${i}`.padStart(64, "0"), sig: new Uint8Array(64), port: i })) });
+  expect(big.length).toBeGreaterThan(256 * 1024);
+  const copy = Uint8Array.from(big);
+  const small = encode({ a: 1 });
+  expect(small.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+  expect(small.buffer).not.toBe(big.buffer);
+  // The large value's bytes are intact (a fresh slab, never written over) and decode.
+  expect(Buffer.from(big).equals(Buffer.from(copy))).toBe(true);
+  expect((decode(big) as { members: unknown[] }).members).toHaveLength(5000);
+  expect(decode(small)).toEqual({ a: 1 });
 });
