@@ -29,11 +29,27 @@ import type { NodeIdentity } from "./identity.ts";
 export const SIGNED_FEATURE = "signed";
 /** Ids remembered as signers, and verified signatures cached (each bounded; oldest forgotten first). */
 export const MAX_KNOWN_SIGNERS = 100_000;
-const MAX_CACHED_VERIFICATIONS = 50_000;
-const MAX_CACHED_KEYS = 10_000;
+/**
+ * Verified signatures cached, by kind of record: events and replies arrive in many copies at once
+ * (flooding, a broadcast's replies); a membership claim is checked only when it is news, so the
+ * claims' cache serves the nodes of one process (a bench's 250) checking the same news about the
+ * same time, and stays small however many members the swarm has.
+ */
+const MAX_CACHED_VERIFICATIONS = { records: 50_000, claims: 4_096 } as const;
+
+/** Which cache of verified signatures a check uses (see {@link MAX_CACHED_VERIFICATIONS}). */
+type CacheKind = keyof typeof MAX_CACHED_VERIFICATIONS;
+/**
+ * Public keys kept ready (least recently used forgotten first). Making one from its id costs about
+ * 6 µs, a tenth of a check, and a key held costs about 300 bytes: the authors active at a time fit,
+ * a swarm's every member need not (a node of 10,000 would hold 3 MB of keys it uses once).
+ */
+const MAX_CACHED_KEYS = 2_048;
 
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const HEX_ID = /^[0-9a-f]{64}$/;
+/** A signer's entry before any verified membership claim of it (see `SignedRecords`). */
+const NO_CLAIM = Number.NEGATIVE_INFINITY;
 
 /** The port gossip membership takes for its members' claims about themselves (null signature: this node cannot sign). */
 export interface ClaimPort {
@@ -52,7 +68,7 @@ let keyCache: Bounded<KeyObject | null> | null = null;
  * runs many nodes (a shared pool, a bench's 250 nodes) otherwise checks each member's claim once
  * per node (about 150 µs each: 250,000 checks for 1,000 members).
  */
-let verifiedCache: Bounded<true> | null = null;
+let verifiedCache: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
 /** Whether {@link verifiedCache} is shared (see {@link shareVerifiedSignatures}). */
 let sharingVerified = true;
 
@@ -64,7 +80,7 @@ let sharingVerified = true;
  */
 export function shareVerifiedSignatures(on: boolean): void {
   sharingVerified = on;
-  verifiedCache = null;
+  verifiedCache = { records: null, claims: null };
 }
 
 /** The Ed25519 key whose hex is `id`, or null when `id` is not one. */
@@ -84,6 +100,15 @@ function publicKeyOf(id: string): KeyObject | null {
   return key;
 }
 
+/**
+ * Forget the process's cached keys and verified signatures (as a process that has checked nothing
+ * yet): for benchmarks that measure what a node holds per peer, and tests.
+ */
+export function clearVerificationCaches(): void {
+  keyCache = null;
+  verifiedCache = { records: null, claims: null };
+}
+
 /** True when `sig` (bytes or base64) is the signature of `bytes` by the node whose id is `id`. */
 export function verifySignature(id: string, bytes: Uint8Array, sig: unknown): boolean {
   const signature = signatureBytes(sig);
@@ -93,6 +118,20 @@ export function verifySignature(id: string, bytes: Uint8Array, sig: unknown): bo
     return verify(null, bytes, key, signature);
   } catch {
     return false;
+  }
+}
+
+/** A bounded set that forgets its least recently added or touched entry first. */
+class BoundedSet {
+  private readonly set = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(key: string): boolean {
+    return this.set.has(key);
+  }
+  add(key: string): void {
+    this.set.delete(key);
+    this.set.add(key);
+    if (this.set.size > this.max) this.set.delete(this.set.values().next().value as string);
   }
 }
 
@@ -145,17 +184,19 @@ export class SignedRecords {
   /** Whether every record must be signed. */
   readonly closed: boolean;
   private readonly identity: NodeIdentity | null;
-  private readonly signers = new Bounded<true>(MAX_KNOWN_SIGNERS);
-  /** The newest incarnation of each member's verified claims. */
-  private readonly incarnations = new Bounded<number>(MAX_KNOWN_SIGNERS);
+  /**
+   * Ids known to sign, each with the newest incarnation of its verified membership claims
+   * ({@link NO_CLAIM} before one): one map, since a node of a big swarm holds an entry per member.
+   */
+  private readonly signers = new Bounded<number>(MAX_KNOWN_SIGNERS);
   /** This node's own verified signatures, when the process's are not shared ({@link shareVerifiedSignatures}). */
-  private ownVerified: Bounded<true> | null = null;
+  private ownVerified: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
 
   constructor(options: SignedRecordsOptions) {
     this.identity = options.identity;
     this.closed = options.closed;
-    if (this.identity) this.signers.set(this.identity.id, true);
+    if (this.identity) this.signers.set(this.identity.id, NO_CLAIM);
   }
 
   /** The id this node signs as, or null when it does not sign. */
@@ -170,7 +211,13 @@ export class SignedRecords {
 
   /** Remember `id` as a signer: call it only after checking a signature of `id` (an artifact's). */
   noteSigner(id: string): void {
-    this.signers.set(id, true);
+    this.signers.set(id, this.signers.get(id) ?? NO_CLAIM);
+  }
+
+  /** The newest incarnation of `id`'s verified claims, if any. */
+  private newestClaim(id: string): number | undefined {
+    const newest = this.signers.get(id);
+    return newest === undefined || newest === NO_CLAIM ? undefined : newest;
   }
 
   /** Ids known to sign (at most {@link MAX_KNOWN_SIGNERS}). */
@@ -185,21 +232,28 @@ export class SignedRecords {
     return this.identity.sign(bytes);
   }
 
-  /** True when `sig` is `id`'s valid signature of `bytes` (and then `id` is remembered as a signer). */
-  verify(id: string, bytes: Uint8Array, sig: unknown): boolean {
+  /**
+   * True when `sig` is `id`'s valid signature of `bytes` (and then `id` is remembered as a signer);
+   * `kind` picks the cache of verified signatures (a membership claim's, or every other record's).
+   */
+  verify(id: string, bytes: Uint8Array, sig: unknown, kind: CacheKind = "records"): boolean {
     const signature = signatureBytes(sig);
-    if (!signature) return false;
-    const cacheKey = `${id}:${Buffer.from(signature).toString("base64")}:${createHash("sha256").update(bytes).digest("base64")}`;
-    const cache = sharingVerified ? (verifiedCache ??= new Bounded<true>(MAX_CACHED_VERIFICATIONS)) : (this.ownVerified ??= new Bounded<true>(MAX_CACHED_VERIFICATIONS));
+    // Only a key can sign; the id and the signature having fixed lengths, their digest with the
+    // bytes names one (signer, signature, bytes) and nothing else.
+    if (!signature || !HEX_ID.test(id)) return false;
+    // The digest itself (32 characters), not a readable key: the cache holds one per record checked.
+    const cacheKey = createHash("sha256").update(id).update(signature).update(bytes).digest("latin1");
+    const caches = sharingVerified ? verifiedCache : this.ownVerified;
+    const cache = (caches[kind] ??= new BoundedSet(MAX_CACHED_VERIFICATIONS[kind]));
     if (cache.has(cacheKey)) {
       this.stats.cached++;
-      this.signers.set(id, true);
+      this.noteSigner(id);
       return true;
     }
     if (!verifySignature(id, bytes, signature)) return false;
     this.stats.verified++;
-    cache.set(cacheKey, true);
-    this.signers.set(id, true);
+    cache.add(cacheKey);
+    this.noteSigner(id);
     return true;
   }
 
@@ -208,9 +262,9 @@ export class SignedRecords {
    * a signature present must verify; an absent one is refused in a closed swarm and for an author
    * known to sign.
    */
-  refusal(author: string, bytes: () => Uint8Array, sig: unknown, what: string): string | null {
+  refusal(author: string, bytes: () => Uint8Array, sig: unknown, what: string, kind: CacheKind = "records"): string | null {
     if (sig !== undefined && sig !== null) {
-      if (this.verify(author, bytes(), sig)) return null;
+      if (this.verify(author, bytes(), sig, kind)) return null;
       this.stats.refused++;
       return `${what} in the name of ${author.slice(0, 8)} has a signature that does not verify`;
     }
@@ -266,7 +320,7 @@ export class SignedRecords {
 
   /** True when `sig` is the claimed member's own signature of the claim. */
   verifyClaim(claim: MemberClaim, sig: unknown): boolean {
-    return this.verify(claim.id, claimBytes(claim), sig);
+    return this.verify(claim.id, claimBytes(claim), sig, "claims");
   }
 
   /**
@@ -276,7 +330,7 @@ export class SignedRecords {
    */
   claimStale(claim: MemberClaim): boolean {
     if (claim.incarnation === undefined) return false;
-    const newest = this.incarnations.get(claim.id);
+    const newest = this.newestClaim(claim.id);
     return newest !== undefined && claim.incarnation <= newest;
   }
 
@@ -296,13 +350,13 @@ export class SignedRecords {
       if (claim.incarnation === undefined) return null;
       // A genuine claim older than one already seen is a replay (or a clock gone back): it may
       // still say "alive", never move the member back to where it was.
-      const newest = this.incarnations.get(claim.id);
+      const newest = this.newestClaim(claim.id);
       if (newest !== undefined && claim.incarnation < newest) {
         if (!changes) return null;
         this.stats.refused++;
         return `the claim of ${claim.id.slice(0, 8)} is older than one already seen (a replay?)`;
       }
-      this.incarnations.set(claim.id, claim.incarnation);
+      this.signers.set(claim.id, claim.incarnation);
       return null;
     }
     if (this.closed || (changes && this.signers.has(claim.id))) {
@@ -322,7 +376,7 @@ export class SignedRecords {
       sign: (claim) => (claim.id === this.signerId ? this.sign(gossipClaimBytes(claim)) : null),
       // The rule of every record: a signature present must verify; none is refused in a closed
       // swarm and for a member known to sign.
-      verify: (claim, sig) => this.refusal(claim.id, () => gossipClaimBytes(claim), sig ?? null, `a gossip ${claim.state} claim`) === null,
+      verify: (claim, sig) => this.refusal(claim.id, () => gossipClaimBytes(claim), sig ?? null, `a gossip ${claim.state} claim`, "claims") === null,
     };
   }
 }

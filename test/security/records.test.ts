@@ -110,6 +110,24 @@ describe("signed records - the gossip claim port (SWIM's alive and left updates)
     }
   });
 
+  test("claims are cached apart from other records, in a cache whose size does not grow with the swarm", () => {
+    const member = records();
+    const reader = new SignedRecords({ identity: null, closed: false });
+    const claimAt = (incarnation: number): GossipClaim => ({ id: member.signerId!, incarnation, state: "alive", address: "10.0.0.1", port: 9999 });
+    const first = claimAt(1_000_000);
+    const firstSig = member.claimPort().sign(first);
+    expect(reader.claimPort().verify(first, firstSig)).toBe(true);
+    expect(reader.claimPort().verify(first, firstSig)).toBe(true);
+    expect(reader.stats).toMatchObject({ verified: 1, cached: 1 });
+    // 4,096 other claims later the first one has been forgotten: checked again, and still good.
+    for (let i = 0; i < 4_096; i++) expect(reader.claimPort().verify(claimAt(i), member.claimPort().sign(claimAt(i)))).toBe(true);
+    expect(reader.stats).toMatchObject({ verified: 4_097, cached: 1 });
+    expect(reader.claimPort().verify(first, firstSig)).toBe(true);
+    expect(reader.stats).toMatchObject({ verified: 4_098, cached: 1 });
+    // Only a key signs: an id that is not one is refused before anything is looked up.
+    expect(reader.verify("not a key", new Uint8Array(1), firstSig)).toBe(false);
+  });
+
   test("who must sign: closed swarm always; open swarm only a member known to sign, and only for a move", () => {
     const member = records();
     const claim: MemberClaim = { id: member.signerId!, address: "10.0.0.1", port: 9999, swarm: "lab", team: "default" };
