@@ -52,6 +52,8 @@ import { HELLO_ENDPOINT, SWIM_ENDPOINTS } from "../src/wire/protocol.ts";
 import { ErrorCode } from "../src/errors.ts";
 import { isMap } from "../src/util/guards.ts";
 import type { MemberUpdate } from "../src/membership/swim-types.ts";
+import { NodeIdentity } from "../src/security/identity.ts";
+import { clearVerificationCaches, gossipClaimBytes } from "../src/security/records.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
 
 /** The port every fake peer listens on (one wildcard listener answers for all of them). */
@@ -93,8 +95,16 @@ function peerAddress(i: number): string {
   return `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 }
 
-function peerId(i: number): string {
-  return (0x10000000 + i).toString(16).padStart(8, "0").repeat(4);
+/**
+ * The fake peers' identities, new ones for each size (so that what a process caches of a member's
+ * key or claim is not already there from the warm-up), made before the baseline.
+ */
+let identities: NodeIdentity[] = [];
+function makeIdentities(n: number): void {
+  identities = Array.from({ length: n }, () => NodeIdentity.generate());
+}
+function identity(i: number): NodeIdentity {
+  return identities[i]!;
 }
 
 /** What every fake peer answers: enough for the node's pool and SWIM core to take it as a Bun member. */
@@ -109,8 +119,14 @@ function answer(req: RequestMessage): ResponseMessage {
   return errorResponse(req.id, ErrorCode.BadRequest, `not answered by the fake swarm: ${req.endpoint}`);
 }
 
-function member(i: number, address: string, id: string): MemberUpdate {
-  return { id, incarnation: 1, state: "alive", address, port: PEER_PORT, meta: { swarm: "mem", team: "t", name: `peer${i}`, kind: "node", capabilities: [] } };
+/**
+ * Peer i's alive claim as a Bun peer makes it: its id is its Ed25519 public key (64 hex
+ * characters) and the claim carries its signature, which the node checks and keeps to pass on.
+ */
+function member(i: number, address: string): MemberUpdate {
+  const who = identity(i);
+  const claim: MemberUpdate = { id: who.id, incarnation: 1, state: "alive", address, port: PEER_PORT, meta: { swarm: "mem", team: "t", name: `peer${i}`, kind: "node", capabilities: [] } };
+  return { ...claim, sig: who.sign(gossipClaimBytes(claim)) };
 }
 
 /** Open a connection from `pool` to each of `n` fake peers (one ping each, `BATCH` at a time). */
@@ -150,15 +166,21 @@ async function measure(n: number): Promise<MemoryResult> {
     maxPeers: n + 10,
   });
   await node.start();
-  const introducerId = "ffffffff".repeat(4);
+  const introducerIdentity = NodeIdentity.generate();
+  const introducerId = introducerIdentity.id;
+  const introducerClaim: MemberUpdate = { id: introducerId, incarnation: 1, state: "alive", address: INTRODUCER, port: PEER_PORT, meta: { swarm: "mem", team: "t", name: "introducer", kind: "node", capabilities: [] } };
+  const introducerMember = { ...introducerClaim, sig: introducerIdentity.sign(gossipClaimBytes(introducerClaim)) };
   const introducer = new Client(NODE_ADDRESS, NODE_PORT, { pool: new Pool({ transport: net.transport(INTRODUCER) }), timeout: 60 });
   const pushPull = (members: MemberUpdate[]) =>
-    introducer.call(SWIM_ENDPOINTS.push_pull, { kind: "push_pull", from: introducerId, join: false, members: [member(-1, INTRODUCER, introducerId), ...members] });
+    introducer.call(SWIM_ENDPOINTS.push_pull, { kind: "push_pull", from: introducerId, join: false, members: [introducerMember, ...members] });
   await pushPull([]);
+  // The fake peers' keys are the bench's, not the node's: made before the baseline.
+  makeIdentities(n);
+  clearVerificationCaches();
   const base = heap();
 
   // The swarm's members, as a member's push-pull answer lists them to a joiner.
-  const members = Array.from({ length: n }, (_, i) => member(i, peerAddress(i), peerId(i)));
+  const members = Array.from({ length: n }, (_, i) => member(i, peerAddress(i)));
   await pushPull(members);
   members.length = 0;
   for (let i = 0; i < 100 && node.peers.size < n + 1; i++) await Bun.sleep(50);
