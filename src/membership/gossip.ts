@@ -28,7 +28,7 @@ import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
 import { SWIM_ENDPOINTS, SWIM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
-import { dialTarget, fromPeerAddress, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
+import { dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import { readUpdate, type MemberUpdate, type SwimClaims, type SwimConfig, type SwimMessage, type SwimState, type SwimStats } from "./swim-types.ts";
@@ -161,7 +161,8 @@ export class Gossip {
         claims: this.options.claims,
         stalled: lag.stalled,
         isRefused: refusedConnect,
-        readMeta: (meta) => (isMap(meta) ? meta : undefined),
+        // Shared strings and lists: a member's meta is held for as long as the member is.
+        readMeta: (meta) => (isMap(meta) ? sharedMeta(meta) : undefined),
         onChange: (member, previous) => this.#changed(member, previous),
         onAck: (id) => {
           const entry = this.host.table.get(id);

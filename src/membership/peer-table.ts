@@ -88,6 +88,41 @@ export function sharedList(list: readonly string[]): string[] {
   return shared;
 }
 
+/** Most distinct strings {@link sharedString} keeps, and the longest it shares. */
+const MAX_SHARED_STRINGS = 1_024;
+const MAX_SHARED_LENGTH = 64;
+const sharedStrings = new Map<string, string>();
+
+/**
+ * One string for each distinct swarm, team, kind or capability-like value: each record decoded
+ * from the wire brings its own copies (about 40 bytes each), and a table of thousands repeats a
+ * few values. Bounded: past {@link MAX_SHARED_STRINGS} values, new ones are kept as they come.
+ */
+export function sharedString<T extends string | null>(value: T): T {
+  if (value === null || value.length > MAX_SHARED_LENGTH) return value;
+  const shared = sharedStrings.get(value);
+  if (shared !== undefined) return shared as T;
+  if (sharedStrings.size < MAX_SHARED_STRINGS) sharedStrings.set(value, value);
+  return value;
+}
+
+/**
+ * A gossip member's meta (the record it signs) with its strings and lists shared as the table's
+ * records share them: the same keys in the same order and the same values, so the claim's
+ * signature still covers it. Values of other types are kept as they are.
+ */
+export function sharedMeta(meta: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(meta)) {
+    const value = meta[key];
+    if (key === "name") out[key] = value; // one per member: nothing to share
+    else if (typeof value === "string") out[key] = sharedString(value);
+    else if (Array.isArray(value) && value.every((v) => typeof v === "string")) out[key] = sharedList(value as string[]);
+    else out[key] = value;
+  }
+  return out;
+}
+
 function copyRecord(entry: PeerEntry): Peer {
   return { ...entry.peer, capabilities: [...entry.peer.capabilities] };
 }
@@ -155,7 +190,7 @@ export class PeerTable {
   ): { entry: PeerEntry; result: UpsertResult } {
     let address = plainAddress(peer.address);
     if ((address === "" || isWildcard(address)) && options.remoteAddress) address = plainAddress(options.remoteAddress);
-    const record: Peer = { ...peer, address, capabilities: sharedList(peer.capabilities) };
+    const record: Peer = { ...peer, address, swarm: sharedString(peer.swarm), team: sharedString(peer.team), kind: sharedString(peer.kind), capabilities: sharedList(peer.capabilities) };
     const old = this.entries.get(peer.id);
     if (old) {
       record.last_seen = Math.max(old.peer.last_seen, record.last_seen);

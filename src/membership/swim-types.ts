@@ -286,7 +286,8 @@ export function readUpdate(raw: unknown, readMeta?: (meta: unknown) => unknown):
   if (typeof state !== "string" || !(SWIM_STATES as readonly string[]).includes(state)) return null;
   if (typeof address !== "string" || address.length === 0 || address.length > MAX_ADDRESS) return null;
   if (!isPort(port)) return null;
-  const update: MemberUpdate = { id, incarnation, state: state as SwimState, address, port };
+  // The state as the constant (a decoded string is a copy of its own, kept as long as the member).
+  const update: MemberUpdate = { id, incarnation, state: SWIM_STATES.find((s) => s === state)!, address, port };
   if (meta !== undefined && meta !== null) {
     const read = readMeta ? readMeta(meta) : meta;
     if (read === undefined) return null;

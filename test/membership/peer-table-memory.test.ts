@@ -4,7 +4,8 @@
  * leave the table as copies, so nobody outside holds the shared ones.
  */
 import { describe, expect, test } from "bun:test";
-import { PeerTable, sharedList } from "../../src/membership/peer-table.ts";
+import { PeerTable, sharedList, sharedMeta, sharedString } from "../../src/membership/peer-table.ts";
+import { RecordLabel, canonicalRecord } from "../../src/security/records.ts";
 import type { Peer } from "../../src/types.ts";
 
 function peer(i: number, capabilities: string[] = []): Peer {
@@ -62,5 +63,28 @@ describe("peer table - shared lists", () => {
       expect(Object.isFrozen(kept)).toBe(true);
       expect(sharedList(list)).toEqual(kept);
     }
+  });
+});
+
+describe("peer table - shared strings and gossip meta", () => {
+  test("records share one string per distinct swarm, team and kind value; values are unchanged", () => {
+    const table = new PeerTable();
+    const a = table.upsert({ ...peer(1), swarm: ["sw", "arm"].join(""), team: ["te", "am"].join("") }, "gossip").entry.peer;
+    const b = table.upsert({ ...peer(2), swarm: ["s", "warm"].join(""), team: ["t", "eam"].join("") }, "gossip").entry.peer;
+    expect([a.swarm, a.team, b.swarm, b.team]).toEqual(["swarm", "team", "swarm", "team"]);
+    expect(sharedString(["sw", "arm"].join(""))).toBe("swarm");
+    expect(sharedString(null)).toBeNull();
+  });
+
+  test("a member's meta keeps its keys, their order and its values (what its claim's signature covers); lists are shared and frozen", () => {
+    const meta = { swarm: "s", team: "t", name: "n1", kind: "node", capabilities: ["gpu", "llm"], extra: { nested: [1, 2] }, n: 3 };
+    const one = sharedMeta(meta);
+    const two = sharedMeta({ ...meta, name: "n2", capabilities: ["gpu", "llm"] });
+    expect(Object.keys(one)).toEqual(Object.keys(meta));
+    expect(one).toEqual(meta);
+    expect(one.capabilities).toBe(two.capabilities);
+    expect(Object.isFrozen(one.capabilities)).toBe(true);
+    expect(one.extra).toBe(meta.extra);
+    expect(canonicalRecord(RecordLabel.GossipClaim, [one])).toEqual(canonicalRecord(RecordLabel.GossipClaim, [meta]));
   });
 });
