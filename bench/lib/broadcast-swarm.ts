@@ -37,6 +37,11 @@ export interface MultiProcessResult {
   /** CPU milliseconds all processes spent on a round (broadcast, replies, settling), and that over the nodes. */
   cpuMsPerRound: number;
   cpuMsPerNode: number;
+  /** Items (events and replies) each node received in a round, new or not (mean), and how many of them were copies it held already. */
+  itemsPerNode: number;
+  duplicatesPerNode: number;
+  /** Kilobytes each node received in a round (mean; whole frames), by endpoint group (conversation, membership, rpc, other). */
+  kbInPerNode: Record<string, number>;
 }
 
 /** A worker process and the one answer it owes. */
@@ -119,6 +124,9 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
     const perPeer: number[] = [];
     const maxPerPeer: number[] = [];
     const cpu: number[] = [];
+    const items: number[] = [];
+    const duplicates: number[] = [];
+    const kbIn: Array<Record<string, number>> = [];
     const incomplete: number[] = [];
     for (let r = 0; r < rounds; r++) {
       // A broadcast nobody replies to (it opens the connections a first round would), then settle.
@@ -143,6 +151,11 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       perPeer.push(calls.reduce((a, b) => a + b, 0) / n);
       maxPerPeer.push(Math.max(0, ...calls));
       cpu.push(settled.reduce((sum, s) => sum + s.cpuMs, 0));
+      items.push(settled.reduce((sum, s) => sum + s.received, 0) / total);
+      duplicates.push(settled.reduce((sum, s) => sum + s.duplicates, 0) / total);
+      const groups: Record<string, number> = {};
+      for (const s of settled) for (const [group, b] of Object.entries(s.bytesIn)) groups[group] = (groups[group] ?? 0) + b / 1024 / total;
+      kbIn.push(groups);
     }
     return {
       peers: n,
@@ -158,6 +171,9 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       maxReplyCallsPerPeer: median(maxPerPeer),
       cpuMsPerRound: ms(median(cpu)),
       cpuMsPerNode: ms(median(cpu) / total),
+      itemsPerNode: ms(median(items)),
+      duplicatesPerNode: ms(median(duplicates)),
+      kbInPerNode: Object.fromEntries(Object.keys(kbIn[0] ?? {}).map((group) => [group, Math.round(median(kbIn.map((k) => k[group] ?? 0)) * 10) / 10])),
     };
   } finally {
     for (const w of workers) if (w.proc.exitCode === null && !w.proc.killed) w.proc.send({ type: "stop" } satisfies BroadcastCommand);

@@ -18,7 +18,7 @@
  * - `wait { nonce, endpoint, seconds }`: answer `waited` once every node here holds every reply to
  *   `nonce` (or after `seconds`): when the last node here ran the handler, when each node here
  *   held every reply (the last of them), the origin's time (when it is here), how many nodes did.
- * - `settle`: let background work finish; answer `settled { calls, cpuMs }`: the reply-carrying
+ * - `settle`: let background work finish; answer `settled { calls, cpuMs, received, duplicates, bytesIn }`: the reply-carrying
  *   calls made since the last `settle`, by caller id, and this process's CPU time since then.
  * - `stop`: stop every node and exit.
  *
@@ -53,7 +53,7 @@ export type BroadcastAnswer =
   | { type: "status"; minKnown: number }
   | { type: "broadcasted"; nonce: string; t0: number; returnedAt: number }
   | { type: "waited"; nodes: number; complete: number; deliveredAt: number | null; everywhereAt: number | null; originAt: number | null }
-  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number }
+  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; received: number; duplicates: number; bytesIn: Record<string, number> }
   | { type: "error"; message: string };
 
 /** Milliseconds since the epoch, comparable between the processes of one machine. */
@@ -71,6 +71,20 @@ const replyCounts = new Map<string, Map<Node, number>>();
 const calls = { replyCalls: 0 };
 const byCaller = new Map<string, number>();
 let cpuMark = process.cpuUsage();
+/** The nodes' items received (events and replies, new or not), duplicates dropped and bytes received by endpoint group, at the last `settle`. */
+let itemsMark: ReturnType<typeof itemCounts> = { received: 0, duplicates: 0, bytesIn: {} };
+
+function itemCounts(): { received: number; duplicates: number; bytesIn: Record<string, number> } {
+  let received = 0;
+  let duplicates = 0;
+  const bytesIn: Record<string, number> = {};
+  for (const n of nodes) {
+    received += n.conversationLayer.stats.eventsReceived;
+    duplicates += n.conversationLayer.stats.duplicatesDropped;
+    for (const [group, counts] of Object.entries(n.metrics().traffic)) bytesIn[group] = (bytesIn[group] ?? 0) + counts.bytes_received;
+  }
+  return { received, duplicates, bytesIn };
+}
 let onComplete: (() => void) | null = null;
 
 function answer(message: BroadcastAnswer): void {
@@ -181,13 +195,18 @@ async function handle(command: BroadcastCommand): Promise<void> {
       for (let i = 0; i < 4; i++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
       const cpu = process.cpuUsage(cpuMark);
       cpuMark = process.cpuUsage();
+      const items = itemCounts();
+      const received = items.received - itemsMark.received;
+      const duplicates = items.duplicates - itemsMark.duplicates;
+      const bytesIn = Object.fromEntries(Object.entries(items.bytesIn).map(([group, b]) => [group, b - (itemsMark.bytesIn[group] ?? 0)]));
+      itemsMark = items;
       const counted = [...byCaller];
       byCaller.clear();
       calls.replyCalls = 0;
       deliveredAt.clear();
       completeAt.clear();
       replyCounts.clear();
-      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000 });
+      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, bytesIn });
     }
     case "stop":
       await Promise.all(nodes.map((n) => n.stop({ leave: false })));

@@ -100,8 +100,13 @@ export function sizeBound(value: unknown): number {
   }
 }
 
-/** A batch item not yet checked: the raw event map, or the reply's raw parts. */
-export type RawItem = { kind: "event"; id: string; raw: unknown } | { kind: "reply"; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown };
+/**
+ * A batch item not yet checked: the raw event map, or the reply's raw parts; `key` is its
+ * de-duplication key ({@link itemKey} of the item it becomes), made once when the batch is read.
+ */
+export type RawItem =
+  | { kind: "event"; key: string; id: string; raw: unknown }
+  | { kind: "reply"; key: string; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown };
 
 function bad(message: string): EndpointError {
   return new EndpointError(ErrorCode.BadRequest, `invalid conversation batch: ${message}`);
@@ -121,19 +126,14 @@ export function readItems(items: unknown): Array<RawItem | null> {
     if (!isMap(entry)) return null;
     if (isMap(entry.event)) {
       const id = entry.event.event_id;
-      return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", id, raw: entry.event } : null;
+      return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", key: id, id, raw: entry.event } : null;
     }
     const reply = entry.reply;
     if (!isMap(reply) || typeof reply.nonce !== "string" || reply.nonce.length === 0 || reply.nonce.length > MAX_ID_LENGTH) return null;
     const peerId = isMap(reply.peer) ? reply.peer.id : undefined;
     if (typeof peerId !== "string" || peerId.length === 0 || peerId.length > MAX_ID_LENGTH) return null;
-    return { kind: "reply", nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null };
+    return { kind: "reply", key: replyKey(reply.nonce, peerId), nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null };
   });
-}
-
-/** The key of a raw item (as {@link itemKey} of the item it becomes). */
-export function rawKey(raw: RawItem): string {
-  return raw.kind === "event" ? raw.id : replyKey(raw.nonce, raw.peerId);
 }
 
 /**
@@ -161,10 +161,62 @@ export function writeDigest(hashes: number[]): Uint8Array {
   return out;
 }
 
+/**
+ * The hashes of a `have` digest, for membership tests: an open-addressing table in one typed array
+ * (a served batch reads a digest of every item its caller remembers, hundreds to thousands of
+ * hashes, and tests every item it remembers itself against it; a `Set` of numbers cost a boxed entry
+ * per hash).
+ */
+export class DigestSet {
+  /** Slots (a power of two, at least twice the hashes): a hash + 1, or 0 for an empty slot (hash 0xffffffff is kept apart). */
+  private readonly slots: Float64Array;
+  private readonly mask: number;
+  private hasMax = false;
+  /** Distinct hashes held. */
+  size = 0;
+
+  constructor(capacity: number) {
+    let n = 8;
+    while (n < capacity * 2) n *= 2;
+    this.slots = new Float64Array(n);
+    this.mask = n - 1;
+  }
+
+  /** Add a hash (an unsigned 32-bit integer). */
+  add(hash: number): void {
+    if (hash === 0xffffffff) {
+      if (!this.hasMax) this.size++;
+      this.hasMax = true;
+      return;
+    }
+    const slots = this.slots;
+    for (let at = Math.imul(hash, 0x9e3779b1) & this.mask; ; at = (at + 1) & this.mask) {
+      const v = slots[at]!;
+      if (v === 0) {
+        slots[at] = hash + 1;
+        this.size++;
+        return;
+      }
+      if (v === hash + 1) return;
+    }
+  }
+
+  /** Whether the digest lists `hash`. */
+  has(hash: number): boolean {
+    if (hash === 0xffffffff) return this.hasMax;
+    const slots = this.slots;
+    for (let at = Math.imul(hash, 0x9e3779b1) & this.mask; ; at = (at + 1) & this.mask) {
+      const v = slots[at]!;
+      if (v === 0) return false;
+      if (v === hash + 1) return true;
+    }
+  }
+}
+
 /** Read a `have` digest; anything but bytes of a whole number of hashes, within the limit, is an empty digest. */
-export function readDigest(raw: unknown): Set<number> {
-  const out = new Set<number>();
-  if (!(raw instanceof Uint8Array) || raw.length % 4 !== 0 || raw.length / 4 > MAX_DIGEST_HASHES) return out;
+export function readDigest(raw: unknown): DigestSet {
+  if (!(raw instanceof Uint8Array) || raw.length % 4 !== 0 || raw.length / 4 > MAX_DIGEST_HASHES) return new DigestSet(0);
+  const out = new DigestSet(raw.length / 4);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   for (let at = 0; at < raw.length; at += 4) out.add(view.getUint32(at));
   return out;

@@ -5,7 +5,8 @@
  * peers (their hello offered `batch`) ONE `_synapse.conversation.batch` call each, carrying
  *
  * - push: every *hot* item the peer is not known to have (an item is hot until this node pushed
- *   it to {@link HOT_PUSHES} peers, for at most {@link HOT_ROUNDS} rounds), and
+ *   it to {@link HOT_PUSHES} peers, for at most {@link HOT_ROUNDS} rounds; an item that came in an
+ *   answer to this node's pull is never hot here: pulls spread it on), and
  * - pull: `have`, a digest of every item this node remembers ({@link KEEP_ROUNDS} rounds and at
  *   least {@link KEEP_SECONDS}: a slow swarm must not forget an item before every node has it), so that
  *   the answer brings exactly the items the callee remembers and the caller lacks.
@@ -35,56 +36,31 @@ import { Repairs } from "./repair.ts";
 import { PeerViews } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import { Gossip, sample } from "./gossip.ts";
-import { BATCH_BYTES, MAX_DIGEST_HASHES, authorOf, itemKey, keyHash, rawKey, readDigest, readItems, toWire, wireSize, writeDigest, type Item, type RawItem, type WireItem } from "./batch-items.ts";
+import { BATCH_BYTES, authorOf, itemKey, keyHash, readDigest, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, type Entry } from "./item-memory.ts";
 
 const log = createLogger("conversation");
 
-/** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
-export const HOT_PUSHES = 2;
-/** Rounds an item may stay hot (waiting for peers to push it to), at most. */
-export const HOT_ROUNDS = 6;
 /** Random peers looked at to find one that lacks a hot item, per call of a round. */
 const PICK_TRIES = 4;
-/** Items remembered at most, whatever their age (a node's memory of recent items stays bounded). */
-export const MAX_ENTRIES = 50_000;
 /** Answers in a row that brought nothing new after which a node stops pulling (until its next news). */
 export const FRUITLESS_PULLS = 3;
 /** Rounds between two pulls of a node whose pulls stopped, while it remembers items. */
 export const IDLE_PULL_ROUNDS = 50;
-/** Rounds an item is remembered: listed in digests, offered in answers, de-duplicated. */
-export const KEEP_ROUNDS = 100;
-/**
- * Seconds an item is remembered at least, however fast the rounds go: a swarm whose nodes are slow
- * (a busy machine) may take more than {@link KEEP_ROUNDS} rounds to bring an item to every node, and
- * an item every node forgot can no longer be pulled.
- */
-export const KEEP_SECONDS = 10;
 
+export { HOT_PUSHES, HOT_ROUNDS, KEEP_ROUNDS, KEEP_SECONDS, MAX_ENTRIES } from "./item-memory.ts";
 export type { DisseminationLayer, DisseminationStats } from "./dissemination-ports.ts";
-
-interface Entry {
-  item: Item;
-  /** Round this node learnt the item in, and when (ms, monotonic). */
-  at: number;
-  learntAt: number;
-  /** Encoded size in a batch. */
-  size: number;
-  /** Peers it was pushed to by this node's rounds. */
-  pushes: number;
-  /** Whoever waits for its first push to be answered (an author's `emit`). */
-  waiters: Array<() => void>;
-  /** Its key's hash, for digests. */
-  hash: number;
-  /** Ids of peers known to have it (its author, who sent it here, who it was sent to). */
-  peers: Set<string>;
-}
 
 /** One node's dissemination of conversation items. */
 export class Dissemination {
   /** Counters; see {@link DisseminationStats}. */
   readonly stats: DisseminationStats = { eventsReceived: 0, eventsForwarded: 0, duplicatesDropped: 0, batchesSent: 0, batchesReceived: 0, repairs: 0 };
-  /** Recently learnt items by key, in the order learnt. */
-  private readonly entries = new Map<string, Entry>();
+  /** Recently learnt items. */
+  private readonly memory = new ItemMemory();
+  /** The same items by key, in the order learnt. */
+  private readonly entries = this.memory.entries;
+  /** This node's id (a node's id never changes): asked of the host once, not for every item. */
+  private selfIdCache: string | null = null;
   private round = 0;
   /** The round the newest item was learnt in. */
   private newest = 0;
@@ -115,9 +91,13 @@ export class Dissemination {
     this.views = new PeerViews(host, track, this.interval);
   }
 
+  private get selfId(): string {
+    return (this.selfIdCache ??= this.host.self().id);
+  }
+
   /** True while items are hot or batch calls are in flight (what {@link Conversations.flush} waits for). */
   get busy(): boolean {
-    return this.inFlight > 0 || this.hasHot();
+    return this.inFlight > 0 || this.memory.hasHot(this.round);
   }
 
   /** Stop the rounds and forget what is queued. */
@@ -125,8 +105,7 @@ export class Dissemination {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const e of this.entries.values()) this.release(e);
-    this.entries.clear();
+    this.memory.clear();
     this.repairs.stop();
     this.views.reset();
   }
@@ -144,9 +123,29 @@ export class Dissemination {
    * the per-event calls are answered or failed.
    */
   spread(item: Item, known: ReadonlySet<string>): Promise<number> {
-    const self = this.host.self().id;
+    return this.send(item, known, true) ?? Promise.resolve(0);
+  }
+
+  /**
+   * Relay an item that came in a batch from `fromId` (empty: unknown): as {@link spread}, but
+   * without a promise when nothing is sent by a per-event call (the usual case among Bun peers:
+   * the item only goes into the next rounds), so that a batch of hundreds of new items costs no
+   * background work per item. `pushed`: it came pushed (in a batch request); an item that came in
+   * the answer to this node's own pull is not pushed on (see {@link learn}).
+   */
+  private relay(item: Item, fromId: string, pushed: boolean): void {
+    const known = new Set<string>();
+    if (fromId) known.add(fromId);
+    const calls = this.send(item, known, pushed);
+    if (calls) this.track(calls);
+  }
+
+  /** {@link spread}'s work (`hot`: push the item on, see {@link learn}); null when no per-event call was made and nobody waits. */
+  private send(item: Item, known: ReadonlySet<string>, hot: boolean): Promise<number> | null {
+    const self = this.selfId;
     const author = authorOf(item);
-    const size = this.interval === null ? Infinity : wireSize(item);
+    const wire = toWire(item);
+    const size = this.interval === null ? Infinity : sizeBound(wire);
     let plain: Peer[];
     let pushed: Promise<void> | null = null;
     if (size > BATCH_BYTES) {
@@ -166,32 +165,39 @@ export class Dissemination {
         plain = eligible.length <= this.gossip.fanout ? eligible : sample(eligible, this.gossip.fanout);
       }
       // Rounds only where some peer batches (or may, once connected).
-      if (view.batch.length + view.unknown.length > 0) pushed = this.learn(itemKey(item), item, size, new Set([...known, author]), author === self);
+      if (view.batch.length + view.unknown.length > 0) {
+        const peers = new Set(known);
+        peers.add(author);
+        pushed = this.learn(itemKey(item), item, wire, size, peers, hot, author === self);
+      }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
+    if (plain.length === 0) return pushed ? pushed.then(() => 0) : null;
     const calls =
-      plain.length === 0
-        ? Promise.resolve(0)
-        : item.kind === "event"
+      item.kind === "event"
           ? this.gossip.fanOut(plain, ConversationEndpoint.Event, [item.event], {})
           : this.gossip.fanOut(plain, ConversationEndpoint.Reply, [item.nonce, item.peer], this.layer.replyKwargs(item.result, item.sig));
     return pushed ? Promise.all([calls, pushed]).then(([n]) => n) : calls;
   }
 
   /**
-   * Remember an item (hot from this round), and make sure the rounds run. With `wait`, returns a
+   * Remember an item, and make sure the rounds run. With `hot`, the item is pushed on (to
+   * {@link HOT_PUSHES} peers within {@link HOT_ROUNDS} rounds): an item of this node's, or one that
+   * came pushed or by a per-event call. An item that came in the answer to this node's own pull is
+   * only offered to pulls: the node that answered holds it and every digest exchange meets it, so
+   * pushing it on again mostly sent copies (measured at 200 peers: 60% of the items a node received
+   * were copies of items it held, nine in ten of them pushed on from answers). With `wait`, returns a
    * promise that settles once the item's first push was answered (or failed), or once it cooled
    * without one: an author's `emit` then resolves when at least one Bun peer holds the item (in a
    * swarm of two, every peer), as it resolved when every peer had answered before batching.
    */
-  private learn(key: string, item: Item, size: number, peers: Set<string>, wait = false): Promise<void> | null {
+  private learn(key: string, item: Item, wire: WireItem, size: number, peers: Set<string>, hot: boolean, wait = false): Promise<void> | null {
     if (this.entries.has(key) || this.stopped) return null;
     this.newest = this.round;
-    const entry: Entry = { item, at: this.round, learntAt: monotonicMs(), size, hash: keyHash(key), peers, pushes: 0, waiters: [] };
-    this.entries.set(key, entry);
+    const pushes = hot ? 0 : HOT_PUSHES;
+    const entry: Entry = { item, wire, at: this.round, learntAt: monotonicMs(), size, hash: keyHash(key), peers, pushes, waiters: [] };
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
-    const [oldKey, old] = this.entries.size > MAX_ENTRIES ? (this.entries.entries().next().value as [string, Entry]) : [null, null];
-    if (oldKey !== null && this.entries.delete(oldKey)) this.release(old);
+    this.memory.add(key, entry);
     const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
     this.resume();
     return settled;
@@ -207,12 +213,6 @@ export class Dissemination {
     }
   }
 
-  /** Settle whoever waits for the entry's first push. */
-  private release = (e: Entry): void => e.waiters.splice(0).forEach((resolve) => resolve());
-
-  /** Whether some item is hot (flush waits for it). */
-  private hasHot = (): boolean => Array.from(this.entries.values()).some((e) => e.pushes < HOT_PUSHES && this.round - e.at < HOT_ROUNDS);
-
   /**
    * One round: forget old items; while something is hot or pulls bring news, call
    * `fanout` random Bun peers, pushing the hot items each is not known to have and sending the
@@ -220,12 +220,7 @@ export class Dissemination {
    */
   private tick(): void {
     this.round++;
-    const now = monotonicMs();
-    for (const [key, e] of this.entries) {
-      if (this.round - e.at <= KEEP_ROUNDS || now - e.learntAt < KEEP_SECONDS * 1000) break; // learnt in order: the rest is younger
-      this.entries.delete(key);
-      this.release(e);
-    }
+    this.memory.age(this.round, monotonicMs());
     if (this.entries.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = null;
@@ -236,36 +231,30 @@ export class Dissemination {
     const idle = this.round - this.newest;
     const quiet = this.fruitless >= FRUITLESS_PULLS && idle > HOT_ROUNDS + 1;
     if (quiet && idle % IDLE_PULL_ROUNDS !== 0) return;
-    const hot: Entry[] = [];
-    const hashes: number[] = [];
-    for (const e of this.entries.values()) {
-      if (this.isHot(e)) hot.push(e);
-      else if (e.waiters.length > 0 && e.pushes === 0) this.release(e); // cooled without a push
-      hashes.push(e.hash);
-    }
+    const hot = this.memory.hot(this.round);
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
     if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout) return;
-    const have = writeDigest(hashes.slice(-MAX_DIGEST_HASHES));
-    const candidates = this.views.get().batch.slice();
-    for (let picked = this.inFlight; picked < this.fanout && candidates.length > 0; picked++) {
+    const have = this.memory.haveDigest();
+    const candidates = this.views.get().batch;
+    // Peers picked this round (by index): a random peer is drawn without copying the peer list.
+    const tried = new Set<number>();
+    for (let picked = this.inFlight; picked < this.fanout && tried.size < candidates.length; picked++) {
       // A random peer, preferring one that is not known to have every hot item.
       let peer: Peer | null = null;
       let due: Entry[] = [];
-      for (let tries = 0; tries < PICK_TRIES && candidates.length > 0 && due.length === 0; tries++) {
-        const at = Math.floor(Math.random() * candidates.length);
+      for (let tries = 0; tries < PICK_TRIES && tried.size < candidates.length && due.length === 0; tries++) {
+        let at = Math.floor(Math.random() * candidates.length);
+        while (tried.has(at)) at = (at + 1) % candidates.length;
+        tried.add(at);
         peer = candidates[at]!;
-        candidates[at] = candidates[candidates.length - 1]!;
-        candidates.pop();
         const id = peer.id;
         due = this.due(hot, (e) => !e.peers.has(id));
       }
       for (const e of due) e.pushes++;
-      if (peer) this.send(peer, due, have);
+      if (peer) this.call(peer, due, have);
     }
   }
 
-  /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */
-  private isHot = (e: Entry): boolean => e.pushes < HOT_PUSHES && this.round - e.at <= HOT_ROUNDS;
 
   /** The entries of `pool` that pass `wanted`, within the batch budget. */
   private due(pool: Iterable<Entry>, wanted: (e: Entry) => boolean): Entry[] {
@@ -281,19 +270,19 @@ export class Dissemination {
 
   /** Note that `peerId` gets these entries now (and count the forwarded ones). */
   private handOver(entries: Entry[], peerId: string): void {
-    const self = this.host.self().id;
+    const self = this.selfId;
     for (const e of entries) {
       e.peers.add(peerId);
       if (authorOf(e.item) !== self) this.stats.eventsForwarded++;
     }
   }
 
-  private send(peer: Peer, due: Entry[], have: Uint8Array): void {
+  private call(peer: Peer, due: Entry[], have: Uint8Array): void {
     this.handOver(due, peer.id); // before the call: the next round does not push them to this peer again
     this.stats.batchesSent++;
     this.inFlight++;
     const work = this.host
-      .call(peer, ConversationEndpoint.Batch, [due.map((e) => toWire(e.item))], { from: this.host.self().id, have })
+      .call(peer, ConversationEndpoint.Batch, [due.map((e) => e.wire)], { from: this.selfId, have })
       .then(
         async (answer) => {
           const fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
@@ -307,7 +296,7 @@ export class Dissemination {
       )
       .finally(() => {
         this.inFlight--;
-        for (const e of due) this.release(e);
+        for (const e of due) release(e);
       });
     this.track(work);
   }
@@ -324,8 +313,8 @@ export class Dissemination {
     this.stats.batchesReceived++;
     const sender = typeof fromId === "string" ? this.views.find(fromId) : null;
     const senderId = sender?.id ?? (typeof fromId === "string" ? fromId : "");
-    const sentNow = new Set(raws.map((r) => (r ? rawKey(r) : "")));
-    await this.take(raws, senderId, sender);
+    const sentNow = new Set(raws.map((r) => (r ? r.key : "")));
+    await this.take(raws, senderId, sender, true);
     if (senderId === "" || this.stopped) return { items: [] };
     const have = readDigest(haveRaw);
     const answer: Entry[] = [];
@@ -340,7 +329,7 @@ export class Dissemination {
     // The digest alone says what the caller lacks (an answer of this node's may have been lost).
     const out = this.due(answer, () => true);
     this.handOver(out, senderId);
-    return { items: out.map((e) => toWire(e.item)) };
+    return { items: out.map((e) => e.wire) };
   }
 
   /** Items of an answer to this node's batch. */
@@ -352,17 +341,16 @@ export class Dissemination {
       log.debug(`batch answer from ${from.name || from.id.slice(0, 8)} ignored: ${errorMessage(error)}`);
       return 0;
     }
-    return this.take(raws, from.id, from);
+    return this.take(raws, from.id, from, false);
   }
 
-  /** De-duplicate, ingest what is new, spread it on, and note missing parents for repair. */
-  private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null): Promise<number> {
+  /** De-duplicate, ingest what is new, spread it on (`pushed`: the items came in a request), and note missing parents for repair. */
+  private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): Promise<number> {
     let fresh = 0;
     for (const raw of raws) {
       if (raw === null) continue;
       this.stats.eventsReceived++;
-      const key = rawKey(raw);
-      const known = this.entries.get(key);
+      const known = this.entries.get(raw.key);
       if (known) {
         if (fromId) known.peers.add(fromId);
         this.stats.duplicatesDropped++;
@@ -380,8 +368,11 @@ export class Dissemination {
         continue;
       }
       fresh++;
-      this.track(this.spread(item, fromId ? new Set([fromId]) : new Set()));
-      if (from) await this.repairs.note(item, from);
+      this.relay(item, fromId, pushed);
+      if (from) {
+        const noted = this.repairs.note(item, from);
+        if (noted) await noted;
+      }
     }
     return fresh;
   }

@@ -53,15 +53,28 @@ export class Repairs {
     this.stopped = false;
   }
 
-  /** Note the conversation for repair when the item answers an event this node does not hold. */
-  async note(item: Item, from: Peer): Promise<void> {
+  /**
+   * Note the conversation for repair when the item answers an event this node does not hold. A
+   * promise only when the log answers with one (an in-memory log answers at once: a batch of
+   * hundreds of replies to one broadcast then costs no promise per reply here).
+   */
+  note(item: Item, from: Peer): Promise<void> | undefined {
     const parent = item.kind === "event" ? item.event.parent_id : item.nonce;
     const conversation = item.kind === "event" ? item.event.conversation_id : item.nonce;
     if (!parent || this.stopped || this.pending.has(conversation) || this.pending.size >= MAX_PENDING_REPAIRS) return;
-    if (await this.layer.log.has(parent)) return;
+    const held = this.layer.log.has(parent);
+    if (held === true) return;
+    if (held === false) return this.pend(conversation, parent, from);
+    return held.then((has) => (has ? undefined : this.pend(conversation, parent, from)));
+  }
+
+  /** Wait for the parent a while, then sync the conversation if it is still missing. */
+  private pend(conversation: string, parent: string, from: Peer): undefined {
+    if (this.stopped || this.pending.has(conversation) || this.pending.size >= MAX_PENDING_REPAIRS) return;
     this.pending.set(conversation, { peer: from, parent, due: monotonicMs() + REPAIR_DELAY * 1000 });
     this.timer ??= setTimeout(() => this.runRepairs(), REPAIR_DELAY * 1000);
     this.timer.unref?.();
+    return undefined;
   }
 
   /** Sync the conversations whose missing parent has not arrived since. */

@@ -34,6 +34,8 @@ export const REPLY_CACHE_BROADCASTS = 10_000;
 export class ReplyBook {
   /** nonce -> replier id -> reply; loaded from the log on first use of a nonce; least recently used first. */
   private readonly byNonce = new Map<string, Map<string, BroadcastReply>>();
+  /** The most recently used nonce (already last in `byNonce`: using it again moves nothing). */
+  private newest: string | null = null;
 
   constructor(
     private readonly log: ConversationLog,
@@ -49,6 +51,7 @@ export class ReplyBook {
 
   /** Cache `byPeer` as the most recently used, forgetting the least recently used past the bound. */
   private keep(nonce: string, byPeer: Map<string, BroadcastReply>): void {
+    this.newest = nonce;
     this.byNonce.delete(nonce);
     this.byNonce.set(nonce, byPeer);
     if (this.byNonce.size > REPLY_CACHE_BROADCASTS) this.byNonce.delete(this.byNonce.keys().next().value as string);
@@ -62,6 +65,14 @@ export class ReplyBook {
   /** Forget what is cached of a conversation (retention dropped it). */
   forget(nonce: string): void {
     this.byNonce.delete(nonce);
+    if (this.newest === nonce) this.newest = null;
+  }
+
+  /** The cached replies of a broadcast (now the most recently used), or undefined when they must be read from the log. */
+  private cachedOf(nonce: string): Map<string, BroadcastReply> | undefined {
+    const byPeer = this.byNonce.get(nonce);
+    if (byPeer && nonce !== this.newest) this.keep(nonce, byPeer);
+    return byPeer;
   }
 
   /** The replies known for a broadcast, by replier id, in the order they were filed. */
@@ -88,7 +99,8 @@ export class ReplyBook {
    * @throws {EndpointError} `bad_request` when the signature rules refuse it.
    */
   async receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
-    const byPeer = await this.of(nonce);
+    // The replies of one broadcast arrive together: the cached ones are used without a promise.
+    const byPeer = this.cachedOf(nonce) ?? (await this.of(nonce));
     if (byPeer.has(peer.id)) return null;
     // No await from here to the filing: a concurrent copy finds it filed, and is not checked again.
     const refusal = this.records.replyRefusal(nonce, peer.id, result, sig);

@@ -302,10 +302,22 @@ type Got = unknown;
 let src: Uint8Array = EMPTY;
 let at = 0;
 let stop = 0;
-/** `src` is a Node-style Buffer (socket reads are), so its native Latin-1 slicer can be used. */
+/** The native Latin-1 slicer can be used on `src` (a Node-style Buffer, or any view where the runtime allows it). */
 let srcIsBuffer = false;
 const latin1Slice = (BufferClass as { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } })
   .prototype.latin1Slice;
+/**
+ * Whether the slicer takes a plain Uint8Array too (Bun's does). The transport hands frames over as
+ * plain views of its socket reads, so without this every ASCII string of 11 to 64 bytes (peer ids,
+ * nonces: several per conversation item) was built one character at a time.
+ */
+const latin1AnyView = ((): boolean => {
+  try {
+    return latin1Slice !== undefined && latin1Slice.call(new Uint8Array([0x41, 0x42]), 0, 2) === "AB";
+  } catch {
+    return false;
+  }
+})();
 
 /**
  * Decode exactly one value from `bytes[start, end)`. Returns {@link NOT_FAST} for input this coder
@@ -315,7 +327,7 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   src = bytes;
   at = start;
   stop = end;
-  srcIsBuffer = latin1Slice !== undefined && bytes instanceof (BufferClass as typeof Uint8Array);
+  srcIsBuffer = latin1AnyView || (latin1Slice !== undefined && bytes instanceof (BufferClass as typeof Uint8Array));
   let v: Got = BAIL;
   try {
     v = get(0);

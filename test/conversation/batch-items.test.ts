@@ -3,7 +3,7 @@
  * below what the item really takes on the wire.
  */
 import { describe, expect, test } from "bun:test";
-import { sizeBound, toWire, wireSize, type Item } from "../../src/conversation/batch-items.ts";
+import { readDigest, sizeBound, toWire, wireSize, writeDigest, type Item } from "../../src/conversation/batch-items.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import type { Peer } from "../../src/types.ts";
@@ -44,6 +44,34 @@ describe("batch items - size bound", () => {
       const exact = encode(toWire(item)).length;
       expect(wireSize(item)).toBeGreaterThanOrEqual(exact);
       expect(wireSize(item)).toBeLessThan(exact * 4);
+    }
+  });
+});
+
+describe("batch items - have digest", () => {
+  test("a digest read back holds exactly the hashes written, 0 and 0xffffffff included", () => {
+    const written = [0, 1, 0xffffffff, 0x80000000, 12345];
+    for (let i = 0; i < 2000; i++) written.push(Math.floor(Math.random() * 2 ** 32));
+    written.push(1, 0, 0xffffffff); // repeats count once
+    const digest = readDigest(writeDigest(written));
+    const expected = new Set(written);
+    expect(digest.size).toBe(expected.size);
+    for (const h of expected) expect(digest.has(h)).toBe(true);
+    let absent = 0;
+    for (let i = 0; i < 2000; i++) {
+      const h = Math.floor(Math.random() * 2 ** 32);
+      expect(digest.has(h)).toBe(expected.has(h));
+      if (!expected.has(h)) absent++;
+    }
+    expect(absent).toBeGreaterThan(0);
+  });
+
+  test("anything but whole hashes within the limit reads as an empty digest", () => {
+    for (const raw of [null, "abcd", new Uint8Array(3), [1, 2, 3, 4]]) {
+      const digest = readDigest(raw);
+      expect(digest.size).toBe(0);
+      expect(digest.has(0)).toBe(false);
+      expect(digest.has(0xffffffff)).toBe(false);
     }
   });
 });

@@ -1,0 +1,123 @@
+/**
+ * What a node's batched dissemination (`dissemination.ts`) remembers of the items it learnt lately:
+ * each item with what the rounds need of it (its wire form and size, who is known to have it, how
+ * often it was pushed), kept for {@link KEEP_ROUNDS} rounds and {@link KEEP_SECONDS} seconds, in
+ * the order learnt. Apart so that a round costs what is new, not what is remembered: it looks at
+ * the items of the last {@link HOT_ROUNDS} rounds (the only ones that can be hot), and the `have`
+ * digest of everything remembered is written again only once items were learnt or forgotten.
+ *
+ * @module
+ */
+import { MAX_DIGEST_HASHES, writeDigest, type Item, type WireItem } from "./batch-items.ts";
+
+/** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
+export const HOT_PUSHES = 2;
+/** Rounds an item may stay hot (waiting for peers to push it to), at most. */
+export const HOT_ROUNDS = 6;
+/** Items remembered at most, whatever their age (a node's memory of recent items stays bounded). */
+export const MAX_ENTRIES = 50_000;
+/** Rounds an item is remembered: listed in digests, offered in answers, de-duplicated. */
+export const KEEP_ROUNDS = 100;
+/**
+ * Seconds an item is remembered at least, however fast the rounds go: a swarm whose nodes are slow
+ * (a busy machine) may take more than {@link KEEP_ROUNDS} rounds to bring an item to every node, and
+ * an item every node forgot can no longer be pulled.
+ */
+export const KEEP_SECONDS = 10;
+
+/** One remembered item. */
+export interface Entry {
+  item: Item;
+  /** The item as it travels (made once: every push and answer sends this same object). */
+  wire: WireItem;
+  /** Round this node learnt the item in, and when (ms, monotonic). */
+  at: number;
+  learntAt: number;
+  /** Encoded size in a batch (a bound). */
+  size: number;
+  /** Peers it was pushed to by this node's rounds. */
+  pushes: number;
+  /** Whoever waits for its first push to be answered (an author's `emit`). */
+  waiters: Array<() => void>;
+  /** Its key's hash, for digests. */
+  hash: number;
+  /** Ids of peers known to have it (its author, who sent it here, who it was sent to). */
+  peers: Set<string>;
+}
+
+/** Settle whoever waits for the entry's first push. */
+export function release(e: Entry): void {
+  if (e.waiters.length > 0) e.waiters.splice(0).forEach((resolve) => resolve());
+}
+
+/** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */
+export function isHot(e: Entry, round: number): boolean {
+  return e.pushes < HOT_PUSHES && round - e.at <= HOT_ROUNDS;
+}
+
+/** The items one node remembers. */
+export class ItemMemory {
+  /** Remembered items by key, in the order learnt. */
+  readonly entries = new Map<string, Entry>();
+  /** The entries learnt within the last {@link HOT_ROUNDS} rounds, in the order learnt. */
+  private recent: Entry[] = [];
+  /** The `have` digest of the entries, or null once items were learnt or forgotten since it was written. */
+  private digest: Uint8Array | null = null;
+
+  /** Remember a new entry (its key not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
+  add(key: string, entry: Entry): void {
+    this.entries.set(key, entry);
+    this.recent.push(entry);
+    this.digest = null;
+    if (this.entries.size > MAX_ENTRIES) {
+      const [oldKey, old] = this.entries.entries().next().value as [string, Entry];
+      this.entries.delete(oldKey);
+      release(old);
+    }
+  }
+
+  /**
+   * At the start of `round`: forget the entries older than {@link KEEP_ROUNDS} rounds and
+   * {@link KEEP_SECONDS} seconds, and stop looking at those past {@link HOT_ROUNDS} (one that
+   * cooled without a push settles its waiter).
+   */
+  age(round: number, now: number): void {
+    for (const [key, e] of this.entries) {
+      if (round - e.at <= KEEP_ROUNDS || now - e.learntAt < KEEP_SECONDS * 1000) break; // learnt in order: the rest is younger
+      this.entries.delete(key);
+      release(e);
+      this.digest = null;
+    }
+    let cooled = 0;
+    while (cooled < this.recent.length && round - this.recent[cooled]!.at > HOT_ROUNDS) release(this.recent[cooled++]!);
+    if (cooled > 0) this.recent = this.recent.slice(cooled);
+  }
+
+  /** The hot entries, in the order learnt. */
+  hot(round: number): Entry[] {
+    return this.recent.filter((e) => isHot(e, round));
+  }
+
+  /** Whether some entry is hot (learnt fewer than {@link HOT_ROUNDS} rounds ago and not pushed enough). */
+  hasHot(round: number): boolean {
+    return this.recent.some((e) => e.pushes < HOT_PUSHES && round - e.at < HOT_ROUNDS);
+  }
+
+  /** The digest of every item remembered (the newest {@link MAX_DIGEST_HASHES}), written again only once items were learnt or forgotten. */
+  haveDigest(): Uint8Array {
+    if (this.digest) return this.digest;
+    const hashes: number[] = [];
+    const skip = this.entries.size - MAX_DIGEST_HASHES;
+    let i = 0;
+    for (const e of this.entries.values()) if (i++ >= skip) hashes.push(e.hash);
+    return (this.digest = writeDigest(hashes));
+  }
+
+  /** Forget everything (settling every waiter). */
+  clear(): void {
+    for (const e of this.entries.values()) release(e);
+    this.entries.clear();
+    this.recent = [];
+    this.digest = null;
+  }
+}
