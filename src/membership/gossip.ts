@@ -161,8 +161,9 @@ export class Gossip {
         claims: this.options.claims,
         stalled: lag.stalled,
         isRefused: refusedConnect,
+        readMeta: (meta) => (isMap(meta) ? meta : undefined),
         // Shared strings and lists: a member's meta is held for as long as the member is.
-        readMeta: (meta) => (isMap(meta) ? sharedMeta(meta) : undefined),
+        keepMeta: (meta) => (isMap(meta) ? sharedMeta(meta) : meta),
         onChange: (member, previous) => this.#changed(member, previous),
         onAck: (id) => {
           const entry = this.host.table.get(id);

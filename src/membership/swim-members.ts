@@ -204,7 +204,7 @@ export class MemberList {
     if (!m) {
       // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
       if (u.state !== "alive" || this.members.size >= this.#config.maxMembers) return false;
-      const member: SwimMember = { ...compact(u), since: this.#ports.now(), version: 0 };
+      const member: SwimMember = { ...this.#kept(u), since: this.#ports.now(), version: 0 };
       this.members.set(u.id, member);
       this.#insertInOrder(u.id);
       this.#changed(member, null, u, spread);
@@ -215,7 +215,7 @@ export class MemberList {
     switch (u.state) {
       case "alive":
         if (u.incarnation === m.incarnation) return false;
-        Object.assign(m, compact(u));
+        Object.assign(m, this.#kept(u));
         delete m.from;
         break;
       case "suspect":
@@ -242,6 +242,13 @@ export class MemberList {
     if (previous === "suspect") this.#clearSuspicion(m.id);
     this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from }, spread);
     return true;
+  }
+
+  /** The compact record of an alive update that is news, its meta as the node keeps it. */
+  #kept(u: MemberUpdate): MemberUpdate {
+    const kept = compact(u);
+    if (kept.meta !== undefined && this.#ports.keepMeta) kept.meta = this.#ports.keepMeta(kept.meta);
+    return kept;
   }
 
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number): void {

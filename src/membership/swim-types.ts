@@ -139,6 +139,11 @@ export interface SwimPorts {
   measure?: (update: MemberUpdate) => number;
   /** Validate a member's `meta` from the network; return undefined to drop the update (default: keep as is). */
   readMeta?: (meta: unknown) => unknown;
+  /**
+   * The `meta` to hold for a member whose alive update is news (default: as received): a node
+   * shares the strings of the many members it holds; called for news only, not for every copy.
+   */
+  keepMeta?: (meta: unknown) => unknown;
   /** A member changed state (`previous` null: newly known). Called after the core's own state changed. */
   onChange?: (member: Readonly<MemberUpdate>, previous: SwimState | null) => void;
   /** A probe of `id` was acked (directly or through an intermediary): SWIM's heartbeat. */

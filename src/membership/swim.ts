@@ -10,7 +10,7 @@
  *   Promise<answer>`, and optionally `random()` (seedable: {@link seededRandom}), `claims`
  *   (`sign(claim) → Uint8Array | null`, `verify(claim, sig) → boolean`, applied to alive and left
  *   claims a member makes about itself; default: unsigned, all accepted), `measure(update)`,
- *   `readMeta(meta)`, `onChange(member, previous)`, `onAck(id)`, `stalled()` and
+ *   `readMeta(meta)`, `keepMeta(meta)`, `onChange(member, previous)`, `onAck(id)`, `stalled()` and
  *   `isRefused(error)`. `config` overrides {@link SwimConfig}.
  * - `start()`, `stop()`, `join(target, timeout?)` (push-pull with a seed, then catch-up pulls),
  *   `learn(update)` (first-hand contact), `remind(id)` (tell a member held suspect or dead),

@@ -244,6 +244,24 @@ describe("swim core - parts", () => {
   });
 });
 
+describe("swim core - the meta it keeps", () => {
+  test("keepMeta is asked for news only: the member holds what it returns, copies of old news are not passed to it", () => {
+    const kept: unknown[] = [];
+    const core = new SwimCore(
+      { id: "self", address: "h", port: 1 },
+      { now: () => 0, schedule: () => () => {}, send: () => Promise.reject(new Error("no network")), keepMeta: (meta) => (kept.push(meta), { ...(meta as object), kept: true }) },
+    );
+    const alive = (incarnation: number): MemberUpdate => ({ id: "m", incarnation, state: "alive", address: "h", port: 2, meta: { name: "m" } });
+    core.learn(alive(1));
+    expect(core.member("m")?.meta).toEqual({ name: "m", kept: true });
+    core.learn(alive(1)); // old news
+    expect(kept).toHaveLength(1);
+    core.learn(alive(2));
+    expect(kept).toHaveLength(2);
+    expect(core.member("m")?.meta).toEqual({ name: "m", kept: true });
+  });
+});
+
 describe("swim core - broadcast queue bounds", () => {
   test("past its capacity the queue drops the most-sent, oldest update, and keeps its lists consistent", () => {
     const q = new BroadcastQueue(() => 10, 3);
