@@ -23,6 +23,7 @@ import {
   Membership,
   discoveriesFromOptions,
   membershipRefusal,
+  poolCapacity,
   claimOf,
   registerMembershipEndpoints,
   type JoinOptions,
@@ -172,7 +173,8 @@ export class Node {
       throw new ConfigError("the pool given uses another transport than the one given");
     }
     this.ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? new Pool({ transport: this.transport });
+    // Its cap follows the membership mode (a mesh node keeps a connection to every peer).
+    this.pool = options.pool ?? new Pool({ transport: this.transport, maxConnections: poolCapacity(options) });
     this.id = options.id ?? security.identity.id;
     this.records = new SignedRecords({ identity: this.id === security.identity.id ? security.identity : null, closed: security.keyring !== null });
     this.artifacts = new ArtifactStore(this.records);
