@@ -224,8 +224,9 @@ export class Node {
         },
         // A pool shared with other nodes keeps the channel: they may have calls on it in flight
         // (closing it failed them, and in a gossip swarm one false death cascaded into more);
-        // the pool's idle timeout closes it once nobody uses it.
-        release: (host, port) => void (this.ownsPool && this.pool.release(host, port)),
+        // the pool's idle timeout closes it once nobody uses it. Without a release, membership
+        // does not look for other peers at that address either (a walk over the whole table).
+        release: this.ownsPool ? (host, port) => void this.pool.release(host, port) : undefined,
       },
       // A closed swarm's node advertises over mDNS only what discovery needs.
       this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,
