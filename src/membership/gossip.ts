@@ -370,7 +370,7 @@ export function refusedConnect(error: unknown): boolean {
  * sent, renumbered to the core's own message (`order[sent] = core's position`, -1 for the claim
  * added here); anything unexpected is left for the core to read (and to refuse).
  */
-export function restale(raw: unknown, order: readonly number[]): unknown {
+function restale(raw: unknown, order: readonly number[]): unknown {
   if (!isMap(raw) || !Array.isArray(raw.stale)) return raw;
   const stale: number[] = [];
   for (const i of raw.stale) {
