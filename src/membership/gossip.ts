@@ -311,22 +311,15 @@ export class Gossip {
 
   #send(to: { id?: string; address: string; port: number }, message: SwimMessage, timeout: number): Promise<unknown> {
     this.#refreshMeta();
-    /** Where each update sent came from in the core's message (-1: added here), when reordered. */
-    let order: number[] | null = null;
     if (message.kind !== "push_pull" && (to.id === undefined || !this.#knownBy.has(to.id)) && this.#core) {
       // A push-pull carries this node's claim anyway (first); others get it first too, where the
       // receiver looks. A claim already queued (a refutation, a left) goes first as it is.
-      const updates = message.updates;
-      const at = updates.findIndex((u) => u.id === this.#core!.id);
-      const own = at >= 0 ? updates[at]! : this.#core.introduction();
-      order = [at];
-      for (let i = 0; i < updates.length; i++) if (i !== at) order.push(i);
-      message = { ...message, updates: order.map((i) => (i < 0 ? own : updates[i]!)) };
+      const own = message.updates.find((u) => u.id === this.#core!.id) ?? this.#core.introduction();
+      message = { ...message, updates: [own, ...message.updates.filter((u) => u !== own)] };
     }
     const entry = to.id !== undefined ? this.host.table.get(to.id) : undefined;
     const target: Target = entry && entry.peer.port === to.port ? entry : { ...dialTarget(to.address), peer: { port: to.port } };
-    const answer = this.host.call(target, SWIM_ENDPOINTS[message.kind], [message], timeout);
-    return order ? answer.then((raw) => restale(raw, order)) : answer;
+    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [message], timeout);
   }
 
   /** SWIM changed its mind about a member: the table and the node's events follow. */
@@ -363,21 +356,6 @@ export function refusedConnect(error: unknown): boolean {
     if (e.code === "ECONNREFUSED") return true;
   }
   return false;
-}
-
-/**
- * An answer whose `stale` positions (updates the receiver knew already) refer to the message as
- * sent, renumbered to the core's own message (`order[sent] = core's position`, -1 for the claim
- * added here); anything unexpected is left for the core to read (and to refuse).
- */
-function restale(raw: unknown, order: readonly number[]): unknown {
-  if (!isMap(raw) || !Array.isArray(raw.stale)) return raw;
-  const stale: number[] = [];
-  for (const i of raw.stale) {
-    const j = typeof i === "number" ? order[i] : undefined;
-    if (j !== undefined && j >= 0) stale.push(j);
-  }
-  return { ...raw, stale };
 }
 
 function metaOf(peer: Peer): Meta {

@@ -160,11 +160,8 @@ export class MemberList {
   }
 
 
-  /** Apply each update; returns the positions of those that changed nothing here (no news). */
-  applyAll(updates: readonly MemberUpdate[]): number[] {
-    const stale: number[] = [];
-    for (let i = 0; i < updates.length; i++) if (!this.apply(updates[i]!)) stale.push(i);
-    return stale;
+  applyAll(updates: readonly MemberUpdate[]): void {
+    for (const u of updates) this.apply(u);
   }
 
   /**

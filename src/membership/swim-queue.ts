@@ -13,20 +13,10 @@ interface Queued {
   transmits: number;
   /** Sent at most this many times, whatever the limit of a take (Infinity: the take's limit). */
   cap: number;
-  /** Times a receiver answered that it knew this update already. */
-  unneeded: number;
   bytes: number;
   prev: Queued | null;
   next: Queued | null;
 }
-
-/**
- * Receivers that already knew an update after which it is no longer sent (Demers et al.'s rumour
- * mongering with feedback, counter variant): late in an epidemic most receivers know it already,
- * and retransmitting it the full `limit` times from every node that learnt it was N × limit
- * transmissions for each update (24,000 at 1,000 nodes; 24 million for a mass join of 1,000).
- */
-export const FEEDBACK_LIMIT = 2;
 
 /** Skipped entries (too big for what is left of the budget) after which a take stops looking. */
 const MAX_SKIPS = 8;
@@ -62,7 +52,7 @@ export class BroadcastQueue {
   push(update: MemberUpdate, cap = Number.POSITIVE_INFINITY): void {
     this.delete(update.id);
     if (this.#items.size >= this.capacity) this.#dropMostSent();
-    const item: Queued = { update, transmits: 0, cap, unneeded: 0, bytes: this.measure(update), prev: null, next: null };
+    const item: Queued = { update, transmits: 0, cap, bytes: this.measure(update), prev: null, next: null };
     this.#items.set(update.id, item);
     this.#link(item);
   }
@@ -73,18 +63,6 @@ export class BroadcastQueue {
     if (!item) return;
     this.#unlink(item);
     this.#items.delete(id);
-  }
-
-  /**
-   * A receiver answered that `update` (as taken from this queue) was no news to it: after
-   * {@link FEEDBACK_LIMIT} such answers it leaves the queue. A newer update about the same member
-   * queued since is not touched. True when it left.
-   */
-  unneeded(update: MemberUpdate): boolean {
-    const item = this.#items.get(update.id);
-    if (!item || item.update !== update || ++item.unneeded < FEEDBACK_LIMIT) return false;
-    this.delete(update.id);
-    return true;
   }
 
   /**

@@ -103,12 +103,6 @@ export interface SwimAck {
   kind: "ack";
   from: string;
   updates: MemberUpdate[];
-  /**
-   * Positions (0-based) of the request's updates that were no news to the receiver (a Bun
-   * extension, absent when none or when the request had a malformed update): the sender spreads
-   * those less (rumour mongering with feedback: see `BroadcastQueue.unneeded`).
-   */
-  stale?: number[];
 }
 
 /** An indirect probe's negative answer: the intermediary is alive, the target did not answer it. */
@@ -116,8 +110,6 @@ export interface SwimNack {
   kind: "nack";
   from: string;
   updates: MemberUpdate[];
-  /** As {@link SwimAck.stale}. */
-  stale?: number[];
 }
 
 /** Every message a core sends. */
@@ -254,8 +246,6 @@ export interface SwimStats {
   updatesSent: number;
   updatesApplied: number;
   updatesIgnored: number;
-  /** Updates this node sent that their receiver answered it knew already (rumour-mongering feedback). */
-  updatesStale: number;
   /** Received messages and updates dropped as malformed, or self-claims whose signature did not verify. */
   malformed: number;
   badClaims: number;
@@ -326,12 +316,6 @@ export function readUpdates(raw: unknown, readMeta?: (meta: unknown) => unknown)
   return { updates, malformed };
 }
 
-/** An answer's `stale` positions: whole numbers from 0 below {@link MAX_UPDATES}, at most that many; else undefined. */
-function readPositions(raw: unknown): number[] | undefined {
-  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_UPDATES) return undefined;
-  return raw.every((i) => Number.isInteger(i) && i >= 0 && i < MAX_UPDATES) ? (raw as number[]) : undefined;
-}
-
 /** A target from a decoded value, or null. */
 function readTarget(raw: unknown): (SwimTarget & { id: string }) | null {
   if (!isMap(raw)) return null;
@@ -370,14 +354,9 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       return { message, malformed };
     }
     case "gossip":
-      return { message: { kind: raw.kind, from, updates }, malformed };
     case "ack":
-    case "nack": {
-      const answer: SwimAck | SwimNack = { kind: raw.kind, from, updates };
-      const stale = readPositions(raw.stale);
-      if (stale) answer.stale = stale;
-      return { message: answer, malformed };
-    }
+    case "nack":
+      return { message: { kind: raw.kind, from, updates }, malformed };
     default:
       return null;
   }

@@ -48,10 +48,8 @@ import {
   estimateBytes,
   readMessage,
   type MemberUpdate,
-  type SwimAck,
   type SwimAnswer,
   type SwimConfig,
-  type SwimNack,
   type SwimMessage,
   type SwimPorts,
   type SwimPushPull,
@@ -60,12 +58,6 @@ import {
 } from "./swim-types.ts";
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
-
-/** `answer` with the positions of the request's updates that were no news (when any). */
-function withStale<T extends SwimAck | SwimNack>(answer: T, stale: number[] | undefined): T {
-  if (stale) answer.stale = stale;
-  return answer;
-}
 
 /** Catch-up pulls after a join, at most (one per probe interval while the seed's view keeps changing). */
 const MAX_CATCH_UPS = 30;
@@ -90,7 +82,7 @@ export class SwimCore {
   readonly #probed = new Set<string>();
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, updatesStale: 0, malformed: 0, badClaims: 0,
+    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -246,29 +238,20 @@ export class SwimCore {
     this.#counters.malformed += read.malformed;
     this.#counters.messagesReceived++;
     const message = read.message;
-    // Which updates were no news here goes back with the answer (the sender spreads those less),
-    // unless some were malformed: positions would then not match the sender's.
-    const feedback = (updates: readonly MemberUpdate[]): number[] | undefined => {
-      const stale = this.#list.applyAll(updates);
-      return read.malformed === 0 && stale.length > 0 ? stale : undefined;
-    };
     switch (message.kind) {
-      case "ping": {
-        const stale = feedback(message.updates);
-        if (message.target !== this.id) return withStale({ kind: "nack", from: this.id, updates: [] }, stale);
-        return withStale(this.#ack(), stale);
-      }
-      case "gossip": {
-        // Applied before the ack's piggyback is taken: a refutation it caused goes back in it.
-        const stale = feedback(message.updates);
-        return withStale(this.#ack(), stale);
-      }
+      case "ping":
+        this.#list.applyAll(message.updates);
+        if (message.target !== this.id) return { kind: "nack", from: this.id, updates: [] };
+        return this.#ack();
+      case "gossip":
+        this.#list.applyAll(message.updates);
+        return this.#ack();
       case "ping_req": {
-        const stale = feedback(message.updates);
+        this.#list.applyAll(message.updates);
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback() };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return withStale({ kind: ok ? "ack" : "nack", from: this.id, updates: this.#piggyback() }, stale);
+        return { kind: ok ? "ack" : "nack", from: this.id, updates: this.#piggyback() };
       }
       case "push_pull":
         this.#list.merge(message);
@@ -390,10 +373,7 @@ export class SwimCore {
         this.#counters.malformed += read.malformed;
         const answer = read.message;
         if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap);
-        else {
-          this.#list.applyAll(answer.updates);
-          if (answer.stale && "updates" in message) this.#unneeded(message.updates, answer.stale);
-        }
+        else this.#list.applyAll(answer.updates);
         return answer;
       },
       (error: unknown) => {
@@ -475,17 +455,7 @@ export class SwimCore {
     return this.config.pushPullInterval * scale;
   }
 
-  /** The receiver knew these of the updates sent already: each counts towards its leaving the queue. */
-  #unneeded(sent: readonly MemberUpdate[], stale: readonly number[]): void {
-    for (const i of stale) {
-      const u = sent[i];
-      if (u === undefined) continue;
-      this.#counters.updatesStale++;
-      this.#queue.unneeded(u);
-    }
-  }
-
-  #ack(): SwimAck {
+  #ack(): SwimAnswer {
     return { kind: "ack", from: this.id, updates: this.#piggyback() };
   }
 
