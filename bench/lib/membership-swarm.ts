@@ -110,7 +110,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     const joinStart = Date.now();
     const joined = await Promise.all(workers.map((w) => w.ask({ type: "join" }, "joined")));
     const lastJoin = Math.max(...joined.map((j) => j.at));
-    const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status")));
+    // A full GC in a saturated worker of 250 nodes answered after more than 120 s once: longer for it.
+    const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status", heap ? 300 : 120)));
     let allKnowAll: number | null = null;
     for (const limit = Date.now() + 120_000; Date.now() < limit; ) {
       // No full GC while polling: it would stall the nodes whose convergence is measured.
