@@ -17,9 +17,11 @@
  * - time from the last join until every node knows every other;
  * - membership calls per node per second in a steady window (`node.metrics()`), and any
  *   `peer.offline` in it (a false alarm: every node is up);
- * - heap per known peer per node (after a full GC, over the heap of the started nodes before
- *   they joined), with and without the 64 KiB write buffer of each open connection;
- * - one process killed (SIGKILL): time until every node of the others saw all its nodes offline.
+ * - heap per known peer per node (after a full GC once the steady window is over, over the heap
+ *   of the started nodes before they joined), with and without the open connections (the GC
+ *   stalls a worker for seconds at 1,000 nodes: never inside the window);
+ * - one process killed (SIGKILL), a peer timeout and two intervals after that GC: time until
+ *   every node of the others saw all its nodes offline.
  *
  * Prints tables, writes `bench/results/membership.json`. `--quick` (or `BENCH_QUICK=1`): N = 20
  * and 50 in one process with a 1 s heartbeat, and a 30-node gossip swarm of 2 processes

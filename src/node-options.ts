@@ -140,7 +140,9 @@ export interface NodeOptions {
   conversationBatchFanout?: number;
   /**
    * Connection pool for the calls the node makes itself (joins, heartbeats, gossip, broadcasts).
-   * Default: a pool of its own, closed by {@link Node.stop}. Many nodes in one process (tests,
+   * Default: a pool of its own, closed by {@link Node.stop}, whose connection cap follows the
+   * membership mode (`maxPeers` and some room in mesh mode, where every peer is called each
+   * interval; 256 in gossip mode). Many nodes in one process (tests,
    * benchmarks, simulations) can share one `Pool` so that they keep one connection per peer
    * between them instead of one per node and peer; a pool given here is not closed on stop.
    */

@@ -23,6 +23,7 @@ import {
   Membership,
   discoveriesFromOptions,
   membershipRefusal,
+  poolCapacity,
   claimOf,
   registerMembershipEndpoints,
   type JoinOptions,
@@ -172,7 +173,8 @@ export class Node {
       throw new ConfigError("the pool given uses another transport than the one given");
     }
     this.ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? new Pool({ transport: this.transport });
+    // Its cap follows the membership mode (a mesh node keeps a connection to every peer).
+    this.pool = options.pool ?? new Pool({ transport: this.transport, maxConnections: poolCapacity(options) });
     this.id = options.id ?? security.identity.id;
     this.records = new SignedRecords({ identity: this.id === security.identity.id ? security.identity : null, closed: security.keyring !== null });
     this.artifacts = new ArtifactStore(this.records);
@@ -222,8 +224,9 @@ export class Node {
         },
         // A pool shared with other nodes keeps the channel: they may have calls on it in flight
         // (closing it failed them, and in a gossip swarm one false death cascaded into more);
-        // the pool's idle timeout closes it once nobody uses it.
-        release: (host, port) => void (this.ownsPool && this.pool.release(host, port)),
+        // the pool's idle timeout closes it once nobody uses it. Without a release, membership
+        // does not look for other peers at that address either (a walk over the whole table).
+        release: this.ownsPool ? (host, port) => void this.pool.release(host, port) : undefined,
       },
       // A closed swarm's node advertises over mDNS only what discovery needs.
       this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,

@@ -29,7 +29,7 @@ export interface SwarmResult {
   membershipCallsPerNodePerSec: number;
   /** `peer.offline` events in the steady window, over all nodes (every node is up: false alarms). */
   falseOffline: number;
-  /** Heap per known peer per node, bytes (after a full GC; over the started nodes' heap before joining). */
+  /** Heap per known peer per node, bytes (after a full GC once the steady window is over; over the started nodes' heap before joining). */
   heapPerKnownPeer: number;
   /**
    * The same without the open connections (about 1 KB an end, `CONNECTION_END_BYTES`): what the
@@ -110,7 +110,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     const joinStart = Date.now();
     const joined = await Promise.all(workers.map((w) => w.ask({ type: "join" }, "joined")));
     const lastJoin = Math.max(...joined.map((j) => j.at));
-    const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status")));
+    // A full GC in a saturated worker of 250 nodes answered after more than 120 s once: longer for it.
+    const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status", heap ? 300 : 120)));
     let allKnowAll: number | null = null;
     for (const limit = Date.now() + 120_000; Date.now() < limit; ) {
       // No full GC while polling: it would stall the nodes whose convergence is measured.
@@ -121,21 +122,27 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       }
       await Bun.sleep(100);
     }
-    // Memory once converged, before the steady window adds anything.
-    const converged = await status();
-    const perPeer = converged.map((s, i) => (s.heap - started[i]!.heap) / started[i]!.ids.length / (n - 1));
-    const perPeerBare = converged.map((s, i) => (s.heap - started[i]!.heap - s.connections * CONNECTION_END_BYTES) / started[i]!.ids.length / (n - 1));
+    // Counters once converged. No full GC until the steady window is over: at 1,000 nodes one
+    // stalls a process of 250 nodes for seconds, whose members the other processes then suspect
+    // (the window counted the bench's own stalls as false offline events).
+    const converged = await status(false);
     // Let the joins' announcements pass before the window (a second, or a quarter of a short window).
     await Bun.sleep(Math.min(2000, steadySeconds * 250));
     const calls = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.calls, 0) + seed.metrics().traffic.membership.calls_sent;
     const offline = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.offline, 0);
-    const before = await status();
+    const before = await status(false);
     const seedOffline0 = seedOffline;
     const t0 = performance.now();
     await Bun.sleep(steadySeconds * 1000);
-    const after = await status();
+    const after = await status(false);
     const window = (performance.now() - t0) / 1000;
     const falseOffline = offline(after) - offline(before) + seedOffline - seedOffline0;
+    // Memory after the window (a full GC in each process; the steady window added nothing to
+    // speak of), then a peer timeout and two probe intervals for the GC's stall to pass before the kill.
+    const memory = await status();
+    const perPeer = memory.map((s, i) => (s.heap - started[i]!.heap) / started[i]!.ids.length / (n - 1));
+    const perPeerBare = memory.map((s, i) => (s.heap - started[i]!.heap - s.connections * CONNECTION_END_BYTES) / started[i]!.ids.length / (n - 1));
+    await Bun.sleep((peerTimeout + 2 * heartbeatInterval) * 1000);
 
     // Kill the last process; every other node watches its nodes go offline.
     const victim = workers[workers.length - 1]!;
@@ -186,7 +193,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
         w.proc.send({ type: "stop" } satisfies WorkerCommand);
       }
     }
-    await Promise.race([Promise.all(workers.map((w) => w.proc.exited)), Bun.sleep(10_000)]);
+    // A profiled worker (BENCH_FAST_STOP) needs longer to write its profile than a worker to stop.
+    await Promise.race([Promise.all(workers.map((w) => w.proc.exited)), Bun.sleep(process.env.BENCH_FAST_STOP === "1" ? 90_000 : 10_000)]);
     for (const w of workers) if (w.proc.exitCode === null) w.proc.kill("SIGKILL");
     await seed.stop({ leave: false });
   }

@@ -14,7 +14,7 @@
  *   the GC stalls the nodes, so the convergence poll skips it), and the connections open in this
  *   process (accepted by its nodes, and pooled by its pool), and SWIM's counters summed over its nodes.
  * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
- * - `stop`: stops every node silently and exits.
+ * - `stop`: stops every node silently and exits (at once with `BENCH_FAST_STOP=1`, for profiles).
  *
  * Run by the parent only: `bun bench/lib/membership-worker.ts`.
  *
@@ -57,7 +57,11 @@ function answer(message: WorkerAnswer): void {
 async function handle(command: WorkerCommand): Promise<void> {
   switch (command.type) {
     case "start": {
-      pool = new Pool();
+      // No cap: the pool stands for the pools of `count` machines, each capped on its own (256
+      // connections, `poolCapacity`), and its nodes call every one of the swarm's N nodes within a
+      // few seconds. Capped at 256 for all, it closed and reopened connections by the hundred a
+      // second (about 7,000 in TIME_WAIT at 1,000 nodes), which no node of a real swarm does.
+      pool = new Pool({ maxConnections: 0 });
       for (let i = 0; i < command.count; i++) {
         const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, seeds: command.seeds, pool: pool ?? undefined });
         node.on("peer.offline", () => void offline++);
@@ -103,6 +107,9 @@ async function handle(command: WorkerCommand): Promise<void> {
       return;
     }
     case "stop":
+      // Profiling (`BENCH_FAST_STOP=1` with BUN_OPTIONS="--cpu-prof-md ..."): exit at once, so the
+      // profile is written before the parent's SIGKILL (stopping 250 nodes takes longer).
+      if (process.env.BENCH_FAST_STOP === "1") process.exit(0);
       await Promise.all(nodes.map((n) => n.stop({ leave: false })));
       process.exit(0);
   }

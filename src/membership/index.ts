@@ -20,7 +20,7 @@ export {
   type MembershipStats,
 } from "./membership.ts";
 export { claimOf } from "./claims.ts";
-export { membershipTiming, type JoinOptions, type MembershipOptions, type MembershipTiming, type StopOptions } from "./options.ts";
+export { membershipTiming, poolCapacity, type JoinOptions, type MembershipOptions, type MembershipTiming, type StopOptions } from "./options.ts";
 export { registerMembershipEndpoints } from "./endpoints.ts";
 export { LEAVE_FEATURE, LEAVE_TIMEOUT, leaveRefusal, sendLeave, speaksLeave, type LeaveHost } from "./leave.ts";
 export type { AdmitOptions, Discovery, DiscoveryHost, IntroduceResult, TaskScheduler } from "./discovery.ts";

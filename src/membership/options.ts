@@ -6,6 +6,8 @@
  */
 import { ConfigError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { DEFAULT_MAX_CONNECTIONS } from "../transport/pool.ts";
+import { maxPeersOption } from "./bounds.ts";
 import type { MdnsOptions } from "./mdns.ts";
 import type { SeedLike } from "./seeds.ts";
 
@@ -99,4 +101,20 @@ export function membershipTiming(options: MembershipOptions): MembershipTiming {
     log.warn(`peerTimeout (${peerTimeout} s) is not longer than heartbeatInterval (${heartbeatInterval} s): peers will flap offline`);
   }
   return { heartbeatInterval, peerTimeout, heartbeatTimeout, joinTimeout };
+}
+
+/** Connections a mesh node's pool holds beyond one per peer: seeds, second-hand peers being verified, callers' replies. */
+const POOL_HEADROOM = 64;
+
+/**
+ * The connection cap (`PoolOptions.maxConnections`) of a node's own pool, by membership mode. Mesh
+ * membership heartbeats every peer every interval, so its pool holds one connection per peer
+ * (`maxPeers`, and some headroom): under that, the least recently used connections would be
+ * closed and reopened (a connect and a hello each) every interval. Gossip membership calls a few
+ * members a second (a probe, its indirect probes, gossip while there is news), so the default
+ * cap holds what it calls within the pool's idle timeout.
+ */
+export function poolCapacity(options: Pick<MembershipOptions, "membership" | "maxPeers">): number {
+  if (options.membership === "mesh") return maxPeersOption(options.maxPeers) + POOL_HEADROOM;
+  return DEFAULT_MAX_CONNECTIONS;
 }
