@@ -31,7 +31,8 @@ class SlowSocket implements SocketLike {
   write(bytes: Uint8Array): number {
     const n = Math.min(bytes.length, this.room);
     this.room -= n;
-    if (n > 0) this.taken.push(bytes.slice(0, n));
+    // A copy (a Buffer's `slice` is a view): the connection reuses its buffers once write returns.
+    if (n > 0) this.taken.push(new Uint8Array(bytes.subarray(0, n)));
     return n;
   }
   end(): void {}
@@ -90,6 +91,42 @@ describe("connection - write buffers", () => {
     expect(frames.length).toBe(13);
     expect(frames.slice(0, 10).map((m) => (m as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect((frames[12] as { i: number }).i).toBe(10);
+  });
+
+  test("a frame over the large buffer is encoded once, after the frames gathered before it, and its bytes survive backpressure", async () => {
+    const socket = new SlowSocket(1000);
+    const conn = connectionOn(socket);
+    conn.send({ i: 0, text: "a".repeat(3000) });
+    // A message that counts how often encoding starts: every encoder reads its one property once.
+    let reads = 0;
+    const items = Array.from({ length: 400 }, (_, i) => ({ n: i, text: "b".repeat(300) }));
+    const big = Object.defineProperty({}, "items", {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return items;
+      },
+    });
+    const queued = conn.send(big);
+    // The try in the small outbox (which stops within its 4 KiB) and one whole encoding; it was
+    // four before (small, large, a fresh large after a flush, then the general codec).
+    expect(reads).toBe(2);
+    expect(queued).toBeGreaterThan(LARGE_OUTBOX);
+    // A second one reuses the scratch buffer: the first one's bytes were copied where they wait.
+    conn.send({ i: 2, items: items.slice(0, 10) });
+    conn.send({ i: 3 });
+    await tick();
+    for (let i = 0; i < 10_000 && conn.backpressured; i++) {
+      socket.room = 4096;
+      conn.handleDrain();
+    }
+    expect(conn.backpressured).toBe(false);
+    const frames = framesOf(socket.taken) as Array<{ i?: number; items?: unknown[] }>;
+    expect(frames.length).toBe(4);
+    expect(frames[0]!.i).toBe(0);
+    expect(frames[1]!.items).toEqual(items);
+    expect(frames[2]!.i).toBe(2);
+    expect(frames[3]!.i).toBe(3);
   });
 
   test("under backpressure the unwritten bytes wait in the backlog, not in a held buffer; nothing is lost", async () => {
