@@ -75,12 +75,20 @@ function giveOutbox(buf: Buffer): void {
 
 /**
  * Where a frame that did not fit the outbox is encoded (header first), shared by the process: it
- * grows by doubling to the size of the largest such frame, up to {@link MAX_SCRATCH} (a fixed cost
- * of the process, like the free outboxes); a frame past that is left to the general codec.
+ * grows by doubling to the size of the frame, up to {@link MAX_SCRATCH}; a frame past that is left
+ * to the general codec. Only its first size ({@link SCRATCH_KEPT}) is kept between frames (a fixed
+ * cost of the process, like the free outboxes): a larger one is dropped once its frame is placed.
  */
 let scratch: Buffer = Buffer.alloc(0);
-/** The largest scratch buffer kept: a batch's budget (1 MiB of items) and room for its envelope. */
+/** The largest scratch buffer: a batch's budget (1 MiB of items) and room for its envelope. */
 export const MAX_SCRATCH = (1 << 20) + 64 * 1024;
+/** The scratch buffer kept between frames, at most. */
+const SCRATCH_KEPT = 2 * LARGE_OUTBOX;
+
+/** Bytes the process's scratch buffer holds now (for tests of what it keeps). */
+export function scratchBytes(): number {
+  return scratch.length;
+}
 
 /** Encode `message` into {@link scratch} after a header gap, header written; its size, or a negative result of {@link fastEncodeInto}. */
 function encodeToScratch(message: unknown): number {
@@ -258,7 +266,13 @@ export class Connection<S> implements FrameSink, SocketHandler {
       }
       if (end === NO_ROOM) {
         const size = encodeToScratch(message);
-        if (size >= 0) return this.place(scratch, size);
+        if (size >= 0) {
+          const placed = this.place(scratch, size);
+          // Placing copied what the socket did not take: a scratch grown past its first size
+          // goes (a member list of 1,000 would otherwise pin 512 KiB for the life of the process).
+          if (scratch.length > SCRATCH_KEPT) scratch = Buffer.alloc(0);
+          return placed;
+        }
       }
     }
     return this.sendPayload(encode(message));

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client } from "../../src/rpc/client.ts";
 import { Pool, DEFAULT_MAX_CONNECTIONS } from "../../src/transport/pool.ts";
-import { Connection, LARGE_OUTBOX, SMALL_OUTBOX, freeOutboxes } from "../../src/transport/connection.ts";
+import { Connection, LARGE_OUTBOX, SMALL_OUTBOX, freeOutboxes, scratchBytes } from "../../src/transport/connection.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { SocketLike } from "../../src/transport/socket.ts";
 import { ConfigError } from "../../src/errors.ts";
@@ -127,6 +127,24 @@ describe("connection - write buffers", () => {
     expect(frames[1]!.items).toEqual(items);
     expect(frames[2]!.i).toBe(2);
     expect(frames[3]!.i).toBe(3);
+  });
+
+  test("a frame over the scratch buffer's kept size grows it for itself only; its bytes and the next frame's are intact", async () => {
+    const socket = new SlowSocket(1000);
+    const conn = connectionOn(socket);
+    const items = Array.from({ length: 1000 }, (_, i) => ({ n: i, text: "c".repeat(300) }));
+    expect(conn.send({ i: 0, items })).toBeGreaterThan(2 * LARGE_OUTBOX);
+    expect(scratchBytes()).toBeLessThanOrEqual(2 * LARGE_OUTBOX);
+    conn.send({ i: 1, items: items.slice(0, 500) });
+    await tick();
+    for (let i = 0; i < 10_000 && conn.backpressured; i++) {
+      socket.room = 8192;
+      conn.handleDrain();
+    }
+    const frames = framesOf(socket.taken) as Array<{ i: number; items: unknown[] }>;
+    expect(frames.map((f) => f.i)).toEqual([0, 1]);
+    expect(frames[0]!.items).toEqual(items);
+    expect(frames[1]!.items).toEqual(items.slice(0, 500));
   });
 
   test("under backpressure the unwritten bytes wait in the backlog, not in a held buffer; nothing is lost", async () => {
