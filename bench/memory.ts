@@ -103,9 +103,6 @@ let identities: NodeIdentity[] = [];
 function makeIdentities(n: number): void {
   identities = Array.from({ length: n }, () => NodeIdentity.generate());
 }
-function identity(i: number): NodeIdentity {
-  return identities[i]!;
-}
 
 /** What every fake peer answers: enough for the node's pool and SWIM core to take it as a Bun member. */
 function answer(req: RequestMessage): ResponseMessage {
@@ -124,7 +121,7 @@ function answer(req: RequestMessage): ResponseMessage {
  * characters) and the claim carries its signature, which the node checks and keeps to pass on.
  */
 function member(i: number, address: string): MemberUpdate {
-  const who = identity(i);
+  const who = identities[i]!;
   const claim: MemberUpdate = { id: who.id, incarnation: 1, state: "alive", address, port: PEER_PORT, meta: { swarm: "mem", team: "t", name: `peer${i}`, kind: "node", capabilities: [] } };
   return { ...claim, sig: who.sign(gossipClaimBytes(claim)) };
 }

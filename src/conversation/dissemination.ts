@@ -168,7 +168,9 @@ export class Dissemination {
       if (view.batch.length + view.unknown.length > 0) {
         const peers = new Set(known);
         peers.add(author);
-        pushed = this.learn(itemKey(item), item, wire, size, peers, hot, author === self);
+        // Only an item this node pushes is waited for: one that came in a pull's answer is held
+        // already by the node that answered.
+        pushed = this.learn(itemKey(item), item, wire, size, peers, hot, hot && author === self);
       }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;

@@ -79,7 +79,7 @@ export class ItemMemory {
   /**
    * At the start of `round`: forget the entries older than {@link KEEP_ROUNDS} rounds and
    * {@link KEEP_SECONDS} seconds, and stop looking at those past {@link HOT_ROUNDS} (one that
-   * cooled without a push settles its waiter).
+   * cooled without a push settles its waiter; one pushed settles it when its push is answered).
    */
   age(round: number, now: number): void {
     for (const [key, e] of this.entries) {
@@ -89,7 +89,10 @@ export class ItemMemory {
       this.digest = null;
     }
     let cooled = 0;
-    while (cooled < this.recent.length && round - this.recent[cooled]!.at > HOT_ROUNDS) release(this.recent[cooled++]!);
+    for (; cooled < this.recent.length && round - this.recent[cooled]!.at > HOT_ROUNDS; cooled++) {
+      const e = this.recent[cooled]!;
+      if (e.pushes === 0) release(e);
+    }
     if (cooled > 0) this.recent = this.recent.slice(cooled);
   }
 

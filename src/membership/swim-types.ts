@@ -288,11 +288,12 @@ export function readUpdate(raw: unknown, readMeta?: (meta: unknown) => unknown):
   const { id, incarnation, state, address, port, meta, sig, from } = raw;
   if (!isId(id)) return null;
   if (typeof incarnation !== "number" || !Number.isSafeInteger(incarnation) || incarnation < 0) return null;
-  if (typeof state !== "string" || !(SWIM_STATES as readonly string[]).includes(state)) return null;
+  // The state as the constant (a decoded string is a copy of its own, kept as long as the member).
+  const known = SWIM_STATES.find((s) => s === state);
+  if (known === undefined) return null;
   if (typeof address !== "string" || address.length === 0 || address.length > MAX_ADDRESS) return null;
   if (!isPort(port)) return null;
-  // The state as the constant (a decoded string is a copy of its own, kept as long as the member).
-  const update: MemberUpdate = { id, incarnation, state: SWIM_STATES.find((s) => s === state)!, address, port };
+  const update: MemberUpdate = { id, incarnation, state: known, address, port };
   if (meta !== undefined && meta !== null) {
     const read = readMeta ? readMeta(meta) : meta;
     if (read === undefined) return null;
