@@ -254,7 +254,10 @@ export class Gossip {
     entry ??= this.#introduced(message, remoteAddress);
     const sender = entry !== undefined && fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress) ? entry : null;
     const known = sender !== null;
-    if (sender) this.#knownBy.add(sender.peer.id);
+    if (sender) {
+      this.#knownBy.add(sender.peer.id);
+      core.heardFrom(sender.peer.id);
+    }
     // A ping from a member this node has not heard of yet (it joined a moment ago) is still
     // acked, so that it is not suspected for it; what it carries waits until the sender is known.
     if (!known && kind !== "ping") throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");

@@ -22,7 +22,7 @@ export interface SwimSelf {
 /** A member as the core holds it: its last update and when its state last changed (seconds). */
 export interface SwimMember extends MemberUpdate {
   since: number;
-  /** When this node last had an ack from the member itself (its own probe or an indirect one), if ever. */
+  /** When this node last heard from the member itself (an ack to its own or an indirect probe, or a message from the member's address), if ever. */
   heard?: number;
   /** The list's {@link MemberList.version} when this record last changed (what a catch-up compares). */
   version: number;
@@ -175,7 +175,7 @@ export class MemberList {
     return applied;
   }
 
-  /** Member `id` acked this node just now (see {@link SwimMember.heard}). */
+  /** Member `id` acked this node, or sent it a message from its own address, just now (see {@link SwimMember.heard}). */
   heard(id: string): void {
     const m = this.members.get(id);
     if (m) m.heard = this.#ports.now();
@@ -227,11 +227,11 @@ export class MemberList {
         break;
       default: // dead or left
         if (isGone(previous)) return false;
-        // Another node's verdict of death about a member that acked this node a moment ago (a
+        // Another node's verdict of death about a member this node heard from a moment ago (a
         // healed partition's other side, whose deaths are of members this side kept): a suspicion
         // here instead (or a confirmation of one), so that it refutes before anyone here calls it
-        // offline. A member that really died was last heard from longer ago than its detection takes.
-        if (u.state === "dead" && u.from !== this.id && m.heard !== undefined && this.#ports.now() - m.heard <= 2 * this.#config.probeInterval) {
+        // offline. See {@link #doubtWindow}.
+        if (u.state === "dead" && u.from !== this.id && m.heard !== undefined && this.#ports.now() - m.heard <= this.#doubtWindow()) {
           this.#counters.deathsDoubted++;
           return this.#aboutMember({ ...u, state: "suspect" }, spread);
         }
@@ -242,6 +242,19 @@ export class MemberList {
     if (previous === "suspect") this.#clearSuspicion(m.id);
     this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from }, spread);
     return true;
+  }
+
+  /**
+   * Seconds after hearing from a member during which another node's verdict of its death is
+   * doubted. A member that really died is declared dead no sooner than the shortest suspicion
+   * after it last answered anyone, so a verdict within that time is wrong. The window is also at
+   * least two of this node's probe intervals as its local health stretches them (a node that
+   * missed nacks through a partition probes, and so hears, its own side less often). The few
+   * nodes that heard from a member that then truly died take one suspicion longer to call it dead.
+   */
+  #doubtWindow(): number {
+    const shortestSuspicion = Math.min(this.#config.suspicionMult * this.#config.probeInterval, this.#config.suspicionMaxTimeout);
+    return Math.max(shortestSuspicion, 2 * this.#awareness.scale(this.#config.probeInterval));
   }
 
   /** The compact record of an alive update that is news, its meta as the node keeps it. */

@@ -13,7 +13,8 @@
  *   `readMeta(meta)`, `keepMeta(meta)`, `onChange(member, previous)`, `onAck(id)`, `stalled()` and
  *   `isRefused(error)`. `config` overrides {@link SwimConfig}.
  * - `start()`, `stop()`, `join(target, timeout?)` (push-pull with a seed, then catch-up pulls),
- *   `learn(update)` (first-hand contact), `remind(id)` (tell a member held suspect or dead),
+ *   `learn(update)` (first-hand contact), `heardFrom(id)` (a message from the member itself),
+ *   `remind(id)` (tell a member held suspect or dead),
  *   `leave(timeout)`, `setMeta(meta)`.
  * - `handle(message)`: answer a decoded message from the network (`ping`, `ping_req`, `push_pull`,
  *   `gossip`); null for a malformed one. Never throws.
@@ -212,6 +213,14 @@ export class SwimCore {
   /** Apply an update learnt first-hand (the member itself told the node). True when it changed anything. */
   learn(update: MemberUpdate): boolean {
     return this.#list.apply(update);
+  }
+
+  /**
+   * Member `id` sent this node a message from its own address (checked by the caller): first-hand
+   * news that it is alive now, which makes another node's verdict of its death doubtful here.
+   */
+  heardFrom(id: string): void {
+    this.#list.heard(id);
   }
 
   /**

@@ -311,17 +311,43 @@ describe("swim core - another side's verdict", () => {
     expect(everSaw(a, b, "dead")).toBe(false);
   });
 
-  test("a death declared elsewhere of a member not heard from lately is taken as it is", async () => {
+  test("a death declared elsewhere of a member last heard from longer ago than the shortest suspicion is taken as it is", async () => {
     const net = await swarm(3);
     const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
-    // b stops answering; long enough that its last ack to a is older than two probe intervals,
-    // not long enough for a's own suspicion to have run out (a's view: alive or suspect).
-    b.up = false;
-    await net.runUntil(() => false, 0.8);
+    const heard = () => (a.core.member(b.id) as { heard?: number } | undefined)?.heard;
+    await net.runUntil(() => heard() !== undefined && net.clock.now - heard()! < 0.2, 10, 0.05);
+    // a stops probing (its view stays as it is), so what it last heard of b only ages: past the
+    // shortest suspicion (suspicionMult x probeInterval = 4 s here, a's health being good), a
+    // verdict of b's death could be true, and a takes it.
+    a.core.stop();
+    expect(a.core.stats().awareness).toBe(0);
+    await net.runUntil(() => false, 4.1);
+    expect(net.clock.now - heard()!).toBeGreaterThan(4);
     const member = a.core.member(b.id)!;
-    expect(member.state === "alive" || member.state === "suspect").toBe(true);
+    expect(member.state).toBe("alive");
     await a.core.handle({ kind: "gossip", from: c.id, updates: [{ id: b.id, incarnation: member.incarnation, state: "dead", address: "10.0.0.1", port: b.port, from: c.id }] });
     expect(a.core.member(b.id)!.state).toBe("dead");
     expect(a.core.stats().deathsDoubted).toBe(0);
+  });
+
+  test("a member never heard from first-hand: another node's verdict is taken as it is", async () => {
+    const net = new SimNetwork();
+    const a = net.add();
+    const b: MemberUpdate = { id: "b", incarnation: 1, state: "alive", address: "10.0.0.9", port: 9001, meta: { name: "b" } };
+    await a.core.handle({ kind: "push_pull", from: "x", join: true, members: [{ ...b, id: "x", port: 9000 }, b] });
+    await a.core.handle({ kind: "gossip", from: "x", updates: [{ ...b, state: "dead", from: "x" }] });
+    expect(a.core.member("b")!.state).toBe("dead");
+    expect(a.core.stats().deathsDoubted).toBe(0);
+  });
+
+  test("a message from the member itself (heardFrom) counts as hearing from it: a verdict just after is doubted", async () => {
+    const net = new SimNetwork();
+    const a = net.add();
+    const b: MemberUpdate = { id: "b", incarnation: 1, state: "alive", address: "10.0.0.9", port: 9001, meta: { name: "b" } };
+    await a.core.handle({ kind: "push_pull", from: "x", join: true, members: [{ ...b, id: "x", port: 9000 }, b] });
+    a.core.heardFrom("b");
+    await a.core.handle({ kind: "gossip", from: "x", updates: [{ ...b, state: "dead", from: "x" }] });
+    expect(a.core.member("b")!.state).toBe("suspect");
+    expect(a.core.stats().deathsDoubted).toBe(1);
   });
 });
