@@ -60,8 +60,15 @@ export class MemberList {
   readonly #awareness: Awareness;
   readonly #counters: SwimCounters;
   readonly #running: () => boolean;
+  /** Told when this node doubts another node's verdict of a member's death (the core probes it). */
+  readonly #onDoubt: (id: string) => void;
+  /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
+  readonly #doubted = new Set<string>();
 
-  constructor(self: SwimSelf, parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean }) {
+  constructor(
+    self: SwimSelf,
+    parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void },
+  ) {
     this.#self = { ...self, incarnation: self.incarnation ?? 0 };
     this.#config = parts.config;
     this.#ports = parts.ports;
@@ -69,6 +76,7 @@ export class MemberList {
     this.#awareness = parts.awareness;
     this.#counters = parts.counters;
     this.#running = parts.running;
+    this.#onDoubt = parts.onDoubt ?? (() => {});
     this.#random = parts.ports.random ?? Math.random;
   }
 
@@ -98,6 +106,15 @@ export class MemberList {
   clearSuspicions(): void {
     for (const s of this.#suspicions.values()) s.cancel();
     this.#suspicions.clear();
+    this.#doubted.clear();
+  }
+
+  /**
+   * True when member `id` is suspect here because another node declared it dead while this node
+   * had just heard from it: this node's own failed probe of it is then enough to call it dead.
+   */
+  doubted(id: string): boolean {
+    return this.#doubted.has(id);
   }
 
   nextTarget(): SwimMember | undefined {
@@ -233,7 +250,13 @@ export class MemberList {
         // offline. See {@link #doubtWindow}.
         if (u.state === "dead" && u.from !== this.id && m.heard !== undefined && this.#ports.now() - m.heard <= this.#doubtWindow()) {
           this.#counters.deathsDoubted++;
-          return this.#aboutMember({ ...u, state: "suspect" }, spread);
+          const changed = this.#aboutMember({ ...u, state: "suspect" }, spread);
+          if (m.state === "suspect" && !this.#doubted.has(m.id)) {
+            this.#doubted.add(m.id);
+            // Settled by a probe of this node's own, now, not by a suspicion's timeout.
+            this.#onDoubt(m.id);
+          }
+          return changed;
         }
         m.state = u.state;
         m.incarnation = u.incarnation;
@@ -321,6 +344,7 @@ export class MemberList {
   #clearSuspicion(id: string): void {
     this.#suspicions.get(id)?.cancel();
     this.#suspicions.delete(id);
+    this.#doubted.delete(id);
   }
 
   /** A member's record as an update (wire fields only). */

@@ -91,7 +91,7 @@ export class SwimCore {
     this.#ports = ports;
     this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)));
     this.#awareness = new Awareness(this.config.awarenessMax);
-    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running };
+    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true) };
     this.#list = new MemberList(self, parts);
   }
 
@@ -291,11 +291,12 @@ export class SwimCore {
    * was killed): probe it now, out of the round-robin turn, so a mass crash is found in the time
    * of one probe rather than when each dead member's turn comes. The probe runs as usual
    * (indirect probes, then suspicion), so a member that is only slow is protected as ever; at
-   * most {@link MAX_EVIDENCE_PROBES} at a time, one per member.
+   * most {@link MAX_EVIDENCE_PROBES} at a time, one per member. `doubted`: a suspect whose death
+   * another node declared and this node doubted (see `MemberList`): its probe settles it.
    */
-  #evidence(id: string): void {
+  #evidence(id: string, doubted = false): void {
     const m = this.#list.members.get(id);
-    if (!this.#running || !m || m.state !== "alive" || this.#probed.has(id) || this.#probed.size > MAX_EVIDENCE_PROBES) return;
+    if (!this.#running || !m || m.state !== (doubted ? "suspect" : "alive") || this.#probed.has(id) || this.#probed.size > MAX_EVIDENCE_PROBES) return;
     this.#counters.evidenceProbes++;
     void this.#probe(m);
   }
@@ -360,6 +361,13 @@ export class SwimCore {
     this.#counters.missedNacks += missed;
     this.#awareness.apply((helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
     const current = this.#list.members.get(m.id);
+    if (current && current.state === "suspect" && current.incarnation === incarnation && this.#list.doubted(m.id)) {
+      // Another node declared it dead, this node doubted that (it had heard from it a moment
+      // before), and now its own probe failed too: dead, without a suspicion of its own on top.
+      this.#counters.deathsDeclared++;
+      this.#list.apply({ ...this.#list.update(current), state: "dead", from: this.id });
+      return;
+    }
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };

@@ -311,6 +311,25 @@ describe("swim core - another side's verdict", () => {
     expect(everSaw(a, b, "dead")).toBe(false);
   });
 
+  test("a doubted death is settled by this node's own probe at once: a member that really died is dead here within one probe, not one suspicion", async () => {
+    const net = await swarm(3);
+    const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
+    const heard = () => (a.core.member(b.id) as { heard?: number } | undefined)?.heard;
+    await net.runUntil(() => heard() !== undefined && net.clock.now - heard()! < 0.2, 10, 0.05);
+    // b's process is killed right after it acked a (nothing listens at its port any more).
+    net.kill(b, true);
+    const incarnation = a.core.member(b.id)!.incarnation;
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [{ id: b.id, incarnation, state: "dead", address: "10.0.0.1", port: b.port, from: c.id }] });
+    expect(a.core.stats().deathsDoubted).toBe(1);
+    expect(a.core.member(b.id)!.state).toBe("suspect");
+    const doubtedAt = net.clock.now;
+    await net.runUntil(() => a.core.member(b.id)?.state === "dead", 10);
+    expect(a.core.member(b.id)!.state).toBe("dead");
+    // A suspicion of a's own would take at least suspicionMult x probeInterval = 4 s here; the probe
+    // (direct, then indirect through c) takes at most one probe interval.
+    expect(net.clock.now - doubtedAt).toBeLessThanOrEqual(a.core.config.probeInterval);
+  });
+
   test("a death declared elsewhere of a member last heard from longer ago than the shortest suspicion is taken as it is", async () => {
     const net = await swarm(3);
     const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
