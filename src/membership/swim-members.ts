@@ -273,7 +273,8 @@ export class MemberList {
    * after it last answered anyone, so a verdict within that time is wrong. The window is also at
    * least two of this node's probe intervals as its local health stretches them (a node that
    * missed nacks through a partition probes, and so hears, its own side less often). The few
-   * nodes that heard from a member that then truly died take one suspicion longer to call it dead.
+   * nodes that heard from a member that then truly died probe it once more before they call it
+   * dead (see {@link doubted}).
    */
   #doubtWindow(): number {
     const shortestSuspicion = Math.min(this.#config.suspicionMult * this.#config.probeInterval, this.#config.suspicionMaxTimeout);
