@@ -185,8 +185,8 @@ export class MemberList {
    * Apply one update; true when it changed this node's view (then it is queued for others, sent
    * at most `spread` times). One about this node is refuted, and the refutation always queued.
    */
-  apply(u: MemberUpdate, spread = Number.POSITIVE_INFINITY): boolean {
-    const applied = u.id === this.id ? this.#aboutSelf(u) : this.#aboutMember(u, spread);
+  apply(u: MemberUpdate, spread = Number.POSITIVE_INFINITY, refused = false): boolean {
+    const applied = u.id === this.id ? this.#aboutSelf(u) : this.#aboutMember(u, spread, refused);
     if (applied) this.#counters.updatesApplied++;
     else this.#counters.updatesIgnored++;
     return applied;
@@ -210,7 +210,7 @@ export class MemberList {
     return true;
   }
 
-  #aboutMember(u: MemberUpdate, spread: number): boolean {
+  #aboutMember(u: MemberUpdate, spread: number, refused = false): boolean {
     if (!SWIM_STATES.includes(u.state)) return false;
     const m = this.members.get(u.id);
     // Old news is dropped before its signature is checked: in a mass join most updates received
@@ -240,7 +240,7 @@ export class MemberList {
         if (previous === "suspect") return this.#confirm(m, u.from ?? "", spread);
         m.state = "suspect";
         m.incarnation = u.incarnation;
-        this.#suspect(m, u.from ?? "");
+        this.#suspect(m, u.from ?? "", refused);
         break;
       default: // dead or left
         if (isGone(previous)) return false;
@@ -309,11 +309,16 @@ export class MemberList {
   /**
    * Start a suspicion: Lifeguard's timeout between min and max, shrinking with confirmations, and
    * stretched by this node's local health (a node that is itself slow gives the suspect longer).
+   * `refused`: this node's own probe found nothing listening at the member's port (a refused
+   * connect, which the kernel answers whatever the load) and no helper reached it: local health
+   * stretches a suspicion because this node may have missed an ack, and here there was none to
+   * miss, so the timeout is not stretched (the member still has it to refute, as after a restart).
    */
-  #suspect(m: SwimMember, from: string): void {
+  #suspect(m: SwimMember, from: string, refused = false): void {
     const alive = this.#counts.alive + 1;
     const base = this.#config.suspicionMult * Math.max(1, Math.log10(Math.max(1, alive))) * this.#config.probeInterval;
-    const min = this.#awareness.scale(Math.min(base, this.#config.suspicionMaxTimeout));
+    const shortest = Math.min(base, this.#config.suspicionMaxTimeout);
+    const min = refused ? shortest : this.#awareness.scale(shortest);
     const max = this.#config.suspicionMaxMult * min;
     const k = alive - 2 < this.#config.suspicionMult - 2 ? 0 : this.#config.suspicionMult - 2;
     const suspicion = new Suspicion(this.#ports.now(), min, max, k, from);

@@ -325,7 +325,9 @@ export class SwimCore {
     // Lifeguard's buddy system: a suspect hears of its suspicion in the probe itself, and refutes.
     const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback()] : this.#piggyback();
     const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
-    const direct = this.#request(m, ping, interval).then((a) => a?.kind === "ack" && a.from === m.id);
+    // Nothing listening at its port (see the suspicion below).
+    let refusedDirect = false;
+    const direct = this.#request(m, ping, interval, undefined, () => void (refusedDirect = true)).then((a) => a?.kind === "ack" && a.from === m.id);
     if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout), undefined, onStall)) {
       this.#awareness.apply(late() ? 1 : -1);
       this.#list.heard(m.id);
@@ -371,7 +373,8 @@ export class SwimCore {
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
-      this.#list.apply(suspicion);
+      // A refused connect is not this node's slowness: its suspicion is not stretched by local health.
+      this.#list.apply(suspicion, undefined, refusedDirect);
       // Told at once too (not only when its next probe comes): a live member refutes in its ack.
       void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback()] }, interval);
     }

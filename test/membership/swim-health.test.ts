@@ -181,6 +181,28 @@ describe("swim core - a refused send is evidence", () => {
     for (const n of rest) for (const other of rest) if (other !== n) expect(everSaw(n, other, "dead")).toBe(false);
   });
 
+  test("a member whose port refuses gets the shortest suspicion, however unhealthy the prober; a silent one a stretched suspicion", async () => {
+    // Two nodes: a's failed probes have no helper to ask, so each raises a's local health score.
+    const suspicion = async (refuse: boolean): Promise<{ seconds: number; awareness: number }> => {
+      const net = await swarm(2);
+      const [a, b] = net.nodes as [SimNode, SimNode];
+      net.kill(b, refuse);
+      await net.runUntil(() => net.view(a, b) === "suspect", 30, 0.01);
+      const suspectedAt = net.clock.now;
+      const awareness = a.core.stats().awareness;
+      await net.runUntil(() => net.view(a, b) === "dead", 120, 0.01);
+      expect(net.view(a, b)).toBe("dead");
+      return { seconds: net.clock.now - suspectedAt, awareness };
+    };
+    // The shortest suspicion here: suspicionMult x probeInterval = 4 s (log10 of 2 members < 1).
+    const refused = await suspicion(true);
+    expect(refused.awareness).toBeGreaterThan(0);
+    expect(refused.seconds).toBeLessThanOrEqual(4 + 0.05);
+    const silent = await suspicion(false);
+    expect(silent.awareness).toBeGreaterThan(0);
+    expect(silent.seconds).toBeGreaterThanOrEqual(4 * (silent.awareness + 1) - 0.05);
+  });
+
   test("helpers whose ports refuse after a mass crash are not counted against the prober's own health", async () => {
     const net = await swarm(10);
     const dead = net.nodes.slice(6);
