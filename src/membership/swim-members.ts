@@ -62,12 +62,14 @@ export class MemberList {
   readonly #running: () => boolean;
   /** Told when this node doubts another node's verdict of a member's death (the core probes it). */
   readonly #onDoubt: (id: string) => void;
+  /** Told when a member went dead or left here (the core spreads it without delay). */
+  readonly #onGone: () => void;
   /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
   readonly #doubted = new Set<string>();
 
   constructor(
     self: SwimSelf,
-    parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void },
+    parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void; onGone?: () => void },
   ) {
     this.#self = { ...self, incarnation: self.incarnation ?? 0 };
     this.#config = parts.config;
@@ -77,6 +79,7 @@ export class MemberList {
     this.#counters = parts.counters;
     this.#running = parts.running;
     this.#onDoubt = parts.onDoubt ?? (() => {});
+    this.#onGone = parts.onGone ?? (() => {});
     this.#random = parts.ports.random ?? Math.random;
   }
 
@@ -296,6 +299,7 @@ export class MemberList {
     // Not to be spread (0): a queued older update about it would spread stale news, so it goes too.
     if (spread > 0) this.#queue.push(compact(update), spread);
     else this.#queue.delete(m.id);
+    if (spread > 0 && isGone(m.state) && previous !== null && !isGone(previous)) this.#onGone();
     this.#ports.onChange?.(m, previous);
   }
 

@@ -81,6 +81,10 @@ export class SwimCore {
   #probing = false;
   /** Members being probed now (the round's one, and those probed out of turn on evidence). */
   readonly #probed = new Set<string>();
+  /** Until then the gossip rounds keep the configured pace (see {@link #gossipDelay}). */
+  #hurryUntil = Number.NEGATIVE_INFINITY;
+  /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
+  #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
     deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
@@ -91,7 +95,7 @@ export class SwimCore {
     this.#ports = ports;
     this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)));
     this.#awareness = new Awareness(this.config.awarenessMax);
-    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true) };
+    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry() };
     this.#list = new MemberList(self, parts);
   }
 
@@ -135,7 +139,7 @@ export class SwimCore {
     // node sends less, where a fixed pace fed the overload (late answers, suspicions, refutations
     // to gossip, more load) until live nodes were declared dead by the thousand.
     this.#loop(() => this.#awareness.scale(this.config.probeInterval), () => void this.#probeRound());
-    this.#loop(() => this.#awareness.scale(this.config.gossipInterval), () => this.#gossipRound());
+    this.#armGossip(this.#gossipDelay());
     this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
   }
 
@@ -144,6 +148,7 @@ export class SwimCore {
     this.#running = false;
     for (const cancel of this.#timers) cancel();
     this.#timers.clear();
+    this.#gossipTimer = null;
     this.#list.clearSuspicions();
   }
 
@@ -443,6 +448,43 @@ export class SwimCore {
   }
 
   // --- dissemination -----------------------------------------------------------------------
+
+  /**
+   * The wait before the next gossip round: stretched by local health (an overloaded node sends
+   * less), but for a while after a member went dead or left here, at the configured pace, so that a
+   * death spreads in rounds of `gossipInterval` rather than of up to (awarenessMax + 1) times that
+   * (a node that is merely slow would otherwise slow every survivor's detection).
+   */
+  #gossipDelay(): number {
+    return this.#ports.now() < this.#hurryUntil ? this.config.gossipInterval : this.#awareness.scale(this.config.gossipInterval);
+  }
+
+  /** A member went dead or left here: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
+  #hurry(): void {
+    const now = this.#ports.now();
+    const hurrying = now < this.#hurryUntil;
+    const transmissions = this.config.retransmitMult * Math.ceil(Math.log10(this.#list.members.size + 2));
+    this.#hurryUntil = now + Math.ceil(transmissions / Math.max(1, this.config.gossipNodes)) * this.config.gossipInterval;
+    // A round now, and the next ones at the configured pace (the wait armed may be a stretched one).
+    if (!hurrying && this.#running) this.#armGossip(0);
+  }
+
+  /** (Re-)arm the gossip rounds: the next in `delay` seconds, then each after {@link #gossipDelay}. */
+  #armGossip(delay: number): void {
+    if (this.#gossipTimer) {
+      this.#gossipTimer();
+      this.#timers.delete(this.#gossipTimer);
+    }
+    const cancel = this.#ports.schedule(delay, () => {
+      this.#timers.delete(cancel);
+      this.#gossipTimer = null;
+      if (!this.#running) return;
+      this.#gossipRound();
+      this.#armGossip(this.#gossipDelay());
+    });
+    this.#gossipTimer = cancel;
+    this.#timers.add(cancel);
+  }
 
   #gossipRound(): void {
     if (this.#queue.size === 0) return;

@@ -106,6 +106,43 @@ describe("swim core - local health", () => {
   });
 });
 
+describe("swim core - a death spreads at the configured pace", () => {
+  test("a node whose local health stretches its gossip rounds still gossips a member's death at once and every gossipInterval", async () => {
+    // Many transmissions per update, so that the queue holds the news through the rounds counted.
+    const net = await swarm(6, new SimNetwork({ retransmitMult: 30 }));
+    const [a, , , , , x] = net.nodes as SimNode[];
+    // a's loop runs late, as in the local health test above, until its rounds are stretched.
+    for (const n of net.nodes) n.answerDelay = 0.6;
+    let ticking = true;
+    const tick = (): void => {
+      if (!ticking) return;
+      a!.stalled += 0.05;
+      net.clock.schedule(0.1, tick);
+    };
+    tick();
+    await net.runUntil(() => a!.core.stats().awareness >= 2, 60, 0.1);
+    ticking = false;
+    const awareness = a!.core.stats().awareness;
+    expect(awareness).toBeGreaterThanOrEqual(2);
+    // Rounds of gossip a sends in one second: stretched, at most one or two rounds of 3 members.
+    const gossipIn = async (seconds: number): Promise<number> => {
+      const before = a!.core.stats().gossipSent;
+      await net.runUntil(() => false, seconds);
+      return a!.core.stats().gossipSent - before;
+    };
+    // x leaves (its own left claim reaches a): news of a member gone.
+    const m = a!.core.member(x!.id)!;
+    await a!.core.handle({ kind: "gossip", from: x!.id, updates: [{ id: x!.id, incarnation: m.incarnation, state: "left", address: m.address, port: m.port }] });
+    expect(a!.core.member(x!.id)!.state).toBe("left");
+    // One round at once, then one every 0.2 s while its transmissions last (30 x ceil(log10(8)) =
+    // 30, to 3 members a round: 10 rounds): at least 2 rounds within 0.45 s.
+    const hurried = await gossipIn(0.45);
+    expect(hurried).toBeGreaterThanOrEqual(2 * 3);
+    // Stretched pace: (awareness + 1) x 0.2 s per round.
+    expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
+  });
+});
+
 describe("swim core - suspicion", () => {
   test("a suspected member hears of it at once from the suspecter, and refutes", async () => {
     const net = await swarm(4, new SimNetwork({ indirectChecks: 0 }));
