@@ -83,6 +83,8 @@ export class SwimCore {
   readonly #probed = new Set<string>();
   /** Until then the gossip rounds keep the configured pace (see {@link #gossipDelay}). */
   #hurryUntil = Number.NEGATIVE_INFINITY;
+  /** Doubted deaths waiting for a probe (see {@link #evidence}). */
+  readonly #doubtsWaiting = new Set<string>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
@@ -149,6 +151,7 @@ export class SwimCore {
     for (const cancel of this.#timers) cancel();
     this.#timers.clear();
     this.#gossipTimer = null;
+    this.#doubtsWaiting.clear();
     this.#list.clearSuspicions();
   }
 
@@ -301,7 +304,13 @@ export class SwimCore {
    */
   #evidence(id: string, doubted = false): void {
     const m = this.#list.members.get(id);
-    if (!this.#running || !m || m.state !== (doubted ? "suspect" : "alive") || this.#probed.has(id) || this.#probed.size > MAX_EVIDENCE_PROBES) return;
+    if (!this.#running || !m || m.state !== (doubted ? "suspect" : "alive") || this.#probed.has(id)) return;
+    if (this.#probed.size > MAX_EVIDENCE_PROBES) {
+      // A doubted death waits for a free probe (one that ends frees one): left to its suspicion's
+      // timeout it would be called dead seconds after the rest of the swarm did.
+      if (doubted) this.#doubtsWaiting.add(id);
+      return;
+    }
     this.#counters.evidenceProbes++;
     void this.#probe(m);
   }
@@ -313,6 +322,11 @@ export class SwimCore {
       await this.#probeOnce(m);
     } finally {
       this.#probed.delete(m.id);
+      const waiting = this.#doubtsWaiting.values().next();
+      if (!waiting.done) {
+        this.#doubtsWaiting.delete(waiting.value);
+        if (this.#list.doubted(waiting.value)) this.#evidence(waiting.value, true);
+      }
     }
   }
 

@@ -389,6 +389,25 @@ describe("swim core - another side's verdict", () => {
     expect(net.clock.now - doubtedAt).toBeLessThanOrEqual(a.core.config.probeInterval);
   });
 
+  test("many doubted deaths at once (a killed process's members) are each settled by a probe, a few at a time, none left to a suspicion", async () => {
+    const net = await swarm(14);
+    const [a, c] = net.nodes as [SimNode, SimNode];
+    const dead = net.nodes.slice(4);
+    for (const d of dead) a.core.heardFrom(d.id);
+    for (const d of dead) net.kill(d, true);
+    const start = net.clock.now;
+    for (const d of dead) {
+      const m = a.core.member(d.id)!;
+      await a.core.handle({ kind: "gossip", from: c.id, updates: [{ id: d.id, incarnation: m.incarnation, state: "dead", address: m.address, port: m.port, from: c.id }] });
+    }
+    expect(a.core.stats().deathsDoubted).toBe(dead.length);
+    await net.runUntil(() => dead.every((d) => net.view(a, d) === "dead"), 30, 0.01);
+    for (const d of dead) expect(net.view(a, d)).toBe("dead");
+    // Ten probes, at most five at a time, each ended by refused pings and the helpers' nacks: well
+    // within the shortest suspicion (4 x log10(14) x 1 s = 4.6 s here).
+    expect(net.clock.now - start).toBeLessThan(2);
+  });
+
   test("a death declared elsewhere of a member last heard from longer ago than the shortest suspicion is taken as it is", async () => {
     const net = await swarm(3);
     const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
