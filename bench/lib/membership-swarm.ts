@@ -41,6 +41,11 @@ export interface SwarmResult {
   /** Nodes in the killed process, and the time from the kill until every other node saw them all offline. */
   killed: number;
   offlineEverywhere: number | null;
+  /**
+   * Seconds from the kill until a survivor saw a killed node offline, over every (survivor, killed
+   * node) pair of the worker processes: median, 90th and 99th percentile (null when not all went).
+   */
+  offlineDelays: { p50: number; p90: number; p99: number } | null;
   /** SWIM's counters over the workers' nodes: from the start until converged, and in the steady window. */
   swimJoin: SwimTotals;
   swimSteady: SwimTotals;
@@ -162,9 +167,14 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     victim.proc.kill("SIGKILL");
     const killedAt = Date.now();
     let offlineEverywhere: number | null = null;
+    let offlineDelays: SwarmResult["offlineDelays"] = null;
     try {
-      const ats = await Promise.all([...watching.map((p) => p.then((g) => g.at)), seedGone]);
+      const gone = await Promise.all(watching);
+      const ats = [...gone.map((g) => g.at), await seedGone];
       offlineEverywhere = (Math.max(...ats) - killedAt) / 1000;
+      const delays = gone.flatMap((g) => g.times.map((t) => (t - killedAt) / 1000)).sort((a, b) => a - b);
+      const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] ?? 0;
+      offlineDelays = { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
     } catch {
       offlineEverywhere = null; // not every node saw them go within 60 s
     }
@@ -184,6 +194,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       connectionsPerProcess: converged.reduce((sum, s) => sum + s.connections, 0) / converged.length,
       killed: victimIds.length,
       offlineEverywhere,
+      offlineDelays,
       swimJoin: sumSwim(converged.map((s) => s.swim)),
       swimSteady: diffSwim(sumSwim(before.map((s) => s.swim)), sumSwim(after.map((s) => s.swim))),
     };

@@ -36,7 +36,7 @@ export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number }
   | { type: "joined"; at: number }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals }
-  | { type: "gone"; at: number }
+  | { type: "gone"; at: number; times: number[] }
   | { type: "error"; message: string };
 
 export type { SwimTotals } from "./membership-swim-totals.ts";
@@ -89,15 +89,19 @@ async function handle(command: WorkerCommand): Promise<void> {
       const ids = new Set(command.ids);
       const pending = new Set(nodes.map((n) => n.id));
       const left = new Map(nodes.map((n) => [n.id, new Set(ids)]));
+      // When each watched id went offline at each node here (epoch ms), for the distribution.
+      const times: number[] = [];
       const done = () => {
-        if (pending.size === 0) answer({ type: "gone", at: Date.now() });
+        if (pending.size === 0) answer({ type: "gone", at: Date.now(), times });
       };
       for (const node of nodes) {
         const waiting = left.get(node.id)!;
         for (const id of [...waiting]) if (!node.membership.table.has(id)) waiting.delete(id);
         if (waiting.size === 0) pending.delete(node.id);
         const off = node.on("peer.offline", (peer) => {
-          if (!waiting.delete(peer.id) || waiting.size > 0) return;
+          if (!waiting.delete(peer.id)) return;
+          times.push(Date.now());
+          if (waiting.size > 0) return;
           off();
           pending.delete(node.id);
           done();

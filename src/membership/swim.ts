@@ -322,10 +322,11 @@ export class SwimCore {
       await this.#probeOnce(m);
     } finally {
       this.#probed.delete(m.id);
-      const waiting = this.#doubtsWaiting.values().next();
-      if (!waiting.done) {
-        this.#doubtsWaiting.delete(waiting.value);
-        if (this.#list.doubted(waiting.value)) this.#evidence(waiting.value, true);
+      for (const id of this.#doubtsWaiting) {
+        this.#doubtsWaiting.delete(id);
+        if (!this.#list.doubted(id)) continue; // refuted, or dead by now
+        this.#evidence(id, true);
+        break;
       }
     }
   }
