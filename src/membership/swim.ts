@@ -393,8 +393,11 @@ export class SwimCore {
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
-      // A refused connect is not this node's slowness: its suspicion is not stretched by local health.
+      // A refused connect is not this node's slowness: its suspicion is not stretched by local
+      // health, and it spreads at the configured pace (a crashed process's other members are found
+      // as its gossip meets their closed ports).
       this.#list.apply(suspicion, undefined, refusedDirect);
+      if (refusedDirect) this.#hurry();
       // Told at once too (not only when its next probe comes): a live member refutes in its ack.
       void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback()] }, interval);
     }
@@ -466,15 +469,16 @@ export class SwimCore {
 
   /**
    * The wait before the next gossip round: stretched by local health (an overloaded node sends
-   * less), but for a while after a member went dead or left here, at the configured pace, so that a
-   * death spreads in rounds of `gossipInterval` rather than of up to (awarenessMax + 1) times that
-   * (a node that is merely slow would otherwise slow every survivor's detection).
+   * less), but for a while after a member went dead or left here, or this node's probe found its
+   * port closed, at the configured pace, so that a crash spreads in rounds of `gossipInterval`
+   * rather than of up to (awarenessMax + 1) times that (a node that is merely slow would otherwise
+   * slow every survivor's detection).
    */
   #gossipDelay(): number {
     return this.#ports.now() < this.#hurryUntil ? this.config.gossipInterval : this.#awareness.scale(this.config.gossipInterval);
   }
 
-  /** A member went dead or left here: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
+  /** A member went dead or left here, or its port refused this node's probe: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
   #hurry(): void {
     const now = this.#ports.now();
     const hurrying = now < this.#hurryUntil;

@@ -143,6 +143,33 @@ describe("swim core - a death spreads at the configured pace", () => {
   });
 });
 
+describe("swim core - a closed port spreads at the configured pace", () => {
+  test("a suspicion this node started because the member's port refused is gossiped at once and every gossipInterval, however late its loop", async () => {
+    // Two nodes: a's only member is x, so that a's own probe is what finds x's port closed.
+    const net = await swarm(2, new SimNetwork({ retransmitMult: 30 }));
+    const [a, x] = net.nodes as [SimNode, SimNode];
+    for (const n of net.nodes) n.answerDelay = 0.6;
+    let ticking = true;
+    const tick = (): void => {
+      if (!ticking) return;
+      a.stalled += 0.05;
+      net.clock.schedule(0.1, tick);
+    };
+    tick();
+    await net.runUntil(() => a.core.stats().awareness >= 2, 60, 0.1);
+    ticking = false;
+    net.kill(x, true);
+    await net.runUntil(() => net.view(a, x) === "suspect", 60, 0.01);
+    expect(a.core.stats().suspects).toBe(1);
+    const awareness = a.core.stats().awareness;
+    const before = a.core.stats().gossipSent;
+    await net.runUntil(() => false, 0.45);
+    // At the configured pace: a round at once and one each 0.2 s (to its one member).
+    expect(a.core.stats().gossipSent - before).toBeGreaterThanOrEqual(2);
+    expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
+  });
+});
+
 describe("swim core - suspicion", () => {
   test("a suspected member hears of it at once from the suspecter, and refutes", async () => {
     const net = await swarm(4, new SimNetwork({ indirectChecks: 0 }));
