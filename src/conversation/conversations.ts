@@ -208,8 +208,8 @@ export class Conversations {
   observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: unknown): void {
     const opening = receivedOpening(broadcast, endpoint, args, kwargs, this.host, signatureText(sig));
     if ("refused" in opening) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${opening.refused}`);
-    const forged = this.records.eventRefusal(opening.event);
-    if (forged) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${forged}`);
+    const skipped = this.log.has(opening.event.event_id) === true ? "held already (a record is checked once per node)" : this.records.eventRefusal(opening.event);
+    if (skipped) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${skipped}`);
     const received = { broadcast: opening.broadcast, endpoint, args, kwargs: opening.kwargs } satisfies BroadcastReceived;
     this.track(this.append(opening.event).then((stored) => stored && this.host.emit("broadcast.received", received)));
   }
