@@ -24,7 +24,7 @@ import { Gossip } from "./gossip.ts";
 import { ReplyBook, type ReplyOrigin } from "./replies.ts";
 import { syncFrom, type SyncPort } from "./sync.ts";
 import { SignatureRoutes, openRecords, type PerPeerKwargs } from "./signing.ts";
-import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
+import { SIG_KEY, signatureBytes, signatureText, type SignedRecords } from "../security/records.ts";
 import { checkEvent, checkReply, receivedOpening } from "./inbound.ts";
 import { Dissemination, type DisseminationStats } from "./dissemination.ts";
 import type { Item } from "./batch-items.ts";
@@ -232,7 +232,7 @@ export class Conversations {
       const first = (await this.replyBook.of(nonce)).get(self.id);
       return first ?? { nonce, peer: self, result: result ?? null };
     }
-    const item: Item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: sig ?? null };
+    const item: Item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: signatureBytes(sig) }; // 64 bytes, not 88 of base64
     const origin = typeof target !== "string" && target.origin && target.origin.id !== self.id ? target.origin : null;
     // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
     const to = origin && (this.gossip.others().find((p) => p.id === origin.id) ?? origin);
