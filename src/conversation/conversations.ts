@@ -24,7 +24,7 @@ import { Gossip } from "./gossip.ts";
 import { ReplyBook, type ReplyOrigin } from "./replies.ts";
 import { syncFrom, type SyncPort } from "./sync.ts";
 import { SignatureRoutes, openRecords, type PerPeerKwargs } from "./signing.ts";
-import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
+import { SIG_KEY, signatureBytes, signatureText, type SignedRecords } from "../security/records.ts";
 import { checkEvent, checkReply, receivedOpening } from "./inbound.ts";
 import { Dissemination, type DisseminationStats } from "./dissemination.ts";
 import type { Item } from "./batch-items.ts";
@@ -208,8 +208,8 @@ export class Conversations {
   observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: unknown): void {
     const opening = receivedOpening(broadcast, endpoint, args, kwargs, this.host, signatureText(sig));
     if ("refused" in opening) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${opening.refused}`);
-    const forged = this.records.eventRefusal(opening.event);
-    if (forged) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${forged}`);
+    const skipped = this.log.has(opening.event.event_id) === true ? "held already (a record is checked once per node)" : this.records.eventRefusal(opening.event);
+    if (skipped) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${skipped}`);
     const received = { broadcast: opening.broadcast, endpoint, args, kwargs: opening.kwargs } satisfies BroadcastReceived;
     this.track(this.append(opening.event).then((stored) => stored && this.host.emit("broadcast.received", received)));
   }
@@ -232,7 +232,7 @@ export class Conversations {
       const first = (await this.replyBook.of(nonce)).get(self.id);
       return first ?? { nonce, peer: self, result: result ?? null };
     }
-    const item: Item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: sig ?? null };
+    const item: Item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: signatureBytes(sig) }; // 64 bytes, not 88 of base64
     const origin = typeof target !== "string" && target.origin && target.origin.id !== self.id ? target.origin : null;
     // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
     const to = origin && (this.gossip.others().find((p) => p.id === origin.id) ?? origin);

@@ -52,13 +52,41 @@ export interface GossipClaim {
   meta?: unknown;
 }
 
-/** Rebuild `value` with every map's keys sorted and `undefined` as null (what the wire carries). */
+/**
+ * `value` with every map's keys sorted and `undefined` as null (what the wire carries). A part
+ * already in that form is kept, not copied: a record's fields usually are (a reply's result is
+ * one small map), and copying them was most of the cost of a record's bytes. What it returns
+ * encodes to the same bytes as a copy would, so signatures made either way agree.
+ */
 function sorted(value: unknown): unknown {
   if (value === undefined) return null;
-  if (Array.isArray(value)) return value.map(sorted);
   if (value === null || typeof value !== "object" || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const s = sorted(v);
+      if (out === null && s !== v) out = value.slice(0, i);
+      out?.push(s);
+    }
+    return out ?? value;
+  }
+  const map = value as Record<string, unknown>;
+  const keys = Object.keys(map);
+  const values = keys.map((key) => sorted(map[key])); // each part once (a nested one is walked once)
+  const proto: unknown = Object.getPrototypeOf(map);
+  // Kept as it is only when a copy would equal it: a plain map whose keys are in order, none of
+  // them `__proto__` (which an assignment would not copy), and every value kept as it is.
+  let keep = proto === Object.prototype || proto === null;
+  for (let i = 0; keep && i < keys.length; i++) {
+    const key = keys[i]!;
+    keep = key !== "__proto__" && (i === 0 || keys[i - 1]! < key) && values[i] === map[key];
+  }
+  if (keep) return map;
+  // The keys in the order `sort()` gives (by UTF-16 code units; no two are equal).
+  const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sorted((value as Record<string, unknown>)[key]);
+  for (const i of order) out[keys[i]!] = values[i];
   return out;
 }
 

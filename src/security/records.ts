@@ -30,10 +30,11 @@ export const SIGNED_FEATURE = "signed";
 /** Ids remembered as signers, and verified signatures cached (each bounded; oldest forgotten first). */
 export const MAX_KNOWN_SIGNERS = 100_000;
 /**
- * Verified signatures cached, by kind of record: events and replies arrive in many copies at once
- * (flooding, a broadcast's replies); a membership claim is checked only when it is news, so the
- * claims' cache serves the nodes of one process (a bench's 250) checking the same news about the
- * same time, and stays small however many members the swarm has.
+ * Verified signatures cached, by kind of record: events and replies (cached only for the other
+ * nodes of a process, see `SignedRecords.cacheOf`: a node drops its own further copies before the
+ * check); a membership claim is checked only when it is news, so the claims' cache serves the
+ * nodes of one process (a bench's 250) checking the same news about the same time, and stays
+ * small however many members the swarm has.
  */
 const MAX_CACHED_VERIFICATIONS = { records: 50_000, claims: 4_096 } as const;
 
@@ -71,6 +72,8 @@ let keyCache: Bounded<KeyObject | null> | null = null;
 let verifiedCache: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
 /** Whether {@link verifiedCache} is shared (see {@link shareVerifiedSignatures}). */
 let sharingVerified = true;
+/** {@link SignedRecords} made in this process: one node's alone has no use for a cache of records. */
+let checkers = 0;
 
 /**
  * Whether the nodes of this process share what they verified (default true: a verification is a
@@ -176,9 +179,10 @@ export interface SignedRecordsStats {
 }
 
 /**
- * One node's signing and checking of records. Verification is cached by (signature, digest of the
- * signed bytes), so the many copies of one record that flooding brings cost one verification (the
- * cache is the process's, shared by its nodes; which ids sign is each node's own).
+ * One node's signing and checking of records. Verified signatures are cached by (signer,
+ * signature, digest of the signed bytes) where a cache can answer a later check (`cacheOf`): a
+ * membership claim's always, every other record's when several nodes of the process share the
+ * cache. Which ids sign is each node's own.
  */
 export class SignedRecords {
   /** Whether every record must be signed. */
@@ -194,6 +198,7 @@ export class SignedRecords {
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
 
   constructor(options: SignedRecordsOptions) {
+    checkers++;
     this.identity = options.identity;
     this.closed = options.closed;
     if (this.identity) this.signers.set(this.identity.id, NO_CLAIM);
@@ -241,20 +246,33 @@ export class SignedRecords {
     // Only a key can sign; the id and the signature having fixed lengths, their digest with the
     // bytes names one (signer, signature, bytes) and nothing else.
     if (!signature || !HEX_ID.test(id)) return false;
+    const cache = this.cacheOf(kind);
     // The digest itself (32 characters), not a readable key: the cache holds one per record checked.
-    const cacheKey = createHash("sha256").update(id).update(signature).update(bytes).digest("latin1");
-    const caches = sharingVerified ? verifiedCache : this.ownVerified;
-    const cache = (caches[kind] ??= new BoundedSet(MAX_CACHED_VERIFICATIONS[kind]));
-    if (cache.has(cacheKey)) {
+    const entry = cache && { cache, key: createHash("sha256").update(id).update(signature).update(bytes).digest("latin1") };
+    if (entry?.cache.has(entry.key)) {
       this.stats.cached++;
       this.noteSigner(id);
       return true;
     }
     if (!verifySignature(id, bytes, signature)) return false;
     this.stats.verified++;
-    cache.add(cacheKey);
+    entry?.cache.add(entry.key);
     this.noteSigner(id);
     return true;
+  }
+
+  /**
+   * The cache of verified signatures a check of `kind` uses, or null for none. A node drops its
+   * own further copies of an event or a reply before their check (by the log's event ids and the
+   * reply book's (nonce, replier) keys), so a cache of the records it checked would answer only
+   * other nodes of the process: it is kept only where it is shared and more than one node checks.
+   * Without it a check costs no digest of the signed bytes (a twentieth of a verification) and
+   * no cache entry.
+   */
+  private cacheOf(kind: CacheKind): BoundedSet | null {
+    if (kind === "records" && !(sharingVerified && checkers > 1)) return null;
+    const caches = sharingVerified ? verifiedCache : this.ownVerified;
+    return (caches[kind] ??= new BoundedSet(MAX_CACHED_VERIFICATIONS[kind]));
   }
 
   /**

@@ -23,6 +23,24 @@ describe("signed records - canonical bytes", () => {
     expect(Buffer.from(canonicalRecord(RecordLabel.Reply, [{ b: 1, a: [1.5, { y: null, x: "s" }] }])).equals(Buffer.from(a))).toBe(false);
   });
 
+  test("values already in canonical form are encoded in place, to the bytes the copying encoder gave", () => {
+    // The bytes these values had before parts already in canonical form were kept rather than
+    // copied (a signature made by either version verifies under the other).
+    const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { z: 1, a: [undefined, { d: 2, c: 1 }] });
+    const nested = { q: 1, p: 0 };
+    const unsorted = { "10": 1, "9": 2, b: { y: 1, x: 2 }, a: [3, { k: undefined }] };
+    const values = [{ from: "peer1" }, unsorted, nullProto, [1, [2, nested]]];
+    const bytes = canonicalRecord(RecordLabel.Reply, values);
+    expect(Buffer.from(bytes).toString("hex")).toBe(
+      "95b473796e617073652d703270207265706c7920763181a466726f6da5706565723184a13902a2313001a161920381a16bc0a16282a17802a1790182a16192c082a16301a16402a17a019201920282a17000a17101",
+    );
+    // Nothing given is changed, and a map already sorted encodes as its sorted copy does.
+    expect(Object.keys(unsorted)).toEqual(["9", "10", "b", "a"]);
+    expect(Object.keys(nested)).toEqual(["q", "p"]);
+    const sortedAlready = { a: 1, b: [{ c: null, d: "x" }] };
+    expect(Buffer.from(canonicalRecord(RecordLabel.Event, [sortedAlready])).equals(Buffer.from(canonicalRecord(RecordLabel.Event, [{ b: [{ d: "x", c: null }], a: 1 }])))).toBe(true);
+  });
+
   test("an event's signature survives a trip through the wire and breaks on any covered field", () => {
     const r = records();
     const peer: Peer = { id: r.signerId!, address: "10.0.0.1", port: 1, swarm: "s", team: "default", name: "n", kind: "node", capabilities: [], last_seen: 1 };
@@ -105,6 +123,24 @@ describe("signed records - the gossip claim port (SWIM's alive and left updates)
       for (const node of [first, second, first, second]) expect(node.claimPort().verify(claim, sig)).toBe(true);
       expect(first.stats).toMatchObject({ verified: 1, cached: 1 });
       expect(second.stats).toMatchObject({ verified: 1, cached: 1 });
+    } finally {
+      shareVerifiedSignatures(true);
+    }
+  });
+
+  test("with sharing off, a node's events and replies are checked each time they reach the check (its copies are dropped before it), its claims are cached", () => {
+    const author = records();
+    const sig = author.signReply("n", { ok: 1 });
+    const claim: GossipClaim = { id: author.signerId!, incarnation: 5, state: "alive", address: "10.0.0.1", port: 9999 };
+    const claimSig = author.claimPort().sign(claim);
+    shareVerifiedSignatures(false);
+    try {
+      const reader = new SignedRecords({ identity: null, closed: false });
+      for (let i = 0; i < 2; i++) expect(reader.replyRefusal("n", author.signerId!, { ok: 1 }, sig)).toBeNull();
+      expect(reader.replyRefusal("n", author.signerId!, { ok: 2 }, sig)).toContain("does not verify");
+      expect(reader.stats).toMatchObject({ verified: 2, cached: 0, refused: 1 });
+      for (let i = 0; i < 2; i++) expect(reader.claimPort().verify(claim, claimSig)).toBe(true);
+      expect(reader.stats).toMatchObject({ verified: 3, cached: 1 });
     } finally {
       shareVerifiedSignatures(true);
     }
