@@ -130,6 +130,8 @@ export function wantsPacked(raw: unknown): boolean {
 const KEY_ID = fixstr("id");
 const KEY_INCARNATION = fixstr("incarnation");
 const KEY_STATE = fixstr("state");
+/** The states as MessagePack fixstr, in {@link SWIM_STATES}' order. */
+const STATE_BYTES = SWIM_STATES.map(fixstr);
 
 function fixstr(key: string): Uint8Array {
   return Uint8Array.of(0xa0 | key.length, ...new TextEncoder().encode(key));
@@ -166,16 +168,17 @@ function peek(b: Uint8Array): PackedUpdate | null {
   if (!startsWith(b, at, KEY_INCARNATION)) return null;
   at += KEY_INCARNATION.length;
   end = uintEnd(b, at);
-  const incarnation = end < 0 ? null : fastDecode(b, at, end);
-  if (!isVersion(incarnation)) return null;
+  if (end < 0) return null;
+  // Read in place (a decoder call per number costs more than the arithmetic).
+  let incarnation = b[at]! < 0x80 ? b[at]! : 0;
+  for (let i = at + 1; i < end; i++) incarnation = incarnation * 256 + b[i]!;
+  if (!Number.isSafeInteger(incarnation)) return null;
   at = end;
   if (!startsWith(b, at, KEY_STATE)) return null;
   at += KEY_STATE.length;
-  end = stringEnd(b, at);
-  const name = end < 0 ? null : fastDecode(b, at, end);
-  // The state as the constant (as readUpdate keeps it).
-  const state = SWIM_STATES.find((s) => s === name);
-  return state === undefined ? null : new PackedUpdate(id, incarnation, state, b);
+  // The state by its bytes, as the constant (as readUpdate keeps it).
+  const index = STATE_BYTES.findIndex((name) => startsWith(b, at, name));
+  return index < 0 ? null : new PackedUpdate(id, incarnation, SWIM_STATES[index]!, b);
 }
 
 function startsWith(b: Uint8Array, at: number, key: Uint8Array): boolean {
