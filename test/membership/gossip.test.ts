@@ -5,11 +5,11 @@ import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
 import { Gossip, refusedConnect, swimConfig } from "../../src/membership/gossip.ts";
 import { readWhole } from "../../src/membership/swim-wire.ts";
-import type { PeerEntry } from "../../src/membership/peer-table.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords } from "../../src/security/records.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { PythonNode } from "../interop/python-node.ts";
+import { fakeGossipHost } from "./fakes.ts";
 import { eventually, record, startNode, stopAll } from "./fixtures.ts";
 
 afterEach(stopAll);
@@ -181,24 +181,10 @@ describe("membership - gossip among Bun peers", () => {
   });
 
   test("in a closed swarm an introduction is taken only with its sender's own valid signature", async () => {
-    const peerOf = (id: string, port: number): Peer => ({ id, address: "127.0.0.1", port, swarm: "lab", team: "default", name: id.slice(0, 4), kind: "node", capabilities: [], last_seen: 0 });
-    const table = new Map<string, PeerEntry>();
     const receiverRecords = new SignedRecords({ identity: NodeIdentity.generate(), closed: true });
+    const { host, table } = fakeGossipHost(receiverRecords.signerId!);
     const receiver = new Gossip(
-      {
-        self: () => peerOf(receiverRecords.signerId!, 1),
-        table: { get: (id) => table.get(id), touch: () => true },
-        features: () => null,
-        call: () => Promise.reject(new Error("no network here")),
-        admit: (peer) => {
-          const entry: PeerEntry = { peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [] };
-          table.set(peer.id, entry);
-          return entry;
-        },
-        drop: (id) => void table.delete(id),
-        heard: () => {},
-        emit: () => {},
-      },
+      host,
       swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }),
       { claims: receiverRecords.claimPort() },
     );

@@ -1,11 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
-import type { PeerEntry } from "../../src/membership/peer-table.ts";
 import { PackedUpdate, packUpdate, readInbound, readMessage, toWire, wantsPacked } from "../../src/membership/swim-wire.ts";
 import type { MemberUpdate, SwimClaim } from "../../src/membership/swim-types.ts";
-import type { Peer } from "../../src/types.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../../src/wire/protocol.ts";
+import { fakeGossipHost } from "./fakes.ts";
 import { SimNetwork, type SimNode } from "./swim-sim.ts";
 
 const meta = { swarm: "lab", team: "default", name: "x", kind: "node", capabilities: ["echo"] };
@@ -152,32 +151,10 @@ describe("swim wire - a swarm in the middle of an upgrade", () => {
 });
 
 describe("swim wire - the gossip bridge", () => {
-  /** A bridge whose peer `p` offered `features`; what it sends is recorded. */
-  function bridge(features: Record<string, unknown>): { gossip: Gossip; calls: Array<{ endpoint: string; message: Record<string, unknown> }> } {
-    const peerOf = (id: string, port: number): Peer => ({ id, address: "127.0.0.1", port, swarm: "lab", team: "default", name: id, kind: "node", capabilities: [], last_seen: 0 });
-    const table = new Map<string, PeerEntry>();
-    const calls: Array<{ endpoint: string; message: Record<string, unknown> }> = [];
-    const gossip = new Gossip(
-      {
-        self: () => peerOf("self", 1),
-        table: { get: (id) => table.get(id), touch: () => true },
-        features: () => features,
-        call: (_target, endpoint, args) => {
-          calls.push({ endpoint, message: args[0] as Record<string, unknown> });
-          return Promise.reject(new Error("no network here"));
-        },
-        admit: (peer) => {
-          const entry: PeerEntry = { peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [] };
-          table.set(peer.id, entry);
-          return entry;
-        },
-        drop: (id) => void table.delete(id),
-        heard: () => {},
-        emit: () => {},
-      },
-      swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }),
-    );
-    return { gossip, calls };
+  /** A bridge whose peers' hellos all offered `features`; what it sends is recorded. */
+  function bridge(features: Record<string, unknown>): { gossip: Gossip; calls: Array<{ endpoint: string; args: unknown[] }> } {
+    const { host, calls } = fakeGossipHost("self", features);
+    return { gossip: new Gossip(host, swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 })), calls };
   }
 
   test("a request goes packed only to a peer whose hello offered swim_packed, and always asks for a packed answer", async () => {
@@ -186,7 +163,7 @@ describe("swim wire - the gossip bridge", () => {
       gossip.start();
       try {
         await gossip.core!.join({ id: "p", address: "127.0.0.1", port: 2 }, 0.2);
-        const sent = calls[0]!.message;
+        const sent = calls[0]!.args[0] as Record<string, unknown>;
         expect(sent).toMatchObject({ kind: "push_pull", from: "self", packed: true });
         const first = (sent.members as unknown[])[0];
         expect(first instanceof Uint8Array).toBe(packs);
