@@ -101,9 +101,9 @@ export class ItemMemory {
     return this.recent.filter((e) => isHot(e, round));
   }
 
-  /** Whether some entry is hot (learnt fewer than {@link HOT_ROUNDS} rounds ago and not pushed enough). */
+  /** Whether some entry is hot ({@link isHot}: the rounds still push it, so a flush waits for it). */
   hasHot(round: number): boolean {
-    return this.recent.some((e) => e.pushes < HOT_PUSHES && round - e.at < HOT_ROUNDS);
+    return this.recent.some((e) => isHot(e, round));
   }
 
   /** The digest of every item remembered (the newest {@link MAX_DIGEST_HASHES}), written again only once items were learnt or forgotten. */

@@ -4,6 +4,10 @@
  * news (memberlist's `aliveNode`, `suspectNode`, `deadNode` and `mergeState`). Every update that
  * changes the view is queued for dissemination; one about this node is refuted.
  *
+ * Longer than 400 lines: the rules for each state, the suspicions with their timers and the doubted
+ * deaths share the list's private state (members, counts, probe order, suspicions); what needs none
+ * of it is in `swim-queue.ts` (queue, suspicion, local health) and `swim-wire.ts` (the wire forms).
+ *
  * @module
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
@@ -61,8 +65,17 @@ export class MemberList {
   readonly #awareness: Awareness;
   readonly #counters: SwimCounters;
   readonly #running: () => boolean;
+  /** Told when this node doubts another node's verdict of a member's death (the core probes it). */
+  readonly #onDoubt: (id: string) => void;
+  /** Told when a member went dead or left here (the core spreads it without delay). */
+  readonly #onGone: () => void;
+  /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
+  readonly #doubted = new Set<string>();
 
-  constructor(self: SwimSelf, parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean }) {
+  constructor(
+    self: SwimSelf,
+    parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void; onGone?: () => void },
+  ) {
     this.#self = { ...self, incarnation: self.incarnation ?? 0 };
     this.#config = parts.config;
     this.#ports = parts.ports;
@@ -70,6 +83,8 @@ export class MemberList {
     this.#awareness = parts.awareness;
     this.#counters = parts.counters;
     this.#running = parts.running;
+    this.#onDoubt = parts.onDoubt ?? (() => {});
+    this.#onGone = parts.onGone ?? (() => {});
     this.#random = parts.ports.random ?? Math.random;
   }
 
@@ -99,6 +114,15 @@ export class MemberList {
   clearSuspicions(): void {
     for (const s of this.#suspicions.values()) s.cancel();
     this.#suspicions.clear();
+    this.#doubted.clear();
+  }
+
+  /**
+   * True when member `id` is suspect here because another node declared it dead while this node
+   * had just heard from it: this node's own failed probe of it is then enough to call it dead.
+   */
+  doubted(id: string): boolean {
+    return this.#doubted.has(id);
   }
 
   nextTarget(): SwimMember | undefined {
@@ -155,7 +179,7 @@ export class MemberList {
   merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS): void {
     for (const u of state.members) {
       const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
-      this.apply(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined);
+      this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined);
     }
   }
 
@@ -165,11 +189,19 @@ export class MemberList {
 
   /**
    * Apply one update; true when it changed this node's view (then it is queued for others, sent at
-   * most `spread` times); one about this node is refuted. `suspectedBy`: a push-pull's sender, whose
-   * suspicion or death is taken as a suspicion. Old news is dropped on id, incarnation and state:
-   * a packed update's body is read only when it may be news (then counted if malformed).
+   * most `spread` times); one about this node is refuted. `refused`: a suspicion this node starts
+   * because its probe's ping was refused (not stretched by local health: see {@link #suspect}).
    */
-  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY, suspectedBy?: string): boolean {
+  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY, refused = false): boolean {
+    return this.#take(u, spread, undefined, refused);
+  }
+
+  /**
+   * {@link apply}, and `suspectedBy` (a push-pull's sender): its suspicion or death is taken as a
+   * suspicion. Old news is dropped on id, incarnation and state: a packed update's body is read only
+   * when it may be news (then counted if malformed).
+   */
+  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, refused = false): boolean {
     let applied = false;
     if (!this.#stale(u.id, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
       const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
@@ -178,7 +210,7 @@ export class MemberList {
         return false;
       }
       const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
-      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, spread);
+      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, spread, refused);
     }
     if (applied) this.#counters.updatesApplied++;
     else this.#counters.updatesIgnored++;
@@ -219,8 +251,8 @@ export class MemberList {
     return true;
   }
 
-  /** An update about another member that is not stale (see {@link #stale}). */
-  #aboutMember(u: MemberUpdate, spread: number): boolean {
+  /** An update about another member that is not stale (see {@link #stale}); `refused` as in {@link apply}. */
+  #aboutMember(u: MemberUpdate, spread: number, refused = false): boolean {
     if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
     const m = this.members.get(u.id);
     if (!m) {
@@ -240,7 +272,7 @@ export class MemberList {
         if (previous === "suspect") return this.#confirm(m, u.from ?? "", spread);
         m.state = "suspect";
         m.incarnation = u.incarnation;
-        this.#suspect(m, u.from ?? "");
+        this.#suspect(m, u.from ?? "", refused);
         break;
       default: // dead or left
         // Another node's verdict of death about a member this node heard from a moment ago (a
@@ -249,7 +281,13 @@ export class MemberList {
         // offline. See {@link #doubtWindow}.
         if (u.state === "dead" && u.from !== this.id && m.heard !== undefined && this.#ports.now() - m.heard <= this.#doubtWindow()) {
           this.#counters.deathsDoubted++;
-          return this.#aboutMember({ ...u, state: "suspect" }, spread);
+          const changed = this.#aboutMember({ ...u, state: "suspect" }, spread);
+          if (m.state === "suspect" && !this.#doubted.has(m.id)) {
+            this.#doubted.add(m.id);
+            // Settled by a probe of this node's own, now, not by a suspicion's timeout.
+            this.#onDoubt(m.id);
+          }
+          return changed;
         }
         m.state = u.state;
         m.incarnation = u.incarnation;
@@ -266,7 +304,8 @@ export class MemberList {
    * after it last answered anyone, so a verdict within that time is wrong. The window is also at
    * least two of this node's probe intervals as its local health stretches them (a node that
    * missed nacks through a partition probes, and so hears, its own side less often). The few
-   * nodes that heard from a member that then truly died take one suspicion longer to call it dead.
+   * nodes that heard from a member that then truly died probe it once more before they call it
+   * dead (see {@link doubted}).
    */
   #doubtWindow(): number {
     const shortestSuspicion = Math.min(this.#config.suspicionMult * this.#config.probeInterval, this.#config.suspicionMaxTimeout);
@@ -288,6 +327,7 @@ export class MemberList {
     // Not to be spread (0): a queued older update about it would spread stale news, so it goes too.
     if (spread > 0) this.#queue.push(compact(update), spread);
     else this.#queue.delete(m.id);
+    if (spread > 0 && isGone(m.state) && previous !== null && !isGone(previous)) this.#onGone();
     this.#ports.onChange?.(m, previous);
   }
 
@@ -301,11 +341,16 @@ export class MemberList {
   /**
    * Start a suspicion: Lifeguard's timeout between min and max, shrinking with confirmations, and
    * stretched by this node's local health (a node that is itself slow gives the suspect longer).
+   * `refused`: this node's own probe found nothing listening at the member's port (a refused
+   * connect, which the kernel answers whatever the load) and no helper reached it: local health
+   * stretches a suspicion because this node may have missed an ack, and here there was none to
+   * miss, so the timeout is not stretched (the member still has it to refute, as after a restart).
    */
-  #suspect(m: SwimMember, from: string): void {
+  #suspect(m: SwimMember, from: string, refused = false): void {
     const alive = this.#counts.alive + 1;
     const base = this.#config.suspicionMult * Math.max(1, Math.log10(Math.max(1, alive))) * this.#config.probeInterval;
-    const min = this.#awareness.scale(Math.min(base, this.#config.suspicionMaxTimeout));
+    const shortest = Math.min(base, this.#config.suspicionMaxTimeout);
+    const min = refused ? shortest : this.#awareness.scale(shortest);
     const max = this.#config.suspicionMaxMult * min;
     const k = alive - 2 < this.#config.suspicionMult - 2 ? 0 : this.#config.suspicionMult - 2;
     const suspicion = new Suspicion(this.#ports.now(), min, max, k, from);
@@ -337,6 +382,7 @@ export class MemberList {
   #clearSuspicion(id: string): void {
     this.#suspicions.get(id)?.cancel();
     this.#suspicions.delete(id);
+    this.#doubted.delete(id);
   }
 
   /** A member's record as an update (wire fields only). */

@@ -81,6 +81,12 @@ export class SwimCore {
   #probing = false;
   /** Members being probed now (the round's one, and those probed out of turn on evidence). */
   readonly #probed = new Set<string>();
+  /** Until then the gossip rounds keep the configured pace (see {@link #gossipDelay}). */
+  #hurryUntil = Number.NEGATIVE_INFINITY;
+  /** Doubted deaths waiting for a probe (see {@link #evidence}). */
+  readonly #doubtsWaiting = new Set<string>();
+  /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
+  #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
     deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
@@ -91,7 +97,7 @@ export class SwimCore {
     this.#ports = ports;
     this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)));
     this.#awareness = new Awareness(this.config.awarenessMax);
-    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running };
+    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry() };
     this.#list = new MemberList(self, parts);
   }
 
@@ -135,7 +141,7 @@ export class SwimCore {
     // node sends less, where a fixed pace fed the overload (late answers, suspicions, refutations
     // to gossip, more load) until live nodes were declared dead by the thousand.
     this.#loop(() => this.#awareness.scale(this.config.probeInterval), () => void this.#probeRound());
-    this.#loop(() => this.#awareness.scale(this.config.gossipInterval), () => this.#gossipRound());
+    this.#armGossip(this.#gossipDelay());
     this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
   }
 
@@ -144,6 +150,8 @@ export class SwimCore {
     this.#running = false;
     for (const cancel of this.#timers) cancel();
     this.#timers.clear();
+    this.#gossipTimer = null;
+    this.#doubtsWaiting.clear();
     this.#list.clearSuspicions();
   }
 
@@ -291,11 +299,18 @@ export class SwimCore {
    * was killed): probe it now, out of the round-robin turn, so a mass crash is found in the time
    * of one probe rather than when each dead member's turn comes. The probe runs as usual
    * (indirect probes, then suspicion), so a member that is only slow is protected as ever; at
-   * most {@link MAX_EVIDENCE_PROBES} at a time, one per member.
+   * most {@link MAX_EVIDENCE_PROBES} at a time, one per member. `doubted`: a suspect whose death
+   * another node declared and this node doubted (see `MemberList`): its probe settles it.
    */
-  #evidence(id: string): void {
+  #evidence(id: string, doubted = false): void {
     const m = this.#list.members.get(id);
-    if (!this.#running || !m || m.state !== "alive" || this.#probed.has(id) || this.#probed.size > MAX_EVIDENCE_PROBES) return;
+    if (!this.#running || !m || m.state !== (doubted ? "suspect" : "alive") || this.#probed.has(id)) return;
+    if (this.#probed.size > MAX_EVIDENCE_PROBES) {
+      // A doubted death waits for a free probe (one that ends frees one): left to its suspicion's
+      // timeout it would be called dead seconds after the rest of the swarm did.
+      if (doubted) this.#doubtsWaiting.add(id);
+      return;
+    }
     this.#counters.evidenceProbes++;
     void this.#probe(m);
   }
@@ -307,6 +322,11 @@ export class SwimCore {
       await this.#probeOnce(m);
     } finally {
       this.#probed.delete(m.id);
+      const waiting = this.#doubtsWaiting.values().next();
+      if (!waiting.done) {
+        this.#doubtsWaiting.delete(waiting.value);
+        if (this.#list.doubted(waiting.value)) this.#evidence(waiting.value, true);
+      }
     }
   }
 
@@ -324,7 +344,9 @@ export class SwimCore {
     // Lifeguard's buddy system: a suspect hears of its suspicion in the probe itself, and refutes.
     const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback()] : this.#piggyback();
     const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
-    const direct = this.#request(m, ping, interval).then((a) => a?.kind === "ack" && a.from === m.id);
+    // Nothing listening at its port (see the suspicion below).
+    let refusedDirect = false;
+    const direct = this.#request(m, ping, interval, undefined, () => void (refusedDirect = true)).then((a) => a?.kind === "ack" && a.from === m.id);
     if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout), undefined, onStall)) {
       this.#awareness.apply(late() ? 1 : -1);
       this.#list.heard(m.id);
@@ -360,10 +382,18 @@ export class SwimCore {
     this.#counters.missedNacks += missed;
     this.#awareness.apply((helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
     const current = this.#list.members.get(m.id);
+    if (current && current.state === "suspect" && current.incarnation === incarnation && this.#list.doubted(m.id)) {
+      // Another node declared it dead, this node doubted that (it had heard from it a moment
+      // before), and now its own probe failed too: dead, without a suspicion of its own on top.
+      this.#counters.deathsDeclared++;
+      this.#list.apply({ ...this.#list.update(current), state: "dead", from: this.id });
+      return;
+    }
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
-      this.#list.apply(suspicion);
+      // A refused connect is not this node's slowness: its suspicion is not stretched by local health.
+      this.#list.apply(suspicion, undefined, refusedDirect);
       // Told at once too (not only when its next probe comes): a live member refutes in its ack.
       void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback()] }, interval);
     }
@@ -432,6 +462,43 @@ export class SwimCore {
   }
 
   // --- dissemination -----------------------------------------------------------------------
+
+  /**
+   * The wait before the next gossip round: stretched by local health (an overloaded node sends
+   * less), but for a while after a member went dead or left here, at the configured pace, so that a
+   * death spreads in rounds of `gossipInterval` rather than of up to (awarenessMax + 1) times that
+   * (a node that is merely slow would otherwise slow every survivor's detection).
+   */
+  #gossipDelay(): number {
+    return this.#ports.now() < this.#hurryUntil ? this.config.gossipInterval : this.#awareness.scale(this.config.gossipInterval);
+  }
+
+  /** A member went dead or left here: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
+  #hurry(): void {
+    const now = this.#ports.now();
+    const hurrying = now < this.#hurryUntil;
+    const transmissions = this.config.retransmitMult * Math.ceil(Math.log10(this.#list.members.size + 2));
+    this.#hurryUntil = now + Math.ceil(transmissions / Math.max(1, this.config.gossipNodes)) * this.config.gossipInterval;
+    // A round now, and the next ones at the configured pace (the wait armed may be a stretched one).
+    if (!hurrying && this.#running) this.#armGossip(0);
+  }
+
+  /** (Re-)arm the gossip rounds: the next in `delay` seconds, then each after {@link #gossipDelay}. */
+  #armGossip(delay: number): void {
+    if (this.#gossipTimer) {
+      this.#gossipTimer();
+      this.#timers.delete(this.#gossipTimer);
+    }
+    const cancel = this.#ports.schedule(delay, () => {
+      this.#timers.delete(cancel);
+      this.#gossipTimer = null;
+      if (!this.#running) return;
+      this.#gossipRound();
+      this.#armGossip(this.#gossipDelay());
+    });
+    this.#gossipTimer = cancel;
+    this.#timers.add(cancel);
+  }
 
   #gossipRound(): void {
     if (this.#queue.size === 0) return;

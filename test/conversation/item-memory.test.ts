@@ -30,3 +30,17 @@ describe("item memory - cooling", () => {
     expect(pushed.settled()).toBe(true);
   });
 });
+
+describe("item memory - hot", () => {
+  test("busy (hasHot) and the rounds (hot) agree: an entry is hot through its last round, and then neither holds it", () => {
+    const memory = new ItemMemory();
+    const e = entry(1, 0);
+    memory.add("a", e.entry);
+    for (const round of [1, 1 + HOT_ROUNDS]) {
+      expect(memory.hot(round)).toEqual([e.entry]);
+      expect(memory.hasHot(round)).toBe(true);
+    }
+    expect(memory.hot(2 + HOT_ROUNDS)).toEqual([]);
+    expect(memory.hasHot(2 + HOT_ROUNDS)).toBe(false);
+  });
+});

@@ -107,6 +107,43 @@ describe("swim core - local health", () => {
   });
 });
 
+describe("swim core - a death spreads at the configured pace", () => {
+  test("a node whose local health stretches its gossip rounds still gossips a member's death at once and every gossipInterval", async () => {
+    // Many transmissions per update, so that the queue holds the news through the rounds counted.
+    const net = await swarm(6, new SimNetwork({ retransmitMult: 30 }));
+    const [a, , , , , x] = net.nodes as SimNode[];
+    // a's loop runs late, as in the local health test above, until its rounds are stretched.
+    for (const n of net.nodes) n.answerDelay = 0.6;
+    let ticking = true;
+    const tick = (): void => {
+      if (!ticking) return;
+      a!.stalled += 0.05;
+      net.clock.schedule(0.1, tick);
+    };
+    tick();
+    await net.runUntil(() => a!.core.stats().awareness >= 2, 60, 0.1);
+    ticking = false;
+    const awareness = a!.core.stats().awareness;
+    expect(awareness).toBeGreaterThanOrEqual(2);
+    // Rounds of gossip a sends in one second: stretched, at most one or two rounds of 3 members.
+    const gossipIn = async (seconds: number): Promise<number> => {
+      const before = a!.core.stats().gossipSent;
+      await net.runUntil(() => false, seconds);
+      return a!.core.stats().gossipSent - before;
+    };
+    // x leaves (its own left claim reaches a): news of a member gone.
+    const m = a!.core.member(x!.id)!;
+    await a!.core.handle({ kind: "gossip", from: x!.id, updates: [{ id: x!.id, incarnation: m.incarnation, state: "left", address: m.address, port: m.port }] });
+    expect(a!.core.member(x!.id)!.state).toBe("left");
+    // One round at once, then one every 0.2 s while its transmissions last (30 x ceil(log10(8)) =
+    // 30, to 3 members a round: 10 rounds): at least 2 rounds within 0.45 s.
+    const hurried = await gossipIn(0.45);
+    expect(hurried).toBeGreaterThanOrEqual(2 * 3);
+    // Stretched pace: (awareness + 1) x 0.2 s per round.
+    expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
+  });
+});
+
 describe("swim core - suspicion", () => {
   test("a suspected member hears of it at once from the suspecter, and refutes", async () => {
     const net = await swarm(4, new SimNetwork({ indirectChecks: 0 }));
@@ -180,6 +217,28 @@ describe("swim core - a refused send is evidence", () => {
     expect(rest.reduce((sum, n) => sum + n.core.stats().evidenceProbes, 0)).toBeGreaterThan(0);
     // Nobody alive was taken for dead.
     for (const n of rest) for (const other of rest) if (other !== n) expect(everSaw(n, other, "dead")).toBe(false);
+  });
+
+  test("a member whose port refuses gets the shortest suspicion, however unhealthy the prober; a silent one a stretched suspicion", async () => {
+    // Two nodes: a's failed probes have no helper to ask, so each raises a's local health score.
+    const suspicion = async (refuse: boolean): Promise<{ seconds: number; awareness: number }> => {
+      const net = await swarm(2);
+      const [a, b] = net.nodes as [SimNode, SimNode];
+      net.kill(b, refuse);
+      await net.runUntil(() => net.view(a, b) === "suspect", 30, 0.01);
+      const suspectedAt = net.clock.now;
+      const awareness = a.core.stats().awareness;
+      await net.runUntil(() => net.view(a, b) === "dead", 120, 0.01);
+      expect(net.view(a, b)).toBe("dead");
+      return { seconds: net.clock.now - suspectedAt, awareness };
+    };
+    // The shortest suspicion here: suspicionMult x probeInterval = 4 s (log10 of 2 members < 1).
+    const refused = await suspicion(true);
+    expect(refused.awareness).toBeGreaterThan(0);
+    expect(refused.seconds).toBeLessThanOrEqual(4 + 0.05);
+    const silent = await suspicion(false);
+    expect(silent.awareness).toBeGreaterThan(0);
+    expect(silent.seconds).toBeGreaterThanOrEqual(4 * (silent.awareness + 1) - 0.05);
   });
 
   test("helpers whose ports refuse after a mass crash are not counted against the prober's own health", async () => {
@@ -310,6 +369,44 @@ describe("swim core - another side's verdict", () => {
     await net.runUntil(() => a.core.member(b.id)?.state === "alive", 10);
     expect(a.core.member(b.id)!.state).toBe("alive");
     expect(everSaw(a, b, "dead")).toBe(false);
+  });
+
+  test("a doubted death is settled by this node's own probe at once: a member that really died is dead here within one probe, not one suspicion", async () => {
+    const net = await swarm(3);
+    const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
+    const heard = () => (a.core.member(b.id) as { heard?: number } | undefined)?.heard;
+    await net.runUntil(() => heard() !== undefined && net.clock.now - heard()! < 0.2, 10, 0.05);
+    // b's process is killed right after it acked a (nothing listens at its port any more).
+    net.kill(b, true);
+    const incarnation = a.core.member(b.id)!.incarnation;
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [{ id: b.id, incarnation, state: "dead", address: "10.0.0.1", port: b.port, from: c.id }] });
+    expect(a.core.stats().deathsDoubted).toBe(1);
+    expect(a.core.member(b.id)!.state).toBe("suspect");
+    const doubtedAt = net.clock.now;
+    await net.runUntil(() => a.core.member(b.id)?.state === "dead", 10);
+    expect(a.core.member(b.id)!.state).toBe("dead");
+    // A suspicion of a's own would take at least suspicionMult x probeInterval = 4 s here; the probe
+    // (direct, then indirect through c) takes at most one probe interval.
+    expect(net.clock.now - doubtedAt).toBeLessThanOrEqual(a.core.config.probeInterval);
+  });
+
+  test("many doubted deaths at once (a killed process's members) are each settled by a probe, a few at a time, none left to a suspicion", async () => {
+    const net = await swarm(14);
+    const [a, c] = net.nodes as [SimNode, SimNode];
+    const dead = net.nodes.slice(4);
+    for (const d of dead) a.core.heardFrom(d.id);
+    for (const d of dead) net.kill(d, true);
+    const start = net.clock.now;
+    for (const d of dead) {
+      const m = a.core.member(d.id)!;
+      await a.core.handle({ kind: "gossip", from: c.id, updates: [{ id: d.id, incarnation: m.incarnation, state: "dead", address: m.address, port: m.port, from: c.id }] });
+    }
+    expect(a.core.stats().deathsDoubted).toBe(dead.length);
+    await net.runUntil(() => dead.every((d) => net.view(a, d) === "dead"), 30, 0.01);
+    for (const d of dead) expect(net.view(a, d)).toBe("dead");
+    // Ten probes, at most five at a time, each ended by refused pings and the helpers' nacks: well
+    // within the shortest suspicion (4 x log10(14) x 1 s = 4.6 s here).
+    expect(net.clock.now - start).toBeLessThan(2);
   });
 
   test("a death declared elsewhere of a member last heard from longer ago than the shortest suspicion is taken as it is", async () => {
