@@ -90,6 +90,16 @@ export function readWholeMessage(raw: unknown): SwimMessage | null {
   return message.kind === "push_pull" ? { ...message, members: whole(message.members) } : { ...message, updates: whole(message.updates) };
 }
 
+/** Two nodes with the same extra ports, the second joined through the first, run until both see each other (at most 10 virtual seconds). */
+export async function joinedPair(extra: Partial<SwimPorts>): Promise<{ net: SimNetwork; a: SimNode; b: SimNode }> {
+  const net = new SimNetwork();
+  const a = net.add(extra);
+  const b = net.add(extra);
+  void b.core.join({ address: "10.0.0.1", port: a.port });
+  await net.runUntil(() => net.converged(), 10);
+  return { net, a, b };
+}
+
 /** True when a message as received holds a packed update. */
 function holdsPacked(raw: unknown): boolean {
   const m = raw as { updates?: unknown; members?: unknown } | null;

@@ -5,7 +5,7 @@ import type { MemberUpdate, SwimClaim } from "../../src/membership/swim-types.ts
 import { decode, encode } from "../../src/wire/codec.ts";
 import { SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../../src/wire/protocol.ts";
 import { fakeGossipHost } from "./fakes.ts";
-import { SimNetwork, type SimNode } from "./swim-sim.ts";
+import { joinedPair, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 const meta = { swarm: "lab", team: "default", name: "x", kind: "node", capabilities: ["echo"] };
 const alive: MemberUpdate = { id: "x", incarnation: 3, state: "alive", address: "10.0.0.9", port: 9999, meta, sig: new Uint8Array([1, 2, 3]) };
@@ -107,11 +107,7 @@ describe("swim wire - the packed form", () => {
       sign: (claim: SwimClaim) => new TextEncoder().encode(`by:${claim.id}:${claim.incarnation}:${claim.port}`),
       verify: (claim: SwimClaim, sig: Uint8Array | undefined) => sig !== undefined && new TextDecoder().decode(sig) === `by:${claim.id}:${claim.incarnation}:${claim.port}`,
     };
-    const net = new SimNetwork();
-    const a = net.add({ claims });
-    const b = net.add({ claims });
-    void b.core.join({ address: "10.0.0.1", port: a.port });
-    await net.runUntil(() => net.converged(), 10);
+    const { net, a, b } = await joinedPair({ claims });
     expect(net.converged()).toBe(true);
     expect(net.packedReceived).toBeGreaterThan(0);
     const forged: MemberUpdate = { id: "mallory", incarnation: 9, state: "alive", address: "10.0.0.66", port: 1 };
