@@ -67,7 +67,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
-import { BATCH_FEATURE, SWIM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { BATCH_FEATURE, SWIM_FEATURE, SWIM_PACKED_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 import { METRICS_ENDPOINT, TrafficCounters, readMetrics, type NodeMetrics } from "./node-metrics.ts";
 
 const log = createLogger("node");
@@ -203,7 +203,8 @@ export class Node {
       info: () => this.info(),
       capabilityList: () => this.capabilityList(),
       // Gossip membership is offered to Bun peers in the hello answer (docs/membership.md).
-      helloFeatures: () => (this.membership.gossip ? { [SWIM_FEATURE]: true } : {}),
+      // Packed SWIM updates (swim-wire.ts) are offered beside it: every gossip node reads them.
+      helloFeatures: () => (this.membership.gossip ? { [SWIM_FEATURE]: true, [SWIM_PACKED_FEATURE]: true } : {}),
     });
     this.membership = new Membership(
       {

@@ -26,12 +26,13 @@ import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
-import { SWIM_ENDPOINTS, SWIM_FEATURE } from "../wire/protocol.ts";
+import { SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
-import { readUpdate, type MemberUpdate, type SwimClaims, type SwimConfig, type SwimMessage, type SwimState, type SwimStats } from "./swim-types.ts";
+import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats } from "./swim-types.ts";
+import { readWhole, toWire, wantsPacked } from "./swim-wire.ts";
 
 const log = createLogger("gossip");
 
@@ -265,7 +266,8 @@ export class Gossip {
     if (sender && this.#owned.has(sender.peer.id)) this.host.table.touch(sender.peer.id, nowSeconds());
     const answer = await core.handle(known ? message : { ...message, updates: [] });
     if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
-    return answer;
+    // Packed updates only to an asker that said it reads them (swim-wire.ts).
+    return toWire(answer, { pack: wantsPacked(message), reads: false });
   }
 
   /**
@@ -280,7 +282,7 @@ export class Gossip {
     const raw = message.kind === "push_pull" ? message.members : message.updates;
     if (!Array.isArray(raw)) return undefined;
     // The claim is looked for among the first few updates only: a sender puts it first.
-    const claim = raw.slice(0, 4).map((u) => readUpdate(u, (meta) => (isMap(meta) ? meta : undefined))).find((u) => u?.id === from);
+    const claim = raw.slice(0, 4).map((u) => readWhole(u, (meta) => (isMap(meta) ? meta : undefined))).find((u) => u?.id === from);
     if (!claim || claim.state !== "alive") return undefined;
     if (!fromPeerAddress({ address: claim.address, ...dialTarget(claim.address) }, remoteAddress)) return undefined;
     const { id, incarnation, state, address, port, meta } = claim;
@@ -297,9 +299,13 @@ export class Gossip {
   }
 
   #speaksSwim(entry: PeerEntry): boolean {
-    if (entry.extensions.includes(SWIM_FEATURE)) return true;
-    for (const host of [entry.dialHost, entry.fallbackHost]) {
-      if (host !== null && this.host.features(host, entry.peer.port)?.[SWIM_FEATURE] === true) return true;
+    return entry.extensions.includes(SWIM_FEATURE) || this.#offered(entry, SWIM_FEATURE);
+  }
+
+  /** True when the hello answer of the peer at `target` (at its dial or fallback host) offered `feature`. */
+  #offered(target: Target, feature: string): boolean {
+    for (const host of [target.dialHost, target.fallbackHost]) {
+      if (host !== null && this.host.features(host, target.peer.port)?.[feature] === true) return true;
     }
     return false;
   }
@@ -324,7 +330,9 @@ export class Gossip {
     }
     const entry = to.id !== undefined ? this.host.table.get(to.id) : undefined;
     const target: Target = entry && entry.peer.port === to.port ? entry : { ...dialTarget(to.address), peer: { port: to.port } };
-    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [message], timeout);
+    // Packed updates only to a peer whose hello offered them; every request asks for a packed answer.
+    const wire = toWire(message, { pack: this.#offered(target, SWIM_PACKED_FEATURE), reads: true });
+    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [wire], timeout);
   }
 
   /** SWIM changed its mind about a member: the table and the node's events follow. */

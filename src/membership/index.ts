@@ -55,7 +55,6 @@ export { SwimCore, type SwimMember, type SwimSelf } from "./swim.ts";
 export {
   DEFAULT_SWIM_CONFIG,
   SWIM_STATES,
-  readMessage as readSwimMessage,
   readUpdate as readSwimUpdate,
   seededRandom,
   type MemberUpdate,
@@ -75,3 +74,11 @@ export {
   type SwimStats,
   type SwimTarget,
 } from "./swim-types.ts";
+export {
+  PackedUpdate,
+  packUpdate,
+  readMessage as readSwimMessage,
+  toWire as swimToWire,
+  type InboundMessage as SwimInboundMessage,
+  type InboundUpdate as SwimInboundUpdate,
+} from "./swim-wire.ts";

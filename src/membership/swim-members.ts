@@ -4,10 +4,15 @@
  * news (memberlist's `aliveNode`, `suspectNode`, `deadNode` and `mergeState`). Every update that
  * changes the view is queued for dissemination; one about this node is refuted.
  *
+ * Longer than 400 lines: the rules for each state, the suspicions with their timers and the doubted
+ * deaths share the list's private state (members, counts, probe order, suspicions); what needs none
+ * of it is in `swim-queue.ts` (queue, suspicion, local health) and `swim-wire.ts` (the wire forms).
+ *
  * @module
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
 import { SWIM_STATES, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { PackedUpdate, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
 export interface SwimSelf {
@@ -47,7 +52,7 @@ export class MemberList {
   readonly #suspicions = new Map<string, { suspicion: Suspicion; cancel: () => void }>();
   readonly #self: SwimSelf & { incarnation: number };
   /** The last self-update made (see {@link selfUpdate}). */
-  #lastSelf: MemberUpdate | null = null;
+  #lastSelf: Readonly<MemberUpdate> | null = null;
   readonly #random: () => number;
   /** True once this node said it leaves: suspicions about it are answered `left`, not refuted. */
   leaving = false;
@@ -171,28 +176,64 @@ export class MemberList {
    * transmissions still fill the gaps an epidemic leaves (`cap`: 0 for a catch-up, which every
    * joiner makes for itself).
    */
-  merge(state: SwimPushPull, cap = MERGED_TRANSMITS): void {
+  merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS): void {
     for (const u of state.members) {
       const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
-      if (u.state === "dead" || u.state === "suspect") this.apply({ ...u, state: "suspect", from: state.from }, spread);
-      else this.apply(u, spread);
+      this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined);
     }
   }
 
-
-  applyAll(updates: readonly MemberUpdate[]): void {
+  applyAll(updates: readonly InboundUpdate[]): void {
     for (const u of updates) this.apply(u);
   }
 
   /**
-   * Apply one update; true when it changed this node's view (then it is queued for others, sent
-   * at most `spread` times). One about this node is refuted, and the refutation always queued.
+   * Apply one update; true when it changed this node's view (then it is queued for others, sent at
+   * most `spread` times); one about this node is refuted. `refused`: a suspicion this node starts
+   * because its probe's ping was refused (not stretched by local health: see {@link #suspect}).
    */
-  apply(u: MemberUpdate, spread = Number.POSITIVE_INFINITY, refused = false): boolean {
-    const applied = u.id === this.id ? this.#aboutSelf(u) : this.#aboutMember(u, spread, refused);
+  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY, refused = false): boolean {
+    return this.#take(u, spread, undefined, refused);
+  }
+
+  /**
+   * {@link apply}, and `suspectedBy` (a push-pull's sender): its suspicion or death is taken as a
+   * suspicion. Old news is dropped on id, incarnation and state: a packed update's body is read only
+   * when it may be news (then counted if malformed).
+   */
+  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, refused = false): boolean {
+    let applied = false;
+    if (!this.#stale(u.id, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
+      const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
+      if (whole === null) {
+        this.#counters.malformed++;
+        return false;
+      }
+      const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
+      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, spread, refused);
+    }
     if (applied) this.#counters.updatesApplied++;
     else this.#counters.updatesIgnored++;
     return applied;
+  }
+
+  /**
+   * True when an update with this id, incarnation and state changes nothing here, whatever else it
+   * says (memberlist's early returns). Checked first: in a mass join most updates received are
+   * repeats, and a signature check each (~100 µs), or decoding their bodies, kept the event loops
+   * too busy to answer probes in time.
+   */
+  #stale(id: string, incarnation: number, state: SwimState): boolean {
+    if (!SWIM_STATES.includes(state)) return true;
+    if (id === this.id) {
+      if (state === "alive") return incarnation <= this.#self.incarnation;
+      return incarnation < this.#self.incarnation || (this.leaving && state === "left");
+    }
+    const m = this.members.get(id);
+    // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
+    if (!m) return state !== "alive" || this.members.size >= this.#config.maxMembers;
+    if (incarnation < m.incarnation) return true;
+    return state === "alive" ? incarnation === m.incarnation : isGone(m.state);
   }
 
   /** Member `id` acked this node, or sent it a message from its own address, just now (see {@link SwimMember.heard}). */
@@ -201,11 +242,8 @@ export class MemberList {
     if (m) m.heard = this.#ports.now();
   }
 
-  /** An update about this node: refute a suspicion, a death or a stale claim by a newer incarnation. */
+  /** An update about this node that is not stale: refute a suspicion, a death or a stale claim by a newer incarnation. */
   #aboutSelf(u: MemberUpdate): boolean {
-    if (u.state === "alive" && u.incarnation <= this.#self.incarnation) return false;
-    if (u.state !== "alive" && u.incarnation < this.#self.incarnation) return false;
-    if (this.leaving && u.state === "left") return false;
     this.#self.incarnation = u.incarnation + 1;
     this.#counters.refutations++;
     this.#awareness.apply(1);
@@ -213,40 +251,30 @@ export class MemberList {
     return true;
   }
 
+  /** An update about another member that is not stale (see {@link #stale}); `refused` as in {@link apply}. */
   #aboutMember(u: MemberUpdate, spread: number, refused = false): boolean {
-    if (!SWIM_STATES.includes(u.state)) return false;
-    const m = this.members.get(u.id);
-    // Old news is dropped before its signature is checked: in a mass join most updates received
-    // are repeats, and a signature check each (about 100 µs) kept the event loops too busy to
-    // answer probes in time.
-    if (m && (u.incarnation < m.incarnation || (u.state === "alive" && u.incarnation === m.incarnation))) return false;
     if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
+    const m = this.members.get(u.id);
     if (!m) {
-      // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
-      if (u.state !== "alive" || this.members.size >= this.#config.maxMembers) return false;
       const member: SwimMember = { ...this.#kept(u), since: this.#ports.now(), version: 0 };
       this.members.set(u.id, member);
       this.#insertInOrder(u.id);
       this.#changed(member, null, u, spread);
       return true;
     }
-    if (u.incarnation < m.incarnation) return false;
     const previous = m.state;
     switch (u.state) {
       case "alive":
-        if (u.incarnation === m.incarnation) return false;
         Object.assign(m, this.#kept(u));
         delete m.from;
         break;
       case "suspect":
-        if (isGone(previous)) return false;
         if (previous === "suspect") return this.#confirm(m, u.from ?? "", spread);
         m.state = "suspect";
         m.incarnation = u.incarnation;
         this.#suspect(m, u.from ?? "", refused);
         break;
       default: // dead or left
-        if (isGone(previous)) return false;
         // Another node's verdict of death about a member this node heard from a moment ago (a
         // healed partition's other side, whose deaths are of members this side kept): a suspicion
         // here instead (or a confirmation of one), so that it refutes before anyone here calls it
@@ -362,19 +390,19 @@ export class MemberList {
     return compact(m);
   }
 
-  selfUpdate(state: "alive" | "left"): MemberUpdate {
+  selfUpdate(state: "alive" | "left"): Readonly<MemberUpdate> {
     const { id, incarnation, address, port, meta } = this.#self;
     // Signed once per incarnation and state: it goes out on every push-pull and introduction.
+    // The same (frozen) object each time, so that its packed form is encoded once too (swim-wire.ts).
     const last = this.#lastSelf;
-    if (last && last.state === state && last.incarnation === incarnation && last.meta === meta) return { ...last };
+    if (last && last.state === state && last.incarnation === incarnation && last.meta === meta) return last;
     const update: MemberUpdate = { id, incarnation, state, address, port };
     if (meta !== undefined) update.meta = meta;
     const sig = this.#ports.claims?.sign(claimOf(update));
     if (sig) update.sig = sig;
-    this.#lastSelf = update;
-    return { ...update };
+    this.#lastSelf = Object.freeze(update);
+    return this.#lastSelf;
   }
-
 
   /** A new member goes in at a random place of the probe order (memberlist), O(1) by a swap. */
   #insertInOrder(id: string): void {
@@ -397,7 +425,6 @@ export class MemberList {
     }
     return [...picked.values()];
   }
-
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The SWIM core's vocabulary: member states, the member update that gossip carries, the three
  * message kinds and their answers, the ports the core is driven through, its configuration and its
- * counters; and the readers that turn a decoded network value into an update or a message (or
- * null: the core never throws on input from the network).
+ * counters; and the reader that turns a decoded network value into an update (or null: the core
+ * never throws on input from the network). Messages are read, in both wire forms, by `swim-wire.ts`.
  *
  * Keys are single snake_case words, as they go on the wire between Bun peers (see
  * docs/membership.md); a Python node never sees any of this.
@@ -58,20 +58,20 @@ export interface SwimTarget {
 }
 
 /** "Are you alive?" (direct probe), with piggybacked updates. Answered by an {@link SwimAck}. */
-export interface SwimPing {
+export interface SwimPing<U = MemberUpdate> {
   kind: "ping";
   from: string;
   /** The member the sender means: a node answers a ping for someone else with a nack. */
   target: string;
-  updates: MemberUpdate[];
+  updates: U[];
 }
 
 /** "Probe `target` for me" (indirect probe). Answered by an ack (it answered) or a nack (it did not). */
-export interface SwimPingReq {
+export interface SwimPingReq<U = MemberUpdate> {
   kind: "ping_req";
   from: string;
   target: SwimTarget & { id: string };
-  updates: MemberUpdate[];
+  updates: U[];
 }
 
 /**
@@ -79,12 +79,12 @@ export interface SwimPingReq {
  * (`since` set) is a pull: the sender lists only itself and asks for what changed at the receiver
  * after the receiver's `version` it last saw.
  */
-export interface SwimPushPull {
+export interface SwimPushPull<U = MemberUpdate> {
   kind: "push_pull";
   from: string;
   /** True when the sender is joining (it knows no one yet). */
   join: boolean;
-  members: MemberUpdate[];
+  members: U[];
   /** In a request: list only the members changed after this version of yours (a catch-up). */
   since?: number;
   /** In a state: the sender's version (a counter of the changes to its member list). */
@@ -92,30 +92,34 @@ export interface SwimPushPull {
 }
 
 /** Gossip: updates only, to a few random members; answered by an ack with the receiver's own updates. */
-export interface SwimGossip {
+export interface SwimGossip<U = MemberUpdate> {
   kind: "gossip";
   from: string;
-  updates: MemberUpdate[];
+  updates: U[];
 }
 
 /** A positive answer, with piggybacked updates. */
-export interface SwimAck {
+export interface SwimAck<U = MemberUpdate> {
   kind: "ack";
   from: string;
-  updates: MemberUpdate[];
+  updates: U[];
 }
 
 /** An indirect probe's negative answer: the intermediary is alive, the target did not answer it. */
-export interface SwimNack {
+export interface SwimNack<U = MemberUpdate> {
   kind: "nack";
   from: string;
-  updates: MemberUpdate[];
+  updates: U[];
 }
 
-/** Every message a core sends. */
-export type SwimMessage = SwimPing | SwimPingReq | SwimPushPull | SwimGossip;
-/** Every answer a core gives. */
-export type SwimAnswer = SwimAck | SwimNack | SwimPushPull;
+/**
+ * Every message a core sends. `U` is how its updates are held: {@link MemberUpdate} as a core
+ * makes them; a message read from the network holds them as `swim-wire.ts`'s `InboundUpdate`
+ * (some still packed, their bodies unread).
+ */
+export type SwimMessage<U = MemberUpdate> = SwimPing<U> | SwimPingReq<U> | SwimPushPull<U> | SwimGossip<U>;
+/** Every answer a core gives (`U` as in {@link SwimMessage}). */
+export type SwimAnswer<U = MemberUpdate> = SwimAck<U> | SwimNack<U> | SwimPushPull<U>;
 
 /**
  * The ports a {@link SwimCore} is driven through: a real node plugs in its RPC pool and the wall
@@ -268,17 +272,19 @@ export interface SwimStats {
 /** Longest id accepted from the network. */
 const MAX_ID = 128;
 /** Longest address accepted from the network. */
-const MAX_ADDRESS = 255;
+export const MAX_ADDRESS = 255;
 /** Largest signature accepted from the network. */
 const MAX_SIG = 512;
 /** Most updates in one message or push-pull accepted from the network. */
 export const MAX_UPDATES = 20_000;
 
-function isId(value: unknown): value is string {
+/** True for a member id as the network may carry it: a non-empty string of at most 128 characters. */
+export function isId(value: unknown): value is string {
   return typeof value === "string" && value.length > 0 && value.length <= MAX_ID;
 }
 
-function isVersion(value: unknown): value is number {
+/** True for a list version (`since`, `version`): a non-negative safe integer. */
+export function isVersion(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
@@ -308,65 +314,6 @@ export function readUpdate(raw: unknown, readMeta?: (meta: unknown) => unknown):
     update.from = from;
   }
   return update;
-}
-
-/** The well-formed updates of a decoded list (malformed ones counted, not fatal); null when not a list. */
-export function readUpdates(raw: unknown, readMeta?: (meta: unknown) => unknown): { updates: MemberUpdate[]; malformed: number } | null {
-  if (!Array.isArray(raw) || raw.length > MAX_UPDATES) return null;
-  const updates: MemberUpdate[] = [];
-  let malformed = 0;
-  for (const item of raw) {
-    const update = readUpdate(item, readMeta);
-    if (update) updates.push(update);
-    else malformed++;
-  }
-  return { updates, malformed };
-}
-
-/** A target from a decoded value, or null. */
-function readTarget(raw: unknown): (SwimTarget & { id: string }) | null {
-  if (!isMap(raw)) return null;
-  const { id, address, port } = raw;
-  if (!isId(id) || typeof address !== "string" || address.length === 0 || address.length > MAX_ADDRESS || !isPort(port)) return null;
-  return { id, address, port };
-}
-
-/** What {@link readMessage} gives: the message with its updates, and how many updates were malformed. */
-export interface ReadMessage<T> {
-  message: T;
-  malformed: number;
-}
-
-/**
- * A message or an answer from a decoded network value (of the kinds in `kinds`), or null when it
- * is malformed as a whole. Malformed updates inside are dropped and counted.
- */
-export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown): ReadMessage<SwimMessage | SwimAnswer> | null {
-  if (!isMap(raw) || !isId(raw.from)) return null;
-  const from = raw.from;
-  const list = readUpdates(raw.kind === "push_pull" ? raw.members : raw.updates, readMeta);
-  if (!list) return null;
-  const { updates, malformed } = list;
-  switch (raw.kind) {
-    case "ping":
-      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates }, malformed } : null;
-    case "ping_req": {
-      const target = readTarget(raw.target);
-      return target ? { message: { kind: "ping_req", from, target, updates }, malformed } : null;
-    }
-    case "push_pull": {
-      const message: SwimPushPull = { kind: "push_pull", from, join: raw.join === true, members: updates };
-      if (isVersion(raw.since)) message.since = raw.since;
-      if (isVersion(raw.version)) message.version = raw.version;
-      return { message, malformed };
-    }
-    case "gossip":
-    case "ack":
-    case "nack":
-      return { message: { kind: raw.kind, from, updates }, malformed };
-    default:
-      return null;
-  }
 }
 
 /** A rough size of a decoded value in MessagePack bytes (bounded walk), for the default `measure`. */

@@ -47,7 +47,6 @@ import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import {
   DEFAULT_SWIM_CONFIG,
   estimateBytes,
-  readMessage,
   type MemberUpdate,
   type SwimAnswer,
   type SwimConfig,
@@ -57,6 +56,7 @@ import {
   type SwimStats,
   type SwimTarget,
 } from "./swim-types.ts";
+import { readMessage, type InboundUpdate } from "./swim-wire.ts";
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
 
@@ -404,7 +404,7 @@ export class SwimCore {
   }
 
   /** Send and read the answer (its piggybacked updates applied); null on failure or after `timeout`. */
-  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void): Promise<SwimAnswer | null> {
+  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void): Promise<SwimAnswer<InboundUpdate> | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
     const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
@@ -426,7 +426,7 @@ export class SwimCore {
         return null;
       },
     );
-    let answer: SwimAnswer | null = null;
+    let answer: SwimAnswer<InboundUpdate> | null = null;
     await this.#firstOf([sent.then((a) => ((answer = a), true))], timeout);
     return answer;
   }
@@ -523,7 +523,7 @@ export class SwimCore {
     if (dead) await this.#pushPull(dead, false);
   }
 
-  async #pushPull(target: SwimTarget, join: boolean, timeout = Math.max(this.config.probeInterval, this.config.probeTimeout * 4)): Promise<SwimPushPull | null> {
+  async #pushPull(target: SwimTarget, join: boolean, timeout = Math.max(this.config.probeInterval, this.config.probeTimeout * 4)): Promise<SwimPushPull<InboundUpdate> | null> {
     this.#counters.pushPulls++;
     const answer = await this.#request(target, this.#list.state(join), timeout);
     return answer?.kind === "push_pull" ? answer : null;

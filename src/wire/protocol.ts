@@ -33,6 +33,16 @@ export const SYNC_PAGES_FEATURE = "sync_pages";
  */
 export const SWIM_FEATURE = "swim";
 
+/**
+ * The hello feature of a Bun node that reads SWIM member updates in the packed form: each update
+ * one MessagePack `bin` holding the update's map with `id`, `incarnation` and `state` first, so that
+ * a receiver skips old news without decoding its meta and signature (docs/membership.md). A node
+ * sends packed updates in a request only to a peer whose hello answer carried it, and in an answer
+ * only to a request that said `packed: true`; everyone reads both forms. Offered in the hello answer
+ * only, beside {@link SWIM_FEATURE}.
+ */
+export const SWIM_PACKED_FEATURE = "swim_packed";
+
 /** The unpublished endpoints of gossip membership, by SWIM message kind (each takes one `message` map). */
 export const SWIM_ENDPOINTS = {
   ping: "_synapse.swim.ping",

@@ -9,6 +9,7 @@ import { localAddresses } from "../../src/address.ts";
 import { isLoopback } from "../../src/util/guards.ts";
 import type makeMdns from "multicast-dns";
 import type { AdmitOptions, DiscoveryHost, IntroduceResult, TaskScheduler } from "../../src/membership/discovery.ts";
+import type { GossipHost } from "../../src/membership/gossip.ts";
 import { Liveness, type HeartbeatTarget, type LivenessHost, type LivenessTiming } from "../../src/membership/liveness.ts";
 import type { MdnsOpener, MdnsSocket, PacketSource } from "../../src/membership/mdns-socket.ts";
 import { PeerTable, type PeerEntry, type PeerSource } from "../../src/membership/peer-table.ts";
@@ -20,6 +21,34 @@ import type { Peer } from "../../src/types.ts";
 export function peer(name: string, address: string, port: number, extra: Partial<Peer> = {}): Peer {
   const id = Buffer.from(name).toString("hex").padEnd(64, "0");
   return { id, address, port, swarm: "lab", team: "default", name, kind: "node", capabilities: [], last_seen: 0, ...extra };
+}
+
+/**
+ * A gossip bridge's host without a network: this node is `selfId`, its table a map, every peer's
+ * hello answered `features`; each call is recorded (`calls`) and fails.
+ */
+export function fakeGossipHost(selfId: string, features: Readonly<Record<string, unknown>> | null = null): { host: GossipHost; table: Map<string, PeerEntry>; calls: Array<{ endpoint: string; args: unknown[] }> } {
+  const peerOf = (id: string, port: number): Peer => ({ id, address: "127.0.0.1", port, swarm: "lab", team: "default", name: id.slice(0, 4), kind: "node", capabilities: [], last_seen: 0 });
+  const table = new Map<string, PeerEntry>();
+  const calls: Array<{ endpoint: string; args: unknown[] }> = [];
+  const host: GossipHost = {
+    self: () => peerOf(selfId, 1),
+    table: { get: (id) => table.get(id), touch: () => true },
+    features: () => features,
+    call: (_target, endpoint, args) => {
+      calls.push({ endpoint, args });
+      return Promise.reject(new Error("no network here"));
+    },
+    admit: (peer) => {
+      const entry: PeerEntry = { peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [] };
+      table.set(peer.id, entry);
+      return entry;
+    },
+    drop: (id) => void table.delete(id),
+    heard: () => {},
+    emit: () => {},
+  };
+  return { host, table, calls };
 }
 
 /** Records tasks instead of running them; a test runs them by name. */

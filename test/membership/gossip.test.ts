@@ -4,11 +4,12 @@ import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
 import { Gossip, refusedConnect, swimConfig } from "../../src/membership/gossip.ts";
-import type { PeerEntry } from "../../src/membership/peer-table.ts";
+import { readWhole } from "../../src/membership/swim-wire.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords } from "../../src/security/records.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { PythonNode } from "../interop/python-node.ts";
+import { fakeGossipHost } from "./fakes.ts";
 import { eventually, record, startNode, stopAll } from "./fixtures.ts";
 
 afterEach(stopAll);
@@ -180,24 +181,10 @@ describe("membership - gossip among Bun peers", () => {
   });
 
   test("in a closed swarm an introduction is taken only with its sender's own valid signature", async () => {
-    const peerOf = (id: string, port: number): Peer => ({ id, address: "127.0.0.1", port, swarm: "lab", team: "default", name: id.slice(0, 4), kind: "node", capabilities: [], last_seen: 0 });
-    const table = new Map<string, PeerEntry>();
     const receiverRecords = new SignedRecords({ identity: NodeIdentity.generate(), closed: true });
+    const { host, table } = fakeGossipHost(receiverRecords.signerId!);
     const receiver = new Gossip(
-      {
-        self: () => peerOf(receiverRecords.signerId!, 1),
-        table: { get: (id) => table.get(id), touch: () => true },
-        features: () => null,
-        call: () => Promise.reject(new Error("no network here")),
-        admit: (peer) => {
-          const entry: PeerEntry = { peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [] };
-          table.set(peer.id, entry);
-          return entry;
-        },
-        drop: (id) => void table.delete(id),
-        heard: () => {},
-        emit: () => {},
-      },
+      host,
       swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }),
       { claims: receiverRecords.claimPort() },
     );
@@ -237,9 +224,30 @@ describe("membership - gossip among Bun peers", () => {
     };
     // a's probes reach c: c takes a in from the claim they carry, and then knows it.
     await eventually(() => c.peers.has(a!.id), 10_000, "c to take a in from a's messages");
-    const first = sent[0] as { from: string; updates: Array<{ id: string; state: string }> };
+    const first = sent[0] as { from: string; updates: unknown[] };
     expect(first.from).toBe(a!.id);
-    expect(first.updates[0]).toMatchObject({ id: a!.id, state: "alive" });
+    // In either wire form (packed once a's hello from c is known).
+    expect(readWhole(first.updates[0])).toMatchObject({ id: a!.id, state: "alive" });
+  });
+
+  test("gossip nodes offer swim_packed in their hello and send each other packed updates", async () => {
+    const [a, b] = await swarm(2);
+    const hello = (await new Client("127.0.0.1", a!.port, { timeout: 2 }).call("_synapse.hello", { features: ["multiplex"] })) as Record<string, unknown>;
+    expect(hello).toMatchObject({ swim: true, swim_packed: true });
+    const atB: Array<Record<string, unknown>> = [];
+    const gossip = b!.membership.gossip!;
+    const receive = gossip.receive.bind(gossip);
+    gossip.receive = (kind, message, remote) => {
+      atB.push(message as Record<string, unknown>);
+      return receive(kind, message, remote);
+    };
+    // a's new capability goes out as an alive update, gossiped to b (a probes b: it holds b's hello).
+    a!.capability("fresh");
+    const fresh = (u: unknown) => u instanceof Uint8Array && readWhole(u)?.id === a!.id && JSON.stringify(readWhole(u)?.meta).includes("fresh");
+    const packed = () => atB.find((m) => m.from === a!.id && Array.isArray(m.updates) && m.updates.some(fresh));
+    await eventually(() => packed() !== undefined, 5_000, "a's packed alive update with its new capability at b");
+    expect(packed()!.packed).toBe(true);
+    await eventually(() => b!.peers.get(a!.id)?.capabilities.includes("fresh") === true, 5_000, "the new capability to reach b");
   });
 
   test("a node's new capability reaches its peers by an alive update", async () => {

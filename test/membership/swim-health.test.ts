@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { afterOwnTime, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { MERGED_TRANSMITS } from "../../src/membership/swim-members.ts";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
-import { SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+import { readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 /** `count` nodes joined through the first, run until all see all alive. */
 async function swarm(count: number, net = new SimNetwork()): Promise<SimNetwork> {
@@ -20,12 +20,13 @@ async function swarm(count: number, net = new SimNetwork()): Promise<SimNetwork>
 
 const everSaw = (viewer: SimNode, subject: SimNode, state: string): boolean => viewer.changes.some(([id, s]) => id === subject.id && s === state);
 
-/** Record the messages `node` handles, with the virtual time they arrived. */
+/** Record the messages `node` handles (their updates read whole, in either wire form), with the virtual time they arrived. */
 function tap(node: SimNode, clock: SimClock): Array<{ at: number; message: SwimMessage }> {
   const seen: Array<{ at: number; message: SwimMessage }> = [];
   const handle = node.core.handle.bind(node.core);
   node.core.handle = (raw: unknown) => {
-    seen.push({ at: clock.now, message: raw as SwimMessage });
+    const message = readWholeMessage(raw);
+    if (message) seen.push({ at: clock.now, message });
     return handle(raw);
   };
   return seen;

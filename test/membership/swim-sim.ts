@@ -3,11 +3,16 @@
  * network that carries every message through the MessagePack codec (so what a core sends is what
  * the wire can carry) with a latency, per-link cuts and per-node extra answer delays. Nothing is
  * real time: a run of minutes takes milliseconds and repeats exactly for a given seed.
+ *
+ * Messages go in the wire forms of `swim-wire.ts`, as the gossip bridge sends them: packed updates
+ * between nodes that both read them ({@link SimNode.packs}, the default), the map form to and from
+ * a node that does not (an older Bun node), answers packed when the request asked for it.
  */
 import { decode, encode } from "../../src/wire/codec.ts";
 import { TimerHeap } from "../../bench/sim/timer-heap.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
-import { seededRandom, type SwimConfig, type SwimMessage, type SwimPorts, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
+import { PackedUpdate, readMessage, toWire, wantsPacked } from "../../src/membership/swim-wire.ts";
+import { seededRandom, type MemberUpdate, type SwimConfig, type SwimMessage, type SwimPorts, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
 
 /** What a send to a node that {@link SimNode.refuses} rejects with. */
 export const REFUSED = new Error("connection refused (simulated)");
@@ -70,6 +75,36 @@ export interface SimNode {
   stalled: number;
   /** Every change this node's core reported: `[member id, new state]`. */
   changes: Array<[string, SwimState]>;
+  /** Reads and writes packed updates (default true); false: the map form only, as an older Bun node. */
+  packs: boolean;
+}
+
+/**
+ * A message as received (either wire form) with every update read whole, for a test to look at
+ * what was said; null when malformed.
+ */
+export function readWholeMessage(raw: unknown): SwimMessage | null {
+  const whole = (list: Array<MemberUpdate | PackedUpdate>) => list.map((u) => (u instanceof PackedUpdate ? u.read() : u)).filter((u) => u !== null);
+  const message = readMessage(raw)?.message;
+  if (!message || message.kind === "ack" || message.kind === "nack") return null;
+  return message.kind === "push_pull" ? { ...message, members: whole(message.members) } : { ...message, updates: whole(message.updates) };
+}
+
+/** Two nodes with the same extra ports, the second joined through the first, run until both see each other (at most 10 virtual seconds). */
+export async function joinedPair(extra: Partial<SwimPorts>): Promise<{ net: SimNetwork; a: SimNode; b: SimNode }> {
+  const net = new SimNetwork();
+  const a = net.add(extra);
+  const b = net.add(extra);
+  void b.core.join({ address: "10.0.0.1", port: a.port });
+  await net.runUntil(() => net.converged(), 10);
+  return { net, a, b };
+}
+
+/** True when a message as received holds a packed update. */
+function holdsPacked(raw: unknown): boolean {
+  const m = raw as { updates?: unknown; members?: unknown } | null;
+  const list = m && typeof m === "object" ? (Array.isArray(m.updates) ? m.updates : m.members) : undefined;
+  return Array.isArray(list) && list.some((u) => u instanceof Uint8Array);
 }
 
 /** A fake network of SWIM cores on one virtual clock. */
@@ -82,6 +117,9 @@ export class SimNetwork {
   readonly #random: () => number;
   /** Messages sent, by kind. */
   readonly sent = new Map<string, number>();
+  /** Messages and answers received holding packed updates; of those, received by a node that does not read them (must stay 0). */
+  packedReceived = 0;
+  packedToOld = 0;
 
   constructor(
     private readonly config: Partial<SwimConfig> = {},
@@ -102,7 +140,7 @@ export class SimNetwork {
     const index = this.nodes.length;
     const port = 10_000 + index;
     const id = `n${index}`;
-    const node = { id, port, up: true, answerDelay: 0, refuses: false, stalled: 0, changes: [] } as unknown as SimNode;
+    const node = { id, port, up: true, answerDelay: 0, refuses: false, stalled: 0, changes: [], packs: true } as unknown as SimNode;
     const ports: SwimPorts = {
       now: () => this.clock.now,
       schedule: (delay, fn) => this.clock.schedule(delay, fn),
@@ -159,22 +197,33 @@ export class SimNetwork {
   #send(from: SimNode, to: SwimTarget, message: SwimMessage): Promise<unknown> {
     this.sent.set(message.kind, (this.sent.get(message.kind) ?? 0) + 1);
     const wire = this.codec ? { to: encode, from: decode } : { to: (v: unknown) => v, from: (v: unknown) => v };
-    const sent = wire.to(message);
     const target = this.#byPort.get(to.port);
+    // As the gossip bridge: packed only to a node that reads it; every request of a new node asks for packed answers.
+    const sent = wire.to(toWire(message, { pack: from.packs && target?.packs === true, reads: from.packs }));
     return new Promise((resolve, reject) => {
       if (from.up && target?.refuses) return void this.clock.schedule(this.latency, () => reject(REFUSED));
       // A lost message is never answered: the sender's own timeouts decide, as with a silent peer.
       if (!from.up || !target || this.#cut.has(`${from.id}>${target.id}`)) return;
       this.clock.schedule(this.latency, () => {
         if (!target.up) return;
-        void target.core.handle(wire.from(sent as Uint8Array)).then((answer) => {
+        const received = this.#receive(target, wire.from(sent as Uint8Array));
+        void target.core.handle(received).then((answer) => {
           if (answer === null) return;
-          const back = wire.to(answer);
+          const back = wire.to(toWire(answer, { pack: target.packs && wantsPacked(received), reads: false }));
           this.clock.schedule(this.latency + target.answerDelay, () => {
-            if (target.up && from.up && !this.#cut.has(`${target.id}>${from.id}`)) resolve(wire.from(back as Uint8Array));
+            if (target.up && from.up && !this.#cut.has(`${target.id}>${from.id}`)) resolve(this.#receive(from, wire.from(back as Uint8Array)));
           });
         });
       });
     });
+  }
+
+  /** Count a message `node` receives that holds packed updates. */
+  #receive(node: SimNode, raw: unknown): unknown {
+    if (holdsPacked(raw)) {
+      this.packedReceived++;
+      if (!node.packs) this.packedToOld++;
+    }
+    return raw;
   }
 }

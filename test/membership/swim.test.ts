@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Suspicion, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import { estimateBytes, type MemberUpdate, type SwimClaim } from "../../src/membership/swim-types.ts";
-import { SimNetwork, type SimNode } from "./swim-sim.ts";
+import { joinedPair, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 /** `count` nodes that all joined through the first one, run until every node sees every other alive. */
 async function swarm(count: number, net = new SimNetwork()): Promise<SimNetwork> {
@@ -123,11 +123,7 @@ describe("swim core - refutation and updates", () => {
       sign: (claim: SwimClaim) => (signed.push(claim), new TextEncoder().encode(`by:${claim.id}`)),
       verify: (claim: SwimClaim, sig: Uint8Array | undefined) => sig !== undefined && new TextDecoder().decode(sig) === `by:${claim.id}`,
     };
-    const net = new SimNetwork();
-    const a = net.add({ claims });
-    const b = net.add({ claims });
-    void b.core.join({ address: "10.0.0.1", port: a.port });
-    await net.runUntil(() => net.converged(), 10);
+    const { net, a, b } = await joinedPair({ claims });
     expect(net.converged()).toBe(true);
     expect(signed.some((c) => c.id === b.id && c.state === "alive")).toBe(true);
     const forged: MemberUpdate = { id: "mallory", incarnation: 9, state: "alive", address: "10.0.0.66", port: 1 };

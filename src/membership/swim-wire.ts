@@ -1,0 +1,278 @@
+/**
+ * SWIM messages on the wire, in two forms of member update, and the readers of both.
+ *
+ * - The **map form** (every Bun node reads and writes it): an update is a MessagePack map
+ *   `{id, incarnation, state, address, port, meta?, sig?, from?}` inside the message's `updates`
+ *   (or a push-pull's `members`) list.
+ * - The **packed form** (between nodes that offered `swim_packed` in their hello,
+ *   {@link SWIM_PACKED_FEATURE}): an update is one MessagePack `bin` whose content is that same
+ *   map, written with `id`, `incarnation` and `state` as its first three keys. A sender encodes an
+ *   update once ({@link packUpdate}: the bytes are kept with the update object, which the broadcast
+ *   queue hands out to every message that piggybacks it), so a message costs a copy per update. A
+ *   receiver peeks at the three leading keys ({@link PackedUpdate}) and decodes the rest (meta,
+ *   signature, address) only when the member list finds the update may be news: most copies of
+ *   an update a node receives in a mass join are old news, dropped unread.
+ *
+ * A request says `packed: true` when its sender reads the packed form; the answer to it is then
+ * packed too (the answerer may hold no connection of its own to the asker, so no hello answer of
+ * it). A list may mix both forms; a packed update whose content does not start with the three keys
+ * in that order is decoded whole, as a map would be. Malformed input is counted, never thrown.
+ *
+ * @module
+ */
+import { isMap, isPort } from "../util/guards.ts";
+import { decode, encode } from "../wire/codec.ts";
+import { fastDecode, fastEncodeInto, NOT_FAST } from "../wire/fast-codec.ts";
+import {
+  isId,
+  isVersion,
+  MAX_ADDRESS,
+  MAX_UPDATES,
+  readUpdate,
+  SWIM_STATES,
+  type MemberUpdate,
+  type SwimAnswer,
+  type SwimMessage,
+  type SwimPushPull,
+  type SwimState,
+  type SwimTarget,
+} from "./swim-types.ts";
+
+export { SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
+
+/**
+ * A packed update as received: its id, incarnation and state read, the rest still bytes. The
+ * member list decides from those three whether it is old news ({@link read} is then never called).
+ */
+export class PackedUpdate {
+  constructor(
+    readonly id: string,
+    readonly incarnation: number,
+    readonly state: SwimState,
+    /** The update's map, as MessagePack (the content of the `bin` it came in). */
+    readonly bytes: Uint8Array,
+  ) {}
+
+  /**
+   * The whole update, validated as a map-form update is ({@link readUpdate}); null when its body
+   * is malformed or does not say what its leading keys said (a repeated key).
+   */
+  read(readMeta?: (meta: unknown) => unknown): MemberUpdate | null {
+    const update = readUpdate(decodeQuietly(this.bytes), readMeta);
+    if (!update || update.id !== this.id || update.incarnation !== this.incarnation || update.state !== this.state) return null;
+    return update;
+  }
+}
+
+/** An update as a message read from the network holds it: read whole (map form), or packed and peeked. */
+export type InboundUpdate = MemberUpdate | PackedUpdate;
+
+/** A message or answer read from the network. */
+export type InboundMessage = SwimMessage<InboundUpdate> | SwimAnswer<InboundUpdate>;
+
+// --- writing ---------------------------------------------------------------------------------
+
+/** The packed bytes of the update objects already encoded (see {@link packUpdate}). */
+const packed = new WeakMap<MemberUpdate, Uint8Array>();
+/** Where an update is encoded before its bytes are copied out (a larger one takes the general codec). */
+const scratch = new Uint8Array(16 * 1024);
+
+/**
+ * The packed form of `update`: its map, `id`, `incarnation` and `state` first. Encoded once per
+ * update object and kept with it (weakly): an update must not be changed once it was sent, which
+ * the core never does (it makes a new update for every change).
+ */
+export function packUpdate(update: MemberUpdate): Uint8Array {
+  let bytes = packed.get(update);
+  if (bytes === undefined) {
+    bytes = encodeUpdate(update);
+    packed.set(update, bytes);
+  }
+  return bytes;
+}
+
+function encodeUpdate(u: MemberUpdate): Uint8Array {
+  // The key order is the layout a receiver peeks at; the optional keys only when set, as in the map form.
+  const map: Record<string, unknown> = { id: u.id, incarnation: u.incarnation, state: u.state, address: u.address, port: u.port };
+  if (u.meta !== undefined) map.meta = u.meta;
+  if (u.sig !== undefined) map.sig = u.sig;
+  if (u.from !== undefined) map.from = u.from;
+  const end = fastEncodeInto(map, scratch, 0, scratch.length);
+  // A copy either way: the scratch is reused, and the general codec's bytes are a view of its slab.
+  return end >= 0 ? scratch.slice(0, end) : encode(map).slice();
+}
+
+/**
+ * `message` as it goes to a peer: its updates packed when `pack` (the peer offered
+ * {@link SWIM_PACKED_FEATURE}, or asked for packed answers), and `packed: true` when `reads` (this
+ * node reads the packed form: a request's way of asking for a packed answer). The message itself
+ * is not changed.
+ */
+export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean; reads: boolean }): Record<string, unknown> {
+  const wire: Record<string, unknown> = { ...message };
+  if (form.pack) {
+    // A state's records are made afresh for each exchange: encoded, not kept.
+    if (message.kind === "push_pull") wire.members = message.members.map((u) => packed.get(u) ?? encodeUpdate(u));
+    else wire.updates = message.updates.map(packUpdate);
+  }
+  if (form.reads) wire.packed = true;
+  return wire;
+}
+
+/** True when a decoded request asks for a packed answer (see {@link toWire}). */
+export function wantsPacked(raw: unknown): boolean {
+  return isMap(raw) && raw.packed === true;
+}
+
+// --- reading ---------------------------------------------------------------------------------
+
+/** The leading keys of a packed update, as MessagePack fixstr. */
+const KEY_ID = fixstr("id");
+const KEY_INCARNATION = fixstr("incarnation");
+const KEY_STATE = fixstr("state");
+/** The states as MessagePack fixstr, in {@link SWIM_STATES}' order. */
+const STATE_BYTES = SWIM_STATES.map(fixstr);
+
+function fixstr(key: string): Uint8Array {
+  return Uint8Array.of(0xa0 | key.length, ...new TextEncoder().encode(key));
+}
+
+/**
+ * One update of a list from the network, in either form: a map is read whole; a packed update is
+ * peeked (its body left for later). Null when malformed.
+ */
+export function readInbound(raw: unknown, readMeta?: (meta: unknown) => unknown): InboundUpdate | null {
+  if (!(raw instanceof Uint8Array)) return readUpdate(raw, readMeta);
+  // Not in the peekable layout (another writer's key order): read whole, as a map.
+  return peek(raw) ?? readUpdate(decodeQuietly(raw), readMeta);
+}
+
+/** An update from the network in either form, read whole (for the few that are always needed whole). */
+export function readWhole(raw: unknown, readMeta?: (meta: unknown) => unknown): MemberUpdate | null {
+  const update = readInbound(raw, readMeta);
+  return update instanceof PackedUpdate ? update.read(readMeta) : update;
+}
+
+/** The packed update's leading id, incarnation and state, or null when it is not laid out so. */
+function peek(b: Uint8Array): PackedUpdate | null {
+  const head = b[0];
+  // A fixmap (the map form has 5 to 8 keys) holding at least the three peeked ones.
+  if (head === undefined || (head & 0xf0) !== 0x80 || (head & 0x0f) < 3) return null;
+  let at = 1;
+  if (!startsWith(b, at, KEY_ID)) return null;
+  at += KEY_ID.length;
+  let end = stringEnd(b, at);
+  const id = end < 0 ? null : fastDecode(b, at, end);
+  if (!isId(id)) return null;
+  at = end;
+  if (!startsWith(b, at, KEY_INCARNATION)) return null;
+  at += KEY_INCARNATION.length;
+  end = uintEnd(b, at);
+  if (end < 0) return null;
+  // Read in place (a decoder call per number costs more than the arithmetic).
+  let incarnation = b[at]! < 0x80 ? b[at]! : 0;
+  for (let i = at + 1; i < end; i++) incarnation = incarnation * 256 + b[i]!;
+  if (!Number.isSafeInteger(incarnation)) return null;
+  at = end;
+  if (!startsWith(b, at, KEY_STATE)) return null;
+  at += KEY_STATE.length;
+  // The state by its bytes, as the constant (as readUpdate keeps it).
+  const index = STATE_BYTES.findIndex((name) => startsWith(b, at, name));
+  return index < 0 ? null : new PackedUpdate(id, incarnation, SWIM_STATES[index]!, b);
+}
+
+function startsWith(b: Uint8Array, at: number, key: Uint8Array): boolean {
+  if (at + key.length > b.length) return false;
+  for (let i = 0; i < key.length; i++) if (b[at + i] !== key[i]) return false;
+  return true;
+}
+
+/** The end of a string (fixstr, str8 or str16: an id of 128 characters takes up to 384 bytes) starting at `at`, or -1. */
+function stringEnd(b: Uint8Array, at: number): number {
+  const t = b[at];
+  if (t === undefined) return -1;
+  let end = -1;
+  if (t >= 0xa0 && t < 0xc0) end = at + 1 + (t - 0xa0);
+  else if (t === 0xd9 && at + 1 < b.length) end = at + 2 + b[at + 1]!;
+  else if (t === 0xda && at + 2 < b.length) end = at + 3 + ((b[at + 1]! << 8) | b[at + 2]!);
+  return end <= b.length ? end : -1;
+}
+
+/** The end of an unsigned integer (positive fixint, uint8 to uint64) starting at `at`, or -1. */
+function uintEnd(b: Uint8Array, at: number): number {
+  const t = b[at];
+  if (t === undefined) return -1;
+  const size = t < 0x80 ? 0 : t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : t === 0xcf ? 8 : -1;
+  return size >= 0 && at + 1 + size <= b.length ? at + 1 + size : -1;
+}
+
+/** One MessagePack value from `bytes`, or undefined when they are not one (never throws). */
+function decodeQuietly(bytes: Uint8Array): unknown {
+  const fast = fastDecode(bytes, 0, bytes.length);
+  if (fast !== NOT_FAST) return fast;
+  try {
+    return decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The well-formed updates of a decoded list, in either form (malformed ones counted); null when not a list. */
+export function readUpdates(raw: unknown, readMeta?: (meta: unknown) => unknown): { updates: InboundUpdate[]; malformed: number } | null {
+  if (!Array.isArray(raw) || raw.length > MAX_UPDATES) return null;
+  const updates: InboundUpdate[] = [];
+  let malformed = 0;
+  for (const item of raw) {
+    const update = readInbound(item, readMeta);
+    if (update) updates.push(update);
+    else malformed++;
+  }
+  return { updates, malformed };
+}
+
+/** A target from a decoded value, or null. */
+function readTarget(raw: unknown): (SwimTarget & { id: string }) | null {
+  if (!isMap(raw)) return null;
+  const { id, address, port } = raw;
+  if (!isId(id) || typeof address !== "string" || address.length === 0 || address.length > MAX_ADDRESS || !isPort(port)) return null;
+  return { id, address, port };
+}
+
+/** What {@link readMessage} gives: the message with its updates, and how many updates were malformed. */
+export interface ReadMessage<T> {
+  message: T;
+  malformed: number;
+}
+
+/**
+ * A message or an answer from a decoded network value, its updates in either form, or null when
+ * it is malformed as a whole. Malformed updates inside are dropped and counted; packed ones are
+ * only peeked here (their bodies are read when applied, if news).
+ */
+export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown): ReadMessage<InboundMessage> | null {
+  if (!isMap(raw) || !isId(raw.from)) return null;
+  const from = raw.from;
+  const list = readUpdates(raw.kind === "push_pull" ? raw.members : raw.updates, readMeta);
+  if (!list) return null;
+  const { updates, malformed } = list;
+  switch (raw.kind) {
+    case "ping":
+      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates }, malformed } : null;
+    case "ping_req": {
+      const target = readTarget(raw.target);
+      return target ? { message: { kind: "ping_req", from, target, updates }, malformed } : null;
+    }
+    case "push_pull": {
+      const message: SwimPushPull<InboundUpdate> = { kind: "push_pull", from, join: raw.join === true, members: updates };
+      if (isVersion(raw.since)) message.since = raw.since;
+      if (isVersion(raw.version)) message.version = raw.version;
+      return { message, malformed };
+    }
+    case "gossip":
+    case "ack":
+    case "nack":
+      return { message: { kind: raw.kind, from, updates }, malformed };
+    default:
+      return null;
+  }
+}
