@@ -18,6 +18,23 @@ async function swarm(count: number, net = new SimNetwork()): Promise<SimNetwork>
   return net;
 }
 
+/**
+ * Slow every answer down (0.6 s) and block `node`'s loop half the time (as in the local health
+ * test) until its local-health score reaches `score`; then its loop runs on time again.
+ */
+async function lateUntilAware(net: SimNetwork, node: SimNode, score: number): Promise<void> {
+  for (const n of net.nodes) n.answerDelay = 0.6;
+  let ticking = true;
+  const tick = (): void => {
+    if (!ticking) return;
+    node.stalled += 0.05;
+    net.clock.schedule(0.1, tick);
+  };
+  tick();
+  await net.runUntil(() => node.core.stats().awareness >= score, 60, 0.1);
+  ticking = false;
+}
+
 const everSaw = (viewer: SimNode, subject: SimNode, state: string): boolean => viewer.changes.some(([id, s]) => id === subject.id && s === state);
 
 /** Record the messages `node` handles (their updates read whole, in either wire form), with the virtual time they arrived. */
@@ -113,16 +130,7 @@ describe("swim core - a death spreads at the configured pace", () => {
     const net = await swarm(6, new SimNetwork({ retransmitMult: 30 }));
     const [a, , , , , x] = net.nodes as SimNode[];
     // a's loop runs late, as in the local health test above, until its rounds are stretched.
-    for (const n of net.nodes) n.answerDelay = 0.6;
-    let ticking = true;
-    const tick = (): void => {
-      if (!ticking) return;
-      a!.stalled += 0.05;
-      net.clock.schedule(0.1, tick);
-    };
-    tick();
-    await net.runUntil(() => a!.core.stats().awareness >= 2, 60, 0.1);
-    ticking = false;
+    await lateUntilAware(net, a!, 2);
     const awareness = a!.core.stats().awareness;
     expect(awareness).toBeGreaterThanOrEqual(2);
     // Rounds of gossip a sends in one second: stretched, at most one or two rounds of 3 members.
@@ -149,16 +157,7 @@ describe("swim core - a closed port spreads at the configured pace", () => {
     // Two nodes: a's only member is x, so that a's own probe is what finds x's port closed.
     const net = await swarm(2, new SimNetwork({ retransmitMult: 30 }));
     const [a, x] = net.nodes as [SimNode, SimNode];
-    for (const n of net.nodes) n.answerDelay = 0.6;
-    let ticking = true;
-    const tick = (): void => {
-      if (!ticking) return;
-      a.stalled += 0.05;
-      net.clock.schedule(0.1, tick);
-    };
-    tick();
-    await net.runUntil(() => a.core.stats().awareness >= 2, 60, 0.1);
-    ticking = false;
+    await lateUntilAware(net, a, 2);
     net.kill(x, true);
     await net.runUntil(() => net.view(a, x) === "suspect", 60, 0.01);
     expect(a.core.stats().suspects).toBe(1);
