@@ -218,7 +218,7 @@ function decodeQuietly(bytes: Uint8Array): unknown {
 }
 
 /** The well-formed updates of a decoded list, in either form (malformed ones counted); null when not a list. */
-export function readUpdates(raw: unknown, readMeta?: (meta: unknown) => unknown): { updates: InboundUpdate[]; malformed: number } | null {
+function readUpdates(raw: unknown, readMeta?: (meta: unknown) => unknown): { updates: InboundUpdate[]; malformed: number } | null {
   if (!Array.isArray(raw) || raw.length > MAX_UPDATES) return null;
   const updates: InboundUpdate[] = [];
   let malformed = 0;

@@ -454,24 +454,20 @@ describe("swim core - another side's verdict", () => {
     expect(a.core.stats().deathsDoubted).toBe(0);
   });
 
-  test("a member never heard from first-hand: another node's verdict is taken as it is", async () => {
-    const net = new SimNetwork();
-    const a = net.add();
-    const b: MemberUpdate = { id: "b", incarnation: 1, state: "alive", address: "10.0.0.9", port: 9001, meta: { name: "b" } };
-    await a.core.handle({ kind: "push_pull", from: "x", join: true, members: [{ ...b, id: "x", port: 9000 }, b] });
-    await a.core.handle({ kind: "gossip", from: "x", updates: [{ ...b, state: "dead", from: "x" }] });
-    expect(a.core.member("b")!.state).toBe("dead");
-    expect(a.core.stats().deathsDoubted).toBe(0);
-  });
-
-  test("a message from the member itself (heardFrom) counts as hearing from it: a verdict just after is doubted", async () => {
-    const net = new SimNetwork();
-    const a = net.add();
-    const b: MemberUpdate = { id: "b", incarnation: 1, state: "alive", address: "10.0.0.9", port: 9001, meta: { name: "b" } };
-    await a.core.handle({ kind: "push_pull", from: "x", join: true, members: [{ ...b, id: "x", port: 9000 }, b] });
-    a.core.heardFrom("b");
-    await a.core.handle({ kind: "gossip", from: "x", updates: [{ ...b, state: "dead", from: "x" }] });
-    expect(a.core.member("b")!.state).toBe("suspect");
-    expect(a.core.stats().deathsDoubted).toBe(1);
+  test("a member never heard from first-hand: another node's verdict is taken as it is; one that sent a message itself (heardFrom) a moment ago: doubted", async () => {
+    const verdictAbout = async (heard: boolean): Promise<SimNode> => {
+      const a = new SimNetwork().add();
+      const b: MemberUpdate = { id: "b", incarnation: 1, state: "alive", address: "10.0.0.9", port: 9001, meta: { name: "b" } };
+      await a.core.handle({ kind: "push_pull", from: "x", join: true, members: [{ ...b, id: "x", port: 9000 }, b] });
+      if (heard) a.core.heardFrom("b");
+      await a.core.handle({ kind: "gossip", from: "x", updates: [{ ...b, state: "dead", from: "x" }] });
+      return a;
+    };
+    const never = await verdictAbout(false);
+    expect(never.core.member("b")!.state).toBe("dead");
+    expect(never.core.stats().deathsDoubted).toBe(0);
+    const heard = await verdictAbout(true);
+    expect(heard.core.member("b")!.state).toBe("suspect");
+    expect(heard.core.stats().deathsDoubted).toBe(1);
   });
 });
