@@ -55,9 +55,9 @@ function handshakeCause(error: unknown): HandshakeError | null {
 }
 
 /**
- * What a command's failure to reach a node means for a closed swarm, as an error whose message
- * says what to do; other failures are returned as they are. `closed` is the options the command
- * dialed with (`null` when it spoke plaintext). `nameFlag` is how the command names the swarm:
+ * What a command's failure to reach a node means (nothing listening there, or a closed swarm's
+ * handshake), as an error whose message says what to do; other failures are returned as they
+ * are. `closed` is the options the command dialed with (`null` when it spoke plaintext). `nameFlag` is how the command names the swarm:
  * `--swarm NAME` for the one-node commands, `null` for the swarm commands (their SWARM argument).
  * A closed node closes a plaintext connection unanswered, and one whose key it does not hold right
  * after the handshake (the initiator cannot tell before), so "closed before any answer" is how
@@ -68,7 +68,10 @@ export function explainFailure(error: unknown, address: Address, closed: Pick<Cl
   const node = `the node at ${formatAddress(address)}`;
   const handshake = handshakeCause(error);
   let hint: string | null = null;
-  if (closed === null) {
+  if (!error.sent && handshake === null && error.message.startsWith("cannot connect to ")) {
+    // The first mistake of most users: no node at that address (not started, or another port).
+    hint = `nothing accepts connections at ${formatAddress(address)}: is a node running there? check the host and port`;
+  } else if (closed === null) {
     if (error.sent) hint = `${node} closed the connection without answering: is it in a closed swarm? pass --swarm-key KEY${nameFlag ? ` and ${nameFlag}` : ""}`;
   } else if (handshake?.reason === "not_noise") {
     hint = `${node} is not in a closed swarm (it answered in plaintext): leave out --swarm-key (and SYNAPSE_SWARM_KEY)`;

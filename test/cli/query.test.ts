@@ -205,7 +205,7 @@ describe("cli query - call", () => {
     const port = freePort();
     const result = await sn(["call", `127.0.0.1:${port}`, "sum", "1", "2"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toStartWith(`error: connection_closed: cannot connect to 127.0.0.1:${port}`);
+    expect(result.stderr).toBe(`error: connection_closed: nothing accepts connections at 127.0.0.1:${port}: is a node running there? check the host and port\n`);
     const ping = await sn(["ping", `127.0.0.1:${port}`, "--json"]);
     expect(ping.code).toBe(1);
     expect((JSON.parse(ping.stdout) as { error: { code: string } }).error.code).toBe("connection_closed");
