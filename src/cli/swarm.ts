@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ConfigError, Node, type BroadcastReply, type ConversationEvent, type NodeOptions } from "../index.ts";
+import { ConfigError, ListenError, Node, type BroadcastReply, type ConversationEvent, type NodeOptions } from "../index.ts";
 import { parseAddress, portNumber } from "./args.ts";
 import { cliEnvironment } from "./context-store.ts";
 import type { Printer } from "./output.ts";
@@ -122,6 +122,10 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<Node> {
   } catch (error) {
     joinGuard?.remove();
     await node.stop();
+    if (error instanceof ListenError && error.code === "address_in_use") {
+      // Another process (often another `sn` or the node being watched) holds the port.
+      throw new ListenError(error.address, error.code, `${error.message}: pass another --port (0 picks a free one)`, { cause: error });
+    }
     throw error;
   }
   for (const status of node.membership.seedStatus()) {

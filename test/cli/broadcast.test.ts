@@ -93,16 +93,21 @@ describe("cli broadcast-call", () => {
     expect(lines).toHaveLength(7);
   }, 40_000);
 
-  test("no reachable seed: exit 1; no seed at all: usage error", async () => {
+  test("no reachable seed: exit 1; port taken: exit 1 saying what to do; no seed at all: usage error", async () => {
     const port = freePort();
     const unreachable = await sn(["broadcast-call", SWARM, "--seed", `127.0.0.1:${port}`, "--no-mdns", "x", "--wait", "0.1"]);
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toContain(`warning: seed 127.0.0.1:${port}: cannot connect`);
+    expect(unreachable.stderr).toContain(`warning: seed 127.0.0.1:${port}: nothing accepts connections at 127.0.0.1:${port}: is a node running there? check the host and port\n`);
     expect(unreachable.stderr).toContain("error: no_peers: no peers to broadcast to");
 
     const noSeed = await sn(["broadcast-call", SWARM, "x", "--no-mdns"]);
     expect(noSeed.code).toBe(2);
     expect(noSeed.stderr).toStartWith("error: with --no-mdns, give at least one --seed HOST:PORT");
+
+    const held = await startNode({ name: "holder", swarm: SWARM, heartbeatInterval: null });
+    const taken = await sn(["broadcast-call", SWARM, "x", "--no-mdns", "-s", `127.0.0.1:${port}`, "--bind", "127.0.0.1", "--port", String(held.port)]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toBe(`error: address_in_use: cannot listen on 127.0.0.1:${held.port}: address in use: pass another --port (0 picks a free one)\n`);
 
     const broken = await sn(["broadcast-call", SWARM, "x", "[1,", "--no-mdns", "-s", "127.0.0.1:1"]);
     expect(broken.code).toBe(2);
