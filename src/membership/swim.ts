@@ -56,7 +56,7 @@ import {
   type SwimStats,
   type SwimTarget,
 } from "./swim-types.ts";
-import { readMessage, type InboundUpdate } from "./swim-wire.ts";
+import { forgetPacked, readMessage, type InboundUpdate } from "./swim-wire.ts";
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
 
@@ -65,6 +65,14 @@ const MAX_CATCH_UPS = 30;
 
 /** Looks at an unchanged seed after which a joiner is caught up. */
 const CAUGHT_UP = 2;
+
+/**
+ * Messages' worth of queued updates (`maxPiggybackBytes` each) whose packed form a node keeps
+ * between messages: a gossip round's messages (to `gossipNodes` members) and a probe's take the
+ * same fewest-sent updates, so a quiet node re-encodes nothing; a long queue keeps 32 KB encoded
+ * (the default budget), not a packed update per member.
+ */
+const ENCODED_MESSAGES = 4;
 
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
@@ -95,7 +103,9 @@ export class SwimCore {
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
     this.config = Object.freeze({ ...DEFAULT_SWIM_CONFIG, ...config });
     this.#ports = ports;
-    this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)));
+    // Encoded updates kept for the queue's next messages: a few messages' worth (see EncodedBudget).
+    const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
+    this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)), undefined, encoded);
     this.#awareness = new Awareness(this.config.awarenessMax);
     const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry() };
     this.#list = new MemberList(self, parts);
