@@ -22,6 +22,11 @@ export interface SwarmResult {
   peerTimeout: number;
   /** From the joins' start until the last join returned (every node's `join()` at once). */
   joinSeconds: number;
+  /**
+   * CPU seconds spent from the joins' start until the last join returned: by the seed's process
+   * (which answers every joiner's push-pull with its whole state) and by the workers together.
+   */
+  joinCpu: { seed: number; workers: number };
   /** From the last join's return until every node knew every other; null if not within the limit. */
   allKnowAll: number | null;
   /** Steady window, seconds, and the membership calls each node made per second in it. */
@@ -175,8 +180,11 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}` }, "started")),
     );
     const joinStart = Date.now();
+    const seedCpu0 = process.cpuUsage();
     const joined = await Promise.all(workers.map((w) => w.ask({ type: "join" }, "joined")));
     const lastJoin = Math.max(...joined.map((j) => j.at));
+    const seedCpu = process.cpuUsage(seedCpu0);
+    const joinCpu = { seed: (seedCpu.user + seedCpu.system) / 1e6, workers: joined.reduce((sum, j, i) => sum + j.cpu - started[i]!.cpu, 0) };
     // A full GC in a saturated worker of 250 nodes answered after more than 120 s once: longer for it.
     const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status", heap ? 300 : 120)));
     let allKnowAll: number | null = null;
@@ -249,6 +257,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       heartbeatInterval,
       peerTimeout,
       joinSeconds: (lastJoin - joinStart) / 1000,
+      joinCpu,
       allKnowAll,
       steadySeconds: window,
       membershipCallsPerNodePerSec: (calls(after) - calls(before)) / n / window,

@@ -5,9 +5,10 @@
  * Commands (`{ type, ... }` in, one answer each):
  * - `start { count, seeds, options }`: make `count` nodes (sharing one pool, so that the process
  *   keeps one connection per peer, as N machines would each keep theirs), start them, and answer
- *   `started { ids, ports, heap }` (heap after a full GC, bytes: the baseline for memory per peer).
+ *   `started { ids, ports, heap, cpu }` (heap after a full GC, bytes: the baseline for memory per peer;
+ *   CPU seconds used so far).
  * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
- *   once every join returned.
+ *   once every join returned, and the CPU seconds used so far.
  * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes }`:
  *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
  *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC (0 with `heap: false`:
@@ -34,8 +35,8 @@ export type WorkerCommand =
 
 /** What a worker answers. */
 export type WorkerAnswer =
-  | { type: "started"; ids: string[]; ports: number[]; heap: number }
-  | { type: "joined"; at: number }
+  | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
+  | { type: "joined"; at: number; cpu: number }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
   | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[] }
   | { type: "error"; message: string };
@@ -87,12 +88,12 @@ async function handle(command: WorkerCommand): Promise<void> {
         await node.start();
         nodes.push(node);
       }
-      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: heap() });
+      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: heap(), cpu: cpuSeconds() });
       return;
     }
     case "join":
       await Promise.all(nodes.map((n) => n.join({ wait: 0 })));
-      answer({ type: "joined", at: Date.now() });
+      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds() });
       return;
     case "status": {
       // The table's size, not `node.peers` (a copy of every record: at 250 nodes of 1,000 peers,
