@@ -26,9 +26,10 @@
  * Prints tables, writes `bench/results/membership.json`. `--quick` (or `BENCH_QUICK=1`): N = 20
  * and 50 in one process with a 1 s heartbeat, and a 30-node gossip swarm of 2 processes
  * (heartbeat 0.5 s, peer timeout 2 s). `--steady S` sets the swarm's steady window (default 60 s, 2 s quick); `--swarm-only` skips the
- * one-process scenarios; `--sizes 50,200` and `--modes gossip` pick the swarms.
+ * one-process scenarios; `--sizes 50,200` and `--modes gossip` pick the swarms; `--peer-timeout S`
+ * runs the swarms with another peer timeout than 4 s (a different scenario: report it as such).
  *
- * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip]`
+ * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4]`
  *
  * @module
  */
@@ -182,7 +183,8 @@ export async function runMembershipBench(): Promise<{ results: MembershipResult[
 export async function runSwarmBench(steadySeconds: number): Promise<{ results: SwarmResult[]; summary: SummaryRow[] }> {
   const results: SwarmResult[] = [];
   // Quick: a faster heartbeat so that the kill is seen sooner (a smoke run, not the scenario's numbers).
-  const [interval, timeout] = QUICK ? [0.5, 2] : [1, 4];
+  // `--peer-timeout S`: another peer timeout (a separate row, not the scenario's default of 4 s).
+  const [interval, timeout] = QUICK ? [0.5, 2] : [1, Number(flag("peer-timeout") ?? 4)];
   for (const [mode, n, processes] of swarmScenarios()) {
     const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout);
     results.push(r);

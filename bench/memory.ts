@@ -13,21 +13,24 @@
  * 2. **known, just learned**: the introducer sends the node one SWIM push-pull listing the N
  *    peers, as a swarm's member answers a joiner; the node's SWIM core takes them and its peer
  *    table admits them (`peer.joined`). Heap over the baseline, divided by N.
- * 3. **known, settled**: once SWIM has sent every queued update its share of times (the queue is
+ * 3. **sending it on**: once SWIM has sent as many updates as there are peers (each queued update
+ *    once: fewest-sent first), its queue still long: what it keeps of them encoded (the packed form,
+ *    which the fake peers offer in their hello, as Bun peers do) counts here.
+ * 4. **known, settled**: once SWIM has sent every queued update its share of times (the queue is
  *    empty), as in a quiet swarm; the node's own probes and gossip have opened a few connections
  *    by then (counted, both ends; the fake peers ack everything).
- * 4. **connected, no limit**: the node's pool calls every peer once (`_synapse.ping`), as SWIM's
+ * 5. **connected, no limit**: the node's pool calls every peer once (`_synapse.ping`), as SWIM's
  *    round-robin probes reach every member once per cycle, with a pool that never closes a
  *    connection (`idleTimeout: 0`, `maxConnections: 0`: what the pool did before idle connections
  *    were capped). Both ends of each connection are in this process (the node's pooled end and the
  *    fake peer's accepted end): they stand for the two connections a node of a swarm holds per
  *    peer, the one it dials and the one the peer dials.
- * 5. **connected, default pool**: the same calls through a pool with the default options
+ * 6. **connected, default pool**: the same calls through a pool with the default options
  *    (`PoolOptions`), which closes the least recently used idle connection past its cap
  *    (`maxConnections`, 256) as new ones open (measured once it is back under its cap: calls in
  *    flight at once hold it over until they finish). Its channels to the peers whose connections
  *    it closed are still there (forgotten after the idle timeout).
- * 6. **idle again**: the same calls through a pool whose idle timeout is 1 s, measured once it has
+ * 7. **idle again**: the same calls through a pool whose idle timeout is 1 s, measured once it has
  *    closed its idle connections and forgotten its idle channels (what the default pool does 30 s
  *    after the calls; shortened so that the run stays short): what connections cost once idle.
  *
@@ -69,6 +72,13 @@ export interface MemoryResult {
   peers: number;
   /** Table records and SWIM members just after the push-pull. */
   knownBytesPerPeer: number;
+  /**
+   * While SWIM sends the push-pull's news on: once it has sent as many updates as there are peers
+   * (each queued update once, fewest-sent first), with `queuedWhileSending` still queued. What the
+   * queue keeps encoded (the packed form, which the fake peers offer as Bun peers do) shows here.
+   */
+  sendingBytesPerPeer: number;
+  queuedWhileSending: number;
   /** The same once SWIM's queue is empty (with the node's own connections then open). */
   settledBytesPerPeer: number;
   /** Plus a connection to every peer, both ends, with a pool that never closes one. */
@@ -106,7 +116,7 @@ function makeIdentities(n: number): void {
 
 /** What every fake peer answers: enough for the node's pool and SWIM core to take it as a Bun member. */
 function answer(req: RequestMessage): ResponseMessage {
-  if (req.endpoint === HELLO_ENDPOINT) return okResponse(req.id, { multiplex: true, swim: true, leave: true });
+  if (req.endpoint === HELLO_ENDPOINT) return okResponse(req.id, { multiplex: true, swim: true, swim_packed: true, leave: true });
   if (req.endpoint === "_synapse.ping") return okResponse(req.id, "pong");
   const message = req.args[0];
   if (isMap(message) && (req.endpoint === SWIM_ENDPOINTS.ping || req.endpoint === SWIM_ENDPOINTS.gossip || req.endpoint === SWIM_ENDPOINTS.ping_req)) {
@@ -183,6 +193,10 @@ async function measure(n: number): Promise<MemoryResult> {
   for (let i = 0; i < 100 && node.peers.size < n + 1; i++) await Bun.sleep(50);
   if (node.peers.size < n + 1) throw new Error(`the node knows ${node.peers.size} peers, expected ${n + 1}`);
   const known = heap();
+  const sentBefore = node.membership.stats.swim?.updatesSent ?? 0;
+  for (let i = 0; i < 3000 && (node.membership.stats.swim?.updatesSent ?? 0) < sentBefore + n; i++) await Bun.sleep(10);
+  const queuedWhileSending = node.membership.stats.swim?.queued ?? 0;
+  const sending = heap();
   for (let i = 0; i < 300 && (node.membership.stats.swim?.queued ?? 0) > 0; i++) await Bun.sleep(100);
   const settled = heap();
   const nodeOwnConnections = node.pool.openConnections + node.connectionCount;
@@ -209,6 +223,8 @@ async function measure(n: number): Promise<MemoryResult> {
   const result: MemoryResult = {
     peers: n,
     knownBytesPerPeer: round((known - base) / n, 0),
+    sendingBytesPerPeer: round((sending - base) / n, 0),
+    queuedWhileSending,
     settledBytesPerPeer: round((settled - base) / n, 0),
     connectedUnlimitedBytesPerPeer: round((unlimited.bytes - base) / n, 0),
     unlimitedOpen: unlimited.open,
@@ -229,8 +245,8 @@ export async function runMemoryBench(sizes: number[]): Promise<MemoryResult[]> {
   for (const n of sizes) results.push(await measure(n));
   printTable(
     "Heap per known peer, one node (bytes over the empty node; both ends of every connection)",
-    ["peers", "just learned", "settled", "node's own conns", "+ every peer called, no limit", "open", "default pool", "open", "idle again"],
-    results.map((r) => [r.peers, r.knownBytesPerPeer, r.settledBytesPerPeer, r.nodeOwnConnections, r.connectedUnlimitedBytesPerPeer, r.unlimitedOpen, r.connectedDefaultBytesPerPeer, r.defaultOpen, r.idleAgainBytesPerPeer]),
+    ["peers", "just learned", "sending it on", "queued then", "settled", "node's own conns", "+ every peer called, no limit", "open", "default pool", "open", "idle again"],
+    results.map((r) => [r.peers, r.knownBytesPerPeer, r.sendingBytesPerPeer, r.queuedWhileSending, r.settledBytesPerPeer, r.nodeOwnConnections, r.connectedUnlimitedBytesPerPeer, r.unlimitedOpen, r.connectedDefaultBytesPerPeer, r.defaultOpen, r.idleAgainBytesPerPeer]),
   );
   const last = results[results.length - 1]!;
   writeResults("memory", { quick: QUICK, results }, [

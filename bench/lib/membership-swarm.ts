@@ -22,11 +22,22 @@ export interface SwarmResult {
   peerTimeout: number;
   /** From the joins' start until the last join returned (every node's `join()` at once). */
   joinSeconds: number;
+  /**
+   * CPU seconds spent from the joins' start until the last join returned: by the seed's process
+   * (which answers every joiner's push-pull with its whole state) and by the workers together.
+   */
+  joinCpu: { seed: number; workers: number };
   /** From the last join's return until every node knew every other; null if not within the limit. */
   allKnowAll: number | null;
   /** Steady window, seconds, and the membership calls each node made per second in it. */
   steadySeconds: number;
   membershipCallsPerNodePerSec: number;
+  /**
+   * CPU the worker processes spent in the steady window, milliseconds per node per second (their
+   * nodes only; the seed's process is left out), and the share of a core the busiest worker used.
+   */
+  cpuMsPerNodePerSec: number;
+  busiestWorkerCores: number;
   /** `peer.offline` events in the steady window, over all nodes (every node is up: false alarms). */
   falseOffline: number;
   /** Heap per known peer per node, bytes (after a full GC once the steady window is over; over the started nodes' heap before joining). */
@@ -46,9 +57,65 @@ export interface SwarmResult {
    * node) pair of the worker processes: median, 90th and 99th percentile (null when not all went).
    */
   offlineDelays: { p50: number; p90: number; p99: number } | null;
+  /**
+   * The kill's stages, seconds from the kill (null when not all went): per killed node, its first
+   * suspicion at any survivor and its first verdict anywhere; per pair, the spread (its offline at
+   * that survivor after the killed node's first verdict) and the share of verdicts the survivor
+   * reached itself; each worker's worst event-loop lateness (ms), SWIM's counters over the
+   * detection, and the local-health scores at the kill (highest, and mean).
+   */
+  detection: Detection | null;
   /** SWIM's counters over the workers' nodes: from the start until converged, and in the steady window. */
   swimJoin: SwimTotals;
   swimSteady: SwimTotals;
+}
+
+/** p50 / p90 / max of a set of seconds. */
+export interface Spread {
+  p50: number;
+  p90: number;
+  max: number;
+}
+
+/** See {@link SwarmResult.detection}. */
+export interface Detection {
+  firstSuspicion: Spread;
+  firstVerdict: Spread;
+  spread: Spread;
+  ownVerdicts: number;
+  neverSuspected: number;
+  lagMaxMs: number[];
+  swim: SwimTotals;
+  awarenessAtKill: { max: number; mean: number };
+}
+
+function spreadOf(values: number[]): Spread {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+  return { p50: at(0.5), p90: at(0.9), max: s[s.length - 1] ?? 0 };
+}
+
+/** The kill's stages from the workers' pairs (see {@link SwarmResult.detection}). */
+function detectionOf(gone: Array<Extract<WorkerAnswer, { type: "gone" }>>, killedAt: number): Detection {
+  const pairs = gone.flatMap((g) => g.pairs);
+  const firstSuspect = new Map<string, number>();
+  const firstVerdict = new Map<string, number>();
+  for (const p of pairs) {
+    if (p.suspect !== null) firstSuspect.set(p.id, Math.min(firstSuspect.get(p.id) ?? Infinity, p.suspect));
+    firstVerdict.set(p.id, Math.min(firstVerdict.get(p.id) ?? Infinity, p.offline));
+  }
+  const s = (ms: number) => (ms - killedAt) / 1000;
+  const scores = gone.flatMap((g) => g.awarenessAtKill);
+  return {
+    firstSuspicion: spreadOf([...firstSuspect.values()].map(s)),
+    firstVerdict: spreadOf([...firstVerdict.values()].map(s)),
+    spread: spreadOf(pairs.map((p) => (p.offline - firstVerdict.get(p.id)!) / 1000)),
+    ownVerdicts: pairs.filter((p) => p.own).length / Math.max(1, pairs.length),
+    neverSuspected: pairs.filter((p) => p.suspect === null).length,
+    lagMaxMs: gone.map((g) => Math.round(g.lagMax)),
+    swim: sumSwim(gone.map((g) => g.swim)),
+    awarenessAtKill: { max: Math.max(0, ...scores), mean: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length) },
+  };
 }
 
 const WORKER = join(import.meta.dir, "membership-worker.ts");
@@ -113,8 +180,11 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}` }, "started")),
     );
     const joinStart = Date.now();
+    const seedCpu0 = process.cpuUsage();
     const joined = await Promise.all(workers.map((w) => w.ask({ type: "join" }, "joined")));
     const lastJoin = Math.max(...joined.map((j) => j.at));
+    const seedCpu = process.cpuUsage(seedCpu0);
+    const joinCpu = { seed: (seedCpu.user + seedCpu.system) / 1e6, workers: joined.reduce((sum, j, i) => sum + j.cpu - started[i]!.cpu, 0) };
     // A full GC in a saturated worker of 250 nodes answered after more than 120 s once: longer for it.
     const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status", heap ? 300 : 120)));
     let allKnowAll: number | null = null;
@@ -168,6 +238,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     const killedAt = Date.now();
     let offlineEverywhere: number | null = null;
     let offlineDelays: SwarmResult["offlineDelays"] = null;
+    let detection: Detection | null = null;
     try {
       const gone = await Promise.all(watching);
       const ats = [...gone.map((g) => g.at), await seedGone];
@@ -175,6 +246,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       const delays = gone.flatMap((g) => g.times.map((t) => (t - killedAt) / 1000)).sort((a, b) => a - b);
       const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] ?? 0;
       offlineDelays = { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+      detection = detectionOf(gone, killedAt);
     } catch {
       offlineEverywhere = null; // not every node saw them go within 60 s
     }
@@ -185,9 +257,12 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       heartbeatInterval,
       peerTimeout,
       joinSeconds: (lastJoin - joinStart) / 1000,
+      joinCpu,
       allKnowAll,
       steadySeconds: window,
       membershipCallsPerNodePerSec: (calls(after) - calls(before)) / n / window,
+      cpuMsPerNodePerSec: (1000 * after.reduce((sum, s, i) => sum + s.cpu - before[i]!.cpu, 0)) / after.reduce((sum, s) => sum + s.nodes, 0) / window,
+      busiestWorkerCores: Math.max(...after.map((s, i) => (s.cpu - before[i]!.cpu) / window)),
       falseOffline,
       heapPerKnownPeer: perPeer.reduce((a, b) => a + b, 0) / perPeer.length,
       heapPerKnownPeerWithoutConnections: perPeerBare.reduce((a, b) => a + b, 0) / perPeerBare.length,
@@ -195,6 +270,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       killed: victimIds.length,
       offlineEverywhere,
       offlineDelays,
+      detection,
       swimJoin: sumSwim(converged.map((s) => s.swim)),
       swimSteady: diffSwim(sumSwim(before.map((s) => s.swim)), sumSwim(after.map((s) => s.swim))),
     };

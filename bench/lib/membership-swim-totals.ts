@@ -7,18 +7,17 @@
 import type { SwimStats } from "../../src/membership/swim-types.ts";
 
 /** The counters summed. */
-export type SwimTotals = Pick<SwimStats, "probesSent" | "probesFailed" | "suspects" | "deathsDeclared" | "refutations" | "awareness">;
+export type SwimTotals = Pick<SwimStats, "probesSent" | "probesFailed" | "suspects" | "confirmations" | "deathsDeclared" | "deathsDoubted" | "evidenceProbes" | "refutations" | "gossipSent" | "stalls" | "awareness">
+
+/** The counters that add up (all but the score). */
+const SUMMED = ["probesSent", "probesFailed", "suspects", "confirmations", "deathsDeclared", "deathsDoubted", "evidenceProbes", "refutations", "gossipSent", "stalls"] as const;
 
 /** The sum of `all` (null entries: nodes without SWIM, skipped). */
 export function sumSwim(all: Iterable<SwimTotals | null>): SwimTotals {
-  const t: SwimTotals = { probesSent: 0, probesFailed: 0, suspects: 0, deathsDeclared: 0, refutations: 0, awareness: 0 };
+  const t = { ...Object.fromEntries(SUMMED.map((k) => [k, 0])), awareness: 0 } as SwimTotals;
   for (const s of all) {
     if (!s) continue;
-    t.probesSent += s.probesSent;
-    t.probesFailed += s.probesFailed;
-    t.suspects += s.suspects;
-    t.deathsDeclared += s.deathsDeclared;
-    t.refutations += s.refutations;
+    for (const k of SUMMED) t[k] += s[k];
     t.awareness = Math.max(t.awareness, s.awareness);
   }
   return t;
@@ -26,12 +25,7 @@ export function sumSwim(all: Iterable<SwimTotals | null>): SwimTotals {
 
 /** What happened between `a` and `b` (the score: `b`'s). */
 export function diffSwim(a: SwimTotals, b: SwimTotals): SwimTotals {
-  return {
-    probesSent: b.probesSent - a.probesSent,
-    probesFailed: b.probesFailed - a.probesFailed,
-    suspects: b.suspects - a.suspects,
-    deathsDeclared: b.deathsDeclared - a.deathsDeclared,
-    refutations: b.refutations - a.refutations,
-    awareness: b.awareness,
-  };
+  const t = { ...b };
+  for (const k of SUMMED) t[k] = b[k] - a[k];
+  return t;
 }

@@ -5,14 +5,16 @@
  * Commands (`{ type, ... }` in, one answer each):
  * - `start { count, seeds, options }`: make `count` nodes (sharing one pool, so that the process
  *   keeps one connection per peer, as N machines would each keep theirs), start them, and answer
- *   `started { ids, ports, heap }` (heap after a full GC, bytes: the baseline for memory per peer).
+ *   `started { ids, ports, heap, cpu }` (heap after a full GC, bytes: the baseline for memory per peer;
+ *   CPU seconds used so far).
  * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
- *   once every join returned.
- * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim }`:
+ *   once every join returned, and the CPU seconds used so far.
+ * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes }`:
  *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
  *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC (0 with `heap: false`:
  *   the GC stalls the nodes, so the convergence poll skips it), and the connections open in this
- *   process (accepted by its nodes, and pooled by its pool), and SWIM's counters summed over its nodes.
+ *   process (accepted by its nodes, and pooled by its pool), SWIM's counters summed over its nodes, the
+ *   CPU seconds the process used so far and its node count.
  * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
  * - `stop`: stops every node silently and exits (at once with `BENCH_FAST_STOP=1`, for profiles).
  *
@@ -21,7 +23,7 @@
  * @module
  */
 import { Node, Pool, type NodeOptions } from "../../src/index.ts";
-import { sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
+import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
@@ -33,13 +35,25 @@ export type WorkerCommand =
 
 /** What a worker answers. */
 export type WorkerAnswer =
-  | { type: "started"; ids: string[]; ports: number[]; heap: number }
-  | { type: "joined"; at: number }
-  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals }
-  | { type: "gone"; at: number; times: number[] }
+  | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
+  | { type: "joined"; at: number; cpu: number }
+  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
+  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[] }
   | { type: "error"; message: string };
 
 export type { SwimTotals } from "./membership-swim-totals.ts";
+
+/**
+ * One (survivor, killed node) pair of the watch, epoch ms: when the survivor first suspected the
+ * killed node (`peer.suspect`; null if it never did), when it saw it offline, and whether that
+ * verdict was the survivor's own (its SWIM record of the death names the survivor) or news.
+ */
+export interface DetectionPair {
+  id: string;
+  suspect: number | null;
+  offline: number;
+  own: boolean;
+}
 
 const nodes: Node[] = [];
 let offline = 0;
@@ -48,6 +62,12 @@ let pool: Pool | null = null;
 function heap(): number {
   Bun.gc(true);
   return process.memoryUsage().heapUsed;
+}
+
+/** CPU time this process used so far (user and system), seconds. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 function answer(message: WorkerAnswer): void {
@@ -68,12 +88,12 @@ async function handle(command: WorkerCommand): Promise<void> {
         await node.start();
         nodes.push(node);
       }
-      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: heap() });
+      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: heap(), cpu: cpuSeconds() });
       return;
     }
     case "join":
       await Promise.all(nodes.map((n) => n.join({ wait: 0 })));
-      answer({ type: "joined", at: Date.now() });
+      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds() });
       return;
     case "status": {
       // The table's size, not `node.peers` (a copy of every record: at 250 nodes of 1,000 peers,
@@ -82,30 +102,57 @@ async function handle(command: WorkerCommand): Promise<void> {
       const calls = nodes.reduce((sum, n) => sum + n.metrics().traffic.membership.calls_sent, 0);
       const connections = nodes.reduce((sum, n) => sum + n.connectionCount, 0) + (pool?.list().filter((c) => c.connected).length ?? 0);
       // A full GC stops this process's nodes for a while: only when the heap is asked for.
-      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: command.heap === false ? 0 : heap(), connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)) });
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: command.heap === false ? 0 : heap(), connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)), cpu: cpuSeconds(), nodes: nodes.length });
       return;
     }
     case "watch": {
       const ids = new Set(command.ids);
       const pending = new Set(nodes.map((n) => n.id));
       const left = new Map(nodes.map((n) => [n.id, new Set(ids)]));
-      // When each watched id went offline at each node here (epoch ms), for the distribution.
+      // When each watched id went offline at each node here (epoch ms), for the distribution, and
+      // the stages of each pair (first suspicion, verdict, whose) to tell detection from spreading.
       const times: number[] = [];
+      const pairs: DetectionPair[] = [];
+      const swimAtKill = sumSwim(nodes.map((n) => n.membership.stats.swim));
+      const awarenessAtKill = nodes.map((n) => n.membership.stats.swim?.awareness ?? 0);
+      // How late this process's event loop ran while the kill spread (a 50 ms tick's lateness, at most).
+      let lagMax = 0;
+      let tick = performance.now();
+      const lag = setInterval(() => {
+        const now = performance.now();
+        lagMax = Math.max(lagMax, now - tick - 50);
+        tick = now;
+      }, 50);
+      const offs: Array<() => void> = [];
       const done = () => {
-        if (pending.size === 0) answer({ type: "gone", at: Date.now(), times });
+        if (pending.size > 0) return;
+        clearInterval(lag);
+        for (const off of offs) off();
+        const swim = diffSwim(swimAtKill, sumSwim(nodes.map((n) => n.membership.stats.swim)));
+        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill });
       };
       for (const node of nodes) {
         const waiting = left.get(node.id)!;
         for (const id of [...waiting]) if (!node.membership.table.has(id)) waiting.delete(id);
         if (waiting.size === 0) pending.delete(node.id);
-        const off = node.on("peer.offline", (peer) => {
-          if (!waiting.delete(peer.id)) return;
-          times.push(Date.now());
-          if (waiting.size > 0) return;
-          off();
-          pending.delete(node.id);
-          done();
-        });
+        const suspected = new Map<string, number>();
+        offs.push(
+          node.on("peer.suspect", (peer) => {
+            if (waiting.has(peer.id) && !suspected.has(peer.id)) suspected.set(peer.id, Date.now());
+          }),
+        );
+        offs.push(
+          node.on("peer.offline", (peer) => {
+            if (!waiting.delete(peer.id)) return;
+            const at = Date.now();
+            times.push(at);
+            const own = node.membership.gossip?.core?.member(peer.id)?.from === node.id;
+            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own });
+            if (waiting.size > 0) return;
+            pending.delete(node.id);
+            done();
+          }),
+        );
       }
       done();
       return;

@@ -23,6 +23,7 @@
 import { EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
+import { CountedSet } from "../util/counted-set.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
@@ -96,8 +97,8 @@ type Meta = Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
 /** The bridge (see the module header). */
 export class Gossip {
   #core: SwimCore | null = null;
-  /** Ids of the peers SWIM decides for. */
-  readonly #owned = new Set<string>();
+  /** Ids of the peers SWIM decides for (counting its changes: see {@link ownedVersion}). */
+  readonly #owned = new CountedSet<string>();
   /**
    * Members that sent this node a message it took, so they know this node: the others get this
    * node's own alive claim with every message (an introduction), since they would refuse a
@@ -125,6 +126,11 @@ export class Gossip {
   /** SWIM's counters (null before the first start). */
   stats(): SwimStats | null {
     return this.#core?.stats() ?? null;
+  }
+
+  /** Counts the changes to the peers SWIM decides for: membership keeps the list of the others while it stands. */
+  get ownedVersion(): number {
+    return this.#owned.version;
   }
 
   /** True when SWIM decides this peer's liveness (membership neither heartbeats nor reaps it). */

@@ -34,13 +34,19 @@ export interface LivenessHost {
   /** True while the node runs; no round starts otherwise. */
   running(): boolean;
   /** The known peers. */
-  readonly table: Pick<PeerTable, "list" | "get" | "touch" | "staleSince" | "remove">;
+  readonly table: Pick<PeerTable, "list" | "get" | "touch" | "remove">;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
   call(target: HeartbeatTarget, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
   /** Add a peer that answered although it was not known (back in the swarm). */
   admit(peer: Peer, source: PeerSource, options?: AdmitOptions): PeerEntry | null;
   /** True for a peer whose liveness gossip membership decides: not heartbeated, not reaped here. */
   owned?(id: string): boolean;
+  /**
+   * A key that changes whenever the known peers or those `owned` change (not when a peer is merely
+   * heard from): the list of the peers to heartbeat is kept while it stands. Without it the list is
+   * made anew for every round.
+   */
+  unownedKey?(): string;
   /** A known peer answered a heartbeat (`peer.heartbeat`). */
   heard(peer: Peer): void;
   /** A peer was dropped (`peer.offline`). */
@@ -85,6 +91,8 @@ export class Liveness {
   private leaves = 0;
   private readonly now: () => number;
   private scheduled = false;
+  /** The last {@link unowned} list, and the host's key it was made under. */
+  private unownedCache: { key: string; entries: PeerEntry[] } | null = null;
   /** Unix seconds of the last start. */
   private startedAt = 0;
 
@@ -115,15 +123,27 @@ export class Liveness {
     this.left.delete(id);
   }
 
+  /**
+   * The known peers gossip does not own: those heartbeated and reaped here. Kept while the host's
+   * {@link LivenessHost.unownedKey} stands: a walk over the whole table (and a lookup in gossip's
+   * set for each peer) every interval, and again every reap, cost each node O(N) a second, which
+   * in a swarm of Bun peers all owned by gossip found nobody (10 to 20% of a bench worker's CPU at
+   * 200 nodes, growing with N).
+   */
+  private unowned(): PeerEntry[] {
+    const key = this.host.unownedKey?.();
+    if (key !== undefined && this.unownedCache?.key === key) return this.unownedCache.entries;
+    const owned = this.host.owned ?? (() => false);
+    const entries = this.host.table.list().filter((entry) => !owned(entry.peer.id));
+    this.unownedCache = key === undefined ? null : { key, entries };
+    return entries;
+  }
+
   /** One round: a heartbeat to every known peer, and a probe to the dropped peers that are due. */
   async round(): Promise<void> {
     if (!this.host.running()) return;
     const now = this.now();
-    const owned = this.host.owned ?? (() => false);
-    const calls: Array<Promise<boolean>> = this.host.table
-      .list()
-      .filter((entry) => !owned(entry.peer.id))
-      .map((entry) => this.beat(entry));
+    const calls: Array<Promise<boolean>> = this.unowned().map((entry) => this.beat(entry));
     const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
     for (const [id, lost] of this.lost) {
       if (now - lost.droppedAt > retention) this.lost.delete(id);
@@ -194,8 +214,9 @@ export class Liveness {
     const dropped: Peer[] = [];
     // After a (re)start every peer gets a full timeout: the node could not hear anyone while stopped.
     if (now - this.startedAt < timeout) return dropped;
-    for (const entry of this.host.table.staleSince(now - timeout)) {
-      if (this.host.owned?.(entry.peer.id) || !this.host.table.remove(entry.peer.id)) continue;
+    const cutoff = now - timeout;
+    for (const entry of this.unowned()) {
+      if (entry.peer.last_seen >= cutoff || !this.host.table.remove(entry.peer.id)) continue;
       this.remember(entry, now);
       log.debug(`peer ${entry.peer.name} (${entry.peer.id.slice(0, 8)}) silent for ${(now - entry.peer.last_seen).toFixed(1)} s: offline`);
       dropped.push(entry.peer);

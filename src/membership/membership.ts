@@ -365,6 +365,7 @@ export class Membership {
         if (entry) this.gossip?.contact(entry);
       },
       owned: (id) => this.gossip?.owns(id) ?? false,
+      unownedKey: () => `${this.table.version}:${this.gossip?.ownedVersion ?? 0}`,
       dropped: (peer) => this.emit("peer.offline", peer),
       released: (target) => this.release(target),
       scheduler: this.host.scheduler,

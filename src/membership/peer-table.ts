@@ -150,6 +150,12 @@ export type UpsertResult = "added" | "updated";
  */
 export class PeerTable {
   private readonly entries = new Map<string, PeerEntry>();
+  #version = 0;
+
+  /** Counts the peers added and removed so far (not refreshes): a walk's result can be kept while it stands. */
+  get version(): number {
+    return this.#version;
+  }
 
   /** How many peers are known. */
   get size(): number {
@@ -207,6 +213,7 @@ export class PeerTable {
       extensions: sharedList(options.extensions ?? []),
     };
     this.entries.set(peer.id, entry);
+    this.#version++;
     return { entry, result: "added" };
   }
 
@@ -221,7 +228,10 @@ export class PeerTable {
   /** Forget a peer; returns its entry when it was known. */
   remove(id: string): PeerEntry | undefined {
     const entry = this.entries.get(id);
-    if (entry) this.entries.delete(id);
+    if (entry) {
+      this.entries.delete(id);
+      this.#version++;
+    }
     return entry;
   }
 
@@ -232,6 +242,7 @@ export class PeerTable {
 
   /** Forget every peer. */
   clear(): void {
+    if (this.entries.size > 0) this.#version++;
     this.entries.clear();
   }
 }

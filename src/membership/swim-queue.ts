@@ -14,8 +14,24 @@ interface Queued {
   /** Sent at most this many times, whatever the limit of a take (Infinity: the take's limit). */
   cap: number;
   bytes: number;
+  /** True once taken (its encoded form may be cached by the sender: see {@link EncodedBudget}). */
+  encoded: boolean;
   prev: Queued | null;
   next: Queued | null;
+}
+
+/**
+ * How much of the queue a sender may keep encoded: updates taken for a message are encoded once
+ * and their bytes kept with them (the packed form, `swim-wire.ts`) for their next messages. Past
+ * `bytes` (as the queue measures updates) of taken updates still queued, the least recently taken
+ * ones are handed to `release` (the sender drops their bytes; they are encoded again if taken
+ * again). In a quiet swarm the queue is short and its few updates are taken again within moments;
+ * in a saturated one it held a packed update per member for many seconds (about 600 bytes per
+ * known peer per node at 1,000 nodes).
+ */
+export interface EncodedBudget {
+  bytes: number;
+  release(update: MemberUpdate): void;
 }
 
 /** Skipped entries (too big for what is left of the budget) after which a take stops looking. */
@@ -34,11 +50,20 @@ export class BroadcastQueue {
   /** Heads (newest) and tails (oldest) of the lists by transmit count. */
   readonly #heads: Array<Queued | null> = [];
   readonly #tails: Array<Queued | null> = [];
+  /** Taken entries still queued, least recently taken first (see {@link EncodedBudget}), and their bytes. */
+  readonly #encoded = new Set<Queued>();
+  #encodedBytes = 0;
 
   constructor(
     private readonly measure: (update: MemberUpdate) => number,
     private readonly capacity = 4096,
+    private readonly encodedBudget: EncodedBudget | null = null,
   ) {}
+
+  /** Bytes (as measured) of the taken updates still queued whose encoded form the sender may keep. */
+  get encodedBytes(): number {
+    return this.#encodedBytes;
+  }
 
   /** Updates waiting. */
   get size(): number {
@@ -52,7 +77,7 @@ export class BroadcastQueue {
   push(update: MemberUpdate, cap = Number.POSITIVE_INFINITY): void {
     this.delete(update.id);
     if (this.#items.size >= this.capacity) this.#dropMostSent();
-    const item: Queued = { update, transmits: 0, cap, bytes: this.measure(update), prev: null, next: null };
+    const item: Queued = { update, transmits: 0, cap, bytes: this.measure(update), encoded: false, prev: null, next: null };
     this.#items.set(update.id, item);
     this.#link(item);
   }
@@ -63,6 +88,7 @@ export class BroadcastQueue {
     if (!item) return;
     this.#unlink(item);
     this.#items.delete(id);
+    this.#unencoded(item);
   }
 
   /**
@@ -88,10 +114,44 @@ export class BroadcastQueue {
     for (let i = picked.length - 1; i >= 0; i--) {
       const item = picked[i]!;
       this.#unlink(item);
-      if (++item.transmits >= Math.min(limit, item.cap)) this.#items.delete(item.update.id);
-      else this.#link(item);
+      if (++item.transmits >= Math.min(limit, item.cap)) {
+        this.#items.delete(item.update.id);
+        this.#unencoded(item);
+      } else {
+        this.#link(item);
+        this.#taken(item);
+      }
     }
+    this.#trimEncoded();
     return picked.map((item) => item.update);
+  }
+
+  /** `item` was taken and stays queued: the most recently taken now. */
+  #taken(item: Queued): void {
+    if (!this.encodedBudget) return;
+    if (item.encoded) this.#encoded.delete(item);
+    else this.#encodedBytes += item.bytes;
+    item.encoded = true;
+    this.#encoded.add(item);
+  }
+
+  /** `item` left the queue: its bytes go with its update (no release needed). */
+  #unencoded(item: Queued): void {
+    if (!item.encoded) return;
+    item.encoded = false;
+    this.#encoded.delete(item);
+    this.#encodedBytes -= item.bytes;
+  }
+
+  /** Release the least recently taken entries' encoded forms while over the budget. */
+  #trimEncoded(): void {
+    const budget = this.encodedBudget;
+    if (!budget) return;
+    for (const item of this.#encoded) {
+      if (this.#encodedBytes <= budget.bytes) return;
+      this.#unencoded(item);
+      budget.release(item.update);
+    }
   }
 
   #link(item: Queued): void {

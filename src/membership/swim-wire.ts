@@ -91,6 +91,14 @@ export function packUpdate(update: MemberUpdate): Uint8Array {
   return bytes;
 }
 
+/**
+ * Drop the packed bytes kept for `update` (the broadcast queue's budget for encoded updates: see
+ * `EncodedBudget` in `swim-queue.ts`); it is encoded again if sent again.
+ */
+export function forgetPacked(update: MemberUpdate): void {
+  packed.delete(update);
+}
+
 function encodeUpdate(u: MemberUpdate): Uint8Array {
   // The key order is the layout a receiver peeks at; the optional keys only when set, as in the map form.
   const map: Record<string, unknown> = { id: u.id, incarnation: u.incarnation, state: u.state, address: u.address, port: u.port };

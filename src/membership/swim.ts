@@ -56,7 +56,7 @@ import {
   type SwimStats,
   type SwimTarget,
 } from "./swim-types.ts";
-import { readMessage, type InboundUpdate } from "./swim-wire.ts";
+import { forgetPacked, readMessage, type InboundUpdate } from "./swim-wire.ts";
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
 
@@ -65,6 +65,14 @@ const MAX_CATCH_UPS = 30;
 
 /** Looks at an unchanged seed after which a joiner is caught up. */
 const CAUGHT_UP = 2;
+
+/**
+ * Messages' worth of queued updates (`maxPiggybackBytes` each) whose packed form a node keeps
+ * between messages: a gossip round's messages (to `gossipNodes` members) and a probe's take the
+ * same fewest-sent updates, so a quiet node re-encodes nothing; a long queue keeps 32 KB encoded
+ * (the default budget), not a packed update per member.
+ */
+const ENCODED_MESSAGES = 4;
 
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
@@ -95,7 +103,9 @@ export class SwimCore {
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
     this.config = Object.freeze({ ...DEFAULT_SWIM_CONFIG, ...config });
     this.#ports = ports;
-    this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)));
+    // Encoded updates kept for the queue's next messages: a few messages' worth (see EncodedBudget).
+    const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
+    this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)), undefined, encoded);
     this.#awareness = new Awareness(this.config.awarenessMax);
     const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry() };
     this.#list = new MemberList(self, parts);
@@ -354,6 +364,10 @@ export class SwimCore {
       this.#ports.onAck?.(m.id);
       return;
     }
+    // A doubted death (see below) whose own ping found nothing listening at the member's port:
+    // this node's evidence agrees with the verdict already, with no helper to wait for (under load
+    // their nacks took seconds, and a killed process's members are doubted by many nodes).
+    if (refusedDirect && this.#settleDoubt(m.id, incarnation)) return;
     const helpers = this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
     this.#counters.indirectProbes += helpers.length;
     let nacks = 0;
@@ -382,14 +396,10 @@ export class SwimCore {
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
     this.#awareness.apply((helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
+    // Another node declared it dead, this node doubted that (it had heard from it a moment
+    // before), and now its own probe failed too: dead, without a suspicion of its own on top.
+    if (this.#settleDoubt(m.id, incarnation)) return;
     const current = this.#list.members.get(m.id);
-    if (current && current.state === "suspect" && current.incarnation === incarnation && this.#list.doubted(m.id)) {
-      // Another node declared it dead, this node doubted that (it had heard from it a moment
-      // before), and now its own probe failed too: dead, without a suspicion of its own on top.
-      this.#counters.deathsDeclared++;
-      this.#list.apply({ ...this.#list.update(current), state: "dead", from: this.id });
-      return;
-    }
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       this.#counters.suspects++;
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
@@ -400,7 +410,25 @@ export class SwimCore {
       if (refusedDirect) this.#hurry();
       // Told at once too (not only when its next probe comes): a live member refutes in its ack.
       void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback()] }, interval);
+    } else if (current && current.state === "suspect" && current.incarnation === incarnation) {
+      // Held suspect on another node's word, and this node's own probe failed too: an independent
+      // confirmation (memberlist's suspectNode on a suspect), counted here and spread, so that the
+      // suspicion shrinks towards its minimum everywhere. Without it, confirmations came only from
+      // nodes that had suspected the member before they heard anyone else's suspicion.
+      this.#list.apply({ ...this.#list.update(current), state: "suspect", from: this.id });
     }
+  }
+
+  /**
+   * Member `id` is held suspect at `incarnation` because this node doubted another node's verdict
+   * of its death, and this node's own probe failed: dead here now (true), as the verdict said.
+   */
+  #settleDoubt(id: string, incarnation: number): boolean {
+    const current = this.#list.members.get(id);
+    if (!current || current.state !== "suspect" || current.incarnation !== incarnation || !this.#list.doubted(id)) return false;
+    this.#counters.deathsDeclared++;
+    this.#list.apply({ ...this.#list.update(current), state: "dead", from: this.id });
+    return true;
   }
 
   /** Send and read the answer (its piggybacked updates applied); null on failure or after `timeout`. */

@@ -7,16 +7,9 @@ import { describe, expect, test } from "bun:test";
 import { afterOwnTime, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { MERGED_TRANSMITS } from "../../src/membership/swim-members.ts";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
-import { readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+import { convergedSwarm, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
 
-/** `count` nodes joined through the first, run until all see all alive. */
-async function swarm(count: number, net = new SimNetwork()): Promise<SimNetwork> {
-  const first = net.add();
-  for (let i = 1; i < count; i++) void net.add().core.join({ id: first.id, address: "10.0.0.1", port: first.port });
-  await net.runUntil(() => net.converged(), 120);
-  expect(net.converged()).toBe(true);
-  return net;
-}
+const swarm = convergedSwarm;
 
 /**
  * Slow every answer down (0.6 s) and block `node`'s loop half the time (as in the local health
@@ -245,26 +238,40 @@ describe("swim core - a refused send is evidence", () => {
     for (const n of rest) for (const other of rest) if (other !== n) expect(everSaw(n, other, "dead")).toBe(false);
   });
 
-  test("a member whose port refuses gets the shortest suspicion, however unhealthy the prober; a silent one a stretched suspicion", async () => {
+  test("a member whose port refuses gets the shortest suspicion, however unhealthy the prober or blocked its loop; a silent one a stretched suspicion", async () => {
     // Two nodes: a's failed probes have no helper to ask, so each raises a's local health score.
-    const suspicion = async (refuse: boolean): Promise<{ seconds: number; awareness: number }> => {
+    // `blocked`: from the suspicion on, a's event loop is blocked half of every 0.1 s.
+    const suspicion = async (refuse: boolean, blocked = false): Promise<{ seconds: number; awareness: number; stalls: number }> => {
       const net = await swarm(2);
       const [a, b] = net.nodes as [SimNode, SimNode];
       net.kill(b, refuse);
       await net.runUntil(() => net.view(a, b) === "suspect", 30, 0.01);
       const suspectedAt = net.clock.now;
       const awareness = a.core.stats().awareness;
+      const stalls = a.core.stats().stalls;
+      const tick = (): void => {
+        a.stalled += 0.05;
+        net.clock.schedule(0.1, tick);
+      };
+      if (blocked) tick();
       await net.runUntil(() => net.view(a, b) === "dead", 120, 0.01);
       expect(net.view(a, b)).toBe("dead");
-      return { seconds: net.clock.now - suspectedAt, awareness };
+      return { seconds: net.clock.now - suspectedAt, awareness, stalls: a.core.stats().stalls - stalls };
     };
     // The shortest suspicion here: suspicionMult x probeInterval = 4 s (log10 of 2 members < 1).
-    const refused = await suspicion(true);
-    expect(refused.awareness).toBeGreaterThan(0);
-    expect(refused.seconds).toBeLessThanOrEqual(4 + 0.05);
+    // A refused one is a plain timer: the time a's loop was blocked does not stretch it either.
+    for (const blocked of [false, true]) {
+      const refused = await suspicion(true, blocked);
+      expect(refused.awareness).toBeGreaterThan(0);
+      expect(refused.seconds).toBeLessThanOrEqual(4 + 0.05);
+    }
     const silent = await suspicion(false);
     expect(silent.awareness).toBeGreaterThan(0);
     expect(silent.seconds).toBeGreaterThanOrEqual(4 * (silent.awareness + 1) - 0.05);
+    // A silent member's suspicion waits again for the blocked time, on top.
+    const silentBlocked = await suspicion(false, true);
+    expect(silentBlocked.stalls).toBeGreaterThan(0);
+    expect(silentBlocked.seconds).toBeGreaterThan(silent.seconds);
   });
 
   test("helpers whose ports refuse after a mass crash are not counted against the prober's own health", async () => {

@@ -100,6 +100,18 @@ export async function joinedPair(extra: Partial<SwimPorts>): Promise<{ net: SimN
   return { net, a, b };
 }
 
+/**
+ * `count` nodes of `net` (default: a new network) joined through the first, run until all see all
+ * alive (at most 120 virtual seconds; throws if they do not).
+ */
+export async function convergedSwarm(count: number, net = new SimNetwork()): Promise<SimNetwork> {
+  const first = net.add();
+  for (let i = 1; i < count; i++) void net.add().core.join({ id: first.id, address: "10.0.0.1", port: first.port });
+  await net.runUntil(() => net.converged(), 120);
+  if (!net.converged()) throw new Error(`${count} simulated nodes did not converge in 120 virtual seconds`);
+  return net;
+}
+
 /** True when a message as received holds a packed update. */
 function holdsPacked(raw: unknown): boolean {
   const m = raw as { updates?: unknown; members?: unknown } | null;

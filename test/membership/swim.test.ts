@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Suspicion, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import { estimateBytes, type MemberUpdate, type SwimClaim } from "../../src/membership/swim-types.ts";
+import { forgetPacked, packUpdate } from "../../src/membership/swim-wire.ts";
 import { joinedPair, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 /** `count` nodes that all joined through the first one, run until every node sees every other alive. */
@@ -164,7 +165,8 @@ describe("swim core - dissemination", () => {
     // One probe a second and an occasional push-pull, whatever N: the mesh would be N - 1 a second.
     expect(perNode[0]!).toBeLessThan(1.5);
     expect(perNode[1]!).toBeLessThan(1.5);
-  });
+    // Virtual time, but 250 cores' joins take seconds of real CPU: past bun's 5 s on a loaded machine.
+  }, 60_000);
 
   test("push-pull alone catches up nodes that missed every update", async () => {
     // No piggybacking at all (a zero byte budget): only full-state exchanges carry news.
@@ -274,5 +276,35 @@ describe("swim core - broadcast queue bounds", () => {
     for (const id of ["c", "d", "e"]) q.delete(id);
     expect(q.size).toBe(0);
     expect(q.take(1000, 5)).toEqual([]);
+  });
+
+  test("the queue keeps at most its budget of taken updates encoded: past it the least recently taken are released, and dropped packed bytes are encoded again", () => {
+    const released: string[] = [];
+    const q = new BroadcastQueue(() => 100, 4096, { bytes: 1000, release: (x) => void released.push(x.id) });
+    const u = (i: number): MemberUpdate => ({ id: `m${i}`, incarnation: 1, state: "alive", address: "10.0.0.1", port: 9000 + i, meta: { name: `m${i}` } });
+    for (let i = 0; i < 50; i++) q.push(u(i));
+    const first = q.take(2000, 10).map((x) => x.id); // 20 taken: 1,000 bytes over the budget
+    expect(first).toHaveLength(20);
+    expect(q.encodedBytes).toBe(1000);
+    expect(released).toHaveLength(10);
+    for (const id of released) expect(first).toContain(id);
+    const second = q.take(1000, 10).map((x) => x.id); // 10 not taken yet: the other 10 of the first take go
+    expect(second.some((id) => first.includes(id))).toBe(false);
+    expect(q.encodedBytes).toBe(1000);
+    expect(released).toHaveLength(20);
+    expect(new Set(released)).toEqual(new Set(first));
+    // Updates that leave the queue (their last transmission) are not released: their bytes go with them.
+    for (let i = 0; i < 20; i++) q.take(100_000, 1);
+    expect(q.size).toBe(0);
+    expect(q.encodedBytes).toBe(0);
+    expect(released).toHaveLength(20);
+    // What a release does to the packed form: the same update is encoded again, to the same bytes.
+    const x = u(99);
+    const bytes = packUpdate(x);
+    expect(packUpdate(x)).toBe(bytes);
+    forgetPacked(x);
+    const again = packUpdate(x);
+    expect(again).not.toBe(bytes);
+    expect(again).toEqual(bytes);
   });
 });
