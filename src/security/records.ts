@@ -25,6 +25,7 @@ import type { ConversationEvent } from "../types.ts";
 import { RecordLabel, SIG_KEY, SIGNER_KEY, artifactBytes, eventBytes, gossipClaimBytes, claimBytes, replyBytes, signatureBytes, unsignedMetadata, type GossipClaim, type MemberClaim, type SignedArtifactFields } from "./record-bytes.ts";
 import type { NodeIdentity } from "./identity.ts";
 import { Bounded, type BoundedSet } from "./bounded.ts";
+import type { VerifyService } from "./verifier.ts";
 import { HEX_ID, checking, countChecker, processCache, sharedVerifier, verifySignature, type CacheKind } from "./verification.ts";
 
 /** The hello feature (and mDNS `ext`) of a node that sends and checks signed records. */
@@ -57,6 +58,8 @@ export interface SignedRecordsOptions {
    * ({@link SignedRecords.start}; default true). False: on the event loop, as membership claims are.
    */
   verifyThread?: boolean;
+  /** The signature thread's service (default: the process's, {@link sharedVerifier}; tests pass their own). */
+  verifier?: Pick<VerifyService, "check" | "acquire" | "release">;
 }
 
 /** Counters, for tests and the bench. */
@@ -92,6 +95,7 @@ export class SignedRecords {
   /** Whether it checks on the thread: started, with `verifyThread`. */
   private threaded = false;
   private readonly useThread: boolean;
+  private readonly verifier: Pick<VerifyService, "check" | "acquire" | "release">;
   /** Its checks on the thread not yet answered, and the last of them (see {@link verifyAsync}). */
   private pending = 0;
   private tail: Promise<unknown> = Promise.resolve();
@@ -101,6 +105,7 @@ export class SignedRecords {
     this.identity = options.identity;
     this.closed = options.closed;
     this.useThread = options.verifyThread ?? true;
+    this.verifier = options.verifier ?? sharedVerifier();
     if (this.identity) this.signers.set(this.identity.id, NO_CLAIM);
   }
 
@@ -111,7 +116,7 @@ export class SignedRecords {
   start(): void {
     if (!this.active) countChecker(1);
     this.active = true;
-    if (this.useThread && !this.threaded) sharedVerifier().acquire();
+    if (this.useThread && !this.threaded) this.verifier.acquire();
     this.threaded = this.useThread;
   }
 
@@ -123,7 +128,7 @@ export class SignedRecords {
   stop(): void {
     if (this.active) countChecker(-1);
     this.active = false;
-    if (this.threaded) sharedVerifier().release();
+    if (this.threaded) this.verifier.release();
     this.threaded = false;
   }
 
@@ -186,7 +191,7 @@ export class SignedRecords {
     if (entry?.cache.has(entry.key)) return this.inOrder(this.passed(id, null, true));
     // The same record on its way to the thread for another node of the process: one check serves both.
     const sameCheck = entry && checking.get(entry.key);
-    const check = (sameCheck ?? sharedVerifier().check(id, bytes, signature)).then((ok) => {
+    const check = (sameCheck ?? this.verifier.check(id, bytes, signature)).then((ok) => {
       this.pending--;
       if (entry && checking.get(entry.key) === check) checking.delete(entry.key);
       return ok && this.passed(id, entry, sameCheck !== undefined);

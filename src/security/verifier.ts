@@ -89,10 +89,12 @@ export class VerifyService {
   /**
    * @param inline the check done on the event loop (lone checks, and the fallback).
    * @param script the thread's module (default verify-thread.ts; a test passes one that dies).
+   * @param inlineBelow batches smaller than this go inline when the thread holds none (default {@link INLINE_BELOW}; the bench varies it).
    */
   constructor(
     private readonly inline: InlineCheck,
     private readonly script: string = new URL("./verify-thread.ts", import.meta.url).href,
+    private readonly inlineBelow: number = INLINE_BELOW,
   ) {}
 
   /** A node starts using the service. */
@@ -144,7 +146,7 @@ export class VerifyService {
     const jobs = this.queue;
     this.queue = [];
     if (jobs.length === 0) return;
-    if ((jobs.length < INLINE_BELOW && this.posted.size === 0) || !this.start()) return this.checkInline(jobs);
+    if ((jobs.length < this.inlineBelow && this.posted.size === 0) || !this.start()) return this.checkInline(jobs);
     const id = this.nextBatch++;
     this.posted.set(id, jobs);
     this.stats.batches++;
