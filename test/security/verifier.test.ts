@@ -3,6 +3,10 @@ import { VerifyService } from "../../src/security/verifier.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords, activeCheckers, sharedVerifier, verifySignature } from "../../src/security/records.ts";
 import { disableLogging, enableLogging } from "../../src/log.ts";
+import { MemoryNetwork, nodeAt } from "./helpers.ts";
+import type { Node } from "../../src/node.ts";
+import { eventually } from "../helpers/net.ts";
+import { until } from "./signed-helpers.ts";
 
 const identity = NodeIdentity.generate();
 const message = (i: number) => new TextEncoder().encode(`record ${i}`);
@@ -168,5 +172,45 @@ describe("security - signed records checked on the thread", () => {
     expect(s.userCount).toBe(1); // the test's own acquire only
     records.stop();
     expect(sharedVerifier()).toBe(sharedVerifier());
+  });
+});
+
+describe("security - nodes and the process's signature thread", () => {
+  test("a node's stop counts its checker down and releases the thread; signatureThread false never takes it", async () => {
+    const net = new MemoryNetwork();
+    const shared = sharedVerifier();
+    const [checkers, users] = [activeCheckers(), shared.userCount];
+    const a = await nodeAt(net, "10.0.7.1");
+    const b = await nodeAt(net, "10.0.7.2", { signatureThread: false });
+    expect(activeCheckers()).toBe(checkers + 2);
+    expect(shared.userCount).toBe(users + 1);
+    await b.stop();
+    expect(activeCheckers()).toBe(checkers + 1);
+    await a.stop();
+    expect(activeCheckers()).toBe(checkers);
+    expect(shared.userCount).toBe(users);
+    await a.start();
+    expect(activeCheckers()).toBe(checkers + 1);
+    expect(shared.userCount).toBe(users + 1);
+  });
+
+  test("signed replies of a broadcast are all checked and filed with the thread on, and with it off", async () => {
+    const net = new MemoryNetwork();
+    for (const [i, signatureThread] of [[0, true], [1, false]] as const) {
+      const nodes: Node[] = [];
+      for (let n = 1; n <= 4; n++) nodes.push(await nodeAt(net, `10.0.8${i}.${n}`, { signatureThread }));
+      const [origin, ...others] = nodes;
+      for (const n of others) await n.join({ seeds: [`10.0.8${i}.1:9999`], wait: 0 });
+      await eventually(() => nodes.every((n) => n.peers.size === 3), 5000, "mesh");
+      for (const n of others) n.endpoint("work", () => null);
+      const broadcast = await origin!.broadcast("work");
+      await Promise.all(others.map((n) => n.reply(broadcast, n.id.slice(0, 4))));
+      await until(async () => (await Promise.all(nodes.map((n) => n.replies(broadcast)))).every((r) => r.length === 3), "every reply everywhere");
+      for (const n of nodes) {
+        expect(n.records.stats.refused).toBe(0);
+        // Each node checked the replies of the others (two at least: a replier's own is not checked).
+        expect(n.records.stats.verified + n.records.stats.cached).toBeGreaterThanOrEqual(2);
+      }
+    }
   });
 });
