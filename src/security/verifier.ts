@@ -8,6 +8,8 @@
  *   transferred buffer, answered by one message of one byte per check. Results are promises, and
  *   they settle in the order the checks were asked (batches are answered in order; a batch checked
  *   inline goes only when no batch is on the thread), so records are filed in the order they came.
+ * - On a machine of one core every check is done inline: the thread would only take turns with
+ *   the event loop, at the cost of the round trips.
  * - A lone check with no batch on the thread is done inline: the round trip to the thread costs
  *   the event loop about as much as the check itself and adds latency (measured, docs/security.md#cost).
  * - One thread per process, shared by the nodes of the process ({@link sharedVerifier}); it is
@@ -19,12 +21,16 @@
  *
  * @module
  */
+import { availableParallelism } from "node:os";
 import { createLogger } from "../log.ts";
 
 const log = createLogger("security");
 
 /** Checks of fewer than this, with no batch on the thread, are done inline (see the module header). */
 export const INLINE_BELOW = 2;
+
+/** Whether the machine has a core besides the event loop's for the thread (see the module header). */
+const SPARE_CORE = availableParallelism() > 1;
 
 /** A check done on the event loop: true when `sig` is `id`'s signature of `bytes`. */
 export type InlineCheck = (id: string, bytes: Uint8Array, sig: Uint8Array) => boolean;
@@ -158,10 +164,10 @@ export class VerifyService {
     }
   }
 
-  /** The thread, started if need be; false when it cannot run (checks go inline). */
+  /** The thread, started if need be; false when it cannot run or would not pay (checks go inline). */
   private start(): boolean {
     if (this.thread) return true;
-    if (this.failed) return false;
+    if (this.failed || this.users === 0 || !SPARE_CORE) return false;
     try {
       const thread = new Worker(this.script);
       thread.unref();
