@@ -10,8 +10,8 @@
  *   inline goes only when no batch is on the thread), so records are filed in the order they came.
  * - On a machine of one core every check is done inline: the thread would only take turns with
  *   the event loop, at the cost of the round trips.
- * - A lone check with no batch on the thread is done inline: the round trip to the thread costs
- *   the event loop about as much as the check itself and adds latency (measured, docs/security.md#cost).
+ * - A few checks (fewer than {@link INLINE_BELOW}) with no batch on the thread are done inline: a
+ *   round trip to the thread costs about as much as a check and adds latency (docs/security.md#cost).
  * - One thread per process, shared by the nodes of the process ({@link sharedVerifier}); it is
  *   started on the first batch (a process that checks nothing starts none), `unref`'d (it never
  *   keeps the process alive) and terminated when the last user stops ({@link VerifyService.release}).
@@ -26,8 +26,14 @@ import { createLogger } from "../log.ts";
 
 const log = createLogger("security");
 
-/** Checks of fewer than this, with no batch on the thread, are done inline (see the module header). */
-export const INLINE_BELOW = 2;
+/**
+ * Checks of fewer than this, with no batch on the thread, are done inline. A batch's round trip
+ * costs about as much as a check whatever its size (a lone check: 48 µs inline, 67-160 µs by the
+ * thread, `bench/lib/verify-service.ts`), and where the cores are busy (4 processes of 13 nodes on
+ * 2 cores) small batches on the thread cost a node 2.3 ms of CPU more per 50-peer broadcast than
+ * inline checks, 0.6 ms with this threshold (docs/security.md#cost).
+ */
+export const INLINE_BELOW = 8;
 
 /** Whether the machine has a core besides the event loop's for the thread (see the module header). */
 const SPARE_CORE = availableParallelism() > 1;
