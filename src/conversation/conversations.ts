@@ -9,7 +9,7 @@
  */
 import type { Broadcast, BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
-import { ConfigError, EndpointError, ErrorCode } from "../errors.ts";
+import { ConfigError, type EndpointError } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";

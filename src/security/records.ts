@@ -18,6 +18,10 @@
  * signature; every author in a closed swarm) and carries no valid signature is refused. An author
  * never seen signing may be a Python node, whose unsigned records stay accepted in an open swarm.
  *
+ * Where checks run: events' and replies' on the process's signature thread once a node started
+ * (`verifyAsync`, `verifier.ts`), in the order asked; membership claims' and artifacts' on the
+ * event loop (`verify`). The process-wide keys and caches are in `verification.ts`.
+ *
  * @module
  */
 import { createHash } from "node:crypto";
