@@ -126,6 +126,8 @@ describe("security - signed records checked on the thread", () => {
       await Promise.all([Promise.resolve(inFlight).then(() => order.push("in flight")), Promise.resolve(cached).then(() => order.push("cached"))]);
       expect(order).toEqual(["in flight", "cached"]);
       expect(records.stats).toMatchObject({ verified: 1, cached: 1 });
+      // The cached signature never went to the service: two checks in all (other's, and the one in flight).
+      expect(s.stats.onThread + s.stats.inline).toBe(2);
     } finally {
       other.stop();
       records.stop();
