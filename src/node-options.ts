@@ -74,6 +74,14 @@ export interface NodeOptions {
    * open swarm; `null` is open whatever the environment says. See docs/security.md.
    */
   swarmKey?: SwarmKeyOption | null;
+  /**
+   * Check the signatures of other nodes' events and replies on a worker thread (default true),
+   * batched per turn of the event loop and shared by the nodes of the process, so that the event
+   * loop does the rest of the work while a second core checks; a lone check is done inline, and
+   * so is every check if the thread cannot run. `false`: every check on the event loop (one core).
+   * Membership claims are checked on the event loop either way. See docs/security.md#cost.
+   */
+  signatureThread?: boolean;
   /** First contacts to join: `"host:port"`, `"host"` (port 9999) or `["host", port]`. */
   seeds?: SeedLike[];
   /** Seconds between heartbeats to every known peer (default 5); `null` turns them off. */

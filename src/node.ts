@@ -176,7 +176,7 @@ export class Node {
     // Its cap follows the membership mode (a mesh node keeps a connection to every peer).
     this.pool = options.pool ?? new Pool({ transport: this.transport, maxConnections: poolCapacity(options) });
     this.id = options.id ?? security.identity.id;
-    this.records = new SignedRecords({ identity: this.id === security.identity.id ? security.identity : null, closed: security.keyring !== null });
+    this.records = new SignedRecords({ identity: this.id === security.identity.id ? security.identity : null, closed: security.keyring !== null, verifyThread: options.signatureThread ?? true });
     this.artifacts = new ArtifactStore(this.records);
     this.name = options.name ?? defaultNodeName(this.id);
     this.swarm = options.swarm ?? null;
@@ -596,6 +596,7 @@ export class Node {
     this.startedAt = nowSeconds();
     this.membership.start();
     this.scheduler.start();
+    this.records.start();
     this.conversationLayer.start();
     log.debug(`${this.name} listening on ${this.bind}:${this.boundPort}, advertising ${this.advertised}`);
     this.events.emit("started", { address: this.advertised, port: this.boundPort });
@@ -614,6 +615,7 @@ export class Node {
     this.stopping = (async () => {
       this.scheduler.stop();
       this.conversationLayer.stop();
+      this.records.stop();
       await this.membership.stop(options);
       listener.stop();
       if (this.ownsPool) this.pool.closeAll();

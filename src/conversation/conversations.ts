@@ -9,7 +9,7 @@
  */
 import type { Broadcast, BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
-import { ConfigError, EndpointError, ErrorCode } from "../errors.ts";
+import { ConfigError, type EndpointError } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
 import type { ConversationLog } from "./log.ts";
@@ -28,6 +28,7 @@ import { SIG_KEY, signatureBytes, signatureText, type SignedRecords } from "../s
 import { checkEvent, checkReply, receivedOpening } from "./inbound.ts";
 import { Dissemination, type DisseminationStats } from "./dissemination.ts";
 import type { Item } from "./batch-items.ts";
+import { EventFiling } from "./filing.ts";
 
 const log = createLogger("conversation");
 
@@ -54,6 +55,7 @@ export class Conversations {
   readonly asks: AskFlow;
   private readonly upkeep: Upkeep;
   private readonly signatures: SignatureRoutes;
+  private readonly events: EventFiling; // other nodes' events, filed once their signature passed
 
   constructor(
     private readonly host: ConversationHost,
@@ -74,6 +76,7 @@ export class Conversations {
       return stored;
     };
     this.replyBook = new ReplyBook(this.log, fileReply, this.signatures.records);
+    this.events = new EventFiling(this.log, () => this.records, (event) => this.append(event));
     const track = (work: Promise<unknown>) => this.track(work);
     this.dissemination = new Dissemination(host, this, track, this.gossip, settings);
     this.upkeep = new Upkeep(
@@ -100,12 +103,14 @@ export class Conversations {
 
   /** Start the retention sweeper (when retention is set). */
   start(): void {
+    this.events.stopped = this.replyBook.stopped = false;
     this.upkeep.start();
     this.dissemination.start();
   }
 
   /** Stop the sweeper. The log stays open (close it yourself when done). */
   stop(): void {
+    this.events.stopped = this.replyBook.stopped = true;
     this.upkeep.stop();
     this.dissemination.stop();
   }
@@ -159,23 +164,18 @@ export class Conversations {
   }
 
   /**
-   * The one door for events of other nodes (gossip, sync): the author's signature checked, then
-   * stored; replies go through the per-(nonce, peer) de-duplication.
+   * The one door for events of other nodes (gossip, sync): stored once their author's signature
+   * passed (replies through the reply book).
    *
    * @throws {EndpointError} `bad_request` when the signature rules refuse it (docs/security.md).
    */
-  private async ingest(event: ConversationEvent): Promise<ConversationEvent | null> {
+  private ingest(event: ConversationEvent): Promise<ConversationEvent | null> {
     if (event.kind === EventKind.Reply) {
       const nonce = event.parent_id ?? event.conversation_id;
       const origin = { conversationId: event.conversation_id, createdAt: event.created_at, metadata: event.metadata };
       return this.replyBook.receive(nonce, event.peer, event.payload.result ?? null, event.metadata[SIG_KEY], origin);
     }
-    // A copy of an event held already is dropped unchecked (neither stored nor sent on): one check per node.
-    const held = this.log.has(event.event_id);
-    if (held === true || (held !== false && (await held))) return null;
-    const refusal = this.records.eventRefusal(event);
-    if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
-    return (await this.append(event)) ? event : null;
+    return this.events.file(event);
   }
 
   // ---------------------------------------------------------------- broadcast
@@ -203,15 +203,15 @@ export class Conversations {
 
   /**
    * Called by the endpoint dispatcher for every call that carries a broadcast (before its handler):
-   * records the opening `message` event (id = nonce) and emits `broadcast.received` the first time.
+   * records the opening `message` event (id = nonce) and emits `broadcast.received` the first time,
+   * once its signature passed (the handler does not wait for the check).
    */
   observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: unknown): void {
     const opening = receivedOpening(broadcast, endpoint, args, kwargs, this.host, signatureText(sig));
     if ("refused" in opening) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${opening.refused}`);
-    const skipped = this.log.has(opening.event.event_id) === true ? "held already (a record is checked once per node)" : this.records.eventRefusal(opening.event);
-    if (skipped) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${skipped}`);
+    if (this.log.has(opening.event.event_id) === true) return log.debug(`broadcast ${broadcast.nonce} not recorded: held already (a record is checked once per node)`);
     const received = { broadcast: opening.broadcast, endpoint, args, kwargs: opening.kwargs } satisfies BroadcastReceived;
-    this.track(this.append(opening.event).then((stored) => stored && this.host.emit("broadcast.received", received)));
+    this.track(this.events.fileOrLog(opening.event, `broadcast ${broadcast.nonce} not recorded`).then((stored) => stored && this.host.emit("broadcast.received", received)));
   }
 
   /**

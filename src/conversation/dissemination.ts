@@ -346,9 +346,14 @@ export class Dissemination {
     return this.take(raws, from.id, from, false);
   }
 
-  /** De-duplicate, ingest what is new, spread it on (`pushed`: the items came in a request), and note missing parents for repair. */
+  /**
+   * De-duplicate, ingest what is new, spread it on (`pushed`: the items came in a request), and note
+   * missing parents for repair. Every new item's ingest starts at once, so that the batch's
+   * signature checks go to the thread together; the items are then taken in the batch's order (a
+   * reply is noted for repair only after the opening before it in the batch was filed).
+   */
   private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): Promise<number> {
-    let fresh = 0;
+    const taking: Array<Promise<Item | null | { refused: unknown }>> = [];
     for (const raw of raws) {
       if (raw === null) continue;
       this.stats.eventsReceived++;
@@ -358,15 +363,17 @@ export class Dissemination {
         this.stats.duplicatesDropped++;
         continue;
       }
-      let item: Item | null;
-      try {
-        item = await this.accept(raw);
-      } catch (error) {
-        log.debug(`batch item refused: ${errorMessage(error)}`);
-        continue;
-      }
+      taking.push(this.accept(raw).catch((error: unknown) => ({ refused: error })));
+    }
+    let fresh = 0;
+    for (const pending of taking) {
+      const item = await pending;
       if (item === null) {
         this.stats.duplicatesDropped++;
+        continue;
+      }
+      if ("refused" in item) {
+        log.debug(`batch item refused: ${errorMessage(item.refused)}`);
         continue;
       }
       fresh++;

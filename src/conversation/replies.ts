@@ -11,6 +11,8 @@ import { EventKind, makeEvent } from "./events.ts";
 import { replyEventId } from "./broadcast.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
 import { openRecords } from "./signing.ts";
+import { replyKey } from "./batch-items.ts";
+import { InFlight } from "./filing.ts";
 import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
 
 /** Where a new reply event goes: stored (true) or refused (false, e.g. too old). */
@@ -36,6 +38,12 @@ export class ReplyBook {
   private readonly byNonce = new Map<string, Map<string, BroadcastReply>>();
   /** The most recently used nonce (already last in `byNonce`: using it again moves nothing). */
   private newest: string | null = null;
+  /** Replies of other nodes being checked, by {@link replyKey} (a copy waits for the first). */
+  private readonly checking = new InFlight<ConversationEvent | null>();
+  /** Replies read from the log, by nonce, while the read runs (concurrent first replies share it). */
+  private readonly loading = new Map<string, Promise<Map<string, BroadcastReply>>>();
+  /** Set while the node is stopped: a check that finishes then files nothing. */
+  stopped = false;
 
   constructor(
     private readonly log: ConversationLog,
@@ -77,13 +85,23 @@ export class ReplyBook {
 
   /** The replies known for a broadcast, by replier id, in the order they were filed. */
   async of(nonce: string): Promise<Map<string, BroadcastReply>> {
-    let byPeer = this.byNonce.get(nonce);
+    const byPeer = this.byNonce.get(nonce);
     if (byPeer) {
       this.keep(nonce, byPeer);
       return byPeer;
     }
+    const reading = this.loading.get(nonce);
+    if (reading) return reading;
+    const read = this.load(nonce);
+    this.loading.set(nonce, read);
+    const done = () => this.loading.delete(nonce);
+    read.then(done, done);
+    return read;
+  }
+
+  private async load(nonce: string): Promise<Map<string, BroadcastReply>> {
     const events = await this.log.events(nonce);
-    byPeer = this.byNonce.get(nonce) ?? new Map();
+    const byPeer = this.byNonce.get(nonce) ?? new Map<string, BroadcastReply>();
     this.keep(nonce, byPeer);
     for (const e of events) {
       if (e.kind === EventKind.Reply && !byPeer.has(e.peer.id)) byPeer.set(e.peer.id, { nonce, peer: e.peer, result: e.payload.result ?? null });
@@ -102,9 +120,20 @@ export class ReplyBook {
     // The replies of one broadcast arrive together: the cached ones are used without a promise.
     const byPeer = this.cachedOf(nonce) ?? (await this.of(nonce));
     if (byPeer.has(peer.id)) return null;
-    // No await from here to the filing: a concurrent copy finds it filed, and is not checked again.
-    const refusal = this.records.replyRefusal(nonce, peer.id, result, sig);
+    return this.checking.after(replyKey(nonce, peer.id), () => this.checkAndFile(nonce, peer, result, sig, origin));
+  }
+
+  private async checkAndFile(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin): Promise<ConversationEvent | null> {
+    // A copy before this one may have been filed meanwhile.
+    const byPeer = this.cachedOf(nonce) ?? (await this.of(nonce));
+    if (byPeer.has(peer.id)) return null;
+    // When the check answers at once (unsigned, or checked inline), no await from here to the
+    // filing: a concurrent copy finds it filed. A check on the thread is in `checking` meanwhile.
+    const checked = this.records.replyRefusalAsync(nonce, peer.id, result, sig);
+    const refusal = checked instanceof Promise ? await checked : checked;
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
+    // Stopped while the check ran: nothing goes into a store its owner may have closed.
+    if (this.stopped) return null;
     const text = signatureText(sig);
     return this.file(byPeer, nonce, peer, result, { ...origin, metadata: text ? { ...origin.metadata, [SIG_KEY]: text } : origin.metadata });
   }

@@ -85,6 +85,7 @@ async function syncOne(port: SyncPort, peer: Target, id: string, since: number, 
     const answer = await port.call(peer, ConversationEndpoint.Sync, [id], kwargs);
     const events = isMap(answer) && Array.isArray(answer.events) ? answer.events : [];
     let newest = after;
+    const taking: Array<Promise<ConversationEvent | null>> = [];
     for (const raw of events) {
       let event: ConversationEvent;
       try {
@@ -96,13 +97,17 @@ async function syncOne(port: SyncPort, peer: Target, id: string, since: number, 
       newest = Math.max(newest, event.created_at);
       if (event.conversation_id !== id || port.admit(event.peer) || port.tooOld(event.created_at)) continue;
       // A record the signature rules refuse (docs/security.md) is left out, as a malformed one.
-      const stored = await port.ingest(event).catch((error: unknown) => {
-        if (!(error instanceof EndpointError)) throw error;
-        log.debug(`sync of ${id}: event ${event.event_id} refused: ${errorMessage(error)}`);
-        return null;
-      });
-      if (stored) fresh.push(stored);
+      // Every event of the page is taken in at once, so that their signature checks go to the
+      // thread together; the new ones are listed in the page's order.
+      taking.push(
+        port.ingest(event).catch((error: unknown) => {
+          if (!(error instanceof EndpointError)) throw error;
+          log.debug(`sync of ${id}: event ${event.event_id} refused: ${errorMessage(error)}`);
+          return null;
+        }),
+      );
     }
+    for (const stored of await Promise.all(taking)) if (stored) fresh.push(stored);
     if (paged) {
       if (!isMap(answer) || answer.more !== true) return;
       cursor = readCursor(answer.cursor, cursor);

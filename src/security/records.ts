@@ -18,37 +18,24 @@
  * signature; every author in a closed swarm) and carries no valid signature is refused. An author
  * never seen signing may be a Python node, whose unsigned records stay accepted in an open swarm.
  *
+ * Where checks run: events' and replies' on the process's signature thread once a node started
+ * (`verifyAsync`, `verifier.ts`), in the order asked; membership claims' and artifacts' on the
+ * event loop (`verify`). The process-wide keys and caches are in `verification.ts`.
+ *
  * @module
  */
-import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { ConversationEvent } from "../types.ts";
 import { RecordLabel, SIG_KEY, SIGNER_KEY, artifactBytes, eventBytes, gossipClaimBytes, claimBytes, replyBytes, signatureBytes, unsignedMetadata, type GossipClaim, type MemberClaim, type SignedArtifactFields } from "./record-bytes.ts";
 import type { NodeIdentity } from "./identity.ts";
+import { Bounded, type BoundedSet } from "./bounded.ts";
+import type { VerifyService } from "./verifier.ts";
+import { HEX_ID, checking, countChecker, processCache, sharedVerifier, verifySignature, type CacheKind } from "./verification.ts";
 
 /** The hello feature (and mDNS `ext`) of a node that sends and checks signed records. */
 export const SIGNED_FEATURE = "signed";
 /** Ids remembered as signers, and verified signatures cached (each bounded; oldest forgotten first). */
 export const MAX_KNOWN_SIGNERS = 100_000;
-/**
- * Verified signatures cached, by kind of record: events and replies (cached only for the other
- * nodes of a process, see `SignedRecords.cacheOf`: a node drops its own further copies before the
- * check); a membership claim is checked only when it is news, so the claims' cache serves the
- * nodes of one process (a bench's 250) checking the same news about the same time, and stays
- * small however many members the swarm has.
- */
-const MAX_CACHED_VERIFICATIONS = { records: 50_000, claims: 4_096 } as const;
-
-/** Which cache of verified signatures a check uses (see {@link MAX_CACHED_VERIFICATIONS}). */
-type CacheKind = keyof typeof MAX_CACHED_VERIFICATIONS;
-/**
- * Public keys kept ready (least recently used forgotten first). Making one from its id costs about
- * 6 µs, a tenth of a check, and a key held costs about 300 bytes: the authors active at a time fit,
- * a swarm's every member need not (a node of 10,000 would hold 3 MB of keys it uses once).
- */
-const MAX_CACHED_KEYS = 2_048;
-
-const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
-const HEX_ID = /^[0-9a-f]{64}$/;
 /** A signer's entry before any verified membership claim of it (see `SignedRecords`). */
 const NO_CLAIM = Number.NEGATIVE_INFINITY;
 
@@ -59,104 +46,7 @@ export interface ClaimPort {
 }
 
 export * from "./record-bytes.ts";
-
-/** Ed25519 keys by node id (null: the id is no key), shared by every verifier of the process. */
-let keyCache: Bounded<KeyObject | null> | null = null;
-
-/**
- * Verified signatures (by signer, signature and hash of the bytes), shared by every verifier of the
- * process, as the keys are: a verification is a pure function of those three, and a process that
- * runs many nodes (a shared pool, a bench's 250 nodes) otherwise checks each member's claim once
- * per node (about 150 µs each: 250,000 checks for 1,000 members).
- */
-let verifiedCache: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
-/** Whether {@link verifiedCache} is shared (see {@link shareVerifiedSignatures}). */
-let sharingVerified = true;
-/** {@link SignedRecords} made in this process: one node's alone has no use for a cache of records. */
-let checkers = 0;
-
-/**
- * Whether the nodes of this process share what they verified (default true: a verification is a
- * pure function of signer, signature and bytes, so one check serves every node of the process).
- * A benchmark of what signing costs one node turns it off, so that each node of a process that
- * runs many checks every record for itself, as a node on a machine of its own does.
- */
-export function shareVerifiedSignatures(on: boolean): void {
-  sharingVerified = on;
-  verifiedCache = { records: null, claims: null };
-}
-
-/** The Ed25519 key whose hex is `id`, or null when `id` is not one. */
-function publicKeyOf(id: string): KeyObject | null {
-  keyCache ??= new Bounded<KeyObject | null>(MAX_CACHED_KEYS);
-  let key = keyCache.get(id);
-  if (key !== undefined) return key;
-  key = null;
-  if (HEX_ID.test(id)) {
-    try {
-      key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(id, "hex")]), format: "der", type: "spki" });
-    } catch {
-      key = null; // not a point on the curve
-    }
-  }
-  keyCache.set(id, key);
-  return key;
-}
-
-/**
- * Forget the process's cached keys and verified signatures (as a process that has checked nothing
- * yet): for benchmarks that measure what a node holds per peer, and tests.
- */
-export function clearVerificationCaches(): void {
-  keyCache = null;
-  verifiedCache = { records: null, claims: null };
-}
-
-/** True when `sig` (bytes or base64) is the signature of `bytes` by the node whose id is `id`. */
-export function verifySignature(id: string, bytes: Uint8Array, sig: unknown): boolean {
-  const signature = signatureBytes(sig);
-  const key = signature ? publicKeyOf(id) : null;
-  if (!signature || !key) return false;
-  try {
-    return verify(null, bytes, key, signature);
-  } catch {
-    return false;
-  }
-}
-
-/** A bounded set that forgets its least recently added or touched entry first. */
-class BoundedSet {
-  private readonly set = new Set<string>();
-  constructor(private readonly max: number) {}
-  has(key: string): boolean {
-    return this.set.has(key);
-  }
-  add(key: string): void {
-    this.set.delete(key);
-    this.set.add(key);
-    if (this.set.size > this.max) this.set.delete(this.set.values().next().value as string);
-  }
-}
-
-/** A bounded map that forgets its oldest entry first. */
-class Bounded<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
-  }
-  has(key: string): boolean {
-    return this.map.has(key);
-  }
-  get size(): number {
-    return this.map.size;
-  }
-}
+export { activeCheckers, clearVerificationCaches, sharedVerifier, shareVerifiedSignatures, verifySignature } from "./verification.ts";
 
 /** Options of {@link SignedRecords}. */
 export interface SignedRecordsOptions {
@@ -167,6 +57,13 @@ export interface SignedRecordsOptions {
   identity: NodeIdentity | null;
   /** A closed swarm: every record must be signed, whoever its author. */
   closed: boolean;
+  /**
+   * Check events' and replies' signatures on the process's signature thread once started
+   * ({@link SignedRecords.start}; default true). False: on the event loop, as membership claims are.
+   */
+  verifyThread?: boolean;
+  /** The signature thread's service (default: the process's, {@link sharedVerifier}; tests pass their own). */
+  verifier?: Pick<VerifyService, "check" | "acquire" | "release">;
 }
 
 /** Counters, for tests and the bench. */
@@ -197,11 +94,46 @@ export class SignedRecords {
   private ownVerified: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
 
+  /** Whether this checker counts in the process's count of checkers (`activeCheckers`) (from its making until {@link stop}). */
+  private active = true;
+  /** Whether it checks on the thread: started, with `verifyThread`. */
+  private threaded = false;
+  private readonly useThread: boolean;
+  private readonly verifier: Pick<VerifyService, "check" | "acquire" | "release">;
+  /** Its checks on the thread not yet answered, and the last of them (see {@link verifyAsync}). */
+  private pending = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+
   constructor(options: SignedRecordsOptions) {
-    checkers++;
+    countChecker(1);
     this.identity = options.identity;
     this.closed = options.closed;
+    this.useThread = options.verifyThread ?? true;
+    this.verifier = options.verifier ?? sharedVerifier();
     if (this.identity) this.signers.set(this.identity.id, NO_CLAIM);
+  }
+
+  /**
+   * The node started: {@link verifyAsync} checks on the process's signature thread (with
+   * `verifyThread`), and this checker counts again among the process's (after a {@link stop}).
+   */
+  start(): void {
+    if (!this.active) countChecker(1);
+    this.active = true;
+    if (this.useThread && !this.threaded) this.verifier.acquire();
+    this.threaded = this.useThread;
+  }
+
+  /**
+   * The node stopped: it no longer counts among the process's checkers (a node left alone in its
+   * process keeps no cache of records again) nor uses the thread (the last user's stop ends it;
+   * checks still on it settle, done inline).
+   */
+  stop(): void {
+    if (this.active) countChecker(-1);
+    this.active = false;
+    if (this.threaded) this.verifier.release();
+    this.threaded = false;
   }
 
   /** The id this node signs as, or null when it does not sign. */
@@ -240,22 +172,58 @@ export class SignedRecords {
   /**
    * True when `sig` is `id`'s valid signature of `bytes` (and then `id` is remembered as a signer);
    * `kind` picks the cache of verified signatures (a membership claim's, or every other record's).
+   * Checked on the event loop (see {@link verifyAsync} for the thread).
    */
   verify(id: string, bytes: Uint8Array, sig: unknown, kind: CacheKind = "records"): boolean {
     const signature = signatureBytes(sig);
-    // Only a key can sign; the id and the signature having fixed lengths, their digest with the
-    // bytes names one (signer, signature, bytes) and nothing else.
     if (!signature || !HEX_ID.test(id)) return false;
+    const entry = this.cacheEntry(id, signature, bytes, kind);
+    if (entry?.cache.has(entry.key)) return this.passed(id, null, true);
+    return verifySignature(id, bytes, signature) && this.passed(id, entry, false);
+  }
+
+  /**
+   * {@link verify}, on the process's signature thread once this checker is started with it
+   * (`verifyThread`, see {@link start}): a promise then, settling after every check this checker
+   * asked before it (a cached answer too), so that records are filed in the order they came.
+   */
+  verifyAsync(id: string, bytes: Uint8Array, sig: unknown, kind: CacheKind = "records"): boolean | Promise<boolean> {
+    if (!this.threaded) return this.verify(id, bytes, sig, kind);
+    const signature = signatureBytes(sig);
+    if (!signature || !HEX_ID.test(id)) return false;
+    const entry = this.cacheEntry(id, signature, bytes, kind);
+    if (entry?.cache.has(entry.key)) return this.inOrder(this.passed(id, null, true));
+    // The same record on its way to the thread for another node of the process: one check serves both.
+    const sameCheck = entry && checking.get(entry.key);
+    const check = (sameCheck ?? this.verifier.check(id, bytes, signature)).then((ok) => {
+      this.pending--;
+      if (entry && checking.get(entry.key) === check) checking.delete(entry.key);
+      return ok && this.passed(id, entry, sameCheck !== undefined);
+    });
+    if (entry && !sameCheck) checking.set(entry.key, check);
+    this.pending++;
+    this.tail = check;
+    return check;
+  }
+
+  /** `value`, after the checks in flight when some are (see {@link verifyAsync}). */
+  private inOrder<T>(value: T): T | Promise<T> {
+    return this.pending > 0 ? this.tail.then(() => value) : value;
+  }
+
+  /** Where a verified signature of (id, signature, bytes) is cached, or null where none is kept. */
+  private cacheEntry(id: string, signature: Uint8Array, bytes: Uint8Array, kind: CacheKind): { cache: BoundedSet; key: string } | null {
     const cache = this.cacheOf(kind);
-    // The digest itself (32 characters), not a readable key: the cache holds one per record checked.
-    const entry = cache && { cache, key: createHash("sha256").update(id).update(signature).update(bytes).digest("latin1") };
-    if (entry?.cache.has(entry.key)) {
-      this.stats.cached++;
-      this.noteSigner(id);
-      return true;
-    }
-    if (!verifySignature(id, bytes, signature)) return false;
-    this.stats.verified++;
+    // Only a key can sign; the id and the signature having fixed lengths, their digest with the
+    // bytes names one (signer, signature, bytes) and nothing else. The digest itself (32
+    // characters), not a readable key: the cache holds one per record checked.
+    return cache && { cache, key: createHash("sha256").update(id).update(signature).update(bytes).digest("latin1") };
+  }
+
+  /** Note a signature of `id` that verified (answered by the cache: `cached`); true. */
+  private passed(id: string, entry: { cache: BoundedSet; key: string } | null, cached: boolean): true {
+    if (cached) this.stats.cached++;
+    else this.stats.verified++;
     entry?.cache.add(entry.key);
     this.noteSigner(id);
     return true;
@@ -270,9 +238,7 @@ export class SignedRecords {
    * no cache entry.
    */
   private cacheOf(kind: CacheKind): BoundedSet | null {
-    if (kind === "records" && !(sharingVerified && checkers > 1)) return null;
-    const caches = sharingVerified ? verifiedCache : this.ownVerified;
-    return (caches[kind] ??= new BoundedSet(MAX_CACHED_VERIFICATIONS[kind]));
+    return processCache(kind, this.ownVerified);
   }
 
   /**
@@ -281,16 +247,31 @@ export class SignedRecords {
    * known to sign.
    */
   refusal(author: string, bytes: () => Uint8Array, sig: unknown, what: string, kind: CacheKind = "records"): string | null {
-    if (sig !== undefined && sig !== null) {
-      if (this.verify(author, bytes(), sig, kind)) return null;
-      this.stats.refused++;
-      return `${what} in the name of ${author.slice(0, 8)} has a signature that does not verify`;
-    }
-    if (this.closed || this.signers.has(author)) {
-      this.stats.refused++;
-      return `${what} in the name of ${author.slice(0, 8)} is not signed (${this.closed ? "a closed swarm's records must be" : "that node signs its records"})`;
-    }
-    return null;
+    if (sig === undefined || sig === null) return this.unsignedRefusal(author, what);
+    return this.verdict(this.verify(author, bytes(), sig, kind), author, what);
+  }
+
+  /**
+   * {@link refusal}, the check on the signature thread ({@link verifyAsync}): a promise when a
+   * check is on its way. An unsigned record waits for the checks in flight: one of them may make
+   * its author known to sign, as it would have before it, checked inline.
+   */
+  refusalAsync(author: string, bytes: () => Uint8Array, sig: unknown, what: string): string | null | Promise<string | null> {
+    if (sig === undefined || sig === null) return this.pending > 0 ? this.tail.then(() => this.unsignedRefusal(author, what)) : this.unsignedRefusal(author, what);
+    const ok = this.verifyAsync(author, bytes(), sig);
+    return typeof ok === "boolean" ? this.verdict(ok, author, what) : ok.then((yes) => this.verdict(yes, author, what));
+  }
+
+  private verdict(ok: boolean, author: string, what: string): string | null {
+    if (ok) return null;
+    this.stats.refused++;
+    return `${what} in the name of ${author.slice(0, 8)} has a signature that does not verify`;
+  }
+
+  private unsignedRefusal(author: string, what: string): string | null {
+    if (!this.closed && !this.signers.has(author)) return null;
+    this.stats.refused++;
+    return `${what} in the name of ${author.slice(0, 8)} is not signed (${this.closed ? "a closed swarm's records must be" : "that node signs its records"})`;
   }
 
   // ------------------------------------------------------------------ events and replies
@@ -318,6 +299,11 @@ export class SignedRecords {
     return this.refusal(event.peer.id, () => eventBytes(event), event.metadata[SIG_KEY], `a ${event.kind} event`);
   }
 
+  /** {@link eventRefusal} with the check on the signature thread (see {@link refusalAsync}). */
+  eventRefusalAsync(event: ConversationEvent): string | null | Promise<string | null> {
+    return this.refusalAsync(event.peer.id, () => eventBytes(event), event.metadata[SIG_KEY], `a ${event.kind} event`);
+  }
+
   /** This node's signature of its reply to `nonce`, or null when it does not sign. */
   signReply(nonce: string, result: unknown): Uint8Array | null {
     return this.identity ? this.sign(replyBytes(nonce, this.identity.id, result)) : null;
@@ -326,6 +312,11 @@ export class SignedRecords {
   /** Why a reply is refused (see {@link refusal}), or null. */
   replyRefusal(nonce: string, peerId: string, result: unknown, sig: unknown): string | null {
     return this.refusal(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply");
+  }
+
+  /** {@link replyRefusal} with the check on the signature thread (see {@link refusalAsync}). */
+  replyRefusalAsync(nonce: string, peerId: string, result: unknown, sig: unknown): string | null | Promise<string | null> {
+    return this.refusalAsync(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply");
   }
 
   // ------------------------------------------------------------------ membership claims

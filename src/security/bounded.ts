@@ -1,0 +1,40 @@
+/**
+ * Bounded collections of the signature checks (records.ts): a set and a map that forget their
+ * oldest entry first, so that what a node remembers of signers and checks stays bounded.
+ *
+ * @module
+ */
+
+/** A bounded set that forgets its least recently added or touched entry first. */
+export class BoundedSet {
+  private readonly set = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(key: string): boolean {
+    return this.set.has(key);
+  }
+  add(key: string): void {
+    this.set.delete(key);
+    this.set.add(key);
+    if (this.set.size > this.max) this.set.delete(this.set.values().next().value as string);
+  }
+}
+
+/** A bounded map that forgets its oldest entry first. */
+export class Bounded<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+  }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}

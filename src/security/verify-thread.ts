@@ -1,0 +1,53 @@
+/**
+ * The worker thread of {@link VerifyService} (`verifier.ts`): checks the batches of Ed25519
+ * signatures posted to it and posts back one byte per check (1: valid), in the batch's order.
+ *
+ * A batch is one transferred buffer (see `packBatch` in verifier.ts): a count, then per check the
+ * signer's 32-byte public key, the 64-byte signature, the length of the signed bytes (uint32,
+ * big-endian) and the bytes. Keys are kept ready by their bytes (least recently used forgotten
+ * past a bound), as the event loop's `publicKeyOf` keeps them.
+ *
+ * @module
+ */
+import { createPublicKey, verify, type KeyObject } from "node:crypto";
+
+declare const self: Worker;
+
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+/** Keys kept ready (as `MAX_CACHED_KEYS` in records.ts). */
+const MAX_KEYS = 2_048;
+const keys = new Map<string, KeyObject | null>();
+
+function keyOf(raw: Buffer): KeyObject | null {
+  const hex = raw.toString("latin1");
+  let key = keys.get(hex);
+  if (key !== undefined) return key;
+  try {
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: "der", type: "spki" });
+  } catch {
+    key = null; // not a point on the curve
+  }
+  keys.set(hex, key);
+  if (keys.size > MAX_KEYS) keys.delete(keys.keys().next().value as string);
+  return key;
+}
+
+self.onmessage = (e: MessageEvent<{ id: number; batch: ArrayBuffer }>) => {
+  const buf = Buffer.from(e.data.batch);
+  const count = buf.readUInt32BE(0);
+  const out = new Uint8Array(count);
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    const key = keyOf(buf.subarray(at, at + 32));
+    const sig = buf.subarray(at + 32, at + 96);
+    const length = buf.readUInt32BE(at + 96);
+    const bytes = buf.subarray(at + 100, at + 100 + length);
+    at += 100 + length;
+    try {
+      out[i] = key && verify(null, bytes, key, sig) ? 1 : 0;
+    } catch {
+      out[i] = 0;
+    }
+  }
+  self.postMessage({ id: e.data.id, out }, [out.buffer]);
+};
