@@ -15,7 +15,7 @@
  * - One thread per process, shared by the nodes of the process ({@link sharedVerifier}); it is
  *   started on the first batch (a process that checks nothing starts none), `unref`'d (it never
  *   keeps the process alive) and terminated when the last user stops ({@link VerifyService.release}).
- * - A thread that fails to start or dies: every check it held is done inline, in order, and so is
+ * - A thread that fails to start, dies or hangs (no answer in {@link HANG_AFTER} s): every check it held is done inline, in order, and so is
  *   every later one until the last user stops (then a later batch tries a new thread). No check is
  *   lost and none fails for it.
  *
@@ -23,8 +23,15 @@
  */
 import { availableParallelism } from "node:os";
 import { createLogger } from "../log.ts";
+import { threadScript } from "./verify-thread.ts";
 
 const log = createLogger("security");
+
+/**
+ * Seconds a batch may wait for the thread's answer before the thread is taken as hung (a batch of
+ * a broadcast's checks takes milliseconds): it is then dropped as if it had died.
+ */
+export const HANG_AFTER = 5;
 
 /**
  * Checks of fewer than this, with no batch on the thread, are done inline. A batch's round trip
@@ -93,20 +100,23 @@ export class VerifyService {
   private failed = false;
   private queue: Job[] = [];
   private scheduled = false;
-  /** Batches on the thread, by id, in the order posted. */
-  private readonly posted = new Map<number, Job[]>();
+  /** Batches on the thread, by id, in the order posted, each with its hang timer. */
+  private readonly posted = new Map<number, { jobs: Job[]; timer: ReturnType<typeof setTimeout> }>();
   private nextBatch = 0;
   private users = 0;
 
   /**
    * @param inline the check done on the event loop (lone checks, and the fallback).
-   * @param script the thread's module (default verify-thread.ts; a test passes one that dies).
+   * @param script the thread's module, or a function that gives it (default: verify-thread.ts's
+   *   program as a `blob:` URL, which a compiled binary can start too; a test passes one that dies).
    * @param inlineBelow batches smaller than this go inline when the thread holds none (default {@link INLINE_BELOW}; the bench varies it).
+   * @param hangAfter seconds without an answer after which the thread is dropped (default {@link HANG_AFTER}; tests shorten it).
    */
   constructor(
     private readonly inline: InlineCheck,
-    private readonly script: string = new URL("./verify-thread.ts", import.meta.url).href,
+    private readonly script: string | (() => string) = threadScript,
     private readonly inlineBelow: number = INLINE_BELOW,
+    private readonly hangAfter: number = HANG_AFTER,
   ) {}
 
   /** A node starts using the service. */
@@ -160,7 +170,11 @@ export class VerifyService {
     if (jobs.length === 0) return;
     if ((jobs.length < this.inlineBelow && this.posted.size === 0) || !this.start()) return this.checkInline(jobs);
     const id = this.nextBatch++;
-    this.posted.set(id, jobs);
+    const timer = setTimeout(() => {
+      if (this.posted.has(id)) this.fail(`no answer in ${this.hangAfter} s`);
+    }, this.hangAfter * 1000);
+    timer.unref?.();
+    this.posted.set(id, { jobs, timer });
     this.stats.batches++;
     try {
       const batch = packBatch(jobs);
@@ -175,7 +189,7 @@ export class VerifyService {
     if (this.thread) return true;
     if (this.failed || this.users === 0 || !SPARE_CORE) return false;
     try {
-      const thread = new Worker(this.script);
+      const thread = new Worker(typeof this.script === "string" ? this.script : this.script());
       thread.unref();
       thread.onmessage = (e: MessageEvent<{ id: number; out: Uint8Array }>) => this.answered(e.data.id, e.data.out);
       thread.addEventListener("error", (e) => this.fail((e as ErrorEvent).message ?? e));
@@ -192,14 +206,16 @@ export class VerifyService {
   }
 
   private answered(id: number, out: Uint8Array): void {
-    const jobs = this.posted.get(id);
-    if (!jobs) return;
+    const batch = this.posted.get(id);
+    if (!batch) return;
     this.posted.delete(id);
+    clearTimeout(batch.timer);
+    const jobs = batch.jobs;
     this.stats.onThread += jobs.length;
     for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(out[i] === 1);
   }
 
-  /** The thread failed to start or died: its checks, and every later one, are done inline. */
+  /** The thread failed to start, died or hung: its checks, and every later one, are done inline. */
   private fail(reason: unknown): void {
     if (this.failed) return;
     this.stats.failures++;
@@ -213,7 +229,11 @@ export class VerifyService {
 
   /** Check inline, in order, every batch the thread held and whatever is queued. */
   private rescue(): void {
-    const held = [...this.posted.values()].flat();
+    const held: Job[] = [];
+    for (const batch of this.posted.values()) {
+      clearTimeout(batch.timer);
+      held.push(...batch.jobs);
+    }
     this.posted.clear();
     this.checkInline(held);
   }

@@ -74,6 +74,19 @@ describe("security - signature thread", () => {
     expect(lines[0]).toStartWith("warn security signature thread failed");
   });
 
+  test("a thread that takes a batch and never answers is dropped after the hang limit: its checks are done inline, none lost", async () => {
+    const lines: string[] = [];
+    enableLogging("warn", (level, scope, text) => void lines.push(`${level} ${scope} ${text}`));
+    const s = new VerifyService(inline, new URL("./fixtures/hung-verify-thread.ts", import.meta.url).href, undefined, 0.2);
+    s.acquire();
+    services.push(s);
+    expect(await checkAll(s)).toEqual(expected);
+    expect(s.stats).toMatchObject({ batches: 1, onThread: 0, inline: jobs.length, failures: 1 });
+    expect(s.running).toBe(false);
+    disableLogging();
+    expect(lines).toEqual(["warn security signature thread failed (no answer in 0.2 s): checking signatures on the event loop"]);
+  });
+
   test("the last user's release ends the thread; checks still on it settle; a later user starts a new one", async () => {
     const s = service();
     await checkAll(s);
