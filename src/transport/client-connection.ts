@@ -15,6 +15,15 @@ import { createLogger } from "../log.ts";
 
 const log = createLogger("pool");
 
+/**
+ * Once this many request bytes wait unsent for a peer that does not read them (its process frozen
+ * or saturated, or a peer that accepts and never reads), further calls on the connection wait
+ * unencoded, in order, until the socket drains; their deadlines still run. Without it every call to
+ * such a peer added its bytes to the backlog until the connection closed, however many calls had
+ * timed out meanwhile. One frame larger than this still goes (the mark is checked before a write).
+ */
+export const CLIENT_QUEUE_HIGH_WATER = 8 * 1024 * 1024;
+
 /** A call waiting for its response. */
 export interface Pending {
   /** Kept for a resend after the server said it is going away. */
@@ -46,6 +55,7 @@ const clientEvents: ConnectionEvents<ClientConnection> = {
   onFrame: (conn, bytes, start, end) => conn.state.onFrame(bytes, start, end),
   onOversize: (conn, size, head) => conn.state.onOversize(size, head),
   onClose: (conn) => conn.state.closed(),
+  onDrain: (conn) => conn.state.drained(),
 };
 
 /**
@@ -57,6 +67,8 @@ const clientEvents: ConnectionEvents<ClientConnection> = {
  */
 export class ClientConnection {
   readonly pending = new Map<string, Pending>();
+  /** Calls waiting to be written while the peer reads nothing (see {@link CLIENT_QUEUE_HIGH_WATER}), oldest first. */
+  private held: Pending[] = [];
   conn: Connection<ClientConnection> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** When the armed timer fires (clock ms); Infinity when none is armed. */
@@ -152,18 +164,38 @@ export class ClientConnection {
       reject(new ConnectionError(`connection to ${this.peer} is closed`, this.peer, { endpoint: req.endpoint }));
       return;
     }
+    const p: Pending = { req, settings, resolve, reject, unwrap, deadline: deadlineOf(settings) };
+    if (this.pending.size === 0 && this.held.length === 0) conn.socket.ref();
+    if (p.deadline < this.timerAt) this.arm(p.deadline);
+    // Behind calls already held, or past the mark: wait for the socket to drain (in order).
+    if (this.held.length > 0 || conn.queuedBytes > CLIENT_QUEUE_HIGH_WATER) this.held.push(p);
+    else this.write(conn, p);
+  }
+
+  /** Write a call's request and wait for its response. */
+  private write(conn: Connection<ClientConnection>, p: Pending): void {
     let bytes: number;
     try {
-      bytes = conn.send(req);
+      bytes = conn.send(p.req);
     } catch (error) {
-      reject(error as Error); // EncodeError or FrameTooLargeError: nothing was sent
+      p.reject(error as Error); // EncodeError or FrameTooLargeError: nothing was sent
+      this.afterSettle();
       return;
     }
-    settings.meter?.sent(req.endpoint, bytes, true);
-    const deadline = deadlineOf(settings);
-    if (this.pending.size === 0) conn.socket.ref();
-    this.pending.set(req.id, { req, settings, resolve, reject, unwrap, deadline });
-    if (deadline < this.timerAt) this.arm(deadline);
+    p.settings.meter?.sent(p.req.endpoint, bytes, true);
+    this.pending.set(p.req.id, p);
+  }
+
+  /** The socket took everything queued: write the held calls, oldest first, up to the mark again. */
+  drained(): void {
+    const conn = this.conn;
+    if (!conn || conn.closed) return;
+    while (this.held.length > 0 && conn.queuedBytes <= CLIENT_QUEUE_HIGH_WATER) this.write(conn, this.held.shift()!);
+  }
+
+  /** Calls waiting unsent (see {@link CLIENT_QUEUE_HIGH_WATER}). */
+  get heldCount(): number {
+    return this.held.length;
   }
 
   /** (Re-)arm the timeout timer to fire at `at` (clock ms). */
@@ -190,6 +222,18 @@ export class ClientConnection {
         next = p.deadline;
       }
     }
+    if (this.held.length > 0) {
+      // A held call that timed out was never sent: dropped here, unencoded.
+      const kept: Pending[] = [];
+      for (const p of this.held) {
+        if (p.deadline <= now) p.reject(new CallTimeoutError(p.req.endpoint, this.peer, p.settings.timeoutMs));
+        else {
+          kept.push(p);
+          if (p.deadline < next) next = p.deadline;
+        }
+      }
+      this.held = kept;
+    }
     this.afterSettle();
     if (next < Infinity) this.arm(next);
   }
@@ -205,7 +249,7 @@ export class ClientConnection {
   }
 
   private afterSettle(): void {
-    if (this.pending.size === 0 && this.conn && !this.conn.closed) this.conn.socket.unref();
+    if (this.pending.size === 0 && this.held.length === 0 && this.conn && !this.conn.closed) this.conn.socket.unref();
   }
 
   /** A response arrived. */
@@ -268,6 +312,8 @@ export class ClientConnection {
           }));
     const all = [...this.pending.values()];
     this.pending.clear();
+    const held = this.held;
+    this.held = [];
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Infinity;
@@ -277,6 +323,11 @@ export class ClientConnection {
     for (const p of all) {
       if (resend) owner.resend(p);
       else p.reject(failure(p));
+    }
+    // Held calls were never sent: safe to send again after a going-away, else failed as unsent.
+    for (const p of held) {
+      if (resend) owner.resend(p);
+      else p.reject(new ConnectionError(`connection to ${this.peer} closed before the request to ${p.req.endpoint} was sent`, this.peer, { endpoint: p.req.endpoint }));
     }
     owner?.lost(this);
   }

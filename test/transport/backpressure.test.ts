@@ -2,6 +2,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { Client } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
+import { CLIENT_QUEUE_HIGH_WATER } from "../../src/transport/client-connection.ts";
+import { CallTimeoutError } from "../../src/errors.ts";
+import { decode } from "../../src/wire/codec.ts";
+import { HEADER_SIZE } from "../../src/wire/frame.ts";
 import { LOOPBACK, RawSocket, frame, sleep, startNode, stopAll } from "../helpers/net.ts";
 
 const MiB = 1024 * 1024;
@@ -132,4 +136,62 @@ describe("backpressure - slow reader", () => {
     const expected = sha256(blob);
     for (const f of frames) expect(f.ok && sha256(f.result) === expected).toBe(true);
   });
+});
+
+describe("backpressure - a peer that reads nothing", () => {
+  test("a connection queues at most the mark of unsent requests; later calls wait unencoded and time out, none left behind", async () => {
+    // A peer that answers the hello (so that calls share one connection) and then reads nothing
+    // more (a frozen or saturated process looks the same).
+    const server = Bun.listen({
+      hostname: LOOPBACK,
+      port: 0,
+      socket: {
+        data: (socket, data) => {
+          const hello = decode(data, HEADER_SIZE, data.length) as { id: string };
+          socket.write(frame({ id: hello.id, ok: true, result: { multiplex: true }, type: "response" }));
+          socket.pause();
+        },
+      },
+    });
+    try {
+      const pool = new Pool();
+      pools.push(pool);
+      const client = new Client(LOOPBACK, server.port, { pool, timeout: 1.5 });
+      const blob = new Uint8Array(MiB);
+      const calls = Array.from({ length: 40 }, () => client.call("sink", blob).then(() => null, (error: unknown) => error));
+      const channel = await (async () => {
+        for (let i = 0; i < 100; i++) {
+          const found = pool.peek(LOOPBACK, server.port);
+          if (found?.connection && found.connection.state.heldCount > 0) return found;
+          await sleep(20);
+        }
+        throw new Error("no call was held back");
+      })();
+      const conn = channel.connection!;
+      // One frame may cross the mark (checked before each write); nothing beyond it is queued.
+      expect(conn.queuedBytes).toBeGreaterThan(0);
+      expect(conn.queuedBytes).toBeLessThanOrEqual(CLIENT_QUEUE_HIGH_WATER + MiB + 64);
+      const results = await Promise.all(calls);
+      expect(results.every((e) => e instanceof CallTimeoutError)).toBe(true);
+      expect(conn.state.heldCount).toBe(0);
+      expect(conn.state.pending.size).toBe(0);
+    } finally {
+      server.stop(true);
+    }
+  }, 20_000);
+
+  test("calls held back by a slow reader are written in order once it drains, and all answered", async () => {
+    const node = await startNode({ maxUploadSize: 16 * MiB });
+    const order: number[] = [];
+    node.endpoint("take", (i: number, data: Uint8Array) => {
+      order.push(i);
+      return data.length;
+    });
+    const client = bigClient(node.port);
+    const blob = new Uint8Array(MiB);
+    // 24 MiB at once: more than the mark, so some calls wait for the socket to drain.
+    const calls = Array.from({ length: 24 }, (_, i) => client.call<number>("take", i, blob));
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 24 }, () => MiB));
+    expect(order).toEqual(Array.from({ length: 24 }, (_, i) => i));
+  }, 30_000);
 });
