@@ -168,7 +168,7 @@ export class ClientConnection {
     if (this.pending.size === 0 && this.held.length === 0) conn.socket.ref();
     if (p.deadline < this.timerAt) this.arm(p.deadline);
     // Behind calls already held, or past the mark: wait for the socket to drain (in order).
-    if (this.held.length > 0 || conn.queuedBytes > CLIENT_QUEUE_HIGH_WATER) this.held.push(p);
+    if (this.held.length > 0 || conn.unsentBytes > CLIENT_QUEUE_HIGH_WATER) this.held.push(p);
     else this.write(conn, p);
   }
 
@@ -190,7 +190,8 @@ export class ClientConnection {
   drained(): void {
     const conn = this.conn;
     if (!conn || conn.closed) return;
-    while (this.held.length > 0 && conn.queuedBytes <= CLIENT_QUEUE_HIGH_WATER) this.write(conn, this.held.shift()!);
+    // Frames gathered this tick count too: a drain may release many small calls at once.
+    while (this.held.length > 0 && conn.unsentBytes <= CLIENT_QUEUE_HIGH_WATER) this.write(conn, this.held.shift()!);
   }
 
   /** Calls waiting unsent (see {@link CLIENT_QUEUE_HIGH_WATER}). */

@@ -217,6 +217,11 @@ export class Connection<S> implements FrameSink, SocketHandler {
     return this.backlogBytes;
   }
 
+  /** {@link queuedBytes} and the frames gathered this tick, not yet handed to the socket. */
+  get unsentBytes(): number {
+    return this.backlogBytes + this.outLen;
+  }
+
   // FrameSink
   onFrame(bytes: Uint8Array, start: number, end: number): void {
     this.framesIn++;
