@@ -77,8 +77,9 @@ export interface NodeOptions {
   /**
    * Check the signatures of other nodes' events and replies on a worker thread (default true),
    * batched per turn of the event loop and shared by the nodes of the process, so that the event
-   * loop does the rest of the work while a second core checks; a lone check is done inline, and
-   * so is every check if the thread cannot run. `false`: every check on the event loop (one core).
+   * loop does the rest of the work while a second core checks; a turn of a few checks (fewer than
+   * 8) with nothing on the thread is checked inline, and so is every check if the thread cannot run
+   * (or on a machine of one core). `false`: every check on the event loop.
    * Membership claims are checked on the event loop either way. See docs/security.md#cost.
    */
   signatureThread?: boolean;

@@ -1,6 +1,6 @@
 /**
  * The filing of other nodes' events once their signature passed, with the signature checked off
- * the event loop (`SignedRecords.eventRefusalAsync`, docs/security.md#cost): while a record is
+ * the event loop (`SignedRecords.eventRefusal`, docs/security.md#cost): while a record is
  * being checked, a copy of it waits ({@link InFlight}) and is then a copy of a record held, dropped
  * unchecked; after a copy refused, the next one is checked itself (it may be the genuine one).
  *
@@ -69,7 +69,7 @@ export class EventFiling {
     // A copy of an event held already is dropped unchecked (neither stored nor sent on): one check per node.
     const held = this.log.has(event.event_id);
     if (held === true || (held !== false && (await held))) return null;
-    const checked = this.records().eventRefusalAsync(event);
+    const checked = this.records().eventRefusal(event);
     const refusal = checked instanceof Promise ? await checked : checked;
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     if (this.stopped) return null;

@@ -129,7 +129,7 @@ export class ReplyBook {
     if (byPeer.has(peer.id)) return null;
     // When the check answers at once (unsigned, or checked inline), no await from here to the
     // filing: a concurrent copy finds it filed. A check on the thread is in `checking` meanwhile.
-    const checked = this.records.replyRefusalAsync(nonce, peer.id, result, sig);
+    const checked = this.records.replyRefusal(nonce, peer.id, result, sig);
     const refusal = checked instanceof Promise ? await checked : checked;
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     // Stopped while the check ran: nothing goes into a store its owner may have closed.

@@ -235,11 +235,6 @@ export class PeerTable {
     return entry;
   }
 
-  /** Entries not heard from since `cutoff` (unix seconds). */
-  staleSince(cutoff: number): PeerEntry[] {
-    return this.list().filter((e) => e.peer.last_seen < cutoff);
-  }
-
   /** Forget every peer. */
   clear(): void {
     if (this.entries.size > 0) this.#version++;

@@ -294,13 +294,11 @@ export class SignedRecords {
     return { ...unsignedMetadata(fields.metadata), [SIGNER_KEY]: id, [SIG_KEY]: Buffer.from(sig).toString("base64") };
   }
 
-  /** Why an event is refused (see {@link refusal}), or null. */
-  eventRefusal(event: ConversationEvent): string | null {
-    return this.refusal(event.peer.id, () => eventBytes(event), event.metadata[SIG_KEY], `a ${event.kind} event`);
-  }
-
-  /** {@link eventRefusal} with the check on the signature thread (see {@link refusalAsync}). */
-  eventRefusalAsync(event: ConversationEvent): string | null | Promise<string | null> {
+  /**
+   * Why an event is refused (see {@link refusal}), or null: a promise when its check went to the
+   * signature thread (see {@link refusalAsync}; never before {@link start}).
+   */
+  eventRefusal(event: ConversationEvent): string | null | Promise<string | null> {
     return this.refusalAsync(event.peer.id, () => eventBytes(event), event.metadata[SIG_KEY], `a ${event.kind} event`);
   }
 
@@ -309,13 +307,8 @@ export class SignedRecords {
     return this.identity ? this.sign(replyBytes(nonce, this.identity.id, result)) : null;
   }
 
-  /** Why a reply is refused (see {@link refusal}), or null. */
-  replyRefusal(nonce: string, peerId: string, result: unknown, sig: unknown): string | null {
-    return this.refusal(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply");
-  }
-
-  /** {@link replyRefusal} with the check on the signature thread (see {@link refusalAsync}). */
-  replyRefusalAsync(nonce: string, peerId: string, result: unknown, sig: unknown): string | null | Promise<string | null> {
+  /** Why a reply is refused (see {@link refusal}), or null: a promise as for {@link eventRefusal}. */
+  replyRefusal(nonce: string, peerId: string, result: unknown, sig: unknown): string | null | Promise<string | null> {
     return this.refusalAsync(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply");
   }
 

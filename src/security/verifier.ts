@@ -15,9 +15,9 @@
  * - One thread per process, shared by the nodes of the process ({@link sharedVerifier}); it is
  *   started on the first batch (a process that checks nothing starts none), `unref`'d (it never
  *   keeps the process alive) and terminated when the last user stops ({@link VerifyService.release}).
- * - A thread that fails to start, dies or hangs (no answer in {@link HANG_AFTER} s): every check it held is done inline, in order, and so is
- *   every later one until the last user stops (then a later batch tries a new thread). No check is
- *   lost and none fails for it.
+ * - A thread that fails to start, dies or hangs (no answer in {@link HANG_AFTER} s): every check
+ *   it held is done inline, in order, and so is every later one until the last user stops (then a
+ *   later batch tries a new thread). No check is lost and none fails for it.
  *
  * @module
  */

@@ -170,17 +170,23 @@ describe("membership - seeds", () => {
 describe("membership - peer table", () => {
   const record = (id: string, address: string, lastSeen = 100): Peer => ({ ...(beta as Peer), id, address, last_seen: lastSeen });
 
-  test("upsert, touch, stale and remove", () => {
+  test("upsert, touch, remove, and a version that counts only peers added and removed", () => {
     const table = new PeerTable();
     expect(table.upsert(record("a", "127.0.0.1"), "join").result).toBe("added");
+    expect(table.version).toBe(1);
     expect(table.upsert(record("a", "127.0.0.1", 50), "heartbeat").result).toBe("updated");
     expect(table.get("a")!.peer.last_seen).toBe(100); // never moves back
     expect(table.touch("a", 200)).toBe(true);
     expect(table.touch("nobody", 200)).toBe(false);
+    expect(table.version).toBe(1); // refreshes are not changes of the peers known
     table.upsert(record("b", "127.0.0.1", 150), "join");
-    expect(table.staleSince(180).map((e) => e.peer.id)).toEqual(["b"]);
     expect(table.remove("b")?.peer.id).toBe("b");
+    expect(table.remove("b")).toBeUndefined();
+    expect(table.version).toBe(3);
     expect(table.records().map((p) => p.id)).toEqual(["a"]);
+    table.clear();
+    table.clear();
+    expect(table.version).toBe(4);
   });
 
   test("a wildcard address is replaced by the caller's; IPv4-mapped addresses are unwrapped", () => {
