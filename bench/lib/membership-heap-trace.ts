@@ -23,6 +23,21 @@ export function writeSnapshot(worker: string, label: string): void {
 /** Object types whose live counts say how much work is pending (see {@link heapSampler}). */
 const PENDING_WORK = ["Timeout", "Promise", "Function", "JSLexicalEnvironment", "AsyncFunctionGenerator", "Exception", "TCPSocket", "Object", "Uint8Array", "string"];
 
+/**
+ * With `BENCH_HEAP_SNAPSHOT` and `BENCH_HEAP_SNAPSHOT_WATCH=<seconds>`: the first worker writes one
+ * more snapshot that many seconds after it was told to watch the killed process's nodes (the kill),
+ * `<dir>/p0-watch-<seconds>.heapsnapshot`, to diff against the one after the steady window (what
+ * a kill makes the survivors hold). The timer does not keep the process alive.
+ */
+export function snapshotAfterKill(worker: string): void {
+  const seconds = Number(process.env.BENCH_HEAP_SNAPSHOT_WATCH ?? 0);
+  if (!(seconds > 0)) return;
+  setTimeout(() => {
+    Bun.gc(true);
+    writeSnapshot(worker, `watch-${seconds}`);
+  }, seconds * 1000).unref();
+}
+
 /** What the sampler asks the worker for at each sample. */
 export type SampleCounts = () => { peers: number; connections: number };
 

@@ -26,7 +26,8 @@
  *   full GC of its `started` answer (`<dir>/p0-started.heapsnapshot`) and after each full GC of a
  *   `status { heap }` (`<dir>/p0-status-<k>.heapsnapshot`), for `bun bench/lib/membership-heap.ts`
  *   to diff (what a node holds per peer, by owner). A snapshot takes seconds and leaves garbage:
- *   a traced run's heap figures are not the bench's.
+ *   a traced run's heap figures are not the bench's. With `BENCH_HEAP_SNAPSHOT_WATCH=<seconds>`
+ *   also one that many seconds after the kill (`p0-watch-<seconds>.heapsnapshot`).
  * - `BENCH_HEAP_EVERY=<seconds>`: every worker logs a line to stderr that often (`heap-sample`,
  *   JSON): resident memory, the JS heap's size and extra memory, ArrayBuffers, mimalloc's committed
  *   bytes, its peers and connections, and the object types whose counts changed most since its
@@ -38,7 +39,7 @@
  */
 import { Node, Pool, type NodeOptions } from "../../src/index.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
-import { heapSampler, writeSnapshot } from "./membership-heap-trace.ts";
+import { heapSampler, snapshotAfterKill, writeSnapshot } from "./membership-heap-trace.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
@@ -170,6 +171,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       return;
     }
     case "watch": {
+      snapshotAfterKill(workerName);
       const ids = new Set(command.ids);
       const pending = new Set(nodes.map((n) => n.id));
       const left = new Map(nodes.map((n) => [n.id, new Set(ids)]));
