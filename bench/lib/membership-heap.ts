@@ -84,7 +84,8 @@ export function owners(snap: Snapshot, detail?: string): Map<string, { bytes: nu
     const self = nodes[i * nf + 3]!;
     if (!self) continue;
     let key = !seen[i] ? `(unreachable) ${name(i)}` : isCode(i) ? "(code)" : label[i]!;
-    if (detail !== undefined && key.startsWith(detail)) key += ` :: ${type(i)}:${type(i) === "string" ? `length ${name(i).length}` : name(i)}`;
+    // Strings (flat, concatenated or sliced) by length: their names are their contents.
+    if (detail !== undefined && key.startsWith(detail)) key += ` :: ${type(i)}:${type(i).endsWith("string") ? `length ${name(i).length}` : name(i)}`;
     const row = out.get(key) ?? { bytes: 0, count: 0 };
     row.bytes += self;
     row.count++;
