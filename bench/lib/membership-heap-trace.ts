@@ -6,6 +6,7 @@
  * @module
  */
 import { heapStats } from "bun:jsc";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** Write a V8-format heap snapshot of this process to `$BENCH_HEAP_SNAPSHOT/<worker>-<label>.heapsnapshot` (first worker only). */
@@ -16,8 +17,14 @@ export function writeSnapshot(worker: string, label: string): void {
   // What the snapshot's self sizes leave out: memory reported to the GC as extra (buffers' bytes).
   const stats = heapStats();
   const sizes = { ...process.memoryUsage(), heapSize: stats.heapSize, extraMemorySize: stats.extraMemorySize, objectCount: stats.objectCount };
-  Bun.write(join(dir, `${worker}-${label}.json`), JSON.stringify(sizes)).catch(() => {});
-  Bun.write(path, Bun.generateHeapSnapshot("v8")).catch((error: unknown) => console.error(`heap snapshot ${path}: ${String(error)}`));
+  // Written before anything else runs (the snapshot stalls the process anyway): a `stop` that
+  // arrives meanwhile exits only after it (with BENCH_FAST_STOP=1 the parent waits 90 s for that).
+  try {
+    writeFileSync(join(dir, `${worker}-${label}.json`), JSON.stringify(sizes));
+    writeFileSync(path, Bun.generateHeapSnapshot("v8"));
+  } catch (error) {
+    console.error(`heap snapshot ${path}: ${String(error)}`);
+  }
 }
 
 /** Object types whose live counts say how much work is pending (see {@link heapSampler}). */

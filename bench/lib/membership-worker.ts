@@ -27,7 +27,9 @@
  *   `status { heap }` (`<dir>/p0-status-<k>.heapsnapshot`), for `bun bench/lib/membership-heap.ts`
  *   to diff (what a node holds per peer, by owner). A snapshot takes seconds and leaves garbage:
  *   a traced run's heap figures are not the bench's. With `BENCH_HEAP_SNAPSHOT_WATCH=<seconds>`
- *   also one that many seconds after the kill (`p0-watch-<seconds>.heapsnapshot`).
+ *   also one that many seconds after the kill (`p0-watch-<seconds>.heapsnapshot`; at 1,000 nodes
+ *   writing one takes longer than the bench's 60 s watch: with `BENCH_FAST_STOP=1` the parent
+ *   waits for the worker to finish it before it kills it).
  * - `BENCH_HEAP_EVERY=<seconds>`: every worker logs a line to stderr that often (`heap-sample`,
  *   JSON): resident memory, the JS heap's size and extra memory, ArrayBuffers, mimalloc's committed
  *   bytes, its peers and connections, and the object types whose counts changed most since its
