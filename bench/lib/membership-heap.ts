@@ -8,7 +8,7 @@
  * the property it hangs from (`PeerTable.entries`: the entries map's storage; its records are
  * owned below). JSC's snapshots leave out some edges (a map's entries among them), so an object
  * with no incoming edge starts a tree of its own, labelled `orphan` with its property names
- * (`orphan Object{state,address,id,sig,meta}`: a SWIM member record); compiled code and bytecode are
+ * (sorted: `orphan Object{address,id,meta,sig,state}` is a SWIM member record); compiled code and bytecode are
  * `(code)`. Self sizes only: memory outside the GC's cells (buffers' bytes reported as extra
  * memory) is not in a snapshot: the worker writes those figures beside each snapshot (`.json`).
  *
@@ -51,10 +51,11 @@ export function owners(snap: Snapshot, detail?: string): Map<string, { bytes: nu
   const isCode = (i: number) => type(i) === "code" || name(i).includes("CodeBlock") || name(i).includes("Executable");
   const edgeName = (e: number) => (edgeTypes[edges[e]!] === "element" ? "[]" : String(strings[edges[e + 1]!] ?? edges[e + 1]));
   const named = (i: number) => (type(i) === "object" || type(i) === "native") && name(i) !== "" && !GENERIC.has(name(i));
+  // Sorted: an object's edges come in its shape's order, which changes as properties come and go.
   const properties = (i: number) => {
     const out: string[] = [];
     for (let e = firstEdge[i]!; e < firstEdge[i + 1]! && out.length < 8; e += ef) if (edgeTypes[edges[e]!] === "property") out.push(edgeName(e));
-    return `{${out.join(",")}}`;
+    return `{${out.sort().join(",")}}`;
   };
   const label: string[] = new Array(n);
   const seen = new Uint8Array(n);
