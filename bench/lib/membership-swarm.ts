@@ -43,6 +43,13 @@ export interface SwarmResult {
   /** Heap per known peer per node, bytes (after a full GC once the steady window is over; over the started nodes' heap before joining). */
   heapPerKnownPeer: number;
   /**
+   * Whether the baseline was warmed (`--warm-baseline`: each worker ran and stopped a small swarm
+   * of its own before it made its nodes, see `membership-worker.ts`). Without it the figure above
+   * counts the code compiled while joining as memory of the peers: a constant per process (about
+   * 2.7 MB), hundreds of bytes per peer at 200 nodes and tens at 1,000.
+   */
+  warmBaseline: boolean;
+  /**
    * The same without the open connections (about 1 KB an end, `CONNECTION_END_BYTES`): what the
    * peers themselves cost (records, membership state).
    */
@@ -167,7 +174,7 @@ class Worker {
 
 
 /** Measure one swarm: `n` nodes (the seed here, the rest over `processes` workers). */
-export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4): Promise<SwarmResult> {
+export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false): Promise<SwarmResult> {
   const options: Partial<NodeOptions> = { swarm: "bench", heartbeatInterval, peerTimeout, membership: mode };
   const seed = new Node({ ...options, bind: "127.0.0.1", name: "seed" });
   let seedOffline = 0;
@@ -177,7 +184,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
   try {
     const share = (i: number) => Math.floor((n - 1) / processes) + (i < (n - 1) % processes ? 1 : 0);
     const started = await Promise.all(
-      workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}` }, "started")),
+      workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}`, warm }, "started")),
     );
     const joinStart = Date.now();
     const seedCpu0 = process.cpuUsage();
@@ -265,6 +272,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       busiestWorkerCores: Math.max(...after.map((s, i) => (s.cpu - before[i]!.cpu) / window)),
       falseOffline,
       heapPerKnownPeer: perPeer.reduce((a, b) => a + b, 0) / perPeer.length,
+      warmBaseline: warm,
       heapPerKnownPeerWithoutConnections: perPeerBare.reduce((a, b) => a + b, 0) / perPeerBare.length,
       connectionsPerProcess: converged.reduce((sum, s) => sum + s.connections, 0) / converged.length,
       killed: victimIds.length,

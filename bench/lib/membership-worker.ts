@@ -3,10 +3,13 @@
  * the swarm's nodes on loopback and answers its parent's commands over Bun's IPC channel.
  *
  * Commands (`{ type, ... }` in, one answer each):
- * - `start { count, seeds, options }`: make `count` nodes (sharing one pool, so that the process
+ * - `start { count, seeds, options, warm? }`: make `count` nodes (sharing one pool, so that the process
  *   keeps one connection per peer, as N machines would each keep theirs), start them, and answer
  *   `started { ids, ports, heap, cpu }` (heap after a full GC, bytes: the baseline for memory per peer;
- *   CPU seconds used so far).
+ *   CPU seconds used so far). With `warm` (`--warm-baseline`), the process first runs a small swarm
+ *   of its own ({@link warmUp}) and stops it, so that the baseline holds the code the nodes compile
+ *   as they join and gossip (bytecode and compiled code are heap too: about 2.7 MB in a worker of
+ *   50 nodes at 200, 270 bytes per known peer there, none of it per peer).
  * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
  *   once every join returned, and the CPU seconds used so far.
  * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes }`:
@@ -18,16 +21,31 @@
  * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
  * - `stop`: stops every node silently and exits (at once with `BENCH_FAST_STOP=1`, for profiles).
  *
+ * Tracing memory (nothing here changes what the bench measures; both only report more):
+ * - `BENCH_HEAP_SNAPSHOT=<dir>`: the first worker (`p0`) writes a V8-format heap snapshot after the
+ *   full GC of its `started` answer (`<dir>/p0-started.heapsnapshot`) and after each full GC of a
+ *   `status { heap }` (`<dir>/p0-status-<k>.heapsnapshot`), for `bun bench/lib/membership-heap.ts`
+ *   to diff (what a node holds per peer, by owner). A snapshot takes seconds and leaves garbage:
+ *   a traced run's heap figures are not the bench's. With `BENCH_HEAP_SNAPSHOT_WATCH=<seconds>`
+ *   also one that many seconds after the kill (`p0-watch-<seconds>.heapsnapshot`; at 1,000 nodes
+ *   writing one takes longer than the bench's 60 s watch: with `BENCH_FAST_STOP=1` the parent
+ *   waits for the worker to finish it before it kills it).
+ * - `BENCH_HEAP_EVERY=<seconds>`: every worker logs a line to stderr that often (`heap-sample`,
+ *   JSON): resident memory, the JS heap's size and extra memory, ArrayBuffers, mimalloc's committed
+ *   bytes, its peers and connections, and the object types whose counts changed most since its
+ *   previous line (no GC first: counts include garbage not yet swept).
+ *
  * Run by the parent only: `bun bench/lib/membership-worker.ts`.
  *
  * @module
  */
 import { Node, Pool, type NodeOptions } from "../../src/index.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
+import { heapSampler, snapshotAfterKill, writeSnapshot } from "./membership-heap-trace.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
-  | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string }
+  | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean }
   | { type: "join" }
   | { type: "status"; heap?: boolean }
   | { type: "watch"; ids: string[] }
@@ -58,6 +76,8 @@ export interface DetectionPair {
 const nodes: Node[] = [];
 let offline = 0;
 let pool: Pool | null = null;
+let workerName = "";
+let snapshots = 0;
 
 function heap(): number {
   Bun.gc(true);
@@ -68,6 +88,46 @@ function heap(): number {
 function cpuSeconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
+}
+
+/** Nodes of the warm-up swarm, and the seconds it runs once they all know each other. */
+const WARM_NODES = 4;
+const WARM_ROUNDS = 3;
+
+/**
+ * Run a swarm of {@link WARM_NODES} nodes of this process's own (another swarm name, its own
+ * pool, the scenario's other options: signed claims, SWIM, the same intervals), joined through the
+ * first, for {@link WARM_ROUNDS} heartbeat intervals once they all know each other, then stop it.
+ * The code the join, probes, gossip and push-pulls run is compiled by then, as are the shapes of
+ * their objects; what is left of the warm-up nodes in process-wide caches (their keys and claims:
+ * 4 peers' worth) stays in the baseline. Run before the measured nodes are made: a started node
+ * begins to join its seeds in the background, and would join during the warm-up.
+ */
+async function warmUp(options: Partial<NodeOptions>, name: string): Promise<void> {
+  const warmPool = new Pool({ maxConnections: 0 });
+  const common = { ...options, bind: "127.0.0.1", swarm: `${options.swarm ?? "bench"}-warm`, pool: warmPool };
+  const first = new Node({ ...common, name: `${name}-warm-0` });
+  await first.start();
+  const warm = [first];
+  try {
+    for (let i = 1; i < WARM_NODES; i++) {
+      const node = new Node({ ...common, name: `${name}-warm-${i}`, seeds: [`127.0.0.1:${first.port}`] });
+      warm.push(node);
+      await node.start();
+    }
+    await Promise.all(warm.map((n) => n.join({ wait: 0 })));
+    // Bounded: a warm-up that does not converge in 10 s still warms what it ran.
+    for (let i = 0; i < 100 && !warm.every((n) => n.membership.table.size === WARM_NODES - 1); i++) await Bun.sleep(100);
+    await Bun.sleep(WARM_ROUNDS * (options.heartbeatInterval ?? 1) * 1000);
+  } finally {
+    await Promise.all(warm.map((n) => n.stop({ leave: false })));
+    warmPool.closeAll();
+  }
+}
+
+/** Connections open in this process: accepted by its nodes, and pooled by its pool. */
+function connectionCount(): number {
+  return nodes.reduce((sum, n) => sum + n.connectionCount, 0) + (pool?.list().filter((c) => c.connected).length ?? 0);
 }
 
 function answer(message: WorkerAnswer): void {
@@ -81,6 +141,8 @@ async function handle(command: WorkerCommand): Promise<void> {
       // connections, `poolCapacity`), and its nodes call every one of the swarm's N nodes within a
       // few seconds. Capped at 256 for all, it closed and reopened connections by the hundred a
       // second (about 7,000 in TIME_WAIT at 1,000 nodes), which no node of a real swarm does.
+      workerName = command.name;
+      if (command.warm) await warmUp(command.options, command.name);
       pool = new Pool({ maxConnections: 0 });
       for (let i = 0; i < command.count; i++) {
         const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, seeds: command.seeds, pool: pool ?? undefined });
@@ -88,7 +150,10 @@ async function handle(command: WorkerCommand): Promise<void> {
         await node.start();
         nodes.push(node);
       }
-      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: heap(), cpu: cpuSeconds() });
+      const started = heap();
+      writeSnapshot(workerName, "started");
+      heapSampler(workerName, () => ({ peers: nodes.reduce((sum, n) => sum + n.membership.table.size, 0), connections: connectionCount() }));
+      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: started, cpu: cpuSeconds() });
       return;
     }
     case "join":
@@ -100,12 +165,15 @@ async function handle(command: WorkerCommand): Promise<void> {
       // each 100 ms poll copied 250,000 records and slowed the nodes it measured).
       const known = nodes.map((n) => n.membership.table.size);
       const calls = nodes.reduce((sum, n) => sum + n.metrics().traffic.membership.calls_sent, 0);
-      const connections = nodes.reduce((sum, n) => sum + n.connectionCount, 0) + (pool?.list().filter((c) => c.connected).length ?? 0);
+      const connections = connectionCount();
       // A full GC stops this process's nodes for a while: only when the heap is asked for.
-      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: command.heap === false ? 0 : heap(), connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)), cpu: cpuSeconds(), nodes: nodes.length });
+      const heapUsed = command.heap === false ? 0 : heap();
+      if (command.heap !== false) writeSnapshot(workerName, `status-${++snapshots}`);
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heapUsed, connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)), cpu: cpuSeconds(), nodes: nodes.length });
       return;
     }
     case "watch": {
+      snapshotAfterKill(workerName);
       const ids = new Set(command.ids);
       const pending = new Set(nodes.map((n) => n.id));
       const left = new Map(nodes.map((n) => [n.id, new Set(ids)]));

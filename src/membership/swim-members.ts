@@ -266,16 +266,17 @@ export class MemberList {
     const previous = m.state;
     switch (u.state) {
       case "alive":
-        Object.assign(m, this.#kept(u));
+        // The id string the list holds already (see #knownId), not the update's copy.
+        Object.assign(m, this.#kept(u), { id: m.id });
         delete m.from;
         break;
       case "suspect":
-        if (previous === "suspect") return this.#confirm(m, u.from ?? "", spread);
+        if (previous === "suspect") return this.#confirm(m, this.#knownId(u.from ?? ""), spread);
         m.state = "suspect";
         m.incarnation = u.incarnation;
         // Who suspected it (a reminder names them: `remind`), as for a death below.
-        if (u.from !== undefined) m.from = u.from;
-        this.#suspect(m, u.from ?? "", refused);
+        if (u.from !== undefined) m.from = this.#knownId(u.from);
+        this.#suspect(m, u.from === undefined ? "" : this.#knownId(u.from), refused);
         break;
       default: // dead or left
         // Another node's verdict of death about a member this node heard from a moment ago (a
@@ -294,11 +295,11 @@ export class MemberList {
         }
         m.state = u.state;
         m.incarnation = u.incarnation;
-        if (u.state === "dead" && u.from !== undefined) m.from = u.from;
+        if (u.state === "dead" && u.from !== undefined) m.from = this.#knownId(u.from);
         if (u.state === "left" && u.sig) m.sig = u.sig;
     }
     if (previous === "suspect") this.#clearSuspicion(m.id);
-    this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from }, spread);
+    this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from === undefined ? undefined : this.#knownId(u.from) }, spread);
     return true;
   }
 
@@ -314,6 +315,17 @@ export class MemberList {
   #doubtWindow(): number {
     const shortestSuspicion = Math.min(this.#config.suspicionMult * this.#config.probeInterval, this.#config.suspicionMaxTimeout);
     return Math.max(shortestSuspicion, 2 * this.#awareness.scale(this.#config.probeInterval));
+  }
+
+  /**
+   * `id` as the list holds it already (a member's own id string, or this node's), else `id`. A
+   * member's record keeps the id string it was first known by, and a suspicion's or death's author
+   * is named by that string too: each update decoded from the wire brings its own copy (80 bytes
+   * for a 64-character id), and a record that took every new copy held a second string per member
+   * besides the one the list's map is keyed by.
+   */
+  #knownId(id: string): string {
+    return id === this.#self.id ? this.#self.id : (this.members.get(id)?.id ?? id);
   }
 
   /** The compact record of an alive update that is news, its meta as the node keeps it. */

@@ -39,3 +39,17 @@ test("membership - bench quick run writes membership.json with convergence and h
   }
   expect(result.summary.length).toBe(6);
 }, 120_000);
+
+test("membership - bench quick swarm with --warm-baseline: the workers warm up first, and the table says so", async () => {
+  const { code, out } = await bench.run(["bench/membership.ts", "--swarm-only", "--warm-baseline"], 100_000);
+  expect(code, out).toBe(0);
+  expect(out).toContain("warmed baseline");
+  const result = JSON.parse(readFileSync(join(outDir, "membership.json"), "utf8"));
+  expect(result.scenarios).toEqual([]);
+  expect(result.swarm).toHaveLength(1);
+  const [s] = result.swarm;
+  expect(s.warmBaseline).toBe(true);
+  expect(s.allKnowAll).toBeGreaterThanOrEqual(0);
+  expect(typeof s.heapPerKnownPeer).toBe("number");
+  expect(s.killed).toBe(14);
+}, 120_000);
