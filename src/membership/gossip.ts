@@ -213,32 +213,43 @@ export class Gossip {
    * it. If the exchange fails, or SWIM does not hold it alive afterwards, membership keeps
    * heartbeating it (and tries again next time).
    *
+   * `seed`: a join through this peer as a seed. Its state is wanted whatever SWIM holds: the
+   * exchange is made (and its catch-up pulls) until one is answered, even when SWIM holds the seed
+   * alive already. In a mass join a seed's gossip, or a member's naming it, often reached a joiner
+   * before the joiner's own exchange with the seed was answered; the joiner then skipped the
+   * exchange and learnt the swarm by gossip alone (or, when its exchange had timed out on the
+   * loaded seed, by nothing at all until the next push-pull, minutes later past 100 members).
+   *
    * @returns true when SWIM holds the peer alive (this node then has its state); false when gossip
    * does not run, the peer does not speak SWIM, or the exchange failed.
    */
-  exchange(entry: PeerEntry, timeout = this.options.joinTimeout): Promise<boolean> {
+  exchange(entry: PeerEntry, timeout = this.options.joinTimeout, seed = false): Promise<boolean> {
     const core = this.#core;
     const id = entry.peer.id;
     if (!core?.running) return Promise.resolve(false);
     const pending = this.#exchanges.get(id);
     if (pending) return pending;
+    const known = core.member(id);
+    // A seed whose state this node has not had yet is joined, whatever SWIM holds about it.
+    const join = seed && !core.joinedWith(id) && this.#speaksSwim(entry);
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.
-    if (core.member(id)?.state === "alive") {
+    if (!join && known?.state === "alive") {
       this.#owned.add(id);
       return Promise.resolve(true);
     }
-    if (this.#owned.has(id) || !this.#speaksSwim(entry)) return Promise.resolve(this.#owned.has(id));
+    if (!join && (this.#owned.has(id) || !this.#speaksSwim(entry))) return Promise.resolve(this.#owned.has(id));
+    const ownedBefore = this.#owned.has(id);
     this.#owned.add(id);
     // A member SWIM holds suspect or dead (a heartbeat found it again) is told so and refutes: one
     // message. A full exchange for each would make every false death cost a member list.
-    const known = core.member(id);
-    const exchanged = known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
+    const exchanged = !join && known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
     const run = exchanged
       .then((ok) => {
-        const alive = ok && core.member(id)?.state === "alive";
-        if (!alive) this.#owned.delete(id);
-        return alive;
+        const alive = core.member(id)?.state === "alive";
+        // A seed SWIM held alive stays SWIM's when the exchange with it failed (joined again later).
+        if (!alive || (!ok && !ownedBefore)) this.#owned.delete(id);
+        return ok && alive;
       })
       .finally(() => this.#exchanges.delete(id));
     this.#exchanges.set(id, run);

@@ -93,11 +93,13 @@ export class SwimCore {
   #hurryUntil = Number.NEGATIVE_INFINITY;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
   readonly #doubtsWaiting = new Set<string>();
+  /** Members a join through which was answered (see {@link joinedWith}). */
+  readonly #joinedWith = new Set<string>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -175,9 +177,20 @@ export class SwimCore {
    * most `timeout` seconds (default: the periodic exchange's). True when it answered.
    */
   async join(target: SwimTarget, timeout?: number): Promise<boolean> {
+    this.#counters.joins++;
     const answer = await this.#pushPull(target, true, timeout);
+    if (answer) this.#joinedWith.add(answer.from);
     if (answer?.version !== undefined) this.#catchUp(target, answer.version, 0);
     return answer !== null;
+  }
+
+  /**
+   * True once a {@link join} through member `id` was answered: this node has had its whole state
+   * (and pulls what changes there). Holding it alive is not the same: gossip may name a seed, or
+   * the seed introduce itself, before this node's join exchange with it is done.
+   */
+  joinedWith(id: string): boolean {
+    return this.#joinedWith.has(id);
   }
 
   /**
@@ -193,6 +206,7 @@ export class SwimCore {
       this.#timers.delete(cancel);
       if (!this.#running) return;
       this.#counters.pushPulls++;
+      this.#counters.catchUps++;
       void this.#request(target, this.#list.pull(version), this.config.probeInterval, 0).then((answer) => {
         if (answer?.kind !== "push_pull") return this.#catchUp(target, version, round + 1, quiet);
         // A peer without catch-ups (an older Bun node) answered with its whole state: nothing more to pull.

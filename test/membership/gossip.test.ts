@@ -56,6 +56,24 @@ describe("membership - gossip among Bun peers", () => {
     await eventually(() => nodes.every((n) => n.peers.has(joiner.id)), 10_000, "the others to learn the joiner by gossip");
   });
 
+  test("a joiner whose SWIM holds its seed alive already (the seed's gossip came first) still takes the seed's state in join()", async () => {
+    const nodes = await swarm(3);
+    const seed = nodes[0]!;
+    const joiner = await startNode({ ...GOSSIP, name: "late" });
+    // In a mass join the seed's gossip (or a member naming the seed) can reach a joiner before its
+    // own exchange with the seed is answered: here the seed introduces itself first.
+    const claim = seed.membership.gossip!.core!.introduction();
+    await joiner.membership.gossip!.receive("gossip", { kind: "gossip", from: seed.id, updates: [claim] }, "127.0.0.1");
+    expect(joiner.membership.gossip!.owns(seed.id)).toBe(true);
+    expect(swim(joiner).joins).toBe(0);
+    await joiner.join({ wait: 0, seeds: [`127.0.0.1:${seed.port}`] });
+    // The seed's whole view came in the exchange join() waited for (the join push-pull, then its
+    // catch-up pulls), not from probes of the members the seed listed.
+    expect(swim(joiner).joins).toBe(1);
+    expect([...joiner.peers.keys()].sort()).toEqual(nodes.map((n) => n.id).sort());
+    expect(joiner.membership.stats.unverifiedProbed).toBe(0);
+  });
+
   test("a joiner through a gossiping seed still probes the listed peers outside SWIM (a mesh-mode node), which so hear of it", async () => {
     const seed = await startNode({ ...GOSSIP, name: "seed" });
     const addr = `127.0.0.1:${seed.port}`;
