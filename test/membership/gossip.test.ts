@@ -74,6 +74,27 @@ describe("membership - gossip among Bun peers", () => {
     expect(joiner.membership.stats.unverifiedProbed).toBe(0);
   });
 
+  test("a peer SWIM came to hold alive stays SWIM's when the full-state exchange with it fails", async () => {
+    const { host, table } = fakeGossipHost("a".repeat(64), { swim: true });
+    const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }));
+    gossip.start();
+    try {
+      const id = "b".repeat(64);
+      const meta = { swarm: "lab", team: "default", name: "b", kind: "node" as const, capabilities: [] };
+      const entry = host.admit({ id, address: "127.0.0.1", port: 4000, ...meta, last_seen: 0 }, "heartbeat")!;
+      // The exchange's call fails (no network here); meanwhile the peer's own gossip reaches this node.
+      const exchanged = gossip.exchange(entry, 1);
+      await gossip.receive("gossip", { kind: "gossip", from: id, updates: [{ id, incarnation: 1, state: "alive", address: "127.0.0.1", port: 4000, meta }] }, "127.0.0.1");
+      expect(await exchanged).toBe(false);
+      expect(gossip.core!.member(id)?.state).toBe("alive");
+      // SWIM decides for it: membership neither heartbeats it nor reaps it by silence.
+      expect(gossip.owns(id)).toBe(true);
+      expect(table.has(id)).toBe(true);
+    } finally {
+      gossip.stop();
+    }
+  });
+
   test("a joiner through a gossiping seed still probes the listed peers outside SWIM (a mesh-mode node), which so hear of it", async () => {
     const seed = await startNode({ ...GOSSIP, name: "seed" });
     const addr = `127.0.0.1:${seed.port}`;
