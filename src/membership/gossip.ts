@@ -214,8 +214,8 @@ export class Gossip {
    * alive meanwhile), membership keeps heartbeating it (and tries again next time).
    *
    * `seed`: a join through this peer as a seed. Its state is wanted whatever SWIM holds: the
-   * exchange is made (and its catch-up pulls) until one is answered, even when SWIM holds the seed
-   * alive already. In a mass join a seed's gossip, or a member's naming it, often reached a joiner
+   * exchange is made (and its catch-up pulls) until one is answered (this one, or a join of this
+   * node's with anyone), even when SWIM holds the seed alive already. In a mass join a seed's gossip, or a member's naming it, often reached a joiner
    * before the joiner's own exchange with the seed was answered; the joiner then skipped the
    * exchange and learnt the swarm by gossip alone (or, when its exchange had timed out on the
    * loaded seed, by nothing at all until the next push-pull, minutes later past 100 members).
@@ -230,8 +230,9 @@ export class Gossip {
     const pending = this.#exchanges.get(id);
     if (pending) return pending;
     const known = core.member(id);
-    // A seed whose state this node has not had yet is joined, whatever SWIM holds about it.
-    const join = seed && !core.joinedWith(id) && this.#speaksSwim(entry);
+    // A seed is joined, whatever SWIM holds about it, while this node has had nobody's state yet
+    // (a seed's, or a member's it joined while its seed was too busy: `seed-discovery.ts`).
+    const join = seed && !core.joined && this.#speaksSwim(entry);
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.
     if (!join && known?.state === "alive") {

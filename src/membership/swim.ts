@@ -213,6 +213,11 @@ export class SwimCore {
     return this.#joinedWith.has(id);
   }
 
+  /** True once any {@link join} was answered (see {@link joinedWith}). */
+  get joined(): boolean {
+    return this.#joinedWith.size > 0;
+  }
+
   /**
    * After a join: every probe interval, pull what changed at `target` since the last look (its
    * `version`), until it has not changed for {@link CAUGHT_UP} looks in a row (a mass join keeps it
