@@ -31,10 +31,10 @@
  * to `gossipNodes` random members while any is queued. Every `pushPullInterval` (longer past 32
  * members) one random member and this node exchange their full state; a dead member is asked the
  * same now and then, so a healed partition merges; a joiner then pulls what changed at its seed
- * (`since` its last look) while that keeps changing. Lifeguard's local health stretches this
- * node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its
- * event loop runs late; timeouts do not count time the loop was blocked (`stalled`). A suspect is
- * told at once; a send refused by a member's port (`isRefused`) probes that member out of turn.
+ * (`since` its last look) while that keeps changing, then exchanges full state once with a random
+ * member. Lifeguard's local health stretches this node's own timeouts, suspicions and intervals
+ * while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
+ * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's port (`isRefused`) probes that member out of turn.
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
@@ -226,7 +226,8 @@ export class SwimCore {
    * catch up too): in a mass join the epidemic would send each of N newcomers to each node many times.
    */
   #catchUp(target: SwimTarget, version: number, round: number, quiet = 0): void {
-    if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP || !this.#running) return;
+    if (!this.#running) return;
+    if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP) return this.#settle(target);
     const cancel = this.#ports.schedule(this.config.probeInterval, () => {
       this.#timers.delete(cancel);
       if (!this.#running) return;
@@ -238,6 +239,24 @@ export class SwimCore {
         if (answer.version === undefined) return;
         this.#catchUp(target, answer.version, round + 1, answer.version === version ? quiet + 1 : 0);
       });
+    });
+    this.#timers.add(cancel);
+  }
+
+  /**
+   * A catch-up is over: a probe interval later, one full exchange with a random member other than
+   * the one pulled from (memberlist's push-pull, brought forward from its period: minutes past
+   * 100 members). What the pulls missed (a member the seed held dead when this node looked, and
+   * that refuted after the pulls ended; news whose gossip the other joiners' pulls had taken out
+   * of their queues) is known to most members; without it, a 500-node mass join left a few
+   * (node, member) pairs unknown until the periodic push-pull.
+   */
+  #settle(target: SwimTarget): void {
+    const cancel = this.#ports.schedule(this.config.probeInterval, () => {
+      this.#timers.delete(cancel);
+      if (!this.#running) return;
+      const other = this.#list.sample(1, (m) => m.state === "alive" && m.id !== target.id && (m.address !== target.address || m.port !== target.port))[0];
+      if (other) void this.#pushPull(other, false);
     });
     this.#timers.add(cancel);
   }
