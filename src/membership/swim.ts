@@ -34,7 +34,8 @@
  * (`since` its last look) while that keeps changing, then exchanges full state once with a random
  * member. Lifeguard's local health stretches this node's own timeouts, suspicions and intervals
  * while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
- * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's port (`isRefused`) probes that member out of turn.
+ * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
+ * port (`isRefused`) probes that member out of turn.
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
@@ -62,9 +63,6 @@ export type { SwimMember, SwimSelf } from "./swim-members.ts";
 
 /** Catch-up pulls after a join, at most (one per probe interval while the seed's view keeps changing). */
 const MAX_CATCH_UPS = 30;
-
-/** How many times its wait a join's exchange may take, its answer still taken (see `join`). */
-const LATE_JOIN = 3;
 
 /** Looks at an unchanged seed after which a joiner is caught up. */
 const CAUGHT_UP = 2;
@@ -96,8 +94,6 @@ export class SwimCore {
   #hurryUntil = Number.NEGATIVE_INFINITY;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
   readonly #doubtsWaiting = new Set<string>();
-  /** Join exchanges under way, by target address (see {@link join}). */
-  readonly #joining = new Map<string, Promise<boolean>>();
   /** Members a join through which was answered (see {@link joinedWith}). */
   readonly #joinedWith = new Set<string>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
@@ -179,29 +175,14 @@ export class SwimCore {
 
   /**
    * Join through `target` (a seed, or a peer just met): exchange full state with it, waiting at
-   * most `timeout` seconds (default: the periodic exchange's). True when it answered in that time.
-   *
-   * The exchange itself may take {@link LATE_JOIN} times as long: an answer that comes after the
-   * wait still gives this node the target's state and starts its catch-up pulls (a seed answering
-   * a mass join is slow; a timed-out join had left the joiner with neither, and each join again
-   * asked the loaded seed for its whole state once more). While an exchange with `target` is
-   * under way, a second join waits for its answer rather than sending another.
+   * most `timeout` seconds (default: the periodic exchange's). True when it answered.
    */
-  async join(target: SwimTarget, timeout = this.#pushPullTimeout()): Promise<boolean> {
-    const key = `${target.address}:${target.port}`;
-    let exchange = this.#joining.get(key);
-    if (!exchange) {
-      this.#counters.joins++;
-      exchange = this.#pushPull(target, true, LATE_JOIN * timeout)
-        .then((answer) => {
-          if (answer) this.#joinedWith.add(answer.from);
-          if (answer?.version !== undefined && this.#running) this.#catchUp(target, answer.version, 0);
-          return answer !== null;
-        })
-        .finally(() => this.#joining.delete(key));
-      this.#joining.set(key, exchange);
-    }
-    return this.#firstOf([exchange], timeout);
+  async join(target: SwimTarget, timeout?: number): Promise<boolean> {
+    this.#counters.joins++;
+    const answer = await this.#pushPull(target, true, timeout);
+    if (answer) this.#joinedWith.add(answer.from);
+    if (answer?.version !== undefined) this.#catchUp(target, answer.version, 0);
+    return answer !== null;
   }
 
   /**
