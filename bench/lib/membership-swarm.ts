@@ -83,22 +83,12 @@ export interface SwarmResult {
  * missing count; local health, queue lengths, each worker's worst loop lateness (ms) and CPU
  * (cores) since the previous census; SWIM's counters so far.
  */
-export interface TracePoint {
+export interface TracePoint extends Pick<Census, "complete" | "minKnown" | "missing" | "lacking" | "neverJoined" | "neverCaughtUp" | "awarenessMax" | "awarenessMean" | "queuedMax" | "queuedMean"> {
   t: number;
-  complete: number;
-  minKnown: number;
   seedMissing: number;
-  missing: Census["missing"];
   distinctMissing: number;
   top: Array<{ id: string; nodes: number; joined: number | null; worker: number }>;
-  /** A few nodes that miss someone (see `Census.lacking`; `joinedAt` relative to the last join, s). */
-  lacking: Census["lacking"];
-  neverJoined: number;
-  neverCaughtUp: number;
-  awarenessMax: number;
-  awarenessMean: number;
-  queuedMax: number;
-  queuedMean: number;
+  /** Per worker (`lacking`: a few nodes over all workers, `joinedAt` relative to the last join, s). */
   lagMaxMs: number[];
   cores: number[];
   swim: SwimTotals;
