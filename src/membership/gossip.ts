@@ -231,7 +231,7 @@ export class Gossip {
     if (pending) return pending;
     const known = core.member(id);
     // A seed is joined, whatever SWIM holds about it, while this node has had nobody's state yet
-    // (a seed's, or a member's it joined while its seed was too busy: `seed-discovery.ts`).
+    // (a seed's, or that of a peer it met and exchanged with).
     const join = seed && !core.joined && this.#speaksSwim(entry);
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.

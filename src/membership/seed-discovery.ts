@@ -13,7 +13,7 @@ import { readPeer } from "../wire/peer.ts";
 import type { Discovery, DiscoveryHost, IntroduceResult } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
 import type { Seed } from "./seeds.ts";
-import { errorMessage, isMap } from "../util/guards.ts";
+import { errorMessage } from "../util/guards.ts";
 
 const log = createLogger("membership");
 
@@ -195,20 +195,12 @@ export class SeedDiscovery implements Discovery {
     // round, and the list with it: under a mass join's load, probes of every SWIM member would
     // only add to it.
     const gossiped = s.member && this.host.gossipJoin ? await this.host.gossipJoin(self.id, this.timing.joinTimeout) : null;
-    const peers = Array.isArray(answer.peers) ? answer.peers : [];
     if (gossiped === false) {
       s.partial = true;
       log.debug(`seed ${label} answered, its state exchange failed: joining it again later`);
-      // Meanwhile the swarm's state from one member the seed listed, chosen at random: the probe
-      // admits it, and a member that speaks SWIM is then joined by a full exchange (and pulled
-      // from), as the seed would have been. In a mass join the seed is the one node every joiner
-      // asks: joiners whose exchange with it timed out had waited, seed backoff included, up to
-      // a minute for the swarm. One member only: probing every one listed made N probes and
-      // exchanges per joiner.
-      const unknown = peers.filter((p) => isMap(p) && typeof p.id === "string" && p.id !== this.host.self().id && !this.host.knows(p.id));
-      if (unknown.length > 0) await this.exchange([unknown[Math.floor(Math.random() * unknown.length)]], seedNow, label);
       return true;
     }
+    const peers = Array.isArray(answer.peers) ? answer.peers : [];
     s.partial = (await this.exchange(peers, seedNow, label)) > 0;
     log.debug(`joined seed ${label}: ${this.host.peerCount()} peer(s) known`);
     return true;
