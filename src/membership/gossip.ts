@@ -208,20 +208,12 @@ export class Gossip {
 
   /**
    * SWIM's join with a peer this node holds: when its hello offered SWIM and SWIM does not hold it
-   * alive yet, exchange full state with it (push-pull; one exchange at a time per peer, a second
-   * caller waits for the first), waiting at most `timeout` seconds. From then on SWIM decides for
-   * it. If SWIM does not hold it alive afterwards (the exchange failed, and nothing else made it
-   * alive meanwhile), membership keeps heartbeating it (and tries again next time).
+   * alive yet (or, `seed`, whatever SWIM holds while this node has had nobody's state: in a mass
+   * join the seed's gossip often came first), exchange full state with it (push-pull; one at a
+   * time per peer), waiting at most `timeout` seconds. SWIM decides for it from then on; if SWIM
+   * does not hold it alive afterwards, membership keeps heartbeating it (and tries again).
    *
-   * `seed`: a join through this peer as a seed. Its state is wanted whatever SWIM holds: the
-   * exchange is made (and its catch-up pulls) until one is answered (this one, or a join of this
-   * node's with anyone), even when SWIM holds the seed alive already. In a mass join a seed's gossip, or a member's naming it, often reached a joiner
-   * before the joiner's own exchange with the seed was answered; the joiner then skipped the
-   * exchange and learnt the swarm by gossip alone (or, when its exchange had timed out on the
-   * loaded seed, by nothing at all until the next push-pull, minutes later past 100 members).
-   *
-   * @returns true when SWIM holds the peer alive (this node then has its state); false when gossip
-   * does not run, the peer does not speak SWIM, or the exchange failed.
+   * @returns true when SWIM holds the peer alive and the exchange (if any) was answered.
    */
   exchange(entry: PeerEntry, timeout = this.options.joinTimeout, seed = false): Promise<boolean> {
     const core = this.#core;
@@ -229,10 +221,7 @@ export class Gossip {
     if (!core?.running) return Promise.resolve(false);
     const pending = this.#exchanges.get(id);
     if (pending) return pending;
-    const known = core.member(id);
-    // A seed is joined, whatever SWIM holds about it, while this node has had nobody's state yet
-    // (a seed's, or that of a peer it met and exchanged with).
-    const join = seed && !core.joined && this.#speaksSwim(entry);
+    const known = core.member(id), join = seed && !core.joined && this.#speaksSwim(entry);
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.
     if (!join && known?.state === "alive") {
@@ -246,10 +235,7 @@ export class Gossip {
     const exchanged = !join && known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
     const run = exchanged
       .then((ok) => {
-        // A peer SWIM holds alive stays SWIM's even when the exchange failed (a seed is joined
-        // again later). Handed back to membership, it was heartbeated and, on a loaded node,
-        // reaped by silence while SWIM held it alive: a false `peer.offline`, and a member SWIM
-        // knew but the table did not (109 such pairs in a 500-node mass join).
+        // SWIM's if alive there, exchange or not: handed back, it was reaped by silence (false offline).
         const alive = core.member(id)?.state === "alive";
         if (!alive) this.#owned.delete(id);
         return ok && alive;
