@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { Node, type NodeOptions } from "../../src/index.ts";
-import type { WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+import type { Census, WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 
 /** How the nodes keep their membership. */
@@ -72,9 +72,33 @@ export interface SwarmResult {
    * detection, and the local-health scores at the kill (highest, and mean).
    */
   detection: Detection | null;
+  /**
+   * With `BENCH_CENSUS=1` only (it adds work to the nodes measured): who is missing where, about
+   * once a second from the last join until converged (see {@link TracePoint}).
+   */
+  convergenceTrace?: TracePoint[];
   /** SWIM's counters over the workers' nodes: from the start until converged, and in the steady window. */
   swimJoin: SwimTotals;
   swimSteady: SwimTotals;
+}
+
+/**
+ * One census of the workers' nodes (`BENCH_CENSUS=1`): seconds after the last join; nodes that know
+ * everyone; missing (node, member) pairs by what the node's SWIM holds about the member (see
+ * `Census`); the distinct members missed and the most missed (with when their own `join()`
+ * returned, seconds relative to the last join, and how many nodes miss them); the seed's own
+ * missing count; local health, queue lengths, each worker's worst loop lateness (ms) and CPU
+ * (cores) since the previous census; SWIM's counters so far.
+ */
+export interface TracePoint extends Pick<Census, "complete" | "minKnown" | "missing" | "lacking" | "neverJoined" | "neverCaughtUp" | "awarenessMax" | "awarenessMean" | "queuedMax" | "queuedMean"> {
+  t: number;
+  seedMissing: number;
+  distinctMissing: number;
+  top: Array<{ id: string; nodes: number; joined: number | null; worker: number }>;
+  /** Per worker (`lacking`: a few nodes over all workers, `joinedAt` relative to the last join, s). */
+  lagMaxMs: number[];
+  cores: number[];
+  swim: SwimTotals;
 }
 
 /** p50 / p90 / max of a set of seconds. */
@@ -172,6 +196,69 @@ class Worker {
   }
 }
 
+/** The convergence trace (`BENCH_CENSUS=1`): a census of every worker about once a second. */
+class Trace {
+  readonly points: TracePoint[] = [];
+  #last = 0;
+  #joined: Record<string, number> = {};
+  #cpu: number[];
+  #at = Date.now();
+  readonly #worker = new Map<string, number>();
+
+  constructor(
+    private readonly workers: Worker[],
+    started: Array<{ ids: string[] }>,
+    cpuAtJoin: number[],
+    private readonly seed: Node,
+    private readonly lastJoin: number,
+    private readonly n: number,
+  ) {
+    this.#cpu = cpuAtJoin;
+    started.forEach((s, i) => s.ids.forEach((id) => this.#worker.set(id, i)));
+    this.#ids = [seed.id, ...started.flatMap((s) => s.ids)];
+  }
+
+  readonly #ids: string[];
+
+  async maybe(): Promise<void> {
+    if (Date.now() - this.#last < 1000) return;
+    const first = this.#last === 0;
+    this.#last = Date.now();
+    const all = await Promise.all(this.workers.map((w) => w.ask({ type: "census", ids: first ? this.#ids : undefined }, "census")));
+    const cs = all.map((a) => a.census);
+    if (first) for (const c of cs) Object.assign(this.#joined, c.joinedAt ?? {});
+    const byId = new Map<string, number>();
+    for (const c of cs) for (const [id, k] of Object.entries(c.byId)) byId.set(id, (byId.get(id) ?? 0) + k);
+    const top = [...byId].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    const sum = (f: (c: Census) => number) => cs.reduce((a, c) => a + f(c), 0);
+    const nodes = sum((c) => c.nodes);
+    const now = Date.now();
+    const seconds = (now - this.#at) / 1000;
+    const point: TracePoint = {
+      t: (now - this.lastJoin) / 1000,
+      complete: sum((c) => c.complete),
+      minKnown: Math.min(...cs.map((c) => c.minKnown)),
+      seedMissing: this.n - 1 - this.seed.membership.table.size,
+      missing: { unknown: sum((c) => c.missing.unknown), dead: sum((c) => c.missing.dead), left: sum((c) => c.missing.left), suspect: sum((c) => c.missing.suspect), alive: sum((c) => c.missing.alive) },
+      distinctMissing: byId.size,
+      top: top.map(([id, k]) => ({ id: id.slice(0, 8), nodes: k, joined: this.#joined[id] === undefined ? null : (this.#joined[id]! - this.lastJoin) / 1000, worker: this.#worker.get(id) ?? -1 })),
+      lacking: cs.flatMap((c) => c.lacking).slice(0, 8).map((l) => ({ ...l, joinedAt: l.joinedAt === null ? null : (l.joinedAt - this.lastJoin) / 1000 })),
+      neverJoined: sum((c) => c.neverJoined),
+      neverCaughtUp: sum((c) => c.neverCaughtUp),
+      awarenessMax: Math.max(...cs.map((c) => c.awarenessMax)),
+      awarenessMean: sum((c) => c.awarenessMean * c.nodes) / Math.max(1, nodes),
+      queuedMax: Math.max(...cs.map((c) => c.queuedMax)),
+      queuedMean: sum((c) => c.queuedMean * c.nodes) / Math.max(1, nodes),
+      lagMaxMs: cs.map((c) => c.lagMaxMs),
+      cores: cs.map((c, i) => (c.cpu - this.#cpu[i]!) / seconds),
+      swim: sumSwim(cs.map((c) => c.swim)),
+    };
+    this.#cpu = cs.map((c) => c.cpu);
+    this.#at = now;
+    this.points.push(point);
+    console.error(`census ${JSON.stringify(point)}`);
+  }
+}
 
 /** Measure one swarm: `n` nodes (the seed here, the rest over `processes` workers). */
 export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false): Promise<SwarmResult> {
@@ -195,6 +282,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     // A full GC in a saturated worker of 250 nodes answered after more than 120 s once: longer for it.
     const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status", heap ? 300 : 120)));
     let allKnowAll: number | null = null;
+    const trace = process.env.BENCH_CENSUS === "1" ? new Trace(workers, started, joined.map((j) => j.cpu), seed, lastJoin, n) : null;
     for (const limit = Date.now() + 120_000; Date.now() < limit; ) {
       // No full GC while polling: it would stall the nodes whose convergence is measured.
       const all = await status(false);
@@ -202,6 +290,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
         allKnowAll = (Date.now() - lastJoin) / 1000;
         break;
       }
+      await trace?.maybe();
       await Bun.sleep(100);
     }
     // Counters once converged. No full GC until the steady window is over: at 1,000 nodes one
@@ -279,6 +368,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       offlineEverywhere,
       offlineDelays,
       detection,
+      ...(trace ? { convergenceTrace: trace.points } : {}),
       swimJoin: sumSwim(converged.map((s) => s.swim)),
       swimSteady: diffSwim(sumSwim(before.map((s) => s.swim)), sumSwim(after.map((s) => s.swim))),
     };

@@ -49,6 +49,7 @@ export type WorkerCommand =
   | { type: "join" }
   | { type: "status"; heap?: boolean }
   | { type: "watch"; ids: string[] }
+  | { type: "census"; ids?: string[] }
   | { type: "stop" };
 
 /** What a worker answers. */
@@ -57,7 +58,38 @@ export type WorkerAnswer =
   | { type: "joined"; at: number; cpu: number }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
   | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[] }
+  | { type: "census"; census: Census }
   | { type: "error"; message: string };
+
+/**
+ * Who is missing where, for the convergence trace (`BENCH_CENSUS=1`: never in the default run,
+ * whose timed path it would add to). `missing` counts (node, member) pairs not in the node's table,
+ * by what the node's SWIM core holds about the member: nothing (`unknown`: never heard of, or
+ * forgotten), dead, left, suspect or alive (held by SWIM, yet not in the table). `byId`: how many
+ * nodes here miss each member. `joinedAt`: epoch ms each node's `join()` returned, by id.
+ */
+export interface Census {
+  at: number;
+  nodes: number;
+  complete: number;
+  minKnown: number;
+  missing: { unknown: number; dead: number; left: number; suspect: number; alive: number };
+  byId: Record<string, number>;
+  /** The nodes here that miss someone: how many they miss, their joins and catch-up pulls so far, when their `join()` returned. */
+  lacking: Array<{ id: string; missing: number; joins: number; catchUps: number; joinedAt: number | null }>;
+  /** Nodes here that made no join exchange yet, and that made no catch-up pull. */
+  neverJoined: number;
+  neverCaughtUp: number;
+  awarenessMax: number;
+  awarenessMean: number;
+  queuedMax: number;
+  queuedMean: number;
+  /** Worst lateness of a 50 ms tick since the last census, ms. */
+  lagMaxMs: number;
+  cpu: number;
+  swim: SwimTotals;
+  joinedAt?: Record<string, number>;
+}
 
 export type { SwimTotals } from "./membership-swim-totals.ts";
 
@@ -75,6 +107,12 @@ export interface DetectionPair {
 
 const nodes: Node[] = [];
 let offline = 0;
+/** The census's state (see {@link Census}): every id of the swarm, the join times, the loop's lateness. */
+let swarmIds: string[] = [];
+const joinedAt: Record<string, number> = {};
+let censusLag = 0;
+let censusTick = 0;
+let censusTimer: ReturnType<typeof setInterval> | null = null;
 let pool: Pool | null = null;
 let workerName = "";
 let snapshots = 0;
@@ -157,7 +195,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       return;
     }
     case "join":
-      await Promise.all(nodes.map((n) => n.join({ wait: 0 })));
+      await Promise.all(nodes.map((n) => n.join({ wait: 0 }).then(() => void (joinedAt[n.id] = Date.now()))));
       answer({ type: "joined", at: Date.now(), cpu: cpuSeconds() });
       return;
     case "status": {
@@ -170,6 +208,53 @@ async function handle(command: WorkerCommand): Promise<void> {
       const heapUsed = command.heap === false ? 0 : heap();
       if (command.heap !== false) writeSnapshot(workerName, `status-${++snapshots}`);
       answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heapUsed, connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)), cpu: cpuSeconds(), nodes: nodes.length });
+      return;
+    }
+    case "census": {
+      if (command.ids) swarmIds = command.ids;
+      if (censusTimer === null) {
+        censusTick = performance.now();
+        censusTimer = setInterval(() => {
+          const now = performance.now();
+          censusLag = Math.max(censusLag, now - censusTick - 50);
+          censusTick = now;
+        }, 50);
+      }
+      const missing = { unknown: 0, dead: 0, left: 0, suspect: 0, alive: 0 };
+      const byId: Record<string, number> = {};
+      let complete = 0;
+      let minKnown = Infinity;
+      const lacking: Census["lacking"] = [];
+      for (const node of nodes) {
+        const table = node.membership.table;
+        minKnown = Math.min(minKnown, table.size);
+        if (table.size === swarmIds.length - 1) {
+          complete++;
+          continue;
+        }
+        const core = node.membership.gossip?.core;
+        for (const id of swarmIds) {
+          if (id === node.id || table.has(id)) continue;
+          missing[core?.member(id)?.state ?? "unknown"]++;
+          byId[id] = (byId[id] ?? 0) + 1;
+        }
+        const st = core?.stats();
+        if (lacking.length < 20) lacking.push({ id: node.id.slice(0, 8), missing: swarmIds.length - 1 - table.size, joins: st?.joins ?? 0, catchUps: st?.catchUps ?? 0, joinedAt: joinedAt[node.id] ?? null });
+      }
+      const stats = nodes.map((n) => n.membership.stats.swim);
+      const scores = stats.map((s) => s?.awareness ?? 0);
+      const queued = stats.map((s) => s?.queued ?? 0);
+      const census: Census = {
+        at: Date.now(), nodes: nodes.length, complete, minKnown, missing, byId, lacking,
+        neverJoined: stats.filter((st) => (st?.joins ?? 0) === 0).length,
+        neverCaughtUp: stats.filter((st) => (st?.catchUps ?? 0) === 0).length,
+        awarenessMax: Math.max(0, ...scores), awarenessMean: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length),
+        queuedMax: Math.max(0, ...queued), queuedMean: queued.reduce((a, b) => a + b, 0) / Math.max(1, queued.length),
+        lagMaxMs: Math.round(censusLag), cpu: cpuSeconds(), swim: sumSwim(stats),
+      };
+      if (command.ids) census.joinedAt = joinedAt;
+      censusLag = 0;
+      answer({ type: "census", census });
       return;
     }
     case "watch": {

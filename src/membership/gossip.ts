@@ -208,37 +208,37 @@ export class Gossip {
 
   /**
    * SWIM's join with a peer this node holds: when its hello offered SWIM and SWIM does not hold it
-   * alive yet, exchange full state with it (push-pull; one exchange at a time per peer, a second
-   * caller waits for the first), waiting at most `timeout` seconds. From then on SWIM decides for
-   * it. If the exchange fails, or SWIM does not hold it alive afterwards, membership keeps
-   * heartbeating it (and tries again next time).
+   * alive yet (or, `seed`, whatever SWIM holds while this node has had nobody's state: in a mass
+   * join the seed's gossip often came first), exchange full state with it (push-pull; one at a
+   * time per peer), waiting at most `timeout` seconds. SWIM decides for it from then on; if SWIM
+   * does not hold it alive afterwards, membership keeps heartbeating it (and tries again).
    *
-   * @returns true when SWIM holds the peer alive (this node then has its state); false when gossip
-   * does not run, the peer does not speak SWIM, or the exchange failed.
+   * @returns true when SWIM holds the peer alive and the exchange (if any) was answered.
    */
-  exchange(entry: PeerEntry, timeout = this.options.joinTimeout): Promise<boolean> {
+  exchange(entry: PeerEntry, timeout = this.options.joinTimeout, seed = false): Promise<boolean> {
     const core = this.#core;
     const id = entry.peer.id;
     if (!core?.running) return Promise.resolve(false);
     const pending = this.#exchanges.get(id);
     if (pending) return pending;
+    const known = core.member(id), join = seed && !core.joined && this.#speaksSwim(entry);
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.
-    if (core.member(id)?.state === "alive") {
+    if (!join && known?.state === "alive") {
       this.#owned.add(id);
       return Promise.resolve(true);
     }
-    if (this.#owned.has(id) || !this.#speaksSwim(entry)) return Promise.resolve(this.#owned.has(id));
+    if (!join && (this.#owned.has(id) || !this.#speaksSwim(entry))) return Promise.resolve(this.#owned.has(id));
     this.#owned.add(id);
     // A member SWIM holds suspect or dead (a heartbeat found it again) is told so and refutes: one
     // message. A full exchange for each would make every false death cost a member list.
-    const known = core.member(id);
-    const exchanged = known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
+    const exchanged = !join && known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
     const run = exchanged
       .then((ok) => {
-        const alive = ok && core.member(id)?.state === "alive";
+        // SWIM's if alive there, exchange or not: handed back, it was reaped by silence (false offline).
+        const alive = core.member(id)?.state === "alive";
         if (!alive) this.#owned.delete(id);
-        return alive;
+        return ok && alive;
       })
       .finally(() => this.#exchanges.delete(id));
     this.#exchanges.set(id, run);

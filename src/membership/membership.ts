@@ -409,7 +409,7 @@ export class Membership {
       },
       gossipJoin: (id, timeout) => {
         const entry = this.table.get(id);
-        return entry && this.gossip?.speaksSwim(entry) ? this.gossip.exchange(entry, timeout) : Promise.resolve(null);
+        return entry && this.gossip?.speaksSwim(entry) ? this.gossip.exchange(entry, timeout, true) : Promise.resolve(null);
       },
       forget: (id) => void this.liveness.drop(id),
       call: (host, port, endpoint, args, timeout) => this.host.call(host, port, endpoint, args, timeout),

@@ -251,6 +251,9 @@ export interface SwimStats {
   gossipSent: number;
   pushPulls: number;
   messagesReceived: number;
+  /** Of the push-pulls: joins (a full exchange with a seed or a peer just met) and a joiner's catch-up pulls. */
+  joins: number;
+  catchUps: number;
   /** Updates piggybacked or gossiped; received updates applied, and ignored as old or duplicate. */
   updatesSent: number;
   updatesApplied: number;

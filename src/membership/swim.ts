@@ -31,10 +31,11 @@
  * to `gossipNodes` random members while any is queued. Every `pushPullInterval` (longer past 32
  * members) one random member and this node exchange their full state; a dead member is asked the
  * same now and then, so a healed partition merges; a joiner then pulls what changed at its seed
- * (`since` its last look) while that keeps changing. Lifeguard's local health stretches this
- * node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its
- * event loop runs late; timeouts do not count time the loop was blocked (`stalled`). A suspect is
- * told at once; a send refused by a member's port (`isRefused`) probes that member out of turn.
+ * (`since` its last look) while that keeps changing, then exchanges full state once with a random
+ * member. Lifeguard's local health stretches this node's own timeouts, suspicions and intervals
+ * while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
+ * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
+ * port (`isRefused`) probes that member out of turn.
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
@@ -93,11 +94,13 @@ export class SwimCore {
   #hurryUntil = Number.NEGATIVE_INFINITY;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
   readonly #doubtsWaiting = new Set<string>();
+  /** Members a join through which was answered (see {@link joinedWith}). */
+  readonly #joinedWith = new Set<string>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -175,9 +178,25 @@ export class SwimCore {
    * most `timeout` seconds (default: the periodic exchange's). True when it answered.
    */
   async join(target: SwimTarget, timeout?: number): Promise<boolean> {
+    this.#counters.joins++;
     const answer = await this.#pushPull(target, true, timeout);
+    if (answer) this.#joinedWith.add(answer.from);
     if (answer?.version !== undefined) this.#catchUp(target, answer.version, 0);
     return answer !== null;
+  }
+
+  /**
+   * True once a {@link join} through member `id` was answered: this node has had its whole state
+   * (and pulls what changes there). Holding it alive is not the same: gossip may name a seed, or
+   * the seed introduce itself, before this node's join exchange with it is done.
+   */
+  joinedWith(id: string): boolean {
+    return this.#joinedWith.has(id);
+  }
+
+  /** True once any {@link join} was answered (see {@link joinedWith}). */
+  get joined(): boolean {
+    return this.#joinedWith.size > 0;
   }
 
   /**
@@ -188,17 +207,37 @@ export class SwimCore {
    * catch up too): in a mass join the epidemic would send each of N newcomers to each node many times.
    */
   #catchUp(target: SwimTarget, version: number, round: number, quiet = 0): void {
-    if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP || !this.#running) return;
+    if (!this.#running) return;
+    if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP) return this.#settle(target);
     const cancel = this.#ports.schedule(this.config.probeInterval, () => {
       this.#timers.delete(cancel);
       if (!this.#running) return;
       this.#counters.pushPulls++;
+      this.#counters.catchUps++;
       void this.#request(target, this.#list.pull(version), this.config.probeInterval, 0).then((answer) => {
         if (answer?.kind !== "push_pull") return this.#catchUp(target, version, round + 1, quiet);
         // A peer without catch-ups (an older Bun node) answered with its whole state: nothing more to pull.
         if (answer.version === undefined) return;
         this.#catchUp(target, answer.version, round + 1, answer.version === version ? quiet + 1 : 0);
       });
+    });
+    this.#timers.add(cancel);
+  }
+
+  /**
+   * A catch-up is over: a probe interval later, one full exchange with a random member other than
+   * the one pulled from (memberlist's push-pull, brought forward from its period: minutes past
+   * 100 members). What the pulls missed (a member the seed held dead when this node looked, and
+   * that refuted after the pulls ended; news whose gossip the other joiners' pulls had taken out
+   * of their queues) is known to most members; without it, a 500-node mass join left a few
+   * (node, member) pairs unknown until the periodic push-pull.
+   */
+  #settle(target: SwimTarget): void {
+    const cancel = this.#ports.schedule(this.config.probeInterval, () => {
+      this.#timers.delete(cancel);
+      if (!this.#running) return;
+      const other = this.#list.sample(1, (m) => m.state === "alive" && m.id !== target.id && (m.address !== target.address || m.port !== target.port))[0];
+      if (other) void this.#pushPull(other, false);
     });
     this.#timers.add(cancel);
   }
@@ -551,10 +590,15 @@ export class SwimCore {
     if (dead) await this.#pushPull(dead, false);
   }
 
-  async #pushPull(target: SwimTarget, join: boolean, timeout = Math.max(this.config.probeInterval, this.config.probeTimeout * 4)): Promise<SwimPushPull<InboundUpdate> | null> {
+  async #pushPull(target: SwimTarget, join: boolean, timeout = this.#pushPullTimeout()): Promise<SwimPushPull<InboundUpdate> | null> {
     this.#counters.pushPulls++;
     const answer = await this.#request(target, this.#list.state(join), timeout);
     return answer?.kind === "push_pull" ? answer : null;
+  }
+
+  /** The periodic exchange's timeout, seconds. */
+  #pushPullTimeout(): number {
+    return Math.max(this.config.probeInterval, this.config.probeTimeout * 4);
   }
 
   /** Push-pull every interval, scaled up past 32 members (memberlist's `pushPullScale`). */

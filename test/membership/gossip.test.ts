@@ -56,6 +56,45 @@ describe("membership - gossip among Bun peers", () => {
     await eventually(() => nodes.every((n) => n.peers.has(joiner.id)), 10_000, "the others to learn the joiner by gossip");
   });
 
+  test("a joiner whose SWIM holds its seed alive already (the seed's gossip came first) still takes the seed's state in join()", async () => {
+    const nodes = await swarm(3);
+    const seed = nodes[0]!;
+    const joiner = await startNode({ ...GOSSIP, name: "late" });
+    // In a mass join the seed's gossip (or a member naming the seed) can reach a joiner before its
+    // own exchange with the seed is answered: here the seed introduces itself first.
+    const claim = seed.membership.gossip!.core!.introduction();
+    await joiner.membership.gossip!.receive("gossip", { kind: "gossip", from: seed.id, updates: [claim] }, "127.0.0.1");
+    expect(joiner.membership.gossip!.owns(seed.id)).toBe(true);
+    expect(swim(joiner).joins).toBe(0);
+    await joiner.join({ wait: 0, seeds: [`127.0.0.1:${seed.port}`] });
+    // The seed's whole view came in the exchange join() waited for (the join push-pull, then its
+    // catch-up pulls), not from probes of the members the seed listed.
+    expect(swim(joiner).joins).toBe(1);
+    expect([...joiner.peers.keys()].sort()).toEqual(nodes.map((n) => n.id).sort());
+    expect(joiner.membership.stats.unverifiedProbed).toBe(0);
+  });
+
+  test("a peer SWIM came to hold alive stays SWIM's when the full-state exchange with it fails", async () => {
+    const { host, table } = fakeGossipHost("a".repeat(64), { swim: true });
+    const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }));
+    gossip.start();
+    try {
+      const id = "b".repeat(64);
+      const meta = { swarm: "lab", team: "default", name: "b", kind: "node" as const, capabilities: [] };
+      const entry = host.admit({ id, address: "127.0.0.1", port: 4000, ...meta, last_seen: 0 }, "heartbeat")!;
+      // The exchange's call fails (no network here); meanwhile the peer's own gossip reaches this node.
+      const exchanged = gossip.exchange(entry, 1);
+      await gossip.receive("gossip", { kind: "gossip", from: id, updates: [{ id, incarnation: 1, state: "alive", address: "127.0.0.1", port: 4000, meta }] }, "127.0.0.1");
+      expect(await exchanged).toBe(false);
+      expect(gossip.core!.member(id)?.state).toBe("alive");
+      // SWIM decides for it: membership neither heartbeats it nor reaps it by silence.
+      expect(gossip.owns(id)).toBe(true);
+      expect(table.has(id)).toBe(true);
+    } finally {
+      gossip.stop();
+    }
+  });
+
   test("a joiner through a gossiping seed still probes the listed peers outside SWIM (a mesh-mode node), which so hear of it", async () => {
     const seed = await startNode({ ...GOSSIP, name: "seed" });
     const addr = `127.0.0.1:${seed.port}`;
