@@ -94,7 +94,7 @@ export class SwimCore {
   #hurryUntil = Number.NEGATIVE_INFINITY;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
   readonly #doubtsWaiting = new Set<string>();
-  /** Members a join through which was answered (see {@link joinedWith}). */
+  /** Members a join through which was answered (see {@link joined}). */
   readonly #joinedWith = new Set<string>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
   #gossipTimer: (() => void) | null = null;
@@ -186,15 +186,10 @@ export class SwimCore {
   }
 
   /**
-   * True once a {@link join} through member `id` was answered: this node has had its whole state
-   * (and pulls what changes there). Holding it alive is not the same: gossip may name a seed, or
-   * the seed introduce itself, before this node's join exchange with it is done.
+   * True once a {@link join} was answered: this node has had a member's whole state (and pulls what
+   * changes there). Holding the seed alive is not the same: gossip may name a seed, or the seed
+   * introduce itself, before this node's join exchange with it is done.
    */
-  joinedWith(id: string): boolean {
-    return this.#joinedWith.has(id);
-  }
-
-  /** True once any {@link join} was answered (see {@link joinedWith}). */
   get joined(): boolean {
     return this.#joinedWith.size > 0;
   }
