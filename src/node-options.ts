@@ -79,7 +79,9 @@ export interface NodeOptions {
    * batched per turn of the event loop and shared by the nodes of the process, so that the event
    * loop does the rest of the work while a second core checks; a turn of a few checks (fewer than
    * 8) with nothing on the thread is checked inline, and so is every check if the thread cannot run
-   * (or on a machine of one core). `false`: every check on the event loop.
+   * (or on a machine of one core), and for 10 s at a time while the thread gets no core of its own
+   * (on the CPU less than 35% of the time it takes over 8 batches: several nodes' processes per
+   * core). `false`: every check on the event loop.
    * Membership claims are checked on the event loop either way. See docs/security.md#cost.
    */
   signatureThread?: boolean;

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import type { NodeOptions } from "../../src/index.ts";
-import type { BroadcastAnswer, BroadcastCommand } from "./broadcast-worker.ts";
+import type { BroadcastAnswer, BroadcastCommand, Checks } from "./broadcast-worker.ts";
 
 const WORKER = join(import.meta.dir, "broadcast-worker.ts");
 
@@ -42,6 +42,8 @@ export interface MultiProcessResult {
   duplicatesPerNode: number;
   /** Kilobytes each node received in a round (mean; whole frames), by endpoint group (conversation, membership, rpc, other). */
   kbInPerNode: Record<string, number>;
+  /** Signature checks of all processes over all rounds: on their threads, inline, and times a thread was found starved. */
+  checks: Checks;
 }
 
 /** A worker process and the one answer it owes. */
@@ -55,6 +57,7 @@ class WorkerProcess {
     this.proc = Bun.spawn([process.execPath, ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), WORKER], {
       stdout: "inherit",
       stderr: "inherit",
+      env: { ...process.env }, // as it is now: a caller may have set a `BENCH_*` variable since start
       ipc: (message: BroadcastAnswer) => {
         const w = this.waiting;
         this.waiting = null;
@@ -128,13 +131,18 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
     const duplicates: number[] = [];
     const kbIn: Array<Record<string, number>> = [];
     const incomplete: number[] = [];
+    const checks: Checks = { onThread: 0, inline: 0, starved: 0 };
+    const countChecks = (settled: Array<{ checks: Checks }>) => {
+      for (const s of settled) for (const k of ["onThread", "inline", "starved"] as const) checks[k] += s.checks[k];
+    };
     for (let r = 0; r < rounds; r++) {
       // A broadcast nobody replies to (it opens the connections a first round would), then settle.
       await origin.ask({ type: "broadcast", endpoint: "bench.silent", round: r }, "broadcasted");
-      await settle();
+      countChecks(await settle());
       const sent = await origin.ask({ type: "broadcast", endpoint: "bench.question", round: r }, "broadcasted");
       const waited = await Promise.all(workers.map((w) => w.ask({ type: "wait", nonce: sent.nonce, endpoint: "bench.question", seconds: ROUND_TIMEOUT }, "waited", ROUND_TIMEOUT + 30)));
       const settled = await settle();
+      countChecks(settled);
       // Each process counted the calls its nodes served, by caller: a caller's calls add up over them.
       const byCaller = new Map<string, number>();
       for (const [caller, c] of settled.flatMap((s) => s.calls)) byCaller.set(caller, (byCaller.get(caller) ?? 0) + c);
@@ -173,6 +181,7 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       cpuMsPerNode: ms(median(cpu) / total),
       itemsPerNode: ms(median(items)),
       duplicatesPerNode: ms(median(duplicates)),
+      checks,
       kbInPerNode: Object.fromEntries(Object.keys(kbIn[0] ?? {}).map((group) => [group, Math.round(median(kbIn.map((k) => k[group] ?? 0)) * 10) / 10])),
     };
   } finally {

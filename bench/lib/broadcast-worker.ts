@@ -29,7 +29,7 @@
 import { randomBytes } from "node:crypto";
 import { Node, Pool, kw, type CallContext, type NodeOptions } from "../../src/index.ts";
 import { benchNodeOptions, countReplyCalls } from "./broadcast-calls.ts";
-import { shareVerifiedSignatures } from "../../src/security/records.ts";
+import { sharedVerifier, shareVerifiedSignatures } from "../../src/security/records.ts";
 
 // Every node checks every signature for itself, as a node on a machine of its own does: the
 // process-wide sharing of verified signatures would make a process of many nodes check each once.
@@ -53,8 +53,15 @@ export type BroadcastAnswer =
   | { type: "status"; minKnown: number }
   | { type: "broadcasted"; nonce: string; t0: number; returnedAt: number }
   | { type: "waited"; nodes: number; complete: number; deliveredAt: number | null; everywhereAt: number | null; originAt: number | null }
-  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; received: number; duplicates: number; bytesIn: Record<string, number> }
+  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; received: number; duplicates: number; bytesIn: Record<string, number>; checks: Checks }
   | { type: "error"; message: string };
+
+/** Signature checks of the process's verifier since the last settle: on its thread, inline, and times its thread was found starved. */
+export interface Checks {
+  onThread: number;
+  inline: number;
+  starved: number;
+}
 
 /** Milliseconds since the epoch, comparable between the processes of one machine. */
 export function wallNow(): number {
@@ -70,7 +77,10 @@ const completeAt = new Map<string, Map<Node, number>>();
 const replyCounts = new Map<string, Map<Node, number>>();
 const calls = { replyCalls: 0 };
 const byCaller = new Map<string, number>();
+// `BENCH_THREAD_ALWAYS=1`: the signature thread is kept however little CPU it gets (bench/lib/broadcast-thread-ab.ts compares).
+if (process.env.BENCH_THREAD_ALWAYS === "1") sharedVerifier().starvedBelow = 0;
 let cpuMark = process.cpuUsage();
+let checksMark: Checks = { onThread: 0, inline: 0, starved: 0 };
 /** The nodes' items received (events and replies, new or not), duplicates dropped and bytes received by endpoint group, at the last `settle`. */
 let itemsMark: ReturnType<typeof itemCounts> = { received: 0, duplicates: 0, bytesIn: {} };
 
@@ -206,7 +216,10 @@ async function handle(command: BroadcastCommand): Promise<void> {
       deliveredAt.clear();
       completeAt.clear();
       replyCounts.clear();
-      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, bytesIn });
+      const { onThread, inline, starved } = sharedVerifier().stats;
+      const checks = { onThread: onThread - checksMark.onThread, inline: inline - checksMark.inline, starved: starved - checksMark.starved };
+      checksMark = { onThread, inline, starved };
+      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, bytesIn, checks });
     }
     case "stop":
       await Promise.all(nodes.map((n) => n.stop({ leave: false })));

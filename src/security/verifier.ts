@@ -15,6 +15,12 @@
  * - One thread per process, shared by the nodes of the process ({@link sharedVerifier}); it is
  *   started on the first batch (a process that checks nothing starts none), `unref`'d (it never
  *   keeps the process alive) and terminated when the last user stops ({@link VerifyService.release}).
+ * - A thread that does not get a core (it had less than {@link STARVED_BELOW} of the CPU while it
+ *   checked, over a window of {@link STARVED_WINDOW} batches: several nodes' processes on each core,
+ *   or a machine busy with other work) is left for {@link STARVED_FOR} s, checks going inline; then
+ *   it is tried again. Where the cores are all busy the thread's round trips and wake-ups only add CPU
+ *   (docs/security.md#cost): 4 processes of 13 nodes on 2 cores gave the thread 6 to 16% of the wall
+ *   time while it checked, one process 26 to 89%.
  * - A thread that fails to start, dies or hangs (no answer in {@link HANG_AFTER} s): every check
  *   it held is done inline, in order, and so is every later one until the last user stops (then a
  *   later batch tries a new thread). No check is lost and none fails for it.
@@ -42,6 +48,17 @@ export const HANG_AFTER = 5;
  */
 export const INLINE_BELOW = 8;
 
+/**
+ * The share of the wall time the thread must have had on the CPU while checking (its CPU time over
+ * its wall time, summed over a window of batches) to keep it; below it the thread is left for
+ * {@link STARVED_FOR} s (see the module header for what was measured).
+ */
+export const STARVED_BELOW = 0.35;
+/** Batches answered before the thread's share of the CPU is judged (and again after each judgement). */
+export const STARVED_WINDOW = 8;
+/** Seconds a starved thread is left, checks going inline, before it is tried again. */
+export const STARVED_FOR = 10;
+
 /** Whether the machine has a core besides the event loop's for the thread (see the module header). */
 const SPARE_CORE = availableParallelism() > 1;
 
@@ -65,6 +82,10 @@ export interface VerifyServiceStats {
   inline: number;
   /** Times the thread failed to start or died (its checks were then done inline). */
   failures: number;
+  /** Times the thread was found starved (less than {@link STARVED_BELOW} of the CPU) and left for {@link STARVED_FOR} s. */
+  starved: number;
+  /** The thread's share of the CPU while it checked, over the last window judged (NaN before one). */
+  share: number;
 }
 
 /**
@@ -94,7 +115,7 @@ function packBatch(jobs: Job[]): ArrayBuffer {
  * module header). The caller has checked the shapes: `id` is 64 hex characters, `sig` 64 bytes.
  */
 export class VerifyService {
-  readonly stats: VerifyServiceStats = { batches: 0, onThread: 0, inline: 0, failures: 0 };
+  readonly stats: VerifyServiceStats = { batches: 0, onThread: 0, inline: 0, failures: 0, starved: 0, share: Number.NaN };
   private thread: Worker | null = null;
   /** The thread failed: inline until the last user stops. */
   private failed = false;
@@ -104,6 +125,10 @@ export class VerifyService {
   private readonly posted = new Map<number, { jobs: Job[]; timer: ReturnType<typeof setTimeout> }>();
   private nextBatch = 0;
   private users = 0;
+  /** The current window's batches, and the thread's CPU and wall microseconds on them. */
+  private window = { batches: 0, cpu: 0, wall: 0 };
+  /** Until when (`performance.now()` ms) the thread is left as starved; 0: not. */
+  private starvedUntil = 0;
 
   /**
    * @param inline the check done on the event loop (lone checks, and the fallback).
@@ -118,6 +143,14 @@ export class VerifyService {
     private readonly inlineBelow: number = INLINE_BELOW,
     private readonly hangAfter: number = HANG_AFTER,
   ) {}
+
+  /**
+   * The share of the CPU under which the thread is left as starved (default {@link STARVED_BELOW});
+   * 0 keeps it whatever it gets (the bench compares the two; tests set it).
+   */
+  starvedBelow = STARVED_BELOW;
+  /** Seconds a starved thread is left (default {@link STARVED_FOR}; tests shorten it). */
+  starvedFor = STARVED_FOR;
 
   /** A node starts using the service. */
   acquire(): void {
@@ -135,6 +168,8 @@ export class VerifyService {
     const thread = this.thread;
     this.thread = null;
     this.failed = false;
+    this.window = { batches: 0, cpu: 0, wall: 0 };
+    this.starvedUntil = 0;
     if (thread) {
       this.rescue();
       thread.terminate();
@@ -168,7 +203,8 @@ export class VerifyService {
     const jobs = this.queue;
     this.queue = [];
     if (jobs.length === 0) return;
-    if ((jobs.length < this.inlineBelow && this.posted.size === 0) || !this.start()) return this.checkInline(jobs);
+    if (this.posted.size === 0 && (jobs.length < this.inlineBelow || this.starved())) return this.checkInline(jobs);
+    if (!this.start()) return this.checkInline(jobs);
     const id = this.nextBatch++;
     const timer = setTimeout(() => {
       if (this.posted.has(id)) this.fail(`no answer in ${this.hangAfter} s`);
@@ -191,7 +227,7 @@ export class VerifyService {
     try {
       const thread = new Worker(typeof this.script === "string" ? this.script : this.script());
       thread.unref();
-      thread.onmessage = (e: MessageEvent<{ id: number; out: Uint8Array }>) => this.answered(e.data.id, e.data.out);
+      thread.onmessage = (e: MessageEvent<{ id: number; out: Uint8Array; cpu: number; wall: number }>) => this.answered(e.data);
       thread.addEventListener("error", (e) => this.fail((e as ErrorEvent).message ?? e));
       // Exit without an error event (terminated by someone else): the same as dying.
       thread.addEventListener("close", () => {
@@ -205,14 +241,43 @@ export class VerifyService {
     }
   }
 
-  private answered(id: number, out: Uint8Array): void {
+  /** A batch's answer: one byte per check, and the thread's CPU and wall microseconds on it. */
+  private answered({ id, out, cpu, wall }: { id: number; out: Uint8Array; cpu: number; wall: number }): void {
     const batch = this.posted.get(id);
     if (!batch) return;
     this.posted.delete(id);
     clearTimeout(batch.timer);
     const jobs = batch.jobs;
     this.stats.onThread += jobs.length;
+    this.judge(cpu, wall);
     for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(out[i] === 1);
+  }
+
+  /** Count a batch's CPU and wall time; at the end of a window, leave the thread if it was starved. */
+  private judge(cpu: number, wall: number): void {
+    const w = this.window;
+    w.batches++;
+    if (Number.isFinite(cpu) && Number.isFinite(wall) && cpu >= 0 && wall >= 0) {
+      w.cpu += cpu;
+      w.wall += wall;
+    }
+    if (w.batches < STARVED_WINDOW) return;
+    if (w.wall > 0) {
+      this.stats.share = w.cpu / w.wall;
+      if (this.stats.share < this.starvedBelow) {
+        this.stats.starved++;
+        this.starvedUntil = performance.now() + this.starvedFor * 1000;
+      }
+    }
+    this.window = { batches: 0, cpu: 0, wall: 0 };
+  }
+
+  /** True while the thread is left as starved (see {@link STARVED_BELOW}). */
+  private starved(): boolean {
+    if (this.starvedUntil === 0) return false;
+    if (performance.now() < this.starvedUntil) return true;
+    this.starvedUntil = 0;
+    return false;
   }
 
   /** The thread failed to start, died or hung: its checks, and every later one, are done inline. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { VerifyService } from "../../src/security/verifier.ts";
+import { STARVED_WINDOW, VerifyService } from "../../src/security/verifier.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords, activeCheckers, sharedVerifier, verifySignature } from "../../src/security/records.ts";
 import { disableLogging, enableLogging } from "../../src/log.ts";
@@ -85,6 +85,31 @@ describe("security - signature thread", () => {
     expect(s.running).toBe(false);
     disableLogging();
     expect(lines).toEqual(["warn security signature thread failed (no answer in 0.2 s): checking signatures on the event loop"]);
+  });
+
+  test("a thread starved of CPU over a window of batches is left: later checks go inline, in order, none lost; it is tried again later", async () => {
+    const s = service(new URL("./fixtures/starved-verify-thread.ts", import.meta.url).href);
+    s.starvedFor = 0.5;
+    for (let b = 0; b < STARVED_WINDOW; b++) expect(await checkAll(s)).toEqual(expected);
+    expect(s.stats).toMatchObject({ batches: STARVED_WINDOW, onThread: STARVED_WINDOW * jobs.length, inline: 0, starved: 1, share: 0 });
+    expect(await checkAll(s)).toEqual(expected);
+    expect(s.stats).toMatchObject({ batches: STARVED_WINDOW, inline: jobs.length, failures: 0 });
+    expect(s.running).toBe(true); // left, not stopped: no warning, no failure
+    await Bun.sleep(600);
+    expect(await checkAll(s)).toEqual(expected);
+    expect(s.stats).toMatchObject({ batches: STARVED_WINDOW + 1, inline: jobs.length });
+  });
+
+  test("a thread with a core of its own is kept; with starvedBelow 0 a starved one is kept too", async () => {
+    const fed = service(new URL("./fixtures/fed-verify-thread.ts", import.meta.url).href);
+    const starved = service(new URL("./fixtures/starved-verify-thread.ts", import.meta.url).href);
+    starved.starvedBelow = 0;
+    for (const s of [fed, starved]) {
+      for (let b = 0; b < STARVED_WINDOW + 2; b++) expect(await checkAll(s)).toEqual(expected);
+      expect(s.stats).toMatchObject({ batches: STARVED_WINDOW + 2, inline: 0, starved: 0 });
+    }
+    expect(fed.stats.share).toBeGreaterThan(0.35);
+    expect(starved.stats.share).toBe(0);
   });
 
   test("the last user's release ends the thread; checks still on it settle; a later user starts a new one", async () => {
