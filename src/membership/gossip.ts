@@ -29,7 +29,7 @@ import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
 import { SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
-import { dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
+import { dialTarget, fromPeerAddress, sharedList, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats } from "./swim-types.ts";
@@ -385,7 +385,7 @@ function metaOf(peer: Peer): Meta {
 function pickMeta(meta: Record<string, unknown>): Partial<Meta> {
   const out: Partial<Meta> = {};
   if (typeof meta.name === "string") out.name = meta.name;
-  if (Array.isArray(meta.capabilities) && meta.capabilities.every((c) => typeof c === "string")) out.capabilities = [...meta.capabilities];
+  if (Array.isArray(meta.capabilities) && meta.capabilities.every((c) => typeof c === "string")) out.capabilities = sharedList(meta.capabilities);
   return out;
 }
 

@@ -79,6 +79,8 @@ const sharedLists = new Map<string, string[]>();
  * the node's events). The array is typed mutable only because `Peer` is the wire record's type.
  */
 export function sharedList(list: readonly string[]): string[] {
+  // A frozen list is one of these already (or one nobody can change): kept, even past the bound.
+  if (Object.isFrozen(list)) return list as string[];
   const key = list.length === 0 ? "" : JSON.stringify(list);
   let shared = sharedLists.get(key);
   if (shared === undefined) {
@@ -199,6 +201,11 @@ export class PeerTable {
     const record: Peer = { ...peer, address, swarm: sharedString(peer.swarm), team: sharedString(peer.team), kind: sharedString(peer.kind), capabilities: sharedList(peer.capabilities) };
     const old = this.entries.get(peer.id);
     if (old) {
+      // The strings the entry holds already, where equal: a refreshed record decoded from the
+      // wire brings its own copies (80 bytes for a 64-character id), kept for as long as the peer.
+      record.id = old.peer.id;
+      if (record.address === old.peer.address) record.address = old.peer.address;
+      if (record.name === old.peer.name) record.name = old.peer.name;
       record.last_seen = Math.max(old.peer.last_seen, record.last_seen);
       const moved = old.peer.address !== record.address || options.sameHost !== undefined;
       old.peer = record;
