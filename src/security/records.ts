@@ -155,9 +155,9 @@ export class SignedRecords {
     return this.signers.has(id) || this.signedMembers?.holds(id) === true;
   }
 
-  /** Remember `id` as a signer: call it only after checking a signature of `id` (an artifact's). */
+  /** Remember `id` as a signer (not one the gossip list keeps signed): only after checking a signature of `id`. */
   noteSigner(id: string): void {
-    this.signers.set(id, this.signers.get(id) ?? NO_CLAIM);
+    if (this.signedMembers?.holds(id) !== true) this.signers.set(id, this.signers.get(id) ?? NO_CLAIM);
   }
 
   /** The newest incarnation of `id`'s verified claims, if any. */
@@ -181,8 +181,7 @@ export class SignedRecords {
   /**
    * True when `sig` is `id`'s valid signature of `bytes` (and then `id` is remembered as a signer);
    * `kind` picks the cache of verified signatures (a membership claim's, or every other record's).
-   * Checked on the event loop (see {@link verifyAsync} for the thread). `note` false: `id` is not
-   * remembered among the signers (a gossip member list keeps the claim: {@link ClaimPort.attach}).
+   * Checked on the event loop (see {@link verifyAsync} for the thread); `note` false: not the signer.
    */
   verify(id: string, bytes: Uint8Array, sig: unknown, kind: CacheKind = "records", note = true): boolean {
     const signature = signatureBytes(sig);
@@ -387,12 +386,13 @@ export class SignedRecords {
     return {
       sign: (claim) => (claim.id === this.signerId ? this.sign(gossipClaimBytes(claim)) : null),
       // The rule of every record: a signature present must verify; none is refused in a closed
-      // swarm and for a member known to sign. A claim that verifies is the attached list's to
-      // keep (it applies every claim that passes): the member needs no entry among the signers.
+      // swarm and for a member known to sign. One that verifies the attached list keeps (it
+      // applies every claim that passes): no entry among the signers (`note` false).
       verify: (claim, sig) => this.refusal(claim.id, () => gossipClaimBytes(claim), sig ?? null, `a gossip ${claim.state} claim`, "claims", this.signedMembers === null) === null,
       attach: (list) => {
-        if (this.signedMembers !== null && this.signedMembers !== list) for (const id of this.signedMembers.held()) this.noteSigner(id);
+        const before = this.signedMembers;
         this.signedMembers = list;
+        if (before !== null && before !== list) for (const id of before.held()) this.noteSigner(id);
       },
       forgot: (id) => this.noteSigner(id),
     };

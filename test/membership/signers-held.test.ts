@@ -31,6 +31,10 @@ describe("signers held by the member list", () => {
     // The structure: no entry among the signers, and every member still known to sign.
     expect(records.knownSigners).toBe(0);
     for (const who of members) expect(records.knownSigner(who.id)).toBe(true);
+    // What else they sign (an event, a reply) adds no entry either while the list keeps them.
+    const bytes = new TextEncoder().encode("a record");
+    expect(records.verify(members[1]!.id, bytes, members[1]!.sign(bytes))).toBe(true);
+    expect(records.knownSigners).toBe(0);
     // Known to sign, so an unsigned claim of one of them is refused, as before.
     const { sig: _sig, ...unsigned } = signedAlive(members[0]!, 0, 2);
     expect(swim.learn(unsigned)).toBe(false);
