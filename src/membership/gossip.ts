@@ -23,13 +23,12 @@
 import { EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
-import { CountedSet } from "../util/counted-set.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
 import { SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
-import { dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
+import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedList, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats } from "./swim-types.ts";
@@ -44,7 +43,7 @@ type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, 
 export interface GossipHost {
   /** This node's record (its meta goes into its alive updates). */
   self(): Peer;
-  readonly table: Pick<PeerTable, "get" | "touch">;
+  readonly table: Pick<PeerTable, "get" | "touch" | "list">;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
@@ -97,14 +96,8 @@ type Meta = Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
 /** The bridge (see the module header). */
 export class Gossip {
   #core: SwimCore | null = null;
-  /** Ids of the peers SWIM decides for (counting its changes: see {@link ownedVersion}). */
-  readonly #owned = new CountedSet<string>();
-  /**
-   * Members that sent this node a message it took, so they know this node: the others get this
-   * node's own alive claim with every message (an introduction), since they would refuse a
-   * message from a sender they do not hold, and lose the updates it carries.
-   */
-  readonly #knownBy = new Set<string>();
+  /** Changes to the peers SWIM decides for (which they are, and who knows this node: `PeerEntry.swim`). */
+  #ownedVersion = 0;
   /** The process's event-loop monitor, while running. */
   #lag: LoopLag | null = null;
   /** Full-state exchanges under way, by peer id (see {@link exchange}). */
@@ -130,12 +123,19 @@ export class Gossip {
 
   /** Counts the changes to the peers SWIM decides for: membership keeps the list of the others while it stands. */
   get ownedVersion(): number {
-    return this.#owned.version;
+    return this.#ownedVersion;
   }
 
   /** True when SWIM decides this peer's liveness (membership neither heartbeats nor reaps it). */
   owns(id: string): boolean {
-    return this.#owned.has(id);
+    return swimBit(this.host.table.get(id), SWIM_OWNED);
+  }
+
+  /** SWIM decides for the known peer `id` from now on (`owned`), or no longer; true when it did. */
+  #own(id: string, owned: boolean): boolean {
+    const entry = this.host.table.get(id), was = swimBit(entry, SWIM_OWNED, owned);
+    if (entry && was !== owned) this.#ownedVersion++;
+    return was;
   }
 
   /** Start SWIM as this node (it listens now: its address and port are final). */
@@ -189,8 +189,8 @@ export class Gossip {
     this.#core?.stop();
     this.#lag?.release();
     this.#lag = null;
-    this.#owned.clear();
-    this.#knownBy.clear();
+    for (const entry of this.host.table.list()) entry.swim = 0;
+    this.#ownedVersion++;
   }
 
   /** Disseminate this node's `left` update, waiting at most `timeout` seconds. */
@@ -225,11 +225,11 @@ export class Gossip {
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.
     if (!join && known?.state === "alive") {
-      this.#owned.add(id);
+      this.#own(id, true);
       return Promise.resolve(true);
     }
-    if (!join && (this.#owned.has(id) || !this.#speaksSwim(entry))) return Promise.resolve(this.#owned.has(id));
-    this.#owned.add(id);
+    if (!join && (this.owns(id) || !this.#speaksSwim(entry))) return Promise.resolve(this.owns(id));
+    this.#own(id, true);
     // A member SWIM holds suspect or dead (a heartbeat found it again) is told so and refutes: one
     // message. A full exchange for each would make every false death cost a member list.
     const exchanged = !join && known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
@@ -237,7 +237,7 @@ export class Gossip {
       .then((ok) => {
         // SWIM's if alive there, exchange or not: handed back, it was reaped by silence (false offline).
         const alive = core.member(id)?.state === "alive";
-        if (!alive) this.#owned.delete(id);
+        if (!alive) this.#own(id, false);
         return ok && alive;
       })
       .finally(() => this.#exchanges.delete(id));
@@ -262,14 +262,14 @@ export class Gossip {
     const sender = entry !== undefined && fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress) ? entry : null;
     const known = sender !== null;
     if (sender) {
-      this.#knownBy.add(sender.peer.id);
+      swimBit(sender, KNOWS_THIS_NODE, true);
       core.heardFrom(sender.peer.id);
     }
     // A ping from a member this node has not heard of yet (it joined a moment ago) is still
     // acked, so that it is not suspected for it; what it carries waits until the sender is known.
     if (!known && kind !== "ping") throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
     // A message from a peer is news that it is alive: its last_seen moves, as a heartbeat's would.
-    if (sender && this.#owned.has(sender.peer.id)) this.host.table.touch(sender.peer.id, nowSeconds());
+    if (sender && swimBit(sender, SWIM_OWNED)) this.host.table.touch(sender.peer.id, nowSeconds());
     const answer = await core.handle(known ? message : { ...message, updates: [] });
     if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
     // Packed updates only to an asker that said it reads them (swim-wire.ts).
@@ -328,13 +328,13 @@ export class Gossip {
 
   #send(to: { id?: string; address: string; port: number }, message: SwimMessage, timeout: number): Promise<unknown> {
     this.#refreshMeta();
-    if (message.kind !== "push_pull" && (to.id === undefined || !this.#knownBy.has(to.id)) && this.#core) {
+    const entry = to.id !== undefined ? this.host.table.get(to.id) : undefined;
+    if (message.kind !== "push_pull" && !swimBit(entry, KNOWS_THIS_NODE) && this.#core) {
       // A push-pull carries this node's claim anyway (first); others get it first too, where the
       // receiver looks. A claim already queued (a refutation, a left) goes first as it is.
       const own = message.updates.find((u) => u.id === this.#core!.id) ?? this.#core.introduction();
       message = { ...message, updates: [own, ...message.updates.filter((u) => u !== own)] };
     }
-    const entry = to.id !== undefined ? this.host.table.get(to.id) : undefined;
     const target: Target = entry && entry.peer.port === to.port ? entry : { ...dialTarget(to.address), peer: { port: to.port } };
     // Packed updates only to a peer whose hello offered them; every request asks for a packed answer.
     const wire = toWire(message, { pack: this.#offered(target, SWIM_PACKED_FEATURE), reads: true });
@@ -353,10 +353,10 @@ export class Gossip {
           if (isMap(member.meta)) Object.assign(entry.peer, pickMeta(member.meta));
           if (previous === "suspect") this.host.emit("peer.alive", entry.peer);
         }
-        this.#owned.add(member.id);
+        this.#own(member.id, true);
       } else if (member.state === "suspect") {
-        if (entry && this.#owned.has(member.id)) this.host.emit("peer.suspect", entry.peer);
-      } else if ((this.#knownBy.delete(member.id), this.#owned.delete(member.id))) {
+        if (swimBit(entry, SWIM_OWNED)) this.host.emit("peer.suspect", entry!.peer);
+      } else if ((swimBit(entry, KNOWS_THIS_NODE, false), this.#own(member.id, false))) {
         // Dead: probed by heartbeat now and then (a healed partition); left: gone for good.
         this.host.drop(member.id, member.state === "dead");
       }
@@ -385,7 +385,7 @@ function metaOf(peer: Peer): Meta {
 function pickMeta(meta: Record<string, unknown>): Partial<Meta> {
   const out: Partial<Meta> = {};
   if (typeof meta.name === "string") out.name = meta.name;
-  if (Array.isArray(meta.capabilities) && meta.capabilities.every((c) => typeof c === "string")) out.capabilities = [...meta.capabilities];
+  if (Array.isArray(meta.capabilities) && meta.capabilities.every((c) => typeof c === "string")) out.capabilities = sharedList(meta.capabilities);
   return out;
 }
 

@@ -23,6 +23,26 @@ export interface PeerEntry {
   source: PeerSource;
   /** Implementation extensions the peer advertised (mDNS `ext`), e.g. `["mux"]` (shared and frozen: replace it, never change it). */
   extensions: string[];
+  /**
+   * What gossip membership knows of the peer, as bits ({@link SWIM_OWNED}, {@link KNOWS_THIS_NODE};
+   * 0 for a new entry): on the entry rather than in sets keyed by id, one entry per peer each.
+   */
+  swim: number;
+}
+
+/** A bit of {@link PeerEntry.swim}: SWIM decides the peer's liveness (gossip "owns" it). */
+export const SWIM_OWNED = 1;
+/** A bit of {@link PeerEntry.swim}: the peer sent this node a SWIM message it took, so it knows this node. */
+export const KNOWS_THIS_NODE = 2;
+
+/**
+ * Whether `bit` of the entry's {@link PeerEntry.swim} is set (false without an entry); with `set`,
+ * sets or clears it too (and still returns whether it was set before).
+ */
+export function swimBit(entry: PeerEntry | undefined, bit: number, set?: boolean): boolean {
+  const was = entry !== undefined && (entry.swim & bit) !== 0;
+  if (entry && set !== undefined) entry.swim = set ? entry.swim | bit : entry.swim & ~bit;
+  return was;
 }
 
 const LOCAL_CACHE_MS = 5000;
@@ -79,6 +99,8 @@ const sharedLists = new Map<string, string[]>();
  * the node's events). The array is typed mutable only because `Peer` is the wire record's type.
  */
 export function sharedList(list: readonly string[]): string[] {
+  // A frozen list is one of these already (or one nobody can change): kept, even past the bound.
+  if (Object.isFrozen(list)) return list as string[];
   const key = list.length === 0 ? "" : JSON.stringify(list);
   let shared = sharedLists.get(key);
   if (shared === undefined) {
@@ -199,6 +221,11 @@ export class PeerTable {
     const record: Peer = { ...peer, address, swarm: sharedString(peer.swarm), team: sharedString(peer.team), kind: sharedString(peer.kind), capabilities: sharedList(peer.capabilities) };
     const old = this.entries.get(peer.id);
     if (old) {
+      // The strings the entry holds already, where equal: a refreshed record decoded from the
+      // wire brings its own copies (80 bytes for a 64-character id), kept for as long as the peer.
+      record.id = old.peer.id;
+      if (record.address === old.peer.address) record.address = old.peer.address;
+      if (record.name === old.peer.name) record.name = old.peer.name;
       record.last_seen = Math.max(old.peer.last_seen, record.last_seen);
       const moved = old.peer.address !== record.address || options.sameHost !== undefined;
       old.peer = record;
@@ -211,6 +238,7 @@ export class PeerTable {
       ...dialTarget(record.address, options.sameHost),
       source,
       extensions: sharedList(options.extensions ?? []),
+      swim: 0,
     };
     this.entries.set(peer.id, entry);
     this.#version++;

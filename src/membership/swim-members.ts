@@ -87,6 +87,13 @@ export class MemberList {
     this.#onDoubt = parts.onDoubt ?? (() => {});
     this.#onGone = parts.onGone ?? (() => {});
     this.#random = parts.ports.random ?? Math.random;
+    // The signed claims this list keeps are what the checker knows of its members' signing.
+    parts.ports.claims?.attach?.({ holds: (id) => this.members.get(id)?.sig !== undefined, held: () => this.#signed() });
+  }
+
+  /** Ids of the members whose signed claim the list keeps (see `SwimClaims.attach`). */
+  *#signed(): Iterable<string> {
+    for (const m of this.members.values()) if (m.sig !== undefined) yield m.id;
   }
 
   /** This node's id. */
@@ -141,6 +148,7 @@ export class MemberList {
     for (const m of this.members.values()) {
       if (isGone(m.state) && m.since < cutoff) {
         this.members.delete(m.id);
+        if (m.sig !== undefined) this.#ports.claims?.forgot?.(m.id);
         this.#counts[m.state]--;
         this.#queue.delete(m.id);
       }

@@ -48,6 +48,14 @@ export interface SwimClaims {
   sign(claim: SwimClaim): Uint8Array | null;
   /** True to accept a claim about `claim.id` relayed from anyone, with the signature it came with. */
   verify(claim: SwimClaim, sig: Uint8Array | undefined): boolean;
+  /**
+   * Told once by the member list as it is made: it applies every claim {@link verify} accepts, and
+   * `holds(id)` says while it keeps a signed one of `id` (`held()` lists them), so that a checker
+   * that remembers who signs needs no entry of its own per member. Optional.
+   */
+  attach?(list: { holds(id: string): boolean; held(): Iterable<string> }): void;
+  /** The list forgot member `id`, whose signed claim it kept (see {@link attach}). Optional. */
+  forgot?(id: string): void;
 }
 
 /** Where a message goes: a member's id (when known) and its address. */

@@ -39,10 +39,17 @@ export const MAX_KNOWN_SIGNERS = 100_000;
 /** A signer's entry before any verified membership claim of it (see `SignedRecords`). */
 const NO_CLAIM = Number.NEGATIVE_INFINITY;
 
+/** A gossip member list's members with a verified signed claim: `holds(id)` while it keeps one, `held()` all (see {@link ClaimPort.attach}). */
+export type SignedMembers = { holds(id: string): boolean; held(): Iterable<string> };
+
 /** The port gossip membership takes for its members' claims about themselves (null signature: this node cannot sign). */
 export interface ClaimPort {
   sign(claim: GossipClaim): Uint8Array | null;
   verify(claim: GossipClaim, sig: unknown): boolean;
+  /** The member list keeping the claims it verifies: its signed members are signers with no entry of their own. */
+  attach(list: SignedMembers): void;
+  /** The list forgot member `id`: among the signers from now on (as a list's are when another is attached). */
+  forgot(id: string): void;
 }
 
 export * from "./record-bytes.ts";
@@ -90,6 +97,8 @@ export class SignedRecords {
    * ({@link NO_CLAIM} before one): one map, since a node of a big swarm holds an entry per member.
    */
   private readonly signers = new Bounded<number>(MAX_KNOWN_SIGNERS);
+  /** The gossip member list whose members' signed claims count as signers too (see {@link ClaimPort.attach}). */
+  private signedMembers: SignedMembers | null = null;
   /** This node's own verified signatures, when the process's are not shared ({@link shareVerifiedSignatures}). */
   private ownVerified: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
@@ -143,12 +152,12 @@ export class SignedRecords {
 
   /** True when `id` is known to sign its records (this node, or an id seen with a valid signature). */
   knownSigner(id: string): boolean {
-    return this.signers.has(id);
+    return this.signers.has(id) || this.signedMembers?.holds(id) === true;
   }
 
-  /** Remember `id` as a signer: call it only after checking a signature of `id` (an artifact's). */
+  /** Remember `id` as a signer (not one the gossip list keeps signed): only after checking a signature of `id`. */
   noteSigner(id: string): void {
-    this.signers.set(id, this.signers.get(id) ?? NO_CLAIM);
+    if (this.signedMembers?.holds(id) !== true) this.signers.set(id, this.signers.get(id) ?? NO_CLAIM);
   }
 
   /** The newest incarnation of `id`'s verified claims, if any. */
@@ -157,7 +166,7 @@ export class SignedRecords {
     return newest === undefined || newest === NO_CLAIM ? undefined : newest;
   }
 
-  /** Ids known to sign (at most {@link MAX_KNOWN_SIGNERS}). */
+  /** Ids known to sign (at most {@link MAX_KNOWN_SIGNERS}), not counting the members of an attached member list. */
   get knownSigners(): number {
     return this.signers.size;
   }
@@ -172,14 +181,14 @@ export class SignedRecords {
   /**
    * True when `sig` is `id`'s valid signature of `bytes` (and then `id` is remembered as a signer);
    * `kind` picks the cache of verified signatures (a membership claim's, or every other record's).
-   * Checked on the event loop (see {@link verifyAsync} for the thread).
+   * Checked on the event loop (see {@link verifyAsync} for the thread); `note` false: not the signer.
    */
-  verify(id: string, bytes: Uint8Array, sig: unknown, kind: CacheKind = "records"): boolean {
+  verify(id: string, bytes: Uint8Array, sig: unknown, kind: CacheKind = "records", note = true): boolean {
     const signature = signatureBytes(sig);
     if (!signature || !HEX_ID.test(id)) return false;
     const entry = this.cacheEntry(id, signature, bytes, kind);
-    if (entry?.cache.has(entry.key)) return this.passed(id, null, true);
-    return verifySignature(id, bytes, signature) && this.passed(id, entry, false);
+    if (entry?.cache.has(entry.key)) return this.passed(id, null, true, note);
+    return verifySignature(id, bytes, signature) && this.passed(id, entry, false, note);
   }
 
   /**
@@ -220,12 +229,12 @@ export class SignedRecords {
     return cache && { cache, key: createHash("sha256").update(id).update(signature).update(bytes).digest("latin1") };
   }
 
-  /** Note a signature of `id` that verified (answered by the cache: `cached`); true. */
-  private passed(id: string, entry: { cache: BoundedSet; key: string } | null, cached: boolean): true {
+  /** Note a signature of `id` that verified (answered by the cache: `cached`; `note`: `id` among the signers); true. */
+  private passed(id: string, entry: { cache: BoundedSet; key: string } | null, cached: boolean, note = true): true {
     if (cached) this.stats.cached++;
     else this.stats.verified++;
     entry?.cache.add(entry.key);
-    this.noteSigner(id);
+    if (note) this.noteSigner(id);
     return true;
   }
 
@@ -246,9 +255,9 @@ export class SignedRecords {
    * a signature present must verify; an absent one is refused in a closed swarm and for an author
    * known to sign.
    */
-  refusal(author: string, bytes: () => Uint8Array, sig: unknown, what: string, kind: CacheKind = "records"): string | null {
+  refusal(author: string, bytes: () => Uint8Array, sig: unknown, what: string, kind: CacheKind = "records", note = true): string | null {
     if (sig === undefined || sig === null) return this.unsignedRefusal(author, what);
-    return this.verdict(this.verify(author, bytes(), sig, kind), author, what);
+    return this.verdict(this.verify(author, bytes(), sig, kind, note), author, what);
   }
 
   /**
@@ -269,7 +278,7 @@ export class SignedRecords {
   }
 
   private unsignedRefusal(author: string, what: string): string | null {
-    if (!this.closed && !this.signers.has(author)) return null;
+    if (!this.closed && !this.knownSigner(author)) return null;
     this.stats.refused++;
     return `${what} in the name of ${author.slice(0, 8)} is not signed (${this.closed ? "a closed swarm's records must be" : "that node signs its records"})`;
   }
@@ -377,8 +386,15 @@ export class SignedRecords {
     return {
       sign: (claim) => (claim.id === this.signerId ? this.sign(gossipClaimBytes(claim)) : null),
       // The rule of every record: a signature present must verify; none is refused in a closed
-      // swarm and for a member known to sign.
-      verify: (claim, sig) => this.refusal(claim.id, () => gossipClaimBytes(claim), sig ?? null, `a gossip ${claim.state} claim`, "claims") === null,
+      // swarm and for a member known to sign. One that verifies the attached list keeps (it
+      // applies every claim that passes): no entry among the signers (`note` false).
+      verify: (claim, sig) => this.refusal(claim.id, () => gossipClaimBytes(claim), sig ?? null, `a gossip ${claim.state} claim`, "claims", this.signedMembers === null) === null,
+      attach: (list) => {
+        const before = this.signedMembers;
+        this.signedMembers = list;
+        if (before !== null && before !== list) for (const id of before.held()) this.noteSigner(id);
+      },
+      forgot: (id) => this.noteSigner(id),
     };
   }
 }

@@ -295,6 +295,25 @@ describe("membership - gossip among Bun peers", () => {
     await eventually(() => a!.peers.get(b!.id)?.capabilities.includes("fresh") === true, 5_000, "the new capability to reach a");
   });
 
+  test("a member's newer alive update gives the table's record the shared list of its capabilities, not a copy", () => {
+    const { host, table } = fakeGossipHost("a".repeat(64), { swim: true });
+    const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }));
+    gossip.start();
+    try {
+      const id = "b".repeat(64);
+      const alive = (incarnation: number, capabilities: string[]) => ({ id, incarnation, state: "alive" as const, address: "127.0.0.1", port: 4000, meta: { swarm: "lab", team: "default", name: "b", kind: "node", capabilities } });
+      expect(gossip.core!.learn(alive(1, ["x"]))).toBe(true);
+      expect(gossip.core!.learn(alive(2, ["x", "y"]))).toBe(true);
+      const capabilities = table.get(id)!.peer.capabilities;
+      expect(capabilities).toEqual(["x", "y"]);
+      // The frozen array the member's meta holds (one per distinct list: peer-table.ts).
+      expect(capabilities).toBe((gossip.core!.member(id)!.meta as { capabilities: string[] }).capabilities);
+      expect(Object.isFrozen(capabilities)).toBe(true);
+    } finally {
+      gossip.stop();
+    }
+  });
+
   test("mesh mode keeps today's heartbeats and offers no swim feature", async () => {
     const a = await startNode({ ...GOSSIP, name: "m0", membership: "mesh" });
     const b = await startNode({ ...GOSSIP, name: "g1", seeds: [`127.0.0.1:${a.port}`] });

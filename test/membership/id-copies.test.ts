@@ -10,6 +10,8 @@
 import { describe, expect, test } from "bun:test";
 import { SwimCore } from "../../src/membership/swim.ts";
 import type { MemberUpdate } from "../../src/membership/swim-types.ts";
+import { PeerTable } from "../../src/membership/peer-table.ts";
+import type { Peer } from "../../src/types.ts";
 
 const N = 40;
 /** Ids as bytes: `fresh(i)` is a new string each call (as a decoder makes one per message). */
@@ -56,5 +58,20 @@ describe("one id string per known peer", () => {
     // record, and each author's in the record, the queued update and the suspicion).
     expect(await idCopies(0, N)).toBeLessThan(N + N / 4);
     swim.stop();
+  });
+
+  test("the peer table keeps the id string it first knew a peer by through refreshed records", async () => {
+    const table = new PeerTable();
+    // Each record as a decoder makes it: fresh copies of the id (and of the name and address).
+    const record = (i: number, seen: number): Peer => ({ id: fresh(i), address: ["10.0.0", String(i)].join("."), port: 9000, swarm: "s", team: "t", name: ["peer", String(i)].join(""), kind: "node", capabilities: [], last_seen: seen });
+    for (let i = 0; i < N; i++) table.upsert(record(i, 1), "gossip");
+    for (let round = 2; round <= 6; round++) for (let i = 0; i < N; i++) table.upsert(record(i, round), "heartbeat");
+    expect(table.get(fresh(3))?.peer).toMatchObject({ id: fresh(3), address: "10.0.0.3", name: "peer3", last_seen: 6 });
+    // One string per peer (the map's key is the record's id): 2 per peer before, the key and the
+    // latest record's copy.
+    const copies = await idCopies(0, N);
+    expect(copies).toBeGreaterThanOrEqual(N);
+    expect(copies).toBeLessThan(N + N / 4);
+    expect(table.size).toBe(N); // held until counted
   });
 });

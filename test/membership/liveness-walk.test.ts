@@ -5,10 +5,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Liveness, type LivenessHost } from "../../src/membership/liveness.ts";
-import { PeerTable } from "../../src/membership/peer-table.ts";
+import { PeerTable, SWIM_OWNED } from "../../src/membership/peer-table.ts";
 import { Scheduler } from "../../src/schedule/scheduler.ts";
 import type { Peer } from "../../src/types.ts";
-import { CountedSet } from "../../src/util/counted-set.ts";
+import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
+import { fakeGossipHost } from "./fakes.ts";
 
 const peer = (id: string, lastSeen: number): Peer => ({ id, name: id, address: "127.0.0.1", port: 9000 + id.length, swarm: "lab", team: null, kind: "node", capabilities: [], last_seen: lastSeen });
 
@@ -68,17 +69,24 @@ describe("membership - the peers liveness walks", () => {
     expect(called.at(-1)).toBe("python2");
   });
 
-  test("gossip's owned set counts its changes, not its no-ops", () => {
-    const set = new CountedSet<string>();
-    set.clear();
-    set.add("a");
-    set.add("a");
-    set.delete("b");
-    expect(set.version).toBe(1);
-    set.delete("a");
-    set.add("b");
-    set.clear();
-    expect(set.version).toBe(4);
-    expect(set.size).toBe(0);
+  test("gossip's owned peers count their changes, not its no-ops (what membership's cached walk stands on)", async () => {
+    const { host, table } = fakeGossipHost("a".repeat(64), { swim: true });
+    const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }));
+    gossip.start();
+    const alive = (id: string) => ({ id, incarnation: 1, state: "alive" as const, address: "127.0.0.1", port: 4000, meta: { swarm: "lab", team: "default", name: id.slice(0, 4), kind: "node" } });
+    const [b, c] = ["b".repeat(64), "c".repeat(64)];
+    const start = gossip.ownedVersion;
+    expect(gossip.core!.learn(alive(b))).toBe(true); // SWIM holds it alive: admitted, owned
+    expect(gossip.owns(b)).toBe(true);
+    expect(table.get(b)!.swim).toBe(SWIM_OWNED); // a bit of its table entry: no set of ids per node
+    expect(await gossip.exchange(table.get(b)!)).toBe(true); // owned already: no change
+    expect(gossip.ownedVersion).toBe(start + 1);
+    expect(gossip.core!.learn({ ...alive(b), incarnation: 1, state: "dead", from: c })).toBe(true); // dead: let go, and dropped
+    expect(gossip.owns(b)).toBe(false);
+    expect(table.has(b)).toBe(false);
+    expect(gossip.ownedVersion).toBe(start + 2);
+    expect(gossip.owns(c)).toBe(false); // never known
+    gossip.stop(); // every peer goes back to membership: one change
+    expect(gossip.ownedVersion).toBe(start + 3);
   });
 });

@@ -62,6 +62,8 @@ describe("peer table - shared lists", () => {
       expect(kept).not.toBe(list);
       expect(Object.isFrozen(kept)).toBe(true);
       expect(sharedList(list)).toEqual(kept);
+      // A list it gave back is kept as it is, shared or not: a frozen array cannot change.
+      expect(sharedList(kept)).toBe(kept);
     }
   });
 });
