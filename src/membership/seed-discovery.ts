@@ -191,13 +191,15 @@ export class SeedDiscovery implements Discovery {
     // (memberlist's join), and gossip spreads this node: the SWIM members it listed are known
     // afterwards and need no probe (N probes per joiner made a mass join cost N² heartbeats). Its
     // other listed peers (Python nodes, mesh-mode Bun nodes: not in SWIM's view) are still probed,
-    // which is how they hear of this node. A failed exchange is tried again at the next rejoin
-    // round, and the list with it: under a mass join's load, probes of every SWIM member would
-    // only add to it.
+    // which is how they hear of this node. An exchange that failed (SWIM's join sends it again a
+    // few times, jittered) is not followed by another `_synapse.join`: the seed is joined, and
+    // gossip and push-pull with the members bring the state (a join repeated every rejoin round
+    // stacked up on a starved seed); nor by probes of the listed peers, which under a mass join's
+    // load would only add to it.
     const gossiped = s.member && this.host.gossipJoin ? await this.host.gossipJoin(self.id, this.timing.joinTimeout) : null;
     if (gossiped === false) {
-      s.partial = true;
-      log.debug(`seed ${label} answered, its state exchange failed: joining it again later`);
+      s.partial = false;
+      log.debug(`seed ${label} answered, its state exchange failed: the members' gossip brings the swarm`);
       return true;
     }
     const peers = Array.isArray(answer.peers) ? answer.peers : [];
