@@ -27,8 +27,9 @@
  * `suspicionMaxMult` × that and shrinking as independent members confirm it; then the member is
  * dead. A member that hears it is suspected (or dead) refutes with a higher incarnation. Updates
  * are queued (one per member, newest wins) and piggybacked on every message, each sent
- * retransmitMult × log10(N + 1) times within a byte budget, and gossiped every `gossipInterval`
- * to `gossipNodes` random members while any is queued. Every `pushPullInterval` (longer past 32
+ * retransmitMult × log10(N + 1) times within a byte budget (a newcomer's alive claim relayed by
+ * another member: 6 times), and gossiped every `gossipInterval` to `gossipNodes` random members
+ * while any is queued. Every `pushPullInterval` (longer past 32
  * members) one random member and this node exchange their full state; a dead member is asked the
  * same now and then, so a healed partition merges. A joiner asks its seed for a page (a random
  * sample of its live members, when it holds more), exchanges full state with one member of it,
@@ -70,6 +71,17 @@ const JOIN_ATTEMPTS = 3;
 
 /** Members of a seed's page a joiner asks in turn for the whole state, at most. */
 const PAGE_HELPERS = 2;
+
+/**
+ * Times an alive claim about a member new to this node, relayed by another member, is gossiped on
+ * (the member's own claim, first-hand, goes the full 6 × ⌈log10(N + 1)⌉). In a mass join every
+ * node forwarded every newcomer's claim 18 to 24 times while each newcomer also reached each node
+ * by the catch-up pulls: the broadcast queues held 300 updates per node for 40 s and more. In the
+ * simulation of a 500-node mass join, 6 halves the gossip (23,220 messages to 11,666) and leaves
+ * 499 updates queued swarm-wide when all know all instead of 201,844; the join converges in 3.1
+ * virtual seconds rather than 2.1 (a simulated node costs no CPU).
+ */
+const RELAYED_NEWCOMER_TRANSMITS = 6;
 
 /** Looks at an unchanged seed after which a joiner is caught up. */
 const CAUGHT_UP = 2;
@@ -373,14 +385,14 @@ export class SwimCore {
     const message = read.message;
     switch (message.kind) {
       case "ping":
-        this.#list.applyAll(message.updates);
+        this.#applyAll(message.updates, message.from);
         if (message.target !== this.id) return { kind: "nack", from: this.id, updates: [] };
         return this.#ack();
       case "gossip":
-        this.#list.applyAll(message.updates);
+        this.#applyAll(message.updates, message.from);
         return this.#ack();
       case "ping_req": {
-        this.#list.applyAll(message.updates);
+        this.#applyAll(message.updates, message.from);
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback() };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
@@ -552,7 +564,7 @@ export class SwimCore {
         this.#counters.malformed += read.malformed;
         const answer = read.message;
         if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap);
-        else this.#list.applyAll(answer.updates);
+        else this.#applyAll(answer.updates, answer.from);
         return answer;
       },
       (error: unknown) => {
@@ -686,6 +698,14 @@ export class SwimCore {
     const n = this.#list.members.size + 1;
     const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
     return this.config.pushPullInterval * scale;
+  }
+
+  /**
+   * Apply a message's updates. An alive claim about a member new here, relayed by another member
+   * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most.
+   */
+  #applyAll(updates: readonly InboundUpdate[], from: string): void {
+    for (const u of updates) this.#list.apply(u, u.id !== from && u.state === "alive" && !this.#list.members.has(u.id) ? RELAYED_NEWCOMER_TRANSMITS : Number.POSITIVE_INFINITY);
   }
 
   #ack(): SwimAnswer {

@@ -4,8 +4,8 @@
  * joiner could still miss a member its seed did not hold alive when it looked.
  */
 import { describe, expect, test } from "bun:test";
-import type { SwimConfig } from "../../src/membership/swim-types.ts";
-import { SimNetwork, type SimNode } from "./swim-sim.ts";
+import type { MemberUpdate, SwimConfig } from "../../src/membership/swim-types.ts";
+import { convergedSwarm, readWholeMessage, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 describe("swim core - after the catch-up", () => {
   test("a joiner whose pulls ended exchanges full state once with another member, and learns what its seed never held", async () => {
@@ -129,3 +129,39 @@ async function joinThrough(net: SimNetwork, joiner: SimNode, seed: SimNode, time
   await net.runUntil(() => result !== null, 60);
   return result;
 }
+
+describe("swim core - the gossip of newcomers' claims", () => {
+  /** Alive claims about `subject` that `sender` sent or answered with, counted as the other nodes receive them. */
+  function claimsSent(net: SimNetwork, sender: SimNode, subject: SimNode): { count: number } {
+    const counted = { count: 0 };
+    const about = (updates: readonly MemberUpdate[]) => updates.filter((u) => u.id === subject.id && u.state === "alive").length;
+    for (const node of net.nodes) {
+      const handle = node.core.handle.bind(node.core);
+      node.core.handle = async (raw) => {
+        const message = readWholeMessage(raw);
+        if (node !== sender && message?.from === sender.id && message.kind !== "push_pull") counted.count += about(message.updates);
+        const answer = await handle(raw);
+        if (node === sender && answer && answer.kind !== "push_pull") counted.count += about(answer.updates);
+        return answer;
+      };
+    }
+    return counted;
+  }
+
+  test("a newcomer's claim relayed by a member is gossiped on 6 times; the newcomer's own, the full 6 × ⌈log10(N + 1)⌉", async () => {
+    const net = await convergedSwarm(20);
+    await net.clock.run(60); // every queue drained
+    const [a, b] = net.nodes as [SimNode, SimNode];
+    const relayed = net.add();
+    const own = net.add();
+    const fromRelay = claimsSent(net, a, relayed);
+    await a.core.handle({ kind: "gossip", from: b.id, updates: [relayed.core.introduction()] });
+    await net.clock.run(30);
+    expect(fromRelay.count).toBe(6);
+    const fromOwn = claimsSent(net, a, own);
+    await a.core.handle({ kind: "gossip", from: own.id, updates: [own.core.introduction()] });
+    await net.clock.run(30);
+    // 21 members: 6 × ⌈log10(23)⌉ = 12.
+    expect(fromOwn.count).toBe(12);
+  });
+});
