@@ -93,7 +93,9 @@ describe("swim core - a mass join that does not rest on the seed", () => {
     // One page from the seed (itself and 4 members), then the whole state from a member of the page.
     expect(atSeed.requests).toBe(1);
     expect(atSeed.listed).toBe(5);
-    expect(net.nodes.every((other) => other === joiner || net.view(joiner, other) === "alive")).toBe(true);
+    const knowsAll = () => net.nodes.every((other) => other === joiner || net.view(joiner, other) === "alive");
+    await net.runUntil(knowsAll, 5);
+    expect(knowsAll()).toBe(true);
     // Its catch-up pulls went to that member: the seed answered nothing more.
     await net.clock.run(20);
     expect(atSeed.requests).toBe(1);
