@@ -115,6 +115,8 @@ export class SwimCore {
   readonly #doubtsWaiting = new Set<string>();
   /** Members a join through which was answered (see {@link joined}). */
   readonly #joinedWith = new Set<string>();
+  /** The rest of a paged join under way or done (see {@link whole}). */
+  #whole: Promise<void> | null = null;
   /** Resolves the pauses under way (see {@link #pause}): a stopped core's join ends. */
   readonly #wakers = new Set<() => void>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
@@ -226,9 +228,17 @@ export class SwimCore {
     this.#joinedWith.add(answer.from);
     // Not waited for: under a mass join's load the exchange with a member took as long as the
     // seed's (at 1,000 nodes the joins then outlasted the bench's 120 s); the node is joined.
-    if (answer.partial) void this.#rest(target, answer, timeout);
+    if (answer.partial) this.#whole = this.#rest(target, answer, timeout);
     else if (answer.version !== undefined) this.#catchUp(target, answer.version, 0, 0, target);
     return true;
+  }
+
+  /**
+   * After a join answered with a page (see {@link join}): settles once the rest of the state was
+   * taken from a member of the page, or that failed; null when the last join's state came whole.
+   */
+  get whole(): Promise<void> | null {
+    return this.#whole;
   }
 
   /**
