@@ -29,13 +29,13 @@
  * are queued (one per member, newest wins) and piggybacked on every message, each sent
  * retransmitMult × log10(N + 1) times within a byte budget (a newcomer's alive claim relayed by
  * another member: 6 times), and gossiped every `gossipInterval` to `gossipNodes` random members
- * while any is queued. Every `pushPullInterval` (longer past 32
- * members) one random member and this node exchange their full state; a dead member is asked the
- * same now and then, so a healed partition merges. A joiner asks its seed for a page (a random
- * sample of its live members, when it holds more), exchanges full state with one member of it,
- * and pulls what changed there (`since` its last look) while that keeps changing (a seed that
- * answered its whole state: at the seed), then exchanges full state once with a random member. Lifeguard's local health stretches this node's own timeouts, suspicions and intervals
- * while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
+ * while any is queued. Every `pushPullInterval` (longer past 32 members) one random member and
+ * this node exchange their full state; a dead member is asked the same now and then, so a healed
+ * partition merges. A joiner asks its seed for a page (a random sample of its live members, when
+ * it holds more), exchanges full state with one member of it, and pulls what changed there
+ * (`since` its last look) while that keeps changing (a seed that answered its whole state: at the
+ * seed), then exchanges full state once with a random member. Lifeguard's local health stretches
+ * this node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
  * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
  * port (`isRefused`) probes that member out of turn.
  *
@@ -204,9 +204,9 @@ export class SwimCore {
    *
    * The request asks for a page ({@link SwimConfig.joinPage}): a seed holding more members answers
    * a random sample of its live ones, and this node then exchanges full state with one of those
-   * (another if that one does not answer; not waited for) and pulls what changes there; the seed's
-   * share of a mass join is a page per joiner. A seed of fewer members (or an older Bun node) answers its whole
-   * state, and this node catches up at the seed, as before. An unanswered first join is sent
+   * (another if that one does not answer; not waited for: see {@link whole}) and pulls what
+   * changes there; the seed's share of a mass join is a page per joiner. A seed of fewer members
+   * (or an older Bun node) answers its whole state, and this node catches up at the seed. An unanswered first join is sent
    * again, {@link JOIN_ATTEMPTS} times in all at most, each after a jittered, doubling pause (a
    * late answer is still merged when it comes): retries at a fixed pace stacked up on a starved
    * seed. A node that has joined already exchanges its whole state with `target`, once.
@@ -226,10 +226,10 @@ export class SwimCore {
     }
     if (!answer) return false;
     this.#joinedWith.add(answer.from);
-    // Not waited for: under a mass join's load the exchange with a member took as long as the
-    // seed's (at 1,000 nodes the joins then outlasted the bench's 120 s); the node is joined.
-    if (answer.partial) this.#whole = this.#rest(target, answer, timeout);
-    else if (answer.version !== undefined) this.#catchUp(target, answer.version, 0, 0, target);
+    // Not waited for: the node is joined, the rest of the state follows. A join() that waited for
+    // it converged no sooner at 500 nodes, and held more false deaths at 1,000 (docs/performance.md).
+    this.#whole = answer.partial ? this.#rest(target, answer, timeout) : null;
+    if (!answer.partial && answer.version !== undefined) this.#catchUp(target, answer.version, 0, 0, target);
     return true;
   }
 
