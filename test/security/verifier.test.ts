@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { STARVED_WINDOW, VerifyService } from "../../src/security/verifier.ts";
+import { STARVED_BELOW, STARVED_WINDOW, VerifyService } from "../../src/security/verifier.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords, activeCheckers, sharedVerifier, verifySignature } from "../../src/security/records.ts";
 import { disableLogging, enableLogging } from "../../src/log.ts";
@@ -108,7 +108,7 @@ describe("security - signature thread", () => {
       for (let b = 0; b < STARVED_WINDOW + 2; b++) expect(await checkAll(s)).toEqual(expected);
       expect(s.stats).toMatchObject({ batches: STARVED_WINDOW + 2, inline: 0, starved: 0 });
     }
-    expect(fed.stats.share).toBeGreaterThan(0.35);
+    expect(fed.stats.share).toBeGreaterThan(STARVED_BELOW);
     expect(starved.stats.share).toBe(0);
   });
 
