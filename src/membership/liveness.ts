@@ -15,7 +15,7 @@ import { nowSeconds } from "../util/time.ts";
 import { readNodeInfo } from "../wire/peer.ts";
 import type { AdmitOptions, TaskScheduler } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
-import type { PeerEntry, PeerSource, PeerTable } from "./peer-table.ts";
+import { sharedList, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 
 const log = createLogger("heartbeat");
 
@@ -286,9 +286,12 @@ export class Liveness {
   }
 }
 
-/** Copy what a heartbeat answer's `self` says into a peer record. */
+/**
+ * Copy what a heartbeat answer's `self` says into a peer record. The capability list is the
+ * table's shared one (as gossip's updates give it), not the decoded array of each answer.
+ */
 function refresh(peer: Peer, info: Partial<Pick<Peer, "name" | "kind" | "capabilities">>): void {
   if (info.name !== undefined) peer.name = info.name;
   if (info.kind !== undefined) peer.kind = info.kind;
-  if (info.capabilities !== undefined) peer.capabilities = info.capabilities;
+  if (info.capabilities !== undefined) peer.capabilities = sharedList(info.capabilities);
 }

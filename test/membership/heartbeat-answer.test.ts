@@ -1,0 +1,24 @@
+/**
+ * What the peer table keeps of a heartbeat answer (the direct heartbeats every node still sends
+ * to Python peers and, in mesh mode, to everyone): the answer's name and capabilities, the list
+ * being the table's shared one, as gossip's updates give it, not each decoded answer's array.
+ */
+import { describe, expect, test } from "bun:test";
+import { sharedList } from "../../src/membership/peer-table.ts";
+import { FakeLivenessHost, peer } from "./fakes.ts";
+
+describe("heartbeat answers - what the table keeps of them", () => {
+  test("a peer's capability list from a heartbeat answer is the table's shared list, not the decoded array", async () => {
+    const host = new FakeLivenessHost(peer("me", "198.51.100.1", 9001));
+    const liveness = host.start({ heartbeatInterval: 5, peerTimeout: 20, heartbeatTimeout: 1 });
+    const a = peer("a", "198.51.100.2", 9002);
+    host.add(a, host.clock);
+    // Each answer decoded anew brings its own array (as the codec makes one per message).
+    host.network.set(a.address, a.port, () => ({ ok: true, self: { ...a, name: "renamed", capabilities: ["translate", "summarize"] } }));
+    expect(await liveness.beat(host.table.get(a.id)!)).toBe(true);
+    const kept = host.table.get(a.id)!.peer;
+    expect(kept.name).toBe("renamed");
+    expect(kept.capabilities).toEqual(["translate", "summarize"]);
+    expect(kept.capabilities).toBe(sharedList(["translate", "summarize"]));
+  });
+});
