@@ -96,9 +96,19 @@ export function makeEvent(fields: EventFields): ConversationEvent {
   };
 }
 
-/** Order events as conversations list them: by `created_at`, ties by event id. */
+/**
+ * Order events as conversations list them: by `created_at`; at the same time the conversation's
+ * opening event (its id is the conversation's) first, then by event id. An ACK made within the
+ * millisecond its broadcast was sent (loopback, one process) has the opening's `created_at`, and
+ * a UUIDv7 drawn in the same millisecond sorts before or after the opening's at random.
+ */
 export function compareEvents(a: ConversationEvent, b: ConversationEvent): number {
-  return a.created_at - b.created_at || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
+  return a.created_at - b.created_at || opens(b) - opens(a) || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
+}
+
+/** 1 for a conversation's opening event (its id is the conversation's), else 0. */
+function opens(event: ConversationEvent): number {
+  return event.event_id === event.conversation_id ? 1 : 0;
 }
 
 /**

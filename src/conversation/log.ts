@@ -23,7 +23,7 @@ export interface ConversationLog {
   append(event: ConversationEvent): MaybePromise<boolean>;
   /** True when the id is stored, or was stored and then compacted away. */
   has(eventId: string): MaybePromise<boolean>;
-  /** Events of one conversation with `created_at > since` (all by default), oldest first (ties by event id). */
+  /** Events of one conversation with `created_at > since` (all by default), oldest first (ties: the opening event, then by event id; see `compareEvents`). */
   events(conversationId: string, since?: number): MaybePromise<ConversationEvent[]>;
   /** Number of events stored for one conversation. */
   count(conversationId: string): MaybePromise<number>;

@@ -181,8 +181,8 @@ export class SqliteConversationLog implements ConversationLog {
     this.insert = this.db.prepare("INSERT OR IGNORE INTO events (event_id, conversation_id, created_at, compacted, data) VALUES (?1, ?2, ?3, 0, ?4)");
     this.known = this.db.prepare("SELECT 1 FROM events WHERE event_id = ?1");
     const live = "SELECT event_id, data FROM events WHERE conversation_id = ?1 AND compacted = 0";
-    this.selectAll = this.db.prepare(`${live} ORDER BY created_at, event_id`);
-    this.selectSince = this.db.prepare(`${live} AND created_at > ?2 ORDER BY created_at, event_id`);
+    this.selectAll = this.db.prepare(`${live} ORDER BY created_at, event_id <> conversation_id, event_id`);
+    this.selectSince = this.db.prepare(`${live} AND created_at > ?2 ORDER BY created_at, event_id <> conversation_id, event_id`);
     this.countOne = this.db.prepare("SELECT COUNT(*) AS n FROM events WHERE conversation_id = ?1 AND compacted = 0");
     this.listIds = this.db.prepare("SELECT conversation_id FROM events GROUP BY conversation_id ORDER BY MIN(rowid)");
     this.tombstone = this.db.prepare("UPDATE events SET compacted = 1, data = '' WHERE event_id = ?1 AND conversation_id = ?2");

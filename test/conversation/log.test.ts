@@ -72,6 +72,17 @@ for (const [name, create] of implementations) {
       expect(await log.count("nope")).toBe(0);
     });
 
+    test("at the same created_at the conversation's opening event comes first, then ids in order", async () => {
+      log = create();
+      // An ACK made in the millisecond its broadcast was sent: its id may sort before the opening's.
+      await log.append(ev("c9", "0-ack", 500, "ack"));
+      await log.append(ev("c9", "c9", 500, "message"));
+      await log.append(ev("c9", "1-reply", 500, "reply"));
+      await log.append(ev("c9", "00-early", 499, "note"));
+      expect((await log.events("c9")).map((e) => e.event_id)).toEqual(["00-early", "c9", "0-ack", "1-reply"]);
+      expect((await log.events("c9", 499)).map((e) => e.event_id)).toEqual(["c9", "0-ack", "1-reply"]);
+    });
+
     test("conversations are listed in the order first stored", async () => {
       log = create();
       await log.append(ev("zeta", "z1", 500));
