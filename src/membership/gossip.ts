@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { EndpointError, ErrorCode } from "../errors.ts";
+import { CallTimeoutError, EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
@@ -167,7 +167,7 @@ export class Gossip {
         send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
         claims: this.options.claims,
         stalled: lag.stalled,
-        isRefused: refusedConnect,
+        isRefused: refusedConnect, isTimeout: (error) => error instanceof CallTimeoutError,
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         // Shared strings and lists: a member's meta is held for as long as the member is.
         keepMeta: (meta) => (isMap(meta) ? sharedMeta(meta) : meta),
