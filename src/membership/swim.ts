@@ -210,8 +210,12 @@ export class SwimCore {
    * again, {@link JOIN_ATTEMPTS} times in all at most, each after a jittered, doubling pause (a
    * late answer is still merged when it comes): retries at a fixed pace stacked up on a starved
    * seed. A node that has joined already exchanges its whole state with `target`, once.
+   *
+   * @param unanswered called each time an attempt went unanswered in time and another is to be
+   * sent: until an answer comes this core holds no member for `target`, so nothing here would
+   * notice it fall silent (the bridge hands it back to heartbeats meanwhile).
    */
-  async join(target: SwimTarget, timeout?: number): Promise<boolean> {
+  async join(target: SwimTarget, timeout?: number, unanswered?: () => void): Promise<boolean> {
     this.#counters.joins++;
     // A node that has had a state already (a peer met later, a healed partition) takes its whole state, once.
     const first = !this.joined;
@@ -221,7 +225,10 @@ export class SwimCore {
     let failed = false;
     const onError = (error: unknown): void => void (failed = !this.#ports.isTimeout?.(error));
     for (let attempt = 0; attempt < (first ? JOIN_ATTEMPTS : 1) && !answer && !failed && this.#running; attempt++) {
-      if (attempt > 0) await this.#pause(this.config.probeInterval * 2 ** (attempt - 1) * (0.5 + this.#random()));
+      if (attempt > 0) {
+        unanswered?.();
+        await this.#pause(this.config.probeInterval * 2 ** (attempt - 1) * (0.5 + this.#random()));
+      }
       if (this.#running) answer = await this.#pushPull(target, true, timeout, page, onError);
     }
     if (!answer) return false;
