@@ -62,11 +62,18 @@ export interface DiscoveryHost {
    * Join the known peer `id` by gossip membership (SWIM's join: one full-state exchange), waiting
    * at most `timeout` seconds. True when it is done: the peer runs gossip membership with this
    * node, which now has its view of the swarm (so the SWIM members it listed are known, and only
-   * the others are probed); false when the exchange failed (try again later, list included); null
+   * the others are probed); false when the exchange failed (the seed is not joined again for it); null
    * when this node or the peer does not gossip (a Python peer, mesh mode). Optional: without it
    * every listed peer is probed.
    */
   gossipJoin?(id: string, timeout: number): Promise<boolean | null>;
+  /**
+   * After a {@link gossipJoin} that was answered with a page of the seed's members (a large swarm):
+   * settles once this node has taken the rest of the state from a member of the page (or failed
+   * to); null when the state came whole at once. The seed's listed peers are probed only then, so
+   * that the SWIM members among them are known and not probed. Optional.
+   */
+  gossipWhole?(): Promise<void> | null;
   /** Forget a peer at once (it said goodbye); `peer.offline` fires when it was known. */
   forget(id: string): void;
   /** Call `endpoint(...args)` on `host:port`, waiting at most `timeout` seconds for the answer. */

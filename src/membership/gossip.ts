@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { EndpointError, ErrorCode } from "../errors.ts";
+import { CallTimeoutError, EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
@@ -167,7 +167,7 @@ export class Gossip {
         send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
         claims: this.options.claims,
         stalled: lag.stalled,
-        isRefused: refusedConnect,
+        isRefused: refusedConnect, isTimeout: (error) => error instanceof CallTimeoutError,
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         // Shared strings and lists: a member's meta is held for as long as the member is.
         keepMeta: (meta) => (isMap(meta) ? sharedMeta(meta) : meta),
@@ -216,10 +216,8 @@ export class Gossip {
    * @returns true when SWIM holds the peer alive and the exchange (if any) was answered.
    */
   exchange(entry: PeerEntry, timeout = this.options.joinTimeout, seed = false): Promise<boolean> {
-    const core = this.#core;
-    const id = entry.peer.id;
+    const core = this.#core, id = entry.peer.id, pending = this.#exchanges.get(id);
     if (!core?.running) return Promise.resolve(false);
-    const pending = this.#exchanges.get(id);
     if (pending) return pending;
     const known = core.member(id), join = seed && !core.joined && this.#speaksSwim(entry);
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
@@ -232,12 +230,14 @@ export class Gossip {
     this.#own(id, true);
     // A member SWIM holds suspect or dead (a heartbeat found it again) is told so and refutes: one
     // message. A full exchange for each would make every false death cost a member list.
-    const exchanged = !join && known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout);
+    // An unanswered join attempt hands the peer back to heartbeats while SWIM sends it again: not
+    // yet SWIM's member, it was watched by nobody (a link cut mid-join went unseen for 15 s and more).
+    const exchanged = !join && known && known.state !== "left" ? core.remind(id) : core.join({ id, address: entry.peer.address, port: entry.peer.port }, timeout, () => this.#own(id, false));
     const run = exchanged
       .then((ok) => {
         // SWIM's if alive there, exchange or not: handed back, it was reaped by silence (false offline).
         const alive = core.member(id)?.state === "alive";
-        if (!alive) this.#own(id, false);
+        this.#own(id, alive);
         return ok && alive;
       })
       .finally(() => this.#exchanges.delete(id));

@@ -411,6 +411,7 @@ export class Membership {
         const entry = this.table.get(id);
         return entry && this.gossip?.speaksSwim(entry) ? this.gossip.exchange(entry, timeout, true) : Promise.resolve(null);
       },
+      gossipWhole: () => this.gossip?.core?.whole ?? null,
       forget: (id) => void this.liveness.drop(id),
       call: (host, port, endpoint, args, timeout) => this.host.call(host, port, endpoint, args, timeout),
       scheduler: this.host.scheduler,

@@ -18,7 +18,7 @@ import { errorMessage } from "../util/guards.ts";
 const log = createLogger("membership");
 
 /** What seed discovery needs of membership. */
-export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler" | "gossipJoin">;
+export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler" | "gossipJoin" | "gossipWhole">;
 
 /** The timing seed discovery follows (seconds). */
 export type SeedTiming = Pick<MembershipTiming, "heartbeatInterval" | "peerTimeout" | "joinTimeout">;
@@ -191,16 +191,29 @@ export class SeedDiscovery implements Discovery {
     // (memberlist's join), and gossip spreads this node: the SWIM members it listed are known
     // afterwards and need no probe (N probes per joiner made a mass join cost N² heartbeats). Its
     // other listed peers (Python nodes, mesh-mode Bun nodes: not in SWIM's view) are still probed,
-    // which is how they hear of this node. A failed exchange is tried again at the next rejoin
-    // round, and the list with it: under a mass join's load, probes of every SWIM member would
-    // only add to it.
+    // which is how they hear of this node. An exchange that failed (SWIM's join sends it again a
+    // few times, jittered) is not followed by another `_synapse.join`: the seed is joined, and
+    // gossip and push-pull with the members bring the state (a join repeated every rejoin round
+    // stacked up on a starved seed); nor by probes of the listed peers, which under a mass join's
+    // load would only add to it.
     const gossiped = s.member && this.host.gossipJoin ? await this.host.gossipJoin(self.id, this.timing.joinTimeout) : null;
     if (gossiped === false) {
-      s.partial = true;
-      log.debug(`seed ${label} answered, its state exchange failed: joining it again later`);
+      s.partial = false;
+      log.debug(`seed ${label} answered, its state exchange failed: the members' gossip brings the swarm`);
       return true;
     }
     const peers = Array.isArray(answer.peers) ? answer.peers : [];
+    // A seed that answered a page (a large swarm): the listed peers wait until the rest of the
+    // state is in (not awaited by the join). Probed at once, the SWIM members the page left out
+    // (224 of the 256 listed) were probed by every joiner, 64 per 5 s, and the seed joined again
+    // for the rest of its list.
+    const whole = gossiped ? (this.host.gossipWhole?.() ?? null) : null;
+    if (whole) {
+      void whole.then(async () => {
+        if (this.active && this.host.running()) s.partial = (await this.exchange(peers, seedNow, label)) > 0;
+      });
+      return true;
+    }
     s.partial = (await this.exchange(peers, seedNow, label)) > 0;
     log.debug(`joined seed ${label}: ${this.host.peerCount()} peer(s) known`);
     return true;

@@ -97,6 +97,14 @@ export interface SwimPushPull<U = MemberUpdate> {
   since?: number;
   /** In a state: the sender's version (a counter of the changes to its member list). */
   version?: number;
+  /**
+   * In a join's request: list at most this many members, a random sample of those alive (the
+   * joiner takes the rest from members of that sample, not from the seed). Bun nodes of this
+   * version send it; an older one ignores it and answers its whole state.
+   */
+  page?: number;
+  /** In an answer to a `page` request: true when the list is such a sample, not the whole state (no `version` then). */
+  partial?: boolean;
 }
 
 /** Gossip: updates only, to a few random members; answered by an ack with the receiver's own updates. */
@@ -171,6 +179,12 @@ export interface SwimPorts {
    * evidence that the member is gone, so it is probed at once, out of turn. Default: never.
    */
   isRefused?: (error: unknown) => boolean;
+  /**
+   * True when a send failed because no answer came in time (the target may be only slow): a
+   * first join's request is then sent again (see `SwimCore.join`), as when the core's own wait
+   * ran out; a send that failed otherwise (refused, an error answer) is not. Default: never.
+   */
+  isTimeout?: (error: unknown) => boolean;
 }
 
 /** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */
@@ -200,6 +214,13 @@ export interface SwimConfig {
   /** Full-state exchange with one random member every this many seconds, scaled up past 32 members (default 30). */
   pushPullInterval: number;
   /**
+   * Members a joiner asks its seed for (default 32; 0: the whole state, as before): the seed
+   * answers a random sample of its live members, and the joiner exchanges full state with one of
+   * them and catches up there. A seed that gave every joiner of a mass join its whole state (and
+   * answered each one's catch-up pulls) did O(N²) work alone; at 1,000 nodes it never got done.
+   */
+  joinPage: number;
+  /**
    * Piggybacked updates per message at most this many bytes (default 8192). memberlist keeps to a
    * UDP datagram (1400); these messages ride on TCP calls, and a bigger budget spreads a mass join
    * about five times faster in the simulation (300 nodes: 1.5 s instead of 7.5 s).
@@ -225,6 +246,7 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   gossipInterval: 0.2,
   gossipNodes: 3,
   pushPullInterval: 30,
+  joinPage: 32,
   maxPiggybackBytes: 8192,
   awarenessMax: 8,
   deadRetention: 30,
@@ -293,6 +315,9 @@ export const MAX_UPDATES = 20_000;
 export function isId(value: unknown): value is string {
   return typeof value === "string" && value.length > 0 && value.length <= MAX_ID;
 }
+
+/** Largest `page` a push-pull request may ask for (larger ones are read as this). */
+export const MAX_PAGE = 1024;
 
 /** True for a list version (`since`, `version`): a non-negative safe integer. */
 export function isVersion(value: unknown): value is number {

@@ -27,6 +27,7 @@ import {
   isId,
   isVersion,
   MAX_ADDRESS,
+  MAX_PAGE,
   MAX_UPDATES,
   readUpdate,
   SWIM_STATES,
@@ -274,6 +275,9 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       const message: SwimPushPull<InboundUpdate> = { kind: "push_pull", from, join: raw.join === true, members: updates };
       if (isVersion(raw.since)) message.since = raw.since;
       if (isVersion(raw.version)) message.version = raw.version;
+      // A page (a Bun joiner's request) of at least one member; a huge one is read as the largest.
+      if (isVersion(raw.page) && raw.page > 0) message.page = Math.min(raw.page, MAX_PAGE);
+      if (raw.partial === true) message.partial = true;
       return { message, malformed };
     }
     case "gossip":

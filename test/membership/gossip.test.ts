@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { CallTimeoutError } from "../../src/errors.ts";
 import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
@@ -90,6 +91,30 @@ describe("membership - gossip among Bun peers", () => {
       // SWIM decides for it: membership neither heartbeats it nor reaps it by silence.
       expect(gossip.owns(id)).toBe(true);
       expect(table.has(id)).toBe(true);
+    } finally {
+      gossip.stop();
+    }
+  });
+
+  test("a peer whose join goes unanswered is handed back to heartbeats while SWIM sends the join again", async () => {
+    const { host } = fakeGossipHost("a".repeat(64), { swim: true });
+    const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 0.05, heartbeatTimeout: 0.05, peerTimeout: 1, maxPeers: 10 }));
+    gossip.start();
+    try {
+      const id = "b".repeat(64);
+      // Whether SWIM owned the peer as each attempt went out (each one then times out: a cut link).
+      const ownedAtAttempt: boolean[] = [];
+      host.call = (_target, endpoint) => {
+        if (endpoint === SWIM_ENDPOINTS.push_pull) ownedAtAttempt.push(gossip.owns(id));
+        return Promise.reject(new CallTimeoutError(endpoint, "127.0.0.1:4000", 50));
+      };
+      const entry = host.admit({ id, address: "127.0.0.1", port: 4000, swarm: "lab", team: "default", name: "b", kind: "node", capabilities: [], last_seen: 0 }, "mdns")!;
+      expect(await gossip.exchange(entry, 0.05)).toBe(false);
+      // SWIM holds no member for it until an answer comes: owned meanwhile, nobody would notice
+      // it fall silent. Owned for the first attempt only; heartbeats watch it during the others.
+      expect(ownedAtAttempt).toEqual([true, false, false]);
+      expect(gossip.owns(id)).toBe(false);
+      expect(gossip.core!.member(id)).toBeUndefined();
     } finally {
       gossip.stop();
     }

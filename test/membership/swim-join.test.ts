@@ -4,7 +4,8 @@
  * joiner could still miss a member its seed did not hold alive when it looked.
  */
 import { describe, expect, test } from "bun:test";
-import { SimNetwork } from "./swim-sim.ts";
+import type { MemberUpdate, SwimConfig } from "../../src/membership/swim-types.ts";
+import { convergedSwarm, readWholeMessage, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 describe("swim core - after the catch-up", () => {
   test("a joiner whose pulls ended exchanges full state once with another member, and learns what its seed never held", async () => {
@@ -28,5 +29,141 @@ describe("swim core - after the catch-up", () => {
     const pushPulls = joiner.core.stats().pushPulls;
     await net.clock.run(20);
     expect(joiner.core.stats().pushPulls).toBe(pushPulls);
+  });
+});
+
+/** Counts what `node`'s core answers to push-pulls: requests, and member records listed in the answers. */
+function countPushPulls(node: SimNode): { requests: number; listed: number; joins: number } {
+  const counts = { requests: 0, listed: 0, joins: 0 };
+  const handle = node.core.handle.bind(node.core);
+  node.core.handle = async (raw) => {
+    const answer = await handle(raw);
+    if (answer?.kind === "push_pull") {
+      counts.requests++;
+      counts.listed += answer.members.length;
+      if ((raw as { join?: unknown }).join === true) counts.joins++;
+    }
+    return answer;
+  };
+  return counts;
+}
+
+/** `count` nodes joining at once through the first (the seed), with `config`; the seed's push-pull counts. */
+async function massJoin(count: number, config: Partial<SwimConfig>): Promise<{ net: SimNetwork; seed: SimNode; atSeed: ReturnType<typeof countPushPulls>; seconds: number }> {
+  const net = new SimNetwork(config);
+  const seed = net.add();
+  const atSeed = countPushPulls(seed);
+  for (let i = 1; i < count; i++) void net.add().core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+  const seconds = await net.runUntil(() => net.converged(), 120);
+  return { net, seed, atSeed, seconds };
+}
+
+describe("swim core - a mass join that does not rest on the seed", () => {
+  test("the seed answers each joiner a page and no catch-up: its share is O(N); the swarm still converges", async () => {
+    const n = 200;
+    const paged = await massJoin(n, {});
+    expect(paged.net.converged()).toBe(true);
+    // A page of at most joinPage (32) members and the seed's own claim per joiner; besides, the
+    // catch-up pulls of the first joiners (those that came while the seed held 32 members or
+    // fewer, and so got its whole state), and the few periodic push-pulls that picked the seed.
+    expect(paged.atSeed.joins).toBe(n - 1);
+    expect(paged.atSeed.listed).toBeLessThan((n - 1) * 33 + 40 * n);
+    // Every joiner took the whole state from a member of its page, not from the seed.
+    expect(paged.net.nodes.slice(1).every((node) => node.core.stats().pushPulls >= 2)).toBe(true);
+    // Before (joinPage 0: the whole state to each joiner, and each joiner's catch-up pulls at the seed).
+    const whole = await massJoin(n, { joinPage: 0 });
+    expect(whole.net.converged()).toBe(true);
+    expect(whole.atSeed.listed).toBeGreaterThan(((n - 1) * n) / 2);
+    expect(whole.atSeed.requests).toBeGreaterThanOrEqual(2 * (n - 1));
+  }, 60_000);
+
+  test("a joiner given a page learns the members the page left out, from a member of it", async () => {
+    // No gossip, no piggybacked updates, no periodic push-pull: only the joins and pulls carry members.
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 4 });
+    const seed = net.add();
+    for (let i = 0; i < 12; i++) {
+      const node = net.add();
+      void node.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+      await net.runUntil(() => net.view(seed, node) === "alive", 5);
+    }
+    await net.clock.run(30);
+    const atSeed = countPushPulls(seed);
+    const joiner = net.add();
+    expect(await joinThrough(net, joiner, seed)).toBe(true);
+    // One page from the seed (itself and 4 members), then the whole state from a member of the page.
+    expect(atSeed.requests).toBe(1);
+    expect(atSeed.listed).toBe(5);
+    const knowsAll = () => net.nodes.every((other) => other === joiner || net.view(joiner, other) === "alive");
+    await net.runUntil(knowsAll, 5);
+    expect(knowsAll()).toBe(true);
+    // Its catch-up pulls went to that member: the seed answered nothing more.
+    await net.clock.run(20);
+    expect(atSeed.requests).toBe(1);
+  });
+
+  test("an unanswered first join is sent again twice at most, after jittered pauses; a refused one is not", async () => {
+    const net = new SimNetwork();
+    const seed = net.add();
+    const atSeed = countPushPulls(seed);
+    const joiner = net.add();
+    net.link(joiner, seed, true);
+    const started = net.clock.now;
+    expect(await joinThrough(net, joiner, seed, 1)).toBe(false);
+    // Three requests (none answered), each waited for 1 s, with pauses of 0.5 to 1.5 s and 1 to 3 s between.
+    expect(joiner.core.stats().pushPulls).toBe(3);
+    expect(net.clock.now - started).toBeGreaterThanOrEqual(3 + 0.5 + 1);
+    expect(net.clock.now - started).toBeLessThanOrEqual(3 + 1.5 + 3 + 0.1);
+    expect(atSeed.requests).toBe(0);
+    await net.clock.run(30);
+    expect(joiner.core.stats().joins).toBe(1);
+
+    const other = net.add();
+    net.kill(seed, true);
+    expect(await joinThrough(net, other, seed, 1)).toBe(false);
+    expect(other.core.stats().pushPulls).toBe(1);
+  });
+});
+
+/** `joiner` joins through `seed` (timeout `timeout`), the virtual clock running until the join returns (at most 60 s). */
+async function joinThrough(net: SimNetwork, joiner: SimNode, seed: SimNode, timeout?: number): Promise<boolean | null> {
+  let result: boolean | null = null;
+  void joiner.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, timeout).then((ok) => void (result = ok));
+  await net.runUntil(() => result !== null, 60);
+  return result;
+}
+
+describe("swim core - the gossip of newcomers' claims", () => {
+  /** Alive claims about `subject` that `sender` sent or answered with, counted as the other nodes receive them. */
+  function claimsSent(net: SimNetwork, sender: SimNode, subject: SimNode): { count: number } {
+    const counted = { count: 0 };
+    const about = (updates: readonly MemberUpdate[]) => updates.filter((u) => u.id === subject.id && u.state === "alive").length;
+    for (const node of net.nodes) {
+      const handle = node.core.handle.bind(node.core);
+      node.core.handle = async (raw) => {
+        const message = readWholeMessage(raw);
+        if (node !== sender && message?.from === sender.id && message.kind !== "push_pull") counted.count += about(message.updates);
+        const answer = await handle(raw);
+        if (node === sender && answer && answer.kind !== "push_pull") counted.count += about(answer.updates);
+        return answer;
+      };
+    }
+    return counted;
+  }
+
+  test("a newcomer's claim relayed by a member is gossiped on 6 times; the newcomer's own, the full 6 × ⌈log10(N + 1)⌉", async () => {
+    const net = await convergedSwarm(20);
+    await net.clock.run(60); // every queue drained
+    const [a, b] = net.nodes as [SimNode, SimNode];
+    const relayed = net.add();
+    const own = net.add();
+    const fromRelay = claimsSent(net, a, relayed);
+    await a.core.handle({ kind: "gossip", from: b.id, updates: [relayed.core.introduction()] });
+    await net.clock.run(30);
+    expect(fromRelay.count).toBe(6);
+    const fromOwn = claimsSent(net, a, own);
+    await a.core.handle({ kind: "gossip", from: own.id, updates: [own.core.introduction()] });
+    await net.clock.run(30);
+    // 21 members: 6 × ⌈log10(23)⌉ = 12.
+    expect(fromOwn.count).toBe(12);
   });
 });
