@@ -14,11 +14,21 @@ describe("heartbeat answers - what the table keeps of them", () => {
     const a = peer("a", "198.51.100.2", 9002);
     host.add(a, host.clock);
     // Each answer decoded anew brings its own array (as the codec makes one per message).
-    host.network.set(a.address, a.port, () => ({ ok: true, self: { ...a, name: "renamed", capabilities: ["translate", "summarize"] } }));
+    const answered: string[][] = [];
+    host.network.set(a.address, a.port, () => {
+      const capabilities = ["translate", "summarize"];
+      answered.push(capabilities);
+      return { ok: true, self: { ...a, name: "renamed", capabilities } };
+    });
     expect(await liveness.beat(host.table.get(a.id)!)).toBe(true);
     const kept = host.table.get(a.id)!.peer;
     expect(kept.name).toBe("renamed");
     expect(kept.capabilities).toEqual(["translate", "summarize"]);
-    expect(kept.capabilities).toBe(sharedList(["translate", "summarize"]));
+    // The shared list is frozen; past the table's bound of distinct lists (other tests of the
+    // process may have filled it) it is a frozen copy, never the answer's own array.
+    expect(Object.isFrozen(kept.capabilities)).toBe(true);
+    expect(answered).toHaveLength(1);
+    expect(kept.capabilities).not.toBe(answered[0]!);
+    expect(kept.capabilities).toEqual(sharedList(["translate", "summarize"]));
   });
 });
