@@ -57,8 +57,10 @@ export const MAX_VECTOR_ENTRIES = 1024;
  * (docs/performance.md, "Record MACs": measured at 50 and 200 peers).
  */
 export const DEFAULT_MAC_RECIPIENTS = 256;
-/** Pairwise keys kept (each about 200 bytes with its HMAC prefix), least recently used forgotten first. */
+/** Pairwise keys kept, the oldest forgotten first (memory per pair: docs/performance.md, "Record MACs"). */
 export const MAX_PAIR_KEYS = 4096;
+/** Seconds a pair held is used before the peer's binding is looked at again (see `RecordMacs.pair`). */
+export const BINDING_RECHECK = 5;
 
 const X25519_SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
 /** Bytes of a binding: version, X25519 public key, issue time (ms, uint64), Ed25519 signature. */
@@ -84,6 +86,8 @@ interface Pair {
   /** The binding as last seen (the same bytes again need no check). */
   raw: Uint8Array;
   issuedAt: number;
+  /** When (`performance.now()` ms) the peer's binding was last looked at. */
+  seenAt: number;
   /** The pairwise key, null when the shared secret was degenerate (no MACs with that peer). */
   key: KeyObject | null;
   /** TAG_LABEL || author id || recipient id, for both directions (this node's tags, and the peer's to it). */
@@ -174,12 +178,17 @@ export class RecordMacs {
 
   /**
    * The pair of this node and `id`, its binding checked and its key derived when new or changed;
-   * null when `id` offered no valid binding (then no MAC either way).
+   * null when `id` offered no valid binding (then no MAC either way). A pair held is used as it is
+   * for {@link BINDING_RECHECK} s before the peer's binding is looked at again (a lookup per
+   * recipient per record cost more than its tag); `fresh` looks at once (a tag that failed).
    */
-  private pair(id: string): Pair | null {
+  private pair(id: string, fresh = false): Pair | null {
     if (id === this.id || !HEX_ID.test(id)) return null;
-    const raw = this.bindingOf(id);
     const held = this.pairs.get(id);
+    const now = performance.now();
+    if (held && !fresh && now - held.seenAt < BINDING_RECHECK * 1000) return held.key ? held : null;
+    const raw = this.bindingOf(id);
+    if (held) held.seenAt = now;
     if (held && (raw === held.raw || raw === undefined || raw === null || sameBytes(raw, held.raw))) return held.key ? held : null;
     const binding = readBinding(raw);
     if (!binding) return held?.key ? held : null;
@@ -187,7 +196,8 @@ export class RecordMacs {
     if (held && binding.issuedAt <= held.issuedAt) return held.key ? held : null;
     this.stats.bindingsChecked++;
     if (!verifySignature(id, bindingStatement(id, this.swarm, binding.publicKey, binding.issuedAt), binding.sig)) return held?.key ? held : null;
-    const pair: Pair = { raw: new Uint8Array(raw as Uint8Array), issuedAt: binding.issuedAt, key: this.derive(id, binding.publicKey), toPeer: tagPrefix(this.id, id), fromPeer: tagPrefix(id, this.id) };
+    // `raw` is the hello answer's own copy (the codec copies binary values out of the frame).
+    const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, key: this.derive(id, binding.publicKey), toPeer: tagPrefix(this.id, id), fromPeer: tagPrefix(id, this.id) };
     this.pairs.set(id, pair);
     return pair.key ? pair : null;
   }
@@ -253,23 +263,27 @@ export class RecordMacs {
    */
   check(author: string, bytes: Uint8Array, sig: Uint8Array, vector: unknown): boolean {
     const entries = readVector(vector);
-    if (entries === 0) return false;
     const v = vector as Uint8Array;
     const hint = this.hint;
-    let expected: Buffer | null = null;
-    for (let i = 0, at = 1; i < entries; i++, at += ENTRY_BYTES) {
-      if (v[at] !== hint[0] || v[at + 1] !== hint[1] || v[at + 2] !== hint[2] || v[at + 3] !== hint[3]) continue;
-      if (expected === null) {
-        const pair = this.pair(author);
-        if (!pair) break;
-        expected = tag(pair.key!, pair.fromPeer, recordDigest(bytes, sig)).subarray(0, TAG_BYTES);
+    let digest: Buffer | null = null;
+    // With the pair held, then (when a tag failed and a held pair was used) with the peer's binding
+    // looked at again: the author may have a new key since.
+    for (let attempt = 0; attempt < 2 && entries > 0; attempt++) {
+      const before = this.pairs.get(author);
+      const pair = this.pair(author, attempt > 0);
+      if (!pair || (attempt > 0 && pair === before)) break;
+      let expected: Buffer | null = null;
+      for (let i = 0, at = 1; i < entries; i++, at += ENTRY_BYTES) {
+        if (v[at] !== hint[0] || v[at + 1] !== hint[1] || v[at + 2] !== hint[2] || v[at + 3] !== hint[3]) continue;
+        expected ??= tag(pair.key!, pair.fromPeer, (digest ??= recordDigest(bytes, sig))).subarray(0, TAG_BYTES);
+        if (timingSafeEqual(expected, v.subarray(at + HINT_BYTES, at + ENTRY_BYTES))) {
+          this.stats.macVerified++;
+          return true;
+        }
       }
-      if (timingSafeEqual(expected, v.subarray(at + HINT_BYTES, at + ENTRY_BYTES))) {
-        this.stats.macVerified++;
-        return true;
-      }
+      if (expected === null) break; // no entry for this node: nothing to retry
     }
-    this.stats.macFailed++;
+    if (entries > 0) this.stats.macFailed++;
     return false;
   }
 }
