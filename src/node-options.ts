@@ -93,7 +93,7 @@ export interface NodeOptions {
    * `false`: no MACs made, offered or checked. See docs/security.md#record-macs.
    */
   recordMacs?: boolean;
-  /** Recipients a record's MACs are made for, at most (default 256; past it a random sample). See docs/security.md#record-macs. */
+  /** Known peers past which records carry no MACs (default 64: their bytes then cost more than the checks they save). See docs/security.md#record-macs. */
   recordMacRecipients?: number;
   /** First contacts to join: `"host:port"`, `"host"` (port 9999) or `["host", port]`. */
   seeds?: SeedLike[];

@@ -204,7 +204,7 @@ export class Conversations {
   /**
    * Called by the endpoint dispatcher for every call that carries a broadcast (before its handler):
    * records the opening `message` event (id = nonce) and emits `broadcast.received` the first time,
-   * once its signature passed (the handler does not wait for the check).
+   * once its signature (or its MAC `mac`) passed (the handler does not wait for the check).
    */
   observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: unknown, mac: Uint8Array | null = null): void {
     const opening = receivedOpening(broadcast, endpoint, args, kwargs, this.host, signatureText(sig));
@@ -241,7 +241,7 @@ export class Conversations {
     return { nonce, peer: self, result: result ?? null };
   }
 
-  /** Serve `_synapse.broadcast.reply`: {@link acceptReply}, then send it on to the swarm. @throws {EndpointError} as it does. */
+  /** Serve `_synapse.broadcast.reply`: {@link acceptReply}, then send it on (with its MACs `mac`). @throws {EndpointError} as it does. */
   async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac: Uint8Array | null = null): Promise<{ ok: true }> {
     this.dissemination.stats.eventsReceived++;
     const peer = await this.acceptReply(nonce, peerRaw, result, sig, mac);
@@ -252,7 +252,7 @@ export class Conversations {
 
   /**
    * The one door for a reply off the network (a `_synapse.broadcast.reply` call or a batch item):
-   * checked (its signature too), filed once per (nonce, peer). The replier when new here, else null.
+   * checked (its signature, or its MAC `mac` for this node), filed once per (nonce, peer). The replier when new here, else null.
    *
    * @throws {EndpointError} `bad_request` for a malformed reply or a replier outside the swarm/team.
    */

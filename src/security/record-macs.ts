@@ -51,12 +51,14 @@ const TAG_BYTES = 16;
 /** Most entries a vector read off the network may hold (a longer one is ignored whole). */
 export const MAX_VECTOR_ENTRIES = 1024;
 /**
- * Recipients an author makes tags for, at most (default of `recordMacRecipients`): where more Bun
- * peers are bound, a random sample of this many. At 20 bytes a recipient a record grows by up to
- * 5 KB, which every copy of it carries and every node's item memory holds for its keep time
- * (docs/performance.md, "Record MACs": measured at 50 and 200 peers).
+ * Known peers past which an author makes no tags at all (default of `recordMacRecipients`). A tag
+ * saves one check (about 45 µs) at one recipient, but costs 20 bytes in every copy of its record,
+ * and a record travels to every node (about 1.5 copies a node): the bytes a tag costs grow with the
+ * swarm, its saving does not. Measured (docs/performance.md, "Record MACs"): at 50 peers the tags
+ * paid (the broadcast with replies got faster), at 200 they cost twice the CPU and 13 times the
+ * bytes of a round. A sample of recipients would not help: each tag costs the same wherever it goes.
  */
-export const DEFAULT_MAC_RECIPIENTS = 256;
+export const DEFAULT_MAC_RECIPIENTS = 64;
 /** Pairwise keys kept, the oldest forgotten first (memory per pair: docs/performance.md, "Record MACs"). */
 export const MAX_PAIR_KEYS = 4096;
 /** Seconds a pair held is used before the peer's binding is looked at again (see `RecordMacs.pair`). */
@@ -126,7 +128,7 @@ export interface RecordMacsOptions {
   swarm: string | null;
   /** The raw binding peer `id` offered in its hello, if this node has one (null/undefined: none). */
   bindingOf: (id: string) => unknown;
-  /** Recipients a record's tags are made for, at most (default {@link DEFAULT_MAC_RECIPIENTS}). */
+  /** Known peers past which records carry no tags (default {@link DEFAULT_MAC_RECIPIENTS}). */
   maxRecipients?: number;
 }
 
@@ -219,24 +221,17 @@ export class RecordMacs {
 
   /**
    * The vector of tags of a record this node authored (signed bytes `bytes`, signature `sig`) for
-   * the `recipients` it has a binding of (a random sample of {@link maxRecipients} when more), or
-   * null when none has one.
+   * the `recipients` it has a binding of; null when none has one, or when there are more than
+   * {@link maxRecipients} recipients (see {@link DEFAULT_MAC_RECIPIENTS}: no pair is even derived).
    */
   tags(bytes: Uint8Array, sig: Uint8Array, recipients: readonly string[]): Uint8Array | null {
+    if (recipients.length > this.maxRecipients) return null;
     const pairs: Array<{ id: string; pair: Pair }> = [];
     for (const id of recipients) {
       const pair = this.pair(id);
       if (pair) pairs.push({ id, pair });
     }
     if (pairs.length === 0) return null;
-    if (pairs.length > this.maxRecipients) {
-      // A partial Fisher-Yates shuffle: the first maxRecipients are a uniform sample.
-      for (let i = 0; i < this.maxRecipients; i++) {
-        const j = i + Math.floor(Math.random() * (pairs.length - i));
-        [pairs[i], pairs[j]] = [pairs[j]!, pairs[i]!];
-      }
-      pairs.length = this.maxRecipients;
-    }
     const d = recordDigest(bytes, sig);
     const out = Buffer.alloc(1 + pairs.length * ENTRY_BYTES);
     out[0] = VECTOR_VERSION;

@@ -166,19 +166,22 @@ describe("record MACs - tags and checks", () => {
     expect(b.macs.check(a.id, bytes, sig, renewed.tags(bytes, sig, [b.id]))).toBe(true);
   });
 
-  test("past the recipient cap, a sample of that many gets a MAC; forget() drops a pair's key", () => {
+  test("past the recipient cap no tags are made (nor keys derived); forget() drops a pair's key", () => {
     const parties = Array.from({ length: 6 }, () => party());
     meet(...parties);
     const [a, ...others] = parties as [ReturnType<typeof party>, ...Array<ReturnType<typeof party>>];
-    const capped = new RecordMacs({ identity: a.identity, swarm: "lab", bindingOf: (id) => a.seen.get(id), maxRecipients: 3 });
+    const capped = new RecordMacs({ identity: a.identity, swarm: "lab", bindingOf: (id) => a.seen.get(id), maxRecipients: 4 });
     for (const o of others) o.seen.set(a.id, capped.binding);
     const { bytes, sig } = signedReply(a);
-    const vector = capped.tags(bytes, sig, others.map((o) => o.id))!;
-    expect(readVector(vector)).toBe(3);
-    expect(others.filter((o) => o.macs.check(a.id, bytes, sig, vector)).length).toBe(3);
-    expect(capped.pairCount).toBe(5);
-    capped.forget(others[0]!.id);
+    expect(capped.tags(bytes, sig, others.map((o) => o.id))).toBeNull(); // 5 recipients, cap 4
+    expect(capped.pairCount).toBe(0);
+    const vector = capped.tags(bytes, sig, others.slice(0, 4).map((o) => o.id))!;
+    expect(readVector(vector)).toBe(4);
+    expect(others.filter((o) => o.macs.check(a.id, bytes, sig, vector)).length).toBe(4);
     expect(capped.pairCount).toBe(4);
+    capped.forget(others[0]!.id);
+    expect(capped.pairCount).toBe(3);
+    expect(() => new RecordMacs({ identity: a.identity, swarm: "lab", bindingOf: () => null, maxRecipients: 0 })).toThrow("recordMacRecipients");
   });
 
   test("a record digest covers the signature", () => {
