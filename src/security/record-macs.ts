@@ -9,7 +9,7 @@
  *   time). A newer binding of an id replaces an older one; an older one is ignored.
  * - Pairwise keys: k(a, b) = HKDF-SHA256(X25519(a, b), salt = {@link PAIR_SALT}, info = both ids and
  *   both public keys, sorted by id), 32 bytes; derived the first time a pair is used, cached (at
- *   most {@link MAX_PAIR_KEYS}, least recently used forgotten first), dropped when the peer's binding
+ *   most {@link MAX_PAIR_KEYS}, the oldest forgotten first), dropped when the peer's binding
  *   changes or {@link RecordMacs.forget} is called.
  * - Tags: d = SHA-256(m || s) of a record's signed bytes m and its signature s; the tag for
  *   recipient r is the first 16 bytes of HMAC-SHA256(k(author, r), {@link TAG_LABEL} || author id ||
@@ -18,6 +18,7 @@
  * - The vector: one byte {@link VECTOR_VERSION}, then entries of 20 bytes: a hint (the first 4
  *   bytes of the recipient's id) and the tag. A receiver tries every entry with its hint (hints may
  *   collide); a malformed vector, or one of more than {@link MAX_VECTOR_ENTRIES} entries, is ignored.
+ *   An author that knows more than `maxRecipients` peers makes none ({@link DEFAULT_MAC_RECIPIENTS}).
  *
  * A MAC under k(a, b) can be made only by a or b: b forging one fools only b. Whatever fails here
  * (no tag, no binding, a wrong tag) falls back to the signature check, so a bad MAC can only cost
