@@ -283,7 +283,7 @@ export class Dissemination {
     this.stats.batchesSent++;
     this.inFlight++;
     const work = this.host
-      .call(peer, ConversationEndpoint.Batch, [wiresFor(due, this.host.macs?.(peer) === true)], { from: this.selfId, have })
+      .call(peer, ConversationEndpoint.Batch, [wiresFor(due, () => this.host.macs?.(peer) === true)], { from: this.selfId, have })
       .then(
         async (answer) => {
           const fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
@@ -330,7 +330,7 @@ export class Dissemination {
     // The digest alone says what the caller lacks (an answer of this node's may have been lost).
     const out = this.due(answer, () => true);
     this.handOver(out, senderId);
-    return { items: wiresFor(out, sender !== null && this.host.macs?.(sender) === true) };
+    return { items: wiresFor(out, () => sender !== null && this.host.macs?.(sender) === true) };
   }
 
   /** Items of an answer to this node's batch. */

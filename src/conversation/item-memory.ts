@@ -51,11 +51,13 @@ export function release(e: Entry): void {
 }
 
 /**
- * The entries' wire forms for a peer: as remembered (with their record MACs) when it takes MACs
- * (`macs`: its hello offered `mac`), else without them (docs/security.md#record-macs).
+ * The entries' wire forms for a peer: as remembered (with their record MACs) when none has MACs or
+ * the peer takes them (`macs()`: its hello offered `mac`, asked only then), else without them
+ * (docs/security.md#record-macs).
  */
-export function wiresFor(entries: Entry[], macs: boolean): WireItem[] {
-  return macs ? entries.map((e) => e.wire) : entries.map((e) => withoutMac(e.wire));
+export function wiresFor(entries: Entry[], macs: () => boolean): WireItem[] {
+  const wires = entries.map((e) => e.wire);
+  return wires.some((w) => ("event" in w ? w.mac : w.reply.mac)) && !macs() ? wires.map(withoutMac) : wires;
 }
 
 /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */

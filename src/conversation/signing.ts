@@ -14,7 +14,7 @@ import type { ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { SIG_KEY, SignedRecords, eventBytes, replyBytes, signatureBytes } from "../security/records.ts";
 import type { ConversationHost } from "./contracts.ts";
-import { keptVector } from "../security/record-macs.ts";
+import { keptVector, type RecordMacs } from "../security/record-macs.ts";
 
 /** A non-signing, open-swarm checker: what a conversation layer without `host.records` uses. */
 export function openRecords(): SignedRecords {
@@ -86,21 +86,29 @@ export class SignatureRoutes {
     return this.perPeer(kwargs, signed, signed && mac ? { ...signed, mac } : null);
   }
 
-  /** The ids record MACs are made for: the known peers (those with a bound MAC key get one, record-macs.ts). */
-  private macRecipients = (): string[] => this.host.peers().map((p) => p.id);
+  /**
+   * The ids record MACs are made for: the known peers (those with a bound MAC key get one,
+   * record-macs.ts); null past the recipient cap (no MACs: nothing else is looked at).
+   */
+  private macRecipients(macs: RecordMacs): string[] | null {
+    const peers = this.host.peers();
+    return peers.length > macs.maxRecipients ? null : peers.map((p) => p.id);
+  }
 
   /** The MAC vector of this node's signed event, or null (no MACs, no peer with a bound key). */
   eventMacs(event: ConversationEvent): Uint8Array | null {
     const macs = this.records.macs;
     const sig = macs && signatureBytes(event.metadata[SIG_KEY]);
-    return sig ? macs!.tags(eventBytes(event), sig, this.macRecipients()) : null;
+    const to = sig && this.macRecipients(macs!);
+    return to ? macs!.tags(eventBytes(event), sig!, to) : null;
   }
 
   /** The MAC vector of this node's reply to `nonce` signed as `sig`, or null (as {@link eventMacs}). */
   replyMacs(nonce: string, result: unknown, sig: unknown): Uint8Array | null {
     const macs = this.records.macs;
     const bytes = macs && signatureBytes(sig);
-    return bytes ? macs!.tags(replyBytes(nonce, macs!.id, result), bytes, this.macRecipients()) : null;
+    const to = bytes && this.macRecipients(macs!);
+    return to ? macs!.tags(replyBytes(nonce, macs!.id, result), bytes!, to) : null;
   }
 
   /**

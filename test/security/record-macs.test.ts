@@ -278,14 +278,16 @@ describe("record MACs - who is sent them", () => {
     const reply = toWire({ kind: "reply", nonce: "n", peer: p, result: 1, sig: new Uint8Array(64), mac });
     const event = toWire({ kind: "event", event: { event_id: "e" } as never, mac });
     const entries = [reply, event].map((wire) => ({ wire }) as Entry);
-    expect(wiresFor(entries, true)).toEqual([reply, event]);
-    const stripped = wiresFor(entries, false);
+    expect(wiresFor(entries, () => true)).toEqual([reply, event]);
+    const stripped = wiresFor(entries, () => false);
     expect(JSON.stringify(stripped)).not.toContain("mac");
     expect(stripped[0]).toEqual({ reply: { nonce: "n", peer: p, result: 1, sig: new Uint8Array(64) } });
     expect(stripped[1]).toEqual({ event: { event_id: "e" } as never });
     // An item without MACs is sent as it is (no copy).
     const plainWire = toWire({ kind: "reply", nonce: "n", peer: p, result: 1, sig: null });
     expect(withoutMac(plainWire)).toBe(plainWire);
+    // Items without MACs: the peer's features are not even asked.
+    expect(wiresFor([{ wire: plainWire } as Entry], () => { throw new Error("asked"); })).toEqual([plainWire]);
   });
 });
 
