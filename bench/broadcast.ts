@@ -50,7 +50,7 @@ import type { CallContext, NodeOptions } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
 import { benchNodeOptions, countReplyCalls } from "./lib/broadcast-calls.ts";
 import { measureMultiProcess, type MultiProcessResult } from "./lib/broadcast-swarm.ts";
-import { shareVerifiedSignatures } from "../src/security/records.ts";
+import { sharedVerifier, shareVerifiedSignatures } from "../src/security/records.ts";
 
 // Every node checks every signature for itself, as a node on a machine of its own does: the
 // process-wide sharing of verified signatures would make a process of many nodes check each once.
@@ -78,6 +78,12 @@ export interface BroadcastResult {
   maxReplyCallsPerPeer: number | null;
   /** Baseline: N concurrent direct calls from the origin, median ms. */
   directCallsMs: number;
+  /**
+   * Events and replies the nodes accepted over the whole run (silent broadcasts included), by how:
+   * an Ed25519 check (`signature`, on the signature thread or inline) or a record MAC for the node
+   * (`mac`: a signature check avoided, docs/security.md#record-macs).
+   */
+  checks: { signature: number; mac: number };
 }
 
 const ROUND_TIMEOUT_MS = 30_000;
@@ -156,6 +162,7 @@ export async function startSwarm(
 /** Measure `rounds` broadcasts to `n` peers in the given gossip mode (`extra(i)`: more options of node i). */
 export async function measureBroadcast(n: number, rounds: number, mode: GossipMode, extra?: (i: number) => NodeOptions): Promise<BroadcastResult> {
   const nodes = await startSwarm(n, mode.kind === "fanout" ? mode.k : undefined, gossipOptions(mode), extra);
+  const checksBefore = sharedVerifier().stats.onThread + sharedVerifier().stats.inline;
   const [origin, ...peers] = nodes as [Node, ...Node[]];
   const state = { t0: 0, received: 0, deliveredAt: 0, atOrigin: 0, originAt: 0, complete: 0, everywhereAt: 0, replyCalls: 0 };
   const byCaller = new Map<string, number>();
@@ -243,7 +250,11 @@ export async function measureBroadcast(n: number, rounds: number, mode: GossipMo
   } finally {
     await Promise.all(nodes.map((node) => node.stop()));
   }
+  const verifier = sharedVerifier().stats;
+  const checks = { signature: verifier.onThread + verifier.inline - checksBefore, mac: 0 };
+  for (const node of nodes) checks.mac += node.records.stats.macVerified;
   return {
+    checks,
     peers: n,
     gossip: gossipLabel(mode),
     rounds,

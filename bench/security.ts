@@ -12,7 +12,9 @@
  *   scenario), with every event and reply signed and checked, against the same swarm of nodes that
  *   sign nothing (a fixed `id` that is not their key: what Python-like peers cost), side by side:
  *   all nodes in this process, and again spread over 4 worker processes (`lib/broadcast-swarm.ts`,
- *   where each process checks only its own nodes' signatures, on both cores).
+ *   where each process checks only its own nodes' signatures, on both cores). The signed nodes
+ *   make and check record MACs between them (the default, docs/security.md#record-macs): the
+ *   tables count the records accepted by an Ed25519 check and by a MAC (a check avoided).
  *
  * Plain and encrypted measurements alternate over several rounds; each figure is the median over
  * the rounds. Targets (issue #13): encrypted sequential p50 at most 1.3x plaintext, encrypted
@@ -165,6 +167,9 @@ const mpSide = (runs: MultiProcessResult[]) => ({
   everywhereMs: median(runs.map((r) => r.repliesEverywhereMs)),
   cpuMsPerNode: median(runs.map((r) => r.cpuMsPerNode)),
   incomplete: runs.reduce((sum, r) => sum + r.incompleteRounds.length, 0),
+  // Events and replies accepted over the runs: by an Ed25519 check, or by a record MAC (a check avoided).
+  signatureChecks: runs.reduce((sum, r) => sum + r.checks.onThread + r.checks.inline, 0),
+  macChecks: runs.reduce((sum, r) => sum + r.checks.mac, 0),
 });
 const mpUnsignedSide = mpSide(mpUnsigned);
 const mpSignedSide = mpSide(mpSigned);
@@ -176,6 +181,8 @@ const broadcastSide = (runs: BroadcastResult[]) => ({
   atOriginMs: median(runs.map((r) => r.repliesAtOriginMs)),
   everywhereMs: median(runs.map((r) => r.repliesEverywhereMs)),
   replyCalls: median(runs.map((r) => r.replyCallsPerRound)),
+  signatureChecks: runs.reduce((sum, r) => sum + r.checks.signature, 0),
+  macChecks: runs.reduce((sum, r) => sum + r.checks.mac, 0),
 });
 const unsignedBroadcast = broadcastSide(unsignedRuns);
 const signedBroadcast = broadcastSide(signedRuns);
@@ -201,16 +208,16 @@ printTable("Handshake (Noise XXpsk3 + identity proofs)", ["", "p50 µs", "p99 µ
   ["over TCP: connect to usable", result.handshakeTcp.p50Us, result.handshakeTcp.p99Us, result.handshakeTcp.samples],
   ["computation only, both sides", result.handshakeCpu.p50Us, result.handshakeCpu.p99Us, result.handshakeCpu.samples],
 ]);
-printTable(`Broadcast to ${SIGNED_PEERS} peers, every peer replies (batched dissemination, the default), ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS} rounds)`, ["", "delivered", "replies at origin", "replies everywhere", "reply calls"], [
-  ["unsigned (nodes that sign nothing)", unsignedBroadcast.deliveredMs, unsignedBroadcast.atOriginMs, unsignedBroadcast.everywhereMs, unsignedBroadcast.replyCalls],
-  ["signed and verified", signedBroadcast.deliveredMs, signedBroadcast.atOriginMs, signedBroadcast.everywhereMs, signedBroadcast.replyCalls],
+printTable(`Broadcast to ${SIGNED_PEERS} peers, every peer replies (batched dissemination, the default), ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS} rounds)`, ["", "delivered", "replies at origin", "replies everywhere", "reply calls", "signature checks", "MAC checks (checks avoided)"], [
+  ["unsigned (nodes that sign nothing)", unsignedBroadcast.deliveredMs, unsignedBroadcast.atOriginMs, unsignedBroadcast.everywhereMs, unsignedBroadcast.replyCalls, unsignedBroadcast.signatureChecks, unsignedBroadcast.macChecks],
+  ["signed and verified", signedBroadcast.deliveredMs, signedBroadcast.atOriginMs, signedBroadcast.everywhereMs, signedBroadcast.replyCalls, signedBroadcast.signatureChecks, signedBroadcast.macChecks],
 ]);
 printTable(
   `The same broadcast across ${MP_PROCESSES} processes, ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS + 1} rounds; CPU of all processes per round over the nodes)`,
-  ["", "delivered", "replies at origin", "replies everywhere", "CPU ms per node", "incomplete rounds"],
+  ["", "delivered", "replies at origin", "replies everywhere", "CPU ms per node", "incomplete rounds", "signature checks", "MAC checks (checks avoided)"],
   [
-    ["unsigned (nodes that sign nothing)", mpUnsignedSide.deliveredMs, mpUnsignedSide.atOriginMs, mpUnsignedSide.everywhereMs, mpUnsignedSide.cpuMsPerNode, mpUnsignedSide.incomplete],
-    ["signed and verified", mpSignedSide.deliveredMs, mpSignedSide.atOriginMs, mpSignedSide.everywhereMs, mpSignedSide.cpuMsPerNode, mpSignedSide.incomplete],
+    ["unsigned (nodes that sign nothing)", mpUnsignedSide.deliveredMs, mpUnsignedSide.atOriginMs, mpUnsignedSide.everywhereMs, mpUnsignedSide.cpuMsPerNode, mpUnsignedSide.incomplete, mpUnsignedSide.signatureChecks, mpUnsignedSide.macChecks],
+    ["signed and verified", mpSignedSide.deliveredMs, mpSignedSide.atOriginMs, mpSignedSide.everywhereMs, mpSignedSide.cpuMsPerNode, mpSignedSide.incomplete, mpSignedSide.signatureChecks, mpSignedSide.macChecks],
   ],
 );
 printTable("Closed vs open: targets", ["ratio", "measured", "target", "met"], [
@@ -238,8 +245,8 @@ writeResults(
       peers: SIGNED_PEERS,
       swarms: SIGNED_SWARMS,
       rounds: SIGNED_ROUNDS,
-      unsigned: { deliveredMs: round(unsignedBroadcast.deliveredMs), repliesAtOriginMs: round(unsignedBroadcast.atOriginMs), repliesEverywhereMs: round(unsignedBroadcast.everywhereMs), replyCalls: unsignedBroadcast.replyCalls },
-      signed: { deliveredMs: round(signedBroadcast.deliveredMs), repliesAtOriginMs: round(signedBroadcast.atOriginMs), repliesEverywhereMs: round(signedBroadcast.everywhereMs), replyCalls: signedBroadcast.replyCalls },
+      unsigned: { deliveredMs: round(unsignedBroadcast.deliveredMs), repliesAtOriginMs: round(unsignedBroadcast.atOriginMs), repliesEverywhereMs: round(unsignedBroadcast.everywhereMs), replyCalls: unsignedBroadcast.replyCalls, signatureChecks: unsignedBroadcast.signatureChecks, macChecks: unsignedBroadcast.macChecks },
+      signed: { deliveredMs: round(signedBroadcast.deliveredMs), repliesAtOriginMs: round(signedBroadcast.atOriginMs), repliesEverywhereMs: round(signedBroadcast.everywhereMs), replyCalls: signedBroadcast.replyCalls, signatureChecks: signedBroadcast.signatureChecks, macChecks: signedBroadcast.macChecks },
       multiProcess: { processes: MP_PROCESSES, rounds: SIGNED_ROUNDS + 1, unsigned: mpUnsignedSide, signed: mpSignedSide, runs: { unsigned: mpUnsigned, signed: mpSigned } },
     },
     ratios: { sequentialP50: round(sequentialRatio), throughput: round(throughputRatio), signedBroadcast: round(signedRatio), signedBroadcastMultiProcess: round(mpRatio), signedCpuPerNodeMultiProcess: round(mpCpuRatio) },

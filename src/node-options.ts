@@ -85,6 +85,16 @@ export interface NodeOptions {
    * Membership claims are checked on the event loop either way. See docs/security.md#cost.
    */
   signatureThread?: boolean;
+  /**
+   * Record MACs between Bun peers (default true): a signing node offers an X25519 key, bound to its
+   * identity, in its hello answer, and attaches to each event and reply it authors a short MAC for
+   * each Bun peer whose key it holds; a peer that finds a valid MAC for itself accepts the record
+   * without the Ed25519 check (the signature still travels, and anything else is checked by it).
+   * `false`: no MACs made, offered or checked. See docs/security.md#record-macs.
+   */
+  recordMacs?: boolean;
+  /** Known peers past which records carry no MACs (default 64: their bytes then cost more than the checks they save). See docs/security.md#record-macs. */
+  recordMacRecipients?: number;
   /** First contacts to join: `"host:port"`, `"host"` (port 9999) or `["host", port]`. */
   seeds?: SeedLike[];
   /** Seconds between heartbeats to every known peer (default 5); `null` turns them off. */

@@ -39,6 +39,7 @@ import type { NodeIdentity } from "./security/identity.ts";
 import type { SwarmKeyring } from "./security/keyring.ts";
 import { isSecureTransport } from "./security/secure-transport.ts";
 import { SIGNED_FEATURE, SignedRecords } from "./security/records.ts";
+import { MAC_FEATURE, MAC_KEY_FEATURE, RecordMacs } from "./security/record-macs.ts";
 import {
   AGENT_CARD_MIME_TYPE,
   ArtifactStore,
@@ -177,6 +178,11 @@ export class Node {
     this.pool = options.pool ?? new Pool({ transport: this.transport, maxConnections: poolCapacity(options) });
     this.id = options.id ?? security.identity.id;
     this.records = new SignedRecords({ identity: this.id === security.identity.id ? security.identity : null, closed: security.keyring !== null, verifyThread: options.signatureThread ?? true });
+    // Record MACs between Bun peers (docs/security.md#record-macs): a signing node's key is bound in its hello answer.
+    if (options.recordMacs !== false && this.records.signerId !== null) {
+      const bindingOf = (id: string) => this.peerHello(id)?.[MAC_KEY_FEATURE];
+      this.records.macs = new RecordMacs({ identity: security.identity, swarm: options.swarm ?? null, bindingOf, maxRecipients: options.recordMacRecipients });
+    }
     this.artifacts = new ArtifactStore(this.records);
     this.name = options.name ?? defaultNodeName(this.id);
     this.swarm = options.swarm ?? null;
@@ -204,7 +210,11 @@ export class Node {
       capabilityList: () => this.capabilityList(),
       // Gossip membership is offered to Bun peers in the hello answer (docs/membership.md).
       // Packed SWIM updates (swim-wire.ts) are offered beside it: every gossip node reads them.
-      helloFeatures: () => (this.membership.gossip ? { [SWIM_FEATURE]: true, [SWIM_PACKED_FEATURE]: true } : {}),
+      // Record MACs (`mac`, the key's binding as `mac_key`) are offered by a node that makes them.
+      helloFeatures: () => ({
+        ...(this.membership.gossip ? { [SWIM_FEATURE]: true, [SWIM_PACKED_FEATURE]: true } : {}),
+        ...(this.records.macs ? { [MAC_FEATURE]: true, [MAC_KEY_FEATURE]: this.records.macs.binding } : {}),
+      }),
     });
     this.membership = new Membership(
       {
@@ -216,7 +226,10 @@ export class Node {
         self: () => this.toPeer(),
         info: () => this.info(),
         call: (host, port, endpoint, args, timeout) => this.callMember(host, port, endpoint, args, timeout),
-        emit: (event, payload) => this.events.emit(event, payload),
+        emit: (event, payload) => {
+          if (event === "peer.offline") this.records.macs?.forget((payload as Peer).id); // its MAC key goes with it
+          this.events.emit(event, payload);
+        },
         claimRefusal: (claim, sig, changes) => this.records.claimRefusal(claim, sig, changes),
         claimStale: (claim) => this.records.claimStale(claim),
         features: (host, port) => {
@@ -248,6 +261,7 @@ export class Node {
         records: this.records,
         signs: (peer) => this.helloOffered(peer, SIGNED_FEATURE),
         batches: (peer) => this.helloOffered(peer, BATCH_FEATURE),
+        macs: (peer) => this.helloOffered(peer, MAC_FEATURE),
       },
       {
         log: options.conversationLog,
@@ -265,6 +279,13 @@ export class Node {
     registerConversationEndpoints(this.endpoints, this.conversationLayer, this.artifacts);
     // A Bun extension read by `sn metrics` and the dashboard; a Python node never calls it.
     this.endpoints.builtin(METRICS_ENDPOINT, "This node's counters (Bun extension)", [], () => this.metrics());
+  }
+
+  /** The hello answer of known peer `id`, on this node's connection to it; null without one. */
+  private peerHello(id: string): Readonly<Record<string, unknown>> | null {
+    const entry = this.membership.table.get(id);
+    const channel = entry ? this.pool.peek(entry.dialHost, entry.peer.port) : null;
+    return channel?.mode === "multiplex" ? channel.features : null;
   }
 
   /** Whether the peer's hello answer offered `feature`; null before this node has a connection to it. */

@@ -131,9 +131,9 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
     const duplicates: number[] = [];
     const kbIn: Array<Record<string, number>> = [];
     const incomplete: number[] = [];
-    const checks: Checks = { onThread: 0, inline: 0, starved: 0 };
+    const checks: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0 };
     const countChecks = (settled: Array<{ checks: Checks }>) => {
-      for (const s of settled) for (const k of ["onThread", "inline", "starved"] as const) checks[k] += s.checks[k];
+      for (const s of settled) for (const k of ["onThread", "inline", "starved", "mac"] as const) checks[k] += s.checks[k];
     };
     for (let r = 0; r < rounds; r++) {
       // A broadcast nobody replies to (it opens the connections a first round would), then settle.

@@ -56,11 +56,15 @@ export type BroadcastAnswer =
   | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; received: number; duplicates: number; bytesIn: Record<string, number>; checks: Checks }
   | { type: "error"; message: string };
 
-/** Signature checks of the process's verifier since the last settle: on its thread, inline, and times its thread was found starved. */
+/**
+ * Signature checks of the process's verifier since the last settle: on its thread, inline, and times
+ * its thread was found starved; and `mac`: records its nodes accepted by a record MAC (no check).
+ */
 export interface Checks {
   onThread: number;
   inline: number;
   starved: number;
+  mac: number;
 }
 
 /** Milliseconds since the epoch, comparable between the processes of one machine. */
@@ -80,7 +84,7 @@ const byCaller = new Map<string, number>();
 // `BENCH_THREAD_ALWAYS=1`: the signature thread is kept however little CPU it gets (bench/lib/broadcast-thread-ab.ts compares).
 if (process.env.BENCH_THREAD_ALWAYS === "1") sharedVerifier().starvedBelow = 0;
 let cpuMark = process.cpuUsage();
-let checksMark: Checks = { onThread: 0, inline: 0, starved: 0 };
+let checksMark: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0 };
 /** The nodes' items received (events and replies, new or not), duplicates dropped and bytes received by endpoint group, at the last `settle`. */
 let itemsMark: ReturnType<typeof itemCounts> = { received: 0, duplicates: 0, bytesIn: {} };
 
@@ -217,8 +221,9 @@ async function handle(command: BroadcastCommand): Promise<void> {
       completeAt.clear();
       replyCounts.clear();
       const { onThread, inline, starved } = sharedVerifier().stats;
-      const checks = { onThread: onThread - checksMark.onThread, inline: inline - checksMark.inline, starved: starved - checksMark.starved };
-      checksMark = { onThread, inline, starved };
+      const mac = nodes.reduce((sum, n) => sum + n.records.stats.macVerified, 0);
+      const checks = { onThread: onThread - checksMark.onThread, inline: inline - checksMark.inline, starved: starved - checksMark.starved, mac: mac - checksMark.mac };
+      checksMark = { onThread, inline, starved, mac };
       return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, bytesIn, checks });
     }
     case "stop":

@@ -10,19 +10,27 @@ import { EndpointError, ErrorCode } from "../errors.ts";
 import { isMap } from "../util/guards.ts";
 import { MAX_ID_LENGTH } from "../wire/peer.ts";
 import { encode } from "../wire/codec.ts";
-
-/** One thing disseminated: an event, or a reply as `_synapse.broadcast.reply` carries it. */
-export type Item =
-  | { kind: "event"; event: ConversationEvent }
-  /** `sig`: the replier's signature of the reply (docs/security.md), as it came (null: none). */
-  | { kind: "reply"; nonce: string; peer: Peer; result: unknown; sig: unknown };
+import { keptVector } from "../security/record-macs.ts";
 
 /**
- * An item as it travels in a batch: `{event: {...}}` or `{reply: {nonce, peer, result, sig?}}`
- * (batches go only to Bun peers, which all take the replier's signature; an event's rides in its
- * metadata).
+ * One thing disseminated: an event, or a reply as `_synapse.broadcast.reply` carries it. `mac`: the
+ * author's record MACs (docs/security.md#record-macs), as made or as they came, relayed unchanged
+ * (absent or null: none).
  */
-export type WireItem = { event: ConversationEvent } | { reply: { nonce: string; peer: Peer; result: unknown; sig?: unknown } };
+export type Item =
+  | { kind: "event"; event: ConversationEvent; mac?: Uint8Array | null }
+  /** `sig`: the replier's signature of the reply (docs/security.md), as it came (null: none). */
+  | { kind: "reply"; nonce: string; peer: Peer; result: unknown; sig: unknown; mac?: Uint8Array | null };
+
+/** A reply as it travels in a batch. */
+export type WireReply = { nonce: string; peer: Peer; result: unknown; sig?: unknown; mac?: Uint8Array };
+
+/**
+ * An item as it travels in a batch: `{event: {...}, mac?}` or `{reply: {nonce, peer, result, sig?,
+ * mac?}}` (batches go only to Bun peers, which all take the replier's signature; an event's rides
+ * in its metadata; `mac` only to peers whose hello offered `mac`, see {@link withoutMac}).
+ */
+export type WireItem = { event: ConversationEvent; mac?: Uint8Array } | { reply: WireReply };
 
 /** Most items one batch (request or answer) may carry; a longer one is refused whole. */
 export const MAX_BATCH_ITEMS = 4096;
@@ -51,9 +59,18 @@ export function authorOf(item: Item): string {
 
 /** The item as it travels. */
 export function toWire(item: Item): WireItem {
-  if (item.kind === "event") return { event: item.event };
-  const reply: { nonce: string; peer: Peer; result: unknown; sig?: unknown } = { nonce: item.nonce, peer: item.peer, result: item.result };
+  if (item.kind === "event") return item.mac ? { event: item.event, mac: item.mac } : { event: item.event };
+  const reply: WireReply = { nonce: item.nonce, peer: item.peer, result: item.result };
   if (item.sig !== null && item.sig !== undefined) reply.sig = item.sig;
+  if (item.mac) reply.mac = item.mac;
+  return { reply };
+}
+
+/** The item as it travels to a peer that did not offer `mac`: without its MACs (the same object when it has none). */
+export function withoutMac(wire: WireItem): WireItem {
+  if ("event" in wire) return wire.mac ? { event: wire.event } : wire;
+  if (!wire.reply.mac) return wire;
+  const { mac: _mac, ...reply } = wire.reply;
   return { reply };
 }
 
@@ -105,8 +122,8 @@ export function sizeBound(value: unknown): number {
  * de-duplication key ({@link itemKey} of the item it becomes), made once when the batch is read.
  */
 export type RawItem =
-  | { kind: "event"; key: string; id: string; raw: unknown }
-  | { kind: "reply"; key: string; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown };
+  | { kind: "event"; key: string; id: string; raw: unknown; mac: Uint8Array | null }
+  | { kind: "reply"; key: string; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown; mac: Uint8Array | null };
 
 function bad(message: string): EndpointError {
   return new EndpointError(ErrorCode.BadRequest, `invalid conversation batch: ${message}`);
@@ -115,7 +132,8 @@ function bad(message: string): EndpointError {
 /**
  * Read the list of a batch far enough to de-duplicate: each entry's kind and key. The event or reply
  * itself is checked later, by the conversation layer's one ingest path, only when it is new here.
- * An entry that is not even shaped like an item is left out (null in its place).
+ * An entry that is not even shaped like an item is left out (null in its place); a malformed or
+ * oversized MAC vector is dropped (the item is checked by its signature, and relayed without it).
  *
  * @throws {EndpointError} `bad_request` when `items` is not a list or is longer than {@link MAX_BATCH_ITEMS}.
  */
@@ -126,13 +144,13 @@ export function readItems(items: unknown): Array<RawItem | null> {
     if (!isMap(entry)) return null;
     if (isMap(entry.event)) {
       const id = entry.event.event_id;
-      return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", key: id, id, raw: entry.event } : null;
+      return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", key: id, id, raw: entry.event, mac: keptVector(entry.mac) } : null;
     }
     const reply = entry.reply;
     if (!isMap(reply) || typeof reply.nonce !== "string" || reply.nonce.length === 0 || reply.nonce.length > MAX_ID_LENGTH) return null;
     const peerId = isMap(reply.peer) ? reply.peer.id : undefined;
     if (typeof peerId !== "string" || peerId.length === 0 || peerId.length > MAX_ID_LENGTH) return null;
-    return { kind: "reply", key: replyKey(reply.nonce, peerId), nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null };
+    return { kind: "reply", key: replyKey(reply.nonce, peerId), nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac) };
   });
 }
 

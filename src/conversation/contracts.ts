@@ -55,6 +55,11 @@ export interface ConversationHost {
    * before this node has a connection to it (default: always false, no batching).
    */
   batches?(peer: Pick<Peer, "address" | "port">): boolean | null;
+  /**
+   * Whether the peer takes record MACs (it offered the `mac` hello feature, docs/security.md#record-macs):
+   * true or false once this node has a connection to it, null before (default: never).
+   */
+  macs?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */

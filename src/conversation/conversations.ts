@@ -169,13 +169,13 @@ export class Conversations {
    *
    * @throws {EndpointError} `bad_request` when the signature rules refuse it (docs/security.md).
    */
-  private ingest(event: ConversationEvent): Promise<ConversationEvent | null> {
+  private ingest(event: ConversationEvent, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
     if (event.kind === EventKind.Reply) {
       const nonce = event.parent_id ?? event.conversation_id;
       const origin = { conversationId: event.conversation_id, createdAt: event.created_at, metadata: event.metadata };
-      return this.replyBook.receive(nonce, event.peer, event.payload.result ?? null, event.metadata[SIG_KEY], origin);
+      return this.replyBook.receive(nonce, event.peer, event.payload.result ?? null, event.metadata[SIG_KEY], origin, mac);
     }
-    return this.events.file(event);
+    return this.events.file(event, mac);
   }
 
   // ---------------------------------------------------------------- broadcast
@@ -204,14 +204,14 @@ export class Conversations {
   /**
    * Called by the endpoint dispatcher for every call that carries a broadcast (before its handler):
    * records the opening `message` event (id = nonce) and emits `broadcast.received` the first time,
-   * once its signature passed (the handler does not wait for the check).
+   * once its signature (or its MAC `mac`) passed (the handler does not wait for the check).
    */
-  observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: unknown): void {
+  observe(broadcast: Broadcast, endpoint: string, args: unknown[], kwargs: Kwargs, sig?: unknown, mac: Uint8Array | null = null): void {
     const opening = receivedOpening(broadcast, endpoint, args, kwargs, this.host, signatureText(sig));
     if ("refused" in opening) return log.debug(`broadcast ${broadcast.nonce} not recorded: ${opening.refused}`);
     if (this.log.has(opening.event.event_id) === true) return log.debug(`broadcast ${broadcast.nonce} not recorded: held already (a record is checked once per node)`);
     const received = { broadcast: opening.broadcast, endpoint, args, kwargs: opening.kwargs } satisfies BroadcastReceived;
-    this.track(this.events.fileOrLog(opening.event, `broadcast ${broadcast.nonce} not recorded`).then((stored) => stored && this.host.emit("broadcast.received", received)));
+    this.track(this.events.fileOrLog(opening.event, `broadcast ${broadcast.nonce} not recorded`, mac).then((stored) => stored && this.host.emit("broadcast.received", received)));
   }
 
   /**
@@ -232,38 +232,38 @@ export class Conversations {
       const first = (await this.replyBook.of(nonce)).get(self.id);
       return first ?? { nonce, peer: self, result: result ?? null };
     }
-    const item: Item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: signatureBytes(sig) }; // 64 bytes, not 88 of base64
+    const item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: signatureBytes(sig), mac: this.signatures.replyMacs(nonce, result ?? null, sig) } satisfies Item; // 64 bytes, not 88 of base64
     const origin = typeof target !== "string" && target.origin && target.origin.id !== self.id ? target.origin : null;
     // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
     const to = origin && (this.gossip.others().find((p) => p.id === origin.id) ?? origin);
-    const first = to ? this.gossip.fanOut([to], ConversationEndpoint.Reply, [nonce, self], this.signatures.replyKwargs(result, sig)) : 0;
+    const first = to ? this.gossip.fanOut([to], ConversationEndpoint.Reply, [nonce, self], this.signatures.replyKwargs(result, sig, item.mac)) : 0;
     await Promise.all([first, this.dissemination.spread(item, new Set(origin ? [origin.id] : []))]);
     return { nonce, peer: self, result: result ?? null };
   }
 
-  /** Serve `_synapse.broadcast.reply`: {@link acceptReply}, then send it on to the swarm. @throws {EndpointError} as it does. */
-  async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown, sig?: unknown): Promise<{ ok: true }> {
+  /** Serve `_synapse.broadcast.reply`: {@link acceptReply}, then send it on (with its MACs `mac`). @throws {EndpointError} as it does. */
+  async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac: Uint8Array | null = null): Promise<{ ok: true }> {
     this.dissemination.stats.eventsReceived++;
-    const peer = await this.acceptReply(nonce, peerRaw, result, sig);
-    if (peer) this.track(this.dissemination.spread({ kind: "reply", nonce: nonce as string, peer, result: result ?? null, sig: sig ?? null }, new Set()));
+    const peer = await this.acceptReply(nonce, peerRaw, result, sig, mac);
+    if (peer) this.track(this.dissemination.spread({ kind: "reply", nonce: nonce as string, peer, result: result ?? null, sig: sig ?? null, mac }, new Set()));
     else this.dissemination.stats.duplicatesDropped++;
     return { ok: true };
   }
 
   /**
    * The one door for a reply off the network (a `_synapse.broadcast.reply` call or a batch item):
-   * checked (its signature too), filed once per (nonce, peer). The replier when new here, else null.
+   * checked (its signature, or its MAC `mac` for this node), filed once per (nonce, peer). The replier when new here, else null.
    *
    * @throws {EndpointError} `bad_request` for a malformed reply or a replier outside the swarm/team.
    */
-  async acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown): Promise<Peer | null> {
+  async acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac?: Uint8Array | null): Promise<Peer | null> {
     const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host);
-    return (await this.replyBook.receive(nonce, peer, result ?? null, sig)) ? peer : null;
+    return (await this.replyBook.receive(nonce, peer, result ?? null, sig, {}, mac)) ? peer : null;
   }
 
-  /** The keyword arguments of a relayed `_synapse.broadcast.reply`: `result`, and `sig` for the peers that take it. */
-  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs {
-    return this.signatures.replyKwargs(result, sig);
+  /** The keyword arguments of a relayed `_synapse.broadcast.reply`: `result`, and `sig` (and `mac`) for the peers that take them. */
+  replyKwargs(result: unknown, sig: unknown, mac?: Uint8Array | null): Kwargs | PerPeerKwargs {
+    return this.signatures.replyKwargs(result, sig, mac);
   }
 
   /** Serve `_synapse.conversation.batch` (Bun peers only; see dissemination.ts). */
@@ -306,7 +306,7 @@ export class Conversations {
    */
   private async publish(event: ConversationEvent, waitFor?: Peer): Promise<void> {
     await this.append(event);
-    const item: Item = { kind: "event", event };
+    const item: Item = { kind: "event", event, mac: this.signatures.eventMacs(event) };
     if (waitFor === undefined || waitFor.id === this.host.self().id) {
       await this.dissemination.spread(item, new Set());
       return;
@@ -348,9 +348,9 @@ export class Conversations {
    * @throws {EndpointError} `bad_request` for a malformed event, an author outside the swarm/team,
    * or a time outside the retention window or the allowed clock skew.
    */
-  async acceptEvent(raw: unknown): Promise<ConversationEvent | null> {
+  async acceptEvent(raw: unknown, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
     const event = checkEvent(raw, { admit: (p) => this.host.admit(p), tooOld: (t) => this.tooOld(t), retention: this.retention });
-    return (await this.ingest(event)) ? event : null;
+    return (await this.ingest(event, mac)) ? event : null;
   }
 
   /** The events of one conversation, oldest first. */

@@ -28,11 +28,11 @@ export interface DisseminationStats {
 /** What the dissemination needs from the conversation layer. */
 export interface DisseminationLayer {
   /** The layer's one ingest path for an event off the network: the event when new here, else null. @throws EndpointError */
-  acceptEvent(raw: unknown): Promise<ConversationEvent | null>;
+  acceptEvent(raw: unknown, mac?: Uint8Array | null): Promise<ConversationEvent | null>;
   /** The same for a reply: the replier's record when the reply is new here, else null. @throws EndpointError */
-  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown): Promise<Peer | null>;
-  /** The keyword arguments of a per-event `_synapse.broadcast.reply` (the signature only to peers that take it). */
-  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs;
+  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown, mac?: Uint8Array | null): Promise<Peer | null>;
+  /** The keyword arguments of a per-event `_synapse.broadcast.reply` (the signature, and MACs, only to peers that take them). */
+  replyKwargs(result: unknown, sig: unknown, mac?: Uint8Array | null): Kwargs | PerPeerKwargs;
   /** The event store (to see whether a parent is held). */
   readonly log: Pick<ConversationLog, "has">;
   /** Catch up one conversation from a peer. */

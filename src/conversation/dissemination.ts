@@ -37,7 +37,7 @@ import { PeerViews } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import { Gossip, sample } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemKey, keyHash, readDigest, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, type Entry } from "./item-memory.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, type Entry } from "./item-memory.ts";
 
 const log = createLogger("conversation");
 
@@ -78,7 +78,7 @@ export class Dissemination {
   readonly fanout: number;
 
   constructor(
-    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches">,
+    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs">,
     private readonly layer: DisseminationLayer,
     /** Keeps background work for the layer's `flush`. */
     private readonly track: (work: Promise<unknown>) => void,
@@ -178,7 +178,7 @@ export class Dissemination {
     const calls =
       item.kind === "event"
           ? this.gossip.fanOut(plain, ConversationEndpoint.Event, [item.event], {})
-          : this.gossip.fanOut(plain, ConversationEndpoint.Reply, [item.nonce, item.peer], this.layer.replyKwargs(item.result, item.sig));
+          : this.gossip.fanOut(plain, ConversationEndpoint.Reply, [item.nonce, item.peer], this.layer.replyKwargs(item.result, item.sig, item.mac));
     return pushed ? Promise.all([calls, pushed]).then(([n]) => n) : calls;
   }
 
@@ -257,7 +257,6 @@ export class Dissemination {
     }
   }
 
-
   /** The entries of `pool` that pass `wanted`, within the batch budget. */
   private due(pool: Iterable<Entry>, wanted: (e: Entry) => boolean): Entry[] {
     const out: Entry[] = [];
@@ -284,7 +283,7 @@ export class Dissemination {
     this.stats.batchesSent++;
     this.inFlight++;
     const work = this.host
-      .call(peer, ConversationEndpoint.Batch, [due.map((e) => e.wire)], { from: this.selfId, have })
+      .call(peer, ConversationEndpoint.Batch, [wiresFor(due, () => this.host.macs?.(peer) === true)], { from: this.selfId, have })
       .then(
         async (answer) => {
           const fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
@@ -331,7 +330,7 @@ export class Dissemination {
     // The digest alone says what the caller lacks (an answer of this node's may have been lost).
     const out = this.due(answer, () => true);
     this.handOver(out, senderId);
-    return { items: out.map((e) => e.wire) };
+    return { items: wiresFor(out, () => sender !== null && this.host.macs?.(sender) === true) };
   }
 
   /** Items of an answer to this node's batch. */
@@ -389,10 +388,10 @@ export class Dissemination {
   /** An item through the layer's one ingest path: the item when new here, else null. */
   private async accept(raw: RawItem): Promise<Item | null> {
     if (raw.kind === "event") {
-      const event = await this.layer.acceptEvent(raw.raw);
-      return event ? { kind: "event", event } : null;
+      const event = await this.layer.acceptEvent(raw.raw, raw.mac);
+      return event ? { kind: "event", event, mac: raw.mac } : null;
     }
-    const peer = await this.layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig);
-    return peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig } : null;
+    const peer = await this.layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac);
+    return peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null;
   }
 }

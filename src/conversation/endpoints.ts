@@ -8,15 +8,17 @@ import type { EndpointRegistry } from "../rpc/endpoints.ts";
 import type { ArtifactStore } from "./artifacts.ts";
 import type { Conversations } from "./conversations.ts";
 import { ConversationEndpoint } from "./contracts.ts";
-import { broadcastSignature } from "./signing.ts";
+import { broadcastMacs, broadcastSignature } from "./signing.ts";
+import { keptVector } from "../security/record-macs.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
 import { below, listPage, plainListAnswer, plainSyncAnswer, readListPage, readSyncPage, syncPage } from "./paging.ts";
 
 /** Register the conversation, artifact and ask endpoints, and the broadcast observer. */
 export function registerConversationEndpoints(registry: EndpointRegistry, conversations: Conversations, artifacts: ArtifactStore): void {
-  // `sig` is the Bun extension of signed records (hello feature `signed`, docs/security.md).
-  registry.builtin(ConversationEndpoint.Reply, "Record and forward a broadcast reply", ["nonce", "peer", "result", "sig"], ([nonce, peer, result, sig]) =>
-    conversations.receiveReply(nonce, peer, result, sig),
+  // `sig` is the Bun extension of signed records (hello feature `signed`, docs/security.md), `mac`
+  // that of record MACs (hello feature `mac`, docs/security.md#record-macs).
+  registry.builtin(ConversationEndpoint.Reply, "Record and forward a broadcast reply", ["nonce", "peer", "result", "sig", "mac"], ([nonce, peer, result, sig, mac]) =>
+    conversations.receiveReply(nonce, peer, result, sig, keptVector(mac)),
   );
   registry.builtin(ConversationEndpoint.Event, "Store and gossip a conversation event", ["event"], ([event]) =>
     conversations.receiveEvent(event),
@@ -57,5 +59,5 @@ export function registerConversationEndpoints(registry: EndpointRegistry, conver
   );
 
   registry.onBroadcast = (broadcast, request, kwargs) =>
-    conversations.observe(broadcast, request.endpoint, request.args, kwargs, broadcastSignature(request.kwargs.broadcast));
+    conversations.observe(broadcast, request.endpoint, request.args, kwargs, broadcastSignature(request.kwargs.broadcast), broadcastMacs(request.kwargs.broadcast));
 }

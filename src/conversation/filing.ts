@@ -45,17 +45,17 @@ export class EventFiling {
   ) {}
 
   /**
-   * Check `event`'s signature and store it, once per event id. The event, when stored here.
+   * Check `event`'s signature (or its record MAC for this node, `mac`) and store it, once per event id. The event, when stored here.
    *
    * @throws {EndpointError} `bad_request` when the signature rules refuse it (docs/security.md).
    */
-  file(event: ConversationEvent): Promise<ConversationEvent | null> {
-    return this.filing.after(event.event_id, () => this.checkAndFile(event));
+  file(event: ConversationEvent, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
+    return this.filing.after(event.event_id, () => this.checkAndFile(event, mac));
   }
 
   /** {@link file}, a refusal logged (at debug, after `what`) instead of thrown. True when stored. */
-  fileOrLog(event: ConversationEvent, what: string): Promise<boolean> {
-    return this.file(event).then(
+  fileOrLog(event: ConversationEvent, what: string, mac?: Uint8Array | null): Promise<boolean> {
+    return this.file(event, mac).then(
       (stored) => stored !== null,
       (error: unknown) => {
         if (!(error instanceof EndpointError)) throw error;
@@ -65,11 +65,11 @@ export class EventFiling {
     );
   }
 
-  private async checkAndFile(event: ConversationEvent): Promise<ConversationEvent | null> {
+  private async checkAndFile(event: ConversationEvent, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
     // A copy of an event held already is dropped unchecked (neither stored nor sent on): one check per node.
     const held = this.log.has(event.event_id);
     if (held === true || (held !== false && (await held))) return null;
-    const checked = this.records().eventRefusal(event);
+    const checked = this.records().eventRefusal(event, mac);
     const refusal = checked instanceof Promise ? await checked : checked;
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     if (this.stopped) return null;

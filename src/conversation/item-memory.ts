@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { MAX_DIGEST_HASHES, writeDigest, type Item, type WireItem } from "./batch-items.ts";
+import { MAX_DIGEST_HASHES, withoutMac, writeDigest, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -48,6 +48,16 @@ export interface Entry {
 /** Settle whoever waits for the entry's first push. */
 export function release(e: Entry): void {
   if (e.waiters.length > 0) e.waiters.splice(0).forEach((resolve) => resolve());
+}
+
+/**
+ * The entries' wire forms for a peer: as remembered (with their record MACs) when none has MACs or
+ * the peer takes them (`macs()`: its hello offered `mac`, asked only then), else without them
+ * (docs/security.md#record-macs).
+ */
+export function wiresFor(entries: Entry[], macs: () => boolean): WireItem[] {
+  const wires = entries.map((e) => e.wire);
+  return wires.some((w) => ("event" in w ? w.mac : w.reply.mac)) && !macs() ? wires.map(withoutMac) : wires;
 }
 
 /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */

@@ -116,20 +116,20 @@ export class ReplyBook {
    *
    * @throws {EndpointError} `bad_request` when the signature rules refuse it.
    */
-  async receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
+  async receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
     // The replies of one broadcast arrive together: the cached ones are used without a promise.
     const byPeer = this.cachedOf(nonce) ?? (await this.of(nonce));
     if (byPeer.has(peer.id)) return null;
-    return this.checking.after(replyKey(nonce, peer.id), () => this.checkAndFile(nonce, peer, result, sig, origin));
+    return this.checking.after(replyKey(nonce, peer.id), () => this.checkAndFile(nonce, peer, result, sig, origin, mac));
   }
 
-  private async checkAndFile(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin): Promise<ConversationEvent | null> {
+  private async checkAndFile(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
     // A copy before this one may have been filed meanwhile.
     const byPeer = this.cachedOf(nonce) ?? (await this.of(nonce));
     if (byPeer.has(peer.id)) return null;
     // When the check answers at once (unsigned, or checked inline), no await from here to the
     // filing: a concurrent copy finds it filed. A check on the thread is in `checking` meanwhile.
-    const checked = this.records.replyRefusal(nonce, peer.id, result, sig);
+    const checked = this.records.replyRefusal(nonce, peer.id, result, sig, mac);
     const refusal = checked instanceof Promise ? await checked : checked;
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     // Stopped while the check ran: nothing goes into a store its owner may have closed.

@@ -12,8 +12,9 @@
  */
 import type { ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
-import { SIG_KEY, SignedRecords, signatureBytes } from "../security/records.ts";
+import { SIG_KEY, SignedRecords, eventBytes, replyBytes, signatureBytes } from "../security/records.ts";
 import type { ConversationHost } from "./contracts.ts";
+import { keptVector, type RecordMacs } from "../security/record-macs.ts";
 
 /** A non-signing, open-swarm checker: what a conversation layer without `host.records` uses. */
 export function openRecords(): SignedRecords {
@@ -45,7 +46,7 @@ export type PerPeerKwargs = (peer: Peer) => Kwargs | Promise<Kwargs>;
 /** Which peers take a signature as a keyword argument, and the keyword arguments each gets. */
 export class SignatureRoutes {
   constructor(
-    private readonly host: Pick<ConversationHost, "call" | "signs">,
+    private readonly host: Pick<ConversationHost, "call" | "signs" | "peers" | "macs">,
     readonly records: SignedRecords,
   ) {}
 
@@ -62,31 +63,71 @@ export class SignatureRoutes {
 
   /**
    * The keyword arguments of a call for each peer: `kwargs`, plus `signed` for the peers that take
-   * a signature (nothing extra when there is no signature).
+   * a signature (nothing extra when there is no signature), and `withMacs` (`signed` with the
+   * record's MACs) instead for those whose hello offered `mac`.
    */
-  perPeer(kwargs: Kwargs, signed: Kwargs | null): Kwargs | PerPeerKwargs {
+  perPeer(kwargs: Kwargs, signed: Kwargs | null, withMacs: Kwargs | null = null): Kwargs | PerPeerKwargs {
     if (signed === null) return kwargs;
+    const choose = (yes: boolean, peer: Peer) => (!yes ? kwargs : withMacs && this.host.macs?.(peer) === true ? withMacs : signed);
     return (peer) => {
       const takes = this.takesSignature(peer);
-      return typeof takes === "boolean" ? (takes ? signed : kwargs) : takes.then((yes) => (yes ? signed : kwargs));
+      return typeof takes === "boolean" ? choose(takes, peer) : takes.then((yes) => choose(yes, peer));
     };
   }
 
-  /** The keyword arguments of `_synapse.broadcast.reply` for each peer: `result`, and `sig` for those that take it. */
-  replyKwargs(result: unknown, sig: unknown): Kwargs | PerPeerKwargs {
+  /**
+   * The keyword arguments of `_synapse.broadcast.reply` for each peer: `result`, `sig` for those
+   * that take it, and `mac` (the replier's record MACs, relayed as they came) for those that take MACs.
+   */
+  replyKwargs(result: unknown, sig: unknown, mac?: Uint8Array | null): Kwargs | PerPeerKwargs {
     const kwargs = { result: result ?? null };
     const bytes = signatureBytes(sig);
-    return this.perPeer(kwargs, bytes ? { ...kwargs, sig: bytes } : null);
+    const signed = bytes ? { ...kwargs, sig: bytes } : null;
+    return this.perPeer(kwargs, signed, signed && mac ? { ...signed, mac } : null);
+  }
+
+  /**
+   * The ids record MACs are made for: the known peers (those with a bound MAC key get one,
+   * record-macs.ts); null past the recipient cap (no MACs: nothing else is looked at).
+   */
+  private macRecipients(macs: RecordMacs): string[] | null {
+    const peers = this.host.peers();
+    return peers.length > macs.maxRecipients ? null : peers.map((p) => p.id);
+  }
+
+  /** The MAC vector of this node's signed event, or null (no MACs, no peer with a bound key). */
+  eventMacs(event: ConversationEvent): Uint8Array | null {
+    const macs = this.records.macs;
+    const sig = macs && signatureBytes(event.metadata[SIG_KEY]);
+    const to = sig && this.macRecipients(macs!);
+    return to ? macs!.tags(eventBytes(event), sig!, to) : null;
+  }
+
+  /** The MAC vector of this node's reply to `nonce` signed as `sig`, or null (as {@link eventMacs}). */
+  replyMacs(nonce: string, result: unknown, sig: unknown): Uint8Array | null {
+    const macs = this.records.macs;
+    const bytes = macs && signatureBytes(sig);
+    const to = bytes && this.macRecipients(macs!);
+    return to ? macs!.tags(replyBytes(nonce, macs!.id, result), bytes!, to) : null;
   }
 
   /**
    * The keyword arguments of a broadcast call for each peer: the opening message's signature rides
-   * in the broadcast map (a Bun-only key `sig`) to the peers that take it.
+   * in the broadcast map (a Bun-only key `sig`) to the peers that take it, and its record MACs (key
+   * `mac`) to those that take MACs.
    */
   broadcastKwargs(plain: Kwargs, message: ConversationEvent): Kwargs | PerPeerKwargs {
     const sig = signatureBytes(message.metadata[SIG_KEY]);
-    return this.perPeer(plain, sig ? { ...plain, broadcast: { ...(plain.broadcast as object), sig } } : null);
+    if (!sig) return plain;
+    const mac = this.eventMacs(message);
+    const signed = { ...plain, broadcast: { ...(plain.broadcast as object), sig } };
+    return this.perPeer(plain, signed, mac ? { ...plain, broadcast: { ...(plain.broadcast as object), sig, mac } } : null);
   }
+}
+
+/** The record MACs a broadcast map carries (its Bun-only `mac` key), kept when well-formed, else null. */
+export function broadcastMacs(map: unknown): Uint8Array | null {
+  return map !== null && typeof map === "object" ? keptVector((map as Record<string, unknown>).mac) : null;
 }
 
 /** The signature a broadcast map carries (its Bun-only `sig` key), or undefined. */

@@ -34,6 +34,9 @@ export class Bounded<V> {
   has(key: string): boolean {
     return this.map.has(key);
   }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
   get size(): number {
     return this.map.size;
   }

@@ -20,7 +20,12 @@
  *
  * Where checks run: events' and replies' on the process's signature thread once a node started
  * (`verifyAsync`, `verifier.ts`), in the order asked; membership claims' and artifacts' on the
- * event loop (`verify`). The process-wide keys and caches are in `verification.ts`.
+ * event loop (`verify`). The process-wide keys and caches are in `verification.ts`. Between Bun
+ * peers, a record may also carry MACs (`record-macs.ts`): a valid one for this node stands for the
+ * signature check of an event or a reply; anything else goes the signature way.
+ *
+ * Longer than 400 lines: one class is the one door of every kind of record's signing and checking
+ * (events, replies, claims, artifacts), and splitting it would split that door.
  *
  * @module
  */
@@ -30,6 +35,7 @@ import { RecordLabel, SIG_KEY, SIGNER_KEY, artifactBytes, eventBytes, gossipClai
 import type { NodeIdentity } from "./identity.ts";
 import { Bounded, type BoundedSet } from "./bounded.ts";
 import type { VerifyService } from "./verifier.ts";
+import type { RecordMacs } from "./record-macs.ts";
 import { HEX_ID, checking, countChecker, processCache, sharedVerifier, verifySignature, type CacheKind } from "./verification.ts";
 
 /** The hello feature (and mDNS `ext`) of a node that sends and checks signed records. */
@@ -77,6 +83,8 @@ export interface SignedRecordsOptions {
 export interface SignedRecordsStats {
   signed: number;
   verified: number;
+  /** Records accepted by a record MAC for this node, with no signature check (record-macs.ts). */
+  macVerified: number;
   /** Verifications answered from the cache (a copy of a record seen before). */
   cached: number;
   refused: number;
@@ -101,7 +109,9 @@ export class SignedRecords {
   private signedMembers: SignedMembers | null = null;
   /** This node's own verified signatures, when the process's are not shared ({@link shareVerifiedSignatures}). */
   private ownVerified: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
-  readonly stats: SignedRecordsStats = { signed: 0, verified: 0, cached: 0, refused: 0 };
+  readonly stats: SignedRecordsStats = { signed: 0, verified: 0, macVerified: 0, cached: 0, refused: 0 };
+  /** This node's record MACs (record-macs.ts; set by the node when it signs, `recordMacs`), or null: none made or checked. */
+  macs: RecordMacs | null = null;
 
   /** Whether this checker counts in the process's count of checkers (`activeCheckers`) (from its making until {@link stop}). */
   private active = true;
@@ -203,7 +213,7 @@ export class SignedRecords {
     const entry = this.cacheEntry(id, signature, bytes, kind);
     if (entry?.cache.has(entry.key)) return this.inOrder(this.passed(id, null, true));
     // The same record on its way to the thread for another node of the process: one check serves both.
-    const sameCheck = entry && checking.get(entry.key);
+    const sameCheck = entry ? checking.get(entry.key) : undefined; // (not `entry &&`: a null entry counted every check as `cached`)
     const check = (sameCheck ?? this.verifier.check(id, bytes, signature)).then((ok) => {
       this.pending--;
       if (entry && checking.get(entry.key) === check) checking.delete(entry.key);
@@ -265,9 +275,16 @@ export class SignedRecords {
    * check is on its way. An unsigned record waits for the checks in flight: one of them may make
    * its author known to sign, as it would have before it, checked inline.
    */
-  refusalAsync(author: string, bytes: () => Uint8Array, sig: unknown, what: string): string | null | Promise<string | null> {
+  refusalAsync(author: string, bytes: () => Uint8Array, sig: unknown, what: string, mac?: unknown): string | null | Promise<string | null> {
     if (sig === undefined || sig === null) return this.pending > 0 ? this.tail.then(() => this.unsignedRefusal(author, what)) : this.unsignedRefusal(author, what);
-    const ok = this.verifyAsync(author, bytes(), sig);
+    const signed = bytes();
+    // A valid MAC for this node (record-macs.ts) stands for the check; the signature is not cached as verified.
+    if (mac !== undefined && mac !== null && this.macs?.accepts(author, signed, sig, mac)) {
+      this.stats.macVerified++;
+      this.noteSigner(author);
+      return this.inOrder(null);
+    }
+    const ok = this.verifyAsync(author, signed, sig);
     return typeof ok === "boolean" ? this.verdict(ok, author, what) : ok.then((yes) => this.verdict(yes, author, what));
   }
 
@@ -307,8 +324,8 @@ export class SignedRecords {
    * Why an event is refused (see {@link refusal}), or null: a promise when its check went to the
    * signature thread (see {@link refusalAsync}; never before {@link start}).
    */
-  eventRefusal(event: ConversationEvent): string | null | Promise<string | null> {
-    return this.refusalAsync(event.peer.id, () => eventBytes(event), event.metadata[SIG_KEY], `a ${event.kind} event`);
+  eventRefusal(event: ConversationEvent, mac?: unknown): string | null | Promise<string | null> {
+    return this.refusalAsync(event.peer.id, () => eventBytes(event), event.metadata[SIG_KEY], `a ${event.kind} event`, mac);
   }
 
   /** This node's signature of its reply to `nonce`, or null when it does not sign. */
@@ -317,8 +334,8 @@ export class SignedRecords {
   }
 
   /** Why a reply is refused (see {@link refusal}), or null: a promise as for {@link eventRefusal}. */
-  replyRefusal(nonce: string, peerId: string, result: unknown, sig: unknown): string | null | Promise<string | null> {
-    return this.refusalAsync(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply");
+  replyRefusal(nonce: string, peerId: string, result: unknown, sig: unknown, mac?: unknown): string | null | Promise<string | null> {
+    return this.refusalAsync(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply", mac);
   }
 
   // ------------------------------------------------------------------ membership claims

@@ -238,7 +238,8 @@ describe("security - nodes and the process's signature thread", () => {
     const net = new MemoryNetwork();
     for (const [i, signatureThread] of [[0, true], [1, false]] as const) {
       const nodes: Node[] = [];
-      for (let n = 1; n <= 4; n++) nodes.push(await nodeAt(net, `10.0.8${i}.${n}`, { signatureThread }));
+      // No record MACs: every reply goes through the signature check this test is about.
+      for (let n = 1; n <= 4; n++) nodes.push(await nodeAt(net, `10.0.8${i}.${n}`, { signatureThread, recordMacs: false }));
       const [origin, ...others] = nodes;
       for (const n of others) await n.join({ seeds: [`10.0.8${i}.1:9999`], wait: 0 });
       await eventually(() => nodes.every((n) => n.peers.size === 3), 5000, "mesh");

@@ -1,0 +1,312 @@
+/**
+ * Record MACs: PBFT-style authenticators beside the signature of a conversation record (an event, a
+ * broadcast reply), so that a Bun receiver can accept a record as its author's without the Ed25519
+ * check (about 44 µs) when a MAC made for it verifies (about 2 µs). docs/security.md#record-macs.
+ *
+ * - Key binding: each signing node makes an X25519 key pair when it is created and offers its public
+ *   key in its `_synapse.hello` answer (`mac_key`, Bun peers only), bound to its Ed25519 identity by a
+ *   signature over a domain-separated statement ({@link MAC_KEY_LABEL}, node id, swarm, key, issue
+ *   time). A newer binding of an id replaces an older one; an older one is ignored.
+ * - Pairwise keys: k(a, b) = HKDF-SHA256(X25519(a, b), salt = {@link PAIR_SALT}, info = both ids and
+ *   both public keys, sorted by id), 32 bytes; derived the first time a pair is used, cached (at
+ *   most {@link MAX_PAIR_KEYS}, the oldest forgotten first), dropped when the peer's binding
+ *   changes or {@link RecordMacs.forget} is called.
+ * - Tags: d = SHA-256(m || s) of a record's signed bytes m and its signature s; the tag for
+ *   recipient r is the first 16 bytes of HMAC-SHA256(k(author, r), {@link TAG_LABEL} || author id ||
+ *   r's id || d) (HMAC-SHA256-128, RFC 4868). Covering s: a relay that swaps the signature makes
+ *   every MAC fail (and the signature check then refuses the record).
+ * - The vector: one byte {@link VECTOR_VERSION}, then entries of 20 bytes: a hint (the first 4
+ *   bytes of the recipient's id) and the tag. A receiver tries every entry with its hint (hints may
+ *   collide); a malformed vector, or one of more than {@link MAX_VECTOR_ENTRIES} entries, is ignored.
+ *   An author that knows more than `maxRecipients` peers makes none ({@link DEFAULT_MAC_RECIPIENTS}).
+ *
+ * A MAC under k(a, b) can be made only by a or b: b forging one fools only b. Whatever fails here
+ * (no tag, no binding, a wrong tag) falls back to the signature check, so a bad MAC can only cost
+ * CPU, never admit a record.
+ *
+ * @module
+ */
+import { createHash, createHmac, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, hkdfSync, timingSafeEqual, type KeyObject } from "node:crypto";
+import type { NodeIdentity } from "./identity.ts";
+import { ConfigError } from "../errors.ts";
+import { canonicalRecord, signatureBytes } from "./record-bytes.ts";
+import { Bounded } from "./bounded.ts";
+import { verifySignature } from "./verification.ts";
+
+/** The hello feature of a node that makes and checks record MACs (its binding rides as {@link MAC_KEY_FEATURE}). */
+export const MAC_FEATURE = "mac";
+/** The hello answer's key holding the node's binding (see {@link RecordMacs.binding}). */
+export const MAC_KEY_FEATURE = "mac_key";
+/** The label of the signed statement binding an X25519 key to a node id. */
+export const MAC_KEY_LABEL = "synapse-p2p mac key v1";
+/** HKDF salt of the pairwise keys (fixed, versioned). */
+export const PAIR_SALT = "synapse-p2p pair key v1";
+/** The label every tag's HMAC input starts with. */
+export const TAG_LABEL = "synapse-p2p record mac v1";
+/** First byte of a vector. */
+export const VECTOR_VERSION = 1;
+/** Bytes of one vector entry: a 4-byte hint and a 16-byte tag. */
+export const ENTRY_BYTES = 20;
+const HINT_BYTES = 4;
+const TAG_BYTES = 16;
+/** Most entries a vector read off the network may hold (a longer one is ignored whole). */
+export const MAX_VECTOR_ENTRIES = 1024;
+/**
+ * Known peers past which an author makes no tags at all (default of `recordMacRecipients`). A tag
+ * saves one check (about 45 µs) at one recipient, but costs 20 bytes in every copy of its record,
+ * and a record travels to every node (about 1.5 copies a node): the bytes a tag costs grow with the
+ * swarm, its saving does not. Measured (docs/performance.md, "Record MACs"): at 50 peers the tags
+ * paid (the broadcast with replies got faster), at 200 they cost twice the CPU and 13 times the
+ * bytes of a round. A sample of recipients would not help: each tag costs the same wherever it goes.
+ */
+export const DEFAULT_MAC_RECIPIENTS = 64;
+/** Pairwise keys kept, the oldest forgotten first (memory per pair: docs/performance.md, "Record MACs"). */
+export const MAX_PAIR_KEYS = 4096;
+/** Seconds a pair held is used before the peer's binding is looked at again (see `RecordMacs.pair`). */
+export const BINDING_RECHECK = 5;
+
+const X25519_SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
+/** Bytes of a binding: version, X25519 public key, issue time (ms, uint64), Ed25519 signature. */
+const BINDING_BYTES = 1 + 32 + 8 + 64;
+const HEX_ID = /^[0-9a-f]{64}$/;
+
+/** Counters, for tests and the bench. */
+export interface RecordMacStats {
+  /** Tags made (one per recipient per record). */
+  tagsMade: number;
+  /** Records accepted by their MAC (no Ed25519 check). */
+  macVerified: number;
+  /** Records that carried a vector but no MAC that verified for this node (checked by signature). */
+  macFailed: number;
+  /** Pairwise keys derived. */
+  keysDerived: number;
+  /** Peers' bindings checked (an Ed25519 check each, once per binding). */
+  bindingsChecked: number;
+}
+
+/** A peer's verified binding and the pairwise key derived from it. */
+interface Pair {
+  /** The binding as last seen (the same bytes again need no check). */
+  raw: Uint8Array;
+  issuedAt: number;
+  /** When (`performance.now()` ms) the peer's binding was last looked at. */
+  seenAt: number;
+  /** The pairwise key, null when the shared secret was degenerate (no MACs with that peer). */
+  key: KeyObject | null;
+  /** TAG_LABEL || author id || recipient id, for both directions (this node's tags, and the peer's to it). */
+  toPeer: Buffer;
+  fromPeer: Buffer;
+}
+
+/** The statement a binding's signature covers. */
+export function bindingStatement(id: string, swarm: string | null, publicKey: Uint8Array, issuedAt: number): Uint8Array {
+  return canonicalRecord(MAC_KEY_LABEL, [id, swarm ?? "", publicKey, issuedAt]);
+}
+
+/** Parse a binding (see {@link RecordMacs.binding}); null when it is not one. */
+export function readBinding(raw: unknown): { publicKey: Uint8Array; issuedAt: number; sig: Uint8Array } | null {
+  if (!(raw instanceof Uint8Array) || raw.length !== BINDING_BYTES || raw[0] !== VECTOR_VERSION) return null;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const issuedAt = Number(view.getBigUint64(33));
+  if (!Number.isSafeInteger(issuedAt)) return null;
+  return { publicKey: raw.subarray(1, 33), issuedAt, sig: raw.subarray(41, 105) };
+}
+
+/** A record's digest for its tags: SHA-256 of its signed bytes and its signature. */
+export function recordDigest(bytes: Uint8Array, sig: Uint8Array): Buffer {
+  return createHash("sha256").update(bytes).update(sig).digest();
+}
+
+function idBytes(id: string): Buffer {
+  return Buffer.from(id, "hex");
+}
+
+/** Options of {@link RecordMacs}. */
+export interface RecordMacsOptions {
+  /** This node's identity (the binding is signed with it). */
+  identity: NodeIdentity;
+  /** This node's swarm (bound into every binding; a peer's binding must name the same). */
+  swarm: string | null;
+  /** The raw binding peer `id` offered in its hello, if this node has one (null/undefined: none). */
+  bindingOf: (id: string) => unknown;
+  /** Known peers past which records carry no tags (default {@link DEFAULT_MAC_RECIPIENTS}). */
+  maxRecipients?: number;
+}
+
+/** One node's record MACs: its X25519 key and binding, the pairwise keys it uses, tags made and checked. */
+export class RecordMacs {
+  readonly stats: RecordMacStats = { tagsMade: 0, macVerified: 0, macFailed: 0, keysDerived: 0, bindingsChecked: 0 };
+  /** This node's binding, offered in its hello answer ({@link MAC_KEY_FEATURE}). */
+  readonly binding: Uint8Array;
+  readonly id: string;
+  readonly maxRecipients: number;
+  private readonly privateKey: KeyObject;
+  private readonly publicKey: Uint8Array;
+  private readonly swarm: string | null;
+  private readonly hint: Buffer;
+  private readonly bindingOf: (id: string) => unknown;
+  private readonly pairs = new Bounded<Pair>(MAX_PAIR_KEYS);
+
+  /** @throws {ConfigError} when `maxRecipients` is not an integer from 1 to {@link MAX_VECTOR_ENTRIES}. */
+  constructor(options: RecordMacsOptions) {
+    const { publicKey, privateKey } = generateKeyPairSync("x25519");
+    this.privateKey = privateKey;
+    this.publicKey = new Uint8Array(publicKey.export({ format: "der", type: "spki" }).subarray(X25519_SPKI_PREFIX.length));
+    this.id = options.identity.id;
+    this.swarm = options.swarm;
+    this.bindingOf = options.bindingOf;
+    this.maxRecipients = options.maxRecipients ?? DEFAULT_MAC_RECIPIENTS;
+    if (!Number.isSafeInteger(this.maxRecipients) || this.maxRecipients < 1 || this.maxRecipients > MAX_VECTOR_ENTRIES) {
+      throw new ConfigError(`recordMacRecipients must be an integer from 1 to ${MAX_VECTOR_ENTRIES}, got ${String(options.maxRecipients)}`);
+    }
+    this.hint = idBytes(this.id).subarray(0, HINT_BYTES);
+    const issuedAt = Date.now();
+    const binding = new Uint8Array(BINDING_BYTES);
+    binding[0] = VECTOR_VERSION;
+    binding.set(this.publicKey, 1);
+    new DataView(binding.buffer).setBigUint64(33, BigInt(issuedAt));
+    binding.set(options.identity.sign(bindingStatement(this.id, this.swarm, this.publicKey, issuedAt)), 41);
+    this.binding = binding;
+  }
+
+  /** Forget the pairwise key of `id` (it left, or its binding is no longer trusted). */
+  forget(id: string): void {
+    this.pairs.delete(id);
+  }
+
+  /** Pairwise keys held (for the memory figures). */
+  get pairCount(): number {
+    return this.pairs.size;
+  }
+
+  /**
+   * The pair of this node and `id`, its binding checked and its key derived when new or changed;
+   * null when `id` offered no valid binding (then no MAC either way). A pair held is used as it is
+   * for {@link BINDING_RECHECK} s before the peer's binding is looked at again (a lookup per
+   * recipient per record cost more than its tag); `fresh` looks at once (a tag that failed).
+   */
+  private pair(id: string, fresh = false): Pair | null {
+    if (id === this.id || !HEX_ID.test(id)) return null;
+    const held = this.pairs.get(id);
+    const now = performance.now();
+    if (held && !fresh && now - held.seenAt < BINDING_RECHECK * 1000) return held.key ? held : null;
+    const raw = this.bindingOf(id);
+    if (held) held.seenAt = now;
+    if (held && (raw === held.raw || raw === undefined || raw === null || sameBytes(raw, held.raw))) return held.key ? held : null;
+    const binding = readBinding(raw);
+    if (!binding) return held?.key ? held : null;
+    // An older binding than the one held (a replay) never replaces it.
+    if (held && binding.issuedAt <= held.issuedAt) return held.key ? held : null;
+    this.stats.bindingsChecked++;
+    if (!verifySignature(id, bindingStatement(id, this.swarm, binding.publicKey, binding.issuedAt), binding.sig)) return held?.key ? held : null;
+    // `raw` is the hello answer's own copy (the codec copies binary values out of the frame).
+    const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, key: this.derive(id, binding.publicKey), toPeer: tagPrefix(this.id, id), fromPeer: tagPrefix(id, this.id) };
+    this.pairs.set(id, pair);
+    return pair.key ? pair : null;
+  }
+
+  /** k(this, id) from `id`'s bound public key; null for a degenerate shared secret (a low-order point). */
+  private derive(id: string, peerKey: Uint8Array): KeyObject | null {
+    let secret: Buffer;
+    try {
+      secret = diffieHellman({ privateKey: this.privateKey, publicKey: createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, peerKey]), format: "der", type: "spki" }) });
+    } catch {
+      return null;
+    }
+    if (secret.every((b) => b === 0)) return null;
+    const mine = this.id < id;
+    const info = Buffer.concat(mine ? [idBytes(this.id), idBytes(id), this.publicKey, peerKey] : [idBytes(id), idBytes(this.id), peerKey, this.publicKey]);
+    this.stats.keysDerived++;
+    return createSecretKey(Buffer.from(hkdfSync("sha256", secret, PAIR_SALT, info, 32)));
+  }
+
+  /**
+   * The vector of tags of a record this node authored (signed bytes `bytes`, signature `sig`) for
+   * the `recipients` it has a binding of; null when none has one, or when there are more than
+   * {@link maxRecipients} recipients (see {@link DEFAULT_MAC_RECIPIENTS}: no pair is even derived).
+   */
+  tags(bytes: Uint8Array, sig: Uint8Array, recipients: readonly string[]): Uint8Array | null {
+    if (recipients.length > this.maxRecipients) return null;
+    const pairs: Array<{ id: string; pair: Pair }> = [];
+    for (const id of recipients) {
+      const pair = this.pair(id);
+      if (pair) pairs.push({ id, pair });
+    }
+    if (pairs.length === 0) return null;
+    const d = recordDigest(bytes, sig);
+    const out = Buffer.alloc(1 + pairs.length * ENTRY_BYTES);
+    out[0] = VECTOR_VERSION;
+    let at = 1;
+    for (const { id, pair } of pairs) {
+      out.write(id.slice(0, HINT_BYTES * 2), at, HINT_BYTES, "hex");
+      tag(pair.key!, pair.toPeer, d).copy(out, at + HINT_BYTES, 0, TAG_BYTES);
+      at += ENTRY_BYTES;
+    }
+    this.stats.tagsMade += pairs.length;
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  }
+
+  /** {@link check} of a record as it came: false for a malformed author id or signature. */
+  accepts(author: string, bytes: Uint8Array, sig: unknown, vector: unknown): boolean {
+    const signature = signatureBytes(sig);
+    return signature !== null && HEX_ID.test(author) && this.check(author, bytes, signature, vector);
+  }
+
+  /**
+   * True when `vector` holds a MAC of `author` for this node over the record (`bytes`, `sig`): the
+   * record is then `author`'s. False otherwise (no vector, a malformed one, no binding of the
+   * author, no entry for this node, a wrong tag): the caller checks the signature.
+   */
+  check(author: string, bytes: Uint8Array, sig: Uint8Array, vector: unknown): boolean {
+    const entries = readVector(vector);
+    const v = vector as Uint8Array;
+    const hint = this.hint;
+    let digest: Buffer | null = null;
+    // With the pair held, then (when a tag failed and a held pair was used) with the peer's binding
+    // looked at again: the author may have a new key since.
+    for (let attempt = 0; attempt < 2 && entries > 0; attempt++) {
+      const before = this.pairs.get(author);
+      const pair = this.pair(author, attempt > 0);
+      if (!pair || (attempt > 0 && pair === before)) break;
+      let expected: Buffer | null = null;
+      for (let i = 0, at = 1; i < entries; i++, at += ENTRY_BYTES) {
+        if (v[at] !== hint[0] || v[at + 1] !== hint[1] || v[at + 2] !== hint[2] || v[at + 3] !== hint[3]) continue;
+        expected ??= tag(pair.key!, pair.fromPeer, (digest ??= recordDigest(bytes, sig))).subarray(0, TAG_BYTES);
+        if (timingSafeEqual(expected, v.subarray(at + HINT_BYTES, at + ENTRY_BYTES))) {
+          this.stats.macVerified++;
+          return true;
+        }
+      }
+      if (expected === null) break; // no entry for this node: nothing to retry
+    }
+    if (entries > 0) this.stats.macFailed++;
+    return false;
+  }
+}
+
+/** Entries of a well-formed vector (0 for anything else: not bytes, a wrong version or length, too many). */
+export function readVector(vector: unknown): number {
+  if (!(vector instanceof Uint8Array) || vector.length < 1 + ENTRY_BYTES || vector[0] !== VECTOR_VERSION) return 0;
+  const entries = (vector.length - 1) / ENTRY_BYTES;
+  return Number.isInteger(entries) && entries <= MAX_VECTOR_ENTRIES ? entries : 0;
+}
+
+/**
+ * A vector off the network as a record keeps and relays it: itself when well-formed, else null (the
+ * codec copies binary values out of the frame, so keeping it keeps no frame alive).
+ */
+export function keptVector(vector: unknown): Uint8Array | null {
+  return readVector(vector) > 0 ? (vector as Uint8Array) : null;
+}
+
+function tagPrefix(author: string, recipient: string): Buffer {
+  return Buffer.concat([Buffer.from(TAG_LABEL), idBytes(author), idBytes(recipient)]);
+}
+
+function tag(key: KeyObject, prefix: Buffer, digest: Buffer): Buffer {
+  return createHmac("sha256", key).update(prefix).update(digest).digest();
+}
+
+function sameBytes(a: unknown, b: Uint8Array): boolean {
+  return a instanceof Uint8Array && a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
