@@ -27,6 +27,8 @@ export interface ConversationHost {
   self(): Peer;
   /** Known peers (never self). */
   peers(): Peer[];
+  /** How many peers {@link peers} would list, without the copies it makes (default: its length). */
+  peerCount?(): number;
   /** Why `peer` may not take part (different swarm or team), or null when it may. */
   admit(peer: Peer): string | null;
   /** Call `endpoint` on a peer; rejects on any failure. */

@@ -46,7 +46,7 @@ export type PerPeerKwargs = (peer: Peer) => Kwargs | Promise<Kwargs>;
 /** Which peers take a signature as a keyword argument, and the keyword arguments each gets. */
 export class SignatureRoutes {
   constructor(
-    private readonly host: Pick<ConversationHost, "call" | "signs" | "peers" | "macs">,
+    private readonly host: Pick<ConversationHost, "call" | "signs" | "peers" | "peerCount" | "macs">,
     readonly records: SignedRecords,
   ) {}
 
@@ -88,9 +88,10 @@ export class SignatureRoutes {
 
   /**
    * The ids record MACs are made for: the known peers (those with a bound MAC key get one,
-   * record-macs.ts); null past the recipient cap (no MACs: nothing else is looked at).
+   * record-macs.ts); null past the recipient cap (no MACs: the peers are counted, not listed).
    */
   private macRecipients(macs: RecordMacs): string[] | null {
+    if (this.host.peerCount && this.host.peerCount() > macs.maxRecipients) return null;
     const peers = this.host.peers();
     return peers.length > macs.maxRecipients ? null : peers.map((p) => p.id);
   }

@@ -272,6 +272,36 @@ describe("record MACs - who is sent them", () => {
     expect(await of("3")).toEqual(["mac", "result", "sig"]);
   });
 
+  test("an author past the recipient cap makes no MACs and lists no peers (they are counted only)", () => {
+    const author = party();
+    const recipients = Array.from({ length: 3 }, () => party());
+    meet(author, ...recipients);
+    const records = new SignedRecords({ identity: author.identity, closed: false });
+    records.macs = new RecordMacs({ identity: author.identity, swarm: "lab", bindingOf: (id) => author.seen.get(id), maxRecipients: 2 });
+    for (const r of recipients) r.seen.set(author.id, records.macs.binding);
+    const known = recipients.map((r, i) => ({ ...peer(String(i + 1)), id: r.id }));
+    let count = known.length;
+    let listed = 0;
+    const routes = new SignatureRoutes(
+      {
+        call: () => Promise.resolve(null),
+        peers: () => (listed++, known.slice(0, count)),
+        peerCount: () => count,
+        signs: () => true,
+        macs: () => true,
+      },
+      records,
+    );
+    const sig = records.signReply("n", 1)!;
+    expect(routes.replyMacs("n", 1, sig)).toBeNull(); // 3 known, cap 2
+    expect(listed).toBe(0);
+    count = 2;
+    const vector = routes.replyMacs("n", 1, sig)!;
+    expect(listed).toBe(1);
+    expect(readVector(vector)).toBe(2);
+    expect(recipients.slice(0, 2).every((r) => r.macs.check(author.id, replyBytes("n", author.id, 1), sig, vector))).toBe(true);
+  });
+
   test("batch items: the remembered wire form keeps MACs for peers that take them; others get it without", () => {
     const p = peer("4");
     const mac = new Uint8Array(1 + ENTRY_BYTES).fill(2);
