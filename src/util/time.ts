@@ -23,13 +23,18 @@ export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 /** Offset from the monotonic clock to the wall clock, in ms; re-anchored when they drift apart. */
 let wallOffset = Date.now() - performance.now();
 
-/** Current wall-clock time as float Unix seconds, with sub-millisecond resolution. */
+/**
+ * Current wall-clock time as float Unix seconds, with sub-millisecond resolution, never earlier
+ * than `Date.now()`'s millisecond: a UUIDv7 (a broadcast's nonce, which dates its opening event)
+ * carries `Date.now()`, so an event dated after it by this clock is never dated before it.
+ */
 export function nowSeconds(): number {
   const mono = performance.now();
   const wall = Date.now();
   let t = wallOffset + mono;
-  // Date.now() has whole milliseconds: stay within one of it, else follow the wall clock.
-  if (t < wall - 1 || t > wall + 1) {
+  // Date.now() counts whole milliseconds: stay within the one it reads (t in [wall, wall + 1]),
+  // else follow the wall clock (a step, slewing, or the monotonic clock reading ahead of it).
+  if (t < wall || t > wall + 1) {
     wallOffset = wall - mono;
     t = wall;
   }
