@@ -405,17 +405,17 @@ export class SwimCore {
     switch (message.kind) {
       case "ping":
         this.#applyAll(message.updates, message.from);
-        if (message.target !== this.id) return { kind: "nack", from: this.id, updates: [] };
-        return this.#ack();
+        if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: [] });
+        return this.#toldOf(message.from, this.#ack());
       case "gossip":
         this.#applyAll(message.updates, message.from);
-        return this.#ack();
+        return this.#toldOf(message.from, this.#ack());
       case "ping_req": {
         this.#applyAll(message.updates, message.from);
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback() };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return { kind: ok ? "ack" : "nack", from: this.id, updates: this.#piggyback() };
+        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#piggyback() });
       }
       case "push_pull":
         this.#list.merge(message);
@@ -427,6 +427,19 @@ export class SwimCore {
         this.#counters.malformed++;
         return null;
     }
+  }
+
+  /**
+   * An answer to member `from`, with what this node holds about it first when that is a suspicion
+   * or a death: the sender is alive (it just sent this), so it refutes in one round trip. Gossip
+   * goes to live members only, so a member declared dead by mistake heard of it only at its next
+   * full exchange (minutes past 100 members), and was re-declared dead wherever it went meanwhile:
+   * at 1,000 nodes on two loaded cores, tens of thousands of false deaths undid a join.
+   */
+  #toldOf(from: string, answer: SwimAnswer): SwimAnswer {
+    const m = this.#list.members.get(from);
+    if (!m || (m.state !== "suspect" && m.state !== "dead") || answer.kind === "push_pull") return answer;
+    return { ...answer, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...answer.updates.filter((u) => u.id !== from)] };
   }
 
   // --- probing -----------------------------------------------------------------------------
