@@ -520,7 +520,10 @@ export class SwimCore {
     // this node's evidence agrees with the verdict already, with no helper to wait for (under load
     // their nacks took seconds, and a killed process's members are doubted by many nodes).
     if (refusedDirect && this.#settleDoubt(m.id, incarnation)) return;
-    const helpers = this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
+    // A refused ping asks no helper: they would meet the same closed port (three ping-reqs and three
+    // pings, each refused ping a probe out of turn at its helper: with a killed quarter of 500
+    // simulated nodes, 60% of the kill's messages), and its suspicion is the shortest anyway.
+    const helpers = refusedDirect ? [] : this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
     this.#counters.indirectProbes += helpers.length;
     let nacks = 0;
     // A helper whose port refused is gone, not a sign of this node's own trouble: not a missed nack.
@@ -547,7 +550,7 @@ export class SwimCore {
     const missed = helpers.length - nacks - refused;
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
-    this.#awareness.apply((helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
+    this.#awareness.apply((refusedDirect ? 0 : helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
     // Another node declared it dead, this node doubted that (it had heard from it a moment
     // before), and now its own probe failed too: dead, without a suspicion of its own on top.
     if (this.#settleDoubt(m.id, incarnation)) return;
