@@ -83,6 +83,9 @@ const PAGE_HELPERS = 2;
  */
 const RELAYED_NEWCOMER_TRANSMITS = 6;
 
+/** Full exchanges a joiner tries after its catch-up, at most (see {@link SwimCore.#settle}). */
+const SETTLE_ATTEMPTS = 3;
+
 /** Looks at an unchanged seed after which a joiner is caught up. */
 const CAUGHT_UP = 2;
 
@@ -329,13 +332,21 @@ export class SwimCore {
    * when this node looked, and that refuted after the pulls ended; news whose gossip the other
    * joiners' pulls had taken out of their queues) is known to most members; without it, a
    * 500-node mass join left a few (node, member) pairs unknown until the periodic push-pull.
+   * One that goes unanswered is made again with another member, {@link SETTLE_ATTEMPTS} in all at
+   * most: a joiner whose exchanges with the page's members had failed (no catch-up pull at all)
+   * had only this one, and when it failed too, a few members stayed unknown to it until the
+   * periodic push-pull (minutes away past 100 members).
    */
-  #settle(target: SwimTarget, seed: SwimTarget): void {
+  #settle(target: SwimTarget, seed: SwimTarget, tried = new Set<string>()): void {
     const cancel = this.#ports.schedule(this.config.probeInterval, () => {
       this.#timers.delete(cancel);
       if (!this.#running) return;
-      const other = this.#list.sample(1, (m) => m.state === "alive" && m.id !== target.id && m.id !== seed.id && !sameAddress(m, target) && !sameAddress(m, seed))[0];
-      if (other) void this.#pushPull(other, false);
+      const other = this.#list.sample(1, (m) => m.state === "alive" && !tried.has(m.id) && m.id !== target.id && m.id !== seed.id && !sameAddress(m, target) && !sameAddress(m, seed))[0];
+      if (!other) return;
+      tried.add(other.id);
+      void this.#pushPull(other, false).then((answer) => {
+        if (!answer && tried.size < SETTLE_ATTEMPTS) this.#settle(target, seed, tried);
+      });
     });
     this.#timers.add(cancel);
   }
