@@ -181,9 +181,10 @@ export class MemberList {
     return { kind: "push_pull", from: this.id, join, members, version: this.version };
   }
 
-  /** A catch-up request: this node's own claim only, asking for what changed after `since`. */
-  pull(since: number): SwimPushPull {
-    return { kind: "push_pull", from: this.id, join: false, members: [this.selfUpdate(this.leaving ? "left" : "alive")], since };
+  /** A pull: this node's own claim only, asking for what changed after `since` (a catch-up), or without it for the whole state. */
+  pull(since?: number): SwimPushPull {
+    const members = [this.selfUpdate(this.leaving ? "left" : "alive")];
+    return since === undefined ? { kind: "push_pull", from: this.id, join: false, members } : { kind: "push_pull", from: this.id, join: false, members, since };
   }
 
   /**

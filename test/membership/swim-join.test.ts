@@ -46,6 +46,8 @@ describe("swim core - after the catch-up", () => {
         const message = raw as { kind?: string; from?: string };
         if (message.kind !== "push_pull" || message.from !== joiner.id) return handle(raw);
         asked.set(m.id, (asked.get(m.id) ?? 0) + 1);
+        // A pull: the joiner's own claim, not its whole state.
+        expect((raw as { members: unknown[] }).members.length).toBe(1);
         return new Promise(() => {});
       };
     }
