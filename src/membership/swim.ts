@@ -83,8 +83,12 @@ const PAGE_HELPERS = 2;
  */
 const RELAYED_NEWCOMER_TRANSMITS = 6;
 
-/** Full exchanges a joiner tries after its catch-up, at most (see {@link SwimCore.#settle}). */
-const SETTLE_ATTEMPTS = 3;
+/**
+ * Pulls of a whole state a joiner tries after its catch-up, at most (see {@link SwimCore.#settle}):
+ * with doubling pauses from one probe interval, over about a minute. Three within a few seconds
+ * all timed out at 1,000 nodes, whose event loops ran seconds late through the join.
+ */
+const SETTLE_ATTEMPTS = 6;
 
 /** Looks at an unchanged seed after which a joiner is caught up. */
 const CAUGHT_UP = 2;
@@ -333,12 +337,14 @@ export class SwimCore {
    * joiners' pulls had taken out of their queues) is known to most members; without it, a
    * 500-node mass join left a few (node, member) pairs unknown until the periodic push-pull.
    * One that goes unanswered is made again with another member, {@link SETTLE_ATTEMPTS} in all at
-   * most: a joiner whose exchanges with the page's members had failed (no catch-up pull at all)
-   * had only this one, and when it failed too, a few members stayed unknown to it until the
-   * periodic push-pull (minutes away past 100 members).
+   * most, after doubling pauses: a joiner whose exchanges with the page's members had failed (no
+   * catch-up pull at all) had only this one, and when it failed too, a few members stayed unknown
+   * to it until the periodic push-pull (minutes away past 100 members).
    */
   #settle(target: SwimTarget, seed: SwimTarget, tried = new Set<string>()): void {
-    const cancel = this.#ports.schedule(this.config.probeInterval, () => {
+    // The first a probe interval after the pulls, each retry after twice the last pause: the
+    // attempts span about a minute, not the few seconds of an overload that made them fail.
+    const cancel = this.#ports.schedule(this.config.probeInterval * 2 ** tried.size, () => {
       this.#timers.delete(cancel);
       if (!this.#running) return;
       const other = this.#list.sample(1, (m) => m.state === "alive" && !tried.has(m.id) && m.id !== target.id && m.id !== seed.id && !sameAddress(m, target) && !sameAddress(m, seed))[0];
