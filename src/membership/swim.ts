@@ -749,8 +749,14 @@ export class SwimCore {
     return Math.max(this.config.probeInterval, this.config.probeTimeout * 4);
   }
 
-  /** Push-pull every interval, scaled up past 32 members (memberlist's `pushPullScale`). */
+  /**
+   * Push-pull every interval, scaled up past 32 members (memberlist's `pushPullScale`), but for a
+   * node that has had nobody's whole state (see {@link joined}: every join it made went unanswered,
+   * or it never joined, as a seed): in a 1,000-node join one such node still missed a member a
+   * minute after the swarm had settled, its next exchange 180 s away.
+   */
   #pushPullDelay(): number {
+    if (!this.joined) return this.config.pushPullInterval;
     const n = this.#list.members.size + 1;
     const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
     return this.config.pushPullInterval * scale;

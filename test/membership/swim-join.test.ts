@@ -62,6 +62,19 @@ describe("swim core - after the catch-up", () => {
     for (let i = 1; i < gaps.length; i++) expect(gaps[i]!).toBeGreaterThan(gaps[i - 1]!);
     expect(at[at.length - 1]! - at[0]!).toBeGreaterThan(40);
   });
+
+  test("a node that has had nobody's whole state (a seed) makes the periodic push-pull unscaled; a joined one scaled", async () => {
+    // 40 members: the period is scaled to 2 x 30 s.
+    const net = await convergedSwarm(40);
+    const [seed, joined] = net.nodes as [SimNode, SimNode];
+    expect(seed.core.joined).toBe(false);
+    expect(joined.core.joined).toBe(true);
+    await net.clock.run(20); // the joiners' catch-up pulls and the exchange after them are over
+    const before = [seed.core.stats().pushPulls, joined.core.stats().pushPulls];
+    await net.clock.run(181);
+    expect(seed.core.stats().pushPulls - before[0]!).toBeGreaterThanOrEqual(6);
+    expect(joined.core.stats().pushPulls - before[1]!).toBeLessThanOrEqual(3);
+  });
 });
 
 /** Counts what `node`'s core answers to push-pulls: requests, and member records listed in the answers. */
