@@ -9,14 +9,13 @@
  * peers in mesh mode) keeps today's heartbeats, untouched.
  *
  * First contact stays as today (a seed's `_synapse.join`, mDNS, a heartbeat); once a peer is seen
- * to speak SWIM, this node exchanges full state with it (push-pull), which is how a joiner learns
- * the whole swarm. A SWIM message is taken only when its sender is a peer this node already holds
- * and the call came from that peer's address, or when it introduces its sender (the sender's own
- * alive claim, signed when claims are checked, naming the address the call came from: taken
- * first-hand, as a heartbeat from a new peer at its own address is); a ping from anyone else is
- * acked, its updates ignored. Second-hand peers come only from verified members, and the table's
- * `maxPeers` bounds SWIM's member list too. A node introduces itself to members it has not yet
- * heard from: otherwise a mass join's first messages are refused and the updates they carry lost.
+ * to speak SWIM, this node exchanges full state with it (push-pull): a joiner learns the swarm so.
+ * A SWIM message is taken when its sender is a peer held here calling from its own address, or
+ * when it introduces its sender (its own alive claim, signed when claims are checked, naming the
+ * calling address: taken first-hand); a ping from anyone else, or a message from a member held
+ * dead (told so in the answer: it refutes), is answered with its updates ignored. Second-hand
+ * peers come only from verified members; `maxPeers` bounds SWIM's list too. A node introduces
+ * itself to members that have not heard from it (else a mass join's first messages are refused).
  *
  * @module
  */
@@ -265,12 +264,15 @@ export class Gossip {
       swimBit(sender, KNOWS_THIS_NODE, true);
       core.heardFrom(sender.peer.id);
     }
-    // A ping from a member this node has not heard of yet (it joined a moment ago) is still
-    // acked, so that it is not suspected for it; what it carries waits until the sender is known.
-    if (!known && kind !== "ping") throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
+    // A ping from a member not heard of yet (it joined a moment ago) is still acked, so that it is
+    // not suspected for it; so is any message from a member SWIM holds dead, from its address (the
+    // answer tells it of its death first: it refutes at once). What either carries is not taken.
+    const held = typeof message.from === "string" ? core.member(message.from) : undefined;
+    const heldDead = held?.state === "dead" && fromPeerAddress({ address: held.address, ...dialTarget(held.address) }, remoteAddress);
+    if (!known && kind !== "ping" && !heldDead) throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
     // A message from a peer is news that it is alive: its last_seen moves, as a heartbeat's would.
     if (sender && swimBit(sender, SWIM_OWNED)) this.host.table.touch(sender.peer.id, nowSeconds());
-    const answer = await core.handle(known ? message : { ...message, updates: [] });
+    const answer = await core.handle(known ? message : { ...message, ...(kind === "push_pull" ? { members: [] } : { updates: [] }) });
     if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
     // Packed updates only to an asker that said it reads them (swim-wire.ts).
     return toWire(answer, { pack: wantsPacked(message), reads: false });
@@ -371,15 +373,11 @@ export class Gossip {
  * listens at the member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
  */
 export function refusedConnect(error: unknown): boolean {
-  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) {
-    if (e.code === "ECONNREFUSED") return true;
-  }
+  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) if (e.code === "ECONNREFUSED") return true;
   return false;
 }
 
-function metaOf(peer: Peer): Meta {
-  return { swarm: peer.swarm, team: peer.team, name: peer.name, kind: peer.kind, capabilities: peer.capabilities };
-}
+const metaOf = (peer: Peer): Meta => ({ swarm: peer.swarm, team: peer.team, name: peer.name, kind: peer.kind, capabilities: peer.capabilities });
 
 /** The meta fields of a member, type-checked (a malformed one is left out). */
 function pickMeta(meta: Record<string, unknown>): Partial<Meta> {

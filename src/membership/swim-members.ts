@@ -39,6 +39,15 @@ export type SwimCounters = Omit<SwimStats, "incarnation" | "awareness" | "alive"
 /** Times an update learnt from a push-pull (not about its sender) is gossiped on. */
 export const MERGED_TRANSMITS = 2;
 
+/**
+ * Times a confirmation of a suspicion made by another member is gossiped on (this node's own goes
+ * the full count). Each new confirmation put the member back at the head of every queue it
+ * reached, for the full count again: a killed quarter of 500 simulated nodes made 92,000
+ * confirmations, and relaying each in full doubled the updates the kill sent (1.35 million
+ * against 0.77 million with 2), with the same time to dead everywhere.
+ */
+export const RELAYED_CONFIRMATION_TRANSMITS = 2;
+
 /** True for the states of a member no longer in the swarm. */
 export const isGone = (state: SwimState): boolean => state === "dead" || state === "left";
 
@@ -172,9 +181,10 @@ export class MemberList {
     return { kind: "push_pull", from: this.id, join, members, version: this.version };
   }
 
-  /** A catch-up request: this node's own claim only, asking for what changed after `since`. */
-  pull(since: number): SwimPushPull {
-    return { kind: "push_pull", from: this.id, join: false, members: [this.selfUpdate(this.leaving ? "left" : "alive")], since };
+  /** A pull: this node's own claim only, asking for what changed after `since` (a catch-up), or without it for the whole state. */
+  pull(since?: number): SwimPushPull {
+    const members = [this.selfUpdate(this.leaving ? "left" : "alive")];
+    return since === undefined ? { kind: "push_pull", from: this.id, join: false, members } : { kind: "push_pull", from: this.id, join: false, members, since };
   }
 
   /**
@@ -366,17 +376,18 @@ export class MemberList {
    * Start a suspicion: Lifeguard's timeout between min and max, shrinking with confirmations, and
    * stretched by this node's local health (a node that is itself slow gives the suspect longer).
    * `refused`: this node's own probe found nothing listening at the member's port (a refused
-   * connect, which the kernel answers whatever the load) and no helper reached it: local health
+   * connect, which the kernel answers whatever the load; no helper is asked): local health
    * stretches a suspicion because this node may have missed an ack, and here there was none to
-   * miss, so the timeout is not stretched, neither by local health nor by the time this node's
-   * event loop was blocked (the member still has it to refute, as after a restart).
+   * miss, so the timeout is the shortest, not stretched by local health, by the time this node's
+   * event loop was blocked, nor towards a maximum while no one confirms it (the member still has
+   * it to refute, as after a restart).
    */
   #suspect(m: SwimMember, from: string, refused = false): void {
     const alive = this.#counts.alive + 1;
     const base = this.#config.suspicionMult * Math.max(1, Math.log10(Math.max(1, alive))) * this.#config.probeInterval;
     const shortest = Math.min(base, this.#config.suspicionMaxTimeout);
     const min = refused ? shortest : this.#awareness.scale(shortest);
-    const max = this.#config.suspicionMaxMult * min;
+    const max = refused ? min : this.#config.suspicionMaxMult * min;
     const k = alive - 2 < this.#config.suspicionMult - 2 ? 0 : this.#config.suspicionMult - 2;
     const suspicion = new Suspicion(this.#ports.now(), min, max, k, from);
     this.#suspicions.set(m.id, { suspicion, cancel: this.#suspicionTimer(m, suspicion, refused), refused });
@@ -388,7 +399,9 @@ export class MemberList {
     this.#counters.confirmations++;
     entry.cancel();
     entry.cancel = this.#suspicionTimer(m, entry.suspicion, entry.refused);
-    if (spread > 0) this.#queue.push({ ...compact(m), from }, spread);
+    // Another member's confirmation is passed on a few times only (see RELAYED_CONFIRMATION_TRANSMITS).
+    const cap = from === this.id ? spread : Math.min(spread, RELAYED_CONFIRMATION_TRANSMITS);
+    if (cap > 0) this.#queue.push({ ...compact(m), from }, cap);
     return true;
   }
 

@@ -73,4 +73,41 @@ describe("swim core - a crash on loaded nodes", () => {
     // The refused ping comes back after two latencies (10 ms); a helper's nack after 0.4 s more.
     expect(net.clock.now - doubtedAt).toBeLessThan(0.2);
   });
+
+  test("a suspicion started by a refused ping ends at its shortest, confirmed or not", async () => {
+    const net = await swarm(8);
+    const [a] = net.nodes as [SimNode];
+    const victim = net.nodes[7]!;
+    // Only a probes and gossips: no one else's confirmation shrinks its suspicion.
+    for (const n of net.nodes.slice(1, 7)) n.core.stop();
+    net.kill(victim, true);
+    await net.runUntil(() => net.view(a, victim) === "suspect", 30, 0.01);
+    const suspectedAt = net.clock.now;
+    expect(a.core.stats().confirmations).toBe(0);
+    await net.runUntil(() => net.view(a, victim) === "dead", 30, 0.01);
+    // The shortest: 4 x max(1, log10(7 alive)) x 1 s = 4 s; unconfirmed it ran towards its maximum before.
+    expect(net.clock.now - suspectedAt).toBeLessThanOrEqual(4 + 0.02);
+  });
+
+  test("another member's confirmation of a suspicion is passed on twice, this node's own the full count", async () => {
+    const net = await swarm(6);
+    const [a, c, d] = net.nodes as [SimNode, SimNode, SimNode];
+    const victim = net.nodes[5]!;
+    for (const n of net.nodes) n.core.stop(); // no timers: a's only messages are its answers below
+    const carried = async (from: string): Promise<number> => {
+      let count = 0;
+      for (let i = 0; i < 12; i++) {
+        const ack = await a.core.handle({ kind: "ping", from: c.id, target: a.id, updates: [] });
+        const updates = ack && "updates" in ack ? ack.updates : [];
+        if (updates.some((u) => u.id === victim.id && u.state === "suspect" && u.from === from)) count++;
+      }
+      return count;
+    };
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [about(a, victim, "suspect", c.id)] });
+    // A suspicion goes 6 times (6 x ceil(log10(7))): once in the answer to the gossip that brought it, then 5.
+    expect(await carried(c.id)).toBe(5);
+    await a.core.handle({ kind: "gossip", from: d.id, updates: [about(a, victim, "suspect", d.id)] });
+    expect(a.core.stats().confirmations).toBe(1);
+    expect(await carried(d.id)).toBe(1); // twice, the first in the answer to its gossip
+  });
 });

@@ -239,11 +239,16 @@ describe("swim core - a refused send is evidence", () => {
   });
 
   test("a member whose port refuses gets the shortest suspicion, however unhealthy the prober or blocked its loop; a silent one a stretched suspicion", async () => {
-    // Two nodes: a's failed probes have no helper to ask, so each raises a's local health score.
+    // Two nodes: their link is cut for a few seconds first, and a's failed probes (no helper to
+    // ask) raise its local health score, which the acks after the link heals lower only one by one.
     // `blocked`: from the suspicion on, a's event loop is blocked half of every 0.1 s.
     const suspicion = async (refuse: boolean, blocked = false): Promise<{ seconds: number; awareness: number; stalls: number }> => {
       const net = await swarm(2);
       const [a, b] = net.nodes as [SimNode, SimNode];
+      net.link(a, b, true);
+      await net.clock.run(3.5);
+      net.link(a, b, false);
+      await net.runUntil(() => net.view(a, b) === "alive", 30, 0.01);
       net.kill(b, refuse);
       await net.runUntil(() => net.view(a, b) === "suspect", 30, 0.01);
       const suspectedAt = net.clock.now;
@@ -274,16 +279,20 @@ describe("swim core - a refused send is evidence", () => {
     expect(silentBlocked.seconds).toBeGreaterThan(silent.seconds);
   });
 
-  test("helpers whose ports refuse after a mass crash are not counted against the prober's own health", async () => {
+  test("after a mass crash whose ports refuse, a refused ping asks no helper, and nothing counts against the prober's own health", async () => {
     const net = await swarm(10);
     const dead = net.nodes.slice(6);
     const rest = net.nodes.slice(0, 6);
+    const pingReqs = net.sent.get("ping_req") ?? 0;
+    const awareness = rest.map((n) => n.core.stats().awareness);
     for (const n of dead) net.kill(n, true);
     await net.runUntil(() => rest.every((n) => dead.every((d) => net.view(n, d) === "dead")), 60);
     for (const n of rest) for (const d of dead) expect(net.view(n, d)).toBe("dead");
-    // Some indirect probes went to dead helpers (refused), yet no nack was counted missing.
-    expect(rest.reduce((sum, n) => sum + n.core.stats().indirectProbes, 0)).toBeGreaterThan(0);
+    // Every probe of a dead member was refused at once: no ping-req (the helpers would have met
+    // the same closed port), no missed nack, no local health raised.
+    expect((net.sent.get("ping_req") ?? 0) - pingReqs).toBe(0);
     expect(rest.map((n) => n.core.stats().missedNacks)).toEqual(rest.map(() => 0));
+    expect(rest.map((n) => n.core.stats().awareness)).toEqual(awareness);
   });
 
   test("a refused send to a live member (it restarted its listener) only costs a probe it passes", async () => {

@@ -30,6 +30,51 @@ describe("swim core - after the catch-up", () => {
     await net.clock.run(20);
     expect(joiner.core.stats().pushPulls).toBe(pushPulls);
   });
+
+  test("a joiner whose exchange after the pulls goes unanswered makes it with other members, six in all at most, after doubling pauses", async () => {
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000 });
+    const seed = net.add();
+    const members = Array.from({ length: 8 }, () => net.add());
+    for (const m of members) void m.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.runUntil(() => net.converged(), 20);
+    const joiner = net.add();
+    // Every member but the seed takes the joiner's pings and never answers its push-pulls.
+    const asked = new Map<string, number>();
+    const at: number[] = [];
+    for (const m of members) {
+      const handle = m.core.handle.bind(m.core);
+      m.core.handle = (raw: unknown) => {
+        const message = raw as { kind?: string; from?: string };
+        if (message.kind !== "push_pull" || message.from !== joiner.id) return handle(raw);
+        asked.set(m.id, (asked.get(m.id) ?? 0) + 1);
+        at.push(net.clock.now);
+        // A pull: the joiner's own claim, not its whole state.
+        expect((raw as { members: unknown[] }).members.length).toBe(1);
+        return new Promise(() => {});
+      };
+    }
+    void joiner.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.clock.run(200);
+    // Six members asked once each (the catch-up pulls went to the seed), then no more.
+    expect([...asked.values()]).toEqual([1, 1, 1, 1, 1, 1]);
+    // Each pause twice the last (plus the unanswered pull's timeout, 2 s): over about a minute.
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]!).toBeGreaterThan(gaps[i - 1]!);
+    expect(at[at.length - 1]! - at[0]!).toBeGreaterThan(40);
+  });
+
+  test("a node that has had nobody's whole state (a seed) makes the periodic push-pull unscaled; a joined one scaled", async () => {
+    // 40 members: the period is scaled to 2 x 30 s.
+    const net = await convergedSwarm(40);
+    const [seed, joined] = net.nodes as [SimNode, SimNode];
+    expect(seed.core.joined).toBe(false);
+    expect(joined.core.joined).toBe(true);
+    await net.clock.run(20); // the joiners' catch-up pulls and the exchange after them are over
+    const before = [seed.core.stats().pushPulls, joined.core.stats().pushPulls];
+    await net.clock.run(181);
+    expect(seed.core.stats().pushPulls - before[0]!).toBeGreaterThanOrEqual(6);
+    expect(joined.core.stats().pushPulls - before[1]!).toBeLessThanOrEqual(3);
+  });
 });
 
 /** Counts what `node`'s core answers to push-pulls: requests, and member records listed in the answers. */
