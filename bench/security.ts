@@ -16,7 +16,7 @@
  *   make and check record MACs between them (the default, docs/security.md#record-macs): the
  *   tables count the records accepted by an Ed25519 check and by a MAC (a check avoided).
  *   Swarms of the two sides alternate in pairs (unsigned then signed, signed then unsigned, ...),
- *   each fresh: 6 pairs of 3 rounds a swarm in one process, 6 pairs of 4 rounds across processes.
+ *   each fresh: 6 pairs of 4 rounds a swarm, in one process and across processes.
  *   A swarm's figure is the median of its rounds (its first round, where every pair of nodes meets
  *   for the first time, is one of them as any other); the ratio is the median over the pairs of
  *   signed / unsigned, so that a load that comes and goes on the machine moves one pair, not the
@@ -59,7 +59,7 @@ const TARGET_SIGNED_RATIO = 1.5;
 /** Peers of the signed-records broadcast, and the swarms started for each side (alternating). */
 const SIGNED_PEERS = QUICK ? 10 : 50;
 const SIGNED_SWARMS = QUICK ? 1 : 6;
-const SIGNED_ROUNDS = QUICK ? 1 : 3;
+const SIGNED_ROUNDS = QUICK ? 1 : 4;
 /** Swarms of each side and rounds a swarm across processes (a swarm there costs four process starts). */
 const MP_SWARMS = QUICK ? 1 : 6;
 const MP_ROUNDS = QUICK ? 1 : 4;
