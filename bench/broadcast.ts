@@ -69,6 +69,8 @@ export interface BroadcastResult {
   broadcastMs: number;
   repliesAtOriginMs: number;
   repliesEverywhereMs: number;
+  /** Every completed round's time until all replies were everywhere, in order (the first is a fresh swarm's first contact). */
+  everywhereRoundsMs: number[];
   replyCallsPerRound: number;
   /** Rounds in which some node did not get every reply within the round timeout, with how many nodes did. */
   incompleteRounds: number[];
@@ -264,6 +266,7 @@ export async function measureBroadcast(n: number, rounds: number, mode: GossipMo
     broadcastMs: round(median(returned)),
     repliesAtOriginMs: round(median(atOrigin)),
     repliesEverywhereMs: round(median(everywhere)),
+    everywhereRoundsMs: everywhere.map((x) => round(x)),
     replyCallsPerRound: median(replyCalls),
     incompleteRounds: incomplete,
     replyCallsPerPeer: round(median(replyCalls) / n),

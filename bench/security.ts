@@ -15,6 +15,13 @@
  *   where each process checks only its own nodes' signatures, on both cores). The signed nodes
  *   make and check record MACs between them (the default, docs/security.md#record-macs): the
  *   tables count the records accepted by an Ed25519 check and by a MAC (a check avoided).
+ *   Swarms of the two sides alternate in pairs (unsigned then signed, signed then unsigned, ...),
+ *   each fresh: 6 pairs of 4 rounds a swarm, in one process and across processes.
+ *   A swarm's figure is the median of its rounds (its first round, where every pair of nodes meets
+ *   for the first time, is one of them as any other); the ratio is the median over the pairs of
+ *   signed / unsigned, so that a load that comes and goes on the machine moves one pair, not the
+ *   figure. Beside it: the ratio of all rounds pooled, of the first rounds alone and of the later
+ *   ones, and the lowest and highest pair.
  *
  * Plain and encrypted measurements alternate over several rounds; each figure is the median over
  * the rounds. Targets (issue #13): encrypted sequential p50 at most 1.3x plaintext, encrypted
@@ -51,8 +58,11 @@ const TARGET_HANDSHAKE_MS = 2;
 const TARGET_SIGNED_RATIO = 1.5;
 /** Peers of the signed-records broadcast, and the swarms started for each side (alternating). */
 const SIGNED_PEERS = QUICK ? 10 : 50;
-const SIGNED_SWARMS = QUICK ? 1 : 3;
-const SIGNED_ROUNDS = QUICK ? 1 : 2;
+const SIGNED_SWARMS = QUICK ? 1 : 6;
+const SIGNED_ROUNDS = QUICK ? 1 : 4;
+/** Swarms of each side and rounds a swarm across processes (a swarm there costs four process starts). */
+const MP_SWARMS = QUICK ? 1 : 6;
+const MP_ROUNDS = QUICK ? 1 : 4;
 
 interface Side {
   sequential: LatencyStats;
@@ -146,8 +156,11 @@ const signedRuns: BroadcastResult[] = [];
 const unsignedRuns: BroadcastResult[] = [];
 // A warm-up swarm of each kind first (not measured), so that neither side pays for the JIT alone.
 for (const options of [undefined, () => ({ id: randomBytes(32).toString("hex") })]) await measureBroadcast(10, 1, { kind: "batched" }, options);
+// The sides in the order unsigned, signed, signed, unsigned, ... (each side as often first as
+// second, so that a load that rises or falls over the run weighs on both alike).
+const sideOrder = (s: number) => (s % 2 === 0 ? [false, true] : [true, false]);
 for (let s = 0; s < SIGNED_SWARMS; s++) {
-  for (const signed of s % 2 === 0 ? [false, true] : [true, false]) {
+  for (const signed of sideOrder(s)) {
     const options = signed ? undefined : () => ({ id: randomBytes(32).toString("hex") });
     (signed ? signedRuns : unsignedRuns).push(await measureBroadcast(SIGNED_PEERS, SIGNED_ROUNDS, { kind: "batched" }, options));
   }
@@ -156,37 +169,63 @@ for (let s = 0; s < SIGNED_SWARMS; s++) {
 const MP_PROCESSES = 4;
 const mpSigned: MultiProcessResult[] = [];
 const mpUnsigned: MultiProcessResult[] = [];
-for (let s = 0; s < SIGNED_SWARMS; s++) {
-  for (const signed of s % 2 === 0 ? [false, true] : [true, false]) {
-    (signed ? mpSigned : mpUnsigned).push(await measureMultiProcess(SIGNED_PEERS, MP_PROCESSES, SIGNED_ROUNDS + 1, signed));
+for (let s = 0; s < MP_SWARMS; s++) {
+  for (const signed of sideOrder(s)) {
+    (signed ? mpSigned : mpUnsigned).push(await measureMultiProcess(SIGNED_PEERS, MP_PROCESSES, MP_ROUNDS, signed));
   }
+}
+/**
+ * The time until every node held every reply, over a side's swarms: the median of the swarms'
+ * medians of their rounds (`everywhereMs`: each fresh swarm's first round, its first contact, is
+ * one of its rounds), and beside it the median of all rounds pooled, of the first rounds alone and
+ * of the later ones.
+ */
+function roundTimes(swarms: number[][]): { everywhereMs: number; pooledMs: number; firstRoundMs: number; laterRoundsMs: number } {
+  return {
+    everywhereMs: median(swarms.map(median)),
+    pooledMs: median(swarms.flat()),
+    firstRoundMs: median(swarms.map((r) => r[0]!)),
+    laterRoundsMs: swarms.some((r) => r.length > 1) ? median(swarms.flatMap((r) => r.slice(1))) : Number.NaN,
+  };
+}
+/**
+ * Signed / unsigned of the i-th swarms of the two sides, which ran one right after the other (the
+ * median of each one's rounds): their median (the measured ratio: a load that comes and goes
+ * between two pairs of swarms moves one pair's ratio, not the figure), lowest and highest.
+ */
+function pairedRatios(signed: number[][], unsigned: number[][]): { median: number; lowest: number; highest: number } {
+  const ratios = signed.map((r, i) => median(r) / median(unsigned[i]!));
+  return { median: median(ratios), lowest: Math.min(...ratios), highest: Math.max(...ratios) };
 }
 const mpSide = (runs: MultiProcessResult[]) => ({
   deliveredMs: median(runs.map((r) => r.deliveredMs)),
   atOriginMs: median(runs.map((r) => r.repliesAtOriginMs)),
-  everywhereMs: median(runs.map((r) => r.repliesEverywhereMs)),
-  cpuMsPerNode: median(runs.map((r) => r.cpuMsPerNode)),
+  ...roundTimes(runs.map((r) => r.everywhereRoundsMs)),
+  cpuMsPerNode: median(runs.flatMap((r) => r.cpuRoundsMsPerNode)),
   incomplete: runs.reduce((sum, r) => sum + r.incompleteRounds.length, 0),
   // Events and replies accepted over the runs: by an Ed25519 check, or by a record MAC (a check avoided).
   signatureChecks: runs.reduce((sum, r) => sum + r.checks.onThread + r.checks.inline, 0),
   macChecks: runs.reduce((sum, r) => sum + r.checks.mac, 0),
+  pairs: runs.reduce((sum, r) => sum + r.checks.pairs, 0),
 });
 const mpUnsignedSide = mpSide(mpUnsigned);
 const mpSignedSide = mpSide(mpSigned);
-const mpRatio = mpSignedSide.everywhereMs / mpUnsignedSide.everywhereMs;
+const mpPairs = pairedRatios(mpSigned.map((r) => r.everywhereRoundsMs), mpUnsigned.map((r) => r.everywhereRoundsMs));
+const mpRatio = mpPairs.median;
 const mpCpuRatio = mpSignedSide.cpuMsPerNode / mpUnsignedSide.cpuMsPerNode;
 
 const broadcastSide = (runs: BroadcastResult[]) => ({
   deliveredMs: median(runs.map((r) => r.deliveredMs)),
   atOriginMs: median(runs.map((r) => r.repliesAtOriginMs)),
-  everywhereMs: median(runs.map((r) => r.repliesEverywhereMs)),
+  ...roundTimes(runs.map((r) => r.everywhereRoundsMs)),
   replyCalls: median(runs.map((r) => r.replyCallsPerRound)),
   signatureChecks: runs.reduce((sum, r) => sum + r.checks.signature, 0),
   macChecks: runs.reduce((sum, r) => sum + r.checks.mac, 0),
 });
 const unsignedBroadcast = broadcastSide(unsignedRuns);
 const signedBroadcast = broadcastSide(signedRuns);
-const signedRatio = signedBroadcast.everywhereMs / unsignedBroadcast.everywhereMs;
+const onePairs = pairedRatios(signedRuns.map((r) => r.everywhereRoundsMs), unsignedRuns.map((r) => r.everywhereRoundsMs));
+const signedRatio = onePairs.median;
 
 const summary = (rounds: Side[]) => ({
   p50Us: median(rounds.map((r) => r.sequential.p50Us)),
@@ -208,24 +247,34 @@ printTable("Handshake (Noise XXpsk3 + identity proofs)", ["", "p50 µs", "p99 µ
   ["over TCP: connect to usable", result.handshakeTcp.p50Us, result.handshakeTcp.p99Us, result.handshakeTcp.samples],
   ["computation only, both sides", result.handshakeCpu.p50Us, result.handshakeCpu.p99Us, result.handshakeCpu.samples],
 ]);
-printTable(`Broadcast to ${SIGNED_PEERS} peers, every peer replies (batched dissemination, the default), ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS} rounds)`, ["", "delivered", "replies at origin", "replies everywhere", "reply calls", "signature checks", "MAC checks (checks avoided)"], [
-  ["unsigned (nodes that sign nothing)", unsignedBroadcast.deliveredMs, unsignedBroadcast.atOriginMs, unsignedBroadcast.everywhereMs, unsignedBroadcast.replyCalls, unsignedBroadcast.signatureChecks, unsignedBroadcast.macChecks],
-  ["signed and verified", signedBroadcast.deliveredMs, signedBroadcast.atOriginMs, signedBroadcast.everywhereMs, signedBroadcast.replyCalls, signedBroadcast.signatureChecks, signedBroadcast.macChecks],
-]);
 printTable(
-  `The same broadcast across ${MP_PROCESSES} processes, ms (medians of ${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS + 1} rounds; CPU of all processes per round over the nodes)`,
-  ["", "delivered", "replies at origin", "replies everywhere", "CPU ms per node", "incomplete rounds", "signature checks", "MAC checks (checks avoided)"],
+  `Broadcast to ${SIGNED_PEERS} peers, every peer replies (batched dissemination, the default), ms (${SIGNED_SWARMS} swarms x ${SIGNED_ROUNDS} rounds a side; replies everywhere: median of the swarms' medians of their rounds; then of each swarm's first round (first contact) alone and of the later ones)`,
+  ["", "delivered", "replies at origin", "replies everywhere", "first rounds", "later rounds", "reply calls", "signature checks", "MAC checks (checks avoided)"],
   [
-    ["unsigned (nodes that sign nothing)", mpUnsignedSide.deliveredMs, mpUnsignedSide.atOriginMs, mpUnsignedSide.everywhereMs, mpUnsignedSide.cpuMsPerNode, mpUnsignedSide.incomplete, mpUnsignedSide.signatureChecks, mpUnsignedSide.macChecks],
-    ["signed and verified", mpSignedSide.deliveredMs, mpSignedSide.atOriginMs, mpSignedSide.everywhereMs, mpSignedSide.cpuMsPerNode, mpSignedSide.incomplete, mpSignedSide.signatureChecks, mpSignedSide.macChecks],
+    ["unsigned (nodes that sign nothing)", unsignedBroadcast.deliveredMs, unsignedBroadcast.atOriginMs, unsignedBroadcast.everywhereMs, unsignedBroadcast.firstRoundMs, unsignedBroadcast.laterRoundsMs, unsignedBroadcast.replyCalls, unsignedBroadcast.signatureChecks, unsignedBroadcast.macChecks],
+    ["signed and verified", signedBroadcast.deliveredMs, signedBroadcast.atOriginMs, signedBroadcast.everywhereMs, signedBroadcast.firstRoundMs, signedBroadcast.laterRoundsMs, signedBroadcast.replyCalls, signedBroadcast.signatureChecks, signedBroadcast.macChecks],
   ],
 );
+printTable(
+  `The same broadcast across ${MP_PROCESSES} processes, ms (${MP_SWARMS} swarms x ${MP_ROUNDS} rounds a side, medians as above; CPU of all processes per round over the nodes, median of all rounds)`,
+  ["", "delivered", "replies at origin", "replies everywhere", "first rounds", "later rounds", "CPU ms per node", "incomplete rounds", "signature checks", "MAC checks (checks avoided)", "pair keys derived"],
+  [
+    ["unsigned (nodes that sign nothing)", mpUnsignedSide.deliveredMs, mpUnsignedSide.atOriginMs, mpUnsignedSide.everywhereMs, mpUnsignedSide.firstRoundMs, mpUnsignedSide.laterRoundsMs, mpUnsignedSide.cpuMsPerNode, mpUnsignedSide.incomplete, mpUnsignedSide.signatureChecks, mpUnsignedSide.macChecks, mpUnsignedSide.pairs],
+    ["signed and verified", mpSignedSide.deliveredMs, mpSignedSide.atOriginMs, mpSignedSide.everywhereMs, mpSignedSide.firstRoundMs, mpSignedSide.laterRoundsMs, mpSignedSide.cpuMsPerNode, mpSignedSide.incomplete, mpSignedSide.signatureChecks, mpSignedSide.macChecks, mpSignedSide.pairs],
+  ],
+);
+const x = (r: number) => `${r.toFixed(2)}x`;
+/** The other views of a side's rounds: pooled, first rounds, later rounds (signed / unsigned), and the pairs' range. */
+const beside = (s: ReturnType<typeof roundTimes>, u: ReturnType<typeof roundTimes>, pairs: ReturnType<typeof pairedRatios>) =>
+  `${x(s.pooledMs / u.pooledMs)}; ${x(s.firstRoundMs / u.firstRoundMs)} / ${x(s.laterRoundsMs / u.laterRoundsMs)}; ${pairs.lowest.toFixed(2)}-${x(pairs.highest)}`;
 printTable("Closed vs open: targets", ["ratio", "measured", "target", "met"], [
   ["sequential p50 (encrypted / plain)", `${sequentialRatio.toFixed(2)}x`, `<= ${TARGET_SEQUENTIAL_RATIO}x`, sequentialRatio <= TARGET_SEQUENTIAL_RATIO ? "yes" : "NO"],
   ["throughput (encrypted / plain)", `${(throughputRatio * 100).toFixed(0)}%`, `>= ${TARGET_THROUGHPUT_RATIO * 100}%`, throughputRatio >= TARGET_THROUGHPUT_RATIO ? "yes" : "NO"],
   ["handshake p50 over TCP", `${handshakeMs.toFixed(2)} ms`, `< ${TARGET_HANDSHAKE_MS} ms`, handshakeMs < TARGET_HANDSHAKE_MS ? "yes" : "NO"],
-  ["broadcast with replies (signed / unsigned), one process", `${signedRatio.toFixed(2)}x`, `<= ${TARGET_SIGNED_RATIO}x`, signedRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
-  [`broadcast with replies (signed / unsigned), ${MP_PROCESSES} processes`, `${mpRatio.toFixed(2)}x`, `<= ${TARGET_SIGNED_RATIO}x`, mpRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
+  ["broadcast with replies (signed / unsigned), one process: median of swarm pairs", x(signedRatio), `<= ${TARGET_SIGNED_RATIO}x`, signedRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
+  ["  all rounds pooled; first / later rounds; pairs lowest-highest", beside(signedBroadcast, unsignedBroadcast, onePairs), "", ""],
+  [`broadcast with replies (signed / unsigned), ${MP_PROCESSES} processes: median of swarm pairs`, x(mpRatio), `<= ${TARGET_SIGNED_RATIO}x`, mpRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
+  ["  all rounds pooled; first / later rounds; pairs lowest-highest", beside(mpSignedSide, mpUnsignedSide, mpPairs), "", ""],
   [`  CPU per node (signed / unsigned), ${MP_PROCESSES} processes`, `${mpCpuRatio.toFixed(2)}x`, "", ""],
 ]);
 
@@ -245,9 +294,11 @@ writeResults(
       peers: SIGNED_PEERS,
       swarms: SIGNED_SWARMS,
       rounds: SIGNED_ROUNDS,
-      unsigned: { deliveredMs: round(unsignedBroadcast.deliveredMs), repliesAtOriginMs: round(unsignedBroadcast.atOriginMs), repliesEverywhereMs: round(unsignedBroadcast.everywhereMs), replyCalls: unsignedBroadcast.replyCalls, signatureChecks: unsignedBroadcast.signatureChecks, macChecks: unsignedBroadcast.macChecks },
-      signed: { deliveredMs: round(signedBroadcast.deliveredMs), repliesAtOriginMs: round(signedBroadcast.atOriginMs), repliesEverywhereMs: round(signedBroadcast.everywhereMs), replyCalls: signedBroadcast.replyCalls, signatureChecks: signedBroadcast.signatureChecks, macChecks: signedBroadcast.macChecks },
-      multiProcess: { processes: MP_PROCESSES, rounds: SIGNED_ROUNDS + 1, unsigned: mpUnsignedSide, signed: mpSignedSide, runs: { unsigned: mpUnsigned, signed: mpSigned } },
+      statistic: "ratio: median over swarm pairs (an unsigned and a signed swarm run one after the other) of signed / unsigned, each swarm's figure the median of its rounds (first included)",
+      unsigned: { deliveredMs: round(unsignedBroadcast.deliveredMs), repliesAtOriginMs: round(unsignedBroadcast.atOriginMs), repliesEverywhereMs: round(unsignedBroadcast.everywhereMs), pooledMs: round(unsignedBroadcast.pooledMs), firstRoundMs: round(unsignedBroadcast.firstRoundMs), laterRoundsMs: round(unsignedBroadcast.laterRoundsMs), rounds: unsignedRuns.map((r) => r.everywhereRoundsMs), replyCalls: unsignedBroadcast.replyCalls, signatureChecks: unsignedBroadcast.signatureChecks, macChecks: unsignedBroadcast.macChecks },
+      signed: { deliveredMs: round(signedBroadcast.deliveredMs), repliesAtOriginMs: round(signedBroadcast.atOriginMs), repliesEverywhereMs: round(signedBroadcast.everywhereMs), pooledMs: round(signedBroadcast.pooledMs), firstRoundMs: round(signedBroadcast.firstRoundMs), laterRoundsMs: round(signedBroadcast.laterRoundsMs), rounds: signedRuns.map((r) => r.everywhereRoundsMs), replyCalls: signedBroadcast.replyCalls, signatureChecks: signedBroadcast.signatureChecks, macChecks: signedBroadcast.macChecks },
+      pairedRatios: onePairs,
+      multiProcess: { processes: MP_PROCESSES, swarms: MP_SWARMS, rounds: MP_ROUNDS, pairedRatios: mpPairs, unsigned: mpUnsignedSide, signed: mpSignedSide, runs: { unsigned: mpUnsigned, signed: mpSigned } },
     },
     ratios: { sequentialP50: round(sequentialRatio), throughput: round(throughputRatio), signedBroadcast: round(signedRatio), signedBroadcastMultiProcess: round(mpRatio), signedCpuPerNodeMultiProcess: round(mpCpuRatio) },
     targets: {

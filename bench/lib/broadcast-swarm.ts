@@ -29,6 +29,11 @@ export interface MultiProcessResult {
   broadcastMs: number;
   repliesAtOriginMs: number;
   repliesEverywhereMs: number;
+  /** Every completed round's time until all replies were everywhere, in order (the first is a fresh swarm's first contact), and its CPU ms over the nodes. */
+  everywhereRoundsMs: number[];
+  cpuRoundsMsPerNode: number[];
+  /** {@link checks}, round by round (a round's silent broadcast included). */
+  roundChecks: Checks[];
   /** Rounds in which some node did not hold every reply within the timeout, with how many nodes did. */
   incompleteRounds: number[];
   /** Reply-carrying calls per peer (the round's total over N), and the most one node made. */
@@ -131,11 +136,14 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
     const duplicates: number[] = [];
     const kbIn: Array<Record<string, number>> = [];
     const incomplete: number[] = [];
-    const checks: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0 };
+    const checks: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0, pairs: 0 };
+    const roundChecks: Checks[] = [];
     const countChecks = (settled: Array<{ checks: Checks }>) => {
-      for (const s of settled) for (const k of ["onThread", "inline", "starved", "mac"] as const) checks[k] += s.checks[k];
+      const round = roundChecks[roundChecks.length - 1]!;
+      for (const s of settled) for (const k of ["onThread", "inline", "starved", "mac", "pairs"] as const) (checks[k] += s.checks[k]), (round[k] += s.checks[k]);
     };
     for (let r = 0; r < rounds; r++) {
+      roundChecks.push({ onThread: 0, inline: 0, starved: 0, mac: 0, pairs: 0 });
       // A broadcast nobody replies to (it opens the connections a first round would), then settle.
       await origin.ask({ type: "broadcast", endpoint: "bench.silent", round: r }, "broadcasted");
       countChecks(await settle());
@@ -174,6 +182,9 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       broadcastMs: ms(median(returned)),
       repliesAtOriginMs: ms(median(atOrigin)),
       repliesEverywhereMs: ms(median(everywhere)),
+      everywhereRoundsMs: everywhere.map(ms),
+      cpuRoundsMsPerNode: cpu.map((c) => ms(c / total)),
+      roundChecks,
       incompleteRounds: incomplete,
       replyCallsPerPeer: ms(median(perPeer)),
       maxReplyCallsPerPeer: median(maxPerPeer),

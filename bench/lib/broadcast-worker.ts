@@ -65,6 +65,8 @@ export interface Checks {
   inline: number;
   starved: number;
   mac: number;
+  /** Pairwise MAC keys its nodes derived (a peer's binding checked and an X25519 with HKDF each: first contact). */
+  pairs: number;
 }
 
 /** Milliseconds since the epoch, comparable between the processes of one machine. */
@@ -84,7 +86,7 @@ const byCaller = new Map<string, number>();
 // `BENCH_THREAD_ALWAYS=1`: the signature thread is kept however little CPU it gets (bench/lib/broadcast-thread-ab.ts compares).
 if (process.env.BENCH_THREAD_ALWAYS === "1") sharedVerifier().starvedBelow = 0;
 let cpuMark = process.cpuUsage();
-let checksMark: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0 };
+let checksMark: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0, pairs: 0 };
 /** The nodes' items received (events and replies, new or not), duplicates dropped and bytes received by endpoint group, at the last `settle`. */
 let itemsMark: ReturnType<typeof itemCounts> = { received: 0, duplicates: 0, bytesIn: {} };
 
@@ -222,8 +224,9 @@ async function handle(command: BroadcastCommand): Promise<void> {
       replyCounts.clear();
       const { onThread, inline, starved } = sharedVerifier().stats;
       const mac = nodes.reduce((sum, n) => sum + n.records.stats.macVerified, 0);
-      const checks = { onThread: onThread - checksMark.onThread, inline: inline - checksMark.inline, starved: starved - checksMark.starved, mac: mac - checksMark.mac };
-      checksMark = { onThread, inline, starved, mac };
+      const pairs = nodes.reduce((sum, n) => sum + (n.records.macs?.stats.keysDerived ?? 0), 0);
+      const checks = { onThread: onThread - checksMark.onThread, inline: inline - checksMark.inline, starved: starved - checksMark.starved, mac: mac - checksMark.mac, pairs: pairs - checksMark.pairs };
+      checksMark = { onThread, inline, starved, mac, pairs };
       return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, bytesIn, checks });
     }
     case "stop":

@@ -6,9 +6,9 @@
  * `mac` (an older Bun node, a Python node) are sent no MACs.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, createPublicKey, diffieHellman, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
 import { NodeIdentity } from "../../src/security/identity.ts";
-import { ENTRY_BYTES, MAX_VECTOR_ENTRIES, RecordMacs, VECTOR_VERSION, keptVector, readVector, recordDigest } from "../../src/security/record-macs.ts";
+import { ENTRY_BYTES, MAX_VECTOR_ENTRIES, PAIR_SALT, RecordMacs, TAG_LABEL, VECTOR_VERSION, keptVector, readBinding, readVector, recordDigest } from "../../src/security/record-macs.ts";
 import { SignedRecords, replyBytes, verifySignature } from "../../src/security/records.ts";
 import { SignatureRoutes } from "../../src/conversation/signing.ts";
 import { withoutMac, toWire } from "../../src/conversation/batch-items.ts";
@@ -75,6 +75,25 @@ describe("record MACs - tags and checks", () => {
     // Both sides derived the same pairwise key once; the author none for itself.
     expect(a.macs.stats.keysDerived).toBe(2);
     expect(b.macs.stats.keysDerived).toBe(1);
+  });
+
+  test("a tag is the specified one, computed here with node:crypto alone: X25519, HKDF-SHA256, HMAC-SHA256 cut to 16 bytes", () => {
+    const [a, b] = [party(), party()];
+    meet(a, b);
+    const { bytes, sig } = signedReply(a);
+    const vector = a.macs.tags(bytes, sig, [b.id])!;
+    // k(a, b) from a's private key (white box) and b's bound public key, as docs/security.md#record-macs states it.
+    const aPrivate = (a.macs as unknown as { privateKey: KeyObject }).privateKey;
+    const bKey = readBinding(b.macs.binding)!.publicKey;
+    const aKey = readBinding(a.macs.binding)!.publicKey;
+    const secret = diffieHellman({ privateKey: aPrivate, publicKey: createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b656e032100", "hex"), bKey]), format: "der", type: "spki" }) });
+    const ids = (id: string) => Buffer.from(id, "hex");
+    const info = Buffer.concat(a.id < b.id ? [ids(a.id), ids(b.id), aKey, bKey] : [ids(b.id), ids(a.id), bKey, aKey]);
+    const key = Buffer.from(hkdfSync("sha256", secret, PAIR_SALT, info, 32));
+    const d = createHash("sha256").update(bytes).update(sig).digest();
+    const expected = createHmac("sha256", key).update(Buffer.from(TAG_LABEL)).update(ids(a.id)).update(ids(b.id)).update(d).digest().subarray(0, 16);
+    expect(Buffer.from(vector)).toEqual(Buffer.concat([Buffer.from([VECTOR_VERSION]), ids(b.id).subarray(0, 4), expected]));
+    expect(b.macs.check(a.id, bytes, sig, vector)).toBe(true);
   });
 
   test("forged MACs fail: random, another pair's, one made by a third member, over a swapped signature, for another record", () => {
