@@ -7,7 +7,7 @@
 import type { ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import type { PerPeerKwargs } from "./signing.ts";
-import type { ConversationLog } from "./log.ts";
+import type { ConversationLog, MaybePromise } from "./log.ts";
 
 /** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
 export interface DisseminationStats {
@@ -29,8 +29,8 @@ export interface DisseminationStats {
 export interface DisseminationLayer {
   /** The layer's one ingest path for an event off the network: the event when new here, else null. @throws EndpointError */
   acceptEvent(raw: unknown, mac?: Uint8Array | null): Promise<ConversationEvent | null>;
-  /** The same for a reply: the replier's record when the reply is new here, else null. @throws EndpointError */
-  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown, mac?: Uint8Array | null): Promise<Peer | null>;
+  /** The same for a reply: the replier's record when the reply is new here, else null (at once when filed at once). @throws EndpointError (at once, or the promise rejects) */
+  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown, mac?: Uint8Array | null): MaybePromise<Peer | null>;
   /** The keyword arguments of a per-event `_synapse.broadcast.reply` (the signature, and MACs, only to peers that take them). */
   replyKwargs(result: unknown, sig: unknown, mac?: Uint8Array | null): Kwargs | PerPeerKwargs;
   /** The event store (to see whether a parent is held). */

@@ -38,6 +38,7 @@ import { ConversationEndpoint, type ConversationHost, type ConversationSettings 
 import { Gossip, sample } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemKey, keyHash, readDigest, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, type Entry } from "./item-memory.ts";
+import { andThen, type MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
 
@@ -133,15 +134,17 @@ export class Dissemination {
    * background work per item. `pushed`: it came pushed (in a batch request); an item that came in
    * the answer to this node's own pull is not pushed on (see {@link learn}).
    */
-  private relay(item: Item, fromId: string, pushed: boolean): void {
-    const known = new Set<string>();
-    if (fromId) known.add(fromId);
-    const calls = this.send(item, known, pushed);
+  private relay(item: Item, key: string, fromId: string, pushed: boolean): void {
+    const calls = this.send(item, fromId ? new Set([fromId]) : new Set(), pushed, key, true);
     if (calls) this.track(calls);
   }
 
-  /** {@link spread}'s work (`hot`: push the item on, see {@link learn}); null when no per-event call was made and nobody waits. */
-  private send(item: Item, known: ReadonlySet<string>, hot: boolean): Promise<number> | null {
+  /**
+   * {@link spread}'s work (`hot`: push the item on, see {@link learn}; `key`: the item's, when known;
+   * `own`: `known` is the caller's to give, and becomes the entry's); null when no per-event call was
+   * made and nobody waits.
+   */
+  private send(item: Item, known: ReadonlySet<string>, hot: boolean, key?: string, own = false): Promise<number> | null {
     const self = this.selfId;
     const author = authorOf(item);
     const wire = toWire(item);
@@ -166,11 +169,11 @@ export class Dissemination {
       }
       // Rounds only where some peer batches (or may, once connected).
       if (view.batch.length + view.unknown.length > 0) {
-        const peers = new Set(known);
+        const peers = own ? (known as Set<string>) : new Set(known);
         peers.add(author);
         // Only an item this node pushes is waited for: one that came in a pull's answer is held
         // already by the node that answered.
-        pushed = this.learn(itemKey(item), item, wire, size, peers, hot, hot && author === self);
+        pushed = this.learn(key ?? itemKey(item), item, wire, size, peers, hot, hot && author === self);
       }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
@@ -352,7 +355,9 @@ export class Dissemination {
    * reply is noted for repair only after the opening before it in the batch was filed).
    */
   private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): Promise<number> {
-    const taking: Array<Promise<Item | null | { refused: unknown }>> = [];
+    // Each new item's ingest, or its promise (most replies are filed at once: no promise per item).
+    const taking: Array<MaybePromise<Item | null | { refused: unknown }>> = [];
+    const keys: string[] = [];
     for (const raw of raws) {
       if (raw === null) continue;
       this.stats.eventsReceived++;
@@ -362,11 +367,18 @@ export class Dissemination {
         this.stats.duplicatesDropped++;
         continue;
       }
-      taking.push(this.accept(raw).catch((error: unknown) => ({ refused: error })));
+      keys.push(raw.key);
+      try {
+        const taken = this.accept(raw);
+        taking.push(taken instanceof Promise ? taken.catch((error: unknown) => ({ refused: error })) : taken);
+      } catch (error) {
+        taking.push({ refused: error });
+      }
     }
     let fresh = 0;
-    for (const pending of taking) {
-      const item = await pending;
+    for (let i = 0; i < taking.length; i++) {
+      const pending = taking[i]!;
+      const item = pending instanceof Promise ? await pending : pending;
       if (item === null) {
         this.stats.duplicatesDropped++;
         continue;
@@ -376,7 +388,7 @@ export class Dissemination {
         continue;
       }
       fresh++;
-      this.relay(item, fromId, pushed);
+      this.relay(item, keys[i]!, fromId, pushed);
       if (from) {
         const noted = this.repairs.note(item, from);
         if (noted) await noted;
@@ -385,13 +397,14 @@ export class Dissemination {
     return fresh;
   }
 
-  /** An item through the layer's one ingest path: the item when new here, else null. */
-  private async accept(raw: RawItem): Promise<Item | null> {
-    if (raw.kind === "event") {
-      const event = await this.layer.acceptEvent(raw.raw, raw.mac);
-      return event ? { kind: "event", event, mac: raw.mac } : null;
-    }
-    const peer = await this.layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac);
-    return peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null;
+  /**
+   * An item through the layer's one ingest path: the item when new here, else null (at once when
+   * the layer files it at once). @throws {EndpointError} a refusal, at once or by the promise.
+   */
+  private accept(raw: RawItem): MaybePromise<Item | null> {
+    if (raw.kind === "event") return this.layer.acceptEvent(raw.raw, raw.mac).then((event) => (event ? { kind: "event", event, mac: raw.mac } : null));
+    return andThen(this.layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac), (peer) =>
+      peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null,
+    );
   }
 }
