@@ -233,7 +233,7 @@ export class Conversations {
     const item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: signatureBytes(sig), mac: this.signatures.replyMacs(nonce, result ?? null, sig) } satisfies Item; // 64 bytes, not 88 of base64
     const origin = typeof target !== "string" && target.origin && target.origin.id !== self.id ? target.origin : null;
     // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
-    const to = origin && (this.gossip.others().find((p) => p.id === origin.id) ?? origin);
+    const to = origin && (this.dissemination.known(origin.id) ?? origin); // its record as known here (not a copy of every record to find it)
     const first = to ? this.gossip.fanOut([to], ConversationEndpoint.Reply, [nonce, self], this.signatures.replyKwargs(result, sig, item.mac)) : 0;
     await Promise.all([first, this.dissemination.spread(item, new Set(origin ? [origin.id] : []))]);
     return { nonce, peer: self, result: result ?? null };

@@ -7,7 +7,8 @@
 import type { ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import type { PerPeerKwargs } from "./signing.ts";
-import type { ConversationLog, MaybePromise } from "./log.ts";
+import { andThen, type ConversationLog, type MaybePromise } from "./log.ts";
+import type { Item, RawItem } from "./batch-items.ts";
 
 /** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
 export interface DisseminationStats {
@@ -37,4 +38,23 @@ export interface DisseminationLayer {
   readonly log: Pick<ConversationLog, "has">;
   /** Catch up one conversation from a peer. */
   sync(peer: Peer, conversationId: string): Promise<unknown>;
+}
+
+/** What became of a batch item: the item when new here, null for a copy, or why it was refused. */
+export type Taken = Item | null | { refused: unknown };
+
+/**
+ * A batch item through the layer's one ingest path: the item when new here, else null, or the
+ * refusal (at once, with no promise, when the layer files it at once; never thrown).
+ */
+export function acceptItem(layer: DisseminationLayer, raw: RawItem): MaybePromise<Taken> {
+  try {
+    const taken =
+      raw.kind === "event"
+        ? layer.acceptEvent(raw.raw, raw.mac).then((event): Item | null => (event ? { kind: "event", event, mac: raw.mac } : null))
+        : andThen(layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac), (peer): Item | null => (peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null));
+    return taken instanceof Promise ? taken.catch((error: unknown) => ({ refused: error })) : taken;
+  } catch (error) {
+    return { refused: error };
+  }
 }

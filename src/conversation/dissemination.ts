@@ -28,7 +28,7 @@
  * @module
  */
 import type { ConversationEvent, Peer } from "../types.ts";
-import type { DisseminationLayer, DisseminationStats } from "./dissemination-ports.ts";
+import { acceptItem, type DisseminationLayer, type DisseminationStats, type Taken } from "./dissemination-ports.ts";
 import { createLogger } from "../log.ts";
 import { monotonicMs } from "../util/time.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
@@ -38,7 +38,7 @@ import { ConversationEndpoint, type ConversationHost, type ConversationSettings 
 import { Gossip, sample } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemKey, keyHash, readDigest, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, type Entry } from "./item-memory.ts";
-import { andThen, type MaybePromise } from "./log.ts";
+import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
 
@@ -99,6 +99,11 @@ export class Dissemination {
   /** True while items are hot or batch calls are in flight (what {@link Conversations.flush} waits for). */
   get busy(): boolean {
     return this.inFlight > 0 || this.memory.hasHot(this.round);
+  }
+
+  /** A known peer by id (from the peer list as taken at most a few seconds ago, peer-view.ts), or null. */
+  known(id: string): Peer | null {
+    return this.views.find(id);
   }
 
   /** Stop the rounds and forget what is queued. */
@@ -356,7 +361,7 @@ export class Dissemination {
    */
   private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): Promise<number> {
     // Each new item's ingest, or its promise (most replies are filed at once: no promise per item).
-    const taking: Array<MaybePromise<Item | null | { refused: unknown }>> = [];
+    const taking: Array<MaybePromise<Taken>> = [];
     const keys: string[] = [];
     for (const raw of raws) {
       if (raw === null) continue;
@@ -368,12 +373,7 @@ export class Dissemination {
         continue;
       }
       keys.push(raw.key);
-      try {
-        const taken = this.accept(raw);
-        taking.push(taken instanceof Promise ? taken.catch((error: unknown) => ({ refused: error })) : taken);
-      } catch (error) {
-        taking.push({ refused: error });
-      }
+      taking.push(acceptItem(this.layer, raw));
     }
     let fresh = 0;
     for (let i = 0; i < taking.length; i++) {
@@ -395,16 +395,5 @@ export class Dissemination {
       }
     }
     return fresh;
-  }
-
-  /**
-   * An item through the layer's one ingest path: the item when new here, else null (at once when
-   * the layer files it at once). @throws {EndpointError} a refusal, at once or by the promise.
-   */
-  private accept(raw: RawItem): MaybePromise<Item | null> {
-    if (raw.kind === "event") return this.layer.acceptEvent(raw.raw, raw.mac).then((event) => (event ? { kind: "event", event, mac: raw.mac } : null));
-    return andThen(this.layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac), (peer) =>
-      peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null,
-    );
   }
 }
