@@ -255,8 +255,8 @@ export class Conversations {
    *
    * @throws {EndpointError} `bad_request` for a malformed reply, a replier outside the swarm/team or a refused signature (at once, or the promise rejects).
    */
-  acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac?: Uint8Array | null): MaybePromise<Peer | null> {
-    const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host);
+  acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac?: Uint8Array | null, known = false): MaybePromise<Peer | null> {
+    const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host, known); // `known`: this node's record of the replier (a batched reply by reference)
     return andThen(this.replyBook.receive(nonce, peer, result ?? null, sig, {}, mac), (filed) => (filed ? peer : null));
   }
 
@@ -266,8 +266,8 @@ export class Conversations {
   }
 
   /** Serve `_synapse.conversation.batch` (Bun peers only; see dissemination.ts). */
-  serveBatch(items: unknown, from: unknown, have: unknown): Promise<{ items: unknown[] }> {
-    return this.dissemination.serve(items, from, have);
+  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown): Promise<{ items: unknown[] }> {
+    return this.dissemination.serve(items, from, have, refs);
   }
 
   /** Replies this node knows for a broadcast, in the order they were filed. */

@@ -30,8 +30,12 @@ export interface DisseminationStats {
 export interface DisseminationLayer {
   /** The layer's one ingest path for an event off the network: the event when new here, else null. @throws EndpointError */
   acceptEvent(raw: unknown, mac?: Uint8Array | null): Promise<ConversationEvent | null>;
-  /** The same for a reply: the replier's record when the reply is new here, else null (at once when filed at once). @throws EndpointError (at once, or the promise rejects) */
-  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown, mac?: Uint8Array | null): MaybePromise<Peer | null>;
+  /**
+   * The same for a reply: the replier's record when the reply is new here, else null (at once when
+   * filed at once); `known`: `peer` is this node's own record of the replier (a reply by reference).
+   * @throws EndpointError (at once, or the promise rejects)
+   */
+  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown, mac?: Uint8Array | null, known?: boolean): MaybePromise<Peer | null>;
   /** The keyword arguments of a per-event `_synapse.broadcast.reply` (the signature, and MACs, only to peers that take them). */
   replyKwargs(result: unknown, sig: unknown, mac?: Uint8Array | null): Kwargs | PerPeerKwargs;
   /** The event store (to see whether a parent is held). */
@@ -52,7 +56,7 @@ export function acceptItem(layer: DisseminationLayer, raw: RawItem): MaybePromis
     const taken =
       raw.kind === "event"
         ? layer.acceptEvent(raw.raw, raw.mac).then((event): Item | null => (event ? { kind: "event", event, mac: raw.mac } : null))
-        : andThen(layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac), (peer): Item | null => (peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null));
+        : andThen(layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac, raw.known), (peer): Item | null => (peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null));
     return taken instanceof Promise ? taken.catch((error: unknown) => ({ refused: error })) : taken;
   } catch (error) {
     return { refused: error };

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { MAX_DIGEST_HASHES, withoutMac, type Item, type WireItem } from "./batch-items.ts";
+import { MAX_DIGEST_HASHES, toRefWire, withoutMac, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -30,6 +30,8 @@ export interface Entry {
   item: Item;
   /** The item as it travels (made once: every push and answer sends this same object). */
   wire: WireItem;
+  /** Its form by reference ({@link toRefWire}), made the first time a peer that takes it gets the item. */
+  ref: WireItem | null;
   /** Round this node learnt the item in, and when (ms, monotonic). */
   at: number;
   learntAt: number;
@@ -51,12 +53,12 @@ export function release(e: Entry): void {
 }
 
 /**
- * The entries' wire forms for a peer: as remembered (with their record MACs) when none has MACs or
- * the peer takes them (`macs()`: its hello offered `mac`, asked only then), else without them
- * (docs/security.md#record-macs).
+ * The entries' wire forms for a peer: replies by reference when `refs` (the peer takes them), and
+ * as remembered (with their record MACs) when none has MACs or the peer takes them (`macs()`: its
+ * hello offered `mac`, asked only then), else without them (docs/security.md#record-macs).
  */
-export function wiresFor(entries: Entry[], macs: () => boolean): WireItem[] {
-  const wires = entries.map((e) => e.wire);
+export function wiresFor(entries: Entry[], macs: () => boolean, refs = false): WireItem[] {
+  const wires = refs ? entries.map((e) => (e.ref ??= toRefWire(e.item, e.wire))) : entries.map((e) => e.wire);
   return wires.some((w) => ("event" in w ? w.mac : w.reply.mac)) && !macs() ? wires.map(withoutMac) : wires;
 }
 
