@@ -15,8 +15,12 @@ import { replyKey } from "./batch-items.ts";
 import { InFlight } from "./filing.ts";
 import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
 
-/** Where a new reply event goes: stored (true) or refused (false, e.g. too old); at once when the log answers at once. */
-export type AppendEvent = (event: ConversationEvent) => MaybePromise<boolean>;
+/**
+ * Where a new reply event goes: stored (true) or refused (false, e.g. too old). `now`: another node's
+ * reply, stored (and announced) at once when the log answers at once; else after a promise, as the
+ * node's own records are.
+ */
+export type AppendEvent = (event: ConversationEvent, now: boolean) => MaybePromise<boolean>;
 
 /** Where a reply came from, when it arrived as a gossiped event rather than a reply call. */
 export interface ReplyOrigin {
@@ -147,7 +151,7 @@ export class ReplyBook {
     // Stopped while the check ran: nothing goes into a store its owner may have closed.
     if (this.stopped) return null;
     const text = signatureText(sig);
-    return this.file(byPeer, nonce, peer, result, text ? { ...origin, metadata: { ...origin.metadata, [SIG_KEY]: text } } : origin);
+    return this.file(byPeer, nonce, peer, result, text ? { ...origin, metadata: { ...origin.metadata, [SIG_KEY]: text } } : origin, true);
   }
 
   /**
@@ -159,7 +163,7 @@ export class ReplyBook {
   }
 
   /** File a reply into `byPeer` (the nonce's cache) unless it is there. */
-  private file(byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin): MaybePromise<ConversationEvent | null> {
+  private file(byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin, now = false): MaybePromise<ConversationEvent | null> {
     if (byPeer.has(peer.id)) return null;
     byPeer.set(peer.id, { nonce, peer, result }); // before any await: a concurrent copy now sees it
     const event = makeEvent({
@@ -172,6 +176,6 @@ export class ReplyBook {
       createdAt: origin.createdAt,
       metadata: origin.metadata,
     });
-    return andThen(this.append(event), (stored) => (stored ? event : null));
+    return andThen(this.append(event, now), (stored) => (stored ? event : null));
   }
 }
