@@ -88,15 +88,19 @@ export class Emitter<EventMap extends object> {
   emit<K extends keyof EventMap & string>(event: K, payload: EventMap[K]): void {
     const set = this.listeners.get(event);
     if (!set || set.size === 0) return;
-    for (const listener of [...set]) {
-      try {
-        const out = (listener as EmitterListener<EventMap[K]>)(payload);
-        if (out && typeof (out as Promise<unknown>).then === "function") {
-          (out as Promise<unknown>).then(undefined, (error) => this.fail(event, error));
-        }
-      } catch (error) {
-        this.fail(event, error);
+    // One listener (the usual case, called per filed event): no copy of the set to call it.
+    if (set.size === 1) return this.call(event, set.values().next().value as EmitterListener<EventMap[K]>, payload);
+    for (const listener of [...set]) this.call(event, listener as EmitterListener<EventMap[K]>, payload);
+  }
+
+  private call<K extends keyof EventMap & string>(event: K, listener: EmitterListener<EventMap[K]>, payload: EventMap[K]): void {
+    try {
+      const out = listener(payload);
+      if (out && typeof (out as Promise<unknown>).then === "function") {
+        (out as Promise<unknown>).then(undefined, (error) => this.fail(event, error));
       }
+    } catch (error) {
+      this.fail(event, error);
     }
   }
 }

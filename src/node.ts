@@ -68,7 +68,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
-import { BATCH_FEATURE, SWIM_FEATURE, SWIM_PACKED_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { BATCH_FEATURE, REPLY_REF_FEATURE, SWIM_FEATURE, SWIM_PACKED_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 import { METRICS_ENDPOINT, TrafficCounters, readMetrics, type NodeMetrics } from "./node-metrics.ts";
 
 const log = createLogger("node");
@@ -263,6 +263,7 @@ export class Node {
         signs: (peer) => this.helloOffered(peer, SIGNED_FEATURE),
         batches: (peer) => this.helloOffered(peer, BATCH_FEATURE),
         macs: (peer) => this.helloOffered(peer, MAC_FEATURE),
+        replyRefs: (peer) => this.helloOffered(peer, REPLY_REF_FEATURE),
       },
       {
         log: options.conversationLog,

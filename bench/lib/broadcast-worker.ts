@@ -175,6 +175,12 @@ async function wait(command: Extract<BroadcastCommand, { type: "wait" }>): Promi
   }
   const complete = completeAt.get(command.nonce) ?? new Map<Node, number>();
   const handlers = deliveredAt.get(command.nonce) ?? [];
+  if (process.env.BENCH_TAIL) {
+    const at = [...complete.values()].sort((x, y) => x - y);
+    const d0 = handlers.length ? Math.min(...handlers) : at[0]!;
+    const q = (f: number) => Math.round(at[Math.min(at.length - 1, Math.floor(f * at.length))]! - d0);
+    process.stderr.write(`tail pid ${process.pid}: nodes ${at.length} complete since first delivery ms: p10 ${q(0.1)} p50 ${q(0.5)} p90 ${q(0.9)} max ${q(1)}\n`);
+  }
   const expected = nodes.filter((n) => n !== origin).length;
   answer({
     type: "waited",

@@ -22,8 +22,13 @@ export type Item =
   /** `sig`: the replier's signature of the reply (docs/security.md), as it came (null: none). */
   | { kind: "reply"; nonce: string; peer: Peer; result: unknown; sig: unknown; mac?: Uint8Array | null };
 
-/** A reply as it travels in a batch. */
-export type WireReply = { nonce: string; peer: Peer; result: unknown; sig?: unknown; mac?: Uint8Array };
+/**
+ * A reply as it travels in a batch: with its replier's whole record, or by reference (`peer_id`, to
+ * peers that offered `reply_ref`: docs/protocol.md), the receiver filing it with its own record.
+ */
+export type WireReply =
+  | { nonce: string; peer: Peer; result: unknown; sig?: unknown; mac?: Uint8Array }
+  | { nonce: string; peer_id: string; result: unknown; sig?: unknown; mac?: Uint8Array };
 
 /**
  * An item as it travels in a batch: `{event: {...}, mac?}` or `{reply: {nonce, peer, result, sig?,
@@ -61,6 +66,18 @@ export function authorOf(item: Item): string {
 export function toWire(item: Item): WireItem {
   if (item.kind === "event") return item.mac ? { event: item.event, mac: item.mac } : { event: item.event };
   const reply: WireReply = { nonce: item.nonce, peer: item.peer, result: item.result };
+  if (item.sig !== null && item.sig !== undefined) reply.sig = item.sig;
+  if (item.mac) reply.mac = item.mac;
+  return { reply };
+}
+
+/**
+ * The item as it travels to a peer that takes replies by reference: a reply with its replier's id
+ * instead of its record (about 100 bytes instead of 250); an event as it is (`wire`, its {@link toWire}).
+ */
+export function toRefWire(item: Item, wire: WireItem): WireItem {
+  if (item.kind === "event") return wire;
+  const reply: WireReply = { nonce: item.nonce, peer_id: item.peer.id, result: item.result };
   if (item.sig !== null && item.sig !== undefined) reply.sig = item.sig;
   if (item.mac) reply.mac = item.mac;
   return { reply };
@@ -119,11 +136,13 @@ export function sizeBound(value: unknown): number {
 
 /**
  * A batch item not yet checked: the raw event map, or the reply's raw parts; `key` is its
- * de-duplication key ({@link itemKey} of the item it becomes), made once when the batch is read.
+ * de-duplication key ({@link itemKey} of the item it becomes), made once when the batch is read. A
+ * reply by reference has no `peer` (undefined) until its replier's id is resolved to a known record
+ * (`known`: the record is this node's own, not one off the network).
  */
 export type RawItem =
   | { kind: "event"; key: string; id: string; raw: unknown; mac: Uint8Array | null }
-  | { kind: "reply"; key: string; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown; mac: Uint8Array | null };
+  | { kind: "reply"; key: string; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown; mac: Uint8Array | null; known: boolean };
 
 function bad(message: string): EndpointError {
   return new EndpointError(ErrorCode.BadRequest, `invalid conversation batch: ${message}`);
@@ -148,9 +167,10 @@ export function readItems(items: unknown): Array<RawItem | null> {
     }
     const reply = entry.reply;
     if (!isMap(reply) || typeof reply.nonce !== "string" || reply.nonce.length === 0 || reply.nonce.length > MAX_ID_LENGTH) return null;
-    const peerId = isMap(reply.peer) ? reply.peer.id : undefined;
+    // The replier's record, or (by reference) its id alone; a record wins over an id.
+    const peerId = isMap(reply.peer) ? reply.peer.id : reply.peer === undefined ? reply.peer_id : undefined;
     if (typeof peerId !== "string" || peerId.length === 0 || peerId.length > MAX_ID_LENGTH) return null;
-    return { kind: "reply", key: replyKey(reply.nonce, peerId), nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac) };
+    return { kind: "reply", key: replyKey(reply.nonce, peerId), nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac), known: false };
   });
 }
 

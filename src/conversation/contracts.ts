@@ -62,6 +62,11 @@ export interface ConversationHost {
    * true or false once this node has a connection to it, null before (default: never).
    */
   macs?(peer: Pick<Peer, "address" | "port">): boolean | null;
+  /**
+   * Whether the peer takes batched replies by reference (it offered the `reply_ref` hello feature,
+   * docs/protocol.md): true or false once this node has a connection to it, null before (default: never).
+   */
+  replyRefs?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */

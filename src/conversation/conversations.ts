@@ -12,7 +12,7 @@ import type { Kwargs } from "../wire/messages.ts";
 import { ConfigError, type EndpointError } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
-import type { ConversationLog } from "./log.ts";
+import { andThen, type ConversationLog, type MaybePromise } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
 import { EventKind, authoredEvent, fromTheFuture } from "./events.ts";
 import { broadcastKwargs, newBroadcast, openingMessage, type BroadcastReceived } from "./broadcast.ts";
@@ -70,13 +70,13 @@ export class Conversations {
     this.gossip = new Gossip(host, this.gossipFanout);
     this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
     // A reply filed here (its own, or another node's once) is announced as `broadcast.reply`.
-    const fileReply = async (event: ConversationEvent) => {
-      const stored = await this.append(event);
-      if (stored) this.host.emit("broadcast.reply", { nonce: event.parent_id ?? event.conversation_id, peer: event.peer, result: event.payload.result ?? null } satisfies BroadcastReply);
-      return stored;
-    };
+    const fileReply = (event: ConversationEvent, now: boolean) =>
+      andThen(this.append(event, now), (stored) => {
+        if (stored) this.host.emit("broadcast.reply", { nonce: event.parent_id ?? event.conversation_id, peer: event.peer, result: event.payload.result ?? null } satisfies BroadcastReply);
+        return stored;
+      });
     this.replyBook = new ReplyBook(this.log, fileReply, this.signatures.records);
-    this.events = new EventFiling(this.log, () => this.records, (event) => this.append(event));
+    this.events = new EventFiling(this.log, () => this.records, (event) => this.append(event, true));
     const track = (work: Promise<unknown>) => this.track(work);
     this.dissemination = new Dissemination(host, this, track, this.gossip, settings);
     this.upkeep = new Upkeep(
@@ -143,19 +143,18 @@ export class Conversations {
 
   // ---------------------------------------------------------------- storing
 
-  private tooOld(createdAt: number): boolean {
-    return this.upkeep.tooOld(createdAt);
-  }
-
-  /** Append to the log; on success notify and maybe compact. */
-  private async append(event: ConversationEvent): Promise<boolean> {
+  /** Append to the log; on success notify and maybe compact. `now` (another node's record): at once when the log answers at
+   * once; else the events fire once its answer settled (whoever calls `emit` or `reply`, then listens, still hears them). */
+  private append(event: ConversationEvent, now = false): MaybePromise<boolean> {
     // Outside the retention window, or dated beyond the allowed clock skew: not stored.
-    if (this.tooOld(event.created_at) || fromTheFuture(event.created_at)) return false;
-    if (!(await this.log.append(event))) return false;
-    this.host.emit("conversation.event", event);
-    this.host.emit(`conversation.${event.kind}`, event);
-    this.upkeep.grew(event.conversation_id);
-    return true;
+    if (this.upkeep.tooOld(event.created_at) || fromTheFuture(event.created_at)) return false;
+    return andThen(now ? this.log.append(event) : Promise.resolve(this.log.append(event)), (stored) => {
+      if (!stored) return false;
+      this.host.emit("conversation.event", event);
+      this.host.emit(`conversation.${event.kind}`, event);
+      this.upkeep.grew(event.conversation_id);
+      return true;
+    });
   }
 
   /** How this node signs and checks records (docs/security.md). */
@@ -169,7 +168,7 @@ export class Conversations {
    *
    * @throws {EndpointError} `bad_request` when the signature rules refuse it (docs/security.md).
    */
-  private ingest(event: ConversationEvent, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
+  private async ingest(event: ConversationEvent, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
     if (event.kind === EventKind.Reply) {
       const nonce = event.parent_id ?? event.conversation_id;
       const origin = { conversationId: event.conversation_id, createdAt: event.created_at, metadata: event.metadata };
@@ -235,7 +234,7 @@ export class Conversations {
     const item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: signatureBytes(sig), mac: this.signatures.replyMacs(nonce, result ?? null, sig) } satisfies Item; // 64 bytes, not 88 of base64
     const origin = typeof target !== "string" && target.origin && target.origin.id !== self.id ? target.origin : null;
     // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
-    const to = origin && (this.gossip.others().find((p) => p.id === origin.id) ?? origin);
+    const to = origin && (this.dissemination.known(origin.id) ?? origin); // its record as known here (not a copy of every record to find it)
     const first = to ? this.gossip.fanOut([to], ConversationEndpoint.Reply, [nonce, self], this.signatures.replyKwargs(result, sig, item.mac)) : 0;
     await Promise.all([first, this.dissemination.spread(item, new Set(origin ? [origin.id] : []))]);
     return { nonce, peer: self, result: result ?? null };
@@ -252,13 +251,14 @@ export class Conversations {
 
   /**
    * The one door for a reply off the network (a `_synapse.broadcast.reply` call or a batch item):
-   * checked (its signature, or its MAC `mac` for this node), filed once per (nonce, peer). The replier when new here, else null.
+   * checked (its signature, or its MAC `mac` for this node), filed once per (nonce, peer). The replier when new here, else null
+   * (at once when the reply book files it at once, see {@link ReplyBook.receive}).
    *
-   * @throws {EndpointError} `bad_request` for a malformed reply or a replier outside the swarm/team.
+   * @throws {EndpointError} `bad_request` for a malformed reply, a replier outside the swarm/team or a refused signature (at once, or the promise rejects).
    */
-  async acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac?: Uint8Array | null): Promise<Peer | null> {
-    const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host);
-    return (await this.replyBook.receive(nonce, peer, result ?? null, sig, {}, mac)) ? peer : null;
+  acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac?: Uint8Array | null, known = false): MaybePromise<Peer | null> {
+    const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host, known); // `known`: this node's record of the replier (a batched reply by reference)
+    return andThen(this.replyBook.receive(nonce, peer, result ?? null, sig, {}, mac), (filed) => (filed ? peer : null));
   }
 
   /** The keyword arguments of a relayed `_synapse.broadcast.reply`: `result`, and `sig` (and `mac`) for the peers that take them. */
@@ -267,8 +267,8 @@ export class Conversations {
   }
 
   /** Serve `_synapse.conversation.batch` (Bun peers only; see dissemination.ts). */
-  serveBatch(items: unknown, from: unknown, have: unknown): Promise<{ items: unknown[] }> {
-    return this.dissemination.serve(items, from, have);
+  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown): Promise<{ items: unknown[] }> {
+    return this.dissemination.serve(items, from, have, refs);
   }
 
   /** Replies this node knows for a broadcast, in the order they were filed. */
@@ -349,7 +349,7 @@ export class Conversations {
    * or a time outside the retention window or the allowed clock skew.
    */
   async acceptEvent(raw: unknown, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
-    const event = checkEvent(raw, { admit: (p) => this.host.admit(p), tooOld: (t) => this.tooOld(t), retention: this.retention });
+    const event = checkEvent(raw, { admit: (p) => this.host.admit(p), tooOld: (t) => this.upkeep.tooOld(t), retention: this.retention });
     return (await this.ingest(event, mac)) ? event : null;
   }
 
@@ -371,7 +371,7 @@ export class Conversations {
   sync(peer: Pick<Peer, "address" | "port">, conversation?: BroadcastRef, options: SyncOptions = {}): Promise<SyncResult> {
     const ids = conversation === undefined ? null : [nonceOf(conversation)];
     const host = this.host;
-    const port: SyncPort = { call: (p, e, a, k) => host.call(p, e, a, k), admit: (p) => host.admit(p), tooOld: (t) => this.tooOld(t), ingest: (e) => this.ingest(e) };
+    const port: SyncPort = { call: (p, e, a, k) => host.call(p, e, a, k), admit: (p) => host.admit(p), tooOld: (t) => this.upkeep.tooOld(t), ingest: (e) => this.ingest(e) };
     if (host.pagesSync) port.pagesSync = (p) => host.pagesSync?.(p) ?? null;
     return syncFrom(port, peer, ids, options.since ?? 0, options.pageBytes);
   }

@@ -7,7 +7,8 @@
 import type { ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import type { PerPeerKwargs } from "./signing.ts";
-import type { ConversationLog } from "./log.ts";
+import { andThen, type ConversationLog, type MaybePromise } from "./log.ts";
+import type { Item, RawItem } from "./batch-items.ts";
 
 /** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
 export interface DisseminationStats {
@@ -29,12 +30,35 @@ export interface DisseminationStats {
 export interface DisseminationLayer {
   /** The layer's one ingest path for an event off the network: the event when new here, else null. @throws EndpointError */
   acceptEvent(raw: unknown, mac?: Uint8Array | null): Promise<ConversationEvent | null>;
-  /** The same for a reply: the replier's record when the reply is new here, else null. @throws EndpointError */
-  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown, mac?: Uint8Array | null): Promise<Peer | null>;
+  /**
+   * The same for a reply: the replier's record when the reply is new here, else null (at once when
+   * filed at once); `known`: `peer` is this node's own record of the replier (a reply by reference).
+   * @throws EndpointError (at once, or the promise rejects)
+   */
+  acceptReply(nonce: unknown, peer: unknown, result: unknown, sig: unknown, mac?: Uint8Array | null, known?: boolean): MaybePromise<Peer | null>;
   /** The keyword arguments of a per-event `_synapse.broadcast.reply` (the signature, and MACs, only to peers that take them). */
   replyKwargs(result: unknown, sig: unknown, mac?: Uint8Array | null): Kwargs | PerPeerKwargs;
   /** The event store (to see whether a parent is held). */
   readonly log: Pick<ConversationLog, "has">;
   /** Catch up one conversation from a peer. */
   sync(peer: Peer, conversationId: string): Promise<unknown>;
+}
+
+/** What became of a batch item: the item when new here, null for a copy, or why it was refused. */
+export type Taken = Item | null | { refused: unknown };
+
+/**
+ * A batch item through the layer's one ingest path: the item when new here, else null, or the
+ * refusal (at once, with no promise, when the layer files it at once; never thrown).
+ */
+export function acceptItem(layer: DisseminationLayer, raw: RawItem): MaybePromise<Taken> {
+  try {
+    const taken =
+      raw.kind === "event"
+        ? layer.acceptEvent(raw.raw, raw.mac).then((event): Item | null => (event ? { kind: "event", event, mac: raw.mac } : null))
+        : andThen(layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac, raw.known), (peer): Item | null => (peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null));
+    return taken instanceof Promise ? taken.catch((error: unknown) => ({ refused: error })) : taken;
+  } catch (error) {
+    return { refused: error };
+  }
 }

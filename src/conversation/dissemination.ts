@@ -20,24 +20,24 @@
  *   `acceptReply`): the checks of a `_synapse.conversation.event` or `_synapse.broadcast.reply` call.
  * - Repair by pull (`repair.ts`): an item whose parent is still missing a second later makes this
  *   node sync that conversation from the sender.
- * - Peers that do not batch get per-event calls: every one of them from the author, and from a
- *   relay those known not to batch (Python peers: all of them, or `gossipFanout`), as today. A Bun
- *   peer this node is not connected to yet gets the author's per-event call, which opens the
- *   connection; a short `_synapse.ping` probe opens it otherwise.
+ * - Peers that do not batch get per-event calls (`Gossip.perEventTargets`); a Bun peer not yet
+ *   connected gets the author's, which opens the connection (else a short `_synapse.ping` probe).
+ * - Replies go by reference (the replier's id) to peers that offered `reply_ref` (docs/protocol.md).
  *
  * @module
  */
 import type { ConversationEvent, Peer } from "../types.ts";
-import type { DisseminationLayer, DisseminationStats } from "./dissemination-ports.ts";
+import { acceptItem, type DisseminationLayer, type DisseminationStats, type Taken } from "./dissemination-ports.ts";
 import { createLogger } from "../log.ts";
 import { monotonicMs } from "../util/time.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { Repairs } from "./repair.ts";
 import { PeerViews } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
-import { Gossip, sample } from "./gossip.ts";
+import type { Gossip } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemKey, keyHash, readDigest, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, type Entry } from "./item-memory.ts";
+import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
 
@@ -71,6 +71,8 @@ export class Dissemination {
   private readonly repairs: Repairs;
   private stopped = false;
   private readonly views: PeerViews;
+  /** A reply by reference named a replier unknown here: the next call asks for whole records (no `refs`). */
+  private wantWhole = false;
 
   /** Seconds between rounds, or null: no batching (every peer gets per-event calls, as Python nodes do). */
   readonly interval: number | null;
@@ -78,7 +80,7 @@ export class Dissemination {
   readonly fanout: number;
 
   constructor(
-    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs">,
+    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs" | "replyRefs">,
     private readonly layer: DisseminationLayer,
     /** Keeps background work for the layer's `flush`. */
     private readonly track: (work: Promise<unknown>) => void,
@@ -98,6 +100,11 @@ export class Dissemination {
   /** True while items are hot or batch calls are in flight (what {@link Conversations.flush} waits for). */
   get busy(): boolean {
     return this.inFlight > 0 || this.memory.hasHot(this.round);
+  }
+
+  /** A known peer by id (from the peer list as taken at most a few seconds ago, peer-view.ts), or null. */
+  known(id: string): Peer | null {
+    return this.views.find(id);
   }
 
   /** Stop the rounds and forget what is queued. */
@@ -127,21 +134,21 @@ export class Dissemination {
   }
 
   /**
-   * Relay an item that came in a batch from `fromId` (empty: unknown): as {@link spread}, but
-   * without a promise when nothing is sent by a per-event call (the usual case among Bun peers:
-   * the item only goes into the next rounds), so that a batch of hundreds of new items costs no
-   * background work per item. `pushed`: it came pushed (in a batch request); an item that came in
-   * the answer to this node's own pull is not pushed on (see {@link learn}).
+   * Relay an item that came in a batch from `fromId` (empty: unknown): as {@link spread}, but without
+   * a promise when nothing is sent by a per-event call (the usual case among Bun peers), so that a batch
+   * of hundreds of new items costs no background work per item. `pushed`: it came pushed (in a batch
+   * request); an item that came in the answer to this node's own pull is not pushed on (see {@link learn}).
    */
-  private relay(item: Item, fromId: string, pushed: boolean): void {
-    const known = new Set<string>();
-    if (fromId) known.add(fromId);
-    const calls = this.send(item, known, pushed);
+  private relay(item: Item, key: string, fromId: string, pushed: boolean): void {
+    const calls = this.send(item, fromId ? new Set([fromId]) : new Set(), pushed, key, true);
     if (calls) this.track(calls);
   }
 
-  /** {@link spread}'s work (`hot`: push the item on, see {@link learn}); null when no per-event call was made and nobody waits. */
-  private send(item: Item, known: ReadonlySet<string>, hot: boolean): Promise<number> | null {
+  /**
+   * {@link spread}'s work (`hot`: push the item on, see {@link learn}; `key`: the item's, when known; `own`:
+   * `known` is the caller's to give, and becomes the entry's); null when no per-event call was made and nobody waits.
+   */
+  private send(item: Item, known: ReadonlySet<string>, hot: boolean, key?: string, own = false): Promise<number> | null {
     const self = this.selfId;
     const author = authorOf(item);
     const wire = toWire(item);
@@ -154,23 +161,14 @@ export class Dissemination {
       plain = author === self ? this.gossip.others(exclude) : this.gossip.relayTargets(exclude);
     } else {
       const view = this.views.get(author === self);
-      if (author === self) {
-        // The author calls every peer that does not batch, and every peer not yet connected (its
-        // call opens the connection: from then on a Bun peer batches).
-        plain = [...view.plain, ...view.unknown].filter((p) => !known.has(p.id));
-      } else {
-        // A relay calls the peers known not to batch (Python peers), as today's relays do (all of
-        // them, or `gossipFanout` at random); a peer not yet connected is left to the author.
-        const eligible = view.plain.filter((p) => p.id !== author && !known.has(p.id));
-        plain = eligible.length <= this.gossip.fanout ? eligible : sample(eligible, this.gossip.fanout);
-      }
+      plain = this.gossip.perEventTargets(view, author, self, known);
       // Rounds only where some peer batches (or may, once connected).
       if (view.batch.length + view.unknown.length > 0) {
-        const peers = new Set(known);
+        const peers = own ? (known as Set<string>) : new Set(known);
         peers.add(author);
         // Only an item this node pushes is waited for: one that came in a pull's answer is held
         // already by the node that answered.
-        pushed = this.learn(itemKey(item), item, wire, size, peers, hot, hot && author === self);
+        pushed = this.learn(key ?? itemKey(item), item, wire, size, peers, hot, hot && author === self);
       }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
@@ -197,7 +195,7 @@ export class Dissemination {
     if (this.entries.has(key) || this.stopped) return null;
     this.newest = this.round;
     const pushes = hot ? 0 : HOT_PUSHES;
-    const entry: Entry = { item, wire, at: this.round, learntAt: monotonicMs(), size, hash: keyHash(key), peers, pushes, waiters: [] };
+    const entry: Entry = { item, wire, ref: null, at: this.round, learntAt: monotonicMs(), size, hash: keyHash(key), peers, pushes, waiters: [] };
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     this.memory.add(key, entry);
     const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
@@ -282,8 +280,12 @@ export class Dissemination {
     this.handOver(due, peer.id); // before the call: the next round does not push them to this peer again
     this.stats.batchesSent++;
     this.inFlight++;
+    const refs = this.host.replyRefs?.(peer) === true; // replies by reference, pushed, and answered unless a replier was unknown here
+    const whole = refs && this.wantWhole;
+    if (whole) this.wantWhole = false;
+    const kwargs = refs && !whole ? { from: this.selfId, have, refs: true } : { from: this.selfId, have };
     const work = this.host
-      .call(peer, ConversationEndpoint.Batch, [wiresFor(due, () => this.host.macs?.(peer) === true)], { from: this.selfId, have })
+      .call(peer, ConversationEndpoint.Batch, [wiresFor(due, () => this.host.macs?.(peer) === true, refs)], kwargs)
       .then(
         async (answer) => {
           const fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
@@ -292,6 +294,7 @@ export class Dissemination {
         (error) => {
           // Not delivered: a later round may push them to this peer again.
           for (const e of due) e.peers.delete(peer.id);
+          if (whole) this.wantWhole = true;
           log.debug(`batch to ${peer.name || peer.id.slice(0, 8)} failed: ${errorMessage(error)}`);
         },
       )
@@ -309,7 +312,7 @@ export class Dissemination {
    *
    * @throws {EndpointError} `bad_request` when `items` is not a list or too long.
    */
-  async serve(items: unknown, fromId: unknown, haveRaw: unknown): Promise<{ items: WireItem[] }> {
+  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown): Promise<{ items: WireItem[] }> {
     const raws = readItems(items);
     this.stats.batchesReceived++;
     const sender = typeof fromId === "string" ? this.views.find(fromId) : null;
@@ -330,7 +333,7 @@ export class Dissemination {
     // The digest alone says what the caller lacks (an answer of this node's may have been lost).
     const out = this.due(answer, () => true);
     this.handOver(out, senderId);
-    return { items: wiresFor(out, () => sender !== null && this.host.macs?.(sender) === true) };
+    return { items: wiresFor(out, () => sender !== null && this.host.macs?.(sender) === true, refs === true) };
   }
 
   /** Items of an answer to this node's batch. */
@@ -352,7 +355,9 @@ export class Dissemination {
    * reply is noted for repair only after the opening before it in the batch was filed).
    */
   private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): Promise<number> {
-    const taking: Array<Promise<Item | null | { refused: unknown }>> = [];
+    // Each new item's ingest, or its promise (most replies are filed at once: no promise per item).
+    const taking: Array<MaybePromise<Taken>> = [];
+    const keys: string[] = [];
     for (const raw of raws) {
       if (raw === null) continue;
       this.stats.eventsReceived++;
@@ -362,11 +367,19 @@ export class Dissemination {
         this.stats.duplicatesDropped++;
         continue;
       }
-      taking.push(this.accept(raw).catch((error: unknown) => ({ refused: error })));
+      // A reply by reference whose replier is unknown here is left out (not remembered): the next pull asks for whole records, which brings it.
+      if (raw.kind === "reply" && raw.peer === undefined && !this.views.resolve(raw, this.selfId, () => this.host.self())) {
+        this.wantWhole = true;
+        this.resume();
+        continue;
+      }
+      keys.push(raw.key);
+      taking.push(acceptItem(this.layer, raw));
     }
     let fresh = 0;
-    for (const pending of taking) {
-      const item = await pending;
+    for (let i = 0; i < taking.length; i++) {
+      const pending = taking[i]!;
+      const item = pending instanceof Promise ? await pending : pending;
       if (item === null) {
         this.stats.duplicatesDropped++;
         continue;
@@ -376,22 +389,12 @@ export class Dissemination {
         continue;
       }
       fresh++;
-      this.relay(item, fromId, pushed);
+      this.relay(item, keys[i]!, fromId, pushed);
       if (from) {
         const noted = this.repairs.note(item, from);
         if (noted) await noted;
       }
     }
     return fresh;
-  }
-
-  /** An item through the layer's one ingest path: the item when new here, else null. */
-  private async accept(raw: RawItem): Promise<Item | null> {
-    if (raw.kind === "event") {
-      const event = await this.layer.acceptEvent(raw.raw, raw.mac);
-      return event ? { kind: "event", event, mac: raw.mac } : null;
-    }
-    const peer = await this.layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac);
-    return peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null;
   }
 }

@@ -9,7 +9,7 @@
 import type { ConversationEvent } from "../types.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
 import type { SignedRecords } from "../security/records.ts";
-import type { ConversationLog } from "./log.ts";
+import type { ConversationLog, MaybePromise } from "./log.ts";
 import { createLogger } from "../log.ts";
 
 const log = createLogger("conversation");
@@ -17,6 +17,11 @@ const log = createLogger("conversation");
 /** Work by key, one run at a time: a run for a key in flight waits for it to settle (either way). */
 export class InFlight<T> {
   private readonly runs = new Map<string, Promise<T>>();
+
+  /** Whether a run for `key` is in flight. */
+  busy(key: string): boolean {
+    return this.runs.has(key);
+  }
 
   /** Run `task` for `key`, after the run of the same key in flight if any. */
   after(key: string, task: () => Promise<T>): Promise<T> {
@@ -41,7 +46,7 @@ export class EventFiling {
     private readonly log: Pick<ConversationLog, "has">,
     private readonly records: () => SignedRecords,
     /** Store the event (and announce it); false when not stored. */
-    private readonly append: (event: ConversationEvent) => Promise<boolean>,
+    private readonly append: (event: ConversationEvent) => MaybePromise<boolean>,
   ) {}
 
   /**

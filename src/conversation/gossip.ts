@@ -44,6 +44,19 @@ export class Gossip {
   }
 
   /**
+   * The peers an item goes to by per-event call when some peers batch (`batch`, `plain`, `unknown`:
+   * the known peers split by whether they batch, see peer-view.ts). The author calls every peer that
+   * does not batch, and every peer not yet connected (its call opens the connection: from then on a
+   * Bun peer batches). A relay calls the peers known not to batch (Python peers), as relays without
+   * batching do (all of them, or `fanout` at random); a peer not yet connected is left to the author.
+   */
+  perEventTargets(view: { plain: Peer[]; unknown: Peer[] }, author: string, self: string, known: ReadonlySet<string>): Peer[] {
+    if (author === self) return [...view.plain, ...view.unknown].filter((p) => !known.has(p.id));
+    const eligible = view.plain.filter((p) => p.id !== author && !known.has(p.id));
+    return eligible.length <= this.fanout ? eligible : sample(eligible, this.fanout);
+  }
+
+  /**
    * Call every target concurrently; failures are logged, never thrown. Resolves to the number that
    * answered. `kwargs` may depend on the target (a Bun-only keyword argument for the peers that
    * take it: see `signing.ts`).

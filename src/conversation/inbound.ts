@@ -47,11 +47,12 @@ export function checkEvent(raw: unknown, checks: InboundChecks): ConversationEve
  *
  * @throws {EndpointError} `bad_request` for a malformed reply or a replier outside the swarm/team.
  */
-export function checkReply(nonce: unknown, peerRaw: unknown, checks: Pick<InboundChecks, "admit">): { nonce: string; peer: Peer } {
+export function checkReply(nonce: unknown, peerRaw: unknown, checks: Pick<InboundChecks, "admit">, known = false): { nonce: string; peer: Peer } {
   if (typeof nonce !== "string" || nonce.length === 0 || nonce.length > MAX_ID_LENGTH) {
     throw new EndpointError(ErrorCode.BadRequest, "invalid broadcast reply: nonce must be a non-empty string");
   }
-  const peer = readPeer(peerRaw, { mode: "lenient", what: "broadcast reply peer" });
+  // `known`: this node's own record of the replier (a reply by reference), read already.
+  const peer = known ? (peerRaw as Peer) : readPeer(peerRaw, { mode: "lenient", what: "broadcast reply peer" });
   const refusal = checks.admit(peer);
   if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
   return { nonce, peer };

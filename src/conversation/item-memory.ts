@@ -4,11 +4,11 @@
  * often it was pushed), kept for {@link KEEP_ROUNDS} rounds and {@link KEEP_SECONDS} seconds, in
  * the order learnt. Apart so that a round costs what is new, not what is remembered: it looks at
  * the items of the last {@link HOT_ROUNDS} rounds (the only ones that can be hot), and the `have`
- * digest of everything remembered is written again only once items were learnt or forgotten.
+ * digest of everything remembered is kept written as items are learnt and forgotten.
  *
  * @module
  */
-import { MAX_DIGEST_HASHES, withoutMac, writeDigest, type Item, type WireItem } from "./batch-items.ts";
+import { MAX_DIGEST_HASHES, toRefWire, withoutMac, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -30,6 +30,8 @@ export interface Entry {
   item: Item;
   /** The item as it travels (made once: every push and answer sends this same object). */
   wire: WireItem;
+  /** Its form by reference ({@link toRefWire}), made the first time a peer that takes it gets the item. */
+  ref: WireItem | null;
   /** Round this node learnt the item in, and when (ms, monotonic). */
   at: number;
   learntAt: number;
@@ -51,12 +53,12 @@ export function release(e: Entry): void {
 }
 
 /**
- * The entries' wire forms for a peer: as remembered (with their record MACs) when none has MACs or
- * the peer takes them (`macs()`: its hello offered `mac`, asked only then), else without them
- * (docs/security.md#record-macs).
+ * The entries' wire forms for a peer: replies by reference when `refs` (the peer takes them), and
+ * as remembered (with their record MACs) when none has MACs or the peer takes them (`macs()`: its
+ * hello offered `mac`, asked only then), else without them (docs/security.md#record-macs).
  */
-export function wiresFor(entries: Entry[], macs: () => boolean): WireItem[] {
-  const wires = entries.map((e) => e.wire);
+export function wiresFor(entries: Entry[], macs: () => boolean, refs = false): WireItem[] {
+  const wires = refs ? entries.map((e) => (e.ref ??= toRefWire(e.item, e.wire))) : entries.map((e) => e.wire);
   return wires.some((w) => ("event" in w ? w.mac : w.reply.mac)) && !macs() ? wires.map(withoutMac) : wires;
 }
 
@@ -71,19 +73,45 @@ export class ItemMemory {
   readonly entries = new Map<string, Entry>();
   /** The entries learnt within the last {@link HOT_ROUNDS} rounds, in the order learnt. */
   private recent: Entry[] = [];
-  /** The `have` digest of the entries, or null once items were learnt or forgotten since it was written. */
-  private digest: Uint8Array | null = null;
+  /**
+   * The entries' hashes, big-endian, in the order learnt: `digest[start, end)` (entries are only
+   * forgotten oldest first, so forgetting moves `start`). Bytes once written are never written again
+   * (a full buffer is copied into a new one), so a digest handed out stays as it was while its call
+   * is encoded, and writing the digest costs nothing per round.
+   */
+  private digest = new Uint8Array(1024);
+  private start = 0;
+  private end = 0;
 
   /** Remember a new entry (its key not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
   add(key: string, entry: Entry): void {
     this.entries.set(key, entry);
     this.recent.push(entry);
-    this.digest = null;
+    if (this.end + 4 > this.digest.length) {
+      const kept = this.digest.subarray(this.start, this.end);
+      this.digest = new Uint8Array(Math.max(1024, kept.length * 2));
+      this.digest.set(kept);
+      this.start = 0;
+      this.end = kept.length;
+    }
+    const h = entry.hash;
+    const d = this.digest;
+    d[this.end] = h >>> 24;
+    d[this.end + 1] = (h >>> 16) & 0xff;
+    d[this.end + 2] = (h >>> 8) & 0xff;
+    d[this.end + 3] = h & 0xff;
+    this.end += 4;
     if (this.entries.size > MAX_ENTRIES) {
       const [oldKey, old] = this.entries.entries().next().value as [string, Entry];
-      this.entries.delete(oldKey);
-      release(old);
+      this.forget(oldKey, old);
     }
+  }
+
+  /** Forget the oldest entry. */
+  private forget(key: string, e: Entry): void {
+    this.entries.delete(key);
+    this.start += 4;
+    release(e);
   }
 
   /**
@@ -94,9 +122,7 @@ export class ItemMemory {
   age(round: number, now: number): void {
     for (const [key, e] of this.entries) {
       if (round - e.at <= KEEP_ROUNDS || now - e.learntAt < KEEP_SECONDS * 1000) break; // learnt in order: the rest is younger
-      this.entries.delete(key);
-      release(e);
-      this.digest = null;
+      this.forget(key, e);
     }
     let cooled = 0;
     for (; cooled < this.recent.length && round - this.recent[cooled]!.at > HOT_ROUNDS; cooled++) {
@@ -116,14 +142,9 @@ export class ItemMemory {
     return this.recent.some((e) => isHot(e, round));
   }
 
-  /** The digest of every item remembered (the newest {@link MAX_DIGEST_HASHES}), written again only once items were learnt or forgotten. */
+  /** The digest of every item remembered (the newest {@link MAX_DIGEST_HASHES}): a view, not a copy. */
   haveDigest(): Uint8Array {
-    if (this.digest) return this.digest;
-    const hashes: number[] = [];
-    const skip = this.entries.size - MAX_DIGEST_HASHES;
-    let i = 0;
-    for (const e of this.entries.values()) if (i++ >= skip) hashes.push(e.hash);
-    return (this.digest = writeDigest(hashes));
+    return this.digest.subarray(Math.max(this.start, this.end - MAX_DIGEST_HASHES * 4), this.end);
   }
 
   /** Forget everything (settling every waiter). */
@@ -131,6 +152,7 @@ export class ItemMemory {
     for (const e of this.entries.values()) release(e);
     this.entries.clear();
     this.recent = [];
-    this.digest = null;
+    this.digest = new Uint8Array(1024);
+    this.start = this.end = 0;
   }
 }

@@ -52,6 +52,8 @@ export class MemoryConversationLog implements ConversationLog {
   private readonly ids = new Map<string, string>();
   /** Conversation ids, least recently appended to first (the order they are dropped in). */
   private readonly recency = new Map<string, true>();
+  /** The conversation appended to last (last in `recency` already: appending to it again moves nothing). */
+  private newest: string | null = null;
   /** Events stored in all threads. */
   private total = 0;
   /** Conversations dropped to keep `maxEvents` (for stats and tests). */
@@ -68,8 +70,11 @@ export class MemoryConversationLog implements ConversationLog {
     let thread = this.threads.get(event.conversation_id);
     if (!thread) this.threads.set(event.conversation_id, (thread = { events: [], forgotten: new Set(), newest: event.created_at }));
     this.ids.set(event.event_id, event.conversation_id);
-    this.recency.delete(event.conversation_id);
-    this.recency.set(event.conversation_id, true);
+    if (this.newest !== event.conversation_id) {
+      this.recency.delete(event.conversation_id);
+      this.recency.set(event.conversation_id, true);
+      this.newest = event.conversation_id;
+    }
     this.total++;
     const list = thread.events;
     // Events mostly arrive in time order: append at the end without searching.
@@ -88,6 +93,7 @@ export class MemoryConversationLog implements ConversationLog {
   private drop(id: string): void {
     const thread = this.threads.get(id);
     this.recency.delete(id);
+    if (this.newest === id) this.newest = null;
     if (!thread) return;
     for (const e of thread.events) this.ids.delete(e.event_id);
     for (const f of thread.forgotten) this.ids.delete(f);
@@ -138,6 +144,7 @@ export class MemoryConversationLog implements ConversationLog {
     this.threads.clear();
     this.ids.clear();
     this.recency.clear();
+    this.newest = null;
     this.total = 0;
   }
 }

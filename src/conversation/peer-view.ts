@@ -10,6 +10,7 @@ import { createLogger } from "../log.ts";
 import { errorMessage } from "../util/guards.ts";
 import { monotonicMs } from "../util/time.ts";
 import type { ConversationHost } from "./contracts.ts";
+import type { RawItem } from "./batch-items.ts";
 
 const log = createLogger("conversation");
 
@@ -108,6 +109,18 @@ export class PeerViews {
   find(id: string): Peer | null {
     this.get();
     return this.byId.get(id) ?? null;
+  }
+
+  /**
+   * Resolve a reply by reference (`peer_id`, docs/protocol.md) to this node's own record of its
+   * replier (`raw.peer`, marked `known`): false when the replier is not a known peer (nor this node).
+   */
+  resolve(raw: Extract<RawItem, { kind: "reply" }>, selfId: string, self: () => Peer): boolean {
+    const peer = raw.peerId === selfId ? self() : this.find(raw.peerId);
+    if (peer === null) return false;
+    raw.peer = peer;
+    raw.known = true;
+    return true;
   }
 
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 import type { BroadcastReply, ConversationEvent, Peer } from "../types.ts";
-import type { ConversationLog } from "./log.ts";
+import { andThen, type ConversationLog, type MaybePromise } from "./log.ts";
 import { EventKind, makeEvent } from "./events.ts";
 import { replyEventId } from "./broadcast.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
@@ -15,8 +15,12 @@ import { replyKey } from "./batch-items.ts";
 import { InFlight } from "./filing.ts";
 import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.ts";
 
-/** Where a new reply event goes: stored (true) or refused (false, e.g. too old). */
-export type AppendEvent = (event: ConversationEvent) => Promise<boolean>;
+/**
+ * Where a new reply event goes: stored (true) or refused (false, e.g. too old). `now`: another node's
+ * reply, stored (and announced) at once when the log answers at once; else after a promise, as the
+ * node's own records are.
+ */
+export type AppendEvent = (event: ConversationEvent, now: boolean) => MaybePromise<boolean>;
 
 /** Where a reply came from, when it arrived as a gossiped event rather than a reply call. */
 export interface ReplyOrigin {
@@ -112,30 +116,42 @@ export class ReplyBook {
   /**
    * A reply of another node: a copy of one filed already is dropped unchecked (flooding brings
    * many); a new one is filed once its signature passes ({@link SignedRecords.replyRefusal}), the
-   * signature kept in its event's metadata. Returns the stored event, or null.
+   * signature kept in its event's metadata. Returns the stored event, or null: at once (no promise)
+   * when the broadcast's replies are cached, no copy is being checked, and the check and the log
+   * answer at once (unsigned, or checked by MAC or inline, in an in-memory log), as they do for most
+   * of a broadcast's replies.
    *
-   * @throws {EndpointError} `bad_request` when the signature rules refuse it.
+   * @throws {EndpointError} `bad_request` when the signature rules refuse it (thrown at once, or the
+   * promise rejects).
    */
-  async receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
+  receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}, mac?: Uint8Array | null): MaybePromise<ConversationEvent | null> {
     // The replies of one broadcast arrive together: the cached ones are used without a promise.
-    const byPeer = this.cachedOf(nonce) ?? (await this.of(nonce));
-    if (byPeer.has(peer.id)) return null;
-    return this.checking.after(replyKey(nonce, peer.id), () => this.checkAndFile(nonce, peer, result, sig, origin, mac));
+    const byPeer = this.cachedOf(nonce);
+    if (byPeer?.has(peer.id)) return null;
+    const key = replyKey(nonce, peer.id);
+    if (byPeer === undefined || this.checking.busy(key)) return this.checking.after(key, async () => this.checkAndFile(nonce, peer, result, sig, origin, mac));
+    // Nothing between the check and the filing when the check answers at once: a copy arriving
+    // later finds the reply filed. A check on the thread is in `checking` meanwhile (copies wait).
+    const checked = this.records.replyRefusal(nonce, peer.id, result, sig, mac);
+    if (!(checked instanceof Promise)) return this.fileChecked(checked, byPeer, nonce, peer, result, sig, origin);
+    return this.checking.after(key, () => checked.then((refusal) => this.fileChecked(refusal, byPeer, nonce, peer, result, sig, origin)));
   }
 
-  private async checkAndFile(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
+  private checkAndFile(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin, mac?: Uint8Array | null): MaybePromise<ConversationEvent | null> {
     // A copy before this one may have been filed meanwhile.
-    const byPeer = this.cachedOf(nonce) ?? (await this.of(nonce));
-    if (byPeer.has(peer.id)) return null;
-    // When the check answers at once (unsigned, or checked inline), no await from here to the
-    // filing: a concurrent copy finds it filed. A check on the thread is in `checking` meanwhile.
-    const checked = this.records.replyRefusal(nonce, peer.id, result, sig, mac);
-    const refusal = checked instanceof Promise ? await checked : checked;
+    return andThen(this.cachedOf(nonce) ?? this.of(nonce), (byPeer) => {
+      if (byPeer.has(peer.id)) return null;
+      return andThen(this.records.replyRefusal(nonce, peer.id, result, sig, mac), (refusal) => this.fileChecked(refusal, byPeer, nonce, peer, result, sig, origin));
+    });
+  }
+
+  /** File a reply whose check answered `refusal` (null: passed). @throws {EndpointError} for a refusal. */
+  private fileChecked(refusal: string | null, byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin): MaybePromise<ConversationEvent | null> {
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     // Stopped while the check ran: nothing goes into a store its owner may have closed.
     if (this.stopped) return null;
     const text = signatureText(sig);
-    return this.file(byPeer, nonce, peer, result, { ...origin, metadata: text ? { ...origin.metadata, [SIG_KEY]: text } : origin.metadata });
+    return this.file(byPeer, nonce, peer, result, text ? { ...origin, metadata: { ...origin.metadata, [SIG_KEY]: text } } : origin, true);
   }
 
   /**
@@ -147,7 +163,7 @@ export class ReplyBook {
   }
 
   /** File a reply into `byPeer` (the nonce's cache) unless it is there. */
-  private async file(byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin): Promise<ConversationEvent | null> {
+  private file(byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin, now = false): MaybePromise<ConversationEvent | null> {
     if (byPeer.has(peer.id)) return null;
     byPeer.set(peer.id, { nonce, peer, result }); // before any await: a concurrent copy now sees it
     const event = makeEvent({
@@ -160,6 +176,6 @@ export class ReplyBook {
       createdAt: origin.createdAt,
       metadata: origin.metadata,
     });
-    return (await this.append(event)) ? event : null;
+    return andThen(this.append(event, now), (stored) => (stored ? event : null));
   }
 }

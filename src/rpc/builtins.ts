@@ -56,6 +56,8 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
     sync_pages: true,
     // This node takes `_synapse.conversation.batch` (docs/protocol.md).
     batch: true,
+    // This node takes batched replies by reference, the replier's id for its record (docs/protocol.md).
+    reply_ref: true,
     // This node takes and checks signatures of records (`sig` keyword arguments, docs/security.md).
     signed: true,
     ...host.helloFeatures?.(),

@@ -60,6 +60,16 @@ export const SWIM_ENDPOINTS = {
 export const BATCH_FEATURE = "batch";
 
 /**
+ * The hello feature of a Bun node that takes broadcast replies by reference in
+ * `_synapse.conversation.batch`: `{reply: {nonce, peer_id, result, sig?, mac?}}`, the replier's id
+ * instead of its whole Peer record, the receiver filing the reply with its own record of the replier
+ * (docs/protocol.md). A node sends such items in a request only to a peer whose hello answer carried
+ * it, and in an answer only to a request that said `refs: true`; everyone who offers it reads both
+ * forms. Offered in the hello answer only, as {@link BATCH_FEATURE}.
+ */
+export const REPLY_REF_FEATURE = "reply_ref";
+
+/**
  * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
  * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
  * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.

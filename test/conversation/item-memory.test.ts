@@ -3,12 +3,12 @@
  * on its item's entry until the first push is answered, or until the item cooled without one.
  */
 import { describe, expect, test } from "bun:test";
-import { HOT_ROUNDS, ItemMemory, type Entry } from "../../src/conversation/item-memory.ts";
-import type { Item, WireItem } from "../../src/conversation/batch-items.ts";
+import { HOT_ROUNDS, KEEP_ROUNDS, ItemMemory, MAX_ENTRIES, type Entry } from "../../src/conversation/item-memory.ts";
+import { MAX_DIGEST_HASHES, writeDigest, type Item, type WireItem } from "../../src/conversation/batch-items.ts";
 
 function entry(at: number, pushes: number): { entry: Entry; settled: () => boolean } {
   let settled = false;
-  const e: Entry = { item: {} as Item, wire: {} as WireItem, at, learntAt: 0, size: 1, pushes, waiters: [() => void (settled = true)], hash: at, peers: new Set() };
+  const e: Entry = { item: {} as Item, wire: {} as WireItem, ref: null, at, learntAt: 0, size: 1, pushes, waiters: [() => void (settled = true)], hash: at, peers: new Set() };
   return { entry: e, settled: () => settled };
 }
 
@@ -42,5 +42,42 @@ describe("item memory - hot", () => {
     }
     expect(memory.hot(2 + HOT_ROUNDS)).toEqual([]);
     expect(memory.hasHot(2 + HOT_ROUNDS)).toBe(false);
+  });
+});
+
+describe("item memory - have digest", () => {
+  const hashed = (hash: number, at: number): Entry => ({ ...entry(at, 2).entry, hash });
+  /** The digest as it was written before it was kept up to date: every remembered hash, in order, the newest MAX_DIGEST_HASHES. */
+  const expected = (memory: ItemMemory) => writeDigest([...memory.entries.values()].map((e) => e.hash).slice(-MAX_DIGEST_HASHES));
+
+  test("lists every remembered item in the order learnt, through forgetting, growing and clearing; a digest handed out never changes", () => {
+    const memory = new ItemMemory();
+    expect(memory.haveDigest()).toEqual(new Uint8Array(0));
+    const handed: Array<{ digest: Uint8Array; copy: Uint8Array }> = [];
+    let n = 0;
+    // Hashes with every byte set (and 0, 0xffffffff) so that a wrong byte order shows.
+    const hashOf = (i: number) => (i === 0 ? 0 : i === 1 ? 0xffffffff : Math.imul(i, 0x9e3779b1) >>> 0);
+    for (let round = 1; round <= KEEP_ROUNDS + 60; round++) {
+      for (let k = 0; k < 40; k++, n++) memory.add(`k${n}`, hashed(hashOf(n), round)); // 40 a round: the buffer grows several times
+      memory.age(round, Number.MAX_SAFE_INTEGER); // forgets what is older than KEEP_ROUNDS rounds
+      const digest = memory.haveDigest();
+      expect(digest).toEqual(expected(memory));
+      handed.push({ digest, copy: digest.slice() });
+    }
+    expect(memory.entries.size).toBe((KEEP_ROUNDS + 1) * 40);
+    for (const { digest, copy } of handed) expect(digest).toEqual(copy);
+    memory.clear();
+    expect(memory.haveDigest()).toEqual(new Uint8Array(0));
+    memory.add("again", hashed(7, 1));
+    expect(memory.haveDigest()).toEqual(writeDigest([7]));
+  });
+
+  test("past MAX_ENTRIES the oldest is forgotten from the digest too, and it lists the newest MAX_DIGEST_HASHES", () => {
+    const memory = new ItemMemory();
+    for (let i = 0; i < MAX_ENTRIES + 5; i++) memory.add(`k${i}`, hashed(i, 1));
+    expect(memory.entries.size).toBe(MAX_ENTRIES);
+    const digest = memory.haveDigest();
+    expect(digest.length).toBe(Math.min(MAX_ENTRIES, MAX_DIGEST_HASHES) * 4);
+    expect(digest).toEqual(expected(memory));
   });
 });
