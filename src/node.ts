@@ -181,7 +181,9 @@ export class Node {
     // Record MACs between Bun peers (docs/security.md#record-macs): a signing node's key is bound in its hello answer.
     if (options.recordMacs !== false && this.records.signerId !== null) {
       const bindingOf = (id: string) => this.peerHello(id)?.[MAC_KEY_FEATURE];
-      this.records.macs = new RecordMacs({ identity: security.identity, swarm: options.swarm ?? null, bindingOf, maxRecipients: options.recordMacRecipients });
+      const macs = new RecordMacs({ identity: security.identity, swarm: options.swarm ?? null, bindingOf, maxRecipients: options.recordMacRecipients });
+      this.records.macs = macs;
+      this.events.on("peer.offline", (peer) => macs.forget(peer.id)); // its MAC key goes with it
     }
     this.artifacts = new ArtifactStore(this.records);
     this.name = options.name ?? defaultNodeName(this.id);
@@ -226,10 +228,7 @@ export class Node {
         self: () => this.toPeer(),
         info: () => this.info(),
         call: (host, port, endpoint, args, timeout) => this.callMember(host, port, endpoint, args, timeout),
-        emit: (event, payload) => {
-          if (event === "peer.offline") this.records.macs?.forget((payload as Peer).id); // its MAC key goes with it
-          this.events.emit(event, payload);
-        },
+        emit: (event, payload) => this.events.emit(event, payload),
         claimRefusal: (claim, sig, changes) => this.records.claimRefusal(claim, sig, changes),
         claimStale: (claim) => this.records.claimStale(claim),
         features: (host, port) => {

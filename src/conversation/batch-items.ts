@@ -194,9 +194,16 @@ export const MAX_DIGEST_HASHES = 1 << 16;
 /** The `have` digest of a batch call: the hashes, big-endian, 4 bytes each. */
 export function writeDigest(hashes: number[]): Uint8Array {
   const out = new Uint8Array(hashes.length * 4);
-  const view = new DataView(out.buffer);
-  hashes.forEach((h, i) => view.setUint32(i * 4, h));
+  hashes.forEach((h, i) => writeHash(out, i * 4, h));
   return out;
+}
+
+/** Write one hash of a `have` digest at `at` (4 bytes, big-endian). */
+export function writeHash(out: Uint8Array, at: number, hash: number): void {
+  out[at] = hash >>> 24;
+  out[at + 1] = (hash >>> 16) & 0xff;
+  out[at + 2] = (hash >>> 8) & 0xff;
+  out[at + 3] = hash & 0xff;
 }
 
 /**

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { MAX_DIGEST_HASHES, toRefWire, withoutMac, type Item, type WireItem } from "./batch-items.ts";
+import { MAX_DIGEST_HASHES, toRefWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -94,12 +94,7 @@ export class ItemMemory {
       this.start = 0;
       this.end = kept.length;
     }
-    const h = entry.hash;
-    const d = this.digest;
-    d[this.end] = h >>> 24;
-    d[this.end + 1] = (h >>> 16) & 0xff;
-    d[this.end + 2] = (h >>> 8) & 0xff;
-    d[this.end + 3] = h & 0xff;
+    writeHash(this.digest, this.end, entry.hash);
     this.end += 4;
     if (this.entries.size > MAX_ENTRIES) {
       const [oldKey, old] = this.entries.entries().next().value as [string, Entry];

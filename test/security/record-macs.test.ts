@@ -380,6 +380,11 @@ describe("record MACs - between nodes", () => {
     const hasMac = (v: unknown): boolean =>
       v !== null && typeof v === "object" && !ArrayBuffer.isView(v) && Object.entries(v).some(([k, x]) => k === "mac" || hasMac(x));
     expect(seen.some(hasMac)).toBe(false);
+    // A peer that goes offline takes its pair with it (the node forgets its MAC key on `peer.offline`).
+    const held = a.records.macs!.pairCount;
+    expect(held).toBeGreaterThanOrEqual(2);
+    a.events.emit("peer.offline", b.toPeer());
+    expect(a.records.macs!.pairCount).toBe(held - 1);
   });
 
   test("a Python-like peer in the swarm is sent replies and events with no MAC and no signature keyword", async () => {
