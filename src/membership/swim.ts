@@ -46,6 +46,7 @@
  * @module
  */
 import { isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
+import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import {
   DEFAULT_SWIM_CONFIG,
@@ -350,12 +351,14 @@ export class SwimCore {
       const other = this.#list.sample(1, (m) => m.state === "alive" && !tried.has(m.id) && m.id !== target.id && m.id !== seed.id && !sameAddress(m, target) && !sameAddress(m, seed))[0];
       if (!other) return;
       tried.add(other.id);
-      // A pull: the member's whole state for this node's own claim, not this node's whole state for
-      // it (what this node holds came from the swarm a moment ago). At 1,000 nodes encoding and
-      // merging the full states of the exchanges was a third of a worker's CPU in the mass join.
+      // A pull: this node's own claim (and its digest: the answer is then only what this node
+      // lacks, and this node pushes what the member lacks), not this node's whole state (what it
+      // holds came from the swarm a moment ago). At 1,000 nodes encoding and merging the full
+      // states of the exchanges was a third of a worker's CPU in the mass join.
       this.#counters.pushPulls++;
-      void this.#request(other, this.#list.pull(), this.#pushPullTimeout()).then((answer) => {
-        if (answer?.kind !== "push_pull" && tried.size < SETTLE_ATTEMPTS) this.#settle(target, seed, tried);
+      void this.#request(other, this.#exchangeRequest(other, false, true), this.#pushPullTimeout()).then((answer) => {
+        if (answer?.kind === "push_pull") this.#push(other, answer);
+        else if (tried.size < SETTLE_ATTEMPTS) this.#settle(target, seed, tried);
       });
     });
     this.#timers.add(cancel);
@@ -443,6 +446,7 @@ export class SwimCore {
         // A joiner that asks for a page gets a sample when this node holds more (see `join`).
         if (message.page !== undefined && message.since === undefined && this.#list.members.size > message.page) return this.#page(message.page);
         // Answered after the merge, so a refutation it caused goes back at once (a healed partition).
+        if (message.digest !== undefined && message.since === undefined) return answerDigest(this.#list, message.digest);
         return this.#list.state(false, message.since);
       default:
         this.#counters.malformed++;
@@ -730,9 +734,38 @@ export class SwimCore {
 
   async #pushPull(target: SwimTarget, join: boolean, timeout = this.#pushPullTimeout(), page?: number, onError?: (error: unknown) => void): Promise<SwimPushPull<InboundUpdate> | null> {
     this.#counters.pushPulls++;
-    const state = this.#list.state(join);
-    const answer = await this.#request(target, page === undefined ? state : { ...state, page }, timeout, undefined, undefined, onError);
-    return answer?.kind === "push_pull" ? answer : null;
+    const request = page === undefined ? this.#exchangeRequest(target, join, false) : { ...this.#list.state(join), page };
+    const answer = await this.#request(target, request, timeout, undefined, undefined, onError);
+    if (answer?.kind !== "push_pull") return null;
+    this.#push(target, answer);
+    return answer;
+  }
+
+  /**
+   * A full-state exchange's request (`pull`: this node's own claim only, the whole state asked
+   * back). With {@link SwimConfig.digests} it carries a digest of this node's members, and a node
+   * that reads it answers only what this node lacks or holds older (`swim-digest.ts`); to a peer
+   * known to read it, the digest goes instead of the whole state. At 1,000 nodes the records of
+   * whole states, encoded and merged, were a quarter to a third of a worker's CPU in a mass join.
+   */
+  #exchangeRequest(target: SwimTarget, join: boolean, pull: boolean): SwimPushPull {
+    const bare = pull || (this.config.digests && this.#ports.readsDigest?.(target) === true);
+    const request: SwimPushPull = bare ? { ...this.#list.pull(), join } : this.#list.state(join);
+    if (this.config.digests) request.digest = writeDigest(this.#list);
+    return request;
+  }
+
+  /**
+   * The answer to a digest named members this node holds and the answerer lacks or holds older
+   * (`want`): push them, as a push-pull whose answer is only what changed there since.
+   */
+  #push(target: SwimTarget, answer: SwimPushPull<InboundUpdate>): void {
+    if (answer.want === undefined || answer.version === undefined || !this.#running) return;
+    const members = wanted(this.#list, answer.want);
+    if (members.length === 0) return;
+    this.#counters.pushPulls++;
+    const own = this.#list.selfUpdate(this.#list.leaving ? "left" : "alive");
+    void this.#request(target, { kind: "push_pull", from: this.id, join: false, members: [own, ...members], since: answer.version }, this.#pushPullTimeout());
   }
 
   /**
