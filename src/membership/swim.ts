@@ -243,6 +243,10 @@ export class SwimCore {
     this.#joinedWith.add(answer.from);
     // Not waited for: the node is joined, the rest of the state follows. A join() that waited for
     // it converged no sooner at 500 nodes, and held more false deaths at 1,000 (docs/performance.md).
+    // A later join (a peer met after this node had a state) is one exchange: no catch-up pulls and
+    // no exchange after them (the first join's run). In a 1,000-node join a node met up to a dozen
+    // peers SWIM did not hold yet, and each started up to 30 pulls of its own.
+    if (!first) return true;
     this.#whole = answer.partial ? this.#rest(target, answer, timeout) : null;
     if (!answer.partial && answer.version !== undefined) this.#catchUp(target, answer.version, 0, 0, target);
     return true;

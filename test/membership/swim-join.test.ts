@@ -212,3 +212,33 @@ describe("swim core - the gossip of newcomers' claims", () => {
     expect(fromOwn.count).toBe(12);
   });
 });
+
+describe("swim core - a later join", () => {
+  test("a node that has joined makes one exchange with a peer met later: no catch-up pulls there, no exchange after them", async () => {
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000 });
+    const seed = net.add();
+    const a = net.add();
+    void a.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.runUntil(() => net.view(a, seed) === "alive", 5);
+    // a's own catch-up and the exchange after it are over.
+    await net.clock.run(60);
+    const z = net.add();
+    const toZ: number[] = [];
+    const handle = z.core.handle.bind(z.core);
+    z.core.handle = (raw: unknown) => {
+      const m = raw as { kind?: string; from?: string };
+      if (m.kind === "push_pull" && m.from === a.id) toZ.push(net.clock.now);
+      return handle(raw);
+    };
+    const { pushPulls, catchUps } = a.core.stats();
+    expect(await (async () => {
+      const joined = a.core.join({ id: z.id, address: "10.0.0.1", port: z.port });
+      await net.clock.run(1);
+      return joined;
+    })()).toBe(true);
+    await net.clock.run(30);
+    expect(toZ).toHaveLength(1);
+    expect(a.core.stats().pushPulls - pushPulls).toBe(1);
+    expect(a.core.stats().catchUps).toBe(catchUps);
+  });
+});
