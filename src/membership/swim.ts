@@ -123,6 +123,8 @@ export class SwimCore {
   readonly #doubtsWaiting = new Set<string>();
   /** Members a join through which was answered (see {@link joined}). */
   readonly #joinedWith = new Set<string>();
+  /** True once a catch-up started (see {@link #catchUp}): a later join then adds no catch-up of its own. */
+  #caughtUp = false;
   /** The rest of a paged join under way or done (see {@link whole}). */
   #whole: Promise<void> | null = null;
   /** Resolves the pauses under way (see {@link #pause}): a stopped core's join ends. */
@@ -243,10 +245,11 @@ export class SwimCore {
     this.#joinedWith.add(answer.from);
     // Not waited for: the node is joined, the rest of the state follows. A join() that waited for
     // it converged no sooner at 500 nodes, and held more false deaths at 1,000 (docs/performance.md).
-    // A later join (a peer met after this node had a state) is one exchange: no catch-up pulls and
-    // no exchange after them (the first join's run). In a 1,000-node join a node met up to a dozen
-    // peers SWIM did not hold yet, and each started up to 30 pulls of its own.
-    if (!first) return true;
+    // A later join (a peer met after this node had a state) is one exchange once a catch-up ran: no
+    // pulls and no exchange after them of its own. In a 1,000-node join a node met up to a dozen
+    // peers SWIM did not hold yet, and each started up to 30 pulls. (A node whose first join gave
+    // no catch-up, its page's members having failed it, still catches up at the peer met later.)
+    if (!first && this.#caughtUp) return true;
     this.#whole = answer.partial ? this.#rest(target, answer, timeout) : null;
     if (!answer.partial && answer.version !== undefined) this.#catchUp(target, answer.version, 0, 0, target);
     return true;
@@ -318,6 +321,7 @@ export class SwimCore {
    */
   #catchUp(target: SwimTarget, version: number, round: number, quiet: number, seed: SwimTarget): void {
     if (!this.#running) return;
+    this.#caughtUp = true;
     if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP) return this.#settle(target, seed);
     const cancel = this.#ports.schedule(this.config.probeInterval, () => {
       this.#timers.delete(cancel);

@@ -241,4 +241,25 @@ describe("swim core - a later join", () => {
     expect(a.core.stats().pushPulls - pushPulls).toBe(1);
     expect(a.core.stats().catchUps).toBe(catchUps);
   });
+  test("a node whose first join gave no catch-up (the page's members failed it) still catches up at a peer met later", async () => {
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 2 });
+    const seed = net.add();
+    const members = Array.from({ length: 4 }, () => net.add());
+    for (const m of members) void m.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.runUntil(() => net.converged(), 20);
+    const a = net.add();
+    // The page's members never answer a's push-pulls: a's join gives it a page and no catch-up.
+    for (const m of members) {
+      const handle = m.core.handle.bind(m.core);
+      m.core.handle = (raw: unknown) => ((raw as { kind?: string; from?: string }).kind === "push_pull" && (raw as { from?: string }).from === a.id ? new Promise(() => {}) : handle(raw));
+    }
+    void a.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.clock.run(15);
+    expect(a.core.joined).toBe(true);
+    expect(a.core.stats().catchUps).toBe(0);
+    const z = net.add();
+    void a.core.join({ id: z.id, address: "10.0.0.1", port: z.port });
+    await net.clock.run(10);
+    expect(a.core.stats().catchUps).toBeGreaterThan(0);
+  });
 });
