@@ -145,7 +145,28 @@ describe("swim core - a death spreads at the configured pace", () => {
   });
 });
 
-describe("swim core - a refutation spreads from its author at the configured pace", () => {
+describe("swim core - a refutation spreads at the configured pace", () => {
+  test("a node whose local health stretches its gossip rounds gossips a member's refutation at once and every gossipInterval", async () => {
+    const net = await swarm(6, new SimNetwork({ retransmitMult: 30 }));
+    const [a, , , , , x] = net.nodes as SimNode[];
+    await lateUntilAware(net, a!, 2);
+    const awareness = a!.core.stats().awareness;
+    expect(awareness).toBeGreaterThanOrEqual(2);
+    // a holds x suspect (another node's word: not hurried, unlike a death) ...
+    const m = a!.core.member(x!.id)!;
+    a!.core.learn({ id: x!.id, incarnation: m.incarnation, state: "suspect", address: m.address, port: m.port, from: "someone" });
+    expect(a!.core.member(x!.id)!.state).toBe("suspect");
+    // ... and x's refutation (alive at a higher incarnation) reaches a from another member.
+    a!.core.learn({ ...a!.core.member(x!.id)!, incarnation: m.incarnation + 1, state: "alive", meta: m.meta });
+    expect(a!.core.member(x!.id)!.state).toBe("alive");
+    const before = a!.core.stats().gossipSent;
+    await net.runUntil(() => false, 0.45);
+    // A round at once and one every 0.2 s (3 members each): at least 2 rounds within 0.45 s, where
+    // the stretched pace ((awareness + 1) x 0.2 s) allows one at most.
+    expect(a!.core.stats().gossipSent - before).toBeGreaterThanOrEqual(2 * 3);
+    expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
+  });
+
   test("a node that refutes a suspicion of itself gossips its refutation at once and every gossipInterval", async () => {
     const net = await swarm(6, new SimNetwork({ retransmitMult: 30 }));
     const [a] = net.nodes as SimNode[];
