@@ -77,7 +77,7 @@ export class MemberList {
   readonly #running: () => boolean;
   /** Told when this node doubts another node's verdict of a member's death (the core probes it). */
   readonly #onDoubt: (id: string) => void;
-  /** Told when a member went dead or left here, or was refuted alive (by itself or here): the core spreads it without delay. */
+  /** Told when a member went dead or left here (the core spreads it without delay). */
   readonly #onGone: () => void;
   /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
   readonly #doubted = new Set<string>();
@@ -267,7 +267,6 @@ export class MemberList {
     this.#counters.refutations++;
     this.#awareness.apply(1);
     this.#queue.push(this.selfUpdate(this.leaving ? "left" : "alive"));
-    this.#onGone();
     return true;
   }
 
@@ -362,9 +361,7 @@ export class MemberList {
     // Not to be spread (0): a queued older update about it would spread stale news, so it goes too.
     if (spread > 0) this.#queue.push(compact(update), spread);
     else this.#queue.delete(m.id);
-    // A death, and a refutation (a member held suspect or dead is alive again): the refutation must
-    // not spread slower than the death it overrides (a 1,000-node join's false deaths outran theirs).
-    if (spread > 0 && previous !== null && (isGone(m.state) ? !isGone(previous) : m.state === "alive" && previous !== "alive")) this.#onGone();
+    if (spread > 0 && isGone(m.state) && previous !== null && !isGone(previous)) this.#onGone();
     this.#ports.onChange?.(m, previous);
   }
 

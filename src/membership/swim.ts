@@ -695,7 +695,7 @@ export class SwimCore {
     return this.#ports.now() < this.#hurryUntil ? this.config.gossipInterval : this.#awareness.scale(this.config.gossipInterval);
   }
 
-  /** A member went dead or left here, came back alive (a refutation), or its port refused this node's probe: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
+  /** A member went dead or left here, or its port refused this node's probe: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
   #hurry(): void {
     const now = this.#ports.now();
     const hurrying = now < this.#hurryUntil;
