@@ -101,6 +101,14 @@ describe("swim core - digest push-pulls", () => {
     expect(a.core.member(b.id)?.state).toBe("alive");
   });
 
+  test("a malformed digest (not whole entries) is ignored: the answer is the whole state", async () => {
+    const { b } = pair();
+    const request = { kind: "push_pull", from: "m1", join: false, members: [member(1)], digest: new Uint8Array(16) };
+    const answer = await b.core.handle(request);
+    expect(answer?.kind === "push_pull" && answer.members.length).toBe(41);
+    expect(answer?.kind === "push_pull" && answer.want).toBeUndefined();
+  });
+
   test("the hash of an id is 48 bits and differs between ids", () => {
     const hashes = new Set(Array.from({ length: 10_000 }, (_, i) => idHash(`${i.toString(16).padStart(64, "0")}`)));
     expect(hashes.size).toBe(10_000);
