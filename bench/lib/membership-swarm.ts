@@ -27,6 +27,8 @@ export interface SwarmResult {
    * (which answers every joiner's push-pull with its whole state) and by the workers together.
    */
   joinCpu: { seed: number; workers: number };
+  /** Each node's `join()`, seconds from its worker's joins' start: median, 90th percentile, highest. */
+  joinSpread: Spread;
   /** From the last join's return until every node knew every other; null if not within the limit. */
   allKnowAll: number | null;
   /** Steady window, seconds, and the membership calls each node made per second in it. */
@@ -354,6 +356,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       peerTimeout,
       joinSeconds: (lastJoin - joinStart) / 1000,
       joinCpu,
+      joinSpread: spreadOf(joined.flatMap((j) => j.took)),
       allKnowAll,
       steadySeconds: window,
       membershipCallsPerNodePerSec: (calls(after) - calls(before)) / n / window,

@@ -11,7 +11,7 @@
  *   as they join and gossip (bytecode and compiled code are heap too: about 2.7 MB in a worker of
  *   50 nodes at 200, 270 bytes per known peer there, none of it per peer).
  * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
- *   once every join returned, and the CPU seconds used so far.
+ *   once every join returned, the CPU seconds used so far, and each node's `join()` in seconds (`took`).
  * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes }`:
  *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
  *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC (0 with `heap: false`:
@@ -55,7 +55,7 @@ export type WorkerCommand =
 /** What a worker answers. */
 export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
-  | { type: "joined"; at: number; cpu: number }
+  | { type: "joined"; at: number; cpu: number; took: number[] }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
   | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[] }
   | { type: "census"; census: Census }
@@ -194,10 +194,12 @@ async function handle(command: WorkerCommand): Promise<void> {
       answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: started, cpu: cpuSeconds() });
       return;
     }
-    case "join":
+    case "join": {
+      const start = Date.now();
       await Promise.all(nodes.map((n) => n.join({ wait: 0 }).then(() => void (joinedAt[n.id] = Date.now()))));
-      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds() });
+      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds(), took: nodes.map((n) => (joinedAt[n.id]! - start) / 1000) });
       return;
+    }
     case "status": {
       // The table's size, not `node.peers` (a copy of every record: at 250 nodes of 1,000 peers,
       // each 100 ms poll copied 250,000 records and slowed the nodes it measured).

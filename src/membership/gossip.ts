@@ -25,12 +25,12 @@ import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
-import { SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
+import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedList, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
-import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats } from "./swim-types.ts";
+import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats, SwimTarget } from "./swim-types.ts";
 import { readWhole, toWire, wantsPacked } from "./swim-wire.ts";
 
 const log = createLogger("gossip");
@@ -158,15 +158,11 @@ export class Gossip {
           // (A delay here is a plain time, 0 meaning "now": not secondsToMs, whose 0 means "never".)
           const timer = setTimeout(() => setImmediate(() => cancelled || fn()), Math.max(0, delay * 1000));
           timer.unref?.();
-          return () => {
-            cancelled = true;
-            clearTimeout(timer);
-          };
+          return () => void ((cancelled = true), clearTimeout(timer));
         },
         send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
-        claims: this.options.claims,
-        stalled: lag.stalled,
-        isRefused: refusedConnect, isTimeout: (error) => error instanceof CallTimeoutError,
+        claims: this.options.claims, stalled: lag.stalled,
+        isRefused: refusedConnect, isTimeout: (error) => error instanceof CallTimeoutError, readsDigest: (to) => this.#offered(this.#targetOf(to), SWIM_DIGEST_FEATURE),
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         // Shared strings and lists: a member's meta is held for as long as the member is.
         keepMeta: (meta) => (isMap(meta) ? sharedMeta(meta) : meta),
@@ -328,19 +324,23 @@ export class Gossip {
     if (!first) this.#core?.setMeta(meta);
   }
 
-  #send(to: { id?: string; address: string; port: number }, message: SwimMessage, timeout: number): Promise<unknown> {
+  #send(to: SwimTarget, message: SwimMessage, timeout: number): Promise<unknown> {
     this.#refreshMeta();
-    const entry = to.id !== undefined ? this.host.table.get(to.id) : undefined;
+    const entry = to.id === undefined ? undefined : this.host.table.get(to.id);
     if (message.kind !== "push_pull" && !swimBit(entry, KNOWS_THIS_NODE) && this.#core) {
       // A push-pull carries this node's claim anyway (first); others get it first too, where the
       // receiver looks. A claim already queued (a refutation, a left) goes first as it is.
       const own = message.updates.find((u) => u.id === this.#core!.id) ?? this.#core.introduction();
       message = { ...message, updates: [own, ...message.updates.filter((u) => u !== own)] };
     }
-    const target: Target = entry && entry.peer.port === to.port ? entry : { ...dialTarget(to.address), peer: { port: to.port } };
+    const target = this.#targetOf(to, entry);
     // Packed updates only to a peer whose hello offered them; every request asks for a packed answer.
-    const wire = toWire(message, { pack: this.#offered(target, SWIM_PACKED_FEATURE), reads: true });
-    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [wire], timeout);
+    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [toWire(message, { pack: this.#offered(target, SWIM_PACKED_FEATURE), reads: true })], timeout);
+  }
+
+  /** Where to call member `to`: its table entry when held at that port, else its address. */
+  #targetOf(to: SwimTarget, entry = to.id === undefined ? undefined : this.host.table.get(to.id)): Target {
+    return entry && entry.peer.port === to.port ? entry : { ...dialTarget(to.address), peer: { port: to.port } };
   }
 
   /** SWIM changed its mind about a member: the table and the node's events follow. */

@@ -105,6 +105,13 @@ export interface SwimPushPull<U = MemberUpdate> {
   page?: number;
   /** In an answer to a `page` request: true when the list is such a sample, not the whole state (no `version` then). */
   partial?: boolean;
+  /**
+   * In a request: a digest of every member the sender holds (`swim-digest.ts`); a node that reads
+   * it answers only what the sender lacks or holds older, and names in {@link want} what it lacks.
+   */
+  digest?: Uint8Array;
+  /** In an answer to a `digest`: the hashes of the members the answerer lacks or holds older (the asker pushes them). */
+  want?: Uint8Array;
 }
 
 /** Gossip: updates only, to a few random members; answered by an ack with the receiver's own updates. */
@@ -185,6 +192,12 @@ export interface SwimPorts {
    * ran out; a send that failed otherwise (refused, an error answer) is not. Default: never.
    */
   isTimeout?: (error: unknown) => boolean;
+  /**
+   * True when `to` is known to read digest push-pulls (its hello offered `swim_digest`): a request
+   * to it then carries the digest and this node's own claim only, not the whole state. Otherwise
+   * the whole state goes with the digest (an older Bun node ignores the digest). Default: never.
+   */
+  readsDigest?: (to: SwimTarget) => boolean;
 }
 
 /** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */
@@ -221,6 +234,11 @@ export interface SwimConfig {
    */
   joinPage: number;
   /**
+   * Full-state exchanges carry a digest of the sender's members (default true), so that the answer
+   * holds only what the sender lacks or holds older (`swim-digest.ts`); false: whole states only.
+   */
+  digests: boolean;
+  /**
    * Piggybacked updates per message at most this many bytes (default 8192). memberlist keeps to a
    * UDP datagram (1400); these messages ride on TCP calls, and a bigger budget spreads a mass join
    * about five times faster in the simulation (300 nodes: 1.5 s instead of 7.5 s).
@@ -247,6 +265,7 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   gossipNodes: 3,
   pushPullInterval: 30,
   joinPage: 32,
+  digests: true,
   maxPiggybackBytes: 8192,
   awarenessMax: 8,
   deadRetention: 30,

@@ -23,6 +23,7 @@
 import { isMap, isPort } from "../util/guards.ts";
 import { decode, encode } from "../wire/codec.ts";
 import { fastDecode, fastEncodeInto, NOT_FAST } from "../wire/fast-codec.ts";
+import { isDigest, isWant } from "./swim-digest.ts";
 import {
   isId,
   isVersion,
@@ -278,6 +279,8 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       // A page (a Bun joiner's request) of at least one member; a huge one is read as the largest.
       if (isVersion(raw.page) && raw.page > 0) message.page = Math.min(raw.page, MAX_PAGE);
       if (raw.partial === true) message.partial = true;
+      if (isDigest(raw.digest)) message.digest = raw.digest;
+      if (isWant(raw.want)) message.want = raw.want;
       return { message, malformed };
     }
     case "gossip":

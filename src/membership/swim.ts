@@ -46,6 +46,7 @@
  * @module
  */
 import { isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
+import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import {
   DEFAULT_SWIM_CONFIG,
@@ -122,6 +123,8 @@ export class SwimCore {
   readonly #doubtsWaiting = new Set<string>();
   /** Members a join through which was answered (see {@link joined}). */
   readonly #joinedWith = new Set<string>();
+  /** True once a catch-up started (see {@link #catchUp}): a later join then adds no catch-up of its own. */
+  #caughtUp = false;
   /** The rest of a paged join under way or done (see {@link whole}). */
   #whole: Promise<void> | null = null;
   /** Resolves the pauses under way (see {@link #pause}): a stopped core's join ends. */
@@ -242,6 +245,11 @@ export class SwimCore {
     this.#joinedWith.add(answer.from);
     // Not waited for: the node is joined, the rest of the state follows. A join() that waited for
     // it converged no sooner at 500 nodes, and held more false deaths at 1,000 (docs/performance.md).
+    // A later join (a peer met after this node had a state) is one exchange once a catch-up ran: no
+    // pulls and no exchange after them of its own. In a 1,000-node join a node met up to a dozen
+    // peers SWIM did not hold yet, and each started up to 30 pulls. (A node whose first join gave
+    // no catch-up, its page's members having failed it, still catches up at the peer met later.)
+    if (!first && this.#caughtUp) return true;
     this.#whole = answer.partial ? this.#rest(target, answer, timeout) : null;
     if (!answer.partial && answer.version !== undefined) this.#catchUp(target, answer.version, 0, 0, target);
     return true;
@@ -313,6 +321,7 @@ export class SwimCore {
    */
   #catchUp(target: SwimTarget, version: number, round: number, quiet: number, seed: SwimTarget): void {
     if (!this.#running) return;
+    this.#caughtUp = true;
     if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP) return this.#settle(target, seed);
     const cancel = this.#ports.schedule(this.config.probeInterval, () => {
       this.#timers.delete(cancel);
@@ -350,12 +359,14 @@ export class SwimCore {
       const other = this.#list.sample(1, (m) => m.state === "alive" && !tried.has(m.id) && m.id !== target.id && m.id !== seed.id && !sameAddress(m, target) && !sameAddress(m, seed))[0];
       if (!other) return;
       tried.add(other.id);
-      // A pull: the member's whole state for this node's own claim, not this node's whole state for
-      // it (what this node holds came from the swarm a moment ago). At 1,000 nodes encoding and
-      // merging the full states of the exchanges was a third of a worker's CPU in the mass join.
+      // A pull: this node's own claim (and its digest: the answer is then only what this node
+      // lacks, and this node pushes what the member lacks), not this node's whole state (what it
+      // holds came from the swarm a moment ago). At 1,000 nodes encoding and merging the full
+      // states of the exchanges was a third of a worker's CPU in the mass join.
       this.#counters.pushPulls++;
-      void this.#request(other, this.#list.pull(), this.#pushPullTimeout()).then((answer) => {
-        if (answer?.kind !== "push_pull" && tried.size < SETTLE_ATTEMPTS) this.#settle(target, seed, tried);
+      void this.#request(other, this.#exchangeRequest(other, false, true), this.#pushPullTimeout()).then((answer) => {
+        if (answer?.kind === "push_pull") this.#push(other, answer);
+        else if (tried.size < SETTLE_ATTEMPTS) this.#settle(target, seed, tried);
       });
     });
     this.#timers.add(cancel);
@@ -443,6 +454,7 @@ export class SwimCore {
         // A joiner that asks for a page gets a sample when this node holds more (see `join`).
         if (message.page !== undefined && message.since === undefined && this.#list.members.size > message.page) return this.#page(message.page);
         // Answered after the merge, so a refutation it caused goes back at once (a healed partition).
+        if (message.digest !== undefined && message.since === undefined) return answerDigest(this.#list, message.digest);
         return this.#list.state(false, message.since);
       default:
         this.#counters.malformed++;
@@ -730,9 +742,38 @@ export class SwimCore {
 
   async #pushPull(target: SwimTarget, join: boolean, timeout = this.#pushPullTimeout(), page?: number, onError?: (error: unknown) => void): Promise<SwimPushPull<InboundUpdate> | null> {
     this.#counters.pushPulls++;
-    const state = this.#list.state(join);
-    const answer = await this.#request(target, page === undefined ? state : { ...state, page }, timeout, undefined, undefined, onError);
-    return answer?.kind === "push_pull" ? answer : null;
+    const request = page === undefined ? this.#exchangeRequest(target, join, false) : { ...this.#list.state(join), page };
+    const answer = await this.#request(target, request, timeout, undefined, undefined, onError);
+    if (answer?.kind !== "push_pull") return null;
+    this.#push(target, answer);
+    return answer;
+  }
+
+  /**
+   * A full-state exchange's request (`pull`: this node's own claim only, the whole state asked
+   * back). With {@link SwimConfig.digests} it carries a digest of this node's members, and a node
+   * that reads it answers only what this node lacks or holds older (`swim-digest.ts`); to a peer
+   * known to read it, the digest goes instead of the whole state. At 1,000 nodes the records of
+   * whole states, encoded and merged, were a quarter to a third of a worker's CPU in a mass join.
+   */
+  #exchangeRequest(target: SwimTarget, join: boolean, pull: boolean): SwimPushPull {
+    const bare = pull || (this.config.digests && this.#ports.readsDigest?.(target) === true);
+    const request: SwimPushPull = bare ? { ...this.#list.pull(), join } : this.#list.state(join);
+    if (this.config.digests) request.digest = writeDigest(this.#list);
+    return request;
+  }
+
+  /**
+   * The answer to a digest named members this node holds and the answerer lacks or holds older
+   * (`want`): push them, as a push-pull whose answer is only what changed there since.
+   */
+  #push(target: SwimTarget, answer: SwimPushPull<InboundUpdate>): void {
+    if (answer.want === undefined || answer.version === undefined || !this.#running) return;
+    const members = wanted(this.#list, answer.want);
+    if (members.length === 0) return;
+    this.#counters.pushPulls++;
+    const own = this.#list.selfUpdate(this.#list.leaving ? "left" : "alive");
+    void this.#request(target, { kind: "push_pull", from: this.id, join: false, members: [own, ...members], since: answer.version }, this.#pushPullTimeout());
   }
 
   /**

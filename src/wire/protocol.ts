@@ -43,6 +43,15 @@ export const SWIM_FEATURE = "swim";
  */
 export const SWIM_PACKED_FEATURE = "swim_packed";
 
+/**
+ * The hello feature of a Bun node that answers a SWIM push-pull carrying a `digest` (of the asker's
+ * members) with only what the asker lacks or holds older, and a `want` list of what it lacks itself
+ * (docs/membership.md). A node sends a push-pull with the digest alone (not its whole state) only
+ * to a peer whose hello answer carried it; to any other Bun peer the digest goes beside the whole
+ * state (an older Bun node ignores it). Offered in the hello answer only, beside {@link SWIM_FEATURE}.
+ */
+export const SWIM_DIGEST_FEATURE = "swim_digest";
+
 /** The unpublished endpoints of gossip membership, by SWIM message kind (each takes one `message` map). */
 export const SWIM_ENDPOINTS = {
   ping: "_synapse.swim.ping",

@@ -314,6 +314,26 @@ describe("membership - gossip among Bun peers", () => {
     await eventually(() => b!.peers.get(a!.id)?.capabilities.includes("fresh") === true, 5_000, "the new capability to reach b");
   });
 
+  test("gossip nodes offer swim_digest in their hello and exchange state by digest: the request holds the asker's claim only", async () => {
+    const [a, b] = await swarm(2);
+    const hello = (await new Client("127.0.0.1", a!.port, { timeout: 2 }).call("_synapse.hello", { features: ["multiplex"] })) as Record<string, unknown>;
+    expect(hello).toMatchObject({ swim_digest: true });
+    const atA: Array<Record<string, unknown>> = [];
+    const gossip = a!.membership.gossip!;
+    const receive = gossip.receive.bind(gossip);
+    gossip.receive = (kind, message, remote) => {
+      if (kind === "push_pull") atA.push(message as Record<string, unknown>);
+      return receive(kind, message, remote);
+    };
+    // b joined through a (it holds a's hello): its next exchange with a sends the digest, not its whole state.
+    expect(b!.membership.gossip!.core!.joined).toBe(true);
+    expect(await b!.membership.gossip!.core!.join({ id: a!.id, address: "127.0.0.1", port: a!.port })).toBe(true);
+    const request = atA.at(-1)!;
+    expect(request.digest).toBeInstanceOf(Uint8Array);
+    expect((request.digest as Uint8Array).length).toBe(2 * 15);
+    expect((request.members as unknown[]).map((u) => readWhole(u)?.id)).toEqual([b!.id]);
+  });
+
   test("a node's new capability reaches its peers by an alive update", async () => {
     const [a, b] = await swarm(2);
     b!.capability("fresh");

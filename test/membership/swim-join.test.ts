@@ -212,3 +212,54 @@ describe("swim core - the gossip of newcomers' claims", () => {
     expect(fromOwn.count).toBe(12);
   });
 });
+
+describe("swim core - a later join", () => {
+  test("a node that has joined makes one exchange with a peer met later: no catch-up pulls there, no exchange after them", async () => {
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000 });
+    const seed = net.add();
+    const a = net.add();
+    void a.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.runUntil(() => net.view(a, seed) === "alive", 5);
+    // a's own catch-up and the exchange after it are over.
+    await net.clock.run(60);
+    const z = net.add();
+    const toZ: number[] = [];
+    const handle = z.core.handle.bind(z.core);
+    z.core.handle = (raw: unknown) => {
+      const m = raw as { kind?: string; from?: string };
+      if (m.kind === "push_pull" && m.from === a.id) toZ.push(net.clock.now);
+      return handle(raw);
+    };
+    const { pushPulls, catchUps } = a.core.stats();
+    expect(await (async () => {
+      const joined = a.core.join({ id: z.id, address: "10.0.0.1", port: z.port });
+      await net.clock.run(1);
+      return joined;
+    })()).toBe(true);
+    await net.clock.run(30);
+    expect(toZ).toHaveLength(1);
+    expect(a.core.stats().pushPulls - pushPulls).toBe(1);
+    expect(a.core.stats().catchUps).toBe(catchUps);
+  });
+  test("a node whose first join gave no catch-up (the page's members failed it) still catches up at a peer met later", async () => {
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 2 });
+    const seed = net.add();
+    const members = Array.from({ length: 4 }, () => net.add());
+    for (const m of members) void m.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.runUntil(() => net.converged(), 20);
+    const a = net.add();
+    // The page's members never answer a's push-pulls: a's join gives it a page and no catch-up.
+    for (const m of members) {
+      const handle = m.core.handle.bind(m.core);
+      m.core.handle = (raw: unknown) => ((raw as { kind?: string; from?: string }).kind === "push_pull" && (raw as { from?: string }).from === a.id ? new Promise(() => {}) : handle(raw));
+    }
+    void a.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.clock.run(15);
+    expect(a.core.joined).toBe(true);
+    expect(a.core.stats().catchUps).toBe(0);
+    const z = net.add();
+    void a.core.join({ id: z.id, address: "10.0.0.1", port: z.port });
+    await net.clock.run(10);
+    expect(a.core.stats().catchUps).toBeGreaterThan(0);
+  });
+});

@@ -132,6 +132,8 @@ export class SimNetwork {
   /** Messages and answers received holding packed updates; of those, received by a node that does not read them (must stay 0). */
   packedReceived = 0;
   packedToOld = 0;
+  /** Member records carried by push-pull requests and answers (what full-state exchanges cost). */
+  pushPullRecords = 0;
 
   constructor(
     private readonly config: Partial<SwimConfig> = {},
@@ -208,6 +210,7 @@ export class SimNetwork {
 
   #send(from: SimNode, to: SwimTarget, message: SwimMessage): Promise<unknown> {
     this.sent.set(message.kind, (this.sent.get(message.kind) ?? 0) + 1);
+    if (message.kind === "push_pull") this.pushPullRecords += message.members.length;
     const wire = this.codec ? { to: encode, from: decode } : { to: (v: unknown) => v, from: (v: unknown) => v };
     const target = this.#byPort.get(to.port);
     // As the gossip bridge: packed only to a node that reads it; every request of a new node asks for packed answers.
@@ -221,6 +224,7 @@ export class SimNetwork {
         const received = this.#receive(target, wire.from(sent as Uint8Array));
         void target.core.handle(received).then((answer) => {
           if (answer === null) return;
+          if (answer.kind === "push_pull") this.pushPullRecords += answer.members.length;
           const back = wire.to(toWire(answer, { pack: target.packs && wantsPacked(received), reads: false }));
           this.clock.schedule(this.latency + target.answerDelay, () => {
             if (target.up && from.up && !this.#cut.has(`${target.id}>${from.id}`)) resolve(this.#receive(from, wire.from(back as Uint8Array)));

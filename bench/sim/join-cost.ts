@@ -1,0 +1,81 @@
+/**
+ * What a mass join costs in messages and member records, on the virtual clock (`des.ts`, the real
+ * bench's SWIM configuration: `config.ts`): N cores, every one but the seed joining through the
+ * seed at once, as the swarm bench's workers do. Counted until every node sees every other alive,
+ * and for `--after` seconds more (the exchanges that follow the catch-up pulls): member records in
+ * push-pull requests and answers (catch-up pulls apart), push-pulls, catch-up pulls, all messages
+ * and their bytes (map form), and the simulated seconds to all know all. A simulated node costs no
+ * CPU, so this counts the work a join hands out, not how long it takes on loaded cores.
+ *
+ * Run: `bun bench/sim/join-cost.ts [--sizes 500,1000] [--after 30] [--seed 1]`; prints one JSON
+ * line per size.
+ *
+ * @module
+ */
+import { SIM_CONFIG } from "./config.ts";
+import { SimNetwork } from "./des.ts";
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
+}
+
+const sizes = arg("sizes", "500").split(",").map(Number);
+const after = Number(arg("after", "30"));
+const seed = Number(arg("seed", "1"));
+
+for (const n of sizes) {
+  const started = performance.now();
+  const net = new SimNetwork({ config: SIM_CONFIG, seed });
+  const counts = { pushPulls: 0, records: 0, catchUpRecords: 0 };
+  for (let i = 0; i < n; i++) {
+    const node = net.add();
+    const handle = node.core.handle.bind(node.core);
+    node.core.handle = async (raw: unknown) => {
+      const request = raw as { kind?: string; members?: unknown[]; since?: number };
+      const answer = await handle(raw);
+      if (request.kind === "push_pull") {
+        counts.pushPulls++;
+        const records = (request.members?.length ?? 0) + (answer?.kind === "push_pull" ? answer.members.length : 0);
+        if (request.since === undefined) counts.records += records;
+        else counts.catchUpRecords += records;
+      }
+      return answer;
+    };
+  }
+  const [first, ...rest] = net.nodes;
+  first!.core.start();
+  for (const node of rest) {
+    node.core.start();
+    void node.core.join({ id: first!.id, address: "10.0.0.1", port: first!.port });
+  }
+  const converged = (): boolean => net.nodes.every((node) => node.alive === n - 1);
+  let allKnowAll: number | null = null;
+  for (let t = 0.1; t <= 120; t += 0.1) {
+    await net.clock.runUntil(t);
+    if (converged()) {
+      allKnowAll = t;
+      break;
+    }
+  }
+  await net.clock.runUntil(net.clock.now + after);
+  const stats = net.nodes.map((node) => node.core.stats());
+  const sum = (f: (s: (typeof stats)[number]) => number): number => stats.reduce((a, s) => a + f(s), 0);
+  console.log(
+    JSON.stringify({
+      nodes: n,
+      allKnowAll,
+      after,
+      pushPullRecords: counts.records,
+      catchUpRecords: counts.catchUpRecords,
+      pushPulls: counts.pushPulls,
+      catchUps: sum((s) => s.catchUps),
+      joins: sum((s) => s.joins),
+      gossipSent: sum((s) => s.gossipSent),
+      messages: net.total("msgsOut"),
+      megabytes: Math.round(net.total("bytesOut") / 1e5) / 10,
+      wallSeconds: Math.round((performance.now() - started) / 100) / 10,
+    }),
+  );
+  for (const node of net.nodes) node.core.stop();
+}
