@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { MAX_DIGEST_HASHES, toRefWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
+import { DigestSet, MAX_DIGEST_HASHES, readDigest, toRefWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -43,8 +43,11 @@ export interface Entry {
   waiters: Array<() => void>;
   /** Its key's hash, for digests. */
   hash: number;
-  /** Ids of peers known to have it (its author, who sent it here, who it was sent to). */
-  peers: Set<string>;
+  /**
+   * Ids of peers known to have it (its author, who sent it here, who it was sent to), for its
+   * pushes; null for an item never hot (learnt from an answer to a pull: never pushed, see isHot).
+   */
+  peers: Set<string> | null;
 }
 
 /** Settle whoever waits for the entry's first push. */
@@ -82,6 +85,8 @@ export class ItemMemory {
   private digest = new Uint8Array(1024);
   private start = 0;
   private end = 0;
+  /** The table a caller's `have` digest is read into (one, reused: serving a batch makes no table). */
+  private readonly have = new DigestSet(0);
 
   /** Remember a new entry (its key not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
   add(key: string, entry: Entry): void {
@@ -135,6 +140,23 @@ export class ItemMemory {
   /** Whether some entry is hot ({@link isHot}: the rounds still push it, so a flush waits for it). */
   hasHot(round: number): boolean {
     return this.recent.some((e) => isHot(e, round));
+  }
+
+  /**
+   * What a caller whose `have` digest is `haveRaw` lacks: the entries its digest does not list, in
+   * the order learnt, but those it sent now (`sent`, made only when some entry is not listed); and
+   * whether its digest lists items not remembered here (`unknown`).
+   */
+  unlisted(haveRaw: unknown, sent: () => Set<string>): { answer: Entry[]; unknown: boolean } {
+    const have = readDigest(haveRaw, this.have);
+    const answer: Entry[] = [];
+    let matched = 0;
+    let sentNow: Set<string> | null = null;
+    this.entries.forEach((e, key) => {
+      if (have.has(e.hash)) matched++;
+      else if (!(sentNow ??= sent()).has(key)) answer.push(e);
+    });
+    return { answer, unknown: have.size > matched };
   }
 
   /** The digest of every item remembered (the newest {@link MAX_DIGEST_HASHES}): a view, not a copy. */

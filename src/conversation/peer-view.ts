@@ -114,9 +114,10 @@ export class PeerViews {
   /**
    * Resolve a reply by reference (`peer_id`, docs/protocol.md) to this node's own record of its
    * replier (`raw.peer`, marked `known`): false when the replier is not a known peer (nor this node).
+   * Looked up in the view {@link get} took last (the caller takes one per batch, not one per item).
    */
   resolve(raw: Extract<RawItem, { kind: "reply" }>, selfId: string, self: () => Peer): boolean {
-    const peer = raw.peerId === selfId ? self() : this.find(raw.peerId);
+    const peer = raw.peerId === selfId ? self() : (this.byId.get(raw.peerId) ?? null);
     if (peer === null) return false;
     raw.peer = peer;
     raw.known = true;
