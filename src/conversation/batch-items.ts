@@ -100,30 +100,6 @@ export function wireSize(item: Item): number {
   return sizeBound(toWire(item));
 }
 
-/** {@link sizeBound} of Peer records, by record object (a reply's replier: one record, hundreds of replies). */
-const peerBounds = new WeakMap<object, number>();
-
-/**
- * {@link sizeBound} of `wire`, the item's wire form ({@link toWire}): for a reply the same sum, with its
- * replier's record bounded once per record object (the record a node files its replies with is the
- * one of its peer view, shared by every reply of that replier).
- */
-export function itemSize(item: Item, wire: WireItem): number {
-  if (!("reply" in wire) || item.kind !== "reply") return sizeBound(wire);
-  const reply = wire.reply as Record<string, unknown>;
-  let n = 5 + 5 + 5 * 3 + 5; // the outer map, its key "reply", the reply's map
-  for (const key in reply) {
-    const value = reply[key];
-    let bound: number | undefined;
-    if (key === "peer" && typeof value === "object" && value !== null) {
-      bound = peerBounds.get(value);
-      if (bound === undefined) peerBounds.set(value, (bound = sizeBound(value)));
-    } else bound = sizeBound(value);
-    n += 5 + key.length * 3 + bound;
-  }
-  return n;
-}
-
 /** Strings up to this length are bounded by 3 bytes a unit; longer ones are measured exactly. */
 const SHORT_STRING = 64;
 

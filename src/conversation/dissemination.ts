@@ -33,7 +33,7 @@ import { Repairs } from "./repair.ts";
 import { PeerViews, type PeerView } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import type { Gossip } from "./gossip.ts";
-import { BATCH_BYTES, authorOf, itemKey, itemSize, keyHash, readItems, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
+import { BATCH_BYTES, authorOf, itemKey, keyHash, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, type Entry } from "./item-memory.ts";
 import type { MaybePromise } from "./log.ts";
 
@@ -155,7 +155,7 @@ export class Dissemination {
     const self = this.selfId;
     const author = authorOf(item);
     const wire = toWire(item);
-    const size = this.interval === null ? Infinity : itemSize(item, wire);
+    const size = this.interval === null ? Infinity : sizeBound(wire);
     let plain: Peer[];
     let pushed: Promise<void> | null = null;
     if (size > BATCH_BYTES) {

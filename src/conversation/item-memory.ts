@@ -65,6 +65,18 @@ export function wiresFor(entries: Entry[], macs: () => boolean, refs = false): W
   return wires.some((w) => ("event" in w ? w.mac : w.reply.mac)) && !macs() ? wires.map(withoutMac) : wires;
 }
 
+/** The entries of `pool` that pass `wanted`, within `budget` bytes (their size bounds), in order. */
+export function within(pool: Iterable<Entry>, budget: number, wanted: (e: Entry) => boolean): Entry[] {
+  const out: Entry[] = [];
+  let bytes = 0;
+  for (const e of pool) {
+    if (!wanted(e) || bytes + e.size > budget) continue;
+    bytes += e.size;
+    out.push(e);
+  }
+  return out;
+}
+
 /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */
 export function isHot(e: Entry, round: number): boolean {
   return e.pushes < HOT_PUSHES && round - e.at <= HOT_ROUNDS;
@@ -74,7 +86,7 @@ export function isHot(e: Entry, round: number): boolean {
 export class ItemMemory {
   /** Remembered items by key, in the order learnt. */
   readonly entries = new Map<string, Entry>();
-  /** The entries learnt within the last {@link HOT_ROUNDS} rounds, in the order learnt. */
+  /** The entries learnt within the last {@link HOT_ROUNDS} rounds that may be hot ({@link isHot}), in the order learnt. */
   private recent: Entry[] = [];
   /**
    * The entries' hashes, big-endian, in the order learnt: `digest[start, end)` (entries are only
@@ -91,7 +103,8 @@ export class ItemMemory {
   /** Remember a new entry (its key not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
   add(key: string, entry: Entry): void {
     this.entries.set(key, entry);
-    this.recent.push(entry);
+    // One pushed to HOT_PUSHES peers already (learnt from a pull's answer: never pushed) is never hot.
+    if (entry.pushes < HOT_PUSHES) this.recent.push(entry);
     if (this.end + 4 > this.digest.length) {
       const kept = this.digest.subarray(this.start, this.end);
       this.digest = new Uint8Array(Math.max(1024, kept.length * 2));
