@@ -99,10 +99,16 @@ export class ItemMemory {
   private end = 0;
   /** The table a caller's `have` digest is read into (one, reused: serving a batch makes no table). */
   private readonly have = new DigestSet(0);
+  /** The entries and their keys in the order learnt, from `head` on (arrays: walked per served batch and round, faster than the map). */
+  private order: Entry[] = [];
+  private orderKeys: string[] = [];
+  private head = 0;
 
   /** Remember a new entry (its key not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
   add(key: string, entry: Entry): void {
     this.entries.set(key, entry);
+    this.order.push(entry);
+    this.orderKeys.push(key);
     // One pushed to HOT_PUSHES peers already (learnt from a pull's answer: never pushed) is never hot.
     if (entry.pushes < HOT_PUSHES) this.recent.push(entry);
     if (this.end + 4 > this.digest.length) {
@@ -114,15 +120,19 @@ export class ItemMemory {
     }
     writeHash(this.digest, this.end, entry.hash);
     this.end += 4;
-    if (this.entries.size > MAX_ENTRIES) {
-      const [oldKey, old] = this.entries.entries().next().value as [string, Entry];
-      this.forget(oldKey, old);
-    }
+    if (this.entries.size > MAX_ENTRIES) this.forget();
   }
 
   /** Forget the oldest entry. */
-  private forget(key: string, e: Entry): void {
-    this.entries.delete(key);
+  private forget(): void {
+    const e = this.order[this.head]!;
+    this.entries.delete(this.orderKeys[this.head]!);
+    this.head++;
+    if (this.head >= 1024 && this.head * 2 >= this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.orderKeys = this.orderKeys.slice(this.head);
+      this.head = 0;
+    }
     this.start += 4;
     release(e);
   }
@@ -133,9 +143,9 @@ export class ItemMemory {
    * cooled without a push settles its waiter; one pushed settles it when its push is answered).
    */
   age(round: number, now: number): void {
-    for (const [key, e] of this.entries) {
+    for (let e = this.order[this.head]; e !== undefined; e = this.order[this.head]) {
       if (round - e.at <= KEEP_ROUNDS || now - e.learntAt < KEEP_SECONDS * 1000) break; // learnt in order: the rest is younger
-      this.forget(key, e);
+      this.forget();
     }
     let cooled = 0;
     for (; cooled < this.recent.length && round - this.recent[cooled]!.at > HOT_ROUNDS; cooled++) {
@@ -165,10 +175,12 @@ export class ItemMemory {
     const answer: Entry[] = [];
     let matched = 0;
     let sentNow: Set<string> | null = null;
-    this.entries.forEach((e, key) => {
+    const order = this.order;
+    for (let i = this.head; i < order.length; i++) {
+      const e = order[i]!;
       if (have.has(e.hash)) matched++;
-      else if (!(sentNow ??= sent()).has(key)) answer.push(e);
-    });
+      else if (!(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(e);
+    }
     return { answer, unknown: have.size > matched };
   }
 
@@ -181,6 +193,9 @@ export class ItemMemory {
   clear(): void {
     for (const e of this.entries.values()) release(e);
     this.entries.clear();
+    this.order = [];
+    this.orderKeys = [];
+    this.head = 0;
     this.recent = [];
     this.digest = new Uint8Array(1024);
     this.start = this.end = 0;
