@@ -34,7 +34,7 @@ import { PeerViews, type PeerView } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import type { Gossip } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemKey, keyHash, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, type Entry } from "./item-memory.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, within, type Entry } from "./item-memory.ts";
 import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
@@ -46,6 +46,8 @@ const NO_PEERS: Peer[] = [];
 const NO_IDS: ReadonlySet<string> = new Set();
 /** Answers in a row that brought nothing new after which a node stops pulling (until its next news). */
 export const FRUITLESS_PULLS = 3;
+/** New items an answer must bring for the next pull to go at once (not at the next round). */
+export const EAGER_PULL_ITEMS = 8;
 /** Rounds between two pulls of a node whose pulls stopped, while it remembers items. */
 export const IDLE_PULL_ROUNDS = 50;
 
@@ -235,9 +237,14 @@ export class Dissemination {
     const idle = this.round - this.newest;
     const quiet = this.fruitless >= FRUITLESS_PULLS && idle > HOT_ROUNDS + 1;
     if (quiet && idle % IDLE_PULL_ROUNDS !== 0) return;
+    this.callOut(quiet);
+  }
+
+  /** Call `fanout` random Bun peers (less those in flight): a round's calls, or the next pull at once ({@link EAGER_PULL_ITEMS}). */
+  private callOut(quiet = false): void {
     const hot = this.memory.hot(this.round);
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
-    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout) return;
+    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout || this.stopped) return;
     const have = this.memory.haveDigest();
     const candidates = this.views.get().batch;
     // Peers picked this round (by index): a random peer is drawn without copying the peer list.
@@ -252,23 +259,11 @@ export class Dissemination {
         tried.add(at);
         peer = candidates[at]!;
         const id = peer.id;
-        due = this.due(hot, (e) => !e.peers?.has(id));
+        due = within(hot, BATCH_BYTES, (e) => !e.peers?.has(id));
       }
       for (const e of due) e.pushes++;
       if (peer) this.call(peer, due, have);
     }
-  }
-
-  /** The entries of `pool` that pass `wanted`, within the batch budget. */
-  private due(pool: Iterable<Entry>, wanted: (e: Entry) => boolean): Entry[] {
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (const e of pool) {
-      if (!wanted(e) || bytes + e.size > BATCH_BYTES) continue;
-      bytes += e.size;
-      out.push(e);
-    }
-    return out;
   }
 
   /** Note that `peerId` gets these entries now (and count the forwarded ones). */
@@ -288,11 +283,12 @@ export class Dissemination {
     const whole = refs && this.wantWhole;
     if (whole) this.wantWhole = false;
     const kwargs = refs && !whole ? { from: this.selfId, have, refs: true } : { from: this.selfId, have };
+    let fresh = 0;
     const work = this.host
       .call(peer, ConversationEndpoint.Batch, [wiresFor(due, () => this.host.macs?.(peer) === true, refs)], kwargs)
       .then(
         async (answer) => {
-          const fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
+          fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
           if (fresh === 0) this.fruitless++;
         },
         (error) => {
@@ -305,6 +301,8 @@ export class Dissemination {
       .finally(() => {
         this.inFlight--;
         for (const e of due) release(e);
+        // News is spreading fast (the answer held much that was new here): pull again now.
+        if (fresh >= EAGER_PULL_ITEMS && this.timer !== null) this.callOut();
       });
     this.track(work);
   }
@@ -328,7 +326,7 @@ export class Dissemination {
     // while it lacked an item, cold everywhere since, would wait for its next news).
     if (unknown) this.resume();
     // The digest alone says what the caller lacks (an answer of this node's may have been lost).
-    const out = this.due(answer, () => true);
+    const out = within(answer, BATCH_BYTES, () => true);
     this.handOver(out, senderId);
     return { items: wiresFor(out, () => sender !== null && this.host.macs?.(sender) === true, refs === true) };
   }
