@@ -41,7 +41,7 @@
  * Prints tables and writes `bench/results/broadcast.json`. `--quick` (or `BENCH_QUICK=1`): N = 10
  * and 50, one round each, and 10 peers across processes.
  *
- * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u] [--processes 4]`
+ * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u] [--processes 4] [--batch-interval 0.01]`
  *
  * @module
  */
@@ -316,6 +316,8 @@ function multiProcessPlan(): Array<[number, number, boolean]> {
 
 /** `--processes P` (default 4): the processes the multi-process scenarios spread their nodes over. */
 const PROCESSES = process.argv.includes("--processes") ? Number(process.argv[process.argv.indexOf("--processes") + 1]) : 4;
+/** `--batch-interval S`: the multi-process scenarios' nodes' `conversationBatchInterval` (default: the node default). */
+const BATCH_INTERVAL = process.argv.includes("--batch-interval") ? Number(process.argv[process.argv.indexOf("--batch-interval") + 1]) : undefined;
 
 /**
  * Run the scenarios (every one, or those `--only` names: `N:mode` for one process, e.g.
@@ -334,7 +336,7 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
   const multi: MultiProcessResult[] = [];
   for (const [n, rounds, signed] of multiProcessPlan()) {
     if (only && !only.includes(`mp${n}${signed ? "" : "u"}`)) continue;
-    multi.push(await measureMultiProcess(n, PROCESSES, rounds, signed));
+    multi.push(await measureMultiProcess(n, PROCESSES, rounds, signed, BATCH_INTERVAL === undefined ? {} : { conversationBatchInterval: BATCH_INTERVAL }));
     console.error(`  N=${n} over ${PROCESSES} processes${signed ? "" : ", unsigned"}: done`);
   }
   printTable(

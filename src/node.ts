@@ -253,6 +253,7 @@ export class Node {
         self: () => this.toPeer(),
         peers: () => this.membership.list(),
         peerCount: () => this.membership.table.size,
+        peersVersion: () => this.membership.table.version,
         admit: (peer) => membershipRefusal(this, peer),
         call: (peer, endpoint, args, kwargs) => this.callConversationPeer(peer, endpoint, args, kwargs),
         emit: (event, payload) => this.events.emit(event as keyof NodeEventMap & string, payload as never),

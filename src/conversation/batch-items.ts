@@ -210,58 +210,79 @@ export function writeHash(out: Uint8Array, at: number, hash: number): void {
  * The hashes of a `have` digest, for membership tests: an open-addressing table in one typed array
  * (a served batch reads a digest of every item its caller remembers, hundreds to thousands of
  * hashes, and tests every item it remembers itself against it; a `Set` of numbers cost a boxed entry
- * per hash).
+ * per hash). {@link reset} empties it for the next digest without a new array, so that serving a
+ * batch allocates no table once the first was made (the dissemination keeps one per node).
  */
 export class DigestSet {
-  /** Slots (a power of two, at least twice the hashes): a hash + 1, or 0 for an empty slot (hash 0xffffffff is kept apart). */
-  private readonly slots: Float64Array;
-  private readonly mask: number;
-  private hasMax = false;
+  /** Slots (a power of two, at least twice the hashes): a hash, or 0 for an empty slot (hash 0 is kept apart). */
+  private slots: Uint32Array;
+  private mask: number;
+  private hasZero = false;
   /** Distinct hashes held. */
   size = 0;
 
   constructor(capacity: number) {
+    this.slots = new Uint32Array(DigestSet.slotsFor(capacity));
+    this.mask = this.slots.length - 1;
+  }
+
+  private static slotsFor(capacity: number): number {
     let n = 8;
     while (n < capacity * 2) n *= 2;
-    this.slots = new Float64Array(n);
-    this.mask = n - 1;
+    return n;
+  }
+
+  /** Empty the table, with room for `capacity` hashes (the array is kept when large enough). */
+  reset(capacity: number): void {
+    const n = DigestSet.slotsFor(capacity);
+    if (n > this.slots.length) this.slots = new Uint32Array(n);
+    else this.slots.fill(0);
+    this.mask = this.slots.length - 1;
+    this.hasZero = false;
+    this.size = 0;
   }
 
   /** Add a hash (an unsigned 32-bit integer). */
   add(hash: number): void {
-    if (hash === 0xffffffff) {
-      if (!this.hasMax) this.size++;
-      this.hasMax = true;
+    if (hash === 0) {
+      if (!this.hasZero) this.size++;
+      this.hasZero = true;
       return;
     }
     const slots = this.slots;
     for (let at = Math.imul(hash, 0x9e3779b1) & this.mask; ; at = (at + 1) & this.mask) {
       const v = slots[at]!;
       if (v === 0) {
-        slots[at] = hash + 1;
+        slots[at] = hash;
         this.size++;
         return;
       }
-      if (v === hash + 1) return;
+      if (v === hash) return;
     }
   }
 
   /** Whether the digest lists `hash`. */
   has(hash: number): boolean {
-    if (hash === 0xffffffff) return this.hasMax;
+    if (hash === 0) return this.hasZero;
     const slots = this.slots;
     for (let at = Math.imul(hash, 0x9e3779b1) & this.mask; ; at = (at + 1) & this.mask) {
       const v = slots[at]!;
       if (v === 0) return false;
-      if (v === hash + 1) return true;
+      if (v === hash) return true;
     }
   }
 }
 
-/** Read a `have` digest; anything but bytes of a whole number of hashes, within the limit, is an empty digest. */
-export function readDigest(raw: unknown): DigestSet {
-  if (!(raw instanceof Uint8Array) || raw.length % 4 !== 0 || raw.length / 4 > MAX_DIGEST_HASHES) return new DigestSet(0);
-  const out = new DigestSet(raw.length / 4);
+/**
+ * Read a `have` digest (into `into`, emptied first, when given: no new table per served batch);
+ * anything but bytes of a whole number of hashes, within the limit, is an empty digest.
+ */
+export function readDigest(raw: unknown, into?: DigestSet): DigestSet {
+  const valid = raw instanceof Uint8Array && raw.length % 4 === 0 && raw.length / 4 <= MAX_DIGEST_HASHES;
+  const count = valid ? raw.length / 4 : 0;
+  const out = into ?? new DigestSet(count);
+  if (into) into.reset(count);
+  if (!valid) return out;
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   for (let at = 0; at < raw.length; at += 4) out.add(view.getUint32(at));
   return out;

@@ -29,6 +29,8 @@ export interface ConversationHost {
   peers(): Peer[];
   /** How many peers {@link peers} would list, without the copies it makes (default: its length). */
   peerCount?(): number;
+  /** A number that changes whenever a peer is added to or removed from {@link peers} (absent: unknown). */
+  peersVersion?(): number;
   /** Why `peer` may not take part (different swarm or team), or null when it may. */
   admit(peer: Peer): string | null;
   /** Call `endpoint` on a peer; rejects on any failure. */

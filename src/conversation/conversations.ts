@@ -70,8 +70,8 @@ export class Conversations {
     this.gossip = new Gossip(host, this.gossipFanout);
     this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
     // A reply filed here (its own, or another node's once) is announced as `broadcast.reply`.
-    const fileReply = (event: ConversationEvent, now: boolean) =>
-      andThen(this.append(event, now), (stored) => {
+    const fileReply = (event: ConversationEvent, now: boolean, datedHere: boolean) =>
+      andThen(this.append(event, now, datedHere), (stored) => {
         if (stored) this.host.emit("broadcast.reply", { nonce: event.parent_id ?? event.conversation_id, peer: event.peer, result: event.payload.result ?? null } satisfies BroadcastReply);
         return stored;
       });
@@ -143,11 +143,11 @@ export class Conversations {
 
   // ---------------------------------------------------------------- storing
 
-  /** Append to the log; on success notify and maybe compact. `now` (another node's record): at once when the log answers at
-   * once; else the events fire once its answer settled (whoever calls `emit` or `reply`, then listens, still hears them). */
-  private append(event: ConversationEvent, now = false): MaybePromise<boolean> {
+  /** Append to the log; on success notify and maybe compact. `now` (another node's record): at once when the log answers at once;
+   * else the events fire once its answer settled (whoever calls `emit` or `reply`, then listens, still hears them). `datedHere`: dated by this node's clock just now (not read again). */
+  private append(event: ConversationEvent, now = false, datedHere = false): MaybePromise<boolean> {
     // Outside the retention window, or dated beyond the allowed clock skew: not stored.
-    if (this.upkeep.tooOld(event.created_at) || fromTheFuture(event.created_at)) return false;
+    if (this.upkeep.tooOld(event.created_at) || (!datedHere && fromTheFuture(event.created_at))) return false;
     return andThen(now ? this.log.append(event) : Promise.resolve(this.log.append(event)), (stored) => {
       if (!stored) return false;
       this.host.emit("conversation.event", event);

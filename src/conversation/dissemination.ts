@@ -14,12 +14,10 @@
  * Items learnt within one round travel together: a node calls while something is hot or its pulls
  * bring news (until {@link FRUITLESS_PULLS} fruitless answers in a row), `batchFanout` at a time.
  *
- * - De-duplication: by key (event id; (nonce, replier) for a reply), before anything is ingested
- *   or queued (`duplicatesDropped`); past that, the log's ids and the reply book refuse copies.
+ * - De-duplication: by key (event id; (nonce, replier) for a reply), before anything is ingested or queued (`duplicatesDropped`); past that, the log's ids and the reply book refuse copies.
  * - Every incoming item goes through the conversation layer's one ingest path (`acceptEvent`,
  *   `acceptReply`): the checks of a `_synapse.conversation.event` or `_synapse.broadcast.reply` call.
- * - Repair by pull (`repair.ts`): an item whose parent is still missing a second later makes this
- *   node sync that conversation from the sender.
+ * - Repair by pull (`repair.ts`): an item whose parent is still missing a second later makes this node sync that conversation from the sender.
  * - Peers that do not batch get per-event calls (`Gossip.perEventTargets`); a Bun peer not yet
  *   connected gets the author's, which opens the connection (else a short `_synapse.ping` probe).
  * - Replies go by reference (the replier's id) to peers that offered `reply_ref` (docs/protocol.md).
@@ -32,19 +30,24 @@ import { createLogger } from "../log.ts";
 import { monotonicMs } from "../util/time.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { Repairs } from "./repair.ts";
-import { PeerViews } from "./peer-view.ts";
+import { PeerViews, type PeerView } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import type { Gossip } from "./gossip.ts";
-import { BATCH_BYTES, authorOf, itemKey, keyHash, readDigest, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, type Entry } from "./item-memory.ts";
+import { BATCH_BYTES, authorOf, itemKey, keyHash, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, within, type Entry } from "./item-memory.ts";
 import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
 
 /** Random peers looked at to find one that lacks a hot item, per call of a round. */
 const PICK_TRIES = 4;
+/** No peer (a relay's per-event targets among Bun peers alone), no id: shared, never changed. */
+const NO_PEERS: Peer[] = [];
+const NO_IDS: ReadonlySet<string> = new Set();
 /** Answers in a row that brought nothing new after which a node stops pulling (until its next news). */
 export const FRUITLESS_PULLS = 3;
+/** New items an answer must bring for the next pull to go at once (not at the next round). */
+export const EAGER_PULL_ITEMS = 8;
 /** Rounds between two pulls of a node whose pulls stopped, while it remembers items. */
 export const IDLE_PULL_ROUNDS = 50;
 
@@ -139,16 +142,18 @@ export class Dissemination {
    * of hundreds of new items costs no background work per item. `pushed`: it came pushed (in a batch
    * request); an item that came in the answer to this node's own pull is not pushed on (see {@link learn}).
    */
-  private relay(item: Item, key: string, fromId: string, pushed: boolean): void {
-    const calls = this.send(item, fromId ? new Set([fromId]) : new Set(), pushed, key, true);
+  private relay(item: Item, key: string, fromId: string, pushed: boolean, view: PeerView, now: number): void {
+    // Who holds it is kept for an item pushed on, or looked at for per-event calls (to Python peers).
+    const known = pushed || view.plain.length > 0 ? new Set(fromId ? [fromId] : []) : NO_IDS;
+    const calls = this.send(item, known, pushed, key, true, view, now);
     if (calls) this.track(calls);
   }
 
   /**
-   * {@link spread}'s work (`hot`: push the item on, see {@link learn}; `key`: the item's, when known; `own`:
-   * `known` is the caller's to give, and becomes the entry's); null when no per-event call was made and nobody waits.
+   * {@link spread}'s work (`hot`: push the item on, see {@link learn}; `key`: the item's, when known; `own`: `known` is the caller's
+   * to give, and becomes the entry's; `view`, `now`: a relay's, once per batch); null when no per-event call was made and nobody waits.
    */
-  private send(item: Item, known: ReadonlySet<string>, hot: boolean, key?: string, own = false): Promise<number> | null {
+  private send(item: Item, known: ReadonlySet<string>, hot: boolean, key?: string, own = false, relayView?: PeerView, now?: number): Promise<number> | null {
     const self = this.selfId;
     const author = authorOf(item);
     const wire = toWire(item);
@@ -160,15 +165,16 @@ export class Dissemination {
       const exclude = new Set([...known, author]);
       plain = author === self ? this.gossip.others(exclude) : this.gossip.relayTargets(exclude);
     } else {
-      const view = this.views.get(author === self);
-      plain = this.gossip.perEventTargets(view, author, self, known);
-      // Rounds only where some peer batches (or may, once connected).
+      const view = relayView ?? this.views.get(author === self);
+      // A relay among Bun peers alone (the usual case) calls nobody: no targets to look for.
+      plain = author !== self && view.plain.length === 0 ? NO_PEERS : this.gossip.perEventTargets(view, author, self, known);
+      // Rounds only where some peer batches (or may, once connected). Who holds it matters only while it is pushed.
       if (view.batch.length + view.unknown.length > 0) {
-        const peers = own ? (known as Set<string>) : new Set(known);
-        peers.add(author);
+        const peers = !hot ? null : own ? (known as Set<string>) : new Set(known);
+        peers?.add(author);
         // Only an item this node pushes is waited for: one that came in a pull's answer is held
         // already by the node that answered.
-        pushed = this.learn(key ?? itemKey(item), item, wire, size, peers, hot, hot && author === self);
+        pushed = this.learn(key ?? itemKey(item), item, wire, size, peers, hot, hot && author === self, now);
       }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
@@ -191,11 +197,11 @@ export class Dissemination {
    * without one: an author's `emit` then resolves when at least one Bun peer holds the item (in a
    * swarm of two, every peer), as it resolved when every peer had answered before batching.
    */
-  private learn(key: string, item: Item, wire: WireItem, size: number, peers: Set<string>, hot: boolean, wait = false): Promise<void> | null {
+  private learn(key: string, item: Item, wire: WireItem, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs()): Promise<void> | null {
     if (this.entries.has(key) || this.stopped) return null;
     this.newest = this.round;
     const pushes = hot ? 0 : HOT_PUSHES;
-    const entry: Entry = { item, wire, ref: null, at: this.round, learntAt: monotonicMs(), size, hash: keyHash(key), peers, pushes, waiters: [] };
+    const entry: Entry = { item, wire, ref: null, at: this.round, learntAt: now, size, hash: keyHash(key), peers, pushes, waiters: [] };
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     this.memory.add(key, entry);
     const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
@@ -231,9 +237,14 @@ export class Dissemination {
     const idle = this.round - this.newest;
     const quiet = this.fruitless >= FRUITLESS_PULLS && idle > HOT_ROUNDS + 1;
     if (quiet && idle % IDLE_PULL_ROUNDS !== 0) return;
+    this.callOut(quiet);
+  }
+
+  /** Call `fanout` random Bun peers (less those in flight): a round's calls, or the next pull at once ({@link EAGER_PULL_ITEMS}). */
+  private callOut(quiet = false): void {
     const hot = this.memory.hot(this.round);
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
-    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout) return;
+    if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout || this.stopped) return;
     const have = this.memory.haveDigest();
     const candidates = this.views.get().batch;
     // Peers picked this round (by index): a random peer is drawn without copying the peer list.
@@ -248,30 +259,18 @@ export class Dissemination {
         tried.add(at);
         peer = candidates[at]!;
         const id = peer.id;
-        due = this.due(hot, (e) => !e.peers.has(id));
+        due = within(hot, BATCH_BYTES, (e) => !e.peers?.has(id));
       }
       for (const e of due) e.pushes++;
       if (peer) this.call(peer, due, have);
     }
   }
 
-  /** The entries of `pool` that pass `wanted`, within the batch budget. */
-  private due(pool: Iterable<Entry>, wanted: (e: Entry) => boolean): Entry[] {
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (const e of pool) {
-      if (!wanted(e) || bytes + e.size > BATCH_BYTES) continue;
-      bytes += e.size;
-      out.push(e);
-    }
-    return out;
-  }
-
   /** Note that `peerId` gets these entries now (and count the forwarded ones). */
   private handOver(entries: Entry[], peerId: string): void {
     const self = this.selfId;
     for (const e of entries) {
-      e.peers.add(peerId);
+      e.peers?.add(peerId);
       if (authorOf(e.item) !== self) this.stats.eventsForwarded++;
     }
   }
@@ -284,16 +283,17 @@ export class Dissemination {
     const whole = refs && this.wantWhole;
     if (whole) this.wantWhole = false;
     const kwargs = refs && !whole ? { from: this.selfId, have, refs: true } : { from: this.selfId, have };
+    let fresh = 0;
     const work = this.host
       .call(peer, ConversationEndpoint.Batch, [wiresFor(due, () => this.host.macs?.(peer) === true, refs)], kwargs)
       .then(
         async (answer) => {
-          const fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
+          fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
           if (fresh === 0) this.fruitless++;
         },
         (error) => {
           // Not delivered: a later round may push them to this peer again.
-          for (const e of due) e.peers.delete(peer.id);
+          for (const e of due) e.peers?.delete(peer.id);
           if (whole) this.wantWhole = true;
           log.debug(`batch to ${peer.name || peer.id.slice(0, 8)} failed: ${errorMessage(error)}`);
         },
@@ -301,6 +301,8 @@ export class Dissemination {
       .finally(() => {
         this.inFlight--;
         for (const e of due) release(e);
+        // News is spreading fast (the answer held much that was new here): pull again now.
+        if (fresh >= EAGER_PULL_ITEMS && this.timer !== null) this.callOut();
       });
     this.track(work);
   }
@@ -317,21 +319,14 @@ export class Dissemination {
     this.stats.batchesReceived++;
     const sender = typeof fromId === "string" ? this.views.find(fromId) : null;
     const senderId = sender?.id ?? (typeof fromId === "string" ? fromId : "");
-    const sentNow = new Set(raws.map((r) => (r ? r.key : "")));
     await this.take(raws, senderId, sender, true);
     if (senderId === "" || this.stopped) return { items: [] };
-    const have = readDigest(haveRaw);
-    const answer: Entry[] = [];
-    let matched = 0;
-    for (const [key, e] of this.entries) {
-      if (have.has(e.hash)) matched++;
-      else if (!sentNow.has(key)) answer.push(e);
-    }
+    const { answer, unknown } = this.memory.unlisted(haveRaw, () => new Set(raws.map((r) => (r ? r.key : ""))));
     // The caller remembers items this node does not: pull again (else a node that stopped pulling
     // while it lacked an item, cold everywhere since, would wait for its next news).
-    if (have.size > matched) this.resume();
+    if (unknown) this.resume();
     // The digest alone says what the caller lacks (an answer of this node's may have been lost).
-    const out = this.due(answer, () => true);
+    const out = within(answer, BATCH_BYTES, () => true);
     this.handOver(out, senderId);
     return { items: wiresFor(out, () => sender !== null && this.host.macs?.(sender) === true, refs === true) };
   }
@@ -358,12 +353,15 @@ export class Dissemination {
     // Each new item's ingest, or its promise (most replies are filed at once: no promise per item).
     const taking: Array<MaybePromise<Taken>> = [];
     const keys: string[] = [];
+    // The peer view and the time, taken once for the batch (not per item).
+    const view = this.views.get();
+    const now = monotonicMs();
     for (const raw of raws) {
       if (raw === null) continue;
       this.stats.eventsReceived++;
       const known = this.entries.get(raw.key);
       if (known) {
-        if (fromId) known.peers.add(fromId);
+        if (fromId) known.peers?.add(fromId);
         this.stats.duplicatesDropped++;
         continue;
       }
@@ -389,7 +387,7 @@ export class Dissemination {
         continue;
       }
       fresh++;
-      this.relay(item, keys[i]!, fromId, pushed);
+      this.relay(item, keys[i]!, fromId, pushed, view, now);
       if (from) {
         const noted = this.repairs.note(item, from);
         if (noted) await noted;

@@ -23,6 +23,11 @@ export class InFlight<T> {
     return this.runs.has(key);
   }
 
+  /** Runs in flight (0: none, whatever the key; no key needs making to know it). */
+  get size(): number {
+    return this.runs.size;
+  }
+
   /** Run `task` for `key`, after the run of the same key in flight if any. */
   after(key: string, task: () => Promise<T>): Promise<T> {
     const first = this.runs.get(key);

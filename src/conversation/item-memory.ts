@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { MAX_DIGEST_HASHES, toRefWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
+import { DigestSet, MAX_DIGEST_HASHES, readDigest, toRefWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -43,8 +43,11 @@ export interface Entry {
   waiters: Array<() => void>;
   /** Its key's hash, for digests. */
   hash: number;
-  /** Ids of peers known to have it (its author, who sent it here, who it was sent to). */
-  peers: Set<string>;
+  /**
+   * Ids of peers known to have it (its author, who sent it here, who it was sent to), for its
+   * pushes; null for an item never hot (learnt from an answer to a pull: never pushed, see isHot).
+   */
+  peers: Set<string> | null;
 }
 
 /** Settle whoever waits for the entry's first push. */
@@ -62,6 +65,18 @@ export function wiresFor(entries: Entry[], macs: () => boolean, refs = false): W
   return wires.some((w) => ("event" in w ? w.mac : w.reply.mac)) && !macs() ? wires.map(withoutMac) : wires;
 }
 
+/** The entries of `pool` that pass `wanted`, within `budget` bytes (their size bounds), in order. */
+export function within(pool: Iterable<Entry>, budget: number, wanted: (e: Entry) => boolean): Entry[] {
+  const out: Entry[] = [];
+  let bytes = 0;
+  for (const e of pool) {
+    if (!wanted(e) || bytes + e.size > budget) continue;
+    bytes += e.size;
+    out.push(e);
+  }
+  return out;
+}
+
 /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */
 export function isHot(e: Entry, round: number): boolean {
   return e.pushes < HOT_PUSHES && round - e.at <= HOT_ROUNDS;
@@ -71,7 +86,7 @@ export function isHot(e: Entry, round: number): boolean {
 export class ItemMemory {
   /** Remembered items by key, in the order learnt. */
   readonly entries = new Map<string, Entry>();
-  /** The entries learnt within the last {@link HOT_ROUNDS} rounds, in the order learnt. */
+  /** The entries learnt within the last {@link HOT_ROUNDS} rounds that may be hot ({@link isHot}), in the order learnt. */
   private recent: Entry[] = [];
   /**
    * The entries' hashes, big-endian, in the order learnt: `digest[start, end)` (entries are only
@@ -82,11 +97,20 @@ export class ItemMemory {
   private digest = new Uint8Array(1024);
   private start = 0;
   private end = 0;
+  /** The table a caller's `have` digest is read into (one, reused: serving a batch makes no table). */
+  private readonly have = new DigestSet(0);
+  /** The entries and their keys in the order learnt, from `head` on (arrays: walked per served batch and round, faster than the map). */
+  private order: Entry[] = [];
+  private orderKeys: string[] = [];
+  private head = 0;
 
   /** Remember a new entry (its key not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
   add(key: string, entry: Entry): void {
     this.entries.set(key, entry);
-    this.recent.push(entry);
+    this.order.push(entry);
+    this.orderKeys.push(key);
+    // One pushed to HOT_PUSHES peers already (learnt from a pull's answer: never pushed) is never hot.
+    if (entry.pushes < HOT_PUSHES) this.recent.push(entry);
     if (this.end + 4 > this.digest.length) {
       const kept = this.digest.subarray(this.start, this.end);
       this.digest = new Uint8Array(Math.max(1024, kept.length * 2));
@@ -96,15 +120,19 @@ export class ItemMemory {
     }
     writeHash(this.digest, this.end, entry.hash);
     this.end += 4;
-    if (this.entries.size > MAX_ENTRIES) {
-      const [oldKey, old] = this.entries.entries().next().value as [string, Entry];
-      this.forget(oldKey, old);
-    }
+    if (this.entries.size > MAX_ENTRIES) this.forget();
   }
 
   /** Forget the oldest entry. */
-  private forget(key: string, e: Entry): void {
-    this.entries.delete(key);
+  private forget(): void {
+    const e = this.order[this.head]!;
+    this.entries.delete(this.orderKeys[this.head]!);
+    this.head++;
+    if (this.head >= 1024 && this.head * 2 >= this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.orderKeys = this.orderKeys.slice(this.head);
+      this.head = 0;
+    }
     this.start += 4;
     release(e);
   }
@@ -115,9 +143,9 @@ export class ItemMemory {
    * cooled without a push settles its waiter; one pushed settles it when its push is answered).
    */
   age(round: number, now: number): void {
-    for (const [key, e] of this.entries) {
+    for (let e = this.order[this.head]; e !== undefined; e = this.order[this.head]) {
       if (round - e.at <= KEEP_ROUNDS || now - e.learntAt < KEEP_SECONDS * 1000) break; // learnt in order: the rest is younger
-      this.forget(key, e);
+      this.forget();
     }
     let cooled = 0;
     for (; cooled < this.recent.length && round - this.recent[cooled]!.at > HOT_ROUNDS; cooled++) {
@@ -137,6 +165,25 @@ export class ItemMemory {
     return this.recent.some((e) => isHot(e, round));
   }
 
+  /**
+   * What a caller whose `have` digest is `haveRaw` lacks: the entries its digest does not list, in
+   * the order learnt, but those it sent now (`sent`, made only when some entry is not listed); and
+   * whether its digest lists items not remembered here (`unknown`).
+   */
+  unlisted(haveRaw: unknown, sent: () => Set<string>): { answer: Entry[]; unknown: boolean } {
+    const have = readDigest(haveRaw, this.have);
+    const answer: Entry[] = [];
+    let matched = 0;
+    let sentNow: Set<string> | null = null;
+    const order = this.order;
+    for (let i = this.head; i < order.length; i++) {
+      const e = order[i]!;
+      if (have.has(e.hash)) matched++;
+      else if (!(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(e);
+    }
+    return { answer, unknown: have.size > matched };
+  }
+
   /** The digest of every item remembered (the newest {@link MAX_DIGEST_HASHES}): a view, not a copy. */
   haveDigest(): Uint8Array {
     return this.digest.subarray(Math.max(this.start, this.end - MAX_DIGEST_HASHES * 4), this.end);
@@ -146,6 +193,9 @@ export class ItemMemory {
   clear(): void {
     for (const e of this.entries.values()) release(e);
     this.entries.clear();
+    this.order = [];
+    this.orderKeys = [];
+    this.head = 0;
     this.recent = [];
     this.digest = new Uint8Array(1024);
     this.start = this.end = 0;

@@ -36,6 +36,8 @@ export interface PeerView {
   unknown: Peer[];
   /** Known peers (this node left out). */
   count: number;
+  /** The host's `peersVersion` when the list was taken (undefined: the host tells none). */
+  version: number | undefined;
 }
 
 /** The peer views of one node. */
@@ -48,7 +50,7 @@ export class PeerViews {
   private readonly probed = new Map<string, number>();
 
   constructor(
-    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches">,
+    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "peersVersion">,
     private readonly track: (work: Promise<unknown>) => void,
     /** Seconds between dissemination rounds, or null (no batching: no probes). */
     private readonly interval: number | null,
@@ -69,19 +71,21 @@ export class PeerViews {
    * The known peers split by whether they batch, the list taken afresh at most every
    * {@link VIEW_REFRESH} seconds: the peer list (copies of the records) and the pool's channels are
    * not looked up for every item and round. In between, only the peers not yet connected are looked
-   * at again (every round, until their connection is up). `latest`: take the list now (an author
-   * reaches every peer it knows at the time, as without batching).
+   * at again (every round, until their connection is up). `latest`: a list that holds every peer
+   * known now (an author reaches every peer it knows at the time, as without batching): taken now
+   * unless the host's `peersVersion` tells that no peer came or went since the cached one.
    */
   get(latest = false): PeerView {
     const now = monotonicMs();
     const cached = this.cached;
-    if (!latest && cached !== null && now - cached.at < VIEW_REFRESH * 1000) {
+    const version = this.host.peersVersion?.();
+    if (cached !== null && now - cached.at < VIEW_REFRESH * 1000 && (!latest || (version !== undefined && version === cached.version))) {
       if (cached.unknown.length > 0 && now - cached.splitAt >= (this.interval ?? 0) * 1000) this.resplit(cached, now);
       return cached;
     }
     const self = this.host.self().id;
     const peers = this.host.peers().filter((p) => p.id !== self);
-    const view: PeerView = { at: now, splitAt: now, batch: [], plain: [], unknown: [], count: peers.length };
+    const view: PeerView = { at: now, splitAt: now, batch: [], plain: [], unknown: [], count: peers.length, version };
     this.byId = new Map();
     for (const p of peers) {
       this.byId.set(p.id, p);
@@ -114,9 +118,10 @@ export class PeerViews {
   /**
    * Resolve a reply by reference (`peer_id`, docs/protocol.md) to this node's own record of its
    * replier (`raw.peer`, marked `known`): false when the replier is not a known peer (nor this node).
+   * Looked up in the view {@link get} took last (the caller takes one per batch, not one per item).
    */
   resolve(raw: Extract<RawItem, { kind: "reply" }>, selfId: string, self: () => Peer): boolean {
-    const peer = raw.peerId === selfId ? self() : this.find(raw.peerId);
+    const peer = raw.peerId === selfId ? self() : (this.byId.get(raw.peerId) ?? null);
     if (peer === null) return false;
     raw.peer = peer;
     raw.known = true;

@@ -18,9 +18,10 @@ import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.
 /**
  * Where a new reply event goes: stored (true) or refused (false, e.g. too old). `now`: another node's
  * reply, stored (and announced) at once when the log answers at once; else after a promise, as the
- * node's own records are.
+ * node's own records are. `datedHere`: the event was dated by this node's clock just now (it
+ * cannot be dated ahead of it).
  */
-export type AppendEvent = (event: ConversationEvent, now: boolean) => MaybePromise<boolean>;
+export type AppendEvent = (event: ConversationEvent, now: boolean, datedHere: boolean) => MaybePromise<boolean>;
 
 /** Where a reply came from, when it arrived as a gossiped event rather than a reply call. */
 export interface ReplyOrigin {
@@ -128,13 +129,15 @@ export class ReplyBook {
     // The replies of one broadcast arrive together: the cached ones are used without a promise.
     const byPeer = this.cachedOf(nonce);
     if (byPeer?.has(peer.id)) return null;
-    const key = replyKey(nonce, peer.id);
-    if (byPeer === undefined || this.checking.busy(key)) return this.checking.after(key, async () => this.checkAndFile(nonce, peer, result, sig, origin, mac));
+    // A copy of a reply being checked waits for that check (no key made while nothing is checked).
+    if (byPeer === undefined || (this.checking.size > 0 && this.checking.busy(replyKey(nonce, peer.id)))) {
+      return this.checking.after(replyKey(nonce, peer.id), async () => this.checkAndFile(nonce, peer, result, sig, origin, mac));
+    }
     // Nothing between the check and the filing when the check answers at once: a copy arriving
     // later finds the reply filed. A check on the thread is in `checking` meanwhile (copies wait).
     const checked = this.records.replyRefusal(nonce, peer.id, result, sig, mac);
     if (!(checked instanceof Promise)) return this.fileChecked(checked, byPeer, nonce, peer, result, sig, origin);
-    return this.checking.after(key, () => checked.then((refusal) => this.fileChecked(refusal, byPeer, nonce, peer, result, sig, origin)));
+    return this.checking.after(replyKey(nonce, peer.id), () => checked.then((refusal) => this.fileChecked(refusal, byPeer, nonce, peer, result, sig, origin)));
   }
 
   private checkAndFile(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin, mac?: Uint8Array | null): MaybePromise<ConversationEvent | null> {
@@ -176,6 +179,6 @@ export class ReplyBook {
       createdAt: origin.createdAt,
       metadata: origin.metadata,
     });
-    return andThen(this.append(event, now), (stored) => (stored ? event : null));
+    return andThen(this.append(event, now, origin.createdAt === undefined), (stored) => (stored ? event : null));
   }
 }

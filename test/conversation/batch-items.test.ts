@@ -3,7 +3,7 @@
  * below what the item really takes on the wire.
  */
 import { describe, expect, test } from "bun:test";
-import { readDigest, sizeBound, toWire, wireSize, writeDigest, type Item } from "../../src/conversation/batch-items.ts";
+import { DigestSet, readDigest, sizeBound, toWire, wireSize, writeDigest, type Item } from "../../src/conversation/batch-items.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import type { Peer } from "../../src/types.ts";
@@ -49,6 +49,25 @@ describe("batch items - size bound", () => {
 });
 
 describe("batch items - have digest", () => {
+  test("one table read again holds the new digest alone (reset, grown when needed, 0 and 0xffffffff included)", () => {
+    const table = new DigestSet(0);
+    const first = [0, 5, 0xffffffff, 77];
+    expect(readDigest(writeDigest(first), table)).toBe(table);
+    for (const h of first) expect(table.has(h)).toBe(true);
+    const second = Array.from({ length: 3000 }, (_, i) => 1000 + i * 7919);
+    readDigest(writeDigest(second), table);
+    expect(table.size).toBe(second.length);
+    for (const h of first) expect(table.has(h)).toBe(false);
+    for (const h of second) expect(table.has(h)).toBe(true);
+    readDigest(writeDigest([0xffffffff]), table);
+    expect(table.size).toBe(1);
+    expect(table.has(0xffffffff)).toBe(true);
+    expect(table.has(1000)).toBe(false);
+    readDigest("not a digest", table);
+    expect(table.size).toBe(0);
+    expect(table.has(0xffffffff)).toBe(false);
+  });
+
   test("a digest read back holds exactly the hashes written, 0 and 0xffffffff included", () => {
     const written = [0, 1, 0xffffffff, 0x80000000, 12345];
     for (let i = 0; i < 2000; i++) written.push(Math.floor(Math.random() * 2 ** 32));
