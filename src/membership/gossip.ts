@@ -42,7 +42,7 @@ type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, 
 export interface GossipHost {
   /** This node's record (its meta goes into its alive updates). */
   self(): Peer;
-  readonly table: Pick<PeerTable, "get" | "touch" | "list">;
+  readonly table: Pick<PeerTable, "get" | "touch" | "list"> & Partial<Pick<PeerTable, "memberStore">>;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
@@ -165,6 +165,8 @@ export class Gossip {
         },
         send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
         claims: this.options.claims,
+        // SWIM's records on the table's entries: one map keyed by id for both.
+        members: this.host.table.memberStore?.(),
         stalled: lag.stalled,
         isRefused: refusedConnect, isTimeout: (error) => error instanceof CallTimeoutError,
         readMeta: (meta) => (isMap(meta) ? meta : undefined),

@@ -11,7 +11,7 @@
  * @module
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
-import { SWIM_STATES, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
 import { PackedUpdate, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
@@ -53,7 +53,8 @@ export const isGone = (state: SwimState): boolean => state === "dead" || state =
 
 /** The member list (see the module header); owned by one `SwimCore`. */
 export class MemberList {
-  readonly members = new Map<string, SwimMember>();
+  /** The members by id: a `Map`, or the store the ports give (`SwimPorts.members`: the peer table's entries). */
+  readonly members: MemberStore<SwimMember>;
   readonly #counts: Record<SwimState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
   /** Probe order: every member's id, shuffled; round-robin through `#next`. */
   #order: string[] = [];
@@ -87,6 +88,8 @@ export class MemberList {
     parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void; onGone?: () => void },
   ) {
     this.#self = { ...self, incarnation: self.incarnation ?? 0 };
+    // The store keeps what it is given: this list's records.
+    this.members = (parts.ports.members as MemberStore<SwimMember> | undefined) ?? new Map<string, SwimMember>();
     this.#config = parts.config;
     this.#ports = parts.ports;
     this.#queue = parts.queue;

@@ -164,6 +164,12 @@ export interface SwimPorts {
    * shares the strings of the many members it holds; called for news only, not for every copy.
    */
   keepMeta?: (meta: unknown) => unknown;
+  /**
+   * Where the member list keeps its members by id (default: a `Map` of its own). A node keeps them
+   * on its peer table's entries (`PeerTable.memberStore`): one map keyed by id finds a peer's entry
+   * and its SWIM record both, instead of one map per layer.
+   */
+  members?: MemberStore<MemberUpdate>;
   /** A member changed state (`previous` null: newly known). Called after the core's own state changed. */
   onChange?: (member: Readonly<MemberUpdate>, previous: SwimState | null) => void;
   /** A probe of `id` was acked (directly or through an intermediary): SWIM's heartbeat. */
@@ -185,6 +191,20 @@ export interface SwimPorts {
    * ran out; a send that failed otherwise (refused, an error answer) is not. Default: never.
    */
   isTimeout?: (error: unknown) => boolean;
+}
+
+/**
+ * The member list's records by id: the methods of a `Map` it uses (a `Map` is one). A store keeps
+ * what it is given: the list's records, whatever their type.
+ */
+export interface MemberStore<M> {
+  readonly size: number;
+  get(id: string): M | undefined;
+  has(id: string): boolean;
+  set(id: string, member: M): unknown;
+  delete(id: string): boolean;
+  values(): IterableIterator<M>;
+  keys(): IterableIterator<string>;
 }
 
 /** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */
