@@ -30,7 +30,7 @@ import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedList, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
-import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats } from "./swim-types.ts";
+import { sigBytes, type MemberUpdate, type SwimClaims, type SwimConfig, type SwimMessage, type SwimState, type SwimStats } from "./swim-types.ts";
 import { readWhole, toWire, wantsPacked } from "./swim-wire.ts";
 
 const log = createLogger("gossip");
@@ -296,7 +296,7 @@ export class Gossip {
     if (!claim || claim.state !== "alive") return undefined;
     if (!fromPeerAddress({ address: claim.address, ...dialTarget(claim.address) }, remoteAddress)) return undefined;
     const { id, incarnation, state, address, port, meta } = claim;
-    if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, claim.sig)) return undefined;
+    if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, claim.sig === undefined ? undefined : sigBytes(claim.sig))) return undefined;
     // SWIM takes the claim first, so that the peer it admits (`#changed`) is one SWIM holds alive.
     this.#core?.learn(claim);
     const peer = this.host.table.get(from) ? null : peerOf(claim);

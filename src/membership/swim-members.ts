@@ -11,7 +11,7 @@
  * @module
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
-import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { SWIM_STATES, keptSig, sigBytes, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
 import { PackedUpdate, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
@@ -317,7 +317,7 @@ export class MemberList {
         m.state = u.state;
         m.incarnation = u.incarnation;
         if (u.state === "dead" && u.from !== undefined) m.from = this.#knownId(u.from);
-        if (u.state === "left" && u.sig) m.sig = u.sig;
+        if (u.state === "left" && u.sig) m.sig = keptSig(u.sig);
     }
     if (previous === "suspect") this.#clearSuspicion(m.id);
     this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from === undefined ? undefined : this.#knownId(u.from) }, spread);
@@ -353,6 +353,8 @@ export class MemberList {
   #kept(u: MemberUpdate): MemberUpdate {
     const kept = compact(u);
     if (kept.meta !== undefined && this.#ports.keepMeta) kept.meta = this.#ports.keepMeta(kept.meta);
+    // Its bytes as a string (80 bytes, not 112: see `Signature`); the queued update shares it.
+    if (kept.sig !== undefined) kept.sig = keptSig(kept.sig);
     return kept;
   }
 
@@ -370,7 +372,7 @@ export class MemberList {
 
   #verify(u: MemberUpdate): boolean {
     if (!this.#ports.claims) return true;
-    if (this.#ports.claims.verify(claimOf(u), u.sig)) return true;
+    if (this.#ports.claims.verify(claimOf(u), u.sig === undefined ? undefined : sigBytes(u.sig))) return true;
     this.#counters.badClaims++;
     return false;
   }

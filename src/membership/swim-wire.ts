@@ -30,6 +30,7 @@ import {
   MAX_PAGE,
   MAX_UPDATES,
   readUpdate,
+  sigBytes,
   SWIM_STATES,
   type MemberUpdate,
   type SwimAnswer,
@@ -104,7 +105,7 @@ function encodeUpdate(u: MemberUpdate): Uint8Array {
   // The key order is the layout a receiver peeks at; the optional keys only when set, as in the map form.
   const map: Record<string, unknown> = { id: u.id, incarnation: u.incarnation, state: u.state, address: u.address, port: u.port };
   if (u.meta !== undefined) map.meta = u.meta;
-  if (u.sig !== undefined) map.sig = u.sig;
+  if (u.sig !== undefined) map.sig = sigBytes(u.sig);
   if (u.from !== undefined) map.from = u.from;
   const end = fastEncodeInto(map, scratch, 0, scratch.length);
   // A copy either way: the scratch is reused, and the general codec's bytes are a view of its slab.
@@ -123,9 +124,18 @@ export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean;
     // A state's records are made afresh for each exchange: encoded, not kept.
     if (message.kind === "push_pull") wire.members = message.members.map((u) => packed.get(u) ?? encodeUpdate(u));
     else wire.updates = message.updates.map(packUpdate);
+  } else if (message.kind === "push_pull") {
+    wire.members = message.members.map(mapForm);
+  } else if ("updates" in message) {
+    wire.updates = message.updates.map(mapForm);
   }
   if (form.reads) wire.packed = true;
   return wire;
+}
+
+/** An update in the map form: as it is, but a signature kept as a string goes as its bytes (`Signature`). */
+function mapForm(u: MemberUpdate): MemberUpdate {
+  return typeof u.sig === "string" ? { ...u, sig: sigBytes(u.sig) } : u;
 }
 
 /** True when a decoded request asks for a packed answer (see {@link toWire}). */
