@@ -30,8 +30,8 @@ import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedList, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
-import { sigBytes, type MemberUpdate, type SwimClaims, type SwimConfig, type SwimMessage, type SwimState, type SwimStats } from "./swim-types.ts";
-import { readWhole, toWire, wantsPacked } from "./swim-wire.ts";
+import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats } from "./swim-types.ts";
+import { readWhole, sigBytes, toWire, wantsPacked } from "./swim-wire.ts";
 
 const log = createLogger("gossip");
 

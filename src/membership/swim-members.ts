@@ -11,8 +11,8 @@
  * @module
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
-import { SWIM_STATES, keptSig, sigBytes, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
-import { PackedUpdate, type InboundUpdate } from "./swim-wire.ts";
+import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
 export interface SwimSelf {

@@ -40,19 +40,9 @@ export interface MemberUpdate {
  * A claim's signature as an update holds it: its bytes, or those bytes as a latin1 string, as the
  * member list keeps a member's (a 64-character string takes 80 bytes of heap in JSC, a 64-byte
  * `Uint8Array` 112, and a node keeps one per member). On the wire it is bytes either way
- * ({@link sigBytes}, where updates are encoded); what the network sends is bytes only.
+ * (`sigBytes` in `swim-wire.ts`, where updates are encoded); what the network sends is bytes only.
  */
 export type Signature = Uint8Array | string;
-
-/** The bytes of a signature (see {@link Signature}). */
-export function sigBytes(sig: Signature): Uint8Array {
-  return typeof sig === "string" ? Buffer.from(sig, "latin1") : sig;
-}
-
-/** A signature as the member list keeps it: a latin1 string of its bytes (see {@link Signature}). */
-export function keptSig(sig: Signature): string {
-  return typeof sig === "string" ? sig : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString("latin1");
-}
 
 /** An alive or left claim about a member, made by that member itself: what {@link SwimClaims} signs. */
 export type SwimClaim = Pick<MemberUpdate, "id" | "incarnation" | "state" | "address" | "port" | "meta">;

@@ -30,9 +30,9 @@ import {
   MAX_PAGE,
   MAX_UPDATES,
   readUpdate,
-  sigBytes,
   SWIM_STATES,
   type MemberUpdate,
+  type Signature,
   type SwimAnswer,
   type SwimMessage,
   type SwimPushPull,
@@ -131,6 +131,16 @@ export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean;
   }
   if (form.reads) wire.packed = true;
   return wire;
+}
+
+/** The bytes of a signature (see `Signature` in `swim-types.ts`). */
+export function sigBytes(sig: Signature): Uint8Array {
+  return typeof sig === "string" ? Buffer.from(sig, "latin1") : sig;
+}
+
+/** A signature as the member list keeps it: a latin1 string of its bytes (see `Signature`). */
+export function keptSig(sig: Signature): string {
+  return typeof sig === "string" ? sig : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString("latin1");
 }
 
 /** An update in the map form: as it is, but a signature kept as a string goes as its bytes (`Signature`). */
