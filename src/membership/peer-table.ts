@@ -8,48 +8,9 @@ import { isWildcard, localAddresses } from "../address.ts";
 import { isLoopback } from "../util/guards.ts";
 import type { Peer } from "../types.ts";
 import type { MemberStore } from "./swim-types.ts";
+import { EntryMembers, TableEntry, type PeerEntry, type PeerSource } from "./peer-entry.ts";
 
-/** How a peer became known. */
-export type PeerSource = "seed" | "join" | "heartbeat" | "exchange" | "mdns" | "gossip";
-
-/** One known peer. */
-export interface PeerEntry {
-  /** The wire record (`last_seen` is kept current; its `capabilities` shared and frozen: replace them, never change them). */
-  peer: Peer;
-  /** The host this node dials; loopback for a peer on this host. */
-  dialHost: string;
-  /** The peer's advertised address, tried when dialling loopback fails. */
-  fallbackHost: string | null;
-  /** How the peer became known. */
-  source: PeerSource;
-  /** Implementation extensions the peer advertised (mDNS `ext`), e.g. `["mux"]` (shared and frozen: replace it, never change it). */
-  extensions: string[];
-  /**
-   * What gossip membership knows of the peer, as bits ({@link SWIM_OWNED}, {@link KNOWS_THIS_NODE};
-   * 0 for a new entry): on the entry rather than in sets keyed by id, one entry per peer each.
-   */
-  swim: number;
-  /**
-   * Gossip membership's SWIM record of the peer, when it holds one (see {@link PeerTable.memberStore}):
-   * kept on the entry, so that the table's map finds both; undefined otherwise.
-   */
-  member?: unknown;
-}
-
-/** A bit of {@link PeerEntry.swim}: SWIM decides the peer's liveness (gossip "owns" it). */
-export const SWIM_OWNED = 1;
-/** A bit of {@link PeerEntry.swim}: the peer sent this node a SWIM message it took, so it knows this node. */
-export const KNOWS_THIS_NODE = 2;
-
-/**
- * Whether `bit` of the entry's {@link PeerEntry.swim} is set (false without an entry); with `set`,
- * sets or clears it too (and still returns whether it was set before).
- */
-export function swimBit(entry: PeerEntry | undefined, bit: number, set?: boolean): boolean {
-  const was = entry !== undefined && (entry.swim & bit) !== 0;
-  if (entry && set !== undefined) entry.swim = set ? entry.swim | bit : entry.swim & ~bit;
-  return was;
-}
+export { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, type PeerEntry, type PeerSource } from "./peer-entry.ts";
 
 const LOCAL_CACHE_MS = 5000;
 let localCache: { at: number; set: Set<string> } | null = null;
@@ -241,10 +202,8 @@ export class PeerTable {
       if (options.extensions) old.extensions = sharedList(options.extensions);
       return { entry: old, result: "updated" };
     }
-    // Every field written here, in one literal: entries share one shape, and an object literal of
-    // seven fields takes 80 bytes (a spread into it made a bigger one).
     const { dialHost, fallbackHost } = dialTarget(record.address, options.sameHost);
-    const entry: PeerEntry = { peer: record, dialHost, fallbackHost, source, extensions: sharedList(options.extensions ?? []), swim: 0, member: undefined };
+    const entry: PeerEntry = new TableEntry(record, dialHost, fallbackHost, source, sharedList(options.extensions ?? []));
     this.entries.set(peer.id, entry);
     this.#members?.added(peer.id, entry);
     this.#version++;
@@ -289,77 +248,5 @@ export class PeerTable {
     const store = new EntryMembers<M>(this.entries);
     this.#members = store as EntryMembers<unknown>;
     return store;
-  }
-}
-
-/** The store {@link PeerTable.memberStore} makes (see there). */
-class EntryMembers<M> implements MemberStore<M> {
-  /** Members whose peer the table does not hold. */
-  readonly #loose = new Map<string, M>();
-  #size = 0;
-
-  constructor(private readonly entries: ReadonlyMap<string, PeerEntry>) {}
-
-  get size(): number {
-    return this.#size;
-  }
-
-  get(id: string): M | undefined {
-    const entry = this.entries.get(id);
-    return entry !== undefined ? (entry.member as M | undefined) : this.#loose.get(id);
-  }
-
-  has(id: string): boolean {
-    return this.get(id) !== undefined;
-  }
-
-  set(id: string, member: M): this {
-    const entry = this.entries.get(id);
-    if (entry !== undefined) {
-      if (entry.member === undefined) this.#size++;
-      entry.member = member;
-    } else {
-      if (!this.#loose.has(id)) this.#size++;
-      this.#loose.set(id, member);
-    }
-    return this;
-  }
-
-  delete(id: string): boolean {
-    const entry = this.entries.get(id);
-    if (entry === undefined ? !this.#loose.delete(id) : entry.member === undefined) return false;
-    if (entry !== undefined) entry.member = undefined;
-    this.#size--;
-    return true;
-  }
-
-  *values(): IterableIterator<M> {
-    for (const entry of this.entries.values()) if (entry.member !== undefined) yield entry.member as M;
-    yield* this.#loose.values();
-  }
-
-  *keys(): IterableIterator<string> {
-    for (const [id, entry] of this.entries) if (entry.member !== undefined) yield id;
-    yield* this.#loose.keys();
-  }
-
-  /** The table added `entry`: the member SWIM held already goes onto it. */
-  added(id: string, entry: PeerEntry): void {
-    const member = this.#loose.get(id);
-    if (member === undefined) return;
-    this.#loose.delete(id);
-    entry.member = member;
-  }
-
-  /** The table dropped `entry`: SWIM keeps its member (dead, left: remembered a while). */
-  removed(id: string, entry: PeerEntry): void {
-    if (entry.member === undefined) return;
-    this.#loose.set(id, entry.member as M);
-    entry.member = undefined;
-  }
-
-  /** How many members are kept in the store's own map (not on an entry). */
-  get loose(): number {
-    return this.#loose.size;
   }
 }
