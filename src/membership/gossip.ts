@@ -31,7 +31,7 @@ import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, shar
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats, SwimTarget } from "./swim-types.ts";
-import { readWhole, toWire, wantsPacked } from "./swim-wire.ts";
+import { readWhole, sigBytes, toWire, wantsPacked } from "./swim-wire.ts";
 
 const log = createLogger("gossip");
 
@@ -42,7 +42,7 @@ type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, 
 export interface GossipHost {
   /** This node's record (its meta goes into its alive updates). */
   self(): Peer;
-  readonly table: Pick<PeerTable, "get" | "touch" | "list">;
+  readonly table: Pick<PeerTable, "get" | "touch" | "list"> & Partial<Pick<PeerTable, "memberStore">>;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
@@ -161,7 +161,8 @@ export class Gossip {
           return () => void ((cancelled = true), clearTimeout(timer));
         },
         send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
-        claims: this.options.claims, stalled: lag.stalled,
+        // SWIM's records on the table's entries: one map keyed by id for both.
+        claims: this.options.claims, members: this.host.table.memberStore?.(), stalled: lag.stalled,
         isRefused: refusedConnect, isTimeout: (error) => error instanceof CallTimeoutError, readsDigest: (to) => this.#offered(this.#targetOf(to), SWIM_DIGEST_FEATURE),
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         // Shared strings and lists: a member's meta is held for as long as the member is.
@@ -290,7 +291,7 @@ export class Gossip {
     if (!claim || claim.state !== "alive") return undefined;
     if (!fromPeerAddress({ address: claim.address, ...dialTarget(claim.address) }, remoteAddress)) return undefined;
     const { id, incarnation, state, address, port, meta } = claim;
-    if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, claim.sig)) return undefined;
+    if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, claim.sig === undefined ? undefined : sigBytes(claim.sig))) return undefined;
     // SWIM takes the claim first, so that the peer it admits (`#changed`) is one SWIM holds alive.
     this.#core?.learn(claim);
     const peer = this.host.table.get(from) ? null : peerOf(claim);

@@ -52,10 +52,10 @@ export {
   type TxtProperties,
 } from "./mdns-txt.ts";
 export { SwimCore, type SwimMember, type SwimSelf } from "./swim.ts";
+export { readUpdate as readSwimUpdate } from "./swim-read.ts";
 export {
   DEFAULT_SWIM_CONFIG,
   SWIM_STATES,
-  readUpdate as readSwimUpdate,
   seededRandom,
   type MemberUpdate,
   type SwimAck,

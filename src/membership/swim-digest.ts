@@ -16,7 +16,8 @@
  *
  * @module
  */
-import { MAX_UPDATES, type MemberUpdate, type SwimPushPull, type SwimState } from "./swim-types.ts";
+import { MAX_UPDATES } from "./swim-read.ts";
+import type { MemberUpdate, SwimPushPull, SwimState } from "./swim-types.ts";
 
 /** What a digest is made from and answered with: the member list (`swim-members.ts`), as far as needed here. */
 export interface DigestList {
@@ -24,7 +25,7 @@ export interface DigestList {
   readonly incarnation: number;
   readonly leaving: boolean;
   readonly version: number;
-  readonly members: ReadonlyMap<string, MemberUpdate>;
+  readonly members: { readonly size: number; values(): IterableIterator<MemberUpdate> };
   selfUpdate(state: "alive" | "left"): Readonly<MemberUpdate>;
   /** A member's record as an update (wire fields only). */
   update(m: MemberUpdate): MemberUpdate;

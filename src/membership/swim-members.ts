@@ -11,8 +11,8 @@
  * @module
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
-import { SWIM_STATES, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
-import { PackedUpdate, type InboundUpdate } from "./swim-wire.ts";
+import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
 export interface SwimSelf {
@@ -53,7 +53,8 @@ export const isGone = (state: SwimState): boolean => state === "dead" || state =
 
 /** The member list (see the module header); owned by one `SwimCore`. */
 export class MemberList {
-  readonly members = new Map<string, SwimMember>();
+  /** The members by id: a `Map`, or the store the ports give (`SwimPorts.members`: the peer table's entries). */
+  readonly members: MemberStore<SwimMember>;
   readonly #counts: Record<SwimState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
   /** Probe order: every member's id, shuffled; round-robin through `#next`. */
   #order: string[] = [];
@@ -87,6 +88,8 @@ export class MemberList {
     parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void; onGone?: () => void },
   ) {
     this.#self = { ...self, incarnation: self.incarnation ?? 0 };
+    // The store keeps what it is given: this list's records.
+    this.members = (parts.ports.members as MemberStore<SwimMember> | undefined) ?? new Map<string, SwimMember>();
     this.#config = parts.config;
     this.#ports = parts.ports;
     this.#queue = parts.queue;
@@ -314,7 +317,7 @@ export class MemberList {
         m.state = u.state;
         m.incarnation = u.incarnation;
         if (u.state === "dead" && u.from !== undefined) m.from = this.#knownId(u.from);
-        if (u.state === "left" && u.sig) m.sig = u.sig;
+        if (u.state === "left" && u.sig) m.sig = keptSig(u.sig);
     }
     if (previous === "suspect") this.#clearSuspicion(m.id);
     this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from === undefined ? undefined : this.#knownId(u.from) }, spread);
@@ -350,6 +353,8 @@ export class MemberList {
   #kept(u: MemberUpdate): MemberUpdate {
     const kept = compact(u);
     if (kept.meta !== undefined && this.#ports.keepMeta) kept.meta = this.#ports.keepMeta(kept.meta);
+    // Its bytes as a string (80 bytes, not 112: see `Signature`); the queued update shares it.
+    if (kept.sig !== undefined) kept.sig = keptSig(kept.sig);
     return kept;
   }
 
@@ -367,7 +372,7 @@ export class MemberList {
 
   #verify(u: MemberUpdate): boolean {
     if (!this.#ports.claims) return true;
-    if (this.#ports.claims.verify(claimOf(u), u.sig)) return true;
+    if (this.#ports.claims.verify(claimOf(u), u.sig === undefined ? undefined : sigBytes(u.sig))) return true;
     this.#counters.badClaims++;
     return false;
   }

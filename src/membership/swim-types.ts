@@ -1,16 +1,14 @@
 /**
  * The SWIM core's vocabulary: member states, the member update that gossip carries, the three
  * message kinds and their answers, the ports the core is driven through, its configuration and its
- * counters; and the reader that turns a decoded network value into an update (or null: the core
- * never throws on input from the network). Messages are read, in both wire forms, by `swim-wire.ts`.
+ * counters. The reader of one update from the network is `swim-read.ts`; messages are read, in both
+ * wire forms, by `swim-wire.ts`.
  *
  * Keys are single snake_case words, as they go on the wire between Bun peers (see
  * docs/membership.md); a Python node never sees any of this.
  *
  * @module
  */
-import { isMap, isPort } from "../util/guards.ts";
-
 export { seededRandom } from "../util/random.ts";
 
 /** A member's state as SWIM sees it: `dead` is what the node calls offline; `left` was said by the member itself. */
@@ -32,9 +30,17 @@ export interface MemberUpdate {
   address: string;
   port: number;
   meta?: unknown;
-  sig?: Uint8Array;
+  sig?: Signature;
   from?: string;
 }
+
+/**
+ * A claim's signature as an update holds it: its bytes, or those bytes as a latin1 string, as the
+ * member list keeps a member's (a 64-character string takes 80 bytes of heap in JSC, a 64-byte
+ * `Uint8Array` 112, and a node keeps one per member). On the wire it is bytes either way
+ * (`sigBytes` in `swim-wire.ts`, where updates are encoded); what the network sends is bytes only.
+ */
+export type Signature = Uint8Array | string;
 
 /** An alive or left claim about a member, made by that member itself: what {@link SwimClaims} signs. */
 export type SwimClaim = Pick<MemberUpdate, "id" | "incarnation" | "state" | "address" | "port" | "meta">;
@@ -171,6 +177,12 @@ export interface SwimPorts {
    * shares the strings of the many members it holds; called for news only, not for every copy.
    */
   keepMeta?: (meta: unknown) => unknown;
+  /**
+   * Where the member list keeps its members by id (default: a `Map` of its own). A node keeps them
+   * on its peer table's entries (`PeerTable.memberStore`): one map keyed by id finds a peer's entry
+   * and its SWIM record both, instead of one map per layer.
+   */
+  members?: MemberStore<MemberUpdate>;
   /** A member changed state (`previous` null: newly known). Called after the core's own state changed. */
   onChange?: (member: Readonly<MemberUpdate>, previous: SwimState | null) => void;
   /** A probe of `id` was acked (directly or through an intermediary): SWIM's heartbeat. */
@@ -198,6 +210,20 @@ export interface SwimPorts {
    * the whole state goes with the digest (an older Bun node ignores the digest). Default: never.
    */
   readsDigest?: (to: SwimTarget) => boolean;
+}
+
+/**
+ * The member list's records by id: the methods of a `Map` it uses (a `Map` is one). A store keeps
+ * what it is given: the list's records, whatever their type.
+ */
+export interface MemberStore<M> {
+  readonly size: number;
+  get(id: string): M | undefined;
+  has(id: string): boolean;
+  set(id: string, member: M): unknown;
+  delete(id: string): boolean;
+  values(): IterableIterator<M>;
+  keys(): IterableIterator<string>;
 }
 
 /** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */
@@ -319,70 +345,4 @@ export interface SwimStats {
   dead: number;
   left: number;
   queued: number;
-}
-
-/** Longest id accepted from the network. */
-const MAX_ID = 128;
-/** Longest address accepted from the network. */
-export const MAX_ADDRESS = 255;
-/** Largest signature accepted from the network. */
-const MAX_SIG = 512;
-/** Most updates in one message or push-pull accepted from the network. */
-export const MAX_UPDATES = 20_000;
-
-/** True for a member id as the network may carry it: a non-empty string of at most 128 characters. */
-export function isId(value: unknown): value is string {
-  return typeof value === "string" && value.length > 0 && value.length <= MAX_ID;
-}
-
-/** Largest `page` a push-pull request may ask for (larger ones are read as this). */
-export const MAX_PAGE = 1024;
-
-/** True for a list version (`since`, `version`): a non-negative safe integer. */
-export function isVersion(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** A member update from a decoded network value, or null when malformed. */
-export function readUpdate(raw: unknown, readMeta?: (meta: unknown) => unknown): MemberUpdate | null {
-  if (!isMap(raw)) return null;
-  const { id, incarnation, state, address, port, meta, sig, from } = raw;
-  if (!isId(id)) return null;
-  if (typeof incarnation !== "number" || !Number.isSafeInteger(incarnation) || incarnation < 0) return null;
-  // The state as the constant (a decoded string is a copy of its own, kept as long as the member).
-  const known = SWIM_STATES.find((s) => s === state);
-  if (known === undefined) return null;
-  if (typeof address !== "string" || address.length === 0 || address.length > MAX_ADDRESS) return null;
-  if (!isPort(port)) return null;
-  const update: MemberUpdate = { id, incarnation, state: known, address, port };
-  if (meta !== undefined && meta !== null) {
-    const read = readMeta ? readMeta(meta) : meta;
-    if (read === undefined) return null;
-    update.meta = read;
-  }
-  if (sig !== undefined && sig !== null) {
-    if (!(sig instanceof Uint8Array) || sig.length > MAX_SIG) return null;
-    update.sig = sig;
-  }
-  if (from !== undefined && from !== null) {
-    if (!isId(from)) return null;
-    update.from = from;
-  }
-  return update;
-}
-
-/** A rough size of a decoded value in MessagePack bytes (bounded walk), for the default `measure`. */
-export function estimateBytes(value: unknown, depth = 0): number {
-  if (value === null || value === undefined || typeof value === "boolean") return 1;
-  if (typeof value === "number") return 9;
-  if (typeof value === "string") return value.length + 3;
-  if (value instanceof Uint8Array) return value.length + 3;
-  if (depth > 4) return 16;
-  if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + estimateBytes(v, depth + 1), 3);
-  if (typeof value === "object") {
-    let sum = 3;
-    for (const [k, v] of Object.entries(value)) sum += k.length + 1 + estimateBytes(v, depth + 1);
-    return sum;
-  }
-  return 8;
 }

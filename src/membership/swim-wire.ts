@@ -24,15 +24,11 @@ import { isMap, isPort } from "../util/guards.ts";
 import { decode, encode } from "../wire/codec.ts";
 import { fastDecode, fastEncodeInto, NOT_FAST } from "../wire/fast-codec.ts";
 import { isDigest, isWant } from "./swim-digest.ts";
+import { isId, isVersion, MAX_ADDRESS, MAX_PAGE, MAX_UPDATES, readUpdate } from "./swim-read.ts";
 import {
-  isId,
-  isVersion,
-  MAX_ADDRESS,
-  MAX_PAGE,
-  MAX_UPDATES,
-  readUpdate,
   SWIM_STATES,
   type MemberUpdate,
+  type Signature,
   type SwimAnswer,
   type SwimMessage,
   type SwimPushPull,
@@ -105,7 +101,7 @@ function encodeUpdate(u: MemberUpdate): Uint8Array {
   // The key order is the layout a receiver peeks at; the optional keys only when set, as in the map form.
   const map: Record<string, unknown> = { id: u.id, incarnation: u.incarnation, state: u.state, address: u.address, port: u.port };
   if (u.meta !== undefined) map.meta = u.meta;
-  if (u.sig !== undefined) map.sig = u.sig;
+  if (u.sig !== undefined) map.sig = sigBytes(u.sig);
   if (u.from !== undefined) map.from = u.from;
   const end = fastEncodeInto(map, scratch, 0, scratch.length);
   // A copy either way: the scratch is reused, and the general codec's bytes are a view of its slab.
@@ -124,9 +120,28 @@ export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean;
     // A state's records are made afresh for each exchange: encoded, not kept.
     if (message.kind === "push_pull") wire.members = message.members.map((u) => packed.get(u) ?? encodeUpdate(u));
     else wire.updates = message.updates.map(packUpdate);
+  } else if (message.kind === "push_pull") {
+    wire.members = message.members.map(mapForm);
+  } else if ("updates" in message) {
+    wire.updates = message.updates.map(mapForm);
   }
   if (form.reads) wire.packed = true;
   return wire;
+}
+
+/** The bytes of a signature (see `Signature` in `swim-types.ts`). */
+export function sigBytes(sig: Signature): Uint8Array {
+  return typeof sig === "string" ? Buffer.from(sig, "latin1") : sig;
+}
+
+/** A signature as the member list keeps it: a latin1 string of its bytes (see `Signature`). */
+export function keptSig(sig: Signature): string {
+  return typeof sig === "string" ? sig : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString("latin1");
+}
+
+/** An update in the map form: as it is, but a signature kept as a string goes as its bytes (`Signature`). */
+function mapForm(u: MemberUpdate): MemberUpdate {
+  return typeof u.sig === "string" ? { ...u, sig: sigBytes(u.sig) } : u;
 }
 
 /** True when a decoded request asks for a packed answer (see {@link toWire}). */

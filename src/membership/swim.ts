@@ -48,9 +48,9 @@
 import { isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
+import { estimateBytes } from "./swim-read.ts";
 import {
   DEFAULT_SWIM_CONFIG,
-  estimateBytes,
   type MemberUpdate,
   type SwimAnswer,
   type SwimConfig,

@@ -4,7 +4,7 @@
  * leave the table as copies, so nobody outside holds the shared ones.
  */
 import { describe, expect, test } from "bun:test";
-import { PeerTable, sharedList, sharedMeta, sharedString } from "../../src/membership/peer-table.ts";
+import { KNOWS_THIS_NODE, PeerTable, SWIM_OWNED, sharedList, sharedMeta, sharedString, swimBit } from "../../src/membership/peer-table.ts";
 import { RecordLabel, canonicalRecord } from "../../src/security/records.ts";
 import type { Peer } from "../../src/types.ts";
 
@@ -88,5 +88,28 @@ describe("peer table - shared strings and gossip meta", () => {
     expect(Object.isFrozen(one.capabilities)).toBe(true);
     expect(one.extra).toBe(meta.extra);
     expect(canonicalRecord(RecordLabel.GossipClaim, [one])).toEqual(canonicalRecord(RecordLabel.GossipClaim, [meta]));
+  });
+});
+
+describe("peer table - the entry's fields", () => {
+  test("an entry keeps source and SWIM's bits in one packed field: five own properties and a private one, six fields in all (JSC's 64-byte size class, not 80)", () => {
+    const table = new PeerTable();
+    const entry = table.upsert(peer(1), "mdns").entry;
+    // The structure: no own `source` or `swim` property (they were two of seven own fields).
+    expect(Object.keys(entry).sort()).toEqual(["dialHost", "extensions", "fallbackHost", "member", "peer"]);
+    expect(entry.source).toBe("mdns");
+    expect(entry.swim).toBe(0);
+    // The bits and the source stay apart.
+    entry.swim = SWIM_OWNED | KNOWS_THIS_NODE;
+    expect(entry.source).toBe("mdns");
+    expect(swimBit(entry, KNOWS_THIS_NODE, false)).toBe(true);
+    expect(entry.swim).toBe(SWIM_OWNED);
+    entry.source = "gossip";
+    expect(entry.swim).toBe(SWIM_OWNED);
+    for (const [i, source] of (["seed", "join", "heartbeat", "exchange", "mdns", "gossip"] as const).entries()) expect(table.upsert(peer(10 + i), source).entry.source).toBe(source);
+    // A refreshed peer keeps its entry (and what it holds).
+    expect(table.upsert({ ...peer(1), name: "renamed" }, "heartbeat").entry).toBe(entry);
+    expect(entry.source).toBe("gossip");
+    expect(entry.swim).toBe(SWIM_OWNED);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Suspicion, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
-import { estimateBytes, type MemberUpdate, type SwimClaim } from "../../src/membership/swim-types.ts";
+import { estimateBytes } from "../../src/membership/swim-read.ts";
+import type { MemberUpdate, SwimClaim } from "../../src/membership/swim-types.ts";
 import { forgetPacked, packUpdate } from "../../src/membership/swim-wire.ts";
 import { joinedPair, SimNetwork, type SimNode } from "./swim-sim.ts";
 
