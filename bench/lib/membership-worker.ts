@@ -103,6 +103,11 @@ export interface DetectionPair {
   suspect: number | null;
   offline: number;
   own: boolean;
+  /** The survivor (its id), what its SWIM held about the killed node then (none: not a member; the offline came from the reaper), its deaths doubted since the kill and its local health then. */
+  node: string;
+  swim: string;
+  doubts: number;
+  awareness: number;
 }
 
 const nodes: Node[] = [];
@@ -289,6 +294,7 @@ async function handle(command: WorkerCommand): Promise<void> {
         for (const id of [...waiting]) if (!node.membership.table.has(id)) waiting.delete(id);
         if (waiting.size === 0) pending.delete(node.id);
         const suspected = new Map<string, number>();
+        const doubtedAtKill = node.membership.stats.swim?.deathsDoubted ?? 0;
         offs.push(
           node.on("peer.suspect", (peer) => {
             if (waiting.has(peer.id) && !suspected.has(peer.id)) suspected.set(peer.id, Date.now());
@@ -299,8 +305,10 @@ async function handle(command: WorkerCommand): Promise<void> {
             if (!waiting.delete(peer.id)) return;
             const at = Date.now();
             times.push(at);
-            const own = node.membership.gossip?.core?.member(peer.id)?.from === node.id;
-            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own });
+            const member = node.membership.gossip?.core?.member(peer.id);
+            const own = member?.from === node.id;
+            const stats = node.membership.stats.swim;
+            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0 });
             if (waiting.size > 0) return;
             pending.delete(node.id);
             done();
