@@ -142,7 +142,7 @@ export class SwimCore {
     const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
     this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)), undefined, encoded);
     this.#awareness = new Awareness(this.config.awarenessMax);
-    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry() };
+    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry(), onStaleDeath: (id: string) => this.#evidence(id) };
     this.#list = new MemberList(self, parts);
   }
 
