@@ -112,6 +112,9 @@ export interface DetectionPair {
   newer: number;
   /** Seconds before the kill that the survivor last heard from the killed node (its SWIM `heard`; null: never). */
   heardAgo: number | null;
+  /** At the kill: whether SWIM decided the killed node's liveness at the survivor (the bridge owned it) and what SWIM held about it. */
+  ownedAtKill: boolean;
+  stateAtKill: string;
 }
 
 const nodes: Node[] = [];
@@ -281,6 +284,8 @@ async function handle(command: WorkerCommand): Promise<void> {
       const incAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.incarnation ?? 0]))]));
       const killAt = performance.now() / 1000;
       const heardAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.heard]))]));
+      const ownedAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.owns(id) ?? false]))]));
+      const stateAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.state ?? "none"]))]));
       const lowest = new Map([...ids].map((id) => [id, Math.min(...nodes.map((n) => incAtKill.get(n.id)!.get(id)!).filter((i) => i > 0))]));
       // How late this process's event loop ran while the kill spread (a 50 ms tick's lateness, at most).
       let lagMax = 0;
@@ -317,7 +322,7 @@ async function handle(command: WorkerCommand): Promise<void> {
             const member = node.membership.gossip?.core?.member(peer.id);
             const own = member?.from === node.id;
             const stats = node.membership.stats.swim;
-            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (incAtKill.get(node.id)!.get(peer.id) ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: ((h) => (h === undefined ? null : Math.round((killAt - h) * 100) / 100))(heardAtKill.get(node.id)!.get(peer.id)) });
+            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (incAtKill.get(node.id)!.get(peer.id) ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: ((h) => (h === undefined ? null : Math.round((killAt - h) * 100) / 100))(heardAtKill.get(node.id)!.get(peer.id)), ownedAtKill: ownedAtKill.get(node.id)!.get(peer.id)!, stateAtKill: stateAtKill.get(node.id)!.get(peer.id)! });
             if (waiting.size > 0) return;
             pending.delete(node.id);
             done();

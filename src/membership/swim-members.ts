@@ -79,14 +79,12 @@ export class MemberList {
   readonly #onDoubt: (id: string) => void;
   /** Told when a member went dead or left here (the core spreads it without delay). */
   readonly #onGone: () => void;
-  /** Told of a death at an older incarnation of a member held alive here (see {@link #staleDeath}). */
-  readonly #onStaleDeath: (id: string) => void;
   /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
   readonly #doubted = new Set<string>();
 
   constructor(
     self: SwimSelf,
-    parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void; onGone?: () => void; onStaleDeath?: (id: string) => void },
+    parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void; onGone?: () => void },
   ) {
     this.#self = { ...self, incarnation: self.incarnation ?? 0 };
     this.#config = parts.config;
@@ -97,7 +95,6 @@ export class MemberList {
     this.#running = parts.running;
     this.#onDoubt = parts.onDoubt ?? (() => {});
     this.#onGone = parts.onGone ?? (() => {});
-    this.#onStaleDeath = parts.onStaleDeath ?? (() => {});
     this.#random = parts.ports.random ?? Math.random;
     // The signed claims this list keeps are what the checker knows of its members' signing.
     parts.ports.claims?.attach?.({ holds: (id) => this.members.get(id)?.sig !== undefined, held: () => this.#signed() });
@@ -232,7 +229,7 @@ export class MemberList {
       }
       const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
       applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, spread);
-    } else if (u.state === "dead" && suspectedBy === undefined) this.#staleDeath(u.id, u.incarnation);
+    }
     if (applied) this.#counters.updatesApplied++;
     else this.#counters.updatesIgnored++;
     return applied;
@@ -255,22 +252,6 @@ export class MemberList {
     if (!m) return state !== "alive" || this.members.size >= this.#config.maxMembers;
     if (incarnation < m.incarnation) return true;
     return state === "alive" ? incarnation === m.incarnation : isGone(m.state);
-  }
-
-  /**
-   * A death said of member `id` at an older incarnation than this node holds it alive at: old
-   * news here (it refuted since), yet a hint that it may be gone after all, which only a death at
-   * the current incarnation would tell this node, from the few declarers that knew that one (a
-   * killed member that had refuted a false suspicion shortly before). The core probes it out of
-   * turn (a live one acks), unless it was heard from within the last
-   * probe interval (as local health stretches it): a refutation storm's stale deaths are of
-   * members heard from all the time, and cost no probes.
-   */
-  #staleDeath(id: string, incarnation: number): void {
-    const m = this.members.get(id);
-    if (!m || m.state !== "alive" || incarnation >= m.incarnation) return;
-    if (m.heard !== undefined && this.#ports.now() - m.heard <= this.#awareness.scale(this.#config.probeInterval)) return;
-    this.#onStaleDeath(id);
   }
 
   /** Member `id` acked this node, or sent it a message from its own address, just now (see {@link SwimMember.heard}). */

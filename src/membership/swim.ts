@@ -106,15 +106,6 @@ const ENCODED_MESSAGES = 4;
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
 
-/**
- * Probes out of turn under way at once, at most, when the one to start settles a doubted death
- * (see {@link SwimCore.#evidence}): a killed process's members are doubted by every node that heard
- * from them in the last seconds, tens of them per node at 1,000 nodes, and those doubts waited for
- * a free probe behind the probes that each refused send starts, while every other node had taken
- * the verdict.
- */
-const MAX_DOUBT_PROBES = 16;
-
 /** The SWIM core (see the module header for its interface and protocol). */
 export class SwimCore {
   readonly config: Readonly<SwimConfig>;
@@ -151,7 +142,7 @@ export class SwimCore {
     const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
     this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)), undefined, encoded);
     this.#awareness = new Awareness(this.config.awarenessMax);
-    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry(), onStaleDeath: (id: string) => this.#evidence(id) };
+    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry() };
     this.#list = new MemberList(self, parts);
   }
 
@@ -494,13 +485,12 @@ export class SwimCore {
    * of one probe rather than when each dead member's turn comes. The probe runs as usual
    * (indirect probes, then suspicion), so a member that is only slow is protected as ever; at
    * most {@link MAX_EVIDENCE_PROBES} at a time, one per member. `doubted`: a suspect whose death
-   * another node declared and this node doubted (see `MemberList`): its probe settles it, and may
-   * start while fewer than {@link MAX_DOUBT_PROBES} are under way.
+   * another node declared and this node doubted (see `MemberList`): its probe settles it.
    */
   #evidence(id: string, doubted = false): void {
     const m = this.#list.members.get(id);
     if (!this.#running || !m || m.state !== (doubted ? "suspect" : "alive") || this.#probed.has(id)) return;
-    if (this.#probed.size > (doubted ? MAX_DOUBT_PROBES : MAX_EVIDENCE_PROBES)) {
+    if (this.#probed.size > MAX_EVIDENCE_PROBES) {
       // A doubted death waits for a free probe (one that ends frees one): left to its suspicion's
       // timeout it would be called dead seconds after the rest of the swarm did.
       if (doubted) this.#doubtsWaiting.add(id);
