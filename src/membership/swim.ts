@@ -610,9 +610,8 @@ export class SwimCore {
       // load): dead now, not suspect first. Lifeguard's suspicion protects a member that is only
       // slow, and a slow member does not refuse; a restarted one comes back at a higher incarnation.
       // The suspicion (1 s at 1,000 nodes with a 4 s peer timeout) delayed every verdict of a killed
-      // process, and its gossip and confirmations were a third of the kill's updates: in the
-      // simulation of a killed quarter of 1,000 loaded nodes, dead everywhere after 2.8 to 3.2
-      // virtual s instead of 3.6, with 0.6 million fewer updates received.
+      // process, and its gossip and confirmations were a third of the updates the kill sent (in
+      // the simulation of a killed quarter of 1,000 loaded nodes: docs/performance.md, Dec 1).
       if (refusedDirect) {
         this.#counters.deathsDeclared++;
         this.#list.apply({ ...this.#list.update(current), state: "dead", from: this.id });
