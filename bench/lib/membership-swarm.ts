@@ -116,6 +116,8 @@ export interface Detection {
   ownVerdicts: number;
   neverSuspected: number;
   lagMaxMs: number[];
+  /** Each surviving worker's CPU seconds from the kill until its nodes all saw the killed ones offline. */
+  cpuSeconds: number[];
   swim: SwimTotals;
   awarenessAtKill: { max: number; mean: number };
   /** The ten latest pairs: seconds from the kill, the killed node and the survivor (8 characters), whose verdict, and the survivor's view (see `DetectionPair`). */
@@ -150,6 +152,7 @@ function detectionOf(gone: Array<Extract<WorkerAnswer, { type: "gone" }>>, kille
     ownVerdicts: pairs.filter((p) => p.own).length / Math.max(1, pairs.length),
     neverSuspected: pairs.filter((p) => p.suspect === null).length,
     lagMaxMs: gone.map((g) => Math.round(g.lagMax)),
+    cpuSeconds: gone.map((g) => Math.round(g.cpu * 100) / 100),
     swim: sumSwim(gone.map((g) => g.swim)),
     awarenessAtKill: { max: Math.max(0, ...scores), mean: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length) },
     latest: [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10).map((p) => ({ at: s(p.offline), id: p.id.slice(0, 8), node: p.node.slice(0, 8), own: p.own, swim: p.swim, doubts: p.doubts, awareness: p.awareness, newer: p.newer, heardAgo: p.heardAgo, ownedAtKill: p.ownedAtKill, stateAtKill: p.stateAtKill })),

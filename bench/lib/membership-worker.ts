@@ -57,7 +57,7 @@ export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
   | { type: "joined"; at: number; cpu: number }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
-  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[] }
+  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number }
   | { type: "census"; census: Census }
   | { type: "error"; message: string };
 
@@ -279,6 +279,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const times: number[] = [];
       const pairs: DetectionPair[] = [];
       const swimAtKill = sumSwim(nodes.map((n) => n.membership.stats.swim));
+      const cpuAtKill = cpuSeconds();
       const awarenessAtKill = nodes.map((n) => n.membership.stats.swim?.awareness ?? 0);
       // Each node's incarnation of each killed node at the kill, and the lowest held here.
       const incAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.incarnation ?? 0]))]));
@@ -301,7 +302,7 @@ async function handle(command: WorkerCommand): Promise<void> {
         clearInterval(lag);
         for (const off of offs) off();
         const swim = diffSwim(swimAtKill, sumSwim(nodes.map((n) => n.membership.stats.swim)));
-        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill });
+        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill });
       };
       for (const node of nodes) {
         const waiting = left.get(node.id)!;
