@@ -38,8 +38,8 @@
  * this node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
  * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
  * port (`isRefused`) probes that member out of turn, and a probe whose ping is refused finds it
- * dead, without a suspicion; so does any refused send to a member held suspect on another
- * member's word. A ping lost with its connection (closed or reset) is sent once more.
+ * dead, without a suspicion; so does any refused send to a member held suspect. A ping lost with
+ * its connection (closed or reset) is sent once more.
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
