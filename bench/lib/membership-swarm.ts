@@ -118,8 +118,16 @@ export interface Detection {
   ownVerdicts: number;
   neverSuspected: number;
   lagMaxMs: number[];
+  /** Each surviving worker's CPU seconds from the kill until its nodes all saw the killed ones offline. */
+  cpuSeconds: number[];
   swim: SwimTotals;
   awarenessAtKill: { max: number; mean: number };
+  /** The ten latest pairs: seconds from the kill, the killed node and the survivor (8 characters), whose verdict, and the survivor's view (see `DetectionPair`). */
+  latest: Array<{ at: number; id: string; node: string; own: boolean; swim: string; doubts: number; awareness: number; newer: number; heardAgo: number | null; ownedAtKill: boolean; stateAtKill: string }>;
+  /** Pairs whose survivor's bridge did not own the killed node at the kill (heartbeats decided its liveness), and of those the latest, seconds from the kill. */
+  unowned: { pairs: number; latest: number | null };
+  /** Pairs whose survivor held the killed node at a newer incarnation than some other node of its process (see `DetectionPair.newer`), and of those the latest, seconds from the kill. */
+  newer: { pairs: number; latest: number | null };
 }
 
 function spreadOf(values: number[]): Spread {
@@ -146,8 +154,12 @@ function detectionOf(gone: Array<Extract<WorkerAnswer, { type: "gone" }>>, kille
     ownVerdicts: pairs.filter((p) => p.own).length / Math.max(1, pairs.length),
     neverSuspected: pairs.filter((p) => p.suspect === null).length,
     lagMaxMs: gone.map((g) => Math.round(g.lagMax)),
+    cpuSeconds: gone.map((g) => Math.round(g.cpu * 100) / 100),
     swim: sumSwim(gone.map((g) => g.swim)),
     awarenessAtKill: { max: Math.max(0, ...scores), mean: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length) },
+    latest: [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10).map((p) => ({ at: s(p.offline), id: p.id.slice(0, 8), node: p.node.slice(0, 8), own: p.own, swim: p.swim, doubts: p.doubts, awareness: p.awareness, newer: p.newer, heardAgo: p.heardAgo, ownedAtKill: p.ownedAtKill, stateAtKill: p.stateAtKill })),
+    unowned: { pairs: pairs.filter((p) => !p.ownedAtKill).length, latest: pairs.some((p) => !p.ownedAtKill) ? Math.max(...pairs.filter((p) => !p.ownedAtKill).map((p) => s(p.offline))) : null },
+    newer: { pairs: pairs.filter((p) => p.newer > 0).length, latest: pairs.some((p) => p.newer > 0) ? Math.max(...pairs.filter((p) => p.newer > 0).map((p) => s(p.offline))) : null },
   };
 }
 

@@ -57,7 +57,7 @@ export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
   | { type: "joined"; at: number; cpu: number; took: number[] }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
-  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[] }
+  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number }
   | { type: "census"; census: Census }
   | { type: "error"; message: string };
 
@@ -103,6 +103,18 @@ export interface DetectionPair {
   suspect: number | null;
   offline: number;
   own: boolean;
+  /** The survivor (its id), what its SWIM held about the killed node then (none: not a member; the offline came from the reaper), its deaths doubted since the kill and its local health then. */
+  node: string;
+  swim: string;
+  doubts: number;
+  awareness: number;
+  /** The survivor's incarnation of the killed node at the kill, over the lowest one this process's nodes held then (> 0: it held a newer one than some). */
+  newer: number;
+  /** Seconds before the kill that the survivor last heard from the killed node (its SWIM `heard`; null: never). */
+  heardAgo: number | null;
+  /** At the kill: whether SWIM decided the killed node's liveness at the survivor (the bridge owned it) and what SWIM held about it. */
+  ownedAtKill: boolean;
+  stateAtKill: string;
 }
 
 const nodes: Node[] = [];
@@ -269,7 +281,15 @@ async function handle(command: WorkerCommand): Promise<void> {
       const times: number[] = [];
       const pairs: DetectionPair[] = [];
       const swimAtKill = sumSwim(nodes.map((n) => n.membership.stats.swim));
+      const cpuAtKill = cpuSeconds();
       const awarenessAtKill = nodes.map((n) => n.membership.stats.swim?.awareness ?? 0);
+      // Each node's incarnation of each killed node at the kill, and the lowest held here.
+      const incAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.incarnation ?? 0]))]));
+      const killAt = performance.now() / 1000;
+      const heardAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.heard]))]));
+      const ownedAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.owns(id) ?? false]))]));
+      const stateAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.state ?? "none"]))]));
+      const lowest = new Map([...ids].map((id) => [id, Math.min(...nodes.map((n) => incAtKill.get(n.id)!.get(id)!).filter((i) => i > 0))]));
       // How late this process's event loop ran while the kill spread (a 50 ms tick's lateness, at most).
       let lagMax = 0;
       let tick = performance.now();
@@ -284,13 +304,14 @@ async function handle(command: WorkerCommand): Promise<void> {
         clearInterval(lag);
         for (const off of offs) off();
         const swim = diffSwim(swimAtKill, sumSwim(nodes.map((n) => n.membership.stats.swim)));
-        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill });
+        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill });
       };
       for (const node of nodes) {
         const waiting = left.get(node.id)!;
         for (const id of [...waiting]) if (!node.membership.table.has(id)) waiting.delete(id);
         if (waiting.size === 0) pending.delete(node.id);
         const suspected = new Map<string, number>();
+        const doubtedAtKill = node.membership.stats.swim?.deathsDoubted ?? 0;
         offs.push(
           node.on("peer.suspect", (peer) => {
             if (waiting.has(peer.id) && !suspected.has(peer.id)) suspected.set(peer.id, Date.now());
@@ -301,8 +322,10 @@ async function handle(command: WorkerCommand): Promise<void> {
             if (!waiting.delete(peer.id)) return;
             const at = Date.now();
             times.push(at);
-            const own = node.membership.gossip?.core?.member(peer.id)?.from === node.id;
-            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own });
+            const member = node.membership.gossip?.core?.member(peer.id);
+            const own = member?.from === node.id;
+            const stats = node.membership.stats.swim;
+            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (incAtKill.get(node.id)!.get(peer.id) ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: ((h) => (h === undefined ? null : Math.round((killAt - h) * 100) / 100))(heardAtKill.get(node.id)!.get(peer.id)), ownedAtKill: ownedAtKill.get(node.id)!.get(peer.id)!, stateAtKill: stateAtKill.get(node.id)!.get(peer.id)! });
             if (waiting.size > 0) return;
             pending.delete(node.id);
             done();

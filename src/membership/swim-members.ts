@@ -59,8 +59,8 @@ export class MemberList {
   /** Probe order: every member's id, shuffled; round-robin through `#next`. */
   #order: string[] = [];
   #next = 0;
-  /** Suspicions under way; `refused`: started by this node's probe that found the member's port closed (see {@link #suspect}). */
-  readonly #suspicions = new Map<string, { suspicion: Suspicion; cancel: () => void; refused: boolean }>();
+  /** Suspicions under way. */
+  readonly #suspicions = new Map<string, { suspicion: Suspicion; cancel: () => void }>();
   readonly #self: SwimSelf & { incarnation: number };
   /** The last self-update made (see {@link selfUpdate}). */
   #lastSelf: Readonly<MemberUpdate> | null = null;
@@ -211,11 +211,10 @@ export class MemberList {
 
   /**
    * Apply one update; true when it changed this node's view (then it is queued for others, sent at
-   * most `spread` times); one about this node is refuted. `refused`: a suspicion this node starts
-   * because its probe's ping was refused (not stretched by local health: see {@link #suspect}).
+   * most `spread` times); one about this node is refuted.
    */
-  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY, refused = false): boolean {
-    return this.#take(u, spread, undefined, refused);
+  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY): boolean {
+    return this.#take(u, spread, undefined);
   }
 
   /**
@@ -223,7 +222,7 @@ export class MemberList {
    * suspicion. Old news is dropped on id, incarnation and state: a packed update's body is read only
    * when it may be news (then counted if malformed).
    */
-  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, refused = false): boolean {
+  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined): boolean {
     let applied = false;
     if (!this.#stale(u.id, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
       const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
@@ -232,7 +231,7 @@ export class MemberList {
         return false;
       }
       const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
-      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, spread, refused);
+      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, spread);
     }
     if (applied) this.#counters.updatesApplied++;
     else this.#counters.updatesIgnored++;
@@ -273,8 +272,8 @@ export class MemberList {
     return true;
   }
 
-  /** An update about another member that is not stale (see {@link #stale}); `refused` as in {@link apply}. */
-  #aboutMember(u: MemberUpdate, spread: number, refused = false): boolean {
+  /** An update about another member that is not stale (see {@link #stale}). */
+  #aboutMember(u: MemberUpdate, spread: number): boolean {
     if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
     const m = this.members.get(u.id);
     if (!m) {
@@ -297,7 +296,7 @@ export class MemberList {
         m.incarnation = u.incarnation;
         // Who suspected it (a reminder names them: `remind`), as for a death below.
         if (u.from !== undefined) m.from = this.#knownId(u.from);
-        this.#suspect(m, u.from === undefined ? "" : this.#knownId(u.from), refused);
+        this.#suspect(m, u.from === undefined ? "" : this.#knownId(u.from));
         break;
       default: // dead or left
         // Another node's verdict of death about a member this node heard from a moment ago (a
@@ -380,22 +379,18 @@ export class MemberList {
   /**
    * Start a suspicion: Lifeguard's timeout between min and max, shrinking with confirmations, and
    * stretched by this node's local health (a node that is itself slow gives the suspect longer).
-   * `refused`: this node's own probe found nothing listening at the member's port (a refused
-   * connect, which the kernel answers whatever the load; no helper is asked): local health
-   * stretches a suspicion because this node may have missed an ack, and here there was none to
-   * miss, so the timeout is the shortest, not stretched by local health, by the time this node's
-   * event loop was blocked, nor towards a maximum while no one confirms it (the member still has
-   * it to refute, as after a restart).
+   * A member whose port refused this node's probe is not suspected here: it is dead at once
+   * (`SwimCore`'s probe).
    */
-  #suspect(m: SwimMember, from: string, refused = false): void {
+  #suspect(m: SwimMember, from: string): void {
     const alive = this.#counts.alive + 1;
     const base = this.#config.suspicionMult * Math.max(1, Math.log10(Math.max(1, alive))) * this.#config.probeInterval;
     const shortest = Math.min(base, this.#config.suspicionMaxTimeout);
-    const min = refused ? shortest : this.#awareness.scale(shortest);
-    const max = refused ? min : this.#config.suspicionMaxMult * min;
+    const min = this.#awareness.scale(shortest);
+    const max = this.#config.suspicionMaxMult * min;
     const k = alive - 2 < this.#config.suspicionMult - 2 ? 0 : this.#config.suspicionMult - 2;
     const suspicion = new Suspicion(this.#ports.now(), min, max, k, from);
-    this.#suspicions.set(m.id, { suspicion, cancel: this.#suspicionTimer(m, suspicion, refused), refused });
+    this.#suspicions.set(m.id, { suspicion, cancel: this.#suspicionTimer(m, suspicion) });
   }
 
   #confirm(m: SwimMember, from: string, spread: number): boolean {
@@ -403,7 +398,7 @@ export class MemberList {
     if (!entry || !entry.suspicion.confirm(from)) return false;
     this.#counters.confirmations++;
     entry.cancel();
-    entry.cancel = this.#suspicionTimer(m, entry.suspicion, entry.refused);
+    entry.cancel = this.#suspicionTimer(m, entry.suspicion);
     // Another member's confirmation is passed on a few times only (see RELAYED_CONFIRMATION_TRANSMITS).
     const cap = from === this.id ? spread : Math.min(spread, RELAYED_CONFIRMATION_TRANSMITS);
     if (cap > 0) this.#queue.push({ ...compact(m), from }, cap);
@@ -412,17 +407,13 @@ export class MemberList {
 
   /**
    * The suspicion's deadline, not counting time this node's event loop was blocked (a refutation
-   * may be waiting unread), but for a `refused` one (see {@link #suspect}): a plain timer. With
-   * the event loops of a loaded swarm blocked part of every second, the wait again for the blocked
-   * time had doubled a crashed member's shortest suspicion (in the simulation of 500 nodes whose
-   * loops were blocked 60% of the time, the first verdict came 1.9 s after its suspicion rather
-   * than 1 s), and the member's death reached every survivor seconds later.
+   * may be waiting unread).
    */
-  #suspicionTimer(m: SwimMember, suspicion: Suspicion, refused: boolean): () => void {
+  #suspicionTimer(m: SwimMember, suspicion: Suspicion): () => void {
     const wait = Math.max(0, suspicion.deadline - this.#ports.now());
     const schedule = (delay: number, fn: () => void): (() => void) => this.#ports.schedule(delay, fn);
     const stalled = () => void this.#counters.stalls++;
-    return afterOwnTime(schedule, refused ? undefined : this.#ports.stalled, wait, suspicion.max, () => {
+    return afterOwnTime(schedule, this.#ports.stalled, wait, suspicion.max, () => {
       if (!this.#running() || this.#suspicions.get(m.id)?.suspicion !== suspicion || m.state !== "suspect") return;
       this.#counters.deathsDeclared++;
       this.apply({ ...compact(m), state: "dead", from: this.id });

@@ -37,7 +37,9 @@
  * seed), then exchanges full state once with a random member. Lifeguard's local health stretches
  * this node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
  * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
- * port (`isRefused`) probes that member out of turn.
+ * port (`isRefused`) probes that member out of turn, and a probe whose ping is refused finds it
+ * dead, without a suspicion; so does any refused send to a member held suspect. A ping lost with
+ * its connection (closed or reset) is sent once more.
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
@@ -510,6 +512,25 @@ export class SwimCore {
     void this.#probe(m);
   }
 
+  /**
+   * A send to member `id` was refused. Held suspect (on another member's word, or after a probe of
+   * this node's that went unanswered), it is dead now: nothing listens at its port, evidence that
+   * a live member cannot give (a slow one does not refuse; a restarted one comes back at a higher
+   * incarnation), as a refused probe is ({@link #probeOnce}). Without it such a member waited out
+   * its suspicion here (stretched by local health) while confirmations went round the swarm, and a
+   * death this node doubted waited for a probe of its own. An alive member is probed out of turn
+   * ({@link #evidence}).
+   */
+  #refusedBy(id: string): void {
+    const m = this.#list.members.get(id);
+    if (this.#running && m?.state === "suspect") {
+      this.#counters.deathsDeclared++;
+      this.#list.apply({ ...this.#list.update(m), state: "dead", from: this.id });
+      return;
+    }
+    this.#evidence(id);
+  }
+
   async #probe(m: SwimMember): Promise<void> {
     if (this.#probed.has(m.id)) return;
     this.#probed.add(m.id);
@@ -542,7 +563,15 @@ export class SwimCore {
     const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
     // Nothing listening at its port (see the suspicion below).
     let refusedDirect = false;
-    const direct = this.#request(m, ping, interval, undefined, () => void (refusedDirect = true)).then((a) => a?.kind === "ack" && a.from === m.id);
+    const onRefused = (): void => void (refusedDirect = true);
+    // A ping lost with its connection (closed or reset, neither refused nor timed out) is sent once
+    // more: in a killed process's first moments the pings on its pooled connections fail so, and
+    // such a probe waited out its helpers and a stretched suspicion where a new connect is refused.
+    let lost = false;
+    const onLost = (error: unknown): void => void (lost = !this.#ports.isRefused?.(error) && !this.#ports.isTimeout?.(error));
+    const direct = this.#request(m, ping, interval, undefined, onRefused, onLost)
+      .then((a) => (a === null && lost && this.#running ? this.#request(m, ping, interval, undefined, onRefused) : a))
+      .then((a) => a?.kind === "ack" && a.from === m.id);
     if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout), undefined, onStall)) {
       this.#awareness.apply(late() ? 1 : -1);
       this.#list.heard(m.id);
@@ -589,13 +618,20 @@ export class SwimCore {
     if (this.#settleDoubt(m.id, incarnation)) return;
     const current = this.#list.members.get(m.id);
     if (current && current.state === "alive" && current.incarnation === incarnation) {
+      // Nothing listens at its port (a refused connect, which the kernel answers whatever the
+      // load): dead now, not suspect first. Lifeguard's suspicion protects a member that is only
+      // slow, and a slow member does not refuse; a restarted one comes back at a higher incarnation.
+      // The suspicion (1 s at 1,000 nodes with a 4 s peer timeout) delayed every verdict of a killed
+      // process, and its gossip and confirmations were a third of the updates the kill sent (in
+      // the simulation of a killed quarter of 1,000 loaded nodes: docs/performance.md, Dec 1).
+      if (refusedDirect) {
+        this.#counters.deathsDeclared++;
+        this.#list.apply({ ...this.#list.update(current), state: "dead", from: this.id });
+        return;
+      }
       this.#counters.suspects++;
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
-      // A refused connect is not this node's slowness: its suspicion is not stretched by local
-      // health, and it spreads at the configured pace (a crashed process's other members are found
-      // as its gossip meets their closed ports).
-      this.#list.apply(suspicion, undefined, refusedDirect);
-      if (refusedDirect) this.#hurry();
+      this.#list.apply(suspicion);
       // Told at once too (not only when its next probe comes): a live member refutes in its ack.
       void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback()] }, interval);
     } else if (current && current.state === "suspect" && current.incarnation === incarnation) {
@@ -639,7 +675,7 @@ export class SwimCore {
         onError?.(error);
         if (!this.#ports.isRefused?.(error)) return null;
         onRefused?.();
-        if (to.id !== undefined) this.#evidence(to.id);
+        if (to.id !== undefined) this.#refusedBy(to.id);
         return null;
       },
     );
@@ -686,8 +722,7 @@ export class SwimCore {
 
   /**
    * The wait before the next gossip round: stretched by local health (an overloaded node sends
-   * less), but for a while after a member went dead or left here, or this node's probe found its
-   * port closed, at the configured pace, so that a crash spreads in rounds of `gossipInterval`
+   * less), but for a while after a member went dead or left here, at the configured pace, so that a crash spreads in rounds of `gossipInterval`
    * rather than of up to (awarenessMax + 1) times that (a node that is merely slow would otherwise
    * slow every survivor's detection).
    */
@@ -695,7 +730,7 @@ export class SwimCore {
     return this.#ports.now() < this.#hurryUntil ? this.config.gossipInterval : this.#awareness.scale(this.config.gossipInterval);
   }
 
-  /** A member went dead or left here, or its port refused this node's probe: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
+  /** A member went dead or left here: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
   #hurry(): void {
     const now = this.#ports.now();
     const hurrying = now < this.#hurryUntil;

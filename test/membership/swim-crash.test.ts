@@ -3,9 +3,10 @@
  * the 500-node swarm bench traced on Nov 30 (docs/performance.md): a crash's first verdict came
  * seconds after its first suspicion, because suspicions grew no confirmations from the nodes that
  * held them on another node's word, a refused member's suspicion waited again for every moment
- * its suspecter's event loop was blocked (tested with the other refused-suspicion cases in
- * swim-health.test.ts), and a doubted death waited for helpers' nacks when the
- * node's own ping had found the member's port closed.
+ * its suspecter's event loop was blocked, and a doubted death waited for helpers' nacks when the
+ * node's own ping had found the member's port closed. And from the 1,000-node kill (Dec 1): a
+ * refused send to a suspect is its verdict, and a ping lost with a connection the crash closed is
+ * sent again (a refused ping is a verdict of its own: swim-health.test.ts).
  */
 import { describe, expect, test } from "bun:test";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
@@ -74,19 +75,40 @@ describe("swim core - a crash on loaded nodes", () => {
     expect(net.clock.now - doubtedAt).toBeLessThan(0.2);
   });
 
-  test("a suspicion started by a refused ping ends at its shortest, confirmed or not", async () => {
-    const net = await swarm(8);
-    const [a] = net.nodes as [SimNode];
-    const victim = net.nodes[7]!;
-    // Only a probes and gossips: no one else's confirmation shrinks its suspicion.
-    for (const n of net.nodes.slice(1, 7)) n.core.stop();
+  test("a member held suspect on another node's word is dead at this node's first send its port refuses, not after the suspicion", async () => {
+    const net = await swarm(6);
+    const [a, c] = net.nodes as [SimNode, SimNode];
+    const victim = net.nodes[5]!;
     net.kill(victim, true);
-    await net.runUntil(() => net.view(a, victim) === "suspect", 30, 0.01);
-    const suspectedAt = net.clock.now;
-    expect(a.core.stats().confirmations).toBe(0);
-    await net.runUntil(() => net.view(a, victim) === "dead", 30, 0.01);
-    // The shortest: 4 x max(1, log10(7 alive)) x 1 s = 4 s; unconfirmed it ran towards its maximum before.
-    expect(net.clock.now - suspectedAt).toBeLessThanOrEqual(4 + 0.02);
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [about(a, victim, "suspect", c.id)] });
+    expect(net.view(a, victim)).toBe("suspect");
+    const declared = a.core.stats().deathsDeclared;
+    const at = net.clock.now;
+    // a tells the suspect of its suspicion (one gossip message, as a reminder does): refused.
+    void a.core.remind(victim.id);
+    await net.runUntil(() => net.view(a, victim) === "dead", 10, 0.005);
+    expect(net.view(a, victim)).toBe("dead");
+    expect(a.core.stats().deathsDeclared - declared).toBe(1);
+    // Two latencies (10 ms), where the suspicion would have run 4 s at least.
+    expect(net.clock.now - at).toBeLessThan(0.05);
+  });
+
+  test("a probe whose ping is lost with a connection the member's crash closed sends it again, and the refused connect is the verdict: no helper asked", async () => {
+    const net = await swarm(6);
+    const [a, c] = net.nodes as [SimNode, SimNode];
+    const victim = net.nodes[5]!;
+    a.core.heardFrom(victim.id); // so that c's verdict is doubted at a, and a probes the victim at once
+    net.kill(victim, true, 10); // each node's first send to it within 10 s fails as on a closed connection
+    const indirect = a.core.stats().indirectProbes;
+    const at = net.clock.now;
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [about(a, victim, "dead", c.id)] });
+    expect(a.core.stats().deathsDoubted).toBe(1);
+    await net.runUntil(() => net.view(a, victim) === "dead", 10, 0.005);
+    expect(net.view(a, victim)).toBe("dead");
+    // The lost ping, then the refused one: four latencies. Without the second ping, a asked
+    // helpers and waited out its probe interval (1 s) before the doubt was settled.
+    expect(a.core.stats().indirectProbes - indirect).toBe(0);
+    expect(net.clock.now - at).toBeLessThan(0.1);
   });
 
   test("another member's confirmation of a suspicion is passed on twice, this node's own the full count", async () => {

@@ -145,24 +145,6 @@ describe("swim core - a death spreads at the configured pace", () => {
   });
 });
 
-describe("swim core - a closed port spreads at the configured pace", () => {
-  test("a suspicion this node started because the member's port refused is gossiped at once and every gossipInterval, however late its loop", async () => {
-    // Two nodes: a's only member is x, so that a's own probe is what finds x's port closed.
-    const net = await swarm(2, new SimNetwork({ retransmitMult: 30 }));
-    const [a, x] = net.nodes as [SimNode, SimNode];
-    await lateUntilAware(net, a, 2);
-    net.kill(x, true);
-    await net.runUntil(() => net.view(a, x) === "suspect", 60, 0.01);
-    expect(a.core.stats().suspects).toBe(1);
-    const awareness = a.core.stats().awareness;
-    const before = a.core.stats().gossipSent;
-    await net.runUntil(() => false, 0.45);
-    // At the configured pace: a round at once and one each 0.2 s (to its one member).
-    expect(a.core.stats().gossipSent - before).toBeGreaterThanOrEqual(2);
-    expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
-  });
-});
-
 describe("swim core - suspicion", () => {
   test("a suspected member hears of it at once from the suspecter, and refutes", async () => {
     const net = await swarm(4, new SimNetwork({ indirectChecks: 0 }));
@@ -238,11 +220,11 @@ describe("swim core - a refused send is evidence", () => {
     for (const n of rest) for (const other of rest) if (other !== n) expect(everSaw(n, other, "dead")).toBe(false);
   });
 
-  test("a member whose port refuses gets the shortest suspicion, however unhealthy the prober or blocked its loop; a silent one a stretched suspicion", async () => {
+  test("a member whose port refuses is dead at its prober's first refused ping, with no suspicion, however unhealthy the prober or blocked its loop; a silent one gets a stretched suspicion", async () => {
     // Two nodes: their link is cut for a few seconds first, and a's failed probes (no helper to
     // ask) raise its local health score, which the acks after the link heals lower only one by one.
-    // `blocked`: from the suspicion on, a's event loop is blocked half of every 0.1 s.
-    const suspicion = async (refuse: boolean, blocked = false): Promise<{ seconds: number; awareness: number; stalls: number }> => {
+    // `blocked`: from the kill (or the suspicion) on, a's event loop is blocked half of every 0.1 s.
+    const setUp = async (refuse: boolean, blocked: boolean): Promise<{ net: SimNetwork; a: SimNode; b: SimNode; awareness: number }> => {
       const net = await swarm(2);
       const [a, b] = net.nodes as [SimNode, SimNode];
       net.link(a, b, true);
@@ -250,6 +232,30 @@ describe("swim core - a refused send is evidence", () => {
       net.link(a, b, false);
       await net.runUntil(() => net.view(a, b) === "alive", 30, 0.01);
       net.kill(b, refuse);
+      const awareness = a.core.stats().awareness;
+      const tick = (): void => {
+        a.stalled += 0.05;
+        net.clock.schedule(0.1, tick);
+      };
+      if (blocked && refuse) tick();
+      return { net, a, b, awareness };
+    };
+    for (const blocked of [false, true]) {
+      const { net, a, b, awareness } = await setUp(true, blocked);
+      const killedAt = net.clock.now;
+      const declared = a.core.stats().deathsDeclared;
+      const seen = a.changes.length;
+      await net.runUntil(() => net.view(a, b) === "dead", 30, 0.01);
+      expect(awareness).toBeGreaterThan(0);
+      expect(net.view(a, b)).toBe("dead");
+      // Nothing between (the link cut had made b a suspect before it healed).
+      expect(a.changes.slice(seen).filter(([id]) => id === b.id)).toEqual([[b.id, "dead"]]);
+      expect(a.core.stats().deathsDeclared - declared).toBe(1);
+      // Found at a's next probe, at most one (stretched) probe interval after the kill.
+      expect(net.clock.now - killedAt).toBeLessThanOrEqual(awareness + 1 + 0.05);
+    }
+    const suspicion = async (blocked: boolean): Promise<{ seconds: number; awareness: number; stalls: number }> => {
+      const { net, a, b } = await setUp(false, false);
       await net.runUntil(() => net.view(a, b) === "suspect", 30, 0.01);
       const suspectedAt = net.clock.now;
       const awareness = a.core.stats().awareness;
@@ -263,18 +269,13 @@ describe("swim core - a refused send is evidence", () => {
       expect(net.view(a, b)).toBe("dead");
       return { seconds: net.clock.now - suspectedAt, awareness, stalls: a.core.stats().stalls - stalls };
     };
-    // The shortest suspicion here: suspicionMult x probeInterval = 4 s (log10 of 2 members < 1).
-    // A refused one is a plain timer: the time a's loop was blocked does not stretch it either.
-    for (const blocked of [false, true]) {
-      const refused = await suspicion(true, blocked);
-      expect(refused.awareness).toBeGreaterThan(0);
-      expect(refused.seconds).toBeLessThanOrEqual(4 + 0.05);
-    }
+    // The shortest suspicion here: suspicionMult x probeInterval = 4 s (log10 of 2 members < 1),
+    // stretched by a's local health.
     const silent = await suspicion(false);
     expect(silent.awareness).toBeGreaterThan(0);
     expect(silent.seconds).toBeGreaterThanOrEqual(4 * (silent.awareness + 1) - 0.05);
     // A silent member's suspicion waits again for the blocked time, on top.
-    const silentBlocked = await suspicion(false, true);
+    const silentBlocked = await suspicion(true);
     expect(silentBlocked.stalls).toBeGreaterThan(0);
     expect(silentBlocked.seconds).toBeGreaterThan(silent.seconds);
   });

@@ -17,6 +17,12 @@ import { seededRandom, type MemberUpdate, type SwimConfig, type SwimMessage, typ
 /** What a send to a node that {@link SimNode.refuses} rejects with. */
 export const REFUSED = new Error("connection refused (simulated)");
 
+/**
+ * What a send on a connection that a killed node's crash closed rejects with (see
+ * {@link SimNetwork.kill}): neither refused nor timed out.
+ */
+export const RESET = new Error("connection closed before the response (simulated)");
+
 interface Timer {
   at: number;
   seq: number;
@@ -71,6 +77,8 @@ export interface SimNode {
   answerDelay: number;
   /** Down with nothing listening at its port: a send to it is refused (after one latency), not lost. */
   refuses: boolean;
+  /** Nodes whose next send to this (killed) node fails with {@link RESET}: their connection to it was closed by its crash. */
+  resets: Set<string>;
   /** What the node's `stalled` port answers: seconds its event loop was blocked (a running total). */
   stalled: number;
   /** Every change this node's core reported: `[member id, new state]`. */
@@ -129,6 +137,12 @@ export class SimNetwork {
   readonly #random: () => number;
   /** Messages sent, by kind. */
   readonly sent = new Map<string, number>();
+  /**
+   * As the gossip bridge does: a node that receives a message tells its core it heard from the
+   * sender (`heardFrom`), which makes another node's verdict of the sender's death doubtful there
+   * for a while. Default false (the core hears from a member only by its acks).
+   */
+  bridge = false;
   /** Messages and answers received holding packed updates; of those, received by a node that does not read them (must stay 0). */
   packedReceived = 0;
   packedToOld = 0;
@@ -154,7 +168,7 @@ export class SimNetwork {
     const index = this.nodes.length;
     const port = 10_000 + index;
     const id = `n${index}`;
-    const node = { id, port, up: true, answerDelay: 0, refuses: false, stalled: 0, changes: [], packs: true } as unknown as SimNode;
+    const node = { id, port, up: true, answerDelay: 0, refuses: false, resets: new Set(), stalled: 0, changes: [], packs: true } as unknown as SimNode;
     const ports: SwimPorts = {
       now: () => this.clock.now,
       schedule: (delay, fn) => this.clock.schedule(delay, fn),
@@ -182,11 +196,17 @@ export class SimNetwork {
 
   /**
    * Stop a node as a crash would: its core stops, and it answers nothing any more. With `refuse`,
-   * as a killed process: nothing listens at its port, so a send to it is refused.
+   * as a killed process: nothing listens at its port, so a send to it is refused. With `reset`
+   * seconds too, each other node's first send to it within that time fails as one on a connection
+   * the crash closed, before the sender noticed the close ({@link RESET}); the next is refused.
    */
-  kill(node: SimNode, refuse = false): void {
+  kill(node: SimNode, refuse = false, reset = 0): void {
     node.up = false;
     node.refuses = refuse;
+    if (reset > 0) {
+      for (const other of this.nodes) if (other !== node) node.resets.add(other.id);
+      this.clock.schedule(reset, () => node.resets.clear());
+    }
     node.core.stop();
   }
 
@@ -216,12 +236,14 @@ export class SimNetwork {
     // As the gossip bridge: packed only to a node that reads it; every request of a new node asks for packed answers.
     const sent = wire.to(toWire(message, { pack: from.packs && target?.packs === true, reads: from.packs }));
     return new Promise((resolve, reject) => {
+      if (from.up && target?.resets.delete(from.id)) return void this.clock.schedule(this.latency, () => reject(RESET));
       if (from.up && target?.refuses) return void this.clock.schedule(this.latency, () => reject(REFUSED));
       // A lost message is never answered: the sender's own timeouts decide, as with a silent peer.
       if (!from.up || !target || this.#cut.has(`${from.id}>${target.id}`)) return;
       this.clock.schedule(this.latency, () => {
         if (!target.up) return;
         const received = this.#receive(target, wire.from(sent as Uint8Array));
+        if (this.bridge) target.core.heardFrom(from.id);
         void target.core.handle(received).then((answer) => {
           if (answer === null) return;
           if (answer.kind === "push_pull") this.pushPullRecords += answer.members.length;
