@@ -4,7 +4,9 @@
  * seed at once, as the swarm bench's workers do. Counted until every node sees every other alive,
  * and for `--after` seconds more (the exchanges that follow the catch-up pulls): member records in
  * push-pull requests and answers (catch-up pulls apart), push-pulls, catch-up pulls, all messages
- * and their bytes (map form), and the simulated seconds to all know all. A simulated node costs no
+ * and their bytes (map form), and the simulated seconds to all know all; and of the records in
+ * push-pull answers (catch-ups included), how many were made for that answer (`answerRecordsMade`:
+ * what the packed form encodes) rather than kept from an earlier one (`swim-records.ts`). A simulated node costs no
  * CPU, so this counts the work a join hands out, not how long it takes on loaded cores.
  *
  * Run: `bun bench/sim/join-cost.ts [--sizes 500,1000] [--after 30] [--seed 1]`; prints one JSON
@@ -27,7 +29,9 @@ const seed = Number(arg("seed", "1"));
 for (const n of sizes) {
   const started = performance.now();
   const net = new SimNetwork({ config: SIM_CONFIG, seed });
-  const counts = { pushPulls: 0, records: 0, catchUpRecords: 0 };
+  const counts = { pushPulls: 0, records: 0, catchUpRecords: 0, answerRecords: 0, answerRecordsMade: 0 };
+  // Record objects seen in an answer: one seen again is a kept record (its packed bytes reused).
+  const answered = new WeakSet<object>();
   for (let i = 0; i < n; i++) {
     const node = net.add();
     const handle = node.core.handle.bind(node.core);
@@ -39,6 +43,11 @@ for (const n of sizes) {
         const records = (request.members?.length ?? 0) + (answer?.kind === "push_pull" ? answer.members.length : 0);
         if (request.since === undefined) counts.records += records;
         else counts.catchUpRecords += records;
+        for (const u of answer?.kind === "push_pull" ? answer.members : []) {
+          counts.answerRecords++;
+          if (!answered.has(u)) counts.answerRecordsMade++;
+          answered.add(u);
+        }
       }
       return answer;
     };
@@ -68,6 +77,8 @@ for (const n of sizes) {
       after,
       pushPullRecords: counts.records,
       catchUpRecords: counts.catchUpRecords,
+      answerRecords: counts.answerRecords,
+      answerRecordsMade: counts.answerRecordsMade,
       pushPulls: counts.pushPulls,
       catchUps: sum((s) => s.catchUps),
       joins: sum((s) => s.joins),

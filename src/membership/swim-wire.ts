@@ -117,8 +117,10 @@ function encodeUpdate(u: MemberUpdate): Uint8Array {
 export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean; reads: boolean }): Record<string, unknown> {
   const wire: Record<string, unknown> = { ...message };
   if (form.pack) {
-    // A state's records are made afresh for each exchange: encoded, not kept.
-    if (message.kind === "push_pull") wire.members = message.members.map((u) => packed.get(u) ?? encodeUpdate(u));
+    // A state's records: a frozen one (the list's own claim, or a record the list keeps for its
+    // answers a moment: swim-records.ts) is encoded once and its bytes kept with it; others are
+    // made afresh for each exchange, so encoded, not kept.
+    if (message.kind === "push_pull") wire.members = message.members.map((u) => (Object.isFrozen(u) ? packUpdate(u) : (packed.get(u) ?? encodeUpdate(u))));
     else wire.updates = message.updates.map(packUpdate);
   } else if (message.kind === "push_pull") {
     wire.members = message.members.map(mapForm);

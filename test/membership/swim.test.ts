@@ -233,6 +233,17 @@ describe("swim core - parts", () => {
     expect(q.take(10_000, 2)).toEqual([]);
   });
 
+  test("the queue's size estimate of an update: its keys, values and nested meta, as before the allocation-free walk", () => {
+    const update: MemberUpdate = { id: "node-1", incarnation: 7, state: "alive", address: "127.0.0.1", port: 9000, meta: { name: "n", caps: ["a", "bc"], deep: { a: { b: { c: { d: { e: 1 } } } } } }, sig: new Uint8Array(64) };
+    // Each key its length + 1, a string its length + 3, a number 9, bytes their length + 3, a map
+    // or list 3 + its entries, anything nested deeper than 4 levels 16 (`c`'s value here).
+    const meta = 3 + (4 + 1 + 4) + (4 + 1 + (3 + 4 + 5)) + (4 + 1 + (3 + 1 + 1 + (3 + 1 + 1 + (3 + 1 + 1 + 16))));
+    expect(estimateBytes(update)).toBe(3 + 12 + 21 + 14 + 20 + 14 + (4 + 1 + meta) + (3 + 1 + 67));
+    // An array's holes count nothing; inherited keys nothing.
+    expect(estimateBytes([1, , "ab"])).toBe(3 + 9 + 5);
+    expect(estimateBytes(Object.create({ inherited: 1 }))).toBe(3);
+  });
+
   test("a stopped core holds no timers", async () => {
     const net = new SimNetwork();
     const a = net.add();
