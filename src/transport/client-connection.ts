@@ -50,9 +50,6 @@ export interface ConnectionOwner {
   lost(cc: ClientConnection): void;
 }
 
-/** What {@link ClientConnection.pending} reads while no call waits (shared: never written). */
-const NO_PENDING: ReadonlyMap<string, Pending> = new Map<string, Pending>();
-
 /** The events of every client connection go to the {@link ClientConnection} in its state. */
 const clientEvents: ConnectionEvents<ClientConnection> = {
   onFrame: (conn, bytes, start, end) => conn.state.onFrame(bytes, start, end),
@@ -69,12 +66,7 @@ const clientEvents: ConnectionEvents<ClientConnection> = {
  * expired call with a CallTimeoutError and re-arms for the next deadline.
  */
 export class ClientConnection {
-  /**
-   * Calls sent and waiting for their responses, by id; null while none waits. The map is made by
-   * the first call and let go when the last one settles, so that a connection at rest (most of a
-   * swarm's, between probes) keeps none: a map that held entries keeps its table after they go.
-   */
-  #pending: Map<string, Pending> | null = null;
+  readonly pending = new Map<string, Pending>();
   /** Calls waiting to be written while the peer reads nothing (see {@link CLIENT_QUEUE_HIGH_WATER}), oldest first. */
   private held: Pending[] = [];
   conn: Connection<ClientConnection> | null = null;
@@ -90,11 +82,6 @@ export class ClientConnection {
   private closing = false;
   /** The pool's holder of this connection, if any. */
   owner: ConnectionOwner | null = null;
-
-  /** Calls sent and waiting for their responses, by id (read only; an empty shared map while none waits). */
-  get pending(): ReadonlyMap<string, Pending> {
-    return this.#pending ?? NO_PENDING;
-  }
 
   private constructor(
     /** `host:port`, for errors and logs. */
@@ -178,7 +165,7 @@ export class ClientConnection {
       return;
     }
     const p: Pending = { req, settings, resolve, reject, unwrap, deadline: deadlineOf(settings) };
-    if (this.#pending === null && this.held.length === 0) conn.socket.ref();
+    if (this.pending.size === 0 && this.held.length === 0) conn.socket.ref();
     if (p.deadline < this.timerAt) this.arm(p.deadline);
     // Behind calls already held, or past the mark: wait for the socket to drain (in order).
     if (this.held.length > 0 || conn.unsentBytes > CLIENT_QUEUE_HIGH_WATER) this.held.push(p);
@@ -196,7 +183,7 @@ export class ClientConnection {
       return;
     }
     p.settings.meter?.sent(p.req.endpoint, bytes, true);
-    (this.#pending ??= new Map()).set(p.req.id, p);
+    this.pending.set(p.req.id, p);
   }
 
   /** The socket took everything queued: write the held calls, oldest first, up to the mark again. */
@@ -228,9 +215,9 @@ export class ClientConnection {
     this.timerAt = Infinity;
     const now = clock();
     let next = Infinity;
-    for (const [id, p] of this.#pending ?? NO_PENDING) {
+    for (const [id, p] of this.pending) {
       if (p.deadline <= now) {
-        this.#pending!.delete(id);
+        this.pending.delete(id);
         p.reject(new CallTimeoutError(p.req.endpoint, this.peer, p.settings.timeoutMs));
       } else if (p.deadline < next) {
         next = p.deadline;
@@ -263,8 +250,7 @@ export class ClientConnection {
   }
 
   private afterSettle(): void {
-    if (this.#pending !== null && this.#pending.size === 0) this.#pending = null;
-    if (this.#pending === null && this.held.length === 0 && this.conn && !this.conn.closed) this.conn.socket.unref();
+    if (this.pending.size === 0 && this.held.length === 0 && this.conn && !this.conn.closed) this.conn.socket.unref();
   }
 
   /** A response arrived. */
@@ -279,7 +265,7 @@ export class ClientConnection {
       this.conn?.destroy();
       return;
     }
-    const pending = this.#pending?.get(res.id);
+    const pending = this.pending.get(res.id);
     if (!pending) {
       if (res.id === "" && res.error?.code === GOING_AWAY) {
         this.goingAway = true;
@@ -288,7 +274,7 @@ export class ClientConnection {
       else log.debug(`response for unknown id ${res.id} from ${this.peer}`);
       return;
     }
-    this.#pending!.delete(res.id);
+    this.pending.delete(res.id);
     this.afterSettle();
     pending.settings.meter?.received(pending.req.endpoint, end - start + HEADER_SIZE, false);
     if (!pending.unwrap) pending.resolve(res);
@@ -303,9 +289,9 @@ export class ClientConnection {
    */
   onOversize(size: number, head: Uint8Array | undefined): boolean {
     const id = head ? peekResponseId(head) : null;
-    const pending = id === null ? undefined : this.#pending?.get(id);
+    const pending = id === null ? undefined : this.pending.get(id);
     if (pending) {
-      this.#pending!.delete(id!);
+      this.pending.delete(id!);
       this.afterSettle();
       pending.reject(new FrameTooLargeError(size, this.maxFrame));
       return true;
@@ -325,8 +311,8 @@ export class ClientConnection {
             endpoint: p.req.endpoint,
             sent: true,
           }));
-    const all = this.#pending ? [...this.#pending.values()] : [];
-    this.#pending = null;
+    const all = [...this.pending.values()];
+    this.pending.clear();
     const held = this.held;
     this.held = [];
     if (this.timer) clearTimeout(this.timer);
