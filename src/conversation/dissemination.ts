@@ -14,10 +14,12 @@
  * Items learnt within one round travel together: a node calls while something is hot or its pulls
  * bring news (until {@link FRUITLESS_PULLS} fruitless answers in a row), `batchFanout` at a time.
  *
- * - De-duplication: by key (event id; (nonce, replier) for a reply), before anything is ingested or queued (`duplicatesDropped`); past that, the log's ids and the reply book refuse copies.
+ * - De-duplication: by key (event id; (nonce, replier) for a reply), before anything is ingested
+ *   or queued (`duplicatesDropped`); past that, the log's ids and the reply book refuse copies.
  * - Every incoming item goes through the conversation layer's one ingest path (`acceptEvent`,
  *   `acceptReply`): the checks of a `_synapse.conversation.event` or `_synapse.broadcast.reply` call.
- * - Repair by pull (`repair.ts`): an item whose parent is still missing a second later makes this node sync that conversation from the sender.
+ * - Repair by pull (`repair.ts`): an item whose parent is still missing a second later makes this
+ *   node sync that conversation from the sender.
  * - Peers that do not batch get per-event calls (`Gossip.perEventTargets`); a Bun peer not yet
  *   connected gets the author's, which opens the connection (else a short `_synapse.ping` probe).
  * - Replies go by reference (the replier's id) to peers that offered `reply_ref` (docs/protocol.md).

@@ -291,7 +291,7 @@ export class Gossip {
     if (!claim || claim.state !== "alive") return undefined;
     if (!fromPeerAddress({ address: claim.address, ...dialTarget(claim.address) }, remoteAddress)) return undefined;
     const { id, incarnation, state, address, port, meta } = claim;
-    if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, claim.sig === undefined ? undefined : sigBytes(claim.sig))) return undefined;
+    if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, sigBytes(claim.sig))) return undefined;
     // SWIM takes the claim first, so that the peer it admits (`#changed`) is one SWIM holds alive.
     this.#core?.learn(claim);
     const peer = this.host.table.get(from) ? null : peerOf(claim);

@@ -27,6 +27,8 @@ export interface DigestList {
   readonly version: number;
   readonly members: { readonly size: number; values(): IterableIterator<MemberUpdate & { readonly version: number }> };
   selfUpdate(state: "alive" | "left"): Readonly<MemberUpdate>;
+  /** This node's own current claim (alive, or left once leaving). */
+  claim(): Readonly<MemberUpdate>;
   /** A member's record as an update (wire fields only). */
   update(m: MemberUpdate & { readonly version: number }): Readonly<MemberUpdate>;
   apply(u: MemberUpdate): boolean;
@@ -125,7 +127,7 @@ export function answerDigest(list: DigestList, digest: Uint8Array): SwimPushPull
       list.apply({ ...list.selfUpdate("alive"), incarnation: about, state: "suspect" });
     }
   }
-  const members: MemberUpdate[] = [list.selfUpdate(list.leaving ? "left" : "alive")];
+  const members: MemberUpdate[] = [list.claim()];
   const want: number[] = [];
   for (const m of list.members.values()) {
     const hash = idHash(m.id);

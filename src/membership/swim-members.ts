@@ -184,14 +184,14 @@ export class MemberList {
    * changed after that version (a catch-up: what is new since the asker's last look).
    */
   state(join: boolean, since?: number): SwimPushPull {
-    const members: MemberUpdate[] = [this.selfUpdate(this.leaving ? "left" : "alive")];
+    const members: MemberUpdate[] = [this.claim()];
     for (const m of this.members.values()) if (since === undefined || m.version > since) members.push(this.#records.get(m));
     return { kind: "push_pull", from: this.id, join, members, version: this.version };
   }
 
   /** A pull: this node's own claim only, asking for what changed after `since` (a catch-up), or without it for the whole state. */
   pull(since?: number): SwimPushPull {
-    const members = [this.selfUpdate(this.leaving ? "left" : "alive")];
+    const members = [this.claim()];
     return since === undefined ? { kind: "push_pull", from: this.id, join: false, members } : { kind: "push_pull", from: this.id, join: false, members, since };
   }
 
@@ -273,7 +273,7 @@ export class MemberList {
     this.#self.incarnation = u.incarnation + 1;
     this.#counters.refutations++;
     this.#awareness.apply(1);
-    this.#queue.push(this.selfUpdate(this.leaving ? "left" : "alive"));
+    this.#queue.push(this.claim());
     return true;
   }
 
@@ -376,7 +376,7 @@ export class MemberList {
 
   #verify(u: MemberUpdate): boolean {
     if (!this.#ports.claims) return true;
-    if (this.#ports.claims.verify(claimOf(u), u.sig === undefined ? undefined : sigBytes(u.sig))) return true;
+    if (this.#ports.claims.verify(claimOf(u), sigBytes(u.sig))) return true;
     this.#counters.badClaims++;
     return false;
   }
@@ -420,8 +420,7 @@ export class MemberList {
     const stalled = () => void this.#counters.stalls++;
     return afterOwnTime(schedule, this.#ports.stalled, wait, suspicion.max, () => {
       if (!this.#running() || this.#suspicions.get(m.id)?.suspicion !== suspicion || m.state !== "suspect") return;
-      this.#counters.deathsDeclared++;
-      this.apply({ ...compact(m), state: "dead", from: this.id });
+      this.declareDead(m);
     }, stalled);
   }
 
@@ -437,6 +436,20 @@ export class MemberList {
    */
   update(m: SwimMember): Readonly<MemberUpdate> {
     return this.#records.get(m);
+  }
+
+  /** This node's own current claim: alive, or left once it is leaving. */
+  claim(): Readonly<MemberUpdate> {
+    return this.selfUpdate(this.leaving ? "left" : "alive");
+  }
+
+  /**
+   * This node's own verdict: member `m` is dead (its suspicion ran out, or nothing listens at its
+   * port), counted and spread as any news.
+   */
+  declareDead(m: MemberUpdate): void {
+    this.#counters.deathsDeclared++;
+    this.apply({ ...compact(m), state: "dead", from: this.id });
   }
 
   /** Records kept for answers now (for tests: see `swim-records.ts`). */

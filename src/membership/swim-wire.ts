@@ -131,8 +131,10 @@ export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean;
   return wire;
 }
 
-/** The bytes of a signature (see `Signature` in `swim-types.ts`). */
-export function sigBytes(sig: Signature): Uint8Array {
+/** The bytes of a signature (see `Signature` in `swim-types.ts`); none for none. */
+export function sigBytes(sig: Signature): Uint8Array;
+export function sigBytes(sig: Signature | undefined): Uint8Array | undefined;
+export function sigBytes(sig: Signature | undefined): Uint8Array | undefined {
   return typeof sig === "string" ? Buffer.from(sig, "latin1") : sig;
 }
 

@@ -396,7 +396,7 @@ export class SwimCore {
    * (see `gossip.ts`).
    */
   introduction(): MemberUpdate {
-    return this.#list.selfUpdate(this.#list.leaving ? "left" : "alive");
+    return this.#list.claim();
   }
 
   /** Apply an update learnt first-hand (the member itself told the node). True when it changed anything. */
@@ -524,8 +524,7 @@ export class SwimCore {
   #refusedBy(id: string): void {
     const m = this.#list.members.get(id);
     if (this.#running && m?.state === "suspect") {
-      this.#counters.deathsDeclared++;
-      this.#list.apply({ ...this.#list.update(m), state: "dead", from: this.id });
+      this.#list.declareDead(m);
       return;
     }
     this.#evidence(id);
@@ -625,8 +624,7 @@ export class SwimCore {
       // process, and its gossip and confirmations were a third of the updates the kill sent (in
       // the simulation of a killed quarter of 1,000 loaded nodes: docs/performance.md, Dec 1).
       if (refusedDirect) {
-        this.#counters.deathsDeclared++;
-        this.#list.apply({ ...this.#list.update(current), state: "dead", from: this.id });
+        this.#list.declareDead(current);
         return;
       }
       this.#counters.suspects++;
@@ -650,8 +648,7 @@ export class SwimCore {
   #settleDoubt(id: string, incarnation: number): boolean {
     const current = this.#list.members.get(id);
     if (!current || current.state !== "suspect" || current.incarnation !== incarnation || !this.#list.doubted(id)) return false;
-    this.#counters.deathsDeclared++;
-    this.#list.apply({ ...this.#list.update(current), state: "dead", from: this.id });
+    this.#list.declareDead(current);
     return true;
   }
 
@@ -722,8 +719,8 @@ export class SwimCore {
 
   /**
    * The wait before the next gossip round: stretched by local health (an overloaded node sends
-   * less), but for a while after a member went dead or left here, at the configured pace, so that a crash spreads in rounds of `gossipInterval`
-   * rather than of up to (awarenessMax + 1) times that (a node that is merely slow would otherwise
+   * less), but for a while after a member went dead or left here, at the configured pace, so that
+   * a crash spreads in rounds of `gossipInterval` rather than of up to (awarenessMax + 1) times that (a node that is merely slow would otherwise
    * slow every survivor's detection).
    */
   #gossipDelay(): number {
@@ -807,7 +804,7 @@ export class SwimCore {
     const members = wanted(this.#list, answer.want);
     if (members.length === 0) return;
     this.#counters.pushPulls++;
-    const own = this.#list.selfUpdate(this.#list.leaving ? "left" : "alive");
+    const own = this.#list.claim();
     void this.#request(target, { kind: "push_pull", from: this.id, join: false, members: [own, ...members], since: answer.version }, this.#pushPullTimeout());
   }
 
@@ -816,7 +813,7 @@ export class SwimCore {
    * marked partial; no version, as nothing is to be pulled here after it.
    */
   #page(k: number): SwimPushPull {
-    const members = [this.#list.selfUpdate(this.#list.leaving ? "left" : "alive"), ...this.#list.sample(k, (m) => m.state === "alive").map((m) => this.#list.update(m))];
+    const members = [this.#list.claim(), ...this.#list.sample(k, (m) => m.state === "alive").map((m) => this.#list.update(m))];
     return { kind: "push_pull", from: this.id, join: false, members, partial: true };
   }
 

@@ -18,7 +18,7 @@ function joinerRequest(i: number, digest: boolean): Record<string, unknown> {
   const request: Record<string, unknown> = { kind: "push_pull", from: claim.id, join: false, members: [claim] };
   if (digest) {
     const members = new Map<string, MemberUpdate & { version: number }>();
-    request.digest = writeDigest({ id: claim.id, incarnation: 1, leaving: false, version: 0, members, selfUpdate: () => claim, update: (m) => m, apply: () => false });
+    request.digest = writeDigest({ id: claim.id, incarnation: 1, leaving: false, version: 0, members, selfUpdate: () => claim, claim: () => claim, update: (m) => m, apply: () => false });
   }
   return request;
 }
