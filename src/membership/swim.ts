@@ -135,7 +135,7 @@ export class SwimCore {
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -524,6 +524,7 @@ export class SwimCore {
   #refusedBy(id: string): void {
     const m = this.#list.members.get(id);
     if (this.#running && m?.state === "suspect") {
+      this.#counters.deathsRefusedSuspect++;
       this.#list.declareDead(m);
       return;
     }
@@ -580,7 +581,7 @@ export class SwimCore {
     // A doubted death (see below) whose own ping found nothing listening at the member's port:
     // this node's evidence agrees with the verdict already, with no helper to wait for (under load
     // their nacks took seconds, and a killed process's members are doubted by many nodes).
-    if (refusedDirect && this.#settleDoubt(m.id, incarnation)) return;
+    if (refusedDirect && this.#settleDoubt(m.id, incarnation, true)) return;
     // A refused ping asks no helper: they would meet the same closed port (three ping-reqs and three
     // pings, each refused ping a probe out of turn at its helper: with a killed quarter of 500
     // simulated nodes, 60% of the kill's messages), and its suspicion is the shortest anyway.
@@ -624,6 +625,7 @@ export class SwimCore {
       // process, and its gossip and confirmations were a third of the updates the kill sent (in
       // the simulation of a killed quarter of 1,000 loaded nodes: docs/performance.md, Dec 1).
       if (refusedDirect) {
+        this.#counters.deathsRefused++;
         this.#list.declareDead(current);
         return;
       }
@@ -645,9 +647,11 @@ export class SwimCore {
    * Member `id` is held suspect at `incarnation` because this node doubted another node's verdict
    * of its death, and this node's own probe failed: dead here now (true), as the verdict said.
    */
-  #settleDoubt(id: string, incarnation: number): boolean {
+  #settleDoubt(id: string, incarnation: number, refused = false): boolean {
     const current = this.#list.members.get(id);
     if (!current || current.state !== "suspect" || current.incarnation !== incarnation || !this.#list.doubted(id)) return false;
+    if (refused) this.#counters.deathsRefused++;
+    else this.#counters.deathsSettled++;
     this.#list.declareDead(current);
     return true;
   }
@@ -671,6 +675,7 @@ export class SwimCore {
       (error: unknown) => {
         onError?.(error);
         if (!this.#ports.isRefused?.(error)) return null;
+        this.#counters.refusedSends++;
         onRefused?.();
         if (to.id !== undefined) this.#refusedBy(to.id);
         return null;
