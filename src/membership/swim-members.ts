@@ -49,6 +49,13 @@ export const MERGED_TRANSMITS = 2;
  */
 export const RELAYED_CONFIRMATION_TRANSMITS = 2;
 
+/**
+ * Newer records a node sends back in answer to one message's refuted suspicions and deaths, at
+ * most (see `MemberList.#correct`): a message piggybacks up to 8 KB of updates, and a correction is
+ * a record (about 150 bytes) on top of the answer's own.
+ */
+export const MAX_CORRECTIONS = 16;
+
 /** True for the states of a member no longer in the swarm. */
 export const isGone = (state: SwimState): boolean => state === "dead" || state === "left";
 
@@ -203,10 +210,10 @@ export class MemberList {
    * transmissions still fill the gaps an epidemic leaves (`cap`: 0 for a catch-up, which every
    * joiner makes for itself).
    */
-  merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS): void {
+  merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS, corrections?: MemberUpdate[]): void {
     for (const u of state.members) {
       const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
-      this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined);
+      this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined, corrections);
     }
   }
 
@@ -216,10 +223,11 @@ export class MemberList {
 
   /**
    * Apply one update; true when it changed this node's view (then it is queued for others, sent at
-   * most `spread` times); one about this node is refuted.
+   * most `spread` times); one about this node is refuted. With `corrections`, a suspicion or death
+   * this node knows to be refuted is answered there (see {@link #correct}).
    */
-  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY): boolean {
-    return this.#take(u, spread, undefined);
+  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY, corrections?: MemberUpdate[]): boolean {
+    return this.#take(u, spread, undefined, corrections);
   }
 
   /**
@@ -227,7 +235,7 @@ export class MemberList {
    * suspicion. Old news is dropped on id, incarnation and state: a packed update's body is read only
    * when it may be news (then counted if malformed).
    */
-  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined): boolean {
+  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, corrections?: MemberUpdate[]): boolean {
     let applied = false;
     if (!this.#stale(u.id, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
       const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
@@ -238,9 +246,29 @@ export class MemberList {
       const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
       applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, spread);
     }
+    if (corrections) this.#correct(u, corrections);
     if (applied) this.#counters.updatesApplied++;
     else this.#counters.updatesIgnored++;
     return applied;
+  }
+
+  /**
+   * A suspicion or death that this node knows to be refuted, in a message from another node: the
+   * newer record goes into `out` (at most {@link MAX_CORRECTIONS}, one per member), for the caller
+   * to send back to that node. About this node: its own current claim (it refuted just now, or
+   * had before). About a member held alive here at a higher incarnation: that record. A node that
+   * still holds a refuted suspicion or death repeats it on its gossip, so the nodes its rumour
+   * reaches are the ones that tell it (issue #12: in a 1,000-node mass join, every member held
+   * dead by mistake had refuted already, and nodes held its death for seconds more).
+   */
+  #correct(u: InboundUpdate, out: MemberUpdate[]): void {
+    if ((u.state !== "suspect" && u.state !== "dead") || out.length >= MAX_CORRECTIONS || out.some((c) => c.id === u.id)) return;
+    if (u.id === this.id) {
+      out.push(this.claim());
+      return;
+    }
+    const m = this.members.get(u.id);
+    if (m?.state === "alive" && m.incarnation > u.incarnation) out.push(this.#records.get(m));
   }
 
   /**
@@ -296,7 +324,12 @@ export class MemberList {
         delete m.from;
         break;
       case "suspect":
-        if (previous === "suspect") return this.#confirm(m, this.#knownId(u.from ?? ""), spread);
+        if (previous === "suspect" && u.incarnation === m.incarnation) return this.#confirm(m, this.#knownId(u.from ?? ""), spread);
+        // A suspicion at a newer incarnation than the one held suspect here: the member refuted that
+        // one (only it raises its incarnation), so this is a new suspicion with a timeout of its own,
+        // not a confirmation that shortens the refuted one's (memberlist confirms it: in the mass
+        // join, the refuted suspicions' timers ran out and declared live members dead).
+        if (previous === "suspect") this.#clearSuspicion(m.id);
         m.state = "suspect";
         m.incarnation = u.incarnation;
         // Who suspected it (a reminder names them: `remind`), as for a death below.
@@ -323,7 +356,7 @@ export class MemberList {
         if (u.state === "dead" && u.from !== undefined) m.from = this.#knownId(u.from);
         if (u.state === "left" && u.sig) m.sig = keptSig(u.sig);
     }
-    if (previous === "suspect") this.#clearSuspicion(m.id);
+    if (previous === "suspect" && m.state !== "suspect") this.#clearSuspicion(m.id);
     this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from === undefined ? undefined : this.#knownId(u.from) }, spread);
     return true;
   }

@@ -314,6 +314,11 @@ export interface SwimStats {
   confirmations: number;
   /** Times this node refuted a suspicion (or a death) about itself by a new incarnation. */
   refutations: number;
+  /**
+   * Newer records this node sent back to a node whose message held a suspicion or death it knew
+   * to be refuted (about itself, or about a member it holds alive at a higher incarnation).
+   */
+  corrections: number;
   /** Members this node declared dead (its own verdicts: every path below, and a suspicion that timed out). */
   deathsDeclared: number;
   /**

@@ -135,7 +135,7 @@ export class SwimCore {
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -437,19 +437,25 @@ export class SwimCore {
     this.#counters.messagesReceived++;
     const message = read.message;
     switch (message.kind) {
-      case "ping":
-        this.#applyAll(message.updates, message.from);
-        if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: [] });
-        return this.#toldOf(message.from, this.#ack());
-      case "gossip":
-        this.#applyAll(message.updates, message.from);
-        return this.#toldOf(message.from, this.#ack());
+      case "ping": {
+        // What the message said that this node knows to be refuted goes back first (see #correct).
+        const corrections: MemberUpdate[] = [];
+        this.#applyAll(message.updates, message.from, corrections);
+        if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
+        return this.#toldOf(message.from, this.#ack(corrections));
+      }
+      case "gossip": {
+        const corrections: MemberUpdate[] = [];
+        this.#applyAll(message.updates, message.from, corrections);
+        return this.#toldOf(message.from, this.#ack(corrections));
+      }
       case "ping_req": {
-        this.#applyAll(message.updates, message.from);
+        const corrections: MemberUpdate[] = [];
+        this.#applyAll(message.updates, message.from, corrections);
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback() };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#piggyback() });
+        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback()) });
       }
       case "push_pull":
         this.#list.merge(message);
@@ -656,8 +662,13 @@ export class SwimCore {
     return true;
   }
 
-  /** Send and read the answer (its piggybacked updates applied); null on failure (`onError` told) or after `timeout`. */
-  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void, onError?: (error: unknown) => void): Promise<SwimAnswer<InboundUpdate> | null> {
+  /**
+   * Send and read the answer (its piggybacked updates applied); null on failure (`onError` told) or
+   * after `timeout`. When the answer holds a suspicion or death this node knows to be refuted, the
+   * newer records are sent back to the answerer at once (`correct`: not for an answer to such a
+   * correction itself), as an answer to a request carries them (see `MemberList.#correct`).
+   */
+  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void, onError?: (error: unknown) => void, correct = true): Promise<SwimAnswer<InboundUpdate> | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
     const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
@@ -668,8 +679,14 @@ export class SwimCore {
         }
         this.#counters.malformed += read.malformed;
         const answer = read.message;
-        if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap);
-        else this.#applyAll(answer.updates, answer.from);
+        const corrections: MemberUpdate[] | undefined = correct && this.#running ? [] : undefined;
+        if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap, corrections);
+        else this.#applyAll(answer.updates, answer.from, corrections);
+        if (corrections && corrections.length > 0) {
+          this.#counters.corrections += corrections.length;
+          const back: SwimMessage = { kind: "gossip", from: this.id, updates: corrections };
+          void this.#request({ id: answer.from, address: to.address, port: to.port }, back, this.config.probeInterval, undefined, undefined, undefined, false);
+        }
         return answer;
       },
       (error: unknown) => {
@@ -844,12 +861,22 @@ export class SwimCore {
    * Apply a message's updates. An alive claim about a member new here, relayed by another member
    * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most.
    */
-  #applyAll(updates: readonly InboundUpdate[], from: string): void {
-    for (const u of updates) this.#list.apply(u, u.id !== from && u.state === "alive" && !this.#list.members.has(u.id) ? RELAYED_NEWCOMER_TRANSMITS : Number.POSITIVE_INFINITY);
+  #applyAll(updates: readonly InboundUpdate[], from: string, corrections?: MemberUpdate[]): void {
+    for (const u of updates) this.#list.apply(u, u.id !== from && u.state === "alive" && !this.#list.members.has(u.id) ? RELAYED_NEWCOMER_TRANSMITS : Number.POSITIVE_INFINITY, corrections);
   }
 
-  #ack(): SwimAnswer {
-    return { kind: "ack", from: this.id, updates: this.#piggyback() };
+  #ack(corrections: readonly MemberUpdate[] = []): SwimAnswer {
+    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback()) };
+  }
+
+  /**
+   * An answer's updates: `corrections` (newer records of what the asker said, see
+   * `MemberList.#correct`) first, then `updates` but for those about the same members.
+   */
+  #corrected(corrections: readonly MemberUpdate[], updates: MemberUpdate[]): MemberUpdate[] {
+    if (corrections.length === 0) return updates;
+    this.#counters.corrections += corrections.length;
+    return [...corrections, ...updates.filter((u) => !corrections.some((c) => c.id === u.id))];
   }
 
   #piggyback(): MemberUpdate[] {
