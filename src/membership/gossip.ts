@@ -358,8 +358,7 @@ export class Gossip {
         }
         this.#own(member.id, true);
       } else if (member.state === "suspect") {
-        // Once per suspicion: a suspicion at a newer incarnation replaces one held (swim-members.ts).
-        if (previous !== "suspect" && swimBit(entry, SWIM_OWNED)) this.host.emit("peer.suspect", entry!.peer);
+        if (swimBit(entry, SWIM_OWNED)) this.host.emit("peer.suspect", entry!.peer);
       } else if ((swimBit(entry, KNOWS_THIS_NODE, false), this.#own(member.id, false))) {
         // Dead: probed by heartbeat now and then (a healed partition); left: gone for good.
         this.host.drop(member.id, member.state === "dead");
