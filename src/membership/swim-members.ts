@@ -56,6 +56,18 @@ export const RELAYED_CONFIRMATION_TRANSMITS = 2;
  */
 export const MAX_CORRECTIONS = 16;
 
+/**
+ * Newer records to send back to the node whose message held suspicions or deaths this node knows
+ * to be refuted (see `MemberList.#correct`). `suspicions`: also those of other members' suspicions;
+ * false keeps only deaths and accusations of this node, for a correction that costs a message of
+ * its own (an answer's: in the 1,000-node mass join, refuted suspicions of other members were
+ * about 100 per node per minute).
+ */
+export class Corrections {
+  readonly updates: MemberUpdate[] = [];
+  constructor(readonly suspicions = true) {}
+}
+
 /** True for the states of a member no longer in the swarm. */
 export const isGone = (state: SwimState): boolean => state === "dead" || state === "left";
 
@@ -213,7 +225,7 @@ export class MemberList {
    * transmissions still fill the gaps an epidemic leaves (`cap`: 0 for a catch-up, which every
    * joiner makes for itself).
    */
-  merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS, corrections?: MemberUpdate[]): void {
+  merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS, corrections?: Corrections): void {
     for (const u of state.members) {
       const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
       this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined, corrections);
@@ -229,7 +241,7 @@ export class MemberList {
    * most `spread` times); one about this node is refuted. With `corrections`, a suspicion or death
    * this node knows to be refuted is answered there (see {@link #correct}).
    */
-  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY, corrections?: MemberUpdate[]): boolean {
+  apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY, corrections?: Corrections): boolean {
     return this.#take(u, spread, undefined, corrections);
   }
 
@@ -238,7 +250,7 @@ export class MemberList {
    * suspicion. Old news is dropped on id, incarnation and state: a packed update's body is read only
    * when it may be news (then counted if malformed).
    */
-  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, corrections?: MemberUpdate[]): boolean {
+  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, corrections?: Corrections): boolean {
     let applied = false;
     if (!this.#stale(u.id, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
       const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
@@ -257,19 +269,21 @@ export class MemberList {
 
   /**
    * A suspicion or death that this node knows to be refuted, in a message from another node: the
-   * newer record goes into `out` (at most {@link MAX_CORRECTIONS}, one per member), for the caller
-   * to send back to that node. About this node: its own current claim (it refuted just now, or
+   * newer record goes into `corrections` (at most {@link MAX_CORRECTIONS}, one per member), for the
+   * caller to send back to that node. About this node: its own current claim (it refuted just now, or
    * had before). About a member held alive here at a higher incarnation: that record. A node that
    * still holds a refuted suspicion or death repeats it on its gossip, so the nodes its rumour
    * reaches are the ones that tell it (issue #12: in a 1,000-node mass join, every member held
    * dead by mistake had refuted already, and nodes held its death for seconds more).
    */
-  #correct(u: InboundUpdate, out: MemberUpdate[]): void {
+  #correct(u: InboundUpdate, corrections: Corrections): void {
+    const out = corrections.updates;
     if ((u.state !== "suspect" && u.state !== "dead") || out.length >= MAX_CORRECTIONS || out.some((c) => c.id === u.id)) return;
     if (u.id === this.id) {
       out.push(this.claim());
       return;
     }
+    if (u.state === "suspect" && !corrections.suspicions) return;
     const m = this.members.get(u.id);
     if (m?.state === "alive" && m.incarnation > u.incarnation) out.push(this.#records.get(m));
   }

@@ -47,7 +47,7 @@
  *
  * @module
  */
-import { isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
+import { Corrections, isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
@@ -439,18 +439,18 @@ export class SwimCore {
     switch (message.kind) {
       case "ping": {
         // What the message said that this node knows to be refuted goes back first (see #correct).
-        const corrections: MemberUpdate[] = [];
+        const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, corrections);
         if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
         return this.#toldOf(message.from, this.#ack(corrections));
       }
       case "gossip": {
-        const corrections: MemberUpdate[] = [];
+        const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, corrections);
         return this.#toldOf(message.from, this.#ack(corrections));
       }
       case "ping_req": {
-        const corrections: MemberUpdate[] = [];
+        const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, corrections);
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback() };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
@@ -679,12 +679,13 @@ export class SwimCore {
         }
         this.#counters.malformed += read.malformed;
         const answer = read.message;
-        const corrections: MemberUpdate[] | undefined = correct && this.#running ? [] : undefined;
+        // A message of its own: deaths and accusations of this node only (not others' suspicions).
+        const corrections = correct && this.#running ? new Corrections(false) : undefined;
         if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap, corrections);
         else this.#applyAll(answer.updates, answer.from, corrections);
-        if (corrections && corrections.length > 0) {
-          this.#counters.corrections += corrections.length;
-          const back: SwimMessage = { kind: "gossip", from: this.id, updates: corrections };
+        if (corrections && corrections.updates.length > 0) {
+          this.#counters.corrections += corrections.updates.length;
+          const back: SwimMessage = { kind: "gossip", from: this.id, updates: corrections.updates };
           void this.#request({ id: answer.from, address: to.address, port: to.port }, back, this.config.probeInterval, undefined, undefined, undefined, false);
         }
         return answer;
@@ -861,11 +862,11 @@ export class SwimCore {
    * Apply a message's updates. An alive claim about a member new here, relayed by another member
    * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most.
    */
-  #applyAll(updates: readonly InboundUpdate[], from: string, corrections?: MemberUpdate[]): void {
+  #applyAll(updates: readonly InboundUpdate[], from: string, corrections?: Corrections): void {
     for (const u of updates) this.#list.apply(u, u.id !== from && u.state === "alive" && !this.#list.members.has(u.id) ? RELAYED_NEWCOMER_TRANSMITS : Number.POSITIVE_INFINITY, corrections);
   }
 
-  #ack(corrections: readonly MemberUpdate[] = []): SwimAnswer {
+  #ack(corrections?: Corrections): SwimAnswer {
     return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback()) };
   }
 
@@ -873,10 +874,11 @@ export class SwimCore {
    * An answer's updates: `corrections` (newer records of what the asker said, see
    * `MemberList.#correct`) first, then `updates` but for those about the same members.
    */
-  #corrected(corrections: readonly MemberUpdate[], updates: MemberUpdate[]): MemberUpdate[] {
-    if (corrections.length === 0) return updates;
-    this.#counters.corrections += corrections.length;
-    return [...corrections, ...updates.filter((u) => !corrections.some((c) => c.id === u.id))];
+  #corrected(corrections: Corrections | undefined, updates: MemberUpdate[]): MemberUpdate[] {
+    const first = corrections?.updates ?? [];
+    if (first.length === 0) return updates;
+    this.#counters.corrections += first.length;
+    return [...first, ...updates.filter((u) => !first.some((c) => c.id === u.id))];
   }
 
   #piggyback(): MemberUpdate[] {

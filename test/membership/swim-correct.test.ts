@@ -101,8 +101,14 @@ describe("swim core - refuted news is corrected", () => {
     core.start();
     core.learn(claim("b", 2, 1));
     core.learn(claim("m", 3, 8));
-    // b answers a full exchange with its view: m dead at an incarnation m has refuted since.
-    answer = { kind: "push_pull", from: "b", join: false, members: [claim("b", 2, 1), { id: "m", incarnation: 7, state: "dead", address: "10.0.0.1", port: 3, from: "b" }], version: 1 };
+    // b answers a full exchange with its view: m suspect at an incarnation m has refuted since. A
+    // message of its own for that: no (others' suspicions are corrected in acks only).
+    answer = { kind: "push_pull", from: "b", join: false, members: [claim("b", 2, 1), { id: "m", incarnation: 7, state: "suspect", address: "10.0.0.1", port: 3, from: "b" }], version: 1 };
+    await core.join({ id: "b", address: "10.0.0.1", port: 2 });
+    await clock.run(0.01);
+    expect(sent.some((s) => s.message.kind === "gossip")).toBe(false);
+    // Then m dead there, at that incarnation: told back at once.
+    answer = { kind: "push_pull", from: "b", join: false, members: [claim("b", 2, 1), { id: "m", incarnation: 7, state: "dead", address: "10.0.0.1", port: 3, from: "b" }], version: 2 };
     await core.join({ id: "b", address: "10.0.0.1", port: 2 });
     await clock.run(0.01);
     const back = sent.find((s) => s.to === "b" && s.message.kind === "gossip");
