@@ -360,7 +360,7 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
   if (multi.length > 0) {
     printTable(
       `broadcast, batched, every peer replies: origin + N peers over ${PROCESSES} processes, loopback (medians, ms; CPU of all processes per round)`,
-      ["peers", "signed", "delivered", "broadcast()", "replies@origin", "replies everywhere", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node", "items in/node", "copies/node", "KB in/node"],
+      ["peers", "signed", "delivered", "broadcast()", "replies@origin", "replies everywhere", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node", "items in/node", "copies/node", "batch calls/node", "KB in/node"],
       multi.map((r) => [
         String(r.peers),
         r.signed ? "yes" : "no",
@@ -375,6 +375,7 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
         r.cpuMsPerNode,
         r.itemsPerNode,
         r.duplicatesPerNode,
+        r.batchesPerNode,
         Object.entries(r.kbInPerNode)
           .filter(([, kb]) => kb > 0)
           .map(([group, kb]) => `${group} ${kb}`)

@@ -18,7 +18,7 @@
  * - `wait { nonce, endpoint, seconds }`: answer `waited` once every node here holds every reply to
  *   `nonce` (or after `seconds`): when the last node here ran the handler, when each node here
  *   held every reply (the last of them), the origin's time (when it is here), how many nodes did.
- * - `settle`: let background work finish; answer `settled { calls, cpuMs, received, duplicates, bytesIn }`: the reply-carrying
+ * - `settle`: let background work finish; answer `settled { calls, cpuMs, received, duplicates, batches, bytesIn }`: the reply-carrying
  *   calls made since the last `settle`, by caller id, and this process's CPU time since then.
  * - `stop`: stop every node and exit.
  *
@@ -53,7 +53,7 @@ export type BroadcastAnswer =
   | { type: "status"; minKnown: number }
   | { type: "broadcasted"; nonce: string; t0: number; returnedAt: number }
   | { type: "waited"; nodes: number; complete: number; deliveredAt: number | null; everywhereAt: number | null; originAt: number | null }
-  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; received: number; duplicates: number; bytesIn: Record<string, number>; checks: Checks }
+  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; received: number; duplicates: number; batches: number; bytesIn: Record<string, number>; checks: Checks }
   | { type: "error"; message: string };
 
 /**
@@ -88,18 +88,20 @@ if (process.env.BENCH_THREAD_ALWAYS === "1") sharedVerifier().starvedBelow = 0;
 let cpuMark = process.cpuUsage();
 let checksMark: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0, pairs: 0 };
 /** The nodes' items received (events and replies, new or not), duplicates dropped and bytes received by endpoint group, at the last `settle`. */
-let itemsMark: ReturnType<typeof itemCounts> = { received: 0, duplicates: 0, bytesIn: {} };
+let itemsMark: ReturnType<typeof itemCounts> = { received: 0, duplicates: 0, batches: 0, bytesIn: {} };
 
-function itemCounts(): { received: number; duplicates: number; bytesIn: Record<string, number> } {
+function itemCounts(): { received: number; duplicates: number; batches: number; bytesIn: Record<string, number> } {
   let received = 0;
   let duplicates = 0;
+  let batches = 0;
   const bytesIn: Record<string, number> = {};
   for (const n of nodes) {
     received += n.conversationLayer.stats.eventsReceived;
     duplicates += n.conversationLayer.stats.duplicatesDropped;
+    batches += n.conversationLayer.stats.batchesSent;
     for (const [group, counts] of Object.entries(n.metrics().traffic)) bytesIn[group] = (bytesIn[group] ?? 0) + counts.bytes_received;
   }
-  return { received, duplicates, bytesIn };
+  return { received, duplicates, batches, bytesIn };
 }
 let onComplete: (() => void) | null = null;
 
@@ -220,6 +222,7 @@ async function handle(command: BroadcastCommand): Promise<void> {
       const items = itemCounts();
       const received = items.received - itemsMark.received;
       const duplicates = items.duplicates - itemsMark.duplicates;
+      const batches = items.batches - itemsMark.batches;
       const bytesIn = Object.fromEntries(Object.entries(items.bytesIn).map(([group, b]) => [group, b - (itemsMark.bytesIn[group] ?? 0)]));
       itemsMark = items;
       const counted = [...byCaller];
@@ -233,7 +236,7 @@ async function handle(command: BroadcastCommand): Promise<void> {
       const pairs = nodes.reduce((sum, n) => sum + (n.records.macs?.stats.keysDerived ?? 0), 0);
       const checks = { onThread: onThread - checksMark.onThread, inline: inline - checksMark.inline, starved: starved - checksMark.starved, mac: mac - checksMark.mac, pairs: pairs - checksMark.pairs };
       checksMark = { onThread, inline, starved, mac, pairs };
-      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, bytesIn, checks });
+      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, batches, bytesIn, checks });
     }
     case "stop":
       await Promise.all(nodes.map((n) => n.stop({ leave: false })));
