@@ -360,7 +360,7 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
   if (multi.length > 0) {
     printTable(
       `broadcast, batched, every peer replies: origin + N peers over ${PROCESSES} processes, loopback (medians, ms; CPU of all processes per round)`,
-      ["peers", "signed", "delivered", "broadcast()", "replies@origin", "replies everywhere", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node", "items in/node", "copies/node", "batch calls/node", "KB in/node"],
+      ["peers", "signed", "delivered", "broadcast()", "replies@origin", "replies everywhere", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node", "kernel share", "items in/node", "copies/node", "batch calls/node", "KB in/node"],
       multi.map((r) => [
         String(r.peers),
         r.signed ? "yes" : "no",
@@ -373,6 +373,7 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
         r.maxReplyCallsPerPeer,
         r.cpuMsPerRound,
         r.cpuMsPerNode,
+        r.cpuSystemShare,
         r.itemsPerNode,
         r.duplicatesPerNode,
         r.batchesPerNode,

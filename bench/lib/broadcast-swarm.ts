@@ -42,6 +42,8 @@ export interface MultiProcessResult {
   /** CPU milliseconds all processes spent on a round (broadcast, replies, settling), and that over the nodes. */
   cpuMsPerRound: number;
   cpuMsPerNode: number;
+  /** The share of that CPU time spent in the kernel (system time over user and system time; median of the rounds). */
+  cpuSystemShare: number;
   /** Items (events and replies) each node received in a round, new or not (mean), and how many of them were copies it held already. */
   itemsPerNode: number;
   duplicatesPerNode: number;
@@ -134,6 +136,7 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
     const perPeer: number[] = [];
     const maxPerPeer: number[] = [];
     const cpu: number[] = [];
+    const sysShare: number[] = [];
     const items: number[] = [];
     const duplicates: number[] = [];
     const batches: number[] = [];
@@ -170,6 +173,7 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       perPeer.push(calls.reduce((a, b) => a + b, 0) / n);
       maxPerPeer.push(Math.max(0, ...calls));
       cpu.push(settled.reduce((sum, s) => sum + s.cpuMs, 0));
+      sysShare.push(settled.reduce((sum, s) => sum + s.sysMs, 0) / cpu[cpu.length - 1]!);
       items.push(settled.reduce((sum, s) => sum + s.received, 0) / total);
       duplicates.push(settled.reduce((sum, s) => sum + s.duplicates, 0) / total);
       batches.push(settled.reduce((sum, s) => sum + s.batches, 0) / total);
@@ -194,6 +198,7 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       maxReplyCallsPerPeer: median(maxPerPeer),
       cpuMsPerRound: ms(median(cpu)),
       cpuMsPerNode: ms(median(cpu) / total),
+      cpuSystemShare: ms(median(sysShare)),
       itemsPerNode: ms(median(items)),
       duplicatesPerNode: ms(median(duplicates)),
       batchesPerNode: ms(median(batches)),

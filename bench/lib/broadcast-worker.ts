@@ -18,7 +18,7 @@
  * - `wait { nonce, endpoint, seconds }`: answer `waited` once every node here holds every reply to
  *   `nonce` (or after `seconds`): when the last node here ran the handler, when each node here
  *   held every reply (the last of them), the origin's time (when it is here), how many nodes did.
- * - `settle`: let background work finish; answer `settled { calls, cpuMs, received, duplicates, batches, bytesIn }`: the reply-carrying
+ * - `settle`: let background work finish; answer `settled { calls, cpuMs, sysMs, received, duplicates, batches, bytesIn }`: the reply-carrying
  *   calls made since the last `settle`, by caller id, and this process's CPU time since then.
  * - `stop`: stop every node and exit.
  *
@@ -53,7 +53,7 @@ export type BroadcastAnswer =
   | { type: "status"; minKnown: number }
   | { type: "broadcasted"; nonce: string; t0: number; returnedAt: number }
   | { type: "waited"; nodes: number; complete: number; deliveredAt: number | null; everywhereAt: number | null; originAt: number | null }
-  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; received: number; duplicates: number; batches: number; bytesIn: Record<string, number>; checks: Checks }
+  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; sysMs: number; received: number; duplicates: number; batches: number; bytesIn: Record<string, number>; checks: Checks }
   | { type: "error"; message: string };
 
 /**
@@ -236,7 +236,7 @@ async function handle(command: BroadcastCommand): Promise<void> {
       const pairs = nodes.reduce((sum, n) => sum + (n.records.macs?.stats.keysDerived ?? 0), 0);
       const checks = { onThread: onThread - checksMark.onThread, inline: inline - checksMark.inline, starved: starved - checksMark.starved, mac: mac - checksMark.mac, pairs: pairs - checksMark.pairs };
       checksMark = { onThread, inline, starved, mac, pairs };
-      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, batches, bytesIn, checks });
+      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, received, duplicates, batches, bytesIn, checks });
     }
     case "stop":
       await Promise.all(nodes.map((n) => n.stop({ leave: false })));
