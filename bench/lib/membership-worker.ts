@@ -42,6 +42,7 @@
 import { Node, Pool, type NodeOptions } from "../../src/index.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 import { heapSampler, snapshotAfterKill, writeSnapshot } from "./membership-heap-trace.ts";
+import { traceKill, type PairTrace, type TraceBucket } from "./membership-kill-trace.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
@@ -57,7 +58,7 @@ export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
   | { type: "joined"; at: number; cpu: number; took: number[] }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
-  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number }
+  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number; traceMean?: TraceBucket[] }
   | { type: "census"; census: Census }
   | { type: "error"; message: string };
 
@@ -115,6 +116,8 @@ export interface DetectionPair {
   /** At the kill: whether SWIM decided the killed node's liveness at the survivor (the bridge owned it) and what SWIM held about it. */
   ownedAtKill: boolean;
   stateAtKill: string;
+  /** With `BENCH_TRACE_KILL=1` (see `membership-kill-trace.ts`): the copies of the death the survivor got; for the worker's ten latest pairs also its buckets. */
+  trace?: Partial<PairTrace>;
 }
 
 const nodes: Node[] = [];
@@ -290,6 +293,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const ownedAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.owns(id) ?? false]))]));
       const stateAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.state ?? "none"]))]));
       const lowest = new Map([...ids].map((id) => [id, Math.min(...nodes.map((n) => incAtKill.get(n.id)!.get(id)!).filter((i) => i > 0))]));
+      const trace = process.env.BENCH_TRACE_KILL === "1" ? traceKill(nodes, ids, Date.now()) : null;
       // How late this process's event loop ran while the kill spread (a 50 ms tick's lateness, at most).
       let lagMax = 0;
       let tick = performance.now();
@@ -303,8 +307,12 @@ async function handle(command: WorkerCommand): Promise<void> {
         if (pending.size > 0) return;
         clearInterval(lag);
         for (const off of offs) off();
+        if (trace) {
+          trace.stop();
+          for (const p of [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10)) p.trace = { ...p.trace, buckets: trace.buckets(p.node) };
+        }
         const swim = diffSwim(swimAtKill, sumSwim(nodes.map((n) => n.membership.stats.swim)));
-        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill });
+        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill, ...(trace ? { traceMean: trace.mean() } : {}) });
       };
       for (const node of nodes) {
         const waiting = left.get(node.id)!;
@@ -325,7 +333,7 @@ async function handle(command: WorkerCommand): Promise<void> {
             const member = node.membership.gossip?.core?.member(peer.id);
             const own = member?.from === node.id;
             const stats = node.membership.stats.swim;
-            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (incAtKill.get(node.id)!.get(peer.id) ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: ((h) => (h === undefined ? null : Math.round((killAt - h) * 100) / 100))(heardAtKill.get(node.id)!.get(peer.id)), ownedAtKill: ownedAtKill.get(node.id)!.get(peer.id)!, stateAtKill: stateAtKill.get(node.id)!.get(peer.id)! });
+            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (incAtKill.get(node.id)!.get(peer.id) ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: ((h) => (h === undefined ? null : Math.round((killAt - h) * 100) / 100))(heardAtKill.get(node.id)!.get(peer.id)), ownedAtKill: ownedAtKill.get(node.id)!.get(peer.id)!, stateAtKill: stateAtKill.get(node.id)!.get(peer.id)!, ...(trace ? { trace: trace.copies(node.id, peer.id) ?? {} } : {}) });
             if (waiting.size > 0) return;
             pending.delete(node.id);
             done();
