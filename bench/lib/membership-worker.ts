@@ -58,7 +58,7 @@ export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
   | { type: "joined"; at: number; cpu: number; took: number[] }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
-  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number; traceMean?: TraceBucket[] }
+  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number; traceMean?: TraceBucket[]; stuck?: Array<Record<string, unknown>>; stuckPairs?: number }
   | { type: "census"; census: Census }
   | { type: "error"; message: string };
 
@@ -293,7 +293,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const ownedAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.owns(id) ?? false]))]));
       const stateAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.state ?? "none"]))]));
       const lowest = new Map([...ids].map((id) => [id, Math.min(...nodes.map((n) => incAtKill.get(n.id)!.get(id)!).filter((i) => i > 0))]));
-      const trace = process.env.BENCH_TRACE_KILL === "1" ? traceKill(nodes, ids, Date.now()) : null;
+      const trace = process.env.BENCH_TRACE_KILL === "1" ? traceKill(nodes, ids, Date.now(), (node, id) => left.get(node)?.has(id) ?? false) : null;
       // How late this process's event loop ran while the kill spread (a 50 ms tick's lateness, at most).
       let lagMax = 0;
       let tick = performance.now();
@@ -303,8 +303,13 @@ async function handle(command: WorkerCommand): Promise<void> {
         tick = now;
       }, 50);
       const offs: Array<() => void> = [];
-      const done = () => {
-        if (pending.size > 0) return;
+      // Past the parent's 60 s, the answer comes anyway, naming the pairs still waiting (`stuck`).
+      let answered = false;
+      const late = setTimeout(() => done(true), 55_000);
+      const done = (anyway = false) => {
+        if ((pending.size > 0 && !anyway) || answered) return;
+        answered = true;
+        clearTimeout(late);
         clearInterval(lag);
         for (const off of offs) off();
         if (trace) {
@@ -312,7 +317,8 @@ async function handle(command: WorkerCommand): Promise<void> {
           for (const p of [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10)) p.trace = { ...p.trace, buckets: trace.buckets(p.node) };
         }
         const swim = diffSwim(swimAtKill, sumSwim(nodes.map((n) => n.membership.stats.swim)));
-        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill, ...(trace ? { traceMean: trace.mean() } : {}) });
+        const stuck = nodes.flatMap((n) => [...left.get(n.id)!].map((id) => ({ node: n.id.slice(0, 8), id: id.slice(0, 8), swim: n.membership.gossip?.core?.member(id)?.state ?? "none", from: n.membership.gossip?.core?.member(id)?.from?.slice(0, 8) ?? null, owned: n.membership.gossip?.owns(id) ?? false, inTable: n.membership.table.has(id), awareness: n.membership.stats.swim?.awareness ?? 0 })));
+        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill, ...(trace ? { traceMean: trace.mean() } : {}), ...(stuck.length > 0 ? { stuck: stuck.slice(0, 20), stuckPairs: stuck.length } : {}) });
       };
       for (const node of nodes) {
         const waiting = left.get(node.id)!;
