@@ -356,7 +356,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     try {
       const gone = await Promise.all(watching);
       // A worker whose nodes did not all see the kill in time answers anyway (`stuck`): reported, not timed.
-      if (gone.some((g) => g.stuckPairs)) console.error(`kill watch: pairs still waiting after 55 s: ${JSON.stringify(gone.map((g) => ({ pairs: g.stuckPairs ?? 0, some: g.stuck ?? [] })))}`);
+      if (gone.some((g) => g.stuckPairs)) console.error(`kill watch: pairs still waiting after 45 s: ${JSON.stringify(gone.map((g) => ({ pairs: g.stuckPairs ?? 0, some: g.stuck ?? [] })))}`);
       // The seed too (not waited for past the watch's 60 s: then not timed).
       const seedAt = await Promise.race([seedGone, Bun.sleep(Math.max(0, killedAt + 60_000 - Date.now())).then(() => Number.NaN)]);
       const ats = [...gone.map((g) => g.at), seedAt];

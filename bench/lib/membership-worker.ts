@@ -303,9 +303,9 @@ async function handle(command: WorkerCommand): Promise<void> {
         tick = now;
       }, 50);
       const offs: Array<() => void> = [];
-      // Past the parent's 60 s, the answer comes anyway, naming the pairs still waiting (`stuck`).
+      // Past 45 s (the parent waits 60: this event loop may run seconds late), the answer comes anyway, naming the pairs still waiting (`stuck`).
       let answered = false;
-      const late = setTimeout(() => done(true), 55_000);
+      const late = setTimeout(() => done(true), 45_000);
       const done = (anyway = false) => {
         if ((pending.size > 0 && !anyway) || answered) return;
         answered = true;
