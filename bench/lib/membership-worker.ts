@@ -35,6 +35,12 @@
  *   bytes, its peers and connections, and the object types whose counts changed most since its
  *   previous line (no GC first: counts include garbage not yet swept).
  *
+ * Tracing the kill: with `BENCH_TRACE_KILL=1` each surviving node's messages, acks, copies of the
+ * killed nodes' deaths, gossip, probes, queue and local health are counted by second from the kill
+ * (`membership-kill-trace.ts`); the ten latest pairs of each worker carry their survivor's, every
+ * pair the copies of its death that came before its offline. A watch that has not ended after
+ * 45 s answers anyway, naming the pairs still waiting (`stuck`).
+ *
  * Run by the parent only: `bun bench/lib/membership-worker.ts`.
  *
  * @module
