@@ -13,7 +13,11 @@ export type PeerSource = "seed" | "join" | "heartbeat" | "exchange" | "mdns" | "
 
 /** One known peer. */
 export interface PeerEntry {
-  /** The wire record (`last_seen` is kept current; its `capabilities` shared and frozen: replace them, never change them). */
+  /**
+   * The wire record (`last_seen` is kept current; its `capabilities` shared and frozen). Change it
+   * through the table (`touch`, `refresh`, an upsert), never in place: a gossip peer's is made
+   * from its SWIM member at each read, frozen (see {@link TableEntry}).
+   */
   peer: Peer;
   /** The host this node dials; loopback for a peer on this host. */
   dialHost: string;
