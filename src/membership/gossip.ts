@@ -42,7 +42,7 @@ type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, 
 export interface GossipHost {
   /** This node's record (its meta goes into its alive updates). */
   self(): Peer;
-  readonly table: Pick<PeerTable, "get" | "touch" | "list"> & Partial<Pick<PeerTable, "memberStore">>;
+  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "list"> & Partial<Pick<PeerTable, "memberStore">>;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
@@ -353,7 +353,7 @@ export class Gossip {
           const peer = peerOf(member);
           if (!peer || !this.host.admit(peer, "gossip")) return;
         } else {
-          if (isMap(member.meta)) Object.assign(entry.peer, pickMeta(member.meta));
+          if (isMap(member.meta)) this.host.table.refresh(member.id, pickMeta(member.meta));
           if (previous === "suspect") this.host.emit("peer.alive", entry.peer);
         }
         this.#own(member.id, true);

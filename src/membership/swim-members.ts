@@ -291,6 +291,7 @@ export class MemberList {
     const previous = m.state;
     switch (u.state) {
       case "alive":
+        this.members.changing?.(m.id);
         // The id string the list holds already (see #knownId), not the update's copy.
         Object.assign(m, this.#kept(u), { id: m.id });
         delete m.from;

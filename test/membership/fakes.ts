@@ -33,7 +33,7 @@ export function fakeGossipHost(selfId: string, features: Readonly<Record<string,
   const calls: Array<{ endpoint: string; args: unknown[] }> = [];
   const host: GossipHost = {
     self: () => peerOf(selfId, 1),
-    table: { get: (id) => table.get(id), touch: () => true, list: () => [...table.values()] },
+    table: { get: (id) => table.get(id), touch: () => true, refresh: (id, fields) => table.has(id) && Object.assign(table.get(id)!.peer, fields) !== null, list: () => [...table.values()] },
     features: () => features,
     call: (_target, endpoint, args) => {
       calls.push({ endpoint, args });
