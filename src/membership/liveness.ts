@@ -134,7 +134,7 @@ export class Liveness {
     const key = this.host.unownedKey?.();
     if (key !== undefined && this.unownedCache?.key === key) return this.unownedCache.entries;
     const owned = this.host.owned ?? (() => false);
-    const entries = this.host.table.list().filter((entry) => !owned(entry.peer.id));
+    const entries = this.host.table.list().filter((entry) => !owned(entry.id));
     this.unownedCache = key === undefined ? null : { key, entries };
     return entries;
   }

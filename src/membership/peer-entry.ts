@@ -13,6 +13,12 @@ export type PeerSource = "seed" | "join" | "heartbeat" | "exchange" | "mdns" | "
 
 /** One known peer. */
 export interface PeerEntry {
+  /** The peer's id: `peer.id`, read without making the record (see {@link peer}). */
+  readonly id: string;
+  /** The peer's advertised address: `peer.address`, read without making the record. */
+  readonly address: string;
+  /** The peer's port: `peer.port`, read without making the record. */
+  readonly port: number;
   /**
    * The wire record (`last_seen` is kept current; its `capabilities` shared and frozen). Change it
    * through the table (`touch`, `refresh`, an upsert), never in place: a gossip peer's is made
@@ -99,6 +105,21 @@ export class TableEntry implements PeerEntry {
   get peer(): Peer {
     const record = this.#record;
     return typeof record === "number" ? recordOf(this.#member as MemberFields, record) : record;
+  }
+
+  get id(): string {
+    const record = this.#record;
+    return typeof record === "number" ? (this.#member as MemberFields).id : record.id;
+  }
+
+  get address(): string {
+    const record = this.#record;
+    return typeof record === "number" ? (this.#member as MemberFields).address : record.address;
+  }
+
+  get port(): number {
+    const record = this.#record;
+    return typeof record === "number" ? (this.#member as MemberFields).port : record.port;
   }
 
   set peer(peer: Peer) {

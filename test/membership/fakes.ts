@@ -40,7 +40,7 @@ export function fakeGossipHost(selfId: string, features: Readonly<Record<string,
       return Promise.reject(new Error("no network here"));
     },
     admit: (peer) => {
-      const entry: PeerEntry = { peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [], swim: 0 };
+      const entry: PeerEntry = { id: peer.id, address: peer.address, port: peer.port, peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [], swim: 0 };
       table.set(peer.id, entry);
       return entry;
     },

@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Gossip, swimConfig, type GossipHost } from "../../src/membership/gossip.ts";
 import { PeerTable } from "../../src/membership/peer-table.ts";
-import type { TableEntry } from "../../src/membership/peer-entry.ts";
+import { TableEntry } from "../../src/membership/peer-entry.ts";
 import type { MemberUpdate } from "../../src/membership/swim-types.ts";
 import type { Peer } from "../../src/types.ts";
 import { eventually, startNode, stopAll } from "./fixtures.ts";
@@ -81,6 +81,30 @@ describe("one record per gossip peer", () => {
     expect(table.touch(ID, seen + 5)).toBe(true);
     expect(e.peer.last_seen).toBe(seen + 10);
     expect(e.shared).toBe(true);
+  });
+
+  test("an entry's id, address and port are read without making its record (the hot paths read them per message)", () => {
+    const { table, gossip, entry } = rig();
+    stop = () => gossip.stop();
+    gossip.core!.learn(alive(1));
+    const e = entry() as TableEntry;
+    const peer = Object.getOwnPropertyDescriptor(TableEntry.prototype, "peer")!;
+    const read = (): [string, string, number] => {
+      // With the record's getter out of the way: id and address do not go through it.
+      Object.defineProperty(TableEntry.prototype, "peer", { ...peer, get: () => { throw new Error("record made"); } });
+      try {
+        return [e.id, e.address, e.port];
+      } finally {
+        Object.defineProperty(TableEntry.prototype, "peer", peer);
+      }
+    };
+    expect(e.shared).toBe(true);
+    expect(read()).toEqual([ID, "127.0.0.1", 4000]);
+    // An entry with a record of its own reads them off that record.
+    table.refresh(ID, { name: "other" });
+    expect(e.shared).toBe(false);
+    expect(read()).toEqual([ID, "127.0.0.1", 4000]);
+    expect([e.id, e.address, e.port]).toEqual([e.peer.id, e.peer.address, e.peer.port]);
   });
 
   test("a newer alive update from another port: the table keeps the port it admitted and takes the new name and capabilities, as before", () => {
