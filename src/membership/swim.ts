@@ -840,7 +840,7 @@ export class SwimCore {
    * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most.
    */
   #applyAll(updates: readonly InboundUpdate[], from: string): void {
-    for (const u of updates) this.#list.apply(u, u.id !== from && u.state === "alive" && !this.#list.members.has(u.id) ? RELAYED_NEWCOMER_TRANSMITS : Number.POSITIVE_INFINITY);
+    this.#list.applyRelayed(updates, from, RELAYED_NEWCOMER_TRANSMITS);
   }
 
   #ack(): SwimAnswer {
