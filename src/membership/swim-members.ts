@@ -214,10 +214,16 @@ export class MemberList {
    * Apply the updates a message from member `from` piggybacked. An alive claim about a member new
    * here that is not `from`'s own (relayed) is spread at most `newcomerSpread` times; the rest as
    * any news. (One lookup of each update's member: in a mass join most of them are old news, and
-   * a second lookup of each freshly decoded id was 3% of a worker's CPU.)
+   * a second lookup of each freshly decoded id was 3% of a worker's CPU.) With `echo` (a request
+   * `from` sent of its own accord, not an answer: an answer may carry back what this node just
+   * sent), a copy of news this node spreads too counts as one of its transmissions
+   * (`BroadcastQueue.echo`).
    */
-  applyRelayed(updates: readonly InboundUpdate[], from: string, newcomerSpread: number): void {
-    for (const u of updates) this.#take(u, Number.POSITIVE_INFINITY, undefined, u.id === from ? Number.POSITIVE_INFINITY : newcomerSpread);
+  applyRelayed(updates: readonly InboundUpdate[], from: string, newcomerSpread: number, echo: boolean): void {
+    for (const u of updates) {
+      // News queued here as `from` sent it: no message to `from` carries it back (`BroadcastQueue.take`).
+      if (this.#take(u, Number.POSITIVE_INFINITY, undefined, u.id === from ? Number.POSITIVE_INFINITY : newcomerSpread, echo ? from : undefined)) this.#queue.heardFrom(u.id, u.incarnation, u.state, from);
+    }
   }
 
   /**
@@ -233,10 +239,13 @@ export class MemberList {
    * suspicion. Old news is dropped on id, incarnation and state: a packed update's body is read only
    * when it may be news (then counted if malformed).
    */
-  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, newcomerSpread = spread): boolean {
+  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, newcomerSpread = spread, echoFrom?: string): boolean {
     let applied = false;
     const m = u.id === this.id ? undefined : this.members.get(u.id);
-    if (!this.#stale(u.id, m, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
+    if (this.#stale(u.id, m, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
+      // Gossip of news this node holds and spreads too: a transmission done by another (see `BroadcastQueue.echo`).
+      if (echoFrom !== undefined) this.#queue.echo(u.id, u.incarnation, u.state, echoFrom);
+    } else {
       const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
       if (whole === null) {
         this.#counters.malformed++;

@@ -1,0 +1,62 @@
+/**
+ * What piggybacking costs a node: rumor mongering with feedback (`BroadcastQueue.echo`: a copy of
+ * queued news that another member gossips to this node counts as one of the update's
+ * transmissions, so that a node stops relaying what the members around it are already spreading;
+ * a mass join's gossip was mostly such copies).
+ */
+import { describe, expect, test } from "bun:test";
+import { BroadcastQueue } from "../../src/membership/swim-queue.ts";
+import { SwimCore } from "../../src/membership/swim.ts";
+import type { MemberUpdate } from "../../src/membership/swim-types.ts";
+
+const update = (id: string, incarnation = 1, state: MemberUpdate["state"] = "alive"): MemberUpdate => ({ id, incarnation, state, address: "10.0.0.2", port: 9000 });
+
+describe("swim core - gossip with feedback", () => {
+  test("a copy of the queued news counts as a transmission; older news or another state does not", () => {
+    const q = new BroadcastQueue(() => 10);
+    q.push(update("a"));
+    q.push(update("b"));
+    expect(q.take(1000, 3).map((u) => u.id).sort()).toEqual(["a", "b"]); // each sent once, limit 3
+    q.echo("a", 0, "alive", "x"); // older: not the same news
+    q.echo("a", 1, "dead", "x"); // another state: not the same news
+    q.echo("c", 1, "alive", "x"); // nothing queued about it
+    expect(q.size).toBe(2);
+    q.echo("a", 1, "alive", "x"); // a's second transmission, done by another member
+    expect(q.size).toBe(2);
+    q.echo("a", 1, "alive", "y"); // its third: the limit, a leaves the queue
+    expect(q.size).toBe(1);
+    expect(q.take(1000, 3).map((u) => u.id)).toEqual(["b"]);
+    // An update's own cap bounds it the same way.
+    q.push(update("d"), 1);
+    q.echo("d", 1, "alive", "x");
+    expect(q.take(1000, 3).map((u) => u.id)).toEqual(["b"]);
+  });
+
+  test("a message to the member that sent this node an update last does not carry that update", () => {
+    const q = new BroadcastQueue(() => 10);
+    q.push(update("a"));
+    q.push(update("b"));
+    q.heardFrom("a", 1, "alive", "x");
+    q.heardFrom("b", 2, "alive", "x"); // not the queued update (incarnation 1): b goes to x too
+    expect(q.take(1000, 5, "x").map((u) => u.id)).toEqual(["b"]);
+    expect(q.take(1000, 5, "y").map((u) => u.id).sort()).toEqual(["a", "b"]);
+    q.echo("b", 1, "alive", "y"); // the latest to send b here
+    expect(q.take(1000, 5, "y").map((u) => u.id)).toEqual(["a"]);
+  });
+
+  test("a relayed newcomer's claim goes neither back to its senders nor on after the copies they sent", async () => {
+    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => new Promise(() => {}) });
+    const claim = update("newcomer");
+    const carries = (answer: Awaited<ReturnType<typeof core.handle>>): boolean => answer?.kind === "ack" && answer.updates.some((u) => u.id === "newcomer");
+    // Relayed by s0 (6 transmissions here at most): the ack to s0 does not carry it back.
+    expect(carries(await core.handle({ kind: "gossip", from: "s0", updates: [claim] }))).toBe(false);
+    expect(core.member("newcomer")?.state).toBe("alive");
+    // Two more members gossip the same claim: two of its six transmissions, done by them.
+    for (const from of ["s1", "s2"]) expect(carries(await core.handle({ kind: "gossip", from, updates: [claim] }))).toBe(false);
+    // Acks to a member that sent nothing carry it the four times left, then it is done.
+    const carried: boolean[] = [];
+    for (let i = 0; i < 6; i++) carried.push(carries(await core.handle({ kind: "gossip", from: "z", updates: [] })));
+    expect(carried).toEqual([true, true, true, true, false, false]);
+    expect(core.stats().queued).toBe(0);
+  });
+});
