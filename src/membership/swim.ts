@@ -98,11 +98,14 @@ const CAUGHT_UP = 2;
 
 /**
  * Messages' worth of queued updates (`maxPiggybackBytes` each) whose packed form a node keeps
- * between messages: a gossip round's messages (to `gossipNodes` members) and a probe's take the
- * same fewest-sent updates, so a quiet node re-encodes nothing; a long queue keeps 32 KB encoded
- * (the default budget), not a packed update per member.
+ * between messages: 256 KB at the default budget, about 1,200 updates, more than a node's queue
+ * held in a 1,000-node mass join (300 to 990). With 4 messages' worth (32 KB) most takes packed
+ * their updates again: fewest-sent first cycles through the whole queue, so past the budget most
+ * updates were released before they were taken again (packing the queue's updates, first packings
+ * and repacks, was 14% of a profiled worker's CPU). A saturated queue (4,096 updates at most)
+ * still keeps only this much encoded.
  */
-const ENCODED_MESSAGES = 4;
+const ENCODED_MESSAGES = 32;
 
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;

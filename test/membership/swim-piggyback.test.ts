@@ -2,12 +2,13 @@
  * What piggybacking costs a node: rumor mongering with feedback (`BroadcastQueue.echo`: a copy of
  * queued news that another member gossips to this node counts as one of the update's
  * transmissions, so that a node stops relaying what the members around it are already spreading;
- * a mass join's gossip was mostly such copies).
+ * a mass join's gossip was mostly such copies), and what the queue keeps packed between messages.
  */
 import { describe, expect, test } from "bun:test";
 import { BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import type { MemberUpdate } from "../../src/membership/swim-types.ts";
+import { packUpdate } from "../../src/membership/swim-wire.ts";
 
 const update = (id: string, incarnation = 1, state: MemberUpdate["state"] = "alive"): MemberUpdate => ({ id, incarnation, state, address: "10.0.0.2", port: 9000 });
 
@@ -58,5 +59,30 @@ describe("swim core - gossip with feedback", () => {
     for (let i = 0; i < 6; i++) carried.push(carries(await core.handle({ kind: "gossip", from: "z", updates: [] })));
     expect(carried).toEqual([true, true, true, true, false, false]);
     expect(core.stats().queued).toBe(0);
+  });
+});
+
+describe("swim core - the queue's packed updates", () => {
+  test("a queue of 600 updates (90 KB) is packed once: each update taken again carries the bytes packed at its first take", async () => {
+    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => new Promise(() => {}) });
+    for (let i = 0; i < 600; i++) core.learn({ ...update(`m${i}`), meta: { name: `m${i}`, team: "t".repeat(100) } });
+    const packed = new Map<MemberUpdate, Uint8Array>();
+    let again = 0;
+    let repacked = 0;
+    // Acks to empty gossip: each takes the fewest-sent updates that fit a message (8 KB), as toWire packs them.
+    for (let i = 0; i < 60; i++) {
+      const answer = await core.handle({ kind: "gossip", from: "s", updates: [] });
+      for (const u of answer?.kind === "ack" ? answer.updates : []) {
+        const bytes = packUpdate(u);
+        const before = packed.get(u);
+        if (before !== undefined) {
+          again++;
+          if (before !== bytes) repacked++;
+        }
+        packed.set(u, bytes);
+      }
+    }
+    expect(again).toBeGreaterThan(600); // every update was taken at least twice
+    expect(repacked).toBe(0);
   });
 });
