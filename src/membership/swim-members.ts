@@ -216,7 +216,7 @@ export class MemberList {
    * any news. (One lookup of each update's member: in a mass join most of them are old news, and
    * a second lookup of each freshly decoded id was 3% of a worker's CPU.) With `echo` (a request
    * `from` sent of its own accord, not an answer: an answer may carry back what this node just
-   * sent), a copy of news this node spreads too counts as one of its transmissions
+   * sent), a copy of an alive claim this node spreads too counts as one of its transmissions
    * (`BroadcastQueue.echo`).
    */
   applyRelayed(updates: readonly InboundUpdate[], from: string, newcomerSpread: number, echo: boolean): void {
@@ -243,8 +243,10 @@ export class MemberList {
     let applied = false;
     const m = u.id === this.id ? undefined : this.members.get(u.id);
     if (this.#stale(u.id, m, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
-      // Gossip of news this node holds and spreads too: a transmission done by another (see `BroadcastQueue.echo`).
-      if (echoFrom !== undefined) this.#queue.echo(u.id, u.incarnation, u.state, echoFrom);
+      // Gossip of an alive claim this node holds and spreads too: a transmission done by another
+      // (see `BroadcastQueue.echo`). Not a death: every survivor must hear of it, and one that the
+      // epidemic missed finds a dead member only by its own probe, a round of N probes away.
+      if (echoFrom !== undefined && u.state === "alive") this.#queue.echo(u.id, u.incarnation, u.state, echoFrom);
     } else {
       const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
       if (whole === null) {

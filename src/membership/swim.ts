@@ -842,7 +842,7 @@ export class SwimCore {
   /**
    * Apply a message's updates. An alive claim about a member new here, relayed by another member
    * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most. With
-   * `echo` (a request, not an answer), copies of news this node spreads count as its transmissions.
+   * `echo` (a request, not an answer), copies of alive claims this node spreads count as its transmissions.
    */
   #applyAll(updates: readonly InboundUpdate[], from: string, echo: boolean): void {
     this.#list.applyRelayed(updates, from, RELAYED_NEWCOMER_TRANSMITS, echo);

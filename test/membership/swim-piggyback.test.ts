@@ -60,6 +60,21 @@ describe("swim core - gossip with feedback", () => {
     expect(carried).toEqual([true, true, true, true, false, false]);
     expect(core.stats().queued).toBe(0);
   });
+
+  test("copies of a death gossiped to this node do not shorten its own gossip of it", async () => {
+    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => new Promise(() => {}) });
+    core.learn(update("gone"));
+    await core.handle({ kind: "gossip", from: "z", updates: [] }); // the first-hand claim goes out once
+    const death: MemberUpdate = { ...update("gone"), state: "dead", from: "s0" };
+    await core.handle({ kind: "gossip", from: "s0", updates: [death] });
+    expect(core.member("gone")?.state).toBe("dead");
+    let carried = 0;
+    const count = (answer: Awaited<ReturnType<typeof core.handle>>): void => void (answer?.kind === "ack" && answer.updates.some((u) => u.id === "gone" && u.state === "dead") && carried++);
+    for (const from of ["s1", "s2", "s3"]) count(await core.handle({ kind: "gossip", from, updates: [{ ...death, from }] }));
+    for (let i = 0; i < 10; i++) count(await core.handle({ kind: "gossip", from: "z", updates: [] }));
+    // 2 members: 6 × ⌈log10(3)⌉ = 6 transmissions, all of them this node's own (3 if the copies counted).
+    expect(carried).toBe(6);
+  });
 });
 
 describe("swim core - the queue's packed updates", () => {
