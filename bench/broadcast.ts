@@ -41,7 +41,7 @@
  * Prints tables and writes `bench/results/broadcast.json`. `--quick` (or `BENCH_QUICK=1`): N = 10
  * and 50, one round each, and 10 peers across processes.
  *
- * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u] [--processes 4] [--batch-interval 0.01]`
+ * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u] [--processes 4] [--batch-interval 0.01] [--mp-rounds 3]`
  *
  * @module
  */
@@ -309,10 +309,17 @@ function multiProcessPlan(): Array<[number, number, boolean]> {
   if (QUICK) return [[10, 1, true]];
   return [
     [50, 5, true],
-    [200, 3, true],
-    [200, 3, false],
+    [200, MP_ROUNDS, true],
+    [200, MP_ROUNDS, false],
   ];
 }
+
+/**
+ * `--mp-rounds R` (default 3, what issue #12's figure is the median of): rounds of the 200-peer
+ * scenarios across processes. More rounds show warm ones: in the first three, each process's JIT
+ * is still compiling the hot paths (`BENCH_THREADS=1` prints the threads' CPU).
+ */
+const MP_ROUNDS = process.argv.includes("--mp-rounds") ? Number(process.argv[process.argv.indexOf("--mp-rounds") + 1]) : 3;
 
 /** `--processes P` (default 4): the processes the multi-process scenarios spread their nodes over. */
 const PROCESSES = process.argv.includes("--processes") ? Number(process.argv[process.argv.indexOf("--processes") + 1]) : 4;
@@ -360,7 +367,7 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
   if (multi.length > 0) {
     printTable(
       `broadcast, batched, every peer replies: origin + N peers over ${PROCESSES} processes, loopback (medians, ms; CPU of all processes per round)`,
-      ["peers", "signed", "delivered", "broadcast()", "replies@origin", "replies everywhere", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node", "items in/node", "copies/node", "KB in/node"],
+      ["peers", "signed", "delivered", "broadcast()", "replies@origin", "replies everywhere", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node", "kernel share", "items in/node", "copies/node", "batch calls/node", "KB in/node"],
       multi.map((r) => [
         String(r.peers),
         r.signed ? "yes" : "no",
@@ -373,8 +380,10 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
         r.maxReplyCallsPerPeer,
         r.cpuMsPerRound,
         r.cpuMsPerNode,
+        r.cpuSystemShare,
         r.itemsPerNode,
         r.duplicatesPerNode,
+        r.batchesPerNode,
         Object.entries(r.kbInPerNode)
           .filter(([, kb]) => kb > 0)
           .map(([group, kb]) => `${group} ${kb}`)

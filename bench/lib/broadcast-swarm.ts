@@ -42,9 +42,13 @@ export interface MultiProcessResult {
   /** CPU milliseconds all processes spent on a round (broadcast, replies, settling), and that over the nodes. */
   cpuMsPerRound: number;
   cpuMsPerNode: number;
+  /** The share of that CPU time spent in the kernel (system time over user and system time; median of the rounds). */
+  cpuSystemShare: number;
   /** Items (events and replies) each node received in a round, new or not (mean), and how many of them were copies it held already. */
   itemsPerNode: number;
   duplicatesPerNode: number;
+  /** `_synapse.conversation.batch` calls each node made in a round (mean), with items or not. */
+  batchesPerNode: number;
   /** Kilobytes each node received in a round (mean; whole frames), by endpoint group (conversation, membership, rpc, other). */
   kbInPerNode: Record<string, number>;
   /** Signature checks of all processes over all rounds: on their threads, inline, and times a thread was found starved. */
@@ -132,8 +136,10 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
     const perPeer: number[] = [];
     const maxPerPeer: number[] = [];
     const cpu: number[] = [];
+    const sysShare: number[] = [];
     const items: number[] = [];
     const duplicates: number[] = [];
+    const batches: number[] = [];
     const kbIn: Array<Record<string, number>> = [];
     const incomplete: number[] = [];
     const checks: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0, pairs: 0 };
@@ -167,8 +173,10 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       perPeer.push(calls.reduce((a, b) => a + b, 0) / n);
       maxPerPeer.push(Math.max(0, ...calls));
       cpu.push(settled.reduce((sum, s) => sum + s.cpuMs, 0));
+      sysShare.push(settled.reduce((sum, s) => sum + s.sysMs, 0) / cpu[cpu.length - 1]!);
       items.push(settled.reduce((sum, s) => sum + s.received, 0) / total);
       duplicates.push(settled.reduce((sum, s) => sum + s.duplicates, 0) / total);
+      batches.push(settled.reduce((sum, s) => sum + s.batches, 0) / total);
       const groups: Record<string, number> = {};
       for (const s of settled) for (const [group, b] of Object.entries(s.bytesIn)) groups[group] = (groups[group] ?? 0) + b / 1024 / total;
       kbIn.push(groups);
@@ -190,8 +198,10 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       maxReplyCallsPerPeer: median(maxPerPeer),
       cpuMsPerRound: ms(median(cpu)),
       cpuMsPerNode: ms(median(cpu) / total),
+      cpuSystemShare: ms(median(sysShare)),
       itemsPerNode: ms(median(items)),
       duplicatesPerNode: ms(median(duplicates)),
+      batchesPerNode: ms(median(batches)),
       checks,
       kbInPerNode: Object.fromEntries(Object.keys(kbIn[0] ?? {}).map((group) => [group, Math.round(median(kbIn.map((k) => k[group] ?? 0)) * 10) / 10])),
     };

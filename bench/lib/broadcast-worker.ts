@@ -18,7 +18,7 @@
  * - `wait { nonce, endpoint, seconds }`: answer `waited` once every node here holds every reply to
  *   `nonce` (or after `seconds`): when the last node here ran the handler, when each node here
  *   held every reply (the last of them), the origin's time (when it is here), how many nodes did.
- * - `settle`: let background work finish; answer `settled { calls, cpuMs, received, duplicates, bytesIn }`: the reply-carrying
+ * - `settle`: let background work finish; answer `settled { calls, cpuMs, sysMs, received, duplicates, batches, bytesIn }`: the reply-carrying
  *   calls made since the last `settle`, by caller id, and this process's CPU time since then.
  * - `stop`: stop every node and exit.
  *
@@ -27,6 +27,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { Node, Pool, kw, type CallContext, type NodeOptions } from "../../src/index.ts";
 import { benchNodeOptions, countReplyCalls } from "./broadcast-calls.ts";
 import { sharedVerifier, shareVerifiedSignatures } from "../../src/security/records.ts";
@@ -53,7 +54,7 @@ export type BroadcastAnswer =
   | { type: "status"; minKnown: number }
   | { type: "broadcasted"; nonce: string; t0: number; returnedAt: number }
   | { type: "waited"; nodes: number; complete: number; deliveredAt: number | null; everywhereAt: number | null; originAt: number | null }
-  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; received: number; duplicates: number; bytesIn: Record<string, number>; checks: Checks }
+  | { type: "settled"; calls: Array<[string, number]>; cpuMs: number; sysMs: number; received: number; duplicates: number; batches: number; bytesIn: Record<string, number>; checks: Checks }
   | { type: "error"; message: string };
 
 /**
@@ -88,20 +89,39 @@ if (process.env.BENCH_THREAD_ALWAYS === "1") sharedVerifier().starvedBelow = 0;
 let cpuMark = process.cpuUsage();
 let checksMark: Checks = { onThread: 0, inline: 0, starved: 0, mac: 0, pairs: 0 };
 /** The nodes' items received (events and replies, new or not), duplicates dropped and bytes received by endpoint group, at the last `settle`. */
-let itemsMark: ReturnType<typeof itemCounts> = { received: 0, duplicates: 0, bytesIn: {} };
+let itemsMark: ReturnType<typeof itemCounts> = { received: 0, duplicates: 0, batches: 0, bytesIn: {} };
 
-function itemCounts(): { received: number; duplicates: number; bytesIn: Record<string, number> } {
+function itemCounts(): { received: number; duplicates: number; batches: number; bytesIn: Record<string, number> } {
   let received = 0;
   let duplicates = 0;
+  let batches = 0;
   const bytesIn: Record<string, number> = {};
   for (const n of nodes) {
     received += n.conversationLayer.stats.eventsReceived;
     duplicates += n.conversationLayer.stats.duplicatesDropped;
+    batches += n.conversationLayer.stats.batchesSent;
     for (const [group, counts] of Object.entries(n.metrics().traffic)) bytesIn[group] = (bytesIn[group] ?? 0) + counts.bytes_received;
   }
-  return { received, duplicates, bytesIn };
+  return { received, duplicates, batches, bytesIn };
 }
 let onComplete: (() => void) | null = null;
+
+/** CPU ms of this process's threads by name (`/proc/self/task`; Linux only, else empty): the JS thread, the collector's, the JIT's. */
+function threadCpu(): Map<string, number> {
+  const byName = new Map<string, number>();
+  try {
+    for (const tid of readdirSync("/proc/self/task")) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const name = tid === String(process.pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    }
+  } catch {
+    // not Linux
+  }
+  return byName;
+}
+let threadsMark = threadCpu();
 
 function answer(message: BroadcastAnswer): void {
   process.send?.(message);
@@ -216,10 +236,16 @@ async function handle(command: BroadcastCommand): Promise<void> {
     case "settle": {
       for (let i = 0; i < 4; i++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
       const cpu = process.cpuUsage(cpuMark);
-      cpuMark = process.cpuUsage();
+      if (process.env.BENCH_THREADS) {
+        // `BENCH_THREADS=1`: each settle prints the CPU of this process's threads since the last one, by thread name.
+        const now = threadCpu();
+        const parts = [...now].map(([name, t]) => [name, t - (threadsMark.get(name) ?? 0)] as const).filter(([, t]) => t > 0);
+        process.stderr.write(`threads pid ${process.pid}: ${parts.map(([name, t]) => `${name} ${t}`).join(", ")}\n`);
+      }
       const items = itemCounts();
       const received = items.received - itemsMark.received;
       const duplicates = items.duplicates - itemsMark.duplicates;
+      const batches = items.batches - itemsMark.batches;
       const bytesIn = Object.fromEntries(Object.entries(items.bytesIn).map(([group, b]) => [group, b - (itemsMark.bytesIn[group] ?? 0)]));
       itemsMark = items;
       const counted = [...byCaller];
@@ -233,7 +259,10 @@ async function handle(command: BroadcastCommand): Promise<void> {
       const pairs = nodes.reduce((sum, n) => sum + (n.records.macs?.stats.keysDerived ?? 0), 0);
       const checks = { onThread: onThread - checksMark.onThread, inline: inline - checksMark.inline, starved: starved - checksMark.starved, mac: mac - checksMark.mac, pairs: pairs - checksMark.pairs };
       checksMark = { onThread, inline, starved, mac, pairs };
-      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, received, duplicates, bytesIn, checks });
+      // The next window starts here: the counting above (every node's metrics) is not charged to the next round.
+      if (process.env.BENCH_THREADS) threadsMark = threadCpu();
+      cpuMark = process.cpuUsage();
+      return answer({ type: "settled", calls: counted, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, received, duplicates, batches, bytesIn, checks });
     }
     case "stop":
       await Promise.all(nodes.map((n) => n.stop({ leave: false })));

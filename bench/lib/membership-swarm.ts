@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { Node, type NodeOptions } from "../../src/index.ts";
-import type { Census, WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+import type { Census, DetectionPair, WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+import type { TraceBucket } from "./membership-kill-trace.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 
 /** How the nodes keep their membership. */
@@ -127,11 +128,13 @@ export interface Detection {
   swim: SwimTotals;
   awarenessAtKill: { max: number; mean: number };
   /** The ten latest pairs: seconds from the kill, the killed node and the survivor (8 characters), whose verdict, and the survivor's view (see `DetectionPair`). */
-  latest: Array<{ at: number; id: string; node: string; own: boolean; swim: string; doubts: number; awareness: number; newer: number; heardAgo: number | null; ownedAtKill: boolean; stateAtKill: string }>;
+  latest: Array<{ at: number; id: string; node: string; own: boolean; swim: string; doubts: number; awareness: number; newer: number; heardAgo: number | null; ownedAtKill: boolean; stateAtKill: string; trace?: DetectionPair["trace"] }>;
   /** Pairs whose survivor's bridge did not own the killed node at the kill (heartbeats decided its liveness), and of those the latest, seconds from the kill. */
   unowned: { pairs: number; latest: number | null };
   /** Pairs whose survivor held the killed node at a newer incarnation than some other node of its process (see `DetectionPair.newer`), and of those the latest, seconds from the kill. */
   newer: { pairs: number; latest: number | null };
+  /** With `BENCH_TRACE_KILL=1`: each surviving worker's nodes' trace buckets, averaged (see `membership-kill-trace.ts`). */
+  traceMean?: TraceBucket[][];
 }
 
 function spreadOf(values: number[]): Spread {
@@ -161,8 +164,9 @@ function detectionOf(gone: Array<Extract<WorkerAnswer, { type: "gone" }>>, kille
     cpuSeconds: gone.map((g) => Math.round(g.cpu * 100) / 100),
     swim: sumSwim(gone.map((g) => g.swim)),
     awarenessAtKill: { max: Math.max(0, ...scores), mean: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length) },
-    latest: [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10).map((p) => ({ at: s(p.offline), id: p.id.slice(0, 8), node: p.node.slice(0, 8), own: p.own, swim: p.swim, doubts: p.doubts, awareness: p.awareness, newer: p.newer, heardAgo: p.heardAgo, ownedAtKill: p.ownedAtKill, stateAtKill: p.stateAtKill })),
+    latest: [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10).map((p) => ({ at: s(p.offline), id: p.id.slice(0, 8), node: p.node.slice(0, 8), own: p.own, swim: p.swim, doubts: p.doubts, awareness: p.awareness, newer: p.newer, heardAgo: p.heardAgo, ownedAtKill: p.ownedAtKill, stateAtKill: p.stateAtKill, ...(p.trace ? { trace: p.trace } : {}) })),
     unowned: { pairs: pairs.filter((p) => !p.ownedAtKill).length, latest: pairs.some((p) => !p.ownedAtKill) ? Math.max(...pairs.filter((p) => !p.ownedAtKill).map((p) => s(p.offline))) : null },
+    ...(gone.some((g) => g.traceMean) ? { traceMean: gone.map((g) => g.traceMean ?? []) } : {}),
     newer: { pairs: pairs.filter((p) => p.newer > 0).length, latest: pairs.some((p) => p.newer > 0) ? Math.max(...pairs.filter((p) => p.newer > 0).map((p) => s(p.offline))) : null },
   };
 }
@@ -364,14 +368,20 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     let detection: Detection | null = null;
     try {
       const gone = await Promise.all(watching);
-      const ats = [...gone.map((g) => g.at), await seedGone];
+      // A worker whose nodes did not all see the kill in time answers anyway (`stuck`): reported, not timed.
+      if (gone.some((g) => g.stuckPairs)) console.error(`kill watch: pairs still waiting after 45 s: ${JSON.stringify(gone.map((g) => ({ pairs: g.stuckPairs ?? 0, some: g.stuck ?? [] })))}`);
+      // The seed too (not waited for past the watch's 60 s: then not timed).
+      const seedAt = await Promise.race([seedGone, Bun.sleep(Math.max(0, killedAt + 60_000 - Date.now())).then(() => Number.NaN)]);
+      const ats = [...gone.map((g) => g.at), seedAt];
       offlineEverywhere = (Math.max(...ats) - killedAt) / 1000;
       const delays = gone.flatMap((g) => g.times.map((t) => (t - killedAt) / 1000)).sort((a, b) => a - b);
       const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] ?? 0;
       offlineDelays = { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
       detection = detectionOf(gone, killedAt);
-    } catch {
+      if (gone.some((g) => g.stuckPairs) || Number.isNaN(seedAt)) offlineEverywhere = null;
+    } catch (error) {
       offlineEverywhere = null; // not every node saw them go within 60 s
+      console.error(`kill watch: ${String(error)}`);
     }
     return {
       mode,

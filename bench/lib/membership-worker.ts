@@ -35,6 +35,12 @@
  *   bytes, its peers and connections, and the object types whose counts changed most since its
  *   previous line (no GC first: counts include garbage not yet swept).
  *
+ * Tracing the kill: with `BENCH_TRACE_KILL=1` each surviving node's messages, acks, copies of the
+ * killed nodes' deaths, gossip, probes, queue and local health are counted by second from the kill
+ * (`membership-kill-trace.ts`); the ten latest pairs of each worker carry their survivor's, every
+ * pair the copies of its death that came before its offline. A watch that has not ended after
+ * 45 s answers anyway, naming the pairs still waiting (`stuck`).
+ *
  * Run by the parent only: `bun bench/lib/membership-worker.ts`.
  *
  * @module
@@ -44,6 +50,7 @@ import { bunTransport } from "../../src/transport/bun-transport.ts";
 import type { Transport } from "../../src/transport/socket.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 import { heapSampler, snapshotAfterKill, writeSnapshot } from "./membership-heap-trace.ts";
+import { traceKill, type PairTrace, type TraceBucket } from "./membership-kill-trace.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
@@ -59,7 +66,7 @@ export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
   | { type: "joined"; at: number; cpu: number; took: number[] }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
-  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number }
+  | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number; traceMean?: TraceBucket[]; stuck?: Array<Record<string, unknown>>; stuckPairs?: number }
   | { type: "census"; census: Census }
   | { type: "error"; message: string };
 
@@ -127,6 +134,8 @@ export interface DetectionPair {
   /** At the kill: whether SWIM decided the killed node's liveness at the survivor (the bridge owned it) and what SWIM held about it. */
   ownedAtKill: boolean;
   stateAtKill: string;
+  /** With `BENCH_TRACE_KILL=1` (see `membership-kill-trace.ts`): the copies of the death the survivor got; for the worker's ten latest pairs also its buckets. */
+  trace?: Partial<PairTrace>;
 }
 
 const nodes: Node[] = [];
@@ -324,6 +333,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const ownedAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.owns(id) ?? false]))]));
       const stateAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.state ?? "none"]))]));
       const lowest = new Map([...ids].map((id) => [id, Math.min(...nodes.map((n) => incAtKill.get(n.id)!.get(id)!).filter((i) => i > 0))]));
+      const trace = process.env.BENCH_TRACE_KILL === "1" ? traceKill(nodes, ids, Date.now(), (node, id) => left.get(node)?.has(id) ?? false) : null;
       // How late this process's event loop ran while the kill spread (a 50 ms tick's lateness, at most).
       let lagMax = 0;
       let tick = performance.now();
@@ -333,12 +343,22 @@ async function handle(command: WorkerCommand): Promise<void> {
         tick = now;
       }, 50);
       const offs: Array<() => void> = [];
-      const done = () => {
-        if (pending.size > 0) return;
+      // Past 45 s (the parent waits 60: this event loop may run seconds late), the answer comes anyway, naming the pairs still waiting (`stuck`).
+      let answered = false;
+      const late = setTimeout(() => done(true), 45_000);
+      const done = (anyway = false) => {
+        if ((pending.size > 0 && !anyway) || answered) return;
+        answered = true;
+        clearTimeout(late);
         clearInterval(lag);
         for (const off of offs) off();
+        if (trace) {
+          trace.stop();
+          for (const p of [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10)) p.trace = { ...p.trace, buckets: trace.buckets(p.node) };
+        }
         const swim = diffSwim(swimAtKill, sumSwim(nodes.map((n) => n.membership.stats.swim)));
-        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill });
+        const stuck = nodes.flatMap((n) => [...left.get(n.id)!].map((id) => ({ node: n.id.slice(0, 8), id: id.slice(0, 8), swim: n.membership.gossip?.core?.member(id)?.state ?? "none", from: n.membership.gossip?.core?.member(id)?.from?.slice(0, 8) ?? null, owned: n.membership.gossip?.owns(id) ?? false, inTable: n.membership.table.has(id), awareness: n.membership.stats.swim?.awareness ?? 0 })));
+        answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill, ...(trace ? { traceMean: trace.mean() } : {}), ...(stuck.length > 0 ? { stuck: stuck.slice(0, 20), stuckPairs: stuck.length } : {}) });
       };
       for (const node of nodes) {
         const waiting = left.get(node.id)!;
@@ -359,7 +379,7 @@ async function handle(command: WorkerCommand): Promise<void> {
             const member = node.membership.gossip?.core?.member(peer.id);
             const own = member?.from === node.id;
             const stats = node.membership.stats.swim;
-            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (incAtKill.get(node.id)!.get(peer.id) ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: ((h) => (h === undefined ? null : Math.round((killAt - h) * 100) / 100))(heardAtKill.get(node.id)!.get(peer.id)), ownedAtKill: ownedAtKill.get(node.id)!.get(peer.id)!, stateAtKill: stateAtKill.get(node.id)!.get(peer.id)! });
+            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (incAtKill.get(node.id)!.get(peer.id) ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: ((h) => (h === undefined ? null : Math.round((killAt - h) * 100) / 100))(heardAtKill.get(node.id)!.get(peer.id)), ownedAtKill: ownedAtKill.get(node.id)!.get(peer.id)!, stateAtKill: stateAtKill.get(node.id)!.get(peer.id)!, ...(trace ? { trace: trace.copies(node.id, peer.id) ?? {} } : {}) });
             if (waiting.size > 0) return;
             pending.delete(node.id);
             done();

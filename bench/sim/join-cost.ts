@@ -4,7 +4,8 @@
  * seed at once, as the swarm bench's workers do. Counted until every node sees every other alive,
  * and for `--after` seconds more (the exchanges that follow the catch-up pulls): member records in
  * push-pull requests and answers (catch-up pulls apart), push-pulls, catch-up pulls, all messages
- * and their bytes (map form), and the simulated seconds to all know all; and of the records in
+ * and their bytes (map form), the updates piggybacked (sent, and received as old news), the updates
+ * queued swarm-wide when all knew all, and the simulated seconds to all know all; and of the records in
  * push-pull answers (catch-ups included), how many were made for that answer (`answerRecordsMade`:
  * what the packed form encodes) rather than kept from an earlier one (`swim-records.ts`). A simulated node costs no
  * CPU, so this counts the work a join hands out, not how long it takes on loaded cores.
@@ -67,6 +68,7 @@ for (const n of sizes) {
       break;
     }
   }
+  const queuedAtConvergence = net.nodes.reduce((a, node) => a + node.core.stats().queued, 0);
   await net.clock.runUntil(net.clock.now + after);
   const stats = net.nodes.map((node) => node.core.stats());
   const sum = (f: (s: (typeof stats)[number]) => number): number => stats.reduce((a, s) => a + f(s), 0);
@@ -83,6 +85,9 @@ for (const n of sizes) {
       catchUps: sum((s) => s.catchUps),
       joins: sum((s) => s.joins),
       gossipSent: sum((s) => s.gossipSent),
+      updatesSent: sum((s) => s.updatesSent),
+      updatesIgnored: sum((s) => s.updatesIgnored),
+      queuedAtConvergence,
       messages: net.total("msgsOut"),
       megabytes: Math.round(net.total("bytesOut") / 1e5) / 10,
       wallSeconds: Math.round((performance.now() - started) / 100) / 10,

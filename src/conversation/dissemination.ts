@@ -35,7 +35,7 @@ import { Repairs } from "./repair.ts";
 import { PeerViews, type PeerView } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import type { Gossip } from "./gossip.ts";
-import { BATCH_BYTES, authorOf, itemKey, keyHash, readItems, sizeBound, toWire, type Item, type RawItem, type WireItem } from "./batch-items.ts";
+import { BATCH_BYTES, authorOf, itemBound, itemKey, keyHash, readItems, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, release, wiresFor, within, type Entry } from "./item-memory.ts";
 import type { MaybePromise } from "./log.ts";
 
@@ -158,8 +158,7 @@ export class Dissemination {
   private send(item: Item, known: ReadonlySet<string>, hot: boolean, key?: string, own = false, relayView?: PeerView, now?: number): Promise<number> | null {
     const self = this.selfId;
     const author = authorOf(item);
-    const wire = toWire(item);
-    const size = this.interval === null ? Infinity : sizeBound(wire);
+    const size = this.interval === null ? Infinity : itemBound(item);
     let plain: Peer[];
     let pushed: Promise<void> | null = null;
     if (size > BATCH_BYTES) {
@@ -176,7 +175,7 @@ export class Dissemination {
         peers?.add(author);
         // Only an item this node pushes is waited for: one that came in a pull's answer is held
         // already by the node that answered.
-        pushed = this.learn(key ?? itemKey(item), item, wire, size, peers, hot, hot && author === self, now);
+        pushed = this.learn(key ?? itemKey(item), item, size, peers, hot, hot && author === self, now);
       }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
@@ -199,14 +198,14 @@ export class Dissemination {
    * without one: an author's `emit` then resolves when at least one Bun peer holds the item (in a
    * swarm of two, every peer), as it resolved when every peer had answered before batching.
    */
-  private learn(key: string, item: Item, wire: WireItem, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs()): Promise<void> | null {
+  private learn(key: string, item: Item, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs()): Promise<void> | null {
     if (this.entries.has(key) || this.stopped) return null;
     this.newest = this.round;
     const pushes = hot ? 0 : HOT_PUSHES;
-    const entry: Entry = { item, wire, ref: null, at: this.round, learntAt: now, size, hash: keyHash(key), peers, pushes, waiters: [] };
+    const entry: Entry = { item, wire: null, ref: null, at: this.round, learntAt: now, size, hash: keyHash(key), peers, pushes, waiters: null };
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     this.memory.add(key, entry);
-    const settled = wait ? new Promise<void>((resolve) => entry.waiters.push(resolve)) : null;
+    const settled = wait ? new Promise<void>((resolve) => (entry.waiters = [resolve])) : null;
     this.resume();
     return settled;
   }

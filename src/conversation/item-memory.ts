@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { DigestSet, MAX_DIGEST_HASHES, readDigest, toRefWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
+import { DigestSet, MAX_DIGEST_HASHES, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -28,8 +28,8 @@ export const KEEP_SECONDS = 10;
 /** One remembered item. */
 export interface Entry {
   item: Item;
-  /** The item as it travels (made once: every push and answer sends this same object). */
-  wire: WireItem;
+  /** The item as it travels (made the first time a peer gets it whole, then every push and answer sends this same object; null until then). */
+  wire: WireItem | null;
   /** Its form by reference ({@link toRefWire}), made the first time a peer that takes it gets the item. */
   ref: WireItem | null;
   /** Round this node learnt the item in, and when (ms, monotonic). */
@@ -39,8 +39,8 @@ export interface Entry {
   size: number;
   /** Peers it was pushed to by this node's rounds. */
   pushes: number;
-  /** Whoever waits for its first push to be answered (an author's `emit`). */
-  waiters: Array<() => void>;
+  /** Whoever waits for its first push to be answered (an author's `emit`); null for nobody (most entries: no array each). */
+  waiters: Array<() => void> | null;
   /** Its key's hash, for digests. */
   hash: number;
   /**
@@ -52,7 +52,10 @@ export interface Entry {
 
 /** Settle whoever waits for the entry's first push. */
 export function release(e: Entry): void {
-  if (e.waiters.length > 0) e.waiters.splice(0).forEach((resolve) => resolve());
+  const waiters = e.waiters;
+  if (waiters === null) return;
+  e.waiters = null;
+  for (const resolve of waiters) resolve();
 }
 
 /**
@@ -61,8 +64,13 @@ export function release(e: Entry): void {
  * hello offered `mac`, asked only then), else without them (docs/security.md#record-macs).
  */
 export function wiresFor(entries: Entry[], macs: () => boolean, refs = false): WireItem[] {
-  const wires = refs ? entries.map((e) => (e.ref ??= toRefWire(e.item, e.wire))) : entries.map((e) => e.wire);
+  const wires = refs ? entries.map((e) => (e.ref ??= toRefWire(e.item, wireOf(e)))) : entries.map(wireOf);
   return wires.some((w) => ("event" in w ? w.mac : w.reply.mac)) && !macs() ? wires.map(withoutMac) : wires;
+}
+
+/** The entry's item as it travels whole ({@link toWire}), made once. */
+export function wireOf(e: Entry): WireItem {
+  return (e.wire ??= toWire(e.item));
 }
 
 /** The entries of `pool` that pass `wanted`, within `budget` bytes (their size bounds), in order. */
@@ -176,10 +184,14 @@ export class ItemMemory {
     let matched = 0;
     let sentNow: Set<string> | null = null;
     const order = this.order;
-    for (let i = this.head; i < order.length; i++) {
-      const e = order[i]!;
-      if (have.has(e.hash)) matched++;
-      else if (!(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(e);
+    // The hashes are read from this node's own digest (in the order learnt, as the entries): an
+    // entry the caller lists is never touched (most of them: the walk reads one array, not every
+    // entry object).
+    const d = this.digest;
+    for (let i = this.head, at = this.start; i < order.length; i++, at += 4) {
+      const hash = ((d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!) >>> 0;
+      if (have.has(hash)) matched++;
+      else if (!(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(order[i]!);
     }
     return { answer, unknown: have.size > matched };
   }

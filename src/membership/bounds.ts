@@ -135,15 +135,46 @@ export class PeerCap {
 type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, "port"> };
 
 /**
- * Release the pool's channels of `target` (a peer that left the table, or was never admitted),
- * except an address and port that another known peer is still reached at.
+ * Releases the pool's channels of peers that left the table (or were never admitted), except an
+ * address and port that another known peer is still reached at. The releases asked for within one
+ * turn of the event loop are checked against the table in one walk, at its end: a killed process's
+ * peers leave each node together (250 at once in the swarm bench), and a walk for each was O(N²).
  */
-export function releaseChannels(table: Pick<PeerTable, "list">, target: Target, release: (host: string, port: number) => void): void {
-  const port = target.peer.port;
-  for (const address of [target.dialHost, target.fallbackHost]) {
-    if (address === null) continue;
-    const shared = table.list().some((e) => e.peer.port === port && (e.dialHost === address || e.fallbackHost === address));
-    if (!shared) release(address, port);
+export class ChannelReleases {
+  #pending: Array<{ host: string; port: number }> = [];
+
+  constructor(
+    private readonly table: Pick<PeerTable, "list">,
+    private readonly release: (host: string, port: number) => void,
+  ) {}
+
+  /** Release `target`'s channels once this turn is over, unless a known peer is reached there then. */
+  add(target: Target): void {
+    const port = target.peer.port;
+    if (this.#pending.length === 0) queueMicrotask(() => this.flush());
+    this.#pending.push({ host: target.dialHost, port });
+    if (target.fallbackHost !== null) this.#pending.push({ host: target.fallbackHost, port });
+  }
+
+  /** Release what is pending now (one walk over the table). */
+  flush(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    const ports = new Set(pending.map((p) => p.port));
+    // The addresses still in use at the ports concerned (entries' port read without their records).
+    const used = new Set<string>();
+    for (const e of this.table.list()) {
+      if (!ports.has(e.port)) continue;
+      used.add(`${e.dialHost} ${e.port}`);
+      if (e.fallbackHost !== null) used.add(`${e.fallbackHost} ${e.port}`);
+    }
+    for (const { host, port } of pending) {
+      const key = `${host} ${port}`;
+      if (used.has(key)) continue;
+      used.add(key); // released once
+      this.release(host, port);
+    }
   }
 }
 

@@ -42,7 +42,7 @@ type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, 
 export interface GossipHost {
   /** This node's record (its meta goes into its alive updates). */
   self(): Peer;
-  readonly table: Pick<PeerTable, "get" | "touch" | "list"> & Partial<Pick<PeerTable, "memberStore">>;
+  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "list"> & Partial<Pick<PeerTable, "memberStore">>;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
@@ -212,7 +212,7 @@ export class Gossip {
    * @returns true when SWIM holds the peer alive and the exchange (if any) was answered.
    */
   exchange(entry: PeerEntry, timeout = this.options.joinTimeout, seed = false): Promise<boolean> {
-    const core = this.#core, id = entry.peer.id, pending = this.#exchanges.get(id);
+    const core = this.#core, id = entry.id, pending = this.#exchanges.get(id);
     if (!core?.running) return Promise.resolve(false);
     if (pending) return pending;
     const known = core.member(id), join = seed && !core.joined && this.#speaksSwim(entry);
@@ -255,11 +255,11 @@ export class Gossip {
     let entry = typeof message.from === "string" ? this.host.table.get(message.from) : undefined;
     // A sender not held yet that introduced itself from its own address is taken first-hand.
     entry ??= this.#introduced(message, remoteAddress);
-    const sender = entry !== undefined && fromPeerAddress({ address: entry.peer.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress) ? entry : null;
+    const sender = entry !== undefined && fromPeerAddress({ address: entry.address, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost }, remoteAddress) ? entry : null;
     const known = sender !== null;
     if (sender) {
       swimBit(sender, KNOWS_THIS_NODE, true);
-      core.heardFrom(sender.peer.id);
+      core.heardFrom(sender.id);
     }
     // A ping from a member not heard of yet (it joined a moment ago) is still acked, so that it is
     // not suspected for it; so is any message from a member SWIM holds dead, from its address (the
@@ -268,7 +268,7 @@ export class Gossip {
     const heldDead = held?.state === "dead" && fromPeerAddress({ address: held.address, ...dialTarget(held.address) }, remoteAddress);
     if (!known && kind !== "ping" && !heldDead) throw new EndpointError(ErrorCode.BadRequest, "swim message refused: its sender is not a known peer at that address");
     // A message from a peer is news that it is alive: its last_seen moves, as a heartbeat's would.
-    if (sender && swimBit(sender, SWIM_OWNED)) this.host.table.touch(sender.peer.id, nowSeconds());
+    if (sender && swimBit(sender, SWIM_OWNED)) this.host.table.touch(sender.id, nowSeconds());
     const answer = await core.handle(known ? message : { ...message, ...(kind === "push_pull" ? { members: [] } : { updates: [] }) });
     if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
     // Packed updates only to an asker that said it reads them (swim-wire.ts).
@@ -339,9 +339,9 @@ export class Gossip {
     return this.host.call(target, SWIM_ENDPOINTS[message.kind], [toWire(message, { pack: this.#offered(target, SWIM_PACKED_FEATURE), reads: true })], timeout);
   }
 
-  /** Where to call member `to`: its table entry when held at that port, else its address. */
+  /** Where to call member `to`: its table entry's hosts when held at that port (not the entry: its `peer` is made at each read), else its address. */
   #targetOf(to: SwimTarget, entry = to.id === undefined ? undefined : this.host.table.get(to.id)): Target {
-    return entry && entry.peer.port === to.port ? entry : { ...dialTarget(to.address), peer: { port: to.port } };
+    return entry && entry.port === to.port ? { dialHost: entry.dialHost, fallbackHost: entry.fallbackHost, peer: { port: to.port } } : { ...dialTarget(to.address), peer: { port: to.port } };
   }
 
   /** SWIM changed its mind about a member: the table and the node's events follow. */
@@ -353,7 +353,7 @@ export class Gossip {
           const peer = peerOf(member);
           if (!peer || !this.host.admit(peer, "gossip")) return;
         } else {
-          if (isMap(member.meta)) Object.assign(entry.peer, pickMeta(member.meta));
+          if (isMap(member.meta)) this.host.table.refresh(member.id, pickMeta(member.meta));
           if (previous === "suspect") this.host.emit("peer.alive", entry.peer);
         }
         this.#own(member.id, true);

@@ -24,7 +24,7 @@ export { membershipTiming, poolCapacity, type JoinOptions, type MembershipOption
 export { registerMembershipEndpoints } from "./endpoints.ts";
 export { LEAVE_FEATURE, LEAVE_TIMEOUT, leaveRefusal, sendLeave, speaksLeave, type LeaveHost } from "./leave.ts";
 export type { AdmitOptions, Discovery, DiscoveryHost, IntroduceResult, TaskScheduler } from "./discovery.ts";
-export { Admission, PeerCap, releaseChannels, DEFAULT_MAX_PEERS, MAX_LISTED_PEERS, MAX_PENDING_PROBES, UNVERIFIED_PER_SOURCE, UNVERIFIED_WINDOW, PROBES_PER_HOST, FAILED_PROBES_PER_HOST, maxPeersOption, type AdmissionCounts, type AdmissionHost } from "./bounds.ts";
+export { Admission, PeerCap, ChannelReleases, DEFAULT_MAX_PEERS, MAX_LISTED_PEERS, MAX_PENDING_PROBES, UNVERIFIED_PER_SOURCE, UNVERIFIED_WINDOW, PROBES_PER_HOST, FAILED_PROBES_PER_HOST, maxPeersOption, type AdmissionCounts, type AdmissionHost } from "./bounds.ts";
 export { discoveriesFromOptions, type DiscoveryFactory, type MembershipDiscoveries } from "./discoveries.ts";
 export { SeedDiscovery, type SeedHost, type SeedStatus, type SeedTiming } from "./seed-discovery.ts";
 export { Liveness, type HeartbeatCounts, type HeartbeatTarget, type LivenessHost, type LivenessTiming } from "./liveness.ts";

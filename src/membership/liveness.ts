@@ -34,7 +34,7 @@ export interface LivenessHost {
   /** True while the node runs; no round starts otherwise. */
   running(): boolean;
   /** The known peers. */
-  readonly table: Pick<PeerTable, "list" | "get" | "touch" | "remove">;
+  readonly table: Pick<PeerTable, "list" | "get" | "touch" | "refresh" | "remove">;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
   call(target: HeartbeatTarget, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
   /** Add a peer that answered although it was not known (back in the swarm). */
@@ -134,7 +134,7 @@ export class Liveness {
     const key = this.host.unownedKey?.();
     if (key !== undefined && this.unownedCache?.key === key) return this.unownedCache.entries;
     const owned = this.host.owned ?? (() => false);
-    const entries = this.host.table.list().filter((entry) => !owned(entry.peer.id));
+    const entries = this.host.table.list().filter((entry) => !owned(entry.id));
     this.unownedCache = key === undefined ? null : { key, entries };
     return entries;
   }
@@ -181,7 +181,7 @@ export class Liveness {
       const now = this.now();
       const entry = host.table.get(id);
       if (entry) {
-        refresh(entry.peer, info);
+        host.table.refresh(id, refreshed(info));
         host.table.touch(id, now);
         host.heard(entry.peer);
       } else if ((this.left.get(id) ?? -1) >= leavesBefore) {
@@ -189,8 +189,7 @@ export class Liveness {
         return false;
       } else {
         // Dropped (or never admitted) but alive: back in the swarm.
-        const peer: Peer = { ...target.peer, capabilities: [...target.peer.capabilities], last_seen: now };
-        refresh(peer, info);
+        const peer: Peer = Object.assign({ ...target.peer, capabilities: [...target.peer.capabilities], last_seen: now }, refreshed(info));
         const back = host.admit(peer, "heartbeat", { extensions: target.extensions });
         if (back) host.heard(back.peer);
       }
@@ -255,7 +254,9 @@ export class Liveness {
       const oldest = this.lost.keys().next().value;
       if (oldest !== undefined) this.lost.delete(oldest);
     }
-    this.lost.set(entry.peer.id, { target: { ...entry }, droppedAt: now, nextProbe: now + this.probeWait() });
+    // Its fields, not a spread: the entry's record is an accessor (`TableEntry`).
+    const target: HeartbeatTarget = { peer: entry.peer, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost, extensions: entry.extensions };
+    this.lost.set(target.peer.id, { target, droppedAt: now, nextProbe: now + this.probeWait() });
   }
 
   /** Put heartbeat rounds and reaping on the scheduler, once. */
@@ -287,11 +288,14 @@ export class Liveness {
 }
 
 /**
- * Copy what a heartbeat answer's `self` says into a peer record. The capability list is the
- * table's shared one (as gossip's updates give it), not the decoded array of each answer.
+ * What a heartbeat answer's `self` says of a peer record's name, kind and capabilities (those it
+ * gives). The capability list is the table's shared one (as gossip's updates give it), not the
+ * decoded array of each answer.
  */
-function refresh(peer: Peer, info: Partial<Pick<Peer, "name" | "kind" | "capabilities">>): void {
-  if (info.name !== undefined) peer.name = info.name;
-  if (info.kind !== undefined) peer.kind = info.kind;
-  if (info.capabilities !== undefined) peer.capabilities = sharedList(info.capabilities);
+function refreshed(info: Partial<Pick<Peer, "name" | "kind" | "capabilities">>): Partial<Pick<Peer, "name" | "kind" | "capabilities">> {
+  const out: Partial<Pick<Peer, "name" | "kind" | "capabilities">> = {};
+  if (info.name !== undefined) out.name = info.name;
+  if (info.kind !== undefined) out.kind = info.kind;
+  if (info.capabilities !== undefined) out.capabilities = sharedList(info.capabilities);
+  return out;
 }

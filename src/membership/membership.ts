@@ -15,7 +15,7 @@ import { createLogger } from "../log.ts";
 import type { NodeInfo, Peer } from "../types.ts";
 import { nowSeconds } from "../util/time.ts";
 import type { DiscoveryFactory } from "./discoveries.ts";
-import { Admission, maxPeersOption, PeerCap, releaseChannels, type AdmissionHost } from "./bounds.ts";
+import { Admission, ChannelReleases, maxPeersOption, PeerCap, type AdmissionHost } from "./bounds.ts";
 import type { AdmitOptions, Discovery, DiscoveryHost, TaskScheduler } from "./discovery.ts";
 import { LEAVE_TIMEOUT, leaveRefusal, sendLeave } from "./leave.ts";
 import { Gossip, swimConfig, type GossipHost, type GossipOptions } from "./gossip.ts";
@@ -130,6 +130,8 @@ export class Membership {
   /** Gossip (SWIM) membership among Bun peers; null in mesh mode or with heartbeats off. */
   readonly gossip: Gossip | null;
   private readonly listeners = new Set<() => void>();
+  /** Channels released with their peers (made with the first release). */
+  private releases: ChannelReleases | null = null;
   private joinsReceived = 0;
   private heartbeatsReceived = 0;
 
@@ -276,7 +278,7 @@ export class Membership {
     return sendLeave(
       {
         self: () => this.host.self(),
-        entries: () => this.table.list().filter((e) => !this.gossip?.owns(e.peer.id)),
+        entries: () => this.table.list().filter((e) => !this.gossip?.owns(e.id)),
         features,
         call: (entry, endpoint, args, seconds) => this.callPeer(entry, endpoint, args, seconds),
       },
@@ -442,7 +444,7 @@ export class Membership {
     const { entry, result } = this.table.upsert(peer, source, options);
     if (result === "added") {
       this.liveness.found(peer.id);
-      log.debug(`peer ${entry.peer.name} (${peer.id.slice(0, 8)}) at ${entry.peer.address}:${entry.peer.port} joined via ${source}`);
+      log.debug(`peer ${peer.name} (${peer.id.slice(0, 8)}) at ${entry.address}:${entry.port} joined via ${source}`);
       this.emit("peer.joined", entry.peer);
       if (options.announce) void this.liveness.beat(entry);
       this.gossip?.contact(entry);
@@ -452,7 +454,8 @@ export class Membership {
 
   /** Release the pool's channels of a peer that left the table (or was never admitted). */
   private release(target: CallTarget): void {
-    if (this.host.release) releaseChannels(this.table, target, this.host.release.bind(this.host));
+    if (!this.host.release) return;
+    (this.releases ??= new ChannelReleases(this.table, this.host.release.bind(this.host))).add(target);
   }
 
   /** Resolve once `minPeers` peers are known, or after `seconds`. */

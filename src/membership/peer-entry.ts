@@ -5,14 +5,25 @@
  * @module
  */
 import type { Peer } from "../types.ts";
-import type { MemberStore } from "./swim-types.ts";
+import { isMap } from "../util/guards.ts";
+import type { MemberStore, MemberUpdate } from "./swim-types.ts";
 
 /** How a peer became known. */
 export type PeerSource = "seed" | "join" | "heartbeat" | "exchange" | "mdns" | "gossip";
 
 /** One known peer. */
 export interface PeerEntry {
-  /** The wire record (`last_seen` is kept current; its `capabilities` shared and frozen: replace them, never change them). */
+  /** The peer's id: `peer.id`, read without making the record (see {@link peer}). */
+  readonly id: string;
+  /** The peer's advertised address: `peer.address`, read without making the record. */
+  readonly address: string;
+  /** The peer's port: `peer.port`, read without making the record. */
+  readonly port: number;
+  /**
+   * The wire record (`last_seen` is kept current; its `capabilities` shared and frozen). Change it
+   * through the table (`touch`, `refresh`, an upsert), never in place: a gossip peer's is made
+   * from its SWIM member at each read, frozen (see {@link TableEntry}).
+   */
   peer: Peer;
   /** The host this node dials; loopback for a peer on this host. */
   dialHost: string;
@@ -52,25 +63,78 @@ export function swimBit(entry: PeerEntry | undefined, bit: number, set?: boolean
 /** The sources, by their index in {@link TableEntry}'s packed field. */
 const SOURCES: readonly PeerSource[] = ["seed", "join", "heartbeat", "exchange", "mdns", "gossip"];
 
+/** What a wire record is read off of a SWIM member: its id, address and port, and its meta's fields. */
+type MemberFields = Pick<MemberUpdate, "id" | "address" | "port" | "meta">;
+
+/** A wire record's keys in the order the table's records have them (`readPeer`'s). */
+const RECORD_KEYS = "id,address,port,swarm,team,name,kind,capabilities,last_seen";
+
 /**
  * A table entry as the table makes it: the {@link PeerEntry} fields, with `source` and `swim`
  * packed into one number behind accessors. Six fields take JSC's 64-byte size class, seven its
  * 80-byte one, and a node holds an entry per known peer. Every entry is made here, so all share
- * one shape. A copy made by spreading an entry has no `source` or `swim` (they are accessors).
+ * one shape. A copy made by spreading an entry has none of its accessors (`peer`, `member`,
+ * `source`, `swim`).
+ *
+ * One record per gossip peer: while the wire record says what the peer's SWIM member says (its
+ * id, address and port, and its meta's swarm, team, name, kind and capabilities, with the keys in
+ * the table's order), the entry keeps only the record's `last_seen` and {@link peer} reads the rest
+ * off the member (a wire record is 112 bytes, and SWIM's member holds the same values). Each read
+ * then makes a new frozen record: change one through the table ({@link touch}, {@link refresh},
+ * `peer =`), never in place. The entry keeps a record of its own again before the member changes
+ * (its store is told: `MemberStore.changing`) or goes, and whenever the two differ.
  */
 export class TableEntry implements PeerEntry {
+  /** The wire record; or, while it is its SWIM member's (see the class), its `last_seen` alone. */
+  #record: Peer | number;
   /** `swim`'s bits (low 2), then the source's index in {@link SOURCES}. */
   #packed: number;
-  member: unknown = undefined;
+  #member: unknown = undefined;
 
   constructor(
-    public peer: Peer,
+    peer: Peer,
     public dialHost: string,
     public fallbackHost: string | null,
     source: PeerSource,
     public extensions: string[],
   ) {
+    this.#record = peer;
     this.#packed = Math.max(0, SOURCES.indexOf(source)) << 2;
+  }
+
+  get peer(): Peer {
+    const record = this.#record;
+    return typeof record === "number" ? recordOf(this.#member as MemberFields, record) : record;
+  }
+
+  get id(): string {
+    const record = this.#record;
+    return typeof record === "number" ? (this.#member as MemberFields).id : record.id;
+  }
+
+  get address(): string {
+    const record = this.#record;
+    return typeof record === "number" ? (this.#member as MemberFields).address : record.address;
+  }
+
+  get port(): number {
+    const record = this.#record;
+    return typeof record === "number" ? (this.#member as MemberFields).port : record.port;
+  }
+
+  set peer(peer: Peer) {
+    this.#record = peer;
+    this.#share();
+  }
+
+  get member(): unknown {
+    return this.#member;
+  }
+
+  set member(member: unknown) {
+    this.keep();
+    this.#member = member;
+    this.#share();
   }
 
   get source(): PeerSource {
@@ -88,6 +152,56 @@ export class TableEntry implements PeerEntry {
   set swim(bits: number) {
     this.#packed = (this.#packed & ~3) | (bits & 3);
   }
+
+  /** True while the wire record is read off the SWIM member (see the class); for tests. */
+  get shared(): boolean {
+    return typeof this.#record === "number";
+  }
+
+  /** The peer was heard from at `at` (unix seconds): `last_seen` moves forward only. */
+  touch(at: number): void {
+    const record = this.#record;
+    if (typeof record === "number") {
+      if (at > record) this.#record = at;
+    } else if (at > record.last_seen) record.last_seen = at;
+  }
+
+  /** Change some of the wire record's fields (those a heartbeat answer or a newer alive update give). */
+  refresh(fields: Partial<Pick<Peer, "name" | "kind" | "capabilities">>): void {
+    this.keep();
+    Object.assign(this.#record as Peer, fields);
+    this.#share();
+  }
+
+  /** Keep a wire record of the entry's own (the member is about to change or go). */
+  keep(): void {
+    const record = this.#record;
+    if (typeof record === "number") this.#record = { ...recordOf(this.#member as MemberFields, record) };
+  }
+
+  /** Read the wire record off the member from now on, when the two say the same. */
+  #share(): void {
+    const record = this.#record;
+    if (typeof record !== "number" && sameRecord(record, this.#member)) this.#record = record.last_seen;
+  }
+}
+
+/** The wire record a SWIM member says (see {@link TableEntry}), frozen. */
+function recordOf(member: MemberFields, last_seen: number): Peer {
+  const meta = member.meta as Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
+  return Object.freeze({ id: member.id, address: member.address, port: member.port, swarm: meta.swarm, team: meta.team, name: meta.name, kind: meta.kind, capabilities: meta.capabilities, last_seen });
+}
+
+/** True when `member` (a SWIM member, if any) says exactly what `record` says, but for `last_seen`. */
+function sameRecord(record: Peer, member: unknown): boolean {
+  if (!isMap(member) || !isMap(member.meta)) return false;
+  const meta = member.meta, caps = meta.capabilities;
+  if (record.id !== member.id || record.address !== member.address || record.port !== member.port) return false;
+  if (record.swarm !== meta.swarm || record.team !== meta.team || record.name !== meta.name || record.kind !== meta.kind) return false;
+  // A frozen list only (one the table shares, or one nobody changes), equal item by item.
+  if (!Array.isArray(caps) || !Object.isFrozen(caps) || caps.length !== record.capabilities.length) return false;
+  for (let i = 0; i < caps.length; i++) if (caps[i] !== record.capabilities[i]) return false;
+  return typeof record.last_seen === "number" && Object.keys(record).join() === RECORD_KEYS;
 }
 
 /** The store `PeerTable.memberStore` makes (see there). */
@@ -96,7 +210,7 @@ export class EntryMembers<M> implements MemberStore<M> {
   readonly #loose = new Map<string, M>();
   #size = 0;
 
-  constructor(private readonly entries: ReadonlyMap<string, PeerEntry>) {}
+  constructor(private readonly entries: ReadonlyMap<string, TableEntry>) {}
 
   get size(): number {
     return this.#size;
@@ -139,6 +253,11 @@ export class EntryMembers<M> implements MemberStore<M> {
   *keys(): IterableIterator<string> {
     for (const [id, entry] of this.entries) if (entry.member !== undefined) yield id;
     yield* this.#loose.keys();
+  }
+
+  /** The list is about to change member `id`'s address, port or meta: its entry keeps a wire record of its own. */
+  changing(id: string): void {
+    this.entries.get(id)?.keep();
   }
 
   /** The table added `entry`: the member SWIM held already goes onto it. */

@@ -113,7 +113,8 @@ export function sharedMeta(meta: Record<string, unknown>): Record<string, unknow
 }
 
 function copyRecord(entry: PeerEntry): Peer {
-  return { ...entry.peer, capabilities: [...entry.peer.capabilities] };
+  const peer = entry.peer;
+  return { ...peer, capabilities: [...peer.capabilities] };
 }
 
 /**
@@ -138,7 +139,7 @@ export type UpsertResult = "added" | "updated";
  * in any interesting way: everything runs on the event loop.
  */
 export class PeerTable {
-  private readonly entries = new Map<string, PeerEntry>();
+  private readonly entries = new Map<string, TableEntry>();
   #version = 0;
   /** The store of SWIM's members on the entries, if one was made ({@link memberStore}). */
   #members: EntryMembers<unknown> | null = null;
@@ -192,18 +193,20 @@ export class PeerTable {
     if (old) {
       // The strings the entry holds already, where equal: a refreshed record decoded from the
       // wire brings its own copies (80 bytes for a 64-character id), kept for as long as the peer.
-      record.id = old.peer.id;
-      if (record.address === old.peer.address) record.address = old.peer.address;
-      if (record.name === old.peer.name) record.name = old.peer.name;
-      record.last_seen = Math.max(old.peer.last_seen, record.last_seen);
-      const moved = old.peer.address !== record.address || options.sameHost !== undefined;
+      const was = old.peer;
+      record.id = was.id;
+      if (record.address === was.address) record.address = was.address;
+      if (record.name === was.name) record.name = was.name;
+      record.last_seen = Math.max(was.last_seen, record.last_seen);
+      const moved = was.address !== record.address || options.sameHost !== undefined;
+      // Read off SWIM's member again if it says the same (`TableEntry`).
       old.peer = record;
       if (moved) Object.assign(old, dialTarget(record.address, options.sameHost));
       if (options.extensions) old.extensions = sharedList(options.extensions);
       return { entry: old, result: "updated" };
     }
     const { dialHost, fallbackHost } = dialTarget(record.address, options.sameHost);
-    const entry: PeerEntry = new TableEntry(record, dialHost, fallbackHost, source, sharedList(options.extensions ?? []));
+    const entry = new TableEntry(record, dialHost, fallbackHost, source, sharedList(options.extensions ?? []));
     this.entries.set(peer.id, entry);
     this.#members?.added(peer.id, entry);
     this.#version++;
@@ -214,7 +217,19 @@ export class PeerTable {
   touch(id: string, at: number): boolean {
     const entry = this.entries.get(id);
     if (!entry) return false;
-    if (at > entry.peer.last_seen) entry.peer.last_seen = at;
+    entry.touch(at);
+    return true;
+  }
+
+  /**
+   * Change a known peer's name, kind or capabilities (a heartbeat answer's, a newer alive
+   * update's). Through the table, never in place: a gossip peer's record may be read off its SWIM
+   * member (`TableEntry`). False when unknown.
+   */
+  refresh(id: string, fields: Partial<Pick<Peer, "name" | "kind" | "capabilities">>): boolean {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    entry.refresh(fields);
     return true;
   }
 

@@ -228,12 +228,24 @@ export class MemberList {
   merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS, corrections?: Corrections): void {
     for (const u of state.members) {
       const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
-      this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined, corrections);
+      this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined, spread, undefined, corrections);
     }
   }
 
-  applyAll(updates: readonly InboundUpdate[]): void {
-    for (const u of updates) this.apply(u);
+  /**
+   * Apply the updates a message from member `from` piggybacked. An alive claim about a member new
+   * here that is not `from`'s own (relayed) is spread at most `newcomerSpread` times; the rest as
+   * any news. (One lookup of each update's member: in a mass join most of them are old news, and
+   * a second lookup of each freshly decoded id was 3% of a worker's CPU.) With `echo` (a request
+   * `from` sent of its own accord, not an answer: an answer may carry back what this node just
+   * sent), a copy of an alive claim this node spreads too counts as one of its transmissions
+   * (`BroadcastQueue.echo`).
+   */
+  applyRelayed(updates: readonly InboundUpdate[], from: string, newcomerSpread: number, echo: boolean, corrections?: Corrections): void {
+    for (const u of updates) {
+      // News queued here as `from` sent it: no message to `from` carries it back (`BroadcastQueue.take`).
+      if (this.#take(u, Number.POSITIVE_INFINITY, undefined, u.id === from ? Number.POSITIVE_INFINITY : newcomerSpread, echo ? from : undefined, corrections)) this.#queue.heardFrom(u.id, u.incarnation, u.state, from);
+    }
   }
 
   /**
@@ -242,7 +254,7 @@ export class MemberList {
    * this node knows to be refuted is answered there (see {@link #correct}).
    */
   apply(u: InboundUpdate, spread = Number.POSITIVE_INFINITY, corrections?: Corrections): boolean {
-    return this.#take(u, spread, undefined, corrections);
+    return this.#take(u, spread, undefined, spread, undefined, corrections);
   }
 
   /**
@@ -250,16 +262,22 @@ export class MemberList {
    * suspicion. Old news is dropped on id, incarnation and state: a packed update's body is read only
    * when it may be news (then counted if malformed).
    */
-  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, corrections?: Corrections): boolean {
+  #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, newcomerSpread = spread, echoFrom?: string, corrections?: Corrections): boolean {
     let applied = false;
-    if (!this.#stale(u.id, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
+    const m = u.id === this.id ? undefined : this.members.get(u.id);
+    if (this.#stale(u.id, m, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
+      // Gossip of an alive claim this node holds and spreads too: a transmission done by another
+      // (see `BroadcastQueue.echo`). Not a death: every survivor must hear of it, and one that the
+      // epidemic missed finds a dead member only by its own probe, a round of N probes away.
+      if (echoFrom !== undefined && u.state === "alive") this.#queue.echo(u.id, u.incarnation, u.state, echoFrom);
+    } else {
       const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
       if (whole === null) {
         this.#counters.malformed++;
         return false;
       }
       const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
-      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, spread);
+      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, m === undefined ? Math.min(spread, newcomerSpread) : spread);
     }
     if (corrections) this.#correct(u, corrections);
     if (applied) this.#counters.updatesApplied++;
@@ -294,13 +312,12 @@ export class MemberList {
    * repeats, and a signature check each (~100 µs), or decoding their bodies, kept the event loops
    * too busy to answer probes in time.
    */
-  #stale(id: string, incarnation: number, state: SwimState): boolean {
+  #stale(id: string, m: SwimMember | undefined, incarnation: number, state: SwimState): boolean {
     if (!SWIM_STATES.includes(state)) return true;
     if (id === this.id) {
       if (state === "alive") return incarnation <= this.#self.incarnation;
       return incarnation < this.#self.incarnation || (this.leaving && state === "left");
     }
-    const m = this.members.get(id);
     // Only first-hand or relayed alive claims introduce a member; a rumour about a stranger is dropped.
     if (!m) return state !== "alive" || this.members.size >= this.#config.maxMembers;
     if (incarnation < m.incarnation) return true;
@@ -338,6 +355,7 @@ export class MemberList {
     const previous = m.state;
     switch (u.state) {
       case "alive":
+        this.members.changing?.(m.id);
         // The id string the list holds already (see #knownId), not the update's copy.
         Object.assign(m, this.#kept(u), { id: m.id });
         delete m.from;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { MemberUpdate } from "./swim-types.ts";
+import type { MemberUpdate, SwimState } from "./swim-types.ts";
 
 interface Queued {
   update: MemberUpdate;
@@ -16,6 +16,8 @@ interface Queued {
   bytes: number;
   /** True once taken (its encoded form may be cached by the sender: see {@link EncodedBudget}). */
   encoded: boolean;
+  /** The member that last sent this node this very update (it holds it: no message to it carries it). */
+  from: string | null;
   prev: Queued | null;
   next: Queued | null;
 }
@@ -53,6 +55,8 @@ export class BroadcastQueue {
   /** Taken entries still queued, least recently taken first (see {@link EncodedBudget}), and their bytes. */
   readonly #encoded = new Set<Queued>();
   #encodedBytes = 0;
+  /** The transmit limit of the last take (see {@link echo}). */
+  #limit = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly measure: (update: MemberUpdate) => number,
@@ -77,7 +81,7 @@ export class BroadcastQueue {
   push(update: MemberUpdate, cap = Number.POSITIVE_INFINITY): void {
     this.delete(update.id);
     if (this.#items.size >= this.capacity) this.#dropMostSent();
-    const item: Queued = { update, transmits: 0, cap, bytes: this.measure(update), encoded: false, prev: null, next: null };
+    const item: Queued = { update, transmits: 0, cap, bytes: this.measure(update), encoded: false, from: null, prev: null, next: null };
     this.#items.set(update.id, item);
     this.#link(item);
   }
@@ -92,16 +96,21 @@ export class BroadcastQueue {
   }
 
   /**
-   * Take the updates to send in one message: fewest-sent first, newest among equals, within
-   * `budget` bytes; each counts one transmission and leaves the queue after `limit`.
+   * Take the updates to send in one message (to member `to`): fewest-sent first, newest among
+   * equals, within `budget` bytes; each counts one transmission and leaves the queue after
+   * `limit`. An update that `to` itself sent this node last ({@link heardFrom}, {@link echo}) is
+   * left for other messages: an ack carried back the news its request had just brought, and in
+   * a mass join that was one transmission in two of a newcomer's relayed claim.
    */
-  take(budget: number, limit: number): MemberUpdate[] {
+  take(budget: number, limit: number, to?: string): MemberUpdate[] {
+    this.#limit = limit;
     if (this.#items.size === 0 || budget <= 0) return [];
     const picked: Queued[] = [];
     let used = 0;
     let skips = 0;
     for (let t = 0; t < this.#heads.length && skips < MAX_SKIPS; t++) {
       for (let item = this.#heads[t] ?? null; item && skips < MAX_SKIPS; item = item.next) {
+        if (to !== undefined && item.from === to) continue;
         if (used + item.bytes > budget) {
           skips++;
           continue;
@@ -124,6 +133,32 @@ export class BroadcastQueue {
     }
     this.#trimEncoded();
     return picked.map((item) => item.update);
+  }
+
+  /**
+   * Another member sent this node the news queued about `id` (the same incarnation and state): it
+   * is spreading it too, so that copy counts as one of the update's transmissions (rumor mongering
+   * with feedback), and the update leaves the queue once its sends and such copies reach the last
+   * take's limit. In a mass join every node relayed every newcomer's claim its full count while
+   * receiving the same claim from many others: most of what the join's gossip moved was copies.
+   */
+  echo(id: string, incarnation: number, state: SwimState, from: string): void {
+    const item = this.#items.get(id);
+    if (item === undefined || item.update.incarnation !== incarnation || item.update.state !== state) return;
+    item.from = from;
+    this.#unlink(item);
+    if (++item.transmits >= Math.min(this.#limit, item.cap)) {
+      this.#items.delete(id);
+      this.#unencoded(item);
+    } else {
+      this.#link(item);
+    }
+  }
+
+  /** Member `from` sent this node the update queued about `id` (its news, applied): no message to `from` carries it (see {@link take}). */
+  heardFrom(id: string, incarnation: number, state: SwimState, from: string): void {
+    const item = this.#items.get(id);
+    if (item !== undefined && item.update.incarnation === incarnation && item.update.state === state) item.from = from;
   }
 
   /** `item` was taken and stays queued: the most recently taken now. */

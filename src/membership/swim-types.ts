@@ -224,6 +224,12 @@ export interface MemberStore<M> {
   delete(id: string): boolean;
   values(): IterableIterator<M>;
   keys(): IterableIterator<string>;
+  /**
+   * Told before the list changes a held member's address, port or meta in place (a newer alive
+   * update): a store whose owner reads those off the member (the peer table's entries) lets it
+   * keep what it had first. Optional (a `Map` has none).
+   */
+  changing?(id: string): void;
 }
 
 /** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */

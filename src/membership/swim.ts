@@ -99,11 +99,14 @@ const CAUGHT_UP = 2;
 
 /**
  * Messages' worth of queued updates (`maxPiggybackBytes` each) whose packed form a node keeps
- * between messages: a gossip round's messages (to `gossipNodes` members) and a probe's take the
- * same fewest-sent updates, so a quiet node re-encodes nothing; a long queue keeps 32 KB encoded
- * (the default budget), not a packed update per member.
+ * between messages: 256 KB at the default budget, about 1,200 updates, more than a node's queue
+ * held in a 1,000-node mass join (300 to 990). With 4 messages' worth (32 KB) most takes packed
+ * their updates again: fewest-sent first cycles through the whole queue, so past the budget most
+ * updates were released before they were taken again (packing the queue's updates, first packings
+ * and repacks, was 14% of a profiled worker's CPU). A saturated queue (4,096 updates at most)
+ * still keeps only this much encoded.
  */
-const ENCODED_MESSAGES = 4;
+const ENCODED_MESSAGES = 32;
 
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
@@ -385,7 +388,7 @@ export class SwimCore {
     const m = this.#list.members.get(id);
     if (!m || m.state === "left") return false;
     if (m.state !== "alive") {
-      const message: SwimMessage = { kind: "gossip", from: this.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...this.#piggyback()] };
+      const message: SwimMessage = { kind: "gossip", from: this.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...this.#piggyback(m.id)] };
       await this.#request(m, message, timeout);
     }
     return this.#list.members.get(id)?.state === "alive";
@@ -441,22 +444,22 @@ export class SwimCore {
       case "ping": {
         // What the message said that this node knows to be refuted goes back first (see #correct).
         const corrections = new Corrections();
-        this.#applyAll(message.updates, message.from, corrections);
+        this.#applyAll(message.updates, message.from, true, corrections);
         if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
-        return this.#toldOf(message.from, this.#ack(corrections));
+        return this.#toldOf(message.from, this.#ack(message.from, corrections));
       }
       case "gossip": {
         const corrections = new Corrections();
-        this.#applyAll(message.updates, message.from, corrections);
-        return this.#toldOf(message.from, this.#ack(corrections));
+        this.#applyAll(message.updates, message.from, true, corrections);
+        return this.#toldOf(message.from, this.#ack(message.from, corrections));
       }
       case "ping_req": {
         const corrections = new Corrections();
-        this.#applyAll(message.updates, message.from, corrections);
-        const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback() };
+        this.#applyAll(message.updates, message.from, true, corrections);
+        const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id) };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback()) });
+        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from)) });
       }
       case "push_pull":
         this.#list.merge(message);
@@ -566,7 +569,7 @@ export class SwimCore {
     const late = (): boolean => stalled || (this.#ports.stalled?.() ?? 0) - blockedAtStart > this.config.probeTimeout / 2;
     this.#counters.probesSent++;
     // Lifeguard's buddy system: a suspect hears of its suspicion in the probe itself, and refutes.
-    const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback()] : this.#piggyback();
+    const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback(m.id)] : this.#piggyback(m.id);
     const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
     // Nothing listening at its port (see the suspicion below).
     let refusedDirect = false;
@@ -598,7 +601,7 @@ export class SwimCore {
     // A helper whose port refused is gone, not a sign of this node's own trouble: not a missed nack.
     let refused = 0;
     const indirect = helpers.map((h) => {
-      const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback() };
+      const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback(h.id) };
       return this.#request(h, req, interval, undefined, () => void refused++).then((a) => {
         if (a?.kind === "nack") nacks++;
         return a?.kind === "ack" && a.from === h.id;
@@ -640,7 +643,7 @@ export class SwimCore {
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
       this.#list.apply(suspicion);
       // Told at once too (not only when its next probe comes): a live member refutes in its ack.
-      void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback()] }, interval);
+      void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback(m.id)] }, interval);
     } else if (current && current.state === "suspect" && current.incarnation === incarnation) {
       // Held suspect on another node's word, and this node's own probe failed too: an independent
       // confirmation (memberlist's suspectNode on a suspect), counted here and spread, so that the
@@ -683,7 +686,7 @@ export class SwimCore {
         // A message of its own: deaths and accusations of this node only (not others' suspicions).
         const corrections = correct && this.#running ? new Corrections(false) : undefined;
         if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap, corrections);
-        else this.#applyAll(answer.updates, answer.from, corrections);
+        else this.#applyAll(answer.updates, answer.from, false, corrections);
         if (corrections && corrections.updates.length > 0) {
           this.#counters.corrections += corrections.updates.length;
           const back: SwimMessage = { kind: "gossip", from: this.id, updates: corrections.updates };
@@ -781,8 +784,9 @@ export class SwimCore {
   #gossipRound(): void {
     if (this.#queue.size === 0) return;
     for (const m of this.#list.sample(this.config.gossipNodes, (t) => !isGone(t.state))) {
-      const updates = this.#piggyback();
-      if (updates.length === 0) return;
+      const updates = this.#piggyback(m.id);
+      // None for this member (it sent this node the news queued): another may get some.
+      if (updates.length === 0) continue;
       this.#counters.gossipSent++;
       void this.#request(m, { kind: "gossip", from: this.id, updates }, this.config.probeInterval);
     }
@@ -861,14 +865,16 @@ export class SwimCore {
 
   /**
    * Apply a message's updates. An alive claim about a member new here, relayed by another member
-   * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most.
+   * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most. With
+   * `echo` (a request, not an answer), copies of alive claims this node spreads count as its transmissions.
    */
-  #applyAll(updates: readonly InboundUpdate[], from: string, corrections?: Corrections): void {
-    for (const u of updates) this.#list.apply(u, u.id !== from && u.state === "alive" && !this.#list.members.has(u.id) ? RELAYED_NEWCOMER_TRANSMITS : Number.POSITIVE_INFINITY, corrections);
+  #applyAll(updates: readonly InboundUpdate[], from: string, echo: boolean, corrections?: Corrections): void {
+    this.#list.applyRelayed(updates, from, RELAYED_NEWCOMER_TRANSMITS, echo, corrections);
   }
 
-  #ack(corrections?: Corrections): SwimAnswer {
-    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback()) };
+  /** An ack to member `to`, with `corrections` (see {@link #corrected}) first. */
+  #ack(to: string, corrections?: Corrections): SwimAnswer {
+    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(to)) };
   }
 
   /**
@@ -882,10 +888,11 @@ export class SwimCore {
     return [...first, ...updates.filter((u) => !first.some((c) => c.id === u.id))];
   }
 
-  #piggyback(): MemberUpdate[] {
+  /** The queued updates a message to member `to` carries (none that `to` itself sent this node last: see `BroadcastQueue.take`). */
+  #piggyback(to: string): MemberUpdate[] {
     const n = this.#list.members.size + 1;
     const limit = Math.max(1, this.config.retransmitMult * Math.ceil(Math.log10(n + 1)));
-    return this.#queue.take(this.config.maxPiggybackBytes, limit);
+    return this.#queue.take(this.config.maxPiggybackBytes, limit, to);
   }
 
   /** Run `fn` every `delay` seconds (a number, or a function for a changing delay) while running. */

@@ -6,7 +6,8 @@
  * and handed to the socket in one `write` at the end of the tick; the buffer goes back to the
  * process's free list then, so a connection holds one only while it has something to write. A socket may take only part of a
  * buffer and keep nothing of the rest (Bun's does), so whatever it did not take waits in a queue
- * that is flushed on `drain`: no byte is lost under backpressure.
+ * that is flushed on `drain`: no byte is lost under backpressure. A connection whose last frame
+ * did not fit a small outbox starts its next tick in a large one (each batch encoded once).
  *
  * Longer than 400 lines: one class is the socket's handler for both directions, and the write side
  * (outboxes, the scratch buffer of large frames, the backlog) shares its state with the reads'.
@@ -157,6 +158,12 @@ export class Connection<S> implements FrameSink, SocketHandler {
   private readonly decoder: FrameDecoder;
   private outbox: Buffer | null = null;
   private outLen = 0;
+  /**
+   * The last frame sent did not fit a small outbox: the next tick starts in a large one, so that a
+   * connection that carries large frames (batches of conversation items) encodes each once, not
+   * first into a small outbox up to its end and then again. Cleared by a frame that fits a small one.
+   */
+  private wide = false;
   private flushScheduled = false;
   /** Bytes the socket has not taken yet, oldest first; non-null means "wait for drain" (made when needed). */
   private backlog: Uint8Array[] | null = null;
@@ -260,16 +267,18 @@ export class Connection<S> implements FrameSink, SocketHandler {
       // does not fit there is encoded once more, into the process's scratch buffer (big enough for
       // any batch), and placed from there: not again into a large outbox and then by the general
       // codec, which cost a frame over the large outbox three encodings (most of a 200-item batch's).
-      const box = (this.outbox ??= takeOutbox(SMALL_OUTBOX));
+      const box = (this.outbox ??= takeOutbox(this.wide ? LARGE_OUTBOX : SMALL_OUTBOX));
       const at = this.outLen;
       const end = fastEncodeInto(message, box, at + HEADER_SIZE, box.length);
       if (end >= 0) {
         writeHeader(box, at, end - at - HEADER_SIZE);
         this.outLen = end;
+        if (end - at <= SMALL_OUTBOX) this.wide = false;
         this.scheduleFlush();
         return end - at;
       }
       if (end === NO_ROOM) {
+        this.wide = true;
         const size = encodeToScratch(message);
         if (size >= 0) {
           const placed = this.place(scratch, size);

@@ -3,7 +3,7 @@
  * below what the item really takes on the wire.
  */
 import { describe, expect, test } from "bun:test";
-import { DigestSet, readDigest, sizeBound, toWire, wireSize, writeDigest, type Item } from "../../src/conversation/batch-items.ts";
+import { DigestSet, itemBound, readDigest, sizeBound, toWire, wireSize, writeDigest, type Item } from "../../src/conversation/batch-items.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import type { Peer } from "../../src/types.ts";
@@ -45,6 +45,23 @@ describe("batch items - size bound", () => {
       expect(wireSize(item)).toBeGreaterThanOrEqual(exact);
       expect(wireSize(item)).toBeLessThan(exact * 4);
     }
+  });
+});
+
+describe("batch items - size bound without the wire form", () => {
+  test("itemBound is the bound of the wire form, with and without a signature and MACs, for events and replies", () => {
+    const event = makeEvent({ conversationId: "c", kind: "note", peer, payload: { text: "hé".repeat(40) } });
+    const mac = new Uint8Array(48);
+    const items: Item[] = [
+      { kind: "event", event },
+      { kind: "event", event, mac },
+      { kind: "event", event, mac: null },
+      { kind: "reply", nonce: "n-1", peer, result: null, sig: null },
+      { kind: "reply", nonce: "n-1", peer, result: { from: "peer1" }, sig: "s".repeat(88) },
+      { kind: "reply", nonce: "n-1", peer, result: [1, "two"], sig: undefined, mac },
+      { kind: "reply", nonce: "n-1", peer, result: "x", sig: { odd: true }, mac: null },
+    ];
+    for (const item of items) expect(itemBound(item)).toBe(sizeBound(toWire(item)));
   });
 });
 

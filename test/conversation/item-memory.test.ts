@@ -80,4 +80,29 @@ describe("item memory - have digest", () => {
     expect(digest.length).toBe(Math.min(MAX_ENTRIES, MAX_DIGEST_HASHES) * 4);
     expect(digest).toEqual(expected(memory));
   });
+
+  test("what a caller lacks: the entries its digest does not list, in the order learnt, but those it sent now; and whether it lists others (after forgetting and growing)", () => {
+    const memory = new ItemMemory();
+    const hashOf = (i: number) => (Math.imul(i + 1, 0x9e3779b1) ^ 0xa5a5a5a5) >>> 0;
+    // 40 a round for KEEP_ROUNDS + 30 rounds: the oldest are forgotten and the digest grows.
+    let n = 0;
+    for (let round = 1; round <= KEEP_ROUNDS + 30; round++) {
+      for (let k = 0; k < 40; k++, n++) memory.add(`k${n}`, hashed(hashOf(n), round));
+      memory.age(round, Number.MAX_SAFE_INTEGER);
+    }
+    const kept = [...memory.entries.keys()];
+    const entryOf = (key: string) => memory.entries.get(key)!;
+    expect(kept.length).toBeLessThan(n);
+    // The caller lists every other kept entry, one forgotten here, and nothing else.
+    const listed = kept.filter((_, i) => i % 2 === 0).map((k) => entryOf(k).hash);
+    const { answer, unknown } = memory.unlisted(writeDigest(listed), () => new Set([kept[1]!]));
+    expect(answer).toEqual(kept.filter((_, i) => i % 2 === 1 && i !== 1).map(entryOf));
+    expect(unknown).toBe(false);
+    expect(memory.unlisted(writeDigest([...listed, hashOf(0)]), () => new Set()).unknown).toBe(true);
+    // A caller that lists everything lacks nothing (and the sent-now set is not even made).
+    const all = memory.unlisted(memory.haveDigest(), () => {
+      throw new Error("not needed");
+    });
+    expect(all).toEqual({ answer: [], unknown: false });
+  });
 });

@@ -10,7 +10,7 @@ import type { Peer } from "../../src/types.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { Pool } from "../../src/transport/pool.ts";
 import { DEFAULT_MAX_PEERS, MAX_LISTED_PEERS, UNVERIFIED_PER_SOURCE, PeerCap, PeerTable, sample } from "../../src/membership/index.ts";
-import { Admission, FAILED_PROBES_PER_HOST, PROBES_PER_HOST } from "../../src/membership/bounds.ts";
+import { Admission, ChannelReleases, FAILED_PROBES_PER_HOST, PROBES_PER_HOST } from "../../src/membership/bounds.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { LEAVE_ENDPOINT } from "../../src/wire/protocol.ts";
 import { freePort, LOOPBACK, stopAll as stopHelpers } from "../helpers/net.ts";
@@ -237,6 +237,33 @@ describe("bounds - pool channels are released with their peers", () => {
     expect(pool.list().map((c) => c.port)).toEqual([2]);
     expect(pool.release(LOOPBACK, 1)).toBe(false);
     pool.closeAll();
+  });
+
+  test("the releases of one turn are checked in one walk of the table; an address and port a known peer still uses is kept", async () => {
+    const table = new PeerTable();
+    const rec = (id: string, port: number): Peer => ({ id: id.repeat(64), address: LOOPBACK, port, swarm: SWARM, team: "default", name: id, kind: "node", capabilities: [], last_seen: 0 });
+    table.upsert(rec("a", 4001), "seed");
+    let walks = 0;
+    const counted = { list: () => (walks++, table.list()) };
+    const released: string[] = [];
+    const releases = new ChannelReleases(counted, (host, port) => void released.push(`${host}:${port}`));
+    // A killed process's peers leave together: 50 releases in one turn, one of them at a port a
+    // known peer is still reached at (a restarted node with a new id), and one asked for twice.
+    for (let port = 5000; port < 5049; port++) releases.add({ dialHost: LOOPBACK, fallbackHost: null, peer: { port } });
+    releases.add({ dialHost: LOOPBACK, fallbackHost: "10.0.0.9", peer: { port: 4001 } });
+    releases.add({ dialHost: LOOPBACK, fallbackHost: null, peer: { port: 5000 } });
+    expect(released).toEqual([]);
+    await Promise.resolve();
+    expect(walks).toBe(1);
+    expect(released.length).toBe(50);
+    expect(released).not.toContain(`${LOOPBACK}:4001`);
+    expect(released).toContain("10.0.0.9:4001");
+    expect(released.filter((r) => r === `${LOOPBACK}:5000`).length).toBe(1);
+    // A later turn walks again.
+    releases.add({ dialHost: LOOPBACK, fallbackHost: null, peer: { port: 6000 } });
+    await Promise.resolve();
+    expect(walks).toBe(2);
+    expect(released.at(-1)).toBe(`${LOOPBACK}:6000`);
   });
 
   test("a node on a shared pool does not close a channel other nodes of the pool use", async () => {

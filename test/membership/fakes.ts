@@ -33,14 +33,14 @@ export function fakeGossipHost(selfId: string, features: Readonly<Record<string,
   const calls: Array<{ endpoint: string; args: unknown[] }> = [];
   const host: GossipHost = {
     self: () => peerOf(selfId, 1),
-    table: { get: (id) => table.get(id), touch: () => true, list: () => [...table.values()] },
+    table: { get: (id) => table.get(id), touch: () => true, refresh: (id, fields) => table.has(id) && Object.assign(table.get(id)!.peer, fields) !== null, list: () => [...table.values()] },
     features: () => features,
     call: (_target, endpoint, args) => {
       calls.push({ endpoint, args });
       return Promise.reject(new Error("no network here"));
     },
     admit: (peer) => {
-      const entry: PeerEntry = { peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [], swim: 0 };
+      const entry: PeerEntry = { id: peer.id, address: peer.address, port: peer.port, peer, dialHost: "127.0.0.1", fallbackHost: null, source: "gossip", extensions: [], swim: 0 };
       table.set(peer.id, entry);
       return entry;
     },

@@ -23,7 +23,7 @@ function record(id: string, address: string, port = 4000): Peer {
 }
 
 function entry(peer: Peer, extensions: string[] = []): PeerEntry {
-  return { peer, ...dialTarget(peer.address), source: "join", extensions, swim: 0 };
+  return { id: peer.id, address: peer.address, port: peer.port, peer, ...dialTarget(peer.address), source: "join", extensions, swim: 0 };
 }
 
 describe("leave - the feature is negotiated", () => {

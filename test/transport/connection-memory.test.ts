@@ -129,6 +129,38 @@ describe("connection - write buffers", () => {
     expect(frames[3]!.i).toBe(3);
   });
 
+  test("after a frame over the small buffer, the next one is encoded once, in a large buffer; a frame that fits a small one goes back to small", async () => {
+    const socket = new SlowSocket(Infinity);
+    const conn = connectionOn(socket);
+    const items = Array.from({ length: 30 }, (_, i) => ({ n: i, text: "d".repeat(200) }));
+    // Counts how often encoding starts: every encoder reads the one property once.
+    let reads = 0;
+    const counted = (i: number) =>
+      Object.defineProperty({ i }, "items", {
+        enumerable: true,
+        get: () => {
+          reads++;
+          return items;
+        },
+      });
+    conn.send(counted(0));
+    expect(reads).toBe(2); // tried in the small buffer, then encoded whole
+    await tick();
+    reads = 0;
+    conn.send(counted(1));
+    expect(reads).toBe(1);
+    expect(conn.writeBufferBytes).toBe(LARGE_OUTBOX);
+    await tick();
+    conn.send({ i: 2 });
+    await tick();
+    conn.send({ i: 3 });
+    expect(conn.writeBufferBytes).toBe(SMALL_OUTBOX);
+    await tick();
+    const frames = framesOf(socket.taken) as Array<{ i: number; items?: unknown[] }>;
+    expect(frames.map((f) => f.i)).toEqual([0, 1, 2, 3]);
+    expect(frames[1]!.items).toEqual(items);
+  });
+
   test("a frame over the scratch buffer's kept size grows it for itself only; its bytes and the next frame's are intact", async () => {
     const socket = new SlowSocket(1000);
     const conn = connectionOn(socket);
