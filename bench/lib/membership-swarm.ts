@@ -101,6 +101,10 @@ export interface TracePoint extends Pick<Census, "complete" | "minKnown" | "miss
   /** Per worker (`lacking`: a few nodes over all workers, `joinedAt` relative to the last join, s). */
   lagMaxMs: number[];
   cores: number[];
+  /** Summed over the workers (see `Census`); `refusedLive`: refused connects aimed at a port of the swarm (all alive while joining). */
+  deadBy: Census["deadBy"];
+  connectErrors: Record<string, number>;
+  refusedLive: number;
   swim: SwimTotals;
 }
 
@@ -222,10 +226,12 @@ class Trace {
   #cpu: number[];
   #at = Date.now();
   readonly #worker = new Map<string, number>();
+  /** Every listening port of the swarm. */
+  readonly #ports: Set<number>;
 
   constructor(
     private readonly workers: Worker[],
-    started: Array<{ ids: string[] }>,
+    started: Array<{ ids: string[]; ports: number[] }>,
     cpuAtJoin: number[],
     private readonly seed: Node,
     private readonly lastJoin: number,
@@ -233,6 +239,7 @@ class Trace {
   ) {
     this.#cpu = cpuAtJoin;
     started.forEach((s, i) => s.ids.forEach((id) => this.#worker.set(id, i)));
+    this.#ports = new Set([seed.port, ...started.flatMap((s) => s.ports)]);
     this.#ids = [seed.id, ...started.flatMap((s) => s.ids)];
   }
 
@@ -269,6 +276,12 @@ class Trace {
       queuedMean: sum((c) => c.queuedMean * c.nodes) / Math.max(1, nodes),
       lagMaxMs: cs.map((c) => c.lagMaxMs),
       cores: cs.map((c, i) => (c.cpu - this.#cpu[i]!) / seconds),
+      deadBy: { own: sum((c) => c.deadBy.own), relayed: sum((c) => c.deadBy.relayed), current: sum((c) => c.deadBy.current), refuted: sum((c) => c.deadBy.refuted) },
+      connectErrors: cs.reduce<Record<string, number>>((all, c) => {
+        for (const [code, k] of Object.entries(c.connectErrors)) all[code] = (all[code] ?? 0) + k;
+        return all;
+      }, {}),
+      refusedLive: cs.reduce((k, c) => k + c.refusedPorts.filter((p) => this.#ports.has(p)).length, 0),
       swim: sumSwim(cs.map((c) => c.swim)),
     };
     this.#cpu = cs.map((c) => c.cpu);

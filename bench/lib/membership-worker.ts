@@ -46,6 +46,8 @@
  * @module
  */
 import { Node, Pool, type NodeOptions } from "../../src/index.ts";
+import { bunTransport } from "../../src/transport/bun-transport.ts";
+import type { Transport } from "../../src/transport/socket.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 import { heapSampler, snapshotAfterKill, writeSnapshot } from "./membership-heap-trace.ts";
 import { traceKill, type PairTrace, type TraceBucket } from "./membership-kill-trace.ts";
@@ -93,6 +95,16 @@ export interface Census {
   queuedMean: number;
   /** Worst lateness of a 50 ms tick since the last census, ms. */
   lagMaxMs: number;
+  /**
+   * Dead-held pairs by the holder's record: the holder's own verdict or another's (`own`, `relayed`);
+   * and for members of this process (whose current incarnation is known here), held at the member's
+   * current incarnation (`current`: it has not refuted that death yet) or an older one (`refuted`:
+   * its refutation has not reached the holder).
+   */
+  deadBy: { own: number; relayed: number; current: number; refuted: number };
+  /** This process's pool's failed connects so far, by error code, and the ports a refused one was aimed at (the first 20). */
+  connectErrors: Record<string, number>;
+  refusedPorts: number[];
   cpu: number;
   swim: SwimTotals;
   joinedAt?: Record<string, number>;
@@ -136,6 +148,20 @@ let censusTick = 0;
 let censusTimer: ReturnType<typeof setInterval> | null = null;
 let pool: Pool | null = null;
 let workerName = "";
+/** Failed connects of this process's pool, by code, and the ports of the first refused ones (the census reports them). */
+const connectErrors: Record<string, number> = {};
+const refusedPorts: number[] = [];
+/** Bun's TCP, counting the connects that fail (census only: see {@link Census.connectErrors}). */
+const countingTransport: Transport = {
+  connect: (options, open) =>
+    bunTransport.connect(options, open).catch((error: unknown) => {
+      const code = String((error as { code?: unknown })?.code ?? "none");
+      connectErrors[code] = (connectErrors[code] ?? 0) + 1;
+      if (code === "ECONNREFUSED" && refusedPorts.length < 20) refusedPorts.push(options.port);
+      throw error;
+    }),
+  listen: (options, open) => bunTransport.listen(options, open),
+};
 let snapshots = 0;
 
 function heap(): number {
@@ -202,7 +228,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       // second (about 7,000 in TIME_WAIT at 1,000 nodes), which no node of a real swarm does.
       workerName = command.name;
       if (command.warm) await warmUp(command.options, command.name);
-      pool = new Pool({ maxConnections: 0 });
+      pool = new Pool({ maxConnections: 0, transport: process.env.BENCH_CENSUS === "1" ? countingTransport : undefined });
       for (let i = 0; i < command.count; i++) {
         const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, seeds: command.seeds, pool: pool ?? undefined });
         node.on("peer.offline", () => void offline++);
@@ -244,6 +270,8 @@ async function handle(command: WorkerCommand): Promise<void> {
         }, 50);
       }
       const missing = { unknown: 0, dead: 0, left: 0, suspect: 0, alive: 0 };
+      const deadBy = { own: 0, relayed: 0, current: 0, refuted: 0 };
+      const ownIncarnation = new Map(nodes.map((n) => [n.id, n.membership.stats.swim?.incarnation ?? 0]));
       const byId: Record<string, number> = {};
       let complete = 0;
       let minKnown = Infinity;
@@ -258,7 +286,13 @@ async function handle(command: WorkerCommand): Promise<void> {
         const core = node.membership.gossip?.core;
         for (const id of swarmIds) {
           if (id === node.id || table.has(id)) continue;
-          missing[core?.member(id)?.state ?? "unknown"]++;
+          const held = core?.member(id);
+          missing[held?.state ?? "unknown"]++;
+          if (held?.state === "dead") {
+            deadBy[held.from === node.id ? "own" : "relayed"]++;
+            const current = ownIncarnation.get(id);
+            if (current !== undefined) deadBy[held.incarnation >= current ? "current" : "refuted"]++;
+          }
           byId[id] = (byId[id] ?? 0) + 1;
         }
         const st = core?.stats();
@@ -273,7 +307,7 @@ async function handle(command: WorkerCommand): Promise<void> {
         neverCaughtUp: stats.filter((st) => (st?.catchUps ?? 0) === 0).length,
         awarenessMax: Math.max(0, ...scores), awarenessMean: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length),
         queuedMax: Math.max(0, ...queued), queuedMean: queued.reduce((a, b) => a + b, 0) / Math.max(1, queued.length),
-        lagMaxMs: Math.round(censusLag), cpu: cpuSeconds(), swim: sumSwim(stats),
+        lagMaxMs: Math.round(censusLag), deadBy, connectErrors: { ...connectErrors }, refusedPorts: [...refusedPorts], cpu: cpuSeconds(), swim: sumSwim(stats),
       };
       if (command.ids) census.joinedAt = joinedAt;
       censusLag = 0;

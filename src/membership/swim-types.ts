@@ -320,8 +320,23 @@ export interface SwimStats {
   confirmations: number;
   /** Times this node refuted a suspicion (or a death) about itself by a new incarnation. */
   refutations: number;
-  /** Members this node declared dead when their suspicion timed out. */
+  /**
+   * Newer records this node sent back to a node whose message held a suspicion or death it knew
+   * to be refuted (about itself, or about a member it holds alive at a higher incarnation).
+   */
+  corrections: number;
+  /** Members this node declared dead (its own verdicts: every path below, and a suspicion that timed out). */
   deathsDeclared: number;
+  /**
+   * Of those: members whose port refused this node's ping (`deathsRefused`), suspects whose port
+   * refused a send of this node's (`deathsRefusedSuspect`), and deaths this node doubted that its
+   * own probe then failed to reach (`deathsSettled`); the rest are suspicions that timed out.
+   */
+  deathsRefused: number;
+  deathsRefusedSuspect: number;
+  deathsSettled: number;
+  /** Sends this node made that failed as refused connects (nothing listening at the member's port). */
+  refusedSends: number;
   /** Deaths other nodes declared of a member that had just acked this node, taken as suspicions instead. */
   deathsDoubted: number;
   /** Probes out of turn, because a send to the member was refused (nothing listens there). */

@@ -39,7 +39,8 @@
  * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
  * port (`isRefused`) probes that member out of turn, and a probe whose ping is refused finds it
  * dead, without a suspicion; so does any refused send to a member held suspect. A ping lost with
- * its connection (closed or reset) is sent once more.
+ * its connection (closed or reset) is sent once more. A suspicion or death the asker repeats that
+ * this node knows to be refuted is answered with the newer record.
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
@@ -47,7 +48,7 @@
  *
  * @module
  */
-import { isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
+import { Corrections, isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
@@ -138,7 +139,7 @@ export class SwimCore {
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    deathsDeclared: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -440,19 +441,25 @@ export class SwimCore {
     this.#counters.messagesReceived++;
     const message = read.message;
     switch (message.kind) {
-      case "ping":
-        this.#applyAll(message.updates, message.from, true);
-        if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: [] });
-        return this.#toldOf(message.from, this.#ack(message.from));
-      case "gossip":
-        this.#applyAll(message.updates, message.from, true);
-        return this.#toldOf(message.from, this.#ack(message.from));
+      case "ping": {
+        // What the message said that this node knows to be refuted goes back first (see #correct).
+        const corrections = new Corrections();
+        this.#applyAll(message.updates, message.from, true, corrections);
+        if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
+        return this.#toldOf(message.from, this.#ack(message.from, corrections));
+      }
+      case "gossip": {
+        const corrections = new Corrections();
+        this.#applyAll(message.updates, message.from, true, corrections);
+        return this.#toldOf(message.from, this.#ack(message.from, corrections));
+      }
       case "ping_req": {
-        this.#applyAll(message.updates, message.from, true);
+        const corrections = new Corrections();
+        this.#applyAll(message.updates, message.from, true, corrections);
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id) };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#piggyback(message.from) });
+        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from)) });
       }
       case "push_pull":
         this.#list.merge(message);
@@ -527,6 +534,7 @@ export class SwimCore {
   #refusedBy(id: string): void {
     const m = this.#list.members.get(id);
     if (this.#running && m?.state === "suspect") {
+      this.#counters.deathsRefusedSuspect++;
       this.#list.declareDead(m);
       return;
     }
@@ -583,7 +591,7 @@ export class SwimCore {
     // A doubted death (see below) whose own ping found nothing listening at the member's port:
     // this node's evidence agrees with the verdict already, with no helper to wait for (under load
     // their nacks took seconds, and a killed process's members are doubted by many nodes).
-    if (refusedDirect && this.#settleDoubt(m.id, incarnation)) return;
+    if (refusedDirect && this.#settleDoubt(m.id, incarnation, true)) return;
     // A refused ping asks no helper: they would meet the same closed port (three ping-reqs and three
     // pings, each refused ping a probe out of turn at its helper: with a killed quarter of 500
     // simulated nodes, 60% of the kill's messages), and its suspicion is the shortest anyway.
@@ -627,6 +635,7 @@ export class SwimCore {
       // process, and its gossip and confirmations were a third of the updates the kill sent (in
       // the simulation of a killed quarter of 1,000 loaded nodes: docs/performance.md, Dec 1).
       if (refusedDirect) {
+        this.#counters.deathsRefused++;
         this.#list.declareDead(current);
         return;
       }
@@ -648,15 +657,22 @@ export class SwimCore {
    * Member `id` is held suspect at `incarnation` because this node doubted another node's verdict
    * of its death, and this node's own probe failed: dead here now (true), as the verdict said.
    */
-  #settleDoubt(id: string, incarnation: number): boolean {
+  #settleDoubt(id: string, incarnation: number, refused = false): boolean {
     const current = this.#list.members.get(id);
     if (!current || current.state !== "suspect" || current.incarnation !== incarnation || !this.#list.doubted(id)) return false;
+    if (refused) this.#counters.deathsRefused++;
+    else this.#counters.deathsSettled++;
     this.#list.declareDead(current);
     return true;
   }
 
-  /** Send and read the answer (its piggybacked updates applied); null on failure (`onError` told) or after `timeout`. */
-  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void, onError?: (error: unknown) => void): Promise<SwimAnswer<InboundUpdate> | null> {
+  /**
+   * Send and read the answer (its piggybacked updates applied); null on failure (`onError` told) or
+   * after `timeout`. When the answer holds a suspicion or death this node knows to be refuted, the
+   * newer records are sent back to the answerer at once (`correct`: not for an answer to such a
+   * correction itself), as an answer to a request carries them (see `MemberList.#correct`).
+   */
+  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void, onError?: (error: unknown) => void, correct = true): Promise<SwimAnswer<InboundUpdate> | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
     const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
@@ -667,13 +683,21 @@ export class SwimCore {
         }
         this.#counters.malformed += read.malformed;
         const answer = read.message;
-        if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap);
-        else this.#applyAll(answer.updates, answer.from, false);
+        // A message of its own: deaths and accusations of this node only (not others' suspicions).
+        const corrections = correct && this.#running ? new Corrections(false) : undefined;
+        if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap, corrections);
+        else this.#applyAll(answer.updates, answer.from, false, corrections);
+        if (corrections && corrections.updates.length > 0) {
+          this.#counters.corrections += corrections.updates.length;
+          const back: SwimMessage = { kind: "gossip", from: this.id, updates: corrections.updates };
+          void this.#request({ id: answer.from, address: to.address, port: to.port }, back, this.config.probeInterval, undefined, undefined, undefined, false);
+        }
         return answer;
       },
       (error: unknown) => {
         onError?.(error);
         if (!this.#ports.isRefused?.(error)) return null;
+        this.#counters.refusedSends++;
         onRefused?.();
         if (to.id !== undefined) this.#refusedBy(to.id);
         return null;
@@ -844,13 +868,24 @@ export class SwimCore {
    * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most. With
    * `echo` (a request, not an answer), copies of alive claims this node spreads count as its transmissions.
    */
-  #applyAll(updates: readonly InboundUpdate[], from: string, echo: boolean): void {
-    this.#list.applyRelayed(updates, from, RELAYED_NEWCOMER_TRANSMITS, echo);
+  #applyAll(updates: readonly InboundUpdate[], from: string, echo: boolean, corrections?: Corrections): void {
+    this.#list.applyRelayed(updates, from, RELAYED_NEWCOMER_TRANSMITS, echo, corrections);
   }
 
-  /** An ack to member `to`. */
-  #ack(to: string): SwimAnswer {
-    return { kind: "ack", from: this.id, updates: this.#piggyback(to) };
+  /** An ack to member `to`, with `corrections` (see {@link #corrected}) first. */
+  #ack(to: string, corrections?: Corrections): SwimAnswer {
+    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(to)) };
+  }
+
+  /**
+   * An answer's updates: `corrections` (newer records of what the asker said, see
+   * `MemberList.#correct`) first, then `updates` but for those about the same members.
+   */
+  #corrected(corrections: Corrections | undefined, updates: MemberUpdate[]): MemberUpdate[] {
+    const first = corrections?.updates ?? [];
+    if (first.length === 0) return updates;
+    this.#counters.corrections += first.length;
+    return [...first, ...updates.filter((u) => !first.some((c) => c.id === u.id))];
   }
 
   /** The queued updates a message to member `to` carries (none that `to` itself sent this node last: see `BroadcastQueue.take`). */

@@ -1,0 +1,207 @@
+/**
+ * A refuted suspicion or death is corrected where it is repeated, and a refuted suspicion does not
+ * run out (virtual clock, no real time). In the 1,000-node mass join (Dec 1, s13, docs/performance.md)
+ * every member held dead by mistake had refuted already: the nodes holding its death had missed
+ * the refutation's gossip, and kept repeating the death (or a suspicion, whose timer then declared
+ * it) while nodes that knew better said nothing.
+ */
+import { describe, expect, test } from "bun:test";
+import { SwimCore } from "../../src/membership/swim.ts";
+import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
+import { readWhole } from "../../src/membership/swim-wire.ts";
+import { convergedSwarm, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+
+/** Member `v` as `viewer` holds it, in `state` at `incarnation` (default: the one held), said by `from`. */
+function about(viewer: SimNode, v: SimNode, state: MemberUpdate["state"], from: string, incarnation?: number): MemberUpdate {
+  const m = viewer.core.member(v.id)!;
+  return { id: v.id, incarnation: incarnation ?? m.incarnation, state, address: m.address, port: m.port, from };
+}
+
+/** The updates of an answer, read whole. */
+function updatesOf(answer: unknown): MemberUpdate[] {
+  const list = (answer as { updates?: unknown[] } | null)?.updates ?? [];
+  return list.map((u) => readWhole(u)).filter((u): u is MemberUpdate => u !== null);
+}
+
+/**
+ * Three converged nodes where `m` refuted a suspicion (now one incarnation higher) and `a` knows it,
+ * while `b` was down (it still holds the old incarnation), and every queue has sent the refutation
+ * on: `old` is the incarnation the suspicion was about.
+ */
+async function refuted(): Promise<{ net: SimNetwork; a: SimNode; b: SimNode; m: SimNode; old: number }> {
+  const net = await convergedSwarm(3);
+  const [a, b, m] = net.nodes as [SimNode, SimNode, SimNode];
+  const old = a.core.member(m.id)!.incarnation;
+  // b is down for 2 s (not long enough for the others' suspicion of it to run out: 4 s).
+  b.up = false;
+  b.core.stop();
+  await m.core.handle({ kind: "gossip", from: a.id, updates: [about(a, m, "suspect", a.id)] });
+  await net.runUntil(() => a.core.member(m.id)?.incarnation === old + 1, 1, 0.05);
+  expect(a.core.member(m.id)).toMatchObject({ state: "alive", incarnation: old + 1 });
+  // Every queue sends the refutation on (6 times, 2 members a round) meanwhile.
+  await net.clock.run(2);
+  b.up = true;
+  b.core.start();
+  expect(b.core.member(m.id)).toMatchObject({ state: "alive", incarnation: old });
+  return { net, a, b, m, old };
+}
+
+describe("swim core - refuted news is corrected", () => {
+  test("an ack to a message that repeats a refuted death or suspicion carries the newer record first (after every queue sent it on)", async () => {
+    const { a, b, m, old } = await refuted();
+    // Without the correction, nothing about m would be in a's answers any more.
+    const plain = await a.core.handle({ kind: "gossip", from: b.id, updates: [] });
+    expect(updatesOf(plain).some((u) => u.id === m.id)).toBe(false);
+    for (const state of ["dead", "suspect"] as const) {
+      const answer = await a.core.handle({ kind: "gossip", from: b.id, updates: [about(a, m, state, b.id, old)] });
+      expect(updatesOf(answer)[0]).toMatchObject({ id: m.id, state: "alive", incarnation: old + 1 });
+    }
+    // A ping's ack too, and a nack.
+    const ping = await a.core.handle({ kind: "ping", from: b.id, target: a.id, updates: [about(a, m, "dead", b.id, old)] });
+    expect(updatesOf(ping)[0]).toMatchObject({ id: m.id, state: "alive", incarnation: old + 1 });
+    const nack = await a.core.handle({ kind: "ping", from: b.id, target: "someone else", updates: [about(a, m, "dead", b.id, old)] });
+    expect(updatesOf(nack)[0]).toMatchObject({ id: m.id, state: "alive", incarnation: old + 1 });
+    // The member itself answers an old accusation with its current claim (it refuted before).
+    const own = await m.core.handle({ kind: "gossip", from: b.id, updates: [about(a, m, "suspect", b.id, old)] });
+    expect(updatesOf(own)[0]).toMatchObject({ id: m.id, state: "alive", incarnation: old + 1 });
+    // A death at the incarnation held here is news, not a refuted one: nothing to correct.
+    const current = await a.core.handle({ kind: "gossip", from: b.id, updates: [about(a, m, "suspect", b.id)] });
+    expect(updatesOf(current).some((u) => u.id === m.id && u.state === "alive")).toBe(false);
+    expect(a.core.stats().corrections).toBe(4);
+  });
+
+  test("a node whose own verdict was refuted while it was away is told at once by the members it talks to, not at the next full exchange", async () => {
+    const { net, a, b, m, old } = await refuted();
+    // b declares m dead itself (a suspicion of its own ran out), at the incarnation m refuted.
+    b.core.learn(about(b, m, "dead", b.id));
+    expect(net.view(b, m)).toBe("dead");
+    const took = await net.runUntil(() => net.view(b, m) === "alive", 10, 0.05);
+    expect(b.core.member(m.id)).toMatchObject({ state: "alive", incarnation: old + 1 });
+    // b's gossip of the death reached a or m, whose ack told b (or b's answer to a message of
+    // theirs held it, and they told b): within a gossip round. Without the correction b held it
+    // dead until a full exchange (here m's pull after its join, 2 s later; the periodic one comes
+    // every 30 s, minutes apart in a large swarm).
+    expect(took).toBeLessThan(0.5);
+    expect(a.core.stats().corrections).toBeGreaterThan(0);
+  });
+
+  test("an answer that holds a refuted death is answered with the newer record, in a message of its own", async () => {
+    const clock = new SimClock();
+    const sent: Array<{ to: string | undefined; message: SwimMessage }> = [];
+    let answer: unknown = null;
+    const core = new SwimCore({ id: "a", address: "10.0.0.1", port: 1 }, {
+      now: () => clock.now,
+      schedule: (delay, fn) => clock.schedule(delay, fn),
+      send: async (to, message) => {
+        sent.push({ to: to.id, message: readWholeMessage(message) ?? message });
+        return message.kind === "push_pull" ? answer : { kind: "ack", from: to.id, updates: [] };
+      },
+    });
+    const claim = (id: string, port: number, incarnation: number): MemberUpdate => ({ id, incarnation, state: "alive", address: "10.0.0.1", port, meta: { name: id } });
+    core.start();
+    core.learn(claim("b", 2, 1));
+    core.learn(claim("m", 3, 8));
+    // b answers a full exchange with its view: m suspect at an incarnation m has refuted since. A
+    // message of its own for that: no (others' suspicions are corrected in acks only).
+    answer = { kind: "push_pull", from: "b", join: false, members: [claim("b", 2, 1), { id: "m", incarnation: 7, state: "suspect", address: "10.0.0.1", port: 3, from: "b" }], version: 1 };
+    await core.join({ id: "b", address: "10.0.0.1", port: 2 });
+    await clock.run(0.01);
+    expect(sent.some((s) => s.message.kind === "gossip")).toBe(false);
+    // Then m dead there, at that incarnation: told back at once.
+    answer = { kind: "push_pull", from: "b", join: false, members: [claim("b", 2, 1), { id: "m", incarnation: 7, state: "dead", address: "10.0.0.1", port: 3, from: "b" }], version: 2 };
+    await core.join({ id: "b", address: "10.0.0.1", port: 2 });
+    await clock.run(0.01);
+    const back = sent.find((s) => s.to === "b" && s.message.kind === "gossip");
+    expect(back).toBeDefined();
+    const updates = back!.message.kind === "gossip" ? back!.message.updates : [];
+    expect(updates[0]).toMatchObject({ id: "m", state: "alive", incarnation: 8 });
+    expect(core.member("m")).toMatchObject({ state: "alive", incarnation: 8 });
+    expect(core.stats().corrections).toBe(1);
+    core.stop();
+  });
+});
+
+describe("swim core - a suspicion at a newer incarnation", () => {
+  test("replaces the suspicion held (the member refuted it) with a timeout of its own, rather than confirming it", async () => {
+    const net = await convergedSwarm(5);
+    const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
+    const [x, y] = net.nodes.slice(3) as [SimNode, SimNode];
+    // Both silent, so nothing refutes: only the timers decide.
+    net.kill(x);
+    net.kill(y);
+    const old = a.core.member(x.id)!.incarnation;
+    await a.core.handle({ kind: "gossip", from: b.id, updates: [about(a, x, "suspect", b.id)] });
+    await net.clock.run(0.9);
+    expect(net.view(a, x)).toBe("suspect");
+    // x refuted elsewhere and was suspected again there (by c); y is suspected first now, by c too.
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [about(a, x, "suspect", c.id, old + 1), about(a, y, "suspect", c.id)] });
+    expect(a.core.member(x.id)).toMatchObject({ state: "suspect", incarnation: old + 1 });
+    const deadAt = new Map<string, number>();
+    await net.runUntil(() => {
+      for (const v of [x, y]) if (net.view(a, v) === "dead" && !deadAt.has(v.id)) deadAt.set(v.id, net.clock.now);
+      return deadAt.size === 2;
+    }, 60, 0.01);
+    // x's new suspicion ran as long as y's (each one suspecter, from the same moment). Confirming the
+    // refuted one instead made x dead 0.9 s sooner at the least: its timer started then, and shrank.
+    expect(Math.abs(deadAt.get(x.id)! - deadAt.get(y.id)!)).toBeLessThan(0.05);
+    expect(a.core.member(x.id)?.incarnation).toBe(old + 1);
+  });
+});
+
+/** Make `node`'s event loop run late (every answer slow too) until its local health is at least `score`. */
+async function lateUntilAware(net: SimNetwork, node: SimNode, score: number): Promise<void> {
+  for (const n of net.nodes) n.answerDelay = 0.6;
+  let ticking = true;
+  const tick = (): void => {
+    if (!ticking) return;
+    node.stalled += 0.05;
+    net.clock.schedule(0.1, tick);
+  };
+  tick();
+  await net.runUntil(() => node.core.stats().awareness >= score, 60, 0.1);
+  ticking = false;
+  for (const n of net.nodes) n.answerDelay = 0;
+}
+
+describe("swim core - a refuted death spreads at the configured pace", () => {
+  test("a node whose local health stretches its gossip rounds gossips the refutation of a death it held at once and every gossipInterval, as the death", async () => {
+    // Many transmissions per update, so that the queue holds the news through the rounds counted.
+    const net = await convergedSwarm(6, new SimNetwork({ retransmitMult: 30 }));
+    const [a, , , , , x] = net.nodes as [SimNode, SimNode, SimNode, SimNode, SimNode, SimNode];
+    await lateUntilAware(net, a, 2);
+    const awareness = a.core.stats().awareness;
+    expect(awareness).toBeGreaterThanOrEqual(2);
+    // x is away (it hears nothing, so refutes nothing), a holds it dead (its own verdict), and the
+    // gossip that hurried is over (10 rounds, 2 s).
+    x.up = false;
+    x.core.stop();
+    a.core.learn(about(a, x, "dead", a.id));
+    await net.clock.run(2.5);
+    const gossipIn = async (seconds: number): Promise<number> => {
+      const before = a.core.stats().gossipSent;
+      await net.clock.run(seconds);
+      return a.core.stats().gossipSent - before;
+    };
+    // The stretched pace first: (awareness + 1) x 0.2 s per round, at most one round in 0.45 s.
+    expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
+    expect(await gossipIn(0.45)).toBeLessThanOrEqual(3);
+    // x refutes (its claim at a higher incarnation reaches a): a round at once, then every 0.2 s.
+    await x.core.handle({ kind: "gossip", from: a.id, updates: [about(a, x, "dead", a.id)] });
+    await a.core.handle({ kind: "gossip", from: x.id, updates: [x.core.introduction()] });
+    expect(a.core.member(x.id)?.state).toBe("alive");
+    expect(await gossipIn(0.45)).toBeGreaterThanOrEqual(2 * 3);
+  });
+
+  test("a node that refutes its own death gossips its claim at once and every gossipInterval, however stretched its rounds", async () => {
+    const net = await convergedSwarm(6, new SimNetwork({ retransmitMult: 30 }));
+    const [a, x] = net.nodes as [SimNode, SimNode];
+    await lateUntilAware(net, x, 2);
+    const awareness = x.core.stats().awareness;
+    expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
+    const before = x.core.stats().gossipSent;
+    await x.core.handle({ kind: "gossip", from: a.id, updates: [about(a, x, "dead", a.id)] });
+    expect(x.core.stats().refutations).toBe(1);
+    await net.clock.run(0.45);
+    expect(x.core.stats().gossipSent - before).toBeGreaterThanOrEqual(2 * 3);
+  });
+});
