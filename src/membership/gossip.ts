@@ -24,10 +24,10 @@ import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { monotonicMs, nowSeconds } from "../util/time.ts";
-import { readPeer } from "../wire/peer.ts";
 import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
-import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedList, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
+import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
+import { metaOf, peerOf, pickMeta, refusedConnect } from "./gossip-records.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats, SwimTarget } from "./swim-types.ts";
@@ -89,8 +89,6 @@ export function swimConfig(timing: { heartbeatInterval: number; heartbeatTimeout
   };
 }
 
-/** The compact record a member's alive update carries as `meta`. */
-type Meta = Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
 
 /** The bridge (see the module header). */
 export class Gossip {
@@ -358,7 +356,8 @@ export class Gossip {
         }
         this.#own(member.id, true);
       } else if (member.state === "suspect") {
-        if (swimBit(entry, SWIM_OWNED)) this.host.emit("peer.suspect", entry!.peer);
+        // Once per suspicion spell: a new suspicion at a newer incarnation is not a second event.
+        if (previous !== "suspect" && swimBit(entry, SWIM_OWNED)) this.host.emit("peer.suspect", entry!.peer);
       } else if ((swimBit(entry, KNOWS_THIS_NODE, false), this.#own(member.id, false))) {
         // Dead: probed by heartbeat now and then (a healed partition); left: gone for good.
         this.host.drop(member.id, member.state === "dead");
@@ -366,34 +365,5 @@ export class Gossip {
     } catch (error) {
       log.warn(`membership update about ${member.id.slice(0, 8)} failed: ${errorMessage(error)}`);
     }
-  }
-}
-
-/**
- * True when `error` (or one it was caused by, a few levels deep) is a refused connect: nothing
- * listens at the member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
- */
-export function refusedConnect(error: unknown): boolean {
-  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) if (e.code === "ECONNREFUSED") return true;
-  return false;
-}
-
-const metaOf = (peer: Peer): Meta => ({ swarm: peer.swarm, team: peer.team, name: peer.name, kind: peer.kind, capabilities: peer.capabilities });
-
-/** The meta fields of a member, type-checked (a malformed one is left out). */
-function pickMeta(meta: Record<string, unknown>): Partial<Meta> {
-  const out: Partial<Meta> = {};
-  if (typeof meta.name === "string") out.name = meta.name;
-  if (Array.isArray(meta.capabilities) && meta.capabilities.every((c) => typeof c === "string")) out.capabilities = sharedList(meta.capabilities);
-  return out;
-}
-
-/** The Peer record of a member from its update (null when its meta does not make a valid one). */
-function peerOf(member: Readonly<MemberUpdate>): Peer | null {
-  if (!isMap(member.meta)) return null;
-  try {
-    return readPeer({ ...member.meta, id: member.id, address: member.address, port: member.port, last_seen: nowSeconds() }, { mode: "lenient", what: "member" });
-  } catch {
-    return null;
   }
 }

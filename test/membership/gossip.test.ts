@@ -4,7 +4,8 @@ import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
-import { Gossip, refusedConnect, swimConfig } from "../../src/membership/gossip.ts";
+import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
+import { refusedConnect } from "../../src/membership/gossip-records.ts";
 import { readWhole } from "../../src/membership/swim-wire.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords } from "../../src/security/records.ts";
@@ -180,6 +181,10 @@ describe("membership - gossip among Bun peers", () => {
     const offline = record<Peer>((fn) => a!.on("peer.offline", fn));
     const member = { ...a!.membership.gossip!.core!.member(b!.id)! };
     a!.membership.gossip!.core!.learn({ ...member, state: "suspect", from: a!.id });
+    // Suspected again at a newer incarnation (it refuted elsewhere) before its refutation came
+    // here: still one peer.suspect, not a second without a peer.alive between them.
+    a!.membership.gossip!.core!.learn({ ...member, incarnation: member.incarnation + 1, state: "suspect", from: a!.id });
+    expect(a!.membership.gossip!.core!.member(b!.id)).toMatchObject({ state: "suspect", incarnation: member.incarnation + 1 });
     expect(suspect.map((p) => p.id)).toEqual([b!.id]);
     await eventually(() => alive.some((p) => p.id === b!.id), 5_000, "b to refute at a");
     expect(swim(b!).refutations).toBeGreaterThanOrEqual(1);

@@ -1,0 +1,45 @@
+/**
+ * What gossip membership (`gossip.ts`) reads off members and errors: a member's Peer record and
+ * meta, this node's meta as SWIM carries it, and whether a failed send was a refused connect.
+ *
+ * @module
+ */
+import type { Peer } from "../types.ts";
+import { isMap } from "../util/guards.ts";
+import { nowSeconds } from "../util/time.ts";
+import { readPeer } from "../wire/peer.ts";
+import { sharedList } from "./peer-table.ts";
+import type { MemberUpdate } from "./swim-types.ts";
+
+/** The compact record a member's alive update carries as `meta`. */
+export type Meta = Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
+
+/**
+ * True when `error` (or one it was caused by, a few levels deep) is a refused connect: nothing
+ * listens at the member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
+ */
+export function refusedConnect(error: unknown): boolean {
+  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) if (e.code === "ECONNREFUSED") return true;
+  return false;
+}
+
+/** This node's meta, as SWIM carries it. */
+export const metaOf = (peer: Peer): Meta => ({ swarm: peer.swarm, team: peer.team, name: peer.name, kind: peer.kind, capabilities: peer.capabilities });
+
+/** The meta fields of a member, type-checked (a malformed one is left out). */
+export function pickMeta(meta: Record<string, unknown>): Partial<Meta> {
+  const out: Partial<Meta> = {};
+  if (typeof meta.name === "string") out.name = meta.name;
+  if (Array.isArray(meta.capabilities) && meta.capabilities.every((c) => typeof c === "string")) out.capabilities = sharedList(meta.capabilities);
+  return out;
+}
+
+/** The Peer record of a member from its update (null when its meta does not make a valid one). */
+export function peerOf(member: Readonly<MemberUpdate>): Peer | null {
+  if (!isMap(member.meta)) return null;
+  try {
+    return readPeer({ ...member.meta, id: member.id, address: member.address, port: member.port, last_seen: nowSeconds() }, { mode: "lenient", what: "member" });
+  } catch {
+    return null;
+  }
+}
