@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { SwimCore } from "../../src/membership/swim.ts";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
 import { readWhole } from "../../src/membership/swim-wire.ts";
-import { convergedSwarm, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+import { convergedSwarm, lateUntilAware, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 /** Member `v` as `viewer` holds it, in `state` at `incarnation` (default: the one held), said by `from`. */
 function about(viewer: SimNode, v: SimNode, state: MemberUpdate["state"], from: string, incarnation?: number): MemberUpdate {
@@ -148,27 +148,13 @@ describe("swim core - a suspicion at a newer incarnation", () => {
   });
 });
 
-/** Make `node`'s event loop run late (every answer slow too) until its local health is at least `score`. */
-async function lateUntilAware(net: SimNetwork, node: SimNode, score: number): Promise<void> {
-  for (const n of net.nodes) n.answerDelay = 0.6;
-  let ticking = true;
-  const tick = (): void => {
-    if (!ticking) return;
-    node.stalled += 0.05;
-    net.clock.schedule(0.1, tick);
-  };
-  tick();
-  await net.runUntil(() => node.core.stats().awareness >= score, 60, 0.1);
-  ticking = false;
-  for (const n of net.nodes) n.answerDelay = 0;
-}
 
 describe("swim core - a refuted death spreads at the configured pace", () => {
   test("a node whose local health stretches its gossip rounds gossips the refutation of a death it held at once and every gossipInterval, as the death", async () => {
     // Many transmissions per update, so that the queue holds the news through the rounds counted.
     const net = await convergedSwarm(6, new SimNetwork({ retransmitMult: 30 }));
     const [a, , , , , x] = net.nodes as [SimNode, SimNode, SimNode, SimNode, SimNode, SimNode];
-    await lateUntilAware(net, a, 2);
+    await lateUntilAware(net, a, 2, true);
     const awareness = a.core.stats().awareness;
     expect(awareness).toBeGreaterThanOrEqual(2);
     // x is away (it hears nothing, so refutes nothing), a holds it dead (its own verdict), and the
@@ -195,7 +181,7 @@ describe("swim core - a refuted death spreads at the configured pace", () => {
   test("a node that refutes its own death gossips its claim at once and every gossipInterval, however stretched its rounds", async () => {
     const net = await convergedSwarm(6, new SimNetwork({ retransmitMult: 30 }));
     const [a, x] = net.nodes as [SimNode, SimNode];
-    await lateUntilAware(net, x, 2);
+    await lateUntilAware(net, x, 2, true);
     const awareness = x.core.stats().awareness;
     expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
     const before = x.core.stats().gossipSent;

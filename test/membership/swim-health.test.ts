@@ -7,26 +7,10 @@ import { describe, expect, test } from "bun:test";
 import { afterOwnTime, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { MERGED_TRANSMITS } from "../../src/membership/swim-members.ts";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
-import { convergedSwarm, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+import { convergedSwarm, lateUntilAware, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 const swarm = convergedSwarm;
 
-/**
- * Slow every answer down (0.6 s) and block `node`'s loop half the time (as in the local health
- * test) until its local-health score reaches `score`; then its loop runs on time again.
- */
-async function lateUntilAware(net: SimNetwork, node: SimNode, score: number): Promise<void> {
-  for (const n of net.nodes) n.answerDelay = 0.6;
-  let ticking = true;
-  const tick = (): void => {
-    if (!ticking) return;
-    node.stalled += 0.05;
-    net.clock.schedule(0.1, tick);
-  };
-  tick();
-  await net.runUntil(() => node.core.stats().awareness >= score, 60, 0.1);
-  ticking = false;
-}
 
 const everSaw = (viewer: SimNode, subject: SimNode, state: string): boolean => viewer.changes.some(([id, s]) => id === subject.id && s === state);
 

@@ -265,3 +265,21 @@ export class SimNetwork {
     return raw;
   }
 }
+
+/**
+ * Slow every answer down (0.6 s) and block `node`'s loop now and then until its local-health
+ * score reaches `score`; then its loop runs on time again (and, with `restore`, the answers too).
+ */
+export async function lateUntilAware(net: SimNetwork, node: SimNode, score: number, restore = false): Promise<void> {
+  for (const n of net.nodes) n.answerDelay = 0.6;
+  let ticking = true;
+  const tick = (): void => {
+    if (!ticking) return;
+    node.stalled += 0.05;
+    net.clock.schedule(0.1, tick);
+  };
+  tick();
+  await net.runUntil(() => node.core.stats().awareness >= score, 60, 0.1);
+  ticking = false;
+  if (restore) for (const n of net.nodes) n.answerDelay = 0;
+}
