@@ -64,9 +64,20 @@ export const MAX_CORRECTIONS = 16;
  * about 100 per node per minute).
  */
 export class Corrections {
-  readonly updates: MemberUpdate[] = [];
+  /** The records found (made with the first: every SWIM message received makes a `Corrections`, few find any). */
+  #updates: MemberUpdate[] | null = null;
   constructor(readonly suspicions = true) {}
+
+  get updates(): readonly MemberUpdate[] {
+    return this.#updates ?? NO_UPDATES;
+  }
+
+  add(update: MemberUpdate): void {
+    (this.#updates ??= []).push(update);
+  }
 }
+
+const NO_UPDATES: readonly MemberUpdate[] = Object.freeze([]);
 
 /** True for the states of a member no longer in the swarm. */
 export const isGone = (state: SwimState): boolean => state === "dead" || state === "left";
@@ -298,12 +309,12 @@ export class MemberList {
     const out = corrections.updates;
     if ((u.state !== "suspect" && u.state !== "dead") || out.length >= MAX_CORRECTIONS || out.some((c) => c.id === u.id)) return;
     if (u.id === this.id) {
-      out.push(this.claim());
+      corrections.add(this.claim());
       return;
     }
     if (u.state === "suspect" && !corrections.suspicions) return;
     const m = this.members.get(u.id);
-    if (m?.state === "alive" && m.incarnation > u.incarnation) out.push(this.#records.get(m));
+    if (m?.state === "alive" && m.incarnation > u.incarnation) corrections.add(this.#records.get(m));
   }
 
   /**

@@ -689,7 +689,7 @@ export class SwimCore {
         else this.#applyAll(answer.updates, answer.from, false, corrections);
         if (corrections && corrections.updates.length > 0) {
           this.#counters.corrections += corrections.updates.length;
-          const back: SwimMessage = { kind: "gossip", from: this.id, updates: corrections.updates };
+          const back: SwimMessage = { kind: "gossip", from: this.id, updates: [...corrections.updates] };
           void this.#request({ id: answer.from, address: to.address, port: to.port }, back, this.config.probeInterval, undefined, undefined, undefined, false);
         }
         return answer;
@@ -882,8 +882,8 @@ export class SwimCore {
    * `MemberList.#correct`) first, then `updates` but for those about the same members.
    */
   #corrected(corrections: Corrections | undefined, updates: MemberUpdate[]): MemberUpdate[] {
-    const first = corrections?.updates ?? [];
-    if (first.length === 0) return updates;
+    const first = corrections?.updates;
+    if (first === undefined || first.length === 0) return updates;
     this.#counters.corrections += first.length;
     return [...first, ...updates.filter((u) => !first.some((c) => c.id === u.id))];
   }

@@ -7,6 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { SwimCore } from "../../src/membership/swim.ts";
+import { Corrections } from "../../src/membership/swim-members.ts";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
 import { readWhole } from "../../src/membership/swim-wire.ts";
 import { convergedSwarm, lateUntilAware, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
@@ -189,5 +190,18 @@ describe("swim core - a refuted death spreads at the configured pace", () => {
     expect(x.core.stats().refutations).toBe(1);
     await net.clock.run(0.45);
     expect(x.core.stats().gossipSent - before).toBeGreaterThanOrEqual(2 * 3);
+  });
+});
+
+describe("swim core - corrections cost nothing where none is found", () => {
+  test("a message's Corrections makes no list of its own until a correction is added", () => {
+    const none = new Corrections(), other = new Corrections();
+    // Every message received makes one; most find nothing, and share one empty, frozen list.
+    expect(none.updates).toBe(other.updates);
+    expect(Object.isFrozen(none.updates)).toBe(true);
+    const update: MemberUpdate = { id: "a".repeat(64), incarnation: 2, state: "alive", address: "127.0.0.1", port: 1 };
+    none.add(update);
+    expect(none.updates).toEqual([update]);
+    expect(other.updates).toEqual([]);
   });
 });
