@@ -25,7 +25,8 @@
  *
  * Prints tables, writes `bench/results/membership.json`. `--quick` (or `BENCH_QUICK=1`): N = 20
  * and 50 in one process with a 1 s heartbeat, and a 30-node gossip swarm of 2 processes
- * (heartbeat 0.5 s, peer timeout 2 s). `--steady S` sets the swarm's steady window (default 60 s, 2 s quick); `--swarm-only` skips the
+ * (heartbeat 0.5 s, peer timeout 2 s). `--join-rate R` paces the swarm's joins (R a second, interleaved
+ * over the processes; by default every node joins at once). `--steady S` sets the swarm's steady window (default 60 s, 2 s quick); `--swarm-only` skips the
  * one-process scenarios; `--sizes 50,200` and `--modes gossip` pick the swarms; `--peer-timeout S`
  * runs the swarms with another peer timeout than 4 s (a different scenario: report it as such);
  * `--warm-baseline` has each worker run and stop a small swarm of its own before it makes its
@@ -33,7 +34,7 @@
  * peer counts otherwise (the title says which; the warm-up also makes the joins run warmed code:
  * not the scenario's join and convergence numbers).
  *
- * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline]`
+ * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--join-rate 25]`
  *
  * @module
  */
@@ -190,14 +191,17 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
   // `--peer-timeout S`: another peer timeout (a separate row, not the scenario's default of 4 s).
   const [interval, timeout] = QUICK ? [0.5, 2] : [1, Number(flag("peer-timeout") ?? 4)];
   const warm = process.argv.includes("--warm-baseline");
+  // `--join-rate R`: the nodes join at R a second over the swarm (interleaved over the processes)
+  // rather than all at once.
+  const joinRate = Number(flag("join-rate") ?? 0);
   for (const [mode, n, processes] of swarmScenarios()) {
-    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm);
+    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm, joinRate);
     results.push(r);
     console.error(`swarm ${mode} ${n}: ${JSON.stringify(r)}`); // progress: the table comes at the end
   }
   const f = (x: number | null, digits = 2) => (x === null ? "-" : round(x, digits));
   printTable(
-    `membership swarm: N nodes over several processes (loopback, heartbeat ${interval} s, peer timeout ${timeout} s, steady ${steadySeconds} s${warm ? ", warmed baseline" : ""})`,
+    `membership swarm: N nodes over several processes (loopback, heartbeat ${interval} s, peer timeout ${timeout} s, steady ${steadySeconds} s${warm ? ", warmed baseline" : ""}${joinRate > 0 ? `, joining ${joinRate}/s` : ", all joining at once"})`,
     ["mode", "nodes", "processes", "all know all s", "calls/node/s", "false offline", "heap B/known peer", "without connections", "conns/process", "killed", "offline everywhere s"],
     results.map((r) => [
       r.mode,

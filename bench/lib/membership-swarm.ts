@@ -21,14 +21,16 @@ export interface SwarmResult {
   processes: number;
   heartbeatInterval: number;
   peerTimeout: number;
-  /** From the joins' start until the last join returned (every node's `join()` at once). */
+  /** Joins a second over the swarm (`--join-rate`), or 0: every node's `join()` at once. */
+  joinRate: number;
+  /** From the joins' start until the last join returned. */
   joinSeconds: number;
   /**
    * CPU seconds spent from the joins' start until the last join returned: by the seed's process
    * (which answers every joiner's push-pull with its whole state) and by the workers together.
    */
   joinCpu: { seed: number; workers: number };
-  /** Each node's `join()`, seconds from its worker's joins' start: median, 90th percentile, highest. */
+  /** Each node's `join()`, seconds from its own start (all at once: the worker's joins' start): median, 90th percentile, highest. */
   joinSpread: Spread;
   /** From the last join's return until every node knew every other; null if not within the limit. */
   allKnowAll: number | null;
@@ -292,7 +294,7 @@ class Trace {
 }
 
 /** Measure one swarm: `n` nodes (the seed here, the rest over `processes` workers). */
-export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false): Promise<SwarmResult> {
+export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false, joinRate = 0): Promise<SwarmResult> {
   const options: Partial<NodeOptions> = { swarm: "bench", heartbeatInterval, peerTimeout, membership: mode };
   const seed = new Node({ ...options, bind: "127.0.0.1", name: "seed" });
   let seedOffline = 0;
@@ -306,7 +308,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     );
     const joinStart = Date.now();
     const seedCpu0 = process.cpuUsage();
-    const joined = await Promise.all(workers.map((w) => w.ask({ type: "join" }, "joined")));
+    const joined = await Promise.all(workers.map((w, index) => w.ask({ type: "join", rate: joinRate, index, processes }, "joined", joinRate > 0 ? 120 + n / joinRate : undefined)));
     const lastJoin = Math.max(...joined.map((j) => j.at));
     const seedCpu = process.cpuUsage(seedCpu0);
     const joinCpu = { seed: (seedCpu.user + seedCpu.system) / 1e6, workers: joined.reduce((sum, j, i) => sum + j.cpu - started[i]!.cpu, 0) };
@@ -389,6 +391,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       processes,
       heartbeatInterval,
       peerTimeout,
+      joinRate,
       joinSeconds: (lastJoin - joinStart) / 1000,
       joinCpu,
       joinSpread: spreadOf(joined.flatMap((j) => j.took)),

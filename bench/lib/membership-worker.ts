@@ -10,7 +10,8 @@
  *   of its own ({@link warmUp}) and stops it, so that the baseline holds the code the nodes compile
  *   as they join and gossip (bytecode and compiled code are heap too: about 2.7 MB in a worker of
  *   50 nodes at 200, 270 bytes per known peer there, none of it per peer).
- * - `join`: join every node through the seeds at once; answers `joined { at }` (wall clock ms)
+ * - `join`: join every node through the seeds at once (or paced: `rate` joins a second over the
+ *   swarm, this worker being `index` of `processes`); answers `joined { at }` (wall clock ms)
  *   once every join returned, the CPU seconds used so far, and each node's `join()` in seconds (`took`).
  * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes }`:
  *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
@@ -55,7 +56,7 @@ import { traceKill, type PairTrace, type TraceBucket } from "./membership-kill-t
 /** What the parent sends. */
 export type WorkerCommand =
   | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean }
-  | { type: "join" }
+  | { type: "join"; rate?: number; index?: number; processes?: number }
   | { type: "status"; heap?: boolean }
   | { type: "watch"; ids: string[] }
   | { type: "census"; ids?: string[] }
@@ -243,8 +244,20 @@ async function handle(command: WorkerCommand): Promise<void> {
     }
     case "join": {
       const start = Date.now();
-      await Promise.all(nodes.map((n) => n.join({ wait: 0 }).then(() => void (joinedAt[n.id] = Date.now()))));
-      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds(), took: nodes.map((n) => (joinedAt[n.id]! - start) / 1000) });
+      // Paced (`rate` joins a second over the whole swarm): this worker's k-th node starts its join
+      // at (k * processes + index) / rate seconds, so the workers' joins interleave. `took` is each
+      // join's own length, from its start.
+      const { rate = 0, index = 0, processes = 1 } = command;
+      const startAt = (k: number) => (rate > 0 ? start + ((k * processes + index) / rate) * 1000 : start);
+      await Promise.all(
+        nodes.map(async (n, k) => {
+          const wait = startAt(k) - Date.now();
+          if (wait > 0) await Bun.sleep(wait);
+          await n.join({ wait: 0 });
+          joinedAt[n.id] = Date.now();
+        }),
+      );
+      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds(), took: nodes.map((n, k) => (joinedAt[n.id]! - startAt(k)) / 1000) });
       return;
     }
     case "status": {
