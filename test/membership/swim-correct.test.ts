@@ -205,3 +205,50 @@ describe("swim core - corrections cost nothing where none is found", () => {
     expect(other.updates).toEqual([]);
   });
 });
+
+describe("swim core - a suspicion that runs out", () => {
+  /**
+   * A core (`a`, with members `b` and `m`) on a virtual clock whose sends `answer` decides; m held
+   * suspect at incarnation 5 on b's word. Its suspicion runs out after 1 to 2 s.
+   */
+  function suspecting(answer: (to: string | undefined, message: SwimMessage, now: number) => Promise<unknown>) {
+    const clock = new SimClock();
+    const pings: number[] = [];
+    const core = new SwimCore({ id: "a", address: "10.0.0.1", port: 1 }, {
+      now: () => clock.now,
+      schedule: (delay, fn) => clock.schedule(delay, fn),
+      send: (to, message) => {
+        const read = readWholeMessage(message) ?? message;
+        if (to.id === "m" && read.kind === "ping") pings.push(clock.now);
+        return answer(to.id, read, clock.now);
+      },
+    }, { suspicionMaxTimeout: 1, suspicionMaxMult: 2, probeInterval: 1000 });
+    core.start();
+    const claim = (id: string, port: number, incarnation: number): MemberUpdate => ({ id, incarnation, state: "alive", address: "10.0.0.1", port, meta: { name: id } });
+    core.learn(claim("b", 2, 1));
+    core.learn(claim("m", 3, 5));
+    core.learn({ id: "m", incarnation: 5, state: "suspect", address: "10.0.0.1", port: 3, from: "b" });
+    return { clock, core, pings, claim };
+  }
+
+  test("pings the suspect once more before the verdict: a live member's ack carries its refutation, and it stays alive", async () => {
+    // m answers only pings, with its refutation first (as an answer to its suspicion does); its
+    // gossip acks carry nothing (the refutation never reached a otherwise).
+    const { clock, core, pings, claim } = suspecting(async (to, message) => ({ kind: "ack", from: to, updates: to === "m" && message.kind === "ping" ? [claim("m", 3, 6)] : [] }));
+    await clock.run(5);
+    expect(core.member("m")).toMatchObject({ state: "alive", incarnation: 6 });
+    expect(pings.length).toBe(1);
+    expect(pings[0]).toBeGreaterThanOrEqual(1);
+    expect(core.stats()).toMatchObject({ lastPings: 1, deathsDeclared: 0 });
+    core.stop();
+  });
+
+  test("declares a suspect that does not answer that ping dead, a probe timeout later", async () => {
+    const { clock, core, pings } = suspecting((to, message) => (to === "m" && message.kind === "ping" ? new Promise(() => {}) : Promise.resolve({ kind: "ack", from: to, updates: [] })));
+    await clock.run(5);
+    expect(core.member("m")?.state).toBe("dead");
+    expect(pings.length).toBe(1);
+    expect(core.stats()).toMatchObject({ lastPings: 1, deathsDeclared: 1 });
+    core.stop();
+  });
+});
