@@ -459,8 +459,10 @@ export class MemberList {
     else this.#queue.delete(m.id);
     // A death spreads at the configured pace, not at one stretched by local health; so does its
     // refutation where the member was held dead: in the 1,000-node mass join (Dec 1, s13) false
-    // deaths outran their refutations, and nodes held live members dead for 10 s and more.
-    if (spread > 0 && previous !== null && (isGone(m.state) ? !isGone(previous) : m.state === "alive" && previous === "dead")) this.#onGone();
+    // deaths outran their refutations, and nodes held live members dead for 10 s and more. So does
+    // a member new here: with the last ping (#expired) a mass join has few false deaths, and their
+    // hurried gossip had been what carried the newcomers' claims (Dec 1, s13heal).
+    if (spread > 0 && (previous === null ? m.state === "alive" : isGone(m.state) ? !isGone(previous) : m.state === "alive" && previous === "dead")) this.#onGone();
     this.#ports.onChange?.(m, previous);
   }
 
