@@ -189,7 +189,7 @@ export class ItemMemory {
     // entry object).
     const d = this.digest;
     for (let i = this.head, at = this.start; i < order.length; i++, at += 4) {
-      const hash = ((d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!) >>> 0;
+      const hash = (d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!; // signed, as the table keeps it
       if (have.has(hash)) matched++;
       else if (!(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(order[i]!);
     }
