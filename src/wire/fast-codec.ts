@@ -509,7 +509,10 @@ function getKey(): Got {
     return BAIL; // not a string key (or a long one): the general decoder knows what to do
   }
   const key = n <= CACHED_KEY_BYTES ? getCached(n) : getString(n);
-  return key === "__proto__" ? BAIL : key;
+  // A `__proto__` key is left to the general decoder. Its bytes are looked at first: comparing
+  // every key with the constant made the optimized code leave at keys that are not atoms
+  // (exits of kind BadStringType), and compile the decoder again.
+  return n === 9 && src[at - 9] === 0x5f && key === "__proto__" ? BAIL : key;
 }
 
 /** A short string through {@link stringCache}. */
