@@ -330,7 +330,7 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   // plain Uint8Array (a socket read) have different shapes, and meeting both made the optimizing
   // compiler throw the decoder's code away and compile it again (exits of kind BadCache).
   const plain = bytes.constructor === Uint8Array;
-  src = plain ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  src = plain ? bytes : plainView(bytes);
   srcWasBuffer = !plain && bytes instanceof (BufferClass as typeof Uint8Array);
   at = start;
   stop = end;
@@ -343,6 +343,23 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   const ok = v !== BAIL && at === stop;
   src = EMPTY;
   return ok ? v : NOT_FAST;
+}
+
+/** The last Buffer read through a plain view, and that view (a connection gathers its split frames in one Buffer, reused). */
+let viewedBuffer: Uint8Array | null = null;
+let viewOfBuffer: Uint8Array = EMPTY;
+/** Buffers up to this size keep their view for the next call (a larger one is not held on to). */
+const VIEW_KEPT_BYTES = 64 * 1024;
+
+/** A plain Uint8Array of the bytes of `bytes` (not a copy). */
+function plainView(bytes: Uint8Array): Uint8Array {
+  if (bytes === viewedBuffer) return viewOfBuffer;
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength <= VIEW_KEPT_BYTES) {
+    viewedBuffer = bytes;
+    viewOfBuffer = view;
+  }
+  return view;
 }
 
 function get(depth: number): Got {

@@ -174,6 +174,14 @@ describe("fast codec - decoding", () => {
     expect(got.b).toBeInstanceOf(Buffer);
     outer.fill(0);
     expect([...got.b]).toEqual([9, 8, 7]); // a copy, not a view of the input
+    // The same Buffer read again (a connection reuses its gather buffer) shows its new bytes.
+    const next = encode({ id: "another", n: 2 });
+    inner.set(next, 7);
+    expect(fastDecode(inner, 7, 7 + next.length)).toEqual({ id: "another", n: 2 });
+    const other = Buffer.alloc(next.length + 3);
+    other.set(next, 3);
+    expect(fastDecode(other, 3, 3 + next.length)).toEqual({ id: "another", n: 2 });
+    expect(fastDecode(inner, 7, 7 + next.length)).toEqual({ id: "another", n: 2 });
   });
 
   test("what the general decoder refuses or reads specially is declined", () => {
