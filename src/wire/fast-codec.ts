@@ -329,9 +329,14 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   // The decoder reads one kind of view only: a Buffer (a frame gathered across socket reads) and a
   // plain Uint8Array (a socket read) have different shapes, and meeting both made the optimizing
   // compiler throw the decoder's code away and compile it again (exits of kind BadCache).
-  const plain = bytes.constructor === Uint8Array;
-  src = plain ? bytes : plainView(bytes);
-  srcWasBuffer = !plain && bytes instanceof (BufferClass as typeof Uint8Array);
+  if (bytes.constructor === Uint8Array) {
+    src = bytes;
+    srcWasBuffer = false;
+  } else {
+    if (bytes !== viewedBuffer) viewBuffer(bytes);
+    src = viewOfBuffer;
+    srcWasBuffer = viewedIsBuffer;
+  }
   at = start;
   stop = end;
   let v: Got = BAIL;
@@ -342,24 +347,25 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   }
   const ok = v !== BAIL && at === stop;
   src = EMPTY;
+  if (viewedBuffer === null) viewOfBuffer = EMPTY; // a large input is not held on to
   return ok ? v : NOT_FAST;
 }
 
-/** The last Buffer read through a plain view, and that view (a connection gathers its split frames in one Buffer, reused). */
+/**
+ * The last input that was not a plain Uint8Array (a Buffer: a connection gathers its split frames in
+ * one, reused), the plain view of its bytes the decoder reads, and whether it is a Buffer.
+ */
 let viewedBuffer: Uint8Array | null = null;
 let viewOfBuffer: Uint8Array = EMPTY;
-/** Buffers up to this size keep their view for the next call (a larger one is not held on to). */
+let viewedIsBuffer = false;
+/** Inputs up to this size are held on to for the next call (a larger one is let go after it). */
 const VIEW_KEPT_BYTES = 64 * 1024;
 
-/** A plain Uint8Array of the bytes of `bytes` (not a copy). */
-function plainView(bytes: Uint8Array): Uint8Array {
-  if (bytes === viewedBuffer) return viewOfBuffer;
-  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength <= VIEW_KEPT_BYTES) {
-    viewedBuffer = bytes;
-    viewOfBuffer = view;
-  }
-  return view;
+/** Make {@link viewOfBuffer} the plain view of `bytes` (not a copy). */
+function viewBuffer(bytes: Uint8Array): void {
+  viewOfBuffer = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  viewedIsBuffer = bytes instanceof (BufferClass as typeof Uint8Array);
+  viewedBuffer = bytes.byteLength <= VIEW_KEPT_BYTES ? bytes : null;
 }
 
 function get(depth: number): Got {
