@@ -9,7 +9,9 @@ import type { Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { createLogger } from "../log.ts";
 import { errorMessage } from "../util/guards.ts";
-import type { ConversationHost } from "./contracts.ts";
+import { ConversationEndpoint, type ConversationHost } from "./contracts.ts";
+import type { Item } from "./batch-items.ts";
+import type { DisseminationLayer } from "./dissemination-ports.ts";
 
 const log = createLogger("conversation");
 
@@ -54,6 +56,22 @@ export class Gossip {
     if (author === self) return [...view.plain, ...view.unknown].filter((p) => !known.has(p.id));
     const eligible = view.plain.filter((p) => p.id !== author && !known.has(p.id));
     return eligible.length <= this.fanout ? eligible : sample(eligible, this.fanout);
+  }
+
+  /**
+   * The peers an item goes to by per-event call when it does not go in batches (batching off, or
+   * the item too big for a batch): every other peer from its author, a relay's targets otherwise.
+   */
+  unbatchedTargets(author: string, self: string, known: ReadonlySet<string>): Peer[] {
+    const exclude = new Set([...known, author]);
+    return author === self ? this.others(exclude) : this.relayTargets(exclude);
+  }
+
+  /** Send an item to `targets` by per-event call (`_synapse.conversation.event`, `_synapse.broadcast.reply`). */
+  sendItem(targets: Peer[], item: Item, layer: Pick<DisseminationLayer, "replyKwargs">): Promise<number> {
+    return item.kind === "event"
+      ? this.fanOut(targets, ConversationEndpoint.Event, [item.event], {})
+      : this.fanOut(targets, ConversationEndpoint.Reply, [item.nonce, item.peer], layer.replyKwargs(item.result, item.sig, item.mac));
   }
 
   /**

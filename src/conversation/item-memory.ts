@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { DigestSet, MAX_DIGEST_HASHES, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
+import type { Peer } from "../types.ts";
+import { BATCH_BYTES, DigestSet, MAX_DIGEST_HASHES, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -83,6 +84,25 @@ export function within(pool: Iterable<Entry>, budget: number, wanted: (e: Entry)
     out.push(e);
   }
   return out;
+}
+
+/**
+ * Draw a random peer of `candidates` whose index is not in `tried` (added to it), up to `tries`
+ * times until one is not known to have every hot entry; with the hot entries due to it (within the
+ * batch budget). Draws without copying the list; null when every candidate was tried.
+ */
+export function pickPeer(candidates: Peer[], tried: Set<number>, hot: Entry[], tries: number): { peer: Peer | null; due: Entry[] } {
+  let peer: Peer | null = null;
+  let due: Entry[] = [];
+  for (let n = 0; n < tries && tried.size < candidates.length && due.length === 0; n++) {
+    let at = Math.floor(Math.random() * candidates.length);
+    while (tried.has(at)) at = (at + 1) % candidates.length;
+    tried.add(at);
+    peer = candidates[at]!;
+    const id = peer.id;
+    due = within(hot, BATCH_BYTES, (e) => !e.peers?.has(id));
+  }
+  return { peer, due };
 }
 
 /** Hot: pushed to fewer than {@link HOT_PUSHES} peers yet, and learnt at most {@link HOT_ROUNDS} rounds ago. */
@@ -189,7 +209,7 @@ export class ItemMemory {
     // entry object).
     const d = this.digest;
     for (let i = this.head, at = this.start; i < order.length; i++, at += 4) {
-      const hash = ((d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!) >>> 0;
+      const hash = (d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!; // signed, as the table keeps it
       if (have.has(hash)) matched++;
       else if (!(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(order[i]!);
     }

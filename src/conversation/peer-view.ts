@@ -76,6 +76,9 @@ export class PeerViews {
    * unless the host's `peersVersion` tells that no peer came or went since the cached one.
    */
   get(latest = false): PeerView {
+    // Kept small: called for every batch, round and served call, it is compiled by the optimizing
+    // tiers early; the list taken afresh (every few seconds) is a function of its own, so that its
+    // copies and pool lookups are not compiled into this one and every caller it is inlined into.
     const now = monotonicMs();
     const cached = this.cached;
     const version = this.host.peersVersion?.();
@@ -83,6 +86,11 @@ export class PeerViews {
       if (cached.unknown.length > 0 && now - cached.splitAt >= (this.interval ?? 0) * 1000) this.resplit(cached, now);
       return cached;
     }
+    return this.take(now, version);
+  }
+
+  /** Take the peer list afresh (see {@link get}). */
+  private take(now: number, version: number | undefined): PeerView {
     const self = this.host.self().id;
     const peers = this.host.peers().filter((p) => p.id !== self);
     const view: PeerView = { at: now, splitAt: now, batch: [], plain: [], unknown: [], count: peers.length, version };

@@ -72,8 +72,12 @@ export type InboundMessage = SwimMessage<InboundUpdate> | SwimAnswer<InboundUpda
 
 /** The packed bytes of the update objects already encoded (see {@link packUpdate}). */
 const packed = new WeakMap<MemberUpdate, Uint8Array>();
-/** Where an update is encoded before its bytes are copied out (a larger one takes the general codec). */
-const scratch = new Uint8Array(16 * 1024);
+/**
+ * Where an update is encoded before its bytes are copied out (a larger one takes the general codec).
+ * A Buffer, as the transport's outboxes are: the encoder then always writes into one kind of view,
+ * and its optimized code is not thrown away for meeting the other.
+ */
+const scratch: Uint8Array = Buffer.allocUnsafe(16 * 1024);
 
 /**
  * The packed form of `update`: its map, `id`, `incarnation` and `state` first. Encoded once per
@@ -105,7 +109,8 @@ function encodeUpdate(u: MemberUpdate): Uint8Array {
   if (u.from !== undefined) map.from = u.from;
   const end = fastEncodeInto(map, scratch, 0, scratch.length);
   // A copy either way: the scratch is reused, and the general codec's bytes are a view of its slab.
-  return end >= 0 ? scratch.slice(0, end) : encode(map).slice();
+  // (A plain Uint8Array copy: a Buffer's `slice` would be a view of the scratch.)
+  return end >= 0 ? new Uint8Array(scratch.subarray(0, end)) : encode(map).slice();
 }
 
 /**

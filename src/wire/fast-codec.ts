@@ -302,8 +302,8 @@ type Got = unknown;
 let src: Uint8Array = EMPTY;
 let at = 0;
 let stop = 0;
-/** The native Latin-1 slicer can be used on `src` (a Node-style Buffer, or any view where the runtime allows it). */
-let srcIsBuffer = false;
+/** The input was a Buffer: binary values are returned as Buffers, as the general decoder does. */
+let srcWasBuffer = false;
 const latin1Slice = (BufferClass as { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } })
   .prototype.latin1Slice;
 /**
@@ -318,16 +318,27 @@ const latin1AnyView = ((): boolean => {
     return false;
   }
 })();
+/** The native Latin-1 slicer can be used on `src`, which is always a plain Uint8Array. */
+const nativeLatin1 = latin1AnyView;
 
 /**
  * Decode exactly one value from `bytes[start, end)`. Returns {@link NOT_FAST} for input this coder
  * leaves to the general decoder (including every malformed input). Never throws.
  */
 export function fastDecode(bytes: Uint8Array, start: number, end: number): unknown {
-  src = bytes;
+  // The decoder reads one kind of view only: a Buffer (a frame gathered across socket reads) and a
+  // plain Uint8Array (a socket read) have different shapes, and meeting both made the optimizing
+  // compiler throw the decoder's code away and compile it again (exits of kind BadCache).
+  if (bytes.constructor === Uint8Array) {
+    src = bytes;
+    srcWasBuffer = false;
+  } else {
+    if (bytes !== viewedBuffer) viewBuffer(bytes);
+    src = viewOfBuffer;
+    srcWasBuffer = viewedIsBuffer;
+  }
   at = start;
   stop = end;
-  srcIsBuffer = latin1AnyView || (latin1Slice !== undefined && bytes instanceof (BufferClass as typeof Uint8Array));
   let v: Got = BAIL;
   try {
     v = get(0);
@@ -336,7 +347,25 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   }
   const ok = v !== BAIL && at === stop;
   src = EMPTY;
+  if (viewedBuffer === null) viewOfBuffer = EMPTY; // a large input is not held on to
   return ok ? v : NOT_FAST;
+}
+
+/**
+ * The last input that was not a plain Uint8Array (a Buffer: a connection gathers its split frames in
+ * one, reused), the plain view of its bytes the decoder reads, and whether it is a Buffer.
+ */
+let viewedBuffer: Uint8Array | null = null;
+let viewOfBuffer: Uint8Array = EMPTY;
+let viewedIsBuffer = false;
+/** Inputs up to this size are held on to for the next call (a larger one is let go after it). */
+const VIEW_KEPT_BYTES = 64 * 1024;
+
+/** Make {@link viewOfBuffer} the plain view of `bytes` (not a copy). */
+function viewBuffer(bytes: Uint8Array): void {
+  viewOfBuffer = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  viewedIsBuffer = bytes instanceof (BufferClass as typeof Uint8Array);
+  viewedBuffer = bytes.byteLength <= VIEW_KEPT_BYTES ? bytes : null;
 }
 
 function get(depth: number): Got {
@@ -448,9 +477,9 @@ function u32(): number {
 function getBin(n: number): Got {
   if (at + n > stop) return BAIL;
   // A copy, as the general decoder makes (its type follows the input's: Buffer in, Buffer out).
-  const b = Uint8Array.prototype.slice.call(src, at, at + n);
+  const b = src.slice(at, at + n);
   at += n;
-  return b;
+  return srcWasBuffer ? Buffer.from(b.buffer, 0, n) : b;
 }
 
 function getArray(n: number, depth: number): Got {
@@ -503,7 +532,10 @@ function getKey(): Got {
     return BAIL; // not a string key (or a long one): the general decoder knows what to do
   }
   const key = n <= CACHED_KEY_BYTES ? getCached(n) : getString(n);
-  return key === "__proto__" ? BAIL : key;
+  // A `__proto__` key is left to the general decoder. Its bytes are looked at first: comparing
+  // every key with the constant made the optimized code leave at keys that are not atoms
+  // (exits of kind BadStringType), and compile the decoder again.
+  return n === 9 && src[at - 9] === 0x5f && key === "__proto__" ? BAIL : key;
 }
 
 /** A short string through {@link stringCache}. */
@@ -531,7 +563,7 @@ function getString(n: number): Got {
   if (at + n > stop) return BAIL;
   const s = src;
   const end = at + n;
-  if (n <= 10 || (n <= 64 && !srcIsBuffer)) {
+  if (n <= 10 || (n <= 64 && !nativeLatin1)) {
     // Short ASCII strings are built in JS (a native call costs more); anything else goes
     // through the UTF-8 decoder.
     let str = "";
@@ -545,7 +577,7 @@ function getString(n: number): Got {
   }
   for (let i = at; i < end; i++) if (s[i]! >= 0x80) return getUtf8(n);
   // ASCII: each byte is its own UTF-16 code unit, so Latin-1 decoding is exact (and fast).
-  const str = srcIsBuffer ? latin1Slice!.call(s, at, end) : utf8Strict.decode(s.subarray(at, end));
+  const str = nativeLatin1 ? latin1Slice!.call(s, at, end) : utf8Strict.decode(s.subarray(at, end));
   at = end;
   return str;
 }

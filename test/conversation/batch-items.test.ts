@@ -102,6 +102,20 @@ describe("batch items - have digest", () => {
     expect(absent).toBeGreaterThan(0);
   });
 
+  test("a hash is the same hash in its unsigned and its signed 32-bit form (the table keeps them signed)", () => {
+    const table = new DigestSet(4);
+    for (const h of [0x80000000, 0xffffffff, 0xdeadbeef, 7]) table.add(h);
+    expect(table.size).toBe(4);
+    // The signed forms of the same four: found, and adding them again adds nothing.
+    for (const h of [-0x80000000, -1, 0xdeadbeef | 0, 7]) {
+      expect(table.has(h)).toBe(true);
+      table.add(h);
+    }
+    expect(table.size).toBe(4);
+    expect(table.has(0x7fffffff)).toBe(false);
+    expect(table.has(-2)).toBe(false);
+  });
+
   test("anything but whole hashes within the limit reads as an empty digest", () => {
     for (const raw of [null, "abcd", new Uint8Array(3), [1, 2, 3, 4]]) {
       const digest = readDigest(raw);
