@@ -282,7 +282,8 @@ export class MemberList {
       // epidemic missed finds a dead member only by its own probe, a round of N probes away.
       if (echoFrom !== undefined && u.state === "alive") this.#queue.echo(u.id, u.incarnation, u.state, echoFrom);
     } else {
-      const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
+      // A lean death takes the member's address and port from its record here, or this node's own (`swim-wire.ts`).
+      const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta, m ?? (u.id === this.id ? this.#self : undefined)) : u;
       if (whole === null) {
         this.#counters.malformed++;
         return false;
@@ -401,7 +402,11 @@ export class MemberList {
         }
         m.state = u.state;
         m.incarnation = u.incarnation;
-        if (u.state === "dead" && u.from !== undefined) m.from = this.#knownId(u.from);
+        // A lean death names no author: not the one of an earlier suspicion either.
+        if (u.state === "dead") {
+          if (u.from !== undefined) m.from = this.#knownId(u.from);
+          else delete m.from;
+        }
         if (u.state === "left" && u.sig) m.sig = keptSig(u.sig);
     }
     if (previous === "suspect" && m.state !== "suspect") this.#clearSuspicion(m.id);

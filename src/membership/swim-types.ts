@@ -210,6 +210,12 @@ export interface SwimPorts {
    * the whole state goes with the digest (an older Bun node ignores the digest). Default: never.
    */
   readsDigest?: (to: SwimTarget) => boolean;
+  /**
+   * True when `to` is known to read lean deaths (its hello offered `swim_lean`, `swim-wire.ts`): a
+   * message to it counts each death at its lean size against the piggyback budget, so it carries
+   * more of them. Default: never.
+   */
+  readsLean?: (to: SwimTarget) => boolean;
 }
 
 /**

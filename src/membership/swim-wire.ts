@@ -18,6 +18,16 @@
  * it). A list may mix both forms; a packed update whose content does not start with the three keys
  * in that order is decoded whole, as a map would be. Malformed input is counted, never thrown.
  *
+ * - The **lean death** (between nodes that offered `swim_lean` too, {@link SWIM_LEAN_FEATURE}; a
+ *   request that says `lean: true` gets it in its answer): a piggybacked death is one `bin` whose
+ *   content is the array `[id, incarnation]`, about 74 bytes where the packed death is about 195
+ *   (its address, port and author, two thirds of it, are left out). A death is news only about a
+ *   member the receiver holds, which gives the address and port ({@link PackedUpdate.read}); the
+ *   author of a relayed verdict is needed by no rule. So a message's budget carries two and a half
+ *   times as many deaths: a killed process of 250 nodes at 1,000 was in every message a sixth at a
+ *   time, and a survivor that read few messages while its deaths were fresh waited seconds for the
+ *   last one (docs/performance.md, s13 and s14). Push-pull records keep the packed form.
+ *
  * @module
  */
 import { isMap, isPort } from "../util/guards.ts";
@@ -36,7 +46,7 @@ import {
   type SwimTarget,
 } from "./swim-types.ts";
 
-export { SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
+export { SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
 
 /**
  * A packed update as received: its id, incarnation and state read, the rest still bytes. The
@@ -53,9 +63,12 @@ export class PackedUpdate {
 
   /**
    * The whole update, validated as a map-form update is ({@link readUpdate}); null when its body
-   * is malformed or does not say what its leading keys said (a repeated key).
+   * is malformed or does not say what its leading keys said (a repeated key). A lean death
+   * ({@link leanDeath}) takes its address and port from `known`, the member as the receiver holds
+   * it (null without it: a death is news only about a member held).
    */
-  read(readMeta?: (meta: unknown) => unknown): MemberUpdate | null {
+  read(readMeta?: (meta: unknown) => unknown, known?: { readonly id: string; readonly address: string; readonly port: number }): MemberUpdate | null {
+    if (this.bytes[0] === LEAN_HEAD) return known?.id === this.id ? { id: this.id, incarnation: this.incarnation, state: "dead", address: known.address, port: known.port } : null;
     const update = readUpdate(decodeQuietly(this.bytes), readMeta);
     if (!update || update.id !== this.id || update.incarnation !== this.incarnation || update.state !== this.state) return null;
     return update;
@@ -72,6 +85,10 @@ export type InboundMessage = SwimMessage<InboundUpdate> | SwimAnswer<InboundUpda
 
 /** The packed bytes of the update objects already encoded (see {@link packUpdate}). */
 const packed = new WeakMap<MemberUpdate, Uint8Array>();
+/** The lean bytes of the deaths already encoded so (see {@link leanDeath}). */
+const leaned = new WeakMap<MemberUpdate, Uint8Array>();
+/** A lean death's first byte: a MessagePack fixarray of two. */
+const LEAN_HEAD = 0x92;
 /** Where an update is encoded before its bytes are copied out (a larger one takes the general codec). */
 const scratch = new Uint8Array(16 * 1024);
 
@@ -95,6 +112,21 @@ export function packUpdate(update: MemberUpdate): Uint8Array {
  */
 export function forgetPacked(update: MemberUpdate): void {
   packed.delete(update);
+  leaned.delete(update);
+}
+
+/**
+ * The lean form of a death (see the module header): `[id, incarnation]` as MessagePack, encoded once
+ * per update object and kept with it (weakly), as {@link packUpdate} keeps the packed form.
+ */
+export function leanDeath(update: MemberUpdate): Uint8Array {
+  let bytes = leaned.get(update);
+  if (bytes === undefined) {
+    const end = fastEncodeInto([update.id, update.incarnation], scratch, 0, scratch.length);
+    bytes = end >= 0 ? scratch.slice(0, end) : encode([update.id, update.incarnation]).slice();
+    leaned.set(update, bytes);
+  }
+  return bytes;
 }
 
 function encodeUpdate(u: MemberUpdate): Uint8Array {
@@ -110,24 +142,28 @@ function encodeUpdate(u: MemberUpdate): Uint8Array {
 
 /**
  * `message` as it goes to a peer: its updates packed when `pack` (the peer offered
- * {@link SWIM_PACKED_FEATURE}, or asked for packed answers), and `packed: true` when `reads` (this
- * node reads the packed form: a request's way of asking for a packed answer). The message itself
- * is not changed.
+ * {@link SWIM_PACKED_FEATURE}, or asked for packed answers), its deaths lean when `lean` too (the
+ * peer offered {@link SWIM_LEAN_FEATURE}, or asked for lean answers; not a push-pull's records),
+ * and `packed: true` when `reads` (this node reads the packed form: a request's way of asking for
+ * it in the answer), with `lean: true` unless `readsLean` is false. The message itself is not changed.
  */
-export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean; reads: boolean }): Record<string, unknown> {
+export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean; reads: boolean; lean?: boolean; readsLean?: boolean }): Record<string, unknown> {
   const wire: Record<string, unknown> = { ...message };
   if (form.pack) {
     // A state's records: a frozen one (the list's own claim, or a record the list keeps for its
     // answers a moment: swim-records.ts) is encoded once and its bytes kept with it; others are
     // made afresh for each exchange, so encoded, not kept.
     if (message.kind === "push_pull") wire.members = message.members.map((u) => (Object.isFrozen(u) ? packUpdate(u) : (packed.get(u) ?? encodeUpdate(u))));
-    else wire.updates = message.updates.map(packUpdate);
+    else wire.updates = message.updates.map(form.lean === true ? (u) => (u.state === "dead" ? leanDeath(u) : packUpdate(u)) : packUpdate);
   } else if (message.kind === "push_pull") {
     wire.members = message.members.map(mapForm);
   } else if ("updates" in message) {
     wire.updates = message.updates.map(mapForm);
   }
-  if (form.reads) wire.packed = true;
+  if (form.reads) {
+    wire.packed = true;
+    if (form.readsLean !== false) wire.lean = true;
+  }
   return wire;
 }
 
@@ -153,6 +189,11 @@ export function wantsPacked(raw: unknown): boolean {
   return isMap(raw) && raw.packed === true;
 }
 
+/** True when a decoded request asks for lean deaths in its (packed) answer (see {@link toWire}). */
+export function wantsLean(raw: unknown): boolean {
+  return isMap(raw) && raw.packed === true && raw.lean === true;
+}
+
 // --- reading ---------------------------------------------------------------------------------
 
 /** The leading keys of a packed update, as MessagePack fixstr. */
@@ -172,6 +213,7 @@ function fixstr(key: string): Uint8Array {
  */
 export function readInbound(raw: unknown, readMeta?: (meta: unknown) => unknown): InboundUpdate | null {
   if (!(raw instanceof Uint8Array)) return readUpdate(raw, readMeta);
+  if (raw[0] === LEAN_HEAD) return peekLean(raw);
   // Not in the peekable layout (another writer's key order): read whole, as a map.
   return peek(raw) ?? readUpdate(decodeQuietly(raw), readMeta);
 }
@@ -208,6 +250,18 @@ function peek(b: Uint8Array): PackedUpdate | null {
   // The state by its bytes, as the constant (as readUpdate keeps it).
   const index = STATE_BYTES.findIndex((name) => startsWith(b, at, name));
   return index < 0 ? null : new PackedUpdate(id, incarnation, SWIM_STATES[index]!, b);
+}
+
+/** A lean death's id and incarnation (see {@link leanDeath}), or null when it is not exactly those two. */
+function peekLean(b: Uint8Array): PackedUpdate | null {
+  const end = stringEnd(b, 1);
+  const id = end < 0 ? null : fastDecode(b, 1, end);
+  if (!isId(id)) return null;
+  const last = uintEnd(b, end);
+  if (last !== b.length) return null;
+  let incarnation = b[end]! < 0x80 ? b[end]! : 0;
+  for (let i = end + 1; i < last; i++) incarnation = incarnation * 256 + b[i]!;
+  return Number.isSafeInteger(incarnation) ? new PackedUpdate(id, incarnation, "dead", b) : null;
 }
 
 function startsWith(b: Uint8Array, at: number, key: Uint8Array): boolean {

@@ -63,7 +63,7 @@ import {
   type SwimStats,
   type SwimTarget,
 } from "./swim-types.ts";
-import { forgetPacked, readMessage, type InboundUpdate } from "./swim-wire.ts";
+import { forgetPacked, readMessage, wantsLean, type InboundUpdate } from "./swim-wire.ts";
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
 
@@ -147,7 +147,10 @@ export class SwimCore {
     this.#ports = ports;
     // Encoded updates kept for the queue's next messages: a few messages' worth (see EncodedBudget).
     const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
-    this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)), undefined, encoded);
+    const measure = ports.measure ?? ((u: MemberUpdate) => estimateBytes(u));
+    // A death's size as a lean one (`[id, incarnation]`) for a message to a peer that reads them.
+    const measureLean = (u: MemberUpdate): number => (u.state === "dead" ? estimateBytes([u.id, u.incarnation]) : measure(u));
+    this.#queue = new BroadcastQueue(measure, undefined, encoded, measureLean);
     this.#awareness = new Awareness(this.config.awarenessMax);
     const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry() };
     this.#list = new MemberList(self, parts);
@@ -388,7 +391,7 @@ export class SwimCore {
     const m = this.#list.members.get(id);
     if (!m || m.state === "left") return false;
     if (m.state !== "alive") {
-      const message: SwimMessage = { kind: "gossip", from: this.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...this.#piggyback(m.id)] };
+      const message: SwimMessage = { kind: "gossip", from: this.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...this.#piggyback(m.id, this.#leans(m))] };
       await this.#request(m, message, timeout);
     }
     return this.#list.members.get(id)?.state === "alive";
@@ -440,26 +443,28 @@ export class SwimCore {
     this.#counters.malformed += read.malformed;
     this.#counters.messagesReceived++;
     const message = read.message;
+    // An asker that reads lean deaths gets them in the answer (`swim-wire.ts`): more fit its budget.
+    const lean = wantsLean(raw);
     switch (message.kind) {
       case "ping": {
         // What the message said that this node knows to be refuted goes back first (see #correct).
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
         if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
-        return this.#toldOf(message.from, this.#ack(message.from, corrections));
+        return this.#toldOf(message.from, this.#ack(message.from, lean, corrections));
       }
       case "gossip": {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
-        return this.#toldOf(message.from, this.#ack(message.from, corrections));
+        return this.#toldOf(message.from, this.#ack(message.from, lean, corrections));
       }
       case "ping_req": {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
-        const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id) };
+        const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id, this.#leans(message.target)) };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from)) });
+        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from, lean)) });
       }
       case "push_pull":
         this.#list.merge(message);
@@ -569,7 +574,7 @@ export class SwimCore {
     const late = (): boolean => stalled || (this.#ports.stalled?.() ?? 0) - blockedAtStart > this.config.probeTimeout / 2;
     this.#counters.probesSent++;
     // Lifeguard's buddy system: a suspect hears of its suspicion in the probe itself, and refutes.
-    const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback(m.id)] : this.#piggyback(m.id);
+    const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback(m.id, this.#leans(m))] : this.#piggyback(m.id, this.#leans(m));
     const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
     // Nothing listening at its port (see the suspicion below).
     let refusedDirect = false;
@@ -601,7 +606,7 @@ export class SwimCore {
     // A helper whose port refused is gone, not a sign of this node's own trouble: not a missed nack.
     let refused = 0;
     const indirect = helpers.map((h) => {
-      const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback(h.id) };
+      const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback(h.id, this.#leans(h)) };
       return this.#request(h, req, interval, undefined, () => void refused++).then((a) => {
         if (a?.kind === "nack") nacks++;
         return a?.kind === "ack" && a.from === h.id;
@@ -643,7 +648,7 @@ export class SwimCore {
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
       this.#list.apply(suspicion);
       // Told at once too (not only when its next probe comes): a live member refutes in its ack.
-      void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback(m.id)] }, interval);
+      void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback(m.id, this.#leans(m))] }, interval);
     } else if (current && current.state === "suspect" && current.incarnation === incarnation) {
       // Held suspect on another node's word, and this node's own probe failed too: an independent
       // confirmation (memberlist's suspectNode on a suspect), counted here and spread, so that the
@@ -784,7 +789,7 @@ export class SwimCore {
   #gossipRound(): void {
     if (this.#queue.size === 0) return;
     for (const m of this.#list.sample(this.config.gossipNodes, (t) => !isGone(t.state))) {
-      const updates = this.#piggyback(m.id);
+      const updates = this.#piggyback(m.id, this.#leans(m));
       // None for this member (it sent this node the news queued): another may get some.
       if (updates.length === 0) continue;
       this.#counters.gossipSent++;
@@ -872,9 +877,9 @@ export class SwimCore {
     this.#list.applyRelayed(updates, from, RELAYED_NEWCOMER_TRANSMITS, echo, corrections);
   }
 
-  /** An ack to member `to`, with `corrections` (see {@link #corrected}) first. */
-  #ack(to: string, corrections?: Corrections): SwimAnswer {
-    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(to)) };
+  /** An ack to member `to`, with `corrections` (see {@link #corrected}) first; `lean`: the asker reads lean deaths. */
+  #ack(to: string, lean: boolean, corrections?: Corrections): SwimAnswer {
+    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(to, lean)) };
   }
 
   /**
@@ -888,11 +893,20 @@ export class SwimCore {
     return [...first, ...updates.filter((u) => !first.some((c) => c.id === u.id))];
   }
 
-  /** The queued updates a message to member `to` carries (none that `to` itself sent this node last: see `BroadcastQueue.take`). */
-  #piggyback(to: string): MemberUpdate[] {
+  /**
+   * The queued updates a message to member `to` carries (none that `to` itself sent this node last:
+   * see `BroadcastQueue.take`); `lean`: `to` reads lean deaths, so each death takes its lean size
+   * of the budget (`swim-wire.ts`).
+   */
+  #piggyback(to: string, lean: boolean): MemberUpdate[] {
     const n = this.#list.members.size + 1;
     const limit = Math.max(1, this.config.retransmitMult * Math.ceil(Math.log10(n + 1)));
-    return this.#queue.take(this.config.maxPiggybackBytes, limit, to);
+    return this.#queue.take(this.config.maxPiggybackBytes, limit, to, lean);
+  }
+
+  /** True when a request to `target` goes with lean deaths (its hello offered them: `SwimPorts.readsLean`). */
+  #leans(target: SwimTarget): boolean {
+    return this.#ports.readsLean?.(target) === true;
   }
 
   /** Run `fn` every `delay` seconds (a number, or a function for a changing delay) while running. */

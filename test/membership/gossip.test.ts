@@ -302,7 +302,7 @@ describe("membership - gossip among Bun peers", () => {
   test("gossip nodes offer swim_packed in their hello and send each other packed updates", async () => {
     const [a, b] = await swarm(2);
     const hello = (await new Client("127.0.0.1", a!.port, { timeout: 2 }).call("_synapse.hello", { features: ["multiplex"] })) as Record<string, unknown>;
-    expect(hello).toMatchObject({ swim: true, swim_packed: true });
+    expect(hello).toMatchObject({ swim: true, swim_packed: true, swim_lean: true });
     const atB: Array<Record<string, unknown>> = [];
     const gossip = b!.membership.gossip!;
     const receive = gossip.receive.bind(gossip);
