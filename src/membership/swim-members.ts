@@ -12,6 +12,7 @@
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
 import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { RecentDeaths } from "./swim-deaths.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
 import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
@@ -118,6 +119,8 @@ export class MemberList {
   readonly #doubted = new Set<string>();
   /** Records as answers send them, kept for a moment (see `swim-records.ts`). */
   readonly #records: SentRecords;
+  /** The deaths this node took lately (`swim-deaths.ts`). */
+  readonly recent = new RecentDeaths();
 
   constructor(
     self: SwimSelf,
@@ -181,6 +184,11 @@ export class MemberList {
    */
   doubted(id: string): boolean {
     return this.#doubted.has(id);
+  }
+
+  /** The suspects whose death this node doubted (see {@link doubted}). */
+  doubtedIds(): Iterable<string> {
+    return this.#doubted;
   }
 
   nextTarget(): SwimMember | undefined {
@@ -450,6 +458,7 @@ export class MemberList {
 
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number): void {
     if (previous !== m.state) m.since = this.#ports.now();
+    if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
     m.version = ++this.version;
     if (previous) this.#counts[previous]--;
     this.#counts[m.state]++;

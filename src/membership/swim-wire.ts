@@ -33,6 +33,7 @@
 import { isMap, isPort } from "../util/guards.ts";
 import { decode, encode } from "../wire/codec.ts";
 import { fastDecode, fastEncodeInto, NOT_FAST } from "../wire/fast-codec.ts";
+import { isDeathFilter } from "./swim-deaths.ts";
 import { isDigest, isWant } from "./swim-digest.ts";
 import { isId, isVersion, MAX_ADDRESS, MAX_PAGE, MAX_UPDATES, readUpdate } from "./swim-read.ts";
 import {
@@ -338,12 +339,14 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
   const list = readUpdates(raw.kind === "push_pull" ? raw.members : raw.updates, readMeta);
   if (!list) return null;
   const { updates, malformed } = list;
+  // A request's filter of its sender's recent deaths (`swim-deaths.ts`), when it carries one.
+  const deaths = isDeathFilter(raw.deaths) ? { deaths: raw.deaths } : undefined;
   switch (raw.kind) {
     case "ping":
-      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates }, malformed } : null;
+      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates, ...deaths }, malformed } : null;
     case "ping_req": {
       const target = readTarget(raw.target);
-      return target ? { message: { kind: "ping_req", from, target, updates }, malformed } : null;
+      return target ? { message: { kind: "ping_req", from, target, updates, ...deaths }, malformed } : null;
     }
     case "push_pull": {
       const message: SwimPushPull<InboundUpdate> = { kind: "push_pull", from, join: raw.join === true, members: updates };
@@ -357,6 +360,7 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       return { message, malformed };
     }
     case "gossip":
+      return { message: { kind: raw.kind, from, updates, ...deaths }, malformed };
     case "ack":
     case "nack":
       return { message: { kind: raw.kind, from, updates }, malformed };

@@ -49,6 +49,7 @@
  * @module
  */
 import { Corrections, isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
+import { MAX_RESENT, RESEND_WINDOW, saltOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
@@ -125,6 +126,8 @@ export class SwimCore {
   readonly #probed = new Set<string>();
   /** Until then the gossip rounds keep the configured pace (see {@link #gossipDelay}). */
   #hurryUntil = Number.NEGATIVE_INFINITY;
+  /** Filters of recent deaths made so far (each a salt of its own: see {@link #deathFilter}). */
+  #filters = 0;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
   readonly #doubtsWaiting = new Set<string>();
   /** Members a join through which was answered (see {@link joined}). */
@@ -139,7 +142,7 @@ export class SwimCore {
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -451,12 +454,12 @@ export class SwimCore {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
         if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
-        return this.#toldOf(message.from, this.#ack(message.from, lean, corrections));
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections)));
       }
       case "gossip": {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
-        return this.#toldOf(message.from, this.#ack(message.from, lean, corrections));
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections)));
       }
       case "ping_req": {
         const corrections = new Corrections();
@@ -464,7 +467,7 @@ export class SwimCore {
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id, this.#leans(message.target)) };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from, lean)) });
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from, lean)) }));
       }
       case "push_pull":
         this.#list.merge(message);
@@ -477,6 +480,34 @@ export class SwimCore {
         this.#counters.malformed++;
         return null;
     }
+  }
+
+  /**
+   * `answer` to a request from `from` that carried `filter`, the asker's recent deaths (Bun peers
+   * that read lean deaths, `lean`: `swim-deaths.ts`), with the deaths this node took in the last
+   * {@link RESEND_WINDOW} probe intervals that the filter does not hold and that are dead here
+   * still added (lean, about 74 bytes each; at most {@link MAX_RESENT}). A mass death's news
+   * reaches every node that asks a node holding it, not only those its gossip happens to reach.
+   */
+  #resend(filter: Uint8Array | undefined, lean: boolean, from: string, answer: SwimAnswer): SwimAnswer {
+    if (filter === undefined || !lean || answer.kind === "push_pull") return answer;
+    const ids = this.#list.recent.missing(filter, this.#ports.now() - RESEND_WINDOW * this.config.probeInterval, MAX_RESENT);
+    if (ids.length === 0) return answer;
+    const carried = new Set(answer.updates.map((u) => u.id));
+    const added: MemberUpdate[] = [];
+    for (const id of ids) {
+      const m = this.#list.members.get(id);
+      if (m?.state === "dead" && id !== from && !carried.has(id)) added.push(this.#list.update(m));
+    }
+    if (added.length === 0) return answer;
+    this.#counters.deathsResent += added.length;
+    return { ...answer, updates: [...answer.updates, ...added] };
+  }
+
+  /** This node's recent deaths as a filter for a request (`swim-deaths.ts`): twice the window an answer adds from, and the deaths it doubts. */
+  #deathFilter(): Uint8Array {
+    const since = this.#ports.now() - 2 * RESEND_WINDOW * this.config.probeInterval;
+    return this.#list.recent.filter(since, this.#list.doubtedIds(), saltOf(this.id, ++this.#filters));
   }
 
   /**
@@ -679,6 +710,8 @@ export class SwimCore {
    */
   async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void, onError?: (error: unknown) => void, correct = true): Promise<SwimAnswer<InboundUpdate> | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
+    // To a peer that reads lean deaths, the filter of this node's recent deaths: the answer adds those it lacks (see #resend).
+    if (message.kind !== "push_pull" && this.#leans(to)) message = { ...message, deaths: this.#deathFilter() };
     const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
         const read = readMessage(raw, this.#ports.readMeta);

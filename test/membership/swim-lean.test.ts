@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
 import { leanDeath, PackedUpdate, packUpdate, readInbound, readMessage, toWire, wantsLean } from "../../src/membership/swim-wire.ts";
+import { isDeathFilter, RecentDeaths } from "../../src/membership/swim-deaths.ts";
 import { estimateBytes } from "../../src/membership/swim-read.ts";
 import type { MemberUpdate } from "../../src/membership/swim-types.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
@@ -136,5 +137,78 @@ describe("swim lean deaths - the gossip bridge", () => {
         gossip.stop();
       }
     }
+  });
+});
+
+describe("swim lean deaths - the filter of recent deaths", () => {
+  test("ids put in are always held; an empty filter holds none; a malformed one is not read", () => {
+    const recent = new RecentDeaths();
+    const ids = Array.from({ length: 250 }, (_, i) => `${i}`.padStart(64, "k"));
+    ids.forEach((id, i) => recent.add(id, i / 100));
+    const late = new RecentDeaths();
+    for (const id of ids) late.add(id, 10);
+    late.add("new one", 10);
+    for (let salt = 0; salt < 20; salt++) {
+      const filter = recent.filter(0, ["doubted"], salt * 7919);
+      expect(isDeathFilter(filter)).toBe(true);
+      expect(filter.length).toBe(4 + 512);
+      // Nothing held is ever named missing; the one not held is, whatever the salt.
+      expect(late.missing(filter, 0, 1000)).toEqual(["new one"]);
+    }
+    const empty = new RecentDeaths().filter(0, [], 1);
+    expect(empty.length).toBe(4);
+    expect(late.missing(empty, 0, 1000).length).toBe(251);
+    expect(late.missing(empty, 0, 5).length).toBe(5);
+    // Only the window asked.
+    expect(recent.missing(empty, 2, 1000).length).toBe(50);
+    for (const bad of [new Uint8Array(3), new Uint8Array(4 + 48), new Uint8Array(4 + 16), "x", null]) expect(isDeathFilter(bad)).toBe(false);
+  });
+});
+
+describe("swim lean deaths - recent deaths added to answers", () => {
+  /** A converged swarm of `count`, `away` out of it (no message in or out, its core stopped) while the last `killed` of it are killed. */
+  async function missedKill(count: number, killed: number, awayFor: number, seed = 7): Promise<{ net: SimNetwork; away: SimNode; victims: SimNode[]; rest: SimNode[] }> {
+    const net = await convergedSwarm(count, new SimNetwork({}, seed));
+    const away = net.nodes[1]!;
+    const victims = net.nodes.slice(count - killed);
+    const rest = net.nodes.filter((n) => n !== away && !victims.includes(n));
+    away.up = false;
+    away.core.stop();
+    for (const v of victims) net.kill(v, true);
+    await net.clock.run(awayFor);
+    for (const n of rest) for (const v of victims) expect(net.view(n, v)).toBe("dead");
+    away.up = true;
+    away.core.start();
+    return { net, away, victims, rest };
+  }
+
+  const resent = (nodes: SimNode[]): number => nodes.reduce((n, r) => n + r.core.stats().deathsResent, 0);
+
+  test("a node that missed a mass death takes it whole from the first answers to its requests, not one probe at a time", async () => {
+    const { net, away, victims, rest } = await missedKill(24, 8, 4);
+    expect(victims.filter((v) => net.view(away, v) === "dead").length).toBe(0);
+    const before = resent(rest);
+    const waited = await net.runUntil(() => victims.every((v) => net.view(away, v) === "dead"), 30, 0.05);
+    for (const v of victims) expect(net.view(away, v)).toBe("dead");
+    // Its first requests' answers (a probe interval holds a probe and five gossip rounds), not its own probes of each.
+    expect(waited).toBeLessThanOrEqual(away.core.config.probeInterval);
+    expect(resent(rest) - before).toBeGreaterThanOrEqual(victims.length);
+    expect(away.core.stats().deathsDeclared).toBeLessThan(victims.length);
+  });
+
+  test("a node that holds the deaths, or does not read lean deaths, is sent none; a death the asker holds is never added", async () => {
+    const { net, away, rest } = await missedKill(24, 8, 4);
+    await net.clock.run(3);
+    // Every survivor holds every death now: nothing more is added.
+    const settled = resent(rest);
+    await net.clock.run(3);
+    expect(resent(rest)).toBe(settled);
+    expect(resent([away])).toBe(0);
+    // A node before lean deaths sends no filter, and gets none added.
+    const old = await missedKill(24, 8, 4, 8);
+    old.away.leans = false;
+    const before = resent(old.rest);
+    await old.net.clock.run(1);
+    expect(resent(old.rest)).toBe(before);
   });
 });

@@ -192,7 +192,8 @@ export class SimNetwork {
       stalled: () => node.stalled,
       onChange: (member) => node.changes.push([member.id, member.state]),
       isRefused: (error) => error === REFUSED,
-      readsLean: (to) => this.#leans(this.#byPort.get(to.port)),
+      // As the bridge: a node that reads lean deaths, to a peer that offered them (one that does not, an older Bun node, offers nothing).
+      readsLean: (to) => this.#leans(node) && this.#leans(this.#byPort.get(to.port)),
       ...extra,
     };
     node.core = new SwimCore({ id, address: "10.0.0.1", port, meta: { name: id } }, ports, { ...this.config, ...config });
