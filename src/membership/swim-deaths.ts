@@ -63,8 +63,20 @@ export class RecentDeaths {
     }
   }
 
-  /** The filter (see the module header) of the deaths taken at or after `since` and of `extra` ids, with `salt`. */
+  /** Deaths remembered now (for tests). */
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  /**
+   * The filter (see the module header) of the deaths taken at or after `since` and of `extra` ids,
+   * with `salt`. Deaths taken before `since` are forgotten (a request's filter reaches the
+   * furthest back of any use): a quiet swarm holds none.
+   */
   filter(since: number, extra: Iterable<string>, salt: number): Uint8Array {
+    let old = 0;
+    while (old < this.#entries.length && this.#entries[old]!.at < since) old++;
+    if (old > 0) this.#entries.splice(0, old);
     const hashes: Array<readonly [number, number]> = [];
     for (let i = this.#entries.length - 1; i >= 0; i--) {
       const e = this.#entries[i]!;

@@ -161,6 +161,11 @@ describe("swim lean deaths - the filter of recent deaths", () => {
     expect(late.missing(empty, 0, 5).length).toBe(5);
     // Only the window asked.
     expect(recent.missing(empty, 2, 1000).length).toBe(50);
+    // A filter forgets what is older than its own window.
+    recent.filter(2, [], 1);
+    expect(recent.size).toBe(50);
+    recent.filter(100, [], 1);
+    expect(recent.size).toBe(0);
     for (const bad of [new Uint8Array(3), new Uint8Array(4 + 48), new Uint8Array(4 + 16), "x", null]) expect(isDeathFilter(bad)).toBe(false);
   });
 });
