@@ -40,7 +40,9 @@
  * port (`isRefused`) probes that member out of turn, and a probe whose ping is refused finds it
  * dead, without a suspicion; so does any refused send to a member held suspect. A ping lost with
  * its connection (closed or reset) is sent once more. A suspicion or death the asker repeats that
- * this node knows to be refuted is answered with the newer record.
+ * this node knows to be refuted is answered with the newer record. Between peers that read lean
+ * deaths (`SwimPorts.readsLean`), a request carries a filter of its sender's recent deaths and the
+ * answer adds the recent deaths it lacks (`swim-deaths.ts`).
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
