@@ -42,6 +42,9 @@
  * pair the copies of its death that came before its offline. A watch that has not ended after
  * 45 s answers anyway, naming the pairs still waiting (`stuck`).
  *
+ * `BENCH_BEATS=1`: every 2 s from the joins' start, each worker prints its nodes' heartbeats sent
+ * so far (and since the last line) and the peers no SWIM owns (those heartbeated).
+ *
  * Run by the parent only: `bun bench/lib/membership-worker.ts`.
  *
  * @module
@@ -244,6 +247,15 @@ async function handle(command: WorkerCommand): Promise<void> {
     }
     case "join": {
       const start = Date.now();
+      if (process.env.BENCH_BEATS === "1") {
+        let last = 0;
+        setInterval(() => {
+          const sent = nodes.reduce((k, n) => k + n.membership.stats.heartbeatsSent, 0);
+          const unowned = nodes.reduce((k, n) => k + n.membership.table.list().filter((e) => !n.membership.gossip?.owns(e.id)).length, 0);
+          console.error(`beats ${workerName} t=${((Date.now() - start) / 1000).toFixed(1)} sent=${sent} (+${sent - last}) unowned=${unowned}`);
+          last = sent;
+        }, 2000).unref();
+      }
       // Paced (`rate` joins a second over the whole swarm): this worker's k-th node starts its join
       // at (k * processes + index) / rate seconds, so the workers' joins interleave. `took` is each
       // join's own length, from its start.

@@ -23,6 +23,15 @@ const log = createLogger("heartbeat");
 const MAX_LOST = 1024;
 /** ...and for at least this long (seconds), or ten peer timeouts when that is longer. */
 const MIN_LOST_RETENTION = 300;
+/**
+ * Dropped peers probed in one heartbeat round, at most; the others due wait for the next rounds,
+ * the longest waiting first. A killed process of 250 nodes left each of 750 survivors 249 dropped
+ * peers, each probed every peer timeout for five minutes: 46,000 refused heartbeats a second over
+ * the swarm, each with its signed claim, which took the survivors' CPU while the kill's news was
+ * still spreading. One answer is enough to heal a partition (the peer found again brings the rest
+ * back through its peer list or gossip's exchange).
+ */
+export const MAX_LOST_PROBES = 4;
 
 /** Who to heartbeat: a table entry, or what is left of a dropped one. */
 export type HeartbeatTarget = Pick<PeerEntry, "dialHost" | "fallbackHost" | "peer" | "extensions">;
@@ -143,14 +152,23 @@ export class Liveness {
   async round(): Promise<void> {
     if (!this.host.running()) return;
     const now = this.now();
-    const calls: Array<Promise<boolean>> = this.unowned().map((entry) => this.beat(entry));
+    // One record of this node for the whole round: its claim is signed once, not once per peer.
+    const self = this.host.self();
+    const calls: Array<Promise<boolean>> = this.unowned().map((entry) => this.beat(entry, self));
     const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
+    const probed: Array<[string, LostPeer]> = [];
     for (const [id, lost] of this.lost) {
       if (now - lost.droppedAt > retention) this.lost.delete(id);
-      else if (now >= lost.nextProbe) {
+      else if (now >= lost.nextProbe && probed.length < MAX_LOST_PROBES) {
         lost.nextProbe = now + this.probeWait();
-        calls.push(this.beat(lost.target));
+        probed.push([id, lost]);
+        calls.push(this.beat(lost.target, self));
       }
+    }
+    // Those probed go to the back, so that the next round starts with the ones left waiting.
+    for (const [id, lost] of probed) {
+      this.lost.delete(id);
+      this.lost.set(id, lost);
     }
     await Promise.all(calls);
   }
@@ -161,7 +179,7 @@ export class Liveness {
    *
    * @returns true when the peer answered as itself.
    */
-  async beat(target: HeartbeatTarget): Promise<boolean> {
+  async beat(target: HeartbeatTarget, self: Peer = this.host.self()): Promise<boolean> {
     const host = this.host;
     const id = target.peer.id;
     if (this.inFlight.has(id) || !host.running()) return false;
@@ -169,7 +187,7 @@ export class Liveness {
     this.counts.sent++;
     const leavesBefore = this.leaves;
     try {
-      const answer = await host.call(target, "_synapse.heartbeat", [host.self()], this.timing.heartbeatTimeout);
+      const answer = await host.call(target, "_synapse.heartbeat", [self], this.timing.heartbeatTimeout);
       const info = readNodeInfo(isMap(answer) ? answer.self : undefined);
       if (info.id !== undefined && info.id !== id) {
         // Another node now listens at that address; the old peer stays silent and will be reaped.

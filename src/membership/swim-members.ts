@@ -115,6 +115,11 @@ export class MemberList {
    * again, or this node refuted its own): the core spreads it without delay.
    */
   readonly #onGone: () => void;
+  /**
+   * Told when a suspicion ran out here: true when the core pings the suspect once more before the
+   * verdict (it then calls {@link expired}); false to declare it dead at once.
+   */
+  readonly #onExpired: (m: SwimMember) => boolean;
   /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
   readonly #doubted = new Set<string>();
   /** Records as answers send them, kept for a moment (see `swim-records.ts`). */
@@ -124,7 +129,7 @@ export class MemberList {
 
   constructor(
     self: SwimSelf,
-    parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void; onGone?: () => void },
+    parts: { config: Readonly<SwimConfig>; ports: SwimPorts; queue: BroadcastQueue; awareness: Awareness; counters: SwimCounters; running: () => boolean; onDoubt?: (id: string) => void; onGone?: () => void; onExpired?: (m: SwimMember) => boolean },
   ) {
     this.#self = { ...self, incarnation: self.incarnation ?? 0 };
     // The store keeps what it is given: this list's records.
@@ -137,6 +142,7 @@ export class MemberList {
     this.#running = parts.running;
     this.#onDoubt = parts.onDoubt ?? (() => {});
     this.#onGone = parts.onGone ?? (() => {});
+    this.#onExpired = parts.onExpired ?? (() => false);
     this.#random = parts.ports.random ?? Math.random;
     this.#records = new SentRecords(parts.ports.schedule, RECORDS_WINDOW * parts.config.probeInterval, compact);
     // The signed claims this list keeps are what the checker knows of its members' signing.
@@ -467,8 +473,10 @@ export class MemberList {
     else this.#queue.delete(m.id);
     // A death spreads at the configured pace, not at one stretched by local health; so does its
     // refutation where the member was held dead: in the 1,000-node mass join (Dec 1, s13) false
-    // deaths outran their refutations, and nodes held live members dead for 10 s and more.
-    if (spread > 0 && previous !== null && (isGone(m.state) ? !isGone(previous) : m.state === "alive" && previous === "dead")) this.#onGone();
+    // deaths outran their refutations, and nodes held live members dead for 10 s and more. So does
+    // a member new here: with the last ping (#expired) a mass join has few false deaths, and their
+    // hurried gossip had been what carried the newcomers' claims (Dec 1, s13heal).
+    if (spread > 0 && (previous === null ? m.state === "alive" : isGone(m.state) ? !isGone(previous) : m.state === "alive" && previous === "dead")) this.#onGone();
     this.#ports.onChange?.(m, previous);
   }
 
@@ -518,8 +526,22 @@ export class MemberList {
     const stalled = () => void this.#counters.stalls++;
     return afterOwnTime(schedule, this.#ports.stalled, wait, suspicion.max, () => {
       if (!this.#running() || this.#suspicions.get(m.id)?.suspicion !== suspicion || m.state !== "suspect") return;
-      this.declareDead(m);
+      if (!this.#onExpired(m)) this.declareDead(m);
     }, stalled);
+  }
+
+  /**
+   * The last ping of a suspect whose suspicion ran out here (see `SwimCore`) ended: unless the
+   * member refuted meanwhile (or was declared dead another way), it is dead now; if it acked without
+   * refuting, it is suspected anew (its ack is no refutation, but it is alive: no verdict).
+   */
+  expired(id: string, incarnation: number, acked: boolean): void {
+    const m = this.members.get(id);
+    if (!this.#running() || m?.state !== "suspect" || m.incarnation !== incarnation) return;
+    if (!acked) return this.declareDead(m);
+    m.heard = this.#ports.now();
+    this.#suspicions.get(id)?.cancel();
+    this.#suspect(m, this.id);
   }
 
   #clearSuspicion(id: string): void {

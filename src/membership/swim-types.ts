@@ -346,6 +346,11 @@ export interface SwimStats {
    * to be refuted (about itself, or about a member it holds alive at a higher incarnation).
    */
   corrections: number;
+  /**
+   * Pings sent to a suspect whose suspicion ran out here, before the verdict (an ack that carries
+   * its refutation keeps it alive).
+   */
+  lastPings: number;
   /** Members this node declared dead (its own verdicts: every path below, and a suspicion that timed out). */
   deathsDeclared: number;
   /**

@@ -39,10 +39,9 @@
  * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
  * port (`isRefused`) probes that member out of turn, and a probe whose ping is refused finds it
  * dead, without a suspicion; so does any refused send to a member held suspect. A ping lost with
- * its connection (closed or reset) is sent once more. A suspicion or death the asker repeats that
- * this node knows to be refuted is answered with the newer record. Between peers that read lean
- * deaths (`SwimPorts.readsLean`), a request carries a filter of its sender's recent deaths and the
- * answer adds the recent deaths it lacks (`swim-deaths.ts`).
+ * its connection (closed or reset) is sent once more. Between peers that read lean deaths
+ * (`SwimPorts.readsLean`), a request carries a filter of its sender's recent deaths and the answer
+ * adds the recent deaths it lacks (`swim-deaths.ts`).
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
@@ -114,6 +113,13 @@ const ENCODED_MESSAGES = 32;
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
 
+/**
+ * Last pings of suspects whose suspicion ran out (see {@link SwimCore.#expired}) under way at once,
+ * at most; past it a suspicion that runs out is a verdict at once, as before (many at once are a
+ * mass failure or a partition, whose members would not answer).
+ */
+const MAX_LAST_PINGS = 4;
+
 /** The SWIM core (see the module header for its interface and protocol). */
 export class SwimCore {
   readonly config: Readonly<SwimConfig>;
@@ -130,6 +136,8 @@ export class SwimCore {
   #hurryUntil = Number.NEGATIVE_INFINITY;
   /** Filters of recent deaths made so far (each a salt of its own: see {@link #deathFilter}). */
   #filters = 0;
+  /** Last pings under way (see {@link #expired}). */
+  #lastPings = 0;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
   readonly #doubtsWaiting = new Set<string>();
   /** Members a join through which was answered (see {@link joined}). */
@@ -144,7 +152,7 @@ export class SwimCore {
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -157,7 +165,7 @@ export class SwimCore {
     const measureLean = (u: MemberUpdate): number => (u.state === "dead" ? estimateBytes([u.id, u.incarnation]) : measure(u));
     this.#queue = new BroadcastQueue(measure, undefined, encoded, measureLean);
     this.#awareness = new Awareness(this.config.awarenessMax);
-    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry() };
+    const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry(), onExpired: (m: SwimMember) => this.#expired(m) };
     this.#list = new MemberList(self, parts);
   }
 
@@ -689,6 +697,30 @@ export class SwimCore {
       // nodes that had suspected the member before they heard anyone else's suspicion.
       this.#list.apply({ ...this.#list.update(current), state: "suspect", from: this.id });
     }
+  }
+
+  /**
+   * A suspicion of member `m` ran out here: ping it once more, its suspicion first, before the
+   * verdict (true: the member list waits for the answer). A live member answers with its
+   * refutation (an answer puts it first: `MemberList.#correct`), and is alive here at once; no ack
+   * within a probe timeout (or a refused connect) is the verdict. In the 1,000-node mass join the
+   * last false deaths (and the last pairs the swarm waited for) were suspicions that ran out,
+   * 10 to 15 s after the joins, at nodes that had missed a refutation made seconds before; each
+   * verdict then spread to hundreds of nodes and had to be refuted again. It costs one ping per
+   * suspicion that runs out, and delays the verdict of a silent crash by at most a probe timeout
+   * (a refused one not at all); at most {@link MAX_LAST_PINGS} at once.
+   */
+  #expired(m: SwimMember): boolean {
+    if (!this.#running || this.#lastPings >= MAX_LAST_PINGS) return false;
+    this.#lastPings++;
+    this.#counters.lastPings++;
+    const incarnation = m.incarnation;
+    const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates: [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback(m.id, this.#leans(m))] };
+    void this.#request(m, ping, this.#awareness.scale(this.config.probeTimeout)).then((answer) => {
+      this.#lastPings--;
+      this.#list.expired(m.id, incarnation, answer?.kind === "ack" && answer.from === m.id);
+    });
+    return true;
   }
 
   /**

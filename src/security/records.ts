@@ -45,6 +45,11 @@ export const MAX_KNOWN_SIGNERS = 100_000;
 /** A signer's entry before any verified membership claim of it (see `SignedRecords`). */
 const NO_CLAIM = Number.NEGATIVE_INFINITY;
 
+/** True when two byte strings are equal (public bytes: no constant time needed). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
 /** A gossip member list's members with a verified signed claim: `holds(id)` while it keeps one, `held()` all (see {@link ClaimPort.attach}). */
 export type SignedMembers = { holds(id: string): boolean; held(): Iterable<string> };
 
@@ -110,6 +115,8 @@ export class SignedRecords {
   /** This node's own verified signatures, when the process's are not shared ({@link shareVerifiedSignatures}). */
   private ownVerified: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, macVerified: 0, cached: 0, refused: 0 };
+  /** The last claim signed, and its signature (see {@link signClaim}). */
+  #lastClaim: { bytes: Uint8Array; sig: Uint8Array } | null = null;
   /** This node's record MACs (record-macs.ts; set by the node when it signs, `recordMacs`), or null: none made or checked. */
   macs: RecordMacs | null = null;
 
@@ -340,10 +347,18 @@ export class SignedRecords {
 
   // ------------------------------------------------------------------ membership claims
 
-  /** Sign this node's claim; null when it does not sign or the claim is not its own. */
+  /**
+   * Sign this node's claim; null when it does not sign or the claim is not its own. The same claim
+   * again (a heartbeat round's calls all carry one) reuses its signature: Ed25519's is the same for
+   * the same bytes, and a round to many peers signed once per peer.
+   */
   signClaim(claim: MemberClaim): Uint8Array | null {
     if (!this.identity || claim.id !== this.identity.id) return null;
-    return this.sign(claimBytes(claim));
+    const bytes = claimBytes(claim), last = this.#lastClaim;
+    if (last !== null && sameBytes(last.bytes, bytes)) return last.sig;
+    const sig = this.sign(bytes);
+    if (sig) this.#lastClaim = { bytes, sig };
+    return sig;
   }
 
   /** True when `sig` is the claimed member's own signature of the claim. */

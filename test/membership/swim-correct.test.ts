@@ -102,6 +102,10 @@ describe("swim core - refuted news is corrected", () => {
     core.start();
     core.learn(claim("b", 2, 1));
     core.learn(claim("m", 3, 8));
+    // Two members new here: their claims are gossiped at once (and at the configured pace). Not
+    // what is looked at below.
+    await clock.run(0.5);
+    sent.length = 0;
     // b answers a full exchange with its view: m suspect at an incarnation m has refuted since. A
     // message of its own for that: no (others' suspicions are corrected in acks only).
     answer = { kind: "push_pull", from: "b", join: false, members: [claim("b", 2, 1), { id: "m", incarnation: 7, state: "suspect", address: "10.0.0.1", port: 3, from: "b" }], version: 1 };
@@ -124,28 +128,38 @@ describe("swim core - refuted news is corrected", () => {
 
 describe("swim core - a suspicion at a newer incarnation", () => {
   test("replaces the suspicion held (the member refuted it) with a timeout of its own, rather than confirming it", async () => {
-    const net = await convergedSwarm(5);
-    const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
-    const [x, y] = net.nodes.slice(3) as [SimNode, SimNode];
-    // Both silent, so nothing refutes: only the timers decide.
-    net.kill(x);
-    net.kill(y);
-    const old = a.core.member(x.id)!.incarnation;
-    await a.core.handle({ kind: "gossip", from: b.id, updates: [about(a, x, "suspect", b.id)] });
-    await net.clock.run(0.9);
-    expect(net.view(a, x)).toBe("suspect");
+    // One core, a, whose suspicions run out after 1 s at most; x and y never answer, b and c ack.
+    // No other node's verdict can reach a (a swarm's gossip raced a's timers), and a makes no probe
+    // of its own (a probe interval of 1,000 s): only the timers decide.
+    const clock = new SimClock();
+    const core = new SwimCore({ id: "a", address: "10.0.0.1", port: 1 }, {
+      now: () => clock.now,
+      schedule: (delay, fn) => clock.schedule(delay, fn),
+      send: (to) => (to.id === "x" || to.id === "y" ? new Promise(() => {}) : Promise.resolve({ kind: "ack", from: to.id, updates: [] })),
+    }, { suspicionMaxTimeout: 1, suspicionMaxMult: 2, probeInterval: 1000 });
+    core.start();
+    const ports: Record<string, number> = { b: 2, c: 3, x: 4, y: 5 };
+    const about = (id: string, incarnation: number, state: "alive" | "suspect", from?: string): MemberUpdate => ({ id, incarnation, state, address: "10.0.0.1", port: ports[id]!, meta: { name: id }, ...(from ? { from } : {}) });
+    for (const id of Object.keys(ports)) core.learn(about(id, 1, "alive"));
+    await core.handle({ kind: "gossip", from: "b", updates: [about("x", 1, "suspect", "b")] });
+    await clock.run(0.9);
+    expect(core.member("x")?.state).toBe("suspect");
     // x refuted elsewhere and was suspected again there (by c); y is suspected first now, by c too.
-    await a.core.handle({ kind: "gossip", from: c.id, updates: [about(a, x, "suspect", c.id, old + 1), about(a, y, "suspect", c.id)] });
-    expect(a.core.member(x.id)).toMatchObject({ state: "suspect", incarnation: old + 1 });
+    const from = clock.now;
+    await core.handle({ kind: "gossip", from: "c", updates: [about("x", 2, "suspect", "c"), about("y", 1, "suspect", "c")] });
+    expect(core.member("x")).toMatchObject({ state: "suspect", incarnation: 2 });
     const deadAt = new Map<string, number>();
-    await net.runUntil(() => {
-      for (const v of [x, y]) if (net.view(a, v) === "dead" && !deadAt.has(v.id)) deadAt.set(v.id, net.clock.now);
-      return deadAt.size === 2;
-    }, 60, 0.01);
+    for (let t = 0; t < 600 && deadAt.size < 2; t++) {
+      await clock.run(0.01);
+      for (const id of ["x", "y"]) if (core.member(id)?.state === "dead" && !deadAt.has(id)) deadAt.set(id, clock.now);
+    }
     // x's new suspicion ran as long as y's (each one suspecter, from the same moment). Confirming the
-    // refuted one instead made x dead 0.9 s sooner at the least: its timer started then, and shrank.
-    expect(Math.abs(deadAt.get(x.id)! - deadAt.get(y.id)!)).toBeLessThan(0.05);
-    expect(a.core.member(x.id)?.incarnation).toBe(old + 1);
+    // refuted one instead made x dead 0.9 s sooner: its timer had started then.
+    expect(deadAt.size).toBe(2);
+    expect(deadAt.get("x")! - from).toBeGreaterThan(0.9);
+    expect(Math.abs(deadAt.get("x")! - deadAt.get("y")!)).toBeLessThan(0.05);
+    expect(core.member("x")?.incarnation).toBe(2);
+    core.stop();
   });
 });
 
@@ -193,6 +207,30 @@ describe("swim core - a refuted death spreads at the configured pace", () => {
   });
 });
 
+describe("swim core - a member new here spreads at the configured pace", () => {
+  test("a node whose local health stretches its gossip rounds gossips a newcomer's claim at once and every gossipInterval", async () => {
+    const net = await convergedSwarm(6, new SimNetwork({ retransmitMult: 30 }));
+    const [a] = net.nodes as [SimNode];
+    await lateUntilAware(net, a, 2, true);
+    const awareness = a.core.stats().awareness;
+    // The hurried rounds of the swarm's own joins are over (the join ends 10 s and more before).
+    const gossipIn = async (seconds: number): Promise<number> => {
+      const before = a.core.stats().gossipSent;
+      await net.clock.run(seconds);
+      return a.core.stats().gossipSent - before;
+    };
+    expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
+    expect(await gossipIn(0.45)).toBeLessThanOrEqual(3);
+    // A node joins through b: its claim reaches a in a message, news here.
+    const n = net.add();
+    await a.core.handle({ kind: "gossip", from: net.nodes[1]!.id, updates: [n.core.introduction()] });
+    expect(a.core.member(n.id)?.state).toBe("alive");
+    // Rounds at once, 0.2 and 0.4 s later (the member that told a gets none): more than the one
+    // stretched round's 3 messages.
+    expect(await gossipIn(0.45)).toBeGreaterThan(3);
+  });
+});
+
 describe("swim core - corrections cost nothing where none is found", () => {
   test("a message's Corrections makes no list of its own until a correction is added", () => {
     const none = new Corrections(), other = new Corrections();
@@ -203,5 +241,52 @@ describe("swim core - corrections cost nothing where none is found", () => {
     none.add(update);
     expect(none.updates).toEqual([update]);
     expect(other.updates).toEqual([]);
+  });
+});
+
+describe("swim core - a suspicion that runs out", () => {
+  /**
+   * A core (`a`, with members `b` and `m`) on a virtual clock whose sends `answer` decides; m held
+   * suspect at incarnation 5 on b's word. Its suspicion runs out after 1 to 2 s.
+   */
+  function suspecting(answer: (to: string | undefined, message: SwimMessage, now: number) => Promise<unknown>) {
+    const clock = new SimClock();
+    const pings: number[] = [];
+    const core = new SwimCore({ id: "a", address: "10.0.0.1", port: 1 }, {
+      now: () => clock.now,
+      schedule: (delay, fn) => clock.schedule(delay, fn),
+      send: (to, message) => {
+        const read = readWholeMessage(message) ?? message;
+        if (to.id === "m" && read.kind === "ping") pings.push(clock.now);
+        return answer(to.id, read, clock.now);
+      },
+    }, { suspicionMaxTimeout: 1, suspicionMaxMult: 2, probeInterval: 1000 });
+    core.start();
+    const claim = (id: string, port: number, incarnation: number): MemberUpdate => ({ id, incarnation, state: "alive", address: "10.0.0.1", port, meta: { name: id } });
+    core.learn(claim("b", 2, 1));
+    core.learn(claim("m", 3, 5));
+    core.learn({ id: "m", incarnation: 5, state: "suspect", address: "10.0.0.1", port: 3, from: "b" });
+    return { clock, core, pings, claim };
+  }
+
+  test("pings the suspect once more before the verdict: a live member's ack carries its refutation, and it stays alive", async () => {
+    // m answers only pings, with its refutation first (as an answer to its suspicion does); its
+    // gossip acks carry nothing (the refutation never reached a otherwise).
+    const { clock, core, pings, claim } = suspecting(async (to, message) => ({ kind: "ack", from: to, updates: to === "m" && message.kind === "ping" ? [claim("m", 3, 6)] : [] }));
+    await clock.run(5);
+    expect(core.member("m")).toMatchObject({ state: "alive", incarnation: 6 });
+    expect(pings.length).toBe(1);
+    expect(pings[0]).toBeGreaterThanOrEqual(1);
+    expect(core.stats()).toMatchObject({ lastPings: 1, deathsDeclared: 0 });
+    core.stop();
+  });
+
+  test("declares a suspect that does not answer that ping dead, a probe timeout later", async () => {
+    const { clock, core, pings } = suspecting((to, message) => (to === "m" && message.kind === "ping" ? new Promise(() => {}) : Promise.resolve({ kind: "ack", from: to, updates: [] })));
+    await clock.run(5);
+    expect(core.member("m")?.state).toBe("dead");
+    expect(pings.length).toBe(1);
+    expect(core.stats()).toMatchObject({ lastPings: 1, deathsDeclared: 1 });
+    core.stop();
   });
 });
