@@ -60,8 +60,9 @@ function keyOf(b: ArrayLike<number>, at: number): number {
   return k;
 }
 
-/** Where the id starts in a packed update (`swim-wire.ts`: a fixmap, the key "id", then a str), or -1. */
+/** Where the id starts in a packed update (`swim-wire.ts`: a fixmap, the key "id", then a str; or a lean death: a fixarray of two, then a str), or -1. */
 function idStart(b: Uint8Array): number {
+  if (b[0] === 0x92 && b.length >= 8) return b[1]! >= 0xa0 && b[1]! < 0xc0 ? 2 : b[1] === 0xd9 ? 3 : -1;
   if (b.length < 12 || (b[0]! & 0xf0) !== 0x80 || b[1] !== 0xa2 || b[2] !== 0x69 || b[3] !== 0x64) return -1;
   const t = b[4]!;
   return t >= 0xa0 && t < 0xc0 ? 5 : t === 0xd9 ? 6 : -1;

@@ -24,14 +24,14 @@ import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { monotonicMs, nowSeconds } from "../util/time.ts";
-import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
+import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { metaOf, peerOf, pickMeta, refusedConnect } from "./gossip-records.ts";
 import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats, SwimTarget } from "./swim-types.ts";
-import { readWhole, sigBytes, toWire, wantsPacked } from "./swim-wire.ts";
+import { readWhole, sigBytes, toWire, wantsLean, wantsPacked } from "./swim-wire.ts";
 
 const log = createLogger("gossip");
 
@@ -162,6 +162,7 @@ export class Gossip {
         // SWIM's records on the table's entries: one map keyed by id for both.
         claims: this.options.claims, members: this.host.table.memberStore?.(), stalled: lag.stalled,
         isRefused: refusedConnect, isTimeout: (error) => error instanceof CallTimeoutError, readsDigest: (to) => this.#offered(this.#targetOf(to), SWIM_DIGEST_FEATURE),
+        readsLean: (to) => this.#leans(this.#targetOf(to)),
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         // Shared strings and lists: a member's meta is held for as long as the member is.
         keepMeta: (meta) => (isMap(meta) ? sharedMeta(meta) : meta),
@@ -269,8 +270,8 @@ export class Gossip {
     if (sender && swimBit(sender, SWIM_OWNED)) this.host.table.touch(sender.id, nowSeconds());
     const answer = await core.handle(known ? message : { ...message, ...(kind === "push_pull" ? { members: [] } : { updates: [] }) });
     if (answer === null) throw new EndpointError(ErrorCode.BadRequest, `malformed ${kind} message`);
-    // Packed updates only to an asker that said it reads them (swim-wire.ts).
-    return toWire(answer, { pack: wantsPacked(message), reads: false });
+    // Packed updates (and lean deaths) only to an asker that said it reads them (swim-wire.ts).
+    return toWire(answer, { pack: wantsPacked(message), lean: wantsLean(message), reads: false });
   }
 
   /**
@@ -313,6 +314,11 @@ export class Gossip {
     return false;
   }
 
+  /** True when the peer at `target` reads lean deaths: its hello offered them and the packed form (swim-wire.ts). */
+  #leans(target: Target): boolean {
+    return this.#offered(target, SWIM_LEAN_FEATURE) && this.#offered(target, SWIM_PACKED_FEATURE);
+  }
+
   /** Disseminate this node's meta (name, capabilities) when it changed: checked as messages go out. */
   #refreshMeta(): void {
     const meta = metaOf(this.host.self());
@@ -333,8 +339,8 @@ export class Gossip {
       message = { ...message, updates: [own, ...message.updates.filter((u) => u !== own)] };
     }
     const target = this.#targetOf(to, entry);
-    // Packed updates only to a peer whose hello offered them; every request asks for a packed answer.
-    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [toWire(message, { pack: this.#offered(target, SWIM_PACKED_FEATURE), reads: true })], timeout);
+    // Packed updates (and lean deaths) only to a peer whose hello offered them; every request asks for them in its answer.
+    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [toWire(message, { pack: this.#offered(target, SWIM_PACKED_FEATURE), lean: this.#leans(target), reads: true })], timeout);
   }
 
   /** Where to call member `to`: its table entry's hosts when held at that port (not the entry: its `peer` is made at each read), else its address. */

@@ -12,6 +12,7 @@
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
 import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { RecentDeaths } from "./swim-deaths.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
 import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
@@ -123,6 +124,8 @@ export class MemberList {
   readonly #doubted = new Set<string>();
   /** Records as answers send them, kept for a moment (see `swim-records.ts`). */
   readonly #records: SentRecords;
+  /** The deaths this node took lately (`swim-deaths.ts`). */
+  readonly recent = new RecentDeaths();
 
   constructor(
     self: SwimSelf,
@@ -187,6 +190,11 @@ export class MemberList {
    */
   doubted(id: string): boolean {
     return this.#doubted.has(id);
+  }
+
+  /** The suspects whose death this node doubted (see {@link doubted}). */
+  doubtedIds(): Iterable<string> {
+    return this.#doubted;
   }
 
   nextTarget(): SwimMember | undefined {
@@ -288,7 +296,8 @@ export class MemberList {
       // epidemic missed finds a dead member only by its own probe, a round of N probes away.
       if (echoFrom !== undefined && u.state === "alive") this.#queue.echo(u.id, u.incarnation, u.state, echoFrom);
     } else {
-      const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta) : u;
+      // A lean death takes the member's address and port from its record here, or this node's own (`swim-wire.ts`).
+      const whole = u instanceof PackedUpdate ? u.read(this.#ports.readMeta, m ?? (u.id === this.id ? this.#self : undefined)) : u;
       if (whole === null) {
         this.#counters.malformed++;
         return false;
@@ -407,7 +416,11 @@ export class MemberList {
         }
         m.state = u.state;
         m.incarnation = u.incarnation;
-        if (u.state === "dead" && u.from !== undefined) m.from = this.#knownId(u.from);
+        // A lean death names no author: not the one of an earlier suspicion either.
+        if (u.state === "dead") {
+          if (u.from !== undefined) m.from = this.#knownId(u.from);
+          else delete m.from;
+        }
         if (u.state === "left" && u.sig) m.sig = keptSig(u.sig);
     }
     if (previous === "suspect" && m.state !== "suspect") this.#clearSuspicion(m.id);
@@ -451,6 +464,7 @@ export class MemberList {
 
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number): void {
     if (previous !== m.state) m.since = this.#ports.now();
+    if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
     m.version = ++this.version;
     if (previous) this.#counts[previous]--;
     this.#counts[m.state]++;

@@ -14,6 +14,8 @@ interface Queued {
   /** Sent at most this many times, whatever the limit of a take (Infinity: the take's limit). */
   cap: number;
   bytes: number;
+  /** Its bytes in a message to a peer that reads lean deaths (see `take`). */
+  leanBytes: number;
   /** True once taken (its encoded form may be cached by the sender: see {@link EncodedBudget}). */
   encoded: boolean;
   /** The member that last sent this node this very update (it holds it: no message to it carries it). */
@@ -62,6 +64,8 @@ export class BroadcastQueue {
     private readonly measure: (update: MemberUpdate) => number,
     private readonly capacity = 4096,
     private readonly encodedBudget: EncodedBudget | null = null,
+    /** An update's size in a message to a peer that reads lean deaths (`swim-wire.ts`); default: `measure`. */
+    private readonly measureLean: ((update: MemberUpdate) => number) | null = null,
   ) {}
 
   /** Bytes (as measured) of the taken updates still queued whose encoded form the sender may keep. */
@@ -81,7 +85,8 @@ export class BroadcastQueue {
   push(update: MemberUpdate, cap = Number.POSITIVE_INFINITY): void {
     this.delete(update.id);
     if (this.#items.size >= this.capacity) this.#dropMostSent();
-    const item: Queued = { update, transmits: 0, cap, bytes: this.measure(update), encoded: false, from: null, prev: null, next: null };
+    const bytes = this.measure(update);
+    const item: Queued = { update, transmits: 0, cap, bytes, leanBytes: this.measureLean?.(update) ?? bytes, encoded: false, from: null, prev: null, next: null };
     this.#items.set(update.id, item);
     this.#link(item);
   }
@@ -100,9 +105,10 @@ export class BroadcastQueue {
    * equals, within `budget` bytes; each counts one transmission and leaves the queue after
    * `limit`. An update that `to` itself sent this node last ({@link heardFrom}, {@link echo}) is
    * left for other messages: an ack carried back the news its request had just brought, and in
-   * a mass join that was one transmission in two of a newcomer's relayed claim.
+   * a mass join that was one transmission in two of a newcomer's relayed claim. With `lean` (the
+   * message goes to a peer that reads lean deaths) each update counts its lean size.
    */
-  take(budget: number, limit: number, to?: string): MemberUpdate[] {
+  take(budget: number, limit: number, to?: string, lean = false): MemberUpdate[] {
     this.#limit = limit;
     if (this.#items.size === 0 || budget <= 0) return [];
     const picked: Queued[] = [];
@@ -111,11 +117,12 @@ export class BroadcastQueue {
     for (let t = 0; t < this.#heads.length && skips < MAX_SKIPS; t++) {
       for (let item = this.#heads[t] ?? null; item && skips < MAX_SKIPS; item = item.next) {
         if (to !== undefined && item.from === to) continue;
-        if (used + item.bytes > budget) {
+        const bytes = lean ? item.leanBytes : item.bytes;
+        if (used + bytes > budget) {
           skips++;
           continue;
         }
-        used += item.bytes;
+        used += bytes;
         picked.push(item);
       }
     }

@@ -78,6 +78,11 @@ export interface SwimPing<U = MemberUpdate> {
   /** The member the sender means: a node answers a ping for someone else with a nack. */
   target: string;
   updates: U[];
+  /**
+   * The sender's recent deaths as a filter (`swim-deaths.ts`; Bun peers that read lean deaths):
+   * the answer adds the recent deaths of the receiver's that the filter does not hold.
+   */
+  deaths?: Uint8Array;
 }
 
 /** "Probe `target` for me" (indirect probe). Answered by an ack (it answered) or a nack (it did not). */
@@ -86,6 +91,11 @@ export interface SwimPingReq<U = MemberUpdate> {
   from: string;
   target: SwimTarget & { id: string };
   updates: U[];
+  /**
+   * The sender's recent deaths as a filter (`swim-deaths.ts`; Bun peers that read lean deaths):
+   * the answer adds the recent deaths of the receiver's that the filter does not hold.
+   */
+  deaths?: Uint8Array;
 }
 
 /**
@@ -125,6 +135,11 @@ export interface SwimGossip<U = MemberUpdate> {
   kind: "gossip";
   from: string;
   updates: U[];
+  /**
+   * The sender's recent deaths as a filter (`swim-deaths.ts`; Bun peers that read lean deaths):
+   * the answer adds the recent deaths of the receiver's that the filter does not hold.
+   */
+  deaths?: Uint8Array;
 }
 
 /** A positive answer, with piggybacked updates. */
@@ -210,6 +225,12 @@ export interface SwimPorts {
    * the whole state goes with the digest (an older Bun node ignores the digest). Default: never.
    */
   readsDigest?: (to: SwimTarget) => boolean;
+  /**
+   * True when `to` is known to read lean deaths (its hello offered `swim_lean`, `swim-wire.ts`): a
+   * message to it counts each death at its lean size against the piggyback budget, so it carries
+   * more of them. Default: never.
+   */
+  readsLean?: (to: SwimTarget) => boolean;
 }
 
 /**
@@ -346,6 +367,8 @@ export interface SwimStats {
   deathsDoubted: number;
   /** Probes out of turn, because a send to the member was refused (nothing listens there). */
   evidenceProbes: number;
+  /** Recent deaths this node added to its answers, the asker's filter not holding them (`swim-deaths.ts`). */
+  deathsResent: number;
   /** Timeouts waited longer because this node's own event loop was blocked meanwhile. */
   stalls: number;
   /** Gossip messages and push-pull exchanges sent; pings, ping-reqs and push-pulls answered. */

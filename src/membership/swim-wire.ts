@@ -18,11 +18,22 @@
  * it). A list may mix both forms; a packed update whose content does not start with the three keys
  * in that order is decoded whole, as a map would be. Malformed input is counted, never thrown.
  *
+ * - The **lean death** (between nodes that offered `swim_lean` too, {@link SWIM_LEAN_FEATURE}; a
+ *   request that says `lean: true` gets it in its answer): a piggybacked death is one `bin` whose
+ *   content is the array `[id, incarnation]`, about 74 bytes where the packed death is about 195
+ *   (its address, port and author, two thirds of it, are left out). A death is news only about a
+ *   member the receiver holds, which gives the address and port ({@link PackedUpdate.read}); the
+ *   author of a relayed verdict is needed by no rule. So a message's budget carries two and a half
+ *   times as many deaths: a killed process of 250 nodes at 1,000 was in every message a sixth at a
+ *   time, and a survivor that read few messages while its deaths were fresh waited seconds for the
+ *   last one (docs/performance.md, s13 and s14). Push-pull records keep the packed form.
+ *
  * @module
  */
 import { isMap, isPort } from "../util/guards.ts";
 import { decode, encode } from "../wire/codec.ts";
 import { fastDecode, fastEncodeInto, NOT_FAST } from "../wire/fast-codec.ts";
+import { isDeathFilter } from "./swim-deaths.ts";
 import { isDigest, isWant } from "./swim-digest.ts";
 import { isId, isVersion, MAX_ADDRESS, MAX_PAGE, MAX_UPDATES, readUpdate } from "./swim-read.ts";
 import {
@@ -36,7 +47,7 @@ import {
   type SwimTarget,
 } from "./swim-types.ts";
 
-export { SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
+export { SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
 
 /**
  * A packed update as received: its id, incarnation and state read, the rest still bytes. The
@@ -53,9 +64,12 @@ export class PackedUpdate {
 
   /**
    * The whole update, validated as a map-form update is ({@link readUpdate}); null when its body
-   * is malformed or does not say what its leading keys said (a repeated key).
+   * is malformed or does not say what its leading keys said (a repeated key). A lean death
+   * ({@link leanDeath}) takes its address and port from `known`, the member as the receiver holds
+   * it (null without it: a death is news only about a member held).
    */
-  read(readMeta?: (meta: unknown) => unknown): MemberUpdate | null {
+  read(readMeta?: (meta: unknown) => unknown, known?: { readonly id: string; readonly address: string; readonly port: number }): MemberUpdate | null {
+    if (this.bytes[0] === LEAN_HEAD) return known?.id === this.id ? { id: this.id, incarnation: this.incarnation, state: "dead", address: known.address, port: known.port } : null;
     const update = readUpdate(decodeQuietly(this.bytes), readMeta);
     if (!update || update.id !== this.id || update.incarnation !== this.incarnation || update.state !== this.state) return null;
     return update;
@@ -72,6 +86,10 @@ export type InboundMessage = SwimMessage<InboundUpdate> | SwimAnswer<InboundUpda
 
 /** The packed bytes of the update objects already encoded (see {@link packUpdate}). */
 const packed = new WeakMap<MemberUpdate, Uint8Array>();
+/** The lean bytes of the deaths already encoded so (see {@link leanDeath}). */
+const leaned = new WeakMap<MemberUpdate, Uint8Array>();
+/** A lean death's first byte: a MessagePack fixarray of two. */
+const LEAN_HEAD = 0x92;
 /**
  * Where an update is encoded before its bytes are copied out (a larger one takes the general codec).
  * A Buffer, as the transport's outboxes are: the encoder then always writes into one kind of view,
@@ -99,6 +117,21 @@ export function packUpdate(update: MemberUpdate): Uint8Array {
  */
 export function forgetPacked(update: MemberUpdate): void {
   packed.delete(update);
+  leaned.delete(update);
+}
+
+/**
+ * The lean form of a death (see the module header): `[id, incarnation]` as MessagePack, encoded once
+ * per update object and kept with it (weakly), as {@link packUpdate} keeps the packed form.
+ */
+export function leanDeath(update: MemberUpdate): Uint8Array {
+  let bytes = leaned.get(update);
+  if (bytes === undefined) {
+    const end = fastEncodeInto([update.id, update.incarnation], scratch, 0, scratch.length);
+    bytes = end >= 0 ? new Uint8Array(scratch.subarray(0, end)) : encode([update.id, update.incarnation]).slice();
+    leaned.set(update, bytes);
+  }
+  return bytes;
 }
 
 function encodeUpdate(u: MemberUpdate): Uint8Array {
@@ -115,24 +148,28 @@ function encodeUpdate(u: MemberUpdate): Uint8Array {
 
 /**
  * `message` as it goes to a peer: its updates packed when `pack` (the peer offered
- * {@link SWIM_PACKED_FEATURE}, or asked for packed answers), and `packed: true` when `reads` (this
- * node reads the packed form: a request's way of asking for a packed answer). The message itself
- * is not changed.
+ * {@link SWIM_PACKED_FEATURE}, or asked for packed answers), its deaths lean when `lean` too (the
+ * peer offered {@link SWIM_LEAN_FEATURE}, or asked for lean answers; not a push-pull's records),
+ * and `packed: true` when `reads` (this node reads the packed form: a request's way of asking for
+ * it in the answer), with `lean: true` unless `readsLean` is false. The message itself is not changed.
  */
-export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean; reads: boolean }): Record<string, unknown> {
+export function toWire(message: SwimMessage | SwimAnswer, form: { pack: boolean; reads: boolean; lean?: boolean; readsLean?: boolean }): Record<string, unknown> {
   const wire: Record<string, unknown> = { ...message };
   if (form.pack) {
     // A state's records: a frozen one (the list's own claim, or a record the list keeps for its
     // answers a moment: swim-records.ts) is encoded once and its bytes kept with it; others are
     // made afresh for each exchange, so encoded, not kept.
     if (message.kind === "push_pull") wire.members = message.members.map((u) => (Object.isFrozen(u) ? packUpdate(u) : (packed.get(u) ?? encodeUpdate(u))));
-    else wire.updates = message.updates.map(packUpdate);
+    else wire.updates = message.updates.map(form.lean === true ? (u) => (u.state === "dead" ? leanDeath(u) : packUpdate(u)) : packUpdate);
   } else if (message.kind === "push_pull") {
     wire.members = message.members.map(mapForm);
   } else if ("updates" in message) {
     wire.updates = message.updates.map(mapForm);
   }
-  if (form.reads) wire.packed = true;
+  if (form.reads) {
+    wire.packed = true;
+    if (form.readsLean !== false) wire.lean = true;
+  }
   return wire;
 }
 
@@ -158,6 +195,11 @@ export function wantsPacked(raw: unknown): boolean {
   return isMap(raw) && raw.packed === true;
 }
 
+/** True when a decoded request asks for lean deaths in its (packed) answer (see {@link toWire}). */
+export function wantsLean(raw: unknown): boolean {
+  return isMap(raw) && raw.packed === true && raw.lean === true;
+}
+
 // --- reading ---------------------------------------------------------------------------------
 
 /** The leading keys of a packed update, as MessagePack fixstr. */
@@ -177,6 +219,7 @@ function fixstr(key: string): Uint8Array {
  */
 export function readInbound(raw: unknown, readMeta?: (meta: unknown) => unknown): InboundUpdate | null {
   if (!(raw instanceof Uint8Array)) return readUpdate(raw, readMeta);
+  if (raw[0] === LEAN_HEAD) return peekLean(raw);
   // Not in the peekable layout (another writer's key order): read whole, as a map.
   return peek(raw) ?? readUpdate(decodeQuietly(raw), readMeta);
 }
@@ -213,6 +256,18 @@ function peek(b: Uint8Array): PackedUpdate | null {
   // The state by its bytes, as the constant (as readUpdate keeps it).
   const index = STATE_BYTES.findIndex((name) => startsWith(b, at, name));
   return index < 0 ? null : new PackedUpdate(id, incarnation, SWIM_STATES[index]!, b);
+}
+
+/** A lean death's id and incarnation (see {@link leanDeath}), or null when it is not exactly those two. */
+function peekLean(b: Uint8Array): PackedUpdate | null {
+  const end = stringEnd(b, 1);
+  const id = end < 0 ? null : fastDecode(b, 1, end);
+  if (!isId(id)) return null;
+  const last = uintEnd(b, end);
+  if (last !== b.length) return null;
+  let incarnation = b[end]! < 0x80 ? b[end]! : 0;
+  for (let i = end + 1; i < last; i++) incarnation = incarnation * 256 + b[i]!;
+  return Number.isSafeInteger(incarnation) ? new PackedUpdate(id, incarnation, "dead", b) : null;
 }
 
 function startsWith(b: Uint8Array, at: number, key: Uint8Array): boolean {
@@ -289,12 +344,14 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
   const list = readUpdates(raw.kind === "push_pull" ? raw.members : raw.updates, readMeta);
   if (!list) return null;
   const { updates, malformed } = list;
+  // A request's filter of its sender's recent deaths (`swim-deaths.ts`), when it carries one.
+  const deaths = isDeathFilter(raw.deaths) ? { deaths: raw.deaths } : undefined;
   switch (raw.kind) {
     case "ping":
-      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates }, malformed } : null;
+      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates, ...deaths }, malformed } : null;
     case "ping_req": {
       const target = readTarget(raw.target);
-      return target ? { message: { kind: "ping_req", from, target, updates }, malformed } : null;
+      return target ? { message: { kind: "ping_req", from, target, updates, ...deaths }, malformed } : null;
     }
     case "push_pull": {
       const message: SwimPushPull<InboundUpdate> = { kind: "push_pull", from, join: raw.join === true, members: updates };
@@ -308,6 +365,7 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       return { message, malformed };
     }
     case "gossip":
+      return { message: { kind: raw.kind, from, updates, ...deaths }, malformed };
     case "ack":
     case "nack":
       return { message: { kind: raw.kind, from, updates }, malformed };

@@ -39,7 +39,9 @@
  * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
  * port (`isRefused`) probes that member out of turn, and a probe whose ping is refused finds it
  * dead, without a suspicion; so does any refused send to a member held suspect. A ping lost with
- * its connection (closed or reset) is sent once more.
+ * its connection (closed or reset) is sent once more. Between peers that read lean deaths
+ * (`SwimPorts.readsLean`), a request carries a filter of its sender's recent deaths and the answer
+ * adds the recent deaths it lacks (`swim-deaths.ts`).
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
@@ -48,6 +50,7 @@
  * @module
  */
 import { Corrections, isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
+import { MAX_RESENT, RESEND_WINDOW, saltOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
@@ -62,7 +65,7 @@ import {
   type SwimStats,
   type SwimTarget,
 } from "./swim-types.ts";
-import { forgetPacked, readMessage, type InboundUpdate } from "./swim-wire.ts";
+import { forgetPacked, readMessage, wantsLean, type InboundUpdate } from "./swim-wire.ts";
 
 export type { SwimMember, SwimSelf } from "./swim-members.ts";
 
@@ -131,6 +134,8 @@ export class SwimCore {
   readonly #probed = new Set<string>();
   /** Until then the gossip rounds keep the configured pace (see {@link #gossipDelay}). */
   #hurryUntil = Number.NEGATIVE_INFINITY;
+  /** Filters of recent deaths made so far (each a salt of its own: see {@link #deathFilter}). */
+  #filters = 0;
   /** Last pings under way (see {@link #expired}). */
   #lastPings = 0;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
@@ -147,7 +152,7 @@ export class SwimCore {
   #gossipTimer: (() => void) | null = null;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -155,7 +160,10 @@ export class SwimCore {
     this.#ports = ports;
     // Encoded updates kept for the queue's next messages: a few messages' worth (see EncodedBudget).
     const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
-    this.#queue = new BroadcastQueue(ports.measure ?? ((u: MemberUpdate) => estimateBytes(u)), undefined, encoded);
+    const measure = ports.measure ?? ((u: MemberUpdate) => estimateBytes(u));
+    // A death's size as a lean one (`[id, incarnation]`) for a message to a peer that reads them.
+    const measureLean = (u: MemberUpdate): number => (u.state === "dead" ? estimateBytes([u.id, u.incarnation]) : measure(u));
+    this.#queue = new BroadcastQueue(measure, undefined, encoded, measureLean);
     this.#awareness = new Awareness(this.config.awarenessMax);
     const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry(), onExpired: (m: SwimMember) => this.#expired(m) };
     this.#list = new MemberList(self, parts);
@@ -396,7 +404,7 @@ export class SwimCore {
     const m = this.#list.members.get(id);
     if (!m || m.state === "left") return false;
     if (m.state !== "alive") {
-      const message: SwimMessage = { kind: "gossip", from: this.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...this.#piggyback(m.id)] };
+      const message: SwimMessage = { kind: "gossip", from: this.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }, ...this.#piggyback(m.id, this.#leans(m))] };
       await this.#request(m, message, timeout);
     }
     return this.#list.members.get(id)?.state === "alive";
@@ -448,26 +456,28 @@ export class SwimCore {
     this.#counters.malformed += read.malformed;
     this.#counters.messagesReceived++;
     const message = read.message;
+    // An asker that reads lean deaths gets them in the answer (`swim-wire.ts`): more fit its budget.
+    const lean = wantsLean(raw);
     switch (message.kind) {
       case "ping": {
         // What the message said that this node knows to be refuted goes back first (see #correct).
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
         if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
-        return this.#toldOf(message.from, this.#ack(message.from, corrections));
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections)));
       }
       case "gossip": {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
-        return this.#toldOf(message.from, this.#ack(message.from, corrections));
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections)));
       }
       case "ping_req": {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
-        const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id) };
+        const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id, this.#leans(message.target)) };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from)) });
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from, lean)) }));
       }
       case "push_pull":
         this.#list.merge(message);
@@ -480,6 +490,34 @@ export class SwimCore {
         this.#counters.malformed++;
         return null;
     }
+  }
+
+  /**
+   * `answer` to a request from `from` that carried `filter`, the asker's recent deaths (Bun peers
+   * that read lean deaths, `lean`: `swim-deaths.ts`), with the deaths this node took in the last
+   * {@link RESEND_WINDOW} probe intervals that the filter does not hold and that are dead here
+   * still added (lean, about 74 bytes each; at most {@link MAX_RESENT}). A mass death's news
+   * reaches every node that asks a node holding it, not only those its gossip happens to reach.
+   */
+  #resend(filter: Uint8Array | undefined, lean: boolean, from: string, answer: SwimAnswer): SwimAnswer {
+    if (filter === undefined || !lean || answer.kind === "push_pull") return answer;
+    const ids = this.#list.recent.missing(filter, this.#ports.now() - RESEND_WINDOW * this.config.probeInterval, MAX_RESENT);
+    if (ids.length === 0) return answer;
+    const carried = new Set(answer.updates.map((u) => u.id));
+    const added: MemberUpdate[] = [];
+    for (const id of ids) {
+      const m = this.#list.members.get(id);
+      if (m?.state === "dead" && id !== from && !carried.has(id)) added.push(this.#list.update(m));
+    }
+    if (added.length === 0) return answer;
+    this.#counters.deathsResent += added.length;
+    return { ...answer, updates: [...answer.updates, ...added] };
+  }
+
+  /** This node's recent deaths as a filter for a request (`swim-deaths.ts`): twice the window an answer adds from, and the deaths it doubts. */
+  #deathFilter(): Uint8Array {
+    const since = this.#ports.now() - 2 * RESEND_WINDOW * this.config.probeInterval;
+    return this.#list.recent.filter(since, this.#list.doubtedIds(), saltOf(this.id, ++this.#filters));
   }
 
   /**
@@ -577,7 +615,7 @@ export class SwimCore {
     const late = (): boolean => stalled || (this.#ports.stalled?.() ?? 0) - blockedAtStart > this.config.probeTimeout / 2;
     this.#counters.probesSent++;
     // Lifeguard's buddy system: a suspect hears of its suspicion in the probe itself, and refutes.
-    const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback(m.id)] : this.#piggyback(m.id);
+    const updates = m.state === "suspect" ? [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback(m.id, this.#leans(m))] : this.#piggyback(m.id, this.#leans(m));
     const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates };
     // Nothing listening at its port (see the suspicion below).
     let refusedDirect = false;
@@ -609,7 +647,7 @@ export class SwimCore {
     // A helper whose port refused is gone, not a sign of this node's own trouble: not a missed nack.
     let refused = 0;
     const indirect = helpers.map((h) => {
-      const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback(h.id) };
+      const req: SwimMessage = { kind: "ping_req", from: this.id, target: { id: m.id, address: m.address, port: m.port }, updates: this.#piggyback(h.id, this.#leans(h)) };
       return this.#request(h, req, interval, undefined, () => void refused++).then((a) => {
         if (a?.kind === "nack") nacks++;
         return a?.kind === "ack" && a.from === h.id;
@@ -651,7 +689,7 @@ export class SwimCore {
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
       this.#list.apply(suspicion);
       // Told at once too (not only when its next probe comes): a live member refutes in its ack.
-      void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback(m.id)] }, interval);
+      void this.#request(m, { kind: "gossip", from: this.id, updates: [suspicion, ...this.#piggyback(m.id, this.#leans(m))] }, interval);
     } else if (current && current.state === "suspect" && current.incarnation === incarnation) {
       // Held suspect on another node's word, and this node's own probe failed too: an independent
       // confirmation (memberlist's suspectNode on a suspect), counted here and spread, so that the
@@ -677,7 +715,7 @@ export class SwimCore {
     this.#lastPings++;
     this.#counters.lastPings++;
     const incarnation = m.incarnation;
-    const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates: [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback(m.id)] };
+    const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates: [{ ...this.#list.update(m), from: this.id }, ...this.#piggyback(m.id, this.#leans(m))] };
     void this.#request(m, ping, this.#awareness.scale(this.config.probeTimeout)).then((answer) => {
       this.#lastPings--;
       this.#list.expired(m.id, incarnation, answer?.kind === "ack" && answer.from === m.id);
@@ -706,6 +744,8 @@ export class SwimCore {
    */
   async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void, onError?: (error: unknown) => void, correct = true): Promise<SwimAnswer<InboundUpdate> | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
+    // To a peer that reads lean deaths, the filter of this node's recent deaths: the answer adds those it lacks (see #resend).
+    if (message.kind !== "push_pull" && this.#leans(to)) message = { ...message, deaths: this.#deathFilter() };
     const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
         const read = readMessage(raw, this.#ports.readMeta);
@@ -816,7 +856,7 @@ export class SwimCore {
   #gossipRound(): void {
     if (this.#queue.size === 0) return;
     for (const m of this.#list.sample(this.config.gossipNodes, (t) => !isGone(t.state))) {
-      const updates = this.#piggyback(m.id);
+      const updates = this.#piggyback(m.id, this.#leans(m));
       // None for this member (it sent this node the news queued): another may get some.
       if (updates.length === 0) continue;
       this.#counters.gossipSent++;
@@ -904,9 +944,9 @@ export class SwimCore {
     this.#list.applyRelayed(updates, from, RELAYED_NEWCOMER_TRANSMITS, echo, corrections);
   }
 
-  /** An ack to member `to`, with `corrections` (see {@link #corrected}) first. */
-  #ack(to: string, corrections?: Corrections): SwimAnswer {
-    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(to)) };
+  /** An ack to member `to`, with `corrections` (see {@link #corrected}) first; `lean`: the asker reads lean deaths. */
+  #ack(to: string, lean: boolean, corrections?: Corrections): SwimAnswer {
+    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(to, lean)) };
   }
 
   /**
@@ -920,11 +960,20 @@ export class SwimCore {
     return [...first, ...updates.filter((u) => !first.some((c) => c.id === u.id))];
   }
 
-  /** The queued updates a message to member `to` carries (none that `to` itself sent this node last: see `BroadcastQueue.take`). */
-  #piggyback(to: string): MemberUpdate[] {
+  /**
+   * The queued updates a message to member `to` carries (none that `to` itself sent this node last:
+   * see `BroadcastQueue.take`); `lean`: `to` reads lean deaths, so each death takes its lean size
+   * of the budget (`swim-wire.ts`).
+   */
+  #piggyback(to: string, lean: boolean): MemberUpdate[] {
     const n = this.#list.members.size + 1;
     const limit = Math.max(1, this.config.retransmitMult * Math.ceil(Math.log10(n + 1)));
-    return this.#queue.take(this.config.maxPiggybackBytes, limit, to);
+    return this.#queue.take(this.config.maxPiggybackBytes, limit, to, lean);
+  }
+
+  /** True when a request to `target` goes with lean deaths (its hello offered them: `SwimPorts.readsLean`). */
+  #leans(target: SwimTarget): boolean {
+    return this.#ports.readsLean?.(target) === true;
   }
 
   /** Run `fn` every `delay` seconds (a number, or a function for a changing delay) while running. */

@@ -52,6 +52,16 @@ export const SWIM_PACKED_FEATURE = "swim_packed";
  */
 export const SWIM_DIGEST_FEATURE = "swim_digest";
 
+/**
+ * The hello feature of a Bun node that reads a SWIM death in the lean form: one MessagePack `bin`
+ * holding the array `[id, incarnation]` (about 70 bytes where a packed death is about 195: no
+ * address, port or author, which a receiver does not need, since a death is news only about a
+ * member it holds). A node sends lean deaths in a request only to a peer whose hello answer carried
+ * it and {@link SWIM_PACKED_FEATURE}, and in an answer only to a request that said `lean: true`
+ * (docs/membership.md). Offered in the hello answer only, beside {@link SWIM_FEATURE}.
+ */
+export const SWIM_LEAN_FEATURE = "swim_lean";
+
 /** The unpublished endpoints of gossip membership, by SWIM message kind (each takes one `message` map). */
 export const SWIM_ENDPOINTS = {
   ping: "_synapse.swim.ping",

@@ -6,7 +6,7 @@ import type { Peer } from "../../src/types.ts";
 import { SWIM_ENDPOINTS } from "../../src/wire/protocol.ts";
 import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
 import { refusedConnect } from "../../src/membership/gossip-records.ts";
-import { readWhole } from "../../src/membership/swim-wire.ts";
+import { readInbound, readWhole } from "../../src/membership/swim-wire.ts";
 import { NodeIdentity } from "../../src/security/identity.ts";
 import { SignedRecords } from "../../src/security/records.ts";
 import { Client } from "../../src/rpc/client.ts";
@@ -302,7 +302,7 @@ describe("membership - gossip among Bun peers", () => {
   test("gossip nodes offer swim_packed in their hello and send each other packed updates", async () => {
     const [a, b] = await swarm(2);
     const hello = (await new Client("127.0.0.1", a!.port, { timeout: 2 }).call("_synapse.hello", { features: ["multiplex"] })) as Record<string, unknown>;
-    expect(hello).toMatchObject({ swim: true, swim_packed: true });
+    expect(hello).toMatchObject({ swim: true, swim_packed: true, swim_lean: true });
     const atB: Array<Record<string, unknown>> = [];
     const gossip = b!.membership.gossip!;
     const receive = gossip.receive.bind(gossip);
@@ -317,6 +317,29 @@ describe("membership - gossip among Bun peers", () => {
     await eventually(() => packed() !== undefined, 5_000, "a's packed alive update with its new capability at b");
     expect(packed()!.packed).toBe(true);
     await eventually(() => b!.peers.get(a!.id)?.capabilities.includes("fresh") === true, 5_000, "the new capability to reach b");
+  });
+
+  test("gossip nodes send each other the filter of their recent deaths, and an answer adds the recent deaths it lacks, lean", async () => {
+    const [a, b, c] = await swarm(3);
+    const atB: Array<Record<string, unknown>> = [];
+    const gossip = b!.membership.gossip!;
+    const receive = gossip.receive.bind(gossip);
+    gossip.receive = (kind, message, remote) => {
+      atB.push(message as Record<string, unknown>);
+      return receive(kind, message, remote);
+    };
+    await eventually(() => atB.some((m) => m.from === a!.id && m.kind !== "push_pull" && m.deaths instanceof Uint8Array && m.lean === true), 5_000, "a request from a with its filter");
+    // b took c dead just now (c is alive: this is only b's view); a, asking with a filter that lacks it, gets it in the answer.
+    const held = b!.membership.gossip!.core!.member(c!.id)!;
+    b!.membership.gossip!.core!.learn({ id: c!.id, incarnation: held.incarnation, state: "dead", address: held.address, port: held.port, from: b!.id });
+    const ask = async (deaths?: Uint8Array) => ((await receive("gossip", { kind: "gossip", from: a!.id, updates: [], packed: true, lean: true, ...(deaths ? { deaths } : {}) }, "127.0.0.1")) as { updates: unknown[] }).updates;
+    const carriesC = (updates: unknown[]) => updates.some((u) => u instanceof Uint8Array && u[0] === 0x92 && readInbound(u)?.id === c!.id);
+    // Its gossip of it over (its transmissions done: 6 × ⌈log10(4)⌉ at most): no ack piggybacks it any more.
+    for (let i = 0; i < 8; i++) await ask();
+    expect(carriesC(await ask())).toBe(false);
+    // A filter that lacks it (one of no deaths: the salt alone) gets it added, lean.
+    expect(carriesC(await ask(Uint8Array.of(0, 0, 0, 1)))).toBe(true);
+    expect(b!.membership.gossip!.core!.stats().deathsResent).toBe(1);
   });
 
   test("gossip nodes offer swim_digest in their hello and exchange state by digest: the request holds the asker's claim only", async () => {

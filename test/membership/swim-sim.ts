@@ -11,7 +11,7 @@
 import { decode, encode } from "../../src/wire/codec.ts";
 import { TimerHeap } from "../../bench/sim/timer-heap.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
-import { PackedUpdate, readMessage, toWire, wantsPacked } from "../../src/membership/swim-wire.ts";
+import { PackedUpdate, readMessage, toWire, wantsLean, wantsPacked } from "../../src/membership/swim-wire.ts";
 import { seededRandom, type MemberUpdate, type SwimConfig, type SwimMessage, type SwimPorts, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
 
 /** What a send to a node that {@link SimNode.refuses} rejects with. */
@@ -85,18 +85,24 @@ export interface SimNode {
   changes: Array<[string, SwimState]>;
   /** Reads and writes packed updates (default true); false: the map form only, as an older Bun node. */
   packs: boolean;
+  /** Reads and writes lean deaths (default true, with {@link packs}); false: as a Bun node before `swim_lean`. */
+  leans: boolean;
 }
 
 /**
  * A message as received (either wire form) with every update read whole, for a test to look at
- * what was said; null when malformed.
+ * what was said; null when malformed. A lean death (no address or port on the wire) reads with
+ * the address {@link LEAN_ADDRESS} and port 0.
  */
 export function readWholeMessage(raw: unknown): SwimMessage | null {
-  const whole = (list: Array<MemberUpdate | PackedUpdate>) => list.map((u) => (u instanceof PackedUpdate ? u.read() : u)).filter((u) => u !== null);
+  const whole = (list: Array<MemberUpdate | PackedUpdate>) => list.map((u) => (u instanceof PackedUpdate ? u.read(undefined, { id: u.id, address: LEAN_ADDRESS, port: 0 }) : u)).filter((u) => u !== null);
   const message = readMessage(raw)?.message;
   if (!message || message.kind === "ack" || message.kind === "nack") return null;
   return message.kind === "push_pull" ? { ...message, members: whole(message.members) } : { ...message, updates: whole(message.updates) };
 }
+
+/** The address {@link readWholeMessage} gives a lean death, which carries none. */
+export const LEAN_ADDRESS = "(lean)";
 
 /** Two nodes with the same extra ports, the second joined through the first, run until both see each other (at most 10 virtual seconds). */
 export async function joinedPair(extra: Partial<SwimPorts>): Promise<{ net: SimNetwork; a: SimNode; b: SimNode }> {
@@ -127,6 +133,12 @@ function holdsPacked(raw: unknown): boolean {
   return Array.isArray(list) && list.some((u) => u instanceof Uint8Array);
 }
 
+/** True when a message as received holds a lean death (`swim-wire.ts`: a `bin` holding a fixarray of two). */
+function holdsLean(raw: unknown): boolean {
+  const m = raw as { updates?: unknown } | null;
+  return m !== null && typeof m === "object" && Array.isArray(m.updates) && m.updates.some((u) => u instanceof Uint8Array && u[0] === 0x92);
+}
+
 /** A fake network of SWIM cores on one virtual clock. */
 export class SimNetwork {
   readonly clock = new SimClock();
@@ -146,6 +158,9 @@ export class SimNetwork {
   /** Messages and answers received holding packed updates; of those, received by a node that does not read them (must stay 0). */
   packedReceived = 0;
   packedToOld = 0;
+  /** Messages and answers received holding lean deaths; of those, received by a node that does not read them (must stay 0). */
+  leanReceived = 0;
+  leanToOld = 0;
   /** Member records carried by push-pull requests and answers (what full-state exchanges cost). */
   pushPullRecords = 0;
 
@@ -168,7 +183,7 @@ export class SimNetwork {
     const index = this.nodes.length;
     const port = 10_000 + index;
     const id = `n${index}`;
-    const node = { id, port, up: true, answerDelay: 0, refuses: false, resets: new Set(), stalled: 0, changes: [], packs: true } as unknown as SimNode;
+    const node = { id, port, up: true, answerDelay: 0, refuses: false, resets: new Set(), stalled: 0, changes: [], packs: true, leans: true } as unknown as SimNode;
     const ports: SwimPorts = {
       now: () => this.clock.now,
       schedule: (delay, fn) => this.clock.schedule(delay, fn),
@@ -177,6 +192,8 @@ export class SimNetwork {
       stalled: () => node.stalled,
       onChange: (member) => node.changes.push([member.id, member.state]),
       isRefused: (error) => error === REFUSED,
+      // As the bridge: a node that reads lean deaths, to a peer that offered them (one that does not, an older Bun node, offers nothing).
+      readsLean: (to) => this.#leans(node) && this.#leans(this.#byPort.get(to.port)),
       ...extra,
     };
     node.core = new SwimCore({ id, address: "10.0.0.1", port, meta: { name: id } }, ports, { ...this.config, ...config });
@@ -234,7 +251,7 @@ export class SimNetwork {
     const wire = this.codec ? { to: encode, from: decode } : { to: (v: unknown) => v, from: (v: unknown) => v };
     const target = this.#byPort.get(to.port);
     // As the gossip bridge: packed only to a node that reads it; every request of a new node asks for packed answers.
-    const sent = wire.to(toWire(message, { pack: from.packs && target?.packs === true, reads: from.packs }));
+    const sent = wire.to(toWire(message, { pack: from.packs && target?.packs === true, lean: this.#leans(from) && this.#leans(target), reads: from.packs, readsLean: this.#leans(from) }));
     return new Promise((resolve, reject) => {
       if (from.up && target?.resets.delete(from.id)) return void this.clock.schedule(this.latency, () => reject(RESET));
       if (from.up && target?.refuses) return void this.clock.schedule(this.latency, () => reject(REFUSED));
@@ -247,7 +264,7 @@ export class SimNetwork {
         void target.core.handle(received).then((answer) => {
           if (answer === null) return;
           if (answer.kind === "push_pull") this.pushPullRecords += answer.members.length;
-          const back = wire.to(toWire(answer, { pack: target.packs && wantsPacked(received), reads: false }));
+          const back = wire.to(toWire(answer, { pack: target.packs && wantsPacked(received), lean: this.#leans(target) && wantsLean(received), reads: false }));
           this.clock.schedule(this.latency + target.answerDelay, () => {
             if (target.up && from.up && !this.#cut.has(`${target.id}>${from.id}`)) resolve(this.#receive(from, wire.from(back as Uint8Array)));
           });
@@ -256,11 +273,20 @@ export class SimNetwork {
     });
   }
 
-  /** Count a message `node` receives that holds packed updates. */
+  /** True when `node` reads and writes lean deaths (and so the packed form). */
+  #leans(node: SimNode | undefined): boolean {
+    return node !== undefined && node.packs && node.leans;
+  }
+
+  /** Count a message `node` receives that holds packed updates, or lean deaths. */
   #receive(node: SimNode, raw: unknown): unknown {
     if (holdsPacked(raw)) {
       this.packedReceived++;
       if (!node.packs) this.packedToOld++;
+    }
+    if (holdsLean(raw)) {
+      this.leanReceived++;
+      if (!this.#leans(node)) this.leanToOld++;
     }
     return raw;
   }

@@ -53,7 +53,7 @@ describe("swim wire - the packed form", () => {
     const message = { kind: "gossip" as const, from: "a", updates: [alive] };
     expect(toWire(message, { pack: false, reads: false })).toEqual(message);
     const asked = toWire(message, { pack: false, reads: true });
-    expect(asked).toEqual({ ...message, packed: true });
+    expect(asked).toEqual({ ...message, packed: true, lean: true });
     expect(wantsPacked(asked) && !wantsPacked(message)).toBe(true);
     const packed = toWire(message, { pack: true, reads: true }) as { updates: unknown[] };
     expect(packed.updates[0]).toBe(packUpdate(alive));

@@ -1,0 +1,171 @@
+/**
+ * A node's recent deaths, and the filter of them a request carries between Bun peers that read
+ * lean deaths (`swim-wire.ts`), so that the answer adds the recent deaths the asker lacks.
+ *
+ * A message piggybacks a share of a mass death's news only: with a killed process of 250 nodes
+ * at 1,000, a survivor that read few messages while the deaths were fresh missed every copy of a
+ * few of them and waited seconds, while the rest of the swarm held them (docs/performance.md, s13
+ * and s14). With the filter, each request a node makes brings the deaths its answerer took lately
+ * that the node lacks, and nothing it holds already.
+ *
+ * The filter (`deaths` in a ping, ping-req or gossip; a `bin`): 4 bytes of salt (big-endian, new
+ * for each request), then a Bloom filter of the ids of the members the sender took dead in the
+ * last 2 × {@link RESEND_WINDOW} probe intervals and of those it holds suspect on a death it
+ * doubted: 16 bits per id rounded up to a power of two (at least 32 bytes), 3 bits per id at
+ * `(a + i × b) mod m` for i = 0, 1, 2, where `a` and `b` are 32-bit mixes of two FNV-1a hashes of
+ * the id's UTF-16 code units with the salt. Only the salt when there is none. A fresh salt makes
+ * a false positive (about one id in 200 at that size) another id's at the next request: a filter
+ * that said "held" for a missing death every time would keep it from its asker for good.
+ *
+ * @module
+ */
+
+/** Probe intervals back that the deaths an answer adds reach (the asker's filter holds twice as far). */
+export const RESEND_WINDOW = 10;
+
+/** Deaths one answer adds, at most (a killed process of 250; about 19 KB lean). */
+export const MAX_RESENT = 256;
+
+/** Deaths remembered, at most. */
+const MAX_REMEMBERED = 1024;
+
+/** Bits set per id. */
+const K = 3;
+
+/** Largest filter read from the network, in bytes (salt included). */
+const MAX_FILTER = 4 + 16 * 1024;
+
+interface Entry {
+  id: string;
+  /** When the member went dead here (seconds). */
+  at: number;
+  h1: number;
+  h2: number;
+}
+
+/** The deaths a node took lately, oldest first, with their ids' hashes (made once). */
+export class RecentDeaths {
+  readonly #entries: Entry[] = [];
+
+  /** Member `id` went dead here at `at` (seconds). */
+  add(id: string, at: number): void {
+    const [h1, h2] = hashId(id);
+    this.#entries.push({ id, at, h1, h2 });
+    if (this.#entries.length > MAX_REMEMBERED) this.#entries.shift();
+  }
+
+  /** The ids of the deaths taken at or after `since`, newest first. */
+  *since(since: number): Iterable<string> {
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const e = this.#entries[i]!;
+      if (e.at < since) return;
+      yield e.id;
+    }
+  }
+
+  /** Deaths remembered now (for tests). */
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  /**
+   * The filter (see the module header) of the deaths taken at or after `since` and of `extra` ids,
+   * with `salt`. Deaths taken before `since` are forgotten (a request's filter reaches the
+   * furthest back of any use): a quiet swarm holds none.
+   */
+  filter(since: number, extra: Iterable<string>, salt: number): Uint8Array {
+    let old = 0;
+    while (old < this.#entries.length && this.#entries[old]!.at < since) old++;
+    if (old > 0) this.#entries.splice(0, old);
+    const hashes: Array<readonly [number, number]> = [];
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const e = this.#entries[i]!;
+      if (e.at < since) break;
+      hashes.push([e.h1, e.h2]);
+    }
+    for (const id of extra) hashes.push(hashId(id));
+    let bytes = 0;
+    if (hashes.length > 0) {
+      bytes = 32;
+      while (bytes * 8 < hashes.length * 16 && bytes + 4 < MAX_FILTER) bytes *= 2;
+    }
+    const out = new Uint8Array(4 + bytes);
+    new DataView(out.buffer).setUint32(0, salt >>> 0);
+    const bits = bytes * 8;
+    for (const [h1, h2] of hashes) {
+      const [a, b] = salted(h1, h2, salt);
+      for (let i = 0; i < K; i++) {
+        const bit = (a + Math.imul(i, b)) >>> 0 & (bits - 1);
+        out[4 + (bit >>> 3)]! |= 1 << (bit & 7);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The ids of the deaths taken at or after `since` that `filter` does not hold (newest first, at
+   * most `max`): all of them when it holds none.
+   */
+  missing(filter: Uint8Array, since: number, max: number): string[] {
+    const salt = new DataView(filter.buffer, filter.byteOffset, filter.byteLength).getUint32(0);
+    const bits = (filter.length - 4) * 8;
+    const out: string[] = [];
+    for (let i = this.#entries.length - 1; i >= 0 && out.length < max; i--) {
+      const e = this.#entries[i]!;
+      if (e.at < since) break;
+      if (bits === 0 || !held(filter, bits, salt, e.h1, e.h2)) out.push(e.id);
+    }
+    return out;
+  }
+}
+
+/**
+ * The salt of a node's `n`th filter: a mix of its id's hash and `n` (not drawn from the core's
+ * random source, whose sequence the protocol's other choices follow).
+ */
+export function saltOf(id: string, n: number): number {
+  return mix(hashId(id)[0] ^ Math.imul(n, 0x9e3779b9));
+}
+
+/** True for a filter as the network may carry it: a `bin` of a salt and no bits, or a power of two bytes of at least 32. */
+export function isDeathFilter(value: unknown): value is Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length < 4 || value.length > MAX_FILTER) return false;
+  const bytes = value.length - 4;
+  return bytes === 0 || (bytes >= 32 && (bytes & (bytes - 1)) === 0);
+}
+
+function held(filter: Uint8Array, bits: number, salt: number, h1: number, h2: number): boolean {
+  const [a, b] = salted(h1, h2, salt);
+  for (let i = 0; i < K; i++) {
+    const bit = (a + Math.imul(i, b)) >>> 0 & (bits - 1);
+    if ((filter[4 + (bit >>> 3)]! & (1 << (bit & 7))) === 0) return false;
+  }
+  return true;
+}
+
+/** Two FNV-1a hashes (different offset bases) of `id`'s UTF-16 code units. */
+function hashId(id: string): [number, number] {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x01000193);
+  }
+  return [h1 >>> 0, h2 >>> 0];
+}
+
+/** The filter's two hashes of an id under `salt` (the second odd, so the K bits differ). */
+function salted(h1: number, h2: number, salt: number): [number, number] {
+  return [mix(h1 ^ salt), mix(h2 ^ Math.imul(salt, 0x9e3779b9)) | 1];
+}
+
+/** MurmurHash3's 32-bit finalizer. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
