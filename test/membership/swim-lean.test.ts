@@ -18,6 +18,16 @@ const id = "d".repeat(64);
 const death: MemberUpdate = { id, incarnation: 1_764_590_000, state: "dead", address: "127.0.0.1", port: 40001, from: "a".repeat(64) };
 
 describe("swim lean deaths - the wire", () => {
+  test("a death's lean bytes are its own: encoding others (and packing other updates) leaves them as they were", () => {
+    const first = { ...death, id: "e".repeat(64) };
+    const bytes = leanDeath(first);
+    const copy = Uint8Array.from(bytes);
+    leanDeath({ ...death, id: "f".repeat(64), incarnation: 7 });
+    packUpdate({ ...death, id: "0".repeat(64), state: "alive", meta: { name: "x".repeat(300) } });
+    expect(Uint8Array.from(leanDeath(first))).toEqual(copy);
+    expect(decode(bytes)).toEqual(["e".repeat(64), death.incarnation]);
+  });
+
   test("a death goes as [id, incarnation], under half its packed size, and reads back with the holder's address", () => {
     const bytes = leanDeath(death);
     expect(leanDeath(death)).toBe(bytes);
