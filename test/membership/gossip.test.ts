@@ -34,6 +34,18 @@ async function swarm(count: number, options: NodeOptions = {}): Promise<Node[]> 
 
 const swim = (node: Node) => node.membership.stats.swim!;
 
+/** The SWIM messages `node` receives from now on, as they came (its gossip's `receive` wrapped). */
+function received(node: Node): Array<Record<string, unknown>> {
+  const seen: Array<Record<string, unknown>> = [];
+  const gossip = node.membership.gossip!;
+  const receive = gossip.receive.bind(gossip);
+  gossip.receive = (kind, message, remote) => {
+    seen.push(message as Record<string, unknown>);
+    return receive(kind, message, remote);
+  };
+  return seen;
+}
+
 describe("membership - gossip among Bun peers", () => {
   test("Bun peers switch from heartbeats to SWIM probes, and learn the whole swarm by push-pull", async () => {
     const nodes = await swarm(4);
@@ -303,13 +315,7 @@ describe("membership - gossip among Bun peers", () => {
     const [a, b] = await swarm(2);
     const hello = (await new Client("127.0.0.1", a!.port, { timeout: 2 }).call("_synapse.hello", { features: ["multiplex"] })) as Record<string, unknown>;
     expect(hello).toMatchObject({ swim: true, swim_packed: true, swim_lean: true });
-    const atB: Array<Record<string, unknown>> = [];
-    const gossip = b!.membership.gossip!;
-    const receive = gossip.receive.bind(gossip);
-    gossip.receive = (kind, message, remote) => {
-      atB.push(message as Record<string, unknown>);
-      return receive(kind, message, remote);
-    };
+    const atB = received(b!);
     // a's new capability goes out as an alive update, gossiped to b (a probes b: it holds b's hello).
     a!.capability("fresh");
     const fresh = (u: unknown) => u instanceof Uint8Array && readWhole(u)?.id === a!.id && JSON.stringify(readWhole(u)?.meta).includes("fresh");
@@ -321,13 +327,9 @@ describe("membership - gossip among Bun peers", () => {
 
   test("gossip nodes send each other the filter of their recent deaths, and an answer adds the recent deaths it lacks, lean", async () => {
     const [a, b, c] = await swarm(3);
-    const atB: Array<Record<string, unknown>> = [];
+    const atB = received(b!);
     const gossip = b!.membership.gossip!;
     const receive = gossip.receive.bind(gossip);
-    gossip.receive = (kind, message, remote) => {
-      atB.push(message as Record<string, unknown>);
-      return receive(kind, message, remote);
-    };
     await eventually(() => atB.some((m) => m.from === a!.id && m.kind !== "push_pull" && m.deaths instanceof Uint8Array && m.lean === true), 5_000, "a request from a with its filter");
     // b took c dead just now (c is alive: this is only b's view); a, asking with a filter that lacks it, gets it in the answer.
     const held = b!.membership.gossip!.core!.member(c!.id)!;

@@ -164,6 +164,15 @@ describe("swim core - a suspicion at a newer incarnation", () => {
 });
 
 
+/** The gossip messages `node` sends in the next `seconds` of the network's clock. */
+function gossipCounter(net: SimNetwork, node: SimNode): (seconds: number) => Promise<number> {
+  return async (seconds) => {
+    const before = node.core.stats().gossipSent;
+    await net.clock.run(seconds);
+    return node.core.stats().gossipSent - before;
+  };
+}
+
 describe("swim core - a refuted death spreads at the configured pace", () => {
   test("a node whose local health stretches its gossip rounds gossips the refutation of a death it held at once and every gossipInterval, as the death", async () => {
     // Many transmissions per update, so that the queue holds the news through the rounds counted.
@@ -178,11 +187,7 @@ describe("swim core - a refuted death spreads at the configured pace", () => {
     x.core.stop();
     a.core.learn(about(a, x, "dead", a.id));
     await net.clock.run(2.5);
-    const gossipIn = async (seconds: number): Promise<number> => {
-      const before = a.core.stats().gossipSent;
-      await net.clock.run(seconds);
-      return a.core.stats().gossipSent - before;
-    };
+    const gossipIn = gossipCounter(net, a);
     // The stretched pace first: (awareness + 1) x 0.2 s per round, at most one round in 0.45 s.
     expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
     expect(await gossipIn(0.45)).toBeLessThanOrEqual(3);
@@ -214,11 +219,7 @@ describe("swim core - a member new here spreads at the configured pace", () => {
     await lateUntilAware(net, a, 2, true);
     const awareness = a.core.stats().awareness;
     // The hurried rounds of the swarm's own joins are over (the join ends 10 s and more before).
-    const gossipIn = async (seconds: number): Promise<number> => {
-      const before = a.core.stats().gossipSent;
-      await net.clock.run(seconds);
-      return a.core.stats().gossipSent - before;
-    };
+    const gossipIn = gossipCounter(net, a);
     expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
     expect(await gossipIn(0.45)).toBeLessThanOrEqual(3);
     // A node joins through b: its claim reaches a in a message, news here.
