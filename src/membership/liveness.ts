@@ -269,8 +269,9 @@ export class Liveness {
 
   private remember(entry: PeerEntry, now: number): void {
     if (this.lost.size >= MAX_LOST) {
-      const oldest = this.lost.keys().next().value;
-      if (oldest !== undefined) this.lost.delete(oldest);
+      // The first in the order: the one waiting longest for a probe (a round moves those it probed to the back).
+      const first = this.lost.keys().next().value;
+      if (first !== undefined) this.lost.delete(first);
     }
     // Its fields, not a spread: the entry's record is an accessor (`TableEntry`).
     const target: HeartbeatTarget = { peer: entry.peer, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost, extensions: entry.extensions };

@@ -120,11 +120,13 @@ export class RecentDeaths {
 }
 
 /**
- * The salt of a node's `n`th filter: a mix of its id's hash and `n` (not drawn from the core's
- * random source, whose sequence the protocol's other choices follow).
+ * The salts of a node's filters, one per call: the `n`th a mix of its id's hash (taken once) and
+ * `n` (not drawn from the core's random source, whose sequence the protocol's other choices follow).
  */
-export function saltOf(id: string, n: number): number {
-  return mix(hashId(id)[0] ^ Math.imul(n, 0x9e3779b9));
+export function saltsOf(id: string): () => number {
+  const base = hashId(id)[0];
+  let n = 0;
+  return () => mix(base ^ Math.imul(++n, 0x9e3779b9));
 }
 
 /** True for a filter as the network may carry it: a `bin` of a salt and no bits, or a power of two bytes of at least 32. */

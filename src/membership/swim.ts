@@ -50,7 +50,7 @@
  * @module
  */
 import { Corrections, isGone, MemberList, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
-import { MAX_RESENT, RESEND_WINDOW, saltOf } from "./swim-deaths.ts";
+import { MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
@@ -134,8 +134,8 @@ export class SwimCore {
   readonly #probed = new Set<string>();
   /** Until then the gossip rounds keep the configured pace (see {@link #gossipDelay}). */
   #hurryUntil = Number.NEGATIVE_INFINITY;
-  /** Filters of recent deaths made so far (each a salt of its own: see {@link #deathFilter}). */
-  #filters = 0;
+  /** The salt of each filter of recent deaths, a new one each time (see {@link #deathFilter}). */
+  readonly #nextSalt: () => number;
   /** Last pings under way (see {@link #expired}). */
   #lastPings = 0;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
@@ -167,6 +167,7 @@ export class SwimCore {
     this.#awareness = new Awareness(this.config.awarenessMax);
     const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry(), onExpired: (m: SwimMember) => this.#expired(m) };
     this.#list = new MemberList(self, parts);
+    this.#nextSalt = saltsOf(self.id);
   }
 
   /** This node's id. */
@@ -517,7 +518,7 @@ export class SwimCore {
   /** This node's recent deaths as a filter for a request (`swim-deaths.ts`): twice the window an answer adds from, and the deaths it doubts. */
   #deathFilter(): Uint8Array {
     const since = this.#ports.now() - 2 * RESEND_WINDOW * this.config.probeInterval;
-    return this.#list.recent.filter(since, this.#list.doubtedIds(), saltOf(this.id, ++this.#filters));
+    return this.#list.recent.filter(since, this.#list.doubtedIds(), this.#nextSalt());
   }
 
   /**

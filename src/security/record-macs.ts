@@ -332,6 +332,7 @@ function tag(key: Buffer, prefix: Buffer, digest: Buffer): Buffer {
   return hmac.digest();
 }
 
-function sameBytes(a: unknown, b: Uint8Array): boolean {
+/** True when `a` holds exactly the bytes of `b`. */
+export function sameBytes(a: unknown, b: Uint8Array): boolean {
   return a instanceof Uint8Array && a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }

@@ -35,7 +35,7 @@ import { RecordLabel, SIG_KEY, SIGNER_KEY, artifactBytes, eventBytes, gossipClai
 import type { NodeIdentity } from "./identity.ts";
 import { Bounded, type BoundedSet } from "./bounded.ts";
 import type { VerifyService } from "./verifier.ts";
-import type { RecordMacs } from "./record-macs.ts";
+import { sameBytes, type RecordMacs } from "./record-macs.ts";
 import { HEX_ID, checking, countChecker, processCache, sharedVerifier, verifySignature, type CacheKind } from "./verification.ts";
 
 /** The hello feature (and mDNS `ext`) of a node that sends and checks signed records. */
@@ -45,10 +45,6 @@ export const MAX_KNOWN_SIGNERS = 100_000;
 /** A signer's entry before any verified membership claim of it (see `SignedRecords`). */
 const NO_CLAIM = Number.NEGATIVE_INFINITY;
 
-/** True when two byte strings are equal (public bytes: no constant time needed). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
-}
 
 /** A gossip member list's members with a verified signed claim: `holds(id)` while it keeps one, `held()` all (see {@link ClaimPort.attach}). */
 export type SignedMembers = { holds(id: string): boolean; held(): Iterable<string> };
