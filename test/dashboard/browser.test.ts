@@ -74,7 +74,8 @@ describe.skipIf(!chromiumPath)("dashboard - in a browser", () => {
     const coder = await worker("coder", "coder", hub);
     await peerRow(page, "coder").waitFor({ timeout: WAIT });
     await page.waitForSelector(`#graph [data-node="${coder.id}"]`, { timeout: WAIT });
-    expect(await peerRow(page, "coder").locator(".impl").textContent()).toBe("Bun");
+    // The implementation comes from the observer's hello to the peer, answered after the row is drawn.
+    await peerRow(page, "coder").locator(".impl", { hasText: /^Bun$/ }).waitFor({ timeout: WAIT });
     await page.screenshot({ path: join(SCREENSHOTS, "overview.png") });
 
     await coder.stop();
