@@ -29,9 +29,17 @@ export interface MultiProcessResult {
   broadcastMs: number;
   repliesAtOriginMs: number;
   repliesEverywhereMs: number;
-  /** Every completed round's time until all replies were everywhere, in order (the first is a fresh swarm's first contact), and its CPU ms over the nodes. */
+  /** Every completed round's time until all replies were everywhere, in order (the first is a fresh swarm's first contact, unless warm-up rounds came before), and its CPU ms over the nodes. */
   everywhereRoundsMs: number[];
   cpuRoundsMsPerNode: number[];
+  /**
+   * The warm-up rounds run before the measured ones (the same broadcast with replies, left out of
+   * every median): their times until all replies were everywhere and their CPU ms over the nodes.
+   * The first is a fresh swarm's first broadcast: connections opened, and each process's JIT
+   * compiling the paths for the first time.
+   */
+  warmupRoundsMs: number[];
+  warmupCpuMsPerNode: number[];
   /** {@link checks}, round by round (a round's silent broadcast included). */
   roundChecks: Checks[];
   /** Rounds in which some node did not hold every reply within the timeout, with how many nodes did. */
@@ -108,10 +116,11 @@ function median(values: number[]): number {
 const ms = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
- * Measure `rounds` broadcasts from an origin to `n` peers spread over `processes` processes;
+ * Measure `rounds` broadcasts from an origin to `n` peers spread over `processes` processes, after
+ * `warmup` rounds alike whose figures are kept apart ({@link MultiProcessResult.warmupRoundsMs});
  * `signed` false gives every node a fixed id that is not its key (it signs nothing).
  */
-export async function measureMultiProcess(n: number, processes: number, rounds: number, signed = true, options: Partial<NodeOptions> = {}): Promise<MultiProcessResult> {
+export async function measureMultiProcess(n: number, processes: number, rounds: number, signed = true, options: Partial<NodeOptions> = {}, warmup = 0): Promise<MultiProcessResult> {
   const workers = Array.from({ length: processes }, () => new WorkerProcess());
   try {
     // Node 0 (the origin) and the first share in the first process, the rest spread evenly.
@@ -148,7 +157,9 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       const round = roundChecks[roundChecks.length - 1]!;
       for (const s of settled) for (const k of ["onThread", "inline", "starved", "mac", "pairs"] as const) (checks[k] += s.checks[k]), (round[k] += s.checks[k]);
     };
-    for (let r = 0; r < rounds; r++) {
+    const warmupEverywhere: number[] = [];
+    const warmupCpu: number[] = [];
+    for (let r = 0; r < warmup + rounds; r++) {
       roundChecks.push({ onThread: 0, inline: 0, starved: 0, mac: 0, pairs: 0 });
       // A broadcast nobody replies to (it opens the connections a first round would), then settle.
       await origin.ask({ type: "broadcast", endpoint: "bench.silent", round: r }, "broadcasted");
@@ -162,6 +173,11 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       for (const [caller, c] of settled.flatMap((s) => s.calls)) byCaller.set(caller, (byCaller.get(caller) ?? 0) + c);
       const calls = [...byCaller.values()];
       const complete = waited.reduce((sum, w) => sum + w.complete, 0);
+      if (r < warmup) {
+        warmupEverywhere.push(complete < total ? Number.NaN : Math.max(...waited.map((w) => w.everywhereAt!)) - sent.t0);
+        warmupCpu.push(settled.reduce((sum, s) => sum + s.cpuMs, 0) / total);
+        continue;
+      }
       if (complete < total) {
         incomplete.push(complete);
         continue;
@@ -192,6 +208,8 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       repliesEverywhereMs: ms(median(everywhere)),
       everywhereRoundsMs: everywhere.map(ms),
       cpuRoundsMsPerNode: cpu.map((c) => ms(c / total)),
+      warmupRoundsMs: warmupEverywhere.map(ms),
+      warmupCpuMsPerNode: warmupCpu.map(ms),
       roundChecks,
       incompleteRounds: incomplete,
       replyCallsPerPeer: ms(median(perPeer)),
