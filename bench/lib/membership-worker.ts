@@ -40,7 +40,9 @@
  * killed nodes' deaths, gossip, probes, queue and local health are counted by second from the kill
  * (`membership-kill-trace.ts`); the ten latest pairs of each worker carry their survivor's, every
  * pair the copies of its death that came before its offline. A watch that has not ended after
- * 45 s answers anyway, naming the pairs still waiting (`stuck`).
+ * 45 s answers anyway, naming the pairs still waiting (`stuck`). With `BENCH_KILL_PROF=<dir>`, each
+ * surviving worker samples its CPU from the kill until its watch ends and writes the functions
+ * with the most samples to `<dir>/kill-<worker>.txt` (`membership-kill-profile.ts`).
  *
  * `BENCH_BEATS=1`: every 2 s from the joins' start, each worker prints its nodes' heartbeats sent
  * so far (and since the last line) and the peers no SWIM owns (those heartbeated).
@@ -55,6 +57,7 @@ import type { Transport } from "../../src/transport/socket.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 import { heapSampler, snapshotAfterKill, writeSnapshot } from "./membership-heap-trace.ts";
 import { traceKill, type PairTrace, type TraceBucket } from "./membership-kill-trace.ts";
+import { profileKill } from "./membership-kill-profile.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
@@ -341,6 +344,7 @@ async function handle(command: WorkerCommand): Promise<void> {
     }
     case "watch": {
       snapshotAfterKill(workerName);
+      const killProfile = process.env.BENCH_KILL_PROF ? profileKill(process.env.BENCH_KILL_PROF, workerName) : null;
       const ids = new Set(command.ids);
       const pending = new Set(nodes.map((n) => n.id));
       const left = new Map(nodes.map((n) => [n.id, new Set(ids)]));
@@ -381,6 +385,7 @@ async function handle(command: WorkerCommand): Promise<void> {
           trace.stop();
           for (const p of [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10)) p.trace = { ...p.trace, buckets: trace.buckets(p.node) };
         }
+        killProfile?.();
         const swim = diffSwim(swimAtKill, sumSwim(nodes.map((n) => n.membership.stats.swim)));
         const stuck = nodes.flatMap((n) => [...left.get(n.id)!].map((id) => ({ node: n.id.slice(0, 8), id: id.slice(0, 8), swim: n.membership.gossip?.core?.member(id)?.state ?? "none", from: n.membership.gossip?.core?.member(id)?.from?.slice(0, 8) ?? null, owned: n.membership.gossip?.owns(id) ?? false, inTable: n.membership.table.has(id), awareness: n.membership.stats.swim?.awareness ?? 0 })));
         answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill, ...(trace ? { traceMean: trace.mean() } : {}), ...(stuck.length > 0 ? { stuck: stuck.slice(0, 20), stuckPairs: stuck.length } : {}) });
