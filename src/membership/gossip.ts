@@ -128,6 +128,11 @@ export class Gossip {
     return swimBit(this.host.table.get(id), SWIM_OWNED);
   }
 
+  /** {@link owns} for a table entry in hand (no lookup by id). */
+  ownsEntry(entry: PeerEntry): boolean {
+    return swimBit(entry, SWIM_OWNED);
+  }
+
   /** SWIM decides for the known peer `id` from now on (`owned`), or no longer; true when it did. */
   #own(id: string, owned: boolean): boolean {
     const entry = this.host.table.get(id), was = swimBit(entry, SWIM_OWNED, owned);

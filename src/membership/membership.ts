@@ -366,7 +366,7 @@ export class Membership {
         const entry = this.table.get(peer.id);
         if (entry) this.gossip?.contact(entry);
       },
-      owned: (id) => this.gossip?.owns(id) ?? false,
+      owned: (entry) => this.gossip?.ownsEntry(entry) ?? false,
       unownedKey: () => `${this.table.version}:${this.gossip?.ownedVersion ?? 0}`,
       dropped: (peer) => this.emit("peer.offline", peer),
       released: (target) => this.release(target),
