@@ -362,6 +362,9 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
         }
       });
     });
+    // Each survivor takes the kill's diagnostics first (what its nodes hold about the victims), so
+    // that taking them does not stall its nodes while the kill spreads.
+    await Promise.all(others.map((w) => w.ask({ type: "arm", ids: victimIds }, "armed", 60)));
     const watching = others.map((w) => w.ask({ type: "watch", ids: victimIds }, "gone", 60));
     victim.proc.kill("SIGKILL");
     const killedAt = Date.now();

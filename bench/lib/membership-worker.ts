@@ -19,6 +19,8 @@
  *   the GC stalls the nodes, so the convergence poll skips it), and the connections open in this
  *   process (accepted by its nodes, and pooled by its pool), SWIM's counters summed over its nodes, the
  *   CPU seconds the process used so far and its node count.
+ * - `arm { ids }`: takes what each node here holds about each of `ids` (the kill's diagnostics,
+ *   before the kill), answers `armed`.
  * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
  * - `stop`: stops every node silently and exits (at once with `BENCH_FAST_STOP=1`, for profiles).
  *
@@ -64,6 +66,7 @@ export type WorkerCommand =
   | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean }
   | { type: "join"; rate?: number; index?: number; processes?: number }
   | { type: "status"; heap?: boolean }
+  | { type: "arm"; ids: string[] }
   | { type: "watch"; ids: string[] }
   | { type: "census"; ids?: string[] }
   | { type: "stop" };
@@ -74,6 +77,7 @@ export type WorkerAnswer =
   | { type: "joined"; at: number; cpu: number; took: number[] }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
   | { type: "gone"; at: number; times: number[]; pairs: DetectionPair[]; lagMax: number; swim: SwimTotals; awarenessAtKill: number[]; cpu: number; traceMean?: TraceBucket[]; stuck?: Array<Record<string, unknown>>; stuckPairs?: number }
+  | { type: "armed" }
   | { type: "census"; census: Census }
   | { type: "error"; message: string };
 
@@ -147,6 +151,39 @@ export interface DetectionPair {
 
 const nodes: Node[] = [];
 let offline = 0;
+
+/** What a node held about a killed node just before the kill (the pairs' diagnostics). */
+interface HeldAtKill {
+  incarnation: number;
+  heard: number | undefined;
+  owned: boolean;
+  state: string;
+}
+
+/** The kill's diagnostics taken before it (`arm`), so that taking them does not stall the nodes while the kill spreads. */
+let armed: { ids: string[]; atKill: Map<string, Map<string, HeldAtKill>>; lowest: Map<string, number> } | null = null;
+
+/**
+ * Each node's view of each of `ids` (one member and one ownership lookup a pair), and the lowest
+ * incarnation of each held here. At 250 nodes and 249 ids, taken in the watch itself, this had
+ * stalled each surviving worker for a moment as the kill began.
+ */
+function armFor(ids: string[]): NonNullable<typeof armed> {
+  const atKill = new Map<string, Map<string, HeldAtKill>>();
+  const lowest = new Map<string, number>();
+  for (const n of nodes) {
+    const core = n.membership.gossip?.core;
+    const held = new Map<string, HeldAtKill>();
+    for (const id of ids) {
+      const m = core?.member(id);
+      const incarnation = m?.incarnation ?? 0;
+      held.set(id, { incarnation, heard: m?.heard, owned: n.membership.gossip?.owns(id) ?? false, state: m?.state ?? "none" });
+      if (incarnation > 0 && incarnation < (lowest.get(id) ?? Number.POSITIVE_INFINITY)) lowest.set(id, incarnation);
+    }
+    atKill.set(n.id, held);
+  }
+  return { ids, atKill, lowest };
+}
 /** The census's state (see {@link Census}): every id of the swarm, the join times, the loop's lateness. */
 let swarmIds: string[] = [];
 const joinedAt: Record<string, number> = {};
@@ -342,9 +379,16 @@ async function handle(command: WorkerCommand): Promise<void> {
       answer({ type: "census", census });
       return;
     }
+    case "arm": {
+      armed = armFor(command.ids);
+      answer({ type: "armed" });
+      return;
+    }
     case "watch": {
       snapshotAfterKill(workerName);
       const killProfile = process.env.BENCH_KILL_PROF ? profileKill(process.env.BENCH_KILL_PROF, workerName) : null;
+      const { atKill, lowest } = armed?.ids.join() === command.ids.join() ? armed : armFor(command.ids);
+      armed = null;
       const ids = new Set(command.ids);
       const pending = new Set(nodes.map((n) => n.id));
       const left = new Map(nodes.map((n) => [n.id, new Set(ids)]));
@@ -355,13 +399,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const swimAtKill = sumSwim(nodes.map((n) => n.membership.stats.swim));
       const cpuAtKill = cpuSeconds();
       const awarenessAtKill = nodes.map((n) => n.membership.stats.swim?.awareness ?? 0);
-      // Each node's incarnation of each killed node at the kill, and the lowest held here.
-      const incAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.incarnation ?? 0]))]));
       const killAt = performance.now() / 1000;
-      const heardAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.heard]))]));
-      const ownedAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.owns(id) ?? false]))]));
-      const stateAtKill = new Map(nodes.map((n) => [n.id, new Map([...ids].map((id) => [id, n.membership.gossip?.core?.member(id)?.state ?? "none"]))]));
-      const lowest = new Map([...ids].map((id) => [id, Math.min(...nodes.map((n) => incAtKill.get(n.id)!.get(id)!).filter((i) => i > 0))]));
       const trace = process.env.BENCH_TRACE_KILL === "1" ? traceKill(nodes, ids, Date.now(), (node, id) => left.get(node)?.has(id) ?? false) : null;
       // How late this process's event loop ran while the kill spread (a 50 ms tick's lateness, at most).
       let lagMax = 0;
@@ -396,6 +434,7 @@ async function handle(command: WorkerCommand): Promise<void> {
         if (waiting.size === 0) pending.delete(node.id);
         const suspected = new Map<string, number>();
         const doubtedAtKill = node.membership.stats.swim?.deathsDoubted ?? 0;
+        const held = atKill.get(node.id) ?? new Map<string, HeldAtKill>();
         // The node's SWIM counters, read again at most every 50 ms: a read copies some 45 of them,
         // and once per offline event it was 5 to 6% of a surviving worker's CPU over the kill.
         let statsAt = Number.NEGATIVE_INFINITY;
@@ -418,7 +457,8 @@ async function handle(command: WorkerCommand): Promise<void> {
             const member = node.membership.gossip?.core?.member(peer.id);
             const own = member?.from === node.id;
             const stats = swimStats();
-            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (incAtKill.get(node.id)!.get(peer.id) ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: ((h) => (h === undefined ? null : Math.round((killAt - h) * 100) / 100))(heardAtKill.get(node.id)!.get(peer.id)), ownedAtKill: ownedAtKill.get(node.id)!.get(peer.id)!, stateAtKill: stateAtKill.get(node.id)!.get(peer.id)!, ...(trace ? { trace: trace.copies(node.id, peer.id) ?? {} } : {}) });
+            const was = held.get(peer.id);
+            pairs.push({ id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own, node: node.id, swim: member?.state ?? "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: (was?.incarnation ?? 0) - (lowest.get(peer.id) ?? 0), heardAgo: was?.heard === undefined ? null : Math.round((killAt - was.heard) * 100) / 100, ownedAtKill: was?.owned ?? false, stateAtKill: was?.state ?? "none", ...(trace ? { trace: trace.copies(node.id, peer.id) ?? {} } : {}) });
             if (waiting.size > 0) return;
             pending.delete(node.id);
             done();
