@@ -234,6 +234,7 @@ async function handle(command: BroadcastCommand): Promise<void> {
     case "wait":
       return wait(command);
     case "settle": {
+      if (process.env.BENCH_MARKS) process.stderr.write(`mark pid ${process.pid} settle hr ${process.hrtime.bigint() / 1000n} date ${Date.now()} perf ${performance.now()}\n`);
       for (let i = 0; i < 4; i++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
       const cpu = process.cpuUsage(cpuMark);
       if (process.env.BENCH_THREADS) {

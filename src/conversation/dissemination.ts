@@ -36,7 +36,7 @@ import { PeerViews, type PeerView } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import type { Gossip } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemBound, itemKey, keyHash, readItems, type Item, type RawItem, type WireItem } from "./batch-items.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, pickPeer, release, wiresFor, within, type Entry } from "./item-memory.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, holders, pickPeer, release, waitFor, wiresFor, within, type Entry } from "./item-memory.ts";
 import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
@@ -153,11 +153,15 @@ export class Dissemination {
       const author = authorOf(item);
       const size = itemBound(item);
       if (author !== this.selfId && size <= BATCH_BYTES) {
-        this.learn(key, item, size, pushed ? new Set(fromId ? [fromId, author] : [author]) : null, pushed, false, now);
+        this.learn(key, item, size, pushed ? holders(author, fromId) : null, pushed, false, now);
         return;
       }
     }
-    // Who holds it is kept for an item pushed on, or looked at for per-event calls (to Python peers).
+    this.relayOther(item, key, fromId, pushed, view, now);
+  }
+
+  /** {@link relay} in the other cases (Python peers, no batching peer, an item too big or this node's own); who holds it is kept for an item pushed on, or looked at for per-event calls. */
+  private relayOther(item: Item, key: string, fromId: string, pushed: boolean, view: PeerView, now: number): void {
     const known = pushed || view.plain.length > 0 ? new Set(fromId ? [fromId] : []) : NO_IDS;
     const calls = this.send(item, known, pushed, key, true, view, now);
     if (calls) this.track(calls);
@@ -212,9 +216,8 @@ export class Dissemination {
     const entry: Entry = { item, wire: null, ref: null, at: this.round, learntAt: now, size, hash: keyHash(key), peers, pushes, waiters: null };
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     this.memory.add(key, entry);
-    const settled = wait ? new Promise<void>((resolve) => (entry.waiters = [resolve])) : null;
     this.resume();
-    return settled;
+    return wait ? waitFor(entry) : null;
   }
 
   /** Pull again from the next round on (news came, or a caller holds what this node lacks). */
@@ -365,7 +368,7 @@ export class Dissemination {
         continue;
       }
       // A reply by reference whose replier is unknown here is left out (not remembered): the next pull asks for whole records, which brings it.
-      if (raw.kind === "reply" && raw.peer === undefined && !this.views.resolve(raw, this.selfId, () => this.host.self())) {
+      if (raw.kind === "reply" && raw.peer === undefined && !this.views.resolve(raw, this.selfId, this.host)) {
         this.wantWhole = true;
         this.resume();
         continue;

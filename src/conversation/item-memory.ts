@@ -59,6 +59,19 @@ export function release(e: Entry): void {
   for (const resolve of waiters) resolve();
 }
 
+/** A promise that settles once `entry`'s first push was answered (or it cooled without one): see {@link release}. */
+export function waitFor(entry: Entry): Promise<void> {
+  return new Promise<void>((resolve) => (entry.waiters = [resolve]));
+}
+
+/** Who is known to hold an item pushed on: the peer it came from (if known) and its author. */
+export function holders(author: string, fromId: string): Set<string> {
+  const peers = new Set<string>();
+  if (fromId) peers.add(fromId);
+  peers.add(author);
+  return peers;
+}
+
 /**
  * The entries' wire forms for a peer: replies by reference when `refs` (the peer takes them), and
  * as remembered (with their record MACs) when none has MACs or the peer takes them (`macs()`: its
