@@ -9,6 +9,10 @@ import type { Kwargs } from "../wire/messages.ts";
 import type { PerPeerKwargs } from "./signing.ts";
 import type { ConversationLog, MaybePromise } from "./log.ts";
 import type { Item, RawItem } from "./batch-items.ts";
+import { createLogger } from "../log.ts";
+import { errorMessage } from "../util/guards.ts";
+
+const log = createLogger("conversation");
 
 /** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
 export interface DisseminationStats {
@@ -46,6 +50,19 @@ export interface DisseminationLayer {
 
 /** What became of a batch item: the item when new here, null for a copy, or why it was refused. */
 export type Taken = Item | null | { refused: unknown };
+
+/** Whether a batch item's ingest brought a new item; a copy is counted in `stats`, a refusal logged. */
+export function isNew(taken: Taken, stats: Pick<DisseminationStats, "duplicatesDropped">): taken is Item {
+  if (taken === null) {
+    stats.duplicatesDropped++;
+    return false;
+  }
+  if ("refused" in taken) {
+    log.debug(`batch item refused: ${errorMessage(taken.refused)}`);
+    return false;
+  }
+  return true;
+}
 
 /**
  * A batch item through the layer's one ingest path: the item when new here, else null, or the
