@@ -103,15 +103,14 @@ export function wireSize(item: Item): number {
 /**
  * {@link wireSize} without making the wire form: the same bound, the wrapper maps' keys counted as
  * {@link sizeBound} counts them (a relay bounds every item it learns, most of which never travel whole).
- * `replierBound`: {@link sizeBound} of a reply's replier record, when the caller keeps it (walked otherwise).
  */
-export function itemBound(item: Item, replierBound?: number): number {
+export function itemBound(item: Item): number {
   // The outer map and its key: `event` or `reply` (5 letters each).
   let n = 5 + 5 + 5 * 3;
   if (item.kind === "event") n += sizeBound(item.event);
   else {
     // The reply's map and its keys: nonce (5 letters), peer (4), result (6), sig (3).
-    n += 5 + 5 + 5 * 3 + sizeBound(item.nonce) + 5 + 4 * 3 + (replierBound ?? sizeBound(item.peer)) + 5 + 6 * 3 + sizeBound(item.result);
+    n += 5 + 5 + 5 * 3 + sizeBound(item.nonce) + 5 + 4 * 3 + sizeBound(item.peer) + 5 + 6 * 3 + sizeBound(item.result);
     if (item.sig !== null && item.sig !== undefined) n += 5 + 3 * 3 + sizeBound(item.sig);
   }
   // `mac` (3 letters): bytes.

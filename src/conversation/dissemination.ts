@@ -151,7 +151,7 @@ export class Dissemination {
     // What it does is what `send` does in that case.
     if (view.plain.length === 0 && this.interval !== null && view.batch.length + view.unknown.length > 0) {
       const author = authorOf(item);
-      const size = itemBound(item, item.kind === "reply" ? this.views.recordBound(item.peer) : undefined);
+      const size = itemBound(item);
       if (author !== this.selfId && size <= BATCH_BYTES) {
         this.learn(key, item, size, pushed ? holders(author, fromId) : null, pushed, false, now);
         return;

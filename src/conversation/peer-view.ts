@@ -10,7 +10,7 @@ import { createLogger } from "../log.ts";
 import { errorMessage } from "../util/guards.ts";
 import { monotonicMs } from "../util/time.ts";
 import type { ConversationHost } from "./contracts.ts";
-import { sizeBound, type RawItem } from "./batch-items.ts";
+import type { RawItem } from "./batch-items.ts";
 
 const log = createLogger("conversation");
 
@@ -45,8 +45,6 @@ export class PeerViews {
   private cached: PeerView | null = null;
   /** The peers of the current view by id. */
   private byId = new Map<string, Peer>();
-  /** {@link sizeBound}s of the current view's records, by id (each made when first asked). */
-  private bounds = new Map<string, number>();
   /** Peers being probed, and when each was last probed (ms, monotonic). */
   private readonly probing = new Set<string>();
   private readonly probed = new Map<string, number>();
@@ -62,7 +60,6 @@ export class PeerViews {
   reset(): void {
     this.cached = null;
     this.byId = new Map();
-    this.bounds = new Map();
   }
 
   /** Whether the peer batches: null before this node has a connection to it (false without the host's answer). */
@@ -98,7 +95,6 @@ export class PeerViews {
     const peers = this.host.peers().filter((p) => p.id !== self);
     const view: PeerView = { at: now, splitAt: now, batch: [], plain: [], unknown: [], count: peers.length, version };
     this.byId = new Map();
-    this.bounds = new Map();
     for (const p of peers) {
       this.byId.set(p.id, p);
       const batches = this.batches(p);
@@ -138,18 +134,6 @@ export class PeerViews {
     raw.peer = peer;
     raw.known = true;
     return true;
-  }
-
-  /**
-   * {@link sizeBound} of a peer record: kept for the current view's own records (a reply by
-   * reference is filed with one, and a node relays a reply of every replier each broadcast), walked
-   * for any other record (one read off the network: a fresh object each time).
-   */
-  recordBound(peer: Peer): number {
-    if (this.byId.get(peer.id) !== peer) return sizeBound(peer);
-    let bound = this.bounds.get(peer.id);
-    if (bound === undefined) this.bounds.set(peer.id, (bound = sizeBound(peer)));
-    return bound;
   }
 
   /**

@@ -4,7 +4,6 @@
  */
 import { describe, expect, test } from "bun:test";
 import { PeerViews } from "../../src/conversation/peer-view.ts";
-import { sizeBound } from "../../src/conversation/batch-items.ts";
 import type { Peer } from "../../src/types.ts";
 
 const record = (i: number): Peer => ({ id: `${i}`.padStart(64, "0"), name: `p${i}`, address: "127.0.0.1", port: 7000 + i, swarm: "s", team: null, kind: "node", capabilities: [], last_seen: 1 });
@@ -51,29 +50,5 @@ describe("peer views - an author's latest list", () => {
     views.get(true);
     views.get(true);
     expect(state.taken).toBe(3);
-  });
-});
-
-describe("peer views - record bounds", () => {
-  test("a view record's size bound is kept for the view (the same record bounded again costs no walk); any other record is walked each time", () => {
-    const { host, state } = fakeHost(true);
-    const views = new PeerViews(host, () => undefined, 0.02);
-    const [first] = views.get().batch;
-    const bound = sizeBound(first!);
-    expect(views.recordBound(first!)).toBe(bound);
-    // Kept: a record of the view never changes while the view lasts (the host hands out copies), so
-    // the bound is not taken again; a longer name here shows that it was not walked again.
-    first!.name = "a much longer name than before";
-    expect(views.recordBound(first!)).toBe(bound);
-    // Not the view's record (a record read off the network, the same id): walked.
-    const other = { ...record(1), name: "a much longer name than before" };
-    expect(views.recordBound(other)).toBe(sizeBound(other));
-    expect(views.recordBound(other)).toBeGreaterThan(bound);
-    // A view taken afresh (a peer came): its records' bounds are made again.
-    state.peers.push(record(3));
-    state.version++;
-    const again = views.get(true).batch[0]!;
-    expect(again).not.toBe(first);
-    expect(views.recordBound(again)).toBe(sizeBound(again));
   });
 });
