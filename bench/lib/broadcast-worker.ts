@@ -234,6 +234,9 @@ async function handle(command: BroadcastCommand): Promise<void> {
     case "wait":
       return wait(command);
     case "settle": {
+      // `BENCH_MARKS=1`: each settle prints when it began (ms since the epoch, as a CPU profile's sample times are
+      // counted), so that a profile's samples (`BENCH_WORKER_CPU_PROF`) or JSC's compile reports can be placed in rounds.
+      if (process.env.BENCH_MARKS) process.stderr.write(`mark pid ${process.pid} settle date ${Date.now()}\n`);
       for (let i = 0; i < 4; i++) await Promise.all(nodes.map((n) => n.conversationLayer.flush()));
       const cpu = process.cpuUsage(cpuMark);
       if (process.env.BENCH_THREADS) {

@@ -12,9 +12,10 @@ import type { Kwargs } from "../wire/messages.ts";
 import { ConfigError, type EndpointError } from "../errors.ts";
 import { encode } from "../wire/codec.ts";
 import { createLogger } from "../log.ts";
-import { andThen, type ConversationLog, type MaybePromise } from "./log.ts";
+import type { ConversationLog, MaybePromise } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
 import { EventKind, authoredEvent, fromTheFuture } from "./events.ts";
+import { announceEvent, announceReply } from "./announce.ts";
 import { broadcastKwargs, newBroadcast, openingMessage, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
 import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions, type SyncResult } from "./contracts.ts";
@@ -70,11 +71,10 @@ export class Conversations {
     this.gossip = new Gossip(host, this.gossipFanout);
     this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
     // A reply filed here (its own, or another node's once) is announced as `broadcast.reply`.
-    const fileReply = (event: ConversationEvent, now: boolean, datedHere: boolean) =>
-      andThen(this.append(event, now, datedHere), (stored) => {
-        if (stored) this.host.emit("broadcast.reply", { nonce: event.parent_id ?? event.conversation_id, peer: event.peer, result: event.payload.result ?? null } satisfies BroadcastReply);
-        return stored;
-      });
+    const fileReply = (event: ConversationEvent, now: boolean, datedHere: boolean) => {
+      const stored = this.append(event, now, datedHere); // no closure per reply when stored at once (as an in-memory log does)
+      return stored instanceof Promise ? stored.then((yes) => announceReply(this.host, event, yes)) : announceReply(this.host, event, stored);
+    };
     this.replyBook = new ReplyBook(this.log, fileReply, this.signatures.records);
     this.events = new EventFiling(this.log, () => this.records, (event) => this.append(event, true));
     const track = (work: Promise<unknown>) => this.track(work);
@@ -148,13 +148,8 @@ export class Conversations {
   private append(event: ConversationEvent, now = false, datedHere = false): MaybePromise<boolean> {
     // Outside the retention window, or dated beyond the allowed clock skew: not stored.
     if (this.upkeep.tooOld(event.created_at) || (!datedHere && fromTheFuture(event.created_at))) return false;
-    return andThen(now ? this.log.append(event) : Promise.resolve(this.log.append(event)), (stored) => {
-      if (!stored) return false;
-      this.host.emit("conversation.event", event);
-      this.host.emit(`conversation.${event.kind}`, event);
-      this.upkeep.grew(event.conversation_id);
-      return true;
-    });
+    const stored = now ? this.log.append(event) : Promise.resolve(this.log.append(event)); // no closure per event stored at once
+    return stored instanceof Promise ? stored.then((yes) => announceEvent(this.host, this.upkeep, event, yes)) : announceEvent(this.host, this.upkeep, event, stored);
   }
 
   /** How this node signs and checks records (docs/security.md). */
@@ -258,7 +253,8 @@ export class Conversations {
    */
   acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac?: Uint8Array | null, known = false): MaybePromise<Peer | null> {
     const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host, known); // `known`: this node's record of the replier (a batched reply by reference)
-    return andThen(this.replyBook.receive(nonce, peer, result ?? null, sig, {}, mac), (filed) => (filed ? peer : null));
+    const filed = this.replyBook.receive(nonce, peer, result ?? null, sig, undefined, mac); // no closure per reply filed at once
+    return filed instanceof Promise ? filed.then((event) => (event ? peer : null)) : filed ? peer : null;
   }
 
   /** The keyword arguments of a relayed `_synapse.broadcast.reply`: `result`, and `sig` (and `mac`) for the peers that take them. */

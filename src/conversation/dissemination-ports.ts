@@ -7,8 +7,12 @@
 import type { ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import type { PerPeerKwargs } from "./signing.ts";
-import { andThen, type ConversationLog, type MaybePromise } from "./log.ts";
+import type { ConversationLog, MaybePromise } from "./log.ts";
 import type { Item, RawItem } from "./batch-items.ts";
+import { createLogger } from "../log.ts";
+import { errorMessage } from "../util/guards.ts";
+
+const log = createLogger("conversation");
 
 /** Counters of the dissemination, in one place (for `node.metrics()` and diagnostics). */
 export interface DisseminationStats {
@@ -47,17 +51,56 @@ export interface DisseminationLayer {
 /** What became of a batch item: the item when new here, null for a copy, or why it was refused. */
 export type Taken = Item | null | { refused: unknown };
 
+/** Whether a batch item's ingest brought a new item; a copy is counted in `stats`, a refusal logged. */
+export function isNew(taken: Taken, stats: Pick<DisseminationStats, "duplicatesDropped">): taken is Item {
+  if (taken === null) {
+    stats.duplicatesDropped++;
+    return false;
+  }
+  if ("refused" in taken) {
+    log.debug(`batch item refused: ${errorMessage(taken.refused)}`);
+    return false;
+  }
+  return true;
+}
+
 /**
  * A batch item through the layer's one ingest path: the item when new here, else null, or the
  * refusal (at once, with no promise, when the layer files it at once; never thrown).
  */
 export function acceptItem(layer: DisseminationLayer, raw: RawItem): MaybePromise<Taken> {
+  // Called for every new item of a batch (hundreds a broadcast): small, and without closures on
+  // the path of a reply filed at once (no scope object per call); the waits are functions of their own.
+  if (raw.kind === "event") return eventLater(layer, raw);
+  let peer: MaybePromise<Peer | null>;
   try {
-    const taken =
-      raw.kind === "event"
-        ? layer.acceptEvent(raw.raw, raw.mac).then((event): Item | null => (event ? { kind: "event", event, mac: raw.mac } : null))
-        : andThen(layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac, raw.known), (peer): Item | null => (peer ? { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac } : null));
-    return taken instanceof Promise ? taken.catch((error: unknown) => ({ refused: error })) : taken;
+    peer = layer.acceptReply(raw.nonce, raw.peer, raw.result, raw.sig, raw.mac, raw.known);
+  } catch (error) {
+    return { refused: error };
+  }
+  return peer instanceof Promise ? replyLater(peer, raw) : peer ? replyItem(raw, peer) : null;
+}
+
+/** The item of a reply filed (`peer`: its replier's record). */
+function replyItem(raw: Extract<RawItem, { kind: "reply" }>, peer: Peer): Item {
+  return { kind: "reply", nonce: raw.nonce, peer, result: raw.result, sig: raw.sig, mac: raw.mac };
+}
+
+/** {@link acceptItem} of a reply whose filing waits (its check on the signature thread, a log that answers later). */
+function replyLater(peer: Promise<Peer | null>, raw: Extract<RawItem, { kind: "reply" }>): Promise<Taken> {
+  return peer.then(
+    (p) => (p ? replyItem(raw, p) : null),
+    (error: unknown) => ({ refused: error }),
+  );
+}
+
+/** {@link acceptItem} of an event. */
+function eventLater(layer: DisseminationLayer, raw: Extract<RawItem, { kind: "event" }>): MaybePromise<Taken> {
+  try {
+    return layer.acceptEvent(raw.raw, raw.mac).then(
+      (event): Item | null => (event ? { kind: "event", event, mac: raw.mac } : null),
+      (error: unknown) => ({ refused: error }),
+    );
   } catch (error) {
     return { refused: error };
   }

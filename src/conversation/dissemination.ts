@@ -27,7 +27,7 @@
  * @module
  */
 import type { ConversationEvent, Peer } from "../types.ts";
-import { acceptItem, type DisseminationLayer, type DisseminationStats, type Taken } from "./dissemination-ports.ts";
+import { acceptItem, isNew, type DisseminationLayer, type DisseminationStats, type Taken } from "./dissemination-ports.ts";
 import { createLogger } from "../log.ts";
 import { monotonicMs } from "../util/time.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
@@ -36,7 +36,7 @@ import { PeerViews, type PeerView } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import type { Gossip } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemBound, itemKey, keyHash, readItems, type Item, type RawItem, type WireItem } from "./batch-items.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, pickPeer, release, wiresFor, within, type Entry } from "./item-memory.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, handOver, holders, pickPeer, release, waitFor, wiresFor, within, type Entry } from "./item-memory.ts";
 import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
@@ -153,11 +153,15 @@ export class Dissemination {
       const author = authorOf(item);
       const size = itemBound(item);
       if (author !== this.selfId && size <= BATCH_BYTES) {
-        this.learn(key, item, size, pushed ? new Set(fromId ? [fromId, author] : [author]) : null, pushed, false, now);
+        this.learn(key, item, size, pushed ? holders(author, fromId) : null, pushed, false, now);
         return;
       }
     }
-    // Who holds it is kept for an item pushed on, or looked at for per-event calls (to Python peers).
+    this.relayOther(item, key, fromId, pushed, view, now);
+  }
+
+  /** {@link relay} in the other cases (Python peers, no batching peer, an item too big or this node's own); who holds it is kept for an item pushed on, or looked at for per-event calls. */
+  private relayOther(item: Item, key: string, fromId: string, pushed: boolean, view: PeerView, now: number): void {
     const known = pushed || view.plain.length > 0 ? new Set(fromId ? [fromId] : []) : NO_IDS;
     const calls = this.send(item, known, pushed, key, true, view, now);
     if (calls) this.track(calls);
@@ -212,9 +216,8 @@ export class Dissemination {
     const entry: Entry = { item, wire: null, ref: null, at: this.round, learntAt: now, size, hash: keyHash(key), peers, pushes, waiters: null };
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     this.memory.add(key, entry);
-    const settled = wait ? new Promise<void>((resolve) => (entry.waiters = [resolve])) : null;
     this.resume();
-    return settled;
+    return wait ? waitFor(entry) : null;
   }
 
   /** Pull again from the next round on (news came, or a caller holds what this node lacks). */
@@ -265,17 +268,8 @@ export class Dissemination {
     }
   }
 
-  /** Note that `peerId` gets these entries now (and count the forwarded ones). */
-  private handOver(entries: Entry[], peerId: string): void {
-    const self = this.selfId;
-    for (const e of entries) {
-      e.peers?.add(peerId);
-      if (authorOf(e.item) !== self) this.stats.eventsForwarded++;
-    }
-  }
-
   private call(peer: Peer, due: Entry[], have: Uint8Array): void {
-    this.handOver(due, peer.id); // before the call: the next round does not push them to this peer again
+    handOver(due, peer.id, this.selfId, this.stats); // before the call: the next round does not push them to this peer again
     this.stats.batchesSent++;
     this.inFlight++;
     const refs = this.host.replyRefs?.(peer) === true; // replies by reference, pushed, and answered unless a replier was unknown here
@@ -326,7 +320,7 @@ export class Dissemination {
     if (unknown) this.resume();
     // The digest alone says what the caller lacks (an answer of this node's may have been lost).
     const out = within(answer, BATCH_BYTES, () => true);
-    this.handOver(out, senderId);
+    handOver(out, senderId, this.selfId, this.stats);
     return { items: wiresFor(out, () => sender !== null && this.host.macs?.(sender) === true, refs === true) };
   }
 
@@ -346,9 +340,11 @@ export class Dissemination {
    * De-duplicate, ingest what is new, spread it on (`pushed`: the items came in a request), and note
    * missing parents for repair. Every new item's ingest starts at once, so that the batch's
    * signature checks go to the thread together; the items are then taken in the batch's order (a
-   * reply is noted for repair only after the opening before it in the batch was filed).
+   * reply is noted for repair only after the opening before it in the batch was filed). Not an
+   * async function: when every item is filed at once (most batches) it answers at once, its loop
+   * state in registers rather than in a generator's scope; {@link takeLater} waits otherwise.
    */
-  private async take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): Promise<number> {
+  private take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): MaybePromise<number> {
     // Each new item's ingest, or its promise (most replies are filed at once: no promise per item).
     const taking: Array<MaybePromise<Taken>> = [];
     const keys: string[] = [];
@@ -365,7 +361,7 @@ export class Dissemination {
         continue;
       }
       // A reply by reference whose replier is unknown here is left out (not remembered): the next pull asks for whole records, which brings it.
-      if (raw.kind === "reply" && raw.peer === undefined && !this.views.resolve(raw, this.selfId, () => this.host.self())) {
+      if (raw.kind === "reply" && raw.peer === undefined && !this.views.resolve(raw, this.selfId, this.host)) {
         this.wantWhole = true;
         this.resume();
         continue;
@@ -375,22 +371,28 @@ export class Dissemination {
     }
     let fresh = 0;
     for (let i = 0; i < taking.length; i++) {
+      const item = taking[i]!;
+      if (item instanceof Promise) return this.takeLater(taking, keys, i, fresh, fromId, from, pushed, view, now);
+      if (!isNew(item, this.stats)) continue;
+      this.relay(item, keys[i]!, fromId, pushed, view, now);
+      fresh++;
+      const noted = from ? this.repairs.note(item, from) : undefined;
+      if (noted) return this.takeLater(taking, keys, i + 1, fresh, fromId, from, pushed, view, now, noted);
+    }
+    return fresh;
+  }
+
+  /** {@link take} from item `start` on (`fresh` new so far), once something waits (an item's ingest, or `noted`: a repair note). */
+  private async takeLater(taking: Array<MaybePromise<Taken>>, keys: string[], start: number, fresh: number, fromId: string, from: Peer | null, pushed: boolean, view: PeerView, now: number, noted?: Promise<void>): Promise<number> {
+    if (noted) await noted;
+    for (let i = start; i < taking.length; i++) {
       const pending = taking[i]!;
       const item = pending instanceof Promise ? await pending : pending;
-      if (item === null) {
-        this.stats.duplicatesDropped++;
-        continue;
-      }
-      if ("refused" in item) {
-        log.debug(`batch item refused: ${errorMessage(item.refused)}`);
-        continue;
-      }
-      fresh++;
+      if (!isNew(item, this.stats)) continue;
       this.relay(item, keys[i]!, fromId, pushed, view, now);
-      if (from) {
-        const noted = this.repairs.note(item, from);
-        if (noted) await noted;
-      }
+      fresh++;
+      const note = from ? this.repairs.note(item, from) : undefined;
+      if (note) await note;
     }
     return fresh;
   }

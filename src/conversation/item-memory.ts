@@ -9,7 +9,7 @@
  * @module
  */
 import type { Peer } from "../types.ts";
-import { BATCH_BYTES, DigestSet, MAX_DIGEST_HASHES, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
+import { BATCH_BYTES, DigestSet, MAX_DIGEST_HASHES, authorOf, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -57,6 +57,27 @@ export function release(e: Entry): void {
   if (waiters === null) return;
   e.waiters = null;
   for (const resolve of waiters) resolve();
+}
+
+/** A promise that settles once `entry`'s first push was answered (or it cooled without one): see {@link release}. */
+export function waitFor(entry: Entry): Promise<void> {
+  return new Promise<void>((resolve) => (entry.waiters = [resolve]));
+}
+
+/** Note that `peerId` gets these entries now (and count the forwarded ones: those not authored by `selfId`). */
+export function handOver(entries: Entry[], peerId: string, selfId: string, stats: { eventsForwarded: number }): void {
+  for (const e of entries) {
+    e.peers?.add(peerId);
+    if (authorOf(e.item) !== selfId) stats.eventsForwarded++;
+  }
+}
+
+/** Who is known to hold an item pushed on: the peer it came from (if known) and its author. */
+export function holders(author: string, fromId: string): Set<string> {
+  const peers = new Set<string>();
+  if (fromId) peers.add(fromId);
+  peers.add(author);
+  return peers;
 }
 
 /**

@@ -66,27 +66,43 @@ export class MemoryConversationLog implements ConversationLog {
   }
 
   append(event: ConversationEvent): boolean {
+    // Called for every event stored (a node files one per reply it learns): the usual path short,
+    // the rest in functions of their own, so that the optimizing compilers take it up early.
     if (this.ids.has(event.event_id)) return false;
-    let thread = this.threads.get(event.conversation_id);
-    if (!thread) this.threads.set(event.conversation_id, (thread = { events: [], forgotten: new Set(), newest: event.created_at }));
+    const thread = this.threads.get(event.conversation_id) ?? this.open(event);
     this.ids.set(event.event_id, event.conversation_id);
-    if (this.newest !== event.conversation_id) {
-      this.recency.delete(event.conversation_id);
-      this.recency.set(event.conversation_id, true);
-      this.newest = event.conversation_id;
-    }
+    if (this.newest !== event.conversation_id) this.used(event.conversation_id);
     this.total++;
     const list = thread.events;
     // Events mostly arrive in time order: append at the end without searching.
     if (list.length === 0 || compareEvents(list[list.length - 1]!, event) <= 0) list.push(event);
     else list.splice(insertionPoint(list, event), 0, event);
     if (event.created_at > thread.newest) thread.newest = event.created_at;
+    if (this.total > this.maxEvents) this.evict();
+    return true;
+  }
+
+  /** A new conversation's thread, for its first event. */
+  private open(event: ConversationEvent): Thread {
+    const thread: Thread = { events: [], forgotten: new Set(), newest: event.created_at };
+    this.threads.set(event.conversation_id, thread);
+    return thread;
+  }
+
+  /** The conversation was appended to: now the most recently active. */
+  private used(id: string): void {
+    this.recency.delete(id);
+    this.recency.set(id, true);
+    this.newest = id;
+  }
+
+  /** Past {@link maxEvents}: drop the least recently active conversations (not the only one). */
+  private evict(): void {
     while (this.total > this.maxEvents && this.recency.size > 1) {
       const oldest = this.recency.keys().next().value as string;
       this.drop(oldest);
       this.evicted++;
     }
-    return true;
   }
 
   /** Forget a conversation whole: its events and the ids it remembers. */

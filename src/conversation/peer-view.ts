@@ -128,8 +128,8 @@ export class PeerViews {
    * replier (`raw.peer`, marked `known`): false when the replier is not a known peer (nor this node).
    * Looked up in the view {@link get} took last (the caller takes one per batch, not one per item).
    */
-  resolve(raw: Extract<RawItem, { kind: "reply" }>, selfId: string, self: () => Peer): boolean {
-    const peer = raw.peerId === selfId ? self() : (this.byId.get(raw.peerId) ?? null);
+  resolve(raw: Extract<RawItem, { kind: "reply" }>, selfId: string, host: Pick<ConversationHost, "self">): boolean {
+    const peer = raw.peerId === selfId ? host.self() : (this.byId.get(raw.peerId) ?? null);
     if (peer === null) return false;
     raw.peer = peer;
     raw.known = true;

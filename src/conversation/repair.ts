@@ -65,6 +65,11 @@ export class Repairs {
     const held = this.layer.log.has(parent);
     if (held === true) return;
     if (held === false) return this.pend(conversation, parent, from);
+    return this.pendUnless(held, conversation, parent, from);
+  }
+
+  /** {@link note} with a log that answers later: {@link pend} unless `held` says the parent is held (apart: no closure per item noted). */
+  private pendUnless(held: Promise<boolean>, conversation: string, parent: string, from: Peer): Promise<void> {
     return held.then((has) => (has ? undefined : this.pend(conversation, parent, from)));
   }
 

@@ -37,6 +37,14 @@ export interface ReplyOrigin {
  */
 export const REPLY_CACHE_BROADCASTS = 10_000;
 
+/** No origin: a reply that came as a reply (shared, never changed). */
+const NO_ORIGIN: ReplyOrigin = Object.freeze({});
+
+/** `event` once `stored` settles true, else null. */
+function storedLater(stored: Promise<boolean>, event: ConversationEvent): Promise<ConversationEvent | null> {
+  return stored.then((yes) => (yes ? event : null));
+}
+
 /** The reply book of one node. */
 export class ReplyBook {
   /** nonce -> replier id -> reply; loaded from the log on first use of a nonce; least recently used first. */
@@ -125,18 +133,29 @@ export class ReplyBook {
    * @throws {EndpointError} `bad_request` when the signature rules refuse it (thrown at once, or the
    * promise rejects).
    */
-  receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = {}, mac?: Uint8Array | null): MaybePromise<ConversationEvent | null> {
+  receive(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin = NO_ORIGIN, mac?: Uint8Array | null): MaybePromise<ConversationEvent | null> {
+    // Called for every reply a node learns (200 a broadcast at 200 peers): kept small and free of
+    // closures, the waits in functions of their own, so that the optimizing compilers take it up
+    // within a broadcast's first replies and no scope object is made per call.
     // The replies of one broadcast arrive together: the cached ones are used without a promise.
     const byPeer = this.cachedOf(nonce);
     if (byPeer?.has(peer.id)) return null;
     // A copy of a reply being checked waits for that check (no key made while nothing is checked).
-    if (byPeer === undefined || (this.checking.size > 0 && this.checking.busy(replyKey(nonce, peer.id)))) {
-      return this.checking.after(replyKey(nonce, peer.id), async () => this.checkAndFile(nonce, peer, result, sig, origin, mac));
-    }
+    if (byPeer === undefined || (this.checking.size > 0 && this.checking.busy(replyKey(nonce, peer.id)))) return this.checkLater(nonce, peer, result, sig, origin, mac);
     // Nothing between the check and the filing when the check answers at once: a copy arriving
     // later finds the reply filed. A check on the thread is in `checking` meanwhile (copies wait).
     const checked = this.records.replyRefusal(nonce, peer.id, result, sig, mac);
     if (!(checked instanceof Promise)) return this.fileChecked(checked, byPeer, nonce, peer, result, sig, origin);
+    return this.fileAfter(checked, byPeer, nonce, peer, result, sig, origin);
+  }
+
+  /** {@link receive} of a reply whose broadcast's replies are not cached, or a copy of one being checked: after the check in flight. */
+  private checkLater(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin, mac?: Uint8Array | null): Promise<ConversationEvent | null> {
+    return this.checking.after(replyKey(nonce, peer.id), async () => this.checkAndFile(nonce, peer, result, sig, origin, mac));
+  }
+
+  /** {@link receive} of a reply checked on the signature thread: filed once `checked` settles (copies wait for it meanwhile). */
+  private fileAfter(checked: Promise<string | null>, byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin): Promise<ConversationEvent | null> {
     return this.checking.after(replyKey(nonce, peer.id), () => checked.then((refusal) => this.fileChecked(refusal, byPeer, nonce, peer, result, sig, origin)));
   }
 
@@ -179,6 +198,8 @@ export class ReplyBook {
       createdAt: origin.createdAt,
       metadata: origin.metadata,
     });
-    return andThen(this.append(event, now, origin.createdAt === undefined), (stored) => (stored ? event : null));
+    const stored = this.append(event, now, origin.createdAt === undefined);
+    // No closure per reply: stored at once (an in-memory log) is answered at once.
+    return stored instanceof Promise ? storedLater(stored, event) : stored ? event : null;
   }
 }

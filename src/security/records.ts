@@ -279,8 +279,17 @@ export class SignedRecords {
    * its author known to sign, as it would have before it, checked inline.
    */
   refusalAsync(author: string, bytes: () => Uint8Array, sig: unknown, what: string, mac?: unknown): string | null | Promise<string | null> {
-    if (sig === undefined || sig === null) return this.pending > 0 ? this.tail.then(() => this.unsignedRefusal(author, what)) : this.unsignedRefusal(author, what);
-    const signed = bytes();
+    if (sig === undefined || sig === null) return this.unsignedAsync(author, what);
+    return this.signedAsync(author, bytes(), sig, what, mac);
+  }
+
+  /** {@link refusalAsync} of an unsigned record (apart, and without a closure unless checks are in flight: most records of an open swarm). */
+  private unsignedAsync(author: string, what: string): string | null | Promise<string | null> {
+    return this.pending > 0 ? this.tail.then(() => this.unsignedRefusal(author, what)) : this.unsignedRefusal(author, what);
+  }
+
+  /** {@link refusalAsync} of a signed record (`signed`: its signed bytes). */
+  private signedAsync(author: string, signed: Uint8Array, sig: unknown, what: string, mac?: unknown): string | null | Promise<string | null> {
     // A valid MAC for this node (record-macs.ts) stands for the check; the signature is not cached as verified.
     if (mac !== undefined && mac !== null && this.macs?.accepts(author, signed, sig, mac)) {
       this.stats.macVerified++;
@@ -338,6 +347,8 @@ export class SignedRecords {
 
   /** Why a reply is refused (see {@link refusal}), or null: a promise as for {@link eventRefusal}. */
   replyRefusal(nonce: string, peerId: string, result: unknown, sig: unknown, mac?: unknown): string | null | Promise<string | null> {
+    // An unsigned reply (every reply of an open swarm of unsigned nodes) makes no closure for its bytes.
+    if (sig === undefined || sig === null) return this.unsignedAsync(peerId, "a broadcast reply");
     return this.refusalAsync(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply", mac);
   }
 
