@@ -121,6 +121,20 @@ describe("swim wire - the packed form", () => {
   });
 });
 
+describe("swim wire - peeked ids", () => {
+  test("ids alike in the bytes the peek's cache hashes are each read as themselves, whatever came before", () => {
+    // 64 characters (a node's id), equal at every byte the cache samples, different in between.
+    const id = (c: string): string => `${"a".repeat(5)}${c}${"a".repeat(58)}`;
+    const ids = [id("b"), id("c"), id("b"), id("d"), "x", id("c")];
+    for (const [i, each] of ids.entries()) {
+      const bytes = packUpdate({ id: each, incarnation: i, state: "alive", address: "10.0.0.1", port: 9000 });
+      const read = readInbound(bytes.slice());
+      expect(read).toBeInstanceOf(PackedUpdate);
+      expect(read).toMatchObject({ id: each, incarnation: i });
+    }
+  });
+});
+
 describe("swim wire - a swarm in the middle of an upgrade", () => {
   test("old-form and new-form cores converge and detect a crash, and no old-form core ever receives a packed update", async () => {
     const net = new SimNetwork({}, 5);
