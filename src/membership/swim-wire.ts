@@ -33,6 +33,7 @@
 import { isMap, isPort } from "../util/guards.ts";
 import { decode, encode } from "../wire/codec.ts";
 import { fastDecode, fastEncodeInto, NOT_FAST } from "../wire/fast-codec.ts";
+import { peekId } from "./peeked-ids.ts";
 import { isDeathFilter } from "./swim-deaths.ts";
 import { isDigest, isWant } from "./swim-digest.ts";
 import { isId, isVersion, MAX_ADDRESS, MAX_PAGE, MAX_UPDATES, readUpdate } from "./swim-read.ts";
@@ -268,33 +269,6 @@ function peekLean(b: Uint8Array): PackedUpdate | null {
   let incarnation = b[end]! < 0x80 ? b[end]! : 0;
   for (let i = end + 1; i < last; i++) incarnation = incarnation * 256 + b[i]!;
   return Number.isSafeInteger(incarnation) ? new PackedUpdate(id, incarnation, "dead", b) : null;
-}
-
-/**
- * Ids peeked lately, by a hash of a few of their bytes: the same id string for the same bytes.
- * Every copy of an update a node receives names its member, and most are old news: a fresh
- * string per copy (64 characters for a node's id) cost its allocation, and the member list's
- * lookup hashed it anew each time (JavaScriptCore keeps a string's hash with the string).
- */
-const PEEKED_IDS: Array<string | undefined> = new Array(4096);
-
-/** The id string whose MessagePack string (header included) is `b[at, end)`; a peeked one when the bytes match. */
-function peekId(b: Uint8Array, at: number, end: number): unknown {
-  const t = b[at]!;
-  const start = at + (t >= 0xa0 && t < 0xc0 ? 1 : t === 0xd9 ? 2 : 3);
-  const n = end - start;
-  if (n === 0) return fastDecode(b, at, end);
-  const h = ((n << 7) ^ (b[start]! << 4) ^ (b[end - 1]! << 1) ^ (b[start + (n >> 1)]! << 3) ^ b[start + (n >> 2)]! ^ (b[end - 2]! << 6)) & 0xfff;
-  const hit = PEEKED_IDS[h];
-  if (hit !== undefined && hit.length === n) {
-    let i = 0;
-    while (i < n && hit.charCodeAt(i) === b[start + i]) i++;
-    if (i === n) return hit;
-  }
-  const id = fastDecode(b, at, end);
-  // ASCII only (one byte, one UTF-16 unit: the check above compares them so).
-  if (typeof id === "string" && id.length === n) PEEKED_IDS[h] = id;
-  return id;
 }
 
 function startsWith(b: Uint8Array, at: number, key: Uint8Array): boolean {
