@@ -180,6 +180,41 @@ describe("swim lean deaths - the filter of recent deaths", () => {
   });
 });
 
+describe("swim lean deaths - the filter's bits", () => {
+  test("are those the module header specifies (what other Bun versions read): FNV-1a pairs mixed with the salt, 3 bits each", () => {
+    // Written again from the header, apart from the module's code.
+    const mix = (h: number) => {
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      return h >>> 0;
+    };
+    const fnv = (id: string, basis: number) => {
+      let h = basis;
+      for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+      return h >>> 0;
+    };
+    const ids = Array.from({ length: 5 }, (_, i) => `${i}`.padStart(64, "d"));
+    const salt = 0xdeadbeef;
+    const recent = new RecentDeaths();
+    for (const id of ids) recent.add(id, 1);
+    const filter = recent.filter(0, ["doubted"], salt);
+    const expected = new Uint8Array(4 + 32); // 6 ids × 16 bits: the smallest filter, 32 bytes
+    new DataView(expected.buffer).setUint32(0, salt);
+    for (const id of [...ids, "doubted"]) {
+      const a = mix(fnv(id, 0x811c9dc5) ^ salt);
+      const b = mix(fnv(id, 0x01000193 ^ 0x5bd1e995) ^ Math.imul(salt, 0x9e3779b9)) | 1;
+      for (let i = 0; i < 3; i++) {
+        const bit = ((a + Math.imul(i, b)) >>> 0) & (32 * 8 - 1);
+        expected[4 + (bit >>> 3)]! |= 1 << (bit & 7);
+      }
+    }
+    expect([...filter]).toEqual([...expected]);
+  });
+});
+
 describe("swim lean deaths - recent deaths added to answers", () => {
   /** A converged swarm of `count`, `away` out of it (no message in or out, its core stopped) while the last `killed` of it are killed. */
   async function missedKill(count: number, killed: number, awayFor: number, seed = 7): Promise<{ net: SimNetwork; away: SimNode; victims: SimNode[]; rest: SimNode[] }> {
