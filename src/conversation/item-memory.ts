@@ -152,9 +152,13 @@ export function batchFor(entries: Entry[], asBytes: boolean, refs: boolean, macs
   return { items: wiresFor(sent, macs, refs), sent };
 }
 
-/** The entries within {@link BATCH_BYTES} by their items' size bounds (for a peer that takes a list: its size, as the connection encodes it, is not known here). */
+/**
+ * The entries within {@link BATCH_BYTES} by their items' size bounds, for a peer that takes a list
+ * (its size, as the connection encodes it, is not known here): an entry's `size` is that bound
+ * unless bytes were kept (then their length, which may be of a smaller form).
+ */
 export function fitList(entries: Entry[]): Entry[] {
-  return within(entries, BATCH_BYTES, () => true, (e) => itemBound(e.item));
+  return within(entries, BATCH_BYTES, () => true, (e) => (e.bytes === null ? e.size : itemBound(e.item)));
 }
 
 /** The entries of `pool` that pass `wanted`, within `budget` bytes (their sizes, or `sizeOf`), in order. */
