@@ -115,6 +115,19 @@ export function bytesIn(e: Entry, form: number): Uint8Array {
 }
 
 /**
+ * {@link bytesIn}, or null for an item that cannot be encoded (its values were checked when it was
+ * made, so only one changed since could be): left out of the batch, as the whole call would have
+ * failed when the connection encoded it as a list.
+ */
+function bytesOrNull(e: Entry, form: number): Uint8Array | null {
+  try {
+    return bytesIn(e, form);
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The entries as a batch's items as bytes for a peer that takes replies by reference (`refs`) or
  * MACs (`macs`) or neither: each in its form ({@link bytesIn}), within {@link BATCH_BYTES} by their
  * exact lengths (an entry's `size` may be a bound, or its length in another form); with the entries
@@ -126,8 +139,8 @@ export function packFor(entries: Entry[], refs: boolean, macs: boolean): { bytes
   let sent: Entry[] | null = null;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    const b = bytesIn(e, formFor(e.item, refs, macs));
-    if (total + b.length > BATCH_BYTES) {
+    const b = bytesOrNull(e, formFor(e.item, refs, macs));
+    if (b === null || total + b.length > BATCH_BYTES) {
       sent ??= entries.slice(0, i);
       continue;
     }

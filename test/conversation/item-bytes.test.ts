@@ -159,6 +159,16 @@ describe("item bytes - each peer gets the form it takes", () => {
     expect(entry.bytes).toBe(kept);
   });
 
+  test("an item that can no longer be encoded (a value changed since it was checked) is left out, not thrown from a round", () => {
+    const ok = learnt().entry;
+    const broken = learnt().entry;
+    broken.bytes = null;
+    (broken.item as { result: unknown }).result = { f: () => 1 };
+    const { bytes, sent } = packFor([broken, ok], true, true);
+    expect(sent).toEqual([ok]);
+    expect(itemList(bytes)).toHaveLength(1);
+  });
+
   test("the batch budget counts the exact bytes of each peer's form: what does not fit is left out of `sent`", () => {
     const big = (id: string): Entry => {
       const item: Item = { kind: "event", event: { ...event, event_id: id, payload: { text: "x".repeat(BATCH_BYTES / 3) } } };
