@@ -8,6 +8,7 @@
  * @module
  */
 import type { Node, NodeOptions } from "../../src/index.ts";
+import { hasReplyItem } from "../../src/conversation/item-bytes.ts";
 
 /**
  * The options of node `i` of a broadcast bench's swarm (node 0 is the origin): loopback, no
@@ -22,7 +23,6 @@ export function benchNodeOptions(i: number): NodeOptions {
 
 /** Wrap the nodes' reply and batch handlers to count reply-carrying calls into `state` and, per caller, `byCaller`. */
 export function countReplyCalls(nodes: Node[], state: { replyCalls: number }, byCaller: Map<string, number>): void {
-  const hasReply = (items: unknown) => Array.isArray(items) && items.some((i) => typeof i === "object" && i !== null && "reply" in i);
   const add = (caller: unknown) => {
     state.replyCalls++;
     if (typeof caller === "string") byCaller.set(caller, (byCaller.get(caller) ?? 0) + 1);
@@ -38,7 +38,8 @@ export function countReplyCalls(nodes: Node[], state: { replyCalls: number }, by
     const batchHandler = batch.handler;
     batch.handler = async (...args: unknown[]) => {
       const answer = (await batchHandler(...args)) as { items?: unknown };
-      if (hasReply(args[0]) || hasReply(answer.items)) add(args[1]);
+      // A list, or items as bytes (hello feature `item_bytes`): looked at without decoding them.
+      if (hasReplyItem(args[0]) || hasReplyItem(answer.items)) add(args[1]);
       return answer;
     };
   }

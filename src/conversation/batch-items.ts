@@ -75,8 +75,8 @@ export function toWire(item: Item): WireItem {
  * The item as it travels to a peer that takes replies by reference: a reply with its replier's id
  * instead of its record (about 100 bytes instead of 250); an event as it is (`wire`, its {@link toWire}).
  */
-export function toRefWire(item: Item, wire: WireItem): WireItem {
-  if (item.kind === "event") return wire;
+export function toRefWire(item: Item, wire?: WireItem): WireItem {
+  if (item.kind === "event") return wire ?? toWire(item);
   const reply: WireReply = { nonce: item.nonce, peer_id: item.peer.id, result: item.result };
   if (item.sig !== null && item.sig !== undefined) reply.sig = item.sig;
   if (item.mac) reply.mac = item.mac;
@@ -158,11 +158,35 @@ export function sizeBound(value: unknown): number {
  * reply by reference has no `peer` (undefined) until its replier's id is resolved to a known record
  * (`known`: the record is this node's own, not one off the network).
  */
-export type RawItem =
+export type RawItem = (
   | { kind: "event"; key: string; id: string; raw: unknown; mac: Uint8Array | null }
-  | { kind: "reply"; key: string; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown; mac: Uint8Array | null; known: boolean };
+  | { kind: "reply"; key: string; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown; mac: Uint8Array | null; known: boolean }
+) & {
+  /**
+   * The item's own MessagePack bytes (a copy), when it came in a batch's items as bytes with
+   * exactly the keys of its form (item-bytes.ts): relayed as they are to peers that take that form
+   * `form` ({@link FORM_REF}, {@link FORM_MAC}); null otherwise (the item is encoded when it travels).
+   */
+  bytes: Uint8Array | null;
+  form: number;
+};
 
-function bad(message: string): EndpointError {
+/** A bit of an item form: a reply by reference (`peer_id`), not with its replier's record. */
+export const FORM_REF = 1;
+/** A bit of an item form: with its author's record MACs. */
+export const FORM_MAC = 2;
+
+/**
+ * The form `item` travels in to a peer: by reference when it is a reply and the peer takes
+ * references (`refs`), with MACs when it has some and the peer takes them (`macs`). An event has no
+ * reference form, an item without MACs no MAC form: one form each, whatever the peer takes.
+ */
+export function formFor(item: Item, refs: boolean, macs: boolean): number {
+  return (refs && item.kind === "reply" ? FORM_REF : 0) | (macs && item.mac ? FORM_MAC : 0);
+}
+
+/** The refusal of a malformed batch (`bad_request`). */
+export function bad(message: string): EndpointError {
   return new EndpointError(ErrorCode.BadRequest, `invalid conversation batch: ${message}`);
 }
 
@@ -177,19 +201,22 @@ function bad(message: string): EndpointError {
 export function readItems(items: unknown): Array<RawItem | null> {
   if (!Array.isArray(items)) throw bad("items must be a list");
   if (items.length > MAX_BATCH_ITEMS) throw bad(`more than ${MAX_BATCH_ITEMS} items`);
-  return items.map((entry): RawItem | null => {
-    if (!isMap(entry)) return null;
-    if (isMap(entry.event)) {
-      const id = entry.event.event_id;
-      return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", key: id, id, raw: entry.event, mac: keptVector(entry.mac) } : null;
-    }
-    const reply = entry.reply;
-    if (!isMap(reply) || typeof reply.nonce !== "string" || reply.nonce.length === 0 || reply.nonce.length > MAX_ID_LENGTH) return null;
-    // The replier's record, or (by reference) its id alone; a record wins over an id.
-    const peerId = isMap(reply.peer) ? reply.peer.id : reply.peer === undefined ? reply.peer_id : undefined;
-    if (typeof peerId !== "string" || peerId.length === 0 || peerId.length > MAX_ID_LENGTH) return null;
-    return { kind: "reply", key: replyKey(reply.nonce, peerId), nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac), known: false };
-  });
+  return items.map(readItem);
+}
+
+/** One entry of a batch's items read as {@link readItems} reads it: null when not shaped like an item. */
+export function readItem(entry: unknown): RawItem | null {
+  if (!isMap(entry)) return null;
+  if (isMap(entry.event)) {
+    const id = entry.event.event_id;
+    return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", key: id, id, raw: entry.event, mac: keptVector(entry.mac), bytes: null, form: 0 } : null;
+  }
+  const reply = entry.reply;
+  if (!isMap(reply) || typeof reply.nonce !== "string" || reply.nonce.length === 0 || reply.nonce.length > MAX_ID_LENGTH) return null;
+  // The replier's record, or (by reference) its id alone; a record wins over an id.
+  const peerId = isMap(reply.peer) ? reply.peer.id : reply.peer === undefined ? reply.peer_id : undefined;
+  if (typeof peerId !== "string" || peerId.length === 0 || peerId.length > MAX_ID_LENGTH) return null;
+  return { kind: "reply", key: replyKey(reply.nonce, peerId), nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac), known: false, bytes: null, form: 0 };
 }
 
 /**

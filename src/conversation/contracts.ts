@@ -69,6 +69,11 @@ export interface ConversationHost {
    * docs/protocol.md): true or false once this node has a connection to it, null before (default: never).
    */
   replyRefs?(peer: Pick<Peer, "address" | "port">): boolean | null;
+  /**
+   * Whether the peer takes a batch's items as bytes (it offered the `item_bytes` hello feature,
+   * docs/protocol.md): true or false once this node has a connection to it, null before (default: never).
+   */
+  itemBytes?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */

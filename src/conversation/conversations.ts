@@ -263,7 +263,7 @@ export class Conversations {
   }
 
   /** Serve `_synapse.conversation.batch` (Bun peers only; see dissemination.ts). */
-  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown): Promise<{ items: unknown[] }> {
+  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown): Promise<{ items: unknown[] | Uint8Array }> {
     return this.dissemination.serve(items, from, have, refs);
   }
 

@@ -23,6 +23,7 @@
  * - Peers that do not batch get per-event calls (`Gossip.perEventTargets`); a Bun peer not yet
  *   connected gets the author's, which opens the connection (else a short `_synapse.ping` probe).
  * - Replies go by reference (the replier's id) to peers that offered `reply_ref` (docs/protocol.md).
+ * - Items travel as bytes to peers that offered `item_bytes` (item-bytes.ts): relayed as they came.
  *
  * @module
  */
@@ -35,8 +36,9 @@ import { Repairs } from "./repair.ts";
 import { PeerViews, type PeerView } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import type { Gossip } from "./gossip.ts";
-import { BATCH_BYTES, authorOf, itemBound, itemKey, keyHash, readItems, type Item, type RawItem, type WireItem } from "./batch-items.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, handOver, holders, pickPeer, release, waitFor, wiresFor, within, type Entry } from "./item-memory.ts";
+import { BATCH_BYTES, authorOf, itemBound, itemKey, keyHash, type Item, type RawItem, type WireItem } from "./batch-items.ts";
+import { readAnswerItems, readBatchItems } from "./item-bytes.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, pickPeer, release, waitFor, within, type Entry } from "./item-memory.ts";
 import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
@@ -85,7 +87,7 @@ export class Dissemination {
   readonly fanout: number;
 
   constructor(
-    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs" | "replyRefs">,
+    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs" | "replyRefs" | "itemBytes">,
     private readonly layer: DisseminationLayer,
     /** Keeps background work for the layer's `flush`. */
     private readonly track: (work: Promise<unknown>) => void,
@@ -144,37 +146,38 @@ export class Dissemination {
    * of hundreds of new items costs no background work per item. `pushed`: it came pushed (in a batch
    * request); an item that came in the answer to this node's own pull is not pushed on (see {@link learn}).
    */
-  private relay(item: Item, key: string, fromId: string, pushed: boolean, view: PeerView, now: number): void {
+  private relay(item: Item, raw: RawItem, fromId: string, pushed: boolean, view: PeerView, now: number): void {
+    const key = raw.key;
     // The usual case, a relay among Bun peers alone, on a short path of its own: it runs for every
     // item learnt (hundreds a round), and as a small function the optimizing compiler takes it up
     // sooner and compiles it in a fraction of the time {@link send} took (about 70 ms a process).
     // What it does is what `send` does in that case.
     if (view.plain.length === 0 && this.interval !== null && view.batch.length + view.unknown.length > 0) {
       const author = authorOf(item);
-      const size = itemBound(item);
+      const size = raw.bytes?.length ?? itemBound(item); // exact when its bytes were kept (no walk of its values)
       if (author !== this.selfId && size <= BATCH_BYTES) {
-        this.learn(key, item, size, pushed ? holders(author, fromId) : null, pushed, false, now);
+        this.learn(key, item, size, pushed ? holders(author, fromId) : null, pushed, false, now, raw);
         return;
       }
     }
-    this.relayOther(item, key, fromId, pushed, view, now);
+    this.relayOther(item, raw, fromId, pushed, view, now);
   }
 
   /** {@link relay} in the other cases (Python peers, no batching peer, an item too big or this node's own); who holds it is kept for an item pushed on, or looked at for per-event calls. */
-  private relayOther(item: Item, key: string, fromId: string, pushed: boolean, view: PeerView, now: number): void {
+  private relayOther(item: Item, raw: RawItem, fromId: string, pushed: boolean, view: PeerView, now: number): void {
     const known = pushed || view.plain.length > 0 ? new Set(fromId ? [fromId] : []) : NO_IDS;
-    const calls = this.send(item, known, pushed, key, true, view, now);
+    const calls = this.send(item, known, pushed, raw.key, true, view, now, raw);
     if (calls) this.track(calls);
   }
 
   /**
    * {@link spread}'s work (`hot`: push the item on, see {@link learn}; `key`: the item's, when known; `own`: `known` is the caller's
-   * to give, and becomes the entry's; `view`, `now`: a relay's, once per batch); null when no per-event call was made and nobody waits.
+   * to give, and becomes the entry's; `view`, `now`, `raw`: a relay's, once per batch, and the item as read); null when no per-event call was made and nobody waits.
    */
-  private send(item: Item, known: ReadonlySet<string>, hot: boolean, key?: string, own = false, relayView?: PeerView, now?: number): Promise<number> | null {
+  private send(item: Item, known: ReadonlySet<string>, hot: boolean, key?: string, own = false, relayView?: PeerView, now?: number, raw?: RawItem): Promise<number> | null {
     const self = this.selfId;
     const author = authorOf(item);
-    const size = this.interval === null ? Infinity : itemBound(item);
+    const size = this.interval === null ? Infinity : (raw?.bytes?.length ?? itemBound(item));
     let plain: Peer[];
     let pushed: Promise<void> | null = null;
     if (size > BATCH_BYTES) {
@@ -189,7 +192,7 @@ export class Dissemination {
         peers?.add(author);
         // Only an item this node pushes is waited for: one that came in a pull's answer is held
         // already by the node that answered.
-        pushed = this.learn(key ?? itemKey(item), item, size, peers, hot, hot && author === self, now);
+        pushed = this.learn(key ?? itemKey(item), item, size, peers, hot, hot && author === self, now, raw);
       }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
@@ -208,12 +211,13 @@ export class Dissemination {
    * promise that settles once the item's first push was answered (or failed), or once it cooled
    * without one: an author's `emit` then resolves when at least one Bun peer holds the item (in a
    * swarm of two, every peer), as it resolved when every peer had answered before batching.
+   * `raw`: the item as read, with its bytes as they came when kept.
    */
-  private learn(key: string, item: Item, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs()): Promise<void> | null {
+  private learn(key: string, item: Item, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs(), raw?: RawItem): Promise<void> | null {
     if (this.entries.has(key) || this.stopped) return null;
     this.newest = this.round;
     const pushes = hot ? 0 : HOT_PUSHES;
-    const entry: Entry = { item, wire: null, ref: null, at: this.round, learntAt: now, size, hash: keyHash(key), peers, pushes, waiters: null };
+    const entry: Entry = { item, wire: null, ref: null, bytes: raw?.bytes ?? null, form: raw?.form ?? 0, at: this.round, learntAt: now, size, hash: keyHash(key), peers, pushes, waiters: null };
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     this.memory.add(key, entry);
     this.resume();
@@ -263,22 +267,24 @@ export class Dissemination {
     for (let picked = this.inFlight; picked < this.fanout && tried.size < candidates.length; picked++) {
       // A random peer, preferring one that is not known to have every hot item.
       const { peer, due } = pickPeer(candidates, tried, hot, PICK_TRIES);
-      for (const e of due) e.pushes++;
       if (peer) this.call(peer, due, have);
     }
   }
 
-  private call(peer: Peer, due: Entry[], have: Uint8Array): void {
+  private call(peer: Peer, hot: Entry[], have: Uint8Array): void {
+    const refs = this.host.replyRefs?.(peer) === true; // replies by reference, pushed, and answered unless a replier was unknown here
+    // Items as bytes to a peer that takes them (and its answer comes so), else a list.
+    const { items, sent: due } = batchFor(hot, this.host.itemBytes?.(peer) === true, refs, () => this.host.macs?.(peer) === true);
+    for (const e of due) e.pushes++;
     handOver(due, peer.id, this.selfId, this.stats); // before the call: the next round does not push them to this peer again
     this.stats.batchesSent++;
     this.inFlight++;
-    const refs = this.host.replyRefs?.(peer) === true; // replies by reference, pushed, and answered unless a replier was unknown here
     const whole = refs && this.wantWhole;
     if (whole) this.wantWhole = false;
     const kwargs = refs && !whole ? { from: this.selfId, have, refs: true } : { from: this.selfId, have };
     let fresh = 0;
     const work = this.host
-      .call(peer, ConversationEndpoint.Batch, [wiresFor(due, () => this.host.macs?.(peer) === true, refs)], kwargs)
+      .call(peer, ConversationEndpoint.Batch, [items], kwargs)
       .then(
         async (answer) => {
           fresh = isMap(answer) ? await this.receive(answer.items, peer) : 0;
@@ -303,37 +309,31 @@ export class Dissemination {
   /**
    * Serve `_synapse.conversation.batch(items, from=..., have=...)`: take in what is new (through the
    * layer's ingest), and answer `{items}`: the items remembered here that the caller neither sent
-   * nor lists in its `have` digest (nor is known to have).
+   * nor lists in its `have` digest (nor is known to have); as bytes when the request's were (item-bytes.ts).
    *
-   * @throws {EndpointError} `bad_request` when `items` is not a list or too long.
+   * @throws {EndpointError} `bad_request` when `items` is not a list or too long, or bytes not of whole items (item-bytes.ts).
    */
-  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown): Promise<{ items: WireItem[] }> {
-    const raws = readItems(items);
+  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown): Promise<{ items: WireItem[] | Uint8Array }> {
+    const raws = readBatchItems(items);
+    const asBytes = items instanceof Uint8Array;
     this.stats.batchesReceived++;
     const sender = typeof fromId === "string" ? this.views.find(fromId) : null;
     const senderId = sender?.id ?? (typeof fromId === "string" ? fromId : "");
     await this.take(raws, senderId, sender, true);
-    if (senderId === "" || this.stopped) return { items: [] };
+    if (senderId === "" || this.stopped) return { items: asBytes ? new Uint8Array(0) : [] };
     const { answer, unknown } = this.memory.unlisted(haveRaw, () => new Set(raws.map((r) => (r ? r.key : ""))));
     // The caller remembers items this node does not: pull again (else a node that stopped pulling
     // while it lacked an item, cold everywhere since, would wait for its next news).
     if (unknown) this.resume();
     // The digest alone says what the caller lacks (an answer of this node's may have been lost).
-    const out = within(answer, BATCH_BYTES, () => true);
-    handOver(out, senderId, this.selfId, this.stats);
-    return { items: wiresFor(out, () => sender !== null && this.host.macs?.(sender) === true, refs === true) };
+    const out = batchFor(within(answer, BATCH_BYTES, () => true), asBytes, refs === true, () => sender !== null && this.host.macs?.(sender) === true);
+    handOver(out.sent, senderId, this.selfId, this.stats);
+    return { items: out.items };
   }
 
   /** Items of an answer to this node's batch (not an async function: a small one, compiled early and cheaply). */
   private receive(items: unknown, from: Peer): Promise<number> | number {
-    let raws: Array<RawItem | null>;
-    try {
-      raws = readItems(items);
-    } catch (error) {
-      log.debug(`batch answer from ${from.name || from.id.slice(0, 8)} ignored: ${errorMessage(error)}`);
-      return 0;
-    }
-    return this.take(raws, from.id, from, false);
+    return this.take(readAnswerItems(items, from), from.id, from, false);
   }
 
   /**
@@ -347,7 +347,8 @@ export class Dissemination {
   private take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): MaybePromise<number> {
     // Each new item's ingest, or its promise (most replies are filed at once: no promise per item).
     const taking: Array<MaybePromise<Taken>> = [];
-    const keys: string[] = [];
+    // The items read, beside their ingest: a new one is relayed with its key and kept bytes.
+    const news: RawItem[] = [];
     // The peer view and the time, taken once for the batch (not per item).
     const view = this.views.get();
     const now = monotonicMs();
@@ -366,30 +367,30 @@ export class Dissemination {
         this.resume();
         continue;
       }
-      keys.push(raw.key);
+      news.push(raw);
       taking.push(acceptItem(this.layer, raw));
     }
     let fresh = 0;
     for (let i = 0; i < taking.length; i++) {
       const item = taking[i]!;
-      if (item instanceof Promise) return this.takeLater(taking, keys, i, fresh, fromId, from, pushed, view, now);
+      if (item instanceof Promise) return this.takeLater(taking, news, i, fresh, fromId, from, pushed, view, now);
       if (!isNew(item, this.stats)) continue;
-      this.relay(item, keys[i]!, fromId, pushed, view, now);
+      this.relay(item, news[i]!, fromId, pushed, view, now);
       fresh++;
       const noted = from ? this.repairs.note(item, from) : undefined;
-      if (noted) return this.takeLater(taking, keys, i + 1, fresh, fromId, from, pushed, view, now, noted);
+      if (noted) return this.takeLater(taking, news, i + 1, fresh, fromId, from, pushed, view, now, noted);
     }
     return fresh;
   }
 
   /** {@link take} from item `start` on (`fresh` new so far), once something waits (an item's ingest, or `noted`: a repair note). */
-  private async takeLater(taking: Array<MaybePromise<Taken>>, keys: string[], start: number, fresh: number, fromId: string, from: Peer | null, pushed: boolean, view: PeerView, now: number, noted?: Promise<void>): Promise<number> {
+  private async takeLater(taking: Array<MaybePromise<Taken>>, news: RawItem[], start: number, fresh: number, fromId: string, from: Peer | null, pushed: boolean, view: PeerView, now: number, noted?: Promise<void>): Promise<number> {
     if (noted) await noted;
     for (let i = start; i < taking.length; i++) {
       const pending = taking[i]!;
       const item = pending instanceof Promise ? await pending : pending;
       if (!isNew(item, this.stats)) continue;
-      this.relay(item, keys[i]!, fromId, pushed, view, now);
+      this.relay(item, news[i]!, fromId, pushed, view, now);
       fresh++;
       const note = from ? this.repairs.note(item, from) : undefined;
       if (note) await note;

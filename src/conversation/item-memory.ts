@@ -9,7 +9,8 @@
  * @module
  */
 import type { Peer } from "../types.ts";
-import { BATCH_BYTES, DigestSet, MAX_DIGEST_HASHES, authorOf, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
+import { BATCH_BYTES, DigestSet, FORM_MAC, FORM_REF, MAX_DIGEST_HASHES, authorOf, formFor, itemBound, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
+import { encodeItem, joinItems } from "./item-bytes.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -36,7 +37,14 @@ export interface Entry {
   /** Round this node learnt the item in, and when (ms, monotonic). */
   at: number;
   learntAt: number;
-  /** Encoded size in a batch (a bound). */
+  /**
+   * Its MessagePack bytes in one form (`form`: {@link FORM_REF}, {@link FORM_MAC}), for peers that
+   * take items as bytes: as it came (item-bytes.ts), or as encoded the first time a peer got it as
+   * bytes; null until then. Sent as they are to every peer that takes that form.
+   */
+  bytes: Uint8Array | null;
+  form: number;
+  /** Encoded size in a batch: the length of `bytes` when kept, else a bound ({@link itemBound}). */
   size: number;
   /** Peers it was pushed to by this node's rounds. */
   pushes: number;
@@ -86,7 +94,7 @@ export function holders(author: string, fromId: string): Set<string> {
  * hello offered `mac`, asked only then), else without them (docs/security.md#record-macs).
  */
 export function wiresFor(entries: Entry[], macs: () => boolean, refs = false): WireItem[] {
-  const wires = refs ? entries.map((e) => (e.ref ??= toRefWire(e.item, wireOf(e)))) : entries.map(wireOf);
+  const wires = refs ? entries.map((e) => (e.ref ??= e.item.kind === "event" ? wireOf(e) : toRefWire(e.item))) : entries.map(wireOf);
   return wires.some((w) => ("event" in w ? w.mac : w.reply.mac)) && !macs() ? wires.map(withoutMac) : wires;
 }
 
@@ -95,13 +103,86 @@ export function wireOf(e: Entry): WireItem {
   return (e.wire ??= toWire(e.item));
 }
 
-/** The entries of `pool` that pass `wanted`, within `budget` bytes (their size bounds), in order. */
-export function within(pool: Iterable<Entry>, budget: number, wanted: (e: Entry) => boolean): Entry[] {
+/** The entry's bytes in `form` (of {@link formFor}): those kept when in that form, else encoded now and kept instead. */
+export function bytesIn(e: Entry, form: number): Uint8Array {
+  if (e.bytes !== null && e.form === form) return e.bytes;
+  const whole = form & FORM_REF ? toRefWire(e.item) : toWire(e.item);
+  const bytes = encodeItem(form & FORM_MAC ? whole : withoutMac(whole));
+  e.bytes = bytes;
+  e.form = form;
+  e.size = bytes.length;
+  return bytes;
+}
+
+/**
+ * {@link bytesIn}, or null for an item that cannot be encoded (its values were checked when it was
+ * made, so only one changed since could be): left out of the batch, as the whole call would have
+ * failed when the connection encoded it as a list.
+ */
+function bytesOrNull(e: Entry, form: number): Uint8Array | null {
+  try {
+    return bytesIn(e, form);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The entries as a batch's items as bytes for a peer that takes replies by reference (`refs`) or
+ * MACs (`macs`) or neither: each in its form ({@link bytesIn}), within {@link BATCH_BYTES} by their
+ * exact lengths (an entry's `size` may be a bound, or its length in another form); with the entries
+ * they hold (`entries` itself when all fit).
+ */
+export function packFor(entries: Entry[], refs: boolean, macs: boolean): { bytes: Uint8Array; sent: Entry[] } {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let sent: Entry[] | null = null;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const b = bytesOrNull(e, formFor(e.item, refs, macs));
+    if (b === null || total + b.length > BATCH_BYTES) {
+      sent ??= entries.slice(0, i);
+      continue;
+    }
+    parts.push(b);
+    total += b.length;
+    sent?.push(e);
+  }
+  return { bytes: joinItems(parts, total), sent: sent ?? entries };
+}
+
+/**
+ * What a batch (request or answer) to a peer carries of `entries`: its items, as bytes when the peer
+ * takes them (`asBytes`, {@link packFor}) else as a list ({@link wiresFor}), and the entries they
+ * hold (within {@link BATCH_BYTES}).
+ */
+export function batchFor(entries: Entry[], asBytes: boolean, refs: boolean, macs: () => boolean): { items: Uint8Array | WireItem[]; sent: Entry[] } {
+  if (asBytes) {
+    const packed = packFor(entries, refs, macs());
+    return { items: packed.bytes, sent: packed.sent };
+  }
+  const sent = fitList(entries);
+  return { items: wiresFor(sent, macs, refs), sent };
+}
+
+/**
+ * The entries within {@link BATCH_BYTES} by their items' size bounds, for a peer that takes a list
+ * (its size, as the connection encodes it, is not known here): an entry's `size` is that bound
+ * unless bytes were kept (then their length, which may be of a smaller form).
+ */
+export function fitList(entries: Entry[]): Entry[] {
+  return within(entries, BATCH_BYTES, () => true, (e) => (e.bytes === null ? e.size : itemBound(e.item)));
+}
+
+/** The entries of `pool` that pass `wanted`, within `budget` bytes (their sizes, or `sizeOf`), in order. */
+export function within(pool: Iterable<Entry>, budget: number, wanted: (e: Entry) => boolean, sizeOf?: (e: Entry) => number): Entry[] {
   const out: Entry[] = [];
   let bytes = 0;
   for (const e of pool) {
-    if (!wanted(e) || bytes + e.size > budget) continue;
-    bytes += e.size;
+    if (!wanted(e)) continue;
+    const size = sizeOf ? sizeOf(e) : e.size;
+    if (bytes + size > budget) continue;
+    bytes += size;
     out.push(e);
   }
   return out;

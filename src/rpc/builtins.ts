@@ -58,6 +58,8 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
     batch: true,
     // This node takes batched replies by reference, the replier's id for its record (docs/protocol.md).
     reply_ref: true,
+    // This node takes a batch's items as bytes, relayed as they came (docs/protocol.md).
+    item_bytes: true,
     // This node takes and checks signatures of records (`sig` keyword arguments, docs/security.md).
     signed: true,
     ...host.helloFeatures?.(),

@@ -351,6 +351,36 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   return ok ? v : NOT_FAST;
 }
 
+/** Where the value {@link fastDecodeNext} decoded last ends (the offset after its last byte). */
+let nextAt = 0;
+
+/**
+ * Decode one value that starts at `bytes[start]` and ends at or before `end` (a value of a
+ * sequence written back to back: a batch's items as bytes); {@link decodedEnd} then tells where it
+ * ends. Returns {@link NOT_FAST} for input this coder leaves to the general decoder (including a
+ * truncated value). Never throws. `bytes` must be a plain Uint8Array (not a Buffer).
+ */
+export function fastDecodeNext(bytes: Uint8Array, start: number, end: number): unknown {
+  src = bytes;
+  srcWasBuffer = false;
+  at = start;
+  stop = end;
+  let v: Got = BAIL;
+  try {
+    v = get(0);
+  } catch {
+    v = BAIL;
+  }
+  nextAt = at;
+  src = EMPTY;
+  return v !== BAIL ? v : NOT_FAST;
+}
+
+/** The offset after the value the last {@link fastDecodeNext} decoded. */
+export function decodedEnd(): number {
+  return nextAt;
+}
+
 /**
  * The last input that was not a plain Uint8Array (a Buffer: a connection gathers its split frames in
  * one, reused), the plain view of its bytes the decoder reads, and whether it is a Buffer.

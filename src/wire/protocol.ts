@@ -89,6 +89,15 @@ export const BATCH_FEATURE = "batch";
 export const REPLY_REF_FEATURE = "reply_ref";
 
 /**
+ * The hello feature of a Bun node that takes the items of `_synapse.conversation.batch` as bytes:
+ * one MessagePack `bin` holding the items' encodings back to back (the same maps as the `items`
+ * list), which relays send on as they came (docs/protocol.md). A node sends its items so only to a
+ * peer whose hello answer carried it, and answers so exactly the requests that came so. Offered in
+ * the hello answer only, as {@link BATCH_FEATURE}.
+ */
+export const ITEM_BYTES_FEATURE = "item_bytes";
+
+/**
  * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
  * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
  * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
 import { readItems, toRefWire, toWire, type Item } from "../../src/conversation/batch-items.ts";
+import { itemList } from "../../src/conversation/item-bytes.ts";
 import type { Node } from "../../src/node.ts";
 import type { CallContext } from "../../src/rpc/endpoints.ts";
 import type { Peer } from "../../src/types.ts";
@@ -34,7 +35,7 @@ function logBatches(node: Node): Logged[] {
   const endpoint = node.endpoints.get(BATCH)!;
   const serve = endpoint.handler;
   endpoint.handler = (...args: unknown[]) => {
-    log.push({ items: args[0] as unknown[], from: args[1], refs: args[3] });
+    log.push({ items: itemList(args[0]), from: args[1], refs: args[3] });
     return serve(...args);
   };
   return log;

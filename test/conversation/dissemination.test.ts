@@ -10,6 +10,7 @@ import { request } from "../../src/wire/messages.ts";
 import { decode } from "../../src/wire/codec.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import { itemKey, keyHash, writeDigest } from "../../src/conversation/batch-items.ts";
+import { hasReplyItem } from "../../src/conversation/item-bytes.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import { Node } from "../../src/node.ts";
 import { ConfigError } from "../../src/errors.ts";
@@ -246,7 +247,6 @@ describe("conversation - batched dissemination at 50 nodes (in-memory network)",
     // the batch's `from`.
     const byCaller = new Map<string, number>();
     const add = (caller: unknown) => typeof caller === "string" && byCaller.set(caller, (byCaller.get(caller) ?? 0) + 1);
-    const hasReply = (items: unknown) => Array.isArray(items) && items.some((i) => typeof i === "object" && i !== null && "reply" in i);
     for (const node of nodes) {
       const reply = node.endpoints.get("_synapse.broadcast.reply")!;
       const onReply = reply.handler;
@@ -257,8 +257,8 @@ describe("conversation - batched dissemination at 50 nodes (in-memory network)",
       const batch = node.endpoints.get(BATCH)!;
       const onBatch = batch.handler;
       batch.handler = async (...args: unknown[]) => {
-        const answer = (await onBatch(...args)) as { items: unknown[] };
-        if (hasReply(args[0]) || hasReply(answer.items)) add(args[1]);
+        const answer = (await onBatch(...args)) as { items: unknown };
+        if (hasReplyItem(args[0]) || hasReplyItem(answer.items)) add(args[1]);
         return answer;
       };
     }

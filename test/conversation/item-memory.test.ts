@@ -8,7 +8,7 @@ import { MAX_DIGEST_HASHES, writeDigest, type Item, type WireItem } from "../../
 
 function entry(at: number, pushes: number): { entry: Entry; settled: () => boolean } {
   let settled = false;
-  const e: Entry = { item: {} as Item, wire: {} as WireItem, ref: null, at, learntAt: 0, size: 1, pushes, waiters: [() => void (settled = true)], hash: at, peers: new Set() };
+  const e: Entry = { item: {} as Item, wire: {} as WireItem, ref: null, bytes: null, form: 0, at, learntAt: 0, size: 1, pushes, waiters: [() => void (settled = true)], hash: at, peers: new Set() };
   return { entry: e, settled: () => settled };
 }
 

@@ -1,0 +1,210 @@
+/**
+ * A batch's items as bytes (hello feature `item_bytes`, docs/protocol.md): between Bun peers that
+ * offered it, `_synapse.conversation.batch` carries its items as ONE MessagePack `bin` holding the
+ * items' encodings back to back (the same maps as the `items` list). The receiver reads them one by
+ * one and keeps each item's own bytes, so that a relay sends an item on as the bytes it came in
+ * rather than encoding it again (every node relays about every item it learns).
+ *
+ * Only the bytes of an item whose maps have exactly the keys of its form, in the shape this node
+ * would write them, are kept (see {@link keptForm}): a relay never sends on more than it read.
+ *
+ * @module
+ */
+import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readItems, type RawItem, type WireItem } from "./batch-items.ts";
+import { decode, encode } from "../wire/codec.ts";
+import { NOT_FAST, NOT_PLAIN, decodedEnd, fastDecodeNext, fastEncodeInto } from "../wire/fast-codec.ts";
+import { skipValue } from "../wire/msgpack-skip.ts";
+import { errorMessage, isMap } from "../util/guards.ts";
+import { createLogger } from "../log.ts";
+import type { Peer } from "../types.ts";
+
+const log = createLogger("conversation");
+
+/**
+ * Read a batch's items as bytes: as {@link readItems} reads a list, each item also with its own
+ * bytes when kept ({@link keptForm}).
+ *
+ * @throws {EndpointError} `bad_request` when the bytes are not a sequence of whole MessagePack
+ * values (truncated, garbage, an undecodable value), hold more than {@link MAX_BATCH_ITEMS} items,
+ * or an item longer than {@link BATCH_BYTES}: the whole batch is refused, nothing of it taken.
+ */
+export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
+  // The decoder reads plain views only (a Buffer is another shape to the compiler).
+  const bytes = bin.constructor === Uint8Array ? bin : new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength);
+  const out: Array<RawItem | null> = [];
+  const n = bytes.length;
+  for (let at = 0; at < n; ) {
+    if (out.length >= MAX_BATCH_ITEMS) throw bad(`more than ${MAX_BATCH_ITEMS} items`);
+    let entry = fastDecodeNext(bytes, at, n);
+    let end: number;
+    if (entry !== NOT_FAST) end = decodedEnd();
+    else {
+      // Left to the general decoder (or malformed): find its end, then decode exactly that.
+      end = skipValue(bytes, at, n);
+      if (end < 0) throw bad(`item ${out.length} is truncated or malformed`);
+      try {
+        entry = decode(bytes, at, end);
+      } catch (error) {
+        throw bad(`item ${out.length} is undecodable: ${errorMessage(error)}`);
+      }
+    }
+    if (end - at > BATCH_BYTES) throw bad(`item ${out.length} is longer than ${BATCH_BYTES} bytes`);
+    const raw = readItem(entry);
+    if (raw !== null) {
+      const form = keptForm(entry as Record<string, unknown>, raw);
+      if (form >= 0) {
+        // A copy of its own: the bin is the frame's copy, and an entry must not keep a whole batch alive.
+        raw.bytes = bytes.slice(at, end);
+        raw.form = form;
+      }
+    }
+    out.push(raw);
+    at = end;
+  }
+  return out;
+}
+
+/**
+ * Read a batch's `items` whichever way they came: a list ({@link readItems}) or bytes ({@link readItemBytes}).
+ *
+ * @throws {EndpointError} `bad_request` as those do.
+ */
+export function readBatchItems(items: unknown): Array<RawItem | null> {
+  return items instanceof Uint8Array ? readItemBytes(items) : readItems(items);
+}
+
+/** {@link readBatchItems} of an answer to this node's batch from `from`: one that is refused is ignored (no items), and logged. */
+export function readAnswerItems(items: unknown, from: Peer): Array<RawItem | null> {
+  try {
+    return readBatchItems(items);
+  } catch (error) {
+    log.debug(`batch answer from ${from.name || from.id.slice(0, 8)} ignored: ${errorMessage(error)}`);
+    return [];
+  }
+}
+
+/** Keys of a map (own enumerable), counted. */
+function keyCount(map: Record<string, unknown>): number {
+  let n = 0;
+  for (const _ in map) n++;
+  return n;
+}
+
+/**
+ * The form of an item's map (`entry`, read as `raw`) when its bytes may be relayed as they are: it
+ * has exactly the keys of that form (`{event, mac?}`; `{reply: {nonce, peer | peer_id, result,
+ * sig?, mac?}}`), a MAC vector only when well-formed, a signature only when not nil, and every Peer
+ * record (the replier's, the event's author) and the event in the shape this node reads it back
+ * as (every key, each well typed: what `readPeer` and `parseEvent` would return unchanged). -1
+ * otherwise: the item is encoded again from what was read, as a list's item is.
+ */
+export function keptForm(entry: Record<string, unknown>, raw: RawItem): number {
+  // A `mac` key only with a well-formed vector (one dropped as malformed is not relayed).
+  const mac = raw.mac !== null ? FORM_MAC : 0;
+  if (raw.kind === "event") return "mac" in entry === (mac !== 0) && keyCount(entry) === (mac ? 2 : 1) && wholeEvent(entry.event) ? mac : -1;
+  if (keyCount(entry) !== 1) return -1;
+  const reply = entry.reply as Record<string, unknown>;
+  if ("mac" in reply !== (mac !== 0)) return -1;
+  let keys = mac ? 4 : 3;
+  if ("sig" in reply) {
+    if (reply.sig === null || reply.sig === undefined) return -1; // a nil signature is written by no one
+    keys++;
+  }
+  if (!("result" in reply) || keyCount(reply) !== keys) return -1;
+  if ("peer" in reply) return !("peer_id" in reply) && wholePeer(reply.peer) ? mac : -1;
+  return "peer_id" in reply ? FORM_REF | mac : -1;
+}
+
+/** A Peer record with every key, each well typed (as `readPeer` returns it, leniently read). */
+function wholePeer(p: unknown): boolean {
+  if (!isMap(p) || keyCount(p) !== 9) return false;
+  const { swarm, team, kind, capabilities: caps, last_seen: seen } = p;
+  if (typeof p.id !== "string" || typeof p.address !== "string" || typeof p.port !== "number" || typeof p.name !== "string") return false;
+  if ((swarm !== null && typeof swarm !== "string") || (team !== null && typeof team !== "string")) return false;
+  if ((kind !== "node" && kind !== "bootstrap") || typeof seen !== "number" || !Number.isFinite(seen) || !Array.isArray(caps)) return false;
+  for (let i = 0; i < caps.length; i++) if (typeof caps[i] !== "string") return false;
+  return true;
+}
+
+/** A conversation event with every key, each well typed (as `parseEvent` returns it). */
+function wholeEvent(e: unknown): boolean {
+  if (!isMap(e) || keyCount(e) !== 8) return false;
+  const parent = e.parent_id;
+  return (
+    typeof e.conversation_id === "string" &&
+    typeof e.event_id === "string" &&
+    typeof e.kind === "string" &&
+    (parent === null || typeof parent === "string") &&
+    typeof e.created_at === "number" &&
+    isMap(e.payload) &&
+    isMap(e.metadata) &&
+    wholePeer(e.peer)
+  );
+}
+
+/** Where items are encoded (grown as needed, let go of when it grew past {@link SCRATCH_KEPT}). */
+let scratch = new Uint8Array(16 * 1024);
+const SCRATCH_KEPT = 256 * 1024;
+
+/** An item's MessagePack bytes (its own array). */
+export function encodeItem(wire: WireItem): Uint8Array {
+  for (;;) {
+    const end = fastEncodeInto(wire, scratch, 0, scratch.length);
+    if (end >= 0) {
+      const bytes = scratch.slice(0, end);
+      if (scratch.length > SCRATCH_KEPT) scratch = new Uint8Array(16 * 1024);
+      return bytes;
+    }
+    if (end === NOT_PLAIN) return encode(wire).slice(); // the general codec's (its bytes are a view of its slab)
+    scratch = new Uint8Array(scratch.length * 2);
+  }
+}
+
+/** Items' bytes back to back, in one array (a batch's `items` as bytes). */
+export function joinItems(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The bytes of `{reply: ...}`'s start: a map of one key, the 5-letter string "reply". */
+const REPLY_HEAD = [0x81, 0xa5, 0x72, 0x65, 0x70, 0x6c, 0x79];
+
+/**
+ * Whether a batch's `items` (a list, or items as bytes) hold a reply, without decoding them (what
+ * the broadcast bench counts reply-carrying calls by). False for anything else.
+ */
+export function hasReplyItem(items: unknown): boolean {
+  if (Array.isArray(items)) return items.some((i) => isMap(i) && "reply" in i);
+  if (!(items instanceof Uint8Array)) return false;
+  for (let at = 0; at < items.length; ) {
+    let i = 0;
+    while (i < REPLY_HEAD.length && items[at + i] === REPLY_HEAD[i]) i++;
+    if (i === REPLY_HEAD.length) return true;
+    at = skipValue(items, at, items.length);
+    if (at < 0) return false;
+  }
+  return false;
+}
+
+/**
+ * A batch's `items` as a list: the list itself, or the items of items as bytes decoded (for tests
+ * and tools that look at what travelled).
+ *
+ * @throws {ProtocolError} when the bytes are not a sequence of whole values.
+ */
+export function itemList(items: unknown): unknown[] {
+  if (Array.isArray(items)) return items;
+  if (!(items instanceof Uint8Array)) return [];
+  const out: unknown[] = [];
+  for (let at = 0; at < items.length; ) {
+    const end = skipValue(items, at, items.length);
+    out.push(decode(items, at, end < 0 ? items.length : end));
+    at = end < 0 ? items.length : end;
+  }
+  return out;
+}
