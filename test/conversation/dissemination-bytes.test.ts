@@ -12,9 +12,8 @@ import { BATCH_BYTES, MAX_BATCH_ITEMS } from "../../src/conversation/batch-items
 import { skipValue } from "../../src/wire/msgpack-skip.ts";
 import { encode } from "../../src/wire/codec.ts";
 import type { Node } from "../../src/node.ts";
-import type { CallContext } from "../../src/rpc/endpoints.ts";
 import type { Peer } from "../../src/types.ts";
-import { remoteError, settle, stopAll, swarm } from "./swarm.ts";
+import { broadcastWithReplies, remoteError, settle, stopAll, swarm, until, withoutHelloFeature } from "./swarm.ts";
 
 afterEach(stopAll);
 
@@ -35,33 +34,8 @@ function logBatches(node: Node): Served[] {
   return log;
 }
 
-/** Wait until `check` resolves true (polling every 10 ms), or fail after `ms`. */
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met after ${ms} ms: ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
-/** Make a node answer its hello without `item_bytes`, as a Bun node before it did. */
-function withoutItemBytes(node: Node): void {
-  const hello = node.endpoints.get("_synapse.hello")!;
-  const answer = hello.handler;
-  hello.handler = async (...args: unknown[]) => {
-    const { item_bytes: _dropped, ...rest } = (await answer(...args)) as Record<string, unknown>;
-    return rest;
-  };
-}
 
-/** Every node but the first replies to `q`; the first broadcasts it; resolves once every node has every reply. */
-async function broadcastWithReplies(nodes: Node[]): Promise<string> {
-  for (const node of nodes.slice(1)) node.endpoint("q", (ctx: CallContext) => void node.reply(ctx.broadcast!, { from: node.name }));
-  const b = await nodes[0]!.broadcast("q");
-  await until(async () => (await Promise.all(nodes.map(async (n) => (await n.replies(b)).length))).every((c) => c === nodes.length - 1), 10_000, "every reply everywhere");
-  await settle(nodes);
-  return b.nonce;
-}
 
 /** The encodings of the items in items as bytes, each on its own. */
 function split(bin: Uint8Array): Uint8Array[] {
@@ -114,7 +88,7 @@ describe("conversation - batch items as bytes", () => {
   test("a Bun peer that did not offer it is sent lists (answered with lists); the others still use bytes among themselves", async () => {
     const nodes = await swarm(4);
     const older = nodes[3]!;
-    withoutItemBytes(older);
+    withoutHelloFeature(older, "item_bytes");
     for (const node of nodes) node.pool.closeAll(); // hellos are said on new connections
     const logs = nodes.map(logBatches);
     const nonce = await broadcastWithReplies(nodes);

@@ -10,9 +10,8 @@ import { Client, kw } from "../../src/rpc/client.ts";
 import { readItems, toRefWire, toWire, type Item } from "../../src/conversation/batch-items.ts";
 import { itemList } from "../../src/conversation/item-bytes.ts";
 import type { Node } from "../../src/node.ts";
-import type { CallContext } from "../../src/rpc/endpoints.ts";
 import type { Peer } from "../../src/types.ts";
-import { settle, stopAll, swarm } from "./swarm.ts";
+import { broadcastWithReplies, settle, stopAll, swarm, until, withoutHelloFeature } from "./swarm.ts";
 
 afterEach(stopAll);
 
@@ -20,14 +19,6 @@ const BATCH = "_synapse.conversation.batch";
 
 type Logged = { items: unknown[]; from: unknown; refs: unknown };
 
-/** Wait until `check` resolves true (polling every 10 ms), or fail after `ms`. */
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met after ${ms} ms: ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 /** Record every batch a node serves: its items, `from` and `refs`. */
 function logBatches(node: Node): Logged[] {
@@ -46,24 +37,7 @@ function replies(log: Logged[]): Array<Record<string, unknown>> {
   return log.flatMap((b) => b.items.filter((i): i is { reply: Record<string, unknown> } => typeof i === "object" && i !== null && "reply" in i).map((i) => i.reply));
 }
 
-/** Make a node answer its hello without `reply_ref`, as a Bun node before it did. */
-function withoutReplyRefs(node: Node): void {
-  const hello = node.endpoints.get("_synapse.hello")!;
-  const answer = hello.handler;
-  hello.handler = async (...args: unknown[]) => {
-    const { reply_ref: _dropped, ...rest } = (await answer(...args)) as Record<string, unknown>;
-    return rest;
-  };
-}
 
-/** Every node but the first replies to `q`; the first broadcasts it and every node gets all replies. */
-async function broadcastWithReplies(nodes: Node[]): Promise<string> {
-  for (const node of nodes.slice(1)) node.endpoint("q", (ctx: CallContext) => void node.reply(ctx.broadcast!, { from: node.name }));
-  const b = await nodes[0]!.broadcast("q");
-  await until(async () => (await Promise.all(nodes.map(async (n) => (await n.replies(b)).length))).every((c) => c === nodes.length - 1), 10_000, "every reply everywhere");
-  await settle(nodes);
-  return b.nonce;
-}
 
 describe("conversation - batched replies by reference", () => {
   test("the item forms: by reference a reply carries its replier's id for its record; readItems reads both, a record winning over an id", () => {
@@ -104,7 +78,7 @@ describe("conversation - batched replies by reference", () => {
   test("a Bun peer that did not offer `reply_ref` gets whole records and is never asked for references", async () => {
     const nodes = await swarm(4);
     const older = nodes[3]!;
-    withoutReplyRefs(older);
+    withoutHelloFeature(older, "reply_ref");
     // Hellos are said on new connections: drop the ones made while meshing.
     for (const node of nodes) node.pool.closeAll();
     const log = logBatches(older);

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Node, NodeOptions } from "../../src/node.ts";
+import type { CallContext } from "../../src/rpc/endpoints.ts";
 import { eventually, rejection, startNode } from "../helpers/net.ts";
 import { RemoteError } from "../../src/errors.ts";
 
@@ -47,4 +48,32 @@ export async function settle(nodes: Node[]): Promise<void> {
 /** The RemoteError `call` rejects with (fails the test when it resolves or fails otherwise). */
 export function remoteError(call: Promise<unknown>): Promise<RemoteError> {
   return rejection(call, RemoteError);
+}
+
+/** Wait until `check` resolves true (polling every 10 ms), or fail after `ms`. */
+export async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met after ${ms} ms: ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+/** Make a node answer its hello without the feature `key` (`reply_ref`, `item_bytes`...), as a Bun node before it. */
+export function withoutHelloFeature(node: Node, key: string): void {
+  const hello = node.endpoints.get("_synapse.hello")!;
+  const answer = hello.handler;
+  hello.handler = async (...args: unknown[]) => {
+    const { [key]: _dropped, ...rest } = (await answer(...args)) as Record<string, unknown>;
+    return rest;
+  };
+}
+
+/** Every node but the first replies to `q`; the first broadcasts it; resolves with its nonce once every node has every reply and settled. */
+export async function broadcastWithReplies(nodes: Node[]): Promise<string> {
+  for (const node of nodes.slice(1)) node.endpoint("q", (ctx: CallContext) => void node.reply(ctx.broadcast!, { from: node.name }));
+  const b = await nodes[0]!.broadcast("q");
+  await until(async () => (await Promise.all(nodes.map(async (n) => (await n.replies(b)).length))).every((c) => c === nodes.length - 1), 10_000, "every reply everywhere");
+  await settle(nodes);
+  return b.nonce;
 }
