@@ -160,16 +160,6 @@ export function encodeItem(wire: WireItem): Uint8Array {
   }
 }
 
-/** Items' bytes back to back, in one array (a batch's `items` as bytes). */
-export function joinItems(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The bytes of `{reply: ...}`'s start: a map of one key, the 5-letter string "reply". */
 const REPLY_HEAD = [0x81, 0xa5, 0x72, 0x65, 0x70, 0x6c, 0x79];

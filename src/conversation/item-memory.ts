@@ -10,7 +10,8 @@
  */
 import type { Peer } from "../types.ts";
 import { BATCH_BYTES, DigestSet, FORM_MAC, FORM_REF, MAX_DIGEST_HASHES, authorOf, formFor, itemBound, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
-import { encodeItem, joinItems } from "./item-bytes.ts";
+import { encodeItem } from "./item-bytes.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -148,7 +149,7 @@ export function packFor(entries: Entry[], refs: boolean, macs: boolean): { bytes
     total += b.length;
     sent?.push(e);
   }
-  return { bytes: joinItems(parts, total), sent: sent ?? entries };
+  return { bytes: concatBytes(parts, total), sent: sent ?? entries };
 }
 
 /**

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { concatBytes } from "../util/bytes.ts";
 import { HandshakeError, SecureChannelError } from "../errors.ts";
 import { dh, generateDhKeyPair, hkdf, KEY_LEN, sha256, TAG_LEN, type DhKeyPair } from "./noise-crypto.ts";
 import { CipherState, MAX_MESSAGE } from "./cipher-state.ts";
@@ -175,7 +176,7 @@ export class XXpsk3Handshake {
     }
     const body = typeof payload === "function" ? payload(ss.h) : payload;
     parts.push(ss.encryptAndHash(body));
-    const message = concat(parts);
+    const message = concatBytes(parts);
     if (message.length > MAX_MESSAGE) throw new HandshakeError("protocol", `a handshake message has at most ${MAX_MESSAGE} bytes, not ${message.length}`);
     this.step++;
     return message;
@@ -284,15 +285,3 @@ function asHandshakeError(error: unknown): HandshakeError {
   return new HandshakeError("protocol", `bad handshake message: ${errorMessage(error)}`, { cause: error });
 }
 
-/** The bytes of `parts`, one after the other. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

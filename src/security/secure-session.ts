@@ -11,7 +11,8 @@ import { createLogger } from "../log.ts";
 import type { OpenHandler, SocketHandler, SocketLike } from "../transport/socket.ts";
 import { verifyBinding, type NodeIdentity } from "./identity.ts";
 import type { SwarmKeyring } from "./keyring.ts";
-import { concat, MAX_PLAINTEXT, XXpsk3Handshake, type CipherState } from "./noise.ts";
+import { MAX_PLAINTEXT, XXpsk3Handshake, type CipherState } from "./noise.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 const log = createLogger("security");
 
@@ -307,7 +308,7 @@ export class Session implements SocketHandler, SecureSocket {
     if (bytes.length <= MAX_PLAINTEXT) return send.encryptRecord(bytes);
     const parts: Uint8Array[] = [];
     for (let at = 0; at < bytes.length; at += MAX_PLAINTEXT) parts.push(send.encryptRecord(bytes.subarray(at, at + MAX_PLAINTEXT)));
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /** A handshake failure: close at once, tell whoever waits. */
