@@ -4,6 +4,7 @@
  * of its form (so a relay never sends on more than it read); malformed bytes refused whole with
  * `bad_request`; each peer sent the form it takes, kept bytes reused only for that form.
  */
+import { concatBytes } from "../../src/util/bytes.ts";
 import { describe, expect, test } from "bun:test";
 import { BATCH_BYTES, FORM_MAC, FORM_REF, MAX_BATCH_ITEMS, readItems, type Item, type RawItem } from "../../src/conversation/batch-items.ts";
 import { hasReplyItem, itemList, readBatchItems, readItemBytes } from "../../src/conversation/item-bytes.ts";
@@ -20,13 +21,7 @@ const event = { conversation_id: "c", event_id: "e1", kind: "note", peer, payloa
 /** Items' encodings back to back, and each one's bytes. */
 function join(items: unknown[]): { bin: Uint8Array; parts: Uint8Array[] } {
   const parts = items.map((i) => new Uint8Array(encode(i)));
-  const bin = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    bin.set(p, at);
-    at += p.length;
-  }
-  return { bin, parts };
+  return { bin: concatBytes(parts), parts };
 }
 
 /** The bad_request a call throws (fails the test when it does not). */
