@@ -337,18 +337,22 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
     src = viewOfBuffer;
     srcWasBuffer = viewedIsBuffer;
   }
-  at = start;
-  stop = end;
-  let v: Got = BAIL;
-  try {
-    v = get(0);
-  } catch {
-    v = BAIL;
-  }
+  const v = getFrom(start, end);
   const ok = v !== BAIL && at === stop;
   src = EMPTY;
   if (viewedBuffer === null) viewOfBuffer = EMPTY; // a large input is not held on to
   return ok ? v : NOT_FAST;
+}
+
+/** One value read from `src[start, end)` (BAIL for what this coder leaves to the general decoder); `at` is then where it ended. */
+function getFrom(start: number, end: number): Got {
+  at = start;
+  stop = end;
+  try {
+    return get(0);
+  } catch {
+    return BAIL;
+  }
 }
 
 /** Where the value {@link fastDecodeNext} decoded last ends (the offset after its last byte). */
@@ -363,14 +367,7 @@ let nextAt = 0;
 export function fastDecodeNext(bytes: Uint8Array, start: number, end: number): unknown {
   src = bytes;
   srcWasBuffer = false;
-  at = start;
-  stop = end;
-  let v: Got = BAIL;
-  try {
-    v = get(0);
-  } catch {
-    v = BAIL;
-  }
+  const v = getFrom(start, end);
   nextAt = at;
   src = EMPTY;
   return v !== BAIL ? v : NOT_FAST;
