@@ -284,4 +284,3 @@ function asHandshakeError(error: unknown): HandshakeError {
   }
   return new HandshakeError("protocol", `bad handshake message: ${errorMessage(error)}`, { cause: error });
 }
-

@@ -45,7 +45,6 @@ export const MAX_KNOWN_SIGNERS = 100_000;
 /** A signer's entry before any verified membership claim of it (see `SignedRecords`). */
 const NO_CLAIM = Number.NEGATIVE_INFINITY;
 
-
 /** A gossip member list's members with a verified signed claim: `holds(id)` while it keeps one, `held()` all (see {@link ClaimPort.attach}). */
 export type SignedMembers = { holds(id: string): boolean; held(): Iterable<string> };
 
