@@ -68,7 +68,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
-import { BATCH_FEATURE, ITEM_BYTES_FEATURE, REPLY_REF_FEATURE, SWIM_DIGEST_FEATURE, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { BATCH_FEATURE, ITEM_BYTES_FEATURE, REPLY_REF_FEATURE, SWIM_DIGEST_FEATURE, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 import { METRICS_ENDPOINT, TrafficCounters, readMetrics, type NodeMetrics } from "./node-metrics.ts";
 
 const log = createLogger("node");
@@ -214,7 +214,7 @@ export class Node {
       // Packed SWIM updates and lean deaths (swim-wire.ts) are offered beside it: every gossip node reads them.
       // Record MACs (`mac`, the key's binding as `mac_key`) are offered by a node that makes them.
       helloFeatures: () => ({
-        ...(this.membership.gossip ? { [SWIM_FEATURE]: true, [SWIM_PACKED_FEATURE]: true, [SWIM_LEAN_FEATURE]: true, [SWIM_DIGEST_FEATURE]: true } : {}),
+        ...(this.membership.gossip ? { [SWIM_FEATURE]: true, [SWIM_PACKED_FEATURE]: true, [SWIM_LEAN_FEATURE]: true, [SWIM_DIGEST_FEATURE]: true, [SWIM_SUM_FEATURE]: true } : {}),
         ...(this.records.macs ? { [MAC_FEATURE]: true, [MAC_KEY_FEATURE]: this.records.macs.binding } : {}),
       }),
     });

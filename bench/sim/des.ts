@@ -144,6 +144,8 @@ export class SimNetwork {
         schedule: (delay, fn) => this.clock.schedule(delay, fn),
         send: (to, message) => this.send(node, to, message),
         random: seededRandom(Math.floor(this.random() * 2 ** 32)),
+        // Every simulated node runs this version: each reads the others' checksums (`swim-sum.ts`).
+        readsSum: () => true,
         onChange: (member, previous) => {
           const wasAlive = previous === "alive";
           const isAlive = member.state === "alive";

@@ -24,7 +24,7 @@ import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { monotonicMs, nowSeconds } from "../util/time.ts";
-import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE } from "../wire/protocol.ts";
+import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { metaOf, peerOf, pickMeta, refusedConnect } from "./gossip-records.ts";
@@ -168,6 +168,7 @@ export class Gossip {
         claims: this.options.claims, members: this.host.table.memberStore?.(), stalled: lag.stalled,
         isRefused: refusedConnect, isTimeout: (error) => error instanceof CallTimeoutError, readsDigest: (to) => this.#offered(this.#targetOf(to), SWIM_DIGEST_FEATURE),
         readsLean: (to) => this.#leans(this.#targetOf(to)),
+        readsSum: (to) => this.#offered(this.#targetOf(to), SWIM_SUM_FEATURE),
         readMeta: (meta) => (isMap(meta) ? meta : undefined),
         // Shared strings and lists: a member's meta is held for as long as the member is.
         keepMeta: (meta) => (isMap(meta) ? sharedMeta(meta) : meta),

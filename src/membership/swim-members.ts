@@ -14,6 +14,7 @@ import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./
 import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
 import { RecentDeaths } from "./swim-deaths.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
+import { memberMix } from "./swim-sum.ts";
 import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
@@ -101,6 +102,13 @@ export class MemberList {
   leaving = false;
   /** Changes made to the list so far (each member's record is stamped with it: see {@link state}). */
   version = 0;
+  /** Changes to the set of members held live (alive or suspect) so far, and when the last was made (the ports' clock, seconds). */
+  liveVersion = 0;
+  liveChangedAt = Number.NEGATIVE_INFINITY;
+  /** The members' share of {@link sum}: the XOR of the mixes of those held live. */
+  #sum = 0;
+  /** This node's own mix (made at the first {@link sum}). */
+  #selfMix: number | null = null;
 
   readonly #config: Readonly<SwimConfig>;
   readonly #ports: SwimPorts;
@@ -176,6 +184,13 @@ export class MemberList {
     return { ...this.#counts };
   }
 
+  /** The checksum of this node's view (`swim-sum.ts`): the ids of the members it holds alive or suspect, and its own unless leaving. */
+  sum(): number {
+    if (this.leaving) return this.#sum;
+    this.#selfMix ??= memberMix(this.#self.id);
+    return (this.#sum ^ this.#selfMix) >>> 0;
+  }
+
   /** Cancel every suspicion timer and drop the kept records (the core stops). */
   clearSuspicions(): void {
     this.#records.clear();
@@ -248,10 +263,12 @@ export class MemberList {
    * {@link MERGED_TRANSMITS} times: re-gossiping it in full made every joiner of a mass join
    * retransmit the whole swarm (N² log N updates that drowned the event loops), while a few
    * transmissions still fill the gaps an epidemic leaves (`cap`: 0 for a catch-up, which every
-   * joiner makes for itself).
+   * joiner makes for itself). With `liveOnly` (an exchange a membership checksum started:
+   * `swim-sum.ts`) only alive records are taken: it fills in members, it spreads no verdict.
    */
-  merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS, corrections?: Corrections): void {
+  merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS, corrections?: Corrections, liveOnly = false): void {
     for (const u of state.members) {
+      if (liveOnly && u.state !== "alive") continue;
       const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
       this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined, spread, undefined, corrections);
     }
@@ -462,10 +479,16 @@ export class MemberList {
     return kept;
   }
 
+  /** Member `m` changed here (it was `previous`; null: new here). */
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number): void {
     if (previous !== m.state) m.since = this.#ports.now();
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
     m.version = ++this.version;
+    if ((previous !== null && !isGone(previous)) !== !isGone(m.state)) {
+      this.#sum ^= memberMix(m.id);
+      this.liveVersion++;
+      this.liveChangedAt = this.#ports.now();
+    }
     if (previous) this.#counts[previous]--;
     this.#counts[m.state]++;
     // Not to be spread (0): a queued older update about it would spread stale news, so it goes too.

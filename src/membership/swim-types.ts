@@ -71,31 +71,29 @@ export interface SwimTarget {
   port: number;
 }
 
+/** What a request (ping, ping-req, gossip) carries besides its updates, to a Bun peer that reads it. */
+export interface SwimRequestExtras {
+  /** The sender's recent deaths as a filter (`swim-deaths.ts`; to peers that read lean deaths): the answer adds the receiver's that it does not hold. */
+  deaths?: Uint8Array;
+  /** The sender's membership checksum (`swim-sum.ts`; to peers that offer `swim_sum`): a receiver whose quiet set of live members differs exchanges digests with it. */
+  sum?: number;
+}
+
 /** "Are you alive?" (direct probe), with piggybacked updates. Answered by an {@link SwimAck}. */
-export interface SwimPing<U = MemberUpdate> {
+export interface SwimPing<U = MemberUpdate> extends SwimRequestExtras {
   kind: "ping";
   from: string;
   /** The member the sender means: a node answers a ping for someone else with a nack. */
   target: string;
   updates: U[];
-  /**
-   * The sender's recent deaths as a filter (`swim-deaths.ts`; Bun peers that read lean deaths):
-   * the answer adds the recent deaths of the receiver's that the filter does not hold.
-   */
-  deaths?: Uint8Array;
 }
 
 /** "Probe `target` for me" (indirect probe). Answered by an ack (it answered) or a nack (it did not). */
-export interface SwimPingReq<U = MemberUpdate> {
+export interface SwimPingReq<U = MemberUpdate> extends SwimRequestExtras {
   kind: "ping_req";
   from: string;
   target: SwimTarget & { id: string };
   updates: U[];
-  /**
-   * The sender's recent deaths as a filter (`swim-deaths.ts`; Bun peers that read lean deaths):
-   * the answer adds the recent deaths of the receiver's that the filter does not hold.
-   */
-  deaths?: Uint8Array;
 }
 
 /**
@@ -131,15 +129,10 @@ export interface SwimPushPull<U = MemberUpdate> {
 }
 
 /** Gossip: updates only, to a few random members; answered by an ack with the receiver's own updates. */
-export interface SwimGossip<U = MemberUpdate> {
+export interface SwimGossip<U = MemberUpdate> extends SwimRequestExtras {
   kind: "gossip";
   from: string;
   updates: U[];
-  /**
-   * The sender's recent deaths as a filter (`swim-deaths.ts`; Bun peers that read lean deaths):
-   * the answer adds the recent deaths of the receiver's that the filter does not hold.
-   */
-  deaths?: Uint8Array;
 }
 
 /** A positive answer, with piggybacked updates. */
@@ -147,6 +140,8 @@ export interface SwimAck<U = MemberUpdate> {
   kind: "ack";
   from: string;
   updates: U[];
+  /** The answerer's membership checksum, when the request carried the asker's (see {@link SwimPing.sum}). */
+  sum?: number;
 }
 
 /** An indirect probe's negative answer: the intermediary is alive, the target did not answer it. */
@@ -231,6 +226,8 @@ export interface SwimPorts {
    * more of them. Default: never.
    */
   readsLean?: (to: SwimTarget) => boolean;
+  /** True when `to` reads membership checksums (its hello offered `swim_sum`, `swim-sum.ts`): requests to it carry this node's. Default: never. */
+  readsSum?: (to: SwimTarget) => boolean;
 }
 
 /**
@@ -369,6 +366,8 @@ export interface SwimStats {
   evidenceProbes: number;
   /** Recent deaths this node added to its answers, the asker's filter not holding them (`swim-deaths.ts`). */
   deathsResent: number;
+  /** Digest exchanges made because a peer's membership checksum differed while this node's set of live members was quiet (`swim-sum.ts`). */
+  sumExchanges: number;
   /** Timeouts waited longer because this node's own event loop was blocked meanwhile. */
   stalls: number;
   /** Gossip messages and push-pull exchanges sent; pings, ping-reqs and push-pulls answered. */

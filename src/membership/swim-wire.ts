@@ -36,6 +36,7 @@ import { fastDecode, fastEncodeInto, NOT_FAST } from "../wire/fast-codec.ts";
 import { peekId } from "./peeked-ids.ts";
 import { isDeathFilter } from "./swim-deaths.ts";
 import { isDigest, isWant } from "./swim-digest.ts";
+import { isSum } from "./swim-sum.ts";
 import { isId, isVersion, MAX_ADDRESS, MAX_PAGE, MAX_UPDATES, readUpdate } from "./swim-read.ts";
 import {
   SWIM_STATES,
@@ -347,12 +348,14 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
   const { updates, malformed } = list;
   // A request's filter of its sender's recent deaths (`swim-deaths.ts`), when it carries one.
   const deaths = isDeathFilter(raw.deaths) ? { deaths: raw.deaths } : undefined;
+  // The sender's membership checksum (`swim-sum.ts`), when it carries one.
+  const sum = isSum(raw.sum) ? { sum: raw.sum } : undefined;
   switch (raw.kind) {
     case "ping":
-      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates, ...deaths }, malformed } : null;
+      return isId(raw.target) ? { message: { kind: "ping", from, target: raw.target, updates, ...deaths, ...sum }, malformed } : null;
     case "ping_req": {
       const target = readTarget(raw.target);
-      return target ? { message: { kind: "ping_req", from, target, updates, ...deaths }, malformed } : null;
+      return target ? { message: { kind: "ping_req", from, target, updates, ...deaths, ...sum }, malformed } : null;
     }
     case "push_pull": {
       const message: SwimPushPull<InboundUpdate> = { kind: "push_pull", from, join: raw.join === true, members: updates };
@@ -366,8 +369,9 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       return { message, malformed };
     }
     case "gossip":
-      return { message: { kind: raw.kind, from, updates, ...deaths }, malformed };
+      return { message: { kind: raw.kind, from, updates, ...deaths, ...sum }, malformed };
     case "ack":
+      return { message: { kind: raw.kind, from, updates, ...sum }, malformed };
     case "nack":
       return { message: { kind: raw.kind, from, updates }, malformed };
     default:

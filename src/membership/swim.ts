@@ -54,6 +54,7 @@ import { MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
+import { SUM_GAP, SUM_QUIET, SumExchanges } from "./swim-sum.ts";
 import {
   DEFAULT_SWIM_CONFIG,
   type MemberUpdate,
@@ -150,14 +151,17 @@ export class SwimCore {
   readonly #wakers = new Set<() => void>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
   #gossipTimer: (() => void) | null = null;
+  /** The exchanges a different checksum starts (see {@link #compare}). */
+  readonly #sums: SumExchanges;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, sumExchanges: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
     this.config = Object.freeze({ ...DEFAULT_SWIM_CONFIG, ...config });
     this.#ports = ports;
+    this.#sums = new SumExchanges(SUM_GAP * this.config.probeInterval);
     // Encoded updates kept for the queue's next messages: a few messages' worth (see EncodedBudget).
     const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
     const measure = ports.measure ?? ((u: MemberUpdate) => estimateBytes(u));
@@ -464,17 +468,20 @@ export class SwimCore {
         // What the message said that this node knows to be refuted goes back first (see #correct).
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
+        this.#compare(message.from, message.sum);
         if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
-        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections)));
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections, message.sum !== undefined)));
       }
       case "gossip": {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
-        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections)));
+        this.#compare(message.from, message.sum);
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections, message.sum !== undefined)));
       }
       case "ping_req": {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
+        this.#compare(message.from, message.sum);
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id, this.#leans(message.target)) };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
@@ -738,15 +745,18 @@ export class SwimCore {
   }
 
   /**
-   * Send and read the answer (its piggybacked updates applied); null on failure (`onError` told) or
-   * after `timeout`. When the answer holds a suspicion or death this node knows to be refuted, the
-   * newer records are sent back to the answerer at once (`correct`: not for an answer to such a
-   * correction itself), as an answer to a request carries them (see `MemberList.#correct`).
+   * Send and read the answer (its piggybacked updates applied; a push-pull's records merged, alive
+   * ones only with `liveOnly`); null on failure (`onError` told) or after `timeout`. When the
+   * answer holds a suspicion or death this node knows to be refuted, the newer records are sent
+   * back to the answerer at once (`correct`: not for an answer to such a correction itself), as an
+   * answer to a request carries them (see `MemberList.#correct`).
    */
-  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void, onError?: (error: unknown) => void, correct = true): Promise<SwimAnswer<InboundUpdate> | null> {
+  async #request(to: SwimTarget, message: SwimMessage, timeout: number, mergeCap?: number, onRefused?: () => void, onError?: (error: unknown) => void, correct = true, liveOnly = false): Promise<SwimAnswer<InboundUpdate> | null> {
     this.#counters.updatesSent += "updates" in message ? message.updates.length : 0;
     // To a peer that reads lean deaths, the filter of this node's recent deaths: the answer adds those it lacks (see #resend).
     if (message.kind !== "push_pull" && this.#leans(to)) message = { ...message, deaths: this.#deathFilter() };
+    // To a peer that reads checksums, this node's: its ack carries its own (see #compare).
+    if (message.kind !== "push_pull" && this.#ports.readsSum?.(to) === true) message = { ...message, sum: this.#list.sum() };
     const sent = this.#ports.send(to, message, timeout).then(
       (raw) => {
         const read = readMessage(raw, this.#ports.readMeta);
@@ -758,8 +768,9 @@ export class SwimCore {
         const answer = read.message;
         // A message of its own: deaths and accusations of this node only (not others' suspicions).
         const corrections = correct && this.#running ? new Corrections(false) : undefined;
-        if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap, corrections);
+        if (answer.kind === "push_pull") this.#list.merge(answer, mergeCap, corrections, liveOnly);
         else this.#applyAll(answer.updates, answer.from, false, corrections);
+        if (answer.kind === "ack") this.#compare(answer.from, answer.sum, to);
         if (corrections && corrections.updates.length > 0) {
           this.#counters.corrections += corrections.updates.length;
           const back: SwimMessage = { kind: "gossip", from: this.id, updates: [...corrections.updates] };
@@ -898,15 +909,43 @@ export class SwimCore {
 
   /**
    * The answer to a digest named members this node holds and the answerer lacks or holds older
-   * (`want`): push them, as a push-pull whose answer is only what changed there since.
+   * (`want`): push them, as a push-pull whose answer is only what changed there since (alive
+   * records only, both ways, with `liveOnly`: see {@link #compare}).
    */
-  #push(target: SwimTarget, answer: SwimPushPull<InboundUpdate>): void {
+  #push(target: SwimTarget, answer: SwimPushPull<InboundUpdate>, liveOnly = false): Promise<unknown> | undefined {
     if (answer.want === undefined || answer.version === undefined || !this.#running) return;
-    const members = wanted(this.#list, answer.want);
+    const members = wanted(this.#list, answer.want).filter((m) => !liveOnly || m.state === "alive");
     if (members.length === 0) return;
     this.#counters.pushPulls++;
     const own = this.#list.claim();
-    void this.#request(target, { kind: "push_pull", from: this.id, join: false, members: [own, ...members], since: answer.version }, this.#pushPullTimeout());
+    return this.#request(target, { kind: "push_pull", from: this.id, join: false, members: [own, ...members], since: answer.version }, this.#pushPullTimeout(), undefined, undefined, undefined, true, liveOnly);
+  }
+
+  /**
+   * Member `from` sent its membership checksum (`swim-sum.ts`; `to`: where it answered from). When
+   * it differs from this node's and this node's set of live members has not changed for
+   * {@link SUM_QUIET} probe intervals (gossip has stopped bringing it members or deaths, yet the two
+   * views differ), exchange digests with `from`: each side then gets what it lacks or holds older.
+   * One at a time, and further apart after each exchange that changed nothing here (`SumExchanges`).
+   */
+  #compare(from: string, sum: number | undefined, to?: SwimTarget): void {
+    if (sum === undefined || !this.#running || !this.joined) return;
+    const now = this.#ports.now();
+    if (sum === this.#list.sum() || now - this.#list.liveChangedAt < SUM_QUIET * this.config.probeInterval || !this.#sums.ready(now, this.#list.liveVersion)) return;
+    const m = this.#list.members.get(from);
+    if (m === undefined || m.state !== "alive") return;
+    const target: SwimTarget = to === undefined ? m : { id: m.id, address: to.address, port: to.port };
+    this.#sums.begin(this.#list.liveVersion);
+    this.#counters.sumExchanges++;
+    this.#counters.pushPulls++;
+    // Alive records only, both ways: an exchange a checksum started fills in members, it spreads no
+    // verdict (a death one side holds of a member that has not refuted yet would reach the other as
+    // a suspicion, and exchanges every few seconds would carry a loaded swarm's false deaths further).
+    const timeout = this.#pushPullTimeout();
+    void this.#request(target, this.#exchangeRequest(target, false, true), timeout, undefined, undefined, undefined, true, true).then(async (answer) => {
+      if (answer?.kind === "push_pull") await this.#push(target, answer, true);
+      this.#sums.end(this.#ports.now(), this.#list.liveVersion, this.#pushPullDelay());
+    });
   }
 
   /**
@@ -945,9 +984,13 @@ export class SwimCore {
     this.#list.applyRelayed(updates, from, RELAYED_NEWCOMER_TRANSMITS, echo, corrections);
   }
 
-  /** An ack to member `to`, with `corrections` (see {@link #corrected}) first; `lean`: the asker reads lean deaths. */
-  #ack(to: string, lean: boolean, corrections?: Corrections): SwimAnswer {
-    return { kind: "ack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(to, lean)) };
+  /**
+   * An ack to member `to`, with `corrections` (see {@link #corrected}) first; `lean`: the asker
+   * reads lean deaths; `sum`: with this node's membership checksum (the request carried the asker's).
+   */
+  #ack(to: string, lean: boolean, corrections?: Corrections, sum = false): SwimAnswer {
+    const updates = this.#corrected(corrections, this.#piggyback(to, lean));
+    return sum ? { kind: "ack", from: this.id, updates, sum: this.#list.sum() } : { kind: "ack", from: this.id, updates };
   }
 
   /**

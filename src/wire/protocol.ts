@@ -62,6 +62,16 @@ export const SWIM_DIGEST_FEATURE = "swim_digest";
  */
 export const SWIM_LEAN_FEATURE = "swim_lean";
 
+/**
+ * The hello feature of a Bun node that reads a membership checksum (`sum`, an unsigned 32-bit
+ * integer: the ids of the members its sender holds live, `membership/swim-sum.ts`) on SWIM's
+ * pings, ping-reqs and gossip, and answers a ping or gossip that carried one with
+ * an ack carrying its own (docs/membership.md). A node puts its checksum on a request only to a peer
+ * whose hello answer carried it, and on an ack only when the request had one. Offered in the hello
+ * answer only, beside {@link SWIM_FEATURE}.
+ */
+export const SWIM_SUM_FEATURE = "swim_sum";
+
 /** The unpublished endpoints of gossip membership, by SWIM message kind (each takes one `message` map). */
 export const SWIM_ENDPOINTS = {
   ping: "_synapse.swim.ping",

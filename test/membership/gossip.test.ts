@@ -364,6 +364,19 @@ describe("membership - gossip among Bun peers", () => {
     expect((request.members as unknown[]).map((u) => readWhole(u)?.id)).toEqual([b!.id]);
   });
 
+  test("gossip nodes offer swim_sum in their hello; their requests carry their membership checksum, and a settled swarm's checksums agree", async () => {
+    const [a, b, c] = await swarm(3);
+    const hello = (await new Client("127.0.0.1", a!.port, { timeout: 2 }).call("_synapse.hello", { features: ["multiplex"] })) as Record<string, unknown>;
+    expect(hello).toMatchObject({ swim_sum: true });
+    const atB = received(b!);
+    const sumFrom = (node: Node) => atB.findLast((m) => m.from === node.id && m.kind !== "push_pull" && typeof m.sum === "number")?.sum;
+    await eventually(() => sumFrom(a!) !== undefined && sumFrom(c!) !== undefined, 10_000, "requests from a and c with their checksums");
+    // b's own, as its ack to a request that carried one gives it.
+    const ack = (await b!.membership.gossip!.receive("gossip", { kind: "gossip", from: a!.id, updates: [], sum: 0 }, "127.0.0.1")) as { sum?: number };
+    expect(typeof ack.sum).toBe("number");
+    await eventually(() => sumFrom(a!) === ack.sum && sumFrom(c!) === ack.sum, 10_000, "a's and c's checksums to equal b's");
+  });
+
   test("a node's new capability reaches its peers by an alive update", async () => {
     const [a, b] = await swarm(2);
     b!.capability("fresh");
