@@ -102,9 +102,8 @@ export class MemberList {
   leaving = false;
   /** Changes made to the list so far (each member's record is stamped with it: see {@link state}). */
   version = 0;
-  /** Changes to the set of members held live (alive or suspect) so far, and when the last was made (the ports' clock, seconds). */
+  /** Changes to the set of members held live (alive or suspect) so far. */
   liveVersion = 0;
-  liveChangedAt = Number.NEGATIVE_INFINITY;
   /** The members' share of {@link sum}: the XOR of the mixes of those held live. */
   #sum = 0;
   /** This node's own mix (made at the first {@link sum}). */
@@ -487,7 +486,6 @@ export class MemberList {
     if ((previous !== null && !isGone(previous)) !== !isGone(m.state)) {
       this.#sum ^= memberMix(m.id);
       this.liveVersion++;
-      this.liveChangedAt = this.#ports.now();
     }
     if (previous) this.#counts[previous]--;
     this.#counts[m.state]++;

@@ -11,20 +11,21 @@
  *
  * Gossip leaves a tail: in a 1,000-node join, seconds after the last join, a few (node, member)
  * pairs out of a million were still unknown, or held dead after a refutation the holder missed, and
- * the periodic full exchange was minutes away (30 s scaled up past 32 members). A node whose set of
- * live members has not changed for {@link SUM_QUIET} probe intervals (the epidemic has stopped
- * bringing it members or deaths; suspicions and refutations do not count, a loaded swarm has them
- * all the time) and that meets a peer with another sum exchanges digests with that peer: each side
- * gets what it lacks or holds older. While members still come and go no exchange is made, so a
- * join or a kill costs nothing more; in a settled swarm the sums agree and nothing is sent. In the
- * spirit of ringpop's membership checksums, which its pings carry for the same reason.
+ * the periodic full exchange was minutes away (30 s scaled up past 32 members). A node that meets a
+ * peer with another sum, and still meets one {@link SUM_WAIT} probe intervals later without its
+ * own set of live members having changed meanwhile (gossip, which usually brings a change to every
+ * node within a second, has not brought it this one; suspicions and refutations do not count, a
+ * loaded swarm has them all the time), exchanges digests with that peer: each side gets what it
+ * lacks. While members still come and go no exchange is made, so a join or a kill costs little
+ * more; in a settled swarm the sums agree and nothing is sent. In the spirit of ringpop's
+ * membership checksums, which its pings carry for the same reason.
  *
  * @module
  */
 import { idHash } from "./swim-digest.ts";
 
-/** Probe intervals without a change in this node's set of live members before a different sum makes an exchange. */
-export const SUM_QUIET = 1;
+/** Probe intervals a difference must last (this node's set of live members unchanged meanwhile) before it makes an exchange. */
+export const SUM_WAIT = 1;
 /** Probe intervals between two such exchanges at least; doubled after each that changed nothing. */
 export const SUM_GAP = 2;
 
@@ -47,38 +48,49 @@ export function isSum(raw: unknown): raw is number {
 }
 
 /**
- * When a node that met a different sum may start an exchange: one at a time, at least
- * {@link SUM_GAP} probe intervals apart, the gap doubled (up to `max`) after each exchange that
- * changed nothing in this node's set of live members, and back to its shortest once that set
- * changes (by an exchange or by gossip; `version` counts its changes). Two views that cannot agree (a member one side may not hold) then cost an
- * exchange every few minutes, not every few seconds.
+ * When a node that meets a different sum may start an exchange: once the difference has lasted
+ * `wait` seconds (from the first different sum met since its set of live members last changed),
+ * one at a time, at least `gap` seconds apart, the gap doubled (up to `max`) after each exchange
+ * that changed nothing in that set, and back to `gap` once it changes (by an exchange or by
+ * gossip; `version` counts its changes). Two views that cannot agree (a member one side may not
+ * hold) then cost an exchange every few minutes, not every few seconds.
  */
 export class SumExchanges {
   #busy = false;
   #gap: number;
   #endedAt = Number.NEGATIVE_INFINITY;
-  /** The view's version when the last exchange ended. */
+  /** The set's version when the last exchange ended. */
   #version = -1;
+  /** The set's version when a different sum was first met since it changed, and when. */
+  #seenVersion = -1;
+  #seenAt = 0;
 
-  /** `gap`: the shortest gap, in seconds. */
-  constructor(private readonly gap: number) {
+  /** `gap` and `wait` in seconds. */
+  constructor(
+    private readonly gap: number,
+    private readonly wait: number,
+  ) {
     this.#gap = gap;
   }
 
-  /** True when an exchange may start at `now`, the view at `version`. */
-  ready(now: number, version: number): boolean {
-    if (this.#busy) return false;
+  /** A different sum was met at `now`, this node's set of live members at `version`: true when an exchange may start. */
+  differs(now: number, version: number): boolean {
+    if (version !== this.#seenVersion) {
+      this.#seenVersion = version;
+      this.#seenAt = now;
+    }
+    if (this.#busy || now - this.#seenAt < this.wait) return false;
     if (version !== this.#version) this.#gap = this.gap;
     return now >= this.#endedAt + this.#gap;
   }
 
-  /** An exchange started, the view at `version`. */
+  /** An exchange started, the set at `version`. */
   begin(version: number): void {
     this.#busy = true;
     this.#version = version;
   }
 
-  /** The exchange ended at `now`, the view at `version`; `max`: the longest gap, seconds. */
+  /** The exchange ended at `now`, the set at `version`; `max`: the longest gap, seconds. */
   end(now: number, version: number, max: number): void {
     this.#busy = false;
     this.#gap = version !== this.#version ? this.gap : Math.min(Math.max(max, this.gap), this.#gap * 2);

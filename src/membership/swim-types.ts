@@ -75,7 +75,7 @@ export interface SwimTarget {
 export interface SwimRequestExtras {
   /** The sender's recent deaths as a filter (`swim-deaths.ts`; to peers that read lean deaths): the answer adds the receiver's that it does not hold. */
   deaths?: Uint8Array;
-  /** The sender's membership checksum (`swim-sum.ts`; to peers that offer `swim_sum`): a receiver whose quiet set of live members differs exchanges digests with it. */
+  /** The sender's membership checksum (`swim-sum.ts`; to peers that offer `swim_sum`): a receiver that keeps meeting another one with no change to its own set of live members exchanges digests with it. */
   sum?: number;
 }
 
@@ -366,7 +366,7 @@ export interface SwimStats {
   evidenceProbes: number;
   /** Recent deaths this node added to its answers, the asker's filter not holding them (`swim-deaths.ts`). */
   deathsResent: number;
-  /** Digest exchanges made because a peer's membership checksum differed while this node's set of live members was quiet (`swim-sum.ts`). */
+  /** Digest exchanges made because peers' membership checksums kept differing from this node's, its set of live members unchanged (`swim-sum.ts`). */
   sumExchanges: number;
   /** Timeouts waited longer because this node's own event loop was blocked meanwhile. */
   stalls: number;

@@ -54,7 +54,7 @@ import { MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
-import { SUM_GAP, SUM_QUIET, SumExchanges } from "./swim-sum.ts";
+import { SUM_GAP, SUM_WAIT, SumExchanges } from "./swim-sum.ts";
 import {
   DEFAULT_SWIM_CONFIG,
   type MemberUpdate,
@@ -161,7 +161,7 @@ export class SwimCore {
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
     this.config = Object.freeze({ ...DEFAULT_SWIM_CONFIG, ...config });
     this.#ports = ports;
-    this.#sums = new SumExchanges(SUM_GAP * this.config.probeInterval);
+    this.#sums = new SumExchanges(SUM_GAP * this.config.probeInterval, SUM_WAIT * this.config.probeInterval);
     // Encoded updates kept for the queue's next messages: a few messages' worth (see EncodedBudget).
     const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
     const measure = ports.measure ?? ((u: MemberUpdate) => estimateBytes(u));
@@ -923,15 +923,15 @@ export class SwimCore {
 
   /**
    * Member `from` sent its membership checksum (`swim-sum.ts`; `to`: where it answered from). When
-   * it differs from this node's and this node's set of live members has not changed for
-   * {@link SUM_QUIET} probe intervals (gossip has stopped bringing it members or deaths, yet the two
-   * views differ), exchange digests with `from`: each side then gets what it lacks or holds older.
-   * One at a time, and further apart after each exchange that changed nothing here (`SumExchanges`).
+   * it differs from this node's, and a different one was met {@link SUM_WAIT} probe intervals ago
+   * already with no change to this node's set of live members since (gossip has not brought the
+   * difference), exchange digests with `from`: each side then gets the members it lacks. One at a
+   * time, and further apart after each exchange that changed nothing here (`SumExchanges`).
    */
   #compare(from: string, sum: number | undefined, to?: SwimTarget): void {
     if (sum === undefined || !this.#running || !this.joined) return;
     const now = this.#ports.now();
-    if (sum === this.#list.sum() || now - this.#list.liveChangedAt < SUM_QUIET * this.config.probeInterval || !this.#sums.ready(now, this.#list.liveVersion)) return;
+    if (sum === this.#list.sum() || !this.#sums.differs(now, this.#list.liveVersion)) return;
     const m = this.#list.members.get(from);
     if (m === undefined || m.state !== "alive") return;
     const target: SwimTarget = to === undefined ? m : { id: m.id, address: to.address, port: to.port };

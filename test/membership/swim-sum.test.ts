@@ -1,6 +1,6 @@
 /**
- * Membership checksums (`swim-sum.ts`): a node whose quiet view differs from a peer's exchanges
- * digests with it, and so gets what gossip left it without long before the periodic exchange; views
+ * Membership checksums (`swim-sum.ts`): a node that keeps meeting another checksum, its own set of
+ * live members unchanged, exchanges digests with a peer that holds it, and so gets what gossip left it without long before the periodic exchange; views
  * that agree send nothing more; views that cannot agree back off; nothing is sent to a peer that
  * does not read checksums.
  */
@@ -200,7 +200,10 @@ describe("membership checksums", () => {
     await clock.run(3);
     sent.length = 0;
     exchanging = true;
-    // b's ping with another sum: a's set of live members has been quiet for 3 s.
+    // b's pings with another sum, 2 s apart, a's set of live members unchanged meanwhile.
+    await core.handle({ kind: "ping", from: "b", target: "a", updates: [], sum: 12345 });
+    await clock.run(2);
+    expect(core.stats().sumExchanges).toBe(0);
     await core.handle({ kind: "ping", from: "b", target: "a", updates: [], sum: 12345 });
     await clock.run(1);
     expect(core.stats().sumExchanges).toBe(1);
@@ -221,30 +224,35 @@ describe("membership checksums", () => {
     expect((readMessage({ kind: "nack", from: "b", updates: [], sum: 3 })?.message as { sum?: number }).sum).toBeUndefined();
   });
 
-  test("exchanges one at a time, further apart after each that changed nothing here, back to the shortest gap once the view changes", () => {
-    const x = new SumExchanges(2);
-    expect(x.ready(0, 1)).toBe(true);
-    x.begin(1);
-    expect(x.ready(0.5, 1)).toBe(false);
-    x.end(1, 1, 30); // nothing changed: the gap doubles
-    expect(x.ready(4.9, 1)).toBe(false);
-    expect(x.ready(5, 1)).toBe(true);
-    x.begin(1);
-    x.end(5, 1, 30); // 8 s now
-    expect(x.ready(12.9, 1)).toBe(false);
-    expect(x.ready(13, 1)).toBe(true);
-    // The view changed since (gossip brought news): the shortest gap again.
-    expect(x.ready(7, 2)).toBe(true);
+  test("an exchange waits until a difference has lasted, with no change here meanwhile; one at a time; further apart after each that changed nothing, back to the shortest gap once the set changes", () => {
+    const x = new SumExchanges(2, 2);
+    // First met at 10 (the set at version 1): not before 12.
+    expect(x.differs(10, 1)).toBe(false);
+    expect(x.differs(11.9, 1)).toBe(false);
+    // The set changed (gossip brought news): the wait starts again.
+    expect(x.differs(12, 2)).toBe(false);
+    expect(x.differs(13.9, 2)).toBe(false);
+    expect(x.differs(14, 2)).toBe(true);
     x.begin(2);
-    x.end(7, 3, 30); // this one changed the view: the shortest gap
-    expect(x.ready(8.9, 3)).toBe(false);
-    expect(x.ready(9, 3)).toBe(true);
+    expect(x.differs(14.5, 2)).toBe(false); // one at a time
+    x.end(15, 2, 30); // nothing changed: the gap doubles to 4
+    expect(x.differs(18.9, 2)).toBe(false);
+    expect(x.differs(19, 2)).toBe(true);
+    x.begin(2);
+    x.end(19, 2, 30); // 8 now
+    expect(x.differs(26.9, 2)).toBe(false);
+    expect(x.differs(27, 2)).toBe(true);
+    x.begin(2);
+    x.end(27, 3, 30); // this one changed the set: the shortest gap, once the new set's difference has lasted
+    expect(x.differs(28, 3)).toBe(false);
+    expect(x.differs(29.9, 3)).toBe(false);
+    expect(x.differs(30, 3)).toBe(true);
     // Capped at `max`.
-    for (let i = 0, t = 9; i < 10; i++, t += 100) {
+    for (let i = 0, t = 100; i < 10; i++, t += 100) {
       x.begin(3);
       x.end(t, 3, 30);
     }
-    expect(x.ready(909 + 29.9, 3)).toBe(false);
-    expect(x.ready(909 + 30, 3)).toBe(true);
+    expect(x.differs(1000 + 29.9, 3)).toBe(false);
+    expect(x.differs(1000 + 30, 3)).toBe(true);
   });
 });
