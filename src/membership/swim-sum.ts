@@ -15,10 +15,12 @@
  * peer with another sum, and still meets one {@link SUM_WAIT} probe intervals later without its
  * own set of live members having changed meanwhile (gossip, which usually brings a change to every
  * node within a second, has not brought it this one; suspicions and refutations do not count, a
- * loaded swarm has them all the time), exchanges digests with that peer: each side gets what it
- * lacks. While members still come and go no exchange is made, so a join or a kill costs little
- * more; in a settled swarm the sums agree and nothing is sent. In the spirit of ringpop's
- * membership checksums, which its pings carry for the same reason.
+ * loaded swarm has them all the time), exchanges digests with that peer: each side gets the
+ * members it lacks, in alive records only (no verdict spreads this way), and a few members the
+ * peer holds alive and this node dead are pinged directly, their death first, so that a live one
+ * refutes ({@link SUM_DOUBTS}). While members still come and go no exchange is made, so a join
+ * or a kill costs little more; in a settled swarm the sums agree and nothing is sent. In the
+ * spirit of ringpop's membership checksums, which its pings carry for the same reason.
  *
  * @module
  */
@@ -26,6 +28,11 @@ import { idHash } from "./swim-digest.ts";
 
 /** Probe intervals a difference must last (this node's set of live members unchanged meanwhile) before it makes an exchange. */
 export const SUM_WAIT = 1;
+/**
+ * Members a checksum's exchange found alive at the peer and held dead here that this node then
+ * asks directly, at most, each a ping with its death first (a live one refutes in its ack).
+ */
+export const SUM_DOUBTS = 4;
 /** Probe intervals between two such exchanges at least; doubled after each that changed nothing. */
 export const SUM_GAP = 2;
 

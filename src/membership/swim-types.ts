@@ -368,6 +368,8 @@ export interface SwimStats {
   deathsResent: number;
   /** Digest exchanges made because peers' membership checksums kept differing from this node's, its set of live members unchanged (`swim-sum.ts`). */
   sumExchanges: number;
+  /** Of their findings, members held dead here and alive at the peer, pinged with their death first (`swim-sum.ts`). */
+  sumDoubts: number;
   /** Timeouts waited longer because this node's own event loop was blocked meanwhile. */
   stalls: number;
   /** Gossip messages and push-pull exchanges sent; pings, ping-reqs and push-pulls answered. */

@@ -54,7 +54,7 @@ import { MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
-import { SUM_GAP, SUM_WAIT, SumExchanges } from "./swim-sum.ts";
+import { SUM_DOUBTS, SUM_GAP, SUM_WAIT, SumExchanges } from "./swim-sum.ts";
 import {
   DEFAULT_SWIM_CONFIG,
   type MemberUpdate,
@@ -155,7 +155,7 @@ export class SwimCore {
   readonly #sums: SumExchanges;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, sumExchanges: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -914,11 +914,34 @@ export class SwimCore {
    */
   #push(target: SwimTarget, answer: SwimPushPull<InboundUpdate>, liveOnly = false): Promise<unknown> | undefined {
     if (answer.want === undefined || answer.version === undefined || !this.#running) return;
-    const members = wanted(this.#list, answer.want).filter((m) => !liveOnly || m.state === "alive");
+    const all = wanted(this.#list, answer.want);
+    if (liveOnly) this.#doubt(all);
+    const members = liveOnly ? all.filter((m) => m.state === "alive") : all;
     if (members.length === 0) return;
     this.#counters.pushPulls++;
     const own = this.#list.claim();
     return this.#request(target, { kind: "push_pull", from: this.id, join: false, members: [own, ...members], since: answer.version }, this.#pushPullTimeout(), undefined, undefined, undefined, true, liveOnly);
+  }
+
+  /**
+   * Members a checksum's exchange found that the peer holds alive (it wanted them) and this node
+   * holds dead: ask a few of them directly ({@link SUM_DOUBTS}), each a ping with its death first,
+   * as a probe of a suspect carries its suspicion. A live one refutes in its ack, which this node
+   * takes and spreads at once (a refuted death is hurried); a dead one does not answer, or its
+   * port refuses, and nothing changes. In a loaded swarm's storms of false deaths, most members
+   * held dead had not heard of it yet, and the swarm waited for them to.
+   */
+  #doubt(members: readonly MemberUpdate[]): void {
+    let asked = 0;
+    for (const u of members) {
+      if (asked >= SUM_DOUBTS) break;
+      const m = this.#list.members.get(u.id);
+      if (m?.state !== "dead") continue;
+      asked++;
+      this.#counters.sumDoubts++;
+      const ping: SwimMessage = { kind: "ping", from: this.id, target: m.id, updates: [{ ...this.#list.update(m), from: m.from ?? this.id }] };
+      void this.#request(m, ping, this.#awareness.scale(this.config.probeTimeout));
+    }
   }
 
   /**

@@ -161,7 +161,7 @@ describe("membership checksums", () => {
     core.stop();
   });
 
-  test("an exchange a checksum started takes and pushes alive records only: it fills in members, it spreads no death", async () => {
+  test("an exchange a checksum started takes and pushes alive records only (it fills in members, it spreads no death), and asks a member the peer holds alive and this node dead directly", async () => {
     const clock = new SimClock();
     const sent: SwimMessage[] = [];
     const claim = (id: string, incarnation: number, port: number): MemberUpdate => ({ id, incarnation, state: "alive", address: "10.0.0.1", port, meta: { name: id } });
@@ -181,6 +181,11 @@ describe("membership checksums", () => {
       schedule: (d, fn) => clock.schedule(d, fn),
       send: async (to, message) => {
         sent.push(message);
+        // y, held dead at a, is alive: told of its death, it refutes in its ack (a new incarnation).
+        if (message.kind === "ping" && to.id === "y") {
+          const told = message.updates[0];
+          return { kind: "ack", from: "y", updates: told?.id === "y" && told.state === "dead" ? [claim("y", told.incarnation + 1, 7)] : [] };
+        }
         if (message.kind !== "push_pull") return { kind: "ack", from: to.id, updates: [] };
         // Before the checksum's exchange (the join, its catch-up): b's own claim.
         if (!exchanging) return { kind: "push_pull", from: "b", join: false, version: 1, members: [claim("b", 1, 2)] };
@@ -212,6 +217,11 @@ describe("membership checksums", () => {
     expect(core.member("z")?.state).toBe("alive");
     const push = sent.find((m) => m.kind === "push_pull" && m.since !== undefined) as { members: MemberUpdate[] } | undefined;
     expect(push?.members.map((u) => [u.id, u.state])).toEqual([["a", "alive"], ["x", "alive"]]);
+    // y, wanted by b (b holds it alive) and dead here, was asked directly, its death first: it refuted.
+    const toY = sent.find((m) => m.kind === "ping" && m.target === "y") as { updates: MemberUpdate[] } | undefined;
+    expect(toY?.updates[0]).toMatchObject({ id: "y", state: "dead", incarnation: 1 });
+    expect(core.stats().sumDoubts).toBe(1);
+    expect(core.member("y")).toMatchObject({ state: "alive", incarnation: 2 });
     core.stop();
   });
 
