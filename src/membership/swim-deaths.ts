@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { fmix32 } from "../util/hash.ts";
 
 /** Probe intervals back that the deaths an answer adds reach (the asker's filter holds twice as far). */
 export const RESEND_WINDOW = 10;
@@ -98,9 +99,9 @@ export class RecentDeaths {
     const salt2 = Math.imul(salt, 0x9e3779b9);
     for (let i = this.#entries.length - recent; i < this.#entries.length; i++) {
       const e = this.#entries[i]!;
-      setBits(out, bits, mix(e.h1 ^ salt), mix(e.h2 ^ salt2) | 1);
+      setBits(out, bits, fmix32(e.h1 ^ salt), fmix32(e.h2 ^ salt2) | 1);
     }
-    for (let i = 0; i < others.length; i += 2) setBits(out, bits, mix(others[i]! ^ salt), mix(others[i + 1]! ^ salt2) | 1);
+    for (let i = 0; i < others.length; i += 2) setBits(out, bits, fmix32(others[i]! ^ salt), fmix32(others[i + 1]! ^ salt2) | 1);
     return out;
   }
 
@@ -128,7 +129,7 @@ export class RecentDeaths {
 export function saltsOf(id: string): () => number {
   const base = hashId(id)[0];
   let n = 0;
-  return () => mix(base ^ Math.imul(++n, 0x9e3779b9));
+  return () => fmix32(base ^ Math.imul(++n, 0x9e3779b9));
 }
 
 /** True for a filter as the network may carry it: a `bin` of a salt and no bits, or a power of two bytes of at least 32. */
@@ -139,8 +140,8 @@ export function isDeathFilter(value: unknown): value is Uint8Array {
 }
 
 function held(filter: Uint8Array, bits: number, salt: number, h1: number, h2: number): boolean {
-  const a = mix(h1 ^ salt);
-  const b = mix(h2 ^ Math.imul(salt, 0x9e3779b9)) | 1;
+  const a = fmix32(h1 ^ salt);
+  const b = fmix32(h2 ^ Math.imul(salt, 0x9e3779b9)) | 1;
   for (let i = 0; i < K; i++) {
     const bit = (a + Math.imul(i, b)) >>> 0 & (bits - 1);
     if ((filter[4 + (bit >>> 3)]! & (1 << (bit & 7))) === 0) return false;
@@ -166,14 +167,4 @@ function hashId(id: string): [number, number] {
     h2 = Math.imul(h2 ^ c, 0x01000193);
   }
   return [h1 >>> 0, h2 >>> 0];
-}
-
-/** MurmurHash3's 32-bit finalizer. */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { fmix32 } from "../util/hash.ts";
 import { idHash } from "./swim-digest.ts";
 
 /** Probe intervals a difference must last (this node's set of live members unchanged meanwhile) before it makes an exchange. */
@@ -39,14 +40,7 @@ export const SUM_GAP = 2;
 /** One live member's share of a sum: its id mixed into 32 bits. */
 export function memberMix(id: string): number {
   const h = idHash(id);
-  let x = (h >>> 0) ^ Math.imul(Math.floor(h / 0x1_0000_0000), 0x9e3779b1);
-  // murmur3's finaliser
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
+  return fmix32((h >>> 0) ^ Math.imul(Math.floor(h / 0x1_0000_0000), 0x9e3779b1));
 }
 
 /** True for a sum as the network may carry it. */

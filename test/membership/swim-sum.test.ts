@@ -134,7 +134,6 @@ describe("membership checksums", () => {
   test("only to peers that read them: requests carry the checksum where the port says so, and an ack only when the request had one", async () => {
     const clock = new SimClock();
     const sent: SwimMessage[] = [];
-    let exchanging = false;
     const core = new SwimCore({ id: "a", address: "10.0.0.1", port: 1 }, {
       now: () => clock.now,
       schedule: (d, fn) => clock.schedule(d, fn),
