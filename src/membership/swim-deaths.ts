@@ -64,6 +64,11 @@ export class RecentDeaths {
     }
   }
 
+  /** When the newest death remembered was taken (seconds; -Infinity for none). */
+  get latest(): number {
+    return this.#entries.at(-1)?.at ?? Number.NEGATIVE_INFINITY;
+  }
+
   /** Deaths remembered now (for tests). */
   get size(): number {
     return this.#entries.length;
@@ -130,6 +135,11 @@ export function saltsOf(id: string): () => number {
   const base = hashId(id)[0];
   let n = 0;
   return () => fmix32(base ^ Math.imul(++n, 0x9e3779b9));
+}
+
+/** True when a filter (one {@link isDeathFilter} accepts) holds any death: bits after its salt. */
+export function holdsDeaths(filter: Uint8Array): boolean {
+  return filter.length > 4;
 }
 
 /** True for a filter as the network may carry it: a `bin` of a salt and no bits, or a power of two bytes of at least 32. */

@@ -18,9 +18,11 @@
  * loaded swarm has them all the time), exchanges digests with that peer: each side gets the
  * members it lacks, in alive records only (no verdict spreads this way), and a few members the
  * peer holds alive and this node dead are pinged directly, their death first, so that a live one
- * refutes ({@link SUM_DOUBTS}). While members still come and go no exchange is made, so a join
- * or a kill costs little more; in a settled swarm the sums agree and nothing is sent. In the
- * spirit of ringpop's membership checksums, which its pings carry for the same reason.
+ * refutes ({@link SUM_DOUBTS}). While members still come and go no exchange is made, nor while
+ * deaths are in flight (taken here lately, or held by the sender's filter of recent deaths: an
+ * exchange of alive records cannot settle those), so a join or a kill costs little more; in a
+ * settled swarm the sums agree and nothing is sent. In the spirit of ringpop's membership
+ * checksums, which its pings carry for the same reason.
  *
  * @module
  */

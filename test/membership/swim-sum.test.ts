@@ -201,7 +201,8 @@ describe("membership checksums", () => {
     for (const [id, port] of [["m", 3], ["x", 6], ["z", 8]] as const) core.learn(claim(id, 1, port));
     core.learn(claim("y", 1, 7));
     core.learn({ ...claim("y", 1, 7), state: "dead", from: "a" });
-    await clock.run(3);
+    // Past the window of recent deaths (10 probe intervals): y's death is no longer in flight.
+    await clock.run(11);
     sent.length = 0;
     exchanging = true;
     // b's pings with another sum, 2 s apart, a's set of live members unchanged meanwhile.
@@ -221,6 +222,40 @@ describe("membership checksums", () => {
     expect(toY?.updates[0]).toMatchObject({ id: "y", state: "dead", incarnation: 1 });
     expect(core.stats().sumDoubts).toBe(1);
     expect(core.member("y")).toMatchObject({ state: "alive", incarnation: 2 });
+    core.stop();
+  });
+
+  test("no exchange while deaths are in flight: this node took one lately, or the request's filter of its sender's recent deaths holds some", async () => {
+    const clock = new SimClock();
+    const claim = (id: string, port: number): MemberUpdate => ({ id, incarnation: 1, state: "alive", address: "10.0.0.1", port, meta: { name: id } });
+    const core = new SwimCore({ id: "a", address: "10.0.0.1", port: 1 }, {
+      now: () => clock.now,
+      schedule: (d, fn) => clock.schedule(d, fn),
+      send: async (to, message) => (message.kind === "push_pull" ? { kind: "push_pull", from: "b", join: false, version: 1, members: [claim("b", 2)] } : { kind: "ack", from: to.id, updates: [] }),
+      readsSum: () => true,
+    });
+    core.start();
+    await core.join({ id: "b", address: "10.0.0.1", port: 2 });
+    core.learn(claim("k", 3));
+    core.learn({ ...claim("k", 3), state: "dead", from: "a" });
+    const twice = async (extra: Record<string, unknown> = {}): Promise<void> => {
+      await core.handle({ kind: "ping", from: "b", target: "a", updates: [], sum: 99, ...extra });
+      await clock.run(1.5);
+      await core.handle({ kind: "ping", from: "b", target: "a", updates: [], sum: 99, ...extra });
+      await clock.run(0.5);
+    };
+    // k died here a moment ago: the difference is left to gossip.
+    await twice();
+    expect(core.stats().sumExchanges).toBe(0);
+    await clock.run(10);
+    // The sender's filter holds recent deaths (its salt, then 32 bytes of bits): left alone too.
+    const filter = new Uint8Array(36);
+    filter[5] = 1;
+    await twice({ deaths: filter });
+    expect(core.stats().sumExchanges).toBe(0);
+    // Its filter empty (the salt alone), and none here for 10 probe intervals: an exchange.
+    await twice({ deaths: new Uint8Array(4) });
+    expect(core.stats().sumExchanges).toBe(1);
     core.stop();
   });
 
