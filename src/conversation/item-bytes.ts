@@ -10,9 +10,9 @@
  *
  * @module
  */
-import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readItems, type RawItem, type WireItem } from "./batch-items.ts";
-import { decode, encode } from "../wire/codec.ts";
-import { NOT_FAST, NOT_PLAIN, decodedEnd, fastDecodeNext, fastEncodeInto } from "../wire/fast-codec.ts";
+import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readItems, type RawItem } from "./batch-items.ts";
+import { decode } from "../wire/codec.ts";
+import { NOT_FAST, decodedEnd, fastDecodeNext } from "../wire/fast-codec.ts";
 import { skipValue } from "../wire/msgpack-skip.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { createLogger } from "../log.ts";
@@ -141,25 +141,6 @@ function wholeEvent(e: unknown): boolean {
     wholePeer(e.peer)
   );
 }
-
-/** Where items are encoded (grown as needed, let go of when it grew past {@link SCRATCH_KEPT}). */
-let scratch = new Uint8Array(16 * 1024);
-const SCRATCH_KEPT = 256 * 1024;
-
-/** An item's MessagePack bytes (its own array). */
-export function encodeItem(wire: WireItem): Uint8Array {
-  for (;;) {
-    const end = fastEncodeInto(wire, scratch, 0, scratch.length);
-    if (end >= 0) {
-      const bytes = scratch.slice(0, end);
-      if (scratch.length > SCRATCH_KEPT) scratch = new Uint8Array(16 * 1024);
-      return bytes;
-    }
-    if (end === NOT_PLAIN) return encode(wire).slice(); // the general codec's (its bytes are a view of its slab)
-    scratch = new Uint8Array(scratch.length * 2);
-  }
-}
-
 
 /** The bytes of `{reply: ...}`'s start: a map of one key, the 5-letter string "reply". */
 const REPLY_HEAD = [0x81, 0xa5, 0x72, 0x65, 0x70, 0x6c, 0x79];

@@ -10,7 +10,7 @@
  */
 import type { Peer } from "../types.ts";
 import { BATCH_BYTES, DigestSet, FORM_MAC, FORM_REF, MAX_DIGEST_HASHES, authorOf, formFor, itemBound, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
-import { encodeItem } from "./item-bytes.ts";
+import { encodeOwn } from "../wire/codec.ts";
 import { concatBytes } from "../util/bytes.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
@@ -108,7 +108,7 @@ export function wireOf(e: Entry): WireItem {
 export function bytesIn(e: Entry, form: number): Uint8Array {
   if (e.bytes !== null && e.form === form) return e.bytes;
   const whole = form & FORM_REF ? toRefWire(e.item) : toWire(e.item);
-  const bytes = encodeItem(form & FORM_MAC ? whole : withoutMac(whole));
+  const bytes = encodeOwn(form & FORM_MAC ? whole : withoutMac(whole));
   e.bytes = bytes;
   e.form = form;
   e.size = bytes.length;

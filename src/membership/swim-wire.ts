@@ -31,8 +31,8 @@
  * @module
  */
 import { isMap, isPort } from "../util/guards.ts";
-import { decode, encode } from "../wire/codec.ts";
-import { fastDecode, fastEncodeInto, NOT_FAST } from "../wire/fast-codec.ts";
+import { decode, encodeOwn } from "../wire/codec.ts";
+import { fastDecode, NOT_FAST } from "../wire/fast-codec.ts";
 import { peekId } from "./peeked-ids.ts";
 import { isDeathFilter } from "./swim-deaths.ts";
 import { isDigest, isWant } from "./swim-digest.ts";
@@ -93,13 +93,6 @@ const leaned = new WeakMap<MemberUpdate, Uint8Array>();
 /** A lean death's first byte: a MessagePack fixarray of two. */
 const LEAN_HEAD = 0x92;
 /**
- * Where an update is encoded before its bytes are copied out (a larger one takes the general codec).
- * A Buffer, as the transport's outboxes are: the encoder then always writes into one kind of view,
- * and its optimized code is not thrown away for meeting the other.
- */
-const scratch: Uint8Array = Buffer.allocUnsafe(16 * 1024);
-
-/**
  * The packed form of `update`: its map, `id`, `incarnation` and `state` first. Encoded once per
  * update object and kept with it (weakly): an update must not be changed once it was sent, which
  * the core never does (it makes a new update for every change).
@@ -129,8 +122,7 @@ export function forgetPacked(update: MemberUpdate): void {
 export function leanDeath(update: MemberUpdate): Uint8Array {
   let bytes = leaned.get(update);
   if (bytes === undefined) {
-    const end = fastEncodeInto([update.id, update.incarnation], scratch, 0, scratch.length);
-    bytes = end >= 0 ? new Uint8Array(scratch.subarray(0, end)) : encode([update.id, update.incarnation]).slice();
+    bytes = encodeOwn([update.id, update.incarnation]);
     leaned.set(update, bytes);
   }
   return bytes;
@@ -142,10 +134,7 @@ function encodeUpdate(u: MemberUpdate): Uint8Array {
   if (u.meta !== undefined) map.meta = u.meta;
   if (u.sig !== undefined) map.sig = sigBytes(u.sig);
   if (u.from !== undefined) map.from = u.from;
-  const end = fastEncodeInto(map, scratch, 0, scratch.length);
-  // A copy either way: the scratch is reused, and the general codec's bytes are a view of its slab.
-  // (A plain Uint8Array copy: a Buffer's `slice` would be a view of the scratch.)
-  return end >= 0 ? new Uint8Array(scratch.subarray(0, end)) : encode(map).slice();
+  return encodeOwn(map);
 }
 
 /**

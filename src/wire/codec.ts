@@ -7,7 +7,7 @@
  */
 import { C1, Packr, Unpackr, addExtension } from "msgpackr";
 import { EncodeError, ProtocolError } from "../errors.ts";
-import { NOT_FAST, fastDecode } from "./fast-codec.ts";
+import { NOT_FAST, NO_ROOM, fastDecode, fastEncodeInto } from "./fast-codec.ts";
 
 // Dates travel as float unix seconds, the way Python peers send timestamps (`last_seen`,
 // `created_at`). Without this msgpackr writes its timestamp extension, which Python refuses.
@@ -45,6 +45,33 @@ const packr = new Packr(PACK_OPTIONS);
 const LARGE_VALUE = 256 * 1024;
 const SLAB_BYTES = 64 * 1024;
 const unpackr = new Unpackr(UNPACK_OPTIONS as ConstructorParameters<typeof Unpackr>[0]);
+
+/** Where {@link encodeOwn} encodes: a Buffer, as the connections' outboxes (one kind of target for the encoder); grown as needed, let go of past {@link OWN_SCRATCH_KEPT}. */
+let ownScratch: Uint8Array = Buffer.allocUnsafe(16 * 1024);
+const OWN_SCRATCH_KEPT = 256 * 1024;
+
+/**
+ * `value`'s MessagePack bytes in an array of their own, not a view of a reused buffer or of
+ * msgpackr's slab: for bytes kept past the call (a SWIM update or a batch item, encoded once and
+ * sent many times). The hot-path encoder's bytes, the general codec's ({@link encode}) for what
+ * it declines.
+ *
+ * @throws {EncodeError} as {@link encode}.
+ */
+export function encodeOwn(value: unknown): Uint8Array {
+  for (;;) {
+    const end = fastEncodeInto(value, ownScratch, 0, ownScratch.length);
+    if (end >= 0) {
+      // A plain copy (a Buffer's `slice` would be a view of the scratch).
+      const bytes = new Uint8Array(ownScratch.subarray(0, end));
+      if (ownScratch.length > OWN_SCRATCH_KEPT) ownScratch = Buffer.allocUnsafe(16 * 1024);
+      return bytes;
+    }
+    // A copy (not `slice`: on msgpackr's Buffer that is a view, which would keep its whole slab alive).
+    if (end !== NO_ROOM) return new Uint8Array(encode(value));
+    ownScratch = Buffer.allocUnsafe(ownScratch.length * 2);
+  }
+}
 
 /**
  * Encode one value to MessagePack. The returned bytes are a view into msgpackr's slab: copy them

@@ -4,7 +4,7 @@
  * decline rather than guess.
  */
 import { describe, expect, test } from "bun:test";
-import { decodeGeneral, encode } from "../../src/wire/codec.ts";
+import { decodeGeneral, encode, encodeOwn } from "../../src/wire/codec.ts";
 import { seededRandom } from "../../src/util/random.ts";
 import { NOT_FAST, NOT_PLAIN, NO_ROOM, fastDecode, fastEncodeInto } from "../../src/wire/fast-codec.ts";
 
@@ -124,6 +124,23 @@ describe("fast codec - encoding", () => {
     expect(fastEncodeInto([1, 2, 3], target, 60, 64)).toBe(NO_ROOM);
     expect(fastEncodeInto([1, 2, 3], target, 0, 64)).toBe(4);
     expect([...target.subarray(0, 4)]).toEqual([0x93, 1, 2, 3]);
+  });
+});
+
+describe("encodeOwn - bytes kept past the call", () => {
+  test("each result is an array of its own with the general codec's bytes: plain, larger than the scratch, and declined values", () => {
+    const values = [{ id: "a", n: 1, list: [1, "x", null, true] }, { text: "y".repeat(100_000), n: -5 }, new Map([["k", 1]]), 10n];
+    const got = values.map((v) => encodeOwn(v));
+    values.forEach((v, i) => {
+      expect([...got[i]!]).toEqual([...encode(v)]);
+      // Not a view of a reused buffer: its own, exactly as long.
+      expect(got[i]!.byteOffset).toBe(0);
+      expect(got[i]!.buffer.byteLength).toBe(got[i]!.length);
+    });
+    // A later call does not touch earlier results.
+    const first = [...got[0]!];
+    encodeOwn({ other: "z".repeat(50) });
+    expect([...got[0]!]).toEqual(first);
   });
 });
 
