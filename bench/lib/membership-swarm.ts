@@ -269,7 +269,7 @@ class Trace {
       missing: { unknown: sum((c) => c.missing.unknown), dead: sum((c) => c.missing.dead), left: sum((c) => c.missing.left), suspect: sum((c) => c.missing.suspect), alive: sum((c) => c.missing.alive) },
       distinctMissing: byId.size,
       top: top.map(([id, k]) => ({ id: id.slice(0, 8), nodes: k, joined: this.#joined[id] === undefined ? null : (this.#joined[id]! - this.lastJoin) / 1000, worker: this.#worker.get(id) ?? -1 })),
-      lacking: cs.flatMap((c) => c.lacking).slice(0, 8).map((l) => ({ ...l, joinedAt: l.joinedAt === null ? null : (l.joinedAt - this.lastJoin) / 1000 })),
+      lacking: cs.flatMap((c) => c.lacking).sort((a, b) => b.unknown - a.unknown).slice(0, 8).map((l) => ({ ...l, joinedAt: l.joinedAt === null ? null : (l.joinedAt - this.lastJoin) / 1000 })),
       neverJoined: sum((c) => c.neverJoined),
       neverCaughtUp: sum((c) => c.neverCaughtUp),
       awarenessMax: Math.max(...cs.map((c) => c.awarenessMax)),

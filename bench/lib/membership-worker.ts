@@ -96,7 +96,7 @@ export interface Census {
   missing: { unknown: number; dead: number; left: number; suspect: number; alive: number };
   byId: Record<string, number>;
   /** The nodes here that miss someone: how many they miss, their joins and catch-up pulls so far, when their `join()` returned. */
-  lacking: Array<{ id: string; missing: number; joins: number; catchUps: number; joinedAt: number | null }>;
+  lacking: Array<{ id: string; missing: number; unknown: number; joins: number; catchUps: number; sumExchanges: number; awareness: number; joinedAt: number | null }>;
   /** Nodes here that made no join exchange yet, and that made no catch-up pull. */
   neverJoined: number;
   neverCaughtUp: number;
@@ -349,10 +349,12 @@ async function handle(command: WorkerCommand): Promise<void> {
           continue;
         }
         const core = node.membership.gossip?.core;
+        let unknownHere = 0;
         for (const id of swarmIds) {
           if (id === node.id || table.has(id)) continue;
           const held = core?.member(id);
           missing[held?.state ?? "unknown"]++;
+          if (held === undefined) unknownHere++;
           if (held?.state === "dead") {
             deadBy[held.from === node.id ? "own" : "relayed"]++;
             const current = ownIncarnation.get(id);
@@ -361,7 +363,7 @@ async function handle(command: WorkerCommand): Promise<void> {
           byId[id] = (byId[id] ?? 0) + 1;
         }
         const st = core?.stats();
-        if (lacking.length < 20) lacking.push({ id: node.id.slice(0, 8), missing: swarmIds.length - 1 - table.size, joins: st?.joins ?? 0, catchUps: st?.catchUps ?? 0, joinedAt: joinedAt[node.id] ?? null });
+        if (lacking.length < 20) lacking.push({ id: node.id.slice(0, 8), missing: swarmIds.length - 1 - table.size, unknown: unknownHere, joins: st?.joins ?? 0, catchUps: st?.catchUps ?? 0, sumExchanges: st?.sumExchanges ?? 0, awareness: st?.awareness ?? 0, joinedAt: joinedAt[node.id] ?? null });
       }
       const stats = nodes.map((n) => n.membership.stats.swim);
       const scores = stats.map((s) => s?.awareness ?? 0);
