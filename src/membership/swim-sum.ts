@@ -19,10 +19,10 @@
  * members it lacks, in alive records only (no verdict spreads this way), and a few members the
  * peer holds alive and this node dead are pinged directly, their death first, so that a live one
  * refutes ({@link SUM_DOUBTS}). While members still come and go no exchange is made, nor while
- * deaths are in flight (taken here within {@link SUM_DEATH_QUIET} probe intervals, or held by the
- * sender's filter of recent deaths: an exchange of alive records cannot settle those), so a join
- * or a kill costs little more; in a settled swarm the sums agree and nothing is sent. In the
- * spirit of ringpop's membership checksums, which its pings carry for the same reason.
+ * deaths are in flight (taken here lately, or held by the sender's filter of recent deaths: an
+ * exchange of alive records cannot settle those), so a join or a kill costs little more; in a
+ * settled swarm the sums agree and nothing is sent. In the spirit of ringpop's membership
+ * checksums, which its pings carry for the same reason.
  *
  * @module
  */
@@ -38,15 +38,6 @@ export const SUM_WAIT = 1;
 export const SUM_DOUBTS = 4;
 /** Probe intervals between two such exchanges at least; doubled after each that changed nothing. */
 export const SUM_GAP = 2;
-/**
- * Probe intervals after a death taken here during which no exchange is made (the difference is
- * most likely deaths in flight). 10, the window of recent deaths, held a 1,000-node join's last
- * unknown members back until 10 s after the storm of false deaths was over (the unknown pairs
- * outlasted those held dead by 4 to 10 s in 12 of 17 runs, Dec 1, s18); after a kill the deaths a node takes
- * come less than a second apart, and the request's filter of its sender's recent deaths keeps
- * the rest of the exchanges away (none in a kill either way).
- */
-export const SUM_DEATH_QUIET = 3;
 
 /** One live member's share of a sum: its id mixed into 32 bits. */
 export function memberMix(id: string): number {

@@ -54,7 +54,7 @@ import { holdsDeaths, MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.t
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
-import { SUM_DEATH_QUIET, SUM_DOUBTS, SUM_GAP, SUM_WAIT, SumExchanges } from "./swim-sum.ts";
+import { SUM_DOUBTS, SUM_GAP, SUM_WAIT, SumExchanges } from "./swim-sum.ts";
 import {
   DEFAULT_SWIM_CONFIG,
   type MemberUpdate,
@@ -950,7 +950,7 @@ export class SwimCore {
    * already with no change to this node's set of live members since (gossip has not brought the
    * difference), exchange digests with `from`: each side then gets the members it lacks. One at a
    * time, and further apart after each exchange that changed nothing here (`SumExchanges`). Not
-   * while deaths are in flight: this node took one in the last {@link SUM_DEATH_QUIET} probe
+   * while deaths are in flight: this node took one in the last {@link RESEND_WINDOW} probe
    * intervals, or the request's filter of its sender's recent deaths (`deaths`) holds some. The
    * difference is then most likely those deaths, which an exchange of alive records cannot settle
    * and which gossip and the answers' recent deaths carry (after a killed process of 250 at 1,000,
@@ -960,7 +960,7 @@ export class SwimCore {
     if (sum === undefined || !this.#running || !this.joined) return;
     const now = this.#ports.now();
     if (sum === this.#list.sum() || (deaths !== undefined && holdsDeaths(deaths))) return;
-    if (now - this.#list.recent.latest < SUM_DEATH_QUIET * this.config.probeInterval) return;
+    if (now - this.#list.recent.latest < RESEND_WINDOW * this.config.probeInterval) return;
     if (!this.#sums.differs(now, this.#list.liveVersion)) return;
     const m = this.#list.members.get(from);
     if (m === undefined || m.state !== "alive") return;
