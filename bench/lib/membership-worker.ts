@@ -95,7 +95,11 @@ export interface Census {
   minKnown: number;
   missing: { unknown: number; dead: number; left: number; suspect: number; alive: number };
   byId: Record<string, number>;
-  /** The nodes here that miss someone: how many they miss, their joins and catch-up pulls so far, when their `join()` returned. */
+  /**
+   * The nodes here that miss someone (20 at most, those holding no record of the most members
+   * first): how many they miss, and of those how many they hold no record of at all, their joins,
+   * catch-up pulls and checksum exchanges so far, their local health, when their `join()` returned.
+   */
   lacking: Array<{ id: string; missing: number; unknown: number; joins: number; catchUps: number; sumExchanges: number; awareness: number; joinedAt: number | null }>;
   /** Nodes here that made no join exchange yet, and that made no catch-up pull. */
   neverJoined: number;
@@ -363,8 +367,9 @@ async function handle(command: WorkerCommand): Promise<void> {
           byId[id] = (byId[id] ?? 0) + 1;
         }
         const st = core?.stats();
-        if (lacking.length < 20) lacking.push({ id: node.id.slice(0, 8), missing: swarmIds.length - 1 - table.size, unknown: unknownHere, joins: st?.joins ?? 0, catchUps: st?.catchUps ?? 0, sumExchanges: st?.sumExchanges ?? 0, awareness: st?.awareness ?? 0, joinedAt: joinedAt[node.id] ?? null });
+        lacking.push({ id: node.id.slice(0, 8), missing: swarmIds.length - 1 - table.size, unknown: unknownHere, joins: st?.joins ?? 0, catchUps: st?.catchUps ?? 0, sumExchanges: st?.sumExchanges ?? 0, awareness: st?.awareness ?? 0, joinedAt: joinedAt[node.id] ?? null });
       }
+      lacking.sort((a, b) => b.unknown - a.unknown).splice(20);
       const stats = nodes.map((n) => n.membership.stats.swim);
       const scores = stats.map((s) => s?.awareness ?? 0);
       const queued = stats.map((s) => s?.queued ?? 0);
