@@ -4,7 +4,8 @@
  *
  * Commands (`{ type, ... }` in, one answer each):
  * - `start { count, seeds, options, warm? }`: make `count` nodes (sharing one pool, so that the process
- *   keeps one connection per peer, as N machines would each keep theirs), start them, and answer
+ *   keeps one connection per peer, as N machines would each keep theirs; the seeds are kept for
+ *   `join`, not given to the nodes, which would join them in the background), start them, and answer
  *   `started { ids, ports, heap, cpu }` (heap after a full GC, bytes: the baseline for memory per peer;
  *   CPU seconds used so far). With `warm` (`--warm-baseline`), the process first runs a small swarm
  *   of its own ({@link warmUp}) and stops it, so that the baseline holds the code the nodes compile
@@ -196,6 +197,8 @@ let censusTick = 0;
 let censusTimer: ReturnType<typeof setInterval> | null = null;
 let pool: Pool | null = null;
 let workerName = "";
+/** The seeds of the `start` command, joined by the `join` command. */
+let seeds: string[] = [];
 /** Failed connects of this process's pool, by code, and the ports of the first refused ones (the census reports them). */
 const connectErrors: Record<string, number> = {};
 const refusedPorts: number[] = [];
@@ -275,10 +278,14 @@ async function handle(command: WorkerCommand): Promise<void> {
       // few seconds. Capped at 256 for all, it closed and reopened connections by the hundred a
       // second (about 7,000 in TIME_WAIT at 1,000 nodes), which no node of a real swarm does.
       workerName = command.name;
+      seeds = command.seeds;
       if (command.warm) await warmUp(command.options, command.name);
       pool = new Pool({ maxConnections: 0, transport: process.env.BENCH_CENSUS === "1" ? countingTransport : undefined });
       for (let i = 0; i < command.count; i++) {
-        const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, seeds: command.seeds, pool: pool ?? undefined });
+        // No seeds yet: a started node joins the seeds it was made with in the background (its
+        // first rejoin round, a heartbeat interval after the start), so every node would join at
+        // once, whatever the pace of the `join` command. They are given to `join()` instead.
+        const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, pool: pool ?? undefined });
         node.on("peer.offline", () => void offline++);
         await node.start();
         nodes.push(node);
@@ -309,7 +316,7 @@ async function handle(command: WorkerCommand): Promise<void> {
         nodes.map(async (n, k) => {
           const wait = startAt(k) - Date.now();
           if (wait > 0) await Bun.sleep(wait);
-          await n.join({ wait: 0 });
+          await n.join({ wait: 0, seeds });
           joinedAt[n.id] = Date.now();
         }),
       );
