@@ -42,7 +42,7 @@ type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, 
 export interface GossipHost {
   /** This node's record (its meta goes into its alive updates). */
   self(): Peer;
-  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "list"> & Partial<Pick<PeerTable, "memberStore">>;
+  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "list" | "own"> & Partial<Pick<PeerTable, "memberStore">>;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
@@ -93,8 +93,6 @@ export function swimConfig(timing: { heartbeatInterval: number; heartbeatTimeout
 /** The bridge (see the module header). */
 export class Gossip {
   #core: SwimCore | null = null;
-  /** Changes to the peers SWIM decides for (which they are, and who knows this node: `PeerEntry.swim`). */
-  #ownedVersion = 0;
   /** The process's event-loop monitor, while running. */
   #lag: LoopLag | null = null;
   /** Full-state exchanges under way, by peer id (see {@link exchange}). */
@@ -118,26 +116,16 @@ export class Gossip {
     return this.#core?.stats() ?? null;
   }
 
-  /** Counts the changes to the peers SWIM decides for: membership keeps the list of the others while it stands. */
-  get ownedVersion(): number {
-    return this.#ownedVersion;
-  }
-
   /** True when SWIM decides this peer's liveness (membership neither heartbeats nor reaps it). */
   owns(id: string): boolean {
     return swimBit(this.host.table.get(id), SWIM_OWNED);
   }
 
-  /** {@link owns} for a table entry in hand (no lookup by id). */
-  ownsEntry(entry: PeerEntry): boolean {
-    return swimBit(entry, SWIM_OWNED);
-  }
-
   /** SWIM decides for the known peer `id` from now on (`owned`), or no longer; true when it did. */
   #own(id: string, owned: boolean): boolean {
-    const entry = this.host.table.get(id), was = swimBit(entry, SWIM_OWNED, owned);
-    if (entry && was !== owned) this.#ownedVersion++;
-    return was;
+    const entry = this.host.table.get(id);
+    if (!entry) return false;
+    return this.host.table.own(entry, owned);
   }
 
   /** Start SWIM as this node (it listens now: its address and port are final). */
@@ -190,8 +178,10 @@ export class Gossip {
     this.#core?.stop();
     this.#lag?.release();
     this.#lag = null;
-    for (const entry of this.host.table.list()) entry.swim = 0;
-    this.#ownedVersion++;
+    for (const entry of this.host.table.list()) {
+      this.host.table.own(entry, false);
+      entry.swim = 0;
+    }
   }
 
   /** Disseminate this node's `left` update, waiting at most `timeout` seconds. */

@@ -43,24 +43,11 @@ export interface LivenessHost {
   /** True while the node runs; no round starts otherwise. */
   running(): boolean;
   /** The known peers. */
-  readonly table: Pick<PeerTable, "list" | "get" | "touch" | "refresh" | "remove">;
+  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "remove" | "unowned">;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
   call(target: HeartbeatTarget, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
   /** Add a peer that answered although it was not known (back in the swarm). */
   admit(peer: Peer, source: PeerSource, options?: AdmitOptions): PeerEntry | null;
-  /**
-   * True for a known peer (a table entry) whose liveness gossip membership decides: not
-   * heartbeated, not reaped here. Given the entry, not its id: a walk of the table looked each id up
-   * again (over a kill at 1,000 nodes, whose deaths change the table every moment, 10 to 11% of a
-   * surviving worker's CPU).
-   */
-  owned?(entry: PeerEntry): boolean;
-  /**
-   * A key that changes whenever the known peers or those `owned` change (not when a peer is merely
-   * heard from): the list of the peers to heartbeat is kept while it stands. Without it the list is
-   * made anew for every round.
-   */
-  unownedKey?(): string;
   /** A known peer answered a heartbeat (`peer.heartbeat`). */
   heard(peer: Peer): void;
   /** A peer was dropped (`peer.offline`). */
@@ -105,8 +92,6 @@ export class Liveness {
   private leaves = 0;
   private readonly now: () => number;
   private scheduled = false;
-  /** The last {@link unowned} list, and the host's key it was made under. */
-  private unownedCache: { key: string; entries: PeerEntry[] } | null = null;
   /** Unix seconds of the last start. */
   private startedAt = 0;
 
@@ -138,19 +123,15 @@ export class Liveness {
   }
 
   /**
-   * The known peers gossip does not own: those heartbeated and reaped here. Kept while the host's
-   * {@link LivenessHost.unownedKey} stands: a walk over the whole table (and a lookup in gossip's
-   * set for each peer) every interval, and again every reap, cost each node O(N) a second, which
-   * in a swarm of Bun peers all owned by gossip found nobody (10 to 20% of a bench worker's CPU at
-   * 200 nodes, growing with N).
+   * The known peers gossip does not own: those heartbeated and reaped here, as the table keeps
+   * them ({@link PeerTable.unowned}). A walk over the whole table (and a lookup in gossip's set for
+   * each peer) every interval and every reap cost each node O(N) a second, which in a swarm of Bun
+   * peers all owned by gossip found nobody (10 to 20% of a bench worker's CPU at 200 nodes); kept
+   * while the table and the owned set stood, it was still made again every second of a paced
+   * join, where both change every moment.
    */
   private unowned(): PeerEntry[] {
-    const key = this.host.unownedKey?.();
-    if (key !== undefined && this.unownedCache?.key === key) return this.unownedCache.entries;
-    const owned = this.host.owned ?? (() => false);
-    const entries = this.host.table.list().filter((entry) => !owned(entry));
-    this.unownedCache = key === undefined ? null : { key, entries };
-    return entries;
+    return this.host.table.unowned();
   }
 
   /** One round: a heartbeat to every known peer, and a probe to the dropped peers that are due. */

@@ -278,7 +278,7 @@ export class Membership {
     return sendLeave(
       {
         self: () => this.host.self(),
-        entries: () => this.table.list().filter((e) => !this.gossip?.owns(e.id)),
+        entries: () => this.table.unowned(),
         features,
         call: (entry, endpoint, args, seconds) => this.callPeer(entry, endpoint, args, seconds),
       },
@@ -366,8 +366,6 @@ export class Membership {
         const entry = this.table.get(peer.id);
         if (entry) this.gossip?.contact(entry);
       },
-      owned: (entry) => this.gossip?.ownsEntry(entry) ?? false,
-      unownedKey: () => `${this.table.version}:${this.gossip?.ownedVersion ?? 0}`,
       dropped: (peer) => this.emit("peer.offline", peer),
       released: (target) => this.release(target),
       scheduler: this.host.scheduler,

@@ -8,7 +8,7 @@ import { isWildcard, localAddresses } from "../address.ts";
 import { isLoopback } from "../util/guards.ts";
 import type { Peer } from "../types.ts";
 import type { MemberStore } from "./swim-types.ts";
-import { EntryMembers, TableEntry, type PeerEntry, type PeerSource } from "./peer-entry.ts";
+import { EntryMembers, SWIM_OWNED, swimBit, TableEntry, type PeerEntry, type PeerSource } from "./peer-entry.ts";
 
 export { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, type PeerEntry, type PeerSource } from "./peer-entry.ts";
 
@@ -140,6 +140,13 @@ export type UpsertResult = "added" | "updated";
  */
 export class PeerTable {
   private readonly entries = new Map<string, TableEntry>();
+  /**
+   * The entries gossip membership does not own ({@link SWIM_OWNED} clear: heartbeated and reaped by
+   * membership), kept as peers come, go and change hands ({@link own}). Membership's rounds read
+   * it: a walk of the whole table whenever it or the owned set had changed cost each node O(N) a
+   * second in a paced join, where both change every moment (4% of a worker's CPU at 1,000).
+   */
+  readonly #unowned = new Set<TableEntry>();
   #version = 0;
   /** The store of SWIM's members on the entries, if one was made ({@link memberStore}). */
   #members: EntryMembers<unknown> | null = null;
@@ -165,6 +172,23 @@ export class PeerTable {
   /** Every entry, in the order peers became known. */
   list(): PeerEntry[] {
     return [...this.entries.values()];
+  }
+
+  /** The entries gossip membership does not own (see {@link own}): every entry without gossip. */
+  unowned(): PeerEntry[] {
+    return [...this.#unowned];
+  }
+
+  /**
+   * Gossip membership decides for this entry's peer from now on (`owned`), or no longer: sets its
+   * {@link SWIM_OWNED} bit (only through here, so that {@link unowned} stays true). Returns whether
+   * it was owned.
+   */
+  own(entry: PeerEntry, owned: boolean): boolean {
+    const was = swimBit(entry, SWIM_OWNED, owned);
+    if (owned) this.#unowned.delete(entry as TableEntry);
+    else if (this.entries.get(entry.peer.id) === entry) this.#unowned.add(entry as TableEntry);
+    return was;
   }
 
   /** Copies of the wire records. */
@@ -208,6 +232,7 @@ export class PeerTable {
     const { dialHost, fallbackHost } = dialTarget(record.address, options.sameHost);
     const entry = new TableEntry(record, dialHost, fallbackHost, source, sharedList(options.extensions ?? []));
     this.entries.set(peer.id, entry);
+    this.#unowned.add(entry);
     this.#members?.added(peer.id, entry);
     this.#version++;
     return { entry, result: "added" };
@@ -238,6 +263,7 @@ export class PeerTable {
     const entry = this.entries.get(id);
     if (entry) {
       this.entries.delete(id);
+      this.#unowned.delete(entry);
       this.#members?.removed(id, entry);
       this.#version++;
     }
@@ -249,6 +275,7 @@ export class PeerTable {
     if (this.entries.size > 0) this.#version++;
     if (this.#members) for (const [id, entry] of this.entries) this.#members.removed(id, entry);
     this.entries.clear();
+    this.#unowned.clear();
   }
 
   /**

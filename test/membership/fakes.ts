@@ -12,7 +12,7 @@ import type { AdmitOptions, DiscoveryHost, IntroduceResult, TaskScheduler } from
 import type { GossipHost } from "../../src/membership/gossip.ts";
 import { Liveness, type HeartbeatTarget, type LivenessHost, type LivenessTiming } from "../../src/membership/liveness.ts";
 import type { MdnsOpener, MdnsSocket, PacketSource } from "../../src/membership/mdns-socket.ts";
-import { PeerTable, type PeerEntry, type PeerSource } from "../../src/membership/peer-table.ts";
+import { PeerTable, SWIM_OWNED, swimBit, type PeerEntry, type PeerSource } from "../../src/membership/peer-table.ts";
 import { membershipRefusal } from "../../src/membership/scope.ts";
 import type { TaskFunction } from "../../src/schedule/scheduler.ts";
 import type { Peer } from "../../src/types.ts";
@@ -33,7 +33,7 @@ export function fakeGossipHost(selfId: string, features: Readonly<Record<string,
   const calls: Array<{ endpoint: string; args: unknown[] }> = [];
   const host: GossipHost = {
     self: () => peerOf(selfId, 1),
-    table: { get: (id) => table.get(id), touch: () => true, refresh: (id, fields) => table.has(id) && Object.assign(table.get(id)!.peer, fields) !== null, list: () => [...table.values()] },
+    table: { get: (id) => table.get(id), touch: () => true, refresh: (id, fields) => table.has(id) && Object.assign(table.get(id)!.peer, fields) !== null, list: () => [...table.values()], own: (entry, owned) => swimBit(entry, SWIM_OWNED, owned) },
     features: () => features,
     call: (_target, endpoint, args) => {
       calls.push({ endpoint, args });

@@ -1,7 +1,8 @@
 /**
- * The heartbeat round and the reaper walk only the peers gossip does not own, and keep that list
- * while neither the table's peers nor gossip's set change: a node in an all-Bun swarm walked its
- * whole table (and looked each peer up in gossip's set) every interval and every reap.
+ * The heartbeat round and the reaper go over the peers gossip does not own only, as the peer table
+ * keeps them: a node in an all-Bun swarm walked its whole table (and looked each peer up in
+ * gossip's set) every interval and every reap, and, with that walk kept while the table and the
+ * owned set stood, still every second of a paced join, where both change every moment.
  */
 import { describe, expect, test } from "bun:test";
 import { Liveness, type LivenessHost } from "../../src/membership/liveness.ts";
@@ -14,12 +15,11 @@ import { fakeGossipHost } from "./fakes.ts";
 const peer = (id: string, lastSeen: number): Peer => ({ id, name: id, address: "127.0.0.1", port: 9000 + id.length, swarm: "lab", team: null, kind: "node", capabilities: [], last_seen: lastSeen });
 
 describe("membership - the peers liveness walks", () => {
-  test("rounds and reaps look at the unowned peers only, and the list is made again only when the table or the owned set changed", async () => {
+  test("rounds and reaps look at the unowned peers only, and never walk the table", async () => {
     const table = new PeerTable();
-    const owned = new Set<string>();
-    let ownedVersion = 0;
-    let lookups = 0;
-    const given: unknown[] = [];
+    let walks = 0;
+    const list = table.list.bind(table);
+    table.list = () => (walks++, list());
     const called: string[] = [];
     const dropped: string[] = [];
     let now = 1000;
@@ -32,64 +32,79 @@ describe("membership - the peers liveness walks", () => {
         throw new Error("no answer");
       },
       admit: () => null,
-      // Given the table's entry itself, so that the host needs no lookup by id for each.
-      owned: (entry) => (lookups++, given.push(entry), owned.has(entry.id)),
-      unownedKey: () => `${table.version}:${ownedVersion}`,
       heard: () => {},
       dropped: (p) => void dropped.push(p.id),
       scheduler: new Scheduler(),
     };
     const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 10, heartbeatTimeout: 0.5, now: () => now });
     liveness.started();
-    for (let i = 0; i < 100; i++) table.upsert(peer(`bun${i}`, now), "gossip");
-    for (let i = 0; i < 100; i++) owned.add(`bun${i}`);
-    ownedVersion++;
+    for (let i = 0; i < 100; i++) table.own(table.upsert(peer(`bun${i}`, now), "gossip").entry, true);
     table.upsert(peer("python", now), "join");
 
     await liveness.round();
     expect(called).toEqual(["python"]);
-    expect(lookups).toBe(101);
-    expect(given.every((entry) => table.list().includes(entry as never))).toBe(true);
-    // Nothing changed: the next rounds and reaps do not walk the table again.
     await liveness.round();
     now += 5;
     liveness.reap();
     expect(called).toEqual(["python", "python"]);
-    expect(lookups).toBe(101);
-    // A new peer (the table changed) is heartbeated from the next round on.
+    // A new peer is heartbeated from the next round on; a new owned one is not.
     table.upsert(peer("python2", now), "join");
+    table.own(table.upsert(peer("bun100", now), "gossip").entry, true);
     await liveness.round();
     expect(called.slice(2).sort()).toEqual(["python", "python2"]);
-    expect(lookups).toBe(101 + 102);
-    // A peer gossip lets go of (the owned set changed) is heartbeated, and reaped when silent.
-    owned.delete("bun7");
-    ownedVersion++;
+    // A peer gossip lets go of is heartbeated, and reaped when silent.
+    table.own(table.get("bun7")!, false);
     now += 6; // the python peer and bun7 last heard 11 s ago, python2 6 s ago
     expect(liveness.reap().map((p) => p.id).sort()).toEqual(["bun7", "python"]);
     expect(dropped.sort()).toEqual(["bun7", "python"]);
     expect(table.has("bun8")).toBe(true); // owned peers are never reaped here
     await liveness.round();
     expect(called.at(-1)).toBe("python2");
+    expect(walks).toBe(0);
   });
 
-  test("gossip's owned peers count their changes, not its no-ops (what membership's cached walk stands on)", async () => {
+  test("the table's unowned peers follow its adds, removals and gossip's changes of hands", () => {
+    const table = new PeerTable();
+    const ids = () => table.unowned().map((e) => e.peer.id).sort();
+    const a = table.upsert(peer("a", 1), "gossip").entry;
+    table.upsert(peer("b", 1), "join");
+    expect(ids()).toEqual(["a", "b"]);
+    expect(table.own(a, true)).toBe(false);
+    expect(a.swim & SWIM_OWNED).toBe(SWIM_OWNED);
+    expect(ids()).toEqual(["b"]);
+    expect(table.own(a, true)).toBe(true); // owned already
+    table.upsert(peer("a", 2), "gossip"); // a refresh keeps it owned
+    expect(ids()).toEqual(["b"]);
+    table.remove("a");
+    expect(ids()).toEqual(["b"]);
+    // An entry no longer in the table does not come back through a late change of hands.
+    expect(table.own(a, false)).toBe(true);
+    expect(ids()).toEqual(["b"]);
+    const again = table.upsert(peer("a", 3), "gossip").entry; // back: a new entry, not owned yet
+    expect(ids()).toEqual(["a", "b"]);
+    table.own(again, true);
+    table.clear();
+    expect(ids()).toEqual([]);
+  });
+
+  test("gossip's changes of hands go through the table (what keeps its unowned peers true)", () => {
     const { host, table } = fakeGossipHost("a".repeat(64), { swim: true });
+    const changes: string[] = [];
+    const own = host.table.own.bind(host.table);
+    host.table.own = (entry, owned) => (changes.push(`${entry.peer.id[0]}:${owned}`), own(entry, owned));
     const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }));
     gossip.start();
     const alive = (id: string) => ({ id, incarnation: 1, state: "alive" as const, address: "127.0.0.1", port: 4000, meta: { swarm: "lab", team: "default", name: id.slice(0, 4), kind: "node" } });
     const [b, c] = ["b".repeat(64), "c".repeat(64)];
-    const start = gossip.ownedVersion;
     expect(gossip.core!.learn(alive(b))).toBe(true); // SWIM holds it alive: admitted, owned
     expect(gossip.owns(b)).toBe(true);
     expect(table.get(b)!.swim).toBe(SWIM_OWNED); // a bit of its table entry: no set of ids per node
-    expect(await gossip.exchange(table.get(b)!)).toBe(true); // owned already: no change
-    expect(gossip.ownedVersion).toBe(start + 1);
-    expect(gossip.core!.learn({ ...alive(b), incarnation: 1, state: "dead", from: c })).toBe(true); // dead: let go, and dropped
+    expect(gossip.core!.learn(alive(c))).toBe(true);
+    expect(gossip.core!.learn({ ...alive(b), state: "dead", from: c })).toBe(true); // dead: let go, and dropped
     expect(gossip.owns(b)).toBe(false);
     expect(table.has(b)).toBe(false);
-    expect(gossip.ownedVersion).toBe(start + 2);
-    expect(gossip.owns(c)).toBe(false); // never known
-    gossip.stop(); // every peer goes back to membership: one change
-    expect(gossip.ownedVersion).toBe(start + 3);
+    gossip.stop(); // every peer goes back to membership
+    expect(gossip.owns(c)).toBe(false);
+    expect(changes).toEqual(["b:true", "c:true", "b:false", "c:false"]);
   });
 });
