@@ -187,7 +187,7 @@ export class PeerTable {
   own(entry: PeerEntry, owned: boolean): boolean {
     const was = swimBit(entry, SWIM_OWNED, owned);
     if (owned) this.#unowned.delete(entry as TableEntry);
-    else if (this.entries.get(entry.peer.id) === entry) this.#unowned.add(entry as TableEntry);
+    else if (this.entries.get(entry.id) === entry) this.#unowned.add(entry as TableEntry);
     return was;
   }
 
