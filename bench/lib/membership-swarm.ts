@@ -181,8 +181,8 @@ const WORKER = join(import.meta.dir, "membership-worker.ts");
  */
 const CONNECTION_END_BYTES = 1_033;
 
-/** A worker process and the one answer it owes. */
-class Worker {
+/** A worker process of the swarm (`membership-worker.ts`) and the one answer it owes. */
+export class Worker {
   private waiting: { resolve(a: WorkerAnswer): void; reject(e: Error): void } | null = null;
   readonly proc: ReturnType<typeof Bun.spawn>;
 

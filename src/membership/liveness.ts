@@ -42,7 +42,12 @@ export interface LivenessHost {
   self(): Peer;
   /** True while the node runs; no round starts otherwise. */
   running(): boolean;
-  /** The known peers. */
+  /**
+   * The known peers. Rounds and reaps take those gossip does not own as the table keeps them
+   * (`unowned`): a walk of the whole table every interval and every reap cost each node O(N) a
+   * second (10 to 20% of a bench worker's CPU at 200 nodes), and, kept while the table and the
+   * owned set stood, was still made again every second of a paced join.
+   */
   readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "remove" | "unowned">;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
   call(target: HeartbeatTarget, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
@@ -122,25 +127,13 @@ export class Liveness {
     this.left.delete(id);
   }
 
-  /**
-   * The known peers gossip does not own: those heartbeated and reaped here, as the table keeps
-   * them ({@link PeerTable.unowned}). A walk over the whole table (and a lookup in gossip's set for
-   * each peer) every interval and every reap cost each node O(N) a second, which in a swarm of Bun
-   * peers all owned by gossip found nobody (10 to 20% of a bench worker's CPU at 200 nodes); kept
-   * while the table and the owned set stood, it was still made again every second of a paced
-   * join, where both change every moment.
-   */
-  private unowned(): PeerEntry[] {
-    return this.host.table.unowned();
-  }
-
   /** One round: a heartbeat to every known peer, and a probe to the dropped peers that are due. */
   async round(): Promise<void> {
     if (!this.host.running()) return;
     const now = this.now();
     // One record of this node for the whole round: its claim is signed once, not once per peer.
     const self = this.host.self();
-    const calls: Array<Promise<boolean>> = this.unowned().map((entry) => this.beat(entry, self));
+    const calls: Array<Promise<boolean>> = this.host.table.unowned().map((entry) => this.beat(entry, self));
     const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
     const probed: Array<[string, LostPeer]> = [];
     for (const [id, lost] of this.lost) {
@@ -218,7 +211,7 @@ export class Liveness {
     // After a (re)start every peer gets a full timeout: the node could not hear anyone while stopped.
     if (now - this.startedAt < timeout) return dropped;
     const cutoff = now - timeout;
-    for (const entry of this.unowned()) {
+    for (const entry of this.host.table.unowned()) {
       if (entry.peer.last_seen >= cutoff || !this.host.table.remove(entry.peer.id)) continue;
       this.remember(entry, now);
       log.debug(`peer ${entry.peer.name} (${entry.peer.id.slice(0, 8)}) silent for ${(now - entry.peer.last_seen).toFixed(1)} s: offline`);
