@@ -250,7 +250,7 @@ export interface MemberStore<M> {
   changing?(id: string): void;
 }
 
-/** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the two noted. */
+/** Timing and fan-out (seconds). Defaults follow memberlist's LAN preset, but for the byte budget (noted there). */
 export interface SwimConfig {
   /** One probe every this many seconds (default 1). */
   probeInterval: number;
@@ -265,9 +265,12 @@ export interface SwimConfig {
   /** A cap (seconds) on the shortest suspicion timeout, so the node's peer timeout bounds detection (default none). */
   suspicionMaxTimeout: number;
   /**
-   * Each update is sent retransmitMult × ceil(log10(N + 1)) times (default 6, memberlist's LAN
-   * preset says 4: with 4, a mass join of 300 nodes in the simulation left about one node missing
-   * one member until the next push-pull; 6 costs little over TCP and closed that gap).
+   * Each update is sent retransmitMult × ceil(log10(N + 1)) times (default 4, memberlist's LAN
+   * preset). It was 6 until Dec 2: with 4, a mass join of 300 nodes in the simulation had left
+   * about one node missing one member until the next push-pull. The catch-up pulls and membership
+   * checksums (`swim-sum.ts`) fill such gaps now (300 and 1,000 nodes: all know all as soon), and
+   * at 1,000 real nodes a killed process was offline everywhere sooner with 4 in each of four
+   * pairs of runs, on less CPU: a death is sent 16 times a node, not 24 (docs/performance.md).
    */
   retransmitMult: number;
   /** Gossip pending updates every this many seconds (default 0.2) ... */
@@ -302,7 +305,7 @@ export interface SwimConfig {
   maxMembers: number;
 }
 
-/** memberlist's LAN defaults, but for the retransmissions and the byte budget (see {@link SwimConfig}). */
+/** memberlist's LAN defaults, but for the byte budget (see {@link SwimConfig}). */
 export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   probeInterval: 1,
   probeTimeout: 0.5,
@@ -310,7 +313,7 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   suspicionMult: 4,
   suspicionMaxMult: 6,
   suspicionMaxTimeout: Number.POSITIVE_INFINITY,
-  retransmitMult: 6,
+  retransmitMult: 4,
   gossipInterval: 0.2,
   gossipNodes: 3,
   pushPullInterval: 30,

@@ -10,7 +10,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
-import { convergedSwarm, readWholeMessage, type SimNetwork, type SimNode } from "./swim-sim.ts";
+import { convergedSwarm, readWholeMessage, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 const swarm = convergedSwarm;
 
@@ -112,7 +112,7 @@ describe("swim core - a crash on loaded nodes", () => {
   });
 
   test("another member's confirmation of a suspicion is passed on twice, this node's own the full count", async () => {
-    const net = await swarm(6);
+    const net = await swarm(6, new SimNetwork({ retransmitMult: 6 }));
     const [a, c, d, e] = net.nodes as [SimNode, SimNode, SimNode, SimNode];
     const victim = net.nodes[5]!;
     for (const n of net.nodes) n.core.stop(); // no timers: a's only messages are its answers below
@@ -127,7 +127,7 @@ describe("swim core - a crash on loaded nodes", () => {
       return count;
     };
     await a.core.handle({ kind: "gossip", from: c.id, updates: [about(a, victim, "suspect", c.id)] });
-    // A suspicion goes 6 times (6 x ceil(log10(7))), none of them in the answer to the gossip that brought it.
+    // A suspicion goes 6 times (6 x ceil(log10(7)), retransmitMult 6 here), none of them in the answer to the gossip that brought it.
     expect(await carried(c.id)).toBe(6);
     await a.core.handle({ kind: "gossip", from: d.id, updates: [about(a, victim, "suspect", d.id)] });
     expect(a.core.stats().confirmations).toBe(1);

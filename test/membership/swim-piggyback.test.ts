@@ -46,7 +46,8 @@ describe("swim core - gossip with feedback", () => {
   });
 
   test("a relayed newcomer's claim goes neither back to its senders nor on after the copies they sent", async () => {
-    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => new Promise(() => {}) });
+    // retransmitMult 6 (the default is 4): a few members' limit, 6 × ⌈log10(N + 1)⌉ = 6, is the relayed claim's cap.
+    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => new Promise(() => {}) }, { retransmitMult: 6 });
     const claim = update("newcomer");
     const carries = (answer: Awaited<ReturnType<typeof core.handle>>): boolean => answer?.kind === "ack" && answer.updates.some((u) => u.id === "newcomer");
     // Relayed by s0 (6 transmissions here at most): the ack to s0 does not carry it back.
@@ -62,7 +63,7 @@ describe("swim core - gossip with feedback", () => {
   });
 
   test("copies of a death gossiped to this node do not shorten its own gossip of it", async () => {
-    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => new Promise(() => {}) });
+    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => new Promise(() => {}) }, { retransmitMult: 6 });
     core.learn(update("gone"));
     await core.handle({ kind: "gossip", from: "z", updates: [] }); // the first-hand claim goes out once
     const death: MemberUpdate = { ...update("gone"), state: "dead", from: "s0" };
