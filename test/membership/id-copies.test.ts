@@ -90,7 +90,7 @@ describe("one id string per known peer", () => {
     expect(table.get(fresh(3))?.peer).toMatchObject({ id: fresh(3), address: "10.0.0.3", name: "peer3", last_seen: 6 });
     // One string per peer (the map's key is the record's id): 2 per peer before, the key and the
     // latest record's copy.
-    const copies = await idCopies(0, N); console.error("COPIES", copies);
+    const copies = await idCopies(0, N);
     expect(copies, `${copies} copies of ${N} ids`).toBeGreaterThanOrEqual(N);
     expect(copies, `${copies} copies of ${N} ids`).toBeLessThan(N + N / 4);
     expect(table.size).toBe(N); // held until counted
