@@ -250,6 +250,15 @@ export class EntryMembers<M> implements MemberStore<M> {
     yield* this.#loose.values();
   }
 
+  forEach(each: (member: M) => void): void {
+    // Loops over the maps, not the generators above: see `MemberStore.forEach`.
+    for (const entry of this.entries.values()) {
+      const member = entry.member;
+      if (member !== undefined) each(member as M);
+    }
+    for (const member of this.#loose.values()) each(member);
+  }
+
   *keys(): IterableIterator<string> {
     for (const [id, entry] of this.entries) if (entry.member !== undefined) yield id;
     yield* this.#loose.keys();

@@ -25,7 +25,7 @@ export interface DigestList {
   readonly incarnation: number;
   readonly leaving: boolean;
   readonly version: number;
-  readonly members: { readonly size: number; values(): IterableIterator<MemberUpdate & { readonly version: number }> };
+  readonly members: { readonly size: number; forEach(each: (m: MemberUpdate & { readonly version: number }) => void): void };
   selfUpdate(state: "alive" | "left"): Readonly<MemberUpdate>;
   /** This node's own current claim (alive, or left once leaving). */
   claim(): Readonly<MemberUpdate>;
@@ -80,10 +80,10 @@ export function writeDigest(list: DigestList): Uint8Array {
   };
   put(0, list.id, list.incarnation, list.leaving ? "left" : "alive");
   let at = DIGEST_ENTRY;
-  for (const m of list.members.values()) {
+  list.members.forEach((m) => {
     put(at, m.id, m.incarnation, m.state);
     at += DIGEST_ENTRY;
-  }
+  });
   return bytes;
 }
 
@@ -129,18 +129,18 @@ export function answerDigest(list: DigestList, digest: Uint8Array): SwimPushPull
   }
   const members: MemberUpdate[] = [list.claim()];
   const want: number[] = [];
-  for (const m of list.members.values()) {
+  list.members.forEach((m) => {
     const hash = idHash(m.id);
     const i = index.get(hash);
     if (i === undefined) {
       if (m.state === "alive") members.push(list.update(m));
-      continue;
+      return;
     }
     matched[i] = 1;
     const mine = RANK[CODE[m.state]];
     if (newer(m.incarnation, mine, incarnation(i), rank(i))) members.push(list.update(m));
     else if (newer(incarnation(i), rank(i), m.incarnation, mine)) want.push(hash);
-  }
+  });
   // Members the asker holds alive and this node has never heard of.
   for (let i = 0; i < count; i++) if (matched[i] === 0 && rank(i) === 0) want.push(getHash(view, i * DIGEST_ENTRY));
   const answer: SwimPushPull = { kind: "push_pull", from: list.id, join: false, members, version: list.version };
@@ -161,6 +161,8 @@ export function wanted(list: DigestList, want: Uint8Array): MemberUpdate[] {
   const hashes = new Set<number>();
   for (let at = 0; at < want.length; at += WANT_ENTRY) hashes.add(getHash(view, at));
   const out: MemberUpdate[] = [];
-  for (const m of list.members.values()) if (hashes.has(idHash(m.id))) out.push(list.update(m));
+  list.members.forEach((m) => {
+    if (hashes.has(idHash(m.id))) out.push(list.update(m));
+  });
   return out;
 }

@@ -246,7 +246,9 @@ export class MemberList {
    */
   state(join: boolean, since?: number): SwimPushPull {
     const members: MemberUpdate[] = [this.claim()];
-    for (const m of this.members.values()) if (since === undefined || m.version > since) members.push(this.#records.get(m));
+    this.members.forEach((m) => {
+      if (since === undefined || m.version > since) members.push(this.#records.get(m));
+    });
     return { kind: "push_pull", from: this.id, join, members, version: this.version };
   }
 

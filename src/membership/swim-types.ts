@@ -243,6 +243,13 @@ export interface MemberStore<M> {
   values(): IterableIterator<M>;
   keys(): IterableIterator<string>;
   /**
+   * Call `each` with every member held: the walk the list's hot paths take (digests, catch-ups,
+   * whole states), with no generator in between (a `Map`'s own `forEach` is one). The peer table's
+   * store walked its entries through a generator, and in the 1,000-node paced join the generator's
+   * own frames were 4% of a worker's CPU; a callback walk costs a quarter of that.
+   */
+  forEach(each: (member: M) => void): void;
+  /**
    * Told before the list changes a held member's address, port or meta in place (a newer alive
    * update): a store whose owner reads those off the member (the peer table's entries) lets it
    * keep what it had first. Optional (a `Map` has none).

@@ -46,8 +46,12 @@ describe("SWIM's members on the peer table's entries", () => {
     for (let i = 0; i < N; i += 2) expect(table.get(idOf(i))!.member).toBe(swim.member(idOf(i)));
     expect(store.loose).toBe(N / 2);
     for (let i = 1; i < N; i += 2) expect(swim.member(idOf(i))?.state).toBe("alive");
-    // The list reads and iterates them as it did its map.
+    // The list reads and iterates them as it did its map, by the generator and by the walk its hot paths take.
     expect(new Set([...swim.members()].map((m) => m.id))).toEqual(new Set(Array.from({ length: N }, (_, i) => idOf(i))));
+    const walked: unknown[] = [];
+    store.forEach((m) => void walked.push(m));
+    expect(walked).toEqual([...store.values()]);
+    expect(walked).toHaveLength(N);
     expect(swim.stats().alive).toBe(N);
     // News about a member on an entry changes the record there.
     expect(swim.learn({ ...alive(4, 2), state: "suspect", from: idOf(1) })).toBe(true);
