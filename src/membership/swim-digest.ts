@@ -19,18 +19,21 @@
 import { MAX_UPDATES } from "./swim-read.ts";
 import type { MemberUpdate, SwimPushPull, SwimState } from "./swim-types.ts";
 
+/** A member as {@link DigestList} holds it: its record, with its version and the {@link idHash} of its id (made once, kept with it). */
+export type DigestMember = MemberUpdate & { readonly version: number; readonly hash: number };
+
 /** What a digest is made from and answered with: the member list (`swim-members.ts`), as far as needed here. */
 export interface DigestList {
   readonly id: string;
   readonly incarnation: number;
   readonly leaving: boolean;
   readonly version: number;
-  readonly members: { readonly size: number; forEach(each: (m: MemberUpdate & { readonly version: number }) => void): void };
+  readonly members: { readonly size: number; forEach(each: (m: DigestMember) => void): void };
   selfUpdate(state: "alive" | "left"): Readonly<MemberUpdate>;
   /** This node's own current claim (alive, or left once leaving). */
   claim(): Readonly<MemberUpdate>;
   /** A member's record as an update (wire fields only). */
-  update(m: MemberUpdate & { readonly version: number }): Readonly<MemberUpdate>;
+  update(m: DigestMember): Readonly<MemberUpdate>;
   apply(u: MemberUpdate): boolean;
 }
 
@@ -73,15 +76,15 @@ function getHash(view: DataView, at: number): number {
 export function writeDigest(list: DigestList): Uint8Array {
   const bytes = new Uint8Array((list.members.size + 1) * DIGEST_ENTRY);
   const view = new DataView(bytes.buffer);
-  const put = (at: number, id: string, incarnation: number, state: SwimState): void => {
-    putHash(view, at, idHash(id));
+  const put = (at: number, hash: number, incarnation: number, state: SwimState): void => {
+    putHash(view, at, hash);
     view.setFloat64(at + 6, incarnation);
     view.setUint8(at + 14, CODE[state]);
   };
-  put(0, list.id, list.incarnation, list.leaving ? "left" : "alive");
+  put(0, idHash(list.id), list.incarnation, list.leaving ? "left" : "alive");
   let at = DIGEST_ENTRY;
   list.members.forEach((m) => {
-    put(at, m.id, m.incarnation, m.state);
+    put(at, m.hash, m.incarnation, m.state);
     at += DIGEST_ENTRY;
   });
   return bytes;
@@ -130,7 +133,7 @@ export function answerDigest(list: DigestList, digest: Uint8Array): SwimPushPull
   const members: MemberUpdate[] = [list.claim()];
   const want: number[] = [];
   list.members.forEach((m) => {
-    const hash = idHash(m.id);
+    const hash = m.hash;
     const i = index.get(hash);
     if (i === undefined) {
       if (m.state === "alive") members.push(list.update(m));
@@ -162,7 +165,7 @@ export function wanted(list: DigestList, want: Uint8Array): MemberUpdate[] {
   for (let at = 0; at < want.length; at += WANT_ENTRY) hashes.add(getHash(view, at));
   const out: MemberUpdate[] = [];
   list.members.forEach((m) => {
-    if (hashes.has(idHash(m.id))) out.push(list.update(m));
+    if (hashes.has(m.hash)) out.push(list.update(m));
   });
   return out;
 }

@@ -3,7 +3,8 @@
  * what the other side lacks, not everything (docs/membership.md, "Push-pull").
  */
 import { describe, expect, test } from "bun:test";
-import { idHash } from "../../src/membership/swim-digest.ts";
+import { DIGEST_ENTRY, idHash } from "../../src/membership/swim-digest.ts";
+import { SwimCore } from "../../src/membership/swim.ts";
 import type { MemberUpdate, SwimConfig, SwimPushPull } from "../../src/membership/swim-types.ts";
 import { readWholeMessage, SimNetwork, type SimNode } from "./swim-sim.ts";
 
@@ -107,6 +108,42 @@ describe("swim core - digest push-pulls", () => {
     const answer = await b.core.handle(request);
     expect(answer?.kind === "push_pull" && answer.members.length).toBe(41);
     expect(answer?.kind === "push_pull" && answer.want).toBeUndefined();
+  });
+
+  test("a member forgotten and known again is matched by its id's hash (kept with its new record)", async () => {
+    let now = 0;
+    const timers: Array<() => void> = [];
+    const ports = { now: () => now, schedule: (_: number, fn: () => void) => (timers.push(fn), () => {}), send: () => Promise.reject(new Error("no network")) };
+    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, ports, { ...QUIET, deadRetention: 10 });
+    core.learn(member(0));
+    core.learn({ ...member(0), state: "dead", from: "self" });
+    // Past the retention, the first probe round (no live member) forgets it.
+    now = 100;
+    core.start();
+    timers[0]!();
+    core.stop();
+    expect(core.member("m0")).toBeUndefined();
+    core.learn(member(0, 2));
+    core.learn(member(1));
+    // A digest of the asker (`a`), m0 at the incarnation held here, m1 at an older one and m2 unknown here.
+    const entries: Array<[string, number, number]> = [["a", 1, 0], ["m0", 2, 0], ["m1", 0, 0], ["m2", 1, 0]];
+    const digest = new Uint8Array(entries.length * DIGEST_ENTRY);
+    const view = new DataView(digest.buffer);
+    entries.forEach(([id, incarnation, state], i) => {
+      const hash = idHash(id);
+      view.setUint16(i * DIGEST_ENTRY, Math.floor(hash / 2 ** 32));
+      view.setUint32(i * DIGEST_ENTRY + 2, hash >>> 0);
+      view.setFloat64(i * DIGEST_ENTRY + 6, incarnation);
+      view.setUint8(i * DIGEST_ENTRY + 14, state);
+    });
+    const answer = await core.handle({ kind: "push_pull", from: "a", join: false, members: [{ ...member(9), id: "a" }], digest });
+    expect(answer?.kind).toBe("push_pull");
+    const pull = answer as SwimPushPull;
+    // m0 matched (not sent back), m1 sent (the asker's is older), m2 wanted; `a` is held since the merge, matched.
+    expect(ids(pull)).toEqual(["m1", "self"]);
+    const want = new DataView(pull.want!.buffer, pull.want!.byteOffset, pull.want!.byteLength);
+    expect(want.byteLength).toBe(6);
+    expect(want.getUint16(0) * 2 ** 32 + want.getUint32(2)).toBe(idHash("m2"));
   });
 
   test("the hash of an id is 48 bits and differs between ids", () => {
