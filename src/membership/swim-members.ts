@@ -12,6 +12,7 @@
  */
 import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./swim-queue.ts";
 import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
+import { ChangeLog } from "./swim-changes.ts";
 import { RecentDeaths } from "./swim-deaths.ts";
 import { idHash } from "./swim-digest.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
@@ -110,6 +111,8 @@ export class MemberList {
   leaving = false;
   /** Changes made to the list so far (each member's record is stamped with it: see {@link state}). */
   version = 0;
+  /** The changes in order, for a catch-up's answer (`swim-changes.ts`): every change is logged in {@link #changed}. */
+  readonly #changes: ChangeLog<SwimMember>;
   /** Changes to the set of members held live (alive or suspect) so far. */
   liveVersion = 0;
   /** The members' share of {@link sum}: the XOR of the mixes of those held live. */
@@ -160,6 +163,7 @@ export class MemberList {
     this.#onExpired = parts.onExpired ?? (() => false);
     this.#random = parts.ports.random ?? Math.random;
     this.#records = new SentRecords(parts.ports.schedule, RECORDS_WINDOW * parts.config.probeInterval, compact);
+    this.#changes = new ChangeLog((m) => this.members.get(m.id) === m);
     // The signed claims this list keeps are what the checker knows of its members' signing.
     parts.ports.claims?.attach?.({ holds: (id) => this.members.get(id)?.sig !== undefined, held: () => this.#signed() });
   }
@@ -239,6 +243,8 @@ export class MemberList {
         this.#queue.delete(m.id);
       }
     }
+    // The log's entries of forgotten members go now, not at its next change (they hold the records).
+    this.#changes.fit(this.members.size);
     const order = [...this.members.keys()];
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(this.#random() * (i + 1));
@@ -250,13 +256,14 @@ export class MemberList {
 
   /**
    * This node's state: itself and every member, or (`since` given) only the members whose record
-   * changed after that version (a catch-up: what is new since the asker's last look).
+   * changed after that version (a catch-up: what is new since the asker's last look), found in the
+   * log of changes (oldest change first), not by a walk of every member.
    */
   state(join: boolean, since?: number): SwimPushPull {
     const members: MemberUpdate[] = [this.claim()];
-    this.members.forEach((m) => {
-      if (since === undefined || m.version > since) members.push(this.#records.get(m));
-    });
+    const add = (m: SwimMember): void => void members.push(this.#records.get(m));
+    if (since === undefined) this.members.forEach(add);
+    else this.#changes.after(since, add);
     return { kind: "push_pull", from: this.id, join, members, version: this.version };
   }
 
@@ -493,6 +500,7 @@ export class MemberList {
     if (previous !== m.state) m.since = this.#ports.now();
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
     m.version = ++this.version;
+    this.#changes.add(m, this.members.size);
     if ((previous !== null && !isGone(previous)) !== !isGone(m.state)) {
       this.#sum ^= memberMix(m.id);
       this.liveVersion++;
