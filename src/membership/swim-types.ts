@@ -242,12 +242,7 @@ export interface MemberStore<M> {
   delete(id: string): boolean;
   values(): IterableIterator<M>;
   keys(): IterableIterator<string>;
-  /**
-   * Call `each` with every member held: the walk the list's hot paths take (digests, catch-ups,
-   * whole states), with no generator in between (a `Map`'s own `forEach` is one). The peer table's
-   * store walked its entries through a generator, and in the 1,000-node paced join the generator's
-   * own frames were 4% of a worker's CPU; a callback walk costs a quarter of that.
-   */
+  /** Call `each` with every member: the list's hot walks (digests, whole states) take no generator (`EntryMembers.forEach`). */
   forEach(each: (member: M) => void): void;
   /**
    * Told before the list changes a held member's address, port or meta in place (a newer alive
