@@ -19,22 +19,22 @@ export class BoundedSet {
   }
 }
 
-/** A bounded map that forgets its oldest entry first. */
-export class Bounded<V> {
-  private readonly map = new Map<string, V>();
+/** A bounded map that forgets its oldest entry first (keyed by strings, or by numbers: claim-cache.ts). */
+export class Bounded<V, K extends string | number = string> {
+  private readonly map = new Map<K, V>();
   constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     return this.map.get(key);
   }
-  set(key: string, value: V): void {
+  set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
   }
-  has(key: string): boolean {
+  has(key: K): boolean {
     return this.map.has(key);
   }
-  delete(key: string): void {
+  delete(key: K): void {
     this.map.delete(key);
   }
   get size(): number {
