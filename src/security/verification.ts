@@ -8,6 +8,7 @@
 import { createPublicKey, verify, type KeyObject } from "node:crypto";
 import { signatureBytes } from "./record-bytes.ts";
 import { Bounded, BoundedSet } from "./bounded.ts";
+import { VerifiedClaims } from "./claim-cache.ts";
 import { VerifyService } from "./verifier.ts";
 
 /**
@@ -40,6 +41,11 @@ let keyCache: Bounded<KeyObject | null> | null = null;
  * per node (about 150 µs each: 250,000 checks for 1,000 members).
  */
 let verifiedCache: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
+/**
+ * Verified gossip claims by signature, with the fields it was verified over (claim-cache.ts): in
+ * front of the claims' cache of {@link verifiedCache}, shared and bounded as it is.
+ */
+let verifiedClaims: VerifiedClaims | null = null;
 /** Whether {@link verifiedCache} is shared (see {@link shareVerifiedSignatures}). */
 let sharingVerified = true;
 /**
@@ -71,6 +77,7 @@ export function activeCheckers(): number {
 export function shareVerifiedSignatures(on: boolean): void {
   sharingVerified = on;
   verifiedCache = { records: null, claims: null };
+  verifiedClaims = null;
 }
 
 /** The Ed25519 key whose hex is `id`, or null when `id` is not one. */
@@ -97,6 +104,7 @@ function publicKeyOf(id: string): KeyObject | null {
 export function clearVerificationCaches(): void {
   keyCache = null;
   verifiedCache = { records: null, claims: null };
+  verifiedClaims = null;
 }
 
 /** True when `sig` (bytes or base64) is the signature of `bytes` by the node whose id is `id`. */
@@ -124,4 +132,14 @@ export function processCache(kind: CacheKind, own: Record<CacheKind, BoundedSet 
   if (kind === "records" && !(sharingVerified && checkers > 1)) return null;
   const caches = sharingVerified ? verifiedCache : own;
   return (caches[kind] ??= new BoundedSet(MAX_CACHED_VERIFICATIONS[kind]));
+}
+
+/**
+ * The verified gossip claims a check uses (`own`: the checker's, when the process does not share
+ * what it verified): bounded as the claims' cache of verified signatures, so that a claim leaves
+ * both after as many others (the one answers a copy the other would).
+ */
+export function processClaims(own: { claims: VerifiedClaims | null }): VerifiedClaims {
+  if (!sharingVerified) return (own.claims ??= new VerifiedClaims(MAX_CACHED_VERIFICATIONS.claims));
+  return (verifiedClaims ??= new VerifiedClaims(MAX_CACHED_VERIFICATIONS.claims));
 }
