@@ -268,11 +268,8 @@ export interface SwimConfig {
   suspicionMaxTimeout: number;
   /**
    * Each update is sent retransmitMult × ceil(log10(N + 1)) times (default 4, memberlist's LAN
-   * preset). It was 6 until Dec 2: with 4, a mass join of 300 nodes in the simulation had left
-   * about one node missing one member until the next push-pull. The catch-up pulls and membership
-   * checksums (`swim-sum.ts`) fill such gaps now (300 and 1,000 nodes: all know all as soon), and
-   * at 1,000 real nodes a killed process was offline everywhere sooner with 4 in each of four
-   * pairs of runs, on less CPU: a death is sent 16 times a node, not 24 (docs/performance.md).
+   * preset; 6 until Dec 2, for a gap of the simulated 300-node join that the catch-ups and checksums
+   * fill now: at 1,000 real nodes a kill was seen everywhere sooner with 4, on less CPU).
    */
   retransmitMult: number;
   /** Gossip pending updates every this many seconds (default 0.2) ... */
