@@ -37,7 +37,6 @@ import { Bounded, type BoundedSet } from "./bounded.ts";
 import type { VerifyService } from "./verifier.ts";
 import { sameBytes, type RecordMacs } from "./record-macs.ts";
 import { HEX_ID, checking, countChecker, processCache, processClaims, sharedVerifier, verifySignature, type CacheKind } from "./verification.ts";
-import type { VerifiedClaims } from "./claim-cache.ts";
 
 /** The hello feature (and mDNS `ext`) of a node that sends and checks signed records. */
 export const SIGNED_FEATURE = "signed";
@@ -111,8 +110,6 @@ export class SignedRecords {
   private signedMembers: SignedMembers | null = null;
   /** This node's own verified signatures, when the process's are not shared ({@link shareVerifiedSignatures}). */
   private ownVerified: Record<CacheKind, BoundedSet | null> = { records: null, claims: null };
-  /** This node's own verified gossip claims, likewise (see {@link gossipClaimPasses}). */
-  private readonly ownClaims: { claims: VerifiedClaims | null } = { claims: null };
   readonly stats: SignedRecordsStats = { signed: 0, verified: 0, macVerified: 0, cached: 0, refused: 0 };
   /** The last claim signed, and its signature (see {@link signClaim}). */
   #lastClaim: { bytes: Uint8Array; sig: Uint8Array } | null = null;
@@ -442,19 +439,20 @@ export class SignedRecords {
    * verify; none is refused in a closed swarm and for a member known to sign. One that verifies the
    * attached list keeps (it applies every claim that passes): no entry among the signers (`note`
    * false). A signed claim whose every field is that of a claim verified in this process with the
-   * same signature is a copy of it (claim-cache.ts): answered as the cache of verified signatures
-   * answers one (`cached`), without its bytes or their digest, most of such a check's cost.
+   * same signature is a copy of it (claim-cache.ts, kept where several nodes of the process check):
+   * answered as the cache of verified signatures answers one (`cached`), without its bytes or their
+   * digest, most of such a check's cost.
    */
   private gossipClaimPasses(claim: GossipClaim, sig: unknown): boolean {
     const note = this.signedMembers === null;
     const signature = signatureBytes(sig);
-    const claims = processClaims(this.ownClaims);
+    const claims = processClaims();
     // A remembered claim's id verified a signature: a key, as `verify` asks of it.
-    if (signature !== null && claims.matches(signature, claim)) return this.passed(claim.id, null, true, note);
+    if (signature !== null && claims?.matches(signature, claim)) return this.passed(claim.id, null, true, note);
     // Unsigned, malformed, or no copy of a remembered claim: checked as every record is.
     if (this.refusal(claim.id, () => gossipClaimBytes(claim), sig ?? null, `a gossip ${claim.state} claim`, "claims", note) !== null) return false;
     // Signed, and its signature verified over its bytes (or found verified): remembered.
-    if (signature !== null) claims.remember(signature, claim);
+    if (signature !== null) claims?.remember(signature, claim);
     return true;
   }
 }

@@ -135,11 +135,13 @@ export function processCache(kind: CacheKind, own: Record<CacheKind, BoundedSet 
 }
 
 /**
- * The verified gossip claims a check uses (`own`: the checker's, when the process does not share
- * what it verified): bounded as the claims' cache of verified signatures, so that a claim leaves
- * both after as many others (the one answers a copy the other would).
+ * The verified gossip claims the checks of this process share, or null where none is kept: where
+ * the process does not share what it verified, or runs one checker. A node checks a claim only
+ * when it is news to it, so only the other nodes of its process ask again (an entry holds about
+ * 700 bytes, against the 32 of a digest: a node alone in its process would keep one per member
+ * for nothing). Bounded as the claims' cache of verified signatures.
  */
-export function processClaims(own: { claims: VerifiedClaims | null }): VerifiedClaims {
-  if (!sharingVerified) return (own.claims ??= new VerifiedClaims(MAX_CACHED_VERIFICATIONS.claims));
+export function processClaims(): VerifiedClaims | null {
+  if (!sharingVerified || checkers <= 1) return null;
   return (verifiedClaims ??= new VerifiedClaims(MAX_CACHED_VERIFICATIONS.claims));
 }

@@ -228,4 +228,32 @@ describe("verified gossip claims - the cache", () => {
     expect(cache.matches(sig, claim)).toBe(false);
     expect(cache.matches(near, claimOf(author, 2))).toBe(true);
   });
+
+  test("kept only where several checkers of the process share it: a lone node's copies, or unshared ones, are checked by their bytes", async () => {
+    // A fresh process: one checker, then a second.
+    const script = `
+      const { SignedRecords } = await import(${JSON.stringify(new URL("../../src/security/records.ts", import.meta.url).pathname)});
+      const { processClaims } = await import(${JSON.stringify(new URL("../../src/security/verification.ts", import.meta.url).pathname)});
+      const one = new SignedRecords({ identity: null, closed: false });
+      const alone = processClaims() === null;
+      const two = new SignedRecords({ identity: null, closed: false });
+      const shared = processClaims() !== null;
+      two.stop();
+      console.log(JSON.stringify({ alone, shared, againAlone: processClaims() === null }));`;
+    const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const out = await new Response(child.stdout).text();
+    expect(await child.exited).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual({ alone: true, shared: true, againAlone: true });
+    // Unshared (a bench of what one node's checks cost): every copy is checked by its bytes.
+    verification.shareVerifiedSignatures(false);
+    try {
+      const { claim, sig } = verified();
+      const again = reader();
+      expect(again.claimPort().verify(travelled(claim), sig)).toBe(true);
+      expect(bytesMade).toHaveBeenCalled();
+      expect(verification.processClaims()).toBeNull();
+    } finally {
+      verification.shareVerifiedSignatures(true);
+    }
+  });
 });
