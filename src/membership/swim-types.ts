@@ -279,21 +279,23 @@ export interface SwimConfig {
   /** Full-state exchange with one random member every this many seconds, scaled up past 32 members (default 30). */
   pushPullInterval: number;
   /**
-   * Members a joiner asks its seed for (default 32; 0: the whole state, as before): the seed
-   * answers a random sample of its live members, and the joiner exchanges full state with one of
-   * them and catches up there. A seed that gave every joiner of a mass join its whole state (and
-   * answered each one's catch-up pulls) did O(N²) work alone; at 1,000 nodes it never got done.
+   * Members a joiner asks its seed for (default 32; 0: the whole state): past its
+   * {@link joinWholeRecords}, the seed answers a random sample of its live members, and the joiner
+   * exchanges full state with one of them and catches up there. A seed that gave every joiner of
+   * a mass join its whole state (and took its catch-ups) did O(N²) work alone: at 1,000, never done.
    */
   joinPage: number;
   /**
-   * Full-state exchanges carry a digest of the sender's members (default true), so that the answer
-   * holds only what the sender lacks or holds older (`swim-digest.ts`); false: whole states only.
+   * Member records a seed gives joiners as whole states each second, at most, in place of pages
+   * (default 50,000; 0: pages only), and only at full local health: a paced join's last joiners
+   * waited seconds for a page member's state in a saturated swarm, where the seed had time to spare.
    */
+  joinWholeRecords: number;
+  /** Full-state exchanges carry a digest of the sender's members (`swim-digest.ts`; default true; false: whole states). */
   digests: boolean;
   /**
-   * Piggybacked updates per message at most this many bytes (default 8192). memberlist keeps to a
-   * UDP datagram (1400); these messages ride on TCP calls, and a bigger budget spreads a mass join
-   * about five times faster in the simulation (300 nodes: 1.5 s instead of 7.5 s).
+   * Piggybacked updates per message at most this many bytes (default 8192; memberlist's UDP 1400):
+   * a bigger budget spreads a mass join about five times faster in the simulation (300 nodes).
    */
   maxPiggybackBytes: number;
   /** Lifeguard local-health ceiling: timeouts stretch up to (this + 1)× (default 8). */
@@ -317,6 +319,7 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   gossipNodes: 3,
   pushPullInterval: 30,
   joinPage: 32,
+  joinWholeRecords: 50_000,
   digests: true,
   maxPiggybackBytes: 8192,
   awarenessMax: 8,
@@ -340,15 +343,9 @@ export interface SwimStats {
   confirmations: number;
   /** Times this node refuted a suspicion (or a death) about itself by a new incarnation. */
   refutations: number;
-  /**
-   * Newer records this node sent back to a node whose message held a suspicion or death it knew
-   * to be refuted (about itself, or about a member it holds alive at a higher incarnation).
-   */
+  /** Newer records sent back to a node whose message held a suspicion or death known here to be refuted. */
   corrections: number;
-  /**
-   * Pings sent to a suspect whose suspicion ran out here, before the verdict (an ack that carries
-   * its refutation keeps it alive).
-   */
+  /** Pings sent to a suspect whose suspicion ran out here, before the verdict (an ack that refutes keeps it alive). */
   lastPings: number;
   /** Members this node declared dead (its own verdicts: every path below, and a suspicion that timed out). */
   deathsDeclared: number;

@@ -31,10 +31,11 @@
  * another member: 6 times), and gossiped every `gossipInterval` to `gossipNodes` random members
  * while any is queued. Every `pushPullInterval` (longer past 32 members) one random member and
  * this node exchange their full state; a dead member is asked the same now and then, so a healed
- * partition merges. A joiner asks its seed for a page (a random sample of its live members, when
- * it holds more), exchanges full state with one member of it, and pulls what changed there
- * (`since` its last look) while that keeps changing (a seed that answered its whole state: at the
- * seed), then exchanges full state once with a random member. Lifeguard's local health stretches
+ * partition merges. A joiner asks its seed for a page; a seed at full health answers its whole
+ * state while within `joinWholeRecords` a second, else (when it holds more) a random sample of
+ * its live members, and the joiner exchanges full state with one member of it. The joiner pulls
+ * what changed where its state came from (`since` its last look) while that keeps changing, then
+ * exchanges full state once with a random member. Lifeguard's local health stretches
  * this node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
  * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
  * port (`isRefused`) probes that member out of turn, and a probe whose ping is refused finds it
@@ -147,6 +148,9 @@ export class SwimCore {
   #caughtUp = false;
   /** The rest of a paged join under way or done (see {@link whole}). */
   #whole: Promise<void> | null = null;
+  /** When the current second of records given joiners began, and the records so far (see {@link #joinerRecords}). */
+  #wholeSince = Number.NEGATIVE_INFINITY;
+  #wholeRecords = 0;
   /** Resolves the pauses under way (see {@link #pause}): a stopped core's join ends. */
   readonly #wakers = new Set<() => void>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
@@ -487,13 +491,18 @@ export class SwimCore {
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
         return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from, lean)) }));
       }
-      case "push_pull":
+      case "push_pull": {
         this.#list.merge(message);
-        // A joiner that asks for a page gets a sample when this node holds more (see `join`).
-        if (message.page !== undefined && message.since === undefined && this.#list.members.size > message.page) return this.#page(message.page);
+        // A joiner that asks for a page gets a sample when this node holds more and cannot afford its whole state (see `join`).
+        if (message.page !== undefined && message.since === undefined && this.#list.members.size > message.page && !this.#affordsWhole()) return this.#page(message.page);
         // Answered after the merge, so a refutation it caused goes back at once (a healed partition).
         if (message.digest !== undefined && message.since === undefined) return answerDigest(this.#list, message.digest);
-        return this.#list.state(false, message.since);
+        if (message.since === undefined) return this.#list.state(false);
+        // A catch-up pull: its records count against the whole states this node may give joiners.
+        const changed = this.#list.state(false, message.since);
+        this.#joinerRecords(changed.members.length);
+        return changed;
+      }
       default:
         this.#counters.malformed++;
         return null;
@@ -976,6 +985,34 @@ export class SwimCore {
       if (answer?.kind === "push_pull") await this.#push(target, answer, true);
       this.#sums.end(this.#ports.now(), this.#list.liveVersion, this.#pushPullDelay());
     });
+  }
+
+  /**
+   * True when this node can answer a joiner that asked for a page with its whole state instead
+   * (then counted): at full local health, within {@link SwimConfig.joinWholeRecords} member
+   * records a second. A paced join's joiners then have the swarm in one answer, where a page sent
+   * them to a member of it that, in a saturated swarm, answered seconds late; a mass join's past
+   * the first few get pages, as before (a seed that gave each its whole state never got done).
+   */
+  #affordsWhole(): boolean {
+    const records = this.#list.members.size + 1;
+    if (this.#awareness.score > 0 || this.#joinerRecords(0) + records > this.config.joinWholeRecords) return false;
+    this.#joinerRecords(records);
+    return true;
+  }
+
+  /**
+   * Count `records` sent to joiners (whole states, and the catch-up pulls that follow them: in a
+   * mass join those of the first joiners use up the second's budget, and the rest get pages);
+   * the records counted so far in the current second.
+   */
+  #joinerRecords(records: number): number {
+    const now = this.#ports.now();
+    if (now - this.#wholeSince >= 1) {
+      this.#wholeSince = now;
+      this.#wholeRecords = 0;
+    }
+    return (this.#wholeRecords += records);
   }
 
   /**

@@ -106,7 +106,8 @@ async function massJoin(count: number, config: Partial<SwimConfig>): Promise<{ n
 describe("swim core - a mass join that does not rest on the seed", () => {
   test("the seed answers each joiner a page and no catch-up: its share is O(N); the swarm still converges", async () => {
     const n = 200;
-    const paged = await massJoin(n, {});
+    // Pages only (joinWholeRecords 0): a seed at full health gives whole states within a budget (below).
+    const paged = await massJoin(n, { joinWholeRecords: 0 });
     expect(paged.net.converged()).toBe(true);
     // A page of at most joinPage (32) members and the seed's own claim per joiner; besides, the
     // catch-up pulls of the first joiners (those that came while the seed held 32 members or
@@ -124,7 +125,7 @@ describe("swim core - a mass join that does not rest on the seed", () => {
 
   test("a joiner given a page learns the members the page left out, from a member of it", async () => {
     // No gossip, no piggybacked updates, no periodic push-pull: only the joins and pulls carry members.
-    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 4 });
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 4, joinWholeRecords: 0 });
     const seed = net.add();
     for (let i = 0; i < 12; i++) {
       const node = net.add();
@@ -144,6 +145,67 @@ describe("swim core - a mass join that does not rest on the seed", () => {
     // Its catch-up pulls went to that member: the seed answered nothing more.
     await net.clock.run(20);
     expect(atSeed.requests).toBe(1);
+  });
+
+  test("a seed at full health answers joiners its whole state within joinWholeRecords a second (catch-ups counted), past it a page", async () => {
+    // 13 members and the seed: a joiner's whole state (it merged first) is 15 records, the next one's 16; 32 a second: two whole states.
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 4, joinWholeRecords: 32 });
+    const seed = net.add();
+    for (let i = 0; i < 13; i++) {
+      const node = net.add();
+      void node.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+      await net.runUntil(() => net.view(seed, node) === "alive", 5);
+    }
+    await net.clock.run(40);
+    const answers: Array<{ partial: boolean; listed: number; catchUp: boolean }> = [];
+    const handle = seed.core.handle.bind(seed.core);
+    seed.core.handle = async (raw) => {
+      const answer = await handle(raw);
+      if (answer?.kind === "push_pull") answers.push({ partial: answer.partial === true, listed: answer.members.length, catchUp: (raw as { since?: unknown }).since !== undefined });
+      return answer;
+    };
+    // Three joiners at once: two whole states, then a page.
+    const joiners = [net.add(), net.add(), net.add()];
+    for (const j of joiners) void j.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
+    await net.clock.run(0.5);
+    expect(answers.map((a) => a.partial)).toEqual([false, false, true]);
+    expect(answers.map((a) => a.listed)).toEqual([15, 16, 5]);
+    // The two whole-state joiners catch up at the seed, the paged one at a member of its page.
+    await net.clock.run(5);
+    const catchUps = answers.filter((a) => a.catchUp);
+    expect(catchUps.length).toBeGreaterThanOrEqual(4);
+    // A joiner in a later second gets a whole state again, once the second's catch-ups leave room.
+    answers.length = 0;
+    await net.clock.run(10);
+    const late = net.add();
+    void late.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
+    await net.clock.run(0.5);
+    expect(answers.filter((a) => !a.catchUp).map((a) => a.partial)).toEqual([false]);
+    const knowsAll = () => net.nodes.every((other) => other === late || net.view(late, other) === "alive");
+    expect(knowsAll()).toBe(true);
+  });
+
+  test("a seed whose local health is down answers a page, whatever its budget", async () => {
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 4 });
+    const seed = net.add();
+    for (let i = 0; i < 8; i++) {
+      const node = net.add();
+      void node.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+      await net.runUntil(() => net.view(seed, node) === "alive", 5);
+    }
+    await net.clock.run(40);
+    const whole = net.add();
+    const atSeed = countPushPulls(seed);
+    expect(await joinThrough(net, whole, seed, 5)).toBe(true);
+    expect(atSeed.listed).toBe(10); // the seed and 9 members: its whole state
+    // Cut off from its members, its probes fail with no helper's nack: its local health drops.
+    for (const member of net.nodes) if (member !== seed && member !== whole) net.link(seed, member, true);
+    await net.runUntil(() => seed.core.stats().awareness > 0, 20);
+    expect(seed.core.stats().awareness).toBeGreaterThan(0);
+    const paged = net.add();
+    const before = atSeed.listed;
+    expect(await joinThrough(net, paged, seed, 5)).toBe(true);
+    expect(atSeed.listed - before).toBe(5); // the seed and a page of 4
   });
 
   test("an unanswered first join is sent again twice at most, after jittered pauses; a refused one is not", async () => {
@@ -246,7 +308,7 @@ describe("swim core - a later join", () => {
     expect(a.core.stats().catchUps).toBe(catchUps);
   });
   test("a node whose first join gave no catch-up (the page's members failed it) still catches up at a peer met later", async () => {
-    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 2 });
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 2, joinWholeRecords: 0 });
     const seed = net.add();
     const members = Array.from({ length: 4 }, () => net.add());
     for (const m of members) void m.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
