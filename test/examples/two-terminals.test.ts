@@ -37,6 +37,8 @@ test("examples - README two terminals: the worker joins the seed, calls it and l
   const seed = new ExampleProcess(".tmp/two-terminals/seed.ts", [], { PORT: "0" });
   try {
     const [, port] = await seed.waitFor(/synapse node seed \([0-9a-f]{8}\) listening on 127\.0\.0\.1:(\d+)/, 15);
+    // The banner's lines may come in more than one read of the pipe (CI saw the first line alone).
+    await seed.waitFor(/    hello - Greet someone/, 15);
     expect(seed.out).toContain("  swarm lab, team default");
     expect(seed.out).toContain("    hello - Greet someone");
     const worker = await runScript(".tmp/two-terminals/worker.ts", 20_000, { PORT: port! });
