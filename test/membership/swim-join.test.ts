@@ -103,6 +103,19 @@ async function massJoin(count: number, config: Partial<SwimConfig>): Promise<{ n
   return { net, seed, atSeed, seconds };
 }
 
+/** A seed and `count` members that joined through it one after another, quiet for `settle` seconds after: no gossip, no piggybacked updates, no periodic push-pull (only joins and pulls carry members). */
+async function quietSwarm(count: number, config: Partial<SwimConfig>, settle: number): Promise<{ net: SimNetwork; seed: SimNode }> {
+  const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, ...config });
+  const seed = net.add();
+  for (let i = 0; i < count; i++) {
+    const node = net.add();
+    void node.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+    await net.runUntil(() => net.view(seed, node) === "alive", 5);
+  }
+  await net.clock.run(settle);
+  return { net, seed };
+}
+
 describe("swim core - a mass join that does not rest on the seed", () => {
   test("the seed answers each joiner a page and no catch-up: its share is O(N); the swarm still converges", async () => {
     const n = 200;
@@ -124,15 +137,7 @@ describe("swim core - a mass join that does not rest on the seed", () => {
   }, 60_000);
 
   test("a joiner given a page learns the members the page left out, from a member of it", async () => {
-    // No gossip, no piggybacked updates, no periodic push-pull: only the joins and pulls carry members.
-    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 4, joinWholeRecords: 0 });
-    const seed = net.add();
-    for (let i = 0; i < 12; i++) {
-      const node = net.add();
-      void node.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
-      await net.runUntil(() => net.view(seed, node) === "alive", 5);
-    }
-    await net.clock.run(30);
+    const { net, seed } = await quietSwarm(12, { joinPage: 4, joinWholeRecords: 0 }, 30);
     const atSeed = countPushPulls(seed);
     const joiner = net.add();
     expect(await joinThrough(net, joiner, seed)).toBe(true);
@@ -149,14 +154,7 @@ describe("swim core - a mass join that does not rest on the seed", () => {
 
   test("a seed at full health answers joiners its whole state within joinWholeRecords a second (catch-ups counted), past it a page", async () => {
     // 13 members and the seed: a joiner's whole state (it merged first) is 15 records, the next one's 16; 32 a second: two whole states.
-    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 4, joinWholeRecords: 32 });
-    const seed = net.add();
-    for (let i = 0; i < 13; i++) {
-      const node = net.add();
-      void node.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
-      await net.runUntil(() => net.view(seed, node) === "alive", 5);
-    }
-    await net.clock.run(40);
+    const { net, seed } = await quietSwarm(13, { joinPage: 4, joinWholeRecords: 32 }, 40);
     const answers: Array<{ partial: boolean; listed: number; catchUp: boolean }> = [];
     const handle = seed.core.handle.bind(seed.core);
     seed.core.handle = async (raw) => {
@@ -186,14 +184,7 @@ describe("swim core - a mass join that does not rest on the seed", () => {
   });
 
   test("a seed whose local health is down answers a page, whatever its budget", async () => {
-    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 4 });
-    const seed = net.add();
-    for (let i = 0; i < 8; i++) {
-      const node = net.add();
-      void node.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
-      await net.runUntil(() => net.view(seed, node) === "alive", 5);
-    }
-    await net.clock.run(40);
+    const { net, seed } = await quietSwarm(8, { joinPage: 4 }, 40);
     const whole = net.add();
     const atSeed = countPushPulls(seed);
     expect(await joinThrough(net, whole, seed, 5)).toBe(true);
