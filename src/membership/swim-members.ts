@@ -16,7 +16,7 @@ import { ChangeLog } from "./swim-changes.ts";
 import { RecentDeaths } from "./swim-deaths.ts";
 import { idHash } from "./swim-digest.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
-import { memberMix } from "./swim-sum.ts";
+import { hashMix, memberMix } from "./swim-sum.ts";
 import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
@@ -502,7 +502,7 @@ export class MemberList {
     m.version = ++this.version;
     this.#changes.add(m, this.members.size);
     if ((previous !== null && !isGone(previous)) !== !isGone(m.state)) {
-      this.#sum ^= memberMix(m.id);
+      this.#sum ^= hashMix(m.hash);
       this.liveVersion++;
     }
     if (previous) this.#counts[previous]--;

@@ -41,7 +41,11 @@ export const SUM_GAP = 2;
 
 /** One live member's share of a sum: its id mixed into 32 bits. */
 export function memberMix(id: string): number {
-  const h = idHash(id);
+  return hashMix(idHash(id));
+}
+
+/** {@link memberMix} from the id's {@link idHash} (a member's record keeps it: `SwimMember.hash`). */
+export function hashMix(h: number): number {
   return fmix32((h >>> 0) ^ Math.imul(Math.floor(h / 0x1_0000_0000), 0x9e3779b1));
 }
 

@@ -498,7 +498,7 @@ export class SwimCore {
         // Answered after the merge, so a refutation it caused goes back at once (a healed partition).
         if (message.digest !== undefined && message.since === undefined) return answerDigest(this.#list, message.digest);
         if (message.since === undefined) return this.#list.state(false);
-        // A catch-up pull: its records count against the whole states this node may give joiners.
+        // A pull of what changed since (a joiner's catch-up, or the push after a digest's `want`): its records count against the whole states this node may give joiners.
         const changed = this.#list.state(false, message.since);
         this.#joinerRecords(changed.members.length);
         return changed;
