@@ -3,7 +3,7 @@
  * sampling profiler (`bun:jsc`) started when the worker is told of the kill and read when every
  * killed node is offline at all its nodes. Writes `<dir>/kill-<worker>.txt`: the functions with the
  * most samples, by self and by inclusive count (a function counted once per sample however deep it
- * recurs). A profile of the whole run (`--cpu-prof`) is dominated by the join.
+ * recurs), and the hottest stacks three frames deep (a function with its two callers). A profile of the whole run (`--cpu-prof`) is dominated by the join.
  *
  * @module
  */
@@ -26,12 +26,16 @@ export function profileKill(dir: string, worker: string): () => string {
     const { traces } = (jsc as unknown as { samplingProfilerStackTraces(): { traces: Array<{ frames: Frame[] }> } }).samplingProfilerStackTraces();
     const self = new Map<string, number>();
     const inclusive = new Map<string, number>();
+    const callers = new Map<string, number>();
     const label = (f: Frame) => `${f.name || "(anonymous)"} ${f.sourceURL ? `${f.sourceURL.replace(/^.*\/(src|bench|node_modules)\//, "$1/")}:${f.line ?? "?"}` : "(native)"}`;
     for (const t of traces) {
       if (t.frames.length === 0) continue;
       const top = label(t.frames[0]!);
       self.set(top, (self.get(top) ?? 0) + 1);
       for (const name of new Set(t.frames.map(label))) inclusive.set(name, (inclusive.get(name) ?? 0) + 1);
+      // The two frames above the top one: where the hottest functions are called from.
+      const path = t.frames.slice(0, 3).map(label).join("  <  ");
+      callers.set(path, (callers.get(path) ?? 0) + 1);
     }
     const total = traces.length;
     const rows = (m: Map<string, number>) =>
@@ -42,7 +46,7 @@ export function profileKill(dir: string, worker: string): () => string {
         .join("\n");
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `kill-${worker}.txt`);
-    writeFileSync(path, `${total} samples over ${((performance.now() - started) / 1000).toFixed(1)} s\n\n## self\n${rows(self)}\n\n## inclusive\n${rows(inclusive)}\n`);
+    writeFileSync(path, `${total} samples over ${((performance.now() - started) / 1000).toFixed(1)} s\n\n## self\n${rows(self)}\n\n## inclusive\n${rows(inclusive)}\n\n## self, with its two callers\n${rows(callers)}\n`);
     return path;
   };
 }
