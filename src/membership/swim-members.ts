@@ -48,6 +48,14 @@ export interface SwimMember extends MemberUpdate {
 /** The monotonic counters of {@link SwimStats}. */
 export type SwimCounters = Omit<SwimStats, "incarnation" | "awareness" | "alive" | "suspect" | "dead" | "left" | "queued">;
 
+/** How many times relayed news is gossiped on, at most (see {@link MemberList.applyRelayed}). */
+export interface RelayCaps {
+  /** An alive claim about a member new to this node, not the sender's own. */
+  readonly newcomer: number;
+  /** A death: another node's verdict (a member never sends its own). */
+  readonly death: number;
+}
+
 /** Times an update learnt from a push-pull (not about its sender) is gossiped on. */
 export const MERGED_TRANSMITS = 2;
 
@@ -292,17 +300,17 @@ export class MemberList {
 
   /**
    * Apply the updates a message from member `from` piggybacked. An alive claim about a member new
-   * here that is not `from`'s own (relayed) is spread at most `newcomerSpread` times; the rest as
-   * any news. (One lookup of each update's member: in a mass join most of them are old news, and
+   * here that is not `from`'s own (relayed) is spread at most `caps.newcomer` times, a death (the
+   * verdict of another node) at most `caps.death` times; the rest as any news. (One lookup of each update's member: in a mass join most of them are old news, and
    * a second lookup of each freshly decoded id was 3% of a worker's CPU.) With `echo` (a request
    * `from` sent of its own accord, not an answer: an answer may carry back what this node just
    * sent), a copy of an alive claim this node spreads too counts as one of its transmissions
    * (`BroadcastQueue.echo`).
    */
-  applyRelayed(updates: readonly InboundUpdate[], from: string, newcomerSpread: number, echo: boolean, corrections?: Corrections): void {
+  applyRelayed(updates: readonly InboundUpdate[], from: string, caps: RelayCaps, echo: boolean, corrections?: Corrections): void {
     for (const u of updates) {
       // News queued here as `from` sent it: no message to `from` carries it back (`BroadcastQueue.take`).
-      if (this.#take(u, Number.POSITIVE_INFINITY, undefined, u.id === from ? Number.POSITIVE_INFINITY : newcomerSpread, echo ? from : undefined, corrections)) this.#queue.heardFrom(u.id, u.incarnation, u.state, from);
+      if (this.#take(u, u.state === "dead" ? caps.death : Number.POSITIVE_INFINITY, undefined, u.id === from ? Number.POSITIVE_INFINITY : caps.newcomer, echo ? from : undefined, corrections)) this.#queue.heardFrom(u.id, u.incarnation, u.state, from);
     }
   }
 
@@ -325,8 +333,8 @@ export class MemberList {
     const m = u.id === this.id ? undefined : this.members.get(u.id);
     if (this.#stale(u.id, m, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
       // Gossip of an alive claim this node holds and spreads too: a transmission done by another
-      // (see `BroadcastQueue.echo`). Not a death: every survivor must hear of it, and one that the
-      // epidemic missed finds a dead member only by its own probe, a round of N probes away.
+      // (see `BroadcastQueue.echo`). Not a death: a relayed one is capped instead (`applyRelayed`),
+      // and this node's own verdict goes the full count.
       if (echoFrom !== undefined && u.state === "alive") this.#queue.echo(u.id, u.incarnation, u.state, echoFrom);
     } else {
       // A lean death takes the member's address and port from its record here, or this node's own (`swim-wire.ts`).
@@ -338,7 +346,7 @@ export class MemberList {
       const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
       applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, m === undefined ? Math.min(spread, newcomerSpread) : spread);
     }
-    if (corrections) this.#correct(u, corrections);
+    if (corrections) this.#correct(u, m, corrections);
     if (applied) this.#counters.updatesApplied++;
     else this.#counters.updatesIgnored++;
     return applied;
@@ -351,9 +359,11 @@ export class MemberList {
    * had before). About a member held alive here at a higher incarnation: that record. A node that
    * still holds a refuted suspicion or death repeats it on its gossip, so the nodes its rumour
    * reaches are the ones that tell it (issue #12: in a 1,000-node mass join, every member held
-   * dead by mistake had refuted already, and nodes held its death for seconds more).
+   * dead by mistake had refuted already, and nodes held its death for seconds more). `m` is the
+   * member's record as `#take` looked it up (a suspicion or death never replaces it), not looked
+   * up again for every copy of a death: a kill's survivors receive each death about a dozen times.
    */
-  #correct(u: InboundUpdate, corrections: Corrections): void {
+  #correct(u: InboundUpdate, m: SwimMember | undefined, corrections: Corrections): void {
     const out = corrections.updates;
     if ((u.state !== "suspect" && u.state !== "dead") || out.length >= MAX_CORRECTIONS || out.some((c) => c.id === u.id)) return;
     if (u.id === this.id) {
@@ -361,7 +371,6 @@ export class MemberList {
       return;
     }
     if (u.state === "suspect" && !corrections.suspicions) return;
-    const m = this.members.get(u.id);
     if (m?.state === "alive" && m.incarnation > u.incarnation) corrections.add(this.#records.get(m));
   }
 

@@ -133,4 +133,43 @@ describe("swim core - a crash on loaded nodes", () => {
     expect(a.core.stats().confirmations).toBe(1);
     expect(await carried(d.id)).toBe(2); // twice
   });
+
+  test("a death another member relayed is passed on 6 times at most; this node's own verdict, the full count", async () => {
+    // retransmitMult 12: at 6 members the full count, 12 x ceil(log10(7)) = 12, stands past a relayed death's cap of 6.
+    const net = await swarm(6, new SimNetwork({ retransmitMult: 12 }));
+    const [a, c, , e] = net.nodes as [SimNode, SimNode, SimNode, SimNode];
+    const relayed = net.nodes[4]!;
+    const killed = net.nodes[5]!;
+    for (const n of net.nodes) n.core.stop();
+    await net.clock.run(30); // a heard from nobody lately: no death is doubted
+    const deathOf = (updates: readonly MemberUpdate[], d: SimNode) => updates.some((u) => u.id === d.id && u.state === "dead");
+    // Relayed: counted in the answers to e's pings (no answer to c, who sent it, carries it back).
+    await a.core.handle({ kind: "gossip", from: c.id, updates: [about(a, relayed, "dead", c.id)] });
+    expect(net.view(a, relayed)).toBe("dead");
+    let carried = 0;
+    for (let i = 0; i < 20; i++) {
+      const ack = await a.core.handle({ kind: "ping", from: e.id, target: a.id, updates: [] });
+      if (ack && "updates" in ack && deathOf(ack.updates, relayed)) carried++;
+    }
+    expect(carried).toBe(6);
+    // Its own: a's probe finds the killed member's port closed (dead at once), and a gossips that
+    // in its requests, the only messages sent (the others' timers are stopped).
+    const sent = { count: 0 };
+    for (const node of net.nodes.slice(1, 5)) {
+      const handle = node.core.handle.bind(node.core);
+      node.core.handle = (raw: unknown) => {
+        const message = readWholeMessage(raw);
+        if (message?.from === a.id && "updates" in message && deathOf(message.updates, killed)) sent.count++;
+        return handle(raw);
+      };
+    }
+    net.kill(killed, true);
+    const declared = a.core.stats().deathsDeclared;
+    a.core.start();
+    await net.runUntil(() => net.view(a, killed) === "dead", 30);
+    expect(a.core.stats().deathsDeclared).toBe(declared + 1);
+    await net.clock.run(30);
+    expect(sent.count).toBeGreaterThan(6);
+    expect(sent.count).toBeLessThanOrEqual(12);
+  });
 });
