@@ -9,8 +9,18 @@
  * would between two timers of a real event loop; a chain that schedules a timer for the same tick
  * gets it run in that tick. A tick with nothing due is skipped, so idle time costs nothing.
  *
+ * Messages go as the gossip bridge (`src/membership/gossip.ts`) sends them between Bun nodes of
+ * this version: in the wire forms of `swim-wire.ts` (packed updates, lean deaths, and each request's
+ * filter of its sender's recent deaths, whose missing deaths the answer adds), with membership
+ * checksums and digest exchanges. A call to a killed node is refused, which the cores take as the
+ * kernel's answer that nothing listens there (`SwimPorts.isRefused`), and every message from a
+ * member is first-hand news that it is alive at the receiver (`SwimCore.heardFrom`), as a message
+ * from the member's own address is to the bridge. (Until Dec 2, s21, the simulated cores sent the
+ * map form with neither lean deaths nor their filters, took a refused call for a lost one, and
+ * heard from members only by their acks.)
+ *
  * The network counts, per node, messages and bytes sent and received (requests and answers), the
- * bytes being the message's MessagePack size (`encode` of the package's codec, what the node's RPC
+ * bytes being the wire form's MessagePack size (`encode` of the package's codec, what the node's RPC
  * would carry as arguments; the few bytes of the RPC envelope are left out).
  *
  * @module
@@ -18,6 +28,7 @@
 import { encode } from "../../src/wire/codec.ts";
 import { TimerHeap } from "./timer-heap.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
+import { toWire, wantsLean, wantsPacked } from "../../src/membership/swim-wire.ts";
 import { seededRandom, type SwimConfig, type SwimMessage, type SwimState, type SwimTarget } from "../../src/membership/swim-types.ts";
 
 /** A virtual clock with a timer heap, run in ticks. */
@@ -105,6 +116,11 @@ export interface SimNetworkOptions {
   tick?: number;
 }
 
+/** A call to a killed node (nothing listens at its port). */
+const REFUSED = new Error("connection refused (simulated)");
+/** A lost message's call, after the network's loss timeout. */
+const LOST = new Error("lost (simulated)");
+
 /**
  * A virtual network of SWIM cores on one {@link VirtualClock}. Watchers see every state change
  * any core reports (`onChange`), which is how the scenarios measure convergence and detection
@@ -146,6 +162,10 @@ export class SimNetwork {
         random: seededRandom(Math.floor(this.random() * 2 ** 32)),
         // Every simulated node runs this version: each reads the others' checksums (`swim-sum.ts`).
         readsSum: () => true,
+        readsLean: () => true,
+        readsDigest: () => true,
+        isRefused: (error) => error === REFUSED,
+        isTimeout: (error) => error === LOST,
         onChange: (member, previous) => {
           const wasAlive = previous === "alive";
           const isAlive = member.state === "alive";
@@ -179,34 +199,39 @@ export class SimNetwork {
 
   private send(from: SimNode, to: SwimTarget, message: SwimMessage): Promise<unknown> {
     const target = this.byPort.get(to.port);
-    const bytes = encode(message).length;
+    // As the gossip bridge sends it to a Bun node of this version (and asks for its answer so).
+    const sent = toWire(message, { pack: true, lean: true, reads: true, readsLean: true });
+    const bytes = encode(sent).length;
     from.msgsOut++;
     from.bytesOut += bytes;
     return new Promise((resolve, reject) => {
       if (this.loss > 0 && this.random() < this.loss) {
-        this.clock.schedule(this.lossTimeout, () => reject(new Error("lost")));
+        this.clock.schedule(this.lossTimeout, () => reject(LOST));
         return;
       }
       this.clock.schedule(this.delay(), () => {
         if (!target || !target.up || !from.up) {
-          reject(new Error("connection refused"));
+          reject(REFUSED);
           return;
         }
         target.msgsIn++;
         target.bytesIn += bytes;
-        target.core.handle(message).then(
+        // The bridge: a message from a member is first-hand news that it is alive.
+        if (target.core.member(from.id) !== undefined) target.core.heardFrom(from.id);
+        target.core.handle(sent).then(
           (answer) => {
             if (answer === null || !target.up) {
               reject(new Error("no answer"));
               return;
             }
-            const size = encode(answer).length;
+            const back = toWire(answer, { pack: wantsPacked(sent), lean: wantsLean(sent), reads: false });
+            const size = encode(back).length;
             target.msgsOut++;
             target.bytesOut += size;
             this.clock.schedule(this.delay(), () => {
               from.msgsIn++;
               from.bytesIn += size;
-              resolve(answer);
+              resolve(back);
             });
           },
           (error: unknown) => reject(error),

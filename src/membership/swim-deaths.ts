@@ -55,6 +55,12 @@ export class RecentDeaths {
     if (this.#entries.length > MAX_REMEMBERED) this.#entries.shift();
   }
 
+  /** True when at least `count` (1 or more) of the deaths remembered were taken at or after `since`: one look, as they are kept oldest first. */
+  atLeast(count: number, since: number): boolean {
+    const e = this.#entries[this.#entries.length - count];
+    return e !== undefined && e.at >= since;
+  }
+
   /** The ids of the deaths taken at or after `since`, newest first. */
   *since(since: number): Iterable<string> {
     for (let i = this.#entries.length - 1; i >= 0; i--) {

@@ -333,8 +333,8 @@ export class MemberList {
     const m = u.id === this.id ? undefined : this.members.get(u.id);
     if (this.#stale(u.id, m, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
       // Gossip of an alive claim this node holds and spreads too: a transmission done by another
-      // (see `BroadcastQueue.echo`). Not a death: a relayed one is capped instead (`applyRelayed`),
-      // and this node's own verdict goes the full count.
+      // (see `BroadcastQueue.echo`). Not a death: a relayed one is capped in a mass failure instead
+      // (`applyRelayed`'s caps), and this node's own verdict goes the full count.
       if (echoFrom !== undefined && u.state === "alive") this.#queue.echo(u.id, u.incarnation, u.state, echoFrom);
     } else {
       // A lean death takes the member's address and port from its record here, or this node's own (`swim-wire.ts`).

@@ -92,18 +92,25 @@ const PAGE_HELPERS = 2;
 const RELAYED_NEWCOMER_TRANSMITS = 6;
 
 /**
- * Times a death relayed by another member (its verdict, not this node's) is gossiped on; this
- * node's own verdict goes the full 4 × ⌈log10(N + 1)⌉. With a killed process of 249 nodes at
- * 1,000, every survivor received each death about 12 times: 92% of the updates it read over the
- * kill were copies of deaths it held already, read while its event loop was late. Relayed 6
- * times, half as many updates were sent and read. A node the gossip misses takes the death from
- * the answer to any of its requests (each carries its recent deaths: `swim-deaths.ts`), and the
- * membership checksums catch what both missed.
+ * Times a death relayed by another member (its verdict, not this node's) is gossiped on while this
+ * node has taken {@link MASS_FAILURE} deaths or more within the last {@link RESEND_WINDOW} probe
+ * intervals (a mass failure); else, and for this node's own verdict, the full 4 × ⌈log10(N + 1)⌉.
+ * With a killed process of 249 nodes at 1,000, every survivor received each death about 12 times:
+ * 92% of the updates it read over the kill were copies of deaths it held already, read while its
+ * event loop ran a second late. Relayed 6 times, half as many updates were sent and read, and the
+ * kill was seen everywhere about 1 s sooner. A node the gossip misses takes such a death from the
+ * answer to any of its requests, which carry its recent deaths (`swim-deaths.ts`: up to 256 in
+ * one answer, those of the same window). A single death is relayed in full: its copies cost
+ * little, and with 6 a lone killed node was dead everywhere 0.6 s later in the simulation.
  */
-const RELAYED_DEATH_TRANSMITS = 6;
+const MASS_RELAYED_DEATH_TRANSMITS = 6;
 
-/** The caps {@link SwimCore} gives relayed news (see `MemberList.applyRelayed`). */
-const RELAY_CAPS: RelayCaps = Object.freeze({ newcomer: RELAYED_NEWCOMER_TRANSMITS, death: RELAYED_DEATH_TRANSMITS });
+/** Deaths taken within {@link RESEND_WINDOW} probe intervals from which a failure counts as a mass one (see {@link MASS_RELAYED_DEATH_TRANSMITS}). */
+const MASS_FAILURE = 16;
+
+/** The caps {@link SwimCore} gives relayed news (see `MemberList.applyRelayed`), and those in a mass failure. */
+const RELAY_CAPS: RelayCaps = Object.freeze({ newcomer: RELAYED_NEWCOMER_TRANSMITS, death: Number.POSITIVE_INFINITY });
+const MASS_FAILURE_RELAY_CAPS: RelayCaps = Object.freeze({ newcomer: RELAYED_NEWCOMER_TRANSMITS, death: MASS_RELAYED_DEATH_TRANSMITS });
 
 /**
  * Pulls of a whole state a joiner tries after its catch-up, at most (see {@link SwimCore.#settle}):
@@ -1058,12 +1065,13 @@ export class SwimCore {
 
   /**
    * Apply a message's updates. An alive claim about a member new here, relayed by another member
-   * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most, a
-   * death {@link RELAYED_DEATH_TRANSMITS} times. With
+   * (not the member's own), is gossiped on {@link RELAYED_NEWCOMER_TRANSMITS} times at most, and
+   * in a mass failure a death {@link MASS_RELAYED_DEATH_TRANSMITS} times. With
    * `echo` (a request, not an answer), copies of alive claims this node spreads count as its transmissions.
    */
   #applyAll(updates: readonly InboundUpdate[], from: string, echo: boolean, corrections?: Corrections): void {
-    this.#list.applyRelayed(updates, from, RELAY_CAPS, echo, corrections);
+    const mass = this.#list.recent.atLeast(MASS_FAILURE, this.#ports.now() - RESEND_WINDOW * this.config.probeInterval);
+    this.#list.applyRelayed(updates, from, mass ? MASS_FAILURE_RELAY_CAPS : RELAY_CAPS, echo, corrections);
   }
 
   /**

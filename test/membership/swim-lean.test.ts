@@ -178,6 +178,18 @@ describe("swim lean deaths - the filter of recent deaths", () => {
     expect(recent.size).toBe(0);
     for (const bad of [new Uint8Array(3), new Uint8Array(4 + 48), new Uint8Array(4 + 16), "x", null]) expect(isDeathFilter(bad)).toBe(false);
   });
+
+  test("atLeast counts the deaths taken since a time (what tells a mass failure)", () => {
+    const recent = new RecentDeaths();
+    expect(recent.atLeast(1, 0)).toBe(false);
+    for (let i = 0; i < 20; i++) recent.add(`m${i}`, i);
+    expect(recent.atLeast(20, 0)).toBe(true);
+    expect(recent.atLeast(21, 0)).toBe(false);
+    expect(recent.atLeast(16, 4)).toBe(true); // taken at 4 to 19
+    expect(recent.atLeast(16, 4.5)).toBe(false);
+    expect(recent.atLeast(1, 19)).toBe(true);
+    expect(recent.atLeast(1, 19.5)).toBe(false);
+  });
 });
 
 describe("swim lean deaths - the filter's bits", () => {
