@@ -301,11 +301,12 @@ export class MemberList {
   /**
    * Apply the updates a message from member `from` piggybacked. An alive claim about a member new
    * here that is not `from`'s own (relayed) is spread at most `caps.newcomer` times, a death (the
-   * verdict of another node) at most `caps.death` times; the rest as any news. (One lookup of each update's member: in a mass join most of them are old news, and
-   * a second lookup of each freshly decoded id was 3% of a worker's CPU.) With `echo` (a request
-   * `from` sent of its own accord, not an answer: an answer may carry back what this node just
-   * sent), a copy of an alive claim this node spreads too counts as one of its transmissions
-   * (`BroadcastQueue.echo`).
+   * verdict of another node; one this node doubts becomes a suspicion under the same cap) at most
+   * `caps.death` times; the rest as any news. (One lookup of each update's member: in a mass join
+   * most of them are old news, and a second lookup of each freshly decoded id was 3% of a worker's
+   * CPU.) With `echo` (a request `from` sent of its own accord, not an answer: an answer may carry
+   * back what this node just sent), a copy of an alive claim this node spreads too counts as one
+   * of its transmissions (`BroadcastQueue.echo`).
    */
   applyRelayed(updates: readonly InboundUpdate[], from: string, caps: RelayCaps, echo: boolean, corrections?: Corrections): void {
     for (const u of updates) {
