@@ -8,6 +8,32 @@ import type { MemberUpdate, SwimConfig } from "../../src/membership/swim-types.t
 import { convergedSwarm, readWholeMessage, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 describe("swim core - after the catch-up", () => {
+  test("a joiner pulls what changed at its seed for as long as the seed keeps changing (up to 120 pulls): the first joiners of a long join learn the last ones so", async () => {
+    // No gossip, no piggybacked updates, no periodic push-pull, no checksums (the test network
+    // sends none): only the joins, the pulls and the exchange after them carry members.
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000 });
+    const seed = net.add();
+    const first = net.add();
+    expect(await joinThrough(net, first, seed)).toBe(true);
+    // One more joiner every second for 60 s, each through the seed. With 30 pulls at most, the
+    // first joiner stopped pulling half way, and its one exchange after the pulls could not bring
+    // those that came later.
+    const later: SimNode[] = [];
+    for (let i = 0; i < 60; i++) {
+      const n = net.add();
+      later.push(n);
+      void n.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port });
+      await net.clock.run(1);
+    }
+    await net.clock.run(3);
+    expect(later.filter((n) => net.view(first, n) !== "alive").map((n) => n.id)).toEqual([]);
+    expect(first.core.stats().catchUps).toBeGreaterThan(30);
+    // Two looks at an unchanged seed end the pulls.
+    const catchUps = first.core.stats().catchUps;
+    await net.clock.run(30);
+    expect(first.core.stats().catchUps - catchUps).toBeLessThanOrEqual(2);
+  });
+
   test("a joiner whose pulls ended exchanges full state once with another member, and learns what its seed never held", async () => {
     // No gossip, no piggybacked updates, no periodic push-pull within the test: only the joins,
     // the pulls and the exchange after them carry members.
