@@ -30,11 +30,12 @@ export function profileKill(dir: string, worker: string): () => string {
     const label = (f: Frame) => `${f.name || "(anonymous)"} ${f.sourceURL ? `${f.sourceURL.replace(/^.*\/(src|bench|node_modules)\//, "$1/")}:${f.line ?? "?"}` : "(native)"}`;
     for (const t of traces) {
       if (t.frames.length === 0) continue;
-      const top = label(t.frames[0]!);
+      const labels = t.frames.map(label);
+      const top = labels[0]!;
       self.set(top, (self.get(top) ?? 0) + 1);
-      for (const name of new Set(t.frames.map(label))) inclusive.set(name, (inclusive.get(name) ?? 0) + 1);
+      for (const name of new Set(labels)) inclusive.set(name, (inclusive.get(name) ?? 0) + 1);
       // The two frames above the top one: where the hottest functions are called from.
-      const path = t.frames.slice(0, 3).map(label).join("  <  ");
+      const path = labels.slice(0, 3).join("  <  ");
       callers.set(path, (callers.get(path) ?? 0) + 1);
     }
     const total = traces.length;

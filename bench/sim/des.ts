@@ -216,8 +216,8 @@ export class SimNetwork {
         }
         target.msgsIn++;
         target.bytesIn += bytes;
-        // The bridge: a message from a member is first-hand news that it is alive.
-        if (target.core.member(from.id) !== undefined) target.core.heardFrom(from.id);
+        // The bridge: a message from a member is first-hand news that it is alive (a stranger's changes nothing).
+        target.core.heardFrom(from.id);
         target.core.handle(sent).then(
           (answer) => {
             if (answer === null || !target.up) {

@@ -75,7 +75,7 @@ export type { SwimMember, SwimSelf } from "./swim-members.ts";
  * Catch-up pulls after a join, at most (one per probe interval while the seed's view keeps
  * changing): two minutes of a join. With 30, the first joiners of 1,000 paced at 25 a second (a
  * join of 40 s) stopped pulling before the last ones came; gossip missed a few of those at each of
- * them, and every node knew every other 1.25 to 4.03 s after the last join returned (0.07 to 1.08
+ * them, and every node knew every other 1.25 to 4.03 s after the last join returned (0.07 to 1.07
  * s with 120, five runs each).
  */
 const MAX_CATCH_UPS = 120;

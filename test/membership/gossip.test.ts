@@ -166,6 +166,7 @@ describe("membership - gossip among Bun peers", () => {
     expect(swim(a!).left).toBe(1);
   });
 
+  // Up to 10 s for the indirect probes, then 3.5 s: past bun's default 5 s on a loaded machine.
   test("a slow peer that answers probes only after the probe timeout is not declared offline", async () => {
     const [a, b, slow] = await swarm(3);
     const offline = record<Peer>((fn) => {
@@ -184,7 +185,6 @@ describe("membership - gossip among Bun peers", () => {
     await Bun.sleep(3_500); // longer than the peer timeout
     expect(offline).toEqual([]);
     expect(a!.peers.has(slow!.id) && b!.peers.has(slow!.id)).toBe(true);
-    // Up to 10 s for the indirect probes, then 3.5 s: past bun's default 5 s on a loaded machine.
   }, 20_000);
 
   test("a suspected node refutes by a higher incarnation and stays online", async () => {

@@ -9,10 +9,9 @@ import { convergedSwarm, readWholeMessage, SimNetwork, type SimNode } from "./sw
 
 describe("swim core - after the catch-up", () => {
   test("a joiner pulls what changed at its seed for as long as the seed keeps changing (up to 120 pulls): the first joiners of a long join learn the last ones so", async () => {
-    // No gossip, no piggybacked updates, no periodic push-pull, no checksums (the test network
-    // sends none): only the joins, the pulls and the exchange after them carry members.
-    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000 });
-    const seed = net.add();
+    // A quiet seed alone (no checksums either: the test network sends none): only the joins, the
+    // pulls and the exchange after them carry members.
+    const { net, seed } = await quietSwarm(0, {}, 0);
     const first = net.add();
     expect(await joinThrough(net, first, seed)).toBe(true);
     // One more joiner every second for 60 s, each through the seed. With 30 pulls at most, the
