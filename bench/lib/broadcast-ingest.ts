@@ -11,7 +11,12 @@
  * bytes, de-duplication, the checks, filing in the log, node events, re-batching, the rounds) from
  * the transport's and from the other 200 nodes a one-machine swarm runs beside it.
  *
- * Run: `bun bench/lib/broadcast-ingest.ts [--peers 200] [--broadcasts 40] [--chunk 20]`
+ * `--wire bytes` sends the batches as Bun peers send them to each other in the swarm (hello features
+ * `item_bytes` and `reply_ref`: the items as one `bin` of their encodings, each reply by its
+ * replier's id); the default `list` sends a list of replies with whole Peer records, as to a peer
+ * that offers neither.
+ *
+ * Run: `bun bench/lib/broadcast-ingest.ts [--peers 200] [--broadcasts 40] [--chunk 20] [--wire list|bytes]`
  *
  * @module
  */
@@ -27,6 +32,7 @@ const arg = (name: string, fallback: number) => (process.argv.includes(name) ? N
 const PEERS = arg("--peers", 200);
 const BROADCASTS = arg("--broadcasts", 40);
 const CHUNK = arg("--chunk", 20);
+const BYTES = process.argv.includes("--wire") && process.argv[process.argv.indexOf("--wire") + 1] === "bytes";
 
 const peerRecord = (i: number): Peer => ({
   id: `${i.toString(16).padStart(8, "0")}${"ab".repeat(28)}`,
@@ -60,14 +66,28 @@ const host: ConversationHost = {
   // The bench's node listens to `broadcast.reply` only, as the broadcast bench's nodes do.
   emit: (event) => void (event === "broadcast.reply" && listened++),
   batches: () => true,
+  ...(BYTES ? { itemBytes: () => true, replyRefs: () => true } : {}),
 };
 
 /** The batch requests of one broadcast's replies, as bytes (what the transport decodes). */
 function batches(nonce: string): Array<{ from: string; bytes: Uint8Array }> {
   const out: Array<{ from: string; bytes: Uint8Array }> = [];
   for (let at = 0; at < PEERS; at += CHUNK) {
-    const items = peers.slice(at, at + CHUNK).map((p) => ({ reply: { nonce, peer: p, result: { from: p.name } } }));
-    out.push({ from: peers[at]!.id, bytes: encode([items]) });
+    const chunk = peers.slice(at, at + CHUNK);
+    if (BYTES) {
+      // One bin of the items' encodings back to back, each reply by its replier's id.
+      const parts = chunk.map((p) => encode({ reply: { nonce, peer_id: p.id, result: { from: p.name } } }));
+      const bin = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+      let off = 0;
+      for (const b of parts) {
+        bin.set(b, off);
+        off += b.length;
+      }
+      out.push({ from: peers[at]!.id, bytes: encode([bin]) });
+    } else {
+      const items = chunk.map((p) => ({ reply: { nonce, peer: p, result: { from: p.name } } }));
+      out.push({ from: peers[at]!.id, bytes: encode([items]) });
+    }
   }
   return out;
 }
@@ -101,7 +121,7 @@ for (let b = 0; b < BROADCASTS + 2; b++) {
   layer.observe({ nonce, origin: peers[0]!, endpoint: "bench.question" }, "bench.question", [], { q: b });
   for (const { from, bytes } of work) {
     const [items] = decode(bytes) as [unknown];
-    await layer.serveBatch(items, from, new Uint8Array(0));
+    await layer.serveBatch(items, from, new Uint8Array(0), BYTES);
   }
   const served = process.cpuUsage(before);
   await layer.flush();
@@ -120,6 +140,7 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 console.log(
   JSON.stringify({
     peers: PEERS,
+    wire: BYTES ? "bytes" : "list",
     broadcasts: BROADCASTS,
     chunk: CHUNK,
     filed,

@@ -21,6 +21,13 @@ import type { Peer } from "../types.ts";
 const log = createLogger("conversation");
 
 /**
+ * The largest bin whose items keep views of it rather than copies of their own bytes: a batch's
+ * remembered items then keep at most this much alive between them (a typical batch of replies is
+ * 2 to 10 KB), and a large batch never stays whole in memory for one small item.
+ */
+export const SHARED_BIN_BYTES = 64 * 1024;
+
+/**
  * Read a batch's items as bytes: as {@link readItems} reads a list, each item also with its own
  * bytes when kept ({@link keptForm}).
  *
@@ -33,6 +40,9 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
   const bytes = bin.constructor === Uint8Array ? bin : new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength);
   const out: Array<RawItem | null> = [];
   const n = bytes.length;
+  // A bin the decoder copied out of its frame owns its buffer: a small one is shared by its items'
+  // kept bytes (views), so that each item is not copied again; any other is copied item by item.
+  const share = n <= SHARED_BIN_BYTES && bytes.byteOffset === 0 && bytes.buffer.byteLength === n;
   for (let at = 0; at < n; ) {
     if (out.length >= MAX_BATCH_ITEMS) throw bad(`more than ${MAX_BATCH_ITEMS} items`);
     let entry = fastDecodeNext(bytes, at, n);
@@ -53,8 +63,7 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
     if (raw !== null) {
       const form = keptForm(entry as Record<string, unknown>, raw);
       if (form >= 0) {
-        // A copy of its own: the bin is the frame's copy, and an entry must not keep a whole batch alive.
-        raw.bytes = bytes.slice(at, end);
+        raw.bytes = share ? bytes.subarray(at, end) : bytes.slice(at, end);
         raw.form = form;
       }
     }

@@ -19,6 +19,14 @@ const log = createLogger("conversation");
  * since is reached by others in the meantime (and, batching, by the pull half of its own rounds).
  */
 export const VIEW_REFRESH = 2;
+/**
+ * Seconds the split is reused at most when the host tells that no peer came, went or moved since
+ * it was taken (`peersVersion`): then a retake every {@link VIEW_REFRESH} would only find the same
+ * peers (and cost a copy of every record and a pool lookup per peer, every 2 s, at every node).
+ * Within it, the records a view holds (a reply by reference is filed with its replier's) may lag a
+ * peer's name or capabilities by as much.
+ */
+export const VIEW_RENEW = 30;
 /** Probes of peers not yet connected in flight at once, at most. */
 const MAX_PROBES = 16;
 /** Seconds before a peer still not connected is probed again. */
@@ -71,9 +79,11 @@ export class PeerViews {
    * The known peers split by whether they batch, the list taken afresh at most every
    * {@link VIEW_REFRESH} seconds: the peer list (copies of the records) and the pool's channels are
    * not looked up for every item and round. In between, only the peers not yet connected are looked
-   * at again (every round, until their connection is up). `latest`: a list that holds every peer
-   * known now (an author reaches every peer it knows at the time, as without batching): taken now
-   * unless the host's `peersVersion` tells that no peer came or went since the cached one.
+   * at again (every round, until their connection is up). Past {@link VIEW_REFRESH} the list is
+   * taken again only when the host's `peersVersion` changed (or tells none), or past
+   * {@link VIEW_RENEW}. `latest`: a list that holds every peer known now (an author reaches every
+   * peer it knows at the time, as without batching): taken now unless `peersVersion` tells that no
+   * peer came, went or moved since the cached one.
    */
   get(latest = false): PeerView {
     // Kept small: called for every batch, round and served call, it is compiled by the optimizing
@@ -82,7 +92,8 @@ export class PeerViews {
     const now = monotonicMs();
     const cached = this.cached;
     const version = this.host.peersVersion?.();
-    if (cached !== null && now - cached.at < VIEW_REFRESH * 1000 && (!latest || (version !== undefined && version === cached.version))) {
+    const same = version !== undefined && version === cached?.version;
+    if (cached !== null && (same ? now - cached.at < VIEW_RENEW * 1000 : !latest && now - cached.at < VIEW_REFRESH * 1000)) {
       if (cached.unknown.length > 0 && now - cached.splitAt >= (this.interval ?? 0) * 1000) this.resplit(cached, now);
       return cached;
     }

@@ -151,7 +151,7 @@ export class PeerTable {
   /** The store of SWIM's members on the entries, if one was made ({@link memberStore}). */
   #members: EntryMembers<unknown> | null = null;
 
-  /** Counts the peers added and removed so far (not refreshes): a walk's result can be kept while it stands. */
+  /** Counts the peers added, removed and moved (a new address or port) so far, not other refreshes: a walk's result, or a list of the peers, can be kept while it stands. */
   get version(): number {
     return this.#version;
   }
@@ -226,6 +226,8 @@ export class PeerTable {
       // Read off SWIM's member again if it says the same (`TableEntry`).
       old.peer = record;
       if (moved) Object.assign(old, dialTarget(record.address, options.sameHost));
+      // A list of the peers taken before holds the old address.
+      if (was.address !== record.address || was.port !== record.port) this.#version++;
       if (options.extensions) old.extensions = sharedList(options.extensions);
       return { entry: old, result: "updated" };
     }

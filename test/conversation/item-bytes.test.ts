@@ -7,7 +7,7 @@
 import { concatBytes } from "../../src/util/bytes.ts";
 import { describe, expect, test } from "bun:test";
 import { BATCH_BYTES, FORM_MAC, FORM_REF, MAX_BATCH_ITEMS, readItems, type Item, type RawItem } from "../../src/conversation/batch-items.ts";
-import { hasReplyItem, itemList, readBatchItems, readItemBytes } from "../../src/conversation/item-bytes.ts";
+import { SHARED_BIN_BYTES, hasReplyItem, itemList, readBatchItems, readItemBytes } from "../../src/conversation/item-bytes.ts";
 import { packFor, type Entry } from "../../src/conversation/item-memory.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { EndpointError, ErrorCode } from "../../src/errors.ts";
@@ -51,11 +51,32 @@ describe("item bytes - reading", () => {
     expect(read.map(strip)).toEqual(readItems(items).map(strip));
     expect(read.map((r) => r!.form)).toEqual([0, FORM_MAC, 0, FORM_REF, FORM_REF | FORM_MAC]);
     read.forEach((r, i) => expect(r!.bytes).toEqual(parts[i]!));
-    // Copies of their own: the batch's bytes are not kept alive by an item.
-    for (const r of read) expect(r!.bytes!.buffer).not.toBe(bin.buffer);
+    // A small bin that owns its buffer (as the decoder hands one over) is shared by its items' views.
+    for (const r of read) expect(r!.bytes!.buffer).toBe(bin.buffer);
+    // A bin that is a view of a larger buffer (a frame, say) is not kept alive by an item: copies.
+    const framed = new Uint8Array(bin.length + 10);
+    framed.set(bin, 5);
+    const fromFrame = readItemBytes(framed.subarray(5, 5 + bin.length));
+    fromFrame.forEach((r, i) => {
+      expect(r!.bytes).toEqual(parts[i]!);
+      expect(r!.bytes!.buffer).not.toBe(framed.buffer);
+      expect(r!.bytes!.byteLength).toBe(r!.bytes!.buffer.byteLength);
+    });
     // readBatchItems takes either way.
     expect(readBatchItems(bin).map(strip)).toEqual(read.map(strip));
     expect(readBatchItems(items).map(strip)).toEqual(read.map(strip));
+  });
+
+  test("a bin over SHARED_BIN_BYTES is not kept whole by its items: each keeps a copy of its own bytes", () => {
+    const many = Array.from({ length: 300 }, (_, i) => ({ reply: { nonce: "n", peer_id: peer.id, result: "x".repeat(300 + (i % 7)) } }));
+    const { bin, parts } = join(many);
+    expect(bin.length).toBeGreaterThan(SHARED_BIN_BYTES);
+    expect(bin.byteLength).toBe(bin.buffer.byteLength);
+    const read = readItemBytes(bin);
+    read.forEach((r, i) => {
+      expect(r!.bytes).toEqual(parts[i]!);
+      expect(r!.bytes!.buffer).not.toBe(bin.buffer);
+    });
   });
 
   test("an item with a key this node does not know, or a shape it would not write back, keeps no bytes (it is encoded again)", () => {
