@@ -317,7 +317,8 @@ function multiProcessPlan(): Array<[number, number, boolean]> {
 /**
  * `--mp-rounds R` (default 3, what issue #12's figure is the median of): rounds of the 200-peer
  * scenarios across processes. More rounds show warm ones: in the first three, each process's JIT
- * is still compiling the hot paths (`BENCH_THREADS=1` prints the threads' CPU).
+ * is still compiling the hot paths (`BENCH_THREADS=1` prints the threads' CPU; `BENCH_ROUNDS=1`
+ * each round's times, CPU, items and bytes as it ends).
  */
 const MP_ROUNDS = process.argv.includes("--mp-rounds") ? Number(process.argv[process.argv.indexOf("--mp-rounds") + 1]) : 3;
 

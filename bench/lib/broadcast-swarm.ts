@@ -196,6 +196,11 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       const groups: Record<string, number> = {};
       for (const s of settled) for (const [group, b] of Object.entries(s.bytesIn)) groups[group] = (groups[group] ?? 0) + b / 1024 / total;
       kbIn.push(groups);
+      // `BENCH_ROUNDS=1`: each measured round's figures on stderr as it ends (the tables give medians).
+      if (process.env.BENCH_ROUNDS) {
+        const kb = Object.entries(groups).map(([g, v]) => `${g} ${v.toFixed(1)}`).join(", ");
+        process.stderr.write(`round ${r + 1 - warmup}: everywhere ${everywhere.at(-1)!.toFixed(0)} ms, CPU ${(cpu.at(-1)! / total).toFixed(2)} ms/node, items ${items.at(-1)!.toFixed(0)} (copies ${duplicates.at(-1)!.toFixed(0)}), batch calls ${batches.at(-1)!.toFixed(1)}, KB in/node: ${kb}\n`);
+      }
     }
     return {
       peers: n,
