@@ -68,7 +68,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
-import { BATCH_FEATURE, ITEM_BYTES_FEATURE, REPLY_REF_FEATURE, SWIM_DIGEST_FEATURE, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { BATCH_FEATURE, HAVE_WINDOW_FEATURE, ITEM_BYTES_FEATURE, REPLY_REF_FEATURE, SWIM_DIGEST_FEATURE, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 import { METRICS_ENDPOINT, TrafficCounters, readMetrics, type NodeMetrics } from "./node-metrics.ts";
 
 const log = createLogger("node");
@@ -265,6 +265,7 @@ export class Node {
         macs: (peer) => this.helloOffered(peer, MAC_FEATURE),
         replyRefs: (peer) => this.helloOffered(peer, REPLY_REF_FEATURE),
         itemBytes: (peer) => this.helloOffered(peer, ITEM_BYTES_FEATURE),
+        haveWindow: (peer) => this.helloOffered(peer, HAVE_WINDOW_FEATURE),
       },
       {
         log: options.conversationLog,

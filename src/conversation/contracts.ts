@@ -74,6 +74,11 @@ export interface ConversationHost {
    * docs/protocol.md): true or false once this node has a connection to it, null before (default: never).
    */
   itemBytes?(peer: Pick<Peer, "address" | "port">): boolean | null;
+  /**
+   * Whether the peer takes windowed digests (it offered the `have_window` hello feature,
+   * docs/protocol.md): true or false once this node has a connection to it, null before (default: never).
+   */
+  haveWindow?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */

@@ -263,8 +263,8 @@ export class Conversations {
   }
 
   /** Serve `_synapse.conversation.batch` (Bun peers only; see dissemination.ts). */
-  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown): Promise<{ items: unknown[] | Uint8Array }> {
-    return this.dissemination.serve(items, from, have, refs);
+  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown, window?: unknown): Promise<{ items: unknown[] | Uint8Array }> {
+    return this.dissemination.serve(items, from, have, refs, window);
   }
 
   /** Replies this node knows for a broadcast, in the order they were filed. */

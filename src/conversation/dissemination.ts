@@ -9,7 +9,11 @@
  *   answer to this node's pull is never hot here: pulls spread it on), and
  * - pull: `have`, a digest of every item this node remembers ({@link KEEP_ROUNDS} rounds and at
  *   least {@link KEEP_SECONDS}: a slow swarm must not forget an item before every node has it), so that
- *   the answer brings exactly the items the callee remembers and the caller lacks.
+ *   the answer brings exactly the items the callee remembers and the caller lacks. To a peer that
+ *   offered `have_window`, the calls list only the items learnt within {@link HAVE_WINDOW} seconds
+ *   (`window`), and are answered only with items the callee learnt lately, but for one call every
+ *   {@link FULL_DIGEST_SECONDS}: a digest and its walk cost the news of the last second or two, not
+ *   everything remembered (at a broadcast a second, ten broadcasts' replies).
  *
  * Items learnt within one round travel together: a node calls while something is hot or its pulls
  * bring news (until {@link FRUITLESS_PULLS} fruitless answers in a row), `batchFanout` at a time.
@@ -38,7 +42,7 @@ import { ConversationEndpoint, type ConversationHost, type ConversationSettings 
 import type { Gossip } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemBound, itemKey, keyHash, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { readAnswerItems, readBatchItems } from "./item-bytes.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, pickPeer, release, waitFor, within, type Entry } from "./item-memory.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, pickPeer, release, waitFor, within, type DigestWindow, type Entry } from "./item-memory.ts";
 import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
@@ -54,6 +58,24 @@ export const FRUITLESS_PULLS = 3;
 export const EAGER_PULL_ITEMS = 8;
 /** Rounds between two pulls of a node whose pulls stopped, while it remembers items. */
 export const IDLE_PULL_ROUNDS = 50;
+/**
+ * Seconds of news a windowed digest lists (hello feature `have_window`): the items this node learnt
+ * within them. A broadcast's replies reach a 200-node swarm on two cores within about a second.
+ */
+export const HAVE_WINDOW = 2;
+/**
+ * Seconds by which a served windowed digest is read generously: the entries learnt within `window`
+ * + this are matched against it (an item the caller lists is not taken for one this node lacks), and
+ * only those learnt within `window` − this are answered (an item the caller learnt just before its
+ * window, so does not list, is not sent back to it).
+ */
+export const WINDOW_SLACK = 1;
+/**
+ * Seconds after which a node's next batch call carries the full digest even to a peer that takes
+ * windowed ones (and so does every idle pull): an item that a node lacks past the window still comes
+ * by pull, within a second or so.
+ */
+export const FULL_DIGEST_SECONDS = 1;
 
 export { HOT_PUSHES, HOT_ROUNDS, KEEP_ROUNDS, KEEP_SECONDS, MAX_ENTRIES } from "./item-memory.ts";
 export type { DisseminationLayer, DisseminationStats } from "./dissemination-ports.ts";
@@ -80,6 +102,8 @@ export class Dissemination {
   private readonly views: PeerViews;
   /** A reply by reference named a replier unknown here: the next call asks for whole records (no `refs`). */
   private wantWhole = false;
+  /** When this node last sent its full digest (ms, monotonic; see {@link FULL_DIGEST_SECONDS}). */
+  private fullAt = -Infinity;
 
   /** Seconds between rounds, or null: no batching (every peer gets per-event calls, as Python nodes do). */
   readonly interval: number | null;
@@ -87,7 +111,7 @@ export class Dissemination {
   readonly fanout: number;
 
   constructor(
-    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs" | "replyRefs" | "itemBytes">,
+    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs" | "replyRefs" | "itemBytes" | "haveWindow">,
     private readonly layer: DisseminationLayer,
     /** Keeps background work for the layer's `flush`. */
     private readonly track: (work: Promise<unknown>) => void,
@@ -260,18 +284,18 @@ export class Dissemination {
     const hot = this.memory.hot(this.round);
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
     if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout || this.stopped) return;
-    const have = this.memory.haveDigest();
     const candidates = this.views.get().batch;
     // Peers picked this round (by index): a random peer is drawn without copying the peer list.
     const tried = new Set<number>();
     for (let picked = this.inFlight; picked < this.fanout && tried.size < candidates.length; picked++) {
       // A random peer, preferring one that is not known to have every hot item.
       const { peer, due } = pickPeer(candidates, tried, hot, PICK_TRIES);
-      if (peer) this.call(peer, due, have);
+      if (peer) this.call(peer, due, quiet);
     }
   }
 
-  private call(peer: Peer, hot: Entry[], have: Uint8Array): void {
+  /** A batch call to `peer` pushing `hot`; `full`: with the full digest, whatever the peer takes. */
+  private call(peer: Peer, hot: Entry[], full: boolean): void {
     const refs = this.host.replyRefs?.(peer) === true; // replies by reference, pushed, and answered unless a replier was unknown here
     // Items as bytes to a peer that takes them (and its answer comes so), else a list.
     const { items, sent: due } = batchFor(hot, this.host.itemBytes?.(peer) === true, refs, () => this.host.macs?.(peer) === true);
@@ -281,7 +305,18 @@ export class Dissemination {
     this.inFlight++;
     const whole = refs && this.wantWhole;
     if (whole) this.wantWhole = false;
-    const kwargs = refs && !whole ? { from: this.selfId, have, refs: true } : { from: this.selfId, have };
+    // A windowed digest (the news of the last HAVE_WINDOW seconds) to a peer that takes it, but for one call every FULL_DIGEST_SECONDS.
+    const now = monotonicMs();
+    const windowed = !full && now - this.fullAt < FULL_DIGEST_SECONDS * 1000 && this.host.haveWindow?.(peer) === true;
+    if (!windowed) this.fullAt = now;
+    const have = windowed ? this.memory.haveDigestSince(now - HAVE_WINDOW * 1000) : this.memory.haveDigest();
+    const kwargs = windowed
+      ? refs && !whole
+        ? { from: this.selfId, have, refs: true, window: HAVE_WINDOW }
+        : { from: this.selfId, have, window: HAVE_WINDOW }
+      : refs && !whole
+        ? { from: this.selfId, have, refs: true }
+        : { from: this.selfId, have };
     let fresh = 0;
     const work = this.host
       .call(peer, ConversationEndpoint.Batch, [items], kwargs)
@@ -310,10 +345,13 @@ export class Dissemination {
    * Serve `_synapse.conversation.batch(items, from=..., have=...)`: take in what is new (through the
    * layer's ingest), and answer `{items}`: the items remembered here that the caller neither sent
    * nor lists in its `have` digest (nor is known to have); as bytes when the request's were (item-bytes.ts).
+   * With `window` (seconds, hello feature `have_window`) the digest lists the caller's items of that
+   * many seconds: only the entries learnt within it (give or take {@link WINDOW_SLACK}) are looked at.
+   * A `window` that is not a positive finite number is ignored (the digest is taken as full).
    *
    * @throws {EndpointError} `bad_request` when `items` is not a list or too long, or bytes not of whole items (item-bytes.ts).
    */
-  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown): Promise<{ items: WireItem[] | Uint8Array }> {
+  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown, window?: unknown): Promise<{ items: WireItem[] | Uint8Array }> {
     const raws = readBatchItems(items);
     const asBytes = items instanceof Uint8Array;
     this.stats.batchesReceived++;
@@ -321,7 +359,7 @@ export class Dissemination {
     const senderId = sender?.id ?? (typeof fromId === "string" ? fromId : "");
     await this.take(raws, senderId, sender, true);
     if (senderId === "" || this.stopped) return { items: asBytes ? new Uint8Array(0) : [] };
-    const { answer, unknown } = this.memory.unlisted(haveRaw, () => new Set(raws.map((r) => (r ? r.key : ""))));
+    const { answer, unknown } = this.memory.unlisted(haveRaw, () => new Set(raws.map((r) => (r ? r.key : ""))), digestWindow(window));
     // The caller remembers items this node does not: pull again (else a node that stopped pulling
     // while it lacked an item, cold everywhere since, would wait for its next news).
     if (unknown) this.resume();
@@ -397,4 +435,10 @@ export class Dissemination {
     }
     return fresh;
   }
+}
+
+/** What a served batch looks at of a caller's `window` (seconds; see {@link Dissemination.serve}), or undefined for a full digest. */
+export function digestWindow(window: unknown, now = monotonicMs()): DigestWindow | undefined {
+  if (typeof window !== "number" || !Number.isFinite(window) || window <= 0) return undefined;
+  return { matchSince: now - (window + WINDOW_SLACK) * 1000, answerSince: now - Math.max(0, window - WINDOW_SLACK) * 1000 };
 }

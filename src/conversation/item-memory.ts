@@ -28,6 +28,16 @@ export const KEEP_ROUNDS = 100;
  */
 export const KEEP_SECONDS = 10;
 
+/**
+ * What a served batch looks at of a caller's windowed digest (hello feature `have_window`): the
+ * entries learnt at `matchSince` or later are matched against the digest, and those learnt at
+ * `answerSince` or later (not before `matchSince`) answered when it does not list them (ms, monotonic).
+ */
+export interface DigestWindow {
+  matchSince: number;
+  answerSince: number;
+}
+
 /** One remembered item. */
 export interface Entry {
   item: Item;
@@ -237,6 +247,10 @@ export class ItemMemory {
 
   /** Remember a new entry (its key not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
   add(key: string, entry: Entry): void {
+    // Kept in the order learnt (an entry taken in after a wait may carry its batch's earlier time):
+    // aging and the windowed digest search by it.
+    const last = this.order.length > this.head ? this.order[this.order.length - 1]!.learntAt : -Infinity;
+    if (entry.learntAt < last) entry.learntAt = last;
     this.entries.set(key, entry);
     this.order.push(entry);
     this.orderKeys.push(key);
@@ -301,20 +315,24 @@ export class ItemMemory {
    * the order learnt, but those it sent now (`sent`, made only when some entry is not listed); and
    * whether its digest lists items not remembered here (`unknown`).
    */
-  unlisted(haveRaw: unknown, sent: () => Set<string>): { answer: Entry[]; unknown: boolean } {
+  unlisted(haveRaw: unknown, sent: () => Set<string>, window?: DigestWindow): { answer: Entry[]; unknown: boolean } {
     const have = readDigest(haveRaw, this.have);
     const answer: Entry[] = [];
     let matched = 0;
     let sentNow: Set<string> | null = null;
     const order = this.order;
+    // A caller's windowed digest: only the entries learnt since `matchSince` are looked at, and
+    // those learnt since `answerSince` answered (learnt in order: one search finds where each starts).
+    const from = window ? this.learntSince(window.matchSince) : this.head;
+    const answerFrom = window ? Math.max(from, this.learntSince(window.answerSince)) : from;
     // The hashes are read from this node's own digest (in the order learnt, as the entries): an
     // entry the caller lists is never touched (most of them: the walk reads one array, not every
     // entry object).
     const d = this.digest;
-    for (let i = this.head, at = this.start; i < order.length; i++, at += 4) {
+    for (let i = from, at = this.start + (from - this.head) * 4; i < order.length; i++, at += 4) {
       const hash = (d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!; // signed, as the table keeps it
       if (have.has(hash)) matched++;
-      else if (!(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(order[i]!);
+      else if (i >= answerFrom && !(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(order[i]!);
     }
     return { answer, unknown: have.size > matched };
   }
@@ -322,6 +340,28 @@ export class ItemMemory {
   /** The digest of every item remembered (the newest {@link MAX_DIGEST_HASHES}): a view, not a copy. */
   haveDigest(): Uint8Array {
     return this.digest.subarray(Math.max(this.start, this.end - MAX_DIGEST_HASHES * 4), this.end);
+  }
+
+  /**
+   * The digest of the items learnt at `since` or later (ms, monotonic; the newest
+   * {@link MAX_DIGEST_HASHES}): a view, a suffix of {@link haveDigest}'s.
+   */
+  haveDigestSince(since: number): Uint8Array {
+    const from = this.start + (this.learntSince(since) - this.head) * 4;
+    return this.digest.subarray(Math.max(from, this.end - MAX_DIGEST_HASHES * 4), this.end);
+  }
+
+  /** The index in {@link order} of the first entry learnt at `since` or later (its length when none): entries are learnt in order. */
+  private learntSince(since: number): number {
+    const order = this.order;
+    let lo = this.head;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order[mid]!.learntAt < since) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Forget everything (settling every waiter). */

@@ -60,6 +60,8 @@ export function registerCoreBuiltins(registry: EndpointRegistry, host: BuiltinHo
     reply_ref: true,
     // This node takes a batch's items as bytes, relayed as they came (docs/protocol.md).
     item_bytes: true,
+    // This node takes windowed digests in a batch (`window`, docs/protocol.md).
+    have_window: true,
     // This node takes and checks signatures of records (`sig` keyword arguments, docs/security.md).
     signed: true,
     ...host.helloFeatures?.(),

@@ -108,6 +108,15 @@ export const REPLY_REF_FEATURE = "reply_ref";
 export const ITEM_BYTES_FEATURE = "item_bytes";
 
 /**
+ * The hello feature of a Bun node that takes windowed digests in `_synapse.conversation.batch`:
+ * `window: <seconds>` says that `have` lists only the items the caller learnt within that many
+ * seconds, and the receiver answers only with items it learnt within about as long (docs/protocol.md).
+ * A node sends `window` only to a peer whose hello answer carried it. Offered in the hello answer
+ * only, as {@link BATCH_FEATURE}.
+ */
+export const HAVE_WINDOW_FEATURE = "have_window";
+
+/**
  * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
  * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
  * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.

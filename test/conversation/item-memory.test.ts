@@ -105,4 +105,26 @@ describe("item memory - have digest", () => {
     });
     expect(all).toEqual({ answer: [], unknown: false });
   });
+
+  test("a windowed digest: the items learnt since a time, a suffix of the full digest; served, matched and answered within its window", () => {
+    const memory = new ItemMemory();
+    // 10 entries learnt at 0, 100, ..., 900 ms; one taken in late with its batch's earlier time keeps the order.
+    for (let i = 0; i < 10; i++) memory.add(`k${i}`, { ...hashed(1000 + i, 1), learntAt: i * 100 });
+    const late = { ...hashed(2000, 1), learntAt: 50 };
+    memory.add("late", late);
+    expect(late.learntAt).toBe(900);
+    expect(memory.haveDigestSince(0)).toEqual(memory.haveDigest());
+    expect(memory.haveDigestSince(450)).toEqual(writeDigest([1005, 1006, 1007, 1008, 1009, 2000]));
+    expect(memory.haveDigestSince(10_000)).toEqual(new Uint8Array(0));
+    const keys = (answer: Entry[]) => answer.map((e) => e.hash);
+    // Looked at from 300 ms (matched), answered from 600 ms: the caller lists 1007.
+    const window = { matchSince: 300, answerSince: 600 };
+    expect(keys(memory.unlisted(writeDigest([1007]), () => new Set(), window).answer)).toEqual([1006, 1008, 1009, 2000]);
+    // It lists an entry learnt before the match window: taken for one this node lacks (unknown).
+    expect(memory.unlisted(writeDigest([1001]), () => new Set(), window).unknown).toBe(true);
+    expect(memory.unlisted(writeDigest([1004]), () => new Set(), window).unknown).toBe(false);
+    // Without a window: every entry it does not list.
+    expect(memory.unlisted(writeDigest([1007]), () => new Set()).answer.length).toBe(10);
+  });
 });
+
