@@ -9,11 +9,8 @@
  *   answer to this node's pull is never hot here: pulls spread it on), and
  * - pull: `have`, a digest of every item this node remembers ({@link KEEP_ROUNDS} rounds and at
  *   least {@link KEEP_SECONDS}: a slow swarm must not forget an item before every node has it), so that
- *   the answer brings exactly the items the callee remembers and the caller lacks. To a peer that
- *   offered `have_window`, the calls list only the items learnt within {@link HAVE_WINDOW} seconds
- *   (`window`), and are answered only with items the callee learnt lately, but for one call every
- *   {@link FULL_DIGEST_SECONDS}: a digest and its walk cost the news of the last second or two, not
- *   everything remembered (at a broadcast a second, ten broadcasts' replies).
+ *   the answer brings exactly the items the callee remembers and the caller lacks; to a peer that
+ *   offered `have_window`, mostly the news of the last seconds only (digest-window.ts).
  *
  * Items learnt within one round travel together: a node calls while something is hot or its pulls
  * bring news (until {@link FRUITLESS_PULLS} fruitless answers in a row), `batchFanout` at a time.
@@ -29,6 +26,11 @@
  * - Replies go by reference (the replier's id) to peers that offered `reply_ref` (docs/protocol.md).
  * - Items travel as bytes to peers that offered `item_bytes` (item-bytes.ts): relayed as they came.
  *
+ * Longer than 400 lines: both halves of the rounds live here, the calls out (pushes and digests)
+ * and the serving of them (de-duplication, ingest, relay), which share the remembered entries and
+ * the round's state; the parts that stand alone are modules of their own (item-memory, item-bytes,
+ * peer-view, digest-window, repair).
+ *
  * @module
  */
 import type { ConversationEvent, Peer } from "../types.ts";
@@ -42,7 +44,8 @@ import { ConversationEndpoint, type ConversationHost, type ConversationSettings 
 import type { Gossip } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemBound, itemKey, keyHash, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { readAnswerItems, readBatchItems } from "./item-bytes.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, pickPeer, release, waitFor, within, type DigestWindow, type Entry } from "./item-memory.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, pickPeer, release, waitFor, within, type Entry } from "./item-memory.ts";
+import { DigestChoice, batchKwargs, digestWindow } from "./digest-window.ts";
 import type { MaybePromise } from "./log.ts";
 
 const log = createLogger("conversation");
@@ -58,24 +61,6 @@ export const FRUITLESS_PULLS = 3;
 export const EAGER_PULL_ITEMS = 8;
 /** Rounds between two pulls of a node whose pulls stopped, while it remembers items. */
 export const IDLE_PULL_ROUNDS = 50;
-/**
- * Seconds of news a windowed digest lists (hello feature `have_window`): the items this node learnt
- * within them. A broadcast's replies reach a 200-node swarm on two cores within about a second.
- */
-export const HAVE_WINDOW = 2;
-/**
- * Seconds by which a served windowed digest is read generously: the entries learnt within `window`
- * + this are matched against it (an item the caller lists is not taken for one this node lacks), and
- * only those learnt within `window` − this are answered (an item the caller learnt just before its
- * window, so does not list, is not sent back to it).
- */
-export const WINDOW_SLACK = 1;
-/**
- * Seconds after which a node's next batch call carries the full digest even to a peer that takes
- * windowed ones (and so does every idle pull): an item that a node lacks past the window still comes
- * by pull, within a second or so.
- */
-export const FULL_DIGEST_SECONDS = 1;
 
 export { HOT_PUSHES, HOT_ROUNDS, KEEP_ROUNDS, KEEP_SECONDS, MAX_ENTRIES } from "./item-memory.ts";
 export type { DisseminationLayer, DisseminationStats } from "./dissemination-ports.ts";
@@ -102,8 +87,8 @@ export class Dissemination {
   private readonly views: PeerViews;
   /** A reply by reference named a replier unknown here: the next call asks for whole records (no `refs`). */
   private wantWhole = false;
-  /** When this node last sent its full digest (ms, monotonic; see {@link FULL_DIGEST_SECONDS}). */
-  private fullAt = -Infinity;
+  /** Which digest each call carries (digest-window.ts). */
+  private readonly digests = new DigestChoice();
 
   /** Seconds between rounds, or null: no batching (every peer gets per-event calls, as Python nodes do). */
   readonly interval: number | null;
@@ -305,18 +290,8 @@ export class Dissemination {
     this.inFlight++;
     const whole = refs && this.wantWhole;
     if (whole) this.wantWhole = false;
-    // A windowed digest (the news of the last HAVE_WINDOW seconds) to a peer that takes it, but for one call every FULL_DIGEST_SECONDS.
-    const now = monotonicMs();
-    const windowed = !full && now - this.fullAt < FULL_DIGEST_SECONDS * 1000 && this.host.haveWindow?.(peer) === true;
-    if (!windowed) this.fullAt = now;
-    const have = windowed ? this.memory.haveDigestSince(now - HAVE_WINDOW * 1000) : this.memory.haveDigest();
-    const kwargs = windowed
-      ? refs && !whole
-        ? { from: this.selfId, have, refs: true, window: HAVE_WINDOW }
-        : { from: this.selfId, have, window: HAVE_WINDOW }
-      : refs && !whole
-        ? { from: this.selfId, have, refs: true }
-        : { from: this.selfId, have };
+    const { have, window } = this.digests.pick(this.memory, this.host.haveWindow?.(peer) === true, full);
+    const kwargs = batchKwargs(this.selfId, have, refs && !whole, window);
     let fresh = 0;
     const work = this.host
       .call(peer, ConversationEndpoint.Batch, [items], kwargs)
@@ -346,7 +321,7 @@ export class Dissemination {
    * layer's ingest), and answer `{items}`: the items remembered here that the caller neither sent
    * nor lists in its `have` digest (nor is known to have); as bytes when the request's were (item-bytes.ts).
    * With `window` (seconds, hello feature `have_window`) the digest lists the caller's items of that
-   * many seconds: only the entries learnt within it (give or take {@link WINDOW_SLACK}) are looked at.
+   * many seconds: only the entries learnt within it (give or take a second, digest-window.ts) are looked at.
    * A `window` that is not a positive finite number is ignored (the digest is taken as full).
    *
    * @throws {EndpointError} `bad_request` when `items` is not a list or too long, or bytes not of whole items (item-bytes.ts).
@@ -437,8 +412,3 @@ export class Dissemination {
   }
 }
 
-/** What a served batch looks at of a caller's `window` (seconds; see {@link Dissemination.serve}), or undefined for a full digest. */
-export function digestWindow(window: unknown, now = monotonicMs()): DigestWindow | undefined {
-  if (typeof window !== "number" || !Number.isFinite(window) || window <= 0) return undefined;
-  return { matchSince: now - (window + WINDOW_SLACK) * 1000, answerSince: now - Math.max(0, window - WINDOW_SLACK) * 1000 };
-}

@@ -8,7 +8,8 @@
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { Conversations } from "../../src/conversation/conversations.ts";
 import { ConversationEndpoint, type ConversationHost } from "../../src/conversation/contracts.ts";
-import { EAGER_PULL_ITEMS, FULL_DIGEST_SECONDS, HAVE_WINDOW, WINDOW_SLACK, digestWindow } from "../../src/conversation/dissemination.ts";
+import { EAGER_PULL_ITEMS } from "../../src/conversation/dissemination.ts";
+import { FULL_DIGEST_SECONDS, HAVE_WINDOW, WINDOW_SLACK, digestWindow } from "../../src/conversation/digest-window.ts";
 import { keyHash, readDigest, writeDigest } from "../../src/conversation/batch-items.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import type { Node } from "../../src/node.ts";
