@@ -361,19 +361,20 @@ export class Scheduler {
 
 /** `schedule.nextAfter(after)`, checked to be a valid Date strictly after `after`. */
 function checkedNext(schedule: Schedule, after: number, name?: string): number {
-  const label = name === undefined ? schedule.describe() : `task "${name}" (${schedule.describe()})`;
+  // Described only for an error: every run of every task comes through here.
+  const label = () => (name === undefined ? schedule.describe() : `task "${name}" (${schedule.describe()})`);
   let next: unknown;
   try {
     next = schedule.nextAfter(new Date(after));
   } catch (error) {
     if (error instanceof ScheduleError) throw error;
-    throw new ScheduleError(`${label}: nextAfter() threw: ${errorMessage(error)}`, { cause: error });
+    throw new ScheduleError(`${label()}: nextAfter() threw: ${errorMessage(error)}`, { cause: error });
   }
   if (!(next instanceof Date) || Number.isNaN(next.getTime())) {
-    throw new ScheduleError(`${label}: nextAfter() must return a valid Date, got ${next instanceof Date ? "Invalid Date" : describeValue(next)}`);
+    throw new ScheduleError(`${label()}: nextAfter() must return a valid Date, got ${next instanceof Date ? "Invalid Date" : describeValue(next)}`);
   }
   if (next.getTime() <= after) {
-    throw new ScheduleError(`${label}: nextAfter(${new Date(after).toISOString()}) returned ${next.toISOString()}, which is not after it`);
+    throw new ScheduleError(`${label()}: nextAfter(${new Date(after).toISOString()}) returned ${next.toISOString()}, which is not after it`);
   }
   return next.getTime();
 }
