@@ -34,6 +34,10 @@
  * peer counts otherwise (the title says which; the warm-up also makes the joins run warmed code:
  * not the scenario's join and convergence numbers).
  *
+ * Profiles (JSC's sampling profiler, `lib/membership-kill-profile.ts`; each worker writes its own
+ * file): `BENCH_KILL_PROF=<dir>` over the kill (`kill-<worker>.txt`), `BENCH_STEADY_PROF=<dir>`
+ * over the steady window (`steady-<worker>.txt`).
+ *
  * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--join-rate 25]`
  *
  * @module

@@ -17,8 +17,8 @@ interface Frame {
   line?: number;
 }
 
-/** Start sampling; the function returned writes the profile and returns its path. */
-export function profileKill(dir: string, worker: string): () => string {
+/** Start sampling; the function returned writes the profile (`file` in `dir`) and returns its path. */
+export function profileKill(dir: string, worker: string, file = `kill-${worker}.txt`): () => string {
   jsc.startSamplingProfiler();
   const started = performance.now();
   return () => {
@@ -46,7 +46,7 @@ export function profileKill(dir: string, worker: string): () => string {
         .map(([name, n]) => `${((100 * n) / Math.max(1, total)).toFixed(1).padStart(5)}%  ${String(n).padStart(6)}  ${name}`)
         .join("\n");
     mkdirSync(dir, { recursive: true });
-    const path = join(dir, `kill-${worker}.txt`);
+    const path = join(dir, file);
     writeFileSync(path, `${total} samples over ${((performance.now() - started) / 1000).toFixed(1)} s\n\n## self\n${rows(self)}\n\n## inclusive\n${rows(inclusive)}\n\n## self, with its two callers\n${rows(callers)}\n`);
     return path;
   };

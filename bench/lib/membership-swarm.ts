@@ -313,7 +313,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     const seedCpu = process.cpuUsage(seedCpu0);
     const joinCpu = { seed: (seedCpu.user + seedCpu.system) / 1e6, workers: joined.reduce((sum, j, i) => sum + j.cpu - started[i]!.cpu, 0) };
     // A full GC in a saturated worker of 250 nodes answered after more than 120 s once: longer for it.
-    const status = (heap = true) => Promise.all(workers.map((w) => w.ask({ type: "status", heap }, "status", heap ? 300 : 120)));
+    const status = (heap = true, steady?: "start" | "stop") => Promise.all(workers.map((w) => w.ask({ type: "status", heap, steady }, "status", heap ? 300 : 120)));
     let allKnowAll: number | null = null;
     const trace = process.env.BENCH_CENSUS === "1" ? new Trace(workers, started, joined.map((j) => j.cpu), seed, lastJoin, n) : null;
     for (const limit = Date.now() + 120_000; Date.now() < limit; ) {
@@ -334,11 +334,11 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     await Bun.sleep(Math.min(2000, steadySeconds * 250));
     const calls = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.calls, 0) + seed.metrics().traffic.membership.calls_sent;
     const offline = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.offline, 0);
-    const before = await status(false);
+    const before = await status(false, "start");
     const seedOffline0 = seedOffline;
     const t0 = performance.now();
     await Bun.sleep(steadySeconds * 1000);
-    const after = await status(false);
+    const after = await status(false, "stop");
     const window = (performance.now() - t0) / 1000;
     const falseOffline = offline(after) - offline(before) + seedOffline - seedOffline0;
     // Memory after the window (a full GC in each process; the steady window added nothing to

@@ -66,7 +66,7 @@ import { profileKill } from "./membership-kill-profile.ts";
 export type WorkerCommand =
   | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean }
   | { type: "join"; rate?: number; index?: number; processes?: number }
-  | { type: "status"; heap?: boolean }
+  | { type: "status"; heap?: boolean; steady?: "start" | "stop" }
   | { type: "arm"; ids: string[] }
   | { type: "watch"; ids: string[] }
   | { type: "census"; ids?: string[] }
@@ -166,6 +166,8 @@ interface HeldAtKill {
 }
 
 /** The kill's diagnostics taken before it (`arm`), so that taking them does not stall the nodes while the kill spreads. */
+/** The steady window's profile while it runs (`BENCH_STEADY_PROF`). */
+let steadyProfile: (() => string) | null = null;
 let armed: { ids: string[]; atKill: Map<string, Map<string, HeldAtKill>>; lowest: Map<string, number> } | null = null;
 
 /**
@@ -324,6 +326,12 @@ async function handle(command: WorkerCommand): Promise<void> {
       return;
     }
     case "status": {
+      // `BENCH_STEADY_PROF=<dir>`: the steady window's CPU profile (as the kill's, membership-kill-profile.ts).
+      if (process.env.BENCH_STEADY_PROF && command.steady === "start") steadyProfile = profileKill(process.env.BENCH_STEADY_PROF, workerName, `steady-${workerName}.txt`);
+      if (command.steady === "stop" && steadyProfile) {
+        steadyProfile();
+        steadyProfile = null;
+      }
       // The table's size, not `node.peers` (a copy of every record: at 250 nodes of 1,000 peers,
       // each 100 ms poll copied 250,000 records and slowed the nodes it measured).
       const known = nodes.map((n) => n.membership.table.size);
