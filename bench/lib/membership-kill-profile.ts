@@ -1,5 +1,6 @@
 /**
- * A CPU profile of a survivor's process over the kill alone (`BENCH_KILL_PROF=<dir>`): JSC's
+ * A CPU profile of a survivor's process over the kill alone (`BENCH_KILL_PROF=<dir>`; the same over
+ * the steady window with `BENCH_STEADY_PROF=<dir>`, written as `steady-<worker>.txt`): JSC's
  * sampling profiler (`bun:jsc`) started when the worker is told of the kill and read when every
  * killed node is offline at all its nodes. Writes `<dir>/kill-<worker>.txt`: the functions with the
  * most samples, by self and by inclusive count (a function counted once per sample however deep it

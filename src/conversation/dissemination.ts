@@ -411,4 +411,3 @@ export class Dissemination {
     return fresh;
   }
 }
-
