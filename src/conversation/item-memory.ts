@@ -317,14 +317,25 @@ export class ItemMemory {
    */
   unlisted(haveRaw: unknown, sent: () => Set<string>, window?: DigestWindow): { answer: Entry[]; unknown: boolean } {
     const have = readDigest(haveRaw, this.have);
-    const answer: Entry[] = [];
-    let matched = 0;
-    let sentNow: Set<string> | null = null;
-    const order = this.order;
     // A caller's windowed digest: only the entries learnt since `matchSince` are looked at, and
     // those learnt since `answerSince` answered (learnt in order: one search finds where each starts).
     const from = window ? this.learntSince(window.matchSince) : this.head;
     const answerFrom = window ? Math.max(from, this.learntSince(window.answerSince)) : from;
+    return this.walk(have, sent, from, answerFrom);
+  }
+
+  /**
+   * {@link unlisted}'s walk of the entries from index `from` on (answering from `answerFrom`). A
+   * function of its own, so that the optimizing compiler takes up this loop alone, not with the
+   * searches and the digest's reading: in a 200-peer broadcast's second round, when FTL compiles
+   * it, that took 28 to 89 ms a process with the three together, and 25 to 60 ms for the walk alone
+   * (three runs each, on a slow machine).
+   */
+  private walk(have: DigestSet, sent: () => Set<string>, from: number, answerFrom: number): { answer: Entry[]; unknown: boolean } {
+    const answer: Entry[] = [];
+    let matched = 0;
+    let sentNow: Set<string> | null = null;
+    const order = this.order;
     // The hashes are read from this node's own digest (in the order learnt, as the entries): an
     // entry the caller lists is never touched (most of them: the walk reads one array, not every
     // entry object).
