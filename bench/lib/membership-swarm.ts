@@ -95,7 +95,7 @@ export interface SwarmResult {
  * missing count; local health, queue lengths, each worker's worst loop lateness (ms) and CPU
  * (cores) since the previous census; SWIM's counters so far.
  */
-export interface TracePoint extends Pick<Census, "complete" | "minKnown" | "missing" | "lacking" | "neverJoined" | "neverCaughtUp" | "awarenessMax" | "awarenessMean" | "queuedMax" | "queuedMean"> {
+export interface TracePoint extends Pick<Census, "complete" | "minKnown" | "missing" | "lacking" | "neverJoined" | "seedFailing" | "neverCaughtUp" | "awarenessMax" | "awarenessMean" | "queuedMax" | "queuedMean"> {
   t: number;
   seedMissing: number;
   distinctMissing: number;
@@ -271,6 +271,10 @@ class Trace {
       top: top.map(([id, k]) => ({ id: id.slice(0, 8), nodes: k, joined: this.#joined[id] === undefined ? null : (this.#joined[id]! - this.lastJoin) / 1000, worker: this.#worker.get(id) ?? -1 })),
       lacking: cs.flatMap((c) => c.lacking).sort((a, b) => b.unknown - a.unknown).slice(0, 8).map((l) => ({ ...l, joinedAt: l.joinedAt === null ? null : (l.joinedAt - this.lastJoin) / 1000 })),
       neverJoined: sum((c) => c.neverJoined),
+      seedFailing: cs.reduce<Record<string, number>>((all, c) => {
+        for (const [why, k] of Object.entries(c.seedFailing)) all[why] = (all[why] ?? 0) + k;
+        return all;
+      }, {}),
       neverCaughtUp: sum((c) => c.neverCaughtUp),
       awarenessMax: Math.max(...cs.map((c) => c.awarenessMax)),
       awarenessMean: sum((c) => c.awarenessMean * c.nodes) / Math.max(1, nodes),

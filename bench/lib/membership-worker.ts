@@ -104,6 +104,8 @@ export interface Census {
   lacking: Array<{ id: string; missing: number; unknown: number; joins: number; catchUps: number; sumExchanges: number; awareness: number; joinedAt: number | null }>;
   /** Nodes here that made no join exchange yet, and that made no catch-up pull. */
   neverJoined: number;
+  /** Nodes here whose last join of their seed failed (waiting out its backoff), by the error's first words. */
+  seedFailing: Record<string, number>;
   neverCaughtUp: number;
   awarenessMax: number;
   awarenessMean: number;
@@ -166,6 +168,18 @@ interface HeldAtKill {
 }
 
 /** The kill's diagnostics taken before it (`arm`), so that taking them does not stall the nodes while the kill spreads. */
+/** Nodes whose last seed join failed, by the first words of its error (`Census.seedFailing`). */
+function seedFailing(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of nodes) {
+    for (const s of n.membership.seedStatus()) {
+      if (s.failures === 0) continue;
+      const why = `${(s.lastError ?? "?").split(" ").slice(0, 4).join(" ")} (${s.failures}x)`;
+      out[why] = (out[why] ?? 0) + 1;
+    }
+  }
+  return out;
+}
 /** The steady window's profile while it runs (`BENCH_STEADY_PROF`). */
 let steadyProfile: (() => string) | null = null;
 let armed: { ids: string[]; atKill: Map<string, Map<string, HeldAtKill>>; lowest: Map<string, number> } | null = null;
@@ -391,6 +405,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const census: Census = {
         at: Date.now(), nodes: nodes.length, complete, minKnown, missing, byId, lacking,
         neverJoined: stats.filter((st) => (st?.joins ?? 0) === 0).length,
+        seedFailing: seedFailing(),
         neverCaughtUp: stats.filter((st) => (st?.catchUps ?? 0) === 0).length,
         awarenessMax: Math.max(0, ...scores), awarenessMean: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length),
         queuedMax: Math.max(0, ...queued), queuedMean: queued.reduce((a, b) => a + b, 0) / Math.max(1, queued.length),

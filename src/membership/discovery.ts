@@ -78,6 +78,11 @@ export interface DiscoveryHost {
   forget(id: string): void;
   /** Call `endpoint(...args)` on `host:port`, waiting at most `timeout` seconds for the answer. */
   call(host: string, port: number, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
+  /**
+   * Seconds this process's event loop has been blocked so far (a running total that never
+   * decreases; `loop-lag.ts`). Optional: seed discovery watches the process's loop itself without it.
+   */
+  stalled?(): number;
   /** Where to put periodic work (it runs while the node runs). */
   readonly scheduler: TaskScheduler;
 }

@@ -23,7 +23,10 @@ export interface MembershipOptions {
   peerTimeout?: number | null;
   /** Seconds to wait for one heartbeat answer (default: half the peer timeout, at most 5). */
   heartbeatTimeout?: number;
-  /** Seconds to wait for a seed's join answer (default 5). */
+  /**
+   * Seconds to wait for a seed's join answer (default 5), of this node's own time: the seconds its
+   * event loop was blocked meanwhile are waited again, up to three times this more in all.
+   */
   joinTimeout?: number;
   /** `true` (or options) to advertise and browse `_synapse._tcp.local.` over mDNS. */
   mdns?: boolean | MdnsOptions;

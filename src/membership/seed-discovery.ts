@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RemoteError } from "../errors.ts";
+import { CallTimeoutError, RemoteError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { every } from "../schedule/every.ts";
 import type { Peer } from "../types.ts";
@@ -14,11 +14,23 @@ import type { Discovery, DiscoveryHost, IntroduceResult } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
 import type { Seed } from "./seeds.ts";
 import { errorMessage } from "../util/guards.ts";
+import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
+import { afterOwnTime } from "./swim-queue.ts";
 
 const log = createLogger("membership");
 
 /** What seed discovery needs of membership. */
-export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler" | "gossipJoin" | "gossipWhole">;
+export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler" | "gossipJoin" | "gossipWhole" | "stalled">;
+
+/**
+ * How much longer than `joinTimeout` (as a multiple of it) a seed join may wait when this
+ * process's event loop was blocked meanwhile: the timeout counts this node's own time, as SWIM's
+ * do. In a saturated process (a mass join of hundreds of nodes on two cores) the loop ran 1 to 3 s
+ * late a turn: a new connection's hello and the join's request and answer each waited for a turn,
+ * and a join timed out before it had even reached the seed. It then waited out a backoff that
+ * doubles with each failure, and 130 nodes of 1,000 were still failing 10 s after the last join.
+ */
+export const JOIN_STALL_EXTRA = 3;
 
 /** The timing seed discovery follows (seconds). */
 export type SeedTiming = Pick<MembershipTiming, "heartbeatInterval" | "peerTimeout" | "joinTimeout">;
@@ -148,13 +160,52 @@ export class SeedDiscovery implements Discovery {
     return s.inFlight;
   }
 
+  /**
+   * `_synapse.join` on the seed, timed out after `joinTimeout` seconds of this node's own time: the
+   * seconds its event loop was blocked meanwhile are waited again, up to {@link JOIN_STALL_EXTRA}
+   * times `joinTimeout` more in all (see there). Rejects with the transport's error, or a
+   * {@link CallTimeoutError} when the time ran out.
+   */
+  private callSeed(s: SeedState, label: string): Promise<unknown> {
+    const timeout = this.timing.joinTimeout;
+    const extra = timeout * JOIN_STALL_EXTRA;
+    // The host's measure of the loop's stalls, or the process's monitor for the length of this call.
+    const lag: LoopLag | null = this.host.stalled ? null : watchLoopLag();
+    const stalled = lag ? lag.stalled : () => this.host.stalled!();
+    return new Promise<unknown>((resolve, reject) => {
+      let settled = false;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        lag?.release();
+        return true;
+      };
+      const cancel = afterOwnTime(afterTurn, stalled, timeout, extra, () => {
+        if (settle()) reject(new CallTimeoutError("_synapse.join", label, Math.round(timeout * 1000)));
+      });
+      // The transport's own timeout only past the longest wait (the answer is dropped once the time ran out).
+      this.host.call(s.seed.host, s.seed.port, "_synapse.join", [this.host.self()], timeout + extra).then(
+        (answer) => {
+          if (!settle()) return;
+          cancel();
+          resolve(answer);
+        },
+        (error: unknown) => {
+          if (!settle()) return;
+          cancel();
+          reject(error);
+        },
+      );
+    });
+  }
+
   private async join(s: SeedState): Promise<boolean> {
     const label = `${s.seed.host}:${s.seed.port}`;
     if (!this.active || !this.host.running()) return false;
     this.sent++;
     let result: unknown;
     try {
-      result = await this.host.call(s.seed.host, s.seed.port, "_synapse.join", [this.host.self()], this.timing.joinTimeout);
+      result = await this.callSeed(s, label);
     } catch (error) {
       s.failures++;
       s.lastError = errorMessage(error);
@@ -249,4 +300,15 @@ export class SeedDiscovery implements Discovery {
     const known = await Promise.all(probes);
     return known.filter((k) => k === "dropped").length;
   }
+}
+
+/** A timer for {@link afterOwnTime} that fires one turn of the event loop after `delay` seconds (an answer read in that turn comes first), and keeps no process alive. */
+function afterTurn(delay: number, fn: () => void): () => void {
+  let cancelled = false;
+  const timer = setTimeout(() => setImmediate(() => cancelled || fn()), Math.max(0, delay * 1000));
+  timer.unref?.();
+  return () => {
+    cancelled = true;
+    clearTimeout(timer);
+  };
 }
