@@ -184,7 +184,13 @@ export class SeedDiscovery implements Discovery {
         if (settle()) reject(new CallTimeoutError("_synapse.join", label, Math.round(timeout * 1000)));
       });
       // The transport's own timeout only past the longest wait (the answer is dropped once the time ran out).
-      this.host.call(s.seed.host, s.seed.port, "_synapse.join", [this.host.self()], timeout + extra).then(
+      let call: Promise<unknown>;
+      try {
+        call = this.host.call(s.seed.host, s.seed.port, "_synapse.join", [this.host.self()], timeout + extra);
+      } catch (error) {
+        call = Promise.reject(error);
+      }
+      call.then(
         (answer) => {
           if (!settle()) return;
           cancel();
