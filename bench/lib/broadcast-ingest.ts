@@ -25,6 +25,7 @@ import { Conversations } from "../../src/conversation/conversations.ts";
 import { ConversationEndpoint, type ConversationHost } from "../../src/conversation/contracts.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { fastEncodeInto } from "../../src/wire/fast-codec.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
 import { uuidv7 } from "../../src/conversation/uuid.ts";
 import type { Peer } from "../../src/types.ts";
 
@@ -76,13 +77,7 @@ function batches(nonce: string): Array<{ from: string; bytes: Uint8Array }> {
     const chunk = peers.slice(at, at + CHUNK);
     if (BYTES) {
       // One bin of the items' encodings back to back, each reply by its replier's id.
-      const parts = chunk.map((p) => encode({ reply: { nonce, peer_id: p.id, result: { from: p.name } } }));
-      const bin = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-      let off = 0;
-      for (const b of parts) {
-        bin.set(b, off);
-        off += b.length;
-      }
+      const bin = concatBytes(chunk.map((p) => encode({ reply: { nonce, peer_id: p.id, result: { from: p.name } } })));
       out.push({ from: peers[at]!.id, bytes: encode([bin]) });
     } else {
       const items = chunk.map((p) => ({ reply: { nonce, peer: p, result: { from: p.name } } }));

@@ -4,7 +4,8 @@
  * sampling profiler (`bun:jsc`) started when the worker is told of the kill and read when every
  * killed node is offline at all its nodes. Writes `<dir>/kill-<worker>.txt`: the functions with the
  * most samples, by self and by inclusive count (a function counted once per sample however deep it
- * recurs), and the hottest stacks three frames deep (a function with its two callers). A profile of the whole run (`--cpu-prof`) is dominated by the join.
+ * recurs), and the hottest stacks three frames deep (a function with its two callers). A profile
+ * of the whole run (`--cpu-prof`) is dominated by the join.
  *
  * @module
  */

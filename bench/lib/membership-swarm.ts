@@ -258,6 +258,12 @@ class Trace {
     for (const c of cs) for (const [id, k] of Object.entries(c.byId)) byId.set(id, (byId.get(id) ?? 0) + k);
     const top = [...byId].sort((a, b) => b[1] - a[1]).slice(0, 5);
     const sum = (f: (c: Census) => number) => cs.reduce((a, c) => a + f(c), 0);
+    // Counts by key (an error code, a failure's reason) over the workers.
+    const sumCounts = (f: (c: Census) => Record<string, number>) =>
+      cs.reduce<Record<string, number>>((all, c) => {
+        for (const [key, k] of Object.entries(f(c))) all[key] = (all[key] ?? 0) + k;
+        return all;
+      }, {});
     const nodes = sum((c) => c.nodes);
     const now = Date.now();
     const seconds = (now - this.#at) / 1000;
@@ -271,10 +277,7 @@ class Trace {
       top: top.map(([id, k]) => ({ id: id.slice(0, 8), nodes: k, joined: this.#joined[id] === undefined ? null : (this.#joined[id]! - this.lastJoin) / 1000, worker: this.#worker.get(id) ?? -1 })),
       lacking: cs.flatMap((c) => c.lacking).sort((a, b) => b.unknown - a.unknown).slice(0, 8).map((l) => ({ ...l, joinedAt: l.joinedAt === null ? null : (l.joinedAt - this.lastJoin) / 1000 })),
       neverJoined: sum((c) => c.neverJoined),
-      seedFailing: cs.reduce<Record<string, number>>((all, c) => {
-        for (const [why, k] of Object.entries(c.seedFailing)) all[why] = (all[why] ?? 0) + k;
-        return all;
-      }, {}),
+      seedFailing: sumCounts((c) => c.seedFailing),
       neverCaughtUp: sum((c) => c.neverCaughtUp),
       awarenessMax: Math.max(...cs.map((c) => c.awarenessMax)),
       awarenessMean: sum((c) => c.awarenessMean * c.nodes) / Math.max(1, nodes),
@@ -283,10 +286,7 @@ class Trace {
       lagMaxMs: cs.map((c) => c.lagMaxMs),
       cores: cs.map((c, i) => (c.cpu - this.#cpu[i]!) / seconds),
       deadBy: { own: sum((c) => c.deadBy.own), relayed: sum((c) => c.deadBy.relayed), current: sum((c) => c.deadBy.current), refuted: sum((c) => c.deadBy.refuted) },
-      connectErrors: cs.reduce<Record<string, number>>((all, c) => {
-        for (const [code, k] of Object.entries(c.connectErrors)) all[code] = (all[code] ?? 0) + k;
-        return all;
-      }, {}),
+      connectErrors: sumCounts((c) => c.connectErrors),
       refusedLive: cs.reduce((k, c) => k + c.refusedPorts.filter((p) => this.#ports.has(p)).length, 0),
       swim: sumSwim(cs.map((c) => c.swim)),
     };

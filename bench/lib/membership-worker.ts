@@ -167,7 +167,6 @@ interface HeldAtKill {
   state: string;
 }
 
-/** The kill's diagnostics taken before it (`arm`), so that taking them does not stall the nodes while the kill spreads. */
 /** Nodes whose last seed join failed, by the first words of its error (`Census.seedFailing`). */
 function seedFailing(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -182,6 +181,7 @@ function seedFailing(): Record<string, number> {
 }
 /** The steady window's profile while it runs (`BENCH_STEADY_PROF`). */
 let steadyProfile: (() => string) | null = null;
+/** The kill's diagnostics taken before it (`arm`), so that taking them does not stall the nodes while the kill spreads. */
 let armed: { ids: string[]; atKill: Map<string, Map<string, HeldAtKill>>; lowest: Map<string, number> } | null = null;
 
 /**

@@ -40,11 +40,11 @@ export class DigestChoice {
 
   /**
    * The digest of a call, and its `window` (undefined: the full digest): windowed to a peer that
-   * takes it (`offered`), but full when `full` (an idle pull) or when the last full one went out
-   * {@link FULL_DIGEST_SECONDS} ago or more.
+   * takes it (`offered`, asked only when a windowed digest is due), but full when `full` (an idle
+   * pull) or when the last full one went out {@link FULL_DIGEST_SECONDS} ago or more.
    */
-  pick(memory: Pick<ItemMemory, "haveDigest" | "haveDigestSince">, offered: boolean, full: boolean, now = monotonicMs()): { have: Uint8Array; window: number | undefined } {
-    if (!full && offered && now - this.fullAt < FULL_DIGEST_SECONDS * 1000) return { have: memory.haveDigestSince(now - HAVE_WINDOW * 1000), window: HAVE_WINDOW };
+  pick(memory: Pick<ItemMemory, "haveDigest" | "haveDigestSince">, offered: () => boolean, full: boolean, now = monotonicMs()): { have: Uint8Array; window: number | undefined } {
+    if (!full && now - this.fullAt < FULL_DIGEST_SECONDS * 1000 && offered()) return { have: memory.haveDigestSince(now - HAVE_WINDOW * 1000), window: HAVE_WINDOW };
     this.fullAt = now;
     return { have: memory.haveDigest(), window: undefined };
   }

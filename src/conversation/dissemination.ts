@@ -290,7 +290,7 @@ export class Dissemination {
     this.inFlight++;
     const whole = refs && this.wantWhole;
     if (whole) this.wantWhole = false;
-    const { have, window } = this.digests.pick(this.memory, this.host.haveWindow?.(peer) === true, full);
+    const { have, window } = this.digests.pick(this.memory, () => this.host.haveWindow?.(peer) === true, full);
     const kwargs = batchKwargs(this.selfId, have, refs && !whole, window);
     let fresh = 0;
     const work = this.host

@@ -28,7 +28,7 @@ import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_LEAN_FEATURE, S
 import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
 import { metaOf, peerOf, pickMeta, refusedConnect } from "./gossip-records.ts";
-import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
+import { afterTurn, watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats, SwimTarget } from "./swim-types.ts";
 import { readWhole, sigBytes, toWire, wantsLean, wantsPacked } from "./swim-wire.ts";
@@ -142,15 +142,8 @@ export class Gossip {
       { id: self.id, address: self.address, port: self.port, meta: metaOf(self), incarnation: Math.floor(nowSeconds()) },
       {
         now: () => monotonicMs() / 1000,
-        schedule: (delay, fn) => {
-          let cancelled = false;
-          // The verdict waits one more turn of the event loop: after a stall the timer would
-          // otherwise fire before the answer that already arrived is read.
-          // (A delay here is a plain time, 0 meaning "now": not secondsToMs, whose 0 means "never".)
-          const timer = setTimeout(() => setImmediate(() => cancelled || fn()), Math.max(0, delay * 1000));
-          timer.unref?.();
-          return () => void ((cancelled = true), clearTimeout(timer));
-        },
+        // A verdict waits one more turn of the event loop (a plain delay: not secondsToMs, whose 0 means "never").
+        schedule: afterTurn,
         send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
         // SWIM's records on the table's entries: one map keyed by id for both.
         claims: this.options.claims, members: this.host.table.memberStore?.(), stalled: lag.stalled,

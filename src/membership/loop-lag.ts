@@ -60,3 +60,19 @@ export function watchLoopLag(): LoopLag {
     },
   };
 }
+
+/**
+ * Run `fn` one turn of the event loop after `delay` seconds (a plain time, 0 meaning "now"), keeping
+ * no process alive; returns a cancel function. The extra turn matters after a stall: the timer
+ * would otherwise fire before an answer that already arrived is read. What SWIM's timeouts and a
+ * seed join's wait (`afterOwnTime`) are scheduled with.
+ */
+export function afterTurn(delay: number, fn: () => void): () => void {
+  let cancelled = false;
+  const timer = setTimeout(() => setImmediate(() => cancelled || fn()), Math.max(0, delay * 1000));
+  timer.unref?.();
+  return () => {
+    cancelled = true;
+    clearTimeout(timer);
+  };
+}

@@ -14,7 +14,7 @@ import type { Discovery, DiscoveryHost, IntroduceResult } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
 import type { Seed } from "./seeds.ts";
 import { errorMessage } from "../util/guards.ts";
-import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
+import { afterTurn, watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { afterOwnTime } from "./swim-queue.ts";
 
 const log = createLogger("membership");
@@ -306,15 +306,4 @@ export class SeedDiscovery implements Discovery {
     const known = await Promise.all(probes);
     return known.filter((k) => k === "dropped").length;
   }
-}
-
-/** A timer for {@link afterOwnTime} that fires one turn of the event loop after `delay` seconds (an answer read in that turn comes first), and keeps no process alive. */
-function afterTurn(delay: number, fn: () => void): () => void {
-  let cancelled = false;
-  const timer = setTimeout(() => setImmediate(() => cancelled || fn()), Math.max(0, delay * 1000));
-  timer.unref?.();
-  return () => {
-    cancelled = true;
-    clearTimeout(timer);
-  };
 }
