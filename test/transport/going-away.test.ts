@@ -206,3 +206,74 @@ describe("call budget", () => {
     expect(error.sent).toBe(true);
   });
 });
+
+describe("dropped connections", () => {
+  /**
+   * A scripted server whose request `close` ends the connection and the rest are answered. With
+   * `say`, it answers `close` and says it is going away first (as a Bun node closing an idle
+   * connection does); without, it just closes (as the kernel does for a killed process).
+   */
+  function closingServer(say: boolean): { port: number } {
+    return scriptedServer((_conn, req, socket) => {
+      if (req.endpoint !== "close") return answer(socket, req, "ok");
+      if (say) {
+        answer(socket, req, "bye");
+        socket.write(frame({ id: "", ok: false, result: null, error: { code: GOING_AWAY, message: "bye" }, type: "response" }));
+      }
+      socket.end();
+    });
+  }
+
+  /** Wait (bounded) until the pool has no connection open. */
+  async function closed(p: Pool): Promise<void> {
+    for (let i = 0; i < 100 && p.openConnections > 0; i++) await sleep(10);
+    expect(p.openConnections).toBe(0);
+  }
+
+  test("dropped - a pooled connection the peer closes without a word is told to the pool's listeners, with its host and port", async () => {
+    const server = closingServer(false);
+    const p = pool();
+    const told: string[] = [];
+    const failing = p.onDropped(() => {
+      throw new Error("a listener that fails");
+    });
+    p.onDropped((host, port) => told.push(`${host}:${port}`));
+    const client = new Client(LOOPBACK, server.port, { pool: p, timeout: 5 });
+    expect(await client.call("work")).toBe("ok");
+    await client.call("close").catch(() => undefined); // the connection closes before an answer
+    await closed(p);
+    expect(told).toEqual([`${LOOPBACK}:${server.port}`]);
+    // Removed, a listener is told nothing more (the failing one did not stop the other).
+    failing();
+    const stop = p.onDropped((host) => told.push(`again ${host}`));
+    stop();
+    expect(await client.call("work")).toBe("ok");
+    await client.call("close").catch(() => undefined);
+    await closed(p);
+    expect(told).toEqual([`${LOOPBACK}:${server.port}`, `${LOOPBACK}:${server.port}`]);
+  });
+
+  test("dropped - a close the peer announced (going-away), or one this side made (release, closeAll, the cap), is not told", async () => {
+    const told: string[] = [];
+    const announced = closingServer(true);
+    const plain = closingServer(false);
+    const p = new Pool({ idleTimeout: 60, maxConnections: 1 });
+    pools.push(p);
+    p.onDropped((host, port) => told.push(`${host}:${port}`));
+    const toAnnounced = new Client(LOOPBACK, announced.port, { pool: p, timeout: 5 });
+    const toPlain = new Client(LOOPBACK, plain.port, { pool: p, timeout: 5 });
+    expect(await toAnnounced.call("work")).toBe("ok");
+    expect(await toAnnounced.call("close")).toBe("bye");
+    await closed(p);
+    // The cap (one connection): opening the second closes the first, idle, on this side.
+    expect(await toAnnounced.call("work")).toBe("ok");
+    expect(await toPlain.call("work")).toBe("ok");
+    expect(p.evicted).toBe(1);
+    p.release(LOOPBACK, plain.port);
+    expect(await toPlain.call("work")).toBe("ok");
+    p.closeAll();
+    await closed(p);
+    await sleep(50);
+    expect(told).toEqual([]);
+  });
+});
