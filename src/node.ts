@@ -214,8 +214,6 @@ export class Node {
       // Packed SWIM updates and lean deaths (swim-wire.ts) are offered beside it: every gossip node reads them.
       // Record MACs (`mac`, the key's binding as `mac_key`) are offered by a node that makes them.
       helloFeatures: () => ({
-        // This node's id: a peer whose pooled connection to it drops finds the member at once (docs/membership.md).
-        node_id: this.id,
         ...(this.membership.gossip ? { [SWIM_FEATURE]: true, [SWIM_PACKED_FEATURE]: true, [SWIM_LEAN_FEATURE]: true, [SWIM_DIGEST_FEATURE]: true, [SWIM_SUM_FEATURE]: true } : {}),
         ...(this.records.macs ? { [MAC_FEATURE]: true, [MAC_KEY_FEATURE]: this.records.macs.binding } : {}),
       }),
@@ -242,7 +240,6 @@ export class Node {
         // the pool's idle timeout closes it once nobody uses it. Without a release, membership
         // does not look for other peers at that address either (a walk over the whole table).
         release: this.ownsPool ? (host, port) => void this.pool.release(host, port) : undefined,
-        onDropped: (listener) => this.pool.onDropped(listener),
       },
       // A closed swarm's node advertises over mDNS only what discovery needs.
       this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,

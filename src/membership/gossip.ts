@@ -42,7 +42,7 @@ type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, 
 export interface GossipHost {
   /** This node's record (its meta goes into its alive updates). */
   self(): Peer;
-  readonly table: Pick<PeerTable, "get" | "at" | "touch" | "refresh" | "list" | "own"> & Partial<Pick<PeerTable, "memberStore">>;
+  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "list" | "own"> & Partial<Pick<PeerTable, "memberStore">>;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
@@ -180,23 +180,6 @@ export class Gossip {
   /** Disseminate this node's `left` update, waiting at most `timeout` seconds. */
   async leave(timeout: number): Promise<void> {
     if (this.#core?.running) await this.#core.leave(timeout);
-  }
-
-  /**
-   * The pool's connection to `host:port` was dropped by its peer without a word (`Pool.onDropped`):
-   * when SWIM decides for the peer there, it probes it first in its next round (`SwimCore.connectionDropped`).
-   */
-  connectionDropped(host: string, port: number): void {
-    const core = this.#core;
-    if (!core?.running) return;
-    // The peer there named itself in its hello answer (`node_id`): its entry, when it is the one at
-    // that address. Otherwise (a Bun peer of an earlier version) a walk of the table. In a bench's
-    // process of 250 nodes sharing one pool, each of the 250 is told of every dropped connection:
-    // walks of 1,000 entries each for a killed process's 249 delayed every verdict of the kill by
-    // seconds.
-    const named = this.host.features(host, port)?.node_id;
-    const entry = typeof named === "string" ? this.host.table.get(named) : this.host.table.at(host, port);
-    if (entry && entry.port === port && (entry.dialHost === host || entry.fallbackHost === host) && swimBit(entry, SWIM_OWNED)) core.connectionDropped(entry.id);
   }
 
   /**

@@ -71,11 +71,6 @@ export interface MembershipHost extends MembershipScope {
   /** Release the pool's channel of `host:port`: its peer left the table, or a probe of it failed. */
   release?(host: string, port: number): void;
   /**
-   * Tell `listener` of every pooled connection dropped by its peer without a word (`Pool.onDropped`);
-   * returns the function that stops telling. Gossip membership probes that member first in its next round.
-   */
-  onDropped?(listener: (host: string, port: number) => void): () => void;
-  /**
    * Why a member's claim about itself (carrying `sig`, or none) is not believed, or null
    * (`SignedRecords.claimRefusal`, docs/security.md). `changes`: believing it would move a known
    * peer's entry. Without it every claim is believed, as a Python node believes them.
@@ -135,8 +130,6 @@ export class Membership {
   /** Gossip (SWIM) membership among Bun peers; null in mesh mode or with heartbeats off. */
   readonly gossip: Gossip | null;
   private readonly listeners = new Set<() => void>();
-  /** Stops the pool's telling of dropped connections (while gossip runs). */
-  private stopDropWatch: (() => void) | null = null;
   /** Channels released with their peers (made with the first release). */
   private releases: ChannelReleases | null = null;
   private joinsReceived = 0;
@@ -259,11 +252,6 @@ export class Membership {
   start(): void {
     this.liveness.started();
     this.gossip?.start();
-    const gossip = this.gossip;
-    if (gossip) {
-      this.stopDropWatch?.();
-      this.stopDropWatch = this.host.onDropped?.((host, port) => gossip.connectionDropped(host, port)) ?? null;
-    }
     for (const d of this.discoveries) d.start();
   }
 
@@ -275,8 +263,6 @@ export class Membership {
     for (const wake of [...this.listeners]) wake();
     const leave = options.leave === false ? [] : [this.leave(), this.gossip?.leave(LEAVE_TIMEOUT)];
     await Promise.all([...leave, ...this.discoveries.map((d) => d.stop())]);
-    this.stopDropWatch?.();
-    this.stopDropWatch = null;
     this.gossip?.stop();
   }
 

@@ -169,17 +169,6 @@ export class PeerTable {
     return this.entries.get(id);
   }
 
-  /**
-   * The entry of the peer dialled at `host:port` (its dial host or fallback address), if any: a walk
-   * of the table, for what happens seldom (a pooled connection dropped, see `Pool.onDropped`).
-   */
-  at(host: string, port: number): PeerEntry | undefined {
-    for (const entry of this.entries.values()) {
-      if (entry.port === port && (entry.dialHost === host || entry.fallbackHost === host)) return entry;
-    }
-    return undefined;
-  }
-
   /** Every entry, in the order peers became known. */
   list(): PeerEntry[] {
     return [...this.entries.values()];

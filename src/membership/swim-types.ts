@@ -359,11 +359,9 @@ export interface SwimStats {
   deathsSettled: number;
   /** Sends this node made that failed as refused connects (nothing listening at the member's port). */
   refusedSends: number;
-  /** Pooled connections to a live member that closed with neither side saying so (`Pool.onDropped`): each probes the member out of turn. */
-  droppedConnections: number;
   /** Deaths other nodes declared of a member that had just acked this node, taken as suspicions instead. */
   deathsDoubted: number;
-  /** Probes out of turn, because a send to the member was refused (nothing listens there) or its connection dropped. */
+  /** Probes out of turn, because a send to the member was refused (nothing listens there). */
   evidenceProbes: number;
   /** Recent deaths this node added to its answers, the asker's filter not holding them (`swim-deaths.ts`). */
   deathsResent: number;

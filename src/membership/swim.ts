@@ -142,9 +142,6 @@ const ENCODED_MESSAGES = 32;
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
 
-/** Members whose connection dropped waiting to be probed first in the rounds, at most (see `SwimCore.connectionDropped`). */
-const MAX_DROPPED = 16;
-
 /**
  * Last pings of suspects whose suspicion ran out (see {@link SwimCore.#expired}) under way at once,
  * at most; past it a suspicion that runs out is a verdict at once, as before (many at once are a
@@ -164,8 +161,6 @@ export class SwimCore {
   #probing = false;
   /** Members being probed now (the round's one, and those probed out of turn on evidence). */
   readonly #probed = new Set<string>();
-  /** Members whose pooled connection dropped, probed first in the next rounds, oldest first (see {@link connectionDropped}). */
-  readonly #dropped = new Set<string>();
   /** Until then the gossip rounds keep the configured pace (see {@link #gossipDelay}). */
   #hurryUntil = Number.NEGATIVE_INFINITY;
   /** The salt of each filter of recent deaths, a new one each time (see {@link #deathFilter}). */
@@ -191,7 +186,7 @@ export class SwimCore {
   readonly #sums: SumExchanges;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, droppedConnections: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -235,23 +230,6 @@ export class SwimCore {
     return this.#list.members.get(id);
   }
 
-  /**
-   * This node's pooled connection to member `id` closed with neither side saying so (`Pool.onDropped`):
-   * its process may have died. The member is probed first in the next probe round, ahead of the
-   * round-robin (at most {@link MAX_DROPPED} waiting; one probe a round, as ever): a live member
-   * answers and nothing changes, one whose port refuses the ping is dead at once ({@link #probeOnce}),
-   * not when its turn comes. Not a probe at once, as a refused send makes: in turn, a node makes
-   * no probe it would not have made, and one that learnt the death by gossip before its round
-   * skips it. When a process of many members dies, every node that held connections to them is
-   * told of each (a quarter of 1,000 killed: 16 waiting at each of the 750 survivors).
-   */
-  connectionDropped(id: string): void {
-    const m = this.#list.members.get(id);
-    if (!this.#running || m?.state !== "alive" || this.#dropped.size >= MAX_DROPPED) return;
-    this.#counters.droppedConnections++;
-    this.#dropped.add(id);
-  }
-
   /** Counters and current counts. */
   stats(): SwimStats {
     const byState = this.#list.countStates();
@@ -280,7 +258,6 @@ export class SwimCore {
     for (const wake of this.#wakers) wake();
     this.#wakers.clear();
     this.#doubtsWaiting.clear();
-    this.#dropped.clear();
     this.#list.clearSuspicions();
   }
 
@@ -604,7 +581,7 @@ export class SwimCore {
 
   async #probeRound(): Promise<void> {
     if (this.#probing || !this.#running) return;
-    const target = this.#droppedTarget() ?? this.#list.nextTarget();
+    const target = this.#list.nextTarget();
     if (!target) return;
     this.#probing = true;
     try {
@@ -612,16 +589,6 @@ export class SwimCore {
     } finally {
       this.#probing = false;
     }
-  }
-
-  /** The first member whose connection dropped ({@link connectionDropped}) and that is still held alive and not under probe, taken off the list. */
-  #droppedTarget(): SwimMember | undefined {
-    for (const id of this.#dropped) {
-      this.#dropped.delete(id);
-      const m = this.#list.members.get(id);
-      if (m?.state === "alive" && !this.#probed.has(id)) return m;
-    }
-    return undefined;
   }
 
   /**

@@ -80,8 +80,6 @@ export class ClientConnection {
   goingAway = false;
   /** {@link close} was called: nothing more is sent here (the socket is ending). */
   private closing = false;
-  /** This side closed or cut the connection ({@link close}, {@link destroy}, a bad response): not the peer. */
-  private local = false;
   /** The pool's holder of this connection, if any. */
   owner: ConnectionOwner | null = null;
 
@@ -244,22 +242,11 @@ export class ClientConnection {
   /** Close after whatever is queued is written. */
   close(): void {
     this.closing = true;
-    this.local = true;
     this.conn?.end();
   }
 
   destroy(): void {
-    this.local = true;
     this.conn?.destroy();
-  }
-
-  /**
-   * True when the connection closed with neither side saying so: this side did not close it and the
-   * peer did not say it was going away (as a Bun node does when it stops or closes an idle
-   * connection). The peer's process may have died, or the network cut the connection.
-   */
-  get dropped(): boolean {
-    return !this.local && !this.goingAway;
   }
 
   private afterSettle(): void {
@@ -275,7 +262,7 @@ export class ClientConnection {
       res = msg;
     } catch (error) {
       log.warn(`undecodable response from ${this.peer}; closing the connection`, error);
-      this.destroy();
+      this.conn?.destroy();
       return;
     }
     const pending = this.pending.get(res.id);
@@ -310,7 +297,7 @@ export class ClientConnection {
       return true;
     }
     this.oversize = new FrameTooLargeError(size, this.maxFrame);
-    this.destroy();
+    this.conn?.destroy();
     return false;
   }
 

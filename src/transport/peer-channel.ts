@@ -42,8 +42,6 @@ export interface ChannelHost {
   opened(channel: PeerChannel): void;
   /** The channel's multiplexed connection is closing or closed (told at least once per {@link opened}). */
   closed(channel: PeerChannel): void;
-  /** The channel's multiplexed connection closed with neither side saying so (see `ClientConnection.dropped`). */
-  dropped?(channel: PeerChannel): void;
 }
 
 /** The features of a peer that said no hello yet: shared, frozen (a channel costs no object of its own). */
@@ -164,7 +162,6 @@ export class PeerChannel implements ConnectionOwner {
     if (this.shared !== cc) return;
     this.shared = null;
     this.pool.closed(this);
-    if (cc.dropped) this.pool.dropped?.(this);
   }
 
   /**

@@ -17,9 +17,6 @@ import { IDLE_BUFFERS_MS } from "./connection.ts";
 import { bunTransport } from "./bun-transport.ts";
 import type { Transport } from "./socket.ts";
 import { ConfigError } from "../errors.ts";
-import { createLogger } from "../log.ts";
-
-const log = createLogger("pool");
 
 /** Options of a {@link Pool}. */
 export interface PoolOptions {
@@ -51,8 +48,6 @@ export class Pool implements ChannelHost {
   /** Channels whose multiplexed connection is open. */
   private readonly live = new Set<PeerChannel>();
   private evictions = 0;
-  /** Told of every dropped connection (see {@link onDropped}). */
-  private readonly droppedListeners = new Set<(host: string, port: number) => void>();
   private sweeper: ReturnType<typeof setInterval> | null = null;
   /** {@link PoolOptions.idleTimeout} in milliseconds (Infinity: never idle). */
   readonly idleTimeoutMs: number;
@@ -139,31 +134,6 @@ export class Pool implements ChannelHost {
   /** @internal A channel's connection closed (or is closing). */
   closed(channel: PeerChannel): void {
     this.live.delete(channel);
-  }
-
-  /**
-   * Call `listener(host, port)` whenever a pooled (multiplexed) connection closes with neither side
-   * saying so: this pool did not close it, and the peer did not say it was going away (a Bun node
-   * says so when it stops or closes an idle connection). The process behind it may have died: a
-   * node's gossip membership then probes that member first in its next round (docs/membership.md).
-   * A listener that throws is logged and the others still run.
-   *
-   * @returns a function that removes the listener.
-   */
-  onDropped(listener: (host: string, port: number) => void): () => void {
-    this.droppedListeners.add(listener);
-    return () => void this.droppedListeners.delete(listener);
-  }
-
-  /** @internal A channel's connection was dropped (see {@link onDropped}). */
-  dropped(channel: PeerChannel): void {
-    for (const listener of this.droppedListeners) {
-      try {
-        listener(channel.host, channel.port);
-      } catch (error) {
-        log.warn(`a dropped-connection listener failed for ${channel.key}`, error);
-      }
-    }
   }
 
   /**

@@ -33,7 +33,7 @@ export function fakeGossipHost(selfId: string, features: Readonly<Record<string,
   const calls: Array<{ endpoint: string; args: unknown[] }> = [];
   const host: GossipHost = {
     self: () => peerOf(selfId, 1),
-    table: { get: (id) => table.get(id), at: (host, port) => [...table.values()].find((e) => e.port === port && (e.dialHost === host || e.fallbackHost === host)), touch: () => true, refresh: (id, fields) => table.has(id) && Object.assign(table.get(id)!.peer, fields) !== null, list: () => [...table.values()], own: (entry, owned) => swimBit(entry, SWIM_OWNED, owned) },
+    table: { get: (id) => table.get(id), touch: () => true, refresh: (id, fields) => table.has(id) && Object.assign(table.get(id)!.peer, fields) !== null, list: () => [...table.values()], own: (entry, owned) => swimBit(entry, SWIM_OWNED, owned) },
     features: () => features,
     call: (_target, endpoint, args) => {
       calls.push({ endpoint, args });

@@ -109,42 +109,6 @@ describe("membership - gossip among Bun peers", () => {
     }
   });
 
-  test("a dropped connection names its member by the hello's node_id, or by a walk of the table; never a member at another address", async () => {
-    let features: Record<string, unknown> | null = null;
-    const { host } = fakeGossipHost("a".repeat(64));
-    host.features = () => features;
-    const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }));
-    gossip.start();
-    try {
-      const meta = { swarm: "lab", team: "default", name: "m", kind: "node" as const, capabilities: [] };
-      const [b, c] = ["b".repeat(64), "c".repeat(64)];
-      for (const [id, port] of [[b, 4000], [c, 4001]] as const) {
-        host.admit({ id, address: "127.0.0.1", port, ...meta, last_seen: 0 }, "gossip");
-        await gossip.receive("gossip", { kind: "gossip", from: id, updates: [{ id, incarnation: 1, state: "alive", address: "127.0.0.1", port, meta }] }, "127.0.0.1");
-        expect(gossip.owns(id)).toBe(true);
-      }
-      const dropped = () => gossip.core!.stats().droppedConnections;
-      // No node_id (a Bun peer of an earlier version): found by its address and port.
-      gossip.connectionDropped("127.0.0.1", 4000);
-      expect(dropped()).toBe(1);
-      // Named in the hello answer: found by its id.
-      features = { node_id: c };
-      gossip.connectionDropped("127.0.0.1", 4001);
-      expect(dropped()).toBe(2);
-      // A name that is not the member at that address (another's id, a stranger's), or nobody there: nothing.
-      features = { node_id: b };
-      gossip.connectionDropped("127.0.0.1", 4001);
-      features = { node_id: "d".repeat(64) };
-      gossip.connectionDropped("127.0.0.1", 4001);
-      features = null;
-      gossip.connectionDropped("127.0.0.1", 4999);
-      gossip.connectionDropped("10.0.0.9", 4000);
-      expect(dropped()).toBe(2);
-    } finally {
-      gossip.stop();
-    }
-  });
-
   test("a peer whose join goes unanswered is handed back to heartbeats while SWIM sends the join again", async () => {
     const { host } = fakeGossipHost("a".repeat(64), { swim: true });
     const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 0.05, heartbeatTimeout: 0.05, peerTimeout: 1, maxPeers: 10 }));
