@@ -183,6 +183,20 @@ export class Gossip {
   }
 
   /**
+   * A peer that membership would drop for silence, not owned here: SWIM takes it over when it holds
+   * the member alive and the peer speaks SWIM (its probes and gossip decide from now on, as they do
+   * for every member an update made this node's); true then. A member SWIM holds suspect, dead or not
+   * at all, or a peer that does not speak SWIM (a Python peer, which heartbeats keep), is left to the
+   * reaper: a suspect silent for the peer timeout is offline, as SWIM's suspicion would soon say.
+   */
+  adopt(entry: PeerEntry): boolean {
+    const core = this.#core;
+    if (!core?.running || core.member(entry.id)?.state !== "alive" || !this.#speaksSwim(entry)) return false;
+    this.#own(entry.id, true);
+    return true;
+  }
+
+  /**
    * A peer answered this node (a heartbeat, a join): when its hello offered SWIM, exchange full
    * state with it and let SWIM decide for it from now on (see {@link exchange}).
    */

@@ -93,6 +93,8 @@ export interface MembershipStats {
   joinsSent: number;
   /** New peers not added because the table held `maxPeers` (a known peer's refresh still works). */
   peersRefused: number;
+  /** Peers silent for `peerTimeout` that gossip membership took over instead of their being dropped (its SWIM held them alive). */
+  silentAdopted: number;
   /** Second-hand peers probed; of those, verified (they answered as themselves); not probed (budget spent, table full). */
   unverifiedProbed: number;
   unverifiedVerified: number;
@@ -195,6 +197,7 @@ export class Membership {
       joinsReceived: this.joinsReceived,
       joinsSent: this.seeds?.joinsSent ?? 0,
       peersRefused: this.cap.refused,
+      silentAdopted: this.liveness.adopted,
       unverifiedProbed: this.admission.counts.probed,
       unverifiedVerified: this.admission.counts.verified,
       unverifiedDropped: this.admission.counts.dropped,
@@ -367,6 +370,7 @@ export class Membership {
         if (entry) this.gossip?.contact(entry);
       },
       dropped: (peer) => this.emit("peer.offline", peer),
+      adopt: (entry) => this.gossip?.adopt(entry) ?? false,
       released: (target) => this.release(target),
       scheduler: this.host.scheduler,
     };

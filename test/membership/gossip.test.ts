@@ -109,6 +109,46 @@ describe("membership - gossip among Bun peers", () => {
     }
   });
 
+  test("a silent peer it does not own is taken over when SWIM holds it alive and it speaks SWIM; otherwise left to the reaper", async () => {
+    let features: Record<string, unknown> | null = { swim: true };
+    const { host } = fakeGossipHost("a".repeat(64));
+    host.features = () => features;
+    const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 1, heartbeatTimeout: 1, peerTimeout: 4, maxPeers: 10 }));
+    gossip.start();
+    try {
+      const meta = { swarm: "lab", team: "default", name: "m", kind: "node" as const, capabilities: [] };
+      const [b, c] = ["b".repeat(64), "c".repeat(64)];
+      const eb = host.admit({ id: b, address: "127.0.0.1", port: 4000, ...meta, last_seen: 0 }, "join")!;
+      const ec = host.admit({ id: c, address: "127.0.0.1", port: 4001, ...meta, last_seen: 0 }, "join")!;
+      // SWIM holds b alive (its gossip came), and gossip let go of it (an exchange that failed, say).
+      await gossip.receive("gossip", { kind: "gossip", from: b, updates: [{ id: b, incarnation: 1, state: "alive", address: "127.0.0.1", port: 4000, meta }] }, "127.0.0.1");
+      host.table.own(eb, false);
+      // A peer that does not speak SWIM (no hello offering it) is not taken, even so.
+      features = null;
+      expect(gossip.adopt(eb)).toBe(false);
+      expect(gossip.owns(b)).toBe(false);
+      features = { swim: true };
+      expect(gossip.adopt(eb)).toBe(true);
+      expect(gossip.owns(b)).toBe(true);
+      // c: SWIM holds nothing about it (its join went unanswered): the reaper's.
+      expect(gossip.adopt(ec)).toBe(false);
+      expect(gossip.owns(c)).toBe(false);
+      // d: suspect (b says so): the reaper's, a suspect silent for the peer timeout.
+      const d = "d".repeat(64);
+      const ed = host.admit({ id: d, address: "127.0.0.1", port: 4002, ...meta, last_seen: 0 }, "join")!;
+      await gossip.receive("gossip", { kind: "gossip", from: d, updates: [{ id: d, incarnation: 1, state: "alive", address: "127.0.0.1", port: 4002, meta }] }, "127.0.0.1");
+      await gossip.receive("gossip", { kind: "gossip", from: b, updates: [{ id: d, incarnation: 1, state: "suspect", address: "127.0.0.1", port: 4002, from: b }] }, "127.0.0.1");
+      expect(gossip.core!.member(d)?.state).toBe("suspect");
+      host.table.own(ed, false);
+      expect(gossip.adopt(ed)).toBe(false);
+      expect(gossip.owns(d)).toBe(false);
+      gossip.stop();
+      expect(gossip.adopt(eb)).toBe(false); // stopped: nothing is taken
+    } finally {
+      gossip.stop();
+    }
+  });
+
   test("a peer whose join goes unanswered is handed back to heartbeats while SWIM sends the join again", async () => {
     const { host } = fakeGossipHost("a".repeat(64), { swim: true });
     const gossip = new Gossip(host, swimConfig({ heartbeatInterval: 0.05, heartbeatTimeout: 0.05, peerTimeout: 1, maxPeers: 10 }));

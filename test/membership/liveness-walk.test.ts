@@ -63,6 +63,42 @@ describe("membership - the peers liveness walks", () => {
     expect(walks).toBe(0);
   });
 
+  test("a silent peer gossip membership takes over (its SWIM holds it alive) is spared by the reaper; the rest are dropped", () => {
+    const table = new PeerTable();
+    const dropped: string[] = [];
+    const asked: string[] = [];
+    let now = 1000;
+    const host: LivenessHost = {
+      self: () => peer("me", now),
+      running: () => true,
+      table,
+      call: async () => {
+        throw new Error("no answer");
+      },
+      admit: () => null,
+      heard: () => {},
+      dropped: (p) => void dropped.push(p.id),
+      // Gossip holds "alive" alive: it takes it over (owns it), as the bridge's adopt does.
+      adopt: (entry) => (asked.push(entry.peer.id), entry.peer.id === "alive" && (table.own(entry, true), true)),
+      scheduler: new Scheduler(),
+    };
+    const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 10, heartbeatTimeout: 0.5, now: () => now });
+    liveness.started();
+    for (const id of ["alive", "silent"]) table.upsert(peer(id, now), "join");
+    table.upsert(peer("fresh", now + 8), "join");
+    now += 11;
+    expect(liveness.reap().map((p) => p.id)).toEqual(["silent"]);
+    expect(dropped).toEqual(["silent"]);
+    // Asked only about the silent ones; the one taken over is in the table, owned, and not asked again.
+    expect(asked.sort()).toEqual(["alive", "silent"]);
+    expect(table.has("alive")).toBe(true);
+    expect(table.unowned().map((e) => e.peer.id)).toEqual(["fresh"]);
+    now += 20;
+    expect(liveness.reap().map((p) => p.id)).toEqual(["fresh"]);
+    expect(asked.sort()).toEqual(["alive", "fresh", "silent"]);
+    expect(liveness.adopted).toBe(1);
+  });
+
   test("the table's unowned peers follow its adds, removals and gossip's changes of hands", () => {
     const table = new PeerTable();
     const ids = () => table.unowned().map((e) => e.peer.id).sort();
