@@ -14,6 +14,21 @@ import { fakeGossipHost } from "./fakes.ts";
 
 const peer = (id: string, lastSeen: number): Peer => ({ id, name: id, address: "127.0.0.1", port: 9000 + id.length, swarm: "lab", team: null, kind: "node", capabilities: [], last_seen: lastSeen });
 
+/** A liveness host over `table` whose heartbeats go unanswered, its drops noted in `dropped`; `extra` replaces or adds hooks. */
+function livenessHost(table: PeerTable, now: () => number, dropped: string[], extra: Partial<LivenessHost> = {}): LivenessHost {
+  return {
+    self: () => peer("me", now()),
+    running: () => true,
+    table,
+    call: () => Promise.reject(new Error("no answer")),
+    admit: () => null,
+    heard: () => {},
+    dropped: (p) => void dropped.push(p.id),
+    scheduler: new Scheduler(),
+    ...extra,
+  };
+}
+
 describe("membership - the peers liveness walks", () => {
   test("rounds and reaps look at the unowned peers only, and never walk the table", async () => {
     const table = new PeerTable();
@@ -23,19 +38,7 @@ describe("membership - the peers liveness walks", () => {
     const called: string[] = [];
     const dropped: string[] = [];
     let now = 1000;
-    const host: LivenessHost = {
-      self: () => peer("me", now),
-      running: () => true,
-      table,
-      call: async (target) => {
-        called.push(target.peer.id);
-        throw new Error("no answer");
-      },
-      admit: () => null,
-      heard: () => {},
-      dropped: (p) => void dropped.push(p.id),
-      scheduler: new Scheduler(),
-    };
+    const host = livenessHost(table, () => now, dropped, { call: async (target) => (called.push(target.peer.id), Promise.reject(new Error("no answer"))) });
     const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 10, heartbeatTimeout: 0.5, now: () => now });
     liveness.started();
     for (let i = 0; i < 100; i++) table.own(table.upsert(peer(`bun${i}`, now), "gossip").entry, true);
@@ -68,20 +71,8 @@ describe("membership - the peers liveness walks", () => {
     const dropped: string[] = [];
     const asked: string[] = [];
     let now = 1000;
-    const host: LivenessHost = {
-      self: () => peer("me", now),
-      running: () => true,
-      table,
-      call: async () => {
-        throw new Error("no answer");
-      },
-      admit: () => null,
-      heard: () => {},
-      dropped: (p) => void dropped.push(p.id),
-      // Gossip holds "alive" alive: it takes it over (owns it), as the bridge's adopt does.
-      adopt: (entry) => (asked.push(entry.peer.id), entry.peer.id === "alive" && (table.own(entry, true), true)),
-      scheduler: new Scheduler(),
-    };
+    // Gossip holds "alive" alive: it takes it over (owns it), as the bridge's adopt does.
+    const host = livenessHost(table, () => now, dropped, { adopt: (entry) => (asked.push(entry.peer.id), entry.peer.id === "alive" && (table.own(entry, true), true)) });
     const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 10, heartbeatTimeout: 0.5, now: () => now });
     liveness.started();
     for (const id of ["alive", "silent"]) table.upsert(peer(id, now), "join");
