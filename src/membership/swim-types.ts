@@ -7,6 +7,9 @@
  * Keys are single snake_case words, as they go on the wire between Bun peers (see
  * docs/membership.md); a Python node never sees any of this.
  *
+ * Longer than 400 lines: the whole vocabulary, each message, option and counter documented where
+ * it is declared; split, the core's readers would have to look in several files for one message.
+ *
  * @module
  */
 export { seededRandom } from "../util/random.ts";
@@ -126,6 +129,8 @@ export interface SwimPushPull<U = MemberUpdate> {
   digest?: Uint8Array;
   /** In an answer to a `digest`: the hashes of the members the answerer lacks or holds older (the asker pushes them). */
   want?: Uint8Array;
+  /** In an answer to a catch-up pull: the answerer's records for joiners are spent this second ({@link SwimConfig.joinWholeRecords}); pull elsewhere. */
+  busy?: true;
 }
 
 /** Gossip: updates only, to a few random members; answered by an ack with the receiver's own updates. */
@@ -286,9 +291,11 @@ export interface SwimConfig {
    */
   joinPage: number;
   /**
-   * Member records a seed gives joiners as whole states each second, at most, in place of pages
-   * (default 50,000; 0: pages only), and only at full local health: a paced join's last joiners
-   * waited seconds for a page member's state in a saturated swarm, where the seed had time to spare.
+   * Member records a node gives joiners a second, at most (default 10,000; 0: pages only, catch-ups
+   * not limited): whole states in place of pages (at full local health only), and catch-up pulls;
+   * past it a page, and a catch-up is answered {@link SwimPushPull.busy}. With 50,000 a 1,000-node
+   * join's seed sent more catch-ups than saturated processes read, and stopped reading their
+   * connections for up to 53 s: every node found it dead (docs/performance.md, s24).
    */
   joinWholeRecords: number;
   /** Full-state exchanges carry a digest of the sender's members (`swim-digest.ts`; default true; false: whole states). */
@@ -319,7 +326,7 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   gossipNodes: 3,
   pushPullInterval: 30,
   joinPage: 32,
-  joinWholeRecords: 50_000,
+  joinWholeRecords: 10_000,
   digests: true,
   maxPiggybackBytes: 8192,
   awarenessMax: 8,
@@ -378,6 +385,9 @@ export interface SwimStats {
   /** Of the push-pulls: joins (a full exchange with a seed or a peer just met) and a joiner's catch-up pulls. */
   joins: number;
   catchUps: number;
+  /** Catch-up pulls answered busy here ({@link SwimPushPull.busy}), and this node's moved elsewhere on such an answer. */
+  catchUpsRefused: number;
+  catchUpsMoved: number;
   /** Updates piggybacked or gossiped; received updates applied, and ignored as old or duplicate. */
   updatesSent: number;
   updatesApplied: number;

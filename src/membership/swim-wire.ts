@@ -353,6 +353,7 @@ export function readMessage(raw: unknown, readMeta?: (meta: unknown) => unknown)
       // A page (a Bun joiner's request) of at least one member; a huge one is read as the largest.
       if (isVersion(raw.page) && raw.page > 0) message.page = Math.min(raw.page, MAX_PAGE);
       if (raw.partial === true) message.partial = true;
+      if (raw.busy === true) message.busy = true;
       if (isDigest(raw.digest)) message.digest = raw.digest;
       if (isWant(raw.want)) message.want = raw.want;
       return { message, malformed };

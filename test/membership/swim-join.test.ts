@@ -208,6 +208,58 @@ describe("swim core - a mass join that does not rest on the seed", () => {
     expect(knowsAll()).toBe(true);
   });
 
+  test("a seed past its records a second answers catch-up pulls busy: the joiner goes on catching up at another member", async () => {
+    // Whole states to every joiner (joinPage 0, not counted), and one record a second for
+    // catch-ups: the first pull of a second is answered, the others in that second are busy.
+    const { net, seed } = await quietSwarm(10, { joinPage: 0, joinWholeRecords: 1 }, 40);
+    const pulls: Array<{ at: string; from: string; busy: boolean }> = [];
+    for (const node of net.nodes) {
+      const handle = node.core.handle.bind(node.core);
+      node.core.handle = async (raw) => {
+        const answer = await handle(raw);
+        const { since, from } = raw as { since?: unknown; from?: string };
+        if (answer?.kind === "push_pull" && since !== undefined) pulls.push({ at: node.id, from: from ?? "", busy: answer.busy === true });
+        return answer;
+      };
+    }
+    const refusedBefore = seed.core.stats().catchUpsRefused;
+    const joiners = [net.add(), net.add(), net.add()];
+    for (const j of joiners) void j.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
+    // Their first pulls come in the same second: one answered, two busy, and those two move.
+    await net.clock.run(1.5);
+    const atSeed = pulls.filter((p) => p.at === seed.id);
+    expect(atSeed.length).toBe(3);
+    expect(atSeed.filter((p) => p.busy).length).toBe(2);
+    expect(seed.core.stats().catchUpsRefused - refusedBefore).toBe(2);
+    const moved = joiners.filter((j) => j.core.stats().catchUpsMoved === 1);
+    expect(moved.length).toBe(2);
+    // Their later pulls go to the member each moved to, never to the seed again; the third
+    // joiner's first pull of each second is still answered at the seed.
+    pulls.length = 0;
+    await net.clock.run(10);
+    for (const j of moved) {
+      const mine = pulls.filter((p) => p.from === j.id);
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.every((p) => p.at !== seed.id && !p.busy)).toBe(true);
+      expect(j.core.stats().catchUps).toBeGreaterThan(1);
+    }
+    // Each knows the members the seed's whole state gave it (those of the quiet swarm).
+    for (const j of joiners) expect(net.nodes.slice(0, 11).filter((other) => net.view(j, other) !== "alive").map((o) => o.id)).toEqual([]);
+    // In a swarm that gossips, a mass join through a seed with a tight budget converges, its
+    // catch-ups spread over the members.
+    const tight = await massJoin(100, { joinPage: 0, joinWholeRecords: 200 });
+    expect(tight.net.converged()).toBe(true);
+    expect(tight.seed.core.stats().catchUpsRefused).toBeGreaterThan(0);
+    expect(tight.net.nodes.filter((n) => n.core.stats().catchUpsMoved > 0).length).toBeGreaterThan(0);
+    // Without a budget (0: pages only) catch-ups are never refused.
+    const unbounded = await quietSwarm(4, { joinPage: 0, joinWholeRecords: 0 }, 10);
+    const more = [unbounded.net.add(), unbounded.net.add(), unbounded.net.add()];
+    for (const j of more) void j.core.join({ id: unbounded.seed.id, address: "10.0.0.1", port: unbounded.seed.port }, 5);
+    await unbounded.net.clock.run(5);
+    expect(unbounded.seed.core.stats().catchUpsRefused).toBe(0);
+    expect(more.every((j) => j.core.stats().catchUpsMoved === 0 && j.core.stats().catchUps > 0)).toBe(true);
+  });
+
   test("a seed whose local health is down answers a page, whatever its budget", async () => {
     const { net, seed } = await quietSwarm(8, { joinPage: 4 }, 40);
     const whole = net.add();
