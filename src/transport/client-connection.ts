@@ -24,6 +24,18 @@ const log = createLogger("pool");
  */
 export const CLIENT_QUEUE_HIGH_WATER = 8 * 1024 * 1024;
 
+/**
+ * Answers this size or larger are looked at first for the call they answer: one to a call no
+ * longer waited for (it timed out) is skipped unread. In a saturated 1,000-node join many state
+ * exchanges timed out before their answers (member lists of up to 1,000 records) came, and each
+ * was decoded whole, every packed record copied, to be dropped. Smaller answers are decoded as
+ * they come (the look costs more than it saves there).
+ */
+export const LATE_ANSWER_PEEK_MIN = 1024;
+
+/** @internal Answers skipped unread in this process because their call had ended (see {@link LATE_ANSWER_PEEK_MIN}): for diagnostics and tests. */
+export const lateAnswers = { frames: 0, bytes: 0 };
+
 /** A call waiting for its response. */
 export interface Pending {
   /** Kept for a resend after the server said it is going away. */
@@ -255,6 +267,16 @@ export class ClientConnection {
 
   /** A response arrived. */
   onFrame(bytes: Uint8Array, start: number, end: number): void {
+    if (end - start >= LATE_ANSWER_PEEK_MIN) {
+      const id = peekResponseId(bytes.subarray(start, start + RESPONSE_ID_PEEK));
+      // Not "": a going-away or a connection-level error names no call, and is read below.
+      if (id !== null && id !== "" && !this.pending.has(id)) {
+        lateAnswers.frames++;
+        lateAnswers.bytes += end - start;
+        log.debug(`skipped a late answer (${end - start} bytes) from ${this.peer}: its call had ended`);
+        return;
+      }
+    }
     let res: ResponseMessage;
     try {
       const msg = parseMessage(decode(bytes, start, end));

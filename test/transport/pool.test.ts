@@ -7,6 +7,7 @@ import { Client } from "../../src/rpc/client.ts";
 import { Pool, defaultPool, sharedPool } from "../../src/transport/pool.ts";
 import { bunTransport } from "../../src/transport/bun-transport.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
+import { LATE_ANSWER_PEEK_MIN, lateAnswers } from "../../src/transport/client-connection.ts";
 import { CallTimeoutError, ConfigError, ConnectionError } from "../../src/errors.ts";
 import { rejection, eventually } from "../helpers/net.ts";
 import { WORLDS, cleanUp, poolIn, scriptedServer, serve, type World } from "./fixtures.ts";
@@ -71,6 +72,30 @@ describe("pool over memory - failures", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(settled).toBe(false); // no timeout: it waits for as long as the connection lives
+    expect(listener.connectionCount).toBe(1);
+  });
+
+  test("pool - a large answer to a call that timed out is skipped unread; a small one is read and dropped; the connection goes on", async () => {
+    const w = world();
+    const listener = serve(w, {
+      late: async (size: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        return "x".repeat(size);
+      },
+      echo: (x: unknown) => x,
+    });
+    const client = new Client(w.host, listener.port, { pool: poolIn(w) });
+    expect(await client.call("echo", 1)).toBe(1);
+    const before = { ...lateAnswers };
+    await rejection(client.request("late", { args: [LATE_ANSWER_PEEK_MIN * 4], timeout: 0.01 }), CallTimeoutError);
+    await rejection(client.request("late", { args: [10], timeout: 0.01 }), CallTimeoutError);
+    await eventually(() => lateAnswers.frames > before.frames, 5000, "the large late answer skipped");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lateAnswers.frames - before.frames).toBe(1);
+    expect(lateAnswers.bytes - before.bytes).toBeGreaterThan(LATE_ANSWER_PEEK_MIN * 4);
+    // The same connection carries the next calls, large answers included.
+    expect(await client.call("late", LATE_ANSWER_PEEK_MIN * 4)).toBe("x".repeat(LATE_ANSWER_PEEK_MIN * 4));
+    expect(await client.call("echo", 2)).toBe(2);
     expect(listener.connectionCount).toBe(1);
   });
 
