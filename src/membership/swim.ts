@@ -376,6 +376,8 @@ export class SwimCore {
    * changing: the members that join after this node), at most {@link MAX_CATCH_UPS} pulls; one
    * that goes unanswered is tried again. Each member comes once and is not gossiped on (the others
    * catch up too): in a mass join the epidemic would send each of N newcomers to each node many times.
+   * A pull waits the push-pull timeout: with one probe interval, in a 1,000-node join whose
+   * processes ran 1 to 3 s late, many answers came after it, unread, and the pull was asked again.
    */
   #catchUp(target: SwimTarget, version: number, round: number, quiet: number, seed: SwimTarget): void {
     if (!this.#running) return;
@@ -386,7 +388,7 @@ export class SwimCore {
       if (!this.#running) return;
       this.#counters.pushPulls++;
       this.#counters.catchUps++;
-      void this.#request(target, this.#list.pull(version), this.config.probeInterval, 0).then((answer) => {
+      void this.#request(target, this.#list.pull(version), this.#pushPullTimeout(), 0).then((answer) => {
         if (answer?.kind !== "push_pull") return this.#catchUp(target, version, round + 1, quiet, seed);
         if (answer.busy) return this.#catchUpElsewhere(target, round + 1, seed);
         // A peer without catch-ups (an older Bun node) answered with its whole state: nothing more to pull.

@@ -33,6 +33,26 @@ describe("swim core - after the catch-up", () => {
     expect(first.core.stats().catchUps - catchUps).toBeLessThanOrEqual(2);
   });
 
+  test("a catch-up pull waits the push-pull timeout, not one probe interval: a seed answering 1.5 s late still brings the joiner those who come after it", async () => {
+    const { net, seed } = await quietSwarm(0, {}, 0);
+    // As the pool: an answer that comes after its call's timeout is lost.
+    net.honourTimeouts = true;
+    const first = net.add();
+    expect(await joinThrough(net, first, seed)).toBe(true);
+    // The seed's answers now leave 1.5 s late (a loaded process): past a probe interval, within
+    // the push-pull timeout (2 s). Each pull that timed out at 1 s was asked again, unanswered.
+    seed.answerDelay = 1.5;
+    const later: SimNode[] = [];
+    for (let i = 0; i < 5; i++) {
+      const n = net.add();
+      later.push(n);
+      void n.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
+      await net.clock.run(2);
+    }
+    await net.clock.run(8);
+    expect(later.filter((n) => net.view(first, n) !== "alive").map((n) => n.id)).toEqual([]);
+  });
+
   test("a joiner whose pulls ended exchanges full state once with another member, and learns what its seed never held", async () => {
     // No gossip, no piggybacked updates, no periodic push-pull within the test: only the joins,
     // the pulls and the exchange after them carry members.

@@ -23,6 +23,9 @@ export const REFUSED = new Error("connection refused (simulated)");
  */
 export const RESET = new Error("connection closed before the response (simulated)");
 
+/** A send that had no answer within its timeout, with {@link SimNetwork.honourTimeouts}. */
+export const TIMED_OUT = new Error("no answer within the timeout (simulated)");
+
 interface Timer {
   at: number;
   seq: number;
@@ -163,6 +166,11 @@ export class SimNetwork {
   leanToOld = 0;
   /** Member records carried by push-pull requests and answers (what full-state exchanges cost). */
   pushPullRecords = 0;
+  /**
+   * A send that has no answer within its timeout fails then, and a later answer is lost, as with
+   * the pool (default false: a late answer is still taken, as the core's own wait has ended anyway).
+   */
+  honourTimeouts = false;
 
   constructor(
     private readonly config: Partial<SwimConfig> = {},
@@ -187,7 +195,7 @@ export class SimNetwork {
     const ports: SwimPorts = {
       now: () => this.clock.now,
       schedule: (delay, fn) => this.clock.schedule(delay, fn),
-      send: (to, message) => this.#send(node, to, message),
+      send: (to, message, timeout) => this.#send(node, to, message, timeout),
       random: seededRandom(Math.floor(this.#random() * 2 ** 32)),
       stalled: () => node.stalled,
       onChange: (member) => node.changes.push([member.id, member.state]),
@@ -245,7 +253,7 @@ export class SimNetwork {
     return this.clock.now - start;
   }
 
-  #send(from: SimNode, to: SwimTarget, message: SwimMessage): Promise<unknown> {
+  #send(from: SimNode, to: SwimTarget, message: SwimMessage, timeout?: number): Promise<unknown> {
     this.sent.set(message.kind, (this.sent.get(message.kind) ?? 0) + 1);
     if (message.kind === "push_pull") this.pushPullRecords += message.members.length;
     const wire = this.codec ? { to: encode, from: decode } : { to: (v: unknown) => v, from: (v: unknown) => v };
@@ -253,6 +261,7 @@ export class SimNetwork {
     // As the gossip bridge: packed only to a node that reads it; every request of a new node asks for packed answers.
     const sent = wire.to(toWire(message, { pack: from.packs && target?.packs === true, lean: this.#leans(from) && this.#leans(target), reads: from.packs, readsLean: this.#leans(from) }));
     return new Promise((resolve, reject) => {
+      if (this.honourTimeouts && timeout !== undefined && timeout > 0) this.clock.schedule(timeout, () => reject(TIMED_OUT));
       if (from.up && target?.resets.delete(from.id)) return void this.clock.schedule(this.latency, () => reject(RESET));
       if (from.up && target?.refuses) return void this.clock.schedule(this.latency, () => reject(REFUSED));
       // A lost message is never answered: the sender's own timeouts decide, as with a silent peer.
