@@ -377,7 +377,8 @@ export class SwimCore {
    * that goes unanswered is tried again. Each member comes once and is not gossiped on (the others
    * catch up too): in a mass join the epidemic would send each of N newcomers to each node many times.
    * A pull waits the push-pull timeout: with one probe interval, in a 1,000-node join whose
-   * processes ran 1 to 3 s late, many answers came after it, unread, and the pull was asked again.
+   * processes ran 1 to 3 s late, many answers came after it, and the same pull was made again
+   * from the same version (its answer repeating what the late one brought, or the late one lost).
    */
   #catchUp(target: SwimTarget, version: number, round: number, quiet: number, seed: SwimTarget): void {
     if (!this.#running) return;

@@ -40,7 +40,8 @@ describe("swim core - after the catch-up", () => {
     const first = net.add();
     expect(await joinThrough(net, first, seed)).toBe(true);
     // The seed's answers now leave 1.5 s late (a loaded process): past a probe interval, within
-    // the push-pull timeout (2 s). Each pull that timed out at 1 s was asked again, unanswered.
+    // the push-pull timeout (2 s). Here the call's timeout is the core's: each pull that gave up
+    // at 1 s lost its answer and was made again, and never got one.
     seed.answerDelay = 1.5;
     const later: SimNode[] = [];
     for (let i = 0; i < 5; i++) {
