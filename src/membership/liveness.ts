@@ -74,11 +74,13 @@ export interface LivenessTiming extends Pick<MembershipTiming, "heartbeatInterva
   now?: () => number;
 }
 
-/** Heartbeat counters. */
+/** Heartbeat counters, and the reaper's. */
 export interface HeartbeatCounts {
   sent: number;
   answered: number;
   failed: number;
+  /** Silent peers the reaper left to gossip membership instead of dropping them (see {@link Liveness.reap}). */
+  adopted: number;
 }
 
 interface LostPeer {
@@ -90,7 +92,7 @@ interface LostPeer {
 /** The heartbeat and reaping work of one membership. */
 export class Liveness {
   /** Heartbeats sent, answered and failed. */
-  readonly counts: HeartbeatCounts = { sent: 0, answered: 0, failed: 0 };
+  readonly counts: HeartbeatCounts = { sent: 0, answered: 0, failed: 0, adopted: 0 };
 
   private readonly inFlight = new Set<string>();
   private readonly lost = new Map<string, LostPeer>();
@@ -100,8 +102,6 @@ export class Liveness {
    */
   private readonly left = new Map<string, number>();
   private leaves = 0;
-  /** Silent peers the reaper left to gossip membership instead of dropping them (see {@link reap}). */
-  adopted = 0;
   private readonly now: () => number;
   private scheduled = false;
   /** Unix seconds of the last start. */
@@ -227,7 +227,7 @@ export class Liveness {
       // from now on. In a saturated 1,000-node swarm, 13 nodes of one process reaped a late joiner
       // their SWIM held alive (its heartbeats unanswered for 5 s): false offlines in the steady window.
       if (this.host.adopt?.(entry)) {
-        this.adopted++;
+        this.counts.adopted++;
         continue;
       }
       if (!this.host.table.remove(entry.peer.id)) continue;

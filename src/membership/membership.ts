@@ -197,7 +197,7 @@ export class Membership {
       joinsReceived: this.joinsReceived,
       joinsSent: this.seeds?.joinsSent ?? 0,
       peersRefused: this.cap.refused,
-      silentAdopted: this.liveness.adopted,
+      silentAdopted: beats.adopted,
       unverifiedProbed: this.admission.counts.probed,
       unverifiedVerified: this.admission.counts.verified,
       unverifiedDropped: this.admission.counts.dropped,

@@ -410,7 +410,7 @@ export class SwimCore {
    */
   #catchUpElsewhere(busy: SwimTarget, round: number, seed: SwimTarget): void {
     this.#counters.catchUpsMoved++;
-    const other = this.#list.sample(1, (m) => m.state === "alive" && m.id !== busy.id && m.id !== seed.id && !sameAddress(m, busy) && !sameAddress(m, seed))[0];
+    const other = this.#otherLive(busy, seed);
     if (!other || !this.#running) return this.#settle(busy, seed);
     this.#counters.pushPulls++;
     void this.#request(other, this.#exchangeRequest(other, false, true), this.#pushPullTimeout(), 0).then((answer) => {
@@ -418,6 +418,11 @@ export class SwimCore {
       void this.#push(other, answer);
       this.#catchUp(other, answer.version, round, 0, seed);
     });
+  }
+
+  /** A random live member that is neither `a` nor `b` (by id or address) nor in `tried`, if any. */
+  #otherLive(a: SwimTarget, b: SwimTarget, tried?: ReadonlySet<string>): SwimMember | undefined {
+    return this.#list.sample(1, (m) => m.state === "alive" && m.id !== a.id && m.id !== b.id && !tried?.has(m.id) && !sameAddress(m, a) && !sameAddress(m, b))[0];
   }
 
   /**
@@ -438,7 +443,7 @@ export class SwimCore {
     const cancel = this.#ports.schedule(this.config.probeInterval * 2 ** tried.size, () => {
       this.#timers.delete(cancel);
       if (!this.#running) return;
-      const other = this.#list.sample(1, (m) => m.state === "alive" && !tried.has(m.id) && m.id !== target.id && m.id !== seed.id && !sameAddress(m, target) && !sameAddress(m, seed))[0];
+      const other = this.#otherLive(target, seed, tried);
       if (!other) return;
       tried.add(other.id);
       // A pull: this node's own claim (and its digest: the answer is then only what this node

@@ -87,7 +87,7 @@ describe("membership - the peers liveness walks", () => {
     now += 20;
     expect(liveness.reap().map((p) => p.id)).toEqual(["fresh"]);
     expect(asked.sort()).toEqual(["alive", "fresh", "silent"]);
-    expect(liveness.adopted).toBe(1);
+    expect(liveness.counts.adopted).toBe(1);
   });
 
   test("the table's unowned peers follow its adds, removals and gossip's changes of hands", () => {

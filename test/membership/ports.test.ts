@@ -57,7 +57,7 @@ describe("membership ports - liveness", () => {
     expect(entry.peer.last_seen).toBe(host.clock);
     expect(host.table.get(b.id)!.peer.last_seen).toBe(host.clock - 3);
     expect(host.heardOf.map((p) => p.name)).toEqual(["a2"]);
-    expect(liveness.counts).toEqual({ sent: 2, answered: 1, failed: 1 });
+    expect(liveness.counts).toEqual({ sent: 2, answered: 1, failed: 1, adopted: 0 });
     // What a heartbeat carries: this node's record.
     expect(host.network.calls.find((c) => c.endpoint === "_synapse.heartbeat")!.args).toEqual([host.self()]);
   });
