@@ -19,8 +19,8 @@
 import { MAX_UPDATES } from "./swim-read.ts";
 import type { MemberUpdate, SwimPushPull, SwimState } from "./swim-types.ts";
 
-/** A member as {@link DigestList} holds it: its record, with its version and the {@link idHash} of its id (made once, kept with it). */
-export type DigestMember = MemberUpdate & { readonly version: number; readonly hash: number };
+/** A member as {@link DigestList} holds it: its record, with its version, the {@link idHash} of its id (made once, kept with it) and its place in {@link DigestSlots}. */
+export type DigestMember = MemberUpdate & { readonly version: number; readonly hash: number; slot: number };
 
 /** What a digest is made from and answered with: the member list (`swim-members.ts`), as far as needed here. */
 export interface DigestList {
@@ -28,7 +28,8 @@ export interface DigestList {
   readonly incarnation: number;
   readonly leaving: boolean;
   readonly version: number;
-  readonly members: { readonly size: number; forEach(each: (m: DigestMember) => void): void };
+  /** Every member's digest entry, kept as the list changes. */
+  readonly slots: DigestSlots;
   selfUpdate(state: "alive" | "left"): Readonly<MemberUpdate>;
   /** This node's own current claim (alive, or left once leaving). */
   claim(): Readonly<MemberUpdate>;
@@ -72,22 +73,86 @@ function getHash(view: DataView, at: number): number {
   return view.getUint16(at) * 0x1_0000_0000 + view.getUint32(at + 2);
 }
 
-/** The digest of everything `list` holds, this node's own claim included. */
+/** The digest of everything `list` holds, this node's own claim first: one copy of its slots' bytes. */
 export function writeDigest(list: DigestList): Uint8Array {
-  const bytes = new Uint8Array((list.members.size + 1) * DIGEST_ENTRY);
-  const view = new DataView(bytes.buffer);
-  const put = (at: number, hash: number, incarnation: number, state: SwimState): void => {
-    putHash(view, at, hash);
-    view.setFloat64(at + 6, incarnation);
-    view.setUint8(at + 14, CODE[state]);
-  };
-  put(0, idHash(list.id), list.incarnation, list.leaving ? "left" : "alive");
-  let at = DIGEST_ENTRY;
-  list.members.forEach((m) => {
-    put(at, m.hash, m.incarnation, m.state);
-    at += DIGEST_ENTRY;
-  });
+  const slots = list.slots;
+  const bytes = new Uint8Array((slots.size + 1) * DIGEST_ENTRY);
+  putEntry(new DataView(bytes.buffer), 0, idHash(list.id), list.incarnation, CODE[list.leaving ? "left" : "alive"]);
+  bytes.set(slots.bytes(), DIGEST_ENTRY);
   return bytes;
+}
+
+function putEntry(view: DataView, at: number, hash: number, incarnation: number, code: number): void {
+  putHash(view, at, hash);
+  view.setFloat64(at + 6, incarnation);
+  view.setUint8(at + 14, code);
+}
+
+/**
+ * Every member's digest entry, kept by the member list as it changes (`MemberList`), each beside
+ * the member it is of (the member knows its place: `slot`). A digest is then one copy of these bytes,
+ * and an answer reads them in order, touching a member's record only to send it. Walking the
+ * records instead (a map of 1,000 entries and the objects they point to, spread over a heap that
+ * holds 250 nodes' lists, as a worker of the 1,000-node bench does) took 205 µs a digest and 470 µs
+ * an answer in a micro-benchmark of that layout (40 and 80 µs for one list alone); 64 and 79 µs now.
+ */
+export class DigestSlots<M extends DigestMember = DigestMember> {
+  #bytes = new Uint8Array(16 * DIGEST_ENTRY);
+  #view = new DataView(this.#bytes.buffer);
+  readonly #members: M[] = [];
+
+  /** Members held. */
+  get size(): number {
+    return this.#members.length;
+  }
+
+  /** The entries, in slot order (a view: read it before the list changes again). */
+  bytes(): Uint8Array {
+    return this.#bytes.subarray(0, this.#members.length * DIGEST_ENTRY);
+  }
+
+  /** The entries as a `DataView` over {@link bytes}' buffer (entry `i` at `i * DIGEST_ENTRY`). */
+  get view(): DataView {
+    return this.#view;
+  }
+
+  /** The member in slot `i`. */
+  member(i: number): M {
+    return this.#members[i]!;
+  }
+
+  /** `m` is new to the list: its entry goes last. */
+  add(m: M): void {
+    const slot = this.#members.length;
+    if ((slot + 1) * DIGEST_ENTRY > this.#bytes.length) {
+      const grown = new Uint8Array(this.#bytes.length * 2);
+      grown.set(this.#bytes);
+      this.#bytes = grown;
+      this.#view = new DataView(grown.buffer);
+    }
+    this.#members.push(m);
+    m.slot = slot;
+    this.set(m);
+  }
+
+  /** `m`'s incarnation or state changed: its entry says so. */
+  set(m: M): void {
+    if (this.#members[m.slot] !== m) return;
+    putEntry(this.#view, m.slot * DIGEST_ENTRY, m.hash, m.incarnation, CODE[m.state]);
+  }
+
+  /** `m` is forgotten: the last entry takes its place. */
+  delete(m: M): void {
+    const slot = m.slot;
+    if (this.#members[slot] !== m) return;
+    const last = this.#members.pop()!;
+    m.slot = -1;
+    if (last === m) return;
+    this.#members[slot] = last;
+    last.slot = slot;
+    const from = this.#members.length * DIGEST_ENTRY;
+    this.#bytes.copyWithin(slot * DIGEST_ENTRY, from, from + DIGEST_ENTRY);
+  }
 }
 
 /** True for a digest as the network may carry it (whole entries, at most {@link MAX_UPDATES}). */
@@ -98,6 +163,57 @@ export function isDigest(raw: unknown): raw is Uint8Array {
 /** True for a `want` list as the network may carry it. */
 export function isWant(raw: unknown): raw is Uint8Array {
   return raw instanceof Uint8Array && raw.length % WANT_ENTRY === 0 && raw.length / WANT_ENTRY <= MAX_UPDATES;
+}
+
+/**
+ * A digest's entries by hash, the first one should the asker list a hash twice: open addressing in
+ * a typed array (about twice the entries' count), not a `Map` of a thousand numbers made for every
+ * answer (two thirds of an answer's time in a micro-benchmark once the walk read the slots).
+ */
+class EntryIndex {
+  readonly #table: Int32Array;
+  readonly #mask: number;
+  /** 32 less the table's bits: a multiplicative hash's top bits pick the first place. */
+  readonly #shift: number;
+
+  constructor(
+    private readonly view: DataView,
+    count: number,
+  ) {
+    let bits = 4;
+    while (1 << bits < 2 * count) bits++;
+    this.#table = new Int32Array(1 << bits);
+    this.#mask = (1 << bits) - 1;
+    this.#shift = 32 - bits;
+    for (let i = count - 1; i >= 0; i--) this.#put(i);
+  }
+
+  /** The entry of `hash`, or -1. */
+  get(hash: number): number {
+    const table = this.#table;
+    for (let at = this.#start(hash); ; at = (at + 1) & this.#mask) {
+      const held = table[at]!;
+      if (held === 0) return -1;
+      if (getHash(this.view, (held - 1) * DIGEST_ENTRY) === hash) return held - 1;
+    }
+  }
+
+  /** Entry `i` (held as `i + 1`; 0 is empty), over an entry of the same hash put before it (a later one). */
+  #put(i: number): void {
+    const hash = getHash(this.view, i * DIGEST_ENTRY);
+    const table = this.#table;
+    for (let at = this.#start(hash); ; at = (at + 1) & this.#mask) {
+      const held = table[at]!;
+      if (held === 0 || getHash(this.view, (held - 1) * DIGEST_ENTRY) === hash) {
+        table[at] = i + 1;
+        return;
+      }
+    }
+  }
+
+  #start(hash: number): number {
+    return Math.imul((hash >>> 0) ^ Math.floor(hash / 0x1_0000_0000), 0x9e3779b1) >>> this.#shift;
+  }
 }
 
 /** True when (incarnation, rank) `a` is news over `b`. */
@@ -115,14 +231,12 @@ function newer(aIncarnation: number, aRank: number, bIncarnation: number, bRank:
 export function answerDigest(list: DigestList, digest: Uint8Array): SwimPushPull {
   const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
   const count = digest.length / DIGEST_ENTRY;
-  // Entry index by hash (the first one, should the asker list a hash twice).
-  const index = new Map<number, number>();
-  for (let i = count - 1; i >= 0; i--) index.set(getHash(view, i * DIGEST_ENTRY), i);
+  const index = new EntryIndex(view, count);
   const incarnation = (i: number): number => view.getFloat64(i * DIGEST_ENTRY + 6);
   const rank = (i: number): number => RANK[view.getUint8(i * DIGEST_ENTRY + 14) & 3]!;
   const matched = new Uint8Array(count);
   const self = index.get(idHash(list.id));
-  if (self !== undefined) {
+  if (self >= 0) {
     matched[self] = 1;
     const about = incarnation(self);
     // The asker holds this node suspect, dead or left: refute it (a new incarnation) before answering.
@@ -132,18 +246,22 @@ export function answerDigest(list: DigestList, digest: Uint8Array): SwimPushPull
   }
   const members: MemberUpdate[] = [list.claim()];
   const want: number[] = [];
-  list.members.forEach((m) => {
-    const hash = m.hash;
+  // This node's members from its slots: a record is read only to be sent.
+  const slots = list.slots;
+  const own = slots.view;
+  for (let s = 0, at = 0; s < slots.size; s++, at += DIGEST_ENTRY) {
+    const hash = getHash(own, at);
+    const code = own.getUint8(at + 14) & 3;
     const i = index.get(hash);
-    if (i === undefined) {
-      if (m.state === "alive") members.push(list.update(m));
-      return;
+    if (i < 0) {
+      if (code === CODE.alive) members.push(list.update(slots.member(s)));
+      continue;
     }
     matched[i] = 1;
-    const mine = RANK[CODE[m.state]];
-    if (newer(m.incarnation, mine, incarnation(i), rank(i))) members.push(list.update(m));
-    else if (newer(incarnation(i), rank(i), m.incarnation, mine)) want.push(hash);
-  });
+    const mine = RANK[code], held = own.getFloat64(at + 6);
+    if (newer(held, mine, incarnation(i), rank(i))) members.push(list.update(slots.member(s)));
+    else if (newer(incarnation(i), rank(i), held, mine)) want.push(hash);
+  }
   // Members the asker holds alive and this node has never heard of.
   for (let i = 0; i < count; i++) if (matched[i] === 0 && rank(i) === 0) want.push(getHash(view, i * DIGEST_ENTRY));
   const answer: SwimPushPull = { kind: "push_pull", from: list.id, join: false, members, version: list.version };
@@ -164,8 +282,7 @@ export function wanted(list: DigestList, want: Uint8Array): MemberUpdate[] {
   const hashes = new Set<number>();
   for (let at = 0; at < want.length; at += WANT_ENTRY) hashes.add(getHash(view, at));
   const out: MemberUpdate[] = [];
-  list.members.forEach((m) => {
-    if (hashes.has(m.hash)) out.push(list.update(m));
-  });
+  const slots = list.slots;
+  for (let s = 0; s < slots.size; s++) if (hashes.has(getHash(slots.view, s * DIGEST_ENTRY))) out.push(list.update(slots.member(s)));
   return out;
 }

@@ -14,7 +14,7 @@ import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./
 import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
 import { ChangeLog } from "./swim-changes.ts";
 import { RecentDeaths } from "./swim-deaths.ts";
-import { idHash } from "./swim-digest.ts";
+import { DigestSlots, idHash } from "./swim-digest.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
 import { hashMix, memberMix } from "./swim-sum.ts";
 import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
@@ -43,6 +43,8 @@ export interface SwimMember extends MemberUpdate {
    * changes on a record; a member forgotten and known again is a new record, hashed anew.
    */
   readonly hash: number;
+  /** Its place in the list's {@link DigestSlots} (-1 once forgotten). */
+  slot: number;
 }
 
 /** The monotonic counters of {@link SwimStats}. */
@@ -105,6 +107,8 @@ export const isGone = (state: SwimState): boolean => state === "dead" || state =
 export class MemberList {
   /** The members by id: a `Map`, or the store the ports give (`SwimPorts.members`: the peer table's entries). */
   readonly members: MemberStore<SwimMember>;
+  /** Every member's digest entry (`swim-digest.ts`), kept as {@link #changed} changes them. */
+  readonly slots = new DigestSlots<SwimMember>();
   readonly #counts: Record<SwimState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
   /** Probe order: every member's id, shuffled; round-robin through `#next`. */
   #order: string[] = [];
@@ -246,6 +250,7 @@ export class MemberList {
     for (const m of this.members.values()) {
       if (isGone(m.state) && m.since < cutoff) {
         this.members.delete(m.id);
+        this.slots.delete(m);
         if (m.sig !== undefined) this.#ports.claims?.forgot?.(m.id);
         this.#counts[m.state]--;
         this.#queue.delete(m.id);
@@ -415,7 +420,7 @@ export class MemberList {
     if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
     const m = this.members.get(u.id);
     if (!m) {
-      const member: SwimMember = { ...this.#kept(u), since: this.#ports.now(), version: 0, hash: idHash(u.id) };
+      const member: SwimMember = { ...this.#kept(u), since: this.#ports.now(), version: 0, hash: idHash(u.id), slot: -1 };
       this.members.set(u.id, member);
       this.#insertInOrder(u.id);
       this.#changed(member, null, u, spread);
@@ -510,6 +515,8 @@ export class MemberList {
     if (previous !== m.state) m.since = this.#ports.now();
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
     m.version = ++this.version;
+    if (previous === null) this.slots.add(m);
+    else this.slots.set(m);
     this.#changes.add(m, this.members.size);
     if ((previous !== null && !isGone(previous)) !== !isGone(m.state)) {
       this.#sum ^= hashMix(m.hash);

@@ -15,6 +15,7 @@ import type { MdnsOpener, MdnsSocket, PacketSource } from "../../src/membership/
 import { PeerTable, SWIM_OWNED, swimBit, type PeerEntry, type PeerSource } from "../../src/membership/peer-table.ts";
 import { membershipRefusal } from "../../src/membership/scope.ts";
 import type { TaskFunction } from "../../src/schedule/scheduler.ts";
+import type { MemberStore } from "../../src/membership/swim-types.ts";
 import type { Peer } from "../../src/types.ts";
 
 /** A Peer record with test defaults (swarm "lab", team "default"). */
@@ -325,5 +326,45 @@ export class FakeMulticast {
   async idle(): Promise<void> {
     do await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending > 0);
+  }
+}
+
+/** A `Map` as the member store, counting the members its walks visit (`values`, `keys`, `forEach`). */
+export class CountingStore<M> implements MemberStore<M> {
+  readonly #map = new Map<string, M>();
+  visits = 0;
+  get size(): number {
+    return this.#map.size;
+  }
+  get(id: string): M | undefined {
+    return this.#map.get(id);
+  }
+  has(id: string): boolean {
+    return this.#map.has(id);
+  }
+  set(id: string, m: M): this {
+    this.#map.set(id, m);
+    return this;
+  }
+  delete(id: string): boolean {
+    return this.#map.delete(id);
+  }
+  *values(): IterableIterator<M> {
+    for (const m of this.#map.values()) {
+      this.visits++;
+      yield m;
+    }
+  }
+  *keys(): IterableIterator<string> {
+    for (const id of this.#map.keys()) {
+      this.visits++;
+      yield id;
+    }
+  }
+  forEach(each: (m: M) => void): void {
+    for (const m of this.#map.values()) {
+      this.visits++;
+      each(m);
+    }
   }
 }

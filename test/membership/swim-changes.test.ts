@@ -8,48 +8,9 @@ import { describe, expect, test } from "bun:test";
 import { ChangeLog, LOG_SLACK } from "../../src/membership/swim-changes.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import { seededRandom, type MemberStore, type MemberUpdate, type SwimPorts, type SwimPushPull } from "../../src/membership/swim-types.ts";
+import { CountingStore } from "./fakes.ts";
 
 const member = (i: number, incarnation = 1): MemberUpdate => ({ id: `m${i}`, incarnation, state: "alive", address: "10.0.0.2", port: 20_000 + i, meta: { name: `m${i}` } });
-
-/** A `Map` as the member store, counting the members its walks visit (`values`, `keys`, `forEach`). */
-class CountingStore<M> implements MemberStore<M> {
-  readonly #map = new Map<string, M>();
-  visits = 0;
-  get size(): number {
-    return this.#map.size;
-  }
-  get(id: string): M | undefined {
-    return this.#map.get(id);
-  }
-  has(id: string): boolean {
-    return this.#map.has(id);
-  }
-  set(id: string, m: M): this {
-    this.#map.set(id, m);
-    return this;
-  }
-  delete(id: string): boolean {
-    return this.#map.delete(id);
-  }
-  *values(): IterableIterator<M> {
-    for (const m of this.#map.values()) {
-      this.visits++;
-      yield m;
-    }
-  }
-  *keys(): IterableIterator<string> {
-    for (const id of this.#map.keys()) {
-      this.visits++;
-      yield id;
-    }
-  }
-  forEach(each: (m: M) => void): void {
-    for (const m of this.#map.values()) {
-      this.visits++;
-      each(m);
-    }
-  }
-}
 
 /** A core with no network; its timers are kept in `timers` (run by hand), its clock is `clock.now`. */
 function rig(members?: MemberStore<MemberUpdate>): { core: SwimCore; clock: { now: number }; timers: Array<() => void> } {

@@ -3,9 +3,10 @@
  * what the other side lacks, not everything (docs/membership.md, "Push-pull").
  */
 import { describe, expect, test } from "bun:test";
-import { DIGEST_ENTRY, idHash } from "../../src/membership/swim-digest.ts";
+import { DIGEST_ENTRY, DigestSlots, idHash, type DigestMember } from "../../src/membership/swim-digest.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
-import type { MemberUpdate, SwimConfig, SwimPushPull } from "../../src/membership/swim-types.ts";
+import type { MemberUpdate, SwimConfig, SwimMessage, SwimPorts, SwimPushPull, SwimState } from "../../src/membership/swim-types.ts";
+import { CountingStore } from "./fakes.ts";
 import { readWholeMessage, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 /** Nothing spreads but the exchanges the test makes: no gossip, no piggybacked updates, no periodic push-pull, no page. */
@@ -150,6 +151,141 @@ describe("swim core - digest push-pulls", () => {
     const hashes = new Set(Array.from({ length: 10_000 }, (_, i) => idHash(`${i.toString(16).padStart(64, "0")}`)));
     expect(hashes.size).toBe(10_000);
     for (const h of hashes) expect(Number.isSafeInteger(h) && h >= 0 && h < 2 ** 48).toBe(true);
+  });
+});
+
+/** State codes of digest entries. */
+const CODE: Record<SwimState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
+
+/** A digest's entries as `[id's hash, incarnation, state code]`, in order. */
+function entriesOf(digest: Uint8Array): Array<[number, number, number]> {
+  const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
+  const out: Array<[number, number, number]> = [];
+  for (let at = 0; at < digest.length; at += DIGEST_ENTRY) out.push([view.getUint16(at) * 2 ** 32 + view.getUint32(at + 2), view.getFloat64(at + 6), view.getUint8(at + 14)]);
+  return out;
+}
+
+/** A digest of the entries `[id's hash, incarnation, state code]`. */
+function digestOf(entries: Array<[number, number, number]>): Uint8Array {
+  const digest = new Uint8Array(entries.length * DIGEST_ENTRY);
+  const view = new DataView(digest.buffer);
+  entries.forEach(([hash, incarnation, state], i) => {
+    view.setUint16(i * DIGEST_ENTRY, Math.floor(hash / 2 ** 32));
+    view.setUint32(i * DIGEST_ENTRY + 2, hash >>> 0);
+    view.setFloat64(i * DIGEST_ENTRY + 6, incarnation);
+    view.setUint8(i * DIGEST_ENTRY + 14, state);
+  });
+  return digest;
+}
+
+/** A running core over a member store that counts walks, whose requests are kept in `sent` (none answered), and that holds every peer to read digests. */
+function digestRig(): { core: SwimCore; store: CountingStore<MemberUpdate>; clock: { now: number }; timers: Array<() => void>; sent: SwimMessage[] } {
+  const store = new CountingStore<MemberUpdate>();
+  const clock = { now: 0 };
+  const timers: Array<() => void> = [];
+  const sent: SwimMessage[] = [];
+  const ports: SwimPorts = {
+    now: () => clock.now,
+    schedule: (_, fn) => (timers.push(fn), () => {}),
+    send: (_to, message) => (sent.push(message), Promise.reject(new Error("no network"))),
+    readsDigest: () => true,
+    members: store,
+  };
+  return { core: new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, ports, { ...QUIET, deadRetention: 10 }), store, clock, timers, sent };
+}
+
+/** The digest `core` sends in a join's exchange with member m100. */
+async function ownDigest(core: SwimCore, sent: SwimMessage[]): Promise<Uint8Array> {
+  sent.length = 0;
+  void core.join({ id: "m100", address: "10.0.0.2", port: 20_100 });
+  for (let i = 0; i < 10 && sent.length === 0; i++) await Promise.resolve();
+  const request = sent.find((m): m is SwimPushPull => m.kind === "push_pull");
+  expect(request?.digest).toBeInstanceOf(Uint8Array);
+  return request!.digest!;
+}
+
+describe("swim core - digest entries kept as the list changes", () => {
+  test("a node's digest holds every member's entry as the list changes (new, newer, suspect, dead, forgotten, known again), made without a walk of the members", async () => {
+    const { core, store, clock, timers, sent } = digestRig();
+    for (let i = 0; i < 10; i++) core.learn(member(i));
+    for (let i = 0; i < 10; i++) core.learn({ ...member(i), state: "dead", from: "self" });
+    // Past the retention, the first probe round (no live member) forgets all ten.
+    clock.now = 100;
+    core.start();
+    timers[0]!();
+    expect(core.member("m0")).toBeUndefined();
+    for (let i = 10; i < 210; i++) core.learn(member(i));
+    for (let i = 0; i < 3; i++) core.learn(member(i, 2));
+    for (let i = 10; i < 30; i++) core.learn(member(i, 3));
+    for (let i = 30; i < 50; i++) core.learn({ ...member(i), state: "suspect", from: "m200" });
+    for (let i = 50; i < 70; i++) core.learn({ ...member(i), state: "dead", from: "m200" });
+    store.visits = 0;
+    const digest = await ownDigest(core, sent);
+    expect(store.visits).toBe(0);
+    const entries = entriesOf(digest);
+    // This node's own claim first, then its 203 members (m0 to m2 known again, m3 to m9 forgotten).
+    expect(entries[0]).toEqual([idHash("self"), core.stats().incarnation, CODE.alive]);
+    expect(entries).toHaveLength(1 + 203);
+    const held = new Map([...core.members()].map((m) => [idHash(m.id), [m.incarnation, CODE[m.state]]]));
+    expect(new Map(entries.slice(1).map(([hash, incarnation, state]) => [hash, [incarnation, state]]))).toEqual(held);
+    expect(held.get(idHash("m0"))).toEqual([2, CODE.alive]);
+    expect(held.get(idHash("m20"))).toEqual([3, CODE.alive]);
+    expect(held.get(idHash("m40"))).toEqual([1, CODE.suspect]);
+    expect(held.get(idHash("m60"))).toEqual([1, CODE.dead]);
+    expect(held.has(idHash("m5"))).toBe(false);
+    core.stop();
+  });
+
+  test("an answer to a digest reads the slots: exactly the members the asker lacks or holds older, and wants the rest, without a walk of the members", async () => {
+    const { core, store, sent } = digestRig();
+    core.start();
+    for (let i = 0; i < 200; i++) core.learn(member(i, 5));
+    const own = entriesOf(await ownDigest(core, sent)).slice(1);
+    const at = (id: string): [number, number, number] => own.find(([hash]) => hash === idHash(id))!;
+    // The asker: its own entry; m5 missing; m6 older; m7 newer; m8 at the same incarnation in a later state (newer); a stranger alive, one dead.
+    const asker: Array<[number, number, number]> = [[idHash("a"), 1, CODE.alive]];
+    for (const entry of own) {
+      const [hash] = entry;
+      if (hash === idHash("m5")) continue;
+      if (hash === idHash("m6")) asker.push([hash, 4, CODE.alive]);
+      else if (hash === idHash("m7")) asker.push([hash, 6, CODE.alive]);
+      else if (hash === idHash("m8")) asker.push([hash, 5, CODE.suspect]);
+      else asker.push(entry);
+    }
+    asker.push([idHash("m999"), 1, CODE.alive], [idHash("m998"), 1, CODE.dead]);
+    expect(at("m9")).toEqual([idHash("m9"), 5, CODE.alive]);
+    store.visits = 0;
+    const answer = (await core.handle({ kind: "push_pull", from: "a", join: false, members: [{ ...member(9), id: "a" }], digest: digestOf(asker) })) as SwimPushPull;
+    expect(store.visits).toBe(0);
+    expect(ids(answer)).toEqual(["m5", "m6", "self"]);
+    const want = new DataView(answer.want!.buffer, answer.want!.byteOffset, answer.want!.byteLength);
+    const wanted = Array.from({ length: want.byteLength / 6 }, (_, i) => want.getUint16(i * 6) * 2 ** 32 + want.getUint32(i * 6 + 2));
+    expect(new Set(wanted)).toEqual(new Set([idHash("m7"), idHash("m8"), idHash("m999")]));
+    core.stop();
+  });
+
+  test("the slots: an entry added last, changed in place, and a forgotten one's place taken by the last", () => {
+    const slots = new DigestSlots();
+    const made = (id: string, incarnation: number): DigestMember => ({ id, incarnation, state: "alive", address: "10.0.0.2", port: 1, version: 0, hash: idHash(id), slot: -1 });
+    const [a, b, c, d] = [made("a", 1), made("b", 2), made("c", 3), made("d", 4)];
+    for (const m of [a, b, c, d]) slots.add(m);
+    expect([a, b, c, d].map((m) => m.slot)).toEqual([0, 1, 2, 3]);
+    b.state = "dead";
+    slots.set(b);
+    slots.delete(a);
+    expect(a.slot).toBe(-1);
+    expect(d.slot).toBe(0);
+    expect(slots.member(0)).toBe(d);
+    slots.delete(c);
+    expect(slots.size).toBe(2);
+    expect(entriesOf(slots.bytes())).toEqual([[idHash("d"), 4, CODE.alive], [idHash("b"), 2, CODE.dead]]);
+    // A member not held (forgotten already) changes nothing.
+    slots.delete(a);
+    slots.set(c);
+    expect(slots.size).toBe(2);
+    for (let i = 0; i < 100; i++) slots.add(made(`m${i}`, i));
+    expect(slots.size).toBe(102);
+    expect(entriesOf(slots.bytes())[101]).toEqual([idHash("m99"), 99, CODE.alive]);
   });
 });
 

@@ -3,7 +3,7 @@
  * moment (a mass join) makes and encodes each member's record once (`swim-records.ts`).
  */
 import { describe, expect, test } from "bun:test";
-import { writeDigest, type DigestMember } from "../../src/membership/swim-digest.ts";
+import { DigestSlots, writeDigest } from "../../src/membership/swim-digest.ts";
 import type { MemberUpdate, SwimConfig, SwimPushPull } from "../../src/membership/swim-types.ts";
 import { toWire } from "../../src/membership/swim-wire.ts";
 import { SimNetwork } from "./swim-sim.ts";
@@ -17,8 +17,7 @@ function joinerRequest(i: number, digest: boolean): Record<string, unknown> {
   const claim: MemberUpdate = { ...member(1000 + i), id: `j${i}` };
   const request: Record<string, unknown> = { kind: "push_pull", from: claim.id, join: false, members: [claim] };
   if (digest) {
-    const members = new Map<string, DigestMember>();
-    request.digest = writeDigest({ id: claim.id, incarnation: 1, leaving: false, version: 0, members, selfUpdate: () => claim, claim: () => claim, update: (m) => m, apply: () => false });
+    request.digest = writeDigest({ id: claim.id, incarnation: 1, leaving: false, version: 0, slots: new DigestSlots(), selfUpdate: () => claim, claim: () => claim, update: (m) => m, apply: () => false });
   }
   return request;
 }
