@@ -84,12 +84,17 @@ export class BroadcastQueue {
    */
   push(update: MemberUpdate, cap = Number.POSITIVE_INFINITY): void {
     this.delete(update.id);
+    const wasEmpty = this.#items.size === 0;
     if (this.#items.size >= this.capacity) this.#dropMostSent();
     const bytes = this.measure(update);
     const item: Queued = { update, transmits: 0, cap, bytes, leanBytes: this.measureLean?.(update) ?? bytes, encoded: false, from: null, prev: null, next: null };
     this.#items.set(update.id, item);
     this.#link(item);
+    if (wasEmpty) this.onQueued?.();
   }
+
+  /** Told when an update goes into an empty queue (the core's gossip rounds rest while it is empty). */
+  onQueued: (() => void) | null = null;
 
   /** Forget the queued update about `id` (the member was forgotten, or a newer update replaces it). */
   delete(id: string): void {

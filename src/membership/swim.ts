@@ -182,6 +182,8 @@ export class SwimCore {
   readonly #wakers = new Set<() => void>();
   /** Cancels the gossip rounds' pending timer (see {@link #armGossip}). */
   #gossipTimer: (() => void) | null = null;
+  /** When the gossip rounds came to rest, the queue empty (seconds; null while a round is armed: see {@link #armGossip}). */
+  #gossipRestedAt: number | null = null;
   /** The exchanges a different checksum starts (see {@link #compare}). */
   readonly #sums: SumExchanges;
   readonly #counters: SwimCounters = {
@@ -199,6 +201,7 @@ export class SwimCore {
     // A death's size as a lean one (`[id, incarnation]`) for a message to a peer that reads them.
     const measureLean = (u: MemberUpdate): number => (u.state === "dead" ? estimateBytes([u.id, u.incarnation]) : measure(u));
     this.#queue = new BroadcastQueue(measure, undefined, encoded, measureLean);
+    this.#queue.onQueued = () => this.#wakeGossip();
     this.#awareness = new Awareness(this.config.awarenessMax);
     const parts = { config: this.config, ports, queue: this.#queue, awareness: this.#awareness, counters: this.#counters, running: () => this.#running, onDoubt: (id: string) => this.#evidence(id, true), onGone: () => this.#hurry(), onExpired: (m: SwimMember) => this.#expired(m) };
     this.#list = new MemberList(self, parts);
@@ -255,6 +258,7 @@ export class SwimCore {
     for (const cancel of this.#timers) cancel();
     this.#timers.clear();
     this.#gossipTimer = null;
+    this.#gossipRestedAt = null;
     for (const wake of this.#wakers) wake();
     this.#wakers.clear();
     this.#doubtsWaiting.clear();
@@ -919,8 +923,16 @@ export class SwimCore {
     if (!hurrying && this.#running) this.#armGossip(0);
   }
 
-  /** (Re-)arm the gossip rounds: the next in `delay` seconds, then each after {@link #gossipDelay}. */
+  /**
+   * (Re-)arm the gossip rounds: the next in `delay` seconds, then each after {@link #gossipDelay}.
+   * A round that finds the queue empty (and no death to hurry) arms none: the rounds rest until
+   * an update is queued ({@link #wakeGossip}). A settled node sends nothing in them anyway, and
+   * each one was two turns of the event loop (a timer, then the turn after it) five times a
+   * second per node: a settled swarm of 250 in one process took 0.66 ms of CPU a node a second
+   * with them, 0.52 without (`bench/settled.ts`, medians of three runs).
+   */
   #armGossip(delay: number): void {
+    this.#gossipRestedAt = null;
     if (this.#gossipTimer) {
       this.#gossipTimer();
       this.#timers.delete(this.#gossipTimer);
@@ -930,10 +942,23 @@ export class SwimCore {
       this.#gossipTimer = null;
       if (!this.#running) return;
       this.#gossipRound();
-      this.#armGossip(this.#gossipDelay());
+      const now = this.#ports.now();
+      if (this.#queue.size === 0 && now >= this.#hurryUntil) this.#gossipRestedAt = now;
+      else this.#armGossip(this.#gossipDelay());
     });
     this.#gossipTimer = cancel;
     this.#timers.add(cancel);
+  }
+
+  /**
+   * An update went into the empty queue: rounds that rested start again, the next where the
+   * rounds would have been had they gone on (in step with the rounds' pace since they rested).
+   */
+  #wakeGossip(): void {
+    const rested = this.#gossipRestedAt;
+    if (rested === null || !this.#running) return;
+    const pace = this.#gossipDelay();
+    this.#armGossip(pace - ((this.#ports.now() - rested) % pace));
   }
 
   #gossipRound(): void {

@@ -129,6 +129,43 @@ describe("swim core - a death spreads at the configured pace", () => {
   });
 });
 
+describe("swim core - gossip rounds rest while nothing is queued", () => {
+  test("a settled node arms no gossip round until an update is queued, then gossips it within a round's pace", async () => {
+    const net = new SimNetwork();
+    // The delays of the timers a's core arms (a gossip round's is gossipInterval, 0.2 s here).
+    const delays: number[] = [];
+    const a = net.add({ schedule: (delay, fn) => (delays.push(delay), net.clock.schedule(delay, fn)) });
+    for (let i = 1; i < 6; i++) void net.add().core.join({ id: a.id, address: "10.0.0.1", port: a.port });
+    await net.runUntil(() => net.converged(), 60);
+    expect(net.converged()).toBe(true);
+    // Settled: every update sent its share of times.
+    await net.runUntil(() => net.nodes.every((n) => n.core.stats().queued === 0), 60);
+    await net.clock.run(1);
+    expect(a.core.stats().queued).toBe(0);
+    delays.length = 0;
+    const sent = a.core.stats().gossipSent;
+    await net.clock.run(10);
+    // Ten seconds without a gossip round (it used to be one every 0.2 s: 50 timers of 0.2 s).
+    expect(delays.filter((d) => d === 0.2)).toHaveLength(0);
+    expect(a.core.stats().gossipSent).toBe(sent);
+    // News: b tells a it suspects it; a refutes, and its new claim is queued and gossiped within a round's pace.
+    const b = net.nodes[1]!;
+    const suspicion: MemberUpdate = { id: a.id, incarnation: a.core.stats().incarnation, state: "suspect", address: "10.0.0.1", port: a.port, from: b.id };
+    await a.core.handle({ kind: "gossip", from: b.id, updates: [suspicion] });
+    expect(a.core.stats().refutations).toBe(1);
+    expect(a.core.stats().queued).toBe(1);
+    const before = a.core.stats().gossipSent;
+    await net.clock.run(0.25);
+    expect(a.core.stats().gossipSent).toBeGreaterThan(before);
+    // Once every update has gone its share of times the rounds rest again.
+    await net.runUntil(() => net.nodes.every((n) => n.core.stats().queued === 0), 60);
+    await net.clock.run(1);
+    delays.length = 0;
+    await net.clock.run(5);
+    expect(delays.filter((d) => d === 0.2)).toHaveLength(0);
+  });
+});
+
 describe("swim core - suspicion", () => {
   test("a suspected member hears of it at once from the suspecter, and refutes", async () => {
     const net = await swarm(4, new SimNetwork({ indirectChecks: 0 }));
