@@ -42,6 +42,30 @@ function pair(config: Partial<SwimConfig> = {}, readsDigest = false): { net: Sim
 
 const ids = (p: SwimPushPull): string[] => p.members.map((u) => u.id).sort();
 
+/** State codes of digest entries. */
+const CODE: Record<SwimState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
+
+/** A digest's entries as `[id's hash, incarnation, state code]`, in order. */
+function entriesOf(digest: Uint8Array): Array<[number, number, number]> {
+  const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
+  const out: Array<[number, number, number]> = [];
+  for (let at = 0; at < digest.length; at += DIGEST_ENTRY) out.push([view.getUint16(at) * 2 ** 32 + view.getUint32(at + 2), view.getFloat64(at + 6), view.getUint8(at + 14)]);
+  return out;
+}
+
+/** A digest of the entries `[id's hash, incarnation, state code]`. */
+function digestOf(entries: Array<[number, number, number]>): Uint8Array {
+  const digest = new Uint8Array(entries.length * DIGEST_ENTRY);
+  const view = new DataView(digest.buffer);
+  entries.forEach(([hash, incarnation, state], i) => {
+    view.setUint16(i * DIGEST_ENTRY, Math.floor(hash / 2 ** 32));
+    view.setUint32(i * DIGEST_ENTRY + 2, hash >>> 0);
+    view.setFloat64(i * DIGEST_ENTRY + 6, incarnation);
+    view.setUint8(i * DIGEST_ENTRY + 14, state);
+  });
+  return digest;
+}
+
 describe("swim core - digest push-pulls", () => {
   test("an exchange's answer holds only what the asker lacks or holds older, and the asker pushes what the answerer lacks", async () => {
     const { net, a, b } = pair();
@@ -128,15 +152,7 @@ describe("swim core - digest push-pulls", () => {
     core.learn(member(1));
     // A digest of the asker (`a`), m0 at the incarnation held here, m1 at an older one and m2 unknown here.
     const entries: Array<[string, number, number]> = [["a", 1, 0], ["m0", 2, 0], ["m1", 0, 0], ["m2", 1, 0]];
-    const digest = new Uint8Array(entries.length * DIGEST_ENTRY);
-    const view = new DataView(digest.buffer);
-    entries.forEach(([id, incarnation, state], i) => {
-      const hash = idHash(id);
-      view.setUint16(i * DIGEST_ENTRY, Math.floor(hash / 2 ** 32));
-      view.setUint32(i * DIGEST_ENTRY + 2, hash >>> 0);
-      view.setFloat64(i * DIGEST_ENTRY + 6, incarnation);
-      view.setUint8(i * DIGEST_ENTRY + 14, state);
-    });
+    const digest = digestOf(entries.map(([id, incarnation, state]) => [idHash(id), incarnation, state]));
     const answer = await core.handle({ kind: "push_pull", from: "a", join: false, members: [{ ...member(9), id: "a" }], digest });
     expect(answer?.kind).toBe("push_pull");
     const pull = answer as SwimPushPull;
@@ -153,30 +169,6 @@ describe("swim core - digest push-pulls", () => {
     for (const h of hashes) expect(Number.isSafeInteger(h) && h >= 0 && h < 2 ** 48).toBe(true);
   });
 });
-
-/** State codes of digest entries. */
-const CODE: Record<SwimState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
-
-/** A digest's entries as `[id's hash, incarnation, state code]`, in order. */
-function entriesOf(digest: Uint8Array): Array<[number, number, number]> {
-  const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
-  const out: Array<[number, number, number]> = [];
-  for (let at = 0; at < digest.length; at += DIGEST_ENTRY) out.push([view.getUint16(at) * 2 ** 32 + view.getUint32(at + 2), view.getFloat64(at + 6), view.getUint8(at + 14)]);
-  return out;
-}
-
-/** A digest of the entries `[id's hash, incarnation, state code]`. */
-function digestOf(entries: Array<[number, number, number]>): Uint8Array {
-  const digest = new Uint8Array(entries.length * DIGEST_ENTRY);
-  const view = new DataView(digest.buffer);
-  entries.forEach(([hash, incarnation, state], i) => {
-    view.setUint16(i * DIGEST_ENTRY, Math.floor(hash / 2 ** 32));
-    view.setUint32(i * DIGEST_ENTRY + 2, hash >>> 0);
-    view.setFloat64(i * DIGEST_ENTRY + 6, incarnation);
-    view.setUint8(i * DIGEST_ENTRY + 14, state);
-  });
-  return digest;
-}
 
 /** A running core over a member store that counts walks, whose requests are kept in `sent` (none answered), and that holds every peer to read digests. */
 function digestRig(): { core: SwimCore; store: CountingStore<MemberUpdate>; clock: { now: number }; timers: Array<() => void>; sent: SwimMessage[] } {
