@@ -36,6 +36,8 @@ export interface SettledResult {
   windowSeconds: number;
   /** Seconds from the last join to settled (gossip only). */
   settleSeconds: number | null;
+  /** CPU milliseconds a node from the first join to settled (gossip only): what joining the swarm cost. */
+  joinCpuMsPerNode: number | null;
   cpuMsPerNodePerSec: number;
   messagesPerNodePerSec: number;
   probesPerNodePerSec: number;
@@ -58,7 +60,7 @@ async function makeNodes(options: Partial<NodeOptions>, count: number): Promise<
 }
 
 /** CPU and SWIM counters over `WINDOW` seconds. */
-async function measureWindow(nodes: Node[], phase: SettledResult["phase"], settleSeconds: number | null): Promise<SettledResult> {
+async function measureWindow(nodes: Node[], phase: SettledResult["phase"], settleSeconds: number | null, joinCpuMsPerNode: number | null): Promise<SettledResult> {
   const before = { messages: swimTotal(nodes, "messages_received"), probes: swimTotal(nodes, "probes_sent"), gossip: swimTotal(nodes, "gossip_sent") };
   const cpu = process.cpuUsage();
   await Bun.sleep(WINDOW * 1000);
@@ -69,6 +71,7 @@ async function measureWindow(nodes: Node[], phase: SettledResult["phase"], settl
     nodes: nodes.length,
     windowSeconds: WINDOW,
     settleSeconds,
+    joinCpuMsPerNode,
     cpuMsPerNodePerSec: per((used.user + used.system) / 1000),
     messagesPerNodePerSec: per(swimTotal(nodes, "messages_received") - before.messages),
     probesPerNodePerSec: per(swimTotal(nodes, "probes_sent") - before.probes),
@@ -85,7 +88,7 @@ async function baseline(): Promise<SettledResult> {
   const pool = new Pool({ maxConnections: 0 });
   const nodes = await makeNodes({ swarm: "settled-baseline", bind: "127.0.0.1", heartbeatInterval: 1, peerTimeout: 4, membership: "mesh", pool }, NODES);
   await Bun.sleep(2000);
-  const result = await measureWindow(nodes, "baseline", null);
+  const result = await measureWindow(nodes, "baseline", null, null);
   await stopAll(nodes, pool);
   return result;
 }
@@ -94,6 +97,7 @@ async function gossip(): Promise<SettledResult> {
   const pool = new Pool({ maxConnections: 0 });
   const nodes = await makeNodes({ swarm: "settled-gossip", bind: "127.0.0.1", heartbeatInterval: 1, peerTimeout: 4, membership: "gossip", pool }, NODES);
   const seed = `127.0.0.1:${nodes[0]!.port}`;
+  const joinCpu = process.cpuUsage();
   // Paced: 25 joins a second, as the swarm bench's.
   for (let i = 1; i < nodes.length; i++) {
     await nodes[i]!.join({ seeds: [seed] });
@@ -104,7 +108,8 @@ async function gossip(): Promise<SettledResult> {
   while (!settled() && performance.now() - joined < SETTLE_LIMIT * 1000) await Bun.sleep(250);
   if (!settled()) throw new Error(`${nodes.length} nodes did not settle within ${SETTLE_LIMIT} s of the last join`);
   const settleSeconds = round((performance.now() - joined) / 1000, 2);
-  const result = await measureWindow(nodes, "gossip", settleSeconds);
+  const joinUsed = process.cpuUsage(joinCpu);
+  const result = await measureWindow(nodes, "gossip", settleSeconds, round((joinUsed.user + joinUsed.system) / 1000 / nodes.length, 2));
   await stopAll(nodes, pool);
   return result;
 }
@@ -113,12 +118,13 @@ watchdog(WINDOW * 2 + SETTLE_LIMIT + NODES * 0.2 + 120);
 const results = [await baseline(), await gossip()];
 printTable(
   `settled swarm in one process (${NODES} nodes, ${WINDOW} s window, heartbeat 1 s)`,
-  ["phase", "nodes", "settled after s", "CPU ms/node/s", "SWIM msgs/node/s", "probes/node/s", "gossip/node/s"],
-  results.map((r) => [r.phase, r.nodes, r.settleSeconds ?? "-", r.cpuMsPerNodePerSec, r.messagesPerNodePerSec, r.probesPerNodePerSec, r.gossipPerNodePerSec]),
+  ["phase", "nodes", "settled after s", "join CPU ms/node", "CPU ms/node/s", "SWIM msgs/node/s", "probes/node/s", "gossip/node/s"],
+  results.map((r) => [r.phase, r.nodes, r.settleSeconds ?? "-", r.joinCpuMsPerNode ?? "-", r.cpuMsPerNodePerSec, r.messagesPerNodePerSec, r.probesPerNodePerSec, r.gossipPerNodePerSec]),
 );
 const [base, settled] = results as [SettledResult, SettledResult];
 writeResults("settled", { nodes: NODES, windowSeconds: WINDOW, results }, [
   { metric: "settled gossip node", value: settled.cpuMsPerNodePerSec, unit: "CPU ms/node/s" },
+  { metric: "gossip node's join, first join to settled", value: settled.joinCpuMsPerNode ?? 0, unit: "CPU ms/node" },
   { metric: "baseline node (talks to nobody)", value: base.cpuMsPerNodePerSec, unit: "CPU ms/node/s" },
 ]);
 process.exit(0);

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { readUint32, writeUint32 } from "../util/bytes.ts";
 import { fmix32 } from "../util/hash.ts";
 
 /** Probe intervals back that the deaths an answer adds reach (the asker's filter holds twice as far). */
@@ -105,7 +106,7 @@ export class RecentDeaths {
       while (bytes * 8 < count * 16 && bytes + 4 < MAX_FILTER) bytes *= 2;
     }
     const out = new Uint8Array(4 + bytes);
-    new DataView(out.buffer).setUint32(0, salt >>> 0);
+    writeUint32(out, 0, salt >>> 0);
     const bits = bytes * 8;
     const salt2 = Math.imul(salt, 0x9e3779b9);
     for (let i = this.#entries.length - recent; i < this.#entries.length; i++) {
@@ -121,7 +122,7 @@ export class RecentDeaths {
    * most `max`): all of them when it holds none.
    */
   missing(filter: Uint8Array, since: number, max: number): string[] {
-    const salt = new DataView(filter.buffer, filter.byteOffset, filter.byteLength).getUint32(0);
+    const salt = readUint32(filter, 0);
     const bits = (filter.length - 4) * 8;
     const out: string[] = [];
     for (let i = this.#entries.length - 1; i >= 0 && out.length < max; i--) {

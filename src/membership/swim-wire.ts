@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { latin1String } from "../util/bytes.ts";
 import { isMap, isPort } from "../util/guards.ts";
 import { decode, encodeOwn } from "../wire/codec.ts";
 import { fastDecode, NOT_FAST } from "../wire/fast-codec.ts";
@@ -173,7 +174,7 @@ export function sigBytes(sig: Signature | undefined): Uint8Array | undefined {
 
 /** A signature as the member list keeps it: a latin1 string of its bytes (see `Signature`). */
 export function keptSig(sig: Signature): string {
-  return typeof sig === "string" ? sig : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString("latin1");
+  return typeof sig === "string" ? sig : latin1String(sig);
 }
 
 /** An update in the map form: as it is, but a signature kept as a string goes as its bytes (`Signature`). */

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { latin1String } from "../util/bytes.ts";
 import { Bounded } from "./bounded.ts";
 import type { GossipClaim } from "./record-bytes.ts";
 
@@ -116,7 +117,7 @@ export class VerifiedClaims {
       }
     }
     if (chars > MAX_CHARS) return;
-    const bytes = Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString("latin1");
+    const bytes = latin1String(sig);
     this.claims.set(keyOf(sig), { sig: bytes, id, incarnation, state, address, port, meta, metaKeys });
   }
 

@@ -29,6 +29,7 @@
 import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from "node:crypto";
 import type { NodeIdentity } from "./identity.ts";
 import { ConfigError } from "../errors.ts";
+import { equalBytes } from "../util/bytes.ts";
 import { canonicalRecord, signatureBytes } from "./record-bytes.ts";
 import { Bounded } from "./bounded.ts";
 import { verifySignature } from "./verification.ts";
@@ -334,5 +335,5 @@ function tag(key: Buffer, prefix: Buffer, digest: Buffer): Buffer {
 
 /** True when `a` holds exactly the bytes of `b`. */
 export function sameBytes(a: unknown, b: Uint8Array): boolean {
-  return a instanceof Uint8Array && a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+  return a instanceof Uint8Array && equalBytes(a, b);
 }

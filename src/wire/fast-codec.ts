@@ -503,10 +503,12 @@ function u32(): number {
 
 function getBin(n: number): Got {
   if (at + n > stop) return BAIL;
-  // A copy, as the general decoder makes (its type follows the input's: Buffer in, Buffer out).
-  const b = src.slice(at, at + n);
+  // A copy, as the general decoder makes (its type follows the input's: Buffer in, Buffer out). A
+  // Buffer is copied into one directly: a plain copy wrapped afterwards asked for the copy's
+  // `.buffer`, which moves a small array's bytes out of the engine's heap (`util/bytes.ts`).
+  const b = srcWasBuffer ? Buffer.copyBytesFrom(src, at, n) : src.slice(at, at + n);
   at += n;
-  return srcWasBuffer ? Buffer.from(b.buffer, 0, n) : b;
+  return b;
 }
 
 function getArray(n: number, depth: number): Got {

@@ -25,9 +25,12 @@ test("bench - settled quick run writes settled.json with the baseline and the se
   }
   expect(base.messagesPerNodePerSec).toBe(0);
   expect(base.settleSeconds).toBeNull();
+  expect(base.joinCpuMsPerNode).toBeNull();
   expect(gossip.settleSeconds).toBeGreaterThanOrEqual(0);
+  // Joining costs something: at least the join calls and the first probes of 19 members.
+  expect(isPositive(gossip.joinCpuMsPerNode)).toBe(true);
   // One probe round a second, stretched by local health on a loaded machine.
   expect(gossip.probesPerNodePerSec).toBeGreaterThan(0);
   expect(gossip.probesPerNodePerSec).toBeLessThanOrEqual(1.5);
-  expect(result.summary.length).toBe(2);
+  expect(result.summary.length).toBe(3);
 }, 180_000);

@@ -174,6 +174,8 @@ describe("fast codec - decoding", () => {
     const fromBuffer = fastDecode(Buffer.from(bytes), 0, bytes.length) as { b: Uint8Array };
     const fromArray = fastDecode(new Uint8Array(bytes), 0, bytes.length) as { b: Uint8Array };
     expect(fromBuffer.b).toBeInstanceOf(Buffer);
+    expect([...fromBuffer.b]).toEqual([1, 2, 3]);
+    expect(fromBuffer.b.byteLength).toBe(3);
     expect(fromArray.b.constructor).toBe(Uint8Array);
     expect([...fromArray.b]).toEqual([1, 2, 3]);
   });

@@ -1,0 +1,45 @@
+/**
+ * The byte helpers that read and write small typed arrays without asking for their `.buffer`
+ * (`src/util/bytes.ts`): what they return, on plain arrays, Buffers and views into larger ones.
+ */
+import { expect, test } from "bun:test";
+import { equalBytes, latin1String, readUint32, writeUint32 } from "../../src/util/bytes.ts";
+
+test("latin1String gives one character per byte, on plain arrays, Buffers and views", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const s = latin1String(all);
+  expect(s.length).toBe(256);
+  for (let i = 0; i < 256; i++) expect(s.charCodeAt(i)).toBe(i);
+  expect(latin1String(Buffer.from(all))).toBe(s);
+  // A view in the middle of a larger array: only its own bytes.
+  expect(latin1String(all.subarray(65, 68))).toBe("ABC");
+  expect(latin1String(new Uint8Array(0))).toBe("");
+  // Back to the same bytes.
+  expect(new Uint8Array(Buffer.from(s, "latin1"))).toEqual(all);
+});
+
+test("readUint32 and writeUint32 are big-endian and agree with a DataView", () => {
+  const bytes = new Uint8Array(12);
+  for (const [at, value] of [[0, 0], [4, 0xdeadbeef], [8, 0xffffffff]] as const) {
+    writeUint32(bytes, at, value);
+    expect(readUint32(bytes, at)).toBe(value);
+    expect(new DataView(bytes.buffer).getUint32(at)).toBe(value);
+  }
+  expect([...bytes.subarray(4, 8)]).toEqual([0xde, 0xad, 0xbe, 0xef]);
+  // A view's offset is its own.
+  const view = bytes.subarray(4);
+  expect(readUint32(view, 0)).toBe(0xdeadbeef);
+  // A negative salt as the filters pass it (`salt >>> 0`), and one past 32 bits, keep their low 32 bits.
+  writeUint32(bytes, 0, -1 >>> 0);
+  expect(readUint32(bytes, 0)).toBe(0xffffffff);
+  writeUint32(bytes, 0, 2 ** 32 + 5);
+  expect(readUint32(bytes, 0)).toBe(5);
+});
+
+test("equalBytes compares length and every byte", () => {
+  expect(equalBytes(Uint8Array.of(1, 2, 3), Buffer.from([1, 2, 3]))).toBe(true);
+  expect(equalBytes(Uint8Array.of(1, 2, 3), Uint8Array.of(1, 2, 4))).toBe(false);
+  expect(equalBytes(Uint8Array.of(1, 2, 3), Uint8Array.of(1, 2))).toBe(false);
+  expect(equalBytes(new Uint8Array(0), new Uint8Array(0))).toBe(true);
+  expect(equalBytes(Uint8Array.of(9, 1, 2).subarray(1), Uint8Array.of(1, 2))).toBe(true);
+});
