@@ -319,4 +319,32 @@ describe("swim core - broadcast queue bounds", () => {
     expect(again).not.toBe(bytes);
     expect(again).toEqual(bytes);
   });
+
+  test("an update taken again is the most recently taken: released after those not taken since", () => {
+    const released: string[] = [];
+    const q = new BroadcastQueue(() => 100, 4096, { bytes: 200, release: (x) => void released.push(x.id) });
+    const u = (id: string): MemberUpdate => ({ id, incarnation: 1, state: "alive", address: "10.0.0.1", port: 9000 });
+    for (const id of ["a", "b", "c"]) q.push(u(id));
+    // One a take, newest first: c, b, then a (past the budget: c, the least recently taken, released).
+    expect([q.take(100, 10), q.take(100, 10), q.take(100, 10)].map((t) => t.map((x) => x.id))).toEqual([["c"], ["b"], ["a"]]);
+    expect(released).toEqual(["c"]);
+    // b again (a is held by "x", so the take skips it): b is now newer than a.
+    q.heardFrom("a", 1, "alive", "x");
+    expect(q.take(100, 10, "x").map((x) => x.id)).toEqual(["b"]);
+    expect(released).toEqual(["c"]);
+    expect(q.encodedBytes).toBe(200);
+    // c again, encoded anew: past the budget, a goes (b was taken after it).
+    q.heardFrom("b", 1, "alive", "x");
+    expect(q.take(100, 10, "x").map((x) => x.id)).toEqual(["c"]);
+    expect(released).toEqual(["c", "a"]);
+    expect(q.encodedBytes).toBe(200);
+    // Deleting taken entries unlinks them: nothing is released twice, nothing is left counted.
+    q.delete("b");
+    q.delete("c");
+    expect(q.encodedBytes).toBe(0);
+    q.push(u("d"));
+    expect(q.take(1000, 10).map((x) => x.id).sort()).toEqual(["a", "d"]);
+    expect(q.encodedBytes).toBe(200);
+    expect(released).toEqual(["c", "a"]);
+  });
 });
