@@ -354,6 +354,8 @@ export interface SwimStats {
   corrections: number;
   /** Pings sent to a suspect whose suspicion ran out here, before the verdict (an ack that refutes keeps it alive). */
   lastPings: number;
+  /** Failed probes made while this node's own event loop ran late: no suspicion, the member probed again at the next round. */
+  lateProbes: number;
   /** Members this node declared dead (its own verdicts: every path below, and a suspicion that timed out). */
   deathsDeclared: number;
   /**

@@ -169,6 +169,8 @@ export class SwimCore {
   #lastPings = 0;
   /** Doubted deaths waiting for a probe (see {@link #evidence}). */
   readonly #doubtsWaiting = new Set<string>();
+  /** A member whose probe failed while this node's own loop ran late, probed again at the next round (see {@link #probeOnce}). */
+  #again: { id: string; incarnation: number } | null = null;
   /** Members a join through which was answered (see {@link joined}). */
   readonly #joinedWith = new Set<string>();
   /** True once a catch-up started (see {@link #catchUp}): a later join then adds no catch-up of its own. */
@@ -188,7 +190,7 @@ export class SwimCore {
   readonly #sums: SumExchanges;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -620,14 +622,23 @@ export class SwimCore {
 
   async #probeRound(): Promise<void> {
     if (this.#probing || !this.#running) return;
-    const target = this.#list.nextTarget();
+    const again = this.#probeAgain();
+    const target = again ?? this.#list.nextTarget();
     if (!target) return;
     this.#probing = true;
     try {
-      await this.#probe(target);
+      await this.#probe(target, again !== undefined);
     } finally {
       this.#probing = false;
     }
+  }
+
+  /** The member to probe again this round (see {@link #probeOnce}), if it is still alive here at the incarnation its probe failed at. */
+  #probeAgain(): SwimMember | undefined {
+    const again = this.#again;
+    this.#again = null;
+    const m = again === null ? undefined : this.#list.members.get(again.id);
+    return m !== undefined && m.incarnation === again!.incarnation && (m.state === "alive" || m.state === "suspect") ? m : undefined;
   }
 
   /**
@@ -670,11 +681,11 @@ export class SwimCore {
     this.#evidence(id);
   }
 
-  async #probe(m: SwimMember): Promise<void> {
+  async #probe(m: SwimMember, again = false): Promise<void> {
     if (this.#probed.has(m.id)) return;
     this.#probed.add(m.id);
     try {
-      await this.#probeOnce(m);
+      await this.#probeOnce(m, again);
     } finally {
       this.#probed.delete(m.id);
       for (const id of this.#doubtsWaiting) {
@@ -686,7 +697,7 @@ export class SwimCore {
     }
   }
 
-  async #probeOnce(m: SwimMember): Promise<void> {
+  async #probeOnce(m: SwimMember, again = false): Promise<void> {
     const started = this.#ports.now();
     const incarnation = m.incarnation;
     const interval = this.#awareness.scale(this.config.probeInterval);
@@ -756,6 +767,17 @@ export class SwimCore {
     // before), and now its own probe failed too: dead, without a suspicion of its own on top.
     if (this.#settleDoubt(m.id, incarnation)) return;
     const current = this.#list.members.get(m.id);
+    // A probe that failed while this node's own loop ran late (its waits stretched, or blocked
+    // for half a probe timeout) is no evidence against the member yet: its ack may have come while
+    // this node could not read it. The member is probed again at the next round, and that probe's
+    // failure counts whatever the loop did. In the 1,000-node join every suspicion was made by a
+    // late prober (456 in one run, docs/performance.md s26), each one a wave of its suspicion and
+    // its refutation through the whole swarm. A refused ping is evidence whatever the loop did.
+    if (!again && !refusedDirect && late() && this.#again === null && current !== undefined && current.incarnation === incarnation && (current.state === "alive" || current.state === "suspect")) {
+      this.#again = { id: m.id, incarnation };
+      this.#counters.lateProbes++;
+      return;
+    }
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       // Nothing listens at its port (a refused connect, which the kernel answers whatever the
       // load): dead now, not suspect first. Lifeguard's suspicion protects a member that is only

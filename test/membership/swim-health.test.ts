@@ -81,6 +81,88 @@ describe("swim core - timeouts in the node's own time", () => {
   });
 });
 
+describe("swim core - a late prober probes again", () => {
+  /** A 2-node swarm in which `a`'s loop runs late (blocked half the time) while `late()` says so. */
+  async function rig(): Promise<{ net: SimNetwork; a: SimNode; b: SimNode; lateWhile: (on: () => boolean) => void }> {
+    const net = await swarm(2);
+    const [a, b] = net.nodes as [SimNode, SimNode];
+    const lateWhile = (on: () => boolean): void => {
+      const tick = (): void => {
+        if (!on()) return;
+        a.stalled += 0.05;
+        net.clock.schedule(0.1, tick);
+      };
+      tick();
+    };
+    return { net, a, b, lateWhile };
+  }
+
+  test("a probe that fails while the prober's loop runs late suspects no one; the member is probed again and its ack clears it", async () => {
+    const { net, a, b, lateWhile } = await rig();
+    const before = a.core.stats();
+    // b is silent and a's loop late until a probe of a's has failed so.
+    b.up = false;
+    lateWhile(() => a.core.stats().lateProbes === before.lateProbes);
+    await net.runUntil(() => a.core.stats().lateProbes > before.lateProbes, 30);
+    expect(a.core.stats().lateProbes).toBe(before.lateProbes + 1);
+    expect(a.core.stats().probesFailed).toBe(before.probesFailed + 1);
+    // b answers again: the next round probes it (out of the round-robin), and it is acked.
+    b.up = true;
+    const probes = a.core.stats().probesSent;
+    await net.runUntil(() => a.core.stats().probesSent > probes, 30);
+    await net.clock.run(5);
+    expect(everSaw(a, b, "suspect")).toBe(false);
+    expect(a.core.stats().suspects).toBe(before.suspects);
+    expect(a.core.member(b.id)!.state).toBe("alive");
+  });
+
+  test("the second probe's failure counts, late or not: the member is suspected one round later", async () => {
+    const { net, a, b, lateWhile } = await rig();
+    const before = a.core.stats();
+    b.up = false;
+    lateWhile(() => a.core.stats().lateProbes === before.lateProbes);
+    await net.runUntil(() => a.core.stats().lateProbes > before.lateProbes, 30);
+    const retriedAt = net.clock.now;
+    expect(everSaw(a, b, "suspect")).toBe(false);
+    // Still silent: the next probe (a's loop on time now) fails and suspects.
+    await net.runUntil(() => everSaw(a, b, "suspect"), 30);
+    expect(everSaw(a, b, "suspect")).toBe(true);
+    expect(a.core.stats().suspects).toBe(before.suspects + 1);
+    expect(a.core.stats().lateProbes).toBe(before.lateProbes + 1);
+    // Within a few (stretched) probe intervals of the late failure.
+    expect(net.clock.now - retriedAt).toBeLessThan(10);
+  });
+
+  test("a second probe that is late too counts: an overloaded node still suspects a silent member", async () => {
+    const { net, a, b, lateWhile } = await rig();
+    const before = a.core.stats();
+    b.up = false;
+    let late = true;
+    lateWhile(() => late);
+    await net.runUntil(() => everSaw(a, b, "suspect"), 60);
+    late = false;
+    expect(everSaw(a, b, "suspect")).toBe(true);
+    // One late failure deferred, the next one (late as well) counted.
+    expect(a.core.stats().lateProbes).toBe(before.lateProbes + 1);
+  });
+
+  test("the control: a failed probe on time suspects at once, and a refused one declares dead at once, late or not", async () => {
+    const { net, a, b } = await rig();
+    const before = a.core.stats();
+    b.up = false;
+    await net.runUntil(() => everSaw(a, b, "suspect"), 30);
+    expect(a.core.stats().lateProbes).toBe(before.lateProbes);
+    expect(a.core.stats().suspects).toBe(before.suspects + 1);
+    const second = await rig();
+    second.b.up = false;
+    second.b.refuses = true;
+    second.lateWhile(() => !everSaw(second.a, second.b, "dead"));
+    await second.net.runUntil(() => everSaw(second.a, second.b, "dead"), 30);
+    expect(everSaw(second.a, second.b, "dead")).toBe(true);
+    expect(second.a.core.stats().lateProbes).toBe(0);
+  });
+});
+
 describe("swim core - local health", () => {
   test("a node whose loop runs late probes and gossips less often than a healthy one", async () => {
     const net = await swarm(3);
