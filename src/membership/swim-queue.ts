@@ -18,7 +18,7 @@ interface Queued {
   leanBytes: number;
   /** True once taken (its encoded form may be cached by the sender: see {@link EncodedBudget}). */
   encoded: boolean;
-  /** Its neighbours among the taken entries, least recently taken first (see {@link BroadcastQueue}'s `#encoded`). */
+  /** Its neighbours in the queue's list of taken entries, least recently taken first (see `BroadcastQueue`'s `#oldestTaken`). */
   olderTaken: Queued | null;
   newerTaken: Queued | null;
   /** The member that last sent this node this very update (it holds it: no message to it carries it). */

@@ -1,6 +1,6 @@
 /**
  * Small helpers on byte arrays shared by the wire's users (the secure session's frames, a batch's
- * items as bytes).
+ * items as bytes, SWIM's updates and death filters, the records' signatures).
  *
  * @module
  */
