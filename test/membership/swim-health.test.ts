@@ -97,13 +97,19 @@ describe("swim core - a late prober probes again", () => {
     return { net, a, b, lateWhile };
   }
 
+  /** {@link rig}, run until one probe of `a`'s has failed while its loop ran late (`b` silent); `before`: `a`'s stats at the start. */
+  async function lateFailure(): Promise<Awaited<ReturnType<typeof rig>> & { before: ReturnType<SimNode["core"]["stats"]> }> {
+    const r = await rig();
+    const before = r.a.core.stats();
+    r.b.up = false;
+    r.lateWhile(() => r.a.core.stats().lateProbes === before.lateProbes);
+    await r.net.runUntil(() => r.a.core.stats().lateProbes > before.lateProbes, 30);
+    return { ...r, before };
+  }
+
   test("a probe that fails while the prober's loop runs late suspects no one; the member is probed again and its ack clears it", async () => {
-    const { net, a, b, lateWhile } = await rig();
-    const before = a.core.stats();
     // b is silent and a's loop late until a probe of a's has failed so.
-    b.up = false;
-    lateWhile(() => a.core.stats().lateProbes === before.lateProbes);
-    await net.runUntil(() => a.core.stats().lateProbes > before.lateProbes, 30);
+    const { net, a, b, before } = await lateFailure();
     expect(a.core.stats().lateProbes).toBe(before.lateProbes + 1);
     expect(a.core.stats().probesFailed).toBe(before.probesFailed + 1);
     // b answers again: the next round probes it (out of the round-robin), and it is acked.
@@ -117,11 +123,7 @@ describe("swim core - a late prober probes again", () => {
   });
 
   test("the second probe's failure counts, late or not: the member is suspected one round later", async () => {
-    const { net, a, b, lateWhile } = await rig();
-    const before = a.core.stats();
-    b.up = false;
-    lateWhile(() => a.core.stats().lateProbes === before.lateProbes);
-    await net.runUntil(() => a.core.stats().lateProbes > before.lateProbes, 30);
+    const { net, a, b, before } = await lateFailure();
     const retriedAt = net.clock.now;
     expect(everSaw(a, b, "suspect")).toBe(false);
     // Still silent: the next probe (a's loop on time now) fails and suspects.
