@@ -17,7 +17,7 @@ import { RecentDeaths } from "./swim-deaths.ts";
 import { DigestSlots, idHash } from "./swim-digest.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
 import { hashMix, memberMix } from "./swim-sum.ts";
-import { keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
+import { adoptPacked, keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
 export interface SwimSelf {
@@ -152,6 +152,8 @@ export class MemberList {
   readonly #onExpired: (m: SwimMember) => boolean;
   /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
   readonly #doubted = new Set<string>();
+  /** The packed update being applied now, as received (see {@link #changed}: a relay goes on as its bytes). */
+  #arriving: PackedUpdate | null = null;
   /** Records as answers send them, kept for a moment (see `swim-records.ts`). */
   readonly #records: SentRecords;
   /** The deaths this node took lately (`swim-deaths.ts`). */
@@ -350,7 +352,9 @@ export class MemberList {
         return false;
       }
       const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
+      this.#arriving = suspectedBy === undefined && u instanceof PackedUpdate ? u : null;
       applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, m === undefined ? Math.min(spread, newcomerSpread) : spread);
+      this.#arriving = null;
     }
     if (corrections) this.#correct(u, m, corrections);
     if (applied) this.#counters.updatesApplied++;
@@ -525,8 +529,10 @@ export class MemberList {
     if (previous) this.#counts[previous]--;
     this.#counts[m.state]++;
     // Not to be spread (0): a queued older update about it would spread stale news, so it goes too.
-    if (spread > 0) this.#queue.push(compact(update), spread);
-    else this.#queue.delete(m.id);
+    if (spread > 0) {
+      const [queued, encoded] = this.#queued(update);
+      this.#queue.push(queued, spread, encoded);
+    } else this.#queue.delete(m.id);
     // A death spreads at the configured pace, not at one stretched by local health; so does its
     // refutation where the member was held dead: in the 1,000-node mass join (Dec 1, s13) false
     // deaths outran their refutations, and nodes held live members dead for 10 s and more. So does
@@ -534,6 +540,20 @@ export class MemberList {
     // hurried gossip had been what carried the newcomers' claims (Dec 1, s13heal).
     if (spread > 0 && (previous === null ? m.state === "alive" : isGone(m.state) ? !isGone(previous) : m.state === "alive" && previous === "dead")) this.#onGone();
     this.#ports.onChange?.(m, previous);
+  }
+
+  /**
+   * The update to queue for `update`, and whether it is encoded already: when it says what the
+   * packed update being applied said (its id, incarnation and state: a relay, not a suspicion made
+   * of a doubted death), it goes on as the bytes it came in (`adoptPacked`).
+   */
+  #queued(update: MemberUpdate): [MemberUpdate, boolean] {
+    const queued = compact(update);
+    const arriving = this.#arriving;
+    const bytes = arriving !== null && arriving.id === queued.id && arriving.incarnation === queued.incarnation && arriving.state === queued.state ? arriving.packedForm : null;
+    if (bytes === null) return [queued, false];
+    adoptPacked(queued, bytes);
+    return [queued, true];
   }
 
   #verify(u: MemberUpdate): boolean {

@@ -89,9 +89,11 @@ export class BroadcastQueue {
 
   /**
    * Queue `update`, replacing any queued update about the same member; sent at most `cap` times
-   * (default: as many as each take's limit allows).
+   * (default: as many as each take's limit allows). `encoded`: the sender holds its encoded form
+   * already (a relay that goes on as the bytes it came in): it counts against the
+   * {@link EncodedBudget} from now, as a taken one does.
    */
-  push(update: MemberUpdate, cap = Number.POSITIVE_INFINITY): void {
+  push(update: MemberUpdate, cap = Number.POSITIVE_INFINITY, encoded = false): void {
     this.delete(update.id);
     const wasEmpty = this.#items.size === 0;
     if (this.#items.size >= this.capacity) this.#dropMostSent();
@@ -99,6 +101,10 @@ export class BroadcastQueue {
     const item: Queued = { update, transmits: 0, cap, bytes, leanBytes: this.measureLean?.(update) ?? bytes, encoded: false, olderTaken: null, newerTaken: null, from: null, prev: null, next: null };
     this.#items.set(update.id, item);
     this.#link(item);
+    if (encoded && this.encodedBudget) {
+      this.#taken(item);
+      this.#trimEncoded();
+    }
     if (wasEmpty) this.onQueued?.();
   }
 

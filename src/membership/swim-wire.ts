@@ -71,6 +71,11 @@ export class PackedUpdate {
    * ({@link leanDeath}) takes its address and port from `known`, the member as the receiver holds
    * it (null without it: a death is news only about a member held).
    */
+  /** Its bytes when they are an update's packed form (not a lean death), to go on as they came (see {@link adoptPacked}). */
+  get packedForm(): Uint8Array | null {
+    return this.bytes[0] === LEAN_HEAD ? null : this.bytes;
+  }
+
   read(readMeta?: (meta: unknown) => unknown, known?: { readonly id: string; readonly address: string; readonly port: number }): MemberUpdate | null {
     if (this.bytes[0] === LEAN_HEAD) return known?.id === this.id ? { id: this.id, incarnation: this.incarnation, state: "dead", address: known.address, port: known.port } : null;
     const update = readUpdate(decodeQuietly(this.bytes), readMeta);
@@ -105,6 +110,16 @@ export function packUpdate(update: MemberUpdate): Uint8Array {
     packed.set(update, bytes);
   }
   return bytes;
+}
+
+/**
+ * Take `bytes`, the packed form an update came in, as `update`'s own (`update` says what they say:
+ * the member list queues a relayed update as it was received). A relayed update then goes on as
+ * the bytes it came in, not encoded again by every node that relays it: in the 1,000-node join
+ * encoding the piggybacked updates was 6% of the workers' samples, most of them relays.
+ */
+export function adoptPacked(update: MemberUpdate, bytes: Uint8Array): void {
+  if (!packed.has(update)) packed.set(update, bytes);
 }
 
 /**

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import type { MemberUpdate } from "../../src/membership/swim-types.ts";
-import { packUpdate } from "../../src/membership/swim-wire.ts";
+import { leanDeath, packUpdate, readWhole, toWire } from "../../src/membership/swim-wire.ts";
 
 const update = (id: string, incarnation = 1, state: MemberUpdate["state"] = "alive"): MemberUpdate => ({ id, incarnation, state, address: "10.0.0.2", port: 9000 });
 
@@ -100,5 +100,79 @@ describe("swim core - the queue's packed updates", () => {
     }
     expect(again).toBeGreaterThan(600); // every update was taken at least twice
     expect(repacked).toBe(0);
+  });
+});
+
+describe("swim core - a relay goes on as the bytes it came in", () => {
+  const core = (): SwimCore => new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, { now: () => 0, schedule: () => () => {}, send: () => new Promise(() => {}) });
+  /** The updates of an ack `c` gives a member that sent it nothing (what it gossips now). */
+  const gossiped = async (c: SwimCore): Promise<MemberUpdate[]> => {
+    const ack = await c.handle({ kind: "gossip", from: "z", updates: [] });
+    return ack?.kind === "ack" ? ack.updates : [];
+  };
+
+  test("a relayed claim, suspicion or death in the packed form is queued with its bytes as they came: no encoding of its own", async () => {
+    const c = core();
+    // The sender's packed bytes (another object: the sender's own update).
+    const claim: MemberUpdate = { ...update("newcomer"), meta: { name: "n", capabilities: ["a", "b"] } };
+    const claimBytes = packUpdate({ ...claim });
+    await c.handle({ kind: "gossip", from: "s0", updates: [claimBytes] });
+    const relayed = (await gossiped(c)).find((u) => u.id === "newcomer")!;
+    expect(relayed).toMatchObject({ id: "newcomer", incarnation: 1, state: "alive", meta: claim.meta });
+    expect(packUpdate(relayed)).toBe(claimBytes);
+    // A suspicion of it at the same incarnation, with its author: the same.
+    const suspicionBytes = packUpdate({ ...update("newcomer", 1, "suspect"), from: "s1" });
+    await c.handle({ kind: "gossip", from: "s1", updates: [suspicionBytes] });
+    const suspicion = (await gossiped(c)).find((u) => u.id === "newcomer")!;
+    expect(suspicion).toMatchObject({ state: "suspect", from: "s1" });
+    expect(packUpdate(suspicion)).toBe(suspicionBytes);
+    // The bytes go on the wire as they came.
+    const wire = toWire({ kind: "gossip", from: "self", updates: [suspicion] }, { pack: true, reads: true });
+    expect(wire.updates).toEqual([suspicionBytes]);
+  });
+
+  test("what is not what came (a death taken as a suspicion, a lean death, the map form) is encoded anew", async () => {
+    const c = core();
+    await c.handle({ kind: "gossip", from: "s0", updates: [packUpdate(update("m"))] });
+    // A death in the map form (no bytes came): encoded here.
+    await c.handle({ kind: "gossip", from: "s1", updates: [{ ...update("m", 2, "dead"), from: "s1" }] });
+    const death = (await gossiped(c)).find((u) => u.id === "m")!;
+    expect(death.state).toBe("dead");
+    const encoded = packUpdate(death);
+    expect(readWhole(encoded)).toMatchObject({ id: "m", incarnation: 2, state: "dead", from: "s1" });
+    // A lean death: its bytes are not the packed form, so the queued death is encoded anew.
+    const d = core();
+    await d.handle({ kind: "gossip", from: "s0", updates: [packUpdate(update("m"))] });
+    const lean = leanDeath(update("m", 3, "dead"));
+    await d.handle({ kind: "gossip", from: "s1", updates: [lean] });
+    const leanRelayed = (await gossiped(d)).find((u) => u.id === "m")!;
+    expect(leanRelayed).toMatchObject({ state: "dead", incarnation: 3 });
+    expect(packUpdate(leanRelayed)).not.toBe(lean);
+    expect(readWhole(packUpdate(leanRelayed))).toMatchObject({ id: "m", incarnation: 3, state: "dead" });
+    // A death of a member this node heard from a moment ago is taken as a suspicion: not the bytes that said dead.
+    const e = core();
+    await e.handle({ kind: "gossip", from: "m", updates: [packUpdate(update("m"))] });
+    e.heardFrom("m");
+    const deathBytes = packUpdate({ ...update("m", 1, "dead"), from: "s1" });
+    await e.handle({ kind: "gossip", from: "s1", updates: [deathBytes] });
+    const doubted = (await gossiped(e)).find((u) => u.id === "m")!;
+    expect(doubted.state).toBe("suspect");
+    expect(packUpdate(doubted)).not.toBe(deathBytes);
+    expect(readWhole(packUpdate(doubted))).toMatchObject({ id: "m", state: "suspect" });
+  });
+
+  test("a relay queued with its bytes counts against the queue's budget of encoded updates", () => {
+    const released: string[] = [];
+    const q = new BroadcastQueue(() => 100, 4096, { bytes: 200, release: (x) => void released.push(x.id) });
+    q.push(update("a"), Number.POSITIVE_INFINITY, true);
+    q.push(update("b"), Number.POSITIVE_INFINITY, true);
+    expect(q.encodedBytes).toBe(200);
+    expect(released).toEqual([]);
+    q.push(update("c"), Number.POSITIVE_INFINITY, true);
+    expect(released).toEqual(["a"]);
+    expect(q.encodedBytes).toBe(200);
+    // One queued without bytes counts only once taken.
+    q.push(update("d"));
+    expect(q.encodedBytes).toBe(200);
   });
 });
