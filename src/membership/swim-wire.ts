@@ -65,17 +65,17 @@ export class PackedUpdate {
     readonly bytes: Uint8Array,
   ) {}
 
+  /** Its bytes when they are an update's packed form (not a lean death), to go on as they came (see {@link adoptPacked}). */
+  get packedForm(): Uint8Array | null {
+    return this.bytes[0] === LEAN_HEAD ? null : this.bytes;
+  }
+
   /**
    * The whole update, validated as a map-form update is ({@link readUpdate}); null when its body
    * is malformed or does not say what its leading keys said (a repeated key). A lean death
    * ({@link leanDeath}) takes its address and port from `known`, the member as the receiver holds
    * it (null without it: a death is news only about a member held).
    */
-  /** Its bytes when they are an update's packed form (not a lean death), to go on as they came (see {@link adoptPacked}). */
-  get packedForm(): Uint8Array | null {
-    return this.bytes[0] === LEAN_HEAD ? null : this.bytes;
-  }
-
   read(readMeta?: (meta: unknown) => unknown, known?: { readonly id: string; readonly address: string; readonly port: number }): MemberUpdate | null {
     if (this.bytes[0] === LEAN_HEAD) return known?.id === this.id ? { id: this.id, incarnation: this.incarnation, state: "dead", address: known.address, port: known.port } : null;
     const update = readUpdate(decodeQuietly(this.bytes), readMeta);
