@@ -152,8 +152,6 @@ export class MemberList {
   readonly #onExpired: (m: SwimMember) => boolean;
   /** Suspects whose death another node declared while this node doubted it (see {@link doubted}). */
   readonly #doubted = new Set<string>();
-  /** The packed update being applied now, as received (see {@link #changed}: a relay goes on as its bytes). */
-  #arriving: PackedUpdate | null = null;
   /** Records as answers send them, kept for a moment (see `swim-records.ts`). */
   readonly #records: SentRecords;
   /** The deaths this node took lately (`swim-deaths.ts`). */
@@ -352,9 +350,9 @@ export class MemberList {
         return false;
       }
       const update: MemberUpdate = suspectedBy === undefined ? whole : { ...whole, state: "suspect", from: suspectedBy };
-      this.#arriving = suspectedBy === undefined && u instanceof PackedUpdate ? u : null;
-      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, m === undefined ? Math.min(spread, newcomerSpread) : spread);
-      this.#arriving = null;
+      // A relay goes on as the bytes it came in (see #queued): not a suspicion made of a push-pull's death.
+      const arrived = suspectedBy === undefined && u instanceof PackedUpdate ? u : undefined;
+      applied = update.id === this.id ? this.#aboutSelf(update) : this.#aboutMember(update, m === undefined ? Math.min(spread, newcomerSpread) : spread, arrived);
     }
     if (corrections) this.#correct(u, m, corrections);
     if (applied) this.#counters.updatesApplied++;
@@ -419,15 +417,15 @@ export class MemberList {
     return true;
   }
 
-  /** An update about another member that is not stale (see {@link #stale}). */
-  #aboutMember(u: MemberUpdate, spread: number): boolean {
+  /** An update about another member that is not stale (see {@link #stale}); `arrived`: the packed update it was read from, if any. */
+  #aboutMember(u: MemberUpdate, spread: number, arrived?: PackedUpdate): boolean {
     if ((u.state === "alive" || u.state === "left") && !this.#verify(u)) return false;
     const m = this.members.get(u.id);
     if (!m) {
       const member: SwimMember = { ...this.#kept(u), since: this.#ports.now(), version: 0, hash: idHash(u.id), slot: -1 };
       this.members.set(u.id, member);
       this.#insertInOrder(u.id);
-      this.#changed(member, null, u, spread);
+      this.#changed(member, null, u, spread, arrived);
       return true;
     }
     const previous = m.state;
@@ -476,7 +474,7 @@ export class MemberList {
         if (u.state === "left" && u.sig) m.sig = keptSig(u.sig);
     }
     if (previous === "suspect" && m.state !== "suspect") this.#clearSuspicion(m.id);
-    this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from === undefined ? undefined : this.#knownId(u.from) }, spread);
+    this.#changed(m, previous, u.state === "alive" ? m : { ...compact(m), from: u.from === undefined ? undefined : this.#knownId(u.from) }, spread, arrived);
     return true;
   }
 
@@ -515,7 +513,7 @@ export class MemberList {
   }
 
   /** Member `m` changed here (it was `previous`; null: new here). */
-  #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number): void {
+  #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number, arrived?: PackedUpdate): void {
     if (previous !== m.state) m.since = this.#ports.now();
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
     m.version = ++this.version;
@@ -530,7 +528,7 @@ export class MemberList {
     this.#counts[m.state]++;
     // Not to be spread (0): a queued older update about it would spread stale news, so it goes too.
     if (spread > 0) {
-      const [queued, encoded] = this.#queued(update);
+      const [queued, encoded] = this.#queued(update, arrived);
       this.#queue.push(queued, spread, encoded);
     } else this.#queue.delete(m.id);
     // A death spreads at the configured pace, not at one stretched by local health; so does its
@@ -544,13 +542,12 @@ export class MemberList {
 
   /**
    * The update to queue for `update`, and whether it is encoded already: when it says what the
-   * packed update being applied said (its id, incarnation and state: a relay, not a suspicion made
-   * of a doubted death), it goes on as the bytes it came in (`adoptPacked`).
+   * packed update it was read from said (`arrived`: its id, incarnation and state; a relay, not a
+   * suspicion made of a doubted death), it goes on as the bytes it came in (`adoptPacked`).
    */
-  #queued(update: MemberUpdate): [MemberUpdate, boolean] {
+  #queued(update: MemberUpdate, arrived: PackedUpdate | undefined): [MemberUpdate, boolean] {
     const queued = compact(update);
-    const arriving = this.#arriving;
-    const bytes = arriving !== null && arriving.id === queued.id && arriving.incarnation === queued.incarnation && arriving.state === queued.state ? arriving.packedForm : null;
+    const bytes = arrived !== undefined && arrived.id === queued.id && arrived.incarnation === queued.incarnation && arrived.state === queued.state ? arrived.packedForm : null;
     if (bytes === null) return [queued, false];
     adoptPacked(queued, bytes);
     return [queued, true];

@@ -30,9 +30,14 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
  */
 
 type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice }).latin1Slice;
-/** Whether the native slicer takes a plain Uint8Array too (Bun's does). */
-const latin1AnyView = ((): boolean => {
+const latin1Slice = typeof Buffer === "function" ? (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice }).latin1Slice : undefined;
+/**
+ * Whether the native Latin-1 slicer takes a plain Uint8Array too (Bun's does): then
+ * {@link latin1Range} costs one native call and asks for no `.buffer`. The transport hands frames
+ * over as plain views of its socket reads, so without it the decoder built every ASCII string of
+ * 11 to 64 bytes (peer ids, nonces) one character at a time (`wire/fast-codec.ts`).
+ */
+export const NATIVE_LATIN1 = ((): boolean => {
   try {
     return latin1Slice !== undefined && latin1Slice.call(new Uint8Array([0x41, 0x42]), 0, 2) === "AB";
   } catch {
@@ -40,10 +45,15 @@ const latin1AnyView = ((): boolean => {
   }
 })();
 
+/** `bytes[start, end)` as a string of as many Latin-1 characters (one per byte). */
+export function latin1Range(bytes: Uint8Array, start: number, end: number): string {
+  if (NATIVE_LATIN1) return latin1Slice!.call(bytes, start, end);
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
+}
+
 /** The bytes of `bytes` as a string of as many Latin-1 characters (one per byte). */
 export function latin1String(bytes: Uint8Array): string {
-  if (latin1AnyView) return latin1Slice!.call(bytes, 0, bytes.length);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  return latin1Range(bytes, 0, bytes.length);
 }
 
 /** The big-endian unsigned 32-bit number at `bytes[at]` (its four bytes must be there). */

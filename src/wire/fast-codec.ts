@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { latin1Range, NATIVE_LATIN1 } from "../util/bytes.ts";
 
 /** Returned by {@link fastDecode} for input it leaves to the general decoder. */
 export const NOT_FAST: unique symbol = Symbol("synapse-p2p.notFast");
@@ -304,22 +305,6 @@ let at = 0;
 let stop = 0;
 /** The input was a Buffer: binary values are returned as Buffers, as the general decoder does. */
 let srcWasBuffer = false;
-const latin1Slice = (BufferClass as { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } })
-  .prototype.latin1Slice;
-/**
- * Whether the slicer takes a plain Uint8Array too (Bun's does). The transport hands frames over as
- * plain views of its socket reads, so without this every ASCII string of 11 to 64 bytes (peer ids,
- * nonces: several per conversation item) was built one character at a time.
- */
-const latin1AnyView = ((): boolean => {
-  try {
-    return latin1Slice !== undefined && latin1Slice.call(new Uint8Array([0x41, 0x42]), 0, 2) === "AB";
-  } catch {
-    return false;
-  }
-})();
-/** The native Latin-1 slicer can be used on `src`, which is always a plain Uint8Array. */
-const nativeLatin1 = latin1AnyView;
 
 /**
  * Decode exactly one value from `bytes[start, end)`. Returns {@link NOT_FAST} for input this coder
@@ -592,7 +577,7 @@ function getString(n: number): Got {
   if (at + n > stop) return BAIL;
   const s = src;
   const end = at + n;
-  if (n <= 10 || (n <= 64 && !nativeLatin1)) {
+  if (n <= 10 || (n <= 64 && !NATIVE_LATIN1)) {
     // Short ASCII strings are built in JS (a native call costs more); anything else goes
     // through the UTF-8 decoder.
     let str = "";
@@ -606,7 +591,7 @@ function getString(n: number): Got {
   }
   for (let i = at; i < end; i++) if (s[i]! >= 0x80) return getUtf8(n);
   // ASCII: each byte is its own UTF-16 code unit, so Latin-1 decoding is exact (and fast).
-  const str = nativeLatin1 ? latin1Slice!.call(s, at, end) : utf8Strict.decode(s.subarray(at, end));
+  const str = NATIVE_LATIN1 ? latin1Range(s, at, end) : utf8Strict.decode(s.subarray(at, end));
   at = end;
   return str;
 }

@@ -3,7 +3,7 @@
  * (`src/util/bytes.ts`): what they return, on plain arrays, Buffers and views into larger ones.
  */
 import { expect, test } from "bun:test";
-import { equalBytes, latin1String, readUint32, writeUint32 } from "../../src/util/bytes.ts";
+import { equalBytes, latin1Range, latin1String, readUint32, writeUint32 } from "../../src/util/bytes.ts";
 
 test("latin1String gives one character per byte, on plain arrays, Buffers and views", () => {
   const all = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -16,6 +16,15 @@ test("latin1String gives one character per byte, on plain arrays, Buffers and vi
   expect(latin1String(new Uint8Array(0))).toBe("");
   // Back to the same bytes.
   expect(new Uint8Array(Buffer.from(s, "latin1"))).toEqual(all);
+});
+
+test("latin1Range reads only its range, of a plain array and of a view into a larger one", () => {
+  const bytes = Uint8Array.from([0x61, 0x62, 0x63, 0xe9, 0x64]);
+  expect(latin1Range(bytes, 1, 4)).toBe("bc\u00e9");
+  expect(latin1Range(bytes, 2, 2)).toBe("");
+  const view = Uint8Array.from([0x7a, ...bytes]).subarray(1);
+  expect(latin1Range(view, 0, 3)).toBe("abc");
+  expect(latin1Range(Buffer.from(bytes), 3, 5)).toBe("\u00e9d");
 });
 
 test("readUint32 and writeUint32 are big-endian and agree with a DataView", () => {
