@@ -12,12 +12,16 @@
  * SWIM messages received, probes and gossip messages sent; and for the swarm, the seconds it took to
  * settle. A settled node probes one member a second and has nothing to gossip.
  *
- * Run: `bun bench/settled.ts [--nodes 250] [--window 20] [--quick]` (quick: 20 nodes, 3 s).
+ * Run: `bun bench/settled.ts [--nodes 250] [--window 20] [--quick]` (quick: 20 nodes, 3 s). With
+ * `BENCH_SETTLED_PROF=<dir>`, JSC's sampling profile of the gossip window goes to
+ * `<dir>/settled-gossip.txt`; with `BENCH_MARKS=1`, each window's bounds and its user and system CPU
+ * are printed on stderr.
  *
  * @module
  */
 import { Node, Pool, type NodeOptions } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
+import { profileKill } from "./lib/membership-kill-profile.ts";
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -62,9 +66,16 @@ async function makeNodes(options: Partial<NodeOptions>, count: number): Promise<
 /** CPU and SWIM counters over `WINDOW` seconds. */
 async function measureWindow(nodes: Node[], phase: SettledResult["phase"], settleSeconds: number | null, joinCpuMsPerNode: number | null): Promise<SettledResult> {
   const before = { messages: swimTotal(nodes, "messages_received"), probes: swimTotal(nodes, "probes_sent"), gossip: swimTotal(nodes, "gossip_sent") };
+  // `BENCH_SETTLED_PROF=<dir>`: JSC's sampling profile of the gossip phase's window (`settled-gossip.txt`).
+  const profile = process.env.BENCH_SETTLED_PROF && phase === "gossip" ? profileKill(process.env.BENCH_SETTLED_PROF, phase, "settled-gossip.txt") : null;
+  // `BENCH_MARKS=1`: the window's bounds on stderr, with its user and system CPU (JSC's compile
+  // reports, `BUN_JSC_reportDFGCompileTimes=1` and the like, can then be placed in the window).
+  if (process.env.BENCH_MARKS) console.error(`mark ${phase} window start`);
   const cpu = process.cpuUsage();
   await Bun.sleep(WINDOW * 1000);
   const used = process.cpuUsage(cpu);
+  if (profile) console.log(`profile: ${profile()}`);
+  if (process.env.BENCH_MARKS) console.error(`mark ${phase} window end: user ${(used.user / 1000).toFixed(0)} ms, system ${(used.system / 1000).toFixed(0)} ms`);
   const per = (n: number) => round(n / nodes.length / WINDOW, 3);
   return {
     phase,
