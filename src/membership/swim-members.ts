@@ -17,7 +17,7 @@ import { RecentDeaths } from "./swim-deaths.ts";
 import { DigestSlots, idHash } from "./swim-digest.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
 import { hashMix, memberMix } from "./swim-sum.ts";
-import { adoptPacked, keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
+import { adoptLean, adoptPacked, keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
 export interface SwimSelf {
@@ -543,13 +543,21 @@ export class MemberList {
   /**
    * The update to queue for `update`, and whether it is encoded already: when it says what the
    * packed update it was read from said (`arrived`: its id, incarnation and state; a relay, not a
-   * suspicion made of a doubted death), it goes on as the bytes it came in (`adoptPacked`).
+   * suspicion made of a doubted death), it goes on as the bytes it came in (`adoptPacked`; a lean
+   * death's to the peers that read lean deaths, `adoptLean`).
    */
   #queued(update: MemberUpdate, arrived: PackedUpdate | undefined): [MemberUpdate, boolean] {
     const queued = compact(update);
-    const bytes = arrived !== undefined && arrived.id === queued.id && arrived.incarnation === queued.incarnation && arrived.state === queued.state ? arrived.packedForm : null;
-    if (bytes === null) return [queued, false];
-    adoptPacked(queued, bytes);
+    if (arrived === undefined || arrived.id !== queued.id || arrived.incarnation !== queued.incarnation || arrived.state !== queued.state) return [queued, false];
+    const packed = arrived.packedForm;
+    if (packed !== null) {
+      adoptPacked(queued, packed);
+      return [queued, true];
+    }
+    // A lean death (it names no author, nor does the death queued of it): its bytes go on to the peers that read lean deaths.
+    const lean = arrived.leanForm;
+    if (lean === null || queued.state !== "dead" || queued.from !== undefined) return [queued, false];
+    adoptLean(queued, lean);
     return [queued, true];
   }
 

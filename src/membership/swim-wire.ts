@@ -70,6 +70,11 @@ export class PackedUpdate {
     return this.bytes[0] === LEAN_HEAD ? null : this.bytes;
   }
 
+  /** Its bytes when they are a lean death's, to go on as they came to peers that read lean deaths (see {@link adoptLean}). */
+  get leanForm(): Uint8Array | null {
+    return this.bytes[0] === LEAN_HEAD ? this.bytes : null;
+  }
+
   /**
    * The whole update, validated as a map-form update is ({@link readUpdate}); null when its body
    * is malformed or does not say what its leading keys said (a repeated key). A lean death
@@ -120,6 +125,16 @@ export function packUpdate(update: MemberUpdate): Uint8Array {
  */
 export function adoptPacked(update: MemberUpdate, bytes: Uint8Array): void {
   if (!packed.has(update)) packed.set(update, bytes);
+}
+
+/**
+ * Take `bytes`, the lean death `update` came as (`[id, incarnation]`), as its own lean form
+ * ({@link leanDeath}): a relayed death goes on to peers that read lean deaths as it came, not
+ * encoded again by every node that relays it (in a 1,000-node kill each survivor relays about 250
+ * deaths, most of them received lean).
+ */
+export function adoptLean(update: MemberUpdate, bytes: Uint8Array): void {
+  if (!leaned.has(update)) leaned.set(update, bytes);
 }
 
 /**

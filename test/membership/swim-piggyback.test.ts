@@ -131,7 +131,7 @@ describe("swim core - a relay goes on as the bytes it came in", () => {
     expect(wire.updates).toEqual([suspicionBytes]);
   });
 
-  test("what is not what came (a death taken as a suspicion, a lean death, the map form) is encoded anew", async () => {
+  test("what is not what came (a death taken as a suspicion, a lean death's packed form, the map form) is encoded anew", async () => {
     const c = core();
     await c.handle({ kind: "gossip", from: "s0", updates: [packUpdate(update("m"))] });
     // A death in the map form (no bytes came): encoded here.
@@ -140,13 +140,15 @@ describe("swim core - a relay goes on as the bytes it came in", () => {
     expect(death.state).toBe("dead");
     const encoded = packUpdate(death);
     expect(readWhole(encoded)).toMatchObject({ id: "m", incarnation: 2, state: "dead", from: "s1" });
-    // A lean death: its bytes are not the packed form, so the queued death is encoded anew.
+    // A lean death: its bytes go on as they came to peers that read lean deaths; its packed form (for the others) is encoded here.
     const d = core();
     await d.handle({ kind: "gossip", from: "s0", updates: [packUpdate(update("m"))] });
     const lean = leanDeath(update("m", 3, "dead"));
     await d.handle({ kind: "gossip", from: "s1", updates: [lean] });
     const leanRelayed = (await gossiped(d)).find((u) => u.id === "m")!;
     expect(leanRelayed).toMatchObject({ state: "dead", incarnation: 3 });
+    expect(leanDeath(leanRelayed)).toBe(lean);
+    expect(toWire({ kind: "gossip", from: "self", updates: [leanRelayed] }, { pack: true, reads: true, lean: true }).updates).toEqual([lean]);
     expect(packUpdate(leanRelayed)).not.toBe(lean);
     expect(readWhole(packUpdate(leanRelayed))).toMatchObject({ id: "m", incarnation: 3, state: "dead" });
     // A death of a member this node heard from a moment ago is taken as a suspicion: not the bytes that said dead.
