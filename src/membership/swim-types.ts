@@ -374,6 +374,8 @@ export interface SwimStats {
   evidenceProbes: number;
   /** Recent deaths this node added to its answers, the asker's filter not holding them (`swim-deaths.ts`). */
   deathsResent: number;
+  /** Requests of nothing but this node's filter of recent deaths, made in a mass failure while its queue was empty (`SwimCore`'s pulls). */
+  deathPulls: number;
   /** Digest exchanges made because peers' membership checksums kept differing from this node's, its set of live members unchanged (`swim-sum.ts`). */
   sumExchanges: number;
   /** Of their findings, members held dead here and alive at the peer, pinged with their death first (`swim-sum.ts`). */

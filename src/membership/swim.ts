@@ -163,6 +163,8 @@ export class SwimCore {
   readonly #probed = new Set<string>();
   /** Until then the gossip rounds keep the configured pace (see {@link #gossipDelay}). */
   #hurryUntil = Number.NEGATIVE_INFINITY;
+  /** The next pull of a mass failure, armed (see {@link #armPulls}). */
+  #pullTimer: (() => void) | null = null;
   /** The salt of each filter of recent deaths, a new one each time (see {@link #deathFilter}). */
   readonly #nextSalt: () => number;
   /** Last pings under way (see {@link #expired}). */
@@ -190,7 +192,7 @@ export class SwimCore {
   readonly #sums: SumExchanges;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, deathPulls: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -260,6 +262,7 @@ export class SwimCore {
     for (const cancel of this.#timers) cancel();
     this.#timers.clear();
     this.#gossipTimer = null;
+    this.#pullTimer = null;
     this.#gossipRestedAt = null;
     for (const wake of this.#wakers) wake();
     this.#wakers.clear();
@@ -943,6 +946,42 @@ export class SwimCore {
     this.#hurryUntil = now + Math.ceil(transmissions / Math.max(1, this.config.gossipNodes)) * this.config.gossipInterval;
     // A round now, and the next ones at the configured pace (the wait armed may be a stretched one).
     if (!hurrying && this.#running) this.#armGossip(0);
+    if (this.#pullTimer === null) this.#armPulls();
+  }
+
+  /** True while this node is in a mass failure: {@link MASS_FAILURE} deaths or more taken within {@link RESEND_WINDOW} probe intervals. */
+  #massFailure(): boolean {
+    return this.#list.recent.atLeast(MASS_FAILURE, this.#ports.now() - RESEND_WINDOW * this.config.probeInterval);
+  }
+
+  /**
+   * In a mass failure, once a probe interval (not stretched by local health) while this node has
+   * nothing queued: a request of nothing but its filter of recent deaths, to one random live member
+   * that reads lean deaths, whose answer adds the recent deaths the filter lacks (see #resend).
+   * A node that has gossiped on what it took sends no gossip, and its probes are stretched by its
+   * local health (up to 9 probe intervals apart): in a 1,000-node kill one such survivor, at local
+   * health 6, took the last death it lacked 4.7 s after every other survivor had it. Armed as a
+   * death is taken (see {@link #hurry}); stops once the mass failure is past.
+   */
+  #armPulls(): void {
+    if (!this.#running || !this.#massFailure()) return;
+    const cancel = this.#ports.schedule(this.config.probeInterval, () => {
+      this.#timers.delete(cancel);
+      this.#pullTimer = null;
+      if (!this.#running) return;
+      if (this.#queue.size === 0) this.#pullDeaths();
+      this.#armPulls();
+    });
+    this.#pullTimer = cancel;
+    this.#timers.add(cancel);
+  }
+
+  #pullDeaths(): void {
+    const to = this.#list.sample(1, (m) => !isGone(m.state) && this.#leans(m))[0];
+    if (!to) return;
+    this.#counters.deathPulls++;
+    // No updates: #request adds the filter (a peer that reads lean deaths), the answer what it lacks.
+    void this.#request(to, { kind: "gossip", from: this.id, updates: [] }, this.config.probeInterval);
   }
 
   /**

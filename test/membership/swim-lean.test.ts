@@ -12,7 +12,9 @@ import type { MemberUpdate } from "../../src/membership/swim-types.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE } from "../../src/wire/protocol.ts";
 import { fakeGossipHost } from "./fakes.ts";
-import { convergedSwarm, SimNetwork, type SimNode } from "./swim-sim.ts";
+import { convergedSwarm, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+import { SwimCore } from "../../src/membership/swim.ts";
+import { seededRandom, type SwimMessage, type SwimPorts, type SwimTarget } from "../../src/membership/swim-types.ts";
 
 const id = "d".repeat(64);
 const death: MemberUpdate = { id, incarnation: 1_764_590_000, state: "dead", address: "127.0.0.1", port: 40001, from: "a".repeat(64) };
@@ -273,5 +275,90 @@ describe("swim lean deaths - recent deaths added to answers", () => {
     const before = resent(old.rest);
     await old.net.clock.run(1);
     expect(resent(old.rest)).toBe(before);
+  });
+});
+
+describe("swim lean deaths - pulls in a mass failure", () => {
+  const member = (i: number, state: MemberUpdate["state"] = "alive"): MemberUpdate => ({ id: `m${i}`, incarnation: 1, state, address: "10.0.0.2", port: 20_000 + i, ...(state === "dead" ? { from: "m0" } : {}) });
+
+  /** A core of 40 members on a virtual clock; every request it sends is answered at once with an ack carrying `answer(request)`. */
+  function rig(answer: (to: SwimTarget, message: SwimMessage) => MemberUpdate[] = () => [], leans = true) {
+    const clock = new SimClock();
+    const sent: Array<{ at: number; to: SwimTarget; message: SwimMessage & { deaths?: Uint8Array } }> = [];
+    const ports: SwimPorts = {
+      now: () => clock.now,
+      schedule: (delay, fn) => clock.schedule(delay, fn),
+      random: seededRandom(3),
+      readsLean: () => leans,
+      send: (to, message) => {
+        sent.push({ at: clock.now, to, message });
+        return Promise.resolve({ kind: "ack", from: to.id, updates: answer(to, message) });
+      },
+    };
+    const core = new SwimCore({ id: "self", address: "10.0.0.1", port: 1 }, ports);
+    core.start();
+    for (let i = 0; i < 40; i++) core.learn(member(i));
+    return { clock, sent, core };
+  }
+
+  const pulls = (sent: ReturnType<typeof rig>["sent"]) => sent.filter((s) => s.message.kind === "gossip" && s.message.updates.length === 0);
+
+  test("with nothing queued, once a probe interval: a request of its filter alone, whose answer brings the deaths it lacks; none once the mass failure is past", async () => {
+    let missing: MemberUpdate | null = null;
+    const { clock, sent, core } = rig((_, message) => (message.kind === "gossip" && message.updates.length === 0 && missing ? [missing] : []));
+    await clock.run(5);
+    expect(core.stats().queued).toBe(0);
+    expect(pulls(sent)).toHaveLength(0); // no mass failure: no pulls
+    // 18 deaths in one message (a mass failure: 16 taken dead or more; a death of a member heard from a moment ago is doubted), gossiped on until the queue is empty.
+    await core.handle({ kind: "gossip", from: "m0", updates: Array.from({ length: 18 }, (_, i) => member(20 + i, "dead")) });
+    await clock.run(3);
+    expect(core.stats().queued).toBe(0);
+    const first = pulls(sent);
+    expect(first.length).toBeGreaterThanOrEqual(1);
+    // Each carries the filter of this node's recent deaths, to a live member.
+    for (const p of first) {
+      expect(isDeathFilter(p.message.deaths)).toBe(true);
+      expect(core.member(p.to.id!)?.state).toBe("alive");
+    }
+    // The next answer brings a death this node lacked: taken at the next pull, within a probe interval.
+    missing = member(38, "dead");
+    const pulled = core.stats().deathPulls;
+    await clock.run(core.config.probeInterval + 0.01);
+    expect(core.stats().deathPulls).toBe(pulled + 1);
+    expect(core.member("m38")?.state).toBe("dead");
+    missing = null;
+    // Once a probe interval (its own probes aside), until 10 probe intervals after the deaths.
+    await clock.run(20);
+    const all = pulls(sent);
+    const gaps = all.slice(1).map((p, i) => p.at - all[i]!.at);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(core.config.probeInterval - 1e-9);
+    expect(all.at(-1)!.at).toBeLessThanOrEqual(3 + 5 + 10 * core.config.probeInterval + core.config.probeInterval);
+    const stopped = all.length;
+    await clock.run(30);
+    expect(pulls(sent)).toHaveLength(stopped);
+    expect(core.stats().deathPulls).toBe(stopped);
+  });
+
+  test("a node with news queued sends its gossip (each request carries the filter), not pulls; one that reads no lean deaths is never pulled from", async () => {
+    const { clock, sent, core } = rig();
+    await clock.run(5);
+    await core.handle({ kind: "gossip", from: "m0", updates: Array.from({ length: 18 }, (_, i) => member(20 + i, "dead")) });
+    // The queue's deaths going out: gossip with updates, no pull in the meantime.
+    const before = pulls(sent).length;
+    while (core.stats().queued > 0 && clock.now < 20) {
+      await clock.run(0.05);
+      if (core.stats().queued > 0) expect(pulls(sent)).toHaveLength(before);
+    }
+    expect(before).toBe(0);
+    await clock.run(core.config.probeInterval + 0.01);
+    expect(pulls(sent).length).toBeGreaterThan(0); // then, with nothing queued, pulls
+    // Members that read no lean deaths (older Bun nodes, or none told): no filter to send them, no pull.
+    const old = rig(() => [], false);
+    await old.clock.run(5);
+    await old.core.handle({ kind: "gossip", from: "m0", updates: Array.from({ length: 18 }, (_, i) => member(20 + i, "dead")) });
+    await old.clock.run(15);
+    expect(old.core.stats().queued).toBe(0);
+    expect(pulls(old.sent)).toHaveLength(0);
+    expect(old.core.stats().deathPulls).toBe(0);
   });
 });
