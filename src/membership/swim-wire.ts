@@ -128,10 +128,8 @@ export function adoptPacked(update: MemberUpdate, bytes: Uint8Array): void {
 }
 
 /**
- * Take `bytes`, the lean death `update` came as (`[id, incarnation]`), as its own lean form
- * ({@link leanDeath}): a relayed death goes on to peers that read lean deaths as it came, not
- * encoded again by every node that relays it (in a 1,000-node kill each survivor relays about 250
- * deaths, most of them received lean).
+ * Take `bytes`, the lean death `update` came as, as its own lean form ({@link leanDeath}): it goes
+ * on as it came, not encoded again by every relay (a 1,000-node kill's survivors relay ~250 each).
  */
 export function adoptLean(update: MemberUpdate, bytes: Uint8Array): void {
   if (!leaned.has(update)) leaned.set(update, bytes);
