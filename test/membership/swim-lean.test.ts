@@ -1,20 +1,20 @@
 /**
  * Lean deaths (`swim-wire.ts`, negotiated by `swim_lean`): a death piggybacked to a peer that reads
  * them is `[id, incarnation]` alone, so a message's budget carries more of a mass death; a peer
- * that does not read them never gets one. On the simulation's virtual clock (no real time).
+ * that does not read them never gets one. With them, a request's filter of recent deaths and the
+ * pulls of a mass failure. On the simulation's virtual clock (no real time).
  */
 import { describe, expect, test } from "bun:test";
 import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
 import { leanDeath, PackedUpdate, packUpdate, readInbound, readMessage, toWire, wantsLean } from "../../src/membership/swim-wire.ts";
 import { isDeathFilter, RecentDeaths } from "../../src/membership/swim-deaths.ts";
 import { estimateBytes } from "../../src/membership/swim-read.ts";
-import type { MemberUpdate } from "../../src/membership/swim-types.ts";
+import { seededRandom, type MemberUpdate, type SwimMessage, type SwimPorts, type SwimTarget } from "../../src/membership/swim-types.ts";
+import { SwimCore } from "../../src/membership/swim.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE } from "../../src/wire/protocol.ts";
 import { fakeGossipHost } from "./fakes.ts";
 import { convergedSwarm, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
-import { SwimCore } from "../../src/membership/swim.ts";
-import { seededRandom, type SwimMessage, type SwimPorts, type SwimTarget } from "../../src/membership/swim-types.ts";
 
 const id = "d".repeat(64);
 const death: MemberUpdate = { id, incarnation: 1_764_590_000, state: "dead", address: "127.0.0.1", port: 40001, from: "a".repeat(64) };
