@@ -14,6 +14,7 @@ import { afterOwnTime, Suspicion, type Awareness, type BroadcastQueue } from "./
 import { SWIM_STATES, type MemberStore, type MemberUpdate, type SwimClaim, type SwimConfig, type SwimPorts, type SwimPushPull, type SwimState, type SwimStats } from "./swim-types.ts";
 import { ChangeLog } from "./swim-changes.ts";
 import { RecentDeaths } from "./swim-deaths.ts";
+import { GoneIds } from "./gone-ids.ts";
 import { DigestSlots, idHash } from "./swim-digest.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
 import { hashMix, memberMix } from "./swim-sum.ts";
@@ -156,6 +157,8 @@ export class MemberList {
   readonly #records: SentRecords;
   /** The deaths this node took lately (`swim-deaths.ts`). */
   readonly recent = new RecentDeaths();
+  /** The ids of the members held dead or left (see {@link #take}). */
+  readonly #gone = new GoneIds();
 
   constructor(
     self: SwimSelf,
@@ -250,6 +253,7 @@ export class MemberList {
     for (const m of this.members.values()) {
       if (isGone(m.state) && m.since < cutoff) {
         this.members.delete(m.id);
+        this.#gone.delete(m.id);
         this.slots.delete(m);
         if (m.sig !== undefined) this.#ports.claims?.forgot?.(m.id);
         this.#counts[m.state]--;
@@ -335,6 +339,13 @@ export class MemberList {
    * when it may be news (then counted if malformed).
    */
   #take(u: InboundUpdate, spread: number, suspectedBy: string | undefined, newcomerSpread = spread, echoFrom?: string, corrections?: Corrections): boolean {
+    // A suspicion or death of a member held dead or left changes nothing, whatever its incarnation
+    // (see #stale), nor has a correction to send (#correct): told without the member map. Nearly
+    // every update a kill's survivor reads is such a copy (`gone-ids.ts`).
+    if (u.state !== "alive" && this.#gone.has(u.id)) {
+      this.#counters.updatesIgnored++;
+      return false;
+    }
     let applied = false;
     const m = u.id === this.id ? undefined : this.members.get(u.id);
     if (this.#stale(u.id, m, u.incarnation, suspectedBy === undefined ? u.state : "suspect")) {
@@ -516,6 +527,9 @@ export class MemberList {
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number, arrived?: PackedUpdate): void {
     if (previous !== m.state) m.since = this.#ports.now();
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
+    if (isGone(m.state)) {
+      if (previous === null || !isGone(previous)) this.#gone.add(m.id);
+    } else if (previous === null || isGone(previous)) this.#gone.delete(m.id);
     m.version = ++this.version;
     if (previous === null) this.slots.add(m);
     else this.slots.set(m);

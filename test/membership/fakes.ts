@@ -329,14 +329,16 @@ export class FakeMulticast {
   }
 }
 
-/** A `Map` as the member store, counting the members its walks visit (`values`, `keys`, `forEach`). */
+/** A `Map` as the member store, counting the members its walks visit (`values`, `keys`, `forEach`) and its lookups (`gets`). */
 export class CountingStore<M> implements MemberStore<M> {
   readonly #map = new Map<string, M>();
   visits = 0;
+  gets = 0;
   get size(): number {
     return this.#map.size;
   }
   get(id: string): M | undefined {
+    this.gets++;
     return this.#map.get(id);
   }
   has(id: string): boolean {
