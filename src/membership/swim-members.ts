@@ -529,7 +529,8 @@ export class MemberList {
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
     if (isGone(m.state)) {
       if (previous === null || !isGone(previous)) this.#gone.add(m.id);
-    } else if (previous === null || isGone(previous)) this.#gone.delete(m.id);
+      // A member back, or one learnt anew (forgetting it took its id out already: checked only while any is held).
+    } else if (previous === null ? this.#gone.size !== 0 : isGone(previous)) this.#gone.delete(m.id);
     m.version = ++this.version;
     if (previous === null) this.slots.add(m);
     else this.slots.set(m);

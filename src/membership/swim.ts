@@ -1197,8 +1197,7 @@ export class SwimCore {
    * `echo` (a request, not an answer), copies of alive claims this node spreads count as its transmissions.
    */
   #applyAll(updates: readonly InboundUpdate[], from: string, echo: boolean, corrections?: Corrections): void {
-    const mass = this.#list.recent.atLeast(MASS_FAILURE, this.#ports.now() - RESEND_WINDOW * this.config.probeInterval);
-    this.#list.applyRelayed(updates, from, mass ? MASS_FAILURE_RELAY_CAPS : RELAY_CAPS, echo, corrections);
+    this.#list.applyRelayed(updates, from, this.#massFailure() ? MASS_FAILURE_RELAY_CAPS : RELAY_CAPS, echo, corrections);
   }
 
   /**
