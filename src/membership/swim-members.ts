@@ -527,9 +527,9 @@ export class MemberList {
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number, arrived?: PackedUpdate): void {
     if (previous !== m.state) m.since = this.#ports.now();
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
+    // The gone ids: a member gone here goes in; one back out (one learnt anew is looked for only while any is held: forgetting a member takes its id out).
     if (isGone(m.state)) {
       if (previous === null || !isGone(previous)) this.#gone.add(m.id);
-      // A member back, or one learnt anew (forgetting it took its id out already: checked only while any is held).
     } else if (previous === null ? this.#gone.size !== 0 : isGone(previous)) this.#gone.delete(m.id);
     m.version = ++this.version;
     if (previous === null) this.slots.add(m);
