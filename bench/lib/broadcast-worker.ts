@@ -27,7 +27,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { threadCpu, threadCpuSince } from "./thread-cpu.ts";
 import { Node, Pool, kw, type CallContext, type NodeOptions } from "../../src/index.ts";
 import { benchNodeOptions, countReplyCalls } from "./broadcast-calls.ts";
 import { sharedVerifier, shareVerifiedSignatures } from "../../src/security/records.ts";
@@ -106,21 +106,6 @@ function itemCounts(): { received: number; duplicates: number; batches: number; 
 }
 let onComplete: (() => void) | null = null;
 
-/** CPU ms of this process's threads by name (`/proc/self/task`; Linux only, else empty): the JS thread, the collector's, the JIT's. */
-function threadCpu(): Map<string, number> {
-  const byName = new Map<string, number>();
-  try {
-    for (const tid of readdirSync("/proc/self/task")) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      const name = tid === String(process.pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
-    }
-  } catch {
-    // not Linux
-  }
-  return byName;
-}
 let threadsMark = threadCpu();
 
 function answer(message: BroadcastAnswer): void {
@@ -241,8 +226,7 @@ async function handle(command: BroadcastCommand): Promise<void> {
       const cpu = process.cpuUsage(cpuMark);
       if (process.env.BENCH_THREADS) {
         // `BENCH_THREADS=1`: each settle prints the CPU of this process's threads since the last one, by thread name.
-        const now = threadCpu();
-        const parts = [...now].map(([name, t]) => [name, t - (threadsMark.get(name) ?? 0)] as const).filter(([, t]) => t > 0);
+        const parts = threadCpuSince(threadsMark);
         process.stderr.write(`threads pid ${process.pid}: ${parts.map(([name, t]) => `${name} ${t}`).join(", ")}\n`);
       }
       const items = itemCounts();

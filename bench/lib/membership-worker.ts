@@ -45,7 +45,9 @@
  * pair the copies of its death that came before its offline. A watch that has not ended after
  * 45 s answers anyway, naming the pairs still waiting (`stuck`). With `BENCH_KILL_PROF=<dir>`, each
  * surviving worker samples its CPU from the kill until its watch ends and writes the functions
- * with the most samples to `<dir>/kill-<worker>.txt` (`membership-kill-profile.ts`).
+ * with the most samples to `<dir>/kill-<worker>.txt` (`membership-kill-profile.ts`). With
+ * `BENCH_THREADS=1`, each surviving worker prints the CPU of its threads over the kill by name
+ * (`threads over the kill p1: main ..., JITWorker ...`, milliseconds; `thread-cpu.ts`).
  *
  * `BENCH_BEATS=1`: every 2 s from the joins' start, each worker prints its nodes' heartbeats sent
  * so far (and since the last line) and the peers no SWIM owns (those heartbeated).
@@ -61,6 +63,7 @@ import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts"
 import { heapSampler, snapshotAfterKill, writeSnapshot } from "./membership-heap-trace.ts";
 import { traceKill, type PairTrace, type TraceBucket } from "./membership-kill-trace.ts";
 import { profileKill } from "./membership-kill-profile.ts";
+import { threadCpu, threadCpuSince } from "./thread-cpu.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
@@ -463,6 +466,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       };
       const swimAtKill = sumSwim(nodes.map((n) => n.membership.stats.swim));
       const cpuAtKill = cpuSeconds();
+      const threadsAtKill = process.env.BENCH_THREADS === "1" ? threadCpu() : null;
       const awarenessAtKill = nodes.map((n) => n.membership.stats.swim?.awareness ?? 0);
       const killAt = performance.now() / 1000;
       const trace = process.env.BENCH_TRACE_KILL === "1" ? traceKill(nodes, ids, Date.now(), awaits) : null;
@@ -490,6 +494,8 @@ async function handle(command: WorkerCommand): Promise<void> {
           for (const p of [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10)) p.trace = { ...p.trace, buckets: trace.buckets(p.node) };
         }
         killProfile?.();
+        // `BENCH_THREADS=1`: the CPU of this process's threads over the kill, by name (the optimizing compilers' share among them).
+        if (threadsAtKill) process.stderr.write(`threads over the kill ${workerName}: ${threadCpuSince(threadsAtKill).map(([name, t]) => `${name} ${t}`).join(", ")}\n`);
         const swim = diffSwim(swimAtKill, sumSwim(nodes.map((n) => n.membership.stats.swim)));
         const stuck = nodes.flatMap((n) => stillAwaited(n.id).map((id) => ({ node: n.id.slice(0, 8), id: id.slice(0, 8), swim: n.membership.gossip?.core?.member(id)?.state ?? "none", from: n.membership.gossip?.core?.member(id)?.from?.slice(0, 8) ?? null, owned: n.membership.gossip?.owns(id) ?? false, inTable: n.membership.table.has(id), awareness: n.membership.stats.swim?.awareness ?? 0 })));
         answer({ type: "gone", at: Date.now(), times, pairs, lagMax, swim, awarenessAtKill, cpu: cpuSeconds() - cpuAtKill, ...(trace ? { traceMean: trace.mean() } : {}), ...(stuck.length > 0 ? { stuck: stuck.slice(0, 20), stuckPairs: stuck.length } : {}) });
