@@ -146,8 +146,8 @@ function spreadOf(values: number[]): Spread {
 }
 
 /** The kill's stages from the workers' pairs (see {@link SwarmResult.detection}). */
-function detectionOf(gone: Array<Extract<WorkerAnswer, { type: "gone" }>>, killedAt: number): Detection {
-  const pairs = gone.flatMap((g) => g.pairs);
+function detectionOf(gone: Array<Extract<WorkerAnswer, { type: "gone" }>>, seen: Array<Extract<WorkerAnswer, { type: "details" }>>, killedAt: number): Detection {
+  const pairs = seen.flatMap((g) => g.pairs);
   const firstSuspect = new Map<string, number>();
   const firstVerdict = new Map<string, number>();
   for (const p of pairs) {
@@ -155,7 +155,7 @@ function detectionOf(gone: Array<Extract<WorkerAnswer, { type: "gone" }>>, kille
     firstVerdict.set(p.id, Math.min(firstVerdict.get(p.id) ?? Infinity, p.offline));
   }
   const s = (ms: number) => (ms - killedAt) / 1000;
-  const scores = gone.flatMap((g) => g.awarenessAtKill);
+  const scores = seen.flatMap((g) => g.awarenessAtKill);
   return {
     firstSuspicion: spreadOf([...firstSuspect.values()].map(s)),
     firstVerdict: spreadOf([...firstVerdict.values()].map(s)),
@@ -164,11 +164,11 @@ function detectionOf(gone: Array<Extract<WorkerAnswer, { type: "gone" }>>, kille
     neverSuspected: pairs.filter((p) => p.suspect === null).length,
     lagMaxMs: gone.map((g) => Math.round(g.lagMax)),
     cpuSeconds: gone.map((g) => Math.round(g.cpu * 100) / 100),
-    swim: sumSwim(gone.map((g) => g.swim)),
+    swim: sumSwim(seen.map((g) => g.swim)),
     awarenessAtKill: { max: Math.max(0, ...scores), mean: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length) },
     latest: [...pairs].sort((a, b) => b.offline - a.offline).slice(0, 10).map((p) => ({ at: s(p.offline), id: p.id.slice(0, 8), node: p.node.slice(0, 8), own: p.own, swim: p.swim, doubts: p.doubts, awareness: p.awareness, newer: p.newer, heardAgo: p.heardAgo, ownedAtKill: p.ownedAtKill, stateAtKill: p.stateAtKill, ...(p.trace ? { trace: p.trace } : {}) })),
     unowned: { pairs: pairs.filter((p) => !p.ownedAtKill).length, latest: pairs.some((p) => !p.ownedAtKill) ? Math.max(...pairs.filter((p) => !p.ownedAtKill).map((p) => s(p.offline))) : null },
-    ...(gone.some((g) => g.traceMean) ? { traceMean: gone.map((g) => g.traceMean ?? []) } : {}),
+    ...(seen.some((g) => g.traceMean) ? { traceMean: seen.map((g) => g.traceMean ?? []) } : {}),
     newer: { pairs: pairs.filter((p) => p.newer > 0).length, latest: pairs.some((p) => p.newer > 0) ? Math.max(...pairs.filter((p) => p.newer > 0).map((p) => s(p.offline))) : null },
   };
 }
@@ -377,16 +377,19 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     let detection: Detection | null = null;
     try {
       const gone = await Promise.all(watching);
-      // A worker whose nodes did not all see the kill in time answers anyway (`stuck`): reported, not timed.
-      if (gone.some((g) => g.stuckPairs)) console.error(`kill watch: pairs still waiting after 45 s: ${JSON.stringify(gone.map((g) => ({ pairs: g.stuckPairs ?? 0, some: g.stuck ?? [] })))}`);
       // The seed too (not waited for past the watch's 60 s: then not timed).
       const seedAt = await Promise.race([seedGone, Bun.sleep(Math.max(0, killedAt + 60_000 - Date.now())).then(() => Number.NaN)]);
+      // Every watch has ended: now each worker assembles what its nodes saw (not before, so that
+      // one that finished first takes no CPU from those still watching).
+      const seen = await Promise.all(others.map((w) => w.ask({ type: "details" }, "details", 120)));
+      // A worker whose nodes did not all see the kill in time answers anyway (`stuck`): reported, not timed.
+      if (gone.some((g) => g.stuckPairs)) console.error(`kill watch: pairs still waiting after 45 s: ${JSON.stringify(gone.map((g, i) => ({ pairs: g.stuckPairs ?? 0, some: seen[i]!.stuck ?? [] })))}`);
       const ats = [...gone.map((g) => g.at), seedAt];
       offlineEverywhere = (Math.max(...ats) - killedAt) / 1000;
-      const delays = gone.flatMap((g) => g.times.map((t) => (t - killedAt) / 1000)).sort((a, b) => a - b);
+      const delays = seen.flatMap((g) => g.times.map((t) => (t - killedAt) / 1000)).sort((a, b) => a - b);
       const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] ?? 0;
       offlineDelays = { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
-      detection = detectionOf(gone, killedAt);
+      detection = detectionOf(gone, seen, killedAt);
       if (gone.some((g) => g.stuckPairs) || Number.isNaN(seedAt)) offlineEverywhere = null;
     } catch (error) {
       offlineEverywhere = null; // not every node saw them go within 60 s
