@@ -22,7 +22,13 @@
  *   CPU seconds the process used so far and its node count.
  * - `arm { ids }`: takes what each node here holds about each of `ids` (the kill's diagnostics,
  *   before the kill), answers `armed`.
- * - `watch { ids }`: answers `gone { at }` once every node here saw every one of `ids` offline.
+ * - `watch { ids }`: answers `gone { at, lagMax, cpu }` once every node here saw every one of `ids`
+ *   offline: `at` when the last of them did (epoch ms), the event loop's worst lateness meanwhile
+ *   and the CPU seconds the kill cost; nothing else is assembled yet.
+ * - `details`: after `gone`, once every survivor answered it: each pair's times and stages, SWIM's
+ *   counters over the kill, the local-health scores at the kill (`details { times, pairs, swim,
+ *   awarenessAtKill }`). Assembled only then, so that a worker that finished first takes no CPU from
+ *   the others' nodes still watching.
  * - `stop`: stops every node silently and exits (at once with `BENCH_FAST_STOP=1`, for profiles).
  *
  * Tracing memory (nothing here changes what the bench measures; both only report more):
