@@ -73,7 +73,7 @@ import { threadCpu, threadCpuSince } from "./thread-cpu.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
-  | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean }
+  | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean; swarm?: number }
   | { type: "join"; rate?: number; index?: number; processes?: number }
   | { type: "status"; heap?: boolean; steady?: "start" | "stop" }
   | { type: "arm"; ids: string[] }
@@ -86,7 +86,7 @@ export type WorkerCommand =
 export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
   | { type: "joined"; at: number; cpu: number; took: number[] }
-  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number }
+  | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number; completeAt: number | null }
   | { type: "gone"; at: number; lagMax: number; cpu: number; stuckPairs?: number }
   | { type: "details"; times: number[]; pairs: DetectionPair[]; swim: SwimTotals; awarenessAtKill: number[]; traceMean?: TraceBucket[]; stuck?: Array<Record<string, unknown>> }
   | { type: "armed" }
@@ -194,6 +194,28 @@ function seedFailing(): Record<string, number> {
 let steadyProfile: (() => string) | null = null;
 /** The kill's diagnostics taken before it (`arm`), so that taking them does not stall the nodes while the kill spreads. */
 let armed: { ids: string[]; atKill: Map<string, Map<string, HeldAtKill>>; lowest: Map<string, number> } | null = null;
+/**
+ * Per node (by index), when its table last came to hold every other node of the swarm (epoch ms;
+ * `start`'s `swarm`). The status poll that finds every node complete answers the latest of them:
+ * the moment this process's nodes all knew all. The poll's own answer comes later, by as much as
+ * the event loop runs late (1 to 3 s at 1,000 nodes), and the poll's interval.
+ */
+const completeAt: number[] = [];
+/** The other nodes of the swarm a node here knows once complete (`start`'s `swarm` less one; 0: not told). */
+let swarmOthers = 0;
+
+/** The latest moment a node here came to know every other, when every node here does (`known`: their tables' sizes); else null. */
+function completeAtAll(known: number[]): number | null {
+  if (swarmOthers <= 0 || nodes.length === 0) return null;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < nodes.length; i++) {
+    const at = completeAt[i];
+    if (at === undefined || known[i] !== swarmOthers) return null;
+    latest = Math.max(latest, at);
+  }
+  return latest;
+}
+
 /** The kill's details, answered when the parent asks (`details`), once every surviving worker's watch ended. */
 let details: (() => void) | null = null;
 
@@ -316,6 +338,10 @@ async function handle(command: WorkerCommand): Promise<void> {
         // once, whatever the pace of the `join` command. They are given to `join()` instead.
         const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, pool: pool ?? undefined });
         node.on("peer.offline", () => void offline++);
+        // When this node came to know every other (the last time its table filled: see `status`).
+        const index = i;
+        swarmOthers = (command.swarm ?? 0) - 1;
+        if (swarmOthers > 0) node.on("peer.joined", () => void (node.membership.table.size === swarmOthers && (completeAt[index] = Date.now())));
         await node.start();
         nodes.push(node);
       }
@@ -367,7 +393,9 @@ async function handle(command: WorkerCommand): Promise<void> {
       // A full GC stops this process's nodes for a while: only when the heap is asked for.
       const heapUsed = command.heap === false ? 0 : heap();
       if (command.heap !== false) writeSnapshot(workerName, `status-${++snapshots}`);
-      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heapUsed, connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)), cpu: cpuSeconds(), nodes: nodes.length });
+      // Every node here knows every other: since when (the latest of the nodes' moments, on their own clocks, not this answer's).
+      const completeAt = completeAtAll(known);
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heapUsed, connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)), cpu: cpuSeconds(), nodes: nodes.length, completeAt });
       return;
     }
     case "census": {
