@@ -141,6 +141,14 @@ const ENCODED_MESSAGES = 32;
 
 /** Probes out of turn (on a refused send) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
+/**
+ * Probes under way at once, at most, for a doubted death to be settled by (see `#evidence`). Such
+ * a member is most likely dead (another node declared it so), and its probe is then one refused
+ * connection. With four at a time, a survivor of a kill of 249 at 1,000 that doubted 9 to 18
+ * deaths settled them four by four, each probe as slow as its event loop (1 to 2 s late), and
+ * was the last to take them dead, seconds after the rest of the swarm (docs/performance.md, s28).
+ */
+const MAX_DOUBT_PROBES = 32;
 
 /**
  * Last pings of suspects whose suspicion ran out (see {@link SwimCore.#expired}) under way at once,
@@ -650,12 +658,13 @@ export class SwimCore {
    * of one probe rather than when each dead member's turn comes. The probe runs as usual
    * (indirect probes, then suspicion), so a member that is only slow is protected as ever; at
    * most {@link MAX_EVIDENCE_PROBES} at a time, one per member. `doubted`: a suspect whose death
-   * another node declared and this node doubted (see `MemberList`): its probe settles it.
+   * another node declared and this node doubted (see `MemberList`): its probe settles it (up to
+   * {@link MAX_DOUBT_PROBES} probes under way then).
    */
   #evidence(id: string, doubted = false): void {
     const m = this.#list.members.get(id);
     if (!this.#running || !m || m.state !== (doubted ? "suspect" : "alive") || this.#probed.has(id)) return;
-    if (this.#probed.size > MAX_EVIDENCE_PROBES) {
+    if (this.#probed.size > (doubted ? MAX_DOUBT_PROBES : MAX_EVIDENCE_PROBES)) {
       // A doubted death waits for a free probe (one that ends frees one): left to its suspicion's
       // timeout it would be called dead seconds after the rest of the swarm did.
       if (doubted) this.#doubtsWaiting.add(id);

@@ -6,7 +6,8 @@
  * its suspecter's event loop was blocked, and a doubted death waited for helpers' nacks when the
  * node's own ping had found the member's port closed. And from the 1,000-node kill (Dec 1): a
  * refused send to a suspect is its verdict, and a ping lost with a connection the crash closed is
- * sent again (a refused ping is a verdict of its own: swim-health.test.ts).
+ * sent again (a refused ping is a verdict of its own: swim-health.test.ts). And from s28: a node
+ * that doubted many deaths settles them by probes under way together.
  */
 import { describe, expect, test } from "bun:test";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
@@ -73,6 +74,25 @@ describe("swim core - a crash on loaded nodes", () => {
     expect(net.view(a, victim)).toBe("dead");
     // The refused ping comes back after two latencies (10 ms); a helper's nack after 0.4 s more.
     expect(net.clock.now - doubtedAt).toBeLessThan(0.2);
+  });
+
+  test("many doubted deaths are settled by probes under way together, not four at a time", async () => {
+    // A one-way latency of 0.25 s: each probe's refused ping takes that long, as on a loaded node.
+    const net = await swarm(30, new SimNetwork({}, 1, 0.25));
+    const [a, c] = net.nodes as [SimNode, SimNode];
+    const victims = net.nodes.slice(10, 26);
+    for (const v of victims) a.core.heardFrom(v.id); // heard from a moment ago: c's verdicts are doubted at a
+    for (const v of victims) net.kill(v, true);
+    const doubts = a.core.stats().deathsDoubted;
+    await a.core.handle({ kind: "gossip", from: c.id, updates: victims.map((v) => about(a, v, "dead", c.id)) });
+    expect(a.core.stats().deathsDoubted - doubts).toBe(victims.length);
+    // The probes under way together: their refusals come back within about one latency. (Four or
+    // five at a time settled five by then; the member this node was probing in its round already,
+    // its ping lost with the kill, is settled by that probe's timeout.)
+    await net.clock.run(0.4);
+    expect(victims.filter((v) => net.view(a, v) === "dead").length).toBeGreaterThanOrEqual(victims.length - 1);
+    await net.runUntil(() => victims.every((v) => net.view(a, v) === "dead"), 10, 0.01);
+    for (const v of victims) expect(net.view(a, v)).toBe("dead");
   });
 
   test("a member held suspect on another node's word is dead at this node's first send its port refuses, not after the suspicion", async () => {
