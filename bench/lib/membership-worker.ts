@@ -3,7 +3,7 @@
  * the swarm's nodes on loopback and answers its parent's commands over Bun's IPC channel.
  *
  * Commands (`{ type, ... }` in, one answer each):
- * - `start { count, seeds, options, warm? }`: make `count` nodes (sharing one pool, so that the process
+ * - `start { count, seeds, options, warm?, swarm? }`: make `count` nodes (`swarm`: the swarm's size, for `completeAt`) (sharing one pool, so that the process
  *   keeps one connection per peer, as N machines would each keep theirs; the seeds are kept for
  *   `join`, not given to the nodes, which would join them in the background), start them, and answer
  *   `started { ids, ports, heap, cpu }` (heap after a full GC, bytes: the baseline for memory per peer;
@@ -14,12 +14,14 @@
  * - `join`: join every node through the seeds at once (or paced: `rate` joins a second over the
  *   swarm, this worker being `index` of `processes`); answers `joined { at }` (wall clock ms)
  *   once every join returned, the CPU seconds used so far, and each node's `join()` in seconds (`took`).
- * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes }`:
+ * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes, completeAt }`:
  *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
  *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC (0 with `heap: false`:
  *   the GC stalls the nodes, so the convergence poll skips it), and the connections open in this
  *   process (accepted by its nodes, and pooled by its pool), SWIM's counters summed over its nodes, the
- *   CPU seconds the process used so far and its node count.
+ *   CPU seconds the process used so far, its node count, and `completeAt`: when every node here
+ *   knows every other node of the swarm (`start`'s `swarm`), the latest moment one of them came to
+ *   (epoch ms, as the nodes noted it), else null.
  * - `arm { ids }`: takes what each node here holds about each of `ids` (the kill's diagnostics,
  *   before the kill), answers `armed`.
  * - `watch { ids }`: answers `gone { at, lagMax, cpu }` once every node here saw every one of `ids`
@@ -394,8 +396,8 @@ async function handle(command: WorkerCommand): Promise<void> {
       const heapUsed = command.heap === false ? 0 : heap();
       if (command.heap !== false) writeSnapshot(workerName, `status-${++snapshots}`);
       // Every node here knows every other: since when (the latest of the nodes' moments, on their own clocks, not this answer's).
-      const completeAt = completeAtAll(known);
-      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heapUsed, connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)), cpu: cpuSeconds(), nodes: nodes.length, completeAt });
+      const allSince = completeAtAll(known);
+      answer({ type: "status", minKnown: Math.min(...known), maxKnown: Math.max(...known), calls, offline, heap: heapUsed, connections, swim: sumSwim(nodes.map((n) => n.membership.stats.swim)), cpu: cpuSeconds(), nodes: nodes.length, completeAt: allSince });
       return;
     }
     case "census": {
