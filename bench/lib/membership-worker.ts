@@ -3,14 +3,15 @@
  * the swarm's nodes on loopback and answers its parent's commands over Bun's IPC channel.
  *
  * Commands (`{ type, ... }` in, one answer each):
- * - `start { count, seeds, options, warm?, swarm? }`: make `count` nodes (`swarm`: the swarm's size, for `completeAt`) (sharing one pool, so that the process
+ * - `start { count, seeds, options, warm?, swarm? }`: make `count` nodes (sharing one pool, so that the process
  *   keeps one connection per peer, as N machines would each keep theirs; the seeds are kept for
  *   `join`, not given to the nodes, which would join them in the background), start them, and answer
  *   `started { ids, ports, heap, cpu }` (heap after a full GC, bytes: the baseline for memory per peer;
  *   CPU seconds used so far). With `warm` (`--warm-baseline`), the process first runs a small swarm
  *   of its own ({@link warmUp}) and stops it, so that the baseline holds the code the nodes compile
  *   as they join and gossip (bytecode and compiled code are heap too: about 2.7 MB in a worker of
- *   50 nodes at 200, 270 bytes per known peer there, none of it per peer).
+ *   50 nodes at 200, 270 bytes per known peer there, none of it per peer). `swarm`: the swarm's
+ *   size, for `status`'s `completeAt`.
  * - `join`: join every node through the seeds at once (or paced: `rate` joins a second over the
  *   swarm, this worker being `index` of `processes`); answers `joined { at }` (wall clock ms)
  *   once every join returned, the CPU seconds used so far, and each node's `join()` in seconds (`took`).
