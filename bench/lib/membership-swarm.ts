@@ -34,7 +34,8 @@ export interface SwarmResult {
   joinSpread: Spread;
   /**
    * From the last join's return until every node knew every other (the latest moment a node's
-   * table came to hold every other, as the nodes noted it); null if not within the limit.
+   * table came to hold every other, as the nodes noted it; 0 when that came before the last
+   * join's return); null if not within the limit.
    */
   allKnowAll: number | null;
   /** The same until the bench's poll saw it (later by the workers' event-loop lateness and the poll's 100 ms interval; the figure before Dec 3, s28). */
@@ -337,7 +338,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
         // saw it (`allKnowAllPolled`) comes later by the workers' event-loop lateness and its interval.
         allKnowAllPolled = (Date.now() - lastJoin) / 1000;
         const at = [seedCompleteAt, ...all.map((s) => s.completeAt ?? Number.NaN)];
-        allKnowAll = at.some((t) => Number.isNaN(t)) ? allKnowAllPolled : (Math.max(...at) - lastJoin) / 1000;
+        // 0 when every node knew every other before the last `join()` returned (its push-pull answered, the rest knew it).
+        allKnowAll = at.some((t) => Number.isNaN(t)) ? allKnowAllPolled : Math.max(0, Math.max(...at) - lastJoin) / 1000;
         break;
       }
       await trace?.maybe();
