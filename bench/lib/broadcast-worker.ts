@@ -106,7 +106,7 @@ function itemCounts(): { received: number; duplicates: number; batches: number; 
 }
 let onComplete: (() => void) | null = null;
 
-let threadsMark = threadCpu();
+let threadsMark = process.env.BENCH_THREADS ? threadCpu() : new Map<string, number>(); // read only when asked for (`BENCH_THREADS=1`)
 
 function answer(message: BroadcastAnswer): void {
   process.send?.(message);

@@ -527,10 +527,11 @@ export class MemberList {
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number, arrived?: PackedUpdate): void {
     if (previous !== m.state) m.since = this.#ports.now();
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
-    // The gone ids: a member gone here goes in; one back out (one learnt anew is looked for only while any is held: forgetting a member takes its id out).
+    // The gone ids: a member gone here goes in; one back out. (A member new to the list is in none:
+    // the one way out of the list, forgetting in #reshuffle, takes its id out too.)
     if (isGone(m.state)) {
       if (previous === null || !isGone(previous)) this.#gone.add(m.id);
-    } else if (previous === null ? this.#gone.size !== 0 : isGone(previous)) this.#gone.delete(m.id);
+    } else if (previous !== null && isGone(previous)) this.#gone.delete(m.id);
     m.version = ++this.version;
     if (previous === null) this.slots.add(m);
     else this.slots.set(m);
