@@ -114,6 +114,9 @@ const MASS_RELAYED_DEATH_TRANSMITS = 6;
 /** Deaths taken within {@link RESEND_WINDOW} probe intervals from which a failure counts as a mass one (see {@link MASS_RELAYED_DEATH_TRANSMITS}). */
 const MASS_FAILURE = 16;
 
+/** Scratch for {@link SwimCore}'s `#resend`: empty but while it runs (synchronously). */
+const CARRIED_IDS = new Set<string>();
+
 /** The caps {@link SwimCore} gives relayed news (see `MemberList.applyRelayed`), and those in a mass failure. */
 const RELAY_CAPS: RelayCaps = Object.freeze({ newcomer: RELAYED_NEWCOMER_TRANSMITS, death: Number.POSITIVE_INFINITY });
 const MASS_FAILURE_RELAY_CAPS: RelayCaps = Object.freeze({ newcomer: RELAYED_NEWCOMER_TRANSMITS, death: MASS_RELAYED_DEATH_TRANSMITS });
@@ -599,11 +602,19 @@ export class SwimCore {
     if (filter === undefined || !lean || answer.kind === "push_pull") return answer;
     const ids = this.#list.recent.missing(filter, this.#ports.now() - RESEND_WINDOW * this.config.probeInterval, MAX_RESENT);
     if (ids.length === 0) return answer;
-    const carried = new Set(answer.updates.map((u) => u.id));
+    // The ids the answer carries already, in one set for the process (filled and emptied here, in
+    // one go): a set made for each answer was 3% of a survivor's CPU over a 1,000-node kill, its
+    // table fresh each time and the answers' piggybacks 100 updates long.
+    const carried = CARRIED_IDS;
     const added: MemberUpdate[] = [];
-    for (const id of ids) {
-      const m = this.#list.members.get(id);
-      if (m?.state === "dead" && id !== from && !carried.has(id)) added.push(this.#list.update(m));
+    try {
+      for (const u of answer.updates) carried.add(u.id);
+      for (const id of ids) {
+        const m = this.#list.members.get(id);
+        if (m?.state === "dead" && id !== from && !carried.has(id)) added.push(this.#list.update(m));
+      }
+    } finally {
+      carried.clear();
     }
     if (added.length === 0) return answer;
     this.#counters.deathsResent += added.length;
