@@ -29,6 +29,9 @@
  * over the processes; by default every node joins at once). `--steady S` sets the swarm's steady window (default 60 s, 2 s quick); `--swarm-only` skips the
  * one-process scenarios; `--sizes 50,200` and `--modes gossip` pick the swarms; `--peer-timeout S`
  * runs the swarms with another peer timeout than 4 s (a different scenario: report it as such);
+ * `--layout 375,374,250` sets the worker processes' node counts for the swarms of that size (they
+ * add up to N - 1, the seed being this process's; the last process is the one killed), for every
+ * size with `--layout 375,374,250@1000`; by default N - 1 spread evenly over 4 workers;
  * `--warm-baseline` has each worker run and stop a small swarm of its own before it makes its
  * nodes, so that their baseline holds the code compiled while joining, which the heap per known
  * peer counts otherwise (the title says which; the warm-up also makes the joins run warmed code:
@@ -38,7 +41,7 @@
  * file): `BENCH_KILL_PROF=<dir>` over the kill (`kill-<worker>.txt`), `BENCH_STEADY_PROF=<dir>`
  * over the steady window (`steady-<worker>.txt`).
  *
- * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--join-rate 25]`
+ * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--join-rate 25] [--layout 375,374,250]`
  *
  * @module
  */
@@ -188,6 +191,23 @@ export async function runMembershipBench(): Promise<{ results: MembershipResult[
   return { results, summary };
 }
 
+/**
+ * `--layout A,B,C[@N]`: the workers' node counts for a swarm of N (default: of the counts' sum plus
+ * the seed), or undefined for an even spread over the scenario's processes.
+ */
+function layoutFor(n: number): number[] | undefined {
+  const spec = flag("layout");
+  if (spec === undefined) return undefined;
+  const [counts, size] = spec.split("@");
+  const layout = counts!.split(",").map(Number);
+  if (layout.length === 0 || layout.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--layout ${spec}: node counts a process, as 375,374,250`);
+  const total = layout.reduce((a, b) => a + b, 0);
+  const forSize = size === undefined ? total + 1 : Number(size);
+  if (forSize !== n) return undefined;
+  if (total !== n - 1) throw new Error(`--layout ${spec}: the counts add up to ${total}, not ${n - 1} (N less the seed)`);
+  return layout;
+}
+
 /** Run the swarm scenarios (processes on loopback): print their table; returns the results and summary rows. */
 export async function runSwarmBench(steadySeconds: number): Promise<{ results: SwarmResult[]; summary: SummaryRow[] }> {
   const results: SwarmResult[] = [];
@@ -199,7 +219,7 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
   // rather than all at once.
   const joinRate = Number(flag("join-rate") ?? 0);
   for (const [mode, n, processes] of swarmScenarios()) {
-    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm, joinRate);
+    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm, joinRate, layoutFor(n));
     results.push(r);
     console.error(`swarm ${mode} ${n}: ${JSON.stringify(r)}`); // progress: the table comes at the end
   }

@@ -19,6 +19,8 @@ export interface SwarmResult {
   mode: SwarmMode;
   nodes: number;
   processes: number;
+  /** The worker processes' node counts (the last one's killed; the seed's process not counted). */
+  layout: number[];
   heartbeatInterval: number;
   peerTimeout: number;
   /** Joins a second over the swarm (`--join-rate`), or 0: every node's `join()` at once. */
@@ -303,8 +305,31 @@ class Trace {
   }
 }
 
+/**
+ * The paced join's order: for each worker, the place in the swarm's sequence of joins of each of
+ * its nodes (0 first), the workers interleaved in proportion to their sizes (with equal sizes, one
+ * node of each in turn), so that every process joins nodes throughout the join.
+ */
+export function joinSlots(sizes: readonly number[]): number[][] {
+  const slots = sizes.map(() => [] as number[]);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  for (let at = 0; at < total; at++) {
+    // The worker furthest behind its share of the joins so far (the first such on a tie).
+    let pick = -1;
+    let behind = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < sizes.length; i++) {
+      if (slots[i]!.length >= sizes[i]!) continue;
+      const lag = ((at + 1) * sizes[i]!) / total - slots[i]!.length;
+      if (lag > behind + 1e-9) (behind = lag), (pick = i);
+    }
+    slots[pick]!.push(at);
+  }
+  return slots;
+}
+
 /** Measure one swarm: `n` nodes (the seed here, the rest over `processes` workers). */
-export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false, joinRate = 0): Promise<SwarmResult> {
+export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false, joinRate = 0, layout?: readonly number[]): Promise<SwarmResult> {
+  if (layout) processes = layout.length;
   const options: Partial<NodeOptions> = { swarm: "bench", heartbeatInterval, peerTimeout, membership: mode };
   const seed = new Node({ ...options, bind: "127.0.0.1", name: "seed" });
   let seedOffline = 0;
@@ -315,13 +340,15 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
   await seed.start();
   const workers = Array.from({ length: processes }, () => new Worker());
   try {
-    const share = (i: number) => Math.floor((n - 1) / processes) + (i < (n - 1) % processes ? 1 : 0);
+    // `layout`: each worker's node count (the last one's are killed); else n - 1 spread evenly.
+    const share = (i: number) => layout?.[i] ?? Math.floor((n - 1) / processes) + (i < (n - 1) % processes ? 1 : 0);
+    const slots = joinSlots(Array.from({ length: processes }, (_, i) => share(i)));
     const started = await Promise.all(
       workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}`, warm, swarm: n }, "started")),
     );
     const joinStart = Date.now();
     const seedCpu0 = process.cpuUsage();
-    const joined = await Promise.all(workers.map((w, index) => w.ask({ type: "join", rate: joinRate, index, processes }, "joined", joinRate > 0 ? 120 + n / joinRate : undefined)));
+    const joined = await Promise.all(workers.map((w, index) => w.ask({ type: "join", rate: joinRate, slots: slots[index] }, "joined", joinRate > 0 ? 120 + n / joinRate : undefined)));
     const lastJoin = Math.max(...joined.map((j) => j.at));
     const seedCpu = process.cpuUsage(seedCpu0);
     const joinCpu = { seed: (seedCpu.user + seedCpu.system) / 1e6, workers: joined.reduce((sum, j, i) => sum + j.cpu - started[i]!.cpu, 0) };
@@ -414,6 +441,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       mode,
       nodes: n,
       processes,
+      layout: started.map((st) => st.ids.length),
       heartbeatInterval,
       peerTimeout,
       joinRate,

@@ -13,7 +13,7 @@
  *   50 nodes at 200, 270 bytes per known peer there, none of it per peer). `swarm`: the swarm's
  *   size, for `status`'s `completeAt`.
  * - `join`: join every node through the seeds at once (or paced: `rate` joins a second over the
- *   swarm, this worker being `index` of `processes`); answers `joined { at }` (wall clock ms)
+ *   swarm, each node at its place in the swarm's joins, `slots`); answers `joined { at }` (wall clock ms)
  *   once every join returned, the CPU seconds used so far, and each node's `join()` in seconds (`took`).
  * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes, completeAt }`:
  *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
@@ -77,7 +77,7 @@ import { threadCpu, threadCpuSince } from "./thread-cpu.ts";
 /** What the parent sends. */
 export type WorkerCommand =
   | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean; swarm?: number }
-  | { type: "join"; rate?: number; index?: number; processes?: number }
+  | { type: "join"; rate?: number; slots?: number[] }
   | { type: "status"; heap?: boolean; steady?: "start" | "stop" }
   | { type: "arm"; ids: string[] }
   | { type: "watch"; ids: string[] }
@@ -366,10 +366,10 @@ async function handle(command: WorkerCommand): Promise<void> {
         }, 2000).unref();
       }
       // Paced (`rate` joins a second over the whole swarm): this worker's k-th node starts its join
-      // at (k * processes + index) / rate seconds, so the workers' joins interleave. `took` is each
-      // join's own length, from its start.
-      const { rate = 0, index = 0, processes = 1 } = command;
-      const startAt = (k: number) => (rate > 0 ? start + ((k * processes + index) / rate) * 1000 : start);
+      // at slots[k] / rate seconds, its place in the swarm's joins (`joinSlots`: the workers'
+      // joins interleave). `took` is each join's own length, from its start.
+      const { rate = 0, slots = [] } = command;
+      const startAt = (k: number) => (rate > 0 ? start + ((slots[k] ?? k) / rate) * 1000 : start);
       await Promise.all(
         nodes.map(async (n, k) => {
           const wait = startAt(k) - Date.now();
@@ -486,24 +486,40 @@ async function handle(command: WorkerCommand): Promise<void> {
       // the stages of each pair (first suspicion, verdict, whose) to tell detection from spreading.
       const times: number[] = [];
       const pairs: DetectionPair[] = [];
-      // Pairs as their offline came, completed when the watch ends: an offline event's listener
-      // looks nothing up (the member's record, what its node held at the kill), each lookup a
-      // cache miss in a heap of 250 nodes (the listener was 2 to 3% of a survivor's CPU over the kill).
-      const offlines: Array<{ pair: DetectionPair; node: Node; held: Map<string, HeldAtKill> }> = [];
+      // Pairs as their offline came, in flat arrays (the node's and the killed id's indexes, the
+      // times, the node's counters then), made into records when the watch ends: an offline
+      // event's listener looks nothing up (the member's record, what its node held at the kill)
+      // and makes no object, each a cache miss or an allocation in a heap of 250 nodes (the
+      // listener was 2 to 3% of a survivor's CPU over the kill with lookups, 2.7% with a record
+      // an event).
+      const capacity = nodes.length * killed.length;
+      const offlines = { count: 0, node: new Int32Array(capacity), id: new Int32Array(capacity), at: new Float64Array(capacity), suspect: new Float64Array(capacity), doubts: new Int32Array(capacity), awareness: new Int8Array(capacity), traces: [] as Array<Partial<PairTrace>> };
       const complete = () => {
-        for (const { pair, node, held } of offlines) {
+        for (let k = 0; k < offlines.count; k++) {
+          const node = nodes[offlines.node[k]!]!;
+          const id = killed[offlines.id[k]!]!;
+          const held = atKill.get(node.id);
           // The member's record as SWIM holds it now: a death's copies never change it once held (nor its author).
-          const member = node.membership.gossip?.core?.member(pair.id);
-          const was = held.get(pair.id);
-          pair.own = member?.from === node.id;
-          pair.swim = member?.state ?? "none";
-          pair.newer = (was?.incarnation ?? 0) - (lowest.get(pair.id) ?? 0);
-          pair.heardAgo = was?.heard === undefined ? null : Math.round((killAt - was.heard) * 100) / 100;
-          pair.ownedAtKill = was?.owned ?? false;
-          pair.stateAtKill = was?.state ?? "none";
-          pairs.push(pair);
+          const member = node.membership.gossip?.core?.member(id);
+          const was = held?.get(id);
+          const suspect = offlines.suspect[k]!;
+          pairs.push({
+            id,
+            suspect: suspect > 0 ? suspect : null,
+            offline: offlines.at[k]!,
+            own: member?.from === node.id,
+            node: node.id,
+            swim: member?.state ?? "none",
+            doubts: offlines.doubts[k]!,
+            awareness: offlines.awareness[k]!,
+            newer: (was?.incarnation ?? 0) - (lowest.get(id) ?? 0),
+            heardAgo: was?.heard === undefined ? null : Math.round((killAt - was.heard) * 100) / 100,
+            ownedAtKill: was?.owned ?? false,
+            stateAtKill: was?.state ?? "none",
+            ...(trace ? { trace: offlines.traces[k] ?? {} } : {}),
+          });
         }
-        offlines.length = 0;
+        offlines.count = 0;
       };
       const swimAtKill = sumSwim(nodes.map((n) => n.membership.stats.swim));
       const cpuAtKill = cpuSeconds();
@@ -552,15 +568,15 @@ async function handle(command: WorkerCommand): Promise<void> {
         };
         answer({ type: "gone", at: stuck.length > 0 ? Date.now() : lastAt, lagMax, cpu, ...(stuck.length > 0 ? { stuckPairs: stuck.length } : {}) });
       };
-      for (const node of nodes) {
+      nodes.forEach((node, nodeIndex) => {
         const waiting = awaited.get(node.id)!;
         killed.forEach((id, i) => {
           if (!node.membership.table.has(id)) (waiting.flags[i] = 0), waiting.count--;
         });
         if (waiting.count === 0) pending.delete(node.id);
-        const suspected = new Map<string, number>();
+        // When the node first suspected each killed id (epoch ms), by the id's index; 0: never.
+        const suspected = new Float64Array(killed.length);
         const doubtedAtKill = node.membership.stats.swim?.deathsDoubted ?? 0;
-        const held = atKill.get(node.id) ?? new Map<string, HeldAtKill>();
         // The node's SWIM counters, read again at most every 50 ms: a read copies some 45 of them,
         // and once per offline event it was 5 to 6% of a surviving worker's CPU over the kill.
         let statsAt = Number.NEGATIVE_INFINITY;
@@ -572,7 +588,8 @@ async function handle(command: WorkerCommand): Promise<void> {
         };
         offs.push(
           node.on("peer.suspect", (peer) => {
-            if (awaits(node.id, peer.id) && !suspected.has(peer.id)) suspected.set(peer.id, Date.now());
+            const i = indexOf.get(peer.id);
+            if (i !== undefined && waiting.flags[i] === 1 && suspected[i] === 0) suspected[i] = Date.now();
           }),
         );
         offs.push(
@@ -586,13 +603,20 @@ async function handle(command: WorkerCommand): Promise<void> {
             lastAt = at;
             const stats = swimStats();
             // What needs a lookup (the member's record, what the node held at the kill) is read when the watch ends (see `complete`).
-            offlines.push({ pair: { id: peer.id, suspect: suspected.get(peer.id) ?? null, offline: at, own: false, node: node.id, swim: "none", doubts: (stats?.deathsDoubted ?? 0) - doubtedAtKill, awareness: stats?.awareness ?? 0, newer: 0, heardAgo: null, ownedAtKill: false, stateAtKill: "none", ...(trace ? { trace: trace.copies(node.id, peer.id) ?? {} } : {}) }, node, held });
+            const k = offlines.count++;
+            offlines.node[k] = nodeIndex;
+            offlines.id[k] = i;
+            offlines.at[k] = at;
+            offlines.suspect[k] = suspected[i]!;
+            offlines.doubts[k] = (stats?.deathsDoubted ?? 0) - doubtedAtKill;
+            offlines.awareness[k] = stats?.awareness ?? 0;
+            if (trace) offlines.traces[k] = trace.copies(node.id, peer.id) ?? {};
             if (waiting.count > 0) return;
             pending.delete(node.id);
             done();
           }),
         );
-      }
+      });
       done();
       return;
     }

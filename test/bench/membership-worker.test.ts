@@ -5,7 +5,7 @@
  * joined at once, before the paced joins began.
  */
 import { afterEach, expect, test } from "bun:test";
-import { Worker as BenchWorker } from "../../bench/lib/membership-swarm.ts";
+import { Worker as BenchWorker, joinSlots } from "../../bench/lib/membership-swarm.ts";
 import { Node } from "../../src/index.ts";
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -30,7 +30,7 @@ test("membership bench worker - started nodes stay unjoined until the join comma
   expect(before.maxKnown).toBe(0);
   expect(seed.membership.table.size).toBe(0);
 
-  await worker.ask({ type: "join", rate: 0, index: 0, processes: 1 }, "joined", 20);
+  await worker.ask({ type: "join", rate: 0 }, "joined", 20);
   const limit = Date.now() + 10_000;
   let after = await worker.ask({ type: "status", heap: false }, "status", 20);
   while (after.minKnown !== 3 && Date.now() < limit) {
@@ -41,3 +41,23 @@ test("membership bench worker - started nodes stay unjoined until the join comma
   expect(after.minKnown).toBe(3);
   expect(seed.membership.table.size).toBe(3);
 }, 30_000);
+
+test("the paced join interleaves the workers in proportion to their sizes", () => {
+  // Equal sizes: one node of each in turn, as before layouts.
+  expect(joinSlots([2, 2, 2])).toEqual([
+    [0, 3],
+    [1, 4],
+    [2, 5],
+  ]);
+  // 375, 374 and 250: every place taken once, each worker's places spread over the whole join.
+  const slots = joinSlots([375, 374, 250]);
+  expect(slots.map((s) => s.length)).toEqual([375, 374, 250]);
+  expect(new Set(slots.flat()).size).toBe(999);
+  expect(Math.max(...slots.flat())).toBe(998);
+  for (const s of slots) {
+    expect(s[0]!).toBeLessThan(3);
+    expect(s[s.length - 1]!).toBeGreaterThan(995);
+    // No gap longer than five places (the smallest worker takes one place in four): at 25 joins a second, a join every 0.2 s at least.
+    for (let i = 1; i < s.length; i++) expect(s[i]! - s[i - 1]!).toBeLessThanOrEqual(5);
+  }
+});
