@@ -29,9 +29,9 @@
  * over the processes; by default every node joins at once). `--steady S` sets the swarm's steady window (default 60 s, 2 s quick); `--swarm-only` skips the
  * one-process scenarios; `--sizes 50,200` and `--modes gossip` pick the swarms; `--peer-timeout S`
  * runs the swarms with another peer timeout than 4 s (a different scenario: report it as such);
- * `--layout 375,374,250` sets the worker processes' node counts for the swarms of that size (they
- * add up to N - 1, the seed being this process's; the last process is the one killed), for every
- * size with `--layout 375,374,250@1000`; by default N - 1 spread evenly over 4 workers;
+ * `--layout 375,374,250` sets the worker processes' node counts for the swarm of N nodes, N their
+ * sum plus the seed (this process's node; `@N` names it: `375,374,250@1000`); the last process is
+ * the one killed; by default N - 1 spread evenly over 4 workers;
  * `--warm-baseline` has each worker run and stop a small swarm of its own before it makes its
  * nodes, so that their baseline holds the code compiled while joining, which the heap per known
  * peer counts otherwise (the title says which; the warm-up also makes the joins run warmed code:
@@ -192,20 +192,25 @@ export async function runMembershipBench(): Promise<{ results: MembershipResult[
 }
 
 /**
- * `--layout A,B,C[@N]`: the workers' node counts for a swarm of N (default: of the counts' sum plus
- * the seed), or undefined for an even spread over the scenario's processes.
+ * `--layout A,B,C[@N]`: the workers' node counts for the swarm of N nodes (by default the one of
+ * the counts' sum plus the seed); null without the flag. A layout that fits none of the run's
+ * swarms is a mistake: one line saying so, and the run stops.
  */
-function layoutFor(n: number): number[] | undefined {
+function parseLayout(sizes: readonly number[]): { size: number; counts: number[] } | null {
   const spec = flag("layout");
-  if (spec === undefined) return undefined;
-  const [counts, size] = spec.split("@");
-  const layout = counts!.split(",").map(Number);
-  if (layout.length === 0 || layout.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--layout ${spec}: node counts a process, as 375,374,250`);
-  const total = layout.reduce((a, b) => a + b, 0);
-  const forSize = size === undefined ? total + 1 : Number(size);
-  if (forSize !== n) return undefined;
-  if (total !== n - 1) throw new Error(`--layout ${spec}: the counts add up to ${total}, not ${n - 1} (N less the seed)`);
-  return layout;
+  if (spec === undefined) return null;
+  const stop = (why: string): never => {
+    console.error(`--layout ${spec}: ${why}`);
+    process.exit(2);
+  };
+  const [list, named] = spec.split("@");
+  const counts = list!.split(",").map(Number);
+  if (counts.some((c) => !Number.isInteger(c) || c < 1)) stop("give each worker process's node count, as 375,374,250 (the last process is the one killed)");
+  const total = counts.reduce((a, b) => a + b, 0);
+  const size = named === undefined ? total + 1 : Number(named);
+  if (!sizes.includes(size)) stop(`it is for a swarm of ${size} nodes, and this run's are ${sizes.join(", ")} (--sizes)`);
+  if (total !== size - 1) stop(`the counts add up to ${total}; a swarm of ${size} needs ${size - 1} (the seed is the bench's own node)`);
+  return { size, counts };
 }
 
 /** Run the swarm scenarios (processes on loopback): print their table; returns the results and summary rows. */
@@ -218,8 +223,10 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
   // `--join-rate R`: the nodes join at R a second over the swarm (interleaved over the processes)
   // rather than all at once.
   const joinRate = Number(flag("join-rate") ?? 0);
-  for (const [mode, n, processes] of swarmScenarios()) {
-    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm, joinRate, layoutFor(n));
+  const scenarios = swarmScenarios();
+  const layout = parseLayout(scenarios.map(([, n]) => n));
+  for (const [mode, n, processes] of scenarios) {
+    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm, joinRate, layout?.size === n ? layout.counts : undefined);
     results.push(r);
     console.error(`swarm ${mode} ${n}: ${JSON.stringify(r)}`); // progress: the table comes at the end
   }
