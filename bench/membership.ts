@@ -39,7 +39,8 @@
  *
  * Profiles (JSC's sampling profiler, `lib/membership-kill-profile.ts`; each worker writes its own
  * file): `BENCH_KILL_PROF=<dir>` over the kill (`kill-<worker>.txt`), `BENCH_STEADY_PROF=<dir>`
- * over the steady window (`steady-<worker>.txt`).
+ * over the steady window (`steady-<worker>.txt`), `BENCH_JOIN_PROF=<dir>` over each worker's joins
+ * (`join-<worker>.txt`); `BENCH_PROF_RAW=1` adds every trace (`<file>.json`).
  *
  * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--join-rate 25] [--layout 375,374,250]`
  *

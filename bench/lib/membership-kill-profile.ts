@@ -5,7 +5,8 @@
  * killed node is offline at all its nodes. Writes `<dir>/kill-<worker>.txt`: the functions with the
  * most samples, by self and by inclusive count (a function counted once per sample however deep it
  * recurs), and the hottest stacks three frames deep (a function with its two callers). A profile
- * of the whole run (`--cpu-prof`) is dominated by the join.
+ * of the whole run (`--cpu-prof`) is dominated by the join. With `BENCH_PROF_RAW=1` it also writes
+ * every trace (`<file>.json`: each an array of frame labels, the sampled function first).
  *
  * @module
  */
@@ -49,6 +50,8 @@ export function profileKill(dir: string, worker: string, file = `kill-${worker}.
         .join("\n");
     mkdirSync(dir, { recursive: true });
     const path = join(dir, file);
+    // `BENCH_PROF_RAW=1`: every trace too, its frames' labels top first (`<file>.json`), to split a function's samples by callee.
+    if (process.env.BENCH_PROF_RAW === "1") writeFileSync(`${path}.json`, JSON.stringify(traces.map((t) => t.frames.map(label))));
     writeFileSync(path, `${total} samples over ${((performance.now() - started) / 1000).toFixed(1)} s\n\n## self\n${rows(self)}\n\n## inclusive\n${rows(inclusive)}\n\n## self, with its two callers\n${rows(callers)}\n`);
     return path;
   };

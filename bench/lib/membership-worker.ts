@@ -370,6 +370,8 @@ async function handle(command: WorkerCommand): Promise<void> {
       // joins interleave). `took` is each join's own length, from its start.
       const { rate = 0, slots = [] } = command;
       const startAt = (k: number) => (rate > 0 ? start + ((slots[k] ?? k) / rate) * 1000 : start);
+      // `BENCH_JOIN_PROF=<dir>`: this worker's CPU profile over its joins (`join-<worker>.txt`), until the last returned.
+      const joinProfile = process.env.BENCH_JOIN_PROF ? profileKill(process.env.BENCH_JOIN_PROF, workerName, `join-${workerName}.txt`) : null;
       await Promise.all(
         nodes.map(async (n, k) => {
           const wait = startAt(k) - Date.now();
@@ -378,6 +380,7 @@ async function handle(command: WorkerCommand): Promise<void> {
           joinedAt[n.id] = Date.now();
         }),
       );
+      joinProfile?.();
       answer({ type: "joined", at: Date.now(), cpu: cpuSeconds(), took: nodes.map((n, k) => (joinedAt[n.id]! - startAt(k)) / 1000) });
       return;
     }

@@ -53,3 +53,21 @@ test("membership - bench quick swarm with --warm-baseline: the workers warm up f
   expect(typeof s.heapPerKnownPeer).toBe("number");
   expect(s.killed).toBe(14);
 }, 120_000);
+
+test("membership - bench quick swarm with --layout: the workers hold the counts given, the last one's nodes are the ones killed; a layout for no swarm of the run is one line", async () => {
+  const { code, out } = await bench.run(["bench/membership.ts", "--swarm-only", "--layout", "19,10", "--join-rate", "15"], 100_000);
+  expect(code, out).toBe(0);
+  const result = JSON.parse(readFileSync(join(outDir, "membership.json"), "utf8"));
+  expect(result.swarm).toHaveLength(1);
+  const [s] = result.swarm;
+  expect(s.layout).toEqual([19, 10]);
+  expect(s.processes).toBe(2);
+  expect(s.killed).toBe(10);
+  expect(s.offlineEverywhere).toBeGreaterThan(0);
+  expect(s.allKnowAll).toBeGreaterThanOrEqual(0);
+
+  const wrong = await bench.run(["bench/membership.ts", "--swarm-only", "--layout", "20,10"], 30_000);
+  expect(wrong.code).toBe(2);
+  expect(wrong.out.trim().split("\n").filter((line) => line.includes("--layout"))).toEqual(["--layout 20,10: it is for a swarm of 31 nodes, and this run's are 30 (--sizes)"]);
+  expect(wrong.out).not.toContain("    at ");
+}, 150_000);
