@@ -329,7 +329,8 @@ export function joinSlots(sizes: readonly number[]): number[][] {
 
 /** Measure one swarm: `n` nodes (the seed here, the rest over `processes` workers). */
 export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false, joinRate = 0, layout?: readonly number[]): Promise<SwarmResult> {
-  if (layout) processes = layout.length;
+  // Each worker's node count: `layout` (the last one's are killed), else n - 1 spread evenly over `processes`.
+  const counts = layout ? [...layout] : Array.from({ length: processes }, (_, i) => Math.floor((n - 1) / processes) + (i < (n - 1) % processes ? 1 : 0));
   const options: Partial<NodeOptions> = { swarm: "bench", heartbeatInterval, peerTimeout, membership: mode };
   const seed = new Node({ ...options, bind: "127.0.0.1", name: "seed" });
   let seedOffline = 0;
@@ -338,13 +339,11 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
   let seedCompleteAt = Number.NaN;
   seed.on("peer.joined", () => void (seed.membership.table.size === n - 1 && (seedCompleteAt = Date.now())));
   await seed.start();
-  const workers = Array.from({ length: processes }, () => new Worker());
+  const workers = counts.map(() => new Worker());
   try {
-    // `layout`: each worker's node count (the last one's are killed); else n - 1 spread evenly.
-    const share = (i: number) => layout?.[i] ?? Math.floor((n - 1) / processes) + (i < (n - 1) % processes ? 1 : 0);
-    const slots = joinSlots(Array.from({ length: processes }, (_, i) => share(i)));
+    const slots = joinSlots(counts);
     const started = await Promise.all(
-      workers.map((w, i) => w.ask({ type: "start", count: share(i), seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}`, warm, swarm: n }, "started")),
+      workers.map((w, i) => w.ask({ type: "start", count: counts[i]!, seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}`, warm, swarm: n }, "started")),
     );
     const joinStart = Date.now();
     const seedCpu0 = process.cpuUsage();
@@ -440,8 +439,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     return {
       mode,
       nodes: n,
-      processes,
-      layout: started.map((st) => st.ids.length),
+      processes: counts.length,
+      layout: counts,
       heartbeatInterval,
       peerTimeout,
       joinRate,

@@ -335,6 +335,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       seeds = command.seeds;
       if (command.warm) await warmUp(command.options, command.name);
       pool = new Pool({ maxConnections: 0, transport: process.env.BENCH_CENSUS === "1" ? countingTransport : undefined });
+      swarmOthers = (command.swarm ?? 0) - 1;
       for (let i = 0; i < command.count; i++) {
         // No seeds yet: a started node joins the seeds it was made with in the background (its
         // first rejoin round, a heartbeat interval after the start), so every node would join at
@@ -342,9 +343,7 @@ async function handle(command: WorkerCommand): Promise<void> {
         const node = new Node({ ...command.options, bind: "127.0.0.1", name: `${command.name}-${i}`, pool: pool ?? undefined });
         node.on("peer.offline", () => void offline++);
         // When this node came to know every other (the last time its table filled: see `status`).
-        const index = i;
-        swarmOthers = (command.swarm ?? 0) - 1;
-        if (swarmOthers > 0) node.on("peer.joined", () => void (node.membership.table.size === swarmOthers && (completeAt[index] = Date.now())));
+        if (swarmOthers > 0) node.on("peer.joined", () => void (node.membership.table.size === swarmOthers && (completeAt[i] = Date.now())));
         await node.start();
         nodes.push(node);
       }
