@@ -119,7 +119,7 @@ export type { ClientOptions, RequestOptions, KeywordArguments } from "./rpc/clie
 export type { CallContext, Endpoint, EndpointOptions, Handler } from "./rpc/endpoints.ts";
 export type { RemoteAddress } from "./wire/protocol.ts";
 export type { Kwargs } from "./wire/messages.ts";
-export type { PoolOptions } from "./transport/pool.ts";
+export type { DroppedListener, PoolOptions } from "./transport/pool.ts";
 export type { PeerMode } from "./transport/peer-channel.ts";
 export type { Transport, SocketLike, SocketHandler, OpenHandler, DialOptions, ServeOptions, ServerHandle } from "./transport/socket.ts";
 export type { MemoryNetworkOptions } from "./transport/memory-transport.ts";

@@ -240,6 +240,7 @@ export class Node {
         // the pool's idle timeout closes it once nobody uses it. Without a release, membership
         // does not look for other peers at that address either (a walk over the whole table).
         release: this.ownsPool ? (host, port) => void this.pool.release(host, port) : undefined,
+        watchDropped: (listener) => this.pool.onDropped(listener),
       },
       // A closed swarm's node advertises over mDNS only what discovery needs.
       this.keyring && options.mdns ? { ...options, mdns: { ...(options.mdns === true ? {} : options.mdns), closed: true } } : options,

@@ -42,7 +42,7 @@ type Target = Pick<PeerEntry, "dialHost" | "fallbackHost"> & { peer: Pick<Peer, 
 export interface GossipHost {
   /** This node's record (its meta goes into its alive updates). */
   self(): Peer;
-  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "list" | "own"> & Partial<Pick<PeerTable, "memberStore">>;
+  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "list" | "own"> & Partial<Pick<PeerTable, "memberStore" | "at">>;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
@@ -55,6 +55,11 @@ export interface GossipHost {
   heard(peer: Peer): void;
   /** SWIM suspects a peer, or a suspected peer refuted it. */
   emit(event: "peer.suspect" | "peer.alive", peer: Peer): void;
+  /**
+   * Be told when a peer closes this node's pooled connection to it unannounced (see
+   * `Pool.onDropped`); returns the function that stops it. Without it, only sends find a dead peer.
+   */
+  watchDropped?(listener: (host: string, port: number) => boolean): () => void;
 }
 
 /** Gossip options beyond membership's timing. */
@@ -99,6 +104,8 @@ export class Gossip {
   readonly #exchanges = new Map<string, Promise<boolean>>();
   /** This node's meta as last disseminated (JSON), to notice a change. */
   #metaKey: string | null = null;
+  /** Stops telling this node of dropped connections (while running). */
+  #unwatch: (() => void) | null = null;
 
   constructor(
     private readonly host: GossipHost,
@@ -164,10 +171,26 @@ export class Gossip {
       config,
     );
     this.#core.start();
+    this.#unwatch?.();
+    this.#unwatch = this.host.watchDropped?.((host, port) => this.#dropped(host, port)) ?? null;
+  }
+
+  /**
+   * The peer at `host:port` closed this node's pooled connection to it unannounced: SWIM probes
+   * it out of turn when it owns that peer (see `SwimCore.dropped`). False when this node holds no
+   * such member or cannot probe it now (a node sharing the pool may).
+   */
+  #dropped(host: string, port: number): boolean {
+    const core = this.#core;
+    if (!core?.running) return false;
+    const entry = this.host.table.at?.(host, port);
+    return entry !== undefined && this.owns(entry.id) && core.dropped(entry.id);
   }
 
   /** Stop SWIM (after {@link leave} when leaving); the owned peers go back to membership. */
   stop(): void {
+    this.#unwatch?.();
+    this.#unwatch = null;
     this.#core?.stop();
     this.#lag?.release();
     this.#lag = null;

@@ -71,6 +71,11 @@ export interface MembershipHost extends MembershipScope {
   /** Release the pool's channel of `host:port`: its peer left the table, or a probe of it failed. */
   release?(host: string, port: number): void;
   /**
+   * Be told when a peer closes a pooled connection of the node's unannounced (`Pool.onDropped`);
+   * returns the function that stops it. Gossip membership probes such a peer at once.
+   */
+  watchDropped?(listener: (host: string, port: number) => boolean): () => void;
+  /**
    * Why a member's claim about itself (carrying `sig`, or none) is not believed, or null
    * (`SignedRecords.claimRefusal`, docs/security.md). `changes`: believing it would move a known
    * peer's entry. Without it every claim is believed, as a Python node believes them.
@@ -386,6 +391,7 @@ export class Membership {
       drop: (id, probe) => void this.liveness.drop(id, probe),
       heard: (peer) => this.emit("peer.heartbeat", peer),
       emit: (event, peer) => this.emit(event, peer),
+      watchDropped: this.host.watchDropped ? (listener) => this.host.watchDropped!(listener) : undefined,
     };
   }
 

@@ -169,6 +169,17 @@ export class PeerTable {
     return this.entries.get(id);
   }
 
+  /**
+   * The entry this node dials at `host:port` (its dial host or its fallback), if any: a walk of
+   * the table, for rare events (a connection a peer dropped), not for hot paths.
+   */
+  at(host: string, port: number): PeerEntry | undefined {
+    for (const entry of this.entries.values()) {
+      if (entry.port === port && (entry.dialHost === host || entry.fallbackHost === host)) return entry;
+    }
+    return undefined;
+  }
+
   /** Every entry, in the order peers became known. */
   list(): PeerEntry[] {
     return [...this.entries.values()];

@@ -372,6 +372,8 @@ export interface SwimStats {
   deathsDoubted: number;
   /** Probes out of turn, because a send to the member was refused (nothing listens there). */
   evidenceProbes: number;
+  /** Probes out of turn, because the member closed this node's pooled connection to it unannounced ({@link SwimCore.dropped}). */
+  droppedProbes: number;
   /** Recent deaths this node added to its answers, the asker's filter not holding them (`swim-deaths.ts`). */
   deathsResent: number;
   /** Requests of nothing but this node's filter of recent deaths, made in a mass failure while its queue was empty (`SwimCore`'s pulls). */

@@ -38,7 +38,8 @@
  * exchanges full state once with a random member. Lifeguard's local health stretches
  * this node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
  * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
- * port (`isRefused`) probes that member out of turn, and a probe whose ping is refused finds it
+ * port (`isRefused`) probes that member out of turn (so does a connection the member closed
+ * unannounced, {@link SwimCore.dropped}), and a probe whose ping is refused finds it
  * dead, without a suspicion; so does any refused send to a member held suspect. A ping lost with
  * its connection (closed or reset) is sent once more. Between peers that read lean deaths
  * (`SwimPorts.readsLean`), a request carries a filter of its sender's recent deaths and the answer
@@ -142,7 +143,7 @@ const CAUGHT_UP = 2;
  */
 const ENCODED_MESSAGES = 32;
 
-/** Probes out of turn (on a refused send) under way at once, at most. */
+/** Probes out of turn (on a refused send, or a connection the member dropped) under way at once, at most. */
 const MAX_EVIDENCE_PROBES = 4;
 /**
  * Probes under way at once, at most, for a doubted death to be settled by (see `#evidence`). Such
@@ -203,7 +204,7 @@ export class SwimCore {
   readonly #sums: SumExchanges;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, deathsResent: 0, deathPulls: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, droppedProbes: 0, deathsResent: 0, deathPulls: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -683,6 +684,28 @@ export class SwimCore {
     }
     this.#counters.evidenceProbes++;
     void this.#probe(m);
+  }
+
+  /**
+   * Member `id` closed this node's pooled connection to it without a going-away (a Bun node says
+   * so before it closes one): its process most likely died. Probe it now, out of turn, as after a
+   * refused send ({@link #evidence}): a dead member's connect is refused, its verdict at once,
+   * without waiting for its turn or for another node's send; a live one (a link that broke) acks,
+   * and nothing changes. In a killed process's first moments every survivor's connections to it
+   * close together, so its members' first verdicts come in the time of one connect.
+   *
+   * @returns true when this node holds the member and has nothing more to do for it (its probe is
+   * under way, or it is not alive here); false when it does not hold it, or too many probes are
+   * under way already (another node sharing the pool may take it).
+   */
+  dropped(id: string): boolean {
+    const m = this.#list.members.get(id);
+    if (!this.#running || !m) return false;
+    if (m.state !== "alive" || this.#probed.has(id)) return true;
+    if (this.#probed.size > MAX_EVIDENCE_PROBES) return false;
+    this.#counters.droppedProbes++;
+    void this.#probe(m);
+    return true;
   }
 
   /**

@@ -58,8 +58,12 @@ export interface Pending {
 export interface ConnectionOwner {
   /** Send a request again on a fresh connection (after a going-away), settling its caller. */
   resend(p: Pending): void;
-  /** The connection takes no more requests: the server said it is going away, or it closed. */
-  lost(cc: ClientConnection): void;
+  /**
+   * The connection takes no more requests: the server said it is going away, or it closed.
+   * `dropped`: the peer closed it without a going-away (its process died, or the link broke),
+   * not this side and not after an error it named.
+   */
+  lost(cc: ClientConnection, dropped?: boolean): void;
 }
 
 /** The events of every client connection go to the {@link ClientConnection} in its state. */
@@ -258,6 +262,7 @@ export class ClientConnection {
   }
 
   destroy(): void {
+    this.closing = true;
     this.conn?.destroy();
   }
 
@@ -284,7 +289,7 @@ export class ClientConnection {
       res = msg;
     } catch (error) {
       log.warn(`undecodable response from ${this.peer}; closing the connection`, error);
-      this.conn?.destroy();
+      this.destroy();
       return;
     }
     const pending = this.pending.get(res.id);
@@ -319,7 +324,7 @@ export class ClientConnection {
       return true;
     }
     this.oversize = new FrameTooLargeError(size, this.maxFrame);
-    this.conn?.destroy();
+    this.destroy();
     return false;
   }
 
@@ -352,6 +357,7 @@ export class ClientConnection {
       if (resend) owner.resend(p);
       else p.reject(new ConnectionError(`connection to ${this.peer} closed before the request to ${p.req.endpoint} was sent`, this.peer, { endpoint: p.req.endpoint }));
     }
-    owner?.lost(this);
+    // Neither this side nor a going-away or an error answer ended it: the peer dropped it.
+    owner?.lost(this, !this.closing && !this.goingAway && this.lastError === null && this.oversize === null);
   }
 }

@@ -42,6 +42,8 @@ export interface ChannelHost {
   opened(channel: PeerChannel): void;
   /** The channel's multiplexed connection is closing or closed (told at least once per {@link opened}). */
   closed(channel: PeerChannel): void;
+  /** The peer closed the channel's multiplexed connection without a going-away (after {@link closed}). */
+  dropped?(channel: PeerChannel): void;
 }
 
 /** The features of a peer that said no hello yet: shared, frozen (a channel costs no object of its own). */
@@ -157,11 +159,12 @@ export class PeerChannel implements ConnectionOwner {
     }, p.reject);
   }
 
-  /** @internal The pooled connection takes no more requests (going away, or closed). */
-  lost(cc: ClientConnection): void {
+  /** @internal The pooled connection takes no more requests (going away, or closed; `dropped`: by the peer, unannounced). */
+  lost(cc: ClientConnection, dropped = false): void {
     if (this.shared !== cc) return;
     this.shared = null;
     this.pool.closed(this);
+    if (dropped && !this.retired) this.pool.dropped?.(this);
   }
 
   /**

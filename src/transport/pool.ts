@@ -17,6 +17,9 @@ import { IDLE_BUFFERS_MS } from "./connection.ts";
 import { bunTransport } from "./bun-transport.ts";
 import type { Transport } from "./socket.ts";
 import { ConfigError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+
+const log = createLogger("pool");
 
 /** Options of a {@link Pool}. */
 export interface PoolOptions {
@@ -39,6 +42,12 @@ export interface PoolOptions {
   transport?: Transport;
 }
 
+/**
+ * Told that the peer at `host:port` closed a pooled connection without a going-away (see
+ * {@link Pool.onDropped}); returns false when it has nothing to do with that peer.
+ */
+export type DroppedListener = (host: string, port: number) => boolean;
+
 /** {@link PoolOptions.maxConnections}'s default. */
 export const DEFAULT_MAX_CONNECTIONS = 256;
 
@@ -48,6 +57,9 @@ export class Pool implements ChannelHost {
   /** Channels whose multiplexed connection is open. */
   private readonly live = new Set<PeerChannel>();
   private evictions = 0;
+  /** {@link onDropped}'s listeners, and whose turn is next. */
+  private droppedListeners: DroppedListener[] = [];
+  private droppedTurn = 0;
   private sweeper: ReturnType<typeof setInterval> | null = null;
   /** {@link PoolOptions.idleTimeout} in milliseconds (Infinity: never idle). */
   readonly idleTimeoutMs: number;
@@ -134,6 +146,37 @@ export class Pool implements ChannelHost {
   /** @internal A channel's connection closed (or is closing). */
   closed(channel: PeerChannel): void {
     this.live.delete(channel);
+  }
+
+  /**
+   * Be told when a peer closes a pooled connection without a going-away: a Bun peer that stops
+   * or sheds a connection says so first, so such a close is most often a process that died (or a
+   * link that broke). A gossip node probes that peer at once rather than when its turn comes.
+   * One listener is told per closed connection, in turn, until one returns true: a pool shared by
+   * many nodes (one process's nodes in a benchmark) has each lost peer probed once, not once by
+   * every node.
+   *
+   * @returns a function that removes the listener.
+   */
+  onDropped(listener: DroppedListener): () => void {
+    this.droppedListeners.push(listener);
+    return () => {
+      const at = this.droppedListeners.indexOf(listener);
+      if (at >= 0) this.droppedListeners.splice(at, 1);
+    };
+  }
+
+  /** @internal The peer closed a channel's connection unannounced: tell one listener, in turn. */
+  dropped(channel: PeerChannel): void {
+    const listeners = this.droppedListeners;
+    for (let tried = 0; tried < listeners.length; tried++) {
+      const listener = listeners[this.droppedTurn++ % listeners.length]!;
+      try {
+        if (listener(channel.host, channel.port)) return;
+      } catch (error) {
+        log.warn(`a dropped-connection listener threw for ${channel.key}`, error);
+      }
+    }
   }
 
   /**

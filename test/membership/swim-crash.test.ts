@@ -203,4 +203,47 @@ describe("swim core - a crash on loaded nodes", () => {
     expect(sent.count).toBeGreaterThan(6);
     expect(sent.count).toBeLessThanOrEqual(12);
   });
+
+  test("a member that dropped this node's connection is probed at once: dead on its refused ping, without its turn or a helper; a live one acks and stays", async () => {
+    const net = await swarm(12);
+    const [a, live] = net.nodes as [SimNode, SimNode];
+    const victim = net.nodes[11]!;
+    net.kill(victim, true); // a killed process: its connections closed, its port refuses
+    const before = a.core.stats();
+    const at = net.clock.now;
+    expect(a.core.dropped(victim.id)).toBe(true);
+    await net.runUntil(() => net.view(a, victim) === "dead", 10, 0.005);
+    expect(net.view(a, victim)).toBe("dead");
+    // One ping, refused: two latencies; its turn in the round could be eleven probe intervals away.
+    expect(net.clock.now - at).toBeLessThan(0.05);
+    const after = a.core.stats();
+    expect(after.droppedProbes - before.droppedProbes).toBe(1);
+    expect(after.deathsRefused - before.deathsRefused).toBe(1);
+    expect(after.indirectProbes - before.indirectProbes).toBe(0);
+    expect(after.suspects - before.suspects).toBe(0);
+    // Held dead now: nothing more to do (the pool asks no one else); an unknown id is not this node's.
+    expect(a.core.dropped(victim.id)).toBe(true);
+    expect(a.core.dropped("nobody")).toBe(false);
+    expect(a.core.stats().droppedProbes).toBe(after.droppedProbes);
+    // A live member whose connection broke answers the probe and stays alive.
+    expect(a.core.dropped(live.id)).toBe(true);
+    await net.clock.run(2);
+    expect(net.view(a, live)).toBe("alive");
+    expect(a.core.stats().droppedProbes).toBe(after.droppedProbes + 1);
+    expect(a.core.stats().suspects).toBe(before.suspects);
+  });
+
+  test("probes of members that dropped connections are bounded: past the cap the pool is told no, so that another node sharing it may probe", async () => {
+    const net = await swarm(12);
+    const a = net.nodes[0]!;
+    const silent = net.nodes.slice(4); // eight members that answer nothing: their probes wait out their timeout
+    for (const n of silent) net.kill(n);
+    const taken = silent.map((n) => a.core.dropped(n.id));
+    const first = taken.indexOf(false);
+    // Every one up to the cap was taken (four or five, as the round's own probe is under way or not), none after it.
+    expect(first).toBeGreaterThanOrEqual(4);
+    expect(first).toBeLessThanOrEqual(5);
+    expect(taken.slice(first).every((t) => !t)).toBe(true);
+    expect(a.core.stats().droppedProbes).toBe(first);
+  });
 });

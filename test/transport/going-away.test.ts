@@ -206,3 +206,91 @@ describe("call budget", () => {
     expect(error.sent).toBe(true);
   });
 });
+
+describe("dropped connections", () => {
+  /** A scripted server whose connections the test can cut, unannounced, as a killed process's are. */
+  function cuttable(): { port: number; cut: () => void } {
+    const sockets: Socket<unknown>[] = [];
+    const server = scriptedServer((_conn, req, socket) => {
+      if (!sockets.includes(socket)) sockets.push(socket);
+      answer(socket, req, "ok");
+    });
+    return { port: server.port, cut: () => sockets.splice(0).forEach((s) => s.end()) };
+  }
+
+  async function until(done: () => boolean, what: string): Promise<void> {
+    for (let i = 0; i < 100 && !done(); i++) await sleep(20);
+    if (!done()) throw new Error(`timed out waiting for ${what}`);
+  }
+
+  test("dropped connections - a peer that closes a pooled connection without a going-away is told to one listener, with its address", async () => {
+    const server = cuttable();
+    const p = pool();
+    const told: string[] = [];
+    p.onDropped((host, port) => told.push(`${host}:${port}`) > 0);
+    expect(await new Client(LOOPBACK, server.port, { pool: p }).call("work")).toBe("ok");
+    server.cut();
+    await until(() => told.length > 0, "the dropped connection");
+    expect(told).toEqual([`${LOOPBACK}:${server.port}`]);
+    expect(p.openConnections).toBe(0);
+  });
+
+  test("dropped connections - a going-away, an idle close by the server, and this side's own closes are not drops", async () => {
+    const told: string[] = [];
+    const p = pool();
+    p.onDropped((host, port) => told.push(`${host}:${port}`) > 0);
+    // The server's going-away (then its close).
+    const leaving = scriptedServer((_conn, req, socket) => {
+      answer(socket, req, "ok");
+      socket.write(frame({ id: "", ok: false, result: null, error: { code: GOING_AWAY, message: "bye" }, type: "response" }));
+      socket.end();
+    });
+    expect(await new Client(LOOPBACK, leaving.port, { pool: p }).call("work")).toBe("ok");
+    // A node that closes an idle connection, and one that stops.
+    const idle = await startNode({ idleTimeout: 0.2 });
+    expect(await new Client(LOOPBACK, idle.port, { pool: p }).call("_synapse.ping")).toBeDefined();
+    await until(() => idle.connectionCount === 0, "the idle close");
+    const stopping = await startNode();
+    expect(await new Client(LOOPBACK, stopping.port, { pool: p }).call("_synapse.ping")).toBeDefined();
+    await stopping.stop();
+    // This side closes its own: released, and the whole pool closed.
+    const kept = cuttable();
+    expect(await new Client(LOOPBACK, kept.port, { pool: p }).call("work")).toBe("ok");
+    p.release(LOOPBACK, kept.port);
+    const other = cuttable();
+    expect(await new Client(LOOPBACK, other.port, { pool: p }).call("work")).toBe("ok");
+    p.closeAll();
+    await sleep(200);
+    expect(told).toEqual([]);
+  });
+
+  test("dropped connections - listeners are told in turn, one a drop; one that declines (or throws) passes it on; a removed one is not told", async () => {
+    const p = pool();
+    const told: string[] = [];
+    let bDeclines = false;
+    const removeA = p.onDropped(() => told.push("a") > 0);
+    p.onDropped(() => {
+      if (bDeclines) throw new Error("b cannot take it");
+      return told.push("b") > 0;
+    });
+    const drop = async (): Promise<void> => {
+      const server = cuttable();
+      await new Client(LOOPBACK, server.port, { pool: p }).call("work");
+      const before = told.length;
+      server.cut();
+      await until(() => told.length > before, "a listener to be told");
+    };
+    await drop();
+    await drop();
+    expect(told).toEqual(["a", "b"]);
+    bDeclines = true;
+    await drop(); // a's turn
+    await drop(); // b's turn: it throws, so a takes it
+    expect(told).toEqual(["a", "b", "a", "a"]);
+    removeA();
+    bDeclines = false;
+    await drop();
+    await drop();
+    expect(told).toEqual(["a", "b", "a", "a", "b", "b"]);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * A killed process closes every connection to it at once, unannounced (a Bun node that stops or
+ * sheds a connection sends a going-away first). A gossip node whose pooled connection a member
+ * dropped so probes that member out of turn: its refused connect is the verdict, without waiting
+ * for the member's turn in the probe round or for another node's send to it. Here the victim is a
+ * real process, killed with SIGKILL; the survivors probe once every 5 s, so the victim's turn
+ * could be ten seconds away.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { Node } from "../../src/node.ts";
+import type { Peer } from "../../src/types.ts";
+import { JsonLines } from "../helpers/netns.ts";
+import { eventually, record, startNode, stopAll } from "./fixtures.ts";
+
+const CHILD = join(import.meta.dir, "gossip-child.ts");
+const SLOW = { swarm: "lab", heartbeatInterval: 5, peerTimeout: 20 };
+
+const children: Bun.Subprocess[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+  await stopAll();
+});
+
+const swim = (node: Node) => node.membership.stats.swim!;
+
+describe("membership - a member that drops its connections", () => {
+  test("a killed process's member is probed at once by the survivors it dropped connections of, and its refused connect is the verdict", async () => {
+    const a = await startNode({ ...SLOW, name: "a" });
+    const b = await startNode({ ...SLOW, name: "b", seeds: [`127.0.0.1:${a.port}`] });
+    await b.join();
+    const child = Bun.spawn([process.execPath, CHILD, JSON.stringify({ ...SLOW, name: "victim", bind: "127.0.0.1", seeds: [`127.0.0.1:${a.port}`] })], { stdout: "pipe", stderr: "inherit" });
+    children.push(child);
+    const lines = new JsonLines(child.stdout);
+    const ready = await lines.next((l) => l.event === "ready", 10_000, "the victim ready");
+    const victim = ready.id as string;
+    // Both survivors hold it alive in SWIM, each through a pooled connection of its own.
+    await eventually(() => [a, b].every((n) => n.membership.gossip!.owns(victim) && n.membership.gossip!.core!.member(victim)?.state === "alive"), 10_000, "the victim known to SWIM at a and b");
+    await eventually(() => [a, b].every((n) => n.pool.list().some((c) => c.port === ready.port && c.connected)), 10_000, "pooled connections to the victim");
+    const offline = record<Peer>((fn) => {
+      a.on("peer.offline", fn);
+      b.on("peer.offline", fn);
+    });
+    const before = [a, b].map((n) => ({ ...swim(n) }));
+    child.kill("SIGKILL");
+    await eventually(() => offline.filter((p) => p.id === victim).length === 2, 15_000, "the victim offline at a and b");
+    const after = [a, b].map((n) => swim(n));
+    // Each survivor was told of its dropped connection and probed the victim out of turn.
+    for (const [i, stats] of after.entries()) expect(stats.droppedProbes - before[i]!.droppedProbes).toBe(1);
+    // The verdict came from a refused connect (a probe's, or a send's to the suspect), not from a suspicion that ran out.
+    expect(after.reduce((sum, s, i) => sum + s.deathsRefused - before[i]!.deathsRefused + s.deathsRefusedSuspect - before[i]!.deathsRefusedSuspect, 0)).toBeGreaterThanOrEqual(1);
+    expect(after.reduce((sum, s, i) => sum + s.suspects - before[i]!.suspects, 0)).toBe(0);
+    expect(offline.every((p) => p.id === victim)).toBe(true);
+  }, 40_000);
+});
