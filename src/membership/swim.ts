@@ -143,10 +143,13 @@ const CAUGHT_UP = 2;
  */
 const ENCODED_MESSAGES = 32;
 
-/** Probes out of turn (on a refused send, or a connection the member dropped) under way at once, at most. */
+/**
+ * A probe out of turn (on a refused send, or a connection the member dropped) starts while at most
+ * this many probes are under way, the round's own included (so up to 5 at once without it).
+ */
 const MAX_EVIDENCE_PROBES = 4;
 /**
- * Probes under way at once, at most, for a doubted death to be settled by (see `#evidence`). Such
+ * The same bound for a probe that settles a doubted death (see `#evidence`). Such
  * a member is most likely dead (another node declared it so), and its probe is then one refused
  * connection. With four at a time, a survivor of a kill of 249 at 1,000 that doubted 9 to 18
  * deaths settled them four by four, each probe as slow as its event loop (1 to 2 s late), and
