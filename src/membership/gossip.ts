@@ -182,7 +182,8 @@ export class Gossip {
    */
   #dropped(host: string, port: number): boolean {
     const core = this.#core;
-    if (!core?.running) return false;
+    // A peer whose hello offered no SWIM (a Bun node in mesh mode) is no member: no walk of the table.
+    if (!core?.running || this.host.features(host, port)?.[SWIM_FEATURE] !== true) return false;
     const entry = this.host.table.at?.(host, port);
     return entry !== undefined && this.owns(entry.id) && core.dropped(entry.id);
   }

@@ -8,7 +8,9 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Node } from "../../src/node.ts";
+import { Node } from "../../src/node.ts";
+import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
+import { Client } from "../../src/rpc/client.ts";
 import type { Peer } from "../../src/types.ts";
 import { JsonLines } from "../helpers/netns.ts";
 import { eventually, record, startNode, stopAll } from "./fixtures.ts";
@@ -52,4 +54,49 @@ describe("membership - a member that drops its connections", () => {
     expect(after.reduce((sum, s, i) => sum + s.suspects - before[i]!.suspects, 0)).toBe(0);
     expect(offline.every((p) => p.id === victim)).toBe(true);
   }, 40_000);
+
+  test("a member whose connection broke (a live one) is probed and stays; a dropped peer that offered no SWIM (a Bun node in mesh mode) costs no walk of the table", async () => {
+    const net = new MemoryNetwork();
+    const made: Node[] = [];
+    const at = (address: string, options: Partial<ConstructorParameters<typeof Node>[0]> = {}) => {
+      const node = new Node({ ...SLOW, name: address, bind: address, advertise: address, port: 9999, transport: net.transport(address), ...options });
+      made.push(node);
+      return node;
+    };
+    try {
+      const a = at("10.8.0.1");
+      await a.start();
+      const b = at("10.8.0.2", { seeds: ["10.8.0.1:9999"] });
+      const mesh = at("10.8.0.3", { seeds: ["10.8.0.1:9999"], membership: "mesh" });
+      for (const n of [b, mesh]) {
+        await n.start();
+        await n.join();
+      }
+      await eventually(() => a.membership.gossip!.owns(b.id) && a.peers.has(mesh.id), 10_000, "b SWIM's at a, the mesh node known");
+      // Pooled connections from a to both (a heartbeats the mesh node; SWIM talks to b).
+      await new Client("10.8.0.3", 9999, { pool: a.pool }).call("_synapse.ping");
+      await new Client("10.8.0.2", 9999, { pool: a.pool }).call("_synapse.ping");
+      const table = a.membership.table;
+      const at0 = table.at.bind(table);
+      let walks = 0;
+      table.at = (host, port) => (walks++, at0(host, port));
+      const offline = record<Peer>((fn) => a.on("peer.offline", fn));
+      const before = swim(a).droppedProbes;
+      expect(net.cut("10.8.0.3:9999")).toBeGreaterThan(0);
+      await Bun.sleep(100);
+      expect(walks).toBe(0);
+      expect(swim(a).droppedProbes).toBe(before);
+      expect(net.cut("10.8.0.2:9999")).toBeGreaterThan(0);
+      await eventually(() => swim(a).droppedProbes === before + 1, 5_000, "a's probe of b");
+      expect(walks).toBe(1);
+      const acks = swim(a).probesFailed;
+      await Bun.sleep(300);
+      // b answered on a fresh connection: alive, nobody offline.
+      expect(swim(a).probesFailed).toBe(acks);
+      expect(a.membership.gossip!.core!.member(b.id)?.state).toBe("alive");
+      expect(offline).toEqual([]);
+    } finally {
+      await Promise.all(made.map((n) => n.stop()));
+    }
+  });
 });
