@@ -55,10 +55,7 @@ export interface GossipHost {
   heard(peer: Peer): void;
   /** SWIM suspects a peer, or a suspected peer refuted it. */
   emit(event: "peer.suspect" | "peer.alive", peer: Peer): void;
-  /**
-   * Be told when a peer closes this node's pooled connection to it unannounced (see
-   * `Pool.onDropped`); returns the function that stops it. Without it, only sends find a dead peer.
-   */
+  /** Be told of a peer that closed a pooled connection unannounced (`Pool.onDropped`); returns the unsubscriber. */
   watchDropped?(listener: (host: string, port: number) => boolean): () => void;
 }
 
@@ -176,9 +173,8 @@ export class Gossip {
   }
 
   /**
-   * The peer at `host:port` closed this node's pooled connection to it unannounced: SWIM probes
-   * it out of turn when it owns that peer (see `SwimCore.dropped`). False when this node holds no
-   * such member or cannot probe it now (a node sharing the pool may).
+   * The peer at `host:port` closed a pooled connection unannounced: SWIM probes it out of turn when
+   * it owns it (`SwimCore.dropped`). False when no such member or no probe now (another node may).
    */
   #dropped(host: string, port: number): boolean {
     const core = this.#core;
