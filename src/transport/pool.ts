@@ -58,7 +58,7 @@ export class Pool implements ChannelHost {
   private readonly live = new Set<PeerChannel>();
   private evictions = 0;
   /** {@link onDropped}'s listeners, and whose turn is next. */
-  private droppedListeners: DroppedListener[] = [];
+  private readonly droppedListeners: DroppedListener[] = [];
   private droppedTurn = 0;
   private sweeper: ReturnType<typeof setInterval> | null = null;
   /** {@link PoolOptions.idleTimeout} in milliseconds (Infinity: never idle). */
