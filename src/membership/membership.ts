@@ -391,7 +391,7 @@ export class Membership {
       drop: (id, probe) => void this.liveness.drop(id, probe),
       heard: (peer) => this.emit("peer.heartbeat", peer),
       emit: (event, peer) => this.emit(event, peer),
-      watchDropped: this.host.watchDropped ? (listener) => this.host.watchDropped!(listener) : undefined,
+      watchDropped: this.host.watchDropped?.bind(this.host),
     };
   }
 

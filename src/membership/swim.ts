@@ -676,17 +676,18 @@ export class SwimCore {
    * another node declared and this node doubted (see `MemberList`): its probe settles it (up to
    * {@link MAX_DOUBT_PROBES} probes under way then).
    */
-  #evidence(id: string, doubted = false): void {
+  #evidence(id: string, doubted = false, counter: "evidenceProbes" | "droppedProbes" = "evidenceProbes"): boolean {
     const m = this.#list.members.get(id);
-    if (!this.#running || !m || m.state !== (doubted ? "suspect" : "alive") || this.#probed.has(id)) return;
+    if (!this.#running || !m || m.state !== (doubted ? "suspect" : "alive") || this.#probed.has(id)) return false;
     if (this.#probed.size > (doubted ? MAX_DOUBT_PROBES : MAX_EVIDENCE_PROBES)) {
       // A doubted death waits for a free probe (one that ends frees one): left to its suspicion's
       // timeout it would be called dead seconds after the rest of the swarm did.
       if (doubted) this.#doubtsWaiting.add(id);
-      return;
+      return false;
     }
-    this.#counters.evidenceProbes++;
+    this.#counters[counter]++;
     void this.#probe(m);
+    return true;
   }
 
   /**
@@ -704,11 +705,7 @@ export class SwimCore {
   dropped(id: string): boolean {
     const m = this.#list.members.get(id);
     if (!this.#running || !m) return false;
-    if (m.state !== "alive" || this.#probed.has(id)) return true;
-    if (this.#probed.size > MAX_EVIDENCE_PROBES) return false;
-    this.#counters.droppedProbes++;
-    void this.#probe(m);
-    return true;
+    return m.state !== "alive" || this.#probed.has(id) || this.#evidence(id, false, "droppedProbes");
   }
 
   /**

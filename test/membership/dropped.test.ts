@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { Node } from "../../src/node.ts";
+import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import { Client } from "../../src/rpc/client.ts";
 import type { Peer } from "../../src/types.ts";
@@ -19,10 +19,19 @@ const CHILD = join(import.meta.dir, "gossip-child.ts");
 const SLOW = { swarm: "lab", heartbeatInterval: 5, peerTimeout: 20 };
 
 const children: Bun.Subprocess[] = [];
+const made: Node[] = [];
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+  await Promise.all(made.splice(0).map((n) => n.stop()));
   await stopAll();
 });
+
+/** A node of `net` at `address` (port 9999) with the slow timing, not started; stopped after the test. */
+function nodeOn(net: MemoryNetwork, address: string, options: NodeOptions = {}): Node {
+  const node = new Node({ ...SLOW, name: address, bind: address, advertise: address, port: 9999, transport: net.transport(address), ...options });
+  made.push(node);
+  return node;
+}
 
 const swim = (node: Node) => node.membership.stats.swim!;
 
@@ -63,74 +72,56 @@ describe("membership - a member that drops its connections", () => {
 
   test("a member whose connection broke (a live one) is probed and stays; a dropped peer that offered no SWIM (a Bun node in mesh mode) costs no walk of the table", async () => {
     const net = new MemoryNetwork();
-    const made: Node[] = [];
-    const at = (address: string, options: Partial<ConstructorParameters<typeof Node>[0]> = {}) => {
-      const node = new Node({ ...SLOW, name: address, bind: address, advertise: address, port: 9999, transport: net.transport(address), ...options });
-      made.push(node);
-      return node;
-    };
-    try {
-      const a = at("10.8.0.1");
-      await a.start();
-      const b = at("10.8.0.2", { seeds: ["10.8.0.1:9999"] });
-      const mesh = at("10.8.0.3", { seeds: ["10.8.0.1:9999"], membership: "mesh" });
-      for (const n of [b, mesh]) {
-        await n.start();
-        await n.join();
-      }
-      await eventually(() => a.membership.gossip!.owns(b.id) && a.peers.has(mesh.id), 10_000, "b SWIM's at a, the mesh node known");
-      // Pooled connections from a to both (a heartbeats the mesh node; SWIM talks to b).
-      await new Client("10.8.0.3", 9999, { pool: a.pool }).call("_synapse.ping");
-      await new Client("10.8.0.2", 9999, { pool: a.pool }).call("_synapse.ping");
-      const table = a.membership.table;
-      const at0 = table.at.bind(table);
-      let walks = 0;
-      table.at = (host, port) => (walks++, at0(host, port));
-      const offline = record<Peer>((fn) => a.on("peer.offline", fn));
-      await Bun.sleep(300); // past the probe that may have opened a connection (one under way takes the drop)
-      const before = swim(a).droppedProbes;
-      expect(net.cut("10.8.0.3:9999")).toBeGreaterThan(0);
-      await Bun.sleep(100);
-      expect(walks).toBe(0);
-      expect(swim(a).droppedProbes).toBe(before);
-      expect(net.cut("10.8.0.2:9999")).toBeGreaterThan(0);
-      await eventually(() => swim(a).droppedProbes === before + 1, 5_000, "a's probe of b");
-      expect(walks).toBe(1);
-      const acks = swim(a).probesFailed;
-      await Bun.sleep(300);
-      // b answered on a fresh connection: alive, nobody offline.
-      expect(swim(a).probesFailed).toBe(acks);
-      expect(a.membership.gossip!.core!.member(b.id)?.state).toBe("alive");
-      expect(offline).toEqual([]);
-    } finally {
-      await Promise.all(made.map((n) => n.stop()));
+    const at = (address: string, options: NodeOptions = {}) => nodeOn(net, address, options);
+    const a = at("10.8.0.1");
+    await a.start();
+    const b = at("10.8.0.2", { seeds: ["10.8.0.1:9999"] });
+    const mesh = at("10.8.0.3", { seeds: ["10.8.0.1:9999"], membership: "mesh" });
+    for (const n of [b, mesh]) {
+      await n.start();
+      await n.join();
     }
+    await eventually(() => a.membership.gossip!.owns(b.id) && a.peers.has(mesh.id), 10_000, "b SWIM's at a, the mesh node known");
+    // Pooled connections from a to both (a heartbeats the mesh node; SWIM talks to b).
+    await new Client("10.8.0.3", 9999, { pool: a.pool }).call("_synapse.ping");
+    await new Client("10.8.0.2", 9999, { pool: a.pool }).call("_synapse.ping");
+    const table = a.membership.table;
+    const at0 = table.at.bind(table);
+    let walks = 0;
+    table.at = (host, port) => (walks++, at0(host, port));
+    const offline = record<Peer>((fn) => a.on("peer.offline", fn));
+    await Bun.sleep(300); // past the probe that may have opened a connection (one under way takes the drop)
+    const before = swim(a).droppedProbes;
+    expect(net.cut("10.8.0.3:9999")).toBeGreaterThan(0);
+    await Bun.sleep(100);
+    expect(walks).toBe(0);
+    expect(swim(a).droppedProbes).toBe(before);
+    expect(net.cut("10.8.0.2:9999")).toBeGreaterThan(0);
+    await eventually(() => swim(a).droppedProbes === before + 1, 5_000, "a's probe of b");
+    expect(walks).toBe(1);
+    const failed = swim(a).probesFailed;
+    await Bun.sleep(300);
+    // b answered on a fresh connection: alive, nobody offline.
+    expect(swim(a).probesFailed).toBe(failed);
+    expect(a.membership.gossip!.core!.member(b.id)?.state).toBe("alive");
+    expect(offline).toEqual([]);
   });
 
   test("in a closed swarm too: a member's connection cut under the encrypted transport is reported, and the member probed and kept", async () => {
     const net = new MemoryNetwork();
-    const made: Node[] = [];
-    const at = (address: string, seeds: string[] = []) => {
-      const node = new Node({ ...SLOW, name: address, bind: address, advertise: address, port: 9999, transport: net.transport(address), swarmKey: new Uint8Array(32).fill(7), seeds });
-      made.push(node);
-      return node;
-    };
-    try {
-      const a = at("10.7.0.1");
-      await a.start();
-      const b = at("10.7.0.2", ["10.7.0.1:9999"]);
-      await b.start();
-      await b.join();
-      await eventually(() => a.membership.gossip!.owns(b.id) && a.pool.list().some((c) => c.host === "10.7.0.2" && c.connected), 10_000, "b SWIM's at a, over a pooled connection");
-      await Bun.sleep(300); // past the probe that may have opened the connection (one under way takes the drop)
-      const before = swim(a).droppedProbes;
-      expect(net.cut("10.7.0.2:9999")).toBeGreaterThan(0);
-      await eventually(() => swim(a).droppedProbes === before + 1, 5_000, "a's probe of b");
-      await Bun.sleep(300);
-      expect(a.membership.gossip!.core!.member(b.id)?.state).toBe("alive");
-      expect(a.peers.has(b.id)).toBe(true);
-    } finally {
-      await Promise.all(made.map((n) => n.stop()));
-    }
+    const at = (address: string, seeds: string[] = []) => nodeOn(net, address, { swarmKey: new Uint8Array(32).fill(7), seeds });
+    const a = at("10.7.0.1");
+    await a.start();
+    const b = at("10.7.0.2", ["10.7.0.1:9999"]);
+    await b.start();
+    await b.join();
+    await eventually(() => a.membership.gossip!.owns(b.id) && a.pool.list().some((c) => c.host === "10.7.0.2" && c.connected), 10_000, "b SWIM's at a, over a pooled connection");
+    await Bun.sleep(300); // past the probe that may have opened the connection (one under way takes the drop)
+    const before = swim(a).droppedProbes;
+    expect(net.cut("10.7.0.2:9999")).toBeGreaterThan(0);
+    await eventually(() => swim(a).droppedProbes === before + 1, 5_000, "a's probe of b");
+    await Bun.sleep(300);
+    expect(a.membership.gossip!.core!.member(b.id)?.state).toBe("alive");
+    expect(a.peers.has(b.id)).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { CallTimeoutError, Client, Node, Pool } from "../../src/index.ts";
 import { FrameDecoder } from "../../src/wire/frame.ts";
 import { decode } from "../../src/wire/codec.ts";
 import { GOING_AWAY, HELLO_ENDPOINT } from "../../src/wire/protocol.ts";
-import { frame, LOOPBACK, sleep, startNode, stopAll } from "../helpers/net.ts";
+import { eventually, frame, LOOPBACK, sleep, startNode, stopAll } from "../helpers/net.ts";
 
 const pools: Pool[] = [];
 const servers: TCPSocketListener<unknown>[] = [];
@@ -218,11 +218,6 @@ describe("dropped connections", () => {
     return { port: server.port, cut: () => sockets.splice(0).forEach((s) => s.end()) };
   }
 
-  async function until(done: () => boolean, what: string): Promise<void> {
-    for (let i = 0; i < 100 && !done(); i++) await sleep(20);
-    if (!done()) throw new Error(`timed out waiting for ${what}`);
-  }
-
   test("dropped connections - a peer that closes a pooled connection without a going-away is told to one listener, with its address", async () => {
     const server = cuttable();
     const p = pool();
@@ -230,7 +225,7 @@ describe("dropped connections", () => {
     p.onDropped((host, port) => told.push(`${host}:${port}`) > 0);
     expect(await new Client(LOOPBACK, server.port, { pool: p }).call("work")).toBe("ok");
     server.cut();
-    await until(() => told.length > 0, "the dropped connection");
+    await eventually(() => told.length > 0, 2_000, "the dropped connection");
     expect(told).toEqual([`${LOOPBACK}:${server.port}`]);
     expect(p.openConnections).toBe(0);
   });
@@ -249,7 +244,7 @@ describe("dropped connections", () => {
     // A node that closes an idle connection, and one that stops.
     const idle = await startNode({ idleTimeout: 0.2 });
     expect(await new Client(LOOPBACK, idle.port, { pool: p }).call("_synapse.ping")).toBeDefined();
-    await until(() => idle.connectionCount === 0, "the idle close");
+    await eventually(() => idle.connectionCount === 0, 2_000, "the idle close");
     const stopping = await startNode();
     expect(await new Client(LOOPBACK, stopping.port, { pool: p }).call("_synapse.ping")).toBeDefined();
     await stopping.stop();
@@ -278,7 +273,7 @@ describe("dropped connections", () => {
       await new Client(LOOPBACK, server.port, { pool: p }).call("work");
       const before = told.length;
       server.cut();
-      await until(() => told.length > before, "a listener to be told");
+      await eventually(() => told.length > before, 2_000, "a listener to be told");
     };
     await drop();
     await drop();
