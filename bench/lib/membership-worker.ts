@@ -88,7 +88,7 @@ export type WorkerCommand =
 /** What a worker answers. */
 export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
-  | { type: "joined"; at: number; cpu: number; took: number[] }
+  | { type: "joined"; at: number; cpu: number; took: number[]; lastStart: number }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number; completeAt: number | null }
   | { type: "gone"; at: number; lagMax: number; cpu: number; stuckPairs?: number }
   | { type: "details"; times: number[]; pairs: DetectionPair[]; swim: SwimTotals; awarenessAtKill: number[]; traceMean?: TraceBucket[]; stuck?: Array<Record<string, unknown>> }
@@ -380,7 +380,8 @@ async function handle(command: WorkerCommand): Promise<void> {
         }),
       );
       joinProfile?.();
-      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds(), took: nodes.map((n, k) => (joinedAt[n.id]! - startAt(k)) / 1000) });
+      // `lastStart`: when this worker's last join started (its latest slot), for the swarm's time from the last join's start.
+      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds(), took: nodes.map((n, k) => (joinedAt[n.id]! - startAt(k)) / 1000), lastStart: Math.max(...nodes.map((_, k) => startAt(k))) });
       return;
     }
     case "status": {

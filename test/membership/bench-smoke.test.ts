@@ -32,12 +32,14 @@ test("membership - bench quick run writes membership.json with convergence and h
   expect(result.swarm.map((s: { mode: string; nodes: number; processes: number }) => [s.mode, s.nodes, s.processes])).toEqual([["gossip", 30, 2]]);
   for (const s of result.swarm) {
     expect(s.allKnowAll).toBeGreaterThanOrEqual(0);
+    // Counted from the last join's start, not its return: never less than the figure above.
+    expect(s.allKnowAllFromLastStart).toBeGreaterThanOrEqual(s.allKnowAll);
     expect(s.membershipCallsPerNodePerSec).toBeGreaterThan(0);
     expect(s.heapPerKnownPeer).not.toBeNull();
     expect(s.killed).toBe(14);
     expect(s.offlineEverywhere).toBeGreaterThan(0);
   }
-  expect(result.summary.length).toBe(6);
+  expect(result.summary.length).toBe(7);
 }, 120_000);
 
 test("membership - bench quick swarm with --warm-baseline: the workers warm up first, and the table says so", async () => {
