@@ -291,11 +291,14 @@ export interface SwimConfig {
    */
   joinPage: number;
   /**
-   * Member records a node gives joiners a second, at most (default 10,000; 0: pages only, catch-ups
+   * Member records a node gives joiners a second, at most (default 30,000; 0: pages only, catch-ups
    * not limited): whole states in place of pages (at full local health only), and catch-up pulls;
-   * past it a page, and a catch-up is answered {@link SwimPushPull.busy}. With 50,000 a 1,000-node
-   * join's seed sent more catch-ups than saturated processes read, and stopped reading their
-   * connections for up to 53 s: every node found it dead (docs/performance.md, s24).
+   * past it a page, and a catch-up is answered {@link SwimPushPull.busy}. With 50,000 and no busy
+   * answers a 1,000-node join's seed sent more catch-ups than saturated processes read, and stopped
+   * reading their connections for up to 53 s: every node found it dead (docs/performance.md, s24).
+   * 10,000 until Dec 3: at 1,000 members a paced join's last joiners got pages, and the exchange
+   * with a member of the page (a new connection into a saturated process) took 1 to 5 s; with
+   * 30,000 every node knew every other 4.1 to 5.5 s after the last join's start, against 7.7 to 8.2 (s31).
    */
   joinWholeRecords: number;
   /** Full-state exchanges carry a digest of the sender's members (`swim-digest.ts`; default true; false: whole states). */
@@ -326,7 +329,7 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   gossipNodes: 3,
   pushPullInterval: 30,
   joinPage: 32,
-  joinWholeRecords: 10_000,
+  joinWholeRecords: 30_000,
   digests: true,
   maxPiggybackBytes: 8192,
   awarenessMax: 8,
