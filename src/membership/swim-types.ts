@@ -298,7 +298,8 @@ export interface SwimConfig {
    * reading their connections for up to 53 s: every node found it dead (docs/performance.md, s24).
    * 10,000 until Dec 3: at 1,000 members a paced join's last joiners got pages, and the exchange
    * with a member of the page (a new connection into a saturated process) took 1 to 5 s; with
-   * 30,000 every node knew every other 4.1 to 5.5 s after the last join's start, against 7.7 to 8.2 (s31).
+   * 30,000 every node knew every other 2.9 to 6.2 s after the last join's start (median 5.2 s),
+   * against 6.2 to 9.2 s (docs/performance.md, s31).
    */
   joinWholeRecords: number;
   /** Full-state exchanges carry a digest of the sender's members (`swim-digest.ts`; default true; false: whole states). */
