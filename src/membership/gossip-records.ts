@@ -9,6 +9,7 @@ import { isMap } from "../util/guards.ts";
 import { nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
 import { sharedList } from "./peer-table.ts";
+import { membershipRefusal, type MembershipScope } from "./scope.ts";
 import type { MemberUpdate } from "./swim-types.ts";
 
 /** The compact record a member's alive update carries as `meta`. */
@@ -42,4 +43,14 @@ export function peerOf(member: Readonly<MemberUpdate>): Peer | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * {@link peerOf} for a member of `scope`'s swarm and team only (null for another, as membership
+ * refuses it): a first-hand claim from elsewhere must not enter SWIM's list, which would gossip
+ * and probe it though the table never holds it.
+ */
+export function scopedPeerOf(member: Readonly<MemberUpdate>, scope: MembershipScope): Peer | null {
+  const peer = peerOf(member);
+  return peer && membershipRefusal(scope, peer) === null ? peer : null;
 }

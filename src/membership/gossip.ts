@@ -27,7 +27,7 @@ import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
-import { metaOf, peerOf, pickMeta, refusedConnect } from "./gossip-records.ts";
+import { metaOf, peerOf, pickMeta, refusedConnect, scopedPeerOf } from "./gossip-records.ts";
 import { afterTurn, watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats, SwimTarget } from "./swim-types.ts";
@@ -298,10 +298,9 @@ export class Gossip {
   }
 
   /**
-   * The entry of a sender this node did not hold, admitted now because the message carries the
-   * sender's own alive claim (signed by it when claims are checked) naming the address the call
-   * came from: first-hand, as a heartbeat from a new peer at its own address is. Undefined when it
-   * does not (the message's updates are then ignored, or the message refused).
+   * The entry of a sender not held yet, admitted now: the message carries its own alive claim (signed
+   * when claims are checked) naming the calling address, first-hand as a new peer's heartbeat is.
+   * Undefined otherwise, or for another swarm or team (its updates are then ignored, or it is refused).
    */
   #introduced(message: Record<string, unknown>, remoteAddress: string): PeerEntry | undefined {
     const from = message.from;
@@ -314,10 +313,11 @@ export class Gossip {
     if (!fromPeerAddress({ address: claim.address, ...dialTarget(claim.address) }, remoteAddress)) return undefined;
     const { id, incarnation, state, address, port, meta } = claim;
     if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, sigBytes(claim.sig))) return undefined;
-    // SWIM takes the claim first, so that the peer it admits (`#changed`) is one SWIM holds alive.
+    // Not a claim membership refuses (SWIM would spread and probe it); SWIM takes it first, so that the peer admitted (`#changed`) is one it holds alive.
+    const peer = scopedPeerOf(claim, this.host.self());
+    if (!peer) return undefined;
     this.#core?.learn(claim);
-    const peer = this.host.table.get(from) ? null : peerOf(claim);
-    return this.host.table.get(from) ?? ((peer && this.host.admit(peer, "gossip", { remoteAddress })) || undefined);
+    return this.host.table.get(from) ?? (this.host.admit(peer, "gossip", { remoteAddress }) || undefined);
   }
 
   /** True when this node runs SWIM and `entry`'s hello (or mDNS `ext`) offered it. */
