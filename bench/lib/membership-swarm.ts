@@ -372,11 +372,14 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       if (seed.membership.table.size === n - 1 && all.every((s) => s.minKnown === n - 1)) {
         // The moment the last node came to know every other, as the nodes noted it; the poll that
         // saw it (`allKnowAllPolled`) comes later by the workers' event-loop lateness and its interval.
-        allKnowAllPolled = (Date.now() - lastJoin) / 1000;
+        const polledAt = Date.now();
+        allKnowAllPolled = (polledAt - lastJoin) / 1000;
         const at = [seedCompleteAt, ...all.map((s) => s.completeAt ?? Number.NaN)];
+        // The nodes' own moment, or (one not noted) the poll's.
+        const complete = at.some((t) => Number.isNaN(t)) ? polledAt : Math.max(...at);
         // 0 when every node knew every other before the last `join()` returned (its push-pull answered, the rest knew it).
-        allKnowAll = at.some((t) => Number.isNaN(t)) ? allKnowAllPolled : Math.max(0, Math.max(...at) - lastJoin) / 1000;
-        allKnowAllFromLastStart = (at.some((t) => Number.isNaN(t)) ? Date.now() - lastStart : Math.max(...at) - lastStart) / 1000;
+        allKnowAll = Math.max(0, complete - lastJoin) / 1000;
+        allKnowAllFromLastStart = (complete - lastStart) / 1000;
         break;
       }
       await trace?.maybe();

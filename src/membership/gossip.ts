@@ -313,7 +313,8 @@ export class Gossip {
     if (!fromPeerAddress({ address: claim.address, ...dialTarget(claim.address) }, remoteAddress)) return undefined;
     const { id, incarnation, state, address, port, meta } = claim;
     if (this.options.claims && !this.options.claims.verify({ id, incarnation, state, address, port, meta }, sigBytes(claim.sig))) return undefined;
-    // Not a claim membership refuses (SWIM would spread and probe it); SWIM takes it first, so that the peer admitted (`#changed`) is one it holds alive.
+    // Not one membership refuses (SWIM would spread and probe it); SWIM takes it first, so that the
+    // peer admitted (`#changed`) is one it holds alive.
     const peer = scopedPeerOf(claim, this.host.self());
     if (!peer) return undefined;
     this.#core?.learn(claim);
