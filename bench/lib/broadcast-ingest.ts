@@ -16,7 +16,13 @@
  * replier's id); the default `list` sends a list of replies with whole Peer records, as to a peer
  * that offers neither.
  *
- * Run: `bun bench/lib/broadcast-ingest.ts [--peers 200] [--broadcasts 40] [--chunk 20] [--wire list|bytes]`
+ * `--retained`: the layers are kept, not stopped, after their broadcasts, and the heap one node holds
+ * for each reply it filed is reported after a full collection, by part: the dissemination's memory of
+ * recent items (what `stop()` frees: kept {@link KEEP_SECONDS} seconds), the log (what its `close()`
+ * frees: kept), and the rest (the reply book's cache, the replies' values the two share). The CPU
+ * figures then count the kept layers' quiet rounds too.
+ *
+ * Run: `bun bench/lib/broadcast-ingest.ts [--peers 200] [--broadcasts 40] [--chunk 20] [--wire list|bytes] [--retained]`
  *
  * @module
  */
@@ -28,12 +34,15 @@ import { fastEncodeInto } from "../../src/wire/fast-codec.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
 import { uuidv7 } from "../../src/conversation/uuid.ts";
 import type { Peer } from "../../src/types.ts";
+import { KEEP_SECONDS } from "../../src/conversation/dissemination.ts";
+import { heapStats } from "bun:jsc";
 
 const arg = (name: string, fallback: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback);
 const PEERS = arg("--peers", 200);
 const BROADCASTS = arg("--broadcasts", 40);
 const CHUNK = arg("--chunk", 20);
 const BYTES = process.argv.includes("--wire") && process.argv[process.argv.indexOf("--wire") + 1] === "bytes";
+const RETAINED = process.argv.includes("--retained");
 
 const peerRecord = (i: number): Peer => ({
   id: `${i.toString(16).padStart(8, "0")}${"ab".repeat(28)}`,
@@ -98,6 +107,8 @@ function mainThreadUs(): number {
   }
 }
 
+/** The layers kept (`--retained`), with the replies each filed. */
+const kept: Array<{ layer: Conversations; filed: number }> = [];
 let filed = 0;
 let mainUs = 0;
 const perReply: number[] = [];
@@ -122,9 +133,10 @@ for (let b = 0; b < BROADCASTS + 2; b++) {
   await layer.flush();
   const cpu = process.cpuUsage(before);
   const mainSpent = mainThreadUs() - mainBefore;
-  layer.stop();
-  if (b < 2) continue; // warm-up
   const n = listened - listenedBefore;
+  if (RETAINED && b >= 2) kept.push({ layer, filed: n });
+  else layer.stop();
+  if (b < 2) continue; // warm-up
   mainUs += mainSpent;
   filed += n;
   perReply.push((cpu.user + cpu.system) / n);
@@ -145,5 +157,28 @@ console.log(
     // Over every broadcast, the main thread only (the one a node's work runs on).
     mainThreadUsPerReply: r1(mainUs / filed),
     batchCallsPerBroadcast: r1(batchCalls / (BROADCASTS + 2)),
+    ...(RETAINED ? { retainedBytesPerReply: retained() } : {}),
   }),
 );
+
+/**
+ * The heap freed per filed reply (after full collections) as the kept layers let go of it, part by
+ * part: `stop()` (the dissemination's memory), the log's `close()`, then the layers themselves.
+ */
+function retained(): { itemMemory: number; log: number; rest: number; total: number } {
+  const heap = () => {
+    Bun.gc(true);
+    Bun.gc(true);
+    return heapStats().heapSize;
+  };
+  const replies = kept.reduce((k, x) => k + x.filed, 0);
+  const before = heap();
+  for (const { layer } of kept) layer.stop();
+  const stopped = heap();
+  for (const { layer } of kept) void layer.log.close();
+  const closed = heap();
+  kept.length = 0;
+  const after = heap();
+  const per = (bytes: number) => Math.round(bytes / replies);
+  return { itemMemory: per(before - stopped), log: per(stopped - closed), rest: per(closed - after), total: per(before - after) };
+}

@@ -65,7 +65,8 @@ export interface Entry {
   hash: number;
   /**
    * Ids of peers known to have it (its author, who sent it here, who it was sent to), for its
-   * pushes; null for an item never hot (learnt from an answer to a pull: never pushed, see isHot).
+   * pushes; null for an item never hot (learnt from an answer to a pull: never pushed, see isHot),
+   * and from the round it cooled on ({@link ItemMemory.age}).
    */
   peers: Set<string> | null;
 }
@@ -296,6 +297,10 @@ export class ItemMemory {
     for (; cooled < this.recent.length && round - this.recent[cooled]!.at > HOT_ROUNDS; cooled++) {
       const e = this.recent[cooled]!;
       if (e.pushes === 0) release(e);
+      // Who holds it matters only while it is hot (the rounds' pushes): dropped now, not with the
+      // entry seconds later, so that a set per pushed item dies young instead of living through
+      // the heap's older generation (in a 200-peer broadcast, a few hundred sets a node a round).
+      e.peers = null;
     }
     if (cooled > 0) this.recent = this.recent.slice(cooled);
   }

@@ -41,3 +41,15 @@ test("bench - records quick run measures bytes and CPU of the record extension o
   }
   expect(result.verdict.map((v: { perConnectionWins: unknown }) => typeof v.perConnectionWins)).toEqual(["boolean", "boolean", "boolean", "boolean", "boolean"]);
 }, 120_000);
+
+test("bench - the one-layer reply bench reports the CPU per filed reply, and with --retained the heap a node keeps per reply by part", async () => {
+  const { code, out } = await bench.run(["bench/lib/broadcast-ingest.ts", "--peers", "40", "--broadcasts", "3", "--wire", "bytes", "--retained"], 60_000);
+  expect(code, out).toBe(0);
+  const result = JSON.parse(out.trim().split("\n").findLast((line) => line.startsWith("{")) ?? "null");
+  expect(result.filed).toBe(40 * 3);
+  expect(isPositive(result.mainThreadUsPerReply)).toBe(true);
+  const { itemMemory, log, rest, total } = result.retainedBytesPerReply;
+  // Each part holds something for every reply (the item's entry, the event, the reply book's entry); the parts add up.
+  for (const part of [itemMemory, log, rest]) expect(isPositive(part)).toBe(true);
+  expect(Math.abs(itemMemory + log + rest - total)).toBeLessThanOrEqual(2);
+}, 70_000);

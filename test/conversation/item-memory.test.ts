@@ -29,6 +29,23 @@ describe("item memory - cooling", () => {
     memory.clear();
     expect(pushed.settled()).toBe(true);
   });
+
+  test("who holds an entry is kept while it is hot and dropped when it cools; the entry stays remembered", () => {
+    const memory = new ItemMemory();
+    const hot = entry(1, 0).entry;
+    hot.peers!.add("peer-a");
+    memory.add("a", hot);
+    memory.age(1 + HOT_ROUNDS, 0);
+    // Its last hot round: the rounds still look at whom it was pushed to.
+    expect(memory.hot(1 + HOT_ROUNDS)).toEqual([hot]);
+    expect(hot.peers).toEqual(new Set(["peer-a"]));
+    memory.age(2 + HOT_ROUNDS, 0);
+    expect(memory.hot(2 + HOT_ROUNDS)).toEqual([]);
+    expect(hot.peers).toBeNull();
+    expect(memory.entries.get("a")).toBe(hot);
+    // A copy of it that comes later, or a push that failed, finds no set (and needs none).
+    expect(() => hot.peers?.add("peer-b")).not.toThrow();
+  });
 });
 
 describe("item memory - hot", () => {
