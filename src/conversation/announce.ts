@@ -6,6 +6,7 @@
  * @module
  */
 import type { BroadcastReply, ConversationEvent } from "../types.ts";
+import type { MaybePromise } from "./log.ts";
 
 /** What announcing needs of the node. */
 export interface AnnounceHost {
@@ -34,6 +35,19 @@ export function announceEvent(host: AnnounceHost, upkeep: { grew(conversationId:
   host.emit(kindEventName(event.kind), event);
   upkeep.grew(event.conversation_id);
   return true;
+}
+
+/**
+ * {@link announceEvent} once `stored` (the log's answer, a promise or not) settled: never at once,
+ * so that whoever stored the event (an author's `emit`, a broadcast's opening) listens first.
+ */
+export function announceEventLater(host: AnnounceHost, upkeep: { grew(conversationId: string): void }, event: ConversationEvent, stored: MaybePromise<boolean>): Promise<boolean> {
+  return Promise.resolve(stored).then((yes) => announceEvent(host, upkeep, event, yes));
+}
+
+/** {@link announceReply} once the log's answer `stored` settled. */
+export function announceReplyLater(host: AnnounceHost, event: ConversationEvent, stored: Promise<boolean>): Promise<boolean> {
+  return stored.then((yes) => announceReply(host, event, yes));
 }
 
 /** Fire `broadcast.reply` for a reply event stored (`stored`); `stored`. */

@@ -15,7 +15,7 @@ import { createLogger } from "../log.ts";
 import type { ConversationLog, MaybePromise } from "./log.ts";
 import { MemoryConversationLog } from "./memory-log.ts";
 import { EventKind, authoredEvent, fromTheFuture } from "./events.ts";
-import { announceEvent, announceReply } from "./announce.ts";
+import { announceEvent, announceEventLater, announceReply, announceReplyLater } from "./announce.ts";
 import { broadcastKwargs, newBroadcast, openingMessage, type BroadcastReceived } from "./broadcast.ts";
 import type { Summarizer } from "./compaction.ts";
 import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef, type ConversationHost, type ConversationOptions, type EmitOptions, type SyncOptions, type SyncResult } from "./contracts.ts";
@@ -73,10 +73,10 @@ export class Conversations {
     // A reply filed here (its own, or another node's once) is announced as `broadcast.reply`.
     const fileReply = (event: ConversationEvent, now: boolean, datedHere: boolean) => {
       const stored = this.append(event, now, datedHere); // no closure per reply when stored at once (as an in-memory log does)
-      return stored instanceof Promise ? stored.then((yes) => announceReply(this.host, event, yes)) : announceReply(this.host, event, stored);
+      return stored instanceof Promise ? announceReplyLater(this.host, event, stored) : announceReply(this.host, event, stored);
     };
     this.replyBook = new ReplyBook(this.log, fileReply, this.signatures.records);
-    this.events = new EventFiling(this.log, () => this.records, (event) => this.append(event, true));
+    this.events = new EventFiling(this.log, () => this.records, (event) => this.append(event, true, false));
     const track = (work: Promise<unknown>) => this.track(work);
     this.dissemination = new Dissemination(host, this, track, this.gossip, settings);
     this.upkeep = new Upkeep(
@@ -145,11 +145,17 @@ export class Conversations {
 
   /** Append to the log; on success notify and maybe compact. `now` (another node's record): at once when the log answers at once;
    * else the events fire once its answer settled (whoever calls `emit` or `reply`, then listens, still hears them). `datedHere`: dated by this node's clock just now (not read again). */
-  private append(event: ConversationEvent, now = false, datedHere = false): MaybePromise<boolean> {
+  private append(event: ConversationEvent, now: boolean, datedHere: boolean): MaybePromise<boolean> {
+    // Called for every event stored (a node files one per reply it learns). No closure in it: a
+    // function whose variable a closure captures makes a scope object for it on every call, made
+    // or not (three a call here before, and one in `fileReply`), and its compiled code, having
+    // seen only booleans where a promise came now and then (an author's own events), was thrown
+    // away and compiled again in the 200-peer broadcast's later rounds.
     // Outside the retention window, or dated beyond the allowed clock skew: not stored.
     if (this.upkeep.tooOld(event.created_at) || (!datedHere && fromTheFuture(event.created_at))) return false;
-    const stored = now ? this.log.append(event) : Promise.resolve(this.log.append(event)); // no closure per event stored at once
-    return stored instanceof Promise ? stored.then((yes) => announceEvent(this.host, this.upkeep, event, yes)) : announceEvent(this.host, this.upkeep, event, stored);
+    const stored = this.log.append(event);
+    if (now && typeof stored === "boolean") return announceEvent(this.host, this.upkeep, event, stored);
+    return announceEventLater(this.host, this.upkeep, event, stored);
   }
 
   /** How this node signs and checks records (docs/security.md). */
@@ -189,7 +195,7 @@ export class Conversations {
     const broadcast = newBroadcast(this.host.self(), endpoint);
     this.replyBook.opened(broadcast.nonce);
     const message = this.records.signEvent(openingMessage(broadcast.nonce, broadcast.origin, endpoint, args, kwargs));
-    await this.append(message);
+    await this.append(message, false, false);
     const sent = await this.gossip.fanOut(this.gossip.others(), endpoint, args, this.signatures.broadcastKwargs(broadcastKwargs(broadcast, kwargs), message));
     log.debug(`broadcast ${endpoint} ${broadcast.nonce} reached ${sent} peer(s)`);
     return broadcast;
@@ -301,7 +307,7 @@ export class Conversations {
    * resolve once it answered (the rest goes on in the background).
    */
   private async publish(event: ConversationEvent, waitFor?: Peer): Promise<void> {
-    await this.append(event);
+    await this.append(event, false, false);
     const item: Item = { kind: "event", event, mac: this.signatures.eventMacs(event) };
     if (waitFor === undefined || waitFor.id === this.host.self().id) {
       await this.dissemination.spread(item, new Set());
