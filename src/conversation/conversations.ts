@@ -22,7 +22,7 @@ import { ConversationEndpoint, conversationSettings, nonceOf, type BroadcastRef,
 import { AskFlow, checkOrigin } from "./ask.ts";
 import { Upkeep, type CompactOptions } from "./upkeep.ts";
 import { Gossip } from "./gossip.ts";
-import { ReplyBook, type ReplyOrigin } from "./replies.ts";
+import { ReplyBook, replierOnceFiled, type ReplyOrigin } from "./replies.ts";
 import { syncFrom, type SyncPort } from "./sync.ts";
 import { SignatureRoutes, openRecords, type PerPeerKwargs } from "./signing.ts";
 import { SIG_KEY, signatureBytes, signatureText, type SignedRecords } from "../security/records.ts";
@@ -146,11 +146,8 @@ export class Conversations {
   /** Append to the log; on success notify and maybe compact. `now` (another node's record): at once when the log answers at once;
    * else the events fire once its answer settled (whoever calls `emit` or `reply`, then listens, still hears them). `datedHere`: dated by this node's clock just now (not read again). */
   private append(event: ConversationEvent, now: boolean, datedHere: boolean): MaybePromise<boolean> {
-    // Called for every event stored (a node files one per reply it learns). No closure in it: a
-    // function whose variable a closure captures makes a scope object for it on every call, made
-    // or not (three a call here before, and one in `fileReply`), and its compiled code, having
-    // seen only booleans where a promise came now and then (an author's own events), was thrown
-    // away and compiled again in the 200-peer broadcast's later rounds.
+    // Called for every event stored (one per reply a node learns), so no closure: a variable a
+    // closure captures costs a scope object on every call (three here before, one in `fileReply`).
     // Outside the retention window, or dated beyond the allowed clock skew: not stored.
     if (this.upkeep.tooOld(event.created_at) || (!datedHere && fromTheFuture(event.created_at))) return false;
     const stored = this.log.append(event);
@@ -259,8 +256,8 @@ export class Conversations {
    */
   acceptReply(nonceRaw: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac?: Uint8Array | null, known = false): MaybePromise<Peer | null> {
     const { nonce, peer } = checkReply(nonceRaw, peerRaw, this.host, known); // `known`: this node's record of the replier (a batched reply by reference)
-    const filed = this.replyBook.receive(nonce, peer, result ?? null, sig, undefined, mac); // no closure per reply filed at once
-    return filed instanceof Promise ? filed.then((event) => (event ? peer : null)) : filed ? peer : null;
+    const filed = this.replyBook.receive(nonce, peer, result ?? null, sig, undefined, mac);
+    return filed instanceof Promise ? replierOnceFiled(filed, peer) : filed ? peer : null; // no closure here (a scope object per call)
   }
 
   /** The keyword arguments of a relayed `_synapse.broadcast.reply`: `result`, and `sig` (and `mac`) for the peers that take them. */

@@ -40,6 +40,11 @@ export const REPLY_CACHE_BROADCASTS = 10_000;
 /** No origin: a reply that came as a reply (shared, never changed). */
 const NO_ORIGIN: ReplyOrigin = Object.freeze({});
 
+/** The replier `peer` once its reply's filing (`filed`) settled, when the reply was new; else null (a function apart: a closure in the caller cost a scope object per reply). */
+export function replierOnceFiled(filed: Promise<ConversationEvent | null>, peer: Peer): Promise<Peer | null> {
+  return filed.then((event) => (event ? peer : null));
+}
+
 /** `event` once `stored` settles true, else null. */
 function storedLater(stored: Promise<boolean>, event: ConversationEvent): Promise<ConversationEvent | null> {
   return stored.then((yes) => (yes ? event : null));
