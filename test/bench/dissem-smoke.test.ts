@@ -47,7 +47,9 @@ test("bench - the one-layer reply bench reports the CPU per filed reply, and wit
   expect(code, out).toBe(0);
   const result = JSON.parse(out.trim().split("\n").findLast((line) => line.startsWith("{")) ?? "null");
   expect(result.filed).toBe(40 * 3);
-  expect(isPositive(result.mainThreadUsPerReply)).toBe(true);
+  expect(isPositive(result.cpuUsPerReply)).toBe(true);
+  // The main thread's share is read in clock ticks (10 ms) from /proc: 0 for so short a run, null where there is no /proc.
+  expect(result.mainThreadUsPerReply === null || result.mainThreadUsPerReply >= 0).toBe(true);
   const { itemMemory, log, rest, total } = result.retainedBytesPerReply;
   // Each part holds something for every reply (the item's entry, the event, the reply book's entry); the parts add up.
   for (const part of [itemMemory, log, rest]) expect(isPositive(part)).toBe(true);
