@@ -18,7 +18,7 @@
  *
  * `--retained`: the layers are kept, not stopped, after their broadcasts, and the heap one node holds
  * for each reply it filed is reported after a full collection, by part: the dissemination's memory of
- * recent items (what `stop()` frees: kept {@link KEEP_SECONDS} seconds), the log (what its `close()`
+ * recent items (what `stop()` frees: kept 10 s at least, `KEEP_SECONDS`), the log (what its `close()`
  * frees: kept), and the rest (the reply book's cache, the replies' values the two share). The CPU
  * figures then count the kept layers' quiet rounds too.
  *
@@ -34,7 +34,6 @@ import { fastEncodeInto } from "../../src/wire/fast-codec.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
 import { uuidv7 } from "../../src/conversation/uuid.ts";
 import type { Peer } from "../../src/types.ts";
-import { KEEP_SECONDS } from "../../src/conversation/dissemination.ts";
 import { heapStats } from "bun:jsc";
 
 const arg = (name: string, fallback: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback);
