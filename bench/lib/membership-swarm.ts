@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { Node, type NodeOptions } from "../../src/index.ts";
-import type { Census, DetectionPair, WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
+import type { Census, DetectionPair, JoinStage, WorkerAnswer, WorkerCommand } from "./membership-worker.ts";
 import type { TraceBucket } from "./membership-kill-trace.ts";
 import { diffSwim, sumSwim, type SwimTotals } from "./membership-swim-totals.ts";
 
@@ -34,6 +34,12 @@ export interface SwarmResult {
   joinCpu: { seed: number; workers: number };
   /** Each node's `join()`, seconds from its own start (all at once: the worker's joins' start): median, 90th percentile, highest. */
   joinSpread: Spread;
+  /**
+   * The joins scheduled within the last {@link STAGE_SECONDS} seconds of the joins' starts, stage by
+   * stage (seconds): how late each started (its worker's loop), its `_synapse.join` call and the
+   * state exchange with the seed after it (`SeedStatus.joinSeconds`, `exchangeSeconds`).
+   */
+  joinStages: { joins: number; late: Spread; call: Spread; exchange: Spread };
   /**
    * From the last join's return until every node knew every other (the latest moment a node's
    * table came to hold every other, as the nodes noted it; 0 when that came before the last
@@ -153,6 +159,16 @@ export interface Detection {
   newer: { pairs: number; latest: number | null };
   /** With `BENCH_TRACE_KILL=1`: each surviving worker's nodes' trace buckets, averaged (see `membership-kill-trace.ts`). */
   traceMean?: TraceBucket[][];
+}
+
+/** The window of {@link SwarmResult.joinStages}: the joins scheduled this many seconds before the last start, or later. */
+const STAGE_SECONDS = 5;
+
+/** {@link SwarmResult.joinStages} from the workers' stages (`lastStart`: the latest scheduled start, epoch ms). */
+function joinStagesOf(stages: JoinStage[], lastStart: number): SwarmResult["joinStages"] {
+  const last = stages.filter((s) => s.at >= lastStart - STAGE_SECONDS * 1000);
+  const known = (values: Array<number | null>) => values.filter((v): v is number => v !== null);
+  return { joins: last.length, late: spreadOf(last.map((s) => s.late)), call: spreadOf(known(last.map((s) => s.call))), exchange: spreadOf(known(last.map((s) => s.exchange))) };
 }
 
 function spreadOf(values: number[]): Spread {
@@ -461,6 +477,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       joinSeconds: (lastJoin - joinStart) / 1000,
       joinCpu,
       joinSpread: spreadOf(joined.flatMap((j) => j.took)),
+      joinStages: joinStagesOf(joined.flatMap((j) => j.stages), lastStart),
       allKnowAll,
       allKnowAllPolled,
       allKnowAllFromLastStart,

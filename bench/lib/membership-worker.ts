@@ -14,7 +14,8 @@
  *   size, for `status`'s `completeAt`.
  * - `join`: join every node through the seeds at once (or paced: `rate` joins a second over the
  *   swarm, each node at its place in the swarm's joins, `slots`); answers `joined { at }` (wall clock ms)
- *   once every join returned, the CPU seconds used so far, and each node's `join()` in seconds (`took`).
+ *   once every join returned, the CPU seconds used so far, each node's `join()` in seconds (`took`),
+ *   and each join's stages (`stages`: {@link JoinStage}).
  * - `status { heap? }`: answers `status { minKnown, maxKnown, calls, offline, heap, connections, swim, cpu, nodes, completeAt }`:
  *   the fewest and most peers a node here knows, membership calls made by all nodes here (from
  *   `node.metrics()`), `peer.offline` events seen, the heap after a full GC (0 with `heap: false`:
@@ -85,10 +86,21 @@ export type WorkerCommand =
   | { type: "census"; ids?: string[] }
   | { type: "stop" };
 
+/**
+ * One node's join in its stages: its scheduled start (epoch ms), how late it started (the worker's
+ * loop), and its seed's `joinSeconds` and `exchangeSeconds` (`SeedStatus`; null when none).
+ */
+export interface JoinStage {
+  at: number;
+  late: number;
+  call: number | null;
+  exchange: number | null;
+}
+
 /** What a worker answers. */
 export type WorkerAnswer =
   | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
-  | { type: "joined"; at: number; cpu: number; took: number[]; lastStart: number }
+  | { type: "joined"; at: number; cpu: number; took: number[]; lastStart: number; stages: JoinStage[] }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number; completeAt: number | null }
   | { type: "gone"; at: number; lagMax: number; cpu: number; stuckPairs?: number }
   | { type: "details"; times: number[]; pairs: DetectionPair[]; swim: SwimTotals; awarenessAtKill: number[]; traceMean?: TraceBucket[]; stuck?: Array<Record<string, unknown>> }
@@ -371,17 +383,23 @@ async function handle(command: WorkerCommand): Promise<void> {
       const startAt = (k: number) => (rate > 0 ? start + ((slots[k] ?? k) / rate) * 1000 : start);
       // `BENCH_JOIN_PROF=<dir>`: this worker's CPU profile over its joins (`join-<worker>.txt`), until the last returned.
       const joinProfile = process.env.BENCH_JOIN_PROF ? profileKill(process.env.BENCH_JOIN_PROF, workerName, `join-${workerName}.txt`) : null;
+      const late: number[] = [];
       await Promise.all(
         nodes.map(async (n, k) => {
           const wait = startAt(k) - Date.now();
           if (wait > 0) await Bun.sleep(wait);
+          late[k] = Math.max(0, Date.now() - startAt(k)) / 1000;
           await n.join({ wait: 0, seeds });
           joinedAt[n.id] = Date.now();
         }),
       );
+      const stages = nodes.map((n, k): JoinStage => {
+        const seed = n.membership.seedStatus()[0];
+        return { at: startAt(k), late: late[k]!, call: seed?.joinSeconds ?? null, exchange: seed?.exchangeSeconds ?? null };
+      });
       joinProfile?.();
       // `lastStart`: when this worker's last join started (its latest slot), for the swarm's time from the last join's start.
-      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds(), took: nodes.map((n, k) => (joinedAt[n.id]! - startAt(k)) / 1000), lastStart: Math.max(...nodes.map((_, k) => startAt(k))) });
+      answer({ type: "joined", at: Date.now(), cpu: cpuSeconds(), took: nodes.map((n, k) => (joinedAt[n.id]! - startAt(k)) / 1000), lastStart: Math.max(...nodes.map((_, k) => startAt(k))), stages });
       return;
     }
     case "status": {

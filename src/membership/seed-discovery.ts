@@ -8,7 +8,7 @@ import { CallTimeoutError, RemoteError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { every } from "../schedule/every.ts";
 import type { Peer } from "../types.ts";
-import { nowSeconds } from "../util/time.ts";
+import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
 import type { Discovery, DiscoveryHost, IntroduceResult } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
@@ -46,6 +46,14 @@ export interface SeedStatus {
   failures: number;
   /** The last failure's message. */
   lastError: string | null;
+  /** Seconds the last successful join's `_synapse.join` call took (its answer included), or null. */
+  joinSeconds: number | null;
+  /**
+   * Seconds the state exchange that followed it took (gossip membership: SWIM's join push-pull with
+   * the seed, whole state or a page; until it failed, when it did), or null: none made (mesh mode,
+   * a seed of another swarm).
+   */
+  exchangeSeconds: number | null;
 }
 
 interface SeedState {
@@ -57,6 +65,8 @@ interface SeedState {
   joinedAt: number | null;
   failures: number;
   lastError: string | null;
+  joinSeconds: number | null;
+  exchangeSeconds: number | null;
   nextAttempt: number;
   /** The last answer listed peers that were not verified (budget spent, or no answer): ask again. */
   partial: boolean;
@@ -90,7 +100,7 @@ export class SeedDiscovery implements Discovery {
   add(seeds: readonly Seed[]): void {
     for (const seed of seeds) {
       if (this.seeds.some((s) => s.seed.host === seed.host && s.seed.port === seed.port)) continue;
-      this.seeds.push({ seed, peerId: null, self: false, member: false, joinedAt: null, failures: 0, lastError: null, nextAttempt: 0, partial: false, inFlight: null });
+      this.seeds.push({ seed, peerId: null, self: false, member: false, joinedAt: null, failures: 0, lastError: null, joinSeconds: null, exchangeSeconds: null, nextAttempt: 0, partial: false, inFlight: null });
     }
     if (this.seeds.length > 0) this.ensureTask();
   }
@@ -103,6 +113,8 @@ export class SeedDiscovery implements Discovery {
       joinedAt: s.joinedAt,
       failures: s.failures,
       lastError: s.lastError,
+      joinSeconds: s.joinSeconds,
+      exchangeSeconds: s.exchangeSeconds,
     }));
   }
 
@@ -210,6 +222,7 @@ export class SeedDiscovery implements Discovery {
     if (!this.active || !this.host.running()) return false;
     this.sent++;
     let result: unknown;
+    const started = monotonicMs();
     try {
       result = await this.callSeed(s, label);
     } catch (error) {
@@ -235,6 +248,8 @@ export class SeedDiscovery implements Discovery {
     }
     s.failures = 0;
     s.lastError = null;
+    s.joinSeconds = (monotonicMs() - started) / 1000;
+    s.exchangeSeconds = null;
     s.joinedAt = nowSeconds();
     s.peerId = self.id;
     if (self.id === this.host.self().id) {
@@ -253,7 +268,9 @@ export class SeedDiscovery implements Discovery {
     // gossip and push-pull with the members bring the state (a join repeated every rejoin round
     // stacked up on a starved seed); nor by probes of the listed peers, which under a mass join's
     // load would only add to it.
+    const exchangeStarted = monotonicMs();
     const gossiped = s.member && this.host.gossipJoin ? await this.host.gossipJoin(self.id, this.timing.joinTimeout) : null;
+    if (gossiped !== null) s.exchangeSeconds = (monotonicMs() - exchangeStarted) / 1000;
     if (gossiped === false) {
       s.partial = false;
       log.debug(`seed ${label} answered, its state exchange failed: the members' gossip brings the swarm`);

@@ -64,6 +64,13 @@ test("membership - bench quick swarm with --layout: the workers hold the counts 
   const [s] = result.swarm;
   expect(s.layout).toEqual([19, 10]);
   expect(s.processes).toBe(2);
+  // Paced at 15 a second, the 29 joiners start within 2 s: all of them in the last 5 s of starts,
+  // each with its `_synapse.join` call and its state exchange with the seed (gossip mode) timed.
+  expect(s.joinStages.joins).toBe(29);
+  expect(s.joinStages.late.p50).toBeGreaterThanOrEqual(0);
+  expect(s.joinStages.call.max).toBeGreaterThan(0);
+  expect(s.joinStages.exchange.max).toBeGreaterThan(0);
+  expect(out).toContain("swarm gossip 30: the 29 joins of the last 5 s of starts");
   expect(s.killed).toBe(10);
   expect(s.offlineEverywhere).toBeGreaterThan(0);
   expect(s.allKnowAll).toBeGreaterThanOrEqual(0);

@@ -293,7 +293,10 @@ describe("membership ports - Membership on fakes", () => {
     expect(rig.network.callsTo(fresh.address, fresh.port, "_synapse.heartbeat")).toBe(1);
     expect(rig.network.callsTo(stale.address, stale.port, "_synapse.heartbeat")).toBe(0);
     expect(rig.scheduler.names()).toEqual(["membership.seeds", "membership.heartbeat", "membership.reap"]);
-    expect(rig.membership.seedStatus()).toMatchObject([{ seed: "198.51.100.10:9000", peerId: seed.id, failures: 0, lastError: null }]);
+    expect(rig.membership.seedStatus()).toMatchObject([{ seed: "198.51.100.10:9000", peerId: seed.id, failures: 0, lastError: null, exchangeSeconds: null }]);
+    // The join call's length (the rig's network answers at once); no state exchange in mesh mode.
+    const { joinSeconds } = rig.membership.seedStatus()[0]!;
+    expect(typeof joinSeconds === "number" && joinSeconds >= 0 && joinSeconds < 60).toBe(true);
     expect(rig.membership.stats.joinsSent).toBe(1);
 
     // The seed is dropped (here: a goodbye); the seeds task joins it again.
@@ -308,7 +311,7 @@ describe("membership ports - Membership on fakes", () => {
   test("an unreachable seed is skipped with a backoff: the seeds task does not retry it at once", async () => {
     const rig = membershipRig(discoveriesFromOptions({ seeds: ["198.51.100.99:9000"] }));
     expect(await rig.membership.join()).toEqual([]);
-    expect(rig.membership.seedStatus()[0]).toMatchObject({ failures: 1, lastError: "connect ECONNREFUSED 198.51.100.99:9000" });
+    expect(rig.membership.seedStatus()[0]).toMatchObject({ failures: 1, lastError: "connect ECONNREFUSED 198.51.100.99:9000", joinSeconds: null, exchangeSeconds: null });
     await rig.scheduler.run("membership.seeds");
     expect(rig.membership.stats.joinsSent).toBe(1);
   });

@@ -50,3 +50,36 @@ test("seeds - after a paged gossip join, the listed peers are probed once the st
   // One `_synapse.join`, not another to get a state.
   expect(host.network.callsTo(SEED.address, SEED.port, "_synapse.join")).toBe(1);
 });
+
+/** A discovery host whose gossip join (SWIM's push-pull with the seed) takes `ms` and then succeeds, or fails (`ok` false). */
+class SlowExchangeHost extends FakeDiscoveryHost {
+  constructor(
+    self: typeof ME,
+    private readonly ms: number,
+    private readonly ok = true,
+  ) {
+    super(self);
+  }
+  async gossipJoin(): Promise<boolean | null> {
+    await Bun.sleep(this.ms);
+    return this.ok;
+  }
+}
+
+test("seeds - a seed's status tells how long its last join call and the state exchange after it took", async () => {
+  const now = () => Date.now() / 1000;
+  for (const ok of [true, false]) {
+    const host = new SlowExchangeHost(ME, 60, ok);
+    host.network.set(SEED.address, SEED.port, () => ({ accepted: true, self: { ...SEED, last_seen: now() }, peers: [] }));
+    discovery = new SeedDiscovery(host, [{ host: SEED.address, port: SEED.port }], { heartbeatInterval: 5, peerTimeout: 20, joinTimeout: 1 });
+    discovery.start();
+    expect(discovery.status()[0]).toMatchObject({ joinSeconds: null, exchangeSeconds: null });
+    await discovery.refresh();
+    const { joinSeconds, exchangeSeconds, failures } = discovery.status()[0]!;
+    expect(failures).toBe(0);
+    expect(typeof joinSeconds === "number" && joinSeconds >= 0).toBe(true);
+    // The exchange's own length (a failed one too: until it failed), apart from the call's.
+    expect(exchangeSeconds).toBeGreaterThanOrEqual(0.05);
+    await discovery.stop();
+  }
+});
