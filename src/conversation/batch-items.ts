@@ -216,7 +216,23 @@ export function readItem(entry: unknown): RawItem | null {
   // The replier's record, or (by reference) its id alone; a record wins over an id.
   const peerId = isMap(reply.peer) ? reply.peer.id : reply.peer === undefined ? reply.peer_id : undefined;
   if (typeof peerId !== "string" || peerId.length === 0 || peerId.length > MAX_ID_LENGTH) return null;
-  return { kind: "reply", key: replyKey(reply.nonce, peerId), nonce: reply.nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac), known: false, bytes: null, form: 0 };
+  const nonce = sameNonce(reply.nonce);
+  return { kind: "reply", key: replyKey(nonce, peerId), nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac), known: false, bytes: null, form: 0 };
+}
+
+/** The nonce of the reply read last (see {@link sameNonce}). */
+let lastNonce = "";
+
+/**
+ * `nonce`, or the equal string read just before: a broadcast's replies come together, and each
+ * decoded its own copy of the nonce, which its event (conversation and parent id) and the reply
+ * book then kept, one copy a reply a node (and each lookup by it hashed it anew; a string keeps its
+ * hash once computed).
+ */
+function sameNonce(nonce: string): string {
+  if (nonce === lastNonce) return lastNonce;
+  lastNonce = nonce;
+  return nonce;
 }
 
 /**
