@@ -19,8 +19,9 @@
  * `--retained`: the layers are kept, not stopped, after their broadcasts, and the heap one node holds
  * for each reply it filed is reported after a full collection, by part: the dissemination's memory of
  * recent items (what `stop()` frees: kept 10 s at least, `KEEP_SECONDS`), the log (what its `close()`
- * frees: kept), and the rest (the reply book's cache, the replies' values the two share). The CPU
- * figures then count the kept layers' quiet rounds too.
+ * frees: its own structures), and the rest (what the reply book still holds: the replies' events,
+ * which it shares with the log, and their values). The CPU figures then count the kept layers'
+ * quiet rounds too.
  *
  * Run: `bun bench/lib/broadcast-ingest.ts [--peers 200] [--broadcasts 40] [--chunk 20] [--wire list|bytes] [--retained]`
  *

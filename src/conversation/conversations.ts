@@ -226,7 +226,7 @@ export class Conversations {
     const sig = signatureText(this.records.signReply(nonce, result ?? null));
     const event = await this.replyBook.record(nonce, self, result ?? null, sig ? { metadata: { [SIG_KEY]: sig } } : undefined);
     if (!event) {
-      const first = (await this.replyBook.of(nonce)).get(self.id);
+      const first = await this.replyBook.replyOf(nonce, self.id);
       return first ?? { nonce, peer: self, result: result ?? null };
     }
     const item = { kind: "reply", nonce, peer: self, result: result ?? null, sig: signatureBytes(sig), mac: this.signatures.replyMacs(nonce, result ?? null, sig) } satisfies Item; // 64 bytes, not 88 of base64
@@ -272,7 +272,7 @@ export class Conversations {
 
   /** Replies this node knows for a broadcast, in the order they were filed. */
   async replies(target: BroadcastRef): Promise<BroadcastReply[]> {
-    return [...(await this.replyBook.of(nonceOf(target))).values()];
+    return this.replyBook.of(nonceOf(target));
   }
 
   // ---------------------------------------------------------------- events

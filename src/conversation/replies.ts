@@ -45,6 +45,11 @@ export function replierOnceFiled(filed: Promise<ConversationEvent | null>, peer:
   return filed.then((event) => (event ? peer : null));
 }
 
+/** A broadcast's reply as the API gives it, from its event (`nonce`: the broadcast's). */
+function asReply(nonce: string, event: ConversationEvent): BroadcastReply {
+  return { nonce, peer: event.peer, result: event.payload.result ?? null };
+}
+
 /** `event` once `stored` settles true, else null. */
 function storedLater(stored: Promise<boolean>, event: ConversationEvent): Promise<ConversationEvent | null> {
   return stored.then((yes) => (yes ? event : null));
@@ -52,14 +57,17 @@ function storedLater(stored: Promise<boolean>, event: ConversationEvent): Promis
 
 /** The reply book of one node. */
 export class ReplyBook {
-  /** nonce -> replier id -> reply; loaded from the log on first use of a nonce; least recently used first. */
-  private readonly byNonce = new Map<string, Map<string, BroadcastReply>>();
+  /**
+   * nonce -> replier id -> its reply's event (the one the log keeps: no second object a reply);
+   * loaded from the log on first use of a nonce; least recently used first.
+   */
+  private readonly byNonce = new Map<string, Map<string, ConversationEvent>>();
   /** The most recently used nonce (already last in `byNonce`: using it again moves nothing). */
   private newest: string | null = null;
   /** Replies of other nodes being checked, by {@link replyKey} (a copy waits for the first). */
   private readonly checking = new InFlight<ConversationEvent | null>();
   /** Replies read from the log, by nonce, while the read runs (concurrent first replies share it). */
-  private readonly loading = new Map<string, Promise<Map<string, BroadcastReply>>>();
+  private readonly loading = new Map<string, Promise<Map<string, ConversationEvent>>>();
   /** Set while the node is stopped: a check that finishes then files nothing. */
   stopped = false;
 
@@ -76,7 +84,7 @@ export class ReplyBook {
   }
 
   /** Cache `byPeer` as the most recently used, forgetting the least recently used past the bound. */
-  private keep(nonce: string, byPeer: Map<string, BroadcastReply>): void {
+  private keep(nonce: string, byPeer: Map<string, ConversationEvent>): void {
     this.newest = nonce;
     this.byNonce.delete(nonce);
     this.byNonce.set(nonce, byPeer);
@@ -95,14 +103,25 @@ export class ReplyBook {
   }
 
   /** The cached replies of a broadcast (now the most recently used), or undefined when they must be read from the log. */
-  private cachedOf(nonce: string): Map<string, BroadcastReply> | undefined {
+  private cachedOf(nonce: string): Map<string, ConversationEvent> | undefined {
     const byPeer = this.byNonce.get(nonce);
     if (byPeer && nonce !== this.newest) this.keep(nonce, byPeer);
     return byPeer;
   }
 
   /** The replies known for a broadcast, by replier id, in the order they were filed. */
-  async of(nonce: string): Promise<Map<string, BroadcastReply>> {
+  async of(nonce: string): Promise<BroadcastReply[]> {
+    return [...(await this.eventsOf(nonce)).values()].map((event) => asReply(nonce, event));
+  }
+
+  /** The reply of `peerId` to a broadcast, if known. */
+  async replyOf(nonce: string, peerId: string): Promise<BroadcastReply | undefined> {
+    const event = (await this.eventsOf(nonce)).get(peerId);
+    return event && asReply(nonce, event);
+  }
+
+  /** The reply events known for a broadcast, by replier id, in the order they were filed. */
+  private async eventsOf(nonce: string): Promise<Map<string, ConversationEvent>> {
     const byPeer = this.byNonce.get(nonce);
     if (byPeer) {
       this.keep(nonce, byPeer);
@@ -117,12 +136,12 @@ export class ReplyBook {
     return read;
   }
 
-  private async load(nonce: string): Promise<Map<string, BroadcastReply>> {
+  private async load(nonce: string): Promise<Map<string, ConversationEvent>> {
     const events = await this.log.events(nonce);
-    const byPeer = this.byNonce.get(nonce) ?? new Map<string, BroadcastReply>();
+    const byPeer = this.byNonce.get(nonce) ?? new Map<string, ConversationEvent>();
     this.keep(nonce, byPeer);
     for (const e of events) {
-      if (e.kind === EventKind.Reply && !byPeer.has(e.peer.id)) byPeer.set(e.peer.id, { nonce, peer: e.peer, result: e.payload.result ?? null });
+      if (e.kind === EventKind.Reply && !byPeer.has(e.peer.id)) byPeer.set(e.peer.id, e);
     }
     return byPeer;
   }
@@ -160,20 +179,20 @@ export class ReplyBook {
   }
 
   /** {@link receive} of a reply checked on the signature thread: filed once `checked` settles (copies wait for it meanwhile). */
-  private fileAfter(checked: Promise<string | null>, byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin): Promise<ConversationEvent | null> {
+  private fileAfter(checked: Promise<string | null>, byPeer: Map<string, ConversationEvent>, nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin): Promise<ConversationEvent | null> {
     return this.checking.after(replyKey(nonce, peer.id), () => checked.then((refusal) => this.fileChecked(refusal, byPeer, nonce, peer, result, sig, origin)));
   }
 
   private checkAndFile(nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin, mac?: Uint8Array | null): MaybePromise<ConversationEvent | null> {
     // A copy before this one may have been filed meanwhile.
-    return andThen(this.cachedOf(nonce) ?? this.of(nonce), (byPeer) => {
+    return andThen(this.cachedOf(nonce) ?? this.eventsOf(nonce), (byPeer) => {
       if (byPeer.has(peer.id)) return null;
       return andThen(this.records.replyRefusal(nonce, peer.id, result, sig, mac), (refusal) => this.fileChecked(refusal, byPeer, nonce, peer, result, sig, origin));
     });
   }
 
   /** File a reply whose check answered `refusal` (null: passed). @throws {EndpointError} for a refusal. */
-  private fileChecked(refusal: string | null, byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin): MaybePromise<ConversationEvent | null> {
+  private fileChecked(refusal: string | null, byPeer: Map<string, ConversationEvent>, nonce: string, peer: Peer, result: unknown, sig: unknown, origin: ReplyOrigin): MaybePromise<ConversationEvent | null> {
     if (refusal) throw new EndpointError(ErrorCode.BadRequest, refusal);
     // Stopped while the check ran: nothing goes into a store its owner may have closed.
     if (this.stopped) return null;
@@ -186,13 +205,12 @@ export class ReplyBook {
    * known already or the log refused it.
    */
   async record(nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin = {}): Promise<ConversationEvent | null> {
-    return this.file(await this.of(nonce), nonce, peer, result, origin);
+    return this.file(await this.eventsOf(nonce), nonce, peer, result, origin);
   }
 
   /** File a reply into `byPeer` (the nonce's cache) unless it is there. */
-  private file(byPeer: Map<string, BroadcastReply>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin, now = false): MaybePromise<ConversationEvent | null> {
+  private file(byPeer: Map<string, ConversationEvent>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin, now = false): MaybePromise<ConversationEvent | null> {
     if (byPeer.has(peer.id)) return null;
-    byPeer.set(peer.id, { nonce, peer, result }); // before any await: a concurrent copy now sees it
     const event = makeEvent({
       conversationId: origin.conversationId ?? nonce,
       eventId: replyEventId(nonce, peer.id),
@@ -203,6 +221,7 @@ export class ReplyBook {
       createdAt: origin.createdAt,
       metadata: origin.metadata,
     });
+    byPeer.set(peer.id, event); // before any await: a concurrent copy now sees it
     const stored = this.append(event, now, origin.createdAt === undefined);
     // No closure per reply: stored at once (an in-memory log) is answered at once.
     return stored instanceof Promise ? storedLater(stored, event) : stored ? event : null;
