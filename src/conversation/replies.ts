@@ -59,7 +59,9 @@ function storedLater(stored: Promise<boolean>, event: ConversationEvent): Promis
 export class ReplyBook {
   /**
    * nonce -> replier id -> its reply's event (the one the log keeps: no second object a reply);
-   * loaded from the log on first use of a nonce; least recently used first.
+   * loaded from the log on first use of a nonce; least recently used first. A conversation compacted
+   * in the log keeps its replies' events here until its nonce is forgotten (a reply's value was kept
+   * so before too; now its whole event is).
    */
   private readonly byNonce = new Map<string, Map<string, ConversationEvent>>();
   /** The most recently used nonce (already last in `byNonce`: using it again moves nothing). */
