@@ -37,9 +37,10 @@ export interface SwarmResult {
   /**
    * The joins scheduled within the last {@link STAGE_SECONDS} seconds of the joins' starts, stage by
    * stage (seconds): how late each started (its worker's loop), its `_synapse.join` call and the
-   * state exchange with the seed after it (`SeedStatus.joinSeconds`, `exchangeSeconds`).
+   * state exchange with the seed after it (`SeedStatus.joinSeconds`, `exchangeSeconds`; null when
+   * no join had that stage, as no exchange in mesh mode).
    */
-  joinStages: { joins: number; late: Spread; call: Spread; exchange: Spread };
+  joinStages: { seconds: number; joins: number; late: Spread; call: Spread | null; exchange: Spread | null };
   /**
    * From the last join's return until every node knew every other (the latest moment a node's
    * table came to hold every other, as the nodes noted it; 0 when that came before the last
@@ -167,8 +168,11 @@ const STAGE_SECONDS = 5;
 /** {@link SwarmResult.joinStages} from the workers' stages (`lastStart`: the latest scheduled start, epoch ms). */
 function joinStagesOf(stages: JoinStage[], lastStart: number): SwarmResult["joinStages"] {
   const last = stages.filter((s) => s.at >= lastStart - STAGE_SECONDS * 1000);
-  const known = (values: Array<number | null>) => values.filter((v): v is number => v !== null);
-  return { joins: last.length, late: spreadOf(last.map((s) => s.late)), call: spreadOf(known(last.map((s) => s.call))), exchange: spreadOf(known(last.map((s) => s.exchange))) };
+  const ofKnown = (values: Array<number | null>) => {
+    const known = values.filter((v): v is number => v !== null);
+    return known.length > 0 ? spreadOf(known) : null;
+  };
+  return { seconds: STAGE_SECONDS, joins: last.length, late: spreadOf(last.map((s) => s.late)), call: ofKnown(last.map((s) => s.call)), exchange: ofKnown(last.map((s) => s.exchange)) };
 }
 
 function spreadOf(values: number[]): Spread {

@@ -67,7 +67,6 @@ test("membership - bench quick swarm with --layout: the workers hold the counts 
   // Paced at 15 a second, the 29 joiners start within 2 s: all of them in the last 5 s of starts,
   // each with its `_synapse.join` call and its state exchange with the seed (gossip mode) timed.
   expect(s.joinStages.joins).toBe(29);
-  expect(s.joinStages.late.p50).toBeGreaterThanOrEqual(0);
   expect(s.joinStages.call.max).toBeGreaterThan(0);
   expect(s.joinStages.exchange.max).toBeGreaterThan(0);
   expect(out).toContain("swarm gossip 30: the 29 joins of the last 5 s of starts");
