@@ -295,9 +295,10 @@ export class MemberList {
    * The sender's own claim is gossiped as any news; the rest, the sender's view, only
    * {@link MERGED_TRANSMITS} times: re-gossiping it in full made every joiner of a mass join
    * retransmit the whole swarm (N² log N updates that drowned the event loops), while a few
-   * transmissions still fill the gaps an epidemic leaves (`cap`: 0 for a catch-up, which every
-   * joiner makes for itself). With `liveOnly` (an exchange a membership checksum started:
-   * `swim-sum.ts`) only alive records are taken: it fills in members, it spreads no verdict.
+   * transmissions still fill the gaps an epidemic leaves (`cap`: 0 for a joiner's first state and
+   * its catch-ups: what its seed holds is the swarm's own news). With `liveOnly` (an exchange a
+   * membership checksum started: `swim-sum.ts`) only alive records are taken: it fills in members,
+   * it spreads no verdict.
    */
   merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS, corrections?: Corrections, liveOnly = false): void {
     for (const u of state.members) {

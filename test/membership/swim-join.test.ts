@@ -366,6 +366,25 @@ describe("swim core - the gossip of newcomers' claims", () => {
     expect(fromOwn.count).toBeGreaterThan(6);
     expect(fromOwn.count).toBeLessThanOrEqual(12);
   });
+
+  test("a joiner gossips on none of the members its first join brought (the seed's whole state, or a page member's): the swarm's own news", async () => {
+    for (const config of [{}, { joinWholeRecords: 0, joinPage: 8 }] satisfies Array<Partial<SwimConfig>>) {
+      const net = await convergedSwarm(20, new SimNetwork({ retransmitMult: 6, ...config }));
+      await net.clock.run(60); // every queue drained
+      const [seed] = net.nodes as [SimNode];
+      const joiner = net.add();
+      // The seed's own claim, first-hand in its answer, goes the full count as any member's own claim does.
+      const members = net.nodes.filter((n) => n !== joiner && n !== seed);
+      // Alive claims the joiner sends (a request, or an answer to one) about the members it joined, and about itself.
+      const sent = members.map((n) => claimsSent(net, joiner, n));
+      expect(await joinThrough(net, joiner, seed)).toBe(true);
+      await net.clock.run(30);
+      expect([seed, ...members].filter((n) => net.view(joiner, n) !== "alive").map((n) => n.id)).toEqual([]);
+      expect(members.filter((_, i) => sent[i]!.count > 0).map((n) => n.id)).toEqual([]);
+      // The swarm learns of the joiner as before (its seed spreads its claim).
+      expect(members.filter((n) => net.view(n, joiner) !== "alive").map((n) => n.id)).toEqual([]);
+    }
+  });
 });
 
 describe("swim core - a later join", () => {
