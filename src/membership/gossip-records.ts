@@ -27,6 +27,16 @@ export function refusedConnect(error: unknown): boolean {
 /** This node's meta, as SWIM carries it. */
 export const metaOf = (peer: Peer): Meta => ({ swarm: peer.swarm, team: peer.team, name: peer.name, kind: peer.kind, capabilities: peer.capabilities });
 
+/** True when two metas say the same: each field, and the capabilities item by item. */
+export function sameMeta(a: Meta, b: Meta): boolean {
+  if (a.swarm !== b.swarm || a.team !== b.team || a.name !== b.name || a.kind !== b.kind) return false;
+  const x = a.capabilities;
+  const y = b.capabilities;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 /** The meta fields of a member, type-checked (a malformed one is left out). */
 export function pickMeta(meta: Record<string, unknown>): Partial<Meta> {
   const out: Partial<Meta> = {};

@@ -27,7 +27,7 @@ import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
-import { metaOf, peerOf, pickMeta, refusedConnect, scopedPeerOf } from "./gossip-records.ts";
+import { type Meta, metaOf, peerOf, pickMeta, refusedConnect, sameMeta, scopedPeerOf } from "./gossip-records.ts";
 import { afterTurn, watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats, SwimTarget } from "./swim-types.ts";
@@ -99,8 +99,8 @@ export class Gossip {
   #lag: LoopLag | null = null;
   /** Full-state exchanges under way, by peer id (see {@link exchange}). */
   readonly #exchanges = new Map<string, Promise<boolean>>();
-  /** This node's meta as last disseminated (JSON), to notice a change. */
-  #metaKey: string | null = null;
+  /** This node's meta as last disseminated, to notice a change. */
+  #meta: Meta | null = null;
   /** Stops telling this node of dropped connections (while running). */
   #unwatch: (() => void) | null = null;
 
@@ -136,7 +136,7 @@ export class Gossip {
   start(): void {
     if (this.#core?.running) return;
     const self = this.host.self();
-    this.#metaKey = JSON.stringify(metaOf(self));
+    this.#meta = metaOf(self);
     const config = { ...this.config, ...this.options.swim };
     const callTimeout = Math.max(2 * (config.probeInterval ?? 1), 1);
     this.#lag?.release();
@@ -346,11 +346,12 @@ export class Gossip {
   /** Disseminate this node's meta (name, capabilities) when it changed: checked as messages go out. */
   #refreshMeta(): void {
     const meta = metaOf(this.host.self());
-    const key = JSON.stringify(meta);
-    if (this.#metaKey === key) return;
-    const first = this.#metaKey === null;
-    this.#metaKey = key;
-    if (!first) this.#core?.setMeta(meta);
+    const last = this.#meta;
+    // Field by field, not as JSON: this runs for every message sent (a JSON string of the meta
+    // each time was 0.5% of a worker's samples in the 1,000-node join).
+    if (last !== null && sameMeta(last, meta)) return;
+    this.#meta = meta;
+    if (last !== null) this.#core?.setMeta(meta);
   }
 
   #send(to: SwimTarget, message: SwimMessage, timeout: number): Promise<unknown> {
