@@ -5,7 +5,7 @@
  * simulation of full cores runs (`config.ts`), for one update:
  *
  * - every `gossipInterval` (0.2 s) a node that still has the update queued sends it to
- *   `gossipNodes` (3) random members; the receiver's ack carries it back while the receiver has
+ *   `gossipNodes` (2) random members; the receiver's ack carries it back while the receiver has
  *   it queued;
  * - every `probeInterval` (1 s) each node probes one member (round-robin over a shuffled list:
  *   here a random member), the ping and its ack piggyback the update the same way;

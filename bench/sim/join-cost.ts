@@ -10,8 +10,9 @@
  * what the packed form encodes) rather than kept from an earlier one (`swim-records.ts`). A simulated node costs no
  * CPU, so this counts the work a join hands out, not how long it takes on loaded cores.
  *
- * Run: `bun bench/sim/join-cost.ts [--sizes 500,1000] [--after 30] [--seed 1]`; prints one JSON
- * line per size.
+ * Run: `bun bench/sim/join-cost.ts [--sizes 500,1000] [--after 30] [--seed 1] [--rate 25]`; prints
+ * one JSON line per size. With `--rate R` the joins are paced as the swarm bench's (R a second,
+ * through the same seed), and the times count from the last join's start.
  *
  * @module
  */
@@ -26,6 +27,8 @@ function arg(name: string, fallback: string): string {
 const sizes = arg("sizes", "500").split(",").map(Number);
 const after = Number(arg("after", "30"));
 const seed = Number(arg("seed", "1"));
+/** Joins a second (0: all at once). */
+const rate = Number(arg("rate", "0"));
 
 for (const n of sizes) {
   const started = performance.now();
@@ -55,16 +58,19 @@ for (const n of sizes) {
   }
   const [first, ...rest] = net.nodes;
   first!.core.start();
+  let k = 0;
   for (const node of rest) {
+    if (rate > 0) await net.clock.runUntil(k++ / rate);
     node.core.start();
     void node.core.join({ id: first!.id, address: "10.0.0.1", port: first!.port });
   }
+  const lastJoin = net.clock.now;
   const converged = (): boolean => net.nodes.every((node) => node.alive === n - 1);
   let allKnowAll: number | null = null;
   for (let t = 0.1; t <= 120; t += 0.1) {
-    await net.clock.runUntil(t);
+    await net.clock.runUntil(lastJoin + t);
     if (converged()) {
-      allKnowAll = t;
+      allKnowAll = Math.round(t * 10) / 10;
       break;
     }
   }
@@ -75,6 +81,7 @@ for (const n of sizes) {
   console.log(
     JSON.stringify({
       nodes: n,
+      rate,
       allKnowAll,
       after,
       pushPullRecords: counts.records,

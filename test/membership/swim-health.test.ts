@@ -6,8 +6,11 @@
 import { describe, expect, test } from "bun:test";
 import { afterOwnTime, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { MERGED_TRANSMITS } from "../../src/membership/swim-members.ts";
-import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
+import { DEFAULT_SWIM_CONFIG, type MemberUpdate, type SwimMessage } from "../../src/membership/swim-types.ts";
 import { convergedSwarm, lateUntilAware, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+
+/** Members a gossip round goes to in the tests of its pace (memberlist's 3, the default until Dec 3: their counts are in rounds of 3). */
+const PACE_FANOUT = 3;
 
 const swarm = convergedSwarm;
 
@@ -188,7 +191,7 @@ describe("swim core - local health", () => {
 describe("swim core - a death spreads at the configured pace", () => {
   test("a node whose local health stretches its gossip rounds still gossips a member's death at once and every gossipInterval", async () => {
     // Many transmissions per update, so that the queue holds the news through the rounds counted.
-    const net = await swarm(6, new SimNetwork({ retransmitMult: 30 }));
+    const net = await swarm(6, new SimNetwork({ retransmitMult: 30, gossipNodes: PACE_FANOUT }));
     const [a, , , , , x] = net.nodes as SimNode[];
     // a's loop runs late, as in the local health test above, until its rounds are stretched.
     await lateUntilAware(net, a!, 2);
@@ -210,6 +213,29 @@ describe("swim core - a death spreads at the configured pace", () => {
     expect(hurried).toBeGreaterThanOrEqual(2 * 3);
     // Stretched pace: (awareness + 1) x 0.2 s per round.
     expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
+  });
+});
+
+describe("swim core - the gossip fan-out", () => {
+  test("a gossip round goes to gossipNodes random members, 2 by default (memberlist's 3)", async () => {
+    expect(DEFAULT_SWIM_CONFIG.gossipNodes).toBe(2);
+    for (const fanout of [2, 3]) {
+      // Many transmissions per update, so that the queue holds the news through the rounds counted.
+      const net = await swarm(8, new SimNetwork(fanout === 2 ? { retransmitMult: 30 } : { retransmitMult: 30, gossipNodes: fanout }));
+      await net.clock.run(60); // every queue drained
+      const [a, x, ...rest] = net.nodes as SimNode[];
+      const taps = rest.map((n) => tap(n, net.clock));
+      // x leaves: a gone member hurries the rounds (one at once, then every 0.2 s).
+      const held = a!.core.member(x!.id)!;
+      const from = net.clock.now;
+      await a!.core.handle({ kind: "gossip", from: x!.id, updates: [{ id: x!.id, incarnation: held.incarnation, state: "left", address: held.address, port: held.port }] });
+      await net.clock.run(0.5);
+      // a's gossip messages by round (a round's arrive within a few ms of each other).
+      const byRound = new Map<number, number>();
+      for (const seen of taps) for (const { at, message } of seen) if (message.kind === "gossip" && message.from === a!.id && at >= from) byRound.set(Math.floor(at * 20), (byRound.get(Math.floor(at * 20)) ?? 0) + 1);
+      expect(byRound.size).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...byRound.values())).toBe(fanout);
+    }
   });
 });
 
