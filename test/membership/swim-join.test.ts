@@ -375,7 +375,7 @@ describe("swim core - the gossip of newcomers' claims", () => {
       const joiner = net.add();
       // The seed's own claim, first-hand in its answer, goes the full count as any member's own claim does.
       const members = net.nodes.filter((n) => n !== joiner && n !== seed);
-      // Alive claims the joiner sends (a request, or an answer to one) about the members it joined, and about itself.
+      // Alive claims the joiner sends (a request, or an answer to one) about each of the members it joined.
       const sent = members.map((n) => claimsSent(net, joiner, n));
       expect(await joinThrough(net, joiner, seed)).toBe(true);
       await net.clock.run(30);
