@@ -10,10 +10,7 @@ import { SwimCore } from "../../src/membership/swim.ts";
 import { Corrections } from "../../src/membership/swim-members.ts";
 import type { MemberUpdate, SwimMessage } from "../../src/membership/swim-types.ts";
 import { readWhole } from "../../src/membership/swim-wire.ts";
-import { convergedSwarm, lateUntilAware, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
-
-/** Members a gossip round goes to in the tests of its pace (memberlist's 3, the default until Dec 3: their counts are in rounds of 3). */
-const PACE_FANOUT = 3;
+import { convergedSwarm, lateUntilAware, PACE_FANOUT, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 /** Member `v` as `viewer` holds it, in `state` at `incarnation` (default: the one held), said by `from`. */
 function about(viewer: SimNode, v: SimNode, state: MemberUpdate["state"], from: string, incarnation?: number): MemberUpdate {

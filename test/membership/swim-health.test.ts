@@ -7,10 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { afterOwnTime, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { MERGED_TRANSMITS } from "../../src/membership/swim-members.ts";
 import { DEFAULT_SWIM_CONFIG, type MemberUpdate, type SwimMessage } from "../../src/membership/swim-types.ts";
-import { convergedSwarm, lateUntilAware, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
-
-/** Members a gossip round goes to in the tests of its pace (memberlist's 3, the default until Dec 3: their counts are in rounds of 3). */
-const PACE_FANOUT = 3;
+import { convergedSwarm, lateUntilAware, PACE_FANOUT, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 const swarm = convergedSwarm;
 
@@ -219,9 +216,10 @@ describe("swim core - a death spreads at the configured pace", () => {
 describe("swim core - the gossip fan-out", () => {
   test("a gossip round goes to gossipNodes random members, 2 by default (memberlist's 3)", async () => {
     expect(DEFAULT_SWIM_CONFIG.gossipNodes).toBe(2);
-    for (const fanout of [2, 3]) {
+    // The default, then memberlist's.
+    for (const [fanout, config] of [[2, {}], [PACE_FANOUT, { gossipNodes: PACE_FANOUT }]] as const) {
       // Many transmissions per update, so that the queue holds the news through the rounds counted.
-      const net = await swarm(8, new SimNetwork(fanout === 2 ? { retransmitMult: 30 } : { retransmitMult: 30, gossipNodes: fanout }));
+      const net = await swarm(8, new SimNetwork({ retransmitMult: 30, ...config }));
       await net.clock.run(60); // every queue drained
       const [a, x, ...rest] = net.nodes as SimNode[];
       const taps = rest.map((n) => tap(n, net.clock));

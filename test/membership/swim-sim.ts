@@ -26,6 +26,9 @@ export const RESET = new Error("connection closed before the response (simulated
 /** A send that had no answer within its timeout, with {@link SimNetwork.honourTimeouts}. */
 export const TIMED_OUT = new Error("no answer within the timeout (simulated)");
 
+/** Members a gossip round goes to in the tests of its pace: memberlist's 3, the default until Dec 3 (s33), so their counts are in rounds of 3. */
+export const PACE_FANOUT = 3;
+
 interface Timer {
   at: number;
   seq: number;
