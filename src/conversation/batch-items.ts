@@ -57,6 +57,11 @@ export function replyKey(nonce: string, replierId: string): string {
   return `reply\0${nonce}\0${replierId}`;
 }
 
+/** The de-duplication key of an item as read ({@link itemKey} of the item it becomes). */
+export function rawKey(raw: RawItem): string {
+  return raw.kind === "event" ? raw.id : replyKey(raw.nonce, raw.peerId);
+}
+
 /** The id of the author of an item (the event's peer, the replier). */
 export function authorOf(item: Item): string {
   return item.kind === "event" ? item.event.peer.id : item.peer.id;
@@ -153,14 +158,14 @@ export function sizeBound(value: unknown): number {
 }
 
 /**
- * A batch item not yet checked: the raw event map, or the reply's raw parts; `key` is its
- * de-duplication key ({@link itemKey} of the item it becomes), made once when the batch is read. A
+ * A batch item not yet checked: the raw event map (`id`, its de-duplication key), or the reply's
+ * raw parts (keyed by `nonce` and `peerId`, no key string made: see item-memory.ts). A
  * reply by reference has no `peer` (undefined) until its replier's id is resolved to a known record
  * (`known`: the record is this node's own, not one off the network).
  */
 export type RawItem = (
-  | { kind: "event"; key: string; id: string; raw: unknown; mac: Uint8Array | null }
-  | { kind: "reply"; key: string; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown; mac: Uint8Array | null; known: boolean }
+  | { kind: "event"; id: string; raw: unknown; mac: Uint8Array | null }
+  | { kind: "reply"; nonce: string; peerId: string; peer: unknown; result: unknown; sig: unknown; mac: Uint8Array | null; known: boolean }
 ) & {
   /**
    * The item's own MessagePack bytes (a copy), when it came in a batch's items as bytes with
@@ -209,7 +214,7 @@ export function readItem(entry: unknown): RawItem | null {
   if (!isMap(entry)) return null;
   if (isMap(entry.event)) {
     const id = entry.event.event_id;
-    return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", key: id, id, raw: entry.event, mac: keptVector(entry.mac), bytes: null, form: 0 } : null;
+    return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? { kind: "event", id, raw: entry.event, mac: keptVector(entry.mac), bytes: null, form: 0 } : null;
   }
   const reply = entry.reply;
   if (!isMap(reply) || typeof reply.nonce !== "string" || reply.nonce.length === 0 || reply.nonce.length > MAX_ID_LENGTH) return null;
@@ -217,7 +222,7 @@ export function readItem(entry: unknown): RawItem | null {
   const peerId = isMap(reply.peer) ? reply.peer.id : reply.peer === undefined ? reply.peer_id : undefined;
   if (typeof peerId !== "string" || peerId.length === 0 || peerId.length > MAX_ID_LENGTH) return null;
   const nonce = sameNonce(reply.nonce);
-  return { kind: "reply", key: replyKey(nonce, peerId), nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac), known: false, bytes: null, form: 0 };
+  return { kind: "reply", nonce, peerId, peer: reply.peer, result: reply.result ?? null, sig: reply.sig ?? null, mac: keptVector(reply.mac), known: false, bytes: null, form: 0 };
 }
 
 /** The nonce of the reply read last (see {@link sameNonce}). */
@@ -241,12 +246,40 @@ function sameNonce(nonce: string): string {
  * leaves out an item the caller lacks, which reaches it by a later round or by repair.
  */
 export function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
+  return fnvOn(FNV_OFFSET, key) >>> 0;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+
+/** FNV-1a from state `h` over the UTF-16 code units of `s`. */
+function fnvOn(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return h >>> 0;
+  return h;
+}
+
+/** The nonce whose key prefix (`reply\0<nonce>\0`) was hashed last, and that hash's state. */
+let prefixNonce = "";
+let prefixState = fnvOn(fnvOn(FNV_OFFSET, "reply\0"), "\0");
+
+/**
+ * {@link keyHash} of {@link replyKey}`(nonce, replierId)`, without making the key: a broadcast's
+ * replies come together, so the hash of the prefix the key shares with them is kept for the last
+ * nonce and only the replier's id is hashed for each.
+ */
+export function replyKeyHash(nonce: string, replierId: string): number {
+  if (nonce !== prefixNonce) {
+    prefixState = fnvOn(fnvOn(fnvOn(FNV_OFFSET, "reply\0"), nonce), "\0");
+    prefixNonce = nonce;
+  }
+  return fnvOn(prefixState, replierId) >>> 0;
+}
+
+/** {@link keyHash} of {@link itemKey}`(item)`: what the item's entry lists in `have` digests. */
+export function itemHash(item: Item): number {
+  return item.kind === "event" ? keyHash(item.event.event_id) : replyKeyHash(item.nonce, item.peer.id);
 }
 
 /** Most hashes a `have` digest may list (64 Ki: 256 KiB); a longer one is read as empty. */

@@ -42,7 +42,7 @@ import { Repairs } from "./repair.ts";
 import { PeerViews, type PeerView } from "./peer-view.ts";
 import { ConversationEndpoint, type ConversationHost, type ConversationSettings } from "./contracts.ts";
 import type { Gossip } from "./gossip.ts";
-import { BATCH_BYTES, authorOf, itemBound, itemKey, keyHash, type Item, type RawItem, type WireItem } from "./batch-items.ts";
+import { BATCH_BYTES, authorOf, itemBound, itemHash, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { readAnswerItems, readBatchItems } from "./item-bytes.ts";
 import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, pickPeer, release, waitFor, within, type Entry } from "./item-memory.ts";
 import { DigestChoice, batchKwargs, digestWindow } from "./digest-window.ts";
@@ -71,8 +71,6 @@ export class Dissemination {
   readonly stats: DisseminationStats = { eventsReceived: 0, eventsForwarded: 0, duplicatesDropped: 0, batchesSent: 0, batchesReceived: 0, repairs: 0 };
   /** Recently learnt items. */
   private readonly memory = new ItemMemory();
-  /** The same items by key, in the order learnt. */
-  private readonly entries = this.memory.entries;
   /** This node's id (a node's id never changes): asked of the host once, not for every item. */
   private selfIdCache: string | null = null;
   private round = 0;
@@ -156,7 +154,6 @@ export class Dissemination {
    * request); an item that came in the answer to this node's own pull is not pushed on (see {@link learn}).
    */
   private relay(item: Item, raw: RawItem, fromId: string, pushed: boolean, view: PeerView, now: number): void {
-    const key = raw.key;
     // The usual case, a relay among Bun peers alone, on a short path of its own: it runs for every
     // item learnt (hundreds a round), and as a small function the optimizing compiler takes it up
     // sooner and compiles it in a fraction of the time {@link send} took (about 70 ms a process).
@@ -165,7 +162,7 @@ export class Dissemination {
       const author = authorOf(item);
       const size = raw.bytes?.length ?? itemBound(item); // exact when its bytes were kept (no walk of its values)
       if (author !== this.selfId && size <= BATCH_BYTES) {
-        this.learn(key, item, size, pushed ? holders(author, fromId) : null, pushed, false, now, raw);
+        this.learn(item, size, pushed ? holders(author, fromId) : null, pushed, false, now, raw);
         return;
       }
     }
@@ -175,15 +172,15 @@ export class Dissemination {
   /** {@link relay} in the other cases (Python peers, no batching peer, an item too big or this node's own); who holds it is kept for an item pushed on, or looked at for per-event calls. */
   private relayOther(item: Item, raw: RawItem, fromId: string, pushed: boolean, view: PeerView, now: number): void {
     const known = pushed || view.plain.length > 0 ? new Set(fromId ? [fromId] : []) : NO_IDS;
-    const calls = this.send(item, known, pushed, raw.key, true, view, now, raw);
+    const calls = this.send(item, known, pushed, true, view, now, raw);
     if (calls) this.track(calls);
   }
 
   /**
-   * {@link spread}'s work (`hot`: push the item on, see {@link learn}; `key`: the item's, when known; `own`: `known` is the caller's
+   * {@link spread}'s work (`hot`: push the item on, see {@link learn}; `own`: `known` is the caller's
    * to give, and becomes the entry's; `view`, `now`, `raw`: a relay's, once per batch, and the item as read); null when no per-event call was made and nobody waits.
    */
-  private send(item: Item, known: ReadonlySet<string>, hot: boolean, key?: string, own = false, relayView?: PeerView, now?: number, raw?: RawItem): Promise<number> | null {
+  private send(item: Item, known: ReadonlySet<string>, hot: boolean, own = false, relayView?: PeerView, now?: number, raw?: RawItem): Promise<number> | null {
     const self = this.selfId;
     const author = authorOf(item);
     const size = this.interval === null ? Infinity : (raw?.bytes?.length ?? itemBound(item));
@@ -201,7 +198,7 @@ export class Dissemination {
         peers?.add(author);
         // Only an item this node pushes is waited for: one that came in a pull's answer is held
         // already by the node that answered.
-        pushed = this.learn(key ?? itemKey(item), item, size, peers, hot, hot && author === self, now, raw);
+        pushed = this.learn(item, size, peers, hot, hot && author === self, now, raw);
       }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
@@ -222,13 +219,13 @@ export class Dissemination {
    * swarm of two, every peer), as it resolved when every peer had answered before batching.
    * `raw`: the item as read, with its bytes as they came when kept.
    */
-  private learn(key: string, item: Item, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs(), raw?: RawItem): Promise<void> | null {
-    if (this.entries.has(key) || this.stopped) return null;
+  private learn(item: Item, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs(), raw?: RawItem): Promise<void> | null {
+    if (this.stopped || this.memory.index.find(item) !== undefined) return null;
     this.newest = this.round;
     const pushes = hot ? 0 : HOT_PUSHES;
-    const entry: Entry = { item, wire: null, ref: null, bytes: raw?.bytes ?? null, form: raw?.form ?? 0, at: this.round, learntAt: now, size, hash: keyHash(key), peers, pushes, waiters: null };
+    const entry: Entry = { item, wire: null, ref: null, bytes: raw?.bytes ?? null, form: raw?.form ?? 0, at: this.round, learntAt: now, size, hash: itemHash(item), peers, pushes, waiters: null };
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
-    this.memory.add(key, entry);
+    this.memory.add(entry);
     this.resume();
     return wait ? waitFor(entry) : null;
   }
@@ -251,7 +248,7 @@ export class Dissemination {
   private tick(): void {
     this.round++;
     this.memory.age(this.round, monotonicMs());
-    if (this.entries.size === 0 && this.timer) {
+    if (this.memory.index.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = null;
     }
@@ -334,7 +331,7 @@ export class Dissemination {
     const senderId = sender?.id ?? (typeof fromId === "string" ? fromId : "");
     await this.take(raws, senderId, sender, true);
     if (senderId === "" || this.stopped) return { items: asBytes ? new Uint8Array(0) : [] };
-    const { answer, unknown } = this.memory.unlisted(haveRaw, () => new Set(raws.map((r) => (r ? r.key : ""))), digestWindow(window));
+    const { answer, unknown } = this.memory.unlisted(haveRaw, () => this.sentBy(raws), digestWindow(window));
     // The caller remembers items this node does not: pull again (else a node that stopped pulling
     // while it lacked an item, cold everywhere since, would wait for its next news).
     if (unknown) this.resume();
@@ -342,6 +339,16 @@ export class Dissemination {
     const out = batchFor(within(answer, BATCH_BYTES, () => true), asBytes, refs === true, () => sender !== null && this.host.macs?.(sender) === true);
     handOver(out.sent, senderId, this.selfId, this.stats);
     return { items: out.items };
+  }
+
+  /** The entries of the items a caller sent in its batch (taken in by now): left out of its answer. */
+  private sentBy(raws: Array<RawItem | null>): Set<Entry> {
+    const sent = new Set<Entry>();
+    for (const raw of raws) {
+      const e = raw && this.memory.index.findRaw(raw);
+      if (e) sent.add(e);
+    }
+    return sent;
   }
 
   /** Items of an answer to this node's batch (not an async function: a small one, compiled early and cheaply). */
@@ -368,7 +375,7 @@ export class Dissemination {
     for (const raw of raws) {
       if (raw === null) continue;
       this.stats.eventsReceived++;
-      const known = this.entries.get(raw.key);
+      const known = this.memory.index.findRaw(raw);
       if (known) {
         if (fromId) known.peers?.add(fromId);
         this.stats.duplicatesDropped++;

@@ -11,6 +11,7 @@
 import type { Peer } from "../types.ts";
 import { BATCH_BYTES, DigestSet, FORM_MAC, FORM_REF, MAX_DIGEST_HASHES, authorOf, formFor, itemBound, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
 import { encodeOwn } from "../wire/codec.ts";
+import { ItemIndex } from "./item-index.ts";
 import { concatBytes } from "../util/bytes.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
@@ -226,8 +227,8 @@ export function isHot(e: Entry, round: number): boolean {
 
 /** The items one node remembers. */
 export class ItemMemory {
-  /** Remembered items by key, in the order learnt. */
-  readonly entries = new Map<string, Entry>();
+  /** The remembered entries by their item's key (`find`, `findRaw`, `size`); {@link add} and forgetting keep it. */
+  readonly index = new ItemIndex<Entry>();
   /** The entries learnt within the last {@link HOT_ROUNDS} rounds that may be hot ({@link isHot}), in the order learnt. */
   private recent: Entry[] = [];
   /**
@@ -241,20 +242,23 @@ export class ItemMemory {
   private end = 0;
   /** The table a caller's `have` digest is read into (one, reused: serving a batch makes no table). */
   private readonly have = new DigestSet(0);
-  /** The entries and their keys in the order learnt, from `head` on (arrays: walked per served batch and round, faster than the map). */
+  /** The entries in the order learnt, from `head` on (an array: walked per served batch and round, faster than the maps). */
   private order: Entry[] = [];
-  private orderKeys: string[] = [];
   private head = 0;
 
-  /** Remember a new entry (its key not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
-  add(key: string, entry: Entry): void {
+  /** The entries remembered, in the order learnt (a copy). */
+  remembered(): Entry[] {
+    return this.order.slice(this.head);
+  }
+
+  /** Remember a new entry (its item not remembered yet); past {@link MAX_ENTRIES} the oldest is forgotten. */
+  add(entry: Entry): void {
     // Kept in the order learnt (an entry taken in after a wait may carry its batch's earlier time):
     // aging and the windowed digest search by it.
     const last = this.order.length > this.head ? this.order[this.order.length - 1]!.learntAt : -Infinity;
     if (entry.learntAt < last) entry.learntAt = last;
-    this.entries.set(key, entry);
+    this.index.add(entry.item, entry);
     this.order.push(entry);
-    this.orderKeys.push(key);
     // One pushed to HOT_PUSHES peers already (learnt from a pull's answer: never pushed) is never hot.
     if (entry.pushes < HOT_PUSHES) this.recent.push(entry);
     if (this.end + 4 > this.digest.length) {
@@ -266,17 +270,16 @@ export class ItemMemory {
     }
     writeHash(this.digest, this.end, entry.hash);
     this.end += 4;
-    if (this.entries.size > MAX_ENTRIES) this.forget();
+    if (this.index.size > MAX_ENTRIES) this.forget();
   }
 
   /** Forget the oldest entry. */
   private forget(): void {
     const e = this.order[this.head]!;
-    this.entries.delete(this.orderKeys[this.head]!);
+    this.index.delete(e.item);
     this.head++;
     if (this.head >= 1024 && this.head * 2 >= this.order.length) {
       this.order = this.order.slice(this.head);
-      this.orderKeys = this.orderKeys.slice(this.head);
       this.head = 0;
     }
     this.start += 4;
@@ -320,7 +323,7 @@ export class ItemMemory {
    * the order learnt, but those it sent now (`sent`, made only when some entry is not listed); and
    * whether its digest lists items not remembered here (`unknown`).
    */
-  unlisted(haveRaw: unknown, sent: () => Set<string>, window?: DigestWindow): { answer: Entry[]; unknown: boolean } {
+  unlisted(haveRaw: unknown, sent: () => ReadonlySet<Entry>, window?: DigestWindow): { answer: Entry[]; unknown: boolean } {
     const have = readDigest(haveRaw, this.have);
     // A caller's windowed digest: only the entries learnt since `matchSince` are looked at, and
     // those learnt since `answerSince` answered (learnt in order: one search finds where each starts).
@@ -336,10 +339,10 @@ export class ItemMemory {
    * it, that took 28 to 89 ms a process with the three together, and 25 to 60 ms for the walk alone
    * (three runs each, on a slow machine).
    */
-  private walk(have: DigestSet, sent: () => Set<string>, from: number, answerFrom: number): { answer: Entry[]; unknown: boolean } {
+  private walk(have: DigestSet, sent: () => ReadonlySet<Entry>, from: number, answerFrom: number): { answer: Entry[]; unknown: boolean } {
     const answer: Entry[] = [];
     let matched = 0;
-    let sentNow: Set<string> | null = null;
+    let sentNow: ReadonlySet<Entry> | null = null;
     const order = this.order;
     // The hashes are read from this node's own digest (in the order learnt, as the entries): an
     // entry the caller lists is never touched (most of them: the walk reads one array, not every
@@ -348,7 +351,7 @@ export class ItemMemory {
     for (let i = from, at = this.start + (from - this.head) * 4; i < order.length; i++, at += 4) {
       const hash = (d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!; // signed, as the table keeps it
       if (have.has(hash)) matched++;
-      else if (i >= answerFrom && !(sentNow ??= sent()).has(this.orderKeys[i]!)) answer.push(order[i]!);
+      else if (i >= answerFrom && !(sentNow ??= sent()).has(order[i]!)) answer.push(order[i]!);
     }
     return { answer, unknown: have.size > matched };
   }
@@ -382,10 +385,9 @@ export class ItemMemory {
 
   /** Forget everything (settling every waiter). */
   clear(): void {
-    for (const e of this.entries.values()) release(e);
-    this.entries.clear();
+    for (let i = this.head; i < this.order.length; i++) release(this.order[i]!);
+    this.index.clear();
     this.order = [];
-    this.orderKeys = [];
     this.head = 0;
     this.recent = [];
     this.digest = new Uint8Array(1024);

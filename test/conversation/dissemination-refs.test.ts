@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
-import { readItems, toRefWire, toWire, type Item } from "../../src/conversation/batch-items.ts";
+import { rawKey, readItems, toRefWire, toWire, type Item } from "../../src/conversation/batch-items.ts";
 import { itemList } from "../../src/conversation/item-bytes.ts";
 import type { Node } from "../../src/node.ts";
 import type { Peer } from "../../src/types.ts";
@@ -49,7 +49,8 @@ describe("conversation - batched replies by reference", () => {
     const wire = toWire(event);
     expect(toRefWire(event, wire)).toBe(wire);
     const [byRef, whole, both] = readItems([ref, toWire(item), { reply: { nonce: "n1", peer, peer_id: "someone else", result: null } }]);
-    expect(byRef).toMatchObject({ kind: "reply", peerId: peer.id, peer: undefined, known: false, key: `reply\0n1\0${peer.id}` });
+    expect(byRef).toMatchObject({ kind: "reply", nonce: "n1", peerId: peer.id, peer: undefined, known: false });
+    expect(rawKey(byRef!)).toBe(`reply\0n1\0${peer.id}`);
     expect(whole).toMatchObject({ kind: "reply", peerId: peer.id, peer, known: false });
     expect(both).toMatchObject({ kind: "reply", peerId: peer.id, peer });
   });

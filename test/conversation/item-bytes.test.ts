@@ -6,7 +6,7 @@
  */
 import { concatBytes } from "../../src/util/bytes.ts";
 import { describe, expect, test } from "bun:test";
-import { BATCH_BYTES, FORM_MAC, FORM_REF, MAX_BATCH_ITEMS, readItems, type Item, type RawItem } from "../../src/conversation/batch-items.ts";
+import { BATCH_BYTES, FORM_MAC, FORM_REF, MAX_BATCH_ITEMS, rawKey, readItems, type Item, type RawItem } from "../../src/conversation/batch-items.ts";
 import { SHARED_BIN_BYTES, hasReplyItem, itemList, readBatchItems, readItemBytes } from "../../src/conversation/item-bytes.ts";
 import { packFor, type Entry } from "../../src/conversation/item-memory.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
@@ -105,7 +105,7 @@ describe("item bytes - reading", () => {
 
   test("an entry that is not shaped like an item is null in its place, as in a list", () => {
     const items = [7, { event: { event_id: 3 } }, { reply: { nonce: "n" } }, { event }];
-    expect(readItemBytes(join(items).bin).map((r) => r?.key ?? null)).toEqual([null, null, null, "e1"]);
+    expect(readItemBytes(join(items).bin).map((r) => (r ? rawKey(r) : null))).toEqual([null, null, null, "e1"]);
   });
 
   test("bytes that are not whole items, too many items, or an item over the batch limit: the whole batch refused with bad_request", () => {
@@ -118,7 +118,7 @@ describe("item bytes - reading", () => {
     const big = join([{ event: { ...event, payload: { text: "x".repeat(BATCH_BYTES) } } }]).bin;
     expect(refusal(() => readItemBytes(big)).message).toContain(`longer than ${BATCH_BYTES}`);
     // A value the fast decoder leaves to the general one (an unknown extension): read as it reads it, not an item.
-    expect(readItemBytes(Uint8Array.of(0xd4, 0x42, 0x00, ...encode({ event })))).toMatchObject([null, { key: "e1" }]);
+    expect(readItemBytes(Uint8Array.of(0xd4, 0x42, 0x00, ...encode({ event })))).toMatchObject([null, { kind: "event", id: "e1" }]);
     expect(readItemBytes(new Uint8Array(0))).toEqual([]);
   });
 
@@ -128,7 +128,7 @@ describe("item bytes - reading", () => {
     const bytes = Uint8Array.of(...item.subarray(0, item.length - 1), 0x81, 0x01, 0xa1, 0x61, ...encode({ event }));
     const [reply, second] = readItemBytes(bytes);
     expect(reply).toMatchObject({ kind: "reply", result: { 1: "a" }, form: FORM_REF });
-    expect(second).toMatchObject({ kind: "event", key: "e1" });
+    expect(second).toMatchObject({ kind: "event", id: "e1" });
   });
 });
 

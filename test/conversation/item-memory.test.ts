@@ -4,7 +4,17 @@
  */
 import { describe, expect, test } from "bun:test";
 import { HOT_ROUNDS, KEEP_ROUNDS, ItemMemory, MAX_ENTRIES, type Entry } from "../../src/conversation/item-memory.ts";
-import { MAX_DIGEST_HASHES, writeDigest, type Item, type WireItem } from "../../src/conversation/batch-items.ts";
+import { MAX_DIGEST_HASHES, itemHash, itemKey, keyHash, replyKey, replyKeyHash, writeDigest, type Item, type WireItem } from "../../src/conversation/batch-items.ts";
+import type { ConversationEvent, Peer } from "../../src/types.ts";
+
+/** An event item whose key (its id) is `key`. */
+const itemOf = (key: string): Item => ({ kind: "event", event: { event_id: key } as ConversationEvent });
+
+/** Remember `e` as the item keyed `key`. */
+function remember(memory: ItemMemory, key: string, e: Entry): void {
+  e.item = itemOf(key);
+  memory.add(e);
+}
 
 function entry(at: number, pushes: number): { entry: Entry; settled: () => boolean } {
   let settled = false;
@@ -17,8 +27,8 @@ describe("item memory - cooling", () => {
     const memory = new ItemMemory();
     const unpushed = entry(1, 0);
     const pushed = entry(1, 1);
-    memory.add("a", unpushed.entry);
-    memory.add("b", pushed.entry);
+    remember(memory, "a", unpushed.entry);
+    remember(memory, "b", pushed.entry);
     memory.age(1 + HOT_ROUNDS, 0);
     expect([unpushed.settled(), pushed.settled()]).toEqual([false, false]);
     memory.age(2 + HOT_ROUNDS, 0);
@@ -34,7 +44,7 @@ describe("item memory - cooling", () => {
     const memory = new ItemMemory();
     const hot = entry(1, 0).entry;
     hot.peers!.add("peer-a");
-    memory.add("a", hot);
+    remember(memory, "a", hot);
     memory.age(1 + HOT_ROUNDS, 0);
     // Its last hot round: the rounds still look at whom it was pushed to.
     expect(memory.hot(1 + HOT_ROUNDS)).toEqual([hot]);
@@ -42,7 +52,7 @@ describe("item memory - cooling", () => {
     memory.age(2 + HOT_ROUNDS, 0);
     expect(memory.hot(2 + HOT_ROUNDS)).toEqual([]);
     expect(hot.peers).toBeNull();
-    expect(memory.entries.get("a")).toBe(hot);
+    expect(memory.index.find(itemOf("a"))).toBe(hot);
   });
 });
 
@@ -50,7 +60,7 @@ describe("item memory - hot", () => {
   test("busy (hasHot) and the rounds (hot) agree: an entry is hot through its last round, and then neither holds it", () => {
     const memory = new ItemMemory();
     const e = entry(1, 0);
-    memory.add("a", e.entry);
+    remember(memory, "a", e.entry);
     for (const round of [1, 1 + HOT_ROUNDS]) {
       expect(memory.hot(round)).toEqual([e.entry]);
       expect(memory.hasHot(round)).toBe(true);
@@ -63,7 +73,7 @@ describe("item memory - hot", () => {
 describe("item memory - have digest", () => {
   const hashed = (hash: number, at: number): Entry => ({ ...entry(at, 2).entry, hash });
   /** The digest as it was written before it was kept up to date: every remembered hash, in order, the newest MAX_DIGEST_HASHES. */
-  const expected = (memory: ItemMemory) => writeDigest([...memory.entries.values()].map((e) => e.hash).slice(-MAX_DIGEST_HASHES));
+  const expected = (memory: ItemMemory) => writeDigest(memory.remembered().map((e) => e.hash).slice(-MAX_DIGEST_HASHES));
 
   test("lists every remembered item in the order learnt, through forgetting, growing and clearing; a digest handed out never changes", () => {
     const memory = new ItemMemory();
@@ -73,24 +83,24 @@ describe("item memory - have digest", () => {
     // Hashes with every byte set (and 0, 0xffffffff) so that a wrong byte order shows.
     const hashOf = (i: number) => (i === 0 ? 0 : i === 1 ? 0xffffffff : Math.imul(i, 0x9e3779b1) >>> 0);
     for (let round = 1; round <= KEEP_ROUNDS + 60; round++) {
-      for (let k = 0; k < 40; k++, n++) memory.add(`k${n}`, hashed(hashOf(n), round)); // 40 a round: the buffer grows several times
+      for (let k = 0; k < 40; k++, n++) remember(memory, `k${n}`, hashed(hashOf(n), round)); // 40 a round: the buffer grows several times
       memory.age(round, Number.MAX_SAFE_INTEGER); // forgets what is older than KEEP_ROUNDS rounds
       const digest = memory.haveDigest();
       expect(digest).toEqual(expected(memory));
       handed.push({ digest, copy: digest.slice() });
     }
-    expect(memory.entries.size).toBe((KEEP_ROUNDS + 1) * 40);
+    expect(memory.index.size).toBe((KEEP_ROUNDS + 1) * 40);
     for (const { digest, copy } of handed) expect(digest).toEqual(copy);
     memory.clear();
     expect(memory.haveDigest()).toEqual(new Uint8Array(0));
-    memory.add("again", hashed(7, 1));
+    remember(memory, "again", hashed(7, 1));
     expect(memory.haveDigest()).toEqual(writeDigest([7]));
   });
 
   test("past MAX_ENTRIES the oldest is forgotten from the digest too, and it lists the newest MAX_DIGEST_HASHES", () => {
     const memory = new ItemMemory();
-    for (let i = 0; i < MAX_ENTRIES + 5; i++) memory.add(`k${i}`, hashed(i, 1));
-    expect(memory.entries.size).toBe(MAX_ENTRIES);
+    for (let i = 0; i < MAX_ENTRIES + 5; i++) remember(memory, `k${i}`, hashed(i, 1));
+    expect(memory.index.size).toBe(MAX_ENTRIES);
     const digest = memory.haveDigest();
     expect(digest.length).toBe(Math.min(MAX_ENTRIES, MAX_DIGEST_HASHES) * 4);
     expect(digest).toEqual(expected(memory));
@@ -102,16 +112,15 @@ describe("item memory - have digest", () => {
     // 40 a round for KEEP_ROUNDS + 30 rounds: the oldest are forgotten and the digest grows.
     let n = 0;
     for (let round = 1; round <= KEEP_ROUNDS + 30; round++) {
-      for (let k = 0; k < 40; k++, n++) memory.add(`k${n}`, hashed(hashOf(n), round));
+      for (let k = 0; k < 40; k++, n++) remember(memory, `k${n}`, hashed(hashOf(n), round));
       memory.age(round, Number.MAX_SAFE_INTEGER);
     }
-    const kept = [...memory.entries.keys()];
-    const entryOf = (key: string) => memory.entries.get(key)!;
+    const kept = memory.remembered();
     expect(kept.length).toBeLessThan(n);
-    // The caller lists every other kept entry, one forgotten here, and nothing else.
-    const listed = kept.filter((_, i) => i % 2 === 0).map((k) => entryOf(k).hash);
+    // The caller lists every other kept entry, one forgotten here, and nothing else; it sent kept[1] now.
+    const listed = kept.filter((_, i) => i % 2 === 0).map((e) => e.hash);
     const { answer, unknown } = memory.unlisted(writeDigest(listed), () => new Set([kept[1]!]));
-    expect(answer).toEqual(kept.filter((_, i) => i % 2 === 1 && i !== 1).map(entryOf));
+    expect(answer).toEqual(kept.filter((_, i) => i % 2 === 1 && i !== 1));
     expect(unknown).toBe(false);
     expect(memory.unlisted(writeDigest([...listed, hashOf(0)]), () => new Set()).unknown).toBe(true);
     // A caller that lists everything lacks nothing (and the sent-now set is not even made).
@@ -124,9 +133,9 @@ describe("item memory - have digest", () => {
   test("a windowed digest: the items learnt since a time, a suffix of the full digest; served, matched and answered within its window", () => {
     const memory = new ItemMemory();
     // 10 entries learnt at 0, 100, ..., 900 ms; one taken in late with its batch's earlier time keeps the order.
-    for (let i = 0; i < 10; i++) memory.add(`k${i}`, { ...hashed(1000 + i, 1), learntAt: i * 100 });
+    for (let i = 0; i < 10; i++) remember(memory, `k${i}`, { ...hashed(1000 + i, 1), learntAt: i * 100 });
     const late = { ...hashed(2000, 1), learntAt: 50 };
-    memory.add("late", late);
+    remember(memory, "late", late);
     expect(late.learntAt).toBe(900);
     expect(memory.haveDigestSince(0)).toEqual(memory.haveDigest());
     expect(memory.haveDigestSince(450)).toEqual(writeDigest([1005, 1006, 1007, 1008, 1009, 2000]));
@@ -143,3 +152,39 @@ describe("item memory - have digest", () => {
   });
 });
 
+describe("item memory - keys", () => {
+  const replier = (id: string) => ({ id }) as Peer;
+  const reply = (nonce: string, id: string): Item => ({ kind: "reply", nonce, peer: replier(id), result: null, sig: null });
+
+  test("a reply's digest hash is its key's, made without the key, whichever nonce came before", () => {
+    const ids = ["a".repeat(64), "b1", "\u00e9t\u00e9"];
+    for (const nonce of ["n1", "n2", "n1", "0193a5c2-7b7e-7c3a-9f0e-3d2b1a0c9e8f", "n1\0x", "n1"]) {
+      for (const id of ids) {
+        expect(replyKeyHash(nonce, id)).toBe(keyHash(replyKey(nonce, id)));
+        expect(itemHash(reply(nonce, id))).toBe(keyHash(itemKey(reply(nonce, id))));
+      }
+    }
+    const event = itemOf("e1");
+    expect(itemHash(event)).toBe(keyHash("e1"));
+  });
+
+  test("replies are found by nonce and replier, events by id, as an item or as read; forgetting drops them", () => {
+    const memory = new ItemMemory();
+    const items = [reply("n1", "p1"), reply("n1", "p2"), reply("n2", "p1"), itemOf("e1")];
+    for (const item of items) memory.add({ ...entry(1, 2).entry, item, waiters: null });
+    expect(memory.index.size).toBe(4);
+    for (const item of items) expect(memory.index.find(item)?.item).toBe(item);
+    expect(memory.index.find(reply("n2", "p2"))).toBeUndefined();
+    expect(memory.index.find(itemOf("p1"))).toBeUndefined();
+    expect(memory.index.findRaw({ kind: "reply", nonce: "n1", peerId: "p2", peer: undefined, result: null, sig: null, mac: null, known: false, bytes: null, form: 0 })?.item).toBe(items[1]!);
+    expect(memory.index.findRaw({ kind: "event", id: "e1", raw: {}, mac: null, bytes: null, form: 0 })?.item).toBe(items[3]!);
+    // Past KEEP_ROUNDS rounds and the seconds kept, everything is forgotten, by either lookup.
+    memory.age(2 + KEEP_ROUNDS, Number.MAX_SAFE_INTEGER);
+    expect(memory.index.size).toBe(0);
+    for (const item of items) expect(memory.index.find(item)).toBeUndefined();
+    // A reply remembered again after its nonce's others were forgotten is found again.
+    memory.add({ ...entry(3 + KEEP_ROUNDS, 2).entry, item: items[0]!, waiters: null });
+    expect(memory.index.find(reply("n1", "p1"))?.item).toBe(items[0]!);
+    expect(memory.index.find(reply("n1", "p2"))).toBeUndefined();
+  });
+});
