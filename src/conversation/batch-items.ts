@@ -234,7 +234,7 @@ let lastNonce = "";
  * book then kept, one copy a reply a node (and each lookup by it hashed it anew; a string keeps its
  * hash once computed).
  */
-function sameNonce(nonce: string): string {
+export function sameNonce(nonce: string): string {
   if (nonce === lastNonce) return lastNonce;
   lastNonce = nonce;
   return nonce;

@@ -10,11 +10,12 @@
  *
  * @module
  */
-import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readItems, type RawItem } from "./batch-items.ts";
+import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readItems, sameNonce, type RawItem } from "./batch-items.ts";
 import { decode } from "../wire/codec.ts";
 import { NOT_FAST, decodedEnd, fastDecodeNext } from "../wire/fast-codec.ts";
 import { skipValue } from "../wire/msgpack-skip.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
+import { latin1Range } from "../util/bytes.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 
@@ -45,6 +46,14 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
   const share = n <= SHARED_BIN_BYTES && bytes.byteOffset === 0 && bytes.buffer.byteLength === n;
   for (let at = 0; at < n; ) {
     if (out.length >= MAX_BATCH_ITEMS) throw bad(`more than ${MAX_BATCH_ITEMS} items`);
+    const ref = readRefReply(bytes, at, n);
+    if (ref !== null) {
+      if (refEnd - at > BATCH_BYTES) throw bad(`item ${out.length} is longer than ${BATCH_BYTES} bytes`);
+      ref.bytes = share ? bytes.subarray(at, refEnd) : bytes.slice(at, refEnd);
+      out.push(ref);
+      at = refEnd;
+      continue;
+    }
     let entry = fastDecodeNext(bytes, at, n);
     let end: number;
     if (entry !== NOT_FAST) end = decodedEnd();
@@ -71,6 +80,84 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
     at = end;
   }
   return out;
+}
+
+const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+/** The first bytes of a reply by reference as this node writes one ({@link toRefWire}, neither signed nor with MACs): `{reply: {nonce: `. */
+const REF_HEAD = Uint8Array.of(0x81, 0xa5, ...ascii("reply"), 0x83, 0xa5, ...ascii("nonce"));
+/** Its next keys: `peer_id` (after the nonce) and `result` (after the replier's id). */
+const PEER_ID_KEY = Uint8Array.of(0xa7, ...ascii("peer_id"));
+const RESULT_KEY = Uint8Array.of(0xa6, ...ascii("result"));
+
+/** Where the item {@link readRefReply} read last ends; where the string {@link asciiAt} read last starts. */
+let refEnd = 0;
+let strFrom = 0;
+/** The nonce {@link readRefReply} read last, and its bytes: a broadcast's replies share one (read again without making a string). */
+let refNonce = "";
+let refNonceBytes = new Uint8Array(0);
+
+/**
+ * The item at `at` when it is a reply by reference in exactly the bytes this node writes one in:
+ * `{reply: {nonce, peer_id, result}}`, keys in that order, the ids ASCII strings, no signature and
+ * no MACs (a broadcast's replies between Bun peers of an open swarm: most items of its batches).
+ * Read straight from its bytes, with its bytes kept ({@link FORM_REF}): no map made for the item or
+ * the reply, and the nonce of the reply before when the bytes are the same. It reads what
+ * {@link readItem} and {@link keptForm} read of the same bytes; null for anything else (read as
+ * any other item is) and for a result the fast decoder leaves to the general one. Sets `refEnd`.
+ * Exported for the tests, which hold it to those two.
+ */
+export function readRefReply(b: Uint8Array, at: number, n: number): RawItem | null {
+  let p = matchAt(b, at, n, REF_HEAD);
+  if (p < 0 || (p = asciiAt(b, p, n)) < 0) return null;
+  let nonce: string;
+  if (p - strFrom === refNonceBytes.length && sameBytes(b, strFrom, refNonceBytes)) nonce = refNonce;
+  else {
+    nonce = refNonce = sameNonce(latin1Range(b, strFrom, p));
+    refNonceBytes = b.slice(strFrom, p);
+  }
+  if ((p = matchAt(b, p, n, PEER_ID_KEY)) < 0 || (p = asciiAt(b, p, n)) < 0) return null;
+  const peerFrom = strFrom;
+  const peerEnd = p;
+  if ((p = matchAt(b, p, n, RESULT_KEY)) < 0) return null;
+  const result = fastDecodeNext(b, p, n);
+  if (result === NOT_FAST) return null;
+  refEnd = decodedEnd();
+  return { kind: "reply", nonce, peerId: latin1Range(b, peerFrom, peerEnd), peer: undefined, result: result ?? null, sig: null, mac: null, known: false, bytes: null, form: FORM_REF };
+}
+
+/** The index after `want` when `b` holds it at `at` (before `n`), else -1. */
+function matchAt(b: Uint8Array, at: number, n: number, want: Uint8Array): number {
+  if (at + want.length > n) return -1;
+  for (let i = 0; i < want.length; i++) if (b[at + i] !== want[i]) return -1;
+  return at + want.length;
+}
+
+/** Whether `b[from, from + want.length)` holds `want`. */
+function sameBytes(b: Uint8Array, from: number, want: Uint8Array): boolean {
+  for (let i = 0; i < want.length; i++) if (b[from + i] !== want[i]) return false;
+  return true;
+}
+
+/**
+ * The end of the non-empty ASCII string at `at` (a fixstr or str 8 header, then its bytes before
+ * `n`), its first byte's index in `strFrom`; -1 for anything else (read by the general path).
+ */
+function asciiAt(b: Uint8Array, at: number, n: number): number {
+  const t = b[at]!;
+  let from: number;
+  let len: number;
+  if (t > 0xa0 && t < 0xc0) {
+    len = t - 0xa0;
+    from = at + 1;
+  } else if (t === 0xd9 && at + 1 < n && b[at + 1]! > 0) {
+    len = b[at + 1]!;
+    from = at + 2;
+  } else return -1;
+  const end = from + len;
+  if (end > n) return -1;
+  for (let i = from; i < end; i++) if (b[i]! >= 0x80) return -1;
+  strFrom = from;
+  return end;
 }
 
 /**

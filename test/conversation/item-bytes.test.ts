@@ -6,8 +6,8 @@
  */
 import { concatBytes } from "../../src/util/bytes.ts";
 import { describe, expect, test } from "bun:test";
-import { BATCH_BYTES, FORM_MAC, FORM_REF, MAX_BATCH_ITEMS, rawKey, readItems, type Item, type RawItem } from "../../src/conversation/batch-items.ts";
-import { SHARED_BIN_BYTES, hasReplyItem, itemList, readBatchItems, readItemBytes } from "../../src/conversation/item-bytes.ts";
+import { BATCH_BYTES, FORM_MAC, FORM_REF, MAX_BATCH_ITEMS, rawKey, readItem, readItems, type Item, type RawItem } from "../../src/conversation/batch-items.ts";
+import { SHARED_BIN_BYTES, hasReplyItem, itemList, keptForm, readBatchItems, readItemBytes, readRefReply } from "../../src/conversation/item-bytes.ts";
 import { packFor, type Entry } from "../../src/conversation/item-memory.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { EndpointError, ErrorCode } from "../../src/errors.ts";
@@ -101,6 +101,39 @@ describe("item bytes - reading", () => {
     const read = readItemBytes(join(notKept).bin);
     expect(read.every((r) => r !== null)).toBe(true);
     read.forEach((r, i) => expect([i, r!.bytes]).toEqual([i, null]));
+  });
+
+  test("replies by reference in the bytes this node writes are read straight from them, as the general path reads them", () => {
+    const uuid = "0193a5c2-7b7e-7c3a-9f0e-3d2b1a0c9e8f";
+    const ref = (nonce: string, id: string, result: unknown) => ({ reply: { nonce, peer_id: id, result } });
+    const cases: Array<[unknown, boolean]> = [
+      [ref(uuid, peer.id, { from: "node-1" }), true],
+      [ref(uuid, "q".repeat(64), null), true], // the nonce read before
+      [ref("n", peer.id, [1, "two", { three: 3 }]), true], // a short nonce (fixstr)
+      [ref(uuid, peer.id, 1.5), true],
+      [ref("n\u00e9", peer.id, 1), false], // not ASCII
+      [ref(uuid, "\u00e9".repeat(3), 1), false],
+      [ref("", peer.id, 1), false], // not an item either way
+      [ref(uuid, "", 1), false],
+      [ref("x".repeat(300), peer.id, 1), false], // a nonce too long (and a str 16)
+      [{ reply: { peer_id: peer.id, nonce: uuid, result: 1 } }, false], // keys in another order: bytes kept all the same
+      [{ reply: { nonce: uuid, peer_id: peer.id, result: 1, sig: "s" } }, false],
+      [{ reply: { nonce: uuid, peer_id: peer.id, result: 1, mac } }, false],
+      [{ reply: { nonce: uuid, peer, result: 1 } }, false],
+    ];
+    const { bin, parts } = join(cases.map(([item]) => item));
+    // How the general path reads each: the item from its map, its bytes kept in the form its keys make.
+    const general = parts.map((part) => {
+      const entry = decode(part) as Record<string, unknown>;
+      const raw = readItem(entry);
+      const form = raw ? keptForm(entry, raw) : -1;
+      return raw && (form >= 0 ? { ...raw, bytes: part, form } : raw);
+    });
+    expect(readItemBytes(bin)).toEqual(general);
+    expect(parts.map((part) => readRefReply(part, 0, part.length) !== null)).toEqual(cases.map(([, fast]) => fast));
+    // Cut short anywhere, it is not read straight (the general path refuses it).
+    const whole = parts[0]!;
+    for (let end = 1; end < whole.length; end++) expect(readRefReply(whole, 0, end)).toBeNull();
   });
 
   test("an entry that is not shaped like an item is null in its place, as in a list", () => {
