@@ -48,8 +48,8 @@ export class MemoryConversationLog implements ConversationLog {
   /** The largest number of events kept. */
   readonly maxEvents: number;
   private readonly threads = new Map<string, Thread>();
-  /** event id -> conversation id, for stored and forgotten ids alike. */
-  private readonly ids = new Map<string, string>();
+  /** The ids of stored and forgotten events alike. */
+  private readonly ids = new Set<string>();
   /** Conversation ids, least recently appended to first (the order they are dropped in). */
   private readonly recency = new Map<string, true>();
   /** The conversation appended to last (last in `recency` already: appending to it again moves nothing). */
@@ -68,9 +68,11 @@ export class MemoryConversationLog implements ConversationLog {
   append(event: ConversationEvent): boolean {
     // Called for every event stored (a node files one per reply it learns): the usual path short,
     // the rest in functions of their own, so that the optimizing compilers take it up early.
-    if (this.ids.has(event.event_id)) return false;
+    // One look-up for the check and the insert (a node's ids are many, and each look-up mostly waits
+    // for memory): a known id leaves the set as it was.
+    const known = this.ids.size;
+    if (this.ids.add(event.event_id).size === known) return false;
     const thread = this.threads.get(event.conversation_id) ?? this.open(event);
-    this.ids.set(event.event_id, event.conversation_id);
     if (this.newest !== event.conversation_id) this.used(event.conversation_id);
     this.total++;
     const list = thread.events;
