@@ -602,3 +602,44 @@ function getUtf8(n: number): Got {
   at += n;
   return str;
 }
+
+/**
+ * One value of every kind this decoder reads (each type byte's case, short and long strings, keys
+ * of both sizes, a string that is not ASCII), as a MessagePack array: what {@link warmUp} reads.
+ */
+export function everyKind(): Uint8Array {
+  const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+  const str8 = (text: string): number[] => [0xd9, text.length, ...ascii(text)];
+  const values = [
+    [0x01, 0xff, 0xc0, 0xc2, 0xc3],
+    [0xc4, 0x01, 0x00, 0xc5, 0x00, 0x01, 0x00, 0xc6, 0x00, 0x00, 0x00, 0x01, 0x00],
+    [0xca, 0x3f, 0x80, 0x00, 0x00, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0],
+    [0xcc, 0xff, 0xcd, 0xff, 0xff, 0xce, 0xff, 0xff, 0xff, 0xff, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0],
+    [0xd0, 0x80, 0xd1, 0x80, 0x00, 0xd2, 0x80, 0, 0, 0, 0xd3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0],
+    [0xa1, ...ascii("a"), 0xab, ...ascii("hello world"), 0xa2, 0xc3, 0xa9],
+    [...str8("hello world"), 0xda, 0x00, 0x01, ...ascii("b"), 0xdb, 0, 0, 0, 1, ...ascii("c")],
+    [0x91, 0x01, 0xdc, 0x00, 0x01, 0x01, 0xdd, 0, 0, 0, 1, 0x01],
+    [0x81, 0xa1, ...ascii("k"), 0x01, 0xde, 0x00, 0x01, ...str8("a key longer than the cached ones"), 0x01],
+    [0xdf, 0, 0, 0, 1, 0xa4, ...ascii("long"), 0x01],
+  ];
+  const count = [5, 3, 2, 4, 4, 3, 3, 3, 2, 1].reduce((a, b) => a + b);
+  return Uint8Array.of(0xdc, 0x00, count, ...values.flat());
+}
+
+/**
+ * Read {@link everyKind} when the module loads. JSC's optimizing compilers compile {@link get}, a
+ * switch over the type byte, once it ran some thousand times, and compile each case that never ran
+ * by then as an exit from the compiled code (kind InadequateCoverage). A node's first traffic (its
+ * joins) carries few kinds; the first floats and bins of its first broadcast then left the code
+ * again and again, until the code was thrown away and compiled anew, during the broadcast (32 to
+ * 55 ms of compiler time a process in the 200-peer bench, after 9 to 28 ms during the joins).
+ * Once every case ran, each has a profile, and the decoder is compiled once, during the node's
+ * first traffic (49 to 65 ms). Measured with JSC's compile reports: docs/performance.md, Dec 3, s34.
+ */
+function warmUp(): void {
+  const sample = everyKind();
+  fastDecode(sample, 0, sample.length);
+  if (BufferClass !== Uint8Array) fastDecode((BufferClass as typeof Buffer).from(sample), 0, sample.length);
+  fastDecodeNext(sample, 0, sample.length);
+}
+warmUp();

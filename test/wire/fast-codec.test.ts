@@ -6,7 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { decodeGeneral, encode, encodeOwn } from "../../src/wire/codec.ts";
 import { seededRandom } from "../../src/util/random.ts";
-import { NOT_FAST, NOT_PLAIN, NO_ROOM, fastDecode, fastEncodeInto } from "../../src/wire/fast-codec.ts";
+import { NOT_FAST, NOT_PLAIN, NO_ROOM, everyKind, fastDecode, fastEncodeInto } from "../../src/wire/fast-codec.ts";
+import { skipValue } from "../../src/wire/msgpack-skip.ts";
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
 const rng = seededRandom;
@@ -243,5 +244,18 @@ describe("fast codec - decoding", () => {
       agreed++;
     }
     expect(agreed).toBeGreaterThan(500);
+  });
+
+  test("the sample the decoder reads when it loads has a value for every case of its type byte, read as the general decoder reads it", () => {
+    const sample = everyKind();
+    const read = fastDecode(sample, 0, sample.length);
+    expect(read).not.toBe(NOT_FAST);
+    expect(read).toStrictEqual(general(Buffer.from(sample)).value);
+    // The first byte of each of its values, by case: fixint, negative fixint, fixmap, fixarray, fixstr, or the byte itself.
+    const caseOf = (t: number) => (t < 0x80 ? 0 : t < 0x90 ? 0x80 : t < 0xa0 ? 0x90 : t < 0xc0 ? 0xa0 : t >= 0xe0 ? 0xe0 : t);
+    const cases = new Set<number>();
+    for (let at = 3; at < sample.length; at = skipValue(sample, at, sample.length)) cases.add(caseOf(sample[at]!));
+    const expected = [0, 0x80, 0x90, 0xa0, 0xe0, 0xc0, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf];
+    expect([...cases].sort((a, b) => a - b)).toEqual(expected.sort((a, b) => a - b));
   });
 });
