@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
 import { keyHash, writeDigest } from "../../src/conversation/batch-items.ts";
+import { CHECK_PULL_ROUNDS, HOT_ROUNDS, IDLE_PULL_ROUNDS } from "../../src/conversation/dissemination.ts";
 import type { Node } from "../../src/node.ts";
 import type { ConversationEvent } from "../../src/types.ts";
 import { countCalls, eventually, settle, stopAll, swarm } from "./swarm.ts";
@@ -40,6 +41,20 @@ describe("conversation - batched dissemination, pulling", () => {
     const sent = a.conversationLayer.stats.batchesSent;
     await new Client("127.0.0.1", a.port).call(BATCH, [], kw({ from: b.id, have: writeDigest([keyHash("an item a never heard of")]) }));
     await eventually(() => pulls.count > 0 && a.conversationLayer.stats.batchesSent > sent, 5000, "a pull from a");
+    await settle(nodes);
+  });
+
+  test("a node whose pulls stopped pulls again a few rounds after its last news, not only once a second", async () => {
+    const nodes = await swarm(2);
+    const [a, b] = nodes as [Node, Node];
+    await a.emitConversationEvent("check", "note");
+    await settle(nodes); // a's item cooled (HOT_ROUNDS rounds) and its pulls stopped
+    const pulls = countCalls(b, BATCH);
+    // In the next 1.2 s: a's check pulls (CHECK_PULL_ROUNDS after its last news) and its pull of
+    // every IDLE_PULL_ROUNDS (50 rounds of 20 ms: 1 s after its last news). Only the latter before.
+    await Bun.sleep(1200);
+    expect(CHECK_PULL_ROUNDS.every((r) => r > HOT_ROUNDS + 1 && r < IDLE_PULL_ROUNDS)).toBe(true);
+    expect(pulls.count).toBeGreaterThanOrEqual(2);
     await settle(nodes);
   });
 
