@@ -159,7 +159,7 @@ export function sizeBound(value: unknown): number {
 
 /**
  * A batch item not yet checked: the raw event map (`id`, its de-duplication key), or the reply's
- * raw parts (keyed by `nonce` and `peerId`, no key string made: see item-memory.ts). A
+ * raw parts (keyed by `nonce` and `peerId`, no key string made: see item-index.ts). A
  * reply by reference has no `peer` (undefined) until its replier's id is resolved to a known record
  * (`known`: the record is this node's own, not one off the network).
  */

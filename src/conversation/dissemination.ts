@@ -65,7 +65,7 @@ export const IDLE_PULL_ROUNDS = 50;
  * Rounds after its last news at which a node whose pulls stopped pulls once more, before the pulls
  * of every {@link IDLE_PULL_ROUNDS}: a node that stopped while it still lacked an item (three answers
  * in a row from peers that lacked it too) is not left without it for a second. In the 200-peer
- * broadcast bench that happened in about one round in a hundred, which then took 1.1 s.
+ * broadcast bench that happened in about one round in thirty, which then took 1.1 s.
  */
 export const CHECK_PULL_ROUNDS: readonly number[] = [12, 25];
 
