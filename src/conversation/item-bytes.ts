@@ -12,7 +12,7 @@
  */
 import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readItems, sameNonce, type RawItem } from "./batch-items.ts";
 import { decode } from "../wire/codec.ts";
-import { NOT_FAST, decodedEnd, fastDecodeNext } from "../wire/fast-codec.ts";
+import { NOT_FAST, decodedEnd, fastDecodeNext, fixstr } from "../wire/fast-codec.ts";
 import { skipValue } from "../wire/msgpack-skip.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { latin1Range } from "../util/bytes.ts";
@@ -82,12 +82,13 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
   return out;
 }
 
-const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+/** The bytes of `{reply: ...}`'s start: a map of one key, the string "reply". */
+const REPLY_HEAD = Uint8Array.of(0x81, ...fixstr("reply"));
 /** The first bytes of a reply by reference as this node writes one ({@link toRefWire}, neither signed nor with MACs): `{reply: {nonce: `. */
-const REF_HEAD = Uint8Array.of(0x81, 0xa5, ...ascii("reply"), 0x83, 0xa5, ...ascii("nonce"));
+const REF_HEAD = Uint8Array.of(...REPLY_HEAD, 0x83, ...fixstr("nonce"));
 /** Its next keys: `peer_id` (after the nonce) and `result` (after the replier's id). */
-const PEER_ID_KEY = Uint8Array.of(0xa7, ...ascii("peer_id"));
-const RESULT_KEY = Uint8Array.of(0xa6, ...ascii("result"));
+const PEER_ID_KEY = fixstr("peer_id");
+const RESULT_KEY = fixstr("result");
 
 /** Where the item {@link readRefReply} read last ends; where the string {@link asciiAt} read last starts. */
 let refEnd = 0;
@@ -238,9 +239,6 @@ function wholeEvent(e: unknown): boolean {
   );
 }
 
-/** The bytes of `{reply: ...}`'s start: a map of one key, the 5-letter string "reply". */
-const REPLY_HEAD = [0x81, 0xa5, 0x72, 0x65, 0x70, 0x6c, 0x79];
-
 /**
  * Whether a batch's `items` (a list, or items as bytes) hold a reply, without decoding them (what
  * the broadcast bench counts reply-carrying calls by). False for anything else.
@@ -249,9 +247,7 @@ export function hasReplyItem(items: unknown): boolean {
   if (Array.isArray(items)) return items.some((i) => isMap(i) && "reply" in i);
   if (!(items instanceof Uint8Array)) return false;
   for (let at = 0; at < items.length; ) {
-    let i = 0;
-    while (i < REPLY_HEAD.length && items[at + i] === REPLY_HEAD[i]) i++;
-    if (i === REPLY_HEAD.length) return true;
+    if (matchAt(items, at, items.length, REPLY_HEAD) >= 0) return true;
     at = skipValue(items, at, items.length);
     if (at < 0) return false;
   }

@@ -33,7 +33,7 @@
 import { latin1String } from "../util/bytes.ts";
 import { isMap, isPort } from "../util/guards.ts";
 import { decode, encodeOwn } from "../wire/codec.ts";
-import { fastDecode, NOT_FAST } from "../wire/fast-codec.ts";
+import { fastDecode, fixstr, NOT_FAST } from "../wire/fast-codec.ts";
 import { peekId } from "./peeked-ids.ts";
 import { isDeathFilter } from "./swim-deaths.ts";
 import { isDigest, isWant } from "./swim-digest.ts";
@@ -228,10 +228,6 @@ const KEY_INCARNATION = fixstr("incarnation");
 const KEY_STATE = fixstr("state");
 /** The states as MessagePack fixstr, in {@link SWIM_STATES}' order. */
 const STATE_BYTES = SWIM_STATES.map(fixstr);
-
-function fixstr(key: string): Uint8Array {
-  return Uint8Array.of(0xa0 | key.length, ...new TextEncoder().encode(key));
-}
 
 /**
  * One update of a list from the network, in either form: a map is read whole; a packed update is

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { decodeGeneral, encode, encodeOwn } from "../../src/wire/codec.ts";
 import { seededRandom } from "../../src/util/random.ts";
-import { NOT_FAST, NOT_PLAIN, NO_ROOM, everyKind, fastDecode, fastEncodeInto } from "../../src/wire/fast-codec.ts";
+import { NOT_FAST, NOT_PLAIN, NO_ROOM, everyKind, fastDecode, fastEncodeInto, fixstr } from "../../src/wire/fast-codec.ts";
 import { skipValue } from "../../src/wire/msgpack-skip.ts";
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
@@ -244,6 +244,11 @@ describe("fast codec - decoding", () => {
       agreed++;
     }
     expect(agreed).toBeGreaterThan(500);
+  });
+
+  test("fixstr writes a short string as the general encoder does, and refuses one over 31 bytes", () => {
+    for (const text of ["", "reply", "\u00e9t\u00e9", "x".repeat(31)]) expect(fixstr(text)).toEqual(new Uint8Array(encode(text)));
+    expect(() => fixstr("x".repeat(32))).toThrow(RangeError);
   });
 
   test("the sample the decoder reads when it loads has a value for every case of its type byte, read as the general decoder reads it", () => {
