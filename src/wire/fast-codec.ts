@@ -605,7 +605,7 @@ function getUtf8(n: number): Got {
 
 /** `text` (at most 31 bytes of UTF-8) as a MessagePack fixstr: a header byte, then its bytes. */
 export function fixstr(text: string): Uint8Array {
-  const bytes = new TextEncoder().encode(text);
+  const bytes = utf8.encode(text);
   if (bytes.length > 31) throw new RangeError(`a fixstr holds at most 31 bytes, not ${bytes.length}`);
   return Uint8Array.of(0xa0 | bytes.length, ...bytes);
 }
@@ -615,8 +615,11 @@ export function fixstr(text: string): Uint8Array {
  * of both sizes, a string that is not ASCII), as a MessagePack array: what {@link warmUp} reads.
  */
 export function everyKind(): Uint8Array {
-  const utf8 = (text: string): number[] => [...new TextEncoder().encode(text)];
-  const str8 = (text: string): number[] => [0xd9, text.length, ...utf8(text)];
+  const bytesOf = (text: string): number[] => [...utf8.encode(text)];
+  const str8 = (text: string): number[] => {
+    const bytes = bytesOf(text);
+    return [0xd9, bytes.length, ...bytes];
+  };
   const values: number[][] = [
     [0x01], [0xff], [0xc0], [0xc2], [0xc3],
     [0xc4, 0x01, 0x00], [0xc5, 0x00, 0x01, 0x00], [0xc6, 0x00, 0x00, 0x00, 0x01, 0x00],
@@ -624,7 +627,7 @@ export function everyKind(): Uint8Array {
     [0xcc, 0xff], [0xcd, 0xff, 0xff], [0xce, 0xff, 0xff, 0xff, 0xff], [0xcf, 0, 0, 0, 1, 0, 0, 0, 0],
     [0xd0, 0x80], [0xd1, 0x80, 0x00], [0xd2, 0x80, 0, 0, 0], [0xd3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0],
     [...fixstr("a")], [...fixstr("hello world")], [...fixstr("\u00e9")],
-    str8("hello world"), [0xda, 0x00, 0x01, ...utf8("b")], [0xdb, 0, 0, 0, 1, ...utf8("c")],
+    str8("hello world"), [0xda, 0x00, 0x01, ...bytesOf("b")], [0xdb, 0, 0, 0, 1, ...bytesOf("c")],
     [0x91, 0x01], [0xdc, 0x00, 0x01, 0x01], [0xdd, 0, 0, 0, 1, 0x01],
     [0x81, ...fixstr("k"), 0x01], [0xde, 0x00, 0x01, ...str8("a key longer than the cached ones"), 0x01],
     [0xdf, 0, 0, 0, 1, ...fixstr("long"), 0x01],
