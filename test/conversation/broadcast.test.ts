@@ -5,6 +5,7 @@ import type { CallContext } from "../../src/rpc/endpoints.ts";
 import type { Broadcast, BroadcastReply } from "../../src/types.ts";
 import type { BroadcastReceived } from "../../src/conversation/broadcast.ts";
 import { replyEventId } from "../../src/conversation/broadcast.ts";
+import { MAX_ID_LENGTH } from "../../src/conversation/events.ts";
 import { isUuidv7 } from "../../src/conversation/uuid.ts";
 import { ConfigError, RemoteError } from "../../src/errors.ts";
 import { countCalls, eventually, settle, startNode, stopAll, swarm, remoteError } from "./swarm.ts";
@@ -206,5 +207,28 @@ describe("conversation - a broadcast to an endpoint this node does not serve (is
     // A plain call to a missing endpoint records nothing.
     await remoteError(new Client("127.0.0.1", lacking.port).call("nothing.here", 1));
     expect((await lacking.conversations()).length).toBe(2);
+  });
+});
+
+describe("conversation - a reply's event id", () => {
+  test("is the nonce, a tilde and the replier's id: one per pair, the same every time", () => {
+    const nonce = "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6";
+    expect(replyEventId(nonce, "peer-a")).toBe(`${nonce}~peer-a`);
+    expect(replyEventId(nonce, "peer-a")).toBe(replyEventId(nonce, "peer-a"));
+    expect(replyEventId(nonce, "peer-b")).not.toBe(replyEventId(nonce, "peer-a"));
+    // A tilde in the replier's id stays after the first one, which ends the nonce.
+    expect(replyEventId(nonce, "a~b")).toBe(`${nonce}~a~b`);
+  });
+
+  test("a nonce holding a tilde, or a pair too long for an id, gets a hex SHA-256 (no tilde): pairs never share an id", () => {
+    // ("a~b", "c") and ("a", "b~c") would both read "a~b~c".
+    const hashed = replyEventId("a~b", "c");
+    expect(hashed).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashed).toBe(new Bun.CryptoHasher("sha256").update("reply\0a~b\0c").digest("hex"));
+    expect(replyEventId("a", "b~c")).toBe("a~b~c");
+    const long = replyEventId("n".repeat(200), "p".repeat(100));
+    expect(long).toMatch(/^[0-9a-f]{64}$/);
+    expect(long.length).toBeLessThanOrEqual(MAX_ID_LENGTH);
+    expect(replyEventId("n".repeat(100), "p".repeat(100))).toHaveLength(201);
   });
 });

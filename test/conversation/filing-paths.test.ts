@@ -48,6 +48,20 @@ function layerWith(log: ConversationLog | undefined, known: Peer[]): { layer: Co
 }
 
 describe("conversation - filing paths", () => {
+  test("a reply a log holds under the older id form (SHA-256 of the pair) is not filed again under the new one", async () => {
+    const log = new MemoryConversationLog();
+    const replier = peer("r1");
+    const oldId = new Bun.CryptoHasher("sha256").update(`reply\0${NONCE}\0r1`).digest("hex");
+    log.append({ conversation_id: NONCE, event_id: oldId, kind: "reply", peer: replier, payload: { result: 1 }, parent_id: NONCE, created_at: Date.now() / 1000, metadata: {} });
+    // A node restarted on that log learns the same reply again, by a reply call and in a batch.
+    const { layer, emitted } = layerWith(log, [replier]);
+    expect(await layer.receiveReply(NONCE, replier, 1)).toEqual({ ok: true });
+    await layer.serveBatch([{ reply: { nonce: NONCE, peer: replier, result: 1 } }], "r1", new Uint8Array(0), true);
+    await layer.flush();
+    expect((await layer.conversation(NONCE)).map((e) => e.event_id)).toEqual([oldId]);
+    expect(emitted.filter((e) => e === "broadcast.reply").length).toBe(0);
+  });
+
   for (const [what, makeLog] of [
     ["a log that answers at once", () => undefined],
     ["a log that answers with promises", promisedLog],
