@@ -385,7 +385,8 @@ export function readDigest(raw: unknown, into?: DigestSet): DigestSet {
   const out = into ?? new DigestSet(count);
   if (into) into.reset(count);
   if (!valid) return out;
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  for (let at = 0; at < raw.length; at += 4) out.add(view.getInt32(at));
+  // Read byte by byte, not through a DataView: asking a small decoded bin for its `.buffer` moves
+  // its bytes out of the engine's heap first (util/bytes.ts).
+  for (let at = 0; at < raw.length; at += 4) out.add((raw[at]! << 24) | (raw[at + 1]! << 16) | (raw[at + 2]! << 8) | raw[at + 3]!);
   return out;
 }

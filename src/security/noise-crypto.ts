@@ -8,6 +8,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { plainBytes } from "../util/bytes.ts";
 
 /** Length of an X25519 key, a SHA-256 hash and an AES-256 key, in bytes. */
 export const KEY_LEN = 32;
@@ -117,5 +118,5 @@ export function aeadOpen(key: KeyObject, nonce: Uint8Array, ad: Uint8Array, ciph
   } catch {
     return null;
   }
-  return new Uint8Array(head.buffer, head.byteOffset, head.length);
+  return plainBytes(head);
 }

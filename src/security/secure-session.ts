@@ -225,6 +225,12 @@ export class Session implements SocketHandler, SecureSocket {
   /** Hold `data[from..]` over to the next chunk (`data` is the transport's chunk, valid only now, or {@link input}). */
   private keep(data: Uint8Array, from: number): void {
     const rest = data.length - from;
+    // Nothing left (most chunks: whole records): no look at `data.buffer`, which a small chunk
+    // answers by moving its bytes out of the engine's heap first (util/bytes.ts).
+    if (rest === 0) {
+      this.inputLen = 0;
+      return;
+    }
     if (data.buffer === this.input.buffer && data.byteOffset === this.input.byteOffset) {
       this.input.copyWithin(0, from, data.length);
     } else {

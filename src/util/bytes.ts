@@ -29,6 +29,23 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
  * without asking for it.
  */
 
+/**
+ * Buffers of at most this many bytes are copied by {@link plainBytes}, larger ones viewed. A socket's
+ * chunk, or a decipher's output, comes as a Buffer with its bytes in the engine's heap: viewing it
+ * asks for its `.buffer`, about 200 ns for a chunk of any size on the machine of docs/performance.md
+ * (measured in a socket's data handler), while copying 1 KB costs as much and 64 bytes (a small
+ * call or its answer) a fifth of it.
+ */
+export const COPY_BYTES_MAX = 1024;
+
+/**
+ * `bytes` (a Buffer, or any Uint8Array) as a plain Uint8Array, the one shape the wire's readers are
+ * compiled for: a copy when small ({@link COPY_BYTES_MAX}), else a view of the same memory.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength <= COPY_BYTES_MAX ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
 const latin1Slice = typeof Buffer === "function" ? (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice }).latin1Slice : undefined;
 /**

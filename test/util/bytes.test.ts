@@ -3,7 +3,7 @@
  * (`src/util/bytes.ts`): what they return, on plain arrays, Buffers and views into larger ones.
  */
 import { expect, test } from "bun:test";
-import { equalBytes, latin1Range, latin1String, readUint32, writeUint32 } from "../../src/util/bytes.ts";
+import { COPY_BYTES_MAX, equalBytes, latin1Range, latin1String, plainBytes, readUint32, writeUint32 } from "../../src/util/bytes.ts";
 
 test("latin1String gives one character per byte, on plain arrays, Buffers and views", () => {
   const all = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -51,4 +51,22 @@ test("equalBytes compares length and every byte", () => {
   expect(equalBytes(Uint8Array.of(1, 2, 3), Uint8Array.of(1, 2))).toBe(false);
   expect(equalBytes(new Uint8Array(0), new Uint8Array(0))).toBe(true);
   expect(equalBytes(Uint8Array.of(9, 1, 2).subarray(1), Uint8Array.of(1, 2))).toBe(true);
+});
+
+test("plainBytes: a plain Uint8Array of the same bytes; a small Buffer copied, a large one viewed", () => {
+  const small = Buffer.from([1, 2, 3, 4, 5]).subarray(1, 4);
+  const a = plainBytes(small);
+  expect(a.constructor).toBe(Uint8Array);
+  expect([...a]).toEqual([2, 3, 4]);
+  small[0] = 9; // a copy: the source may change after
+  expect(a[0]).toBe(2);
+  const atLimit = plainBytes(Buffer.alloc(COPY_BYTES_MAX, 7));
+  expect(atLimit.constructor).toBe(Uint8Array);
+  expect(atLimit.length).toBe(COPY_BYTES_MAX);
+  const largeSource = Buffer.alloc(COPY_BYTES_MAX + 100, 1).subarray(50);
+  const large = plainBytes(largeSource);
+  expect(large.constructor).toBe(Uint8Array);
+  expect(large.length).toBe(COPY_BYTES_MAX + 50);
+  largeSource[0] = 42; // a view: the same memory
+  expect(large[0]).toBe(42);
 });
