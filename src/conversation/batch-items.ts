@@ -332,12 +332,17 @@ export class DigestSet {
     return n;
   }
 
-  /** Empty the table, with room for `capacity` hashes (the array is kept when large enough). */
+  /**
+   * Empty the table, with room for `capacity` hashes. The array is kept when large enough, and only
+   * the slots this capacity needs are used (and emptied): a node's full digests (every item it
+   * remembers) grow the table, and its windowed ones, a tenth of their size, then emptied the
+   * whole of it on every served batch.
+   */
   reset(capacity: number): void {
     const n = DigestSet.slotsFor(capacity);
     if (n > this.slots.length) this.slots = new Int32Array(n);
-    else this.slots.fill(0);
-    this.mask = this.slots.length - 1;
+    else this.slots.fill(0, 0, n);
+    this.mask = n - 1;
     this.hasZero = false;
     this.size = 0;
   }

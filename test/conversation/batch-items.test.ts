@@ -76,6 +76,13 @@ describe("batch items - have digest", () => {
     expect(table.size).toBe(second.length);
     for (const h of first) expect(table.has(h)).toBe(false);
     for (const h of second) expect(table.has(h)).toBe(true);
+    // A smaller digest after the large one uses the first slots alone; what the large one left
+    // in the others is never read.
+    const third = Array.from({ length: 100 }, (_, i) => 5 + i * 104729);
+    readDigest(writeDigest(third), table);
+    expect(table.size).toBe(third.length);
+    for (const h of third) expect(table.has(h)).toBe(true);
+    for (const h of second) expect(table.has(h)).toBe(third.includes(h));
     readDigest(writeDigest([0xffffffff]), table);
     expect(table.size).toBe(1);
     expect(table.has(0xffffffff)).toBe(true);
