@@ -66,8 +66,8 @@ export function broadcastTime(nonce: string): number {
  * after a restart) is filed once. The first `~` ends the nonce, so two pairs never share an id. A
  * nonce that holds a `~` itself (never a UUID), or a pair too long for an event id
  * ({@link MAX_ID_LENGTH}), gets the hex SHA-256 of `reply\0<nonce>\0<peer id>` instead, which holds
- * no `~`. Not a hash for every reply: a node files one a reply it learns, and the SHA-256 took
- * about 5% of a 200-peer broadcast's CPU.
+ * no `~`. Joined rather than hashed: every node derives the id of every reply it learns, and the
+ * SHA-256 of each took about 5% of a 200-peer broadcast's CPU.
  */
 export function replyEventId(nonce: string, peerId: string): string {
   if (nonce.length + peerId.length < MAX_ID_LENGTH && nonce.indexOf("~") < 0) return nonce + "~" + peerId;
