@@ -231,6 +231,7 @@ export class Dissemination {
     this.newest = this.round;
     const pushes = hot ? 0 : HOT_PUSHES;
     const entry: Entry = { item, wire: null, ref: null, bytes: raw?.bytes ?? null, form: raw?.form ?? 0, at: this.round, learntAt: now, size, hash: itemHash(item), peers, pushes, waiters: null };
+    if (item.kind === "reply") this.digests.noteReply(item.nonce, now);
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     this.memory.add(entry);
     this.resume();

@@ -3,13 +3,14 @@
  * list only the items learnt within HAVE_WINDOW seconds and say so (`window`), and the callee
  * answers only with what it learnt within about as long; an idle pull and one call every
  * FULL_DIGEST_SECONDS carry the full digest, so that an older item a node lacks still comes by
- * pull. A peer that does not offer the feature never gets `window`.
+ * pull, and so do the calls of a node whose latest broadcast has been spreading for more than
+ * WINDOWED_SPREAD. A peer that does not offer the feature never gets `window`.
  */
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { Conversations } from "../../src/conversation/conversations.ts";
 import { ConversationEndpoint, type ConversationHost } from "../../src/conversation/contracts.ts";
 import { EAGER_PULL_ITEMS } from "../../src/conversation/dissemination.ts";
-import { FULL_DIGEST_SECONDS, HAVE_WINDOW, WINDOW_SLACK, digestWindow } from "../../src/conversation/digest-window.ts";
+import { DigestChoice, FULL_DIGEST_SECONDS, HAVE_WINDOW, WINDOWED_SPREAD, WINDOW_SLACK, digestWindow } from "../../src/conversation/digest-window.ts";
 import { keyHash, readDigest, writeDigest } from "../../src/conversation/batch-items.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
 import type { Node } from "../../src/node.ts";
@@ -108,6 +109,53 @@ describe("conversation - windowed digests, the caller", () => {
     layer.stop();
     expect(calls.length).toBeGreaterThanOrEqual(4);
     for (const c of calls) expect(c.window).toBeUndefined();
+  });
+});
+
+describe("conversation - windowed digests, a slow spread", () => {
+  const FULL = Uint8Array.of(1);
+  const WINDOWED = Uint8Array.of(2);
+  const memory = { haveDigest: () => FULL, haveDigestSince: () => WINDOWED };
+  const kind = (choice: DigestChoice, now: number) => {
+    const { have, window } = choice.pick(memory, () => true, false, now);
+    expect(window === undefined).toBe(have === FULL);
+    return have === FULL ? "full" : "windowed";
+  };
+  const spread = WINDOWED_SPREAD * 1000;
+
+  test("windowed while the broadcast of the reply learnt last has spread here for at most WINDOWED_SPREAD, full after", () => {
+    expect(WINDOWED_SPREAD * 1000).toBeLessThan(FULL_DIGEST_SECONDS * 1000);
+    const choice = new DigestChoice();
+    expect(kind(choice, 0)).toBe("full"); // the first call of a second
+    choice.noteReply("n1", 0);
+    expect(kind(choice, spread / 2)).toBe("windowed");
+    expect(kind(choice, spread)).toBe("windowed");
+    expect(kind(choice, spread + 1)).toBe("full"); // n1 is spreading slowly
+    expect(kind(choice, spread + 20)).toBe("full");
+    // A new broadcast's first reply: windowed again (the last full digest went out 20 ms ago).
+    choice.noteReply("n2", spread + 30);
+    expect(kind(choice, spread + 40)).toBe("windowed");
+    // A late reply of the slow one: its broadcast counts from its own first reply.
+    choice.noteReply("n1", spread + 50);
+    expect(kind(choice, spread + 60)).toBe("full");
+    choice.noteReply("n2", spread + 70);
+    expect(kind(choice, spread + 80)).toBe("windowed");
+  });
+
+  test("the first replies of the latest 64 broadcasts are kept: an older one counts from when it is learnt again", () => {
+    const choice = new DigestChoice();
+    expect(kind(choice, 0)).toBe("full");
+    choice.noteReply("first", 0);
+    for (let i = 0; i < 64; i++) choice.noteReply(`n${i}`, 1 + i);
+    // "first" was let go (65 broadcasts): learnt again, it counts from now.
+    choice.noteReply("first", 900);
+    expect(kind(choice, 950)).toBe("windowed");
+    // n63 is kept: first learnt at 64 ms, spreading for 896 ms by 960.
+    choice.noteReply("n63", 955);
+    expect(kind(choice, 960)).toBe("full");
+    // n0 was let go when "first" came back: it counts from now.
+    choice.noteReply("n0", 965);
+    expect(kind(choice, 970)).toBe("windowed");
   });
 });
 
