@@ -391,7 +391,8 @@ export function readDigest(raw: unknown, into?: DigestSet): DigestSet {
   if (into) into.reset(count);
   if (!valid) return out;
   // Read byte by byte, not through a DataView: asking a small decoded bin for its `.buffer` moves
-  // its bytes out of the engine's heap first (util/bytes.ts).
+  // its bytes out of the engine's heap first (util/bytes.ts). Signed, as the table keeps them (not
+  // readUint32, whose values of 2^31 and more are no small integers to the compiler).
   for (let at = 0; at < raw.length; at += 4) out.add((raw[at]! << 24) | (raw[at + 1]! << 16) | (raw[at + 2]! << 8) | raw[at + 3]!);
   return out;
 }

@@ -21,14 +21,6 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
   return out;
 }
 
-/*
- * A small typed array (a `bin` the decoder copied out of a frame, a fresh filter) keeps its bytes
- * inside the engine's heap until something asks for its `.buffer`; that first ask moves them out
- * to an ArrayBuffer of their own, about a microsecond and a half each on the 1,000-node bench's
- * machine (five times the copy that made the array). The helpers below read and write such arrays
- * without asking for it.
- */
-
 /**
  * Buffers of at most this many bytes are copied by {@link plainBytes}, larger ones viewed. A socket's
  * chunk, or a decipher's output, comes as a Buffer with its bytes in the engine's heap: viewing it
@@ -45,6 +37,14 @@ export const COPY_BYTES_MAX = 1024;
 export function plainBytes(bytes: Uint8Array): Uint8Array {
   return bytes.byteLength <= COPY_BYTES_MAX ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+/*
+ * A small typed array (a `bin` the decoder copied out of a frame, a fresh filter) keeps its bytes
+ * inside the engine's heap until something asks for its `.buffer`; that first ask moves them out
+ * to an ArrayBuffer of their own, about a microsecond and a half each on the 1,000-node bench's
+ * machine (five times the copy that made the array). The helpers below read and write such arrays
+ * without asking for it.
+ */
 
 type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
 const latin1Slice = typeof Buffer === "function" ? (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice }).latin1Slice : undefined;
