@@ -6,6 +6,7 @@ import type { ConversationLog } from "../../src/conversation/log.ts";
 import { MemoryConversationLog } from "../../src/conversation/memory-log.ts";
 import { SqliteConversationLog } from "../../src/conversation/sqlite-log.ts";
 import { makeEvent } from "../../src/conversation/events.ts";
+import { replyEventId } from "../../src/conversation/broadcast.ts";
 import type { ConversationEvent, Peer } from "../../src/types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "synapse-log-"));
@@ -181,5 +182,69 @@ describe("conversation - SqliteConversationLog durability", () => {
     expect(log.append(ev("c", "e", 1))).toBe(true);
     expect(log.events("c").length).toBe(1);
     log.close();
+  });
+});
+
+describe("conversation - MemoryConversationLog: replies' pair ids", () => {
+  const nonce = "0190b5a0-0000-7000-8000-000000000001";
+  const reply = (peerId: string, eventId = replyEventId(nonce, peerId), kind = "reply"): ConversationEvent =>
+    makeEvent({ conversationId: nonce, eventId, kind, peer: { ...peer, id: peerId }, payload: { result: 1 }, parentId: nonce, createdAt: 200 });
+
+  test("a reply filed under its pair id is known by that id, once, and forgotten with its conversation", () => {
+    const log = new MemoryConversationLog();
+    const a = reply("a".repeat(64));
+    expect(log.append(a)).toBe(true);
+    expect(log.append(reply("a".repeat(64)))).toBe(false);
+    expect(log.has(`${nonce}~${"a".repeat(64)}`)).toBe(true);
+    expect(log.has(`${nonce}~${"c".repeat(64)}`)).toBe(false);
+    expect(log.has(`${nonce}~`)).toBe(false);
+    expect(log.has(`~${"a".repeat(64)}`)).toBe(false);
+    expect(log.count(nonce)).toBe(1);
+    expect(log.prune(300)).toEqual([nonce]);
+    expect(log.has(a.event_id)).toBe(false);
+    expect(log.append(reply("a".repeat(64)))).toBe(true);
+  });
+
+  test("an id taken by an event of another kind and a reply's pair id are one id, whichever came first", () => {
+    const id = `${nonce}~${"d".repeat(64)}`;
+    const first = new MemoryConversationLog();
+    expect(first.append(ev(nonce, id, 100))).toBe(true);
+    expect(first.append(reply("d".repeat(64)))).toBe(false);
+    const second = new MemoryConversationLog();
+    expect(second.append(reply("d".repeat(64)))).toBe(true);
+    expect(second.append(ev(nonce, id, 100))).toBe(false);
+    expect(second.count(nonce)).toBe(1);
+  });
+
+  test("a reply whose id is not its pair id (another form, or a nonce holding ~) is kept by its whole id", () => {
+    const log = new MemoryConversationLog();
+    const hashed = reply("e".repeat(64), "f".repeat(64));
+    expect(log.append(hashed)).toBe(true);
+    expect(log.has("f".repeat(64))).toBe(true);
+    expect(log.append(reply("e".repeat(64), "f".repeat(64)))).toBe(false);
+    const odd = makeEvent({ conversationId: "x~y", eventId: `x~y~${"e".repeat(64)}`, kind: "reply", peer: { ...peer, id: "e".repeat(64) }, payload: {}, parentId: "x~y", createdAt: 1 });
+    expect(log.append(odd)).toBe(true);
+    expect(log.has(odd.event_id)).toBe(true);
+    expect(log.append({ ...odd })).toBe(false);
+    // Another reply of the same replier whose id only looks like the pair id of its parent.
+    const other = reply("e".repeat(64), `${nonce}~${"e".repeat(63)}X`);
+    expect(log.append(other)).toBe(true);
+    expect(log.has(other.event_id)).toBe(true);
+    expect(log.has(`${nonce}~${"e".repeat(64)}`)).toBe(false);
+  });
+
+  test("compacted replies stay known until their conversation is dropped", () => {
+    const log = new MemoryConversationLog();
+    const replies = ["1", "2", "3"].map((c) => reply(c.repeat(64)));
+    for (const r of replies) log.append(r);
+    const summary = makeEvent({ conversationId: nonce, eventId: "summary-1", kind: "summary", peer, payload: {}, parentId: null, createdAt: 250 });
+    log.compact(nonce, [replies[0]!.event_id, replies[1]!.event_id], summary);
+    expect(log.count(nonce)).toBe(2);
+    expect(log.has(replies[0]!.event_id)).toBe(true);
+    expect(log.append(reply("1".repeat(64)))).toBe(false);
+    log.prune(1000);
+    for (const r of replies) expect(log.has(r.event_id)).toBe(false);
+    expect(log.has("summary-1")).toBe(false);
+    expect(log.append(reply("1".repeat(64)))).toBe(true);
   });
 });
