@@ -70,6 +70,14 @@ export function broadcastTime(nonce: string): number {
  * SHA-256 of each took about 5% of a 200-peer broadcast's CPU.
  */
 export function replyEventId(nonce: string, peerId: string): string {
-  if (nonce.length + peerId.length < MAX_ID_LENGTH && nonce.indexOf("~") < 0) return nonce + "~" + peerId;
+  return pairForm(nonce, peerId) ? nonce + "~" + peerId : hashedReplyId(nonce, peerId);
+}
+
+/** Whether {@link replyEventId} of the pair is `<nonce>~<peer id>` (else the SHA-256 form). */
+export function pairForm(nonce: string, peerId: string): boolean {
+  return nonce.length + peerId.length < MAX_ID_LENGTH && nonce.indexOf("~") < 0;
+}
+
+function hashedReplyId(nonce: string, peerId: string): string {
   return Bun.SHA256.hash(`reply\0${nonce}\0${peerId}`, "hex");
 }

@@ -71,8 +71,8 @@ export class Conversations {
     this.gossip = new Gossip(host, this.gossipFanout);
     this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
     // A reply filed here (its own, or another node's once) is announced as `broadcast.reply`.
-    const fileReply = (event: ConversationEvent, now: boolean, datedHere: boolean) => {
-      const stored = this.append(event, now, datedHere); // no closure per reply when stored at once (as an in-memory log does)
+    const fileReply = (event: ConversationEvent, now: boolean, datedHere: boolean, pairId?: boolean) => {
+      const stored = this.append(event, now, datedHere, pairId); // no closure per reply when stored at once (as an in-memory log does)
       return stored instanceof Promise ? announceReplyLater(this.host, event, stored) : announceReply(this.host, event, stored);
     };
     this.replyBook = new ReplyBook(this.log, fileReply, this.signatures.records);
@@ -144,13 +144,14 @@ export class Conversations {
   // ---------------------------------------------------------------- storing
 
   /** Append to the log; on success notify and maybe compact. `now` (another node's record): at once when the log answers at once;
-   * else the events fire once its answer settled (whoever calls `emit` or `reply`, then listens, still hears them). `datedHere`: dated by this node's clock just now (not read again). */
-  private append(event: ConversationEvent, now: boolean, datedHere: boolean): MaybePromise<boolean> {
+   * else the events fire once its answer settled (whoever calls `emit` or `reply`, then listens, still hears them). `datedHere`: dated by this node's clock just now (not read again).
+   * `pairId`: a reply's id made its pair id by the reply book (the in-memory log does not read it back). */
+  private append(event: ConversationEvent, now: boolean, datedHere: boolean, pairId = false): MaybePromise<boolean> {
     // Called for every event stored (one per reply a node learns), so no closure: a variable a
     // closure captures costs a scope object on every call (three here before, one in `fileReply`).
     // Outside the retention window, or dated beyond the allowed clock skew: not stored.
     if (this.upkeep.tooOld(event.created_at) || (!datedHere && fromTheFuture(event.created_at))) return false;
-    const stored = this.log.append(event);
+    const stored = pairId && this.log instanceof MemoryConversationLog ? this.log.appendReply(event) : this.log.append(event);
     if (now && typeof stored === "boolean") return announceEvent(this.host, this.upkeep, event, stored);
     return announceEventLater(this.host, this.upkeep, event, stored);
   }

@@ -97,10 +97,27 @@ export class MemoryConversationLog implements ConversationLog {
   }
 
   append(event: ConversationEvent): boolean {
+    return this.store(event, isPairId(event));
+  }
+
+  /**
+   * {@link append} for a reply whose `event_id` its caller made the pair id of its `parent_id` and
+   * `peer.id` (`replyEventId`'s `<nonce>~<replier id>`): the id is not read back, so the string
+   * joined for it is neither copied into one piece nor kept so (a node files one per reply it learns).
+   * For the conversation layer's reply book; anything else goes through {@link append}.
+   *
+   * @internal
+   */
+  appendReply(event: ConversationEvent): boolean {
+    return this.store(event, true);
+  }
+
+  /** Store `event` (`pair`: its id is its reply's pair id). */
+  private store(event: ConversationEvent, pair: boolean): boolean {
     // Called for every event stored (a node files one per reply it learns): the usual path short,
     // the rest in functions of their own, so that the optimizing compilers take it up early.
     // A reply's pair id goes by its nonce and replier (strings held already, hashed once), any other whole.
-    if (!(isPairId(event) ? this.addPair(event) : this.addId(event.event_id))) return false;
+    if (!(pair ? this.addPair(event) : this.addId(event.event_id))) return false;
     const thread = this.threads.get(event.conversation_id) ?? this.open(event);
     if (this.newest !== event.conversation_id) this.used(event.conversation_id);
     this.total++;

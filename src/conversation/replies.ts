@@ -8,7 +8,7 @@
 import type { BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import { andThen, type ConversationLog, type MaybePromise } from "./log.ts";
 import { EventKind, makeEvent } from "./events.ts";
-import { replyEventId } from "./broadcast.ts";
+import { pairForm, replyEventId } from "./broadcast.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
 import { openRecords } from "./signing.ts";
 import { replyKey } from "./batch-items.ts";
@@ -19,9 +19,10 @@ import { SIG_KEY, signatureText, type SignedRecords } from "../security/records.
  * Where a new reply event goes: stored (true) or refused (false, e.g. too old). `now`: another node's
  * reply, stored (and announced) at once when the log answers at once; else after a promise, as the
  * node's own records are. `datedHere`: the event was dated by this node's clock just now (it
- * cannot be dated ahead of it).
+ * cannot be dated ahead of it). `pairId`: its id is the pair id `<nonce>~<replier id>` of its
+ * parent and replier (`replyEventId`), made so by the reply book.
  */
-export type AppendEvent = (event: ConversationEvent, now: boolean, datedHere: boolean) => MaybePromise<boolean>;
+export type AppendEvent = (event: ConversationEvent, now: boolean, datedHere: boolean, pairId?: boolean) => MaybePromise<boolean>;
 
 /** Where a reply came from, when it arrived as a gossiped event rather than a reply call. */
 export interface ReplyOrigin {
@@ -213,9 +214,11 @@ export class ReplyBook {
   /** File a reply into `byPeer` (the nonce's cache) unless it is there. */
   private file(byPeer: Map<string, ConversationEvent>, nonce: string, peer: Peer, result: unknown, origin: ReplyOrigin, now = false): MaybePromise<ConversationEvent | null> {
     if (byPeer.has(peer.id)) return null;
+    // The pair form's id is made here, and the log told so (it need not read the id back).
+    const pair = pairForm(nonce, peer.id);
     const event = makeEvent({
       conversationId: origin.conversationId ?? nonce,
-      eventId: replyEventId(nonce, peer.id),
+      eventId: pair ? nonce + "~" + peer.id : replyEventId(nonce, peer.id),
       kind: EventKind.Reply,
       peer,
       payload: { result },
@@ -224,7 +227,7 @@ export class ReplyBook {
       metadata: origin.metadata,
     });
     byPeer.set(peer.id, event); // before any await: a concurrent copy now sees it
-    const stored = this.append(event, now, origin.createdAt === undefined);
+    const stored = this.append(event, now, origin.createdAt === undefined, pair);
     // No closure per reply: stored at once (an in-memory log) is answered at once.
     return stored instanceof Promise ? storedLater(stored, event) : stored ? event : null;
   }

@@ -233,6 +233,19 @@ describe("conversation - MemoryConversationLog: replies' pair ids", () => {
     expect(log.has(`${nonce}~${"e".repeat(64)}`)).toBe(false);
   });
 
+  test("appendReply (the reply book's, ids it made the pair id) files and refuses as append does, without reading the id", () => {
+    const log = new MemoryConversationLog();
+    const a = reply("7".repeat(64));
+    expect(log.appendReply(a)).toBe(true);
+    expect(log.append(reply("7".repeat(64)))).toBe(false);
+    expect(log.appendReply(reply("7".repeat(64)))).toBe(false);
+    expect(log.has(`${nonce}~${"7".repeat(64)}`)).toBe(true);
+    expect(log.events(nonce)).toEqual([a]);
+    const plain = new MemoryConversationLog();
+    expect(plain.append(ev(nonce, a.event_id, 100))).toBe(true);
+    expect(plain.appendReply(reply("7".repeat(64)))).toBe(false);
+  });
+
   test("compacted replies stay known until their conversation is dropped", () => {
     const log = new MemoryConversationLog();
     const replies = ["1", "2", "3"].map((c) => reply(c.repeat(64)));
