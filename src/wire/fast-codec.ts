@@ -557,7 +557,14 @@ function getCached(n: number): Got {
   if (at + n > stop) return BAIL;
   const s = src;
   const a = at;
-  const h = n === 0 ? 0 : ((n << 7) ^ (s[a]! << 4) ^ s[a + n - 1]! ^ (s[a + (n >> 1)]! << 2)) & 0xfff;
+  let h: number;
+  if (n <= CACHED_VALUE_BYTES) {
+    // A short string by every byte: values such as names ("node-12", "node-13", ...) differ in a
+    // byte or two, and a few sampled bytes put whole families of them in one slot, each a miss.
+    h = n;
+    for (let i = a; i < a + n; i++) h = (h * 31 + s[i]!) | 0;
+    h = (h ^ (h >>> 12)) & 0xfff;
+  } else h = ((n << 7) ^ (s[a]! << 4) ^ s[a + n - 1]! ^ (s[a + (n >> 1)]! << 2)) & 0xfff;
   const hit = stringCache[h];
   if (hit !== undefined && hit.length === n) {
     let i = 0;

@@ -162,10 +162,19 @@ describe("fast codec - decoding", () => {
   });
 
   test("short strings sharing a cache slot stay distinct (keys and values, ASCII and not)", () => {
-    // Same length, first, middle and last byte: the same slot of the decoder's string cache.
-    const value = { abcde: "abcde", aXcYe: "aXcYe", "a\u00e9ce": "aZcZe", list: ["abcde", "aXcYe", "a\u00e9ce", "aXcYe"] };
+    // Keys over 10 bytes of the same length, first, middle and last byte share a slot of the
+    // decoder's string cache; shorter strings are placed by every byte.
+    const value = { abcde: "abcde", aXcYe: "aXcYe", "a\u00e9ce": "aZcZe", list: ["abcde", "aXcYe", "a\u00e9ce", "aXcYe"], abcdefghijkl: 1, abcdefgXijkl: 2 };
     for (let round = 0; round < 3; round++) {
       const bytes = Buffer.from(encode(value));
+      expect(fastDecode(bytes, 0, bytes.length)).toStrictEqual(value);
+    }
+  });
+
+  test("names that differ in a byte or two (node-0 to node-299) each decode as themselves, twice over", () => {
+    const value = { names: Array.from({ length: 300 }, (_, i) => `node-${i}`) };
+    for (let round = 0; round < 2; round++) {
+      const bytes = encode(value);
       expect(fastDecode(bytes, 0, bytes.length)).toStrictEqual(value);
     }
   });
