@@ -145,13 +145,13 @@ export class Conversations {
 
   /** Append to the log; on success notify and maybe compact. `now` (another node's record): at once when the log answers at once;
    * else the events fire once its answer settled (whoever calls `emit` or `reply`, then listens, still hears them). `datedHere`: dated by this node's clock just now (not read again).
-   * `pairId`: a reply's id made its pair id by the reply book (the in-memory log does not read it back). */
+   * `pairId`: a reply's id made its pair id by the reply book (the in-memory log, not a subclass's `append`, does not read it back). */
   private append(event: ConversationEvent, now: boolean, datedHere: boolean, pairId = false): MaybePromise<boolean> {
     // Called for every event stored (one per reply a node learns), so no closure: a variable a
     // closure captures costs a scope object on every call (three here before, one in `fileReply`).
     // Outside the retention window, or dated beyond the allowed clock skew: not stored.
     if (this.upkeep.tooOld(event.created_at) || (!datedHere && fromTheFuture(event.created_at))) return false;
-    const stored = pairId && this.log instanceof MemoryConversationLog ? this.log.appendReply(event) : this.log.append(event);
+    const stored = pairId && this.log.constructor === MemoryConversationLog ? (this.log as MemoryConversationLog).appendReply(event) : this.log.append(event);
     if (now && typeof stored === "boolean") return announceEvent(this.host, this.upkeep, event, stored);
     return announceEventLater(this.host, this.upkeep, event, stored);
   }

@@ -48,6 +48,24 @@ function layerWith(log: ConversationLog | undefined, known: Peer[]): { layer: Co
 }
 
 describe("conversation - filing paths", () => {
+  test("a log of the user's own that extends the in-memory one: every reply the node files goes through its append", async () => {
+    const seen: string[] = [];
+    class AuditedLog extends MemoryConversationLog {
+      override append(event: ConversationEvent): boolean {
+        seen.push(event.event_id);
+        return super.append(event);
+      }
+    }
+    const repliers = ["r1", "r2"].map(peer);
+    const { layer, emitted } = layerWith(new AuditedLog(), repliers);
+    expect(await layer.receiveReply(NONCE, repliers[0], 1)).toEqual({ ok: true });
+    await layer.serveBatch([{ reply: { nonce: NONCE, peer_id: "r2", result: 2 } }], "r2", new Uint8Array(0), true);
+    await layer.flush();
+    expect(seen).toEqual([replyEventId(NONCE, "r1"), replyEventId(NONCE, "r2")]);
+    expect(await layer.log.has(replyEventId(NONCE, "r2"))).toBe(true);
+    expect(emitted.filter((e) => e === "broadcast.reply").length).toBe(2);
+  });
+
   test("a reply a log holds under the older id form (SHA-256 of the pair) is not filed again under the new one", async () => {
     const log = new MemoryConversationLog();
     const replier = peer("r1");
