@@ -70,12 +70,17 @@ export function broadcastTime(nonce: string): number {
  * SHA-256 of each took about 5% of a 200-peer broadcast's CPU.
  */
 export function replyEventId(nonce: string, peerId: string): string {
-  return pairForm(nonce, peerId) ? nonce + "~" + peerId : hashedReplyId(nonce, peerId);
+  return pairForm(nonce, peerId) ? pairId(nonce, peerId) : hashedReplyId(nonce, peerId);
 }
 
-/** Whether {@link replyEventId} of the pair is `<nonce>~<peer id>` (else the SHA-256 form). */
+/** Whether {@link replyEventId} of the pair is {@link pairId} (else the SHA-256 form). */
 export function pairForm(nonce: string, peerId: string): boolean {
   return nonce.length + peerId.length < MAX_ID_LENGTH && nonce.indexOf("~") < 0;
+}
+
+/** The pair id `<nonce>~<peer id>`: {@link replyEventId} where {@link pairForm} holds. */
+export function pairId(nonce: string, peerId: string): string {
+  return nonce + "~" + peerId;
 }
 
 function hashedReplyId(nonce: string, peerId: string): string {

@@ -160,11 +160,11 @@ export class MemoryConversationLog implements ConversationLog {
 
   /** Forget an id, in whichever set holds it. */
   private forgetId(id: string): void {
+    const at = id.indexOf("~");
     if (this.ids.delete(id)) {
-      if (id.indexOf("~") >= 0) this.tilded--;
+      if (at >= 0) this.tilded--;
       return;
     }
-    const at = id.indexOf("~");
     if (at <= 0) return;
     const nonce = id.slice(0, at);
     const repliers = this.pairs.get(nonce);

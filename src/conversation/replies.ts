@@ -8,7 +8,7 @@
 import type { BroadcastReply, ConversationEvent, Peer } from "../types.ts";
 import { andThen, type ConversationLog, type MaybePromise } from "./log.ts";
 import { EventKind, makeEvent } from "./events.ts";
-import { pairForm, replyEventId } from "./broadcast.ts";
+import { pairForm, pairId, replyEventId } from "./broadcast.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
 import { openRecords } from "./signing.ts";
 import { replyKey } from "./batch-items.ts";
@@ -218,7 +218,7 @@ export class ReplyBook {
     const pair = pairForm(nonce, peer.id);
     const event = makeEvent({
       conversationId: origin.conversationId ?? nonce,
-      eventId: pair ? nonce + "~" + peer.id : replyEventId(nonce, peer.id),
+      eventId: pair ? pairId(nonce, peer.id) : replyEventId(nonce, peer.id),
       kind: EventKind.Reply,
       peer,
       payload: { result },

@@ -233,7 +233,7 @@ describe("conversation - MemoryConversationLog: replies' pair ids", () => {
     expect(log.has(`${nonce}~${"e".repeat(64)}`)).toBe(false);
   });
 
-  test("appendReply (the reply book's, ids it made the pair id) files and refuses as append does, without reading the id", () => {
+  test("appendReply (the reply book's, for ids it made the pair id) files and refuses as append does", () => {
     const log = new MemoryConversationLog();
     const a = reply("7".repeat(64));
     expect(log.appendReply(a)).toBe(true);
