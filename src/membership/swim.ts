@@ -188,6 +188,9 @@ export class SwimCore {
   readonly #doubtsWaiting = new Set<string>();
   /** A member whose probe failed while this node's own loop ran late, probed again at the next round (see {@link #probeOnce}). */
   #again: { id: string; incarnation: number } | null = null;
+  /** The next probe round, armed (see {@link #armProbe}), and when it is due (`ports.now()`). */
+  #probeTimer: (() => void) | null = null;
+  #probeDue = 0;
   /** Members a join through which was answered (see {@link joined}). */
   readonly #joinedWith = new Set<string>();
   /** True once a catch-up started (see {@link #catchUp}): a later join then adds no catch-up of its own. */
@@ -265,8 +268,13 @@ export class SwimCore {
     this.#list.leaving = false;
     // Both stretch with local health, as memberlist stretches its probe interval: an overloaded
     // node sends less, where a fixed pace fed the overload (late answers, suspicions, refutations
-    // to gossip, more load) until live nodes were declared dead by the thousand.
-    this.#loop(() => this.#awareness.scale(this.config.probeInterval), () => void this.#probeRound());
+    // to gossip, more load) until live nodes were declared dead by the thousand. The probes stretch
+    // only while they are not answered on time: after a direct ack read on time the next round keeps
+    // the configured pace (as memberlist's fixed probe ticker does when acks come), so that a node
+    // whose overload has passed regains its health in one probe interval per point. Stretched
+    // until then, a node left at the worst health by a mass join probed every 9 s and took 44 s
+    // to recover, probing a ninth as often as configured meanwhile (docs/performance.md, Dec 4, s39).
+    this.#armProbe(this.#awareness.scale(this.config.probeInterval));
     this.#armGossip(this.#gossipDelay());
     this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
   }
@@ -277,6 +285,7 @@ export class SwimCore {
     for (const cancel of this.#timers) cancel();
     this.#timers.clear();
     this.#gossipTimer = null;
+    this.#probeTimer = null;
     this.#pullTimer = null;
     this.#gossipRestedAt = null;
     for (const wake of this.#wakers) wake();
@@ -656,11 +665,34 @@ export class SwimCore {
     const target = again ?? this.#list.nextTarget();
     if (!target) return;
     this.#probing = true;
+    const started = this.#ports.now();
     try {
-      await this.#probe(target, again !== undefined);
+      // Acked on time: the next round at the configured pace from this one's start, not stretched.
+      if ((await this.#probe(target, again !== undefined)) && this.#running && this.#probeDue > started + this.config.probeInterval) {
+        this.#armProbe(Math.max(0, started + this.config.probeInterval - this.#ports.now()));
+      }
     } finally {
       this.#probing = false;
     }
+  }
+
+  /** Arm the next probe round `delay` seconds from now (in place of one armed), each next one a stretched probe interval after it starts. */
+  #armProbe(delay: number): void {
+    if (this.#probeTimer) {
+      this.#probeTimer();
+      this.#timers.delete(this.#probeTimer);
+    }
+    this.#probeDue = this.#ports.now() + delay;
+    const cancel = this.#ports.schedule(delay, () => {
+      this.#timers.delete(cancel);
+      this.#probeTimer = null;
+      if (!this.#running) return;
+      // Armed once the round has started (what its start did to local health counts).
+      void this.#probeRound();
+      this.#armProbe(this.#awareness.scale(this.config.probeInterval));
+    });
+    this.#probeTimer = cancel;
+    this.#timers.add(cancel);
   }
 
   /** The member to probe again this round (see {@link #probeOnce}), if it is still alive here at the incarnation its probe failed at. */
@@ -731,11 +763,12 @@ export class SwimCore {
     this.#evidence(id);
   }
 
-  async #probe(m: SwimMember, again = false): Promise<void> {
-    if (this.#probed.has(m.id)) return;
+  /** Probe `m` (unless a probe of it is under way); true when it acked directly while this node's loop ran on time. */
+  async #probe(m: SwimMember, again = false): Promise<boolean> {
+    if (this.#probed.has(m.id)) return false;
     this.#probed.add(m.id);
     try {
-      await this.#probeOnce(m, again);
+      return await this.#probeOnce(m, again);
     } finally {
       this.#probed.delete(m.id);
       for (const id of this.#doubtsWaiting) {
@@ -747,7 +780,7 @@ export class SwimCore {
     }
   }
 
-  async #probeOnce(m: SwimMember, again = false): Promise<void> {
+  async #probeOnce(m: SwimMember, again = false): Promise<boolean> {
     const started = this.#ports.now();
     const incarnation = m.incarnation;
     const interval = this.#awareness.scale(this.config.probeInterval);
@@ -776,12 +809,12 @@ export class SwimCore {
       this.#awareness.apply(late() ? 1 : -1);
       this.#list.heard(m.id);
       this.#ports.onAck?.(m.id);
-      return;
+      return !late();
     }
     // A doubted death (see below) whose own ping found nothing listening at the member's port:
     // this node's evidence agrees with the verdict already, with no helper to wait for (under load
     // their nacks took seconds, and a killed process's members are doubted by many nodes).
-    if (refusedDirect && this.#settleDoubt(m.id, incarnation, true)) return;
+    if (refusedDirect && this.#settleDoubt(m.id, incarnation, true)) return false;
     // A refused ping asks no helper: they would meet the same closed port (three ping-reqs and three
     // pings, each refused ping a probe out of turn at its helper: with a killed quarter of 500
     // simulated nodes, 60% of the kill's messages), and its suspicion is the shortest anyway.
@@ -799,12 +832,12 @@ export class SwimCore {
     });
     const remaining = Math.max(0, started + interval - this.#ports.now());
     const acked = await this.#firstOf([direct, ...indirect.map((p) => p.then((ok) => ok && !!++this.#counters.indirectAcks))], remaining, undefined, onStall);
-    if (!this.#running) return;
+    if (!this.#running) return false;
     if (acked) {
       this.#awareness.apply(late() ? 1 : -1);
       this.#list.heard(m.id);
       this.#ports.onAck?.(m.id);
-      return;
+      return false;
     }
     this.#counters.probesFailed++;
     // Lifeguard: missing nacks mean this node's own links are bad, and a blocked event loop that
@@ -815,7 +848,7 @@ export class SwimCore {
     this.#awareness.apply((refusedDirect ? 0 : helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
     // Another node declared it dead, this node doubted that (it had heard from it a moment
     // before), and now its own probe failed too: dead, without a suspicion of its own on top.
-    if (this.#settleDoubt(m.id, incarnation)) return;
+    if (this.#settleDoubt(m.id, incarnation)) return false;
     const current = this.#list.members.get(m.id);
     // A probe that failed while this node's own loop ran late (its waits stretched, or blocked
     // for half a probe timeout) is no evidence against the member yet: its ack may have come while
@@ -826,7 +859,7 @@ export class SwimCore {
     if (!again && !refusedDirect && late() && this.#again === null && current !== undefined && current.incarnation === incarnation && (current.state === "alive" || current.state === "suspect")) {
       this.#again = { id: m.id, incarnation };
       this.#counters.lateProbes++;
-      return;
+      return false;
     }
     if (current && current.state === "alive" && current.incarnation === incarnation) {
       // Nothing listens at its port (a refused connect, which the kernel answers whatever the
@@ -838,7 +871,7 @@ export class SwimCore {
       if (refusedDirect) {
         this.#counters.deathsRefused++;
         this.#list.declareDead(current);
-        return;
+        return false;
       }
       this.#counters.suspects++;
       const suspicion: MemberUpdate = { id: m.id, incarnation, state: "suspect", address: m.address, port: m.port, from: this.id };
@@ -852,6 +885,7 @@ export class SwimCore {
       // nodes that had suspected the member before they heard anyone else's suspicion.
       this.#list.apply({ ...this.#list.update(current), state: "suspect", from: this.id });
     }
+    return false;
   }
 
   /**

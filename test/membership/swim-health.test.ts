@@ -183,6 +183,29 @@ describe("swim core - local health", () => {
     expect(a!.core.stats().probesSent - before.a).toBeLessThan(b!.core.stats().probesSent - before.b);
     expect(net.converged()).toBe(true);
   });
+
+  test("a node whose overload has passed probes at the configured pace again, and regains its health a point a probe interval", async () => {
+    const net = await swarm(4);
+    const a = net.nodes[0]!;
+    // a's loop ran late and the answers slowly until its local health fell to 5 (probe rounds 6 s apart);
+    // then both are on time again.
+    await lateUntilAware(net, a, 5, true);
+    const score = a.core.stats().awareness;
+    expect(score).toBeGreaterThanOrEqual(5);
+    const start = net.clock.now;
+    await net.runUntil(() => a.core.stats().awareness === 0, 60, 0.1);
+    const took = net.clock.now - start;
+    // The round under way (stretched), then one on-time probe a second, each a point: within
+    // score + 1 stretched interval. Rounds stretched by the score each time would take
+    // (score + 1) + score + ... + 2 seconds (at 5: 20 s).
+    expect(a.core.stats().awareness).toBe(0);
+    expect(took).toBeLessThanOrEqual(2 * score + 2);
+    // Healthy again, a probe a second.
+    const probes = a.core.stats().probesSent;
+    await net.clock.run(10);
+    expect(a.core.stats().probesSent - probes).toBeGreaterThanOrEqual(9);
+    expect(net.converged()).toBe(true);
+  });
 });
 
 describe("swim core - a death spreads at the configured pace", () => {
