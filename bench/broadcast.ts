@@ -50,6 +50,7 @@ import type { CallContext, NodeOptions } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
 import { benchNodeOptions, countReplyCalls } from "./lib/broadcast-calls.ts";
 import { measureMultiProcess, type MultiProcessResult } from "./lib/broadcast-swarm.ts";
+import { machineLine, measureRawEcho } from "./lib/machine-speed.ts";
 import { sharedVerifier, shareVerifiedSignatures } from "../src/security/records.ts";
 
 // Every node checks every signature for itself, as a node on a machine of its own does: the
@@ -344,6 +345,8 @@ const BATCH_INTERVAL = process.argv.includes("--batch-interval") ? Number(proces
  */
 export async function runBroadcastBench(): Promise<BroadcastResult[]> {
   const only = process.argv.includes("--only") ? (process.argv[process.argv.indexOf("--only") + 1] ?? "").split(",") : null;
+  // The machine's speed first, before any swarm loads it (recorded in the results' environment).
+  console.log(machineLine(await measureRawEcho()));
   const results: BroadcastResult[] = [];
   for (const [n, rounds, mode] of plan()) {
     if (only && !only.includes(`${n}:${gossipLabel(mode).replace(" ", "")}`)) continue;

@@ -49,6 +49,7 @@
 import { Client, Node, Pool } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults, type SummaryRow } from "./lib/harness.ts";
 import { measureSwarm, type SwarmMode, type SwarmResult } from "./lib/membership-swarm.ts";
+import { machineLine, measureRawEcho } from "./lib/machine-speed.ts";
 
 /** One scenario's numbers. */
 export interface MembershipResult {
@@ -267,6 +268,8 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
 if (import.meta.main) {
   const steady = Number(flag("steady") ?? (QUICK ? 2 : 60));
   watchdog(QUICK ? 120 : 900 + 4 * steady);
+  // The machine's speed first, before any swarm loads it (recorded in the results' environment).
+  console.log(machineLine(await measureRawEcho()));
   const one = process.argv.includes("--swarm-only") ? { results: [], summary: [] } : await runMembershipBench();
   const swarm = await runSwarmBench(steady);
   writeResults(

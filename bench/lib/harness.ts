@@ -12,6 +12,7 @@ import { measure } from "mitata";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
+import { machineSpeed } from "./machine-speed.ts";
 
 /** True for a short smoke run: `--quick` on the command line or `BENCH_QUICK=1`. */
 export const QUICK = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
@@ -142,7 +143,7 @@ export function round(n: number, digits = 3): number {
   return Math.round(n * f) / f;
 }
 
-/** Machine and runtime facts recorded with every result. */
+/** Machine and runtime facts recorded with every result (with `rawEchoUs` once a scenario measured it). */
 export function environment(): Record<string, unknown> {
   const c = cpus();
   return {
@@ -152,6 +153,8 @@ export function environment(): Record<string, unknown> {
     cores: c.length,
     quick: QUICK,
     date: new Date().toISOString(),
+    // The raw echo's round trip, when the scenario measured it (`machine-speed.ts`).
+    ...machineSpeed(),
   };
 }
 

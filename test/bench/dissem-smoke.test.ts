@@ -16,6 +16,9 @@ test("bench - broadcast quick run compares flooding, a relay fan-out and batched
   expect(code, out).toBe(0);
   const result = JSON.parse(readFileSync(join(bench.outDir, "broadcast.json"), "utf8"));
   expect(result.scenario).toBe("broadcast");
+  // The machine's speed, measured before the swarms (bench/lib/machine-speed.ts), printed and recorded.
+  expect(out).toContain("machine: raw Bun echo ");
+  expect(isPositive(result.environment.rawEchoUs)).toBe(true);
   const modes = result.scenarios.map((s: { peers: number; gossip: string }) => `${s.peers}:${s.gossip}`);
   expect(modes).toEqual(["10:flood", "10:fanout 3", "50:fanout 3", "50:batched"]);
   for (const s of result.scenarios) {

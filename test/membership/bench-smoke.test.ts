@@ -20,6 +20,8 @@ test("membership - bench quick run writes membership.json with convergence and h
   const result = JSON.parse(readFileSync(join(outDir, "membership.json"), "utf8"));
   expect(result.scenario).toBe("membership");
   expect(result.environment.quick).toBe(true);
+  expect(out).toContain("machine: raw Bun echo ");
+  expect(result.environment.rawEchoUs).toBeGreaterThan(0);
   expect(result.scenarios.map((s: { nodes: number }) => s.nodes)).toEqual([20, 50]);
   for (const s of result.scenarios) {
     expect(s.convergenceMs).toBeGreaterThan(0);
