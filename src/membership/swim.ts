@@ -191,6 +191,8 @@ export class SwimCore {
   /** The next probe round, armed (see {@link #armProbe}), and when it is due (`ports.now()`). */
   #probeTimer: (() => void) | null = null;
   #probeDue = 0;
+  /** The loop's blocked time (`ports.stalled()`) when the last probe round started. */
+  #roundStalled = 0;
   /** Members a join through which was answered (see {@link joined}). */
   readonly #joinedWith = new Set<string>();
   /** True once a catch-up started (see {@link #catchUp}): a later join then adds no catch-up of its own. */
@@ -268,12 +270,13 @@ export class SwimCore {
     this.#list.leaving = false;
     // Both stretch with local health, as memberlist stretches its probe interval: an overloaded
     // node sends less, where a fixed pace fed the overload (late answers, suspicions, refutations
-    // to gossip, more load) until live nodes were declared dead by the thousand. The probes stretch
-    // only while they are not answered on time: after a direct ack read on time the next round keeps
-    // the configured pace (as memberlist's fixed probe ticker does when acks come), so that a node
-    // whose overload has passed regains its health in one probe interval per point. Stretched
-    // until then, a node left at the worst health by a mass join probed every 9 s and took 44 s
-    // to recover, probing a ninth as often as configured meanwhile (docs/performance.md, Dec 4, s39).
+    // to gossip, more load) until live nodes were declared dead by the thousand. Once the overload
+    // has passed (a direct ack read on time, and the loop on time since the round before started)
+    // the next round keeps the configured pace, as memberlist's fixed probe ticker does when acks
+    // come, so that the node regains its health a point a probe interval. Stretched until then, a
+    // node left at the worst health by a mass join probed every 9 s and took 44 s to recover,
+    // probing a ninth as often as configured meanwhile; returning to the pace at any on-time ack
+    // added a fifth to a saturated join's probes and CPU (docs/performance.md, Dec 4, s39).
     this.#armProbe(this.#awareness.scale(this.config.probeInterval));
     this.#armGossip(this.#gossipDelay());
     this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
@@ -666,9 +669,14 @@ export class SwimCore {
     if (!target) return;
     this.#probing = true;
     const started = this.#ports.now();
+    const stalledBefore = this.#roundStalled;
+    this.#roundStalled = this.#ports.stalled?.() ?? 0;
     try {
-      // Acked on time: the next round at the configured pace from this one's start, not stretched.
-      if ((await this.#probe(target, again !== undefined)) && this.#running && this.#probeDue > started + this.config.probeInterval) {
+      // Acked on time, and the loop ran on time since the round before started (the overload has
+      // passed, not a lull within it): the next round at the configured pace from this one's start.
+      const onTime = await this.#probe(target, again !== undefined);
+      const calm = (this.#ports.stalled?.() ?? 0) - stalledBefore <= this.config.probeTimeout / 2;
+      if (onTime && calm && this.#running && this.#probeDue > started + this.config.probeInterval) {
         this.#armProbe(Math.max(0, started + this.config.probeInterval - this.#ports.now()));
       }
     } finally {
