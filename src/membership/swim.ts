@@ -276,7 +276,7 @@ export class SwimCore {
     // come, so that the node regains its health a point a probe interval. Stretched until then, a
     // node left at the worst health by a mass join probed every 9 s and took 44 s to recover,
     // probing a ninth as often as configured meanwhile; returning to the pace at any on-time ack
-    // added a fifth to a saturated join's probes and CPU (docs/performance.md, Dec 4, s39).
+    // added a quarter to a saturated join's probes and a fifth to its CPU (docs/performance.md, Dec 4, s39).
     this.#armProbe(this.#awareness.scale(this.config.probeInterval));
     this.#armGossip(this.#gossipDelay());
     this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
