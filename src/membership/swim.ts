@@ -188,9 +188,8 @@ export class SwimCore {
   readonly #doubtsWaiting = new Set<string>();
   /** A member whose probe failed while this node's own loop ran late, probed again at the next round (see {@link #probeOnce}). */
   #again: { id: string; incarnation: number } | null = null;
-  /** The next probe round, armed (see {@link #armProbe}), and when it is due (`ports.now()`). */
+  /** The next probe round, armed (see {@link #armProbe}). */
   #probeTimer: (() => void) | null = null;
-  #probeDue = 0;
   /** The loop's blocked time (`ports.stalled()`) when the last probe round started. */
   #roundStalled = 0;
   /** Members a join through which was answered (see {@link joined}). */
@@ -673,10 +672,11 @@ export class SwimCore {
     this.#roundStalled = this.#ports.stalled?.() ?? 0;
     try {
       // Acked on time, and the loop ran on time since the round before started (the overload has
-      // passed, not a lull within it): the next round at the configured pace from this one's start.
+      // passed, not a lull within it): the next round at the configured pace from this one's start
+      // (never later than the one armed, a probe interval stretched by local health after it).
       const onTime = await this.#probe(target, again !== undefined);
       const calm = (this.#ports.stalled?.() ?? 0) - stalledBefore <= this.config.probeTimeout / 2;
-      if (onTime && calm && this.#running && this.#probeDue > started + this.config.probeInterval) {
+      if (onTime && calm && this.#running) {
         this.#armProbe(Math.max(0, started + this.config.probeInterval - this.#ports.now()));
       }
     } finally {
@@ -690,7 +690,6 @@ export class SwimCore {
       this.#probeTimer();
       this.#timers.delete(this.#probeTimer);
     }
-    this.#probeDue = this.#ports.now() + delay;
     const cancel = this.#ports.schedule(delay, () => {
       this.#timers.delete(cancel);
       this.#probeTimer = null;
@@ -814,10 +813,11 @@ export class SwimCore {
       .then((a) => (a === null && lost && this.#running ? this.#request(m, ping, interval, undefined, onRefused) : a))
       .then((a) => a?.kind === "ack" && a.from === m.id);
     if (await this.#firstOf([direct], this.#awareness.scale(this.config.probeTimeout), undefined, onStall)) {
-      this.#awareness.apply(late() ? 1 : -1);
+      const wasLate = late();
+      this.#awareness.apply(wasLate ? 1 : -1);
       this.#list.heard(m.id);
       this.#ports.onAck?.(m.id);
-      return !late();
+      return !wasLate;
     }
     // A doubted death (see below) whose own ping found nothing listening at the member's port:
     // this node's evidence agrees with the verdict already, with no helper to wait for (under load
