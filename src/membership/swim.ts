@@ -386,14 +386,29 @@ export class SwimCore {
   /** Resolve after `delay` seconds, or at once when the core stops. */
   #pause(delay: number): Promise<void> {
     return new Promise((resolve) => {
-      const cancel = this.#ports.schedule(delay, () => {
-        this.#timers.delete(cancel);
+      this.#after(delay, () => {
         this.#wakers.delete(resolve);
         resolve();
       });
-      this.#timers.add(cancel);
       this.#wakers.add(resolve);
     });
+  }
+
+  /** Run `fn` in `delay` seconds unless the core stops first ({@link stop} cancels it); returns its cancel (see {@link #drop}). */
+  #after(delay: number, fn: () => void): () => void {
+    const cancel = this.#ports.schedule(delay, () => {
+      this.#timers.delete(cancel);
+      fn();
+    });
+    this.#timers.add(cancel);
+    return cancel;
+  }
+
+  /** Cancel a timer {@link #after} made, if any (a slot's timer armed again, or cleared). */
+  #drop(cancel: (() => void) | null): void {
+    if (cancel === null) return;
+    cancel();
+    this.#timers.delete(cancel);
   }
 
   #random(): number {
@@ -423,8 +438,7 @@ export class SwimCore {
     if (!this.#running) return;
     this.#caughtUp = true;
     if (round >= MAX_CATCH_UPS || quiet >= CAUGHT_UP) return this.#settle(target, seed);
-    const cancel = this.#ports.schedule(this.config.probeInterval, () => {
-      this.#timers.delete(cancel);
+    this.#after(this.config.probeInterval, () => {
       if (!this.#running) return;
       this.#counters.pushPulls++;
       this.#counters.catchUps++;
@@ -436,7 +450,6 @@ export class SwimCore {
         this.#catchUp(target, answer.version, round + 1, answer.version === version ? quiet + 1 : 0, seed);
       });
     });
-    this.#timers.add(cancel);
   }
 
   /**
@@ -479,8 +492,7 @@ export class SwimCore {
   #settle(target: SwimTarget, seed: SwimTarget, tried = new Set<string>()): void {
     // The first a probe interval after the pulls, each retry after twice the last pause: the
     // attempts span about a minute, not the few seconds of an overload that made them fail.
-    const cancel = this.#ports.schedule(this.config.probeInterval * 2 ** tried.size, () => {
-      this.#timers.delete(cancel);
+    this.#after(this.config.probeInterval * 2 ** tried.size, () => {
       if (!this.#running) return;
       const other = this.#otherLive(target, seed, tried);
       if (!other) return;
@@ -495,7 +507,6 @@ export class SwimCore {
         else if (tried.size < SETTLE_ATTEMPTS) this.#settle(target, seed, tried);
       });
     });
-    this.#timers.add(cancel);
   }
 
   /**
@@ -686,20 +697,14 @@ export class SwimCore {
 
   /** Arm the next probe round `delay` seconds from now (in place of one armed), each next one a stretched probe interval after it starts. */
   #armProbe(delay: number): void {
-    if (this.#probeTimer) {
-      this.#probeTimer();
-      this.#timers.delete(this.#probeTimer);
-    }
-    const cancel = this.#ports.schedule(delay, () => {
-      this.#timers.delete(cancel);
+    this.#drop(this.#probeTimer);
+    this.#probeTimer = this.#after(delay, () => {
       this.#probeTimer = null;
       if (!this.#running) return;
       // Armed once the round has started (what its start did to local health counts).
       void this.#probeRound();
       this.#armProbe(this.#awareness.scale(this.config.probeInterval));
     });
-    this.#probeTimer = cancel;
-    this.#timers.add(cancel);
   }
 
   /** The member to probe again this round (see {@link #probeOnce}), if it is still alive here at the incarnation its probe failed at. */
@@ -1054,15 +1059,12 @@ export class SwimCore {
    */
   #armPulls(): void {
     if (!this.#running || !this.#massFailure()) return;
-    const cancel = this.#ports.schedule(this.config.probeInterval, () => {
-      this.#timers.delete(cancel);
+    this.#pullTimer = this.#after(this.config.probeInterval, () => {
       this.#pullTimer = null;
       if (!this.#running) return;
       if (this.#queue.size === 0) this.#pullDeaths();
       this.#armPulls();
     });
-    this.#pullTimer = cancel;
-    this.#timers.add(cancel);
   }
 
   #pullDeaths(): void {
@@ -1083,12 +1085,8 @@ export class SwimCore {
    */
   #armGossip(delay: number): void {
     this.#gossipRestedAt = null;
-    if (this.#gossipTimer) {
-      this.#gossipTimer();
-      this.#timers.delete(this.#gossipTimer);
-    }
-    const cancel = this.#ports.schedule(delay, () => {
-      this.#timers.delete(cancel);
+    this.#drop(this.#gossipTimer);
+    this.#gossipTimer = this.#after(delay, () => {
       this.#gossipTimer = null;
       if (!this.#running) return;
       this.#gossipRound();
@@ -1096,8 +1094,6 @@ export class SwimCore {
       if (this.#queue.size === 0 && now >= this.#hurryUntil) this.#gossipRestedAt = now;
       else this.#armGossip(this.#gossipDelay());
     });
-    this.#gossipTimer = cancel;
-    this.#timers.add(cancel);
   }
 
   /**
@@ -1329,12 +1325,10 @@ export class SwimCore {
   #loop(delay: number | (() => number), fn: () => void): void {
     const arm = (): void => {
       if (!this.#running) return;
-      const cancel = this.#ports.schedule(typeof delay === "number" ? delay : delay(), () => {
-        this.#timers.delete(cancel);
+      this.#after(typeof delay === "number" ? delay : delay(), () => {
         fn();
         arm();
       });
-      this.#timers.add(cancel);
     };
     arm();
   }
