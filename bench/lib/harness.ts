@@ -12,7 +12,7 @@ import { measure } from "mitata";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
-import { machineSpeed } from "./machine-speed.ts";
+import { machineSpeed, runtimeSettings } from "./machine-speed.ts";
 
 /** True for a short smoke run: `--quick` on the command line or `BENCH_QUICK=1`. */
 export const QUICK = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
@@ -153,8 +153,9 @@ export function environment(): Record<string, unknown> {
     cores: c.length,
     quick: QUICK,
     date: new Date().toISOString(),
-    // The raw echo's round trip, when the scenario measured it (`machine-speed.ts`).
+    // The raw echo's round trip, when the scenario measured it, and the runtime's own settings (`machine-speed.ts`).
     ...machineSpeed(),
+    runtime: runtimeSettings(),
   };
 }
 

@@ -49,7 +49,29 @@ export function machineSpeed(): { rawEchoUs?: number } {
   return measured === null ? {} : { rawEchoUs: measured };
 }
 
-/** One line for a bench's output: the echo's time, and what it says about the figures. */
-export function machineLine(us: number): string {
-  return `machine: raw Bun echo ${us} µs a sequential round trip (the RPC bench's baseline; 4.7 µs on s38's development machine, 19.2 µs on s39's: the swarm figures follow it)`;
+/** Names of environment variables that change how Bun's runtime itself runs (see {@link runtimeSettings}). */
+const RUNTIME_VARIABLE = /^(?:BUN_JSC_|MIMALLOC_)|^BUN_OPTIONS$/;
+
+/**
+ * The environment variables set in `env` that change how Bun's runtime itself runs, by name:
+ * JavaScriptCore's options (`BUN_JSC_*`), the allocator's (`MIMALLOC_*`) and `BUN_OPTIONS`. The swarm
+ * figures move with them (docs/performance.md, Dec 4, s40: `BUN_JSC_useFTLJIT=0` and
+ * `MIMALLOC_PURGE_DELAY=1000` cut a fresh 200-peer broadcast's figure by a sixth), and a bench's
+ * worker processes inherit them: recorded with every result (`environment.runtime`, empty for Bun's
+ * defaults) and printed on the machine line.
+ */
+export function runtimeSettings(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const name of Object.keys(env).sort()) {
+    const value = env[name];
+    if (value !== undefined && RUNTIME_VARIABLE.test(name)) settings[name] = value;
+  }
+  return settings;
+}
+
+/** One line for a bench's output: the echo's time, what it says about the figures, and the runtime settings in force ({@link runtimeSettings}). */
+export function machineLine(us: number, settings: Record<string, string> = runtimeSettings()): string {
+  const set = Object.entries(settings).map(([name, value]) => `${name}=${value}`);
+  const runtime = set.length === 0 ? "Bun's default runtime settings" : `runtime settings ${set.join(" ")}`;
+  return `machine: raw Bun echo ${us} µs a sequential round trip (the RPC bench's baseline; 4.7 µs on s38's development machine, 19.2 µs on s39's: the swarm figures follow it); ${runtime}`;
 }
