@@ -4,22 +4,9 @@
  * case, punctuation dropped, spaces to hyphens, `-1`, `-2` ... for repeats).
  */
 import { expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
-
-const ROOT = join(import.meta.dir, "..");
-
-/** The Markdown a reader meets: the README, docs/, and each example's README. */
-function markdownFiles(): string[] {
-  const files = [join(ROOT, "README.md")];
-  for (const f of readdirSync(join(ROOT, "docs"))) if (f.endsWith(".md")) files.push(join(ROOT, "docs", f));
-  for (const dir of readdirSync(join(ROOT, "examples"), { withFileTypes: true })) {
-    const readme = join(ROOT, "examples", dir.name, "README.md");
-    if (dir.isDirectory() && existsSync(readme)) files.push(readme);
-  }
-  if (existsSync(join(ROOT, "examples", "README.md"))) files.push(join(ROOT, "examples", "README.md"));
-  return files;
-}
+import { ROOT, markdownFiles } from "./helpers/markdown.ts";
 
 /** Text outside fenced code blocks. */
 function prose(text: string): string {
@@ -55,7 +42,7 @@ test("docs - every relative link between the README and the docs names a file th
   };
   const broken: string[] = [];
   let checked = 0;
-  for (const file of markdownFiles()) {
+  for (const file of markdownFiles({ examples: true })) {
     const text = prose(readFileSync(file, "utf8"));
     for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
       if (/^[a-z][a-z0-9+.-]*:/i.test(target!)) continue; // http:, https:, mailto: ...

@@ -3,24 +3,11 @@
  * `synapse-p2p/internal` (the wire and transport internals, kept out of the public one).
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ROOT, markdownFiles } from "./helpers/markdown.ts";
 import * as main from "../src/index.ts";
 import * as internal from "../src/internal.ts";
-
-const root = join(import.meta.dir, "..");
-
-/** The README and the docs (when there are docs): every Markdown file a reader sees. */
-function markdownFiles(): string[] {
-  const files = [join(root, "README.md")];
-  const docs = join(root, "docs");
-  if (existsSync(docs)) {
-    for (const entry of readdirSync(docs, { recursive: true, encoding: "utf8" })) {
-      if (entry.endsWith(".md")) files.push(join(docs, entry));
-    }
-  }
-  return files;
-}
 
 /** Value names (not `type X`) imported from `entry` by the TypeScript blocks of the docs. */
 function importedValues(entry: string): Set<string> {
@@ -97,7 +84,7 @@ describe("exports", () => {
   });
 
   test("exports - package.json maps synapse-p2p/internal, and the name resolves", async () => {
-    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports: Record<string, Record<string, string>> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { exports: Record<string, Record<string, string>> };
     expect(pkg.exports["./internal"]?.default).toBe("./src/internal.ts");
     expect(pkg.exports["."]?.default).toBe("./src/index.ts");
     const byName = await import("synapse-p2p/internal");
