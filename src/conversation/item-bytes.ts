@@ -16,6 +16,7 @@ import { NOT_FAST, decodedEnd, fastDecodeNext, fixstr } from "../wire/fast-codec
 import { skipValue } from "../wire/msgpack-skip.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { latin1Range } from "../util/bytes.ts";
+import { readVector } from "../security/record-macs.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 
@@ -49,7 +50,13 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
     const ref = readRefReply(bytes, at, n);
     if (ref !== null) {
       if (refEnd - at > BATCH_BYTES) throw bad(`item ${out.length} is longer than ${BATCH_BYTES} bytes`);
-      ref.bytes = share ? bytes.subarray(at, refEnd) : bytes.slice(at, refEnd);
+      if (share) ref.bytes = bytes.subarray(at, refEnd);
+      else {
+        // Its own copy, and its signature and MACs views of that copy (not of the batch's bytes).
+        const own = (ref.bytes = bytes.slice(at, refEnd));
+        if (ref.kind === "reply" && ref.sig !== null) ref.sig = rebase(ref.sig as Uint8Array, bytes, at, own);
+        if (ref.mac !== null) ref.mac = rebase(ref.mac, bytes, at, own);
+      }
       out.push(ref);
       at = refEnd;
       continue;
@@ -82,34 +89,50 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
   return out;
 }
 
+/** `view` (of `bytes`, within the item at `at`) as the same bytes of `own`, the item's copy. */
+function rebase(view: Uint8Array, bytes: Uint8Array, at: number, own: Uint8Array): Uint8Array {
+  const from = view.byteOffset - bytes.byteOffset - at;
+  return own.subarray(from, from + view.length);
+}
+
 /** The bytes of `{reply: ...}`'s start: a map of one key, the string "reply". */
 const REPLY_HEAD = Uint8Array.of(0x81, ...fixstr("reply"));
-/** The first bytes of a reply by reference as this node writes one ({@link toRefWire}, neither signed nor with MACs): `{reply: {nonce: `. */
-const REF_HEAD = Uint8Array.of(...REPLY_HEAD, 0x83, ...fixstr("nonce"));
-/** Its next keys: `peer_id` (after the nonce) and `result` (after the replier's id). */
+/** The first bytes of a reply by reference as this node writes one ({@link toRefWire}): `{reply: {`, a map of 3 to 5 keys. */
+const REF_MAP_3 = 0x83;
+const REF_MAP_5 = 0x85;
+/** Its keys in the order this node writes them: `nonce`, `peer_id`, `result`, then `sig` and `mac` when signed. */
+const NONCE_KEY = fixstr("nonce");
 const PEER_ID_KEY = fixstr("peer_id");
 const RESULT_KEY = fixstr("result");
+const SIG_KEY = fixstr("sig");
+const MAC_KEY = fixstr("mac");
 
 /** Where the item {@link readRefReply} read last ends; where the string {@link asciiAt} read last starts. */
 let refEnd = 0;
 let strFrom = 0;
+/** Where the bin {@link binAt} read last starts. */
+let binFrom = 0;
 /** The nonce {@link readRefReply} read last, and its bytes: a broadcast's replies share one (read again without making a string). */
 let refNonce = "";
 let refNonceBytes = new Uint8Array(0);
 
 /**
  * The item at `at` when it is a reply by reference in exactly the bytes this node writes one in:
- * `{reply: {nonce, peer_id, result}}`, keys in that order, the ids ASCII strings, no signature and
- * no MACs (a broadcast's replies between Bun peers of an open swarm: most items of its batches).
- * Read straight from its bytes, with its bytes kept ({@link FORM_REF}): no map made for the item or
- * the reply, and the nonce of the reply before when the bytes are the same. It reads what
- * {@link readItem} and {@link keptForm} read of the same bytes; null for anything else (read as
- * any other item is) and for a result the fast decoder leaves to the general one. Sets `refEnd`.
- * Exported for the tests, which hold it to those two.
+ * `{reply: {nonce, peer_id, result}}`, keys in that order, the ids ASCII strings, and when signed
+ * `sig` then `mac` after them, each a bin, the MACs a well-formed vector (a broadcast's replies
+ * between Bun peers: most items of its batches). Read straight from its bytes, with its bytes kept
+ * ({@link FORM_REF}, with {@link FORM_MAC} when it has MACs): no map made for the item or the reply,
+ * the nonce of the reply before when the bytes are the same, and the signature and MACs views of
+ * `b` rather than copies (the caller keeps the item's bytes, which hold them, or re-bases them on
+ * its copy). It reads what {@link readItem} and {@link keptForm} read of the same bytes; null for
+ * anything else (read as any other item is) and for a result the fast decoder leaves to the
+ * general one. Sets `refEnd`. Exported for the tests, which hold it to those two.
  */
 export function readRefReply(b: Uint8Array, at: number, n: number): RawItem | null {
-  let p = matchAt(b, at, n, REF_HEAD);
-  if (p < 0 || (p = asciiAt(b, p, n)) < 0) return null;
+  let p = matchAt(b, at, n, REPLY_HEAD);
+  if (p < 0 || p >= n) return null;
+  const keys = b[p]!;
+  if (keys < REF_MAP_3 || keys > REF_MAP_5 || (p = matchAt(b, p + 1, n, NONCE_KEY)) < 0 || (p = asciiAt(b, p, n)) < 0) return null;
   let nonce: string;
   if (p - strFrom === refNonceBytes.length && sameBytes(b, strFrom, refNonceBytes)) nonce = refNonce;
   else {
@@ -122,8 +145,41 @@ export function readRefReply(b: Uint8Array, at: number, n: number): RawItem | nu
   if ((p = matchAt(b, p, n, RESULT_KEY)) < 0) return null;
   const result = fastDecodeNext(b, p, n);
   if (result === NOT_FAST) return null;
-  refEnd = decodedEnd();
-  return { kind: "reply", nonce, peerId: latin1Range(b, peerFrom, peerEnd), peer: undefined, result: result ?? null, sig: null, mac: null, known: false, bytes: null, form: FORM_REF };
+  p = decodedEnd();
+  let sig: Uint8Array | null = null;
+  let mac: Uint8Array | null = null;
+  if (keys > REF_MAP_3) {
+    if ((p = matchAt(b, p, n, SIG_KEY)) < 0 || (p = binAt(b, p, n)) < 0) return null;
+    sig = b.subarray(binFrom, p);
+    if (keys === REF_MAP_5) {
+      if ((p = matchAt(b, p, n, MAC_KEY)) < 0 || (p = binAt(b, p, n)) < 0) return null;
+      mac = b.subarray(binFrom, p);
+      if (readVector(mac) === 0) return null; // a malformed vector: dropped, and the bytes not kept (the general path)
+    }
+  }
+  refEnd = p;
+  return { kind: "reply", nonce, peerId: latin1Range(b, peerFrom, peerEnd), peer: undefined, result: result ?? null, sig, mac, known: false, bytes: null, form: mac === null ? FORM_REF : FORM_REF | FORM_MAC };
+}
+
+/** The end of the bin at `at` (bin 8, 16 or 32, its bytes before `n`), its first byte's index in `binFrom`; -1 for anything else. */
+function binAt(b: Uint8Array, at: number, n: number): number {
+  const t = b[at]!;
+  let from: number;
+  let len: number;
+  if (t === 0xc4 && at + 1 < n) {
+    len = b[at + 1]!;
+    from = at + 2;
+  } else if (t === 0xc5 && at + 2 < n) {
+    len = (b[at + 1]! << 8) | b[at + 2]!;
+    from = at + 3;
+  } else if (t === 0xc6 && at + 4 < n) {
+    len = ((b[at + 1]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
+    from = at + 5;
+  } else return -1;
+  const end = from + len;
+  if (end > n) return -1;
+  binFrom = from;
+  return end;
 }
 
 /** The index after `want` when `b` holds it at `at` (before `n`), else -1. */

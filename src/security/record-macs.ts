@@ -94,9 +94,13 @@ interface Pair {
   seenAt: number;
   /** The pairwise key (32 bytes), null when the shared secret was degenerate (no MACs with that peer). */
   key: Buffer | null;
-  /** TAG_LABEL || author id || recipient id, for both directions (this node's tags, and the peer's to it). */
-  toPeer: Buffer;
-  fromPeer: Buffer;
+  /**
+   * HMAC-SHA256 under the key with TAG_LABEL || author id || recipient id taken in, for both
+   * directions (this node's tags, and the peer's to it); each tag goes on from a copy (see
+   * {@link tag}). Null with the key.
+   */
+  toPeer: TagHasher | null;
+  fromPeer: TagHasher | null;
   /** The peer's hint (the first 4 bytes of its id, big-endian), as this node's tags for it carry it. */
   hint: number;
 }
@@ -193,8 +197,9 @@ export class RecordMacs {
    * recipient per record cost more than its tag); `fresh` looks at once (a tag that failed).
    */
   private pair(id: string, fresh = false): Pair | null {
-    if (id === this.id || !HEX_ID.test(id)) return null;
+    // A pair held was made for a well-formed id: the id is looked at only when none is.
     const held = this.pairs.get(id);
+    if (held === undefined && (id === this.id || !HEX_ID.test(id))) return null;
     const now = performance.now();
     if (held && !fresh && now - held.seenAt < BINDING_RECHECK * 1000) return held.key ? held : null;
     const raw = this.bindingOf(id);
@@ -207,7 +212,8 @@ export class RecordMacs {
     this.stats.bindingsChecked++;
     if (!verifySignature(id, bindingStatement(id, this.swarm, binding.publicKey, binding.issuedAt), binding.sig)) return held?.key ? held : null;
     // `raw` is the hello answer's own copy (the codec copies binary values out of the frame).
-    const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, key: this.derive(id, binding.publicKey), toPeer: tagPrefix(this.id, id), fromPeer: tagPrefix(id, this.id), hint: Number.parseInt(id.slice(0, HINT_BYTES * 2), 16) };
+    const key = this.derive(id, binding.publicKey);
+    const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, key, toPeer: key && tagHasher(key, this.id, id), fromPeer: key && tagHasher(key, id, this.id), hint: Number.parseInt(id.slice(0, HINT_BYTES * 2), 16) };
     this.pairs.set(id, pair);
     return pair.key ? pair : null;
   }
@@ -246,7 +252,7 @@ export class RecordMacs {
     let at = 1;
     for (const pair of pairs) {
       out.writeUInt32BE(pair.hint, at);
-      tag(pair.key!, pair.toPeer, d).copy(out, at + HINT_BYTES, 0, TAG_BYTES);
+      tag(pair.toPeer!, d).copy(out, at + HINT_BYTES, 0, TAG_BYTES);
       at += ENTRY_BYTES;
     }
     this.stats.tagsMade += pairs.length;
@@ -268,9 +274,8 @@ export class RecordMacs {
     const entries = readVector(vector);
     if (entries === 0) return false;
     const v = vector as Uint8Array;
-    // The hints are compared as one 32-bit word each and the tag in place (no view per entry): the
-    // vector may be a view of a pooled read buffer, read only during this call.
-    const words = new DataView(v.buffer, v.byteOffset, v.byteLength);
+    // The hints are compared as one 32-bit word each and the tag in place: no view per entry, nor
+    // a DataView per vector (which asks for the vector's `.buffer`, dear for a small array).
     const hint = this.hintWord;
     let digest: Buffer | null = null;
     // With the pair held, then (when a tag failed and a held pair was used) with the peer's binding
@@ -281,8 +286,8 @@ export class RecordMacs {
       if (!pair || (attempt > 0 && pair === before)) break;
       let expected: Buffer | null = null;
       for (let i = 0, at = 1; i < entries; i++, at += ENTRY_BYTES) {
-        if (words.getUint32(at) !== hint) continue;
-        expected ??= tag(pair.key!, pair.fromPeer, (digest ??= recordDigest(bytes, sig)));
+        if (((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0 !== hint) continue;
+        expected ??= tag(pair.fromPeer!, (digest ??= recordDigest(bytes, sig)));
         if (sameTag(expected, v, at + HINT_BYTES)) {
           this.stats.macVerified++;
           return true;
@@ -311,24 +316,31 @@ export function readVector(vector: unknown): number {
 
 /**
  * A vector off the network as a record keeps and relays it: itself when well-formed, else null (the
- * codec copies binary values out of the frame, so keeping it keeps no frame alive).
+ * codec copies binary values out of the frame; a batch's reply read straight from its bytes keeps a
+ * view of the item's own bytes, which its entry keeps anyway: either way no frame is kept alive).
  */
 export function keptVector(vector: unknown): Uint8Array | null {
   return readVector(vector) > 0 ? (vector as Uint8Array) : null;
 }
 
-function tagPrefix(author: string, recipient: string): Buffer {
-  return Buffer.concat([Buffer.from(TAG_LABEL), idBytes(author), idBytes(recipient)]);
+/** A keyed HMAC-SHA256 (Bun's native hasher) that has taken in a tag's fixed prefix. */
+type TagHasher = InstanceType<typeof Bun.CryptoHasher>;
+
+/** HMAC-SHA256 under `key`, with TAG_LABEL || author id || recipient id taken in: the start of every tag `author` makes for `recipient`. */
+function tagHasher(key: Buffer, author: string, recipient: string): TagHasher {
+  const hmac = new Bun.CryptoHasher("sha256", key);
+  hmac.update(Buffer.concat([Buffer.from(TAG_LABEL), idBytes(author), idBytes(recipient)]));
+  return hmac;
 }
 
 /**
- * HMAC-SHA256(key, prefix || digest). Bun's native hasher, not `node:crypto`'s `createHmac`: half
- * the cost of a tag (0.36 against 0.73 µs), which an author pays per recipient and a receiver per
- * record (docs/performance.md, "Record MACs").
+ * HMAC-SHA256(key, prefix || digest), from a copy of the pair's keyed hasher that has taken the
+ * prefix in ({@link tagHasher}): the standard HMAC, its keyed state made once per pair and
+ * direction rather than per tag (a copy and a digest cost less than half a new keyed hasher, which
+ * an author pays per recipient and a receiver per record: docs/performance.md, "Record MACs").
  */
-function tag(key: Buffer, prefix: Buffer, digest: Buffer): Buffer {
-  const hmac = new Bun.CryptoHasher("sha256", key);
-  hmac.update(prefix);
+function tag(hasher: TagHasher, digest: Buffer): Buffer {
+  const hmac = hasher.copy();
   hmac.update(digest);
   return hmac.digest();
 }

@@ -53,6 +53,9 @@ describe("item bytes - reading", () => {
     read.forEach((r, i) => expect(r!.bytes).toEqual(parts[i]!));
     // A small bin that owns its buffer (as the decoder hands one over) is shared by its items' views.
     for (const r of read) expect(r!.bytes!.buffer).toBe(bin.buffer);
+    // A reply read straight from its bytes keeps its signature as a view of them too.
+    const signed = read[3]!;
+    expect(signed.kind === "reply" && (signed.sig as Uint8Array).buffer).toBe(bin.buffer);
     // A bin that is a view of a larger buffer (a frame, say) is not kept alive by an item: copies.
     const framed = new Uint8Array(bin.length + 10);
     framed.set(bin, 5);
@@ -61,7 +64,11 @@ describe("item bytes - reading", () => {
       expect(r!.bytes).toEqual(parts[i]!);
       expect(r!.bytes!.buffer).not.toBe(framed.buffer);
       expect(r!.bytes!.byteLength).toBe(r!.bytes!.buffer.byteLength);
+      // A signature or MACs read as views are views of the item's own copy, not of the frame.
+      if (r!.kind === "reply" && r!.sig instanceof Uint8Array) expect(r!.sig.buffer).toBe(r!.bytes!.buffer);
+      if (r!.mac) expect(r!.mac.buffer).not.toBe(framed.buffer);
     });
+    expect(fromFrame.map(strip)).toEqual(read.map(strip));
     // readBatchItems takes either way.
     expect(readBatchItems(bin).map(strip)).toEqual(read.map(strip));
     expect(readBatchItems(items).map(strip)).toEqual(read.map(strip));
@@ -106,7 +113,21 @@ describe("item bytes - reading", () => {
   test("replies by reference in the bytes this node writes are read straight from them, as the general path reads them", () => {
     const uuid = "0193a5c2-7b7e-7c3a-9f0e-3d2b1a0c9e8f";
     const ref = (nonce: string, id: string, result: unknown) => ({ reply: { nonce, peer_id: id, result } });
+    const sig = Uint8Array.from({ length: 64 }, (_, i) => i);
+    // 60 entries: a vector of 1,201 bytes, written as a bin 16.
+    const longMac = Uint8Array.from([1, ...Array.from({ length: 60 * 20 }, (_, i) => i % 251)]);
+    const signed = (extra: Record<string, unknown>) => ({ reply: { nonce: uuid, peer_id: peer.id, result: { from: "node-2" }, ...extra } });
     const cases: Array<[unknown, boolean]> = [
+      [signed({ sig }), true], // signed, no MACs
+      [signed({ sig, mac }), true],
+      [signed({ sig, mac: longMac }), true],
+      [signed({ sig: new Uint8Array(3) }), true], // any bin: its length is the signature check's to refuse
+      [signed({ sig, mac: new Uint8Array(5) }), false], // a malformed vector: dropped, bytes not kept
+      [signed({ sig, mac: "not a vector" }), false],
+      [signed({ mac, sig }), false], // keys in another order
+      [signed({ sig: null }), false],
+      [signed({ sig: "s".repeat(88) }), false], // a signature as text (read, not straight)
+      [signed({ sig, mac, more: 1 }), false],
       [ref(uuid, peer.id, { from: "node-1" }), true],
       [ref(uuid, "q".repeat(64), null), true], // the nonce read before
       [ref("n", peer.id, [1, "two", { three: 3 }]), true], // a short nonce (fixstr)
@@ -132,8 +153,7 @@ describe("item bytes - reading", () => {
     expect(readItemBytes(bin)).toEqual(general);
     expect(parts.map((part) => readRefReply(part, 0, part.length) !== null)).toEqual(cases.map(([, fast]) => fast));
     // Cut short anywhere, it is not read straight (the general path refuses it).
-    const whole = parts[0]!;
-    for (let end = 1; end < whole.length; end++) expect(readRefReply(whole, 0, end)).toBeNull();
+    for (const whole of [parts[1]!, parts[2]!, parts[10]!]) for (let end = 1; end < whole.length; end++) expect(readRefReply(whole, 0, end)).toBeNull();
   });
 
   test("an entry that is not shaped like an item is null in its place, as in a list", () => {
