@@ -267,7 +267,7 @@ export class Conversations {
   }
 
   /** Serve `_synapse.conversation.batch` (Bun peers only; see dissemination.ts). */
-  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown, window?: unknown): Promise<{ items: unknown[] | Uint8Array }> {
+  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown, window?: unknown): ReturnType<Dissemination["serve"]> {
     return this.dissemination.serve(items, from, have, refs, window);
   }
 

@@ -47,6 +47,7 @@ import { readAnswerItems, readBatchItems } from "./item-bytes.ts";
 import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, pickPeer, release, waitFor, within, type Entry } from "./item-memory.ts";
 import { DigestChoice, batchKwargs, digestWindow } from "./digest-window.ts";
 import type { MaybePromise } from "./log.ts";
+import type { BinParts } from "../wire/bin-parts.ts";
 
 const log = createLogger("conversation");
 
@@ -336,7 +337,7 @@ export class Dissemination {
    *
    * @throws {EndpointError} `bad_request` when `items` is not a list or too long, or bytes not of whole items (item-bytes.ts).
    */
-  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown, window?: unknown): Promise<{ items: WireItem[] | Uint8Array }> {
+  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown, window?: unknown): Promise<{ items: WireItem[] | BinParts | Uint8Array }> {
     const raws = readBatchItems(items);
     const asBytes = items instanceof Uint8Array;
     this.stats.batchesReceived++;

@@ -14,6 +14,7 @@ import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readIt
 import { decode } from "../wire/codec.ts";
 import { NOT_FAST, decodedEnd, fastDecodeNext, fixstr } from "../wire/fast-codec.ts";
 import { skipValue } from "../wire/msgpack-skip.ts";
+import { binaryOf } from "../wire/bin-parts.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { latin1Range } from "../util/bytes.ts";
 import { readVector } from "../security/record-macs.ts";
@@ -296,12 +297,13 @@ function wholeEvent(e: unknown): boolean {
 }
 
 /**
- * Whether a batch's `items` (a list, or items as bytes) hold a reply, without decoding them (what
- * the broadcast bench counts reply-carrying calls by). False for anything else.
+ * Whether a batch's `items` (a list, or items as bytes, joined or in parts) hold a reply, without
+ * decoding them (what the broadcast bench counts reply-carrying calls by). False for anything else.
  */
-export function hasReplyItem(items: unknown): boolean {
-  if (Array.isArray(items)) return items.some((i) => isMap(i) && "reply" in i);
-  if (!(items instanceof Uint8Array)) return false;
+export function hasReplyItem(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some((i) => isMap(i) && "reply" in i);
+  const items = binaryOf(value);
+  if (items === null) return false;
   for (let at = 0; at < items.length; ) {
     if (matchAt(items, at, items.length, REPLY_HEAD) >= 0) return true;
     at = skipValue(items, at, items.length);
@@ -316,9 +318,10 @@ export function hasReplyItem(items: unknown): boolean {
  *
  * @throws {ProtocolError} when the bytes are not a sequence of whole values.
  */
-export function itemList(items: unknown): unknown[] {
-  if (Array.isArray(items)) return items;
-  if (!(items instanceof Uint8Array)) return [];
+export function itemList(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  const items = binaryOf(value);
+  if (items === null) return [];
   const out: unknown[] = [];
   for (let at = 0; at < items.length; ) {
     const end = skipValue(items, at, items.length);

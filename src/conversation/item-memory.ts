@@ -12,7 +12,7 @@ import type { Peer } from "../types.ts";
 import { BATCH_BYTES, DigestSet, FORM_MAC, FORM_REF, MAX_DIGEST_HASHES, authorOf, formFor, itemBound, readDigest, toRefWire, toWire, withoutMac, writeHash, type Item, type WireItem } from "./batch-items.ts";
 import { encodeOwn } from "../wire/codec.ts";
 import { ItemIndex } from "./item-index.ts";
-import { concatBytes } from "../util/bytes.ts";
+import { BinParts } from "../wire/bin-parts.ts";
 
 /** Peers a node pushes each new item to (unasked), at most; the rest learn it by pulling. */
 export const HOT_PUSHES = 2;
@@ -141,12 +141,12 @@ function bytesOrNull(e: Entry, form: number): Uint8Array | null {
 }
 
 /**
- * The entries as a batch's items as bytes for a peer that takes replies by reference (`refs`) or
- * MACs (`macs`) or neither: each in its form ({@link bytesIn}), within {@link BATCH_BYTES} by their
- * exact lengths (an entry's `size` may be a bound, or its length in another form); with the entries
- * they hold (`entries` itself when all fit).
+ * The entries as a batch's items as bytes (one bin of their bytes, given as parts) for a peer that
+ * takes replies by reference (`refs`) or MACs (`macs`) or neither: each in its form
+ * ({@link bytesIn}), within {@link BATCH_BYTES} by their exact lengths (an entry's `size` may be a
+ * bound, or its length in another form); with the entries they hold (`entries` itself when all fit).
  */
-export function packFor(entries: Entry[], refs: boolean, macs: boolean): { bytes: Uint8Array; sent: Entry[] } {
+export function packFor(entries: Entry[], refs: boolean, macs: boolean): { bytes: BinParts; sent: Entry[] } {
   const parts: Uint8Array[] = [];
   let total = 0;
   let sent: Entry[] | null = null;
@@ -161,7 +161,8 @@ export function packFor(entries: Entry[], refs: boolean, macs: boolean): { bytes
     total += b.length;
     sent?.push(e);
   }
-  return { bytes: concatBytes(parts, total), sent: sent ?? entries };
+  // Not joined here: the connection writes the parts into the frame as one bin (bin-parts.ts).
+  return { bytes: new BinParts(parts, total), sent: sent ?? entries };
 }
 
 /**
@@ -169,7 +170,7 @@ export function packFor(entries: Entry[], refs: boolean, macs: boolean): { bytes
  * takes them (`asBytes`, {@link packFor}) else as a list ({@link wiresFor}), and the entries they
  * hold (within {@link BATCH_BYTES}).
  */
-export function batchFor(entries: Entry[], asBytes: boolean, refs: boolean, macs: () => boolean): { items: Uint8Array | WireItem[]; sent: Entry[] } {
+export function batchFor(entries: Entry[], asBytes: boolean, refs: boolean, macs: () => boolean): { items: BinParts | WireItem[]; sent: Entry[] } {
   if (asBytes) {
     const packed = packFor(entries, refs, macs());
     return { items: packed.bytes, sent: packed.sent };

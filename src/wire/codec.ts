@@ -8,11 +8,15 @@
 import { C1, Packr, Unpackr, addExtension } from "msgpackr";
 import { EncodeError, ProtocolError } from "../errors.ts";
 import { NOT_FAST, NO_ROOM, fastDecode, fastEncodeInto } from "./fast-codec.ts";
+import { BinParts } from "./bin-parts.ts";
 
 // Dates travel as float unix seconds, the way Python peers send timestamps (`last_seen`,
 // `created_at`). Without this msgpackr writes its timestamp extension, which Python refuses.
 // No `type` means the written value is packed as plain MessagePack.
 addExtension({ Class: Date, write: (date: Date) => date.getTime() / 1000 });
+// A binary value given as parts goes out as one bin of their bytes (the hot-path encoder writes the
+// parts straight into the frame; this is the general codec's way, for a message it declines).
+addExtension({ Class: BinParts, write: (parts: BinParts) => parts.bytes() });
 
 /** Options shared by every plain-map packer in the package. */
 const PACK_OPTIONS = {

@@ -1,6 +1,7 @@
 /**
  * The hot-path MessagePack coder: a small hand-written encoder and decoder for the plain values
- * RPC messages are made of (nil, booleans, numbers, strings, binary, arrays, plain objects).
+ * RPC messages are made of (nil, booleans, numbers, strings, binary, arrays, plain objects), and
+ * binary values given as parts (bin-parts.ts), written as the one bin the general codec writes.
  * Anything else — a Date, Map, Set, bigint, class instance, extension type, the never-used byte,
  * a `__proto__` key, malformed or truncated input, trailing bytes — is declined, and the caller
  * falls back to the general codec (msgpackr), which then produces its value or its error. So for
@@ -20,6 +21,7 @@
  * @module
  */
 import { latin1Range, NATIVE_LATIN1 } from "../util/bytes.ts";
+import { BinParts } from "./bin-parts.ts";
 
 /** Returned by {@link fastDecode} for input it leaves to the general decoder. */
 export const NOT_FAST: unique symbol = Symbol("synapse-p2p.notFast");
@@ -104,6 +106,7 @@ function put(v: unknown, depth: number): boolean {
       if (ctor === Array) return putArray(v as unknown[], depth + 1);
       if (ctor === Object) return putMap(v as Record<string, unknown>, depth + 1);
       if (ctor === Uint8Array || ctor === BufferClass) return putBin(v as Uint8Array);
+      if (ctor === BinParts) return putBinParts(v as BinParts);
       return false;
     }
     default:
@@ -275,6 +278,25 @@ function putMap(m: Record<string, unknown>, depth: number): boolean {
 
 function putBin(b: Uint8Array): boolean {
   const n = b.length;
+  if (!putBinHeader(n)) return false;
+  out.set(b, pos);
+  pos += n;
+  return true;
+}
+
+/** One bin of the parts' bytes back to back (bin-parts.ts). */
+function putBinParts(b: BinParts): boolean {
+  if (!putBinHeader(b.length)) return false;
+  const o = out;
+  for (const part of b.parts) {
+    o.set(part, pos);
+    pos += part.length;
+  }
+  return true;
+}
+
+/** A bin's header for `n` bytes, with room checked for the header and the bytes. */
+function putBinHeader(n: number): boolean {
   if (pos + 5 + n > lim) return noRoom();
   const o = out;
   if (n < 0x100) {
@@ -288,8 +310,6 @@ function putBin(b: Uint8Array): boolean {
     o[pos++] = 0xc6;
     putU32(n);
   }
-  o.set(b, pos);
-  pos += n;
   return true;
 }
 

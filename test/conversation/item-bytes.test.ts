@@ -210,7 +210,9 @@ describe("item bytes - each peer gets the form it takes", () => {
   test("a peer that takes the form the bytes came in gets them as they came; another gets its form encoded, which is kept then", () => {
     const { entry, came } = learnt();
     const same = packFor([entry], true, true);
-    expect(same.bytes).toEqual(came);
+    expect(same.bytes.parts).toEqual([came]);
+    expect(same.bytes.parts[0]).toBe(came); // the kept bytes themselves, not a copy
+    expect(same.bytes.bytes()).toEqual(came);
     expect(entry.bytes).toBe(came); // not encoded again
     expect(same.sent).toEqual([entry]);
 
@@ -247,6 +249,7 @@ describe("item bytes - each peer gets the form it takes", () => {
     const { bytes, sent } = packFor(entries, true, true);
     expect(sent.map((e) => (e.item as { event: { event_id: string } }).event.event_id)).toEqual(["a", "b"]);
     expect(bytes.length).toBeLessThanOrEqual(BATCH_BYTES);
+    expect(bytes.length).toBe(bytes.bytes().length);
     expect((itemList(bytes) as Array<{ event: { event_id: string } }>).map((i) => i.event.event_id)).toEqual(["a", "b"]);
     expect(decode(entries[0]!.bytes!)).toEqual({ event: entries[0]!.item.kind === "event" ? entries[0]!.item.event : null });
   });

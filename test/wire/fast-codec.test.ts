@@ -8,6 +8,8 @@ import { decodeGeneral, encode, encodeOwn } from "../../src/wire/codec.ts";
 import { seededRandom } from "../../src/util/random.ts";
 import { NOT_FAST, NOT_PLAIN, NO_ROOM, everyKind, fastDecode, fastEncodeInto, fixstr } from "../../src/wire/fast-codec.ts";
 import { skipValue } from "../../src/wire/msgpack-skip.ts";
+import { BinParts, binaryOf } from "../../src/wire/bin-parts.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
 const rng = seededRandom;
@@ -125,6 +127,48 @@ describe("fast codec - encoding", () => {
     expect(fastEncodeInto([1, 2, 3], target, 60, 64)).toBe(NO_ROOM);
     expect(fastEncodeInto([1, 2, 3], target, 0, 64)).toBe(4);
     expect([...target.subarray(0, 4)]).toEqual([0x93, 1, 2, 3]);
+  });
+});
+
+describe("binary values given as parts", () => {
+  // Sizes around each bin header's bounds: bin 8, bin 16 and bin 32.
+  const partsOf = (sizes: number[]) => sizes.map((n, k) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 0xff));
+  const cases = [[], [0], [3, 0, 5], [255], [200, 56], [65_535], [40_000, 25_536], [70_000, 1]].map(partsOf);
+
+  test("are written as the one bin of their bytes, by the fast encoder and by the general codec", () => {
+    for (const parts of cases) {
+      const length = parts.reduce((n, p) => n + p.length, 0);
+      const given = new BinParts(parts, length);
+      const joined = concatBytes(parts);
+      expect([...given.bytes()]).toEqual([...joined]);
+      const want = [...encode({ items: joined, n: 1 })];
+      // The fast encoder, straight into a target.
+      const target = new Uint8Array(length + 64);
+      const end = fastEncodeInto({ items: given, n: 1 }, target, 0, target.length);
+      expect([...target.subarray(0, end)]).toEqual(want);
+      // The general codec (a message the fast encoder declines: a Map beside it), and encodeOwn.
+      expect([...encode({ items: given, n: 1 })]).toEqual(want);
+      expect([...encode(new Map<string, unknown>([["items", given], ["n", 1]]))]).toEqual(want);
+      expect([...encodeOwn({ items: given, n: 1 })]).toEqual(want);
+      // Read back: an ordinary bin.
+      expect(decodeGeneral(new Uint8Array(want))).toEqual({ items: new Uint8Array(joined), n: 1 });
+    }
+  });
+
+  test("a value that does not fit is NO_ROOM, nothing written past the limit", () => {
+    const parts = partsOf([30, 30]);
+    const target = new Uint8Array(80).fill(0xee);
+    expect(fastEncodeInto([new BinParts(parts, 60)], target, 0, 40)).toBe(NO_ROOM);
+    expect([...target.subarray(40)].every((b) => b === 0xee)).toBe(true);
+  });
+
+  test("binaryOf: the bytes of a Uint8Array or of parts, null for anything else", () => {
+    const parts = partsOf([2, 3]);
+    expect([...binaryOf(new BinParts(parts, 5))!]).toEqual([...concatBytes(parts)]);
+    const bytes = Uint8Array.of(1, 2);
+    expect(binaryOf(bytes)).toBe(bytes);
+    expect(binaryOf([1, 2])).toBeNull();
+    expect(binaryOf("ab")).toBeNull();
   });
 });
 
