@@ -43,6 +43,11 @@
  *
  * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u] [--processes 4] [--batch-interval 0.01] [--mp-rounds 3] [--mp-warmup 0]`
  *
+ * `BENCH_MARKS=1`: each one-process round's broadcast with replies prints when it began and when
+ * every node had every reply (`mark question start|end date <ms since the epoch>`, on stderr), so
+ * that a CPU profile of the process (`bun --cpu-prof`) can be cut to the rounds; the worker
+ * processes print their settle marks (lib/broadcast-worker.ts).
+ *
  * @module
  */
 import { Client, Node, Pool, kw } from "../src/index.ts";
@@ -232,6 +237,7 @@ export async function measureBroadcast(n: number, rounds: number, mode: GossipMo
       });
       t = performance.now();
       state.t0 = t;
+      if (process.env.BENCH_MARKS) process.stderr.write(`mark question start date ${Date.now()}\n`);
       await origin.broadcast("bench.question", kw({ q: r }));
       returned.push(performance.now() - t);
       try {
@@ -243,6 +249,7 @@ export async function measureBroadcast(n: number, rounds: number, mode: GossipMo
         await settle(nodes);
         continue;
       }
+      if (process.env.BENCH_MARKS) process.stderr.write(`mark question end date ${Date.now()}\n`);
       delivered.push(state.deliveredAt - t);
       atOrigin.push(state.originAt - t);
       everywhere.push(state.everywhereAt - t);
