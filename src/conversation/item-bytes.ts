@@ -14,7 +14,7 @@ import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readIt
 import { decode } from "../wire/codec.ts";
 import { NOT_FAST, decodedEnd, fastDecodeNext, fixstr } from "../wire/fast-codec.ts";
 import { skipValue } from "../wire/msgpack-skip.ts";
-import { binaryOf } from "../wire/bin-parts.ts";
+import { BinParts, binaryOf } from "../wire/bin-parts.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { latin1Range } from "../util/bytes.ts";
 import { readVector } from "../security/record-macs.ts";
@@ -302,8 +302,13 @@ function wholeEvent(e: unknown): boolean {
  */
 export function hasReplyItem(value: unknown): boolean {
   if (Array.isArray(value)) return value.some((i) => isMap(i) && "reply" in i);
-  const items = binaryOf(value);
-  if (items === null) return false;
+  // Items in parts (`packFor`'s: one item a part) are looked at part by part, not joined first.
+  if (value instanceof BinParts) return value.parts.some(bytesHoldReply);
+  return value instanceof Uint8Array && bytesHoldReply(value);
+}
+
+/** Whether items as bytes (whole values back to back) hold a reply. */
+function bytesHoldReply(items: Uint8Array): boolean {
   for (let at = 0; at < items.length; ) {
     if (matchAt(items, at, items.length, REPLY_HEAD) >= 0) return true;
     at = skipValue(items, at, items.length);

@@ -9,6 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { BATCH_BYTES, FORM_MAC, FORM_REF, MAX_BATCH_ITEMS, rawKey, readItem, readItems, type Item, type RawItem } from "../../src/conversation/batch-items.ts";
 import { SHARED_BIN_BYTES, hasReplyItem, itemList, keptForm, readBatchItems, readItemBytes, readRefReply } from "../../src/conversation/item-bytes.ts";
 import { packFor, type Entry } from "../../src/conversation/item-memory.ts";
+import { BinParts } from "../../src/wire/bin-parts.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { EndpointError, ErrorCode } from "../../src/errors.ts";
 import type { Peer } from "../../src/types.ts";
@@ -189,8 +190,13 @@ describe("item bytes - what travelled", () => {
   test("hasReplyItem says for items as bytes what it says for the same list (the broadcast bench counts by it)", () => {
     const cases: unknown[][] = [[], [{ event }], [{ event }, { reply: { nonce: "n", peer_id: "p", result: 1 } }], [{ reply: { nonce: "n", peer, result: { reply: 1 } } }], [{ event: { ...event, payload: { reply: 1 } } }]];
     for (const items of cases) {
-      expect(hasReplyItem(join(items).bin)).toBe(hasReplyItem(items));
-      expect(itemList(join(items).bin)).toEqual(items);
+      const { bin, parts } = join(items);
+      expect(hasReplyItem(bin)).toBe(hasReplyItem(items));
+      expect(itemList(bin)).toEqual(items);
+      // In parts, as a batch goes out (one item a part): the same, part by part.
+      const given = new BinParts(parts, bin.length);
+      expect(hasReplyItem(given)).toBe(hasReplyItem(items));
+      expect(itemList(given)).toEqual(items);
     }
     expect(cases.map(hasReplyItem)).toEqual([false, false, true, true, false]);
     expect(hasReplyItem(Uint8Array.of(0xc1))).toBe(false);
