@@ -10,6 +10,7 @@
  */
 import { encode } from "../wire/codec.ts";
 import type { ConversationEvent } from "../types.ts";
+import { base64Of } from "../util/bytes.ts";
 
 /** The metadata key of an event's or artifact's signature (base64 of 64 bytes). */
 export const SIG_KEY = "_sig";
@@ -171,5 +172,5 @@ export function signatureBytes(sig: unknown): Uint8Array | null {
 export function signatureText(sig: unknown): string | undefined {
   if (sig === undefined || sig === null) return undefined;
   const bytes = signatureBytes(sig);
-  return bytes ? Buffer.from(bytes).toString("base64") : "";
+  return bytes ? base64Of(bytes) : "";
 }

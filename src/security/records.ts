@@ -37,6 +37,7 @@ import { Bounded, type BoundedSet } from "./bounded.ts";
 import type { VerifyService } from "./verifier.ts";
 import { sameBytes, type RecordMacs } from "./record-macs.ts";
 import { HEX_ID, checking, countChecker, processCache, processClaims, sharedVerifier, verifySignature, type CacheKind } from "./verification.ts";
+import { base64Of } from "../util/bytes.ts";
 
 /** The hello feature (and mDNS `ext`) of a node that sends and checks signed records. */
 export const SIGNED_FEATURE = "signed";
@@ -318,7 +319,7 @@ export class SignedRecords {
   signEvent(event: ConversationEvent): ConversationEvent {
     const sig = this.sign(eventBytes(event));
     if (!sig) return event;
-    return { ...event, metadata: { ...unsignedMetadata(event.metadata), [SIG_KEY]: Buffer.from(sig).toString("base64") } };
+    return { ...event, metadata: { ...unsignedMetadata(event.metadata), [SIG_KEY]: base64Of(sig) } };
   }
 
   /**
@@ -329,7 +330,7 @@ export class SignedRecords {
     const id = this.signerId;
     const sig = id === null ? null : this.sign(artifactBytes(id, fields));
     if (id === null || sig === null) return fields.metadata;
-    return { ...unsignedMetadata(fields.metadata), [SIGNER_KEY]: id, [SIG_KEY]: Buffer.from(sig).toString("base64") };
+    return { ...unsignedMetadata(fields.metadata), [SIGNER_KEY]: id, [SIG_KEY]: base64Of(sig) };
   }
 
   /**

@@ -3,7 +3,7 @@
  * (`src/util/bytes.ts`): what they return, on plain arrays, Buffers and views into larger ones.
  */
 import { expect, test } from "bun:test";
-import { COPY_BYTES_MAX, equalBytes, latin1Range, latin1String, plainBytes, readUint32, writeUint32 } from "../../src/util/bytes.ts";
+import { COPY_BYTES_MAX, base64Of, equalBytes, latin1Range, latin1String, plainBytes, readUint32, writeUint32 } from "../../src/util/bytes.ts";
 
 test("latin1String gives one character per byte, on plain arrays, Buffers and views", () => {
   const all = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -69,4 +69,15 @@ test("plainBytes: a plain Uint8Array of the same bytes; a small Buffer copied, a
   expect(large.length).toBe(COPY_BYTES_MAX + 50);
   largeSource[0] = 42; // a view: the same memory
   expect(large[0]).toBe(42);
+});
+
+test("base64Of writes what a Buffer's toString('base64') writes, on plain arrays, Buffers and views", () => {
+  const all = Uint8Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff);
+  for (const n of [0, 1, 2, 3, 4, 63, 64, 65, 300]) {
+    const bytes = all.subarray(0, n);
+    expect(base64Of(bytes)).toBe(Buffer.from(bytes).toString("base64"));
+    // A view in the middle of a larger array: only its own bytes.
+    expect(base64Of(all.subarray(7, 7 + Math.min(n, 290)))).toBe(Buffer.from(all.subarray(7, 7 + Math.min(n, 290))).toString("base64"));
+    expect(base64Of(Buffer.from(bytes))).toBe(Buffer.from(bytes).toString("base64"));
+  }
 });
