@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { encode } from "../wire/codec.ts";
+import { encodeOwn } from "../wire/codec.ts";
 import type { ConversationEvent } from "../types.ts";
 import { base64Of } from "../util/bytes.ts";
 
@@ -91,9 +91,14 @@ function sorted(value: unknown): unknown {
   return out;
 }
 
-/** The bytes a signature covers: MessagePack of `[label, ...fields]`, maps sorted by key. */
+/**
+ * The bytes a signature covers: MessagePack of `[label, ...fields]`, maps sorted by key. Encoded by
+ * the hot-path encoder into an array of their own (`encodeOwn`: the general codec's bytes exactly,
+ * and the general codec for what the fast one declines), not through msgpackr for every record:
+ * a node makes these bytes again for every signed reply and event it checks.
+ */
 export function canonicalRecord(label: string, fields: unknown[]): Uint8Array {
-  return encode(sorted([label, ...fields]));
+  return encodeOwn(sorted([label, ...fields]));
 }
 
 /** `metadata` without the signature keys (what an event's or artifact's signature covers). */
