@@ -162,7 +162,7 @@ export function packFor(entries: Entry[], refs: boolean, macs: boolean): { bytes
     sent?.push(e);
   }
   // Not joined here: the connection writes the parts into the frame as one bin (bin-parts.ts).
-  return { bytes: new BinParts(parts, total), sent: sent ?? entries };
+  return { bytes: new BinParts(parts), sent: sent ?? entries };
 }
 
 /**

@@ -11,11 +11,15 @@
 import { concatBytes } from "../util/bytes.ts";
 
 export class BinParts {
-  /** `length` must be the sum of the parts' lengths (the caller counted them as it gathered them). */
-  constructor(
-    readonly parts: readonly Uint8Array[],
-    readonly length: number,
-  ) {}
+  /** The parts' lengths summed: the bin's length. */
+  readonly length: number;
+
+  /** The parts are held, not copied: they must not change before the value is written. */
+  constructor(readonly parts: readonly Uint8Array[]) {
+    let n = 0;
+    for (const part of parts) n += part.length;
+    this.length = n;
+  }
 
   /** The parts joined in one new array. */
   bytes(): Uint8Array {

@@ -194,7 +194,7 @@ describe("item bytes - what travelled", () => {
       expect(hasReplyItem(bin)).toBe(hasReplyItem(items));
       expect(itemList(bin)).toEqual(items);
       // In parts, as a batch goes out (one item a part): the same, part by part.
-      const given = new BinParts(parts, bin.length);
+      const given = new BinParts(parts);
       expect(hasReplyItem(given)).toBe(hasReplyItem(items));
       expect(itemList(given)).toEqual(items);
     }
