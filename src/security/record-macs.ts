@@ -85,24 +85,30 @@ export interface RecordMacStats {
   bindingsChecked: number;
 }
 
-/** A peer's verified binding and the pairwise key derived from it. */
+/** A peer's verified binding, and the HMACs keyed by the pairwise key derived from it. */
 interface Pair {
   /** The binding as last seen (the same bytes again need no check). */
   raw: Uint8Array;
   issuedAt: number;
   /** When (`performance.now()` ms) the peer's binding was last looked at. */
   seenAt: number;
-  /** The pairwise key (32 bytes), null when the shared secret was degenerate (no MACs with that peer). */
-  key: Buffer | null;
   /**
-   * HMAC-SHA256 under the key with TAG_LABEL || author id || recipient id taken in, for both
-   * directions (this node's tags, and the peer's to it); each tag goes on from a copy (see
-   * {@link tag}). Null with the key.
+   * HMAC-SHA256 under the pairwise key, with TAG_LABEL || author id || recipient id taken in, for
+   * both directions (`to`: this node's tags for the peer, `from`: the peer's for this node); each
+   * tag goes on from a copy (see {@link tag}). Null when the shared secret was degenerate (no MACs
+   * with that peer).
    */
-  toPeer: TagHasher | null;
-  fromPeer: TagHasher | null;
+  hmacs: { to: TagHasher; from: TagHasher } | null;
   /** The peer's hint (the first 4 bytes of its id, big-endian), as this node's tags for it carry it. */
   hint: number;
+}
+
+/** A pair with MACs (its shared secret was not degenerate). */
+type KeyedPair = Pair & { hmacs: NonNullable<Pair["hmacs"]> };
+
+/** `pair` when it has MACs, else null. */
+function keyed(pair: Pair | undefined): KeyedPair | null {
+  return pair?.hmacs ? (pair as KeyedPair) : null;
 }
 
 /** The statement a binding's signature covers. */
@@ -199,26 +205,27 @@ export class RecordMacs {
    * for {@link BINDING_RECHECK} s before the peer's binding is looked at again (a lookup per
    * recipient per record cost more than its tag); `fresh` looks at once (a tag that failed).
    */
-  private pair(id: string, fresh = false): Pair | null {
+  private pair(id: string, fresh = false): KeyedPair | null {
     // A pair held was made for a well-formed id: the id is looked at only when none is.
     const held = this.pairs.get(id);
     if (held === undefined && (id === this.id || !HEX_ID.test(id))) return null;
     const now = performance.now();
-    if (held && !fresh && now - held.seenAt < BINDING_RECHECK * 1000) return held.key ? held : null;
+    if (held && !fresh && now - held.seenAt < BINDING_RECHECK * 1000) return keyed(held);
     const raw = this.bindingOf(id);
     if (held) held.seenAt = now;
-    if (held && (raw === held.raw || raw === undefined || raw === null || sameBytes(raw, held.raw))) return held.key ? held : null;
+    if (held && (raw === held.raw || raw === undefined || raw === null || sameBytes(raw, held.raw))) return keyed(held);
     const binding = readBinding(raw);
-    if (!binding) return held?.key ? held : null;
+    if (!binding) return keyed(held);
     // An older binding than the one held (a replay) never replaces it.
-    if (held && binding.issuedAt <= held.issuedAt) return held.key ? held : null;
+    if (held && binding.issuedAt <= held.issuedAt) return keyed(held);
     this.stats.bindingsChecked++;
-    if (!verifySignature(id, bindingStatement(id, this.swarm, binding.publicKey, binding.issuedAt), binding.sig)) return held?.key ? held : null;
+    if (!verifySignature(id, bindingStatement(id, this.swarm, binding.publicKey, binding.issuedAt), binding.sig)) return keyed(held);
     // `raw` is the hello answer's own copy (the codec copies binary values out of the frame).
     const key = this.derive(id, binding.publicKey);
-    const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, key, toPeer: key && tagHasher(key, this.id, id), fromPeer: key && tagHasher(key, id, this.id), hint: Number.parseInt(id.slice(0, HINT_BYTES * 2), 16) };
+    const hmacs = key && { to: tagHasher(key, this.id, id), from: tagHasher(key, id, this.id) };
+    const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, hmacs, hint: Number.parseInt(id.slice(0, HINT_BYTES * 2), 16) };
     this.pairs.set(id, pair);
-    return pair.key ? pair : null;
+    return keyed(pair);
   }
 
   /** k(this, id) from `id`'s bound public key; null for a degenerate shared secret (a low-order point). */
@@ -243,7 +250,7 @@ export class RecordMacs {
    */
   tags(bytes: Uint8Array, sig: Uint8Array, recipients: readonly string[]): Uint8Array | null {
     if (recipients.length > this.maxRecipients) return null;
-    const pairs: Pair[] = [];
+    const pairs: KeyedPair[] = [];
     for (const id of recipients) {
       const pair = this.pair(id);
       if (pair) pairs.push(pair);
@@ -255,7 +262,7 @@ export class RecordMacs {
     let at = 1;
     for (const pair of pairs) {
       out.writeUInt32BE(pair.hint, at);
-      tag(pair.toPeer!, d).copy(out, at + HINT_BYTES, 0, TAG_BYTES);
+      tag(pair.hmacs.to, d).copy(out, at + HINT_BYTES, 0, TAG_BYTES);
       at += ENTRY_BYTES;
     }
     this.stats.tagsMade += pairs.length;
@@ -290,7 +297,7 @@ export class RecordMacs {
       let expected: Buffer | null = null;
       for (let i = 0, at = 1; i < entries; i++, at += ENTRY_BYTES) {
         if (((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0 !== hint) continue;
-        expected ??= tag(pair.fromPeer!, (digest ??= recordDigest(bytes, sig)));
+        expected ??= tag(pair.hmacs.from, (digest ??= recordDigest(bytes, sig)));
         if (sameTag(expected, v, at + HINT_BYTES)) {
           this.stats.macVerified++;
           return true;
