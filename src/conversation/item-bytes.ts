@@ -25,14 +25,16 @@ const log = createLogger("conversation");
 
 /**
  * The largest bin whose items keep views of it rather than copies of their own bytes: a batch's
- * remembered items then keep at most this much alive between them (a typical batch of replies is
- * 2 to 10 KB), and a large batch never stays whole in memory for one small item.
+ * remembered items then keep at most this much alive between them (twice that when the bin is a
+ * view of its socket read; a typical batch of replies is 2 to 10 KB), and a large batch never stays
+ * whole in memory for one small item.
  */
 export const SHARED_BIN_BYTES = 64 * 1024;
 
 /**
  * Read a batch's items as bytes: as {@link readItems} reads a list, each item also with its own
- * bytes when kept ({@link keptForm}).
+ * bytes when kept ({@link keptForm}). The items may keep views of `bin`, which must never be written
+ * again (a bin the decoder made never is).
  *
  * @throws {EndpointError} `bad_request` when the bytes are not a sequence of whole MessagePack
  * values (truncated, garbage, an undecodable value), hold more than {@link MAX_BATCH_ITEMS} items,
@@ -43,9 +45,11 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
   const bytes = bin.constructor === Uint8Array ? bin : new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength);
   const out: Array<RawItem | null> = [];
   const n = bytes.length;
-  // A bin the decoder copied out of its frame owns its buffer: a small one is shared by its items'
-  // kept bytes (views), so that each item is not copied again; any other is copied item by item.
-  const share = n <= SHARED_BIN_BYTES && bytes.byteOffset === 0 && bytes.buffer.byteLength === n;
+  // A bin the decoder made is never written again: a copy out of its frame (a buffer of its own), or
+  // a view of a socket read at most twice its size (`fastDecode`'s owned input). A small one is
+  // shared by its items' kept bytes (views), so that each item is not copied again; any other (a
+  // large bin, or a view of a buffer much larger than itself) is copied item by item.
+  const share = n <= SHARED_BIN_BYTES && bytes.buffer.byteLength <= 2 * n;
   for (let at = 0; at < n; ) {
     if (out.length >= MAX_BATCH_ITEMS) throw bad(`more than ${MAX_BATCH_ITEMS} items`);
     const ref = readRefReply(bytes, at, n);

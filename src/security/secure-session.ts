@@ -208,7 +208,7 @@ export class Session implements SocketHandler, SecureSocket {
   }
 
   private deliverHeld(): void {
-    while (this.heldPlain.length > 0 && !this.paused && !this.closed) this.outer?.handleData(this.heldPlain.shift()!);
+    while (this.heldPlain.length > 0 && !this.paused && !this.closed) this.outer?.handleData(this.heldPlain.shift()!, true);
     if (!this.paused && !this.closed && this.heldPlain.length === 0) this.raw.resume();
   }
 
@@ -304,8 +304,9 @@ export class Session implements SocketHandler, SecureSocket {
       return;
     }
     if (plain.length === 0) return;
+    // A record's plaintext is a buffer of its own (the decipher's output), never written again: owned.
     if (this.paused) this.heldPlain.push(plain);
-    else this.outer!.handleData(plain);
+    else this.outer!.handleData(plain, true);
   }
 
   /** `bytes` as records: one per 65519 bytes. */

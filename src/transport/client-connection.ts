@@ -68,7 +68,7 @@ export interface ConnectionOwner {
 
 /** The events of every client connection go to the {@link ClientConnection} in its state. */
 const clientEvents: ConnectionEvents<ClientConnection> = {
-  onFrame: (conn, bytes, start, end) => conn.state.onFrame(bytes, start, end),
+  onFrame: (conn, bytes, start, end, owned) => conn.state.onFrame(bytes, start, end, owned),
   onOversize: (conn, size, head) => conn.state.onOversize(size, head),
   onClose: (conn) => conn.state.closed(),
   onDrain: (conn) => conn.state.drained(),
@@ -270,8 +270,8 @@ export class ClientConnection {
     if (this.pending.size === 0 && this.held.length === 0 && this.conn && !this.conn.closed) this.conn.socket.unref();
   }
 
-  /** A response arrived. */
-  onFrame(bytes: Uint8Array, start: number, end: number): void {
+  /** A response arrived (`owned`: see `ConnectionEvents.onFrame`). */
+  onFrame(bytes: Uint8Array, start: number, end: number, owned = false): void {
     if (end - start >= LATE_ANSWER_PEEK_MIN) {
       const id = peekResponseId(bytes.subarray(start, start + RESPONSE_ID_PEEK));
       // Not "": a going-away or a connection-level error names no call, and is read below.
@@ -284,7 +284,7 @@ export class ClientConnection {
     }
     let res: ResponseMessage;
     try {
-      const msg = parseMessage(decode(bytes, start, end));
+      const msg = parseMessage(decode(bytes, start, end, owned));
       if (msg.type !== "response") throw new ProtocolError("expected a response");
       res = msg;
     } catch (error) {

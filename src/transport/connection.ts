@@ -25,8 +25,12 @@ const log = createLogger("transport");
 
 /** What a connection tells its owner; `S` is the owner's per-connection state. */
 export interface ConnectionEvents<S> {
-  /** A whole frame; decode it before returning (the bytes are reused afterwards). */
-  onFrame(conn: Connection<S>, bytes: Uint8Array, start: number, end: number): void;
+  /**
+   * A whole frame; decode it before returning: the bytes are reused afterwards, unless `owned`
+   * (the frame lies in a read the transport handed over for good, see `SocketHandler.handleData`:
+   * what is decoded may then keep views of it).
+   */
+  onFrame(conn: Connection<S>, bytes: Uint8Array, start: number, end: number, owned: boolean): void;
   /**
    * A header announced more than the limit. Without `peek` the decoder has stopped. With it,
    * `head` holds the payload's first bytes: return `true` to skip that frame and read on.
@@ -154,6 +158,8 @@ export class Connection<S> implements FrameSink, SocketHandler {
   readonly maxOutFrame: number;
   /** Frames received so far (tells a frame that completed and a new one that began in one read). */
   private framesIn = 0;
+  /** The read being pushed to the decoder when its transport handed it over for good, else null. */
+  private ownedChunk: Uint8Array | null = null;
 
   private readonly decoder: FrameDecoder;
   private outbox: Buffer | null = null;
@@ -232,20 +238,24 @@ export class Connection<S> implements FrameSink, SocketHandler {
   // FrameSink
   onFrame(bytes: Uint8Array, start: number, end: number): void {
     this.framesIn++;
-    this.events.onFrame(this, bytes, start, end);
+    // A frame in the read being pushed, when the transport handed that read over for good; not one
+    // gathered across reads (the decoder's buffer is used again).
+    this.events.onFrame(this, bytes, start, end, bytes === this.ownedChunk);
   }
 
   onOversize(size: number, head?: Uint8Array): boolean | void {
     return this.events.onOversize(this, size, head);
   }
 
-  /** Feed a socket read (call from the socket's `data` handler). */
-  handleData(chunk: Uint8Array): void {
+  /** Feed a socket read (call from the socket's `data` handler); `owned`: see `SocketHandler.handleData`. */
+  handleData(chunk: Uint8Array, owned = false): void {
     const now = Date.now();
     this.lastRead = now;
     const frames = this.framesIn;
     const held = this.decoder.reserved;
+    this.ownedChunk = owned ? chunk : null;
     this.decoder.push(chunk);
+    this.ownedChunk = null;
     if (!this.decoder.partial) this.frameStartedAt = 0;
     else if (this.frameStartedAt === 0 || this.framesIn !== frames) this.frameStartedAt = now;
     if (this.events.onBuffered !== undefined) {

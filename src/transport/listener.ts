@@ -110,7 +110,7 @@ export class Listener {
     this.maxBufferedInput = options.maxBufferedInput ?? DEFAULT_MAX_BUFFERED_INPUT;
     this.meter = options.meter ?? null;
     this.events = {
-      onFrame: (conn, bytes, start, end) => this.onFrame(conn, bytes, start, end),
+      onFrame: (conn, bytes, start, end, owned) => this.onFrame(conn, bytes, start, end, owned),
       onOversize: (conn, size) => this.refuse(conn, "", `frame too large: ${size} > ${this.options.maxFrame}`),
       onEnd: (conn) => this.onPeerEnd(conn),
       onClose: (conn) => {
@@ -248,12 +248,12 @@ export class Listener {
     }
   }
 
-  private onFrame(conn: ServerConn, bytes: Uint8Array, start: number, end: number): void {
+  private onFrame(conn: ServerConn, bytes: Uint8Array, start: number, end: number, owned: boolean): void {
     const state = conn.state;
     if (state.closing) return; // after a going-away nothing runs: the client resends it elsewhere
     let req: RequestMessage;
     try {
-      const msg = parseMessage(decode(bytes, start, end));
+      const msg = parseMessage(decode(bytes, start, end, owned));
       if (msg.type !== "request") throw new ProtocolError("invalid request: a server accepts only requests");
       req = msg;
     } catch (error) {

@@ -148,7 +148,7 @@ class MemorySocket implements SocketLike {
     if (this.closed || this.paused || !handler) return;
     if (this.inboxBytes > 0) {
       const chunk = this.take(this.net.maxRead);
-      handler.handleData(chunk);
+      handler.handleData(chunk, true); // a copy of what was written (see write), never written again
       const writer = this.peer;
       if (writer.wantDrain && !writer.closed && this.inboxBytes < this.net.bufferSize) {
         writer.wantDrain = false;

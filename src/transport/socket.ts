@@ -44,8 +44,11 @@ export interface SocketLike {
 
 /** What happens on a socket, told to its owner. A {@link Connection} is one. */
 export interface SocketHandler {
-  /** Bytes arrived; valid only during the call. */
-  handleData(chunk: Uint8Array): void;
+  /**
+   * Bytes arrived. Valid only during the call, unless `owned`: the transport never writes to them
+   * again (a socket read in a buffer of its own), so the handler may keep views of them.
+   */
+  handleData(chunk: Uint8Array, owned?: boolean): void;
   /** The socket takes writes again after a short write. */
   handleDrain(): void;
   /** The other end half-closed (sent FIN). */

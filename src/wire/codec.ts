@@ -102,14 +102,16 @@ export function encode(value: unknown): Uint8Array {
 }
 
 /**
- * Decode exactly one MessagePack value from `bytes[start, end)`, without copying the input.
+ * Decode exactly one MessagePack value from `bytes[start, end)`, without copying the input. Binary
+ * values are copies, except with `owned` (`bytes` are never written again: a socket read handed
+ * over for good), where the hand-written decoder views a large one in place (see `fastDecode`).
  *
  * @throws {ProtocolError} on undecodable data, unknown extensions or trailing bytes.
  */
-export function decode(bytes: Uint8Array, start = 0, end = bytes.length): unknown {
+export function decode(bytes: Uint8Array, start = 0, end = bytes.length, owned = false): unknown {
   // Plain, well-formed values (every RPC message) take the hand-written decoder; it declines
   // anything else, which msgpackr then decodes or refuses.
-  const fast = fastDecode(bytes, start, end);
+  const fast = fastDecode(bytes, start, end, owned);
   return fast !== NOT_FAST ? fast : decodeGeneral(bytes, start, end);
 }
 

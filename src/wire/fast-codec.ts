@@ -325,18 +325,28 @@ let at = 0;
 let stop = 0;
 /** The input was a Buffer: binary values are returned as Buffers, as the general decoder does. */
 let srcWasBuffer = false;
+/** The input is owned (never written again) and plain: a large binary value may be a view of it (see {@link getBin}). */
+let viewBins = false;
 
 /**
  * Decode exactly one value from `bytes[start, end)`. Returns {@link NOT_FAST} for input this coder
  * leaves to the general decoder (including every malformed input). Never throws.
+ *
+ * Binary values are copies, as the general decoder makes, except with `owned` (the caller's
+ * promise that `bytes` are never written again, as a socket read handed over for good) and a
+ * plain Uint8Array: then a binary value of at least half of `bytes` is a view of them, not a copy.
+ * Keeping it keeps `bytes` alive, at most twice its own size (a batch's items, most of their
+ * frame, whose read is usually that frame alone); a smaller one is still copied, so that a
+ * signature kept for long never holds a large read in memory.
  */
-export function fastDecode(bytes: Uint8Array, start: number, end: number): unknown {
+export function fastDecode(bytes: Uint8Array, start: number, end: number, owned = false): unknown {
   // The decoder reads one kind of view only: a Buffer (a frame gathered across socket reads) and a
   // plain Uint8Array (a socket read) have different shapes, and meeting both made the optimizing
   // compiler throw the decoder's code away and compile it again (exits of kind BadCache).
   if (bytes.constructor === Uint8Array) {
     src = bytes;
     srcWasBuffer = false;
+    viewBins = owned;
   } else {
     if (bytes !== viewedBuffer) viewBuffer(bytes);
     src = viewOfBuffer;
@@ -345,6 +355,7 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number): unkno
   const v = getFrom(start, end);
   const ok = v !== BAIL && at === stop;
   src = EMPTY;
+  viewBins = false;
   if (viewedBuffer === null) viewOfBuffer = EMPTY; // a large input is not held on to
   return ok ? v : NOT_FAST;
 }
@@ -510,8 +521,9 @@ function getBin(n: number): Got {
   if (at + n > stop) return BAIL;
   // A copy, as the general decoder makes (its type follows the input's: Buffer in, Buffer out). A
   // Buffer is copied into one directly: a plain copy wrapped afterwards asked for the copy's
-  // `.buffer`, which moves a small array's bytes out of the engine's heap (`util/bytes.ts`).
-  const b = srcWasBuffer ? Buffer.copyBytesFrom(src, at, n) : src.slice(at, at + n);
+  // `.buffer`, which moves a small array's bytes out of the engine's heap (`util/bytes.ts`). A view
+  // of owned input when the value is at least half of it (see fastDecode).
+  const b = viewBins && n * 2 >= src.length ? src.subarray(at, at + n) : srcWasBuffer ? Buffer.copyBytesFrom(src, at, n) : src.slice(at, at + n);
   at += n;
   return b;
 }

@@ -57,8 +57,9 @@ describe("item bytes - reading", () => {
     // A reply read straight from its bytes keeps its signature as a view of them too.
     const signed = read[3]!;
     expect(signed.kind === "reply" && (signed.sig as Uint8Array).buffer).toBe(bin.buffer);
-    // A bin that is a view of a larger buffer (a frame, say) is not kept alive by an item: copies.
-    const framed = new Uint8Array(bin.length + 10);
+    // A bin that is a view of a buffer more than twice its size (a socket read of several frames,
+    // say) is not kept alive by an item: copies.
+    const framed = new Uint8Array(2 * bin.length + 10);
     framed.set(bin, 5);
     const fromFrame = readItemBytes(framed.subarray(5, 5 + bin.length));
     fromFrame.forEach((r, i) => {
@@ -70,6 +71,16 @@ describe("item bytes - reading", () => {
       if (r!.mac) expect(r!.mac.buffer).not.toBe(framed.buffer);
     });
     expect(fromFrame.map(strip)).toEqual(read.map(strip));
+    // A view of a buffer at most twice its size (the decoder's view of an owned socket read that
+    // held little else: fastDecode) is shared as a bin of its own is.
+    const read2 = new Uint8Array(2 * bin.length);
+    read2.set(bin, 7);
+    const fromRead = readItemBytes(read2.subarray(7, 7 + bin.length));
+    fromRead.forEach((r, i) => {
+      expect(r!.bytes).toEqual(parts[i]!);
+      expect(r!.bytes!.buffer).toBe(read2.buffer);
+    });
+    expect(fromRead.map(strip)).toEqual(read.map(strip));
     // readBatchItems takes either way.
     expect(readBatchItems(bin).map(strip)).toEqual(read.map(strip));
     expect(readBatchItems(items).map(strip)).toEqual(read.map(strip));

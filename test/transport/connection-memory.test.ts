@@ -269,6 +269,24 @@ describe("connection - read buffers", () => {
     expect(seen[2]).toEqual({ partial: true });
   });
 
+  test("a frame is owned only when it lies whole in a read its transport handed over for good", () => {
+    const seen: Array<{ value: unknown; owned: boolean }> = [];
+    const conn = new Connection(new SlowSocket(Infinity), 4 * 1024 * 1024, { onFrame: (_c, b, s, e, owned) => void seen.push({ value: decode(b, s, e), owned }), onOversize() {}, onClose() {} }, null);
+    const [head, tail] = inTwo({ split: true });
+    const whole = new Uint8Array(head.length + tail.length);
+    whole.set(head);
+    whole.set(tail, head.length);
+    conn.handleData(whole, true);
+    conn.handleData(whole); // not handed over: the transport may write into it again
+    conn.handleData(head, true);
+    conn.handleData(tail, true); // gathered across reads: the decoder's own buffer, used again
+    expect(seen).toEqual([
+      { value: { split: true }, owned: true },
+      { value: { split: true }, owned: false },
+      { value: { split: true }, owned: false },
+    ]);
+  });
+
   test("the listener's and the pool's sweeps let quiet connections go of their read buffers", async () => {
     const w = world({ maxRead: 700 });
     const listener = serve(w, { echo: (x: unknown) => x });

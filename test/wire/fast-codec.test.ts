@@ -235,6 +235,33 @@ describe("fast codec - decoding", () => {
     expect([...fromArray.b]).toEqual([1, 2, 3]);
   });
 
+  test("owned input: a binary value of at least half of it is a view, a smaller one a copy; never from a Buffer or input not owned", () => {
+    const big = new Uint8Array(600).map((_, i) => i & 0xff);
+    const small = Uint8Array.of(1, 2, 3);
+    const bytes = encode({ big, small });
+    const input = new Uint8Array(bytes); // a plain socket read of this frame alone
+    const owned = fastDecode(input, 0, input.length, true) as { big: Uint8Array; small: Uint8Array };
+    expect(owned.big).toEqual(big);
+    expect(owned.big.buffer).toBe(input.buffer); // a view: no copy of most of the read
+    expect(owned.small).toEqual(small);
+    expect(owned.small.buffer).not.toBe(input.buffer); // a copy: a small value never holds the read
+    // Not owned (the decoder's reused buffer, a caller's scratch): copies, as before.
+    const copied = fastDecode(input, 0, input.length) as { big: Uint8Array };
+    expect(copied.big.buffer).not.toBe(input.buffer);
+    // Less than half of the read (a read of several frames): a copy even when owned.
+    const wide = new Uint8Array(bytes.length * 3);
+    wide.set(bytes, 5);
+    const inWide = fastDecode(wide, 5, 5 + bytes.length, true) as { big: Uint8Array };
+    expect(inWide.big).toEqual(big);
+    expect(inWide.big.buffer).not.toBe(wide.buffer);
+    // A Buffer (a frame gathered across reads) is never viewed.
+    const fromBuffer = fastDecode(Buffer.from(bytes), 0, bytes.length, true) as { big: Uint8Array };
+    expect(fromBuffer.big).toBeInstanceOf(Buffer);
+    expect(fromBuffer.big.byteLength).toBe(fromBuffer.big.buffer.byteLength);
+    // The next decode without `owned` copies again (the flag is the call's alone).
+    expect((fastDecode(input, 0, input.length) as { big: Uint8Array }).big.buffer).not.toBe(input.buffer);
+  });
+
   test("a Buffer in the middle of a larger one is read in place, its binary values copied out as Buffers", () => {
     // The decoder reads a Buffer through a plain view of the same bytes (one kind of view for the
     // optimizing compiler): the view must start at the Buffer's own offset.
