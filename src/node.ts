@@ -254,6 +254,7 @@ export class Node {
         self: () => this.toPeer(),
         peers: () => this.membership.list(),
         peerCount: () => this.membership.table.size,
+        peerIds: () => this.membership.table.ids(),
         peersVersion: () => this.membership.table.version,
         admit: (peer) => membershipRefusal(this, peer),
         call: (peer, endpoint, args, kwargs) => this.callConversationPeer(peer, endpoint, args, kwargs),

@@ -29,6 +29,8 @@ export interface ConversationHost {
   peers(): Peer[];
   /** How many peers {@link peers} would list, without the copies it makes (default: its length). */
   peerCount?(): number;
+  /** The ids of the peers {@link peers} would list, without copying their records (default: from {@link peers}). */
+  peerIds?(): string[];
   /** A number that changes whenever a peer is added to or removed from {@link peers} (absent: unknown). */
   peersVersion?(): number;
   /** Why `peer` may not take part (different swarm or team), or null when it may. */

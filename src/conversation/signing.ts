@@ -45,8 +45,11 @@ export type PerPeerKwargs = (peer: Peer) => Kwargs | Promise<Kwargs>;
 
 /** Which peers take a signature as a keyword argument, and the keyword arguments each gets. */
 export class SignatureRoutes {
+  /** The MAC recipients listed last, and the host's {@link ConversationHost.peersVersion} they were listed at. */
+  private recipients: { version: number; ids: string[] } | null = null;
+
   constructor(
-    private readonly host: Pick<ConversationHost, "call" | "signs" | "peers" | "peerCount" | "macs">,
+    private readonly host: Pick<ConversationHost, "call" | "signs" | "peers" | "peerCount" | "peerIds" | "peersVersion" | "macs">,
     readonly records: SignedRecords,
   ) {}
 
@@ -88,12 +91,17 @@ export class SignatureRoutes {
 
   /**
    * The ids record MACs are made for: the known peers (those with a bound MAC key get one,
-   * record-macs.ts); null past the recipient cap (no MACs: the peers are counted, not listed).
+   * record-macs.ts); null past the recipient cap (no MACs: the peers are counted, not listed). The
+   * list is kept while the host's peers stay the same ones (no record copied per signed record).
    */
   private macRecipients(macs: RecordMacs): string[] | null {
     if (this.host.peerCount && this.host.peerCount() > macs.maxRecipients) return null;
-    const peers = this.host.peers();
-    return peers.length > macs.maxRecipients ? null : peers.map((p) => p.id);
+    const version = this.host.peersVersion?.();
+    const kept = this.recipients;
+    if (kept !== null && version !== undefined && kept.version === version) return kept.ids.length > macs.maxRecipients ? null : kept.ids;
+    const ids = this.host.peerIds ? this.host.peerIds() : this.host.peers().map((p) => p.id);
+    this.recipients = version === undefined ? null : { version, ids };
+    return ids.length > macs.maxRecipients ? null : ids;
   }
 
   /** The MAC vector of this node's signed event, or null (no MACs, no peer with a bound key). */

@@ -180,6 +180,11 @@ export class PeerTable {
     return undefined;
   }
 
+  /** Every peer's id, in the order peers became known. */
+  ids(): string[] {
+    return [...this.entries.keys()];
+  }
+
   /** Every entry, in the order peers became known. */
   list(): PeerEntry[] {
     return [...this.entries.values()];

@@ -323,6 +323,47 @@ describe("record MACs - who is sent them", () => {
     expect(recipients.slice(0, 2).every((r) => r.macs.check(author.id, replyBytes("n", author.id, 1), sig, vector))).toBe(true);
   });
 
+  test("the recipients are listed by id, once while the peers stay the same; a peer added or gone changes them", () => {
+    const author = party();
+    const recipients = Array.from({ length: 3 }, () => party());
+    meet(author, ...recipients);
+    const records = new SignedRecords({ identity: author.identity, closed: false });
+    records.macs = new RecordMacs({ identity: author.identity, swarm: "lab", bindingOf: (id) => author.seen.get(id) });
+    for (const r of recipients) r.seen.set(author.id, records.macs.binding);
+    let ids = recipients.slice(0, 2).map((r) => r.id);
+    let version = 1;
+    let listed = 0;
+    const routes = new SignatureRoutes(
+      {
+        call: () => Promise.resolve(null),
+        peers: () => {
+          throw new Error("no record is copied when ids are at hand");
+        },
+        peerCount: () => ids.length,
+        peerIds: () => (listed++, [...ids]),
+        peersVersion: () => version,
+        signs: () => true,
+        macs: () => true,
+      },
+      records,
+    );
+    const sig = records.signReply("n", 1)!;
+    const bytes = replyBytes("n", author.id, 1);
+    for (let i = 0; i < 3; i++) expect(readVector(routes.replyMacs("n", 1, sig))).toBe(2);
+    expect(listed).toBe(1);
+    ids = recipients.map((r) => r.id);
+    version++; // a peer came
+    const three = routes.replyMacs("n", 1, sig)!;
+    expect(listed).toBe(2);
+    expect(recipients.every((r) => r.macs.check(author.id, bytes, sig, three))).toBe(true);
+    ids = [recipients[2]!.id];
+    version++; // two left
+    const one = routes.replyMacs("n", 1, sig)!;
+    expect(readVector(one)).toBe(1);
+    expect(recipients[2]!.macs.check(author.id, bytes, sig, one)).toBe(true);
+    expect(recipients[0]!.macs.check(author.id, bytes, sig, one)).toBe(false);
+  });
+
   test("batch items: the remembered wire form keeps MACs for peers that take them; others get it without", () => {
     const p = peer("4");
     const mac = new Uint8Array(1 + ENTRY_BYTES).fill(2);
