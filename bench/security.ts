@@ -23,8 +23,9 @@
  *   figure. Beside it: the ratio of all rounds pooled, of the first rounds alone and of the later
  *   ones, and the lowest and highest pair.
  *
- * Plain and encrypted measurements alternate over several rounds; each figure is the median over
- * the rounds. Targets (issue #13): encrypted sequential p50 at most 1.3x plaintext, encrypted
+ * Plain and encrypted measurements alternate over six rounds; each figure is the median over the
+ * rounds, and the sequential ratio the median of the rounds' own ratios (a round's two sides run
+ * one right after the other, as a swarm pair of the broadcast). Targets (issue #13): encrypted sequential p50 at most 1.3x plaintext, encrypted
  * throughput at least 60% of plaintext, a handshake under 2 ms on loopback, the signed broadcast
  * with replies within 1.5x of the unsigned one. Prints tables, writes `bench/results/security.json`.
  * `--quick` (or `BENCH_QUICK=1`) for a smoke run (10 peers).
@@ -47,7 +48,7 @@ if (import.meta.main) shareVerifiedSignatures(false);
 watchdog(QUICK ? 60 : 600);
 
 const BATCH = 1000;
-const ROUNDS = QUICK ? 1 : 3;
+const ROUNDS = QUICK ? 1 : 6;
 const SEQ = limits({ minTimeMs: 600, maxSamples: 50_000 });
 const PIPE = limits({ minTimeMs: 600, maxSamples: 200 }, { minTimeMs: 30, maxSamples: 3 });
 const HANDSHAKES = limits({ minTimeMs: 600, maxSamples: 2000 }, { minTimeMs: 50, maxSamples: 50 });
@@ -234,7 +235,14 @@ const summary = (rounds: Side[]) => ({
 });
 const plain = summary(result.plain);
 const secure = summary(result.secure);
-const sequentialRatio = secure.p50Us / plain.p50Us;
+/**
+ * Encrypted / plaintext sequential p50 of each round, whose two sides ran one right after the
+ * other: their median is the measured ratio (as the signed broadcast's pairs: a load that comes
+ * and goes moves one round's ratio, not the figure), with the lowest and highest beside it.
+ */
+const sequentialRounds = result.secure.map((s, i) => s.sequential.p50Us / result.plain[i]!.sequential.p50Us);
+const sequentialPairs = { median: median(sequentialRounds), lowest: Math.min(...sequentialRounds), highest: Math.max(...sequentialRounds) };
+const sequentialRatio = sequentialPairs.median;
 const throughputRatio = secure.reqPerSec / plain.reqPerSec;
 const handshakeMs = result.handshakeTcp.p50Us / 1000;
 
@@ -268,7 +276,8 @@ const x = (r: number) => `${r.toFixed(2)}x`;
 const beside = (s: ReturnType<typeof roundTimes>, u: ReturnType<typeof roundTimes>, pairs: ReturnType<typeof pairedRatios>) =>
   `${x(s.pooledMs / u.pooledMs)}; ${x(s.firstRoundMs / u.firstRoundMs)} / ${x(s.laterRoundsMs / u.laterRoundsMs)}; ${pairs.lowest.toFixed(2)}-${x(pairs.highest)}`;
 printTable("Closed vs open: targets", ["ratio", "measured", "target", "met"], [
-  ["sequential p50 (encrypted / plain)", `${sequentialRatio.toFixed(2)}x`, `<= ${TARGET_SEQUENTIAL_RATIO}x`, sequentialRatio <= TARGET_SEQUENTIAL_RATIO ? "yes" : "NO"],
+  ["sequential p50 (encrypted / plain): median of rounds", `${sequentialRatio.toFixed(2)}x`, `<= ${TARGET_SEQUENTIAL_RATIO}x`, sequentialRatio <= TARGET_SEQUENTIAL_RATIO ? "yes" : "NO"],
+  ["  medians' ratio; rounds lowest-highest", `${x(secure.p50Us / plain.p50Us)}; ${sequentialPairs.lowest.toFixed(2)}-${x(sequentialPairs.highest)}`, "", ""],
   ["throughput (encrypted / plain)", `${(throughputRatio * 100).toFixed(0)}%`, `>= ${TARGET_THROUGHPUT_RATIO * 100}%`, throughputRatio >= TARGET_THROUGHPUT_RATIO ? "yes" : "NO"],
   ["handshake p50 over TCP", `${handshakeMs.toFixed(2)} ms`, `< ${TARGET_HANDSHAKE_MS} ms`, handshakeMs < TARGET_HANDSHAKE_MS ? "yes" : "NO"],
   ["broadcast with replies (signed / unsigned), one process: median of swarm pairs", x(signedRatio), `<= ${TARGET_SIGNED_RATIO}x`, signedRatio <= TARGET_SIGNED_RATIO ? "yes" : "NO"],
@@ -300,6 +309,7 @@ writeResults(
       pairedRatios: onePairs,
       multiProcess: { processes: MP_PROCESSES, swarms: MP_SWARMS, rounds: MP_ROUNDS, pairedRatios: mpPairs, unsigned: mpUnsignedSide, signed: mpSignedSide, runs: { unsigned: mpUnsigned, signed: mpSigned } },
     },
+    sequentialPairs: { statistic: "median over rounds of encrypted / plaintext p50, the two sides of a round measured one after the other", rounds: sequentialRounds.map((r) => round(r)), lowest: round(sequentialPairs.lowest), highest: round(sequentialPairs.highest), ofMedians: round(secure.p50Us / plain.p50Us) },
     ratios: { sequentialP50: round(sequentialRatio), throughput: round(throughputRatio), signedBroadcast: round(signedRatio), signedBroadcastMultiProcess: round(mpRatio), signedCpuPerNodeMultiProcess: round(mpCpuRatio) },
     targets: {
       sequentialP50Max: TARGET_SEQUENTIAL_RATIO,

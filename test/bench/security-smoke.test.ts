@@ -22,6 +22,12 @@ test("bench - security quick run writes security.json with plaintext, encrypted 
     expect(isPositive(side.sequentialP50Us)).toBe(true);
     expect(isPositive(side.pipelinedReqPerSec)).toBe(true);
   }
+  // The sequential ratio is the median of the rounds' own ratios (one round in quick mode).
+  expect(result.sequentialPairs.rounds.length).toBe(result.config.rounds);
+  expect(result.sequentialPairs.rounds.every(isPositive)).toBe(true);
+  expect(result.ratios.sequentialP50).toBeGreaterThanOrEqual(result.sequentialPairs.lowest);
+  expect(result.ratios.sequentialP50).toBeLessThanOrEqual(result.sequentialPairs.highest);
+  expect(isPositive(result.sequentialPairs.ofMedians)).toBe(true);
   expect(isPositive(result.handshake.tcpP50Us)).toBe(true);
   expect(isPositive(result.handshake.cpuP50Us)).toBe(true);
   expect(typeof result.targets.handshakeMet).toBe("boolean");
