@@ -25,9 +25,10 @@
  *
  * Plain and encrypted measurements alternate over six rounds; each figure is the median over the
  * rounds, and the sequential ratio the median of the rounds' own ratios (a round's two sides run
- * one right after the other, as a swarm pair of the broadcast). Targets (issue #13): encrypted sequential p50 at most 1.3x plaintext, encrypted
- * throughput at least 60% of plaintext, a handshake under 2 ms on loopback, the signed broadcast
- * with replies within 1.5x of the unsigned one. Prints tables, writes `bench/results/security.json`.
+ * one right after the other, as a swarm pair of the broadcast). Targets (issue #13): encrypted
+ * sequential p50 at most 1.3x plaintext, encrypted throughput at least 60% of plaintext, a
+ * handshake under 2 ms on loopback, the signed broadcast with replies within 1.5x of the unsigned
+ * one. Prints tables, writes `bench/results/security.json`.
  * `--quick` (or `BENCH_QUICK=1`) for a smoke run (10 peers).
  *
  * @module
