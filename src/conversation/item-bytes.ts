@@ -12,7 +12,7 @@
  */
 import { MAX_BATCH_ITEMS, BATCH_BYTES, FORM_MAC, FORM_REF, bad, readItem, readItems, sameNonce, type RawItem } from "./batch-items.ts";
 import { decode } from "../wire/codec.ts";
-import { NOT_FAST, decodedEnd, fastDecodeNext, fixstr } from "../wire/fast-codec.ts";
+import { MAX_VIEW_HOLD, NOT_FAST, decodedEnd, fastDecodeNext, fixstr } from "../wire/fast-codec.ts";
 import { skipValue } from "../wire/msgpack-skip.ts";
 import { BinParts, binaryOf } from "../wire/bin-parts.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
@@ -49,7 +49,7 @@ export function readItemBytes(bin: Uint8Array): Array<RawItem | null> {
   // a view of a socket read at most twice its size (`fastDecode`'s owned input). A small one is
   // shared by its items' kept bytes (views), so that each item is not copied again; any other (a
   // large bin, or a view of a buffer much larger than itself) is copied item by item.
-  const share = n <= SHARED_BIN_BYTES && bytes.buffer.byteLength <= 2 * n;
+  const share = n <= SHARED_BIN_BYTES && bytes.buffer.byteLength <= MAX_VIEW_HOLD * n;
   for (let at = 0; at < n; ) {
     if (out.length >= MAX_BATCH_ITEMS) throw bad(`more than ${MAX_BATCH_ITEMS} items`);
     const ref = readRefReply(bytes, at, n);

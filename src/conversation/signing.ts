@@ -97,10 +97,11 @@ export class SignatureRoutes {
   private macRecipients(macs: RecordMacs): string[] | null {
     if (this.host.peerCount && this.host.peerCount() > macs.maxRecipients) return null;
     const version = this.host.peersVersion?.();
-    const kept = this.recipients;
-    if (kept !== null && version !== undefined && kept.version === version) return kept.ids.length > macs.maxRecipients ? null : kept.ids;
-    const ids = this.host.peerIds ? this.host.peerIds() : this.host.peers().map((p) => p.id);
-    this.recipients = version === undefined ? null : { version, ids };
+    let ids = version !== undefined && this.recipients?.version === version ? this.recipients.ids : null;
+    if (ids === null) {
+      ids = this.host.peerIds ? this.host.peerIds() : this.host.peers().map((p) => p.id);
+      this.recipients = version === undefined ? null : { version, ids };
+    }
     return ids.length > macs.maxRecipients ? null : ids;
   }
 

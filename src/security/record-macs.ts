@@ -220,7 +220,8 @@ export class RecordMacs {
     if (held && binding.issuedAt <= held.issuedAt) return keyed(held);
     this.stats.bindingsChecked++;
     if (!verifySignature(id, bindingStatement(id, this.swarm, binding.publicKey, binding.issuedAt), binding.sig)) return keyed(held);
-    // `raw` is the hello answer's own copy (the codec copies binary values out of the frame).
+    // `raw` is the hello answer's binding, which nothing writes again (a copy out of its frame, or a
+    // view of a read at most twice its size: `fastDecode`).
     const key = this.derive(id, binding.publicKey);
     const hmacs = key && { to: tagHasher(key, this.id, id), from: tagHasher(key, id, this.id) };
     const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, hmacs, hint: Number.parseInt(id.slice(0, HINT_BYTES * 2), 16) };
@@ -326,8 +327,9 @@ export function readVector(vector: unknown): number {
 
 /**
  * A vector off the network as a record keeps and relays it: itself when well-formed, else null (the
- * codec copies binary values out of the frame; a batch's reply read straight from its bytes keeps a
- * view of the item's own bytes, which its entry keeps anyway: either way no frame is kept alive).
+ * codec copies a binary value out of its frame, or views a read at most twice its size; a batch's
+ * reply read straight from its bytes keeps a view of the item's own bytes, which its entry keeps
+ * anyway: either way no large read is kept alive for it).
  */
 export function keptVector(vector: unknown): Uint8Array | null {
   return readVector(vector) > 0 ? (vector as Uint8Array) : null;

@@ -329,13 +329,20 @@ let srcWasBuffer = false;
 let viewBins = false;
 
 /**
+ * A binary value decoded as a view of owned input keeps at most this many times its own size alive
+ * (the input): a smaller value is copied ({@link fastDecode}); a batch's items share a bin whose
+ * buffer is within the same bound (item-bytes.ts).
+ */
+export const MAX_VIEW_HOLD = 2;
+
+/**
  * Decode exactly one value from `bytes[start, end)`. Returns {@link NOT_FAST} for input this coder
  * leaves to the general decoder (including every malformed input). Never throws.
  *
  * Binary values are copies, as the general decoder makes, except with `owned` (the caller's
  * promise that `bytes` are never written again, as a socket read handed over for good) and a
  * plain Uint8Array: then a binary value of at least half of `bytes` is a view of them, not a copy.
- * Keeping it keeps `bytes` alive, at most twice its own size (a batch's items, most of their
+ * Keeping it keeps `bytes` alive, at most twice its own size ({@link MAX_VIEW_HOLD}) (a batch's items, most of their
  * frame, whose read is usually that frame alone); a smaller one is still copied, so that a
  * signature kept for long never holds a large read in memory.
  */
@@ -523,7 +530,7 @@ function getBin(n: number): Got {
   // Buffer is copied into one directly: a plain copy wrapped afterwards asked for the copy's
   // `.buffer`, which moves a small array's bytes out of the engine's heap (`util/bytes.ts`). A view
   // of owned input when the value is at least half of it (see fastDecode).
-  const b = viewBins && n * 2 >= src.length ? src.subarray(at, at + n) : srcWasBuffer ? Buffer.copyBytesFrom(src, at, n) : src.slice(at, at + n);
+  const b = viewBins && n * MAX_VIEW_HOLD >= src.length ? src.subarray(at, at + n) : srcWasBuffer ? Buffer.copyBytesFrom(src, at, n) : src.slice(at, at + n);
   at += n;
   return b;
 }
