@@ -46,7 +46,7 @@ export type PerPeerKwargs = (peer: Peer) => Kwargs | Promise<Kwargs>;
 /** Which peers take a signature as a keyword argument, and the keyword arguments each gets. */
 export class SignatureRoutes {
   /** The MAC recipients listed last, and the host's {@link ConversationHost.peersVersion} they were listed at. */
-  private recipients: { version: number; ids: string[] } | null = null;
+  private recipients: { version: number; ids: readonly string[] } | null = null;
 
   constructor(
     private readonly host: Pick<ConversationHost, "call" | "signs" | "peers" | "peerCount" | "peerIds" | "peersVersion" | "macs">,
@@ -92,9 +92,10 @@ export class SignatureRoutes {
   /**
    * The ids record MACs are made for: the known peers (those with a bound MAC key get one,
    * record-macs.ts); null past the recipient cap (no MACs: the peers are counted, not listed). The
-   * list is kept while the host's peers stay the same ones (no record copied per signed record).
+   * list is kept while the host's peers stay the same ones (no record copied per signed record),
+   * and shared: read-only.
    */
-  private macRecipients(macs: RecordMacs): string[] | null {
+  private macRecipients(macs: RecordMacs): readonly string[] | null {
     if (this.host.peerCount && this.host.peerCount() > macs.maxRecipients) return null;
     const version = this.host.peersVersion?.();
     let ids = version !== undefined && this.recipients?.version === version ? this.recipients.ids : null;

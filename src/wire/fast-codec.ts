@@ -341,10 +341,10 @@ export const MAX_VIEW_HOLD = 2;
  *
  * Binary values are copies, as the general decoder makes, except with `owned` (the caller's
  * promise that `bytes` are never written again, as a socket read handed over for good) and a
- * plain Uint8Array: then a binary value of at least half of `bytes` is a view of them, not a copy.
- * Keeping it keeps `bytes` alive, at most twice its own size ({@link MAX_VIEW_HOLD}) (a batch's items, most of their
- * frame, whose read is usually that frame alone); a smaller one is still copied, so that a
- * signature kept for long never holds a large read in memory.
+ * plain Uint8Array: then a binary value of at least half of `bytes` is a view of them, not a copy,
+ * and keeping it keeps alive at most {@link MAX_VIEW_HOLD} times its own size (a batch's items
+ * are most of their frame, whose read is usually that frame alone). A smaller one is still
+ * copied, so that a signature kept for long never holds a large read in memory.
  */
 export function fastDecode(bytes: Uint8Array, start: number, end: number, owned = false): unknown {
   // The decoder reads one kind of view only: a Buffer (a frame gathered across socket reads) and a
