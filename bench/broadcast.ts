@@ -334,7 +334,7 @@ const MP_ROUNDS = process.argv.includes("--mp-rounds") ? Number(process.argv[pro
  * `--mp-warmup W` (default 0): rounds run before the measured ones in the multi-process
  * scenarios, reported apart (the "warm-up" column) and left out of the medians. A fresh swarm's
  * first broadcast opens its connections, and in the first rounds each process's JIT compiles the
- * hot paths (a fifth to a third of the second and third rounds' CPU, docs/performance.md); with
+ * hot paths (a fifth to a third of the second and third rounds' CPU, docs/performance-log.md); with
  * warm-up rounds the medians are those of a swarm that has served broadcasts before. The default
  * figure (issue #12's) keeps the fresh swarm's rounds in.
  */

@@ -18,7 +18,7 @@
  * Applying an update (the member list's checks, a signature check, the member's record) costs the
  * same in both forms and is not measured here.
  *
- * Prints a table and writes `bench/results/swim-wire.json`; docs/performance.md reports it.
+ * Prints a table and writes `bench/results/swim-wire.json`; docs/performance-log.md reports its runs.
  *
  * Run: `bun bench/swim-wire.ts [--quick]`
  *

@@ -3,7 +3,7 @@
  * echo's sequential round trip (the RPC bench's baseline, `raw-echo.ts`) over loopback, as a
  * median of a few thousand. The swarm benches' times follow the machine's speed (their nodes share
  * two cores), and the same code measured 4.7 µs for this echo on one development machine and
- * 19.2 µs on another (docs/performance.md, Dec 4, s38 and s39): recorded with every result
+ * 19.2 µs on another (docs/performance-log.md, Dec 4, s38 and s39): recorded with every result
  * (`environment.rawEchoUs`) and printed, so that a figure says which kind of machine made it.
  *
  * @module
@@ -55,7 +55,7 @@ const RUNTIME_VARIABLE = /^(?:BUN_JSC_|MIMALLOC_)|^BUN_OPTIONS$/;
 /**
  * The environment variables set in `env` that change how Bun's runtime itself runs, by name:
  * JavaScriptCore's options (`BUN_JSC_*`), the allocator's (`MIMALLOC_*`) and `BUN_OPTIONS`. The swarm
- * figures move with them (docs/performance.md, Dec 4, s40: `BUN_JSC_useFTLJIT=0` and
+ * figures move with them (docs/performance-log.md, Dec 4, s40: `BUN_JSC_useFTLJIT=0` and
  * `MIMALLOC_PURGE_DELAY=1000` cut a fresh 200-peer broadcast's figure by a sixth), and a bench's
  * worker processes inherit them: recorded with every result (`environment.runtime`, empty for Bun's
  * defaults) and printed on the machine line.

@@ -34,7 +34,7 @@ export const FULL_DIGEST_SECONDS = 1;
  * {@link HAVE_WINDOW} − {@link WINDOW_SLACK} seconds, so a slower spread pulls with the full
  * digest: with all 201 nodes of the 200-peer broadcast on one thread (signed), windows made its
  * rounds take 2.0 to 3.2 s against 1.7 to 2.2 s, and 8.7 to 12.4 reply-carrying calls a peer
- * against 7.6 to 9.1 (docs/performance.md).
+ * against 7.6 to 9.1 (docs/performance-log.md).
  */
 export const WINDOWED_SPREAD = 0.75;
 /** Broadcasts whose first reply's time a node keeps (the latest ones; replies of several may interleave). */

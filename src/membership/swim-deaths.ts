@@ -4,7 +4,7 @@
  *
  * A message piggybacks a share of a mass death's news only: with a killed process of 250 nodes
  * at 1,000, a survivor that read few messages while the deaths were fresh missed every copy of a
- * few of them and waited seconds, while the rest of the swarm held them (docs/performance.md, s13
+ * few of them and waited seconds, while the rest of the swarm held them (docs/performance-log.md, s13
  * and s14). With the filter, each request a node makes brings the deaths its answerer took lately
  * that the node lacks, and nothing it holds already.
  *

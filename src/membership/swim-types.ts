@@ -287,7 +287,7 @@ export interface SwimConfig {
    * to 3.02 s after the last join's start (3: 2.49 to 4.29 s). Unloaded (the simulation, where a
    * message costs nothing), a paced join converges as fast with 2 (1.2 s against 1.3 s at 1,000
    * nodes) and a single update reaches 99% of 1,000 nodes in 1.03 s rather than 0.72 s
-   * (docs/performance.md, s33).
+   * (docs/performance-log.md, s33).
    */
   gossipNodes: number;
   /** Full-state exchange with one random member every this many seconds, scaled up past 32 members (default 30). */
@@ -304,11 +304,11 @@ export interface SwimConfig {
    * not limited): whole states in place of pages (at full local health only), and catch-up pulls;
    * past it a page, and a catch-up is answered {@link SwimPushPull.busy}. With 50,000 and no busy
    * answers a 1,000-node join's seed sent more catch-ups than saturated processes read, and stopped
-   * reading their connections for up to 53 s: every node found it dead (docs/performance.md, s24).
+   * reading their connections for up to 53 s: every node found it dead (docs/performance-log.md, s24).
    * 10,000 until Dec 3: at 1,000 members a paced join's last joiners got pages, and the exchange
    * with a member of the page (a new connection into a saturated process) took 1 to 5 s; with
    * 30,000 every node knew every other 2.9 to 6.2 s after the last join's start (median 5.2 s),
-   * against 6.2 to 9.2 s (docs/performance.md, s31).
+   * against 6.2 to 9.2 s (docs/performance-log.md, s31).
    */
   joinWholeRecords: number;
   /** Full-state exchanges carry a digest of the sender's members (`swim-digest.ts`; default true; false: whole states). */

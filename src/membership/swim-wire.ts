@@ -26,7 +26,7 @@
  *   author of a relayed verdict is needed by no rule. So a message's budget carries two and a half
  *   times as many deaths: a killed process of 250 nodes at 1,000 was in every message a sixth at a
  *   time, and a survivor that read few messages while its deaths were fresh waited seconds for the
- *   last one (docs/performance.md, s13 and s14). Push-pull records keep the packed form.
+ *   last one (docs/performance-log.md, s13 and s14). Push-pull records keep the packed form.
  *
  * @module
  */

@@ -153,7 +153,7 @@ const MAX_EVIDENCE_PROBES = 4;
  * a member is most likely dead (another node declared it so), and its probe is then one refused
  * connection. With four at a time, a survivor of a kill of 249 at 1,000 that doubted 9 to 18
  * deaths settled them four by four, each probe as slow as its event loop (1 to 2 s late), and
- * was the last to take them dead, seconds after the rest of the swarm (docs/performance.md, s28).
+ * was the last to take them dead, seconds after the rest of the swarm (docs/performance-log.md, s28).
  */
 const MAX_DOUBT_PROBES = 32;
 
@@ -275,7 +275,7 @@ export class SwimCore {
     // come, so that the node regains its health a point a probe interval. Stretched until then, a
     // node left at the worst health by a mass join probed every 9 s and took 44 s to recover,
     // probing a ninth as often as configured meanwhile; returning to the pace at any on-time ack
-    // added a quarter to a saturated join's probes and a fifth to its CPU (docs/performance.md, Dec 4, s39).
+    // added a quarter to a saturated join's probes and a fifth to its CPU (docs/performance-log.md, Dec 4, s39).
     this.#armProbe(this.#awareness.scale(this.config.probeInterval));
     this.#armGossip(this.#gossipDelay());
     this.#loop(() => this.#pushPullDelay(), () => void this.#pushPullRound());
@@ -340,7 +340,7 @@ export class SwimCore {
     if (!answer) return false;
     this.#joinedWith.add(answer.from);
     // Not waited for: the node is joined, the rest of the state follows. A join() that waited for
-    // it converged no sooner at 500 nodes, and held more false deaths at 1,000 (docs/performance.md).
+    // it converged no sooner at 500 nodes, and held more false deaths at 1,000 (docs/performance-log.md).
     // A later join (a peer met after this node had a state) is one exchange once a catch-up ran: no
     // pulls and no exchange after them of its own. In a 1,000-node join a node met up to a dozen
     // peers SWIM did not hold yet, and each started up to 30 pulls. (A node whose first join gave
@@ -867,7 +867,7 @@ export class SwimCore {
     // for half a probe timeout) is no evidence against the member yet: its ack may have come while
     // this node could not read it. The member is probed again at the next round, and that probe's
     // failure counts whatever the loop did. In the 1,000-node join every suspicion was made by a
-    // late prober (456 in one run, docs/performance.md s26), each one a wave of its suspicion and
+    // late prober (456 in one run, docs/performance-log.md s26), each one a wave of its suspicion and
     // its refutation through the whole swarm. A refused ping is evidence whatever the loop did.
     if (!again && !refusedDirect && late() && this.#again === null && current !== undefined && current.incarnation === incarnation && (current.state === "alive" || current.state === "suspect")) {
       this.#again = { id: m.id, incarnation };
@@ -880,7 +880,7 @@ export class SwimCore {
       // slow, and a slow member does not refuse; a restarted one comes back at a higher incarnation.
       // The suspicion (1 s at 1,000 nodes with a 4 s peer timeout) delayed every verdict of a killed
       // process, and its gossip and confirmations were a third of the updates the kill sent (in
-      // the simulation of a killed quarter of 1,000 loaded nodes: docs/performance.md, Dec 1).
+      // the simulation of a killed quarter of 1,000 loaded nodes: docs/performance-log.md, Dec 1).
       if (refusedDirect) {
         this.#counters.deathsRefused++;
         this.#list.declareDead(current);

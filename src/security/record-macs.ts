@@ -56,12 +56,12 @@ export const MAX_VECTOR_ENTRIES = 1024;
  * Known peers past which an author makes no tags at all (default of `recordMacRecipients`). A tag
  * saves one check (about 45 µs) at one recipient, but costs 20 bytes in every copy of its record,
  * and a record travels to every node (about 1.5 copies a node): the bytes a tag costs grow with the
- * swarm, its saving does not. Measured (docs/performance.md, "Record MACs"): at 50 peers the tags
+ * swarm, its saving does not. Measured (docs/performance-log.md, "Record MACs"): at 50 peers the tags
  * paid (the broadcast with replies got faster), at 200 they cost twice the CPU and 13 times the
  * bytes of a round. A sample of recipients would not help: each tag costs the same wherever it goes.
  */
 export const DEFAULT_MAC_RECIPIENTS = 64;
-/** Pairwise keys kept, the oldest forgotten first (memory per pair: docs/performance.md, "Record MACs"). */
+/** Pairwise keys kept, the oldest forgotten first (memory per pair: docs/performance-log.md, "Record MACs"). */
 export const MAX_PAIR_KEYS = 4096;
 /** Seconds a pair held is used before the peer's binding is looked at again (see `RecordMacs.pair`). */
 export const BINDING_RECHECK = 5;
@@ -349,7 +349,7 @@ function tagHasher(key: Buffer, author: string, recipient: string): TagHasher {
  * HMAC-SHA256(key, prefix || digest), from a copy of the pair's keyed hasher that has taken the
  * prefix in ({@link tagHasher}): the standard HMAC, its keyed state made once per pair and
  * direction rather than per tag (a copy and a digest cost less than half a new keyed hasher, which
- * an author pays per recipient and a receiver per record: docs/performance.md, "Record MACs").
+ * an author pays per recipient and a receiver per record: docs/performance-log.md, "Record MACs").
  */
 function tag(hasher: TagHasher, digest: Uint8Array): Buffer {
   const hmac = hasher.copy();

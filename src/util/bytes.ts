@@ -24,7 +24,7 @@ export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8
 /**
  * Buffers of at most this many bytes are copied by {@link plainBytes}, larger ones viewed. A socket's
  * chunk, or a decipher's output, comes as a Buffer with its bytes in the engine's heap: viewing it
- * asks for its `.buffer`, about 200 ns for a chunk of any size on the machine of docs/performance.md
+ * asks for its `.buffer`, about 200 ns for a chunk of any size on the machine of docs/performance-log.md
  * (measured in a socket's data handler), while copying 1 KB costs as much and 64 bytes (a small
  * call or its answer) a fifth of it.
  */

@@ -689,7 +689,7 @@ export function everyKind(): Uint8Array {
  * again and again, until the code was thrown away and compiled anew, during the broadcast (32 to
  * 55 ms of compiler time a process in the 200-peer bench, after 9 to 28 ms during the joins).
  * Once every case ran, each has a profile, and the decoder is compiled once, during the node's
- * first traffic (49 to 65 ms). Measured with JSC's compile reports: docs/performance.md, Dec 3, s34.
+ * first traffic (49 to 65 ms). Measured with JSC's compile reports: docs/performance-log.md, Dec 3, s34.
  */
 function warmUp(): void {
   const sample = everyKind();

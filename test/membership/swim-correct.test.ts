@@ -1,6 +1,6 @@
 /**
  * A refuted suspicion or death is corrected where it is repeated, and a refuted suspicion does not
- * run out (virtual clock, no real time). In the 1,000-node mass join (Dec 1, s13, docs/performance.md)
+ * run out (virtual clock, no real time). In the 1,000-node mass join (Dec 1, s13, docs/performance-log.md)
  * every member held dead by mistake had refuted already: the nodes holding its death had missed
  * the refutation's gossip, and kept repeating the death (or a suspicion, whose timer then declared
  * it) while nodes that knew better said nothing.

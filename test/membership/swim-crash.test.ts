@@ -1,6 +1,6 @@
 /**
  * A killed process's members, found quickly on loaded nodes (virtual clock, no real time): what
- * the 500-node swarm bench traced on Nov 30 (docs/performance.md): a crash's first verdict came
+ * the 500-node swarm bench traced on Nov 30 (docs/performance-log.md): a crash's first verdict came
  * seconds after its first suspicion, because suspicions grew no confirmations from the nodes that
  * held them on another node's word, a refused member's suspicion waited again for every moment
  * its suspecter's event loop was blocked, and a doubted death waited for helpers' nacks when the

@@ -1,6 +1,6 @@
 /**
  * A mass join (virtual clock, no real time): what the 500-node swarm bench traced on Nov 30
- * (docs/performance.md, "Issue #12: convergence at 500 and 1,000"): after its catch-up pulls a
+ * (docs/performance-log.md, "Issue #12: convergence at 500 and 1,000"): after its catch-up pulls a
  * joiner could still miss a member its seed did not hold alive when it looked.
  */
 import { describe, expect, test } from "bun:test";

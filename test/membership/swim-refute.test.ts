@@ -2,7 +2,7 @@
  * A member declared dead by mistake hears of it from the first member it talks to, and refutes
  * (virtual clock, no real time). Before, gossip went to live members only and the answers it got
  * said nothing about its death once the queues had sent it on: it stayed dead everywhere until its
- * next full-state exchange (docs/performance.md, issue #12 at 1,000 nodes).
+ * next full-state exchange (docs/performance-log.md, issue #12 at 1,000 nodes).
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { MemberUpdate } from "../../src/membership/swim-types.ts";
