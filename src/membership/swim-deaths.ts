@@ -17,6 +17,9 @@
  * a false positive (about one id in 200 at that size) another id's at the next request: a filter
  * that said "held" for a missing death every time would keep it from its asker for good.
  *
+ * The answerer reads the same filter a second way ({@link filterHolds}): the deaths it would
+ * piggyback that the filter holds are left out of the answer, as the asker has them already.
+ *
  * @module
  */
 import { readUint32, writeUint32 } from "../util/bytes.ts";
@@ -144,6 +147,22 @@ export function saltsOf(id: string): () => number {
   return () => fmix32(base ^ Math.imul(++n, 0x9e3779b9));
 }
 
+/**
+ * A test of `filter` (one {@link isDeathFilter} accepts) for one id at a time: true when it holds
+ * that id (or a false positive does: about one id in 200, another id's at the asker's next
+ * request); null for a filter that holds no death.
+ */
+export function filterHolds(filter: Uint8Array): ((id: string) => boolean) | null {
+  if (!holdsDeaths(filter)) return null;
+  const salt = readUint32(filter, 0);
+  const bits = (filter.length - 4) * 8;
+  return (id) => {
+    // No pair made: one test per death an answer would carry.
+    hashInto(id);
+    return held(filter, bits, salt, lastH1, lastH2);
+  };
+}
+
 /** True when a filter (one {@link isDeathFilter} accepts) holds any death: bits after its salt. */
 export function holdsDeaths(filter: Uint8Array): boolean {
   return filter.length > 4;
@@ -174,8 +193,12 @@ function setBits(out: Uint8Array, bits: number, a: number, b: number): void {
   }
 }
 
-/** Two FNV-1a hashes (different offset bases) of `id`'s UTF-16 code units. */
-function hashId(id: string): [number, number] {
+/** The hashes {@link hashInto} made last. */
+let lastH1 = 0;
+let lastH2 = 0;
+
+/** Two FNV-1a hashes (different offset bases) of `id`'s UTF-16 code units, into {@link lastH1} and {@link lastH2}. */
+function hashInto(id: string): void {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ 0x5bd1e995;
   for (let i = 0; i < id.length; i++) {
@@ -183,5 +206,12 @@ function hashId(id: string): [number, number] {
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x01000193);
   }
-  return [h1 >>> 0, h2 >>> 0];
+  lastH1 = h1 >>> 0;
+  lastH2 = h2 >>> 0;
+}
+
+/** {@link hashInto}'s two hashes of `id`, as a pair. */
+function hashId(id: string): [number, number] {
+  hashInto(id);
+  return [lastH1, lastH2];
 }

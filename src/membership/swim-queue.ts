@@ -44,6 +44,12 @@ export interface EncodedBudget {
 /** Skipped entries (too big for what is left of the budget) after which a take stops looking. */
 const MAX_SKIPS = 8;
 
+/** Deaths left out because the receiver holds them (see `take`) after which a take stops looking (a walk bounded in a queue of thousands). */
+const MAX_HELD_SKIPS = 512;
+
+/** The held list of a take without `holds` (never added to: one array less per message). */
+const NONE_HELD: readonly Queued[] = Object.freeze([]);
+
 /**
  * Membership updates waiting to be piggybacked: one per member (a newer update about a member
  * replaces the queued one), each sent at most `limit(n)` times, fewest-sent (then newest) first,
@@ -126,17 +132,26 @@ export class BroadcastQueue {
    * `limit`. An update that `to` itself sent this node last ({@link heardFrom}, {@link echo}) is
    * left for other messages: an ack carried back the news its request had just brought, and in
    * a mass join that was one transmission in two of a newcomer's relayed claim. With `lean` (the
-   * message goes to a peer that reads lean deaths) each update counts its lean size.
+   * message goes to a peer that reads lean deaths) each update counts its lean size. A death that
+   * `holds` says `to` has already (an answer to `to`'s request, which carried the filter of its
+   * recent deaths) is left out and counts as one of its transmissions, as a copy received does
+   * ({@link echo}): `to` has it, and the budget goes to news. Left out but not counted, such
+   * deaths went on in requests to members that mostly held them too (a kill's copies sent rose).
    */
-  take(budget: number, limit: number, to?: string, lean = false): MemberUpdate[] {
+  take(budget: number, limit: number, to?: string, lean = false, holds?: ((id: string) => boolean) | null): MemberUpdate[] {
     this.#limit = limit;
     if (this.#items.size === 0 || budget <= 0) return [];
     const picked: Queued[] = [];
     let used = 0;
     let skips = 0;
-    for (let t = 0; t < this.#heads.length && skips < MAX_SKIPS; t++) {
-      for (let item = this.#heads[t] ?? null; item && skips < MAX_SKIPS; item = item.next) {
+    const held = holds ? ([] as Queued[]) : (NONE_HELD as Queued[]);
+    for (let t = 0; t < this.#heads.length && skips < MAX_SKIPS && held.length < MAX_HELD_SKIPS; t++) {
+      for (let item = this.#heads[t] ?? null; item && skips < MAX_SKIPS && held.length < MAX_HELD_SKIPS; item = item.next) {
         if (to !== undefined && item.from === to) continue;
+        if (holds && item.update.state === "dead" && holds(item.update.id)) {
+          held.push(item);
+          continue;
+        }
         const bytes = lean ? item.leanBytes : item.bytes;
         if (used + bytes > budget) {
           skips++;
@@ -145,6 +160,15 @@ export class BroadcastQueue {
         used += bytes;
         picked.push(item);
       }
+    }
+    // A death the receiver holds counts as sent (it has it: rumor mongering with feedback), not carried.
+    for (let i = held.length - 1; i >= 0; i--) {
+      const item = held[i]!;
+      this.#unlink(item);
+      if (++item.transmits >= Math.min(limit, item.cap)) {
+        this.#items.delete(item.update.id);
+        this.#unencoded(item);
+      } else this.#link(item);
     }
     // Moved after the walk (so none is picked twice), newest ending first in its new list.
     for (let i = picked.length - 1; i >= 0; i--) {

@@ -389,6 +389,8 @@ export interface SwimStats {
   droppedProbes: number;
   /** Recent deaths this node added to its answers, the asker's filter not holding them (`swim-deaths.ts`). */
   deathsResent: number;
+  /** Deaths this node left out of its answers because the asker's filter held them (`BroadcastQueue.take`): the asker had them already. */
+  deathsHeld: number;
   /** Requests of nothing but this node's filter of recent deaths, made in a mass failure while its queue was empty (`SwimCore`'s pulls). */
   deathPulls: number;
   /** Digest exchanges made because peers' membership checksums kept differing from this node's, its set of live members unchanged (`swim-sum.ts`). */

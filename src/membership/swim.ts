@@ -52,7 +52,7 @@
  * @module
  */
 import { Corrections, isGone, MemberList, type RelayCaps, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
-import { holdsDeaths, MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
+import { filterHolds, holdsDeaths, MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes } from "./swim-read.ts";
@@ -211,7 +211,7 @@ export class SwimCore {
   readonly #sums: SumExchanges;
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, droppedProbes: 0, deathsResent: 0, deathPulls: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, droppedProbes: 0, deathsResent: 0, deathsHeld: 0, deathPulls: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -580,13 +580,13 @@ export class SwimCore {
         this.#applyAll(message.updates, message.from, true, corrections);
         this.#compare(message.from, message.sum, undefined, message.deaths);
         if (message.target !== this.id) return this.#toldOf(message.from, { kind: "nack", from: this.id, updates: this.#corrected(corrections, []) });
-        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections, message.sum !== undefined)));
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections, message.sum !== undefined, message.deaths)));
       }
       case "gossip": {
         const corrections = new Corrections();
         this.#applyAll(message.updates, message.from, true, corrections);
         this.#compare(message.from, message.sum, undefined, message.deaths);
-        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections, message.sum !== undefined)));
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, this.#ack(message.from, lean, corrections, message.sum !== undefined, message.deaths)));
       }
       case "ping_req": {
         const corrections = new Corrections();
@@ -595,7 +595,7 @@ export class SwimCore {
         const ping: SwimMessage = { kind: "ping", from: this.id, target: message.target.id, updates: this.#piggyback(message.target.id, this.#leans(message.target)) };
         const answer = await this.#request(message.target, ping, this.#awareness.scale(this.config.probeTimeout));
         const ok = answer?.kind === "ack" && answer.from === message.target.id;
-        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from, lean)) }));
+        return this.#resend(message.deaths, lean, message.from, this.#toldOf(message.from, { kind: ok ? "ack" : "nack", from: this.id, updates: this.#corrected(corrections, this.#piggyback(message.from, lean, message.deaths)) }));
       }
       case "push_pull": {
         this.#list.merge(message);
@@ -1287,10 +1287,11 @@ export class SwimCore {
 
   /**
    * An ack to member `to`, with `corrections` (see {@link #corrected}) first; `lean`: the asker
-   * reads lean deaths; `sum`: with this node's membership checksum (the request carried the asker's).
+   * reads lean deaths; `sum`: with this node's membership checksum (the request carried the asker's);
+   * `deaths`: the asker's filter of its recent deaths, whose deaths the ack leaves out (see {@link #piggyback}).
    */
-  #ack(to: string, lean: boolean, corrections?: Corrections, sum = false): SwimAnswer {
-    const updates = this.#corrected(corrections, this.#piggyback(to, lean));
+  #ack(to: string, lean: boolean, corrections?: Corrections, sum = false, deaths?: Uint8Array): SwimAnswer {
+    const updates = this.#corrected(corrections, this.#piggyback(to, lean, deaths));
     return sum ? { kind: "ack", from: this.id, updates, sum: this.#list.sum() } : { kind: "ack", from: this.id, updates };
   }
 
@@ -1308,12 +1309,17 @@ export class SwimCore {
   /**
    * The queued updates a message to member `to` carries (none that `to` itself sent this node last:
    * see `BroadcastQueue.take`); `lean`: `to` reads lean deaths, so each death takes its lean size
-   * of the budget (`swim-wire.ts`).
+   * of the budget (`swim-wire.ts`). With `deaths` (an answer to `to`'s request, which carried the
+   * filter of its recent deaths), the deaths the filter holds are left out: over a kill of 249 at
+   * 1,000 nodes most of the deaths an answer piggybacked were ones its asker held already.
    */
-  #piggyback(to: string, lean: boolean): MemberUpdate[] {
+  #piggyback(to: string, lean: boolean, deaths?: Uint8Array): MemberUpdate[] {
     const n = this.#list.members.size + 1;
     const limit = Math.max(1, this.config.retransmitMult * Math.ceil(Math.log10(n + 1)));
-    return this.#queue.take(this.config.maxPiggybackBytes, limit, to, lean);
+    // An answer to an asker whose request carried its recent deaths leaves out those it holds (counted).
+    const holds = deaths === undefined || !lean ? null : filterHolds(deaths);
+    const skip = holds === null ? null : (id: string): boolean => holds(id) && ++this.#counters.deathsHeld > 0;
+    return this.#queue.take(this.config.maxPiggybackBytes, limit, to, lean, skip);
   }
 
   /** True when a request to `target` goes with lean deaths (its hello offered them: `SwimPorts.readsLean`). */

@@ -7,9 +7,10 @@
 import { describe, expect, test } from "bun:test";
 import { Gossip, swimConfig } from "../../src/membership/gossip.ts";
 import { leanDeath, PackedUpdate, packUpdate, readInbound, readMessage, toWire, wantsLean } from "../../src/membership/swim-wire.ts";
-import { isDeathFilter, RecentDeaths } from "../../src/membership/swim-deaths.ts";
+import { filterHolds, isDeathFilter, RecentDeaths } from "../../src/membership/swim-deaths.ts";
+import { BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { estimateBytes } from "../../src/membership/swim-read.ts";
-import { seededRandom, type MemberUpdate, type SwimMessage, type SwimPorts, type SwimTarget } from "../../src/membership/swim-types.ts";
+import { seededRandom, type MemberUpdate, type SwimAnswer, type SwimMessage, type SwimPorts, type SwimTarget } from "../../src/membership/swim-types.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
 import { decode, encode } from "../../src/wire/codec.ts";
 import { SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE } from "../../src/wire/protocol.ts";
@@ -275,6 +276,74 @@ describe("swim lean deaths - recent deaths added to answers", () => {
     const before = resent(old.rest);
     await old.net.clock.run(1);
     expect(resent(old.rest)).toBe(before);
+  });
+});
+
+describe("swim lean deaths - deaths the asker holds left out of answers", () => {
+  test("filterHolds reads a filter for one id at a time: every id put in, few others; null for a filter of none", () => {
+    const recent = new RecentDeaths();
+    const ids = Array.from({ length: 250 }, (_, i) => `${i}`.padStart(64, "h"));
+    for (const id of ids) recent.add(id, 1);
+    const others = Array.from({ length: 2000 }, (_, i) => `${i}`.padStart(64, "o"));
+    for (let salt = 1; salt <= 5; salt++) {
+      const holds = filterHolds(recent.filter(0, ["doubted"], salt * 104_729))!;
+      for (const id of ids) expect(holds(id)).toBe(true);
+      expect(holds("doubted")).toBe(true);
+      // 16 bits an id, 3 set: about one false positive in 200 ids (2,000 tried: 10 expected).
+      expect(others.filter(holds).length).toBeLessThan(40);
+      // The same answers as the answerer's own reading of the filter (`missing`).
+      const filter = recent.filter(0, [], salt);
+      const probe = new RecentDeaths();
+      for (const id of others.slice(0, 300)) probe.add(id, 1);
+      const missing = new Set(probe.missing(filter, 0, 1000));
+      const read = filterHolds(filter)!;
+      for (const id of others.slice(0, 300)) expect(read(id)).toBe(!missing.has(id));
+    }
+    expect(filterHolds(new RecentDeaths().filter(0, [], 9))).toBeNull();
+  });
+
+  test("the queue leaves out a death the receiver holds and counts it as one of its sends; an alive claim is never left out", () => {
+    const queue = new BroadcastQueue(() => 10);
+    const up = (id: string, state: "alive" | "dead"): MemberUpdate => ({ id, incarnation: 1, state, address: "127.0.0.1", port: 1 });
+    queue.push(up("alive-1", "alive"));
+    for (const id of ["dead-1", "dead-2", "dead-3"]) queue.push(up(id, "dead"));
+    const held = new Set(["dead-1", "dead-3", "alive-1"]);
+    const first = queue.take(1000, 2, "x", false, (id) => held.has(id));
+    expect(first.map((u) => u.id).sort()).toEqual(["alive-1", "dead-2"]);
+    // Every one of the four counts one send now (the receiver had the two left out): one more each and they are done.
+    expect(queue.take(1000, 2, "y").map((u) => u.id).sort()).toEqual(["alive-1", "dead-1", "dead-2", "dead-3"]);
+    expect(queue.size).toBe(0);
+    // Sent at most once: held by the receiver, it leaves the queue without going out.
+    queue.push(up("dead-4", "dead"));
+    expect(queue.take(1000, 1, "x", false, (id) => id === "dead-4")).toEqual([]);
+    expect(queue.size).toBe(0);
+  });
+
+  test("an answer leaves out the deaths the asker's filter holds, counted; a request without a filter still gets them", async () => {
+    const net = await swarmWithBudget(30, 8192);
+    const [a, b, c, f] = net.nodes as [SimNode, SimNode, SimNode, SimNode];
+    await net.clock.run(2);
+    // Two members c has not heard from lately (a death of one it had would be doubted: a suspicion).
+    const [d, e] = net.nodes.slice(4).filter((n) => (c.core.member(n.id)?.heard ?? Number.NEGATIVE_INFINITY) < net.clock.now - 5) as [SimNode, SimNode];
+    const lean = (n: SimNode) => leanDeath({ id: n.id, incarnation: c.core.member(n.id)!.incarnation, state: "dead", address: "", port: 0 });
+    // c takes d's and e's deaths from a (queued to be relayed).
+    await c.core.handle({ kind: "gossip", from: a.id, updates: [lean(d), lean(e)], packed: true, lean: true });
+    expect(c.core.member(d.id)?.state).toBe("dead");
+    expect(c.core.member(e.id)?.state).toBe("dead");
+    const heldBy = new RecentDeaths();
+    heldBy.add(d.id, 0);
+    const deaths = heldBy.filter(0, [], 77);
+    const before = c.core.stats().deathsHeld;
+    const answer = await c.core.handle({ kind: "gossip", from: b.id, updates: [], deaths, packed: true, lean: true });
+    const updatesOf = (a: SwimAnswer | null): MemberUpdate[] => (a !== null && a.kind !== "push_pull" ? a.updates : []);
+    const dead = updatesOf(answer).filter((u) => u.state === "dead").map((u) => u.id);
+    expect(dead).toContain(e.id);
+    expect(dead).not.toContain(d.id);
+    expect(c.core.stats().deathsHeld - before).toBe(1);
+    // f's request carries no filter: d's death (one of its sends counted for b, which had it) goes in its answer.
+    const toF = await c.core.handle({ kind: "gossip", from: f.id, updates: [], packed: true, lean: true });
+    expect(updatesOf(toF).map((u) => u.id)).toContain(d.id);
+    expect(c.core.stats().deathsHeld - before).toBe(1);
   });
 });
 
