@@ -162,25 +162,11 @@ export class BroadcastQueue {
       }
     }
     // A death the receiver holds counts as sent (it has it: rumor mongering with feedback), not carried.
-    for (let i = held.length - 1; i >= 0; i--) {
-      const item = held[i]!;
-      this.#unlink(item);
-      if (++item.transmits >= Math.min(limit, item.cap)) {
-        this.#items.delete(item.update.id);
-        this.#unencoded(item);
-      } else this.#link(item);
-    }
+    for (let i = held.length - 1; i >= 0; i--) this.#count(held[i]!, limit);
     // Moved after the walk (so none is picked twice), newest ending first in its new list.
     for (let i = picked.length - 1; i >= 0; i--) {
       const item = picked[i]!;
-      this.#unlink(item);
-      if (++item.transmits >= Math.min(limit, item.cap)) {
-        this.#items.delete(item.update.id);
-        this.#unencoded(item);
-      } else {
-        this.#link(item);
-        this.#taken(item);
-      }
+      if (this.#count(item, limit)) this.#taken(item);
     }
     this.#trimEncoded();
     return picked.map((item) => item.update);
@@ -197,13 +183,19 @@ export class BroadcastQueue {
     const item = this.#items.get(id);
     if (item === undefined || item.update.incarnation !== incarnation || item.update.state !== state) return;
     item.from = from;
+    this.#count(item, this.#limit);
+  }
+
+  /** Count one transmission of `item`, which moves to the list of its new count; false when that was its last (it left the queue). */
+  #count(item: Queued, limit: number): boolean {
     this.#unlink(item);
-    if (++item.transmits >= Math.min(this.#limit, item.cap)) {
-      this.#items.delete(id);
+    if (++item.transmits >= Math.min(limit, item.cap)) {
+      this.#items.delete(item.update.id);
       this.#unencoded(item);
-    } else {
-      this.#link(item);
+      return false;
     }
+    this.#link(item);
+    return true;
   }
 
   /** Member `from` sent this node the update queued about `id` (its news, applied): no message to `from` carries it (see {@link take}). */
