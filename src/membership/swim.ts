@@ -1318,7 +1318,14 @@ export class SwimCore {
     const limit = Math.max(1, this.config.retransmitMult * Math.ceil(Math.log10(n + 1)));
     // An answer to an asker whose request carried its recent deaths leaves out those it holds (counted).
     const holds = deaths === undefined || !lean ? null : filterHolds(deaths);
-    const skip = holds === null ? null : (id: string): boolean => holds(id) && ++this.#counters.deathsHeld > 0;
+    const skip =
+      holds === null
+        ? null
+        : (id: string): boolean => {
+            if (!holds(id)) return false;
+            this.#counters.deathsHeld++;
+            return true;
+          };
     return this.#queue.take(this.config.maxPiggybackBytes, limit, to, lean, skip);
   }
 
