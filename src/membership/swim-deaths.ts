@@ -59,10 +59,15 @@ export class RecentDeaths {
     if (this.#entries.length > MAX_REMEMBERED) this.#entries.shift();
   }
 
-  /** True when at least `count` (1 or more) of the deaths remembered were taken at or after `since`: one look, as they are kept oldest first. */
+  /**
+   * True when at least `count` (1 or more) of the deaths remembered were taken at or after `since`:
+   * one look, as they are kept oldest first. Fewer remembered is false before any look (every
+   * request of a quiet swarm asks: an index below zero there made the compiled code exit once
+   * deaths came).
+   */
   atLeast(count: number, since: number): boolean {
-    const e = this.#entries[this.#entries.length - count];
-    return e !== undefined && e.at >= since;
+    if (count < 1 || count > this.#entries.length) return false;
+    return this.#entries[this.#entries.length - count]!.at >= since;
   }
 
   /** The ids of the deaths taken at or after `since`, newest first. */

@@ -47,9 +47,6 @@ const MAX_SKIPS = 8;
 /** Deaths left out because the receiver holds them (see `take`) after which a take stops looking (a walk bounded in a queue of thousands). */
 const MAX_HELD_SKIPS = 512;
 
-/** The held list of a take without `holds` (never added to: one array less per message). */
-const NONE_HELD: readonly Queued[] = Object.freeze([]);
-
 /**
  * Membership updates waiting to be piggybacked: one per member (a newer update about a member
  * replaces the queued one), each sent at most `limit(n)` times, fewest-sent (then newest) first,
@@ -144,12 +141,17 @@ export class BroadcastQueue {
     const picked: Queued[] = [];
     let used = 0;
     let skips = 0;
-    const held = holds ? ([] as Queued[]) : (NONE_HELD as Queued[]);
-    for (let t = 0; t < this.#heads.length && skips < MAX_SKIPS && held.length < MAX_HELD_SKIPS; t++) {
-      for (let item = this.#heads[t] ?? null; item && skips < MAX_SKIPS && held.length < MAX_HELD_SKIPS; item = item.next) {
+    // Made at the first death left out, and counted apart: a take without `holds` (every take of a
+    // join) touches no such array. (A frozen empty one there and a fresh one in a kill's answers
+    // gave the compiled take two kinds of array, so the kill's first answers made it exit.)
+    let held: Queued[] | null = null;
+    let heldCount = 0;
+    for (let t = 0; t < this.#heads.length && skips < MAX_SKIPS && heldCount < MAX_HELD_SKIPS; t++) {
+      for (let item = this.#heads[t] ?? null; item && skips < MAX_SKIPS && heldCount < MAX_HELD_SKIPS; item = item.next) {
         if (to !== undefined && item.from === to) continue;
         if (holds && item.update.state === "dead" && holds(item.update.id)) {
-          held.push(item);
+          (held ??= []).push(item);
+          heldCount++;
           continue;
         }
         const bytes = lean ? item.leanBytes : item.bytes;
@@ -162,7 +164,7 @@ export class BroadcastQueue {
       }
     }
     // A death the receiver holds counts as sent (it has it: rumor mongering with feedback), not carried.
-    for (let i = held.length - 1; i >= 0; i--) this.#count(held[i]!, limit);
+    if (held !== null) for (let i = held.length - 1; i >= 0; i--) this.#count(held[i]!, limit);
     // Moved after the walk (so none is picked twice), newest ending first in its new list.
     for (let i = picked.length - 1; i >= 0; i--) {
       const item = picked[i]!;

@@ -192,6 +192,8 @@ describe("swim lean deaths - the filter of recent deaths", () => {
     expect(recent.atLeast(16, 4.5)).toBe(false);
     expect(recent.atLeast(1, 19)).toBe(true);
     expect(recent.atLeast(1, 19.5)).toBe(false);
+    // Not a count of deaths: false, not a look past the remembered ones.
+    expect(recent.atLeast(0, 0)).toBe(false);
   });
 });
 
