@@ -35,14 +35,17 @@
  * `--warm-baseline` has each worker run and stop a small swarm of its own before it makes its
  * nodes, so that their baseline holds the code compiled while joining, which the heap per known
  * peer counts otherwise (the title says which; the warm-up also makes the joins run warmed code:
- * not the scenario's join and convergence numbers).
+ * not the scenario's join and convergence numbers); `--warm-deaths K` (implies `--warm-baseline`)
+ * makes that small swarm six nodes and K more, and stops the K without leaving once it has
+ * converged, so that the code a kill runs is compiled before the measured swarm's join too (a
+ * diagnostic of what the kill's first failure costs the compilers: not the scenario's kill figure).
  *
  * Profiles (JSC's sampling profiler, `lib/membership-kill-profile.ts`; each worker writes its own
  * file): `BENCH_KILL_PROF=<dir>` over the kill (`kill-<worker>.txt`), `BENCH_STEADY_PROF=<dir>`
  * over the steady window (`steady-<worker>.txt`), `BENCH_JOIN_PROF=<dir>` over each worker's joins
  * (`join-<worker>.txt`); `BENCH_PROF_RAW=1` adds every trace (`<file>.json`).
  *
- * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--join-rate 25] [--layout 375,374,250]`
+ * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--warm-deaths 18] [--join-rate 25] [--layout 375,374,250]`
  *
  * @module
  */
@@ -193,6 +196,16 @@ export async function runMembershipBench(): Promise<{ results: MembershipResult[
   return { results, summary };
 }
 
+/** `--warm-deaths K` (0 without the flag); anything but a whole number from 1 to 200 is a mistake: one line saying so, and the run stops. */
+function parseWarmDeaths(): number {
+  const spec = flag("warm-deaths");
+  if (spec === undefined) return 0;
+  const k = Number(spec);
+  if (Number.isInteger(k) && k >= 1 && k <= 200) return k;
+  console.error(`--warm-deaths ${spec}: give the number of warm-up nodes to stop, a whole number from 1 to 200 (as 18: at 16 deaths within 10 s a node counts a mass failure)`);
+  process.exit(2);
+}
+
 /**
  * `--layout A,B,C[@N]`: the workers' node counts for the swarm of N nodes (by default the one of
  * the counts' sum plus the seed); null without the flag. A layout that fits none of the run's
@@ -221,20 +234,22 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
   // Quick: a faster heartbeat so that the kill is seen sooner (a smoke run, not the scenario's numbers).
   // `--peer-timeout S`: another peer timeout (a separate row, not the scenario's default of 4 s).
   const [interval, timeout] = QUICK ? [0.5, 2] : [1, Number(flag("peer-timeout") ?? 4)];
-  const warm = process.argv.includes("--warm-baseline");
+  // `--warm-deaths K`: the warm-up (implied) loses K nodes, so that the kill runs compiled code (a diagnostic).
+  const warmDeaths = parseWarmDeaths();
+  const warm = process.argv.includes("--warm-baseline") || warmDeaths > 0;
   // `--join-rate R`: the nodes join at R a second over the swarm (interleaved over the processes)
   // rather than all at once.
   const joinRate = Number(flag("join-rate") ?? 0);
   const scenarios = swarmScenarios();
   const layout = parseLayout(scenarios.map(([, n]) => n));
   for (const [mode, n, processes] of scenarios) {
-    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm, joinRate, layout?.size === n ? layout.counts : undefined);
+    const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm, joinRate, layout?.size === n ? layout.counts : undefined, warmDeaths);
     results.push(r);
     console.error(`swarm ${mode} ${n}: ${JSON.stringify(r)}`); // progress: the table comes at the end
   }
   const f = (x: number | null, digits = 2) => (x === null ? "-" : round(x, digits));
   printTable(
-    `membership swarm: N nodes over several processes (loopback, heartbeat ${interval} s, peer timeout ${timeout} s, steady ${steadySeconds} s${warm ? ", warmed baseline" : ""}${joinRate > 0 ? `, joining ${joinRate}/s` : ", all joining at once"})`,
+    `membership swarm: N nodes over several processes (loopback, heartbeat ${interval} s, peer timeout ${timeout} s, steady ${steadySeconds} s${warm ? ", warmed baseline" : ""}${warmDeaths > 0 ? ` with ${warmDeaths} deaths` : ""}${joinRate > 0 ? `, joining ${joinRate}/s` : ", all joining at once"})`,
     ["mode", "nodes", "processes", "all know all s", "from last start s", "calls/node/s", "false offline", "heap B/known peer", "without connections", "conns/process", "killed", "offline everywhere s"],
     results.map((r) => [
       r.mode,

@@ -77,6 +77,10 @@ export interface SwarmResult {
    * 2.7 MB), hundreds of bytes per peer at 200 nodes and tens at 1,000.
    */
   warmBaseline: boolean;
+  /** Nodes that died in that warm-up (`--warm-deaths K`), so that the kill ran code compiled already: a diagnostic, not the scenario's kill figure; 0 without. */
+  warmDeaths: number;
+  /** Of those, the deaths that every kept warm-up node of every worker saw (the fewest; K when all did). */
+  warmDeathsSeen: number;
   /**
    * The same without the open connections (about 1 KB an end, `CONNECTION_END_BYTES`): what the
    * peers themselves cost (records, membership state).
@@ -356,7 +360,7 @@ export function joinSlots(sizes: readonly number[]): number[][] {
 }
 
 /** Measure one swarm: `n` nodes (the seed here, the rest over `processes` workers). */
-export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false, joinRate = 0, layout?: readonly number[]): Promise<SwarmResult> {
+export async function measureSwarm(mode: SwarmMode, n: number, processes: number, steadySeconds: number, heartbeatInterval = 1, peerTimeout = 4, warm = false, joinRate = 0, layout?: readonly number[], warmDeaths = 0): Promise<SwarmResult> {
   // Each worker's node count: `layout` (the last one's are killed), else n - 1 spread evenly over `processes`.
   const counts = layout ? [...layout] : Array.from({ length: processes }, (_, i) => Math.floor((n - 1) / processes) + (i < (n - 1) % processes ? 1 : 0));
   const options: Partial<NodeOptions> = { swarm: "bench", heartbeatInterval, peerTimeout, membership: mode };
@@ -371,7 +375,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
   try {
     const slots = joinSlots(counts);
     const started = await Promise.all(
-      workers.map((w, i) => w.ask({ type: "start", count: counts[i]!, seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}`, warm, swarm: n }, "started")),
+      workers.map((w, i) => w.ask({ type: "start", count: counts[i]!, seeds: [`127.0.0.1:${seed.port}`], options, name: `p${i}`, warm, warmDeaths, swarm: n }, "started")),
     );
     const joinStart = Date.now();
     const seedCpu0 = process.cpuUsage();
@@ -492,6 +496,8 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       falseOffline,
       heapPerKnownPeer: perPeer.reduce((a, b) => a + b, 0) / perPeer.length,
       warmBaseline: warm,
+      warmDeaths: warm ? warmDeaths : 0,
+      warmDeathsSeen: Math.min(...started.map((s) => s.warmDeathsSeen ?? 0)),
       heapPerKnownPeerWithoutConnections: perPeerBare.reduce((a, b) => a + b, 0) / perPeerBare.length,
       connectionsPerProcess: converged.reduce((sum, s) => sum + s.connections, 0) / converged.length,
       killed: victimIds.length,

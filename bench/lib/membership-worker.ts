@@ -3,14 +3,17 @@
  * the swarm's nodes on loopback and answers its parent's commands over Bun's IPC channel.
  *
  * Commands (`{ type, ... }` in, one answer each):
- * - `start { count, seeds, options, warm?, swarm? }`: make `count` nodes (sharing one pool, so that the process
+ * - `start { count, seeds, options, warm?, warmDeaths?, swarm? }`: make `count` nodes (sharing one pool, so that the process
  *   keeps one connection per peer, as N machines would each keep theirs; the seeds are kept for
  *   `join`, not given to the nodes, which would join them in the background), start them, and answer
- *   `started { ids, ports, heap, cpu }` (heap after a full GC, bytes: the baseline for memory per peer;
+ *   `started { ids, ports, heap, cpu, warmDeathsSeen? }` (heap after a full GC, bytes: the baseline for memory per peer;
  *   CPU seconds used so far). With `warm` (`--warm-baseline`), the process first runs a small swarm
  *   of its own ({@link warmUp}) and stops it, so that the baseline holds the code the nodes compile
  *   as they join and gossip (bytecode and compiled code are heap too: about 2.7 MB in a worker of
- *   50 nodes at 200, 270 bytes per known peer there, none of it per peer). `swarm`: the swarm's
+ *   50 nodes at 200, 270 bytes per known peer there, none of it per peer). With `warmDeaths` as
+ *   well (`--warm-deaths K`), that small swarm is six nodes and K more, which stop without leaving
+ *   once it has converged, so that the code that handles deaths is compiled too (`warmDeathsSeen`: the
+ *   deaths every kept warm-up node saw, as the fewest peers any of them dropped). `swarm`: the swarm's
  *   size, for `status`'s `completeAt`.
  * - `join`: join every node through the seeds at once (or paced: `rate` joins a second over the
  *   swarm, each node at its place in the swarm's joins, `slots`); answers `joined { at }` (wall clock ms)
@@ -77,7 +80,7 @@ import { threadCpu, threadCpuSince } from "./thread-cpu.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
-  | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean; swarm?: number }
+  | { type: "start"; count: number; seeds: string[]; options: Partial<NodeOptions>; name: string; warm?: boolean; warmDeaths?: number; swarm?: number }
   | { type: "join"; rate?: number; slots?: number[] }
   | { type: "status"; heap?: boolean; steady?: "start" | "stop" }
   | { type: "arm"; ids: string[] }
@@ -99,7 +102,7 @@ export interface JoinStage {
 
 /** What a worker answers. */
 export type WorkerAnswer =
-  | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number }
+  | { type: "started"; ids: string[]; ports: number[]; heap: number; cpu: number; warmDeathsSeen?: number }
   | { type: "joined"; at: number; cpu: number; took: number[]; lastStart: number; stages: JoinStage[] }
   | { type: "status"; minKnown: number; maxKnown: number; calls: number; offline: number; heap: number; connections: number; swim: SwimTotals; cpu: number; nodes: number; completeAt: number | null }
   | { type: "gone"; at: number; lagMax: number; cpu: number; stuckPairs?: number }
@@ -292,9 +295,17 @@ function cpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
-/** Nodes of the warm-up swarm, and the seconds it runs once they all know each other. */
+/** Nodes of the warm-up swarm, and the heartbeat intervals it runs once they all know each other. */
 const WARM_NODES = 4;
+/**
+ * Nodes of the warm-up swarm that stay when some die in it (`--warm-deaths`). With four, the
+ * kill's compilers took about as much CPU as without the deaths (three runs, s46); with six, two
+ * fifths less.
+ */
+const WARM_KEPT_WITH_DEATHS = 6;
 const WARM_ROUNDS = 3;
+/** Seconds the warm-up waits at most for its nodes to hold the dead ones offline. */
+const WARM_DEATH_SECONDS = 15;
 
 /**
  * Run a swarm of {@link WARM_NODES} nodes of this process's own (another swarm name, its own
@@ -304,23 +315,42 @@ const WARM_ROUNDS = 3;
  * their objects; what is left of the warm-up nodes in process-wide caches (their keys and claims:
  * 4 peers' worth) stays in the baseline. Run before the measured nodes are made: a started node
  * begins to join its seeds in the background, and would join during the warm-up.
+ *
+ * With `deaths` (`--warm-deaths`), the small swarm is {@link WARM_KEPT_WITH_DEATHS} nodes and
+ * `deaths` more, which stop without leaving once it has converged and run its rounds (their ports
+ * then refuse, as a killed process's do): the others declare them dead, spread the deaths and drop them, so that the code
+ * a kill runs (refused sends and probes, verdicts, lean deaths, recent-death filters, dropped
+ * peers) is compiled before the measured swarm's join, as the join's is. A diagnostic of what the
+ * kill's first failure costs the optimizing compilers (docs/performance-log.md, s46); not the
+ * scenario's kill figure.
  */
-async function warmUp(options: Partial<NodeOptions>, name: string): Promise<void> {
+async function warmUp(options: Partial<NodeOptions>, name: string, deaths = 0): Promise<number> {
   const warmPool = new Pool({ maxConnections: 0 });
   const common = { ...options, bind: "127.0.0.1", swarm: `${options.swarm ?? "bench"}-warm`, pool: warmPool };
   const first = new Node({ ...common, name: `${name}-warm-0` });
   await first.start();
   const warm = [first];
   try {
-    for (let i = 1; i < WARM_NODES; i++) {
+    const keep = deaths > 0 ? WARM_KEPT_WITH_DEATHS : WARM_NODES;
+    for (let i = 1; i < keep + deaths; i++) {
       const node = new Node({ ...common, name: `${name}-warm-${i}`, seeds: [`127.0.0.1:${first.port}`] });
       warm.push(node);
       await node.start();
     }
     await Promise.all(warm.map((n) => n.join({ wait: 0 })));
     // Bounded: a warm-up that does not converge in 10 s still warms what it ran.
-    for (let i = 0; i < 100 && !warm.every((n) => n.membership.table.size === WARM_NODES - 1); i++) await Bun.sleep(100);
+    for (let i = 0; i < 100 && !warm.every((n) => n.membership.table.size === warm.length - 1); i++) await Bun.sleep(100);
     await Bun.sleep(WARM_ROUNDS * (options.heartbeatInterval ?? 1) * 1000);
+    if (deaths > 0) {
+      const kept = warm.slice(0, keep);
+      await Promise.all(warm.slice(keep).map((n) => n.stop({ leave: false })));
+      // Bounded: a warm-up whose deaths are not all seen in time still warmed what it ran.
+      for (let i = 0; i < WARM_DEATH_SECONDS * 10 && !kept.every((n) => n.membership.table.size === keep - 1); i++) await Bun.sleep(100);
+      await Bun.sleep(WARM_ROUNDS * (options.heartbeatInterval ?? 1) * 1000);
+      // The deaths every kept node saw: the fewest peers one of them dropped.
+      return Math.min(...kept.map((n) => warm.length - 1 - n.membership.table.size));
+    }
+    return 0;
   } finally {
     await Promise.all(warm.map((n) => n.stop({ leave: false })));
     warmPool.closeAll();
@@ -345,7 +375,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       // second (about 7,000 in TIME_WAIT at 1,000 nodes), which no node of a real swarm does.
       workerName = command.name;
       seeds = command.seeds;
-      if (command.warm) await warmUp(command.options, command.name);
+      const warmDeathsSeen = command.warm ? await warmUp(command.options, command.name, command.warmDeaths ?? 0) : 0;
       pool = new Pool({ maxConnections: 0, transport: process.env.BENCH_CENSUS === "1" ? countingTransport : undefined });
       swarmOthers = (command.swarm ?? 0) - 1;
       for (let i = 0; i < command.count; i++) {
@@ -362,7 +392,7 @@ async function handle(command: WorkerCommand): Promise<void> {
       const started = heap();
       writeSnapshot(workerName, "started");
       heapSampler(workerName, () => ({ peers: nodes.reduce((sum, n) => sum + n.membership.table.size, 0), connections: connectionCount() }));
-      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: started, cpu: cpuSeconds() });
+      answer({ type: "started", ids: nodes.map((n) => n.id), ports: nodes.map((n) => n.port), heap: started, cpu: cpuSeconds(), warmDeathsSeen });
       return;
     }
     case "join": {

@@ -44,15 +44,18 @@ test("membership - bench quick run writes membership.json with convergence and h
   expect(result.summary.length).toBe(7);
 }, 120_000);
 
-test("membership - bench quick swarm with --warm-baseline: the workers warm up first, and the table says so", async () => {
-  const { code, out } = await bench.run(["bench/membership.ts", "--swarm-only", "--warm-baseline"], 100_000);
+test("membership - bench quick swarm with --warm-baseline and --warm-deaths: the workers warm up first, their warm-up nodes see the deaths, and the table says so", async () => {
+  const { code, out } = await bench.run(["bench/membership.ts", "--swarm-only", "--warm-baseline", "--warm-deaths", "3"], 100_000);
   expect(code, out).toBe(0);
-  expect(out).toContain("warmed baseline");
+  expect(out).toContain("warmed baseline with 3 deaths");
   const result = JSON.parse(readFileSync(join(outDir, "membership.json"), "utf8"));
   expect(result.scenarios).toEqual([]);
   expect(result.swarm).toHaveLength(1);
   const [s] = result.swarm;
   expect(s.warmBaseline).toBe(true);
+  expect(s.warmDeaths).toBe(3);
+  // Every kept warm-up node of both workers dropped the three stopped ones.
+  expect(s.warmDeathsSeen).toBe(3);
   expect(s.allKnowAll).toBeGreaterThanOrEqual(0);
   expect(typeof s.heapPerKnownPeer).toBe("number");
   expect(s.killed).toBe(14);
@@ -80,4 +83,11 @@ test("membership - bench quick swarm with --layout: the workers hold the counts 
   expect(wrong.code).toBe(2);
   expect(wrong.out.trim().split("\n").filter((line) => line.includes("--layout"))).toEqual(["--layout 20,10: it is for a swarm of 31 nodes, and this run's are 30 (--sizes)"]);
   expect(wrong.out).not.toContain("    at ");
-}, 150_000);
+
+  const badDeaths = await bench.run(["bench/membership.ts", "--swarm-only", "--warm-deaths", "many"], 30_000);
+  expect(badDeaths.code).toBe(2);
+  expect(badDeaths.out.trim().split("\n").filter((line) => line.includes("--warm-deaths"))).toEqual([
+    "--warm-deaths many: give the number of warm-up nodes to stop, a whole number from 1 to 200 (as 18: at 16 deaths within 10 s a node counts a mass failure)",
+  ]);
+  expect(badDeaths.out).not.toContain("    at ");
+}, 180_000);
