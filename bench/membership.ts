@@ -283,6 +283,9 @@ export async function runSwarmBench(steadySeconds: number): Promise<{ results: S
 if (import.meta.main) {
   const steady = Number(flag("steady") ?? (QUICK ? 2 : 60));
   watchdog(QUICK ? 120 : 900 + 4 * steady);
+  // A mistaken flag is told before anything runs, not after the one-process scenarios.
+  parseWarmDeaths();
+  parseLayout(swarmScenarios().map(([, n]) => n));
   // The machine's speed first, before any swarm loads it (recorded in the results' environment).
   console.log(machineLine(await measureRawEcho()));
   const one = process.argv.includes("--swarm-only") ? { results: [], summary: [] } : await runMembershipBench();
