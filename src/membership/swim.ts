@@ -55,7 +55,7 @@ import { Corrections, isGone, MemberList, type RelayCaps, type SwimCounters, typ
 import { filterHolds, holdsDeaths, MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
-import { estimateBytes } from "./swim-read.ts";
+import { estimateBytes, leanDeathBytes } from "./swim-read.ts";
 import { SUM_DOUBTS, SUM_GAP, SUM_WAIT, SumExchanges } from "./swim-sum.ts";
 import {
   DEFAULT_SWIM_CONFIG,
@@ -222,7 +222,7 @@ export class SwimCore {
     const encoded = { bytes: ENCODED_MESSAGES * this.config.maxPiggybackBytes, release: forgetPacked };
     const measure = ports.measure ?? ((u: MemberUpdate) => estimateBytes(u));
     // A death's size as a lean one (`[id, incarnation]`) for a message to a peer that reads them.
-    const measureLean = (u: MemberUpdate): number => (u.state === "dead" ? estimateBytes([u.id, u.incarnation]) : measure(u));
+    const measureLean = (u: MemberUpdate): number => (u.state === "dead" ? leanDeathBytes(u.id) : measure(u));
     this.#queue = new BroadcastQueue(measure, undefined, encoded, measureLean);
     this.#queue.onQueued = () => this.#wakeGossip();
     this.#awareness = new Awareness(this.config.awarenessMax);

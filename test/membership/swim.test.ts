@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Suspicion, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { SwimCore } from "../../src/membership/swim.ts";
-import { estimateBytes } from "../../src/membership/swim-read.ts";
+import { estimateBytes, leanDeathBytes } from "../../src/membership/swim-read.ts";
 import type { MemberUpdate, SwimClaim } from "../../src/membership/swim-types.ts";
 import { forgetPacked, packUpdate } from "../../src/membership/swim-wire.ts";
 import { joinedPair, SimNetwork, type SimNode } from "./swim-sim.ts";
@@ -242,6 +242,8 @@ describe("swim core - parts", () => {
     // An array's holes count nothing; inherited keys nothing.
     expect(estimateBytes([1, , "ab"])).toBe(3 + 9 + 5);
     expect(estimateBytes(Object.create({ inherited: 1 }))).toBe(3);
+    // A lean death's size without its array: the same estimate as of `[id, incarnation]`.
+    for (const [id, incarnation] of [["", 0], ["node-1", 7], ["x".repeat(64), 2 ** 40]] as const) expect(leanDeathBytes(id)).toBe(estimateBytes([id, incarnation]));
   });
 
   test("a stopped core holds no timers", async () => {
