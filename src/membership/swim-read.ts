@@ -61,8 +61,8 @@ export function readUpdate(raw: unknown, readMeta?: (meta: unknown) => unknown):
 
 /**
  * {@link estimateBytes} of a lean death, `[id, incarnation]`, without the array: each death a node
- * queues is measured so, and the array (and the walk's first arrays in a kill, in a function that
- * had met only maps) cost an allocation per death and a recompile of the queue's code.
+ * queues is measured so, and the array cost an allocation per death (and brought arrays, in a
+ * kill, to a walk that had met only maps).
  */
 export function leanDeathBytes(id: string): number {
   return 3 + (id.length + 3) + 9;
