@@ -318,9 +318,10 @@ const WARM_DEATH_SECONDS = 15;
  *
  * With `deaths` (`--warm-deaths`), the small swarm is {@link WARM_KEPT_WITH_DEATHS} nodes and
  * `deaths` more, which stop without leaving once it has converged and run its rounds (their ports
- * then refuse, as a killed process's do): the others declare them dead, spread the deaths and drop them, so that the code
- * a kill runs (refused sends and probes, verdicts, lean deaths, recent-death filters, dropped
- * peers) is compiled before the measured swarm's join, as the join's is. A diagnostic of what the
+ * then refuse, as a killed process's do). The others declare them dead, spread the deaths and drop
+ * them, so that the code a kill runs (refused sends and probes, verdicts, lean deaths,
+ * recent-death filters, dropped peers) is compiled before the measured swarm's join, as the
+ * join's is (and the caches keep that many more peers' worth). A diagnostic of what the
  * kill's first failure costs the optimizing compilers (docs/performance-log.md, s46); not the
  * scenario's kill figure.
  */
