@@ -228,21 +228,31 @@ function parseLayout(sizes: readonly number[]): { size: number; counts: number[]
   return { size, counts };
 }
 
+/** The flags that shape the swarm scenarios' processes, read (and a mistaken one told) before anything runs. */
+interface SwarmFlags {
+  /** `--warm-deaths K` (0 without it). */
+  warmDeaths: number;
+  /** `--layout`, or null. */
+  layout: { size: number; counts: number[] } | null;
+}
+
+/** {@link SwarmFlags} from the command line; a mistaken one is one line, and the run stops. */
+function swarmFlags(): SwarmFlags {
+  return { warmDeaths: parseWarmDeaths(), layout: parseLayout(swarmScenarios().map(([, n]) => n)) };
+}
+
 /** Run the swarm scenarios (processes on loopback): print their table; returns the results and summary rows. */
-export async function runSwarmBench(steadySeconds: number): Promise<{ results: SwarmResult[]; summary: SummaryRow[] }> {
+export async function runSwarmBench(steadySeconds: number, { warmDeaths, layout }: SwarmFlags): Promise<{ results: SwarmResult[]; summary: SummaryRow[] }> {
   const results: SwarmResult[] = [];
   // Quick: a faster heartbeat so that the kill is seen sooner (a smoke run, not the scenario's numbers).
   // `--peer-timeout S`: another peer timeout (a separate row, not the scenario's default of 4 s).
   const [interval, timeout] = QUICK ? [0.5, 2] : [1, Number(flag("peer-timeout") ?? 4)];
   // `--warm-deaths K`: the warm-up (implied) loses K nodes, so that the kill runs compiled code (a diagnostic).
-  const warmDeaths = parseWarmDeaths();
   const warm = process.argv.includes("--warm-baseline") || warmDeaths > 0;
   // `--join-rate R`: the nodes join at R a second over the swarm (interleaved over the processes)
   // rather than all at once.
   const joinRate = Number(flag("join-rate") ?? 0);
-  const scenarios = swarmScenarios();
-  const layout = parseLayout(scenarios.map(([, n]) => n));
-  for (const [mode, n, processes] of scenarios) {
+  for (const [mode, n, processes] of swarmScenarios()) {
     const r = await measureSwarm(mode, n, processes, steadySeconds, interval, timeout, warm, joinRate, layout?.size === n ? layout.counts : undefined, warmDeaths);
     results.push(r);
     console.error(`swarm ${mode} ${n}: ${JSON.stringify(r)}`); // progress: the table comes at the end
@@ -284,12 +294,11 @@ if (import.meta.main) {
   const steady = Number(flag("steady") ?? (QUICK ? 2 : 60));
   watchdog(QUICK ? 120 : 900 + 4 * steady);
   // A mistaken flag is told before anything runs, not after the one-process scenarios.
-  parseWarmDeaths();
-  parseLayout(swarmScenarios().map(([, n]) => n));
+  const flags = swarmFlags();
   // The machine's speed first, before any swarm loads it (recorded in the results' environment).
   console.log(machineLine(await measureRawEcho()));
   const one = process.argv.includes("--swarm-only") ? { results: [], summary: [] } : await runMembershipBench();
-  const swarm = await runSwarmBench(steady);
+  const swarm = await runSwarmBench(steady, flags);
   writeResults(
     "membership",
     {
