@@ -13,7 +13,7 @@
  *   50 nodes at 200, 270 bytes per known peer there, none of it per peer). With `warmDeaths` as
  *   well (`--warm-deaths K`), that small swarm is six nodes and K more, which stop without leaving
  *   once it has converged, so that the code that handles deaths is compiled too (`warmDeathsSeen`: the
- *   deaths every kept warm-up node saw, as the fewest peers any of them dropped). `swarm`: the swarm's
+ *   deaths every kept warm-up node saw, as the fewest stopped nodes any of them dropped). `swarm`: the swarm's
  *   size, for `status`'s `completeAt`.
  * - `join`: join every node through the seeds at once (or paced: `rate` joins a second over the
  *   swarm, each node at its place in the swarm's joins, `slots`); answers `joined { at }` (wall clock ms)
@@ -295,7 +295,7 @@ function cpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
-/** Nodes of the warm-up swarm, and the heartbeat intervals it runs once they all know each other. */
+/** Nodes of the warm-up swarm. */
 const WARM_NODES = 4;
 /**
  * Nodes of the warm-up swarm that stay when some die in it (`--warm-deaths`). With four, the
@@ -303,6 +303,7 @@ const WARM_NODES = 4;
  * fifths less.
  */
 const WARM_KEPT_WITH_DEATHS = 6;
+/** Heartbeat intervals the warm-up swarm runs once its nodes all know each other (and again once they dropped the dead ones). */
 const WARM_ROUNDS = 3;
 /** Seconds the warm-up waits at most for its nodes to hold the dead ones offline. */
 const WARM_DEATH_SECONDS = 15;
@@ -344,12 +345,15 @@ async function warmUp(options: Partial<NodeOptions>, name: string, deaths = 0): 
     await Bun.sleep(WARM_ROUNDS * (options.heartbeatInterval ?? 1) * 1000);
     if (deaths > 0) {
       const kept = warm.slice(0, keep);
-      await Promise.all(warm.slice(keep).map((n) => n.stop({ leave: false })));
+      const dead = warm.slice(keep);
+      await Promise.all(dead.map((n) => n.stop({ leave: false })));
+      // The stopped nodes a kept node dropped (by id: a kept peer it dropped too is no death seen).
+      const seen = (n: Node) => dead.filter((d) => !n.membership.table.has(d.id)).length;
       // Bounded: a warm-up whose deaths are not all seen in time still warmed what it ran.
-      for (let i = 0; i < WARM_DEATH_SECONDS * 10 && !kept.every((n) => n.membership.table.size === keep - 1); i++) await Bun.sleep(100);
+      for (let i = 0; i < WARM_DEATH_SECONDS * 10 && !kept.every((n) => seen(n) === deaths); i++) await Bun.sleep(100);
       await Bun.sleep(WARM_ROUNDS * (options.heartbeatInterval ?? 1) * 1000);
-      // The deaths every kept node saw: the fewest peers one of them dropped.
-      return Math.min(...kept.map((n) => warm.length - 1 - n.membership.table.size));
+      // The deaths every kept node saw: the fewest stopped nodes one of them dropped.
+      return Math.min(...kept.map(seen));
     }
     return 0;
   } finally {
