@@ -33,7 +33,9 @@
  *
  * Across processes (`lib/broadcast-swarm.ts`): the batched broadcast with replies again, the origin
  * and N peers spread over `--processes` (default 4) worker processes, at 50 and 200 peers signed
- * (the default) and at 200 unsigned; the same times, reply-carrying calls per peer, and the CPU the
+ * (the default) and at 200 unsigned, with the reply tree (the default, docs/conversations.md#the-reply-tree)
+ * and without it (`mp200ur`: the replies spread by the push-pull rounds alone, the baseline in the
+ * same run); the same times, reply-carrying calls per peer, and the CPU the
  * processes spent per round (over the nodes: one node's share). In one process every node's work
  * runs on one thread, one after the other; across processes it runs on both cores, as far as two
  * cores go. Neither is a deployment of one node per machine (see docs/performance.md).
@@ -41,7 +43,7 @@
  * Prints tables and writes `bench/results/broadcast.json`. `--quick` (or `BENCH_QUICK=1`): N = 10
  * and 50, one round each, and 10 peers across processes.
  *
- * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u] [--processes 4] [--batch-interval 0.01] [--mp-rounds 3] [--mp-warmup 0]`
+ * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u,mp200ur] [--processes 4] [--batch-interval 0.01] [--mp-rounds 3] [--mp-warmup 0]`
  *
  * `BENCH_MARKS=1`: each one-process round's broadcast with replies prints when it began and when
  * every node had every reply (`mark question start|end date <ms since the epoch>`, on stderr), so
@@ -310,16 +312,29 @@ function plan(): Array<[number, number, GossipMode]> {
 }
 
 /**
- * The multi-process scenarios (batched, every peer replying): [peers, rounds, signed]. Named
- * `mpN` (signed, the default) and `mpNu` (nodes that sign nothing) for `--only`.
+ * The multi-process scenarios (batched, every peer replying): [peers, rounds, signed, reply tree].
+ * Named `mpN` (signed, the default) and `mpNu` (nodes that sign nothing) for `--only`, and `mpNur`
+ * for unsigned nodes with the reply tree off (`conversationReplyTree: false`: the replies spread by
+ * the push-pull rounds alone), the baseline of `mpNu` in the same run.
  */
-function multiProcessPlan(): Array<[number, number, boolean]> {
-  if (QUICK) return [[10, 1, true]];
+function multiProcessPlan(): Array<[number, number, boolean, boolean]> {
+  if (QUICK) return [[10, 1, true, true]];
   return [
-    [50, 5, true],
-    [200, MP_ROUNDS, true],
-    [200, MP_ROUNDS, false],
+    [50, 5, true, true],
+    [200, MP_ROUNDS, true, true],
+    [200, MP_ROUNDS, false, true],
+    [200, MP_ROUNDS, false, false],
   ];
+}
+
+/** The name `--only` knows a multi-process scenario by (see {@link multiProcessPlan}). */
+function multiProcessName(n: number, signed: boolean, tree: boolean): string {
+  return `mp${n}${signed ? "" : "u"}${tree ? "" : "r"}`;
+}
+
+/** A multi-process result's label in the summary metrics. */
+function multiLabel(r: MultiProcessResult): string {
+  return `N=${r.peers} over ${r.processes} processes${r.signed ? "" : ", unsigned"}${r.replyTree ? "" : ", reply tree off"}`;
 }
 
 /**
@@ -362,10 +377,12 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
     results.push(result);
   }
   const multi: MultiProcessResult[] = [];
-  for (const [n, rounds, signed] of multiProcessPlan()) {
-    if (only && !only.includes(`mp${n}${signed ? "" : "u"}`)) continue;
-    multi.push(await measureMultiProcess(n, PROCESSES, rounds, signed, BATCH_INTERVAL === undefined ? {} : { conversationBatchInterval: BATCH_INTERVAL }, MP_WARMUP));
-    console.error(`  N=${n} over ${PROCESSES} processes${signed ? "" : ", unsigned"}: done`);
+  for (const [n, rounds, signed, tree] of multiProcessPlan()) {
+    if (only && !only.includes(multiProcessName(n, signed, tree))) continue;
+    const options = { ...(BATCH_INTERVAL === undefined ? {} : { conversationBatchInterval: BATCH_INTERVAL }), ...(tree ? {} : { conversationReplyTree: false }) };
+    const result = await measureMultiProcess(n, PROCESSES, rounds, signed, options, MP_WARMUP);
+    multi.push(result);
+    console.error(`  ${multiLabel(result)}: done`);
   }
   printTable(
     "broadcast fan-out: origin + N peers, one process, loopback, full mesh (medians, ms; calls per round)",
@@ -388,10 +405,11 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
   if (multi.length > 0) {
     printTable(
       `broadcast, batched, every peer replies: origin + N peers over ${PROCESSES} processes, loopback (medians, ms; CPU of all processes per round)`,
-      ["peers", "signed", "warm-up: replies everywhere", "delivered", "broadcast()", "replies@origin", "replies everywhere", "rounds", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node", "kernel share", "items in/node", "copies/node", "batch calls/node", "KB in/node"],
+      ["peers", "signed", "reply tree", "warm-up: replies everywhere", "delivered", "broadcast()", "replies@origin", "replies everywhere", "rounds", "incomplete", "reply calls per peer", "max per peer", "CPU ms/round", "CPU ms/node", "kernel share", "items in/node", "copies/node", "batch calls/node", "KB in/node"],
       multi.map((r) => [
         String(r.peers),
         r.signed ? "yes" : "no",
+        r.replyTree ? "yes" : "no",
         r.warmupRoundsMs.join(", ") || "-",
         r.deliveredMs,
         r.broadcastMs,
@@ -415,9 +433,9 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
     );
   }
   const multiSummary = multi.flatMap((r) => [
-    { metric: `N=${r.peers} over ${r.processes} processes${r.signed ? "" : ", unsigned"}: all replies everywhere`, value: r.repliesEverywhereMs, unit: "ms" },
-    { metric: `N=${r.peers} over ${r.processes} processes${r.signed ? "" : ", unsigned"}: reply-carrying calls per peer`, value: r.replyCallsPerPeer, unit: "calls" },
-    { metric: `N=${r.peers} over ${r.processes} processes${r.signed ? "" : ", unsigned"}: CPU per node per round`, value: r.cpuMsPerNode, unit: "ms" },
+    { metric: `${multiLabel(r)}: all replies everywhere`, value: r.repliesEverywhereMs, unit: "ms" },
+    { metric: `${multiLabel(r)}: reply-carrying calls per peer`, value: r.replyCallsPerPeer, unit: "calls" },
+    { metric: `${multiLabel(r)}: CPU per node per round`, value: r.cpuMsPerNode, unit: "ms" },
   ]);
   const summary = results
     .filter((r) => r.peers === Math.max(...results.map((x) => x.peers)))

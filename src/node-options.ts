@@ -160,6 +160,12 @@ export interface NodeOptions {
   /** Bun peers called per dissemination round (default 1). */
   conversationBatchFanout?: number;
   /**
+   * Send the replies to this node's broadcasts on down a reply tree, and let the origin of a Bun
+   * peer's broadcast do so with this node's reply (default true; hello feature `reply_tree`); see
+   * docs/conversations.md#the-reply-tree. `false`: replies spread by the batched rounds alone.
+   */
+  conversationReplyTree?: boolean;
+  /**
    * Connection pool for the calls the node makes itself (joins, heartbeats, gossip, broadcasts).
    * Default: a pool of its own, closed by {@link Node.stop}, whose connection cap follows the
    * membership mode (`maxPeers` and some room in mesh mode, where every peer is called each

@@ -68,7 +68,7 @@ import type { ConversationKindEvent, NodeEventMap, NodeEvents, NodeOptions } fro
 
 export type { ConversationKindEvent, NodeEventMap, NodeEventName, NodeEvents, NodeOptions } from "./node-options.ts";
 import { nowSeconds } from "./util/time.ts";
-import { BATCH_FEATURE, HAVE_WINDOW_FEATURE, ITEM_BYTES_FEATURE, REPLY_REF_FEATURE, SWIM_DIGEST_FEATURE, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
+import { BATCH_FEATURE, HAVE_WINDOW_FEATURE, ITEM_BYTES_FEATURE, REPLY_REF_FEATURE, REPLY_TREE_FEATURE, SWIM_DIGEST_FEATURE, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE, SYNC_PAGES_FEATURE } from "./wire/protocol.ts";
 import { METRICS_ENDPOINT, TrafficCounters, readMetrics, type NodeMetrics } from "./node-metrics.ts";
 
 const log = createLogger("node");
@@ -212,8 +212,10 @@ export class Node {
       capabilityList: () => this.capabilityList(),
       // Gossip membership is offered to Bun peers in the hello answer (docs/membership.md).
       // Packed SWIM updates and lean deaths (swim-wire.ts) are offered beside it: every gossip node reads them.
-      // Record MACs (`mac`, the key's binding as `mac_key`) are offered by a node that makes them.
+      // Record MACs (`mac`, the key's binding as `mac_key`) are offered by a node that makes them;
+      // the reply tree by a node that batches with it on (docs/conversations.md#the-reply-tree).
       helloFeatures: () => ({
+        ...(this.conversationLayer.replyTree ? { [REPLY_TREE_FEATURE]: true } : {}),
         ...(this.membership.gossip ? { [SWIM_FEATURE]: true, [SWIM_PACKED_FEATURE]: true, [SWIM_LEAN_FEATURE]: true, [SWIM_DIGEST_FEATURE]: true, [SWIM_SUM_FEATURE]: true } : {}),
         ...(this.records.macs ? { [MAC_FEATURE]: true, [MAC_KEY_FEATURE]: this.records.macs.binding } : {}),
       }),
@@ -268,6 +270,7 @@ export class Node {
         replyRefs: (peer) => this.helloOffered(peer, REPLY_REF_FEATURE),
         itemBytes: (peer) => this.helloOffered(peer, ITEM_BYTES_FEATURE),
         haveWindow: (peer) => this.helloOffered(peer, HAVE_WINDOW_FEATURE),
+        replyTree: (peer) => this.helloOffered(peer, REPLY_TREE_FEATURE),
       },
       {
         log: options.conversationLog,
@@ -279,6 +282,7 @@ export class Node {
         gossipFanout: options.conversationGossipFanout,
         batchInterval: options.conversationBatchInterval,
         batchFanout: options.conversationBatchFanout,
+        replyTree: options.conversationReplyTree,
         summarizerInterval: options.conversationSummarizerInterval,
       },
     );

@@ -24,6 +24,8 @@ export interface MultiProcessResult {
   peers: number;
   processes: number;
   signed: boolean;
+  /** Whether the nodes send replies down the reply tree (`conversationReplyTree`, on by default), or by the push-pull rounds alone. */
+  replyTree: boolean;
   rounds: number;
   deliveredMs: number;
   broadcastMs: number;
@@ -206,6 +208,7 @@ export async function measureMultiProcess(n: number, processes: number, rounds: 
       peers: n,
       processes,
       signed,
+      replyTree: options.conversationReplyTree !== false,
       rounds,
       deliveredMs: ms(median(delivered)),
       broadcastMs: ms(median(returned)),

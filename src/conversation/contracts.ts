@@ -81,6 +81,12 @@ export interface ConversationHost {
    * docs/protocol.md): true or false once this node has a connection to it, null before (default: never).
    */
   haveWindow?(peer: Pick<Peer, "address" | "port">): boolean | null;
+  /**
+   * Whether the peer sends the replies to its broadcasts down a reply tree, and takes tree calls (it
+   * offered the `reply_tree` hello feature, docs/protocol.md): true or false once this node has a
+   * connection to it, null before (default: never).
+   */
+  replyTree?(peer: Pick<Peer, "address" | "port">): boolean | null;
 }
 
 /** Options of the conversation layer (node options `conversation*`). Times in seconds. */
@@ -114,6 +120,13 @@ export interface ConversationOptions {
   batchInterval?: number | null;
   /** Bun peers called per dissemination round (default {@link DEFAULT_BATCH_FANOUT}). */
   batchFanout?: number;
+  /**
+   * Send the replies to this node's broadcasts on down a reply tree, and let the origin of another
+   * Bun node's broadcast do so with this node's reply (default true; hello feature `reply_tree`,
+   * docs/conversations.md#the-reply-tree). `false`: replies spread from their repliers by the
+   * push-pull rounds alone. Only with batching (`batchInterval` not null).
+   */
+  replyTree?: boolean;
   /** Text of compaction summaries (default: {@link digestSummarizer}). */
   summarizer?: Summarizer;
   /**
@@ -197,6 +210,7 @@ export interface ConversationSettings {
   gossipFanout: number;
   batchInterval: number | null;
   batchFanout: number;
+  replyTree: boolean;
   summarizer: Summarizer;
   summarizerInterval: number;
 }
@@ -227,10 +241,13 @@ export function conversationSettings(options: ConversationOptions): Conversation
   }
   const batchFanout = options.batchFanout ?? DEFAULT_BATCH_FANOUT;
   if (!(Number.isInteger(batchFanout) && batchFanout >= 1)) throw new ConfigError(`conversationBatchFanout must be an integer >= 1, got ${String(batchFanout)}`);
+  const replyTree = options.replyTree ?? true;
+  if (typeof replyTree !== "boolean") throw new ConfigError(`conversationReplyTree must be true or false, got ${String(replyTree)}`);
   return {
     maxEvents,
     batchInterval,
     batchFanout,
+    replyTree: replyTree && batchInterval !== null,
     keepRecent,
     keepKinds: checkKeepKinds(options.keepKinds),
     retention,

@@ -5,6 +5,10 @@
  * peers (`dissemination.ts`), signatures (`signing.ts`), upkeep (`upkeep.ts`) and sync
  * (`sync.ts`). It talks to the node through a narrow {@link ConversationHost} (tested with a fake).
  *
+ * Longer than 400 lines: it is the layer's whole face to the node (broadcast, reply, ack, emit,
+ * sync, the served endpoints, each delegating to a part) and the wiring of its parts to each other;
+ * the work itself lives in the parts' own modules.
+ *
  * @module
  */
 import type { Broadcast, BroadcastReply, ConversationEvent, Peer } from "../types.ts";
@@ -48,6 +52,8 @@ export class Conversations {
   readonly retention: number | null;
   /** Relay fan-out (Infinity: every peer). */
   readonly gossipFanout: number;
+  /** Whether the replies to this node's broadcasts go on down a reply tree (hello feature `reply_tree`, see reply-tree.ts). */
+  readonly replyTree: boolean;
   private readonly replyBook: ReplyBook;
   private readonly background = new Set<Promise<void>>();
   private readonly gossip: Gossip;
@@ -68,6 +74,7 @@ export class Conversations {
     this.keepRecent = settings.keepRecent;
     this.retention = settings.retention;
     this.gossipFanout = settings.gossipFanout;
+    this.replyTree = settings.replyTree;
     this.gossip = new Gossip(host, this.gossipFanout);
     this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
     // A reply filed here (its own, or another node's once) is announced as `broadcast.reply`.
@@ -192,6 +199,7 @@ export class Conversations {
     encode([args, kwargs]); // fail here, not silently on every peer
     const broadcast = newBroadcast(this.host.self(), endpoint);
     this.replyBook.opened(broadcast.nonce);
+    this.dissemination.opened(broadcast.nonce);
     const message = this.records.signEvent(openingMessage(broadcast.nonce, broadcast.origin, endpoint, args, kwargs));
     await this.append(message, false, false);
     const sent = await this.gossip.fanOut(this.gossip.others(), endpoint, args, this.signatures.broadcastKwargs(broadcastKwargs(broadcast, kwargs), message));
@@ -235,7 +243,7 @@ export class Conversations {
     // The origin first, by a call of its own: its request goes out before the rest of the swarm's.
     const to = origin && (this.dissemination.known(origin.id) ?? origin); // its record as known here (not a copy of every record to find it)
     const first = to ? this.gossip.fanOut([to], ConversationEndpoint.Reply, [nonce, self], this.signatures.replyKwargs(result, sig, item.mac)) : 0;
-    await Promise.all([first, this.dissemination.spread(item, new Set(origin ? [origin.id] : []))]);
+    await this.dissemination.spreadOwnReply(item, to, first);
     return { nonce, peer: self, result: result ?? null };
   }
 
@@ -243,7 +251,7 @@ export class Conversations {
   async receiveReply(nonce: unknown, peerRaw: unknown, result: unknown, sig?: unknown, mac: Uint8Array | null = null): Promise<{ ok: true }> {
     this.dissemination.stats.eventsReceived++;
     const peer = await this.acceptReply(nonce, peerRaw, result, sig, mac);
-    if (peer) this.track(this.dissemination.spread({ kind: "reply", nonce: nonce as string, peer, result: result ?? null, sig: sig ?? null, mac }, new Set()));
+    if (peer) this.track(this.dissemination.spreadReply({ kind: "reply", nonce: nonce as string, peer, result: result ?? null, sig: sig ?? null, mac }));
     else this.dissemination.stats.duplicatesDropped++;
     return { ok: true };
   }
@@ -267,8 +275,8 @@ export class Conversations {
   }
 
   /** Serve `_synapse.conversation.batch` (Bun peers only; see dissemination.ts). */
-  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown, window?: unknown): ReturnType<Dissemination["serve"]> {
-    return this.dissemination.serve(items, from, have, refs, window);
+  serveBatch(items: unknown, from: unknown, have: unknown, refs?: unknown, window?: unknown, tree?: unknown): ReturnType<Dissemination["serve"]> {
+    return this.dissemination.serve(items, from, have, refs, window, tree);
   }
 
   /** Replies this node knows for a broadcast, in the order they were filed. */

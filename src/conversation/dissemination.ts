@@ -25,6 +25,8 @@
  *   connected gets the author's, which opens the connection (else a short `_synapse.ping` probe).
  * - Replies go by reference (the replier's id) to peers that offered `reply_ref` (docs/protocol.md).
  * - Items travel as bytes to peers that offered `item_bytes` (item-bytes.ts): relayed as they came.
+ * - The replies to this node's own broadcasts go on down a reply tree to the peers that offered
+ *   `reply_tree` (reply-tree.ts), and a tree call's items are sent on down its group and not pushed.
  *
  * Longer than 400 lines: both halves of the rounds live here, the calls out (pushes and digests)
  * and the serving of them (de-duplication, ingest, relay), which share the remembered entries and
@@ -44,7 +46,8 @@ import { ConversationEndpoint, type ConversationHost, type ConversationSettings 
 import type { Gossip } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemBound, itemHash, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { readAnswerItems, readBatchItems } from "./item-bytes.ts";
-import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, pickPeer, release, waitFor, within, type Entry } from "./item-memory.ts";
+import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, packFor, pickPeer, release, waitFor, within, type Entry } from "./item-memory.ts";
+import { ReplyTree, readTreeIds, shuffle } from "./reply-tree.ts";
 import { DigestChoice, batchKwargs, digestWindow } from "./digest-window.ts";
 import type { MaybePromise } from "./log.ts";
 import type { BinParts } from "../wire/bin-parts.ts";
@@ -69,6 +72,15 @@ export const IDLE_PULL_ROUNDS = 50;
  * broadcast bench that happened in about one round in thirty, which then took 1.1 s.
  */
 export const CHECK_PULL_ROUNDS: readonly number[] = [12, 25];
+/** This node's own broadcasts remembered for the reply tree (the newest; one older gets no tree). */
+const OWN_BROADCASTS = 256;
+
+/** How an item is learnt: as usual; a reply of this node's broadcast for the tree ({@link Dissemination.spreadReply}); without pulls after it (a tree call's, a replier's own under a tree). */
+const enum Learn {
+  Usual,
+  Root,
+  Quiet,
+}
 
 export { HOT_PUSHES, HOT_ROUNDS, KEEP_ROUNDS, KEEP_SECONDS, MAX_ENTRIES } from "./item-memory.ts";
 export type { DisseminationLayer, DisseminationStats } from "./dissemination-ports.ts";
@@ -95,22 +107,32 @@ export class Dissemination {
   private wantWhole = false;
   /** Which digest each call carries (digest-window.ts). */
   private readonly digests = new DigestChoice();
+  /** Calls down reply trees (reply-tree.ts). */
+  private readonly tree: ReplyTree;
+  /** The nonces of this node's newest broadcasts (their replies go down the tree). */
+  private readonly own = new Set<string>();
+  /** Replies to this node's broadcasts learnt since the last round: the next round sends them down the tree. */
+  private roots: Entry[] = [];
 
   /** Seconds between rounds, or null: no batching (every peer gets per-event calls, as Python nodes do). */
   readonly interval: number | null;
   /** Bun peers called per round. */
   readonly fanout: number;
+  /** Whether the replies to this node's broadcasts go down a reply tree. */
+  readonly replyTree: boolean;
 
   constructor(
-    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs" | "replyRefs" | "itemBytes" | "haveWindow">,
+    private readonly host: Pick<ConversationHost, "self" | "peers" | "call" | "batches" | "macs" | "replyRefs" | "itemBytes" | "haveWindow" | "replyTree">,
     private readonly layer: DisseminationLayer,
     /** Keeps background work for the layer's `flush`. */
     private readonly track: (work: Promise<unknown>) => void,
     private readonly gossip: Gossip,
-    settings: Pick<ConversationSettings, "batchInterval" | "batchFanout">,
+    settings: Pick<ConversationSettings, "batchInterval" | "batchFanout" | "replyTree">,
   ) {
     this.interval = settings.batchInterval;
     this.fanout = settings.batchFanout;
+    this.replyTree = settings.replyTree && this.interval !== null;
+    this.tree = new ReplyTree(host, () => this.selfId, track, this.stats);
     this.repairs = new Repairs(layer, track, this.stats);
     this.views = new PeerViews(host, track, this.interval);
   }
@@ -121,7 +143,7 @@ export class Dissemination {
 
   /** True while items are hot or batch calls are in flight (what {@link Conversations.flush} waits for). */
   get busy(): boolean {
-    return this.inFlight > 0 || this.memory.hasHot(this.round);
+    return this.inFlight > 0 || this.tree.inFlight > 0 || this.roots.length > 0 || this.memory.hasHot(this.round);
   }
 
   /** A known peer by id (from the peer list as taken at most a few seconds ago, peer-view.ts), or null. */
@@ -134,6 +156,7 @@ export class Dissemination {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.roots = [];
     this.memory.clear();
     this.repairs.stop();
     this.views.reset();
@@ -155,13 +178,53 @@ export class Dissemination {
     return this.send(item, known, true) ?? Promise.resolve(0);
   }
 
+  /** A broadcast of this node's own opened: the replies it gets go down the reply tree. */
+  opened(nonce: string): void {
+    if (!this.replyTree) return;
+    this.own.add(nonce);
+    if (this.own.size > OWN_BROADCASTS) this.own.delete(this.own.values().next().value as string);
+  }
+
+  /**
+   * Whether `origin` sends the replies to its broadcasts on down a reply tree: null while this node
+   * has no connection to it (its hello not seen yet), false without batching.
+   */
+  treeOrigin(origin: Peer): boolean | null {
+    if (this.interval === null) return false;
+    return this.host.replyTree ? this.host.replyTree(origin) : false;
+  }
+
+  /**
+   * A reply that came by a `_synapse.broadcast.reply` call: {@link spread}, but one to a broadcast of
+   * this node's own goes to every Bun peer that takes the tree at the next round, down the tree.
+   */
+  spreadReply(item: Item & { kind: "reply" }): Promise<number> {
+    const root = this.own.has(item.nonce);
+    return this.send(item, new Set(), true, true, undefined, undefined, undefined, root ? Learn.Root : Learn.Usual) ?? Promise.resolve(0);
+  }
+
+  /**
+   * This node's own reply, sent to its broadcast's origin `to` (null: none, this node's own
+   * broadcast) by the call `first` (resolving to 1 once answered). An origin that sends replies on
+   * down a reply tree (known once connected) holds it once it answered: it is remembered here for
+   * pulls, not pushed by the rounds. Else (or unanswered) it is {@link spread}. Either way the peers
+   * that do not batch get the author's per-event calls.
+   */
+  async spreadOwnReply(item: Item, to: Peer | null, first: Promise<number> | number): Promise<void> {
+    if (to !== null && this.treeOrigin(to) !== false && (await first) === 1 && this.treeOrigin(to) === true) {
+      await (this.send(item, new Set([to.id]), false, true, undefined, undefined, undefined, Learn.Quiet) ?? 0);
+      return;
+    }
+    await Promise.all([first, this.spread(item, new Set(to ? [to.id] : []))]);
+  }
+
   /**
    * Relay an item that came in a batch from `fromId` (empty: unknown): as {@link spread}, but without
    * a promise when nothing is sent by a per-event call (the usual case among Bun peers), so that a batch
    * of hundreds of new items costs no background work per item. `pushed`: it came pushed (in a batch
    * request); an item that came in the answer to this node's own pull is not pushed on (see {@link learn}).
    */
-  private relay(item: Item, raw: RawItem, fromId: string, pushed: boolean, view: PeerView, now: number): void {
+  private relay(item: Item, raw: RawItem, fromId: string, pushed: boolean, view: PeerView, now: number, how: Learn): void {
     // The usual case, a relay among Bun peers alone, on a short path of its own: it runs for every
     // item learnt (hundreds a round), and as a small function the optimizing compiler takes it up
     // sooner and compiles it in a fraction of the time {@link send} took (about 70 ms a process).
@@ -170,25 +233,26 @@ export class Dissemination {
       const author = authorOf(item);
       const size = raw.bytes?.length ?? itemBound(item); // exact when its bytes were kept (no walk of its values)
       if (author !== this.selfId && size <= BATCH_BYTES) {
-        this.learn(item, size, pushed ? holders(author, fromId) : null, pushed, false, now, raw);
+        this.learn(item, size, pushed ? holders(author, fromId) : null, pushed, false, now, raw, how);
         return;
       }
     }
-    this.relayOther(item, raw, fromId, pushed, view, now);
+    this.relayOther(item, raw, fromId, pushed, view, now, how);
   }
 
   /** {@link relay} in the other cases (Python peers, no batching peer, an item too big or this node's own); who holds it is kept for an item pushed on, or looked at for per-event calls. */
-  private relayOther(item: Item, raw: RawItem, fromId: string, pushed: boolean, view: PeerView, now: number): void {
+  private relayOther(item: Item, raw: RawItem, fromId: string, pushed: boolean, view: PeerView, now: number, how: Learn): void {
     const known = pushed || view.plain.length > 0 ? new Set(fromId ? [fromId] : []) : NO_IDS;
-    const calls = this.send(item, known, pushed, true, view, now, raw);
+    const calls = this.send(item, known, pushed, true, view, now, raw, how);
     if (calls) this.track(calls);
   }
 
   /**
    * {@link spread}'s work (`hot`: push the item on, see {@link learn}; `own`: `known` is the caller's
-   * to give, and becomes the entry's; `view`, `now`, `raw`: a relay's, once per batch, and the item as read); null when no per-event call was made and nobody waits.
+   * to give, and becomes the entry's; `view`, `now`, `raw`: a relay's, once per batch, and the item as read;
+   * `how`: see {@link Learn}); null when no per-event call was made and nobody waits.
    */
-  private send(item: Item, known: ReadonlySet<string>, hot: boolean, own = false, relayView?: PeerView, now?: number, raw?: RawItem): Promise<number> | null {
+  private send(item: Item, known: ReadonlySet<string>, hot: boolean, own = false, relayView?: PeerView, now?: number, raw?: RawItem, how = Learn.Usual): Promise<number> | null {
     const self = this.selfId;
     const author = authorOf(item);
     const size = this.interval === null ? Infinity : (raw?.bytes?.length ?? itemBound(item));
@@ -206,7 +270,7 @@ export class Dissemination {
         peers?.add(author);
         // Only an item this node pushes is waited for: one that came in a pull's answer is held
         // already by the node that answered.
-        pushed = this.learn(item, size, peers, hot, hot && author === self, now, raw);
+        pushed = this.learn(item, size, peers, hot, hot && author === self, now, raw, how);
       }
     }
     if (author !== self) this.stats.eventsForwarded += plain.length;
@@ -225,9 +289,12 @@ export class Dissemination {
    * promise that settles once the item's first push was answered (or failed), or once it cooled
    * without one: an author's `emit` then resolves when at least one Bun peer holds the item (in a
    * swarm of two, every peer), as it resolved when every peer had answered before batching.
-   * `raw`: the item as read, with its bytes as they came when kept.
+   * `raw`: the item as read, with its bytes as they came when kept. `how`: {@link Learn.Root} queues
+   * the item for the next round's tree; neither it nor {@link Learn.Quiet} starts pulls (the origin
+   * gets every reply by its replier's call; a tree's item came to the tree's other nodes too; a
+   * replier's own reply that its origin got is held there).
    */
-  private learn(item: Item, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs(), raw?: RawItem): Promise<void> | null {
+  private learn(item: Item, size: number, peers: Set<string> | null, hot: boolean, wait = false, now = monotonicMs(), raw?: RawItem, how = Learn.Usual): Promise<void> | null {
     if (this.stopped || this.memory.index.find(item) !== undefined) return null;
     this.newest = this.round;
     const pushes = hot ? 0 : HOT_PUSHES;
@@ -235,14 +302,15 @@ export class Dissemination {
     if (item.kind === "reply") this.digests.noteReply(item.nonce, now);
     // Past the bound (a flood of events) the oldest is forgotten; the log still refuses its copies.
     this.memory.add(entry);
-    this.resume();
+    if (how === Learn.Root) this.roots.push(entry);
+    this.resume(how === Learn.Usual);
     return wait ? waitFor(entry) : null;
   }
 
-  /** Pull again from the next round on (news came, or a caller holds what this node lacks). */
-  private resume(): void {
+  /** Pull again from the next round on (news came, or a caller holds what this node lacks); without `pull`, only make sure the rounds run. */
+  private resume(pull = true): void {
     if (this.stopped) return;
-    this.fruitless = 0;
+    if (pull) this.fruitless = 0;
     if (this.timer === null && this.interval !== null) {
       this.timer = setInterval(() => this.tick(), this.interval * 1000);
       this.timer.unref?.();
@@ -277,6 +345,7 @@ export class Dissemination {
    * ({@link EAGER_PULL_ITEMS}); `quiet`: a quiet node's pull, `full` with its full digest.
    */
   private callOut(quiet = false, full = quiet): void {
+    if (this.roots.length > 0 && !this.stopped) this.pushRoots();
     const hot = this.memory.hot(this.round);
     // Calls go on while something is hot (to push) or news came lately (to pull what others have).
     if ((hot.length === 0 && this.fruitless >= FRUITLESS_PULLS && !quiet) || this.inFlight >= this.fanout || this.stopped) return;
@@ -337,12 +406,21 @@ export class Dissemination {
    *
    * @throws {EndpointError} `bad_request` when `items` is not a list or too long, or bytes not of whole items (item-bytes.ts).
    */
-  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown, window?: unknown): Promise<{ items: WireItem[] | BinParts | Uint8Array }> {
+  async serve(items: unknown, fromId: unknown, haveRaw: unknown, refs?: unknown, window?: unknown, tree?: unknown): Promise<{ items: WireItem[] | BinParts | Uint8Array }> {
     const raws = readBatchItems(items);
     const asBytes = items instanceof Uint8Array;
     this.stats.batchesReceived++;
     const sender = typeof fromId === "string" ? this.views.find(fromId) : null;
     const senderId = sender?.id ?? (typeof fromId === "string" ? fromId : "");
+    if (tree !== undefined && tree !== null) {
+      // A tree call: its group gets the items first (as they came), then they are taken in here, not pushed on, and nothing is answered.
+      const ids = readTreeIds(tree);
+      if (items instanceof Uint8Array && !this.stopped) this.forward(items, raws, ids);
+      await this.take(raws, senderId, sender, false, Learn.Quiet);
+      // A reply whose replier is unknown here was left out: pulled at once, whole, from the caller (which holds it).
+      if (this.wantWhole && sender !== null && !this.stopped) this.call(sender, [], true);
+      return { items: asBytes ? new Uint8Array(0) : [] };
+    }
     await this.take(raws, senderId, sender, true);
     if (senderId === "" || this.stopped) return { items: asBytes ? new Uint8Array(0) : [] };
     const { answer, unknown } = this.memory.unlisted(haveRaw, () => this.sentBy(raws), digestWindow(window));
@@ -353,6 +431,56 @@ export class Dissemination {
     const out = batchFor(within(answer, BATCH_BYTES, () => true), asBytes, refs === true, () => sender !== null && this.host.macs?.(sender) === true);
     handOver(out.sent, senderId, this.selfId, this.stats);
     return { items: out.items };
+  }
+
+  /**
+   * Send a tree call's items (`bytes`, read as `raws`) on to its group (`ids`): the peers of it
+   * known here, but this node and those known not to take tree calls (their hello said so; one not
+   * connected yet is called, as the origin vouched for it).
+   */
+  private forward(bytes: Uint8Array, raws: ReadonlyArray<RawItem | null>, ids: readonly string[]): void {
+    const members: Peer[] = [];
+    let count = 0;
+    let macs = false;
+    for (const raw of raws) {
+      if (raw === null) continue;
+      count++;
+      if (raw.mac) macs = true;
+    }
+    const { refusing } = this.tree.lookAt(this.views.get(), macs);
+    for (const id of ids) {
+      const peer = id === this.selfId ? null : this.views.find(id);
+      if (peer !== null && !refusing.has(id)) members.push(peer);
+    }
+    // As they came: the decoder's bin is a copy of its own or a view of input that is never written again.
+    if (members.length > 0) this.tree.send(bytes, count, members);
+  }
+
+  /**
+   * The round's replies to this node's broadcasts ({@link Learn.Root}) down the tree, to every Bun
+   * peer that takes it ({@link ReplyTree.lookAt}) in a random order; to each other Bun peer (an
+   * older one, or one not connected yet) by a batch call of this node's, as a round pushes them.
+   * The rounds then do not push them.
+   */
+  private pushRoots(): void {
+    let entries = this.roots;
+    this.roots = [];
+    for (const e of entries) e.pushes = HOT_PUSHES;
+    const view = this.views.get();
+    const macs = entries.some((e) => e.item.mac);
+    const { members: taking, others } = this.tree.lookAt(view, macs);
+    for (const peer of others) this.call(peer, entries, false);
+    const members = taking.slice();
+    if (members.length === 0) return;
+    const { bytes, sent } = packFor(entries, true, macs);
+    if (sent.length === 0) return; // none could be encoded (their values changed since they were checked)
+    if (sent.length < entries.length) {
+      // Past a batch's bytes: the rest goes at the next round.
+      const went = new Set(sent);
+      this.roots = entries.filter((e) => !went.has(e));
+      entries = sent;
+    }
+    this.tree.send(bytes, entries.length, shuffle(members));
   }
 
   /** The entries of the items a caller sent in its batch (taken in by now): left out of its answer. */
@@ -378,7 +506,7 @@ export class Dissemination {
    * async function: when every item is filed at once (most batches) it answers at once, its loop
    * state in registers rather than in a generator's scope; {@link takeLater} waits otherwise.
    */
-  private take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean): MaybePromise<number> {
+  private take(raws: Array<RawItem | null>, fromId: string, from: Peer | null, pushed: boolean, how = Learn.Usual): MaybePromise<number> {
     // Each new item's ingest, or its promise (most replies are filed at once: no promise per item).
     const taking: Array<MaybePromise<Taken>> = [];
     // The items read, beside their ingest: a new one is relayed with its key and kept bytes.
@@ -407,24 +535,24 @@ export class Dissemination {
     let fresh = 0;
     for (let i = 0; i < taking.length; i++) {
       const item = taking[i]!;
-      if (item instanceof Promise) return this.takeLater(taking, news, i, fresh, fromId, from, pushed, view, now);
+      if (item instanceof Promise) return this.takeLater(taking, news, i, fresh, fromId, from, pushed, view, now, how);
       if (!isNew(item, this.stats)) continue;
-      this.relay(item, news[i]!, fromId, pushed, view, now);
+      this.relay(item, news[i]!, fromId, pushed, view, now, how);
       fresh++;
       const noted = from ? this.repairs.note(item, from) : undefined;
-      if (noted) return this.takeLater(taking, news, i + 1, fresh, fromId, from, pushed, view, now, noted);
+      if (noted) return this.takeLater(taking, news, i + 1, fresh, fromId, from, pushed, view, now, how, noted);
     }
     return fresh;
   }
 
   /** {@link take} from item `start` on (`fresh` new so far), once something waits (an item's ingest, or `noted`: a repair note). */
-  private async takeLater(taking: Array<MaybePromise<Taken>>, news: RawItem[], start: number, fresh: number, fromId: string, from: Peer | null, pushed: boolean, view: PeerView, now: number, noted?: Promise<void>): Promise<number> {
+  private async takeLater(taking: Array<MaybePromise<Taken>>, news: RawItem[], start: number, fresh: number, fromId: string, from: Peer | null, pushed: boolean, view: PeerView, now: number, how: Learn, noted?: Promise<void>): Promise<number> {
     if (noted) await noted;
     for (let i = start; i < taking.length; i++) {
       const pending = taking[i]!;
       const item = pending instanceof Promise ? await pending : pending;
       if (!isNew(item, this.stats)) continue;
-      this.relay(item, news[i]!, fromId, pushed, view, now);
+      this.relay(item, news[i]!, fromId, pushed, view, now, how);
       fresh++;
       const note = from ? this.repairs.note(item, from) : undefined;
       if (note) await note;

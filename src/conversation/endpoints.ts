@@ -26,9 +26,10 @@ export function registerConversationEndpoints(registry: EndpointRegistry, conver
   // Bun extension (hello feature `batch`, docs/protocol.md): only Bun peers that saw this node offer
   // it call it; `from` is the caller's node id, `have` the digest of what it holds (dissemination.ts).
   // `refs: true` asks for replies by reference in the answer (hello feature `reply_ref`); `window`
-  // says that `have` lists the caller's items of the last that many seconds (hello feature `have_window`).
-  registry.builtin(ConversationEndpoint.Batch, "Store and disseminate a batch of events and replies", ["items", "from", "have", "refs", "window"], ([items, from, have, refs, window]) =>
-    conversations.serveBatch(items, from, have, refs, window),
+  // says that `have` lists the caller's items of the last that many seconds (hello feature `have_window`);
+  // `tree` makes it a call down a reply tree, the ids of the group to send the items on to (hello feature `reply_tree`).
+  registry.builtin(ConversationEndpoint.Batch, "Store and disseminate a batch of events and replies", ["items", "from", "have", "refs", "window", "tree"], ([items, from, have, refs, window, tree]) =>
+    conversations.serveBatch(items, from, have, refs, window, tree),
   );
   // `page` is the Bun extension (hello feature `sync_pages`, docs/protocol.md); a Python caller
   // never sends it and gets the plain answer, trimmed to fit in one frame.

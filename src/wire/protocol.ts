@@ -117,6 +117,16 @@ export const ITEM_BYTES_FEATURE = "item_bytes";
 export const HAVE_WINDOW_FEATURE = "have_window";
 
 /**
+ * The hello feature of a Bun node that sends the replies to its broadcasts on down a reply tree and
+ * takes tree calls: `_synapse.conversation.batch` with `tree: [node ids]`, whose receiver files the
+ * items, sends them on to those peers the same way, and answers no items (docs/protocol.md). A
+ * replier whose broadcast's origin offered it sends its reply to the origin alone; a node sends a
+ * tree call only to a peer that offered it (and `item_bytes` and `reply_ref`). Offered in the hello
+ * answer only, as {@link BATCH_FEATURE}, by a node that batches and has the reply tree on.
+ */
+export const REPLY_TREE_FEATURE = "reply_tree";
+
+/**
  * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
  * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
  * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.

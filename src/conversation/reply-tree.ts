@@ -1,0 +1,161 @@
+/**
+ * The reply tree (hello feature `reply_tree`, Bun peers only; docs/conversations.md#the-reply-tree):
+ * a broadcast's origin, which every replier calls directly anyway, sends the replies it got on to
+ * the swarm down a tree, instead of each reply spreading from its replier by the push-pull rounds.
+ * Each round the origin splits the Bun peers that offered the feature into at most
+ * {@link TREE_FANOUT} groups and makes one `_synapse.conversation.batch` call to the first peer of
+ * each group, carrying the round's new replies and `tree`: the ids of the rest of the group. A peer
+ * that gets such a call files the replies and sends the same bytes on to its group the same way
+ * (split again when it holds more than {@link TREE_FANOUT}), before it answers; it answers nothing,
+ * and the replies it got so are not pushed on by its rounds. A call that fails sends the group on
+ * from the caller, its next peer first: no peer of a group is lost with its head.
+ *
+ * So every reply crosses each link once (no copies), a node makes at most {@link TREE_FANOUT} calls
+ * for a round's replies, and every node holds them two hops after the origin's round (three past
+ * 256 peers). The push-pull rounds stay the repair: a node pulls 12 and 25 rounds after its last
+ * news, and a replier keeps its reply remembered for pulls.
+ *
+ * @module
+ */
+import type { Peer } from "../types.ts";
+import { EndpointError, ErrorCode } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import { errorMessage } from "../util/guards.ts";
+import { MAX_ID_LENGTH } from "../wire/peer.ts";
+import type { BinParts } from "../wire/bin-parts.ts";
+import { ConversationEndpoint, type ConversationHost } from "./contracts.ts";
+import type { DisseminationStats } from "./dissemination-ports.ts";
+import type { PeerView } from "./peer-view.ts";
+
+const log = createLogger("conversation");
+
+/** Calls a node makes for one round's replies down the tree, at most: the groups it splits its peers into. */
+export const TREE_FANOUT = 16;
+/** Ids a `tree` list may hold, at most (a longer one is refused with `bad_request`). */
+export const MAX_TREE_IDS = 65_536;
+
+/** `members` split into at most `fanout` groups of consecutive peers: each group's first peer (`head`) and the rest. */
+export function groups<T>(members: readonly T[], fanout = TREE_FANOUT): Array<{ head: T; rest: T[] }> {
+  const size = Math.ceil(members.length / fanout);
+  const out: Array<{ head: T; rest: T[] }> = [];
+  for (let at = 0; at < members.length; at += size) out.push({ head: members[at]!, rest: members.slice(at + 1, at + size) });
+  return out;
+}
+
+/**
+ * The `tree` keyword argument of a batch call as ids: a list of non-empty strings of at most 256
+ * characters (node ids), at most {@link MAX_TREE_IDS}.
+ *
+ * @throws {EndpointError} `bad_request` for anything else.
+ */
+export function readTreeIds(tree: unknown): string[] {
+  if (!Array.isArray(tree) || tree.length > MAX_TREE_IDS) throw new EndpointError(ErrorCode.BadRequest, `invalid conversation batch: tree must be a list of at most ${MAX_TREE_IDS} node ids`);
+  for (const id of tree) {
+    if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) throw new EndpointError(ErrorCode.BadRequest, "invalid conversation batch: tree must hold node ids (non-empty strings)");
+  }
+  return tree as string[];
+}
+
+/** Shuffle `peers` in place (Fisher-Yates): each round's tree has other heads, so no peer relays every round. */
+export function shuffle<T>(peers: T[]): T[] {
+  for (let i = peers.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = peers[i]!;
+    peers[i] = peers[j]!;
+    peers[j] = t;
+  }
+  return peers;
+}
+
+/** What a peer view's peers are to the tree, for items with MACs or without: worked out once per view and split. */
+interface ViewLook {
+  view: PeerView;
+  splitAt: number;
+  macs: boolean;
+  /** The Bun peers that take tree calls, in the view's order. */
+  members: Peer[];
+  /** The Bun peers of the view (batching, or not connected yet) that do not take them. */
+  others: Peer[];
+  /** Ids of the peers known not to take them. */
+  refusing: Set<string>;
+}
+
+/** One node's calls down reply trees: as the origin of a round's replies, and as a relay of another's. */
+export class ReplyTree {
+  /** Tree calls not answered yet (a flush waits for them). */
+  inFlight = 0;
+  /** The last view looked at (the features are the pool's to tell, each a lookup: not made per round and peer). */
+  private look: ViewLook | null = null;
+
+  constructor(
+    private readonly host: Pick<ConversationHost, "call" | "replyTree" | "itemBytes" | "replyRefs" | "macs">,
+    private readonly selfId: () => string,
+    private readonly track: (work: Promise<unknown>) => void,
+    private readonly stats: Pick<DisseminationStats, "batchesSent" | "eventsForwarded">,
+  ) {}
+
+  /**
+   * Whether `peer` takes tree calls in the form this node sends them: it offered `reply_tree`,
+   * `item_bytes` and `reply_ref`, and `mac` when the items carry MACs (`macs`).
+   */
+  takes(peer: Peer, macs: boolean): boolean {
+    const h = this.host;
+    return h.replyTree?.(peer) === true && h.itemBytes?.(peer) === true && h.replyRefs?.(peer) === true && (!macs || h.macs?.(peer) === true);
+  }
+
+  /** Whether `peer` is known not to take tree calls in that form (its hello said so); false while not connected. */
+  refuses(peer: Peer, macs: boolean): boolean {
+    const h = this.host;
+    return h.replyTree?.(peer) === false || h.itemBytes?.(peer) === false || h.replyRefs?.(peer) === false || (macs && h.macs?.(peer) === false);
+  }
+
+  /**
+   * The peers of `view` that take tree calls ({@link takes}), its other Bun peers, and who
+   * {@link refuses} them: worked out again only when the view is another or was split again (a
+   * peer connected), or for the other form.
+   */
+  lookAt(view: PeerView, macs: boolean): ViewLook {
+    const l = this.look;
+    if (l !== null && l.view === view && l.splitAt === view.splitAt && l.macs === macs) return l;
+    const members: Peer[] = [];
+    const others: Peer[] = [];
+    const refusing = new Set<string>();
+    for (const list of [view.batch, view.unknown, view.plain]) {
+      for (const peer of list) {
+        if (this.takes(peer, macs)) members.push(peer);
+        else {
+          if (list !== view.plain) others.push(peer);
+          if (this.refuses(peer, macs)) refusing.add(peer.id);
+        }
+      }
+    }
+    const look = { view, splitAt: view.splitAt, macs, members, others, refusing };
+    this.look = look;
+    return look;
+  }
+
+  /**
+   * Send `items` (`count` of them, as bytes) to every peer of `members` down a tree: one call to the
+   * head of each of at most {@link TREE_FANOUT} groups, with the rest of its group.
+   */
+  send(items: BinParts | Uint8Array, count: number, members: readonly Peer[]): void {
+    for (const { head, rest } of groups(members)) this.call(head, rest, items, count);
+  }
+
+  /** The tree call to `head`; failed, its group goes on from here. */
+  private call(head: Peer, rest: Peer[], items: BinParts | Uint8Array, count: number): void {
+    this.stats.batchesSent++;
+    this.stats.eventsForwarded += count;
+    this.inFlight++;
+    const tree: string[] = new Array(rest.length);
+    for (let i = 0; i < rest.length; i++) tree[i] = rest[i]!.id;
+    const work = this.host
+      .call(head, ConversationEndpoint.Batch, [items], { from: this.selfId(), refs: true, tree })
+      .then(undefined, (error) => {
+        log.debug(`reply tree call to ${head.name || head.id.slice(0, 8)} failed (${rest.length} behind it sent on from here): ${errorMessage(error)}`);
+        if (rest.length > 0) this.send(items, count, rest);
+      })
+      .finally(() => this.inFlight--);
+    this.track(work);
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The reply tree (hello feature `reply_tree`, docs/conversations.md#the-reply-tree): a broadcast's
+ * origin sends the replies it got on down a tree of Bun peers; a tree call's receiver files them,
+ * sends them on to its group and answers nothing; a failed call's group goes on from its caller;
+ * older Bun peers and nodes with the tree off get every reply by the push-pull rounds.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { Client, kw } from "../../src/rpc/client.ts";
+import { encode } from "../../src/wire/codec.ts";
+import { hasReplyItem, itemList } from "../../src/conversation/item-bytes.ts";
+import { MAX_TREE_IDS, ReplyTree, TREE_FANOUT, groups, readTreeIds } from "../../src/conversation/reply-tree.ts";
+import { EndpointError } from "../../src/errors.ts";
+import type { Node } from "../../src/node.ts";
+import type { Peer } from "../../src/types.ts";
+import { broadcastWithReplies, mesh, remoteError, startNode, stopAll, swarm, until, withoutHelloFeature } from "./swarm.ts";
+
+afterEach(stopAll);
+
+const BATCH = "_synapse.conversation.batch";
+
+type Served = { node: string; items: unknown; from: unknown; tree: unknown };
+
+/** Record every batch `node` serves (its items, caller and `tree`) into `into`. */
+function logBatches(node: Node, into: Served[]): void {
+  const endpoint = node.endpoints.get(BATCH)!;
+  const serve = endpoint.handler;
+  endpoint.handler = (...args: unknown[]) => {
+    const [items, from, , , , tree] = args; // (items, from, have, refs, window, tree, context)
+    into.push({ node: node.name, items, from, tree });
+    return serve(...args);
+  };
+}
+
+/** `n` fake peers p0..p(n-1). */
+function fakePeers(n: number): Peer[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `p${i}`, address: "127.0.0.1", port: 1000 + i, swarm: "conv", team: "default", name: `p${i}`, kind: "node", capabilities: [], last_seen: 1 }));
+}
+
+describe("reply tree - groups and ids", () => {
+  test("groups split the members into at most 16 groups of consecutive peers, each member once", () => {
+    for (const n of [1, 2, 15, 16, 17, 19, 33, 199, 256, 257, 1000]) {
+      const members = Array.from({ length: n }, (_, i) => i);
+      const split = groups(members);
+      expect(split.length).toBeLessThanOrEqual(TREE_FANOUT);
+      expect(split.flatMap((g) => [g.head, ...g.rest])).toEqual(members);
+      // Up to 16 members each is a group of its own (the origin calls every one).
+      if (n <= TREE_FANOUT) expect(split.every((g) => g.rest.length === 0)).toBe(true);
+      // Groups differ in size by one at most but the last.
+      const sizes = split.map((g) => g.rest.length + 1);
+      expect(Math.max(...sizes.slice(0, -1), sizes.at(-1)!)).toBe(Math.ceil(n / TREE_FANOUT));
+    }
+    expect(groups([])).toEqual([]);
+  });
+
+  test("a tree is a list of node ids; anything else is refused with bad_request", () => {
+    expect(readTreeIds([])).toEqual([]);
+    expect(readTreeIds(["a".repeat(64), "b"])).toEqual(["a".repeat(64), "b"]);
+    for (const bad of ["x", 7, {}, [1], [""], ["x".repeat(257)], new Array(MAX_TREE_IDS + 1).fill("a")]) {
+      let error: unknown = null;
+      try {
+        readTreeIds(bad);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(EndpointError);
+      expect((error as EndpointError).code).toBe("bad_request");
+    }
+  });
+
+  test("a call that fails sends its group on from the caller, each peer called once", async () => {
+    const calls: Array<{ to: string; tree: string[] }> = [];
+    const work: Promise<unknown>[] = [];
+    const stats = { batchesSent: 0, eventsForwarded: 0 };
+    const tree = new ReplyTree(
+      {
+        call: async (peer, _endpoint, _args, kwargs) => {
+          const id = (peer as Peer).id;
+          calls.push({ to: id, tree: kwargs.tree as string[] });
+          if (id === "p0" || id === "p3") throw new Error("down");
+          return { items: [] };
+        },
+      },
+      () => "self",
+      (w) => void work.push(w),
+      stats,
+    );
+    // 40 peers: groups of 3 (p0 heads p1 and p2, p3 heads p4 and p5, ...).
+    tree.send(new Uint8Array(0), 5, fakePeers(40));
+    while (work.length > 0) await Promise.all(work.splice(0));
+    expect(tree.inFlight).toBe(0);
+    const heads = calls.filter((c) => c.to === "p0" || c.to === "p3");
+    expect(heads).toEqual([
+      { to: "p0", tree: ["p1", "p2"] },
+      { to: "p3", tree: ["p4", "p5"] },
+    ]);
+    // The 14 heads (p0, p3, ..., p39), then the peers behind the two that failed, each called once from here.
+    const heads14 = fakePeers(40).filter((_, i) => i % 3 === 0).map((p) => p.id);
+    expect(calls.map((c) => c.to).sort()).toEqual([...heads14, "p1", "p2", "p4", "p5"].sort());
+    for (const id of ["p1", "p2", "p4", "p5"]) expect(calls.find((c) => c.to === id)!.tree).toEqual([]);
+    expect(stats.batchesSent).toBe(18);
+    expect(stats.eventsForwarded).toBe(5 * 18);
+  });
+});
+
+describe("reply tree - between Bun nodes", () => {
+  test("the origin sends the replies down the tree: every node has every reply, each got them in tree calls, and no round pushes a reply", async () => {
+    // 20 nodes: the origin's 19 peers make 10 groups (a head and one behind it, the last alone).
+    const nodes = await swarm(20);
+    const served: Served[] = [];
+    for (const node of nodes) logBatches(node, served);
+    const hello = await new Client("127.0.0.1", nodes[0]!.port).call<Record<string, unknown>>("_synapse.hello", { features: ["multiplex"] });
+    expect(hello.reply_tree).toBe(true);
+    await broadcastWithReplies(nodes);
+    const treeCalls = served.filter((s) => s.tree !== undefined && s.tree !== null);
+    for (const node of nodes.slice(1)) expect(treeCalls.some((s) => s.node === node.name)).toBe(true);
+    // A group is at most what the origin split off: one behind each head here.
+    for (const s of treeCalls) expect((s.tree as string[]).length).toBeLessThanOrEqual(1);
+    // The repliers remember their replies for pulls; no call but the tree's carries a reply.
+    expect(served.filter((s) => (s.tree === undefined || s.tree === null) && hasReplyItem(s.items))).toEqual([]);
+    // Each reply crosses each link once: no node got one reply in two tree calls.
+    for (const node of nodes.slice(1)) {
+      const repliers = treeCalls.filter((s) => s.node === node.name).flatMap((s) => itemList(s.items).map((item) => (item as { reply: { peer_id: string } }).reply.peer_id));
+      expect(repliers.length).toBeGreaterThan(0);
+      expect(new Set(repliers).size).toBe(repliers.length);
+    }
+  });
+
+  test("a node whose tree calls fail still gets every reply, by its pulls", async () => {
+    const nodes = await swarm(8);
+    const broken = nodes[3]!;
+    const endpoint = broken.endpoints.get(BATCH)!;
+    const serve = endpoint.handler;
+    let refused = 0;
+    endpoint.handler = (...args: unknown[]) => {
+      const tree = args[5];
+      if (tree !== undefined && tree !== null) {
+        refused++;
+        throw new Error("not now");
+      }
+      return serve(...args);
+    };
+    await broadcastWithReplies(nodes);
+    expect(refused).toBeGreaterThan(0);
+  });
+
+  test("an older Bun peer (no reply_tree) gets no tree call and every reply, by the rounds", async () => {
+    const nodes: Node[] = [];
+    for (let i = 0; i < 6; i++) nodes.push(await startNode({ name: `n${i}`, swarm: "conv", heartbeatInterval: null }));
+    const old = nodes[4]!;
+    withoutHelloFeature(old, "reply_tree");
+    await mesh(nodes);
+    const served: Served[] = [];
+    for (const node of nodes) logBatches(node, served);
+    await broadcastWithReplies(nodes);
+    expect(served.some((s) => s.node === old.name && s.tree !== undefined && s.tree !== null)).toBe(false);
+    expect(served.some((s) => s.tree !== undefined && s.tree !== null)).toBe(true);
+  });
+
+  test("an origin with the tree off: its repliers push their replies, and every reply reaches every node", async () => {
+    const nodes: Node[] = [];
+    for (let i = 0; i < 5; i++) nodes.push(await startNode({ name: `n${i}`, swarm: "conv", heartbeatInterval: null, conversationReplyTree: i > 0 }));
+    await mesh(nodes);
+    const served: Served[] = [];
+    for (const node of nodes) logBatches(node, served);
+    await broadcastWithReplies(nodes);
+    expect(served.some((s) => s.tree !== undefined && s.tree !== null)).toBe(false);
+    expect(served.some((s) => hasReplyItem(s.items))).toBe(true);
+  });
+
+  test("conversationReplyTree: false: not offered, no tree call, every reply everywhere by the rounds", async () => {
+    const nodes = await swarm(5, { conversationReplyTree: false });
+    const served: Served[] = [];
+    for (const node of nodes) logBatches(node, served);
+    const hello = await new Client("127.0.0.1", nodes[0]!.port).call<Record<string, unknown>>("_synapse.hello", { features: ["multiplex"] });
+    expect(hello.reply_tree).toBeUndefined();
+    await broadcastWithReplies(nodes);
+    expect(served.some((s) => s.tree !== undefined && s.tree !== null)).toBe(false);
+    await expect(startNode({ conversationReplyTree: "yes" as unknown as boolean })).rejects.toThrow("conversationReplyTree must be true or false");
+  });
+
+  test("a tree call: its receiver sends the items on to the group it names (the ids it knows), files them, and answers no items", async () => {
+    const nodes = await swarm(4);
+    const [a, b, c, d] = nodes as [Node, Node, Node, Node];
+    const served: Served[] = [];
+    for (const node of nodes) logBatches(node, served);
+    const stranger: Peer = { id: "s".repeat(64), address: "127.0.0.1", port: 1, swarm: "conv", team: "default", name: "stranger", kind: "node", capabilities: [], last_seen: 1 };
+    const event = { conversation_id: "c-tree", event_id: "e-tree", kind: "note", peer: stranger, payload: {}, parent_id: null, created_at: Date.now() / 1000, metadata: {} };
+    const items = encode({ event });
+    const client = new Client("127.0.0.1", a.port);
+    const answer = await client.call<{ items: unknown }>(BATCH, items, kw({ from: d.id, refs: true, tree: [b.id, c.id, "unknown-node"] }));
+    expect(answer.items).toEqual(new Uint8Array(0));
+    for (const node of [a, b, c]) await until(async () => (await node.conversation("c-tree")).length === 1, 5000, `${node.name} got the event`);
+    // b and c got it in tree calls from a, naming nobody behind them; d, not in the group, got none.
+    const treeCalls = served.filter((s) => s.tree !== undefined && s.tree !== null);
+    expect(treeCalls.map((s) => [s.node, s.from, s.tree]).sort()).toEqual([
+      ["n0", d.id, [b.id, c.id, "unknown-node"]],
+      ["n1", a.id, []],
+      ["n2", a.id, []],
+    ]);
+  });
+
+  test("a malformed tree is refused with bad_request, nothing of the batch taken", async () => {
+    const [a] = await swarm(2);
+    const client = new Client("127.0.0.1", a!.port);
+    for (const tree of ["x", [7], [""]]) {
+      const error = await remoteError(client.call(BATCH, new Uint8Array(0), kw({ from: "x", tree })));
+      expect(error.code).toBe("bad_request");
+    }
+  });
+});
