@@ -458,9 +458,9 @@ export class Dissemination {
 
   /**
    * The round's replies to this node's broadcasts ({@link Learn.Root}) down the tree, to every Bun
-   * peer that takes it ({@link ReplyTree.lookAt}) in a random order; to each other Bun peer (an
-   * older one, or one not connected yet) by a batch call of this node's, as a round pushes them.
-   * The rounds then do not push them.
+   * peer that takes it ({@link ReplyTree.lookAt}) in a random order; to a Bun peer not connected yet
+   * by a tree call of its own (its group empty), and to an older one (which refuses `tree`) by a
+   * batch call of this node's, as a round pushes them. The rounds then do not push them.
    */
   private pushRoots(): void {
     let entries = this.roots;
@@ -468,10 +468,14 @@ export class Dissemination {
     for (const e of entries) e.pushes = HOT_PUSHES;
     const view = this.views.get();
     const macs = entries.some((e) => e.item.mac);
-    const { members: taking, others } = this.tree.lookAt(view, macs);
-    for (const peer of others) this.call(peer, entries, false);
+    const { members: taking, others, refusing } = this.tree.lookAt(view, macs);
+    const lone: Peer[] = [];
+    for (const peer of others) {
+      if (refusing.has(peer.id)) this.call(peer, entries, false);
+      else lone.push(peer);
+    }
     const members = taking.slice();
-    if (members.length === 0) return;
+    if (members.length + lone.length === 0) return;
     const { bytes, sent } = packFor(entries, true, macs);
     if (sent.length === 0) return; // none could be encoded (their values changed since they were checked)
     if (sent.length < entries.length) {
@@ -481,6 +485,8 @@ export class Dissemination {
       entries = sent;
     }
     this.tree.send(bytes, entries.length, shuffle(members));
+    const pushed = entries;
+    for (const peer of lone) this.tree.send(bytes, pushed.length, [peer], (refuser) => this.call(refuser, pushed, false));
   }
 
   /** The entries of the items a caller sent in its batch (taken in by now): left out of its answer. */

@@ -136,14 +136,16 @@ export class ReplyTree {
 
   /**
    * Send `items` (`count` of them, as bytes) to every peer of `members` down a tree: one call to the
-   * head of each of at most {@link TREE_FANOUT} groups, with the rest of its group.
+   * head of each of at most {@link TREE_FANOUT} groups, with the rest of its group. `refused`: what
+   * to do when a lone peer's call fails (one not connected yet that may be an older Bun node, which
+   * refuses `tree`).
    */
-  send(items: BinParts | Uint8Array, count: number, members: readonly Peer[]): void {
-    for (const { head, rest } of groups(members)) this.call(head, rest, items, count);
+  send(items: BinParts | Uint8Array, count: number, members: readonly Peer[], refused?: (peer: Peer) => void): void {
+    for (const { head, rest } of groups(members)) this.call(head, rest, items, count, refused);
   }
 
   /** The tree call to `head`; failed, its group goes on from here. */
-  private call(head: Peer, rest: Peer[], items: BinParts | Uint8Array, count: number): void {
+  private call(head: Peer, rest: Peer[], items: BinParts | Uint8Array, count: number, refused?: (peer: Peer) => void): void {
     this.stats.batchesSent++;
     this.stats.eventsForwarded += count;
     this.inFlight++;
@@ -153,7 +155,8 @@ export class ReplyTree {
       .call(head, ConversationEndpoint.Batch, [items], { from: this.selfId(), refs: true, tree })
       .then(undefined, (error) => {
         log.debug(`reply tree call to ${head.name || head.id.slice(0, 8)} failed (${rest.length} behind it sent on from here): ${errorMessage(error)}`);
-        if (rest.length > 0) this.send(items, count, rest);
+        if (rest.length > 0) this.send(items, count, rest, refused);
+        else refused?.(head);
       })
       .finally(() => this.inFlight--);
     this.track(work);

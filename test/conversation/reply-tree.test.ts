@@ -99,6 +99,11 @@ describe("reply tree - groups and ids", () => {
     for (const id of ["p1", "p2", "p4", "p5"]) expect(calls.find((c) => c.to === id)!.tree).toEqual([]);
     expect(stats.batchesSent).toBe(18);
     expect(stats.eventsForwarded).toBe(5 * 18);
+    // A lone peer whose call fails (one not connected yet that refuses `tree`: an older Bun node) is handed back.
+    const refused: string[] = [];
+    tree.send(new Uint8Array(0), 5, [fakePeers(1)[0]!], (peer) => refused.push(peer.id));
+    while (work.length > 0) await Promise.all(work.splice(0));
+    expect(refused).toEqual(["p0"]);
   });
 });
 
@@ -110,6 +115,10 @@ describe("reply tree - between Bun nodes", () => {
     for (const node of nodes) logBatches(node, served);
     const hello = await new Client("127.0.0.1", nodes[0]!.port).call<Record<string, unknown>>("_synapse.hello", { features: ["multiplex"] });
     expect(hello.reply_tree).toBe(true);
+    // The first broadcast opens the connections (a peer the origin is not connected to yet gets a
+    // tree call of its own, and one that fails gets a plain batch call); the second is looked at.
+    await broadcastWithReplies(nodes);
+    served.length = 0;
     await broadcastWithReplies(nodes);
     const treeCalls = served.filter((s) => s.tree !== undefined && s.tree !== null);
     for (const node of nodes.slice(1)) expect(treeCalls.some((s) => s.node === node.name)).toBe(true);
