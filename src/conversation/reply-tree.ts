@@ -11,9 +11,10 @@
  * from the caller, its next peer first: no peer of a group is lost with its head.
  *
  * So every reply crosses each link once (no copies), a node makes at most {@link TREE_FANOUT} calls
- * for a round's replies, and every node holds them two hops after the origin's round (three past
- * 256 peers). The push-pull rounds stay the repair: a node pulls 12 and 25 rounds after its last
- * news, and a replier keeps its reply remembered for pulls.
+ * for a round's replies (more only to send a failed call's group on), and every node holds them two
+ * calls after the origin's round up to 272 peers (three up to 4,368). The push-pull rounds stay the
+ * repair: a node pulls 12 and 25 rounds after its last news, and a replier keeps its reply
+ * remembered for pulls.
  *
  * @module
  */
