@@ -52,8 +52,6 @@ export class Conversations {
   readonly retention: number | null;
   /** Relay fan-out (Infinity: every peer). */
   readonly gossipFanout: number;
-  /** Whether the replies to this node's broadcasts go on down a reply tree (hello feature `reply_tree`, see reply-tree.ts). */
-  readonly replyTree: boolean;
   private readonly replyBook: ReplyBook;
   private readonly background = new Set<Promise<void>>();
   private readonly gossip: Gossip;
@@ -74,7 +72,6 @@ export class Conversations {
     this.keepRecent = settings.keepRecent;
     this.retention = settings.retention;
     this.gossipFanout = settings.gossipFanout;
-    this.replyTree = settings.replyTree;
     this.gossip = new Gossip(host, this.gossipFanout);
     this.signatures = new SignatureRoutes(host, host.records ?? openRecords());
     // A reply filed here (its own, or another node's once) is announced as `broadcast.reply`.
@@ -120,6 +117,11 @@ export class Conversations {
     this.events.stopped = this.replyBook.stopped = true;
     this.upkeep.stop();
     this.dissemination.stop();
+  }
+
+  /** Whether the replies to this node's broadcasts go on down a reply tree (hello feature `reply_tree`, see reply-tree.ts). */
+  get replyTree(): boolean {
+    return this.dissemination.replyTree;
   }
 
   /** Counters of the dissemination of events and replies (see {@link DisseminationStats}). */

@@ -118,7 +118,7 @@ export class Dissemination {
   readonly interval: number | null;
   /** Bun peers called per round. */
   readonly fanout: number;
-  /** Whether the replies to this node's broadcasts go down a reply tree. */
+  /** Whether the replies to this node's broadcasts go down a reply tree (the settings' rule: the option, and batching). */
   readonly replyTree: boolean;
 
   constructor(
@@ -131,7 +131,7 @@ export class Dissemination {
   ) {
     this.interval = settings.batchInterval;
     this.fanout = settings.batchFanout;
-    this.replyTree = settings.replyTree && this.interval !== null;
+    this.replyTree = settings.replyTree;
     this.tree = new ReplyTree(host, () => this.selfId, track, this.stats);
     this.repairs = new Repairs(layer, track, this.stats);
     this.views = new PeerViews(host, track, this.interval);
@@ -196,11 +196,12 @@ export class Dissemination {
 
   /**
    * A reply that came by a `_synapse.broadcast.reply` call: {@link spread}, but one to a broadcast of
-   * this node's own goes to every Bun peer that takes the tree at the next round, down the tree.
+   * this node's own is not pushed by the rounds: the next round sends it to its Bun peers
+   * ({@link pushRoots}), down the tree.
    */
   spreadReply(item: Item & { kind: "reply" }): Promise<number> {
-    const root = this.own.has(item.nonce);
-    return this.send(item, new Set(), true, true, undefined, undefined, undefined, root ? Learn.Root : Learn.Usual) ?? Promise.resolve(0);
+    if (!this.own.has(item.nonce)) return this.spread(item, NO_IDS);
+    return this.send(item, NO_IDS, false, false, undefined, undefined, undefined, Learn.Root) ?? Promise.resolve(0);
   }
 
   /**
@@ -465,7 +466,6 @@ export class Dissemination {
   private pushRoots(): void {
     let entries = this.roots;
     this.roots = [];
-    for (const e of entries) e.pushes = HOT_PUSHES;
     const view = this.views.get();
     const macs = entries.some((e) => e.item.mac);
     const { members: taking, others, refusing } = this.tree.lookAt(view, macs);

@@ -96,18 +96,14 @@ export class ReplyTree {
   ) {}
 
   /**
-   * Whether `peer` takes tree calls in the form this node sends them: it offered `reply_tree`,
-   * `item_bytes` and `reply_ref`, and `mac` when the items carry MACs (`macs`).
+   * Whether `peer` takes tree calls in the form this node sends them: true when it offered
+   * `reply_tree`, `item_bytes` and `reply_ref` (and `mac` when the items carry MACs, `macs`), false
+   * when its hello lacked one of them, null while this node has no connection to it.
    */
-  takes(peer: Peer, macs: boolean): boolean {
+  private takes(peer: Peer, macs: boolean): boolean | null {
     const h = this.host;
-    return h.replyTree?.(peer) === true && h.itemBytes?.(peer) === true && h.replyRefs?.(peer) === true && (!macs || h.macs?.(peer) === true);
-  }
-
-  /** Whether `peer` is known not to take tree calls in that form (its hello said so); false while not connected. */
-  refuses(peer: Peer, macs: boolean): boolean {
-    const h = this.host;
-    return h.replyTree?.(peer) === false || h.itemBytes?.(peer) === false || h.replyRefs?.(peer) === false || (macs && h.macs?.(peer) === false);
+    const offered = [h.replyTree?.(peer), h.itemBytes?.(peer), h.replyRefs?.(peer), macs ? h.macs?.(peer) : true];
+    return offered.includes(false) ? false : offered.every((o) => o === true) ? true : null;
   }
 
   /**
@@ -123,10 +119,11 @@ export class ReplyTree {
     const refusing = new Set<string>();
     for (const list of [view.batch, view.unknown, view.plain]) {
       for (const peer of list) {
-        if (this.takes(peer, macs)) members.push(peer);
+        const takes = this.takes(peer, macs);
+        if (takes === true) members.push(peer);
         else {
           if (list !== view.plain) others.push(peer);
-          if (this.refuses(peer, macs)) refusing.add(peer.id);
+          if (takes === false) refusing.add(peer.id);
         }
       }
     }
