@@ -10,7 +10,7 @@ import { EndpointError, ErrorCode } from "../errors.ts";
 import { isMap } from "../util/guards.ts";
 import { MAX_ID_LENGTH } from "../wire/peer.ts";
 import { encode } from "../wire/codec.ts";
-import { keptVector } from "../security/record-macs.ts";
+import { keptVector } from "../security/mac-vector.ts";
 
 /**
  * One thing disseminated: an event, or a reply as `_synapse.broadcast.reply` carries it. `mac`: the

@@ -47,7 +47,7 @@ import type { Gossip } from "./gossip.ts";
 import { BATCH_BYTES, authorOf, itemBound, itemHash, type Item, type RawItem, type WireItem } from "./batch-items.ts";
 import { readAnswerItems, readBatchItems } from "./item-bytes.ts";
 import { HOT_PUSHES, HOT_ROUNDS, ItemMemory, batchFor, handOver, holders, packFor, pickPeer, release, waitFor, within, type Entry } from "./item-memory.ts";
-import { ReplyTree, readTreeIds, shuffle } from "./reply-tree.ts";
+import { ReplyTree, cutPerGroup, readTreeIds, shuffle } from "./reply-tree.ts";
 import { DigestChoice, batchKwargs, digestWindow } from "./digest-window.ts";
 import type { MaybePromise } from "./log.ts";
 import type { BinParts } from "../wire/bin-parts.ts";
@@ -484,9 +484,11 @@ export class Dissemination {
       this.roots = entries.filter((e) => !went.has(e));
       entries = sent;
     }
-    this.tree.send(bytes, entries.length, shuffle(members));
+    // Each group gets the replies' MACs for its own members only (their tags for others would travel unread).
+    const cut = macs ? cutPerGroup(entries, bytes.parts) : null;
+    this.tree.send(bytes, entries.length, shuffle(members), undefined, cut);
     const pushed = entries;
-    for (const peer of lone) this.tree.send(bytes, pushed.length, [peer], (refuser) => this.call(refuser, pushed, false));
+    for (const peer of lone) this.tree.send(bytes, pushed.length, [peer], (refuser) => this.call(refuser, pushed, false), cut);
   }
 
   /** The entries of the items a caller sent in its batch (taken in by now): left out of its answer. */

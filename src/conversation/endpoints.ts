@@ -9,7 +9,7 @@ import type { ArtifactStore } from "./artifacts.ts";
 import type { Conversations } from "./conversations.ts";
 import { ConversationEndpoint } from "./contracts.ts";
 import { broadcastMacs, broadcastSignature } from "./signing.ts";
-import { keptVector } from "../security/record-macs.ts";
+import { keptVector } from "../security/mac-vector.ts";
 import { EndpointError, ErrorCode } from "../errors.ts";
 import { below, listPage, plainListAnswer, plainSyncAnswer, readListPage, readSyncPage, syncPage } from "./paging.ts";
 

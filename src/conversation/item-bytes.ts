@@ -17,7 +17,7 @@ import { skipValue } from "../wire/msgpack-skip.ts";
 import { BinParts, binaryOf } from "../wire/bin-parts.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { latin1Range } from "../util/bytes.ts";
-import { readVector } from "../security/record-macs.ts";
+import { readVector } from "../security/mac-vector.ts";
 import { createLogger } from "../log.ts";
 import type { Peer } from "../types.ts";
 

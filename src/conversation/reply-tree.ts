@@ -23,7 +23,11 @@ import { EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { errorMessage } from "../util/guards.ts";
 import { MAX_ID_LENGTH } from "../wire/peer.ts";
-import type { BinParts } from "../wire/bin-parts.ts";
+import { BinParts } from "../wire/bin-parts.ts";
+import { encodeOwn } from "../wire/codec.ts";
+import { toRefWire, withoutMac } from "./batch-items.ts";
+import type { Entry } from "./item-memory.ts";
+import { ENTRY_BYTES, entriesByHint, hintOf, vectorOf } from "../security/mac-vector.ts";
 import { ConversationEndpoint, type ConversationHost } from "./contracts.ts";
 import type { DisseminationStats } from "./dissemination-ports.ts";
 import type { PeerView } from "./peer-view.ts";
@@ -66,6 +70,83 @@ export function shuffle<T>(peers: T[]): T[] {
     peers[j] = t;
   }
   return peers;
+}
+
+/** An item's bytes split before its MAC vector's `bin` (its last value): the bytes up to it, the vector, where its entries are by hint. */
+interface AtMacs {
+  head: Uint8Array;
+  vector: Uint8Array;
+  entries: Map<number, number>;
+}
+
+/** Bytes of the MessagePack `bin` header of a value of `length` bytes. */
+function binHeaderBytes(length: number): number {
+  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+/** Write the MessagePack `bin` header of a value of `length` bytes at the start of `out`. */
+function writeBinHeader(out: Uint8Array, length: number): void {
+  const n = binHeaderBytes(length);
+  out[0] = n === 2 ? 0xc4 : n === 3 ? 0xc5 : 0xc6;
+  for (let i = 1; i < n; i++) out[i] = (length >>> ((n - 1 - i) * 8)) & 0xff;
+}
+
+/**
+ * `bytes` (an item's) split before `vector` when the item ends with it, as every item this node
+ * encodes does (its `mac` is the last key written: {@link toRefWire}); null otherwise (its bytes came
+ * from elsewhere in another order, or two of its entries share a hint): the item then goes whole.
+ */
+function splitAtMacs(bytes: Uint8Array, vector: Uint8Array | null | undefined): AtMacs | null {
+  const entries = vector ? entriesByHint(vector) : null;
+  if (!vector || !entries) return null;
+  const at = bytes.length - vector.length;
+  const h = binHeaderBytes(vector.length);
+  if (at - h < 0) return null;
+  const header = new Uint8Array(h);
+  writeBinHeader(header, vector.length);
+  for (let i = 0; i < h; i++) if (bytes[at - h + i] !== header[i]) return null;
+  for (let i = 0; i < vector.length; i++) if (bytes[at + i] !== vector[i]) return null;
+  return { head: bytes.subarray(0, at - h), vector, entries };
+}
+
+/**
+ * The round's items (`entries`, as bytes in `parts`: those of {@link packFor}, in their order,
+ * ref and MAC form) for each group of a tree: every item's MAC vector cut to the entries of the
+ * group's members ({@link vectorOf}), since nobody else reads them on that path (at 50 peers a
+ * reply's kilobyte of tags becomes at most 81 bytes for a group of four); an item none of whose tags
+ * is for the group goes without `mac`. Null when no item carries a vector to cut.
+ */
+export function cutPerGroup(entries: readonly Entry[], parts: readonly Uint8Array[]): ((group: readonly Peer[]) => BinParts) | null {
+  const split = parts.map((bytes, i) => splitAtMacs(bytes, entries[i]!.item.mac));
+  if (split.every((s) => s === null)) return null;
+  const bare: Array<Uint8Array | undefined> = [];
+  return (group) => {
+    const hints = group.map((peer) => hintOf(peer.id));
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const s = split[i];
+      if (!s) {
+        out.push(parts[i]!);
+        continue;
+      }
+      const offsets: number[] = [];
+      for (const hint of hints) {
+        const at = s.entries.get(hint);
+        if (at !== undefined) offsets.push(at);
+      }
+      if (offsets.length === 0) {
+        // Not a vector of no entry (a receiver reads that as a malformed one): the item without MACs, encoded once a round.
+        out.push((bare[i] ??= encodeOwn(withoutMac(toRefWire(entries[i]!.item)))));
+        continue;
+      }
+      // The vector's bin header and its cut entries in one array.
+      const length = 1 + offsets.length * ENTRY_BYTES;
+      const cut = vectorOf(s.vector, offsets, binHeaderBytes(length));
+      writeBinHeader(cut, length);
+      out.push(s.head, cut);
+    }
+    return new BinParts(out);
+  };
 }
 
 /** What a peer view's peers are to the tree, for items with MACs or without: worked out once per view and split. */
@@ -136,10 +217,11 @@ export class ReplyTree {
    * Send `items` (`count` of them, as bytes) to every peer of `members` down a tree: one call to the
    * head of each of at most {@link TREE_FANOUT} groups, with the rest of its group. `refused`: what
    * to do when a lone peer's call fails (one not connected yet that may be an older Bun node, which
-   * refuses `tree`).
+   * refuses `tree`). `cut`: the items for a group, when they are cut to it ({@link cutPerGroup});
+   * a failed call's group is sent on with its own.
    */
-  send(items: BinParts | Uint8Array, count: number, members: readonly Peer[], refused?: (peer: Peer) => void): void {
-    for (const { head, rest } of groups(members)) this.call(head, rest, items, count, refused);
+  send(items: BinParts | Uint8Array, count: number, members: readonly Peer[], refused?: (peer: Peer) => void, cut?: ((group: readonly Peer[]) => BinParts) | null): void {
+    for (const { head, rest } of groups(members)) this.call(head, rest, cut ? cut([head, ...rest]) : items, count, refused);
   }
 
   /** The tree call to `head`; failed, its group goes on from here. */

@@ -14,7 +14,8 @@ import type { ConversationEvent, Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { SIG_KEY, SignedRecords, eventBytes, replyBytes, signatureBytes } from "../security/records.ts";
 import type { ConversationHost } from "./contracts.ts";
-import { keptVector, type RecordMacs } from "../security/record-macs.ts";
+import type { RecordMacs } from "../security/record-macs.ts";
+import { keptVector } from "../security/mac-vector.ts";
 
 /** A non-signing, open-swarm checker: what a conversation layer without `host.records` uses. */
 export function openRecords(): SignedRecords {

@@ -131,7 +131,12 @@ export function eventBytes(event: ConversationEvent): Uint8Array {
 
 /** The bytes a reply's signature covers: the broadcast, the replier, the result. */
 export function replyBytes(nonce: string, peerId: string, result: unknown): Uint8Array {
-  return canonicalRecord(RecordLabel.Reply, [nonce, peerId, result ?? null]);
+  return encodeOwn(replyRecord(nonce, peerId, result));
+}
+
+/** What {@link replyBytes} encodes: `[label, nonce, replier id, result]`, its maps sorted (record-macs.ts digests it without the bytes). */
+export function replyRecord(nonce: string, peerId: string, result: unknown): unknown {
+  return sorted([RecordLabel.Reply, nonce, peerId, result ?? null]);
 }
 
 /** The bytes a membership claim's signature covers. */

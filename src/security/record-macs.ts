@@ -30,9 +30,11 @@ import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type Key
 import type { NodeIdentity } from "./identity.ts";
 import { ConfigError } from "../errors.ts";
 import { equalBytes } from "../util/bytes.ts";
-import { canonicalRecord, signatureBytes } from "./record-bytes.ts";
+import { canonicalRecord, replyRecord, signatureBytes } from "./record-bytes.ts";
+import { sha256Encoded } from "../wire/codec.ts";
 import { Bounded } from "./bounded.ts";
 import { verifySignature } from "./verification.ts";
+import { ENTRY_BYTES, HINT_BYTES, MAX_VECTOR_ENTRIES, TAG_BYTES, VECTOR_VERSION, hintAt, hintOf, readVector } from "./mac-vector.ts";
 
 /** The hello feature of a node that makes and checks record MACs (its binding rides as {@link MAC_KEY_FEATURE}). */
 export const MAC_FEATURE = "mac";
@@ -44,14 +46,6 @@ export const MAC_KEY_LABEL = "synapse-p2p mac key v1";
 export const PAIR_SALT = "synapse-p2p pair key v1";
 /** The label every tag's HMAC input starts with. */
 export const TAG_LABEL = "synapse-p2p record mac v1";
-/** First byte of a vector. */
-export const VECTOR_VERSION = 1;
-/** Bytes of one vector entry: a 4-byte hint and a 16-byte tag. */
-export const ENTRY_BYTES = 20;
-const HINT_BYTES = 4;
-const TAG_BYTES = 16;
-/** Most entries a vector read off the network may hold (a longer one is ignored whole). */
-export const MAX_VECTOR_ENTRIES = 1024;
 /**
  * Known peers past which an author makes no tags at all (default of `recordMacRecipients`). A tag
  * saves one check (about 45 µs) at one recipient, but costs 20 bytes in every copy of its record,
@@ -125,15 +119,29 @@ export function readBinding(raw: unknown): { publicKey: Uint8Array; issuedAt: nu
   return { publicKey: raw.subarray(1, 33), issuedAt, sig: raw.subarray(41, 105) };
 }
 
+/** Where {@link recordDigest} writes (its digest is used at once, never kept). */
+const digestOut = new Uint8Array(32);
+
 /**
  * A record's digest for its tags: SHA-256 of its signed bytes and its signature. Bun's one-shot
  * SHA-256 over the two joined: no hasher object per record (0.29 against 0.53 µs a reply's here).
+ * The digest is written into one array reused by every call: read it before the next call.
  */
 export function recordDigest(bytes: Uint8Array, sig: Uint8Array): Uint8Array {
   const input = new Uint8Array(bytes.length + sig.length);
   input.set(bytes);
   input.set(sig, bytes.length);
-  return Bun.SHA256.hash(input) as Uint8Array;
+  Bun.SHA256.hash(input, digestOut);
+  return digestOut;
+}
+
+/**
+ * {@link recordDigest} of a reply: of its signed bytes (`replyBytes`) and `sig`, encoded and hashed
+ * in place, never an array of their own (every node makes it for every reply it checks by MAC).
+ * Written into the same reused array: read it before the next call.
+ */
+export function replyDigest(nonce: string, peerId: string, result: unknown, sig: Uint8Array): Uint8Array {
+  return sha256Encoded(replyRecord(nonce, peerId, result), sig, digestOut);
 }
 
 function idBytes(id: string): Buffer {
@@ -224,7 +232,7 @@ export class RecordMacs {
     // view of a read at most twice its size: `fastDecode`).
     const key = this.derive(id, binding.publicKey);
     const hmacs = key && { to: tagHasher(key, this.id, id), from: tagHasher(key, id, this.id) };
-    const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, hmacs, hint: Number.parseInt(id.slice(0, HINT_BYTES * 2), 16) };
+    const pair: Pair = { raw: raw as Uint8Array, issuedAt: binding.issuedAt, seenAt: now, hmacs, hint: hintOf(id) };
     this.pairs.set(id, pair);
     return keyed(pair);
   }
@@ -263,17 +271,22 @@ export class RecordMacs {
     let at = 1;
     for (const pair of pairs) {
       out.writeUInt32BE(pair.hint, at);
-      tag(pair.hmacs.to, d).copy(out, at + HINT_BYTES, 0, TAG_BYTES);
+      const t = tag(pair.hmacs.to, d);
+      for (let i = 0; i < TAG_BYTES; i++) out[at + HINT_BYTES + i] = t[i]!;
       at += ENTRY_BYTES;
     }
     this.stats.tagsMade += pairs.length;
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
 
-  /** {@link check} of a record as it came: false for a malformed author id or signature. */
-  accepts(author: string, bytes: Uint8Array, sig: unknown, vector: unknown): boolean {
+  /**
+   * {@link check} of a record as it came: false for a malformed author id or signature. `digestOf`:
+   * the record's digest ({@link recordDigest} of its signed bytes and the signature given), asked
+   * only when the vector holds an entry for this node.
+   */
+  accepts(author: string, sig: unknown, vector: unknown, digestOf: (sig: Uint8Array) => Uint8Array): boolean {
     const signature = signatureBytes(sig);
-    return signature !== null && HEX_ID.test(author) && this.check(author, bytes, signature, vector);
+    return signature !== null && HEX_ID.test(author) && this.checkDigest(author, signature, vector, digestOf);
   }
 
   /**
@@ -282,6 +295,11 @@ export class RecordMacs {
    * author, no entry for this node, a wrong tag): the caller checks the signature.
    */
   check(author: string, bytes: Uint8Array, sig: Uint8Array, vector: unknown): boolean {
+    return this.checkDigest(author, sig, vector, (s) => recordDigest(bytes, s));
+  }
+
+  /** {@link check} of a record whose digest `digestOf` gives (asked once at most). */
+  private checkDigest(author: string, sig: Uint8Array, vector: unknown, digestOf: (sig: Uint8Array) => Uint8Array): boolean {
     const entries = readVector(vector);
     if (entries === 0) return false;
     const v = vector as Uint8Array;
@@ -295,10 +313,10 @@ export class RecordMacs {
       const before = this.pairs.get(author);
       const pair = this.pair(author, attempt > 0);
       if (!pair || (attempt > 0 && pair === before)) break;
-      let expected: Buffer | null = null;
+      let expected: Uint8Array | null = null;
       for (let i = 0, at = 1; i < entries; i++, at += ENTRY_BYTES) {
-        if (((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0 !== hint) continue;
-        expected ??= tag(pair.hmacs.from, (digest ??= recordDigest(bytes, sig)));
+        if (hintAt(v, at) !== hint) continue;
+        expected ??= tag(pair.hmacs.from, (digest ??= digestOf(sig)));
         if (sameTag(expected, v, at + HINT_BYTES)) {
           this.stats.macVerified++;
           return true;
@@ -318,23 +336,6 @@ function sameTag(expected: Uint8Array, v: Uint8Array, at: number): boolean {
   return diff === 0;
 }
 
-/** Entries of a well-formed vector (0 for anything else: not bytes, a wrong version or length, too many). */
-export function readVector(vector: unknown): number {
-  if (!(vector instanceof Uint8Array) || vector.length < 1 + ENTRY_BYTES || vector[0] !== VECTOR_VERSION) return 0;
-  const entries = (vector.length - 1) / ENTRY_BYTES;
-  return Number.isInteger(entries) && entries <= MAX_VECTOR_ENTRIES ? entries : 0;
-}
-
-/**
- * A vector off the network as a record keeps and relays it: itself when well-formed, else null (the
- * codec copies a binary value out of its frame, or views a read at most twice its size; a batch's
- * reply read straight from its bytes keeps a view of the item's own bytes, which its entry keeps
- * anyway: either way no large read is kept alive for it).
- */
-export function keptVector(vector: unknown): Uint8Array | null {
-  return readVector(vector) > 0 ? (vector as Uint8Array) : null;
-}
-
 /** A keyed HMAC-SHA256 (Bun's native hasher) that has taken in a tag's fixed prefix. */
 type TagHasher = InstanceType<typeof Bun.CryptoHasher>;
 
@@ -345,16 +346,21 @@ function tagHasher(key: Buffer, author: string, recipient: string): TagHasher {
   return hmac;
 }
 
+/** Where {@link tag} writes (the hasher asks for room for 64 bytes; a tag is used at once, never kept). */
+const tagOut = new Uint8Array(64);
+
 /**
  * HMAC-SHA256(key, prefix || digest), from a copy of the pair's keyed hasher that has taken the
  * prefix in ({@link tagHasher}): the standard HMAC, its keyed state made once per pair and
  * direction rather than per tag (a copy and a digest cost less than half a new keyed hasher, which
  * an author pays per recipient and a receiver per record: docs/performance-log.md, "Record MACs").
+ * Written into one array reused by every call (no Buffer per tag): read it before the next call.
  */
-function tag(hasher: TagHasher, digest: Uint8Array): Buffer {
+function tag(hasher: TagHasher, digest: Uint8Array): Uint8Array {
   const hmac = hasher.copy();
   hmac.update(digest);
-  return hmac.digest();
+  hmac.digest(tagOut);
+  return tagOut;
 }
 
 /** True when `a` holds exactly the bytes of `b`. */

@@ -35,7 +35,7 @@ import { RecordLabel, SIG_KEY, SIGNER_KEY, artifactBytes, eventBytes, gossipClai
 import type { NodeIdentity } from "./identity.ts";
 import { Bounded, type BoundedSet } from "./bounded.ts";
 import type { VerifyService } from "./verifier.ts";
-import { sameBytes, type RecordMacs } from "./record-macs.ts";
+import { recordDigest, replyDigest, sameBytes, type RecordMacs } from "./record-macs.ts";
 import { HEX_ID, checking, countChecker, processCache, processClaims, sharedVerifier, verifySignature, type CacheKind } from "./verification.ts";
 import { base64Of } from "../util/bytes.ts";
 
@@ -279,9 +279,9 @@ export class SignedRecords {
    * check is on its way. An unsigned record waits for the checks in flight: one of them may make
    * its author known to sign, as it would have before it, checked inline.
    */
-  refusalAsync(author: string, bytes: () => Uint8Array, sig: unknown, what: string, mac?: unknown): string | null | Promise<string | null> {
+  refusalAsync(author: string, bytes: () => Uint8Array, sig: unknown, what: string, mac?: unknown, digest?: (sig: Uint8Array) => Uint8Array): string | null | Promise<string | null> {
     if (sig === undefined || sig === null) return this.unsignedAsync(author, what);
-    return this.signedAsync(author, bytes(), sig, what, mac);
+    return this.signedAsync(author, bytes, sig, what, mac, digest);
   }
 
   /** {@link refusalAsync} of an unsigned record (apart, and without a closure unless checks are in flight: most records of an open swarm). */
@@ -289,15 +289,18 @@ export class SignedRecords {
     return this.pending > 0 ? this.tail.then(() => this.unsignedRefusal(author, what)) : this.unsignedRefusal(author, what);
   }
 
-  /** {@link refusalAsync} of a signed record (`signed`: its signed bytes). */
-  private signedAsync(author: string, signed: Uint8Array, sig: unknown, what: string, mac?: unknown): string | null | Promise<string | null> {
+  /**
+   * {@link refusalAsync} of a signed record (`bytes`: its signed bytes, made only for a signature
+   * check; `digest`: the digest its MACs cover, where it is made without them, as a reply's).
+   */
+  private signedAsync(author: string, bytes: () => Uint8Array, sig: unknown, what: string, mac?: unknown, digest?: (sig: Uint8Array) => Uint8Array): string | null | Promise<string | null> {
     // A valid MAC for this node (record-macs.ts) stands for the check; the signature is not cached as verified.
-    if (mac !== undefined && mac !== null && this.macs?.accepts(author, signed, sig, mac)) {
+    if (mac !== undefined && mac !== null && this.macs?.accepts(author, sig, mac, digest ?? ((s) => recordDigest(bytes(), s)))) {
       this.stats.macVerified++;
       this.noteSigner(author);
       return this.inOrder(null);
     }
-    const ok = this.verifyAsync(author, signed, sig);
+    const ok = this.verifyAsync(author, bytes(), sig);
     return typeof ok === "boolean" ? this.verdict(ok, author, what) : ok.then((yes) => this.verdict(yes, author, what));
   }
 
@@ -350,7 +353,8 @@ export class SignedRecords {
   replyRefusal(nonce: string, peerId: string, result: unknown, sig: unknown, mac?: unknown): string | null | Promise<string | null> {
     // An unsigned reply (every reply of an open swarm of unsigned nodes) makes no closure for its bytes.
     if (sig === undefined || sig === null) return this.unsignedAsync(peerId, "a broadcast reply");
-    return this.refusalAsync(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply", mac);
+    // With MACs, the reply's digest is made without its signed bytes as an array of their own (every node does it for every reply).
+    return this.refusalAsync(peerId, () => replyBytes(nonce, peerId, result), sig, "a broadcast reply", mac, (s) => replyDigest(nonce, peerId, result, s));
   }
 
   // ------------------------------------------------------------------ membership claims

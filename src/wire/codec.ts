@@ -7,7 +7,7 @@
  */
 import { C1, Packr, Unpackr, addExtension } from "msgpackr";
 import { EncodeError, ProtocolError } from "../errors.ts";
-import { NOT_FAST, NO_ROOM, fastDecode, fastEncodeInto } from "./fast-codec.ts";
+import { NOT_FAST, NOT_PLAIN, NO_ROOM, fastDecode, fastEncodeInto } from "./fast-codec.ts";
 import { BinParts } from "./bin-parts.ts";
 
 // Dates travel as float unix seconds, the way Python peers send timestamps (`last_seen`,
@@ -53,6 +53,31 @@ const unpackr = new Unpackr(UNPACK_OPTIONS as ConstructorParameters<typeof Unpac
 /** Where {@link encodeOwn} encodes: a Buffer, as the connections' outboxes (one kind of target for the encoder); grown as needed, let go of past {@link OWN_SCRATCH_KEPT}. */
 let ownScratch: Uint8Array = Buffer.allocUnsafe(16 * 1024);
 const OWN_SCRATCH_KEPT = 256 * 1024;
+/** {@link ownScratch} as a plain Uint8Array over the same bytes: its `slice` is one plain copy, no Buffer view made first. */
+let ownPlain = plainOf(ownScratch);
+
+function plainOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** The scratch made anew (`bytes` long). */
+function newScratch(bytes: number): void {
+  ownScratch = Buffer.allocUnsafe(bytes);
+  ownPlain = plainOf(ownScratch);
+}
+
+/**
+ * `value` encoded by the hot-path encoder at the start of the scratch, `room` bytes left free after
+ * it (the scratch grown as needed): the offset after it, or {@link NOT_PLAIN} when that encoder
+ * declines the value (the general codec writes it).
+ */
+function intoScratch(value: unknown, room: number): number {
+  for (;;) {
+    const end = fastEncodeInto(value, ownScratch, 0, ownScratch.length - room);
+    if (end !== NO_ROOM) return end;
+    newScratch(ownScratch.length * 2);
+  }
+}
 
 /**
  * `value`'s MessagePack bytes in an array of their own, not a view of a reused buffer or of
@@ -63,18 +88,36 @@ const OWN_SCRATCH_KEPT = 256 * 1024;
  * @throws {EncodeError} as {@link encode}.
  */
 export function encodeOwn(value: unknown): Uint8Array {
-  for (;;) {
-    const end = fastEncodeInto(value, ownScratch, 0, ownScratch.length);
-    if (end >= 0) {
-      // A plain copy (a Buffer's `slice` would be a view of the scratch).
-      const bytes = new Uint8Array(ownScratch.subarray(0, end));
-      if (ownScratch.length > OWN_SCRATCH_KEPT) ownScratch = Buffer.allocUnsafe(16 * 1024);
-      return bytes;
-    }
-    // A copy (not `slice`: on msgpackr's Buffer that is a view, which would keep its whole slab alive).
-    if (end !== NO_ROOM) return new Uint8Array(encode(value));
-    ownScratch = Buffer.allocUnsafe(ownScratch.length * 2);
+  const end = intoScratch(value, 0);
+  // A copy (not `slice`: on msgpackr's Buffer that is a view, which would keep its whole slab alive).
+  if (end === NOT_PLAIN) return new Uint8Array(encode(value));
+  // A plain copy (a Buffer's `slice` would be a view of the scratch).
+  const bytes = ownPlain.slice(0, end);
+  if (ownScratch.length > OWN_SCRATCH_KEPT) newScratch(16 * 1024);
+  return bytes;
+}
+
+/**
+ * SHA-256 of `value`'s MessagePack bytes (those {@link encodeOwn} returns) followed by `tail`,
+ * written into `out` (32 bytes): the bytes are never an array of their own, as a record's digest
+ * for its MACs wants them, made by every node for every record it checks (record-macs.ts).
+ *
+ * @throws {EncodeError} as {@link encode}.
+ */
+export function sha256Encoded(value: unknown, tail: Uint8Array, out: Uint8Array): Uint8Array {
+  const end = intoScratch(value, tail.length);
+  if (end === NOT_PLAIN) {
+    const bytes = encode(value);
+    const joined = new Uint8Array(bytes.length + tail.length);
+    joined.set(bytes);
+    joined.set(tail, bytes.length);
+    Bun.SHA256.hash(joined, out);
+    return out;
   }
+  ownPlain.set(tail, end);
+  Bun.SHA256.hash(ownPlain.subarray(0, end + tail.length), out);
+  if (ownScratch.length > OWN_SCRATCH_KEPT) newScratch(16 * 1024);
+  return out;
 }
 
 /**

@@ -6,9 +6,12 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
-import { encode } from "../../src/wire/codec.ts";
+import { encode, encodeOwn } from "../../src/wire/codec.ts";
 import { hasReplyItem, itemList } from "../../src/conversation/item-bytes.ts";
-import { MAX_TREE_IDS, ReplyTree, TREE_FANOUT, groups, readTreeIds } from "../../src/conversation/reply-tree.ts";
+import { MAX_TREE_IDS, ReplyTree, TREE_FANOUT, cutPerGroup, groups, readTreeIds } from "../../src/conversation/reply-tree.ts";
+import { toRefWire, type Item } from "../../src/conversation/batch-items.ts";
+import type { Entry } from "../../src/conversation/item-memory.ts";
+import { ENTRY_BYTES, VECTOR_VERSION, hintOf } from "../../src/security/mac-vector.ts";
 import { EndpointError } from "../../src/errors.ts";
 import type { Node } from "../../src/node.ts";
 import type { Peer } from "../../src/types.ts";
@@ -107,6 +110,74 @@ describe("reply tree - groups and ids", () => {
   });
 });
 
+/** A vector with one entry per id in `ids` (hint, then a tag of 16 bytes of `fill`, then its index). */
+function vectorFor(ids: string[], fill = 7): Uint8Array {
+  const v = new Uint8Array(1 + ids.length * ENTRY_BYTES);
+  v[0] = VECTOR_VERSION;
+  ids.forEach((id, i) => {
+    new DataView(v.buffer).setUint32(1 + i * ENTRY_BYTES, hintOf(id));
+    v.fill(fill, 1 + i * ENTRY_BYTES + 4, 1 + (i + 1) * ENTRY_BYTES);
+    v[(i + 1) * ENTRY_BYTES] = i;
+  });
+  return v;
+}
+
+/** The hints of a vector's entries, in order. */
+function hintsIn(vector: Uint8Array): number[] {
+  const view = new DataView(vector.buffer, vector.byteOffset, vector.byteLength);
+  return Array.from({ length: (vector.length - 1) / ENTRY_BYTES }, (_, i) => view.getUint32(1 + i * ENTRY_BYTES));
+}
+
+describe("reply tree - MACs cut to each group", () => {
+  const hex = (i: number) => i.toString(16).padStart(2, "0").repeat(32);
+  const ids = Array.from({ length: 12 }, (_, i) => hex(i + 1));
+  const peer = (id: string): Peer => ({ ...fakePeers(1)[0]!, id, name: id.slice(0, 4) });
+  const reply = (replier: string, mac?: Uint8Array): Item => ({ kind: "reply", nonce: "n".repeat(32), peer: peer(replier), result: { from: replier.slice(0, 4) }, sig: new Uint8Array(64).fill(9), mac: mac ?? null });
+  const entry = (item: Item) => ({ item }) as Entry;
+  const wireOf = (bytes: Uint8Array) => itemList(bytes) as Array<{ reply: { peer_id: string; mac?: Uint8Array } }>;
+
+  test("each group gets every reply with the entries of its own members alone, in one bin the receivers read as usual", () => {
+    // Replier 0 tagged everyone; replier 1 tagged ids 4 to 11 only; replier 2 made no MACs.
+    const items = [reply(ids[0]!, vectorFor(ids.slice(1))), reply(ids[1]!, vectorFor(ids.slice(4))), reply(ids[2]!)];
+    const parts = items.map((item) => encodeOwn(toRefWire(item)));
+    const cut = cutPerGroup(items.map(entry), parts)!;
+    expect(cut).not.toBeNull();
+    const group = [peer(ids[5]!), peer(ids[2]!), peer(ids[0]!)];
+    const sent = cut(group);
+    const got = wireOf(sent.bytes());
+    expect(got.map((w) => w.reply.peer_id)).toEqual([ids[0], ids[1], ids[2]]);
+    // Replier 0's vector: the entries of ids 5 and 2 (not its own id 0, which it never tags), in the group's order, tags untouched.
+    const full = items[0]!.mac!;
+    expect(hintsIn(got[0]!.reply.mac!)).toEqual([hintOf(ids[5]!), hintOf(ids[2]!)]);
+    expect(Array.from(got[0]!.reply.mac!.subarray(1, 21))).toEqual(Array.from(full.subarray(1 + 4 * ENTRY_BYTES, 1 + 5 * ENTRY_BYTES)));
+    // Replier 1 tagged only id 5 of this group; replier 2's item is as it was.
+    expect(hintsIn(got[1]!.reply.mac!)).toEqual([hintOf(ids[5]!)]);
+    expect(got[2]!.reply.mac).toBeUndefined();
+    expect(sent.parts.at(-1)).toBe(parts[2]!);
+    // Far fewer bytes than the whole vectors: 3 entries of 20 bytes instead of 19.
+    expect(sent.length).toBe(parts.reduce((n, p) => n + p.length, 0) - (11 + 8 - 3) * ENTRY_BYTES);
+  });
+
+  test("a reply with no entry for a group goes without mac (no vector of no entry), one whose bytes do not end in its vector goes whole", () => {
+    const tagged = reply(ids[0]!, vectorFor(ids.slice(6)));
+    const foreign = reply(ids[1]!, vectorFor(ids.slice(2)));
+    // Bytes in another key order (mac before result): not the form this node encodes; sent as they are.
+    const r = toRefWire(foreign) as { reply: Record<string, unknown> };
+    const reordered = encodeOwn({ reply: { mac: r.reply.mac, nonce: r.reply.nonce, peer_id: r.reply.peer_id, result: r.reply.result, sig: r.reply.sig } });
+    const cut = cutPerGroup([entry(tagged), entry(foreign)], [encodeOwn(toRefWire(tagged)), reordered])!;
+    const got = wireOf(cut([peer(ids[2]!), peer(ids[3]!)]).bytes());
+    expect(got[0]!.reply.peer_id).toBe(ids[0]!);
+    expect(got[0]!.reply.mac).toBeUndefined();
+    expect(got[1]!.reply.mac!.length).toBe(1 + 10 * ENTRY_BYTES);
+    // Nothing to cut at all: null, and the tree sends the round's bytes as they are.
+    expect(cutPerGroup([entry(reply(ids[0]!))], [encodeOwn(toRefWire(reply(ids[0]!)))])).toBeNull();
+    // Two entries sharing a hint (hints may collide): that vector is not cut.
+    const twin = reply(ids[3]!, vectorFor([ids[4]!, ids[4]!, ids[5]!]));
+    const twinBytes = encodeOwn(toRefWire(twin));
+    expect(cutPerGroup([entry(twin)], [twinBytes])).toBeNull();
+  });
+});
+
 describe("reply tree - between Bun nodes", () => {
   test("the origin sends the replies down the tree: every node has every reply, each got them in tree calls, and no round pushes a reply", async () => {
     // 20 nodes: the origin's 19 peers make 10 groups (a head and one behind it, the last alone).
@@ -126,6 +197,12 @@ describe("reply tree - between Bun nodes", () => {
     for (const s of treeCalls) expect((s.tree as string[]).length).toBeLessThanOrEqual(1);
     // The repliers remember their replies for pulls; no call but the tree's carries a reply.
     expect(served.filter((s) => (s.tree === undefined || s.tree === null) && hasReplyItem(s.items))).toEqual([]);
+    // Each reply's MACs travel cut to the group the origin split off (a head and the one behind it):
+    // at most two entries, where the whole vector holds one for each of the replier's 19 other nodes.
+    const macs = treeCalls.flatMap((s) => itemList(s.items).map((item) => (item as { reply: { mac?: Uint8Array } }).reply.mac));
+    expect(macs.length).toBeGreaterThan(0);
+    for (const mac of macs) expect(mac === undefined || mac.length <= 1 + 2 * ENTRY_BYTES).toBe(true);
+    expect(macs.some((mac) => mac !== undefined)).toBe(true);
     // Each reply crosses each link once: no node got one reply in two tree calls.
     for (const node of nodes.slice(1)) {
       const repliers = treeCalls.filter((s) => s.node === node.name).flatMap((s) => itemList(s.items).map((item) => (item as { reply: { peer_id: string } }).reply.peer_id));

@@ -8,7 +8,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHash, createHmac, createPublicKey, diffieHellman, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
 import { NodeIdentity } from "../../src/security/identity.ts";
-import { ENTRY_BYTES, MAX_VECTOR_ENTRIES, PAIR_SALT, RecordMacs, TAG_LABEL, VECTOR_VERSION, keptVector, readBinding, readVector, recordDigest } from "../../src/security/record-macs.ts";
+import { PAIR_SALT, RecordMacs, TAG_LABEL, readBinding, recordDigest, replyDigest } from "../../src/security/record-macs.ts";
+import { ENTRY_BYTES, MAX_VECTOR_ENTRIES, VECTOR_VERSION, keptVector, readVector } from "../../src/security/mac-vector.ts";
 import { SignedRecords, replyBytes, verifySignature } from "../../src/security/records.ts";
 import { SignatureRoutes } from "../../src/conversation/signing.ts";
 import { withoutMac, toWire } from "../../src/conversation/batch-items.ts";
@@ -210,6 +211,34 @@ describe("record MACs - tags and checks", () => {
     other[63]! ^= 1;
     expect(Buffer.from(recordDigest(bytes, sig)).equals(Buffer.from(recordDigest(bytes, other)))).toBe(false);
     expect(Buffer.from(recordDigest(bytes, sig)).equals(createHash("sha256").update(bytes).update(sig).digest())).toBe(true);
+  });
+
+
+  test("a reply's digest made in place is the digest of its signed bytes and signature, for any result", () => {
+    const sig = randomBytes(64);
+    const nonce = "ab".repeat(16);
+    const id = "cd".repeat(32);
+    const results: unknown[] = [
+      null,
+      undefined,
+      0,
+      -7,
+      2 ** 40,
+      1.5,
+      "",
+      "ünïcødé 🎉",
+      { from: "n1" },
+      { z: 1, a: [3, { y: null, b: "x" }] },
+      new Uint8Array([1, 2, 3]),
+      2n ** 60n, // not written by the hot-path encoder: the general codec's bytes
+      "x".repeat(40_000), // past the reused scratch: it grows
+      { big: randomBytes(70_000) },
+    ];
+    for (const result of results) {
+      const expected = createHash("sha256").update(replyBytes(nonce, id, result)).update(sig).digest();
+      expect(Buffer.from(replyDigest(nonce, id, result, sig)).equals(expected)).toBe(true);
+      expect(Buffer.from(recordDigest(replyBytes(nonce, id, result), sig)).equals(expected)).toBe(true);
+    }
   });
 });
 
