@@ -459,9 +459,9 @@ export class Dissemination {
 
   /**
    * The round's replies to this node's broadcasts ({@link Learn.Root}) down the tree, to every Bun
-   * peer that takes it ({@link ReplyTree.lookAt}) in a random order; to a Bun peer not connected yet
-   * by a tree call of its own (its group empty), and to an older one (which refuses `tree`) by a
-   * batch call of this node's, as a round pushes them. The rounds then do not push them.
+   * peer that takes it ({@link ReplyTree.lookAt}) in a random order; to an older Bun peer (which
+   * refuses `tree`) by a batch call of this node's, as a round pushes them; to a peer not connected
+   * yet once its connection is open ({@link reachLone}). The rounds then do not push them.
    */
   private pushRoots(): void {
     let entries = this.roots;
@@ -487,8 +487,28 @@ export class Dissemination {
     // Each group gets the replies' MACs for its own members only (their tags for others would travel unread).
     const cut = macs ? cutPerGroup(entries, bytes.parts) : null;
     this.tree.send(bytes, entries.length, shuffle(members), undefined, cut);
-    const pushed = entries;
-    for (const peer of lone) this.tree.send(bytes, pushed.length, [peer], (refuser) => this.call(refuser, pushed, false), cut);
+    for (const peer of lone) this.reachLone(peer, bytes, entries, macs, cut);
+  }
+
+  /**
+   * A peer of the view this node has no connection to yet, which may be a Bun peer or a Python one
+   * (only its hello tells): the connection is opened by `_synapse.ping`, which every node answers,
+   * then the round's replies (`entries`, as `bytes`) go by what the hello told: a tree call of its
+   * own (an empty group) to a peer that takes the tree, a batch call to one that batches without
+   * it (an older Bun node), nothing to one that does not batch (a Python node is never sent a call
+   * it does not know; its repliers' per-event calls, and a relay's once it is known, carry replies to it).
+   */
+  private reachLone(peer: Peer, bytes: BinParts, entries: Entry[], macs: boolean, cut: ((group: readonly Peer[]) => BinParts) | null): void {
+    const opened = this.host.call(peer, "_synapse.ping", [], {}).then(
+      () => {
+        if (this.stopped) return;
+        const takes = this.tree.takes(peer, macs);
+        if (takes === true) this.tree.send(bytes, entries.length, [peer], (refuser) => this.call(refuser, entries, false), cut);
+        else if (this.host.batches?.(peer) === true) this.call(peer, entries, false);
+      },
+      (error) => log.debug(`reply tree: ${peer.name || peer.id.slice(0, 8)} not reached (${errorMessage(error)})`),
+    );
+    this.track(opened);
   }
 
   /** The entries of the items a caller sent in its batch (taken in by now): left out of its answer. */

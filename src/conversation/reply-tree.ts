@@ -181,7 +181,7 @@ export class ReplyTree {
    * `reply_tree`, `item_bytes` and `reply_ref` (and `mac` when the items carry MACs, `macs`), false
    * when its hello lacked one of them, null while this node has no connection to it.
    */
-  private takes(peer: Peer, macs: boolean): boolean | null {
+  takes(peer: Peer, macs: boolean): boolean | null {
     const h = this.host;
     const offered = [h.replyTree?.(peer), h.itemBytes?.(peer), h.replyRefs?.(peer), macs ? h.macs?.(peer) : true];
     return offered.includes(false) ? false : offered.every((o) => o === true) ? true : null;
@@ -216,8 +216,8 @@ export class ReplyTree {
   /**
    * Send `items` (`count` of them, as bytes) to every peer of `members` down a tree: one call to the
    * head of each of at most {@link TREE_FANOUT} groups, with the rest of its group. `refused`: what
-   * to do when a lone peer's call fails (one not connected yet that may be an older Bun node, which
-   * refuses `tree`). `cut`: the items for a group, when they are cut to it ({@link cutPerGroup});
+   * to do when a lone peer's call fails (a peer that was not connected when the round began: it is
+   * then sent the items by a batch call). `cut`: the items for a group, when they are cut to it ({@link cutPerGroup});
    * a failed call's group is sent on with its own.
    */
   send(items: BinParts | Uint8Array, count: number, members: readonly Peer[], refused?: (peer: Peer) => void, cut?: ((group: readonly Peer[]) => BinParts) | null): void {

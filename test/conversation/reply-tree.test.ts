@@ -16,6 +16,9 @@ import { EndpointError } from "../../src/errors.ts";
 import type { Node } from "../../src/node.ts";
 import type { Peer } from "../../src/types.ts";
 import { broadcastWithReplies, mesh, remoteError, startNode, stopAll, swarm, until, withoutHelloFeature } from "./swarm.ts";
+import { PythonNode } from "../interop/python-node.ts";
+import { PythonBadRequest } from "../helpers/python-like-server.ts";
+import type { CallContext } from "../../src/rpc/endpoints.ts";
 
 afterEach(stopAll);
 
@@ -283,6 +286,39 @@ describe("reply tree - between Bun nodes", () => {
       ["n1", a.id, []],
       ["n2", a.id, []],
     ]);
+  });
+
+  test("a peer the origin is not connected to yet: a Python one gets no batch call, a Bun one the replies in a tree call once its hello is known", async () => {
+    const nodes = await swarm(3);
+    const [origin, r1, r2] = nodes as [Node, Node, Node];
+    // A Bun node and a Python node the origin knows (as from a peer list) but never called, each
+    // slow to answer the hello its first call opens: when the origin's round sends the replies on,
+    // it knows neither's features yet.
+    const late = await startNode({ name: "late", swarm: "conv", heartbeatInterval: null });
+    await late.join({ seeds: [`127.0.0.1:${r1.port}`] });
+    const hello = late.endpoints.get("_synapse.hello")!;
+    const answer = hello.handler;
+    hello.handler = async (...args: unknown[]) => {
+      await Bun.sleep(300);
+      return answer(...args);
+    };
+    const py = new PythonNode({ swarm: "conv", name: "py" }).start();
+    py.server.endpoint("_synapse.hello", async () => {
+      await Bun.sleep(300);
+      throw new PythonBadRequest("Unregistered endpoint called: _synapse.hello");
+    });
+    for (const peer of [late.toPeer(), py.self()]) origin.membership.table.upsert(peer, "gossip");
+    const served: Served[] = [];
+    logBatches(late, served);
+    for (const r of [r1, r2, late]) r.endpoint("q", (ctx: CallContext) => void r.reply(ctx.broadcast!, { from: r.name }));
+    const b = await origin.broadcast("q");
+    await until(async () => (await Promise.all([origin, r1, r2, late].map(async (n) => (await n.replies(b)).length))).every((c) => c === 3), 10_000, "every Bun reply at every Bun node");
+    await origin.conversationLayer.flush();
+    // The Python node was sent calls it knows alone (the hello it fails, pings, the broadcast's own endpoint).
+    expect(py.server.requestsFor(BATCH)).toEqual([]);
+    expect(py.server.log.length).toBeGreaterThan(0);
+    // The Bun node got the origin's replies in a tree call of its own, made once its hello was known.
+    expect(served.some((s) => s.from === origin.id && Array.isArray(s.tree) && hasReplyItem(s.items))).toBe(true);
   });
 
   test("a malformed tree is refused with bad_request, nothing of the batch taken", async () => {
