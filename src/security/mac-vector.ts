@@ -48,8 +48,9 @@ export function entriesByHint(vector: Uint8Array): Map<number, number> | null {
 /**
  * The entries of `vector` that start at `offsets` ({@link entriesByHint}), as a vector of their own
  * in a new array that starts with `room` bytes left for the caller: what a relay sends on to those
- * recipients only (the entries of others would be read by nobody on that path). Cut to no entry,
- * it is the version byte alone, which a receiver ignores as any vector without an entry for it.
+ * recipients only (the entries of others would be read by nobody on that path). At least one
+ * offset: a vector of no entry is not well-formed ({@link readVector}), so a record none of whose
+ * entries is kept travels without a vector (reply-tree.ts).
  */
 export function vectorOf(vector: Uint8Array, offsets: readonly number[], room = 0): Uint8Array {
   const out = new Uint8Array(room + 1 + offsets.length * ENTRY_BYTES);
