@@ -437,7 +437,8 @@ export class Dissemination {
   /**
    * Send a tree call's items (`bytes`, read as `raws`) on to its group (`ids`): the peers of it
    * known here, but this node and those known not to take tree calls (their hello said so; one not
-   * connected yet is called, as the origin vouched for it).
+   * connected yet is called, as the origin vouched for it). The ids not known here are named behind
+   * one of those calls, for a node further down that knows them ({@link SendOptions.passOn}).
    */
   private forward(bytes: Uint8Array, raws: ReadonlyArray<RawItem | null>, ids: readonly string[]): void {
     const members: Peer[] = [];
@@ -449,12 +450,16 @@ export class Dissemination {
       if (raw.mac) macs = true;
     }
     const { refusing } = this.tree.lookAt(this.views.get(), macs);
+    const unknown: string[] = [];
     for (const id of ids) {
-      const peer = id === this.selfId ? null : this.views.find(id);
-      if (peer !== null && !refusing.has(id)) members.push(peer);
+      if (id === this.selfId) continue;
+      const peer = this.views.find(id);
+      if (peer === null) unknown.push(id);
+      else if (!refusing.has(id)) members.push(peer);
     }
     // As they came: the decoder's bin is a copy of its own or a view of input that is never written again.
-    if (members.length > 0) this.tree.send(bytes, count, members);
+    if (members.length > 0) this.tree.send(bytes, count, members, unknown.length > 0 ? { passOn: unknown } : undefined);
+    else if (unknown.length > 0) log.debug(`reply tree: ${unknown.length} peers of a group unknown here, none known to send them on to (they pull the replies)`);
   }
 
   /**
@@ -471,8 +476,10 @@ export class Dissemination {
     const { members: taking, others, refusing } = this.tree.lookAt(view, macs);
     const lone: Peer[] = [];
     for (const peer of others) {
-      if (refusing.has(peer.id)) this.call(peer, entries, false);
-      else lone.push(peer);
+      if (!refusing.has(peer.id)) lone.push(peer);
+      // Known not to take the tree: a batch call to a Bun node that batches without it; nothing to
+      // one that does not batch (a Python node the view took before its hello was known).
+      else if (this.host.batches?.(peer) === true) this.call(peer, entries, false);
     }
     const members = taking.slice();
     if (members.length + lone.length === 0) return;
@@ -486,7 +493,7 @@ export class Dissemination {
     }
     // Each group gets the replies' MACs for its own members only (their tags for others would travel unread).
     const cut = macs ? cutPerGroup(entries, bytes.parts) : null;
-    this.tree.send(bytes, entries.length, shuffle(members), undefined, cut);
+    this.tree.send(bytes, entries.length, shuffle(members), { cut });
     for (const peer of lone) this.reachLone(peer, bytes, entries, macs, cut);
   }
 
@@ -503,7 +510,7 @@ export class Dissemination {
       () => {
         if (this.stopped) return;
         const takes = this.tree.takes(peer, macs);
-        if (takes === true) this.tree.send(bytes, entries.length, [peer], (refuser) => this.call(refuser, entries, false), cut);
+        if (takes === true) this.tree.send(bytes, entries.length, [peer], { refused: (refuser) => this.call(refuser, entries, false), cut });
         else if (this.host.batches?.(peer) === true) this.call(peer, entries, false);
       },
       (error) => log.debug(`reply tree: ${peer.name || peer.id.slice(0, 8)} not reached (${errorMessage(error)})`),

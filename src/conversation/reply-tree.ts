@@ -149,6 +149,22 @@ export function cutPerGroup(entries: readonly Entry[], parts: readonly Uint8Arra
   };
 }
 
+/** How {@link ReplyTree.send} sends. */
+export interface SendOptions {
+  /**
+   * What to do when a lone peer's call fails (a peer that was not connected when the round began:
+   * it is then sent the items by a batch call).
+   */
+  refused?: (peer: Peer) => void;
+  /** The items for a group, when they are cut to it ({@link cutPerGroup}); a failed call's group is sent on with its own. */
+  cut?: ((group: readonly Peer[]) => BinParts) | null;
+  /**
+   * Ids of a tree call's group that this node does not know: named behind the first group it calls,
+   * whose head may know them (a relay's view of the swarm may lag the origin's), not dropped here.
+   */
+  passOn?: readonly string[];
+}
+
 /** What a peer view's peers are to the tree, for items with MACs or without: worked out once per view and split. */
 interface ViewLook {
   view: PeerView;
@@ -215,27 +231,32 @@ export class ReplyTree {
 
   /**
    * Send `items` (`count` of them, as bytes) to every peer of `members` down a tree: one call to the
-   * head of each of at most {@link TREE_FANOUT} groups, with the rest of its group. `refused`: what
-   * to do when a lone peer's call fails (a peer that was not connected when the round began: it is
-   * then sent the items by a batch call). `cut`: the items for a group, when they are cut to it ({@link cutPerGroup});
-   * a failed call's group is sent on with its own.
+   * head of each of at most {@link TREE_FANOUT} groups, with the rest of its group (see
+   * {@link SendOptions}).
    */
-  send(items: BinParts | Uint8Array, count: number, members: readonly Peer[], refused?: (peer: Peer) => void, cut?: ((group: readonly Peer[]) => BinParts) | null): void {
-    for (const { head, rest } of groups(members)) this.call(head, rest, cut ? cut([head, ...rest]) : items, count, refused);
+  send(items: BinParts | Uint8Array, count: number, members: readonly Peer[], options: SendOptions = {}): void {
+    const { cut, passOn } = options;
+    let first = true;
+    for (const { head, rest } of groups(members)) {
+      // Ids passed on ride with the first group alone: each goes on in one call.
+      this.call(head, rest, cut ? cut([head, ...rest]) : items, count, options.refused, first ? passOn : undefined);
+      first = false;
+    }
   }
 
-  /** The tree call to `head`; failed, its group goes on from here. */
-  private call(head: Peer, rest: Peer[], items: BinParts | Uint8Array, count: number, refused?: (peer: Peer) => void): void {
+  /** The tree call to `head`, `passOn` named behind its group; failed, its group (and those ids) goes on from here. */
+  private call(head: Peer, rest: Peer[], items: BinParts | Uint8Array, count: number, refused?: (peer: Peer) => void, passOn?: readonly string[]): void {
     this.stats.batchesSent++;
     this.stats.eventsForwarded += count;
     this.inFlight++;
     const tree: string[] = new Array(rest.length);
     for (let i = 0; i < rest.length; i++) tree[i] = rest[i]!.id;
+    if (passOn) for (const id of passOn) tree.push(id);
     const work = this.host
       .call(head, ConversationEndpoint.Batch, [items], { from: this.selfId(), refs: true, tree })
       .then(undefined, (error) => {
         log.debug(`reply tree call to ${head.name || head.id.slice(0, 8)} failed (${rest.length} behind it sent on from here): ${errorMessage(error)}`);
-        if (rest.length > 0) this.send(items, count, rest, refused);
+        if (rest.length > 0) this.send(items, count, rest, { refused, passOn });
         else refused?.(head);
       })
       .finally(() => this.inFlight--);

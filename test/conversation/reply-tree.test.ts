@@ -107,7 +107,7 @@ describe("reply tree - groups and ids", () => {
     expect(stats.eventsForwarded).toBe(5 * 18);
     // A lone peer whose call fails (one not connected yet that refuses `tree`: an older Bun node) is handed back.
     const refused: string[] = [];
-    tree.send(new Uint8Array(0), 5, [fakePeers(1)[0]!], (peer) => refused.push(peer.id));
+    tree.send(new Uint8Array(0), 5, [fakePeers(1)[0]!], { refused: (peer) => void refused.push(peer.id) });
     while (work.length > 0) await Promise.all(work.splice(0));
     expect(refused).toEqual(["p0"]);
   });
@@ -267,7 +267,7 @@ describe("reply tree - between Bun nodes", () => {
     await expect(startNode({ conversationReplyTree: "yes" as unknown as boolean })).rejects.toThrow("conversationReplyTree must be true or false");
   });
 
-  test("a tree call: its receiver sends the items on to the group it names (the ids it knows), files them, and answers no items", async () => {
+  test("a tree call: its receiver sends the items on to the group it names (an id it does not know named behind the first call), files them, and answers no items", async () => {
     const nodes = await swarm(4);
     const [a, b, c, d] = nodes as [Node, Node, Node, Node];
     const served: Served[] = [];
@@ -279,12 +279,33 @@ describe("reply tree - between Bun nodes", () => {
     const answer = await client.call<{ items: unknown }>(BATCH, items, kw({ from: d.id, refs: true, tree: [b.id, c.id, "unknown-node"] }));
     expect(answer.items).toEqual(new Uint8Array(0));
     for (const node of [a, b, c]) await until(async () => (await node.conversation("c-tree")).length === 1, 5000, `${node.name} got the event`);
-    // b and c got it in tree calls from a, naming nobody behind them; d, not in the group, got none.
+    // b and c got it in tree calls from a, b with the id a does not know behind it (b knows it no
+    // better: nobody is called for it); d, not in the group, got none.
     const treeCalls = served.filter((s) => s.tree !== undefined && s.tree !== null);
     expect(treeCalls.map((s) => [s.node, s.from, s.tree]).sort()).toEqual([
       ["n0", d.id, [b.id, c.id, "unknown-node"]],
-      ["n1", a.id, []],
+      ["n1", a.id, ["unknown-node"]],
       ["n2", a.id, []],
+    ]);
+  });
+
+  test("a relay that does not know a peer of its group names it behind a call to one that may: the peer gets the items", async () => {
+    const nodes = await swarm(3);
+    const [a, b] = nodes as [Node, Node, Node];
+    // d is known to b alone (as a relay's view of the swarm may lag the origin's).
+    const d = await startNode({ name: "d", swarm: "conv", heartbeatInterval: null });
+    b.membership.table.upsert(d.toPeer(), "gossip");
+    expect(a.peers.has(d.id)).toBe(false);
+    const served: Served[] = [];
+    for (const node of [...nodes, d]) logBatches(node, served);
+    const stranger: Peer = { id: "s".repeat(64), address: "127.0.0.1", port: 1, swarm: "conv", team: "default", name: "stranger", kind: "node", capabilities: [], last_seen: 1 };
+    const event = { conversation_id: "c-pass", event_id: "e-pass", kind: "note", peer: stranger, payload: {}, parent_id: null, created_at: Date.now() / 1000, metadata: {} };
+    await new Client("127.0.0.1", a.port).call(BATCH, encode({ event }), kw({ from: nodes[2]!.id, refs: true, tree: [b.id, d.id] }));
+    await until(async () => (await d.conversation("c-pass")).length === 1, 5000, "d got the event");
+    const treeCalls = served.filter((s) => s.tree !== undefined && s.tree !== null && s.node !== "n0");
+    expect(treeCalls.map((s) => [s.node, s.from, s.tree]).sort()).toEqual([
+      ["d", b.id, []],
+      ["n1", a.id, [d.id]],
     ]);
   });
 
