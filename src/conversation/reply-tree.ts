@@ -25,6 +25,7 @@ import { errorMessage } from "../util/guards.ts";
 import { MAX_ID_LENGTH } from "../wire/peer.ts";
 import { BinParts } from "../wire/bin-parts.ts";
 import { encodeOwn } from "../wire/codec.ts";
+import { binHeaderSize, writeBinHeader } from "../wire/fast-codec.ts";
 import { toRefWire, withoutMac } from "./batch-items.ts";
 import type { Entry } from "./item-memory.ts";
 import { ENTRY_BYTES, entriesByHint, hintOf, vectorOf } from "../security/mac-vector.ts";
@@ -79,17 +80,8 @@ interface AtMacs {
   entries: Map<number, number>;
 }
 
-/** Bytes of the MessagePack `bin` header of a value of `length` bytes. */
-function binHeaderBytes(length: number): number {
-  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
-}
-
-/** Write the MessagePack `bin` header of a value of `length` bytes at the start of `out`. */
-function writeBinHeader(out: Uint8Array, length: number): void {
-  const n = binHeaderBytes(length);
-  out[0] = n === 2 ? 0xc4 : n === 3 ? 0xc5 : 0xc6;
-  for (let i = 1; i < n; i++) out[i] = (length >>> ((n - 1 - i) * 8)) & 0xff;
-}
+/** Where {@link splitAtMacs} writes the header it looks for (read at once). */
+const expectedHeader = new Uint8Array(5);
 
 /**
  * `bytes` (an item's) split before `vector` when the item ends with it, as every item this node
@@ -100,11 +92,9 @@ function splitAtMacs(bytes: Uint8Array, vector: Uint8Array | null | undefined): 
   const entries = vector ? entriesByHint(vector) : null;
   if (!vector || !entries) return null;
   const at = bytes.length - vector.length;
-  const h = binHeaderBytes(vector.length);
+  const h = writeBinHeader(expectedHeader, 0, vector.length);
   if (at - h < 0) return null;
-  const header = new Uint8Array(h);
-  writeBinHeader(header, vector.length);
-  for (let i = 0; i < h; i++) if (bytes[at - h + i] !== header[i]) return null;
+  for (let i = 0; i < h; i++) if (bytes[at - h + i] !== expectedHeader[i]) return null;
   for (let i = 0; i < vector.length; i++) if (bytes[at + i] !== vector[i]) return null;
   return { head: bytes.subarray(0, at - h), vector, entries };
 }
@@ -141,8 +131,8 @@ export function cutPerGroup(entries: readonly Entry[], parts: readonly Uint8Arra
       }
       // The vector's bin header and its cut entries in one array.
       const length = 1 + offsets.length * ENTRY_BYTES;
-      const cut = vectorOf(s.vector, offsets, binHeaderBytes(length));
-      writeBinHeader(cut, length);
+      const cut = vectorOf(s.vector, offsets, binHeaderSize(length));
+      writeBinHeader(cut, 0, length);
       out.push(s.head, cut);
     }
     return new BinParts(out);
@@ -204,9 +194,9 @@ export class ReplyTree {
   }
 
   /**
-   * The peers of `view` that take tree calls ({@link takes}), its other Bun peers, and who
-   * {@link refuses} them: worked out again only when the view is another or was split again (a
-   * peer connected), or for the other form.
+   * The peers of `view` that take tree calls ({@link takes}), its other Bun peers, and the ids of
+   * those known not to take them: worked out again only when the view is another or was split
+   * again (a peer connected), or for the other form.
    */
   lookAt(view: PeerView, macs: boolean): ViewLook {
     const l = this.look;

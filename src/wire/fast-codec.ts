@@ -298,19 +298,34 @@ function putBinParts(b: BinParts): boolean {
 /** A bin's header for `n` bytes, with room checked for the header and the bytes. */
 function putBinHeader(n: number): boolean {
   if (pos + 5 + n > lim) return noRoom();
-  const o = out;
-  if (n < 0x100) {
-    o[pos++] = 0xc4;
-    o[pos++] = n;
-  } else if (n < 0x10000) {
-    o[pos++] = 0xc5;
-    o[pos++] = n >>> 8;
-    o[pos++] = n & 0xff;
-  } else {
-    o[pos++] = 0xc6;
-    putU32(n);
-  }
+  pos = writeBinHeader(out, pos, n);
   return true;
+}
+
+/** Bytes of the MessagePack `bin` header of a value of `n` bytes (bin 8, 16 or 32). */
+export function binHeaderSize(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Write the MessagePack `bin` header of a value of `n` bytes at `target[at]` (room unchecked); the offset after it. */
+export function writeBinHeader(target: Uint8Array, at: number, n: number): number {
+  if (n < 0x100) {
+    target[at] = 0xc4;
+    target[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    target[at] = 0xc5;
+    target[at + 1] = n >>> 8;
+    target[at + 2] = n & 0xff;
+    return at + 3;
+  }
+  target[at] = 0xc6;
+  target[at + 1] = n >>> 24;
+  target[at + 2] = (n >>> 16) & 0xff;
+  target[at + 3] = (n >>> 8) & 0xff;
+  target[at + 4] = n & 0xff;
+  return at + 5;
 }
 
 // ---------------------------------------------------------------------------------------------
