@@ -51,6 +51,8 @@ export const ErrorCode = {
   SecureChannel: "secure_channel",
   /** A signed record (an artifact, an agent card) whose signature or content does not verify. */
   BadSignature: "bad_signature",
+  /** A Bun extension endpoint asked of a peer that speaks the original protocol only (a Python node): not sent. */
+  Unsupported: "unsupported",
 } as const;
 
 /** One of the codes of {@link ErrorCode}: every code this package sends or throws. */
@@ -348,5 +350,27 @@ export class SignatureError extends SynapseError {
     super(ErrorCode.BadSignature, message, options);
     this.name = "SignatureError";
     this.reason = reason;
+  }
+}
+
+/**
+ * A call to an extension endpoint of this implementation (`_synapse.swim.*`,
+ * `_synapse.conversation.batch`, `_synapse.leave`, `_synapse.metrics`...) was refused before any
+ * byte of it was sent, because the peer refused the hello: it speaks the original protocol only (a
+ * Python node), which would answer `bad_request` (`unsupported`). Nothing ran on the peer.
+ */
+export class UnsupportedError extends SynapseError {
+  declare readonly code: typeof ErrorCode.Unsupported;
+  /** `host:port` of the peer. */
+  readonly peer: string;
+  /** The endpoint that was not sent. */
+  readonly endpoint: string;
+  /** Always false: nothing was sent. */
+  readonly sent = false;
+  constructor(endpoint: string, peer: string, options?: ErrorOptions) {
+    super(ErrorCode.Unsupported, `${peer} speaks the original protocol only (a Python node): ${endpoint} is an extension of synapse-p2p for Bun, not sent`, options);
+    this.name = "UnsupportedError";
+    this.peer = peer;
+    this.endpoint = endpoint;
   }
 }

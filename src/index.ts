@@ -110,6 +110,7 @@ export {
   HandshakeError,
   SecureChannelError,
   SignatureError,
+  UnsupportedError,
 } from "./errors.ts";
 
 export type { NodeOptions, NodeEvents, NodeEventName, NodeEventMap, ConversationKindEvent } from "./node.ts";

@@ -17,6 +17,7 @@ import {
   ScheduleError,
   SynapseError,
   TeamTaskError,
+  UnsupportedError,
   UsageError,
   WaitTimeoutError,
   isErrorCode,
@@ -44,6 +45,7 @@ function samples(cause: unknown): Array<{ error: SynapseError; type: new (...arg
     { error: new HandshakeError("bad_key", "m", { cause }), type: HandshakeError, code: "handshake_failed" },
     { error: new SecureChannelError("m", { cause }), type: SecureChannelError, code: "secure_channel" },
     { error: new SignatureError("tampered", "m", { cause }), type: SignatureError, code: "bad_signature" },
+    { error: new UnsupportedError("_synapse.metrics", "127.0.0.1:9999", { cause }), type: UnsupportedError, code: "unsupported" },
   ];
 }
 
@@ -76,6 +78,8 @@ describe("errors - classes", () => {
     expect([listen.code, listen.address]).toEqual(["listen_failed", "10.9.9.9:1"]);
     const conn = new ConnectionError("m", "127.0.0.1:1", { endpoint: "sum", sent: true });
     expect([conn.peer, conn.endpoint, conn.sent]).toEqual(["127.0.0.1:1", "sum", true]);
+    const unsupported = new UnsupportedError("_synapse.leave", "127.0.0.1:1");
+    expect([unsupported.peer, unsupported.endpoint, unsupported.sent]).toEqual(["127.0.0.1:1", "_synapse.leave", false]);
     const wait = new WaitTimeoutError("peer.joined", 1.5);
     expect([wait.event, wait.timeout, wait.message]).toEqual(["peer.joined", 1.5, "timed out after 1.5 s waiting for peer.joined"]);
   });

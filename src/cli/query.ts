@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Client, METRICS_ENDPOINT, RemoteError, TRAFFIC_GROUPS, checkArtifact, kw, type ArtifactSignature, type NodeInfo, type NodeMetrics, type Peer } from "../index.ts";
+import { Client, ErrorCode, METRICS_ENDPOINT, RemoteError, SynapseError, TRAFFIC_GROUPS, UnsupportedError, checkArtifact, kw, type ArtifactSignature, type NodeInfo, type NodeMetrics, type Peer } from "../index.ts";
 import { formatAddress, parseAddress, parseKeywords, parseValue, seconds, type Address } from "./args.ts";
 import { Printer, brief, shortId, table } from "./output.ts";
 import { booleanFlag, listFlag, stringFlag, type Parsed } from "./parse.ts";
@@ -174,9 +174,13 @@ async function metrics({ out, client: c }: Query): Promise<void> {
   try {
     m = await c.call<NodeMetrics>(METRICS_ENDPOINT);
   } catch (error) {
-    // A Python node (or a Bun node from before metrics) refuses the unknown endpoint so.
+    // A Python node refused the hello, so the pool did not send it the extension endpoint.
+    if (error instanceof UnsupportedError) {
+      throw new SynapseError(ErrorCode.Unsupported, `${c.peer} serves no metrics (${METRICS_ENDPOINT}): a Python node, which speaks the original protocol only`, { cause: error });
+    }
+    // A Bun node from before metrics refuses the unknown endpoint so.
     if (error instanceof RemoteError && error.code === "bad_request") {
-      throw new RemoteError(error.code, `${c.peer} serves no metrics (${METRICS_ENDPOINT}): a Python node, or an older Bun node`, METRICS_ENDPOINT, c.peer, { cause: error });
+      throw new RemoteError(error.code, `${c.peer} serves no metrics (${METRICS_ENDPOINT}): a Bun node older than metrics`, METRICS_ENDPOINT, c.peer, { cause: error });
     }
     throw error;
   }

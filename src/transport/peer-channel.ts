@@ -8,7 +8,10 @@
  * node answers `bad_request` "Unregistered endpoint called: _synapse.hello" (harmless: no handler
  * ran) and closes. A single peer then gets one fresh connection per call, so no request is ever
  * pipelined behind another on a connection that would drop it, and none is sent twice. The verdict
- * is kept for {@link SINGLE_RECHECK_MS}, then checked again (a port may change hands).
+ * is kept for {@link SINGLE_RECHECK_MS}, then checked again (a port may change hands). A peer that
+ * answered the hello with a refusal speaks the original protocol only: a call to one of this
+ * implementation's extension endpoints ({@link isExtensionEndpoint}) fails with an
+ * {@link UnsupportedError} before any byte of it is written, whichever path of the node asked for it.
  *
  * @module
  */
@@ -17,8 +20,8 @@ import type { Connection } from "./connection.ts";
 import { clock, deadlineOf, untilDeadline, type CallSettings } from "./call-settings.ts";
 import type { Transport } from "./socket.ts";
 import { request, type Kwargs, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
-import { HELLO_ENDPOINT, HELLO_FEATURES } from "../wire/protocol.ts";
-import { CallTimeoutError, ConnectionError } from "../errors.ts";
+import { HELLO_ENDPOINT, HELLO_FEATURES, isExtensionEndpoint } from "../wire/protocol.ts";
+import { CallTimeoutError, ConnectionError, UnsupportedError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 
 const log = createLogger("pool");
@@ -61,6 +64,8 @@ function nextId(): string {
 /** All connections to one peer, and its mode. */
 export class PeerChannel implements ConnectionOwner {
   mode: PeerMode = "unknown";
+  /** True while the single verdict came from a hello answered with a refusal (a Python node), not a connection closed on it. */
+  original = false;
   private modeAt = 0;
   private shared: ClientConnection | null = null;
   private connecting: Promise<ClientConnection | null> | null = null;
@@ -138,6 +143,8 @@ export class PeerChannel implements ConnectionOwner {
           return await shared.send(req, timed);
         }
       }
+      // A Python node is never sent an endpoint it does not know, whatever asked for it.
+      if (this.original && isExtensionEndpoint(endpoint)) throw new UnsupportedError(endpoint, this.key);
       return await this.callSingle(req, timed);
     } catch (error) {
       // The hello and the connect share the call's budget; their timeout is this call's.
@@ -221,7 +228,7 @@ export class PeerChannel implements ConnectionOwner {
     } catch (error) {
       cc.destroy();
       // A peer that closed on the hello without answering cannot take reuse either.
-      if (error instanceof ConnectionError && error.sent) return this.setSingle(null);
+      if (error instanceof ConnectionError && error.sent) return this.setSingle(false);
       throw error;
     }
     if (this.retired) {
@@ -232,9 +239,11 @@ export class PeerChannel implements ConnectionOwner {
     const features = res.ok && res.result && typeof res.result === "object" ? (res.result as Record<string, unknown>) : null;
     if (!features || features.multiplex !== true) {
       cc.close();
-      return this.setSingle(null);
+      // Refused (Python's "Unregistered endpoint called"): a node of the original protocol.
+      return this.setSingle(!res.ok);
     }
     this.features = features;
+    this.original = false;
     this.mode = "multiplex";
     this.modeAt = Date.now();
     this.shared = cc;
@@ -244,11 +253,13 @@ export class PeerChannel implements ConnectionOwner {
     return cc;
   }
 
-  private setSingle(value: null): null {
-    if (this.mode !== "single") log.debug(`${this.key}: one request per connection`);
+  /** The peer takes one request per connection; `original`: it refused the hello (a Python node). */
+  private setSingle(original: boolean): null {
+    if (this.mode !== "single") log.debug(`${this.key}: one request per connection${original ? " (the original protocol)" : ""}`);
     this.mode = "single";
+    this.original = original;
     this.modeAt = Date.now();
-    return value;
+    return null;
   }
 
   /** One fresh connection for one request, as a Python client does. */

@@ -127,6 +127,37 @@ export const HAVE_WINDOW_FEATURE = "have_window";
 export const REPLY_TREE_FEATURE = "reply_tree";
 
 /**
+ * The built-in endpoints of the original protocol (`../shared/PROTOCOL.md`, "Built-in endpoints"),
+ * which a Python node answers. Every other `_synapse.*` endpoint but the hello is an extension of
+ * this implementation ({@link isExtensionEndpoint}).
+ */
+export const ORIGINAL_BUILTINS: ReadonlySet<string> = new Set([
+  "_synapse.ping",
+  "_synapse.info",
+  "_synapse.methods",
+  "_synapse.peers",
+  "_synapse.join",
+  "_synapse.heartbeat",
+  "_synapse.broadcast.reply",
+  "_synapse.conversation.event",
+  "_synapse.conversation.sync",
+  "_synapse.conversation.list",
+  "_synapse.artifacts",
+  "_synapse.artifact.get",
+]);
+
+/**
+ * True for an endpoint only Bun nodes answer: a `_synapse.*` endpoint that is neither one of the
+ * original protocol's built-ins ({@link ORIGINAL_BUILTINS}) nor the hello, which is sent to every
+ * peer to tell them apart (`_synapse.swim.*`, `_synapse.conversation.batch`, `_synapse.leave`,
+ * `_synapse.metrics`...). The connection pool never sends one to a peer that refused the hello (a
+ * Python node): the call fails with an `UnsupportedError` (errors.ts) before any byte of it is written.
+ */
+export function isExtensionEndpoint(endpoint: string): boolean {
+  return endpoint.startsWith("_synapse.") && endpoint !== HELLO_ENDPOINT && !ORIGINAL_BUILTINS.has(endpoint);
+}
+
+/**
  * The extension endpoint a stopping Bun node calls on the Bun peers that offered the `leave`
  * feature (in their hello answer, or the mDNS `ext` key): "I am leaving, drop me now" rather than
  * after the peer timeout. Never called on a Python node, which would answer it `bad_request`.

@@ -130,7 +130,9 @@ describe("cli query - metrics", () => {
     const py = new PythonLikeServer().start();
     const result = await sn(["metrics", `127.0.0.1:${py.port}`]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`error: bad_request: 127.0.0.1:${py.port} serves no metrics (_synapse.metrics): a Python node, or an older Bun node\n`);
+    expect(result.stderr).toBe(`error: unsupported: 127.0.0.1:${py.port} serves no metrics (_synapse.metrics): a Python node, which speaks the original protocol only\n`);
+    // The pool did not send it: the Python node read the hello alone.
+    expect(py.log.map((r) => r.endpoint)).toEqual(["_synapse.hello"]);
   });
 });
 

@@ -309,6 +309,26 @@ describe("reply tree - between Bun nodes", () => {
     ]);
   });
 
+  test("a tree call naming a Python node the relay knows: the pool refuses the batch unsent, the rest of the tree gets the items", async () => {
+    const nodes = await swarm(3);
+    const [a, b, c] = nodes as [Node, Node, Node];
+    // A Python node a knows but never called: a tree call naming it (a mistaken or forged list)
+    // makes a call its hello refuses first.
+    const py = new PythonNode({ swarm: "conv", name: "py" }).start();
+    a.membership.table.upsert(py.self(), "gossip");
+    const served: Served[] = [];
+    for (const node of nodes) logBatches(node, served);
+    const stranger: Peer = { id: "s".repeat(64), address: "127.0.0.1", port: 1, swarm: "conv", team: "default", name: "stranger", kind: "node", capabilities: [], last_seen: 1 };
+    const event = { conversation_id: "c-py", event_id: "e-py", kind: "note", peer: stranger, payload: {}, parent_id: null, created_at: Date.now() / 1000, metadata: {} };
+    await new Client("127.0.0.1", a.port).call(BATCH, encode({ event }), kw({ from: c.id, refs: true, tree: [py.id, b.id] }));
+    await until(async () => (await b.conversation("c-py")).length === 1, 5000, "b got the event");
+    await until(async () => py.server.log.some((r) => r.endpoint === "_synapse.hello"), 5000, "the relay said hello to the Python node");
+    await a.conversationLayer.flush();
+    expect(py.server.requestsFor(BATCH)).toEqual([]);
+    expect(py.server.log.map((r) => r.endpoint)).not.toContain(BATCH);
+    expect(served.some((s) => s.node === "n1" && s.from === a.id && Array.isArray(s.tree))).toBe(true);
+  });
+
   test("a peer the origin is not connected to yet: a Python one gets no batch call, a Bun one the replies in a tree call once its hello is known", async () => {
     const nodes = await swarm(3);
     const [origin, r1, r2] = nodes as [Node, Node, Node];

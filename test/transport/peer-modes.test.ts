@@ -2,7 +2,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Client, kw } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
 import { HELLO_ENDPOINT, HELLO_FEATURES } from "../../src/wire/protocol.ts";
-import { RemoteError } from "../../src/errors.ts";
+import { RemoteError, UnsupportedError } from "../../src/errors.ts";
+import { decode, encode } from "../../src/wire/codec.ts";
+import { HEADER_SIZE, frameOf } from "../../src/wire/frame.ts";
 import { LOOPBACK, RawSocket, eventually, sleep, startNode, stopAll } from "../helpers/net.ts";
 import { PythonLikeServer } from "../helpers/python-like-server.ts";
 
@@ -56,6 +58,55 @@ describe("peer modes - a Python peer (one request per connection)", () => {
     expect([(unknown as RemoteError).code, (unknown as RemoteError).message]).toEqual(["bad_request", "Unregistered endpoint called: nope"]);
     const failed = await client.call("fail").catch((e: unknown) => e);
     expect([(failed as RemoteError).code, (failed as RemoteError).message]).toEqual(["internal_error", "python says no"]);
+  });
+
+  test("an extension endpoint is never sent to it: UnsupportedError before any byte, built-ins and user endpoints go", async () => {
+    const python = pythonPeer();
+    const client = freshClient(python.port);
+    // The very first call: the hello goes first, and its refusal stops the extension call unsent.
+    for (const endpoint of ["_synapse.conversation.batch", "_synapse.swim.ping", "_synapse.leave", "_synapse.metrics"]) {
+      const refused = await client.call(endpoint, []).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(UnsupportedError);
+      expect([(refused as UnsupportedError).code, (refused as UnsupportedError).endpoint, (refused as UnsupportedError).sent]).toEqual(["unsupported", endpoint, false]);
+      expect((refused as UnsupportedError).peer).toBe(`${LOOPBACK}:${python.port}`);
+    }
+    expect(client.mode).toBe("single");
+    // The original protocol's built-ins, _node.* and user endpoints are sent as before.
+    const answered = await client.call("_synapse.conversation.list").catch((e: unknown) => e);
+    expect(answered).toBeInstanceOf(RemoteError); // this fake registers no built-ins: refused by the peer, so it was sent
+    expect(await client.call("sum", 1, 2)).toBe(3);
+    await client.call("_node.info").catch(() => undefined);
+    expect(python.log.map((r) => r.endpoint)).toEqual([HELLO_ENDPOINT, "_synapse.conversation.list", "sum", "_node.info"]);
+  });
+
+  test("a peer that closes on the hello without answering is single but not taken for a Python node", async () => {
+    // Reads the hello and closes; answers a lone request on every later connection.
+    let connections = 0;
+    const received: string[] = [];
+    const server = Bun.listen<{ n: number }>({
+      hostname: LOOPBACK,
+      port: 0,
+      socket: {
+        open(socket) {
+          socket.data = { n: ++connections };
+        },
+        data(socket, chunk) {
+          // Frames this small arrive whole on loopback.
+          const { endpoint, id } = decode(chunk.subarray(HEADER_SIZE)) as { endpoint: string; id: string };
+          received.push(endpoint);
+          if (socket.data.n === 1) socket.end();
+          else socket.end(frameOf(encode({ id, type: "response", ok: true, result: "done" })));
+        },
+      },
+    });
+    try {
+      const client = freshClient(server.port);
+      expect(await client.call("_synapse.conversation.batch", [])).toBe("done");
+      expect(client.mode).toBe("single");
+      expect(received).toEqual([HELLO_ENDPOINT, "_synapse.conversation.batch"]);
+    } finally {
+      server.stop(true);
+    }
   });
 
   test("200 concurrent calls from the very first one: all succeed, each request received exactly once", async () => {
