@@ -188,9 +188,17 @@ export class ReplyTree {
    * when its hello lacked one of them, null while this node has no connection to it.
    */
   takes(peer: Peer, macs: boolean): boolean | null {
+    // Feature by feature, the first one known to be lacking decides: no array nor closure per peer.
     const h = this.host;
-    const offered = [h.replyTree?.(peer), h.itemBytes?.(peer), h.replyRefs?.(peer), macs ? h.macs?.(peer) : true];
-    return offered.includes(false) ? false : offered.every((o) => o === true) ? true : null;
+    const tree = h.replyTree?.(peer);
+    if (tree === false) return false;
+    const bytes = h.itemBytes?.(peer);
+    if (bytes === false) return false;
+    const refs = h.replyRefs?.(peer);
+    if (refs === false) return false;
+    const mac = macs ? h.macs?.(peer) : true;
+    if (mac === false) return false;
+    return tree === true && bytes === true && refs === true && mac === true ? true : null;
   }
 
   /**

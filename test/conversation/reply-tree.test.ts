@@ -73,6 +73,30 @@ describe("reply tree - groups and ids", () => {
     }
   });
 
+  test("a peer takes the tree when it offered every feature of the form; false as soon as one is known lacking, null before its hello", () => {
+    type Offer = boolean | null;
+    const offers = new Map<string, [Offer, Offer, Offer, Offer]>(); // reply_tree, item_bytes, reply_ref, mac
+    const asked = (i: number) => (peer: Pick<Peer, "address" | "port">) => offers.get(`${peer.port}`)![i]!;
+    const tree = new ReplyTree({ call: async () => ({}), replyTree: asked(0), itemBytes: asked(1), replyRefs: asked(2), macs: asked(3) }, () => "self", () => undefined, { batchesSent: 0, eventsForwarded: 0 });
+    const cases: Array<[[Offer, Offer, Offer, Offer], boolean, boolean | null]> = [
+      [[true, true, true, true], true, true],
+      [[true, true, true, false], true, false],
+      [[true, true, true, false], false, true], // no MACs to carry: its mac does not matter
+      [[true, true, true, null], true, null],
+      [[null, null, null, null], true, null],
+      [[false, null, null, null], true, false],
+      [[null, true, false, true], true, false],
+      [[true, null, true, true], false, null],
+    ];
+    for (const [offered, macs, expected] of cases) {
+      const peer = { ...fakePeers(1)[0]!, port: 2000 + offers.size };
+      offers.set(`${peer.port}`, offered);
+      expect([offered, macs, tree.takes(peer, macs)]).toEqual([offered, macs, expected]);
+    }
+    // A host that cannot tell a feature (no such method) never has it confirmed.
+    expect(new ReplyTree({ call: async () => ({}) }, () => "self", () => undefined, { batchesSent: 0, eventsForwarded: 0 }).takes(fakePeers(1)[0]!, false)).toBe(null);
+  });
+
   test("a call that fails sends its group on from the caller, each peer called once", async () => {
     const calls: Array<{ to: string; tree: string[] }> = [];
     const work: Promise<unknown>[] = [];
