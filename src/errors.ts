@@ -51,7 +51,7 @@ export const ErrorCode = {
   SecureChannel: "secure_channel",
   /** A signed record (an artifact, an agent card) whose signature or content does not verify. */
   BadSignature: "bad_signature",
-  /** A Bun extension endpoint asked of a peer that speaks the original protocol only (a Python node): not sent. */
+  /** A Bun extension endpoint, or an argument a built-in lacks, asked of a peer that speaks the original protocol only (a Python node): not sent. */
   Unsupported: "unsupported",
 } as const;
 
@@ -354,10 +354,11 @@ export class SignatureError extends SynapseError {
 }
 
 /**
- * A call to an extension endpoint of this implementation (`_synapse.swim.*`,
- * `_synapse.conversation.batch`, `_synapse.leave`, `_synapse.metrics`...) was refused before any
- * byte of it was sent, because the peer refused the hello: it speaks the original protocol only (a
- * Python node), which would answer `bad_request` (`unsupported`). Nothing ran on the peer.
+ * A call the peer could not take was refused before any byte of it was sent (`unsupported`): the
+ * peer refused the hello, so it speaks the original protocol only (a Python node), and the call is
+ * to an extension endpoint of this implementation (`_synapse.swim.*`, `_synapse.conversation.batch`,
+ * `_synapse.leave`, `_synapse.metrics`...) or gives one of the original built-ins an argument it has
+ * no parameter for (a Bun-only keyword such as `sig` or `page`). Nothing ran on the peer.
  */
 export class UnsupportedError extends SynapseError {
   declare readonly code: typeof ErrorCode.Unsupported;
@@ -367,8 +368,12 @@ export class UnsupportedError extends SynapseError {
   readonly endpoint: string;
   /** Always false: nothing was sent. */
   readonly sent = false;
-  constructor(endpoint: string, peer: string, options?: ErrorOptions) {
-    super(ErrorCode.Unsupported, `${peer} speaks the original protocol only (a Python node): ${endpoint} is an extension of synapse-p2p for Bun, not sent`, options);
+  /**
+   * @param reason what the peer would not take (default: the endpoint is an extension of this
+   *   implementation), as the message says it.
+   */
+  constructor(endpoint: string, peer: string, options?: ErrorOptions, reason = `${endpoint} is an extension of synapse-p2p for Bun`) {
+    super(ErrorCode.Unsupported, `${peer} speaks the original protocol only (a Python node): ${reason}; not sent`, options);
     this.name = "UnsupportedError";
     this.peer = peer;
     this.endpoint = endpoint;

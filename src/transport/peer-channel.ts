@@ -10,8 +10,9 @@
  * pipelined behind another on a connection that would drop it, and none is sent twice. The verdict
  * is kept for {@link SINGLE_RECHECK_MS}, then checked again (a port may change hands). A peer that
  * answered the hello with a refusal speaks the original protocol only: a call to one of this
- * implementation's extension endpoints ({@link isExtensionEndpoint}) fails with an
- * {@link UnsupportedError} before any byte of it is written, whichever path of the node asked for it.
+ * implementation's extension endpoints, or one giving a built-in an argument it has no parameter
+ * for ({@link originalRefusal}), fails with an {@link UnsupportedError} before any byte of it is
+ * written, whichever path of the node asked for it.
  *
  * @module
  */
@@ -20,7 +21,7 @@ import type { Connection } from "./connection.ts";
 import { clock, deadlineOf, untilDeadline, type CallSettings } from "./call-settings.ts";
 import type { Transport } from "./socket.ts";
 import { request, type Kwargs, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
-import { HELLO_ENDPOINT, HELLO_FEATURES, isExtensionEndpoint } from "../wire/protocol.ts";
+import { HELLO_ENDPOINT, HELLO_FEATURES, originalRefusal } from "../wire/protocol.ts";
 import { CallTimeoutError, ConnectionError, UnsupportedError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 
@@ -143,8 +144,11 @@ export class PeerChannel implements ConnectionOwner {
           return await shared.send(req, timed);
         }
       }
-      // A Python node is never sent an endpoint it does not know, whatever asked for it.
-      if (this.original && isExtensionEndpoint(endpoint)) throw new UnsupportedError(endpoint, this.key);
+      // A Python node is never sent an endpoint or argument it does not know, whatever asked for it.
+      if (this.original) {
+        const refusal = originalRefusal(endpoint, args, kwargs);
+        if (refusal !== null) throw new UnsupportedError(endpoint, this.key, undefined, refusal);
+      }
       return await this.callSingle(req, timed);
     } catch (error) {
       // The hello and the connect share the call's budget; their timeout is this call's.

@@ -128,22 +128,24 @@ export const REPLY_TREE_FEATURE = "reply_tree";
 
 /**
  * The built-in endpoints of the original protocol (`../shared/PROTOCOL.md`, "Built-in endpoints"),
- * which a Python node answers. Every other `_synapse.*` endpoint but the hello is an extension of
- * this implementation ({@link isExtensionEndpoint}).
+ * which a Python node answers, each with its parameters' names in order: a Python node binds a
+ * call's arguments to them as a Python function does, so it takes at most that many positional
+ * arguments and no keyword outside them. Every other `_synapse.*` endpoint but the hello is an
+ * extension of this implementation ({@link isExtensionEndpoint}).
  */
-export const ORIGINAL_BUILTINS: ReadonlySet<string> = new Set([
-  "_synapse.ping",
-  "_synapse.info",
-  "_synapse.methods",
-  "_synapse.peers",
-  "_synapse.join",
-  "_synapse.heartbeat",
-  "_synapse.broadcast.reply",
-  "_synapse.conversation.event",
-  "_synapse.conversation.sync",
-  "_synapse.conversation.list",
-  "_synapse.artifacts",
-  "_synapse.artifact.get",
+export const ORIGINAL_BUILTINS: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([
+  ["_synapse.ping", []],
+  ["_synapse.info", []],
+  ["_synapse.methods", []],
+  ["_synapse.peers", []],
+  ["_synapse.join", ["peer"]],
+  ["_synapse.heartbeat", ["peer"]],
+  ["_synapse.broadcast.reply", ["nonce", "peer", "result"]],
+  ["_synapse.conversation.event", ["event"]],
+  ["_synapse.conversation.sync", ["conversation_id", "since"]],
+  ["_synapse.conversation.list", []],
+  ["_synapse.artifacts", []],
+  ["_synapse.artifact.get", ["name"]],
 ]);
 
 /**
@@ -155,6 +157,22 @@ export const ORIGINAL_BUILTINS: ReadonlySet<string> = new Set([
  */
 export function isExtensionEndpoint(endpoint: string): boolean {
   return endpoint.startsWith("_synapse.") && endpoint !== HELLO_ENDPOINT && !ORIGINAL_BUILTINS.has(endpoint);
+}
+
+/**
+ * Why a node of the original protocol would not take this call, or null when it would (as far as
+ * the endpoint's name and arguments tell): an extension endpoint ({@link isExtensionEndpoint}), or
+ * a built-in given more positional arguments than it has parameters, or a keyword argument it has
+ * no parameter for (`sig`, `page`...: Bun extensions a layer adds for Bun peers only). User
+ * endpoints and `_node.*` are the application's: null.
+ */
+export function originalRefusal(endpoint: string, args: readonly unknown[], kwargs: Readonly<Record<string, unknown>>): string | null {
+  if (isExtensionEndpoint(endpoint)) return `${endpoint} is an extension of synapse-p2p for Bun`;
+  const params = ORIGINAL_BUILTINS.get(endpoint);
+  if (params === undefined) return null; // the hello, or the application's
+  if (args.length > params.length) return `${endpoint} takes ${params.length} positional argument${params.length === 1 ? "" : "s"} there, not ${args.length}`;
+  for (const key in kwargs) if (!params.includes(key)) return `${endpoint} takes no keyword argument ${key} there`;
+  return null;
 }
 
 /**

@@ -60,7 +60,7 @@ describe("peer modes - a Python peer (one request per connection)", () => {
     expect([(failed as RemoteError).code, (failed as RemoteError).message]).toEqual(["internal_error", "python says no"]);
   });
 
-  test("an extension endpoint is never sent to it: UnsupportedError before any byte, built-ins and user endpoints go", async () => {
+  test("an extension endpoint, or an argument a built-in lacks, is never sent to it: UnsupportedError before any byte; built-ins and user endpoints go", async () => {
     const python = pythonPeer();
     const client = freshClient(python.port);
     // The very first call: the hello goes first, and its refusal stops the extension call unsent.
@@ -76,7 +76,13 @@ describe("peer modes - a Python peer (one request per connection)", () => {
     expect(answered).toBeInstanceOf(RemoteError); // this fake registers no built-ins: refused by the peer, so it was sent
     expect(await client.call("sum", 1, 2)).toBe(3);
     await client.call("_node.info").catch(() => undefined);
-    expect(python.log.map((r) => r.endpoint)).toEqual([HELLO_ENDPOINT, "_synapse.conversation.list", "sum", "_node.info"]);
+    // A built-in given a keyword or a positional argument it has no parameter for: refused unsent too.
+    const keyword = await client.call("_synapse.conversation.sync", "c", kw({ since: 0, page: 50 })).catch((e: unknown) => e);
+    expect(keyword).toBeInstanceOf(UnsupportedError);
+    expect((keyword as UnsupportedError).message).toBe(`${LOOPBACK}:${python.port} speaks the original protocol only (a Python node): _synapse.conversation.sync takes no keyword argument page there; not sent`);
+    expect(await client.call("_synapse.heartbeat", {}, {}).catch((e: unknown) => e)).toBeInstanceOf(UnsupportedError);
+    await client.call("_synapse.conversation.sync", "c", kw({ since: 0 })).catch(() => undefined);
+    expect(python.log.map((r) => r.endpoint)).toEqual([HELLO_ENDPOINT, "_synapse.conversation.list", "sum", "_node.info", "_synapse.conversation.sync"]);
   });
 
   test("a peer that closes on the hello without answering is single but not taken for a Python node", async () => {
