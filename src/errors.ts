@@ -369,11 +369,12 @@ export class UnsupportedError extends SynapseError {
   /** Always false: nothing was sent. */
   readonly sent = false;
   /**
-   * @param reason what the peer would not take (default: the endpoint is an extension of this
-   *   implementation), as the message says it.
+   * @param options `reason`: what the peer would not take, as the message says it (default: the
+   *   endpoint is an extension of this implementation); `cause` as for every error.
    */
-  constructor(endpoint: string, peer: string, options?: ErrorOptions, reason = `${endpoint} is an extension of synapse-p2p for Bun`) {
-    super(ErrorCode.Unsupported, `${peer} speaks the original protocol only (a Python node): ${reason}; not sent`, options);
+  constructor(endpoint: string, peer: string, options: ErrorOptions & { reason?: string } = {}) {
+    const { reason = `${endpoint} is an extension of synapse-p2p for Bun`, ...rest } = options;
+    super(ErrorCode.Unsupported, `${peer} speaks the original protocol only (a Python node): ${reason}; not sent`, "cause" in rest ? rest : undefined);
     this.name = "UnsupportedError";
     this.peer = peer;
     this.endpoint = endpoint;

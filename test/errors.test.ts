@@ -80,6 +80,8 @@ describe("errors - classes", () => {
     expect([conn.peer, conn.endpoint, conn.sent]).toEqual(["127.0.0.1:1", "sum", true]);
     const unsupported = new UnsupportedError("_synapse.leave", "127.0.0.1:1");
     expect([unsupported.peer, unsupported.endpoint, unsupported.sent]).toEqual(["127.0.0.1:1", "_synapse.leave", false]);
+    const keyword = new UnsupportedError("_synapse.join", "127.0.0.1:1", { reason: "_synapse.join takes no keyword argument sig there" });
+    expect([keyword.message, "cause" in keyword]).toEqual(["127.0.0.1:1 speaks the original protocol only (a Python node): _synapse.join takes no keyword argument sig there; not sent", false]);
     const wait = new WaitTimeoutError("peer.joined", 1.5);
     expect([wait.event, wait.timeout, wait.message]).toEqual(["peer.joined", 1.5, "timed out after 1.5 s waiting for peer.joined"]);
   });

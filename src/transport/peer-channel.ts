@@ -147,7 +147,7 @@ export class PeerChannel implements ConnectionOwner {
       // A Python node is never sent an endpoint or argument it does not know, whatever asked for it.
       if (this.original) {
         const refusal = originalRefusal(endpoint, args, kwargs);
-        if (refusal !== null) throw new UnsupportedError(endpoint, this.key, undefined, refusal);
+        if (refusal !== null) throw new UnsupportedError(endpoint, this.key, { reason: refusal });
       }
       return await this.callSingle(req, timed);
     } catch (error) {

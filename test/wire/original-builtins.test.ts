@@ -11,10 +11,20 @@ import { ConversationEndpoint } from "../../src/conversation/contracts.ts";
 const PROTOCOL = await Bun.file(new URL("../../../shared/PROTOCOL.md", import.meta.url)).text();
 
 describe("original built-ins", () => {
-  test("the list is PROTOCOL.md's built-in _synapse.* endpoints, no more, no fewer", () => {
+  test("the list is PROTOCOL.md's built-in _synapse.* endpoints, no more, no fewer, each with the parameters it names", () => {
     const section = PROTOCOL.slice(PROTOCOL.indexOf("## Built-in endpoints"), PROTOCOL.indexOf("## Broadcast"));
     const named = new Set([...section.matchAll(/`(_synapse\.[a-z_.]+)`/g)].map((m) => m[1]!));
     expect([...ORIGINAL_BUILTINS.keys()].sort()).toEqual([...named].sort());
+    // Each signature as the spec writes it: "`name`: (a, b: Type, kwargs c=<any>) -> ...".
+    const signatures = [...section.matchAll(/`(_synapse\.[a-z_.]+)`: \(([^)]*)\)/g)].map((m) => [
+      m[1]!,
+      m[2]!
+        .split(",")
+        .map((p) => p.trim().replace(/^kwargs /, "").split(/[:=]/)[0]!.trim())
+        .filter((p) => p.length > 0),
+    ]);
+    expect(signatures.length).toBe(named.size);
+    expect(Object.fromEntries(signatures)).toEqual(Object.fromEntries(ORIGINAL_BUILTINS));
   });
 
   test("every endpoint this implementation adds is an extension; the hello, the built-ins and the application's are not", () => {
