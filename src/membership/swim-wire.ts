@@ -235,9 +235,13 @@ const STATE_BYTES = SWIM_STATES.map(fixstr);
  */
 export function readInbound(raw: unknown, readMeta?: (meta: unknown) => unknown): InboundUpdate | null {
   if (!(raw instanceof Uint8Array)) return readUpdate(raw, readMeta);
-  if (raw[0] === LEAN_HEAD) return peekLean(raw);
+  // Held as a plain Uint8Array (a copy of a few dozen ns): a bin of a frame gathered across socket
+  // reads (a push-pull answer) decodes as a Buffer, whose body, read when news, asked for its
+  // `.buffer` (util/bytes.ts): a sixth of a member's merge (`bench/lib/swim-merge.ts`).
+  const bytes = raw.constructor === Uint8Array ? raw : new Uint8Array(raw);
+  if (bytes[0] === LEAN_HEAD) return peekLean(bytes);
   // Not in the peekable layout (another writer's key order): read whole, as a map.
-  return peek(raw) ?? readUpdate(decodeQuietly(raw), readMeta);
+  return peek(bytes) ?? readUpdate(decodeQuietly(bytes), readMeta);
 }
 
 /** An update from the network in either form, read whole (for the few that are always needed whole). */

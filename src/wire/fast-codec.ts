@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { latin1Range, NATIVE_LATIN1 } from "../util/bytes.ts";
+import { COPY_BYTES_MAX, latin1Range, NATIVE_LATIN1 } from "../util/bytes.ts";
 import { BinParts } from "./bin-parts.ts";
 
 /** Returned by {@link fastDecode} for input it leaves to the general decoder. */
@@ -369,6 +369,13 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number, owned 
     src = bytes;
     srcWasBuffer = false;
     viewBins = owned;
+  } else if (bytes.byteLength <= COPY_BYTES_MAX && bytes !== viewedBuffer) {
+    // A small Buffer (a packed member update, a `bin` copied out of a frame gathered across socket
+    // reads): read from a plain copy. A view would ask for its `.buffer`, which moves its bytes out
+    // of the engine's heap (util/bytes.ts): several times the copy, paid for every member record a
+    // joiner merges from a push-pull answer.
+    src = new Uint8Array(bytes);
+    srcWasBuffer = bytes instanceof (BufferClass as typeof Uint8Array);
   } else {
     if (bytes !== viewedBuffer) viewBuffer(bytes);
     src = viewOfBuffer;

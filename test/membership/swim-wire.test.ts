@@ -49,6 +49,26 @@ describe("swim wire - the packed form", () => {
     }
   });
 
+  test("a packed update or lean death decoded as a Buffer (a gathered frame) is held as plain bytes, and reads the same", () => {
+    // A push-pull answer spans socket reads, so its bins decode as Buffers; gossip read at once gives
+    // plain arrays. Every packed update is held in one shape (for the peeks, the queue, the encoder).
+    const packed = Buffer.from(packUpdate(alive));
+    const read = readInbound(packed) as PackedUpdate;
+    expect(read).toBeInstanceOf(PackedUpdate);
+    expect(read.bytes.constructor).toBe(Uint8Array);
+    expect([...read.bytes]).toEqual([...packed]);
+    packed.fill(0); // the decoder's gather buffer is reused: nothing held may view it
+    expect(read.read()).toEqual(alive);
+    const plain = packUpdate(alive);
+    expect((readInbound(plain) as PackedUpdate).bytes).toBe(plain); // a plain array is taken as it is
+    const wire = decode(encode(toWire({ kind: "gossip", from: "y", updates: [{ ...alive, state: "dead", meta: undefined, sig: undefined }] }, { pack: true, lean: true, reads: false }))) as { updates: Uint8Array[] };
+    const lean = Buffer.from(wire.updates[0]!);
+    const death = readInbound(lean) as PackedUpdate;
+    expect(death).toMatchObject({ id: "x", incarnation: 3, state: "dead" });
+    expect(death.bytes.constructor).toBe(Uint8Array);
+    expect(death.leanForm).not.toBeNull();
+  });
+
   test("toWire packs only when asked, flags a reader's request, and leaves the message as it was", () => {
     const message = { kind: "gossip" as const, from: "a", updates: [alive] };
     expect(toWire(message, { pack: false, reads: false })).toEqual(message);

@@ -9,7 +9,7 @@ import { seededRandom } from "../../src/util/random.ts";
 import { NOT_FAST, NOT_PLAIN, NO_ROOM, everyKind, fastDecode, fastEncodeInto, fixstr } from "../../src/wire/fast-codec.ts";
 import { skipValue } from "../../src/wire/msgpack-skip.ts";
 import { BinParts, binaryOf } from "../../src/wire/bin-parts.ts";
-import { concatBytes } from "../../src/util/bytes.ts";
+import { COPY_BYTES_MAX, concatBytes } from "../../src/util/bytes.ts";
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
 const rng = seededRandom;
@@ -283,6 +283,31 @@ describe("fast codec - decoding", () => {
     other.set(next, 3);
     expect(fastDecode(other, 3, 3 + next.length)).toEqual({ id: "another", n: 2 });
     expect(fastDecode(inner, 7, 7 + next.length)).toEqual({ id: "another", n: 2 });
+  });
+
+  test("a small Buffer is read from a plain copy, never asked for its `.buffer`; a large one through a view of its memory", () => {
+    // A `.buffer` asked of a small Buffer moves its bytes out of the engine's heap (util/bytes.ts):
+    // a packed member update decoded out of a gathered frame paid it for every record merged.
+    const getter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "buffer")!.get!;
+    const spied = (b: Buffer) => {
+      const seen = { asked: 0 };
+      Object.defineProperty(b, "buffer", { get: () => (seen.asked++, getter.call(b)) });
+      return seen;
+    };
+    const value = { id: "peer-0123456789abcdef", incarnation: 7, b: Buffer.from([9, 8, 7]), s: "€uro" };
+    const small = Buffer.from(encode(value));
+    const askedSmall = spied(small);
+    const got = fastDecode(small, 0, small.length) as typeof value;
+    expect(got).toEqual(decodeGeneral(encode(value)) as typeof value);
+    expect(got.b).toBeInstanceOf(Buffer); // still the input's type, as the general decoder gives
+    expect(askedSmall.asked).toBe(0);
+    small.fill(0);
+    expect([...got.b]).toEqual([9, 8, 7]);
+    // Over the size a copy pays for (COPY_BYTES_MAX): viewed, once.
+    const large = Buffer.from(encode({ ...value, pad: "x".repeat(COPY_BYTES_MAX) }));
+    const askedLarge = spied(large);
+    expect((fastDecode(large, 0, large.length) as typeof value).incarnation).toBe(7);
+    expect(askedLarge.asked).toBe(1);
   });
 
   test("what the general decoder refuses or reads specially is declined", () => {
