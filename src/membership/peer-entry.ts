@@ -67,7 +67,17 @@ const SOURCES: readonly PeerSource[] = ["seed", "join", "heartbeat", "exchange",
 type MemberFields = Pick<MemberUpdate, "id" | "address" | "port" | "meta">;
 
 /** A wire record's keys in the order the table's records have them (`readPeer`'s). */
-const RECORD_KEYS = "id,address,port,swarm,team,name,kind,capabilities,last_seen";
+const RECORD_KEYS: readonly string[] = ["id", "address", "port", "swarm", "team", "name", "kind", "capabilities", "last_seen"];
+
+/** True when `record`'s own keys are {@link RECORD_KEYS}, in that order (no key list made: a share per member learnt). */
+function hasRecordKeys(record: object): boolean {
+  let i = 0;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue; // inherited: not the record's (Object.keys leaves them out too)
+    if (key !== RECORD_KEYS[i++]) return false;
+  }
+  return i === RECORD_KEYS.length;
+}
 
 /**
  * A table entry as the table makes it: the {@link PeerEntry} fields, with `source` and `swim`
@@ -201,7 +211,7 @@ function sameRecord(record: Peer, member: unknown): boolean {
   // A frozen list only (one the table shares, or one nobody changes), equal item by item.
   if (!Array.isArray(caps) || !Object.isFrozen(caps) || caps.length !== record.capabilities.length) return false;
   for (let i = 0; i < caps.length; i++) if (caps[i] !== record.capabilities[i]) return false;
-  return typeof record.last_seen === "number" && Object.keys(record).join() === RECORD_KEYS;
+  return typeof record.last_seen === "number" && hasRecordKeys(record);
 }
 
 /** The store `PeerTable.memberStore` makes (see there). */

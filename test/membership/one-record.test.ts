@@ -83,6 +83,27 @@ describe("one record per gossip peer", () => {
     expect(e.shared).toBe(true);
   });
 
+  test("a record is read off the member only with exactly the table's keys in its order: not with one more, one less, or another order", () => {
+    const { gossip, entry } = rig();
+    stop = () => gossip.stop();
+    gossip.core!.learn(alive(1));
+    const e = entry();
+    const record = { ...e.peer, capabilities: e.peer.capabilities };
+    expect(e.shared).toBe(true);
+    const { last_seen, ...withoutSeen } = record;
+    const reordered = { last_seen, ...withoutSeen };
+    for (const other of [{ ...record, extra: 1 }, withoutSeen, reordered] as unknown as Peer[]) {
+      e.peer = other;
+      expect(e.shared).toBe(false);
+    }
+    // An inherited key is not the record's (as Object.keys leaves it out): shared again.
+    e.peer = Object.assign(Object.create({ inherited: 1 }), record) as Peer;
+    expect(e.shared).toBe(true);
+    e.peer = { ...record };
+    expect(e.shared).toBe(true);
+    expect(Object.keys(e.peer)).toEqual(KEYS);
+  });
+
   test("an entry's id, address and port are read without making its record (the hot paths read them per message)", () => {
     const { table, gossip, entry } = rig();
     stop = () => gossip.stop();
