@@ -6,6 +6,7 @@
  */
 import type { Peer } from "../types.ts";
 import { isMap } from "../util/guards.ts";
+import { PEER_KEYS } from "../wire/peer.ts";
 import type { MemberStore, MemberUpdate } from "./swim-types.ts";
 
 /** How a peer became known. */
@@ -66,17 +67,14 @@ const SOURCES: readonly PeerSource[] = ["seed", "join", "heartbeat", "exchange",
 /** What a wire record is read off of a SWIM member: its id, address and port, and its meta's fields. */
 type MemberFields = Pick<MemberUpdate, "id" | "address" | "port" | "meta">;
 
-/** A wire record's keys in the order the table's records have them (`readPeer`'s). */
-const RECORD_KEYS: readonly string[] = ["id", "address", "port", "swarm", "team", "name", "kind", "capabilities", "last_seen"];
-
-/** True when `record`'s own keys are {@link RECORD_KEYS}, in that order (no key list made: a share per member learnt). */
+/** True when `record`'s own keys are the wire record's ({@link PEER_KEYS}, `readPeer`'s order), in that order (no key list made: a share per member learnt). */
 function hasRecordKeys(record: object): boolean {
   let i = 0;
   for (const key in record) {
     if (!Object.hasOwn(record, key)) continue; // inherited: not the record's (Object.keys leaves them out too)
-    if (key !== RECORD_KEYS[i++]) return false;
+    if (key !== PEER_KEYS[i++]) return false;
   }
-  return i === RECORD_KEYS.length;
+  return i === PEER_KEYS.length;
 }
 
 /**

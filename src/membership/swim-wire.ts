@@ -236,8 +236,9 @@ const STATE_BYTES = SWIM_STATES.map(fixstr);
 export function readInbound(raw: unknown, readMeta?: (meta: unknown) => unknown): InboundUpdate | null {
   if (!(raw instanceof Uint8Array)) return readUpdate(raw, readMeta);
   // Held as a plain Uint8Array (a copy of a few dozen ns): a bin of a frame gathered across socket
-  // reads (a push-pull answer) decodes as a Buffer, whose body, read when news, asked for its
-  // `.buffer` (util/bytes.ts): a sixth of a member's merge (`bench/lib/swim-merge.ts`).
+  // reads (a push-pull answer) decodes as a Buffer. One shape for the peeks, the member list's
+  // queue and the encoder, and the body read on the decoder's plain path: about 1 µs of a member's
+  // merge beyond the decoder's own copy of a small Buffer (`bench/lib/swim-merge.ts`, s51).
   const bytes = raw.constructor === Uint8Array ? raw : new Uint8Array(raw);
   if (bytes[0] === LEAN_HEAD) return peekLean(bytes);
   // Not in the peekable layout (another writer's key order): read whole, as a map.

@@ -107,13 +107,12 @@ export function readPeer(value: unknown, options: ReadPeerOptions): Peer {
     throw peerError(strict, what, `'kind' must be "node" or "bootstrap", got ${typeof kind === "string" ? JSON.stringify(kind) : typeName(kind)}`);
   }
   const caps = value.capabilities ?? [];
-  let capabilities: string[] = [];
+  // A fresh list of the strings (a mistyped entry left out, or refused when strict), in one pass.
+  const capabilities: string[] = [];
   if (Array.isArray(caps)) {
     if (caps.length > PEER_FIELD_LIMITS.capabilities) {
       throw peerError(strict, what, `'capabilities' has more than ${PEER_FIELD_LIMITS.capabilities} entries`, `capabilities has more than ${PEER_FIELD_LIMITS.capabilities} entries`);
     }
-    // A fresh list of the strings (a mistyped entry left out, or refused when strict), in one pass.
-    capabilities = new Array<string>();
     for (let i = 0; i < caps.length; i++) {
       const c: unknown = caps[i];
       checkLength(strict, what, "capability", c, PEER_FIELD_LIMITS.capability);
