@@ -150,7 +150,9 @@ export interface SendOptions {
   cut?: ((group: readonly Peer[]) => BinParts) | null;
   /**
    * Ids of a tree call's group that this node does not know: named behind the first group it calls,
-   * whose head may know them (a relay's view of the swarm may lag the origin's), not dropped here.
+   * whose head may know them (a relay's view of the swarm may lag the origin's), not dropped here:
+   * should that call fail they go with its group sent on from here or, a lone head, to the next head
+   * called that answers.
    */
   passOn?: readonly string[];
 }
@@ -234,30 +236,63 @@ export class ReplyTree {
    */
   send(items: BinParts | Uint8Array, count: number, members: readonly Peer[], options: SendOptions = {}): void {
     const { cut, passOn } = options;
-    let first = true;
-    for (const { head, rest } of groups(members)) {
-      // Ids passed on ride with the first group alone: each goes on in one call.
-      this.call(head, rest, cut ? cut([head, ...rest]) : items, count, options.refused, first ? passOn : undefined);
-      first = false;
+    const split = groups(members);
+    for (let i = 0; i < split.length; i++) {
+      const { head, rest } = split[i]!;
+      const group = cut ? cut(rest.length === 0 ? [head] : [head, ...rest]) : items;
+      // Ids passed on ride with the first group alone: each goes on in one call. Should that group be
+      // a lone peer whose call fails, the other heads are the ones to hand them to.
+      if (i === 0 && passOn !== undefined && passOn.length > 0) {
+        const spare = split.length > 1 ? split.slice(1).map((g) => g.head) : [];
+        this.call(head, rest, group, count, options.refused, { ids: passOn, spare, items, cut: cut ?? null });
+      } else this.call(head, rest, group, count, options.refused);
     }
   }
 
-  /** The tree call to `head`, `passOn` named behind its group; failed, its group (and those ids) goes on from here. */
-  private call(head: Peer, rest: Peer[], items: BinParts | Uint8Array, count: number, refused?: (peer: Peer) => void, passOn?: readonly string[]): void {
+  /**
+   * The tree call to `head`, the ids of `passing` named behind its group. Failed: its group goes on
+   * from here (with those ids); a lone head's ids go to the first of `passing.spare` that answers,
+   * each in a call of its own with no group of its own (it has the items already, or gets them).
+   */
+  private call(head: Peer, rest: Peer[], items: BinParts | Uint8Array, count: number, refused?: (peer: Peer) => void, passing?: Passing): void {
     this.stats.batchesSent++;
     this.stats.eventsForwarded += count;
     this.inFlight++;
     const tree: string[] = new Array(rest.length);
     for (let i = 0; i < rest.length; i++) tree[i] = rest[i]!.id;
-    if (passOn) for (const id of passOn) tree.push(id);
+    if (passing) for (const id of passing.ids) tree.push(id);
     const work = this.host
       .call(head, ConversationEndpoint.Batch, [items], { from: this.selfId(), refs: true, tree })
       .then(undefined, (error) => {
         log.debug(`reply tree call to ${head.name || head.id.slice(0, 8)} failed (${rest.length} behind it sent on from here): ${errorMessage(error)}`);
-        if (rest.length > 0) this.send(items, count, rest, { refused, passOn });
-        else refused?.(head);
+        if (rest.length > 0) this.send(items, count, rest, { refused, passOn: passing?.ids });
+        else {
+          refused?.(head);
+          if (passing) this.handOn(passing, count);
+        }
       })
       .finally(() => this.inFlight--);
     this.track(work);
   }
+
+  /** Ids a failed lone head was to pass on: named to the next spare head, or left to their pulls when none is left. */
+  private handOn(passing: Passing, count: number): void {
+    const [next, ...spare] = passing.spare;
+    if (next === undefined) {
+      log.debug(`reply tree: ${passing.ids.length} peers unknown here not passed on (no head left to name them to; they pull the replies)`);
+      return;
+    }
+    this.call(next, [], passing.cut ? passing.cut([next]) : passing.items, count, undefined, { ...passing, spare });
+  }
 }
+
+/** Ids a tree call names behind its group for a node further down to send on ({@link SendOptions.passOn}), and where they go should that call fail. */
+interface Passing {
+  ids: readonly string[];
+  /** Heads of the send's other groups, in order: a failed lone head's ids are handed to the first that answers. */
+  spare: readonly Peer[];
+  /** The send's items, and its cut per group (null: every group gets them whole). */
+  items: BinParts | Uint8Array;
+  cut: ((group: readonly Peer[]) => BinParts) | null;
+}
+
