@@ -216,7 +216,10 @@ export class FrameDecoder {
     let capacity = Math.max(GATHER_SIZE, (g?.length ?? 0) * 2);
     if (this.need > 0) capacity = Math.min(capacity, this.need);
     capacity = Math.max(capacity, want);
-    const next = Buffer.allocUnsafe(capacity);
+    // A plain Uint8Array, as a socket read is handed over: the decoder then meets one kind of view,
+    // and a `bin` of a gathered frame decodes as a plain copy (a Buffer's was copied as a Buffer,
+    // and a member update of a push-pull answer was copied again to be read: swim-wire.ts).
+    const next = new Uint8Array(capacity);
     if (g && this.have > 0) next.set(g.subarray(0, this.have));
     this.gather = next;
     return next;
