@@ -6,9 +6,9 @@
  * A seed and `--members` M nodes joined through it, on loopback, in this process: the seed then
  * holds every member's signed claim. Its push-pull answer is taken once, in the packed form Bun
  * peers send, and encoded as the wire carries it. Then, `--joiners` R times, a fresh node (started,
- * never joined) is handed that answer, decoded from the bytes (`--input buffer`, the default: a
- * Buffer, as a frame gathered across socket reads, which a push-pull answer of more than a few
- * members is; `plain`: a Uint8Array, as a frame read at once), and merges it: every member is news
+ * never joined) is handed that answer, decoded from the bytes (`--input plain`, the default: a plain
+ * Uint8Array, as the transport hands over every frame, one read at once or gathered across socket
+ * reads; `buffer`: a Buffer, as the transport held a gathered frame until s52), and merges it: every member is news
  * to it (the member list, the peer table, the node's events, the relay queue, the claims' check).
  * The M joiners are stopped before the measured rounds; the seed and one node that merged the
  * answer first stay, so the claims' check is the one the swarm bench's processes make (a process of
@@ -23,7 +23,7 @@
  *   10 ms from /proc, so a long loop only; null where there is no /proc), the fresh nodes' start and
  *   stop included.
  *
- * Prints one JSON line. Run: `bun bench/lib/swim-merge.ts [--members 200] [--joiners 300] [--input buffer|plain]`
+ * Prints one JSON line. Run: `bun bench/lib/swim-merge.ts [--members 200] [--joiners 300] [--input plain|buffer]`
  *
  * @module
  */
@@ -37,9 +37,9 @@ import { threadCpu, threadCpuSince } from "./thread-cpu.ts";
 const arg = (name: string, fallback: string) => (process.argv.includes(name) ? (process.argv[process.argv.indexOf(name) + 1] ?? fallback) : fallback);
 const MEMBERS = Number(arg("--members", "200"));
 const JOINERS = Number(arg("--joiners", "300"));
-const INPUT = arg("--input", "buffer");
+const INPUT = arg("--input", "plain");
 if (!(MEMBERS > 0) || !(JOINERS > 0) || (INPUT !== "buffer" && INPUT !== "plain")) {
-  console.error("usage: bun bench/lib/swim-merge.ts [--members 200] [--joiners 300] [--input buffer|plain]");
+  console.error("usage: bun bench/lib/swim-merge.ts [--members 200] [--joiners 300] [--input plain|buffer]");
   process.exit(2);
 }
 

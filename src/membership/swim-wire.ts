@@ -235,10 +235,10 @@ const STATE_BYTES = SWIM_STATES.map(fixstr);
  */
 export function readInbound(raw: unknown, readMeta?: (meta: unknown) => unknown): InboundUpdate | null {
   if (!(raw instanceof Uint8Array)) return readUpdate(raw, readMeta);
-  // Held as a plain Uint8Array (a copy of a few dozen ns): a bin of a frame gathered across socket
-  // reads (a push-pull answer) decodes as a Buffer. One shape for the peeks, the member list's
-  // queue and the encoder, and the body read on the decoder's plain path: about 1 µs of a member's
-  // merge beyond the decoder's own copy of a small Buffer (`bench/lib/swim-merge.ts`, s51).
+  // Held as a plain Uint8Array (a copy of a few dozen ns) when given as a Buffer (a bin decoded from
+  // a Buffer; the transport's frames are plain: frame.ts). One shape for the peeks, the member
+  // list's queue and the encoder, and the body read on the decoder's plain path: about 1 µs of a
+  // member's merge beyond the decoder's own copy of a small Buffer (`bench/lib/swim-merge.ts`, s51).
   const bytes = raw.constructor === Uint8Array ? raw : new Uint8Array(raw);
   if (bytes[0] === LEAN_HEAD) return peekLean(bytes);
   // Not in the peekable layout (another writer's key order): read whole, as a map.

@@ -362,18 +362,18 @@ export const MAX_VIEW_HOLD = 2;
  * copied, so that a signature kept for long never holds a large read in memory.
  */
 export function fastDecode(bytes: Uint8Array, start: number, end: number, owned = false): unknown {
-  // The decoder reads one kind of view only: a Buffer (a frame gathered across socket reads) and a
-  // plain Uint8Array (a socket read) have different shapes, and meeting both made the optimizing
-  // compiler throw the decoder's code away and compile it again (exits of kind BadCache).
+  // The decoder reads one kind of view only: a Buffer (a caller's) and a plain Uint8Array (a socket
+  // read, or a frame gathered across reads: frame.ts) have different shapes, and meeting both made
+  // the optimizing compiler throw the decoder's code away and compile it again (exits of kind BadCache).
   if (bytes.constructor === Uint8Array) {
     src = bytes;
     srcWasBuffer = false;
     viewBins = owned;
   } else if (bytes.byteLength <= COPY_BYTES_MAX && bytes !== viewedBuffer) {
-    // A small Buffer (a packed member update, a `bin` copied out of a frame gathered across socket
-    // reads): read from a plain copy. A view would ask for its `.buffer`, which moves its bytes out
-    // of the engine's heap (util/bytes.ts): several times the copy, paid for every member record a
-    // joiner merges from a push-pull answer.
+    // A small Buffer (a caller's, or a `bin` the general decoder copied out of a Buffer): read from
+    // a plain copy. A view would ask for its `.buffer`, which moves its bytes out of the engine's
+    // heap (util/bytes.ts): several times the copy (s51: a sixth of merging a member, while the
+    // transport's gathered frames were Buffers).
     src = new Uint8Array(bytes);
     srcWasBuffer = bytes instanceof (BufferClass as typeof Uint8Array);
   } else {
