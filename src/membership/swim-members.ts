@@ -526,7 +526,8 @@ export class MemberList {
 
   /** Member `m` changed here (it was `previous`; null: new here). */
   #changed(m: SwimMember, previous: SwimState | null, update: MemberUpdate, spread: number, arrived?: PackedUpdate): void {
-    if (previous !== m.state) m.since = this.#ports.now();
+    // A member new here was given its `since` as it was made (one clock read a member learnt, not two).
+    if (previous !== null && previous !== m.state) m.since = this.#ports.now();
     if (m.state === "dead" && previous !== "dead") this.recent.add(m.id, m.since);
     // The gone ids: a member gone here goes in; one back out. (A member new to the list is in none:
     // the one way out of the list, forgetting in #reshuffle, takes its id out too.)
