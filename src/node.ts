@@ -231,6 +231,7 @@ export class Node {
         info: () => this.info(),
         call: (host, port, endpoint, args, timeout) => this.callMember(host, port, endpoint, args, timeout),
         emit: (event, payload) => this.events.emit(event, payload),
+        listens: (event) => this.events.has(event),
         claimRefusal: (claim, sig, changes) => this.records.claimRefusal(claim, sig, changes),
         claimStale: (claim) => this.records.claimStale(claim),
         features: (host, port) => {

@@ -63,6 +63,8 @@ export interface MembershipHost extends MembershipScope {
   call(host: string, port: number, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
   /** Emit a membership event on the node. */
   emit<K extends keyof MembershipEvents>(event: K, payload: MembershipEvents[K]): void;
+  /** False when nobody listens to `event` on the node (its payload, a copy of a record, is then not made); absent: always made. */
+  listens?(event: keyof MembershipEvents): boolean;
   /**
    * What the peer at `host:port` answered to this node's hello (null when unknown): how a stopping
    * node learns which peers answer `_synapse.leave`. Without it only mDNS `ext` tells.
@@ -430,7 +432,8 @@ export class Membership {
 
   /** Emit a membership event with a copy of the record, and tell the parts that care. */
   private emit<K extends keyof MembershipEvents>(event: K, peer: Peer): void {
-    this.host.emit(event, { ...peer, capabilities: [...peer.capabilities] });
+    // A copy for the listeners, made only when there are any (a join's every admission, every ack's heartbeat).
+    if (this.host.listens?.(event) !== false) this.host.emit(event, { ...peer, capabilities: [...peer.capabilities] });
     if (event === "peer.joined") for (const wake of [...this.listeners]) wake();
     if (event === "peer.offline") for (const d of this.discoveries) d.peerLost(peer);
   }

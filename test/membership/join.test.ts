@@ -61,6 +61,30 @@ describe("membership - join through a seed", () => {
     expect(a.peers.has(a.id)).toBe(false);
   });
 
+  test("a membership event's listener gets a copy of the peer's record; with no listener, no event and no copy is made", async () => {
+    const seed = await startNode({ name: "seed", swarm: "golden" });
+    const emitted: string[] = [];
+    const emit = seed.events.emit.bind(seed.events);
+    seed.events.emit = ((event: string, payload: never) => {
+      emitted.push(event);
+      emit(event as never, payload);
+    }) as typeof seed.events.emit;
+    const a = await startNode({ name: "a", swarm: "golden", seeds: [`127.0.0.1:${seed.port}`] });
+    await a.join();
+    await eventually(() => seed.peers.has(a.id), 2000, "the seed to know a");
+    // Nobody listens on the seed: its admission of `a` and its heartbeats emit nothing.
+    expect(emitted.filter((e) => e.startsWith("peer."))).toEqual([]);
+    const joined = record<Peer>((fn) => seed.on("peer.joined", fn));
+    const b = await startNode({ name: "b", swarm: "golden", seeds: [`127.0.0.1:${seed.port}`] });
+    await b.join();
+    await eventually(() => joined.length === 1, 2000, "peer.joined on the seed");
+    expect(emitted.filter((e) => e === "peer.joined")).toEqual(["peer.joined"]);
+    const kept = seed.peers.get(b.id)!;
+    expect(joined[0]).toEqual(kept);
+    expect(joined[0]).not.toBe(kept);
+    expect(joined[0]!.capabilities).not.toBe(kept.capabilities);
+  });
+
   test("peer exchange: a third node learns of the first through the seed, and the first learns of it", async () => {
     const seed = await startNode({ name: "seed", swarm: "golden" });
     const a = await startNode({ name: "a", swarm: "golden", seeds: [["127.0.0.1", seed.port]] });
