@@ -218,8 +218,11 @@ export class FrameDecoder {
     capacity = Math.max(capacity, want);
     // A plain Uint8Array, as a socket read is handed over: the decoder then meets one kind of view,
     // and a `bin` of a gathered frame decodes as a plain copy (a Buffer's was copied as a Buffer,
-    // and a member update of a push-pull answer was copied again to be read: swim-wire.ts).
-    const next = new Uint8Array(capacity);
+    // and a member update of a push-pull answer was copied again to be read: swim-wire.ts). Over
+    // memory of its own, not zeroed (every byte is written before it is read): a zeroed array of
+    // 70 KB cost twice as much (5.4 µs against 2.6, s52).
+    const memory = Buffer.allocUnsafeSlow(capacity);
+    const next = new Uint8Array(memory.buffer, memory.byteOffset, capacity);
     if (g && this.have > 0) next.set(g.subarray(0, this.have));
     this.gather = next;
     return next;

@@ -47,6 +47,36 @@ test("frame - a header split across reads still gathers correctly", () => {
   expect(decoder.reserved).toBeGreaterThan(0);
 });
 
+test("frame - a frame gathered across reads is handed over as a plain Uint8Array, whose bins decode as plain Uint8Arrays", () => {
+  const payloads: unknown[] = [];
+  const kinds: Array<Function> = [];
+  const decoder = new FrameDecoder(1024 * 1024, {
+    onFrame: (bytes, start, end) => {
+      kinds.push(bytes.constructor);
+      payloads.push(decode(bytes.subarray(start, end)));
+    },
+    onOversize: () => {
+      throw new Error("not oversize");
+    },
+  });
+  // Small and large frames (the gather buffer sized to the frame, and grown past its first size).
+  for (const size of [2000, 3000, 200_000]) {
+    const bins = [new Uint8Array(size).fill(7), new Uint8Array(20).fill(9)];
+    const payload = encode({ bins });
+    const frame = Buffer.concat([Buffer.from([(payload.length >>> 24) & 0xff, (payload.length >>> 16) & 0xff, (payload.length >>> 8) & 0xff, payload.length & 0xff]), payload]);
+    // In pieces of an odd size (every frame spans several), each a Buffer as a socket's data handler is given.
+    for (let at = 0; at < frame.length; at += 997) decoder.push(Buffer.from(frame.subarray(at, at + 997)));
+  }
+  expect(kinds).toEqual([Uint8Array, Uint8Array, Uint8Array]);
+  for (const [i, size] of [2000, 3000, 200_000].entries()) {
+    const { bins } = payloads[i] as { bins: Uint8Array[] };
+    for (const bin of bins) expect(bin.constructor).toBe(Uint8Array);
+    expect(bins[0]!.length).toBe(size);
+    expect(bins[0]!.every((b) => b === 7)).toBe(true);
+    expect([...bins[1]!]).toEqual(new Array(20).fill(9));
+  }
+});
+
 test("codec - a large value does not leave msgpackr's slab grown: the next value is written into a fresh, small one", () => {
   const big = encode({ members: Array.from({ length: 5000 }, (_, i) => ({ id: `${i}`.padStart(64, "0"), sig: new Uint8Array(64), port: i })) });
   expect(big.length).toBeGreaterThan(256 * 1024);
