@@ -8,8 +8,9 @@
  * peers send, and encoded as the wire carries it. Then, `--joiners` R times, a fresh node (started,
  * never joined) is handed that answer, decoded from the bytes (`--input plain`, the default: a plain
  * Uint8Array, as the transport hands over every frame, one read at once or gathered across socket
- * reads; `buffer`: a Buffer, as the transport held a gathered frame until s52), and merges it: every member is news
- * to it (the member list, the peer table, the node's events, the relay queue, the claims' check).
+ * reads; `buffer`: a Buffer, as the transport held a gathered frame until s52), and merges it:
+ * every member is news to it (the member list, the peer table, the node's events, the relay queue,
+ * the claims' check).
  * The M joiners are stopped before the measured rounds; the seed and one node that merged the
  * answer first stay, so the claims' check is the one the swarm bench's processes make (a process of
  * several nodes shares what it verified, `src/security/verification.ts`), not an Ed25519

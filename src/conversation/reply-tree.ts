@@ -295,4 +295,3 @@ interface Passing {
   items: BinParts | Uint8Array;
   cut: ((group: readonly Peer[]) => BinParts) | null;
 }
-
