@@ -87,12 +87,25 @@ function cleanup(): void {
   scratch = null;
 }
 
+/** The run in progress, stopped with this script (Ctrl+C, SIGTERM). */
+let running: ReturnType<typeof Bun.spawn> | null = null;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    running?.kill(signal);
+    cleanup();
+    console.error(`ab: stopped (${signal}); the worktrees are removed`);
+    process.exit(130);
+  });
+}
+
 async function runOnce(dir: string): Promise<{ output: string; code: number | null }> {
   const child = Bun.spawn(command, { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  running = child;
   const timer = setTimeout(() => child.kill(), timeoutS * 1000);
   const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
   const code = await child.exited;
   clearTimeout(timer);
+  running = null;
   return { output: out + err, code: child.signalCode ? null : code };
 }
 

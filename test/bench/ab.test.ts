@@ -85,3 +85,17 @@ test("bench - ab: a mistake gets one line that says what to do, and no run", asy
   }
   expect(existsSync(join(root, "bench", "ab.ts"))).toBe(true);
 });
+
+test("bench - ab stopped by SIGTERM stops its run and removes its worktree", async () => {
+  const child = Bun.spawn([process.execPath, "bench/ab.ts", "--a", "HEAD", "--pairs", "3", "--metric", "x=json:x", "--", process.execPath, "-e", "setTimeout(() => {}, 30000)"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  // Wait for the worktree, then for its first run to start.
+  const listed = () => Bun.spawnSync(["git", "worktree", "list"], { cwd: root }).stdout.toString();
+  for (let i = 0; i < 100 && !listed().includes("synapse-ab-"); i++) await Bun.sleep(100);
+  expect(listed()).toContain("synapse-ab-");
+  await Bun.sleep(300);
+  child.kill("SIGTERM");
+  const [err, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+  expect(code).toBe(130);
+  expect(err).toContain("ab: stopped (SIGTERM)");
+  expect(listed()).not.toContain("synapse-ab-");
+}, 30_000);
