@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { seededRandom } from "../../src/util/random.ts";
 
 /** What pairs of one metric say (B against A; a lower value is taken as better only by the reader). */
 export interface PairedSummary {
@@ -29,18 +30,6 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** A small deterministic generator (mulberry32), so that a summary of the same runs is the same. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Two-sided sign test: the probability, with `n` fair coin flips, of `k` or fewer of one side or as many of the other. */
@@ -73,6 +62,7 @@ export function summarizePairs(a: ReadonlyArray<number | null>, b: ReadonlyArray
   const diffs = as.map((x, i) => bs[i]! - x);
   const bLower = diffs.filter((d) => d < 0).length;
   const bHigher = diffs.filter((d) => d > 0).length;
+  // Seeded, so that a summary of the same runs is the same.
   const random = seededRandom(seed);
   const medians: number[] = [];
   if (diffs.length > 0) {
