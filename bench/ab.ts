@@ -58,10 +58,18 @@ if (!(timeoutS > 0)) fail("--timeout must be a number of seconds > 0");
 const metrics = (options.get("--metric") ?? []).map((m) => {
   const eq = m.indexOf("=");
   if (eq <= 0 || eq === m.length - 1) fail(`a metric is <name>=<spec>, not ${m}`);
-  return { name: m.slice(0, eq), spec: m.slice(eq + 1) };
+  const spec = m.slice(eq + 1);
+  if (!spec.startsWith("json:")) {
+    try {
+      new RegExp(spec, "m");
+    } catch {
+      fail(`not a regular expression: ${spec}`);
+    }
+  }
+  return { name: m.slice(0, eq), spec };
 });
 if (metrics.length === 0) fail("at least one --metric");
-
+if (Bun.which(command[0]!, { cwd: root }) === null) fail(`cannot run ${command[0]}: not found (in $PATH, or as a path from ${root})`);
 
 function git(args: string[]): string {
   const r = Bun.spawnSync(["git", ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
@@ -87,8 +95,10 @@ function cleanup(): void {
   scratch = null;
 }
 
+/** One run of the command in `dir`, its output piped. */
+const spawnIn = (dir: string) => Bun.spawn(command, { cwd: dir, stdout: "pipe", stderr: "pipe" });
 /** The run in progress, stopped with this script (Ctrl+C, SIGTERM). */
-let running: ReturnType<typeof Bun.spawn> | null = null;
+let running: ReturnType<typeof spawnIn> | null = null;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     running?.kill(signal);
@@ -99,7 +109,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 async function runOnce(dir: string): Promise<{ output: string; code: number | null }> {
-  const child = Bun.spawn(command, { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  let child: ReturnType<typeof spawnIn>;
+  try {
+    child = spawnIn(dir);
+  } catch (error) {
+    fail(`cannot run ${command[0]}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   running = child;
   const timer = setTimeout(() => child.kill(), timeoutS * 1000);
   const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);

@@ -77,6 +77,8 @@ test("bench - ab: a mistake gets one line that says what to do, and no run", asy
     [["--a", "HEAD", "--metric", "x", "--", "true"], "a metric is <name>=<spec>"],
     [["--a", "HEAD", "--colour", "x", "--", "true"], "unknown option --colour"],
     [["--a", "no-such-rev-s52", "--metric", "x=json:x", "--", "true"], "git rev-parse"],
+    [["--a", "HEAD", "--metric", "x=(unclosed", "--", "true"], "not a regular expression: (unclosed"],
+    [["--a", "HEAD", "--metric", "x=json:x", "--", "no-such-command-s52"], "cannot run no-such-command-s52"],
   ] as Array<[string[], string]>) {
     const { code, out } = await ab(args);
     expect(code).toBe(2);
