@@ -243,7 +243,7 @@ export class ReplyTree {
       // Ids passed on ride with the first group alone: each goes on in one call. Should that group be
       // a lone peer whose call fails, the other heads are the ones to hand them to.
       if (i === 0 && passOn !== undefined && passOn.length > 0) {
-        const spare = split.length > 1 ? split.slice(1).map((g) => g.head) : [];
+        const spare = split.slice(1).map((g) => g.head);
         this.call(head, rest, group, count, options.refused, { ids: passOn, spare, items, cut: cut ?? null });
       } else this.call(head, rest, group, count, options.refused);
     }

@@ -3,7 +3,6 @@
  * No timing thresholds: the runs' metrics are printed numbers, not timings.
  */
 import { expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { median, readMetric, signTestP, summarizePairs } from "../../bench/lib/paired.ts";
 
@@ -85,7 +84,6 @@ test("bench - ab: a mistake gets one line that says what to do, and no run", asy
     expect(out.split("\n")[0]).toContain(`ab: ${says}`);
     expect(out).not.toContain("    at ");
   }
-  expect(existsSync(join(root, "bench", "ab.ts"))).toBe(true);
 });
 
 test("bench - ab stopped by SIGTERM stops its run and removes its worktree", async () => {
