@@ -17,6 +17,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { QUICK, environment, resultsDir, type SummaryRow } from "./lib/harness.ts";
+import { stopChildrenOnSignal } from "./lib/children.ts";
 
 /**
  * Longest a scenario may run, seconds: a backstop above every scenario's own watchdog (the longest
@@ -48,6 +49,10 @@ interface Outcome {
   summary: SummaryRow[];
 }
 
+/** The scenario running now: stopped with this runner on Ctrl+C or SIGTERM. */
+let current: ReturnType<typeof Bun.spawn> | null = null;
+stopChildrenOnSignal(() => (current ? [current] : []));
+
 async function runScenario(scenario: string): Promise<Outcome> {
   const file = join(benchDir, `${scenario}.ts`);
   const resultFile = join(resultsDir(), `${scenario}.json`);
@@ -59,6 +64,7 @@ async function runScenario(scenario: string): Promise<Outcome> {
     stdout: "inherit",
     stderr: "inherit",
   });
+  current = child;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -66,6 +72,7 @@ async function runScenario(scenario: string): Promise<Outcome> {
     child.kill("SIGKILL");
   }, LIMIT_SECONDS * 1000);
   const exitCode = await child.exited;
+  current = null;
   clearTimeout(timer);
   const seconds = (Date.now() - started) / 1000;
   // Only a result written by this run counts.

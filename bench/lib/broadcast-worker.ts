@@ -28,6 +28,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { threadCpu, threadCpuSince } from "./thread-cpu.ts";
+import { exitWithParent } from "./children.ts";
 import { Node, Pool, kw, type CallContext, type NodeOptions } from "../../src/index.ts";
 import { benchNodeOptions, countReplyCalls } from "./broadcast-calls.ts";
 import { sharedVerifier, shareVerifiedSignatures } from "../../src/security/records.ts";
@@ -257,6 +258,8 @@ async function handle(command: BroadcastCommand): Promise<void> {
   }
 }
 
+// Killing the bench (a signal, or its own parent's timeout) must not leave these nodes running.
+exitWithParent();
 process.on("message", (command: BroadcastCommand) => {
   handle(command).catch((error: unknown) => answer({ type: "error", message: String(error) }));
 });

@@ -77,6 +77,7 @@ import { heapSampler, snapshotAfterKill, writeSnapshot } from "./membership-heap
 import { traceKill, type PairTrace, type TraceBucket } from "./membership-kill-trace.ts";
 import { profileKill } from "./membership-kill-profile.ts";
 import { threadCpu, threadCpuSince } from "./thread-cpu.ts";
+import { exitWithParent } from "./children.ts";
 
 /** What the parent sends. */
 export type WorkerCommand =
@@ -692,6 +693,8 @@ async function handle(command: WorkerCommand): Promise<void> {
   }
 }
 
+// Killing the bench (a signal, or its own parent's timeout) must not leave these nodes running.
+exitWithParent();
 process.on("message", (command: WorkerCommand) => {
   handle(command).catch((error: unknown) => answer({ type: "error", message: String(error) }));
 });

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Client, Node, Pool, type ConversationEvent } from "../../src/index.ts";
 import { QUICK, printTable, round, writeResults } from "../lib/harness.ts";
+import { stopChildrenOnSignal } from "../lib/children.ts";
 
 function flag(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -84,6 +85,8 @@ function usage(pid: number): { rssKiB: number; fds: number } {
 }
 
 const members: Member[] = [];
+// Ctrl+C or SIGTERM: the members (processes of their own) stop too, and their files go.
+stopChildrenOnSignal(() => members.map((m) => m.proc), { after: () => rmSync(dir, { recursive: true, force: true }) });
 const pool = new Pool();
 let asker: Node | null = null;
 try {
