@@ -360,6 +360,14 @@ export class SignatureError extends SynapseError {
  * `_synapse.leave`, `_synapse.metrics`...) or gives one of the original built-ins an argument it has
  * no parameter for (a Bun-only keyword such as `sig` or `page`). Nothing ran on the peer.
  */
+/**
+ * Why a node of the original protocol would not take a call to `endpoint`, an extension of this
+ * implementation: {@link UnsupportedError}'s default reason, and `originalRefusal`'s (wire/protocol.ts).
+ */
+export function extensionReason(endpoint: string): string {
+  return `${endpoint} is an extension of synapse-p2p for Bun`;
+}
+
 export class UnsupportedError extends SynapseError {
   declare readonly code: typeof ErrorCode.Unsupported;
   /** `host:port` of the peer. */
@@ -373,7 +381,7 @@ export class UnsupportedError extends SynapseError {
    *   endpoint is an extension of this implementation); `cause` as for every error.
    */
   constructor(endpoint: string, peer: string, options: ErrorOptions & { reason?: string } = {}) {
-    const { reason = `${endpoint} is an extension of synapse-p2p for Bun`, ...rest } = options;
+    const { reason = extensionReason(endpoint), ...rest } = options;
     super(ErrorCode.Unsupported, `${peer} speaks the original protocol only (a Python node): ${reason}; not sent`, "cause" in rest ? rest : undefined);
     this.name = "UnsupportedError";
     this.peer = peer;

@@ -24,6 +24,7 @@ import {
 } from "../src/errors.ts";
 import { Emitter, waitFor } from "../src/events.ts";
 import { rejection } from "./helpers/net.ts";
+import { originalRefusal } from "../src/wire/protocol.ts";
 
 /** One instance of every error class, each built with a `cause`, and the code it must carry. */
 function samples(cause: unknown): Array<{ error: SynapseError; type: new (...args: never[]) => SynapseError; code: string }> {
@@ -80,6 +81,8 @@ describe("errors - classes", () => {
     expect([conn.peer, conn.endpoint, conn.sent]).toEqual(["127.0.0.1:1", "sum", true]);
     const unsupported = new UnsupportedError("_synapse.leave", "127.0.0.1:1");
     expect([unsupported.peer, unsupported.endpoint, unsupported.sent]).toEqual(["127.0.0.1:1", "_synapse.leave", false]);
+    // The default reason is the protocol's own for an extension endpoint (one sentence, one home).
+    expect(unsupported.message).toBe(`127.0.0.1:1 speaks the original protocol only (a Python node): ${originalRefusal("_synapse.leave", [], {})}; not sent`);
     const keyword = new UnsupportedError("_synapse.join", "127.0.0.1:1", { reason: "_synapse.join takes no keyword argument sig there" });
     expect([keyword.message, "cause" in keyword]).toEqual(["127.0.0.1:1 speaks the original protocol only (a Python node): _synapse.join takes no keyword argument sig there; not sent", false]);
     const wait = new WaitTimeoutError("peer.joined", 1.5);

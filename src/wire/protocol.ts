@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ErrorCode } from "../errors.ts";
+import { ErrorCode, extensionReason } from "../errors.ts";
 
 /** The extension endpoint a Bun node answers and a Python node refuses harmlessly. */
 export const HELLO_ENDPOINT = "_synapse.hello";
@@ -167,7 +167,7 @@ export function isExtensionEndpoint(endpoint: string): boolean {
  * endpoints and `_node.*` are the application's: null.
  */
 export function originalRefusal(endpoint: string, args: readonly unknown[], kwargs: Readonly<Record<string, unknown>>): string | null {
-  if (isExtensionEndpoint(endpoint)) return `${endpoint} is an extension of synapse-p2p for Bun`;
+  if (isExtensionEndpoint(endpoint)) return extensionReason(endpoint);
   const params = ORIGINAL_BUILTINS.get(endpoint);
   if (params === undefined) return null; // the hello, or the application's
   if (args.length > params.length) return `${endpoint} takes ${params.length} positional argument${params.length === 1 ? "" : "s"} there, not ${args.length}`;
