@@ -354,13 +354,6 @@ export class SignatureError extends SynapseError {
 }
 
 /**
- * A call the peer could not take was refused before any byte of it was sent (`unsupported`): the
- * peer refused the hello, so it speaks the original protocol only (a Python node), and the call is
- * to an extension endpoint of this implementation (`_synapse.swim.*`, `_synapse.conversation.batch`,
- * `_synapse.leave`, `_synapse.metrics`...) or gives one of the original built-ins an argument it has
- * no parameter for (a Bun-only keyword such as `sig` or `page`). Nothing ran on the peer.
- */
-/**
  * Why a node of the original protocol would not take a call to `endpoint`, an extension of this
  * implementation: {@link UnsupportedError}'s default reason, and `originalRefusal`'s (wire/protocol.ts).
  */
@@ -368,6 +361,13 @@ export function extensionReason(endpoint: string): string {
   return `${endpoint} is an extension of synapse-p2p for Bun`;
 }
 
+/**
+ * A call the peer could not take was refused before any byte of it was sent (`unsupported`): the
+ * peer refused the hello, so it speaks the original protocol only (a Python node), and the call is
+ * to an extension endpoint of this implementation (`_synapse.swim.*`, `_synapse.conversation.batch`,
+ * `_synapse.leave`, `_synapse.metrics`...) or gives one of the original built-ins an argument it has
+ * no parameter for (a Bun-only keyword such as `sig` or `page`). Nothing ran on the peer.
+ */
 export class UnsupportedError extends SynapseError {
   declare readonly code: typeof ErrorCode.Unsupported;
   /** `host:port` of the peer. */
