@@ -33,7 +33,7 @@ async function gone(pid: number, seconds: number): Promise<boolean> {
 }
 
 /** Run `source` as a script; resolve with the process and the first stdout line matching `pattern`'s group. */
-async function launch(source: string, pattern: RegExp, args: string[] = []): Promise<{ proc: ReturnType<typeof Bun.spawn>; value: string; dir: string }> {
+async function launch(source: string, pattern: RegExp, args: string[] = []): Promise<{ proc: ReturnType<typeof Bun.spawn>; value: string }> {
   const dir = mkdtempSync(join(tmpdir(), "synapse-children-"));
   dirs.push(dir);
   const file = join(dir, "parent.ts");
@@ -50,7 +50,7 @@ async function launch(source: string, pattern: RegExp, args: string[] = []): Pro
   }
   const value = pattern.exec(text)?.[1];
   if (value === undefined) throw new Error(`the parent printed no ${pattern}: ${text}`);
-  return { proc, value, dir };
+  return { proc, value };
 }
 
 // A parent that starts a worker's nodes, says the worker's pid, and waits to be killed.
