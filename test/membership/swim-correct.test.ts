@@ -222,9 +222,10 @@ describe("swim core - a member new here spreads at the configured pace", () => {
     const gossipIn = gossipCounter(net, a);
     expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
     expect(await gossipIn(0.45)).toBeLessThanOrEqual(3);
-    // A node joins through b: its claim reaches a in a message, news here.
+    // A node joins: its own claim reaches a in a message, news here (its own: the full count; a
+    // claim relayed while a's health is down goes 3 times, one round's worth).
     const n = net.add();
-    await a.core.handle({ kind: "gossip", from: net.nodes[1]!.id, updates: [n.core.introduction()] });
+    await a.core.handle({ kind: "gossip", from: n.id, updates: [n.core.introduction()] });
     expect(a.core.member(n.id)?.state).toBe("alive");
     // Rounds at once, 0.2 and 0.4 s later (the member that told a gets none): more than the one
     // stretched round's 3 messages.

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { MemberUpdate, SwimConfig } from "../../src/membership/swim-types.ts";
-import { convergedSwarm, readWholeMessage, SimNetwork, type SimNode } from "./swim-sim.ts";
+import { convergedSwarm, lateUntilAware, readWholeMessage, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 describe("swim core - after the catch-up", () => {
   test("a joiner pulls what changed at its seed for as long as the seed keeps changing (up to 120 pulls): the first joiners of a long join learn the last ones so", async () => {
@@ -365,6 +365,29 @@ describe("swim core - the gossip of newcomers' claims", () => {
     // 21 members: 6 × ⌈log10(23)⌉ = 12, past the relayed claim's 6.
     expect(fromOwn.count).toBeGreaterThan(6);
     expect(fromOwn.count).toBeLessThanOrEqual(12);
+  });
+
+  test("a node whose local health is degraded gossips a relayed newcomer's claim on 3 times at most; healthy again, 6 as before", async () => {
+    const net = await convergedSwarm(20, new SimNetwork({ retransmitMult: 6 }));
+    await net.clock.run(60); // every queue drained
+    const [a, b] = net.nodes as [SimNode, SimNode];
+    // a's loop runs late and its probes time out: its awareness score rises (the answers are on time again after).
+    await lateUntilAware(net, a, 2, true);
+    expect(a.core.stats().awareness).toBeGreaterThan(0);
+    const late = net.add();
+    const whileLate = claimsSent(net, a, late);
+    await a.core.handle({ kind: "gossip", from: b.id, updates: [late.core.introduction()] });
+    await net.clock.run(30);
+    // The cap is taken when the claim arrives: a's health recovers meanwhile, the claim still goes 3 times at most.
+    expect(a.core.stats().awareness).toBe(0);
+    expect(whileLate.count).toBeGreaterThan(0);
+    expect(whileLate.count).toBeLessThanOrEqual(3);
+    const healthy = net.add();
+    const whileHealthy = claimsSent(net, a, healthy);
+    await a.core.handle({ kind: "gossip", from: b.id, updates: [healthy.core.introduction()] });
+    await net.clock.run(30);
+    expect(whileHealthy.count).toBeGreaterThan(3);
+    expect(whileHealthy.count).toBeLessThanOrEqual(6);
   });
 
   test("a joiner gossips on none of the members its first join brought (the seed's whole state, or a page member's): the swarm's own news", async () => {
