@@ -28,7 +28,7 @@
  * dead. A member that hears it is suspected (or dead) refutes with a higher incarnation. Updates
  * are queued (one per member, newest wins) and piggybacked on every message, each sent
  * retransmitMult × log10(N + 1) times within a byte budget (a newcomer's alive claim relayed by
- * another member: 6 times), and gossiped every `gossipInterval` to `gossipNodes` random members
+ * another member: 6 times, 3 while this node's local health is degraded), and gossiped every `gossipInterval` to `gossipNodes` random members
  * while any is queued. Every `pushPullInterval` (longer past 32 members) one random member and
  * this node exchange their full state; a dead member is asked the same now and then, so a healed
  * partition merges. A joiner asks its seed for a page; a seed at full health answers its whole
