@@ -28,22 +28,23 @@
  * dead. A member that hears it is suspected (or dead) refutes with a higher incarnation. Updates
  * are queued (one per member, newest wins) and piggybacked on every message, each sent
  * retransmitMult × log10(N + 1) times within a byte budget (a newcomer's alive claim relayed by
- * another member: 6 times, 3 while this node's local health is degraded), and gossiped every `gossipInterval` to `gossipNodes` random members
- * while any is queued. Every `pushPullInterval` (longer past 32 members) one random member and
- * this node exchange their full state; a dead member is asked the same now and then, so a healed
- * partition merges. A joiner asks its seed for a page; a seed at full health answers its whole
- * state while within `joinWholeRecords` a second, else (when it holds more) a random sample of
- * its live members, and the joiner exchanges full state with one member of it. The joiner pulls
- * what changed where its state came from (`since` its last look) while that keeps changing, then
- * exchanges full state once with a random member. Lifeguard's local health stretches
- * this node's own timeouts, suspicions and intervals while its probes fail, its nacks go missing or its event loop runs late; timeouts do not count
- * time the loop was blocked (`stalled`). A suspect is told at once; a send refused by a member's
- * port (`isRefused`) probes that member out of turn (so does a connection the member closed
- * unannounced, {@link SwimCore.dropped}), and a probe whose ping is refused finds it
- * dead, without a suspicion; so does any refused send to a member held suspect. A ping lost with
- * its connection (closed or reset) is sent once more. Between peers that read lean deaths
- * (`SwimPorts.readsLean`), a request carries a filter of its sender's recent deaths and the answer
- * adds the recent deaths it lacks (`swim-deaths.ts`).
+ * another member: 6 times, 3 while this node's local health is degraded), and gossiped every
+ * `gossipInterval` to `gossipNodes` random members while any is queued. Every `pushPullInterval`
+ * (longer past 32 members) one random member and this node exchange their full state; a dead member
+ * is asked the same now and then, so a healed partition merges. A joiner asks its seed for a page;
+ * a seed at full health answers its whole state while within `joinWholeRecords` a second, else
+ * (when it holds more) a random sample of its live members, and the joiner exchanges full state
+ * with one member of it. The joiner pulls what changed where its state came from (`since` its last
+ * look) while that keeps changing, then exchanges full state once with a random member. Lifeguard's
+ * local health stretches this node's own timeouts, suspicions and intervals while its probes fail,
+ * its nacks go missing or its event loop runs late; timeouts do not count time the loop was blocked
+ * (`stalled`). A suspect is told at once; a send refused by a member's port (`isRefused`) probes
+ * that member out of turn (so does a connection the member closed unannounced,
+ * {@link SwimCore.dropped}), and a probe whose ping is refused finds it dead, without a suspicion;
+ * so does any refused send to a member held suspect. A ping lost with its connection (closed or
+ * reset) is sent once more. Between peers that read lean deaths (`SwimPorts.readsLean`), a request
+ * carries a filter of its sender's recent deaths and the answer adds the recent deaths it lacks
+ * (`swim-deaths.ts`).
  *
  * Longer than 400 lines: the protocol's rounds (probes, probes out of turn, gossip, push-pull and
  * a joiner's catch-up pulls) share the core's private state and timers; what holds no protocol
@@ -130,13 +131,19 @@ const CARRIED_IDS = new Set<string>();
  */
 const OVERLOADED_RELAYED_NEWCOMER_TRANSMITS = 3;
 
-/** The caps {@link SwimCore} gives relayed news (see `MemberList.applyRelayed`), by whether this node is in a mass failure and whether its local health is degraded. */
-const RELAY_CAPS = {
-  calm: Object.freeze({ newcomer: RELAYED_NEWCOMER_TRANSMITS, death: Number.POSITIVE_INFINITY }),
-  calmOverloaded: Object.freeze({ newcomer: OVERLOADED_RELAYED_NEWCOMER_TRANSMITS, death: Number.POSITIVE_INFINITY }),
-  mass: Object.freeze({ newcomer: RELAYED_NEWCOMER_TRANSMITS, death: MASS_RELAYED_DEATH_TRANSMITS }),
-  massOverloaded: Object.freeze({ newcomer: OVERLOADED_RELAYED_NEWCOMER_TRANSMITS, death: MASS_RELAYED_DEATH_TRANSMITS }),
-} as const satisfies Record<string, RelayCaps>;
+/**
+ * The caps {@link SwimCore} gives relayed news (see `MemberList.applyRelayed`): a newcomer's claim
+ * by whether this node's local health is degraded, a death by whether it is in a mass failure.
+ * One frozen object for each of the four cases, so that no message makes one.
+ */
+const RELAY_CAPS: readonly (readonly RelayCaps[])[] = [false, true].map((massFailure) =>
+  [false, true].map((overloaded) =>
+    Object.freeze({
+      newcomer: overloaded ? OVERLOADED_RELAYED_NEWCOMER_TRANSMITS : RELAYED_NEWCOMER_TRANSMITS,
+      death: massFailure ? MASS_RELAYED_DEATH_TRANSMITS : Number.POSITIVE_INFINITY,
+    }),
+  ),
+);
 
 /**
  * Pulls of a whole state a joiner tries after its catch-up, at most (see {@link SwimCore.#settle}):
@@ -1299,8 +1306,7 @@ export class SwimCore {
    * `echo` (a request, not an answer), copies of alive claims this node spreads count as its transmissions.
    */
   #applyAll(updates: readonly InboundUpdate[], from: string, echo: boolean, corrections?: Corrections): void {
-    const overloaded = this.#awareness.score > 0;
-    const caps = this.#massFailure() ? (overloaded ? RELAY_CAPS.massOverloaded : RELAY_CAPS.mass) : overloaded ? RELAY_CAPS.calmOverloaded : RELAY_CAPS.calm;
+    const caps = RELAY_CAPS[this.#massFailure() ? 1 : 0]![this.#awareness.score > 0 ? 1 : 0]!;
     this.#list.applyRelayed(updates, from, caps, echo, corrections);
   }
 
