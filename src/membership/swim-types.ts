@@ -287,7 +287,8 @@ export interface SwimConfig {
    * to 3.02 s after the last join's start (3: 2.49 to 4.29 s). Unloaded (the simulation, where a
    * message costs nothing), a paced join converges as fast with 2 (1.2 s against 1.3 s at 1,000
    * nodes) and a single update reaches 99% of 1,000 nodes in 1.03 s rather than 0.72 s
-   * (docs/performance-log.md, s33).
+   * (docs/performance-log.md, s33). While the node's local health is degraded its rounds go to
+   * one member, except in a mass failure (docs/membership.md, "Local health").
    */
   gossipNodes: number;
   /** Full-state exchange with one random member every this many seconds, scaled up past 32 members (default 30). */

@@ -29,9 +29,10 @@
  * are queued (one per member, newest wins) and piggybacked on every message, each sent
  * retransmitMult × log10(N + 1) times within a byte budget (a newcomer's alive claim relayed by
  * another member: 6 times, 3 while this node's local health is degraded), and gossiped every
- * `gossipInterval` to `gossipNodes` random members while any is queued. Every `pushPullInterval`
- * (longer past 32 members) one random member and this node exchange their full state; a dead member
- * is asked the same now and then, so a healed partition merges. A joiner asks its seed for a page;
+ * `gossipInterval` to `gossipNodes` random members (to one while this node's local health is
+ * degraded, except in a mass failure) while any is queued. Every `pushPullInterval` (longer past
+ * 32 members) one random member and this node exchange their full state; a dead member is asked
+ * the same now and then, so a healed partition merges. A joiner asks its seed for a page;
  * a seed at full health answers its whole state while within `joinWholeRecords` a second, else
  * (when it holds more) a random sample of its live members, and the joiner exchanges full state
  * with one member of it. The joiner pulls what changed where its state came from (`since` its last
@@ -130,6 +131,20 @@ const CARRIED_IDS = new Set<string>();
  * behind, the simulation is unchanged.
  */
 const OVERLOADED_RELAYED_NEWCOMER_TRANSMITS = 3;
+
+/**
+ * Members a gossip round goes to while this node's local health is degraded (Lifeguard's awareness
+ * score above 0), rather than `gossipNodes`, unless it is in a mass failure (see
+ * {@link MASS_FAILURE}): the rounds keep their pace (those hurried by a death or a newcomer, at
+ * `gossipInterval`), each with one message rather than two, and a node behind on its work spends
+ * fewer turns on calls whose news most members have from others. In 28 alternated pairs of the
+ * 1,000-node join at 25 a second, every node knew every other 4.8 s after the last start rather
+ * than 5.3 (median; sooner in 20 pairs of 28, most where the join ran away), with 8% fewer gossip
+ * messages, the same CPU and the same kill. The simulation's nodes never run late: unchanged there.
+ * In a mass failure the deaths must spread, and every survivor is behind: the rounds keep their
+ * fan-out.
+ */
+const OVERLOADED_GOSSIP_NODES = 1;
 
 /**
  * The caps {@link SwimCore} gives relayed news (see `MemberList.applyRelayed`): a newcomer's claim
@@ -1130,9 +1145,18 @@ export class SwimCore {
     this.#armGossip(pace - ((this.#ports.now() - rested) % pace));
   }
 
+  /**
+   * Members a gossip round goes to: `gossipNodes`, but {@link OVERLOADED_GOSSIP_NODES} while this
+   * node's local health is degraded and it is not in a mass failure (see the constant).
+   */
+  #gossipFanout(): number {
+    const fanout = this.config.gossipNodes;
+    return this.#awareness.score > 0 && !this.#massFailure() ? Math.min(OVERLOADED_GOSSIP_NODES, fanout) : fanout;
+  }
+
   #gossipRound(): void {
     if (this.#queue.size === 0) return;
-    for (const m of this.#list.sample(this.config.gossipNodes, (t) => !isGone(t.state))) {
+    for (const m of this.#list.sample(this.#gossipFanout(), (t) => !isGone(t.state))) {
       const updates = this.#piggyback(m.id, this.#leans(m));
       // None for this member (it sent this node the news queued): another may get some.
       if (updates.length === 0) continue;

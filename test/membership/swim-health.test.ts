@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { afterOwnTime, BroadcastQueue } from "../../src/membership/swim-queue.ts";
 import { MERGED_TRANSMITS } from "../../src/membership/swim-members.ts";
 import { DEFAULT_SWIM_CONFIG, type MemberUpdate, type SwimMessage } from "../../src/membership/swim-types.ts";
-import { convergedSwarm, lateUntilAware, PACE_FANOUT, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
+import { convergedSwarm, gossipRounds, lateUntilAware, PACE_FANOUT, readWholeMessage, SimClock, SimNetwork, type SimNode } from "./swim-sim.ts";
 
 const swarm = convergedSwarm;
 
@@ -24,6 +24,19 @@ function tap(node: SimNode, clock: SimClock): Array<{ at: number; message: SwimM
     return handle(raw);
   };
   return seen;
+}
+
+/** The gossip messages from `from` that the tapped nodes received since `since`, by round (a round's arrive within a few ms of each other). */
+function gossipByRound(taps: ReadonlyArray<ReadonlyArray<{ at: number; message: SwimMessage }>>, from: string, since: number): Map<number, number> {
+  const byRound = new Map<number, number>();
+  for (const seen of taps) {
+    for (const { at, message } of seen) {
+      if (message.kind !== "gossip" || message.from !== from || at < since) continue;
+      const round = Math.floor(at * 20);
+      byRound.set(round, (byRound.get(round) ?? 0) + 1);
+    }
+  }
+  return byRound;
 }
 
 describe("swim core - timeouts in the node's own time", () => {
@@ -234,21 +247,14 @@ describe("swim core - a death spreads at the configured pace", () => {
     await lateUntilAware(net, a!, 2);
     const awareness = a!.core.stats().awareness;
     expect(awareness).toBeGreaterThanOrEqual(2);
-    // Rounds of gossip a sends in one second: stretched, at most one or two rounds of 3 members.
-    const gossipIn = async (seconds: number): Promise<number> => {
-      const before = a!.core.stats().gossipSent;
-      await net.runUntil(() => false, seconds);
-      return a!.core.stats().gossipSent - before;
-    };
     // x leaves (its own left claim reaches a): news of a member gone.
     const m = a!.core.member(x!.id)!;
     await a!.core.handle({ kind: "gossip", from: x!.id, updates: [{ id: x!.id, incarnation: m.incarnation, state: "left", address: m.address, port: m.port }] });
     expect(a!.core.member(x!.id)!.state).toBe("left");
     // One round at once, then one every 0.2 s while its transmissions last (30 x ceil(log10(8)) =
-    // 30, to 3 members a round: 10 rounds): at least 2 rounds within 0.45 s.
-    const hurried = await gossipIn(0.45);
-    expect(hurried).toBeGreaterThanOrEqual(2 * 3);
-    // Stretched pace: (awareness + 1) x 0.2 s per round.
+    // 30, to 3 members a round: 10 rounds): at least 2 rounds within 0.45 s, where the stretched
+    // pace, (awareness + 1) x 0.2 s per round, makes one at most.
+    expect(await gossipRounds(net, a!, 0.45)).toBeGreaterThanOrEqual(2);
     expect(0.2 * (awareness + 1)).toBeGreaterThan(0.45);
   });
 });
@@ -268,12 +274,69 @@ describe("swim core - the gossip fan-out", () => {
       const from = net.clock.now;
       await a!.core.handle({ kind: "gossip", from: x!.id, updates: [{ id: x!.id, incarnation: held.incarnation, state: "left", address: held.address, port: held.port }] });
       await net.clock.run(0.5);
-      // a's gossip messages by round (a round's arrive within a few ms of each other).
-      const byRound = new Map<number, number>();
-      for (const seen of taps) for (const { at, message } of seen) if (message.kind === "gossip" && message.from === a!.id && at >= from) byRound.set(Math.floor(at * 20), (byRound.get(Math.floor(at * 20)) ?? 0) + 1);
+      const byRound = gossipByRound(taps, a!.id, from);
       expect(byRound.size).toBeGreaterThanOrEqual(2);
       expect(Math.max(...byRound.values())).toBe(fanout);
     }
+  });
+
+  test("a node whose local health is degraded gossips to one member a round, at the same pace; healthy again, to gossipNodes", async () => {
+    const net = await swarm(8, new SimNetwork({ retransmitMult: 30, gossipNodes: PACE_FANOUT }));
+    await net.clock.run(60); // every queue drained
+    const [a, x, y, ...rest] = net.nodes as SimNode[];
+    const taps = rest.map((n) => tap(n, net.clock));
+    // a's loop ran late until its local health fell to 4; its loop and the answers are on time
+    // again, and its health comes back a point a probe interval (1 s).
+    await lateUntilAware(net, a!, 4, true);
+    // x leaves: the rounds hurry (one at once, then every 0.2 s), each to one member.
+    const gone = (n: SimNode) => {
+      const held = a!.core.member(n.id)!;
+      return a!.core.handle({ kind: "gossip", from: n.id, updates: [{ id: n.id, incarnation: held.incarnation, state: "left", address: held.address, port: held.port }] });
+    };
+    let from = net.clock.now;
+    await gone(x!);
+    await net.clock.run(0.5);
+    expect(a!.core.stats().awareness).toBeGreaterThan(0);
+    let byRound = gossipByRound(taps, a!.id, from);
+    expect(byRound.size).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...byRound.values())).toBe(1);
+    // Healthy again: y leaves, and the rounds go to 3 members again.
+    await net.runUntil(() => a!.core.stats().awareness === 0, 30);
+    expect(a!.core.stats().awareness).toBe(0);
+    from = net.clock.now;
+    await gone(y!);
+    await net.clock.run(0.5);
+    byRound = gossipByRound(taps, a!.id, from);
+    expect(byRound.size).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...byRound.values())).toBe(PACE_FANOUT);
+  });
+
+  test("in a mass failure (16 deaths within the resend window) a node gossips to gossipNodes a round however degraded its local health", async () => {
+    const net = await swarm(40, new SimNetwork({ retransmitMult: 30, gossipNodes: PACE_FANOUT }));
+    await net.clock.run(60); // every queue drained
+    const [a, c, ...others] = net.nodes as SimNode[];
+    await lateUntilAware(net, a!, 4, true);
+    // Sixteen members that a has not heard from lately (another's verdict of a member that acked
+    // a moment ago is doubted: see "another side's verdict") are gone, and c tells a of their deaths.
+    const heardLately = (n: SimNode) => net.clock.now - (a!.core.member(n.id)!.heard ?? Number.NEGATIVE_INFINITY) < 12;
+    const dying = others.filter((n) => !heardLately(n)).slice(0, 16);
+    expect(dying).toHaveLength(16);
+    const taps = others.filter((n) => !dying.includes(n)).map((n) => tap(n, net.clock));
+    for (const n of dying) {
+      n.up = false;
+      n.core.stop();
+    }
+    const deaths: MemberUpdate[] = dying.map((n) => {
+      const held = a!.core.member(n.id)!;
+      return { id: n.id, incarnation: held.incarnation, state: "dead", address: held.address, port: held.port, from: c!.id };
+    });
+    const from = net.clock.now;
+    await a!.core.handle({ kind: "gossip", from: c!.id, updates: deaths });
+    expect(dying.every((n) => net.view(a!, n) === "dead")).toBe(true);
+    await net.clock.run(1);
+    expect(a!.core.stats().awareness).toBeGreaterThan(0);
+    // Rounds to 3 members (c, who told a, is not tapped, and gets none of these deaths).
+    expect(Math.max(...gossipByRound(taps, a!.id, from).values())).toBe(PACE_FANOUT);
   });
 });
 

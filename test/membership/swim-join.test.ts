@@ -367,27 +367,32 @@ describe("swim core - the gossip of newcomers' claims", () => {
     expect(fromOwn.count).toBeLessThanOrEqual(12);
   });
 
-  test("a node whose local health is degraded gossips a relayed newcomer's claim on 3 times at most; healthy again, 6 as before", async () => {
-    const net = await convergedSwarm(20, new SimNetwork({ retransmitMult: 6 }));
+  test("a node whose local health is degraded gossips a relayed newcomer's claim on 3 times; healthy again, 6 as before", async () => {
+    // A copy of a claim that another member gossips to a counts as one of a's transmissions, and
+    // leaves fewer for a to send: here only a sends. The others' timers are stopped (they answer,
+    // with nothing of a's news: a copy is never sent back to the member it came from), and a has
+    // few members, so that no probe of a's goes through a helper.
+    const net = await convergedSwarm(3, new SimNetwork({ retransmitMult: 6 }));
     await net.clock.run(60); // every queue drained
-    const [a, b] = net.nodes as [SimNode, SimNode];
+    const [a, b, c] = net.nodes as [SimNode, SimNode, SimNode];
     // a's loop runs late and its probes time out: its awareness score rises (the answers are on time again after).
     await lateUntilAware(net, a, 2, true);
     expect(a.core.stats().awareness).toBeGreaterThan(0);
-    const late = net.add();
+    const quiet = (n: SimNode): SimNode => (n.core.stop(), n);
+    quiet(b);
+    quiet(c);
+    const late = quiet(net.add());
     const whileLate = claimsSent(net, a, late);
     await a.core.handle({ kind: "gossip", from: b.id, updates: [late.core.introduction()] });
     await net.clock.run(30);
-    // The cap is taken when the claim arrives: a's health recovers meanwhile, the claim still goes 3 times at most.
+    // The cap is taken when the claim arrives: a's health recovers meanwhile, the claim still goes 3 times.
     expect(a.core.stats().awareness).toBe(0);
-    expect(whileLate.count).toBeGreaterThan(0);
-    expect(whileLate.count).toBeLessThanOrEqual(3);
-    const healthy = net.add();
+    expect(whileLate.count).toBe(3);
+    const healthy = quiet(net.add());
     const whileHealthy = claimsSent(net, a, healthy);
     await a.core.handle({ kind: "gossip", from: b.id, updates: [healthy.core.introduction()] });
     await net.clock.run(30);
-    expect(whileHealthy.count).toBeGreaterThan(3);
-    expect(whileHealthy.count).toBeLessThanOrEqual(6);
+    expect(whileHealthy.count).toBe(6);
   });
 
   test("a joiner gossips on none of the members its first join brought (the seed's whole state, or a page member's): the swarm's own news", async () => {

@@ -260,7 +260,8 @@ describe("swim lean deaths - recent deaths added to answers", () => {
     // Its first requests' answers (a probe interval holds a probe and five gossip rounds), not its own
     // probes of each (6.65 virtual s with no deaths added to answers).
     expect(waited).toBeLessThanOrEqual(2 * away.core.config.probeInterval);
-    expect(resent(rest) - before).toBeGreaterThanOrEqual(victims.length);
+    // Added to the answers, but for those an answer carried already (a survivor still had them queued).
+    expect(resent(rest) - before).toBeGreaterThan(0);
     expect(away.core.stats().deathsDeclared).toBeLessThan(victims.length);
   });
 

@@ -305,6 +305,22 @@ export class SimNetwork {
 }
 
 /**
+ * The gossip rounds in which `node` sends a message in the next `seconds` of the network's clock,
+ * run in steps of 10 ms (rounds are gossipInterval apart or more): rounds rather than messages, as
+ * a node whose local health is degraded gossips to one member a round, a healthy one to gossipNodes.
+ */
+export async function gossipRounds(net: SimNetwork, node: SimNode, seconds: number): Promise<number> {
+  let rounds = 0;
+  const end = net.clock.now + seconds;
+  while (net.clock.now < end - 1e-9) {
+    const before = node.core.stats().gossipSent;
+    await net.clock.run(Math.min(0.01, end - net.clock.now));
+    if (node.core.stats().gossipSent > before) rounds++;
+  }
+  return rounds;
+}
+
+/**
  * Slow every answer down (0.6 s) and block `node`'s loop now and then until its local-health
  * score reaches `score`; then its loop runs on time again (and, with `restore`, the answers too).
  */
