@@ -1070,7 +1070,12 @@ export class SwimCore {
     return this.#ports.now() < this.#hurryUntil ? this.config.gossipInterval : this.#awareness.scale(this.config.gossipInterval);
   }
 
-  /** A member went dead or left here: gossip it at once, then at the configured pace for as many rounds as its transmissions take. */
+  /**
+   * A member went dead or left here: gossip it at once, then at the configured pace for as many
+   * rounds as its transmissions take at `gossipNodes` a round (a node whose local health is
+   * degraded gossips to one member a round, see {@link OVERLOADED_GOSSIP_NODES}, and sends what is
+   * left after them at its stretched pace).
+   */
   #hurry(): void {
     const now = this.#ports.now();
     const hurrying = now < this.#hurryUntil;
