@@ -323,6 +323,15 @@ export class Awareness {
     return this.#score;
   }
 
+  /**
+   * True while the score is above 0: this node is behind on its work. A seed then answers joiners
+   * a page rather than its whole state, a relayed newcomer's claim is gossiped on fewer times, and
+   * a gossip round goes to one member (`swim.ts`).
+   */
+  get degraded(): boolean {
+    return this.#score > 0;
+  }
+
   apply(delta: number): void {
     this.#score = Math.min(this.max, Math.max(0, this.#score + delta));
   }

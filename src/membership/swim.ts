@@ -1156,7 +1156,7 @@ export class SwimCore {
    */
   #gossipFanout(): number {
     const fanout = this.config.gossipNodes;
-    return this.#awareness.score > 0 && !this.#massFailure() ? Math.min(OVERLOADED_GOSSIP_NODES, fanout) : fanout;
+    return this.#awareness.degraded && !this.#massFailure() ? Math.min(OVERLOADED_GOSSIP_NODES, fanout) : fanout;
   }
 
   #gossipRound(): void {
@@ -1281,7 +1281,7 @@ export class SwimCore {
    */
   #affordsWhole(): boolean {
     const records = this.#list.members.size + 1;
-    if (this.#awareness.score > 0 || this.#joinerRecords(0) + records > this.config.joinWholeRecords) return false;
+    if (this.#awareness.degraded || this.#joinerRecords(0) + records > this.config.joinWholeRecords) return false;
     this.#joinerRecords(records);
     return true;
   }
@@ -1335,7 +1335,7 @@ export class SwimCore {
    * `echo` (a request, not an answer), copies of alive claims this node spreads count as its transmissions.
    */
   #applyAll(updates: readonly InboundUpdate[], from: string, echo: boolean, corrections?: Corrections): void {
-    const caps = RELAY_CAPS[this.#massFailure() ? 1 : 0]![this.#awareness.score > 0 ? 1 : 0]!;
+    const caps = RELAY_CAPS[this.#massFailure() ? 1 : 0]![this.#awareness.degraded ? 1 : 0]!;
     this.#list.applyRelayed(updates, from, caps, echo, corrections);
   }
 
