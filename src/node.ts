@@ -238,6 +238,7 @@ export class Node {
           const channel = this.pool.peek(host, port);
           return channel?.mode === "multiplex" ? channel.features : null;
         },
+        hello: (host, port) => this.pool.peek(host, port)?.settled() ?? Promise.resolve(null),
         // A pool shared with other nodes keeps the channel: they may have calls on it in flight
         // (closing it failed them, and in a gossip swarm one false death cascaded into more);
         // the pool's idle timeout closes it once nobody uses it. Without a release, membership

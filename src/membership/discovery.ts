@@ -68,6 +68,14 @@ export interface DiscoveryHost {
    */
   gossipJoin?(id: string, timeout: number): Promise<boolean | null>;
   /**
+   * Start SWIM's first join with the seed at `host:port` now, beside the `_synapse.join` call just
+   * made to it (its id is not known yet): the exchange goes out as soon as the hello of the
+   * connection says the seed speaks SWIM, and a {@link gossipJoin} that follows waits for it rather
+   * than sending one of its own (unless it failed). Nothing when this node has joined already or does
+   * not gossip. Optional: without it the exchange follows the join's answer.
+   */
+  gossipJoinAt?(host: string, port: number, timeout: number): void;
+  /**
    * After a {@link gossipJoin} that was answered with a page of the seed's members (a large swarm):
    * settles once this node has taken the rest of the state from a member of the page (or failed
    * to); null when the state came whole at once. The seed's listed peers are probed only then, so

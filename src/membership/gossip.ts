@@ -16,6 +16,11 @@
  * dead (told so in the answer: it refutes), is answered with its updates ignored. Second-hand
  * peers come only from verified members; `maxPeers` bounds SWIM's list too. A node introduces
  * itself to members that have not heard from it (else a mass join's first messages are refused).
+ * A first join through a seed sends SWIM's exchange beside the seed's `_synapse.join` (as soon as
+ * the connection's hello says the seed speaks SWIM), not after its answer ({@link Gossip.joinAt}).
+ *
+ * Longer than 400 lines: the bridge's two directions (what SWIM decides becomes the table's and the
+ * node's events; what comes from the network is checked before SWIM takes it) share its state.
  *
  * @module
  */
@@ -45,6 +50,8 @@ export interface GossipHost {
   readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "list" | "own"> & Partial<Pick<PeerTable, "memberStore" | "at">>;
   /** What the peer at `host:port` answered to this node's hello (null when unknown). */
   features(host: string, port: number): Readonly<Record<string, unknown>> | null;
+  /** The same once the connection being set up to `host:port` is (null: none, or not a Bun node); see {@link Gossip.joinAt}. */
+  hello?(host: string, port: number): Promise<Readonly<Record<string, unknown>> | null>;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
   call(target: Target, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
   /** Add a peer SWIM vouched for (fires `peer.joined`); null when refused (another swarm, table full). */
@@ -99,6 +106,8 @@ export class Gossip {
   #lag: LoopLag | null = null;
   /** Full-state exchanges under way, by peer id (see {@link exchange}). */
   readonly #exchanges = new Map<string, Promise<boolean>>();
+  /** First joins sent beside a seed's `_synapse.join`, by the seed's `host:port` (see {@link joinAt}). */
+  readonly #early = new Map<string, Promise<boolean>>();
   /** This node's meta as last disseminated, to notice a change. */
   #meta: Meta | null = null;
   /** Stops telling this node of dropped connections (while running). */
@@ -217,6 +226,33 @@ export class Gossip {
   }
 
   /**
+   * SWIM's first join with the seed at `host:port`, sent beside the `_synapse.join` call that was
+   * just made to it: the exchange goes out as soon as that connection's hello says the seed speaks
+   * SWIM (at once when it is open already), so a join waits for the two answers together, not in
+   * turn. In the 1,000-node join a slow join waited on each for 1.5 to 4 s. The seed's id is not
+   * known yet: the exchange is addressed to `host:port`, and the seed's answer names it. One attempt
+   * only; meanwhile {@link exchange} waits for it, and does its own join as before when it failed
+   * (refused: a seed that does not take a push-pull from a peer it has not met, another swarm's
+   * seed; or unanswered in `timeout` seconds). Nothing when this node has joined already, does not
+   * run SWIM, or `host:port` is its own listener.
+   *
+   * @returns the attempt (true when answered), or null when none was started.
+   */
+  joinAt(host: string, port: number, timeout = this.options.joinTimeout): Promise<boolean> | null {
+    const core = this.#core, key = `${host}:${port}`;
+    if (!core?.running || core.joined || !this.host.hello || this.#early.has(key)) return null;
+    const self = this.host.self(), local = dialTarget(host).dialHost;
+    if (port === self.port && (host === self.address || local === "127.0.0.1" || local === "::1")) return null;
+    const run = this.host
+      .hello(host, port)
+      .then((features) => (features?.[SWIM_FEATURE] === true && core.running && !core.joined ? core.join({ address: host, port }, timeout, undefined, true) : false))
+      .catch(() => false)
+      .finally(() => this.#early.delete(key));
+    this.#early.set(key, run);
+    return run;
+  }
+
+  /**
    * A peer answered this node (a heartbeat, a join): when its hello offered SWIM, exchange full
    * state with it and let SWIM decide for it from now on (see {@link exchange}).
    */
@@ -237,7 +273,19 @@ export class Gossip {
     const core = this.#core, id = entry.id, pending = this.#exchanges.get(id);
     if (!core?.running) return Promise.resolve(false);
     if (pending) return pending;
-    const known = core.member(id), join = seed && !core.joined && this.#speaksSwim(entry);
+    const known = core.member(id);
+    // A first join sent beside a seed's `_synapse.join` is under way (see joinAt): its answer makes
+    // this node joined, and the seed (and every member it named) alive; then nothing is left to
+    // exchange. Only if it failed does the join go out from here, as without it.
+    if (this.#early.size > 0 && !core.joined && (seed || known?.state !== "alive")) {
+      const after = Promise.allSettled(this.#early.values()).then(() => {
+        this.#exchanges.delete(id);
+        return this.exchange(entry, timeout, seed);
+      });
+      this.#exchanges.set(id, after);
+      return after;
+    }
+    const join = seed && !core.joined && this.#speaksSwim(entry);
     // SWIM holds it alive already (gossip named it, or it introduced itself): nothing to exchange.
     // A full-state exchange with every peer met would be N² member lists in a mass join.
     if (!join && known?.state === "alive") {
@@ -274,6 +322,8 @@ export class Gossip {
     const core = this.#core;
     if (!core?.running) throw new EndpointError(ErrorCode.BadRequest, "gossip membership is not running");
     if (!isMap(message) || message.kind !== kind) throw new EndpointError(ErrorCode.BadRequest, `expected a ${kind} message`);
+    // A node given its own address as a seed (see joinAt): nothing to learn from itself.
+    if (message.from === core.id) throw new EndpointError(ErrorCode.BadRequest, "swim message refused: it comes from this node itself");
     let entry = typeof message.from === "string" ? this.host.table.get(message.from) : undefined;
     // A sender not held yet that introduced itself from its own address is taken first-hand.
     entry ??= this.#introduced(message, remoteAddress);

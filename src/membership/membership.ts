@@ -70,6 +70,12 @@ export interface MembershipHost extends MembershipScope {
    * node learns which peers answer `_synapse.leave`. Without it only mDNS `ext` tells.
    */
   features?(host: string, port: number): Readonly<Record<string, unknown>> | null;
+  /**
+   * What the peer at `host:port` answers to this node's hello, once the connection being set up to
+   * it is (null when none is open or under way, or it is a Python node): a seed's join sends SWIM's
+   * exchange as soon as the hello says the seed speaks it (`Gossip.joinAt`).
+   */
+  hello?(host: string, port: number): Promise<Readonly<Record<string, unknown>> | null>;
   /** Release the pool's channel of `host:port`: its peer left the table, or a probe of it failed. */
   release?(host: string, port: number): void;
   /**
@@ -388,6 +394,7 @@ export class Membership {
       self: () => this.host.self(),
       table: this.table,
       features: (host, port) => this.host.features?.(host, port) ?? null,
+      hello: this.host.hello?.bind(this.host),
       call: (target, endpoint, args, timeout) => this.callPeer(target, endpoint, args, timeout),
       admit: (peer, source, options) => this.admit(peer, source, options),
       drop: (id, probe) => void this.liveness.drop(id, probe),
@@ -423,6 +430,7 @@ export class Membership {
         const entry = this.table.get(id);
         return entry && this.gossip?.speaksSwim(entry) ? this.gossip.exchange(entry, timeout, true) : Promise.resolve(null);
       },
+      gossipJoinAt: (host, port, timeout) => this.gossip?.joinAt(host, port, timeout),
       gossipWhole: () => this.gossip?.core?.whole ?? null,
       forget: (id) => void this.liveness.drop(id),
       call: (host, port, endpoint, args, timeout) => this.host.call(host, port, endpoint, args, timeout),

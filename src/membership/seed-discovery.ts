@@ -20,7 +20,7 @@ import { afterOwnTime } from "./swim-queue.ts";
 const log = createLogger("membership");
 
 /** What seed discovery needs of membership. */
-export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler" | "gossipJoin" | "gossipWhole" | "stalled">;
+export type SeedHost = Pick<DiscoveryHost, "self" | "running" | "knows" | "peerCount" | "admit" | "introduce" | "call" | "scheduler" | "gossipJoin" | "gossipJoinAt" | "gossipWhole" | "stalled">;
 
 /**
  * How much longer than `joinTimeout` (as a multiple of it) a seed join may wait when this
@@ -49,9 +49,11 @@ export interface SeedStatus {
   /** Seconds the last successful join's `_synapse.join` call took (its answer included), or null. */
   joinSeconds: number | null;
   /**
-   * Seconds the state exchange that followed it took (gossip membership: SWIM's join push-pull with
-   * the seed, whole state or a page; until it failed, when it did), or null: none made (mesh mode,
-   * a seed of another swarm).
+   * Seconds the join waited for the state exchange after the call's answer (gossip membership:
+   * SWIM's join push-pull with the seed, whole state or a page; until it failed, when it did), or
+   * null: none made (mesh mode, a seed of another swarm). The exchange is sent beside the call, so
+   * this is what was left of it once the call was answered (plus a join of the usual kind made
+   * then, when that one failed).
    */
   exchangeSeconds: number | null;
 }
@@ -224,7 +226,11 @@ export class SeedDiscovery implements Discovery {
     let result: unknown;
     const started = monotonicMs();
     try {
-      result = await this.callSeed(s, label);
+      const call = this.callSeed(s, label);
+      // SWIM's exchange goes beside the call (once the connection's hello says the seed speaks
+      // SWIM), not after its answer: a join waits for the two answers together (see below).
+      if (this.host.gossipJoinAt) this.host.gossipJoinAt(s.seed.host, s.seed.port, this.timing.joinTimeout);
+      result = await call;
     } catch (error) {
       s.failures++;
       s.lastError = errorMessage(error);
@@ -267,7 +273,8 @@ export class SeedDiscovery implements Discovery {
     // few times, jittered) is not followed by another `_synapse.join`: the seed is joined, and
     // gossip and push-pull with the members bring the state (a join repeated every rejoin round
     // stacked up on a starved seed); nor by probes of the listed peers, which under a mass join's
-    // load would only add to it.
+    // load would only add to it. The exchange went out beside the call (`gossipJoinAt`): this waits
+    // for what is left of it, or makes it now if that one failed.
     const exchangeStarted = monotonicMs();
     const gossiped = s.member && this.host.gossipJoin ? await this.host.gossipJoin(self.id, this.timing.joinTimeout) : null;
     if (gossiped !== null) s.exchangeSeconds = (monotonicMs() - exchangeStarted) / 1000;

@@ -355,8 +355,10 @@ export class SwimCore {
    * @param unanswered called each time an attempt went unanswered in time and another is to be
    * sent: until an answer comes this core holds no member for `target`, so nothing here would
    * notice it fall silent (the bridge hands it back to heartbeats meanwhile).
+   * @param once one attempt only (the bridge's join beside a seed's `_synapse.join`, whose
+   * failure is followed by a join of the usual kind: `Gossip.joinAt`).
    */
-  async join(target: SwimTarget, timeout?: number, unanswered?: () => void): Promise<boolean> {
+  async join(target: SwimTarget, timeout?: number, unanswered?: () => void, once = false): Promise<boolean> {
     this.#counters.joins++;
     // A node that has had a state already (a peer met later, a healed partition) takes its whole state, once.
     const first = !this.joined;
@@ -365,7 +367,7 @@ export class SwimCore {
     // Sent again only when it went unanswered in time: a refused send or an error answer is final.
     let failed = false;
     const onError = (error: unknown): void => void (failed = !this.#ports.isTimeout?.(error));
-    for (let attempt = 0; attempt < (first ? JOIN_ATTEMPTS : 1) && !answer && !failed && this.#running; attempt++) {
+    for (let attempt = 0; attempt < (first && !once ? JOIN_ATTEMPTS : 1) && !answer && !failed && this.#running; attempt++) {
       if (attempt > 0) {
         unanswered?.();
         await this.#pause(this.config.probeInterval * 2 ** (attempt - 1) * (0.5 + this.#random()));

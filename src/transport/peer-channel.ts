@@ -192,6 +192,20 @@ export class PeerChannel implements ConnectionOwner {
     });
   }
 
+  /**
+   * The peer's hello answer once this channel's setup under way is over (at once when its pooled
+   * connection is open); null when nothing is open or being set up, when the peer takes one
+   * request per connection, or when the setup failed. Starts nothing; never rejects. A caller that
+   * started a call here a moment ago learns what the peer offered as that call's request goes out.
+   */
+  async settled(): Promise<Readonly<Record<string, unknown>> | null> {
+    if (!this.shared?.open) {
+      if (this.connecting === null) return null;
+      await this.connecting.catch(() => null);
+    }
+    return this.shared?.open && this.mode === "multiplex" ? this.features : null;
+  }
+
   /** Close the pooled connection (gracefully: what is queued is written first). */
   close(): void {
     const shared = this.shared;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { CallTimeoutError } from "../../src/errors.ts";
+import { CallTimeoutError, EndpointError, ErrorCode } from "../../src/errors.ts";
 import { Node, type NodeOptions } from "../../src/node.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import type { Peer } from "../../src/types.ts";
@@ -46,6 +46,37 @@ function received(node: Node): Array<Record<string, unknown>> {
   return seen;
 }
 
+/**
+ * Make `seed`'s `_synapse.join` answer `join` ms late (and its join exchanges `exchange` ms late),
+ * and record each join exchange (`push_pull` with `join`) that `joiner` sends it: whether the seed
+ * had answered its `_synapse.join` by then. The first `refuse` of them are refused (bad_request),
+ * as a seed that does not take them would.
+ */
+function slowJoins(seed: Node, joiner: Node, { join = 0, exchange = 0, refuse = 0 }): Array<{ answered: boolean }> {
+  const endpoint = seed.endpoints.get("_synapse.join")!;
+  const answer = endpoint.handler;
+  let answered = false;
+  endpoint.handler = async (...args: unknown[]) => {
+    await Bun.sleep(join);
+    const result = await answer(...args);
+    answered = true;
+    return result;
+  };
+  const joins: Array<{ answered: boolean }> = [];
+  const gossip = seed.membership.gossip!;
+  const receive = gossip.receive.bind(gossip);
+  gossip.receive = async (kind, message, remote) => {
+    const m = message as Record<string, unknown>;
+    if (kind === "push_pull" && m.join === true && m.from === joiner.id) {
+      joins.push({ answered });
+      if (joins.length <= refuse) throw new EndpointError(ErrorCode.BadRequest, "not taken here");
+      await Bun.sleep(exchange);
+    }
+    return receive(kind, message, remote);
+  };
+  return joins;
+}
+
 describe("membership - gossip among Bun peers", () => {
   test("Bun peers switch from heartbeats to SWIM probes, and learn the whole swarm by push-pull", async () => {
     const nodes = await swarm(4);
@@ -68,6 +99,63 @@ describe("membership - gossip among Bun peers", () => {
     expect(joiner.membership.stats.unverifiedProbed).toBe(0);
     expect(swim(joiner).pushPulls).toBeGreaterThanOrEqual(1);
     await eventually(() => nodes.every((n) => n.peers.has(joiner.id)), 10_000, "the others to learn the joiner by gossip");
+  });
+
+  test("a joiner's SWIM exchange goes to its seed beside the `_synapse.join` call, not after its answer, and once", async () => {
+    const nodes = await swarm(3);
+    const seed = nodes[0]!;
+    const joiner = await startNode({ ...GOSSIP, name: "late" });
+    // The seed's `_synapse.join` answers 400 ms late: the exchange reaches it meanwhile.
+    const joins = slowJoins(seed, joiner, { join: 400 });
+    await joiner.join({ wait: 0, seeds: [`127.0.0.1:${seed.port}`] });
+    expect(joins).toEqual([{ answered: false }]);
+    expect(swim(joiner).joins).toBe(1);
+    expect(joiner.membership.gossip!.owns(seed.id)).toBe(true);
+    // The seed's view came whole in that exchange: known when join() returns, nobody probed.
+    expect([...joiner.peers.keys()].sort()).toEqual(nodes.map((n) => n.id).sort());
+    expect(joiner.membership.stats.unverifiedProbed).toBe(0);
+  });
+
+  test("a join whose `_synapse.join` is answered first waits for the exchange under way, and sends no second", async () => {
+    const nodes = await swarm(3);
+    const seed = nodes[0]!;
+    const joiner = await startNode({ ...GOSSIP, name: "late" });
+    // The exchange is answered 400 ms late: the seed's admission (and its `gossipJoin`) comes first.
+    const joins = slowJoins(seed, joiner, { exchange: 400 });
+    await joiner.join({ wait: 0, seeds: [`127.0.0.1:${seed.port}`] });
+    expect(joins).toEqual([{ answered: false }]);
+    expect(swim(joiner).joins).toBe(1);
+    expect(joiner.membership.gossip!.owns(seed.id)).toBe(true);
+    expect([...joiner.peers.keys()].sort()).toEqual(nodes.map((n) => n.id).sort());
+  });
+
+  test("a seed that refuses the exchange sent beside its `_synapse.join` gets one of the usual kind after its answer", async () => {
+    const nodes = await swarm(3);
+    const seed = nodes[0]!;
+    const joiner = await startNode({ ...GOSSIP, name: "late" });
+    const joins = slowJoins(seed, joiner, { join: 200, refuse: 1 });
+    await joiner.join({ wait: 0, seeds: [`127.0.0.1:${seed.port}`] });
+    // The first refused (bad_request) while the call was under way; the second after its answer.
+    expect(joins).toEqual([{ answered: false }, { answered: true }]);
+    expect(swim(joiner).joins).toBe(2);
+    expect(joiner.membership.gossip!.owns(seed.id)).toBe(true);
+    expect([...joiner.peers.keys()].sort()).toEqual(nodes.map((n) => n.id).sort());
+  });
+
+  test("no SWIM exchange goes to a seed whose hello offered no SWIM (mesh mode), nor to a node's own address given as a seed", async () => {
+    const mesh = await startNode({ ...GOSSIP, name: "mesh", membership: "mesh" });
+    const joiner = await startNode({ ...GOSSIP, name: "late" });
+    await joiner.join({ wait: 0, seeds: [`127.0.0.1:${mesh.port}`] });
+    expect(joiner.peers.has(mesh.id)).toBe(true);
+    expect(swim(joiner).joins).toBe(0);
+    expect(joiner.membership.gossip!.owns(mesh.id)).toBe(false);
+    const alone = await startNode({ ...GOSSIP, name: "alone" });
+    await alone.join({ wait: 0, seeds: [`127.0.0.1:${alone.port}`] });
+    expect(swim(alone).joins).toBe(0);
+    // And a SWIM message that claims to come from the node itself is refused, whoever sent it.
+    const own = alone.membership.gossip!.core!.introduction();
+    const refused = await alone.membership.gossip!.receive("push_pull", { kind: "push_pull", from: alone.id, join: true, members: [own] }, "127.0.0.1").catch((e: unknown) => e);
+    expect((refused as { code?: string }).code).toBe("bad_request");
   });
 
   test("a joiner whose SWIM holds its seed alive already (the seed's gossip came first) still takes the seed's state in join()", async () => {

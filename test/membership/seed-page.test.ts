@@ -83,3 +83,24 @@ test("seeds - a seed's status tells how long its last join call and the state ex
     await discovery.stop();
   }
 });
+
+/** A discovery host that records when seed discovery starts SWIM's exchange with a seed (`gossipJoinAt`). */
+class EarlyHost extends FakeDiscoveryHost {
+  readonly early: Array<{ to: string; joinCalls: number; seedKnown: boolean }> = [];
+  gossipJoinAt(host: string, port: number): void {
+    this.early.push({ to: `${host}:${port}`, joinCalls: this.network.callsTo(host, port, "_synapse.join"), seedKnown: this.knows(SEED.id) });
+  }
+  gossipJoin(): Promise<boolean | null> {
+    return Promise.resolve(true);
+  }
+}
+
+test("seeds - SWIM's exchange with a seed is started as its `_synapse.join` call goes out, before the answer", async () => {
+  const host = new EarlyHost(ME);
+  host.network.set(SEED.address, SEED.port, () => ({ accepted: true, self: { ...SEED, last_seen: Date.now() / 1000 }, peers: [] }));
+  discovery = new SeedDiscovery(host, [{ host: SEED.address, port: SEED.port }], { heartbeatInterval: 5, peerTimeout: 20, joinTimeout: 1 });
+  discovery.start();
+  await discovery.refresh();
+  expect(host.early).toEqual([{ to: `${SEED.address}:${SEED.port}`, joinCalls: 1, seedKnown: false }]);
+  expect(host.knows(SEED.id)).toBe(true);
+});

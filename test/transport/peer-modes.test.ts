@@ -182,3 +182,32 @@ describe("peer modes - a Bun node (multiplexing)", () => {
     await eventually(() => node.connectionCount === 0, 5000, "server-side connections closed");
   });
 });
+
+describe("peer modes - what a peer offered, once its connection is set up (PeerChannel.settled)", () => {
+  test("null with nothing open or under way; a Bun node's hello answer as the first call's request goes out; null for a Python peer", async () => {
+    const node = await startNode({ name: "bun" });
+    const pool = new Pool();
+    pools.push(pool);
+    const client = new Client(LOOPBACK, node.port, { pool, timeout: 10 });
+    const channel = pool.channel(LOOPBACK, node.port);
+    expect(await channel.settled()).toBeNull();
+    // Asked while the first call's connect and hello are under way: settles with them.
+    const call = client.call("_synapse.ping");
+    const offered = await channel.settled();
+    expect(offered?.multiplex).toBe(true);
+    expect(channel.mode).toBe("multiplex");
+    await call;
+    // Open: at once, the same answer.
+    expect(await channel.settled()).toBe(offered);
+    channel.close();
+    expect(await channel.settled()).toBeNull();
+
+    const python = pythonPeer();
+    const single = freshClient(python.port);
+    const sum = single.call("sum", 1, 2);
+    const pyChannel = pools.at(-1)!.channel(LOOPBACK, python.port);
+    expect(await pyChannel.settled()).toBeNull();
+    expect(await sum).toBe(3);
+    expect(pyChannel.mode).toBe("single");
+  });
+});
