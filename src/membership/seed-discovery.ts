@@ -229,7 +229,7 @@ export class SeedDiscovery implements Discovery {
       const call = this.callSeed(s, label);
       // SWIM's exchange goes beside the call (once the connection's hello says the seed speaks
       // SWIM), not after its answer: a join waits for the two answers together (see below).
-      if (this.host.gossipJoinAt) this.host.gossipJoinAt(s.seed.host, s.seed.port, this.timing.joinTimeout);
+      this.host.gossipJoinAt?.(s.seed.host, s.seed.port, this.timing.joinTimeout);
       result = await call;
     } catch (error) {
       s.failures++;
