@@ -276,11 +276,12 @@ export async function runSwarmBench(steadySeconds: number, { warmDeaths, layout 
       f(r.offlineEverywhere),
     ]),
   );
-  // The last joins' stages: how late they started, their `_synapse.join` call, the state exchange after it.
+  // The last joins' stages: how late they started, their `_synapse.join` call, and what they then
+  // waited for the state exchange with the seed (sent beside the call: what was left of it).
   const spread = (s: { p50: number; p90: number; max: number } | null) => (s === null ? "-" : `${round(s.p50, 2)}/${round(s.p90, 2)}/${round(s.max, 2)}`);
   for (const r of results) {
     const st = r.joinStages;
-    console.log(`swarm ${r.mode} ${r.nodes}: the ${st.joins} joins of the last ${st.seconds} s of starts (s, median/90th/max): late start ${spread(st.late)}, _synapse.join ${spread(st.call)}, state exchange ${spread(st.exchange)}`);
+    console.log(`swarm ${r.mode} ${r.nodes}: the ${st.joins} joins of the last ${st.seconds} s of starts (s, median/90th/max): late start ${spread(st.late)}, _synapse.join ${spread(st.call)}, state exchange after it ${spread(st.exchange)}`);
   }
   const summary = results.flatMap((r) => [
     { metric: `swarm ${r.mode} ${r.nodes}: all know all after`, value: f(r.allKnowAll), unit: "s" },

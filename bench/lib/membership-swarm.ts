@@ -36,9 +36,10 @@ export interface SwarmResult {
   joinSpread: Spread;
   /**
    * The joins scheduled within the last {@link STAGE_SECONDS} seconds of the joins' starts, stage by
-   * stage (seconds): how late each started (its worker's loop), its `_synapse.join` call and the
-   * state exchange with the seed after it (`SeedStatus.joinSeconds`, `exchangeSeconds`; null when
-   * no join had that stage, as no exchange in mesh mode).
+   * stage (seconds): how late each started (its worker's loop), its `_synapse.join` call, and what
+   * it then waited for the state exchange with the seed, which goes beside the call
+   * (`SeedStatus.joinSeconds`, `exchangeSeconds`; null when no join had that stage, as no exchange
+   * in mesh mode).
    */
   joinStages: { seconds: number; joins: number; late: Spread; call: Spread | null; exchange: Spread | null };
   /**

@@ -70,7 +70,8 @@ test("membership - bench quick swarm with --layout: the workers hold the counts 
   expect(s.layout).toEqual([19, 10]);
   expect(s.processes).toBe(2);
   // Paced at 15 a second, the 29 joiners start within 2 s: all of them in the last 5 s of starts,
-  // each with its `_synapse.join` call and its state exchange with the seed (gossip mode) timed.
+  // each with its `_synapse.join` call and its wait for the state exchange with the seed after it
+  // (gossip mode) timed.
   expect(s.joinStages.joins).toBe(29);
   expect(s.joinStages.call.max).toBeGreaterThan(0);
   expect(s.joinStages.exchange.max).toBeGreaterThan(0);

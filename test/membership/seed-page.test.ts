@@ -66,7 +66,7 @@ class SlowExchangeHost extends FakeDiscoveryHost {
   }
 }
 
-test("seeds - a seed's status tells how long its last join call and the state exchange after it took", async () => {
+test("seeds - a seed's status tells how long its last join call took, and how long the join then waited for the state exchange", async () => {
   const now = () => Date.now() / 1000;
   for (const ok of [true, false]) {
     const host = new SlowExchangeHost(ME, 60, ok);
@@ -78,7 +78,7 @@ test("seeds - a seed's status tells how long its last join call and the state ex
     const { joinSeconds, exchangeSeconds, failures } = discovery.status()[0]!;
     expect(failures).toBe(0);
     expect(typeof joinSeconds === "number" && joinSeconds >= 0).toBe(true);
-    // The exchange's own length (a failed one too: until it failed), apart from the call's.
+    // What the join waited for the exchange after the call (a failed one too: until it failed), apart from the call's length.
     expect(exchangeSeconds).toBeGreaterThanOrEqual(0.05);
     await discovery.stop();
   }
