@@ -115,9 +115,10 @@ export interface SwimPushPull<U = MemberUpdate> {
   /** In a state: the sender's version (a counter of the changes to its member list). */
   version?: number;
   /**
-   * In a join's request: list at most this many members, a random sample of those alive (the
-   * joiner takes the rest from members of that sample, not from the seed). Bun nodes of this
-   * version send it; an older one ignores it and answers its whole state.
+   * In a join's request: list at most this many members alive (those catching up at the answerer
+   * when it has some, else a random sample; the joiner takes the rest from a member of that page,
+   * not from the seed). Bun nodes of this version send it; an older one ignores it and answers its
+   * whole state.
    */
   page?: number;
   /** In an answer to a `page` request: true when the list is such a sample, not the whole state (no `version` then). */
@@ -295,9 +296,10 @@ export interface SwimConfig {
   pushPullInterval: number;
   /**
    * Members a joiner asks its seed for (default 32; 0: the whole state): past its
-   * {@link joinWholeRecords}, the seed answers a random sample of its live members, and the joiner
-   * exchanges full state with one of them and catches up there. A seed that gave every joiner of
-   * a mass join its whole state (and took its catch-ups) did O(N²) work alone: at 1,000, never done.
+   * {@link joinWholeRecords}, the seed answers a page of its live members (those catching up at
+   * it, when it has some: `swim-pullers.ts`; else a random sample), and the joiner exchanges full
+   * state with one of them and catches up there. A seed that gave every joiner of a mass join its
+   * whole state (and took its catch-ups) did O(N²) work alone: at 1,000, never done.
    */
   joinPage: number;
   /**

@@ -34,9 +34,10 @@
  * 32 members) one random member and this node exchange their full state; a dead member is asked
  * the same now and then, so a healed partition merges. A joiner asks its seed for a page;
  * a seed at full health answers its whole state while within `joinWholeRecords` a second, else
- * (when it holds more) a random sample of its live members, and the joiner exchanges full state
- * with one member of it. The joiner pulls what changed where its state came from (`since` its last
- * look) while that keeps changing, then exchanges full state once with a random member. Lifeguard's
+ * (when it holds more) a page of its live members (those catching up at it, when it has some:
+ * `swim-pullers.ts`; else a random sample), and the joiner exchanges full state with one member
+ * of it. The joiner pulls what changed where its state came from (`since` its last look) while
+ * that keeps changing, then exchanges full state once with a random member. Lifeguard's
  * local health stretches this node's own timeouts, suspicions and intervals while its probes fail,
  * its nacks go missing or its event loop runs late; timeouts do not count time the loop was blocked
  * (`stalled`). A suspect is told at once; a send refused by a member's port (`isRefused`) probes
@@ -58,6 +59,7 @@ import { filterHolds, holdsDeaths, MAX_RESENT, RESEND_WINDOW, saltsOf } from "./
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes, leanDeathBytes } from "./swim-read.ts";
+import { PULLER_WINDOW, RecentPullers } from "./swim-pullers.ts";
 import { SUM_DOUBTS, SUM_GAP, SUM_WAIT, SumExchanges } from "./swim-sum.ts";
 import {
   DEFAULT_SWIM_CONFIG,
@@ -88,6 +90,9 @@ const JOIN_ATTEMPTS = 3;
 
 /** Members of a seed's page a joiner asks in turn for the whole state, at most. */
 const PAGE_HELPERS = 2;
+
+/** Members that pulled here lately kept for pages, at most (see {@link SwimCore.#page}). */
+const MAX_PULLERS = 256;
 
 /**
  * Times an alive claim about a member new to this node, relayed by another member, is gossiped on
@@ -247,6 +252,8 @@ export class SwimCore {
   #gossipRestedAt: number | null = null;
   /** The exchanges a different checksum starts (see {@link #compare}). */
   readonly #sums: SumExchanges;
+  /** The members catching up here lately: a page's members (see {@link #page}). */
+  readonly #pullers = new RecentPullers(MAX_PULLERS);
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
     corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, droppedProbes: 0, deathsResent: 0, deathsHeld: 0, deathPulls: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
@@ -653,6 +660,7 @@ export class SwimCore {
         }
         const changed = this.#list.state(false, message.since);
         this.#joinerRecords(changed.members.length);
+        this.#pullers.add(message.from, this.#ports.now());
         return changed;
       }
       default:
@@ -1303,11 +1311,25 @@ export class SwimCore {
   }
 
   /**
-   * A joiner's page (see {@link join}): this node's own claim and up to `k` random live members,
-   * marked partial; no version, as nothing is to be pulled here after it.
+   * A joiner's page (see {@link join}): this node's own claim and up to `k` live members, marked
+   * partial; no version, as nothing is to be pulled here after it. The members are those catching
+   * up here lately, in random order, when there are {@link PAGE_HELPERS} of them or more; else
+   * random live members.
    */
   #page(k: number): SwimPushPull {
-    const members = [this.#list.claim(), ...this.#list.sample(k, (m) => m.state === "alive").map((m) => this.#list.update(m))];
+    const alive = (id: string): boolean => this.#list.members.get(id)?.state === "alive";
+    const pullers = this.#pullers.since(this.#ports.now() - PULLER_WINDOW * this.config.probeInterval, alive);
+    let sample: SwimMember[];
+    if (pullers.length >= PAGE_HELPERS) {
+      // The joiner takes the rest of its state from a member of the page, and catches up there:
+      // a member catching up here keeps it two hops from this node (`swim-pullers.ts`).
+      for (let i = 0; i < Math.min(k, pullers.length); i++) {
+        const j = i + Math.floor(this.#random() * (pullers.length - i));
+        [pullers[i], pullers[j]] = [pullers[j]!, pullers[i]!];
+      }
+      sample = pullers.slice(0, k).map((id) => this.#list.members.get(id)!);
+    } else sample = this.#list.sample(k, (m) => m.state === "alive");
+    const members = [this.#list.claim(), ...sample.map((m) => this.#list.update(m))];
     return { kind: "push_pull", from: this.id, join: false, members, partial: true };
   }
 

@@ -281,6 +281,41 @@ describe("swim core - a mass join that does not rest on the seed", () => {
     expect(more.every((j) => j.core.stats().catchUpsMoved === 0 && j.core.stats().catchUps > 0)).toBe(true);
   });
 
+  test("a seed pages a joiner with the members catching up at it: every joiner catches up two hops from the seed at most", async () => {
+    // Pages only, past the seed's first 4 members: those 4 got its whole state and pull at it.
+    const { net, seed } = await quietSwarm(0, { joinPage: 4, joinWholeRecords: 0 }, 0);
+    // Where each node's catch-up pulls go (a pull: a push-pull with `since`, its asker's claim alone).
+    const pullsAt = new Map<string, string>();
+    const watch = (node: SimNode): void => {
+      const handle = node.core.handle.bind(node.core);
+      node.core.handle = async (raw) => {
+        const m = raw as { kind?: string; from?: string; since?: unknown; members?: unknown[] };
+        if (m.kind === "push_pull" && m.since !== undefined && m.members?.length === 1) pullsAt.set(m.from!, node.id);
+        return handle(raw);
+      };
+    };
+    watch(seed);
+    // 40 joiners, two a second, each through the seed: the seed keeps changing, the pulls go on.
+    for (let i = 0; i < 40; i++) {
+      const n = net.add();
+      watch(n);
+      void n.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
+      await net.clock.run(0.5);
+    }
+    await net.clock.run(3);
+    const hops = (id: string): number => {
+      let k = 0;
+      for (let at: string | undefined = id; at !== undefined && at !== seed.id && k <= 40; at = pullsAt.get(at)) k++;
+      return k;
+    };
+    const joiners = net.nodes.filter((n) => n !== seed);
+    expect(joiners.every((n) => pullsAt.has(n.id))).toBe(true);
+    expect(joiners.filter((n) => pullsAt.get(n.id) === seed.id).length).toBe(4);
+    // With a page of random members, the pulls made a chain: 5 hops here at the deepest.
+    expect(Math.max(...joiners.map((n) => hops(n.id)))).toBe(2);
+    expect(net.converged()).toBe(true);
+  });
+
   test("a seed whose local health is down answers a page, whatever its budget", async () => {
     const { net, seed } = await quietSwarm(8, { joinPage: 4 }, 40);
     const whole = net.add();
