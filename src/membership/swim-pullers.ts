@@ -7,8 +7,9 @@
  * pulls of a mass join formed a random tree, each node pulling from one that joined before it,
  * and news of the last joiners went down it one pull after another: in a census of the 1,000-node
  * paced join, 437 nodes pulled at the seed, 340 were three hops from it or more (up to ten), and
- * those lacking the most, a second after the last join, were two to six hops away. A page made of
- * the seed's own pullers keeps every paged joiner two hops from it.
+ * those lacking the most, 0.8 s after the last join returned, were two to six hops away. A page
+ * made of the seed's own pullers keeps every paged joiner two hops from it. (A joiner whose pull at
+ * the seed is answered busy still goes on at a random member: `SwimCore`'s catch-up elsewhere.)
  *
  * Bounded: {@link RecentPullers.max} ids at most, the one that pulled longest ago dropped first.
  *

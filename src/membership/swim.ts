@@ -57,9 +57,9 @@
 import { Corrections, isGone, MemberList, type RelayCaps, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
 import { filterHolds, holdsDeaths, MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
+import { PULLER_WINDOW, RecentPullers } from "./swim-pullers.ts";
 import { afterOwnTime, Awareness, BroadcastQueue } from "./swim-queue.ts";
 import { estimateBytes, leanDeathBytes } from "./swim-read.ts";
-import { PULLER_WINDOW, RecentPullers } from "./swim-pullers.ts";
 import { SUM_DOUBTS, SUM_GAP, SUM_WAIT, SumExchanges } from "./swim-sum.ts";
 import {
   DEFAULT_SWIM_CONFIG,
