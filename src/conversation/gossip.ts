@@ -9,21 +9,12 @@ import type { Peer } from "../types.ts";
 import type { Kwargs } from "../wire/messages.ts";
 import { createLogger } from "../log.ts";
 import { errorMessage } from "../util/guards.ts";
+import { sample } from "../util/random.ts";
 import { ConversationEndpoint, type ConversationHost } from "./contracts.ts";
 import type { Item } from "./batch-items.ts";
 import type { DisseminationLayer } from "./dissemination-ports.ts";
 
 const log = createLogger("conversation");
-
-/** Sample `k` items (Fisher-Yates prefix). */
-export function sample<T>(items: T[], k: number): T[] {
-  const copy = items.slice();
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(Math.random() * (copy.length - i));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy.slice(0, k);
-}
 
 /** The targets and the fan-out of one node's conversation traffic. */
 export class Gossip {

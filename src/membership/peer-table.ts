@@ -6,6 +6,7 @@
  */
 import { isWildcard, localAddresses } from "../address.ts";
 import { isLoopback } from "../util/guards.ts";
+import { sample } from "../util/random.ts";
 import type { Peer } from "../types.ts";
 import type { MemberStore } from "./swim-types.ts";
 import { EntryMembers, SWIM_OWNED, swimBit, TableEntry, type PeerEntry, type PeerSource } from "./peer-entry.ts";
@@ -40,18 +41,6 @@ export function dialTarget(address: string, sameHost = false): { dialHost: strin
   }
   if (sameHost || cachedLocalAddresses().has(address)) return { dialHost: "127.0.0.1", fallbackHost: address };
   return { dialHost: address, fallbackHost: null };
-}
-
-/** At most `n` of `items`, a uniform random sample in random order (all of them when there are few). */
-export function sample<T>(items: readonly T[], n: number): T[] {
-  if (items.length <= n) return [...items];
-  const copy = [...items];
-  // A partial Fisher-Yates shuffle: the first n places end up a uniform sample.
-  for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(Math.random() * (copy.length - i));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy.slice(0, n);
 }
 
 /** Most distinct lists {@link sharedList} keeps; past it, new lists are copied as they come. */

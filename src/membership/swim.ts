@@ -54,6 +54,7 @@
  *
  * @module
  */
+import { sample } from "../util/random.ts";
 import { Corrections, isGone, MemberList, type RelayCaps, type SwimCounters, type SwimMember, type SwimSelf } from "./swim-members.ts";
 import { filterHolds, holdsDeaths, MAX_RESENT, RESEND_WINDOW, saltsOf } from "./swim-deaths.ts";
 import { answerDigest, wanted, writeDigest } from "./swim-digest.ts";
@@ -1312,24 +1313,20 @@ export class SwimCore {
 
   /**
    * A joiner's page (see {@link join}): this node's own claim and up to `k` live members, marked
-   * partial; no version, as nothing is to be pulled here after it. The members are those catching
-   * up here lately, in random order, when there are {@link PAGE_HELPERS} of them or more; else
-   * random live members.
+   * partial; no version, as nothing is to be pulled here after it. The members are a random sample
+   * of those catching up here lately when there are {@link PAGE_HELPERS} of them or more; else of
+   * all live members.
    */
   #page(k: number): SwimPushPull {
     const alive = (id: string): boolean => this.#list.members.get(id)?.state === "alive";
     const pullers = this.#pullers.since(this.#ports.now() - PULLER_WINDOW * this.config.probeInterval, alive);
-    let sample: SwimMember[];
-    if (pullers.length >= PAGE_HELPERS) {
-      // The joiner takes the rest of its state from a member of the page, and catches up there:
-      // a member catching up here keeps it two hops from this node (`swim-pullers.ts`).
-      for (let i = 0; i < Math.min(k, pullers.length); i++) {
-        const j = i + Math.floor(this.#random() * (pullers.length - i));
-        [pullers[i], pullers[j]] = [pullers[j]!, pullers[i]!];
-      }
-      sample = pullers.slice(0, k).map((id) => this.#list.members.get(id)!);
-    } else sample = this.#list.sample(k, (m) => m.state === "alive");
-    const members = [this.#list.claim(), ...sample.map((m) => this.#list.update(m))];
+    // The joiner takes the rest of its state from a member of the page, and catches up there: a
+    // member catching up here keeps it two hops from this node (`swim-pullers.ts`).
+    const page =
+      pullers.length >= PAGE_HELPERS
+        ? sample(pullers, k, () => this.#random()).map((id) => this.#list.members.get(id)!)
+        : this.#list.sample(k, (m) => m.state === "alive");
+    const members = [this.#list.claim(), ...page.map((m) => this.#list.update(m))];
     return { kind: "push_pull", from: this.id, join: false, members, partial: true };
   }
 

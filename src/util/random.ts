@@ -17,3 +17,18 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * At most `n` of `items`, a uniform random sample (all of them, in their order, when there are
+ * few); `random`: the source, a seeded one where a run must repeat (a SWIM core's).
+ */
+export function sample<T>(items: readonly T[], n: number, random: () => number = Math.random): T[] {
+  if (items.length <= n) return [...items];
+  const copy = [...items];
+  // A partial Fisher-Yates shuffle: the first n places end up a uniform sample.
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(random() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, n);
+}
