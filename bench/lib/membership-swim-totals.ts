@@ -7,10 +7,10 @@
 import type { SwimStats } from "../../src/membership/swim-types.ts";
 
 /** The counters summed. */
-export type SwimTotals = Pick<SwimStats, "probesSent" | "probesFailed" | "suspects" | "confirmations" | "deathsDeclared" | "deathsRefused" | "deathsRefusedSuspect" | "deathsSettled" | "refusedSends" | "deathsDoubted" | "evidenceProbes" | "droppedProbes" | "deathsResent" | "deathsHeld" | "deathPulls" | "refutations" | "corrections" | "lastPings" | "lateProbes" | "gossipSent" | "stalls" | "messagesReceived" | "updatesSent" | "updatesApplied" | "updatesIgnored" | "pushPulls" | "sumExchanges" | "sumDoubts" | "joins" | "catchUps" | "awareness">
+export type SwimTotals = Pick<SwimStats, "probesSent" | "probesFailed" | "suspects" | "confirmations" | "deathsDeclared" | "deathsRefused" | "deathsRefusedSuspect" | "deathsSettled" | "refusedSends" | "deathsDoubted" | "evidenceProbes" | "droppedProbes" | "deathsResent" | "deathsHeld" | "deathPulls" | "refutations" | "corrections" | "lastPings" | "lateProbes" | "gossipSent" | "stalls" | "messagesReceived" | "updatesSent" | "updatesApplied" | "updatesIgnored" | "pushPulls" | "sumExchanges" | "sumDoubts" | "joins" | "catchUps" | "catchUpsRefused" | "catchUpsMoved" | "awareness">
 
 /** The counters that add up (all but the score). */
-const SUMMED = ["probesSent", "probesFailed", "suspects", "confirmations", "deathsDeclared", "deathsRefused", "deathsRefusedSuspect", "deathsSettled", "refusedSends", "deathsDoubted", "evidenceProbes", "droppedProbes", "deathsResent", "deathsHeld", "deathPulls", "refutations", "corrections", "lastPings", "lateProbes", "gossipSent", "stalls", "messagesReceived", "updatesSent", "updatesApplied", "updatesIgnored", "pushPulls", "sumExchanges", "sumDoubts", "joins", "catchUps"] as const;
+const SUMMED = ["probesSent", "probesFailed", "suspects", "confirmations", "deathsDeclared", "deathsRefused", "deathsRefusedSuspect", "deathsSettled", "refusedSends", "deathsDoubted", "evidenceProbes", "droppedProbes", "deathsResent", "deathsHeld", "deathPulls", "refutations", "corrections", "lastPings", "lateProbes", "gossipSent", "stalls", "messagesReceived", "updatesSent", "updatesApplied", "updatesIgnored", "pushPulls", "sumExchanges", "sumDoubts", "joins", "catchUps", "catchUpsRefused", "catchUpsMoved"] as const;
 
 /** The sum of `all` (null entries: nodes without SWIM, skipped). */
 export function sumSwim(all: Iterable<SwimTotals | null>): SwimTotals {
