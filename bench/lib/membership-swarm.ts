@@ -113,6 +113,8 @@ export interface SwarmResult {
   /** SWIM's counters over the workers' nodes: from the start until converged, and in the steady window. */
   swimJoin: SwimTotals;
   swimSteady: SwimTotals;
+  /** The seed's own SWIM counters from its start until converged (the pulls it answered busy: `catchUpsRefused`). */
+  seedSwimJoin: SwimTotals;
 }
 
 /**
@@ -414,6 +416,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
     // stalls a process of 250 nodes for seconds, whose members the other processes then suspect
     // (the window counted the bench's own stalls as false offline events).
     const converged = await status(false);
+    const seedSwim = sumSwim([seed.membership.stats.swim ?? null]);
     // Let the joins' announcements pass before the window (a second, or a quarter of a short window).
     await Bun.sleep(Math.min(2000, steadySeconds * 250));
     const calls = (s: Awaited<ReturnType<typeof status>>) => s.reduce((sum, x) => sum + x.calls, 0) + seed.metrics().traffic.membership.calls_sent;
@@ -507,6 +510,7 @@ export async function measureSwarm(mode: SwarmMode, n: number, processes: number
       detection,
       ...(trace ? { convergenceTrace: trace.points } : {}),
       swimJoin: sumSwim(converged.map((s) => s.swim)),
+      seedSwimJoin: seedSwim,
       swimSteady: diffSwim(sumSwim(before.map((s) => s.swim)), sumSwim(after.map((s) => s.swim))),
     };
   } finally {
