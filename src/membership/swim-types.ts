@@ -130,7 +130,11 @@ export interface SwimPushPull<U = MemberUpdate> {
   digest?: Uint8Array;
   /** In an answer to a `digest`: the hashes of the members the answerer lacks or holds older (the asker pushes them). */
   want?: Uint8Array;
-  /** In an answer to a catch-up pull: the answerer's records for joiners are spent this second ({@link SwimConfig.joinWholeRecords}); pull elsewhere. */
+  /**
+   * In an answer to a catch-up pull: the answerer's records for joiners are spent this second
+   * ({@link SwimConfig.joinWholeRecords}); pull elsewhere. Its `members`: the answerer's claim and
+   * up to 4 live members pulling at it lately, where the asker goes on (an older Bun node merges them).
+   */
   busy?: true;
 }
 
@@ -305,9 +309,11 @@ export interface SwimConfig {
   /**
    * Member records a node gives joiners a second, at most (default 30,000; 0: pages only, catch-ups
    * not limited): whole states in place of pages (at full local health only), and catch-up pulls;
-   * past it a page, and a catch-up is answered {@link SwimPushPull.busy}. With 50,000 and no busy
-   * answers a 1,000-node join's seed sent more catch-ups than saturated processes read, and stopped
-   * reading their connections for up to 53 s: every node found it dead (docs/performance-log.md, s24).
+   * past it a page, and a catch-up from a member that has not pulled here within the last 3 probe
+   * intervals is answered {@link SwimPushPull.busy} (those that have, 256 at most, are still
+   * answered). With 50,000 and no busy answers a 1,000-node join's seed sent more catch-ups than
+   * saturated processes read, and stopped reading their connections for up to 53 s: every node
+   * found it dead (docs/performance-log.md, s24).
    * 10,000 until Dec 3: at 1,000 members a paced join's last joiners got pages, and the exchange
    * with a member of the page (a new connection into a saturated process) took 1 to 5 s; with
    * 30,000 every node knew every other 2.9 to 6.2 s after the last join's start (median 5.2 s),

@@ -92,8 +92,14 @@ const JOIN_ATTEMPTS = 3;
 /** Members of a seed's page a joiner asks in turn for the whole state, at most. */
 const PAGE_HELPERS = 2;
 
-/** Members that pulled here lately kept for pages, at most (see {@link SwimCore.#page}). */
+/**
+ * Members that pulled here lately kept, at most: those a page names (see {@link SwimCore.#page}),
+ * and those answered past the budget for joiners (so at most this many pulls a probe interval then).
+ */
 const MAX_PULLERS = 256;
+
+/** Members pulling here that a busy answer names, at most (the mover goes on at one of them). */
+const MOVER_NAMES = 4;
 
 /**
  * Times an alive claim about a member new to this node, relayed by another member, is gossiped on
@@ -492,7 +498,7 @@ export class SwimCore {
       this.#counters.catchUps++;
       void this.#request(target, this.#list.pull(version), this.#pushPullTimeout(), 0).then((answer) => {
         if (answer?.kind !== "push_pull") return this.#catchUp(target, version, round + 1, quiet, seed);
-        if (answer.busy) return this.#catchUpElsewhere(target, round + 1, seed);
+        if (answer.busy) return this.#catchUpElsewhere(target, round + 1, seed, answer.members);
         // A peer without catch-ups (an older Bun node) answered with its whole state: nothing more to pull.
         if (answer.version === undefined) return;
         this.#catchUp(target, answer.version, round + 1, answer.version === version ? quiet + 1 : 0, seed);
@@ -502,15 +508,21 @@ export class SwimCore {
 
   /**
    * `busy` answered a catch-up pull (it gave joiners its records' worth for the second: see
-   * {@link SwimPushPull.busy}): go on at a random other live member, which the exchange of digests
-   * tells what this node lacks and gives its version to pull from. None left, or the exchange went
-   * unanswered or busy: the catch-up ends as any does ({@link #settle}). In a 1,000-node paced join
-   * every joiner that had the seed's whole state pulled there once a second for the rest of the
-   * join: 100 to 280 pulls a second at one node, more than it could send.
+   * {@link SwimPushPull.busy}): go on at one of the members the answer `named` (those pulling at
+   * `busy`) that this node holds alive, else at a random other live member; the exchange of
+   * digests tells that member what this node lacks and gives its version to pull from. None left,
+   * or the exchange went unanswered or busy: the catch-up ends as any does ({@link #settle}). In a
+   * 1,000-node paced join every joiner that had the seed's whole state pulled there once a second
+   * for the rest of the join: 100 to 280 pulls a second at one node, more than it could send.
    */
-  #catchUpElsewhere(busy: SwimTarget, round: number, seed: SwimTarget): void {
+  #catchUpElsewhere(busy: SwimTarget, round: number, seed: SwimTarget, named: readonly { id: string }[]): void {
     this.#counters.catchUpsMoved++;
-    const other = this.#otherLive(busy, seed);
+    const held = (id: string): SwimMember | undefined => {
+      const m = this.#list.members.get(id);
+      return m?.state === "alive" && m.id !== this.id && m.id !== busy.id && m.id !== seed.id ? m : undefined;
+    };
+    const candidates = named.map((u) => held(u.id)).filter((m) => m !== undefined);
+    const other = sample(candidates, 1, () => this.#random())[0] ?? this.#otherLive(busy, seed);
     if (!other || !this.#running) return this.#settle(busy, seed);
     this.#counters.pushPulls++;
     void this.#request(other, this.#exchangeRequest(other, false, true), this.#pushPullTimeout(), 0).then((answer) => {
@@ -653,15 +665,19 @@ export class SwimCore {
         if (message.digest !== undefined && message.since === undefined) return answerDigest(this.#list, message.digest);
         if (message.since === undefined) return this.#list.state(false);
         // A pull of what changed since (a joiner's catch-up, or the push after a digest's `want`):
-        // its records count against what this node gives joiners a second, and past that it is
-        // answered busy (the joiner catches up elsewhere; what it pushed was taken above).
-        if (this.config.joinWholeRecords > 0 && this.#joinerRecords(0) >= this.config.joinWholeRecords) {
+        // its records count against what this node gives joiners a second. Past that, a member
+        // pulling here lately is still answered (the set holds still: `swim-pullers.ts`), and a
+        // newcomer is answered busy, with members of that set to go on at (what it pushed was
+        // taken above). A newcomer answered joins the set while it has room.
+        const window = this.#ports.now() - PULLER_WINDOW * this.config.probeInterval;
+        const held = this.#pullers.holds(message.from, window);
+        if (!held && this.config.joinWholeRecords > 0 && this.#joinerRecords(0) >= this.config.joinWholeRecords) {
           this.#counters.catchUpsRefused++;
-          return { kind: "push_pull", from: this.id, join: false, members: [this.#list.claim()], busy: true };
+          return { kind: "push_pull", from: this.id, join: false, members: [this.#list.claim(), ...this.#named(message.from, window)], busy: true };
         }
         const changed = this.#list.state(false, message.since);
         this.#joinerRecords(changed.members.length);
-        this.#pullers.add(message.from, this.#ports.now());
+        if (held || this.#pullers.count(window) < MAX_PULLERS) this.#pullers.add(message.from, this.#ports.now());
         return changed;
       }
       default:
@@ -1317,6 +1333,12 @@ export class SwimCore {
    * of those catching up here lately when there are {@link PAGE_HELPERS} of them or more; else of
    * all live members.
    */
+  /** Up to {@link MOVER_NAMES} live members pulling here lately, `from` apart: where a catch-up answered busy goes on. */
+  #named(from: string, window: number): MemberUpdate[] {
+    const ids = this.#pullers.since(window, (id) => id !== from && this.#list.members.get(id)?.state === "alive");
+    return sample(ids, MOVER_NAMES, () => this.#random()).map((id) => this.#list.update(this.#list.members.get(id)!));
+  }
+
   #page(k: number): SwimPushPull {
     const alive = (id: string): boolean => this.#list.members.get(id)?.state === "alive";
     const pullers = this.#pullers.since(this.#ports.now() - PULLER_WINDOW * this.config.probeInterval, alive);

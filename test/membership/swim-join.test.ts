@@ -316,6 +316,52 @@ describe("swim core - a mass join that does not rest on the seed", () => {
     expect(net.converged()).toBe(true);
   });
 
+  test("a seed past its budget keeps answering the members pulling at it, and names them to those it refuses: every joiner catches up two hops from the seed at most", async () => {
+    // Whole states to every joiner (joinPage 0, not counted); at the seed only, 6 records a second
+    // for catch-ups (elsewhere no budget, so that only the seed refuses).
+    const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, joinPage: 0, joinWholeRecords: 0 });
+    const seed = net.add({}, { joinWholeRecords: 6 });
+    const pullsAt = new Map<string, string>();
+    const refusedAt = new Map<string, number>();
+    const watch = (node: SimNode): void => {
+      const handle = node.core.handle.bind(node.core);
+      node.core.handle = async (raw) => {
+        const m = raw as { kind?: string; from?: string; since?: unknown; members?: unknown[] };
+        const answer = await handle(raw);
+        if (m.kind !== "push_pull" || m.since === undefined || m.members?.length !== 1) return answer;
+        if (answer?.kind === "push_pull" && answer.busy) refusedAt.set(m.from!, (refusedAt.get(m.from!) ?? 0) + 1);
+        else pullsAt.set(m.from!, node.id);
+        return answer;
+      };
+    };
+    watch(seed);
+    // 40 joiners, two a second: the seed keeps changing, every joiner keeps pulling.
+    for (let i = 0; i < 40; i++) {
+      const n = net.add();
+      watch(n);
+      void n.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
+      await net.clock.run(0.5);
+    }
+    await net.clock.run(3);
+    const joiners = net.nodes.filter((n) => n !== seed);
+    const atSeed = joiners.filter((n) => pullsAt.get(n.id) === seed.id);
+    // The budget refused some (they moved), and none the seed had answered: those stayed.
+    expect(seed.core.stats().catchUpsRefused).toBeGreaterThan(10);
+    expect(atSeed.length).toBeGreaterThan(0);
+    expect(atSeed.every((n) => n.core.stats().catchUpsMoved === 0)).toBe(true);
+    // A mover went on at a member the seed named, one pulling at the seed. Before (the seed's
+    // pullers moved off in turn, movers going on at random members): 3 joiners left pulling at
+    // the seed, chains 10 hops long, and 16 of the 40 in rings that never reach it.
+    const hops = (id: string): number => {
+      let k = 0;
+      for (let at: string | undefined = id; at !== undefined && at !== seed.id && k <= 40; at = pullsAt.get(at)) k++;
+      return k;
+    };
+    expect(joiners.every((n) => pullsAt.has(n.id))).toBe(true);
+    expect(Math.max(...joiners.map((n) => hops(n.id)))).toBe(2);
+    expect(net.converged()).toBe(true);
+  });
+
   test("a seed whose local health is down answers a page, whatever its budget", async () => {
     const { net, seed } = await quietSwarm(8, { joinPage: 4 }, 40);
     const whole = net.add();

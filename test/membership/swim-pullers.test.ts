@@ -15,6 +15,22 @@ describe("swim core - the members pulling at a node", () => {
     expect(pullers.since(0, () => true)).toEqual(["c", "a"]);
   });
 
+  test("holds a member that pulled since a moment; counts those, forgetting the others", () => {
+    const pullers = new RecentPullers(8);
+    pullers.add("a", 1);
+    pullers.add("b", 2);
+    pullers.add("c", 3);
+    expect(pullers.holds("b", 2)).toBe(true);
+    expect(pullers.holds("a", 2)).toBe(false);
+    expect(pullers.holds("z", 0)).toBe(false);
+    expect(pullers.count(2)).toBe(2);
+    // "a" is forgotten: pulling again, it is held from its new pull on.
+    expect(pullers.size).toBe(2);
+    pullers.add("a", 4);
+    expect(pullers.count(2.5)).toBe(2);
+    expect(pullers.since(0, () => true)).toEqual(["c", "a"]);
+  });
+
   test("bounded: past its size the member that pulled longest ago goes", () => {
     const pullers = new RecentPullers(3);
     for (const [i, id] of ["a", "b", "c", "d", "b", "e"].entries()) pullers.add(id, i);
