@@ -1327,18 +1327,18 @@ export class SwimCore {
     return (this.#wholeRecords += records);
   }
 
-  /**
-   * A joiner's page (see {@link join}): this node's own claim and up to `k` live members, marked
-   * partial; no version, as nothing is to be pulled here after it. The members are a random sample
-   * of those catching up here lately when there are {@link PAGE_HELPERS} of them or more; else of
-   * all live members.
-   */
   /** Up to {@link MOVER_NAMES} live members pulling here lately, `from` apart: where a catch-up answered busy goes on. */
   #named(from: string, window: number): MemberUpdate[] {
     const ids = this.#pullers.since(window, (id) => id !== from && this.#list.members.get(id)?.state === "alive");
     return sample(ids, MOVER_NAMES, () => this.#random()).map((id) => this.#list.update(this.#list.members.get(id)!));
   }
 
+  /**
+   * A joiner's page (see {@link join}): this node's own claim and up to `k` live members, marked
+   * partial; no version, as nothing is to be pulled here after it. The members are a random sample
+   * of those catching up here lately when there are {@link PAGE_HELPERS} of them or more; else of
+   * all live members.
+   */
   #page(k: number): SwimPushPull {
     const alive = (id: string): boolean => this.#list.members.get(id)?.state === "alive";
     const pullers = this.#pullers.since(this.#ports.now() - PULLER_WINDOW * this.config.probeInterval, alive);
