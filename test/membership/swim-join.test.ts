@@ -149,6 +149,28 @@ async function massJoin(count: number, config: Partial<SwimConfig>): Promise<{ n
   return { net, seed, atSeed, seconds };
 }
 
+/**
+ * `count` joiners through `seed`, two a second, each given to `watch` first (the seed too), then 3 s
+ * more: the seed keeps changing while they come, and every joiner keeps pulling.
+ */
+async function joinTwoASecond(net: SimNetwork, seed: SimNode, watch: (node: SimNode) => void, count = 40): Promise<void> {
+  watch(seed);
+  for (let i = 0; i < count; i++) {
+    const n = net.add();
+    watch(n);
+    void n.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
+    await net.clock.run(0.5);
+  }
+  await net.clock.run(3);
+}
+
+/** Hops from member `id` to `seed` along the member each node last pulled at (`pullsAt`); over 40: a ring that never reaches it. */
+function hopsToSeed(seed: SimNode, pullsAt: ReadonlyMap<string, string>, id: string): number {
+  let k = 0;
+  for (let at: string | undefined = id; at !== undefined && at !== seed.id && k <= 40; at = pullsAt.get(at)) k++;
+  return k;
+}
+
 /** A seed and `count` members that joined through it one after another, quiet for `settle` seconds after: no gossip, no piggybacked updates, no periodic push-pull (only joins and pulls carry members). */
 async function quietSwarm(count: number, config: Partial<SwimConfig>, settle: number): Promise<{ net: SimNetwork; seed: SimNode }> {
   const net = new SimNetwork({ gossipNodes: 0, maxPiggybackBytes: 1, pushPullInterval: 10_000, ...config });
@@ -294,25 +316,12 @@ describe("swim core - a mass join that does not rest on the seed", () => {
         return handle(raw);
       };
     };
-    watch(seed);
-    // 40 joiners, two a second, each through the seed: the seed keeps changing, the pulls go on.
-    for (let i = 0; i < 40; i++) {
-      const n = net.add();
-      watch(n);
-      void n.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
-      await net.clock.run(0.5);
-    }
-    await net.clock.run(3);
-    const hops = (id: string): number => {
-      let k = 0;
-      for (let at: string | undefined = id; at !== undefined && at !== seed.id && k <= 40; at = pullsAt.get(at)) k++;
-      return k;
-    };
+    await joinTwoASecond(net, seed, watch);
     const joiners = net.nodes.filter((n) => n !== seed);
     expect(joiners.every((n) => pullsAt.has(n.id))).toBe(true);
     expect(joiners.filter((n) => pullsAt.get(n.id) === seed.id).length).toBe(4);
     // With a page of random members, the pulls made a chain: 5 hops here at the deepest.
-    expect(Math.max(...joiners.map((n) => hops(n.id)))).toBe(2);
+    expect(Math.max(...joiners.map((n) => hopsToSeed(seed, pullsAt, n.id)))).toBe(2);
     expect(net.converged()).toBe(true);
   });
 
@@ -334,15 +343,7 @@ describe("swim core - a mass join that does not rest on the seed", () => {
         return answer;
       };
     };
-    watch(seed);
-    // 40 joiners, two a second: the seed keeps changing, every joiner keeps pulling.
-    for (let i = 0; i < 40; i++) {
-      const n = net.add();
-      watch(n);
-      void n.core.join({ id: seed.id, address: "10.0.0.1", port: seed.port }, 5);
-      await net.clock.run(0.5);
-    }
-    await net.clock.run(3);
+    await joinTwoASecond(net, seed, watch);
     const joiners = net.nodes.filter((n) => n !== seed);
     const atSeed = joiners.filter((n) => pullsAt.get(n.id) === seed.id);
     // The budget refused some, once each (they moved on, and were answered where they went), and
@@ -354,13 +355,8 @@ describe("swim core - a mass join that does not rest on the seed", () => {
     // A mover went on at a member the seed named, one pulling at the seed. Before (the seed's
     // pullers moved off in turn, movers going on at random members): 3 joiners left pulling at
     // the seed, chains 10 hops long, and 16 of the 40 in rings that never reach it.
-    const hops = (id: string): number => {
-      let k = 0;
-      for (let at: string | undefined = id; at !== undefined && at !== seed.id && k <= 40; at = pullsAt.get(at)) k++;
-      return k;
-    };
     expect(joiners.every((n) => pullsAt.has(n.id))).toBe(true);
-    expect(Math.max(...joiners.map((n) => hops(n.id)))).toBe(2);
+    expect(Math.max(...joiners.map((n) => hopsToSeed(seed, pullsAt, n.id)))).toBe(2);
     expect(net.converged()).toBe(true);
   });
 
