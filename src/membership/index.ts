@@ -29,7 +29,6 @@ export { discoveriesFromOptions, type DiscoveryFactory, type MembershipDiscoveri
 export { SeedDiscovery, type SeedHost, type SeedStatus, type SeedTiming } from "./seed-discovery.ts";
 export { Liveness, type HeartbeatCounts, type HeartbeatTarget, type LivenessHost, type LivenessTiming } from "./liveness.ts";
 export { PeerTable, dialTarget, fromPeerAddress, plainAddress, type PeerEntry, type PeerSource, type UpsertResult } from "./peer-table.ts";
-export { sample } from "../util/random.ts";
 export { DIFFERENT_SWARM, DIFFERENT_TEAM, checkMembership, membershipRefusal, type MembershipScope } from "./scope.ts";
 export { DEFAULT_SEED_PORT, parseSeed, parseSeeds, type Seed, type SeedLike } from "./seeds.ts";
 export {

@@ -517,11 +517,11 @@ export class SwimCore {
    */
   #catchUpElsewhere(busy: SwimTarget, round: number, seed: SwimTarget, named: readonly { id: string }[]): void {
     this.#counters.catchUpsMoved++;
-    const held = (id: string): SwimMember | undefined => {
-      const m = this.#list.members.get(id);
-      return m?.state === "alive" && m.id !== this.id && m.id !== busy.id && m.id !== seed.id ? m : undefined;
-    };
-    const candidates = named.map((u) => held(u.id)).filter((m) => m !== undefined);
+    const candidates: SwimMember[] = [];
+    for (const u of named) {
+      const m = this.#list.members.get(u.id);
+      if (m !== undefined && this.#isOtherLive(m, busy, seed)) candidates.push(m);
+    }
     const other = sample(candidates, 1, () => this.#random())[0] ?? this.#otherLive(busy, seed);
     if (!other || !this.#running) return this.#settle(busy, seed);
     this.#counters.pushPulls++;
@@ -534,7 +534,12 @@ export class SwimCore {
 
   /** A random live member that is neither `a` nor `b` (by id or address) nor in `tried`, if any. */
   #otherLive(a: SwimTarget, b: SwimTarget, tried?: ReadonlySet<string>): SwimMember | undefined {
-    return this.#list.sample(1, (m) => m.state === "alive" && m.id !== a.id && m.id !== b.id && !tried?.has(m.id) && !sameAddress(m, a) && !sameAddress(m, b))[0];
+    return this.#list.sample(1, (m) => this.#isOtherLive(m, a, b) && !tried?.has(m.id))[0];
+  }
+
+  /** True when `m` is alive and neither `a` nor `b` (by id or address). */
+  #isOtherLive(m: SwimMember, a: SwimTarget, b: SwimTarget): boolean {
+    return m.state === "alive" && m.id !== a.id && m.id !== b.id && !sameAddress(m, a) && !sameAddress(m, b);
   }
 
   /**
@@ -669,7 +674,7 @@ export class SwimCore {
         // pulling here lately is still answered (the set holds still: `swim-pullers.ts`), and a
         // newcomer is answered busy, with members of that set to go on at (what it pushed was
         // taken above). A newcomer answered joins the set while it has room.
-        const window = this.#ports.now() - PULLER_WINDOW * this.config.probeInterval;
+        const window = this.#pullerWindow();
         const held = this.#pullers.holds(message.from, window);
         if (!held && this.config.joinWholeRecords > 0 && this.#joinerRecords(0) >= this.config.joinWholeRecords) {
           this.#counters.catchUpsRefused++;
@@ -1327,10 +1332,20 @@ export class SwimCore {
     return (this.#wholeRecords += records);
   }
 
+  /** When a member's last pull must have come for it to count as pulling here ({@link PULLER_WINDOW} probe intervals ago). */
+  #pullerWindow(): number {
+    return this.#ports.now() - PULLER_WINDOW * this.config.probeInterval;
+  }
+
+  /** The live members that pulled here at `window` or later (`except` apart). */
+  #livePullers(window: number, except?: string): SwimMember[] {
+    const live = (id: string): boolean => id !== except && this.#list.members.get(id)?.state === "alive";
+    return this.#pullers.since(window, live).map((id) => this.#list.members.get(id)!);
+  }
+
   /** Up to {@link MOVER_NAMES} live members pulling here lately, `from` apart: where a catch-up answered busy goes on. */
   #named(from: string, window: number): MemberUpdate[] {
-    const ids = this.#pullers.since(window, (id) => id !== from && this.#list.members.get(id)?.state === "alive");
-    return sample(ids, MOVER_NAMES, () => this.#random()).map((id) => this.#list.update(this.#list.members.get(id)!));
+    return sample(this.#livePullers(window, from), MOVER_NAMES, () => this.#random()).map((m) => this.#list.update(m));
   }
 
   /**
@@ -1340,14 +1355,10 @@ export class SwimCore {
    * all live members.
    */
   #page(k: number): SwimPushPull {
-    const alive = (id: string): boolean => this.#list.members.get(id)?.state === "alive";
-    const pullers = this.#pullers.since(this.#ports.now() - PULLER_WINDOW * this.config.probeInterval, alive);
+    const pullers = this.#livePullers(this.#pullerWindow());
     // The joiner takes the rest of its state from a member of the page, and catches up there: a
     // member catching up here keeps it two hops from this node (`swim-pullers.ts`).
-    const page =
-      pullers.length >= PAGE_HELPERS
-        ? sample(pullers, k, () => this.#random()).map((id) => this.#list.members.get(id)!)
-        : this.#list.sample(k, (m) => m.state === "alive");
+    const page = pullers.length >= PAGE_HELPERS ? sample(pullers, k, () => this.#random()) : this.#list.sample(k, (m) => m.state === "alive");
     const members = [this.#list.claim(), ...page.map((m) => this.#list.update(m))];
     return { kind: "push_pull", from: this.id, join: false, members, partial: true };
   }

@@ -9,7 +9,7 @@ import { Client } from "../../src/rpc/client.ts";
 import type { Peer } from "../../src/types.ts";
 import { encode } from "../../src/wire/codec.ts";
 import { Pool } from "../../src/transport/pool.ts";
-import { DEFAULT_MAX_PEERS, MAX_LISTED_PEERS, UNVERIFIED_PER_SOURCE, PeerCap, PeerTable, sample } from "../../src/membership/index.ts";
+import { DEFAULT_MAX_PEERS, MAX_LISTED_PEERS, UNVERIFIED_PER_SOURCE, PeerCap, PeerTable } from "../../src/membership/index.ts";
 import { Admission, ChannelReleases, FAILED_PROBES_PER_HOST, PROBES_PER_HOST } from "../../src/membership/bounds.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { LEAVE_ENDPOINT } from "../../src/wire/protocol.ts";
@@ -126,14 +126,6 @@ describe("bounds - join answers and peer lists", () => {
     expect(listed.length).toBe(MAX_LISTED_PEERS);
   });
 
-  test("sample: all items in order when few, else n distinct ones", () => {
-    expect(sample([1, 2, 3], 5)).toEqual([1, 2, 3]);
-    const items = Array.from({ length: 50 }, (_, i) => i);
-    const picked = sample(items, 10);
-    expect(picked.length).toBe(10);
-    expect(new Set(picked).size).toBe(10);
-    expect(picked.every((i) => items.includes(i))).toBe(true);
-  });
 });
 
 describe("bounds - second-hand peers are verified first", () => {
