@@ -1,6 +1,7 @@
 /**
  * What gossip membership (`gossip.ts`) reads off members and errors: a member's Peer record and
- * meta, this node's meta as SWIM carries it, and whether a failed send was a refused connect.
+ * meta, this node's meta as SWIM carries it, and whether a failed send was a refused connect or
+ * this process's own shortage.
  *
  * @module
  */
@@ -15,13 +16,26 @@ import type { MemberUpdate } from "./swim-types.ts";
 /** The compact record a member's alive update carries as `meta`. */
 export type Meta = Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
 
+/** True when `error`, or one it was caused by (a few levels deep), has a system code that `test` accepts. */
+function causedBy(error: unknown, test: (code: unknown) => boolean): boolean {
+  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) if (test(e.code)) return true;
+  return false;
+}
+
 /**
  * True when `error` (or one it was caused by, a few levels deep) is a refused connect: nothing
  * listens at the member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
  */
 export function refusedConnect(error: unknown): boolean {
-  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) if (e.code === "ECONNREFUSED") return true;
-  return false;
+  return causedBy(error, (code) => code === "ECONNREFUSED");
+}
+
+/**
+ * True when a send failed in this process for want of file descriptors (`EMFILE`, `ENFILE`: the
+ * transport's `descriptors.ts`): no evidence about the member (see `SwimPorts.isLocal`).
+ */
+export function localFailure(error: unknown): boolean {
+  return causedBy(error, (code) => code === "EMFILE" || code === "ENFILE");
 }
 
 /** This node's meta, as SWIM carries it. */

@@ -219,6 +219,13 @@ export interface SwimPorts {
    */
   isRefused?: (error: unknown) => boolean;
   /**
+   * True when a send failed in this node itself, for want of its own resources (its process out of
+   * file descriptors): no evidence about the member at all. A probe whose ping failed so, and that
+   * no helper answered either, makes no suspicion; this node's local health worsens instead
+   * (`probesUnsent`). Default: never.
+   */
+  isLocal?: (error: unknown) => boolean;
+  /**
    * True when a send failed because no answer came in time (the target may be only slow): a
    * first join's request is then sent again (see `SwimCore.join`), as when the core's own wait
    * ran out; a send that failed otherwise (refused, an error answer) is not. Default: never.
@@ -378,6 +385,8 @@ export interface SwimStats {
   lastPings: number;
   /** Failed probes made while this node's own event loop ran late: no suspicion, the member probed again at the next round. */
   lateProbes: number;
+  /** Probes whose ping this node could not send for want of its own resources, no helper answering either (`SwimPorts.isLocal`): no suspicion. */
+  probesUnsent: number;
   /** Members this node declared dead (its own verdicts: every path below, and a suspicion that timed out). */
   deathsDeclared: number;
   /**

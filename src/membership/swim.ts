@@ -263,7 +263,7 @@ export class SwimCore {
   readonly #pullers = new RecentPullers(MAX_PULLERS);
   readonly #counters: SwimCounters = {
     probesSent: 0, probesFailed: 0, indirectProbes: 0, indirectAcks: 0, nacks: 0, missedNacks: 0, suspects: 0, confirmations: 0, refutations: 0,
-    corrections: 0, lastPings: 0, lateProbes: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, droppedProbes: 0, deathsResent: 0, deathsHeld: 0, deathPulls: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
+    corrections: 0, lastPings: 0, lateProbes: 0, probesUnsent: 0, deathsDeclared: 0, deathsRefused: 0, deathsRefusedSuspect: 0, deathsSettled: 0, refusedSends: 0, deathsDoubted: 0, evidenceProbes: 0, droppedProbes: 0, deathsResent: 0, deathsHeld: 0, deathPulls: 0, sumExchanges: 0, sumDoubts: 0, stalls: 0, gossipSent: 0, pushPulls: 0, joins: 0, catchUps: 0, catchUpsRefused: 0, catchUpsMoved: 0, messagesReceived: 0, updatesSent: 0, updatesApplied: 0, updatesIgnored: 0, malformed: 0, badClaims: 0,
   };
 
   constructor(self: SwimSelf, ports: SwimPorts, config: Partial<SwimConfig> = {}) {
@@ -883,7 +883,12 @@ export class SwimCore {
     // more: in a killed process's first moments the pings on its pooled connections fail so, and
     // such a probe waited out its helpers and a stretched suspicion where a new connect is refused.
     let lost = false;
-    const onLost = (error: unknown): void => void (lost = !this.#ports.isRefused?.(error) && !this.#ports.isTimeout?.(error));
+    // The ping could not even be sent: this node is out of its own resources (see below).
+    let unsent = false;
+    const onLost = (error: unknown): void => {
+      unsent = this.#ports.isLocal?.(error) === true;
+      lost = !unsent && !this.#ports.isRefused?.(error) && !this.#ports.isTimeout?.(error);
+    };
     const direct = this.#request(m, ping, interval, undefined, onRefused, onLost)
       .then((a) => (a === null && lost && this.#running ? this.#request(m, ping, interval, undefined, onRefused) : a))
       .then((a) => a?.kind === "ack" && a.from === m.id);
@@ -922,13 +927,21 @@ export class SwimCore {
       this.#ports.onAck?.(m.id);
       return false;
     }
-    this.#counters.probesFailed++;
     // Lifeguard: missing nacks mean this node's own links are bad, and a blocked event loop that
     // this node itself is slow: either way it grows more careful.
     const missed = helpers.length - nacks - refused;
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
     this.#awareness.apply((refusedDirect ? 0 : helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
+    // The ping never left this node (its process out of file descriptors: `isLocal`), and no helper
+    // could say anything of the member either: no evidence at all. Before the transport told this
+    // apart, Bun called such a connect refused, and a node out of descriptors declared each live
+    // member it probed dead at once. The member stays as it is; this node's health worsened above.
+    if (unsent && nacks === 0) {
+      this.#counters.probesUnsent++;
+      return false;
+    }
+    this.#counters.probesFailed++;
     // Another node declared it dead, this node doubted that (it had heard from it a moment
     // before), and now its own probe failed too: dead, without a suspicion of its own on top.
     if (this.#settleDoubt(m.id, incarnation)) return false;

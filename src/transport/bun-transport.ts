@@ -1,13 +1,16 @@
 /**
  * The default {@link Transport}: TCP through `Bun.connect` and `Bun.listen`. Bun's socket is a
  * {@link SocketLike} as it is; its `data` slot holds the {@link SocketHandler} made on open, and
- * one handler table serves every dialed socket (the listener's differs only in `open`).
+ * one handler table serves every dialed socket (the listener's differs only in `open`). A connect
+ * that Bun calls refused while this process is out of file descriptors fails with `EMFILE` or
+ * `ENFILE` instead (`descriptors.ts`).
  *
  * @module
  */
 import type { SocketHandler as BunSocketHandler } from "bun";
 import type { OpenHandler, SocketHandler, Transport } from "./socket.ts";
 import { plainBytes } from "../util/bytes.ts";
+import { connectFailure } from "./descriptors.ts";
 
 /** A connect on its way: what to do once the socket opens, or fails to. */
 class Dialing {
@@ -50,7 +53,7 @@ const dialHandlers: BunSocketHandler<Slot> = {
     socket.data = dialing.open(socket);
     dialing.resolve();
   },
-  connectError: (socket, error) => (socket.data as Dialing).reject(error),
+  connectError: (socket, error) => (socket.data as Dialing).reject(connectFailure(error)),
 };
 
 /** TCP sockets through Bun: what every pool and listener uses unless given another transport. */
@@ -63,7 +66,7 @@ export const bunTransport: Transport = {
         allowHalfOpen: options.allowHalfOpen ?? false,
         data: new Dialing(open, resolve, reject),
         socket: dialHandlers,
-      }).catch(reject);
+      }).catch((error: Error) => reject(connectFailure(error)));
     });
   },
 

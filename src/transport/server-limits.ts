@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME } from "../wire/frame.ts";
+import { descriptorLimit } from "./descriptors.ts";
 
 /** A node's server options, as given (sizes in bytes, times in seconds). */
 export interface ServerLimitOptions {
@@ -49,23 +49,6 @@ export const DEFAULT_MAX_BUFFERED_INPUT = 256 * 1024 * 1024;
 
 /** Connections allowed when the descriptor limit cannot be read. */
 const FALLBACK_MAX_CONNECTIONS = 4096;
-
-/**
- * The process's soft limit on open file descriptors (Linux: `/proc/self/limits`), or null where it
- * cannot be read or is unlimited.
- */
-export function descriptorLimit(): number | null {
-  try {
-    const line = readFileSync("/proc/self/limits", "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("Max open files"));
-    const soft = line?.slice("Max open files".length).trim().split(/\s+/)[0];
-    const value = soft === undefined ? Number.NaN : Number(soft);
-    return Number.isSafeInteger(value) && value > 0 ? value : null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Default of {@link ServerLimitOptions.maxConnections}: three quarters of the descriptor limit

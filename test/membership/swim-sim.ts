@@ -23,6 +23,9 @@ export const REFUSED = new Error("connection refused (simulated)");
  */
 export const RESET = new Error("connection closed before the response (simulated)");
 
+/** What every send of a node that {@link SimNode.starved} rejects with: it could not be made at all (its process out of file descriptors). */
+export const UNSENT = Object.assign(new Error("out of file descriptors (simulated)"), { code: "EMFILE" });
+
 /** A send that had no answer within its timeout, with {@link SimNetwork.honourTimeouts}. */
 export const TIMED_OUT = new Error("no answer within the timeout (simulated)");
 
@@ -83,6 +86,10 @@ export interface SimNode {
   answerDelay: number;
   /** Down with nothing listening at its port: a send to it is refused (after one latency), not lost. */
   refuses: boolean;
+  /** Every send of this node fails at once with {@link UNSENT}, as in a process out of file descriptors (it still answers what it receives). */
+  starved: boolean;
+  /** Ids of nodes this node's sends to fail at once with {@link UNSENT} (a shortage while connecting to them only). */
+  unsentTo: Set<string>;
   /** Nodes whose next send to this (killed) node fails with {@link RESET}: their connection to it was closed by its crash. */
   resets: Set<string>;
   /** What the node's `stalled` port answers: seconds its event loop was blocked (a running total). */
@@ -194,7 +201,7 @@ export class SimNetwork {
     const index = this.nodes.length;
     const port = 10_000 + index;
     const id = `n${index}`;
-    const node = { id, port, up: true, answerDelay: 0, refuses: false, resets: new Set(), stalled: 0, changes: [], packs: true, leans: true } as unknown as SimNode;
+    const node = { id, port, up: true, answerDelay: 0, refuses: false, starved: false, unsentTo: new Set(), resets: new Set(), stalled: 0, changes: [], packs: true, leans: true } as unknown as SimNode;
     const ports: SwimPorts = {
       now: () => this.clock.now,
       schedule: (delay, fn) => this.clock.schedule(delay, fn),
@@ -203,6 +210,7 @@ export class SimNetwork {
       stalled: () => node.stalled,
       onChange: (member) => node.changes.push([member.id, member.state]),
       isRefused: (error) => error === REFUSED,
+      isLocal: (error) => error === UNSENT,
       // As the bridge: a node that reads lean deaths, to a peer that offered them (one that does not, an older Bun node, offers nothing).
       readsLean: (to) => this.#leans(node) && this.#leans(this.#byPort.get(to.port)),
       ...extra,
@@ -265,6 +273,7 @@ export class SimNetwork {
     const sent = wire.to(toWire(message, { pack: from.packs && target?.packs === true, lean: this.#leans(from) && this.#leans(target), reads: from.packs, readsLean: this.#leans(from) }));
     return new Promise((resolve, reject) => {
       if (this.honourTimeouts && timeout !== undefined && timeout > 0) this.clock.schedule(timeout, () => reject(TIMED_OUT));
+      if (from.up && (from.starved || (target !== undefined && from.unsentTo.has(target.id)))) return void this.clock.schedule(0, () => reject(UNSENT));
       if (from.up && target?.resets.delete(from.id)) return void this.clock.schedule(this.latency, () => reject(RESET));
       if (from.up && target?.refuses) return void this.clock.schedule(this.latency, () => reject(REFUSED));
       // A lost message is never answered: the sender's own timeouts decide, as with a silent peer.

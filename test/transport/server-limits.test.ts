@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { RawPeer, WORLDS, cleanUp, poolIn, serve } from "./fixtures.ts";
-import { descriptorLimit, defaultMaxConnections, serverLimits } from "../../src/transport/server-limits.ts";
+import { defaultMaxConnections, serverLimits } from "../../src/transport/server-limits.ts";
+import { descriptorLimit } from "../../src/transport/descriptors.ts";
 import { ConfigError, FrameTooLargeError } from "../../src/errors.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";

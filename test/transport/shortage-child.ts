@@ -1,0 +1,46 @@
+/**
+ * The child of `descriptors.test.ts`, run under a low descriptor limit (`ulimit -n`): it connects
+ * through the default transport to a closed port, then runs itself out of descriptors and
+ * connects twice to a port that listens, then frees some and connects once more. Prints one JSON
+ * line: each connect's outcome (`ok`, or the error's `code` and `message`).
+ */
+import { closeSync, openSync } from "node:fs";
+import { bunTransport } from "../../src/transport/bun-transport.ts";
+import type { SocketHandler } from "../../src/transport/socket.ts";
+
+const quiet: SocketHandler = { handleData() {}, handleDrain() {}, handleEnd() {}, handleClose() {}, handleError() {} };
+
+async function connect(port: number): Promise<{ ok: true } | { ok: false; code: unknown; message: string }> {
+  let opened: { end(): void } | null = null;
+  try {
+    await bunTransport.connect({ hostname: "127.0.0.1", port }, (socket) => {
+      opened = socket;
+      return quiet;
+    });
+    (opened as { end(): void } | null)?.end();
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, code: (error as { code?: unknown }).code, message: (error as Error).message };
+  }
+}
+
+const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+// A port nothing listens at: one that was free a moment ago.
+const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+const closedPort = closed.port;
+closed.stop(true);
+
+const refused = await connect(closedPort);
+const held: number[] = [];
+try {
+  for (let i = 0; i < 100_000; i++) held.push(openSync("/dev/null", "r"));
+} catch {
+  // out of descriptors now
+}
+const short = [await connect(server.port), await connect(server.port)];
+for (const fd of held.splice(0, 16)) closeSync(fd);
+const after = await connect(server.port);
+for (const fd of held) closeSync(fd);
+server.stop(true);
+console.log(JSON.stringify({ refused, short, after }));
+process.exit(0);
