@@ -20,7 +20,8 @@ export { request, okResponse, errorResponse, parseMessage } from "./wire/message
 export { Connection } from "./transport/connection.ts";
 export { Listener, MAX_IN_FLIGHT } from "./transport/listener.ts";
 export { serverLimits, defaultMaxConnections } from "./transport/server-limits.ts";
-export { descriptorLimit, descriptorShortage, connectFailure } from "./transport/descriptors.ts";
+export { descriptorLimit, descriptorShortage } from "./transport/descriptors.ts";
+export { connectFailure } from "./transport/connect-failure.ts";
 export { PeerChannel } from "./transport/peer-channel.ts";
 export { ClientConnection } from "./transport/client-connection.ts";
 export { peekResponseId, GOING_AWAY, HELLO_ENDPOINT, HELLO_FEATURES, RESPONSE_ID_PEEK } from "./wire/protocol.ts";

@@ -1,7 +1,7 @@
 /**
  * What gossip membership (`gossip.ts`) reads off members and errors: a member's Peer record and
  * meta, this node's meta as SWIM carries it, and whether a failed send was a refused connect or
- * this process's own shortage.
+ * this host's own trouble.
  *
  * @module
  */
@@ -31,11 +31,12 @@ export function refusedConnect(error: unknown): boolean {
 }
 
 /**
- * True when a send failed in this process for want of file descriptors (`EMFILE`, `ENFILE`: the
- * transport's `descriptors.ts`): no evidence about the member (see `SwimPorts.isLocal`).
+ * True when a connect failed for this host's own trouble: no file descriptor left (`EMFILE`,
+ * `ENFILE`) or no route to the member (`ENETUNREACH`; the transport's `connect-failure.ts`): no
+ * evidence about the member (see `SwimPorts.isLocal`).
  */
 export function localFailure(error: unknown): boolean {
-  return causedBy(error, (code) => code === "EMFILE" || code === "ENFILE");
+  return causedBy(error, (code) => code === "EMFILE" || code === "ENFILE" || code === "ENETUNREACH");
 }
 
 /** This node's meta, as SWIM carries it. */

@@ -219,8 +219,8 @@ export interface SwimPorts {
    */
   isRefused?: (error: unknown) => boolean;
   /**
-   * True when a send failed in this node itself, for want of its own resources (its process out of
-   * file descriptors): no evidence about the member at all. A probe whose ping failed so, and that
+   * True when a send failed for this node's own trouble (its process out of file descriptors, its
+   * host without a route to the member): no evidence about the member at all. A probe whose ping failed so, and that
    * no helper answered either, makes no suspicion; this node's local health worsens instead
    * (`probesUnsent`). Default: never.
    */
@@ -385,7 +385,7 @@ export interface SwimStats {
   lastPings: number;
   /** Failed probes made while this node's own event loop ran late: no suspicion, the member probed again at the next round. */
   lateProbes: number;
-  /** Probes whose ping this node could not send for want of its own resources, no helper answering either (`SwimPorts.isLocal`): no suspicion. */
+  /** Probes whose ping failed for this node's own trouble, no helper answering either (`SwimPorts.isLocal`): no suspicion. */
   probesUnsent: number;
   /** Members this node declared dead (its own verdicts: every path below, and a suspicion that timed out). */
   deathsDeclared: number;

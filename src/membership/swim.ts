@@ -883,7 +883,7 @@ export class SwimCore {
     // more: in a killed process's first moments the pings on its pooled connections fail so, and
     // such a probe waited out its helpers and a stretched suspicion where a new connect is refused.
     let lost = false;
-    // The ping could not even be sent: this node is out of its own resources (see below).
+    // The ping failed for this node's own trouble (see below).
     let unsent = false;
     const onLost = (error: unknown): void => {
       unsent = this.#ports.isLocal?.(error) === true;
@@ -933,10 +933,11 @@ export class SwimCore {
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
     this.#awareness.apply((refusedDirect ? 0 : helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
-    // The ping never left this node (its process out of file descriptors: `isLocal`), and no helper
-    // could say anything of the member either: no evidence at all. Before the transport told this
-    // apart, Bun called such a connect refused, and a node out of descriptors declared each live
-    // member it probed dead at once. The member stays as it is; this node's health worsened above.
+    // The ping failed for this node's own trouble (no descriptor left, no route: `isLocal`), and no
+    // helper could say anything of the member either: no evidence at all. Before the transport told
+    // this apart, Bun called such a connect refused, and a node out of descriptors or off its network
+    // declared each live member it probed dead at once. The member stays as it is; this node's
+    // health worsened above.
     if (unsent && nacks === 0) {
       this.#counters.probesUnsent++;
       return false;

@@ -2,15 +2,15 @@
  * The default {@link Transport}: TCP through `Bun.connect` and `Bun.listen`. Bun's socket is a
  * {@link SocketLike} as it is; its `data` slot holds the {@link SocketHandler} made on open, and
  * one handler table serves every dialed socket (the listener's differs only in `open`). A connect
- * that Bun calls refused while this process is out of file descriptors fails with `EMFILE` or
- * `ENFILE` instead (`descriptors.ts`).
+ * that Bun calls refused but that failed for this host's own want of descriptors or of a route
+ * fails with `EMFILE`, `ENFILE` or `ENETUNREACH` instead (`connect-failure.ts`).
  *
  * @module
  */
 import type { SocketHandler as BunSocketHandler } from "bun";
 import type { OpenHandler, SocketHandler, Transport } from "./socket.ts";
 import { plainBytes } from "../util/bytes.ts";
-import { connectFailure } from "./descriptors.ts";
+import { connectFailure } from "./connect-failure.ts";
 
 /** A connect on its way: what to do once the socket opens, or fails to. */
 class Dialing {
@@ -18,7 +18,14 @@ class Dialing {
     readonly open: OpenHandler,
     readonly resolve: () => void,
     readonly reject: (error: Error) => void,
+    readonly hostname: string,
+    readonly port: number,
   ) {}
+
+  /** Reject with what the failure was (Bun calls every failed connect refused: `connect-failure.ts`). */
+  fail(error: Error): void {
+    void connectFailure(error, this.hostname, this.port).then(this.reject, () => this.reject(error));
+  }
 }
 
 /**
@@ -53,20 +60,21 @@ const dialHandlers: BunSocketHandler<Slot> = {
     socket.data = dialing.open(socket);
     dialing.resolve();
   },
-  connectError: (socket, error) => (socket.data as Dialing).reject(connectFailure(error)),
+  connectError: (socket, error) => (socket.data as Dialing).fail(error),
 };
 
 /** TCP sockets through Bun: what every pool and listener uses unless given another transport. */
 export const bunTransport: Transport = {
   connect(options, open) {
     return new Promise<void>((resolve, reject) => {
+      const dialing = new Dialing(open, resolve, reject, options.hostname, options.port);
       Bun.connect<Slot>({
         hostname: options.hostname,
         port: options.port,
         allowHalfOpen: options.allowHalfOpen ?? false,
-        data: new Dialing(open, resolve, reject),
+        data: dialing,
         socket: dialHandlers,
-      }).catch((error: Error) => reject(connectFailure(error)));
+      }).catch((error: Error) => dialing.fail(error));
     });
   },
 

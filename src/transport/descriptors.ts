@@ -1,20 +1,11 @@
 /**
- * The process's file descriptors: their limit, whether they have run out, and the one warning line
- * a minute that says so.
- *
- * Bun reports a connect that failed for want of a descriptor (the socket could not even be made) as
- * refused, `ECONNREFUSED`, the code of a port nothing listens at; and gossip membership takes a
- * refused connect as evidence that a member is gone (`SwimPorts.isRefused`). A process out of
- * descriptors then declared every member it tried to reach dead at once, live ones included. The
- * default transport ({@link bunTransport}) asks {@link descriptorShortage} whenever Bun says
- * refused, and rejects with `EMFILE` or `ENFILE` where the shortage is this process's own.
+ * The process's file descriptors: their limit, whether they have run out, and what to do then
+ * (`connect-failure.ts` asks when Bun calls a connect refused: Bun reports a connect that failed
+ * for want of a descriptor so).
  *
  * @module
  */
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { createLogger, logEnabled } from "../log.ts";
-
-const log = createLogger("transport");
 
 /** A shortage of file descriptors: this process's limit (`EMFILE`) or the system's (`ENFILE`). */
 export type DescriptorShortage = "EMFILE" | "ENFILE";
@@ -59,45 +50,9 @@ export function descriptorShortage(): DescriptorShortage | null {
   return null;
 }
 
-/** What to do about a shortage, in a sentence (the connect error's message and the warning share it). */
+/** What to do about a shortage, in a sentence (a connect error's message and its warning share it). */
 export function shortageAdvice(code: DescriptorShortage): string {
   const limit = code === "EMFILE" ? descriptorLimit() : null;
   const which = code === "EMFILE" ? `this process is out of file descriptors (EMFILE${limit === null ? "" : `, limit ${limit}`})` : "the system is out of file descriptors (ENFILE)";
   return `${which}: raise the limit (\`ulimit -n\`) or lower the node's \`maxConnections\` and its pool's`;
-}
-
-/** Seconds between two warnings of a shortage. */
-export const SHORTAGE_WARNING_INTERVAL = 60;
-
-let lastWarning = Number.NEGATIVE_INFINITY;
-
-/**
- * One warning line on stderr (through the package's logging when it is on), at most one a
- * {@link SHORTAGE_WARNING_INTERVAL}: connects fail while the shortage lasts, and the process
- * cannot tell its peers' silence from its own.
- */
-export function warnShortage(code: DescriptorShortage, now = performance.now() / 1000): void {
-  if (now - lastWarning < SHORTAGE_WARNING_INTERVAL) return;
-  lastWarning = now;
-  const line = `${shortageAdvice(code)}; connections to peers fail until then`;
-  if (logEnabled("warn")) log.warn(line);
-  else console.warn(`synapse: warning: ${line}`);
-}
-
-/** @internal Forget the last warning (tests). */
-export function resetShortageWarning(): void {
-  lastWarning = Number.NEGATIVE_INFINITY;
-}
-
-/**
- * The error a connect that Bun called refused is rejected with: as Bun gave it, unless this
- * process is out of descriptors; then one with code `EMFILE` or `ENFILE` that says what to do
- * (and Bun's as its cause), and the warning line.
- */
-export function connectFailure(error: Error): Error {
-  if ((error as NodeJS.ErrnoException).code !== "ECONNREFUSED") return error;
-  const shortage = descriptorShortage();
-  if (shortage === null) return error;
-  warnShortage(shortage);
-  return Object.assign(new Error(`${shortageAdvice(shortage)} (${shortage})`, { cause: error }), { code: shortage });
 }

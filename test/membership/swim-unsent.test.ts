@@ -1,8 +1,8 @@
 /**
- * A node whose sends cannot even be made (its process out of file descriptors: the transport's
- * `EMFILE`, `SwimPorts.isLocal`) suspects nobody for it: a probe whose ping never left, and that no
- * helper answered, is no evidence about the member; the node's local health worsens instead. On
- * the simulation's virtual clock.
+ * A node whose sends fail for its own trouble (its process out of file descriptors, its host with
+ * no route: the transport's `EMFILE`, `ENETUNREACH`; `SwimPorts.isLocal`) suspects nobody for it:
+ * a probe whose ping failed so, and that no helper answered, is no evidence about the member; the
+ * node's local health worsens instead. On the simulation's virtual clock.
  */
 import { describe, expect, test } from "bun:test";
 import type { SwimPorts } from "../../src/membership/swim-types.ts";
@@ -21,10 +21,12 @@ async function swarmWithFirst(count: number, extra: Partial<SwimPorts>): Promise
 }
 
 describe("a node that cannot send", () => {
-  test("the gossip bridge reads the transport's shortage as this node's own failure, not as a refused connect", () => {
-    const shortage = new ConnectionError("cannot connect to 10.0.0.2:9999: out of descriptors", "10.0.0.2:9999", { cause: Object.assign(new Error("x"), { code: "EMFILE" }) });
-    expect(localFailure(shortage)).toBe(true);
-    expect(refusedConnect(shortage)).toBe(false);
+  test("the gossip bridge reads the transport's shortage or missing route as this node's own failure, not as a refused connect", () => {
+    for (const code of ["EMFILE", "ENFILE", "ENETUNREACH"]) {
+      const own = new ConnectionError(`cannot connect to 10.0.0.2:9999 (${code})`, "10.0.0.2:9999", { cause: Object.assign(new Error("x"), { code }) });
+      expect(localFailure(own)).toBe(true);
+      expect(refusedConnect(own)).toBe(false);
+    }
     const refused = new ConnectionError("cannot connect", "10.0.0.2:9999", { cause: Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED" }) });
     expect(localFailure(refused)).toBe(false);
     expect(refusedConnect(refused)).toBe(true);

@@ -1,8 +1,9 @@
 /**
- * The child of `descriptors.test.ts`, run under a low descriptor limit (`ulimit -n`): it connects
- * through the default transport to a closed port, then runs itself out of descriptors and
- * connects twice to a port that listens, then frees some and connects once more. Prints one JSON
- * line: each connect's outcome (`ok`, or the error's `code` and `message`).
+ * The child of `connect-failure.test.ts`: it connects through the default transport to a closed
+ * port, then twice to `argv[2]` (an address to which its host may have no route; port 9), then
+ * runs itself out of descriptors (it is run under a low `ulimit -n` for that) and connects twice to
+ * a port that listens, then frees some and connects once more (not with `route-only` as argv[3]).
+ * Prints one JSON line: each connect's outcome (`ok`, or the error's `code` and `message`).
  */
 import { closeSync, openSync } from "node:fs";
 import { bunTransport } from "../../src/transport/bun-transport.ts";
@@ -10,10 +11,10 @@ import type { SocketHandler } from "../../src/transport/socket.ts";
 
 const quiet: SocketHandler = { handleData() {}, handleDrain() {}, handleEnd() {}, handleClose() {}, handleError() {} };
 
-async function connect(port: number): Promise<{ ok: true } | { ok: false; code: unknown; message: string }> {
+async function connect(port: number, hostname = "127.0.0.1"): Promise<{ ok: true } | { ok: false; code: unknown; message: string }> {
   let opened: { end(): void } | null = null;
   try {
-    await bunTransport.connect({ hostname: "127.0.0.1", port }, (socket) => {
+    await bunTransport.connect({ hostname, port }, (socket) => {
       opened = socket;
       return quiet;
     });
@@ -31,6 +32,13 @@ const closedPort = closed.port;
 closed.stop(true);
 
 const refused = await connect(closedPort);
+const unroutedHost = process.argv[2] ?? "127.0.0.1";
+const unrouted = [await connect(9, unroutedHost), await connect(9, unroutedHost)];
+if (process.argv[3] === "route-only") {
+  server.stop(true);
+  console.log(JSON.stringify({ refused, unrouted }));
+  process.exit(0);
+}
 const held: number[] = [];
 try {
   for (let i = 0; i < 100_000; i++) held.push(openSync("/dev/null", "r"));
@@ -42,5 +50,5 @@ for (const fd of held.splice(0, 16)) closeSync(fd);
 const after = await connect(server.port);
 for (const fd of held) closeSync(fd);
 server.stop(true);
-console.log(JSON.stringify({ refused, short, after }));
+console.log(JSON.stringify({ refused, unrouted, short, after }));
 process.exit(0);

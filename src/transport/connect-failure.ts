@@ -1,0 +1,92 @@
+/**
+ * Why a connect that Bun calls refused failed. Bun reports a failed TCP connect as refused
+ * (`ECONNREFUSED`, errno -111) whatever the cause, `node:net` too (measured with Bun 1.4.5): a port
+ * nothing listens at, but also a process out of file descriptors (the socket could not be made)
+ * and a destination this host has no route to (`ENETUNREACH`: its network is down, or the
+ * address is on no network it reaches). Gossip membership takes a refused connect as evidence that
+ * nothing listens at a member's port and declares the member dead at once; the two others are this
+ * node's own trouble, no evidence about the member. The default transport asks here whenever Bun
+ * says refused.
+ *
+ * @module
+ */
+import { createLogger, logEnabled } from "../log.ts";
+import { isLoopback } from "../util/guards.ts";
+import { descriptorShortage, shortageAdvice } from "./descriptors.ts";
+
+const log = createLogger("transport");
+
+/** What a connect Bun called refused failed of, when not a refusal. */
+export type ConnectTrouble = "EMFILE" | "ENFILE" | "ENETUNREACH";
+
+/** Seconds between two warnings of one kind of trouble. */
+export const WARNING_INTERVAL = 60;
+
+const lastWarning = new Map<ConnectTrouble, number>();
+
+/**
+ * One warning line on stderr (through the package's logging when it is on), at most one a
+ * {@link WARNING_INTERVAL} for each kind of trouble: connects fail while it lasts, and the process
+ * cannot tell its peers' silence from its own.
+ */
+export function warnOf(kind: ConnectTrouble, line: string, now = performance.now() / 1000): void {
+  if (now - (lastWarning.get(kind) ?? Number.NEGATIVE_INFINITY) < WARNING_INTERVAL) return;
+  lastWarning.set(kind, now);
+  if (logEnabled("warn")) log.warn(line);
+  else console.warn(`synapse: warning: ${line}`);
+}
+
+/** @internal Forget the last warnings (tests). */
+export function resetWarnings(): void {
+  lastWarning.clear();
+}
+
+/** How long a host's route verdict is kept, ms: a mass failure's refused connects to one host look it up once. */
+const ROUTE_MEMORY_MS = 1000;
+/** Hosts whose route verdict is kept at most (past it the memory starts afresh). */
+const ROUTE_MEMORY_HOSTS = 1024;
+const routes = new Map<string, { at: number; missing: boolean }>();
+
+/**
+ * True when this host has no route to `hostname`: a UDP socket's connect looks the route up and
+ * sends nothing, and Bun reports its `ENETUNREACH` as such. Never for a loopback address; a verdict
+ * is kept {@link ROUTE_MEMORY_MS}.
+ */
+export async function noRoute(hostname: string, port: number): Promise<boolean> {
+  if (isLoopback(hostname)) return false;
+  const now = performance.now();
+  const known = routes.get(hostname);
+  if (known !== undefined && now - known.at < ROUTE_MEMORY_MS) return known.missing;
+  let missing = false;
+  try {
+    const socket = await Bun.udpSocket({ connect: { hostname, port } });
+    socket.close();
+  } catch (error) {
+    missing = (error as { code?: unknown }).code === "ENETUNREACH";
+  }
+  if (routes.size >= ROUTE_MEMORY_HOSTS) routes.clear();
+  routes.set(hostname, { at: now, missing });
+  return missing;
+}
+
+/**
+ * The error a failed connect to `hostname`:`port` is rejected with: as Bun gave it, unless Bun
+ * called it refused and it was not: then one with code `EMFILE` or `ENFILE` (this process or the
+ * system out of file descriptors) or `ENETUNREACH` (no route to the host), a message that says
+ * what to do, Bun's error as its cause, and a warning line (one a minute).
+ */
+export async function connectFailure(error: Error, hostname: string, port: number): Promise<Error> {
+  if ((error as { code?: unknown }).code !== "ECONNREFUSED") return error;
+  const shortage = descriptorShortage();
+  if (shortage !== null) {
+    const advice = shortageAdvice(shortage);
+    warnOf(shortage, `${advice}; connections to peers fail until then`);
+    return Object.assign(new Error(`${advice} (${shortage})`, { cause: error }), { code: shortage });
+  }
+  if (await noRoute(hostname, port)) {
+    const what = `this host has no route to ${hostname} (ENETUNREACH): its network is down, or the address is on no network it reaches`;
+    warnOf("ENETUNREACH", `${what}; connections to it fail until then`);
+    return Object.assign(new Error(what, { cause: error }), { code: "ENETUNREACH" });
+  }
+  return error;
+}
