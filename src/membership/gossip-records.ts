@@ -1,12 +1,12 @@
 /**
  * What gossip membership (`gossip.ts`) reads off members and errors: a member's Peer record and
- * meta, this node's meta as SWIM carries it, and whether a failed send was a refused connect or
- * this host's own trouble.
+ * meta, this node's meta as SWIM carries it, and whether a failed send was a refused connect (a
+ * connect this process could not make is the transport's `outOfDescriptors`).
  *
  * @module
  */
 import type { Peer } from "../types.ts";
-import { isMap } from "../util/guards.ts";
+import { isMap, systemCode } from "../util/guards.ts";
 import { nowSeconds } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
 import { sharedList } from "./peer-table.ts";
@@ -16,27 +16,12 @@ import type { MemberUpdate } from "./swim-types.ts";
 /** The compact record a member's alive update carries as `meta`. */
 export type Meta = Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
 
-/** True when `error`, or one it was caused by (a few levels deep), has a system code that `test` accepts. */
-function causedBy(error: unknown, test: (code: unknown) => boolean): boolean {
-  for (let e = error, depth = 0; isMap(e) && depth < 4; e = e.cause, depth++) if (test(e.code)) return true;
-  return false;
-}
-
 /**
  * True when `error` (or one it was caused by, a few levels deep) is a refused connect: nothing
  * listens at the member's address, which SWIM takes as evidence (see `SwimPorts.isRefused`).
  */
 export function refusedConnect(error: unknown): boolean {
-  return causedBy(error, (code) => code === "ECONNREFUSED");
-}
-
-/**
- * True when a connect failed for this host's own trouble: no file descriptor left (`EMFILE`,
- * `ENFILE`) or no route to the member (`ENETUNREACH`; the transport's `connect-failure.ts`): no
- * evidence about the member (see `SwimPorts.isLocal`).
- */
-export function localFailure(error: unknown): boolean {
-  return causedBy(error, (code) => code === "EMFILE" || code === "ENFILE" || code === "ENETUNREACH");
+  return systemCode(error) === "ECONNREFUSED";
 }
 
 /** This node's meta, as SWIM carries it. */

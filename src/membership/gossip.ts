@@ -26,13 +26,14 @@
  */
 import { CallTimeoutError, EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { outOfDescriptors } from "../transport/connect-failure.ts";
 import type { Peer } from "../types.ts";
 import { errorMessage, isMap } from "../util/guards.ts";
 import { monotonicMs, nowSeconds } from "../util/time.ts";
 import { SWIM_DIGEST_FEATURE, SWIM_ENDPOINTS, SWIM_FEATURE, SWIM_LEAN_FEATURE, SWIM_PACKED_FEATURE, SWIM_SUM_FEATURE } from "../wire/protocol.ts";
 import type { AdmitOptions } from "./discovery.ts";
 import { KNOWS_THIS_NODE, SWIM_OWNED, swimBit, dialTarget, fromPeerAddress, sharedMeta, type PeerEntry, type PeerSource, type PeerTable } from "./peer-table.ts";
-import { localFailure, type Meta, metaOf, peerOf, pickMeta, refusedConnect, sameMeta, scopedPeerOf } from "./gossip-records.ts";
+import { type Meta, metaOf, peerOf, pickMeta, refusedConnect, sameMeta, scopedPeerOf } from "./gossip-records.ts";
 import { afterTurn, watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { SwimCore } from "./swim.ts";
 import type { MemberUpdate, SwimClaims, SwimConfig, SwimMessage, SwimState, SwimStats, SwimTarget } from "./swim-types.ts";
@@ -160,7 +161,7 @@ export class Gossip {
         send: (to, message, timeout) => this.#send(to, message, Math.max(callTimeout, timeout ?? 0)),
         // SWIM's records on the table's entries: one map keyed by id for both.
         claims: this.options.claims, members: this.host.table.memberStore?.(), stalled: lag.stalled,
-        isRefused: refusedConnect, isLocal: localFailure, isTimeout: (error) => error instanceof CallTimeoutError, readsDigest: (to) => this.#offered(this.#targetOf(to), SWIM_DIGEST_FEATURE),
+        isRefused: refusedConnect, isLocal: outOfDescriptors, isTimeout: (error) => error instanceof CallTimeoutError, readsDigest: (to) => this.#offered(this.#targetOf(to), SWIM_DIGEST_FEATURE),
         readsLean: (to) => this.#leans(this.#targetOf(to)),
         readsSum: (to) => this.#offered(this.#targetOf(to), SWIM_SUM_FEATURE),
         readMeta: (meta) => (isMap(meta) ? meta : undefined),

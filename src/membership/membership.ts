@@ -12,6 +12,7 @@
  */
 import { ConfigError, ConnectionError, EndpointError, ErrorCode } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { warnOwnTrouble } from "../transport/connect-failure.ts";
 import type { NodeInfo, Peer } from "../types.ts";
 import { nowSeconds } from "../util/time.ts";
 import type { DiscoveryFactory } from "./discoveries.ts";
@@ -359,6 +360,8 @@ export class Membership {
     try {
       return await this.host.call(entry.dialHost, entry.peer.port, endpoint, args, timeout);
     } catch (error) {
+      // No descriptor left, no route: said once a minute, since the caller goes on without it.
+      warnOwnTrouble(error);
       const fallback = entry.fallbackHost;
       if (!(error instanceof ConnectionError) || error.sent || !fallback) throw error;
       const result = await this.host.call(fallback, entry.peer.port, endpoint, args, timeout);

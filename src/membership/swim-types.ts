@@ -219,10 +219,10 @@ export interface SwimPorts {
    */
   isRefused?: (error: unknown) => boolean;
   /**
-   * True when a send failed for this node's own trouble (its process out of file descriptors, its
-   * host without a route to the member): no evidence about the member at all. A probe whose ping failed so, and that
-   * no helper answered either, makes no suspicion; this node's local health worsens instead
-   * (`probesUnsent`). Default: never.
+   * True when a send could not be made for want of this node's own resources (its process out of
+   * file descriptors): no evidence about the member at all. A probe whose ping failed so asks no
+   * helper and makes no suspicion; this node's local health worsens instead (`probesUnsent`).
+   * Default: never.
    */
   isLocal?: (error: unknown) => boolean;
   /**
@@ -385,7 +385,7 @@ export interface SwimStats {
   lastPings: number;
   /** Failed probes made while this node's own event loop ran late: no suspicion, the member probed again at the next round. */
   lateProbes: number;
-  /** Probes whose ping failed for this node's own trouble, no helper answering either (`SwimPorts.isLocal`): no suspicion. */
+  /** Probes whose ping this node could not make for want of its own resources (`SwimPorts.isLocal`): no helper asked, no suspicion. */
   probesUnsent: number;
   /** Members this node declared dead (its own verdicts: every path below, and a suspicion that timed out). */
   deathsDeclared: number;

@@ -883,7 +883,7 @@ export class SwimCore {
     // more: in a killed process's first moments the pings on its pooled connections fail so, and
     // such a probe waited out its helpers and a stretched suspicion where a new connect is refused.
     let lost = false;
-    // The ping failed for this node's own trouble (see below).
+    // The ping could not be made: this process has no descriptor left (see below).
     let unsent = false;
     const onLost = (error: unknown): void => {
       unsent = this.#ports.isLocal?.(error) === true;
@@ -905,8 +905,9 @@ export class SwimCore {
     if (refusedDirect && this.#settleDoubt(m.id, incarnation, true)) return false;
     // A refused ping asks no helper: they would meet the same closed port (three ping-reqs and three
     // pings, each refused ping a probe out of turn at its helper: with a killed quarter of 500
-    // simulated nodes, 60% of the kill's messages), and its suspicion is the shortest anyway.
-    const helpers = refusedDirect ? [] : this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
+    // simulated nodes, 60% of the kill's messages), and its suspicion is the shortest anyway. Nor
+    // does a ping this node could not make (below): its requests to helpers need what it lacks.
+    const helpers = refusedDirect || unsent ? [] : this.#list.sample(this.config.indirectChecks, (h) => h.state === "alive" && h.id !== m.id);
     this.#counters.indirectProbes += helpers.length;
     let nacks = 0;
     // A helper whose port refused is gone, not a sign of this node's own trouble: not a missed nack.
@@ -933,12 +934,11 @@ export class SwimCore {
     this.#counters.nacks += nacks;
     this.#counters.missedNacks += missed;
     this.#awareness.apply((refusedDirect ? 0 : helpers.length > refused ? missed : 1) + (late() ? 1 : 0));
-    // The ping failed for this node's own trouble (no descriptor left, no route: `isLocal`), and no
-    // helper could say anything of the member either: no evidence at all. Before the transport told
-    // this apart, Bun called such a connect refused, and a node out of descriptors or off its network
-    // declared each live member it probed dead at once. The member stays as it is; this node's
-    // health worsened above.
-    if (unsent && nacks === 0) {
+    // The ping could not be made (this process out of file descriptors: `isLocal`): no evidence
+    // about the member at all. Before the transport told this apart, Bun called such a connect
+    // refused, and a node out of descriptors declared each live member it probed dead at once. The
+    // member stays as it is; this node's local health worsened above (no helper: one missed).
+    if (unsent) {
       this.#counters.probesUnsent++;
       return false;
     }

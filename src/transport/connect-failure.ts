@@ -6,18 +6,41 @@
  * address is on no network it reaches). Gossip membership takes a refused connect as evidence that
  * nothing listens at a member's port and declares the member dead at once; the two others are this
  * node's own trouble, no evidence about the member. The default transport asks here whenever Bun
- * says refused.
+ * says refused; membership warns of it (a line a minute), since it goes on without its failed calls.
  *
  * @module
  */
 import { createLogger, logEnabled } from "../log.ts";
-import { isLoopback } from "../util/guards.ts";
+import { isLoopback, systemCode, systemError } from "../util/guards.ts";
 import { descriptorShortage, shortageAdvice } from "./descriptors.ts";
 
 const log = createLogger("transport");
 
 /** What a connect Bun called refused failed of, when not a refusal. */
 export type ConnectTrouble = "EMFILE" | "ENFILE" | "ENETUNREACH";
+
+/**
+ * True when `error` (a failed call's, or one it was caused by) is this host's own trouble, as
+ * {@link connectFailure} tells it: no descriptor left or no route; no word about the peer.
+ */
+export function ownTrouble(error: unknown): boolean {
+  return isTrouble(systemCode(error));
+}
+
+function isTrouble(code: string | undefined): code is ConnectTrouble {
+  return code === "EMFILE" || code === "ENFILE" || code === "ENETUNREACH";
+}
+
+/**
+ * True when `error` (or one it was caused by) is a connect this process could not make for want
+ * of file descriptors (`EMFILE`, `ENFILE`): the call said nothing about the peer, and would have
+ * said nothing about any other either (membership's `SwimPorts.isLocal`). No route
+ * (`ENETUNREACH`) is not this: the peer is out of reach from here, as in a partition.
+ */
+export function outOfDescriptors(error: unknown): boolean {
+  const code = systemCode(error);
+  return code === "EMFILE" || code === "ENFILE";
+}
 
 /** Seconds between two warnings of one kind of trouble. */
 export const WARNING_INTERVAL = 60;
@@ -73,20 +96,27 @@ export async function noRoute(hostname: string, port: number): Promise<boolean> 
  * The error a failed connect to `hostname`:`port` is rejected with: as Bun gave it, unless Bun
  * called it refused and it was not: then one with code `EMFILE` or `ENFILE` (this process or the
  * system out of file descriptors) or `ENETUNREACH` (no route to the host), a message that says
- * what to do, Bun's error as its cause, and a warning line (one a minute).
+ * what to do, and Bun's error as its cause. A caller that reports its errors shows that message;
+ * one that goes on without them (a node's membership) warns with {@link warnOwnTrouble}.
  */
 export async function connectFailure(error: Error, hostname: string, port: number): Promise<Error> {
   if ((error as { code?: unknown }).code !== "ECONNREFUSED") return error;
   const shortage = descriptorShortage();
-  if (shortage !== null) {
-    const advice = shortageAdvice(shortage);
-    warnOf(shortage, `${advice}; connections to peers fail until then`);
-    return Object.assign(new Error(`${advice} (${shortage})`, { cause: error }), { code: shortage });
-  }
+  if (shortage !== null) return Object.assign(new Error(`${shortageAdvice(shortage)} (${shortage})`, { cause: error }), { code: shortage });
   if (await noRoute(hostname, port)) {
     const what = `this host has no route to ${hostname} (ENETUNREACH): its network is down, or the address is on no network it reaches`;
-    warnOf("ENETUNREACH", `${what}; connections to it fail until then`);
     return Object.assign(new Error(what, { cause: error }), { code: "ENETUNREACH" });
   }
   return error;
+}
+
+/**
+ * When `error` is this host's own trouble ({@link ownTrouble}), the warning line of its kind (one
+ * a minute at most): the explanation {@link connectFailure} gave, and that connections fail until
+ * it is mended. For a caller that goes on without reporting its failed calls (a node's
+ * membership): the process cannot tell its peers' silence from its own.
+ */
+export function warnOwnTrouble(error: unknown): void {
+  const trouble = systemError(error);
+  if (trouble !== undefined && isTrouble(trouble.code)) warnOf(trouble.code, `${trouble.message}; connections to peers fail until then`);
 }

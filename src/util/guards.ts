@@ -38,6 +38,24 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The system's code of a failure (`ECONNREFUSED`, `EMFILE`, ...): the first `E...` code along
+ * `error` and the errors it was caused by, a few levels deep; undefined when none. The first one
+ * counts: an error that explains another one it wraps (the transport's `EMFILE` around Bun's
+ * `ECONNREFUSED`, `transport/connect-failure.ts`) comes before it.
+ */
+export function systemCode(error: unknown): string | undefined {
+  return systemError(error)?.code;
+}
+
+/** The error along `error`'s causes that carries its {@link systemCode}, with its message. */
+export function systemError(error: unknown): { code: string; message: string } | undefined {
+  for (let e = error, depth = 0; isMap(e) && depth < 6; e = e.cause, depth++) {
+    if (typeof e.code === "string" && /^E[A-Z0-9]+$/.test(e.code)) return { code: e.code, message: typeof e.message === "string" ? e.message : "" };
+  }
+  return undefined;
+}
+
 /** True for a loopback host: 127.0.0.0/8, ::1 or `localhost`. */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);

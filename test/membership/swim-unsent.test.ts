@@ -1,12 +1,14 @@
 /**
- * A node whose sends fail for its own trouble (its process out of file descriptors, its host with
- * no route: the transport's `EMFILE`, `ENETUNREACH`; `SwimPorts.isLocal`) suspects nobody for it:
- * a probe whose ping failed so, and that no helper answered, is no evidence about the member; the
- * node's local health worsens instead. On the simulation's virtual clock.
+ * A node whose sends cannot be made (its process out of file descriptors: the transport's `EMFILE`,
+ * `SwimPorts.isLocal`) suspects nobody for it: a probe whose ping could not be made asks no helper
+ * and is no evidence about the member; the node's local health worsens instead. A member with no
+ * route from here (`ENETUNREACH`) is not that: out of reach, as in a partition, it is probed as
+ * ever. On the simulation's virtual clock.
  */
 import { describe, expect, test } from "bun:test";
 import type { SwimPorts } from "../../src/membership/swim-types.ts";
-import { localFailure, refusedConnect } from "../../src/membership/gossip-records.ts";
+import { refusedConnect } from "../../src/membership/gossip-records.ts";
+import { outOfDescriptors } from "../../src/transport/connect-failure.ts";
 import { ConnectionError } from "../../src/errors.ts";
 import { SimNetwork, type SimNode } from "./swim-sim.ts";
 
@@ -21,18 +23,26 @@ async function swarmWithFirst(count: number, extra: Partial<SwimPorts>): Promise
 }
 
 describe("a node that cannot send", () => {
-  test("the gossip bridge reads the transport's shortage or missing route as this node's own failure, not as a refused connect", () => {
-    for (const code of ["EMFILE", "ENFILE", "ENETUNREACH"]) {
-      const own = new ConnectionError(`cannot connect to 10.0.0.2:9999 (${code})`, "10.0.0.2:9999", { cause: Object.assign(new Error("x"), { code }) });
-      expect(localFailure(own)).toBe(true);
-      expect(refusedConnect(own)).toBe(false);
+  test("the gossip bridge reads the transport's shortage as this node's own failure; a refusal or a missing route is not", () => {
+    // As the pool hands it over: its ConnectionError around the connect's, around the transport's
+    // error, around Bun's (which called it refused).
+    const bun = Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED" });
+    const chain = (transport: Error) => {
+      const connect = new ConnectionError("cannot connect to 10.0.0.2:9999", "10.0.0.2:9999", { cause: transport });
+      return new ConnectionError(connect.message, "10.0.0.2:9999", { endpoint: "_synapse.swim.ping", cause: connect });
+    };
+    const explained = (code: string) => chain(Object.assign(new Error(`this host's own trouble (${code})`, { cause: bun }), { code }));
+    for (const code of ["EMFILE", "ENFILE"]) {
+      expect(outOfDescriptors(explained(code))).toBe(true);
+      expect(refusedConnect(explained(code))).toBe(false);
     }
-    const refused = new ConnectionError("cannot connect", "10.0.0.2:9999", { cause: Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED" }) });
-    expect(localFailure(refused)).toBe(false);
-    expect(refusedConnect(refused)).toBe(true);
+    expect(outOfDescriptors(explained("ENETUNREACH"))).toBe(false);
+    expect(refusedConnect(explained("ENETUNREACH"))).toBe(false);
+    expect(refusedConnect(chain(bun))).toBe(true);
+    expect(outOfDescriptors(chain(bun))).toBe(false);
   });
 
-  test("probes without a suspicion: every member stays alive everywhere, and its local health worsens", async () => {
+  test("probes without a helper or a suspicion: every member stays alive everywhere, and its local health worsens", async () => {
     const { net, first } = await swarmWithFirst(6, {});
     const before = first.core.stats();
     first.starved = true;
@@ -41,9 +51,10 @@ describe("a node that cannot send", () => {
     const probes = after.probesSent - before.probesSent;
     // Local health stretches the probe interval (up to 9 s), so a few rounds.
     expect(probes).toBeGreaterThanOrEqual(3);
-    // Each probe's ping failed in the node itself, and so did its helpers' requests: none answered.
+    // Each probe's ping failed in the node itself, and asked no helper.
     expect(after.probesUnsent - before.probesUnsent).toBe(probes);
     expect(after.probesFailed).toBe(before.probesFailed);
+    expect(after.indirectProbes).toBe(before.indirectProbes);
     expect(after.suspects).toBe(before.suspects);
     expect(after.deathsDeclared).toBe(before.deathsDeclared);
     expect(after.awareness).toBeGreaterThan(0);
@@ -62,18 +73,18 @@ describe("a node that cannot send", () => {
     expect(first.changes.some(([, state]) => state === "suspect" || state === "dead")).toBe(true);
   });
 
-  test("a helper's nack is evidence still: a member its helpers cannot reach either is suspected", async () => {
+  test("a member that dies while this node cannot reach it is found dead by the others, and this node learns it", async () => {
     const { net, first } = await swarmWithFirst(6, {});
     const target = net.nodes[3]!;
-    // The target went silent (nothing answers there) and the prober's own pings to it cannot be
-    // made; its requests to helpers go out, and they nack: the probe fails as ever.
+    // This node cannot make a connection to the target (but to the others it can), and the target
+    // went silent: this node's own probes of it suspect nothing, the others' do.
     net.kill(target);
     first.unsentTo.add(target.id);
     const before = first.core.stats();
-    await net.runUntil(() => false, 15);
+    await net.runUntil(() => net.view(first, target) === "dead", 60);
     const after = first.core.stats();
-    expect(net.view(first, target)).not.toBe("alive");
-    expect(after.nacks).toBeGreaterThan(before.nacks);
-    expect(after.probesUnsent).toBe(before.probesUnsent);
+    expect(net.view(first, target)).toBe("dead");
+    expect(after.suspects).toBe(before.suspects);
+    expect(after.deathsDeclared).toBe(before.deathsDeclared);
   });
 });

@@ -3,11 +3,13 @@
  * failed connect as `ECONNREFUSED`, the code of a port nothing listens at, which gossip membership
  * took as a member's death: a process out of file descriptors, and a host with no route to the
  * address. The default transport tells them apart (`connect-failure.ts`): `EMFILE` or
- * `ENETUNREACH` with what to do, one warning line a minute; a closed port is still refused.
+ * `ENETUNREACH` with what to do; a closed port is still refused. A caller that goes on without its
+ * failed calls (membership) warns of it, one line a minute.
  */
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { join } from "node:path";
-import { connectFailure, noRoute, resetWarnings, WARNING_INTERVAL, warnOf } from "../../src/transport/connect-failure.ts";
+import { connectFailure, noRoute, ownTrouble, resetWarnings, WARNING_INTERVAL, warnOf, warnOwnTrouble } from "../../src/transport/connect-failure.ts";
+import { ConnectionError } from "../../src/errors.ts";
 import { descriptorLimit, descriptorShortage } from "../../src/transport/descriptors.ts";
 import { Netns, cleanupNamespaces, netnsUnavailable } from "../helpers/netns.ts";
 
@@ -54,7 +56,26 @@ describe("connect failures", () => {
     }
   });
 
-  test.skipIf(process.platform !== "linux")("in a process out of descriptors a connect fails with EMFILE, and says what to do once", async () => {
+  test("a failed call's own trouble is found under the pool's errors, and warned of with its explanation", () => {
+    const warn = spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const bun = Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED" });
+      const explained = Object.assign(new Error("this host has no route to 192.0.2.7 (ENETUNREACH): its network is down", { cause: bun }), { code: "ENETUNREACH" });
+      const call = new ConnectionError("cannot connect to 192.0.2.7:9", "192.0.2.7:9", { endpoint: "x", cause: new ConnectionError("cannot connect", "192.0.2.7:9", { cause: explained }) });
+      expect(ownTrouble(call)).toBe(true);
+      warnOwnTrouble(call);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual(["synapse: warning: this host has no route to 192.0.2.7 (ENETUNREACH): its network is down; connections to peers fail until then"]);
+      // A refusal is the peer's news, not this host's trouble: no warning.
+      const refused = new ConnectionError("cannot connect to 10.0.0.9:9", "10.0.0.9:9", { cause: bun });
+      expect(ownTrouble(refused)).toBe(false);
+      warnOwnTrouble(refused);
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test.skipIf(process.platform !== "linux")("in a process out of descriptors a connect fails with EMFILE, and says what to do", async () => {
     const limited = ["sh", "-c", 'ulimit -n 128 && exec "$@"', "sh", process.execPath, CHILD, "127.0.0.1"];
     const { result, warnings } = await run(Bun.spawn(limited, { stdout: "pipe", stderr: "pipe" }));
     expect(result.refused).toMatchObject({ ok: false, code: "ECONNREFUSED" });
@@ -64,8 +85,8 @@ describe("connect failures", () => {
     }
     // Descriptors free again: connects work again.
     expect(result.after).toEqual({ ok: true });
-    // Two failed connects, one warning line.
-    expect(warnings.filter((l) => l.startsWith("synapse: warning: this process is out of file descriptors (EMFILE"))).toHaveLength(1);
+    // The transport only explains: the caller reports (membership warns, test/membership/descriptor-shortage.test.ts).
+    expect(warnings).toEqual([]);
   }, 20_000);
 
   nsTest("on a host with no route to the address a connect fails with ENETUNREACH; a closed port there still refuses", async () => {
@@ -77,6 +98,15 @@ describe("connect failures", () => {
       expect(attempt).toMatchObject({ ok: false, code: "ENETUNREACH" });
       expect(attempt.message).toContain("this host has no route to 192.0.2.7 (ENETUNREACH)");
     }
-    expect(warnings.filter((l) => l.includes("no route to 192.0.2.7"))).toHaveLength(1);
+    expect(warnings).toEqual([]);
+  }, 20_000);
+
+  nsTest("sn says the host has no route, not that nothing listens there", async () => {
+    const ns = Netns.create({ loopback: "up" });
+    const child = ns.spawnBun(join(import.meta.dir, "../../src/cli/main.ts"), ["call", "192.0.2.7:9999", "sum", "1", "2"]);
+    const [, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect(code).toBe(1);
+    // One line that says what is wrong (not "nothing accepts connections there").
+    expect(err).toBe("error: connection_closed: cannot connect to 192.0.2.7:9999: this host has no route to 192.0.2.7 (ENETUNREACH): its network is down, or the address is on no network it reaches\n");
   }, 20_000);
 });
