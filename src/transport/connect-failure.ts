@@ -1,12 +1,16 @@
 /**
  * Why a connect that Bun calls refused failed. Bun reports a failed TCP connect as refused
- * (`ECONNREFUSED`, errno -111) whatever the cause, `node:net` too (measured with Bun 1.4.5): a port
- * nothing listens at, but also a process out of file descriptors (the socket could not be made)
- * and a destination this host has no route to (`ENETUNREACH`: its network is down, or the
- * address is on no network it reaches). Gossip membership takes a refused connect as evidence that
- * nothing listens at a member's port and declares the member dead at once; the two others are this
- * node's own trouble, no evidence about the member. The default transport asks here whenever Bun
- * says refused; membership warns of it (a line a minute), since it goes on without its failed calls.
+ * (`ECONNREFUSED`, errno -111) for more than a port nothing listens at (measured with Bun 1.4.5,
+ * `node:net` alike): also when the process had no file descriptor left for the socket, and when
+ * this host has no route to the address (`ENETUNREACH`: its network is down, or cut off), or the
+ * address's host does not answer on its link (`EHOSTUNREACH`, after about 3 s). A connect that
+ * finds no free local port is reported right (`EADDRNOTAVAIL`). Gossip membership takes a refused
+ * connect as evidence that nothing listens at a member's port and declares the member dead at once.
+ * The default transport asks here whenever Bun says refused, and tells apart the first two: a
+ * shortage of descriptors is this node's own trouble, no evidence about the member; no route puts
+ * the member out of reach, as across a partition (a failed probe, not a refusal). Membership warns
+ * of either (a line a minute), since it goes on without its failed calls. A host that does not
+ * answer on its link stays refused: it is gone from there.
  *
  * @module
  */
@@ -21,7 +25,8 @@ export type ConnectTrouble = "EMFILE" | "ENFILE" | "ENETUNREACH";
 
 /**
  * True when `error` (a failed call's, or one it was caused by) is this host's own trouble, as
- * {@link connectFailure} tells it: no descriptor left or no route; no word about the peer.
+ * {@link connectFailure} tells it: no descriptor left, or no route (its network); not that nothing
+ * listens at the peer's address.
  */
 export function ownTrouble(error: unknown): boolean {
   return isTrouble(systemCode(error));
