@@ -22,6 +22,7 @@ import { clock, deadlineOf, untilDeadline, type CallSettings } from "./call-sett
 import type { Transport } from "./socket.ts";
 import { request, type Kwargs, type RequestMessage, type ResponseMessage } from "../wire/messages.ts";
 import { HELLO_ENDPOINT, HELLO_FEATURES, originalRefusal } from "../wire/protocol.ts";
+import { outOfDescriptors } from "./connect-failure.ts";
 import { CallTimeoutError, ConnectionError, UnsupportedError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 
@@ -48,6 +49,11 @@ export interface ChannelHost {
   closed(channel: PeerChannel): void;
   /** The peer closed the channel's multiplexed connection without a going-away (after {@link closed}). */
   dropped?(channel: PeerChannel): void;
+  /**
+   * A connect failed for want of file descriptors: close idle connections to get some back;
+   * returns how many it closed (0 when it closed some a moment ago already).
+   */
+  shortage?(): number;
 }
 
 /** The features of a peer that said no hello yet: shared, frozen (a channel costs no object of its own). */
@@ -238,7 +244,7 @@ export class PeerChannel implements ConnectionOwner {
       deadline: clock() + SETUP_TIMEOUT_MS,
       meter: first.meter,
     };
-    const cc = await ClientConnection.open(this.pool.transport, this.host, this.port, HELLO_ENDPOINT, settings);
+    const cc = await this.open(HELLO_ENDPOINT, settings);
     let res: ResponseMessage;
     try {
       const hello = request(HELLO_ENDPOINT, nextId(), [{ features: [...HELLO_FEATURES] }], {});
@@ -271,6 +277,21 @@ export class PeerChannel implements ConnectionOwner {
     return cc;
   }
 
+  /**
+   * Open a connection to the peer. One that fails for want of file descriptors has the pool close
+   * its idle connections, and is tried once more when that gave some back (after a turn of the
+   * event loop, in which the closed sockets let go of theirs).
+   */
+  private async open(endpoint: string, settings: CallSettings): Promise<ClientConnection> {
+    try {
+      return await ClientConnection.open(this.pool.transport, this.host, this.port, endpoint, settings);
+    } catch (error) {
+      if (!outOfDescriptors(error) || !(this.pool.shortage?.() ?? 0)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return await ClientConnection.open(this.pool.transport, this.host, this.port, endpoint, settings);
+    }
+  }
+
   /** The peer takes one request per connection; `original`: it refused the hello (a Python node). */
   private setSingle(original: boolean): null {
     if (this.mode !== "single") log.debug(`${this.key}: one request per connection${original ? " (the original protocol)" : ""}`);
@@ -287,7 +308,7 @@ export class PeerChannel implements ConnectionOwner {
     this.singles++;
     let cc: ClientConnection | null = null;
     try {
-      cc = await ClientConnection.open(this.pool.transport, this.host, this.port, req.endpoint, settings);
+      cc = await this.open(req.endpoint, settings);
       return await cc.send(req, settings);
     } finally {
       cc?.close();

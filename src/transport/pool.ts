@@ -48,6 +48,11 @@ export interface PoolOptions {
  */
 export type DroppedListener = (host: string, port: number) => boolean;
 
+/** A connection idle this long (ms) is closed when the process runs out of file descriptors ({@link Pool.shortage}). */
+export const SHED_IDLE_MS = 1000;
+/** {@link Pool.shortage} closes connections at most once in this many ms. */
+export const SHED_INTERVAL_MS = 1000;
+
 /** {@link PoolOptions.maxConnections}'s default. */
 export const DEFAULT_MAX_CONNECTIONS = 256;
 
@@ -57,6 +62,9 @@ export class Pool implements ChannelHost {
   /** Channels whose multiplexed connection is open. */
   private readonly live = new Set<PeerChannel>();
   private evictions = 0;
+  /** When {@link shortage} last closed connections (epoch ms), and how many it closed in all. */
+  private lastShed = 0;
+  private shedCount = 0;
   /** {@link onDropped}'s listeners, and whose turn is next. */
   private readonly droppedListeners: DroppedListener[] = [];
   private droppedTurn = 0;
@@ -141,6 +149,35 @@ export class Pool implements ChannelHost {
       victim.close();
       this.evictions++;
     }
+  }
+
+  /**
+   * @internal A connect failed for want of file descriptors (`connect-failure.ts`): close the
+   * connections idle for {@link SHED_IDLE_MS} or more, so that the process gets descriptors back
+   * (and a listener of the process stops spinning on a connection it cannot accept: Bun retries
+   * such an accept at once, over and over). At most once a {@link SHED_INTERVAL_MS}; each reopens
+   * on its next call.
+   *
+   * @returns how many connections it closed.
+   */
+  shortage(): number {
+    const now = Date.now();
+    if (now - this.lastShed < SHED_INTERVAL_MS) return 0;
+    this.lastShed = now;
+    let closed = 0;
+    for (const ch of [...this.live]) {
+      if (ch.idleFor(now) < SHED_IDLE_MS) continue;
+      ch.close();
+      closed++;
+    }
+    this.shedCount += closed;
+    if (closed > 0) log.debug(`out of file descriptors: closed ${closed} idle connections`);
+    return closed;
+  }
+
+  /** Connections closed so far because the process ran out of file descriptors ({@link shortage}). */
+  get shed(): number {
+    return this.shedCount;
   }
 
   /** @internal A channel's connection closed (or is closing). */

@@ -89,6 +89,17 @@ describe("connect failures", () => {
     expect(warnings).toEqual([]);
   }, 20_000);
 
+  test.skipIf(process.platform !== "linux")("a pool out of descriptors closes its idle connections and connects once more; within the second after, it sheds nothing and fails", async () => {
+    const limited = ["sh", "-c", 'ulimit -n 160 && exec "$@"', "sh", process.execPath, join(import.meta.dir, "pool-shortage-child.ts")];
+    const { result, warnings } = await run(Bun.spawn(limited, { stdout: "pipe", stderr: "pipe" }));
+    expect(result.openBefore).toBe(20);
+    // The call went through: the pool closed its 20 idle connections and connected again.
+    expect(result.shedCall).toEqual({ ok: true, result: 20 });
+    expect(result.shed).toBe(20);
+    expect(result.starved).toMatchObject({ ok: false, code: "EMFILE" });
+    expect(warnings).toEqual([]);
+  }, 30_000);
+
   nsTest("on a host with no route to the address a connect fails with ENETUNREACH; a closed port there still refuses", async () => {
     // A namespace with nothing but loopback: 192.0.2.7 (TEST-NET-1) has no route there.
     const ns = Netns.create({ loopback: "up" });
