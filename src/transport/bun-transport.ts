@@ -22,7 +22,7 @@ class Dialing {
     readonly port: number,
   ) {}
 
-  /** Reject with what the failure was (Bun calls every failed connect refused: `connect-failure.ts`). */
+  /** Reject with what the failure was (Bun calls more than a closed port refused: `connect-failure.ts`). */
   fail(error: Error): void {
     void connectFailure(error, this.hostname, this.port).then(this.reject, () => this.reject(error));
   }
