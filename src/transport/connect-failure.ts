@@ -16,7 +16,7 @@
  */
 import { createLogger, logEnabled } from "../log.ts";
 import { isLoopback, systemCode, systemError } from "../util/guards.ts";
-import { descriptorShortage, shortageAdvice } from "./descriptors.ts";
+import { descriptorShortage, isShortage, shortageAdvice } from "./descriptors.ts";
 
 const log = createLogger("transport");
 
@@ -33,7 +33,7 @@ export function ownTrouble(error: unknown): boolean {
 }
 
 function isTrouble(code: string | undefined): code is ConnectTrouble {
-  return code === "EMFILE" || code === "ENFILE" || code === "ENETUNREACH";
+  return isShortage(code) || code === "ENETUNREACH";
 }
 
 /**
@@ -43,8 +43,7 @@ function isTrouble(code: string | undefined): code is ConnectTrouble {
  * (`ENETUNREACH`) is not this: the peer is out of reach from here, as in a partition.
  */
 export function outOfDescriptors(error: unknown): boolean {
-  const code = systemCode(error);
-  return code === "EMFILE" || code === "ENFILE";
+  return isShortage(systemCode(error));
 }
 
 /** Seconds between two warnings of one kind of trouble. */

@@ -10,13 +10,18 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 /** A shortage of file descriptors: this process's limit (`EMFILE`) or the system's (`ENFILE`). */
 export type DescriptorShortage = "EMFILE" | "ENFILE";
 
+/** True for the system codes of a shortage of file descriptors. */
+export function isShortage(code: unknown): code is DescriptorShortage {
+  return code === "EMFILE" || code === "ENFILE";
+}
+
 /** The limit {@link descriptorLimit} read last. */
 let lastLimit: number | null = null;
 
 /**
  * The process's soft limit on open file descriptors (Linux: `/proc/self/limits`), or null where it
- * cannot be read or is unlimited; while the process is out of descriptors (the file cannot be
- * opened then), the limit it read last.
+ * cannot be read or is unlimited; when the file cannot be opened (the process out of descriptors),
+ * the limit read last.
  */
 export function descriptorLimit(): number | null {
   try {
@@ -28,7 +33,6 @@ export function descriptorLimit(): number | null {
     lastLimit = Number.isSafeInteger(value) && value > 0 ? value : null;
   } catch {
     // Out of descriptors, the file cannot be opened either: the limit last read stands.
-    if (descriptorShortage() === null) lastLimit = null;
   }
   return lastLimit;
 }
@@ -36,7 +40,7 @@ export function descriptorLimit(): number | null {
 /**
  * `EMFILE` or `ENFILE` when this process cannot open one more file descriptor now, else null
  * (also where the test file is missing: not a POSIX system). One `open` and one `close` of
- * `/dev/null`: asked only after a connect Bun called refused.
+ * `/dev/null`: the transport asks only after a connect Bun called refused.
  */
 export function descriptorShortage(): DescriptorShortage | null {
   let fd: number;
@@ -44,15 +48,18 @@ export function descriptorShortage(): DescriptorShortage | null {
     fd = openSync("/dev/null", "r");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === "EMFILE" || code === "ENFILE" ? code : null;
+    return isShortage(code) ? code : null;
   }
   closeSync(fd);
   return null;
 }
 
-/** What to do about a shortage, in a sentence (a connect error's message and its warning share it). */
+/**
+ * What to do about a shortage, in a sentence (a connect error's message and its warning share it),
+ * with the limit read last: out of descriptors, the process cannot read it now.
+ */
 export function shortageAdvice(code: DescriptorShortage): string {
-  const limit = code === "EMFILE" ? descriptorLimit() : null;
+  const limit = code === "EMFILE" ? lastLimit : null;
   const which = code === "EMFILE" ? `this process is out of file descriptors (EMFILE${limit === null ? "" : `, limit ${limit}`})` : "the system is out of file descriptors (ENFILE)";
   return `${which}: raise the limit (\`ulimit -n\`) or lower the node's \`maxConnections\` and its pool's`;
 }

@@ -62,7 +62,7 @@ export class Pool implements ChannelHost {
   /** Channels whose multiplexed connection is open. */
   private readonly live = new Set<PeerChannel>();
   private evictions = 0;
-  /** When {@link shortage} last closed connections (epoch ms), and how many it closed in all. */
+  /** When {@link shortage} last ran (epoch ms), and how many connections it closed in all. */
   private lastShed = 0;
   private shedCount = 0;
   /** {@link onDropped}'s listeners, and whose turn is next. */

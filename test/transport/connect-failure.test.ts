@@ -76,7 +76,7 @@ describe("connect failures", () => {
   });
 
   test.skipIf(process.platform !== "linux")("in a process out of descriptors a connect fails with EMFILE, and says what to do", async () => {
-    const limited = ["sh", "-c", 'ulimit -n 128 && exec "$@"', "sh", process.execPath, CHILD, "127.0.0.1"];
+    const limited = ["sh", "-c", 'ulimit -n 128 && exec "$@"', "sh", process.execPath, CHILD];
     const { result, warnings } = await run(Bun.spawn(limited, { stdout: "pipe", stderr: "pipe" }));
     expect(result.refused).toMatchObject({ ok: false, code: "ECONNREFUSED" });
     for (const attempt of result.short as Array<{ message: string }>) {
@@ -103,7 +103,7 @@ describe("connect failures", () => {
   nsTest("on a host with no route to the address a connect fails with ENETUNREACH; a closed port there still refuses", async () => {
     // A namespace with nothing but loopback: 192.0.2.7 (TEST-NET-1) has no route there.
     const ns = Netns.create({ loopback: "up" });
-    const { result, warnings } = await run(ns.spawnBun(CHILD, ["192.0.2.7", "route-only"]));
+    const { result, warnings } = await run(ns.spawnBun(CHILD, ["192.0.2.7"]));
     expect(result.refused).toMatchObject({ ok: false, code: "ECONNREFUSED" });
     for (const attempt of result.unrouted as Array<{ message: string }>) {
       expect(attempt).toMatchObject({ ok: false, code: "ENETUNREACH" });
