@@ -9,6 +9,7 @@
  * @module
  */
 import { monotonicMs } from "../util/time.ts";
+import { afterReads } from "../util/turn.ts";
 
 /** Seconds between ticks. */
 export const LAG_TICK = 0.05;
@@ -62,17 +63,17 @@ export function watchLoopLag(): LoopLag {
 }
 
 /**
- * Run `fn` one turn of the event loop after `delay` seconds (a plain time, 0 meaning "now"), keeping
- * no process alive; returns a cancel function. The extra turn matters after a stall: the timer
- * would otherwise fire before an answer that already arrived is read. What SWIM's timeouts and a
- * seed join's wait (`afterOwnTime`) are scheduled with.
+ * Run `fn` after `delay` seconds (a plain time, 0 meaning "now") and the socket reads of the turn
+ * its timer fires in (`afterReads`), keeping no process alive; returns a cancel function. The
+ * reads matter after a stall: the timer would otherwise fire before an answer that already
+ * arrived is read. What SWIM's timeouts and a seed join's wait (`afterOwnTime`) are scheduled with.
  */
 export function afterTurn(delay: number, fn: () => void): () => void {
-  let cancelled = false;
-  const timer = setTimeout(() => setImmediate(() => cancelled || fn()), Math.max(0, delay * 1000));
+  let cancelRead: (() => void) | null = null;
+  const timer = setTimeout(() => (cancelRead = afterReads(fn)), Math.max(0, delay * 1000));
   timer.unref?.();
   return () => {
-    cancelled = true;
+    cancelRead?.();
     clearTimeout(timer);
   };
 }

@@ -13,6 +13,7 @@ import { verifyBinding, type NodeIdentity } from "./identity.ts";
 import type { SwarmKeyring } from "./keyring.ts";
 import { MAX_PLAINTEXT, XXpsk3Handshake, type CipherState } from "./noise.ts";
 import { concatBytes } from "../util/bytes.ts";
+import { afterReads } from "../util/turn.ts";
 
 const log = createLogger("security");
 
@@ -95,7 +96,10 @@ export class Session implements SocketHandler, SecureSocket {
       return;
     }
     this.transport.pending++;
-    this.timer = setTimeout(() => this.abort(new HandshakeError("timeout", `no handshake within ${this.transport.timeoutMs / 1000} s`)), this.transport.timeoutMs);
+    // The verdict waits for the turn's reads (util/turn.ts): a handshake message that arrived
+    // while the event loop was blocked completes the handshake first (which settles the timer).
+    const timer = setTimeout(() => afterReads(() => this.timer === timer && this.abort(new HandshakeError("timeout", `no handshake within ${this.transport.timeoutMs / 1000} s`))), this.transport.timeoutMs);
+    this.timer = timer;
     this.timer.unref?.(); // a stranger's half-open handshake must not keep the process alive
     if (this.initiator) this.writeHandshake(new Uint8Array(0), true);
   }

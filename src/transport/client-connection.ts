@@ -12,6 +12,7 @@ import { parseMessage, type RequestMessage, type ResponseMessage } from "../wire
 import { GOING_AWAY, RESPONSE_ID_PEEK, peekResponseId } from "../wire/protocol.ts";
 import { CallTimeoutError, ConnectionError, FrameTooLargeError, ProtocolError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { afterReads } from "../util/turn.ts";
 
 const log = createLogger("pool");
 
@@ -87,6 +88,8 @@ export class ClientConnection {
   private held: Pending[] = [];
   conn: Connection<ClientConnection> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Cancels the sweep that waits for its turn's reads (the timer fired; see {@link arm}). */
+  private sweepWait: (() => void) | null = null;
   /** When the armed timer fires (clock ms); Infinity when none is armed. */
   private timerAt = Infinity;
   /** An id-less error response the server sent before closing (e.g. "frame too large"). */
@@ -220,14 +223,21 @@ export class ClientConnection {
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
     // +1: a timer may fire a fraction of a millisecond early; the sweep must find the call expired.
-    this.timer = setTimeout(() => this.expire(), Math.max(0, at - clock()) + 1);
+    // The sweep runs after the reads of the turn the timer fires in: an answer that arrived while
+    // the event loop was blocked settles its call, rather than a timeout (util/turn.ts).
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.sweepWait ??= afterReads(() => {
+        this.sweepWait = null;
+        this.expire();
+      });
+    }, Math.max(0, at - clock()) + 1);
     // The socket keeps the process alive while calls are pending; the timer need not.
     this.timer.unref?.();
   }
 
   /** Reject every call past its deadline, then re-arm for the earliest remaining one. */
   private expire(): void {
-    this.timer = null;
     this.timerAt = Infinity;
     const now = clock();
     let next = Infinity;
@@ -344,6 +354,8 @@ export class ClientConnection {
     this.held = [];
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.sweepWait?.();
+    this.sweepWait = null;
     this.timerAt = Infinity;
     // After a going-away, an unanswered request is one the server never ran: send it again.
     const owner = this.owner;
