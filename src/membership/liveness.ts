@@ -66,6 +66,12 @@ export interface LivenessHost {
   adopt?(entry: PeerEntry): boolean;
   /** A peer left the table, or a probe of a dropped one failed: release its pooled channels. */
   released?(target: HeartbeatTarget): void;
+  /**
+   * Seconds this process's event loop was blocked within the last `seconds` (`LoopLag.stalledWithin`):
+   * time in which it could hear nobody, which the reaper does not count as a peer's silence.
+   * Absent: every second counts.
+   */
+  stalledWithin?(seconds: number): number;
   /** Where the heartbeat and reaping rounds go. */
   readonly scheduler: TaskScheduler;
 }
@@ -83,6 +89,8 @@ export interface HeartbeatCounts {
   failed: number;
   /** Silent peers the reaper left to gossip membership instead of dropping them (see {@link Liveness.reap}). */
   adopted: number;
+  /** Reaps of a peer put off because this process's event loop was blocked for part of its silence (see {@link Liveness.reap}). */
+  spared: number;
 }
 
 interface LostPeer {
@@ -94,7 +102,7 @@ interface LostPeer {
 /** The heartbeat and reaping work of one membership. */
 export class Liveness {
   /** Heartbeats sent, answered and failed. */
-  readonly counts: HeartbeatCounts = { sent: 0, answered: 0, failed: 0, adopted: 0 };
+  readonly counts: HeartbeatCounts = { sent: 0, answered: 0, failed: 0, adopted: 0, spared: 0 };
 
   private readonly inFlight = new Set<string>();
   private readonly lost = new Map<string, LostPeer>();
@@ -213,7 +221,10 @@ export class Liveness {
 
   /**
    * Drop every peer not heard from for `peerTimeout` (but those gossip membership takes over,
-   * `adopt`); `peer.offline` fires once for each.
+   * `adopt`); `peer.offline` fires once for each. The seconds this process's event loop was
+   * blocked during a peer's silence do not count (`stalledWithin`): a process stopped and
+   * continued, or blocked by a long task, reads the heartbeats that arrived meanwhile only after
+   * its timers, and had dropped every peer it had.
    */
   reap(): Peer[] {
     const timeout = this.timing.peerTimeout;
@@ -225,6 +236,11 @@ export class Liveness {
     const cutoff = now - timeout;
     for (const entry of this.host.table.unowned()) {
       if (entry.peer.last_seen >= cutoff) continue;
+      const silent = now - entry.peer.last_seen;
+      if (this.host.stalledWithin && silent - this.host.stalledWithin(silent) < timeout) {
+        this.counts.spared++;
+        continue;
+      }
       // Silent to this node's heartbeats, but alive in its gossip membership: SWIM decides for it
       // from now on. In a saturated 1,000-node swarm, 13 nodes of one process reaped a late joiner
       // their SWIM held alive (its heartbeats unanswered for 5 s): false offlines in the steady window.

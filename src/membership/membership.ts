@@ -21,6 +21,7 @@ import type { AdmitOptions, Discovery, DiscoveryHost, TaskScheduler } from "./di
 import { LEAVE_TIMEOUT, leaveRefusal, sendLeave } from "./leave.ts";
 import { Gossip, swimConfig, type GossipHost, type GossipOptions } from "./gossip.ts";
 import { Liveness, type LivenessHost } from "./liveness.ts";
+import { watchLoopLag, type LoopLag } from "./loop-lag.ts";
 import { membershipTiming, type JoinOptions, type MembershipOptions, type MembershipTiming, type StopOptions } from "./options.ts";
 import { fromPeerAddress, dialTarget, plainAddress, PeerTable, type PeerEntry, type PeerSource } from "./peer-table.ts";
 import { membershipRefusal, type MembershipScope } from "./scope.ts";
@@ -109,6 +110,8 @@ export interface MembershipStats {
   peersRefused: number;
   /** Peers silent for `peerTimeout` that gossip membership took over instead of their being dropped (its SWIM held them alive). */
   silentAdopted: number;
+  /** Reaps put off because this process's event loop was blocked for part of the peer's silence (it heard nobody meanwhile). */
+  reapsSpared: number;
   /** Second-hand peers probed; of those, verified (they answered as themselves); not probed (budget spent, table full). */
   unverifiedProbed: number;
   unverifiedVerified: number;
@@ -139,6 +142,8 @@ export class Membership {
   readonly maxPeers: number;
 
   private readonly liveness: Liveness;
+  /** This process's event-loop monitor while the node runs: its stalls are no peer's silence (see `Liveness.reap`). */
+  private lag: LoopLag | null = null;
   private readonly admission: Admission;
   private readonly cap: PeerCap;
   private readonly seeds: SeedDiscovery | null;
@@ -212,6 +217,7 @@ export class Membership {
       joinsSent: this.seeds?.joinsSent ?? 0,
       peersRefused: this.cap.refused,
       silentAdopted: beats.adopted,
+      reapsSpared: beats.spared,
       unverifiedProbed: this.admission.counts.probed,
       unverifiedVerified: this.admission.counts.verified,
       unverifiedDropped: this.admission.counts.dropped,
@@ -267,6 +273,8 @@ export class Membership {
 
   /** Start the discoveries. Called by the node once it listens. */
   start(): void {
+    this.lag?.release();
+    this.lag = watchLoopLag();
     this.liveness.started();
     this.gossip?.start();
     for (const d of this.discoveries) d.start();
@@ -281,6 +289,8 @@ export class Membership {
     const leave = options.leave === false ? [] : [this.leave(), this.gossip?.leave(LEAVE_TIMEOUT)];
     await Promise.all([...leave, ...this.discoveries.map((d) => d.stop())]);
     this.gossip?.stop();
+    this.lag?.release();
+    this.lag = null;
   }
 
   /**
@@ -388,6 +398,7 @@ export class Membership {
       dropped: (peer) => this.emit("peer.offline", peer),
       adopt: (entry) => this.gossip?.adopt(entry) ?? false,
       released: (target) => this.release(target),
+      stalledWithin: (seconds) => this.lag?.stalledWithin(seconds) ?? 0,
       scheduler: this.host.scheduler,
     };
   }

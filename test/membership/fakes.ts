@@ -173,8 +173,23 @@ export class FakeLivenessHost implements LivenessHost {
   clock = 1_000_000;
   up = true;
   liveness!: Liveness;
+  /** This process's event-loop stalls on {@link clock}: when each ended, and how long it lasted. */
+  readonly stalls: Array<{ end: number; seconds: number }> = [];
 
   constructor(readonly me: Peer) {}
+
+  /** The event loop was blocked for `seconds`, ending now (the clock moves on by as much). */
+  stall(seconds: number): void {
+    this.clock += seconds;
+    this.stalls.push({ end: this.clock, seconds });
+  }
+
+  stalledWithin(seconds: number): number {
+    const from = this.clock - seconds;
+    let sum = 0;
+    for (const s of this.stalls) if (s.end > from) sum += Math.min(s.seconds, s.end - from);
+    return Math.min(sum, seconds);
+  }
 
   /** The Liveness under test, on this host and its clock. */
   start(timing: Omit<LivenessTiming, "now">): Liveness {

@@ -42,6 +42,30 @@ describe("membership ports - liveness", () => {
     expect(host.table.list().map((e) => e.peer.name)).toEqual(["b"]);
   });
 
+  test("the seconds this process's event loop was blocked are no peer's silence", () => {
+    const host = new FakeLivenessHost(ME);
+    const liveness = host.start(TIMING);
+    host.clock += 60; // long past the start's grace
+    const a = peer("a", "198.51.100.2", 9002);
+    const b = peer("b", "198.51.100.3", 9003);
+    host.add(a, host.clock - 3);
+    host.add(b, host.clock - 30);
+    host.stall(18); // stopped and continued: a was silent 21 s, 3 of them heard-able; b 48 s, 30
+    expect(liveness.reap().map((p) => p.name)).toEqual(["b"]);
+    expect(liveness.counts.spared).toBe(1);
+    // Once a has been silent 20 s of this process's own time, it is dropped.
+    host.clock += 16;
+    expect(liveness.reap()).toEqual([]);
+    host.clock += 1;
+    expect(liveness.reap().map((p) => p.name)).toEqual(["a"]);
+    // A stall that ended before the peer was last heard from does not count for it.
+    const c = peer("c", "198.51.100.4", 9004);
+    host.stall(10);
+    host.add(c, host.clock);
+    host.clock += 21;
+    expect(liveness.reap().map((p) => p.name)).toEqual(["c"]);
+  });
+
   test("a round heartbeats every peer: an answer refreshes the record and counts; silence counts as failed", async () => {
     const host = new FakeLivenessHost(ME);
     const liveness = host.start(TIMING);
@@ -57,7 +81,7 @@ describe("membership ports - liveness", () => {
     expect(entry.peer.last_seen).toBe(host.clock);
     expect(host.table.get(b.id)!.peer.last_seen).toBe(host.clock - 3);
     expect(host.heardOf.map((p) => p.name)).toEqual(["a2"]);
-    expect(liveness.counts).toEqual({ sent: 2, answered: 1, failed: 1, adopted: 0 });
+    expect(liveness.counts).toEqual({ sent: 2, answered: 1, failed: 1, adopted: 0, spared: 0 });
     // What a heartbeat carries: this node's record.
     expect(host.network.calls.find((c) => c.endpoint === "_synapse.heartbeat")!.args).toEqual([host.self()]);
   });
