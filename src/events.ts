@@ -9,6 +9,7 @@ import { ConfigError, WaitTimeoutError } from "./errors.ts";
 import { createLogger, logEnabled } from "./log.ts";
 import { errorMessage } from "./util/guards.ts";
 import { MAX_TIMER_DELAY_MS, isDuration, secondsToMs } from "./util/time.ts";
+import { afterReads } from "./util/turn.ts";
 
 const log = createLogger("events");
 
@@ -128,8 +129,9 @@ export function waitFor<EventMap extends object, K extends keyof EventMap & stri
       reject(timedOut);
     };
     // Beyond setTimeout's range the wait is as good as unbounded: arm no timer rather than one
-    // that would fire at once.
-    const timer = ms <= MAX_TIMER_DELAY_MS ? setTimeout(expire, ms) : undefined;
+    // that would fire at once. The verdict waits for the socket reads of the timer's turn
+    // (`afterReads`): an event brought by what arrived while the event loop was blocked is in time.
+    const timer = ms <= MAX_TIMER_DELAY_MS ? setTimeout(() => afterReads(expire), ms) : undefined;
     const off = emitter.on(event, (payload) => {
       if (!predicate(payload)) return;
       clearTimeout(timer);

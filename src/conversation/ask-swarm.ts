@@ -5,7 +5,10 @@
  * When it ends: a receiver sends its `ack` event (and the origin has stored it) before it answers
  * the broadcast call, so once the broadcast has been answered by every peer the ACKs are known;
  * the iterator then ends as soon as every peer that ACKed has replied or reported an error, or
- * when `timeout` seconds have passed, or when the caller stops iterating.
+ * when `timeout` seconds have passed, or when the caller stops iterating. At the timeout it reads
+ * the sockets once more before it ends (`afterReads`): answers that arrived while the event loop
+ * was blocked (by the caller's own loop body, say) came in time, and Bun runs an overdue timer
+ * before it reads them.
  *
  * @module
  */
@@ -14,6 +17,7 @@ import type { Kwargs } from "../wire/messages.ts";
 import { ConfigError } from "../errors.ts";
 import { isMap } from "../util/guards.ts";
 import { MAX_TIMER_DELAY_MS, isDuration, monotonicMs, secondsToMs } from "../util/time.ts";
+import { afterReads } from "../util/turn.ts";
 import { EventKind } from "./events.ts";
 
 /** One thing the swarm said about an ask. */
@@ -92,11 +96,18 @@ export async function* askSwarm(port: AskSwarmPort, task: string, options: AskSw
     for (const answer of early.splice(0)) if (answer.nonce === nonce) accept(answer);
     const ms = secondsToMs(timeout);
     const deadline = timeout === 0 || ms > MAX_TIMER_DELAY_MS ? Number.POSITIVE_INFINITY : monotonicMs() + ms;
+    let lastLook = false;
     for (;;) {
       while (queue.length > 0) yield queue.shift()!;
       if ([...acked].every((id) => answered.has(id))) return;
       const left = deadline - monotonicMs();
-      if (left <= 0) return;
+      if (left <= 0) {
+        if (lastLook) return;
+        // Past the deadline: read what arrived by then before ending (see the module notes).
+        lastLook = true;
+        await new Promise<void>((resolve) => afterReads(resolve));
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const timer = left === Number.POSITIVE_INFINITY ? undefined : setTimeout(resolve, left);
         wake = () => {

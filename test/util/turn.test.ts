@@ -8,6 +8,7 @@
 import { expect, test } from "bun:test";
 import { afterReads } from "../../src/util/turn.ts";
 import { afterTurn } from "../../src/membership/loop-lag.ts";
+import { Emitter, waitFor } from "../../src/events.ts";
 
 const busy = (ms: number): void => {
   const t = performance.now();
@@ -16,8 +17,11 @@ const busy = (ms: number): void => {
   }
 };
 
-/** Arm a verdict 20 ms from now with `arm`, and have data arrive while the loop is blocked past it. */
-async function order(arm: (verdict: () => void) => void): Promise<string[]> {
+/**
+ * Arm a verdict 20 ms from now with `arm`, and have data arrive while the loop is blocked past it
+ * (`onData` is told of it).
+ */
+async function order(arm: (verdict: () => void) => void, onData?: () => void): Promise<string[]> {
   const log: string[] = [];
   const { promise, resolve } = Promise.withResolvers<void>();
   const server = Bun.listen({
@@ -30,7 +34,11 @@ async function order(arm: (verdict: () => void) => void): Promise<string[]> {
       },
     },
   });
-  const client = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data: () => void log.push("data") } });
+  const data = (): void => {
+    log.push("data");
+    onData?.();
+  };
+  const client = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data } });
   arm(() => log.push("verdict"));
   setTimeout(() => setTimeout(resolve, 50), 20);
   client.write("ping");
@@ -55,4 +63,15 @@ test("SWIM's timeouts (afterTurn) give their verdict after those reads too", asy
     const cancel = afterTurn(0.02, verdict);
     setTimeout(() => setImmediate(cancel), 20);
   })).toEqual(["data"]);
+});
+
+test("waitFor takes an event that data read after a blocked stretch brings, though its timeout came due meanwhile", async () => {
+  const emitter = new Emitter<{ pong: number }>();
+  let outcome = "pending";
+  const log = await order(
+    () => void waitFor(emitter, "pong", 0.02).then(() => (outcome = "event"), (error: unknown) => (outcome = String((error as Error).name))),
+    () => emitter.emit("pong", 1),
+  );
+  expect(log).toEqual(["data"]);
+  expect(outcome).toBe("event");
 });
