@@ -13,7 +13,6 @@ import { ConfigError, ErrorCode, TeamTaskError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { isMap } from "../util/guards.ts";
 import { MAX_TIMER_DELAY_MS, isDuration, nowSeconds, secondsToMs } from "../util/time.ts";
-import { afterReads } from "../util/turn.ts";
 import { uuidv7 } from "../conversation/uuid.ts";
 import {
   TaskKind,
@@ -169,9 +168,7 @@ export class Team {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
       const ms = secondsToMs(timeout);
-      // The verdict waits for the socket reads of the timer's turn (`afterReads`): a result that
-      // arrived while the event loop was blocked is in time.
-      const timer = ms <= MAX_TIMER_DELAY_MS ? setTimeout(() => afterReads(() => set.has(waiter) && settle(() => reject(timedOut))), ms) : undefined;
+      const timer = ms <= MAX_TIMER_DELAY_MS ? setTimeout(() => settle(() => reject(timedOut)), ms) : undefined;
       const waiter: Waiter = {
         resolve: (result) => settle(() => resolve(result)),
         reject: (error) => settle(() => reject(error)),
