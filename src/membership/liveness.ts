@@ -11,7 +11,7 @@ import { createLogger } from "../log.ts";
 import { every } from "../schedule/every.ts";
 import type { Peer } from "../types.ts";
 import { isMap } from "../util/guards.ts";
-import { nowSeconds } from "../util/time.ts";
+import { nowSeconds, wallStepsSince } from "../util/time.ts";
 import { readNodeInfo } from "../wire/peer.ts";
 import type { AdmitOptions, TaskScheduler } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
@@ -80,6 +80,11 @@ export interface LivenessHost {
 export interface LivenessTiming extends Pick<MembershipTiming, "heartbeatInterval" | "peerTimeout" | "heartbeatTimeout"> {
   /** Unix seconds now (default: the wall clock); tests pass their own. */
   now?: () => number;
+  /**
+   * Seconds the clock was stepped since a time it gave (see `wallStepsSince` of util/time.ts, the
+   * default with the default clock; none with a clock of the caller's unless given).
+   */
+  stepsSince?: (at: number) => number;
 }
 
 /** Heartbeat counters, and the reaper's. */
@@ -113,6 +118,7 @@ export class Liveness {
   private readonly left = new Map<string, number>();
   private leaves = 0;
   private readonly now: () => number;
+  private readonly stepsSince: (at: number) => number;
   private scheduled = false;
   /** Unix seconds of the last start. */
   private startedAt = 0;
@@ -122,6 +128,7 @@ export class Liveness {
     private readonly timing: LivenessTiming,
   ) {
     this.now = timing.now ?? nowSeconds;
+    this.stepsSince = timing.stepsSince ?? (timing.now ? () => 0 : wallStepsSince);
   }
 
   /** Peers dropped lately and still probed now and then (a healed partition brings them back). */
@@ -232,11 +239,15 @@ export class Liveness {
     const now = this.now();
     const dropped: Peer[] = [];
     // After a (re)start every peer gets a full timeout: the node could not hear anyone while stopped.
-    if (now - this.startedAt < timeout) return dropped;
+    if (now - this.startedAt - this.stepsSince(this.startedAt) < timeout) return dropped;
     const cutoff = now - timeout;
     for (const entry of this.host.table.unowned()) {
-      if (entry.peer.last_seen >= cutoff) continue;
-      const silent = now - entry.peer.last_seen;
+      // A step of the system clock since the peer was heard from is no silence (forward), nor is
+      // silence hidden by one (backward): a box that booted without a real-time clock has its
+      // clock set by NTP, and had dropped every peer it had, or kept dead ones for the step's length.
+      const stepped = this.stepsSince(entry.peer.last_seen);
+      if (entry.peer.last_seen + stepped >= cutoff) continue;
+      const silent = now - entry.peer.last_seen - stepped;
       if (this.host.stalledWithin && silent - this.host.stalledWithin(silent) < timeout) {
         this.counts.spared++;
         continue;
@@ -250,7 +261,7 @@ export class Liveness {
       }
       if (!this.host.table.remove(entry.peer.id)) continue;
       this.remember(entry, now);
-      log.debug(`peer ${entry.peer.name} (${entry.peer.id.slice(0, 8)}) silent for ${(now - entry.peer.last_seen).toFixed(1)} s: offline`);
+      log.debug(`peer ${entry.peer.name} (${entry.peer.id.slice(0, 8)}) silent for ${silent.toFixed(1)} s: offline`);
       dropped.push(entry.peer);
       this.host.dropped(entry.peer);
       this.host.released?.(entry);

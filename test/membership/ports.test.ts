@@ -4,13 +4,15 @@
  * socket trouble), and Membership itself wired to the real discoveries over a fake network
  * (join, peer exchange, rejoin, goodbye, rediscovery) and its endpoints.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { discoveriesFromOptions, type DiscoveryFactory } from "../../src/membership/discoveries.ts";
 import type { Discovery, DiscoveryHost } from "../../src/membership/discovery.ts";
 import { registerMembershipEndpoints } from "../../src/membership/endpoints.ts";
 import { MdnsDiscovery } from "../../src/membership/mdns.ts";
 import { Membership, type MembershipEvents, type MembershipHost } from "../../src/membership/membership.ts";
 import { EndpointRegistry } from "../../src/rpc/endpoints.ts";
+import { Liveness } from "../../src/membership/liveness.ts";
+import { nowSeconds } from "../../src/util/time.ts";
 import { disableLogging, enableLogging } from "../../src/log.ts";
 import type { NodeInfo, Peer } from "../../src/types.ts";
 import { request, type ResponseMessage } from "../../src/wire/messages.ts";
@@ -64,6 +66,31 @@ describe("membership ports - liveness", () => {
     host.add(c, host.clock);
     host.clock += 21;
     expect(liveness.reap().map((p) => p.name)).toEqual(["c"]);
+  });
+
+  test("a step of the system clock is no silence, and hides none (the real clock, Date.now stepped)", async () => {
+    const host = new FakeLivenessHost(ME);
+    const liveness = (host.liveness = new Liveness(host, { heartbeatInterval: 5, peerTimeout: 0.2, heartbeatTimeout: 0.1 }));
+    liveness.started();
+    await Bun.sleep(250); // past the start's grace
+    const real = Date.now.bind(Date);
+    const clock = spyOn(Date, "now");
+    try {
+      host.add(peer("a", "198.51.100.2", 9002), nowSeconds());
+      clock.mockImplementation(() => real() + 3_600_000); // NTP sets a clock an hour behind
+      expect(liveness.reap()).toEqual([]); // heard from a moment ago, by the clock before the step
+      await Bun.sleep(250);
+      expect(liveness.reap().map((p) => p.name)).toEqual(["a"]);
+      host.add(peer("b", "198.51.100.3", 9003), nowSeconds());
+      clock.mockImplementation(() => real() - 3_600_000); // and two hours back
+      expect(liveness.reap()).toEqual([]);
+      await Bun.sleep(250);
+      // Silent for 0.25 s, though the clock reads two hours before it was last heard from.
+      expect(liveness.reap().map((p) => p.name)).toEqual(["b"]);
+    } finally {
+      clock.mockRestore();
+      nowSeconds(); // the step back to the real clock, noticed now
+    }
   });
 
   test("a round heartbeats every peer: an answer refreshes the record and counts; silence counts as failed", async () => {

@@ -1,5 +1,5 @@
-import { describe, expect, test } from "bun:test";
-import { nowSeconds } from "../../src/util/time.ts";
+import { describe, expect, spyOn, test } from "bun:test";
+import { nowSeconds, wallStepsSince } from "../../src/util/time.ts";
 import { uuidv7, uuidv7TimeMs } from "../../src/conversation/uuid.ts";
 
 describe("nowSeconds", () => {
@@ -40,5 +40,35 @@ describe("nowSeconds", () => {
       fractions.add(Math.round((t % 1) * 1000));
     }
     expect(fractions.size).toBeGreaterThan(1);
+  });
+});
+
+describe("wallStepsSince", () => {
+  test("tells how far the system clock was stepped since a time nowSeconds gave, forward and back", () => {
+    const real = Date.now.bind(Date);
+    const before = nowSeconds();
+    expect(wallStepsSince(before)).toBe(0);
+    const clock = spyOn(Date, "now");
+    try {
+      clock.mockImplementation(() => real() + 3_600_000); // NTP sets a clock an hour behind
+      const ahead = nowSeconds();
+      expect(ahead - before).toBeCloseTo(3600, 0);
+      expect(wallStepsSince(before)).toBeCloseTo(3600, 1);
+      expect(wallStepsSince(ahead)).toBe(0);
+      clock.mockImplementation(() => real() - 7_200_000); // then three hours back
+      const back = nowSeconds();
+      expect(wallStepsSince(before)).toBeCloseTo(-7200, 1);
+      expect(wallStepsSince(ahead)).toBeCloseTo(-10800, 1);
+      expect(wallStepsSince(back)).toBe(0);
+      // What really passed since each, in seconds: next to nothing.
+      for (const at of [before, ahead, back]) expect(Math.abs(nowSeconds() - at - wallStepsSince(at))).toBeLessThan(1);
+    } finally {
+      clock.mockRestore();
+      nowSeconds(); // the step back to the real clock, noticed now
+    }
+    expect(wallStepsSince(before)).toBeCloseTo(0, 1);
+    // Slewing, or the millisecond alignment, is no step.
+    const t = nowSeconds();
+    expect(wallStepsSince(t)).toBe(0);
   });
 });
