@@ -231,7 +231,8 @@ export class Liveness {
    * `adopt`); `peer.offline` fires once for each. The seconds this process's event loop was
    * blocked during a peer's silence do not count (`stalledWithin`): a process stopped and
    * continued, or blocked by a long task, reads the heartbeats that arrived meanwhile only after
-   * its timers, and had dropped every peer it had.
+   * its timers, and had dropped every peer it had. Nor do steps of the system clock since the
+   * peer was heard from (`stepsSince`).
    */
   reap(): Peer[] {
     const timeout = this.timing.peerTimeout;
