@@ -8,7 +8,7 @@ import { CallTimeoutError, RemoteError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { every } from "../schedule/every.ts";
 import type { Peer } from "../types.ts";
-import { monotonicMs, nowSeconds } from "../util/time.ts";
+import { monotonicMs, nowSeconds, wallStepsSince } from "../util/time.ts";
 import { readPeer } from "../wire/peer.ts";
 import type { Discovery, DiscoveryHost, IntroduceResult } from "./discovery.ts";
 import type { MembershipTiming } from "./options.ts";
@@ -69,6 +69,7 @@ interface SeedState {
   lastError: string | null;
   joinSeconds: number | null;
   exchangeSeconds: number | null;
+  /** When the seed may be tried again (monotonic seconds: a step of the system clock moves no backoff). */
   nextAttempt: number;
   /** The last answer listed peers that were not verified (budget spent, or no answer): ask again. */
   partial: boolean;
@@ -158,10 +159,11 @@ export class SeedDiscovery implements Discovery {
     const now = nowSeconds();
     const refresh = this.timing.peerTimeout ?? 60;
     const due = this.seeds.filter((s) => {
-      if (s.self || s.inFlight || now < s.nextAttempt) return false;
+      if (s.self || s.inFlight || monotonicMs() / 1000 < s.nextAttempt) return false;
       if (s.joinedAt === null || s.peerId === null || s.partial) return true;
       if (s.member) return !this.host.knows(s.peerId);
-      return now - s.joinedAt >= refresh;
+      // Steps of the system clock since the join are no time passed (util/time.ts).
+      return now - s.joinedAt - wallStepsSince(s.joinedAt) >= refresh;
     });
     await Promise.all(due.map((s) => this.attempt(s)));
   }
@@ -235,7 +237,7 @@ export class SeedDiscovery implements Discovery {
       s.failures++;
       s.lastError = errorMessage(error);
       const backoff = Math.min(60, (this.timing.heartbeatInterval ?? 5) * 2 ** Math.min(s.failures - 1, 6));
-      s.nextAttempt = nowSeconds() + backoff;
+      s.nextAttempt = monotonicMs() / 1000 + backoff;
       const why = error instanceof RemoteError ? `refused: ${error.message}` : `unreachable: ${errorMessage(error)}`;
       if (s.failures === 1) log.warn(`seed ${label} ${why}; skipping it (retry in ${backoff} s)`);
       else log.debug(`seed ${label} ${why} (${s.failures} failures)`);
@@ -248,7 +250,7 @@ export class SeedDiscovery implements Discovery {
     } catch (error) {
       s.failures++;
       s.lastError = `invalid join answer: ${errorMessage(error)}`;
-      s.nextAttempt = nowSeconds() + (this.timing.heartbeatInterval ?? 5);
+      s.nextAttempt = monotonicMs() / 1000 + (this.timing.heartbeatInterval ?? 5);
       log.warn(`seed ${label} sent an invalid join answer: ${errorMessage(error)}`);
       return false;
     }

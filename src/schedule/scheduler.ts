@@ -10,7 +10,7 @@ import { IntervalSchedule } from "./every.ts";
 import type { Schedule } from "./schedule.ts";
 import { toSchedule } from "./every.ts";
 import { describeValue } from "./validate.ts";
-import { MAX_TIMER_DELAY_MS } from "../util/time.ts";
+import { MAX_TIMER_DELAY_MS, nowSeconds, wallStepsSince } from "../util/time.ts";
 import { errorMessage } from "../util/guards.ts";
 
 const log = createLogger("schedule");
@@ -164,6 +164,15 @@ export class PeriodicTask {
 
   #fire(planned: number): void {
     this.#timer = undefined;
+    // An interval counts the time that passed, not what the wall clock reads: a step of the
+    // system clock back since the planned time (NTP setting a clock that ran ahead) moves the
+    // planned time with it; it had held every interval task (a node's heartbeats, its reaper) for
+    // the step's length. A step forward (or a system's sleep) skips the runs it passed over, as
+    // when the process falls behind; a calendar schedule follows the wall clock, as it should.
+    if (this.schedule instanceof IntervalSchedule) {
+      nowSeconds(); // what notices a step
+      planned += Math.min(0, wallStepsSince(planned / 1000)) * 1000;
+    }
     // Plan the next run before this one starts, from this run's planned time, so neither the
     // task's duration nor the timer's lateness shifts the cadence.
     let next: number | null = null;

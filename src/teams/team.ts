@@ -12,7 +12,7 @@ import type { ConversationEvent } from "../types.ts";
 import { ConfigError, ErrorCode, TeamTaskError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { isMap } from "../util/guards.ts";
-import { MAX_TIMER_DELAY_MS, isDuration, nowSeconds, secondsToMs } from "../util/time.ts";
+import { MAX_TIMER_DELAY_MS, isDuration, nowSeconds, secondsToMs, wallStepsSince } from "../util/time.ts";
 import { uuidv7 } from "../conversation/uuid.ts";
 import {
   TaskKind,
@@ -262,11 +262,13 @@ export class Team {
   private check(): void {
     const now = nowSeconds();
     for (const task of this.table.values()) {
+      // Steps of the system clock (NTP setting a box's clock) are no time passed: a step forward
+      // had re-offered every task at once, a step back held a dead worker's lease for its length.
       if (task.status === "done" || task.status === "failed") {
-        if (this.taskRetention !== null && task.finishedAt !== null && now - task.finishedAt >= this.taskRetention) this.table.delete(task.id);
+        if (this.taskRetention !== null && task.finishedAt !== null && now - task.finishedAt - wallStepsSince(task.finishedAt) >= this.taskRetention) this.table.delete(task.id);
         continue;
       }
-      if (now - task.updatedAt < this.lease) continue;
+      if (now - task.updatedAt - wallStepsSince(task.updatedAt) < this.lease) continue;
       if (this.maxAttempts !== null && task.attempt >= this.maxAttempts) {
         const error = `no worker completed the task after ${task.attempt} attempts`;
         this.send(task, TaskKind.Failed, { task_id: task.id, error }, null);

@@ -1,5 +1,5 @@
 import { ConfigError, ScheduleError } from "../../src/errors.ts";
-import { afterEach, beforeEach, describe, expect, jest, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, jest, spyOn, test } from "bun:test";
 import { disableLogging, enableLogging } from "../../src/log.ts";
 import {
   cron,
@@ -466,5 +466,29 @@ describe("Scheduler: validation at registration", () => {
 
   test("rejects a bad onError", () => {
     expect(() => new Scheduler({ onError: "log" as never })).toThrow(ConfigError);
+  });
+});
+
+describe("Scheduler: steps of the system clock", () => {
+  test("an interval task goes on after the clock is stepped back (real timers, Date.now stepped)", async () => {
+    jest.useRealTimers();
+    const { nowSeconds } = await import("../../src/util/time.ts");
+    const scheduler = makeScheduler();
+    let runs = 0;
+    scheduler.add(every({ seconds: 0.05 }), () => void runs++);
+    scheduler.start();
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(runs).toBeGreaterThanOrEqual(2);
+    const real = Date.now.bind(Date);
+    const clock = spyOn(Date, "now").mockImplementation(() => real() - 3_600_000); // NTP sets a clock an hour ahead
+    try {
+      const before = runs;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Every 50 ms still, not an hour from now.
+      expect(runs - before).toBeGreaterThanOrEqual(3);
+    } finally {
+      clock.mockRestore();
+      nowSeconds(); // the step back to the real clock, noticed now
+    }
   });
 });
