@@ -101,7 +101,8 @@ export interface HeartbeatCounts {
 interface LostPeer {
   target: HeartbeatTarget;
   droppedAt: number;
-  nextProbe: number;
+  /** When its wait for the next probe began (dropped, or probed last): a time of the clock, whose steps are taken off. */
+  waitFrom: number;
 }
 
 /** The heartbeat and reaping work of one membership. */
@@ -161,9 +162,9 @@ export class Liveness {
     const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
     const probed: Array<[string, LostPeer]> = [];
     for (const [id, lost] of this.lost) {
-      if (now - lost.droppedAt > retention) this.lost.delete(id);
-      else if (now >= lost.nextProbe && probed.length < MAX_LOST_PROBES) {
-        lost.nextProbe = now + this.probeWait();
+      if (now - lost.droppedAt - this.stepsSince(lost.droppedAt) > retention) this.lost.delete(id);
+      else if (probed.length < MAX_LOST_PROBES && now - lost.waitFrom - this.stepsSince(lost.waitFrom) >= this.probeWait()) {
+        lost.waitFrom = now;
         probed.push([id, lost]);
         calls.push(this.beat(lost.target, self));
       }
@@ -302,7 +303,7 @@ export class Liveness {
     }
     // Its fields, not a spread: the entry's record is an accessor (`TableEntry`).
     const target: HeartbeatTarget = { peer: entry.peer, dialHost: entry.dialHost, fallbackHost: entry.fallbackHost, extensions: entry.extensions };
-    this.lost.set(target.peer.id, { target, droppedAt: now, nextProbe: now + this.probeWait() });
+    this.lost.set(target.peer.id, { target, droppedAt: now, waitFrom: now });
   }
 
   /** Put heartbeat rounds and reaping on the scheduler, once. */

@@ -6,7 +6,7 @@
  * arrived, and so that a node that finds itself late grows more careful before accusing others
  * (Lifeguard's local health). The reaper of silent peers reads how much of a peer's silence the
  * loop was blocked ({@link LoopLag.stalledWithin}), which it does not count: a process stopped
- * and continued (a laptop's sleep, `SIGSTOP`), or blocked by a long task, heard nobody meanwhile.
+ * and continued (`SIGSTOP`), or blocked by a long task, heard nobody meanwhile.
  * The timer keeps no process alive and stops with its last user.
  *
  * @module

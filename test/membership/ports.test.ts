@@ -93,6 +93,31 @@ describe("membership ports - liveness", () => {
     }
   });
 
+  test("a dropped peer is still probed after its wait when the clock is stepped back (the real clock, Date.now stepped)", async () => {
+    const host = new FakeLivenessHost(ME);
+    const liveness = (host.liveness = new Liveness(host, { heartbeatInterval: 0.1, peerTimeout: 0.2, heartbeatTimeout: 0.1 }));
+    liveness.started();
+    await Bun.sleep(250); // past the start's grace
+    const a = peer("a", "198.51.100.2", 9002);
+    host.add(a, nowSeconds() - 1);
+    expect(liveness.reap().map((p) => p.name)).toEqual(["a"]);
+    const probes = () => host.network.calls.filter((c) => c.endpoint === "_synapse.heartbeat" && c.to.endsWith(":9002")).length;
+    const real = Date.now.bind(Date);
+    const clock = spyOn(Date, "now");
+    try {
+      clock.mockImplementation(() => real() - 3_600_000); // NTP sets a clock an hour ahead
+      nowSeconds();
+      await liveness.round();
+      expect(probes()).toBe(0); // its wait (a peer timeout) is not over
+      await Bun.sleep(250);
+      await liveness.round();
+      expect(probes()).toBe(1); // after a peer timeout, not an hour
+    } finally {
+      clock.mockRestore();
+      nowSeconds(); // the step back to the real clock, noticed now
+    }
+  });
+
   test("a round heartbeats every peer: an answer refreshes the record and counts; silence counts as failed", async () => {
     const host = new FakeLivenessHost(ME);
     const liveness = host.start(TIMING);
