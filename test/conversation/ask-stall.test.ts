@@ -8,6 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Node } from "../../src/node.ts";
 import { JsonLines } from "../helpers/netns.ts";
+import { blockLoop as busy } from "../helpers/net.ts";
 
 const CHILD = join(import.meta.dir, "ask-child.ts");
 const made: Node[] = [];
@@ -16,13 +17,6 @@ afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
   await Promise.all(made.map((n) => n.stop()));
 });
-
-const busy = (ms: number): void => {
-  const t = performance.now();
-  while (performance.now() - t < ms) {
-    // the event loop is blocked
-  }
-};
 
 test("a reply that arrived while the asker's loop was blocked past the timeout is yielded", async () => {
   const asker = new Node({ name: "asker", swarm: "lab", bind: "127.0.0.1", port: 0, mdns: false, heartbeatInterval: null });

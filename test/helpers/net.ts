@@ -241,3 +241,11 @@ export async function rejection<E extends Error>(promise: Promise<unknown>, type
   }
   throw new Error(`expected a ${type.name}, but the call succeeded`);
 }
+
+/** Block the event loop for `ms` milliseconds (a long synchronous task, as a stopped process is to its timers). */
+export function blockLoop(ms: number): void {
+  const t = performance.now();
+  while (performance.now() - t < ms) {
+    // the event loop is blocked
+  }
+}

@@ -4,13 +4,7 @@
  */
 import { expect, test } from "bun:test";
 import { recordStall, watchLoopLag } from "../../src/membership/loop-lag.ts";
-
-const busy = (ms: number): void => {
-  const t = performance.now();
-  while (performance.now() - t < ms) {
-    // the event loop is blocked
-  }
-};
+import { blockLoop as busy } from "../helpers/net.ts";
 
 test("a blocked loop counts while it lasts and after, in all and within a window that holds it", async () => {
   const lag = watchLoopLag();

@@ -10,13 +10,7 @@ import { secureTransport } from "../../src/security/secure-transport.ts";
 import { bunTransport } from "../../src/transport/bun-transport.ts";
 import type { SocketHandler, SocketLike, Transport } from "../../src/transport/socket.ts";
 import { key } from "./helpers.ts";
-
-const busy = (ms: number): void => {
-  const t = performance.now();
-  while (performance.now() - t < ms) {
-    // the event loop is blocked
-  }
-};
+import { blockLoop as busy } from "../helpers/net.ts";
 
 /** The default transport, whose accepted sockets block the event loop for `ms` after their first data is handled. */
 function blockingAfterFirstRead(ms: number): Transport {

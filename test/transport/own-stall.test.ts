@@ -9,17 +9,11 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Client } from "../../src/rpc/client.ts";
 import { CallTimeoutError } from "../../src/errors.ts";
+import { blockLoop as busy } from "../helpers/net.ts";
 
 const CHILD = join(import.meta.dir, "late-answer-child.ts");
 let child: Bun.Subprocess<"ignore", "pipe", "inherit">;
 let port = 0;
-
-const busy = (ms: number): void => {
-  const t = performance.now();
-  while (performance.now() - t < ms) {
-    // the event loop is blocked
-  }
-};
 
 beforeAll(async () => {
   child = Bun.spawn(["bun", CHILD], { stdout: "pipe", stderr: "inherit" });

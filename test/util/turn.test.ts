@@ -9,13 +9,7 @@ import { expect, test } from "bun:test";
 import { afterReads } from "../../src/util/turn.ts";
 import { afterTurn } from "../../src/membership/loop-lag.ts";
 import { Emitter, waitFor } from "../../src/events.ts";
-
-const busy = (ms: number): void => {
-  const t = performance.now();
-  while (performance.now() - t < ms) {
-    // the event loop is blocked
-  }
-};
+import { blockLoop as busy } from "../helpers/net.ts";
 
 /**
  * Arm a verdict 20 ms from now with `arm`, and have data arrive while the loop is blocked past it
