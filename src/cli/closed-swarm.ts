@@ -8,7 +8,7 @@
  * @module
  */
 import { Client, ConnectionError, HandshakeError, type ClientOptions, type Node } from "../index.ts";
-import { ownTrouble } from "../transport/connect-failure.ts";
+import { explained } from "../transport/connect-failure.ts";
 import { formatAddress, parseAddress, type Address } from "./args.ts";
 import { cliEnvironment } from "./context-store.ts";
 import { stringFlag, UsageError, type Parsed } from "./parse.ts";
@@ -69,8 +69,9 @@ export function explainFailure(error: unknown, address: Address, closed: Pick<Cl
   const node = `the node at ${formatAddress(address)}`;
   const handshake = handshakeCause(error);
   let hint: string | null = null;
-  // This host's own trouble (no descriptor left, no route): the error's message says what to do.
-  if (!error.sent && handshake === null && error.message.startsWith("cannot connect to ") && !ownTrouble(error)) {
+  // This host's own trouble (no descriptor left, no route) or a host silent on its link: the
+  // error's message says what happened.
+  if (!error.sent && handshake === null && error.message.startsWith("cannot connect to ") && !explained(error)) {
     // The first mistake of most users: no node at that address (not started, or another port).
     hint = `nothing accepts connections at ${formatAddress(address)}: is a node running there? check the host and port`;
   } else if (closed === null) {

@@ -6,15 +6,19 @@
  * address's host does not answer on its link (`EHOSTUNREACH`, after about 3 s). A connect that
  * finds no free local port is reported right (`EADDRNOTAVAIL`). Gossip membership takes a refused
  * connect as evidence that nothing listens at a member's port and declares the member dead at once.
- * The default transport asks here whenever Bun says refused, and tells apart the first two: a
- * shortage of descriptors is this node's own trouble, no evidence about the member; no route puts
- * the member out of reach, as across a partition (a failed probe, not a refusal). Membership warns
- * of either (a line a minute), since it goes on without its failed calls. A host that does not
- * answer on its link stays refused: it is gone from there.
+ * The default transport asks here whenever Bun says refused, and tells them apart: a shortage of
+ * descriptors is this node's own trouble, no evidence about the member; no route puts the member
+ * out of reach, as across a partition (a failed probe, not a refusal); nor is a host that did not
+ * answer on its link (an IPv4 address whose entry in the kernel's neighbour table, `/proc/net/arp`,
+ * is incomplete) a refusal: it may be down, or its link lossy (a radio's power saving), and the
+ * member's other peers are asked (a failed probe). Membership warns of the first two (a line a
+ * minute), since it goes on without its failed calls.
  *
  * @module
  */
 import { createLogger, logEnabled } from "../log.ts";
+import { readFileSync } from "node:fs";
+import { isIPv4 } from "node:net";
 import { isLoopback, systemCode, systemError } from "../util/guards.ts";
 import { descriptorShortage, isShortage, shortageAdvice } from "./descriptors.ts";
 
@@ -96,11 +100,53 @@ export async function noRoute(hostname: string, port: number): Promise<boolean> 
   return missing;
 }
 
+const links = new Map<string, { at: number; silent: boolean }>();
+
+/**
+ * True when `hostname`, an IPv4 address on one of this host's links, did not answer ARP: the
+ * kernel's neighbour table (`/proc/net/arp`, Linux) holds it incomplete (flags `0x0`), as after
+ * the connect's own resolution failed (Bun then reports the connect refused, after about 3 s). A
+ * real refusal needed an answer first, so it leaves the entry complete. Never for loopback; IPv6
+ * neighbours are not read (no such file); a verdict is kept {@link ROUTE_MEMORY_MS}.
+ */
+export function silentOnLink(hostname: string): boolean {
+  if (!isIPv4(hostname) || isLoopback(hostname)) return false;
+  const now = performance.now();
+  const known = links.get(hostname);
+  if (known !== undefined && now - known.at < ROUTE_MEMORY_MS) return known.silent;
+  let silent = false;
+  try {
+    for (const line of readFileSync("/proc/net/arp", "utf8").split("\n")) {
+      const [address, , flags] = line.split(/\s+/);
+      if (address === hostname) {
+        silent = flags === "0x0";
+        break;
+      }
+    }
+  } catch {
+    // not Linux, or no /proc: no verdict
+  }
+  if (links.size >= ROUTE_MEMORY_HOSTS) links.clear();
+  links.set(hostname, { at: now, silent });
+  return silent;
+}
+
+/**
+ * True when `error` (or one it was caused by) is a failure {@link connectFailure} told apart from
+ * a refusal, with a message of its own that says what happened: a shortage of descriptors, no
+ * route, or a host that did not answer on its link.
+ */
+export function explained(error: unknown): boolean {
+  const code = systemCode(error);
+  return isTrouble(code) || code === "EHOSTUNREACH";
+}
+
 /**
  * The error a failed connect to `hostname`:`port` is rejected with: as Bun gave it, unless Bun
  * called it refused and it was not: then one with code `EMFILE` or `ENFILE` (this process or the
- * system out of file descriptors) or `ENETUNREACH` (no route to the host), a message that says
- * what to do, and Bun's error as its cause. A caller that reports its errors shows that message;
+ * system out of file descriptors), `ENETUNREACH` (no route to the host) or `EHOSTUNREACH` (the
+ * host did not answer on its link), a message that says what happened, and Bun's error as its
+ * cause. A caller that reports its errors shows that message;
  * one that goes on without them (a node's membership) warns with {@link warnOwnTrouble}.
  */
 export async function connectFailure(error: Error, hostname: string, port: number): Promise<Error> {
@@ -110,6 +156,10 @@ export async function connectFailure(error: Error, hostname: string, port: numbe
   if (await noRoute(hostname, port)) {
     const what = `this host has no route to ${hostname} (ENETUNREACH): its network is down, or the address is on no network it reaches`;
     return Object.assign(new Error(what, { cause: error }), { code: "ENETUNREACH" });
+  }
+  if (silentOnLink(hostname)) {
+    const what = `${hostname} did not answer on its link (EHOSTUNREACH: no ARP reply): the host is down or off the network`;
+    return Object.assign(new Error(what, { cause: error }), { code: "EHOSTUNREACH" });
   }
   return error;
 }

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { join } from "node:path";
 import { connectFailure, noRoute, ownTrouble, resetWarnings, WARNING_INTERVAL, warnOf, warnOwnTrouble } from "../../src/transport/connect-failure.ts";
 import { ConnectionError } from "../../src/errors.ts";
+import { refusedConnect } from "../../src/membership/gossip-records.ts";
 import { descriptorLimit, descriptorShortage } from "../../src/transport/descriptors.ts";
 import { Netns, cleanupNamespaces, netnsUnavailable } from "../helpers/netns.ts";
 
@@ -111,6 +112,30 @@ describe("connect failures", () => {
     }
     expect(warnings).toEqual([]);
   }, 20_000);
+
+  nsTest("to an on-link host that does not answer ARP a connect fails with EHOSTUNREACH, not refused; sn says so in one line", async () => {
+    // A namespace with a link (a veth pair, both ends here) on 10.77.0.0/24 where 10.77.0.9 is nobody.
+    const ns = Netns.create({ loopback: "up" });
+    ns.ip(["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+    ns.ip(["addr", "add", "10.77.0.1/24", "dev", "va"]);
+    ns.ip(["link", "set", "va", "up"]);
+    ns.ip(["link", "set", "vb", "up"]);
+    const { result, warnings } = await run(ns.spawnBun(CHILD, ["10.77.0.9"]));
+    expect(result.refused).toMatchObject({ ok: false, code: "ECONNREFUSED" });
+    for (const attempt of result.unrouted as Array<{ message: string }>) {
+      expect(attempt).toMatchObject({ ok: false, code: "EHOSTUNREACH" });
+      expect(attempt.message).toContain("10.77.0.9 did not answer on its link (EHOSTUNREACH: no ARP reply)");
+    }
+    expect(warnings).toEqual([]);
+    // Not this host's trouble (no warning), nor a refusal (gossip membership probes through others).
+    const silent = Object.assign(new Error("10.77.0.9 did not answer on its link"), { code: "EHOSTUNREACH", cause: Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED" }) });
+    expect(ownTrouble(silent)).toBe(false);
+    expect(refusedConnect(new ConnectionError("cannot connect to 10.77.0.9:9", "10.77.0.9:9", { cause: silent }))).toBe(false);
+    const child = ns.spawnBun(join(import.meta.dir, "../../src/cli/main.ts"), ["call", "10.77.0.9:9999", "sum", "1", "2"]);
+    const [, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect(code).toBe(1);
+    expect(err).toBe("error: connection_closed: cannot connect to 10.77.0.9:9999: 10.77.0.9 did not answer on its link (EHOSTUNREACH: no ARP reply): the host is down or off the network\n");
+  }, 30_000);
 
   nsTest("sn says the host has no route, not that nothing listens there", async () => {
     const ns = Netns.create({ loopback: "up" });
