@@ -30,6 +30,21 @@ async function run(child: Bun.Subprocess<"ignore" | "pipe", "pipe", "pipe">): Pr
   return { result: JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, unknown>, warnings: err.split("\n").filter((l) => l.startsWith("synapse: warning: ")) };
 }
 
+/**
+ * The child in `ns`: its connect to a closed port there is refused, and its two connects to
+ * `address` fail with `code` and a message holding `text`; it warns of nothing (the transport
+ * only explains).
+ */
+async function expectConnects(ns: Netns, address: string, code: string, text: string): Promise<void> {
+  const { result, warnings } = await run(ns.spawnBun(CHILD, [address]));
+  expect(result.refused).toMatchObject({ ok: false, code: "ECONNREFUSED" });
+  for (const attempt of result.unrouted as Array<{ message: string }>) {
+    expect(attempt).toMatchObject({ ok: false, code });
+    expect(attempt.message).toContain(text);
+  }
+  expect(warnings).toEqual([]);
+}
+
 describe("connect failures", () => {
   test("with descriptors to spare and a route, a refused connect stays refused, and other errors pass", async () => {
     expect(descriptorShortage()).toBeNull();
@@ -104,13 +119,7 @@ describe("connect failures", () => {
   nsTest("on a host with no route to the address a connect fails with ENETUNREACH; a closed port there still refuses", async () => {
     // A namespace with nothing but loopback: 192.0.2.7 (TEST-NET-1) has no route there.
     const ns = Netns.create({ loopback: "up" });
-    const { result, warnings } = await run(ns.spawnBun(CHILD, ["192.0.2.7"]));
-    expect(result.refused).toMatchObject({ ok: false, code: "ECONNREFUSED" });
-    for (const attempt of result.unrouted as Array<{ message: string }>) {
-      expect(attempt).toMatchObject({ ok: false, code: "ENETUNREACH" });
-      expect(attempt.message).toContain("this host has no route to 192.0.2.7 (ENETUNREACH)");
-    }
-    expect(warnings).toEqual([]);
+    await expectConnects(ns, "192.0.2.7", "ENETUNREACH", "this host has no route to 192.0.2.7 (ENETUNREACH)");
   }, 20_000);
 
   nsTest("to an on-link host that does not answer ARP a connect fails with EHOSTUNREACH, not refused; sn says so in one line", async () => {
@@ -120,13 +129,7 @@ describe("connect failures", () => {
     ns.ip(["addr", "add", "10.77.0.1/24", "dev", "va"]);
     ns.ip(["link", "set", "va", "up"]);
     ns.ip(["link", "set", "vb", "up"]);
-    const { result, warnings } = await run(ns.spawnBun(CHILD, ["10.77.0.9"]));
-    expect(result.refused).toMatchObject({ ok: false, code: "ECONNREFUSED" });
-    for (const attempt of result.unrouted as Array<{ message: string }>) {
-      expect(attempt).toMatchObject({ ok: false, code: "EHOSTUNREACH" });
-      expect(attempt.message).toContain("10.77.0.9 did not answer on its link (EHOSTUNREACH: no ARP reply)");
-    }
-    expect(warnings).toEqual([]);
+    await expectConnects(ns, "10.77.0.9", "EHOSTUNREACH", "10.77.0.9 did not answer on its link (EHOSTUNREACH: no ARP reply)");
     // Not this host's trouble (no warning), nor a refusal (gossip membership probes through others).
     const silent = Object.assign(new Error("10.77.0.9 did not answer on its link"), { code: "EHOSTUNREACH", cause: Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED" }) });
     expect(ownTrouble(silent)).toBe(false);
