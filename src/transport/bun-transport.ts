@@ -2,8 +2,9 @@
  * The default {@link Transport}: TCP through `Bun.connect` and `Bun.listen`. Bun's socket is a
  * {@link SocketLike} as it is; its `data` slot holds the {@link SocketHandler} made on open, and
  * one handler table serves every dialed socket (the listener's differs only in `open`). A connect
- * that Bun calls refused but that failed for this host's own want of descriptors or of a route
- * fails with `EMFILE`, `ENFILE` or `ENETUNREACH` instead (`connect-failure.ts`).
+ * that Bun calls refused but that failed for this host's own want of descriptors or of a route, or
+ * to an on-link host silent to ARP, fails with `EMFILE`, `ENFILE`, `ENETUNREACH` or `EHOSTUNREACH`
+ * instead (`connect-failure.ts`).
  *
  * @module
  */

@@ -72,22 +72,41 @@ export function resetWarnings(): void {
   lastWarning.clear();
 }
 
-/** How long a host's route verdict is kept, ms: a mass failure's refused connects to one host look it up once. */
-const ROUTE_MEMORY_MS = 1000;
-/** Hosts whose route verdict is kept at most (past it the memory starts afresh). */
-const ROUTE_MEMORY_HOSTS = 1024;
-const routes = new Map<string, { at: number; missing: boolean }>();
+/** How long a verdict about a host is kept, ms: a mass failure's refused connects to one host look it up once. */
+const VERDICT_MEMORY_MS = 1000;
+/** Hosts whose verdicts are kept at most (past it the memory starts afresh). */
+const VERDICT_MEMORY_HOSTS = 1024;
+
+/** Yes-or-no verdicts about hosts, each kept {@link VERDICT_MEMORY_MS}. */
+class HostVerdicts {
+  readonly #kept = new Map<string, { at: number; value: boolean }>();
+
+  /** The verdict about `host` made within the last {@link VERDICT_MEMORY_MS} before `now` (ms), if any. */
+  get(host: string, now: number): boolean | undefined {
+    const known = this.#kept.get(host);
+    return known !== undefined && now - known.at < VERDICT_MEMORY_MS ? known.value : undefined;
+  }
+
+  /** Keep `value` as the verdict about `host` made at `now`; returns it. */
+  set(host: string, now: number, value: boolean): boolean {
+    if (this.#kept.size >= VERDICT_MEMORY_HOSTS) this.#kept.clear();
+    this.#kept.set(host, { at: now, value });
+    return value;
+  }
+}
+
+const routes = new HostVerdicts();
 
 /**
  * True when this host has no route to `hostname`: a UDP socket's connect looks the route up and
  * sends nothing, and Bun reports its `ENETUNREACH` as such. Never for a loopback address; a verdict
- * is kept {@link ROUTE_MEMORY_MS}.
+ * is kept {@link VERDICT_MEMORY_MS}.
  */
 export async function noRoute(hostname: string, port: number): Promise<boolean> {
   if (isLoopback(hostname)) return false;
   const now = performance.now();
-  const known = routes.get(hostname);
-  if (known !== undefined && now - known.at < ROUTE_MEMORY_MS) return known.missing;
+  const known = routes.get(hostname, now);
+  if (known !== undefined) return known;
   let missing = false;
   try {
     const socket = await Bun.udpSocket({ connect: { hostname, port } });
@@ -95,25 +114,23 @@ export async function noRoute(hostname: string, port: number): Promise<boolean> 
   } catch (error) {
     missing = (error as { code?: unknown }).code === "ENETUNREACH";
   }
-  if (routes.size >= ROUTE_MEMORY_HOSTS) routes.clear();
-  routes.set(hostname, { at: now, missing });
-  return missing;
+  return routes.set(hostname, now, missing);
 }
 
-const links = new Map<string, { at: number; silent: boolean }>();
+const links = new HostVerdicts();
 
 /**
  * True when `hostname`, an IPv4 address on one of this host's links, did not answer ARP: the
  * kernel's neighbour table (`/proc/net/arp`, Linux) holds it incomplete (flags `0x0`), as after
  * the connect's own resolution failed (Bun then reports the connect refused, after about 3 s). A
  * real refusal needed an answer first, so it leaves the entry complete. Never for loopback; IPv6
- * neighbours are not read (no such file); a verdict is kept {@link ROUTE_MEMORY_MS}.
+ * neighbours are not read (no such file); a verdict is kept {@link VERDICT_MEMORY_MS}.
  */
 export function silentOnLink(hostname: string): boolean {
   if (!isIPv4(hostname) || isLoopback(hostname)) return false;
   const now = performance.now();
-  const known = links.get(hostname);
-  if (known !== undefined && now - known.at < ROUTE_MEMORY_MS) return known.silent;
+  const known = links.get(hostname, now);
+  if (known !== undefined) return known;
   let silent = false;
   try {
     for (const line of readFileSync("/proc/net/arp", "utf8").split("\n")) {
@@ -126,9 +143,7 @@ export function silentOnLink(hostname: string): boolean {
   } catch {
     // not Linux, or no /proc: no verdict
   }
-  if (links.size >= ROUTE_MEMORY_HOSTS) links.clear();
-  links.set(hostname, { at: now, silent });
-  return silent;
+  return links.set(hostname, now, silent);
 }
 
 /**

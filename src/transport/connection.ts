@@ -20,6 +20,7 @@ import { encode } from "../wire/codec.ts";
 import { NO_ROOM, fastEncodeInto } from "../wire/fast-codec.ts";
 import { createLogger } from "../log.ts";
 import type { SocketHandler, SocketLike } from "./socket.ts";
+import { monotonicMs } from "../util/time.ts";
 
 const log = createLogger("transport");
 
@@ -138,12 +139,12 @@ export class Connection<S> implements FrameSink, SocketHandler {
   get remote(): string {
     return `${this.socket.remoteAddress}:${this.socket.remotePort ?? "?"}`;
   }
-  /** Last time (ms, `Date.now()`) bytes arrived; used by idle/read timeouts. */
-  lastRead = Date.now();
+  /** Last time (ms, `monotonicMs()`) bytes arrived; used by idle/read timeouts. */
+  lastRead = monotonicMs();
   /** Last time bytes were written or a frame was queued. */
-  lastWrite = Date.now();
+  lastWrite = monotonicMs();
   /**
-   * When (ms, `Date.now()`) the first bytes of the frame now being received arrived; 0 while no
+   * When (ms, `monotonicMs()`) the first bytes of the frame now being received arrived; 0 while no
    * frame is partial. A frame deadline counts from here, so a peer that trickles a byte now and then
    * cannot keep a frame open forever.
    */
@@ -249,7 +250,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
 
   /** Feed a socket read (call from the socket's `data` handler); `owned`: see `SocketHandler.handleData`. */
   handleData(chunk: Uint8Array, owned = false): void {
-    const now = Date.now();
+    const now = monotonicMs();
     this.lastRead = now;
     const frames = this.framesIn;
     const held = this.decoder.reserved;
@@ -313,7 +314,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     if (size - HEADER_SIZE > this.maxOutFrame) throw new FrameTooLargeError(size - HEADER_SIZE, this.maxOutFrame);
     if (size > LARGE_OUTBOX) {
       this.flush();
-      this.lastWrite = Date.now();
+      this.lastWrite = monotonicMs();
       this.writeOrQueue(frame.subarray(0, size), false);
       return size;
     }
@@ -346,7 +347,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
       // A large frame gets a buffer of its own (header and payload still in one write), after
       // whatever is already gathered, so that order is kept.
       this.flush();
-      this.lastWrite = Date.now();
+      this.lastWrite = monotonicMs();
       this.writeOrQueue(frameOf(payload), true);
       return size;
     }
@@ -389,7 +390,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
     this.outbox = null;
     this.outLen = 0;
     if (len > 0 && !this.closedFlag) {
-      this.lastWrite = Date.now(); // once per batch of frames, not per frame
+      this.lastWrite = monotonicMs(); // once per batch of frames, not per frame
       this.writeOrQueue(box.subarray(0, len), false);
     }
     giveOutbox(box);
@@ -426,7 +427,7 @@ export class Connection<S> implements FrameSink, SocketHandler {
       this.backlogBytes -= head.length;
     }
     this.backlog = null;
-    this.lastWrite = Date.now();
+    this.lastWrite = monotonicMs();
     if (this.endAfterFlush) this.socket.end();
     else this.events.onDrain?.(this);
   }

@@ -21,6 +21,7 @@ import { GOING_AWAY, HELLO_ENDPOINT, type RemoteAddress } from "../wire/protocol
 import { EncodeError, ErrorCode, FrameTooLargeError, ListenError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_BUFFERED_INPUT, defaultMaxConnections, type ServerLimits } from "./server-limits.ts";
 import { createLogger } from "../log.ts";
+import { monotonicMs } from "../util/time.ts";
 
 const log = createLogger("server");
 
@@ -362,7 +363,7 @@ export class Listener {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = monotonicMs();
     const { readTimeoutMs, idleTimeoutMs } = this.options;
     for (const conn of this.conns) {
       const state = conn.state;

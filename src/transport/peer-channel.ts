@@ -25,6 +25,7 @@ import { HELLO_ENDPOINT, HELLO_FEATURES, originalRefusal } from "../wire/protoco
 import { outOfDescriptors } from "./connect-failure.ts";
 import { CallTimeoutError, ConnectionError, UnsupportedError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { monotonicMs } from "../util/time.ts";
 
 const log = createLogger("pool");
 
@@ -86,7 +87,7 @@ export class PeerChannel implements ConnectionOwner {
   features: Readonly<Record<string, unknown>> = NO_FEATURES;
   /** Set when the pool forgot this channel ({@link Pool.closeAll}); holders must ask the pool again. */
   retired = false;
-  /** When a one-request call last ended (ms, `Date.now()`); 0 for none. */
+  /** When a one-request call last ended (ms, `monotonicMs()`); 0 for none. */
   lastSingleAt = 0;
   /** @internal The pool's sweeper: when it first saw this channel {@link dormant} (0: not dormant). */
   dormantSince = 0;
@@ -131,7 +132,7 @@ export class PeerChannel implements ConnectionOwner {
     const req = request(endpoint, nextId(), args, kwargs);
     const timed: CallSettings = { ...settings, deadline: deadlineOf(settings) };
     try {
-      if (this.mode === "single" && Date.now() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
+      if (this.mode === "single" && monotonicMs() - this.modeAt > SINGLE_RECHECK_MS) this.mode = "unknown";
       if (this.mode !== "single") {
         // While calls wait for the connection, it counts as in use: the pool's cap and idle
         // sweep leave it open until they have sent (see idleFor).
@@ -269,7 +270,7 @@ export class PeerChannel implements ConnectionOwner {
     this.features = features;
     this.original = false;
     this.mode = "multiplex";
-    this.modeAt = Date.now();
+    this.modeAt = monotonicMs();
     this.shared = cc;
     cc.owner = this;
     this.pool.opened(this);
@@ -297,7 +298,7 @@ export class PeerChannel implements ConnectionOwner {
     if (this.mode !== "single") log.debug(`${this.key}: one request per connection${original ? " (the original protocol)" : ""}`);
     this.mode = "single";
     this.original = original;
-    this.modeAt = Date.now();
+    this.modeAt = monotonicMs();
     return null;
   }
 
@@ -312,7 +313,7 @@ export class PeerChannel implements ConnectionOwner {
       return await cc.send(req, settings);
     } finally {
       cc?.close();
-      this.lastSingleAt = Date.now();
+      this.lastSingleAt = monotonicMs();
       this.singles--;
       this.singleQueue?.shift()?.();
     }

@@ -18,6 +18,7 @@ import { bunTransport } from "./bun-transport.ts";
 import type { Transport } from "./socket.ts";
 import { ConfigError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { monotonicMs } from "../util/time.ts";
 
 const log = createLogger("pool");
 
@@ -62,7 +63,7 @@ export class Pool implements ChannelHost {
   /** Channels whose multiplexed connection is open. */
   private readonly live = new Set<PeerChannel>();
   private evictions = 0;
-  /** When {@link shortage} last ran (epoch ms), and how many connections it closed in all. */
+  /** When {@link shortage} last ran (monotonic ms), and how many connections it closed in all. */
   private lastShed = 0;
   private shedCount = 0;
   /** {@link onDropped}'s listeners, and whose turn is next. */
@@ -140,7 +141,7 @@ export class Pool implements ChannelHost {
    */
   private trim(keep?: PeerChannel): void {
     if (this.live.size <= this.maxConnections) return;
-    const now = Date.now();
+    const now = monotonicMs();
     let excess = this.live.size - this.maxConnections;
     // Idle for longest first; a connection with a call in flight (idleFor -1) is never closed.
     const idle = [...this.live].filter((c) => c !== keep && c.idleFor(now) >= 0).sort((a, b) => b.idleFor(now) - a.idleFor(now));
@@ -161,7 +162,7 @@ export class Pool implements ChannelHost {
    * @returns how many connections it closed.
    */
   shortage(): number {
-    const now = Date.now();
+    const now = monotonicMs();
     if (now - this.lastShed < SHED_INTERVAL_MS) return 0;
     this.lastShed = now;
     let closed = 0;
@@ -249,7 +250,7 @@ export class Pool implements ChannelHost {
     this.sweeper = setInterval(() => {
       this.trim();
       if (this.idleTimeoutMs === Infinity) return;
-      const now = Date.now();
+      const now = monotonicMs();
       for (const [key, ch] of this.channels) {
         const idle = ch.idleFor(now);
         if (idle > this.idleTimeoutMs) ch.close();
