@@ -43,7 +43,7 @@
  * Prints tables and writes `bench/results/broadcast.json`. `--quick` (or `BENCH_QUICK=1`): N = 10
  * and 50, one round each, and 10 peers across processes.
  *
- * Run: `bun bench/broadcast.ts [--quick] [--only 200:batched,mp200,mp200u,mp200ur] [--processes 4] [--batch-interval 0.01] [--mp-rounds 3] [--mp-warmup 0]`
+ * Run: `bun bench/broadcast.ts [--quick] [--cpus 1.3] [--only 200:batched,mp200,mp200u,mp200ur] [--processes 4] [--batch-interval 0.01] [--mp-rounds 3] [--mp-warmup 0]`
  *
  * `BENCH_MARKS=1`: each one-process round's broadcast with replies prints when it began and when
  * every node had every reply (`mark question start|end date <ms since the epoch>`, on stderr), so
@@ -57,6 +57,7 @@ import type { CallContext, NodeOptions } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults } from "./lib/harness.ts";
 import { benchNodeOptions, countReplyCalls } from "./lib/broadcast-calls.ts";
 import { measureMultiProcess, type MultiProcessResult } from "./lib/broadcast-swarm.ts";
+import { applyCpusFlag } from "./lib/cpu-limit.ts";
 import { machineLine, measureRawEcho } from "./lib/machine-speed.ts";
 import { sharedVerifier, shareVerifiedSignatures } from "../src/security/records.ts";
 
@@ -454,6 +455,8 @@ export async function runBroadcastBench(): Promise<BroadcastResult[]> {
 
 if (import.meta.main) {
   watchdog(QUICK ? 180 : 900);
+  // `--cpus C`: the run on C cores of the machine's (bench/lib/cpu-limit.ts), before anything starts.
+  applyCpusFlag();
   await runBroadcastBench();
   process.exit(0);
 }

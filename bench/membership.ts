@@ -45,13 +45,14 @@
  * over the steady window (`steady-<worker>.txt`), `BENCH_JOIN_PROF=<dir>` over each worker's joins
  * (`join-<worker>.txt`); `BENCH_PROF_RAW=1` adds every trace (`<file>.json`).
  *
- * Run: `bun bench/membership.ts [--quick] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--warm-deaths 18] [--join-rate 25] [--layout 375,374,250]`
+ * Run: `bun bench/membership.ts [--quick] [--cpus 1.3] [--steady 60] [--swarm-only] [--sizes 50,200,1000] [--modes mesh,gossip] [--peer-timeout 4] [--warm-baseline] [--warm-deaths 18] [--join-rate 25] [--layout 375,374,250]`
  *
  * @module
  */
 import { Client, Node, Pool } from "../src/index.ts";
 import { QUICK, printTable, round, watchdog, writeResults, type SummaryRow } from "./lib/harness.ts";
 import { measureSwarm, type SwarmMode, type SwarmResult } from "./lib/membership-swarm.ts";
+import { applyCpusFlag } from "./lib/cpu-limit.ts";
 import { machineLine, measureRawEcho } from "./lib/machine-speed.ts";
 
 /** One scenario's numbers. */
@@ -296,6 +297,8 @@ if (import.meta.main) {
   watchdog(QUICK ? 120 : 900 + 4 * steady);
   // A mistaken flag is told before anything runs, not after the one-process scenarios.
   const flags = swarmFlags();
+  // `--cpus C`: the run on C cores of the machine's (bench/lib/cpu-limit.ts), before anything starts.
+  applyCpusFlag();
   // The machine's speed first, before any swarm loads it (recorded in the results' environment).
   console.log(machineLine(await measureRawEcho()));
   const one = process.argv.includes("--swarm-only") ? { results: [], summary: [] } : await runMembershipBench();

@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
 import { machineSpeed, runtimeSettings } from "./machine-speed.ts";
+import { cpuQuota } from "./cpu-limit.ts";
 
 /** True for a short smoke run: `--quick` on the command line or `BENCH_QUICK=1`. */
 export const QUICK = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
@@ -156,6 +157,8 @@ export function environment(): Record<string, unknown> {
     // The raw echo's round trip, when the scenario measured it, and the runtime's own settings (`machine-speed.ts`).
     ...machineSpeed(),
     runtime: runtimeSettings(),
+    // The CPU quota the bench ran under, in cores (`--cpus`, or one set outside it), or null (`cpu-limit.ts`).
+    cpuQuota: cpuQuota(),
   };
 }
 

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { cpuQuota } from "./cpu-limit.ts";
 import { frame, RawEchoClient, RawEchoServer } from "./raw-echo.ts";
 
 /** Round trips timed (after {@link WARMUP}): about 50 ms on a machine whose echo takes 20 µs. */
@@ -69,9 +70,10 @@ export function runtimeSettings(env: Record<string, string | undefined> = proces
   return settings;
 }
 
-/** One line for a bench's output: the echo's time, what it says about the figures, and the runtime settings in force ({@link runtimeSettings}). */
-export function machineLine(us: number, settings: Record<string, string> = runtimeSettings()): string {
+/** One line for a bench's output: the echo's time, what it says about the figures, the runtime settings in force ({@link runtimeSettings}) and a CPU quota (`cpu-limit.ts`). */
+export function machineLine(us: number, settings: Record<string, string> = runtimeSettings(), quota: number | null = cpuQuota()): string {
   const set = Object.entries(settings).map(([name, value]) => `${name}=${value}`);
   const runtime = set.length === 0 ? "Bun's default runtime settings" : `runtime settings ${set.join(" ")}`;
-  return `machine: raw Bun echo ${us} µs a sequential round trip (the RPC bench's baseline; 4.7 µs on s38's development machine, 19.2 µs on s39's: the swarm figures follow it); ${runtime}`;
+  const cores = quota === null ? "" : `; a CPU quota of ${Math.round(quota * 100) / 100} cores (--cpus)`;
+  return `machine: raw Bun echo ${us} µs a sequential round trip (the RPC bench's baseline; 4.7 µs on s38's development machine, 19.2 µs on s39's: the swarm figures follow it); ${runtime}${cores}`;
 }

@@ -1,0 +1,87 @@
+/**
+ * The benches' `--cpus C` (bench/lib/cpu-limit.ts): a mistaken value is one line; as root, a child
+ * process that sets a quota runs in a control group of its own with that quota, the processes it
+ * starts are in it too, the kernel holds a busy loop there back (its throttle counter, not a
+ * timing), and the group is gone once the process exits. Skipped, with the reason, without root or
+ * the cgroup `cpu` controller.
+ */
+import { expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CpuLimitError, cpuQuota, parseCpus } from "../../bench/lib/cpu-limit.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+/** Why a quota cannot be set here, or null when it can. */
+function unavailable(): string | null {
+  if (process.platform !== "linux") return "control groups need Linux";
+  if (process.getuid?.() !== 0) return "a CPU quota needs root (run the suite as root, as CI does)";
+  const lines = readFileSync("/proc/self/cgroup", "utf8");
+  const v1 = /^\d+:[^:]*\bcpu\b[^:]*:/m.test(lines) && existsSync("/sys/fs/cgroup/cpu");
+  const v2 = ["/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/unified/cgroup.controllers"].some((f) => existsSync(f) && readFileSync(f, "utf8").split(/\s+/).includes("cpu"));
+  return v1 || v2 ? null : "no cgroup cpu controller on this machine";
+}
+
+const why = unavailable();
+if (why) console.warn(`SKIP cpu quota test: ${why}`);
+const rootTest = why ? test.skip : test;
+
+test("bench - --cpus takes a number of cores from 0.05 to the machine's; anything else is one line saying what to give", () => {
+  expect(parseCpus("1.3", 2)).toBe(1.3);
+  expect(parseCpus("2", 2)).toBe(2);
+  for (const bad of ["0", "abc", "", "3", "-1", "0.01"]) {
+    let error: unknown;
+    try {
+      parseCpus(bad, 2);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CpuLimitError);
+    expect((error as CpuLimitError).code).toBe("BAD_CPUS");
+    expect((error as Error).message).toBe(`--cpus ${bad}: give a number of cores from 0.05 to 2 (as 1.3)`);
+  }
+});
+
+test("bench - a bench given a mistaken --cpus stops before it runs anything, with one line", () => {
+  const run = Bun.spawnSync([process.execPath, join(ROOT, "bench", "membership.ts"), "--swarm-only", "--cpus", "many"], { cwd: ROOT, env: { ...process.env, BENCH_RESULTS_DIR: "/nonexistent" } });
+  expect(run.exitCode).toBe(2);
+  const err = run.stderr.toString().trim();
+  expect(err).toStartWith("--cpus many: give a number of cores from 0.05 to ");
+  expect(err.split("\n")).toHaveLength(1);
+  expect(run.stdout.toString()).not.toContain("machine:");
+});
+
+rootTest("bench - --cpus runs the process and its children under the quota, which holds a busy loop back, and removes its group at exit", () => {
+  // The child: sets 0.05 cores, starts a grandchild that prints its group, spins 300 ms (a
+  // quota of 1 ms in each 20 ms period must throttle it), and prints what it found.
+  const script = `
+    import { readFileSync } from "node:fs";
+    import { join } from "node:path";
+    import { applyCpusFlag, cpuQuota } from ${JSON.stringify(join(ROOT, "bench", "lib", "cpu-limit.ts"))};
+    const set = applyCpusFlag(["--cpus", "0.05"]);
+    const own = readFileSync("/proc/self/cgroup", "utf8");
+    const grandchild = Bun.spawnSync(["cat", "/proc/self/cgroup"]).stdout.toString();
+    const line = own.split("\\n").find((l) => /^\\d+:[^:]*\\bcpu\\b[^:]*:/.test(l)) ?? own.split("\\n").find((l) => l.startsWith("0::"));
+    const path = line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+    const mount = /^0::/.test(line) ? (readFileSync("/sys/fs/cgroup/cgroup.controllers", "utf8").includes("cpu") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified") : "/sys/fs/cgroup/cpu";
+    const t0 = performance.now();
+    let spins = 0;
+    while (performance.now() - t0 < 300) spins++;
+    const stat = readFileSync(join(mount, path, "cpu.stat"), "utf8");
+    console.log(JSON.stringify({ set, quota: cpuQuota(), own, grandchild, dir: join(mount, path), throttled: Number(/nr_throttled (\\d+)/.exec(stat)[1]) }));
+  `;
+  const run = Bun.spawnSync([process.execPath, "-e", script], { cwd: ROOT });
+  expect(run.stderr.toString()).toBe("");
+  expect(run.exitCode).toBe(0);
+  const found = JSON.parse(run.stdout.toString()) as { set: number; quota: number; own: string; grandchild: string; dir: string; throttled: number };
+  expect(found.set).toBe(0.05);
+  expect(found.quota).toBe(0.05);
+  expect(found.dir).toEndWith(`/synapse-bench-${run.pid}`);
+  expect(found.own).toContain(`synapse-bench-${run.pid}`);
+  // The grandchild inherited the group: same lines, but for its memory group and the like, which the test does not move.
+  expect(found.grandchild).toContain(`synapse-bench-${run.pid}`);
+  expect(found.throttled).toBeGreaterThan(0);
+  // Gone at exit, and this process was never in it.
+  expect(existsSync(found.dir)).toBe(false);
+  expect(cpuQuota()).not.toBe(0.05);
+});
