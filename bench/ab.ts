@@ -11,7 +11,11 @@
  * version's median and range, the pairs where B was lower and higher, the median difference B − A
  * with a 90% bootstrap interval, and a sign test; then one JSON line with every run's values.
  *
- * Run: `bun bench/ab.ts --a <rev> [--b <rev>|.] [--pairs 8] [--timeout 900] --metric <name>=<spec> [--metric ...] -- <command> [args...]`
+ * `--cpus C` runs every run under a CPU quota of C cores (`lib/cpu-limit.ts`: this script joins a
+ * control group with that quota, and each run it starts is in it, whatever the revision's bench
+ * knows of `--cpus`).
+ *
+ * Run: `bun bench/ab.ts --a <rev> [--b <rev>|.] [--pairs 8] [--timeout 900] [--cpus 1.3] --metric <name>=<spec> [--metric ...] -- <command> [args...]`
  * e.g. `bun bench/ab.ts --a HEAD~1 --pairs 10 --metric mergeUs=json:mergeUs -- bun bench/lib/swim-merge.ts --joiners 300`
  *
  * @module
@@ -19,6 +23,7 @@
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { CpuLimitError, limitCpus, parseCpus } from "./lib/cpu-limit.ts";
 import { readMetric, summarizePairs } from "./lib/paired.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -26,7 +31,7 @@ const root = resolve(import.meta.dir, "..");
 let scratch: string | null = null;
 const worktrees: string[] = [];
 
-const USAGE = "usage: bun bench/ab.ts --a <rev> [--b <rev>|.] [--pairs 8] [--timeout 900] --metric <name>=<spec> [--metric ...] -- <command> [args...]";
+const USAGE = "usage: bun bench/ab.ts --a <rev> [--b <rev>|.] [--pairs 8] [--timeout 900] [--cpus 1.3] --metric <name>=<spec> [--metric ...] -- <command> [args...]";
 const MAX_PAIRS = 100;
 
 function fail(message: string): never {
@@ -44,7 +49,7 @@ const options = new Map<string, string[]>();
 for (let i = 0; i < own.length; i += 2) {
   const key = own[i]!;
   const value = own[i + 1];
-  if (!["--a", "--b", "--pairs", "--timeout", "--metric"].includes(key)) fail(`unknown option ${key}`);
+  if (!["--a", "--b", "--pairs", "--timeout", "--cpus", "--metric"].includes(key)) fail(`unknown option ${key}`);
   if (value === undefined) fail(`${key} needs a value`);
   options.set(key, [...(options.get(key) ?? []), value]);
 }
@@ -70,6 +75,20 @@ const metrics = (options.get("--metric") ?? []).map((m) => {
 });
 if (metrics.length === 0) fail("at least one --metric");
 if (Bun.which(command[0]!, { cwd: root }) === null) fail(`cannot run ${command[0]}: not found (in $PATH, or as a path from ${root})`);
+
+/** `--cpus C`: this script joins a control group with that CPU quota, which every run inherits; null without it. */
+function applyCpus(spec: string | undefined): number | null {
+  if (spec === undefined) return null;
+  try {
+    const cpus = parseCpus(spec);
+    limitCpus(cpus);
+    return cpus;
+  } catch (error) {
+    if (error instanceof CpuLimitError) fail(error.message);
+    throw error;
+  }
+}
+const cpus = applyCpus(one("--cpus"));
 
 function git(args: string[]): string {
   const r = Bun.spawnSync(["git", ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
@@ -129,7 +148,7 @@ const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed
 try {
   const a = checkout(revA, "a");
   const b = checkout(revB, "b");
-  console.log(`A ${a.commit}, B ${b.commit}; ${pairs} pairs of: ${command.join(" ")}`);
+  console.log(`A ${a.commit}, B ${b.commit}; ${pairs} pairs of: ${command.join(" ")}${cpus === null ? "" : ` (under a CPU quota of ${cpus} cores)`}`);
   const values: Record<"a" | "b", Record<string, Array<number | null>>> = { a: {}, b: {} };
   for (const { name } of metrics) {
     values.a[name] = [];
@@ -166,7 +185,7 @@ try {
       ].join(""),
     );
   }
-  console.log(JSON.stringify({ a: a.commit, b: b.commit, command, pairs, values, summaries }));
+  console.log(JSON.stringify({ a: a.commit, b: b.commit, command, pairs, cpus, values, summaries }));
 } finally {
   cleanup();
 }

@@ -3,7 +3,7 @@
  * every worker process it starts afterwards, in a control group of its own whose CPU quota is C
  * cores (Linux, as root; cgroup v2's `cpu.max`, or v1's `cpu.cfs_quota_us` where the `cpu`
  * controller is mounted the old way). The swarm figures follow how close their work comes to the
- * cores there are (docs/performance.md#issue-12s-targets-where-they-stand): on a quicker machine a
+ * cores there are (docs/performance.md#fewer-cores-than-the-machine-has): on a quicker machine a
  * quota puts the swarm as near saturation as a slower machine's two cores do, and a quota runs
  * steadier than that machine's speed, which moves from one half hour to the next.
  *
@@ -45,13 +45,13 @@ interface CpuGroup {
 }
 
 /**
- * The `cpu` controller's hierarchy and `pid`'s group in it (`/proc/<pid>/cgroup`), or null where
- * there is none (not Linux, or no `cpu` controller).
+ * The `cpu` controller's hierarchy and this process's group in it (`/proc/self/cgroup`), or null
+ * where there is none (not Linux, or no `cpu` controller).
  */
-function cpuGroup(pid: number | "self" = "self"): CpuGroup | null {
+function cpuGroup(): CpuGroup | null {
   let lines: string[];
   try {
-    lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
+    lines = readFileSync("/proc/self/cgroup", "utf8").trim().split("\n");
   } catch {
     return null;
   }
@@ -108,7 +108,7 @@ export function cpuQuota(): number | null {
   }
 }
 
-/** `--cpus C` as given, checked: a number of cores above 0 and at most the machine's; a mistake is a {@link CpuLimitError}. */
+/** `--cpus C` as given, checked: a number of cores from 0.05 to the machine's; a mistake is a {@link CpuLimitError}. */
 export function parseCpus(spec: string, cores = availableParallelism()): number {
   const cpus = Number(spec);
   if (!Number.isFinite(cpus) || cpus < 0.05 || cpus > cores) throw new CpuLimitError("BAD_CPUS", `--cpus ${spec}: give a number of cores from 0.05 to ${cores} (as 1.3)`);
@@ -143,6 +143,11 @@ export function limitCpus(cpus: number): string {
     }
     writeFileSync(join(dir, "cgroup.procs"), String(process.pid));
   } catch (error) {
+    try {
+      rmdirSync(dir); // made, but the process is not in it
+    } catch {
+      // Never made.
+    }
     throw new CpuLimitError("CGROUP_WRITE", `--cpus: could not set a quota in ${dir}: ${(error as Error).message}`);
   }
   process.once("exit", () => {

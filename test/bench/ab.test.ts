@@ -78,6 +78,7 @@ test("bench - ab: a mistake gets one line that says what to do, and no run", asy
     [["--a", "no-such-rev-s52", "--metric", "x=json:x", "--", "true"], "git rev-parse"],
     [["--a", "HEAD", "--metric", "x=(unclosed", "--", "true"], "not a regular expression: (unclosed"],
     [["--a", "HEAD", "--metric", "x=json:x", "--", "no-such-command-s52"], "cannot run no-such-command-s52"],
+    [["--a", "HEAD", "--cpus", "lots", "--metric", "x=json:x", "--", "true"], "--cpus lots: give a number of cores from 0.05 to "],
   ] as Array<[string[], string]>) {
     const { code, out } = await ab(args);
     expect(code).toBe(2);

@@ -85,3 +85,20 @@ rootTest("bench - --cpus runs the process and its children under the quota, whic
   expect(existsSync(found.dir)).toBe(false);
   expect(cpuQuota()).not.toBe(0.05);
 });
+
+rootTest("bench - ab --cpus runs both versions under the quota, whatever their bench knows of --cpus", async () => {
+  // The command prints the quota it runs under: it does not set one itself.
+  const script = `import { cpuQuota } from ${JSON.stringify(join(ROOT, "bench", "lib", "cpu-limit.ts"))}; console.log(JSON.stringify({ q: cpuQuota() }));`;
+  const child = Bun.spawn([process.execPath, "bench/ab.ts", "--a", "HEAD", "--pairs", "1", "--cpus", "0.5", "--metric", "q=json:q", "--", process.execPath, "-e", script], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  expect(code, out + err).toBe(0);
+  expect(out.split("\n")[0]).toEndWith("(under a CPU quota of 0.5 cores)");
+  const result = JSON.parse(out.trim().split("\n").at(-1)!);
+  expect(result.cpus).toBe(0.5);
+  expect(result.values).toEqual({ a: { q: [0.5] }, b: { q: [0.5] } });
+  // Its group is gone with it.
+  const left = Bun.spawnSync(["find", "/sys/fs/cgroup", "-maxdepth", "4", "-name", `synapse-bench-${child.pid}`]).stdout.toString();
+  expect(left).toBe("");
+});
