@@ -74,6 +74,6 @@ export function runtimeSettings(env: Record<string, string | undefined> = proces
 export function machineLine(us: number, settings: Record<string, string> = runtimeSettings(), quota: number | null = cpuQuota()): string {
   const set = Object.entries(settings).map(([name, value]) => `${name}=${value}`);
   const runtime = set.length === 0 ? "Bun's default runtime settings" : `runtime settings ${set.join(" ")}`;
-  const cores = quota === null ? "" : `; a CPU quota of ${Math.round(quota * 100) / 100} cores (--cpus)`;
+  const cores = quota === null ? "" : `; a CPU quota of ${Math.round(quota * 100) / 100} cores`;
   return `machine: raw Bun echo ${us} µs a sequential round trip (the RPC bench's baseline; 4.7 µs on s38's development machine, 19.2 µs on s39's: the swarm figures follow it); ${runtime}${cores}`;
 }
