@@ -23,7 +23,7 @@
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CpuLimitError, limitCpus, parseCpus } from "./lib/cpu-limit.ts";
+import { CpuLimitError, setCpus } from "./lib/cpu-limit.ts";
 import { readMetric, summarizePairs } from "./lib/paired.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -80,9 +80,7 @@ if (Bun.which(command[0]!, { cwd: root }) === null) fail(`cannot run ${command[0
 function applyCpus(spec: string | undefined): number | null {
   if (spec === undefined) return null;
   try {
-    const cpus = parseCpus(spec);
-    limitCpus(cpus);
-    return cpus;
+    return setCpus(spec);
   } catch (error) {
     if (error instanceof CpuLimitError) fail(error.message);
     throw error;

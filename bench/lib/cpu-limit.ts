@@ -115,6 +115,19 @@ export function parseCpus(spec: string, cores = availableParallelism()): number 
   return cpus;
 }
 
+/** The directory of this process's group in the `cpu` controller's hierarchy, or null without one. */
+export function cpuGroupDir(): string | null {
+  const group = cpuGroup();
+  return group === null ? null : join(group.mount, group.path);
+}
+
+/** Why {@link limitCpus} cannot set a quota here (not root, no `cpu` controller), or null when it can. */
+export function cpuLimitUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return `--cpus needs root: it makes a control group with a CPU quota (this run is uid ${process.getuid?.()})`;
+  if (cpuGroup() === null) return "--cpus needs Linux control groups with the cpu controller (none found in /proc/self/cgroup)";
+  return null;
+}
+
 /**
  * Put this process in a control group of its own (`synapse-bench-<pid>`, beside its present
  * one) with a quota of `cpus` cores; the processes it starts afterwards are in it too. When the
@@ -123,9 +136,9 @@ export function parseCpus(spec: string, cores = availableParallelism()): number 
  * group's directory.
  */
 export function limitCpus(cpus: number): string {
-  if (process.getuid?.() !== 0) throw new CpuLimitError("NOT_ROOT", `--cpus needs root: it makes a control group with a CPU quota (this run is uid ${process.getuid?.()})`);
-  const group = cpuGroup();
-  if (group === null) throw new CpuLimitError("NO_CPU_CONTROLLER", "--cpus needs Linux control groups with the cpu controller (none found in /proc/self/cgroup)");
+  const unavailable = cpuLimitUnavailable();
+  if (unavailable !== null) throw new CpuLimitError(process.getuid?.() !== 0 ? "NOT_ROOT" : "NO_CPU_CONTROLLER", unavailable);
+  const group = cpuGroup()!;
   const parent = join(group.mount, group.path);
   const dir = join(parent, `synapse-bench-${process.pid}`);
   const quota = Math.round(cpus * PERIOD_US);
@@ -162,6 +175,17 @@ export function limitCpus(cpus: number): string {
 }
 
 /**
+ * `--cpus <spec>` applied: parsed ({@link parseCpus}), then this process and those it starts put
+ * under that quota ({@link limitCpus}). Returns the quota; a mistake, or a machine where it cannot
+ * be done, is a {@link CpuLimitError} whose message is the one line to show.
+ */
+export function setCpus(spec: string): number {
+  const cpus = parseCpus(spec);
+  limitCpus(cpus);
+  return cpus;
+}
+
+/**
  * A bench's `--cpus C` (see the module doc): applied when given, before the bench measures or
  * starts anything; a mistake, or a machine where it cannot be done, is one line and the run stops.
  * Returns the quota set, or null without the flag.
@@ -170,9 +194,7 @@ export function applyCpusFlag(argv: readonly string[] = process.argv): number | 
   const at = argv.indexOf("--cpus");
   if (at < 0) return null;
   try {
-    const cpus = parseCpus(argv[at + 1] ?? "");
-    limitCpus(cpus);
-    return cpus;
+    return setCpus(argv[at + 1] ?? "");
   } catch (error) {
     if (!(error instanceof CpuLimitError)) throw error;
     console.error(error.message);

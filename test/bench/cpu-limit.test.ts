@@ -6,23 +6,13 @@
  * the cgroup `cpu` controller.
  */
 import { expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CpuLimitError, cpuQuota, parseCpus } from "../../bench/lib/cpu-limit.ts";
+import { CpuLimitError, cpuLimitUnavailable, cpuQuota, parseCpus } from "../../bench/lib/cpu-limit.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
-/** Why a quota cannot be set here, or null when it can. */
-function unavailable(): string | null {
-  if (process.platform !== "linux") return "control groups need Linux";
-  if (process.getuid?.() !== 0) return "a CPU quota needs root (run the suite as root, as CI does)";
-  const lines = readFileSync("/proc/self/cgroup", "utf8");
-  const v1 = /^\d+:[^:]*\bcpu\b[^:]*:/m.test(lines) && existsSync("/sys/fs/cgroup/cpu");
-  const v2 = ["/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/unified/cgroup.controllers"].some((f) => existsSync(f) && readFileSync(f, "utf8").split(/\s+/).includes("cpu"));
-  return v1 || v2 ? null : "no cgroup cpu controller on this machine";
-}
-
-const why = unavailable();
+const why = cpuLimitUnavailable();
 if (why) console.warn(`SKIP cpu quota test: ${why}`);
 const rootTest = why ? test.skip : test;
 
@@ -57,18 +47,16 @@ rootTest("bench - --cpus runs the process and its children under the quota, whic
   const script = `
     import { readFileSync } from "node:fs";
     import { join } from "node:path";
-    import { applyCpusFlag, cpuQuota } from ${JSON.stringify(join(ROOT, "bench", "lib", "cpu-limit.ts"))};
+    import { applyCpusFlag, cpuGroupDir, cpuQuota } from ${JSON.stringify(join(ROOT, "bench", "lib", "cpu-limit.ts"))};
     const set = applyCpusFlag(["--cpus", "0.05"]);
     const own = readFileSync("/proc/self/cgroup", "utf8");
     const grandchild = Bun.spawnSync(["cat", "/proc/self/cgroup"]).stdout.toString();
-    const line = own.split("\\n").find((l) => /^\\d+:[^:]*\\bcpu\\b[^:]*:/.test(l)) ?? own.split("\\n").find((l) => l.startsWith("0::"));
-    const path = line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
-    const mount = /^0::/.test(line) ? (readFileSync("/sys/fs/cgroup/cgroup.controllers", "utf8").includes("cpu") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified") : "/sys/fs/cgroup/cpu";
+    const dir = cpuGroupDir();
     const t0 = performance.now();
     let spins = 0;
     while (performance.now() - t0 < 300) spins++;
-    const stat = readFileSync(join(mount, path, "cpu.stat"), "utf8");
-    console.log(JSON.stringify({ set, quota: cpuQuota(), own, grandchild, dir: join(mount, path), throttled: Number(/nr_throttled (\\d+)/.exec(stat)[1]) }));
+    const stat = readFileSync(join(dir, "cpu.stat"), "utf8");
+    console.log(JSON.stringify({ set, quota: cpuQuota(), own, grandchild, dir, throttled: Number(/nr_throttled (\\d+)/.exec(stat)[1]) }));
   `;
   const run = Bun.spawnSync([process.execPath, "-e", script], { cwd: ROOT });
   expect(run.stderr.toString()).toBe("");
