@@ -411,8 +411,13 @@ export class Gossip {
     if (message.kind !== "push_pull" && !swimBit(entry, KNOWS_THIS_NODE) && this.#core) {
       // A push-pull carries this node's claim anyway (first); others get it first too, where the
       // receiver looks. A claim already queued (a refutation, a left) goes first as it is.
-      const own = message.updates.find((u) => u.id === this.#core!.id) ?? this.#core.introduction();
-      message = { ...message, updates: [own, ...message.updates.filter((u) => u !== own)] };
+      // A walk, not a find and a filter (their closures, for most messages of a large swarm).
+      const updates = message.updates;
+      const id = this.#core.id;
+      let at = 0;
+      while (at < updates.length && updates[at]!.id !== id) at++;
+      if (at === updates.length) message = { ...message, updates: [this.#core.introduction(), ...updates] };
+      else if (at > 0) message = { ...message, updates: [updates[at]!, ...updates.slice(0, at), ...updates.slice(at + 1)] };
     }
     const target = this.#targetOf(to, entry);
     // Packed updates (and lean deaths) only to a peer whose hello offered them; every request asks for them in its answer.

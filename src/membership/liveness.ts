@@ -35,6 +35,13 @@ const MIN_LOST_RETENTION = 300;
  */
 export const MAX_LOST_PROBES = 1;
 
+/**
+ * Seconds between two looks for dropped peers past their retention (at least 300 s): a round
+ * walks only the peers due for a probe, so one past its retention may stay counted
+ * ({@link Liveness.offlineCount}) up to this much longer.
+ */
+const LOST_SWEEP = 10;
+
 /** Who to heartbeat: a table entry, or what is left of a dropped one. */
 export type HeartbeatTarget = Pick<PeerEntry, "dialHost" | "fallbackHost" | "peer" | "extensions">;
 
@@ -121,6 +128,8 @@ export class Liveness {
   private readonly now: () => number;
   private readonly stepsSince: (at: number) => number;
   private scheduled = false;
+  /** When (this clock) the dropped peers past their retention are next looked for (see {@link LOST_SWEEP}). */
+  private nextSweep = Number.NEGATIVE_INFINITY;
   /** Unix seconds of the last start. */
   private startedAt = 0;
 
@@ -160,19 +169,30 @@ export class Liveness {
     const self = this.host.self();
     const calls: Array<Promise<boolean>> = this.host.table.unowned().map((entry) => this.beat(entry, self));
     const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
-    const probed: Array<[string, LostPeer]> = [];
-    for (const [id, lost] of this.lost) {
-      if (now - lost.droppedAt - this.stepsSince(lost.droppedAt) > retention) this.lost.delete(id);
-      else if (probed.length < MAX_LOST_PROBES && now - lost.waitFrom - this.stepsSince(lost.waitFrom) >= this.probeWait()) {
-        lost.waitFrom = now;
-        probed.push([id, lost]);
-        calls.push(this.beat(lost.target, self));
-      }
+    const expired = (lost: LostPeer): boolean => now - lost.droppedAt - this.stepsSince(lost.droppedAt) > retention;
+    if (now >= this.nextSweep || now < this.nextSweep - LOST_SWEEP) {
+      this.nextSweep = now + LOST_SWEEP;
+      for (const [id, lost] of this.lost) if (expired(lost)) this.lost.delete(id);
     }
-    // Those probed go to the back, so that the next round starts with the ones left waiting.
-    for (const [id, lost] of probed) {
-      this.lost.delete(id);
-      this.lost.set(id, lost);
+    // The map is in the order the peers' waits began (dropped, or probed: a probed one goes to the
+    // back), so the longest waiting come first and the walk ends at the first one not due. A walk
+    // of every dropped peer each round was 3% of a survivor's CPU over a 1,000-node kill (249
+    // dropped peers each, for five minutes).
+    const wait = this.probeWait();
+    const probed: LostPeer[] = [];
+    for (const lost of this.lost.values()) {
+      if (probed.length >= MAX_LOST_PROBES || now - lost.waitFrom - this.stepsSince(lost.waitFrom) < wait) break;
+      if (expired(lost)) {
+        this.lost.delete(lost.target.peer.id);
+        continue;
+      }
+      lost.waitFrom = now;
+      probed.push(lost);
+      calls.push(this.beat(lost.target, self));
+    }
+    for (const lost of probed) {
+      this.lost.delete(lost.target.peer.id);
+      this.lost.set(lost.target.peer.id, lost);
     }
     await Promise.all(calls);
   }

@@ -1439,7 +1439,7 @@ export class SwimCore {
     const n = this.#list.members.size + 1;
     const limit = Math.max(1, this.config.retransmitMult * Math.ceil(Math.log10(n + 1)));
     // An answer to an asker whose request carried its recent deaths leaves out those it holds (counted).
-    const holds = deaths === undefined || !lean ? null : filterHolds(deaths);
+    const holds = deaths === undefined || !lean ? null : filterHolds(deaths, this.#list.recent);
     const skip =
       holds === null
         ? null

@@ -14,7 +14,7 @@ import type { Peer } from "../../src/types.ts";
 
 const peer = (id: string, lastSeen: number): Peer => ({ id, name: id, address: "127.0.0.1", port: 9000, swarm: "lab", team: null, kind: "node", capabilities: [], last_seen: lastSeen });
 
-function silentSwarm(count: number) {
+function silentSwarm(count: number, stepsSince?: (at: number) => number) {
   const table = new PeerTable();
   const called: string[] = [];
   let selves = 0;
@@ -32,7 +32,7 @@ function silentSwarm(count: number) {
     dropped: () => {},
     scheduler: new Scheduler(),
   };
-  const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 4, heartbeatTimeout: 0.5, now: () => now });
+  const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 4, heartbeatTimeout: 0.5, now: () => now, ...(stepsSince ? { stepsSince } : {}) });
   liveness.started();
   for (let i = 0; i < count; i++) table.upsert(peer(`dead${i}`, now), "gossip");
   for (let i = 0; i < count; i++) liveness.drop(`dead${i}`);
@@ -61,6 +61,32 @@ describe("membership - dropped peers probed a few at a time", () => {
     await liveness.round();
     expect(called.slice(count)).toEqual(called.slice(0, MAX_LOST_PROBES));
     expect(liveness.offlineCount).toBe(count);
+  });
+
+  test("a round looks at the dropped peers due, not at every one; those past their retention are forgotten", async () => {
+    let looks = 0;
+    const { liveness, called, advance } = silentSwarm(500, () => (looks++, 0));
+    advance(1);
+    await liveness.round(); // the first round also looks for peers past their retention: all 500
+    expect(called.length).toBe(0);
+    // None due (a probe every peer timeout): one look, at the longest waiting.
+    looks = 0;
+    advance(1);
+    await liveness.round();
+    expect(called.length).toBe(0);
+    expect(looks).toBe(1);
+    // Due: MAX_LOST_PROBES probed, a few looks, not 500.
+    looks = 0;
+    advance(2);
+    await liveness.round();
+    expect(called.length).toBe(MAX_LOST_PROBES);
+    expect(looks).toBeLessThan(3 * (MAX_LOST_PROBES + 1));
+    // Past the retention (at least 300 s), every one is forgotten at the next look for them.
+    expect(liveness.offlineCount).toBe(500);
+    advance(301);
+    await liveness.round();
+    expect(liveness.offlineCount).toBe(0);
+    expect(called.length).toBe(MAX_LOST_PROBES);
   });
 
   test("this node's claim signed once for the same claim, again when it changes", () => {

@@ -305,6 +305,41 @@ describe("swim lean deaths - deaths the asker holds left out of answers", () => 
     expect(filterHolds(new RecentDeaths().filter(0, [], 9))).toBeNull();
   });
 
+  test("filterHolds with the answerer's own recent deaths answers as without them, for ids among them and not", () => {
+    const asker = new RecentDeaths();
+    const answerer = new RecentDeaths();
+    const ids = Array.from({ length: 600 }, (_, i) => `${i}`.padStart(64, "d"));
+    // The asker holds the first 300; the answerer took 200 of them and 200 others (its hashes made once, at add).
+    for (const id of ids.slice(0, 300)) asker.add(id, 1);
+    for (const id of ids.slice(100, 500)) answerer.add(id, 1);
+    for (let salt = 1; salt <= 5; salt++) {
+      const filter = asker.filter(0, [], salt * 7919);
+      const plain = filterHolds(filter)!;
+      const known = filterHolds(filter, answerer)!;
+      for (const id of ids) expect(known(id)).toBe(plain(id));
+      for (const id of ids.slice(0, 300)) expect(known(id)).toBe(true);
+    }
+    // Deaths the answerer forgot (past its window, or pushed out) are hashed as any other id.
+    answerer.filter(2, [], 1);
+    expect(answerer.entryOf(ids[100]!)).toBeUndefined();
+    expect(filterHolds(asker.filter(0, [], 3), answerer)!(ids[100]!)).toBe(true);
+  });
+
+  test("a death taken twice keeps its later entry; forgetting the earlier one keeps the later", () => {
+    const recent = new RecentDeaths();
+    recent.add("a".repeat(64), 1);
+    recent.add("b".repeat(64), 2);
+    recent.add("a".repeat(64), 3);
+    expect(recent.entryOf("a".repeat(64))?.at).toBe(3);
+    recent.filter(2.5, [], 1); // forgets the deaths taken before 2.5: a's first, b
+    expect(recent.entryOf("a".repeat(64))?.at).toBe(3);
+    expect(recent.entryOf("b".repeat(64))).toBeUndefined();
+    expect(recent.size).toBe(1);
+    for (let i = 0; i < 1024; i++) recent.add(`${i}`.padStart(64, "c"), 4);
+    expect(recent.entryOf("a".repeat(64))).toBeUndefined(); // pushed out by the 1,025th
+    expect(recent.entryOf("0".padStart(64, "c"))?.at).toBe(4);
+  });
+
   test("the queue leaves out a death the receiver holds and counts it as one of its sends; an alive claim is never left out", () => {
     const queue = new BroadcastQueue(() => 10);
     const up = (id: string, state: "alive" | "dead"): MemberUpdate => ({ id, incarnation: 1, state, address: "127.0.0.1", port: 1 });
