@@ -383,10 +383,9 @@ export class Gossip {
 
   /** True when the hello answer of the peer at `target` (at its dial or fallback host) offered `feature`. */
   #offered(target: Target, feature: string): boolean {
-    for (const host of [target.dialHost, target.fallbackHost]) {
-      if (host !== null && this.host.features(host, target.peer.port)?.[feature] === true) return true;
-    }
-    return false;
+    // No array of the two hosts: this runs a few times for every SWIM message sent.
+    if (this.host.features(target.dialHost, target.peer.port)?.[feature] === true) return true;
+    return target.fallbackHost !== null && this.host.features(target.fallbackHost, target.peer.port)?.[feature] === true;
   }
 
   /** True when the peer at `target` reads lean deaths: its hello offered them and the packed form (swim-wire.ts). */
@@ -421,7 +420,9 @@ export class Gossip {
     }
     const target = this.#targetOf(to, entry);
     // Packed updates (and lean deaths) only to a peer whose hello offered them; every request asks for them in its answer.
-    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [toWire(message, { pack: this.#offered(target, SWIM_PACKED_FEATURE), lean: this.#leans(target), reads: true })], timeout);
+    const pack = this.#offered(target, SWIM_PACKED_FEATURE);
+    const lean = pack && this.#offered(target, SWIM_LEAN_FEATURE);
+    return this.host.call(target, SWIM_ENDPOINTS[message.kind], [toWire(message, { pack, lean, reads: true })], timeout);
   }
 
   /** Where to call member `to`: its table entry's hosts when held at that port (not the entry: its `peer` is made at each read), else its address. */

@@ -11,7 +11,7 @@
  * @module
  */
 import { ConfigError, ConnectionError, EndpointError, ErrorCode } from "../errors.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, logEnabled } from "../log.ts";
 import { warnOwnTrouble } from "../transport/connect-failure.ts";
 import type { NodeInfo, Peer } from "../types.ts";
 import { nowSeconds } from "../util/time.ts";
@@ -477,7 +477,8 @@ export class Membership {
     const { entry, result } = this.table.upsert(peer, source, options);
     if (result === "added") {
       this.liveness.found(peer.id);
-      log.debug(`peer ${peer.name} (${peer.id.slice(0, 8)}) at ${entry.address}:${entry.port} joined via ${source}`);
+      // Built only when printed: a 1,000-node join admits a million peers over the swarm.
+      if (logEnabled("debug")) log.debug(`peer ${peer.name} (${peer.id.slice(0, 8)}) at ${entry.address}:${entry.port} joined via ${source}`);
       this.emit("peer.joined", entry.peer);
       if (options.announce) void this.liveness.beat(entry);
       this.gossip?.contact(entry);
