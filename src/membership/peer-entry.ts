@@ -184,7 +184,7 @@ export class TableEntry implements PeerEntry {
   /** Keep a wire record of the entry's own (the member is about to change or go). */
   keep(): void {
     const record = this.#record;
-    if (typeof record === "number") this.#record = { ...recordOf(this.#member as MemberFields, record) };
+    if (typeof record === "number") this.#record = ownRecordOf(this.#member as MemberFields, record);
   }
 
   /** Read the wire record off the member from now on, when the two say the same. */
@@ -196,8 +196,13 @@ export class TableEntry implements PeerEntry {
 
 /** The wire record a SWIM member says (see {@link TableEntry}), frozen. */
 function recordOf(member: MemberFields, last_seen: number): Peer {
+  return Object.freeze(ownRecordOf(member, last_seen));
+}
+
+/** The same record, the entry's own to change (one object: not a frozen one and a copy of it, as every dropped peer took). */
+function ownRecordOf(member: MemberFields, last_seen: number): Peer {
   const meta = member.meta as Pick<Peer, "swarm" | "team" | "name" | "kind" | "capabilities">;
-  return Object.freeze({ id: member.id, address: member.address, port: member.port, swarm: meta.swarm, team: meta.team, name: meta.name, kind: meta.kind, capabilities: meta.capabilities, last_seen });
+  return { id: member.id, address: member.address, port: member.port, swarm: meta.swarm, team: meta.team, name: meta.name, kind: meta.kind, capabilities: meta.capabilities, last_seen };
 }
 
 /** True when `member` (a SWIM member, if any) says exactly what `record` says, but for `last_seen`. */
