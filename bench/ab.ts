@@ -23,7 +23,7 @@
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CpuLimitError, setCpus } from "./lib/cpu-limit.ts";
+import { applyCpusFlag } from "./lib/cpu-limit.ts";
 import { readMetric, summarizePairs } from "./lib/paired.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -76,17 +76,9 @@ const metrics = (options.get("--metric") ?? []).map((m) => {
 if (metrics.length === 0) fail("at least one --metric");
 if (Bun.which(command[0]!, { cwd: root }) === null) fail(`cannot run ${command[0]}: not found (in $PATH, or as a path from ${root})`);
 
-/** `--cpus C`: this script joins a control group with that CPU quota, which every run inherits; null without it. */
-function applyCpus(spec: string | undefined): number | null {
-  if (spec === undefined) return null;
-  try {
-    return setCpus(spec);
-  } catch (error) {
-    if (error instanceof CpuLimitError) fail(error.message);
-    throw error;
-  }
-}
-const cpus = applyCpus(one("--cpus"));
+// `--cpus C`: this script joins a control group with that CPU quota, which every run inherits (null without it).
+const cpusSpec = one("--cpus");
+const cpus = cpusSpec === undefined ? null : applyCpusFlag(["--cpus", cpusSpec], fail);
 
 function git(args: string[]): string {
   const r = Bun.spawnSync(["git", ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });

@@ -121,11 +121,16 @@ export function cpuGroupDir(): string | null {
   return group === null ? null : join(group.mount, group.path);
 }
 
+/** This process's group where {@link limitCpus} can set a quota, else why it cannot (not root, no `cpu` controller). */
+function limitableGroup(): CpuGroup | CpuLimitError {
+  if (process.getuid?.() !== 0) return new CpuLimitError("NOT_ROOT", `--cpus needs root: it makes a control group with a CPU quota (this run is uid ${process.getuid?.()})`);
+  return cpuGroup() ?? new CpuLimitError("NO_CPU_CONTROLLER", "--cpus needs Linux control groups with the cpu controller (none found in /proc/self/cgroup)");
+}
+
 /** Why {@link limitCpus} cannot set a quota here (not root, no `cpu` controller), or null when it can. */
 export function cpuLimitUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return `--cpus needs root: it makes a control group with a CPU quota (this run is uid ${process.getuid?.()})`;
-  if (cpuGroup() === null) return "--cpus needs Linux control groups with the cpu controller (none found in /proc/self/cgroup)";
-  return null;
+  const group = limitableGroup();
+  return group instanceof CpuLimitError ? group.message : null;
 }
 
 /**
@@ -136,9 +141,8 @@ export function cpuLimitUnavailable(): string | null {
  * group's directory.
  */
 export function limitCpus(cpus: number): string {
-  const unavailable = cpuLimitUnavailable();
-  if (unavailable !== null) throw new CpuLimitError(process.getuid?.() !== 0 ? "NOT_ROOT" : "NO_CPU_CONTROLLER", unavailable);
-  const group = cpuGroup()!;
+  const group = limitableGroup();
+  if (group instanceof CpuLimitError) throw group;
   const parent = join(group.mount, group.path);
   const dir = join(parent, `synapse-bench-${process.pid}`);
   const quota = Math.round(cpus * PERIOD_US);
@@ -187,17 +191,22 @@ export function setCpus(spec: string): number {
 
 /**
  * A bench's `--cpus C` (see the module doc): applied when given, before the bench measures or
- * starts anything; a mistake, or a machine where it cannot be done, is one line and the run stops.
- * Returns the quota set, or null without the flag.
+ * starts anything; a mistake, or a machine where it cannot be done, is one line (`fail`: printed,
+ * and the run stops). Returns the quota set, or null without the flag.
  */
-export function applyCpusFlag(argv: readonly string[] = process.argv): number | null {
+export function applyCpusFlag(
+  argv: readonly string[] = process.argv,
+  fail: (message: string) => never = (message) => {
+    console.error(message);
+    process.exit(2);
+  },
+): number | null {
   const at = argv.indexOf("--cpus");
   if (at < 0) return null;
   try {
     return setCpus(argv[at + 1] ?? "");
   } catch (error) {
     if (!(error instanceof CpuLimitError)) throw error;
-    console.error(error.message);
-    process.exit(2);
+    return fail(error.message);
   }
 }

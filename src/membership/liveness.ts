@@ -170,6 +170,7 @@ export class Liveness {
     const calls: Array<Promise<boolean>> = this.host.table.unowned().map((entry) => this.beat(entry, self));
     const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
     const expired = (lost: LostPeer): boolean => now - lost.droppedAt - this.stepsSince(lost.droppedAt) > retention;
+    // Every LOST_SWEEP seconds (or at once after the clock stepped back past the last look).
     if (now >= this.nextSweep || now < this.nextSweep - LOST_SWEEP) {
       this.nextSweep = now + LOST_SWEEP;
       for (const [id, lost] of this.lost) if (expired(lost)) this.lost.delete(id);
