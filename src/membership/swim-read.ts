@@ -7,7 +7,7 @@
  * @module
  */
 import { isMap, isPort } from "../util/guards.ts";
-import { SWIM_STATES, type MemberUpdate } from "./swim-types.ts";
+import { SWIM_STATES, type MemberUpdate, type SwimState } from "./swim-types.ts";
 
 /** Longest id accepted from the network. */
 const MAX_ID = 128;
@@ -40,9 +40,17 @@ export function readUpdate(raw: unknown, readMeta?: (meta: unknown) => unknown):
   // The state as the constant (a decoded string is a copy of its own, kept as long as the member).
   const known = SWIM_STATES.find((s) => s === state);
   if (known === undefined) return null;
+  return readUpdateRest(id, incarnation, known, address, port, meta, sig, from, readMeta);
+}
+
+/**
+ * The rest of {@link readUpdate}, for an update whose id, incarnation and state are read and valid
+ * (by it, or peeked from a packed update's leading keys: `PackedUpdate.read`).
+ */
+export function readUpdateRest(id: string, incarnation: number, state: SwimState, address: unknown, port: unknown, meta: unknown, sig: unknown, from: unknown, readMeta?: (meta: unknown) => unknown): MemberUpdate | null {
   if (typeof address !== "string" || address.length === 0 || address.length > MAX_ADDRESS) return null;
   if (!isPort(port)) return null;
-  const update: MemberUpdate = { id, incarnation, state: known, address, port };
+  const update: MemberUpdate = { id, incarnation, state, address, port };
   if (meta !== undefined && meta !== null) {
     const read = readMeta ? readMeta(meta) : meta;
     if (read === undefined) return null;

@@ -33,12 +33,12 @@
 import { latin1String } from "../util/bytes.ts";
 import { isMap, isPort } from "../util/guards.ts";
 import { decode, encodeOwn } from "../wire/codec.ts";
-import { fastDecode, fixstr, NOT_FAST } from "../wire/fast-codec.ts";
+import { fastDecode, fastDecodeEntries, fixstr, NOT_FAST } from "../wire/fast-codec.ts";
 import { peekId } from "./peeked-ids.ts";
 import { isDeathFilter } from "./swim-deaths.ts";
 import { isDigest, isWant } from "./swim-digest.ts";
 import { isSum } from "./swim-sum.ts";
-import { isId, isVersion, MAX_ADDRESS, MAX_PAGE, MAX_UPDATES, readUpdate } from "./swim-read.ts";
+import { isId, isVersion, MAX_ADDRESS, MAX_PAGE, MAX_UPDATES, readUpdate, readUpdateRest } from "./swim-read.ts";
 import {
   SWIM_STATES,
   type MemberUpdate,
@@ -63,6 +63,8 @@ export class PackedUpdate {
     readonly state: SwimState,
     /** The update's map, as MessagePack (the content of the `bin` it came in). */
     readonly bytes: Uint8Array,
+    /** Where the map's entries after the peeked id, incarnation and state begin (0: none peeked, a lean death). */
+    readonly tail = 0,
   ) {}
 
   /** Its bytes when they are an update's packed form (not a lean death), to go on as they came (see {@link adoptPacked}). */
@@ -82,8 +84,18 @@ export class PackedUpdate {
    * it (null without it: a death is news only about a member held).
    */
   read(readMeta?: (meta: unknown) => unknown, known?: { readonly id: string; readonly address: string; readonly port: number }): MemberUpdate | null {
-    if (this.bytes[0] === LEAN_HEAD) return known?.id === this.id ? { id: this.id, incarnation: this.incarnation, state: "dead", address: known.address, port: known.port } : null;
-    const update = readUpdate(decodeQuietly(this.bytes), readMeta);
+    const b = this.bytes;
+    if (b[0] === LEAN_HEAD) return known?.id === this.id ? { id: this.id, incarnation: this.incarnation, state: "dead", address: known.address, port: known.port } : null;
+    // The entries after the peeked three only (the id's 64 characters are not decoded again, a
+    // learnt member keeps the peeked id string); the whole map, as before, when they name one of
+    // the three again (the map's last value of a key is its value) or are not for the fast decoder.
+    if (this.tail > 0) {
+      const rest = fastDecodeEntries(b, this.tail, b.length, (b[0]! & 0x0f) - 3);
+      if (rest !== NOT_FAST && !Object.hasOwn(rest, "id") && !Object.hasOwn(rest, "incarnation") && !Object.hasOwn(rest, "state")) {
+        return readUpdateRest(this.id, this.incarnation, this.state, rest.address, rest.port, rest.meta, rest.sig, rest.from, readMeta);
+      }
+    }
+    const update = readUpdate(decodeQuietly(b), readMeta);
     if (!update || update.id !== this.id || update.incarnation !== this.incarnation || update.state !== this.state) return null;
     return update;
   }
@@ -276,7 +288,7 @@ function peek(b: Uint8Array): PackedUpdate | null {
   at += KEY_STATE.length;
   // The state by its bytes, as the constant (as readUpdate keeps it).
   const index = STATE_BYTES.findIndex((name) => startsWith(b, at, name));
-  return index < 0 ? null : new PackedUpdate(id, incarnation, SWIM_STATES[index]!, b);
+  return index < 0 ? null : new PackedUpdate(id, incarnation, SWIM_STATES[index]!, b, at + STATE_BYTES[index]!.length);
 }
 
 /** A lean death's id and incarnation (see {@link leanDeath}), or null when it is not exactly those two. */

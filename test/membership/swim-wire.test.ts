@@ -122,6 +122,29 @@ describe("swim wire - the packed form", () => {
     expect(a.core.member("v")).toMatchObject({ state: "alive", port: 7 });
   });
 
+  test("a packed update's body is read after its peeked keys, and whole when it names one of them again", () => {
+    const body = (extra: Array<[string, unknown]> = []) => rawMap([["id", "x"], ["incarnation", 5], ["state", "suspect"], ["address", "10.0.0.9"], ["port", 9], ["meta", meta], ["sig", new Uint8Array([7, 8])], ["from", "y"], ...extra]);
+    const read = readInbound(body()) as PackedUpdate;
+    expect(read).toBeInstanceOf(PackedUpdate);
+    expect(read.tail).toBeGreaterThan(0);
+    expect(read.read()).toEqual({ id: "x", incarnation: 5, state: "suspect", address: "10.0.0.9", port: 9, meta, sig: new Uint8Array([7, 8]), from: "y" });
+    // Read whole, as before: a later key repeating a peeked one with the same value passes, another value does not.
+    expect((readInbound(body([["state", "suspect"]])) as PackedUpdate).read()).toMatchObject({ id: "x", state: "suspect", port: 9 });
+    for (const extra of [[["id", "w"]], [["incarnation", 6]], [["state", "alive"]]] as Array<Array<[string, unknown]>>) {
+      expect((readInbound(body(extra)) as PackedUpdate).read()).toBeNull();
+    }
+    // The rest validated as the map form is: a bad port, a missing address, a non-binary signature.
+    expect((readInbound(rawMap([["id", "x"], ["incarnation", 5], ["state", "alive"], ["address", "h"], ["port", 0]])) as PackedUpdate).read()).toBeNull();
+    expect((readInbound(rawMap([["id", "x"], ["incarnation", 5], ["state", "alive"], ["port", 1]])) as PackedUpdate).read()).toBeNull();
+    expect((readInbound(rawMap([["id", "x"], ["incarnation", 5], ["state", "alive"], ["address", "h"], ["port", 1], ["sig", "s"]])) as PackedUpdate).read()).toBeNull();
+    // A map that says it holds more entries than it has, or bytes past its last: malformed.
+    const short = body();
+    short[0] = 0x89;
+    expect((readInbound(short) as PackedUpdate).read()).toBeNull();
+    const long = new Uint8Array([...body(), 0xc0]);
+    expect((readInbound(long) as PackedUpdate).read()).toBeNull();
+  });
+
   test("claims in the packed form are checked as in the map form: a forged one is refused, a signed one taken", async () => {
     const claims = {
       sign: (claim: SwimClaim) => new TextEncoder().encode(`by:${claim.id}:${claim.incarnation}:${claim.port}`),
