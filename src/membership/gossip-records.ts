@@ -45,11 +45,15 @@ export function pickMeta(meta: Record<string, unknown>): Partial<Meta> {
   return out;
 }
 
+const PEER_OF_MEMBER = { mode: "lenient", what: "member" } as const;
+
 /** The Peer record of a member from its update (null when its meta does not make a valid one). */
 export function peerOf(member: Readonly<MemberUpdate>): Peer | null {
-  if (!isMap(member.meta)) return null;
+  const meta = member.meta;
+  if (!isMap(meta)) return null;
   try {
-    return readPeer({ ...member.meta, id: member.id, address: member.address, port: member.port, last_seen: nowSeconds() }, { mode: "lenient", what: "member" });
+    // The fields the lenient read looks at, not a spread of the meta (an object copied per member learnt).
+    return readPeer({ id: member.id, address: member.address, port: member.port, swarm: meta.swarm, team: meta.team, name: meta.name, kind: meta.kind, capabilities: meta.capabilities, last_seen: nowSeconds() }, PEER_OF_MEMBER);
   } catch {
     return null;
   }

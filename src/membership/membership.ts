@@ -479,7 +479,8 @@ export class Membership {
       this.liveness.found(peer.id);
       // Built only when printed: a 1,000-node join admits a million peers over the swarm.
       if (logEnabled("debug")) log.debug(`peer ${peer.name} (${peer.id.slice(0, 8)}) at ${entry.address}:${entry.port} joined via ${source}`);
-      this.emit("peer.joined", entry.peer);
+      // The record is made only for those who take it (a 1,000-node join admits a million peers).
+      if (this.listeners.size > 0 || this.host.listens?.("peer.joined") !== false) this.emit("peer.joined", entry.peer);
       if (options.announce) void this.liveness.beat(entry);
       this.gossip?.contact(entry);
     }

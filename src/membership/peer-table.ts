@@ -57,14 +57,26 @@ const sharedLists = new Map<string, string[]>();
 export function sharedList(list: readonly string[]): string[] {
   // A frozen list is one of these already (or one nobody can change): kept, even past the bound.
   if (Object.isFrozen(list)) return list as string[];
+  // The list shared last, when this one holds the same names: a swarm's members mostly advertise
+  // the same few lists, and every member learnt from the wire brings a fresh copy (no key made).
+  const last = lastShared;
+  if (last !== null && last.length === list.length) {
+    let i = 0;
+    while (i < list.length && last[i] === list[i]) i++;
+    if (i === list.length) return last;
+  }
   const key = list.length === 0 ? "" : JSON.stringify(list);
   let shared = sharedLists.get(key);
   if (shared === undefined) {
     shared = Object.freeze([...list]) as string[];
     if (sharedLists.size < MAX_SHARED_LISTS) sharedLists.set(key, shared);
   }
+  lastShared = shared;
   return shared;
 }
+
+/** The list {@link sharedList} gave last for a list not frozen. */
+let lastShared: string[] | null = null;
 
 /** Most distinct strings {@link sharedString} keeps, and the longest it shares. */
 const MAX_SHARED_STRINGS = 1_024;

@@ -61,9 +61,19 @@ export interface ReadPeerOptions {
   what?: string;
 }
 
+/** True for a list of at most the record's number of strings, each within a capability's limit. */
+function isNameList(list: readonly unknown[]): boolean {
+  if (list.length > PEER_FIELD_LIMITS.capabilities) return false;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
+    if (typeof c !== "string" || c.length > PEER_FIELD_LIMITS.capability) return false;
+  }
+  return true;
+}
+
 /**
  * Read a Peer record received from the network and return a clean copy with every key, in wire
- * order. Missing optional keys take their defaults: `swarm` nil, `team` "default" (strict) or nil
+ * order (its `capabilities` a fresh list, or the given one when that is frozen and valid as it is). Missing optional keys take their defaults: `swarm` nil, `team` "default" (strict) or nil
  * (lenient), `name` "", `kind` "node", `capabilities` [], `last_seen` `options.now`.
  *
  * @example readPeer(args[0], { mode: "strict" }) // a `_synapse.join` argument
@@ -107,9 +117,12 @@ export function readPeer(value: unknown, options: ReadPeerOptions): Peer {
     throw peerError(strict, what, `'kind' must be "node" or "bootstrap", got ${typeof kind === "string" ? JSON.stringify(kind) : typeName(kind)}`);
   }
   const caps = value.capabilities ?? [];
-  // A fresh list of the strings (a mistyped entry left out, or refused when strict), in one pass.
-  const capabilities: string[] = [];
-  if (Array.isArray(caps)) {
+  // A fresh list of the strings (a mistyped entry left out, or refused when strict), in one pass;
+  // or a frozen list of strings within the limits as it is (nobody can change it: a gossip
+  // member's, which the peer table shares, read for every member learnt).
+  let capabilities: string[] = [];
+  if (Array.isArray(caps) && Object.isFrozen(caps) && isNameList(caps)) capabilities = caps as string[];
+  else if (Array.isArray(caps)) {
     if (caps.length > PEER_FIELD_LIMITS.capabilities) {
       throw peerError(strict, what, `'capabilities' has more than ${PEER_FIELD_LIMITS.capabilities} entries`, `capabilities has more than ${PEER_FIELD_LIMITS.capabilities} entries`);
     }

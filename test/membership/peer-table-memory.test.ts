@@ -52,6 +52,18 @@ describe("peer table - shared lists", () => {
     expect(table.get("p2")!.peer.capabilities).toEqual(["a"]);
   });
 
+  test("a fresh list with the names of the list shared last is given that list; another list its own", () => {
+    const first = sharedList(["p", "q"]);
+    expect(sharedList(["p", "q"])).toBe(first);
+    const other = sharedList(["p", "r"]);
+    expect(other).toEqual(["p", "r"]);
+    expect(other).not.toBe(first);
+    expect(sharedList(["p"])).toEqual(["p"]);
+    // Back to the first: found by its key, as before.
+    expect(sharedList(["p", "q"])).toBe(first);
+    expect(sharedList(["p", "q"])).toBe(first);
+  });
+
   test("past the bound of distinct lists, new lists are still kept (copied, frozen), just not shared", () => {
     // More distinct lists than the table shares (256): each still comes back equal, frozen and
     // apart from the caller's array, whether it was shared or copied.

@@ -43,6 +43,24 @@ describe("wire - peer record limits", () => {
     expect(readPeer(record, { mode: "strict" })).toEqual(record as never);
   });
 
+  test("a frozen list of capabilities is kept as it is when valid, and read as any list otherwise", () => {
+    const frozen = Object.freeze(["a", "b"]);
+    expect(readPeer({ ...base, capabilities: frozen }, { mode: "lenient", what: "member" }).capabilities).toBe(frozen as never);
+    expect(readPeer({ ...base, capabilities: frozen }, { mode: "strict" }).capabilities).toBe(frozen as never);
+    // Not frozen: a copy, as before.
+    const open = ["a", "b"];
+    const read = readPeer({ ...base, capabilities: open }, { mode: "lenient", what: "member" }).capabilities;
+    expect(read).toEqual(open);
+    expect(read).not.toBe(open);
+    // Frozen with a mistyped entry: left out when lenient, refused when strict; frozen with an oversize one: refused.
+    const mixed = Object.freeze(["a", 7]);
+    expect(readPeer({ ...base, capabilities: mixed }, { mode: "lenient", what: "member" }).capabilities).toEqual(["a"]);
+    expect(() => readPeer({ ...base, capabilities: mixed }, { mode: "strict" })).toThrow("'capabilities' must be an array of strings");
+    expect(() => readPeer({ ...base, capabilities: Object.freeze(["c".repeat(PEER_FIELD_LIMITS.capability + 1)]) }, { mode: "lenient", what: "member" })).toThrow(/longer than/);
+    const many = Object.freeze(Array.from({ length: PEER_FIELD_LIMITS.capabilities + 1 }, (_, i) => `c${i}`));
+    expect(() => readPeer({ ...base, capabilities: many }, { mode: "strict" })).toThrow(/has more than/);
+  });
+
   test("readNodeInfo leaves oversize fields out", () => {
     const info = readNodeInfo({ id: "i", name: big, address: big, capabilities: ["c".repeat(PEER_FIELD_LIMITS.capability + 1)], swarm: "s", port: 1 });
     expect(info).toEqual({ id: "i", swarm: "s", port: 1 });
