@@ -6,7 +6,7 @@
  */
 import type { Peer } from "../types.ts";
 import { isMap } from "../util/guards.ts";
-import { PEER_KEYS } from "../wire/peer.ts";
+import { isFrozenNames, PEER_KEYS } from "../wire/peer.ts";
 import type { MemberStore, MemberUpdate } from "./swim-types.ts";
 
 /** How a peer became known. */
@@ -212,7 +212,8 @@ function sameRecord(record: Peer, member: unknown): boolean {
   if (record.id !== member.id || record.address !== member.address || record.port !== member.port) return false;
   if (record.swarm !== meta.swarm || record.team !== meta.team || record.name !== meta.name || record.kind !== meta.kind) return false;
   // A frozen list only (one the table shares, or one nobody changes), equal item by item.
-  if (!Array.isArray(caps) || !Object.isFrozen(caps) || caps.length !== record.capabilities.length) return false;
+  if (!Array.isArray(caps) || caps.length !== record.capabilities.length) return false;
+  if (!isFrozenNames(caps) && !Object.isFrozen(caps)) return false;
   for (let i = 0; i < caps.length; i++) if (caps[i] !== record.capabilities[i]) return false;
   return typeof record.last_seen === "number" && hasRecordKeys(record);
 }

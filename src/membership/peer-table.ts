@@ -6,6 +6,7 @@
  */
 import { isWildcard, localAddresses } from "../address.ts";
 import { isLoopback } from "../util/guards.ts";
+import { frozenNames, isFrozenNames } from "../wire/peer.ts";
 import { sample } from "../util/random.ts";
 import type { Peer } from "../types.ts";
 import type { MemberStore } from "./swim-types.ts";
@@ -55,8 +56,8 @@ const sharedLists = new Map<string, string[]>();
  * the node's events). The array is typed mutable only because `Peer` is the wire record's type.
  */
 export function sharedList(list: readonly string[]): string[] {
-  // A frozen list is one of these already (or one nobody can change): kept, even past the bound.
-  if (Object.isFrozen(list)) return list as string[];
+  // One of these already: kept, even past the bound.
+  if (isFrozenNames(list)) return list as string[];
   // The list shared last, when this one holds the same names: a swarm's members mostly advertise
   // the same few lists, and every member learnt from the wire brings a fresh copy (no key made).
   const last = lastShared;
@@ -65,10 +66,12 @@ export function sharedList(list: readonly string[]): string[] {
     while (i < list.length && last[i] === list[i]) i++;
     if (i === list.length) return last;
   }
+  // A list frozen elsewhere (nobody can change it): kept too.
+  if (Object.isFrozen(list)) return list as string[];
   const key = list.length === 0 ? "" : JSON.stringify(list);
   let shared = sharedLists.get(key);
   if (shared === undefined) {
-    shared = Object.freeze([...list]) as string[];
+    shared = frozenNames([...list]);
     if (sharedLists.size < MAX_SHARED_LISTS) sharedLists.set(key, shared);
   }
   lastShared = shared;
@@ -103,14 +106,22 @@ export function sharedString<T extends string | null>(value: T): T {
  */
 export function sharedMeta(meta: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(meta)) {
+  // Own keys in their order, as Object.keys gives them, without its array or a closure per list
+  // (every member learnt from the wire has its meta kept so).
+  for (const key in meta) {
+    if (!Object.hasOwn(meta, key)) continue;
     const value = meta[key];
     if (key === "name") out[key] = value; // one per member: nothing to share
     else if (typeof value === "string") out[key] = sharedString(value);
-    else if (Array.isArray(value) && value.every((v) => typeof v === "string")) out[key] = sharedList(value as string[]);
+    else if (Array.isArray(value) && allStrings(value)) out[key] = sharedList(value as string[]);
     else out[key] = value;
   }
   return out;
+}
+
+function allStrings(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) if (typeof list[i] !== "string") return false;
+  return true;
 }
 
 function copyRecord(entry: PeerEntry): Peer {

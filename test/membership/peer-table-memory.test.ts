@@ -4,6 +4,7 @@
  * leave the table as copies, so nobody outside holds the shared ones.
  */
 import { describe, expect, test } from "bun:test";
+import { isFrozenNames } from "../../src/wire/peer.ts";
 import { KNOWS_THIS_NODE, PeerTable, SWIM_OWNED, sharedList, sharedMeta, sharedString, swimBit } from "../../src/membership/peer-table.ts";
 import { RecordLabel, canonicalRecord } from "../../src/security/records.ts";
 import type { Peer } from "../../src/types.ts";
@@ -62,6 +63,12 @@ describe("peer table - shared lists", () => {
     // Back to the first: found by its key, as before.
     expect(sharedList(["p", "q"])).toBe(first);
     expect(sharedList(["p", "q"])).toBe(first);
+    // Known for frozen without asking the engine (frozenNames), and kept as they are.
+    expect(isFrozenNames(first)).toBe(true);
+    expect(sharedList(first)).toBe(first);
+    // A list frozen elsewhere is kept as it is too, as before.
+    const theirs = Object.freeze(["p", "z"]);
+    expect(sharedList(theirs)).toBe(theirs as string[]);
   });
 
   test("past the bound of distinct lists, new lists are still kept (copied, frozen), just not shared", () => {

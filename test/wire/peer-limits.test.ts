@@ -4,7 +4,7 @@
  * forward megabytes; a node under such heartbeats stays small and keeps serving.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { MAX_ID_LENGTH, PEER_FIELD_LIMITS, readNodeInfo, readPeer } from "../../src/wire/peer.ts";
+import { frozenNames, isFrozenNames, MAX_ID_LENGTH, PEER_FIELD_LIMITS, readNodeInfo, readPeer } from "../../src/wire/peer.ts";
 import { EndpointError, RemoteError } from "../../src/errors.ts";
 import { Client } from "../../src/rpc/client.ts";
 import { Pool } from "../../src/transport/pool.ts";
@@ -43,21 +43,24 @@ describe("wire - peer record limits", () => {
     expect(readPeer(record, { mode: "strict" })).toEqual(record as never);
   });
 
-  test("a frozen list of capabilities is kept as it is when valid, and read as any list otherwise", () => {
-    const frozen = Object.freeze(["a", "b"]);
-    expect(readPeer({ ...base, capabilities: frozen }, { mode: "lenient", what: "member" }).capabilities).toBe(frozen as never);
-    expect(readPeer({ ...base, capabilities: frozen }, { mode: "strict" }).capabilities).toBe(frozen as never);
-    // Not frozen: a copy, as before.
-    const open = ["a", "b"];
-    const read = readPeer({ ...base, capabilities: open }, { mode: "lenient", what: "member" }).capabilities;
-    expect(read).toEqual(open);
-    expect(read).not.toBe(open);
-    // Frozen with a mistyped entry: left out when lenient, refused when strict; frozen with an oversize one: refused.
-    const mixed = Object.freeze(["a", 7]);
+  test("a list frozenNames froze is kept as it is when valid, and read as any list otherwise", () => {
+    const frozen = frozenNames(["a", "b"]);
+    expect(isFrozenNames(frozen)).toBe(true);
+    expect(readPeer({ ...base, capabilities: frozen }, { mode: "lenient", what: "member" }).capabilities).toBe(frozen);
+    expect(readPeer({ ...base, capabilities: frozen }, { mode: "strict" }).capabilities).toBe(frozen);
+    // Any other list, frozen by someone else or not: a copy, as before.
+    for (const other of [["a", "b"], Object.freeze(["a", "b"])]) {
+      expect(isFrozenNames(other)).toBe(false);
+      const read = readPeer({ ...base, capabilities: other }, { mode: "lenient", what: "member" }).capabilities;
+      expect(read).toEqual(["a", "b"]);
+      expect(read).not.toBe(other);
+    }
+    // With a mistyped entry: left out when lenient, refused when strict; with an oversize one, or too many: refused.
+    const mixed = frozenNames(["a", 7 as unknown as string]);
     expect(readPeer({ ...base, capabilities: mixed }, { mode: "lenient", what: "member" }).capabilities).toEqual(["a"]);
     expect(() => readPeer({ ...base, capabilities: mixed }, { mode: "strict" })).toThrow("'capabilities' must be an array of strings");
-    expect(() => readPeer({ ...base, capabilities: Object.freeze(["c".repeat(PEER_FIELD_LIMITS.capability + 1)]) }, { mode: "lenient", what: "member" })).toThrow(/longer than/);
-    const many = Object.freeze(Array.from({ length: PEER_FIELD_LIMITS.capabilities + 1 }, (_, i) => `c${i}`));
+    expect(() => readPeer({ ...base, capabilities: frozenNames(["c".repeat(PEER_FIELD_LIMITS.capability + 1)]) }, { mode: "lenient", what: "member" })).toThrow(/longer than/);
+    const many = frozenNames(Array.from({ length: PEER_FIELD_LIMITS.capabilities + 1 }, (_, i) => `c${i}`));
     expect(() => readPeer({ ...base, capabilities: many }, { mode: "strict" })).toThrow(/has more than/);
   });
 
