@@ -18,7 +18,7 @@ import { GoneIds } from "./gone-ids.ts";
 import { DigestSlots, idHash } from "./swim-digest.ts";
 import { RECORDS_WINDOW, SentRecords } from "./swim-records.ts";
 import { hashMix, memberMix } from "./swim-sum.ts";
-import { adoptLean, adoptPacked, keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
+import { adoptLean, adoptPacked, keptRecord, keptSig, PackedUpdate, sigBytes, type InboundUpdate } from "./swim-wire.ts";
 
 /** This node as the core starts it. */
 export interface SwimSelf {
@@ -686,7 +686,7 @@ export class MemberList {
     if (meta !== undefined) update.meta = meta;
     const sig = this.#ports.claims?.sign(claimOf(update));
     if (sig) update.sig = sig;
-    this.#lastSelf = Object.freeze(update);
+    this.#lastSelf = keptRecord(update);
     return this.#lastSelf;
   }
 

@@ -16,6 +16,7 @@
  * @module
  */
 import type { MemberUpdate } from "./swim-types.ts";
+import { keptRecord } from "./swim-wire.ts";
 
 /** Probe intervals for which kept records live (counted from the first one kept). */
 export const RECORDS_WINDOW = 1;
@@ -42,7 +43,7 @@ export class SentRecords {
   get(m: Versioned): Readonly<MemberUpdate> {
     const hit = this.#kept.get(m.id);
     if (hit !== undefined && hit.version === m.version) return hit.update;
-    const update = Object.freeze(this.make(m));
+    const update = keptRecord(this.make(m));
     this.#kept.set(m.id, { version: m.version, update });
     this.#cancel ??= this.schedule(this.window, () => {
       this.#cancel = null;

@@ -48,6 +48,8 @@ describe("swim core - records kept for full-state answers", () => {
       expect(b.size).toBe(40);
       // The same bytes object: encoded once, not once per answer (made afresh, each answer encoded its own).
       for (const [id, bytes] of a) expect(b.get(id)).toBe(bytes);
+      // Kept records are frozen: nobody changes what their kept bytes say.
+      expect(first.members.every((u) => Object.isFrozen(u))).toBe(true);
       // A record that changed is made anew; the others stay shared.
       core.learn(member(7, 2));
       const third = packedById((await core.handle(joinerRequest(3, digest))) as SwimPushPull);
