@@ -97,7 +97,7 @@ export class RecentDeaths {
     return this.#entries.at(-1)?.at ?? Number.NEGATIVE_INFINITY;
   }
 
-  /** Deaths remembered now (for tests). */
+  /** Deaths remembered now. */
   get size(): number {
     return this.#entries.length;
   }

@@ -1134,7 +1134,9 @@ export class SwimCore {
 
   /** True while this node is in a mass failure: {@link MASS_FAILURE} deaths or more taken within {@link RESEND_WINDOW} probe intervals. */
   #massFailure(): boolean {
-    return this.#list.recent.atLeast(MASS_FAILURE, this.#ports.now() - RESEND_WINDOW * this.config.probeInterval);
+    // The clock only when there were that many deaths at all (asked at every member learnt by gossip, see #hurry).
+    const recent = this.#list.recent;
+    return recent.size >= MASS_FAILURE && recent.atLeast(MASS_FAILURE, this.#ports.now() - RESEND_WINDOW * this.config.probeInterval);
   }
 
   /**
