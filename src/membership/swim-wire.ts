@@ -28,6 +28,10 @@
  *   time, and a survivor that read few messages while its deaths were fresh waited seconds for the
  *   last one (docs/performance-log.md, s13 and s14). Push-pull records keep the packed form.
  *
+ * Longer than 400 lines: one wire, written and read in its three forms side by side (each reader
+ * beside the writer whose layout it reads: the peeks and the lean death's reader against the
+ * bytes the encoder lays out), and every check of a SWIM message from the network in one place.
+ *
  * @module
  */
 import { latin1String } from "../util/bytes.ts";
