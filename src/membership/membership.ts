@@ -452,6 +452,11 @@ export class Membership {
     };
   }
 
+  /** True when `event` reaches anyone: the node's listeners, a wait for peers (`peer.joined`), the discoveries (`peer.offline`). */
+  private wants(event: keyof MembershipEvents): boolean {
+    return this.host.listens?.(event) !== false || (event === "peer.joined" && this.listeners.size > 0) || (event === "peer.offline" && this.discoveries.length > 0);
+  }
+
   /** Emit a membership event with a copy of the record, and tell the parts that care. */
   private emit<K extends keyof MembershipEvents>(event: K, peer: Peer): void {
     // A copy for the listeners, made only when there are any (a join's every admission, every ack's heartbeat).
@@ -479,8 +484,8 @@ export class Membership {
       this.liveness.found(peer.id);
       // Built only when printed: a 1,000-node join admits a million peers over the swarm.
       if (logEnabled("debug")) log.debug(`peer ${peer.name} (${peer.id.slice(0, 8)}) at ${entry.address}:${entry.port} joined via ${source}`);
-      // The record is made only for those who take it (a 1,000-node join admits a million peers).
-      if (this.listeners.size > 0 || this.host.listens?.("peer.joined") !== false) this.emit("peer.joined", entry.peer);
+      // The record is made only when someone takes it (a 1,000-node join admits a million peers).
+      if (this.wants("peer.joined")) this.emit("peer.joined", entry.peer);
       if (options.announce) void this.liveness.beat(entry);
       this.gossip?.contact(entry);
     }

@@ -389,12 +389,16 @@ export function fastDecode(bytes: Uint8Array, start: number, end: number, owned 
   return ok ? v : NOT_FAST;
 }
 
-/** One value read from `src[start, end)` (BAIL for what this coder leaves to the general decoder); `at` is then where it ended. */
-function getFrom(start: number, end: number): Got {
+/**
+ * One value read from `src[start, end)`, or with `entries` a map's that many key-value pairs (its
+ * header read elsewhere: {@link fastDecodeEntries}); BAIL for what this coder leaves to the general
+ * decoder. `at` is then where it ended.
+ */
+function getFrom(start: number, end: number, entries = -1): Got {
   at = start;
   stop = end;
   try {
-    return get(0);
+    return entries < 0 ? get(0) : getMap(entries, 0);
   } catch {
     return BAIL;
   }
@@ -411,14 +415,7 @@ export function fastDecodeEntries(bytes: Uint8Array, start: number, end: number,
   src = bytes;
   srcWasBuffer = false;
   viewBins = false;
-  at = start;
-  stop = end;
-  let v: Got;
-  try {
-    v = getMap(count, 0);
-  } catch {
-    v = BAIL;
-  }
+  const v = getFrom(start, end, count);
   const ok = v !== BAIL && at === stop;
   src = EMPTY;
   return ok ? (v as Record<string, unknown>) : NOT_FAST;
