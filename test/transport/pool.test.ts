@@ -189,6 +189,34 @@ describe("pool over memory - options", () => {
     expect(await new Client(w.host, listener.port, { pool }).ping()).toBe("pong");
   });
 
+
+  test("pool - one channel per host and port: the same port on two hosts is two channels; release and closeAll forget exactly theirs", () => {
+    const pool = new Pool({ idleTimeout: 0 });
+    const a = pool.channel("10.0.0.1", 7000);
+    const b = pool.channel("10.0.0.2", 7000);
+    const c = pool.channel("10.0.0.1", 7001);
+    expect(new Set([a, b, c]).size).toBe(3);
+    expect(pool.channel("10.0.0.1", 7000)).toBe(a);
+    expect(pool.peek("10.0.0.2", 7000)).toBe(b);
+    expect(pool.peek("10.0.0.2", 7001)).toBeUndefined();
+    expect(pool.peek("10.0.0.3", 7000)).toBeUndefined();
+    expect(pool.list().map((ch) => ch.key).sort()).toEqual(["10.0.0.1:7000", "10.0.0.1:7001", "10.0.0.2:7000"]);
+    expect(pool.release("10.0.0.1", 7000)).toBe(true);
+    expect(a.retired).toBe(true);
+    expect(pool.release("10.0.0.1", 7000)).toBe(false);
+    expect(pool.peek("10.0.0.1", 7000)).toBeUndefined();
+    expect(pool.peek("10.0.0.1", 7001)).toBe(c);
+    // The last of a host's channels released: a fresh one for it is made again on demand.
+    expect(pool.release("10.0.0.2", 7000)).toBe(true);
+    const again = pool.channel("10.0.0.2", 7000);
+    expect(again).not.toBe(b);
+    expect(pool.list()).toEqual(expect.arrayContaining([c, again]));
+    expect(pool.list().length).toBe(2);
+    pool.closeAll();
+    expect(pool.list()).toEqual([]);
+    expect(c.retired && again.retired).toBe(true);
+    expect(pool.peek("10.0.0.1", 7001)).toBeUndefined();
+  });
   test("pool - idleTimeout 0 keeps connections until closed; bad values are ConfigErrors", () => {
     expect(new Pool({ idleTimeout: 0 }).idleTimeoutMs).toBe(Infinity);
     expect(new Pool().idleTimeoutMs).toBe(30_000);
