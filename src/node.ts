@@ -143,6 +143,8 @@ export class Node {
   private readonly ownsPool: boolean;
 
   private readonly capabilitySet = new Map<string, Capability>();
+  /** Moves on whenever the capabilities change (see {@link MembershipHost.selfVersion}). */
+  private capabilityVersion = 0;
   private listener: Listener | null = null;
   /** Frame limit and timeouts of the listener, checked at construction. */
   private readonly limits: ReturnType<typeof serverLimits>;
@@ -228,6 +230,7 @@ export class Node {
         scheduler: this.scheduler,
         running: () => this.running,
         self: () => this.toPeer(),
+        selfVersion: () => this.capabilityVersion,
         info: () => this.info(),
         call: (host, port, endpoint, args, timeout) => this.callMember(host, port, endpoint, args, timeout),
         emit: (event, payload) => this.events.emit(event, payload),
@@ -541,6 +544,7 @@ export class Node {
   /** Add (or replace) an advertised capability. */
   capability(name: string, details: Omit<Capability, "name"> = {}): this {
     this.capabilitySet.set(name, normaliseCapability({ ...details, name }));
+    this.capabilityVersion++;
     return this;
   }
 

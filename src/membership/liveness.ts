@@ -165,9 +165,11 @@ export class Liveness {
   async round(): Promise<void> {
     if (!this.host.running()) return;
     const now = this.now();
-    // One record of this node for the whole round: its claim is signed once, not once per peer.
-    const self = this.host.self();
-    const calls: Array<Promise<boolean>> = this.host.table.unowned().map((entry) => this.beat(entry, self));
+    // One record of this node for the whole round: its claim is signed once, not once per peer; and
+    // none when the round calls nobody (a gossip node whose peers SWIM owns, most rounds).
+    let record: Peer | undefined;
+    const self = (): Peer => (record ??= this.host.self());
+    const calls: Array<Promise<boolean>> = this.host.table.unowned().map((entry) => this.beat(entry, self()));
     const retention = Math.max(MIN_LOST_RETENTION, 10 * (this.timing.peerTimeout ?? 0));
     const expired = (lost: LostPeer): boolean => now - lost.droppedAt - this.stepsSince(lost.droppedAt) > retention;
     // Every LOST_SWEEP seconds (or at once after the clock stepped back past the last look).
@@ -189,7 +191,7 @@ export class Liveness {
       }
       lost.waitFrom = now;
       probed.push(lost);
-      calls.push(this.beat(lost.target, self));
+      calls.push(this.beat(lost.target, self()));
     }
     for (const lost of probed) {
       this.lost.delete(lost.target.peer.id);

@@ -59,6 +59,12 @@ export interface MembershipHost extends MembershipScope {
   running(): boolean;
   /** This node as a Peer record (what joins and heartbeats send). */
   self(): Peer;
+  /**
+   * A number that moves on whenever {@link self}'s name, kind or capabilities may have changed
+   * (absent: they are read from `self()` each time). Gossip checks its own claim's meta against the
+   * node's before every message it sends: with it, that is a comparison of two numbers.
+   */
+  selfVersion?(): number;
   /** This node's info (what a heartbeat answers). */
   info(): NodeInfo;
   /** Call `endpoint(...args)` on `host:port` with the node's pool, waiting at most `timeout` seconds. */
@@ -406,6 +412,7 @@ export class Membership {
   private gossipPort(): GossipHost {
     return {
       self: () => this.host.self(),
+      selfVersion: this.host.selfVersion?.bind(this.host),
       table: this.table,
       features: (host, port) => this.host.features?.(host, port) ?? null,
       hello: this.host.hello?.bind(this.host),

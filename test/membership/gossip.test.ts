@@ -506,8 +506,16 @@ describe("membership - gossip among Bun peers", () => {
     await eventually(() => sumFrom(a!) === ack.sum && sumFrom(c!) === ack.sum, 10_000, "a's and c's checksums to equal b's");
   });
 
-  test("a node's new capability reaches its peers by an alive update", async () => {
+  test("a node's new capability reaches its peers by an alive update; while its capabilities stay, its messages do not build its record", async () => {
     const [a, b] = await swarm(2);
+    // b's record (Node.toPeer: its capabilities listed, the clock read) is not made per SWIM message sent.
+    const toPeer = b!.toPeer.bind(b!);
+    let built = 0;
+    b!.toPeer = () => (built++, toPeer());
+    const sent = () => swim(b!).probesSent + swim(b!).gossipSent;
+    const sent0 = sent();
+    await eventually(() => sent() >= sent0 + 6, 10_000, "b to send a few SWIM messages");
+    expect(built).toBeLessThan(3);
     b!.capability("fresh");
     await eventually(() => a!.peers.get(b!.id)?.capabilities.includes("fresh") === true, 5_000, "the new capability to reach a");
   });
