@@ -57,7 +57,7 @@ export interface LivenessHost {
    * second (10 to 20% of a bench worker's CPU at 200 nodes), and, kept while the table and the
    * owned set stood, was still made again every second of a paced join.
    */
-  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "remove" | "unowned">;
+  readonly table: Pick<PeerTable, "get" | "touch" | "refresh" | "remove" | "unowned" | "unownedCount">;
   /** Call `endpoint` on a peer (with the fallback to its advertised address). */
   call(target: HeartbeatTarget, endpoint: string, args: unknown[], timeout: number): Promise<unknown>;
   /** Add a peer that answered although it was not known (back in the swarm). */
@@ -159,6 +159,11 @@ export class Liveness {
     this.schedule();
     this.lost.delete(id);
     this.left.delete(id);
+  }
+
+  /** True when a {@link round} would call anyone: a peer gossip does not own, or a dropped peer (probed when due). */
+  hasWork(): boolean {
+    return this.host.table.unownedCount > 0 || this.lost.size > 0;
   }
 
   /** One round: a heartbeat to every known peer, and a probe to the dropped peers that are due. */
@@ -341,6 +346,10 @@ export class Liveness {
       this.host.scheduler.add(
         every({ seconds: heartbeatInterval }),
         async () => {
+          // Nobody to call (gossip owns every peer, none was dropped): no pause, no round. A gossip
+          // node's rounds found nobody to heartbeat, and each was a timer and a turn of the event
+          // loop a node an interval.
+          if (!this.hasWork()) return;
           // The pause neither keeps the process alive nor outlives the node: a round that would
           // start after stop() does not start.
           await new Promise<void>((resolve) => setTimeout(resolve, Math.random() * jitterMs).unref?.());

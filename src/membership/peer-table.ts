@@ -207,6 +207,11 @@ export class PeerTable {
     return [...this.#unowned];
   }
 
+  /** How many entries gossip membership does not own (see {@link unowned}), without listing them. */
+  get unownedCount(): number {
+    return this.#unowned.size;
+  }
+
   /**
    * Gossip membership decides for this entry's peer from now on (`owned`), or no longer: sets its
    * {@link SWIM_OWNED} bit (only through here, so that {@link unowned} stays true). Returns whether

@@ -66,6 +66,40 @@ describe("membership - the peers liveness walks", () => {
     expect(walks).toBe(0);
   });
 
+  test("a round has work only with a peer gossip does not own or a dropped peer: a gossip node whose every peer is owned skips its rounds", async () => {
+    const table = new PeerTable();
+    const called: string[] = [];
+    const dropped: string[] = [];
+    let now = 1000;
+    const host = livenessHost(table, () => now, dropped, { call: async (target) => (called.push(target.peer.id), Promise.reject(new Error("no answer"))) });
+    const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 10, heartbeatTimeout: 0.5, now: () => now });
+    liveness.started();
+    expect(liveness.hasWork()).toBe(false);
+    for (let i = 0; i < 10; i++) table.own(table.upsert(peer(`bun${i}`, now), "gossip").entry, true);
+    expect(table.unownedCount).toBe(0);
+    expect(liveness.hasWork()).toBe(false);
+    table.upsert(peer("python", now), "join");
+    expect(table.unownedCount).toBe(1);
+    expect(liveness.hasWork()).toBe(true);
+    // The python peer goes silent and is reaped: dropped, it is probed now and then, so rounds have work.
+    now += 11;
+    expect(liveness.reap().map((p) => p.id)).toEqual(["python"]);
+    expect(table.unownedCount).toBe(0);
+    expect(liveness.hasWork()).toBe(true);
+    now += 11;
+    await liveness.round();
+    expect(called).toEqual(["python"]);
+    // It comes back (in the table again, no longer dropped): heartbeated until gossip takes it over.
+    const back = table.upsert(peer("python", now), "join").entry;
+    liveness.found("python");
+    expect(liveness.hasWork()).toBe(true);
+    table.own(back, true);
+    expect(liveness.hasWork()).toBe(false);
+    // A peer that left is not probed: no work either.
+    liveness.drop("bun3", false);
+    expect(liveness.hasWork()).toBe(false);
+  });
+
   test("a silent peer gossip membership takes over (its SWIM holds it alive) is spared by the reaper; the rest are dropped", () => {
     const table = new PeerTable();
     const dropped: string[] = [];
