@@ -29,35 +29,41 @@ function livenessHost(table: PeerTable, now: () => number, dropped: string[], ex
   };
 }
 
+/** A liveness over `table` whose calls all fail (each recorded in `called`), on a clock set by hand (`clock.now`). */
+function calling(table: PeerTable): { called: string[]; dropped: string[]; clock: { now: number }; liveness: Liveness } {
+  const called: string[] = [];
+  const dropped: string[] = [];
+  const clock = { now: 1000 };
+  const host = livenessHost(table, () => clock.now, dropped, { call: async (target) => (called.push(target.peer.id), Promise.reject(new Error("no answer"))) });
+  const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 10, heartbeatTimeout: 0.5, now: () => clock.now });
+  liveness.started();
+  return { called, dropped, clock, liveness };
+}
+
 describe("membership - the peers liveness walks", () => {
   test("rounds and reaps look at the unowned peers only, and never walk the table", async () => {
     const table = new PeerTable();
     let walks = 0;
     const list = table.list.bind(table);
     table.list = () => (walks++, list());
-    const called: string[] = [];
-    const dropped: string[] = [];
-    let now = 1000;
-    const host = livenessHost(table, () => now, dropped, { call: async (target) => (called.push(target.peer.id), Promise.reject(new Error("no answer"))) });
-    const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 10, heartbeatTimeout: 0.5, now: () => now });
-    liveness.started();
-    for (let i = 0; i < 100; i++) table.own(table.upsert(peer(`bun${i}`, now), "gossip").entry, true);
-    table.upsert(peer("python", now), "join");
+    const { called, dropped, clock, liveness } = calling(table);
+    for (let i = 0; i < 100; i++) table.own(table.upsert(peer(`bun${i}`, clock.now), "gossip").entry, true);
+    table.upsert(peer("python", clock.now), "join");
 
     await liveness.round();
     expect(called).toEqual(["python"]);
     await liveness.round();
-    now += 5;
+    clock.now += 5;
     liveness.reap();
     expect(called).toEqual(["python", "python"]);
     // A new peer is heartbeated from the next round on; a new owned one is not.
-    table.upsert(peer("python2", now), "join");
-    table.own(table.upsert(peer("bun100", now), "gossip").entry, true);
+    table.upsert(peer("python2", clock.now), "join");
+    table.own(table.upsert(peer("bun100", clock.now), "gossip").entry, true);
     await liveness.round();
     expect(called.slice(2).sort()).toEqual(["python", "python2"]);
     // A peer gossip lets go of is heartbeated, and reaped when silent.
     table.own(table.get("bun7")!, false);
-    now += 6; // the python peer and bun7 last heard 11 s ago, python2 6 s ago
+    clock.now += 6; // the python peer and bun7 last heard 11 s ago, python2 6 s ago
     expect(liveness.reap().map((p) => p.id).sort()).toEqual(["bun7", "python"]);
     expect(dropped.sort()).toEqual(["bun7", "python"]);
     expect(table.has("bun8")).toBe(true); // owned peers are never reaped here
@@ -68,29 +74,24 @@ describe("membership - the peers liveness walks", () => {
 
   test("a round has work only with a peer gossip does not own or a dropped peer: a gossip node whose every peer is owned skips its rounds", async () => {
     const table = new PeerTable();
-    const called: string[] = [];
-    const dropped: string[] = [];
-    let now = 1000;
-    const host = livenessHost(table, () => now, dropped, { call: async (target) => (called.push(target.peer.id), Promise.reject(new Error("no answer"))) });
-    const liveness = new Liveness(host, { heartbeatInterval: 1, peerTimeout: 10, heartbeatTimeout: 0.5, now: () => now });
-    liveness.started();
+    const { called, clock, liveness } = calling(table);
     expect(liveness.hasWork()).toBe(false);
-    for (let i = 0; i < 10; i++) table.own(table.upsert(peer(`bun${i}`, now), "gossip").entry, true);
+    for (let i = 0; i < 10; i++) table.own(table.upsert(peer(`bun${i}`, clock.now), "gossip").entry, true);
     expect(table.unownedCount).toBe(0);
     expect(liveness.hasWork()).toBe(false);
-    table.upsert(peer("python", now), "join");
+    table.upsert(peer("python", clock.now), "join");
     expect(table.unownedCount).toBe(1);
     expect(liveness.hasWork()).toBe(true);
     // The python peer goes silent and is reaped: dropped, it is probed now and then, so rounds have work.
-    now += 11;
+    clock.now += 11;
     expect(liveness.reap().map((p) => p.id)).toEqual(["python"]);
     expect(table.unownedCount).toBe(0);
     expect(liveness.hasWork()).toBe(true);
-    now += 11;
+    clock.now += 11;
     await liveness.round();
     expect(called).toEqual(["python"]);
     // It comes back (in the table again, no longer dropped): heartbeated until gossip takes it over.
-    const back = table.upsert(peer("python", now), "join").entry;
+    const back = table.upsert(peer("python", clock.now), "join").entry;
     liveness.found("python");
     expect(liveness.hasWork()).toBe(true);
     table.own(back, true);
