@@ -308,17 +308,13 @@ export class MemberList {
    * it spreads no verdict.
    */
   merge(state: SwimPushPull<InboundUpdate>, cap = MERGED_TRANSMITS, corrections?: Corrections, liveOnly = false): void {
-    const outer = this.#batchNow;
-    this.#batchNow ??= this.#ports.now();
-    try {
+    this.#dated(() => {
       for (const u of state.members) {
         if (liveOnly && u.state !== "alive") continue;
         const spread = u.id === state.from ? Number.POSITIVE_INFINITY : cap;
         this.#take(u, spread, u.state === "dead" || u.state === "suspect" ? state.from : undefined, spread, undefined, corrections);
       }
-    } finally {
-      this.#batchNow = outer;
-    }
+    });
   }
 
   /**
@@ -332,13 +328,20 @@ export class MemberList {
    * of its transmissions (`BroadcastQueue.echo`).
    */
   applyRelayed(updates: readonly InboundUpdate[], from: string, caps: RelayCaps, echo: boolean, corrections?: Corrections): void {
-    const outer = this.#batchNow;
-    this.#batchNow ??= this.#ports.now();
-    try {
+    this.#dated(() => {
       for (const u of updates) {
         // News queued here as `from` sent it: no message to `from` carries it back (`BroadcastQueue.take`).
         if (this.#take(u, u.state === "dead" ? caps.death : Number.POSITIVE_INFINITY, undefined, u.id === from ? Number.POSITIVE_INFINITY : caps.newcomer, echo ? from : undefined, corrections)) this.#queue.heardFrom(u.id, u.incarnation, u.state, from);
       }
+    });
+  }
+
+  /** Run `batch` with the clock read once for all it learns ({@link #batchNow}; an enclosing batch's clock, if any). */
+  #dated(batch: () => void): void {
+    const outer = this.#batchNow;
+    this.#batchNow ??= this.#ports.now();
+    try {
+      batch();
     } finally {
       this.#batchNow = outer;
     }

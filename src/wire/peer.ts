@@ -64,7 +64,8 @@ export function frozenNames(list: string[]): string[] {
 
 /** True for a list {@link frozenNames} froze. */
 export function isFrozenNames(list: unknown): boolean {
-  return typeof list === "object" && list !== null && FROZEN_NAMES.has(list as readonly string[]);
+  // A WeakSet answers false for a value that is not an object.
+  return FROZEN_NAMES.has(list as readonly string[]);
 }
 
 /** How {@link readPeer} treats what is not a well-formed record; see the module's table. */
@@ -92,8 +93,9 @@ function isNameList(list: readonly unknown[]): boolean {
 
 /**
  * Read a Peer record received from the network and return a clean copy with every key, in wire
- * order (its `capabilities` a fresh list, or the given one when {@link frozenNames} froze it and it is valid as it is). Missing optional keys take their defaults: `swarm` nil, `team` "default" (strict) or nil
- * (lenient), `name` "", `kind` "node", `capabilities` [], `last_seen` `options.now`.
+ * order (its `capabilities` a fresh list, or the given one when {@link frozenNames} froze it and it
+ * is valid as it is). Missing optional keys take their defaults: `swarm` nil, `team` "default"
+ * (strict) or nil (lenient), `name` "", `kind` "node", `capabilities` [], `last_seen` `options.now`.
  *
  * @example readPeer(args[0], { mode: "strict" }) // a `_synapse.join` argument
  * @example readPeer(broadcast.origin, { mode: "lenient", what: "broadcast origin" })

@@ -189,7 +189,6 @@ describe("pool over memory - options", () => {
     expect(await new Client(w.host, listener.port, { pool }).ping()).toBe("pong");
   });
 
-
   test("pool - one channel per host and port: the same port on two hosts is two channels; release and closeAll forget exactly theirs", () => {
     const pool = new Pool({ idleTimeout: 0 });
     const a = pool.channel("10.0.0.1", 7000);
@@ -217,6 +216,7 @@ describe("pool over memory - options", () => {
     expect(c.retired && again.retired).toBe(true);
     expect(pool.peek("10.0.0.1", 7001)).toBeUndefined();
   });
+
   test("pool - idleTimeout 0 keeps connections until closed; bad values are ConfigErrors", () => {
     expect(new Pool({ idleTimeout: 0 }).idleTimeoutMs).toBe(Infinity);
     expect(new Pool().idleTimeoutMs).toBe(30_000);
